@@ -1,0 +1,98 @@
+package guest
+
+// Future is the result of an asynchronous operation. It completes exactly once,
+// either with a value (Success callbacks run) or with an error (Failure
+// callbacks run). Callbacks registered after completion run at once.
+//
+// Futures belong to the guest's single event loop and are not safe for use
+// from other goroutines.
+type Future[T any] struct {
+	done      bool
+	value     T
+	err       error
+	successes []func(T)
+	failures  []func(error)
+}
+
+// NewFuture returns a future that completes when Resolve or Reject is called.
+func NewFuture[T any]() *Future[T] { return &Future[T]{} }
+
+// Resolved returns a future already completed with v.
+func Resolved[T any](v T) *Future[T] { return &Future[T]{done: true, value: v} }
+
+// Rejected returns a future already failed with err.
+func Rejected[T any](err error) *Future[T] { return &Future[T]{done: true, err: err} }
+
+// Completed returns Rejected(err) when err is not nil and Resolved(v) otherwise.
+// It turns a plain Go function's (value, error) into a future:
+//
+//	func (s *server) FetchGreeting(ctx context.Context, req *pb.Req) *guest.Future[*pb.Resp] {
+//		return guest.Completed(fetchGreeting(req))
+//	}
+func Completed[T any](v T, err error) *Future[T] {
+	if err != nil {
+		return Rejected[T](err)
+	}
+	return Resolved(v)
+}
+
+// Success registers fn to run with the value when the future succeeds.
+func (f *Future[T]) Success(fn func(T)) *Future[T] {
+	if f.done {
+		if f.err == nil {
+			fn(f.value)
+		}
+		return f
+	}
+	f.successes = append(f.successes, fn)
+	return f
+}
+
+// Failure registers fn to run with the error when the future fails.
+func (f *Future[T]) Failure(fn func(error)) *Future[T] {
+	if f.done {
+		if f.err != nil {
+			fn(f.err)
+		}
+		return f
+	}
+	f.failures = append(f.failures, fn)
+	return f
+}
+
+// Done reports whether the future has completed.
+func (f *Future[T]) Done() bool { return f.done }
+
+// Resolve completes the future with v. It reports false, and does nothing,
+// when the future had already completed.
+func (f *Future[T]) Resolve(v T) bool {
+	if f.done {
+		return false
+	}
+	f.done, f.value = true, v
+	for _, fn := range f.successes {
+		fn(v)
+	}
+	f.successes, f.failures = nil, nil
+	return true
+}
+
+// Reject completes the future with err (which must not be nil). It reports
+// false, and does nothing, when the future had already completed.
+func (f *Future[T]) Reject(err error) bool {
+	if f.done {
+		return false
+	}
+	f.done, f.err = true, err
+	for _, fn := range f.failures {
+		fn(err)
+	}
+	f.successes, f.failures = nil, nil
+	return true
+}
+
+// whenDone calls fn with the outcome once the future completes.
+func (f *Future[T]) whenDone(fn func(T, error)) {
+	f.Success(func(v T) { fn(v, nil) })
+	f.Failure(func(err error) { var zero T; fn(zero, err) })
+}

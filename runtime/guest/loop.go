@@ -1,0 +1,261 @@
+package guest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+)
+
+// A guest is one wasm module with one event loop, so the loop's state lives in
+// the package: there is exactly one per guest process.
+var loop = eventLoop{
+	pending:  make(map[uint64]func(abi.Event)),
+	services: make(map[string]*exported),
+}
+
+type eventLoop struct {
+	pending  map[uint64]func(abi.Event) // dispatched calls awaiting their reply, by call id
+	services map[string]*exported       // exported services, by full proto name
+	tasks    []func()                   // callbacks queued to run on the loop
+	buf      []byte                     // poll buffer, grown on demand
+}
+
+type exported struct {
+	name    string
+	impl    any
+	methods map[string]Method
+}
+
+// Method is the protocol half of one service method: it decodes the request,
+// runs the method, and yields the encoded reply. Generated stubs build them
+// with UnaryMethod.
+type Method func(ctx context.Context, req []byte) *Future[[]byte]
+
+// Readier is implemented by services that need to do something once launched
+// and before they take calls (typically Locate the services they require).
+// Returning false stops the guest: it never becomes ready.
+type Readier interface {
+	Ready(ctx context.Context) bool
+}
+
+// UnaryMethod adapts a typed method implementation to a Method.
+func UnaryMethod[Req, Resp proto.Message](newReq func() Req, fn func(context.Context, Req) *Future[Resp]) Method {
+	return func(ctx context.Context, in []byte) *Future[[]byte] {
+		req := newReq()
+		if err := proto.Unmarshal(in, req); err != nil {
+			return Rejected[[]byte](&Error{Code: CodeBadRequest, Message: err.Error()})
+		}
+		out := NewFuture[[]byte]()
+		fn(ctx, req).whenDone(func(resp Resp, err error) {
+			if err != nil {
+				out.Reject(err)
+				return
+			}
+			b, err := proto.Marshal(resp)
+			if err != nil {
+				out.Reject(&Error{Code: CodeInternal, Message: "encoding reply: " + err.Error()})
+				return
+			}
+			out.Resolve(b)
+		})
+		return out
+	}
+}
+
+// Export makes this guest serve the proto service name (for example
+// "greeting.v1.Greeting") with the given methods. Generated Init functions
+// call it. If impl implements Readier, Run calls its Ready method once before
+// the guest is reported ready. A service the manifest does not list in
+// implements ends the guest with an explanation.
+func Export(name string, impl any, methods map[string]Method) {
+	if st := hostExport(name); st != abi.StatusOK {
+		fatalf("cannot export %s: %s (list it in the service's implements in parigot.hcl)", name, st)
+	}
+	loop.services[name] = &exported{name: name, impl: impl, methods: methods}
+}
+
+// Run serves the exported services until the host stops the guest. It calls
+// each service's Ready method first and tells the host the guest is ready.
+func Run() {
+	ctx := context.Background()
+	for _, s := range loop.services {
+		if r, ok := s.impl.(Readier); ok && !r.Ready(ctx) {
+			fatalf("service %s: Ready returned false", s.name)
+		}
+	}
+	if st := hostReady(); st != abi.StatusOK {
+		fatalf("cannot report ready: %s", st)
+	}
+	loop.run(false)
+}
+
+// LaunchClient starts a program. The returned future succeeds on the event
+// loop once MustRunClient runs it; the services the program requires are up by
+// then, so its callbacks can Locate them.
+func LaunchClient() *Future[struct{}] {
+	f := NewFuture[struct{}]()
+	loop.tasks = append(loop.tasks, func() { f.Resolve(struct{}{}) })
+	return f
+}
+
+// MustRunClient runs a program's event loop until the program calls ExitSelf.
+// A program left with nothing to wait for (no call in flight, no callback
+// queued) has finished: it exits with code 0.
+func MustRunClient() {
+	loop.run(true)
+	ExitSelf(0)
+}
+
+// ExitSelf ends the guest with the given exit code. For a program, that code
+// becomes the exit code of `parigot run`.
+func ExitSelf(code int) {
+	os.Exit(code)
+}
+
+// Client is a located service: a handle that calls can be dispatched on.
+type Client struct {
+	service string
+	handle  uint32
+}
+
+// Service returns the full proto name of the located service.
+func (c Client) Service() string { return c.service }
+
+// Locate finds the service with the given full proto name. The calling guest
+// must list the service's guest in its requires in parigot.hcl.
+func Locate(service string) (Client, error) {
+	h, st := hostLocate(service)
+	switch st {
+	case abi.StatusOK:
+		return Client{service: service, handle: h}, nil
+	case abi.StatusNotRequired:
+		return Client{}, fmt.Errorf("parigot: cannot locate %s: add the service that implements it to this guest's requires in parigot.hcl", service)
+	case abi.StatusNotFound:
+		return Client{}, fmt.Errorf("parigot: cannot locate %s: no service in parigot.hcl implements it", service)
+	}
+	return Client{}, statusError("locate "+service, st)
+}
+
+// Invoke dispatches method on the located service with req and returns a
+// future of the reply, decoded into resp. Generated client stubs call it.
+func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp Resp) *Future[Resp] {
+	f := NewFuture[Resp]()
+	full := c.service + "/" + method
+	in, err := proto.Marshal(req)
+	if err != nil {
+		f.Reject(&Error{Code: CodeBadRequest, Method: full, Message: "encoding request: " + err.Error()})
+		return f
+	}
+	id, st := hostDispatch(c.handle, full, in)
+	if st != abi.StatusOK {
+		code := CodeInternal
+		msg := st.String()
+		switch st {
+		case abi.StatusTooLarge:
+			code = CodeTooLarge
+			msg = fmt.Sprintf("request of %d bytes is larger than the %d-byte limit", len(in), abi.MaxPayload)
+		case abi.StatusShutdown:
+			code = CodeUnavailable
+		}
+		f.Reject(&Error{Code: code, Method: full, Message: msg})
+		return f
+	}
+	loop.pending[id] = func(ev abi.Event) {
+		if ev.Code != abi.CodeOK {
+			f.Reject(&Error{Code: ev.Code, Method: full, Message: string(ev.Payload)})
+			return
+		}
+		if err := proto.Unmarshal(ev.Payload, resp); err != nil {
+			f.Reject(&Error{Code: CodeBadRequest, Method: full, Message: "decoding reply: " + err.Error()})
+			return
+		}
+		f.Resolve(resp)
+	}
+	return f
+}
+
+func (l *eventLoop) run(client bool) {
+	ctx := context.Background()
+	if l.buf == nil {
+		l.buf = make([]byte, 64<<10)
+	}
+	for {
+		for len(l.tasks) > 0 {
+			t := l.tasks[0]
+			l.tasks = l.tasks[1:]
+			t()
+		}
+		if client && len(l.pending) == 0 {
+			return
+		}
+		n, st := hostPoll(-1, l.buf)
+		switch st {
+		case abi.StatusOK:
+		case abi.StatusBufferTooSmall:
+			l.buf = make([]byte, n)
+			continue
+		case abi.StatusShutdown:
+			return
+		case abi.StatusTimeout:
+			continue
+		default:
+			fatalf("reading the next event: %s", st)
+		}
+		ev, err := abi.Decode(l.buf[:n])
+		if err != nil {
+			fatalf("reading the next event: %v", err)
+		}
+		switch ev.Kind {
+		case abi.KindReply:
+			done, ok := l.pending[ev.CallID]
+			if !ok {
+				continue // the host completes each call once; nothing to do
+			}
+			delete(l.pending, ev.CallID)
+			done(ev)
+		case abi.KindCall:
+			l.serve(ctx, ev)
+		case abi.KindShutdown:
+			return
+		}
+	}
+}
+
+func (l *eventLoop) serve(ctx context.Context, ev abi.Event) {
+	id := ev.CallID
+	svcName, method, _ := strings.Cut(ev.Method, "/")
+	svc := l.services[svcName]
+	if svc == nil {
+		hostReply(id, abi.CodeUnimplemented, []byte("this guest does not serve "+svcName))
+		return
+	}
+	m := svc.methods[method]
+	if m == nil {
+		hostReply(id, abi.CodeUnimplemented, []byte(svcName+" has no method "+method))
+		return
+	}
+	m(ctx, ev.Payload).whenDone(func(out []byte, err error) {
+		if err != nil {
+			code := CodeOf(err)
+			msg := err.Error()
+			if e, ok := err.(*Error); ok {
+				msg = e.Message
+			}
+			hostReply(id, code, []byte(msg))
+			return
+		}
+		if st := hostReply(id, abi.CodeOK, out); st == abi.StatusTooLarge {
+			hostReply(id, abi.CodeTooLarge, fmt.Appendf(nil, "reply of %d bytes is larger than the %d-byte limit", len(out), abi.MaxPayload))
+		}
+	})
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "parigot: "+format+"\n", args...)
+	os.Exit(1)
+}

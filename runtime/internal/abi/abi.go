@@ -1,0 +1,167 @@
+// Package abi is the contract between a guest and the host: the names of the
+// host functions, the status and error codes they return, and the binary
+// layout of the events a guest reads with poll.
+//
+// Both sides import it, so it must compile for wasip1 and natively and must not
+// import anything beyond the standard library.
+package abi
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// HostModule is the wasm import module name of every parigot host function.
+const HostModule = "parigot"
+
+// Host function names (//go:wasmimport parigot <name>).
+const (
+	FuncExport   = "export"   // (namePtr, nameLen i32) -> status
+	FuncReady    = "ready"    // () -> status
+	FuncLocate   = "locate"   // (namePtr, nameLen, handleOut i32) -> status
+	FuncDispatch = "dispatch" // (handle, methodPtr, methodLen, reqPtr, reqLen, callIDOut i32) -> status
+	FuncPoll     = "poll"     // (timeoutNanos i64, bufPtr, bufCap, sizeOut i32) -> status
+	FuncReply    = "reply"    // (callID i64, code, payloadPtr, payloadLen i32) -> status
+)
+
+// MaxPayload is the largest request or reply the host carries: 4 MiB.
+const MaxPayload = 4 << 20
+
+// Status is what a host function returns to the guest.
+type Status uint32
+
+const (
+	StatusOK             Status = iota
+	StatusBadPointer            // a pointer/length pair lies outside guest memory
+	StatusTooLarge              // a payload exceeds MaxPayload
+	StatusNotFound              // no service with that name in the app
+	StatusNotRequired           // the caller's manifest entry does not require that service
+	StatusBadHandle             // unknown service handle
+	StatusUnknownCall           // reply to a call id the guest was never given
+	StatusShutdown              // the host is stopping this guest
+	StatusBufferTooSmall        // poll: the event needs a bigger buffer (size written to sizeOut)
+	StatusTimeout               // poll: no event within the timeout
+	StatusNotImplemented        // export: the manifest does not list that service in implements
+	StatusBadArgument           // any other malformed argument
+	StatusNoHost                // native build: there is no host
+)
+
+var statusText = [...]string{
+	StatusOK:             "ok",
+	StatusBadPointer:     "pointer outside guest memory",
+	StatusTooLarge:       "payload larger than 4 MiB",
+	StatusNotFound:       "no such service",
+	StatusNotRequired:    "service not listed in requires",
+	StatusBadHandle:      "unknown service handle",
+	StatusUnknownCall:    "unknown call id",
+	StatusShutdown:       "host is shutting down",
+	StatusBufferTooSmall: "buffer too small",
+	StatusTimeout:        "timeout",
+	StatusNotImplemented: "service not listed in implements",
+	StatusBadArgument:    "bad argument",
+	StatusNoHost:         "not running under a parigot host",
+}
+
+func (s Status) String() string {
+	if int(s) < len(statusText) {
+		return statusText[s]
+	}
+	return fmt.Sprintf("status %d", uint32(s))
+}
+
+// Code says how a call completed. It travels in reply events.
+type Code uint32
+
+const (
+	CodeOK               Code = iota
+	CodeApplication           // the service's method failed with an error of its own
+	CodeDeadlineExceeded      // no reply within the callee's method budget
+	CodeUnavailable           // the service is down or stopped before replying
+	CodeBadRequest            // the request could not be decoded
+	CodeUnimplemented         // the service has no such method
+	CodeTooLarge              // request or reply larger than MaxPayload
+	CodeInternal              // a bug in parigot
+)
+
+var codeText = [...]string{
+	CodeOK:               "ok",
+	CodeApplication:      "application error",
+	CodeDeadlineExceeded: "deadline exceeded",
+	CodeUnavailable:      "unavailable",
+	CodeBadRequest:       "bad request",
+	CodeUnimplemented:    "unimplemented",
+	CodeTooLarge:         "too large",
+	CodeInternal:         "internal error",
+}
+
+func (c Code) String() string {
+	if int(c) < len(codeText) {
+		return codeText[c]
+	}
+	return fmt.Sprintf("code %d", uint32(c))
+}
+
+// Kind is the kind of an event read by poll.
+type Kind uint32
+
+const (
+	KindCall     Kind = 1 // an incoming call to one of the guest's services
+	KindReply    Kind = 2 // the completion of a call the guest dispatched
+	KindShutdown Kind = 3 // the host asks the guest to stop
+)
+
+// HeaderSize is the fixed size of an encoded event header.
+const HeaderSize = 24
+
+// Event is one unit of work for a guest's event loop.
+//
+// For KindCall, Method is "package.Service/Method" and Payload the request.
+// For KindReply, Code says how the call ended; Payload is the reply when Code
+// is CodeOK and a UTF-8 error message otherwise.
+type Event struct {
+	Kind    Kind
+	Code    Code
+	CallID  uint64
+	Method  string
+	Payload []byte
+}
+
+// Size is the number of bytes Encode writes.
+func (e *Event) Size() int { return HeaderSize + len(e.Method) + len(e.Payload) }
+
+// Encode writes e into dst, which must be at least e.Size() bytes long.
+//
+// Layout, little endian: kind u32, code u32, call id u64, method length u32,
+// payload length u32, method bytes, payload bytes.
+func (e *Event) Encode(dst []byte) {
+	binary.LittleEndian.PutUint32(dst[0:], uint32(e.Kind))
+	binary.LittleEndian.PutUint32(dst[4:], uint32(e.Code))
+	binary.LittleEndian.PutUint64(dst[8:], e.CallID)
+	binary.LittleEndian.PutUint32(dst[16:], uint32(len(e.Method)))
+	binary.LittleEndian.PutUint32(dst[20:], uint32(len(e.Payload)))
+	n := copy(dst[HeaderSize:], e.Method)
+	copy(dst[HeaderSize+n:], e.Payload)
+}
+
+// ErrShortEvent reports an event buffer that does not hold what its header says.
+var ErrShortEvent = errors.New("abi: event shorter than its header says")
+
+// Decode parses an event from buf. Payload aliases buf.
+func Decode(buf []byte) (Event, error) {
+	if len(buf) < HeaderSize {
+		return Event{}, ErrShortEvent
+	}
+	ml := uint64(binary.LittleEndian.Uint32(buf[16:]))
+	pl := uint64(binary.LittleEndian.Uint32(buf[20:]))
+	if uint64(len(buf)) < HeaderSize+ml+pl {
+		return Event{}, ErrShortEvent
+	}
+	return Event{
+		Kind:    Kind(binary.LittleEndian.Uint32(buf[0:])),
+		Code:    Code(binary.LittleEndian.Uint32(buf[4:])),
+		CallID:  binary.LittleEndian.Uint64(buf[8:]),
+		Method:  string(buf[HeaderSize : HeaderSize+ml]),
+		Payload: buf[HeaderSize+ml : HeaderSize+ml+pl],
+	}, nil
+}
