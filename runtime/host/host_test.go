@@ -1,0 +1,166 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// guestWasm builds the test guests in testdata/guests once per test binary.
+var guestWasm = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "parigot-host-test")
+	if err != nil {
+		return "", err
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i, name := range []string{"echo", "caller", "evil", "crash"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name+".wasm"), "./testdata/guests/"+name)
+			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("building %s: %v\n%s", name, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+})
+
+func wasm(t *testing.T, name string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds wasm guests")
+	}
+	dir, err := guestWasm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, name+".wasm")
+}
+
+func echoService(t *testing.T) *GuestSpec {
+	return &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"}, MethodTimeout: 100 * time.Millisecond}
+}
+
+// runApp runs guests and returns what they printed.
+func runApp(t *testing.T, guests ...*GuestSpec) (Result, string) {
+	t.Helper()
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := Run(ctx, Config{Guests: guests, Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatalf("Run: %v\noutput:\n%s", err, out.String())
+	}
+	return res, out.String()
+}
+
+func TestEveryCallCompletesOnceWithTheRightOutcome(t *testing.T) {
+	caller := &GuestSpec{Name: "caller", Kind: Program, Wasm: wasm(t, "caller"), Requires: []string{"echo"}}
+	res, out := runApp(t, echoService(t), caller)
+	if res.ExitCode != 0 {
+		t.Errorf("exit code %d, want 0; output:\n%s", res.ExitCode, out)
+	}
+	want := []string{
+		"caller | locate missing: parigot: cannot locate test.Nobody: no service in parigot.hcl implements it",
+		"caller | Echo: ok 2 bytes, intact=true",
+		"caller | Fail: test.Echo/Fail: application error: the echo service refuses",
+		"caller | Slow: test.Echo/Slow: deadline exceeded: no reply from service echo within its method budget of 100ms",
+		"caller | Never: test.Echo/Never: deadline exceeded: no reply from service echo within its method budget of 100ms",
+		"caller | Missing: test.Echo/Missing: unimplemented: test.Echo has no method Missing",
+		"caller | Echo: ok 1048576 bytes, intact=true",
+		"caller | Echo: test.Echo/Echo: too large: request of 5242885 bytes is larger than the 4194304-byte limit",
+	}
+	assertLines(t, out, want)
+}
+
+func TestGarbageFromAGuestIsRefusedAndTheHostGoesOn(t *testing.T) {
+	evil := &GuestSpec{Name: "evil", Kind: Program, Wasm: wasm(t, "evil"), Requires: []string{"echo"}}
+	res, out := runApp(t, echoService(t), evil)
+	if res.ExitCode != 0 || len(res.Failures) != 0 {
+		t.Errorf("exit code %d, failures %v; output:\n%s", res.ExitCode, res.Failures, out)
+	}
+	assertLines(t, out, []string{
+		"evil | locate far name: 1",
+		"evil | locate huge length: 11",
+		"evil | locate far out: 1",
+		"evil | dispatch bad handle: 5",
+		"evil | dispatch handle 0: 5",
+		"evil | poll far buffer: 1",
+		"evil | poll far size: 1",
+		"evil | reply unknown call: 6",
+		"evil | reply far payload: 1",
+		"evil | export far: 1",
+		"evil | export not implemented: 10",
+		"evil | after the garbage: still fine",
+	})
+}
+
+func TestACrashingServiceFailsItsCallersWithUnavailable(t *testing.T) {
+	crash := &GuestSpec{Name: "crash", Kind: Service, Wasm: wasm(t, "crash"), Implements: []string{"test.Crash"}, MethodTimeout: 5 * time.Second}
+	caller := &GuestSpec{Name: "crashcaller", Kind: Program, Wasm: wasm(t, "caller"), Requires: []string{"crash"}}
+	start := time.Now()
+	res, out := runApp(t, crash, caller)
+	if time.Since(start) > 4*time.Second {
+		t.Errorf("the calls waited for their deadline instead of failing when the service died")
+	}
+	assertLines(t, out, []string{
+		"crash       | panic: boom in a method",
+		"crashcaller | Boom: test.Crash/Boom: unavailable: service crash panicked (its stack trace is above)",
+		"crashcaller | Boom: test.Crash/Boom: unavailable: service crash is not running",
+	})
+	if len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "service crash panicked") {
+		t.Errorf("failures = %q, want the crash of service crash", res.Failures)
+	}
+}
+
+func TestAProgramsExitCodeIsTheRunsExitCode(t *testing.T) {
+	// The evil program exits 1 when it cannot locate echo: here it does not
+	// require it.
+	evil := &GuestSpec{Name: "evil", Kind: Program, Wasm: wasm(t, "evil")}
+	res, out := runApp(t, echoService(t), evil)
+	if res.ExitCode != 1 {
+		t.Errorf("exit code %d, want 1; output:\n%s", res.ExitCode, out)
+	}
+	assertLines(t, out, []string{"evil | locate: parigot: cannot locate test.Echo: add the service that implements it to this guest's requires in parigot.hcl"})
+}
+
+func TestAMissingWasmFileSaysToBuild(t *testing.T) {
+	_, err := Run(context.Background(), Config{
+		Guests: []*GuestSpec{{Name: "ghost", Kind: Program, Wasm: filepath.Join(t.TempDir(), "ghost.wasm")}},
+		Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{},
+	})
+	if err == nil || !strings.Contains(err.Error(), "program ghost") || !strings.Contains(err.Error(), "parigot build") {
+		t.Errorf("err = %v, want it to name the program and say to run parigot build", err)
+	}
+}
+
+// assertLines checks that want appear in out, in that order.
+func assertLines(t *testing.T, out string, want []string) {
+	t.Helper()
+	lines := strings.Split(out, "\n")
+	i := 0
+	for _, l := range lines {
+		if i < len(want) && strings.TrimRight(l, " ") == want[i] {
+			i++
+		}
+	}
+	if i < len(want) {
+		t.Errorf("output lacks line %q (or has it out of order); output:\n%s", want[i], out)
+	}
+}

@@ -1,0 +1,227 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+)
+
+// instance is the host's side of one running guest.
+//
+// Fields under "owned" are touched only by the guest's own goroutine (the one
+// running its wasm, which is also the one calling its host functions), so
+// they need no lock. The inbox is the only thing other guests touch, under
+// the instance's own mutex: there is no global lock.
+type instance struct {
+	spec *GuestSpec
+	app  *app
+
+	// inbox: events pushed by other guests.
+	mu     sync.Mutex
+	queue  []delivery
+	closed bool          // the guest has ended: pushes fail
+	wake   chan struct{} // capacity 1: "the queue may have something"
+
+	// owned by the guest goroutine.
+	ready    []abi.Event            // decoded events waiting to be read by poll, in order
+	pending  map[uint64]*outgoing   // calls this guest dispatched, by call id
+	incoming map[uint64]replyTarget // calls this guest is serving, by the id it was given
+	handles  []*instance            // located services; handle h is handles[h-1]
+	exported map[string]bool
+	nextID   uint64
+	timer    *time.Timer
+
+	readyOnce sync.Once
+	readyCh   chan struct{} // closed when the guest calls ready
+	stop      context.CancelFunc
+}
+
+// delivery is an event on its way into a guest, with what the host needs to
+// route the reply to an incoming call.
+type delivery struct {
+	ev   abi.Event
+	from *instance // KindCall: the caller
+}
+
+type outgoing struct {
+	method   string
+	callee   *instance
+	deadline time.Time
+}
+
+type replyTarget struct {
+	caller *instance
+	callID uint64 // the caller's id for the call
+	method string
+}
+
+func newInstance(a *app, spec *GuestSpec) *instance {
+	return &instance{
+		spec:     spec,
+		app:      a,
+		wake:     make(chan struct{}, 1),
+		pending:  make(map[uint64]*outgoing),
+		incoming: make(map[uint64]replyTarget),
+		exported: make(map[string]bool),
+		readyCh:  make(chan struct{}),
+	}
+}
+
+// push hands d to the guest. It reports false when the guest has ended.
+func (in *instance) push(d delivery) bool {
+	in.mu.Lock()
+	if in.closed {
+		in.mu.Unlock()
+		return false
+	}
+	in.queue = append(in.queue, d)
+	in.mu.Unlock()
+	select {
+	case in.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// close marks the guest ended and fails every call it had not answered, so
+// that each caller's future completes (with "unavailable") instead of waiting
+// for its deadline.
+func (in *instance) close(reason string) {
+	in.mu.Lock()
+	in.closed = true
+	queue := in.queue
+	in.queue = nil
+	in.mu.Unlock()
+	for _, d := range queue {
+		if d.ev.Kind == abi.KindCall {
+			d.from.push(delivery{ev: abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: d.ev.CallID,
+				Payload: []byte(reason)}})
+		}
+	}
+	for _, t := range in.incoming {
+		t.caller.push(delivery{ev: abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: t.callID,
+			Payload: []byte(reason)}})
+	}
+	in.incoming = nil
+}
+
+// next returns the guest's next event, waiting up to timeout (forever when
+// negative). ok is false on timeout; shutdown is true when the guest must stop.
+func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Event, ok, shutdown bool) {
+	var giveUp <-chan time.Time
+	if timeout >= 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		giveUp = t.C
+	}
+	for {
+		in.drain()
+		in.expire(time.Now())
+		if len(in.ready) > 0 {
+			return in.ready[0], true, false
+		}
+		var deadline <-chan time.Time
+		if d, has := in.earliestDeadline(); has {
+			if in.timer == nil {
+				in.timer = time.NewTimer(time.Until(d))
+			} else {
+				in.timer.Reset(time.Until(d))
+			}
+			deadline = in.timer.C
+		}
+		select {
+		case <-in.wake:
+		case <-deadline:
+		case <-giveUp:
+			return abi.Event{}, false, false
+		case <-ctx.Done():
+			return abi.Event{}, false, true
+		}
+	}
+}
+
+// pop removes the event next returned.
+func (in *instance) pop() {
+	in.ready[0] = abi.Event{}
+	in.ready = in.ready[1:]
+}
+
+// drain moves the inbox into ready, turning incoming calls into events with
+// ids of this guest's own, and dropping replies to calls that already
+// completed (a late reply after a deadline: the caller has its answer).
+func (in *instance) drain() {
+	in.mu.Lock()
+	queue := in.queue
+	in.queue = nil
+	in.mu.Unlock()
+	for _, d := range queue {
+		switch d.ev.Kind {
+		case abi.KindCall:
+			in.nextID++
+			id := in.nextID
+			in.incoming[id] = replyTarget{caller: d.from, callID: d.ev.CallID, method: d.ev.Method}
+			ev := d.ev
+			ev.CallID = id
+			in.ready = append(in.ready, ev)
+		case abi.KindReply:
+			if _, ok := in.pending[d.ev.CallID]; !ok {
+				continue
+			}
+			delete(in.pending, d.ev.CallID)
+			in.ready = append(in.ready, d.ev)
+		default:
+			in.ready = append(in.ready, d.ev)
+		}
+	}
+}
+
+// expire completes every call whose deadline has passed with
+// "deadline exceeded".
+func (in *instance) expire(now time.Time) {
+	for id, o := range in.pending {
+		if now.Before(o.deadline) {
+			continue
+		}
+		delete(in.pending, id)
+		msg := fmt.Sprintf("no reply from service %s within its method budget of %s", o.callee.spec.Name, o.callee.spec.MethodTimeout)
+		in.ready = append(in.ready, abi.Event{Kind: abi.KindReply, Code: abi.CodeDeadlineExceeded, CallID: id, Payload: []byte(msg)})
+	}
+}
+
+func (in *instance) earliestDeadline() (time.Time, bool) {
+	var min time.Time
+	for _, o := range in.pending {
+		if min.IsZero() || o.deadline.Before(min) {
+			min = o.deadline
+		}
+	}
+	return min, !min.IsZero()
+}
+
+// dispatch starts a call from this guest to callee.
+func (in *instance) dispatch(callee *instance, method string, payload []byte) uint64 {
+	in.nextID++
+	id := in.nextID
+	in.pending[id] = &outgoing{method: method, callee: callee, deadline: time.Now().Add(callee.spec.MethodTimeout)}
+	ok := callee.push(delivery{ev: abi.Event{Kind: abi.KindCall, CallID: id, Method: method, Payload: payload}, from: in})
+	if !ok {
+		delete(in.pending, id)
+		in.ready = append(in.ready, abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: id,
+			Payload: []byte("service " + callee.spec.Name + " is not running")})
+	}
+	return id
+}
+
+// reply answers the incoming call id.
+func (in *instance) reply(id uint64, code abi.Code, payload []byte) bool {
+	t, ok := in.incoming[id]
+	if !ok {
+		return false
+	}
+	delete(in.incoming, id)
+	t.caller.push(delivery{ev: abi.Event{Kind: abi.KindReply, Code: code, CallID: t.callID, Payload: payload}})
+	return true
+}
