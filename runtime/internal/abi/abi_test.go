@@ -1,0 +1,49 @@
+package abi
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestAnEventSurvivesEncoding(t *testing.T) {
+	ev := Event{Kind: KindCall, Code: CodeUnavailable, CallID: 1<<40 + 3, Method: "greeting.v1.Greeting/FetchGreeting", Payload: []byte("payload")}
+	buf := make([]byte, ev.Size())
+	ev.Encode(buf)
+	got, err := Decode(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Kind != ev.Kind || got.Code != ev.Code || got.CallID != ev.CallID || got.Method != ev.Method || !bytes.Equal(got.Payload, ev.Payload) {
+		t.Errorf("decoded %+v, want %+v", got, ev)
+	}
+}
+
+func TestATruncatedEventIsRefused(t *testing.T) {
+	ev := Event{Kind: KindReply, Method: "m", Payload: []byte("abc")}
+	buf := make([]byte, ev.Size())
+	ev.Encode(buf)
+	for n := 0; n < len(buf); n++ {
+		if _, err := Decode(buf[:n]); err == nil {
+			t.Errorf("Decode of %d of %d bytes succeeded", n, len(buf))
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	ev := Event{Kind: KindCall, CallID: 9, Method: "a.B/C", Payload: []byte{1, 2, 3}}
+	buf := make([]byte, ev.Size())
+	ev.Encode(buf)
+	f.Add(buf)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := Decode(b)
+		if err != nil {
+			return
+		}
+		again := make([]byte, got.Size())
+		got.Encode(again)
+		if !bytes.Equal(again, b[:got.Size()]) {
+			t.Errorf("re-encoding changed the event")
+		}
+	})
+}
