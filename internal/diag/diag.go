@@ -1,11 +1,16 @@
-// Package diag renders hcl.Diagnostics the way Terraform does: severity,
-// summary, file:line:col, the offending source line with the range marked,
-// and the detail that says what to do. Both manifest and proto errors are
-// hcl.Diagnostics, so the CLI renders every user mistake through here.
+// Package diag renders hcl.Diagnostics the way Terraform does, with the
+// position spelled file:line:col: severity and summary, where, the offending
+// source line with the range underlined, and the detail that says what to do.
+// Manifest and proto mistakes are both hcl.Diagnostics, so the CLI renders
+// every user mistake through here.
 package diag
 
 import (
+	"bufio"
+	"bytes"
+	"fmt"
 	"io"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -24,13 +29,120 @@ func (s Sources) Merge(o Sources) {
 	}
 }
 
-// Write renders diags to w, wrapping at width columns (0: no wrapping).
+const (
+	red   = "\x1b[1;31m"
+	amber = "\x1b[1;33m"
+	bold  = "\x1b[1m"
+	reset = "\x1b[0m"
+)
+
+// Write renders diags to w, wrapping the detail at width columns (0: 78).
 func Write(w io.Writer, diags hcl.Diagnostics, src Sources, width uint, color bool) error {
-	files := make(map[string]*hcl.File, len(src))
-	for name, b := range src {
-		files[name] = &hcl.File{Bytes: b}
+	if width == 0 || width > 100 {
+		width = 78
 	}
-	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
+	var b bytes.Buffer
+	for i, d := range diags {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		writeOne(&b, d, src, int(width), color)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func writeOne(b *bytes.Buffer, d *hcl.Diagnostic, src Sources, width int, color bool) {
+	sev, c := "Error", red
+	if d.Severity == hcl.DiagWarning {
+		sev, c = "Warning", amber
+	}
+	if color {
+		fmt.Fprintf(b, "%s%s:%s %s%s%s\n", c, sev, reset, bold, d.Summary, reset)
+	} else {
+		fmt.Fprintf(b, "%s: %s\n", sev, d.Summary)
+	}
+	if r := d.Subject; r != nil {
+		fmt.Fprintf(b, "\n  on %s\n", Position(*r))
+		if line, ok := sourceLine(src[r.Filename], r.Start.Line); ok {
+			prefix := fmt.Sprintf("  %d: ", r.Start.Line)
+			fmt.Fprintf(b, "%s%s\n", prefix, line)
+			start := r.Start.Column - 1
+			end := r.End.Column - 1
+			if r.End.Line != r.Start.Line || end > len(line) {
+				end = len(line)
+			}
+			if start >= 0 && start <= len(line) {
+				if end <= start {
+					end = start + 1
+				}
+				pad := strings.Repeat(" ", len(prefix)) + leadingWhitespace(line, start)
+				fmt.Fprintf(b, "%s%s\n", pad, strings.Repeat("^", end-start))
+			}
+		}
+	}
+	if d.Detail != "" {
+		b.WriteByte('\n')
+		for _, para := range strings.Split(d.Detail, "\n") {
+			b.WriteString(wrap(para, width))
+			b.WriteByte('\n')
+		}
+	}
+}
+
+// Position renders a range's start as file:line:col.
+func Position(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+// leadingWhitespace keeps tabs as tabs so that the underline lines up.
+func leadingWhitespace(line string, n int) string {
+	var sb strings.Builder
+	for i := 0; i < n && i < len(line); i++ {
+		if line[i] == '\t' {
+			sb.WriteByte('\t')
+		} else {
+			sb.WriteByte(' ')
+		}
+	}
+	return sb.String()
+}
+
+func sourceLine(src []byte, n int) (string, bool) {
+	if src == nil || n < 1 {
+		return "", false
+	}
+	sc := bufio.NewScanner(bytes.NewReader(src))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for i := 1; sc.Scan(); i++ {
+		if i == n {
+			return strings.TrimRight(sc.Text(), "\r"), true
+		}
+	}
+	return "", false
+}
+
+func wrap(s string, width int) string {
+	words := strings.Fields(s)
+	if len(words) == 0 {
+		return ""
+	}
+	var sb strings.Builder
+	col := 0
+	for i, w := range words {
+		if i > 0 {
+			if col+1+len(w) > width {
+				sb.WriteByte('\n')
+				col = 0
+			} else {
+				sb.WriteByte(' ')
+				col++
+			}
+		}
+		sb.WriteString(w)
+		col += len(w)
+	}
+	return sb.String()
 }
 
 // Errorf builds an error diagnostic at rng.

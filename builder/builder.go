@@ -1,0 +1,201 @@
+package builder
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"parigot.dev/parigot/codegen"
+	"parigot.dev/parigot/internal/diag"
+	"parigot.dev/parigot/manifest"
+)
+
+// BuildDir is the directory, inside the app, that guests are compiled into.
+const BuildDir = "build"
+
+// Options configures a build.
+type Options struct {
+	// Dir is the app directory (or its parigot.hcl), as the user gave it;
+	// diagnostics show paths relative to it.
+	Dir string
+	// Progress receives one line per step. Nil: no progress.
+	Progress io.Writer
+	// Jobs bounds parallel guest builds. Zero: the number of CPUs.
+	Jobs int
+	// GoCommand is the go binary. Empty: "go" from PATH.
+	GoCommand string
+}
+
+// Result describes a successful build.
+type Result struct {
+	App  *manifest.App
+	Wasm map[string]string // guest name -> absolute path of its .wasm
+}
+
+// Load reads and validates the manifest alone, without building.
+func Load(dir string) (*manifest.App, error) {
+	app, diags := manifest.Load(dir)
+	if diags.HasErrors() {
+		src := diag.Sources{}
+		if app != nil {
+			src.Merge(app.Sources)
+		}
+		return nil, &DiagnosticsError{Diags: diags, Sources: src}
+	}
+	return app, nil
+}
+
+// Build generates code and compiles every guest of the app in opts.Dir.
+func Build(ctx context.Context, opts Options) (*Result, error) {
+	p := progress{w: opts.Progress}
+	start := time.Now()
+	app, err := Load(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+
+	step := time.Now()
+	gen, err := generate(ctx, app, opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	p.step(step, "generated Go code: %d files, %d changed", len(gen.Files), len(gen.Written))
+
+	wasm, err := compileGuests(ctx, app, opts, &p)
+	if err != nil {
+		return nil, err
+	}
+	p.step(start, "built %s", app.Name)
+	return &Result{App: app, Wasm: wasm}, nil
+}
+
+func generate(ctx context.Context, app *manifest.App, displayDir string) (*codegen.Result, error) {
+	if fi, err := os.Stat(displayDir); err == nil && !fi.IsDir() {
+		displayDir = filepath.Dir(displayDir)
+	}
+	in := codegen.Input{AppDir: app.Dir, DisplayDir: displayDir, Module: app.Module}
+	for _, p := range app.Protos {
+		in.Sets = append(in.Sets, codegen.ProtoSet{Root: p.Root, Files: p.Files, Ranges: p.FileRanges})
+	}
+	gen, diags := codegen.Generate(ctx, in)
+	src := diag.Sources{}
+	src.Merge(app.Sources)
+	if gen != nil {
+		src.Merge(gen.Sources)
+	}
+	if diags.HasErrors() {
+		return nil, &DiagnosticsError{Diags: diags, Sources: src}
+	}
+	defined := make(map[string]bool, len(gen.Services))
+	for name := range gen.Services {
+		defined[name] = true
+	}
+	if diags := app.CheckImplements(defined); diags.HasErrors() {
+		return nil, &DiagnosticsError{Diags: diags, Sources: src}
+	}
+	return gen, nil
+}
+
+// WasmPath is where the guest named name of app is built.
+func WasmPath(app *manifest.App, name string) string {
+	return filepath.Join(app.Dir, BuildDir, name+".wasm")
+}
+
+func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *progress) (map[string]string, error) {
+	if err := os.MkdirAll(filepath.Join(app.Dir, BuildDir), 0o755); err != nil {
+		return nil, fmt.Errorf("creating the build directory: %w", err)
+	}
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = goruntime.NumCPU()
+	}
+	goCmd := opts.GoCommand
+	if goCmd == "" {
+		goCmd = "go"
+	}
+	wasm := map[string]string{}
+	var mu sync.Mutex
+	var failures []*CompileError
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for _, guest := range app.Guests() {
+		g.Go(func() error {
+			t := time.Now()
+			out := WasmPath(app, guest.Name)
+			pkg := "./" + filepath.ToSlash(strings.TrimPrefix(filepath.Clean(guest.Source), "./"))
+			cmd := exec.CommandContext(gctx, goCmd, "build", "-o", out, pkg)
+			cmd.Dir = app.Dir
+			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+			var buf bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &buf, &buf
+			if err := cmd.Run(); err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				var exitErr *exec.ExitError
+				if !errors.As(err, &exitErr) {
+					return fmt.Errorf("running %s build for guest %s: %w", goCmd, guest.Name, err)
+				}
+				mu.Lock()
+				failures = append(failures, &CompileError{Guest: guest.Name, Output: buf.String()})
+				mu.Unlock()
+				return nil
+			}
+			mu.Lock()
+			wasm[guest.Name] = out
+			mu.Unlock()
+			p.step(t, "compiled %s %s -> %s", guest.Kind, guest.Name, filepath.Join(BuildDir, guest.Name+".wasm"))
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if len(failures) > 0 {
+		sort.Slice(failures, func(i, j int) bool { return failures[i].Guest < failures[j].Guest })
+		errs := make([]error, len(failures))
+		for i, f := range failures {
+			errs[i] = f
+		}
+		return nil, errors.Join(errs...)
+	}
+	return wasm, nil
+}
+
+// progress prints one line per finished step with its duration.
+type progress struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (p *progress) step(start time.Time, format string, args ...any) {
+	if p.w == nil {
+		return
+	}
+	d := time.Since(start)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "parigot: %s (%s)\n", fmt.Sprintf(format, args...), roundDuration(d))
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Microsecond)
+}

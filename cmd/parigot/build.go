@@ -1,0 +1,30 @@
+package main
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"parigot.dev/parigot/builder"
+)
+
+func newBuildCommand(stderr io.Writer) *cobra.Command {
+	var jobs int
+	cmd := &cobra.Command{
+		Use:   "build [app-dir]",
+		Short: "Generate code from the protos and compile every guest to build/*.wasm",
+		Long: `build reads parigot.hcl in app-dir (default: the current directory), generates
+Go code from the declared .proto files, and compiles every service and program
+with GOOS=wasip1 GOARCH=wasm into app-dir/build/<name>.wasm. Only what changed
+is rebuilt.`,
+		Example: `  parigot build
+  parigot build ./examples/helloworld`,
+		Args: maxOneDir,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := builder.Build(cmd.Context(), builder.Options{Dir: appDir(args), Progress: stderr, Jobs: jobs})
+			return err
+		},
+	}
+	cmd.Flags().IntVarP(&jobs, "jobs", "j", 0, "guests to compile in parallel (default: the number of CPUs)")
+	return cmd
+}

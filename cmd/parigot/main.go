@@ -1,0 +1,130 @@
+// Command parigot builds and runs parigot apps: microservices written in Go,
+// compiled to WebAssembly, declared in one parigot.hcl.
+//
+// Exit codes: 0 success; 1 parigot could not do what was asked (a mistake in
+// parigot.hcl or a .proto, a build failure, a guest that crashed); 2 a command
+// line that parigot does not understand; 130 interrupted. `parigot run` exits
+// with the exit code of the app's program when the program ran to its end.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"parigot.dev/parigot/builder"
+	"parigot.dev/parigot/internal/diag"
+)
+
+func main() {
+	os.Exit(parigot(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes of the parigot command.
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+// exitCode is an error that carries the exit code parigot must end with,
+// after whatever it had to say has been said.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit code %d", int(e)) }
+
+// usageError is a command line parigot does not understand.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+
+func parigot(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCommand(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	return report(err, stderr)
+}
+
+// report renders err once, at the edge, and returns the exit code.
+func report(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	var code exitCode
+	if errors.As(err, &code) {
+		return int(code)
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "parigot: interrupted")
+		return exitInterrupted
+	}
+	var diags *builder.DiagnosticsError
+	if errors.As(err, &diags) {
+		color, width := terminal(stderr)
+		diag.Write(stderr, diags.Diags, diags.Sources, width, color)
+		return exitFailure
+	}
+	var usage usageError
+	if errors.As(err, &usage) {
+		fmt.Fprintf(stderr, "parigot: %v\nRun 'parigot --help' for usage.\n", usage.err)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "parigot: %v\n", err)
+	return exitFailure
+}
+
+// terminal reports whether w is a terminal (for colour) and its width.
+func terminal(w io.Writer) (color bool, width uint) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return false, 0
+	}
+	if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
+		width = uint(cols)
+	}
+	return true, width
+}
+
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "parigot",
+		Short: "Build and run microservices written in Go and compiled to WebAssembly",
+		Long: `parigot builds and runs an app declared in parigot.hcl: its protocols
+(.proto files), its services and its programs. The same compiled guests run in
+one process (single mode) or one process per service.`,
+		Example: `  parigot build ./examples/helloworld
+  parigot run ./examples/helloworld`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newBuildCommand(stderr), newRunCommand(stdout, stderr))
+	return root
+}
+
+// appDir is the app directory named on the command line, "." by default.
+func appDir(args []string) string {
+	if len(args) > 0 {
+		return args[0]
+	}
+	return "."
+}
+
+func maxOneDir(cmd *cobra.Command, args []string) error {
+	if len(args) > 1 {
+		return usageError{fmt.Errorf("%s takes at most one app directory, got %d arguments", cmd.Name(), len(args))}
+	}
+	return nil
+}

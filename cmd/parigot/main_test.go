@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"parigot": func() { os.Exit(parigot(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs the CLI scripts in testdata/script: the commands a user
+// types and what they must see.
+func TestScripts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs wasm guests")
+	}
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goEnv := goEnvironment(t)
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("REPO", repo)
+			for k, v := range goEnv {
+				env.Setenv(k, v)
+			}
+			return writeAppModule(env.WorkDir, repo)
+		},
+	})
+}
+
+// goEnvironment is what the go command inside a script needs to find its
+// caches (scripts run with HOME unset) and to resolve modules offline.
+func goEnvironment(t *testing.T) map[string]string {
+	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	vals := strings.Split(strings.TrimSpace(string(out)), "\n")
+	env := map[string]string{
+		"GOCACHE": vals[0], "GOMODCACHE": vals[1], "GOPATH": vals[2], "GOPROXY": vals[3],
+		"GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local",
+		"PATH": filepath.Join(vals[4], "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
+	}
+	cache := os.Getenv("PARIGOT_CACHE_DIR")
+	if cache == "" {
+		if d, err := os.UserCacheDir(); err == nil {
+			cache = filepath.Join(d, "parigot")
+		}
+	}
+	env["PARIGOT_CACHE_DIR"] = cache
+	return env
+}
+
+// writeAppModule gives the script's work directory a go.mod for test apps
+// (module example.com/app) that uses this checkout of parigot and the same
+// dependency versions, so that guests build offline from the module cache.
+func writeAppModule(dir, repo string) error {
+	mod, err := os.ReadFile(filepath.Join(repo, "go.mod"))
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "module example.com/app\n\ngo 1.26\n\nrequire parigot.dev/parigot v0.0.0\n\nreplace parigot.dev/parigot => %s\n", repo)
+	inRequire := false
+	sc := bufio.NewScanner(bytes.NewReader(mod))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "require ("):
+			inRequire = true
+			b.WriteString("\n" + line + "\n")
+		case inRequire:
+			b.WriteString(line + "\n")
+			if line == ")" {
+				inRequire = false
+			}
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	sum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644)
+}

@@ -1,0 +1,130 @@
+package codegen
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+	"google.golang.org/protobuf/types/pluginpb"
+
+	"parigot.dev/parigot/internal/diag"
+)
+
+// Input says which proto files of an app to generate Go code for.
+type Input struct {
+	AppDir     string // absolute app directory
+	DisplayDir string // how the app dir is shown in diagnostics (e.g. "examples/helloworld" or "."); range Filenames are filepath.Join(DisplayDir, app-relative file)
+	Module     string // the app's Go module path: the import path of AppDir (e.g. "parigot.dev/parigot/examples/helloworld")
+	Sets       []ProtoSet
+}
+
+// ProtoSet is a group of proto files that share an import root.
+type ProtoSet struct {
+	Root   string      // import root, app-relative ("." when empty); imports in .proto files resolve against it
+	Files  []string    // app-relative .proto paths to generate
+	Ranges []hcl.Range // optional: where each file is named in parigot.hcl (used for a "file not found" diagnostic)
+}
+
+// Result describes what Generate produced.
+type Result struct {
+	Services map[string]*Service // by full proto name, e.g. "greeting.v1.Greeting"
+	Files    []string            // absolute paths of all generated files
+	Written  []string            // the subset whose content changed and were written
+	Removed  []string            // stale parigot stub files removed (their proto no longer defines services)
+	Sources  diag.Sources        // proto sources keyed by the Filenames used in diagnostic ranges
+}
+
+// Service is a proto service that Generate wrote parigot stubs for.
+type Service struct {
+	FullName     string // "greeting.v1.Greeting"
+	GoImportPath string
+	GoName       string // "Greeting"
+	File         string // proto file (import-root-relative) that defines it
+	Methods      []Method
+}
+
+// Method is one (unary) method of a Service. Input and Output are the full
+// proto names of its messages.
+type Method struct{ Name, Input, Output string }
+
+// Generate compiles the proto files of in and writes their Go code (protobuf
+// messages and parigot service stubs) into the app directory, each file only
+// when its content changed. Every problem with the user's input is a
+// diagnostic; Result.Sources holds the proto sources the diagnostics point
+// into. When the diagnostics have errors, nothing is written.
+func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
+	res := &Result{Services: map[string]*Service{}, Sources: diag.Sources{}}
+	if diags := in.check(); diags.HasErrors() {
+		return res, diags
+	}
+	if in.DisplayDir == "" {
+		in.DisplayDir = "."
+	}
+
+	c, req, diags := prepare(ctx, in, res.Sources)
+	if req == nil {
+		return res, diags
+	}
+	// A go_package outside the module leaves the request usable: run the
+	// generators anyway, to report every problem at once.
+	out := run(req)
+	if out.err != nil {
+		return res, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot generate Go code from the proto files",
+			Detail:   out.err.Error(),
+		})
+	}
+	for _, p := range out.problems {
+		diags = append(diags, c.problemDiag(p))
+	}
+	if diags.HasErrors() {
+		return res, diags
+	}
+	if e := out.resp.GetError(); e != "" {
+		return res, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot generate Go code from the proto files",
+			Detail:   e,
+		})
+	}
+	for name, s := range out.services {
+		res.Services[name] = s
+	}
+	diags = append(diags, c.write(out.resp, res)...)
+	return res, diags
+}
+
+// prepare compiles in's proto files and builds the request for the
+// generators.
+func prepare(ctx context.Context, in Input, sources diag.Sources) (*compilation, *pluginpb.CodeGeneratorRequest, hcl.Diagnostics) {
+	c := &compilation{in: in, sources: sources}
+	diags := c.compile(ctx)
+	if diags.HasErrors() {
+		return c, nil, diags
+	}
+	if err := ctx.Err(); err != nil {
+		return c, nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Proto generation cancelled", Detail: err.Error()})
+	}
+	if len(c.sets) == 0 {
+		return c, nil, diags // nothing to generate
+	}
+	req, more := c.request()
+	return c, req, append(diags, more...)
+}
+
+// check reports mistakes in the Input itself (a caller's, not a user's).
+func (in Input) check() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	bad := func(detail string) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid code generation input", Detail: detail})
+	}
+	if !filepath.IsAbs(in.AppDir) {
+		bad(fmt.Sprintf("The app directory %q is not an absolute path.", in.AppDir))
+	}
+	if in.Module == "" {
+		bad("The app's Go module path is empty; set module in the app block of parigot.hcl.")
+	}
+	return diags
+}

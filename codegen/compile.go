@@ -1,0 +1,492 @@
+package codegen
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/bufbuild/protocompile"
+	"github.com/bufbuild/protocompile/ast"
+	"github.com/bufbuild/protocompile/linker"
+	"github.com/bufbuild/protocompile/reporter"
+	"github.com/hashicorp/hcl/v2"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/pluginpb"
+
+	"parigot.dev/parigot/internal/diag"
+)
+
+// compilation is one Generate call's view of the proto sources: what was
+// compiled, from which import root, and how to point diagnostics into it.
+type compilation struct {
+	in      Input
+	mu      sync.Mutex   // guards sources while protocompile reads files concurrently
+	sources diag.Sources // by display file name
+
+	sets  []compiledSet
+	files map[string]*protoFile // by import path ("greeting/v1/greeting.proto")
+	order []string              // import paths, dependencies first
+}
+
+type compiledSet struct {
+	root    string // slash-separated, app-relative, "." for the app dir
+	listed  []string
+	results linker.Files
+}
+
+type protoFile struct {
+	path   string
+	root   string        // root of the set that compiled it
+	file   linker.File   // the linked descriptor
+	res    linker.Result // non-nil when compiled from the app's sources
+	fdp    *descriptorpb.FileDescriptorProto
+	listed bool // named in a ProtoSet's Files
+	gen    bool // generate Go code for it
+}
+
+// display is the diagnostic file name of the proto file at import path p of
+// a set with the given root.
+func (c *compilation) display(root, p string) string {
+	return filepath.Join(c.in.DisplayDir, filepath.FromSlash(root), filepath.FromSlash(p))
+}
+
+// compile parses and links every set's files.
+func (c *compilation) compile(ctx context.Context) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, set := range c.in.Sets {
+		root := cleanRel(set.Root)
+		var listed []string
+		seen := map[string]bool{}
+		var setDiags hcl.Diagnostics
+		for i, f := range set.Files {
+			name, d := c.listedFile(root, f, rangeAt(set.Ranges, i))
+			if d != nil {
+				setDiags = append(setDiags, d)
+				continue
+			}
+			if !seen[name] {
+				seen[name] = true
+				listed = append(listed, name)
+			}
+		}
+		diags = append(diags, setDiags...)
+		if setDiags.HasErrors() || len(listed) == 0 {
+			continue
+		}
+		results, d := c.compileSet(ctx, root, listed)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			c.sets = append(c.sets, compiledSet{root: root, listed: listed, results: results})
+		}
+	}
+	return diags
+}
+
+// listedFile checks one entry of a set's Files and returns its import path.
+func (c *compilation) listedFile(root, f string, rng *hcl.Range) (string, *hcl.Diagnostic) {
+	at := func(summary, detail string) *hcl.Diagnostic {
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: rng}
+	}
+	if f == "" || filepath.IsAbs(f) {
+		return "", at("Invalid proto file path", fmt.Sprintf("The proto file %q must be a path relative to the app directory.", f))
+	}
+	rel := cleanRel(f)
+	var name string
+	switch {
+	case root == ".":
+		name = rel
+	case strings.HasPrefix(rel, root+"/"):
+		name = strings.TrimPrefix(rel, root+"/")
+	}
+	if name == "" || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", at("Proto file outside its import root",
+			fmt.Sprintf("The proto file %q is not under the import root %q; move it there or change the root.", f, root))
+	}
+	st, err := os.Stat(filepath.Join(c.in.AppDir, filepath.FromSlash(rel)))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "", at("Proto file not found",
+			fmt.Sprintf("There is no file %s; the paths in files are relative to the app directory (%s).",
+				filepath.Join(c.in.DisplayDir, filepath.FromSlash(rel)), c.in.DisplayDir))
+	case err != nil:
+		return "", at("Cannot read proto file", err.Error())
+	case st.IsDir():
+		return "", at("Proto file is a directory",
+			fmt.Sprintf("%s is a directory; list the .proto files in it instead.", filepath.Join(c.in.DisplayDir, filepath.FromSlash(rel))))
+	}
+	return name, nil
+}
+
+func (c *compilation) compileSet(ctx context.Context, root string, names []string) (linker.Files, hcl.Diagnostics) {
+	var (
+		mu   sync.Mutex
+		errs []reporter.ErrorWithPos
+	)
+	rep := reporter.NewReporter(func(e reporter.ErrorWithPos) error {
+		mu.Lock()
+		errs = append(errs, e)
+		mu.Unlock()
+		return nil // keep going: report every error at once
+	}, nil)
+	comp := protocompile.Compiler{
+		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
+			ImportPaths: []string{filepath.Join(c.in.AppDir, filepath.FromSlash(root))},
+			Accessor:    c.open,
+		}),
+		Reporter:       rep,
+		SourceInfoMode: protocompile.SourceInfoStandard,
+		RetainASTs:     true,
+	}
+	files, err := c.safeCompile(ctx, comp, names)
+
+	var diags hcl.Diagnostics
+	sort.SliceStable(errs, func(i, j int) bool {
+		a, b := errs[i].GetPosition(), errs[j].GetPosition()
+		if a.Filename != b.Filename {
+			return a.Filename < b.Filename
+		}
+		return a.Offset < b.Offset
+	})
+	seen := map[string]bool{}
+	for _, e := range errs {
+		d := c.errorDiag(root, e)
+		key := d.Subject.String() + d.Summary
+		if !seen[key] {
+			seen[key] = true
+			diags = append(diags, d)
+		}
+	}
+	if err != nil && len(diags) == 0 {
+		var ewp reporter.ErrorWithPos
+		if errors.As(err, &ewp) {
+			diags = append(diags, c.errorDiag(root, ewp))
+		} else {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot compile the proto files", Detail: err.Error()})
+		}
+	}
+	if err == nil && len(diags) == 0 {
+		return files, nil
+	}
+	return nil, diags
+}
+
+// safeCompile runs the compiler, turning a panic into an error.
+func (c *compilation) safeCompile(ctx context.Context, comp protocompile.Compiler, names []string) (files linker.Files, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error in the proto compiler: %v", r)
+		}
+	}()
+	return comp.Compile(ctx, names...)
+}
+
+// open reads a proto source for the compiler and remembers it for
+// diagnostics.
+func (c *compilation) open(p string) (io.ReadCloser, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	name := p
+	if rel, err := filepath.Rel(c.in.AppDir, p); err == nil {
+		name = filepath.Join(c.in.DisplayDir, rel)
+	}
+	c.mu.Lock()
+	c.sources.Add(name, b)
+	c.mu.Unlock()
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+func (c *compilation) errorDiag(root string, e reporter.ErrorWithPos) *hcl.Diagnostic {
+	msg := e.Error()
+	if u := e.Unwrap(); u != nil {
+		msg = u.Error()
+	}
+	rng := c.spanRange(root, e.Start(), e.End())
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: capitalize(msg), Subject: &rng}
+}
+
+// spanRange converts a protocompile span (whose End is the position of the
+// last character) into an hcl.Range in the display file. Columns count
+// characters, as hcl's do (protocompile expands tabs).
+func (c *compilation) spanRange(root string, start, end ast.SourcePos) hcl.Range {
+	name := c.display(root, start.Filename)
+	src, ok := c.sources[name]
+	if !ok || start.Offset < 0 || start.Offset > len(src) || start.Line == 0 {
+		s := hcl.Pos{Line: max(start.Line, 1), Column: max(start.Col, 1), Byte: max(start.Offset, 0)}
+		return hcl.Range{Filename: name, Start: s, End: s}
+	}
+	endByte := start.Offset
+	if end.Offset >= start.Offset && end.Offset < len(src) && (end.Line != start.Line || end.Col != start.Col) {
+		_, size := utf8.DecodeRune(src[end.Offset:])
+		endByte = end.Offset + size
+	}
+	if endByte == start.Offset && start.Offset < len(src) && src[start.Offset] != '\n' {
+		_, size := utf8.DecodeRune(src[start.Offset:])
+		endByte += size // mark at least one character
+	}
+	return hcl.Range{Filename: name, Start: posAt(src, start.Offset), End: posAt(src, endByte)}
+}
+
+// nodeRange is the range of an AST node of a compiled file.
+func (c *compilation) nodeRange(pf *protoFile, n ast.Node) hcl.Range {
+	name := c.display(pf.root, pf.path)
+	if pf.res == nil || n == nil {
+		return hcl.Range{Filename: name, Start: hcl.Pos{Line: 1, Column: 1}, End: hcl.Pos{Line: 1, Column: 1}}
+	}
+	fn := pf.res.AST()
+	if fn == nil {
+		return hcl.Range{Filename: name, Start: hcl.Pos{Line: 1, Column: 1}, End: hcl.Pos{Line: 1, Column: 1}}
+	}
+	info := fn.NodeInfo(n)
+	if !info.IsValid() {
+		return hcl.Range{Filename: name, Start: hcl.Pos{Line: 1, Column: 1}, End: hcl.Pos{Line: 1, Column: 1}}
+	}
+	return c.spanRange(pf.root, info.Start(), info.End())
+}
+
+// posAt is the hcl position of byte offset off in src.
+func posAt(src []byte, off int) hcl.Pos {
+	off = min(max(off, 0), len(src))
+	line := 1 + bytes.Count(src[:off], []byte{'\n'})
+	lineStart := bytes.LastIndexByte(src[:off], '\n') + 1
+	return hcl.Pos{Line: line, Column: 1 + utf8.RuneCount(src[lineStart:off]), Byte: off}
+}
+
+// request builds the CodeGeneratorRequest protoc would send for the compiled
+// sets: every file in dependency order, the app's files to generate, and M
+// mappings for the app's files that have no go_package.
+func (c *compilation) request() (*pluginpb.CodeGeneratorRequest, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	c.files = map[string]*protoFile{}
+	var visit func(root string, f linker.File)
+	visit = func(root string, f linker.File) {
+		p := f.Path()
+		if prev, ok := c.files[p]; ok {
+			if prev.root != root && prev.res != nil {
+				if res, ok := f.(linker.Result); ok && !proto.Equal(prev.fdp, res.FileDescriptorProto()) {
+					rng := hcl.Range{Filename: c.display(root, p), Start: hcl.Pos{Line: 1, Column: 1}, End: hcl.Pos{Line: 1, Column: 1}}
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Two different proto files with one import path",
+						Detail: fmt.Sprintf("%s and %s are both imported as %q; every proto file of an app needs its own import path.",
+							c.display(prev.root, p), c.display(root, p), p),
+						Subject: &rng,
+					})
+				}
+			}
+			return
+		}
+		pf := &protoFile{path: p, root: root, file: f}
+		if res, ok := f.(linker.Result); ok {
+			pf.res = res
+			pf.fdp = res.FileDescriptorProto()
+		} else {
+			pf.fdp = protodesc.ToFileDescriptorProto(f)
+		}
+		c.files[p] = pf // before the imports: an import cycle was reported by the compiler
+		imps := f.Imports()
+		for i := 0; i < imps.Len(); i++ {
+			if dep := f.FindImportByPath(imps.Get(i).Path()); dep != nil {
+				visit(root, dep)
+			}
+		}
+		c.order = append(c.order, p)
+	}
+	for _, s := range c.sets {
+		for _, f := range s.results {
+			visit(s.root, f)
+		}
+		for _, name := range s.listed {
+			if pf := c.files[name]; pf != nil {
+				pf.listed = true
+			}
+		}
+	}
+
+	req := &pluginpb.CodeGeneratorRequest{}
+	var params []string
+	for _, p := range c.order {
+		pf := c.files[p]
+		req.ProtoFile = append(req.ProtoFile, pf.fdp)
+		if pf.res == nil {
+			continue // a standard import: it has its Go package already
+		}
+		goPkg := pf.fdp.GetOptions().GetGoPackage()
+		switch {
+		case goPkg == "":
+			imp, name := c.defaultGoPackage(p)
+			params = append(params, fmt.Sprintf("M%s=%s;%s", p, imp, name))
+			pf.gen = true
+		case inModule(goImportPath(goPkg), c.in.Module):
+			pf.gen = true
+		case pf.listed:
+			diags = append(diags, c.goPackageDiag(pf, goPkg))
+			pf.gen = true // for the generators' diagnostics; nothing is written
+		}
+		// An imported app file with a go_package outside the module is
+		// someone else's code: it is not generated here.
+		if pf.gen {
+			req.FileToGenerate = append(req.FileToGenerate, p)
+		}
+	}
+	req.Parameter = proto.String(strings.Join(params, ","))
+	if len(params) == 0 {
+		req.Parameter = nil
+	}
+	return req, diags
+}
+
+// defaultGoPackage is the Go package of an app proto file without go_package:
+// Module/gen/<dir>, named after the last element of dir, or the last two when
+// the last is a version ("greeting/v1" -> greetingv1).
+func (c *compilation) defaultGoPackage(p string) (importPath, name string) {
+	dir := path.Dir(p)
+	if dir == "." {
+		return c.in.Module + "/gen", "gen"
+	}
+	parts := strings.Split(dir, "/")
+	name = parts[len(parts)-1]
+	if len(parts) > 1 && isVersion(name) {
+		name = parts[len(parts)-2] + name
+	}
+	return c.in.Module + "/gen/" + dir, goName(name)
+}
+
+func (c *compilation) goPackageDiag(pf *protoFile, goPkg string) *hcl.Diagnostic {
+	imp, name := c.defaultGoPackage(pf.path)
+	if i := strings.LastIndexByte(goPkg, ';'); i >= 0 && goPkg[i+1:] != "" {
+		name = goPkg[i+1:]
+	}
+	var node ast.Node
+	if pf.res != nil && pf.res.AST() != nil {
+		pf.res.AST().RangeOptions(func(opt *ast.OptionNode) bool {
+			if opt.Name != nil && len(opt.Name.Parts) == 1 && opt.Name.Parts[0].Open == nil &&
+				opt.Name.Parts[0].Name.AsIdentifier() == "go_package" {
+				node = opt.Val
+				return false
+			}
+			return true
+		})
+	}
+	rng := c.nodeRange(pf, node)
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "go_package outside the app's module",
+		Detail: fmt.Sprintf("The Go package %q is not in the app's module %s, so its code cannot be generated into the app. Write\n    option go_package = \"%s;%s\";\nor remove the option to get that default.",
+			goImportPath(goPkg), c.in.Module, imp, name),
+		Subject: &rng,
+	}
+}
+
+// problemDiag positions a generator problem in the proto source.
+func (c *compilation) problemDiag(p problem) *hcl.Diagnostic {
+	d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: p.summary, Detail: p.detail}
+	pf := c.files[p.file]
+	if pf == nil {
+		return d
+	}
+	var node ast.Node
+	if pf.res != nil {
+		for _, s := range pf.fdp.GetService() {
+			if s.GetName() != p.service {
+				continue
+			}
+			if p.method == "" {
+				if sn, ok := pf.res.ServiceNode(s).(*ast.ServiceNode); ok {
+					node = sn.Name
+				} else {
+					node = pf.res.ServiceNode(s)
+				}
+				break
+			}
+			for _, m := range s.GetMethod() {
+				if m.GetName() != p.method {
+					continue
+				}
+				node = pf.res.MethodNode(m)
+				if rpc, ok := node.(*ast.RPCNode); ok {
+					node = rpc.Name
+					if p.stream {
+						if rpc.Input != nil && rpc.Input.Stream != nil {
+							node = rpc.Input.Stream
+						} else if rpc.Output != nil && rpc.Output.Stream != nil {
+							node = rpc.Output.Stream
+						}
+					}
+				}
+			}
+		}
+	}
+	rng := c.nodeRange(pf, node)
+	d.Subject = &rng
+	return d
+}
+
+// rangeAt returns a copy of rs[i], or nil.
+func rangeAt(rs []hcl.Range, i int) *hcl.Range {
+	if i < len(rs) {
+		r := rs[i]
+		return &r
+	}
+	return nil
+}
+
+// cleanRel cleans an app-relative path into slash form, "." when empty.
+func cleanRel(p string) string {
+	if p == "" {
+		return "."
+	}
+	return path.Clean(filepath.ToSlash(p))
+}
+
+// goImportPath is the import path part of a go_package option.
+func goImportPath(goPkg string) string {
+	if i := strings.LastIndexByte(goPkg, ';'); i >= 0 {
+		return goPkg[:i]
+	}
+	return goPkg
+}
+
+func inModule(importPath, module string) bool {
+	return importPath == module || strings.HasPrefix(importPath, module+"/")
+}
+
+func isVersion(s string) bool {
+	return len(s) > 1 && s[0] == 'v' && s[1] >= '0' && s[1] <= '9'
+}
+
+// goName turns s into a valid lower-case Go package name.
+func goName(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	n := b.String()
+	if n == "" || !unicode.IsLetter(rune(n[0])) && n[0] != '_' {
+		n = "_" + n
+	}
+	return n
+}
+
+func capitalize(s string) string {
+	r, size := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[size:]
+}

@@ -1,0 +1,27 @@
+// Package codegen turns an app's .proto files into Go code, in-process: a
+// fresh machine needs no protoc and no plugin binaries.
+//
+// Generate compiles the proto files with protocompile (well-known types
+// included), builds the same CodeGeneratorRequest protoc would, and runs two
+// generators over it with protogen: the protobuf Go generator
+// (protoc-gen-go's own code, so <name>.pb.go is byte-identical to what
+// protoc-gen-go writes) and parigot's service generator, which writes
+// <name>_parigot.pb.go next to it for every file that defines services (the
+// server interface, Init/Run, and a client; see package templates). Outputs
+// land in the app directory at the path of their go_package below the app's
+// module, and are written only when their content changes, so builds stay
+// incremental.
+//
+// Every user mistake (a syntax or link error, a missing file, a streaming
+// method, a go_package outside the app's module) comes back as an
+// hcl.Diagnostic positioned in the proto source, with the sources attached so
+// that package diag can render it.
+//
+// GenerateResponse runs the same two generators over a plugin request; it is
+// the whole of a protoc-gen-parigot plugin for buf users.
+//
+// The package is not a general protoc replacement: it knows nothing of other
+// plugins or languages, it does not manage buf modules or remote
+// dependencies, and it does not build the generated code (package builder
+// does).
+package codegen

@@ -1,0 +1,110 @@
+package codegen
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"google.golang.org/protobuf/types/pluginpb"
+)
+
+// write puts the response's files into the app directory, each only when its
+// content differs from what is there, and removes parigot stub files of
+// generated protos that no longer define services.
+func (c *compilation) write(resp *pluginpb.CodeGeneratorResponse, res *Result) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	fail := func(summary string, err error) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: err.Error()})
+	}
+	prefix := c.in.Module + "/"
+	names := map[string]bool{}
+	for _, f := range resp.GetFile() {
+		names[f.GetName()] = true
+	}
+	for _, f := range resp.GetFile() {
+		name := f.GetName()
+		if f.GetInsertionPoint() != "" || !strings.HasPrefix(name, prefix) || strings.Contains(name, "..") {
+			fail("Generated file outside the app", fmt.Errorf("the generator produced %s, which is not below the module %s", name, c.in.Module))
+			continue
+		}
+		abs := filepath.Join(c.in.AppDir, filepath.FromSlash(strings.TrimPrefix(name, prefix)))
+		res.Files = append(res.Files, abs)
+		changed, err := writeIfChanged(abs, []byte(f.GetContent()))
+		if err != nil {
+			fail("Cannot write generated file", err)
+			continue
+		}
+		if changed {
+			res.Written = append(res.Written, abs)
+		}
+		if strings.HasSuffix(name, ".pb.go") && !strings.HasSuffix(name, stubSuffix) {
+			stub := strings.TrimSuffix(name, ".pb.go") + stubSuffix
+			if !names[stub] {
+				stubAbs := filepath.Join(c.in.AppDir, filepath.FromSlash(strings.TrimPrefix(stub, prefix)))
+				removed, err := removeStale(stubAbs)
+				if err != nil {
+					fail("Cannot remove stale generated file", err)
+				} else if removed {
+					res.Removed = append(res.Removed, stubAbs)
+				}
+			}
+		}
+	}
+	return diags
+}
+
+// writeIfChanged writes content to name unless the file already holds
+// exactly that. It reports whether it wrote. The write goes through a
+// temporary file and a rename, so a reader never sees half a file.
+func writeIfChanged(name string, content []byte) (bool, error) {
+	old, err := os.ReadFile(name)
+	if err == nil && bytes.Equal(old, content) {
+		return false, nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	dir := filepath.Dir(name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return false, err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".*")
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp.Name()) // no-op once renamed
+	if _, err := tmp.Write(content); err != nil {
+		tmp.Close()
+		return false, err
+	}
+	if err := tmp.Close(); err != nil {
+		return false, err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return false, err
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// removeStale removes name if it is a file parigot generated.
+func removeStale(name string) (bool, error) {
+	b, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !bytes.HasPrefix(b, []byte(stubHeader+"\n")) {
+		return false, nil // someone else's file: leave it alone
+	}
+	return true, os.Remove(name)
+}

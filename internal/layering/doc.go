@@ -1,0 +1,2 @@
+// Package layering keeps the package dependencies pointing one way (see its test).
+package layering

@@ -1,0 +1,573 @@
+package manifest
+
+import (
+	"fmt"
+	"math/big"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+var (
+	fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+		{Type: "app", LabelNames: []string{"name"}},
+		{Type: "proto", LabelNames: []string{"name"}},
+		{Type: "id", LabelNames: []string{"name"}},
+		{Type: "service", LabelNames: []string{"name"}},
+		{Type: "program", LabelNames: []string{"name"}},
+	}}
+	appSchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "module"}}}
+	protoSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "files"}, {Name: "root"}}}
+	idSchema    = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "letter"}}}
+	// Programs are decoded with the service schema too, so that a
+	// service-only attribute gets a diagnostic that says why.
+	guestSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "source"}, {Name: "implements"}, {Name: "requires"},
+		{Name: "method_timeout"}, {Name: "replicas"},
+	}}
+)
+
+// serviceOnly lists the attributes a program does not take, and why.
+var serviceOnly = []struct{ name, why string }{
+	{"implements", "A program answers no calls, so it implements no proto service."},
+	{"method_timeout", "A program answers no calls, so it has no methods to time out."},
+	{"replicas", "A program runs once; only services run as several copies."},
+}
+
+var (
+	nameRE      = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+	idNameRE    = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
+	protoNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
+	protoIdent  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+const nameRule = `names start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"`
+
+// decoder holds the state of one Parse.
+type decoder struct {
+	app      *App
+	diags    hcl.Diagnostics
+	appBlock *hcl.Block
+	guests   map[string]*Guest    // services and programs, by name (first declared)
+	protos   map[string]*Proto    // by name
+	ids      map[string]*IdType   // by name
+	letters  map[string]*IdType   // by letter
+	implBy   map[string]*Guest    // proto service -> service implementing it
+	implAt   map[string]hcl.Range // proto service -> its first implements entry
+}
+
+func newDecoder(a *App) *decoder {
+	return &decoder{
+		app:     a,
+		guests:  map[string]*Guest{},
+		protos:  map[string]*Proto{},
+		ids:     map[string]*IdType{},
+		letters: map[string]*IdType{},
+		implBy:  map[string]*Guest{},
+		implAt:  map[string]hcl.Range{},
+	}
+}
+
+func (d *decoder) errf(rng hcl.Range, summary, format string, args ...any) {
+	d.diags = append(d.diags, errAt(rng, summary, fmt.Sprintf(format, args...)))
+}
+
+func (d *decoder) decodeFile(body hcl.Body) {
+	content, diags := body.Content(fileSchema)
+	d.diags = append(d.diags, diags...)
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "app":
+			d.decodeApp(b)
+		case "proto":
+			d.decodeProto(b)
+		case "id":
+			d.decodeId(b)
+		case "service":
+			d.decodeGuest(b, KindService)
+		case "program":
+			d.decodeGuest(b, KindProgram)
+		}
+	}
+	if d.appBlock == nil {
+		d.errf(fileStart(d.app.File), "Missing app block",
+			"Every %s starts with one app block naming the app and its Go module, for example:\n\n"+
+				"app \"shop\" {\n  module = \"example.com/shop\"\n}", FileName)
+	}
+	d.checkRequires()
+	d.checkCycles()
+}
+
+func (d *decoder) decodeApp(b *hcl.Block) {
+	if d.appBlock != nil {
+		d.errf(b.DefRange, "Duplicate app block",
+			"An app block is already declared at line %d. A %s describes one app; keep one app block, and give another app its own directory.",
+			d.appBlock.DefRange.Start.Line, FileName)
+		return
+	}
+	d.appBlock = b
+	a := d.app
+	a.Name, a.NameRange = b.Labels[0], b.LabelRanges[0]
+	if strings.TrimSpace(a.Name) == "" {
+		d.errf(a.NameRange, "Empty app name", `Name the app in its block label, for example app "shop" { ... }.`)
+	}
+	content, diags := b.Body.Content(appSchema)
+	d.diags = append(d.diags, diags...)
+	attr := content.Attributes["module"]
+	if attr == nil {
+		d.errf(b.DefRange, "Missing module",
+			`The app block needs module, the Go import path of the app's directory, for example module = "example.com/%s".`, a.Name)
+		return
+	}
+	a.ModuleRange = attr.Expr.Range()
+	mod, ok := d.str(attr, `module = "example.com/shop"`)
+	if !ok {
+		return
+	}
+	if mod == "" || strings.ContainsAny(mod, " \t\r\n\\") || strings.HasPrefix(mod, "/") || strings.HasPrefix(mod, ".") {
+		d.errf(a.ModuleRange, "Invalid module",
+			`%q is not a Go import path. Set module to the import path of the app's directory, for example module = "example.com/%s".`, mod, a.Name)
+		return
+	}
+	a.Module = mod
+}
+
+func (d *decoder) decodeProto(b *hcl.Block) {
+	p := &Proto{Name: b.Labels[0], Root: ".", DeclRange: b.DefRange, RootRange: b.DefRange}
+	d.checkName(p.Name, b.LabelRanges[0], "proto")
+	dup := false
+	if first, ok := d.protos[p.Name]; ok {
+		dup = true
+		d.errf(b.LabelRanges[0], fmt.Sprintf("Duplicate proto name %q", p.Name),
+			"A proto block named %q is already declared at line %d. Rename this one, or list its files in the first block.",
+			p.Name, first.DeclRange.Start.Line)
+	}
+	content, diags := b.Body.Content(protoSchema)
+	d.diags = append(d.diags, diags...)
+
+	rootOK := true
+	if attr := content.Attributes["root"]; attr != nil {
+		p.RootRange = attr.Expr.Range()
+		if root, ok := d.str(attr, `root = "proto"`); ok {
+			p.Root = path.Clean(filepath.ToSlash(root))
+			rootOK = d.checkProtoRoot(root, p.RootRange)
+		} else {
+			rootOK = false
+		}
+	}
+
+	attr := content.Attributes["files"]
+	if attr == nil {
+		d.errf(b.DefRange, "Missing files",
+			`A proto block needs files, the app-relative paths of its .proto files, for example files = ["proto/%s/v1/%s.proto"].`, p.Name, p.Name)
+	} else if files, ranges, ok := d.strList(attr, `files = ["proto/orders/v1/orders.proto"]`); ok {
+		if len(files) == 0 && !d.hadErrorIn(attr.Expr.Range()) {
+			d.errf(attr.Expr.Range(), "Empty files list",
+				`List at least one .proto file, relative to the app directory, for example files = ["proto/%s/v1/%s.proto"].`, p.Name, p.Name)
+		}
+		p.Files, p.FileRanges = files, ranges
+		for i, f := range files {
+			d.checkProtoFile(f, ranges[i], p, rootOK)
+		}
+	}
+	if !dup {
+		d.protos[p.Name] = p
+		d.app.Protos = append(d.app.Protos, p)
+	}
+}
+
+func (d *decoder) decodeId(b *hcl.Block) {
+	t := &IdType{Name: b.Labels[0], DeclRange: b.DefRange, LetterRange: b.DefRange}
+	if !idNameRE.MatchString(t.Name) {
+		d.errf(b.LabelRanges[0], "Invalid Id name",
+			`%q is not a valid Id type name: Id names are Go type names that start with an uppercase letter and hold only ASCII letters and digits, for example id "Order".`, t.Name)
+	}
+	dup := false
+	if first, ok := d.ids[t.Name]; ok {
+		dup = true
+		d.errf(b.LabelRanges[0], fmt.Sprintf("Duplicate Id name %q", t.Name),
+			"An id block named %q is already declared at line %d. Remove one of them.", t.Name, first.DeclRange.Start.Line)
+	}
+	content, diags := b.Body.Content(idSchema)
+	d.diags = append(d.diags, diags...)
+	attr := content.Attributes["letter"]
+	if attr == nil {
+		d.errf(b.DefRange, "Missing letter",
+			`An id block needs letter, the lowercase letter that starts the string form of its Ids, for example letter = %q.`, suggestLetter(t.Name))
+	} else {
+		t.LetterRange = attr.Expr.Range()
+		if l, ok := d.str(attr, `letter = "o"`); ok {
+			switch {
+			case len(l) != 1 || l[0] < 'a' || l[0] > 'z':
+				d.errf(t.LetterRange, "Invalid Id letter",
+					`%q is not a single lowercase ASCII letter (a-z). The letter starts the string form of every %s Id; write for example letter = %q.`, l, t.Name, suggestLetter(t.Name))
+			case d.letters[l] != nil && !dup:
+				first := d.letters[l]
+				d.errf(t.LetterRange, "Duplicate Id letter",
+					"Id type %s (line %d) already uses letter %q. Each Id type needs its own letter, so that an Id's string form tells its type; pick another one.",
+					first.Name, first.DeclRange.Start.Line, l)
+			default:
+				t.Letter = l
+				if !dup {
+					d.letters[l] = t
+				}
+			}
+		}
+	}
+	if !dup {
+		d.ids[t.Name] = t
+		d.app.Ids = append(d.app.Ids, t)
+	}
+}
+
+func (d *decoder) decodeGuest(b *hcl.Block, kind Kind) {
+	g := &Guest{
+		Name:          b.Labels[0],
+		Kind:          kind,
+		MethodTimeout: DefaultMethodTimeout,
+		Replicas:      1,
+		DeclRange:     b.DefRange,
+		NameRange:     b.LabelRanges[0],
+		SourceRange:   b.DefRange,
+	}
+	d.checkName(g.Name, g.NameRange, kind.String())
+	dup := false
+	if first, ok := d.guests[g.Name]; ok {
+		dup = true
+		d.errf(g.NameRange, fmt.Sprintf("Duplicate name %q", g.Name),
+			"A %s named %q is already declared at line %d. Services and programs share one set of names, because each is built to build/%s.wasm; rename one of them.",
+			first.Kind, g.Name, first.DeclRange.Start.Line, g.Name)
+	}
+	content, diags := b.Body.Content(guestSchema)
+	d.diags = append(d.diags, diags...)
+	attrs := content.Attributes
+
+	if attr := attrs["source"]; attr == nil {
+		d.errf(b.DefRange, "Missing source",
+			`A %s needs source, the app-relative directory of its Go main package, for example source = "./%s".`, kind, g.Name)
+	} else {
+		g.SourceRange = attr.Expr.Range()
+		if src, ok := d.str(attr, fmt.Sprintf(`source = "./%s"`, g.Name)); ok {
+			g.Source = src
+			g.Dir = filepath.Join(d.app.Dir, filepath.FromSlash(src))
+			if filepath.IsAbs(src) {
+				g.Dir = filepath.Clean(src)
+			}
+			d.checkSource(g)
+		}
+	}
+
+	if kind == KindProgram {
+		for _, sa := range serviceOnly {
+			if attr := attrs[sa.name]; attr != nil {
+				d.errf(attr.NameRange, fmt.Sprintf("Programs take no %s", sa.name),
+					"%s Remove this line, or declare %q as a service.", sa.why, g.Name)
+			}
+		}
+	} else {
+		d.decodeImplements(b, attrs["implements"], g)
+		if attr := attrs["method_timeout"]; attr != nil {
+			d.decodeTimeout(attr, g)
+		}
+		if attr := attrs["replicas"]; attr != nil {
+			d.decodeReplicas(attr, g)
+		}
+	}
+	if attr := attrs["requires"]; attr != nil {
+		d.decodeRequires(attr, g)
+	}
+
+	if dup {
+		return
+	}
+	d.guests[g.Name] = g
+	if kind == KindService {
+		d.app.Services = append(d.app.Services, g)
+	} else {
+		d.app.Programs = append(d.app.Programs, g)
+	}
+}
+
+func (d *decoder) decodeImplements(b *hcl.Block, attr *hcl.Attribute, g *Guest) {
+	if attr == nil {
+		d.errf(b.DefRange, "Missing implements",
+			`A service needs implements, the full names of the proto services it implements, for example implements = ["%s.v1.%s"].`, g.Name, exportedName(g.Name))
+		return
+	}
+	names, ranges, ok := d.strList(attr, `implements = ["orders.v1.Orders"]`)
+	if !ok {
+		return
+	}
+	if len(names) == 0 && !d.hadErrorIn(attr.Expr.Range()) {
+		d.errf(attr.Expr.Range(), "Empty implements list",
+			`A service implements at least one proto service; list their full names, for example implements = ["%s.v1.%s"]. A guest that answers no calls is a program: declare it with a program block.`, g.Name, exportedName(g.Name))
+		return
+	}
+	seen := map[string]hcl.Range{}
+	for i, n := range names {
+		rng := ranges[i]
+		if !protoNameRE.MatchString(n) {
+			detail := fmt.Sprintf(`implements takes full proto service names, the proto package and the service joined by dots, for example "orders.v1.Orders"; %q is not one.`, n)
+			if protoIdent.MatchString(n) {
+				detail += fmt.Sprintf(` Add the package of the proto file: "<package>.%s".`, n)
+			}
+			d.errf(rng, "Invalid proto service name", "%s", detail)
+			continue
+		}
+		if first, ok := seen[n]; ok {
+			d.errf(rng, "Duplicate implements entry", "%s is already listed at line %d; remove this entry.", n, first.Start.Line)
+			continue
+		}
+		seen[n] = rng
+		if other := d.implBy[n]; other != nil && other.Name != g.Name {
+			d.errf(rng, "Proto service implemented twice",
+				"%s is already implemented by service %q (line %d). Each proto service has one implementing service, so calls to it have one destination; to run more copies of %q set replicas instead.",
+				n, other.Name, d.implAt[n].Start.Line, other.Name)
+			continue
+		}
+		d.implBy[n], d.implAt[n] = g, rng
+		g.Implements = append(g.Implements, n)
+		g.ImplementsRanges = append(g.ImplementsRanges, rng)
+	}
+}
+
+func (d *decoder) decodeTimeout(attr *hcl.Attribute, g *Guest) {
+	s, ok := d.str(attr, `method_timeout = "50ms"`)
+	if !ok {
+		return
+	}
+	rng := attr.Expr.Range()
+	t, err := time.ParseDuration(s)
+	if err != nil {
+		d.errf(rng, "Invalid method_timeout",
+			`%q is not a duration. Write a number followed by a unit (ns, us, ms, s, m, h), for example method_timeout = "50ms" or "1m30s".`, s)
+		return
+	}
+	if t <= 0 {
+		d.errf(rng, "method_timeout must be positive",
+			`%q is not more than zero, so every call would time out at once. Give a positive duration, for example method_timeout = "50ms" (the default).`, s)
+		return
+	}
+	g.MethodTimeout = t
+}
+
+func (d *decoder) decodeReplicas(attr *hcl.Attribute, g *Guest) {
+	rng := attr.Expr.Range()
+	v, diags := attr.Expr.Value(nil)
+	d.diags = append(d.diags, diags...)
+	if diags.HasErrors() || !v.IsKnown() {
+		return
+	}
+	if v.IsNull() || v.Type() != cty.Number {
+		d.errf(rng, "Incorrect type for replicas", "replicas must be a whole number, not %s, for example replicas = 2.", typeName(v))
+		return
+	}
+	bf := v.AsBigFloat()
+	if !bf.IsInt() {
+		d.errf(rng, "Invalid replicas", "replicas must be a whole number of copies of the service, for example replicas = 2; %s is not.", bf.Text('g', 10))
+		return
+	}
+	n, acc := bf.Int64()
+	if n < 1 {
+		d.errf(rng, "replicas must be at least 1",
+			"A service runs as at least one copy; %s copies cannot answer calls. Set replicas = 1 (the default) or more, or remove the service.", bf.Text('g', 10))
+		return
+	}
+	if acc != big.Exact || n > 1<<20 {
+		d.errf(rng, "Too many replicas", "%s copies of a service is more than parigot can run; use at most %d.", bf.Text('g', 10), 1<<20)
+		return
+	}
+	g.Replicas = int(n)
+}
+
+// decodeRequires records the syntactically valid entries of requires; which
+// of them name declared services is checked once every block is decoded.
+func (d *decoder) decodeRequires(attr *hcl.Attribute, g *Guest) {
+	exprs, ok := d.list(attr, "requires = [service.stock]")
+	if !ok {
+		return
+	}
+	seen := map[string]hcl.Range{}
+	for _, e := range exprs {
+		rng := e.Range()
+		trav, tdiags := hcl.AbsTraversalForExpr(e)
+		if tdiags.HasErrors() {
+			if s, ok := stringLiteral(e); ok && nameRE.MatchString(s) {
+				d.errf(rng, "Quoted service name in requires",
+					"requires takes references to services, not strings: write service.%s (without quotes) instead of %q.", s, s)
+			} else {
+				d.errf(rng, "Invalid requires entry",
+					"Each requires entry is a reference to a service, written service.<name> without quotes, for example requires = [service.stock].")
+			}
+			continue
+		}
+		name := ""
+		if len(trav) == 2 {
+			if a, ok := trav[1].(hcl.TraverseAttr); ok {
+				name = a.Name
+			}
+		}
+		switch root := trav.RootName(); {
+		case root == "program" && name != "":
+			d.errf(rng, "A program cannot be required",
+				"program.%s is a program: programs make calls but answer none, so nothing can depend on them. requires lists services only (service.<name>).", name)
+			continue
+		case root != "service" || name == "":
+			d.errf(rng, "Invalid requires entry",
+				"Each requires entry is a reference to a service, written service.<name>, for example requires = [service.stock].")
+			continue
+		}
+		if first, ok := seen[name]; ok {
+			d.errf(rng, "Duplicate requires entry", "service.%s is already listed at line %d; remove this entry.", name, first.Start.Line)
+			continue
+		}
+		seen[name] = rng
+		g.Requires = append(g.Requires, name)
+		g.RequiresRanges = append(g.RequiresRanges, rng)
+	}
+}
+
+// checkName reports name unless it follows the rule for guest and proto
+// names.
+func (d *decoder) checkName(name string, rng hcl.Range, what string) {
+	if nameRE.MatchString(name) {
+		return
+	}
+	detail := fmt.Sprintf("%q is not a valid %s name: %s (a name is used for file names and in generated code).", name, what, nameRule)
+	if s := suggestName(name); s != "" {
+		detail += fmt.Sprintf(" For example %s %q.", what, s)
+	}
+	d.errf(rng, fmt.Sprintf("Invalid %s name", what), "%s", detail)
+}
+
+// str evaluates attr as a string. ok is false if it is not one, which has
+// been reported.
+func (d *decoder) str(attr *hcl.Attribute, example string) (s string, ok bool) {
+	return d.strExpr(attr.Name, attr.Expr, example)
+}
+
+func (d *decoder) strExpr(what string, e hcl.Expression, example string) (string, bool) {
+	v, diags := e.Value(nil)
+	d.diags = append(d.diags, diags...)
+	if diags.HasErrors() || !v.IsKnown() {
+		return "", false
+	}
+	if v.IsNull() || v.Type() != cty.String {
+		d.errf(e.Range(), fmt.Sprintf("Incorrect type for %s", what),
+			"%s must be a string, not %s; write it in double quotes, for example %s.", what, typeName(v), example)
+		return "", false
+	}
+	return v.AsString(), true
+}
+
+// list returns the element expressions of a list attribute.
+func (d *decoder) list(attr *hcl.Attribute, example string) ([]hcl.Expression, bool) {
+	exprs, diags := hcl.ExprList(attr.Expr)
+	if !diags.HasErrors() {
+		return exprs, true
+	}
+	// hcl.ExprList rejects [] as well; accept it as an empty list.
+	if v, vd := attr.Expr.Value(nil); !vd.HasErrors() && v.IsKnown() && !v.IsNull() &&
+		(v.Type().IsTupleType() || v.Type().IsListType()) && v.LengthInt() == 0 {
+		return nil, true
+	}
+	d.errf(attr.Expr.Range(), fmt.Sprintf("%s must be a list", attr.Name),
+		"Write %s as a list in square brackets, for example %s.", attr.Name, example)
+	return nil, false
+}
+
+// strList evaluates a list of strings, returning each string with its range.
+// Entries that are not strings are reported and left out.
+func (d *decoder) strList(attr *hcl.Attribute, example string) ([]string, []hcl.Range, bool) {
+	exprs, ok := d.list(attr, example)
+	if !ok {
+		return nil, nil, false
+	}
+	var (
+		out    []string
+		ranges []hcl.Range
+	)
+	for _, e := range exprs {
+		if s, ok := d.strExpr(attr.Name+" entry", e, example); ok {
+			out = append(out, s)
+			ranges = append(ranges, e.Range())
+		}
+	}
+	return out, ranges, true
+}
+
+// hadErrorIn reports whether an error has already been reported inside rng,
+// so that an attribute whose every entry was bad is not also called empty.
+func (d *decoder) hadErrorIn(rng hcl.Range) bool {
+	for _, dg := range d.diags {
+		if dg.Severity == hcl.DiagError && dg.Subject != nil && dg.Subject.Filename == rng.Filename &&
+			dg.Subject.Start.Byte >= rng.Start.Byte && dg.Subject.End.Byte <= rng.End.Byte {
+			return true
+		}
+	}
+	return false
+}
+
+func stringLiteral(e hcl.Expression) (string, bool) {
+	v, diags := e.Value(nil)
+	if diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+		return "", false
+	}
+	return v.AsString(), true
+}
+
+func typeName(v cty.Value) string {
+	if v.IsNull() {
+		return "null"
+	}
+	return v.Type().FriendlyName()
+}
+
+// suggestName turns name into a valid guest or proto name, or returns "".
+func suggestName(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '-':
+			b.WriteRune(r)
+		case r == ' ' || r == '.':
+			b.WriteByte('-')
+		}
+	}
+	s := strings.Trim(b.String(), "-_")
+	if !nameRE.MatchString(s) {
+		return ""
+	}
+	return s
+}
+
+func suggestLetter(idName string) string {
+	if idName != "" && idName[0] >= 'A' && idName[0] <= 'Z' {
+		return string(rune(idName[0] - 'A' + 'a'))
+	}
+	return "o"
+}
+
+// exportedName turns a guest name into a plausible proto service name for
+// examples: "order-stock" -> "OrderStock".
+func exportedName(name string) string {
+	var b strings.Builder
+	up := true
+	for _, r := range name {
+		if r == '-' || r == '_' {
+			up = true
+			continue
+		}
+		if up && r >= 'a' && r <= 'z' {
+			r -= 'a' - 'A'
+		}
+		up = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,506 @@
+package manifest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// appBlock is appended to each case's source unless the case is about the
+// app block, so that line numbers in the cases count from their first line.
+const appBlock = "\napp \"a\" {\n  module = \"example.com/a\"\n}\n"
+
+// The guests below use the directories of testdata/app: greeting, hello,
+// other and third hold main packages, lib holds package lib, testsonly holds
+// only a test file and notadir.txt is a file.
+var diagnosticCases = []struct {
+	name    string
+	src     string
+	noApp   bool   // do not append appBlock
+	summary string // a phrase of the Summary
+	detail  string // a phrase of the Detail
+	at      string // line:col of the Subject's start
+}{
+	// app
+	{
+		name:    "a manifest without an app block is reported at the start of the file",
+		noApp:   true,
+		src:     "id \"Order\" {\n  letter = \"o\"\n}\n",
+		summary: "Missing app block",
+		detail:  `module = "example.com/shop"`,
+		at:      "1:1",
+	},
+	{
+		name:    "a second app block is reported, naming the line of the first",
+		src:     "app \"b\" {\n  module = \"example.com/b\"\n}\n",
+		summary: "Duplicate app block",
+		detail:  "already declared at line 1",
+		at:      "5:1",
+	},
+	{
+		name:    "an app block without module is reported at the block",
+		noApp:   true,
+		src:     "app \"shop\" {\n}\n",
+		summary: "Missing module",
+		detail:  `module = "example.com/shop"`,
+		at:      "1:1",
+	},
+	{
+		name:    "a module that is not a string is reported at its value",
+		noApp:   true,
+		src:     "app \"shop\" {\n  module = 5\n}\n",
+		summary: "Incorrect type for module",
+		detail:  "must be a string, not number",
+		at:      "2:12",
+	},
+	{
+		name:    "a module that is not an import path is reported at its value",
+		noApp:   true,
+		src:     "app \"shop\" {\n  module = \"my shop\"\n}\n",
+		summary: "Invalid module",
+		detail:  "not a Go import path",
+		at:      "2:12",
+	},
+
+	// schema and syntax
+	{
+		name:    "a syntax error is reported where it is",
+		src:     "program \"hello\" {\n  source = \n}\n",
+		summary: "Invalid expression",
+		at:      "2:12",
+	},
+	{
+		name:    "an unknown block type gets HCL's diagnostic with a suggestion",
+		src:     "services \"greeting\" {\n}\n",
+		summary: "Unsupported block type",
+		detail:  `Did you mean "service"?`,
+		at:      "1:1",
+	},
+	{
+		name:    "an unknown attribute gets HCL's diagnostic with a suggestion",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n  replica    = 2\n}\n",
+		summary: "Unsupported argument",
+		detail:  `Did you mean "replicas"?`,
+		at:      "4:3",
+	},
+	{
+		name:    "a block without its name label is reported",
+		src:     "service {\n  source = \"./greeting\"\n}\n",
+		summary: "Missing name for service",
+		at:      "1:9",
+	},
+	{
+		name:    "a source that is not a string is reported at its value",
+		src:     "program \"hello\" {\n  source = [\"./hello\"]\n}\n",
+		summary: "Incorrect type for source",
+		detail:  "must be a string, not tuple",
+		at:      "2:12",
+	},
+
+	// names
+	{
+		name:    "a service name with uppercase letters is reported with the rule",
+		src:     "service \"Greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\n",
+		summary: "Invalid service name",
+		detail:  `start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"`,
+		at:      "1:9",
+	},
+	{
+		name:    "a program name with a space is reported with a corrected name",
+		src:     "program \"hello world\" {\n  source = \"./hello\"\n}\n",
+		summary: "Invalid program name",
+		detail:  `For example program "hello-world"`,
+		at:      "1:9",
+	},
+	{
+		name:    "a proto name starting with a digit is reported",
+		src:     "proto \"1greeting\" {\n  files = [\"proto/greeting/v1/greeting.proto\"]\n}\n",
+		summary: "Invalid proto name",
+		detail:  "start with a lowercase letter",
+		at:      "1:7",
+	},
+	{
+		name:    "an Id name starting with a lowercase letter is reported",
+		src:     "id \"order\" {\n  letter = \"o\"\n}\n",
+		summary: "Invalid Id name",
+		detail:  "start with an uppercase letter",
+		at:      "1:4",
+	},
+	{
+		name:    "a program with the name of a service is a duplicate",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\n\nprogram \"greeting\" {\n  source = \"./hello\"\n}\n",
+		summary: `Duplicate name "greeting"`,
+		detail:  "A service named \"greeting\" is already declared at line 1. Services and programs share one set of names, because each is built to build/greeting.wasm",
+		at:      "6:9",
+	},
+	{
+		name:    "two programs with one name are duplicates",
+		src:     "program \"hello\" {\n  source = \"./hello\"\n}\nprogram \"hello\" {\n  source = \"./hello\"\n}\n",
+		summary: `Duplicate name "hello"`,
+		detail:  "A program named \"hello\" is already declared at line 1",
+		at:      "4:9",
+	},
+	{
+		name:    "two proto blocks with one name are duplicates",
+		src:     "proto \"greeting\" {\n  files = [\"proto/greeting/v1/greeting.proto\"]\n}\nproto \"greeting\" {\n  files = [\"proto/other/v1/other.proto\"]\n}\n",
+		summary: `Duplicate proto name "greeting"`,
+		detail:  "already declared at line 1",
+		at:      "4:7",
+	},
+	{
+		name:    "two id blocks with one name are duplicates",
+		src:     "id \"Order\" {\n  letter = \"o\"\n}\nid \"Order\" {\n  letter = \"p\"\n}\n",
+		summary: `Duplicate Id name "Order"`,
+		detail:  "already declared at line 1",
+		at:      "4:4",
+	},
+
+	// requires
+	{
+		name:    "requiring a program is reported at the entry",
+		src:     "program \"hello\" {\n  source = \"./hello\"\n}\nservice \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n  requires   = [program.hello]\n}\n",
+		summary: "A program cannot be required",
+		detail:  "program.hello is a program",
+		at:      "7:17",
+	},
+	{
+		name:    "requiring a program through service. is reported at the entry",
+		src:     "program \"hello\" {\n  source   = \"./hello\"\n}\nprogram \"bye\" {\n  source   = \"./hello\"\n  requires = [service.hello]\n}\n",
+		summary: "A program cannot be required",
+		detail:  `"hello" is a program, not a service`,
+		at:      "6:15",
+	},
+	{
+		name:    "requiring an undeclared service suggests the closest name",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\nprogram \"hello\" {\n  source   = \"./hello\"\n  requires = [service.greting]\n}\n",
+		summary: `No service named "greting" is declared`,
+		detail:  "Did you mean service.greeting?",
+		at:      "7:15",
+	},
+	{
+		name:    "requiring a service by a quoted name says to write a reference",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\nprogram \"hello\" {\n  source   = \"./hello\"\n  requires = [\"greeting\"]\n}\n",
+		summary: "Quoted service name in requires",
+		detail:  `write service.greeting (without quotes) instead of "greeting"`,
+		at:      "7:15",
+	},
+	{
+		name:    "a requires entry that is not service.<name> is reported",
+		src:     "program \"hello\" {\n  source   = \"./hello\"\n  requires = [svc.greeting]\n}\n",
+		summary: "Invalid requires entry",
+		detail:  "service.<name>",
+		at:      "3:15",
+	},
+	{
+		name:    "requires that is not a list is reported at its value",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\nprogram \"hello\" {\n  source   = \"./hello\"\n  requires = service.greeting\n}\n",
+		summary: "requires must be a list",
+		detail:  "requires = [service.stock]",
+		at:      "7:14",
+	},
+	{
+		name:    "a service listed twice in requires is reported at the second entry",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\nprogram \"hello\" {\n  source   = \"./hello\"\n  requires = [service.greeting, service.greeting]\n}\n",
+		summary: "Duplicate requires entry",
+		detail:  "already listed at line 7",
+		at:      "7:33",
+	},
+	{
+		name:    "a service requiring itself is reported",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n  requires   = [service.greeting]\n}\n",
+		summary: "Service requires itself",
+		detail:  "Remove service.greeting from its own requires",
+		at:      "4:17",
+	},
+	{
+		name: "a cycle in requires is reported once, spelled out, at the entry that closes it",
+		src: "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n  requires   = [service.other]\n}\n" +
+			"service \"other\" {\n  source     = \"./other\"\n  implements = [\"other.v1.Other\"]\n  requires   = [service.third]\n}\n" +
+			"service \"third\" {\n  source     = \"./third\"\n  implements = [\"third.v1.Third\"]\n  requires   = [service.greeting]\n}\n",
+		summary: "Cycle in requires",
+		detail:  "greeting -> other -> third -> greeting",
+		at:      "14:17",
+	},
+
+	// method_timeout and replicas
+	{
+		name:    "a method_timeout that is not a duration is reported at its value",
+		src:     "service \"greeting\" {\n  source         = \"./greeting\"\n  implements     = [\"greeting.v1.Greeting\"]\n  method_timeout = \"fast\"\n}\n",
+		summary: "Invalid method_timeout",
+		detail:  `"fast" is not a duration`,
+		at:      "4:20",
+	},
+	{
+		name:    "a method_timeout without a unit is reported at its value",
+		src:     "service \"greeting\" {\n  source         = \"./greeting\"\n  implements     = [\"greeting.v1.Greeting\"]\n  method_timeout = \"50\"\n}\n",
+		summary: "Invalid method_timeout",
+		detail:  `"50ms"`,
+		at:      "4:20",
+	},
+	{
+		name:    "a zero method_timeout is reported at its value",
+		src:     "service \"greeting\" {\n  source         = \"./greeting\"\n  implements     = [\"greeting.v1.Greeting\"]\n  method_timeout = \"0s\"\n}\n",
+		summary: "method_timeout must be positive",
+		at:      "4:20",
+	},
+	{
+		name:    "a method_timeout given as a number is reported at its value",
+		src:     "service \"greeting\" {\n  source         = \"./greeting\"\n  implements     = [\"greeting.v1.Greeting\"]\n  method_timeout = 50\n}\n",
+		summary: "Incorrect type for method_timeout",
+		detail:  `method_timeout = "50ms"`,
+		at:      "4:20",
+	},
+	{
+		name:    "a program with method_timeout is reported at the attribute",
+		src:     "program \"hello\" {\n  source         = \"./hello\"\n  method_timeout = \"1s\"\n}\n",
+		summary: "Programs take no method_timeout",
+		detail:  `declare "hello" as a service`,
+		at:      "3:3",
+	},
+	{
+		name:    "a program with implements is reported at the attribute",
+		src:     "program \"hello\" {\n  source     = \"./hello\"\n  implements = [\"greeting.v1.Greeting\"]\n}\n",
+		summary: "Programs take no implements",
+		detail:  "implements no proto service",
+		at:      "3:3",
+	},
+	{
+		name:    "a program with replicas is reported at the attribute",
+		src:     "program \"hello\" {\n  source   = \"./hello\"\n  replicas = 2\n}\n",
+		summary: "Programs take no replicas",
+		detail:  "only services run as several copies",
+		at:      "3:3",
+	},
+	{
+		name:    "zero replicas are reported at the value",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n  replicas   = 0\n}\n",
+		summary: "replicas must be at least 1",
+		at:      "4:16",
+	},
+	{
+		name:    "fractional replicas are reported at the value",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n  replicas   = 1.5\n}\n",
+		summary: "Invalid replicas",
+		detail:  "whole number",
+		at:      "4:16",
+	},
+	{
+		name:    "replicas given as a string are reported at the value",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n  replicas   = \"2\"\n}\n",
+		summary: "Incorrect type for replicas",
+		at:      "4:16",
+	},
+
+	// source
+	{
+		name:    "a guest without source is reported at the block",
+		src:     "program \"hello\" {\n}\n",
+		summary: "Missing source",
+		detail:  `source = "./hello"`,
+		at:      "1:1",
+	},
+	{
+		name:    "a source directory that does not exist is reported at the value",
+		src:     "program \"hello\" {\n  source = \"./helo\"\n}\n",
+		summary: "Source directory not found",
+		detail:  "does not exist",
+		at:      "2:12",
+	},
+	{
+		name:    "a source that is a file is reported at the value",
+		src:     "program \"hello\" {\n  source = \"notadir.txt\"\n}\n",
+		summary: "Source is not a directory",
+		detail:  "which is a file",
+		at:      "2:12",
+	},
+	{
+		name:    "a source holding only test files has no Go files",
+		src:     "program \"hello\" {\n  source = \"./testsonly\"\n}\n",
+		summary: "No Go files in source",
+		detail:  "package main and a func main",
+		at:      "2:12",
+	},
+	{
+		name:    "a source holding another package names the package found",
+		src:     "program \"hello\" {\n  source = \"./lib\"\n}\n",
+		summary: "Source is not a main package",
+		detail:  "package lib (in lib.go)",
+		at:      "2:12",
+	},
+	{
+		name:    "an empty source is reported",
+		src:     "program \"hello\" {\n  source = \"\"\n}\n",
+		summary: "Empty source",
+		at:      "2:12",
+	},
+
+	// implements
+	{
+		name:    "a service without implements is reported at the block",
+		src:     "service \"greeting\" {\n  source = \"./greeting\"\n}\n",
+		summary: "Missing implements",
+		detail:  `implements = ["greeting.v1.Greeting"]`,
+		at:      "1:1",
+	},
+	{
+		name:    "an empty implements list is reported at the value",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = []\n}\n",
+		summary: "Empty implements list",
+		detail:  "declare it with a program block",
+		at:      "3:16",
+	},
+	{
+		name:    "an implements entry without a package is reported at the entry",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\", \"Greeting\"]\n}\n",
+		summary: "Invalid proto service name",
+		detail:  `"<package>.Greeting"`,
+		at:      "3:41",
+	},
+	{
+		name:    "an implements entry listed twice is reported at the second",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\", \"greeting.v1.Greeting\"]\n}\n",
+		summary: "Duplicate implements entry",
+		detail:  "already listed at line 3",
+		at:      "3:41",
+	},
+	{
+		name:    "a proto service implemented by two services is reported at the second",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\nservice \"other\" {\n  source     = \"./other\"\n  implements = [\"greeting.v1.Greeting\"]\n}\n",
+		summary: "Proto service implemented twice",
+		detail:  `already implemented by service "greeting" (line 3)`,
+		at:      "7:17",
+	},
+	{
+		name:    "implements that is not a list is reported at its value",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = \"greeting.v1.Greeting\"\n}\n",
+		summary: "implements must be a list",
+		at:      "3:16",
+	},
+
+	// proto
+	{
+		name:    "a proto block without files is reported at the block",
+		src:     "proto \"greeting\" {\n}\n",
+		summary: "Missing files",
+		at:      "1:1",
+	},
+	{
+		name:    "an empty files list is reported at the value",
+		src:     "proto \"greeting\" {\n  files = []\n}\n",
+		summary: "Empty files list",
+		at:      "2:11",
+	},
+	{
+		name:    "a proto file that does not exist is reported at its entry",
+		src:     "proto \"greeting\" {\n  files = [\"proto/greeting/v1/greeting.proto\", \"proto/greeting/v2/greeting.proto\"]\n}\n",
+		summary: "Proto file not found",
+		detail:  "relative to the app directory",
+		at:      "2:48",
+	},
+	{
+		name:    "a files entry that is not a .proto file is reported at the entry",
+		src:     "proto \"greeting\" {\n  files = [\"notadir.txt\"]\n}\n",
+		summary: "Not a .proto file",
+		at:      "2:12",
+	},
+	{
+		name:    "a files entry that is not a string is reported at the entry",
+		src:     "proto \"greeting\" {\n  files = [\"proto/greeting/v1/greeting.proto\", 7]\n}\n",
+		summary: "Incorrect type for files entry",
+		at:      "2:48",
+	},
+	{
+		name:    "a proto root that is a file is reported at its value",
+		src:     "proto \"greeting\" {\n  root  = \"notadir.txt\"\n  files = [\"proto/greeting/v1/greeting.proto\"]\n}\n",
+		summary: "Proto root is not a directory",
+		at:      "2:11",
+	},
+	{
+		name:    "a proto root that does not exist is reported at its value",
+		src:     "proto \"greeting\" {\n  root  = \"protos\"\n  files = [\"proto/greeting/v1/greeting.proto\"]\n}\n",
+		summary: "Proto root not found",
+		at:      "2:11",
+	},
+	{
+		name:    "a proto file outside root is reported at its entry",
+		src:     "proto \"greeting\" {\n  root  = \"proto\"\n  files = [\"proto/greeting/v1/greeting.proto\", \"outside/outside.proto\"]\n}\n",
+		summary: "Proto file outside root",
+		detail:  `not under root "proto" (line 2)`,
+		at:      "3:48",
+	},
+
+	// id
+	{
+		name:    "an uppercase Id letter is reported at its value",
+		src:     "id \"Order\" {\n  letter = \"O\"\n}\n",
+		summary: "Invalid Id letter",
+		detail:  `letter = "o"`,
+		at:      "2:12",
+	},
+	{
+		name:    "an Id letter of two letters is reported at its value",
+		src:     "id \"Order\" {\n  letter = \"or\"\n}\n",
+		summary: "Invalid Id letter",
+		at:      "2:12",
+	},
+	{
+		name:    "an id block without letter is reported at the block",
+		src:     "id \"Order\" {\n}\n",
+		summary: "Missing letter",
+		at:      "1:1",
+	},
+	{
+		name:    "two Id types with one letter are reported at the second letter",
+		src:     "id \"Order\" {\n  letter = \"o\"\n}\n\nid \"Offer\" {\n  letter = \"o\"\n}\n",
+		summary: "Duplicate Id letter",
+		detail:  `Id type Order (line 1) already uses letter "o"`,
+		at:      "6:12",
+	},
+}
+
+func TestParseDiagnostics(t *testing.T) {
+	for _, tc := range diagnosticCases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := tc.src
+			if !tc.noApp {
+				src += appBlock
+			}
+			_, diags := Parse("parigot.hcl", []byte(src), "testdata/app")
+			var errs hcl.Diagnostics
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError {
+					errs = append(errs, d)
+				}
+			}
+			if len(errs) != 1 {
+				t.Fatalf("got %d errors, want 1:\n%s", len(errs), describe(errs))
+			}
+			d := errs[0]
+			if !strings.Contains(d.Summary, tc.summary) {
+				t.Errorf("summary %q does not contain %q", d.Summary, tc.summary)
+			}
+			if !strings.Contains(d.Detail, tc.detail) {
+				t.Errorf("detail %q does not contain %q", d.Detail, tc.detail)
+			}
+			if d.Subject == nil {
+				t.Fatalf("diagnostic has no subject")
+			}
+			if d.Subject.Filename != "parigot.hcl" {
+				t.Errorf("subject file is %q, want parigot.hcl", d.Subject.Filename)
+			}
+			if got := fmt.Sprintf("%d:%d", d.Subject.Start.Line, d.Subject.Start.Column); got != tc.at {
+				t.Errorf("diagnostic at %s, want %s", got, tc.at)
+			}
+		})
+	}
+}
+
+func describe(diags hcl.Diagnostics) string {
+	var b strings.Builder
+	for _, d := range diags {
+		fmt.Fprintf(&b, "  %s\n", d.Error())
+	}
+	return b.String()
+}

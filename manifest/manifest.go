@@ -1,0 +1,221 @@
+package manifest
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"parigot.dev/parigot/internal/diag"
+)
+
+const (
+	// DefaultMethodTimeout is a service's method_timeout when none is given.
+	DefaultMethodTimeout = 50 * time.Millisecond
+	// FileName is the name of the manifest in an app directory.
+	FileName = "parigot.hcl"
+)
+
+// Kind tells a service (which answers calls) from a program (which only
+// makes them).
+type Kind int
+
+// The kinds of guest.
+const (
+	KindService Kind = iota + 1
+	KindProgram
+)
+
+// String returns the block type of the kind: "service" or "program".
+func (k Kind) String() string {
+	switch k {
+	case KindService:
+		return "service"
+	case KindProgram:
+		return "program"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// App is a decoded parigot.hcl.
+type App struct {
+	Name     string
+	Module   string       // Go import path of the app's directory
+	Dir      string       // absolute directory holding parigot.hcl
+	File     string       // the manifest's file name as used in diagnostic ranges
+	Protos   []*Proto     // declaration order
+	Ids      []*IdType    // declaration order
+	Services []*Guest     // declaration order
+	Programs []*Guest     // declaration order
+	Sources  diag.Sources // File -> contents, for rendering diagnostics
+
+	NameRange   hcl.Range // the app block's label
+	ModuleRange hcl.Range // the module attribute's value
+}
+
+// Proto is a proto block: a set of .proto files compiled together.
+type Proto struct {
+	Name       string
+	Root       string      // app-relative import root, cleaned, slash-separated; default "."
+	Files      []string    // app-relative, as written
+	FileRanges []hcl.Range // range of each entry of Files
+	DeclRange  hcl.Range
+	RootRange  hcl.Range // the root attribute's value; the block header when root is not given
+}
+
+// IdType is an id block: a typed Id declaration.
+type IdType struct {
+	Name, Letter           string
+	DeclRange, LetterRange hcl.Range
+}
+
+// Guest is a service or program block.
+type Guest struct {
+	Name             string
+	Kind             Kind
+	Source           string        // as written, e.g. "./greeting"
+	Dir              string        // absolute directory of Source
+	Implements       []string      // full proto service names; services only
+	ImplementsRanges []hcl.Range   // range of each entry of Implements
+	Requires         []string      // names of required services
+	RequiresRanges   []hcl.Range   // range of each entry of Requires
+	MethodTimeout    time.Duration // services; DefaultMethodTimeout for programs
+	Replicas         int           // services; 1 for programs
+	DeclRange        hcl.Range     // the block header, e.g. service "greeting"
+	NameRange        hcl.Range     // the block label
+	SourceRange      hcl.Range     // the source attribute's value
+}
+
+// Load reads path (a parigot.hcl file, or a directory containing one). Range
+// file names are the path as given (joined with "parigot.hcl" for a
+// directory), so diagnostics show e.g. examples/helloworld/parigot.hcl:12,3-10.
+//
+// The returned App is never nil. When the diagnostics hold errors it is only
+// partly filled in, but its Sources are set so the diagnostics can be
+// rendered.
+func Load(path string) (*App, hcl.Diagnostics) {
+	filename := path
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		filename = filepath.Join(path, FileName)
+	}
+	dir := filepath.Dir(filename)
+	src, err := os.ReadFile(filename)
+	if err != nil {
+		a := &App{File: filename, Dir: absDir(dir), Sources: diag.Sources{}}
+		detail := fmt.Sprintf("Reading the manifest failed: %v.", err)
+		if errors.Is(err, fs.ErrNotExist) {
+			detail = fmt.Sprintf("There is no %s in %s. Run parigot in an app directory, pass the app directory or its %s, or create one with parigot init.", FileName, dir, FileName)
+		}
+		return a, hcl.Diagnostics{errAt(fileStart(filename), "Cannot read manifest", detail)}
+	}
+	return Parse(filename, src, dir)
+}
+
+// Parse decodes src (named filename in diagnostics); dir is the app directory
+// used to resolve and check sources and proto files.
+//
+// As with Load, the returned App is never nil and has its Sources set.
+func Parse(filename string, src []byte, dir string) (*App, hcl.Diagnostics) {
+	a := &App{File: filename, Dir: absDir(dir), Sources: diag.Sources{}}
+	a.Sources.Add(filename, src)
+	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if diags.HasErrors() || f == nil {
+		// Decoding a body with syntax errors only adds confusing follow-ups.
+		return a, diags
+	}
+	d := newDecoder(a)
+	d.diags = diags // warnings, if any
+	d.decodeFile(f.Body)
+	return a, d.diags
+}
+
+// Guest returns the service or program called name, or nil if there is none.
+func (a *App) Guest(name string) *Guest {
+	for _, g := range a.Services {
+		if g.Name == name {
+			return g
+		}
+	}
+	for _, g := range a.Programs {
+		if g.Name == name {
+			return g
+		}
+	}
+	return nil
+}
+
+// Guests returns the services then the programs, each in declaration order.
+func (a *App) Guests() []*Guest {
+	out := make([]*Guest, 0, len(a.Services)+len(a.Programs))
+	out = append(out, a.Services...)
+	return append(out, a.Programs...)
+}
+
+// StartOrder returns the services, each after the services it requires, then
+// the programs. Apart from that constraint guests keep their declaration
+// order: of the services that may start next, the first declared goes first.
+// Requires entries that name no service are ignored, and should the services
+// form a cycle (which Parse reports), the first declared service of the cycle
+// starts first.
+func (a *App) StartOrder() []*Guest {
+	index := make(map[string]int, len(a.Services))
+	for i, s := range a.Services {
+		if _, dup := index[s.Name]; !dup {
+			index[s.Name] = i
+		}
+	}
+	placed := make([]bool, len(a.Services))
+	out := make([]*Guest, 0, len(a.Services)+len(a.Programs))
+	ready := func(i int) bool {
+		for _, r := range a.Services[i].Requires {
+			if j, ok := index[r]; ok && j != i && !placed[j] {
+				return false
+			}
+		}
+		return true
+	}
+	for len(out) < len(a.Services) {
+		next := -1
+		for i := range a.Services {
+			if !placed[i] && ready(i) {
+				next = i
+				break
+			}
+		}
+		if next < 0 { // a cycle: break it at its first declared service
+			for i := range a.Services {
+				if !placed[i] {
+					next = i
+					break
+				}
+			}
+		}
+		placed[next] = true
+		out = append(out, a.Services[next])
+	}
+	return append(out, a.Programs...)
+}
+
+func absDir(dir string) string {
+	if dir == "" {
+		dir = "."
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
+}
+
+func fileStart(filename string) hcl.Range {
+	p := hcl.Pos{Line: 1, Column: 1}
+	return hcl.Range{Filename: filename, Start: p, End: p}
+}
+
+func errAt(rng hcl.Range, summary, detail string) *hcl.Diagnostic {
+	return diag.Errorf(rng, summary, detail)
+}

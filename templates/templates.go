@@ -1,0 +1,31 @@
+package templates
+
+import (
+	"embed"
+	"fmt"
+	"text/template"
+)
+
+// FS holds every template file (*.tmpl) of this directory.
+//
+//go:embed *.tmpl
+var FS embed.FS
+
+// Service is the name of the template that generates a proto file's parigot
+// service stubs (the <name>_parigot.pb.go file). It executes with the data of
+// one proto file that defines at least one service.
+const Service = "service.go.tmpl"
+
+// Parse parses the named template files of FS into one template set whose
+// root is the first name. funcs are the functions the templates call; they
+// must be given here because text/template resolves them at parse time.
+func Parse(funcs template.FuncMap, names ...string) (*template.Template, error) {
+	if len(names) == 0 {
+		return nil, fmt.Errorf("templates: no template named")
+	}
+	t, err := template.New(names[0]).Option("missingkey=error").Funcs(funcs).ParseFS(FS, names...)
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	return t, nil
+}
