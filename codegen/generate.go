@@ -66,7 +66,7 @@ func (p problem) String() string {
 	if p.method != "" {
 		el += "." + p.method
 	}
-	return fmt.Sprintf("%s: %s: %s %s", p.file, el, p.summary, p.detail)
+	return fmt.Sprintf("%s: %s: %s: %s", p.file, el, p.summary, p.detail)
 }
 
 // run executes the protobuf Go generator and parigot's over req.
@@ -193,8 +193,7 @@ func checkServices(gen *protogen.Plugin, f *protogen.File) []problem {
 		if other.GoImportPath != f.GoImportPath {
 			continue
 		}
-		var walkEnums func([]*protogen.Enum)
-		walkEnums = func(es []*protogen.Enum) {
+		walkEnums := func(es []*protogen.Enum) {
 			for _, e := range es {
 				taken[e.GoIdent.GoName] = string(e.Desc.FullName())
 				for _, v := range e.Values {
