@@ -110,7 +110,7 @@ one process (single mode) or one process per service.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newBuildCommand(stderr), newRunCommand(stdout, stderr))
+	root.AddCommand(newBuildCommand(stderr), newRunCommand(stdout, stderr), newGuestCommand(stdout, stderr))
 	return root
 }
 

@@ -9,10 +9,20 @@ import (
 
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/split"
 )
 
+// runFlags are the flags of parigot run.
+type runFlags struct {
+	mode     string
+	natsURL  string
+	natsUser string
+	creds    string
+	only     []string
+}
+
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
-	var mode string
+	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "run [app-dir]",
 		Short: "Build the app, then run all its services and programs",
@@ -22,21 +32,120 @@ then its programs. It ends when the programs end, with their exit code. Each
 line a guest prints is prefixed with the guest's name.
 
 Modes:
-  single  every guest in this one process (the default; easiest to debug)`,
+  single  every guest in this one process (the default; easiest to debug)
+  split   one process per guest (per replica of a service), connected through
+          NATS: an embedded server on 127.0.0.1 with a random token, or the
+          server or cluster given by --nats
+
+With --nats, several machines can run one app: run the same app directory on
+each, with --only naming the guests each machine hosts. Credentials for
+--nats come from --nats-user (user:password), --nats-creds (a credentials
+file), or the environment: PARIGOT_NATS_TOKEN, PARIGOT_NATS_USER and
+PARIGOT_NATS_PASSWORD, PARIGOT_NATS_CREDS.`,
 		Example: `  parigot run
-  parigot run ./examples/helloworld`,
+  parigot run ./examples/helloworld
+  parigot run --mode=split ./examples/helloworld
+
+  # one app over two machines sharing a NATS cluster:
+  machine-a$ parigot run --mode=split --nats=nats://10.0.0.1:4222 --only=greeting
+  machine-b$ parigot run --mode=split --nats=nats://10.0.0.2:4222 --only=hello`,
 		Args: maxOneDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if mode != "single" {
-				return usageError{fmt.Errorf("unknown --mode %q: the modes are single", mode)}
+			if f.mode != "single" && f.mode != "split" {
+				return usageError{fmt.Errorf("unknown --mode %q: the modes are single and split", f.mode)}
+			}
+			if f.mode == "single" && (f.natsURL != "" || len(f.only) > 0) {
+				return usageError{fmt.Errorf("--nats and --only need --mode=split")}
 			}
 			ctx := cmd.Context()
 			res, err := builder.Build(ctx, builder.Options{Dir: appDir(args), Progress: stderr})
 			if err != nil {
 				return err
 			}
-			out, err := host.Run(ctx, host.Config{
-				Guests: host.GuestsFromManifest(res.App, res.Wasm),
+			guests := host.GuestsFromManifest(res.App, res.Wasm)
+			var out host.Result
+			if f.mode == "single" {
+				out, err = host.Run(ctx, host.Config{Guests: guests, Stdout: stdout, Stderr: stderr})
+			} else {
+				for _, name := range f.only {
+					if res.App.Guest(name) == nil {
+						return usageError{fmt.Errorf("--only names %q, which is not a service or program of %s", name, res.App.Name)}
+					}
+				}
+				conn := split.ConnFromEnv(f.natsURL)
+				if f.natsUser != "" {
+					conn.User, conn.Pass, _ = strings.Cut(f.natsUser, ":")
+				}
+				if f.creds != "" {
+					conn.Creds = f.creds
+				}
+				dir := res.App.Dir
+				out, err = split.Supervise(ctx, split.Options{
+					App:    res.App.Name,
+					Guests: guests,
+					Only:   f.only,
+					Conn:   conn,
+					ChildArgs: func(guest string) []string {
+						return []string{"guest", dir, "--name", guest}
+					},
+					Stdout: stdout,
+					Stderr: stderr,
+				})
+			}
+			if err != nil {
+				return err
+			}
+			return runOutcome(out, stderr)
+		},
+	}
+	cmd.Flags().StringVar(&f.mode, "mode", "single", "how to run the guests: single or split")
+	cmd.Flags().StringVar(&f.natsURL, "nats", "", "split mode: join this NATS server or cluster (comma-separated URLs) instead of starting one")
+	cmd.Flags().StringVar(&f.natsUser, "nats-user", "", "split mode: user:password for --nats")
+	cmd.Flags().StringVar(&f.creds, "nats-creds", "", "split mode: NATS credentials file for --nats")
+	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests in this process tree (comma-separated names)")
+	return cmd
+}
+
+// runOutcome reports how a run ended and turns it into parigot's exit code.
+func runOutcome(out host.Result, stderr io.Writer) error {
+	for _, f := range out.Failures {
+		fmt.Fprintf(stderr, "parigot: %s\n", f)
+	}
+	if out.ExitCode == 0 && len(out.Failures) > 0 {
+		return exitCode(exitFailure)
+	}
+	if out.ExitCode != 0 {
+		if len(out.Failures) == 0 {
+			fmt.Fprintf(stderr, "parigot: the app's program exited with code %d\n", out.ExitCode)
+		}
+		return exitCode(out.ExitCode)
+	}
+	return nil
+}
+
+// newGuestCommand is the child process of split mode: it hosts one guest.
+// Users do not type it; the split-mode supervisor does.
+func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
+	var name, natsURL string
+	cmd := &cobra.Command{
+		Use:    "guest app-dir --name NAME --nats URL",
+		Short:  "Host one guest of a built app, connected through NATS (used by --mode=split)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			app, err := builder.Load(args[0])
+			if err != nil {
+				return err
+			}
+			wasm := map[string]string{}
+			for _, g := range app.Guests() {
+				wasm[g.Name] = builder.WasmPath(app, g.Name)
+			}
+			out, err := split.RunChild(cmd.Context(), split.ChildOptions{
+				App:    app.Name,
+				Guests: host.GuestsFromManifest(app, wasm),
+				Name:   name,
+				Conn:   split.ConnFromEnv(natsURL),
 				Stdout: stdout,
 				Stderr: stderr,
 			})
@@ -49,15 +158,11 @@ Modes:
 			if out.ExitCode == 0 && len(out.Failures) > 0 {
 				return exitCode(exitFailure)
 			}
-			if out.ExitCode != 0 {
-				if len(out.Failures) == 0 {
-					fmt.Fprintf(stderr, "parigot: the app's program exited with code %d\n", out.ExitCode)
-				}
-				return exitCode(out.ExitCode)
-			}
-			return nil
+			return exitCode(out.ExitCode)
 		},
 	}
-	cmd.Flags().StringVar(&mode, "mode", "single", "how to run the guests: "+strings.Join([]string{"single"}, ", "))
+	cmd.Flags().StringVar(&name, "name", "", "the guest to host")
+	cmd.Flags().StringVar(&natsURL, "nats", "", "the NATS server(s) to connect to")
+	cmd.MarkFlagRequired("name")
 	return cmd
 }

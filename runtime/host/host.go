@@ -43,6 +43,7 @@ type GuestSpec struct {
 	Implements    []string      // full proto names of the services it serves
 	Requires      []string      // names of the services it calls
 	MethodTimeout time.Duration // budget of each of its methods: callers' deadline
+	Replicas      int           // split mode: processes serving it (services only)
 }
 
 // Config is what Run needs to run an app.
@@ -59,6 +60,24 @@ type Config struct {
 	// ended. Zero: 2 seconds.
 	StopTimeout time.Duration
 	Logger      *slog.Logger
+	// Remote connects these guests to guests in other processes (split
+	// mode). Nil: every service is one of Guests.
+	Remote Remote
+	// Plain leaves guest output lines unprefixed (a split-mode child's parent
+	// adds the prefix).
+	Plain bool
+}
+
+// Remote connects the guests of one process to those of others.
+type Remote interface {
+	// Service returns an endpoint for the proto service name when a guest of
+	// another process serves it, or nil.
+	Service(name string) Endpoint
+	// Serve is called for each local service before it starts: from then
+	// on, calls for its services from elsewhere go to local.
+	Serve(spec *GuestSpec, local Endpoint) error
+	// Ready is called once a local service is ready.
+	Ready(spec *GuestSpec)
 }
 
 // Result is how a run ended.
@@ -77,6 +96,20 @@ func DefaultCacheDir() string {
 		return filepath.Join(d, "parigot", "wazero")
 	}
 	return filepath.Join(os.TempDir(), "parigot-cache", "wazero")
+}
+
+// lookup finds the endpoint serving the proto service name: a local guest
+// first, else a remote one.
+func (a *app) lookup(name string) Endpoint {
+	if in := a.byService[name]; in != nil {
+		return in
+	}
+	if a.cfg.Remote != nil {
+		if ep := a.cfg.Remote.Service(name); ep != nil {
+			return ep
+		}
+	}
+	return nil
 }
 
 type app struct {
@@ -151,6 +184,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	start := func(in *instance, gctx context.Context) {
 		prefix := fmt.Sprintf("%-*s | ", width, in.spec.Name)
+		if cfg.Plain {
+			prefix = ""
+		}
 		stdout := newLineWriter(a.console, prefix)
 		stderr := newLineWriter(errConsole, prefix)
 		mc := wazero.NewModuleConfig().
@@ -209,11 +245,20 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		gctx, cancel := context.WithCancel(servicesCtx)
 		in.stop = cancel
+		if cfg.Remote != nil {
+			if err := cfg.Remote.Serve(in.spec, in); err != nil {
+				a.stopAll(running, done, report)
+				return res, fmt.Errorf("service %s: %w", in.spec.Name, err)
+			}
+		}
 		start(in, gctx)
 		timer := time.NewTimer(cfg.ReadyTimeout)
 		select {
 		case <-in.readyCh:
 			timer.Stop()
+			if cfg.Remote != nil {
+				cfg.Remote.Ready(in.spec)
+			}
 		case e := <-done:
 			timer.Stop()
 			report(e)
@@ -227,6 +272,22 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			a.stopAll(running, done, report)
 			return res, ctx.Err()
 		}
+	}
+
+	// With no program here (a split-mode child hosting a service), serve
+	// until stopped or until a service ends.
+	if len(programs) == 0 {
+		select {
+		case e := <-done:
+			code, crashed := report(e)
+			if crashed && code == 0 {
+				code = 1
+			}
+			res.ExitCode = code
+		case <-ctx.Done():
+		}
+		a.stopAll(running, done, report)
+		return res, nil
 	}
 
 	// Programs, all at once; the run ends when the last one ends.

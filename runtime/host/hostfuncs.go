@@ -109,7 +109,7 @@ func hostLocate(_ context.Context, in *instance, mem api.Memory, stack []uint64)
 	if !ok {
 		return abi.StatusBadPointer
 	}
-	callee := in.app.byService[string(name)]
+	callee := in.app.lookup(string(name))
 	if callee == nil {
 		return abi.StatusNotFound
 	}
@@ -128,9 +128,9 @@ func hostLocate(_ context.Context, in *instance, mem api.Memory, stack []uint64)
 	return abi.StatusOK
 }
 
-func (in *instance) requires(callee *instance) bool {
+func (in *instance) requires(callee Endpoint) bool {
 	for _, r := range in.spec.Requires {
-		if r == callee.spec.Name {
+		if r == callee.GuestName() {
 			return true
 		}
 	}

@@ -29,7 +29,7 @@ type instance struct {
 	ready    []abi.Event            // decoded events waiting to be read by poll, in order
 	pending  map[uint64]*outgoing   // calls this guest dispatched, by call id
 	incoming map[uint64]replyTarget // calls this guest is serving, by the id it was given
-	handles  []*instance            // located services; handle h is handles[h-1]
+	handles  []Endpoint             // located services; handle h is handles[h-1]
 	exported map[string]bool
 	nextID   uint64
 	timer    *time.Timer
@@ -39,24 +39,48 @@ type instance struct {
 	stop      context.CancelFunc
 }
 
+// Endpoint is where events for one guest go: a guest in this process, or a
+// proxy for a guest in another process (split mode).
+type Endpoint interface {
+	// Deliver hands ev to the guest. For a call, from is where the reply goes
+	// (Deliver of a KindReply with the call's id). Deliver reports false
+	// when the guest has ended; it never blocks on the guest.
+	Deliver(ev abi.Event, from Endpoint) bool
+	// GuestName is the name of the guest in parigot.hcl.
+	GuestName() string
+	// MethodTimeout is the guest's method budget: its callers' deadline.
+	MethodTimeout() time.Duration
+}
+
 // delivery is an event on its way into a guest, with what the host needs to
 // route the reply to an incoming call.
 type delivery struct {
 	ev   abi.Event
-	from *instance // KindCall: the caller
+	from Endpoint // KindCall: the caller
 }
 
 type outgoing struct {
 	method   string
-	callee   *instance
+	callee   Endpoint
 	deadline time.Time
 }
 
 type replyTarget struct {
-	caller *instance
+	caller Endpoint
 	callID uint64 // the caller's id for the call
 	method string
 }
+
+// Deliver implements Endpoint.
+func (in *instance) Deliver(ev abi.Event, from Endpoint) bool {
+	return in.push(delivery{ev: ev, from: from})
+}
+
+// GuestName implements Endpoint.
+func (in *instance) GuestName() string { return in.spec.Name }
+
+// MethodTimeout implements Endpoint.
+func (in *instance) MethodTimeout() time.Duration { return in.spec.MethodTimeout }
 
 func newInstance(a *app, spec *GuestSpec) *instance {
 	return &instance{
@@ -97,13 +121,13 @@ func (in *instance) close(reason string) {
 	in.mu.Unlock()
 	for _, d := range queue {
 		if d.ev.Kind == abi.KindCall {
-			d.from.push(delivery{ev: abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: d.ev.CallID,
-				Payload: []byte(reason)}})
+			d.from.Deliver(abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: d.ev.CallID,
+				Payload: []byte(reason)}, nil)
 		}
 	}
 	for _, t := range in.incoming {
-		t.caller.push(delivery{ev: abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: t.callID,
-			Payload: []byte(reason)}})
+		t.caller.Deliver(abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: t.callID,
+			Payload: []byte(reason)}, nil)
 	}
 	in.incoming = nil
 }
@@ -186,7 +210,7 @@ func (in *instance) expire(now time.Time) {
 			continue
 		}
 		delete(in.pending, id)
-		msg := fmt.Sprintf("no reply from service %s within its method budget of %s", o.callee.spec.Name, o.callee.spec.MethodTimeout)
+		msg := fmt.Sprintf("no reply from service %s within its method budget of %s", o.callee.GuestName(), o.callee.MethodTimeout())
 		in.ready = append(in.ready, abi.Event{Kind: abi.KindReply, Code: abi.CodeDeadlineExceeded, CallID: id, Payload: []byte(msg)})
 	}
 }
@@ -202,15 +226,15 @@ func (in *instance) earliestDeadline() (time.Time, bool) {
 }
 
 // dispatch starts a call from this guest to callee.
-func (in *instance) dispatch(callee *instance, method string, payload []byte) uint64 {
+func (in *instance) dispatch(callee Endpoint, method string, payload []byte) uint64 {
 	in.nextID++
 	id := in.nextID
-	in.pending[id] = &outgoing{method: method, callee: callee, deadline: time.Now().Add(callee.spec.MethodTimeout)}
-	ok := callee.push(delivery{ev: abi.Event{Kind: abi.KindCall, CallID: id, Method: method, Payload: payload}, from: in})
+	in.pending[id] = &outgoing{method: method, callee: callee, deadline: time.Now().Add(callee.MethodTimeout())}
+	ok := callee.Deliver(abi.Event{Kind: abi.KindCall, CallID: id, Method: method, Payload: payload}, in)
 	if !ok {
 		delete(in.pending, id)
 		in.ready = append(in.ready, abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: id,
-			Payload: []byte("service " + callee.spec.Name + " is not running")})
+			Payload: []byte("service " + callee.GuestName() + " is not running")})
 	}
 	return id
 }
@@ -222,6 +246,6 @@ func (in *instance) reply(id uint64, code abi.Code, payload []byte) bool {
 		return false
 	}
 	delete(in.incoming, id)
-	t.caller.push(delivery{ev: abi.Event{Kind: abi.KindReply, Code: code, CallID: t.callID, Payload: payload}})
+	t.caller.Deliver(abi.Event{Kind: abi.KindReply, Code: code, CallID: t.callID, Payload: payload}, nil)
 	return true
 }

@@ -22,6 +22,7 @@ func GuestsFromManifest(app *manifest.App, wasm map[string]string) []*GuestSpec 
 			Implements:    g.Implements,
 			Requires:      g.Requires,
 			MethodTimeout: timeout,
+			Replicas:      max(g.Replicas, 1),
 		})
 	}
 	return specs

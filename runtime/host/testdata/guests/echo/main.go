@@ -3,6 +3,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"time"
 
@@ -10,9 +12,15 @@ import (
 )
 
 func main() {
+	self := make([]byte, 8)
+	rand.Read(self)
 	guest.Export("test.Echo", nil, map[string]guest.Method{
 		"Echo": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			return guest.Resolved(req)
+		},
+		"Who": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			// A BytesValue holding this replica's random name.
+			return guest.Resolved(append([]byte{0x0a, 16}, hex.EncodeToString(self)...))
 		},
 		"Slow": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			time.Sleep(300 * time.Millisecond)

@@ -1,0 +1,237 @@
+package split
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/internal/abi"
+)
+
+// Message headers.
+const (
+	headerMethod = "Parigot-Method"
+	headerCode   = "Parigot-Code"
+	headerStatus = "Status" // set by the NATS server: "503" when no one subscribes
+)
+
+// Network is a host.Remote over a NATS connection.
+type Network struct {
+	nc      *nats.Conn
+	app     string
+	owner   map[string]*host.GuestSpec // proto service name -> the guest serving it
+	local   map[string]bool            // names of the guests hosted in this process
+	mu      sync.Mutex
+	inboxes map[host.Endpoint]string // caller -> its reply subject prefix
+	subs    []*nats.Subscription
+}
+
+// NewNetwork connects the guests named local to the app's other guests over
+// nc. guests describes every guest of the app.
+func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...string) *Network {
+	n := &Network{nc: nc, app: app, owner: map[string]*host.GuestSpec{}, local: map[string]bool{}, inboxes: map[host.Endpoint]string{}}
+	for _, g := range guests {
+		for _, s := range g.Implements {
+			n.owner[s] = g
+		}
+	}
+	for _, l := range local {
+		n.local[l] = true
+	}
+	return n
+}
+
+func (n *Network) callSubject(service string) string { return "parigot." + n.app + ".call." + service }
+func (n *Network) readySubject(guest string) string  { return "parigot." + n.app + ".ready." + guest }
+func (n *Network) replyPrefix(caller, id string) string {
+	return "parigot." + n.app + ".reply." + caller + "." + id
+}
+
+// Service implements host.Remote.
+func (n *Network) Service(name string) host.Endpoint {
+	spec := n.owner[name]
+	if spec == nil || n.local[spec.Name] {
+		return nil
+	}
+	return &remoteService{net: n, spec: spec, subject: n.callSubject(name)}
+}
+
+// Serve implements host.Remote: calls for local's services reach it from now
+// on, spread over the replicas of its guest by a NATS queue group.
+func (n *Network) Serve(spec *host.GuestSpec, local host.Endpoint) error {
+	for _, svc := range spec.Implements {
+		sub, err := n.nc.QueueSubscribe(n.callSubject(svc), spec.Name, func(m *nats.Msg) {
+			if m.Reply == "" {
+				return // nobody to answer: not a parigot caller
+			}
+			rc := &remoteCaller{nc: n.nc, subject: m.Reply}
+			ev := abi.Event{Kind: abi.KindCall, Method: m.Header.Get(headerMethod), Payload: m.Data}
+			if !local.Deliver(ev, rc) {
+				rc.Deliver(abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable,
+					Payload: []byte("service " + spec.Name + " is stopping")}, nil)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("subscribing to %s: %w", svc, err)
+		}
+		sub.SetPendingLimits(-1, -1)
+		n.mu.Lock()
+		n.subs = append(n.subs, sub)
+		n.mu.Unlock()
+	}
+	return n.nc.Flush()
+}
+
+// Ready implements host.Remote: the guest answers readiness checks.
+func (n *Network) Ready(spec *host.GuestSpec) {
+	sub, err := n.nc.Subscribe(n.readySubject(spec.Name), func(m *nats.Msg) { m.Respond(nil) })
+	if err != nil {
+		return
+	}
+	n.mu.Lock()
+	n.subs = append(n.subs, sub)
+	n.mu.Unlock()
+	n.nc.Flush()
+}
+
+// WaitReady returns once a ready replica of each named guest answers, or
+// an error naming the first guest that did not within timeout.
+func (n *Network) WaitReady(names []string, timeout time.Duration, waiting func(name string)) error {
+	deadline := time.Now().Add(timeout)
+	for _, name := range names {
+		told := false
+		for {
+			_, err := n.nc.Request(n.readySubject(name), nil, 250*time.Millisecond)
+			if err == nil {
+				break
+			}
+			if errors.Is(err, nats.ErrConnectionClosed) {
+				return fmt.Errorf("waiting for service %s: %w", name, err)
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("service %s did not become ready within %s", name, timeout)
+			}
+			if !told && waiting != nil && time.Until(deadline) < timeout-time.Second {
+				waiting(name)
+				told = true
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// Close stops taking calls, lets what is in flight drain, and closes the
+// connection.
+func (n *Network) Close() error {
+	return n.nc.Drain()
+}
+
+// inbox returns the reply subject prefix of a caller, subscribing to it on
+// first use.
+func (n *Network) inbox(caller host.Endpoint) (string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if p, ok := n.inboxes[caller]; ok {
+		return p, nil
+	}
+	prefix := n.replyPrefix(caller.GuestName(), nats.NewInbox()[len("_INBOX."):])
+	sub, err := n.nc.Subscribe(prefix+".>", func(m *nats.Msg) { deliverReply(caller, prefix, m) })
+	if err != nil {
+		return "", err
+	}
+	sub.SetPendingLimits(-1, -1)
+	n.subs = append(n.subs, sub)
+	n.inboxes[caller] = prefix
+	return prefix, nil
+}
+
+// deliverReply turns a reply message (or the server's "no responders") into
+// a reply event for caller.
+func deliverReply(caller host.Endpoint, prefix string, m *nats.Msg) {
+	rest := strings.TrimPrefix(m.Subject, prefix+".")
+	callee, idText, ok := strings.Cut(rest, ".")
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseUint(idText, 10, 64)
+	if err != nil {
+		return
+	}
+	ev := abi.Event{Kind: abi.KindReply, CallID: id, Payload: m.Data}
+	switch {
+	case m.Header.Get(headerStatus) == "503":
+		ev.Code = abi.CodeUnavailable
+		ev.Payload = []byte("service " + callee + " is not running")
+	default:
+		code, err := strconv.ParseUint(m.Header.Get(headerCode), 10, 32)
+		if err != nil {
+			ev.Code = abi.CodeInternal
+			ev.Payload = []byte("malformed reply from service " + callee)
+		} else {
+			ev.Code = abi.Code(code)
+		}
+	}
+	caller.Deliver(ev, nil)
+}
+
+// remoteService is a service served by a guest in another process.
+type remoteService struct {
+	net     *Network
+	spec    *host.GuestSpec
+	subject string
+}
+
+func (r *remoteService) GuestName() string            { return r.spec.Name }
+func (r *remoteService) MethodTimeout() time.Duration { return r.spec.MethodTimeout }
+
+// Deliver publishes a call. A call that cannot be sent fails at once.
+func (r *remoteService) Deliver(ev abi.Event, from host.Endpoint) bool {
+	fail := func(code abi.Code, msg string) bool {
+		from.Deliver(abi.Event{Kind: abi.KindReply, Code: code, CallID: ev.CallID, Payload: []byte(msg)}, nil)
+		return true
+	}
+	prefix, err := r.net.inbox(from)
+	if err != nil {
+		return fail(abi.CodeUnavailable, "cannot receive replies: "+err.Error())
+	}
+	m := nats.NewMsg(r.subject)
+	m.Reply = prefix + "." + r.spec.Name + "." + strconv.FormatUint(ev.CallID, 10)
+	m.Header.Set(headerMethod, ev.Method)
+	m.Data = ev.Payload
+	if err := r.net.nc.PublishMsg(m); err != nil {
+		if errors.Is(err, nats.ErrMaxPayload) {
+			return fail(abi.CodeTooLarge, fmt.Sprintf("request of %d bytes is larger than the NATS server's max_payload", len(ev.Payload)))
+		}
+		return fail(abi.CodeUnavailable, "cannot reach service "+r.spec.Name+": "+err.Error())
+	}
+	return true
+}
+
+// remoteCaller is where the reply to a call from another process goes.
+type remoteCaller struct {
+	nc      *nats.Conn
+	subject string
+}
+
+func (c *remoteCaller) GuestName() string            { return "remote caller" }
+func (c *remoteCaller) MethodTimeout() time.Duration { return 0 }
+
+// Deliver publishes the reply.
+func (c *remoteCaller) Deliver(ev abi.Event, _ host.Endpoint) bool {
+	m := nats.NewMsg(c.subject)
+	m.Header.Set(headerCode, strconv.FormatUint(uint64(ev.Code), 10))
+	m.Data = ev.Payload
+	if err := c.nc.PublishMsg(m); err != nil && errors.Is(err, nats.ErrMaxPayload) {
+		m.Header.Set(headerCode, strconv.FormatUint(uint64(abi.CodeTooLarge), 10))
+		m.Data = []byte(fmt.Sprintf("reply of %d bytes is larger than the NATS server's max_payload", len(ev.Payload)))
+		c.nc.PublishMsg(m)
+	}
+	return true
+}

@@ -1,0 +1,271 @@
+package split
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"parigot.dev/parigot/runtime/host"
+)
+
+// The test binary doubles as the split-mode child process: Supervise starts
+// it with envChild set to the JSON of the app's guests.
+const envChild = "PARIGOT_SPLIT_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(envChild); spec != "" {
+		os.Exit(runTestChild(spec, os.Args[len(os.Args)-1]))
+	}
+	os.Exit(m.Run())
+}
+
+func runTestChild(spec, name string) int {
+	var guests []*host.GuestSpec
+	if err := json.Unmarshal([]byte(spec), &guests); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: name, Conn: ConnFromEnv(""), Stdout: os.Stdout, Stderr: os.Stderr})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return res.ExitCode
+}
+
+var buildGuests = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "parigot-split-test")
+	if err != nil {
+		return "", err
+	}
+	for name, pkg := range map[string]string{"echo": "../host/testdata/guests/echo", "ticker": "./testdata/guests/ticker"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name+".wasm"), pkg)
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("building %s: %v\n%s", name, err, out)
+		}
+	}
+	return dir, nil
+})
+
+func testGuests(t *testing.T, replicas int) []*host.GuestSpec {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds wasm guests and starts processes")
+	}
+	dir, err := buildGuests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []*host.GuestSpec{
+		{Name: "echo", Kind: host.Service, Wasm: filepath.Join(dir, "echo.wasm"), Implements: []string{"test.Echo"},
+			MethodTimeout: 2 * time.Second, Replicas: replicas},
+		{Name: "ticker", Kind: host.Program, Wasm: filepath.Join(dir, "ticker.wasm"), Requires: []string{"echo"}, Replicas: 1},
+	}
+}
+
+// supervise runs guests split into processes (this test binary as child).
+func supervise(t *testing.T, guests []*host.GuestSpec, started func(label string, pid int)) (host.Result, string, string) {
+	t.Helper()
+	spec, _ := json.Marshal(guests)
+	t.Setenv(envChild, string(spec))
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := Supervise(ctx, Options{
+		App: "test", Guests: guests, Executable: exe,
+		ChildArgs: func(g string) []string { return []string{g} },
+		Stdout:    &stdout, Stderr: &stderr, Started: started,
+	})
+	if err != nil {
+		t.Fatalf("Supervise: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	return res, stdout.String(), stderr.String()
+}
+
+func TestSplitModeRunsAProgramAgainstAServiceInAnotherProcess(t *testing.T) {
+	res, out, errOut := supervise(t, testGuests(t, 1), nil)
+	if res.ExitCode != 0 || len(res.Failures) != 0 {
+		t.Fatalf("exit %d failures %v\nstdout:\n%s\nstderr:\n%s", res.ExitCode, res.Failures, out, errOut)
+	}
+	for _, want := range []string{"ticker | call 0: ok", "ticker | call 39: ok", "ticker | done: ok=40 failed=0", "ticker | replicas: 1"} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestReplicasShareTheCalls(t *testing.T) {
+	res, out, errOut := supervise(t, testGuests(t, 3), nil)
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", res.ExitCode, out, errOut)
+	}
+	if !strings.Contains(out, "ticker | replicas: 3\n") && !strings.Contains(out, "ticker | replicas: 2\n") {
+		t.Errorf("20 calls over 3 replicas reached fewer than 2 of them:\n%s", out)
+	}
+}
+
+func TestKillingAServiceFailsItsCallersCleanlyAndIsReported(t *testing.T) {
+	var once sync.Once
+	res, out, errOut := supervise(t, testGuests(t, 1), func(label string, pid int) {
+		if label != "echo" {
+			return
+		}
+		go once.Do(func() {
+			time.Sleep(1500 * time.Millisecond) // the ticker is a few calls in
+			syscall.Kill(pid, syscall.SIGKILL)
+		})
+	})
+	if !strings.Contains(out, "ticker | done:") {
+		t.Fatalf("the program did not finish its calls after the service died:\nstdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+	if !strings.Contains(out, "unavailable: service echo is not running") {
+		t.Errorf("no call failed with unavailable after the kill:\n%s", out)
+	}
+	if strings.Contains(out, "deadline exceeded") {
+		t.Errorf("calls to a dead service waited for their deadline instead of failing at once:\n%s", out)
+	}
+	if len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "service echo exited unexpectedly") {
+		t.Errorf("failures = %q, want service echo named", res.Failures)
+	}
+}
+
+func TestTheEmbeddedServerRefusesClientsWithoutTheToken(t *testing.T) {
+	srv, err := StartServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	if !strings.HasPrefix(srv.URL(), "nats://127.0.0.1:") {
+		t.Errorf("server listens on %s, want loopback", srv.URL())
+	}
+	for _, opt := range []nats.Option{nats.Name("no token"), nats.Token("wrong")} {
+		nc, err := nats.Connect(srv.URL(), opt, nats.MaxReconnects(0))
+		if err == nil {
+			err = nc.Publish("parigot.test.call.test.Echo", []byte("x"))
+			if err == nil {
+				err = nc.Flush()
+			}
+			nc.Close()
+		}
+		if err == nil {
+			t.Errorf("a client without the token published to a service subject")
+		}
+	}
+	nc, err := nats.Connect(srv.URL(), nats.Token(srv.Token))
+	if err != nil {
+		t.Fatalf("the token does not work: %v", err)
+	}
+	nc.Close()
+}
+
+// TestAProgramCompletesWhenAClusterNodeDies spreads the guests over a
+// three-node NATS cluster and kills the node the service is connected to.
+func TestAProgramCompletesWhenAClusterNodeDies(t *testing.T) {
+	guests := testGuests(t, 1)
+	nodes := startCluster(t, 3)
+	urls := make([]string, len(nodes))
+	for i, n := range nodes {
+		urls[i] = n.ClientURL()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var echoOut, tickOut syncBuffer
+	echoCtx, stopEcho := context.WithCancel(ctx)
+	echoDone := make(chan error, 1)
+	go func() {
+		// The service prefers node 0; the program node 2. Both know them all.
+		_, err := RunChild(echoCtx, ChildOptions{App: "test", Guests: guests, Name: "echo",
+			Conn: Conn{URL: strings.Join([]string{urls[0], urls[1]}, ",")}, Stdout: &echoOut, Stderr: &echoOut})
+		echoDone <- err
+	}()
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		nodes[0].Shutdown()
+	}()
+	res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "ticker",
+		Conn: Conn{URL: strings.Join([]string{urls[2], urls[1]}, ",")}, Stdout: &tickOut, Stderr: &tickOut})
+	stopEcho()
+	<-echoDone
+	if err != nil {
+		t.Fatalf("ticker: %v\n%s", err, tickOut.String())
+	}
+	if res.ExitCode != 0 || !strings.Contains(tickOut.String(), "done:") {
+		t.Fatalf("the program did not complete (exit %d):\n%s\necho:\n%s", res.ExitCode, tickOut.String(), echoOut.String())
+	}
+	if !strings.Contains(tickOut.String(), "call 39: ok") {
+		t.Errorf("calls did not succeed again after the node died:\n%s", tickOut.String())
+	}
+}
+
+func startCluster(t *testing.T, n int) []*server.Server {
+	t.Helper()
+	var nodes []*server.Server
+	var routes []*url.URL
+	for i := 0; i < n; i++ {
+		opts := &server.Options{
+			ServerName: fmt.Sprintf("node%d", i),
+			Host:       "127.0.0.1", Port: server.RANDOM_PORT,
+			NoLog: true, NoSigs: true, MaxPayload: MaxPayload,
+			Cluster: server.ClusterOpts{Name: "parigot-test", Host: "127.0.0.1", Port: server.RANDOM_PORT},
+			Routes:  routes,
+		}
+		s, err := server.NewServer(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Start()
+		if !s.ReadyForConnections(10 * time.Second) {
+			t.Fatalf("node %d did not start", i)
+		}
+		t.Cleanup(s.Shutdown)
+		nodes = append(nodes, s)
+		routes = append(routes, &url.URL{Scheme: "nats-route", Host: s.ClusterAddr().String()})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, s := range nodes {
+		for s.NumRoutes() < n-1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the cluster did not form")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return nodes
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
