@@ -141,8 +141,10 @@ func TestKillingAServiceFailsItsCallersCleanlyAndIsReported(t *testing.T) {
 	if !strings.Contains(out, "unavailable: service echo is not running") {
 		t.Errorf("no call failed with unavailable after the kill:\n%s", out)
 	}
-	if strings.Contains(out, "deadline exceeded") {
-		t.Errorf("calls to a dead service waited for their deadline instead of failing at once:\n%s", out)
+	// The call in flight when the process died can only end at its
+	// deadline; every later one must fail at once.
+	if n := strings.Count(out, "deadline exceeded"); n > 1 {
+		t.Errorf("%d calls to a dead service waited for their deadline instead of failing at once:\n%s", n, out)
 	}
 	if len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "service echo exited unexpectedly") {
 		t.Errorf("failures = %q, want service echo named", res.Failures)
