@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -75,12 +76,27 @@ func report(err error, stderr io.Writer) int {
 		return exitFailure
 	}
 	var usage usageError
-	if errors.As(err, &usage) {
+	if errors.As(err, &usage) || isCobraUsage(err) {
+		if !errors.As(err, &usage) {
+			usage = usageError{err}
+		}
 		fmt.Fprintf(stderr, "parigot: %v\nRun 'parigot --help' for usage.\n", usage.err)
 		return exitUsage
 	}
 	fmt.Fprintf(stderr, "parigot: %v\n", err)
 	return exitFailure
+}
+
+// isCobraUsage recognises cobra's own command-line errors (an unknown
+// command, a wrong number of arguments), which it returns as plain errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "required flag", "unknown flag", "unknown shorthand flag", "invalid argument"} {
+		if strings.HasPrefix(msg, p) || strings.Contains(msg, " "+p) {
+			return true
+		}
+	}
+	return false
 }
 
 // terminal reports whether w is a terminal (for colour) and its width.
@@ -102,15 +118,28 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		Long: `parigot builds and runs an app declared in parigot.hcl: its protocols
 (.proto files), its services and its programs. The same compiled guests run in
 one process (single mode) or one process per service.`,
-		Example: `  parigot build ./examples/helloworld
-  parigot run ./examples/helloworld`,
+		Example: `  parigot init shop          # a new app in ./shop
+  cd shop
+  parigot run                # build it and run it in this process
+  go test ./...              # its unit tests
+  parigot graph              # its topology, as a Mermaid diagram
+
+Exit codes:
+  0    success
+  1    parigot could not do what was asked: a mistake in parigot.hcl or a
+       .proto, a build failure, a guest that crashed, init into a non-empty
+       directory
+  2    a command line parigot does not understand
+  130  interrupted (Ctrl-C or SIGTERM)
+  N    parigot run: the exit code of the app's program, when it ended with one`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newBuildCommand(stderr), newRunCommand(stdout, stderr), newGuestCommand(stdout, stderr))
+	root.AddCommand(newBuildCommand(stderr), newRunCommand(stdout, stderr), newGuestCommand(stdout, stderr),
+		newInitCommand(stdout, stderr), newGraphCommand(stdout), newVersionCommand(stdout), newCompletionCommand(stdout))
 	return root
 }
 

@@ -44,6 +44,7 @@ type GuestSpec struct {
 	Requires      []string      // names of the services it calls
 	MethodTimeout time.Duration // budget of each of its methods: callers' deadline
 	Replicas      int           // split mode: processes serving it (services only)
+	Env           []string      // KEY=VALUE pairs the guest sees as its environment
 }
 
 // Config is what Run needs to run an app.
@@ -63,6 +64,10 @@ type Config struct {
 	// Remote connects these guests to guests in other processes (split
 	// mode). Nil: every service is one of Guests.
 	Remote Remote
+	// Interruptible compiles guests so that cancelling a guest's context
+	// stops it even in the middle of a loop (wazero's close-on-context-done),
+	// at a cost to every call: see the benchmarks.
+	Interruptible bool
 	// Plain leaves guest output lines unprefixed (a split-mode child's parent
 	// adds the prefix).
 	Plain bool
@@ -145,7 +150,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		errConsole = a.console
 	}
 
-	rtc := wazero.NewRuntimeConfigCompiler()
+	rtc := wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(cfg.Interruptible)
 	if cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir); err == nil {
 		rtc = rtc.WithCompilationCache(cache)
 	} else {
@@ -196,6 +201,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			WithStderr(stderr).
 			WithSysNanotime().WithSysWalltime().WithSysNanosleep().
 			WithRandSource(rand.Reader)
+		for _, kv := range in.spec.Env {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				mc = mc.WithEnv(k, v)
+			}
+		}
 		running[in] = true
 		go func() {
 			var err error
@@ -381,7 +391,9 @@ func describeEnd(spec *GuestSpec, err error, panicked bool) (code int, crashed b
 	case errors.As(err, &exit):
 		code = int(exit.ExitCode())
 		if panicked {
-			return code, true, msg
+			// Go exits 2 after a panic; report a crash as 1, parigot's
+			// "could not do what was asked", not as a usage error.
+			return 1, true, msg
 		}
 		return code, spec.Kind == Service && code != 0, msg
 	case errors.Is(err, context.Canceled):

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"parigot.dev/parigot/builder"
+	"parigot.dev/parigot/manifest"
+)
+
+// graphFormats are the formats parigot graph writes, by flag value.
+var graphFormats = map[string]func(*manifest.App) string{
+	"mermaid": graphMermaid,
+	"dot":     graphDot,
+}
+
+func newGraphCommand(stdout io.Writer) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "graph [app-dir]",
+		Short: "Print the app's topology as a Mermaid or Graphviz (DOT) diagram",
+		Long: `graph reads parigot.hcl in app-dir (default: the current directory) and prints
+the app's topology: each service (a box, labelled with the proto services it
+implements) and each program (a rounded box), with an arrow from every guest
+to each service it requires. Guests are listed in the order parigot run starts
+them. Nothing is built.
+
+Formats:
+  mermaid  a Mermaid flowchart (the default); GitHub renders it in a
+           ` + "```mermaid" + ` block of a Markdown file
+  dot      Graphviz DOT, for dot -Tsvg and friends`,
+		Example: `  parigot graph
+  parigot graph ./examples/helloworld --format dot | dot -Tsvg > topology.svg`,
+		Args: maxOneDir,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			render, ok := graphFormats[format]
+			if !ok {
+				return usageError{fmt.Errorf("unknown --format %q: the formats are mermaid and dot", format)}
+			}
+			app, err := builder.Load(appDir(args))
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(stdout, render(app))
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "mermaid", "diagram format: mermaid or dot")
+	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"mermaid", "dot"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// guestLines is what a diagram says about a guest besides its name.
+func guestLines(g *manifest.Guest) []string {
+	lines := slices.Clone(g.Implements)
+	if g.Replicas > 1 {
+		lines = append(lines, fmt.Sprintf("%d replicas", g.Replicas))
+	}
+	return lines
+}
+
+var (
+	mermaidIdentRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	// mermaidWords may not be node ids in a Mermaid flowchart.
+	mermaidWords = []string{"end", "graph", "flowchart", "subgraph", "direction", "style", "class", "classdef", "click", "linkstyle", "call", "href"}
+)
+
+// graphMermaid renders app as a Mermaid flowchart.
+func graphMermaid(app *manifest.App) string {
+	guests := app.StartOrder()
+	ids := make(map[string]string, len(guests))
+	for i, g := range guests {
+		id := g.Name
+		if !mermaidIdentRE.MatchString(id) || slices.Contains(mermaidWords, id) {
+			id = "G" + strconv.Itoa(i) // names are lowercase: no clash
+		}
+		ids[g.Name] = id
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "flowchart LR\n  %%%% app %s: services are boxes (with the proto services they implement), programs are rounded; arrows point at required services\n", app.Name)
+	for _, g := range guests {
+		label := strings.Join(append([]string{g.Name}, guestLines(g)...), "<br/>")
+		open, close := "[", "]"
+		if g.Kind == manifest.KindProgram {
+			open, close = "([", "])"
+		}
+		fmt.Fprintf(&b, "  %s%s\"%s\"%s\n", ids[g.Name], open, label, close)
+	}
+	for _, g := range guests {
+		for _, r := range g.Requires {
+			fmt.Fprintf(&b, "  %s --> %s\n", ids[g.Name], ids[r])
+		}
+	}
+	return b.String()
+}
+
+// graphDot renders app as a Graphviz digraph.
+func graphDot(app *manifest.App) string {
+	guests := app.StartOrder()
+	var b strings.Builder
+	fmt.Fprintf(&b, "digraph %s {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n", strconv.Quote(app.Name))
+	for _, g := range guests {
+		shape := "shape=box"
+		if g.Kind == manifest.KindProgram {
+			shape = "shape=box, style=rounded"
+		}
+		label := strings.Join(append([]string{g.Name}, guestLines(g)...), `\n`)
+		fmt.Fprintf(&b, "  %s [%s, label=\"%s\"];\n", strconv.Quote(g.Name), shape, label)
+	}
+	for _, g := range guests {
+		for _, r := range g.Requires {
+			fmt.Fprintf(&b, "  %s -> %s;\n", strconv.Quote(g.Name), strconv.Quote(r))
+		}
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
