@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -35,6 +33,39 @@ func (k Kind) String() string {
 	return "service"
 }
 
+// OverrunPolicy says what happens to a service whose method runs past its
+// budget plus the grace (see Grace).
+type OverrunPolicy int
+
+const (
+	// OverrunStop stops the guest. In one process this compiles the guest
+	// with wazero's close-on-context-done, which slows its code; a split-mode
+	// child exits instead, which costs nothing.
+	OverrunStop OverrunPolicy = iota
+	// OverrunReport only reports the overrun; callers still get their
+	// deadline-exceeded errors.
+	OverrunReport
+)
+
+// RestartPolicy says whether a service that crashed or was stopped for an
+// overrun comes back.
+type RestartPolicy int
+
+const (
+	RestartNever     RestartPolicy = iota // leave it down: its callers get "unavailable"
+	RestartOnFailure                      // start it again, up to MaxRestarts times
+)
+
+// MaxRestarts bounds the restarts of one service in one run.
+const MaxRestarts = 3
+
+// DefaultMemoryLimit is a guest's memory limit when its spec gives none.
+const DefaultMemoryLimit = 256 << 20
+
+// Grace is how long past its budget a method may run before the host acts:
+// the budget again, but at least 20ms.
+func Grace(budget time.Duration) time.Duration { return max(budget, 20*time.Millisecond) }
+
 // GuestSpec describes one guest of the app.
 type GuestSpec struct {
 	Name          string
@@ -45,6 +76,9 @@ type GuestSpec struct {
 	MethodTimeout time.Duration // budget of each of its methods: callers' deadline
 	Replicas      int           // split mode: processes serving it (services only)
 	Env           []string      // KEY=VALUE pairs the guest sees as its environment
+	MemoryLimit   uint64        // bytes of linear memory the guest may use; 0: DefaultMemoryLimit
+	Overrun       OverrunPolicy
+	Restart       RestartPolicy
 }
 
 // Config is what Run needs to run an app.
@@ -64,13 +98,13 @@ type Config struct {
 	// Remote connects these guests to guests in other processes (split
 	// mode). Nil: every service is one of Guests.
 	Remote Remote
-	// Interruptible compiles guests so that cancelling a guest's context
-	// stops it even in the middle of a loop (wazero's close-on-context-done),
-	// at a cost to every call: see the benchmarks.
-	Interruptible bool
 	// Plain leaves guest output lines unprefixed (a split-mode child's parent
 	// adds the prefix).
 	Plain bool
+	// ExitOnOverrun, when set, is how a guest with OverrunStop is stopped:
+	// a split-mode child ends its whole process, so that its guests need not
+	// be compiled interruptible. It is called after the overrun is reported.
+	ExitOnOverrun func()
 }
 
 // Remote connects the guests of one process to those of others.
@@ -88,11 +122,11 @@ type Remote interface {
 // Result is how a run ended.
 type Result struct {
 	ExitCode int      // the programs' exit code: the first non-zero one, else 0
-	Failures []string // guests that crashed, one human-readable line each
+	Failures []string // guests that crashed or overran, one human-readable line each
 }
 
 // DefaultCacheDir is where compiled guests are cached between runs:
-// $PARIGOT_CACHE_DIR, else the user cache directory's parigot/wazero.
+// $PARIGOT_CACHE_DIR/wazero, else the user cache directory's parigot/wazero.
 func DefaultCacheDir() string {
 	if d := os.Getenv("PARIGOT_CACHE_DIR"); d != "" {
 		return filepath.Join(d, "wazero")
@@ -118,12 +152,14 @@ func (a *app) lookup(name string) Endpoint {
 }
 
 type app struct {
-	cfg       Config
-	rt        wazero.Runtime
-	log       *slog.Logger
-	console   *console
-	byService map[string]*instance // proto service name -> the guest serving it; fixed before any guest starts
-	instances []*instance
+	cfg        Config
+	log        *slog.Logger
+	console    *console
+	errConsole *console
+	cache      wazero.CompilationCache
+	width      int                  // of the longest guest name, for aligned prefixes
+	byService  map[string]*instance // proto service name -> the guest serving it; fixed before any guest starts
+	instances  []*instance
 }
 
 // Run loads every guest, starts services in requires order, then programs,
@@ -145,40 +181,33 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		cfg.CacheDir = DefaultCacheDir()
 	}
 	a := &app{cfg: cfg, log: cfg.Logger, console: &console{out: cfg.Stdout}, byService: map[string]*instance{}}
-	errConsole := &console{out: cfg.Stderr}
+	a.errConsole = &console{out: cfg.Stderr}
 	if cfg.Stdout == cfg.Stderr {
-		errConsole = a.console
+		a.errConsole = a.console
 	}
-
-	rtc := wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(cfg.Interruptible)
 	if cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir); err == nil {
-		rtc = rtc.WithCompilationCache(cache)
+		a.cache = cache
+		defer cache.Close(context.Background())
 	} else {
 		a.log.Warn("compilation cache unavailable; guests compile from scratch", "dir", cfg.CacheDir, "err", err)
 	}
-	a.rt = wazero.NewRuntimeWithConfig(ctx, rtc)
-	defer a.rt.Close(context.Background())
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, a.rt); err != nil {
-		return Result{}, fmt.Errorf("starting WASI: %w", err)
-	}
-	if err := exportHostModule(ctx, a.rt, a.log); err != nil {
-		return Result{}, fmt.Errorf("defining host functions: %w", err)
-	}
 
-	width := 0
 	for _, g := range cfg.Guests {
-		width = max(width, len(g.Name))
-	}
-	for _, g := range cfg.Guests {
+		a.width = max(a.width, len(g.Name))
 		in := newInstance(a, g)
 		a.instances = append(a.instances, in)
 		for _, s := range g.Implements {
 			a.byService[s] = in
 		}
 	}
-
-	compiled, err := a.compileAll(ctx)
-	if err != nil {
+	defer func() {
+		for _, in := range a.instances {
+			if in.rt != nil {
+				in.rt.Close(context.Background())
+			}
+		}
+	}()
+	if err := a.loadAll(ctx); err != nil {
 		return Result{}, err
 	}
 
@@ -186,64 +215,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	running := map[*instance]bool{}
 	servicesCtx, stopServices := context.WithCancel(ctx)
 	defer stopServices()
-
-	start := func(in *instance, gctx context.Context) {
-		prefix := fmt.Sprintf("%-*s | ", width, in.spec.Name)
-		if cfg.Plain {
-			prefix = ""
-		}
-		stdout := newLineWriter(a.console, prefix)
-		stderr := newLineWriter(errConsole, prefix)
-		mc := wazero.NewModuleConfig().
-			WithName(in.spec.Name).
-			WithArgs(in.spec.Name).
-			WithStdout(stdout).
-			WithStderr(stderr).
-			WithSysNanotime().WithSysWalltime().WithSysNanosleep().
-			WithRandSource(rand.Reader)
-		for _, kv := range in.spec.Env {
-			if k, v, ok := strings.Cut(kv, "="); ok {
-				mc = mc.WithEnv(k, v)
-			}
-		}
-		running[in] = true
-		go func() {
-			var err error
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						err = fmt.Errorf("host failure while running guest: %v", r)
-					}
-				}()
-				var mod interface{ Close(context.Context) error }
-				mod, err = a.rt.InstantiateModule(withInstance(gctx, in), compiled[in], mc)
-				if mod != nil {
-					mod.Close(context.Background())
-				}
-			}()
-			stdout.flush()
-			stderr.flush()
-			stderr.panicked.Store(stderr.panicked.Load() || stdout.panicked.Load())
-			done <- ended{in: in, err: err, out: stderr}
-		}()
-	}
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	go a.watch(watchCtx)
 
 	var res Result
 	report := func(e ended) (code int, crashed bool) {
-		code, crashed, msg := describeEnd(e.in.spec, e.err, e.out.panicked.Load())
-		reason := fmt.Sprintf("%s %s %s", e.in.spec.Kind, e.in.spec.Name, msg)
-		if crashed && e.err != nil && !e.out.panicked.Load() {
-			if _, isExit := e.err.(*sys.ExitError); !isExit {
-				fmt.Fprintf(e.out, "%s\n", e.err) // a trap: show wazero's wasm stack trace
-				e.out.flush()
-			}
-		}
-		e.in.close(reason)
 		delete(running, e.in)
-		if crashed {
-			res.Failures = append(res.Failures, reason)
-		}
-		return code, crashed
+		res.Failures = append(res.Failures, e.failures...)
+		return e.code, e.crashed
 	}
 
 	// Services, one at a time in requires order, each ready before the next.
@@ -261,7 +241,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 				return res, fmt.Errorf("service %s: %w", in.spec.Name, err)
 			}
 		}
-		start(in, gctx)
+		running[in] = true
+		go a.supervise(gctx, in, done)
 		timer := time.NewTimer(cfg.ReadyTimeout)
 		select {
 		case <-in.readyCh:
@@ -273,7 +254,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			timer.Stop()
 			report(e)
 			a.stopAll(running, done, report)
-			return res, fmt.Errorf("service %s ended before it was ready: %s", e.in.spec.Name, endText(e.in.spec, e.err, e.out.panicked.Load()))
+			return res, fmt.Errorf("service %s ended before it was ready: %s", e.in.spec.Name, e.text)
 		case <-timer.C:
 			a.stopAll(running, done, report)
 			return res, fmt.Errorf("service %s did not become ready within %s (does its main call guest.Run?)", in.spec.Name, cfg.ReadyTimeout)
@@ -305,7 +286,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	for _, in := range programs {
 		gctx, cancel := context.WithCancel(ctx)
 		in.stop = cancel
-		start(in, gctx)
+		running[in] = true
+		go a.supervise(gctx, in, done)
 	}
 	for left > 0 {
 		select {
@@ -326,11 +308,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	return res, nil
 }
 
-// ended is a guest's goroutine reporting that its wasm returned.
+// ended is a guest's supervisor reporting that it is done for good (after
+// any restarts).
 type ended struct {
-	in  *instance
-	err error
-	out *lineWriter // its stderr
+	in       *instance
+	code     int      // exit code
+	crashed  bool     // it ended by crashing, trapping or overrunning
+	text     string   // how it ended, for humans
+	failures []string // every crash on the way, restarts included
 }
 
 // stopAll asks every running guest to stop and waits, up to StopTimeout, for
@@ -356,28 +341,50 @@ func (a *app) stopAll(running map[*instance]bool, done chan ended, report func(e
 	}
 }
 
-func (a *app) compileAll(ctx context.Context) (map[*instance]wazero.CompiledModule, error) {
-	compiled := make(map[*instance]wazero.CompiledModule, len(a.instances))
-	var mu sync.Mutex
+func (in *instance) memoryLimit() uint64 {
+	if in.spec.MemoryLimit == 0 {
+		return DefaultMemoryLimit
+	}
+	return in.spec.MemoryLimit
+}
+
+// loadAll gives every guest its own wazero runtime (so that memory limits
+// and interruptibility are per guest) and compiles it, in parallel; the
+// on-disk compilation cache is shared.
+func (a *app) loadAll(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(goruntime.NumCPU())
 	for _, in := range a.instances {
-		g.Go(func() error {
-			wasm, err := os.ReadFile(in.spec.Wasm)
-			if err != nil {
-				return fmt.Errorf("%s %s: %w (run parigot build first)", in.spec.Kind, in.spec.Name, err)
-			}
-			cm, err := a.rt.CompileModule(gctx, wasm)
-			if err != nil {
-				return fmt.Errorf("%s %s: compiling %s: %w", in.spec.Kind, in.spec.Name, in.spec.Wasm, err)
-			}
-			mu.Lock()
-			compiled[in] = cm
-			mu.Unlock()
-			return nil
-		})
+		g.Go(func() error { return a.load(gctx, in) })
 	}
-	return compiled, g.Wait()
+	return g.Wait()
+}
+
+func (a *app) load(ctx context.Context, in *instance) error {
+	pages := min((in.memoryLimit()+65535)/65536, 65536)
+	in.interruptible = in.spec.Kind == Service && in.spec.Overrun == OverrunStop && a.cfg.ExitOnOverrun == nil
+	rtc := wazero.NewRuntimeConfigCompiler().
+		WithCloseOnContextDone(in.interruptible).
+		WithMemoryLimitPages(uint32(pages))
+	if a.cache != nil {
+		rtc = rtc.WithCompilationCache(a.cache)
+	}
+	in.rt = wazero.NewRuntimeWithConfig(ctx, rtc)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, in.rt); err != nil {
+		return fmt.Errorf("%s %s: starting WASI: %w", in.spec.Kind, in.spec.Name, err)
+	}
+	if err := exportHostModule(ctx, in.rt, a.log); err != nil {
+		return fmt.Errorf("%s %s: defining host functions: %w", in.spec.Kind, in.spec.Name, err)
+	}
+	wasm, err := os.ReadFile(in.spec.Wasm)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w (run parigot build first)", in.spec.Kind, in.spec.Name, err)
+	}
+	in.compiled, err = in.rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return fmt.Errorf("%s %s: compiling %s: %w", in.spec.Kind, in.spec.Name, in.spec.Wasm, err)
+	}
+	return nil
 }
 
 // describeEnd says how a guest ended: its exit code, whether that counts as a
@@ -388,6 +395,8 @@ func describeEnd(spec *GuestSpec, err error, panicked bool) (code int, crashed b
 	switch {
 	case err == nil:
 		return 0, false, msg
+	case errors.As(err, &exit) && (exit.ExitCode() == sys.ExitCodeContextCanceled || exit.ExitCode() == sys.ExitCodeDeadlineExceeded):
+		return 0, false, msg // stopped by the host (an interruptible guest)
 	case errors.As(err, &exit):
 		code = int(exit.ExitCode())
 		if panicked {
@@ -409,6 +418,8 @@ func endText(spec *GuestSpec, err error, panicked bool) string {
 		return "exited"
 	case panicked:
 		return "panicked (its stack trace is above)"
+	case errors.As(err, &exit) && (exit.ExitCode() == sys.ExitCodeContextCanceled || exit.ExitCode() == sys.ExitCodeDeadlineExceeded):
+		return "was stopped"
 	case errors.As(err, &exit):
 		return fmt.Sprintf("exited with code %d", exit.ExitCode())
 	case errors.Is(err, context.Canceled):

@@ -20,8 +20,8 @@ var guestWasm = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i, name := range []string{"echo", "caller", "evil", "crash"} {
+	errs := make([]error, 5)
+	for i, name := range []string{"echo", "caller", "evil", "crash", "bench"} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -53,8 +53,11 @@ func wasm(t *testing.T, name string) string {
 	return filepath.Join(dir, name+".wasm")
 }
 
+// echoService is the echo test service with a 100ms budget; overruns are
+// only reported, so that its Slow method shows a caller's deadline.
 func echoService(t *testing.T) *GuestSpec {
-	return &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"}, MethodTimeout: 100 * time.Millisecond}
+	return &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"},
+		MethodTimeout: 100 * time.Millisecond, Overrun: OverrunReport}
 }
 
 // runApp runs guests and returns what they printed.
@@ -162,5 +165,36 @@ func assertLines(t *testing.T, out string, want []string) {
 	}
 	if i < len(want) {
 		t.Errorf("output lacks line %q (or has it out of order); output:\n%s", want[i], out)
+	}
+}
+
+func TestAnEndlessMethodIsStoppedAndItsServiceRestarted(t *testing.T) {
+	echo := &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"},
+		MethodTimeout: 50 * time.Millisecond, Overrun: OverrunStop, Restart: RestartOnFailure}
+	caller := &GuestSpec{Name: "spincaller", Kind: Program, Wasm: wasm(t, "caller"), Requires: []string{"echo"}}
+	res, out := runApp(t, echo, caller)
+	assertLines(t, out, []string{
+		"spincaller | Spin: test.Echo/Spin: deadline exceeded: no reply from service echo within its method budget of 50ms",
+		"spincaller | Echo after restart: ok",
+	})
+	if !strings.Contains(out, "parigot: service echo: method test.Echo/Spin ran for ") || !strings.Contains(out, "over its budget of 50ms; stopping it") {
+		t.Errorf("the overrun was not reported with service, method and time:\n%s", out)
+	}
+	if !strings.Contains(out, "restarting it (1 of 3)") {
+		t.Errorf("the service was not restarted:\n%s", out)
+	}
+	if res.ExitCode != 0 || len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "service echo was stopped: method test.Echo/Spin ran for") {
+		t.Errorf("exit %d, failures %q; want 0 and the overrun", res.ExitCode, res.Failures)
+	}
+}
+
+func TestAGuestOverItsMemoryLimitIsReportedAndContained(t *testing.T) {
+	echo := &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"},
+		MethodTimeout: 5 * time.Second, MemoryLimit: 64 << 20}
+	caller := &GuestSpec{Name: "hogcaller", Kind: Program, Wasm: wasm(t, "caller"), Requires: []string{"echo"}}
+	res, out := runApp(t, echo, caller)
+	assertLines(t, out, []string{"hogcaller | Hog: test.Echo/Hog: unavailable: service echo ran out of memory (its limit is 64 MiB)"})
+	if len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "ran out of memory") {
+		t.Errorf("failures = %q, want the out-of-memory named", res.Failures)
 	}
 }

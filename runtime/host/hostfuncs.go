@@ -177,6 +177,7 @@ func hostPoll(ctx context.Context, in *instance, mem api.Memory, stack []uint64)
 	if _, ok := mem.Read(ptr, capacity); !ok {
 		return abi.StatusBadPointer
 	}
+	in.busySince.Store(0)
 	ev, ok, shutdown := in.next(ctx, timeout)
 	if shutdown {
 		return abi.StatusShutdown
@@ -192,6 +193,11 @@ func hostPoll(ctx context.Context, in *instance, mem api.Memory, stack []uint64)
 	buf, _ := mem.Read(ptr, size)
 	ev.Encode(buf)
 	in.pop()
+	if ev.Kind == abi.KindCall {
+		m := ev.Method
+		in.busyMethod.Store(&m)
+		in.busySince.Store(time.Now().UnixNano())
+	}
 	return writeU32(mem, out, size)
 }
 

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/tetratelabs/wazero"
 
 	"parigot.dev/parigot/runtime/internal/abi"
 )
@@ -37,6 +40,46 @@ type instance struct {
 	readyOnce sync.Once
 	readyCh   chan struct{} // closed when the guest calls ready
 	stop      context.CancelFunc
+
+	rt            wazero.Runtime
+	compiled      wazero.CompiledModule
+	interruptible bool // compiled with close-on-context-done
+
+	// Overrun watch: set by the guest goroutine, read by the watchdog.
+	busySince   atomic.Int64           // unix nanos when the guest took its current call; 0 while it polls
+	busyMethod  atomic.Pointer[string] // the method of that call
+	overrunSeen atomic.Int64           // busySince of the last overrun acted on
+	overran     atomic.Pointer[overrun]
+	killMu      sync.Mutex
+	kill        context.CancelFunc // stops the current run of the guest
+}
+
+func (in *instance) setKill(f context.CancelFunc) {
+	in.killMu.Lock()
+	in.kill = f
+	in.killMu.Unlock()
+}
+
+func (in *instance) killNow() {
+	in.killMu.Lock()
+	defer in.killMu.Unlock()
+	if in.kill != nil {
+		in.kill()
+	}
+}
+
+// reset readies a guest that ended for another run: its inbox opens again
+// and what it knew of calls is forgotten (close answered them all). Call ids
+// keep counting, so a late reply can never match a new call.
+func (in *instance) reset() {
+	in.ready = nil
+	in.pending = make(map[uint64]*outgoing)
+	in.incoming = make(map[uint64]replyTarget)
+	in.handles = nil
+	in.exported = make(map[string]bool)
+	in.mu.Lock()
+	in.closed = false
+	in.mu.Unlock()
 }
 
 // Endpoint is where events for one guest go: a guest in this process, or a

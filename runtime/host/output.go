@@ -22,6 +22,7 @@ type lineWriter struct {
 	prefix   string
 	buf      []byte
 	panicked atomic.Bool
+	oom      atomic.Bool // the Go runtime said it ran out of memory
 }
 
 func newLineWriter(c *console, prefix string) *lineWriter {
@@ -45,6 +46,9 @@ func (w *lineWriter) emit(line []byte) {
 	s := string(line)
 	if strings.HasPrefix(s, "panic: ") || strings.HasPrefix(s, "fatal error: ") {
 		w.panicked.Store(true)
+	}
+	if strings.HasPrefix(s, "runtime: out of memory") || strings.HasPrefix(s, "fatal error: out of memory") || strings.HasPrefix(s, "fatal error: runtime: out of memory") {
+		w.oom.Store(true)
 	}
 	w.c.mu.Lock()
 	io.WriteString(w.c.out, w.prefix)

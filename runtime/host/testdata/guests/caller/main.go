@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"time"
 
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -14,6 +15,16 @@ import (
 
 func main() {
 	guest.LaunchClient().Success(func(struct{}) {
+		switch os.Args[0] {
+		case "spincaller":
+			echo, _ := guest.Locate("test.Echo")
+			call(echo, "Spin", nil, func() { untilOK(echo, 100) })
+			return
+		case "hogcaller":
+			echo, _ := guest.Locate("test.Echo")
+			call(echo, "Hog", nil, func() { guest.ExitSelf(0) })
+			return
+		}
 		if os.Args[0] == "crashcaller" {
 			crash, err := guest.Locate("test.Crash")
 			if err != nil {
@@ -66,5 +77,23 @@ func call(c guest.Client, method string, payload []byte, next func()) {
 		Failure(func(err error) {
 			fmt.Printf("%s: %s\n", method, err)
 			next()
+		})
+}
+
+// untilOK calls Echo every 20ms until it succeeds (a restarted service is
+// back) or tries run out.
+func untilOK(c guest.Client, tries int) {
+	guest.Invoke(c, "Echo", wrapperspb.Bytes([]byte("again")), new(wrapperspb.BytesValue)).
+		Success(func(*wrapperspb.BytesValue) {
+			fmt.Println("Echo after restart: ok")
+			guest.ExitSelf(0)
+		}).
+		Failure(func(err error) {
+			if tries == 0 {
+				fmt.Println("Echo after restart:", err)
+				guest.ExitSelf(1)
+			}
+			time.Sleep(20 * time.Millisecond)
+			untilOK(c, tries-1)
 		})
 }

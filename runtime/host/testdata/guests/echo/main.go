@@ -11,6 +11,11 @@ import (
 	"parigot.dev/parigot/runtime/guest"
 )
 
+var (
+	spin  int
+	hoard [][]byte
+)
+
 func main() {
 	self := make([]byte, 8)
 	rand.Read(self)
@@ -21,6 +26,15 @@ func main() {
 		"Who": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			// A BytesValue holding this replica's random name.
 			return guest.Resolved(append([]byte{0x0a, 16}, hex.EncodeToString(self)...))
+		},
+		"Spin": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			for spin = 0; ; spin++ { // never returns: the host must stop it
+			}
+		},
+		"Hog": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			for { // allocates until the memory limit ends it
+				hoard = append(hoard, make([]byte, 1<<20))
+			}
 		},
 		"Slow": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			time.Sleep(300 * time.Millisecond)
