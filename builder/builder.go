@@ -105,6 +105,12 @@ func generate(ctx context.Context, app *manifest.App, displayDir string) (*codeg
 	if diags := app.CheckImplements(defined); diags.HasErrors() {
 		return nil, &DiagnosticsError{Diags: diags, Sources: src}
 	}
+	files, written, diags := generateIds(app, gen.Types)
+	if diags.HasErrors() {
+		return nil, &DiagnosticsError{Diags: diags, Sources: src}
+	}
+	gen.Files = append(gen.Files, files...)
+	gen.Written = append(gen.Written, written...)
 	return gen, nil
 }
 
@@ -114,6 +120,9 @@ func WasmPath(app *manifest.App, name string) string {
 }
 
 func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *progress) (map[string]string, error) {
+	if len(app.Guests()) == 0 {
+		return map[string]string{}, nil // no build directory for nothing to build
+	}
 	if err := os.MkdirAll(filepath.Join(app.Dir, BuildDir), 0o755); err != nil {
 		return nil, fmt.Errorf("creating the build directory: %w", err)
 	}

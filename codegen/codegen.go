@@ -29,6 +29,7 @@ type ProtoSet struct {
 // Result describes what Generate produced.
 type Result struct {
 	Services map[string]*Service // by full proto name, e.g. "greeting.v1.Greeting"
+	Types    []GoType            // the Go types generated from messages and enums
 	Files    []string            // absolute paths of all generated files
 	Written  []string            // the subset whose content changed and were written
 	Removed  []string            // stale parigot stub files removed (their proto no longer defines services)
@@ -42,6 +43,14 @@ type Service struct {
 	GoName       string // "Greeting"
 	File         string // proto file (import-root-relative) that defines it
 	Methods      []Method
+}
+
+// GoType is a Go type generated into the app from a proto message or enum.
+type GoType struct {
+	ProtoName    string // "orders.v1.OrderId"
+	GoName       string // "OrderId"
+	GoImportPath string // the Go package it is generated into
+	File         string // the proto file (import-root-relative) that defines it
 }
 
 // Method is one (unary) method of a Service. Input and Output are the full
@@ -92,6 +101,7 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 	for name, s := range out.services {
 		res.Services[name] = s
 	}
+	res.Types = out.types
 	diags = append(diags, c.write(out.resp, res)...)
 	return res, diags
 }

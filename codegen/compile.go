@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 	"google.golang.org/protobuf/types/pluginpb"
 
 	"parigot.dev/parigot/internal/diag"
+	shipped "parigot.dev/parigot/proto"
 )
 
 // compilation is one Generate call's view of the proto sources: what was
@@ -141,9 +143,14 @@ func (c *compilation) compileSet(ctx context.Context, root string, names []strin
 		return nil // keep going: report every error at once
 	}, nil)
 	comp := protocompile.Compiler{
-		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
-			ImportPaths: []string{filepath.Join(c.in.AppDir, filepath.FromSlash(root))},
-			Accessor:    c.open,
+		// The app's own files first, then the protos parigot ships
+		// (parigot/id/v1/id.proto), then the standard imports.
+		Resolver: protocompile.WithStandardImports(protocompile.CompositeResolver{
+			&protocompile.SourceResolver{
+				ImportPaths: []string{filepath.Join(c.in.AppDir, filepath.FromSlash(root))},
+				Accessor:    c.open,
+			},
+			&protocompile.SourceResolver{Accessor: openShipped},
 		}),
 		Reporter:       rep,
 		SourceInfoMode: protocompile.SourceInfoStandard,
@@ -206,6 +213,17 @@ func (c *compilation) open(p string) (io.ReadCloser, error) {
 	c.mu.Lock()
 	c.sources.Add(name, b)
 	c.mu.Unlock()
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+// openShipped reads one of the .proto files parigot ships (by import path).
+// Their go_package is in parigot's module, so they are compiled for the
+// app's imports but never generated into the app.
+func openShipped(p string) (io.ReadCloser, error) {
+	b, err := fs.ReadFile(shipped.FS, p)
+	if err != nil {
+		return nil, err
+	}
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
 

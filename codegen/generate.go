@@ -50,6 +50,7 @@ func GenerateResponse(req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGenerato
 type output struct {
 	resp     *pluginpb.CodeGeneratorResponse
 	services map[string]*Service
+	types    []GoType
 	problems []problem // mistakes in the protos, positioned by element
 	err      error     // the request itself could not be processed
 }
@@ -86,6 +87,7 @@ func run(req *pluginpb.CodeGeneratorRequest) (out output) {
 			continue
 		}
 		gengo.GenerateFile(gen, f)
+		out.types = appendGoTypes(out.types, f)
 		if len(f.Services) == 0 {
 			continue
 		}
@@ -123,6 +125,29 @@ func run(req *pluginpb.CodeGeneratorRequest) (out output) {
 		}
 	}
 	return out
+}
+
+// appendGoTypes adds the Go types generated from f's messages and enums,
+// nested ones included.
+func appendGoTypes(ts []GoType, f *protogen.File) []GoType {
+	add := func(full, goName string) {
+		ts = append(ts, GoType{ProtoName: full, GoName: goName, GoImportPath: string(f.GoImportPath), File: f.Desc.Path()})
+	}
+	var walk func([]*protogen.Message, []*protogen.Enum)
+	walk = func(ms []*protogen.Message, es []*protogen.Enum) {
+		for _, e := range es {
+			add(string(e.Desc.FullName()), e.GoIdent.GoName)
+		}
+		for _, m := range ms {
+			if m.Desc.IsMapEntry() {
+				continue
+			}
+			add(string(m.Desc.FullName()), m.GoIdent.GoName)
+			walk(m.Messages, m.Enums)
+		}
+	}
+	walk(f.Messages, f.Enums)
+	return ts
 }
 
 // tidyImports drops the import names that protogen writes but a person would

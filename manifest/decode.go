@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"go/token"
 	"math/big"
 	"path"
 	"path/filepath"
@@ -23,7 +24,7 @@ var (
 	}}
 	appSchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "module"}}}
 	protoSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "files"}, {Name: "root"}}}
-	idSchema    = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "letter"}}}
+	idSchema    = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "letter"}, {Name: "package"}}}
 	// Programs are decoded with the service schema too, so that a
 	// service-only attribute gets a diagnostic that says why.
 	guestSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -44,6 +45,8 @@ var (
 	idNameRE    = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
 	protoNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
 	protoIdent  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	dirElemRE   = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+	goPkgRE     = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 )
 
 const nameRule = `names start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"`
@@ -219,10 +222,39 @@ func (d *decoder) decodeId(b *hcl.Block) {
 			}
 		}
 	}
+	if attr := content.Attributes["package"]; attr != nil {
+		t.PackageRange = attr.Expr.Range()
+		if p, ok := d.str(attr, `package = "internal/ids"`); ok {
+			d.checkIdPackage(t, p)
+		}
+	}
 	if !dup {
 		d.ids[t.Name] = t
 		d.app.Ids = append(d.app.Ids, t)
 	}
+}
+
+// checkIdPackage sets t.Package to p if p is an app-relative directory whose
+// last element is a Go package name.
+func (d *decoder) checkIdPackage(t *IdType, p string) {
+	clean := path.Clean(p)
+	ok := p != "" && clean == p && p != "." && !path.IsAbs(p) && !strings.Contains(p, "\\")
+	for _, el := range strings.Split(clean, "/") {
+		ok = ok && el != ".." && dirElemRE.MatchString(el)
+	}
+	base := path.Base(clean)
+	if !ok {
+		d.errf(t.PackageRange, "Invalid Id package",
+			`%q is not an app-relative directory. package names the directory, relative to the app, that the %sId type is generated into, for example package = "internal/ids"; leave it out for %s.`,
+			p, t.Name, DefaultIdPackage)
+		return
+	}
+	if !goPkgRE.MatchString(base) || token.IsKeyword(base) {
+		d.errf(t.PackageRange, "Invalid Id package",
+			`The last element of package, %q, is the Go package name of the generated code, so it must be one: lowercase letters, digits and "_", not a Go keyword. For example package = "internal/ids".`, base)
+		return
+	}
+	t.Package = p
 }
 
 func (d *decoder) decodeGuest(b *hcl.Block, kind Kind) {

@@ -72,7 +72,17 @@ type Proto struct {
 type IdType struct {
 	Name, Letter           string
 	DeclRange, LetterRange hcl.Range
+	// Package is the app-relative, slash-separated directory of the Go
+	// package the type is generated into, as written; empty when the block
+	// has no package attribute (parigot build then uses DefaultIdPackage).
+	// The Go package name is its last element.
+	Package      string
+	PackageRange hcl.Range // the package attribute's value; zero when not given
 }
+
+// DefaultIdPackage is where Id types are generated when their id block has
+// no package attribute: <app>/gen/ids, Go package ids.
+const DefaultIdPackage = "gen/ids"
 
 // Guest is a service or program block.
 type Guest struct {

@@ -16,6 +16,10 @@ var FS embed.FS
 // one proto file that defines at least one service.
 const Service = "service.go.tmpl"
 
+// Id is the name of the template that generates one typed Id (package
+// boilerplateid). It executes with the data boilerplateid.Generate builds.
+const Id = "id.go.tmpl"
+
 // Parse parses the named template files of FS into one template set whose
 // root is the first name. funcs are the functions the templates call; they
 // must be given here because text/template resolves them at parse time.

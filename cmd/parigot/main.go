@@ -139,7 +139,8 @@ Exit codes:
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newBuildCommand(stderr), newRunCommand(stdout, stderr), newGuestCommand(stdout, stderr),
-		newInitCommand(stdout, stderr), newGraphCommand(stdout), newVersionCommand(stdout), newCompletionCommand(stdout))
+		newInitCommand(stdout, stderr), newGraphCommand(stdout), newVersionCommand(stdout), newCompletionCommand(stdout),
+		newIdCommand(stdout, stderr))
 	return root
 }
 

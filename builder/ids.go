@@ -1,0 +1,205 @@
+package builder
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"parigot.dev/parigot/boilerplateid"
+	"parigot.dev/parigot/codegen"
+	"parigot.dev/parigot/manifest"
+)
+
+// parigotModule is the module of parigot itself, whose parigot.hcl declares
+// the built-in Id types and so may use their letters.
+const parigotModule = "parigot.dev/parigot"
+
+// idFile is the generated code of one id block.
+type idFile struct {
+	dir     string // app-relative, slash-separated package directory
+	abs     string // absolute file name
+	content []byte
+}
+
+// generateIds writes the Go code of app's id blocks (boilerplateid), each
+// file only when its content changed, and removes the files of id blocks
+// that are gone. types are the Go types codegen generated from the app's
+// protos, checked for clashes with the Id types.
+func generateIds(app *manifest.App, types []codegen.GoType) (files, written []string, diags hcl.Diagnostics) {
+	out, diags := idFiles(app, types)
+	if diags.HasErrors() {
+		return nil, nil, diags
+	}
+	fail := func(summary string, err error) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: err.Error()})
+	}
+	keep := map[string]bool{}
+	dirs := map[string]bool{manifest.DefaultIdPackage: true}
+	for _, f := range out {
+		files = append(files, f.abs)
+		keep[f.abs] = true
+		dirs[f.dir] = true
+		changed, err := writeIfChanged(f.abs, f.content)
+		if err != nil {
+			fail("Cannot write generated Id type", err)
+			continue
+		}
+		if changed {
+			written = append(written, f.abs)
+		}
+	}
+	for dir := range dirs {
+		if err := removeStaleIds(filepath.Join(app.Dir, filepath.FromSlash(dir)), keep); err != nil {
+			fail("Cannot remove the file of a removed Id type", err)
+		}
+	}
+	return files, written, diags
+}
+
+// idFiles generates, without writing, the code of every id block of app, and
+// reports reserved letters and clashes with generated proto types.
+func idFiles(app *manifest.App, types []codegen.GoType) ([]idFile, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	known := make([]boilerplateid.Spec, 0, len(app.Ids))
+	for _, t := range app.Ids {
+		known = append(known, boilerplateid.Spec{Name: t.Name, Letter: t.Letter})
+	}
+	var out []idFile
+	for _, t := range app.Ids {
+		d := checkIdType(app, t, types)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		dir := idPackageDir(t)
+		src, err := boilerplateid.Generate(boilerplateid.Spec{Name: t.Name, Letter: t.Letter, Package: path.Base(dir), Known: known})
+		if err != nil {
+			rng := t.DeclRange
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot generate Id type", Detail: err.Error(), Subject: &rng})
+			continue
+		}
+		abs := filepath.Join(app.Dir, filepath.FromSlash(dir), boilerplateid.FileName(t.Name))
+		out = append(out, idFile{dir: dir, abs: abs, content: src})
+	}
+	return out, diags
+}
+
+// idPackageDir is the app-relative directory t is generated into.
+func idPackageDir(t *manifest.IdType) string {
+	if t.Package != "" {
+		return t.Package
+	}
+	return manifest.DefaultIdPackage
+}
+
+// checkIdType reports a letter reserved by a built-in Id type, and proto
+// types whose Go names clash with what is generated for t.
+func checkIdType(app *manifest.App, t *manifest.IdType, types []codegen.GoType) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if b, ok := boilerplateid.Builtin(t.Letter); ok && app.Module != parigotModule {
+		rng := t.LetterRange
+		var letters []string
+		for _, b := range boilerplateid.Builtins() {
+			letters = append(letters, b.Letter)
+		}
+		sort.Strings(letters)
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Reserved Id letter",
+			Detail: fmt.Sprintf("The letter %q belongs to parigot's built-in %s, so an Id string such as %q would not tell the two apart. Pick another letter for %s; the built-in types use %s.",
+				t.Letter, b.TypeName(), t.Letter+"-…", t.Name+"Id", strings.Join(letters, ", ")),
+			Subject: &rng,
+		})
+	}
+	typ := t.Name + "Id"
+	pkg := app.Module + "/" + idPackageDir(t)
+	generated := map[string]bool{typ: true, "New" + typ: true, "Parse" + typ: true, typ + "Zero": true, typ + "Empty": true, typ + "FromProto": true}
+	for _, gt := range types {
+		samePkg := gt.GoImportPath == pkg
+		if gt.GoName != typ && !(samePkg && generated[gt.GoName]) {
+			continue
+		}
+		rng := t.DeclRange
+		where := "another package"
+		if samePkg {
+			where = "the same Go package (" + pkg + ")"
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Id type clashes with a proto type",
+			Detail: fmt.Sprintf("id %q generates %s, and the proto type %s (in %s) generates the Go name %s in %s. Rename the proto type (to carry an Id in a message, use the field type parigot.id.v1.Id and convert with %s.Proto and %sFromProto), or rename this id block.",
+				t.Name, typ, gt.ProtoName, gt.File, gt.GoName, where, typ, typ),
+			Subject: &rng,
+		})
+	}
+	return diags
+}
+
+// removeStaleIds removes the generated Id files in dir that keep does not
+// hold: those of id blocks that were removed or moved.
+func removeStaleIds(dir string, keep map[string]bool) error {
+	names, err := filepath.Glob(filepath.Join(dir, "*_id.go"))
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if keep[name] {
+			continue
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return err
+		}
+		if !bytes.HasPrefix(b, []byte(boilerplateid.Header)) {
+			continue // someone else's file: leave it alone
+		}
+		if err := os.Remove(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeIfChanged writes content to name unless the file already holds
+// exactly that, through a temporary file and a rename. It reports whether it
+// wrote.
+func writeIfChanged(name string, content []byte) (bool, error) {
+	old, err := os.ReadFile(name)
+	if err == nil && bytes.Equal(old, content) {
+		return false, nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	dir := filepath.Dir(name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return false, err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".*")
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp.Name()) // no-op once renamed
+	if _, err := tmp.Write(content); err != nil {
+		tmp.Close()
+		return false, err
+	}
+	if err := tmp.Close(); err != nil {
+		return false, err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return false, err
+	}
+	return true, os.Rename(tmp.Name(), name)
+}

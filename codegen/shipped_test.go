@@ -1,0 +1,54 @@
+package codegen
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestShippedIdProto(t *testing.T) {
+	dir := writeApp(t, map[string]string{
+		"proto/orders/v1/orders.proto": `syntax = "proto3";
+package orders.v1;
+import "parigot/id/v1/id.proto";
+message OrderRef {
+  parigot.id.v1.Id order_id = 1;
+  repeated parigot.id.v1.Id lines = 2;
+}
+enum Status { STATUS_UNSPECIFIED = 0; }
+`,
+	})
+	res := mustGenerate(t, Input{
+		AppDir: dir, DisplayDir: "app", Module: testModule,
+		Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/orders/v1/orders.proto"}}},
+	})
+
+	t.Run("an app proto imports it without listing it", func(t *testing.T) {
+		got := rel(t, dir, res.Files)
+		if len(got) != 1 || got[0] != "gen/orders/v1/orders.pb.go" {
+			t.Errorf("generated %v, want only gen/orders/v1/orders.pb.go", got)
+		}
+	})
+	t.Run("its Go code is parigot's, not regenerated into the app", func(t *testing.T) {
+		src, err := os.ReadFile(filepath.Join(dir, "gen", "orders", "v1", "orders.pb.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(src), `"parigot.dev/parigot/proto/parigot/id/v1"`) {
+			t.Errorf("orders.pb.go does not import parigot's idv1:\n%s", src)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "gen", "parigot")); err == nil {
+			t.Error("the shipped proto was generated into the app")
+		}
+	})
+	t.Run("the result lists the generated Go types", func(t *testing.T) {
+		names := map[string]string{}
+		for _, gt := range res.Types {
+			names[gt.ProtoName] = gt.GoName
+		}
+		if names["orders.v1.OrderRef"] != "OrderRef" || names["orders.v1.Status"] != "Status" || len(names) != 2 {
+			t.Errorf("Types = %+v", res.Types)
+		}
+	})
+}

@@ -1,0 +1,41 @@
+# parigot's own manifest: the parts of parigot that parigot generates itself.
+# Regenerate them from the repository root with
+#
+#     go run ./cmd/parigot build
+#
+# and commit the result; TestRepoGeneratedCodeIsUpToDate (builder) fails when
+# the checked-in files differ from what the generator produces now.
+
+app "parigot" {
+  module = "parigot.dev/parigot"
+}
+
+# The shipped proto that every app can import as "parigot/id/v1/id.proto":
+# the wire form of typed Ids. Generated into proto/parigot/id/v1 (idv1).
+proto "id" {
+  root  = "proto"
+  files = ["proto/parigot/id/v1/id.proto"]
+}
+
+# The runtime's built-in Id types, generated into runtime/id (package id).
+# Their letters are reserved: an app's id blocks must use others.
+
+id "Host" {
+  letter  = "h"
+  package = "runtime/id"
+}
+
+id "Service" {
+  letter  = "s"
+  package = "runtime/id"
+}
+
+id "Method" {
+  letter  = "m"
+  package = "runtime/id"
+}
+
+id "Call" {
+  letter  = "c"
+  package = "runtime/id"
+}
