@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ var (
 	guestSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "source"}, {Name: "implements"}, {Name: "requires"},
 		{Name: "method_timeout"}, {Name: "replicas"},
+		{Name: "on_overrun"}, {Name: "restart"}, {Name: "memory_limit"},
 	}}
 )
 
@@ -38,6 +40,8 @@ var serviceOnly = []struct{ name, why string }{
 	{"implements", "A program answers no calls, so it implements no proto service."},
 	{"method_timeout", "A program answers no calls, so it has no methods to time out."},
 	{"replicas", "A program runs once; only services run as several copies."},
+	{"on_overrun", "A program answers no calls, so no method of it can overrun a budget."},
+	{"restart", "A program runs to completion once; only services are restarted."},
 }
 
 var (
@@ -263,6 +267,7 @@ func (d *decoder) decodeGuest(b *hcl.Block, kind Kind) {
 		Kind:          kind,
 		MethodTimeout: DefaultMethodTimeout,
 		Replicas:      1,
+		MemoryLimit:   DefaultMemoryLimit,
 		DeclRange:     b.DefRange,
 		NameRange:     b.LabelRanges[0],
 		SourceRange:   b.DefRange,
@@ -309,6 +314,11 @@ func (d *decoder) decodeGuest(b *hcl.Block, kind Kind) {
 		if attr := attrs["replicas"]; attr != nil {
 			d.decodeReplicas(attr, g)
 		}
+		g.OnOverrun = d.decodeChoice(attrs["on_overrun"], OverrunStop, OverrunStop, OverrunReport)
+		g.Restart = d.decodeChoice(attrs["restart"], RestartNever, RestartNever, RestartOnFailure)
+	}
+	if attr := attrs["memory_limit"]; attr != nil {
+		d.decodeMemoryLimit(attr, g)
 	}
 	if attr := attrs["requires"]; attr != nil {
 		d.decodeRequires(attr, g)
@@ -323,6 +333,61 @@ func (d *decoder) decodeGuest(b *hcl.Block, kind Kind) {
 	} else {
 		d.app.Programs = append(d.app.Programs, g)
 	}
+}
+
+// decodeChoice reads a string attribute that must be one of choices; def
+// when it is absent.
+func (d *decoder) decodeChoice(attr *hcl.Attribute, def string, choices ...string) string {
+	if attr == nil {
+		return def
+	}
+	example := fmt.Sprintf("%s = %q", attr.Name, choices[0])
+	v, ok := d.str(attr, example)
+	if !ok {
+		return def
+	}
+	for _, c := range choices {
+		if v == c {
+			return v
+		}
+	}
+	quoted := make([]string, len(choices))
+	for i, c := range choices {
+		quoted[i] = strconv.Quote(c)
+	}
+	d.errf(attr.Expr.Range(), fmt.Sprintf("Invalid %s", attr.Name),
+		"%q is not one of %s. For example %s (the default).", v, strings.Join(quoted, ", "), fmt.Sprintf("%s = %q", attr.Name, def))
+	return def
+}
+
+var sizeRE = regexp.MustCompile(`^([0-9]+)\s*(KiB|MiB|GiB)$`)
+
+// Bounds of memory_limit: a Go guest needs a few MiB to start, and wasm32
+// addresses at most 4 GiB.
+const (
+	minMemoryLimit = 16 << 20
+	maxMemoryLimit = 4 << 30
+)
+
+func (d *decoder) decodeMemoryLimit(attr *hcl.Attribute, g *Guest) {
+	v, ok := d.str(attr, `memory_limit = "256MiB"`)
+	if !ok {
+		return
+	}
+	m := sizeRE.FindStringSubmatch(strings.TrimSpace(v))
+	if m == nil {
+		d.errf(attr.Expr.Range(), "Invalid memory_limit",
+			`%q is not a size. Write a whole number and a unit, KiB, MiB or GiB, for example memory_limit = "256MiB" (the default).`, v)
+		return
+	}
+	n, err := strconv.ParseUint(m[1], 10, 64)
+	shift := map[string]uint{"KiB": 10, "MiB": 20, "GiB": 30}[m[2]]
+	if err != nil || n > maxMemoryLimit>>shift || n<<shift < minMemoryLimit {
+		d.errf(attr.Expr.Range(), "memory_limit out of range",
+			`%q is outside what a guest can use: give between 16MiB and 4GiB, for example memory_limit = "256MiB" (the default).`, v)
+		return
+	}
+	g.MemoryLimit = n << shift
 }
 
 func (d *decoder) decodeImplements(b *hcl.Block, attr *hcl.Attribute, g *Guest) {

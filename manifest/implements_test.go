@@ -34,7 +34,7 @@ func TestCheckImplements(t *testing.T) {
 			name:    "a service far from every defined one gets no suggestion",
 			defined: map[string]bool{"greeting.v1.Greeting": true, "other.v1.Other": true, "zzz.Q": false},
 			want: []string{
-				`Unknown proto service "other.v1.Admin"|The declared proto files define: greeting.v1.Greeting, other.v1.Other. Fix the name|33:35`,
+				`Unknown proto service "other.v1.Admin"|The declared proto files define: greeting.v1.Greeting, other.v1.Other. Fix the name|36:35`,
 			},
 		},
 		{
@@ -42,8 +42,8 @@ func TestCheckImplements(t *testing.T) {
 			defined: nil,
 			want: []string{
 				`Unknown proto service "greeting.v1.Greeting"|no declared proto file defines any service|25:21`,
-				`Unknown proto service "other.v1.Other"|no declared proto file defines any service|33:17`,
-				`Unknown proto service "other.v1.Admin"|no declared proto file defines any service|33:35`,
+				`Unknown proto service "other.v1.Other"|no declared proto file defines any service|36:17`,
+				`Unknown proto service "other.v1.Admin"|no declared proto file defines any service|36:35`,
 			},
 		},
 	}

@@ -15,6 +15,15 @@ import (
 )
 
 const (
+	// DefaultMemoryLimit is a guest's memory_limit when none is given.
+	DefaultMemoryLimit = 256 << 20
+
+	// What on_overrun and restart may say.
+	OverrunStop      = "stop"
+	OverrunReport    = "report"
+	RestartNever     = "never"
+	RestartOnFailure = "on-failure"
+
 	// DefaultMethodTimeout is a service's method_timeout when none is given.
 	DefaultMethodTimeout = 50 * time.Millisecond
 	// FileName is the name of the manifest in an app directory.
@@ -96,6 +105,9 @@ type Guest struct {
 	RequiresRanges   []hcl.Range   // range of each entry of Requires
 	MethodTimeout    time.Duration // services; DefaultMethodTimeout for programs
 	Replicas         int           // services; 1 for programs
+	OnOverrun        string        // services: OverrunStop (default) or OverrunReport
+	Restart          string        // services: RestartNever (default) or RestartOnFailure
+	MemoryLimit      uint64        // bytes of memory the guest may use; DefaultMemoryLimit when not given
 	DeclRange        hcl.Range     // the block header, e.g. service "greeting"
 	NameRange        hcl.Range     // the block label
 	SourceRange      hcl.Range     // the source attribute's value

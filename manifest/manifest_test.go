@@ -76,6 +76,9 @@ func TestLoadDecodesAFullManifest(t *testing.T) {
 				Requires:      []string{"other"},
 				MethodTimeout: 2 * time.Second,
 				Replicas:      3,
+				OnOverrun:     OverrunReport,
+				Restart:       RestartOnFailure,
+				MemoryLimit:   64 << 20,
 			},
 			{
 				Name:          "other",
@@ -85,6 +88,9 @@ func TestLoadDecodesAFullManifest(t *testing.T) {
 				Implements:    []string{"other.v1.Other", "other.v1.Admin"},
 				MethodTimeout: DefaultMethodTimeout,
 				Replicas:      1,
+				OnOverrun:     OverrunStop,
+				Restart:       RestartNever,
+				MemoryLimit:   DefaultMemoryLimit,
 			},
 		},
 		Programs: []*Guest{{
@@ -95,6 +101,7 @@ func TestLoadDecodesAFullManifest(t *testing.T) {
 			Requires:      []string{"greeting", "other"},
 			MethodTimeout: DefaultMethodTimeout,
 			Replicas:      1,
+			MemoryLimit:   DefaultMemoryLimit,
 		}},
 	}
 	if !reflect.DeepEqual(app, want) {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -148,6 +149,9 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 				Conn:   split.ConnFromEnv(natsURL),
 				Stdout: stdout,
 				Stderr: stderr,
+				// Ending the process stops an overrunning guest at no cost
+				// to its calls; the supervisor restarts it by its policy.
+				ExitOnOverrun: func() { os.Exit(split.ExitOverrun) },
 			})
 			if err != nil {
 				return err

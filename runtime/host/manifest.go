@@ -23,6 +23,9 @@ func GuestsFromManifest(app *manifest.App, wasm map[string]string) []*GuestSpec 
 			Requires:      g.Requires,
 			MethodTimeout: timeout,
 			Replicas:      max(g.Replicas, 1),
+			MemoryLimit:   g.MemoryLimit,
+			Overrun:       map[string]OverrunPolicy{manifest.OverrunReport: OverrunReport}[g.OnOverrun],
+			Restart:       map[string]RestartPolicy{manifest.RestartOnFailure: RestartOnFailure}[g.Restart],
 		})
 	}
 	return specs

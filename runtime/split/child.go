@@ -21,7 +21,16 @@ type ChildOptions struct {
 	Stderr io.Writer
 	// ReadyTimeout bounds the wait for required services. Zero: 30s.
 	ReadyTimeout time.Duration
+	// ExitOnOverrun ends the child process when its service overruns a
+	// method budget under the "stop" policy (see host.Config.ExitOnOverrun);
+	// the supervisor then restarts it if its policy says so. Nil: the
+	// guest is compiled interruptible instead.
+	ExitOnOverrun func()
 }
+
+// ExitOverrun is the exit code of a child that ended itself because its
+// service overran a method budget.
+const ExitOverrun = 75
 
 // Conn says how to reach NATS.
 type Conn struct {
@@ -83,10 +92,11 @@ func RunChild(ctx context.Context, opts ChildOptions) (host.Result, error) {
 		return host.Result{}, err
 	}
 	return host.Run(ctx, host.Config{
-		Guests: []*host.GuestSpec{spec},
-		Stdout: opts.Stdout,
-		Stderr: opts.Stderr,
-		Remote: network,
-		Plain:  true,
+		Guests:        []*host.GuestSpec{spec},
+		Stdout:        opts.Stdout,
+		Stderr:        opts.Stderr,
+		Remote:        network,
+		Plain:         true,
+		ExitOnOverrun: opts.ExitOnOverrun,
 	})
 }

@@ -40,7 +40,8 @@ func runTestChild(spec, name string) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: name, Conn: ConnFromEnv(""), Stdout: os.Stdout, Stderr: os.Stderr})
+	res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: name, Conn: ConnFromEnv(""), Stdout: os.Stdout, Stderr: os.Stderr,
+		ExitOnOverrun: func() { os.Exit(ExitOverrun) }})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -53,7 +54,7 @@ var buildGuests = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for name, pkg := range map[string]string{"echo": "../host/testdata/guests/echo", "ticker": "./testdata/guests/ticker"} {
+	for name, pkg := range map[string]string{"echo": "../host/testdata/guests/echo", "ticker": "./testdata/guests/ticker", "caller": "../host/testdata/guests/caller"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name+".wasm"), pkg)
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -148,6 +149,31 @@ func TestKillingAServiceFailsItsCallersCleanlyAndIsReported(t *testing.T) {
 	}
 	if len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "service echo exited unexpectedly") {
 		t.Errorf("failures = %q, want service echo named", res.Failures)
+	}
+}
+
+func TestAnOverrunningServiceProcessEndsAndIsRestarted(t *testing.T) {
+	guests := testGuests(t, 1)
+	echo := guests[0]
+	echo.MethodTimeout = 50 * time.Millisecond
+	echo.Restart = host.RestartOnFailure
+	caller := &host.GuestSpec{Name: "spincaller", Kind: host.Program, Wasm: filepath.Join(filepath.Dir(echo.Wasm), "caller.wasm"), Requires: []string{"echo"}}
+	res, out, errOut := supervise(t, []*host.GuestSpec{echo, caller}, nil)
+	for _, want := range []string{
+		"spincaller | Spin: test.Echo/Spin: deadline exceeded: no reply from service echo within its method budget of 50ms",
+		"spincaller | Echo after restart: ok",
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("stdout lacks %q:\n%s\nstderr:\n%s", want, out, errOut)
+		}
+	}
+	for _, want := range []string{"echo       | parigot: service echo: method test.Echo/Spin ran for", "parigot: service echo was stopped: a method overran its budget; restarting it (1 of 3)"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if res.ExitCode != 0 || len(res.Failures) != 1 {
+		t.Errorf("exit %d, failures %q; want 0 and the overrun", res.ExitCode, res.Failures)
 	}
 }
 

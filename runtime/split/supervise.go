@@ -47,11 +47,12 @@ const (
 )
 
 type child struct {
-	label string
-	spec  *host.GuestSpec
-	cmd   *exec.Cmd
-	out   *prefixer
-	err   *prefixer
+	label    string
+	restarts int
+	spec     *host.GuestSpec
+	cmd      *exec.Cmd
+	out      *prefixer
+	err      *prefixer
 }
 
 type exit struct {
@@ -107,13 +108,10 @@ func Supervise(ctx context.Context, opts Options) (host.Result, error) {
 	}
 
 	var mu sync.Mutex // serialises output lines of all children
-	exits := make(chan exit, len(children))
+	exits := make(chan exit, len(children)*(host.MaxRestarts+1))
 	running := map[*child]bool{}
 	programs := 0
-	for _, c := range children {
-		prefix := fmt.Sprintf("%-*s | ", width, c.label)
-		c.out = &prefixer{mu: &mu, w: opts.Stdout, prefix: prefix}
-		c.err = &prefixer{mu: &mu, w: opts.Stderr, prefix: prefix}
+	start := func(c *child) error {
 		c.cmd = &exec.Cmd{
 			Path:   opts.Executable,
 			Args:   append([]string{"parigot"}, opts.ChildArgs(c.spec.Name)...),
@@ -122,17 +120,27 @@ func Supervise(ctx context.Context, opts Options) (host.Result, error) {
 			Env:    childEnv(conn),
 		}
 		if err := c.cmd.Start(); err != nil {
-			stopChildren(running, exits, opts.StopTimeout)
-			return host.Result{}, fmt.Errorf("starting the process for %s: %w", c.label, err)
+			return fmt.Errorf("starting the process for %s: %w", c.label, err)
 		}
 		if opts.Started != nil {
 			opts.Started(c.label, c.cmd.Process.Pid)
 		}
 		running[c] = true
+		cmd := c.cmd
+		go func() { exits <- exit{c: c, err: cmd.Wait()} }()
+		return nil
+	}
+	for _, c := range children {
+		prefix := fmt.Sprintf("%-*s | ", width, c.label)
+		c.out = &prefixer{mu: &mu, w: opts.Stdout, prefix: prefix}
+		c.err = &prefixer{mu: &mu, w: opts.Stderr, prefix: prefix}
+		if err := start(c); err != nil {
+			stopChildren(running, exits, opts.StopTimeout)
+			return host.Result{}, err
+		}
 		if c.spec.Kind == host.Program {
 			programs++
 		}
-		go func() { exits <- exit{c: c, err: c.cmd.Wait()} }()
 	}
 
 	// With programs here, the run ends when they have; with only services
@@ -151,7 +159,20 @@ func Supervise(ctx context.Context, opts Options) (host.Result, error) {
 				}
 				continue
 			}
-			res.Failures = append(res.Failures, fmt.Sprintf("service %s exited unexpectedly (%s)", e.c.label, describe(e.err)))
+			failure := fmt.Sprintf("service %s exited unexpectedly (%s)", e.c.label, describe(e.err))
+			if code == ExitOverrun {
+				failure = fmt.Sprintf("service %s was stopped: a method overran its budget", e.c.label)
+			}
+			res.Failures = append(res.Failures, failure)
+			if e.c.spec.Restart == host.RestartOnFailure && e.c.restarts < host.MaxRestarts && ctx.Err() == nil {
+				e.c.restarts++
+				fmt.Fprintf(opts.Stderr, "parigot: %s; restarting it (%d of %d)\n", failure, e.c.restarts, host.MaxRestarts)
+				if err := start(e.c); err != nil {
+					stopChildren(running, exits, opts.StopTimeout)
+					return res, err
+				}
+				continue
+			}
 			if servicesOnly {
 				stopChildren(running, exits, opts.StopTimeout)
 				return res, nil

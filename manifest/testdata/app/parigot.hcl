@@ -26,6 +26,9 @@ service "greeting" {
   requires       = [service.other]
   method_timeout = "2s"
   replicas       = 3
+  on_overrun     = "report"
+  restart        = "on-failure"
+  memory_limit   = "64MiB"
 }
 
 service "other" {
