@@ -20,8 +20,8 @@ var guestWasm = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	var wg sync.WaitGroup
-	errs := make([]error, 5)
-	for i, name := range []string{"echo", "caller", "evil", "crash", "bench"} {
+	errs := make([]error, 6)
+	for i, name := range []string{"echo", "caller", "evil", "crash", "bench", "loader"} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

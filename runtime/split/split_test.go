@@ -54,7 +54,7 @@ var buildGuests = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for name, pkg := range map[string]string{"echo": "../host/testdata/guests/echo", "ticker": "./testdata/guests/ticker", "caller": "../host/testdata/guests/caller"} {
+	for name, pkg := range map[string]string{"echo": "../host/testdata/guests/echo", "ticker": "./testdata/guests/ticker", "caller": "../host/testdata/guests/caller", "loader": "../host/testdata/guests/loader"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name+".wasm"), pkg)
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 		if out, err := cmd.CombinedOutput(); err != nil {

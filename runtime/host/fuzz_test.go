@@ -1,0 +1,99 @@
+package host
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+)
+
+// memoryModule is the smallest wasm module with one page of memory,
+// exported: what a host function sees of a guest.
+var memoryModule = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+	0x05, 0x03, 0x01, 0x00, 0x01, // memory section: one memory, min 1 page
+	0x07, 0x0a, 0x01, 0x06, 'm', 'e', 'm', 'o', 'r', 'y', 0x02, 0x00, // export "memory"
+}
+
+// hostFuncs are the host functions under fuzz, with their parameter counts.
+var hostFuncs = []struct {
+	name   string
+	fn     hostFunc
+	params int
+}{
+	{abi.FuncExport, hostExport, 2},
+	{abi.FuncReady, hostReady, 0},
+	{abi.FuncLocate, hostLocate, 3},
+	{abi.FuncDispatch, hostDispatch, 6},
+	{abi.FuncPoll, hostPoll, 4},
+	{abi.FuncReply, hostReply, 4},
+}
+
+// FuzzHostFunctions hands every host function arbitrary arguments and
+// guest memory, as a misbehaving guest could. None may panic, block, or
+// answer with a status that is not in the ABI.
+func FuzzHostFunctions(f *testing.F) {
+	seed := func(fn byte, args ...uint64) []byte {
+		b := []byte{fn}
+		for _, a := range args {
+			b = binary.LittleEndian.AppendUint64(b, a)
+		}
+		return b
+	}
+	f.Add(seed(0, 0, 9), []byte("test.Echo"))
+	f.Add(seed(2, 0, 9, 64), []byte("test.Echo"))
+	f.Add(seed(3, 1, 0, 4, 8, 100, 200), []byte("Echo"))
+	f.Add(seed(3, 1, 0, 4, 8, 5<<20, 200), []byte("Echo"))
+	f.Add(seed(4, 0, 0, 1<<16, 16), []byte{})
+	f.Add(seed(5, 1, 0, 0xFFFF_FFF0, 100), []byte{})
+	f.Add(seed(2, 0xFFFF_FFFF_0000_0000, 0xFFFF_FFFF, 0xFFFF_FFFF), []byte{})
+
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	mod, err := rt.Instantiate(ctx, memoryModule)
+	if err != nil {
+		f.Fatal(err)
+	}
+	mem := mod.Memory()
+	a := &app{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}}
+	callee := newInstance(a, &GuestSpec{Name: "echo", Kind: Service, Implements: []string{"test.Echo"}, MethodTimeout: time.Second})
+	a.byService["test.Echo"] = callee
+
+	f.Fuzz(func(t *testing.T, call []byte, memory []byte) {
+		if len(call) == 0 {
+			return
+		}
+		in := newInstance(a, &GuestSpec{Name: "fuzzer", Kind: Program, Requires: []string{"echo"}, Implements: []string{"test.Echo"}})
+		in.handles = []Endpoint{callee}
+		// An incoming call to answer, so that reply has something to find.
+		in.incoming[1] = replyTarget{caller: callee, callID: 7}
+		h := hostFuncs[int(call[0])%len(hostFuncs)]
+		stack := make([]uint64, max(h.params, 1))
+		args := call[1:]
+		for i := range h.params {
+			if len(args) >= 8 {
+				stack[i] = binary.LittleEndian.Uint64(args)
+				args = args[8:]
+			}
+		}
+		if h.name == abi.FuncPoll {
+			stack[0] = 0 // never wait: a fuzz run must not block
+		}
+		if !mem.Write(0, make([]byte, mem.Size())) || !mem.Write(0, memory[:min(len(memory), int(mem.Size()))]) {
+			t.Fatal("cannot reset guest memory")
+		}
+		st := h.fn(ctx, in, mem, stack)
+		if st > abi.StatusNoHost {
+			t.Errorf("%s answered status %d, which the ABI does not define", h.name, st)
+		}
+		callee.drain() // keep the callee's inbox from growing
+		callee.ready = nil
+	})
+}
