@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -23,6 +24,9 @@ type eventLoop struct {
 	services map[string]*exported       // exported services, by full proto name
 	tasks    []func()                   // callbacks queued to run on the loop
 	buf      []byte                     // poll buffer, grown on demand
+
+	timers     []timer       // After callbacks, soonest first
+	background []func() bool // Background steps, run while no event waits
 }
 
 type exported struct {
@@ -104,8 +108,8 @@ func LaunchClient() *Future[struct{}] {
 }
 
 // MustRunClient runs a program's event loop until the program calls ExitSelf.
-// A program left with nothing to wait for (no call in flight, no callback
-// queued) has finished: it exits with code 0.
+// A program left with nothing to wait for (no call in flight, no callback,
+// timer or background step queued) has finished: it exits with code 0.
 func MustRunClient() {
 	loop.run(true)
 	ExitSelf(0)
@@ -190,10 +194,15 @@ func (l *eventLoop) run(client bool) {
 			l.tasks = l.tasks[1:]
 			t()
 		}
-		if client && len(l.pending) == 0 {
+		now := time.Now()
+		l.runDue(now)
+		if len(l.tasks) > 0 {
+			continue
+		}
+		if client && len(l.pending) == 0 && len(l.timers) == 0 && len(l.background) == 0 {
 			return
 		}
-		n, st := hostPoll(-1, l.buf)
+		n, st := hostPoll(l.pollTimeout(now), l.buf)
 		switch st {
 		case abi.StatusOK:
 		case abi.StatusBufferTooSmall:
@@ -202,6 +211,7 @@ func (l *eventLoop) run(client bool) {
 		case abi.StatusShutdown:
 			return
 		case abi.StatusTimeout:
+			l.runBackground()
 			continue
 		default:
 			fatalf("reading the next event: %s", st)

@@ -1,0 +1,68 @@
+package guest
+
+import (
+	"time"
+)
+
+// After runs fn on the event loop once d has passed. It does not block: the
+// loop goes on serving calls and replies meanwhile. A program uses it to poll
+// for the result of long work at intervals.
+func After(d time.Duration, fn func()) {
+	at := time.Now().Add(d)
+	i := len(loop.timers)
+	for i > 0 && loop.timers[i-1].at.After(at) {
+		i--
+	}
+	loop.timers = append(loop.timers, timer{})
+	copy(loop.timers[i+1:], loop.timers[i:])
+	loop.timers[i] = timer{at: at, fn: fn}
+}
+
+// Background runs step on the event loop whenever no event is waiting, until
+// step reports that it is done. It is how a service does work that takes
+// longer than its method budget: a method starts the work, returns an Id at
+// once, and the work advances one short step at a time between calls, so the
+// service keeps answering. Each step must take well under the budget, since a
+// call that arrives meanwhile waits for it.
+func Background(step func() (done bool)) {
+	loop.background = append(loop.background, step)
+}
+
+type timer struct {
+	at time.Time
+	fn func()
+}
+
+// runDue runs the timers whose time has come, in order.
+func (l *eventLoop) runDue(now time.Time) {
+	for len(l.timers) > 0 && !l.timers[0].at.After(now) {
+		t := l.timers[0]
+		l.timers = l.timers[1:]
+		t.fn()
+	}
+}
+
+// runBackground advances the first background task by one step and moves it
+// to the back of the queue, so that several tasks share the loop.
+func (l *eventLoop) runBackground() {
+	if len(l.background) == 0 {
+		return
+	}
+	step := l.background[0]
+	l.background = l.background[1:]
+	if !step() {
+		l.background = append(l.background, step)
+	}
+}
+
+// pollTimeout is how long poll may wait: not at all with background work,
+// until the next timer with one, else forever.
+func (l *eventLoop) pollTimeout(now time.Time) int64 {
+	switch {
+	case len(l.background) > 0:
+		return 0
+	case len(l.timers) > 0:
+		return max(int64(l.timers[0].at.Sub(now)), 0)
+	}
+	return -1
+}
