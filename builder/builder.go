@@ -30,6 +30,9 @@ type Options struct {
 	// Dir is the app directory (or its parigot.hcl), as the user gave it;
 	// diagnostics show paths relative to it.
 	Dir string
+	// Live, when Progress is a terminal, keeps a status line of the steps
+	// still running at its bottom, rewritten in place.
+	Live bool
 	// Progress receives one line per step. Nil: no progress.
 	Progress io.Writer
 	// Jobs bounds parallel guest builds. Zero: the number of CPUs.
@@ -59,7 +62,8 @@ func Load(dir string) (*manifest.App, error) {
 
 // Build generates code and compiles every guest of the app in opts.Dir.
 func Build(ctx context.Context, opts Options) (*Result, error) {
-	p := progress{w: opts.Progress}
+	p := progress{w: opts.Progress, live: opts.Live, running: map[string]time.Time{}}
+	defer p.clear()
 	start := time.Now()
 	app, err := Load(opts.Dir)
 	if err != nil {
@@ -142,6 +146,8 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 	for _, guest := range app.Guests() {
 		g.Go(func() error {
 			t := time.Now()
+			p.begin(guest.Name)
+			defer p.end(guest.Name)
 			out := WasmPath(app, guest.Name)
 			pkg := "./" + filepath.ToSlash(strings.TrimPrefix(filepath.Clean(guest.Source), "./"))
 			cmd := exec.CommandContext(gctx, goCmd, "build", "-o", out, pkg)
@@ -183,10 +189,14 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 	return wasm, nil
 }
 
-// progress prints one line per finished step with its duration.
+// progress prints one line per finished step with its duration and, when
+// live, a status line of what is still running, rewritten in place.
 type progress struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu      sync.Mutex
+	w       io.Writer
+	live    bool
+	running map[string]time.Time // step still running -> when it began
+	shown   bool                 // a status line is on screen
 }
 
 func (p *progress) step(start time.Time, format string, args ...any) {
@@ -196,7 +206,62 @@ func (p *progress) step(start time.Time, format string, args ...any) {
 	d := time.Since(start)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.clearLocked()
 	fmt.Fprintf(p.w, "parigot: %s (%s)\n", fmt.Sprintf(format, args...), roundDuration(d))
+	p.showLocked()
+}
+
+// begin and end bracket a step for the live status line.
+func (p *progress) begin(name string) {
+	if p.w == nil || !p.live {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running == nil {
+		p.running = map[string]time.Time{}
+	}
+	p.running[name] = time.Now()
+	p.clearLocked()
+	p.showLocked()
+}
+
+func (p *progress) end(name string) {
+	if p.w == nil || !p.live {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.running, name)
+	p.clearLocked()
+	p.showLocked()
+}
+
+// clear removes the status line, so that what follows starts clean.
+func (p *progress) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clearLocked()
+}
+
+func (p *progress) clearLocked() {
+	if p.shown {
+		io.WriteString(p.w, "\r\x1b[K")
+		p.shown = false
+	}
+}
+
+func (p *progress) showLocked() {
+	if !p.live || len(p.running) == 0 {
+		return
+	}
+	names := make([]string, 0, len(p.running))
+	for n := range p.running {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(p.w, "parigot: compiling %s ...", strings.Join(names, ", "))
+	p.shown = true
 }
 
 func roundDuration(d time.Duration) time.Duration {

@@ -21,10 +21,16 @@ is rebuilt.`,
   parigot build ./examples/helloworld`,
 		Args: maxOneDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := builder.Build(cmd.Context(), builder.Options{Dir: appDir(args), Progress: stderr, Jobs: jobs})
+			_, err := builder.Build(cmd.Context(), builder.Options{Dir: appDir(args), Progress: stderr, Live: isTerminal(stderr), Jobs: jobs})
 			return err
 		},
 	}
 	cmd.Flags().IntVarP(&jobs, "jobs", "j", 0, "guests to compile in parallel (default: the number of CPUs)")
 	return cmd
+}
+
+// isTerminal reports whether w is a terminal, for live progress.
+func isTerminal(w io.Writer) bool {
+	tty, _ := terminal(w)
+	return tty
 }

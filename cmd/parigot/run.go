@@ -59,7 +59,7 @@ PARIGOT_NATS_PASSWORD, PARIGOT_NATS_CREDS.`,
 				return usageError{fmt.Errorf("--nats and --only need --mode=split")}
 			}
 			ctx := cmd.Context()
-			res, err := builder.Build(ctx, builder.Options{Dir: appDir(args), Progress: stderr})
+			res, err := builder.Build(ctx, builder.Options{Dir: appDir(args), Progress: stderr, Live: isTerminal(stderr)})
 			if err != nil {
 				return err
 			}
