@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	goruntime "runtime"
 	"strings"
 	"time"
@@ -425,8 +426,15 @@ func endText(spec *GuestSpec, err error, panicked bool) string {
 	case errors.Is(err, context.Canceled):
 		return "was stopped"
 	}
-	return "trapped: " + firstLine(err.Error())
+	msg := firstLine(err.Error())
+	if m := wazeroFailure.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("trapped in function %s: %s", m[1], m[2])
+	}
+	return "trapped: " + msg
 }
+
+// wazeroFailure is how wazero words a failed call into a module.
+var wazeroFailure = regexp.MustCompile(`^module\[[^\]]*\] function\[([^\]]*)\] failed: (.*)$`)
 
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {

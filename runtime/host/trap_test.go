@@ -1,0 +1,46 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// trapModule is a guest whose _start executes the wasm instruction
+// unreachable: a trap, as a miscompiled or hostile guest could cause.
+var trapModule = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+	0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: func() -> ()
+	0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+	0x07, 0x0a, 0x01, 0x06, '_', 's', 't', 'a', 'r', 't', 0x00, 0x00, // export "_start"
+	0x0a, 0x05, 0x01, 0x03, 0x00, 0x00, 0x0b, // code: unreachable, end
+}
+
+func TestATrappingGuestIsNamedWithItsWasmStack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trapper.wasm")
+	if err := os.WriteFile(path, trapModule, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res, err := Run(context.Background(), Config{
+		Guests:   []*GuestSpec{{Name: "trapper", Kind: Program, Wasm: path}},
+		Stdout:   &out,
+		Stderr:   &out,
+		CacheDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.ExitCode == 0 {
+		t.Errorf("a trapped program ended with exit code 0")
+	}
+	if len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "program trapper trapped in function _start: wasm error: unreachable") {
+		t.Errorf("failures = %q, want the trap named with the guest", res.Failures)
+	}
+	if !strings.Contains(out.String(), "trapper | wasm stack trace:") {
+		t.Errorf("the guest's wasm stack is not shown:\n%s", out.String())
+	}
+}
