@@ -40,8 +40,9 @@ type job struct {
 	below, next, primes uint64
 }
 
-// stepSize numbers per step keeps each step at a few milliseconds.
-const stepSize = 10_000
+// stepSize numbers per step keeps each step around a millisecond, so a call
+// that arrives meanwhile waits little.
+const stepSize = 4_000
 
 // start registers a new job.
 func (js jobs) start(req *jobsv1.StartRequest) (*jobsv1.StartResponse, *job, error) {
