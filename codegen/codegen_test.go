@@ -79,9 +79,11 @@ func TestGenerate(t *testing.T) {
 		want := []string{
 			"gen/shop/v1/orders.pb.go", // no go_package: Module/gen/<dir>
 			"gen/shop/v1/orders_parigot.pb.go",
+			"gen/shop/v1/orders_parigot_native.pb.go",
 			"gen/shop/v1/types.pb.go", // imported by orders.proto, in the app: generated too
 			"greeting/v1/greeting.pb.go",
 			"greeting/v1/greeting_parigot.pb.go",
+			"greeting/v1/greeting_parigot_native.pb.go",
 		}
 		if got := rel(t, dir, res.Files); !slices.Equal(got, want) {
 			t.Errorf("Files = %q, want %q", got, want)
@@ -270,11 +272,14 @@ func TestGenerateIsIncremental(t *testing.T) {
 		}
 		res := mustGenerate(t, in)
 		stub := filepath.Join(dir, "greeting/v1/greeting_parigot.pb.go")
-		if !slices.Equal(res.Removed, []string{stub}) {
-			t.Errorf("Removed = %q, want %q", res.Removed, stub)
+		native := filepath.Join(dir, "greeting/v1/greeting_parigot_native.pb.go")
+		if want := []string{stub, native}; !slices.Equal(res.Removed, want) {
+			t.Errorf("Removed = %q, want %q", res.Removed, want)
 		}
-		if _, err := os.Stat(stub); !os.IsNotExist(err) {
-			t.Errorf("%s still exists (%v)", stub, err)
+		for _, f := range []string{stub, native} {
+			if _, err := os.Stat(f); !os.IsNotExist(err) {
+				t.Errorf("%s still exists (%v)", f, err)
+			}
 		}
 		if _, ok := res.Services["greeting.v1.Greeting"]; ok {
 			t.Errorf("Services still has greeting.v1.Greeting")
@@ -350,7 +355,7 @@ func TestMatchesProtocGenGo(t *testing.T) {
 		delete(ours, f.GetName())
 	}
 	for name := range ours {
-		if !strings.HasSuffix(name, stubSuffix) {
+		if !strings.HasSuffix(name, stubSuffix) && !strings.HasSuffix(name, nativeSuffix) {
 			t.Errorf("%s: we write it, protoc-gen-go does not", name)
 		}
 	}

@@ -7,7 +7,9 @@
 // (protoc-gen-go's own code, so <name>.pb.go is byte-identical to what
 // protoc-gen-go writes) and parigot's service generator, which writes
 // <name>_parigot.pb.go next to it for every file that defines services (the
-// server interface, Init/Run, and a client; see package templates). Outputs
+// server interface, Init/Run, and a client; see package templates), and
+// <name>_parigot_native.pb.go, built only natively, with a blocking
+// <Service>NativeClient for topology tests (package runtime/apptest). Outputs
 // land in the app directory at the path of their go_package below the app's
 // module, and are written only when their content changes, so builds stay
 // incremental.

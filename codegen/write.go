@@ -42,9 +42,12 @@ func (c *compilation) write(resp *pluginpb.CodeGeneratorResponse, res *Result) h
 		if changed {
 			res.Written = append(res.Written, abs)
 		}
-		if strings.HasSuffix(name, ".pb.go") && !strings.HasSuffix(name, stubSuffix) {
-			stub := strings.TrimSuffix(name, ".pb.go") + stubSuffix
-			if !names[stub] {
+		if strings.HasSuffix(name, ".pb.go") && !strings.HasSuffix(name, stubSuffix) && !strings.HasSuffix(name, nativeSuffix) {
+			for _, suffix := range []string{stubSuffix, nativeSuffix} {
+				stub := strings.TrimSuffix(name, ".pb.go") + suffix
+				if names[stub] {
+					continue
+				}
 				stubAbs := filepath.Join(c.in.AppDir, filepath.FromSlash(strings.TrimPrefix(stub, prefix)))
 				removed, err := removeStale(stubAbs)
 				if err != nil {

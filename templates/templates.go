@@ -16,6 +16,11 @@ var FS embed.FS
 // one proto file that defines at least one service.
 const Service = "service.go.tmpl"
 
+// Native is the name of the template that generates a proto file's native
+// clients (the <name>_parigot_native.pb.go file, built only natively), with
+// the same data as Service.
+const Native = "native.go.tmpl"
+
 // Id is the name of the template that generates one typed Id (package
 // boilerplateid). It executes with the data boilerplateid.Generate builds.
 const Id = "id.go.tmpl"

@@ -121,14 +121,14 @@ one process (single mode) or one process per service.`,
 		Example: `  parigot init shop          # a new app in ./shop
   cd shop
   parigot run                # build it and run it in this process
-  go test ./...              # its unit tests
+  parigot test               # its unit tests and topology tests
   parigot graph              # its topology, as a Mermaid diagram
 
 Exit codes:
   0    success
   1    parigot could not do what was asked: a mistake in parigot.hcl or a
        .proto, a build failure, a guest that crashed, init into a non-empty
-       directory
+       directory, a failing test (parigot test)
   2    a command line parigot does not understand
   130  interrupted (Ctrl-C or SIGTERM)
   N    parigot run: the exit code of the app's program, when it ended with one`,
@@ -139,7 +139,7 @@ Exit codes:
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newBuildCommand(stderr), newRunCommand(stdout, stderr), newGuestCommand(stdout, stderr),
-		newInitCommand(stdout, stderr), newGraphCommand(stdout), newVersionCommand(stdout), newCompletionCommand(stdout),
+		newInitCommand(stdout, stderr), newTestCommand(stdout, stderr), newGraphCommand(stdout), newVersionCommand(stdout), newCompletionCommand(stdout),
 		newIdCommand(stdout, stderr))
 	return root
 }

@@ -41,6 +41,12 @@ type Conn struct {
 	Creds string // a NATS credentials file
 }
 
+// Connect opens a NATS connection with c's address and credentials; name
+// identifies the client to the server. RunChild uses it, and so do native
+// clients (package apptest) that call an app's services from outside any
+// guest, through a Network without local guests.
+func (c Conn) Connect(name string) (*nats.Conn, error) { return c.connect(name) }
+
 func (c Conn) connect(name string) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(name),

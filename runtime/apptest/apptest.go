@@ -1,0 +1,365 @@
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"parigot.dev/parigot/builder"
+	"parigot.dev/parigot/internal/diag"
+	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/guest"
+	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/split"
+)
+
+// Mode is how Start runs the app.
+type Mode string
+
+const (
+	// Default is the mode `parigot test` sets in EnvMode for this pass;
+	// Single when it is unset.
+	Default Mode = ""
+	// Single runs every service in one host, as `parigot run` does.
+	Single Mode = "single"
+	// Split runs each service in a host of its own, connected through an
+	// embedded NATS server, as `parigot run --mode=split` does.
+	Split Mode = "split"
+)
+
+// EnvMode is the environment variable `parigot test` sets to the mode of the
+// current pass: "single" or "split".
+const EnvMode = "PARIGOT_TEST_MODE"
+
+// Timeouts of the harness.
+const (
+	readyTimeout   = 30 * time.Second // services becoming ready
+	stopTimeout    = 10 * time.Second // services stopping at the end of the test
+	programTimeout = 2 * time.Minute  // one RunProgram
+)
+
+// App is a running app. It is a guest.Caller: pass it to the generated
+// New<Service>NativeClient functions.
+type App struct {
+	mode   Mode
+	app    *manifest.App
+	guests []*host.GuestSpec
+	ctx    context.Context // ends when the test's cleanup stops the app
+	caller *caller
+
+	// single mode: the services' endpoints, which the host hands reg
+	reg *registry
+	// split mode: the NATS server, and a connection of the harness's own
+	conn split.Conn
+	net  *split.Network
+}
+
+var _ guest.Caller = (*App)(nil)
+
+// Mode is the mode the app runs in: Single or Split.
+func (a *App) Mode() Mode { return a.mode }
+
+// Name is the app's name in parigot.hcl.
+func (a *App) Name() string { return a.app.Name }
+
+// Start builds the app in dir (the directory of its parigot.hcl, relative to
+// the test's package directory) if anything is stale, starts its services in
+// mode, waits until they are all ready, and returns. The services stop when
+// the test ends; one that crashed in the meantime fails the test.
+//
+// Start skips the test under -short (it compiles and runs wasm), and when
+// mode is Single or Split while `parigot test` runs a pass of the other
+// mode.
+func Start(t testing.TB, dir string, mode Mode) *App {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("apptest: skipped in -short mode: the test builds and runs wasm guests")
+	}
+	mode = resolveMode(t, mode)
+
+	res, err := build(t.Context(), dir)
+	if err != nil {
+		t.Fatalf("apptest: building the app in %s:\n%s", dir, renderError(err))
+	}
+	a := &App{mode: mode, app: res.App, guests: host.GuestsFromManifest(res.App, res.Wasm), caller: newCaller()}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.ctx = ctx
+	logs := &testLog{t: t}
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failures []string
+	record := func(who string, r host.Result, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil && !errors.Is(err, context.Canceled) {
+			failures = append(failures, fmt.Sprintf("%s: %v", who, err))
+		}
+		failures = append(failures, r.Failures...)
+	}
+	var cleanups []func()
+	t.Cleanup(func() {
+		cancel()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(stopTimeout):
+			t.Errorf("apptest: the services of %s did not stop within %s", a.app.Name, stopTimeout)
+		}
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+		logs.close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, f := range failures {
+			t.Errorf("apptest: %s", f)
+		}
+	})
+
+	var services []*host.GuestSpec
+	for _, g := range a.guests {
+		if g.Kind == host.Service {
+			services = append(services, g)
+		}
+	}
+	started := make(chan error, 1)
+	switch mode {
+	case Single:
+		a.reg = newRegistry()
+		if len(services) == 0 {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := host.Run(ctx, host.Config{Guests: services, Stdout: logs, Stderr: logs, Remote: a.reg, ReadyTimeout: readyTimeout})
+			record("single-mode host", r, err)
+			select {
+			case started <- fmt.Errorf("the services stopped before they were all ready: %v", errOr(err, r)):
+			default:
+			}
+		}()
+		if err := a.reg.waitReady(ctx, services, started); err != nil {
+			t.Fatalf("apptest: starting %s in single mode: %v", a.app.Name, err)
+		}
+	case Split:
+		srv, err := split.StartServer()
+		if err != nil {
+			t.Fatalf("apptest: %v", err)
+		}
+		cleanups = append(cleanups, srv.Shutdown)
+		a.conn = split.Conn{URL: srv.URL(), Token: srv.Token}
+		nc, err := a.conn.Connect("parigot apptest " + a.app.Name)
+		if err != nil {
+			t.Fatalf("apptest: %v", err)
+		}
+		a.net = split.NewNetwork(nc, a.app.Name, a.guests)
+		cleanups = append(cleanups, func() { a.net.Close() })
+		for _, s := range services {
+			for r := 1; r <= max(s.Replicas, 1); r++ {
+				label := s.Name
+				if s.Replicas > 1 {
+					label = fmt.Sprintf("%s#%d", s.Name, r)
+				}
+				out := logs.prefixed(label)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					res, err := split.RunChild(ctx, split.ChildOptions{
+						App: a.app.Name, Guests: a.guests, Name: s.Name, Conn: a.conn,
+						Stdout: out, Stderr: out, ReadyTimeout: readyTimeout,
+					})
+					record("service "+label, res, err)
+					select {
+					case started <- fmt.Errorf("service %s stopped before the services were all ready: %v", label, errOr(err, res)):
+					default:
+					}
+				}()
+			}
+		}
+		names := make([]string, len(services))
+		for i, s := range services {
+			names[i] = s.Name
+		}
+		ready := make(chan error, 1)
+		go func() { ready <- a.net.WaitReady(names, readyTimeout, nil) }()
+		select {
+		case err = <-ready:
+		case err = <-started:
+		}
+		if err != nil {
+			t.Fatalf("apptest: starting %s in split mode: %v", a.app.Name, err)
+		}
+	}
+	return a
+}
+
+// errOr describes how a host run ended: its error, else its failures.
+func errOr(err error, r host.Result) string {
+	if err != nil {
+		return err.Error()
+	}
+	if len(r.Failures) > 0 {
+		return strings.Join(r.Failures, "; ")
+	}
+	return fmt.Sprintf("exit code %d", r.ExitCode)
+}
+
+// resolveMode turns Default into the mode of this pass, and skips a test
+// pinned to the other mode than the pass's.
+func resolveMode(t testing.TB, mode Mode) Mode {
+	t.Helper()
+	env := Mode(os.Getenv(EnvMode))
+	switch env {
+	case "", Single, Split:
+	default:
+		t.Fatalf("apptest: %s=%q: the modes are single and split", EnvMode, env)
+	}
+	switch mode {
+	case Default:
+		if env == "" {
+			return Single
+		}
+		return env
+	case Single, Split:
+		if env != "" && env != mode {
+			t.Skipf("apptest: this test runs in %s mode only; this pass of parigot test runs %s mode", mode, env)
+		}
+		return mode
+	}
+	t.Fatalf("apptest: unknown mode %q: use apptest.Single, apptest.Split or apptest.Default", mode)
+	return ""
+}
+
+// builds remembers the apps this test binary built, so that the tests of one
+// package build each app once.
+var builds struct {
+	mu   sync.Mutex
+	done map[string]*builder.Result
+}
+
+func build(ctx context.Context, dir string) (*builder.Result, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	builds.mu.Lock()
+	defer builds.mu.Unlock()
+	if r := builds.done[abs]; r != nil {
+		return r, nil
+	}
+	r, err := builder.Build(ctx, builder.Options{Dir: dir})
+	if err != nil {
+		return nil, err
+	}
+	if builds.done == nil {
+		builds.done = map[string]*builder.Result{}
+	}
+	builds.done[abs] = r
+	return r, nil
+}
+
+// renderError shows a build error as `parigot build` does.
+func renderError(err error) string {
+	var d *builder.DiagnosticsError
+	if errors.As(err, &d) {
+		var b bytes.Buffer
+		diag.Write(&b, d.Diags, d.Sources, 0, false)
+		return b.String()
+	}
+	return err.Error()
+}
+
+// ProgramResult is how a program run by RunProgram ended.
+type ProgramResult struct {
+	Stdout   string   // what the program printed on stdout, unprefixed
+	Stderr   string   // its stderr, and the host's reports about it
+	ExitCode int      // its exit code (ExitSelf), 0 when it finished without one
+	Failures []string // how it crashed, if it did: one line each
+}
+
+// RunProgram runs the app's program name against the running services, and
+// returns its output and exit code once it ends. It fails the test if the
+// program cannot start or does not end within two minutes.
+func (a *App) RunProgram(t testing.TB, name string) ProgramResult {
+	t.Helper()
+	var spec *host.GuestSpec
+	for _, g := range a.guests {
+		if g.Name == name && g.Kind == host.Program {
+			spec = g
+		}
+	}
+	if spec == nil {
+		t.Fatalf("apptest: %s has no program named %q", a.app.Name, name)
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, programTimeout)
+	defer cancel()
+	var stdout, stderr syncBuffer
+	var res host.Result
+	var err error
+	if a.mode == Single {
+		res, err = host.Run(ctx, host.Config{Guests: []*host.GuestSpec{spec}, Stdout: &stdout, Stderr: &stderr, Remote: a.reg, Plain: true})
+	} else {
+		res, err = split.RunChild(ctx, split.ChildOptions{
+			App: a.app.Name, Guests: a.guests, Name: name, Conn: a.conn,
+			Stdout: &stdout, Stderr: &stderr, ReadyTimeout: readyTimeout,
+		})
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("apptest: program %s did not end within %s; its stderr:\n%s", name, programTimeout, stderr.String())
+	}
+	if err != nil {
+		t.Fatalf("apptest: running program %s: %v\n%s", name, err, stderr.String())
+	}
+	return ProgramResult{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: res.ExitCode, Failures: res.Failures}
+}
+
+// Call implements guest.Caller: it calls service ("package.Service") method
+// with req and decodes the reply into resp. It waits for the reply until
+// ctx ends or the service's method budget (its method_timeout) passes, which
+// is the deadline a guest's call has too. A failed call returns a
+// *guest.Error with the code a guest would see.
+func (a *App) Call(ctx context.Context, service, method string, req, resp proto.Message) error {
+	full := service + "/" + method
+	var ep host.Endpoint
+	if a.mode == Single {
+		ep = a.reg.Service(service)
+	} else {
+		ep = a.net.Service(service)
+	}
+	if ep == nil {
+		return &guest.Error{Code: guest.CodeUnavailable, Method: full,
+			Message: fmt.Sprintf("no service of %s implements %s (see implements in parigot.hcl)", a.app.Name, service)}
+	}
+	payload, err := proto.Marshal(req)
+	if err != nil {
+		return &guest.Error{Code: guest.CodeBadRequest, Method: full, Message: "encoding request: " + err.Error()}
+	}
+	if len(payload) > abi.MaxPayload {
+		return &guest.Error{Code: guest.CodeTooLarge, Method: full,
+			Message: fmt.Sprintf("request of %d bytes is larger than the %d-byte limit", len(payload), abi.MaxPayload)}
+	}
+	ev, err := a.caller.call(ctx, ep, full, payload)
+	if err != nil {
+		return err
+	}
+	if ev.Code != abi.CodeOK {
+		return &guest.Error{Code: ev.Code, Method: full, Message: string(ev.Payload)}
+	}
+	if err := proto.Unmarshal(ev.Payload, resp); err != nil {
+		return &guest.Error{Code: guest.CodeBadRequest, Method: full, Message: "decoding reply: " + err.Error()}
+	}
+	return nil
+}
