@@ -70,6 +70,12 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 
+	unlock, err := lockApp(app.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("locking the app for the build: %w", err)
+	}
+	defer unlock()
+
 	step := time.Now()
 	gen, err := generate(ctx, app, opts.Dir)
 	if err != nil {
@@ -130,6 +136,7 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 	if err := os.MkdirAll(filepath.Join(app.Dir, BuildDir), 0o755); err != nil {
 		return nil, fmt.Errorf("creating the build directory: %w", err)
 	}
+
 	jobs := opts.Jobs
 	if jobs <= 0 {
 		jobs = goruntime.NumCPU()

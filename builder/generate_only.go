@@ -2,6 +2,7 @@ package builder
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 )
@@ -16,6 +17,11 @@ func Generate(ctx context.Context, dir string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	unlock, err := lockApp(app.Dir)
+	if err != nil {
+		return fmt.Errorf("locking the app for code generation: %w", err)
+	}
+	defer unlock()
 	start := time.Now()
 	gen, err := generate(ctx, app, dir)
 	if err != nil {
