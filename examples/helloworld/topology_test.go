@@ -1,3 +1,5 @@
+//go:build !wasip1
+
 // The topology tests of helloworld: the whole app, built and running, called
 // from native Go code. The unit tests of the service's logic are in
 // greeting/main_test.go.
