@@ -15,6 +15,7 @@ import (
 
 	"parigot.dev/parigot/boilerplateid"
 	"parigot.dev/parigot/codegen"
+	"parigot.dev/parigot/internal/genfile"
 	"parigot.dev/parigot/manifest"
 )
 
@@ -47,7 +48,7 @@ func generateIds(app *manifest.App, types []codegen.GoType) (files, written []st
 		files = append(files, f.abs)
 		keep[f.abs] = true
 		dirs[f.dir] = true
-		changed, err := writeIfChanged(f.abs, f.content)
+		changed, err := genfile.WriteIfChanged(f.abs, f.content)
 		if err != nil {
 			fail("Cannot write generated Id type", err)
 			continue
@@ -169,37 +170,4 @@ func removeStaleIds(dir string, keep map[string]bool) error {
 		}
 	}
 	return nil
-}
-
-// writeIfChanged writes content to name unless the file already holds
-// exactly that, through a temporary file and a rename. It reports whether it
-// wrote.
-func writeIfChanged(name string, content []byte) (bool, error) {
-	old, err := os.ReadFile(name)
-	if err == nil && bytes.Equal(old, content) {
-		return false, nil
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return false, err
-	}
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return false, err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".*")
-	if err != nil {
-		return false, err
-	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
-	if _, err := tmp.Write(content); err != nil {
-		tmp.Close()
-		return false, err
-	}
-	if err := tmp.Close(); err != nil {
-		return false, err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return false, err
-	}
-	return true, os.Rename(tmp.Name(), name)
 }

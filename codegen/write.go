@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"google.golang.org/protobuf/types/pluginpb"
+
+	"parigot.dev/parigot/internal/genfile"
 )
 
 // write puts the response's files into the app directory, each only when its
@@ -34,7 +36,7 @@ func (c *compilation) write(resp *pluginpb.CodeGeneratorResponse, res *Result) h
 		}
 		abs := filepath.Join(c.in.AppDir, filepath.FromSlash(strings.TrimPrefix(name, prefix)))
 		res.Files = append(res.Files, abs)
-		changed, err := writeIfChanged(abs, []byte(f.GetContent()))
+		changed, err := genfile.WriteIfChanged(abs, []byte(f.GetContent()))
 		if err != nil {
 			fail("Cannot write generated file", err)
 			continue
@@ -59,42 +61,6 @@ func (c *compilation) write(resp *pluginpb.CodeGeneratorResponse, res *Result) h
 		}
 	}
 	return diags
-}
-
-// writeIfChanged writes content to name unless the file already holds
-// exactly that. It reports whether it wrote. The write goes through a
-// temporary file and a rename, so a reader never sees half a file.
-func writeIfChanged(name string, content []byte) (bool, error) {
-	old, err := os.ReadFile(name)
-	if err == nil && bytes.Equal(old, content) {
-		return false, nil
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return false, err
-	}
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return false, err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".*")
-	if err != nil {
-		return false, err
-	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
-	if _, err := tmp.Write(content); err != nil {
-		tmp.Close()
-		return false, err
-	}
-	if err := tmp.Close(); err != nil {
-		return false, err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return false, err
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return false, err
-	}
-	return true, nil
 }
 
 // removeStale removes name if it is a file parigot generated.
