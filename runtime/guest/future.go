@@ -12,6 +12,7 @@ type Future[T any] struct {
 	err       error
 	successes []func(T)
 	failures  []func(error)
+	then      func(T, error) // the library's own callback (whenDone), after the others
 }
 
 // NewFuture returns a future that completes when Resolve or Reject is called.
@@ -73,7 +74,11 @@ func (f *Future[T]) Resolve(v T) bool {
 	for _, fn := range f.successes {
 		fn(v)
 	}
-	f.successes, f.failures = nil, nil
+	then := f.then
+	f.successes, f.failures, f.then = nil, nil, nil
+	if then != nil {
+		then(v, nil)
+	}
 	return true
 }
 
@@ -87,12 +92,27 @@ func (f *Future[T]) Reject(err error) bool {
 	for _, fn := range f.failures {
 		fn(err)
 	}
-	f.successes, f.failures = nil, nil
+	then := f.then
+	f.successes, f.failures, f.then = nil, nil, nil
+	if then != nil {
+		var zero T
+		then(zero, err)
+	}
 	return true
 }
 
-// whenDone calls fn with the outcome once the future completes.
+// whenDone calls fn with the outcome once the future completes, after the
+// Success or Failure callbacks. It is how the library chains futures on the
+// path of every call, so it takes one slot instead of a closure and a slice
+// entry for each outcome.
 func (f *Future[T]) whenDone(fn func(T, error)) {
-	f.Success(func(v T) { fn(v, nil) })
-	f.Failure(func(err error) { var zero T; fn(zero, err) })
+	if f.done {
+		fn(f.value, f.err)
+		return
+	}
+	if prev := f.then; prev != nil {
+		f.then = func(v T, err error) { prev(v, err); fn(v, err) }
+		return
+	}
+	f.then = fn
 }

@@ -41,22 +41,29 @@ func hostExport(name string) abi.Status {
 
 func hostReady() abi.Status { return abi.Status(pReady()) }
 
+// Results the host writes into guest memory land in these package variables
+// rather than in locals: a local whose address goes to the host escapes to
+// the heap, which cost an allocation per call. A guest runs one goroutine at
+// a time and a host function is never interrupted, so each value is read
+// back before any other host call can write it.
+var (
+	outU32 uint32
+	outU64 uint64
+)
+
 func hostLocate(name string) (uint32, abi.Status) {
-	var h uint32
-	st := pLocate(strPtr(name), uint32(len(name)), unsafe.Pointer(&h))
-	return h, abi.Status(st)
+	st := pLocate(strPtr(name), uint32(len(name)), unsafe.Pointer(&outU32))
+	return outU32, abi.Status(st)
 }
 
 func hostDispatch(handle uint32, method string, req []byte) (uint64, abi.Status) {
-	var id uint64
-	st := pDispatch(handle, strPtr(method), uint32(len(method)), bytesPtr(req), uint32(len(req)), unsafe.Pointer(&id))
-	return id, abi.Status(st)
+	st := pDispatch(handle, strPtr(method), uint32(len(method)), bytesPtr(req), uint32(len(req)), unsafe.Pointer(&outU64))
+	return outU64, abi.Status(st)
 }
 
 func hostPoll(timeoutNanos int64, buf []byte) (uint32, abi.Status) {
-	var n uint32
-	st := pPoll(timeoutNanos, bytesPtr(buf), uint32(len(buf)), unsafe.Pointer(&n))
-	return n, abi.Status(st)
+	st := pPoll(timeoutNanos, bytesPtr(buf), uint32(len(buf)), unsafe.Pointer(&outU32))
+	return outU32, abi.Status(st)
 }
 
 func hostReply(callID uint64, code abi.Code, payload []byte) abi.Status {

@@ -24,6 +24,8 @@ type eventLoop struct {
 	services map[string]*exported       // exported services, by full proto name
 	tasks    []func()                   // callbacks queued to run on the loop
 	buf      []byte                     // poll buffer, grown on demand
+	send     []byte                     // requests are encoded here; the host copies them
+	names    map[methodKey]string       // "service/method" names built so far
 
 	timers     []timer       // After callbacks, soonest first
 	background []func() bool // Background steps, run while no event waits
@@ -149,8 +151,13 @@ func Locate(service string) (Client, error) {
 // future of the reply, decoded into resp. Generated client stubs call it.
 func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp Resp) *Future[Resp] {
 	f := NewFuture[Resp]()
-	full := c.service + "/" + method
-	in, err := proto.Marshal(req)
+	full := loop.fullName(c.service, method)
+	// The host copies the request during dispatch, so one buffer serves
+	// every call.
+	in, err := proto.MarshalOptions{}.MarshalAppend(loop.send[:0], req)
+	if cap(in) <= 64<<10 {
+		loop.send = in[:0]
+	}
 	if err != nil {
 		f.Reject(&Error{Code: CodeBadRequest, Method: full, Message: "encoding request: " + err.Error()})
 		return f
@@ -181,6 +188,25 @@ func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp
 		f.Resolve(resp)
 	}
 	return f
+}
+
+type methodKey struct{ service, method string }
+
+// fullName returns "service/method" without building the string again for
+// every call.
+func (l *eventLoop) fullName(service, method string) string {
+	k := methodKey{service, method}
+	if s, ok := l.names[k]; ok {
+		return s
+	}
+	s := service + "/" + method
+	if l.names == nil {
+		l.names = make(map[methodKey]string)
+	}
+	if len(l.names) < 4096 {
+		l.names[k] = s
+	}
+	return s
 }
 
 func (l *eventLoop) run(client bool) {

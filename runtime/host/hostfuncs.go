@@ -151,10 +151,11 @@ func hostDispatch(_ context.Context, in *instance, mem api.Memory, stack []uint6
 	if rlen > abi.MaxPayload {
 		return abi.StatusTooLarge
 	}
-	method, ok := readBytes(mem, mptr, mlen)
+	method, ok := mem.Read(mptr, mlen)
 	if !ok {
 		return abi.StatusBadPointer
 	}
+	name := in.intern(method)
 	req, ok := readBytes(mem, rptr, rlen)
 	if !ok {
 		return abi.StatusBadPointer
@@ -164,7 +165,7 @@ func hostDispatch(_ context.Context, in *instance, mem api.Memory, stack []uint6
 	if _, ok := mem.ReadUint64Le(out); !ok {
 		return abi.StatusBadPointer
 	}
-	id := in.dispatch(in.handles[h-1], string(method), req)
+	id := in.dispatch(in.handles[h-1], *name, req)
 	return writeU64(mem, out, id)
 }
 
@@ -194,8 +195,7 @@ func hostPoll(ctx context.Context, in *instance, mem api.Memory, stack []uint64)
 	ev.Encode(buf)
 	in.pop()
 	if ev.Kind == abi.KindCall {
-		m := ev.Method
-		in.busyMethod.Store(&m)
+		in.busyMethod.Store(in.internString(ev.Method))
 		in.busySince.Store(time.Now().UnixNano())
 	}
 	return writeU32(mem, out, size)

@@ -25,17 +25,20 @@ type instance struct {
 	// inbox: events pushed by other guests.
 	mu     sync.Mutex
 	queue  []delivery
+	spare  []delivery    // owned: the drained queue's array, reused by the next drain
 	closed bool          // the guest has ended: pushes fail
 	wake   chan struct{} // capacity 1: "the queue may have something"
 
 	// owned by the guest goroutine.
 	ready    []abi.Event            // decoded events waiting to be read by poll, in order
-	pending  map[uint64]*outgoing   // calls this guest dispatched, by call id
+	pending  map[uint64]outgoing    // calls this guest dispatched, by call id
 	incoming map[uint64]replyTarget // calls this guest is serving, by the id it was given
 	handles  []Endpoint             // located services; handle h is handles[h-1]
 	exported map[string]bool
+	methods  map[string]*string // method names seen, interned: no allocation per call
 	nextID   uint64
 	timer    *time.Timer
+	timerAt  time.Time // when timer fires; zero when it is stopped or has fired
 
 	readyOnce sync.Once
 	readyCh   chan struct{} // closed when the guest calls ready
@@ -73,7 +76,7 @@ func (in *instance) killNow() {
 // keep counting, so a late reply can never match a new call.
 func (in *instance) reset() {
 	in.ready = nil
-	in.pending = make(map[uint64]*outgoing)
+	in.pending = make(map[uint64]outgoing)
 	in.incoming = make(map[uint64]replyTarget)
 	in.handles = nil
 	in.exported = make(map[string]bool)
@@ -130,9 +133,10 @@ func newInstance(a *app, spec *GuestSpec) *instance {
 		spec:     spec,
 		app:      a,
 		wake:     make(chan struct{}, 1),
-		pending:  make(map[uint64]*outgoing),
+		pending:  make(map[uint64]outgoing),
 		incoming: make(map[uint64]replyTarget),
 		exported: make(map[string]bool),
+		methods:  make(map[string]*string),
 		readyCh:  make(chan struct{}),
 	}
 }
@@ -186,22 +190,21 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 	}
 	for {
 		in.drain()
-		in.expire(time.Now())
+		if len(in.pending) > 0 {
+			in.expire(time.Now())
+		}
 		if len(in.ready) > 0 {
 			return in.ready[0], true, false
 		}
 		var deadline <-chan time.Time
 		if d, has := in.earliestDeadline(); has {
-			if in.timer == nil {
-				in.timer = time.NewTimer(time.Until(d))
-			} else {
-				in.timer.Reset(time.Until(d))
-			}
+			in.armTimer(d)
 			deadline = in.timer.C
 		}
 		select {
 		case <-in.wake:
 		case <-deadline:
+			in.timerAt = time.Time{}
 		case <-giveUp:
 			return abi.Event{}, false, false
 		case <-ctx.Done():
@@ -210,9 +213,27 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 	}
 }
 
+// armTimer makes in.timer fire at d, leaving it alone when it already does.
+func (in *instance) armTimer(d time.Time) {
+	if in.timer == nil {
+		in.timer = time.NewTimer(time.Until(d))
+		in.timerAt = d
+		return
+	}
+	if d.Equal(in.timerAt) {
+		return
+	}
+	in.timer.Reset(time.Until(d))
+	in.timerAt = d
+}
+
 // pop removes the event next returned.
 func (in *instance) pop() {
 	in.ready[0] = abi.Event{}
+	if len(in.ready) == 1 {
+		in.ready = in.ready[:0] // keep the array for the next event
+		return
+	}
 	in.ready = in.ready[1:]
 }
 
@@ -222,8 +243,12 @@ func (in *instance) pop() {
 func (in *instance) drain() {
 	in.mu.Lock()
 	queue := in.queue
-	in.queue = nil
+	in.queue = in.spare[:0]
 	in.mu.Unlock()
+	defer func() {
+		clear(queue) // drop references to payloads and callers
+		in.spare = queue
+	}()
 	for _, d := range queue {
 		switch d.ev.Kind {
 		case abi.KindCall:
@@ -258,6 +283,37 @@ func (in *instance) expire(now time.Time) {
 	}
 }
 
+// intern returns the interned copy of a method name read from guest memory,
+// allocating only the first time a name is seen. Names are bounded by
+// maxName and a guest has few methods; a guest that invents names costs
+// one map entry each, which the per-guest lifetime bounds.
+func (in *instance) intern(b []byte) *string {
+	if p, ok := in.methods[string(b)]; ok {
+		return p
+	}
+	s := string(b)
+	if len(in.methods) >= maxInterned {
+		return &s
+	}
+	in.methods[s] = &s
+	return &s
+}
+
+// internString is intern for a name already in host memory.
+func (in *instance) internString(s string) *string {
+	if p, ok := in.methods[s]; ok {
+		return p
+	}
+	if len(in.methods) >= maxInterned {
+		return &s
+	}
+	in.methods[s] = &s
+	return &s
+}
+
+// maxInterned bounds the interned method names of one guest.
+const maxInterned = 4096
+
 func (in *instance) earliestDeadline() (time.Time, bool) {
 	var min time.Time
 	for _, o := range in.pending {
@@ -272,7 +328,7 @@ func (in *instance) earliestDeadline() (time.Time, bool) {
 func (in *instance) dispatch(callee Endpoint, method string, payload []byte) uint64 {
 	in.nextID++
 	id := in.nextID
-	in.pending[id] = &outgoing{method: method, callee: callee, deadline: time.Now().Add(callee.MethodTimeout())}
+	in.pending[id] = outgoing{method: method, callee: callee, deadline: time.Now().Add(callee.MethodTimeout())}
 	ok := callee.Deliver(abi.Event{Kind: abi.KindCall, CallID: id, Method: method, Payload: payload}, in)
 	if !ok {
 		delete(in.pending, id)

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"time"
 
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
 	"parigot.dev/parigot/runtime/guest"
 )
 
@@ -23,6 +25,12 @@ func main() {
 		"Echo": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			return guest.Resolved(req)
 		},
+		// EchoProto does what a generated method does: it decodes the
+		// request, builds a reply message and encodes it.
+		"EchoProto": guest.UnaryMethod(func() *wrapperspb.BytesValue { return new(wrapperspb.BytesValue) },
+			func(_ context.Context, req *wrapperspb.BytesValue) *guest.Future[*wrapperspb.BytesValue] {
+				return guest.Resolved(wrapperspb.Bytes(req.GetValue()))
+			}),
 		"Who": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			// A BytesValue holding this replica's random name.
 			return guest.Resolved(append([]byte{0x0a, 16}, hex.EncodeToString(self)...))

@@ -1,0 +1,276 @@
+// Command benchtable runs parigot's benchmarks and their baselines in one
+// process on this machine and prints one Markdown table with ratios:
+// against a plain Go function doing the same protobuf work (the floor, 1x)
+// and against a unary grpc-go call over loopback (what users would pick
+// instead). It also times helloworld's first call and `parigot build`, and
+// checks the targets of issue 8.
+//
+//	cd bench && go run ./cmd/benchtable            # about two minutes
+//	cd bench && go run ./cmd/benchtable -n 2000    # a quick look
+//	cd bench && go run ./cmd/benchtable -only startup,build
+//
+// Progress goes to stderr, the table to stdout. docs/BENCHMARKS.md records
+// the latest table.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"parigot.dev/parigot/bench/measure"
+)
+
+func main() {
+	measure.MaybeRunChild() // the split-mode benchmark's children are this binary
+	n := flag.Int("n", 20000, "calls per measurement")
+	runs := flag.Int("runs", 3, "runs of each start-up and build figure (the median is shown)")
+	only := flag.String("only", "calls,startup,build", "the parts to run, comma-separated")
+	flag.Parse()
+	parts := map[string]bool{}
+	for _, p := range strings.Split(*only, ",") {
+		parts[strings.TrimSpace(p)] = true
+	}
+	if err := run(context.Background(), os.Stdout, *n, *runs, parts); err != nil {
+		fmt.Fprintln(os.Stderr, "benchtable:", err)
+		os.Exit(1)
+	}
+}
+
+type row struct {
+	way     string
+	size    int
+	callers int
+	st      measure.Stats
+}
+
+var ways = []string{"plain", "grpc-go", "parigot single", "parigot split"}
+
+func run(ctx context.Context, out io.Writer, n, runs int, parts map[string]bool) error {
+	started := time.Now()
+	progress := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "benchtable: "+format+"\n", args...)
+	}
+	progress("building the guests")
+	w, err := measure.BuildWasm()
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(w.Dir)
+	var rows []row
+	for _, callers := range []int{1, 8} {
+		if !parts["calls"] {
+			break
+		}
+		for _, size := range []int{100, 1 << 10, 64 << 10} {
+			for _, way := range ways {
+				var st measure.Stats
+				var err error
+				switch way {
+				case "plain":
+					st, err = measure.Plain(n, size, callers)
+				case "grpc-go":
+					st, err = measure.GRPC(ctx, n, size, callers)
+				case "parigot single":
+					st, err = measure.Single(ctx, w, n, size, callers)
+				case "parigot split":
+					st, err = measure.Split(ctx, w, n, size, callers)
+				}
+				if err != nil {
+					return fmt.Errorf("%s, %d B, %d callers: %w", way, size, callers, err)
+				}
+				progress("%-14s %6d B  callers=%d  %s", way, size, callers, st)
+				rows = append(rows, row{way, size, callers, st})
+			}
+		}
+	}
+
+	var warm, cold []time.Duration
+	var bt measure.BuildTimes
+	if parts["startup"] {
+		if err := firstCalls(ctx, w, runs, &warm, &cold); err != nil {
+			return err
+		}
+		progress("first call: warm %s, cold %s", measure.Median(warm), measure.Median(cold))
+	}
+	if parts["build"] {
+		progress("parigot build")
+		work, err := os.MkdirTemp("", "parigot-bench-build")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+		if bt, err = measure.Build(ctx, work, runs); err != nil {
+			return err
+		}
+		progress("build: cold %s, no-op %s, edit %s", bt.Cold, bt.NoOp, bt.Edit)
+	}
+	printTable(out, rows, n, measure.Median(warm), measure.Median(cold), bt, time.Since(started))
+	return nil
+}
+
+// firstCalls times helloworld's first call with a warm cache (filled by a
+// first, untimed run) and with empty ones.
+func firstCalls(ctx context.Context, w *measure.Wasm, runs int, warm, cold *[]time.Duration) error {
+	fmt.Fprintln(os.Stderr, "benchtable: helloworld: time to first call")
+	warmDir, err := os.MkdirTemp("", "parigot-bench-cache")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(warmDir)
+	if _, err := measure.FirstCall(ctx, w, warmDir); err != nil { // fills the cache
+		return err
+	}
+	for range max(runs, 5) {
+		d, err := measure.FirstCall(ctx, w, warmDir)
+		if err != nil {
+			return err
+		}
+		*warm = append(*warm, d)
+	}
+	for range runs {
+		dir, err := os.MkdirTemp("", "parigot-bench-cold")
+		if err != nil {
+			return err
+		}
+		d, err := measure.FirstCall(ctx, w, dir)
+		os.RemoveAll(dir)
+		if err != nil {
+			return err
+		}
+		*cold = append(*cold, d)
+	}
+	return nil
+}
+
+func find(rows []row, way string, size, callers int) measure.Stats {
+	for _, r := range rows {
+		if r.way == way && r.size == size && r.callers == callers {
+			return r.st
+		}
+	}
+	return measure.Stats{}
+}
+
+func printTable(out io.Writer, rows []row, n int, warm, cold time.Duration, bt measure.BuildTimes, took time.Duration) {
+	p := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+	p("Machine: %d CPUs (%s), %s, %s/%s; %s; took %s.", runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH,
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second))
+	p("")
+	if len(rows) > 0 {
+		p("Calls (%d per row; p50/p99 latency of one call, calls/s over the whole run; ratios of p50 are latency, lower is better):", n)
+		p("")
+		p("| payload | callers | way | p50 | p99 | calls/s | p50 vs plain | p50 vs grpc-go | calls/s vs grpc-go |")
+		p("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+		for _, r := range rows {
+			plain := find(rows, "plain", r.size, r.callers)
+			grpc := find(rows, "grpc-go", r.size, r.callers)
+			p("| %s | %d | %s | %s | %s | %s | %s | %s | %s |", size(r.size), r.callers, r.way, us(r.st.P50), us(r.st.P99),
+				rate(r.st.PerSec()), ratio(r.st.P50.Seconds(), plain.P50.Seconds()), ratio(r.st.P50.Seconds(), grpc.P50.Seconds()),
+				ratio(r.st.PerSec(), grpc.PerSec()))
+		}
+		p("")
+	}
+	if warm > 0 || bt.NoOp > 0 {
+		p("Start-up and build (median of several runs):")
+		p("")
+		p("| figure | time |")
+		p("| --- | ---: |")
+		if warm > 0 {
+			p("| helloworld, time to first call, warm compilation cache | %s |", sec(warm))
+			p("| helloworld, time to first call, cold (empty) compilation cache | %s |", sec(cold))
+		}
+		if bt.NoOp > 0 {
+			p("| `parigot build`, cold (build/ and generated code removed, Go build cache warm) | %s |", sec(bt.Cold))
+			p("| `parigot build`, no-op | %s |", sec(bt.NoOp))
+			p("| `parigot build`, after editing one service | %s |", sec(bt.Edit))
+		}
+		p("")
+	}
+	p("Targets (issue 8):")
+	p("")
+	p("| target | now | met |")
+	p("| --- | --- | --- |")
+	if len(rows) > 0 {
+		single := find(rows, "parigot single", 100, 1)
+		grpc := find(rows, "grpc-go", 100, 1)
+		split := find(rows, "parigot split", 100, 1)
+		best := max(single.PerSec(), find(rows, "parigot single", 100, 8).PerSec())
+		p("| single mode p50 at 100 B <= 10 us | %s | %s |", us(single.P50), yes(single.P50 <= 10*time.Microsecond))
+		p("| single mode >= 10x faster than grpc-go at 100 B (p50) | %.1fx | %s |", grpc.P50.Seconds()/single.P50.Seconds(), yes(single.P50*10 <= grpc.P50))
+		p("| split mode p50 <= grpc-go p50 at 100 B | %s vs %s | %s |", us(split.P50), us(grpc.P50), yes(split.P50 <= grpc.P50))
+		p("| >= 100k calls/s in single mode, 100 B, best of 1 and 8 callers | %s | %s |", rate(best), yes(best >= 100e3))
+	}
+	if warm > 0 {
+		p("| warm time to first call <= 0.5 s | %s | %s |", sec(warm), yes(warm <= 500*time.Millisecond))
+	}
+	if bt.NoOp > 0 {
+		p("| no-op build <= 1 s | %s | %s |", sec(bt.NoOp), yes(bt.NoOp <= time.Second))
+	}
+}
+
+func size(b int) string {
+	if b >= 1<<10 {
+		return fmt.Sprintf("%d KiB", b>>10)
+	}
+	return fmt.Sprintf("%d B", b)
+}
+
+func us(d time.Duration) string {
+	v := float64(d.Nanoseconds()) / 1e3
+	if v < 10 {
+		return fmt.Sprintf("%.2f us", v)
+	}
+	return fmt.Sprintf("%.0f us", v)
+}
+
+func sec(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+
+func rate(r float64) string {
+	if r >= 1000 {
+		return fmt.Sprintf("%.1fk", r/1000)
+	}
+	return fmt.Sprintf("%.0f", r)
+}
+
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "-"
+	}
+	r := a / b
+	if r >= 10 {
+		return fmt.Sprintf("%.0fx", r)
+	}
+	return fmt.Sprintf("%.2fx", r)
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**no**"
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	if out, err := exec.Command("uname", "-m").Output(); err == nil {
+		return strings.TrimSpace(string(out))
+	}
+	return "unknown CPU"
+}
