@@ -95,7 +95,11 @@ type Config struct {
 	// StopTimeout bounds how long services get to stop once the programs have
 	// ended. Zero: 2 seconds.
 	StopTimeout time.Duration
-	Logger      *slog.Logger
+	// DrainTimeout bounds how long, once ctx is cancelled (Ctrl-C, SIGTERM),
+	// services get to finish the calls they have before they are stopped.
+	// Zero: 2 seconds.
+	DrainTimeout time.Duration
+	Logger       *slog.Logger
 	// Remote connects these guests to guests in other processes (split
 	// mode). Nil: every service is one of Guests.
 	Remote Remote
@@ -178,6 +182,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.StopTimeout == 0 {
 		cfg.StopTimeout = 2 * time.Second
 	}
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = 2 * time.Second
+	}
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = DefaultCacheDir()
 	}
@@ -214,7 +221,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	done := make(chan ended, len(a.instances))
 	running := map[*instance]bool{}
-	servicesCtx, stopServices := context.WithCancel(ctx)
+	// Services outlive a cancelled ctx long enough to finish the calls they
+	// have (see drainCalls); stopAll ends them.
+	servicesCtx, stopServices := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopServices()
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
@@ -277,6 +286,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			}
 			res.ExitCode = code
 		case <-ctx.Done():
+			a.drainCalls()
 		}
 		a.stopAll(running, done, report)
 		return res, nil
@@ -301,12 +311,43 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 				}
 			}
 		case <-ctx.Done():
+			a.drainCalls()
 			a.stopAll(running, done, report)
 			return res, ctx.Err()
 		}
 	}
 	a.stopAll(running, done, report)
 	return res, nil
+}
+
+// StopServer is implemented by a Remote that can stop taking calls from
+// other processes for the local services, letting what is in flight finish.
+type StopServer interface {
+	StopServing()
+}
+
+// drainCalls lets the services finish the calls they have before they stop:
+// it stops new calls from other processes, then waits, up to DrainTimeout,
+// until no service has a call queued or in progress.
+func (a *app) drainCalls() {
+	if s, ok := a.cfg.Remote.(StopServer); ok {
+		s.StopServing()
+	}
+	deadline := time.Now().Add(a.cfg.DrainTimeout)
+	for time.Now().Before(deadline) {
+		busy := false
+		for _, in := range a.instances {
+			if in.spec.Kind == Service && !in.idle() {
+				busy = true
+				break
+			}
+		}
+		if !busy {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	a.log.Warn("services still had calls in flight when the drain time ran out; those calls fail with unavailable", "waited", a.cfg.DrainTimeout)
 }
 
 // ended is a guest's supervisor reporting that it is done for good (after

@@ -40,6 +40,8 @@ type instance struct {
 	timer    *time.Timer
 	timerAt  time.Time // when timer fires; zero when it is stopped or has fired
 
+	serving atomic.Int64 // calls taken from the inbox and not yet answered
+
 	readyOnce sync.Once
 	readyCh   chan struct{} // closed when the guest calls ready
 	stop      context.CancelFunc
@@ -177,6 +179,7 @@ func (in *instance) close(reason string) {
 			Payload: []byte(reason)}, nil)
 	}
 	in.incoming = nil
+	in.serving.Store(0)
 }
 
 // next returns the guest's next event, waiting up to timeout (forever when
@@ -255,6 +258,7 @@ func (in *instance) drain() {
 			in.nextID++
 			id := in.nextID
 			in.incoming[id] = replyTarget{caller: d.from, callID: d.ev.CallID, method: d.ev.Method}
+			in.serving.Add(1)
 			ev := d.ev
 			ev.CallID = id
 			in.ready = append(in.ready, ev)
@@ -345,6 +349,21 @@ func (in *instance) reply(id uint64, code abi.Code, payload []byte) bool {
 		return false
 	}
 	delete(in.incoming, id)
+	in.serving.Add(-1)
 	t.caller.Deliver(abi.Event{Kind: abi.KindReply, Code: code, CallID: t.callID, Payload: payload}, nil)
 	return true
+}
+
+// idle reports whether the guest has no call waiting in its inbox and none
+// that it took and has not answered. Safe from any goroutine.
+func (in *instance) idle() bool {
+	in.mu.Lock()
+	queued := 0
+	for _, d := range in.queue {
+		if d.ev.Kind == abi.KindCall {
+			queued++
+		}
+	}
+	in.mu.Unlock()
+	return queued == 0 && in.serving.Load() == 0
 }

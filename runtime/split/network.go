@@ -30,6 +30,7 @@ type Network struct {
 	mu      sync.Mutex
 	inboxes map[host.Endpoint]string // caller -> its reply subject prefix
 	subs    []*nats.Subscription
+	serving []*nats.Subscription // call and readiness subscriptions of local services
 }
 
 // NewNetwork connects the guests named local to the app's other guests over
@@ -83,9 +84,25 @@ func (n *Network) Serve(spec *host.GuestSpec, local host.Endpoint) error {
 		sub.SetPendingLimits(-1, -1)
 		n.mu.Lock()
 		n.subs = append(n.subs, sub)
+		n.serving = append(n.serving, sub)
 		n.mu.Unlock()
 	}
 	return n.nc.Flush()
+}
+
+// StopServing implements host.StopServer: no new calls or readiness checks
+// reach the local services; calls already delivered are still answered, and
+// replies still flow. Callers elsewhere go to other replicas, or fail at
+// once with unavailable when there are none.
+func (n *Network) StopServing() {
+	n.mu.Lock()
+	subs := n.serving
+	n.serving = nil
+	n.mu.Unlock()
+	for _, s := range subs {
+		s.Unsubscribe()
+	}
+	n.nc.Flush()
 }
 
 // Ready implements host.Remote: the guest answers readiness checks.
@@ -96,6 +113,7 @@ func (n *Network) Ready(spec *host.GuestSpec) {
 	}
 	n.mu.Lock()
 	n.subs = append(n.subs, sub)
+	n.serving = append(n.serving, sub)
 	n.mu.Unlock()
 	n.nc.Flush()
 }

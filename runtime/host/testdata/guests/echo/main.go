@@ -44,6 +44,11 @@ func main() {
 				hoard = append(hoard, make([]byte, 1<<20))
 			}
 		},
+		"Busy": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			for start := time.Now(); time.Since(start) < 300*time.Millisecond; spin++ {
+			}
+			return guest.Resolved(req)
+		},
 		"Slow": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			time.Sleep(300 * time.Millisecond)
 			return guest.Resolved(req)

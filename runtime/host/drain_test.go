@@ -1,0 +1,75 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+)
+
+// fakeRemote hands the test the local service, as a split-mode network would
+// receive calls for it from other processes.
+type fakeRemote struct {
+	local   chan Endpoint
+	stopped atomic.Bool
+}
+
+func (r *fakeRemote) Service(string) Endpoint              { return nil }
+func (r *fakeRemote) Serve(_ *GuestSpec, l Endpoint) error { r.local <- l; return nil }
+func (r *fakeRemote) Ready(*GuestSpec)                     {}
+func (r *fakeRemote) StopServing()                         { r.stopped.Store(true) }
+
+// farCaller is a caller in another process: it records the reply.
+type farCaller struct{ replies chan abi.Event }
+
+func (c *farCaller) Deliver(ev abi.Event, _ Endpoint) bool { c.replies <- ev; return true }
+func (c *farCaller) GuestName() string                     { return "far" }
+func (c *farCaller) MethodTimeout() time.Duration          { return 0 }
+
+func TestOnSIGTERMAServiceFinishesItsCallsBeforeItStops(t *testing.T) {
+	remote := &fakeRemote{local: make(chan Endpoint, 1)}
+	echo := echoService(t)
+	echo.MethodTimeout = 5 * time.Second
+	echo.Overrun = OverrunStop // interruptible: stopping it would cut the call short
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out bytes.Buffer
+	type result struct {
+		res Result
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := Run(ctx, Config{Guests: []*GuestSpec{echo}, Stdout: &out, Stderr: &out, Remote: remote})
+		done <- result{res, err}
+	}()
+	local := <-remote.local
+	caller := &farCaller{replies: make(chan abi.Event, 1)}
+	time.Sleep(200 * time.Millisecond) // the service is up and polling
+	// Busy computes for 300ms; the stop comes while it runs.
+	local.Deliver(abi.Event{Kind: abi.KindCall, CallID: 41, Method: "test.Echo/Busy", Payload: []byte("x")}, caller)
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case ev := <-caller.replies:
+		if ev.Code != abi.CodeOK || ev.CallID != 41 || string(ev.Payload) != "x" {
+			t.Errorf("the call in flight ended with %v %q (id %d), want its reply", ev.Code, ev.Payload, ev.CallID)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the call in flight never completed:\n%s", out.String())
+	}
+	select {
+	case r := <-done:
+		if r.err != nil || len(r.res.Failures) != 0 {
+			t.Errorf("Run: %v, failures %v", r.err, r.res.Failures)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after the drain")
+	}
+	if !remote.stopped.Load() {
+		t.Error("the remote kept taking calls during the drain")
+	}
+}
