@@ -39,3 +39,11 @@ id "Call" {
   letter  = "c"
   package = "runtime/id"
 }
+
+# The message the benchmarks carry (runtime/host/bench_test.go and the bench
+# module), generated like an app's, fast marshalling included: it is what a
+# call of generated code costs. Generated into runtime/host/testdata/benchpb.
+proto "bench" {
+  root  = "runtime/host/testdata"
+  files = ["runtime/host/testdata/benchpb/bench.proto"]
+}

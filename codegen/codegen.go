@@ -32,7 +32,7 @@ type Result struct {
 	Types    []GoType            // the Go types generated from messages and enums
 	Files    []string            // absolute paths of all generated files
 	Written  []string            // the subset whose content changed and were written
-	Removed  []string            // stale parigot stub files removed (their proto no longer defines services)
+	Removed  []string            // stale files removed: parigot stubs of protos that no longer define services, vtproto files of protos that no longer get one
 	Sources  diag.Sources        // proto sources keyed by the Filenames used in diagnostic ranges
 }
 
@@ -58,10 +58,11 @@ type GoType struct {
 type Method struct{ Name, Input, Output string }
 
 // Generate compiles the proto files of in and writes their Go code (protobuf
-// messages and parigot service stubs) into the app directory, each file only
-// when its content changed. Every problem with the user's input is a
-// diagnostic; Result.Sources holds the proto sources the diagnostics point
-// into. When the diagnostics have errors, nothing is written.
+// messages, their fast marshalling, parigot service stubs) into the app
+// directory, each file only when its content changed. Every problem with the
+// user's input is a diagnostic; Result.Sources holds the proto sources the
+// diagnostics point into. When the diagnostics have errors, nothing is
+// written.
 func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 	res := &Result{Services: map[string]*Service{}, Sources: diag.Sources{}}
 	if diags := in.check(); diags.HasErrors() {

@@ -80,10 +80,13 @@ func TestGenerate(t *testing.T) {
 			"gen/shop/v1/orders.pb.go", // no go_package: Module/gen/<dir>
 			"gen/shop/v1/orders_parigot.pb.go",
 			"gen/shop/v1/orders_parigot_native.pb.go",
+			"gen/shop/v1/orders_vtproto.pb.go",
 			"gen/shop/v1/types.pb.go", // imported by orders.proto, in the app: generated too
+			"gen/shop/v1/types_vtproto.pb.go",
 			"greeting/v1/greeting.pb.go",
 			"greeting/v1/greeting_parigot.pb.go",
 			"greeting/v1/greeting_parigot_native.pb.go",
+			"greeting/v1/greeting_vtproto.pb.go",
 		}
 		if got := rel(t, dir, res.Files); !slices.Equal(got, want) {
 			t.Errorf("Files = %q, want %q", got, want)
@@ -254,10 +257,11 @@ func TestGenerateIsIncremental(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := mustGenerate(t, in)
-		if got, want := rel(t, dir, res.Written), []string{"gen/shop/v1/types.pb.go"}; !slices.Equal(got, want) {
+		want := []string{"gen/shop/v1/types.pb.go", "gen/shop/v1/types_vtproto.pb.go"}
+		if got := rel(t, dir, res.Written); !slices.Equal(got, want) {
 			t.Errorf("Written = %q, want %q", got, want)
 		}
-		unchanged(t, "gen/shop/v1/types.pb.go")
+		unchanged(t, want...)
 	})
 
 	t.Run("a proto that loses its services loses its stubs", func(t *testing.T) {
@@ -283,6 +287,26 @@ func TestGenerateIsIncremental(t *testing.T) {
 		}
 		if _, ok := res.Services["greeting.v1.Greeting"]; ok {
 			t.Errorf("Services still has greeting.v1.Greeting")
+		}
+	})
+
+	t.Run("a proto that loses its messages loses its fast marshalling", func(t *testing.T) {
+		p := filepath.Join(dir, "greeting/v1/greeting.proto")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = regexp.MustCompile(`(?s)message \w+ \{.*?\n\}\n`).ReplaceAll(b, nil)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res := mustGenerate(t, in)
+		vt := filepath.Join(dir, "greeting/v1/greeting_vtproto.pb.go")
+		if want := []string{vt}; !slices.Equal(res.Removed, want) {
+			t.Errorf("Removed = %q, want %q", res.Removed, want)
+		}
+		if _, err := os.Stat(vt); !os.IsNotExist(err) {
+			t.Errorf("%s still exists (%v)", vt, err)
 		}
 	})
 }
@@ -355,7 +379,7 @@ func TestMatchesProtocGenGo(t *testing.T) {
 		delete(ours, f.GetName())
 	}
 	for name := range ours {
-		if !strings.HasSuffix(name, stubSuffix) && !strings.HasSuffix(name, nativeSuffix) {
+		if isMessageFile(name) {
 			t.Errorf("%s: we write it, protoc-gen-go does not", name)
 		}
 	}
@@ -376,9 +400,10 @@ func TestGeneratedCodeBuilds(t *testing.T) {
 		t.Fatal(err)
 	}
 	pbVersion := regexp.MustCompile(`(?m)^\s*google\.golang\.org/protobuf (v\S+)`).FindSubmatch(goMod)
+	vtVersion := regexp.MustCompile(`(?m)^\s*github\.com/planetscale/vtprotobuf (v\S+)`).FindSubmatch(goMod)
 	goVersion := regexp.MustCompile(`(?m)^go (\S+)`).FindSubmatch(goMod)
-	if pbVersion == nil || goVersion == nil {
-		t.Fatalf("cannot find the go and protobuf versions in %s/go.mod", root)
+	if pbVersion == nil || vtVersion == nil || goVersion == nil {
+		t.Fatalf("cannot find the go, protobuf and vtprotobuf versions in %s/go.mod", root)
 	}
 	write := func(name, content string) {
 		t.Helper()
@@ -391,7 +416,7 @@ func TestGeneratedCodeBuilds(t *testing.T) {
 		}
 	}
 	write("go.mod", "module "+testModule+"\n\ngo "+string(goVersion[1])+"\n\n"+
-		"require (\n\tgoogle.golang.org/protobuf "+string(pbVersion[1])+"\n\tparigot.dev/parigot v0.0.0\n)\n\n"+
+		"require (\n\tgithub.com/planetscale/vtprotobuf "+string(vtVersion[1])+"\n\tgoogle.golang.org/protobuf "+string(pbVersion[1])+"\n\tparigot.dev/parigot v0.0.0\n)\n\n"+
 		"replace parigot.dev/parigot => "+root+"\n")
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
 	if err != nil {
@@ -400,6 +425,7 @@ func TestGeneratedCodeBuilds(t *testing.T) {
 	write("go.sum", string(sum))
 	write("orders/main.go", ordersMain)
 	write("client/main.go", clientMain)
+	write("vtcheck/main.go", vtcheckMain)
 
 	for _, target := range []struct{ name, goos, goarch string }{
 		{"natively", "", ""},
@@ -417,7 +443,77 @@ func TestGeneratedCodeBuilds(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("fast marshalling agrees with protobuf-go", func(t *testing.T) {
+		cmd := exec.Command("go", "run", "./vtcheck")
+		cmd.Dir = dir
+		cmd.Env = offlineEnv()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go run ./vtcheck: %v\n%s", err, out)
+		}
+	})
 }
+
+// vtcheckMain checks, natively, that the vtprotobuf methods of a message
+// with every kind of field (a Timestamp, a parigot.id.v1.Id, maps, a oneof,
+// nested and repeated messages) read and write what protobuf-go does.
+const vtcheckMain = `package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	shopv1 "example.com/app/gen/shop/v1"
+	idv1 "parigot.dev/parigot/proto/parigot/id/v1"
+)
+
+func main() {
+	note := "fragile"
+	o := &shopv1.Order{
+		Id:         "o1",
+		Lines:      []*shopv1.Order_Line{{Sku: "s", Quantity: 2, PriceCents: -3}, {}},
+		Status:     shopv1.Status_STATUS_SHIPPED,
+		PlacedAt:   timestamppb.New(time.Unix(1700000000, 5)),
+		Labels:     map[string]string{"k": "v", "": "empty"},
+		Delivery:   &shopv1.Order_PickupStore{PickupStore: "north"},
+		Note:       &note,
+		Tags:       []int64{1, -1, 1 << 40},
+		ByPosition: map[int32]*shopv1.Order_Line{1: {Sku: "x"}, -2: {}},
+		Customer:   &idv1.Id{High: 1 << 63, Low: 7},
+	}
+	if o.SizeVT() != proto.Size(o) {
+		fail("SizeVT = %d, proto.Size = %d", o.SizeVT(), proto.Size(o))
+	}
+	fast, err := o.MarshalVT()
+	if err != nil {
+		fail("MarshalVT: %v", err)
+	}
+	var back shopv1.Order
+	if err := proto.Unmarshal(fast, &back); err != nil || !proto.Equal(&back, o) {
+		fail("proto.Unmarshal(MarshalVT) = %v, %v", &back, err)
+	}
+	slow, err := proto.Marshal(o)
+	if err != nil {
+		fail("proto.Marshal: %v", err)
+	}
+	var again shopv1.Order
+	if err := again.UnmarshalVT(slow); err != nil || !proto.Equal(&again, o) {
+		fail("UnmarshalVT(proto.Marshal) = %v, %v", &again, err)
+	}
+	if err := again.UnmarshalVT(slow[:len(slow)-1]); err == nil {
+		fail("UnmarshalVT of a truncated message succeeded")
+	}
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
+	os.Exit(1)
+}
+`
 
 const ordersMain = `package main
 

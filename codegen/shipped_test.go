@@ -3,6 +3,7 @@ package codegen
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -26,8 +27,8 @@ enum Status { STATUS_UNSPECIFIED = 0; }
 
 	t.Run("an app proto imports it without listing it", func(t *testing.T) {
 		got := rel(t, dir, res.Files)
-		if len(got) != 1 || got[0] != "gen/orders/v1/orders.pb.go" {
-			t.Errorf("generated %v, want only gen/orders/v1/orders.pb.go", got)
+		if want := []string{"gen/orders/v1/orders.pb.go", "gen/orders/v1/orders_vtproto.pb.go"}; !slices.Equal(got, want) {
+			t.Errorf("generated %v, want only %v", got, want)
 		}
 	})
 	t.Run("its Go code is parigot's, not regenerated into the app", func(t *testing.T) {
@@ -37,6 +38,13 @@ enum Status { STATUS_UNSPECIFIED = 0; }
 		}
 		if !strings.Contains(string(src), `"parigot.dev/parigot/proto/parigot/id/v1"`) {
 			t.Errorf("orders.pb.go does not import parigot's idv1:\n%s", src)
+		}
+		vt, err := os.ReadFile(filepath.Join(dir, "gen", "orders", "v1", "orders_vtproto.pb.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(vt), `v1 "parigot.dev/parigot/proto/parigot/id/v1"`) {
+			t.Errorf("orders_vtproto.pb.go does not import parigot's idv1 under the name it uses:\n%s", vt)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "gen", "parigot")); err == nil {
 			t.Error("the shipped proto was generated into the app")

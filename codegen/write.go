@@ -16,8 +16,9 @@ import (
 )
 
 // write puts the response's files into the app directory, each only when its
-// content differs from what is there, and removes parigot stub files of
-// generated protos that no longer define services.
+// content differs from what is there, and removes the parigot stub files of
+// generated protos that no longer define services, and the fast marshalling
+// files of those that no longer get one.
 func (c *compilation) write(resp *pluginpb.CodeGeneratorResponse, res *Result) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	fail := func(summary string, err error) {
@@ -44,8 +45,8 @@ func (c *compilation) write(resp *pluginpb.CodeGeneratorResponse, res *Result) h
 		if changed {
 			res.Written = append(res.Written, abs)
 		}
-		if strings.HasSuffix(name, ".pb.go") && !strings.HasSuffix(name, stubSuffix) && !strings.HasSuffix(name, nativeSuffix) {
-			for _, suffix := range []string{stubSuffix, nativeSuffix} {
+		if isMessageFile(name) {
+			for _, suffix := range []string{stubSuffix, nativeSuffix, vtSuffix} {
 				stub := strings.TrimSuffix(name, ".pb.go") + suffix
 				if names[stub] {
 					continue
@@ -61,6 +62,20 @@ func (c *compilation) write(resp *pluginpb.CodeGeneratorResponse, res *Result) h
 		}
 	}
 	return diags
+}
+
+// isMessageFile reports whether name is a protoc-gen-go <name>.pb.go file
+// rather than one of the files parigot writes beside it.
+func isMessageFile(name string) bool {
+	if !strings.HasSuffix(name, ".pb.go") {
+		return false
+	}
+	for _, suffix := range []string{stubSuffix, nativeSuffix, vtSuffix} {
+		if strings.HasSuffix(name, suffix) {
+			return false
+		}
+	}
+	return true
 }
 
 // removeStale removes name if it is a file parigot generated.

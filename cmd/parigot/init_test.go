@@ -99,12 +99,13 @@ func TestScaffoldFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Run("the go.mod requires parigot from the tree, and protobuf directly", func(t *testing.T) {
+	t.Run("the go.mod requires parigot from the tree, and protobuf and vtprotobuf directly", func(t *testing.T) {
 		mod := string(files["go.mod"])
 		for _, want := range []string{
 			"module example.com/shop\n",
 			"\tparigot.dev/parigot v0.0.0\n",
 			"\tgoogle.golang.org/protobuf v",
+			"\tgithub.com/planetscale/vtprotobuf v",
 			"\tgithub.com/tetratelabs/wazero v",
 			"replace parigot.dev/parigot => " + repo + "\n",
 		} {
@@ -112,7 +113,7 @@ func TestScaffoldFiles(t *testing.T) {
 				t.Errorf("go.mod lacks %q:\n%s", want, mod)
 			}
 		}
-		if strings.Contains(mod, "protobuf v1.36.12 // indirect") || strings.Contains(mod, "{{") {
+		if strings.Contains(mod, "protobuf v1.36.12 // indirect") || strings.Contains(mod, "vtprotobuf v0.6.0 // indirect") || strings.Contains(mod, "{{") {
 			t.Errorf("go.mod:\n%s", mod)
 		}
 	})
@@ -145,7 +146,7 @@ func TestScaffoldCreate(t *testing.T) {
 		if _, err := newShop(t).create(context.Background(), dir, src, nil); err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range []string{"go.sum", "gen/shop/v1/shop.pb.go", "gen/shop/v1/shop_parigot.pb.go"} {
+		for _, f := range []string{"go.sum", "gen/shop/v1/shop.pb.go", "gen/shop/v1/shop_vtproto.pb.go", "gen/shop/v1/shop_parigot.pb.go"} {
 			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 				t.Error(err)
 			}

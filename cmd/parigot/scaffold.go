@@ -217,9 +217,11 @@ func (s *scaffold) addRequire(f []string) {
 	if len(f) != 2 {
 		return
 	}
-	// The app's own code imports protobuf (the generated messages); it needs
-	// the rest only through parigot.
-	s.Requires = append(s.Requires, requirement{Path: f[0], Version: f[1], Indirect: f[0] != "google.golang.org/protobuf"})
+	// The app's own code imports protobuf and vtprotobuf (the generated
+	// messages and their fast marshalling); it needs the rest only through
+	// parigot.
+	direct := f[0] == "google.golang.org/protobuf" || f[0] == "github.com/planetscale/vtprotobuf"
+	s.Requires = append(s.Requires, requirement{Path: f[0], Version: f[1], Indirect: !direct})
 }
 
 // files renders every template of templates.Init: app-relative slash path ->

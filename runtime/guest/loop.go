@@ -49,11 +49,13 @@ type Readier interface {
 	Ready(ctx context.Context) bool
 }
 
-// UnaryMethod adapts a typed method implementation to a Method.
+// UnaryMethod adapts a typed method implementation to a Method. Messages with
+// the fast marshalling methods codegen generates are decoded and encoded
+// with them, others with protobuf-go.
 func UnaryMethod[Req, Resp proto.Message](newReq func() Req, fn func(context.Context, Req) *Future[Resp]) Method {
 	return func(ctx context.Context, in []byte) *Future[[]byte] {
 		req := newReq()
-		if err := proto.Unmarshal(in, req); err != nil {
+		if err := unmarshal(in, req); err != nil {
 			return Rejected[[]byte](&Error{Code: CodeBadRequest, Message: err.Error()})
 		}
 		out := NewFuture[[]byte]()
@@ -62,7 +64,7 @@ func UnaryMethod[Req, Resp proto.Message](newReq func() Req, fn func(context.Con
 				out.Reject(err)
 				return
 			}
-			b, err := proto.Marshal(resp)
+			b, err := marshalAppend(nil, resp)
 			if err != nil {
 				out.Reject(&Error{Code: CodeInternal, Message: "encoding reply: " + err.Error()})
 				return
@@ -149,12 +151,14 @@ func Locate(service string) (Client, error) {
 
 // Invoke dispatches method on the located service with req and returns a
 // future of the reply, decoded into resp. Generated client stubs call it.
+// Like UnaryMethod, it uses a message's fast marshalling methods when it has
+// them.
 func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp Resp) *Future[Resp] {
 	f := NewFuture[Resp]()
 	full := loop.fullName(c.service, method)
 	// The host copies the request during dispatch, so one buffer serves
 	// every call.
-	in, err := proto.MarshalOptions{}.MarshalAppend(loop.send[:0], req)
+	in, err := marshalAppend(loop.send[:0], req)
 	if cap(in) <= 64<<10 {
 		loop.send = in[:0]
 	}
@@ -181,7 +185,7 @@ func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp
 			f.Reject(&Error{Code: ev.Code, Method: full, Message: string(ev.Payload)})
 			return
 		}
-		if err := proto.Unmarshal(ev.Payload, resp); err != nil {
+		if err := unmarshal(ev.Payload, resp); err != nil {
 			f.Reject(&Error{Code: CodeBadRequest, Method: full, Message: "decoding reply: " + err.Error()})
 			return
 		}

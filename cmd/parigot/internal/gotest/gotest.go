@@ -1,0 +1,381 @@
+// Package gotest runs `go test -json` for parigot test: it shows the output
+// as go test would, counts and names the results (a mode per pass), prints
+// the summary line, and writes JUnit XML for CI systems.
+package gotest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+)
+
+// event is one line of `go test -json` (cmd/test2json).
+type event struct {
+	Action      string
+	Package     string
+	Test        string
+	Elapsed     float64
+	Output      string
+	ImportPath  string // build-output events
+	FailedBuild string // a package that failed because a build failed
+}
+
+// Case is one test (or subtest) of one pass.
+type Case struct {
+	pkg, name string
+	result    string // "pass", "fail" or "skip"
+	elapsed   float64
+	output    strings.Builder
+}
+
+// Pass is what one `go test` run reported.
+type Pass struct {
+	mode  string
+	cases []*Case
+	// pkgFailures are packages that failed outside any test: a test
+	// package that did not compile, a panic in TestMain, a timeout.
+	pkgFailures []*Case
+	pkgElapsed  map[string]float64
+}
+
+// Options says how to run one pass of `go test`.
+type Options struct {
+	Dir     string   // the directory to run `go test ./...` in
+	Mode    string   // the name of the pass, shown with failures ("single", "split")
+	Run     string   // go test -run
+	Verbose bool     // show every test's output, not only failing ones'
+	Env     []string // added to the environment of go test
+}
+
+// Run runs the Go tests of opts.Dir, shows their output as go test would,
+// and collects the results.
+func Run(ctx context.Context, opts Options, stdout io.Writer) (*Pass, error) {
+	args := []string{"test", "-json"}
+	if opts.Verbose {
+		args = append(args, "-v")
+	}
+	if opts.Run != "" {
+		args = append(args, "-run", opts.Run)
+	}
+	args = append(args, "./...")
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = opts.Dir
+	cmd.Env = append(os.Environ(), opts.Env...)
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("running go test: %w", err)
+	}
+	pass := read(out, opts.Mode, opts.Verbose, stdout)
+	waitErr := cmd.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if errOut.Len() > 0 {
+		fmt.Fprint(stdout, errOut.String())
+	}
+	if waitErr != nil && len(pass.pkgFailures) == 0 && !pass.Failed() {
+		// go test failed without reporting a package: a pattern or module
+		// problem, which it explained on stderr.
+		c := &Case{pkg: opts.Dir, result: "fail"}
+		c.output.WriteString(errOut.String())
+		pass.pkgFailures = append(pass.pkgFailures, c)
+	}
+	return pass, nil
+}
+
+// Failed reports whether a test of the pass failed.
+func (p *Pass) Failed() bool {
+	for _, c := range p.cases {
+		if c.result == "fail" {
+			return true
+		}
+	}
+	return false
+}
+
+// read collects the results of `go test -json` output, echoing what go test
+// itself would print to stdout.
+func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
+	pass := &Pass{mode: mode, pkgElapsed: map[string]float64{}}
+	cases := map[string]*Case{}       // pkg + " " + test
+	pkgOut := map[string]*Case{}      // output outside tests, per package
+	buildOut := map[string][]string{} // build output, per import path
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var ev event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil || ev.Action == "" {
+			fmt.Fprintln(stdout, sc.Text()) // not an event: pass it on
+			continue
+		}
+		switch ev.Action {
+		case "build-output":
+			buildOut[ev.ImportPath] = append(buildOut[ev.ImportPath], ev.Output)
+			fmt.Fprint(stdout, ev.Output)
+			continue
+		case "build-fail":
+			continue
+		}
+		if ev.Test == "" {
+			p := pkgOut[ev.Package]
+			if p == nil {
+				p = &Case{pkg: ev.Package}
+				pkgOut[ev.Package] = p
+			}
+			switch ev.Action {
+			case "output":
+				p.output.WriteString(ev.Output)
+				// Quiet, go test shows a package's result line and what
+				// a failing package printed outside its tests.
+				if verbose || isResultLine(ev.Output) {
+					fmt.Fprint(stdout, ev.Output)
+				}
+			case "pass", "skip":
+				pass.pkgElapsed[ev.Package] = ev.Elapsed
+			case "fail":
+				pass.pkgElapsed[ev.Package] = ev.Elapsed
+				p.result = "fail"
+				pass.pkgFailures = append(pass.pkgFailures, p)
+			}
+			continue
+		}
+		key := ev.Package + " " + ev.Test
+		c := cases[key]
+		if c == nil {
+			c = &Case{pkg: ev.Package, name: ev.Test}
+			cases[key] = c
+			pass.cases = append(pass.cases, c)
+		}
+		switch ev.Action {
+		case "output":
+			c.output.WriteString(ev.Output)
+			if verbose {
+				fmt.Fprint(stdout, ev.Output)
+			}
+		case "pass", "skip", "fail":
+			c.result, c.elapsed = ev.Action, ev.Elapsed
+			if ev.Action == "fail" && !verbose {
+				fmt.Fprint(stdout, quietOutput(c.output.String()))
+			}
+		}
+	}
+	// A package fails on its own only when none of its tests did.
+	failedTests := map[string]bool{}
+	for _, c := range pass.cases {
+		if c.result == "fail" {
+			failedTests[c.pkg] = true
+		}
+	}
+	kept := pass.pkgFailures[:0]
+	for _, p := range pass.pkgFailures {
+		if !failedTests[p.pkg] {
+			kept = append(kept, p)
+		}
+	}
+	pass.pkgFailures = kept
+	return pass
+}
+
+// isResultLine reports whether a package's output line is its result:
+// "ok", "FAIL", or "?" (no test files), then the package.
+func isResultLine(line string) bool {
+	for _, p := range []string{"ok  \t", "FAIL\t", "?   \t"} {
+		if strings.HasPrefix(line, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// quietOutput is a test's output as go test without -v shows it: its
+// result line ("--- FAIL: TestX") first, then what it logged, without the
+// progress lines that go test -json adds (=== RUN and friends).
+func quietOutput(out string) string {
+	var head, body strings.Builder
+	for _, l := range strings.SplitAfter(out, "\n") {
+		switch {
+		case strings.HasPrefix(l, "=== "):
+		case strings.HasPrefix(strings.TrimLeft(l, " "), "--- "):
+			head.WriteString(l)
+		default:
+			body.WriteString(l)
+		}
+	}
+	return head.String() + body.String()
+}
+
+// Summarize prints the failing tests and the summary line, and reports
+// whether everything passed.
+func Summarize(w io.Writer, passes []*Pass, naming bool) bool {
+	passed, failed, skipped := 0, 0, 0
+	var names []string
+	for _, p := range passes {
+		suffix := ""
+		if naming {
+			suffix = " (" + p.mode + " mode)"
+		}
+		failedNames := map[string]bool{}
+		for _, c := range p.cases {
+			if c.result == "fail" {
+				failedNames[c.pkg+" "+c.name] = true
+			}
+		}
+		for _, c := range p.cases {
+			if !strings.Contains(c.name, "/") {
+				switch c.result {
+				case "pass":
+					passed++
+				case "fail":
+					failed++
+				case "skip":
+					skipped++
+				}
+			}
+			if c.result == "fail" && !hasFailedChild(failedNames, c) {
+				names = append(names, fmt.Sprintf("FAIL %s%s in %s", c.name, suffix, c.pkg))
+			}
+		}
+		for _, pf := range p.pkgFailures {
+			failed++
+			names = append(names, fmt.Sprintf("FAIL package %s%s: it failed outside any test (see its output above)", pf.pkg, suffix))
+		}
+	}
+	for _, n := range names {
+		fmt.Fprintln(w, n)
+	}
+	line := fmt.Sprintf("%d passed, %d failed", passed, failed)
+	if skipped > 0 {
+		line += fmt.Sprintf(", %d skipped", skipped)
+	}
+	fmt.Fprintln(w, line)
+	return failed == 0
+}
+
+// hasFailedChild reports whether a subtest of c failed too, in which case the
+// subtest is the one to name.
+func hasFailedChild(failed map[string]bool, c *Case) bool {
+	prefix := c.pkg + " " + c.name + "/"
+	for k := range failed {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// The JUnit XML report: the schema CI systems (Jenkins, GitLab, GitHub
+// actions that read test reports) share.
+type (
+	junitSuites struct {
+		XMLName  xml.Name     `xml:"testsuites"`
+		Tests    int          `xml:"tests,attr"`
+		Failures int          `xml:"failures,attr"`
+		Skipped  int          `xml:"skipped,attr"`
+		Time     string       `xml:"time,attr"`
+		Suites   []junitSuite `xml:"testsuite"`
+	}
+	junitSuite struct {
+		Name      string      `xml:"name,attr"`
+		Tests     int         `xml:"tests,attr"`
+		Failures  int         `xml:"failures,attr"`
+		Skipped   int         `xml:"skipped,attr"`
+		Time      string      `xml:"time,attr"`
+		Timestamp string      `xml:"timestamp,attr"`
+		Cases     []junitCase `xml:"testcase"`
+	}
+	junitCase struct {
+		Classname string        `xml:"classname,attr"`
+		Name      string        `xml:"name,attr"`
+		Time      string        `xml:"time,attr"`
+		Failure   *junitFailure `xml:"failure,omitempty"`
+		Skipped   *junitFailure `xml:"skipped,omitempty"`
+		SystemOut string        `xml:"system-out,omitempty"`
+	}
+	junitFailure struct {
+		Message string `xml:"message,attr"`
+		Text    string `xml:",chardata"`
+	}
+)
+
+// WriteJUnit writes every test and subtest of every pass as a JUnit XML
+// report: one testsuite per package (and mode, when there are several).
+func WriteJUnit(name string, passes []*Pass, naming bool) error {
+	var report junitSuites
+	var total float64
+	now := time.Now().UTC().Format(time.RFC3339)
+	for _, p := range passes {
+		bySuite := map[string]*junitSuite{}
+		var order []string
+		suite := func(pkg string) *junitSuite {
+			n := pkg
+			if naming {
+				n += " (" + p.mode + " mode)"
+			}
+			s := bySuite[n]
+			if s == nil {
+				s = &junitSuite{Name: n, Time: seconds(p.pkgElapsed[pkg]), Timestamp: now}
+				bySuite[n] = s
+				order = append(order, n)
+				total += p.pkgElapsed[pkg]
+			}
+			return s
+		}
+		for _, c := range p.cases {
+			s := suite(c.pkg)
+			jc := junitCase{Classname: c.pkg, Name: c.name, Time: seconds(c.elapsed)}
+			switch c.result {
+			case "fail":
+				jc.Failure = &junitFailure{Message: "Failed", Text: c.output.String()}
+				s.Failures++
+			case "skip":
+				jc.Skipped = &junitFailure{Message: "Skipped", Text: c.output.String()}
+				s.Skipped++
+			default:
+				jc.SystemOut = c.output.String()
+			}
+			s.Tests++
+			s.Cases = append(s.Cases, jc)
+		}
+		for _, pf := range p.pkgFailures {
+			s := suite(pf.pkg)
+			s.Tests++
+			s.Failures++
+			s.Cases = append(s.Cases, junitCase{Classname: pf.pkg, Name: "package " + pf.pkg, Time: seconds(0),
+				Failure: &junitFailure{Message: "Failed outside any test", Text: pf.output.String()}})
+		}
+		sort.Strings(order)
+		for _, n := range order {
+			s := bySuite[n]
+			report.Tests += s.Tests
+			report.Failures += s.Failures
+			report.Skipped += s.Skipped
+			report.Suites = append(report.Suites, *s)
+		}
+	}
+	report.Time = seconds(total)
+	b, err := xml.MarshalIndent(report, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append([]byte(xml.Header), append(b, '\n')...)
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		return fmt.Errorf("writing the JUnit report: %w", err)
+	}
+	return nil
+}
+
+func seconds(s float64) string { return fmt.Sprintf("%.3f", s) }

@@ -1,0 +1,90 @@
+package gotest
+
+import (
+	"bytes"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// events is what `go test -json ./...` prints for a package with a passing
+// test, a failing test with a failing subtest, and a skipped test.
+const events = `{"Action":"start","Package":"shop/shop"}
+{"Action":"run","Package":"shop/shop","Test":"TestGreet"}
+{"Action":"output","Package":"shop/shop","Test":"TestGreet","Output":"=== RUN   TestGreet\n"}
+{"Action":"output","Package":"shop/shop","Test":"TestGreet","Output":"--- PASS: TestGreet (0.00s)\n"}
+{"Action":"pass","Package":"shop/shop","Test":"TestGreet","Elapsed":0.01}
+{"Action":"run","Package":"shop/shop","Test":"TestSum"}
+{"Action":"run","Package":"shop/shop","Test":"TestSum/negative"}
+{"Action":"output","Package":"shop/shop","Test":"TestSum/negative","Output":"    sum_test.go:9: sum(-1, 1) = 1, want 0\n"}
+{"Action":"output","Package":"shop/shop","Test":"TestSum/negative","Output":"    --- FAIL: TestSum/negative (0.00s)\n"}
+{"Action":"fail","Package":"shop/shop","Test":"TestSum/negative","Elapsed":0}
+{"Action":"output","Package":"shop/shop","Test":"TestSum","Output":"--- FAIL: TestSum (0.00s)\n"}
+{"Action":"fail","Package":"shop/shop","Test":"TestSum","Elapsed":0}
+{"Action":"run","Package":"shop/shop","Test":"TestSlow"}
+{"Action":"output","Package":"shop/shop","Test":"TestSlow","Output":"    slow_test.go:5: needs -long\n"}
+{"Action":"skip","Package":"shop/shop","Test":"TestSlow","Elapsed":0}
+{"Action":"output","Package":"shop/shop","Output":"FAIL\tshop/shop\t0.012s\n"}
+{"Action":"fail","Package":"shop/shop","Elapsed":0.012}
+`
+
+func TestAPassIsCountedAndItsFailuresNamed(t *testing.T) {
+	var shown bytes.Buffer
+	pass := read(strings.NewReader(events), "split", false, &shown)
+	if !pass.Failed() {
+		t.Fatal("a pass with a failing test did not fail")
+	}
+	if !strings.Contains(shown.String(), "sum(-1, 1) = 1, want 0") || strings.Contains(shown.String(), "=== RUN") {
+		t.Errorf("quiet output should show the failing test's log and no progress lines:\n%s", shown.String())
+	}
+	var summary bytes.Buffer
+	if Summarize(&summary, []*Pass{pass}, true) {
+		t.Error("Summarize reported success")
+	}
+	want := "FAIL TestSum/negative (split mode) in shop/shop\n1 passed, 1 failed, 1 skipped\n"
+	if summary.String() != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", summary.String(), want)
+	}
+}
+
+func TestAllPassedEndsWithTheCountAndSucceeds(t *testing.T) {
+	ok := strings.Split(events, "\n")[:5]
+	pass := read(strings.NewReader(strings.Join(ok, "\n")), "single", false, &bytes.Buffer{})
+	var summary bytes.Buffer
+	if !Summarize(&summary, []*Pass{pass}, false) || summary.String() != "1 passed, 0 failed\n" {
+		t.Errorf("summary %q", summary.String())
+	}
+}
+
+func TestTheJUnitReportHoldsEveryCaseAndTheFailureOutput(t *testing.T) {
+	pass := read(strings.NewReader(events), "single", false, &bytes.Buffer{})
+	name := filepath.Join(t.TempDir(), "report.xml")
+	if err := WriteJUnit(name, []*Pass{pass}, false); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Suites []struct {
+			Tests    int `xml:"tests,attr"`
+			Failures int `xml:"failures,attr"`
+			Cases    []struct {
+				Name    string    `xml:"name,attr"`
+				Failure *struct{} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("the report is not XML: %v\n%s", err, b)
+	}
+	if len(doc.Suites) != 1 || doc.Suites[0].Failures == 0 || len(doc.Suites[0].Cases) < 3 {
+		t.Fatalf("report:\n%s", b)
+	}
+	if !strings.Contains(string(b), "sum(-1, 1) = 1, want 0") {
+		t.Errorf("the failure's output is not in the report:\n%s", b)
+	}
+}
