@@ -71,6 +71,7 @@ func printCreated(w io.Writer, s *scaffold, dir string, src parigotSource) {
 		{"proto/" + s.Pkg + "/v1/" + s.Pkg + ".proto", "the protocol: " + s.Pkg + ".v1." + s.Type},
 		{s.Service + "/", "the service, with its unit test"},
 		{s.Program + "/", "the program that calls it"},
+		{"topology_test.go", "a test of the running app: a call, and the program's output"},
 		{"gen/" + s.Pkg + "/v1/", "Go code generated from the proto"},
 	}
 	width := 0
@@ -81,7 +82,7 @@ func printCreated(w io.Writer, s *scaffold, dir string, src parigotSource) {
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, r[0], r[1])
 	}
-	fmt.Fprintf(w, "It uses the parigot library in %s (%s).\n\nNext:\n  cd %s\n  parigot run\n  go test ./...\n",
+	fmt.Fprintf(w, "It uses the parigot library in %s (%s).\n\nNext:\n  cd %s\n  parigot run\n  parigot test\n",
 		src.Dir, src.How, shellQuote(dir))
 }
 
