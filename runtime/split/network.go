@@ -72,7 +72,12 @@ func (n *Network) Serve(spec *host.GuestSpec, local host.Endpoint) error {
 				return // nobody to answer: not a parigot caller
 			}
 			rc := &remoteCaller{nc: n.nc, subject: m.Reply}
-			ev := abi.Event{Kind: abi.KindCall, Method: m.Header.Get(headerMethod), Payload: m.Data}
+			method := m.Header.Get(headerMethod)
+			if code, why := checkCall(svc, method, m.Data); code != abi.CodeOK {
+				rc.Deliver(abi.Event{Kind: abi.KindReply, Code: code, Payload: []byte(why)}, nil)
+				return
+			}
+			ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: m.Data}
 			if !local.Deliver(ev, rc) {
 				rc.Deliver(abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable,
 					Payload: []byte("service " + spec.Name + " is stopping")}, nil)
@@ -103,6 +108,22 @@ func (n *Network) StopServing() {
 		s.Unsubscribe()
 	}
 	n.nc.Flush()
+}
+
+// maxMethod bounds a method name from the network: "package.Service/Method".
+const maxMethod = 1024
+
+// checkCall refuses what no parigot caller would send, before it reaches the
+// guest: a method of another service, an absurd name, a payload over the
+// limit that guests are promised.
+func checkCall(svc, method string, payload []byte) (abi.Code, string) {
+	switch {
+	case len(method) > maxMethod || !strings.HasPrefix(method, svc+"/") || len(method) == len(svc)+1:
+		return abi.CodeBadRequest, fmt.Sprintf("a call on the subject of %s must name one of its methods, as %s/<Method>", svc, svc)
+	case len(payload) > abi.MaxPayload:
+		return abi.CodeTooLarge, fmt.Sprintf("request of %d bytes is larger than the %d-byte limit", len(payload), abi.MaxPayload)
+	}
+	return abi.CodeOK, ""
 }
 
 // Ready implements host.Remote: the guest answers readiness checks.

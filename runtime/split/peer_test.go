@@ -1,0 +1,139 @@
+package split
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/internal/abi"
+)
+
+// TestGarbageFromANetworkPeerIsRefusedAndEverythingGoesOn has a NATS client
+// that holds the credential but is no parigot guest send what it likes to a
+// service's subject and to reply subjects, while a real program calls the
+// service. The junk gets clear errors or is dropped; the program's calls all
+// succeed.
+func TestGarbageFromANetworkPeerIsRefusedAndEverythingGoesOn(t *testing.T) {
+	guests := testGuests(t, 1)
+	srv, err := StartServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	conn := Conn{URL: srv.URL(), Token: srv.Token}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	echoCtx, stopEcho := context.WithCancel(ctx)
+	defer stopEcho()
+	var echoOut syncBuffer
+	go RunChild(echoCtx, ChildOptions{App: "test", Guests: guests, Name: "echo", Conn: conn, Stdout: &echoOut, Stderr: &echoOut})
+
+	peer, err := nats.Connect(srv.URL(), nats.Token(srv.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	subject := "parigot.test.call.test.Echo"
+	ask := func(method string, data []byte) (*nats.Msg, error) {
+		m := nats.NewMsg(subject)
+		if method != "\x00" {
+			m.Header.Set(headerMethod, method)
+		}
+		m.Data = data
+		return peer.RequestMsg(m, 5*time.Second)
+	}
+	// Wait for the service.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := ask("test.Echo/Echo", nil); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the echo service did not come up:\n%s", echoOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, c := range []struct {
+		name, method string
+		data         []byte
+		code, text   string
+	}{
+		{"no method header", "\x00", nil, "4", "must name one of its methods"},
+		{"a method of another service", "other.Svc/Echo", nil, "4", "must name one of its methods"},
+		{"a service name and no method", "test.Echo/", nil, "4", "must name one of its methods"},
+		{"a 2 KiB method name", "test.Echo/" + strings.Repeat("x", 2048), nil, "4", "must name one of its methods"},
+		{"a method the service lacks", "test.Echo/Nope", nil, "5", "has no method Nope"},
+		{"a 5 MiB request", "test.Echo/Echo", make([]byte, 5<<20), "6", "larger than the 4194304-byte limit"},
+	} {
+		reply, err := ask(c.method, c.data)
+		if err != nil {
+			t.Errorf("%s: no answer: %v", c.name, err)
+			continue
+		}
+		if got := reply.Header.Get(headerCode); got != c.code || !strings.Contains(string(reply.Data), c.text) {
+			t.Errorf("%s: code %s %q, want code %s and %q", c.name, got, reply.Data, c.code, c.text)
+		}
+	}
+	// Junk without a reply subject, and junk on reply subjects.
+	peer.Publish(subject, []byte("no reply subject"))
+	for _, s := range []string{"parigot.test.reply.ticker.x", "parigot.test.reply.ticker.x.echo.notanumber", "parigot.test.reply.ticker.x.echo.1.extra"} {
+		peer.Publish(s, []byte("junk"))
+	}
+	peer.Flush()
+
+	// A real program still gets every call through.
+	var tickOut syncBuffer
+	res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "ticker", Conn: conn, Stdout: &tickOut, Stderr: &tickOut})
+	if err != nil || res.ExitCode != 0 || !strings.Contains(tickOut.String(), "done: ok=40 failed=0") {
+		t.Errorf("the program after the junk: err %v, exit %d:\n%s", err, res.ExitCode, tickOut.String())
+	}
+}
+
+// recorder is a caller endpoint that keeps what it is given.
+type recorder struct{ got []abi.Event }
+
+func (r *recorder) Deliver(ev abi.Event, _ host.Endpoint) bool {
+	r.got = append(r.got, ev)
+	return true
+}
+func (r *recorder) GuestName() string            { return "caller" }
+func (r *recorder) MethodTimeout() time.Duration { return time.Second }
+
+func TestRepliesAreReadCarefully(t *testing.T) {
+	const prefix = "parigot.test.reply.caller.abc"
+	msg := func(subject, code string, status string, data string) *nats.Msg {
+		m := nats.NewMsg(subject)
+		if code != "" {
+			m.Header.Set(headerCode, code)
+		}
+		if status != "" {
+			m.Header.Set(headerStatus, status)
+		}
+		m.Data = []byte(data)
+		return m
+	}
+	for _, c := range []struct {
+		name string
+		m    *nats.Msg
+		want *abi.Event // nil: dropped
+	}{
+		{"a reply", msg(prefix+".echo.7", "0", "", "hi"), &abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, CallID: 7, Payload: []byte("hi")}},
+		{"no responders", msg(prefix+".echo.8", "", "503", ""), &abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: 8, Payload: []byte("service echo is not running")}},
+		{"a code that is not a number", msg(prefix+".echo.9", "zero", "", "x"), &abi.Event{Kind: abi.KindReply, Code: abi.CodeInternal, CallID: 9, Payload: []byte("malformed reply from service echo")}},
+		{"no call id", msg(prefix+".echo", "0", "", "x"), nil},
+		{"a call id that is not a number", msg(prefix+".echo.seven", "0", "", "x"), nil},
+	} {
+		var r recorder
+		deliverReply(&r, prefix, c.m)
+		switch {
+		case c.want == nil && len(r.got) != 0:
+			t.Errorf("%s: delivered %+v, want it dropped", c.name, r.got)
+		case c.want != nil && (len(r.got) != 1 || r.got[0].Code != c.want.Code || r.got[0].CallID != c.want.CallID || string(r.got[0].Payload) != string(c.want.Payload)):
+			t.Errorf("%s: delivered %+v, want %+v", c.name, r.got, *c.want)
+		}
+	}
+}
