@@ -14,12 +14,13 @@ import (
 // receive calls for it from other processes.
 type fakeRemote struct {
 	local   chan Endpoint
+	ready   chan struct{}
 	stopped atomic.Bool
 }
 
 func (r *fakeRemote) Service(string) Endpoint              { return nil }
 func (r *fakeRemote) Serve(_ *GuestSpec, l Endpoint) error { r.local <- l; return nil }
-func (r *fakeRemote) Ready(*GuestSpec)                     {}
+func (r *fakeRemote) Ready(*GuestSpec)                     { close(r.ready) }
 func (r *fakeRemote) StopServing()                         { r.stopped.Store(true) }
 
 // farCaller is a caller in another process: it records the reply.
@@ -30,7 +31,7 @@ func (c *farCaller) GuestName() string                     { return "far" }
 func (c *farCaller) MethodTimeout() time.Duration          { return 0 }
 
 func TestOnSIGTERMAServiceFinishesItsCallsBeforeItStops(t *testing.T) {
-	remote := &fakeRemote{local: make(chan Endpoint, 1)}
+	remote := &fakeRemote{local: make(chan Endpoint, 1), ready: make(chan struct{})}
 	echo := echoService(t)
 	echo.MethodTimeout = 5 * time.Second
 	echo.Overrun = OverrunStop // interruptible: stopping it would cut the call short
@@ -48,10 +49,14 @@ func TestOnSIGTERMAServiceFinishesItsCallsBeforeItStops(t *testing.T) {
 	}()
 	local := <-remote.local
 	caller := &farCaller{replies: make(chan abi.Event, 1)}
-	time.Sleep(200 * time.Millisecond) // the service is up and polling
+	select {
+	case <-remote.ready:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the service did not become ready:\n%s", out.String())
+	}
 	// Busy computes for 300ms; the stop comes while it runs.
 	local.Deliver(abi.Event{Kind: abi.KindCall, CallID: 41, Method: "test.Echo/Busy", Payload: []byte("x")}, caller)
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // the guest has taken the call and is computing
 	cancel()
 	select {
 	case ev := <-caller.replies:
