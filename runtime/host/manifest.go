@@ -1,10 +1,32 @@
 package host
 
-import "parigot.dev/parigot/manifest"
+import (
+	"os"
+	"strconv"
+	"time"
+
+	"parigot.dev/parigot/manifest"
+)
+
+// EnvTimeoutScale names the environment variable that multiplies every
+// method_timeout read from a manifest: for machines much slower than the
+// ones an app is deployed on, such as a loaded CI runner. Unset, or not a
+// number of at least 1: no scaling.
+const EnvTimeoutScale = "PARIGOT_TIMEOUT_SCALE"
+
+// timeoutScale reads EnvTimeoutScale.
+func timeoutScale() float64 {
+	f, err := strconv.ParseFloat(os.Getenv(EnvTimeoutScale), 64)
+	if err != nil || f < 1 || f > 1000 {
+		return 1
+	}
+	return f
+}
 
 // GuestsFromManifest describes the app's guests for Config.Guests, in start
 // order, given where each guest's wasm was built.
 func GuestsFromManifest(app *manifest.App, wasm map[string]string) []*GuestSpec {
+	scale := timeoutScale()
 	var specs []*GuestSpec
 	for _, g := range app.StartOrder() {
 		kind := Service
@@ -21,7 +43,7 @@ func GuestsFromManifest(app *manifest.App, wasm map[string]string) []*GuestSpec 
 			Wasm:          wasm[g.Name],
 			Implements:    g.Implements,
 			Requires:      g.Requires,
-			MethodTimeout: timeout,
+			MethodTimeout: time.Duration(float64(timeout) * scale),
 			Replicas:      max(g.Replicas, 1),
 			MemoryLimit:   g.MemoryLimit,
 			Overrun:       map[string]OverrunPolicy{manifest.OverrunReport: OverrunReport}[g.OnOverrun],
