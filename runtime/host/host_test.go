@@ -53,11 +53,11 @@ func wasm(t *testing.T, name string) string {
 	return filepath.Join(dir, name+".wasm")
 }
 
-// echoService is the echo test service with a 100ms budget; overruns are
+// echoService is the echo test service with a 250ms budget; overruns are
 // only reported, so that its Slow method shows a caller's deadline.
 func echoService(t *testing.T) *GuestSpec {
 	return &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"},
-		MethodTimeout: 100 * time.Millisecond, Overrun: OverrunReport}
+		MethodTimeout: 250 * time.Millisecond, Overrun: OverrunReport}
 }
 
 // runApp runs guests and returns what they printed.
@@ -83,10 +83,10 @@ func TestEveryCallCompletesOnceWithTheRightOutcome(t *testing.T) {
 		"caller | locate missing: parigot: cannot locate test.Nobody: no service in parigot.hcl implements it",
 		"caller | Echo: ok 2 bytes, intact=true",
 		"caller | Fail: test.Echo/Fail: application error: the echo service refuses",
-		"caller | Slow: test.Echo/Slow: deadline exceeded: no reply from service echo within its method budget of 100ms",
-		"caller | Never: test.Echo/Never: deadline exceeded: no reply from service echo within its method budget of 100ms",
 		"caller | Missing: test.Echo/Missing: unimplemented: test.Echo has no method Missing",
 		"caller | Echo: ok 1048576 bytes, intact=true",
+		"caller | Never: test.Echo/Never: deadline exceeded: no reply from service echo within its method budget of 250ms",
+		"caller | Slow: test.Echo/Slow: deadline exceeded: no reply from service echo within its method budget of 250ms",
 		"caller | Echo: test.Echo/Echo: too large: request of 5242885 bytes is larger than the 4194304-byte limit",
 	}
 	assertLines(t, out, want)

@@ -47,12 +47,14 @@ func main() {
 			fmt.Println("locate missing:", err)
 		}
 		steps := []func(next func()){
+			// Calls the service answers come first; Slow keeps it busy past
+			// its budget, so it comes last of those that reach it.
 			func(next func()) { call(echo, "Echo", []byte("hi"), next) },
 			func(next func()) { call(echo, "Fail", nil, next) },
-			func(next func()) { call(echo, "Slow", nil, next) },
-			func(next func()) { call(echo, "Never", nil, next) },
 			func(next func()) { call(echo, "Missing", nil, next) },
 			func(next func()) { call(echo, "Echo", bytes.Repeat([]byte("x"), 1<<20), next) },
+			func(next func()) { call(echo, "Never", nil, next) },
+			func(next func()) { call(echo, "Slow", nil, next) },
 			func(next func()) { call(echo, "Echo", make([]byte, 5<<20), next) },
 		}
 		run(steps, func() { guest.ExitSelf(0) })
