@@ -72,6 +72,10 @@ func (a *App) Mode() Mode { return a.mode }
 // Name is the app's name in parigot.hcl.
 func (a *App) Name() string { return a.app.Name }
 
+// DefaultTimeoutScale multiplies the app's method budgets in a topology
+// test when PARIGOT_TIMEOUT_SCALE is not set.
+const DefaultTimeoutScale = 10
+
 // Start builds the app in dir (the directory of its parigot.hcl, relative to
 // the test's package directory) if anything is stale, starts its services in
 // mode, waits until they are all ready, and returns. The services stop when
@@ -91,7 +95,16 @@ func Start(t testing.TB, dir string, mode Mode) *App {
 	if err != nil {
 		t.Fatalf("apptest: building the app in %s:\n%s", dir, renderError(err))
 	}
-	a := &App{mode: mode, app: res.App, guests: host.GuestsFromManifest(res.App, res.Wasm), caller: newCaller()}
+	guests := host.GuestsFromManifest(res.App, res.Wasm)
+	if os.Getenv(host.EnvTimeoutScale) == "" {
+		// A topology test checks what the app does, not how fast a busy
+		// machine runs it: without an explicit scale, budgets get room.
+		// A test of the budget itself sets PARIGOT_TIMEOUT_SCALE=1.
+		for _, g := range guests {
+			g.MethodTimeout *= DefaultTimeoutScale
+		}
+	}
+	a := &App{mode: mode, app: res.App, guests: guests, caller: newCaller()}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.ctx = ctx
 	logs := &testLog{t: t}
