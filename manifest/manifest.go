@@ -131,7 +131,7 @@ func Load(path string) (*App, hcl.Diagnostics) {
 		a := &App{File: filename, Dir: absDir(dir), Sources: diag.Sources{}}
 		detail := fmt.Sprintf("Reading the manifest failed: %v.", err)
 		if errors.Is(err, fs.ErrNotExist) {
-			detail = fmt.Sprintf("There is no %s in %s. Run parigot in an app directory, pass the app directory or its %s, or create one with parigot init.", FileName, dir, FileName)
+			detail = fmt.Sprintf("There is no %s in %s. Run parigot in an app directory, pass the app directory or its %s, or create one with parigot init.", FileName, absDir(dir), FileName)
 		}
 		return a, hcl.Diagnostics{errAt(fileStart(filename), "Cannot read manifest", detail)}
 	}
