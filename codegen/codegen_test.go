@@ -717,6 +717,7 @@ message M {
 `},
 			set:     ProtoSet{Root: "proto", Files: []string{"proto/bad/v1/bad.proto"}},
 			summary: "Syntax error: expecting ';'",
+			detail:  "often a missing ';' or '}' just before it",
 			file:    "app/proto/bad/v1/bad.proto",
 			line:    5, column: 1,
 			srcLine: "}",
@@ -726,6 +727,7 @@ message M {
 			files:   map[string]string{"a.proto": "syntax = \"proto3\";\npackage a;\nmessage M {\n\tNope n = 1;\n}\n"},
 			set:     ProtoSet{Files: []string{"a.proto"}},
 			summary: "Nope",
+			detail:  "that the file defining it is imported",
 			file:    "app/a.proto",
 			line:    4, column: 2, // a tab counts as one column
 			srcLine: "Nope n = 1;",

@@ -233,7 +233,19 @@ func (c *compilation) errorDiag(root string, e reporter.ErrorWithPos) *hcl.Diagn
 		msg = u.Error()
 	}
 	rng := c.spanRange(root, e.Start(), e.End())
-	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: capitalize(msg), Subject: &rng}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: capitalize(msg), Detail: protoErrorDetail(msg), Subject: &rng}
+}
+
+// protoErrorDetail says what to do about an error of the proto compiler,
+// whose own messages say only what is wrong.
+func protoErrorDetail(msg string) string {
+	switch {
+	case strings.HasPrefix(msg, "syntax error"):
+		return "The .proto file does not parse at the marked place (often a missing ';' or '}' just before it). Fix it and run parigot build again."
+	case strings.Contains(msg, "unknown type") || strings.Contains(msg, "not found") || strings.Contains(msg, "undefined"):
+		return "Check the spelling, the package prefix, and that the file defining it is imported (and listed in a proto block of parigot.hcl, or shipped with parigot, or a well-known type)."
+	}
+	return "Fix the .proto file at the marked place and run parigot build again."
 }
 
 // spanRange converts a protocompile span (whose End is the position of the
