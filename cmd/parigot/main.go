@@ -121,6 +121,7 @@ one process (single mode) or one process per service.`,
 		Example: `  parigot init shop          # a new app in ./shop
   cd shop
   parigot run                # build it and run it in this process
+  parigot run --mode=split   # the same guests, one process each, over NATS
   parigot test               # its unit tests and topology tests
   parigot graph              # its topology, as a Mermaid diagram
 
