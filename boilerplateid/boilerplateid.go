@@ -2,8 +2,6 @@ package boilerplateid
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"go/format"
 	"go/token"
@@ -12,6 +10,7 @@ import (
 	"sync"
 	"text/template"
 
+	"parigot.dev/parigot/boilerplateid/idcore"
 	"parigot.dev/parigot/templates"
 )
 
@@ -126,26 +125,23 @@ func Generate(s Spec) ([]byte, error) {
 type data struct {
 	Name, Type, Letter, Package string
 	Lower                       string // unexported prefix: "orderId"
-	Tag                         string // the tag in place in the high word, as a Go literal
 	Example                     string // an example string form
 	ZeroString, EmptyString     string
 	NameArticle, TypeArticle    string // "an" or "a"
 	Known                       []known
 }
 
-type known struct{ Letter, Phrase string } // Phrase: "a HostId"
+type known struct{ Letter, Type string } // Type: "HostId"
 
 func newData(s Spec) data {
 	typ := s.TypeName()
-	sum := sha256.Sum256([]byte(typ))
 	d := data{
 		Name:        s.Name,
 		Type:        typ,
 		Letter:      s.Letter,
 		Package:     s.Package,
 		Lower:       strings.ToLower(typ[:1]) + typ[1:],
-		Tag:         fmt.Sprintf("0x%02x00_0000_0000_0000", s.Letter[0]),
-		Example:     s.Letter + "-" + hex.EncodeToString(sum[:])[:28],
+		Example:     idcore.Example(s.Letter[0], typ),
 		ZeroString:  s.Letter + "-" + strings.Repeat("0", 28),
 		EmptyString: s.Letter + "-" + strings.Repeat("f", 28),
 		NameArticle: article(s.Name),
@@ -157,7 +153,7 @@ func newData(s Spec) data {
 			continue
 		}
 		seen[k.Letter] = true
-		d.Known = append(d.Known, known{Letter: k.Letter, Phrase: article(k.TypeName()) + " " + k.TypeName()})
+		d.Known = append(d.Known, known{Letter: k.Letter, Type: k.TypeName()})
 	}
 	return d
 }

@@ -9,9 +9,12 @@
 //
 //	src, err := boilerplateid.Generate(boilerplateid.Spec{Name: "Order", Letter: "o", Package: "ids"})
 //
-// The generated code imports parigot.dev/parigot/proto/parigot/id/v1 (the Go
-// package of the shipped id.proto) and nothing else outside the standard
-// library. docs/IDS.md describes the generated API.
+// The generated code imports two packages: parigot.dev/parigot/proto/parigot/id/v1
+// (the Go package of the shipped id.proto) and
+// parigot.dev/parigot/boilerplateid/idcore, which holds the logic every Id
+// type shares; each generated function is one call into it. docs/IDS.md
+// describes the generated API.
 //
-// It is not a runtime library: the Ids themselves live in the generated code.
+// This package is not a runtime library: the Ids live in the generated code
+// and idcore.
 package boilerplateid

@@ -85,7 +85,7 @@ id "LineItem" {
 	})
 	t.Run("a type names the app's other Id types in its errors", func(t *testing.T) {
 		b, _ := os.ReadFile(order)
-		if !bytes.Contains(b, []byte(`return "a LineItemId"`)) {
+		if !bytes.Contains(b, []byte(`'l': "LineItemId",`)) {
 			t.Error("order_id.go does not know LineItemId")
 		}
 	})

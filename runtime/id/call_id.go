@@ -4,11 +4,7 @@
 package id
 
 import (
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/json"
-	"fmt"
-
+	"parigot.dev/parigot/boilerplateid/idcore"
 	idv1 "parigot.dev/parigot/proto/parigot/id/v1"
 )
 
@@ -29,25 +25,17 @@ type CallId struct {
 	high, low uint64
 }
 
-const (
-	// callIdTag is the type tag of CallId, in place in the high word.
-	callIdTag uint64 = 0x6300_0000_0000_0000
-	// callIdMask selects the random bits of the high word.
-	callIdMask uint64 = 1<<48 - 1
-)
+// callIdKnown names the other Id types parigot knows, by letter, for the
+// errors of ParseCallId and CallIdFromProto.
+var callIdKnown = idcore.Known{
+	'h': "HostId",
+	's': "ServiceId",
+	'm': "MethodId",
+}
 
 // NewCallId returns a new CallId whose 112 random bits come from
 // crypto/rand. It is never CallIdZero() or CallIdEmpty().
-func NewCallId() CallId {
-	var b [16]byte
-	for {
-		rand.Read(b[2:]) // never fails: crypto/rand ends the program if it cannot read
-		x := CallId{high: callIdTag | binary.BigEndian.Uint64(b[:8]), low: binary.BigEndian.Uint64(b[8:])}
-		if !x.randomIsZero() && !x.IsEmpty() {
-			return x
-		}
-	}
-}
+func NewCallId() CallId { return callIdOf(idcore.New('c')) }
 
 // CallIdZero returns the zero CallId, which means "no Call": the
 // value of a CallId that was never set, and of an unset
@@ -58,9 +46,7 @@ func CallIdZero() CallId { return CallId{} }
 // random bit set. NewCallId never returns it; use it to say "deliberately
 // none" where the zero value means "not set". Its string form is
 // c-ffffffffffffffffffffffffffff.
-func CallIdEmpty() CallId {
-	return CallId{high: callIdTag | callIdMask, low: ^uint64(0)}
-}
+func CallIdEmpty() CallId { return callIdOf(idcore.Empty('c')) }
 
 // IsZero reports whether x is CallIdZero().
 func (x CallId) IsZero() bool { return x == CallId{} }
@@ -71,59 +57,13 @@ func (x CallId) IsEmpty() bool { return x == CallIdEmpty() }
 // Equal reports whether x and y are the same CallId.
 func (x CallId) Equal(y CallId) bool { return x == y }
 
-func (x CallId) randomIsZero() bool { return x.high&callIdMask == 0 && x.low == 0 }
-
 // String returns the string form of x: "c-" and 28 lowercase hex digits.
-func (x CallId) String() string {
-	const digits = "0123456789abcdef"
-	var b [30]byte
-	b[0], b[1] = 'c', '-'
-	v := x.high & callIdMask
-	for i := 13; i >= 2; i-- {
-		b[i] = digits[v&15]
-		v >>= 4
-	}
-	v = x.low
-	for i := 29; i >= 14; i-- {
-		b[i] = digits[v&15]
-		v >>= 4
-	}
-	return string(b[:])
-}
+func (x CallId) String() string { return idcore.Format('c', x.high, x.low) }
 
 // ParseCallId reads the string form of a CallId, as String writes it. It
 // refuses any other form, including the string of another Id type.
 func ParseCallId(s string) (CallId, error) {
-	if len(s) >= 2 && s[0] != 'c' && s[1] == '-' {
-		if other := callIdOther(s[0]); other != "" {
-			return CallId{}, fmt.Errorf("ParseCallId: %q is %s, not a CallId: CallId strings start with \"c-\"", s, other)
-		}
-	}
-	if len(s) != 30 || s[0] != 'c' || s[1] != '-' {
-		return CallId{}, fmt.Errorf("ParseCallId: %q is not a CallId: want \"c-\" and 28 lowercase hex digits, for example c-875b2ed7c166fe60066b303d63c9", s)
-	}
-	var hi, lo uint64
-	for i := 2; i < len(s); i++ {
-		c := s[i]
-		var d uint64
-		switch {
-		case '0' <= c && c <= '9':
-			d = uint64(c - '0')
-		case 'a' <= c && c <= 'f':
-			d = uint64(c-'a') + 10
-		default:
-			return CallId{}, fmt.Errorf("ParseCallId: %q is not a CallId: %q at offset %d is not a lowercase hex digit", s, c, i)
-		}
-		if i < 14 {
-			hi = hi<<4 | d
-		} else {
-			lo = lo<<4 | d
-		}
-	}
-	if hi == 0 && lo == 0 {
-		return CallId{}, nil
-	}
-	return CallId{high: callIdTag | hi, low: lo}, nil
+	return callIdOrError(idcore.Parse(s, 'c', "CallId", callIdKnown))
 }
 
 // Proto returns x as a parigot.id.v1.Id message.
@@ -132,58 +72,27 @@ func (x CallId) Proto() *idv1.Id { return &idv1.Id{High: x.high, Low: x.low} }
 // CallIdFromProto returns the CallId in m. A nil m, or one whose random
 // bits are all zero, is CallIdZero(). An Id of another type is an error.
 func CallIdFromProto(m *idv1.Id) (CallId, error) {
-	x := CallId{high: m.GetHigh(), low: m.GetLow()}
-	if x.randomIsZero() && (x.high == 0 || x.high&^callIdMask == callIdTag) {
-		return CallId{}, nil
-	}
-	if tag := x.high &^ callIdMask; tag != callIdTag {
-		if other := callIdOther(byte(tag >> 56)); other != "" && tag<<8 == 0 {
-			return CallId{}, fmt.Errorf("CallIdFromProto: the Id is %s, not a CallId", other)
-		}
-		return CallId{}, fmt.Errorf("CallIdFromProto: the Id's type tag is %#04x, not CallId's %#04x", tag>>48, callIdTag>>48)
-	}
-	return x, nil
+	return callIdOrError(idcore.FromProto(m, 'c', "CallId", callIdKnown))
 }
 
 // MarshalText returns the string form of x.
 func (x CallId) MarshalText() ([]byte, error) { return []byte(x.String()), nil }
 
 // UnmarshalText sets x from its string form.
-func (x *CallId) UnmarshalText(b []byte) error {
-	y, err := ParseCallId(string(b))
-	if err != nil {
-		return err
-	}
-	*x = y
-	return nil
-}
+func (x *CallId) UnmarshalText(b []byte) error { return idcore.UnmarshalText(x, b, ParseCallId) }
 
 // MarshalJSON returns the string form of x as a JSON string.
-func (x CallId) MarshalJSON() ([]byte, error) { return []byte(`"` + x.String() + `"`), nil }
+func (x CallId) MarshalJSON() ([]byte, error) { return idcore.MarshalJSON(x.String()) }
 
 // UnmarshalJSON sets x from a JSON string holding its string form. JSON null
 // leaves x as it is.
 func (x *CallId) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("CallId: JSON %.40s is not a string", b)
-	}
-	return x.UnmarshalText([]byte(s))
+	return idcore.UnmarshalJSON(x, b, "CallId", ParseCallId)
 }
 
-// callIdOther names the Id type whose string form starts with letter, if
-// it is another Id type parigot knows.
-func callIdOther(letter byte) string {
-	switch letter {
-	case 'h':
-		return "a HostId"
-	case 's':
-		return "a ServiceId"
-	case 'm':
-		return "a MethodId"
-	}
-	return ""
+// callIdOf and callIdOrError make a CallId of the words idcore returns.
+func callIdOf(high, low uint64) CallId { return CallId{high: high, low: low} }
+
+func callIdOrError(high, low uint64, err error) (CallId, error) {
+	return CallId{high: high, low: low}, err
 }

@@ -4,11 +4,7 @@
 package id
 
 import (
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/json"
-	"fmt"
-
+	"parigot.dev/parigot/boilerplateid/idcore"
 	idv1 "parigot.dev/parigot/proto/parigot/id/v1"
 )
 
@@ -29,25 +25,17 @@ type HostId struct {
 	high, low uint64
 }
 
-const (
-	// hostIdTag is the type tag of HostId, in place in the high word.
-	hostIdTag uint64 = 0x6800_0000_0000_0000
-	// hostIdMask selects the random bits of the high word.
-	hostIdMask uint64 = 1<<48 - 1
-)
+// hostIdKnown names the other Id types parigot knows, by letter, for the
+// errors of ParseHostId and HostIdFromProto.
+var hostIdKnown = idcore.Known{
+	's': "ServiceId",
+	'm': "MethodId",
+	'c': "CallId",
+}
 
 // NewHostId returns a new HostId whose 112 random bits come from
 // crypto/rand. It is never HostIdZero() or HostIdEmpty().
-func NewHostId() HostId {
-	var b [16]byte
-	for {
-		rand.Read(b[2:]) // never fails: crypto/rand ends the program if it cannot read
-		x := HostId{high: hostIdTag | binary.BigEndian.Uint64(b[:8]), low: binary.BigEndian.Uint64(b[8:])}
-		if !x.randomIsZero() && !x.IsEmpty() {
-			return x
-		}
-	}
-}
+func NewHostId() HostId { return hostIdOf(idcore.New('h')) }
 
 // HostIdZero returns the zero HostId, which means "no Host": the
 // value of a HostId that was never set, and of an unset
@@ -58,9 +46,7 @@ func HostIdZero() HostId { return HostId{} }
 // random bit set. NewHostId never returns it; use it to say "deliberately
 // none" where the zero value means "not set". Its string form is
 // h-ffffffffffffffffffffffffffff.
-func HostIdEmpty() HostId {
-	return HostId{high: hostIdTag | hostIdMask, low: ^uint64(0)}
-}
+func HostIdEmpty() HostId { return hostIdOf(idcore.Empty('h')) }
 
 // IsZero reports whether x is HostIdZero().
 func (x HostId) IsZero() bool { return x == HostId{} }
@@ -71,59 +57,13 @@ func (x HostId) IsEmpty() bool { return x == HostIdEmpty() }
 // Equal reports whether x and y are the same HostId.
 func (x HostId) Equal(y HostId) bool { return x == y }
 
-func (x HostId) randomIsZero() bool { return x.high&hostIdMask == 0 && x.low == 0 }
-
 // String returns the string form of x: "h-" and 28 lowercase hex digits.
-func (x HostId) String() string {
-	const digits = "0123456789abcdef"
-	var b [30]byte
-	b[0], b[1] = 'h', '-'
-	v := x.high & hostIdMask
-	for i := 13; i >= 2; i-- {
-		b[i] = digits[v&15]
-		v >>= 4
-	}
-	v = x.low
-	for i := 29; i >= 14; i-- {
-		b[i] = digits[v&15]
-		v >>= 4
-	}
-	return string(b[:])
-}
+func (x HostId) String() string { return idcore.Format('h', x.high, x.low) }
 
 // ParseHostId reads the string form of a HostId, as String writes it. It
 // refuses any other form, including the string of another Id type.
 func ParseHostId(s string) (HostId, error) {
-	if len(s) >= 2 && s[0] != 'h' && s[1] == '-' {
-		if other := hostIdOther(s[0]); other != "" {
-			return HostId{}, fmt.Errorf("ParseHostId: %q is %s, not a HostId: HostId strings start with \"h-\"", s, other)
-		}
-	}
-	if len(s) != 30 || s[0] != 'h' || s[1] != '-' {
-		return HostId{}, fmt.Errorf("ParseHostId: %q is not a HostId: want \"h-\" and 28 lowercase hex digits, for example h-05fc52271fbf7f57236040184d3f", s)
-	}
-	var hi, lo uint64
-	for i := 2; i < len(s); i++ {
-		c := s[i]
-		var d uint64
-		switch {
-		case '0' <= c && c <= '9':
-			d = uint64(c - '0')
-		case 'a' <= c && c <= 'f':
-			d = uint64(c-'a') + 10
-		default:
-			return HostId{}, fmt.Errorf("ParseHostId: %q is not a HostId: %q at offset %d is not a lowercase hex digit", s, c, i)
-		}
-		if i < 14 {
-			hi = hi<<4 | d
-		} else {
-			lo = lo<<4 | d
-		}
-	}
-	if hi == 0 && lo == 0 {
-		return HostId{}, nil
-	}
-	return HostId{high: hostIdTag | hi, low: lo}, nil
+	return hostIdOrError(idcore.Parse(s, 'h', "HostId", hostIdKnown))
 }
 
 // Proto returns x as a parigot.id.v1.Id message.
@@ -132,58 +72,27 @@ func (x HostId) Proto() *idv1.Id { return &idv1.Id{High: x.high, Low: x.low} }
 // HostIdFromProto returns the HostId in m. A nil m, or one whose random
 // bits are all zero, is HostIdZero(). An Id of another type is an error.
 func HostIdFromProto(m *idv1.Id) (HostId, error) {
-	x := HostId{high: m.GetHigh(), low: m.GetLow()}
-	if x.randomIsZero() && (x.high == 0 || x.high&^hostIdMask == hostIdTag) {
-		return HostId{}, nil
-	}
-	if tag := x.high &^ hostIdMask; tag != hostIdTag {
-		if other := hostIdOther(byte(tag >> 56)); other != "" && tag<<8 == 0 {
-			return HostId{}, fmt.Errorf("HostIdFromProto: the Id is %s, not a HostId", other)
-		}
-		return HostId{}, fmt.Errorf("HostIdFromProto: the Id's type tag is %#04x, not HostId's %#04x", tag>>48, hostIdTag>>48)
-	}
-	return x, nil
+	return hostIdOrError(idcore.FromProto(m, 'h', "HostId", hostIdKnown))
 }
 
 // MarshalText returns the string form of x.
 func (x HostId) MarshalText() ([]byte, error) { return []byte(x.String()), nil }
 
 // UnmarshalText sets x from its string form.
-func (x *HostId) UnmarshalText(b []byte) error {
-	y, err := ParseHostId(string(b))
-	if err != nil {
-		return err
-	}
-	*x = y
-	return nil
-}
+func (x *HostId) UnmarshalText(b []byte) error { return idcore.UnmarshalText(x, b, ParseHostId) }
 
 // MarshalJSON returns the string form of x as a JSON string.
-func (x HostId) MarshalJSON() ([]byte, error) { return []byte(`"` + x.String() + `"`), nil }
+func (x HostId) MarshalJSON() ([]byte, error) { return idcore.MarshalJSON(x.String()) }
 
 // UnmarshalJSON sets x from a JSON string holding its string form. JSON null
 // leaves x as it is.
 func (x *HostId) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("HostId: JSON %.40s is not a string", b)
-	}
-	return x.UnmarshalText([]byte(s))
+	return idcore.UnmarshalJSON(x, b, "HostId", ParseHostId)
 }
 
-// hostIdOther names the Id type whose string form starts with letter, if
-// it is another Id type parigot knows.
-func hostIdOther(letter byte) string {
-	switch letter {
-	case 's':
-		return "a ServiceId"
-	case 'm':
-		return "a MethodId"
-	case 'c':
-		return "a CallId"
-	}
-	return ""
+// hostIdOf and hostIdOrError make a HostId of the words idcore returns.
+func hostIdOf(high, low uint64) HostId { return HostId{high: high, low: low} }
+
+func hostIdOrError(high, low uint64, err error) (HostId, error) {
+	return HostId{high: high, low: low}, err
 }

@@ -4,11 +4,7 @@
 package id
 
 import (
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/json"
-	"fmt"
-
+	"parigot.dev/parigot/boilerplateid/idcore"
 	idv1 "parigot.dev/parigot/proto/parigot/id/v1"
 )
 
@@ -29,25 +25,17 @@ type MethodId struct {
 	high, low uint64
 }
 
-const (
-	// methodIdTag is the type tag of MethodId, in place in the high word.
-	methodIdTag uint64 = 0x6d00_0000_0000_0000
-	// methodIdMask selects the random bits of the high word.
-	methodIdMask uint64 = 1<<48 - 1
-)
+// methodIdKnown names the other Id types parigot knows, by letter, for the
+// errors of ParseMethodId and MethodIdFromProto.
+var methodIdKnown = idcore.Known{
+	'h': "HostId",
+	's': "ServiceId",
+	'c': "CallId",
+}
 
 // NewMethodId returns a new MethodId whose 112 random bits come from
 // crypto/rand. It is never MethodIdZero() or MethodIdEmpty().
-func NewMethodId() MethodId {
-	var b [16]byte
-	for {
-		rand.Read(b[2:]) // never fails: crypto/rand ends the program if it cannot read
-		x := MethodId{high: methodIdTag | binary.BigEndian.Uint64(b[:8]), low: binary.BigEndian.Uint64(b[8:])}
-		if !x.randomIsZero() && !x.IsEmpty() {
-			return x
-		}
-	}
-}
+func NewMethodId() MethodId { return methodIdOf(idcore.New('m')) }
 
 // MethodIdZero returns the zero MethodId, which means "no Method": the
 // value of a MethodId that was never set, and of an unset
@@ -58,9 +46,7 @@ func MethodIdZero() MethodId { return MethodId{} }
 // random bit set. NewMethodId never returns it; use it to say "deliberately
 // none" where the zero value means "not set". Its string form is
 // m-ffffffffffffffffffffffffffff.
-func MethodIdEmpty() MethodId {
-	return MethodId{high: methodIdTag | methodIdMask, low: ^uint64(0)}
-}
+func MethodIdEmpty() MethodId { return methodIdOf(idcore.Empty('m')) }
 
 // IsZero reports whether x is MethodIdZero().
 func (x MethodId) IsZero() bool { return x == MethodId{} }
@@ -71,59 +57,13 @@ func (x MethodId) IsEmpty() bool { return x == MethodIdEmpty() }
 // Equal reports whether x and y are the same MethodId.
 func (x MethodId) Equal(y MethodId) bool { return x == y }
 
-func (x MethodId) randomIsZero() bool { return x.high&methodIdMask == 0 && x.low == 0 }
-
 // String returns the string form of x: "m-" and 28 lowercase hex digits.
-func (x MethodId) String() string {
-	const digits = "0123456789abcdef"
-	var b [30]byte
-	b[0], b[1] = 'm', '-'
-	v := x.high & methodIdMask
-	for i := 13; i >= 2; i-- {
-		b[i] = digits[v&15]
-		v >>= 4
-	}
-	v = x.low
-	for i := 29; i >= 14; i-- {
-		b[i] = digits[v&15]
-		v >>= 4
-	}
-	return string(b[:])
-}
+func (x MethodId) String() string { return idcore.Format('m', x.high, x.low) }
 
 // ParseMethodId reads the string form of a MethodId, as String writes it. It
 // refuses any other form, including the string of another Id type.
 func ParseMethodId(s string) (MethodId, error) {
-	if len(s) >= 2 && s[0] != 'm' && s[1] == '-' {
-		if other := methodIdOther(s[0]); other != "" {
-			return MethodId{}, fmt.Errorf("ParseMethodId: %q is %s, not a MethodId: MethodId strings start with \"m-\"", s, other)
-		}
-	}
-	if len(s) != 30 || s[0] != 'm' || s[1] != '-' {
-		return MethodId{}, fmt.Errorf("ParseMethodId: %q is not a MethodId: want \"m-\" and 28 lowercase hex digits, for example m-ebc23b9f9e20c731d66a6359f954", s)
-	}
-	var hi, lo uint64
-	for i := 2; i < len(s); i++ {
-		c := s[i]
-		var d uint64
-		switch {
-		case '0' <= c && c <= '9':
-			d = uint64(c - '0')
-		case 'a' <= c && c <= 'f':
-			d = uint64(c-'a') + 10
-		default:
-			return MethodId{}, fmt.Errorf("ParseMethodId: %q is not a MethodId: %q at offset %d is not a lowercase hex digit", s, c, i)
-		}
-		if i < 14 {
-			hi = hi<<4 | d
-		} else {
-			lo = lo<<4 | d
-		}
-	}
-	if hi == 0 && lo == 0 {
-		return MethodId{}, nil
-	}
-	return MethodId{high: methodIdTag | hi, low: lo}, nil
+	return methodIdOrError(idcore.Parse(s, 'm', "MethodId", methodIdKnown))
 }
 
 // Proto returns x as a parigot.id.v1.Id message.
@@ -132,58 +72,27 @@ func (x MethodId) Proto() *idv1.Id { return &idv1.Id{High: x.high, Low: x.low} }
 // MethodIdFromProto returns the MethodId in m. A nil m, or one whose random
 // bits are all zero, is MethodIdZero(). An Id of another type is an error.
 func MethodIdFromProto(m *idv1.Id) (MethodId, error) {
-	x := MethodId{high: m.GetHigh(), low: m.GetLow()}
-	if x.randomIsZero() && (x.high == 0 || x.high&^methodIdMask == methodIdTag) {
-		return MethodId{}, nil
-	}
-	if tag := x.high &^ methodIdMask; tag != methodIdTag {
-		if other := methodIdOther(byte(tag >> 56)); other != "" && tag<<8 == 0 {
-			return MethodId{}, fmt.Errorf("MethodIdFromProto: the Id is %s, not a MethodId", other)
-		}
-		return MethodId{}, fmt.Errorf("MethodIdFromProto: the Id's type tag is %#04x, not MethodId's %#04x", tag>>48, methodIdTag>>48)
-	}
-	return x, nil
+	return methodIdOrError(idcore.FromProto(m, 'm', "MethodId", methodIdKnown))
 }
 
 // MarshalText returns the string form of x.
 func (x MethodId) MarshalText() ([]byte, error) { return []byte(x.String()), nil }
 
 // UnmarshalText sets x from its string form.
-func (x *MethodId) UnmarshalText(b []byte) error {
-	y, err := ParseMethodId(string(b))
-	if err != nil {
-		return err
-	}
-	*x = y
-	return nil
-}
+func (x *MethodId) UnmarshalText(b []byte) error { return idcore.UnmarshalText(x, b, ParseMethodId) }
 
 // MarshalJSON returns the string form of x as a JSON string.
-func (x MethodId) MarshalJSON() ([]byte, error) { return []byte(`"` + x.String() + `"`), nil }
+func (x MethodId) MarshalJSON() ([]byte, error) { return idcore.MarshalJSON(x.String()) }
 
 // UnmarshalJSON sets x from a JSON string holding its string form. JSON null
 // leaves x as it is.
 func (x *MethodId) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("MethodId: JSON %.40s is not a string", b)
-	}
-	return x.UnmarshalText([]byte(s))
+	return idcore.UnmarshalJSON(x, b, "MethodId", ParseMethodId)
 }
 
-// methodIdOther names the Id type whose string form starts with letter, if
-// it is another Id type parigot knows.
-func methodIdOther(letter byte) string {
-	switch letter {
-	case 'h':
-		return "a HostId"
-	case 's':
-		return "a ServiceId"
-	case 'c':
-		return "a CallId"
-	}
-	return ""
+// methodIdOf and methodIdOrError make a MethodId of the words idcore returns.
+func methodIdOf(high, low uint64) MethodId { return MethodId{high: high, low: low} }
+
+func methodIdOrError(high, low uint64, err error) (MethodId, error) {
+	return MethodId{high: high, low: low}, err
 }

@@ -4,11 +4,7 @@
 package id
 
 import (
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/json"
-	"fmt"
-
+	"parigot.dev/parigot/boilerplateid/idcore"
 	idv1 "parigot.dev/parigot/proto/parigot/id/v1"
 )
 
@@ -29,25 +25,17 @@ type ServiceId struct {
 	high, low uint64
 }
 
-const (
-	// serviceIdTag is the type tag of ServiceId, in place in the high word.
-	serviceIdTag uint64 = 0x7300_0000_0000_0000
-	// serviceIdMask selects the random bits of the high word.
-	serviceIdMask uint64 = 1<<48 - 1
-)
+// serviceIdKnown names the other Id types parigot knows, by letter, for the
+// errors of ParseServiceId and ServiceIdFromProto.
+var serviceIdKnown = idcore.Known{
+	'h': "HostId",
+	'm': "MethodId",
+	'c': "CallId",
+}
 
 // NewServiceId returns a new ServiceId whose 112 random bits come from
 // crypto/rand. It is never ServiceIdZero() or ServiceIdEmpty().
-func NewServiceId() ServiceId {
-	var b [16]byte
-	for {
-		rand.Read(b[2:]) // never fails: crypto/rand ends the program if it cannot read
-		x := ServiceId{high: serviceIdTag | binary.BigEndian.Uint64(b[:8]), low: binary.BigEndian.Uint64(b[8:])}
-		if !x.randomIsZero() && !x.IsEmpty() {
-			return x
-		}
-	}
-}
+func NewServiceId() ServiceId { return serviceIdOf(idcore.New('s')) }
 
 // ServiceIdZero returns the zero ServiceId, which means "no Service": the
 // value of a ServiceId that was never set, and of an unset
@@ -58,9 +46,7 @@ func ServiceIdZero() ServiceId { return ServiceId{} }
 // random bit set. NewServiceId never returns it; use it to say "deliberately
 // none" where the zero value means "not set". Its string form is
 // s-ffffffffffffffffffffffffffff.
-func ServiceIdEmpty() ServiceId {
-	return ServiceId{high: serviceIdTag | serviceIdMask, low: ^uint64(0)}
-}
+func ServiceIdEmpty() ServiceId { return serviceIdOf(idcore.Empty('s')) }
 
 // IsZero reports whether x is ServiceIdZero().
 func (x ServiceId) IsZero() bool { return x == ServiceId{} }
@@ -71,59 +57,13 @@ func (x ServiceId) IsEmpty() bool { return x == ServiceIdEmpty() }
 // Equal reports whether x and y are the same ServiceId.
 func (x ServiceId) Equal(y ServiceId) bool { return x == y }
 
-func (x ServiceId) randomIsZero() bool { return x.high&serviceIdMask == 0 && x.low == 0 }
-
 // String returns the string form of x: "s-" and 28 lowercase hex digits.
-func (x ServiceId) String() string {
-	const digits = "0123456789abcdef"
-	var b [30]byte
-	b[0], b[1] = 's', '-'
-	v := x.high & serviceIdMask
-	for i := 13; i >= 2; i-- {
-		b[i] = digits[v&15]
-		v >>= 4
-	}
-	v = x.low
-	for i := 29; i >= 14; i-- {
-		b[i] = digits[v&15]
-		v >>= 4
-	}
-	return string(b[:])
-}
+func (x ServiceId) String() string { return idcore.Format('s', x.high, x.low) }
 
 // ParseServiceId reads the string form of a ServiceId, as String writes it. It
 // refuses any other form, including the string of another Id type.
 func ParseServiceId(s string) (ServiceId, error) {
-	if len(s) >= 2 && s[0] != 's' && s[1] == '-' {
-		if other := serviceIdOther(s[0]); other != "" {
-			return ServiceId{}, fmt.Errorf("ParseServiceId: %q is %s, not a ServiceId: ServiceId strings start with \"s-\"", s, other)
-		}
-	}
-	if len(s) != 30 || s[0] != 's' || s[1] != '-' {
-		return ServiceId{}, fmt.Errorf("ParseServiceId: %q is not a ServiceId: want \"s-\" and 28 lowercase hex digits, for example s-f5f25e5d1b22fea788b492082634", s)
-	}
-	var hi, lo uint64
-	for i := 2; i < len(s); i++ {
-		c := s[i]
-		var d uint64
-		switch {
-		case '0' <= c && c <= '9':
-			d = uint64(c - '0')
-		case 'a' <= c && c <= 'f':
-			d = uint64(c-'a') + 10
-		default:
-			return ServiceId{}, fmt.Errorf("ParseServiceId: %q is not a ServiceId: %q at offset %d is not a lowercase hex digit", s, c, i)
-		}
-		if i < 14 {
-			hi = hi<<4 | d
-		} else {
-			lo = lo<<4 | d
-		}
-	}
-	if hi == 0 && lo == 0 {
-		return ServiceId{}, nil
-	}
-	return ServiceId{high: serviceIdTag | hi, low: lo}, nil
+	return serviceIdOrError(idcore.Parse(s, 's', "ServiceId", serviceIdKnown))
 }
 
 // Proto returns x as a parigot.id.v1.Id message.
@@ -132,58 +72,27 @@ func (x ServiceId) Proto() *idv1.Id { return &idv1.Id{High: x.high, Low: x.low} 
 // ServiceIdFromProto returns the ServiceId in m. A nil m, or one whose random
 // bits are all zero, is ServiceIdZero(). An Id of another type is an error.
 func ServiceIdFromProto(m *idv1.Id) (ServiceId, error) {
-	x := ServiceId{high: m.GetHigh(), low: m.GetLow()}
-	if x.randomIsZero() && (x.high == 0 || x.high&^serviceIdMask == serviceIdTag) {
-		return ServiceId{}, nil
-	}
-	if tag := x.high &^ serviceIdMask; tag != serviceIdTag {
-		if other := serviceIdOther(byte(tag >> 56)); other != "" && tag<<8 == 0 {
-			return ServiceId{}, fmt.Errorf("ServiceIdFromProto: the Id is %s, not a ServiceId", other)
-		}
-		return ServiceId{}, fmt.Errorf("ServiceIdFromProto: the Id's type tag is %#04x, not ServiceId's %#04x", tag>>48, serviceIdTag>>48)
-	}
-	return x, nil
+	return serviceIdOrError(idcore.FromProto(m, 's', "ServiceId", serviceIdKnown))
 }
 
 // MarshalText returns the string form of x.
 func (x ServiceId) MarshalText() ([]byte, error) { return []byte(x.String()), nil }
 
 // UnmarshalText sets x from its string form.
-func (x *ServiceId) UnmarshalText(b []byte) error {
-	y, err := ParseServiceId(string(b))
-	if err != nil {
-		return err
-	}
-	*x = y
-	return nil
-}
+func (x *ServiceId) UnmarshalText(b []byte) error { return idcore.UnmarshalText(x, b, ParseServiceId) }
 
 // MarshalJSON returns the string form of x as a JSON string.
-func (x ServiceId) MarshalJSON() ([]byte, error) { return []byte(`"` + x.String() + `"`), nil }
+func (x ServiceId) MarshalJSON() ([]byte, error) { return idcore.MarshalJSON(x.String()) }
 
 // UnmarshalJSON sets x from a JSON string holding its string form. JSON null
 // leaves x as it is.
 func (x *ServiceId) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("ServiceId: JSON %.40s is not a string", b)
-	}
-	return x.UnmarshalText([]byte(s))
+	return idcore.UnmarshalJSON(x, b, "ServiceId", ParseServiceId)
 }
 
-// serviceIdOther names the Id type whose string form starts with letter, if
-// it is another Id type parigot knows.
-func serviceIdOther(letter byte) string {
-	switch letter {
-	case 'h':
-		return "a HostId"
-	case 'm':
-		return "a MethodId"
-	case 'c':
-		return "a CallId"
-	}
-	return ""
+// serviceIdOf and serviceIdOrError make a ServiceId of the words idcore returns.
+func serviceIdOf(high, low uint64) ServiceId { return ServiceId{high: high, low: low} }
+
+func serviceIdOrError(high, low uint64, err error) (ServiceId, error) {
+	return ServiceId{high: high, low: low}, err
 }

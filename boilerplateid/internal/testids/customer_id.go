@@ -4,11 +4,7 @@
 package testids
 
 import (
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/json"
-	"fmt"
-
+	"parigot.dev/parigot/boilerplateid/idcore"
 	idv1 "parigot.dev/parigot/proto/parigot/id/v1"
 )
 
@@ -29,25 +25,19 @@ type CustomerId struct {
 	high, low uint64
 }
 
-const (
-	// customerIdTag is the type tag of CustomerId, in place in the high word.
-	customerIdTag uint64 = 0x6b00_0000_0000_0000
-	// customerIdMask selects the random bits of the high word.
-	customerIdMask uint64 = 1<<48 - 1
-)
+// customerIdKnown names the other Id types parigot knows, by letter, for the
+// errors of ParseCustomerId and CustomerIdFromProto.
+var customerIdKnown = idcore.Known{
+	'h': "HostId",
+	's': "ServiceId",
+	'm': "MethodId",
+	'c': "CallId",
+	'o': "OrderId",
+}
 
 // NewCustomerId returns a new CustomerId whose 112 random bits come from
 // crypto/rand. It is never CustomerIdZero() or CustomerIdEmpty().
-func NewCustomerId() CustomerId {
-	var b [16]byte
-	for {
-		rand.Read(b[2:]) // never fails: crypto/rand ends the program if it cannot read
-		x := CustomerId{high: customerIdTag | binary.BigEndian.Uint64(b[:8]), low: binary.BigEndian.Uint64(b[8:])}
-		if !x.randomIsZero() && !x.IsEmpty() {
-			return x
-		}
-	}
-}
+func NewCustomerId() CustomerId { return customerIdOf(idcore.New('k')) }
 
 // CustomerIdZero returns the zero CustomerId, which means "no Customer": the
 // value of a CustomerId that was never set, and of an unset
@@ -58,9 +48,7 @@ func CustomerIdZero() CustomerId { return CustomerId{} }
 // random bit set. NewCustomerId never returns it; use it to say "deliberately
 // none" where the zero value means "not set". Its string form is
 // k-ffffffffffffffffffffffffffff.
-func CustomerIdEmpty() CustomerId {
-	return CustomerId{high: customerIdTag | customerIdMask, low: ^uint64(0)}
-}
+func CustomerIdEmpty() CustomerId { return customerIdOf(idcore.Empty('k')) }
 
 // IsZero reports whether x is CustomerIdZero().
 func (x CustomerId) IsZero() bool { return x == CustomerId{} }
@@ -71,59 +59,13 @@ func (x CustomerId) IsEmpty() bool { return x == CustomerIdEmpty() }
 // Equal reports whether x and y are the same CustomerId.
 func (x CustomerId) Equal(y CustomerId) bool { return x == y }
 
-func (x CustomerId) randomIsZero() bool { return x.high&customerIdMask == 0 && x.low == 0 }
-
 // String returns the string form of x: "k-" and 28 lowercase hex digits.
-func (x CustomerId) String() string {
-	const digits = "0123456789abcdef"
-	var b [30]byte
-	b[0], b[1] = 'k', '-'
-	v := x.high & customerIdMask
-	for i := 13; i >= 2; i-- {
-		b[i] = digits[v&15]
-		v >>= 4
-	}
-	v = x.low
-	for i := 29; i >= 14; i-- {
-		b[i] = digits[v&15]
-		v >>= 4
-	}
-	return string(b[:])
-}
+func (x CustomerId) String() string { return idcore.Format('k', x.high, x.low) }
 
 // ParseCustomerId reads the string form of a CustomerId, as String writes it. It
 // refuses any other form, including the string of another Id type.
 func ParseCustomerId(s string) (CustomerId, error) {
-	if len(s) >= 2 && s[0] != 'k' && s[1] == '-' {
-		if other := customerIdOther(s[0]); other != "" {
-			return CustomerId{}, fmt.Errorf("ParseCustomerId: %q is %s, not a CustomerId: CustomerId strings start with \"k-\"", s, other)
-		}
-	}
-	if len(s) != 30 || s[0] != 'k' || s[1] != '-' {
-		return CustomerId{}, fmt.Errorf("ParseCustomerId: %q is not a CustomerId: want \"k-\" and 28 lowercase hex digits, for example k-4cdd4f17e076a6336af7902a4909", s)
-	}
-	var hi, lo uint64
-	for i := 2; i < len(s); i++ {
-		c := s[i]
-		var d uint64
-		switch {
-		case '0' <= c && c <= '9':
-			d = uint64(c - '0')
-		case 'a' <= c && c <= 'f':
-			d = uint64(c-'a') + 10
-		default:
-			return CustomerId{}, fmt.Errorf("ParseCustomerId: %q is not a CustomerId: %q at offset %d is not a lowercase hex digit", s, c, i)
-		}
-		if i < 14 {
-			hi = hi<<4 | d
-		} else {
-			lo = lo<<4 | d
-		}
-	}
-	if hi == 0 && lo == 0 {
-		return CustomerId{}, nil
-	}
-	return CustomerId{high: customerIdTag | hi, low: lo}, nil
+	return customerIdOrError(idcore.Parse(s, 'k', "CustomerId", customerIdKnown))
 }
 
 // Proto returns x as a parigot.id.v1.Id message.
@@ -132,17 +74,7 @@ func (x CustomerId) Proto() *idv1.Id { return &idv1.Id{High: x.high, Low: x.low}
 // CustomerIdFromProto returns the CustomerId in m. A nil m, or one whose random
 // bits are all zero, is CustomerIdZero(). An Id of another type is an error.
 func CustomerIdFromProto(m *idv1.Id) (CustomerId, error) {
-	x := CustomerId{high: m.GetHigh(), low: m.GetLow()}
-	if x.randomIsZero() && (x.high == 0 || x.high&^customerIdMask == customerIdTag) {
-		return CustomerId{}, nil
-	}
-	if tag := x.high &^ customerIdMask; tag != customerIdTag {
-		if other := customerIdOther(byte(tag >> 56)); other != "" && tag<<8 == 0 {
-			return CustomerId{}, fmt.Errorf("CustomerIdFromProto: the Id is %s, not a CustomerId", other)
-		}
-		return CustomerId{}, fmt.Errorf("CustomerIdFromProto: the Id's type tag is %#04x, not CustomerId's %#04x", tag>>48, customerIdTag>>48)
-	}
-	return x, nil
+	return customerIdOrError(idcore.FromProto(m, 'k', "CustomerId", customerIdKnown))
 }
 
 // MarshalText returns the string form of x.
@@ -150,44 +82,21 @@ func (x CustomerId) MarshalText() ([]byte, error) { return []byte(x.String()), n
 
 // UnmarshalText sets x from its string form.
 func (x *CustomerId) UnmarshalText(b []byte) error {
-	y, err := ParseCustomerId(string(b))
-	if err != nil {
-		return err
-	}
-	*x = y
-	return nil
+	return idcore.UnmarshalText(x, b, ParseCustomerId)
 }
 
 // MarshalJSON returns the string form of x as a JSON string.
-func (x CustomerId) MarshalJSON() ([]byte, error) { return []byte(`"` + x.String() + `"`), nil }
+func (x CustomerId) MarshalJSON() ([]byte, error) { return idcore.MarshalJSON(x.String()) }
 
 // UnmarshalJSON sets x from a JSON string holding its string form. JSON null
 // leaves x as it is.
 func (x *CustomerId) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("CustomerId: JSON %.40s is not a string", b)
-	}
-	return x.UnmarshalText([]byte(s))
+	return idcore.UnmarshalJSON(x, b, "CustomerId", ParseCustomerId)
 }
 
-// customerIdOther names the Id type whose string form starts with letter, if
-// it is another Id type parigot knows.
-func customerIdOther(letter byte) string {
-	switch letter {
-	case 'h':
-		return "a HostId"
-	case 's':
-		return "a ServiceId"
-	case 'm':
-		return "a MethodId"
-	case 'c':
-		return "a CallId"
-	case 'o':
-		return "an OrderId"
-	}
-	return ""
+// customerIdOf and customerIdOrError make a CustomerId of the words idcore returns.
+func customerIdOf(high, low uint64) CustomerId { return CustomerId{high: high, low: low} }
+
+func customerIdOrError(high, low uint64, err error) (CustomerId, error) {
+	return CustomerId{high: high, low: low}, err
 }

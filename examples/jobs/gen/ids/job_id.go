@@ -4,11 +4,7 @@
 package ids
 
 import (
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/json"
-	"fmt"
-
+	"parigot.dev/parigot/boilerplateid/idcore"
 	idv1 "parigot.dev/parigot/proto/parigot/id/v1"
 )
 
@@ -29,25 +25,18 @@ type JobId struct {
 	high, low uint64
 }
 
-const (
-	// jobIdTag is the type tag of JobId, in place in the high word.
-	jobIdTag uint64 = 0x6a00_0000_0000_0000
-	// jobIdMask selects the random bits of the high word.
-	jobIdMask uint64 = 1<<48 - 1
-)
+// jobIdKnown names the other Id types parigot knows, by letter, for the
+// errors of ParseJobId and JobIdFromProto.
+var jobIdKnown = idcore.Known{
+	'h': "HostId",
+	's': "ServiceId",
+	'm': "MethodId",
+	'c': "CallId",
+}
 
 // NewJobId returns a new JobId whose 112 random bits come from
 // crypto/rand. It is never JobIdZero() or JobIdEmpty().
-func NewJobId() JobId {
-	var b [16]byte
-	for {
-		rand.Read(b[2:]) // never fails: crypto/rand ends the program if it cannot read
-		x := JobId{high: jobIdTag | binary.BigEndian.Uint64(b[:8]), low: binary.BigEndian.Uint64(b[8:])}
-		if !x.randomIsZero() && !x.IsEmpty() {
-			return x
-		}
-	}
-}
+func NewJobId() JobId { return jobIdOf(idcore.New('j')) }
 
 // JobIdZero returns the zero JobId, which means "no Job": the
 // value of a JobId that was never set, and of an unset
@@ -58,9 +47,7 @@ func JobIdZero() JobId { return JobId{} }
 // random bit set. NewJobId never returns it; use it to say "deliberately
 // none" where the zero value means "not set". Its string form is
 // j-ffffffffffffffffffffffffffff.
-func JobIdEmpty() JobId {
-	return JobId{high: jobIdTag | jobIdMask, low: ^uint64(0)}
-}
+func JobIdEmpty() JobId { return jobIdOf(idcore.Empty('j')) }
 
 // IsZero reports whether x is JobIdZero().
 func (x JobId) IsZero() bool { return x == JobId{} }
@@ -71,59 +58,13 @@ func (x JobId) IsEmpty() bool { return x == JobIdEmpty() }
 // Equal reports whether x and y are the same JobId.
 func (x JobId) Equal(y JobId) bool { return x == y }
 
-func (x JobId) randomIsZero() bool { return x.high&jobIdMask == 0 && x.low == 0 }
-
 // String returns the string form of x: "j-" and 28 lowercase hex digits.
-func (x JobId) String() string {
-	const digits = "0123456789abcdef"
-	var b [30]byte
-	b[0], b[1] = 'j', '-'
-	v := x.high & jobIdMask
-	for i := 13; i >= 2; i-- {
-		b[i] = digits[v&15]
-		v >>= 4
-	}
-	v = x.low
-	for i := 29; i >= 14; i-- {
-		b[i] = digits[v&15]
-		v >>= 4
-	}
-	return string(b[:])
-}
+func (x JobId) String() string { return idcore.Format('j', x.high, x.low) }
 
 // ParseJobId reads the string form of a JobId, as String writes it. It
 // refuses any other form, including the string of another Id type.
 func ParseJobId(s string) (JobId, error) {
-	if len(s) >= 2 && s[0] != 'j' && s[1] == '-' {
-		if other := jobIdOther(s[0]); other != "" {
-			return JobId{}, fmt.Errorf("ParseJobId: %q is %s, not a JobId: JobId strings start with \"j-\"", s, other)
-		}
-	}
-	if len(s) != 30 || s[0] != 'j' || s[1] != '-' {
-		return JobId{}, fmt.Errorf("ParseJobId: %q is not a JobId: want \"j-\" and 28 lowercase hex digits, for example j-3f510502111979f0a5c41b2d9f12", s)
-	}
-	var hi, lo uint64
-	for i := 2; i < len(s); i++ {
-		c := s[i]
-		var d uint64
-		switch {
-		case '0' <= c && c <= '9':
-			d = uint64(c - '0')
-		case 'a' <= c && c <= 'f':
-			d = uint64(c-'a') + 10
-		default:
-			return JobId{}, fmt.Errorf("ParseJobId: %q is not a JobId: %q at offset %d is not a lowercase hex digit", s, c, i)
-		}
-		if i < 14 {
-			hi = hi<<4 | d
-		} else {
-			lo = lo<<4 | d
-		}
-	}
-	if hi == 0 && lo == 0 {
-		return JobId{}, nil
-	}
-	return JobId{high: jobIdTag | hi, low: lo}, nil
+	return jobIdOrError(idcore.Parse(s, 'j', "JobId", jobIdKnown))
 }
 
 // Proto returns x as a parigot.id.v1.Id message.
@@ -132,60 +73,27 @@ func (x JobId) Proto() *idv1.Id { return &idv1.Id{High: x.high, Low: x.low} }
 // JobIdFromProto returns the JobId in m. A nil m, or one whose random
 // bits are all zero, is JobIdZero(). An Id of another type is an error.
 func JobIdFromProto(m *idv1.Id) (JobId, error) {
-	x := JobId{high: m.GetHigh(), low: m.GetLow()}
-	if x.randomIsZero() && (x.high == 0 || x.high&^jobIdMask == jobIdTag) {
-		return JobId{}, nil
-	}
-	if tag := x.high &^ jobIdMask; tag != jobIdTag {
-		if other := jobIdOther(byte(tag >> 56)); other != "" && tag<<8 == 0 {
-			return JobId{}, fmt.Errorf("JobIdFromProto: the Id is %s, not a JobId", other)
-		}
-		return JobId{}, fmt.Errorf("JobIdFromProto: the Id's type tag is %#04x, not JobId's %#04x", tag>>48, jobIdTag>>48)
-	}
-	return x, nil
+	return jobIdOrError(idcore.FromProto(m, 'j', "JobId", jobIdKnown))
 }
 
 // MarshalText returns the string form of x.
 func (x JobId) MarshalText() ([]byte, error) { return []byte(x.String()), nil }
 
 // UnmarshalText sets x from its string form.
-func (x *JobId) UnmarshalText(b []byte) error {
-	y, err := ParseJobId(string(b))
-	if err != nil {
-		return err
-	}
-	*x = y
-	return nil
-}
+func (x *JobId) UnmarshalText(b []byte) error { return idcore.UnmarshalText(x, b, ParseJobId) }
 
 // MarshalJSON returns the string form of x as a JSON string.
-func (x JobId) MarshalJSON() ([]byte, error) { return []byte(`"` + x.String() + `"`), nil }
+func (x JobId) MarshalJSON() ([]byte, error) { return idcore.MarshalJSON(x.String()) }
 
 // UnmarshalJSON sets x from a JSON string holding its string form. JSON null
 // leaves x as it is.
 func (x *JobId) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("JobId: JSON %.40s is not a string", b)
-	}
-	return x.UnmarshalText([]byte(s))
+	return idcore.UnmarshalJSON(x, b, "JobId", ParseJobId)
 }
 
-// jobIdOther names the Id type whose string form starts with letter, if
-// it is another Id type parigot knows.
-func jobIdOther(letter byte) string {
-	switch letter {
-	case 'h':
-		return "a HostId"
-	case 's':
-		return "a ServiceId"
-	case 'm':
-		return "a MethodId"
-	case 'c':
-		return "a CallId"
-	}
-	return ""
+// jobIdOf and jobIdOrError make a JobId of the words idcore returns.
+func jobIdOf(high, low uint64) JobId { return JobId{high: high, low: low} }
+
+func jobIdOrError(high, low uint64, err error) (JobId, error) {
+	return JobId{high: high, low: low}, err
 }

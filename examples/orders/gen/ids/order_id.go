@@ -4,11 +4,7 @@
 package ids
 
 import (
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/json"
-	"fmt"
-
+	"parigot.dev/parigot/boilerplateid/idcore"
 	idv1 "parigot.dev/parigot/proto/parigot/id/v1"
 )
 
@@ -29,25 +25,18 @@ type OrderId struct {
 	high, low uint64
 }
 
-const (
-	// orderIdTag is the type tag of OrderId, in place in the high word.
-	orderIdTag uint64 = 0x6f00_0000_0000_0000
-	// orderIdMask selects the random bits of the high word.
-	orderIdMask uint64 = 1<<48 - 1
-)
+// orderIdKnown names the other Id types parigot knows, by letter, for the
+// errors of ParseOrderId and OrderIdFromProto.
+var orderIdKnown = idcore.Known{
+	'h': "HostId",
+	's': "ServiceId",
+	'm': "MethodId",
+	'c': "CallId",
+}
 
 // NewOrderId returns a new OrderId whose 112 random bits come from
 // crypto/rand. It is never OrderIdZero() or OrderIdEmpty().
-func NewOrderId() OrderId {
-	var b [16]byte
-	for {
-		rand.Read(b[2:]) // never fails: crypto/rand ends the program if it cannot read
-		x := OrderId{high: orderIdTag | binary.BigEndian.Uint64(b[:8]), low: binary.BigEndian.Uint64(b[8:])}
-		if !x.randomIsZero() && !x.IsEmpty() {
-			return x
-		}
-	}
-}
+func NewOrderId() OrderId { return orderIdOf(idcore.New('o')) }
 
 // OrderIdZero returns the zero OrderId, which means "no Order": the
 // value of an OrderId that was never set, and of an unset
@@ -58,9 +47,7 @@ func OrderIdZero() OrderId { return OrderId{} }
 // random bit set. NewOrderId never returns it; use it to say "deliberately
 // none" where the zero value means "not set". Its string form is
 // o-ffffffffffffffffffffffffffff.
-func OrderIdEmpty() OrderId {
-	return OrderId{high: orderIdTag | orderIdMask, low: ^uint64(0)}
-}
+func OrderIdEmpty() OrderId { return orderIdOf(idcore.Empty('o')) }
 
 // IsZero reports whether x is OrderIdZero().
 func (x OrderId) IsZero() bool { return x == OrderId{} }
@@ -71,59 +58,13 @@ func (x OrderId) IsEmpty() bool { return x == OrderIdEmpty() }
 // Equal reports whether x and y are the same OrderId.
 func (x OrderId) Equal(y OrderId) bool { return x == y }
 
-func (x OrderId) randomIsZero() bool { return x.high&orderIdMask == 0 && x.low == 0 }
-
 // String returns the string form of x: "o-" and 28 lowercase hex digits.
-func (x OrderId) String() string {
-	const digits = "0123456789abcdef"
-	var b [30]byte
-	b[0], b[1] = 'o', '-'
-	v := x.high & orderIdMask
-	for i := 13; i >= 2; i-- {
-		b[i] = digits[v&15]
-		v >>= 4
-	}
-	v = x.low
-	for i := 29; i >= 14; i-- {
-		b[i] = digits[v&15]
-		v >>= 4
-	}
-	return string(b[:])
-}
+func (x OrderId) String() string { return idcore.Format('o', x.high, x.low) }
 
 // ParseOrderId reads the string form of an OrderId, as String writes it. It
 // refuses any other form, including the string of another Id type.
 func ParseOrderId(s string) (OrderId, error) {
-	if len(s) >= 2 && s[0] != 'o' && s[1] == '-' {
-		if other := orderIdOther(s[0]); other != "" {
-			return OrderId{}, fmt.Errorf("ParseOrderId: %q is %s, not an OrderId: OrderId strings start with \"o-\"", s, other)
-		}
-	}
-	if len(s) != 30 || s[0] != 'o' || s[1] != '-' {
-		return OrderId{}, fmt.Errorf("ParseOrderId: %q is not an OrderId: want \"o-\" and 28 lowercase hex digits, for example o-5f29a98c81c243148be6034af0a3", s)
-	}
-	var hi, lo uint64
-	for i := 2; i < len(s); i++ {
-		c := s[i]
-		var d uint64
-		switch {
-		case '0' <= c && c <= '9':
-			d = uint64(c - '0')
-		case 'a' <= c && c <= 'f':
-			d = uint64(c-'a') + 10
-		default:
-			return OrderId{}, fmt.Errorf("ParseOrderId: %q is not an OrderId: %q at offset %d is not a lowercase hex digit", s, c, i)
-		}
-		if i < 14 {
-			hi = hi<<4 | d
-		} else {
-			lo = lo<<4 | d
-		}
-	}
-	if hi == 0 && lo == 0 {
-		return OrderId{}, nil
-	}
-	return OrderId{high: orderIdTag | hi, low: lo}, nil
+	return orderIdOrError(idcore.Parse(s, 'o', "OrderId", orderIdKnown))
 }
 
 // Proto returns x as a parigot.id.v1.Id message.
@@ -132,60 +73,27 @@ func (x OrderId) Proto() *idv1.Id { return &idv1.Id{High: x.high, Low: x.low} }
 // OrderIdFromProto returns the OrderId in m. A nil m, or one whose random
 // bits are all zero, is OrderIdZero(). An Id of another type is an error.
 func OrderIdFromProto(m *idv1.Id) (OrderId, error) {
-	x := OrderId{high: m.GetHigh(), low: m.GetLow()}
-	if x.randomIsZero() && (x.high == 0 || x.high&^orderIdMask == orderIdTag) {
-		return OrderId{}, nil
-	}
-	if tag := x.high &^ orderIdMask; tag != orderIdTag {
-		if other := orderIdOther(byte(tag >> 56)); other != "" && tag<<8 == 0 {
-			return OrderId{}, fmt.Errorf("OrderIdFromProto: the Id is %s, not an OrderId", other)
-		}
-		return OrderId{}, fmt.Errorf("OrderIdFromProto: the Id's type tag is %#04x, not OrderId's %#04x", tag>>48, orderIdTag>>48)
-	}
-	return x, nil
+	return orderIdOrError(idcore.FromProto(m, 'o', "OrderId", orderIdKnown))
 }
 
 // MarshalText returns the string form of x.
 func (x OrderId) MarshalText() ([]byte, error) { return []byte(x.String()), nil }
 
 // UnmarshalText sets x from its string form.
-func (x *OrderId) UnmarshalText(b []byte) error {
-	y, err := ParseOrderId(string(b))
-	if err != nil {
-		return err
-	}
-	*x = y
-	return nil
-}
+func (x *OrderId) UnmarshalText(b []byte) error { return idcore.UnmarshalText(x, b, ParseOrderId) }
 
 // MarshalJSON returns the string form of x as a JSON string.
-func (x OrderId) MarshalJSON() ([]byte, error) { return []byte(`"` + x.String() + `"`), nil }
+func (x OrderId) MarshalJSON() ([]byte, error) { return idcore.MarshalJSON(x.String()) }
 
 // UnmarshalJSON sets x from a JSON string holding its string form. JSON null
 // leaves x as it is.
 func (x *OrderId) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("OrderId: JSON %.40s is not a string", b)
-	}
-	return x.UnmarshalText([]byte(s))
+	return idcore.UnmarshalJSON(x, b, "OrderId", ParseOrderId)
 }
 
-// orderIdOther names the Id type whose string form starts with letter, if
-// it is another Id type parigot knows.
-func orderIdOther(letter byte) string {
-	switch letter {
-	case 'h':
-		return "a HostId"
-	case 's':
-		return "a ServiceId"
-	case 'm':
-		return "a MethodId"
-	case 'c':
-		return "a CallId"
-	}
-	return ""
+// orderIdOf and orderIdOrError make an OrderId of the words idcore returns.
+func orderIdOf(high, low uint64) OrderId { return OrderId{high: high, low: low} }
+
+func orderIdOrError(high, low uint64, err error) (OrderId, error) {
+	return OrderId{high: high, low: low}, err
 }
