@@ -207,7 +207,7 @@ func Start(t testing.TB, dir string, mode Mode) *App {
 			names[i] = s.Name
 		}
 		ready := make(chan error, 1)
-		go func() { ready <- a.net.WaitReady(names, readyTimeout, nil) }()
+		go func() { ready <- a.net.WaitReady(ctx, names, readyTimeout, nil) }()
 		select {
 		case err = <-ready:
 		case err = <-started:

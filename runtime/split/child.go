@@ -92,7 +92,7 @@ func RunChild(ctx context.Context, opts ChildOptions) (host.Result, error) {
 	network := NewNetwork(nc, opts.App, opts.Guests, opts.Name)
 	defer network.Close()
 
-	if err := network.WaitReady(spec.Requires, opts.ReadyTimeout, func(name string) {
+	if err := network.WaitReady(ctx, spec.Requires, opts.ReadyTimeout, func(name string) {
 		fmt.Fprintf(opts.Stderr, "parigot: %s is waiting for service %s to be ready\n", opts.Name, name)
 	}); err != nil {
 		return host.Result{}, err

@@ -1,6 +1,7 @@
 package split
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -50,6 +51,10 @@ func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...st
 
 func (n *Network) callSubject(service string) string { return "parigot." + n.app + ".call." + service }
 func (n *Network) readySubject(guest string) string  { return "parigot." + n.app + ".ready." + guest }
+
+// announceSubject is where a service says, once, that it has become ready,
+// for supervisors to hear.
+func announceSubject(app, guest string) string { return "parigot." + app + ".announce.ready." + guest }
 func (n *Network) replyPrefix(caller, id string) string {
 	return "parigot." + n.app + ".reply." + caller + "." + id
 }
@@ -136,19 +141,26 @@ func (n *Network) Ready(spec *host.GuestSpec) {
 	n.subs = append(n.subs, sub)
 	n.serving = append(n.serving, sub)
 	n.mu.Unlock()
+	n.nc.Publish(announceSubject(n.app, spec.Name), nil)
 	n.nc.Flush()
 }
 
 // WaitReady returns once a ready replica of each named guest answers, or
-// an error naming the first guest that did not within timeout.
-func (n *Network) WaitReady(names []string, timeout time.Duration, waiting func(name string)) error {
+// an error naming the first guest that did not within timeout, or ctx's
+// error when it ends first.
+func (n *Network) WaitReady(ctx context.Context, names []string, timeout time.Duration, waiting func(name string)) error {
 	deadline := time.Now().Add(timeout)
 	for _, name := range names {
 		told := false
 		for {
-			_, err := n.nc.Request(n.readySubject(name), nil, 250*time.Millisecond)
+			rctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+			_, err := n.nc.RequestWithContext(rctx, n.readySubject(name), nil)
+			cancel()
 			if err == nil {
 				break
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
 			if errors.Is(err, nats.ErrConnectionClosed) {
 				return fmt.Errorf("waiting for service %s: %w", name, err)
@@ -160,7 +172,11 @@ func (n *Network) WaitReady(names []string, timeout time.Duration, waiting func(
 				waiting(name)
 				told = true
 			}
-			time.Sleep(50 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
 		}
 	}
 	return nil

@@ -177,6 +177,29 @@ func TestAnOverrunningServiceProcessEndsAndIsRestarted(t *testing.T) {
 	}
 }
 
+func TestAServiceThatDiesBeforeItIsReadyEndsTheRunAtOnce(t *testing.T) {
+	guests := testGuests(t, 1)
+	// The caller program, hosted as if it were the echo service: it never
+	// reports ready, and exits 1 when it cannot locate what it wants.
+	guests[0].Wasm = filepath.Join(filepath.Dir(guests[0].Wasm), "caller.wasm")
+	spec, _ := json.Marshal(guests)
+	t.Setenv(envChild, string(spec))
+	exe, _ := os.Executable()
+	var stdout, stderr syncBuffer
+	start := time.Now()
+	_, err := Supervise(context.Background(), Options{
+		App: "test", Guests: guests, Executable: exe,
+		ChildArgs: func(g string) []string { return []string{g} },
+		Stdout:    &stdout, Stderr: &stderr,
+	})
+	if err == nil || !strings.Contains(err.Error(), "service echo exited before it was ready (exit status 1)") {
+		t.Errorf("err = %v, want the service named as dying before it was ready\nstderr:\n%s", err, stderr.String())
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %s: the run waited for the program's readiness timeout", d)
+	}
+}
+
 func TestTheEmbeddedServerRefusesClientsWithoutTheToken(t *testing.T) {
 	srv, err := StartServer()
 	if err != nil {

@@ -8,9 +8,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"parigot.dev/parigot/runtime/host"
 )
@@ -81,6 +84,26 @@ func Supervise(ctx context.Context, opts Options) (host.Result, error) {
 		}
 		defer srv.Shutdown()
 		conn = Conn{URL: srv.URL(), Token: srv.Token}
+	}
+
+	// Hear which services become ready: one that dies before it ever was
+	// can never serve the programs waiting for it, so the run ends at once
+	// instead of when their wait for it times out.
+	var readyMu sync.Mutex
+	everReady := map[string]bool{}
+	if nc, err := conn.connect("parigot supervisor " + opts.App); err == nil {
+		defer nc.Close()
+		nc.Subscribe(announceSubject(opts.App, "*"), func(m *nats.Msg) {
+			readyMu.Lock()
+			everReady[m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]] = true
+			readyMu.Unlock()
+		})
+		nc.Flush()
+	}
+	wasReady := func(name string) bool {
+		readyMu.Lock()
+		defer readyMu.Unlock()
+		return everReady[name]
 	}
 
 	only := map[string]bool{}
@@ -162,6 +185,14 @@ func Supervise(ctx context.Context, opts Options) (host.Result, error) {
 			failure := fmt.Sprintf("service %s exited unexpectedly (%s)", e.c.label, describe(e.err))
 			if code == ExitOverrun {
 				failure = fmt.Sprintf("service %s was stopped: a method overran its budget", e.c.label)
+			}
+			if !wasReady(e.c.spec.Name) && e.c.spec.Restart != host.RestartOnFailure {
+				// Give a ready announcement in flight a moment to land.
+				time.Sleep(100 * time.Millisecond)
+				if !wasReady(e.c.spec.Name) {
+					stopChildren(running, exits, opts.StopTimeout)
+					return res, fmt.Errorf("service %s exited before it was ready (%s); its output is above", e.c.label, describe(e.err))
+				}
 			}
 			res.Failures = append(res.Failures, failure)
 			if e.c.spec.Restart == host.RestartOnFailure && e.c.restarts < host.MaxRestarts && ctx.Err() == nil {
