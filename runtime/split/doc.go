@@ -16,5 +16,6 @@
 //
 //	parigot.A.call.<proto service>      calls; queue group = the serving guest's name
 //	parigot.A.ready.<guest>             answered by every ready replica of a service
+//	parigot.A.announce.ready.<guest>    published once by a service when it becomes ready
 //	parigot.A.reply.<caller>.<nuid>.<callee guest>.<call id>   replies
 package split
