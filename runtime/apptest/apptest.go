@@ -20,6 +20,7 @@ import (
 	"parigot.dev/parigot/runtime/guest"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/split"
 )
 
@@ -319,7 +320,7 @@ func (a *App) RunProgram(t testing.TB, name string) ProgramResult {
 	}
 	ctx, cancel := context.WithTimeout(a.ctx, programTimeout)
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr lines.Buffer
 	var res host.Result
 	var err error
 	if a.mode == Single {

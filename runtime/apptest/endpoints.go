@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"parigot.dev/parigot/runtime/guest"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/lines"
 )
 
 // registry is the host.Remote of single mode: it keeps the endpoint of each
@@ -152,6 +152,8 @@ func (c *caller) call(ctx context.Context, callee host.Endpoint, method string, 
 // test's cleanup closes it.
 type testLog struct {
 	t      testing.TB
+	once   sync.Once
+	sink   *lines.Sink
 	mu     sync.Mutex
 	buf    []byte
 	closed bool
@@ -177,8 +179,9 @@ func (l *testLog) Write(p []byte) (int, error) {
 
 // prefixed is a writer for one guest's output, whose lines it prefixes with
 // the guest's label as `parigot run` does.
-func (l *testLog) prefixed(label string) *prefixWriter {
-	return &prefixWriter{log: l, prefix: label + " | "}
+func (l *testLog) prefixed(label string) *lines.Writer {
+	l.once.Do(func() { l.sink = lines.NewSink(l) })
+	return l.sink.Writer(label + " | ")
 }
 
 func (l *testLog) close() {
@@ -188,45 +191,4 @@ func (l *testLog) close() {
 		l.t.Log(string(l.buf))
 	}
 	l.closed = true
-}
-
-type prefixWriter struct {
-	log    *testLog
-	prefix string
-	mu     sync.Mutex
-	buf    []byte
-}
-
-func (w *prefixWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		w.log.Write([]byte(w.prefix + strings.TrimRight(string(w.buf[:i]), "\r") + "\n"))
-		w.buf = w.buf[i+1:]
-	}
-	return len(p), nil
-}
-
-// syncBuffer is a bytes.Buffer that a guest's output goroutines and the
-// test may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

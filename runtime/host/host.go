@@ -17,6 +17,8 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 	"golang.org/x/sync/errgroup"
+
+	"parigot.dev/parigot/runtime/internal/lines"
 )
 
 // Kind says whether a guest serves calls forever or runs to completion.
@@ -159,8 +161,8 @@ func (a *app) lookup(name string) Endpoint {
 type app struct {
 	cfg        Config
 	log        *slog.Logger
-	console    *console
-	errConsole *console
+	console    *lines.Sink // guests' stdout
+	errConsole *lines.Sink // guests' stderr and the host's own reports
 	cache      wazero.CompilationCache
 	width      int                  // of the longest guest name, for aligned prefixes
 	byService  map[string]*instance // proto service name -> the guest serving it; fixed before any guest starts
@@ -188,8 +190,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = DefaultCacheDir()
 	}
-	a := &app{cfg: cfg, log: cfg.Logger, console: &console{out: cfg.Stdout}, byService: map[string]*instance{}}
-	a.errConsole = &console{out: cfg.Stderr}
+	a := &app{cfg: cfg, log: cfg.Logger, console: lines.NewSink(cfg.Stdout), byService: map[string]*instance{}}
+	a.errConsole = lines.NewSink(cfg.Stderr)
 	if cfg.Stdout == cfg.Stderr {
 		a.errConsole = a.console
 	}

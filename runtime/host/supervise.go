@@ -27,7 +27,7 @@ func (a *app) supervise(ctx context.Context, in *instance, done chan<- ended) {
 		var exit *sys.ExitError
 		if crashed && err != nil && !stderr.panicked.Load() && !errors.As(err, &exit) {
 			fmt.Fprintf(stderr, "%s\n", err) // a trap: show wazero's wasm stack trace
-			stderr.flush()
+			stderr.Flush()
 		}
 		in.close(reason)
 		if crashed {
@@ -44,13 +44,13 @@ func (a *app) supervise(ctx context.Context, in *instance, done chan<- ended) {
 }
 
 // runOnce instantiates the guest's module, which runs its main to the end.
-func (a *app) runOnce(ctx context.Context, in *instance) (stderr *lineWriter, err error) {
+func (a *app) runOnce(ctx context.Context, in *instance) (stderr *guestOutput, err error) {
 	prefix := fmt.Sprintf("%-*s | ", a.width, in.spec.Name)
 	if a.cfg.Plain {
 		prefix = ""
 	}
-	stdout := newLineWriter(a.console, prefix)
-	stderr = newLineWriter(a.errConsole, prefix)
+	stdout := newGuestOutput(a.console, prefix)
+	stderr = newGuestOutput(a.errConsole, prefix)
 	mc := wazero.NewModuleConfig().
 		WithName(in.spec.Name).
 		WithArgs(in.spec.Name).
@@ -80,8 +80,8 @@ func (a *app) runOnce(ctx context.Context, in *instance) (stderr *lineWriter, er
 	}()
 	in.setKill(nil)
 	in.busySince.Store(0)
-	stdout.flush()
-	stderr.flush()
+	stdout.Flush()
+	stderr.Flush()
 	if stdout.panicked.Load() {
 		stderr.panicked.Store(true)
 	}
@@ -93,8 +93,5 @@ func (a *app) runOnce(ctx context.Context, in *instance) (stderr *lineWriter, er
 
 // say writes one line of the host's own to the error console.
 func (a *app) say(in *instance, format string, args ...any) {
-	line := fmt.Sprintf(format, args...) + "\n"
-	a.errConsole.mu.Lock()
-	a.errConsole.out.Write([]byte(line))
-	a.errConsole.mu.Unlock()
+	a.errConsole.WriteLine(fmt.Appendf(nil, format+"\n", args...))
 }

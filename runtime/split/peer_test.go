@@ -10,6 +10,7 @@ import (
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/lines"
 )
 
 // TestGarbageFromANetworkPeerIsRefusedAndEverythingGoesOn has a NATS client
@@ -29,7 +30,7 @@ func TestGarbageFromANetworkPeerIsRefusedAndEverythingGoesOn(t *testing.T) {
 	defer cancel()
 	echoCtx, stopEcho := context.WithCancel(ctx)
 	defer stopEcho()
-	var echoOut syncBuffer
+	var echoOut lines.Buffer
 	go RunChild(echoCtx, ChildOptions{App: "test", Guests: guests, Name: "echo", Conn: conn, Stdout: &echoOut, Stderr: &echoOut})
 
 	peer, err := nats.Connect(srv.URL(), nats.Token(srv.Token))
@@ -86,7 +87,7 @@ func TestGarbageFromANetworkPeerIsRefusedAndEverythingGoesOn(t *testing.T) {
 	peer.Flush()
 
 	// A real program still gets every call through.
-	var tickOut syncBuffer
+	var tickOut lines.Buffer
 	res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "ticker", Conn: conn, Stdout: &tickOut, Stderr: &tickOut})
 	if err != nil || res.ExitCode != 0 || !strings.Contains(tickOut.String(), "done: ok=40 failed=0") {
 		t.Errorf("the program after the junk: err %v, exit %d:\n%s", err, res.ExitCode, tickOut.String())

@@ -1,7 +1,6 @@
 package split
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/internal/lines"
 )
 
 // The test binary doubles as the split-mode child process: Supervise starts
@@ -89,7 +89,7 @@ func supervise(t *testing.T, guests []*host.GuestSpec, started func(label string
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr lines.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	res, err := Supervise(ctx, Options{
@@ -185,7 +185,7 @@ func TestAServiceThatDiesBeforeItIsReadyEndsTheRunAtOnce(t *testing.T) {
 	spec, _ := json.Marshal(guests)
 	t.Setenv(envChild, string(spec))
 	exe, _ := os.Executable()
-	var stdout, stderr syncBuffer
+	var stdout, stderr lines.Buffer
 	start := time.Now()
 	_, err := Supervise(context.Background(), Options{
 		App: "test", Guests: guests, Executable: exe,
@@ -240,7 +240,7 @@ func TestAProgramCompletesWhenAClusterNodeDies(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var echoOut, tickOut syncBuffer
+	var echoOut, tickOut lines.Buffer
 	echoCtx, stopEcho := context.WithCancel(ctx)
 	echoDone := make(chan error, 1)
 	go func() {
@@ -302,21 +302,4 @@ func startCluster(t *testing.T, n int) []*server.Server {
 		}
 	}
 	return nodes
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,7 +1,6 @@
 package split
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/internal/lines"
 )
 
 // Options configures a split-mode run.
@@ -54,8 +54,8 @@ type child struct {
 	restarts int
 	spec     *host.GuestSpec
 	cmd      *exec.Cmd
-	out      *prefixer
-	err      *prefixer
+	out      *lines.Writer
+	err      *lines.Writer
 }
 
 type exit struct {
@@ -130,7 +130,7 @@ func Supervise(ctx context.Context, opts Options) (host.Result, error) {
 		return host.Result{}, fmt.Errorf("no guest to run here: --only names none of the app's guests")
 	}
 
-	var mu sync.Mutex // serialises output lines of all children
+	stdout, stderr := lines.NewSink(opts.Stdout), lines.NewSink(opts.Stderr)
 	exits := make(chan exit, len(children)*(host.MaxRestarts+1))
 	running := map[*child]bool{}
 	programs := 0
@@ -150,13 +150,18 @@ func Supervise(ctx context.Context, opts Options) (host.Result, error) {
 		}
 		running[c] = true
 		cmd := c.cmd
-		go func() { exits <- exit{c: c, err: cmd.Wait()} }()
+		go func() {
+			err := cmd.Wait() // returns once the child's output is copied
+			c.out.Flush()
+			c.err.Flush()
+			exits <- exit{c: c, err: err}
+		}()
 		return nil
 	}
 	for _, c := range children {
 		prefix := fmt.Sprintf("%-*s | ", width, c.label)
-		c.out = &prefixer{mu: &mu, w: opts.Stdout, prefix: prefix}
-		c.err = &prefixer{mu: &mu, w: opts.Stderr, prefix: prefix}
+		c.out = stdout.Writer(prefix)
+		c.err = stderr.Writer(prefix)
 		if err := start(c); err != nil {
 			stopChildren(running, exits, opts.StopTimeout)
 			return host.Result{}, err
@@ -280,27 +285,4 @@ func describe(err error) string {
 		return "exit status 0"
 	}
 	return err.Error()
-}
-
-// prefixer writes each complete line with a prefix, whole lines at a time.
-type prefixer struct {
-	mu     *sync.Mutex
-	w      io.Writer
-	prefix string
-	buf    []byte
-}
-
-func (p *prefixer) Write(b []byte) (int, error) {
-	p.buf = append(p.buf, b...)
-	for {
-		i := bytes.IndexByte(p.buf, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		p.mu.Lock()
-		io.WriteString(p.w, p.prefix)
-		p.w.Write(p.buf[:i+1])
-		p.mu.Unlock()
-		p.buf = p.buf[i+1:]
-	}
 }
