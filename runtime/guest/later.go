@@ -56,7 +56,8 @@ func (l *eventLoop) runBackground() {
 }
 
 // pollTimeout is how long poll may wait: not at all with background work,
-// until the next timer with one, else forever.
+// until the next timer with one, else forever. now is only read when there
+// are timers.
 func (l *eventLoop) pollTimeout(now time.Time) int64 {
 	switch {
 	case len(l.background) > 0:

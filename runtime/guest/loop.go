@@ -224,8 +224,12 @@ func (l *eventLoop) run(client bool) {
 			l.tasks = l.tasks[1:]
 			t()
 		}
-		now := time.Now()
-		l.runDue(now)
+		// The clock is a host call: read it only when a timer needs it.
+		var now time.Time
+		if len(l.timers) > 0 {
+			now = time.Now()
+			l.runDue(now)
+		}
 		if len(l.tasks) > 0 {
 			continue
 		}

@@ -186,7 +186,7 @@ func (in *instance) close(reason string) {
 // negative). ok is false on timeout; shutdown is true when the guest must stop.
 func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Event, ok, shutdown bool) {
 	var giveUp <-chan time.Time
-	if timeout >= 0 {
+	if timeout > 0 {
 		t := time.NewTimer(timeout)
 		defer t.Stop()
 		giveUp = t.C
@@ -198,6 +198,9 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 		}
 		if len(in.ready) > 0 {
 			return in.ready[0], true, false
+		}
+		if timeout == 0 { // a look, not a wait: a guest with background work
+			return abi.Event{}, false, ctx.Err() != nil
 		}
 		var deadline <-chan time.Time
 		if d, has := in.earliestDeadline(); has {
