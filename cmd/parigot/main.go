@@ -14,7 +14,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -51,9 +50,36 @@ func parigot(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRootCommand(stdout, stderr)
+	ran := markRunning(root)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if err != nil && !*ran && !errors.As(err, new(usageError)) {
+		// cobra refused the command line before any command ran: an
+		// unknown command, wrong arguments, a missing required flag.
+		err = usageError{err}
+	}
 	return report(err, stderr)
+}
+
+// markRunning wraps the RunE of every command below root so that the flag it
+// returns says whether a command began its work. An error that comes before
+// that can only be about the command line.
+func markRunning(root *cobra.Command) *bool {
+	ran := new(bool)
+	var wrap func(c *cobra.Command)
+	wrap = func(c *cobra.Command) {
+		if run := c.RunE; run != nil {
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				*ran = true
+				return run(cmd, args)
+			}
+		}
+		for _, sub := range c.Commands() {
+			wrap(sub)
+		}
+	}
+	wrap(root)
+	return ran
 }
 
 // report renders err once, at the edge, and returns the exit code.
@@ -76,27 +102,12 @@ func report(err error, stderr io.Writer) int {
 		return exitFailure
 	}
 	var usage usageError
-	if errors.As(err, &usage) || isCobraUsage(err) {
-		if !errors.As(err, &usage) {
-			usage = usageError{err}
-		}
+	if errors.As(err, &usage) {
 		fmt.Fprintf(stderr, "parigot: %v\nRun 'parigot --help' for usage.\n", usage.err)
 		return exitUsage
 	}
 	fmt.Fprintf(stderr, "parigot: %v\n", err)
 	return exitFailure
-}
-
-// isCobraUsage recognises cobra's own command-line errors (an unknown
-// command, a wrong number of arguments), which it returns as plain errors.
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "required flag", "unknown flag", "unknown shorthand flag", "invalid argument"} {
-		if strings.HasPrefix(msg, p) || strings.Contains(msg, " "+p) {
-			return true
-		}
-	}
-	return false
 }
 
 // terminal reports whether w is a terminal (for colour) and its width.
