@@ -96,15 +96,10 @@ func Start(t testing.TB, dir string, mode Mode) *App {
 	if err != nil {
 		t.Fatalf("apptest: building the app in %s:\n%s", dir, renderError(err))
 	}
-	guests := host.GuestsFromManifest(res.App, res.Wasm)
-	if os.Getenv(host.EnvTimeoutScale) == "" {
-		// A topology test checks what the app does, not how fast a busy
-		// machine runs it: without an explicit scale, budgets get room.
-		// A test of the budget itself sets PARIGOT_TIMEOUT_SCALE=1.
-		for _, g := range guests {
-			g.MethodTimeout *= DefaultTimeoutScale
-		}
-	}
+	// A topology test checks what the app does, not how fast a busy
+	// machine runs it: without an explicit scale, budgets get room. A test
+	// of the budget itself sets PARIGOT_TIMEOUT_SCALE=1.
+	guests := host.ScaledGuests(res.App, res.Wasm, host.TimeoutScale(DefaultTimeoutScale))
 	a := &App{mode: mode, app: res.App, guests: guests, caller: newCaller()}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.ctx = ctx

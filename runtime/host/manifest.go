@@ -14,19 +14,26 @@ import (
 // number of at least 1: no scaling.
 const EnvTimeoutScale = "PARIGOT_TIMEOUT_SCALE"
 
-// timeoutScale reads EnvTimeoutScale.
-func timeoutScale() float64 {
+// TimeoutScale reads EnvTimeoutScale: its value when it is a number from 1
+// to 1000, else fallback.
+func TimeoutScale(fallback float64) float64 {
 	f, err := strconv.ParseFloat(os.Getenv(EnvTimeoutScale), 64)
 	if err != nil || f < 1 || f > 1000 {
-		return 1
+		return fallback
 	}
 	return f
 }
 
 // GuestsFromManifest describes the app's guests for Config.Guests, in start
-// order, given where each guest's wasm was built.
+// order, given where each guest's wasm was built, with the budgets scaled by
+// EnvTimeoutScale.
 func GuestsFromManifest(app *manifest.App, wasm map[string]string) []*GuestSpec {
-	scale := timeoutScale()
+	return ScaledGuests(app, wasm, TimeoutScale(1))
+}
+
+// ScaledGuests is GuestsFromManifest with every method_timeout multiplied
+// by scale.
+func ScaledGuests(app *manifest.App, wasm map[string]string, scale float64) []*GuestSpec {
 	var specs []*GuestSpec
 	for _, g := range app.StartOrder() {
 		kind := Service

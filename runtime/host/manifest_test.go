@@ -34,3 +34,15 @@ func TestManifestBudgetsAreScaledOnlyWhenAsked(t *testing.T) {
 		}
 	}
 }
+
+func TestTimeoutScaleFallsBackOnlyWhenUnsetOrInvalid(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		want float64
+	}{{"", 10}, {"1", 1}, {"3", 3}, {"0.5", 10}, {"x", 10}} {
+		t.Setenv(EnvTimeoutScale, c.env)
+		if got := TimeoutScale(10); got != c.want {
+			t.Errorf("%s=%q: TimeoutScale(10) = %v, want %v", EnvTimeoutScale, c.env, got, c.want)
+		}
+	}
+}
