@@ -3,42 +3,22 @@ package host
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"parigot.dev/parigot/runtime/internal/testguest"
 )
 
 // guestWasm builds the test guests in testdata/guests once per test binary.
 var guestWasm = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "parigot-host-test")
-	if err != nil {
-		return "", err
+	pkgs := map[string]string{}
+	for _, name := range []string{"echo", "caller", "evil", "crash", "bench", "loader"} {
+		pkgs[name] = "./testdata/guests/" + name
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, 6)
-	for i, name := range []string{"echo", "caller", "evil", "crash", "bench", "loader"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name+".wasm"), "./testdata/guests/"+name)
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				errs[i] = fmt.Errorf("building %s: %v\n%s", name, err, out)
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return "", err
-		}
-	}
-	return dir, nil
+	return testguest.Build(pkgs)
 })
 
 func wasm(t *testing.T, name string) string {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/lines"
+	"parigot.dev/parigot/runtime/internal/testguest"
 )
 
 // The test binary doubles as the split-mode child process: Supervise starts
@@ -50,18 +50,12 @@ func runTestChild(spec, name string) int {
 }
 
 var buildGuests = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "parigot-split-test")
-	if err != nil {
-		return "", err
-	}
-	for name, pkg := range map[string]string{"echo": "../host/testdata/guests/echo", "ticker": "./testdata/guests/ticker", "caller": "../host/testdata/guests/caller", "loader": "../host/testdata/guests/loader"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name+".wasm"), pkg)
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("building %s: %v\n%s", name, err, out)
-		}
-	}
-	return dir, nil
+	return testguest.Build(map[string]string{
+		"echo":   "../host/testdata/guests/echo",
+		"caller": "../host/testdata/guests/caller",
+		"loader": "../host/testdata/guests/loader",
+		"ticker": "./testdata/guests/ticker",
+	})
 })
 
 func testGuests(t *testing.T, replicas int) []*host.GuestSpec {
