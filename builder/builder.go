@@ -62,33 +62,42 @@ func Load(dir string) (*manifest.App, error) {
 
 // Build generates code and compiles every guest of the app in opts.Dir.
 func Build(ctx context.Context, opts Options) (*Result, error) {
-	p := progress{w: opts.Progress, live: opts.Live, running: map[string]time.Time{}}
+	p := &progress{w: opts.Progress, live: opts.Live}
 	defer p.clear()
 	start := time.Now()
-	app, err := Load(opts.Dir)
+	app, unlock, err := loadAndGenerate(ctx, opts.Dir, p)
 	if err != nil {
 		return nil, err
-	}
-
-	unlock, err := lockApp(app.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("locking the app for the build: %w", err)
 	}
 	defer unlock()
-
-	step := time.Now()
-	gen, err := generate(ctx, app, opts.Dir)
-	if err != nil {
-		return nil, err
-	}
-	p.step(step, "generated Go code: %d files, %d changed", len(gen.Files), len(gen.Written))
-
-	wasm, err := compileGuests(ctx, app, opts, &p)
+	wasm, err := compileGuests(ctx, app, opts, p)
 	if err != nil {
 		return nil, err
 	}
 	p.step(start, "built %s", app.Name)
 	return &Result{App: app, Wasm: wasm}, nil
+}
+
+// loadAndGenerate is the first half of a build: it loads the manifest,
+// takes the app's build lock, and writes the generated code. The caller
+// releases the lock with unlock once it is done with the app.
+func loadAndGenerate(ctx context.Context, dir string, p *progress) (app *manifest.App, unlock func(), err error) {
+	app, err = Load(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock, err = lockApp(app.Dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("locking the app for the build: %w", err)
+	}
+	start := time.Now()
+	gen, err := generate(ctx, app, dir)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	p.step(start, "generated Go code: %d files, %d changed", len(gen.Files), len(gen.Written))
+	return app, unlock, nil
 }
 
 func generate(ctx context.Context, app *manifest.App, displayDir string) (*codegen.Result, error) {
