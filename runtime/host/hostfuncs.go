@@ -63,7 +63,8 @@ func guard(name string, fn hostFunc, log *slog.Logger) api.GoModuleFunc {
 	}
 }
 
-// readString copies a guest string out of memory.
+// readBytes copies n bytes at ptr out of guest memory; ok is false when
+// they lie outside it.
 func readBytes(mem api.Memory, ptr, n uint32) ([]byte, bool) {
 	if n == 0 {
 		return nil, true

@@ -295,15 +295,10 @@ func (in *instance) expire(now time.Time) {
 // maxName and a guest has few methods; a guest that invents names costs
 // one map entry each, which the per-guest lifetime bounds.
 func (in *instance) intern(b []byte) *string {
-	if p, ok := in.methods[string(b)]; ok {
+	if p, ok := in.methods[string(b)]; ok { // no allocation for the lookup
 		return p
 	}
-	s := string(b)
-	if len(in.methods) >= maxInterned {
-		return &s
-	}
-	in.methods[s] = &s
-	return &s
+	return in.internString(string(b))
 }
 
 // internString is intern for a name already in host memory.
