@@ -1,9 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -112,20 +112,28 @@ func runOutcome(out host.Result, stderr io.Writer) error {
 	for _, f := range out.Failures {
 		fmt.Fprintf(stderr, "parigot: %s\n", f)
 	}
-	if out.ExitCode == 0 && len(out.Failures) > 0 {
-		return exitCode(exitFailure)
+	if out.ExitCode != 0 && len(out.Failures) == 0 {
+		fmt.Fprintf(stderr, "parigot: the app's program exited with code %d\n", out.ExitCode)
 	}
-	if out.ExitCode != 0 {
-		if len(out.Failures) == 0 {
-			fmt.Fprintf(stderr, "parigot: the app's program exited with code %d\n", out.ExitCode)
-		}
+	return resultExit(out)
+}
+
+// resultExit is the exit code a run's result gives parigot: the program's
+// exit code, else exitFailure when a guest failed, else success.
+func resultExit(out host.Result) error {
+	switch {
+	case out.ExitCode != 0:
 		return exitCode(out.ExitCode)
+	case len(out.Failures) > 0:
+		return exitCode(exitFailure)
 	}
 	return nil
 }
 
 // newGuestCommand is the child process of split mode: it hosts one guest.
-// Users do not type it; the split-mode supervisor does.
+// Users do not type it; the split-mode supervisor does, and the child
+// reports to it over the link the supervisor gives it (see split.RunChild),
+// so the summary is printed once, by the supervisor.
 func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	var name, natsURL string
 	cmd := &cobra.Command{
@@ -149,24 +157,18 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 				Conn:   split.ConnFromEnv(natsURL),
 				Stdout: stdout,
 				Stderr: stderr,
-				// Ending the process stops an overrunning guest at no cost
-				// to its calls; the supervisor restarts it by its policy.
-				ExitOnOverrun: func() { os.Exit(split.ExitOverrun) },
 			})
+			if errors.As(err, new(*split.ReportedError)) {
+				return exitCode(exitFailure) // the supervisor prints it
+			}
 			if err != nil {
 				return err
 			}
-			for _, f := range out.Failures {
-				fmt.Fprintf(stderr, "parigot: %s\n", f)
-			}
-			if out.ExitCode == 0 && len(out.Failures) > 0 {
-				return exitCode(exitFailure)
-			}
-			return exitCode(out.ExitCode)
+			return resultExit(out)
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the guest to host")
-	cmd.Flags().StringVar(&natsURL, "nats", "", "the NATS server(s) to connect to")
+	cmd.Flags().StringVar(&natsURL, "nats", "", "the NATS server(s) to connect to (a guest started by hand; the supervisor gives its children their own)")
 	cmd.MarkFlagRequired("name")
 	return cmd
 }

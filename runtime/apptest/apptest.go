@@ -21,6 +21,7 @@ import (
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/lines"
+	"parigot.dev/parigot/runtime/internal/route"
 	"parigot.dev/parigot/runtime/split"
 )
 
@@ -44,7 +45,6 @@ const EnvMode = "PARIGOT_TEST_MODE"
 
 // Timeouts of the harness.
 const (
-	readyTimeout   = 30 * time.Second // services becoming ready
 	stopTimeout    = 10 * time.Second // services stopping at the end of the test
 	programTimeout = 2 * time.Minute  // one RunProgram
 )
@@ -56,7 +56,14 @@ type App struct {
 	app    *manifest.App
 	guests []*host.GuestSpec
 	ctx    context.Context // ends when the test's cleanup stops the app
+	stop   context.CancelFunc
 	caller *caller
+	logs   *testLog
+
+	wg       sync.WaitGroup // the services' hosts
+	cleanups []func()       // run last to first when the services have stopped
+	mu       sync.Mutex
+	problems []string // the services' failures and errors: they fail the test at its end
 
 	// single mode: the services' endpoints, which the host hands reg
 	reg *registry
@@ -91,7 +98,6 @@ func Start(t testing.TB, dir string, mode Mode) *App {
 		t.Skip("apptest: skipped in -short mode: the test builds and runs wasm guests")
 	}
 	mode = resolveMode(t, mode)
-
 	res, err := build(t.Context(), dir)
 	if err != nil {
 		t.Fatalf("apptest: building the app in %s:\n%s", dir, renderError(err))
@@ -100,42 +106,9 @@ func Start(t testing.TB, dir string, mode Mode) *App {
 	// machine runs it: without an explicit scale, budgets get room. A test
 	// of the budget itself sets PARIGOT_TIMEOUT_SCALE=1.
 	guests := host.ScaledGuests(res.App, res.Wasm, host.TimeoutScale(DefaultTimeoutScale))
-	a := &App{mode: mode, app: res.App, guests: guests, caller: newCaller()}
-	ctx, cancel := context.WithCancel(context.Background())
-	a.ctx = ctx
-	logs := &testLog{t: t}
-
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var failures []string
-	record := func(who string, r host.Result, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil && !errors.Is(err, context.Canceled) {
-			failures = append(failures, fmt.Sprintf("%s: %v", who, err))
-		}
-		failures = append(failures, r.Failures...)
-	}
-	var cleanups []func()
-	t.Cleanup(func() {
-		cancel()
-		done := make(chan struct{})
-		go func() { wg.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(stopTimeout):
-			t.Errorf("apptest: the services of %s did not stop within %s", a.app.Name, stopTimeout)
-		}
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
-		}
-		logs.close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, f := range failures {
-			t.Errorf("apptest: %s", f)
-		}
-	})
+	a := &App{mode: mode, app: res.App, guests: guests, caller: newCaller(), logs: &testLog{t: t}}
+	a.ctx, a.stop = context.WithCancel(context.Background())
+	t.Cleanup(func() { a.shutdown(t) })
 
 	var services []*host.GuestSpec
 	for _, g := range a.guests {
@@ -143,76 +116,49 @@ func Start(t testing.TB, dir string, mode Mode) *App {
 			services = append(services, g)
 		}
 	}
-	started := make(chan error, 1)
-	switch mode {
-	case Single:
-		a.reg = newRegistry()
-		if len(services) == 0 {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := host.Run(ctx, host.Config{Guests: services, Stdout: logs, Stderr: logs, Remote: a.reg, ReadyTimeout: readyTimeout})
-			record("single-mode host", r, err)
-			select {
-			case started <- fmt.Errorf("the services stopped before they were all ready: %v", errOr(err, r)):
-			default:
-			}
-		}()
-		if err := a.reg.waitReady(ctx, services, started); err != nil {
-			t.Fatalf("apptest: starting %s in single mode: %v", a.app.Name, err)
-		}
-	case Split:
-		srv, err := split.StartServer()
-		if err != nil {
-			t.Fatalf("apptest: %v", err)
-		}
-		cleanups = append(cleanups, srv.Shutdown)
-		a.conn = split.Conn{URL: srv.URL(), Token: srv.Token}
-		nc, err := a.conn.Connect("parigot apptest " + a.app.Name)
-		if err != nil {
-			t.Fatalf("apptest: %v", err)
-		}
-		a.net = split.NewNetwork(nc, a.app.Name, a.guests)
-		cleanups = append(cleanups, func() { a.net.Close() })
-		for _, s := range services {
-			for r := 1; r <= max(s.Replicas, 1); r++ {
-				label := s.Name
-				if s.Replicas > 1 {
-					label = fmt.Sprintf("%s#%d", s.Name, r)
-				}
-				out := logs.prefixed(label)
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					res, err := split.RunChild(ctx, split.ChildOptions{
-						App: a.app.Name, Guests: a.guests, Name: s.Name, Conn: a.conn,
-						Stdout: out, Stderr: out, ReadyTimeout: readyTimeout,
-					})
-					record("service "+label, res, err)
-					select {
-					case started <- fmt.Errorf("service %s stopped before the services were all ready: %v", label, errOr(err, res)):
-					default:
-					}
-				}()
-			}
-		}
-		names := make([]string, len(services))
-		for i, s := range services {
-			names[i] = s.Name
-		}
-		ready := make(chan error, 1)
-		go func() { ready <- a.net.WaitReady(ctx, names, readyTimeout, nil) }()
-		select {
-		case err = <-ready:
-		case err = <-started:
-		}
-		if err != nil {
-			t.Fatalf("apptest: starting %s in split mode: %v", a.app.Name, err)
-		}
+	if mode == Single {
+		err = a.startSingle(services)
+	} else {
+		err = a.startSplit(services)
+	}
+	if err != nil {
+		t.Fatalf("apptest: starting %s in %s mode: %v", a.app.Name, mode, err)
 	}
 	return a
+}
+
+// record keeps how a host of services ended, for the end of the test.
+func (a *App) record(who string, r host.Result, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		a.problems = append(a.problems, fmt.Sprintf("%s: %v", who, err))
+	}
+	for _, f := range r.Failures {
+		a.problems = append(a.problems, f.String())
+	}
+}
+
+// shutdown stops the services at the end of the test and fails it with
+// what went wrong with them.
+func (a *App) shutdown(t testing.TB) {
+	a.stop()
+	done := make(chan struct{})
+	go func() { a.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(stopTimeout):
+		t.Errorf("apptest: the services of %s did not stop within %s", a.app.Name, stopTimeout)
+	}
+	for i := len(a.cleanups) - 1; i >= 0; i-- {
+		a.cleanups[i]()
+	}
+	a.logs.close()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, p := range a.problems {
+		t.Errorf("apptest: %s", p)
+	}
 }
 
 // errOr describes how a host run ended: its error, else its failures.
@@ -221,7 +167,11 @@ func errOr(err error, r host.Result) string {
 		return err.Error()
 	}
 	if len(r.Failures) > 0 {
-		return strings.Join(r.Failures, "; ")
+		text := make([]string, len(r.Failures))
+		for i, f := range r.Failures {
+			text[i] = f.String()
+		}
+		return strings.Join(text, "; ")
 	}
 	return fmt.Sprintf("exit code %d", r.ExitCode)
 }
@@ -293,10 +243,10 @@ func renderError(err error) string {
 
 // ProgramResult is how a program run by RunProgram ended.
 type ProgramResult struct {
-	Stdout   string   // what the program printed on stdout, unprefixed
-	Stderr   string   // its stderr, and the host's reports about it
-	ExitCode int      // its exit code (ExitSelf), 0 when it finished without one
-	Failures []string // how it crashed, if it did: one line each
+	Stdout   string         // what the program printed on stdout, unprefixed
+	Stderr   string         // its stderr, and the host's reports about it
+	ExitCode int            // its exit code (ExitSelf), 0 when it finished without one
+	Failures []host.Failure // how it crashed, if it did
 }
 
 // RunProgram runs the app's program name against the running services, and
@@ -304,13 +254,8 @@ type ProgramResult struct {
 // program cannot start or does not end within two minutes.
 func (a *App) RunProgram(t testing.TB, name string) ProgramResult {
 	t.Helper()
-	var spec *host.GuestSpec
-	for _, g := range a.guests {
-		if g.Name == name && g.Kind == host.Program {
-			spec = g
-		}
-	}
-	if spec == nil {
+	spec := host.FindGuest(a.guests, name)
+	if spec == nil || spec.Kind != host.Program {
 		t.Fatalf("apptest: %s has no program named %q", a.app.Name, name)
 	}
 	ctx, cancel := context.WithTimeout(a.ctx, programTimeout)
@@ -323,7 +268,7 @@ func (a *App) RunProgram(t testing.TB, name string) ProgramResult {
 	} else {
 		res, err = split.RunChild(ctx, split.ChildOptions{
 			App: a.app.Name, Guests: a.guests, Name: name, Conn: a.conn,
-			Stdout: &stdout, Stderr: &stderr, ReadyTimeout: readyTimeout,
+			Stdout: &stdout, Stderr: &stderr,
 		})
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -342,7 +287,7 @@ func (a *App) RunProgram(t testing.TB, name string) ProgramResult {
 // *guest.Error with the code a guest would see.
 func (a *App) Call(ctx context.Context, service, method string, req, resp proto.Message) error {
 	full := service + "/" + method
-	var ep host.Endpoint
+	var ep route.Endpoint
 	if a.mode == Single {
 		ep = a.reg.Service(service)
 	} else {

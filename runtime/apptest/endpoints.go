@@ -12,6 +12,7 @@ import (
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/lines"
+	"parigot.dev/parigot/runtime/internal/route"
 )
 
 // registry is the host.Remote of single mode: it keeps the endpoint of each
@@ -19,37 +20,37 @@ import (
 // starts (in hosts of their own) reach them in memory.
 type registry struct {
 	mu        sync.Mutex
-	endpoints map[string]host.Endpoint // proto service name -> its guest
-	ready     map[string]bool          // guest name -> ready
-	changed   chan struct{}            // closed and replaced when ready changes
+	endpoints map[string]route.Endpoint // proto service name -> its guest
+	ready     map[string]bool           // guest name -> ready
+	changed   chan struct{}             // closed and replaced when ready changes
 }
 
 func newRegistry() *registry {
-	return &registry{endpoints: map[string]host.Endpoint{}, ready: map[string]bool{}, changed: make(chan struct{})}
+	return &registry{endpoints: map[string]route.Endpoint{}, ready: map[string]bool{}, changed: make(chan struct{})}
 }
 
-// Service implements host.Remote.
-func (r *registry) Service(name string) host.Endpoint {
+// Service implements route.Remote.
+func (r *registry) Service(name string) route.Endpoint {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.endpoints[name]
 }
 
-// Serve implements host.Remote.
-func (r *registry) Serve(spec *host.GuestSpec, local host.Endpoint) error {
+// Serve implements route.Remote.
+func (r *registry) Serve(_ string, services []string, local route.Endpoint) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, s := range spec.Implements {
+	for _, s := range services {
 		r.endpoints[s] = local
 	}
 	return nil
 }
 
-// Ready implements host.Remote.
-func (r *registry) Ready(spec *host.GuestSpec) {
+// Ready implements route.Remote.
+func (r *registry) Ready(guest string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.ready[spec.Name] = true
+	r.ready[guest] = true
 	close(r.changed)
 	r.changed = make(chan struct{})
 }
@@ -91,17 +92,17 @@ type caller struct {
 
 func newCaller() *caller { return &caller{waiting: map[uint64]chan abi.Event{}} }
 
-// GuestName implements host.Endpoint. In split mode it is part of the NATS
+// GuestName implements route.Endpoint. In split mode it is part of the NATS
 // subject replies come back on.
 func (c *caller) GuestName() string { return "apptest" }
 
-// MethodTimeout implements host.Endpoint; nothing calls the caller.
+// MethodTimeout implements route.Endpoint; nothing calls the caller.
 func (c *caller) MethodTimeout() time.Duration { return 0 }
 
-// Deliver implements host.Endpoint: it hands a reply to its waiting call.
-func (c *caller) Deliver(ev abi.Event, _ host.Endpoint) bool {
+// Deliver implements route.Endpoint: it hands a reply to its waiting call.
+func (c *caller) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
 	if ev.Kind != abi.KindReply {
-		return true
+		return route.Accepted
 	}
 	c.mu.Lock()
 	ch := c.waiting[ev.CallID]
@@ -110,12 +111,12 @@ func (c *caller) Deliver(ev abi.Event, _ host.Endpoint) bool {
 	if ch != nil {
 		ch <- ev // buffered: never blocks the host
 	}
-	return true
+	return route.Accepted
 }
 
 // call delivers a call to callee and waits for its reply, the callee's
 // method budget, or ctx, whichever comes first.
-func (c *caller) call(ctx context.Context, callee host.Endpoint, method string, payload []byte) (abi.Event, error) {
+func (c *caller) call(ctx context.Context, callee route.Endpoint, method string, payload []byte) (abi.Event, error) {
 	ch := make(chan abi.Event, 1)
 	c.mu.Lock()
 	c.nextID++
@@ -130,10 +131,9 @@ func (c *caller) call(ctx context.Context, callee host.Endpoint, method string, 
 	budget := callee.MethodTimeout()
 	timer := time.NewTimer(budget)
 	defer timer.Stop()
-	if !callee.Deliver(abi.Event{Kind: abi.KindCall, CallID: id, Method: method, Payload: payload}, c) {
+	if r := callee.Deliver(abi.Event{Kind: abi.KindCall, CallID: id, Method: method, Payload: payload}, c); r != route.Accepted {
 		forget()
-		return abi.Event{}, &guest.Error{Code: guest.CodeUnavailable, Method: method,
-			Message: "service " + callee.GuestName() + " is not running"}
+		return route.Refuse(r, id, callee.GuestName()), nil
 	}
 	select {
 	case ev := <-ch:

@@ -19,6 +19,10 @@ const (
 	CodeUnimplemented    = abi.CodeUnimplemented
 	CodeTooLarge         = abi.CodeTooLarge
 	CodeInternal         = abi.CodeInternal
+	// CodeResourceExhausted: the service is overloaded (its inbox is full),
+	// or the caller has too many calls or reply bytes waiting. It comes at
+	// once, without waiting for a deadline: retry later, or slow down.
+	CodeResourceExhausted = abi.CodeResourceExhausted
 )
 
 // Error is the error a failed call's future carries.
@@ -52,11 +56,12 @@ func (e *Error) Is(target error) bool {
 
 // Sentinels for errors.Is.
 var (
-	ErrDeadlineExceeded = &Error{Code: CodeDeadlineExceeded}
-	ErrUnavailable      = &Error{Code: CodeUnavailable}
-	ErrUnimplemented    = &Error{Code: CodeUnimplemented}
-	ErrBadRequest       = &Error{Code: CodeBadRequest}
-	ErrTooLarge         = &Error{Code: CodeTooLarge}
+	ErrDeadlineExceeded  = &Error{Code: CodeDeadlineExceeded}
+	ErrUnavailable       = &Error{Code: CodeUnavailable}
+	ErrUnimplemented     = &Error{Code: CodeUnimplemented}
+	ErrBadRequest        = &Error{Code: CodeBadRequest}
+	ErrTooLarge          = &Error{Code: CodeTooLarge}
+	ErrResourceExhausted = &Error{Code: CodeResourceExhausted}
 )
 
 // Errorf returns an *Error with the given code, for service methods that want

@@ -176,6 +176,9 @@ func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp
 			msg = fmt.Sprintf("request of %d bytes is larger than the %d-byte limit", len(in), abi.MaxPayload)
 		case abi.StatusShutdown:
 			code = CodeUnavailable
+		case abi.StatusTooManyCalls:
+			code = CodeResourceExhausted
+			msg = fmt.Sprintf("this guest already has %d calls awaiting replies; wait for some before dispatching more", abi.MaxInFlight)
 		}
 		f.Reject(&Error{Code: code, Method: full, Message: msg})
 		return f

@@ -8,30 +8,37 @@ import (
 	"time"
 
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
 )
 
 // fakeRemote hands the test the local service, as a split-mode network would
 // receive calls for it from other processes.
 type fakeRemote struct {
-	local   chan Endpoint
+	local   chan route.Endpoint
 	ready   chan struct{}
 	stopped atomic.Bool
 }
 
-func (r *fakeRemote) Service(string) Endpoint              { return nil }
-func (r *fakeRemote) Serve(_ *GuestSpec, l Endpoint) error { r.local <- l; return nil }
-func (r *fakeRemote) Ready(*GuestSpec)                     { close(r.ready) }
-func (r *fakeRemote) StopServing()                         { r.stopped.Store(true) }
+func (r *fakeRemote) Service(string) route.Endpoint { return nil }
+func (r *fakeRemote) Serve(_ string, _ []string, l route.Endpoint) error {
+	r.local <- l
+	return nil
+}
+func (r *fakeRemote) Ready(string) { close(r.ready) }
+func (r *fakeRemote) StopServing() { r.stopped.Store(true) }
 
 // farCaller is a caller in another process: it records the reply.
 type farCaller struct{ replies chan abi.Event }
 
-func (c *farCaller) Deliver(ev abi.Event, _ Endpoint) bool { c.replies <- ev; return true }
-func (c *farCaller) GuestName() string                     { return "far" }
-func (c *farCaller) MethodTimeout() time.Duration          { return 0 }
+func (c *farCaller) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
+	c.replies <- ev
+	return route.Accepted
+}
+func (c *farCaller) GuestName() string            { return "far" }
+func (c *farCaller) MethodTimeout() time.Duration { return 0 }
 
 func TestOnSIGTERMAServiceFinishesItsCallsBeforeItStops(t *testing.T) {
-	remote := &fakeRemote{local: make(chan Endpoint, 1), ready: make(chan struct{})}
+	remote := &fakeRemote{local: make(chan route.Endpoint, 1), ready: make(chan struct{})}
 	echo := echoService(t)
 	echo.MethodTimeout = 5 * time.Second
 	echo.Overrun = OverrunStop // interruptible: stopping it would cut the call short

@@ -11,6 +11,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
 )
 
 // memoryModule is the smallest wasm module with one page of memory,
@@ -62,7 +63,7 @@ func FuzzHostFunctions(f *testing.F) {
 		f.Fatal(err)
 	}
 	mem := mod.Memory()
-	a := &app{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}}
+	a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}}
 	callee := newInstance(a, &GuestSpec{Name: "echo", Kind: Service, Implements: []string{"test.Echo"}, MethodTimeout: time.Second})
 	a.byService["test.Echo"] = callee
 
@@ -71,7 +72,7 @@ func FuzzHostFunctions(f *testing.F) {
 			return
 		}
 		in := newInstance(a, &GuestSpec{Name: "fuzzer", Kind: Program, Requires: []string{"echo"}, Implements: []string{"test.Echo"}})
-		in.handles = []Endpoint{callee}
+		in.handles = []route.Endpoint{callee}
 		// An incoming call to answer, so that reply has something to find.
 		in.incoming[1] = replyTarget{caller: callee, callID: 7}
 		h := hostFuncs[int(call[0])%len(hostFuncs)]
@@ -90,10 +91,10 @@ func FuzzHostFunctions(f *testing.F) {
 			t.Fatal("cannot reset guest memory")
 		}
 		st := h.fn(ctx, in, mem, stack)
-		if st > abi.StatusNoHost {
+		if st > abi.StatusTooManyCalls {
 			t.Errorf("%s answered status %d, which the ABI does not define", h.name, st)
 		}
-		callee.drain() // keep the callee's inbox from growing
-		callee.ready = nil
+		callee.close("") // keep the callee's inbox from growing
+		callee.reset()
 	})
 }

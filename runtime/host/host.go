@@ -2,23 +2,14 @@ package host
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
-	goruntime "runtime"
-	"strings"
 	"time"
 
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
-	"github.com/tetratelabs/wazero/sys"
-	"golang.org/x/sync/errgroup"
-
-	"parigot.dev/parigot/runtime/internal/lines"
+	"parigot.dev/parigot/runtime/internal/route"
 )
 
 // Kind says whether a guest serves calls forever or runs to completion.
@@ -41,12 +32,12 @@ func (k Kind) String() string {
 type OverrunPolicy int
 
 const (
-	// OverrunStop stops the guest. In one process this compiles the guest
-	// with wazero's close-on-context-done, which slows its code; a split-mode
-	// child exits instead, which costs nothing.
+	// OverrunStop stops the guest and fails the calls it had with
+	// unavailable.
 	OverrunStop OverrunPolicy = iota
 	// OverrunReport only reports the overrun; callers still get their
-	// deadline-exceeded errors.
+	// deadline-exceeded errors, and the method runs on. It cannot stall the
+	// other guests: every guest is compiled interruptible.
 	OverrunReport
 )
 
@@ -62,8 +53,29 @@ const (
 // MaxRestarts bounds the restarts of one service in one run.
 const MaxRestarts = 3
 
+// Allows reports whether a guest of kind that failed and has been restarted
+// restarts times already comes back once more: the one home of the restart
+// decision, for both modes.
+func (p RestartPolicy) Allows(kind Kind, restarts int) bool {
+	return p == RestartOnFailure && kind == Service && restarts < MaxRestarts
+}
+
+// RestartLine is what the host prints when it restarts a guest after f, the
+// n-th time (from 1).
+func RestartLine(f Failure, n int) string {
+	return fmt.Sprintf("parigot: %s; restarting it (%d of %d)", f, n, MaxRestarts)
+}
+
 // DefaultMemoryLimit is a guest's memory limit when its spec gives none.
 const DefaultMemoryLimit = 256 << 20
+
+// Inbox bounds when a spec gives none: the calls, and the bytes of their
+// requests, that may wait for a service; and the bytes of replies that may
+// wait for any guest to read them.
+const (
+	DefaultInboxCalls = 1024
+	DefaultInboxBytes = 64 << 20
+)
 
 // Grace is how long past its budget a method may run before the host acts:
 // the budget again, but at least 20ms.
@@ -80,8 +92,34 @@ type GuestSpec struct {
 	Replicas      int           // split mode: processes serving it (services only)
 	Env           []string      // KEY=VALUE pairs the guest sees as its environment
 	MemoryLimit   uint64        // bytes of linear memory the guest may use; 0: DefaultMemoryLimit
-	Overrun       OverrunPolicy
-	Restart       RestartPolicy
+	// InboxCalls bounds the calls waiting for the guest; 0: DefaultInboxCalls.
+	InboxCalls int
+	// InboxBytes bounds the bytes of the requests waiting for the guest, and
+	// of the replies waiting for it to read them; 0: DefaultInboxBytes.
+	InboxBytes int
+	Overrun    OverrunPolicy
+	Restart    RestartPolicy
+}
+
+func memoryLimit(s *GuestSpec) uint64 {
+	if s.MemoryLimit == 0 {
+		return DefaultMemoryLimit
+	}
+	return s.MemoryLimit
+}
+
+func inboxCalls(s *GuestSpec) int {
+	if s.InboxCalls <= 0 {
+		return DefaultInboxCalls
+	}
+	return s.InboxCalls
+}
+
+func inboxBytes(s *GuestSpec) int {
+	if s.InboxBytes <= 0 {
+		return DefaultInboxBytes
+	}
+	return s.InboxBytes
 }
 
 // Config is what Run needs to run an app.
@@ -92,7 +130,7 @@ type Config struct {
 	// CacheDir holds wazero's compilation cache. Empty: DefaultCacheDir().
 	CacheDir string
 	// ReadyTimeout bounds how long a service may take to become ready.
-	// Zero: 30 seconds.
+	// Zero: DefaultReadyTimeout.
 	ReadyTimeout time.Duration
 	// StopTimeout bounds how long services get to stop once the programs have
 	// ended. Zero: 2 seconds.
@@ -102,34 +140,49 @@ type Config struct {
 	// Zero: 2 seconds.
 	DrainTimeout time.Duration
 	Logger       *slog.Logger
-	// Remote connects these guests to guests in other processes (split
-	// mode). Nil: every service is one of Guests.
-	Remote Remote
+	// Remote connects these guests to guests in other processes. Package
+	// split and the topology-test harness set it; nil: every service is one
+	// of Guests.
+	Remote route.Remote
 	// Plain leaves guest output lines unprefixed (a split-mode child's parent
 	// adds the prefix).
 	Plain bool
-	// ExitOnOverrun, when set, is how a guest with OverrunStop is stopped:
-	// a split-mode child ends its whole process, so that its guests need not
-	// be compiled interruptible. It is called after the overrun is reported.
-	ExitOnOverrun func()
+	// Replica is which replica of its guest this host runs, in split mode
+	// (from 1; 0 when there is one): failures name it.
+	Replica int
+	// Ready, when set, is called once each service is ready (a split-mode
+	// child tells its supervisor).
+	Ready func(guest string)
 }
 
-// Remote connects the guests of one process to those of others.
-type Remote interface {
-	// Service returns an endpoint for the proto service name when a guest of
-	// another process serves it, or nil.
-	Service(name string) Endpoint
-	// Serve is called for each local service before it starts: from then
-	// on, calls for its services from elsewhere go to local.
-	Serve(spec *GuestSpec, local Endpoint) error
-	// Ready is called once a local service is ready.
-	Ready(spec *GuestSpec)
+// DefaultReadyTimeout is how long a service may take to become ready
+// unless Config.ReadyTimeout says otherwise.
+const DefaultReadyTimeout = 30 * time.Second
+
+// withDefaults fills in what cfg leaves zero.
+func (cfg Config) withDefaults() Config {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(cfg.Stderr, nil))
+	}
+	if cfg.ReadyTimeout == 0 {
+		cfg.ReadyTimeout = DefaultReadyTimeout
+	}
+	if cfg.StopTimeout == 0 {
+		cfg.StopTimeout = 2 * time.Second
+	}
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = 2 * time.Second
+	}
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = DefaultCacheDir()
+	}
+	return cfg
 }
 
 // Result is how a run ended.
 type Result struct {
-	ExitCode int      // the programs' exit code: the first non-zero one, else 0
-	Failures []string // guests that crashed or overran, one human-readable line each
+	ExitCode int       // the programs' exit code: the first non-zero one, else 0
+	Failures []Failure // guests that crashed or overran, restarts included, in the order they failed
 }
 
 // DefaultCacheDir is where compiled guests are cached between runs:
@@ -144,344 +197,46 @@ func DefaultCacheDir() string {
 	return filepath.Join(os.TempDir(), "parigot-cache", "wazero")
 }
 
-// lookup finds the endpoint serving the proto service name: a local guest
-// first, else a remote one.
-func (a *app) lookup(name string) Endpoint {
-	if in := a.byService[name]; in != nil {
-		return in
-	}
-	if a.cfg.Remote != nil {
-		if ep := a.cfg.Remote.Service(name); ep != nil {
-			return ep
-		}
-	}
-	return nil
-}
-
-type app struct {
-	cfg        Config
-	log        *slog.Logger
-	console    *lines.Sink // guests' stdout
-	errConsole *lines.Sink // guests' stderr and the host's own reports
-	cache      wazero.CompilationCache
-	width      int                  // of the longest guest name, for aligned prefixes
-	byService  map[string]*instance // proto service name -> the guest serving it; fixed before any guest starts
-	instances  []*instance
-}
-
-// Run loads every guest, starts services in requires order, then programs,
-// waits for the programs to end, stops the services, and reports how it went.
-// Cancelling ctx stops everything. The error is for failures of the host
-// itself or of start-up (a guest that cannot load or never becomes ready);
-// crashes while running are reported in Result.Failures.
+// Run runs an app: it compiles every guest, starts the services one at a
+// time in requires order (each ready before the next), then the programs,
+// and waits until the programs have ended; then it stops the services. With
+// no program among Guests (a split-mode child hosting a service), it serves
+// until ctx is cancelled or a service ends for good.
+//
+// Cancelling ctx stops everything: services first finish the calls they
+// have, for up to DrainTimeout. The error is a *StartError when a guest
+// could not start, ctx's error when it was cancelled, and nil otherwise;
+// crashes while running are in Result.Failures.
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(cfg.Stderr, nil))
-	}
-	if cfg.ReadyTimeout == 0 {
-		cfg.ReadyTimeout = 30 * time.Second
-	}
-	if cfg.StopTimeout == 0 {
-		cfg.StopTimeout = 2 * time.Second
-	}
-	if cfg.DrainTimeout == 0 {
-		cfg.DrainTimeout = 2 * time.Second
-	}
-	if cfg.CacheDir == "" {
-		cfg.CacheDir = DefaultCacheDir()
-	}
-	a := &app{cfg: cfg, log: cfg.Logger, console: lines.NewSink(cfg.Stdout), byService: map[string]*instance{}}
-	a.errConsole = lines.NewSink(cfg.Stderr)
-	if cfg.Stdout == cfg.Stderr {
-		a.errConsole = a.console
-	}
-	if cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir); err == nil {
-		a.cache = cache
-		defer cache.Close(context.Background())
-	} else {
-		a.log.Warn("compilation cache unavailable; guests compile from scratch", "dir", cfg.CacheDir, "err", err)
-	}
-
-	for _, g := range cfg.Guests {
-		a.width = max(a.width, len(g.Name))
-		in := newInstance(a, g)
-		a.instances = append(a.instances, in)
-		for _, s := range g.Implements {
-			a.byService[s] = in
-		}
-	}
-	defer func() {
-		for _, in := range a.instances {
-			if in.rt != nil {
-				in.rt.Close(context.Background())
-			}
-		}
-	}()
-	if err := a.loadAll(ctx); err != nil {
+	r, err := newRun(cfg.withDefaults())
+	if err != nil {
 		return Result{}, err
 	}
+	defer r.close()
 
-	done := make(chan ended, len(a.instances))
-	running := map[*instance]bool{}
-	// Services outlive a cancelled ctx long enough to finish the calls they
-	// have (see drainCalls); stopAll ends them.
-	servicesCtx, stopServices := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopServices()
+	// 1. Compile every guest, in parallel. From the compilation cache this
+	// takes a fraction of a second; the first time, seconds per guest.
+	if err := r.load(ctx); err != nil {
+		return Result{}, err
+	}
+	// 2. Watch for methods that overrun their budget.
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
-	go a.watch(watchCtx)
+	go r.watch(watchCtx)
 
-	var res Result
-	report := func(e ended) (code int, crashed bool) {
-		delete(running, e.in)
-		res.Failures = append(res.Failures, e.failures...)
-		return e.code, e.crashed
+	// 3. Start the services, in requires order.
+	if err := r.startServices(ctx); err != nil {
+		r.stopAll()
+		return r.res, err
 	}
-
-	// Services, one at a time in requires order, each ready before the next.
-	var programs []*instance
-	for _, in := range a.instances {
-		if in.spec.Kind == Program {
-			programs = append(programs, in)
-			continue
-		}
-		gctx, cancel := context.WithCancel(servicesCtx)
-		in.stop = cancel
-		if cfg.Remote != nil {
-			if err := cfg.Remote.Serve(in.spec, in); err != nil {
-				a.stopAll(running, done, report)
-				return res, fmt.Errorf("service %s: %w", in.spec.Name, err)
-			}
-		}
-		running[in] = true
-		go a.supervise(gctx, in, done)
-		timer := time.NewTimer(cfg.ReadyTimeout)
-		select {
-		case <-in.readyCh:
-			timer.Stop()
-			if cfg.Remote != nil {
-				cfg.Remote.Ready(in.spec)
-			}
-		case e := <-done:
-			timer.Stop()
-			report(e)
-			a.stopAll(running, done, report)
-			return res, fmt.Errorf("service %s ended before it was ready: %s", e.in.spec.Name, e.text)
-		case <-timer.C:
-			a.stopAll(running, done, report)
-			return res, fmt.Errorf("service %s did not become ready within %s (does its main call guest.Run?)", in.spec.Name, cfg.ReadyTimeout)
-		case <-ctx.Done():
-			timer.Stop()
-			a.stopAll(running, done, report)
-			return res, ctx.Err()
-		}
+	// 4. Run the programs to their end, or serve until stopped.
+	if len(r.programs) == 0 {
+		r.serve(ctx)
+	} else {
+		r.runPrograms(ctx)
 	}
-
-	// With no program here (a split-mode child hosting a service), serve
-	// until stopped or until a service ends.
-	if len(programs) == 0 {
-		select {
-		case e := <-done:
-			code, crashed := report(e)
-			if crashed && code == 0 {
-				code = 1
-			}
-			res.ExitCode = code
-		case <-ctx.Done():
-			a.drainCalls()
-		}
-		a.stopAll(running, done, report)
-		return res, nil
-	}
-
-	// Programs, all at once; the run ends when the last one ends.
-	left := len(programs)
-	for _, in := range programs {
-		gctx, cancel := context.WithCancel(ctx)
-		in.stop = cancel
-		running[in] = true
-		go a.supervise(gctx, in, done)
-	}
-	for left > 0 {
-		select {
-		case e := <-done:
-			code, _ := report(e)
-			if e.in.spec.Kind == Program {
-				left--
-				if res.ExitCode == 0 {
-					res.ExitCode = code
-				}
-			}
-		case <-ctx.Done():
-			a.drainCalls()
-			a.stopAll(running, done, report)
-			return res, ctx.Err()
-		}
-	}
-	a.stopAll(running, done, report)
-	return res, nil
-}
-
-// StopServer is implemented by a Remote that can stop taking calls from
-// other processes for the local services, letting what is in flight finish.
-type StopServer interface {
-	StopServing()
-}
-
-// drainCalls lets the services finish the calls they have before they stop:
-// it stops new calls from other processes, then waits, up to DrainTimeout,
-// until no service has a call queued or in progress.
-func (a *app) drainCalls() {
-	if s, ok := a.cfg.Remote.(StopServer); ok {
-		s.StopServing()
-	}
-	deadline := time.Now().Add(a.cfg.DrainTimeout)
-	for time.Now().Before(deadline) {
-		busy := false
-		for _, in := range a.instances {
-			if in.spec.Kind == Service && !in.idle() {
-				busy = true
-				break
-			}
-		}
-		if !busy {
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	a.log.Warn("services still had calls in flight when the drain time ran out; those calls fail with unavailable", "waited", a.cfg.DrainTimeout)
-}
-
-// ended is a guest's supervisor reporting that it is done for good (after
-// any restarts).
-type ended struct {
-	in       *instance
-	code     int      // exit code
-	crashed  bool     // it ended by crashing, trapping or overrunning
-	text     string   // how it ended, for humans
-	failures []string // every crash on the way, restarts included
-}
-
-// stopAll asks every running guest to stop and waits, up to StopTimeout, for
-// them to end.
-func (a *app) stopAll(running map[*instance]bool, done chan ended, report func(ended) (int, bool)) {
-	for in := range running {
-		if in.stop != nil {
-			in.stop()
-		}
-	}
-	timer := time.NewTimer(a.cfg.StopTimeout)
-	defer timer.Stop()
-	for len(running) > 0 {
-		select {
-		case e := <-done:
-			report(e)
-		case <-timer.C:
-			for in := range running {
-				a.log.Warn("guest did not stop in time; abandoning it", "guest", in.spec.Name, "waited", a.cfg.StopTimeout)
-			}
-			return
-		}
-	}
-}
-
-func (in *instance) memoryLimit() uint64 {
-	if in.spec.MemoryLimit == 0 {
-		return DefaultMemoryLimit
-	}
-	return in.spec.MemoryLimit
-}
-
-// loadAll gives every guest its own wazero runtime (so that memory limits
-// and interruptibility are per guest) and compiles it, in parallel; the
-// on-disk compilation cache is shared.
-func (a *app) loadAll(ctx context.Context) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(goruntime.NumCPU())
-	for _, in := range a.instances {
-		g.Go(func() error { return a.load(gctx, in) })
-	}
-	return g.Wait()
-}
-
-func (a *app) load(ctx context.Context, in *instance) error {
-	pages := min((in.memoryLimit()+65535)/65536, 65536)
-	in.interruptible = in.spec.Kind == Service && in.spec.Overrun == OverrunStop && a.cfg.ExitOnOverrun == nil
-	rtc := wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(in.interruptible).
-		WithMemoryLimitPages(uint32(pages))
-	if a.cache != nil {
-		rtc = rtc.WithCompilationCache(a.cache)
-	}
-	in.rt = wazero.NewRuntimeWithConfig(ctx, rtc)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, in.rt); err != nil {
-		return fmt.Errorf("%s %s: starting WASI: %w", in.spec.Kind, in.spec.Name, err)
-	}
-	if err := exportHostModule(ctx, in.rt, a.log); err != nil {
-		return fmt.Errorf("%s %s: defining host functions: %w", in.spec.Kind, in.spec.Name, err)
-	}
-	wasm, err := os.ReadFile(in.spec.Wasm)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w (run parigot build first)", in.spec.Kind, in.spec.Name, err)
-	}
-	in.compiled, err = in.rt.CompileModule(ctx, wasm)
-	if err != nil {
-		return fmt.Errorf("%s %s: compiling %s: %w", in.spec.Kind, in.spec.Name, in.spec.Wasm, err)
-	}
-	return nil
-}
-
-// describeEnd says how a guest ended: its exit code, whether that counts as a
-// crash, and a phrase for humans.
-func describeEnd(spec *GuestSpec, err error, panicked bool) (code int, crashed bool, msg string) {
-	msg = endText(spec, err, panicked)
-	var exit *sys.ExitError
-	switch {
-	case err == nil:
-		return 0, false, msg
-	case errors.As(err, &exit) && (exit.ExitCode() == sys.ExitCodeContextCanceled || exit.ExitCode() == sys.ExitCodeDeadlineExceeded):
-		return 0, false, msg // stopped by the host (an interruptible guest)
-	case errors.As(err, &exit):
-		code = int(exit.ExitCode())
-		if panicked {
-			// Go exits 2 after a panic; report a crash as 1, parigot's
-			// "could not do what was asked", not as a usage error.
-			return 1, true, msg
-		}
-		return code, spec.Kind == Service && code != 0, msg
-	case errors.Is(err, context.Canceled):
-		return 0, false, msg
-	}
-	return 1, true, msg
-}
-
-func endText(spec *GuestSpec, err error, panicked bool) string {
-	var exit *sys.ExitError
-	switch {
-	case err == nil:
-		return "exited"
-	case panicked:
-		return "panicked (its stack trace is above)"
-	case errors.As(err, &exit) && (exit.ExitCode() == sys.ExitCodeContextCanceled || exit.ExitCode() == sys.ExitCodeDeadlineExceeded):
-		return "was stopped"
-	case errors.As(err, &exit):
-		return fmt.Sprintf("exited with code %d", exit.ExitCode())
-	case errors.Is(err, context.Canceled):
-		return "was stopped"
-	}
-	msg := firstLine(err.Error())
-	if m := wazeroFailure.FindStringSubmatch(msg); m != nil {
-		return fmt.Sprintf("trapped in function %s: %s", m[1], m[2])
-	}
-	return "trapped: " + msg
-}
-
-// wazeroFailure is how wazero words a failed call into a module.
-var wazeroFailure = regexp.MustCompile(`^module\[[^\]]*\] function\[([^\]]*)\] failed: (.*)$`)
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
+	// 5. Stop what still runs; report methods that were overrunning.
+	r.reportLateOverruns()
+	r.stopAll()
+	return r.res, r.err
 }

@@ -11,6 +11,18 @@ import (
 	"parigot.dev/parigot/runtime/internal/abi"
 )
 
+// The host functions a guest imports from the module "parigot"
+// (//go:wasmimport parigot <name>; runtime/guest declares them). Each one
+// returns an abi.Status as its only result, validates every argument before
+// it acts, and never panics the host: a malformed request is a status for
+// that guest alone. Arguments arrive in uint64 stack slots; an i32 may carry
+// garbage in its upper bits, so each is read with uint32().
+//
+// Pointers are offsets into the guest's linear memory; a (pointer, length)
+// pair that does not lie wholly inside it is StatusBadPointer, and an
+// out-pointer is checked before anything happens that the guest could not
+// learn of otherwise.
+
 type instanceKey struct{}
 
 func withInstance(ctx context.Context, in *instance) context.Context {
@@ -76,10 +88,22 @@ func readBytes(mem api.Memory, ptr, n uint32) ([]byte, bool) {
 	return append([]byte(nil), b...), true
 }
 
+// maxName bounds a service or method name a guest passes.
 const maxName = 1024
 
+// Stack slots of export.
+const (
+	exportNamePtr = iota // i32: the proto service's full name, e.g. "greeting.v1.Greeting"
+	exportNameLen        // i32: its length in bytes, at most maxName
+)
+
+// hostExport declares that the guest serves a proto service.
+//
+// Statuses: StatusOK; StatusNotImplemented when the guest's implements in
+// parigot.hcl does not list the service; StatusBadArgument for a name over
+// maxName; StatusBadPointer.
 func hostExport(_ context.Context, in *instance, mem api.Memory, stack []uint64) abi.Status {
-	ptr, n := uint32(stack[0]), uint32(stack[1])
+	ptr, n := uint32(stack[exportNamePtr]), uint32(stack[exportNameLen])
 	if n > maxName {
 		return abi.StatusBadArgument
 	}
@@ -96,13 +120,29 @@ func hostExport(_ context.Context, in *instance, mem api.Memory, stack []uint64)
 	return abi.StatusNotImplemented
 }
 
+// hostReady says the guest is ready to serve: the host then starts the
+// guests that require it. It takes no arguments and returns StatusOK; a
+// second call changes nothing.
 func hostReady(_ context.Context, in *instance, _ api.Memory, _ []uint64) abi.Status {
 	in.readyOnce.Do(func() { close(in.readyCh) })
 	return abi.StatusOK
 }
 
+// Stack slots of locate.
+const (
+	locateNamePtr   = iota // i32: the proto service's full name
+	locateNameLen          // i32: its length, at most maxName
+	locateHandleOut        // i32: where the host writes the handle, a u32 (from 1)
+)
+
+// hostLocate finds a service the guest may call and gives it a handle for
+// dispatch; locating the same service again gives the same handle.
+//
+// Statuses: StatusOK; StatusNotFound when no guest of the app (here or in
+// another process) serves it; StatusNotRequired when the guest's requires
+// does not list the guest serving it; StatusBadArgument; StatusBadPointer.
 func hostLocate(_ context.Context, in *instance, mem api.Memory, stack []uint64) abi.Status {
-	ptr, n, out := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	ptr, n, out := uint32(stack[locateNamePtr]), uint32(stack[locateNameLen]), uint32(stack[locateHandleOut])
 	if n > maxName {
 		return abi.StatusBadArgument
 	}
@@ -110,11 +150,11 @@ func hostLocate(_ context.Context, in *instance, mem api.Memory, stack []uint64)
 	if !ok {
 		return abi.StatusBadPointer
 	}
-	callee := in.app.lookup(string(name))
+	callee := in.run.lookup(string(name))
 	if callee == nil {
 		return abi.StatusNotFound
 	}
-	if !in.requires(callee) {
+	if !in.requires(callee.GuestName()) {
 		return abi.StatusNotRequired
 	}
 	for i, h := range in.handles {
@@ -129,20 +169,39 @@ func hostLocate(_ context.Context, in *instance, mem api.Memory, stack []uint64)
 	return abi.StatusOK
 }
 
-func (in *instance) requires(callee Endpoint) bool {
+func (in *instance) requires(guest string) bool {
 	for _, r := range in.spec.Requires {
-		if r == callee.GuestName() {
+		if r == guest {
 			return true
 		}
 	}
 	return false
 }
 
+// Stack slots of dispatch.
+const (
+	dispatchHandle    = iota // i32: a handle from locate
+	dispatchMethodPtr        // i32: the method's full name, "package.Service/Method"
+	dispatchMethodLen        // i32: its length, at most maxName
+	dispatchReqPtr           // i32: the request, protobuf bytes
+	dispatchReqLen           // i32: its length, at most abi.MaxPayload
+	dispatchCallIDOut        // i32: where the host writes the call's id, a u64
+)
+
+// hostDispatch starts a call and returns at once: its reply (or its error:
+// a deadline, an unavailable or overloaded callee) arrives later as a
+// KindReply event from poll with the same call id, exactly once. The host
+// copies the request, so the guest may reuse its buffer.
+//
+// Statuses: StatusOK; StatusBadHandle; StatusTooLarge for a request over
+// abi.MaxPayload; StatusTooManyCalls when the guest already has
+// abi.MaxInFlight calls whose replies it has not read; StatusBadArgument;
+// StatusBadPointer (for any of the three pointers, before the call starts).
 func hostDispatch(_ context.Context, in *instance, mem api.Memory, stack []uint64) abi.Status {
-	h := uint32(stack[0])
-	mptr, mlen := uint32(stack[1]), uint32(stack[2])
-	rptr, rlen := uint32(stack[3]), uint32(stack[4])
-	out := uint32(stack[5])
+	h := uint32(stack[dispatchHandle])
+	mptr, mlen := uint32(stack[dispatchMethodPtr]), uint32(stack[dispatchMethodLen])
+	rptr, rlen := uint32(stack[dispatchReqPtr]), uint32(stack[dispatchReqLen])
+	out := uint32(stack[dispatchCallIDOut])
 	if h == 0 || int(h) > len(in.handles) {
 		return abi.StatusBadHandle
 	}
@@ -151,6 +210,9 @@ func hostDispatch(_ context.Context, in *instance, mem api.Memory, stack []uint6
 	}
 	if rlen > abi.MaxPayload {
 		return abi.StatusTooLarge
+	}
+	if in.inFlight() >= abi.MaxInFlight {
+		return abi.StatusTooManyCalls
 	}
 	method, ok := mem.Read(mptr, mlen)
 	if !ok {
@@ -170,9 +232,24 @@ func hostDispatch(_ context.Context, in *instance, mem api.Memory, stack []uint6
 	return writeU64(mem, out, id)
 }
 
+// Stack slots of poll.
+const (
+	pollTimeout = iota // i64: nanoseconds to wait; 0 looks without waiting, negative waits until an event
+	pollBufPtr         // i32: where the host writes the event (abi.Event's encoding)
+	pollBufCap         // i32: the buffer's size
+	pollSizeOut        // i32: where the host writes the event's size, a u32
+)
+
+// hostPoll hands the guest its next event: an incoming call, or the reply
+// to one of its calls. It blocks on the guest's own goroutine, and only it.
+//
+// Statuses: StatusOK with the event in the buffer and its size at
+// pollSizeOut; StatusBufferTooSmall with the size needed at pollSizeOut
+// (the event stays first in line); StatusTimeout; StatusShutdown when the
+// host is stopping the guest; StatusBadPointer.
 func hostPoll(ctx context.Context, in *instance, mem api.Memory, stack []uint64) abi.Status {
-	timeout := time.Duration(int64(stack[0]))
-	ptr, capacity, out := uint32(stack[1]), uint32(stack[2]), uint32(stack[3])
+	timeout := time.Duration(int64(stack[pollTimeout]))
+	ptr, capacity, out := uint32(stack[pollBufPtr]), uint32(stack[pollBufCap]), uint32(stack[pollSizeOut])
 	if _, ok := mem.ReadUint32Le(out); !ok {
 		return abi.StatusBadPointer
 	}
@@ -202,10 +279,22 @@ func hostPoll(ctx context.Context, in *instance, mem api.Memory, stack []uint64)
 	return writeU32(mem, out, size)
 }
 
+// Stack slots of reply.
+const (
+	replyCallID     = iota // i64: the id of the incoming call, from its poll event
+	replyCode              // i32: an abi.Code; CodeOK for a reply
+	replyPayloadPtr        // i32: the reply (CodeOK) or a UTF-8 error message
+	replyPayloadLen        // i32: its length, at most abi.MaxPayload
+)
+
+// hostReply answers an incoming call, once.
+//
+// Statuses: StatusOK; StatusUnknownCall for an id the guest was not given
+// or has answered already; StatusTooLarge; StatusBadPointer.
 func hostReply(_ context.Context, in *instance, mem api.Memory, stack []uint64) abi.Status {
-	id := stack[0]
-	code := abi.Code(uint32(stack[1]))
-	ptr, n := uint32(stack[2]), uint32(stack[3])
+	id := stack[replyCallID]
+	code := abi.Code(uint32(stack[replyCode]))
+	ptr, n := uint32(stack[replyPayloadPtr]), uint32(stack[replyPayloadLen])
 	if n > abi.MaxPayload {
 		return abi.StatusTooLarge
 	}

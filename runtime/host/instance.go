@@ -10,6 +10,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
 )
 
 // instance is the host's side of one running guest.
@@ -20,7 +21,7 @@ import (
 // the instance's own mutex: there is no global lock.
 type instance struct {
 	spec *GuestSpec
-	app  *app
+	run  *run
 
 	// inbox: events pushed by other guests.
 	mu     sync.Mutex
@@ -28,27 +29,36 @@ type instance struct {
 	spare  []delivery    // owned: the drained queue's array, reused by the next drain
 	closed bool          // the guest has ended: pushes fail
 	wake   chan struct{} // capacity 1: "the queue may have something"
+	// What waits for the guest, from push until poll hands it over (or
+	// close answers it): calls and their request bytes, and reply bytes.
+	// Pushes check them against the bounds under mu; the guest goroutine
+	// lowers them without it.
+	waitingCalls atomic.Int64
+	waitingBytes atomic.Int64
+	maxCalls     int64
+	maxBytes     int64
 
 	// owned by the guest goroutine.
-	ready    []abi.Event            // decoded events waiting to be read by poll, in order
-	pending  map[uint64]outgoing    // calls this guest dispatched, by call id
-	incoming map[uint64]replyTarget // calls this guest is serving, by the id it was given
-	handles  []Endpoint             // located services; handle h is handles[h-1]
-	exported map[string]bool
-	methods  map[string]*string // method names seen, interned: no allocation per call
-	nextID   uint64
-	timer    *time.Timer
-	timerAt  time.Time // when timer fires; zero when it is stopped or has fired
+	ready        []abi.Event            // decoded events waiting to be read by poll, in order
+	readyReplies int                    // how many of ready are replies
+	pending      map[uint64]outgoing    // calls this guest dispatched, by call id
+	incoming     map[uint64]replyTarget // calls this guest is serving, by the id it was given
+	handles      []route.Endpoint       // located services; handle h is handles[h-1]
+	exported     map[string]bool
+	methods      map[string]*string // method names seen, interned: no allocation per call
+	nextID       uint64
+	timer        *time.Timer
+	timerAt      time.Time // when timer fires; zero when it is stopped or has fired
 
 	serving atomic.Int64 // calls taken from the inbox and not yet answered
 
 	readyOnce sync.Once
-	readyCh   chan struct{} // closed when the guest calls ready
-	stop      context.CancelFunc
+	readyCh   chan struct{}      // closed when the guest calls ready
+	stop      context.CancelFunc // set by Run's goroutine before the guest starts
+	stopping  atomic.Bool        // the host asked the guest to stop: its end is not a failure
 
-	rt            wazero.Runtime
-	compiled      wazero.CompiledModule
-	interruptible bool // compiled with close-on-context-done
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
 
 	// Overrun watch: set by the guest goroutine, read by the watchdog.
 	busySince   atomic.Int64           // unix nanos when the guest took its current call; 0 while it polls
@@ -87,53 +97,42 @@ func (in *instance) reset() {
 	in.mu.Unlock()
 }
 
-// Endpoint is where events for one guest go: a guest in this process, or a
-// proxy for a guest in another process (split mode).
-type Endpoint interface {
-	// Deliver hands ev to the guest. For a call, from is where the reply goes
-	// (Deliver of a KindReply with the call's id). Deliver reports false
-	// when the guest has ended; it never blocks on the guest.
-	Deliver(ev abi.Event, from Endpoint) bool
-	// GuestName is the name of the guest in parigot.hcl.
-	GuestName() string
-	// MethodTimeout is the guest's method budget: its callers' deadline.
-	MethodTimeout() time.Duration
-}
-
 // delivery is an event on its way into a guest, with what the host needs to
 // route the reply to an incoming call.
 type delivery struct {
 	ev   abi.Event
-	from Endpoint // KindCall: the caller
+	from route.Endpoint // KindCall: the caller
 }
 
 type outgoing struct {
 	method   string
-	callee   Endpoint
+	callee   route.Endpoint
 	deadline time.Time
 }
 
 type replyTarget struct {
-	caller Endpoint
+	caller route.Endpoint
 	callID uint64 // the caller's id for the call
 	method string
 }
 
-// Deliver implements Endpoint.
-func (in *instance) Deliver(ev abi.Event, from Endpoint) bool {
+// Deliver implements route.Endpoint.
+func (in *instance) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 	return in.push(delivery{ev: ev, from: from})
 }
 
-// GuestName implements Endpoint.
+// GuestName implements route.Endpoint.
 func (in *instance) GuestName() string { return in.spec.Name }
 
-// MethodTimeout implements Endpoint.
+// MethodTimeout implements route.Endpoint.
 func (in *instance) MethodTimeout() time.Duration { return in.spec.MethodTimeout }
 
-func newInstance(a *app, spec *GuestSpec) *instance {
+func newInstance(r *run, spec *GuestSpec) *instance {
 	return &instance{
 		spec:     spec,
-		app:      a,
+		run:      r,
+		maxCalls: int64(inboxCalls(spec)),
+		maxBytes: int64(inboxBytes(spec)),
 		wake:     make(chan struct{}, 1),
 		pending:  make(map[uint64]outgoing),
 		incoming: make(map[uint64]replyTarget),
@@ -143,20 +142,59 @@ func newInstance(a *app, spec *GuestSpec) *instance {
 	}
 }
 
-// push hands d to the guest. It reports false when the guest has ended.
-func (in *instance) push(d delivery) bool {
+// push hands d to the guest, unless the guest has ended or, for a call, its
+// inbox is at its bounds. A reply that would take the guest's waiting bytes
+// over their bound arrives as a resource-exhausted error in its place, so
+// that the call still completes exactly once and the host's memory stays
+// bounded whatever the guest does.
+func (in *instance) push(d delivery) route.Refusal {
+	size := int64(len(d.ev.Payload))
 	in.mu.Lock()
 	if in.closed {
 		in.mu.Unlock()
-		return false
+		return route.Ended
 	}
+	switch d.ev.Kind {
+	case abi.KindCall:
+		if in.waitingCalls.Load() >= in.maxCalls || in.waitingBytes.Load()+size > in.maxBytes {
+			in.mu.Unlock()
+			return route.Full
+		}
+		in.waitingCalls.Add(1)
+	case abi.KindReply:
+		if in.waitingBytes.Load()+size > in.maxBytes {
+			d.ev = abi.Event{Kind: abi.KindReply, Code: abi.CodeResourceExhausted, CallID: d.ev.CallID,
+				Payload: fmt.Appendf(nil, "a reply of %d bytes was dropped: %s %s had %d MiB of replies it had not read yet", size, in.spec.Kind, in.spec.Name, in.maxBytes>>20)}
+			size = int64(len(d.ev.Payload))
+		}
+	}
+	in.waitingBytes.Add(size)
 	in.queue = append(in.queue, d)
 	in.mu.Unlock()
 	select {
 	case in.wake <- struct{}{}:
 	default:
 	}
-	return true
+	return route.Accepted
+}
+
+// complete completes one of the guest's own calls without a reply from its
+// callee (a deadline, a refusal): the event waits for poll like any other.
+func (in *instance) complete(ev abi.Event) {
+	in.waitingBytes.Add(int64(len(ev.Payload)))
+	in.ready = append(in.ready, ev)
+	in.readyReplies++
+}
+
+// taken notes that the guest has read ev: it waits no longer.
+func (in *instance) taken(ev *abi.Event) {
+	switch ev.Kind {
+	case abi.KindCall:
+		in.waitingCalls.Add(-1)
+	case abi.KindReply:
+		in.readyReplies--
+	}
+	in.waitingBytes.Add(-int64(len(ev.Payload)))
 }
 
 // close marks the guest ended and fails every call it had not answered, so
@@ -178,8 +216,12 @@ func (in *instance) close(reason string) {
 		t.caller.Deliver(abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: t.callID,
 			Payload: []byte(reason)}, nil)
 	}
+	in.ready = nil
+	in.readyReplies = 0
 	in.incoming = nil
 	in.serving.Store(0)
+	in.waitingCalls.Store(0)
+	in.waitingBytes.Store(0)
 }
 
 // next returns the guest's next event, waiting up to timeout (forever when
@@ -233,8 +275,9 @@ func (in *instance) armTimer(d time.Time) {
 	in.timerAt = d
 }
 
-// pop removes the event next returned.
+// pop removes the event next returned: the guest has it now.
 func (in *instance) pop() {
+	in.taken(&in.ready[0])
 	in.ready[0] = abi.Event{}
 	if len(in.ready) == 1 {
 		in.ready = in.ready[:0] // keep the array for the next event
@@ -267,10 +310,12 @@ func (in *instance) drain() {
 			in.ready = append(in.ready, ev)
 		case abi.KindReply:
 			if _, ok := in.pending[d.ev.CallID]; !ok {
+				in.waitingBytes.Add(-int64(len(d.ev.Payload))) // late: the call had its answer already
 				continue
 			}
 			delete(in.pending, d.ev.CallID)
 			in.ready = append(in.ready, d.ev)
+			in.readyReplies++
 		default:
 			in.ready = append(in.ready, d.ev)
 		}
@@ -286,7 +331,7 @@ func (in *instance) expire(now time.Time) {
 		}
 		delete(in.pending, id)
 		msg := fmt.Sprintf("no reply from service %s within its method budget of %s", o.callee.GuestName(), o.callee.MethodTimeout())
-		in.ready = append(in.ready, abi.Event{Kind: abi.KindReply, Code: abi.CodeDeadlineExceeded, CallID: id, Payload: []byte(msg)})
+		in.complete(abi.Event{Kind: abi.KindReply, Code: abi.CodeDeadlineExceeded, CallID: id, Payload: []byte(msg)})
 	}
 }
 
@@ -326,19 +371,22 @@ func (in *instance) earliestDeadline() (time.Time, bool) {
 	return min, !min.IsZero()
 }
 
-// dispatch starts a call from this guest to callee.
-func (in *instance) dispatch(callee Endpoint, method string, payload []byte) uint64 {
+// dispatch starts a call from this guest to callee. A call the callee
+// refuses completes at once, with the refusal's code.
+func (in *instance) dispatch(callee route.Endpoint, method string, payload []byte) uint64 {
 	in.nextID++
 	id := in.nextID
 	in.pending[id] = outgoing{method: method, callee: callee, deadline: time.Now().Add(callee.MethodTimeout())}
-	ok := callee.Deliver(abi.Event{Kind: abi.KindCall, CallID: id, Method: method, Payload: payload}, in)
-	if !ok {
+	if r := callee.Deliver(abi.Event{Kind: abi.KindCall, CallID: id, Method: method, Payload: payload}, in); r != route.Accepted {
 		delete(in.pending, id)
-		in.ready = append(in.ready, abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: id,
-			Payload: []byte("service " + callee.GuestName() + " is not running")})
+		in.complete(route.Refuse(r, id, callee.GuestName()))
 	}
 	return id
 }
+
+// inFlight is how many calls the guest has dispatched and not yet read the
+// replies of.
+func (in *instance) inFlight() int { return len(in.pending) + in.readyReplies }
 
 // reply answers the incoming call id.
 func (in *instance) reply(id uint64, code abi.Code, payload []byte) bool {
@@ -352,16 +400,8 @@ func (in *instance) reply(id uint64, code abi.Code, payload []byte) bool {
 	return true
 }
 
-// idle reports whether the guest has no call waiting in its inbox and none
-// that it took and has not answered. Safe from any goroutine.
+// idle reports whether the guest has no call waiting for it and none that
+// it took and has not answered. Safe from any goroutine.
 func (in *instance) idle() bool {
-	in.mu.Lock()
-	queued := 0
-	for _, d := range in.queue {
-		if d.ev.Kind == abi.KindCall {
-			queued++
-		}
-	}
-	in.mu.Unlock()
-	return queued == 0 && in.serving.Load() == 0
+	return in.waitingCalls.Load() == 0 && in.serving.Load() == 0
 }

@@ -17,7 +17,7 @@ import (
 //
 //	go test ./runtime/host -run '^$' -bench Routing
 func BenchmarkRouting(b *testing.B) {
-	a := &app{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}}
+	a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}}
 	callee := newInstance(a, &GuestSpec{Name: "echo", Kind: Service, Implements: []string{"test.Echo"}, MethodTimeout: time.Second})
 	caller := newInstance(a, &GuestSpec{Name: "bench", Kind: Program, Requires: []string{"echo"}})
 	ctx := context.Background()
@@ -48,7 +48,7 @@ func BenchmarkRouting(b *testing.B) {
 //
 //	go test ./runtime/host -run '^$' -bench RoutingAcrossGoroutines
 func BenchmarkRoutingAcrossGoroutines(b *testing.B) {
-	a := &app{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}}
+	a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}}
 	callee := newInstance(a, &GuestSpec{Name: "echo", Kind: Service, Implements: []string{"test.Echo"}, MethodTimeout: time.Second})
 	caller := newInstance(a, &GuestSpec{Name: "bench", Kind: Program, Requires: []string{"echo"}})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -11,53 +11,54 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 )
 
+// ended is a guest's supervisor reporting that it is done for good (after
+// any restarts).
+type ended struct {
+	in       *instance
+	end      ending    // how its last run ended
+	failures []Failure // every failure on the way, restarts included
+}
+
 // supervise runs a guest until it is done for good: it restarts a service
-// that crashed or overran when its policy says so, and then reports on done.
-func (a *app) supervise(ctx context.Context, in *instance, done chan<- ended) {
-	var failures []string
+// that failed when its policy says so, and then reports on r.done.
+func (r *run) supervise(ctx context.Context, in *instance) {
+	var failures []Failure
 	for restarts := 0; ; restarts++ {
-		stderr, err := a.runOnce(ctx, in)
-		code, crashed, text := describeEnd(in.spec, err, stderr.panicked.Load())
-		if ov := in.overran.Swap(nil); ov != nil {
-			code, crashed, text = 1, true, "was stopped: "+ov.String()
-		} else if stderr.oom.Load() {
-			code, crashed, text = 1, true, fmt.Sprintf("ran out of memory (its limit is %d MiB)", in.memoryLimit()>>20)
-		}
-		reason := fmt.Sprintf("%s %s %s", in.spec.Kind, in.spec.Name, text)
-		var exit *sys.ExitError
-		if crashed && err != nil && !stderr.panicked.Load() && !errors.As(err, &exit) {
-			fmt.Fprintf(stderr, "%s\n", err) // a trap: show wazero's wasm stack trace
-			stderr.Flush()
+		end := r.runOnce(ctx, in)
+		reason := fmt.Sprintf("%s %s was stopped", in.spec.Kind, in.spec.Name)
+		if f := end.failure; f != nil {
+			f.Replica = r.cfg.Replica
+			failures = append(failures, *f)
+			reason = f.String()
 		}
 		in.close(reason)
-		if crashed {
-			failures = append(failures, reason)
-		}
-		if crashed && in.spec.Kind == Service && in.spec.Restart == RestartOnFailure && restarts < MaxRestarts && ctx.Err() == nil {
-			a.say(in, "parigot: %s; restarting it (%d of %d)", reason, restarts+1, MaxRestarts)
+		if end.failure != nil && in.spec.Restart.Allows(in.spec.Kind, restarts) && ctx.Err() == nil && !in.stopping.Load() {
+			r.say("%s", RestartLine(*end.failure, restarts+1))
 			in.reset()
 			continue
 		}
-		done <- ended{in: in, code: code, crashed: crashed, text: text, failures: failures}
+		r.done <- ended{in: in, end: end, failures: failures}
 		return
 	}
 }
 
-// runOnce instantiates the guest's module, which runs its main to the end.
-func (a *app) runOnce(ctx context.Context, in *instance) (stderr *guestOutput, err error) {
-	prefix := fmt.Sprintf("%-*s | ", a.width, in.spec.Name)
-	if a.cfg.Plain {
+// runOnce instantiates the guest's module, which runs its main to the end,
+// and says how it ended.
+func (r *run) runOnce(ctx context.Context, in *instance) ending {
+	prefix := fmt.Sprintf("%-*s | ", r.width, ReplicaLabel(in.spec.Name, r.cfg.Replica))
+	if r.cfg.Plain {
 		prefix = ""
 	}
-	stdout := newGuestOutput(a.console, prefix)
-	stderr = newGuestOutput(a.errConsole, prefix)
+	stdout := newGuestOutput(r.console, prefix)
+	stderr := newGuestOutput(r.errConsole, prefix)
 	mc := wazero.NewModuleConfig().
 		WithName(in.spec.Name).
 		WithArgs(in.spec.Name).
 		WithStdout(stdout).
 		WithStderr(stderr).
 		WithSysNanotime().WithSysWalltime().WithSysNanosleep().
-		WithRandSource(rand.Reader)
+		WithRandSource(rand.Reader).
+		WithStartFunctions(startFunction)
 	for _, kv := range in.spec.Env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			mc = mc.WithEnv(k, v)
@@ -66,10 +67,11 @@ func (a *app) runOnce(ctx context.Context, in *instance) (stderr *guestOutput, e
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	in.setKill(cancel)
+	var err error
 	func() {
 		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("host failure while running guest: %v", r)
+			if p := recover(); p != nil {
+				err = fmt.Errorf("host failure while running guest: %v", p)
 			}
 		}()
 		mod, ierr := in.rt.InstantiateModule(withInstance(actx, in), in.compiled, mc)
@@ -82,16 +84,16 @@ func (a *app) runOnce(ctx context.Context, in *instance) (stderr *guestOutput, e
 	in.busySince.Store(0)
 	stdout.Flush()
 	stderr.Flush()
-	if stdout.panicked.Load() {
-		stderr.panicked.Store(true)
+	end := classify(in.spec, err, signs{
+		panicked: stdout.panicked.Load() || stderr.panicked.Load(),
+		oom:      stdout.oom.Load() || stderr.oom.Load(),
+		overran:  in.overran.Swap(nil),
+		stopping: in.stopping.Load() || ctx.Err() != nil,
+	})
+	var exit *sys.ExitError
+	if f := end.failure; f != nil && f.Cause == CauseTrapped && !errors.As(err, &exit) {
+		fmt.Fprintf(stderr, "%s\n", err) // show wazero's wasm stack trace
+		stderr.Flush()
 	}
-	if stdout.oom.Load() {
-		stderr.oom.Store(true)
-	}
-	return stderr, err
-}
-
-// say writes one line of the host's own to the error console.
-func (a *app) say(in *instance, format string, args ...any) {
-	a.errConsole.WriteLine(fmt.Appendf(nil, format+"\n", args...))
+	return end
 }

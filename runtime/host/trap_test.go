@@ -37,7 +37,7 @@ func TestATrappingGuestIsNamedWithItsWasmStack(t *testing.T) {
 	if res.ExitCode == 0 {
 		t.Errorf("a trapped program ended with exit code 0")
 	}
-	if len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "program trapper trapped in function _start: wasm error: unreachable") {
+	if len(res.Failures) != 1 || !strings.Contains(res.Failures[0].String(), "program trapper trapped in function _start: wasm error: unreachable") {
 		t.Errorf("failures = %q, want the trap named with the guest", res.Failures)
 	}
 	if !strings.Contains(out.String(), "trapper | wasm stack trace:") {

@@ -6,16 +6,21 @@ import (
 	"time"
 )
 
-// overrun records a method that ran past its budget and grace.
+// overrun records a method that ran past its budget.
 type overrun struct {
 	service string
 	method  string
 	ran     time.Duration
 	budget  time.Duration
+	late    bool // the run ended while the method was still running
 }
 
 func (o *overrun) String() string {
-	return fmt.Sprintf("method %s ran for %s, over its budget of %s", o.method, o.ran.Round(time.Millisecond), o.budget)
+	s := fmt.Sprintf("method %s ran for %s, over its budget of %s", o.method, o.ran.Round(time.Millisecond), o.budget)
+	if o.late {
+		s += ", and was still running when the run ended"
+	}
+	return s
 }
 
 // watchInterval is how often the host looks for overrunning methods.
@@ -23,7 +28,7 @@ const watchInterval = 5 * time.Millisecond
 
 // watch looks for services still executing a method past its budget plus
 // Grace, and acts on each according to its OverrunPolicy.
-func (a *app) watch(ctx context.Context) {
+func (r *run) watch(ctx context.Context) {
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
 	for {
@@ -31,40 +36,46 @@ func (a *app) watch(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			for _, in := range a.instances {
-				if in.spec.Kind == Service {
-					a.checkOverrun(in, now)
-				}
+			for _, in := range r.services {
+				r.checkOverrun(in, now)
 			}
 		}
 	}
 }
 
-func (a *app) checkOverrun(in *instance, now time.Time) {
+// overrunAt returns the overrun of the method the guest is executing when,
+// at now, it has run longer than limit and has not been acted on; else nil.
+// It marks the overrun acted on.
+func (in *instance) overrunAt(now time.Time, limit time.Duration) *overrun {
 	since := in.busySince.Load()
-	if since == 0 || in.overrunSeen.Load() == since {
-		return
+	if since == 0 {
+		return nil
 	}
 	ran := now.Sub(time.Unix(0, since))
-	budget := in.spec.MethodTimeout
-	if ran <= budget+Grace(budget) {
-		return
+	if ran <= limit {
+		return nil
 	}
-	in.overrunSeen.Store(since)
+	if seen := in.overrunSeen.Load(); seen == since || !in.overrunSeen.CompareAndSwap(seen, since) {
+		return nil // another look acted on it first
+	}
 	method := ""
 	if m := in.busyMethod.Load(); m != nil {
 		method = *m
 	}
-	ov := &overrun{service: in.spec.Name, method: method, ran: ran, budget: budget}
-	switch {
-	case in.spec.Overrun == OverrunReport:
-		a.say(in, "parigot: service %s: %s (on_overrun = \"report\": left running)", in.spec.Name, ov)
-	case a.cfg.ExitOnOverrun != nil:
-		a.say(in, "parigot: service %s: %s; stopping it", in.spec.Name, ov)
-		a.cfg.ExitOnOverrun()
-	default:
-		in.overran.Store(ov)
-		a.say(in, "parigot: service %s: %s; stopping it", in.spec.Name, ov)
-		in.killNow()
+	return &overrun{service: in.spec.Name, method: method, ran: ran, budget: in.spec.MethodTimeout}
+}
+
+func (r *run) checkOverrun(in *instance, now time.Time) {
+	budget := in.spec.MethodTimeout
+	ov := in.overrunAt(now, budget+Grace(budget))
+	if ov == nil {
+		return
 	}
+	if in.spec.Overrun == OverrunReport {
+		r.say("parigot: service %s: %s (on_overrun = \"report\": left running)", in.spec.Name, ov)
+		return
+	}
+	in.overran.Store(ov)
+	r.say("parigot: service %s: %s; stopping it", in.spec.Name, ov)
+	in.killNow()
 }

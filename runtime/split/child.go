@@ -16,21 +16,15 @@ type ChildOptions struct {
 	App    string            // the app's name: the root of its subjects
 	Guests []*host.GuestSpec // every guest of the app
 	Name   string            // the guest to host here
+	// Conn is how to reach NATS. A child started by Supervise ignores it:
+	// its link to the supervisor gives it its own credentials.
 	Conn   Conn
 	Stdout io.Writer
 	Stderr io.Writer
-	// ReadyTimeout bounds the wait for required services. Zero: 30s.
+	// ReadyTimeout bounds the wait for required services. Zero:
+	// host.DefaultReadyTimeout.
 	ReadyTimeout time.Duration
-	// ExitOnOverrun ends the child process when its service overruns a
-	// method budget under the "stop" policy (see host.Config.ExitOnOverrun);
-	// the supervisor then restarts it if its policy says so. Nil: the
-	// guest is compiled interruptible instead.
-	ExitOnOverrun func()
 }
-
-// ExitOverrun is the exit code of a child that ended itself because its
-// service overran a method budget.
-const ExitOverrun = 75
 
 // Conn says how to reach NATS.
 type Conn struct {
@@ -53,6 +47,7 @@ func (c Conn) connect(name string) (*nats.Conn, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(100 * time.Millisecond),
 		nats.RetryOnFailedConnect(false),
+		nats.DrainTimeout(drainTimeout),
 	}
 	switch {
 	case c.Token != "":
@@ -72,24 +67,65 @@ func (c Conn) connect(name string) (*nats.Conn, error) {
 // RunChild hosts the guest opts.Name: it connects to NATS, waits for the
 // services the guest requires, and runs it until it ends (a program) or ctx
 // is cancelled (a service).
+//
+// In a process started by Supervise, RunChild finds its link to the
+// supervisor (see OpenLink): it takes its NATS credentials and replica
+// from it, stops when the supervisor is gone, and reports readiness and how
+// the run ended to it.
 func RunChild(ctx context.Context, opts ChildOptions) (host.Result, error) {
-	var spec *host.GuestSpec
-	for _, g := range opts.Guests {
-		if g.Name == opts.Name {
-			spec = g
-		}
-	}
+	spec := host.FindGuest(opts.Guests, opts.Name)
 	if spec == nil {
 		return host.Result{}, fmt.Errorf("the app has no guest named %q", opts.Name)
 	}
+	link, err := OpenLink()
+	if err != nil {
+		return host.Result{}, err
+	}
+	if link == nil {
+		return runChild(ctx, spec, opts, nil)
+	}
+	opts.Conn = link.Conn()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-link.Gone():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	res, err := runChild(ctx, spec, opts, link)
+	stopped := ctx.Err() != nil
+	link.finish(res, stopped, err)
+	switch {
+	case stopped:
+		return res, nil // told to stop, and stopped: nothing went wrong
+	case err != nil:
+		return res, &ReportedError{Err: err}
+	}
+	return res, nil
+}
+
+// ReportedError is an error RunChild has already reported to the
+// supervisor, which prints it once for the whole run: the child exits
+// non-zero without printing it again.
+type ReportedError struct{ Err error }
+
+func (e *ReportedError) Error() string { return e.Err.Error() }
+func (e *ReportedError) Unwrap() error { return e.Err }
+
+func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link *Link) (host.Result, error) {
 	if opts.ReadyTimeout == 0 {
-		opts.ReadyTimeout = 30 * time.Second
+		opts.ReadyTimeout = host.DefaultReadyTimeout
 	}
 	nc, err := opts.Conn.connect("parigot " + opts.App + "/" + opts.Name)
 	if err != nil {
 		return host.Result{}, err
 	}
 	network := NewNetwork(nc, opts.App, opts.Guests, opts.Name)
+	// Closing waits until every reply this process sent has left it, so that
+	// a caller elsewhere hears of a crash here as unavailable, not later as a
+	// deadline.
 	defer network.Close()
 
 	if err := network.WaitReady(ctx, spec.Requires, opts.ReadyTimeout, func(name string) {
@@ -97,12 +133,16 @@ func RunChild(ctx context.Context, opts ChildOptions) (host.Result, error) {
 	}); err != nil {
 		return host.Result{}, err
 	}
-	return host.Run(ctx, host.Config{
-		Guests:        []*host.GuestSpec{spec},
-		Stdout:        opts.Stdout,
-		Stderr:        opts.Stderr,
-		Remote:        network,
-		Plain:         true,
-		ExitOnOverrun: opts.ExitOnOverrun,
-	})
+	cfg := host.Config{
+		Guests: []*host.GuestSpec{spec},
+		Stdout: opts.Stdout,
+		Stderr: opts.Stderr,
+		Remote: network,
+		Plain:  true,
+	}
+	if link != nil {
+		cfg.Replica = link.Replica()
+		cfg.Ready = link.ready
+	}
+	return host.Run(ctx, cfg)
 }

@@ -13,6 +13,7 @@ import (
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
 )
 
 // Message headers.
@@ -22,14 +23,15 @@ const (
 	headerStatus = "Status" // set by the NATS server: "503" when no one subscribes
 )
 
-// Network is a host.Remote over a NATS connection.
+// Network connects the guests of one process to the app's other guests
+// over a NATS connection: it is the host's Remote in split mode.
 type Network struct {
 	nc      *nats.Conn
 	app     string
 	owner   map[string]*host.GuestSpec // proto service name -> the guest serving it
 	local   map[string]bool            // names of the guests hosted in this process
 	mu      sync.Mutex
-	inboxes map[host.Endpoint]string // caller -> its reply subject prefix
+	inboxes map[route.Endpoint]string // caller -> its reply subject prefix
 	subs    []*nats.Subscription
 	serving []*nats.Subscription // call and readiness subscriptions of local services
 }
@@ -37,7 +39,7 @@ type Network struct {
 // NewNetwork connects the guests named local to the app's other guests over
 // nc. guests describes every guest of the app.
 func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...string) *Network {
-	n := &Network{nc: nc, app: app, owner: map[string]*host.GuestSpec{}, local: map[string]bool{}, inboxes: map[host.Endpoint]string{}}
+	n := &Network{nc: nc, app: app, owner: map[string]*host.GuestSpec{}, local: map[string]bool{}, inboxes: map[route.Endpoint]string{}}
 	for _, g := range guests {
 		for _, s := range g.Implements {
 			n.owner[s] = g
@@ -52,15 +54,12 @@ func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...st
 func (n *Network) callSubject(service string) string { return "parigot." + n.app + ".call." + service }
 func (n *Network) readySubject(guest string) string  { return "parigot." + n.app + ".ready." + guest }
 
-// announceSubject is where a service says, once, that it has become ready,
-// for supervisors to hear.
-func announceSubject(app, guest string) string { return "parigot." + app + ".announce.ready." + guest }
 func (n *Network) replyPrefix(caller, id string) string {
 	return "parigot." + n.app + ".reply." + caller + "." + id
 }
 
-// Service implements host.Remote.
-func (n *Network) Service(name string) host.Endpoint {
+// Service implements route.Remote.
+func (n *Network) Service(name string) route.Endpoint {
 	spec := n.owner[name]
 	if spec == nil || n.local[spec.Name] {
 		return nil
@@ -68,11 +67,12 @@ func (n *Network) Service(name string) host.Endpoint {
 	return &remoteService{net: n, spec: spec, subject: n.callSubject(name)}
 }
 
-// Serve implements host.Remote: calls for local's services reach it from now
-// on, spread over the replicas of its guest by a NATS queue group.
-func (n *Network) Serve(spec *host.GuestSpec, local host.Endpoint) error {
-	for _, svc := range spec.Implements {
-		sub, err := n.nc.QueueSubscribe(n.callSubject(svc), spec.Name, func(m *nats.Msg) {
+// Serve implements route.Remote: calls for the services of guest reach
+// local from now on, spread over the replicas of guest by a NATS queue
+// group.
+func (n *Network) Serve(guest string, services []string, local route.Endpoint) error {
+	for _, svc := range services {
+		sub, err := n.nc.QueueSubscribe(n.callSubject(svc), guest, func(m *nats.Msg) {
 			if m.Reply == "" {
 				return // nobody to answer: not a parigot caller
 			}
@@ -83,9 +83,8 @@ func (n *Network) Serve(spec *host.GuestSpec, local host.Endpoint) error {
 				return
 			}
 			ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: m.Data}
-			if !local.Deliver(ev, rc) {
-				rc.Deliver(abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable,
-					Payload: []byte("service " + spec.Name + " is stopping")}, nil)
+			if r := local.Deliver(ev, rc); r != route.Accepted {
+				rc.Deliver(route.Refuse(r, 0, guest), nil)
 			}
 		})
 		if err != nil {
@@ -100,20 +99,38 @@ func (n *Network) Serve(spec *host.GuestSpec, local host.Endpoint) error {
 	return n.nc.Flush()
 }
 
-// StopServing implements host.StopServer: no new calls or readiness checks
-// reach the local services; calls already delivered are still answered, and
-// replies still flow. Callers elsewhere go to other replicas, or fail at
-// once with unavailable when there are none.
+// StopServing implements route.StopServer: no new calls or readiness
+// checks reach the local services; calls already delivered are still
+// answered, and replies still flow. Callers elsewhere go to other replicas,
+// or fail at once with unavailable when there are none.
+//
+// It drains the subscriptions rather than dropping them: the server stops
+// sending, and every call it had already sent this process, even one still
+// in the client's buffer, is handed to its guest before StopServing returns.
 func (n *Network) StopServing() {
 	n.mu.Lock()
 	subs := n.serving
 	n.serving = nil
 	n.mu.Unlock()
+	var closed []<-chan nats.SubStatus
 	for _, s := range subs {
-		s.Unsubscribe()
+		closed = append(closed, s.StatusChanged(nats.SubscriptionClosed))
+		s.Drain()
 	}
-	n.nc.Flush()
+	timeout := time.NewTimer(drainTimeout)
+	defer timeout.Stop()
+	for _, c := range closed {
+		select {
+		case <-c:
+		case <-timeout.C:
+			return
+		}
+	}
 }
+
+// drainTimeout bounds how long StopServing and Close wait for NATS to hand
+// over or send what it has.
+const drainTimeout = 2 * time.Second
 
 // maxMethod bounds a method name from the network: "package.Service/Method".
 const maxMethod = 1024
@@ -131,17 +148,16 @@ func checkCall(svc, method string, payload []byte) (abi.Code, string) {
 	return abi.CodeOK, ""
 }
 
-// Ready implements host.Remote: the guest answers readiness checks.
-func (n *Network) Ready(spec *host.GuestSpec) {
-	sub, err := n.nc.Subscribe(n.readySubject(spec.Name), func(m *nats.Msg) { m.Respond(nil) })
+// Ready implements route.Remote: the guest answers readiness checks.
+func (n *Network) Ready(guest string) {
+	sub, err := n.nc.Subscribe(n.readySubject(guest), func(m *nats.Msg) { m.Respond(nil) })
 	if err != nil {
-		return
+		return // its dependents wait, then say it did not become ready
 	}
 	n.mu.Lock()
 	n.subs = append(n.subs, sub)
 	n.serving = append(n.serving, sub)
 	n.mu.Unlock()
-	n.nc.Publish(announceSubject(n.app, spec.Name), nil)
 	n.nc.Flush()
 }
 
@@ -183,14 +199,27 @@ func (n *Network) WaitReady(ctx context.Context, names []string, timeout time.Du
 }
 
 // Close stops taking calls, lets what is in flight drain, and closes the
-// connection.
+// connection. It returns once the connection is closed, so that what this
+// process published (the replies of a guest that just crashed, say) has
+// left it, or after drainTimeout.
 func (n *Network) Close() error {
-	return n.nc.Drain()
+	closed := make(chan struct{})
+	n.nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := n.nc.Drain(); err != nil {
+		n.nc.Close()
+		return err
+	}
+	select {
+	case <-closed:
+	case <-time.After(drainTimeout + time.Second):
+		n.nc.Close()
+	}
+	return nil
 }
 
 // inbox returns the reply subject prefix of a caller, subscribing to it on
 // first use.
-func (n *Network) inbox(caller host.Endpoint) (string, error) {
+func (n *Network) inbox(caller route.Endpoint) (string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if p, ok := n.inboxes[caller]; ok {
@@ -209,7 +238,7 @@ func (n *Network) inbox(caller host.Endpoint) (string, error) {
 
 // deliverReply turns a reply message (or the server's "no responders") into
 // a reply event for caller.
-func deliverReply(caller host.Endpoint, prefix string, m *nats.Msg) {
+func deliverReply(caller route.Endpoint, prefix string, m *nats.Msg) {
 	rest := strings.TrimPrefix(m.Subject, prefix+".")
 	callee, idText, ok := strings.Cut(rest, ".")
 	if !ok {
@@ -223,7 +252,7 @@ func deliverReply(caller host.Endpoint, prefix string, m *nats.Msg) {
 	switch {
 	case m.Header.Get(headerStatus) == "503":
 		ev.Code = abi.CodeUnavailable
-		ev.Payload = []byte("service " + callee + " is not running")
+		ev.Payload = []byte(route.UnavailableText(callee))
 	default:
 		code, err := strconv.ParseUint(m.Header.Get(headerCode), 10, 32)
 		if err != nil {
@@ -247,10 +276,10 @@ func (r *remoteService) GuestName() string            { return r.spec.Name }
 func (r *remoteService) MethodTimeout() time.Duration { return r.spec.MethodTimeout }
 
 // Deliver publishes a call. A call that cannot be sent fails at once.
-func (r *remoteService) Deliver(ev abi.Event, from host.Endpoint) bool {
-	fail := func(code abi.Code, msg string) bool {
+func (r *remoteService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
+	fail := func(code abi.Code, msg string) route.Refusal {
 		from.Deliver(abi.Event{Kind: abi.KindReply, Code: code, CallID: ev.CallID, Payload: []byte(msg)}, nil)
-		return true
+		return route.Accepted
 	}
 	prefix, err := r.net.inbox(from)
 	if err != nil {
@@ -266,7 +295,7 @@ func (r *remoteService) Deliver(ev abi.Event, from host.Endpoint) bool {
 		}
 		return fail(abi.CodeUnavailable, "cannot reach service "+r.spec.Name+": "+err.Error())
 	}
-	return true
+	return route.Accepted
 }
 
 // remoteCaller is where the reply to a call from another process goes.
@@ -279,7 +308,7 @@ func (c *remoteCaller) GuestName() string            { return "remote caller" }
 func (c *remoteCaller) MethodTimeout() time.Duration { return 0 }
 
 // Deliver publishes the reply.
-func (c *remoteCaller) Deliver(ev abi.Event, _ host.Endpoint) bool {
+func (c *remoteCaller) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
 	m := nats.NewMsg(c.subject)
 	m.Header.Set(headerCode, strconv.FormatUint(uint64(ev.Code), 10))
 	m.Data = ev.Payload
@@ -288,5 +317,5 @@ func (c *remoteCaller) Deliver(ev abi.Event, _ host.Endpoint) bool {
 		m.Data = []byte(fmt.Sprintf("reply of %d bytes is larger than the NATS server's max_payload", len(ev.Payload)))
 		c.nc.PublishMsg(m)
 	}
-	return true
+	return route.Accepted
 }

@@ -8,9 +8,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/lines"
+	"parigot.dev/parigot/runtime/internal/route"
 )
 
 // TestGarbageFromANetworkPeerIsRefusedAndEverythingGoesOn has a NATS client
@@ -97,9 +97,9 @@ func TestGarbageFromANetworkPeerIsRefusedAndEverythingGoesOn(t *testing.T) {
 // recorder is a caller endpoint that keeps what it is given.
 type recorder struct{ got []abi.Event }
 
-func (r *recorder) Deliver(ev abi.Event, _ host.Endpoint) bool {
+func (r *recorder) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
 	r.got = append(r.got, ev)
-	return true
+	return route.Accepted
 }
 func (r *recorder) GuestName() string            { return "caller" }
 func (r *recorder) MethodTimeout() time.Duration { return time.Second }

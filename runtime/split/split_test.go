@@ -3,6 +3,7 @@ package split
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -40,8 +41,10 @@ func runTestChild(spec, name string) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: name, Conn: ConnFromEnv(""), Stdout: os.Stdout, Stderr: os.Stderr,
-		ExitOnOverrun: func() { os.Exit(ExitOverrun) }})
+	res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: name, Conn: ConnFromEnv(""), Stdout: os.Stdout, Stderr: os.Stderr})
+	if errors.As(err, new(*ReportedError)) {
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -51,10 +54,12 @@ func runTestChild(spec, name string) int {
 
 var buildGuests = sync.OnceValues(func() (string, error) {
 	return testguest.Build(map[string]string{
-		"echo":   "../host/testdata/guests/echo",
-		"caller": "../host/testdata/guests/caller",
-		"loader": "../host/testdata/guests/loader",
-		"ticker": "./testdata/guests/ticker",
+		"echo":        "../host/testdata/guests/echo",
+		"caller":      "../host/testdata/guests/caller",
+		"loader":      "../host/testdata/guests/loader",
+		"faulty":      "../host/testdata/guests/faulty",
+		"faultcaller": "../host/testdata/guests/faultcaller",
+		"ticker":      "./testdata/guests/ticker",
 	})
 })
 
@@ -141,7 +146,7 @@ func TestKillingAServiceFailsItsCallersCleanlyAndIsReported(t *testing.T) {
 	if n := strings.Count(out, "deadline exceeded"); n > 1 {
 		t.Errorf("%d calls to a dead service waited for their deadline instead of failing at once:\n%s", n, out)
 	}
-	if len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "service echo exited unexpectedly") {
+	if len(res.Failures) != 1 || res.Failures[0].String() != "service echo was killed (signal: killed)" {
 		t.Errorf("failures = %q, want service echo named", res.Failures)
 	}
 }
@@ -161,7 +166,7 @@ func TestAnOverrunningServiceProcessEndsAndIsRestarted(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s\nstderr:\n%s", want, out, errOut)
 		}
 	}
-	for _, want := range []string{"echo       | parigot: service echo: method test.Echo/Spin ran for", "parigot: service echo was stopped: a method overran its budget; restarting it (1 of 3)"} {
+	for _, want := range []string{"echo       | parigot: service echo: method test.Echo/Spin ran for", "over its budget of 50ms; restarting it (1 of 3)"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
@@ -186,7 +191,7 @@ func TestAServiceThatDiesBeforeItIsReadyEndsTheRunAtOnce(t *testing.T) {
 		ChildArgs: func(g string) []string { return []string{g} },
 		Stdout:    &stdout, Stderr: &stderr,
 	})
-	if err == nil || !strings.Contains(err.Error(), "service echo exited before it was ready (exit status 1)") {
+	if err == nil || err.Error() != "service echo ended before it was ready: exited with code 1" {
 		t.Errorf("err = %v, want the service named as dying before it was ready\nstderr:\n%s", err, stderr.String())
 	}
 	if d := time.Since(start); d > 10*time.Second {

@@ -1,18 +1,16 @@
 package split
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
-
-	"github.com/nats-io/nats.go"
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/lines"
@@ -24,12 +22,13 @@ type Options struct {
 	Guests []*host.GuestSpec // every guest of the app, in start order
 	Only   []string          // host only these guests here; empty: all
 	// Conn is the NATS to join. An empty URL starts an embedded server on
-	// loopback with a random token.
+	// loopback.
 	Conn Conn
 	// Executable is the parigot binary the children run. Empty: this one.
 	Executable string
 	// ChildArgs gives the command line of the child hosting a guest, after
-	// the program name (for example "guest", appDir, "--name", name).
+	// the program name (for example "guest", appDir, "--name", name). The
+	// child calls RunChild, which finds its link to the supervisor.
 	ChildArgs func(guest string) []string
 	Stdout    io.Writer
 	Stderr    io.Writer
@@ -40,7 +39,8 @@ type Options struct {
 	Started func(label string, pid int)
 }
 
-// Environment variables a child reads its NATS credentials from.
+// Environment variables a child started by hand (not by Supervise) reads
+// its NATS credentials from; see ConnFromEnv.
 const (
 	EnvURL   = "PARIGOT_NATS_URL"
 	EnvToken = "PARIGOT_NATS_TOKEN"
@@ -49,196 +49,8 @@ const (
 	EnvCreds = "PARIGOT_NATS_CREDS"
 )
 
-type child struct {
-	label    string
-	restarts int
-	spec     *host.GuestSpec
-	cmd      *exec.Cmd
-	out      *lines.Writer
-	err      *lines.Writer
-}
-
-type exit struct {
-	c   *child
-	err error
-}
-
-// Supervise runs the app split into one process per guest and returns how
-// the programs ended. Result.Failures names children that died on their own.
-func Supervise(ctx context.Context, opts Options) (host.Result, error) {
-	if opts.StopTimeout == 0 {
-		opts.StopTimeout = 5 * time.Second
-	}
-	if opts.Executable == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return host.Result{}, fmt.Errorf("finding the parigot binary for the child processes: %w", err)
-		}
-		opts.Executable = exe
-	}
-	conn := opts.Conn
-	if conn.URL == "" {
-		srv, err := StartServer()
-		if err != nil {
-			return host.Result{}, err
-		}
-		defer srv.Shutdown()
-		conn = Conn{URL: srv.URL(), Token: srv.Token}
-	}
-
-	// Hear which services become ready: one that dies before it ever was
-	// can never serve the programs waiting for it, so the run ends at once
-	// instead of when their wait for it times out.
-	var readyMu sync.Mutex
-	everReady := map[string]bool{}
-	if nc, err := conn.connect("parigot supervisor " + opts.App); err == nil {
-		defer nc.Close()
-		nc.Subscribe(announceSubject(opts.App, "*"), func(m *nats.Msg) {
-			readyMu.Lock()
-			everReady[m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]] = true
-			readyMu.Unlock()
-		})
-		nc.Flush()
-	}
-	wasReady := func(name string) bool {
-		readyMu.Lock()
-		defer readyMu.Unlock()
-		return everReady[name]
-	}
-
-	only := map[string]bool{}
-	for _, n := range opts.Only {
-		only[n] = true
-	}
-	var children []*child
-	width := 0
-	for _, g := range opts.Guests {
-		if len(only) > 0 && !only[g.Name] {
-			continue
-		}
-		n := max(g.Replicas, 1)
-		for r := 1; r <= n; r++ {
-			label := g.Name
-			if n > 1 {
-				label = fmt.Sprintf("%s#%d", g.Name, r)
-			}
-			width = max(width, len(label))
-			children = append(children, &child{label: label, spec: g})
-		}
-	}
-	if len(children) == 0 {
-		return host.Result{}, fmt.Errorf("no guest to run here: --only names none of the app's guests")
-	}
-
-	stdout, stderr := lines.NewSink(opts.Stdout), lines.NewSink(opts.Stderr)
-	exits := make(chan exit, len(children)*(host.MaxRestarts+1))
-	running := map[*child]bool{}
-	programs := 0
-	start := func(c *child) error {
-		c.cmd = &exec.Cmd{
-			Path:   opts.Executable,
-			Args:   append([]string{"parigot"}, opts.ChildArgs(c.spec.Name)...),
-			Stdout: c.out,
-			Stderr: c.err,
-			Env:    childEnv(conn),
-		}
-		if err := c.cmd.Start(); err != nil {
-			return fmt.Errorf("starting the process for %s: %w", c.label, err)
-		}
-		if opts.Started != nil {
-			opts.Started(c.label, c.cmd.Process.Pid)
-		}
-		running[c] = true
-		cmd := c.cmd
-		go func() {
-			err := cmd.Wait() // returns once the child's output is copied
-			c.out.Flush()
-			c.err.Flush()
-			exits <- exit{c: c, err: err}
-		}()
-		return nil
-	}
-	for _, c := range children {
-		prefix := fmt.Sprintf("%-*s | ", width, c.label)
-		c.out = stdout.Writer(prefix)
-		c.err = stderr.Writer(prefix)
-		if err := start(c); err != nil {
-			stopChildren(running, exits, opts.StopTimeout)
-			return host.Result{}, err
-		}
-		if c.spec.Kind == host.Program {
-			programs++
-		}
-	}
-
-	// With programs here, the run ends when they have; with only services
-	// here, it ends when interrupted or when one of them dies.
-	servicesOnly := programs == 0
-	var res host.Result
-	for len(running) > 0 && (servicesOnly || programs > 0) {
-		select {
-		case e := <-exits:
-			delete(running, e.c)
-			code := exitCodeOf(e.err)
-			if e.c.spec.Kind == host.Program {
-				programs--
-				if res.ExitCode == 0 {
-					res.ExitCode = code
-				}
-				continue
-			}
-			failure := fmt.Sprintf("service %s exited unexpectedly (%s)", e.c.label, describe(e.err))
-			if code == ExitOverrun {
-				failure = fmt.Sprintf("service %s was stopped: a method overran its budget", e.c.label)
-			}
-			if !wasReady(e.c.spec.Name) && e.c.spec.Restart != host.RestartOnFailure {
-				// Give a ready announcement in flight a moment to land.
-				time.Sleep(100 * time.Millisecond)
-				if !wasReady(e.c.spec.Name) {
-					stopChildren(running, exits, opts.StopTimeout)
-					return res, fmt.Errorf("service %s exited before it was ready (%s); its output is above", e.c.label, describe(e.err))
-				}
-			}
-			res.Failures = append(res.Failures, failure)
-			if e.c.spec.Restart == host.RestartOnFailure && e.c.restarts < host.MaxRestarts && ctx.Err() == nil {
-				e.c.restarts++
-				fmt.Fprintf(opts.Stderr, "parigot: %s; restarting it (%d of %d)\n", failure, e.c.restarts, host.MaxRestarts)
-				if err := start(e.c); err != nil {
-					stopChildren(running, exits, opts.StopTimeout)
-					return res, err
-				}
-				continue
-			}
-			if servicesOnly {
-				stopChildren(running, exits, opts.StopTimeout)
-				return res, nil
-			}
-		case <-ctx.Done():
-			stopChildren(running, exits, opts.StopTimeout)
-			return res, ctx.Err()
-		}
-	}
-	stopChildren(running, exits, opts.StopTimeout)
-	return res, nil
-}
-
-func childEnv(c Conn) []string {
-	env := os.Environ()
-	set := func(k, v string) {
-		if v != "" {
-			env = append(env, k+"="+v)
-		}
-	}
-	set(EnvURL, c.URL)
-	set(EnvToken, c.Token)
-	set(EnvUser, c.User)
-	set(EnvPass, c.Pass)
-	set(EnvCreds, c.Creds)
-	return env
-}
-
-// ConnFromEnv reads the credentials a child was given; url overrides the
-// environment's URL when not empty.
+// ConnFromEnv reads NATS credentials from the environment; url overrides
+// the environment's URL when not empty.
 func ConnFromEnv(url string) Conn {
 	if url == "" {
 		url = os.Getenv(EnvURL)
@@ -246,23 +58,321 @@ func ConnFromEnv(url string) Conn {
 	return Conn{URL: url, Token: os.Getenv(EnvToken), User: os.Getenv(EnvUser), Pass: os.Getenv(EnvPass), Creds: os.Getenv(EnvCreds)}
 }
 
-// stopChildren sends SIGTERM to every running child, waits up to timeout,
-// then kills what is left.
-func stopChildren(running map[*child]bool, exits chan exit, timeout time.Duration) {
-	for c := range running {
+// child is one process of the run: one guest, or one replica of a service.
+type child struct {
+	label    string
+	replica  int // from 1 when its service has several; else 0
+	spec     *host.GuestSpec
+	out, err *lines.Writer
+
+	// owned by Supervise's goroutine
+	cmd      *exec.Cmd
+	down     *os.File // the supervisor's end of the link's down pipe
+	restarts int
+	ready    bool // it said it was ready, in this start or an earlier one
+}
+
+// childEvent is something that happened to a child: a report it sent, or
+// its exit, with the report it ended with.
+type childEvent struct {
+	c      *child
+	report *report // a ready report, or (with exited) the final one; nil if it sent none
+	exited bool
+	err    error // exited: what Wait returned
+}
+
+// supervisor is one Supervise: its phases are methods, its state is here.
+// Every field is owned by the goroutine that called Supervise; the
+// children's watcher goroutines only send on events.
+type supervisor struct {
+	opts     Options
+	conn     Conn    // how children reach NATS
+	server   *Server // the embedded NATS server; nil with Options.Conn
+	children []*child
+	events   chan childEvent
+	running  map[*child]bool
+	programs int // programs still running
+	res      host.Result
+	err      error // the first error: what Supervise returns
+}
+
+// Supervise runs the app split into one process per guest and returns how
+// the programs ended. Result.Failures has the failures of every child, as
+// single mode would report them; the error is a *host.StartError when a
+// guest could not start, as in single mode.
+func Supervise(ctx context.Context, opts Options) (host.Result, error) {
+	s, err := newSupervisor(opts)
+	if err != nil {
+		return host.Result{}, err
+	}
+	defer s.close()
+	// 1. NATS: the embedded server, or the one given.
+	if err := s.connect(); err != nil {
+		return host.Result{}, err
+	}
+	// 2. Every child at once; start order emerges from each child waiting
+	// for the services its guest requires (which also holds across
+	// machines).
+	if err := s.startAll(); err != nil {
+		s.stopAll()
+		return s.res, err
+	}
+	// 3. Until the programs end (or, with no program here, until a service
+	// ends for good), or ctx ends.
+	s.wait(ctx)
+	// 4. Stop what still runs.
+	s.stopAll()
+	return s.res, s.err
+}
+
+func newSupervisor(opts Options) (*supervisor, error) {
+	if opts.StopTimeout == 0 {
+		opts.StopTimeout = 5 * time.Second
+	}
+	if opts.Executable == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("finding the parigot binary for the child processes: %w", err)
+		}
+		opts.Executable = exe
+	}
+	s := &supervisor{opts: opts, running: map[*child]bool{}}
+	only := map[string]bool{}
+	for _, n := range opts.Only {
+		only[n] = true
+	}
+	width := 0
+	for _, g := range opts.Guests {
+		if len(only) > 0 && !only[g.Name] {
+			continue
+		}
+		for _, r := range g.ReplicaNumbers() {
+			c := &child{spec: g, replica: r, label: host.ReplicaLabel(g.Name, r)}
+			width = max(width, len(c.label))
+			s.children = append(s.children, c)
+		}
+	}
+	if len(s.children) == 0 {
+		return nil, fmt.Errorf("no guest to run here: --only names none of the app's guests")
+	}
+	stdout, stderr := lines.NewSink(opts.Stdout), lines.NewSink(opts.Stderr)
+	for _, c := range s.children {
+		prefix := fmt.Sprintf("%-*s | ", width, c.label)
+		c.out, c.err = stdout.Writer(prefix), stderr.Writer(prefix)
+	}
+	// Each child sends a handful of events; the buffer keeps their watchers
+	// from waiting on a supervisor that is stopping.
+	s.events = make(chan childEvent, 4*len(s.children)*(host.MaxRestarts+1))
+	return s, nil
+}
+
+// connect starts the embedded NATS server unless Options.Conn names one.
+func (s *supervisor) connect() error {
+	if s.opts.Conn.URL != "" {
+		s.conn = s.opts.Conn
+		return nil
+	}
+	srv, err := StartServer()
+	if err != nil {
+		return err
+	}
+	s.server = srv
+	s.conn = Conn{URL: srv.URL(), Token: srv.Token}
+	return nil
+}
+
+// close releases what the supervisor holds.
+func (s *supervisor) close() {
+	if s.server != nil {
+		s.server.Shutdown()
+	}
+}
+
+// fail keeps err as the run's error unless it already has one.
+func (s *supervisor) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}
+
+// startAll starts every child.
+func (s *supervisor) startAll() error {
+	for _, c := range s.children {
+		if err := s.start(c); err != nil {
+			return err
+		}
+		if c.spec.Kind == host.Program {
+			s.programs++
+		}
+	}
+	return nil
+}
+
+// start starts c's process with its link, and a goroutine that turns what
+// the child reports, and its exit, into events.
+func (s *supervisor) start(c *child) error {
+	downR, downW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("starting the process for %s: %w", c.label, err)
+	}
+	upR, upW, err := os.Pipe()
+	if err != nil {
+		downR.Close()
+		downW.Close()
+		return fmt.Errorf("starting the process for %s: %w", c.label, err)
+	}
+	c.cmd = &exec.Cmd{
+		Path:        s.opts.Executable,
+		Args:        append([]string{"parigot"}, s.opts.ChildArgs(c.spec.Name)...),
+		Stdout:      c.out,
+		Stderr:      c.err,
+		Env:         append(os.Environ(), EnvLink+"=3,4"),
+		ExtraFiles:  []*os.File{downR, upW}, // the child's 3 and 4
+		SysProcAttr: childProcAttr(),
+	}
+	err = c.cmd.Start()
+	downR.Close() // the child has its own copies
+	upW.Close()
+	if err != nil {
+		downW.Close()
+		upR.Close()
+		return fmt.Errorf("starting the process for %s: %w", c.label, err)
+	}
+	hi, _ := json.Marshal(hello{Conn: s.conn, Replica: c.replica})
+	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
+	c.down = downW
+	if s.opts.Started != nil {
+		s.opts.Started(c.label, c.cmd.Process.Pid)
+	}
+	s.running[c] = true
+	go s.watchChild(c, c.cmd, upR)
+	return nil
+}
+
+// watchChild sends c's reports as events, then its exit with the last
+// report. It runs on its own goroutine, one per start of a child.
+func (s *supervisor) watchChild(c *child, cmd *exec.Cmd, up *os.File) {
+	var last *report
+	sc := bufio.NewScanner(up)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r report
+		if json.Unmarshal(sc.Bytes(), &r) != nil {
+			continue // not from a parigot child
+		}
+		if r.Ready != "" {
+			s.events <- childEvent{c: c, report: &r}
+			continue
+		}
+		last = &r
+	}
+	up.Close()
+	err := cmd.Wait() // returns once the child's output is copied
+	c.out.Flush()
+	c.err.Flush()
+	s.events <- childEvent{c: c, report: last, exited: true, err: err}
+}
+
+// wait handles what the children report until the run is over: the
+// programs have ended or, with only services here, one has ended for good
+// or none runs any more; or ctx has ended.
+func (s *supervisor) wait(ctx context.Context) {
+	servicesOnly := s.programs == 0
+	for len(s.running) > 0 && (servicesOnly || s.programs > 0) && s.err == nil {
+		select {
+		case e := <-s.events:
+			if !e.exited {
+				e.c.ready = true
+				continue
+			}
+			if over := s.exited(ctx, e); over && servicesOnly {
+				return
+			}
+		case <-ctx.Done():
+			s.fail(ctx.Err())
+			return
+		}
+	}
+}
+
+// exited takes in a child's exit. It reports true when a service ended for
+// good (it failed and does not come back).
+func (s *supervisor) exited(ctx context.Context, e childEvent) bool {
+	c := e.c
+	delete(s.running, c)
+	c.down.Close()
+	r := e.report
+	if r == nil { // it said nothing: killed, or not a parigot child at all
+		r = &report{Result: &childResult{Result: host.Result{ExitCode: exitCodeOf(e.err)}}}
+		if c.spec.Kind == host.Service || e.err != nil {
+			r.Result.Failures = []host.Failure{{Guest: c.spec.Name, Replica: c.replica, Kind: c.spec.Kind, Cause: host.CauseKilled, Detail: describe(e.err)}}
+			r.Result.ExitCode = 1
+		}
+	}
+	switch {
+	case r.StartError != nil:
+		s.fail(r.StartError)
+		return true
+	case r.Error != "":
+		s.fail(fmt.Errorf("%s %s: %s", c.spec.Kind, c.label, r.Error))
+		return true
+	}
+	res := r.Result
+	s.res.Failures = append(s.res.Failures, res.Failures...)
+	if c.spec.Kind == host.Program {
+		s.programs--
+		if s.res.ExitCode == 0 {
+			s.res.ExitCode = res.ExitCode
+		}
+		return false
+	}
+	if res.Stopped && len(res.Failures) == 0 {
+		fmt.Fprintf(s.opts.Stderr, "parigot: service %s stopped when told to, after finishing its calls; it is not restarted\n", c.label)
+		return false
+	}
+	// The child's own host restarts its guest by its policy; only a child
+	// killed from outside comes back here, by the same policy.
+	if f := res.Failures; len(f) == 1 && f[0].Cause == host.CauseKilled && c.spec.Restart.Allows(c.spec.Kind, c.restarts) && ctx.Err() == nil {
+		c.restarts++
+		fmt.Fprintln(s.opts.Stderr, host.RestartLine(f[0], c.restarts))
+		if err := s.start(c); err != nil {
+			s.fail(err)
+		}
+		return false
+	}
+	if !c.ready {
+		f := host.Failure{Guest: c.spec.Name, Replica: c.replica, Kind: c.spec.Kind, Cause: host.CauseExited, ExitCode: res.ExitCode}
+		if n := len(res.Failures); n > 0 {
+			f = res.Failures[n-1]
+		}
+		s.fail(&host.StartError{Guest: c.spec.Name, Kind: c.spec.Kind, Problem: host.EndedBeforeReady, Failure: &f})
+	}
+	return true
+}
+
+// stopAll sends SIGTERM to every running child (each finishes the calls it
+// has, then stops), waits up to StopTimeout, then kills what is left.
+func (s *supervisor) stopAll() {
+	for c := range s.running {
 		c.cmd.Process.Signal(syscall.SIGTERM)
 	}
-	timer := time.NewTimer(timeout)
+	timer := time.NewTimer(s.opts.StopTimeout)
 	defer timer.Stop()
-	for len(running) > 0 {
+	for len(s.running) > 0 {
 		select {
-		case e := <-exits:
-			delete(running, e.c)
+		case e := <-s.events:
+			if e.exited {
+				delete(s.running, e.c)
+				e.c.down.Close()
+				if e.report != nil && e.report.Result != nil {
+					s.res.Failures = append(s.res.Failures, e.report.Result.Failures...)
+				}
+			}
 		case <-timer.C:
-			for c := range running {
+			for c := range s.running {
 				c.cmd.Process.Kill()
 			}
-			timer.Reset(timeout)
+			timer.Reset(s.opts.StopTimeout)
 		}
 	}
 }
@@ -282,7 +392,7 @@ func exitCodeOf(err error) int {
 
 func describe(err error) string {
 	if err == nil {
-		return "exit status 0"
+		return "its process exited without saying how its guest ended"
 	}
 	return err.Error()
 }

@@ -28,6 +28,10 @@ const (
 // MaxPayload is the largest request or reply the host carries: 4 MiB.
 const MaxPayload = 4 << 20
 
+// MaxInFlight is the most calls one guest may have dispatched and not yet
+// read the replies of. A dispatch beyond it fails with StatusTooManyCalls.
+const MaxInFlight = 1 << 16
+
 // Status is what a host function returns to the guest.
 type Status uint32
 
@@ -45,6 +49,7 @@ const (
 	StatusNotImplemented        // export: the manifest does not list that service in implements
 	StatusBadArgument           // any other malformed argument
 	StatusNoHost                // native build: there is no host
+	StatusTooManyCalls          // dispatch: the guest already has MaxInFlight calls awaiting replies
 )
 
 var statusText = [...]string{
@@ -61,6 +66,7 @@ var statusText = [...]string{
 	StatusNotImplemented: "service not listed in implements",
 	StatusBadArgument:    "bad argument",
 	StatusNoHost:         "not running under a parigot host",
+	StatusTooManyCalls:   "too many calls in flight",
 }
 
 func (s Status) String() string {
@@ -74,25 +80,27 @@ func (s Status) String() string {
 type Code uint32
 
 const (
-	CodeOK               Code = iota
-	CodeApplication           // the service's method failed with an error of its own
-	CodeDeadlineExceeded      // no reply within the callee's method budget
-	CodeUnavailable           // the service is down or stopped before replying
-	CodeBadRequest            // the request could not be decoded
-	CodeUnimplemented         // the service has no such method
-	CodeTooLarge              // request or reply larger than MaxPayload
-	CodeInternal              // a bug in parigot
+	CodeOK                Code = iota
+	CodeApplication            // the service's method failed with an error of its own
+	CodeDeadlineExceeded       // no reply within the callee's method budget
+	CodeUnavailable            // the service is down or stopped before replying
+	CodeBadRequest             // the request could not be decoded
+	CodeUnimplemented          // the service has no such method
+	CodeTooLarge               // request or reply larger than MaxPayload
+	CodeInternal               // a bug in parigot
+	CodeResourceExhausted      // the callee's inbox is full, or the caller has too many calls or reply bytes waiting
 )
 
 var codeText = [...]string{
-	CodeOK:               "ok",
-	CodeApplication:      "application error",
-	CodeDeadlineExceeded: "deadline exceeded",
-	CodeUnavailable:      "unavailable",
-	CodeBadRequest:       "bad request",
-	CodeUnimplemented:    "unimplemented",
-	CodeTooLarge:         "too large",
-	CodeInternal:         "internal error",
+	CodeOK:                "ok",
+	CodeApplication:       "application error",
+	CodeDeadlineExceeded:  "deadline exceeded",
+	CodeUnavailable:       "unavailable",
+	CodeBadRequest:        "bad request",
+	CodeUnimplemented:     "unimplemented",
+	CodeTooLarge:          "too large",
+	CodeInternal:          "internal error",
+	CodeResourceExhausted: "resource exhausted",
 }
 
 func (c Code) String() string {

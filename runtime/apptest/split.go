@@ -1,0 +1,58 @@
+package apptest
+
+import (
+	"fmt"
+
+	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/split"
+)
+
+// startSplit starts an embedded NATS server and each service (each replica)
+// in a host of its own connected to it, as a `parigot run --mode=split`
+// child is, only in this process; it returns once they are all ready. The
+// harness has a connection of its own for native calls.
+func (a *App) startSplit(services []*host.GuestSpec) error {
+	srv, err := split.StartServer()
+	if err != nil {
+		return err
+	}
+	a.cleanups = append(a.cleanups, srv.Shutdown)
+	a.conn = split.Conn{URL: srv.URL(), Token: srv.Token}
+	nc, err := a.conn.Connect("parigot apptest " + a.app.Name)
+	if err != nil {
+		return err
+	}
+	a.net = split.NewNetwork(nc, a.app.Name, a.guests)
+	a.cleanups = append(a.cleanups, func() { a.net.Close() })
+
+	stopped := make(chan error, 1)
+	for _, s := range services {
+		for _, r := range s.ReplicaNumbers() {
+			label := host.ReplicaLabel(s.Name, r)
+			out := a.logs.prefixed(label)
+			a.wg.Add(1)
+			go func() {
+				defer a.wg.Done()
+				res, err := split.RunChild(a.ctx, split.ChildOptions{
+					App: a.app.Name, Guests: a.guests, Name: s.Name, Conn: a.conn, Stdout: out, Stderr: out,
+				})
+				a.record("service "+label, res, err)
+				select {
+				case stopped <- fmt.Errorf("service %s stopped before the services were all ready: %v", label, errOr(err, res)):
+				default:
+				}
+			}()
+		}
+	}
+	names := make([]string, len(services))
+	for i, s := range services {
+		names[i] = s.Name
+	}
+	ready := make(chan error, 1)
+	go func() { ready <- a.net.WaitReady(a.ctx, names, host.DefaultReadyTimeout, nil) }()
+	select {
+	case err = <-ready:
+	case err = <-stopped:
+	}
+	return err
+}

@@ -1,0 +1,253 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// Cause says why a guest ended when nobody asked it to.
+type Cause uint8
+
+const (
+	// CauseExited: it ended on its own. A service is meant to serve until
+	// stopped, so any exit is a failure; a program's exit is not (its exit
+	// code is the run's).
+	CauseExited Cause = iota + 1
+	// CausePanicked: the Go runtime in the guest panicked or hit a fatal
+	// error; its stack trace is in its stderr.
+	CausePanicked
+	// CauseTrapped: the wasm trapped (unreachable, an access out of bounds,
+	// an integer divided by zero...).
+	CauseTrapped
+	// CauseOutOfMemory: it needed more memory than its memory_limit.
+	CauseOutOfMemory
+	// CauseOverran: a method ran past its budget. With on_overrun = "stop"
+	// the host stopped the guest; a run that ended while the method was
+	// still running reports it too.
+	CauseOverran
+	// CauseKilled: split mode only: its process was killed by a signal, or
+	// ended without saying how its guest ended.
+	CauseKilled
+)
+
+var causeNames = [...]string{
+	CauseExited:      "exited",
+	CausePanicked:    "panicked",
+	CauseTrapped:     "trapped",
+	CauseOutOfMemory: "out of memory",
+	CauseOverran:     "overran",
+	CauseKilled:      "killed",
+}
+
+func (c Cause) String() string {
+	if int(c) < len(causeNames) && causeNames[c] != "" {
+		return causeNames[c]
+	}
+	return fmt.Sprintf("cause %d", uint8(c))
+}
+
+// Failure is a guest that ended in a way its app did not ask for. Both
+// modes produce the same Failure from the same cause, so that a crash reads
+// the same in one process and split across many; split mode carries it from
+// the child to its supervisor as JSON.
+type Failure struct {
+	Guest string `json:"guest"`
+	// Replica is which replica of a service failed (from 1) when split
+	// mode runs several; 0 otherwise.
+	Replica int   `json:"replica,omitempty"`
+	Kind    Kind  `json:"kind"`
+	Cause   Cause `json:"cause"`
+	// ExitCode is the guest's own exit code, for CauseExited.
+	ExitCode int `json:"exit_code,omitempty"`
+	// Detail says more where the cause has more to say: where it trapped,
+	// which method overran and for how long, its memory limit, the signal
+	// that killed it.
+	Detail string `json:"detail,omitempty"`
+}
+
+// Label is the guest's name, with "#N" for a replica of several.
+func (f Failure) Label() string { return ReplicaLabel(f.Guest, f.Replica) }
+
+// ReplicaLabel names replica r (from 1) of guest, or the guest itself when
+// r is 0: what output lines are prefixed with and failures are named by.
+func ReplicaLabel(guest string, r int) string {
+	if r == 0 {
+		return guest
+	}
+	return fmt.Sprintf("%s#%d", guest, r)
+}
+
+// ReplicaNumbers numbers the processes split mode runs for s: 1 to
+// Replicas when it has several, or the one number 0 when it has one.
+func (s *GuestSpec) ReplicaNumbers() []int {
+	if s.Replicas <= 1 {
+		return []int{0}
+	}
+	n := make([]int, s.Replicas)
+	for i := range n {
+		n[i] = i + 1
+	}
+	return n
+}
+
+// FindGuest returns the guest named name among guests, or nil.
+func FindGuest(guests []*GuestSpec, name string) *GuestSpec {
+	for _, g := range guests {
+		if g.Name == name {
+			return g
+		}
+	}
+	return nil
+}
+
+// String is the line the CLI prints for f, after "parigot: ".
+func (f Failure) String() string {
+	return fmt.Sprintf("%s %s %s", f.Kind, f.Label(), f.Phrase())
+}
+
+// Phrase says how the guest ended, without naming it.
+func (f Failure) Phrase() string {
+	switch f.Cause {
+	case CauseExited:
+		return fmt.Sprintf("exited with code %d", f.ExitCode)
+	case CausePanicked:
+		return "panicked (its stack trace is above)"
+	case CauseTrapped:
+		return "trapped " + f.Detail
+	case CauseOutOfMemory:
+		return "ran out of memory (" + f.Detail + ")"
+	case CauseOverran:
+		return "was stopped: " + f.Detail
+	case CauseKilled:
+		return "was killed (" + f.Detail + ")"
+	}
+	return f.Cause.String()
+}
+
+// StartProblem says what kept a guest from starting.
+type StartProblem uint8
+
+const (
+	// NotLoaded: its wasm could not be read or compiled.
+	NotLoaded StartProblem = iota + 1
+	// EndedBeforeReady: the service ended before it became ready.
+	EndedBeforeReady
+	// NotReadyInTime: the service did not become ready within the ready
+	// timeout.
+	NotReadyInTime
+	// NotServed: the calls of other processes could not be routed to it.
+	NotServed
+)
+
+// StartError is a guest that could not start: Run returns it, and nothing
+// of the app keeps running.
+type StartError struct {
+	Guest   string       `json:"guest"`
+	Kind    Kind         `json:"kind"`
+	Problem StartProblem `json:"problem"`
+	// Failure is how the service ended, for EndedBeforeReady.
+	Failure *Failure `json:"failure,omitempty"`
+	// Timeout is the ready timeout it missed, for NotReadyInTime.
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// Reason is the underlying error's text, for NotLoaded and NotServed;
+	// it crosses processes where Err cannot.
+	Reason string `json:"reason,omitempty"`
+	Err    error  `json:"-"`
+}
+
+func (e *StartError) Error() string {
+	switch e.Problem {
+	case EndedBeforeReady:
+		how := "ended"
+		if e.Failure != nil {
+			how = e.Failure.Phrase()
+		}
+		return fmt.Sprintf("service %s ended before it was ready: %s", e.Guest, how)
+	case NotReadyInTime:
+		return fmt.Sprintf("service %s did not become ready within %s (does its main call guest.Run?)", e.Guest, e.Timeout)
+	}
+	return fmt.Sprintf("%s %s: %s", e.Kind, e.Guest, e.Reason)
+}
+
+func (e *StartError) Unwrap() error { return e.Err }
+
+// startError wraps err, which kept spec from starting.
+func startError(spec *GuestSpec, p StartProblem, err error) *StartError {
+	return &StartError{Guest: spec.Name, Kind: spec.Kind, Problem: p, Reason: err.Error(), Err: err}
+}
+
+// signs are what the host saw of a guest while it ran, besides the error
+// its run returned: they tell a panic from a plain exit with code 2, and an
+// overrun stop from any other stop.
+type signs struct {
+	panicked bool     // its output had the Go runtime's "panic:" or "fatal error:"
+	oom      bool     // its output said it ran out of memory
+	overran  *overrun // the watchdog stopped it for this overrun
+	stopping bool     // the host had asked it to stop
+}
+
+// ending is how one run of a guest ended.
+type ending struct {
+	code    int      // the exit code it gives the run: its own, 1 for a failure
+	failure *Failure // nil when it ended as asked: a program's exit, a stop
+}
+
+// classify turns how a guest's run ended into an ending: the one place that
+// decides what counts as a failure and how it reads. err is what
+// InstantiateModule returned.
+func classify(spec *GuestSpec, err error, s signs) ending {
+	fail := func(c Cause, detail string) ending {
+		return ending{code: 1, failure: &Failure{Guest: spec.Name, Kind: spec.Kind, Cause: c, Detail: detail}}
+	}
+	switch {
+	case s.overran != nil:
+		return fail(CauseOverran, s.overran.String())
+	case s.oom:
+		return fail(CauseOutOfMemory, fmt.Sprintf("its limit is %d MiB", memoryLimit(spec)>>20))
+	case s.panicked:
+		return fail(CausePanicked, "")
+	}
+	var exit *sys.ExitError
+	switch {
+	case err == nil || errors.Is(err, context.Canceled):
+		return exited(spec, 0, s.stopping)
+	case errors.As(err, &exit) && (exit.ExitCode() == sys.ExitCodeContextCanceled || exit.ExitCode() == sys.ExitCodeDeadlineExceeded):
+		return ending{} // stopped by the host: it is interruptible
+	case errors.As(err, &exit):
+		return exited(spec, int(exit.ExitCode()), s.stopping)
+	}
+	return fail(CauseTrapped, trapDetail(err))
+}
+
+// exited is the ending of a guest that exited with code: a program's exit
+// code is the run's; a service that exits while it should be serving fails.
+func exited(spec *GuestSpec, code int, stopping bool) ending {
+	if spec.Kind == Program || stopping {
+		return ending{code: code}
+	}
+	return ending{code: max(code, 1), failure: &Failure{Guest: spec.Name, Kind: spec.Kind, Cause: CauseExited, ExitCode: code}}
+}
+
+// trapDetail says where a guest trapped and how. wazero wraps the trap
+// (with its wasm stack trace after the first line) in an error naming the
+// module and the start function it ran; every guest is a WASI command, so
+// that function is _start.
+func trapDetail(err error) string {
+	inner := err
+	if u := errors.Unwrap(err); u != nil {
+		inner = u
+	}
+	what := inner.Error()
+	if i := strings.IndexByte(what, '\n'); i >= 0 {
+		what = what[:i]
+	}
+	return "in function " + startFunction + ": " + what
+}
+
+// startFunction is the function wazero runs to start a WASI command.
+const startFunction = "_start"

@@ -1,0 +1,330 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	goruntime "runtime"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"golang.org/x/sync/errgroup"
+
+	"parigot.dev/parigot/runtime/internal/lines"
+	"parigot.dev/parigot/runtime/internal/route"
+)
+
+// run is one Run of an app, one method per phase (see Run).
+//
+// The first group of fields is fixed before any guest starts and only read
+// afterwards, by every guest's goroutine. The second group is owned by the
+// goroutine that called Run.
+type run struct {
+	cfg        Config
+	log        *slog.Logger
+	console    *lines.Sink // guests' stdout
+	errConsole *lines.Sink // guests' stderr and the host's own reports
+	cache      wazero.CompilationCache
+	width      int                  // of the longest guest name, for aligned prefixes
+	byService  map[string]*instance // proto service name -> the guest serving it
+	instances  []*instance          // in start order
+	services   []*instance
+	programs   []*instance
+
+	// owned by Run's goroutine
+	done    chan ended         // each guest's supervisor sends on it once, when the guest is done for good
+	running map[*instance]bool // started and not yet reported on done
+	// servicesCtx outlives a cancelled Run ctx long enough for the services
+	// to finish the calls they have (drain); stopAll ends it.
+	servicesCtx  context.Context
+	stopServices context.CancelFunc
+	res          Result
+	err          error // what Run returns, once the run is over
+}
+
+func newRun(cfg Config) (*run, error) {
+	r := &run{cfg: cfg, log: cfg.Logger, console: lines.NewSink(cfg.Stdout), byService: map[string]*instance{}}
+	r.errConsole = lines.NewSink(cfg.Stderr)
+	if cfg.Stdout == cfg.Stderr {
+		r.errConsole = r.console
+	}
+	if cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir); err == nil {
+		r.cache = cache
+	} else {
+		r.log.Warn("compilation cache unavailable; guests compile from scratch", "dir", cfg.CacheDir, "err", err)
+	}
+	for _, g := range cfg.Guests {
+		r.width = max(r.width, len(g.Name))
+		in := newInstance(r, g)
+		r.instances = append(r.instances, in)
+		if g.Kind == Program {
+			r.programs = append(r.programs, in)
+			continue
+		}
+		r.services = append(r.services, in)
+		for _, s := range g.Implements {
+			r.byService[s] = in
+		}
+	}
+	r.done = make(chan ended, len(r.instances))
+	r.running = map[*instance]bool{}
+	r.servicesCtx, r.stopServices = context.WithCancel(context.Background())
+	return r, nil
+}
+
+// close releases what the run holds: every guest's runtime and the cache.
+func (r *run) close() {
+	r.stopServices()
+	for _, in := range r.instances {
+		if in.rt != nil {
+			in.rt.Close(context.Background())
+		}
+	}
+	if r.cache != nil {
+		r.cache.Close(context.Background())
+	}
+}
+
+// lookup finds the endpoint serving the proto service name: a local guest
+// first, else a remote one.
+func (r *run) lookup(name string) route.Endpoint {
+	if in := r.byService[name]; in != nil {
+		return in
+	}
+	if r.cfg.Remote != nil {
+		if ep := r.cfg.Remote.Service(name); ep != nil {
+			return ep
+		}
+	}
+	return nil
+}
+
+// load gives every guest its own wazero runtime (so that memory limits are
+// per guest) and compiles it, in parallel; the on-disk compilation cache is
+// shared.
+//
+// Every guest is compiled with close-on-context-done. That puts a check at
+// each loop header and function entry which returns to Go; without it, a
+// guest that loops without calling the host can never be preempted, and the
+// Go garbage collector's stop-the-world waits for it forever, freezing every
+// other guest and the host itself (signals included). The checks cost each
+// call a little (docs/BENCHMARKS.md), and they are also how an overrunning
+// method is stopped.
+func (r *run) load(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(goruntime.NumCPU())
+	for _, in := range r.instances {
+		g.Go(func() error {
+			if err := r.compile(gctx, in); err != nil {
+				return startError(in.spec, NotLoaded, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func (r *run) compile(ctx context.Context, in *instance) error {
+	pages := min((memoryLimit(in.spec)+65535)/65536, 65536)
+	rtc := wazero.NewRuntimeConfigCompiler().
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(uint32(pages))
+	if r.cache != nil {
+		rtc = rtc.WithCompilationCache(r.cache)
+	}
+	in.rt = wazero.NewRuntimeWithConfig(ctx, rtc)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, in.rt); err != nil {
+		return fmt.Errorf("starting WASI: %w", err)
+	}
+	if err := exportHostModule(ctx, in.rt, r.log); err != nil {
+		return fmt.Errorf("defining host functions: %w", err)
+	}
+	wasm, err := os.ReadFile(in.spec.Wasm)
+	if err != nil {
+		return fmt.Errorf("%w (run parigot build first)", err)
+	}
+	in.compiled, err = in.rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return fmt.Errorf("compiling %s: %w", in.spec.Wasm, err)
+	}
+	return nil
+}
+
+// start starts in's supervisor, which runs the guest (and restarts it when
+// its policy says so) until it is done for good.
+func (r *run) start(parent context.Context, in *instance) {
+	ctx, cancel := context.WithCancel(parent)
+	in.stop = cancel
+	r.running[in] = true
+	go r.supervise(ctx, in)
+}
+
+// report takes in the end of a guest: its failures become the run's.
+func (r *run) report(e ended) {
+	delete(r.running, e.in)
+	r.res.Failures = append(r.res.Failures, e.failures...)
+}
+
+// fail keeps err as the run's error unless it already has one.
+func (r *run) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+// startServices starts the services one at a time in requires order, each
+// ready before the next starts. It returns a *StartError for a service that
+// cannot serve, ends before it is ready or is not ready in time, and ctx's
+// error when ctx ends first.
+func (r *run) startServices(ctx context.Context) error {
+	for _, in := range r.services {
+		if r.cfg.Remote != nil {
+			if err := r.cfg.Remote.Serve(in.spec.Name, in.spec.Implements, in); err != nil {
+				return startError(in.spec, NotServed, err)
+			}
+		}
+		r.start(r.servicesCtx, in)
+		if err := r.awaitReady(ctx, in); err != nil {
+			return err
+		}
+		if r.cfg.Remote != nil {
+			r.cfg.Remote.Ready(in.spec.Name)
+		}
+		if r.cfg.Ready != nil {
+			r.cfg.Ready(in.spec.Name)
+		}
+	}
+	return nil
+}
+
+// awaitReady waits until the service in is ready.
+func (r *run) awaitReady(ctx context.Context, in *instance) error {
+	timer := time.NewTimer(r.cfg.ReadyTimeout)
+	defer timer.Stop()
+	select {
+	case <-in.readyCh:
+		return nil
+	case e := <-r.done:
+		r.report(e)
+		se := &StartError{Guest: e.in.spec.Name, Kind: e.in.spec.Kind, Problem: EndedBeforeReady}
+		if n := len(e.failures); n > 0 {
+			se.Failure = &e.failures[n-1]
+		}
+		return se
+	case <-timer.C:
+		return &StartError{Guest: in.spec.Name, Kind: in.spec.Kind, Problem: NotReadyInTime, Timeout: r.cfg.ReadyTimeout}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// serve is the run of a host without programs (a split-mode child hosting a
+// service): it lasts until a service ends for good, or until ctx ends, when
+// the services first finish the calls they have.
+func (r *run) serve(ctx context.Context) {
+	select {
+	case e := <-r.done:
+		r.report(e)
+		r.res.ExitCode = e.end.code
+	case <-ctx.Done():
+		r.drainCalls()
+	}
+}
+
+// runPrograms starts the programs, all at once, and waits until the last
+// one has ended; their first non-zero exit code is the run's. When ctx ends
+// first, the services finish the calls they have and the run's error is
+// ctx's.
+func (r *run) runPrograms(ctx context.Context) {
+	for _, in := range r.programs {
+		r.start(ctx, in)
+	}
+	for left := len(r.programs); left > 0; {
+		select {
+		case e := <-r.done:
+			r.report(e)
+			if e.in.spec.Kind == Program {
+				left--
+				if r.res.ExitCode == 0 {
+					r.res.ExitCode = e.end.code
+				}
+			}
+		case <-ctx.Done():
+			r.drainCalls()
+			r.fail(ctx.Err())
+			return
+		}
+	}
+}
+
+// drainCalls lets the services finish the calls they have before they stop:
+// it stops new calls from other processes, then waits, up to DrainTimeout,
+// until no service has a call waiting or in progress.
+func (r *run) drainCalls() {
+	if s, ok := r.cfg.Remote.(route.StopServer); ok {
+		s.StopServing()
+	}
+	deadline := time.Now().Add(r.cfg.DrainTimeout)
+	for time.Now().Before(deadline) {
+		busy := false
+		for _, in := range r.services {
+			if !in.idle() {
+				busy = true
+				break
+			}
+		}
+		if !busy {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	r.log.Warn("services still had calls in flight when the drain time ran out; those calls fail with unavailable", "waited", r.cfg.DrainTimeout)
+}
+
+// reportLateOverruns reports the services still inside a method past its
+// budget when the run ends, which the watchdog had not acted on yet (its
+// grace had not run out): the run must not end without saying so.
+func (r *run) reportLateOverruns() {
+	now := time.Now()
+	for _, in := range r.services {
+		ov := in.overrunAt(now, in.spec.MethodTimeout)
+		if ov == nil {
+			continue
+		}
+		ov.late = true
+		if in.spec.Overrun == OverrunReport {
+			r.say("parigot: service %s: %s", in.spec.Name, ov)
+			continue
+		}
+		r.res.Failures = append(r.res.Failures, Failure{Guest: in.spec.Name, Replica: r.cfg.Replica, Kind: Service, Cause: CauseOverran, Detail: ov.String()})
+	}
+}
+
+// stopAll asks every running guest to stop and waits, up to StopTimeout, for
+// them to end.
+func (r *run) stopAll() {
+	for in := range r.running {
+		in.stopping.Store(true)
+		in.stop()
+	}
+	timer := time.NewTimer(r.cfg.StopTimeout)
+	defer timer.Stop()
+	for len(r.running) > 0 {
+		select {
+		case e := <-r.done:
+			r.report(e)
+		case <-timer.C:
+			for in := range r.running {
+				r.log.Warn("guest did not stop in time; abandoning it", "guest", in.spec.Name, "waited", r.cfg.StopTimeout)
+			}
+			return
+		}
+	}
+}
+
+// say writes one line of the host's own to the error console.
+func (r *run) say(format string, args ...any) {
+	r.errConsole.WriteLine(fmt.Appendf(nil, format+"\n", args...))
+}

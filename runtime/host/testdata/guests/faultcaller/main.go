@@ -1,0 +1,48 @@
+// Command faultcaller is a test program: it calls test.Faulty/Hello, then,
+// a second later, the method named by FAULT, then, a second later again
+// (when the host has dealt with the fault, even an overrun), Hello, and
+// prints how each call ended, one line each. The pauses leave a test time
+// to act between the calls (to kill the service's process, say).
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"parigot.dev/parigot/runtime/guest"
+)
+
+func main() {
+	guest.LaunchClient().Success(func(struct{}) {
+		faulty, err := guest.Locate("test.Faulty")
+		if err != nil {
+			fmt.Println("locate:", err)
+			guest.ExitSelf(1)
+		}
+		call(faulty, "Hello", func() {
+			guest.After(time.Second, func() {
+				call(faulty, os.Getenv("FAULT"), func() {
+					guest.After(time.Second, func() {
+						call(faulty, "Hello", func() { guest.ExitSelf(0) })
+					})
+				})
+			})
+		})
+	})
+	guest.MustRunClient()
+}
+
+func call(c guest.Client, method string, next func()) {
+	guest.Invoke(c, method, wrapperspb.Bytes([]byte("hi")), new(wrapperspb.BytesValue)).
+		Success(func(*wrapperspb.BytesValue) {
+			fmt.Printf("%s: ok\n", method)
+			next()
+		}).
+		Failure(func(err error) {
+			fmt.Printf("%s: %s\n", method, err)
+			next()
+		})
+}

@@ -1,0 +1,46 @@
+// Command faulty is a test service with one method for each way a guest can
+// fail: the same faults must read the same in single and split mode.
+package main
+
+import (
+	"context"
+	"os"
+	"unsafe"
+
+	"parigot.dev/parigot/runtime/guest"
+)
+
+var (
+	spin  int
+	hoard [][]byte
+)
+
+func main() {
+	guest.Export("test.Faulty", nil, map[string]guest.Method{
+		"Hello": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			return guest.Resolved(req)
+		},
+		"Panic": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			panic("a fault on purpose")
+		},
+		"Trap": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			// A store far beyond linear memory: the wasm traps.
+			*(*byte)(unsafe.Pointer(uintptr(0xFFFF_FFF0))) = 1
+			return guest.Resolved(req)
+		},
+		"Exit": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			os.Exit(3)
+			return nil
+		},
+		"Hog": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			for { // allocates until the memory limit ends it
+				hoard = append(hoard, make([]byte, 1<<20))
+			}
+		},
+		"Spin": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			for spin = 0; ; spin++ { // never returns: the host must stop it
+			}
+		},
+	})
+	guest.Run()
+}

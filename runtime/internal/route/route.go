@@ -1,0 +1,85 @@
+// Package route is the contract along which a call travels between guests:
+// the endpoints that take events, and the remotes that connect the guests of
+// one process to those of others.
+//
+// The host (runtime/host) implements an Endpoint for each guest it runs;
+// split mode (runtime/split) implements one for a guest in another process
+// and a Remote over NATS; the topology-test harness (runtime/apptest)
+// implements a native caller and an in-memory Remote. The contract is
+// internal to the runtime because it changes with the transport: apps and
+// tools use runtime/host's Run and runtime/split's Supervise, never this.
+package route
+
+import (
+	"time"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+)
+
+// Refusal says whether an endpoint took an event, and if not, why.
+type Refusal uint8
+
+const (
+	// Accepted: the event is on its way to the guest.
+	Accepted Refusal = iota
+	// Ended: the guest has ended. A refused call fails with unavailable.
+	Ended
+	// Full: the guest's inbox holds as many calls or bytes as its bounds
+	// allow (inbox_calls, inbox_bytes). A refused call fails with
+	// resource exhausted, at once.
+	Full
+)
+
+// Endpoint is where events for one guest go: a guest in this process, a
+// proxy for a guest in another process, or a native caller.
+type Endpoint interface {
+	// Deliver hands ev to the guest. For a call, from is where the reply
+	// goes (Deliver of a KindReply with the call's id). Deliver never blocks
+	// on the guest; replies are never refused for a full inbox (the
+	// receiving side bounds them, see runtime/host).
+	Deliver(ev abi.Event, from Endpoint) Refusal
+	// GuestName is the name of the guest in parigot.hcl.
+	GuestName() string
+	// MethodTimeout is the guest's method budget: its callers' deadline.
+	MethodTimeout() time.Duration
+}
+
+// Remote connects the guests of one process to those of others.
+type Remote interface {
+	// Service returns an endpoint for the proto service name when a guest of
+	// another process serves it, or nil.
+	Service(name string) Endpoint
+	// Serve is called for each local service guest before it starts: from
+	// then on, calls for services (full proto names) from elsewhere go to
+	// local.
+	Serve(guest string, services []string, local Endpoint) error
+	// Ready is called once a local service guest is ready.
+	Ready(guest string)
+}
+
+// StopServer is implemented by a Remote that can stop taking calls from
+// other processes for the local services. StopServing returns once every
+// call that reached this process has been handed to its guest, so that the
+// guest can answer all of them before it stops.
+type StopServer interface {
+	StopServing()
+}
+
+// UnavailableText is the message of a call refused because its service has
+// ended: one wording for every path that can refuse one.
+func UnavailableText(guest string) string { return "service " + guest + " is not running" }
+
+// FullText is the message of a call refused because its service's inbox is
+// full.
+func FullText(guest string) string {
+	return "service " + guest + " is overloaded: its inbox is full (inbox_calls and inbox_bytes in parigot.hcl bound it); retry later"
+}
+
+// Refuse turns a refused call into the reply its caller gets: a reply event
+// with the call's id and the code and message for why.
+func Refuse(r Refusal, callID uint64, guest string) abi.Event {
+	if r == Full {
+		return abi.Event{Kind: abi.KindReply, Code: abi.CodeResourceExhausted, CallID: callID, Payload: []byte(FullText(guest))}
+	}
+	return abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: callID, Payload: []byte(UnavailableText(guest))}
+}

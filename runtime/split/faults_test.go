@@ -1,0 +1,159 @@
+package split
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/internal/lines"
+)
+
+// faultGuests is the faulty service (no restarts, a 64 MiB memory limit,
+// on_overrun = "stop" with the given budget) and a program that calls the
+// method named fault between two calls of Hello.
+func faultGuests(t *testing.T, fault string, budget time.Duration) []*host.GuestSpec {
+	t.Helper()
+	dir := filepath.Dir(testGuests(t, 1)[0].Wasm)
+	return []*host.GuestSpec{
+		{Name: "faulty", Kind: host.Service, Wasm: filepath.Join(dir, "faulty.wasm"), Implements: []string{"test.Faulty"},
+			MethodTimeout: budget, MemoryLimit: 64 << 20, Overrun: host.OverrunStop, Replicas: 1},
+		{Name: "faultcaller", Kind: host.Program, Wasm: filepath.Join(dir, "faultcaller.wasm"), Requires: []string{"faulty"},
+			Env: []string{"FAULT=" + fault}, Replicas: 1},
+	}
+}
+
+// runSingle runs guests in one host, as `parigot run` does.
+func runSingle(t *testing.T, guests []*host.GuestSpec) (host.Result, string) {
+	t.Helper()
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := host.Run(ctx, host.Config{Guests: guests, Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	return res, out.String()
+}
+
+// ranFor hides how long a method ran, which no two runs share.
+var ranFor = regexp.MustCompile(`ran for [0-9.]+m?s`)
+
+// outcome is what a user sees of a fault: each line the caller printed,
+// and the run's summary lines, with timings hidden.
+func outcome(res host.Result, stdout string) (calls, summary []string) {
+	for _, l := range strings.Split(stdout, "\n") {
+		if _, rest, ok := strings.Cut(l, "faultcaller | "); ok {
+			calls = append(calls, ranFor.ReplaceAllString(rest, "ran for T"))
+		}
+	}
+	for _, f := range res.Failures {
+		summary = append(summary, ranFor.ReplaceAllString(f.String(), "ran for T"))
+	}
+	return calls, summary
+}
+
+func TestEveryFaultReadsTheSameInBothModes(t *testing.T) {
+	const unavailable = "Hello: test.Faulty/Hello: unavailable: service faulty is not running"
+	for _, c := range []struct {
+		fault   string
+		budget  time.Duration // the service's method_timeout: long but for the overrun
+		call    string        // how the caller's call of the faulty method ended
+		after   string        // how the next call, a second later, ended
+		summary string        // the run's one failure
+	}{
+		{"Panic", time.Minute, "Panic: test.Faulty/Panic: unavailable: service faulty panicked (its stack trace is above)",
+			unavailable, "service faulty panicked (its stack trace is above)"},
+		{"Trap", time.Minute, "Trap: test.Faulty/Trap: unavailable: service faulty trapped in function _start: wasm error: out of bounds memory access",
+			unavailable, "service faulty trapped in function _start: wasm error: out of bounds memory access"},
+		{"Exit", time.Minute, "Exit: test.Faulty/Exit: unavailable: service faulty exited with code 3",
+			unavailable, "service faulty exited with code 3"},
+		{"Hog", time.Minute, "Hog: test.Faulty/Hog: unavailable: service faulty ran out of memory (its limit is 64 MiB)",
+			unavailable, "service faulty ran out of memory (its limit is 64 MiB)"},
+		{"Spin", 200 * time.Millisecond, "Spin: test.Faulty/Spin: deadline exceeded: no reply from service faulty within its method budget of 200ms",
+			unavailable, "service faulty was stopped: method test.Faulty/Spin ran for T, over its budget of 200ms"},
+	} {
+		t.Run("a service that fails with "+c.fault, func(t *testing.T) {
+			want := []string{"Hello: ok", c.call, c.after}
+			single, singleOut := runSingle(t, faultGuests(t, c.fault, c.budget))
+			split, splitOut, splitErr := supervise(t, faultGuests(t, c.fault, c.budget), nil)
+			for _, m := range []struct {
+				mode   string
+				res    host.Result
+				stdout string
+				more   string
+			}{{"single", single, singleOut, ""}, {"split", split, splitOut, splitErr}} {
+				calls, summary := outcome(m.res, m.stdout)
+				if strings.Join(calls, "\n") != strings.Join(want, "\n") {
+					t.Errorf("%s mode: the caller saw\n\t%s\nwant\n\t%s\noutput:\n%s%s", m.mode, strings.Join(calls, "\n\t"), strings.Join(want, "\n\t"), m.stdout, m.more)
+				}
+				if len(summary) != 1 || summary[0] != c.summary {
+					t.Errorf("%s mode: failures %q, want [%q]", m.mode, summary, c.summary)
+				}
+			}
+		})
+	}
+}
+
+// killOnFirstHello is the output of a run that kills the faulty service's
+// process as soon as the caller's first call has its reply.
+type killOnFirstHello struct {
+	lines.Buffer
+	mu  sync.Mutex
+	pid int
+}
+
+func (k *killOnFirstHello) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("faultcaller | Hello: ok")) {
+		k.mu.Lock()
+		syscall.Kill(k.pid, syscall.SIGKILL)
+		k.mu.Unlock()
+	}
+	return k.Buffer.Write(p)
+}
+
+// Single mode has no process per guest that could be killed; in split mode
+// a killed service reads as any other crash: its callers get unavailable,
+// and the run names it.
+func TestAKilledServiceProcessReadsLikeACrash(t *testing.T) {
+	guests := faultGuests(t, "Hello", time.Minute)
+	spec, _ := json.Marshal(guests)
+	t.Setenv(envChild, string(spec))
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out killOnFirstHello
+	var errOut lines.Buffer
+	res, err := Supervise(context.Background(), Options{
+		App: "test", Guests: guests, Executable: exe,
+		ChildArgs: func(g string) []string { return []string{g} },
+		Stdout:    &out, Stderr: &errOut,
+		Started: func(label string, pid int) {
+			if label == "faulty" {
+				out.mu.Lock()
+				out.pid = pid
+				out.mu.Unlock()
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("Supervise: %v\n%s", err, errOut.String())
+	}
+	calls, summary := outcome(res, out.String())
+	const unavailable = "Hello: test.Faulty/Hello: unavailable: service faulty is not running"
+	if want := []string{"Hello: ok", unavailable, unavailable}; strings.Join(calls, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the caller saw\n\t%s\nwant\n\t%s", strings.Join(calls, "\n\t"), strings.Join(want, "\n\t"))
+	}
+	if want := "service faulty was killed (signal: killed)"; len(summary) != 1 || summary[0] != want {
+		t.Errorf("failures %q, want [%q]", summary, want)
+	}
+}

@@ -1,0 +1,136 @@
+package split
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"parigot.dev/parigot/runtime/host"
+)
+
+// The link between the supervisor and a child it started is two pipes that
+// the child inherits, so that nothing secret travels in its environment or
+// command line and the child knows at once when its supervisor is gone:
+//
+//	down (supervisor -> child): one JSON line, the child's hello (how to
+//	     reach NATS with its own credentials, which replica it is); then
+//	     nothing. End of file means the supervisor is gone: the child stops.
+//	up   (child -> supervisor): JSON lines, one report each: a service that
+//	     became ready; at the end, how the child's run ended.
+//
+// The child finds the two descriptors in EnvLink. Reports precede the
+// child's exit on one pipe, read by one goroutine, so the supervisor sees
+// them in the order they happened; no sleep stands in for that order.
+
+// EnvLink names the environment variable that tells a child the file
+// descriptors of its link, "down,up". It carries no secret.
+const EnvLink = "PARIGOT_LINK_FDS"
+
+// hello is what the supervisor tells a child first.
+type hello struct {
+	Conn    Conn `json:"conn"`
+	Replica int  `json:"replica,omitempty"`
+}
+
+// report is one line a child sends its supervisor. Exactly one field is set.
+type report struct {
+	Ready      string           `json:"ready,omitempty"`       // this service became ready
+	Result     *childResult     `json:"result,omitempty"`      // the run is over
+	StartError *host.StartError `json:"start_error,omitempty"` // the guest could not start
+	Error      string           `json:"error,omitempty"`       // the child failed otherwise
+}
+
+// childResult is how a child's run ended.
+type childResult struct {
+	host.Result
+	// Stopped: the child was told to stop (SIGTERM, Ctrl-C, its supervisor
+	// gone) and did so cleanly, after finishing its calls.
+	Stopped bool `json:"stopped,omitempty"`
+}
+
+// Link is a child's end of its link to the supervisor that started it.
+type Link struct {
+	hello hello
+	gone  chan struct{} // closed when the supervisor is gone
+	mu    sync.Mutex
+	up    *os.File
+	enc   *json.Encoder
+}
+
+// OpenLink opens the link the supervisor gave this process, as EnvLink
+// describes it. It returns nil and no error when the process was not
+// started by a supervisor.
+func OpenLink() (*Link, error) {
+	v := os.Getenv(EnvLink)
+	if v == "" {
+		return nil, nil
+	}
+	os.Unsetenv(EnvLink) // the descriptors are read once
+	downText, upText, ok := strings.Cut(v, ",")
+	down, err1 := strconv.Atoi(downText)
+	up, err2 := strconv.Atoi(upText)
+	if !ok || err1 != nil || err2 != nil || down < 3 || up < 3 {
+		return nil, fmt.Errorf("%s=%q: want two file descriptors, as \"3,4\"", EnvLink, v)
+	}
+	return openLink(os.NewFile(uintptr(down), "parigot-link-down"), os.NewFile(uintptr(up), "parigot-link-up"))
+}
+
+func openLink(down, up *os.File) (*Link, error) {
+	if down == nil || up == nil {
+		return nil, errors.New("the supervisor's link is not open in this process")
+	}
+	r := bufio.NewReader(down)
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		return nil, fmt.Errorf("reading the supervisor's hello: %w", err)
+	}
+	l := &Link{gone: make(chan struct{}), up: up, enc: json.NewEncoder(up)}
+	if err := json.Unmarshal(line, &l.hello); err != nil {
+		return nil, fmt.Errorf("reading the supervisor's hello: %w", err)
+	}
+	go func() {
+		io.Copy(io.Discard, r) // returns when the supervisor's end closes
+		down.Close()
+		close(l.gone)
+	}()
+	return l, nil
+}
+
+// Conn is how to reach NATS, with this child's own credentials.
+func (l *Link) Conn() Conn { return l.hello.Conn }
+
+// Replica is which replica of its guest this child hosts (from 1), or 0
+// when its guest has one.
+func (l *Link) Replica() int { return l.hello.Replica }
+
+// Gone is closed when the supervisor is gone, however it ended.
+func (l *Link) Gone() <-chan struct{} { return l.gone }
+
+func (l *Link) send(r report) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.enc.Encode(r) // a supervisor that is gone cannot be told anything
+}
+
+// ready tells the supervisor that the service guest is ready.
+func (l *Link) ready(guest string) { l.send(report{Ready: guest}) }
+
+// finish tells the supervisor how the run ended, and closes the link.
+func (l *Link) finish(res host.Result, stopped bool, err error) {
+	var se *host.StartError
+	switch {
+	case errors.As(err, &se):
+		l.send(report{StartError: se})
+	case err != nil && !stopped:
+		l.send(report{Error: err.Error()})
+	default:
+		l.send(report{Result: &childResult{Result: res, Stopped: stopped}})
+	}
+	l.up.Close()
+}
