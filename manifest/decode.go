@@ -172,8 +172,10 @@ func (d *decoder) decodeProto(b *hcl.Block) {
 	if attr == nil {
 		d.errf(b.DefRange, "Missing files",
 			`A proto block needs files, the app-relative paths of its .proto files, for example files = ["proto/%s/v1/%s.proto"].`, p.Name, p.Name)
-	} else if files, ranges, ok := d.strList(attr, `files = ["proto/orders/v1/orders.proto"]`); ok {
-		if len(files) == 0 && !d.hadErrorIn(attr.Expr.Range()) {
+	} else {
+		n := len(d.diags)
+		files, ranges, ok := d.strList(attr, `files = ["proto/orders/v1/orders.proto"]`)
+		if ok && len(files) == 0 && !d.errorsSince(n) {
 			d.errf(attr.Expr.Range(), "Empty files list",
 				`List at least one .proto file, relative to the app directory, for example files = ["proto/%s/v1/%s.proto"].`, p.Name, p.Name)
 		}
@@ -396,11 +398,12 @@ func (d *decoder) decodeImplements(b *hcl.Block, attr *hcl.Attribute, g *Guest) 
 			`A service needs implements, the full names of the proto services it implements, for example implements = ["%s.v1.%s"].`, g.Name, exportedName(g.Name))
 		return
 	}
+	n := len(d.diags)
 	names, ranges, ok := d.strList(attr, `implements = ["orders.v1.Orders"]`)
 	if !ok {
 		return
 	}
-	if len(names) == 0 && !d.hadErrorIn(attr.Expr.Range()) {
+	if len(names) == 0 && !d.errorsSince(n) {
 		d.errf(attr.Expr.Range(), "Empty implements list",
 			`A service implements at least one proto service; list their full names, for example implements = ["%s.v1.%s"]. A guest that answers no calls is a program: declare it with a program block.`, g.Name, exportedName(g.Name))
 		return
@@ -598,16 +601,12 @@ func (d *decoder) strList(attr *hcl.Attribute, example string) ([]string, []hcl.
 	return out, ranges, true
 }
 
-// hadErrorIn reports whether an error has already been reported inside rng,
-// so that an attribute whose every entry was bad is not also called empty.
-func (d *decoder) hadErrorIn(rng hcl.Range) bool {
-	for _, dg := range d.diags {
-		if dg.Severity == hcl.DiagError && dg.Subject != nil && dg.Subject.Filename == rng.Filename &&
-			dg.Subject.Start.Byte >= rng.Start.Byte && dg.Subject.End.Byte <= rng.End.Byte {
-			return true
-		}
-	}
-	return false
+// errorsSince reports whether an error was reported after the first n
+// diagnostics, so that an attribute whose every entry was bad is not also
+// called empty. It looks only at the new ones: scanning them all for each
+// attribute made junk manifests quadratic.
+func (d *decoder) errorsSince(n int) bool {
+	return d.diags[n:].HasErrors()
 }
 
 func stringLiteral(e hcl.Expression) (string, bool) {

@@ -3,6 +3,7 @@ package manifest
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -28,6 +29,12 @@ const (
 	DefaultMethodTimeout = 50 * time.Millisecond
 	// FileName is the name of the manifest in an app directory.
 	FileName = "parigot.hcl"
+
+	// MaxFileSize is the largest manifest Load and Parse read. A manifest of
+	// a thousand services is about 150 KB; a file past this is another
+	// file or junk, which would cost seconds and hundreds of MB to parse
+	// only to print errors.
+	MaxFileSize = 1 << 20
 )
 
 // Kind tells a service (which answers calls) from a program (which only
@@ -126,7 +133,7 @@ func Load(path string) (*App, hcl.Diagnostics) {
 		filename = filepath.Join(path, FileName)
 	}
 	dir := filepath.Dir(filename)
-	src, err := os.ReadFile(filename)
+	src, err := readLimited(filename)
 	if err != nil {
 		a := &App{File: filename, Dir: absDir(dir), Sources: diag.Sources{}}
 		detail := fmt.Sprintf("Reading the manifest failed: %v.", err)
@@ -145,6 +152,11 @@ func Load(path string) (*App, hcl.Diagnostics) {
 func Parse(filename string, src []byte, dir string) (*App, hcl.Diagnostics) {
 	a := &App{File: filename, Dir: absDir(dir), Sources: diag.Sources{}}
 	a.Sources.Add(filename, src)
+	if len(src) > MaxFileSize {
+		return a, hcl.Diagnostics{errAt(fileStart(filename), "Manifest too large",
+			fmt.Sprintf("%s holds more than %d MiB, more than any manifest: one with a thousand services takes about 150 KB. Check that it is the app's %s and not another file.",
+				filename, MaxFileSize>>20, FileName))}
+	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() || f == nil {
 		// Decoding a body with syntax errors only adds confusing follow-ups.
@@ -221,6 +233,17 @@ func (a *App) StartOrder() []*Guest {
 		out = append(out, a.Services[next])
 	}
 	return append(out, a.Programs...)
+}
+
+// readLimited reads a file, but no more than one byte past MaxFileSize, so
+// that a huge file (or a device that never ends) is refused at once.
+func readLimited(filename string) ([]byte, error) {
+	f, err := os.Open(filename)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 }
 
 func absDir(dir string) string {
