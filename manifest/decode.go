@@ -436,24 +436,63 @@ func (d *decoder) decodeImplements(b *hcl.Block, attr *hcl.Attribute, g *Guest) 
 	}
 }
 
+// durationRange is what a duration attribute may say: from min to max, and
+// why (said in the diagnostic when a value falls outside).
+type durationRange struct {
+	min, max time.Duration
+	def      string // the default, as written in parigot.hcl
+	why      string // why the bounds are where they are, and what to do
+}
+
+// methodTimeoutRange bounds method_timeout: below a millisecond a budget is
+// scheduling noise, and a method that runs for longer than an hour holds its
+// single-threaded service for that long; such work returns an Id that the
+// caller polls. An hour also keeps budget plus grace, scaled by
+// PARIGOT_TIMEOUT_SCALE, far from time.Duration's limit of 292 years.
+var methodTimeoutRange = durationRange{
+	min: MinMethodTimeout, max: MaxMethodTimeout, def: "50ms",
+	why: "A service answers nothing else while one of its methods runs, so a method needing longer should start the work and return an Id that the caller polls (see docs/GUEST_API.md, \"Long work\"). Less than 1ms is below what a deadline can be held to.",
+}
+
 func (d *decoder) decodeTimeout(attr *hcl.Attribute, g *Guest) {
-	s, ok := d.str(attr, `method_timeout = "50ms"`)
+	if t, ok := d.decodeDuration(attr, methodTimeoutRange); ok {
+		g.MethodTimeout = t
+	}
+}
+
+// decodeDuration reads a duration attribute that must lie in r.
+func (d *decoder) decodeDuration(attr *hcl.Attribute, r durationRange) (time.Duration, bool) {
+	example := fmt.Sprintf("%s = %q", attr.Name, r.def)
+	s, ok := d.str(attr, example)
 	if !ok {
-		return
+		return 0, false
 	}
 	rng := attr.Expr.Range()
 	t, err := time.ParseDuration(s)
 	if err != nil {
-		d.errf(rng, "Invalid method_timeout",
-			`%q is not a duration. Write a number followed by a unit (ns, us, ms, s, m, h), for example method_timeout = "50ms" or "1m30s".`, s)
-		return
+		d.errf(rng, "Invalid "+attr.Name,
+			`%q is not a duration. Write a number followed by a unit (ns, us, ms, s, m, h), for example %s or "1m30s".`, s, example)
+		return 0, false
 	}
-	if t <= 0 {
-		d.errf(rng, "method_timeout must be positive",
-			`%q is not more than zero, so every call would time out at once. Give a positive duration, for example method_timeout = "50ms" (the default).`, s)
-		return
+	if t < r.min || t > r.max {
+		d.errf(rng, attr.Name+" out of range",
+			"%q is outside the range of %s: give from %s to %s, for example %s (the default). %s",
+			s, attr.Name, shortDuration(r.min), shortDuration(r.max), example, r.why)
+		return 0, false
 	}
-	g.MethodTimeout = t
+	return t, true
+}
+
+// shortDuration writes d as a person would: "1h", not "1h0m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func (d *decoder) decodeReplicas(attr *hcl.Attribute, g *Guest) {

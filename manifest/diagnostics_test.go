@@ -242,7 +242,8 @@ var diagnosticCases = []struct {
 	{
 		name:    "a zero method_timeout is reported at its value",
 		src:     "service \"greeting\" {\n  source         = \"./greeting\"\n  implements     = [\"greeting.v1.Greeting\"]\n  method_timeout = \"0s\"\n}\n",
-		summary: "method_timeout must be positive",
+		summary: "method_timeout out of range",
+		detail:  "give from 1ms to 1h",
 		at:      "4:20",
 	},
 	{

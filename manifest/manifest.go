@@ -27,6 +27,11 @@ const (
 
 	// DefaultMethodTimeout is a service's method_timeout when none is given.
 	DefaultMethodTimeout = 50 * time.Millisecond
+	// MinMethodTimeout and MaxMethodTimeout bound method_timeout: a shorter
+	// budget is below what a deadline can be held to, and a method needing
+	// longer than an hour should return an Id that its caller polls.
+	MinMethodTimeout = time.Millisecond
+	MaxMethodTimeout = time.Hour
 	// FileName is the name of the manifest in an app directory.
 	FileName = "parigot.hcl"
 
