@@ -45,15 +45,11 @@ var serviceOnly = []struct{ name, why string }{
 }
 
 var (
-	nameRE      = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
-	idNameRE    = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
 	protoNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
 	protoIdent  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	dirElemRE   = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 	goPkgRE     = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 )
-
-const nameRule = `names start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"`
 
 // decoder holds the state of one Parse.
 type decoder struct {
@@ -120,9 +116,7 @@ func (d *decoder) decodeApp(b *hcl.Block) {
 	d.appBlock = b
 	a := d.app
 	a.Name, a.NameRange = b.Labels[0], b.LabelRanges[0]
-	if strings.TrimSpace(a.Name) == "" {
-		d.errf(a.NameRange, "Empty app name", `Name the app in its block label, for example app "shop" { ... }.`)
-	}
+	d.checkName(a.Name, a.NameRange, "app")
 	content, diags := b.Body.Content(appSchema)
 	d.diags = append(d.diags, diags...)
 	attr := content.Attributes["module"]
@@ -192,10 +186,7 @@ func (d *decoder) decodeProto(b *hcl.Block) {
 
 func (d *decoder) decodeId(b *hcl.Block) {
 	t := &IdType{Name: b.Labels[0], DeclRange: b.DefRange, LetterRange: b.DefRange}
-	if !idNameRE.MatchString(t.Name) {
-		d.errf(b.LabelRanges[0], "Invalid Id name",
-			`%q is not a valid Id type name: Id names are Go type names that start with an uppercase letter and hold only ASCII letters and digits, for example id "Order".`, t.Name)
-	}
+	d.checkIdName(t.Name, b.LabelRanges[0])
 	dup := false
 	if first, ok := d.ids[t.Name]; ok {
 		dup = true
@@ -294,9 +285,6 @@ func (d *decoder) decodeGuest(b *hcl.Block, kind Kind) {
 		if src, ok := d.str(attr, fmt.Sprintf(`source = "./%s"`, g.Name)); ok {
 			g.Source = src
 			g.Dir = filepath.Join(d.app.Dir, filepath.FromSlash(src))
-			if filepath.IsAbs(src) {
-				g.Dir = filepath.Clean(src)
-			}
 			d.checkSource(g)
 		}
 	}
@@ -571,19 +559,6 @@ func (d *decoder) decodeRequires(attr *hcl.Attribute, g *Guest) {
 	}
 }
 
-// checkName reports name unless it follows the rule for guest and proto
-// names.
-func (d *decoder) checkName(name string, rng hcl.Range, what string) {
-	if nameRE.MatchString(name) {
-		return
-	}
-	detail := fmt.Sprintf("%q is not a valid %s name: %s (a name is used for file names and in generated code).", name, what, nameRule)
-	if s := suggestName(name); s != "" {
-		detail += fmt.Sprintf(" For example %s %q.", what, s)
-	}
-	d.errf(rng, fmt.Sprintf("Invalid %s name", what), "%s", detail)
-}
-
 // str evaluates attr as a string. ok is false if it is not one, which has
 // been reported.
 func (d *decoder) str(attr *hcl.Attribute, example string) (s string, ok bool) {
@@ -661,24 +636,6 @@ func typeName(v cty.Value) string {
 		return "null"
 	}
 	return v.Type().FriendlyName()
-}
-
-// suggestName turns name into a valid guest or proto name, or returns "".
-func suggestName(name string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(name) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '-':
-			b.WriteRune(r)
-		case r == ' ' || r == '.':
-			b.WriteByte('-')
-		}
-	}
-	s := strings.Trim(b.String(), "-_")
-	if !nameRE.MatchString(s) {
-		return ""
-	}
-	return s
 }
 
 func suggestLetter(idName string) string {

@@ -104,7 +104,7 @@ var diagnosticCases = []struct {
 		name:    "a service name with uppercase letters is reported with the rule",
 		src:     "service \"Greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\n",
 		summary: "Invalid service name",
-		detail:  `start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"`,
+		detail:  `start with a lowercase letter, hold only lowercase letters, digits, "_" and "-"`,
 		at:      "1:9",
 	},
 	{

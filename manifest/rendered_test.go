@@ -6,9 +6,10 @@ import (
 )
 
 // renderedCases are mistakes with the whole text a user sees for them,
-// rendered as the CLI does. Each src gets appBlock appended, so its line
-// numbers count from its own first line; the guests use the directories of
-// testdata/app.
+// rendered as the CLI does.
+// Each src that does not start with an app block gets appBlock appended, so
+// its line numbers count from its own first line; the guests use the
+// directories of testdata/app.
 var renderedCases = []struct {
 	name, src, want string
 }{
@@ -44,12 +45,179 @@ work and return an Id that the caller polls (see docs/GUEST_API.md, "Long
 work"). Less than 1ms is below what a deadline can be held to.
 `,
 	},
+	{
+		name: "an app name with a space is refused with the rule and a fixed name",
+		src:  "app \"a b\" {\n  module = \"example.com/a\"\n}\n",
+		want: `Error: Invalid app name
+
+  on parigot.hcl:1:5
+  1: app "a b" {
+         ^^^^^
+
+"a b" is not a valid app name: names start with a lowercase letter, hold only
+lowercase letters, digits, "_" and "-", and are at most 64 characters long,
+because a name becomes part of file names (build/<name>.wasm), of output lines
+and of NATS subjects. For example app "a-b".
+`,
+	},
+	{
+		name: "an app name that is a NATS wildcard is refused with an example name",
+		src:  "app \">\" {\n  module = \"example.com/a\"\n}\n",
+		want: `Error: Invalid app name
+
+  on parigot.hcl:1:5
+  1: app ">" {
+         ^^^
+
+">" is not a valid app name: names start with a lowercase letter, hold only
+lowercase letters, digits, "_" and "-", and are at most 64 characters long,
+because a name becomes part of file names (build/<name>.wasm), of output lines
+and of NATS subjects. For example app "shop".
+`,
+	},
+	{
+		name: "an app name with a NUL byte is refused with the byte dropped",
+		src:  "app \"a\\u0000b\" {\n  module = \"example.com/a\"\n}\n",
+		want: `Error: Invalid app name
+
+  on parigot.hcl:1:5
+  1: app "a\u0000b" {
+         ^^^^^^^^^^
+
+"a\x00b" is not a valid app name: names start with a lowercase letter, hold
+only lowercase letters, digits, "_" and "-", and are at most 64 characters
+long, because a name becomes part of file names (build/<name>.wasm), of output
+lines and of NATS subjects. For example app "ab".
+`,
+	},
+	{
+		name: "a name longer than 64 characters is refused with a shortened one",
+		src:  "program \"hellohellohellohellohellohellohellohellohellohellohellohellohellohello\" {\n  source = \"./hello\"\n}\n",
+		want: `Error: Invalid program name
+
+  on parigot.hcl:1:9
+  1: program "hellohellohellohellohellohellohellohellohellohellohellohellohellohello" {
+             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+
+"hellohellohellohellohellohellohellohellohellohellohellohellohellohello" is
+not a valid program name: names start with a lowercase letter, hold only
+lowercase letters, digits, "_" and "-", and are at most 64 characters long,
+because a name becomes part of file names (build/<name>.wasm), of output lines
+and of NATS subjects. For example program
+"hellohellohellohellohellohellohellohellohellohellohellohellohell".
+`,
+	},
+	{
+		name: "an Id name in snake case is refused with the Go name",
+		src:  "id \"order_item\" {\n  letter = \"o\"\n}\n",
+		want: `Error: Invalid Id name
+
+  on parigot.hcl:1:4
+  1: id "order_item" {
+        ^^^^^^^^^^^^
+
+"order_item" is not a valid Id type name: Id names are Go type names that
+start with an uppercase letter, hold only ASCII letters and digits, and are at
+most 64 characters long. For example id "OrderItem".
+`,
+	},
+	{
+		name: "a source leading out of the app directory is refused",
+		src:  "program \"hello\" {\n  source = \"../hello\"\n}\n",
+		want: `Error: Source path outside the app directory
+
+  on parigot.hcl:2:12
+  2:   source = "../hello"
+                ^^^^^^^^^^
+
+source "../hello" leads out of the app directory. Paths in parigot.hcl are
+relative to its directory, written with "/", and stay inside it, so that the
+app is one directory that builds wherever it is copied. For example source =
+"./hello".
+`,
+	},
+	{
+		name: "an absolute source is refused",
+		src:  "program \"hello\" {\n  source = \"/tmp/hello\"\n}\n",
+		want: `Error: Absolute source path
+
+  on parigot.hcl:2:12
+  2:   source = "/tmp/hello"
+                ^^^^^^^^^^^^
+
+source "/tmp/hello" is absolute. Paths in parigot.hcl are relative to its
+directory, written with "/", and stay inside it, so that the app is one
+directory that builds wherever it is copied. For example source = "./hello".
+`,
+	},
+	{
+		name: "a source written with backslashes is refused with the slashed path",
+		src:  "program \"hello\" {\n  source = \".\\\\hello\"\n}\n",
+		want: `Error: Backslash in source path
+
+  on parigot.hcl:2:12
+  2:   source = ".\\hello"
+                ^^^^^^^^^^
+
+source ".\\hello" is written with "\\". Paths in parigot.hcl are relative to
+its directory, written with "/", and stay inside it, so that the app is one
+directory that builds wherever it is copied. For example source = "./hello".
+`,
+	},
+	{
+		name: "a source with a drive letter is refused as absolute",
+		src:  "program \"hello\" {\n  source = \"C:/hello\"\n}\n",
+		want: `Error: Absolute source path
+
+  on parigot.hcl:2:12
+  2:   source = "C:/hello"
+                ^^^^^^^^^^
+
+source "C:/hello" is absolute. Paths in parigot.hcl are relative to its
+directory, written with "/", and stay inside it, so that the app is one
+directory that builds wherever it is copied. For example source = "./hello".
+`,
+	},
+	{
+		name: "a proto file leading out of the app directory is refused",
+		src:  "proto \"greeting\" {\n  files = [\"../greeting.proto\"]\n}\n",
+		want: `Error: Proto file path outside the app directory
+
+  on parigot.hcl:2:12
+  2:   files = ["../greeting.proto"]
+                ^^^^^^^^^^^^^^^^^^^
+
+proto file "../greeting.proto" leads out of the app directory. Paths in
+parigot.hcl are relative to its directory, written with "/", and stay inside
+it, so that the app is one directory that builds wherever it is copied. For
+example "proto/greeting/v1/greeting.proto".
+`,
+	},
+	{
+		name: "a proto root leading out of the app directory is refused",
+		src:  "proto \"greeting\" {\n  root  = \"proto/../..\"\n  files = [\"proto/greeting/v1/greeting.proto\"]\n}\n",
+		want: `Error: Root path outside the app directory
+
+  on parigot.hcl:2:11
+  2:   root  = "proto/../.."
+               ^^^^^^^^^^^^^
+
+root "proto/../.." leads out of the app directory. Paths in parigot.hcl are
+relative to its directory, written with "/", and stay inside it, so that the
+app is one directory that builds wherever it is copied. For example root =
+"proto".
+`,
+	},
 }
 
 func TestRenderedDiagnostics(t *testing.T) {
 	for _, c := range renderedCases {
 		t.Run(c.name, func(t *testing.T) {
-			app, diags := Parse(FileName, []byte(c.src+appBlock), "testdata/app")
+			src := c.src + appBlock
+			if strings.HasPrefix(c.src, "app ") {
+				src = c.src
+			}
+			app, diags := Parse(FileName, []byte(src), "testdata/app")
 			if got := render(t, app, diags); got != c.want {
 				t.Errorf("got:\n%s\nwant:\n%s\ndiff at: %q", got, c.want, firstDiff(got, c.want))
 			}
