@@ -130,9 +130,9 @@ func (d *decoder) decodeApp(b *hcl.Block) {
 	if !ok {
 		return
 	}
-	if mod == "" || strings.ContainsAny(mod, " \t\r\n\\") || strings.HasPrefix(mod, "/") || strings.HasPrefix(mod, ".") {
+	if err := CheckModulePath(mod); err != nil {
 		d.errf(a.ModuleRange, "Invalid module",
-			`%q is not a Go import path. Set module to the import path of the app's directory, for example module = "example.com/%s".`, mod, a.Name)
+			`%v. Set module to the import path of the app's directory, the path go mod init would take, for example module = "example.com/%s".`, err, a.Name)
 		return
 	}
 	a.Module = mod

@@ -60,7 +60,7 @@ var diagnosticCases = []struct {
 		noApp:   true,
 		src:     "app \"shop\" {\n  module = \"my shop\"\n}\n",
 		summary: "Invalid module",
-		detail:  "not a Go import path",
+		detail:  `"my shop" is not a Go module path: invalid char ' '`,
 		at:      "2:12",
 	},
 

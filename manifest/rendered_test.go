@@ -208,6 +208,21 @@ app is one directory that builds wherever it is copied. For example root =
 "proto".
 `,
 	},
+	{
+		name: "a module ending in /v1 is refused as go mod init refuses it",
+		src:  "app \"shop\" {\n  module = \"example.com/shop/v1\"\n}\n",
+		want: `Error: Invalid module
+
+  on parigot.hcl:2:12
+  2:   module = "example.com/shop/v1"
+                ^^^^^^^^^^^^^^^^^^^^^
+
+"example.com/shop/v1" is not a Go module path: a major version suffix is /v2
+or later, and gopkg.in paths end in one like .v3. Set module to the import
+path of the app's directory, the path go mod init would take, for example
+module = "example.com/shop".
+`,
+	},
 }
 
 func TestRenderedDiagnostics(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"text/template"
 
 	"parigot.dev/parigot/builder"
+	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/templates"
 )
 
@@ -54,7 +55,6 @@ type requirement struct {
 
 var (
 	appNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
-	moduleRE  = regexp.MustCompile(`^[A-Za-z0-9_~+][A-Za-z0-9_.~+-]*(/[A-Za-z0-9_.~+-]+)*$`)
 	goLineRE  = regexp.MustCompile(`^go\s+(\S+)`)
 	toolRE    = regexp.MustCompile(`^toolchain\s+(\S+)`)
 )
@@ -73,8 +73,8 @@ func newScaffold(dir, module string) (*scaffold, error) {
 	if module == "" {
 		module = name
 	}
-	if !moduleRE.MatchString(module) || strings.Contains(module, "//") || strings.HasSuffix(module, "/") {
-		return nil, usageError{fmt.Errorf("--module %q is not a Go module path; give one like example.com/%s", module, name)}
+	if err := manifest.CheckModulePath(module); err != nil {
+		return nil, usageError{fmt.Errorf("--module: %w; give one like example.com/%s", err, name)}
 	}
 	s := &scaffold{Name: name, Module: module, Service: name, Program: "hello"}
 	for _, part := range strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' }) {
