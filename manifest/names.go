@@ -28,10 +28,17 @@ const maxNameLen = 64
 // exampleNames are suggested when nothing of a wrong name can be kept.
 var exampleNames = map[string]string{"app": "shop", "service": "orders", "program": "checkout", "proto": "orders"}
 
+// ValidName reports whether name can name an app, a service, a program or
+// a proto block: a lowercase letter, then lowercase letters, digits, "_"
+// and "-", at most 64 in all. parigot init names new apps by it too.
+func ValidName(name string) bool {
+	return nameRE.MatchString(name) && len(name) <= maxNameLen
+}
+
 // checkName reports name (of an app, service, program or proto: what)
-// unless it follows the rule of nameRE and maxNameLen.
+// unless it is a ValidName.
 func (d *decoder) checkName(name string, rng hcl.Range, what string) {
-	if nameRE.MatchString(name) && len(name) <= maxNameLen {
+	if ValidName(name) {
 		return
 	}
 	d.errf(rng, fmt.Sprintf("Invalid %s name", what),

@@ -54,9 +54,8 @@ type requirement struct {
 }
 
 var (
-	appNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
-	goLineRE  = regexp.MustCompile(`^go\s+(\S+)`)
-	toolRE    = regexp.MustCompile(`^toolchain\s+(\S+)`)
+	goLineRE = regexp.MustCompile(`^go\s+(\S+)`)
+	toolRE   = regexp.MustCompile(`^toolchain\s+(\S+)`)
 )
 
 // reservedDirs are directories of an app that parigot itself uses, so no
@@ -67,8 +66,8 @@ var reservedDirs = []string{builder.BuildDir, "gen", "proto"}
 // empty: the module is then the app's name.
 func newScaffold(dir, module string) (*scaffold, error) {
 	name := filepath.Base(filepath.Clean(dir))
-	if !appNameRE.MatchString(name) {
-		return nil, usageError{fmt.Errorf("%q cannot name an app: the last element of NAME is the app's name, and app names start with a lowercase letter and hold only lowercase letters, digits, \"_\" and \"-\" (for example parigot init shop)", name)}
+	if !manifest.ValidName(name) {
+		return nil, usageError{fmt.Errorf("%q cannot name an app: the last element of NAME is the app's name, and app names start with a lowercase letter, hold only lowercase letters, digits, \"_\" and \"-\", and are at most 64 characters long (for example parigot init shop)", name)}
 	}
 	if module == "" {
 		module = name
