@@ -3,13 +3,11 @@ package manifest
 import (
 	"fmt"
 	"go/token"
-	"math/big"
 	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -32,6 +30,7 @@ var (
 		{Name: "source"}, {Name: "implements"}, {Name: "requires"},
 		{Name: "method_timeout"}, {Name: "replicas"},
 		{Name: "on_overrun"}, {Name: "restart"}, {Name: "memory_limit"},
+		{Name: "inbox_calls"}, {Name: "inbox_bytes"},
 	}}
 )
 
@@ -42,6 +41,8 @@ var serviceOnly = []struct{ name, why string }{
 	{"replicas", "A program runs once; only services run as several copies."},
 	{"on_overrun", "A program answers no calls, so no method of it can overrun a budget."},
 	{"restart", "A program runs to completion once; only services are restarted."},
+	{"inbox_calls", "A program answers no calls, so no calls wait in its inbox."},
+	{"inbox_bytes", "A program answers no calls, so no requests wait in its inbox."},
 }
 
 var (
@@ -297,18 +298,12 @@ func (d *decoder) decodeGuest(b *hcl.Block, kind Kind) {
 			}
 		}
 	} else {
-		d.decodeImplements(b, attrs["implements"], g)
-		if attr := attrs["method_timeout"]; attr != nil {
-			d.decodeTimeout(attr, g)
-		}
-		if attr := attrs["replicas"]; attr != nil {
-			d.decodeReplicas(attr, g)
-		}
-		g.OnOverrun = d.decodeChoice(attrs["on_overrun"], OverrunStop, OverrunStop, OverrunReport)
-		g.Restart = d.decodeChoice(attrs["restart"], RestartNever, RestartNever, RestartOnFailure)
+		d.decodeServiceAttrs(b, attrs, g)
 	}
 	if attr := attrs["memory_limit"]; attr != nil {
-		d.decodeMemoryLimit(attr, g)
+		if n, ok := d.decodeSize(attr, memoryLimitBounds); ok {
+			g.MemoryLimit = n
+		}
 	}
 	if attr := attrs["requires"]; attr != nil {
 		d.decodeRequires(attr, g)
@@ -323,6 +318,33 @@ func (d *decoder) decodeGuest(b *hcl.Block, kind Kind) {
 	} else {
 		d.app.Programs = append(d.app.Programs, g)
 	}
+}
+
+// decodeServiceAttrs decodes the attributes only services take.
+func (d *decoder) decodeServiceAttrs(b *hcl.Block, attrs hcl.Attributes, g *Guest) {
+	d.decodeImplements(b, attrs["implements"], g)
+	if attr := attrs["method_timeout"]; attr != nil {
+		if t, ok := d.decodeDuration(attr, methodTimeoutBounds); ok {
+			g.MethodTimeout = t
+		}
+	}
+	if attr := attrs["replicas"]; attr != nil {
+		if n, ok := d.decodeWhole(attr, replicasBounds); ok {
+			g.Replicas = int(n)
+		}
+	}
+	if attr := attrs["inbox_calls"]; attr != nil {
+		if n, ok := d.decodeWhole(attr, inboxCallsBounds); ok {
+			g.InboxCalls = int(n)
+		}
+	}
+	if attr := attrs["inbox_bytes"]; attr != nil {
+		if n, ok := d.decodeSize(attr, inboxBytesBounds); ok {
+			g.InboxBytes = n
+		}
+	}
+	g.OnOverrun = d.decodeChoice(attrs["on_overrun"], OverrunStop, OverrunStop, OverrunReport)
+	g.Restart = d.decodeChoice(attrs["restart"], RestartNever, RestartNever, RestartOnFailure)
 }
 
 // decodeChoice reads a string attribute that must be one of choices; def
@@ -348,36 +370,6 @@ func (d *decoder) decodeChoice(attr *hcl.Attribute, def string, choices ...strin
 	d.errf(attr.Expr.Range(), fmt.Sprintf("Invalid %s", attr.Name),
 		"%q is not one of %s. For example %s (the default).", v, strings.Join(quoted, ", "), fmt.Sprintf("%s = %q", attr.Name, def))
 	return def
-}
-
-var sizeRE = regexp.MustCompile(`^([0-9]+)\s*(KiB|MiB|GiB)$`)
-
-// Bounds of memory_limit: a Go guest needs a few MiB to start, and wasm32
-// addresses at most 4 GiB.
-const (
-	minMemoryLimit = 16 << 20
-	maxMemoryLimit = 4 << 30
-)
-
-func (d *decoder) decodeMemoryLimit(attr *hcl.Attribute, g *Guest) {
-	v, ok := d.str(attr, `memory_limit = "256MiB"`)
-	if !ok {
-		return
-	}
-	m := sizeRE.FindStringSubmatch(strings.TrimSpace(v))
-	if m == nil {
-		d.errf(attr.Expr.Range(), "Invalid memory_limit",
-			`%q is not a size. Write a whole number and a unit, KiB, MiB or GiB, for example memory_limit = "256MiB" (the default).`, v)
-		return
-	}
-	n, err := strconv.ParseUint(m[1], 10, 64)
-	shift := map[string]uint{"KiB": 10, "MiB": 20, "GiB": 30}[m[2]]
-	if err != nil || n > maxMemoryLimit>>shift || n<<shift < minMemoryLimit {
-		d.errf(attr.Expr.Range(), "memory_limit out of range",
-			`%q is outside what a guest can use: give between 16MiB and 4GiB, for example memory_limit = "256MiB" (the default).`, v)
-		return
-	}
-	g.MemoryLimit = n << shift
 }
 
 func (d *decoder) decodeImplements(b *hcl.Block, attr *hcl.Attribute, g *Guest) {
@@ -422,94 +414,6 @@ func (d *decoder) decodeImplements(b *hcl.Block, attr *hcl.Attribute, g *Guest) 
 		g.Implements = append(g.Implements, n)
 		g.ImplementsRanges = append(g.ImplementsRanges, rng)
 	}
-}
-
-// durationRange is what a duration attribute may say: from min to max, and
-// why (said in the diagnostic when a value falls outside).
-type durationRange struct {
-	min, max time.Duration
-	def      string // the default, as written in parigot.hcl
-	why      string // why the bounds are where they are, and what to do
-}
-
-// methodTimeoutRange bounds method_timeout: below a millisecond a budget is
-// scheduling noise, and a method that runs for longer than an hour holds its
-// single-threaded service for that long; such work returns an Id that the
-// caller polls. An hour also keeps budget plus grace, scaled by
-// PARIGOT_TIMEOUT_SCALE, far from time.Duration's limit of 292 years.
-var methodTimeoutRange = durationRange{
-	min: MinMethodTimeout, max: MaxMethodTimeout, def: "50ms",
-	why: "A service answers nothing else while one of its methods runs, so a method needing longer should start the work and return an Id that the caller polls (see docs/GUEST_API.md, \"Long work\"). Less than 1ms is below what a deadline can be held to.",
-}
-
-func (d *decoder) decodeTimeout(attr *hcl.Attribute, g *Guest) {
-	if t, ok := d.decodeDuration(attr, methodTimeoutRange); ok {
-		g.MethodTimeout = t
-	}
-}
-
-// decodeDuration reads a duration attribute that must lie in r.
-func (d *decoder) decodeDuration(attr *hcl.Attribute, r durationRange) (time.Duration, bool) {
-	example := fmt.Sprintf("%s = %q", attr.Name, r.def)
-	s, ok := d.str(attr, example)
-	if !ok {
-		return 0, false
-	}
-	rng := attr.Expr.Range()
-	t, err := time.ParseDuration(s)
-	if err != nil {
-		d.errf(rng, "Invalid "+attr.Name,
-			`%q is not a duration. Write a number followed by a unit (ns, us, ms, s, m, h), for example %s or "1m30s".`, s, example)
-		return 0, false
-	}
-	if t < r.min || t > r.max {
-		d.errf(rng, attr.Name+" out of range",
-			"%q is outside the range of %s: give from %s to %s, for example %s (the default). %s",
-			s, attr.Name, shortDuration(r.min), shortDuration(r.max), example, r.why)
-		return 0, false
-	}
-	return t, true
-}
-
-// shortDuration writes d as a person would: "1h", not "1h0m0s".
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
-func (d *decoder) decodeReplicas(attr *hcl.Attribute, g *Guest) {
-	rng := attr.Expr.Range()
-	v, diags := attr.Expr.Value(nil)
-	d.diags = append(d.diags, diags...)
-	if diags.HasErrors() || !v.IsKnown() {
-		return
-	}
-	if v.IsNull() || v.Type() != cty.Number {
-		d.errf(rng, "Incorrect type for replicas", "replicas must be a whole number, not %s, for example replicas = 2.", typeName(v))
-		return
-	}
-	bf := v.AsBigFloat()
-	if !bf.IsInt() {
-		d.errf(rng, "Invalid replicas", "replicas must be a whole number of copies of the service, for example replicas = 2; %s is not.", bf.Text('g', 10))
-		return
-	}
-	n, acc := bf.Int64()
-	if n < 1 {
-		d.errf(rng, "replicas must be at least 1",
-			"A service runs as at least one copy; %s copies cannot answer calls. Set replicas = 1 (the default) or more, or remove the service.", bf.Text('g', 10))
-		return
-	}
-	if acc != big.Exact || n > 1<<20 {
-		d.errf(rng, "Too many replicas", "%s copies of a service is more than parigot can run; use at most %d.", bf.Text('g', 10), 1<<20)
-		return
-	}
-	g.Replicas = int(n)
 }
 
 // decodeRequires records the syntactically valid entries of requires; which

@@ -32,6 +32,21 @@ const (
 	// longer than an hour should return an Id that its caller polls.
 	MinMethodTimeout = time.Millisecond
 	MaxMethodTimeout = time.Hour
+
+	// DefaultInboxCalls and DefaultInboxBytes bound a service's inbox when
+	// its inbox_calls and inbox_bytes are not given: the most calls, and
+	// the most request bytes, that may wait in it. A call that would go over
+	// either fails at once with "resource exhausted".
+	DefaultInboxCalls = 1024
+	DefaultInboxBytes = 64 << 20
+	// MaxInboxCalls bounds inbox_calls: calls wait one after the other, so
+	// past this many the last could not be answered within any budget.
+	MaxInboxCalls = 1 << 16
+	// MinInboxBytes and MaxInboxBytes bound inbox_bytes: at least the
+	// largest request of one call (the runtime's abi.MaxPayload, 4 MiB), so
+	// any one call fits, and at most 1 GiB of the host's own memory.
+	MinInboxBytes = 4 << 20
+	MaxInboxBytes = 1 << 30
 	// FileName is the name of the manifest in an app directory.
 	FileName = "parigot.hcl"
 
@@ -120,6 +135,8 @@ type Guest struct {
 	OnOverrun        string        // services: OverrunStop (default) or OverrunReport
 	Restart          string        // services: RestartNever (default) or RestartOnFailure
 	MemoryLimit      uint64        // bytes of memory the guest may use; DefaultMemoryLimit when not given
+	InboxCalls       int           // services: the most calls that may wait in its inbox; 0 when not given (DefaultInboxCalls applies)
+	InboxBytes       uint64        // services: the most request bytes that may wait in its inbox; 0 when not given (DefaultInboxBytes applies)
 	DeclRange        hcl.Range     // the block header, e.g. service "greeting"
 	NameRange        hcl.Range     // the block label
 	SourceRange      hcl.Range     // the source attribute's value

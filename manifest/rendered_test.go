@@ -223,6 +223,36 @@ path of the app's directory, the path go mod init would take, for example
 module = "example.com/shop".
 `,
 	},
+	{
+		name: "an inbox_bytes under the largest payload is refused with the range and why",
+		src:  "service \"greeting\" {\n  source      = \"./greeting\"\n  implements  = [\"greeting.v1.Greeting\"]\n  inbox_bytes = \"1MiB\"\n}\n",
+		want: `Error: inbox_bytes out of range
+
+  on parigot.hcl:4:17
+  4:   inbox_bytes = "1MiB"
+                     ^^^^^^
+
+"1MiB" is outside the range of inbox_bytes: give from 4MiB to 1GiB, for
+example inbox_bytes = "64MiB" (the default). At least 4MiB, the largest
+request one call may carry, so that any one call fits; at most 1GiB, because
+waiting requests are held in the host's own memory.
+`,
+	},
+	{
+		name: "an inbox_calls of zero is refused with the range and why",
+		src:  "service \"greeting\" {\n  source      = \"./greeting\"\n  implements  = [\"greeting.v1.Greeting\"]\n  inbox_calls = 0\n}\n",
+		want: `Error: inbox_calls out of range
+
+  on parigot.hcl:4:17
+  4:   inbox_calls = 0
+                     ^
+
+0 is outside the range of inbox_calls: give from 1 to 65536, for example
+inbox_calls = 1024 (the default). At least 1, so that a call can reach the
+service at all; at most 65536, because calls wait one after the other, and
+past that many the last could not be answered within any method budget.
+`,
+	},
 }
 
 func TestRenderedDiagnostics(t *testing.T) {
@@ -263,6 +293,30 @@ func TestDurationsAtTheirBoundsAreAccepted(t *testing.T) {
 			}
 			if got := app.Services[0].MethodTimeout.String(); got != c.want {
 				t.Errorf("MethodTimeout = %s, want %s", got, c.want)
+			}
+		})
+	}
+}
+
+func TestInboxBoundsAreDecoded(t *testing.T) {
+	for _, c := range []struct {
+		name, attrs string
+		calls       int
+		bytes       uint64
+	}{
+		{"a service without inbox attributes has zeros, meaning the defaults", "", 0, 0},
+		{"the smallest bounds are accepted", "inbox_calls = 1\n  inbox_bytes = \"4MiB\"", 1, 4 << 20},
+		{"the largest bounds are accepted", "inbox_calls = 65536\n  inbox_bytes = \"1GiB\"", MaxInboxCalls, MaxInboxBytes},
+		{"a size in KiB is accepted", "inbox_bytes = \"8192KiB\"", 0, 8 << 20},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n  " + c.attrs + "\n}\n" + appBlock
+			app, diags := Parse(FileName, []byte(src), "testdata/app")
+			if diags.HasErrors() {
+				t.Fatalf("unexpected diagnostics:\n%s", describe(diags))
+			}
+			if g := app.Services[0]; g.InboxCalls != c.calls || g.InboxBytes != c.bytes {
+				t.Errorf("InboxCalls %d, InboxBytes %d; want %d, %d", g.InboxCalls, g.InboxBytes, c.calls, c.bytes)
 			}
 		})
 	}

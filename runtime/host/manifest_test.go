@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/internal/abi"
 )
 
 func TestManifestBudgetsAreScaledOnlyWhenAsked(t *testing.T) {
@@ -82,5 +83,11 @@ func TestATimeoutScaleOfNaNIsIgnored(t *testing.T) {
 	t.Setenv(EnvTimeoutScale, "NaN")
 	if got := TimeoutScale(10); got != 10 {
 		t.Errorf("%s=NaN: TimeoutScale(10) = %v, want 10", EnvTimeoutScale, got)
+	}
+}
+
+func TestTheSmallestInboxHoldsTheLargestPayload(t *testing.T) {
+	if manifest.MinInboxBytes < abi.MaxPayload {
+		t.Errorf("manifest.MinInboxBytes is %d, less than abi.MaxPayload (%d): a service could refuse every largest call", manifest.MinInboxBytes, abi.MaxPayload)
 	}
 }
