@@ -148,23 +148,49 @@ type Guest struct {
 //
 // The returned App is never nil. When the diagnostics hold errors it is only
 // partly filled in, but its Sources are set so the diagnostics can be
-// rendered.
+// rendered. A manifest that cannot be read is reported without a Subject,
+// since there is no source to point at, naming the absolute path looked at.
 func Load(path string) (*App, hcl.Diagnostics) {
 	filename := path
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+	fi, statErr := os.Stat(path)
+	isDir := statErr == nil && fi.IsDir() ||
+		errors.Is(statErr, fs.ErrNotExist) && filepath.Ext(path) != ".hcl"
+	if isDir {
 		filename = filepath.Join(path, FileName)
 	}
 	dir := filepath.Dir(filename)
 	src, err := readLimited(filename)
 	if err != nil {
 		a := &App{File: filename, Dir: absDir(dir), Sources: diag.Sources{}}
-		detail := fmt.Sprintf("Reading the manifest failed: %v.", err)
-		if errors.Is(err, fs.ErrNotExist) {
-			detail = fmt.Sprintf("There is no %s in %s. Run parigot in an app directory, pass the app directory or its %s, or create one with parigot init.", FileName, absDir(dir), FileName)
-		}
-		return a, hcl.Diagnostics{errAt(fileStart(filename), "Cannot read manifest", detail)}
+		return a, hcl.Diagnostics{unreadable(path, filename, isDir, statErr, err)}
 	}
 	return Parse(filename, src, dir)
+}
+
+// unreadable describes why the manifest at filename (found from path, a
+// directory when isDir) cannot be read, and what to do.
+func unreadable(path, filename string, isDir bool, statErr, err error) *hcl.Diagnostic {
+	reason := err
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		reason = pathErr.Err // the path is said absolutely below
+	}
+	d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read manifest",
+		Detail: fmt.Sprintf("Reading %s failed: %v.", absPath(filename), reason)}
+	switch {
+	case isDir && errors.Is(statErr, fs.ErrNotExist):
+		d.Summary = "App directory not found"
+		d.Detail = fmt.Sprintf("There is no directory %s. Give the directory of an app (the one holding its %s), or create an app there with parigot init %s.",
+			absPath(path), FileName, path)
+	case errors.Is(statErr, fs.ErrNotExist):
+		d.Summary = "Manifest not found"
+		d.Detail = fmt.Sprintf("There is no file %s. Give the app's manifest file, or the directory holding its %s.", absPath(path), FileName)
+	case errors.Is(err, fs.ErrNotExist):
+		d.Summary = "Not an app directory"
+		d.Detail = fmt.Sprintf("There is no %s in %s. Run parigot in an app directory, give the app's directory or its %s, or create an app with parigot init.",
+			FileName, absPath(filepath.Dir(filename)), FileName)
+	}
+	return d
 }
 
 // Parse decodes src (named filename in diagnostics); dir is the app directory
@@ -272,10 +298,16 @@ func absDir(dir string) string {
 	if dir == "" {
 		dir = "."
 	}
-	if abs, err := filepath.Abs(dir); err == nil {
+	return absPath(dir)
+}
+
+// absPath returns p absolute (as it is, should the working directory be
+// unknown), for messages that must not depend on where parigot was run.
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
 		return abs
 	}
-	return dir
+	return p
 }
 
 func fileStart(filename string) hcl.Range {
