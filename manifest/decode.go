@@ -3,13 +3,11 @@ package manifest
 import (
 	"fmt"
 	"go/token"
-	"math/big"
 	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -32,6 +30,7 @@ var (
 		{Name: "source"}, {Name: "implements"}, {Name: "requires"},
 		{Name: "method_timeout"}, {Name: "replicas"},
 		{Name: "on_overrun"}, {Name: "restart"}, {Name: "memory_limit"},
+		{Name: "inbox_calls"}, {Name: "inbox_bytes"},
 	}}
 )
 
@@ -42,18 +41,16 @@ var serviceOnly = []struct{ name, why string }{
 	{"replicas", "A program runs once; only services run as several copies."},
 	{"on_overrun", "A program answers no calls, so no method of it can overrun a budget."},
 	{"restart", "A program runs to completion once; only services are restarted."},
+	{"inbox_calls", "A program answers no calls, so no calls wait in its inbox."},
+	{"inbox_bytes", "A program answers no calls, so no requests wait in its inbox."},
 }
 
 var (
-	nameRE      = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
-	idNameRE    = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
 	protoNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
 	protoIdent  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	dirElemRE   = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 	goPkgRE     = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 )
-
-const nameRule = `names start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"`
 
 // decoder holds the state of one Parse.
 type decoder struct {
@@ -120,9 +117,7 @@ func (d *decoder) decodeApp(b *hcl.Block) {
 	d.appBlock = b
 	a := d.app
 	a.Name, a.NameRange = b.Labels[0], b.LabelRanges[0]
-	if strings.TrimSpace(a.Name) == "" {
-		d.errf(a.NameRange, "Empty app name", `Name the app in its block label, for example app "shop" { ... }.`)
-	}
+	d.checkName(a.Name, a.NameRange, "app")
 	content, diags := b.Body.Content(appSchema)
 	d.diags = append(d.diags, diags...)
 	attr := content.Attributes["module"]
@@ -136,9 +131,9 @@ func (d *decoder) decodeApp(b *hcl.Block) {
 	if !ok {
 		return
 	}
-	if mod == "" || strings.ContainsAny(mod, " \t\r\n\\") || strings.HasPrefix(mod, "/") || strings.HasPrefix(mod, ".") {
+	if err := CheckModulePath(mod); err != nil {
 		d.errf(a.ModuleRange, "Invalid module",
-			`%q is not a Go import path. Set module to the import path of the app's directory, for example module = "example.com/%s".`, mod, a.Name)
+			`%v. Set module to the import path of the app's directory, the path go mod init would take, for example module = "example.com/%s".`, err, a.Name)
 		return
 	}
 	a.Module = mod
@@ -172,8 +167,10 @@ func (d *decoder) decodeProto(b *hcl.Block) {
 	if attr == nil {
 		d.errf(b.DefRange, "Missing files",
 			`A proto block needs files, the app-relative paths of its .proto files, for example files = ["proto/%s/v1/%s.proto"].`, p.Name, p.Name)
-	} else if files, ranges, ok := d.strList(attr, `files = ["proto/orders/v1/orders.proto"]`); ok {
-		if len(files) == 0 && !d.hadErrorIn(attr.Expr.Range()) {
+	} else {
+		n := len(d.diags)
+		files, ranges, ok := d.strList(attr, `files = ["proto/orders/v1/orders.proto"]`)
+		if ok && len(files) == 0 && !d.errorsSince(n) {
 			d.errf(attr.Expr.Range(), "Empty files list",
 				`List at least one .proto file, relative to the app directory, for example files = ["proto/%s/v1/%s.proto"].`, p.Name, p.Name)
 		}
@@ -190,10 +187,7 @@ func (d *decoder) decodeProto(b *hcl.Block) {
 
 func (d *decoder) decodeId(b *hcl.Block) {
 	t := &IdType{Name: b.Labels[0], DeclRange: b.DefRange, LetterRange: b.DefRange}
-	if !idNameRE.MatchString(t.Name) {
-		d.errf(b.LabelRanges[0], "Invalid Id name",
-			`%q is not a valid Id type name: Id names are Go type names that start with an uppercase letter and hold only ASCII letters and digits, for example id "Order".`, t.Name)
-	}
+	d.checkIdName(t.Name, b.LabelRanges[0])
 	dup := false
 	if first, ok := d.ids[t.Name]; ok {
 		dup = true
@@ -292,9 +286,6 @@ func (d *decoder) decodeGuest(b *hcl.Block, kind Kind) {
 		if src, ok := d.str(attr, fmt.Sprintf(`source = "./%s"`, g.Name)); ok {
 			g.Source = src
 			g.Dir = filepath.Join(d.app.Dir, filepath.FromSlash(src))
-			if filepath.IsAbs(src) {
-				g.Dir = filepath.Clean(src)
-			}
 			d.checkSource(g)
 		}
 	}
@@ -307,18 +298,12 @@ func (d *decoder) decodeGuest(b *hcl.Block, kind Kind) {
 			}
 		}
 	} else {
-		d.decodeImplements(b, attrs["implements"], g)
-		if attr := attrs["method_timeout"]; attr != nil {
-			d.decodeTimeout(attr, g)
-		}
-		if attr := attrs["replicas"]; attr != nil {
-			d.decodeReplicas(attr, g)
-		}
-		g.OnOverrun = d.decodeChoice(attrs["on_overrun"], OverrunStop, OverrunStop, OverrunReport)
-		g.Restart = d.decodeChoice(attrs["restart"], RestartNever, RestartNever, RestartOnFailure)
+		d.decodeServiceAttrs(b, attrs, g)
 	}
 	if attr := attrs["memory_limit"]; attr != nil {
-		d.decodeMemoryLimit(attr, g)
+		if n, ok := d.decodeSize(attr, memoryLimitBounds); ok {
+			g.MemoryLimit = n
+		}
 	}
 	if attr := attrs["requires"]; attr != nil {
 		d.decodeRequires(attr, g)
@@ -333,6 +318,33 @@ func (d *decoder) decodeGuest(b *hcl.Block, kind Kind) {
 	} else {
 		d.app.Programs = append(d.app.Programs, g)
 	}
+}
+
+// decodeServiceAttrs decodes the attributes only services take.
+func (d *decoder) decodeServiceAttrs(b *hcl.Block, attrs hcl.Attributes, g *Guest) {
+	d.decodeImplements(b, attrs["implements"], g)
+	if attr := attrs["method_timeout"]; attr != nil {
+		if t, ok := d.decodeDuration(attr, methodTimeoutBounds); ok {
+			g.MethodTimeout = t
+		}
+	}
+	if attr := attrs["replicas"]; attr != nil {
+		if n, ok := d.decodeWhole(attr, replicasBounds); ok {
+			g.Replicas = int(n)
+		}
+	}
+	if attr := attrs["inbox_calls"]; attr != nil {
+		if n, ok := d.decodeWhole(attr, inboxCallsBounds); ok {
+			g.InboxCalls = int(n)
+		}
+	}
+	if attr := attrs["inbox_bytes"]; attr != nil {
+		if n, ok := d.decodeSize(attr, inboxBytesBounds); ok {
+			g.InboxBytes = n
+		}
+	}
+	g.OnOverrun = d.decodeChoice(attrs["on_overrun"], OverrunStop, OverrunStop, OverrunReport)
+	g.Restart = d.decodeChoice(attrs["restart"], RestartNever, RestartNever, RestartOnFailure)
 }
 
 // decodeChoice reads a string attribute that must be one of choices; def
@@ -360,47 +372,18 @@ func (d *decoder) decodeChoice(attr *hcl.Attribute, def string, choices ...strin
 	return def
 }
 
-var sizeRE = regexp.MustCompile(`^([0-9]+)\s*(KiB|MiB|GiB)$`)
-
-// Bounds of memory_limit: a Go guest needs a few MiB to start, and wasm32
-// addresses at most 4 GiB.
-const (
-	minMemoryLimit = 16 << 20
-	maxMemoryLimit = 4 << 30
-)
-
-func (d *decoder) decodeMemoryLimit(attr *hcl.Attribute, g *Guest) {
-	v, ok := d.str(attr, `memory_limit = "256MiB"`)
-	if !ok {
-		return
-	}
-	m := sizeRE.FindStringSubmatch(strings.TrimSpace(v))
-	if m == nil {
-		d.errf(attr.Expr.Range(), "Invalid memory_limit",
-			`%q is not a size. Write a whole number and a unit, KiB, MiB or GiB, for example memory_limit = "256MiB" (the default).`, v)
-		return
-	}
-	n, err := strconv.ParseUint(m[1], 10, 64)
-	shift := map[string]uint{"KiB": 10, "MiB": 20, "GiB": 30}[m[2]]
-	if err != nil || n > maxMemoryLimit>>shift || n<<shift < minMemoryLimit {
-		d.errf(attr.Expr.Range(), "memory_limit out of range",
-			`%q is outside what a guest can use: give between 16MiB and 4GiB, for example memory_limit = "256MiB" (the default).`, v)
-		return
-	}
-	g.MemoryLimit = n << shift
-}
-
 func (d *decoder) decodeImplements(b *hcl.Block, attr *hcl.Attribute, g *Guest) {
 	if attr == nil {
 		d.errf(b.DefRange, "Missing implements",
 			`A service needs implements, the full names of the proto services it implements, for example implements = ["%s.v1.%s"].`, g.Name, exportedName(g.Name))
 		return
 	}
+	n := len(d.diags)
 	names, ranges, ok := d.strList(attr, `implements = ["orders.v1.Orders"]`)
 	if !ok {
 		return
 	}
-	if len(names) == 0 && !d.hadErrorIn(attr.Expr.Range()) {
+	if len(names) == 0 && !d.errorsSince(n) {
 		d.errf(attr.Expr.Range(), "Empty implements list",
 			`A service implements at least one proto service; list their full names, for example implements = ["%s.v1.%s"]. A guest that answers no calls is a program: declare it with a program block.`, g.Name, exportedName(g.Name))
 		return
@@ -431,55 +414,6 @@ func (d *decoder) decodeImplements(b *hcl.Block, attr *hcl.Attribute, g *Guest) 
 		g.Implements = append(g.Implements, n)
 		g.ImplementsRanges = append(g.ImplementsRanges, rng)
 	}
-}
-
-func (d *decoder) decodeTimeout(attr *hcl.Attribute, g *Guest) {
-	s, ok := d.str(attr, `method_timeout = "50ms"`)
-	if !ok {
-		return
-	}
-	rng := attr.Expr.Range()
-	t, err := time.ParseDuration(s)
-	if err != nil {
-		d.errf(rng, "Invalid method_timeout",
-			`%q is not a duration. Write a number followed by a unit (ns, us, ms, s, m, h), for example method_timeout = "50ms" or "1m30s".`, s)
-		return
-	}
-	if t <= 0 {
-		d.errf(rng, "method_timeout must be positive",
-			`%q is not more than zero, so every call would time out at once. Give a positive duration, for example method_timeout = "50ms" (the default).`, s)
-		return
-	}
-	g.MethodTimeout = t
-}
-
-func (d *decoder) decodeReplicas(attr *hcl.Attribute, g *Guest) {
-	rng := attr.Expr.Range()
-	v, diags := attr.Expr.Value(nil)
-	d.diags = append(d.diags, diags...)
-	if diags.HasErrors() || !v.IsKnown() {
-		return
-	}
-	if v.IsNull() || v.Type() != cty.Number {
-		d.errf(rng, "Incorrect type for replicas", "replicas must be a whole number, not %s, for example replicas = 2.", typeName(v))
-		return
-	}
-	bf := v.AsBigFloat()
-	if !bf.IsInt() {
-		d.errf(rng, "Invalid replicas", "replicas must be a whole number of copies of the service, for example replicas = 2; %s is not.", bf.Text('g', 10))
-		return
-	}
-	n, acc := bf.Int64()
-	if n < 1 {
-		d.errf(rng, "replicas must be at least 1",
-			"A service runs as at least one copy; %s copies cannot answer calls. Set replicas = 1 (the default) or more, or remove the service.", bf.Text('g', 10))
-		return
-	}
-	if acc != big.Exact || n > 1<<20 {
-		d.errf(rng, "Too many replicas", "%s copies of a service is more than parigot can run; use at most %d.", bf.Text('g', 10), 1<<20)
-		return
-	}
-	g.Replicas = int(n)
 }
 
 // decodeRequires records the syntactically valid entries of requires; which
@@ -527,19 +461,6 @@ func (d *decoder) decodeRequires(attr *hcl.Attribute, g *Guest) {
 		g.Requires = append(g.Requires, name)
 		g.RequiresRanges = append(g.RequiresRanges, rng)
 	}
-}
-
-// checkName reports name unless it follows the rule for guest and proto
-// names.
-func (d *decoder) checkName(name string, rng hcl.Range, what string) {
-	if nameRE.MatchString(name) {
-		return
-	}
-	detail := fmt.Sprintf("%q is not a valid %s name: %s (a name is used for file names and in generated code).", name, what, nameRule)
-	if s := suggestName(name); s != "" {
-		detail += fmt.Sprintf(" For example %s %q.", what, s)
-	}
-	d.errf(rng, fmt.Sprintf("Invalid %s name", what), "%s", detail)
 }
 
 // str evaluates attr as a string. ok is false if it is not one, which has
@@ -598,16 +519,12 @@ func (d *decoder) strList(attr *hcl.Attribute, example string) ([]string, []hcl.
 	return out, ranges, true
 }
 
-// hadErrorIn reports whether an error has already been reported inside rng,
-// so that an attribute whose every entry was bad is not also called empty.
-func (d *decoder) hadErrorIn(rng hcl.Range) bool {
-	for _, dg := range d.diags {
-		if dg.Severity == hcl.DiagError && dg.Subject != nil && dg.Subject.Filename == rng.Filename &&
-			dg.Subject.Start.Byte >= rng.Start.Byte && dg.Subject.End.Byte <= rng.End.Byte {
-			return true
-		}
-	}
-	return false
+// errorsSince reports whether an error was reported after the first n
+// diagnostics, so that an attribute whose every entry was bad is not also
+// called empty. It looks only at the new ones: scanning them all for each
+// attribute made junk manifests quadratic.
+func (d *decoder) errorsSince(n int) bool {
+	return d.diags[n:].HasErrors()
 }
 
 func stringLiteral(e hcl.Expression) (string, bool) {
@@ -623,24 +540,6 @@ func typeName(v cty.Value) string {
 		return "null"
 	}
 	return v.Type().FriendlyName()
-}
-
-// suggestName turns name into a valid guest or proto name, or returns "".
-func suggestName(name string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(name) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '-':
-			b.WriteRune(r)
-		case r == ' ' || r == '.':
-			b.WriteByte('-')
-		}
-	}
-	s := strings.Trim(b.String(), "-_")
-	if !nameRE.MatchString(s) {
-		return ""
-	}
-	return s
 }
 
 func suggestLetter(idName string) string {

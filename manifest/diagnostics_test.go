@@ -60,7 +60,7 @@ var diagnosticCases = []struct {
 		noApp:   true,
 		src:     "app \"shop\" {\n  module = \"my shop\"\n}\n",
 		summary: "Invalid module",
-		detail:  "not a Go import path",
+		detail:  `"my shop" is not a Go module path: invalid char ' '`,
 		at:      "2:12",
 	},
 
@@ -104,7 +104,7 @@ var diagnosticCases = []struct {
 		name:    "a service name with uppercase letters is reported with the rule",
 		src:     "service \"Greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\n",
 		summary: "Invalid service name",
-		detail:  `start with a lowercase letter and hold only lowercase letters, digits, "_" and "-"`,
+		detail:  `start with a lowercase letter, hold only lowercase letters, digits, "_" and "-"`,
 		at:      "1:9",
 	},
 	{
@@ -242,7 +242,8 @@ var diagnosticCases = []struct {
 	{
 		name:    "a zero method_timeout is reported at its value",
 		src:     "service \"greeting\" {\n  source         = \"./greeting\"\n  implements     = [\"greeting.v1.Greeting\"]\n  method_timeout = \"0s\"\n}\n",
-		summary: "method_timeout must be positive",
+		summary: "method_timeout out of range",
+		detail:  "give from 1ms to 1h",
 		at:      "4:20",
 	},
 	{
@@ -277,7 +278,7 @@ var diagnosticCases = []struct {
 		name:    "a memory_limit too small for a Go guest is reported at its value",
 		src:     "program \"hello\" {\n  source       = \"./hello\"\n  memory_limit = \"1MiB\"\n}\n",
 		summary: "memory_limit out of range",
-		detail:  `between 16MiB and 4GiB`,
+		detail:  `give from 16MiB to 4GiB`,
 		at:      "3:18",
 	},
 	{
@@ -301,6 +302,54 @@ var diagnosticCases = []struct {
 		at:      "3:3",
 	},
 	{
+		name:    "a program with inbox_calls is reported at the attribute",
+		src:     "program \"hello\" {\n  source      = \"./hello\"\n  inbox_calls = 10\n}\n",
+		summary: "Programs take no inbox_calls",
+		detail:  "no calls wait in its inbox",
+		at:      "3:3",
+	},
+	{
+		name:    "a program with inbox_bytes is reported at the attribute",
+		src:     "program \"hello\" {\n  source      = \"./hello\"\n  inbox_bytes = \"8MiB\"\n}\n",
+		summary: "Programs take no inbox_bytes",
+		at:      "3:3",
+	},
+	{
+		name:    "inbox_calls given as a string are reported at the value",
+		src:     "service \"greeting\" {\n  source      = \"./greeting\"\n  implements  = [\"greeting.v1.Greeting\"]\n  inbox_calls = \"10\"\n}\n",
+		summary: "Incorrect type for inbox_calls",
+		detail:  "for example inbox_calls = 1024",
+		at:      "4:17",
+	},
+	{
+		name:    "fractional inbox_calls are reported at the value",
+		src:     "service \"greeting\" {\n  source      = \"./greeting\"\n  implements  = [\"greeting.v1.Greeting\"]\n  inbox_calls = 2.5\n}\n",
+		summary: "Invalid inbox_calls",
+		detail:  "whole number",
+		at:      "4:17",
+	},
+	{
+		name:    "replicas beyond int64 are out of range, not wrapped",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n  replicas   = 1e30\n}\n",
+		summary: "replicas out of range",
+		detail:  "1e+30 is outside the range of replicas",
+		at:      "4:16",
+	},
+	{
+		name:    "an inbox_bytes without a unit is reported at its value",
+		src:     "service \"greeting\" {\n  source      = \"./greeting\"\n  implements  = [\"greeting.v1.Greeting\"]\n  inbox_bytes = \"64\"\n}\n",
+		summary: "Invalid inbox_bytes",
+		detail:  `for example inbox_bytes = "64MiB" (the default)`,
+		at:      "4:17",
+	},
+	{
+		name:    "an inbox_bytes too large for uint64 is out of range, not wrapped",
+		src:     "service \"greeting\" {\n  source      = \"./greeting\"\n  implements  = [\"greeting.v1.Greeting\"]\n  inbox_bytes = \"99999999999999999999GiB\"\n}\n",
+		summary: "inbox_bytes out of range",
+		detail:  "give from 4MiB to 1GiB",
+		at:      "4:17",
+	},
+	{
 		name:    "a program with replicas is reported at the attribute",
 		src:     "program \"hello\" {\n  source   = \"./hello\"\n  replicas = 2\n}\n",
 		summary: "Programs take no replicas",
@@ -310,7 +359,8 @@ var diagnosticCases = []struct {
 	{
 		name:    "zero replicas are reported at the value",
 		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n  replicas   = 0\n}\n",
-		summary: "replicas must be at least 1",
+		summary: "replicas out of range",
+		detail:  "give from 1 to 1048576",
 		at:      "4:16",
 	},
 	{

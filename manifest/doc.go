@@ -4,13 +4,15 @@
 //
 // [Load] and [Parse] decode the HCL into an [App] and validate everything that
 // can be checked from the manifest and the app directory alone: block and
-// attribute names and types, guest, proto and Id names (and their
-// duplicates), service references in requires (undeclared services, programs,
-// self references, cycles), durations, replica counts, that each source is a
-// directory holding a Go main package, and that proto files exist under their
-// import root. Every problem is an *hcl.Diagnostic whose Subject points at the
-// offending text and whose Detail says what to do; render them with
-// parigot.dev/parigot/internal/diag using [App.Sources].
+// attribute names and types, guest, proto and Id names (and their duplicates),
+// service references in requires (undeclared services, programs, self
+// references, cycles), names fit for file names and NATS subjects, durations,
+// counts and sizes within their ranges, paths that stay inside the app
+// directory, that each source is a directory holding a Go main package, and
+// that proto files exist under their import root. Every problem is an
+// *hcl.Diagnostic whose Subject points at the offending text and whose Detail
+// says what to do; render them with parigot.dev/parigot/internal/diag using
+// [App.Sources].
 //
 // Whether the proto services named in implements exist is only known after
 // the proto files are compiled, which this package does not do: the caller

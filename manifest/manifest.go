@@ -3,6 +3,7 @@ package manifest
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -26,8 +27,34 @@ const (
 
 	// DefaultMethodTimeout is a service's method_timeout when none is given.
 	DefaultMethodTimeout = 50 * time.Millisecond
+	// MinMethodTimeout and MaxMethodTimeout bound method_timeout: a shorter
+	// budget is below what a deadline can be held to, and a method needing
+	// longer than an hour should return an Id that its caller polls.
+	MinMethodTimeout = time.Millisecond
+	MaxMethodTimeout = time.Hour
+
+	// DefaultInboxCalls and DefaultInboxBytes bound a service's inbox when
+	// its inbox_calls and inbox_bytes are not given: the most calls, and
+	// the most request bytes, that may wait in it. A call that would go over
+	// either fails at once with "resource exhausted".
+	DefaultInboxCalls = 1024
+	DefaultInboxBytes = 64 << 20
+	// MaxInboxCalls bounds inbox_calls: calls wait one after the other, so
+	// past this many the last could not be answered within any budget.
+	MaxInboxCalls = 1 << 16
+	// MinInboxBytes and MaxInboxBytes bound inbox_bytes: at least the
+	// largest request of one call (the runtime's abi.MaxPayload, 4 MiB), so
+	// any one call fits, and at most 1 GiB of the host's own memory.
+	MinInboxBytes = 4 << 20
+	MaxInboxBytes = 1 << 30
 	// FileName is the name of the manifest in an app directory.
 	FileName = "parigot.hcl"
+
+	// MaxFileSize is the largest manifest Load and Parse read. A manifest of
+	// a thousand services is about 150 KB; a file past this is another
+	// file or junk, which would cost seconds and hundreds of MB to parse
+	// only to print errors.
+	MaxFileSize = 1 << 20
 )
 
 // Kind tells a service (which answers calls) from a program (which only
@@ -108,6 +135,8 @@ type Guest struct {
 	OnOverrun        string        // services: OverrunStop (default) or OverrunReport
 	Restart          string        // services: RestartNever (default) or RestartOnFailure
 	MemoryLimit      uint64        // bytes of memory the guest may use; DefaultMemoryLimit when not given
+	InboxCalls       int           // services: the most calls that may wait in its inbox; 0 when not given (DefaultInboxCalls applies)
+	InboxBytes       uint64        // services: the most request bytes that may wait in its inbox; 0 when not given (DefaultInboxBytes applies)
 	DeclRange        hcl.Range     // the block header, e.g. service "greeting"
 	NameRange        hcl.Range     // the block label
 	SourceRange      hcl.Range     // the source attribute's value
@@ -119,23 +148,49 @@ type Guest struct {
 //
 // The returned App is never nil. When the diagnostics hold errors it is only
 // partly filled in, but its Sources are set so the diagnostics can be
-// rendered.
+// rendered. A manifest that cannot be read is reported without a Subject,
+// since there is no source to point at, naming the absolute path looked at.
 func Load(path string) (*App, hcl.Diagnostics) {
 	filename := path
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+	fi, statErr := os.Stat(path)
+	isDir := statErr == nil && fi.IsDir() ||
+		errors.Is(statErr, fs.ErrNotExist) && filepath.Ext(path) != ".hcl"
+	if isDir {
 		filename = filepath.Join(path, FileName)
 	}
 	dir := filepath.Dir(filename)
-	src, err := os.ReadFile(filename)
+	src, err := readLimited(filename)
 	if err != nil {
 		a := &App{File: filename, Dir: absDir(dir), Sources: diag.Sources{}}
-		detail := fmt.Sprintf("Reading the manifest failed: %v.", err)
-		if errors.Is(err, fs.ErrNotExist) {
-			detail = fmt.Sprintf("There is no %s in %s. Run parigot in an app directory, pass the app directory or its %s, or create one with parigot init.", FileName, absDir(dir), FileName)
-		}
-		return a, hcl.Diagnostics{errAt(fileStart(filename), "Cannot read manifest", detail)}
+		return a, hcl.Diagnostics{unreadable(path, filename, isDir, statErr, err)}
 	}
 	return Parse(filename, src, dir)
+}
+
+// unreadable describes why the manifest at filename (found from path, a
+// directory when isDir) cannot be read, and what to do.
+func unreadable(path, filename string, isDir bool, statErr, err error) *hcl.Diagnostic {
+	reason := err
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		reason = pathErr.Err // the path is said absolutely below
+	}
+	d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read manifest",
+		Detail: fmt.Sprintf("Reading %s failed: %v.", absPath(filename), reason)}
+	switch {
+	case isDir && errors.Is(statErr, fs.ErrNotExist):
+		d.Summary = "App directory not found"
+		d.Detail = fmt.Sprintf("There is no directory %s. Give the directory of an app (the one holding its %s), or create an app there with parigot init %s.",
+			absPath(path), FileName, path)
+	case errors.Is(statErr, fs.ErrNotExist):
+		d.Summary = "Manifest not found"
+		d.Detail = fmt.Sprintf("There is no file %s. Give the app's manifest file, or the directory holding its %s.", absPath(path), FileName)
+	case errors.Is(err, fs.ErrNotExist):
+		d.Summary = "Not an app directory"
+		d.Detail = fmt.Sprintf("There is no %s in %s. Run parigot in an app directory, give the app's directory or its %s, or create an app with parigot init.",
+			FileName, absPath(filepath.Dir(filename)), FileName)
+	}
+	return d
 }
 
 // Parse decodes src (named filename in diagnostics); dir is the app directory
@@ -145,6 +200,11 @@ func Load(path string) (*App, hcl.Diagnostics) {
 func Parse(filename string, src []byte, dir string) (*App, hcl.Diagnostics) {
 	a := &App{File: filename, Dir: absDir(dir), Sources: diag.Sources{}}
 	a.Sources.Add(filename, src)
+	if len(src) > MaxFileSize {
+		return a, hcl.Diagnostics{errAt(fileStart(filename), "Manifest too large",
+			fmt.Sprintf("%s holds more than %d MiB, more than any manifest: one with a thousand services takes about 150 KB. Check that it is the app's %s and not another file.",
+				filename, MaxFileSize>>20, FileName))}
+	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() || f == nil {
 		// Decoding a body with syntax errors only adds confusing follow-ups.
@@ -223,14 +283,31 @@ func (a *App) StartOrder() []*Guest {
 	return append(out, a.Programs...)
 }
 
+// readLimited reads a file, but no more than one byte past MaxFileSize, so
+// that a huge file (or a device that never ends) is refused at once.
+func readLimited(filename string) ([]byte, error) {
+	f, err := os.Open(filename)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+}
+
 func absDir(dir string) string {
 	if dir == "" {
 		dir = "."
 	}
-	if abs, err := filepath.Abs(dir); err == nil {
+	return absPath(dir)
+}
+
+// absPath returns p absolute (as it is, should the working directory be
+// unknown), for messages that must not depend on where parigot was run.
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
 		return abs
 	}
-	return dir
+	return p
 }
 
 func fileStart(filename string) hcl.Range {

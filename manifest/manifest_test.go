@@ -150,22 +150,48 @@ func TestLoadNamesRangesByThePathGiven(t *testing.T) {
 	}
 }
 
-func TestLoadReportsAMissingManifest(t *testing.T) {
+func TestLoadSaysWhichPathItLookedAtWhenThereIsNoManifest(t *testing.T) {
 	dir := t.TempDir()
-	app, diags := Load(dir)
-	if app == nil {
-		t.Fatal("Load returned a nil App")
+	t.Chdir(dir)
+	os.Mkdir("empty", 0o755)
+	os.MkdirAll(filepath.Join("weird", FileName), 0o755)
+	for _, c := range []struct {
+		name, path, want string // want: the rendered text, unwrapped, with dir as <dir>
+	}{
+		{"a directory that does not exist is named absolutely, with parigot init to create it", "./nope",
+			"Error: App directory not found " +
+				"There is no directory <dir>/nope. Give the directory of an app (the one holding its parigot.hcl), or create an app there with parigot init ./nope."},
+		{"a directory without parigot.hcl is named absolutely", "empty",
+			"Error: Not an app directory " +
+				"There is no parigot.hcl in <dir>/empty. Run parigot in an app directory, give the app's directory or its parigot.hcl, or create an app with parigot init."},
+		{"the current directory without parigot.hcl is named absolutely", ".",
+			"Error: Not an app directory " +
+				"There is no parigot.hcl in <dir>. Run parigot in an app directory, give the app's directory or its parigot.hcl, or create an app with parigot init."},
+		{"a manifest file that does not exist is named absolutely", "other.hcl",
+			"Error: Manifest not found " +
+				"There is no file <dir>/other.hcl. Give the app's manifest file, or the directory holding its parigot.hcl."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			app, diags := Load(c.path)
+			if app == nil {
+				t.Fatal("Load returned a nil App")
+			}
+			if len(diags) != 1 || diags[0].Subject != nil {
+				t.Fatalf("want one diagnostic without a source position, got:\n%s", describe(diags))
+			}
+			got := strings.Join(strings.Fields(strings.ReplaceAll(render(t, app, diags), dir, "<dir>")), " ")
+			if got != c.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, c.want)
+			}
+		})
 	}
-	if len(diags) != 1 || diags[0].Subject == nil {
-		t.Fatalf("want one diagnostic with a subject, got:\n%s", describe(diags))
-	}
-	d := diags[0]
-	if d.Summary != "Cannot read manifest" || !strings.Contains(d.Detail, "parigot init") {
-		t.Errorf("got %s", d.Error())
-	}
-	if want := filepath.Join(dir, FileName); d.Subject.Filename != want {
-		t.Errorf("subject file %q, want %q", d.Subject.Filename, want)
-	}
+	t.Run("a manifest that cannot be read says why, naming it absolutely", func(t *testing.T) {
+		_, diags := Load("weird")
+		want := "Reading " + filepath.Join(dir, "weird", FileName) + " failed: is a directory."
+		if len(diags) != 1 || diags[0].Summary != "Cannot read manifest" || diags[0].Detail != want {
+			t.Errorf("got:\n%s\nwant detail %q", describe(diags), want)
+		}
+	})
 }
 
 func TestLoadChecksSourcesRelativeToTheAppDirectory(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -105,6 +106,9 @@ func (d *decoder) checkSource(g *Guest) {
 			`source is the app-relative directory of the %s's Go main package, for example source = "./%s".`, g.Kind, g.Name)
 		return
 	}
+	if !d.checkAppPath("source", g.Source, rng, "source = %q", "./"+g.Name) {
+		return
+	}
 	fi, err := os.Stat(g.Dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -170,11 +174,41 @@ func (d *decoder) checkSource(g *Guest) {
 	}
 }
 
+// checkAppPath reports p, a path of the manifest (what says which: source,
+// root, proto file), unless it follows the rule for paths: relative to the
+// app directory, written with "/", and inside the app directory. The
+// diagnostic shows a valid value, fmt.Sprintf(format, example), or the path
+// with "/" where it was written with "\\".
+func (d *decoder) checkAppPath(what, p string, rng hcl.Range, format, example string) bool {
+	var summary, problem string
+	clean := path.Clean(p)
+	switch {
+	case strings.Contains(p, `\`):
+		summary, problem = "Backslash in "+what+" path", `is written with "\\"`
+		example = strings.ReplaceAll(p, `\`, "/")
+	case path.IsAbs(p) || filepath.IsAbs(p) || isDriveLetterPath(p):
+		summary, problem = "Absolute "+what+" path", "is absolute"
+	case clean == ".." || strings.HasPrefix(clean, "../"):
+		summary, problem = what+" path outside the app directory", "leads out of the app directory"
+	default:
+		return true
+	}
+	d.errf(rng, strings.ToUpper(summary[:1])+summary[1:],
+		`%s %q %s. Paths in %s are relative to its directory, written with "/", and stay inside it, so that the app is one directory that builds wherever it is copied. For example %s.`,
+		what, p, problem, FileName, fmt.Sprintf(format, example))
+	return false
+}
+
+// isDriveLetterPath reports whether p starts like a Windows path with a drive
+// letter ("C:/x", "c:x"), which is absolute, or relative to a drive's own
+// current directory: neither is relative to the app directory.
+func isDriveLetterPath(p string) bool {
+	return len(p) >= 2 && p[1] == ':' && ('a' <= p[0]|0x20 && p[0]|0x20 <= 'z')
+}
+
 // checkProtoRoot reports a proto root that is not a directory.
 func (d *decoder) checkProtoRoot(root string, rng hcl.Range) bool {
-	if filepath.IsAbs(root) {
-		d.errf(rng, "Absolute proto root",
-			"root = %q must be relative to the app directory, so the app builds on any machine; for example root = \"proto\".", root)
+	if !d.checkAppPath("root", root, rng, "root = %q", "proto") {
 		return false
 	}
 	dir := filepath.Join(d.app.Dir, filepath.FromSlash(root))
@@ -205,9 +239,7 @@ func (d *decoder) checkProtoFile(f string, rng hcl.Range, p *Proto, rootOK bool)
 			"%q does not end in .proto. files lists proto source files, relative to the app directory, for example \"proto/%s/v1/%s.proto\".", f, p.Name, p.Name)
 		return
 	}
-	if filepath.IsAbs(f) {
-		d.errf(rng, "Absolute proto file path",
-			"%q must be relative to the app directory, so the app builds on any machine.", f)
+	if !d.checkAppPath("proto file", f, rng, "%q", "proto/"+p.Name+"/v1/"+p.Name+".proto") {
 		return
 	}
 	file := filepath.Join(d.app.Dir, filepath.FromSlash(f))

@@ -40,8 +40,13 @@ func TestNewScaffold(t *testing.T) {
 	for _, tc := range []struct{ name, dir, module, msg string }{
 		{"an uppercase name is refused", "Shop", "", "cannot name an app"},
 		{"a name with a dot is refused", "shop.v2", "", "cannot name an app"},
+		{"a name longer than the manifest allows is refused", strings.Repeat("shop", 17), "", "at most 64 characters long"},
 		{"a module with a space is refused", "shop", "example.com/my shop", "is not a Go module path"},
 		{"an absolute module is refused", "shop", "/shop", "is not a Go module path"},
+		{"a module with a space says which character is wrong and what to give",
+			"shop", "example.com/my shop", `--module: "example.com/my shop" is not a Go module path: invalid char ' '; give one like example.com/shop`},
+		{"a module ending in /v1 is refused as go mod init refuses it", "shop", "example.com/shop/v1", "a major version suffix is /v2 or later"},
+		{"a relative module is refused as a file path", "shop", "./shop", "it is a relative file path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := newScaffold(tc.dir, tc.module)

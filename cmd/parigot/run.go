@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -80,14 +81,16 @@ PARIGOT_NATS_PASSWORD, PARIGOT_NATS_CREDS.`,
 				if f.creds != "" {
 					conn.Creds = f.creds
 				}
-				dir := res.App.Dir
 				out, err = split.Supervise(ctx, split.Options{
 					App:    res.App.Name,
 					Guests: guests,
 					Only:   f.only,
 					Conn:   conn,
 					ChildArgs: func(guest string) []string {
-						return []string{"guest", dir, "--name", guest}
+						// The very manifest this run loaded, which need
+						// not be the directory's parigot.hcl.
+						file := filepath.Join(res.App.Dir, filepath.Base(res.App.File))
+						return []string{"guest", file, "--name", guest}
 					},
 					Stdout: stdout,
 					Stderr: stderr,
@@ -137,11 +140,14 @@ func resultExit(out host.Result) error {
 func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	var name, natsURL string
 	cmd := &cobra.Command{
-		Use:    "guest app-dir --name NAME --nats URL",
+		Use:    "guest manifest --name NAME --nats URL",
 		Short:  "Host one guest of a built app, connected through NATS (used by --mode=split)",
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// args[0] is the app's manifest file (what split mode passes,
+			// so that a manifest not named parigot.hcl is honoured) or
+			// its directory.
 			app, err := builder.Load(args[0])
 			if err != nil {
 				return err

@@ -19,6 +19,7 @@ import (
 	"text/template"
 
 	"parigot.dev/parigot/builder"
+	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/templates"
 )
 
@@ -53,10 +54,8 @@ type requirement struct {
 }
 
 var (
-	appNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
-	moduleRE  = regexp.MustCompile(`^[A-Za-z0-9_~+][A-Za-z0-9_.~+-]*(/[A-Za-z0-9_.~+-]+)*$`)
-	goLineRE  = regexp.MustCompile(`^go\s+(\S+)`)
-	toolRE    = regexp.MustCompile(`^toolchain\s+(\S+)`)
+	goLineRE = regexp.MustCompile(`^go\s+(\S+)`)
+	toolRE   = regexp.MustCompile(`^toolchain\s+(\S+)`)
 )
 
 // reservedDirs are directories of an app that parigot itself uses, so no
@@ -67,14 +66,14 @@ var reservedDirs = []string{builder.BuildDir, "gen", "proto"}
 // empty: the module is then the app's name.
 func newScaffold(dir, module string) (*scaffold, error) {
 	name := filepath.Base(filepath.Clean(dir))
-	if !appNameRE.MatchString(name) {
-		return nil, usageError{fmt.Errorf("%q cannot name an app: the last element of NAME is the app's name, and app names start with a lowercase letter and hold only lowercase letters, digits, \"_\" and \"-\" (for example parigot init shop)", name)}
+	if !manifest.ValidName(name) {
+		return nil, usageError{fmt.Errorf("%q cannot name an app: the last element of NAME is the app's name, and app names start with a lowercase letter, hold only lowercase letters, digits, \"_\" and \"-\", and are at most 64 characters long (for example parigot init shop)", name)}
 	}
 	if module == "" {
 		module = name
 	}
-	if !moduleRE.MatchString(module) || strings.Contains(module, "//") || strings.HasSuffix(module, "/") {
-		return nil, usageError{fmt.Errorf("--module %q is not a Go module path; give one like example.com/%s", module, name)}
+	if err := manifest.CheckModulePath(module); err != nil {
+		return nil, usageError{fmt.Errorf("--module: %w; give one like example.com/%s", err, name)}
 	}
 	s := &scaffold{Name: name, Module: module, Service: name, Program: "hello"}
 	for _, part := range strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' }) {

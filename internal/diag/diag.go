@@ -6,11 +6,11 @@
 package diag
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -36,20 +36,51 @@ const (
 	reset = "\x1b[0m"
 )
 
+// MaxShown is how many diagnostics Write renders. A file of junk can hold
+// hundreds of thousands of mistakes; the first ones are what a reader acts on,
+// and the rest are mostly follow-ups of them, so Write counts the rest in one
+// last line ("...and N more errors, not shown; ...") instead of printing
+// them.
+const MaxShown = 20
+
 // Write renders diags to w, wrapping the detail at width columns (0: 78).
+// It shows at most MaxShown of them.
 func Write(w io.Writer, diags hcl.Diagnostics, src Sources, width uint, color bool) error {
 	if width == 0 || width > 100 {
 		width = 78
 	}
 	var b bytes.Buffer
-	for i, d := range diags {
+	for i, d := range diags[:min(len(diags), MaxShown)] {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
 		writeOne(&b, d, src, int(width), color)
 	}
+	if len(diags) > MaxShown {
+		b.WriteByte('\n')
+		b.WriteString(wrap(notShown(diags[MaxShown:]), int(width)))
+		b.WriteByte('\n')
+	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// notShown says how many diagnostics Write left out, and what to do.
+func notShown(rest hcl.Diagnostics) string {
+	var parts []string
+	errs := len(rest.Errs())
+	for _, c := range []struct {
+		n    int
+		what string
+	}{{errs, "error"}, {len(rest) - errs, "warning"}} {
+		switch {
+		case c.n == 1:
+			parts = append(parts, "1 more "+c.what)
+		case c.n > 1:
+			parts = append(parts, fmt.Sprintf("%d more %ss", c.n, c.what))
+		}
+	}
+	return "...and " + strings.Join(parts, " and ") + ", not shown; fix the ones above first."
 }
 
 func writeOne(b *bytes.Buffer, d *hcl.Diagnostic, src Sources, width int, color bool) {
@@ -65,13 +96,14 @@ func writeOne(b *bytes.Buffer, d *hcl.Diagnostic, src Sources, width int, color 
 	if r := d.Subject; r != nil {
 		fmt.Fprintf(b, "\n  on %s\n", Position(*r))
 		if line, ok := sourceLine(src[r.Filename], r.Start.Line); ok {
-			prefix := fmt.Sprintf("  %d: ", r.Start.Line)
-			fmt.Fprintf(b, "%s%s\n", prefix, line)
 			start := r.Start.Column - 1
 			end := r.End.Column - 1
 			if r.End.Line != r.Start.Line || end > len(line) {
 				end = len(line)
 			}
+			line, start, end = clip(line, start, end)
+			prefix := fmt.Sprintf("  %d: ", r.Start.Line)
+			fmt.Fprintf(b, "%s%s\n", prefix, line)
 			if start >= 0 && start <= len(line) {
 				if end <= start {
 					end = start + 1
@@ -108,18 +140,55 @@ func leadingWhitespace(line string, n int) string {
 	return sb.String()
 }
 
+// sourceLine returns line n (from 1) of src, without its line ending.
 func sourceLine(src []byte, n int) (string, bool) {
 	if src == nil || n < 1 {
 		return "", false
 	}
-	sc := bufio.NewScanner(bytes.NewReader(src))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for i := 1; sc.Scan(); i++ {
-		if i == n {
-			return strings.TrimRight(sc.Text(), "\r"), true
+	for i := 1; i < n; i++ {
+		nl := bytes.IndexByte(src, '\n')
+		if nl < 0 {
+			return "", false
 		}
+		src = src[nl+1:]
 	}
-	return "", false
+	if nl := bytes.IndexByte(src, '\n'); nl >= 0 {
+		src = src[:nl]
+	}
+	return strings.TrimRight(string(src), "\r"), true
+}
+
+// Bounds of a source line as shown: a longer one (minified or junk input) is
+// cut to a window around the range, marked with "..." where it was cut.
+const (
+	maxLineShown = 160 // bytes of a line shown whole
+	contextShown = 40  // bytes shown before the range when cutting
+)
+
+// clip cuts a long line to a window around [start, end), returning the
+// shown text and the range's columns in it.
+func clip(line string, start, end int) (string, int, int) {
+	if len(line) <= maxLineShown || start < 0 || start > len(line) {
+		return line, start, end
+	}
+	lo := max(0, start-contextShown)
+	for lo > 0 && !utf8.RuneStart(line[lo]) {
+		lo--
+	}
+	hi := min(len(line), lo+maxLineShown)
+	for hi < len(line) && !utf8.RuneStart(line[hi]) {
+		hi--
+	}
+	shown := line[lo:hi]
+	start, end = start-lo, min(end, hi)-lo
+	if lo > 0 {
+		shown = "..." + shown
+		start, end = start+3, end+3
+	}
+	if hi < len(line) {
+		shown += "..."
+	}
+	return shown, start, end
 }
 
 func wrap(s string, width int) string {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/internal/route"
 )
 
@@ -73,8 +74,8 @@ const DefaultMemoryLimit = 256 << 20
 // requests, that may wait for a service; and the bytes of replies that may
 // wait for any guest to read them.
 const (
-	DefaultInboxCalls = 1024
-	DefaultInboxBytes = 64 << 20
+	DefaultInboxCalls = manifest.DefaultInboxCalls
+	DefaultInboxBytes = manifest.DefaultInboxBytes
 )
 
 // Grace is how long past its budget a method may run before the host acts:

@@ -14,14 +14,39 @@ import (
 // number of at least 1: no scaling.
 const EnvTimeoutScale = "PARIGOT_TIMEOUT_SCALE"
 
+// MaxScaledTimeout is the ceiling of a method budget scaled by
+// EnvTimeoutScale: a manifest allows up to manifest.MaxMethodTimeout (1h),
+// and a scale up to 1000 would make that 1000h. A budget of a day already
+// never expires in any run or test, and at a day the budget plus its grace
+// (the budget again) stays far from time.Duration's limit of 292 years, so
+// scaling saturates here instead of overflowing into a negative budget.
+const MaxScaledTimeout = 24 * time.Hour
+
 // TimeoutScale reads EnvTimeoutScale: its value when it is a number from 1
 // to 1000, else fallback.
 func TimeoutScale(fallback float64) float64 {
 	f, err := strconv.ParseFloat(os.Getenv(EnvTimeoutScale), 64)
-	if err != nil || f < 1 || f > 1000 {
+	if err != nil || !(f >= 1 && f <= 1000) { // NaN is neither
 		return fallback
 	}
 	return f
+}
+
+// scaleTimeout returns budget multiplied by scale, at most MaxScaledTimeout.
+// A budget that is not positive counts as manifest.DefaultMethodTimeout,
+// and a scale that is not a number of at least 1 as 1, so a budget is never
+// shorter than written.
+func scaleTimeout(budget time.Duration, scale float64) time.Duration {
+	if budget <= 0 {
+		budget = manifest.DefaultMethodTimeout
+	}
+	if !(scale >= 1) {
+		scale = 1
+	}
+	if f := float64(budget) * scale; f < float64(MaxScaledTimeout) {
+		return time.Duration(f)
+	}
+	return MaxScaledTimeout
 }
 
 // GuestsFromManifest describes the app's guests for Config.Guests, in start
@@ -32,7 +57,7 @@ func GuestsFromManifest(app *manifest.App, wasm map[string]string) []*GuestSpec 
 }
 
 // ScaledGuests is GuestsFromManifest with every method_timeout multiplied
-// by scale.
+// by scale, saturating at MaxScaledTimeout.
 func ScaledGuests(app *manifest.App, wasm map[string]string, scale float64) []*GuestSpec {
 	var specs []*GuestSpec
 	for _, g := range app.StartOrder() {
@@ -40,19 +65,17 @@ func ScaledGuests(app *manifest.App, wasm map[string]string, scale float64) []*G
 		if g.Kind == manifest.KindProgram {
 			kind = Program
 		}
-		timeout := g.MethodTimeout
-		if timeout <= 0 {
-			timeout = manifest.DefaultMethodTimeout
-		}
 		specs = append(specs, &GuestSpec{
 			Name:          g.Name,
 			Kind:          kind,
 			Wasm:          wasm[g.Name],
 			Implements:    g.Implements,
 			Requires:      g.Requires,
-			MethodTimeout: time.Duration(float64(timeout) * scale),
+			MethodTimeout: scaleTimeout(g.MethodTimeout, scale),
 			Replicas:      max(g.Replicas, 1),
 			MemoryLimit:   g.MemoryLimit,
+			InboxCalls:    g.InboxCalls,
+			InboxBytes:    int(g.InboxBytes),
 			Overrun:       map[string]OverrunPolicy{manifest.OverrunReport: OverrunReport}[g.OnOverrun],
 			Restart:       map[string]RestartPolicy{manifest.RestartOnFailure: RestartOnFailure}[g.Restart],
 		})

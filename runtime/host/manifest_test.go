@@ -1,12 +1,14 @@
 package host
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/internal/abi"
 )
 
 func TestManifestBudgetsAreScaledOnlyWhenAsked(t *testing.T) {
@@ -44,5 +46,48 @@ func TestTimeoutScaleFallsBackOnlyWhenUnsetOrInvalid(t *testing.T) {
 		if got := TimeoutScale(10); got != c.want {
 			t.Errorf("%s=%q: TimeoutScale(10) = %v, want %v", EnvTimeoutScale, c.env, got, c.want)
 		}
+	}
+}
+
+func TestScaledBudgetsSaturateInsteadOfOverflowing(t *testing.T) {
+	const maxDuration = time.Duration(1<<63 - 1)
+	for _, c := range []struct {
+		name   string
+		budget time.Duration
+		scale  float64
+		want   time.Duration
+	}{
+		{"a budget times a scale is their product", 40 * time.Millisecond, 10, 400 * time.Millisecond},
+		{"the longest budget a manifest allows at the largest scale saturates", time.Hour, 1000, MaxScaledTimeout},
+		{"5000h at scale 1000 saturates instead of turning negative", 5000 * time.Hour, 1000, MaxScaledTimeout},
+		{"the largest duration at scale 1 saturates", maxDuration, 1, MaxScaledTimeout},
+		{"the largest duration at the largest float saturates", maxDuration, math.MaxFloat64, MaxScaledTimeout},
+		{"an infinite scale saturates", time.Millisecond, math.Inf(1), MaxScaledTimeout},
+		{"a budget just under the ceiling is kept", MaxScaledTimeout - 1, 1, MaxScaledTimeout - 1},
+		{"a scale below 1 leaves the budget as written", time.Second, 0.001, time.Second},
+		{"a negative scale leaves the budget as written", time.Second, -5, time.Second},
+		{"a NaN scale leaves the budget as written", time.Second, math.NaN(), time.Second},
+		{"a zero budget is the default budget", 0, 1, manifest.DefaultMethodTimeout},
+		{"a negative budget is the default budget, scaled", -time.Hour, 2, 2 * manifest.DefaultMethodTimeout},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			app := &manifest.App{Services: []*manifest.Guest{{Name: "s", Kind: manifest.KindService, MethodTimeout: c.budget}}}
+			if got := ScaledGuests(app, nil, c.scale)[0].MethodTimeout; got != c.want {
+				t.Errorf("budget %v at scale %v: %v, want %v", c.budget, c.scale, got, c.want)
+			}
+		})
+	}
+}
+
+func TestATimeoutScaleOfNaNIsIgnored(t *testing.T) {
+	t.Setenv(EnvTimeoutScale, "NaN")
+	if got := TimeoutScale(10); got != 10 {
+		t.Errorf("%s=NaN: TimeoutScale(10) = %v, want 10", EnvTimeoutScale, got)
+	}
+}
+
+func TestTheSmallestInboxHoldsTheLargestPayload(t *testing.T) {
+	if manifest.MinInboxBytes < abi.MaxPayload {
+		t.Errorf("manifest.MinInboxBytes is %d, less than abi.MaxPayload (%d): a service could refuse every largest call", manifest.MinInboxBytes, abi.MaxPayload)
 	}
 }

@@ -1,0 +1,107 @@
+package manifest
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"parigot.dev/parigot/internal/diag"
+)
+
+// junk returns n bytes of deterministic nonsense made of the characters
+// that matter to HCL (braces, quotes, brackets, comments), which yields a
+// syntax error every few dozen bytes.
+func junk(n int) []byte {
+	const alphabet = "abc {}=\"[]\n.#*>$ \t0"
+	r := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[r.IntN(len(alphabet))]
+	}
+	return b
+}
+
+// render is what the CLI prints for diags.
+func render(t testing.TB, app *App, diags hcl.Diagnostics) string {
+	var out bytes.Buffer
+	if err := diag.Write(&out, diags, app.Sources, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
+
+func TestAJunkManifestFailsShort(t *testing.T) {
+	t.Run("a manifest of junk larger than MaxFileSize is refused with one error", func(t *testing.T) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, FileName), junk(5<<20), 0o644)
+		app, diags := Load(dir)
+		if len(diags) != 1 || diags[0].Summary != "Manifest too large" {
+			t.Fatalf("got %d diagnostics, want one \"Manifest too large\":\n%s", len(diags), describe(diags[:min(len(diags), 3)]))
+		}
+		if len(app.Sources[app.File]) > MaxFileSize+1 {
+			t.Errorf("Load read %d bytes of a file over the limit", len(app.Sources[app.File]))
+		}
+		out := render(t, app, diags)
+		if lines := strings.Count(out, "\n"); lines > 10 {
+			t.Errorf("%d lines of output, want at most 10:\n%s", lines, out)
+		}
+		if want := "holds more than 1 MiB, more than any manifest"; !strings.Contains(out, want) {
+			t.Errorf("output does not say %q:\n%s", want, out)
+		}
+	})
+	t.Run("a manifest of junk just under MaxFileSize shows the first errors and counts the rest", func(t *testing.T) {
+		app, diags := Parse(FileName, junk(MaxFileSize), "testdata/app")
+		if len(diags) <= diag.MaxShown {
+			t.Fatalf("only %d diagnostics: the junk is not junk enough to test the limit", len(diags))
+		}
+		out := render(t, app, diags)
+		if n := strings.Count(out, "Error: "); n != diag.MaxShown {
+			t.Errorf("%d errors shown, want %d", n, diag.MaxShown)
+		}
+		if lines := strings.Count(out, "\n"); lines > diag.MaxShown*12 {
+			t.Errorf("%d lines of output, want at most %d", lines, diag.MaxShown*12)
+		}
+		last := regexp.MustCompile(`\n\.\.\.and [0-9]+ more errors, not shown; fix the ones above first\.\n$`)
+		if !last.MatchString(out) {
+			t.Errorf("output does not end with the count of the errors not shown:\n%s", out[max(0, len(out)-300):])
+		}
+	})
+}
+
+// wrongBlocks returns about n bytes of well-formed service blocks that are
+// each wrong in several ways, so that every error comes from this package's
+// own checks rather than from the HCL parser.
+func wrongBlocks(n int) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, "service \"S%d\" {\n  source = \"./nope%d\"\n  implements = [1]\n  method_timeout = \"x\"\n}\n", i, i)
+	}
+	return b.Bytes()
+}
+
+// BenchmarkJunkManifest parses and renders manifests of junk just under
+// MaxFileSize: what a user waits for when pointing parigot at the wrong
+// file.
+func BenchmarkJunkManifest(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		src  []byte
+	}{{"random", junk(MaxFileSize)}, {"wrong-blocks", wrongBlocks(MaxFileSize - 1000)}} {
+		b.Run(c.name, func(b *testing.B) {
+			var n int
+			for b.Loop() {
+				app, diags := Parse(FileName, c.src, "testdata/app")
+				render(b, app, diags)
+				n = len(diags)
+			}
+			b.ReportMetric(float64(n), "diagnostics")
+		})
+	}
+}
