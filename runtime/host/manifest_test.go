@@ -91,3 +91,22 @@ func TestTheSmallestInboxHoldsTheLargestPayload(t *testing.T) {
 		t.Errorf("manifest.MinInboxBytes is %d, less than abi.MaxPayload (%d): a service could refuse every largest call", manifest.MinInboxBytes, abi.MaxPayload)
 	}
 }
+
+func TestAServicesInboxBoundsComeFromItsManifest(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "svc"), 0o755)
+	os.WriteFile(filepath.Join(dir, "svc", "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+	src := []byte("app \"a\" {\n  module = \"example.com/a\"\n}\n\nservice \"svc\" {\n  source = \"./svc\"\n  implements = [\"a.v1.A\"]\n  inbox_calls = 10\n  inbox_bytes = \"8MiB\"\n}\n")
+	app, diags := manifest.Parse("parigot.hcl", src, dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	spec := GuestsFromManifest(app, nil)[0]
+	in := newInstance(&run{}, spec)
+	if in.maxCalls != 10 || in.maxBytes != 8<<20 {
+		t.Errorf("inbox bounds %d calls and %d bytes, want 10 and 8 MiB", in.maxCalls, in.maxBytes)
+	}
+	if def := newInstance(&run{}, &GuestSpec{Name: "d", Kind: Service}); def.maxCalls != manifest.DefaultInboxCalls || def.maxBytes != manifest.DefaultInboxBytes {
+		t.Errorf("unset bounds are %d calls and %d bytes, want the manifest's defaults", def.maxCalls, def.maxBytes)
+	}
+}
