@@ -229,6 +229,7 @@ func (r *run) serve(ctx context.Context) {
 		r.report(e)
 		r.res.ExitCode = e.end.code
 	case <-ctx.Done():
+		r.reportLateOverruns()
 		r.drainCalls()
 	}
 }
@@ -252,6 +253,7 @@ func (r *run) runPrograms(ctx context.Context) {
 				}
 			}
 		case <-ctx.Done():
+			r.reportLateOverruns()
 			r.drainCalls()
 			r.fail(ctx.Err())
 			return
@@ -284,8 +286,10 @@ func (r *run) drainCalls() {
 }
 
 // reportLateOverruns reports the services still inside a method past its
-// budget when the run ends, which the watchdog had not acted on yet (its
-// grace had not run out): the run must not end without saying so.
+// budget when the run is about to end (before any drain), which the
+// watchdog had not acted on yet (its grace had not run out): the run must
+// not end without saying so. A split-mode child hears of the end as a stop,
+// so both modes report it at the same moment, the same way.
 func (r *run) reportLateOverruns() {
 	now := time.Now()
 	for _, in := range r.services {

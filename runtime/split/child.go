@@ -24,6 +24,8 @@ type ChildOptions struct {
 	// ReadyTimeout bounds the wait for required services. Zero:
 	// host.DefaultReadyTimeout.
 	ReadyTimeout time.Duration
+	// Ready, when set, is called once the hosted service is ready.
+	Ready func()
 }
 
 // Conn says how to reach NATS.
@@ -140,9 +142,16 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 		Remote: network,
 		Plain:  true,
 	}
+	cfg.Ready = func(guest string) {
+		if link != nil {
+			link.ready(guest)
+		}
+		if opts.Ready != nil {
+			opts.Ready()
+		}
+	}
 	if link != nil {
 		cfg.Replica = link.Replica()
-		cfg.Ready = link.ready
 	}
 	return host.Run(ctx, cfg)
 }

@@ -157,3 +157,25 @@ func TestAKilledServiceProcessReadsLikeACrash(t *testing.T) {
 		t.Errorf("failures %q, want [%q]", summary, want)
 	}
 }
+
+func TestAnOverrunIsReportedWhenTheRunEndsFirst(t *testing.T) {
+	guests := func() []*host.GuestSpec {
+		g := faultGuests(t, "Spin", 200*time.Millisecond)
+		g[1].Env = append(g[1].Env, "THEN=exit") // the run ends on the deadline, before the host stops the method
+		return g
+	}
+	const want = "service faulty was stopped: method test.Faulty/Spin ran for T, over its budget of 200ms, and was still running when the run ended"
+	single, _ := runSingle(t, guests())
+	split, _, splitErr := supervise(t, guests(), nil)
+	for _, m := range []struct {
+		mode string
+		res  host.Result
+	}{{"single", single}, {"split", split}} {
+		if _, summary := outcome(m.res, ""); len(summary) != 1 || summary[0] != want {
+			t.Errorf("%s mode: failures %q, want [%q]", m.mode, summary, want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("split mode's stderr:\n%s", splitErr)
+	}
+}

@@ -2,7 +2,8 @@
 // a second later, the method named by FAULT, then, a second later again
 // (when the host has dealt with the fault, even an overrun), Hello, and
 // prints how each call ended, one line each. The pauses leave a test time
-// to act between the calls (to kill the service's process, say).
+// to act between the calls (to kill the service's process, say). With
+// THEN=exit it exits right after the faulty method's call ends.
 package main
 
 import (
@@ -25,6 +26,9 @@ func main() {
 		call(faulty, "Hello", func() {
 			guest.After(time.Second, func() {
 				call(faulty, os.Getenv("FAULT"), func() {
+					if os.Getenv("THEN") == "exit" {
+						guest.ExitSelf(0)
+					}
 					guest.After(time.Second, func() {
 						call(faulty, "Hello", func() { guest.ExitSelf(0) })
 					})

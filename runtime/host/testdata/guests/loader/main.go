@@ -20,7 +20,14 @@ import (
 // sizes cycles through small and medium payloads; every 500th call is 1 MiB.
 var sizes = []int{0, 100, 1 << 10, 10 << 10, 64 << 10}
 
+// small keeps payloads at 1 KiB at most (LOAD_SMALL=1): for tests about
+// routing rather than volume.
+var small = os.Getenv("LOAD_SMALL") != ""
+
 func size(seq int) int {
+	if small {
+		return sizes[seq%3]
+	}
 	if seq%500 == 499 {
 		return 1 << 20
 	}
