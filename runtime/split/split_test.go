@@ -27,6 +27,9 @@ import (
 const envChild = "PARIGOT_SPLIT_TEST_CHILD"
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(envSupervisor); spec != "" {
+		os.Exit(runTestSupervisor(spec))
+	}
 	if spec := os.Getenv(envChild); spec != "" {
 		os.Exit(runTestChild(spec, os.Args[len(os.Args)-1]))
 	}
