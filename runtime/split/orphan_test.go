@@ -34,7 +34,7 @@ func runTestSupervisor(spec string) int {
 		App: "test", Guests: guests, Executable: exe,
 		ChildArgs: func(g string) []string { return []string{g} },
 		Stdout:    os.Stderr, Stderr: os.Stderr,
-		Started:   func(label string, pid int) { fmt.Printf("child %s %d\n", label, pid) },
+		Started: func(label string, pid int) { fmt.Printf("child %s %d\n", label, pid) },
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
