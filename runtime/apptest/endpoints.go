@@ -181,7 +181,7 @@ func (l *testLog) Write(p []byte) (int, error) {
 // the guest's label as `parigot run` does.
 func (l *testLog) prefixed(label string) *lines.Writer {
 	l.once.Do(func() { l.sink = lines.NewSink(l) })
-	return l.sink.Writer(label + " | ")
+	return l.sink.Writer(lines.Prefix(label, 0))
 }
 
 func (l *testLog) close() {

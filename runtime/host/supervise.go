@@ -9,6 +9,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/sys"
+
+	"parigot.dev/parigot/runtime/internal/lines"
 )
 
 // ended is a guest's supervisor reporting that it is done for good (after
@@ -45,7 +47,7 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 // runOnce instantiates the guest's module, which runs its main to the end,
 // and says how it ended.
 func (r *run) runOnce(ctx context.Context, in *instance) ending {
-	prefix := fmt.Sprintf("%-*s | ", r.width, ReplicaLabel(in.spec.Name, r.cfg.Replica))
+	prefix := lines.Prefix(ReplicaLabel(in.spec.Name, r.cfg.Replica), r.width)
 	if r.cfg.Plain {
 		prefix = ""
 	}

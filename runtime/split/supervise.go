@@ -157,7 +157,7 @@ func newSupervisor(opts Options) (*supervisor, error) {
 	}
 	stdout, stderr := lines.NewSink(opts.Stdout), lines.NewSink(opts.Stderr)
 	for _, c := range s.children {
-		prefix := fmt.Sprintf("%-*s | ", width, c.label)
+		prefix := lines.Prefix(c.label, width)
 		c.out, c.err = stdout.Writer(prefix), stderr.Writer(prefix)
 	}
 	// Each child sends a handful of events; the buffer keeps their watchers

@@ -7,6 +7,7 @@ package lines
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"sync"
 )
@@ -40,6 +41,12 @@ type Writer struct {
 	mu  sync.Mutex
 	buf []byte
 }
+
+// Prefix is what each output line of the guest (or replica) label starts
+// with, the label padded to width so that the lines of several guests
+// align: "greeting | ". One format for single mode, the split supervisor
+// and the test harness.
+func Prefix(label string, width int) string { return fmt.Sprintf("%-*s | ", width, label) }
 
 // Writer returns a Writer that prefixes each line with prefix.
 func (s *Sink) Writer(prefix string) *Writer { return &Writer{sink: s, prefix: prefix} }
