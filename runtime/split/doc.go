@@ -12,10 +12,14 @@
 // services its guest requires are ready, then runs it with a Network as the
 // host's Remote.
 //
+// The supervisor and each child share a link (see Link): two inherited
+// pipes that carry the child's credentials down and its reports (ready, and
+// how its run ended, as host values) up, and whose end tells the child its
+// supervisor is gone.
+//
 // Subjects, for an app named A:
 //
 //	parigot.A.call.<proto service>      calls; queue group = the serving guest's name
 //	parigot.A.ready.<guest>             answered by every ready replica of a service
-//	parigot.A.announce.ready.<guest>    published once by a service when it becomes ready
 //	parigot.A.reply.<caller>.<nuid>.<callee guest>.<call id>   replies
 package split
