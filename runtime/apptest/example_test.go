@@ -1,0 +1,55 @@
+package apptest_test
+
+import (
+	"testing"
+
+	greetingv1 "parigot.dev/parigot/examples/helloworld/gen/greeting/v1"
+	"parigot.dev/parigot/runtime/apptest"
+	"parigot.dev/parigot/runtime/guest"
+)
+
+// Start runs an app for a topology test: it builds the app if anything is
+// stale, starts its services and stops them when the test ends. The app is
+// a guest.Caller, so the native client that parigot build generates for a
+// proto service calls it, and a failed call returns the *guest.Error a
+// guest's future would carry.
+//
+// testGreeting is the body of func TestGreeting(t *testing.T) in a _test.go
+// file beside the app's parigot.hcl, such as examples/helloworld's. It is
+// only compiled here: running it builds and runs wasm.
+func ExampleStart() {
+	testGreeting := func(t *testing.T) {
+		app := apptest.Start(t, ".", apptest.Default)
+		greeting := greetingv1.NewGreetingNativeClient(app)
+
+		resp, err := greeting.FetchGreeting(t.Context(), &greetingv1.FetchGreetingRequest{Name: "Ada"})
+		if err != nil || resp.GetGreeting() != "Hello, Ada!" {
+			t.Errorf("FetchGreeting(Ada) = %q, %v; want Hello, Ada!", resp.GetGreeting(), err)
+		}
+
+		_, err = greeting.FetchGreeting(t.Context(), &greetingv1.FetchGreetingRequest{})
+		if guest.CodeOf(err) != guest.CodeApplication {
+			t.Errorf("FetchGreeting without a name: err = %v, want the service's own error", err)
+		}
+	}
+	_ = testGreeting
+}
+
+// RunProgram runs one of the app's programs against the services Start
+// started, and returns what it printed and its exit code.
+//
+// testHello is the body of func TestHello(t *testing.T), beside the app's
+// parigot.hcl; it is only compiled here.
+func ExampleApp_RunProgram() {
+	testHello := func(t *testing.T) {
+		app := apptest.Start(t, ".", apptest.Default)
+		res := app.RunProgram(t, "hello")
+		if res.ExitCode != 0 || len(res.Failures) > 0 {
+			t.Fatalf("hello: exit code %d, failures %v; stderr:\n%s", res.ExitCode, res.Failures, res.Stderr)
+		}
+		if res.Stdout != "Hello, world!\n" {
+			t.Errorf("hello printed %q, want %q", res.Stdout, "Hello, world!\n")
+		}
+	}
+	_ = testHello
+}
