@@ -278,20 +278,22 @@ func (s *supervisor) watchChild(c *child, cmd *exec.Cmd, up *os.File) {
 // or none runs any more; or ctx has ended.
 func (s *supervisor) wait(ctx context.Context) {
 	servicesOnly := s.programs == 0
-	for len(s.running) > 0 && (servicesOnly || s.programs > 0) && s.err == nil {
+	for len(s.running) > 0 && (servicesOnly || s.programs > 0) && s.err == nil && ctx.Err() == nil {
 		select {
 		case e := <-s.events:
 			if !e.exited {
 				e.c.ready = true
-				continue
-			}
-			if over := s.exited(ctx, e); over && servicesOnly {
+			} else if over := s.exited(ctx, e); over && servicesOnly {
 				return
 			}
 		case <-ctx.Done():
-			s.fail(ctx.Err())
-			return
 		}
+	}
+	// The children may have heard an interrupt (Ctrl-C reaches the whole
+	// process group) and ended before the supervisor took in its own: the
+	// interrupt explains whatever they reported.
+	if ctx.Err() != nil {
+		s.err = ctx.Err()
 	}
 }
 
@@ -321,6 +323,9 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) bool {
 	s.res.Failures = append(s.res.Failures, res.Failures...)
 	if c.spec.Kind == host.Program {
 		s.programs--
+		if res.Stopped && ctx.Err() == nil {
+			s.fail(fmt.Errorf("program %s was stopped from outside the run (a signal to its process) before it finished", c.label))
+		}
 		if s.res.ExitCode == 0 {
 			s.res.ExitCode = res.ExitCode
 		}
