@@ -47,12 +47,13 @@ func (r *registry) Serve(_ string, services []string, local route.Endpoint) erro
 }
 
 // Ready implements route.Remote.
-func (r *registry) Ready(guest string) {
+func (r *registry) Ready(guest string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ready[guest] = true
 	close(r.changed)
 	r.changed = make(chan struct{})
+	return nil
 }
 
 // waitReady returns once every service is ready, or the error that stopped

@@ -3,6 +3,8 @@ package host
 import (
 	"bytes"
 	"context"
+	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,7 +26,10 @@ func (r *fakeRemote) Serve(_ string, _ []string, l route.Endpoint) error {
 	r.local <- l
 	return nil
 }
-func (r *fakeRemote) Ready(string) { close(r.ready) }
+func (r *fakeRemote) Ready(string) error {
+	close(r.ready)
+	return nil
+}
 func (r *fakeRemote) StopServing() { r.stopped.Store(true) }
 
 // farCaller is a caller in another process: it records the reply.
@@ -83,5 +88,21 @@ func TestOnSIGTERMAServiceFinishesItsCallsBeforeItStops(t *testing.T) {
 	}
 	if !remote.stopped.Load() {
 		t.Error("the remote kept taking calls during the drain")
+	}
+}
+
+// refusingRemote is a Remote that cannot announce readiness, as a split
+// child whose NATS connection refuses the subscription.
+type refusingRemote struct{ fakeRemote }
+
+func (r *refusingRemote) Ready(string) error { return errors.New("permissions violation") }
+
+func TestAServiceWhoseReadinessCannotBeAnnouncedDoesNotStart(t *testing.T) {
+	remote := &refusingRemote{fakeRemote{local: make(chan route.Endpoint, 1), ready: make(chan struct{})}}
+	var out bytes.Buffer
+	_, err := Run(context.Background(), Config{Guests: []*GuestSpec{echoService(t)}, Stdout: &out, Stderr: &out, Remote: remote})
+	var se *StartError
+	if !errors.As(err, &se) || se.Guest != "echo" || se.Problem != NotServed || !strings.Contains(err.Error(), "permissions violation") {
+		t.Errorf("Run: %v, want a start error naming echo and the cause", err)
 	}
 }

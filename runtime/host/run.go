@@ -190,7 +190,9 @@ func (r *run) startServices(ctx context.Context) error {
 			return err
 		}
 		if r.cfg.Remote != nil {
-			r.cfg.Remote.Ready(in.spec.Name)
+			if err := r.cfg.Remote.Ready(in.spec.Name); err != nil {
+				return startError(in.spec, NotServed, err)
+			}
 		}
 		if r.cfg.Ready != nil {
 			r.cfg.Ready(in.spec.Name)

@@ -149,16 +149,19 @@ func checkCall(svc, method string, payload []byte) (abi.Code, string) {
 }
 
 // Ready implements route.Remote: the guest answers readiness checks.
-func (n *Network) Ready(guest string) {
+func (n *Network) Ready(guest string) error {
 	sub, err := n.nc.Subscribe(n.readySubject(guest), func(m *nats.Msg) { m.Respond(nil) })
 	if err != nil {
-		return // its dependents wait, then say it did not become ready
+		return fmt.Errorf("answering readiness checks on %s: %w", n.readySubject(guest), err)
 	}
 	n.mu.Lock()
 	n.subs = append(n.subs, sub)
 	n.serving = append(n.serving, sub)
 	n.mu.Unlock()
-	n.nc.Flush()
+	if err := n.nc.Flush(); err != nil {
+		return fmt.Errorf("answering readiness checks on %s: %w", n.readySubject(guest), err)
+	}
+	return nil
 }
 
 // WaitReady returns once a ready replica of each named guest answers, or

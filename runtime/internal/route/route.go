@@ -53,8 +53,10 @@ type Remote interface {
 	// then on, calls for services (full proto names) from elsewhere go to
 	// local.
 	Serve(guest string, services []string, local Endpoint) error
-	// Ready is called once a local service guest is ready.
-	Ready(guest string)
+	// Ready is called once a local service guest is ready: from then on,
+	// guests elsewhere that wait for it may start. An error means they
+	// never could: the guest does not start.
+	Ready(guest string) error
 }
 
 // StopServer is implemented by a Remote that can stop taking calls from
