@@ -1,8 +1,14 @@
 package split
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"parigot.dev/parigot/runtime/internal/lines"
 )
 
 // TestSplitModeOnAnOperatorsServer runs the app against a real nats-server
@@ -90,5 +96,41 @@ func TestSplitModeOnAnOperatorsServer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPerGuestUsersWorkAcrossACluster configures every node of a two-node
+// cluster with the printed users, and hosts the service on one node and its
+// caller on the other: the service's right to answer a call it took, which
+// its own node keeps, holds for a caller whose node is another.
+func TestPerGuestUsersWorkAcrossACluster(t *testing.T) {
+	guests := testGuests(t, 1)
+	seeds, _, err := MakeSeeds(t.TempDir(), []string{"echo", "ticker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := AuthorizationConfig("test", guests, seeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := startClusterOf(t, 2, func() *server.Options { return loadConfig(t, conf) })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	echoCtx, stopEcho := context.WithCancel(ctx)
+	var echoOut, tickOut lines.Buffer
+	echoDone := make(chan error, 1)
+	go func() {
+		_, err := RunChild(echoCtx, ChildOptions{App: "test", Guests: guests, Name: "echo",
+			Conn: Conn{URL: nodes[0].ClientURL(), Seed: seeds["echo"]}, Stdout: &echoOut, Stderr: &echoOut})
+		echoDone <- err
+	}()
+	res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "ticker",
+		Conn: Conn{URL: nodes[1].ClientURL(), Seed: seeds["ticker"]}, Stdout: &tickOut, Stderr: &tickOut})
+	stopEcho()
+	if echoErr := <-echoDone; echoErr != nil {
+		t.Errorf("echo: %v\n%s", echoErr, echoOut.String())
+	}
+	if err != nil || res.ExitCode != 0 || !strings.Contains(tickOut.String(), "done: ok=40 failed=0") {
+		t.Errorf("ticker: err %v, exit %d\n%s\necho:\n%s", err, res.ExitCode, tickOut.String(), echoOut.String())
 	}
 }

@@ -45,6 +45,7 @@ func connectAs(t *testing.T, srv *Server, who string) *nats.Conn {
 	if err != nil {
 		t.Fatalf("connecting as %s: %v", who, err)
 	}
+	nc.SetErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}) // the tests read LastError
 	t.Cleanup(nc.Close)
 	return nc
 }

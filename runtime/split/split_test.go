@@ -246,16 +246,22 @@ func TestAProgramCompletesWhenAClusterNodeDies(t *testing.T) {
 
 func startCluster(t *testing.T, n int) []*server.Server {
 	t.Helper()
+	return startClusterOf(t, n, func() *server.Options {
+		return &server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true, MaxPayload: MaxPayload}
+	})
+}
+
+// startClusterOf starts a cluster of n nodes on loopback, each with the
+// options node makes, and returns once their routes are up.
+func startClusterOf(t *testing.T, n int, node func() *server.Options) []*server.Server {
+	t.Helper()
 	var nodes []*server.Server
 	var routes []*url.URL
 	for i := 0; i < n; i++ {
-		opts := &server.Options{
-			ServerName: fmt.Sprintf("node%d", i),
-			Host:       "127.0.0.1", Port: server.RANDOM_PORT,
-			NoLog: true, NoSigs: true, MaxPayload: MaxPayload,
-			Cluster: server.ClusterOpts{Name: "parigot-test", Host: "127.0.0.1", Port: server.RANDOM_PORT},
-			Routes:  routes,
-		}
+		opts := node()
+		opts.ServerName = fmt.Sprintf("node%d", i)
+		opts.Cluster = server.ClusterOpts{Name: "parigot-test", Host: "127.0.0.1", Port: server.RANDOM_PORT}
+		opts.Routes = routes
 		s, err := server.NewServer(opts)
 		if err != nil {
 			t.Fatal(err)
