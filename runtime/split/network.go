@@ -63,12 +63,17 @@ func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...st
 	if len(local) == 1 {
 		n.who = local[0]
 	}
-	nc.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-		if pe := permissionError(n.subj.app, n.who, err); pe != nil {
+	other := nc.ErrorHandler() // nats.go's default prints what it is given
+	nc.SetErrorHandler(func(c *nats.Conn, sub *nats.Subscription, err error) {
+		pe := permissionError(n.subj.app, n.who, err)
+		switch {
+		case pe != nil:
 			select {
 			case n.refused <- pe:
 			default: // the first one is what matters
 			}
+		case other != nil:
+			other(c, sub, err)
 		}
 	})
 	return n
