@@ -20,6 +20,7 @@ type runFlags struct {
 	natsURL  string
 	natsUser string
 	creds    string
+	seeds    string
 	only     []string
 }
 
@@ -36,28 +37,39 @@ line a guest prints is prefixed with the guest's name.
 Modes:
   single  every guest in this one process (the default; easiest to debug)
   split   one process per guest (per replica of a service), connected through
-          NATS: an embedded server on 127.0.0.1 with a random token, or the
-          server or cluster given by --nats
+          NATS: an embedded server on 127.0.0.1 that gives each guest its own
+          NATS user, allowed only what the guest needs; or the server or
+          cluster given by --nats
 
 With --nats, several machines can run one app: run the same app directory on
-each, with --only naming the guests each machine hosts. Credentials for
---nats come from --nats-user (user:password), --nats-creds (a credentials
-file), or the environment: PARIGOT_NATS_TOKEN, PARIGOT_NATS_USER and
-PARIGOT_NATS_PASSWORD, PARIGOT_NATS_CREDS.`,
+each, with --only naming the guests each machine hosts. Each guest connects
+as its own NATS user with --nats-seeds DIR, which holds the seeds that
+'parigot nats-config' makes and whose users it prints for the server's
+configuration. The simple fallback, one user shared by all the guests, comes
+from --nats-user (user:password), --nats-creds (a credentials file), or the
+environment: PARIGOT_NATS_TOKEN, PARIGOT_NATS_USER and PARIGOT_NATS_PASSWORD,
+PARIGOT_NATS_CREDS.`,
 		Example: `  parigot run
   parigot run ./examples/helloworld
   parigot run --mode=split ./examples/helloworld
 
-  # one app over two machines sharing a NATS cluster:
-  machine-a$ parigot run --mode=split --nats=nats://10.0.0.1:4222 --only=greeting
-  machine-b$ parigot run --mode=split --nats=nats://10.0.0.2:4222 --only=hello`,
+  # one app over two machines sharing a NATS cluster, each guest its own user
+  # (see parigot nats-config):
+  machine-a$ parigot run --mode=split --nats=nats://10.0.0.1:4222 --nats-seeds ./seeds --only=greeting
+  machine-b$ parigot run --mode=split --nats=nats://10.0.0.2:4222 --nats-seeds ./seeds --only=hello`,
 		Args: maxOneDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.mode != "single" && f.mode != "split" {
 				return usageError{fmt.Errorf("unknown --mode %q: the modes are single and split", f.mode)}
 			}
-			if f.mode == "single" && (f.natsURL != "" || len(f.only) > 0) {
-				return usageError{fmt.Errorf("--nats and --only need --mode=split")}
+			if f.mode == "single" && (f.natsURL != "" || len(f.only) > 0 || f.seeds != "") {
+				return usageError{fmt.Errorf("--nats, --nats-seeds and --only need --mode=split")}
+			}
+			if f.seeds != "" && f.natsURL == "" {
+				return usageError{fmt.Errorf("--nats-seeds needs --nats: the embedded NATS server makes each guest's key itself")}
+			}
+			if f.seeds != "" && (f.natsUser != "" || f.creds != "") {
+				return usageError{fmt.Errorf("--nats-seeds gives each guest its own NATS user, --nats-user and --nats-creds one user for all of them: give one or the other")}
 			}
 			ctx := cmd.Context()
 			res, err := builder.Build(ctx, builder.Options{Dir: appDir(args), Progress: stderr, Live: isTerminal(stderr)})
@@ -86,6 +98,7 @@ PARIGOT_NATS_PASSWORD, PARIGOT_NATS_CREDS.`,
 					Guests: guests,
 					Only:   f.only,
 					Conn:   conn,
+					Seeds:  f.seeds,
 					ChildArgs: func(guest string) []string {
 						// The very manifest this run loaded, which need
 						// not be the directory's parigot.hcl.
@@ -104,8 +117,10 @@ PARIGOT_NATS_PASSWORD, PARIGOT_NATS_CREDS.`,
 	}
 	cmd.Flags().StringVar(&f.mode, "mode", "single", "how to run the guests: single or split")
 	cmd.Flags().StringVar(&f.natsURL, "nats", "", "split mode: join this NATS server or cluster (comma-separated URLs) instead of starting one")
-	cmd.Flags().StringVar(&f.natsUser, "nats-user", "", "split mode: user:password for --nats")
-	cmd.Flags().StringVar(&f.creds, "nats-creds", "", "split mode: NATS credentials file for --nats")
+	cmd.Flags().StringVar(&f.natsUser, "nats-user", "", "split mode: user:password for --nats, shared by every guest")
+	cmd.Flags().StringVar(&f.creds, "nats-creds", "", "split mode: NATS credentials file for --nats, shared by every guest")
+	cmd.Flags().StringVar(&f.seeds, "nats-seeds", "", "split mode: directory of each guest's nkey seed, <guest>.nk, for --nats (see parigot nats-config)")
+	cmd.MarkFlagDirname("nats-seeds")
 	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests in this process tree (comma-separated names)")
 	return cmd
 }

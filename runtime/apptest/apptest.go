@@ -68,8 +68,8 @@ type App struct {
 	// single mode: the services' endpoints, which the host hands reg
 	reg *registry
 	// split mode: the NATS server, and a connection of the harness's own
-	conn split.Conn
-	net  *split.Network
+	server *split.Server
+	net    *split.Network
 }
 
 var _ guest.Caller = (*App)(nil)
@@ -267,7 +267,7 @@ func (a *App) RunProgram(t testing.TB, name string) ProgramResult {
 		res, err = host.Run(ctx, host.Config{Guests: []*host.GuestSpec{spec}, Stdout: &stdout, Stderr: &stderr, Remote: a.reg, Plain: true})
 	} else {
 		res, err = split.RunChild(ctx, split.ChildOptions{
-			App: a.app.Name, Guests: a.guests, Name: name, Conn: a.conn,
+			App: a.app.Name, Guests: a.guests, Name: name, Conn: a.server.Conn(name),
 			Stdout: &stdout, Stderr: &stderr,
 		})
 	}

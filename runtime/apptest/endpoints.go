@@ -13,6 +13,7 @@ import (
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/route"
+	"parigot.dev/parigot/runtime/split"
 )
 
 // registry is the host.Remote of single mode: it keeps the endpoint of each
@@ -95,7 +96,7 @@ func newCaller() *caller { return &caller{waiting: map[uint64]chan abi.Event{}} 
 
 // GuestName implements route.Endpoint. In split mode it is part of the NATS
 // subject replies come back on.
-func (c *caller) GuestName() string { return "apptest" }
+func (c *caller) GuestName() string { return split.NativeCaller }
 
 // MethodTimeout implements route.Endpoint; nothing calls the caller.
 func (c *caller) MethodTimeout() time.Duration { return 0 }

@@ -9,16 +9,17 @@ import (
 
 // startSplit starts an embedded NATS server and each service (each replica)
 // in a host of its own connected to it, as a `parigot run --mode=split`
-// child is, only in this process; it returns once they are all ready. The
-// harness has a connection of its own for native calls.
+// child is, only in this process, with its guest's own NATS identity; it
+// returns once they are all ready. The harness has a connection of its own
+// for native calls, as split.NativeCaller: it may call every service.
 func (a *App) startSplit(services []*host.GuestSpec) error {
-	srv, err := split.StartServer()
+	srv, err := split.StartServer(a.app.Name, a.guests, split.NativeCaller)
 	if err != nil {
 		return err
 	}
 	a.cleanups = append(a.cleanups, srv.Shutdown)
-	a.conn = split.Conn{URL: srv.URL(), Token: srv.Token}
-	nc, err := a.conn.Connect("parigot apptest " + a.app.Name)
+	a.server = srv
+	nc, err := srv.Conn(split.NativeCaller).Connect(a.app.Name, split.NativeCaller)
 	if err != nil {
 		return err
 	}
@@ -34,7 +35,7 @@ func (a *App) startSplit(services []*host.GuestSpec) error {
 			go func() {
 				defer a.wg.Done()
 				res, err := split.RunChild(a.ctx, split.ChildOptions{
-					App: a.app.Name, Guests: a.guests, Name: s.Name, Conn: a.conn, Stdout: out, Stderr: out,
+					App: a.app.Name, Guests: a.guests, Name: s.Name, Conn: srv.Conn(s.Name), Stdout: out, Stderr: out,
 				})
 				a.record("service "+label, res, err)
 				select {

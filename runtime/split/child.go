@@ -2,11 +2,13 @@ package split
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 
 	"parigot.dev/parigot/runtime/host"
 )
@@ -28,30 +30,48 @@ type ChildOptions struct {
 	Ready func()
 }
 
-// Conn says how to reach NATS.
+// Conn says how to reach NATS, and as whom.
 type Conn struct {
-	URL   string // one URL or a comma-separated list (a cluster)
-	Token string // the embedded server's token; empty for none
-	User  string
-	Pass  string
-	Creds string // a NATS credentials file
+	URL string // one URL or a comma-separated list (a cluster)
+	// Seed is the nkey seed of the guest's own NATS user ("SU..."): the
+	// supervisor makes one per guest for its embedded server, or reads it
+	// from --nats-seeds for an operator's server. When set, the fields
+	// below are not used.
+	Seed string `json:",omitempty"`
+	// One identity shared by the whole app, for an operator's server: the
+	// simple fallback.
+	Token string `json:",omitempty"`
+	User  string `json:",omitempty"`
+	Pass  string `json:",omitempty"`
+	Creds string `json:",omitempty"` // a NATS credentials file
 }
 
-// Connect opens a NATS connection with c's address and credentials; name
-// identifies the client to the server. RunChild uses it, and so do native
-// clients (package apptest) that call an app's services from outside any
-// guest, through a Network without local guests.
-func (c Conn) Connect(name string) (*nats.Conn, error) { return c.connect(name) }
-
-func (c Conn) connect(name string) (*nats.Conn, error) {
+// Connect opens a NATS connection with c's address and credentials, for
+// guest who of app (or NativeCaller): the connection names itself after
+// them and takes its inbox (the answers to its readiness requests) under
+// the app's subjects, where its permissions let it read. RunChild uses
+// it, and so do native clients (package apptest) that call an app's
+// services from outside any guest, through a Network without local guests.
+func (c Conn) Connect(app, who string) (*nats.Conn, error) {
 	opts := []nats.Option{
-		nats.Name(name),
+		nats.Name("parigot " + app + "/" + who),
+		nats.CustomInboxPrefix(subjects{app}.inbox(who)),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(100 * time.Millisecond),
 		nats.RetryOnFailedConnect(false),
 		nats.DrainTimeout(drainTimeout),
 	}
 	switch {
+	case c.Seed != "":
+		kp, err := nkeys.FromSeed([]byte(c.Seed))
+		if err != nil {
+			return nil, fmt.Errorf("the NATS seed of %s is not an nkey seed (%v): give it the seed `parigot nats-config` made for it", who, err)
+		}
+		pub, err := kp.PublicKey()
+		if err != nil {
+			return nil, fmt.Errorf("the NATS seed of %s: %w", who, err)
+		}
+		opts = append(opts, nats.Nkey(pub, kp.Sign))
 	case c.Token != "":
 		opts = append(opts, nats.Token(c.Token))
 	case c.User != "":
@@ -61,9 +81,26 @@ func (c Conn) connect(name string) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(c.URL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS at %s: %w", c.URL, err)
+		return nil, c.connectError(who, err)
 	}
 	return nc, nil
+}
+
+// connectError says why who could not connect, and what to check.
+func (c Conn) connectError(who string, err error) error {
+	if !errors.Is(err, nats.ErrAuthorization) {
+		return fmt.Errorf("connecting to NATS at %s: %w", c.URL, err)
+	}
+	if c.Seed != "" {
+		pub := "?"
+		if kp, err := nkeys.FromSeed([]byte(c.Seed)); err == nil {
+			pub, _ = kp.PublicKey()
+		}
+		return fmt.Errorf("connecting to NATS at %s: the server does not know %s's nkey %s (%w): "+
+			"configure the server with the users `parigot nats-config` prints, from the same --seeds directory as --nats-seeds", c.URL, who, pub, err)
+	}
+	return fmt.Errorf("connecting to NATS at %s: the server refused the credentials (%w): "+
+		"check --nats-user, --nats-creds or PARIGOT_NATS_TOKEN, PARIGOT_NATS_USER and PARIGOT_NATS_PASSWORD, PARIGOT_NATS_CREDS", c.URL, err)
 }
 
 // RunChild hosts the guest opts.Name: it connects to NATS, waits for the
@@ -120,7 +157,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = host.DefaultReadyTimeout
 	}
-	nc, err := opts.Conn.connect("parigot " + opts.App + "/" + opts.Name)
+	nc, err := opts.Conn.Connect(opts.App, opts.Name)
 	if err != nil {
 		return host.Result{}, err
 	}
@@ -130,10 +167,24 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	// deadline.
 	defer network.Close()
 
+	// A permission the server refuses (an operator's server configured
+	// otherwise than its guests need) ends the child with the refusal, which
+	// says what to configure, rather than leaving its calls or its
+	// dependents waiting in vain.
+	ctx, refuse := context.WithCancelCause(ctx)
+	defer refuse(nil)
+	go func() {
+		select {
+		case pe := <-network.Refused():
+			refuse(pe)
+		case <-ctx.Done():
+		}
+	}()
+
 	if err := network.WaitReady(ctx, spec.Requires, opts.ReadyTimeout, func(name string) {
 		fmt.Fprintf(opts.Stderr, "parigot: %s is waiting for service %s to be ready\n", opts.Name, name)
 	}); err != nil {
-		return host.Result{}, err
+		return host.Result{}, refusal(ctx, err)
 	}
 	cfg := host.Config{
 		Guests: []*host.GuestSpec{spec},
@@ -153,5 +204,16 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	if link != nil {
 		cfg.Replica = link.Replica()
 	}
-	return host.Run(ctx, cfg)
+	res, err := host.Run(ctx, cfg)
+	return res, refusal(ctx, err)
+}
+
+// refusal is err when it tells of a refused permission already, else the
+// server's refusal that ended ctx, when one did; else err.
+func refusal(ctx context.Context, err error) error {
+	var pe *PermissionError
+	if !errors.As(err, &pe) && errors.As(context.Cause(ctx), &pe) {
+		return pe
+	}
+	return err
 }

@@ -4,13 +4,25 @@
 // NATS messages.
 //
 // A supervisor (the parent, `parigot run --mode=split`) starts an embedded
-// NATS server bound to loopback with a random credential, or joins one given
-// by URL, then starts one child process per guest (per replica of a service)
-// and prefixes their output, propagates the program's exit code, and stops
-// everything when the programs end, on SIGINT/SIGTERM, or reports a child
-// that dies. A child (`parigot guest`) hosts one guest: it waits until the
-// services its guest requires are ready, then runs it with a Network as the
-// host's Remote.
+// NATS server bound to loopback, or joins one given by URL, then starts one
+// child process per guest (per replica of a service) and prefixes their
+// output, propagates the program's exit code, and stops everything when the
+// programs end, on SIGINT/SIGTERM, or reports a child that dies. A child
+// (`parigot guest`) hosts one guest: it waits until the services its guest
+// requires are ready, then runs it with a Network as the host's Remote. The
+// supervisor and each child talk over a Link (two inherited pipes); the
+// supervisor itself never connects to NATS.
+//
+// Each guest is its own NATS user (an nkey), allowed only what its manifest
+// entry needs: a service subscribes to its own call subjects in its own
+// queue group and answers only the requests it received; a guest publishes
+// calls only to the services its requires lists; each reads only its own
+// replies and inbox. The embedded server makes the keys for the run and the
+// supervisor hands each child its seed over its link. For a server an
+// operator runs, AuthorizationConfig prints the same users for its
+// configuration, MakeSeeds makes their seeds, and Options.Seeds has the
+// supervisor read them (ReadSeeds). A permission the server refuses ends the
+// child with a PermissionError that says what to configure.
 //
 // The supervisor and each child share a link (see Link): two inherited
 // pipes that carry the child's credentials down and its reports (ready, and
@@ -21,5 +33,6 @@
 //
 //	parigot.A.call.<proto service>      calls; queue group = the serving guest's name
 //	parigot.A.ready.<guest>             answered by every ready replica of a service
-//	parigot.A.reply.<caller>.<nuid>.<callee guest>.<call id>   replies
+//	parigot.A.reply.<caller>.<nuid>.<callee guest>.<call id>   replies (a nuid per caller and callee)
+//	parigot.A.inbox.<guest>.>           a connection's inbox: answers to its readiness requests
 package split

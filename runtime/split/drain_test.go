@@ -29,12 +29,11 @@ func TestReplicasToldToStopLoseNoCall(t *testing.T) {
 		{Name: "loader", Kind: host.Program, Wasm: filepath.Join(dir, "loader.wasm"), Requires: []string{"echo"},
 			Env: []string{"LOAD_N=2000", "LOAD_DEPTH=4", "LOAD_SMALL=1"}},
 	}
-	srv, err := StartServer()
+	srv, err := StartServer("test", guests)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	conn := Conn{URL: srv.URL(), Token: srv.Token}
 
 	type replica struct {
 		stop  context.CancelFunc
@@ -50,7 +49,7 @@ func TestReplicasToldToStopLoseNoCall(t *testing.T) {
 		r := &replica{stop: cancel, ready: make(chan struct{}), done: make(chan error, 1)}
 		w := sink.Writer(fmt.Sprintf("echo#%d | ", started))
 		go func() {
-			res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "echo", Conn: conn, Stdout: w, Stderr: w,
+			res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "echo", Conn: srv.Conn("echo"), Stdout: w, Stderr: w,
 				Ready: func() { close(r.ready) }})
 			if err == nil && len(res.Failures) > 0 {
 				err = fmt.Errorf("failures %v", res.Failures)
@@ -77,7 +76,7 @@ func TestReplicasToldToStopLoseNoCall(t *testing.T) {
 		defer close(loaded)
 		for i := 0; ; i++ {
 			var lo lines.Buffer
-			res, err := RunChild(context.Background(), ChildOptions{App: "test", Guests: guests, Name: "loader", Conn: conn, Stdout: &lo, Stderr: &lo})
+			res, err := RunChild(context.Background(), ChildOptions{App: "test", Guests: guests, Name: "loader", Conn: srv.Conn("loader"), Stdout: &lo, Stderr: &lo})
 			if err != nil || res.ExitCode != 0 {
 				summaries = append(summaries, fmt.Sprintf("loader %d: %v, exit %d: %s", i, err, res.ExitCode, lo.String()))
 			} else {

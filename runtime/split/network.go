@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
@@ -27,19 +28,29 @@ const (
 // over a NATS connection: it is the host's Remote in split mode.
 type Network struct {
 	nc      *nats.Conn
-	app     string
+	subj    subjects
 	owner   map[string]*host.GuestSpec // proto service name -> the guest serving it
 	local   map[string]bool            // names of the guests hosted in this process
+	who     string                     // the connection's identity
+	refused chan *PermissionError      // the first permission the server refused
 	mu      sync.Mutex
-	inboxes map[route.Endpoint]string // caller -> its reply subject prefix
+	inboxes map[inboxKey]string // a caller's reply subject prefix for one callee
 	subs    []*nats.Subscription
 	serving []*nats.Subscription // call and readiness subscriptions of local services
 }
 
+// inboxKey names the reply subjects of one caller's calls to one guest.
+type inboxKey struct {
+	caller route.Endpoint
+	callee string
+}
+
 // NewNetwork connects the guests named local to the app's other guests over
-// nc. guests describes every guest of the app.
+// nc. guests describes every guest of the app. The connection's identity
+// is its one local guest, or NativeCaller with none (see Conn.Connect).
 func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...string) *Network {
-	n := &Network{nc: nc, app: app, owner: map[string]*host.GuestSpec{}, local: map[string]bool{}, inboxes: map[route.Endpoint]string{}}
+	n := &Network{nc: nc, subj: subjects{app}, owner: map[string]*host.GuestSpec{}, local: map[string]bool{},
+		refused: make(chan *PermissionError, 1), inboxes: map[inboxKey]string{}}
 	for _, g := range guests {
 		for _, s := range g.Implements {
 			n.owner[s] = g
@@ -48,15 +59,29 @@ func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...st
 	for _, l := range local {
 		n.local[l] = true
 	}
+	n.who = NativeCaller
+	if len(local) == 1 {
+		n.who = local[0]
+	}
+	other := nc.ErrorHandler() // nats.go's default prints what it is given
+	nc.SetErrorHandler(func(c *nats.Conn, sub *nats.Subscription, err error) {
+		pe := permissionError(n.subj.app, n.who, err)
+		switch {
+		case pe != nil:
+			select {
+			case n.refused <- pe:
+			default: // the first one is what matters
+			}
+		case other != nil:
+			other(c, sub, err)
+		}
+	})
 	return n
 }
 
-func (n *Network) callSubject(service string) string { return "parigot." + n.app + ".call." + service }
-func (n *Network) readySubject(guest string) string  { return "parigot." + n.app + ".ready." + guest }
-
-func (n *Network) replyPrefix(caller, id string) string {
-	return "parigot." + n.app + ".reply." + caller + "." + id
-}
+// Refused delivers the first permission the NATS server refused this
+// connection: a subscription or a publication its user may not make.
+func (n *Network) Refused() <-chan *PermissionError { return n.refused }
 
 // Service implements route.Remote.
 func (n *Network) Service(name string) route.Endpoint {
@@ -64,7 +89,7 @@ func (n *Network) Service(name string) route.Endpoint {
 	if spec == nil || n.local[spec.Name] {
 		return nil
 	}
-	return &remoteService{net: n, spec: spec, subject: n.callSubject(name)}
+	return &remoteService{net: n, spec: spec, subject: n.subj.call(name)}
 }
 
 // Serve implements route.Remote: calls for the services of guest reach
@@ -72,11 +97,15 @@ func (n *Network) Service(name string) route.Endpoint {
 // group.
 func (n *Network) Serve(guest string, services []string, local route.Endpoint) error {
 	for _, svc := range services {
-		sub, err := n.nc.QueueSubscribe(n.callSubject(svc), guest, func(m *nats.Msg) {
+		window := time.Duration(0)
+		if spec := n.owner[svc]; spec != nil {
+			window = lateReply(spec.MethodTimeout)
+		}
+		sub, err := n.nc.QueueSubscribe(n.subj.call(svc), guest, func(m *nats.Msg) {
 			if m.Reply == "" {
 				return // nobody to answer: not a parigot caller
 			}
-			rc := &remoteCaller{nc: n.nc, subject: m.Reply}
+			rc := &remoteCaller{nc: n.nc, subject: m.Reply, received: time.Now(), window: window}
 			method := m.Header.Get(headerMethod)
 			if code, why := checkCall(svc, method, m.Data); code != abi.CodeOK {
 				rc.Deliver(abi.Event{Kind: abi.KindReply, Code: code, Payload: []byte(why)}, nil)
@@ -96,7 +125,16 @@ func (n *Network) Serve(guest string, services []string, local route.Endpoint) e
 		n.serving = append(n.serving, sub)
 		n.mu.Unlock()
 	}
-	return n.nc.Flush()
+	if err := n.nc.Flush(); err != nil {
+		return err
+	}
+	// The server answers a refused subscription before the flush's PONG,
+	// and the client records it as it reads it: a service whose user may
+	// not take its calls is known now, before it starts.
+	if pe := permissionError(n.subj.app, n.who, n.nc.LastError()); pe != nil {
+		return pe
+	}
+	return nil
 }
 
 // StopServing implements route.StopServer: no new calls or readiness
@@ -150,16 +188,16 @@ func checkCall(svc, method string, payload []byte) (abi.Code, string) {
 
 // Ready implements route.Remote: the guest answers readiness checks.
 func (n *Network) Ready(guest string) error {
-	sub, err := n.nc.Subscribe(n.readySubject(guest), func(m *nats.Msg) { m.Respond(nil) })
+	sub, err := n.nc.Subscribe(n.subj.ready(guest), func(m *nats.Msg) { m.Respond(nil) })
 	if err != nil {
-		return fmt.Errorf("answering readiness checks on %s: %w", n.readySubject(guest), err)
+		return fmt.Errorf("answering readiness checks on %s: %w", n.subj.ready(guest), err)
 	}
 	n.mu.Lock()
 	n.subs = append(n.subs, sub)
 	n.serving = append(n.serving, sub)
 	n.mu.Unlock()
 	if err := n.nc.Flush(); err != nil {
-		return fmt.Errorf("answering readiness checks on %s: %w", n.readySubject(guest), err)
+		return fmt.Errorf("answering readiness checks on %s: %w", n.subj.ready(guest), err)
 	}
 	return nil
 }
@@ -173,7 +211,7 @@ func (n *Network) WaitReady(ctx context.Context, names []string, timeout time.Du
 		told := false
 		for {
 			rctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
-			_, err := n.nc.RequestWithContext(rctx, n.readySubject(name), nil)
+			_, err := n.nc.RequestWithContext(rctx, n.subj.ready(name), nil)
 			cancel()
 			if err == nil {
 				break
@@ -220,22 +258,30 @@ func (n *Network) Close() error {
 	return nil
 }
 
-// inbox returns the reply subject prefix of a caller, subscribing to it on
-// first use.
-func (n *Network) inbox(caller route.Endpoint) (string, error) {
+// inbox returns the reply subject prefix of a caller's calls to the guest
+// callee, subscribing to it on first use: reply.<caller>.<nuid>, under
+// which each reply names its callee and call id. Its permissions let only
+// the caller's own connection read it.
+//
+// Each callee gets a prefix of its own, so a service that the caller also
+// calls learns only the prefix of the calls it receives: it cannot make
+// another service send the reply of a request it forged (its reply subject
+// naming another callee) where this caller waits for a real one.
+func (n *Network) inbox(caller route.Endpoint, callee string) (string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if p, ok := n.inboxes[caller]; ok {
+	key := inboxKey{caller, callee}
+	if p, ok := n.inboxes[key]; ok {
 		return p, nil
 	}
-	prefix := n.replyPrefix(caller.GuestName(), nats.NewInbox()[len("_INBOX."):])
+	prefix := n.subj.reply(caller.GuestName()) + "." + nuid.Next()
 	sub, err := n.nc.Subscribe(prefix+".>", func(m *nats.Msg) { deliverReply(caller, prefix, m) })
 	if err != nil {
 		return "", err
 	}
 	sub.SetPendingLimits(-1, -1)
 	n.subs = append(n.subs, sub)
-	n.inboxes[caller] = prefix
+	n.inboxes[key] = prefix
 	return prefix, nil
 }
 
@@ -284,7 +330,7 @@ func (r *remoteService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal
 		from.Deliver(abi.Event{Kind: abi.KindReply, Code: code, CallID: ev.CallID, Payload: []byte(msg)}, nil)
 		return route.Accepted
 	}
-	prefix, err := r.net.inbox(from)
+	prefix, err := r.net.inbox(from, r.spec.Name)
 	if err != nil {
 		return fail(abi.CodeUnavailable, "cannot receive replies: "+err.Error())
 	}
@@ -303,15 +349,22 @@ func (r *remoteService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal
 
 // remoteCaller is where the reply to a call from another process goes.
 type remoteCaller struct {
-	nc      *nats.Conn
-	subject string
+	nc       *nats.Conn
+	subject  string
+	received time.Time     // when the call arrived
+	window   time.Duration // after this long its caller no longer waits; 0: always send
 }
 
 func (c *remoteCaller) GuestName() string            { return "remote caller" }
 func (c *remoteCaller) MethodTimeout() time.Duration { return 0 }
 
-// Deliver publishes the reply.
+// Deliver publishes the reply, unless it comes so late that its caller
+// stopped waiting long ago, when the server would refuse it anyway (see
+// replyWindow).
 func (c *remoteCaller) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
+	if c.window > 0 && time.Since(c.received) > c.window {
+		return route.Accepted
+	}
 	m := nats.NewMsg(c.subject)
 	m.Header.Set(headerCode, strconv.FormatUint(uint64(ev.Code), 10))
 	m.Data = ev.Payload

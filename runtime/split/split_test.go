@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/lines"
@@ -85,6 +84,17 @@ func testGuests(t *testing.T, replicas int) []*host.GuestSpec {
 // supervise runs guests split into processes (this test binary as child).
 func supervise(t *testing.T, guests []*host.GuestSpec, started func(label string, pid int)) (host.Result, string, string) {
 	t.Helper()
+	res, stdout, stderr, err := superviseWith(t, guests, Options{Started: started})
+	if err != nil {
+		t.Fatalf("Supervise: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	}
+	return res, stdout, stderr
+}
+
+// superviseWith runs guests split into processes (this test binary as
+// child) with opts' NATS settings, and returns Supervise's error.
+func superviseWith(t *testing.T, guests []*host.GuestSpec, opts Options) (host.Result, string, string, error) {
+	t.Helper()
 	spec, _ := json.Marshal(guests)
 	t.Setenv(envChild, string(spec))
 	exe, err := os.Executable()
@@ -94,15 +104,11 @@ func supervise(t *testing.T, guests []*host.GuestSpec, started func(label string
 	var stdout, stderr lines.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	res, err := Supervise(ctx, Options{
-		App: "test", Guests: guests, Executable: exe,
-		ChildArgs: func(g string) []string { return []string{g} },
-		Stdout:    &stdout, Stderr: &stderr, Started: started,
-	})
-	if err != nil {
-		t.Fatalf("Supervise: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
-	}
-	return res, stdout.String(), stderr.String()
+	opts.App, opts.Guests, opts.Executable = "test", guests, exe
+	opts.ChildArgs = func(g string) []string { return []string{g} }
+	opts.Stdout, opts.Stderr = &stdout, &stderr
+	res, err := Supervise(ctx, opts)
+	return res, stdout.String(), stderr.String(), err
 }
 
 func TestSplitModeRunsAProgramAgainstAServiceInAnotherProcess(t *testing.T) {
@@ -202,35 +208,6 @@ func TestAServiceThatDiesBeforeItIsReadyEndsTheRunAtOnce(t *testing.T) {
 	}
 }
 
-func TestTheEmbeddedServerRefusesClientsWithoutTheToken(t *testing.T) {
-	srv, err := StartServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	if !strings.HasPrefix(srv.URL(), "nats://127.0.0.1:") {
-		t.Errorf("server listens on %s, want loopback", srv.URL())
-	}
-	for _, opt := range []nats.Option{nats.Name("no token"), nats.Token("wrong")} {
-		nc, err := nats.Connect(srv.URL(), opt, nats.MaxReconnects(0))
-		if err == nil {
-			err = nc.Publish("parigot.test.call.test.Echo", []byte("x"))
-			if err == nil {
-				err = nc.Flush()
-			}
-			nc.Close()
-		}
-		if err == nil {
-			t.Errorf("a client without the token published to a service subject")
-		}
-	}
-	nc, err := nats.Connect(srv.URL(), nats.Token(srv.Token))
-	if err != nil {
-		t.Fatalf("the token does not work: %v", err)
-	}
-	nc.Close()
-}
-
 // TestAProgramCompletesWhenAClusterNodeDies spreads the guests over a
 // three-node NATS cluster and kills the node the service is connected to.
 func TestAProgramCompletesWhenAClusterNodeDies(t *testing.T) {
@@ -272,16 +249,22 @@ func TestAProgramCompletesWhenAClusterNodeDies(t *testing.T) {
 
 func startCluster(t *testing.T, n int) []*server.Server {
 	t.Helper()
+	return startClusterOf(t, n, func() *server.Options {
+		return &server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true, MaxPayload: MaxPayload}
+	})
+}
+
+// startClusterOf starts a cluster of n nodes on loopback, each with the
+// options node makes, and returns once their routes are up.
+func startClusterOf(t *testing.T, n int, node func() *server.Options) []*server.Server {
+	t.Helper()
 	var nodes []*server.Server
 	var routes []*url.URL
 	for i := 0; i < n; i++ {
-		opts := &server.Options{
-			ServerName: fmt.Sprintf("node%d", i),
-			Host:       "127.0.0.1", Port: server.RANDOM_PORT,
-			NoLog: true, NoSigs: true, MaxPayload: MaxPayload,
-			Cluster: server.ClusterOpts{Name: "parigot-test", Host: "127.0.0.1", Port: server.RANDOM_PORT},
-			Routes:  routes,
-		}
+		opts := node()
+		opts.ServerName = fmt.Sprintf("node%d", i)
+		opts.Cluster = server.ClusterOpts{Name: "parigot-test", Host: "127.0.0.1", Port: server.RANDOM_PORT}
+		opts.Routes = routes
 		s, err := server.NewServer(opts)
 		if err != nil {
 			t.Fatal(err)

@@ -22,8 +22,12 @@ type Options struct {
 	Guests []*host.GuestSpec // every guest of the app, in start order
 	Only   []string          // host only these guests here; empty: all
 	// Conn is the NATS to join. An empty URL starts an embedded server on
-	// loopback.
+	// loopback, with an identity of its own for each guest.
 	Conn Conn
+	// Seeds, with Conn.URL, is a directory holding the nkey seed of each
+	// guest hosted here (see SeedFile): each child connects as its own
+	// guest's NATS user. Empty: every child uses Conn's credentials.
+	Seeds string
 	// Executable is the parigot binary the children run. Empty: this one.
 	Executable string
 	// ChildArgs gives the command line of the child hosting a guest, after
@@ -86,8 +90,8 @@ type childEvent struct {
 // children's watcher goroutines only send on events.
 type supervisor struct {
 	opts     Options
-	conn     Conn    // how children reach NATS
-	server   *Server // the embedded NATS server; nil with Options.Conn
+	server   *Server           // the embedded NATS server; nil with Options.Conn
+	seeds    map[string]string // guest -> its seed, from Options.Seeds
 	children []*child
 	events   chan childEvent
 	running  map[*child]bool
@@ -166,19 +170,50 @@ func newSupervisor(opts Options) (*supervisor, error) {
 	return s, nil
 }
 
-// connect starts the embedded NATS server unless Options.Conn names one.
+// connect starts the embedded NATS server, with a user per guest, unless
+// Options.Conn names a server; then it reads the seeds of the guests
+// hosted here, if Options.Seeds has them, before any child starts. The
+// supervisor itself never connects: its children report to it over their
+// links.
 func (s *supervisor) connect() error {
-	if s.opts.Conn.URL != "" {
-		s.conn = s.opts.Conn
+	if s.opts.Conn.URL == "" {
+		if s.opts.Seeds != "" {
+			return errors.New("seeds are for a NATS server given by URL (--nats): the embedded server makes a key for each guest itself")
+		}
+		srv, err := StartServer(s.opts.App, s.opts.Guests)
+		if err != nil {
+			return err
+		}
+		s.server = srv
 		return nil
 	}
-	srv, err := StartServer()
+	if s.opts.Seeds == "" {
+		return nil
+	}
+	var names []string
+	for _, c := range s.children {
+		if c.replica <= 1 { // replicas share their guest's identity
+			names = append(names, c.spec.Name)
+		}
+	}
+	seeds, err := ReadSeeds(s.opts.Seeds, names)
 	if err != nil {
 		return err
 	}
-	s.server = srv
-	s.conn = Conn{URL: srv.URL(), Token: srv.Token}
+	s.seeds = seeds
 	return nil
+}
+
+// connFor is how the child hosting guest reaches NATS: as its guest's own
+// user when there is one, else with the credentials the app shares.
+func (s *supervisor) connFor(guest string) Conn {
+	switch {
+	case s.server != nil:
+		return s.server.Conn(guest)
+	case s.seeds != nil:
+		return Conn{URL: s.opts.Conn.URL, Seed: s.seeds[guest]}
+	}
+	return s.opts.Conn
 }
 
 // close releases what the supervisor holds.
@@ -238,7 +273,7 @@ func (s *supervisor) start(c *child) error {
 		upR.Close()
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
-	hi, _ := json.Marshal(hello{Conn: s.conn, Replica: c.replica})
+	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica})
 	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
 	c.down = downW
 	if s.opts.Started != nil {

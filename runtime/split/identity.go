@@ -1,0 +1,134 @@
+package split
+
+import (
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"parigot.dev/parigot/runtime/host"
+)
+
+// NativeCaller is the identity of a client that calls an app's services
+// from native Go rather than from a guest, as the topology-test harness
+// (package apptest) does: it may call every service. No guest can have this
+// name, since a guest's name starts with a letter.
+const NativeCaller = "_native"
+
+// subjects are the NATS subjects of one app: the one place their form is
+// written, used by the Network that carries the calls and by the grants
+// that permit them.
+type subjects struct{ app string }
+
+func (s subjects) root() string { return "parigot." + s.app }
+
+// call is where calls of a proto service go; its servers subscribe in a
+// queue group named after their guest.
+func (s subjects) call(service string) string { return s.root() + ".call." + service }
+
+// ready is where a guest's ready replicas answer readiness requests.
+func (s subjects) ready(guest string) string { return s.root() + ".ready." + guest }
+
+// reply is the root of the reply subjects of the calls a guest makes:
+// reply.<nuid>.<callee guest>.<call id>, see Network.inbox.
+func (s subjects) reply(caller string) string { return s.root() + ".reply." + caller }
+
+// inbox is the inbox prefix of a guest's connection (nats.CustomInboxPrefix),
+// where the answers to its readiness requests arrive. It replaces the
+// connection's default "_INBOX", which every client would otherwise need
+// to read.
+func (s subjects) inbox(who string) string { return s.root() + ".inbox." + who }
+
+// grant is what one identity (a guest, or NativeCaller) may do on NATS: the
+// least its connection needs, and nothing of any other guest's traffic.
+// The embedded server gets it as server.Permissions (permissions), an
+// operator's server as configuration text (AuthorizationConfig): one rule,
+// two renderings.
+type grant struct {
+	// publish lists the subjects it may publish to: the calls and the
+	// readiness subjects of the services it requires.
+	publish []string
+	// subscribe lists the subjects it may subscribe to; "subject queue"
+	// allows only a queue subscription in that group.
+	subscribe []string
+	// responses, when not zero, lets it answer each request it receives,
+	// once, for that long after it received it: the replies of a service.
+	responses time.Duration
+}
+
+// grantFor is what guest name of an app with these guests may do; name may
+// also be NativeCaller, which calls every service. Replicas of a guest
+// share its grant: they run the same code with the same manifest entry, and
+// on several machines (--only) the operator's configuration cannot depend
+// on how many run where.
+func grantFor(app string, guests []*host.GuestSpec, name string) grant {
+	subj := subjects{app}
+	var g grant
+	var calls []*host.GuestSpec // the guests whose services name calls
+	if name == NativeCaller {
+		for _, o := range guests {
+			if o.Kind == host.Service {
+				calls = append(calls, o)
+			}
+		}
+	} else if spec := host.FindGuest(guests, name); spec != nil {
+		for _, r := range spec.Requires {
+			if o := host.FindGuest(guests, r); o != nil {
+				calls = append(calls, o)
+			}
+		}
+		if spec.Kind == host.Service {
+			for _, svc := range spec.Implements {
+				g.subscribe = append(g.subscribe, subj.call(svc)+" "+name)
+			}
+			g.subscribe = append(g.subscribe, subj.ready(name))
+			g.responses = replyWindow(spec.MethodTimeout)
+		}
+	}
+	for _, o := range calls {
+		for _, svc := range o.Implements {
+			g.publish = append(g.publish, subj.call(svc))
+		}
+		g.publish = append(g.publish, subj.ready(o.Name))
+	}
+	// Every connection reads its own replies and readiness answers, even a
+	// guest that calls nothing: harmless, and no subscribe list is empty
+	// (an empty allow list would mean "everything" to the server).
+	g.subscribe = append(g.subscribe, subj.reply(name)+".>", subj.inbox(name)+".>")
+	return g
+}
+
+// replyMargin is the slack between a service's budget and the end of its
+// right to answer: time a call spends queued on its way, and in the
+// service's client before the service sees it.
+const replyMargin = time.Minute
+
+// replyWindow is how long a service may answer a call after the server
+// delivered it (allow_responses' expiry): its caller waits at most the
+// service's budget, so a later reply would never be read.
+func replyWindow(budget time.Duration) time.Duration { return budget + replyMargin }
+
+// lateReply is how long after a call arrived its service still sends the
+// reply (see remoteCaller): past the caller's deadline, and well within
+// replyWindow, so the server never has to refuse a reply and a refusal
+// always means a misconfigured server.
+func lateReply(budget time.Duration) time.Duration { return budget + replyMargin/2 }
+
+// permissions renders g for the embedded server.
+func (g grant) permissions() *server.Permissions {
+	p := &server.Permissions{Publish: subjectPermission(g.publish), Subscribe: subjectPermission(g.subscribe)}
+	if g.responses > 0 {
+		p.Response = &server.ResponsePermission{MaxMsgs: 1, Expires: g.responses}
+	}
+	return p
+}
+
+// subjectPermission allows exactly the subjects given. Nothing to allow is
+// written as a deny of everything: the server reads an empty allow list as
+// no restriction at all.
+func subjectPermission(allow []string) *server.SubjectPermission {
+	if len(allow) == 0 {
+		return &server.SubjectPermission{Deny: []string{">"}}
+	}
+	return &server.SubjectPermission{Allow: slices.Clone(allow)}
+}

@@ -1,0 +1,181 @@
+package split
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+func TestReadSeedsTakesOnlyPrivateSeedFiles(t *testing.T) {
+	dir := t.TempDir()
+	seeds, made, err := MakeSeeds(dir, []string{"echo"})
+	if err != nil || len(made) != 1 {
+		t.Fatalf("MakeSeeds: %v, made %v", err, made)
+	}
+	for _, c := range []struct {
+		name    string
+		content string // "" keeps the file MakeSeeds wrote
+		mode    os.FileMode
+		missing bool
+		want    string // in the error; "" for none
+	}{
+		{name: "a seed file only its owner may read is read", mode: 0o600},
+		{name: "a seed file its owner may also write and run is read", mode: 0o700},
+		{name: "a seed file its group may read is refused, with the chmod to run", mode: 0o640, want: "other users may read it (mode 0640): run chmod 600 " + SeedFile(dir, "echo")},
+		{name: "a seed file anyone may read is refused, with the chmod to run", mode: 0o644, want: "run chmod 600"},
+		{name: "a seed file others may only write is refused too", mode: 0o602, want: "run chmod 600"},
+		{name: "a file without a seed is refused", content: "not a seed\n", mode: 0o600, want: "holds no NATS user nkey seed"},
+		{name: "a missing seed file says how to make one", missing: true, want: "parigot nats-config --seeds " + dir},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := SeedFile(dir, "echo")
+			os.Remove(path)
+			if !c.missing {
+				content := c.content
+				if content == "" {
+					content = seeds["echo"] + "\n"
+				}
+				if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(path, c.mode); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := ReadSeeds(dir, []string{"echo"})
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("ReadSeeds: %v", err)
+			case c.want == "" && got["echo"] != seeds["echo"]:
+				t.Errorf("ReadSeeds read another seed than the one written")
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Errorf("ReadSeeds: err = %v, want one saying %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestMakeSeedsMakesOnlyTheMissingOnesPrivately(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "seeds")
+	first, made, err := MakeSeeds(dir, []string{"echo"})
+	if err != nil || len(made) != 1 {
+		t.Fatalf("MakeSeeds: %v, made %v", err, made)
+	}
+	again, made, err := MakeSeeds(dir, []string{"echo", "ticker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again["echo"] != first["echo"] {
+		t.Errorf("a second MakeSeeds replaced echo's seed")
+	}
+	if len(made) != 1 || made[0] != "ticker" {
+		t.Errorf("made %v, want only ticker's seed", made)
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700, SeedFile(dir, "echo"): 0o600, SeedFile(dir, "ticker"): 0o600} {
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := info.Mode().Perm(); got != want {
+			t.Errorf("%s has mode %04o, want %04o", path, got, want)
+		}
+	}
+}
+
+// loadConfig starts nothing: it reads a nats-server configuration as
+// nats-server would, with a loopback listener on a free port added.
+func loadConfig(t *testing.T, conf string) *server.Options {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "nats-server.conf")
+	conf = "listen: \"127.0.0.1:-1\"\nmax_payload: 8MB\n" + conf
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := server.ProcessConfigFile(path)
+	if err != nil {
+		t.Fatalf("nats-server does not take the configuration: %v\n%s", err, conf)
+	}
+	opts.NoLog, opts.NoSigs = true, true
+	return opts
+}
+
+// startConfiguredServer starts a real nats-server from a configuration
+// file, as an operator would run it.
+func startConfiguredServer(t *testing.T, conf string) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(loadConfig(t, conf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("the configured NATS server did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns
+}
+
+// TestThePrintedConfigurationGrantsWhatTheEmbeddedServerDoes reads the
+// configuration AuthorizationConfig prints as nats-server does, and finds
+// for every guest the same user permissions the embedded server gives it.
+func TestThePrintedConfigurationGrantsWhatTheEmbeddedServerDoes(t *testing.T) {
+	guests := identityGuests()
+	var names []string
+	for _, g := range guests {
+		names = append(names, g.Name)
+	}
+	seeds, _, err := MakeSeeds(t.TempDir(), names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := AuthorizationConfig("test", guests, seeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := loadConfig(t, conf)
+	users := map[string]*server.NkeyUser{}
+	for _, u := range opts.Nkeys {
+		users[u.Nkey] = u
+	}
+	if len(users) != len(guests) {
+		t.Errorf("the configuration has %d users, want one per guest (%d)", len(users), len(guests))
+	}
+	for _, g := range guests {
+		t.Run("guest "+g.Name+" gets the permissions of the embedded server", func(t *testing.T) {
+			pub, _ := publicKey(seeds[g.Name])
+			u := users[pub]
+			if u == nil {
+				t.Fatalf("no user with %s's key %s", g.Name, pub)
+			}
+			if want := grantFor("test", guests, g.Name).permissions(); !reflect.DeepEqual(normal(u.Permissions), normal(want)) {
+				t.Errorf("permissions\n got %+v %+v %+v\nwant %+v %+v %+v", u.Permissions.Publish, u.Permissions.Subscribe, u.Permissions.Response,
+					want.Publish, want.Subscribe, want.Response)
+			}
+		})
+	}
+}
+
+// normal writes an empty list of subjects as none: the server reads both
+// the same way, and fills in an empty allow list beside allow_responses.
+func normal(p *server.Permissions) *server.Permissions {
+	q := *p
+	for _, sp := range []**server.SubjectPermission{&q.Publish, &q.Subscribe} {
+		if *sp == nil {
+			continue
+		}
+		c := **sp
+		if len(c.Allow) == 0 {
+			c.Allow = nil
+		}
+		if len(c.Deny) == 0 {
+			c.Deny = nil
+		}
+		*sp = &c
+	}
+	return &q
+}
