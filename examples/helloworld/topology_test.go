@@ -31,8 +31,8 @@ func TestHelloworld(t *testing.T) {
 	t.Run("FetchGreeting refuses an empty name with the service's error", func(t *testing.T) {
 		_, err := greeting.FetchGreeting(t.Context(), &greetingv1.FetchGreetingRequest{})
 		var gerr *guest.Error
-		if !errors.As(err, &gerr) || gerr.Code != guest.CodeApplication || gerr.Message != "a name is required" {
-			t.Errorf("FetchGreeting with no name: err = %v, want an application error %q", err, "a name is required")
+		if !errors.As(err, &gerr) || gerr.Code != guest.CodeInvalidArgument || gerr.Message != "a name is required" {
+			t.Errorf("FetchGreeting with no name: err = %v, want invalid argument %q", err, "a name is required")
 		}
 	})
 

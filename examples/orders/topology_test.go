@@ -37,8 +37,8 @@ func TestOrders(t *testing.T) {
 	t.Run("PlaceOrder without an OrderId fails with the service's error", func(t *testing.T) {
 		_, err := orders.PlaceOrder(t.Context(), &ordersv1.PlaceOrderRequest{Item: "widget", Quantity: 1})
 		var gerr *guest.Error
-		if !errors.As(err, &gerr) || gerr.Code != guest.CodeApplication {
-			t.Errorf("err = %v, want an application error", err)
+		if !errors.As(err, &gerr) || gerr.Code != guest.CodeInvalidArgument {
+			t.Errorf("err = %v, want invalid argument", err)
 		}
 	})
 

@@ -299,10 +299,10 @@ func (a *App) Call(ctx context.Context, service, method string, req, resp proto.
 	}
 	payload, err := proto.Marshal(req)
 	if err != nil {
-		return &guest.Error{Code: guest.CodeBadRequest, Method: full, Message: "encoding request: " + err.Error()}
+		return &guest.Error{Code: guest.CodeInvalidArgument, Method: full, Message: "encoding request: " + err.Error()}
 	}
 	if len(payload) > abi.MaxPayload {
-		return &guest.Error{Code: guest.CodeTooLarge, Method: full,
+		return &guest.Error{Code: guest.CodeResourceExhausted, Method: full,
 			Message: fmt.Sprintf("request of %d bytes is larger than the %d-byte limit", len(payload), abi.MaxPayload)}
 	}
 	ev, err := a.caller.call(ctx, ep, full, payload)
@@ -310,10 +310,10 @@ func (a *App) Call(ctx context.Context, service, method string, req, resp proto.
 		return err
 	}
 	if ev.Code != abi.CodeOK {
-		return &guest.Error{Code: ev.Code, Method: full, Message: string(ev.Payload)}
+		return guest.ReplyError(full, ev.Code, ev.Payload)
 	}
 	if err := proto.Unmarshal(ev.Payload, resp); err != nil {
-		return &guest.Error{Code: guest.CodeBadRequest, Method: full, Message: "decoding reply: " + err.Error()}
+		return &guest.Error{Code: guest.CodeInternal, Method: full, Message: "decoding reply: " + err.Error()}
 	}
 	return nil
 }

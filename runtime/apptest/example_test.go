@@ -28,7 +28,7 @@ func ExampleStart() {
 		}
 
 		_, err = greeting.FetchGreeting(t.Context(), &greetingv1.FetchGreetingRequest{})
-		if guest.CodeOf(err) != guest.CodeApplication {
+		if guest.CodeOf(err) != guest.CodeInvalidArgument {
 			t.Errorf("FetchGreeting without a name: err = %v, want the service's own error", err)
 		}
 	}

@@ -26,7 +26,7 @@ func (s *server) FetchGreeting(ctx context.Context, req *greetingv1.FetchGreetin
 func fetchGreeting(req *greetingv1.FetchGreetingRequest) (*greetingv1.FetchGreetingResponse, error) {
 	name := strings.TrimSpace(req.GetName())
 	if name == "" {
-		return nil, guest.Errorf(guest.CodeBadRequest, "a name is required")
+		return nil, guest.Errorf(guest.CodeInvalidArgument, "a name is required")
 	}
 	return &greetingv1.FetchGreetingResponse{Greeting: "Hello, " + name + "!"}, nil
 }
@@ -45,5 +45,5 @@ func ExampleCompleted() {
 		Failure(func(err error) { fmt.Println("FetchGreeting failed:", err) })
 	// Output:
 	// "Hello, world!" <nil>
-	// FetchGreeting failed: bad request: a name is required
+	// FetchGreeting failed: invalid argument: a name is required
 }

@@ -1,6 +1,7 @@
 package guest_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -68,16 +69,16 @@ func ExampleRejected() {
 }
 
 // A method returns Errorf for its callers to see a code other than
-// CodeApplication. The caller tells the codes apart with errors.Is against
-// the sentinels, or reads the code with CodeOf.
+// CodeUnknown, the code of an error without one. The caller tells the codes
+// apart with errors.Is against the sentinels, or reads the code with CodeOf.
 func ExampleErrorf() {
-	err := guest.Errorf(guest.CodeBadRequest, "no item %q", "sku-42")
+	err := guest.Errorf(guest.CodeNotFound, "no item %q", "sku-42")
 	fmt.Println(err)
 	fmt.Println(guest.CodeOf(err))
-	fmt.Println(errors.Is(err, guest.ErrBadRequest))
+	fmt.Println(errors.Is(err, guest.ErrNotFound))
 	// Output:
-	// bad request: no item "sku-42"
-	// bad request
+	// not found: no item "sku-42"
+	// not found
 	// true
 }
 
@@ -103,7 +104,7 @@ func ExampleError() {
 		&guest.Error{Code: guest.CodeDeadlineExceeded, Method: method},
 		&guest.Error{Code: guest.CodeUnavailable, Method: method},
 		&guest.Error{Code: guest.CodeResourceExhausted, Method: method, Message: "inbox full"},
-		&guest.Error{Code: guest.CodeApplication, Method: method, Message: "a name is required"},
+		&guest.Error{Code: guest.CodeInvalidArgument, Method: method, Message: "a name is required"},
 	} {
 		guest.Rejected[*greetingv1.FetchGreetingResponse](err).Failure(onFailure)
 	}
@@ -111,18 +112,21 @@ func ExampleError() {
 	// too slow, give up: greeting.v1.Greeting/FetchGreeting: deadline exceeded
 	// down, try another time: greeting.v1.Greeting/FetchGreeting: unavailable
 	// overloaded, slow down: greeting.v1.Greeting/FetchGreeting: resource exhausted: inbox full
-	// failed: greeting.v1.Greeting/FetchGreeting: application error: a name is required
+	// failed: greeting.v1.Greeting/FetchGreeting: invalid argument: a name is required
 }
 
-// CodeOf finds the code of a *guest.Error wrapped in err; any other error is
-// an application error.
+// CodeOf finds the code of a *guest.Error wrapped in err; the context
+// package's errors have theirs, and any other error is CodeUnknown, as a gRPC
+// server reports an error without a status.
 func ExampleCodeOf() {
 	wrapped := fmt.Errorf("reserving stock: %w", guest.ErrUnavailable)
 	fmt.Println(guest.CodeOf(wrapped))
+	fmt.Println(guest.CodeOf(context.DeadlineExceeded))
 	fmt.Println(guest.CodeOf(errors.New("out of stock")))
 	// Output:
 	// unavailable
-	// application error
+	// deadline exceeded
+	// unknown
 }
 
 // Locate finds a service that the guest requires in parigot.hcl. Outside a

@@ -60,8 +60,8 @@ func TestErrorsMatchTheirCodeSentinel(t *testing.T) {
 	if got, want := err.Error(), "a.B/C: deadline exceeded: too slow"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
-	if CodeOf(errors.New("plain")) != CodeApplication {
-		t.Error("a plain error is not an application error")
+	if CodeOf(errors.New("plain")) != CodeUnknown {
+		t.Error("a plain error's code is not unknown")
 	}
 }
 

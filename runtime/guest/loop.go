@@ -56,7 +56,7 @@ func UnaryMethod[Req, Resp proto.Message](newReq func() Req, fn func(context.Con
 	return func(ctx context.Context, in []byte) *Future[[]byte] {
 		req := newReq()
 		if err := unmarshal(in, req); err != nil {
-			return Rejected[[]byte](&Error{Code: CodeBadRequest, Message: err.Error()})
+			return Rejected[[]byte](&Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()})
 		}
 		out := NewFuture[[]byte]()
 		fn(ctx, req).whenDone(func(resp Resp, err error) {
@@ -163,7 +163,7 @@ func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp
 		loop.send = in[:0]
 	}
 	if err != nil {
-		f.Reject(&Error{Code: CodeBadRequest, Method: full, Message: "encoding request: " + err.Error()})
+		f.Reject(&Error{Code: CodeInvalidArgument, Method: full, Message: "encoding request: " + err.Error()})
 		return f
 	}
 	id, st := hostDispatch(c.handle, full, in)
@@ -172,7 +172,7 @@ func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp
 		msg := st.String()
 		switch st {
 		case abi.StatusTooLarge:
-			code = CodeTooLarge
+			code = CodeResourceExhausted
 			msg = fmt.Sprintf("request of %d bytes is larger than the %d-byte limit", len(in), abi.MaxPayload)
 		case abi.StatusShutdown:
 			code = CodeUnavailable
@@ -185,11 +185,11 @@ func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp
 	}
 	loop.pending[id] = func(ev abi.Event) {
 		if ev.Code != abi.CodeOK {
-			f.Reject(&Error{Code: ev.Code, Method: full, Message: string(ev.Payload)})
+			f.Reject(replyError(full, ev.Code, ev.Payload))
 			return
 		}
 		if err := unmarshal(ev.Payload, resp); err != nil {
-			f.Reject(&Error{Code: CodeBadRequest, Method: full, Message: "decoding reply: " + err.Error()})
+			f.Reject(&Error{Code: CodeInternal, Method: full, Message: "decoding reply: " + err.Error()})
 			return
 		}
 		f.Resolve(resp)
@@ -278,26 +278,23 @@ func (l *eventLoop) serve(ctx context.Context, ev abi.Event) {
 	svcName, method, _ := strings.Cut(ev.Method, "/")
 	svc := l.services[svcName]
 	if svc == nil {
-		hostReply(id, abi.CodeUnimplemented, []byte("this guest does not serve "+svcName))
+		hostReply(id, abi.CodeUnimplemented, abi.EncodeError(abi.CodeUnimplemented, "this guest does not serve "+svcName))
 		return
 	}
 	m := svc.methods[method]
 	if m == nil {
-		hostReply(id, abi.CodeUnimplemented, []byte(svcName+" has no method "+method))
+		hostReply(id, abi.CodeUnimplemented, abi.EncodeError(abi.CodeUnimplemented, svcName+" has no method "+method))
 		return
 	}
 	m(ctx, ev.Payload).whenDone(func(out []byte, err error) {
 		if err != nil {
-			code := CodeOf(err)
-			msg := err.Error()
-			if e, ok := err.(*Error); ok {
-				msg = e.Message
-			}
-			hostReply(id, code, []byte(msg))
+			code, payload := errorPayload(err)
+			hostReply(id, code, payload)
 			return
 		}
 		if st := hostReply(id, abi.CodeOK, out); st == abi.StatusTooLarge {
-			hostReply(id, abi.CodeTooLarge, fmt.Appendf(nil, "reply of %d bytes is larger than the %d-byte limit", len(out), abi.MaxPayload))
+			hostReply(id, abi.CodeResourceExhausted, abi.EncodeError(abi.CodeResourceExhausted,
+				fmt.Sprintf("reply of %d bytes is larger than the %d-byte limit", len(out), abi.MaxPayload)))
 		}
 	})
 }

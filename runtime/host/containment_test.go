@@ -198,7 +198,7 @@ func TestInboxBounds(t *testing.T) {
 		caller.dispatch(callee, "test.Echo/Echo", nil)
 		id := caller.dispatch(callee, "test.Echo/Echo", nil)
 		ev, ok, _ := caller.next(context.Background(), 0)
-		if !ok || ev.CallID != id || ev.Code != abi.CodeResourceExhausted || !strings.Contains(string(ev.Payload), "service svc is overloaded") {
+		if !ok || ev.CallID != id || ev.Code != abi.CodeResourceExhausted || !strings.Contains(abi.ErrorMessage(ev.Payload), "service svc is overloaded") {
 			t.Errorf("got %v %v %q, want call %d refused with resource exhausted", ok, ev.Code, ev.Payload, id)
 		}
 	})

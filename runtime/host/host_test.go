@@ -62,12 +62,12 @@ func TestEveryCallCompletesOnceWithTheRightOutcome(t *testing.T) {
 	want := []string{
 		"caller | locate missing: parigot: cannot locate test.Nobody: no service in parigot.hcl implements it",
 		"caller | Echo: ok 2 bytes, intact=true",
-		"caller | Fail: test.Echo/Fail: application error: the echo service refuses",
+		"caller | Fail: test.Echo/Fail: unknown: the echo service refuses",
 		"caller | Missing: test.Echo/Missing: unimplemented: test.Echo has no method Missing",
 		"caller | Echo: ok 1048576 bytes, intact=true",
 		"caller | Never: test.Echo/Never: deadline exceeded: no reply from service echo within its method budget of 250ms",
 		"caller | Slow: test.Echo/Slow: deadline exceeded: no reply from service echo within its method budget of 250ms",
-		"caller | Echo: test.Echo/Echo: too large: request of 5242885 bytes is larger than the 4194304-byte limit",
+		"caller | Echo: test.Echo/Echo: resource exhausted: request of 5242885 bytes is larger than the 4194304-byte limit",
 	}
 	assertLines(t, out, want)
 }

@@ -163,8 +163,8 @@ func (in *instance) push(d delivery) route.Refusal {
 		in.waitingCalls.Add(1)
 	case abi.KindReply:
 		if in.waitingBytes.Load()+size > in.maxBytes {
-			d.ev = abi.Event{Kind: abi.KindReply, Code: abi.CodeResourceExhausted, CallID: d.ev.CallID,
-				Payload: fmt.Appendf(nil, "a reply of %d bytes was dropped: %s %s had %d MiB of replies it had not read yet", size, in.spec.Kind, in.spec.Name, in.maxBytes>>20)}
+			d.ev = abi.ErrorEvent(d.ev.CallID, abi.CodeResourceExhausted,
+				fmt.Sprintf("a reply of %d bytes was dropped: %s %s had %d MiB of replies it had not read yet", size, in.spec.Kind, in.spec.Name, in.maxBytes>>20))
 			size = int64(len(d.ev.Payload))
 		}
 	}
@@ -208,13 +208,11 @@ func (in *instance) close(reason string) {
 	in.mu.Unlock()
 	for _, d := range queue {
 		if d.ev.Kind == abi.KindCall {
-			d.from.Deliver(abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: d.ev.CallID,
-				Payload: []byte(reason)}, nil)
+			d.from.Deliver(abi.ErrorEvent(d.ev.CallID, abi.CodeUnavailable, reason), nil)
 		}
 	}
 	for _, t := range in.incoming {
-		t.caller.Deliver(abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: t.callID,
-			Payload: []byte(reason)}, nil)
+		t.caller.Deliver(abi.ErrorEvent(t.callID, abi.CodeUnavailable, reason), nil)
 	}
 	in.ready = nil
 	in.readyReplies = 0
@@ -331,7 +329,7 @@ func (in *instance) expire(now time.Time) {
 		}
 		delete(in.pending, id)
 		msg := fmt.Sprintf("no reply from service %s within its method budget of %s", o.callee.GuestName(), o.callee.MethodTimeout())
-		in.complete(abi.Event{Kind: abi.KindReply, Code: abi.CodeDeadlineExceeded, CallID: id, Payload: []byte(msg)})
+		in.complete(abi.ErrorEvent(id, abi.CodeDeadlineExceeded, msg))
 	}
 }
 

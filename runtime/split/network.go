@@ -108,7 +108,7 @@ func (n *Network) Serve(guest string, services []string, local route.Endpoint) e
 			rc := &remoteCaller{nc: n.nc, subject: m.Reply, received: time.Now(), window: window}
 			method := m.Header.Get(headerMethod)
 			if code, why := checkCall(svc, method, m.Data); code != abi.CodeOK {
-				rc.Deliver(abi.Event{Kind: abi.KindReply, Code: code, Payload: []byte(why)}, nil)
+				rc.Deliver(abi.ErrorEvent(0, code, why), nil)
 				return
 			}
 			ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: m.Data}
@@ -179,9 +179,9 @@ const maxMethod = 1024
 func checkCall(svc, method string, payload []byte) (abi.Code, string) {
 	switch {
 	case len(method) > maxMethod || !strings.HasPrefix(method, svc+"/") || len(method) == len(svc)+1:
-		return abi.CodeBadRequest, fmt.Sprintf("a call on the subject of %s must name one of its methods, as %s/<Method>", svc, svc)
+		return abi.CodeInvalidArgument, fmt.Sprintf("a call on the subject of %s must name one of its methods, as %s/<Method>", svc, svc)
 	case len(payload) > abi.MaxPayload:
-		return abi.CodeTooLarge, fmt.Sprintf("request of %d bytes is larger than the %d-byte limit", len(payload), abi.MaxPayload)
+		return abi.CodeResourceExhausted, fmt.Sprintf("request of %d bytes is larger than the %d-byte limit", len(payload), abi.MaxPayload)
 	}
 	return abi.CodeOK, ""
 }
@@ -298,18 +298,13 @@ func deliverReply(caller route.Endpoint, prefix string, m *nats.Msg) {
 		return
 	}
 	ev := abi.Event{Kind: abi.KindReply, CallID: id, Payload: m.Data}
-	switch {
+	switch code, err := strconv.ParseUint(m.Header.Get(headerCode), 10, 32); {
 	case m.Header.Get(headerStatus) == "503":
-		ev.Code = abi.CodeUnavailable
-		ev.Payload = []byte(route.UnavailableText(callee))
+		ev = abi.ErrorEvent(id, abi.CodeUnavailable, route.UnavailableText(callee))
+	case err != nil || abi.Code(code) > abi.MaxCode:
+		ev = abi.ErrorEvent(id, abi.CodeInternal, "malformed reply from service "+callee)
 	default:
-		code, err := strconv.ParseUint(m.Header.Get(headerCode), 10, 32)
-		if err != nil {
-			ev.Code = abi.CodeInternal
-			ev.Payload = []byte("malformed reply from service " + callee)
-		} else {
-			ev.Code = abi.Code(code)
-		}
+		ev.Code = abi.Code(code)
 	}
 	caller.Deliver(ev, nil)
 }
@@ -327,7 +322,7 @@ func (r *remoteService) MethodTimeout() time.Duration { return r.spec.MethodTime
 // Deliver publishes a call. A call that cannot be sent fails at once.
 func (r *remoteService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 	fail := func(code abi.Code, msg string) route.Refusal {
-		from.Deliver(abi.Event{Kind: abi.KindReply, Code: code, CallID: ev.CallID, Payload: []byte(msg)}, nil)
+		from.Deliver(abi.ErrorEvent(ev.CallID, code, msg), nil)
 		return route.Accepted
 	}
 	prefix, err := r.net.inbox(from, r.spec.Name)
@@ -340,7 +335,7 @@ func (r *remoteService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal
 	m.Data = ev.Payload
 	if err := r.net.nc.PublishMsg(m); err != nil {
 		if errors.Is(err, nats.ErrMaxPayload) {
-			return fail(abi.CodeTooLarge, fmt.Sprintf("request of %d bytes is larger than the NATS server's max_payload", len(ev.Payload)))
+			return fail(abi.CodeResourceExhausted, fmt.Sprintf("request of %d bytes is larger than the NATS server's max_payload", len(ev.Payload)))
 		}
 		return fail(abi.CodeUnavailable, "cannot reach service "+r.spec.Name+": "+err.Error())
 	}
@@ -369,8 +364,8 @@ func (c *remoteCaller) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
 	m.Header.Set(headerCode, strconv.FormatUint(uint64(ev.Code), 10))
 	m.Data = ev.Payload
 	if err := c.nc.PublishMsg(m); err != nil && errors.Is(err, nats.ErrMaxPayload) {
-		m.Header.Set(headerCode, strconv.FormatUint(uint64(abi.CodeTooLarge), 10))
-		m.Data = []byte(fmt.Sprintf("reply of %d bytes is larger than the NATS server's max_payload", len(ev.Payload)))
+		m.Header.Set(headerCode, strconv.FormatUint(uint64(abi.CodeResourceExhausted), 10))
+		m.Data = abi.EncodeError(abi.CodeResourceExhausted, fmt.Sprintf("reply of %d bytes is larger than the NATS server's max_payload", len(ev.Payload)))
 		c.nc.PublishMsg(m)
 	}
 	return route.Accepted

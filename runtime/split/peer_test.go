@@ -63,19 +63,19 @@ func TestGarbageFromANetworkPeerIsRefusedAndEverythingGoesOn(t *testing.T) {
 		data         []byte
 		code, text   string
 	}{
-		{"no method header", "\x00", nil, "4", "must name one of its methods"},
-		{"a method of another service", "other.Svc/Echo", nil, "4", "must name one of its methods"},
-		{"a service name and no method", "test.Echo/", nil, "4", "must name one of its methods"},
-		{"a 2 KiB method name", "test.Echo/" + strings.Repeat("x", 2048), nil, "4", "must name one of its methods"},
-		{"a method the service lacks", "test.Echo/Nope", nil, "5", "has no method Nope"},
-		{"a 5 MiB request", "test.Echo/Echo", make([]byte, 5<<20), "6", "larger than the 4194304-byte limit"},
+		{"no method header", "\x00", nil, "3", "must name one of its methods"},
+		{"a method of another service", "other.Svc/Echo", nil, "3", "must name one of its methods"},
+		{"a service name and no method", "test.Echo/", nil, "3", "must name one of its methods"},
+		{"a 2 KiB method name", "test.Echo/" + strings.Repeat("x", 2048), nil, "3", "must name one of its methods"},
+		{"a method the service lacks", "test.Echo/Nope", nil, "12", "has no method Nope"},
+		{"a 5 MiB request", "test.Echo/Echo", make([]byte, 5<<20), "8", "larger than the 4194304-byte limit"},
 	} {
 		reply, err := ask(c.method, c.data)
 		if err != nil {
 			t.Errorf("%s: no answer: %v", c.name, err)
 			continue
 		}
-		if got := reply.Header.Get(headerCode); got != c.code || !strings.Contains(string(reply.Data), c.text) {
+		if got := reply.Header.Get(headerCode); got != c.code || !strings.Contains(abi.ErrorMessage(reply.Data), c.text) {
 			t.Errorf("%s: code %s %q, want code %s and %q", c.name, got, reply.Data, c.code, c.text)
 		}
 	}
@@ -120,8 +120,9 @@ func TestRepliesAreReadCarefully(t *testing.T) {
 		want *abi.Event // nil: dropped
 	}{
 		{"a reply", msg(prefix+".echo.7", "0", "", "hi"), &abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, CallID: 7, Payload: []byte("hi")}},
-		{"no responders", msg(prefix+".echo.8", "", "503", ""), &abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: 8, Payload: []byte("service echo is not running")}},
-		{"a code that is not a number", msg(prefix+".echo.9", "zero", "", "x"), &abi.Event{Kind: abi.KindReply, Code: abi.CodeInternal, CallID: 9, Payload: []byte("malformed reply from service echo")}},
+		{"no responders", msg(prefix+".echo.8", "", "503", ""), &abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: 8, Payload: abi.EncodeError(abi.CodeUnavailable, "service echo is not running")}},
+		{"a code that is not a number", msg(prefix+".echo.9", "zero", "", "x"), &abi.Event{Kind: abi.KindReply, Code: abi.CodeInternal, CallID: 9, Payload: abi.EncodeError(abi.CodeInternal, "malformed reply from service echo")}},
+		{"a code that no reply has", msg(prefix+".echo.10", "99", "", "x"), &abi.Event{Kind: abi.KindReply, Code: abi.CodeInternal, CallID: 10, Payload: abi.EncodeError(abi.CodeInternal, "malformed reply from service echo")}},
 		{"no call id", msg(prefix+".echo", "0", "", "x"), nil},
 		{"a call id that is not a number", msg(prefix+".echo.seven", "0", "", "x"), nil},
 	} {

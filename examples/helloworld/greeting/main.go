@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"errors"
 
 	greetingv1 "parigot.dev/parigot/examples/helloworld/gen/greeting/v1"
 	"parigot.dev/parigot/runtime/guest"
@@ -24,7 +23,7 @@ func (s *server) FetchGreeting(ctx context.Context, req *greetingv1.FetchGreetin
 // fetchGreeting is the plain Go half: the service's logic, unit-tested natively.
 func fetchGreeting(req *greetingv1.FetchGreetingRequest) (*greetingv1.FetchGreetingResponse, error) {
 	if req.GetName() == "" {
-		return nil, errors.New("a name is required")
+		return nil, guest.Errorf(guest.CodeInvalidArgument, "a name is required")
 	}
 	return &greetingv1.FetchGreetingResponse{Greeting: "Hello, " + req.GetName() + "!"}, nil
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"parigot.dev/parigot/examples/orders/gen/ids"
@@ -30,10 +29,10 @@ func placeOrder(req *ordersv1.PlaceOrderRequest) (*ordersv1.PlaceOrderResponse, 
 		return nil, err
 	}
 	if id.IsZero() {
-		return nil, errors.New("an order needs an OrderId")
+		return nil, guest.Errorf(guest.CodeInvalidArgument, "an order needs an OrderId")
 	}
 	if req.GetItem() == "" || req.GetQuantity() <= 0 {
-		return nil, fmt.Errorf("order %s: an item and a positive quantity are required", id)
+		return nil, guest.Errorf(guest.CodeInvalidArgument, "order %s: an item and a positive quantity are required", id)
 	}
 	return &ordersv1.PlaceOrderResponse{
 		OrderId: id.Proto(),

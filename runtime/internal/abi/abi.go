@@ -76,31 +76,57 @@ func (s Status) String() string {
 	return fmt.Sprintf("status %d", uint32(s))
 }
 
-// Code says how a call completed. It travels in reply events.
+// Code says how a call completed. The codes are gRPC's canonical status
+// codes, with the same numbers, so that a gateway maps them one to one and
+// users meet the codes they know. parigot's own failures use them too:
+// CodeDeadlineExceeded (no reply within the budget), CodeUnavailable (the
+// service is down), CodeResourceExhausted (an inbox is full, too many calls
+// in flight, or a payload over MaxPayload), CodeInvalidArgument (a request
+// that cannot be decoded), CodeUnimplemented (no such method), CodeUnknown
+// (a method's own error that carries no code).
 type Code uint32
 
 const (
-	CodeOK                Code = iota
-	CodeApplication            // the service's method failed with an error of its own
-	CodeDeadlineExceeded       // no reply within the callee's method budget
-	CodeUnavailable            // the service is down or stopped before replying
-	CodeBadRequest             // the request could not be decoded
-	CodeUnimplemented          // the service has no such method
-	CodeTooLarge               // request or reply larger than MaxPayload
-	CodeInternal               // a bug in parigot
-	CodeResourceExhausted      // the callee's inbox is full, or the caller has too many calls or reply bytes waiting
+	CodeOK                 Code = 0
+	CodeCanceled           Code = 1
+	CodeUnknown            Code = 2
+	CodeInvalidArgument    Code = 3
+	CodeDeadlineExceeded   Code = 4
+	CodeNotFound           Code = 5
+	CodeAlreadyExists      Code = 6
+	CodePermissionDenied   Code = 7
+	CodeResourceExhausted  Code = 8
+	CodeFailedPrecondition Code = 9
+	CodeAborted            Code = 10
+	CodeOutOfRange         Code = 11
+	CodeUnimplemented      Code = 12
+	CodeInternal           Code = 13
+	CodeUnavailable        Code = 14
+	CodeDataLoss           Code = 15
+	CodeUnauthenticated    Code = 16
 )
 
+// MaxCode is the largest code: a reply with a larger one is malformed.
+const MaxCode = CodeUnauthenticated
+
 var codeText = [...]string{
-	CodeOK:                "ok",
-	CodeApplication:       "application error",
-	CodeDeadlineExceeded:  "deadline exceeded",
-	CodeUnavailable:       "unavailable",
-	CodeBadRequest:        "bad request",
-	CodeUnimplemented:     "unimplemented",
-	CodeTooLarge:          "too large",
-	CodeInternal:          "internal error",
-	CodeResourceExhausted: "resource exhausted",
+	CodeOK:                 "ok",
+	CodeCanceled:           "canceled",
+	CodeUnknown:            "unknown",
+	CodeInvalidArgument:    "invalid argument",
+	CodeDeadlineExceeded:   "deadline exceeded",
+	CodeNotFound:           "not found",
+	CodeAlreadyExists:      "already exists",
+	CodePermissionDenied:   "permission denied",
+	CodeResourceExhausted:  "resource exhausted",
+	CodeFailedPrecondition: "failed precondition",
+	CodeAborted:            "aborted",
+	CodeOutOfRange:         "out of range",
+	CodeUnimplemented:      "unimplemented",
+	CodeInternal:           "internal",
+	CodeUnavailable:        "unavailable",
+	CodeDataLoss:           "data loss",
+	CodeUnauthenticated:    "unauthenticated",
 }
 
 func (c Code) String() string {

@@ -81,7 +81,7 @@ func FullText(guest string) string {
 // with the call's id and the code and message for why.
 func Refuse(r Refusal, callID uint64, guest string) abi.Event {
 	if r == Full {
-		return abi.Event{Kind: abi.KindReply, Code: abi.CodeResourceExhausted, CallID: callID, Payload: []byte(FullText(guest))}
+		return abi.ErrorEvent(callID, abi.CodeResourceExhausted, FullText(guest))
 	}
-	return abi.Event{Kind: abi.KindReply, Code: abi.CodeUnavailable, CallID: callID, Payload: []byte(UnavailableText(guest))}
+	return abi.ErrorEvent(callID, abi.CodeUnavailable, UnavailableText(guest))
 }
