@@ -130,10 +130,18 @@ func (c *caller) call(ctx context.Context, callee route.Endpoint, method string,
 		delete(c.waiting, id)
 		c.mu.Unlock()
 	}
+	// The call's deadline, which the service sees: its budget from now,
+	// or ctx's deadline when that comes first (the wait on ctx below
+	// covers the rest).
 	budget := callee.MethodTimeout()
+	deadline := time.Now().Add(budget)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
 	timer := time.NewTimer(budget)
 	defer timer.Stop()
-	if r := callee.Deliver(abi.Event{Kind: abi.KindCall, CallID: id, Method: method, Payload: payload}, c); r != route.Accepted {
+	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: deadline.UnixNano(), Method: method, Payload: payload}
+	if r := callee.Deliver(ev, c); r != route.Accepted {
 		forget()
 		return route.Refuse(r, id, callee.GuestName()), nil
 	}

@@ -18,7 +18,7 @@ func pReady() uint32
 func pLocate(name unsafe.Pointer, nameLen uint32, handleOut unsafe.Pointer) uint32
 
 //go:wasmimport parigot dispatch
-func pDispatch(handle uint32, method unsafe.Pointer, methodLen uint32, req unsafe.Pointer, reqLen uint32, callIDOut unsafe.Pointer) uint32
+func pDispatch(handle uint32, method unsafe.Pointer, methodLen uint32, req unsafe.Pointer, reqLen uint32, callIDOut unsafe.Pointer, deadline int64) uint32
 
 //go:wasmimport parigot poll
 func pPoll(timeoutNanos int64, buf unsafe.Pointer, bufCap uint32, sizeOut unsafe.Pointer) uint32
@@ -56,8 +56,8 @@ func hostLocate(name string) (uint32, abi.Status) {
 	return outU32, abi.Status(st)
 }
 
-func hostDispatch(handle uint32, method string, req []byte) (uint64, abi.Status) {
-	st := pDispatch(handle, strPtr(method), uint32(len(method)), bytesPtr(req), uint32(len(req)), unsafe.Pointer(&outU64))
+func hostDispatch(handle uint32, method string, req []byte, deadline int64) (uint64, abi.Status) {
+	st := pDispatch(handle, strPtr(method), uint32(len(method)), bytesPtr(req), uint32(len(req)), unsafe.Pointer(&outU64), deadline)
 	return outU64, abi.Status(st)
 }
 

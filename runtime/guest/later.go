@@ -6,7 +6,8 @@ import (
 
 // After runs fn on the event loop once d has passed. It does not block: the
 // loop goes on serving calls and replies meanwhile. A program uses it to poll
-// for the result of long work at intervals.
+// for the result of long work at intervals. Set while a method runs, fn runs
+// under that call's deadline: the calls it makes inherit what is left of it.
 func After(d time.Duration, fn func()) {
 	at := time.Now().Add(d)
 	i := len(loop.timers)
@@ -15,7 +16,7 @@ func After(d time.Duration, fn func()) {
 	}
 	loop.timers = append(loop.timers, timer{})
 	copy(loop.timers[i+1:], loop.timers[i:])
-	loop.timers[i] = timer{at: at, fn: fn}
+	loop.timers[i] = timer{at: at, fn: fn, deadline: loop.deadline}
 }
 
 // Background runs step on the event loop whenever no event is waiting, until
@@ -29,8 +30,9 @@ func Background(step func() (done bool)) {
 }
 
 type timer struct {
-	at time.Time
-	fn func()
+	at       time.Time
+	fn       func()
+	deadline int64 // the loop's deadline when it was set: fn runs under it
 }
 
 // runDue runs the timers whose time has come, in order.
@@ -38,7 +40,7 @@ func (l *eventLoop) runDue(now time.Time) {
 	for len(l.timers) > 0 && !l.timers[0].at.After(now) {
 		t := l.timers[0]
 		l.timers = l.timers[1:]
-		t.fn()
+		l.under(t.deadline, t.fn)
 	}
 }
 
@@ -50,7 +52,11 @@ func (l *eventLoop) runBackground() {
 	}
 	step := l.background[0]
 	l.background = l.background[1:]
-	if !step() {
+	// Background work outlives the call that started it: its steps, and the
+	// calls they make, inherit no deadline.
+	var done bool
+	l.under(0, func() { done = step() })
+	if !done {
 		l.background = append(l.background, step)
 	}
 }

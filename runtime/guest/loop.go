@@ -15,20 +15,41 @@ import (
 // A guest is one wasm module with one event loop, so the loop's state lives in
 // the package: there is exactly one per guest process.
 var loop = eventLoop{
-	pending:  make(map[uint64]func(abi.Event)),
+	pending:  make(map[uint64]pendingCall),
 	services: make(map[string]*exported),
 }
 
 type eventLoop struct {
-	pending  map[uint64]func(abi.Event) // dispatched calls awaiting their reply, by call id
-	services map[string]*exported       // exported services, by full proto name
-	tasks    []func()                   // callbacks queued to run on the loop
-	buf      []byte                     // poll buffer, grown on demand
-	send     []byte                     // requests are encoded here; the host copies them
-	names    map[methodKey]string       // "service/method" names built so far
+	pending  map[uint64]pendingCall // dispatched calls awaiting their reply, by call id
+	services map[string]*exported   // exported services, by full proto name
+	// deadline is the deadline (Unix nanoseconds, 0: none) of the incoming
+	// call on whose behalf the loop runs code right now: while a method runs,
+	// and while the callbacks of the calls it made (and the timers it set)
+	// run. Calls dispatched meanwhile inherit it, so a chain of calls never
+	// outlives its first caller. Background work does not: it outlives the
+	// call that started it.
+	deadline int64
+	tasks    []func()             // callbacks queued to run on the loop
+	buf      []byte               // poll buffer, grown on demand
+	send     []byte               // requests are encoded here; the host copies them
+	names    map[methodKey]string // "service/method" names built so far
 
 	timers     []timer       // After callbacks, soonest first
 	background []func() bool // Background steps, run while no event waits
+}
+
+// pendingCall is a dispatched call awaiting its reply.
+type pendingCall struct {
+	done     func(abi.Event)
+	deadline int64 // the loop's deadline when the call was made: its callbacks run under it
+}
+
+// under runs fn with the loop's deadline set to deadline, and restores it.
+func (l *eventLoop) under(deadline int64, fn func()) {
+	prev := l.deadline
+	l.deadline = deadline
+	defer func() { l.deadline = prev }()
+	fn()
 }
 
 type exported struct {
@@ -166,7 +187,7 @@ func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp
 		f.Reject(&Error{Code: CodeInvalidArgument, Method: full, Message: "encoding request: " + err.Error()})
 		return f
 	}
-	id, st := hostDispatch(c.handle, full, in)
+	id, st := hostDispatch(c.handle, full, in, loop.deadline)
 	if st != abi.StatusOK {
 		code := CodeInternal
 		msg := st.String()
@@ -183,7 +204,7 @@ func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp
 		f.Reject(&Error{Code: code, Method: full, Message: msg})
 		return f
 	}
-	loop.pending[id] = func(ev abi.Event) {
+	loop.pending[id] = pendingCall{deadline: loop.deadline, done: func(ev abi.Event) {
 		if ev.Code != abi.CodeOK {
 			f.Reject(replyError(full, ev.Code, ev.Payload))
 			return
@@ -193,7 +214,7 @@ func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp
 			return
 		}
 		f.Resolve(resp)
-	}
+	}}
 	return f
 }
 
@@ -259,12 +280,12 @@ func (l *eventLoop) run(client bool) {
 		}
 		switch ev.Kind {
 		case abi.KindReply:
-			done, ok := l.pending[ev.CallID]
+			call, ok := l.pending[ev.CallID]
 			if !ok {
 				continue // the host completes each call once; nothing to do
 			}
 			delete(l.pending, ev.CallID)
-			done(ev)
+			l.under(call.deadline, func() { call.done(ev) })
 		case abi.KindCall:
 			l.serve(ctx, ev)
 		case abi.KindShutdown:
@@ -286,7 +307,12 @@ func (l *eventLoop) serve(ctx context.Context, ev abi.Event) {
 		hostReply(id, abi.CodeUnimplemented, abi.EncodeError(abi.CodeUnimplemented, svcName+" has no method "+method))
 		return
 	}
-	m(ctx, ev.Payload).whenDone(func(out []byte, err error) {
+	if ev.Deadline != 0 {
+		ctx = callContext{Context: ctx, deadline: time.Unix(0, ev.Deadline)}
+	}
+	var reply *Future[[]byte]
+	l.under(ev.Deadline, func() { reply = m(ctx, ev.Payload) })
+	reply.whenDone(func(out []byte, err error) {
 		if err != nil {
 			code, payload := errorPayload(err)
 			hostReply(id, code, payload)
@@ -303,3 +329,14 @@ func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "parigot: "+format+"\n", args...)
 	os.Exit(1)
 }
+
+// callContext is the context of a method: the call's deadline, which is the
+// earlier of now + the service's budget and its caller's own deadline.
+// Deadline reports it; Done never fires, since a guest runs one thing at a
+// time and a method must return within its budget anyway.
+type callContext struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c callContext) Deadline() (time.Time, bool) { return c.deadline, true }

@@ -195,8 +195,8 @@ func TestInboxBounds(t *testing.T) {
 	t.Run("a refused call completes at once with resource exhausted", func(t *testing.T) {
 		callee := newGuest(1, 1<<20)
 		caller := newInstance(&run{}, &GuestSpec{Name: "prog", Kind: Program})
-		caller.dispatch(callee, "test.Echo/Echo", nil)
-		id := caller.dispatch(callee, "test.Echo/Echo", nil)
+		caller.dispatch(callee, "test.Echo/Echo", nil, 0)
+		id := caller.dispatch(callee, "test.Echo/Echo", nil, 0)
 		ev, ok, _ := caller.next(context.Background(), 0)
 		if !ok || ev.CallID != id || ev.Code != abi.CodeResourceExhausted || !strings.Contains(abi.ErrorMessage(ev.Payload), "service svc is overloaded") {
 			t.Errorf("got %v %v %q, want call %d refused with resource exhausted", ok, ev.Code, ev.Payload, id)
@@ -205,8 +205,8 @@ func TestInboxBounds(t *testing.T) {
 	t.Run("a reply over the unread bytes bound arrives as resource exhausted instead", func(t *testing.T) {
 		caller := newInstance(&run{}, &GuestSpec{Name: "prog", Kind: Program, InboxBytes: 1000})
 		callee := &farEnd{}
-		a := caller.dispatch(callee, "test.Echo/Echo", nil)
-		b := caller.dispatch(callee, "test.Echo/Echo", nil)
+		a := caller.dispatch(callee, "test.Echo/Echo", nil, 0)
+		b := caller.dispatch(callee, "test.Echo/Echo", nil, 0)
 		caller.Deliver(abi.Event{Kind: abi.KindReply, CallID: a, Payload: make([]byte, 900)}, nil)
 		caller.Deliver(abi.Event{Kind: abi.KindReply, CallID: b, Payload: make([]byte, 900)}, nil)
 		first, _, _ := caller.next(context.Background(), 0)
@@ -235,7 +235,7 @@ func TestInboxBounds(t *testing.T) {
 		caller.handles = []route.Endpoint{&farEnd{}}
 		mod.Memory().Write(0, []byte("test.Echo/Echo"))
 		// handle 1, method at 0 (14 bytes), no request, the call id to 64
-		stack := []uint64{1, 0, 14, 0, 0, 64}
+		stack := []uint64{1, 0, 14, 0, 0, 64, 0}
 		for i := range abi.MaxInFlight {
 			if st := hostDispatch(ctx, caller, mod.Memory(), stack); st != abi.StatusOK {
 				t.Fatalf("dispatch %d: %v", i, st)

@@ -31,7 +31,7 @@ var hostFuncs = []struct {
 	{abi.FuncExport, hostExport, 2},
 	{abi.FuncReady, hostReady, 0},
 	{abi.FuncLocate, hostLocate, 3},
-	{abi.FuncDispatch, hostDispatch, 6},
+	{abi.FuncDispatch, hostDispatch, 7},
 	{abi.FuncPoll, hostPoll, 4},
 	{abi.FuncReply, hostReply, 4},
 }

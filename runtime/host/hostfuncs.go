@@ -48,7 +48,7 @@ func exportHostModule(ctx context.Context, rt wazero.Runtime, log *slog.Logger) 
 	def(abi.FuncExport, hostExport, i32, i32)
 	def(abi.FuncReady, hostReady)
 	def(abi.FuncLocate, hostLocate, i32, i32, i32)
-	def(abi.FuncDispatch, hostDispatch, i32, i32, i32, i32, i32, i32)
+	def(abi.FuncDispatch, hostDispatch, i32, i32, i32, i32, i32, i32, i64)
 	def(abi.FuncPoll, hostPoll, i64, i32, i32, i32)
 	def(abi.FuncReply, hostReply, i64, i32, i32, i32)
 	_, err := b.Instantiate(ctx)
@@ -186,12 +186,15 @@ const (
 	dispatchReqPtr           // i32: the request, protobuf bytes
 	dispatchReqLen           // i32: its length, at most abi.MaxPayload
 	dispatchCallIDOut        // i32: where the host writes the call's id, a u64
+	dispatchDeadline         // i64: the deadline of the call the guest is serving, Unix nanoseconds; 0: none
 )
 
 // hostDispatch starts a call and returns at once: its reply (or its error:
 // a deadline, an unavailable or overloaded callee) arrives later as a
 // KindReply event from poll with the same call id, exactly once. The host
-// copies the request, so the guest may reuse its buffer.
+// copies the request, so the guest may reuse its buffer. The call's
+// deadline is the callee's budget from now, or dispatchDeadline when that
+// is earlier: a call made on behalf of another inherits what is left of it.
 //
 // Statuses: StatusOK; StatusBadHandle; StatusTooLarge for a request over
 // abi.MaxPayload; StatusTooManyCalls when the guest already has
@@ -228,7 +231,7 @@ func hostDispatch(_ context.Context, in *instance, mem api.Memory, stack []uint6
 	if _, ok := mem.ReadUint64Le(out); !ok {
 		return abi.StatusBadPointer
 	}
-	id := in.dispatch(in.handles[h-1], *name, req)
+	id := in.dispatch(in.handles[h-1], *name, req, int64(stack[dispatchDeadline]))
 	return writeU64(mem, out, id)
 }
 

@@ -51,6 +51,7 @@ type instance struct {
 	timerAt      time.Time // when timer fires; zero when it is stopped or has fired
 
 	serving atomic.Int64 // calls taken from the inbox and not yet answered
+	dropped atomic.Int64 // calls dropped unrun because their caller's deadline had passed
 
 	readyOnce sync.Once
 	readyCh   chan struct{}      // closed when the guest calls ready
@@ -108,6 +109,9 @@ type outgoing struct {
 	method   string
 	callee   route.Endpoint
 	deadline time.Time
+	// inherited: the deadline is what was left of the caller's own, which
+	// came before the callee's budget ran out.
+	inherited bool
 }
 
 type replyTarget struct {
@@ -236,6 +240,7 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 		if len(in.pending) > 0 {
 			in.expire(time.Now())
 		}
+		in.dropExpiredCalls()
 		if len(in.ready) > 0 {
 			return in.ready[0], true, false
 		}
@@ -256,6 +261,27 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 		case <-ctx.Done():
 			return abi.Event{}, false, true
 		}
+	}
+}
+
+// dropExpiredCalls drops the calls first in line whose caller's deadline
+// has passed: their callers have their answer (deadline exceeded) already,
+// so running them would only spend the service's time for nobody.
+func (in *instance) dropExpiredCalls() {
+	var now int64
+	for len(in.ready) > 0 && in.ready[0].Kind == abi.KindCall && in.ready[0].Deadline > 0 {
+		if now == 0 {
+			now = time.Now().UnixNano()
+		}
+		if in.ready[0].Deadline > now {
+			return
+		}
+		if _, ok := in.incoming[in.ready[0].CallID]; ok {
+			delete(in.incoming, in.ready[0].CallID)
+			in.serving.Add(-1)
+		}
+		in.dropped.Add(1)
+		in.pop()
 	}
 }
 
@@ -329,6 +355,9 @@ func (in *instance) expire(now time.Time) {
 		}
 		delete(in.pending, id)
 		msg := fmt.Sprintf("no reply from service %s within its method budget of %s", o.callee.GuestName(), o.callee.MethodTimeout())
+		if o.inherited {
+			msg = fmt.Sprintf("no reply from service %s before the deadline this call inherited from its caller (its own budget is %s)", o.callee.GuestName(), o.callee.MethodTimeout())
+		}
 		in.complete(abi.ErrorEvent(id, abi.CodeDeadlineExceeded, msg))
 	}
 }
@@ -371,11 +400,19 @@ func (in *instance) earliestDeadline() (time.Time, bool) {
 
 // dispatch starts a call from this guest to callee. A call the callee
 // refuses completes at once, with the refusal's code.
-func (in *instance) dispatch(callee route.Endpoint, method string, payload []byte) uint64 {
+//
+// Its deadline is the callee's budget from now, or the caller's own deadline
+// (Unix nanoseconds, 0 for none) when that comes first: a call made while
+// serving another never outlives it.
+func (in *instance) dispatch(callee route.Endpoint, method string, payload []byte, callerDeadline int64) uint64 {
 	in.nextID++
 	id := in.nextID
-	in.pending[id] = outgoing{method: method, callee: callee, deadline: time.Now().Add(callee.MethodTimeout())}
-	if r := callee.Deliver(abi.Event{Kind: abi.KindCall, CallID: id, Method: method, Payload: payload}, in); r != route.Accepted {
+	o := outgoing{method: method, callee: callee, deadline: time.Now().Add(callee.MethodTimeout())}
+	if callerDeadline > 0 && callerDeadline < o.deadline.UnixNano() {
+		o.deadline, o.inherited = time.Unix(0, callerDeadline), true
+	}
+	in.pending[id] = o
+	if r := callee.Deliver(abi.Event{Kind: abi.KindCall, CallID: id, Deadline: o.deadline.UnixNano(), Method: method, Payload: payload}, in); r != route.Accepted {
 		delete(in.pending, id)
 		in.complete(route.Refuse(r, id, callee.GuestName()))
 	}

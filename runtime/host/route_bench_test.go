@@ -26,7 +26,7 @@ func BenchmarkRouting(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		name := caller.intern(method)
-		id := caller.dispatch(callee, *name, append([]byte(nil), payload...))
+		id := caller.dispatch(callee, *name, append([]byte(nil), payload...), 0)
 		ev, ok, _ := callee.next(ctx, -1)
 		if !ok || ev.Kind != abi.KindCall {
 			b.Fatal("no call")
@@ -67,7 +67,7 @@ func BenchmarkRoutingAcrossGoroutines(b *testing.B) {
 	method := []byte("test.Echo/EchoProto")
 	payload := make([]byte, 100)
 	for b.Loop() {
-		id := caller.dispatch(callee, *caller.intern(method), append([]byte(nil), payload...))
+		id := caller.dispatch(callee, *caller.intern(method), append([]byte(nil), payload...), 0)
 		ev, ok, _ := caller.next(ctx, -1)
 		if !ok || ev.CallID != id {
 			b.Fatal("no reply")

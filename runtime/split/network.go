@@ -19,9 +19,12 @@ import (
 
 // Message headers.
 const (
-	headerMethod = "Parigot-Method"
-	headerCode   = "Parigot-Code"
-	headerStatus = "Status" // set by the NATS server: "503" when no one subscribes
+	// headerTimeout is how long, in nanoseconds, the caller still waits:
+	// relative, so that clocks that differ between machines do not matter.
+	headerTimeout = "Parigot-Timeout"
+	headerMethod  = "Parigot-Method"
+	headerCode    = "Parigot-Code"
+	headerStatus  = "Status" // set by the NATS server: "503" when no one subscribes
 )
 
 // Network connects the guests of one process to the app's other guests
@@ -112,6 +115,9 @@ func (n *Network) Serve(guest string, services []string, local route.Endpoint) e
 				return
 			}
 			ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: m.Data}
+			if d, err := strconv.ParseInt(m.Header.Get(headerTimeout), 10, 64); err == nil {
+				ev.Deadline = time.Now().UnixNano() + d
+			}
 			if r := local.Deliver(ev, rc); r != route.Accepted {
 				rc.Deliver(route.Refuse(r, 0, guest), nil)
 			}
@@ -332,6 +338,9 @@ func (r *remoteService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal
 	m := nats.NewMsg(r.subject)
 	m.Reply = prefix + "." + r.spec.Name + "." + strconv.FormatUint(ev.CallID, 10)
 	m.Header.Set(headerMethod, ev.Method)
+	if ev.Deadline > 0 {
+		m.Header.Set(headerTimeout, strconv.FormatInt(ev.Deadline-time.Now().UnixNano(), 10))
+	}
 	m.Data = ev.Payload
 	if err := r.net.nc.PublishMsg(m); err != nil {
 		if errors.Is(err, nats.ErrMaxPayload) {

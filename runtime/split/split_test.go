@@ -61,6 +61,8 @@ var buildGuests = sync.OnceValues(func() (string, error) {
 		"loader":      "../host/testdata/guests/loader",
 		"faulty":      "../host/testdata/guests/faulty",
 		"faultcaller": "../host/testdata/guests/faultcaller",
+		"chain":       "../host/testdata/guests/chain",
+		"chaincaller": "../host/testdata/guests/chaincaller",
 		"ticker":      "./testdata/guests/ticker",
 	})
 })

@@ -20,7 +20,7 @@ const (
 	FuncExport   = "export"   // (namePtr, nameLen i32) -> status
 	FuncReady    = "ready"    // () -> status
 	FuncLocate   = "locate"   // (namePtr, nameLen, handleOut i32) -> status
-	FuncDispatch = "dispatch" // (handle, methodPtr, methodLen, reqPtr, reqLen, callIDOut i32) -> status
+	FuncDispatch = "dispatch" // (handle, methodPtr, methodLen, reqPtr, reqLen, callIDOut i32, deadline i64) -> status
 	FuncPoll     = "poll"     // (timeoutNanos i64, bufPtr, bufCap, sizeOut i32) -> status
 	FuncReply    = "reply"    // (callID i64, code, payloadPtr, payloadLen i32) -> status
 )
@@ -146,19 +146,24 @@ const (
 )
 
 // HeaderSize is the fixed size of an encoded event header.
-const HeaderSize = 24
+const HeaderSize = 32
 
 // Event is one unit of work for a guest's event loop.
 //
-// For KindCall, Method is "package.Service/Method" and Payload the request.
-// For KindReply, Code says how the call ended; Payload is the reply when Code
-// is CodeOK and a UTF-8 error message otherwise.
+// For KindCall, Method is "package.Service/Method", Payload the request,
+// and Deadline when the caller stops waiting. For KindReply, Code says how
+// the call ended; Payload is the reply when Code is CodeOK and a
+// google.rpc.Status otherwise (see EncodeError).
 type Event struct {
-	Kind    Kind
-	Code    Code
-	CallID  uint64
-	Method  string
-	Payload []byte
+	Kind   Kind
+	Code   Code
+	CallID uint64
+	// Deadline is the call's absolute deadline, in Unix nanoseconds (0:
+	// none): the earlier of now + the callee's budget and its caller's own
+	// deadline, so that a chain of calls never outlives its first caller.
+	Deadline int64
+	Method   string
+	Payload  []byte
 }
 
 // Size is the number of bytes Encode writes.
@@ -166,14 +171,15 @@ func (e *Event) Size() int { return HeaderSize + len(e.Method) + len(e.Payload) 
 
 // Encode writes e into dst, which must be at least e.Size() bytes long.
 //
-// Layout, little endian: kind u32, code u32, call id u64, method length u32,
-// payload length u32, method bytes, payload bytes.
+// Layout, little endian: kind u32, code u32, call id u64, deadline i64,
+// method length u32, payload length u32, method bytes, payload bytes.
 func (e *Event) Encode(dst []byte) {
 	binary.LittleEndian.PutUint32(dst[0:], uint32(e.Kind))
 	binary.LittleEndian.PutUint32(dst[4:], uint32(e.Code))
 	binary.LittleEndian.PutUint64(dst[8:], e.CallID)
-	binary.LittleEndian.PutUint32(dst[16:], uint32(len(e.Method)))
-	binary.LittleEndian.PutUint32(dst[20:], uint32(len(e.Payload)))
+	binary.LittleEndian.PutUint64(dst[16:], uint64(e.Deadline))
+	binary.LittleEndian.PutUint32(dst[24:], uint32(len(e.Method)))
+	binary.LittleEndian.PutUint32(dst[28:], uint32(len(e.Payload)))
 	n := copy(dst[HeaderSize:], e.Method)
 	copy(dst[HeaderSize+n:], e.Payload)
 }
@@ -186,16 +192,17 @@ func Decode(buf []byte) (Event, error) {
 	if len(buf) < HeaderSize {
 		return Event{}, ErrShortEvent
 	}
-	ml := uint64(binary.LittleEndian.Uint32(buf[16:]))
-	pl := uint64(binary.LittleEndian.Uint32(buf[20:]))
+	ml := uint64(binary.LittleEndian.Uint32(buf[24:]))
+	pl := uint64(binary.LittleEndian.Uint32(buf[28:]))
 	if uint64(len(buf)) < HeaderSize+ml+pl {
 		return Event{}, ErrShortEvent
 	}
 	return Event{
-		Kind:    Kind(binary.LittleEndian.Uint32(buf[0:])),
-		Code:    Code(binary.LittleEndian.Uint32(buf[4:])),
-		CallID:  binary.LittleEndian.Uint64(buf[8:]),
-		Method:  string(buf[HeaderSize : HeaderSize+ml]),
-		Payload: buf[HeaderSize+ml : HeaderSize+ml+pl],
+		Kind:     Kind(binary.LittleEndian.Uint32(buf[0:])),
+		Code:     Code(binary.LittleEndian.Uint32(buf[4:])),
+		CallID:   binary.LittleEndian.Uint64(buf[8:]),
+		Deadline: int64(binary.LittleEndian.Uint64(buf[16:])),
+		Method:   string(buf[HeaderSize : HeaderSize+ml]),
+		Payload:  buf[HeaderSize+ml : HeaderSize+ml+pl],
 	}, nil
 }

@@ -6,14 +6,14 @@ import (
 )
 
 func TestAnEventSurvivesEncoding(t *testing.T) {
-	ev := Event{Kind: KindCall, Code: CodeUnavailable, CallID: 1<<40 + 3, Method: "greeting.v1.Greeting/FetchGreeting", Payload: []byte("payload")}
+	ev := Event{Kind: KindCall, Code: CodeUnavailable, CallID: 1<<40 + 3, Deadline: 1_700_000_000_123_456_789, Method: "greeting.v1.Greeting/FetchGreeting", Payload: []byte("payload")}
 	buf := make([]byte, ev.Size())
 	ev.Encode(buf)
 	got, err := Decode(buf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Kind != ev.Kind || got.Code != ev.Code || got.CallID != ev.CallID || got.Method != ev.Method || !bytes.Equal(got.Payload, ev.Payload) {
+	if got.Kind != ev.Kind || got.Code != ev.Code || got.CallID != ev.CallID || got.Deadline != ev.Deadline || got.Method != ev.Method || !bytes.Equal(got.Payload, ev.Payload) {
 		t.Errorf("decoded %+v, want %+v", got, ev)
 	}
 }

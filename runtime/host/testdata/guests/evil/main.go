@@ -16,7 +16,7 @@ import (
 func locate(name unsafe.Pointer, nameLen uint32, handleOut unsafe.Pointer) uint32
 
 //go:wasmimport parigot dispatch
-func dispatch(handle uint32, method unsafe.Pointer, methodLen uint32, req unsafe.Pointer, reqLen uint32, callIDOut unsafe.Pointer) uint32
+func dispatch(handle uint32, method unsafe.Pointer, methodLen uint32, req unsafe.Pointer, reqLen uint32, callIDOut unsafe.Pointer, deadline int64) uint32
 
 //go:wasmimport parigot poll
 func poll(timeoutNanos int64, buf unsafe.Pointer, bufCap uint32, sizeOut unsafe.Pointer) uint32
@@ -38,8 +38,8 @@ func main() {
 	fmt.Println("locate far name:", locate(far, 100, unsafe.Pointer(&h)))
 	fmt.Println("locate huge length:", locate(unsafe.Pointer(unsafe.StringData(name)), 0xFFFF_FFFF, unsafe.Pointer(&h)))
 	fmt.Println("locate far out:", locate(unsafe.Pointer(unsafe.StringData(name)), uint32(len(name)), far))
-	fmt.Println("dispatch bad handle:", dispatch(77, nil, 0, nil, 0, unsafe.Pointer(&id)))
-	fmt.Println("dispatch handle 0:", dispatch(0, nil, 0, nil, 0, unsafe.Pointer(&id)))
+	fmt.Println("dispatch bad handle:", dispatch(77, nil, 0, nil, 0, unsafe.Pointer(&id), -1))
+	fmt.Println("dispatch handle 0:", dispatch(0, nil, 0, nil, 0, unsafe.Pointer(&id), 0))
 	fmt.Println("poll far buffer:", poll(0, far, 1000, unsafe.Pointer(&n)))
 	fmt.Println("poll far size:", poll(0, unsafe.Pointer(&buf[0]), 64, far))
 	fmt.Println("reply unknown call:", reply(12345, 0, nil, 0))

@@ -1,0 +1,89 @@
+package split
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"parigot.dev/parigot/runtime/host"
+)
+
+// chainGuests is a chain of three services, front -> middle -> back, with
+// the given budgets, and the chaincaller program with env.
+func chainGuests(t *testing.T, front, middle, back time.Duration, env ...string) []*host.GuestSpec {
+	t.Helper()
+	dir := filepath.Dir(testGuests(t, 1)[0].Wasm)
+	link := func(name, serve, next string, budget time.Duration, requires ...string) *host.GuestSpec {
+		return &host.GuestSpec{Name: name, Kind: host.Service, Wasm: filepath.Join(dir, "chain.wasm"), Implements: []string{serve},
+			Requires: requires, MethodTimeout: budget, Replicas: 1, Env: []string{"CHAIN_SERVE=" + serve, "CHAIN_NEXT=" + next, "DEADLINE_AT_MOST=" + front.String()}}
+	}
+	return []*host.GuestSpec{
+		link("back", "test.Back", "", back),
+		link("middle", "test.Middle", "test.Back", middle, "back"),
+		link("front", "test.Front", "test.Middle", front, "middle"),
+		{Name: "chaincaller", Kind: host.Program, Wasm: filepath.Join(dir, "chaincaller.wasm"), Requires: []string{"front", "middle", "back"},
+			Env: env, Replicas: 1},
+	}
+}
+
+// inBothModes runs guests in single mode and in split mode and checks that
+// each output has every line of want (after its guest's prefix).
+func inBothModes(t *testing.T, guests func() []*host.GuestSpec, want ...string) {
+	t.Helper()
+	single, singleOut := runSingle(t, guests())
+	split, splitOut, splitErr := supervise(t, guests(), nil)
+	for _, m := range []struct {
+		mode, out, more string
+		res             host.Result
+	}{{"single", singleOut, "", single}, {"split", splitOut, splitErr, split}} {
+		got := map[string]bool{}
+		for _, l := range strings.Split(m.out, "\n") {
+			if label, rest, ok := strings.Cut(l, " | "); ok {
+				got[strings.TrimSpace(label)+" | "+rest] = true
+			}
+		}
+		for _, w := range want {
+			if !got[w] {
+				t.Errorf("%s mode: output lacks %q:\n%s%s", m.mode, w, m.out, m.more)
+			}
+		}
+		if m.res.ExitCode != 0 || len(m.res.Failures) != 0 {
+			t.Errorf("%s mode: exit %d, failures %v", m.mode, m.res.ExitCode, m.res.Failures)
+		}
+	}
+}
+
+func TestDeadlinesTravelAlongAChainOfCalls(t *testing.T) {
+	t.Run("a callee's own calls end when its caller's deadline does, not at their budgets", func(t *testing.T) {
+		inBothModes(t, func() []*host.GuestSpec {
+			return chainGuests(t, 300*time.Millisecond, time.Minute, time.Minute, "CHAIN_SCENARIO=relay", "CHAIN_REQUEST=never")
+		},
+			"chaincaller | error: test.Front/Relay: deadline exceeded: no reply from service front within its method budget of 300ms (code deadline exceeded)",
+			"front | relay failed: test.Middle/Relay: deadline exceeded: no reply from service middle before the deadline this call inherited from its caller (its own budget is 1m0s)",
+			"middle | relay failed: test.Back/Relay: deadline exceeded: no reply from service back before the deadline this call inherited from its caller (its own budget is 1m0s)",
+		)
+	})
+	t.Run("a method sees its call's deadline, inherited from the first caller", func(t *testing.T) {
+		inBothModes(t, func() []*host.GuestSpec {
+			return chainGuests(t, 2*time.Second, time.Minute, time.Minute, "CHAIN_SCENARIO=relay", "CHAIN_REQUEST=deadline")
+		}, "chaincaller | reply: deadline set true, at most 2s away true")
+	})
+	t.Run("a call whose caller has given up is dropped unrun", func(t *testing.T) {
+		inBothModes(t, func() []*host.GuestSpec {
+			return chainGuests(t, time.Minute, 100*time.Millisecond, time.Minute, "CHAIN_SCENARIO=queued")
+		},
+			"chaincaller | error: test.Middle/Relay: deadline exceeded: no reply from service middle within its method budget of 100ms (code deadline exceeded)",
+			"chaincaller | back: relayed 0",
+		)
+	})
+}
+
+func TestATypedErrorCrossesAChainIntact(t *testing.T) {
+	inBothModes(t, func() []*host.GuestSpec {
+		return chainGuests(t, time.Minute, time.Minute, time.Minute, "CHAIN_SCENARIO=relay", "CHAIN_REQUEST=fail")
+	},
+		"chaincaller | error: test.Front/Relay: failed precondition: balance too low (code failed precondition, detail 42)",
+		"middle | relay failed: test.Back/Relay: failed precondition: balance too low",
+	)
+}
