@@ -17,6 +17,14 @@ proto "id" {
   files = ["proto/parigot/id/v1/id.proto"]
 }
 
+# The shipped proto of typed errors, "parigot/errors/v1/errors.proto": the
+# code option that makes a message an error. Generated into
+# proto/parigot/errors/v1 (errorsv1).
+proto "errors" {
+  root  = "proto"
+  files = ["proto/parigot/errors/v1/errors.proto"]
+}
+
 # The runtime's built-in Id types, generated into runtime/id (package id).
 # Their letters are reserved: an app's id blocks must use others.
 

@@ -391,41 +391,13 @@ func TestGeneratedCodeBuilds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go build")
 	}
-	root := repoRoot(t)
 	dir := copyApp(t)
 	mustGenerate(t, appInput(dir))
-
-	goMod, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pbVersion := regexp.MustCompile(`(?m)^\s*google\.golang\.org/protobuf (v\S+)`).FindSubmatch(goMod)
-	vtVersion := regexp.MustCompile(`(?m)^\s*github\.com/planetscale/vtprotobuf (v\S+)`).FindSubmatch(goMod)
-	goVersion := regexp.MustCompile(`(?m)^go (\S+)`).FindSubmatch(goMod)
-	if pbVersion == nil || vtVersion == nil || goVersion == nil {
-		t.Fatalf("cannot find the go, protobuf and vtprotobuf versions in %s/go.mod", root)
-	}
-	write := func(name, content string) {
-		t.Helper()
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("go.mod", "module "+testModule+"\n\ngo "+string(goVersion[1])+"\n\n"+
-		"require (\n\tgithub.com/planetscale/vtprotobuf "+string(vtVersion[1])+"\n\tgoogle.golang.org/protobuf "+string(pbVersion[1])+"\n\tparigot.dev/parigot v0.0.0\n)\n\n"+
-		"replace parigot.dev/parigot => "+root+"\n")
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	write("go.sum", string(sum))
-	write("orders/main.go", ordersMain)
-	write("client/main.go", clientMain)
-	write("vtcheck/main.go", vtcheckMain)
+	makeModule(t, dir, map[string]string{
+		"orders/main.go":  ordersMain,
+		"client/main.go":  clientMain,
+		"vtcheck/main.go": vtcheckMain,
+	})
 
 	for _, target := range []struct{ name, goos, goarch string }{
 		{"natively", "", ""},
@@ -603,6 +575,45 @@ func main() {
 	guest.MustRunClient()
 }
 `
+
+// makeModule makes the app in dir a Go module that builds against this
+// checkout of parigot from the module cache alone, and writes files into it.
+func makeModule(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	root := repoRoot(t)
+	goMod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbVersion := regexp.MustCompile(`(?m)^\s*google\.golang\.org/protobuf (v\S+)`).FindSubmatch(goMod)
+	vtVersion := regexp.MustCompile(`(?m)^\s*github\.com/planetscale/vtprotobuf (v\S+)`).FindSubmatch(goMod)
+	goVersion := regexp.MustCompile(`(?m)^go (\S+)`).FindSubmatch(goMod)
+	if pbVersion == nil || vtVersion == nil || goVersion == nil {
+		t.Fatalf("cannot find the go, protobuf and vtprotobuf versions in %s/go.mod", root)
+	}
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := map[string]string{
+		"go.mod": "module " + testModule + "\n\ngo " + string(goVersion[1]) + "\n\n" +
+			"require (\n\tgithub.com/planetscale/vtprotobuf " + string(vtVersion[1]) + "\n\tgoogle.golang.org/protobuf " + string(pbVersion[1]) + "\n\tparigot.dev/parigot v0.0.0\n)\n\n" +
+			"replace parigot.dev/parigot => " + root + "\n",
+		"go.sum": string(sum),
+	}
+	for name, content := range files {
+		all[name] = content
+	}
+	for name, content := range all {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
 
 // repoRoot is the root of the parigot module: the parent of this package.
 func repoRoot(t *testing.T) string {

@@ -429,7 +429,13 @@ func (c *compilation) problemDiag(p problem) *hcl.Diagnostic {
 		return d
 	}
 	var node ast.Node
-	if pf.res != nil {
+	if pf.res != nil && p.message != "" {
+		rel := strings.TrimPrefix(p.message, pf.fdp.GetPackage()+".")
+		if n := messageName(pf.res.AST(), strings.Split(rel, ".")); n != nil {
+			node = n
+		}
+	}
+	if pf.res != nil && p.message == "" {
 		for _, s := range pf.fdp.GetService() {
 			if s.GetName() != p.service {
 				continue
@@ -463,6 +469,35 @@ func (c *compilation) problemDiag(p problem) *hcl.Diagnostic {
 	rng := c.nodeRange(pf, node)
 	d.Subject = &rng
 	return d
+}
+
+// messageName finds the name of the message at path (its name and those of
+// the messages it is nested in, outermost first) in a file's syntax tree.
+func messageName(file *ast.FileNode, path []string) ast.Node {
+	if file == nil {
+		return nil
+	}
+	var find func(decls []ast.MessageElement, path []string) ast.Node
+	find = func(decls []ast.MessageElement, path []string) ast.Node {
+		for _, d := range decls {
+			if m, ok := d.(*ast.MessageNode); ok && m.Name.Val == path[0] {
+				if len(path) == 1 {
+					return m.Name
+				}
+				return find(m.Decls, path[1:])
+			}
+		}
+		return nil
+	}
+	for _, d := range file.Decls {
+		if m, ok := d.(*ast.MessageNode); ok && m.Name.Val == path[0] {
+			if len(path) == 1 {
+				return m.Name
+			}
+			return find(m.Decls, path[1:])
+		}
+	}
+	return nil
 }
 
 // rangeAt returns a copy of rs[i], or nil.

@@ -63,12 +63,16 @@ type output struct {
 // problem is a mistake in a proto file that the generators found.
 type problem struct {
 	file, service, method string // the element at fault (method may be empty)
+	message               string // or the message at fault, by full name
 	stream                bool   // point at the stream keyword
 	summary, detail       string
 }
 
 func (p problem) String() string {
 	el := p.service
+	if p.message != "" {
+		el = p.message
+	}
 	if p.method != "" {
 		el += "." + p.method
 	}
@@ -94,6 +98,13 @@ func run(req *pluginpb.CodeGeneratorRequest) (out output) {
 		}
 		gengo.GenerateFile(gen, f)
 		out.types = appendGoTypes(out.types, f)
+		if errs := errorMessages(f); len(errs) > 0 {
+			if ps := checkErrors(gen, f, errs); len(ps) > 0 {
+				out.problems = append(out.problems, ps...)
+			} else if err := generateErrors(gen, f, errs); err != nil {
+				gen.Error(err)
+			}
+		}
 		if len(f.Services) == 0 {
 			continue
 		}
@@ -134,7 +145,7 @@ func run(req *pluginpb.CodeGeneratorRequest) (out output) {
 	}
 	for _, f := range out.resp.GetFile() {
 		switch name := f.GetName(); {
-		case strings.HasSuffix(name, stubSuffix), strings.HasSuffix(name, nativeSuffix):
+		case strings.HasSuffix(name, stubSuffix), strings.HasSuffix(name, nativeSuffix), strings.HasSuffix(name, errorsSuffix):
 			f.Content = stringPtr(tidyImports(f.GetContent(), pkgNames))
 		case strings.HasSuffix(name, vtSuffix):
 			f.Content = stringPtr(tidyImports(vtHeader(f.GetContent()), pkgNames))
@@ -236,30 +247,7 @@ func groupImports(src string) string {
 // messages and enums.
 func checkServices(gen *protogen.Plugin, f *protogen.File) []problem {
 	var ps []problem
-	taken := map[string]string{} // Go name -> proto element that has it
-	for _, other := range gen.Files {
-		if other.GoImportPath != f.GoImportPath {
-			continue
-		}
-		walkEnums := func(es []*protogen.Enum) {
-			for _, e := range es {
-				taken[e.GoIdent.GoName] = string(e.Desc.FullName())
-				for _, v := range e.Values {
-					taken[v.GoIdent.GoName] = string(v.Desc.FullName())
-				}
-			}
-		}
-		var walk func([]*protogen.Message)
-		walk = func(ms []*protogen.Message) {
-			for _, m := range ms {
-				taken[m.GoIdent.GoName] = string(m.Desc.FullName())
-				walkEnums(m.Enums)
-				walk(m.Messages)
-			}
-		}
-		walk(other.Messages)
-		walkEnums(other.Enums)
-	}
+	taken := goNamesOf(gen, f)
 	for _, s := range f.Services {
 		for _, id := range []string{"%sServiceName", "%sServer", "Init%s", "Run%s", "%sClient", "Locate%s", "%sNativeClient", "New%sNativeClient"} {
 			id = fmt.Sprintf(id, s.GoName)
@@ -375,3 +363,34 @@ func commentLines(c protogen.Comments) []string {
 }
 
 func stringPtr(s string) *string { return &s }
+
+// goNamesOf returns the Go names the protobuf generator gives the messages,
+// enums and enum values of f's Go package, each with the proto element that
+// has it: the names parigot's generated code must not take.
+func goNamesOf(gen *protogen.Plugin, f *protogen.File) map[string]string {
+	taken := map[string]string{} // Go name -> proto element that has it
+	for _, other := range gen.Files {
+		if other.GoImportPath != f.GoImportPath {
+			continue
+		}
+		walkEnums := func(es []*protogen.Enum) {
+			for _, e := range es {
+				taken[e.GoIdent.GoName] = string(e.Desc.FullName())
+				for _, v := range e.Values {
+					taken[v.GoIdent.GoName] = string(v.Desc.FullName())
+				}
+			}
+		}
+		var walk func([]*protogen.Message)
+		walk = func(ms []*protogen.Message) {
+			for _, m := range ms {
+				taken[m.GoIdent.GoName] = string(m.Desc.FullName())
+				walkEnums(m.Enums)
+				walk(m.Messages)
+			}
+		}
+		walk(other.Messages)
+		walkEnums(other.Enums)
+	}
+	return taken
+}

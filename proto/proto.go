@@ -10,5 +10,5 @@ import "embed"
 // FS holds the shipped .proto files by import path, e.g.
 // "parigot/id/v1/id.proto".
 //
-//go:embed parigot/id/v1/*.proto
+//go:embed parigot/id/v1/*.proto parigot/errors/v1/*.proto
 var FS embed.FS

@@ -21,6 +21,12 @@ const Service = "service.go.tmpl"
 // the same data as Service.
 const Native = "native.go.tmpl"
 
+// Errors is the name of the template that generates a proto file's typed
+// errors (the <name>_parigot_errors.pb.go file): New<Message>Error,
+// Is<Message> and As<Message> for each message with the
+// (parigot.errors.v1.code) option.
+const Errors = "errors.go.tmpl"
+
 // Id is the name of the template that generates one typed Id (package
 // boilerplateid). It executes with the data boilerplateid.Generate builds.
 const Id = "id.go.tmpl"
