@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -204,16 +205,20 @@ func TestFunctionsAreReachedTheSameWayAfterInstrumenting(t *testing.T) {
 	}
 }
 
-func TestTheStartFunctionStillRuns(t *testing.T) {
-	wasm := wasmModule(
+// startModule's start function calls env.mark.
+func startModule() []byte {
+	return wasmModule(
 		sec(secType, functype(nil, nil)),
 		sec(secImport, importFunc("env", "mark", 0)),
 		sec(secFunction, u32(0)),
 		rawSec(secStart, u32(1)),
 		sec(secCode, body(nil, opLoop, empty, opEnd, opCall, 0)),
 	)
+}
+
+func TestTheStartFunctionStillRuns(t *testing.T) {
 	ctx, rt, marks := newHost(t)
-	if _, err := rt.Instantiate(ctx, instrument(t, wasm)); err != nil {
+	if _, err := rt.Instantiate(ctx, instrument(t, startModule())); err != nil {
 		t.Fatal(err)
 	}
 	if *marks != 1 {
@@ -525,6 +530,9 @@ func TestWhatIsNotUnderstoodIsRefused(t *testing.T) {
 		{"a body without its end", wasmModule(sec(secType, functype(nil, nil)), sec(secFunction, u32(0)), sec(secCode, cat(1, 0)))},
 		{"a body with bytes after its end", wasmModule(sec(secType, functype(nil, nil)), sec(secFunction, u32(0)), sec(secCode, cat(3, 0, opEnd, opEnd)))},
 		{"a table with an initial value", wasmModule(sec(secTable, cat(0x40, 0x00, funcref, 0x00, 1, opRefNull, funcref, opEnd)))},
+		{"a data section claiming 2^31 segments", wasmModule(rawSec(secData, cat(0xff, 0xff, 0xff, 0xff, 0x07, 0x01, 0x00)))},
+		{"a function with 2^32-1 locals", wasmModule(sec(secType, functype(nil, nil)), sec(secFunction, u32(0)),
+			sec(secCode, appendSized(nil, cat(vec(cat(u32(math.MaxUint32), i32)), opEnd))))},
 		{"unordered name subsections", namedModule(nameSub(namesLocals, vec()), nameSub(namesFunctions, vec()))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -54,6 +54,11 @@ var rank = [...]int{
 	secDataCount: 11, secCode: 12, secData: 13,
 }
 
+// maxLocals is the most locals a function may declare: wasmparser's
+// limit, far above what compilers emit. A larger number is more likely an
+// attempt to make a runtime allocate gigabytes, which wazero would do.
+const maxLocals = 50_000
+
 // Encodings of types.
 const (
 	funcForm   = 0x60 // a function type
@@ -90,7 +95,7 @@ type module struct {
 	types      uint32 // entries of the type section
 	yieldType  uint32 // index of the type () -> (i32)
 	addType    bool   // whether that type must be appended
-	check      []byte // the instructions inserted after each loop
+	loopCheck  []byte // the instructions inserted after each loop
 }
 
 // Instrument returns module with an interruption check at every loop
@@ -183,7 +188,7 @@ func (m *module) scan() bool {
 	if m.addType {
 		m.yieldType = m.types
 	}
-	m.check = m.checkCode()
+	m.loopCheck = m.loopCheckCode()
 	return true
 }
 
@@ -240,17 +245,22 @@ func (m *module) scanImports() {
 			m.globalType()
 			m.globals++
 		case 0x04: // tag
-			if r.byte() != 0 {
-				r.pos--
-				r.fail("tag attribute not supported")
-			}
-			r.u32()
+			m.tag()
 		default:
 			r.pos--
 			r.fail("import kind %#02x not supported", kind)
 		}
 	}
 	m.end()
+}
+
+// tag reads a tag's type: an attribute (0, an exception) and a type index.
+func (m *module) tag() {
+	if m.r.byte() != 0 {
+		m.r.pos--
+		m.r.fail("tag attribute not supported")
+	}
+	m.r.u32()
 }
 
 func (m *module) tableType() {
@@ -298,7 +308,7 @@ func (m *module) fn(i uint32) uint32 {
 	return i
 }
 
-// checkCode returns the instructions inserted after each loop's block
+// loopCheckCode returns the instructions inserted after each loop's block
 // type:
 //
 //	global.get $fuel
@@ -314,7 +324,7 @@ func (m *module) fn(i uint32) uint32 {
 //
 // Nothing is left on the stack, so the check fits any loop, whatever its
 // parameters, reachable or not.
-func (m *module) checkCode() []byte {
+func (m *module) loopCheckCode() []byte {
 	get := appendU32([]byte{opGlobalGet}, m.globals)
 	set := appendU32([]byte{opGlobalSet}, m.globals)
 	b := append([]byte(nil), get...)
@@ -425,13 +435,6 @@ func (m *module) rewrite(s section) []byte {
 		out = append(out, valI32, 1, opI32Const) // mutable i32 = Budget
 		out = appendS32(out, Budget)
 		return append(out, opEnd)
-	case secTable:
-		// Checked only: a table with an initial value (an expression that
-		// could name a function) is refused.
-		for range r.count() {
-			m.tableType()
-		}
-		m.end()
 	case secExport:
 		return m.exports()
 	case secStart:
@@ -443,10 +446,53 @@ func (m *module) rewrite(s section) []byte {
 	case secCode:
 		return m.code()
 	}
-	// Sections with nothing to change: functions, tables, memories, tags,
-	// data count, data (whose offsets are i32 expressions, so cannot name
-	// a function).
+	// The other sections name no function and need no change, but they
+	// are decoded all the same, so that a malformed one is refused here.
+	m.decode(s.id)
 	return r.b[s.start:s.end]
+}
+
+// decode decodes a section that Instrument copies as it is.
+func (m *module) decode(id byte) {
+	r := &m.r
+	switch id {
+	case secFunction:
+		for range r.count() {
+			r.u32()
+		}
+	case secTable:
+		// A table with an initial value (an expression, which could name
+		// a function) is refused by tableType.
+		for range r.count() {
+			m.tableType()
+		}
+	case secMemory:
+		for range r.count() {
+			m.limits()
+		}
+	case secTag:
+		for range r.count() {
+			m.tag()
+		}
+	case secDataCount:
+		r.u32()
+	case secData:
+		for range r.count() {
+			switch flags := r.u32(); flags {
+			case 0: // active, memory 0
+				m.expr(nil, nil)
+			case 1: // passive
+			case 2: // active, explicit memory
+				r.u32()
+				m.expr(nil, nil)
+			default:
+				r.pos--
+				r.fail("data segment flags %d not supported", flags)
+			}
+			r.bytes(int(min(r.u32(), 1<<31-1)))
+		}
+	}
+	m.end()
 }
 
 func (m *module) exports() []byte {
@@ -528,15 +574,15 @@ func (m *module) code() []byte {
 		end := r.end
 		r.end = r.pos + int(size)
 		start := r.pos
+		locals := 0
 		for range r.count() {
-			r.u32()
-			if c := r.byte(); !isValType(c) {
-				r.pos--
-				r.fail("local type %#02x not supported", c)
+			if locals += int(r.u32()); locals > maxLocals {
+				r.fail("more than %d locals", maxLocals)
 			}
+			m.valType()
 		}
 		body = append(body[:0], r.b[start:r.pos]...)
-		body = m.expr(body, m.check)
+		body = m.expr(body, m.loopCheck)
 		if r.pos != r.end {
 			r.fail("function body ends %d bytes before its size", r.left())
 		}
