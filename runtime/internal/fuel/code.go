@@ -91,6 +91,7 @@ func (m *module) expr(out, check []byte) []byte {
 			m.blockType()
 			depth++
 			if check != nil {
+				m.loops++
 				out = append(out, r.b[from:r.pos]...)
 				out = append(out, check...)
 				from = r.pos

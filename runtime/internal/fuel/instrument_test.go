@@ -432,7 +432,7 @@ func customSection(t *testing.T, wasm []byte, name string) []byte {
 			continue
 		}
 		cr := &reader{b: content, end: len(content)}
-		if cr.name() == name {
+		if string(cr.name()) == name {
 			return content[cr.pos:]
 		}
 	}

@@ -96,10 +96,10 @@ func (r *reader) count() int {
 	return int(n)
 }
 
-// name reads a name (a length-prefixed string) and returns it.
-func (r *reader) name() string {
+// name reads a name (a length-prefixed string) and returns its bytes.
+func (r *reader) name() []byte {
 	n := r.u32()
-	return string(r.bytes(int(min(n, 1<<31-1))))
+	return r.bytes(int(min(n, 1<<31-1)))
 }
 
 func appendU32(b []byte, v uint32) []byte {

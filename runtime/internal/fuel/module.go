@@ -96,6 +96,8 @@ type module struct {
 	yieldType  uint32 // index of the type () -> (i32)
 	addType    bool   // whether that type must be appended
 	loopCheck  []byte // the instructions inserted after each loop
+	loops      int    // how many loops were instrumented
+	scratch    []byte // where expressions that are only checked are decoded
 }
 
 // Instrument returns module with an interruption check at every loop
@@ -153,7 +155,7 @@ func (m *module) scan() bool {
 		s.start, s.end = r.pos, r.pos+int(size)
 		if s.id == secCustom {
 			r.end = s.end
-			s.name = r.name()
+			s.name = string(r.name())
 			r.end = len(r.b)
 			if s.name == SectionName {
 				return false
@@ -480,11 +482,11 @@ func (m *module) decode(id byte) {
 		for range r.count() {
 			switch flags := r.u32(); flags {
 			case 0: // active, memory 0
-				m.expr(nil, nil)
+				m.scratch = m.expr(m.scratch[:0], nil)
 			case 1: // passive
 			case 2: // active, explicit memory
 				r.u32()
-				m.expr(nil, nil)
+				m.scratch = m.expr(m.scratch[:0], nil)
 			default:
 				r.pos--
 				r.fail("data segment flags %d not supported", flags)

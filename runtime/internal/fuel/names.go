@@ -27,7 +27,7 @@ func (m *module) names(s section) []byte {
 	r := &m.r
 	r.pos, r.end = s.start, s.end
 	defer func() { r.end = len(r.b) }()
-	out := appendName(nil, r.name())
+	out := appendName(nil, string(r.name()))
 	sub := func(id byte, content []byte) {
 		out = append(out, id)
 		out = appendSized(out, content)
