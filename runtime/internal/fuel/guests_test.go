@@ -112,15 +112,22 @@ func TestParigotGuestsStillCompileOnceInstrumented(t *testing.T) {
 // goRun is one run of a Go wasip1 guest.
 type goRun struct {
 	stdout, stderr bytes.Buffer
-	yields         int
+	yield          hostYield
 	err            error // from instantiation, nil if main returned or exited 0
 }
 
+// hostYield is what the yield of newGoRuntime does during one run: it
+// counts its calls and refills refill.
+type hostYield struct {
+	refill uint32
+	calls  int
+}
+
 // runGo runs a Go wasip1 guest to its end, with a yield that refills
-// Budget, and returns what it printed.
-func runGo(t testing.TB, compiled wazero.CompiledModule, ctx context.Context, rt wazero.Runtime, args ...string) *goRun {
+// refill, and returns what it printed.
+func runGo(t testing.TB, compiled wazero.CompiledModule, ctx context.Context, rt wazero.Runtime, refill uint32, args ...string) *goRun {
 	t.Helper()
-	g := &goRun{}
+	g := &goRun{yield: hostYield{refill: refill}}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithArgs(append([]string{"guest"}, args...)...).
@@ -128,7 +135,7 @@ func runGo(t testing.TB, compiled wazero.CompiledModule, ctx context.Context, rt
 		WithStderr(&g.stderr).
 		WithSysNanotime().
 		WithSysWalltime()
-	ctx = context.WithValue(ctx, yieldsKey{}, &g.yields)
+	ctx = context.WithValue(ctx, hostYieldKey{}, &g.yield)
 	mod, err := rt.InstantiateModule(ctx, compiled, cfg)
 	var exit *sys.ExitError
 	if errors.As(err, &exit) && exit.ExitCode() == 0 {
@@ -141,13 +148,11 @@ func runGo(t testing.TB, compiled wazero.CompiledModule, ctx context.Context, rt
 	return g
 }
 
-// yieldsKey is the context key of the *int that the host yield of
-// newGoRuntime counts its calls in.
-type yieldsKey struct{}
+// hostYieldKey is the context key of the *hostYield of a run.
+type hostYieldKey struct{}
 
-// newGoRuntime returns a runtime with WASI and a parigot.yield that refills
-// Budget and counts its calls in the *int under yieldsKey in the call's
-// context.
+// newGoRuntime returns a runtime with WASI and a parigot.yield that does
+// what the *hostYield in the call's context says.
 func newGoRuntime(t testing.TB, cfg wazero.RuntimeConfig) (context.Context, wazero.Runtime) {
 	t.Helper()
 	ctx := context.Background()
@@ -157,10 +162,9 @@ func newGoRuntime(t testing.TB, cfg wazero.RuntimeConfig) (context.Context, waze
 	_, err := rt.NewHostModuleBuilder(ImportModule).
 		NewFunctionBuilder().
 		WithGoFunction(api.GoFunc(func(ctx context.Context, stack []uint64) {
-			if n, ok := ctx.Value(yieldsKey{}).(*int); ok {
-				*n++
-			}
-			stack[0] = Budget
+			y := ctx.Value(hostYieldKey{}).(*hostYield)
+			y.calls++
+			stack[0] = uint64(y.refill)
 		}), nil, []api.ValueType{api.ValueTypeI32}).
 		Export(ImportName).
 		Instantiate(ctx)
@@ -182,8 +186,8 @@ func compile(t testing.TB, ctx context.Context, rt wazero.Runtime, wasm []byte) 
 func TestAGoGuestPrintsTheSameOnceInstrumented(t *testing.T) {
 	plain := readGuest(t, ownGuests, "compute")
 	ctx, rt := newGoRuntime(t, wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(false))
-	want := runGo(t, compile(t, ctx, rt, plain), ctx, rt)
-	got := runGo(t, compile(t, ctx, rt, instrument(t, plain)), ctx, rt)
+	want := runGo(t, compile(t, ctx, rt, plain), ctx, rt, Budget)
+	got := runGo(t, compile(t, ctx, rt, instrument(t, plain)), ctx, rt, Budget)
 	if want.err != nil || got.err != nil {
 		t.Fatalf("plain: %v, instrumented: %v\n%s%s", want.err, got.err, want.stderr.String(), got.stderr.String())
 	}
@@ -193,10 +197,10 @@ func TestAGoGuestPrintsTheSameOnceInstrumented(t *testing.T) {
 	if got.stdout.String() != want.stdout.String() {
 		t.Errorf("instrumented guest printed %q, plain %q", got.stdout.String(), want.stdout.String())
 	}
-	if got.yields == 0 {
+	if got.yield.calls == 0 {
 		t.Error("the instrumented guest never called yield")
 	}
-	t.Logf("%d yields", got.yields)
+	t.Logf("%d yields", got.yield.calls)
 }
 
 // spinWatch is the stdout of the spin guest: it notes when the guest is in
