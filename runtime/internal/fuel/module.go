@@ -7,9 +7,10 @@ import (
 
 const (
 	// Budget is the fuel an instrumented module starts with: the number of
-	// loop iterations (and so, in Go's output, roughly of function calls
-	// too) it runs before it first calls yield. See the package doc for how
-	// it was chosen.
+	// loop headers it passes before it first calls yield. In Go's output
+	// that is a call of a function that has a loop at its entry, or a jump
+	// back in a loop. A host's yield normally refills Budget again. See the
+	// package doc for how it was chosen.
 	Budget = 10_000
 
 	// ImportModule and ImportName name the function an instrumented module
