@@ -207,10 +207,7 @@ func (m *module) scanTypes() {
 		start := r.pos
 		for range 2 { // parameters, results
 			for range r.count() {
-				if c := r.byte(); !isValType(c) {
-					r.pos--
-					r.fail("value type %#02x not supported", c)
-				}
+				m.valType()
 			}
 		}
 		if m.addType && bytes.Equal(r.b[start:r.pos], []byte{0, 1, valI32}) {
@@ -293,10 +290,7 @@ func (m *module) limits() {
 }
 
 func (m *module) globalType() {
-	if c := m.r.byte(); !isValType(c) {
-		m.r.pos--
-		m.r.fail("global type %#02x not supported", c)
-	}
+	m.valType()
 	if mut := m.r.byte(); mut > 1 {
 		m.r.pos--
 		m.r.fail("global mutability %#02x not supported", mut)
