@@ -39,11 +39,11 @@ var allowed = map[string][]string{
 
 // only lists, for each package (prefix), every parigot package it may
 // import: boilerplateid/idcore, which generated Id code in every app calls,
-// stands on the shipped proto alone; runtime/internal/fuel, a wasm rewriter
+// stands on the shipped proto alone; internal/fuel, a wasm rewriter
 // the host calls, on the standard library alone.
 var only = map[string][]string{
-	"boilerplateid/idcore":  {"proto/parigot/id/v1"},
-	"runtime/internal/fuel": nil,
+	"boilerplateid/idcore": {"proto/parigot/id/v1"},
+	"internal/fuel":        nil,
 }
 
 func but(oks []string) string {

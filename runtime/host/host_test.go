@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"parigot.dev/parigot/runtime/internal/testguest"
+	"parigot.dev/parigot/internal/testguest"
 )
 
 // guestWasm builds the test guests in testdata/guests once per test binary.

@@ -7,7 +7,9 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
 
+	"parigot.dev/parigot/internal/fuel"
 	"parigot.dev/parigot/runtime/internal/abi"
 )
 
@@ -51,8 +53,24 @@ func exportHostModule(ctx context.Context, rt wazero.Runtime, log *slog.Logger) 
 	def(abi.FuncDispatch, hostDispatch, i32, i32, i32, i32, i32, i32, i64)
 	def(abi.FuncPoll, hostPoll, i64, i32, i32, i32)
 	def(abi.FuncReply, hostReply, i64, i32, i32, i32)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostYield), nil, []api.ValueType{i32}).Export(fuel.ImportName)
 	_, err := b.Instantiate(ctx)
 	return err
+}
+
+// hostYield is what an instrumented guest (internal/fuel) calls every
+// fuel.Budget loop iterations. It takes no arguments and returns the fuel
+// for the next stretch. Being Go code, it is where the Go runtime can
+// preempt a guest that loops without calling the host; and when the host
+// has stopped the guest (ctx ends: an overrun under on_overrun = "stop", a
+// stop, Ctrl-C), it ends the guest's run there with an exit that the host
+// reads as "stopped". It does not go through guard: its panic is the way
+// out of the guest, which wazero turns into the run's error.
+func hostYield(ctx context.Context, _ api.Module, stack []uint64) {
+	if ctx.Err() != nil {
+		panic(sys.NewExitError(sys.ExitCodeContextCanceled))
+	}
+	stack[0] = fuel.Budget
 }
 
 // guard finds the calling instance and makes sure nothing a guest does can

@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"golang.org/x/sync/errgroup"
 
+	"parigot.dev/parigot/internal/fuel"
 	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/route"
 )
@@ -103,15 +104,7 @@ func (r *run) lookup(name string) route.Endpoint {
 
 // load gives every guest its own wazero runtime (so that memory limits are
 // per guest) and compiles it, in parallel; the on-disk compilation cache is
-// shared.
-//
-// Every guest is compiled with close-on-context-done. That puts a check at
-// each loop header and function entry which returns to Go; without it, a
-// guest that loops without calling the host can never be preempted, and the
-// Go garbage collector's stop-the-world waits for it forever, freezing every
-// other guest and the host itself (signals included). The checks cost each
-// call a little (docs/BENCHMARKS.md), and they are also how an overrunning
-// method is stopped.
+// shared. Every guest is made interruptible first (see interruptible).
 func (r *run) load(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(goruntime.NumCPU())
@@ -127,9 +120,19 @@ func (r *run) load(ctx context.Context) error {
 }
 
 func (r *run) compile(ctx context.Context, in *instance) error {
+	wasm, err := os.ReadFile(in.spec.Wasm)
+	if err != nil {
+		return fmt.Errorf("%w (run parigot build first)", err)
+	}
+	// The cheap interruption checks (see interruptible), or wazero's own
+	// for a module they cannot be added to.
+	wasm, counted := interruptible(wasm)
+	if !counted {
+		r.log.Warn("guest runs with wazero's slower interruption checks: its wasm could not be instrumented", "guest", in.spec.Name)
+	}
 	pages := min((memoryLimit(in.spec)+65535)/65536, 65536)
 	rtc := wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(!counted).
 		WithMemoryLimitPages(uint32(pages))
 	if r.cache != nil {
 		rtc = rtc.WithCompilationCache(r.cache)
@@ -140,10 +143,6 @@ func (r *run) compile(ctx context.Context, in *instance) error {
 	}
 	if err := exportHostModule(ctx, in.rt, r.log); err != nil {
 		return fmt.Errorf("defining host functions: %w", err)
-	}
-	wasm, err := os.ReadFile(in.spec.Wasm)
-	if err != nil {
-		return fmt.Errorf("%w (run parigot build first)", err)
 	}
 	in.compiled, err = in.rt.CompileModule(ctx, wasm)
 	if err != nil {
@@ -333,4 +332,26 @@ func (r *run) stopAll() {
 // say writes one line of the host's own to the error console.
 func (r *run) say(format string, args ...any) {
 	r.errConsole.WriteLine(fmt.Appendf(nil, format+"\n", args...))
+}
+
+// interruptible returns wasm with a fuel count at every loop header that
+// calls the host's parigot.yield every fuel.Budget iterations (see
+// internal/fuel and hostYield), and true; or wasm unchanged and false when
+// it cannot be instrumented, and the guest must then be compiled with
+// wazero's close-on-context-done instead. A module parigot build made is
+// instrumented already, which costs a scan of its section headers.
+//
+// Either way every guest is interruptible. Without interruption points, a
+// guest that loops without calling the host can never be preempted: the Go
+// garbage collector's stop-the-world then waits for it forever, freezing
+// every other guest and the host itself, signals included. The checks are
+// also how an overrunning method is stopped. What they cost is in
+// docs/BENCHMARKS.md: a few percent with fuel, several times that with
+// close-on-context-done, whose check is a call into Go at every loop header.
+func interruptible(wasm []byte) ([]byte, bool) {
+	counted, err := fuel.Instrument(wasm)
+	if err != nil {
+		return wasm, false
+	}
+	return counted, true
 }

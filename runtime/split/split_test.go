@@ -18,7 +18,7 @@ import (
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/lines"
-	"parigot.dev/parigot/runtime/internal/testguest"
+	"parigot.dev/parigot/internal/testguest"
 )
 
 // The test binary doubles as the split-mode child process: Supervise starts

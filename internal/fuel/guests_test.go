@@ -16,7 +16,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
-	"parigot.dev/parigot/runtime/internal/testguest"
+	"parigot.dev/parigot/internal/testguest"
 )
 
 // builtDirs are the directories of guests built by this test binary,

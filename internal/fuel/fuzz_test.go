@@ -17,7 +17,7 @@ import (
 // output), and one claiming 2^31 data segments in 16 bytes, for which it
 // allocates 14 GB (Instrument refuses it first).
 //
-//	go test ./runtime/internal/fuel -run '^$' -fuzz FuzzInstrument -fuzztime 5m -parallel 1
+//	go test ./internal/fuel -run '^$' -fuzz FuzzInstrument -fuzztime 5m -parallel 1
 func FuzzInstrument(f *testing.F) {
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(false))

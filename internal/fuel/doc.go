@@ -46,7 +46,7 @@
 // 87 allocations; the module grows by 0.7% (17 bytes a loop, less a
 // few bytes where a renumbered index is re-encoded shorter):
 //
-//	go test ./runtime/internal/fuel -run '^$' -bench Instrument -benchtime 12x
+//	go test ./internal/fuel -run '^$' -bench Instrument -benchtime 12x
 //
 // A CPU-bound Go guest (testdata/compute: recursion, a sieve, sorting, a
 // map; three rounds), fastest of 20 runs, in two runs of the benchmark:
@@ -54,14 +54,14 @@
 // (x1.06 and x1.11), plain with close-on-context-done 572 and 567 ms (x4.8
 // and x4.5, so x4.6 and x4.1 the instrumented guest's time):
 //
-//	go test ./runtime/internal/fuel -run '^$' -bench CheckCost -benchtime 20x -count 2
+//	go test ./internal/fuel -run '^$' -bench CheckCost -benchtime 20x -count 2
 //
 // A loop of four instructions costs 0.90 ns an iteration plain and 1.6 to
 // 2.0 ns instrumented: the fuel is loaded, decremented and stored at each
 // iteration, a chain through memory that the loop carries. A yield costs
 // about 50 ns (51.5 ns an iteration with a refill of 1):
 //
-//	go test ./runtime/internal/fuel -run '^$' -bench LoopCheck -benchtime 5x
+//	go test ./internal/fuel -run '^$' -bench LoopCheck -benchtime 5x
 //
 // # Budget
 //
@@ -73,7 +73,7 @@
 //	refill        100       1 000     10 000     100 000     1 000 000
 //	between yields 0.42 us  3.4 us    24 us      0.32 ms     3.1 ms
 //
-//	go test ./runtime/internal/fuel -run '^$' -bench YieldInterval -benchtime 5x
+//	go test ./internal/fuel -run '^$' -bench YieldInterval -benchtime 5x
 //
 // At 50 ns a yield, a refill of 100 adds about 0.5 ns an iteration (a
 // third of the check's own cost), 1 000 adds 0.05 ns (3%), 10 000 adds
