@@ -23,18 +23,22 @@ import (
 // messages without the fast methods cost (and every message did before).
 //
 //	go test ./runtime/host -run '^$' -bench SingleModeCall -benchtime=20000x
+//
+// checks=fuel is how every guest runs (internal/fuel's counter at each loop
+// header); checks=wazero compiles the guests with wazero's
+// close-on-context-done instead, the costlier way to the same safety, for
+// comparison.
 func BenchmarkSingleModeCall(b *testing.B) {
-	for _, policy := range []OverrunPolicy{OverrunReport, OverrunStop} {
+	for _, checks := range []string{"fuel", "wazero"} {
 		for _, callers := range []int{1, 8} {
-			if policy == OverrunStop && callers > 1 {
-				continue // the interruptible comparison is about one call's cost
-			}
 			for _, size := range []int{100, 1 << 10, 64 << 10} {
 				for _, codec := range []string{"vtproto", "protobuf-go"} {
-					name := map[OverrunPolicy]string{OverrunReport: "report", OverrunStop: "stop"}[policy]
+					if checks == "wazero" && codec != "vtproto" {
+						continue // the comparison is about the checks, not the codec
+					}
 					method := map[string]string{"vtproto": "EchoFast", "protobuf-go": "EchoProto"}[codec]
-					b.Run(fmt.Sprintf("overrun=%s/callers=%d/payload=%d/codec=%s", name, callers, size, codec), func(b *testing.B) {
-						benchCalls(b, method, size, callers, policy)
+					b.Run(fmt.Sprintf("checks=%s/callers=%d/payload=%d/codec=%s", checks, callers, size, codec), func(b *testing.B) {
+						benchCalls(b, method, size, callers, checks == "wazero")
 					})
 				}
 			}
@@ -49,7 +53,7 @@ func BenchmarkSingleModeCall(b *testing.B) {
 // generic code; "raw" calls a service method that returns the request bytes
 // without decoding them (the program's protobuf, the host and the guest
 // loops, without the service's protobuf).
-// BenchmarkSingleModeCall/overrun=report/callers=1/payload=100/codec=vtproto
+// BenchmarkSingleModeCall/checks=fuel/callers=1/payload=100/codec=vtproto
 // is the whole.
 //
 //	go test ./runtime/host -run '^$' -bench SingleModeParts -benchtime=20000x
@@ -60,27 +64,26 @@ func BenchmarkSingleModeParts(b *testing.B) {
 			if m == "" {
 				m = method
 			}
-			benchCalls(b, m, 100, 1, OverrunReport)
+			benchCalls(b, m, 100, 1, false)
 		})
 	}
 }
 
-// benchCalls runs the bench program against the echo service. With
-// OverrunStop the service is compiled interruptible (wazero's
-// close-on-context-done), which is what the comparison measures.
-func benchCalls(b *testing.B, method string, size, callers int, policy OverrunPolicy) {
+// benchCalls runs the bench program against the echo service, with
+// wazero's interruption checks instead of fuel when wazeroChecks is set.
+func benchCalls(b *testing.B, method string, size, callers int, wazeroChecks bool) {
 	dir, err := guestWasm()
 	if err != nil {
 		b.Fatal(err)
 	}
 	var out bytes.Buffer
 	guests := []*GuestSpec{
-		{Name: "echo", Kind: Service, Wasm: dir + "/echo.wasm", Implements: []string{"test.Echo"}, MethodTimeout: time.Second, Overrun: policy},
+		{Name: "echo", Kind: Service, Wasm: dir + "/echo.wasm", Implements: []string{"test.Echo"}, MethodTimeout: time.Second, Overrun: OverrunReport},
 		{Name: "bench", Kind: Program, Wasm: dir + "/bench.wasm", Requires: []string{"echo"},
 			Env: []string{fmt.Sprintf("BENCH_N=%d", b.N), fmt.Sprintf("BENCH_SIZE=%d", size), fmt.Sprintf("BENCH_CONC=%d", callers), "BENCH_METHOD=" + method}},
 	}
 	b.ResetTimer()
-	res, err := Run(context.Background(), Config{Guests: guests, Stdout: &out, Stderr: &out})
+	res, err := Run(context.Background(), Config{Guests: guests, Stdout: &out, Stderr: &out, wazeroChecks: wazeroChecks})
 	b.StopTimer()
 	if err != nil || res.ExitCode != 0 {
 		b.Fatalf("run: %v, exit %d\n%s", err, res.ExitCode, out.String())

@@ -154,6 +154,10 @@ type Config struct {
 	// Ready, when set, is called once each service is ready (a split-mode
 	// child tells its supervisor).
 	Ready func(guest string)
+
+	// wazeroChecks makes every guest interruptible with wazero's
+	// close-on-context-done rather than fuel: the benchmarks compare the two.
+	wazeroChecks bool
 }
 
 // DefaultReadyTimeout is how long a service may take to become ready

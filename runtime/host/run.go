@@ -126,8 +126,11 @@ func (r *run) compile(ctx context.Context, in *instance) error {
 	}
 	// The cheap interruption checks (see interruptible), or wazero's own
 	// for a module they cannot be added to.
-	wasm, counted := interruptible(wasm)
-	if !counted {
+	counted := false
+	if !r.cfg.wazeroChecks {
+		wasm, counted = interruptible(wasm)
+	}
+	if !counted && !r.cfg.wazeroChecks {
 		r.log.Warn("guest runs with wazero's slower interruption checks: its wasm could not be instrumented", "guest", in.spec.Name)
 	}
 	pages := min((memoryLimit(in.spec)+65535)/65536, 65536)
