@@ -132,7 +132,7 @@ func (m *module) expr(out, check []byte) []byte {
 		case immRefNull:
 			if c := r.byte(); !isRefType(c) {
 				r.pos--
-				r.fail("reference type %#02x not supported", c)
+				r.unsupported("reference type %#02x not supported", c)
 			}
 		case immPrefixFC:
 			m.prefixFC()
@@ -140,7 +140,7 @@ func (m *module) expr(out, check []byte) []byte {
 			m.prefixFD()
 		default:
 			r.pos--
-			r.fail("opcode %#02x not supported", op)
+			r.unsupported("opcode %#02x not supported", op)
 		}
 	}
 }
@@ -148,7 +148,7 @@ func (m *module) expr(out, check []byte) []byte {
 func (m *module) valType() {
 	if c := m.r.byte(); !isValType(c) {
 		m.r.pos--
-		m.r.fail("value type %#02x not supported", c)
+		m.r.unsupported("value type %#02x not supported", c)
 	}
 }
 
@@ -163,7 +163,7 @@ func (m *module) blockType() {
 	start := r.pos
 	if int64(r.leb(33, true)) < 0 {
 		r.pos = start
-		r.fail("block type %#02x not supported", r.b[start])
+		r.unsupported("block type %#02x not supported", r.b[start])
 	}
 }
 
@@ -192,7 +192,7 @@ func (m *module) prefixFC() {
 		r.u32()
 	default:
 		r.pos = start
-		r.fail("opcode 0xfc %d not supported", op)
+		r.unsupported("opcode 0xfc %d not supported", op)
 	}
 }
 
@@ -212,7 +212,7 @@ func (m *module) prefixFD() {
 	switch op := r.u32(); {
 	case op > 255 || simdGaps[op]:
 		r.pos = start
-		r.fail("opcode 0xfd %d not supported", op)
+		r.unsupported("opcode 0xfd %d not supported", op)
 	case op <= 11, op == 92, op == 93: // loads and stores
 		m.memarg()
 	case op == 12, op == 13: // v128.const, i8x16.shuffle

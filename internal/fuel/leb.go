@@ -8,6 +8,10 @@ import "fmt"
 type Error struct {
 	Offset int    // byte offset in the input module
 	Reason string // what was wrong or not supported there
+	// Unsupported: the module may be valid, but uses something Instrument
+	// does not handle (an instruction of a later proposal, say); without
+	// it, the module is malformed and no engine should be handed it.
+	Unsupported bool
 }
 
 func (e *Error) Error() string {
@@ -24,6 +28,12 @@ type reader struct {
 
 func (r *reader) fail(format string, args ...any) {
 	panic(&Error{Offset: r.pos, Reason: fmt.Sprintf(format, args...)})
+}
+
+// unsupported stops the decoding at something Instrument does not handle
+// in a module that may be valid.
+func (r *reader) unsupported(format string, args ...any) {
+	panic(&Error{Offset: r.pos, Reason: fmt.Sprintf(format, args...), Unsupported: true})
 }
 
 func (r *reader) left() int { return r.end - r.pos }

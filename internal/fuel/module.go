@@ -202,7 +202,7 @@ func (m *module) scanTypes() {
 	for i := 0; i < n; i++ {
 		if c := r.byte(); c != funcForm {
 			r.pos--
-			r.fail("type %d: form %#02x is not a function type", i, c)
+			r.unsupported("type %d: form %#02x is not a function type", i, c)
 		}
 		start := r.pos
 		for range 2 { // parameters, results
@@ -248,7 +248,7 @@ func (m *module) scanImports() {
 			m.tag()
 		default:
 			r.pos--
-			r.fail("import kind %#02x not supported", kind)
+			r.unsupported("import kind %#02x not supported", kind)
 		}
 	}
 	m.end()
@@ -258,7 +258,7 @@ func (m *module) scanImports() {
 func (m *module) tag() {
 	if m.r.byte() != 0 {
 		m.r.pos--
-		m.r.fail("tag attribute not supported")
+		m.r.unsupported("tag attribute not supported")
 	}
 	m.r.u32()
 }
@@ -266,7 +266,7 @@ func (m *module) tag() {
 func (m *module) tableType() {
 	if c := m.r.byte(); !isRefType(c) {
 		m.r.pos--
-		m.r.fail("table element type %#02x not supported", c)
+		m.r.unsupported("table element type %#02x not supported", c)
 	}
 	m.limits()
 }
@@ -277,7 +277,7 @@ func (m *module) limits() {
 	flags := m.r.byte()
 	if flags > 7 {
 		m.r.pos--
-		m.r.fail("limits flags %#02x not supported", flags)
+		m.r.unsupported("limits flags %#02x not supported", flags)
 	}
 	bits := 32
 	if flags&4 != 0 {
@@ -293,7 +293,7 @@ func (m *module) globalType() {
 	m.valType()
 	if mut := m.r.byte(); mut > 1 {
 		m.r.pos--
-		m.r.fail("global mutability %#02x not supported", mut)
+		m.r.unsupported("global mutability %#02x not supported", mut)
 	}
 }
 
@@ -378,7 +378,7 @@ func (m *module) rewriteSection(s section) ([]byte, bool) {
 		return m.names(s), true
 	case s.name == "linking" || strings.HasPrefix(s.name, "reloc."):
 		m.r.pos = s.start
-		m.r.fail("relocatable object files (custom section %q) are not supported", s.name)
+		m.r.unsupported("relocatable object files (custom section %q) are not supported", s.name)
 	case strings.HasPrefix(s.name, ".debug_"),
 		s.name == "sourceMappingURL", s.name == "external_debug_info":
 		// Debug information points at code offsets, which the checks
@@ -484,7 +484,7 @@ func (m *module) decode(id byte) {
 				m.scratch = m.expr(m.scratch[:0], nil)
 			default:
 				r.pos--
-				r.fail("data segment flags %d not supported", flags)
+				r.unsupported("data segment flags %d not supported", flags)
 			}
 			r.bytes(int(min(r.u32(), 1<<31-1)))
 		}
@@ -502,7 +502,7 @@ func (m *module) exports() []byte {
 		kind := r.byte()
 		if kind > 0x04 { // function, table, memory, global, tag
 			r.pos--
-			r.fail("export kind %#02x not supported", kind)
+			r.unsupported("export kind %#02x not supported", kind)
 		}
 		out = append(out, r.b[start:r.pos]...)
 		i := r.u32()
@@ -528,7 +528,7 @@ func (m *module) elements() []byte {
 		flags := r.u32()
 		if flags > 7 {
 			r.pos = start
-			r.fail("element segment flags %d not supported", flags)
+			r.unsupported("element segment flags %d not supported", flags)
 		}
 		out = appendU32(out, flags)
 		if flags&3 == 2 {
@@ -540,7 +540,7 @@ func (m *module) elements() []byte {
 		if flags&3 != 0 {
 			if c := r.byte(); (flags&4 == 0 && c != 0x00) || (flags&4 != 0 && !isRefType(c)) {
 				r.pos--
-				r.fail("element kind %#02x not supported", c)
+				r.unsupported("element kind %#02x not supported", c)
 			}
 			out = append(out, r.b[r.pos-1])
 		}
@@ -574,7 +574,7 @@ func (m *module) code() []byte {
 		locals := 0
 		for range r.count() {
 			if locals += int(r.u32()); locals > maxLocals {
-				r.fail("more than %d locals", maxLocals)
+				r.unsupported("more than %d locals", maxLocals)
 			}
 			m.valType()
 		}

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -128,7 +129,9 @@ func (r *run) compile(ctx context.Context, in *instance) error {
 	// for a module they cannot be added to.
 	counted := false
 	if !r.cfg.wazeroChecks {
-		wasm, counted = interruptible(wasm)
+		if wasm, counted, err = interruptible(wasm); err != nil {
+			return fmt.Errorf("%s is not a valid wasm module: %w (rebuild it with parigot build)", in.spec.Wasm, err)
+		}
 	}
 	if !counted && !r.cfg.wazeroChecks {
 		r.log.Warn("guest runs with wazero's slower interruption checks: its wasm could not be instrumented", "guest", in.spec.Name)
@@ -147,11 +150,23 @@ func (r *run) compile(ctx context.Context, in *instance) error {
 	if err := exportHostModule(ctx, in.rt, r.log); err != nil {
 		return fmt.Errorf("defining host functions: %w", err)
 	}
-	in.compiled, err = in.rt.CompileModule(ctx, wasm)
+	in.compiled, err = compileModule(ctx, in.rt, wasm)
 	if err != nil {
 		return fmt.Errorf("compiling %s: %w", in.spec.Wasm, err)
 	}
 	return nil
+}
+
+// compileModule is rt.CompileModule, with a panic of the engine on a
+// malformed module turned into an error: a bad guest file must not take
+// the host down.
+func compileModule(ctx context.Context, rt wazero.Runtime, wasm []byte) (m wazero.CompiledModule, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			m, err = nil, fmt.Errorf("the wasm engine failed on it: %v", p)
+		}
+	}()
+	return rt.CompileModule(ctx, wasm)
 }
 
 // start starts in's supervisor, which runs the guest (and restarts it when
@@ -351,10 +366,17 @@ func (r *run) say(format string, args ...any) {
 // also how an overrunning method is stopped. What they cost is in
 // docs/BENCHMARKS.md: a few percent with fuel, several times that with
 // close-on-context-done, whose check is a call into Go at every loop header.
-func interruptible(wasm []byte) ([]byte, bool) {
+//
+// A module the rewriter finds malformed (not merely using something it does
+// not handle) is an error: no engine should be handed it.
+func interruptible(wasm []byte) ([]byte, bool, error) {
 	counted, err := fuel.Instrument(wasm)
-	if err != nil {
-		return wasm, false
+	var fe *fuel.Error
+	switch {
+	case err == nil:
+		return counted, true, nil
+	case errors.As(err, &fe) && fe.Unsupported:
+		return wasm, false, nil
 	}
-	return counted, true
+	return nil, false, err
 }

@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,5 +43,42 @@ func TestATrappingGuestIsNamedWithItsWasmStack(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "trapper | wasm stack trace:") {
 		t.Errorf("the guest's wasm stack is not shown:\n%s", out.String())
+	}
+}
+
+func TestAMalformedGuestIsRefusedAndTheHostGoesOn(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		wasm []byte
+		want string
+	}{
+		// A function whose type does not exist: wazero v1.12's compiler
+		// panics on it.
+		{"a function of a type that does not exist", []byte{
+			0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x03,
+			0x02, 0x00, 0x05, 0x0a, 0x09, 0x02, 0x04, 0x00, 0x10, 0x01, 0x0b, 0x02, 0x00, 0x0b,
+		}, "program broken"},
+		// A data section claiming 2^31 segments in a few bytes: an engine
+		// would try to make room for them all.
+		{"a vector far longer than its bytes", []byte{
+			0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x0b, 0x05, 0x80, 0x80, 0x80, 0x80, 0x08,
+		}, "is not a valid wasm module"},
+		{"not wasm at all", []byte("#!/bin/sh\necho hi\n"), "is not a valid wasm module"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "broken.wasm")
+			if err := os.WriteFile(path, c.wasm, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			_, err := Run(context.Background(), Config{
+				Guests: []*GuestSpec{{Name: "broken", Kind: Program, Wasm: path}},
+				Stdout: &out, Stderr: &out, CacheDir: t.TempDir(),
+			})
+			var se *StartError
+			if !errors.As(err, &se) || se.Problem != NotLoaded || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Run: %v, want a start error saying %q", err, c.want)
+			}
+		})
 	}
 }
