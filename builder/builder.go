@@ -19,6 +19,7 @@ import (
 
 	"parigot.dev/parigot/codegen"
 	"parigot.dev/parigot/internal/diag"
+	"parigot.dev/parigot/internal/guestbuild"
 	"parigot.dev/parigot/manifest"
 )
 
@@ -166,9 +167,7 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 			defer p.end(guest.Name)
 			out := WasmPath(app, guest.Name)
 			pkg := "./" + filepath.ToSlash(strings.TrimPrefix(filepath.Clean(guest.Source), "./"))
-			cmd := exec.CommandContext(gctx, goCmd, "build", "-o", out, pkg)
-			cmd.Dir = app.Dir
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+			cmd := guestbuild.Command(gctx, goCmd, app.Dir, out, pkg)
 			var buf bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &buf, &buf
 			if err := cmd.Run(); err != nil {
