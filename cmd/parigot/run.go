@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"parigot.dev/parigot/builder"
+	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/split"
 )
@@ -57,6 +58,9 @@ PARIGOT_NATS_PASSWORD, PARIGOT_NATS_CREDS.`,
 			}
 			if f.mode == "single" && (f.natsURL != "" || len(f.only) > 0) {
 				return usageError{fmt.Errorf("--nats and --only need --mode=split")}
+			}
+			if _, err := compcache.PolicyFromEnv(); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			res, err := builder.Build(ctx, builder.Options{Dir: appDir(args), Progress: stderr, Live: isTerminal(stderr)})

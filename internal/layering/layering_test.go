@@ -39,9 +39,13 @@ var allowed = map[string][]string{
 
 // only lists, for each package (prefix), every parigot package it may
 // import: boilerplateid/idcore, which generated Id code in every app calls,
-// stands on the shipped proto alone.
+// stands on the shipped proto alone; the caches and the guest build command,
+// which the builder, the host and the CLI share, stand on nothing of
+// parigot's.
 var only = map[string][]string{
 	"boilerplateid/idcore": {"proto/parigot/id/v1"},
+	"internal/compcache":   {},
+	"internal/guestbuild":  {},
 }
 
 // under reports whether pkg is prefix or a package below it.

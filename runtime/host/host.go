@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"regexp"
 	goruntime "runtime"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 	"golang.org/x/sync/errgroup"
 
+	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/runtime/internal/lines"
 )
 
@@ -134,14 +134,10 @@ type Result struct {
 
 // DefaultCacheDir is where compiled guests are cached between runs:
 // $PARIGOT_CACHE_DIR/wazero, else the user cache directory's parigot/wazero.
+// At most once an hour it first prunes the cache by its size and age limits
+// (package compcache: PARIGOT_CACHE_MAX_SIZE, PARIGOT_CACHE_MAX_AGE).
 func DefaultCacheDir() string {
-	if d := os.Getenv("PARIGOT_CACHE_DIR"); d != "" {
-		return filepath.Join(d, "wazero")
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "parigot", "wazero")
-	}
-	return filepath.Join(os.TempDir(), "parigot-cache", "wazero")
+	return compcache.Prepare()
 }
 
 // lookup finds the endpoint serving the proto service name: a local guest
