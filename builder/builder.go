@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"parigot.dev/parigot/codegen"
+	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/internal/diag"
 	"parigot.dev/parigot/internal/guestbuild"
 	"parigot.dev/parigot/manifest"
@@ -151,6 +152,14 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 	if jobs <= 0 {
 		jobs = goruntime.NumCPU()
 	}
+	first := firstBuild(ctx, opts.GoCommand, p)
+	if first != nil {
+		// Guests built side by side would each compile the standard
+		// library: the go command shares its cache, not work in progress.
+		jobs = 1
+	}
+	stop := p.watch()
+	defer stop()
 	goCmd := opts.GoCommand
 	if goCmd == "" {
 		goCmd = "go"
@@ -201,90 +210,20 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 		}
 		return nil, errors.Join(errs...)
 	}
+	if first != nil {
+		first.Write() // without it, the next build only warns again
+	}
 	return wasm, nil
 }
 
-// progress prints one line per finished step with its duration and, when
-// live, a status line of what is still running, rewritten in place.
-type progress struct {
-	mu      sync.Mutex
-	w       io.Writer
-	live    bool
-	running map[string]time.Time // step still running -> when it began
-	shown   bool                 // a status line is on screen
-}
-
-func (p *progress) step(start time.Time, format string, args ...any) {
-	if p.w == nil {
-		return
+// firstBuild says what the first build of guests with this Go version and
+// Go build cache costs, and returns the stamp to write once it succeeded;
+// nil when guests were built before (or the go command cannot say).
+func firstBuild(ctx context.Context, goCmd string, p *progress) *guestbuild.Stamp {
+	st, err := guestbuild.LookupStamp(ctx, goCmd, compcache.Root())
+	if err != nil || st.Exists() {
+		return nil
 	}
-	d := time.Since(start)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.clearLocked()
-	fmt.Fprintf(p.w, "parigot: %s (%s)\n", fmt.Sprintf(format, args...), roundDuration(d))
-	p.showLocked()
-}
-
-// begin and end bracket a step for the live status line.
-func (p *progress) begin(name string) {
-	if p.w == nil || !p.live {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.running == nil {
-		p.running = map[string]time.Time{}
-	}
-	p.running[name] = time.Now()
-	p.clearLocked()
-	p.showLocked()
-}
-
-func (p *progress) end(name string) {
-	if p.w == nil || !p.live {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.running, name)
-	p.clearLocked()
-	p.showLocked()
-}
-
-// clear removes the status line, so that what follows starts clean.
-func (p *progress) clear() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.clearLocked()
-}
-
-func (p *progress) clearLocked() {
-	if p.shown {
-		io.WriteString(p.w, "\r\x1b[K")
-		p.shown = false
-	}
-}
-
-func (p *progress) showLocked() {
-	if !p.live || len(p.running) == 0 {
-		return
-	}
-	names := make([]string, 0, len(p.running))
-	for n := range p.running {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	fmt.Fprintf(p.w, "parigot: compiling %s ...", strings.Join(names, ", "))
-	p.shown = true
-}
-
-func roundDuration(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Second:
-		return d.Round(10 * time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(time.Millisecond)
-	}
-	return d.Round(time.Microsecond)
+	p.note("first build of guests with %s on this machine: the go command compiles the Go standard library and the app's dependencies for wasip1 once, which takes a few minutes; later builds take seconds", st.GoVersion)
+	return st
 }
