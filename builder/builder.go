@@ -283,6 +283,6 @@ func firstBuild(ctx context.Context, goCmd string, p *progress) *guestbuild.Stam
 	if err != nil || st.Exists() {
 		return nil
 	}
-	p.note("first build of guests with %s on this machine: the go command compiles the Go standard library and the app's dependencies for wasip1 once, which takes a few minutes; later builds take seconds", st.GoVersion)
+	p.note("first build of guests with %s on this machine: the go command compiles the Go standard library and the app's dependencies for wasip1 once, which can take a minute; later builds take seconds", st.GoVersion)
 	return st
 }

@@ -63,7 +63,7 @@ func TestTheFirstBuildOfGuestsSaysItTakesMinutesAndBuildsThemOneAtATime(t *testi
 		}
 		return out.String()
 	}
-	const notice = "parigot: first build of guests with go1.99.0 on this machine: the go command compiles the Go standard library and the app's dependencies for wasip1 once, which takes a few minutes"
+	const notice = "parigot: first build of guests with go1.99.0 on this machine: the go command compiles the Go standard library and the app's dependencies for wasip1 once, which can take a minute"
 
 	out := build()
 	if !strings.Contains(out, notice) {
