@@ -16,7 +16,7 @@ import (
 func TestLoadEveryCallCompletesOnceWithItsOwnReply(t *testing.T) {
 	const callers = 8
 	calls := 100_000
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		calls = 8_000
 	}
 	dir := filepath.Dir(testGuests(t, 1)[0].Wasm)
