@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,10 +16,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/sync/errgroup"
 
 	"parigot.dev/parigot/codegen"
+	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/internal/diag"
+	"parigot.dev/parigot/internal/guestbuild"
 	"parigot.dev/parigot/manifest"
 )
 
@@ -50,12 +54,45 @@ type Result struct {
 // Load reads and validates the manifest alone, without building.
 func Load(dir string) (*manifest.App, error) {
 	app, diags := manifest.Load(dir)
-	if diags.HasErrors() {
-		src := diag.Sources{}
-		if app != nil {
-			src.Merge(app.Sources)
+	return app, diagnosticsError(app, diags)
+}
+
+// diagnosticsError is the error of diags when they hold errors, else nil.
+func diagnosticsError(app *manifest.App, diags hcl.Diagnostics) error {
+	if !diags.HasErrors() {
+		return nil
+	}
+	src := diag.Sources{}
+	if app != nil {
+		src.Merge(app.Sources)
+	}
+	return &DiagnosticsError{Diags: diags, Sources: src}
+}
+
+// loadForCode is Load for generating code alone, which reads no guest's
+// source: a source directory that does not exist yet or holds no main
+// package yet is no error but a note, so that code can be generated before
+// a new guest's first line is written.
+func loadForCode(dir string, p *progress) (*manifest.App, error) {
+	app, diags := manifest.Load(dir)
+	bySource := map[hcl.Range]*manifest.Guest{}
+	for _, g := range app.Guests() {
+		if g.Source != "" { // no source at all is a mistake in parigot.hcl
+			bySource[g.SourceRange] = g
 		}
-		return nil, &DiagnosticsError{Diags: diags, Sources: src}
+	}
+	var kept hcl.Diagnostics
+	for _, d := range diags {
+		if d.Subject != nil {
+			if g := bySource[*d.Subject]; g != nil {
+				p.note("%s %s: %s (source = %q); its code is generated anyway, and parigot build will need its main package there", g.Kind, g.Name, strings.ToLower(d.Summary), g.Source)
+				continue
+			}
+		}
+		kept = append(kept, d)
+	}
+	if err := diagnosticsError(app, kept); err != nil {
+		return nil, err
 	}
 	return app, nil
 }
@@ -65,7 +102,11 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	p := &progress{w: opts.Progress, live: opts.Live}
 	defer p.clear()
 	start := time.Now()
-	app, unlock, err := loadAndGenerate(ctx, opts.Dir, p)
+	app, err := Load(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := lockAndGenerate(ctx, app, opts.Dir, p)
 	if err != nil {
 		return nil, err
 	}
@@ -78,26 +119,22 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	return &Result{App: app, Wasm: wasm}, nil
 }
 
-// loadAndGenerate is the first half of a build: it loads the manifest,
-// takes the app's build lock, and writes the generated code. The caller
-// releases the lock with unlock once it is done with the app.
-func loadAndGenerate(ctx context.Context, dir string, p *progress) (app *manifest.App, unlock func(), err error) {
-	app, err = Load(dir)
-	if err != nil {
-		return nil, nil, err
-	}
+// lockAndGenerate is the first half of a build, once the manifest is
+// loaded: it takes the app's build lock and writes the generated code. The
+// caller releases the lock with unlock once it is done with the app.
+func lockAndGenerate(ctx context.Context, app *manifest.App, dir string, p *progress) (unlock func(), err error) {
 	unlock, err = lockApp(app.Dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("locking the app for the build: %w", err)
+		return nil, fmt.Errorf("locking the app for the build: %w", err)
 	}
 	start := time.Now()
 	gen, err := generate(ctx, app, dir)
 	if err != nil {
 		unlock()
-		return nil, nil, err
+		return nil, err
 	}
 	p.step(start, "generated Go code: %d files, %d changed", len(gen.Files), len(gen.Written))
-	return app, unlock, nil
+	return unlock, nil
 }
 
 func generate(ctx context.Context, app *manifest.App, displayDir string) (*codegen.Result, error) {
@@ -139,6 +176,9 @@ func WasmPath(app *manifest.App, name string) string {
 }
 
 func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *progress) (map[string]string, error) {
+	if err := removeStale(app, p); err != nil {
+		return nil, err
+	}
 	if len(app.Guests()) == 0 {
 		return map[string]string{}, nil // no build directory for nothing to build
 	}
@@ -150,6 +190,14 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 	if jobs <= 0 {
 		jobs = goruntime.NumCPU()
 	}
+	first := firstBuild(ctx, opts.GoCommand, p)
+	if first != nil {
+		// Guests built side by side would each compile the standard
+		// library: the go command shares its cache, not work in progress.
+		jobs = 1
+	}
+	stop := p.watch()
+	defer stop()
 	goCmd := opts.GoCommand
 	if goCmd == "" {
 		goCmd = "go"
@@ -166,9 +214,7 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 			defer p.end(guest.Name)
 			out := WasmPath(app, guest.Name)
 			pkg := "./" + filepath.ToSlash(strings.TrimPrefix(filepath.Clean(guest.Source), "./"))
-			cmd := exec.CommandContext(gctx, goCmd, "build", "-o", out, pkg)
-			cmd.Dir = app.Dir
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+			cmd := guestbuild.Command(gctx, goCmd, app.Dir, out, pkg)
 			var buf bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &buf, &buf
 			if err := cmd.Run(); err != nil {
@@ -202,90 +248,41 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 		}
 		return nil, errors.Join(errs...)
 	}
+	if first != nil {
+		first.Write() // without it, the next build only warns again
+	}
 	return wasm, nil
 }
 
-// progress prints one line per finished step with its duration and, when
-// live, a status line of what is still running, rewritten in place.
-type progress struct {
-	mu      sync.Mutex
-	w       io.Writer
-	live    bool
-	running map[string]time.Time // step still running -> when it began
-	shown   bool                 // a status line is on screen
+// removeStale removes from the build directory the .wasm of guests that
+// parigot.hcl no longer declares, so that build/ holds what a run runs.
+func removeStale(app *manifest.App, p *progress) error {
+	files, err := filepath.Glob(filepath.Join(app.Dir, BuildDir, "*.wasm"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".wasm")
+		if app.Guest(name) != nil {
+			continue
+		}
+		rel := filepath.Join(BuildDir, filepath.Base(f))
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing %s, built for a guest no longer in parigot.hcl: %w", rel, err)
+		}
+		p.note("removed %s: parigot.hcl declares no guest %s any more", rel, name)
+	}
+	return nil
 }
 
-func (p *progress) step(start time.Time, format string, args ...any) {
-	if p.w == nil {
-		return
+// firstBuild says what the first build of guests with this Go version and
+// Go build cache costs, and returns the stamp to write once it succeeded;
+// nil when guests were built before (or the go command cannot say).
+func firstBuild(ctx context.Context, goCmd string, p *progress) *guestbuild.Stamp {
+	st, err := guestbuild.LookupStamp(ctx, goCmd, compcache.Root())
+	if err != nil || st.Exists() {
+		return nil
 	}
-	d := time.Since(start)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.clearLocked()
-	fmt.Fprintf(p.w, "parigot: %s (%s)\n", fmt.Sprintf(format, args...), roundDuration(d))
-	p.showLocked()
-}
-
-// begin and end bracket a step for the live status line.
-func (p *progress) begin(name string) {
-	if p.w == nil || !p.live {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.running == nil {
-		p.running = map[string]time.Time{}
-	}
-	p.running[name] = time.Now()
-	p.clearLocked()
-	p.showLocked()
-}
-
-func (p *progress) end(name string) {
-	if p.w == nil || !p.live {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.running, name)
-	p.clearLocked()
-	p.showLocked()
-}
-
-// clear removes the status line, so that what follows starts clean.
-func (p *progress) clear() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.clearLocked()
-}
-
-func (p *progress) clearLocked() {
-	if p.shown {
-		io.WriteString(p.w, "\r\x1b[K")
-		p.shown = false
-	}
-}
-
-func (p *progress) showLocked() {
-	if !p.live || len(p.running) == 0 {
-		return
-	}
-	names := make([]string, 0, len(p.running))
-	for n := range p.running {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	fmt.Fprintf(p.w, "parigot: compiling %s ...", strings.Join(names, ", "))
-	p.shown = true
-}
-
-func roundDuration(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Second:
-		return d.Round(10 * time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(time.Millisecond)
-	}
-	return d.Round(time.Microsecond)
+	p.note("first build of guests with %s on this machine: the go command compiles the Go standard library and the app's dependencies for wasip1 once, which can take a minute; later builds take seconds", st.GoVersion)
+	return st
 }

@@ -5,12 +5,20 @@ import (
 	"io"
 )
 
-// Generate reads the manifest in dir and writes the Go code generated from its
-// protos, as Build does first, without compiling any guest. parigot init uses
-// it so that a new app's `go test ./...` works before its first build.
-// Progress goes to w, one line, unless w is nil.
+// Generate reads the manifest in dir and writes the Go code generated from
+// its protos and Id types, as Build does first, without compiling any guest.
+// It needs no guest's source: a guest whose source directory is missing or
+// holds no main package yet gets a note on w, not an error, so that a new
+// service's code can be generated before its first line is written (parigot
+// generate). parigot init uses it so that a new app's `go test ./...` works
+// before its first build. Progress goes to w unless w is nil.
 func Generate(ctx context.Context, dir string, w io.Writer) error {
-	_, unlock, err := loadAndGenerate(ctx, dir, &progress{w: w})
+	p := &progress{w: w}
+	app, err := loadForCode(dir, p)
+	if err != nil {
+		return err
+	}
+	unlock, err := lockAndGenerate(ctx, app, dir, p)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package builder
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -37,4 +38,67 @@ func TestLiveProgressKeepsAStatusLineOfWhatIsRunning(t *testing.T) {
 	if !strings.HasSuffix(final, "\r\x1b[K") {
 		t.Errorf("the status line was left on screen: %q", final)
 	}
+}
+
+func TestAWatchedStepSaysItIsAliveEveryHeartbeat(t *testing.T) {
+	var out syncBuffer
+	p := &progress{w: &out, every: 10 * time.Millisecond}
+	p.begin("greeting")
+	stop := p.watch()
+	for !strings.Contains(out.String(), "parigot: still compiling greeting") {
+		time.Sleep(time.Millisecond)
+	}
+	stop()
+	p.end("greeting")
+}
+
+func TestTheHeartbeatNamesEachStepWithItsTimeSoFar(t *testing.T) {
+	var out bytes.Buffer
+	p := &progress{w: &out}
+	p.begin("hello")
+	p.begin("greeting")
+	now := time.Now()
+	p.running["greeting"] = now.Add(-20500 * time.Millisecond)
+	p.running["hello"] = now.Add(-300 * time.Millisecond)
+	p.tick(now)
+	if got, want := out.String(), "parigot: still compiling greeting (20s), hello\n"; got != want {
+		t.Errorf("heartbeat = %q, want %q", got, want)
+	}
+	out.Reset()
+	p.end("greeting")
+	p.end("hello")
+	p.tick(now)
+	if out.Len() != 0 {
+		t.Errorf("a heartbeat with nothing running: %q", out.String())
+	}
+}
+
+func TestTheLiveStatusLineShowsHowLongEachStepHasRun(t *testing.T) {
+	var out bytes.Buffer
+	p := &progress{w: &out, live: true}
+	p.begin("greeting")
+	p.running["greeting"] = time.Now().Add(-12 * time.Second)
+	p.tick(time.Now())
+	if !strings.HasSuffix(out.String(), "\r\x1b[Kparigot: compiling greeting (12s) ...") {
+		t.Errorf("status line = %q, want it redrawn with the time so far", out.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a watching goroutine may write while
+// the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

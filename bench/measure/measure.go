@@ -9,6 +9,7 @@
 package measure
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"parigot.dev/parigot/internal/guestbuild"
 )
 
 // Stats are the figures of one run of calls.
@@ -96,24 +99,8 @@ var BuildWasm = sync.OnceValues(func() (*Wasm, error) {
 		"greeting": "./examples/helloworld/greeting",
 		"hello":    "./examples/helloworld/hello",
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	for name, pkg := range pkgs {
-		wg.Go(func() {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name+".wasm"), pkg)
-			cmd.Dir = repo
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("building %s: %v\n%s", name, err, out))
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return nil, errs[0]
+	if err := guestbuild.BuildAll(context.Background(), repo, dir, pkgs); err != nil {
+		return nil, err
 	}
 	return &Wasm{Dir: dir}, nil
 })

@@ -150,9 +150,9 @@ Exit codes:
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newBuildCommand(stderr), newRunCommand(stdout, stderr), newGuestCommand(stdout, stderr),
+	root.AddCommand(newBuildCommand(stderr), newGenerateCommand(stderr), newRunCommand(stdout, stderr), newGuestCommand(stdout, stderr),
 		newInitCommand(stdout, stderr), newTestCommand(stdout, stderr), newGraphCommand(stdout), newVersionCommand(stdout), newCompletionCommand(stdout),
-		newIdCommand(stdout, stderr), newNATSConfigCommand(stdout, stderr))
+		newIdCommand(stdout, stderr), newNATSConfigCommand(stdout, stderr), newCacheCommand(stdout))
 	return root
 }
 

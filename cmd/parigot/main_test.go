@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"parigot.dev/parigot/internal/compcache"
 )
 
 func TestMain(m *testing.M) {
@@ -56,13 +58,8 @@ func goEnvironment(t *testing.T) map[string]string {
 		"GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local",
 		"PATH": filepath.Join(vals[4], "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
 	}
-	cache := os.Getenv("PARIGOT_CACHE_DIR")
-	if cache == "" {
-		if d, err := os.UserCacheDir(); err == nil {
-			cache = filepath.Join(d, "parigot")
-		}
-	}
-	env["PARIGOT_CACHE_DIR"] = cache
+	// Scripts run with HOME unset: give them the cache this user's runs use.
+	env[compcache.EnvDir] = compcache.Root()
 	// The scripts test the CLI, not the method budget, and share a small
 	// machine with the load tests: give every app's methods room.
 	env["PARIGOT_TIMEOUT_SCALE"] = "10"

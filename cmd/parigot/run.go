@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"parigot.dev/parigot/builder"
+	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/split"
 )
@@ -70,6 +71,9 @@ PARIGOT_NATS_CREDS.`,
 			}
 			if f.seeds != "" && (f.natsUser != "" || f.creds != "") {
 				return usageError{fmt.Errorf("--nats-seeds gives each guest its own NATS user, --nats-user and --nats-creds one user for all of them: give one or the other")}
+			}
+			if _, err := compcache.PolicyFromEnv(); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			res, err := builder.Build(ctx, builder.Options{Dir: appDir(args), Progress: stderr, Live: isTerminal(stderr)})

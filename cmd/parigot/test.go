@@ -8,6 +8,7 @@ import (
 
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/cmd/parigot/internal/gotest"
+	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/runtime/apptest"
 )
 
@@ -53,6 +54,9 @@ compile, or the app did not build (shown as 'parigot build' shows it).`,
 				modes = []string{"single", "split"}
 			default:
 				return usageError{fmt.Errorf("unknown --mode %q: the modes are single, split and both", f.mode)}
+			}
+			if _, err := compcache.PolicyFromEnv(); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			res, err := builder.Build(ctx, builder.Options{Dir: appDir(args), Progress: stderr})

@@ -4,43 +4,23 @@
 package testguest
 
 import (
-	"fmt"
+	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
+
+	"parigot.dev/parigot/internal/guestbuild"
 )
 
 // Build compiles each package of pkgs (guest name -> package path, relative
-// to the calling test's directory) with GOOS=wasip1 GOARCH=wasm, in
-// parallel, into a new temporary directory, and returns that directory:
-// guest name N is at dir/N.wasm.
+// to the calling test's directory) as parigot builds guests, in parallel,
+// into a new temporary directory, and returns that directory: guest name N
+// is at dir/N.wasm.
 func Build(pkgs map[string]string) (dir string, err error) {
 	dir, err = os.MkdirTemp("", "parigot-test-guests")
 	if err != nil {
 		return "", err
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	for name, pkg := range pkgs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name+".wasm"), pkg)
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("building test guest %s: %v\n%s", name, err, out))
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return "", errs[0]
+	if err := guestbuild.BuildAll(context.Background(), "", dir, pkgs); err != nil {
+		return "", err
 	}
 	return dir, nil
 }

@@ -56,15 +56,22 @@ func TestOnSIGTERMAServiceFinishesItsCallsBeforeItStops(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		res, err := Run(ctx, Config{Guests: []*GuestSpec{echo}, Stdout: &out, Stderr: &out, Remote: remote})
+		// A drain time no machine reaches: the call in flight must end with
+		// its reply however slowly the machine computes it.
+		res, err := Run(ctx, Config{Guests: []*GuestSpec{echo}, Stdout: &out, Stderr: &out, Remote: remote, DrainTimeout: patience})
 		done <- result{res, err}
 	}()
-	local := <-remote.local
+	var local Endpoint
+	select {
+	case local = <-remote.local:
+	case r := <-done:
+		t.Fatalf("Run ended (%v) before serving:\n%s", r.err, out.String())
+	}
 	caller := &farCaller{replies: make(chan abi.Event, 1)}
 	select {
 	case <-remote.ready:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the service did not become ready:\n%s", out.String())
+	case r := <-done:
+		t.Fatalf("Run ended (%v) before the service was ready:\n%s", r.err, out.String())
 	}
 	// Busy computes for 300ms; the stop comes while it runs.
 	local.Deliver(abi.Event{Kind: abi.KindCall, CallID: 41, Method: "test.Echo/Busy", Payload: []byte("x")}, caller)
@@ -75,7 +82,7 @@ func TestOnSIGTERMAServiceFinishesItsCallsBeforeItStops(t *testing.T) {
 		if ev.Code != abi.CodeOK || ev.CallID != 41 || string(ev.Payload) != "x" {
 			t.Errorf("the call in flight ended with %v %q (id %d), want its reply", ev.Code, ev.Payload, ev.CallID)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(patience):
 		t.Fatalf("the call in flight never completed:\n%s", out.String())
 	}
 	select {
@@ -83,7 +90,7 @@ func TestOnSIGTERMAServiceFinishesItsCallsBeforeItStops(t *testing.T) {
 		if r.err != nil || len(r.res.Failures) != 0 {
 			t.Errorf("Run: %v, failures %v", r.err, r.res.Failures)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(patience):
 		t.Fatal("Run did not return after the drain")
 	}
 	if !remote.stopped.Load() {

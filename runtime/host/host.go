@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
+	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/internal/route"
 )
@@ -192,14 +191,10 @@ type Result struct {
 
 // DefaultCacheDir is where compiled guests are cached between runs:
 // $PARIGOT_CACHE_DIR/wazero, else the user cache directory's parigot/wazero.
+// At most once an hour it first prunes the cache by its size and age limits
+// (package compcache: PARIGOT_CACHE_MAX_SIZE, PARIGOT_CACHE_MAX_AGE).
 func DefaultCacheDir() string {
-	if d := os.Getenv("PARIGOT_CACHE_DIR"); d != "" {
-		return filepath.Join(d, "wazero")
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "parigot", "wazero")
-	}
-	return filepath.Join(os.TempDir(), "parigot-cache", "wazero")
+	return compcache.Prepare()
 }
 
 // Run runs an app: it compiles every guest, starts the services one at a

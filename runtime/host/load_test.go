@@ -40,7 +40,7 @@ func checkLoad(t *testing.T, out string, calls int) {
 
 func TestLoadEveryCallCompletesOnceWithItsOwnReply(t *testing.T) {
 	calls := loadCalls
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		calls = 8_000
 	}
 	dir := filepathDir(wasm(t, "loader"))

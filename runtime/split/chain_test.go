@@ -32,7 +32,7 @@ func chainGuests(t *testing.T, front, middle, back time.Duration, env ...string)
 func inBothModes(t *testing.T, guests func() []*host.GuestSpec, want ...string) {
 	t.Helper()
 	single, singleOut := runSingle(t, guests())
-	split, splitOut, splitErr := supervise(t, guests(), nil)
+	split, splitOut, splitErr := supervise(t, guests(), nil, nil)
 	for _, m := range []struct {
 		mode, out, more string
 		res             host.Result

@@ -1,6 +1,7 @@
 package split
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -118,17 +119,25 @@ func TestReplicasToldToStopLoseNoCall(t *testing.T) {
 func TestASignalledReplicaStopsCleanlyAndIsNotRestarted(t *testing.T) {
 	guests := testGuests(t, 2)
 	guests[0].Restart = host.RestartOnFailure
-	var once sync.Once
-	res, out, errOut := supervise(t, guests, func(label string, pid int) {
-		if label != "echo#2" {
-			return
+	var (
+		mu   sync.Mutex
+		pid  int
+		once sync.Once
+	)
+	res, out, errOut := supervise(t, guests, func(label string, p int) {
+		if label == "echo#2" {
+			mu.Lock()
+			pid = p
+			mu.Unlock()
 		}
-		once.Do(func() {
-			go func() {
-				time.Sleep(time.Second) // the ticker is a few calls in
+	}, func(p []byte) {
+		if bytes.Contains(p, []byte("ticker | call 3: ok")) { // a few calls in
+			once.Do(func() {
+				mu.Lock()
+				defer mu.Unlock()
 				syscall.Kill(pid, syscall.SIGTERM)
-			}()
-		})
+			})
+		}
 	})
 	if !strings.Contains(out, "ticker | done: ok=40 failed=0") {
 		t.Errorf("calls failed while a replica stopped:\n%s\nstderr:\n%s", out, errOut)

@@ -79,7 +79,7 @@ func TestSplitModeOnAnOperatorsServer(t *testing.T) {
 			ns := startConfiguredServer(t, c.conf)
 			conn := c.conn
 			conn.URL = ns.ClientURL()
-			res, out, errOut, err := superviseWith(t, guests, Options{Conn: conn, Seeds: c.seeds})
+			res, out, errOut, err := superviseWith(t, guests, Options{Conn: conn, Seeds: c.seeds}, nil)
 			if c.wantOK {
 				if err != nil || res.ExitCode != 0 || !strings.Contains(out, "ticker | done: ok=40 failed=0\n") {
 					t.Errorf("err %v, exit %d\nstdout:\n%s\nstderr:\n%s", err, res.ExitCode, out, errOut)

@@ -84,7 +84,7 @@ func TestEveryFaultReadsTheSameInBothModes(t *testing.T) {
 		t.Run("a service that fails with "+c.fault, func(t *testing.T) {
 			want := []string{"Hello: ok", c.call, c.after}
 			single, singleOut := runSingle(t, faultGuests(t, c.fault, c.budget))
-			split, splitOut, splitErr := supervise(t, faultGuests(t, c.fault, c.budget), nil)
+			split, splitOut, splitErr := supervise(t, faultGuests(t, c.fault, c.budget), nil, nil)
 			for _, m := range []struct {
 				mode   string
 				res    host.Result
@@ -166,7 +166,7 @@ func TestAnOverrunIsReportedWhenTheRunEndsFirst(t *testing.T) {
 	}
 	const want = "service faulty was stopped: method test.Faulty/Spin ran for T, over its budget of 200ms, and was still running when the run ended"
 	single, _ := runSingle(t, guests())
-	split, _, splitErr := supervise(t, guests(), nil)
+	split, _, splitErr := supervise(t, guests(), nil, nil)
 	for _, m := range []struct {
 		mode string
 		res  host.Result

@@ -16,7 +16,7 @@ import (
 func TestLoadEveryCallCompletesOnceWithItsOwnReply(t *testing.T) {
 	const callers = 8
 	calls := 100_000
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		calls = 8_000
 	}
 	dir := filepath.Dir(testGuests(t, 1)[0].Wasm)
@@ -27,7 +27,7 @@ func TestLoadEveryCallCompletesOnceWithItsOwnReply(t *testing.T) {
 			Requires: []string{"echo"}, Env: []string{fmt.Sprintf("LOAD_N=%d", calls/callers), "LOAD_DEPTH=4"}, Replicas: 1})
 	}
 	start := time.Now()
-	res, out, errOut := supervise(t, guests, nil)
+	res, out, errOut := supervise(t, guests, nil, nil)
 	if res.ExitCode != 0 || len(res.Failures) != 0 {
 		t.Errorf("exit %d, failures %v\nstderr:\n%s", res.ExitCode, res.Failures, errOut)
 	}

@@ -26,12 +26,11 @@ func TestGarbageFromANetworkPeerIsRefusedAndEverythingGoesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := t.Context()
 	echoCtx, stopEcho := context.WithCancel(ctx)
 	defer stopEcho()
 	var echoOut lines.Buffer
-	go RunChild(echoCtx, ChildOptions{App: "test", Guests: guests, Name: "echo", Conn: srv.Conn("echo"), Stdout: &echoOut, Stderr: &echoOut})
+	go RunChild(echoCtx, ChildOptions{App: "test", Guests: guests, Name: "echo", Conn: srv.Conn("echo"), Stdout: &echoOut, Stderr: &echoOut, ReadyTimeout: patience})
 
 	peer, err := srv.Conn(NativeCaller).Connect("test", NativeCaller)
 	if err != nil {
@@ -45,10 +44,10 @@ func TestGarbageFromANetworkPeerIsRefusedAndEverythingGoesOn(t *testing.T) {
 			m.Header.Set(headerMethod, method)
 		}
 		m.Data = data
-		return peer.RequestMsg(m, 5*time.Second)
+		return peer.RequestMsg(m, patience)
 	}
 	// Wait for the service.
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(patience)
 	for {
 		if _, err := ask("test.Echo/Echo", nil); err == nil {
 			break

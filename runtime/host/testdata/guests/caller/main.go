@@ -18,7 +18,7 @@ func main() {
 		switch os.Args[0] {
 		case "spincaller":
 			echo, _ := guest.Locate("test.Echo")
-			call(echo, "Spin", nil, func() { untilOK(echo, 100) })
+			call(echo, "Spin", nil, func() { untilOK(echo, 6000) })
 			return
 		case "hogcaller":
 			echo, _ := guest.Locate("test.Echo")
@@ -83,7 +83,9 @@ func call(c guest.Client, method string, payload []byte, next func()) {
 }
 
 // untilOK calls Echo every 20ms until it succeeds (a restarted service is
-// back) or tries run out.
+// back) or tries run out. spincaller gives it 6000 tries, about two minutes:
+// a restarted split-mode service is a new process, which a busy machine may
+// take seconds to start, and no machine takes minutes.
 func untilOK(c guest.Client, tries int) {
 	guest.Invoke(c, "Echo", wrapperspb.Bytes([]byte("again")), new(wrapperspb.BytesValue)).
 		Success(func(*wrapperspb.BytesValue) {

@@ -1,0 +1,75 @@
+// Package guestbuild is the one place that says how the go command turns a
+// Go main package into a parigot guest. The builder, the runtime's test
+// guests and the benchmarks all build with it, so that they share one set of
+// compiled packages in the Go build cache and make the same bytes.
+//
+// A guest is built with GOOS=wasip1 GOARCH=wasm and two flags that make its
+// bytes depend on its code alone: -trimpath (no absolute source paths: the
+// same guest built in two checkouts or temporary directories is the same
+// file) and -buildvcs=false (no commit or "modified" flag, which would change
+// every guest at every commit). wazero's compilation cache is keyed by those
+// bytes, so an unchanged guest keeps its native code.
+//
+// It also records, per Go version and Go build cache, that guests were built
+// once (Stamp): the first such build compiles the standard library and
+// parigot's dependencies for wasip1, which takes minutes, and the builder
+// says so beforehand.
+package guestbuild
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Env is what the go command's environment adds for a guest.
+var Env = []string{"GOOS=wasip1", "GOARCH=wasm"}
+
+// Command is the go command (goCmd, "go" when empty) that builds the main
+// package pkg into the wasm file out, run in dir.
+func Command(ctx context.Context, goCmd, dir, out, pkg string) *exec.Cmd {
+	if goCmd == "" {
+		goCmd = "go"
+	}
+	cmd := exec.CommandContext(ctx, goCmd, "build", "-trimpath", "-buildvcs=false", "-o", out, pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), Env...)
+	return cmd
+}
+
+// BuildAll builds each package of pkgs (guest name -> package path,
+// relative to dir) into outDir/<name>.wasm, with one go command: packages
+// they share, the standard library first, are compiled once even when the
+// Go build cache is cold. The packages' directories must have different
+// names. The error has the go command's output.
+func BuildAll(ctx context.Context, dir, outDir string, pkgs map[string]string) error {
+	byBase := map[string]string{} // directory name -> guest name
+	var paths []string
+	for name, pkg := range pkgs {
+		base := path.Base(filepath.ToSlash(pkg))
+		if other, ok := byBase[base]; ok {
+			return fmt.Errorf("guests %s and %s are both built from a directory named %s; one go build cannot build them together", other, name, base)
+		}
+		byBase[base] = name
+		paths = append(paths, pkg)
+	}
+	slices.Sort(paths)
+	// With -o naming a directory, go build writes each main package there
+	// under its directory's name.
+	cmd := Command(ctx, "", dir, outDir+string(filepath.Separator), paths[0])
+	cmd.Args = append(cmd.Args, paths[1:]...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building guests %s: %v\n%s", strings.Join(paths, " "), err, out)
+	}
+	for base, name := range byBase {
+		if err := os.Rename(filepath.Join(outDir, base), filepath.Join(outDir, name+".wasm")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
