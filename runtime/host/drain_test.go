@@ -61,7 +61,7 @@ func TestOnSIGTERMAServiceFinishesItsCallsBeforeItStops(t *testing.T) {
 		res, err := Run(ctx, Config{Guests: []*GuestSpec{echo}, Stdout: &out, Stderr: &out, Remote: remote, DrainTimeout: patience})
 		done <- result{res, err}
 	}()
-	var local Endpoint
+	var local route.Endpoint
 	select {
 	case local = <-remote.local:
 	case r := <-done:
