@@ -23,6 +23,7 @@ import (
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/internal/diag"
 	"parigot.dev/parigot/internal/guestbuild"
+	"parigot.dev/parigot/internal/progress"
 	"parigot.dev/parigot/manifest"
 )
 
@@ -73,7 +74,7 @@ func diagnosticsError(app *manifest.App, diags hcl.Diagnostics) error {
 // source: a source directory that does not exist yet or holds no main
 // package yet is no error but a note, so that code can be generated before
 // a new guest's first line is written.
-func loadForCode(dir string, p *progress) (*manifest.App, error) {
+func loadForCode(dir string, p *progress.Reporter) (*manifest.App, error) {
 	app, diags := manifest.Load(dir)
 	bySource := map[hcl.Range]*manifest.Guest{}
 	for _, g := range app.Guests() {
@@ -85,7 +86,7 @@ func loadForCode(dir string, p *progress) (*manifest.App, error) {
 	for _, d := range diags {
 		if d.Subject != nil {
 			if g := bySource[*d.Subject]; g != nil {
-				p.note("%s %s: %s (source = %q); its code is generated anyway, and parigot build will need its main package there", g.Kind, g.Name, strings.ToLower(d.Summary), g.Source)
+				p.Note("%s %s: %s (source = %q); its code is generated anyway, and parigot build will need its main package there", g.Kind, g.Name, strings.ToLower(d.Summary), g.Source)
 				continue
 			}
 		}
@@ -99,8 +100,8 @@ func loadForCode(dir string, p *progress) (*manifest.App, error) {
 
 // Build generates code and compiles every guest of the app in opts.Dir.
 func Build(ctx context.Context, opts Options) (*Result, error) {
-	p := &progress{w: opts.Progress, live: opts.Live}
-	defer p.clear()
+	p := progress.New(opts.Progress, opts.Live)
+	defer p.Clear()
 	start := time.Now()
 	app, err := Load(opts.Dir)
 	if err != nil {
@@ -115,14 +116,14 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.step(start, "built %s", app.Name)
+	p.Step(start, "built %s", app.Name)
 	return &Result{App: app, Wasm: wasm}, nil
 }
 
 // lockAndGenerate is the first half of a build, once the manifest is
 // loaded: it takes the app's build lock and writes the generated code. The
 // caller releases the lock with unlock once it is done with the app.
-func lockAndGenerate(ctx context.Context, app *manifest.App, dir string, p *progress) (unlock func(), err error) {
+func lockAndGenerate(ctx context.Context, app *manifest.App, dir string, p *progress.Reporter) (unlock func(), err error) {
 	unlock, err = lockApp(app.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("locking the app for the build: %w", err)
@@ -133,7 +134,7 @@ func lockAndGenerate(ctx context.Context, app *manifest.App, dir string, p *prog
 		unlock()
 		return nil, err
 	}
-	p.step(start, "generated Go code: %d files, %d changed", len(gen.Files), len(gen.Written))
+	p.Step(start, "generated Go code: %d files, %d changed", len(gen.Files), len(gen.Written))
 	return unlock, nil
 }
 
@@ -175,7 +176,7 @@ func WasmPath(app *manifest.App, name string) string {
 	return filepath.Join(app.Dir, BuildDir, name+".wasm")
 }
 
-func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *progress) (map[string]string, error) {
+func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *progress.Reporter) (map[string]string, error) {
 	if err := removeStale(app, p); err != nil {
 		return nil, err
 	}
@@ -196,7 +197,7 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 		// library: the go command shares its cache, not work in progress.
 		jobs = 1
 	}
-	stop := p.watch()
+	stop := p.Watch()
 	defer stop()
 	goCmd := opts.GoCommand
 	if goCmd == "" {
@@ -210,8 +211,8 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 	for _, guest := range app.Guests() {
 		g.Go(func() error {
 			t := time.Now()
-			p.begin(guest.Name)
-			defer p.end(guest.Name)
+			p.Begin(guest.Name)
+			defer p.End(guest.Name)
 			out := WasmPath(app, guest.Name)
 			pkg := "./" + filepath.ToSlash(strings.TrimPrefix(filepath.Clean(guest.Source), "./"))
 			cmd := guestbuild.Command(gctx, goCmd, app.Dir, out, pkg)
@@ -233,7 +234,7 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 			mu.Lock()
 			wasm[guest.Name] = out
 			mu.Unlock()
-			p.step(t, "compiled %s %s -> %s", guest.Kind, guest.Name, filepath.Join(BuildDir, guest.Name+".wasm"))
+			p.Step(t, "compiled %s %s -> %s", guest.Kind, guest.Name, filepath.Join(BuildDir, guest.Name+".wasm"))
 			return nil
 		})
 	}
@@ -256,7 +257,7 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 
 // removeStale removes from the build directory the .wasm of guests that
 // parigot.hcl no longer declares, so that build/ holds what a run runs.
-func removeStale(app *manifest.App, p *progress) error {
+func removeStale(app *manifest.App, p *progress.Reporter) error {
 	files, err := filepath.Glob(filepath.Join(app.Dir, BuildDir, "*.wasm"))
 	if err != nil {
 		return err
@@ -270,7 +271,7 @@ func removeStale(app *manifest.App, p *progress) error {
 		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("removing %s, built for a guest no longer in parigot.hcl: %w", rel, err)
 		}
-		p.note("removed %s: parigot.hcl declares no guest %s any more", rel, name)
+		p.Note("removed %s: parigot.hcl declares no guest %s any more", rel, name)
 	}
 	return nil
 }
@@ -278,11 +279,11 @@ func removeStale(app *manifest.App, p *progress) error {
 // firstBuild says what the first build of guests with this Go version and
 // Go build cache costs, and returns the stamp to write once it succeeded;
 // nil when guests were built before (or the go command cannot say).
-func firstBuild(ctx context.Context, goCmd string, p *progress) *guestbuild.Stamp {
+func firstBuild(ctx context.Context, goCmd string, p *progress.Reporter) *guestbuild.Stamp {
 	st, err := guestbuild.LookupStamp(ctx, goCmd, compcache.Root())
 	if err != nil || st.Exists() {
 		return nil
 	}
-	p.note("first build of guests with %s on this machine: the go command compiles the Go standard library and the app's dependencies for wasip1 once, which can take a minute; later builds take seconds", st.GoVersion)
+	p.Note("first build of guests with %s on this machine: the go command compiles the Go standard library and the app's dependencies for wasip1 once, which can take a minute; later builds take seconds", st.GoVersion)
 	return st
 }

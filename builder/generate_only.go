@@ -3,6 +3,8 @@ package builder
 import (
 	"context"
 	"io"
+
+	"parigot.dev/parigot/internal/progress"
 )
 
 // Generate reads the manifest in dir and writes the Go code generated from
@@ -13,7 +15,7 @@ import (
 // generate). parigot init uses it so that a new app's `go test ./...` works
 // before its first build. Progress goes to w unless w is nil.
 func Generate(ctx context.Context, dir string, w io.Writer) error {
-	p := &progress{w: w}
+	p := progress.New(w, false)
 	app, err := loadForCode(dir, p)
 	if err != nil {
 		return err

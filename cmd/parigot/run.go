@@ -83,7 +83,7 @@ PARIGOT_NATS_CREDS.`,
 			guests := host.GuestsFromManifest(res.App, res.Wasm)
 			var out host.Result
 			if f.mode == "single" {
-				out, err = host.Run(ctx, host.Config{Guests: guests, Stdout: stdout, Stderr: stderr})
+				out, err = host.Run(ctx, host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr)})
 			} else {
 				for _, name := range f.only {
 					if res.App.Guest(name) == nil {

@@ -153,6 +153,12 @@ type Config struct {
 	// Ready, when set, is called once each service is ready (a split-mode
 	// child tells its supervisor).
 	Ready func(guest string)
+	// Progress, when set, hears how compiling the guests to native code
+	// goes: a line for each that took a while, and, while they compile, a
+	// status line (Live: Progress is a terminal) or a "still compiling" line
+	// every few seconds.
+	Progress io.Writer
+	Live     bool
 
 	// wazeroChecks makes every guest interruptible with wazero's
 	// close-on-context-done rather than fuel: the benchmarks compare the two.

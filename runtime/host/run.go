@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"parigot.dev/parigot/internal/fuel"
+	"parigot.dev/parigot/internal/progress"
 	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/route"
 )
@@ -107,18 +108,33 @@ func (r *run) lookup(name string) route.Endpoint {
 // per guest) and compiles it, in parallel; the on-disk compilation cache is
 // shared. Every guest is made interruptible first (see interruptible).
 func (r *run) load(ctx context.Context) error {
+	p := progress.New(r.cfg.Progress, r.cfg.Live)
+	stop := p.Watch()
+	defer p.Clear()
+	defer stop()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(goruntime.NumCPU())
 	for _, in := range r.instances {
 		g.Go(func() error {
-			if err := r.compile(gctx, in); err != nil {
+			start := time.Now()
+			p.Begin(in.spec.Name)
+			err := r.compile(gctx, in)
+			p.End(in.spec.Name)
+			if err != nil {
 				return startError(in.spec, NotLoaded, err)
+			}
+			if time.Since(start) >= slowCompile {
+				p.Step(start, "compiled %s %s to native code", in.spec.Kind, in.spec.Name)
 			}
 			return nil
 		})
 	}
 	return g.Wait()
 }
+
+// slowCompile is how long compiling a guest must take for a line to say
+// so: from the compilation cache it takes a fraction of it.
+const slowCompile = 500 * time.Millisecond
 
 func (r *run) compile(ctx context.Context, in *instance) error {
 	wasm, err := os.ReadFile(in.spec.Wasm)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -80,5 +81,20 @@ func TestAMalformedGuestIsRefusedAndTheHostGoesOn(t *testing.T) {
 				t.Errorf("Run: %v, want a start error saying %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestCompilingAGuestToNativeCodeShowsItsProgress(t *testing.T) {
+	var out, progress bytes.Buffer
+	_, err := Run(context.Background(), Config{
+		Guests:   []*GuestSpec{{Name: "evil", Kind: Program, Wasm: wasm(t, "evil")}},
+		Stdout:   &out, Stderr: &out, Progress: &progress,
+		CacheDir: t.TempDir(), // nothing cached: a compile of seconds
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^parigot: compiled program evil to native code \([0-9.]+m?s\)$`).MatchString(progress.String()) {
+		t.Errorf("progress = %q, want a line naming the guest and how long it took", progress.String())
 	}
 }

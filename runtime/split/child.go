@@ -193,6 +193,11 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 		Remote: network,
 		Plain:  true,
 	}
+	if link != nil {
+		// A child's stderr is the supervisor's, line by line: no status
+		// line, but a note when its guest takes a while to compile.
+		cfg.Progress = opts.Stderr
+	}
 	cfg.Ready = func(guest string) {
 		if link != nil {
 			link.ready(guest)

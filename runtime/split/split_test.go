@@ -19,9 +19,9 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"parigot.dev/parigot/internal/testguest"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/lines"
-	"parigot.dev/parigot/internal/testguest"
 )
 
 // The test binary doubles as the split-mode child process: Supervise starts

@@ -1,4 +1,9 @@
-package builder
+// Package progress shows what a long step of parigot is doing: a line per
+// finished step with its duration, and, for steps still running, a status
+// line redrawn in place on a terminal or a "still compiling" line every
+// heartbeat elsewhere (CI logs). The builder (compiling guests) and the
+// host (compiling them to native code) both report through it.
+package progress
 
 import (
 	"fmt"
@@ -9,33 +14,39 @@ import (
 	"time"
 )
 
+// New returns a Reporter writing to w, a terminal when live. A nil w
+// reports nothing.
+func New(w io.Writer, live bool) *Reporter { return &Reporter{w: w, live: live} }
+
 // heartbeat is how often, when progress is not a terminal, a line says which
 // guests are still compiling.
 const heartbeat = 10 * time.Second
 
-// progress prints one line per finished step with its duration, and shows
+// Reporter prints one line per finished step with its duration, and shows
 // that steps still running are alive: when live, a status line of them with
 // their times so far, rewritten in place every second; otherwise, while
 // watched, a "still compiling" line every heartbeat.
-type progress struct {
+type Reporter struct {
 	mu      sync.Mutex
-	w       io.Writer
-	live    bool
+	w       io.Writer            // nil: report nothing
+	live    bool                 // w is a terminal: keep a status line
 	every   time.Duration        // the heartbeat when not live; zero: heartbeat
 	running map[string]time.Time // step still running -> when it began
 	shown   bool                 // a status line is on screen
 }
 
-func (p *progress) step(start time.Time, format string, args ...any) {
+// Step prints a line for a step that began at start and has finished,
+// with its duration.
+func (p *Reporter) Step(start time.Time, format string, args ...any) {
 	if p.w == nil {
 		return
 	}
 	d := time.Since(start)
-	p.note("%s (%s)", fmt.Sprintf(format, args...), roundDuration(d))
+	p.Note("%s (%s)", fmt.Sprintf(format, args...), roundDuration(d))
 }
 
-// note prints one line.
-func (p *progress) note(format string, args ...any) {
+// Note prints one line.
+func (p *Reporter) Note(format string, args ...any) {
 	if p.w == nil {
 		return
 	}
@@ -46,8 +57,8 @@ func (p *progress) note(format string, args ...any) {
 	p.showLocked(time.Now())
 }
 
-// begin and end bracket a step that watch and the status line show.
-func (p *progress) begin(name string) {
+// Begin and End bracket a step that Watch and the status line show.
+func (p *Reporter) Begin(name string) {
 	if p.w == nil {
 		return
 	}
@@ -61,7 +72,7 @@ func (p *progress) begin(name string) {
 	p.showLocked(time.Now())
 }
 
-func (p *progress) end(name string) {
+func (p *Reporter) End(name string) {
 	if p.w == nil {
 		return
 	}
@@ -72,10 +83,10 @@ func (p *progress) end(name string) {
 	p.showLocked(time.Now())
 }
 
-// watch shows, until stop is called, that the steps still running are
+// Watch shows, until stop is called, that the steps still running are
 // alive: the status line is redrawn every second, or, when not live, a
 // "still compiling" line comes every heartbeat.
-func (p *progress) watch() (stop func()) {
+func (p *Reporter) Watch() (stop func()) {
 	if p.w == nil {
 		return func() {}
 	}
@@ -107,7 +118,7 @@ func (p *progress) watch() (stop func()) {
 }
 
 // tick shows the steps still running at now.
-func (p *progress) tick(now time.Time) {
+func (p *Reporter) tick(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.running) == 0 {
@@ -121,21 +132,21 @@ func (p *progress) tick(now time.Time) {
 	fmt.Fprintf(p.w, "parigot: still compiling %s\n", p.runningLocked(now))
 }
 
-// clear removes the status line, so that what follows starts clean.
-func (p *progress) clear() {
+// Clear removes the status line, so that what follows starts clean.
+func (p *Reporter) Clear() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.clearLocked()
 }
 
-func (p *progress) clearLocked() {
+func (p *Reporter) clearLocked() {
 	if p.shown {
 		io.WriteString(p.w, "\r\x1b[K")
 		p.shown = false
 	}
 }
 
-func (p *progress) showLocked(now time.Time) {
+func (p *Reporter) showLocked(now time.Time) {
 	if !p.live || len(p.running) == 0 {
 		return
 	}
@@ -145,7 +156,7 @@ func (p *progress) showLocked(now time.Time) {
 
 // runningLocked lists the steps still running, by name, each with its time
 // so far once that is a second or more: "greeting (12s), hello".
-func (p *progress) runningLocked(now time.Time) string {
+func (p *Reporter) runningLocked(now time.Time) string {
 	names := make([]string, 0, len(p.running))
 	for n := range p.running {
 		names = append(names, n)

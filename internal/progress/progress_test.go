@@ -1,4 +1,4 @@
-package builder
+package progress
 
 import (
 	"bytes"
@@ -10,10 +10,10 @@ import (
 
 func TestProgressPrintsALinePerStepWithItsDuration(t *testing.T) {
 	var out bytes.Buffer
-	p := &progress{w: &out}
-	p.begin("greeting")
-	p.step(time.Now().Add(-1500*time.Millisecond), "compiled service %s", "greeting")
-	p.end("greeting")
+	p := &Reporter{w: &out}
+	p.Begin("greeting")
+	p.Step(time.Now().Add(-1500*time.Millisecond), "compiled service %s", "greeting")
+	p.End("greeting")
 	if got := out.String(); !strings.HasPrefix(got, "parigot: compiled service greeting (1.5") || strings.Contains(got, "\r") {
 		t.Errorf("not live: got %q, want one plain line with the duration", got)
 	}
@@ -21,16 +21,16 @@ func TestProgressPrintsALinePerStepWithItsDuration(t *testing.T) {
 
 func TestLiveProgressKeepsAStatusLineOfWhatIsRunning(t *testing.T) {
 	var out bytes.Buffer
-	p := &progress{w: &out, live: true}
-	p.begin("hello")
-	p.begin("greeting")
+	p := &Reporter{w: &out, live: true}
+	p.Begin("hello")
+	p.Begin("greeting")
 	if !strings.HasSuffix(out.String(), "parigot: compiling greeting, hello ...") {
 		t.Errorf("status line = %q, want both running guests", out.String())
 	}
-	p.step(time.Now(), "compiled service greeting")
-	p.end("greeting")
-	p.end("hello")
-	p.clear()
+	p.Step(time.Now(), "compiled service greeting")
+	p.End("greeting")
+	p.End("hello")
+	p.Clear()
 	final := out.String()
 	if !strings.Contains(final, "\r\x1b[Kparigot: compiled service greeting (") {
 		t.Errorf("the step line did not replace the status line: %q", final)
@@ -42,21 +42,21 @@ func TestLiveProgressKeepsAStatusLineOfWhatIsRunning(t *testing.T) {
 
 func TestAWatchedStepSaysItIsAliveEveryHeartbeat(t *testing.T) {
 	var out syncBuffer
-	p := &progress{w: &out, every: 10 * time.Millisecond}
-	p.begin("greeting")
-	stop := p.watch()
+	p := &Reporter{w: &out, every: 10 * time.Millisecond}
+	p.Begin("greeting")
+	stop := p.Watch()
 	for !strings.Contains(out.String(), "parigot: still compiling greeting") {
 		time.Sleep(time.Millisecond)
 	}
 	stop()
-	p.end("greeting")
+	p.End("greeting")
 }
 
 func TestTheHeartbeatNamesEachStepWithItsTimeSoFar(t *testing.T) {
 	var out bytes.Buffer
-	p := &progress{w: &out}
-	p.begin("hello")
-	p.begin("greeting")
+	p := &Reporter{w: &out}
+	p.Begin("hello")
+	p.Begin("greeting")
 	now := time.Now()
 	p.running["greeting"] = now.Add(-20500 * time.Millisecond)
 	p.running["hello"] = now.Add(-300 * time.Millisecond)
@@ -65,8 +65,8 @@ func TestTheHeartbeatNamesEachStepWithItsTimeSoFar(t *testing.T) {
 		t.Errorf("heartbeat = %q, want %q", got, want)
 	}
 	out.Reset()
-	p.end("greeting")
-	p.end("hello")
+	p.End("greeting")
+	p.End("hello")
 	p.tick(now)
 	if out.Len() != 0 {
 		t.Errorf("a heartbeat with nothing running: %q", out.String())
@@ -75,8 +75,8 @@ func TestTheHeartbeatNamesEachStepWithItsTimeSoFar(t *testing.T) {
 
 func TestTheLiveStatusLineShowsHowLongEachStepHasRun(t *testing.T) {
 	var out bytes.Buffer
-	p := &progress{w: &out, live: true}
-	p.begin("greeting")
+	p := &Reporter{w: &out, live: true}
+	p.Begin("greeting")
 	p.running["greeting"] = time.Now().Add(-12 * time.Second)
 	p.tick(time.Now())
 	if !strings.HasSuffix(out.String(), "\r\x1b[Kparigot: compiling greeting (12s) ...") {
