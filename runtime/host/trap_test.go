@@ -87,8 +87,8 @@ func TestAMalformedGuestIsRefusedAndTheHostGoesOn(t *testing.T) {
 func TestCompilingAGuestToNativeCodeShowsItsProgress(t *testing.T) {
 	var out, progress bytes.Buffer
 	_, err := Run(context.Background(), Config{
-		Guests:   []*GuestSpec{{Name: "evil", Kind: Program, Wasm: wasm(t, "evil")}},
-		Stdout:   &out, Stderr: &out, Progress: &progress,
+		Guests: []*GuestSpec{{Name: "evil", Kind: Program, Wasm: wasm(t, "evil")}},
+		Stdout: &out, Stderr: &out, Progress: &progress,
 		CacheDir: t.TempDir(), // nothing cached: a compile of seconds
 	})
 	if err != nil {
