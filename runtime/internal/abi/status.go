@@ -14,11 +14,12 @@ import (
 // whole. This package encodes and decodes it by hand, so that the host and
 // the ABI need no protobuf library.
 
-// Status field numbers and wire types.
+// Status fields: their tags, the field number shifted left by three and
+// or'ed with the wire type (0 varint, 2 length-delimited).
 const (
-	statusCodeTag    = 1<<3 | 0 // varint
-	statusMessageTag = 2<<3 | 2 // bytes
-	statusDetailsTag = 3<<3 | 2 // bytes
+	statusCodeTag    = 1 << 3   // code, varint
+	statusMessageTag = 2<<3 | 2 // message, bytes
+	statusDetailsTag = 3<<3 | 2 // details, bytes
 )
 
 // EncodeError returns the payload of an error reply: a google.rpc.Status
