@@ -52,14 +52,14 @@ var (
 		"spin":    "./testdata/spin",
 	})
 	parigotGuests = buildOnce(map[string]string{
-		"host-bench":       "../../host/testdata/guests/bench",
-		"host-caller":      "../../host/testdata/guests/caller",
-		"host-crash":       "../../host/testdata/guests/crash",
-		"host-echo":        "../../host/testdata/guests/echo",
-		"host-evil":        "../../host/testdata/guests/evil",
-		"host-loader":      "../../host/testdata/guests/loader",
-		"helloworld-greet": "../../../examples/helloworld/greeting",
-		"helloworld-hello": "../../../examples/helloworld/hello",
+		"host-bench":       "../../runtime/host/testdata/guests/bench",
+		"host-caller":      "../../runtime/host/testdata/guests/caller",
+		"host-crash":       "../../runtime/host/testdata/guests/crash",
+		"host-echo":        "../../runtime/host/testdata/guests/echo",
+		"host-evil":        "../../runtime/host/testdata/guests/evil",
+		"host-loader":      "../../runtime/host/testdata/guests/loader",
+		"helloworld-greet": "../../examples/helloworld/greeting",
+		"helloworld-hello": "../../examples/helloworld/hello",
 	})
 )
 

@@ -2,6 +2,7 @@ package split
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,8 @@ func chainGuests(t *testing.T, front, middle, back time.Duration, env ...string)
 }
 
 // inBothModes runs guests in single mode and in split mode and checks that
-// each output has every line of want (after its guest's prefix).
+// each output has every line of want (after its guest's prefix); a want
+// ending in "..." matches any line that starts with what precedes it.
 func inBothModes(t *testing.T, guests func() []*host.GuestSpec, want ...string) {
 	t.Helper()
 	single, singleOut := runSingle(t, guests())
@@ -37,14 +39,15 @@ func inBothModes(t *testing.T, guests func() []*host.GuestSpec, want ...string) 
 		mode, out, more string
 		res             host.Result
 	}{{"single", singleOut, "", single}, {"split", splitOut, splitErr, split}} {
-		got := map[string]bool{}
+		var got []string
 		for _, l := range strings.Split(m.out, "\n") {
 			if label, rest, ok := strings.Cut(l, " | "); ok {
-				got[strings.TrimSpace(label)+" | "+rest] = true
+				got = append(got, strings.TrimSpace(label)+" | "+rest)
 			}
 		}
 		for _, w := range want {
-			if !got[w] {
+			prefix, isPrefix := strings.CutSuffix(w, "...")
+			if !slices.ContainsFunc(got, func(l string) bool { return l == w || isPrefix && strings.HasPrefix(l, prefix) }) {
 				t.Errorf("%s mode: output lacks %q:\n%s%s", m.mode, w, m.out, m.more)
 			}
 		}
@@ -56,12 +59,15 @@ func inBothModes(t *testing.T, guests func() []*host.GuestSpec, want ...string) 
 
 func TestDeadlinesTravelAlongAChainOfCalls(t *testing.T) {
 	t.Run("a callee's own calls end when its caller's deadline does, not at their budgets", func(t *testing.T) {
+		// Every link's call ends at the same instant, front's deadline: each
+		// caller up the chain sees its own expiry or the error forwarded from
+		// below, whichever comes first; both are deadline exceeded.
 		inBothModes(t, func() []*host.GuestSpec {
 			return chainGuests(t, 300*time.Millisecond, time.Minute, time.Minute, "CHAIN_SCENARIO=relay", "CHAIN_REQUEST=never")
 		},
-			"chaincaller | error: test.Front/Relay: deadline exceeded: no reply from service front within its method budget of 300ms (code deadline exceeded)",
-			"front | relay failed: test.Middle/Relay: deadline exceeded: no reply from service middle before the deadline this call inherited from its caller (its own budget is 1m0s)",
 			"middle | relay failed: test.Back/Relay: deadline exceeded: no reply from service back before the deadline this call inherited from its caller (its own budget is 1m0s)",
+			"front | relay failed: test.Middle/Relay: deadline exceeded: ...",
+			"chaincaller | error: test.Front/Relay: deadline exceeded: ...",
 		)
 	})
 	t.Run("a method sees its call's deadline, inherited from the first caller", func(t *testing.T) {
@@ -73,7 +79,7 @@ func TestDeadlinesTravelAlongAChainOfCalls(t *testing.T) {
 		inBothModes(t, func() []*host.GuestSpec {
 			return chainGuests(t, time.Minute, 100*time.Millisecond, time.Minute, "CHAIN_SCENARIO=queued")
 		},
-			"chaincaller | error: test.Middle/Relay: deadline exceeded: no reply from service middle within its method budget of 100ms (code deadline exceeded)",
+			"chaincaller | error: test.Middle/Relay: deadline exceeded: ...",
 			"chaincaller | back: relayed 0",
 		)
 	})

@@ -28,6 +28,7 @@ func runTestSupervisor(spec string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	os.Unsetenv(envSupervisor) // its children are children, not supervisors
 	os.Setenv(envChild, spec)
 	exe, _ := os.Executable()
 	_, err := Supervise(context.Background(), Options{
