@@ -160,11 +160,14 @@ func TestAKilledServiceProcessReadsLikeACrash(t *testing.T) {
 
 func TestAnOverrunIsReportedWhenTheRunEndsFirst(t *testing.T) {
 	guests := func() []*host.GuestSpec {
-		g := faultGuests(t, "Spin", 200*time.Millisecond)
-		g[1].Env = append(g[1].Env, "THEN=exit") // the run ends on the deadline, before the host stops the method
+		// The run ends on the deadline, well before the host would stop the
+		// method (at the budget plus as much again): a budget of seconds
+		// leaves a split-mode stop time to arrive on a busy machine.
+		g := faultGuests(t, "Spin", 2*time.Second)
+		g[1].Env = append(g[1].Env, "THEN=exit")
 		return g
 	}
-	const want = "service faulty was stopped: method test.Faulty/Spin ran for T, over its budget of 200ms, and was still running when the run ended"
+	const want = "service faulty was stopped: method test.Faulty/Spin ran for T, over its budget of 2s, and was still running when the run ended"
 	single, _ := runSingle(t, guests())
 	split, _, splitErr := supervise(t, guests(), nil, nil)
 	for _, m := range []struct {
