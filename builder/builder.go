@@ -134,6 +134,9 @@ func lockAndGenerate(ctx context.Context, app *manifest.App, dir string, p *prog
 		unlock()
 		return nil, err
 	}
+	for _, n := range gen.Notes {
+		p.Note("note: %s", n)
+	}
 	p.Step(start, "generated Go code: %d files, %d changed", len(gen.Files), len(gen.Written))
 	return unlock, nil
 }
@@ -142,7 +145,12 @@ func generate(ctx context.Context, app *manifest.App, displayDir string) (*codeg
 	if fi, err := os.Stat(displayDir); err == nil && !fi.IsDir() {
 		displayDir = filepath.Dir(displayDir)
 	}
-	in := codegen.Input{AppDir: app.Dir, DisplayDir: displayDir, Module: app.Module}
+	in := codegen.Input{AppDir: app.Dir, DisplayDir: displayDir, Module: app.Module, Implemented: map[string]bool{}}
+	for _, s := range app.Services {
+		for _, impl := range s.Implements {
+			in.Implemented[impl] = true
+		}
+	}
 	for _, p := range app.Protos {
 		in.Sets = append(in.Sets, codegen.ProtoSet{Root: p.Root, Files: p.Files, Ranges: p.FileRanges})
 	}

@@ -17,6 +17,10 @@ type Input struct {
 	DisplayDir string // how the app dir is shown in diagnostics (e.g. "examples/helloworld" or "."); range Filenames are filepath.Join(DisplayDir, app-relative file)
 	Module     string // the app's Go module path: the import path of AppDir (e.g. "parigot.dev/parigot/examples/helloworld")
 	Sets       []ProtoSet
+	// Implemented names the proto services a guest of the app implements
+	// (full names). A streaming method is an error only in one of these;
+	// elsewhere it is left out of the stubs, with a note.
+	Implemented map[string]bool
 }
 
 // ProtoSet is a group of proto files that share an import root.
@@ -34,6 +38,7 @@ type Result struct {
 	Written  []string            // the subset whose content changed and were written
 	Removed  []string            // stale files removed: parigot stubs of protos that no longer define services, vtproto files of protos that no longer get one
 	Sources  diag.Sources        // proto sources keyed by the Filenames used in diagnostic ranges
+	Notes    []string            // what was left out and why (streaming methods of services no guest implements), for people
 }
 
 // Service is a proto service that Generate wrote parigot stubs for.
@@ -78,7 +83,7 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 	}
 	// A go_package outside the module leaves the request usable: run the
 	// generators anyway, to report every problem at once.
-	out := run(req)
+	out := run(req, in.Implemented)
 	if out.err != nil {
 		return res, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -102,6 +107,7 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 	for name, s := range out.services {
 		res.Services[name] = s
 	}
+	res.Notes = out.notes
 	res.Types = out.types
 	diags = append(diags, c.write(out.resp, res)...)
 	return res, diags

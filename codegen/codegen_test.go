@@ -656,7 +656,7 @@ func TestGenerateResponse(t *testing.T) {
 		}
 	})
 
-	t.Run("reports a streaming method in the response", func(t *testing.T) {
+	t.Run("leaves a streaming method out of the stubs, and says so in them", func(t *testing.T) {
 		req := proto.Clone(req).(*pluginpb.CodeGeneratorRequest)
 		for _, f := range req.GetProtoFile() {
 			if f.GetName() == "greeting/v1/greeting.proto" {
@@ -664,8 +664,15 @@ func TestGenerateResponse(t *testing.T) {
 			}
 		}
 		resp := GenerateResponse(req)
-		if e := resp.GetError(); !strings.Contains(e, "streaming methods are not supported") || !strings.Contains(e, "FetchGreeting") {
-			t.Errorf("Error = %q, want it to name the streaming method", e)
+		if e := resp.GetError(); e != "" {
+			t.Fatalf("Error = %q, want none: a plugin does not know which services guests implement", e)
+		}
+		for _, f := range resp.GetFile() {
+			if strings.HasSuffix(f.GetName(), "greeting_parigot.pb.go") {
+				if c := f.GetContent(); strings.Contains(c, "FetchGreeting(") || !strings.Contains(c, "Its streaming methods (FetchGreeting) are left out") {
+					t.Errorf("greeting_parigot.pb.go keeps the streaming method or does not say it left it out:\n%s", c)
+				}
+			}
 		}
 	})
 
@@ -708,15 +715,16 @@ func TestGenerateDiagnostics(t *testing.T) {
 		End:      hcl.Pos{Line: 7, Column: 30, Byte: 98},
 	}
 	for _, tc := range []struct {
-		name    string
-		files   map[string]string
-		set     ProtoSet
-		summary string // a substring of the first diagnostic's summary
-		detail  string // a substring of its detail
-		file    string // its Subject's file name
-		line    int
-		column  int
-		srcLine string // the source line the rendered diagnostic shows
+		name        string
+		files       map[string]string
+		set         ProtoSet
+		implemented []string // proto services guests implement
+		summary     string   // a substring of the first diagnostic's summary
+		detail      string   // a substring of its detail
+		file        string   // its Subject's file name
+		line        int
+		column      int
+		srcLine     string // the source line the rendered diagnostic shows
 	}{
 		{
 			name: "a syntax error is reported at its line and column",
@@ -780,11 +788,12 @@ service S {
   rpc Watch(Req) returns (stream Resp);
 }
 `},
-			set:     ProtoSet{Files: []string{"s/v1/s.proto"}},
-			summary: "streaming methods are not supported",
-			detail:  "s.v1.S/Watch is a server-streaming method",
-			file:    "app/s/v1/s.proto",
-			line:    7, column: 27,
+			set:         ProtoSet{Files: []string{"s/v1/s.proto"}},
+			implemented: []string{"s.v1.S"},
+			summary:     "streaming methods are not supported",
+			detail:      "s.v1.S/Watch is a server-streaming method",
+			file:        "app/s/v1/s.proto",
+			line:        7, column: 27,
 			srcLine: "rpc Watch(Req) returns (stream Resp);",
 		},
 		{
@@ -822,7 +831,11 @@ service Greeting {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeApp(t, tc.files)
-			res, diags := Generate(context.Background(), Input{AppDir: dir, DisplayDir: "app", Module: testModule, Sets: []ProtoSet{tc.set}})
+			implemented := map[string]bool{}
+			for _, s := range tc.implemented {
+				implemented[s] = true
+			}
+			res, diags := Generate(context.Background(), Input{AppDir: dir, DisplayDir: "app", Module: testModule, Sets: []ProtoSet{tc.set}, Implemented: implemented})
 			if !diags.HasErrors() {
 				t.Fatalf("no error diagnostics")
 			}
@@ -920,7 +933,8 @@ service S {
   rpc Both(stream A) returns (stream A);
 }
 `})
-	_, diags := Generate(context.Background(), Input{AppDir: dir, DisplayDir: ".", Module: testModule, Sets: []ProtoSet{{Files: []string{"s.proto"}}}})
+	_, diags := Generate(context.Background(), Input{AppDir: dir, DisplayDir: ".", Module: testModule, Sets: []ProtoSet{{Files: []string{"s.proto"}}},
+		Implemented: map[string]bool{"s.S": true}})
 	var got []string
 	for _, d := range diags {
 		got = append(got, fmt.Sprintf("%s:%d: %s", d.Subject.Filename, d.Subject.Start.Line, d.Summary))

@@ -138,3 +138,55 @@ func TestTypedErrorMistakesAreDiagnosed(t *testing.T) {
 		})
 	}
 }
+
+// grpcTestProto is the shape of grpc/grpc-proto's testing service: unary
+// and streaming methods side by side, as most real APIs have.
+const grpcTestProto = `syntax = "proto3";
+package grpc.testing;
+message SimpleRequest { int32 response_size = 1; }
+message SimpleResponse { bytes payload = 1; }
+message StreamingOutputCallRequest {}
+message StreamingOutputCallResponse {}
+service TestService {
+  rpc UnaryCall(SimpleRequest) returns (SimpleResponse);
+  rpc StreamingOutputCall(StreamingOutputCallRequest) returns (stream StreamingOutputCallResponse);
+  rpc FullDuplexCall(stream StreamingOutputCallRequest) returns (stream StreamingOutputCallResponse);
+}
+`
+
+func TestStreamingMethodsMatterOnlyWhereImplemented(t *testing.T) {
+	gen := func(t *testing.T, implemented map[string]bool) (*Result, string, error) {
+		dir := writeApp(t, map[string]string{"proto/grpc/testing/test.proto": grpcTestProto})
+		res, diags := Generate(t.Context(), Input{AppDir: dir, DisplayDir: "app", Module: testModule,
+			Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/grpc/testing/test.proto"}}}, Implemented: implemented})
+		if diags.HasErrors() {
+			return res, dir, diags
+		}
+		return res, dir, nil
+	}
+	t.Run("a service no guest implements keeps its unary methods, with a note for the rest", func(t *testing.T) {
+		res, dir, err := gen(t, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := res.Services["grpc.testing.TestService"].Methods; len(m) != 1 || m[0].Name != "UnaryCall" {
+			t.Errorf("methods %+v, want UnaryCall alone", m)
+		}
+		if len(res.Notes) != 2 || !strings.Contains(res.Notes[0], "grpc.testing.TestService/StreamingOutputCall is a streaming method") {
+			t.Errorf("notes %q, want one per streaming method", res.Notes)
+		}
+		stubs, err := os.ReadFile(filepath.Join(dir, "gen", "grpc", "testing", "test_parigot.pb.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(stubs), "func (c *TestServiceClient) UnaryCall(") || strings.Contains(string(stubs), "FullDuplexCall(") {
+			t.Errorf("the stubs do not have UnaryCall alone:\n%s", stubs)
+		}
+	})
+	t.Run("a service a guest implements may not stream", func(t *testing.T) {
+		_, _, err := gen(t, map[string]bool{"grpc.testing.TestService": true})
+		if err == nil || !strings.Contains(err.Error(), "streaming methods are not supported") {
+			t.Errorf("err = %v, want the streaming methods reported", err)
+		}
+	})
+}
