@@ -21,6 +21,7 @@ import (
 	"github.com/bufbuild/protocompile/linker"
 	"github.com/bufbuild/protocompile/reporter"
 	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/mod/modfile"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -56,6 +57,9 @@ type protoFile struct {
 	fdp    *descriptorpb.FileDescriptorProto
 	listed bool // named in a ProtoSet's Files
 	gen    bool // generate Go code for it
+	// importedBy is the first app file found to import it, for a
+	// diagnostic about the import.
+	importedBy *protoFile
 }
 
 // display is the diagnostic file name of the proto file at import path p of
@@ -331,6 +335,9 @@ func (c *compilation) request() (*pluginpb.CodeGeneratorRequest, hcl.Diagnostics
 		for i := 0; i < imps.Len(); i++ {
 			if dep := f.FindImportByPath(imps.Get(i).Path()); dep != nil {
 				visit(root, dep)
+				if d := c.files[dep.Path()]; d != nil && d.importedBy == nil && pf.res != nil {
+					d.importedBy = pf
+				}
 			}
 		}
 		c.order = append(c.order, p)
@@ -348,6 +355,7 @@ func (c *compilation) request() (*pluginpb.CodeGeneratorRequest, hcl.Diagnostics
 
 	req := &pluginpb.CodeGeneratorRequest{}
 	var params []string
+	provided := c.providedModules()
 	for _, p := range c.order {
 		pf := c.files[p]
 		req.ProtoFile = append(req.ProtoFile, pf.fdp)
@@ -365,6 +373,8 @@ func (c *compilation) request() (*pluginpb.CodeGeneratorRequest, hcl.Diagnostics
 		case pf.listed:
 			diags = append(diags, c.goPackageDiag(pf, goPkg))
 			pf.gen = true // for the generators' diagnostics; nothing is written
+		case provided != nil && !provided(goImportPath(goPkg)):
+			diags = append(diags, c.unprovidedImportDiag(pf, goPkg))
 		}
 		// An imported app file with a go_package outside the module is
 		// someone else's code: it is not generated here.
@@ -554,4 +564,66 @@ func capitalize(s string) string {
 		return s
 	}
 	return string(unicode.ToUpper(r)) + s[size:]
+}
+
+// providedModules returns whether a Go import path lies in the app's main
+// module or in a module its go.mod requires: the Go packages of imported
+// proto files that parigot does not generate must come from there. It
+// returns nil when there is no go.mod to read above the app (nothing can be
+// said then).
+func (c *compilation) providedModules() func(importPath string) bool {
+	for dir := c.in.AppDir; ; dir = filepath.Dir(dir) {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil {
+			f, err := modfile.ParseLax(filepath.Join(dir, "go.mod"), data, nil)
+			if err != nil || f.Module == nil {
+				return nil
+			}
+			mods := []string{f.Module.Mod.Path}
+			for _, r := range f.Require {
+				mods = append(mods, r.Mod.Path)
+			}
+			return func(importPath string) bool {
+				for _, m := range mods {
+					if importPath == m || strings.HasPrefix(importPath, m+"/") {
+						return true
+					}
+				}
+				return false
+			}
+		}
+		if parent := filepath.Dir(dir); parent == dir {
+			return nil
+		}
+	}
+}
+
+// unprovidedImportDiag reports an imported proto file whose Go package
+// parigot does not generate (its go_package is outside the app's module)
+// and that no module of the app provides, at the import that brings it in:
+// without it, every guest would fail with the go command's "missing go.sum
+// entry" instead.
+func (c *compilation) unprovidedImportDiag(pf *protoFile, goPkg string) *hcl.Diagnostic {
+	imp := goImportPath(goPkg)
+	d := &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Imported proto file whose Go package cannot be found",
+		Detail: fmt.Sprintf("%s has go_package %q, which is outside the app's module %s, so parigot does not generate its Go code; and no module the app's go.mod requires provides %s. Either list %s in a proto block with a go_package inside the module (or none), so that parigot generates it into the app, or add the module that holds its Go code: go get %s",
+			pf.path, goPkg, c.in.Module, imp, pf.path, imp),
+	}
+	by := pf.importedBy
+	if by == nil || by.res == nil {
+		rng := hcl.Range{Filename: c.display(pf.root, pf.path), Start: hcl.Pos{Line: 1, Column: 1}, End: hcl.Pos{Line: 1, Column: 1}}
+		d.Subject = &rng
+		return d
+	}
+	var node ast.Node
+	for _, decl := range by.res.AST().Decls {
+		if in, ok := decl.(*ast.ImportNode); ok && in.Name.AsString() == pf.path {
+			node = in.Name
+		}
+	}
+	rng := c.nodeRange(by, node)
+	d.Subject = &rng
+	return d
 }

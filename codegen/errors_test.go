@@ -190,3 +190,49 @@ func TestStreamingMethodsMatterOnlyWhereImplemented(t *testing.T) {
 		}
 	})
 }
+
+func TestAnImportedProtoWhoseGoPackageNoModuleProvidesIsDiagnosed(t *testing.T) {
+	files := map[string]string{
+		"proto/shop/v1/shop.proto": `syntax = "proto3";
+package shop.v1;
+
+import "vendor/money/v1/money.proto";
+
+message Price { vendor.money.v1.Money amount = 1; }
+`,
+		"proto/vendor/money/v1/money.proto": `syntax = "proto3";
+package vendor.money.v1;
+option go_package = "github.com/vendor/money/v1;moneyv1";
+message Money { int64 cents = 1; }
+`,
+	}
+	for _, c := range []struct {
+		name, goMod string
+		wantDiag    bool
+	}{
+		{"a module the app does not require", "module example.com/app\n\ngo 1.26\n\nrequire google.golang.org/protobuf v1.36.12\n", true},
+		{"a module the app requires", "module example.com/app\n\ngo 1.26\n\nrequire github.com/vendor/money v1.2.0\n", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := writeApp(t, files)
+			if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(c.goMod), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, diags := Generate(t.Context(), Input{AppDir: dir, DisplayDir: "app", Module: testModule,
+				Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/shop/v1/shop.proto"}}}})
+			if !c.wantDiag {
+				if diags.HasErrors() {
+					t.Fatalf("diagnostics %v, want none", diags)
+				}
+				return
+			}
+			if !diags.HasErrors() || !strings.Contains(diags.Error(), `vendor/money/v1/money.proto has go_package "github.com/vendor/money/v1;moneyv1"`) ||
+				!strings.Contains(diags.Error(), "go get github.com/vendor/money/v1") {
+				t.Fatalf("diagnostics %v, want the import named with what to do", diags)
+			}
+			if s := diags[0].Subject; s == nil || s.Filename != "app/proto/shop/v1/shop.proto" || s.Start.Line != 4 {
+				t.Errorf("the diagnostic is at %+v, want the import in shop.proto, line 4", s)
+			}
+		})
+	}
+}
