@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"parigot.dev/parigot/internal/progress"
+	"parigot.dev/parigot/manifest"
 )
 
 // Generate reads the manifest in dir and writes the Go code generated from
@@ -26,4 +27,11 @@ func Generate(ctx context.Context, dir string, w io.Writer) error {
 	}
 	unlock()
 	return nil
+}
+
+// LoadProtos reads the manifest in dir for what concerns its protos alone
+// (parigot check): like Generate, it reads no guest's source, and says
+// nothing of a guest whose source is missing.
+func LoadProtos(dir string) (*manifest.App, error) {
+	return loadForCode(dir, progress.New(nil, false))
 }

@@ -22,7 +22,7 @@ var (
 		{Type: "program", LabelNames: []string{"name"}},
 	}}
 	appSchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "module"}}}
-	protoSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "files"}, {Name: "root"}}}
+	protoSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "files"}, {Name: "root"}, {Name: "buf"}}}
 	idSchema    = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "letter"}, {Name: "package"}}}
 	// Programs are decoded with the service schema too, so that a
 	// service-only attribute gets a diagnostic that says why.
@@ -151,6 +151,20 @@ func (d *decoder) decodeProto(b *hcl.Block) {
 	}
 	content, diags := b.Body.Content(protoSchema)
 	d.diags = append(d.diags, diags...)
+
+	if attr := content.Attributes["buf"]; attr != nil {
+		for _, other := range []string{"root", "files"} {
+			if o := content.Attributes[other]; o != nil {
+				d.errf(o.NameRange, fmt.Sprintf("%s beside buf", other),
+					"A proto block with buf takes its roots and files from the buf.yaml's modules; remove %s, or remove buf and list the files here.", other)
+			}
+		}
+		if !dup {
+			d.protos[p.Name] = p
+			d.app.Protos = append(d.app.Protos, d.decodeBuf(p, attr)...)
+		}
+		return
+	}
 
 	rootOK := true
 	if attr := content.Attributes["root"]; attr != nil {

@@ -102,6 +102,11 @@ type Proto struct {
 	FileRanges []hcl.Range // range of each entry of Files
 	DeclRange  hcl.Range
 	RootRange  hcl.Range // the root attribute's value; the block header when root is not given
+	// Buf is the app-relative path of the buf.yaml the files come from (one
+	// Proto per module of it), and BufRange its attribute's value; "" and
+	// the zero range for a block that lists its files.
+	Buf      string
+	BufRange hcl.Range
 }
 
 // IdType is an id block: a typed Id declaration.
