@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -35,8 +36,11 @@ import (
 // compiled, from which import root, and how to point diagnostics into it.
 type compilation struct {
 	in      Input
-	mu      sync.Mutex   // guards sources while protocompile reads files concurrently
+	mu      sync.Mutex   // guards sources and edition2024 while protocompile reads files concurrently
 	sources diag.Sources // by display file name
+	// edition2024 holds the files (absolute paths) that declare edition
+	// 2024, which the compiler is handed as edition 2023 (see open).
+	edition2024 map[string]bool
 
 	sets  []compiledSet
 	files map[string]*protoFile // by import path ("greeting/v1/greeting.proto")
@@ -205,6 +209,13 @@ func (c *compilation) safeCompile(ctx context.Context, comp protocompile.Compile
 
 // open reads a proto source for the compiler and remembers it for
 // diagnostics.
+//
+// protocompile knows editions up to 2023. A file of edition 2024 is handed
+// to it as 2023 (the same bytes but one digit, so positions hold) and its
+// descriptor is marked 2024 again before the generators see it (see
+// request), so that protoc-gen-go generates what edition 2024 means; what
+// only edition 2024 can write (export and local, import option) is still a
+// syntax error at its position.
 func (c *compilation) open(p string) (io.ReadCloser, error) {
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -217,8 +228,39 @@ func (c *compilation) open(p string) (io.ReadCloser, error) {
 	c.mu.Lock()
 	c.sources.Add(name, b)
 	c.mu.Unlock()
+	if loc := edition2024.FindSubmatchIndex(b); loc != nil {
+		b = bytes.Clone(b)
+		b[loc[3]-2] = '3' // "2024" -> "2023"
+		c.mu.Lock()
+		if c.edition2024 == nil {
+			c.edition2024 = map[string]bool{}
+		}
+		c.edition2024[p] = true
+		c.mu.Unlock()
+	}
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
+
+// editionAsSyntax files the source location (and so the comments) of an
+// edition declaration under the syntax field's path, where protoc and buf
+// put it: protoc-gen-go prints the comments there at the top of the file,
+// and so writes the same bytes as from protoc's request.
+func editionAsSyntax(fdp *descriptorpb.FileDescriptorProto) {
+	if fdp.GetSyntax() != "editions" {
+		return
+	}
+	const syntaxTag, editionTag = 12, 14
+	for _, loc := range fdp.GetSourceCodeInfo().GetLocation() {
+		if len(loc.Path) == 1 && loc.Path[0] == editionTag {
+			loc.Path[0] = syntaxTag
+		}
+	}
+}
+
+// edition2024 finds a file's edition declaration when it is 2024, as the
+// file's first statement (after comments); its first group is the quoted
+// edition.
+var edition2024 = regexp.MustCompile(`^(?:\s|//[^\n]*\n|/\*(?s:.*?)\*/)*edition\s*=\s*("2024"|'2024')\s*;`)
 
 // openShipped reads one of the .proto files parigot ships (by import path).
 // Their go_package is in parigot's module, so they are compiled for the
@@ -327,6 +369,10 @@ func (c *compilation) request() (*pluginpb.CodeGeneratorRequest, hcl.Diagnostics
 		if res, ok := f.(linker.Result); ok {
 			pf.res = res
 			pf.fdp = res.FileDescriptorProto()
+			if c.edition2024[filepath.Join(c.in.AppDir, filepath.FromSlash(root), filepath.FromSlash(p))] {
+				pf.fdp.Edition = descriptorpb.Edition_EDITION_2024.Enum()
+			}
+			editionAsSyntax(pf.fdp)
 		} else {
 			pf.fdp = protodesc.ToFileDescriptorProto(f)
 		}

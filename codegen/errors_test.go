@@ -236,3 +236,39 @@ message Money { int64 cents = 1; }
 		})
 	}
 }
+
+func TestEdition2024Generates(t *testing.T) {
+	dir := writeApp(t, map[string]string{"proto/ed/v1/ed.proto": `// An edition 2024 file.
+edition = "2024";
+package ed.v1;
+message Item {
+  string name = 1;
+  int32 count = 2 [features.field_presence = IMPLICIT];
+}
+`})
+	res := mustGenerate(t, Input{AppDir: dir, DisplayDir: "app", Module: testModule,
+		Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/ed/v1/ed.proto"}}}})
+	if got := rel(t, dir, res.Files); !slices.Contains(got, "gen/ed/v1/ed.pb.go") {
+		t.Fatalf("generated %v", got)
+	}
+	src, err := os.ReadFile(filepath.Join(dir, "gen", "ed", "v1", "ed.pb.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Edition 2024's default for Go is the opaque API: hidden fields, setters.
+	for _, want := range []string{"// An edition 2024 file.", "xxx_hidden_Name", "func (x *Item) SetName(v string)", "// source: ed/v1/ed.proto"} {
+		if !strings.Contains(string(src), want) {
+			t.Errorf("ed.pb.go lacks %q", want)
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	makeModule(t, dir, map[string]string{"use/main.go": "package main\n\nimport edv1 \"example.com/app/gen/ed/v1\"\n\nfunc main() {\n\tvar i edv1.Item\n\ti.SetName(\"x\")\n\tprintln(i.GetName())\n}\n"})
+	cmd := exec.Command("go", "build", "./...")
+	cmd.Dir = dir
+	cmd.Env = offlineEnv()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("go build: %v\n%s", err, out)
+	}
+}
