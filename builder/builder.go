@@ -22,6 +22,7 @@ import (
 	"parigot.dev/parigot/codegen"
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/internal/diag"
+	"parigot.dev/parigot/internal/fuel"
 	"parigot.dev/parigot/internal/guestbuild"
 	"parigot.dev/parigot/internal/progress"
 	"parigot.dev/parigot/manifest"
@@ -239,6 +240,9 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 				mu.Unlock()
 				return nil
 			}
+			if err := instrument(out); err != nil {
+				return fmt.Errorf("guest %s: %w", guest.Name, err)
+			}
 			mu.Lock()
 			wasm[guest.Name] = out
 			mu.Unlock()
@@ -294,4 +298,27 @@ func firstBuild(ctx context.Context, goCmd string, p *progress.Reporter) *guestb
 	}
 	p.Note("first build of guests with %s on this machine: the go command compiles the Go standard library and the app's dependencies for wasip1 once, which can take a minute; later builds take seconds", st.GoVersion)
 	return st
+}
+
+// instrument rewrites the guest at path with internal/fuel's interruption
+// checks, once: the host would otherwise do it at every start (tens of
+// milliseconds a guest), and a module that has them is left as it is. The
+// go command sees the file as up to date all the same (its build ID
+// section is kept), so an unchanged guest is neither relinked nor
+// rewritten. A module the rewriter does not handle is left for the host,
+// which falls back to wazero's checks.
+func instrument(path string) error {
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	counted, err := fuel.Instrument(wasm)
+	if err != nil || bytes.Equal(counted, wasm) {
+		return nil
+	}
+	tmp := path + ".fuel"
+	if err := os.WriteFile(tmp, counted, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", tmp, err)
+	}
+	return os.Rename(tmp, path)
 }
