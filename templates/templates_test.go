@@ -13,7 +13,7 @@ func TestParse(t *testing.T) {
 		if err != nil || len(names) == 0 {
 			t.Fatalf("no templates embedded (%v)", err)
 		}
-		funcs := template.FuncMap{"ctx": func() string { return "" }, "guest": func(string) string { return "" }}
+		funcs := template.FuncMap{"ctx": func() string { return "" }, "guest": func(string) string { return "" }, "join": strings.Join}
 		for _, name := range names {
 			if _, err := Parse(funcs, name); err != nil {
 				t.Errorf("%s: %v", name, err)
@@ -22,7 +22,7 @@ func TestParse(t *testing.T) {
 	})
 
 	t.Run("the service template starts generated files with the header", func(t *testing.T) {
-		tmpl, err := Parse(template.FuncMap{"ctx": func() string { return "context.Context" }, "guest": func(s string) string { return "guest." + s }}, Service)
+		tmpl, err := Parse(template.FuncMap{"ctx": func() string { return "context.Context" }, "guest": func(s string) string { return "guest." + s }, "join": strings.Join}, Service)
 		if err != nil {
 			t.Fatal(err)
 		}
