@@ -23,6 +23,7 @@ type runFlags struct {
 	creds    string
 	seeds    string
 	only     []string
+	debug    []string
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -54,6 +55,9 @@ PARIGOT_NATS_CREDS.`,
   parigot run ./examples/helloworld
   parigot run --mode=split ./examples/helloworld
 
+  # greeting runs natively under Delve: attach a debugger to the address printed
+  parigot run --debug=greeting ./examples/helloworld
+
   # one app over two machines sharing a NATS cluster, each guest its own user
   # (see parigot nats-config):
   machine-a$ parigot run --mode=split --nats=nats://10.0.0.1:4222 --nats-seeds ./seeds --only=greeting
@@ -76,11 +80,12 @@ PARIGOT_NATS_CREDS.`,
 				return err
 			}
 			ctx := cmd.Context()
-			res, err := builder.Build(ctx, builder.Options{Dir: appDir(args), Progress: stderr, Live: isTerminal(stderr)})
+			res, err := builder.Build(ctx, builder.Options{Dir: appDir(args), Progress: stderr, Live: isTerminal(stderr), Debug: f.debug})
 			if err != nil {
 				return err
 			}
 			guests := host.GuestsFromManifest(res.App, res.Wasm)
+			host.Debug(guests, res.Debug)
 			var out host.Result
 			if f.mode == "single" {
 				out, err = host.Run(ctx, host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr)})
@@ -107,7 +112,11 @@ PARIGOT_NATS_CREDS.`,
 						// The very manifest this run loaded, which need
 						// not be the directory's parigot.hcl.
 						file := filepath.Join(res.App.Dir, filepath.Base(res.App.File))
-						return []string{"guest", file, "--name", guest}
+						args := []string{"guest", file, "--name", guest}
+						if len(f.debug) > 0 {
+							args = append(args, "--debug", strings.Join(f.debug, ","))
+						}
+						return args
 					},
 					Stdout: stdout,
 					Stderr: stderr,
@@ -126,6 +135,7 @@ PARIGOT_NATS_CREDS.`,
 	cmd.Flags().StringVar(&f.seeds, "nats-seeds", "", "split mode: directory of each guest's nkey seed, <guest>.nk, for --nats (see parigot nats-config)")
 	cmd.MarkFlagDirname("nats-seeds")
 	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests in this process tree (comma-separated names)")
+	cmd.Flags().StringSliceVar(&f.debug, "debug", nil, "run these guests (comma-separated names) natively under Delve, for a debugger to attach to; their method budgets are suspended")
 	return cmd
 }
 
@@ -158,6 +168,7 @@ func resultExit(out host.Result) error {
 // so the summary is printed once, by the supervisor.
 func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	var name, natsURL string
+	var debug []string
 	cmd := &cobra.Command{
 		Use:    "guest manifest --name NAME --nats URL",
 		Short:  "Host one guest of a built app, connected through NATS (used by --mode=split)",
@@ -175,9 +186,15 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 			for _, g := range app.Guests() {
 				wasm[g.Name] = builder.WasmPath(app, g.Name)
 			}
+			native := map[string]string{}
+			for _, g := range debug {
+				native[g] = builder.DebugPath(app, g)
+			}
+			guests := host.GuestsFromManifest(app, wasm)
+			host.Debug(guests, native)
 			out, err := split.RunChild(cmd.Context(), split.ChildOptions{
 				App:    app.Name,
-				Guests: host.GuestsFromManifest(app, wasm),
+				Guests: guests,
 				Name:   name,
 				Conn:   split.ConnFromEnv(natsURL),
 				Stdout: stdout,
@@ -194,6 +211,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the guest to host")
 	cmd.Flags().StringVar(&natsURL, "nats", "", "the NATS server(s) to connect to (a guest started by hand; the supervisor gives its children their own)")
+	cmd.Flags().StringSliceVar(&debug, "debug", nil, "the guests of the app that run under the debugger (built by parigot run --debug)")
 	cmd.MarkFlagRequired("name")
 	return cmd
 }
