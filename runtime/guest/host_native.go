@@ -15,3 +15,4 @@ func hostDispatch(uint32, string, []byte, int64) (uint64, abi.Status) {
 }
 func hostPoll(int64, []byte) (uint32, abi.Status)   { return 0, abi.StatusNoHost }
 func hostReply(uint64, abi.Code, []byte) abi.Status { return abi.StatusNoHost }
+func hostOpen(uint32, string) (uint32, abi.Status)  { return 0, abi.StatusNoHost }

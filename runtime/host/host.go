@@ -10,6 +10,7 @@ import (
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/internal/route"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // Kind says whether a guest serves calls forever or runs to completion.
@@ -99,6 +100,11 @@ type GuestSpec struct {
 	InboxBytes int
 	Overrun    OverrunPolicy
 	Restart    RestartPolicy
+	// Uses lists the stores and topics the guest may open, as
+	// "store.<name>" and "topic.<name>".
+	Uses []string
+	// Subscriptions deliver topics' messages to the service's methods.
+	Subscriptions []state.Subscription
 }
 
 func memoryLimit(s *GuestSpec) uint64 {
@@ -159,6 +165,12 @@ type Config struct {
 	// every few seconds.
 	Progress io.Writer
 	Live     bool
+
+	// State holds the app's stores and topics; nil when it declares none
+	// (a guest that opens one is then told it does not exist). The caller
+	// opens and closes it; Run subscribes its services to their topics
+	// once they are ready, and stops their subscriptions before they stop.
+	State *state.Engine
 
 	// wazeroChecks makes every guest interruptible with wazero's
 	// close-on-context-done rather than fuel: the benchmarks compare the two.
