@@ -13,16 +13,19 @@ import (
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/split"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // runFlags are the flags of parigot run.
 type runFlags struct {
-	mode     string
-	natsURL  string
-	natsUser string
-	creds    string
-	seeds    string
-	only     []string
+	mode      string
+	natsURL   string
+	natsUser  string
+	creds     string
+	seeds     string
+	only      []string
+	data      string
+	ephemeral bool
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -72,6 +75,9 @@ PARIGOT_NATS_CREDS.`,
 			if f.seeds != "" && (f.natsUser != "" || f.creds != "") {
 				return usageError{fmt.Errorf("--nats-seeds gives each guest its own NATS user, --nats-user and --nats-creds one user for all of them: give one or the other")}
 			}
+			if f.data != "" && f.ephemeral {
+				return usageError{fmt.Errorf("--data keeps the stores and topics in a directory, --ephemeral in memory only: give one or the other")}
+			}
 			if _, err := compcache.PolicyFromEnv(); err != nil {
 				return err
 			}
@@ -83,7 +89,13 @@ PARIGOT_NATS_CREDS.`,
 			guests := host.GuestsFromManifest(res.App, res.Wasm)
 			var out host.Result
 			if f.mode == "single" {
-				out, err = host.Run(ctx, host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr)})
+				// JetStream only for an app that declares a store or topic.
+				local, serr := state.StartLocal(ctx, res.App, state.DataDir(res.App, f.data), f.ephemeral)
+				if serr != nil {
+					return serr
+				}
+				defer local.Close()
+				out, err = host.Run(ctx, host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr), State: local.EngineOf()})
 			} else {
 				for _, name := range f.only {
 					if res.App.Guest(name) == nil {
@@ -125,6 +137,9 @@ PARIGOT_NATS_CREDS.`,
 	cmd.Flags().StringVar(&f.creds, "nats-creds", "", "split mode: NATS credentials file for --nats, shared by every guest")
 	cmd.Flags().StringVar(&f.seeds, "nats-seeds", "", "split mode: directory of each guest's nkey seed, <guest>.nk, for --nats (see parigot nats-config)")
 	cmd.MarkFlagDirname("nats-seeds")
+	cmd.Flags().StringVar(&f.data, "data", "", "where the app's stores and topics are kept (default: .parigot/data in the app's directory)")
+	cmd.MarkFlagDirname("data")
+	cmd.Flags().BoolVar(&f.ephemeral, "ephemeral", false, "keep the app's stores and topics in memory only: they end with the run")
 	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests in this process tree (comma-separated names)")
 	return cmd
 }
