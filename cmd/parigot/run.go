@@ -11,6 +11,7 @@ import (
 
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/compcache"
+	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/split"
 	"parigot.dev/parigot/runtime/state"
@@ -123,6 +124,7 @@ PARIGOT_NATS_CREDS.`,
 					},
 					Stdout: stdout,
 					Stderr: stderr,
+					State:  splitState(res.App, state.DataDir(res.App, f.data), f.ephemeral),
 				})
 			}
 			if err != nil {
@@ -142,6 +144,16 @@ PARIGOT_NATS_CREDS.`,
 	cmd.Flags().BoolVar(&f.ephemeral, "ephemeral", false, "keep the app's stores and topics in memory only: they end with the run")
 	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests in this process tree (comma-separated names)")
 	return cmd
+}
+
+// splitState is what split mode needs of app's stores and topics, or nil
+// for an app without any (its NATS server then runs no JetStream).
+func splitState(app *manifest.App, dir string, ephemeral bool) *split.State {
+	if !app.HasState() {
+		return nil
+	}
+	stores, topics := state.SpecsFromManifest(app)
+	return &split.State{Stores: stores, Topics: topics, Dir: dir, Ephemeral: ephemeral}
 }
 
 // runOutcome reports how a run ended and turns it into parigot's exit code.
@@ -197,6 +209,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 				Conn:   split.ConnFromEnv(natsURL),
 				Stdout: stdout,
 				Stderr: stderr,
+				State:  splitState(app, "", false),
 			})
 			if errors.As(err, new(*split.ReportedError)) {
 				return exitCode(exitFailure) // the supervisor prints it

@@ -75,6 +75,8 @@ type App struct {
 	// single mode: the app's stores and topics, in a directory of the
 	// test's own; nil for an app without any
 	state *state.Local
+	// split mode: the stores and topics the embedded server keeps
+	splitState *split.State
 }
 
 var _ guest.Caller = (*App)(nil)
@@ -292,7 +294,7 @@ func (a *App) RunProgram(t testing.TB, name string) ProgramResult {
 	} else {
 		res, err = split.RunChild(ctx, split.ChildOptions{
 			App: a.app.Name, Guests: a.guests, Name: name, Conn: a.server.Conn(name),
-			Stdout: &stdout, Stderr: &stderr,
+			Stdout: &stdout, Stderr: &stderr, State: a.splitState,
 		})
 	}
 	if errors.Is(err, context.DeadlineExceeded) {

@@ -358,14 +358,15 @@ func hostOpen(_ context.Context, in *instance, mem api.Memory, stack []uint64) a
 	if !ok {
 		return abi.StatusBadPointer
 	}
-	var ep route.Endpoint
-	if in.run.cfg.State != nil {
-		ep = in.run.cfg.State.Endpoint(kind, string(name))
-	}
-	if ep == nil {
+	st := in.run.cfg.State
+	if st == nil || !st.Declares(kind, string(name)) {
 		return abi.StatusNotFound
 	}
 	if !slices.Contains(in.spec.Uses, prefix+string(name)) {
+		return abi.StatusNotUsed
+	}
+	ep := st.Endpoint(kind, string(name))
+	if ep == nil { // declared, but this process opened only what its guest uses
 		return abi.StatusNotUsed
 	}
 	return in.handle(mem, out, ep)

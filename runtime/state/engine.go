@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,6 +48,10 @@ type Options struct {
 	// when they are missing; without it they must exist, made by whoever
 	// holds the right to (split mode's supervisor).
 	Create bool
+	// Uses, when not nil, opens only these ("store.<name>",
+	// "topic.<name>"): a split-mode child opens what its guest may use,
+	// which is all its NATS user may reach.
+	Uses []string
 }
 
 // SpecsFromManifest returns the app's stores and topics for Options.
@@ -93,11 +98,12 @@ func DeadSubject(app, name string) string { return "parigot." + app + ".dead." +
 // endpoints are safe for concurrent use: every guest of the process
 // shares it.
 type Engine struct {
-	app    string
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	stores map[string]*storeEndpoint
-	topics map[string]*topicEndpoint
+	app      string
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	stores   map[string]*storeEndpoint
+	topics   map[string]*topicEndpoint
+	declared map[string]bool // "store.<name>", "topic.<name>": every one of the app's
 
 	ctx    context.Context // ends at Close: operations in flight end with it
 	cancel context.CancelFunc
@@ -114,13 +120,20 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{app: opts.App, nc: nc, js: js, stores: map[string]*storeEndpoint{}, topics: map[string]*topicEndpoint{}}
+	e := &Engine{app: opts.App, nc: nc, js: js, stores: map[string]*storeEndpoint{}, topics: map[string]*topicEndpoint{}, declared: map[string]bool{}}
+	opened := func(ref string) bool {
+		e.declared[ref] = true
+		return opts.Uses == nil || slices.Contains(opts.Uses, ref)
+	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	storage := jetstream.FileStorage
 	if opts.Memory {
 		storage = jetstream.MemoryStorage
 	}
 	for _, s := range opts.Stores {
+		if !opened("store." + s.Name) {
+			continue
+		}
 		kv, err := e.openStore(ctx, s, storage, opts.Create)
 		if err != nil {
 			return nil, fmt.Errorf("store %s: %w", s.Name, err)
@@ -128,6 +141,9 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Engine, error) {
 		e.stores[s.Name] = &storeEndpoint{e: e, name: s.Name, kv: kv, subject: "$KV." + Bucket(e.app, s.Name) + "."}
 	}
 	for _, t := range opts.Topics {
+		if !opened("topic." + t.Name) {
+			continue
+		}
 		if err := e.openTopic(ctx, t, storage, opts.Create); err != nil {
 			return nil, fmt.Errorf("topic %s: %w", t.Name, err)
 		}
@@ -190,6 +206,18 @@ func (e *Engine) Endpoint(kind uint32, name string) route.Endpoint {
 	return nil
 }
 
+// Declares reports whether the app declares the store (kind
+// abi.OpenStore) or topic (abi.OpenTopic) name, opened here or not.
+func (e *Engine) Declares(kind uint32, name string) bool {
+	switch kind {
+	case abi.OpenStore:
+		return e.declared["store."+name]
+	case abi.OpenTopic:
+		return e.declared["topic."+name]
+	}
+	return false
+}
+
 // JetStream is the engine's JetStream context: for tools and benchmarks
 // that look at the stores from outside any guest.
 func (e *Engine) JetStream() jetstream.JetStream { return e.js }
@@ -230,7 +258,7 @@ func (e *Engine) run(ev abi.Event, from route.Endpoint, what string, op func(ctx
 		out, err := op(ctx, req)
 		if err != nil {
 			code, msg := codeOf(err)
-			from.Deliver(abi.ErrorEvent(ev.CallID, code, what+": "+msg), nil)
+			from.Deliver(abi.ErrorEvent(ev.CallID, code, msg), nil)
 			return
 		}
 		from.Deliver(abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, CallID: ev.CallID, Payload: out}, nil)

@@ -180,7 +180,7 @@ func (s *service) MethodTimeout() time.Duration { return time.Second }
 func TestASubscriptionRedeliversAFailedMessageThenDeadLettersIt(t *testing.T) {
 	e := openTest(t, "", true)
 	svc := &service{failures: 2, seen: map[string]int{}, done: make(chan string, 10)}
-	if err := e.Subscribe(t.Context(), "audit", Subscription{Topic: "transfers", Method: "a.B/C", MaxAttempts: 5}, svc); err != nil {
+	if _, err := e.Subscribe(t.Context(), "audit", Subscription{Topic: "transfers", Method: "a.B/C", MaxAttempts: 5}, svc); err != nil {
 		t.Fatal(err)
 	}
 	w := newWaiter()

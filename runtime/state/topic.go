@@ -71,10 +71,12 @@ const maxInFlight = 8
 // no reply within the service's budget has it delivered again after a
 // pause, and the failure of its sub.MaxAttempts-th delivery moves it to
 // the topic's dead letters (DeadSubject). Several processes serving the
-// same guest share its subscription, as replicas share calls.
-func (e *Engine) Subscribe(ctx context.Context, guest string, sub Subscription, target route.Endpoint) error {
+// same guest share its subscription, as replicas share calls. stop stops
+// taking messages: those not answered yet go to another process, or to the
+// next run.
+func (e *Engine) Subscribe(ctx context.Context, guest string, sub Subscription, target route.Endpoint) (stop func(), err error) {
 	if e.topics[sub.Topic] == nil {
-		return fmt.Errorf("subscription of %s: the app declares no topic %s", guest, sub.Topic)
+		return nil, fmt.Errorf("subscription of %s: the app declares no topic %s", guest, sub.Topic)
 	}
 	stream := Stream(e.app, sub.Topic)
 	budget := target.MethodTimeout()
@@ -91,7 +93,7 @@ func (e *Engine) Subscribe(ctx context.Context, guest string, sub Subscription, 
 		MaxDeliver:    -1, // the subscriber dead-letters, see finish
 	})
 	if err != nil {
-		return fmt.Errorf("subscription of %s to topic %s: %w", guest, sub.Topic, err)
+		return nil, fmt.Errorf("subscription of %s to topic %s: %w", guest, sub.Topic, err)
 	}
 	s := &subscriber{e: e, guest: guest, sub: sub, target: target, budget: budget, inflight: map[uint64]*delivery{}}
 	if s.sub.MaxAttempts <= 0 {
@@ -99,12 +101,12 @@ func (e *Engine) Subscribe(ctx context.Context, guest string, sub Subscription, 
 	}
 	cc, err := cons.Consume(s.handle, jetstream.PullMaxMessages(maxInFlight))
 	if err != nil {
-		return fmt.Errorf("subscription of %s to topic %s: %w", guest, sub.Topic, err)
+		return nil, fmt.Errorf("subscription of %s to topic %s: %w", guest, sub.Topic, err)
 	}
 	e.mu.Lock()
 	e.subs = append(e.subs, cc)
 	e.mu.Unlock()
-	return nil
+	return cc.Stop, nil
 }
 
 // StopSubscriptions stops taking messages: a process that stops lets the
