@@ -243,3 +243,36 @@ func (d *decoder) undeclared(rng hcl.Range, what, kind, name string) {
 	detail += fmt.Sprintf(" Fix the name, or declare it with a %s %q {} block.", kind, name)
 	d.errf(rng, fmt.Sprintf("No %s named %q is declared", kind, name), "%s", detail)
 }
+
+// CheckSubscriptions reports each subscription whose method is not a
+// method of its proto service: methods holds the full names
+// ("package.Service/Method") of the unary methods the compiled proto files
+// define. A subscription to a service that no proto defines is left to
+// CheckImplements.
+func (a *App) CheckSubscriptions(methods map[string]bool) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, g := range a.Services {
+		for _, s := range g.Subscriptions {
+			if methods[s.Method] {
+				continue
+			}
+			svc, _, _ := strings.Cut(s.Method, "/")
+			var same []string
+			for m := range methods {
+				if strings.HasPrefix(m, svc+"/") {
+					same = append(same, m)
+				}
+			}
+			if len(same) == 0 {
+				continue
+			}
+			detail := fmt.Sprintf("%s defines no unary method %s.", svc, strings.TrimPrefix(s.Method, svc+"/"))
+			if c := closest(s.Method, same); c != "" {
+				detail += fmt.Sprintf(" Did you mean %q?", c)
+			}
+			detail += " A subscription delivers each message of the topic as the request of that method."
+			diags = append(diags, errAt(s.MethodRange, fmt.Sprintf("Unknown method %q", s.Method), detail))
+		}
+	}
+	return diags
+}

@@ -170,3 +170,27 @@ func atoi(s string) int {
 	}
 	return n
 }
+
+func TestASubscriptionToAMethodNoProtoDefinesIsReported(t *testing.T) {
+	src := `service "greeting" {
+  source     = "./greeting"
+  implements = ["greeting.v1.Greeting"]
+  uses       = [topic.transfers]
+  subscribe {
+    topic  = topic.transfers
+    method = "greeting.v1.Greeting/Recrod"
+  }
+}
+` + stateApp
+	a, diags := Parse("parigot.hcl", []byte(src), "testdata/app")
+	if diags.HasErrors() {
+		t.Fatal(describe(diags))
+	}
+	diags = a.CheckSubscriptions(map[string]bool{"greeting.v1.Greeting/Record": true, "greeting.v1.Greeting/FetchGreeting": true})
+	if len(diags) != 1 || !strings.Contains(diags[0].Detail, `Did you mean "greeting.v1.Greeting/Record"?`) || diags[0].Subject.Start.Line != 7 {
+		t.Errorf("diagnostics:\n%s", describe(diags))
+	}
+	if diags := a.CheckSubscriptions(map[string]bool{"greeting.v1.Greeting/Recrod": true}); len(diags) != 0 {
+		t.Errorf("a defined method is reported:\n%s", describe(diags))
+	}
+}
