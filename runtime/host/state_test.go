@@ -1,0 +1,46 @@
+package host
+
+import (
+	"bytes"
+	"testing"
+
+	"parigot.dev/parigot/runtime/state"
+)
+
+func TestAGuestUsesTheStoresAndTopicsItsUsesListsAndNoOthers(t *testing.T) {
+	wasmFile := wasm(t, "stateful")
+	srv, err := state.StartServer(state.ServerOptions{Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := srv.Connect("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	e, err := state.Open(t.Context(), nc, state.Options{App: "test",
+		Stores: []state.StoreSpec{{Name: "kv"}, {Name: "secret"}}, Topics: []state.TopicSpec{{Name: "news"}}, Memory: true, Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+
+	var out bytes.Buffer
+	spec := &GuestSpec{Name: "stateful", Kind: Program, Wasm: wasmFile, Uses: []string{"store.kv", "topic.news"}}
+	res, err := Run(t.Context(), Config{Guests: []*GuestSpec{spec}, Stdout: &out, Stderr: &out, State: e})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("Run: %v, exit %d\n%s", err, res.ExitCode, out.String())
+	}
+	assertLines(t, out.String(), []string{
+		"stateful | open secret: permission denied",
+		"stateful | open nothere: not found",
+		"stateful | get: v1 at the put's revision: true",
+		"stateful | stale update: aborted",
+		"stateful | create over a value: already exists",
+		"stateful | bad key: invalid argument",
+		"stateful | keys: [k]",
+		"stateful | get after delete: not found",
+		"stateful | published at: 1",
+	})
+}
