@@ -107,7 +107,8 @@ type Engine struct {
 
 	ctx    context.Context // ends at Close: operations in flight end with it
 	cancel context.CancelFunc
-	ops    sync.WaitGroup // operations in flight
+	ops    sync.WaitGroup // operations in flight on goroutines of their own
+	req    *requester     // the operations sent as requests
 
 	mu   sync.Mutex
 	subs []jetstream.ConsumeContext
@@ -126,6 +127,9 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Engine, error) {
 		return opts.Uses == nil || slices.Contains(opts.Uses, ref)
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
+	if e.req, err = newRequester(nc); err != nil {
+		return nil, err
+	}
 	storage := jetstream.FileStorage
 	if opts.Memory {
 		storage = jetstream.MemoryStorage
@@ -138,7 +142,7 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store %s: %w", s.Name, err)
 		}
-		e.stores[s.Name] = &storeEndpoint{e: e, name: s.Name, kv: kv, subject: "$KV." + Bucket(e.app, s.Name) + "."}
+		e.stores[s.Name] = &storeEndpoint{e: e, name: s.Name, kv: kv, subject: "$KV." + Bucket(e.app, s.Name) + ".", stream: "KV_" + Bucket(e.app, s.Name)}
 	}
 	for _, t := range opts.Topics {
 		if !opened("topic." + t.Name) {
@@ -227,6 +231,7 @@ func (e *Engine) JetStream() jetstream.JetStream { return e.js }
 func (e *Engine) Close() {
 	e.StopSubscriptions()
 	e.cancel()
+	e.req.close()
 	e.ops.Wait()
 }
 

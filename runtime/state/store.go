@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"parigot.dev/parigot/runtime/internal/abi"
@@ -18,6 +17,7 @@ type storeEndpoint struct {
 	name    string
 	kv      jetstream.KeyValue
 	subject string // "$KV.<bucket>.": a key's subject is this and the key
+	stream  string // "KV_<bucket>"
 }
 
 // GuestName implements route.Endpoint: what a deadline message names.
@@ -34,14 +34,23 @@ func (s *storeEndpoint) Deliver(ev abi.Event, from route.Endpoint) route.Refusal
 	what := "store " + s.name
 	var op func(context.Context, abi.StateRequest) ([]byte, error)
 	switch ev.Method {
-	case abi.OpGet:
-		op = s.get
-	case abi.OpPut:
-		op = s.put
+	case abi.OpGet, abi.OpPut, abi.OpUpdate:
+		req, err := abi.DecodeStateRequest(ev.Payload)
+		switch {
+		case err != nil:
+			from.Deliver(abi.ErrorEvent(ev.CallID, abi.CodeInvalidArgument, what+": malformed request"), nil)
+		case ev.Method == abi.OpGet:
+			if err := checkKey(req.Key); err != nil {
+				answer(from, ev, nil, err)
+			} else {
+				s.getAsync(ev, from, req.Key)
+			}
+		default:
+			s.writeAsync(ev, from, req, ev.Method == abi.OpUpdate)
+		}
+		return route.Accepted
 	case abi.OpCreate:
 		op = s.create
-	case abi.OpUpdate:
-		op = s.update
 	case abi.OpDelete:
 		op = s.delete
 	case abi.OpKeys:
@@ -51,59 +60,6 @@ func (s *storeEndpoint) Deliver(ev abi.Event, from route.Endpoint) route.Refusal
 		return route.Accepted
 	}
 	return s.e.run(ev, from, what, op)
-}
-
-func (s *storeEndpoint) get(ctx context.Context, req abi.StateRequest) ([]byte, error) {
-	if err := checkKey(req.Key); err != nil {
-		return nil, err
-	}
-	ent, err := s.kv.Get(ctx, req.Key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-		return nil, failf(abi.CodeNotFound, "no value for key %q", req.Key)
-	}
-	if err != nil {
-		return nil, err
-	}
-	e := abi.StateEntry{Revision: ent.Revision(), Value: ent.Value()}
-	return e.Encode(nil), nil
-}
-
-func (s *storeEndpoint) put(ctx context.Context, req abi.StateRequest) ([]byte, error) {
-	return s.write(ctx, req, false)
-}
-
-func (s *storeEndpoint) update(ctx context.Context, req abi.StateRequest) ([]byte, error) {
-	return s.write(ctx, req, true)
-}
-
-// write puts a value, with Update's check of the revision when cas: a
-// message on the key's subject, with the stream's own checks as headers.
-func (s *storeEndpoint) write(ctx context.Context, req abi.StateRequest, cas bool) ([]byte, error) {
-	if err := checkKey(req.Key); err != nil {
-		return nil, err
-	}
-	if err := checkValue(req.Value); err != nil {
-		return nil, err
-	}
-	d, err := ttl(req)
-	if err != nil {
-		return nil, err
-	}
-	var opts []jetstream.PublishOpt
-	if cas {
-		opts = append(opts, jetstream.WithExpectLastSequencePerSubject(req.Revision))
-	}
-	if d > 0 {
-		opts = append(opts, jetstream.WithMsgTTL(d))
-	}
-	ack, err := s.e.js.PublishMsg(ctx, &nats.Msg{Subject: s.subject + req.Key, Data: req.Value}, opts...)
-	if cas && wrongRevision(err) {
-		return nil, failf(abi.CodeAborted, "key %q is no longer at revision %d: another write came first; read it again and retry", req.Key, req.Revision)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return abi.EncodeRevision(ack.Sequence), nil
 }
 
 func (s *storeEndpoint) create(ctx context.Context, req abi.StateRequest) ([]byte, error) {

@@ -39,16 +39,19 @@ func (t *topicEndpoint) Deliver(ev abi.Event, from route.Endpoint) route.Refusal
 		from.Deliver(abi.ErrorEvent(ev.CallID, abi.CodeUnimplemented, what+" has no operation "+ev.Method), nil)
 		return route.Accepted
 	}
-	return t.e.run(ev, from, what, func(ctx context.Context, req abi.StateRequest) ([]byte, error) {
-		if err := checkValue(req.Value); err != nil {
-			return nil, err
-		}
-		ack, err := t.e.js.PublishMsg(ctx, &nats.Msg{Subject: t.subject, Data: req.Value}, jetstream.WithExpectStream(Stream(t.e.app, t.name)))
-		if err != nil {
-			return nil, err
-		}
-		return abi.EncodeRevision(ack.Sequence), nil
-	})
+	req, err := abi.DecodeStateRequest(ev.Payload)
+	if err != nil {
+		from.Deliver(abi.ErrorEvent(ev.CallID, abi.CodeInvalidArgument, what+": malformed request"), nil)
+		return route.Accepted
+	}
+	if err := checkValue(req.Value); err != nil {
+		answer(from, ev, nil, err)
+		return route.Accepted
+	}
+	m := &nats.Msg{Subject: t.subject, Data: req.Value, Header: nats.Header{}}
+	m.Header.Set(jetstream.ExpectedStreamHeader, Stream(t.e.app, t.name))
+	t.e.publishAsync(ev, from, m, nil)
+	return route.Accepted
 }
 
 // Headers of a dead letter: where it came from and why it died.
