@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"parigot.dev/parigot/runtime/state"
 )
@@ -43,4 +44,39 @@ func TestAGuestUsesTheStoresAndTopicsItsUsesListsAndNoOthers(t *testing.T) {
 		"stateful | get after delete: not found",
 		"stateful | published at: 1",
 	})
+}
+
+func TestASubscriberThatCrashesMidMessageGetsItAgainAfterItsRestart(t *testing.T) {
+	wasmFile := wasm(t, "flaky")
+	srv, err := state.StartServer(state.ServerOptions{Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := srv.Connect("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	e, err := state.Open(t.Context(), nc, state.Options{App: "test",
+		Stores: []state.StoreSpec{{Name: "kv"}}, Topics: []state.TopicSpec{{Name: "news"}}, Memory: true, Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+
+	uses := []string{"store.kv", "topic.news"}
+	sub := &GuestSpec{Name: "sub", Kind: Service, Wasm: wasmFile, Implements: []string{"test.Sub"}, MethodTimeout: 10 * time.Second,
+		Restart: RestartOnFailure, Uses: uses, Env: []string{"FLAKY=sub"},
+		Subscriptions: []state.Subscription{{Topic: "news", Method: "test.Sub/Take", MaxAttempts: 3}}}
+	prog := &GuestSpec{Name: "pub", Kind: Program, Wasm: wasmFile, Uses: uses}
+	var out bytes.Buffer
+	res, err := Run(t.Context(), Config{Guests: []*GuestSpec{sub, prog}, Stdout: &out, Stderr: &out, State: e})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("Run: %v, exit %d\n%s", err, res.ExitCode, out.String())
+	}
+	if len(res.Failures) != 1 || res.Failures[0].Guest != "sub" || res.Failures[0].Cause != CausePanicked {
+		t.Errorf("failures %v, want the one panic of sub", res.Failures)
+	}
+	assertLines(t, out.String(), []string{"pub | kept: m1"})
 }
