@@ -36,8 +36,15 @@ func (w *waiter) MethodTimeout() time.Duration { return time.Second }
 // do sends one operation and waits for its reply.
 func (w *waiter) do(t *testing.T, ep route.Endpoint, id uint64, method string, req abi.StateRequest) abi.Event {
 	t.Helper()
-	ep.Deliver(abi.Event{Kind: abi.KindCall, CallID: id, Method: method, Payload: req.Encode(nil), Deadline: time.Now().Add(time.Minute).UnixNano()}, w)
-	timeout := time.After(time.Minute)
+	return w.doWithin(t, ep, id, method, req, time.Minute)
+}
+
+// doWithin is do with the operation's deadline d from now; it waits for
+// the reply (an error once the deadline has passed) twice as long.
+func (w *waiter) doWithin(t *testing.T, ep route.Endpoint, id uint64, method string, req abi.StateRequest, d time.Duration) abi.Event {
+	t.Helper()
+	ep.Deliver(abi.Event{Kind: abi.KindCall, CallID: id, Method: method, Payload: req.Encode(nil), Deadline: time.Now().Add(d).UnixNano()}, w)
+	timeout := time.After(2 * d)
 	for {
 		w.mu.Lock()
 		ev, ok := w.replies[id]
