@@ -239,6 +239,15 @@ func PutMessage(s *Store, key string, m proto.Message, opts ...WriteOption) *Fut
 	return s.Put(key, b, opts...)
 }
 
+// CreateMessage stores m under key if the key holds nothing.
+func CreateMessage(s *Store, key string, m proto.Message, opts ...WriteOption) *Future[uint64] {
+	b, err := marshalAppend(nil, m)
+	if err != nil {
+		return Rejected[uint64](&Error{Code: CodeInvalidArgument, Method: s.method(abi.OpCreate), Message: "encoding the value: " + err.Error()})
+	}
+	return s.Create(key, b, opts...)
+}
+
 // UpdateMessage stores m under key if its revision is still revision.
 func UpdateMessage(s *Store, key string, m proto.Message, revision uint64, opts ...WriteOption) *Future[uint64] {
 	b, err := marshalAppend(nil, m)

@@ -113,8 +113,7 @@ func (s *server) account(name string) *guest.Future[account] {
 				out.Reject(err)
 				return
 			}
-			b, _ := (&bankv1.Account{Balance: openingBalance}).MarshalVT()
-			s.accounts.Create(k, b).
+			guest.CreateMessage(s.accounts, k, &bankv1.Account{Balance: openingBalance}).
 				Success(func(rev uint64) { out.Resolve(account{key: k, balance: openingBalance, revision: rev}) }).
 				Failure(func(err error) { out.Reject(err) })
 		})
