@@ -8,24 +8,35 @@ import (
 	"parigot.dev/parigot/runtime/state"
 )
 
-func TestAGuestUsesTheStoresAndTopicsItsUsesListsAndNoOthers(t *testing.T) {
-	wasmFile := wasm(t, "stateful")
+// testState starts an embedded JetStream server in memory with the stores
+// given and the topic "news", for the test's length.
+func testState(t *testing.T, stores ...string) *state.Engine {
+	t.Helper()
 	srv, err := state.StartServer(state.ServerOptions{Ephemeral: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Shutdown()
+	t.Cleanup(srv.Shutdown)
 	nc, err := srv.Connect("test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
-	e, err := state.Open(t.Context(), nc, state.Options{App: "test",
-		Stores: []state.StoreSpec{{Name: "kv"}, {Name: "secret"}}, Topics: []state.TopicSpec{{Name: "news"}}, Memory: true, Create: true})
+	t.Cleanup(nc.Close)
+	var specs []state.StoreSpec
+	for _, s := range stores {
+		specs = append(specs, state.StoreSpec{Name: s})
+	}
+	e, err := state.Open(t.Context(), nc, state.Options{App: "test", Stores: specs, Topics: []state.TopicSpec{{Name: "news"}}, Memory: true, Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(e.Close)
+	return e
+}
+
+func TestAGuestUsesTheStoresAndTopicsItsUsesListsAndNoOthers(t *testing.T) {
+	wasmFile := wasm(t, "stateful")
+	e := testState(t, "kv", "secret")
 
 	var out bytes.Buffer
 	spec := &GuestSpec{Name: "stateful", Kind: Program, Wasm: wasmFile, Uses: []string{"store.kv", "topic.news"}}
@@ -48,22 +59,7 @@ func TestAGuestUsesTheStoresAndTopicsItsUsesListsAndNoOthers(t *testing.T) {
 
 func TestASubscriberThatCrashesMidMessageGetsItAgainAfterItsRestart(t *testing.T) {
 	wasmFile := wasm(t, "flaky")
-	srv, err := state.StartServer(state.ServerOptions{Ephemeral: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := srv.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	e, err := state.Open(t.Context(), nc, state.Options{App: "test",
-		Stores: []state.StoreSpec{{Name: "kv"}}, Topics: []state.TopicSpec{{Name: "news"}}, Memory: true, Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := testState(t, "kv")
 
 	uses := []string{"store.kv", "topic.news"}
 	sub := &GuestSpec{Name: "sub", Kind: Service, Wasm: wasmFile, Implements: []string{"test.Sub"}, MethodTimeout: 10 * time.Second,

@@ -76,16 +76,11 @@ func StartStateServer(app string, guests []*host.GuestSpec, st *State, extra ...
 		NoSigs:     true,
 	}
 	if st != nil {
-		dir := st.Dir
-		if st.Ephemeral {
-			d, err := os.MkdirTemp("", "parigot-jetstream-")
-			if err != nil {
-				return nil, err
-			}
-			dir, s.scratch = d, d
-		} else if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("making the data directory: %w", err)
+		dir, scratch, err := state.JetStreamDir(st.Dir, st.Ephemeral)
+		if err != nil {
+			return nil, err
 		}
+		s.scratch = scratch
 		opts.JetStream, opts.StoreDir, opts.ServerName = true, dir, "parigot"
 	}
 	ns, err := server.NewServer(opts)

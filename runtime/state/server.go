@@ -33,17 +33,11 @@ type Server struct {
 // StartServer starts an embedded JetStream server with its files in
 // opts.Dir (created if missing).
 func StartServer(opts ServerOptions) (*Server, error) {
-	s := &Server{}
-	dir := opts.Dir
-	if opts.Ephemeral {
-		d, err := os.MkdirTemp("", "parigot-jetstream-")
-		if err != nil {
-			return nil, err
-		}
-		dir, s.scratch = d, d
-	} else if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("making the data directory: %w", err)
+	dir, scratch, err := JetStreamDir(opts.Dir, opts.Ephemeral)
+	if err != nil {
+		return nil, err
 	}
+	s := &Server{scratch: scratch}
 	ns, err := server.NewServer(&server.Options{
 		ServerName: "parigot",
 		DontListen: true,
@@ -65,6 +59,21 @@ func StartServer(opts ServerOptions) (*Server, error) {
 	}
 	s.ns = ns
 	return s, nil
+}
+
+// JetStreamDir is where an embedded server keeps JetStream's files: dir,
+// made if missing; or, when ephemeral (the streams are then in memory and
+// the directory holds only the server's own records), a fresh directory
+// returned as scratch too, for the caller to remove when the server stops.
+func JetStreamDir(dir string, ephemeral bool) (use, scratch string, err error) {
+	if ephemeral {
+		d, err := os.MkdirTemp("", "parigot-jetstream-")
+		return d, d, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", fmt.Errorf("making the data directory: %w", err)
+	}
+	return dir, "", nil
 }
 
 // MaxMessage is the embedded server's message size limit: room for a
