@@ -14,8 +14,18 @@ import (
 	"parigot.dev/parigot/runtime/guest"
 )
 
+// TestBank runs in both modes: the stores and topics live in the host's
+// own JetStream server in one, in the NATS server every guest's process
+// reaches in the other, and must behave the same. (Under parigot test
+// --mode, the pass of the other mode skips each.)
 func TestBank(t *testing.T) {
-	app := apptest.Start(t, ".", apptest.Default)
+	for _, mode := range []apptest.Mode{apptest.Single, apptest.Split} {
+		t.Run(string(mode)+" mode", func(t *testing.T) { testBank(t, mode) })
+	}
+}
+
+func testBank(t *testing.T, mode apptest.Mode) {
+	app := apptest.Start(t, ".", mode)
 	accounts := bankv1.NewAccountsNativeClient(app)
 	audit := bankv1.NewAuditNativeClient(app)
 
