@@ -80,7 +80,7 @@ const (
 
 // Grace is how long past its budget a method may run before the host acts:
 // the budget again, but at least 20ms.
-func Grace(budget time.Duration) time.Duration { return max(budget, 20*time.Millisecond) }
+func Grace(budget time.Duration) time.Duration { return route.Grace(budget) }
 
 // GuestSpec describes one guest of the app.
 type GuestSpec struct {

@@ -174,9 +174,9 @@ func (s *subscriber) handle(msg jetstream.Msg) {
 	s.nextID++
 	id := s.nextID
 	s.inflight[id] = d
-	// No answer within the budget and its grace: deliver it again later.
-	grace := s.budget + max(s.budget, 20*time.Millisecond)
-	d.timer = time.AfterFunc(grace, func() {
+	// No answer within the budget and its grace (the host's overrun rule):
+	// deliver it again later.
+	d.timer = time.AfterFunc(s.budget+route.Grace(s.budget), func() {
 		s.finish(id, abi.CodeDeadlineExceeded, fmt.Sprintf("no answer within the method budget of %s", s.budget))
 	})
 	s.mu.Unlock()
