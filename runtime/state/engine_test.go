@@ -235,3 +235,27 @@ func TestASubscriptionRedeliversAFailedMessageThenDeadLettersIt(t *testing.T) {
 		t.Errorf("m2 delivered %d times, want 5", svc.seen["m2"])
 	}
 }
+
+func TestAValueWithATTLExpires(t *testing.T) {
+	e := openTest(t, "", true)
+	st := e.Endpoint(abi.OpenStore, "accounts")
+	w := newWaiter()
+	if ev := w.do(t, st, 1, abi.OpPut, abi.StateRequest{Key: "short", Value: []byte("v"), TTL: int64(time.Second)}); ev.Code != abi.CodeOK {
+		t.Fatalf("Put with a TTL: %v %s", ev.Code, abi.ErrorMessage(ev.Payload))
+	}
+	if ev := w.do(t, st, 2, abi.OpPut, abi.StateRequest{Key: "tiny", Value: []byte("v"), TTL: int64(time.Millisecond)}); ev.Code != abi.CodeInvalidArgument {
+		t.Errorf("Put with a TTL under a second: %v", ev.Code)
+	}
+	// The server expires it a second after it was written; look until it
+	// has, within a bound no busy machine reaches.
+	for id := uint64(3); ; id++ {
+		ev := w.do(t, st, id, abi.OpGet, abi.StateRequest{Key: "short"})
+		if ev.Code == abi.CodeNotFound {
+			return
+		}
+		if id > 600 {
+			t.Fatalf("the value is still there a minute after its TTL of 1s: %v", ev.Code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
