@@ -2,8 +2,13 @@ package split
 
 import (
 	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/state"
@@ -61,5 +66,44 @@ func TestAGuestReachesOnlyTheStoresAndTopicsItUses(t *testing.T) {
 	}
 	if err := peeker.Publish(state.TopicSubject("test", "news"), []byte("fake")); err == nil && !refused(t, peeker) {
 		t.Error("the server let peeker publish on a topic it does not use")
+	}
+}
+
+// TestStoresAndTopicsOnAServerGivenByURL runs a guest that uses a store and
+// a topic in split mode against a JetStream server of its own, as --nats
+// with a user shared by the app does: the supervisor makes the buckets and
+// streams, the child opens what its guest uses.
+func TestStoresAndTopicsOnAServerGivenByURL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds wasm guests and starts processes")
+	}
+	dir, err := buildGuests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(),
+		Username: "app", Password: "secret", NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(patience) {
+		t.Fatal("the NATS server did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+
+	st := &State{Stores: []state.StoreSpec{{Name: "kv"}, {Name: "secret"}}, Topics: []state.TopicSpec{{Name: "news"}}}
+	js, _ := json.Marshal(st)
+	t.Setenv(envChildState, string(js))
+	guests := []*host.GuestSpec{{Name: "stateful", Kind: host.Program, Wasm: filepath.Join(dir, "stateful.wasm"), Replicas: 1,
+		Uses: []string{"store.kv", "topic.news"}}}
+	res, stdout, stderr, err := superviseWith(t, guests, Options{Conn: Conn{URL: ns.ClientURL(), User: "app", Pass: "secret"}, State: st}, nil)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("Supervise: %v, exit %d\nstdout:\n%s\nstderr:\n%s", err, res.ExitCode, stdout, stderr)
+	}
+	for _, want := range []string{"open secret: permission denied", "stale update: aborted", "keys: [k]", "published at: 1"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
 	}
 }
