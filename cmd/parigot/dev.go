@@ -19,6 +19,7 @@ import (
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/internal/watch"
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/state"
 )
 
 func newDevCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -136,7 +137,15 @@ func (d *devSession) start(ctx context.Context) {
 	guests := host.GuestsFromManifest(res.App, res.Wasm)
 	reloads, ended := d.reloads, d.ended
 	go func() {
-		_, err := host.Run(runCtx, host.Config{Guests: guests, Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads})
+		// The stores and topics outlive each restart of the app, as they
+		// outlive each parigot run: a restart starts from what they hold.
+		local, err := state.StartLocal(runCtx, res.App, state.DataDir(res.App, ""), false)
+		if err != nil {
+			ended <- err
+			return
+		}
+		_, err = host.Run(runCtx, host.Config{Guests: guests, Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads, State: local.EngineOf()})
+		local.Close() // before the next run opens the same directory
 		if errors.Is(err, context.Canceled) {
 			err = nil
 		}

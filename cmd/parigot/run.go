@@ -11,19 +11,23 @@ import (
 
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/compcache"
+	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/split"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // runFlags are the flags of parigot run.
 type runFlags struct {
-	mode     string
-	natsURL  string
-	natsUser string
-	creds    string
-	seeds    string
-	only     []string
-	debug    []string
+	mode      string
+	natsURL   string
+	natsUser  string
+	creds     string
+	seeds     string
+	only      []string
+	data      string
+	ephemeral bool
+	debug     []string
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -76,6 +80,9 @@ PARIGOT_NATS_CREDS.`,
 			if f.seeds != "" && (f.natsUser != "" || f.creds != "") {
 				return usageError{fmt.Errorf("--nats-seeds gives each guest its own NATS user, --nats-user and --nats-creds one user for all of them: give one or the other")}
 			}
+			if f.data != "" && f.ephemeral {
+				return usageError{fmt.Errorf("--data keeps the stores and topics in a directory, --ephemeral in memory only: give one or the other")}
+			}
 			if _, err := compcache.PolicyFromEnv(); err != nil {
 				return err
 			}
@@ -88,7 +95,13 @@ PARIGOT_NATS_CREDS.`,
 			host.Debug(guests, res.Debug)
 			var out host.Result
 			if f.mode == "single" {
-				out, err = host.Run(ctx, host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr)})
+				// JetStream only for an app that declares a store or topic.
+				local, serr := state.StartLocal(ctx, res.App, state.DataDir(res.App, f.data), f.ephemeral)
+				if serr != nil {
+					return serr
+				}
+				defer local.Close()
+				out, err = host.Run(ctx, host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr), State: local.EngineOf()})
 			} else {
 				for _, name := range f.only {
 					if res.App.Guest(name) == nil {
@@ -120,6 +133,7 @@ PARIGOT_NATS_CREDS.`,
 					},
 					Stdout: stdout,
 					Stderr: stderr,
+					State:  splitState(res.App, state.DataDir(res.App, f.data), f.ephemeral),
 				})
 			}
 			if err != nil {
@@ -134,9 +148,22 @@ PARIGOT_NATS_CREDS.`,
 	cmd.Flags().StringVar(&f.creds, "nats-creds", "", "split mode: NATS credentials file for --nats, shared by every guest")
 	cmd.Flags().StringVar(&f.seeds, "nats-seeds", "", "split mode: directory of each guest's nkey seed, <guest>.nk, for --nats (see parigot nats-config)")
 	cmd.MarkFlagDirname("nats-seeds")
+	cmd.Flags().StringVar(&f.data, "data", "", "where the app's stores and topics are kept (default: .parigot/data in the app's directory)")
+	cmd.MarkFlagDirname("data")
+	cmd.Flags().BoolVar(&f.ephemeral, "ephemeral", false, "keep the app's stores and topics in memory only: they end with the run")
 	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests in this process tree (comma-separated names)")
 	cmd.Flags().StringSliceVar(&f.debug, "debug", nil, "run these guests (comma-separated names) natively under Delve, for a debugger to attach to; their method budgets are suspended")
 	return cmd
+}
+
+// splitState is what split mode needs of app's stores and topics, or nil
+// for an app without any (its NATS server then runs no JetStream).
+func splitState(app *manifest.App, dir string, ephemeral bool) *split.State {
+	if !app.HasState() {
+		return nil
+	}
+	stores, topics := state.SpecsFromManifest(app)
+	return &split.State{Stores: stores, Topics: topics, Dir: dir, Ephemeral: ephemeral}
 }
 
 // runOutcome reports how a run ended and turns it into parigot's exit code.
@@ -199,6 +226,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 				Conn:   split.ConnFromEnv(natsURL),
 				Stdout: stdout,
 				Stderr: stderr,
+				State:  splitState(app, "", false),
 			})
 			if errors.As(err, new(*split.ReportedError)) {
 				return exitCode(exitFailure) // the supervisor prints it

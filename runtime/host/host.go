@@ -10,6 +10,7 @@ import (
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/internal/route"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // Kind says whether a guest serves calls forever or runs to completion.
@@ -79,7 +80,7 @@ const (
 
 // Grace is how long past its budget a method may run before the host acts:
 // the budget again, but at least 20ms.
-func Grace(budget time.Duration) time.Duration { return max(budget, 20*time.Millisecond) }
+func Grace(budget time.Duration) time.Duration { return route.Grace(budget) }
 
 // GuestSpec describes one guest of the app.
 type GuestSpec struct {
@@ -103,6 +104,11 @@ type GuestSpec struct {
 	// GOOS and GOARCH, optimisations off): the guest then runs under Delve
 	// instead of as wasm, with its budget suspended (see DebugBudget).
 	Debug string
+	// Uses lists the stores and topics the guest may open, as
+	// "store.<name>" and "topic.<name>".
+	Uses []string
+	// Subscriptions deliver topics' messages to the service's methods.
+	Subscriptions []state.Subscription
 }
 
 func memoryLimit(s *GuestSpec) uint64 {
@@ -174,6 +180,12 @@ type Config struct {
 	// programs end, each Reload swaps in the guests it names and runs again
 	// the programs that had ended, and the run lasts until ctx ends.
 	Reloads <-chan Reload
+
+	// State holds the app's stores and topics; nil when it declares none
+	// (a guest that opens one is then told it does not exist). The caller
+	// opens and closes it; Run subscribes its services to their topics
+	// once they are ready, and stops their subscriptions before they stop.
+	State *state.Engine
 
 	// wazeroChecks makes every guest interruptible with wazero's
 	// close-on-context-done rather than fuel: the benchmarks compare the two.

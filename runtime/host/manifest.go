@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // EnvTimeoutScale names the environment variable that multiplies every
@@ -78,6 +79,8 @@ func ScaledGuests(app *manifest.App, wasm map[string]string, scale float64) []*G
 			InboxBytes:    int(g.InboxBytes),
 			Overrun:       map[string]OverrunPolicy{manifest.OverrunReport: OverrunReport}[g.OnOverrun],
 			Restart:       map[string]RestartPolicy{manifest.RestartOnFailure: RestartOnFailure}[g.Restart],
+			Uses:          g.Uses,
+			Subscriptions: state.SubscriptionsFromManifest(g),
 		})
 	}
 	return specs

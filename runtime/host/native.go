@@ -223,6 +223,11 @@ func (r *run) answer(ctx context.Context, in *instance, req hostlink.Request) (r
 			resp.Data = mem[:got]
 		}
 		return resp
+	case hostlink.OpOpen:
+		mem := scratch(append(req.Data, make([]byte, 4)...))
+		st := hostOpen(ctx, in, mem, []uint64{req.A, 0, n, n})
+		h, _ := mem.ReadUint32Le(uint32(n))
+		return hostlink.Response{Status: st, Value: uint64(h)}
 	case hostlink.OpReply:
 		return hostlink.Response{Status: hostReply(ctx, in, scratch(req.Data), []uint64{req.A, req.B, 0, n})}
 	}
