@@ -28,6 +28,7 @@ type runFlags struct {
 	data      string
 	ephemeral bool
 	debug     []string
+	listen    string // Delve's
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -92,7 +93,10 @@ PARIGOT_NATS_CREDS.`,
 				return err
 			}
 			guests := host.GuestsFromManifest(res.App, res.Wasm)
-			host.Debug(guests, res.Debug)
+			if f.listen != "" && len(f.debug) != 1 {
+				return usageError{fmt.Errorf("--debug-listen gives one address: name one guest in --debug")}
+			}
+			host.Debug(guests, res.Debug, f.listen)
 			var out host.Result
 			if f.mode == "single" {
 				// JetStream only for an app that declares a store or topic.
@@ -129,6 +133,9 @@ PARIGOT_NATS_CREDS.`,
 						if len(f.debug) > 0 {
 							args = append(args, "--debug", strings.Join(f.debug, ","))
 						}
+						if f.listen != "" {
+							args = append(args, "--debug-listen", f.listen)
+						}
 						return args
 					},
 					Stdout: stdout,
@@ -153,6 +160,7 @@ PARIGOT_NATS_CREDS.`,
 	cmd.Flags().BoolVar(&f.ephemeral, "ephemeral", false, "keep the app's stores and topics in memory only: they end with the run")
 	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests in this process tree (comma-separated names)")
 	cmd.Flags().StringSliceVar(&f.debug, "debug", nil, "run these guests (comma-separated names) natively under Delve, for a debugger to attach to; their method budgets are suspended")
+	cmd.Flags().StringVar(&f.listen, "debug-listen", "", "the address Delve serves the --debug guest on, e.g. 127.0.0.1:2345 for an IDE's fixed configuration (default: a free port, printed)")
 	return cmd
 }
 
@@ -194,7 +202,7 @@ func resultExit(out host.Result) error {
 // reports to it over the link the supervisor gives it (see split.RunChild),
 // so the summary is printed once, by the supervisor.
 func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
-	var name, natsURL string
+	var name, natsURL, listen string
 	var debug []string
 	cmd := &cobra.Command{
 		Use:    "guest manifest --name NAME --nats URL",
@@ -218,7 +226,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 				native[g] = builder.DebugPath(app, g)
 			}
 			guests := host.GuestsFromManifest(app, wasm)
-			host.Debug(guests, native)
+			host.Debug(guests, native, listen)
 			out, err := split.RunChild(cmd.Context(), split.ChildOptions{
 				App:    app.Name,
 				Guests: guests,
@@ -240,6 +248,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "", "the guest to host")
 	cmd.Flags().StringVar(&natsURL, "nats", "", "the NATS server(s) to connect to (a guest started by hand; the supervisor gives its children their own)")
 	cmd.Flags().StringSliceVar(&debug, "debug", nil, "the guests of the app that run under the debugger (built by parigot run --debug)")
+	cmd.Flags().StringVar(&listen, "debug-listen", "", "the address Delve serves the --debug guest on")
 	cmd.MarkFlagRequired("name")
 	return cmd
 }

@@ -104,6 +104,9 @@ type GuestSpec struct {
 	// GOOS and GOARCH, optimisations off): the guest then runs under Delve
 	// instead of as wasm, with its budget suspended (see DebugBudget).
 	Debug string
+	// DebugListen is the address Delve serves its API on, for a debugger
+	// to attach to. Empty: 127.0.0.1 and a free port, announced.
+	DebugListen string
 	// Uses lists the stores and topics the guest may open, as
 	// "store.<name>" and "topic.<name>".
 	Uses []string
@@ -172,9 +175,6 @@ type Config struct {
 	// Delve is the dlv command that runs the guests with a Debug build.
 	// Empty: dlv, found on PATH.
 	Delve string
-	// DebugListen is the address Delve serves its API on, for a debugger
-	// to attach to. Empty: 127.0.0.1 and a free port, announced.
-	DebugListen string
 	// Reloads, when set, makes the run one that takes new builds of its
 	// guests while it runs (parigot dev): services keep serving when the
 	// programs end, each Reload swaps in the guests it names and runs again
@@ -212,9 +212,6 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = DefaultCacheDir()
-	}
-	if cfg.DebugListen == "" {
-		cfg.DebugListen = "127.0.0.1:0"
 	}
 	return cfg
 }

@@ -59,7 +59,11 @@ func (r *run) runNative(ctx context.Context, in *instance, stdout, stderr *guest
 	if dlv == "" {
 		dlv = "dlv"
 	}
-	cmd := exec.Command(dlv, "exec", in.spec.Debug, "--headless", "--listen="+r.cfg.DebugListen,
+	listen := in.spec.DebugListen
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	cmd := exec.Command(dlv, "exec", in.spec.Debug, "--headless", "--listen="+listen,
 		"--api-version=2", "--accept-multiclient", "--", in.spec.Name)
 	cmd.Env = append(os.Environ(), in.spec.Env...)
 	cmd.Env = append(cmd.Env, hostlink.EnvSocket+"="+sock)
