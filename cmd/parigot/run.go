@@ -29,6 +29,7 @@ type runFlags struct {
 	ephemeral bool
 	debug     []string
 	listen    string // Delve's
+	dashboard string // address
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -97,6 +98,13 @@ PARIGOT_NATS_CREDS.`,
 				return usageError{fmt.Errorf("--debug-listen gives one address: name one guest in --debug")}
 			}
 			host.Debug(guests, res.Debug, f.listen)
+			var dash *dashboard
+			if f.dashboard != "" {
+				if dash, err = startDashboard(f.dashboard, res.App, stderr); err != nil {
+					return err
+				}
+				defer dash.stop()
+			}
 			var out host.Result
 			if f.mode == "single" {
 				// JetStream only for an app that declares a store or topic.
@@ -105,7 +113,11 @@ PARIGOT_NATS_CREDS.`,
 					return serr
 				}
 				defer local.Close()
-				out, err = host.Run(ctx, host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr), State: local.EngineOf()})
+				cfg := host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr), State: local.EngineOf()}
+				if dash != nil {
+					cfg.Metrics = dash.metrics
+				}
+				out, err = host.Run(ctx, cfg)
 			} else {
 				for _, name := range f.only {
 					if res.App.Guest(name) == nil {
@@ -146,6 +158,9 @@ PARIGOT_NATS_CREDS.`,
 			if err != nil {
 				return err
 			}
+			if dash != nil {
+				dash.linger(ctx, stderr)
+			}
 			return runOutcome(out, stderr)
 		},
 	}
@@ -160,6 +175,7 @@ PARIGOT_NATS_CREDS.`,
 	cmd.Flags().BoolVar(&f.ephemeral, "ephemeral", false, "keep the app's stores and topics in memory only: they end with the run")
 	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests in this process tree (comma-separated names)")
 	cmd.Flags().StringSliceVar(&f.debug, "debug", nil, "run these guests (comma-separated names) natively under Delve, for a debugger to attach to; their method budgets are suspended")
+	cmd.Flags().StringVar(&f.dashboard, "dashboard", "", "serve the app's dashboard and Prometheus /metrics on this address, e.g. 127.0.0.1:7070, until interrupted (the URL is printed)")
 	cmd.Flags().StringVar(&f.listen, "debug-listen", "", "the address Delve serves the --debug guest on, e.g. 127.0.0.1:2345 for an IDE's fixed configuration (default: a free port, printed)")
 	return cmd
 }

@@ -53,6 +53,9 @@ var only = map[string][]string{
 	"internal/guestbuild":  nil,
 	"internal/progress":    nil,
 	"internal/watch":       nil,
+	// What the dashboard shows is fed by the host, which imports it; it
+	// knows nothing of guests but their names.
+	"runtime/observe": nil,
 }
 
 func but(oks []string) string {

@@ -10,6 +10,7 @@ import (
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/internal/route"
+	"parigot.dev/parigot/runtime/observe"
 	"parigot.dev/parigot/runtime/state"
 )
 
@@ -186,6 +187,10 @@ type Config struct {
 	// opens and closes it; Run subscribes its services to their topics
 	// once they are ready, and stops their subscriptions before they stop.
 	State *state.Engine
+
+	// Metrics, when set, counts the guests' calls, restarts, inbox depths
+	// and memory (parigot run --dashboard); nil costs nothing.
+	Metrics *observe.Metrics
 
 	// wazeroChecks makes every guest interruptible with wazero's
 	// close-on-context-done rather than fuel: the benchmarks compare the two.

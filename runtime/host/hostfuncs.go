@@ -103,6 +103,9 @@ func guard(name string, fn hostFunc, log *slog.Logger) api.GoModuleFunc {
 				stack[0] = uint64(abi.StatusBadArgument)
 			}
 		}()
+		if in.run.obs != nil {
+			in.memory.Store(uint64(mod.Memory().Size()))
+		}
 		stack[0] = uint64(fn(ctx, in, mod.Memory(), stack))
 	}
 }

@@ -77,6 +77,8 @@ type instance struct {
 	overran     atomic.Pointer[overrun]
 	killMu      sync.Mutex
 	kill        context.CancelFunc // stops the current run of the guest
+
+	memory memorySeen // with metrics on: see observe.go
 }
 
 func (in *instance) setKill(f context.CancelFunc) {
@@ -112,6 +114,7 @@ func (in *instance) reset() {
 type delivery struct {
 	ev   abi.Event
 	from route.Endpoint // KindCall: the caller
+	at   int64          // KindCall with metrics on: when it was pushed (Unix nanos)
 }
 
 type outgoing struct {
@@ -127,6 +130,9 @@ type replyTarget struct {
 	caller route.Endpoint
 	callID uint64 // the caller's id for the call
 	method string
+	// With metrics on (Unix nanos): when the call was pushed into the
+	// inbox and when it was drained out of it; 0 otherwise.
+	pushed, drained int64
 }
 
 // Deliver implements route.Endpoint.
@@ -187,6 +193,9 @@ func (in *instance) push(d delivery) route.Refusal {
 		}
 	}
 	in.waitingBytes.Add(size)
+	if in.run.obs != nil && d.ev.Kind == abi.KindCall {
+		d.at = time.Now().UnixNano()
+	}
 	in.queue = append(in.queue, d)
 	in.mu.Unlock()
 	select {
@@ -347,7 +356,11 @@ func (in *instance) drain() {
 			}
 			in.nextID++
 			id := in.nextID
-			in.incoming[id] = replyTarget{caller: d.from, callID: d.ev.CallID, method: d.ev.Method}
+			t := replyTarget{caller: d.from, callID: d.ev.CallID, method: d.ev.Method}
+			if d.at != 0 {
+				t.pushed, t.drained = d.at, time.Now().UnixNano()
+			}
+			in.incoming[id] = t
 			in.serving.Add(1)
 			ev := d.ev
 			ev.CallID = id
@@ -456,6 +469,9 @@ func (in *instance) reply(id uint64, code abi.Code, payload []byte) bool {
 	}
 	delete(in.incoming, id)
 	in.serving.Add(-1)
+	if t.drained != 0 {
+		in.observeCall(t, code)
+	}
 	t.caller.Deliver(abi.Event{Kind: abi.KindReply, Code: code, CallID: t.callID, Payload: payload}, nil)
 	return true
 }

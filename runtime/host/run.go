@@ -17,6 +17,7 @@ import (
 	"parigot.dev/parigot/internal/progress"
 	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/route"
+	"parigot.dev/parigot/runtime/observe"
 )
 
 // run is one Run of an app, one method per phase (see Run).
@@ -35,6 +36,7 @@ type run struct {
 	instances  []*instance          // in start order
 	services   []*instance
 	programs   []*instance
+	obs        *observe.Metrics // cfg.Metrics: nil when the run has none
 
 	// owned by Run's goroutine
 	done    chan ended         // each guest's supervisor sends on it once, when the guest is done for good
@@ -71,6 +73,9 @@ func newRun(cfg Config) (*run, error) {
 		for _, s := range g.Implements {
 			r.byService[s] = in
 		}
+	}
+	if r.obs = cfg.Metrics; r.obs != nil {
+		r.watchInstances()
 	}
 	r.done = make(chan ended, len(r.instances))
 	r.running = map[*instance]bool{}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestDashboard runs helloworld with --dashboard, as a user would, and
+// looks at what it serves once the program has ended: Prometheus's
+// /metrics, scraped, and the page, in a real headless Chromium.
+func TestDashboard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs wasm guests")
+	}
+	url := runWithDashboard(t, "../../examples/helloworld")
+
+	t.Run("metrics are scraped in Prometheus's format", func(t *testing.T) {
+		body := get(t, url+"metrics")
+		for _, want := range []string{
+			`parigot_calls_total{caller="hello",code="ok",guest="greeting",method="greeting.v1.Greeting/FetchGreeting"} 1`,
+			`parigot_call_duration_seconds_count{guest="greeting",method="greeting.v1.Greeting/FetchGreeting"} 1`,
+			`parigot_inbox_wait_seconds_count{guest="greeting",method="greeting.v1.Greeting/FetchGreeting"} 1`,
+			`parigot_inbox_calls{guest="greeting"} 0`,
+			`parigot_guest_memory_bytes{guest="hello"}`,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("/metrics lacks %s:\n%s", want, body)
+			}
+		}
+	})
+
+	t.Run("the page draws the topology and the methods in a browser", func(t *testing.T) {
+		browse(t, url)
+	})
+}
+
+// runWithDashboard starts parigot run --dashboard on a free loopback port
+// and returns the dashboard's URL once the app has ended (the dashboard
+// serves on); the test's cleanup interrupts it.
+func runWithDashboard(t *testing.T, app string) string {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := &exec.Cmd{Path: exe, Args: []string{"parigot", "run", "--dashboard", "127.0.0.1:0", app}}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	errPipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu     sync.Mutex
+		stderr strings.Builder
+	)
+	urls, ended := make(chan string, 1), make(chan bool, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		lines := bufio.NewScanner(errPipe)
+		at := regexp.MustCompile(`dashboard on (http://\S+/)`)
+		for lines.Scan() {
+			mu.Lock()
+			stderr.WriteString(lines.Text() + "\n")
+			mu.Unlock()
+			if m := at.FindStringSubmatch(lines.Text()); m != nil {
+				urls <- m[1]
+			}
+			if strings.Contains(lines.Text(), "the dashboard serves until interrupted") {
+				ended <- true
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		waited := make(chan error, 1)
+		go func() { waited <- cmd.Wait() }()
+		select {
+		case err := <-waited:
+			<-done
+			if err != nil {
+				mu.Lock()
+				t.Errorf("parigot after Ctrl-C: %v\n%s", err, stderr.String())
+				mu.Unlock()
+			}
+		case <-time.After(30 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			t.Errorf("parigot did not stop within 30s of Ctrl-C")
+		}
+	})
+	var url string
+	for url == "" || ended != nil {
+		select {
+		case url = <-urls:
+		case <-ended:
+			ended = nil
+		case <-done:
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("parigot ended before its app did:\n%s", stderr.String())
+		case <-time.After(3 * time.Minute):
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("the app did not end within 3 minutes:\n%s", stderr.String())
+		}
+	}
+	if !strings.Contains(stdout.String(), "hello") {
+		t.Logf("stdout:\n%s", stdout.String())
+	}
+	return url
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %v", url, resp.Status, err)
+	}
+	return string(b)
+}
+
+// chromium is Debian's headless browser, which CI installs; a machine
+// without it skips the browser tests.
+func chromium(t *testing.T) string {
+	for _, p := range []string{os.Getenv("PARIGOT_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("PARIGOT_REQUIRE_CHROMIUM") != "" {
+		t.Fatal("no Chromium, and PARIGOT_REQUIRE_CHROMIUM is set: install Debian's chromium package (see .ci/run)")
+	}
+	t.Skip("no Chromium at /usr/bin/chromium (apt-get install chromium); CI runs this test")
+	return ""
+}
+
+// artifacts is where a test keeps what it shows a person (screenshots):
+// $PARIGOT_ARTIFACTS when set, else the test's temporary directory.
+func artifacts(t *testing.T) string {
+	if dir := os.Getenv("PARIGOT_ARTIFACTS"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	return t.TempDir()
+}
+
+// browse opens the dashboard in headless Chromium, waits until the page has
+// read the stats twice (so that it has rates), checks what it shows and
+// keeps a screenshot.
+func browse(t *testing.T, url string) {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox refuses to start
+		chromedp.WindowSize(1100, 700),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-refreshed="2"]`)),
+	); err != nil {
+		t.Fatalf("driving Chromium: %v", err)
+	}
+	text := func(sel string) string {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("reading %s: %v", sel, err)
+		}
+		return s
+	}
+	app, methods, guests := text("#app"), text("#methods tbody"), text("#guests tbody")
+	edges, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#topology g.edge")].map(e => e.dataset.from + "->" + e.dataset.to).join(",")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app != "helloworld" {
+		t.Errorf("app shown: %q, want helloworld", app)
+	}
+	if !strings.Contains(methods, "greeting.v1.Greeting/FetchGreeting") {
+		t.Errorf("the methods table lacks FetchGreeting:\n%s", methods)
+	}
+	if edges != "hello->greeting" {
+		t.Errorf("topology edges: %q, want hello->greeting", edges)
+	}
+	if !strings.Contains(guests, "hello") || !strings.Contains(guests, "greeting") {
+		t.Errorf("the guests table lacks a guest:\n%s", guests)
+	}
+	file := filepath.Join(artifacts(t), "dashboard.png")
+	if err := os.WriteFile(file, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", file)
+}

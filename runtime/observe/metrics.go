@@ -1,0 +1,113 @@
+package observe
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics counts what the guests of one process do. Its methods are safe
+// from any goroutine. The zero value is not usable: call NewMetrics.
+type Metrics struct {
+	reg      *prometheus.Registry
+	calls    *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	wait     *prometheus.HistogramVec
+	restarts *prometheus.CounterVec
+
+	mu     sync.Mutex
+	probes map[string]Probe // by guest
+}
+
+// Probe reads a guest's gauges when /metrics is scraped: the calls waiting
+// in its inbox and the bytes of its linear memory.
+type Probe func() (inbox, memory float64)
+
+// Buckets of the latency histograms, in seconds: a call in one process takes
+// microseconds, one across NATS a fraction of a millisecond, a slow method
+// seconds.
+var buckets = []float64{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1, 2.5, 5, 10}
+
+// NewMetrics makes the metrics of one process, with Go's runtime and
+// process collectors beside parigot's own.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parigot_calls_total",
+			Help: "Calls a service answered, by the guest that answered, its method, the code of the reply (code!=\"ok\" are the errors) and the guest that called.",
+		}, []string{"guest", "method", "code", "caller"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "parigot_call_duration_seconds",
+			Help:    "Time a service took to answer a call, from taking it out of its inbox to its reply.",
+			Buckets: buckets,
+		}, []string{"guest", "method"}),
+		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "parigot_inbox_wait_seconds",
+			Help:    "Time a call waited in its service's inbox before the service took it.",
+			Buckets: buckets,
+		}, []string{"guest", "method"}),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parigot_restarts_total",
+			Help: "Times a guest was restarted after it failed.",
+		}, []string{"guest"}),
+		probes: map[string]Probe{},
+	}
+	m.reg.MustRegister(m.calls, m.duration, m.wait, m.restarts, (*gauges)(m),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Call records a call guest answered for caller: its method, its code's
+// name ("ok" for success), how long it waited in the inbox and how long the
+// guest took.
+func (m *Metrics) Call(guest, method, code, caller string, wait, took time.Duration) {
+	m.calls.WithLabelValues(guest, method, code, caller).Inc()
+	m.duration.WithLabelValues(guest, method).Observe(took.Seconds())
+	m.wait.WithLabelValues(guest, method).Observe(wait.Seconds())
+}
+
+// Restart records that guest was restarted after a failure.
+func (m *Metrics) Restart(guest string) {
+	m.restarts.WithLabelValues(guest).Inc()
+}
+
+// Watch makes /metrics read guest's gauges through p.
+func (m *Metrics) Watch(guest string, p Probe) {
+	m.mu.Lock()
+	m.probes[guest] = p
+	m.mu.Unlock()
+}
+
+// Handler serves the metrics in Prometheus's exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// gauges collects the probes' readings at each scrape, so that the guests
+// pay nothing for them between scrapes.
+type gauges Metrics
+
+var (
+	inboxDesc  = prometheus.NewDesc("parigot_inbox_calls", "Calls waiting in a guest's inbox.", []string{"guest"}, nil)
+	memoryDesc = prometheus.NewDesc("parigot_guest_memory_bytes", "Size of a guest's linear memory.", []string{"guest"}, nil)
+)
+
+func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
+	ch <- inboxDesc
+	ch <- memoryDesc
+}
+
+func (g *gauges) Collect(ch chan<- prometheus.Metric) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for guest, p := range g.probes {
+		inbox, memory := p()
+		ch <- prometheus.MustNewConstMetric(inboxDesc, prometheus.GaugeValue, inbox, guest)
+		ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, memory, guest)
+	}
+}

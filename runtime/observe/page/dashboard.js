@@ -1,0 +1,132 @@
+// The dashboard page: it draws the app's topology once, then every second
+// reads /api/stats and turns its totals into rates.
+"use strict";
+
+const W = 180, H = 44, GAPX = 90, GAPY = 24;
+let topology = null;
+let previous = null; // the last stats and when they were read, for rates
+
+function el(name, attrs, text) {
+  const ns = name === "svg" || ["rect", "text", "line", "marker", "path", "defs", "g"].includes(name)
+    ? "http://www.w3.org/2000/svg" : "http://www.w3.org/1999/xhtml";
+  const e = document.createElementNS(ns, name);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// layout puts each guest in a column: programs first, then each service one
+// column right of the furthest guest that requires it.
+function layout(nodes) {
+  const col = {};
+  for (const n of nodes) col[n.name] = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    for (const n of nodes) {
+      for (const r of n.requires || []) {
+        if (r in col && col[r] < col[n.name] + 1) col[r] = col[n.name] + 1;
+      }
+    }
+  }
+  const rows = {}, pos = {};
+  for (const n of nodes) {
+    const c = col[n.name];
+    rows[c] = (rows[c] || 0) + 1;
+    pos[n.name] = { x: 10 + c * (W + GAPX), y: 10 + (rows[c] - 1) * (H + GAPY) };
+  }
+  return pos;
+}
+
+function drawTopology(edgeRates) {
+  const svg = document.getElementById("topology");
+  svg.replaceChildren();
+  const defs = el("defs");
+  const marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto" });
+  marker.appendChild(el("path", { d: "M0,0 L10,5 L0,10 z", fill: "#8a93a6" }));
+  defs.appendChild(marker);
+  svg.appendChild(defs);
+  const pos = layout(topology.nodes);
+  let maxX = 0, maxY = 0;
+  for (const n of topology.nodes) {
+    for (const r of n.requires || []) {
+      if (!pos[r]) continue;
+      const a = pos[n.name], b = pos[r];
+      const edge = el("g", { class: "edge", "data-from": n.name, "data-to": r });
+      edge.appendChild(el("line", { x1: a.x + W, y1: a.y + H / 2, x2: b.x, y2: b.y + H / 2 }));
+      const rate = edgeRates[n.name + "\u0000" + r] || 0;
+      edge.appendChild(el("text", { class: "rate", x: (a.x + W + b.x) / 2 - 20, y: (a.y + b.y) / 2 + H / 2 - 6 }, rate.toFixed(1) + "/s"));
+      svg.appendChild(edge);
+    }
+  }
+  for (const n of topology.nodes) {
+    const p = pos[n.name];
+    const g = el("g", { class: "node", "data-guest": n.name });
+    g.appendChild(el("rect", { x: p.x, y: p.y, width: W, height: H, class: n.kind }));
+    g.appendChild(el("text", { x: p.x + 10, y: p.y + 18 }, n.name));
+    g.appendChild(el("text", { x: p.x + 10, y: p.y + 35, fill: "#5b6577" }, n.kind));
+    svg.appendChild(g);
+    maxX = Math.max(maxX, p.x + W + 10);
+    maxY = Math.max(maxY, p.y + H + 10);
+  }
+  svg.setAttribute("viewBox", `0 0 ${maxX} ${maxY}`);
+  svg.style.maxWidth = maxX + "px";
+}
+
+function seconds(s) {
+  if (s === null || s === undefined) return "–";
+  if (s < 1e-3) return (s * 1e6).toFixed(0) + " µs";
+  if (s < 1) return (s * 1e3).toFixed(1) + " ms";
+  return s.toFixed(2) + " s";
+}
+
+function fill(tbody, rows) {
+  const body = document.querySelector(tbody);
+  body.replaceChildren();
+  for (const cells of rows) {
+    const tr = el("tr");
+    for (const c of cells) {
+      const td = el("td", c.cls ? { class: c.cls } : {}, c.text !== undefined ? c.text : c);
+      tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  }
+}
+
+async function refresh() {
+  const now = performance.now();
+  const stats = await (await fetch("/api/stats")).json();
+  const dt = previous ? (now - previous.at) / 1000 : 0;
+  const before = (list, key) => {
+    const m = {};
+    for (const x of (previous && previous.stats[list]) || []) m[key(x)] = x.calls;
+    return m;
+  };
+  const rate = (was, x, k) => dt > 0 ? Math.max(0, (x.calls - (was[k] || 0)) / dt) : 0;
+  const edgeKey = e => e.caller + "\u0000" + e.guest;
+  const edgesBefore = before("edges", edgeKey);
+  const edgeRates = {};
+  for (const e of stats.edges) edgeRates[edgeKey(e)] = rate(edgesBefore, e, edgeKey(e));
+  drawTopology(edgeRates);
+  const methodKey = m => m.guest + "\u0000" + m.method;
+  const methodsBefore = before("methods", methodKey);
+  fill("#methods tbody", stats.methods.map(m => [
+    m.guest, m.method, String(m.calls), rate(methodsBefore, m, methodKey(m)).toFixed(1),
+    { text: String(m.errors), cls: m.errors > 0 ? "err" : "" }, seconds(m.p50), seconds(m.p99),
+  ]));
+  fill("#guests tbody", stats.guests.map(g => [
+    g.guest, String(g.inbox), (g.memory / (1 << 20)).toFixed(1) + " MiB", String(g.restarts),
+  ]));
+  previous = { at: now, stats };
+  document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
+}
+
+async function main() {
+  topology = await (await fetch("/api/topology")).json();
+  document.getElementById("app").textContent = topology.app;
+  drawTopology({});
+  for (;;) {
+    try { await refresh(); } catch (e) { console.error(e); }
+    await new Promise(r => setTimeout(r, 1000));
+  }
+}
+
+main();
