@@ -65,12 +65,42 @@ func BenchmarkCall(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					b.ReportMetric(float64(st.P50.Nanoseconds())/1e3, "p50-us")
-					b.ReportMetric(float64(st.P99.Nanoseconds())/1e3, "p99-us")
-					b.ReportMetric(st.PerSec(), "calls/s")
+					reportCalls(b, st)
 				})
 			}
 		}
+	}
+}
+
+// reportCalls reports a call benchmark's figures.
+func reportCalls(b *testing.B, st measure.Stats) {
+	b.ReportMetric(float64(st.P50.Nanoseconds())/1e3, "p50-us")
+	b.ReportMetric(float64(st.P99.Nanoseconds())/1e3, "p99-us")
+	b.ReportMetric(st.PerSec(), "calls/s")
+}
+
+// BenchmarkObserve measures what metrics and tracing add to a single-mode
+// call of 100 bytes, one caller: off (a run without --dashboard or
+// --otlp), dashboard (metrics and every call's span kept in memory) and
+// otlp (every call's span exported to a receiver that drops them).
+//
+//	cd bench && go test -run '^$' -bench Observe -benchtime=20000x -count=5
+func BenchmarkObserve(b *testing.B) {
+	ctx := context.Background()
+	for _, obs := range []measure.Observed{measure.Unobserved, measure.Dashboard, measure.OTLP} {
+		b.Run(string(obs), func(b *testing.B) {
+			w, err := measure.BuildWasm()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			st, err := measure.SingleObserved(ctx, w, b.N, 100, 1, obs)
+			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			reportCalls(b, st)
+		})
 	}
 }
 

@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"sync"
 	"time"
 
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/observe"
 	"parigot.dev/parigot/runtime/split"
 )
 
@@ -32,8 +35,35 @@ func (w *Wasm) callGuests(n, size, callers int) []*host.GuestSpec {
 // Single runs the call benchmark in single mode: both guests in this
 // process. Start-up is not in the figures (the guest times its calls).
 func Single(ctx context.Context, w *Wasm, n, size, callers int) (Stats, error) {
+	return SingleObserved(ctx, w, n, size, callers, Unobserved)
+}
+
+// Observed is what a benchmark run shows of itself.
+type Observed string
+
+const (
+	Unobserved Observed = "off"       // no metrics, no tracing: what a plain parigot run does
+	Dashboard  Observed = "dashboard" // metrics and spans kept in memory, as parigot run --dashboard
+	OTLP       Observed = "otlp"      // spans exported over OTLP/HTTP, as parigot run --otlp, to a receiver that drops them
+)
+
+// SingleObserved is Single with metrics and tracing as obs says.
+func SingleObserved(ctx context.Context, w *Wasm, n, size, callers int, obs Observed) (Stats, error) {
 	var out syncBuffer
-	res, err := host.Run(ctx, host.Config{Guests: w.callGuests(n, size, callers), Stdout: &out, Stderr: &out})
+	cfg := host.Config{Guests: w.callGuests(n, size, callers), Stdout: &out, Stderr: &out}
+	switch obs {
+	case Dashboard:
+		cfg.Metrics = observe.NewMetrics()
+		cfg.Tracing = observe.NewTracing(observe.TracingOptions{App: "bench", Keep: 2000})
+	case OTLP:
+		drop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
+		defer drop.Close()
+		cfg.Tracing = observe.NewTracing(observe.TracingOptions{App: "bench", OTLP: drop.URL})
+	}
+	if cfg.Tracing != nil {
+		defer cfg.Tracing.Shutdown(context.Background())
+	}
+	res, err := host.Run(ctx, cfg)
 	if err != nil || res.ExitCode != 0 {
 		return Stats{}, fmt.Errorf("single mode: %v, exit %d\n%s", err, res.ExitCode, out.String())
 	}

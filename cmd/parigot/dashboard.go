@@ -22,9 +22,39 @@ type dashboard struct {
 	served  chan error // Serve's end
 }
 
-// startDashboard listens on addr and serves app's dashboard there; it
-// prints the URL to stderr.
-func startDashboard(addr string, app *manifest.App, stderr io.Writer) (*dashboard, error) {
+// keptSpans is how many of the latest spans the dashboard keeps for its
+// waterfalls.
+const keptSpans = 2000
+
+// startTracing starts tracing for --otlp (spans to that OTLP/HTTP
+// receiver) and --dashboard (the latest spans kept for it); nil when the
+// run asks for neither. process names a split-mode child's guest.
+func startTracing(otlp string, dashboard bool, app, process string) *observe.Tracing {
+	if otlp == "" && !dashboard {
+		return nil
+	}
+	o := observe.TracingOptions{App: app, Process: process, OTLP: otlp}
+	if dashboard {
+		o.Keep = keptSpans
+	}
+	return observe.NewTracing(o)
+}
+
+// stopTracing sends the spans still buffered, for a few seconds at most.
+func stopTracing(t *observe.Tracing, stderr io.Writer) {
+	if t == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := t.Shutdown(ctx); err != nil {
+		fmt.Fprintf(stderr, "parigot: sending the last spans: %v\n", err)
+	}
+}
+
+// startDashboard listens on addr and serves app's dashboard there, with
+// the spans tracing keeps; it prints the URL to stderr.
+func startDashboard(addr string, app *manifest.App, tracing *observe.Tracing, stderr io.Writer) (*dashboard, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--dashboard %s: %w", addr, err)
@@ -34,7 +64,7 @@ func startDashboard(addr string, app *manifest.App, stderr io.Writer) (*dashboar
 		nodes = append(nodes, observe.Node{Name: g.Name, Kind: g.Kind.String(), Implements: g.Implements, Requires: g.Requires})
 	}
 	d := &dashboard{metrics: observe.NewMetrics(), served: make(chan error, 1)}
-	d.srv = &http.Server{Handler: observe.NewDashboard(app.Name, nodes, d.metrics).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	d.srv = &http.Server{Handler: observe.NewDashboard(app.Name, nodes, d.metrics, tracing).Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { d.served <- d.srv.Serve(ln) }()
 	fmt.Fprintf(stderr, "parigot: dashboard on http://%s/ (metrics: /metrics)\n", ln.Addr())
 	return d, nil

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"parigot.dev/parigot/internal/otlptest"
 )
 
 // TestDashboard runs helloworld with --dashboard, as a user would, and
@@ -43,7 +45,14 @@ func TestDashboard(t *testing.T) {
 		}
 	})
 
-	t.Run("the page draws the topology and the methods in a browser", func(t *testing.T) {
+	t.Run("the trace of the call is kept", func(t *testing.T) {
+		body := get(t, url+"api/traces")
+		if !strings.Contains(body, `"name":"greeting.v1.Greeting/FetchGreeting"`) || !strings.Contains(body, `"guest":"greeting"`) {
+			t.Errorf("/api/traces lacks the span of FetchGreeting:\n%s", body)
+		}
+	})
+
+	t.Run("the page draws the topology, the methods and a trace in a browser", func(t *testing.T) {
 		browse(t, url)
 	})
 }
@@ -128,6 +137,30 @@ func runWithDashboard(t *testing.T, app string) string {
 	return url
 }
 
+// TestRunSendsSpansToOTLP runs helloworld with --otlp pointing at a
+// receiver that decodes the collector protocol, and expects the span of its
+// one call.
+func TestRunSendsSpansToOTLP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs wasm guests")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := otlptest.Start(t)
+	// Args[0] "parigot" makes the test binary be parigot (see TestMain).
+	out, err := (&exec.Cmd{Path: exe, Args: []string{"parigot", "run", "--otlp", rcv.URL(), "../../examples/helloworld"}}).CombinedOutput()
+	if err != nil {
+		t.Fatalf("parigot run --otlp: %v\n%s", err, out)
+	}
+	spans := rcv.WaitFor(t, time.Minute, func(s []otlptest.Span) bool { return len(s) > 0 })
+	s := spans[0]
+	if len(spans) != 1 || s.Name != "greeting.v1.Greeting/FetchGreeting" || s.Attrs["parigot.guest"] != "greeting" || s.Resource["service.name"] != "helloworld" {
+		t.Errorf("spans: %+v; want the one of FetchGreeting, served by greeting, in helloworld", spans)
+	}
+}
+
 func get(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -206,6 +239,13 @@ func browse(t *testing.T, url string) {
 	edges, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#topology g.edge")].map(e => e.dataset.from + "->" + e.dataset.to).join(",")`))
 	if err != nil {
 		t.Fatal(err)
+	}
+	spans, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#waterfall .span .label")].map(e => e.textContent.trim()).join(",")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spans != "greeting · FetchGreeting" {
+		t.Errorf("the waterfall shows %q, want the one span of FetchGreeting", spans)
 	}
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {

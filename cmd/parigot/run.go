@@ -30,6 +30,7 @@ type runFlags struct {
 	debug     []string
 	listen    string // Delve's
 	dashboard string // address
+	otlp      string // OTLP/HTTP receiver's URL
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -98,9 +99,11 @@ PARIGOT_NATS_CREDS.`,
 				return usageError{fmt.Errorf("--debug-listen gives one address: name one guest in --debug")}
 			}
 			host.Debug(guests, res.Debug, f.listen)
+			tracing := startTracing(f.otlp, f.dashboard != "", res.App.Name, "")
+			defer stopTracing(tracing, stderr)
 			var dash *dashboard
 			if f.dashboard != "" {
-				if dash, err = startDashboard(f.dashboard, res.App, stderr); err != nil {
+				if dash, err = startDashboard(f.dashboard, res.App, tracing, stderr); err != nil {
 					return err
 				}
 				defer dash.stop()
@@ -117,6 +120,7 @@ PARIGOT_NATS_CREDS.`,
 				if dash != nil {
 					cfg.Metrics = dash.metrics
 				}
+				cfg.Tracing = tracing
 				out, err = host.Run(ctx, cfg)
 			} else {
 				for _, name := range f.only {
@@ -148,6 +152,9 @@ PARIGOT_NATS_CREDS.`,
 						if f.listen != "" {
 							args = append(args, "--debug-listen", f.listen)
 						}
+						if f.otlp != "" {
+							args = append(args, "--otlp", f.otlp)
+						}
 						return args
 					},
 					Stdout: stdout,
@@ -176,6 +183,7 @@ PARIGOT_NATS_CREDS.`,
 	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests in this process tree (comma-separated names)")
 	cmd.Flags().StringSliceVar(&f.debug, "debug", nil, "run these guests (comma-separated names) natively under Delve, for a debugger to attach to; their method budgets are suspended")
 	cmd.Flags().StringVar(&f.dashboard, "dashboard", "", "serve the app's dashboard and Prometheus /metrics on this address, e.g. 127.0.0.1:7070, until interrupted (the URL is printed)")
+	cmd.Flags().StringVar(&f.otlp, "otlp", "", "send a span of every call to this OpenTelemetry OTLP/HTTP receiver, e.g. http://127.0.0.1:4318 (a collector's)")
 	cmd.Flags().StringVar(&f.listen, "debug-listen", "", "the address Delve serves the --debug guest on, e.g. 127.0.0.1:2345 for an IDE's fixed configuration (default: a free port, printed)")
 	return cmd
 }
@@ -218,7 +226,7 @@ func resultExit(out host.Result) error {
 // reports to it over the link the supervisor gives it (see split.RunChild),
 // so the summary is printed once, by the supervisor.
 func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
-	var name, natsURL, listen string
+	var name, natsURL, listen, otlp string
 	var debug []string
 	cmd := &cobra.Command{
 		Use:    "guest manifest --name NAME --nats URL",
@@ -243,14 +251,17 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 			}
 			guests := host.GuestsFromManifest(app, wasm)
 			host.Debug(guests, native, listen)
+			tracing := startTracing(otlp, false, app.Name, name)
+			defer stopTracing(tracing, stderr)
 			out, err := split.RunChild(cmd.Context(), split.ChildOptions{
-				App:    app.Name,
-				Guests: guests,
-				Name:   name,
-				Conn:   split.ConnFromEnv(natsURL),
-				Stdout: stdout,
-				Stderr: stderr,
-				State:  splitState(app, "", false),
+				App:     app.Name,
+				Guests:  guests,
+				Name:    name,
+				Conn:    split.ConnFromEnv(natsURL),
+				Stdout:  stdout,
+				Stderr:  stderr,
+				State:   splitState(app, "", false),
+				Tracing: tracing,
 			})
 			if errors.As(err, new(*split.ReportedError)) {
 				return exitCode(exitFailure) // the supervisor prints it
@@ -265,6 +276,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&natsURL, "nats", "", "the NATS server(s) to connect to (a guest started by hand; the supervisor gives its children their own)")
 	cmd.Flags().StringSliceVar(&debug, "debug", nil, "the guests of the app that run under the debugger (built by parigot run --debug)")
 	cmd.Flags().StringVar(&listen, "debug-listen", "", "the address Delve serves the --debug guest on")
+	cmd.Flags().StringVar(&otlp, "otlp", "", "the OTLP/HTTP receiver to send the guest's spans to")
 	cmd.MarkFlagRequired("name")
 	return cmd
 }

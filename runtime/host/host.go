@@ -191,6 +191,9 @@ type Config struct {
 	// Metrics, when set, counts the guests' calls, restarts, inbox depths
 	// and memory (parigot run --dashboard); nil costs nothing.
 	Metrics *observe.Metrics
+	// Tracing, when set, makes a span of every call the guests answer
+	// (--otlp, --dashboard); nil costs nothing.
+	Tracing *observe.Tracing
 
 	// wazeroChecks makes every guest interruptible with wazero's
 	// close-on-context-done rather than fuel: the benchmarks compare the two.

@@ -294,6 +294,9 @@ func hostPoll(ctx context.Context, in *instance, mem memory, stack []uint64) abi
 	if shutdown {
 		return abi.StatusShutdown
 	}
+	if in.run.trace != nil {
+		in.runsOnBehalf(&ev, ok)
+	}
 	if !ok {
 		return abi.StatusTimeout
 	}

@@ -78,7 +78,8 @@ type instance struct {
 	killMu      sync.Mutex
 	kill        context.CancelFunc // stops the current run of the guest
 
-	memory memorySeen // with metrics on: see observe.go
+	memory  memorySeen       // with metrics on: see observe.go
+	current abi.TraceContext // owned; tracing on: the span the guest runs on behalf of (see observe.go)
 }
 
 func (in *instance) setKill(f context.CancelFunc) {
@@ -114,7 +115,7 @@ func (in *instance) reset() {
 type delivery struct {
 	ev   abi.Event
 	from route.Endpoint // KindCall: the caller
-	at   int64          // KindCall with metrics on: when it was pushed (Unix nanos)
+	at   int64          // KindCall when the run observes calls: when it was pushed (Unix nanos)
 }
 
 type outgoing struct {
@@ -124,15 +125,14 @@ type outgoing struct {
 	// inherited: the deadline is what was left of the caller's own, which
 	// came before the callee's budget ran out.
 	inherited bool
+	trace     abi.TraceContext // tracing on: the span the call was made on behalf of
 }
 
 type replyTarget struct {
 	caller route.Endpoint
 	callID uint64 // the caller's id for the call
 	method string
-	// With metrics on (Unix nanos): when the call was pushed into the
-	// inbox and when it was drained out of it; 0 otherwise.
-	pushed, drained int64
+	seen   *callSeen // what metrics and tracing note of the call; nil when the run has neither
 }
 
 // Deliver implements route.Endpoint.
@@ -193,7 +193,7 @@ func (in *instance) push(d delivery) route.Refusal {
 		}
 	}
 	in.waitingBytes.Add(size)
-	if in.run.obs != nil && d.ev.Kind == abi.KindCall {
+	if in.run.observing && d.ev.Kind == abi.KindCall {
 		d.at = time.Now().UnixNano()
 	}
 	in.queue = append(in.queue, d)
@@ -358,7 +358,7 @@ func (in *instance) drain() {
 			id := in.nextID
 			t := replyTarget{caller: d.from, callID: d.ev.CallID, method: d.ev.Method}
 			if d.at != 0 {
-				t.pushed, t.drained = d.at, time.Now().UnixNano()
+				t.seen = in.seeCall(&d)
 			}
 			in.incoming[id] = t
 			in.serving.Add(1)
@@ -369,6 +369,9 @@ func (in *instance) drain() {
 			if _, ok := in.pending[d.ev.CallID]; !ok {
 				in.waitingBytes.Add(-int64(len(d.ev.Payload))) // late: the call had its answer already
 				continue
+			}
+			if in.run.trace != nil {
+				d.ev.Trace = in.pending[d.ev.CallID].trace
 			}
 			delete(in.pending, d.ev.CallID)
 			in.ready = append(in.ready, d.ev)
@@ -449,8 +452,12 @@ func (in *instance) dispatch(callee route.Endpoint, method string, payload []byt
 	if callerDeadline > 0 && callerDeadline < o.deadline.UnixNano() {
 		o.deadline, o.inherited = time.Unix(0, callerDeadline), true
 	}
+	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: o.deadline.UnixNano(), Method: method, Payload: payload}
+	if in.run.trace != nil {
+		o.trace, ev.Trace = in.current, in.current
+	}
 	in.pending[id] = o
-	if r := callee.Deliver(abi.Event{Kind: abi.KindCall, CallID: id, Deadline: o.deadline.UnixNano(), Method: method, Payload: payload}, in); r != route.Accepted {
+	if r := callee.Deliver(ev, in); r != route.Accepted {
 		delete(in.pending, id)
 		in.complete(route.Refuse(r, id, callee.GuestName()))
 	}
@@ -469,8 +476,8 @@ func (in *instance) reply(id uint64, code abi.Code, payload []byte) bool {
 	}
 	delete(in.incoming, id)
 	in.serving.Add(-1)
-	if t.drained != 0 {
-		in.observeCall(t, code)
+	if t.seen != nil {
+		in.observeCall(t, code, len(payload))
 	}
 	t.caller.Deliver(abi.Event{Kind: abi.KindReply, Code: code, CallID: t.callID, Payload: payload}, nil)
 	return true

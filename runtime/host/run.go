@@ -37,6 +37,8 @@ type run struct {
 	services   []*instance
 	programs   []*instance
 	obs        *observe.Metrics // cfg.Metrics: nil when the run has none
+	trace      *observe.Tracing // cfg.Tracing: nil when the run has none
+	observing  bool             // obs or trace: calls are stamped as they pass
 
 	// owned by Run's goroutine
 	done    chan ended         // each guest's supervisor sends on it once, when the guest is done for good
@@ -77,6 +79,8 @@ func newRun(cfg Config) (*run, error) {
 	if r.obs = cfg.Metrics; r.obs != nil {
 		r.watchInstances()
 	}
+	r.trace = cfg.Tracing
+	r.observing = r.obs != nil || r.trace != nil
 	r.done = make(chan ended, len(r.instances))
 	r.running = map[*instance]bool{}
 	r.servicesCtx, r.stopServices = context.WithCancel(context.Background())

@@ -24,14 +24,16 @@ type Dashboard struct {
 	app     string
 	nodes   []Node
 	metrics *Metrics
+	tracing *Tracing // nil: no traces to show
 }
 
 //go:embed page
 var page embed.FS
 
-// NewDashboard makes the dashboard of app, whose guests are nodes, showing m.
-func NewDashboard(app string, nodes []Node, m *Metrics) *Dashboard {
-	return &Dashboard{app: app, nodes: nodes, metrics: m}
+// NewDashboard makes the dashboard of app, whose guests are nodes, showing
+// m and the spans t keeps (t may be nil).
+func NewDashboard(app string, nodes []Node, m *Metrics, t *Tracing) *Dashboard {
+	return &Dashboard{app: app, nodes: nodes, metrics: m, tracing: t}
 }
 
 // Handler serves the page at /, /metrics, and the page's API:
@@ -50,6 +52,13 @@ func (d *Dashboard) Handler() http.Handler {
 			return
 		}
 		writeJSON(w, s)
+	})
+	mux.HandleFunc("GET /api/traces", func(w http.ResponseWriter, _ *http.Request) {
+		traces := []Trace{}
+		if d.tracing != nil && d.tracing.recent != nil {
+			traces = groupTraces(d.tracing.recent.snapshot(), maxTraces)
+		}
+		writeJSON(w, traces)
 	})
 	mux.Handle("GET /", http.FileServerFS(sub(page, "page")))
 	return mux

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/observe"
 	"parigot.dev/parigot/runtime/state"
 )
 
@@ -34,6 +35,9 @@ type ChildOptions struct {
 	// the child opens those its guest uses, on its own connection. Nil for
 	// an app without any.
 	State *State
+	// Tracing, when set, makes a span of every call the hosted guest
+	// answers; the caller shuts it down.
+	Tracing *observe.Tracing
 }
 
 // Conn says how to reach NATS, and as whom.
@@ -203,6 +207,8 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 		Stderr: opts.Stderr,
 		Remote: network,
 		Plain:  true,
+		// Spans cross processes in the calls' NATS headers (network.go).
+		Tracing: opts.Tracing,
 	}
 	if opts.State != nil {
 		// Only what the guest uses, which is all its NATS user may reach;

@@ -27,6 +27,10 @@ const (
 	headerStatus  = "Status" // set by the NATS server: "503" when no one subscribes
 )
 
+// headerTraceparent is the W3C Trace Context header, on a call while
+// tracing is on: the span it was made on behalf of, in the caller's process.
+const headerTraceparent = "traceparent"
+
 // Network connects the guests of one process to the app's other guests
 // over a NATS connection: it is the host's Remote in split mode.
 type Network struct {
@@ -117,6 +121,9 @@ func (n *Network) Serve(guest string, services []string, local route.Endpoint) e
 			ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: m.Data}
 			if d, err := strconv.ParseInt(m.Header.Get(headerTimeout), 10, 64); err == nil {
 				ev.Deadline = time.Now().UnixNano() + d
+			}
+			if tp := m.Header.Get(headerTraceparent); tp != "" {
+				ev.Trace, _ = abi.ParseTraceparent(tp)
 			}
 			if r := local.Deliver(ev, rc); r != route.Accepted {
 				rc.Deliver(route.Refuse(r, 0, guest), nil)
@@ -340,6 +347,9 @@ func (r *remoteService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal
 	m.Header.Set(headerMethod, ev.Method)
 	if ev.Deadline > 0 {
 		m.Header.Set(headerTimeout, strconv.FormatInt(ev.Deadline-time.Now().UnixNano(), 10))
+	}
+	if ev.Trace.Valid() {
+		m.Header.Set(headerTraceparent, ev.Trace.Traceparent())
 	}
 	m.Data = ev.Payload
 	if err := r.net.nc.PublishMsg(m); err != nil {

@@ -57,8 +57,10 @@ func runTestChild(spec, name string) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
+	tracing := childTracing(name)
+	defer shutdownTracing(tracing)
 	res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: name, Conn: ConnFromEnv(""), Stdout: os.Stdout, Stderr: os.Stderr,
-		ReadyTimeout: patience, State: st})
+		ReadyTimeout: patience, State: st, Tracing: tracing})
 	if errors.As(err, new(*ReportedError)) {
 		return 1
 	}

@@ -167,6 +167,11 @@ type Event struct {
 	Deadline int64
 	Method   string
 	Payload  []byte
+	// Trace is host-side only: Encode leaves it out, guests never see it.
+	// On a call, the span of the call it was made on behalf of (its
+	// parent); on a reply, the span its call was made on behalf of, which
+	// the guest then runs under again. Zero when tracing is off.
+	Trace TraceContext
 }
 
 // Size is the number of bytes Encode writes.

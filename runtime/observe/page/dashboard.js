@@ -5,6 +5,7 @@
 const W = 180, H = 44, GAPX = 90, GAPY = 24;
 let topology = null;
 let previous = null; // the last stats and when they were read, for rates
+let selected = null; // the trace id whose waterfall is shown
 
 function el(name, attrs, text) {
   const ns = name === "svg" || ["rect", "text", "line", "marker", "path", "defs", "g"].includes(name)
@@ -116,7 +117,54 @@ async function refresh() {
     g.guest, String(g.inbox), (g.memory / (1 << 20)).toFixed(1) + " MiB", String(g.restarts),
   ]));
   previous = { at: now, stats };
+  drawTraces(await (await fetch("/api/traces")).json());
   document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
+}
+
+function drawTraces(traces) {
+  const body = document.querySelector("#traces tbody");
+  body.replaceChildren();
+  if (!selected && traces.length > 0) selected = traces[0].traceId;
+  let shown = null;
+  for (const t of traces) {
+    const tr = el("tr", { "data-trace": t.traceId, class: t.traceId === selected ? "selected" : "" });
+    for (const c of [t.traceId.slice(0, 12) + "…", t.root, String(t.spans.length), seconds(t.duration / 1e9), String(t.errors)]) {
+      tr.appendChild(el("td", {}, c));
+    }
+    tr.addEventListener("click", () => { selected = t.traceId; drawTraces(traces); });
+    body.appendChild(tr);
+    if (t.traceId === selected) shown = t;
+  }
+  drawWaterfall(shown);
+}
+
+// drawWaterfall draws a trace's spans, each under its parent, as bars on
+// the trace's time line.
+function drawWaterfall(t) {
+  const box = document.getElementById("waterfall");
+  box.replaceChildren();
+  if (!t) return;
+  const depth = {};
+  const byId = {};
+  for (const s of t.spans) byId[s.spanId] = s;
+  const depthOf = s => {
+    if (depth[s.spanId] !== undefined) return depth[s.spanId];
+    const p = s.parentId && byId[s.parentId];
+    return (depth[s.spanId] = p ? depthOf(p) + 1 : 0);
+  };
+  const total = Math.max(t.duration, 1);
+  for (const s of t.spans) {
+    const row = el("div", { class: "span", "data-span": s.spanId, "data-parent": s.parentId || "" });
+    const label = el("div", { class: "label", title: s.name }, "\u00a0\u00a0".repeat(depthOf(s)) + s.guest + " · " + s.name.split("/").pop());
+    const track = el("div", { class: "track" });
+    const left = 100 * s.offset / total, width = 100 * s.duration / total;
+    track.appendChild(el("div", { class: "bar" + (s.error ? " error" : ""), style: `left:${left}%;width:${width}%`, title: s.code }));
+    if (s.wait > 0) {
+      track.appendChild(el("div", { class: "wait", style: `left:${left}%;width:${100 * s.wait / total}%` }));
+    }
+    row.append(label, track, el("div", { class: "took" }, seconds(s.duration / 1e9)));
+    box.appendChild(row);
+  }
 }
 
 async function main() {

@@ -1,0 +1,53 @@
+package abi
+
+import (
+	"encoding/hex"
+)
+
+// TraceContext identifies a span of a trace, as W3C Trace Context does: what
+// a call carries from its caller's span to its callee's, in memory and, as
+// a traceparent header, across NATS. Zero when tracing is off.
+type TraceContext struct {
+	TraceID [16]byte
+	SpanID  [8]byte
+	Flags   byte // W3C trace-flags: 1 is "sampled"
+}
+
+// Valid reports whether t names a span: a zero trace or span id does not.
+func (t TraceContext) Valid() bool {
+	return t.TraceID != [16]byte{} && t.SpanID != [8]byte{}
+}
+
+// Traceparent is t as a W3C traceparent header value,
+// "00-<trace id>-<span id>-<flags>".
+func (t TraceContext) Traceparent() string {
+	var b [55]byte
+	copy(b[:], "00-")
+	hex.Encode(b[3:35], t.TraceID[:])
+	b[35] = '-'
+	hex.Encode(b[36:52], t.SpanID[:])
+	b[52] = '-'
+	hex.Encode(b[53:55], []byte{t.Flags})
+	return string(b[:])
+}
+
+// ParseTraceparent reads a W3C traceparent header value of version 00; ok
+// is false for anything else, or for a zero trace or span id. The header
+// comes from the network: it is checked, never trusted.
+func ParseTraceparent(s string) (t TraceContext, ok bool) {
+	if len(s) != 55 || s[:3] != "00-" || s[35] != '-' || s[52] != '-' {
+		return TraceContext{}, false
+	}
+	var flags [1]byte
+	if _, err := hex.Decode(t.TraceID[:], []byte(s[3:35])); err != nil {
+		return TraceContext{}, false
+	}
+	if _, err := hex.Decode(t.SpanID[:], []byte(s[36:52])); err != nil {
+		return TraceContext{}, false
+	}
+	if _, err := hex.Decode(flags[:], []byte(s[53:55])); err != nil {
+		return TraceContext{}, false
+	}
+	t.Flags = flags[0]
+	return t, t.Valid()
+}

@@ -1,0 +1,140 @@
+package observe
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+)
+
+// otlpExporter sends spans to an OTLP/HTTP receiver as binary protobuf: an
+// ExportTraceServiceRequest POSTed to /v1/traces. It is the SDK's own
+// otlptracehttp without the gRPC module that one links (see
+// docs/ARCHITECTURE.md, "Why parigot's own OTLP exporter?").
+type otlpExporter struct {
+	url    string
+	client *http.Client
+}
+
+func newOTLPExporter(base string) *otlpExporter {
+	return &otlpExporter{url: strings.TrimSuffix(base, "/") + "/v1/traces", client: &http.Client{}}
+}
+
+// ExportSpans implements sdktrace.SpanExporter.
+func (e *otlpExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	body, err := exportRequest(spans)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("sending spans to %s: %w", e.url, err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("sending spans to %s: %s", e.url, resp.Status)
+	}
+	return nil
+}
+
+// Shutdown implements sdktrace.SpanExporter.
+func (e *otlpExporter) Shutdown(context.Context) error { return nil }
+
+// exportRequest encodes an ExportTraceServiceRequest: its one field, 1, is
+// repeated ResourceSpans. Encoded by hand so that the collector's service
+// package, which imports gRPC, stays out.
+func exportRequest(spans []sdktrace.ReadOnlySpan) ([]byte, error) {
+	var out []byte
+	for _, rs := range resourceSpans(spans) {
+		b, err := proto.Marshal(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = protowire.AppendTag(out, 1, protowire.BytesType)
+		out = protowire.AppendBytes(out, b)
+	}
+	return out, nil
+}
+
+// resourceSpans groups spans by their resource (one per process, in
+// practice) into OTLP's messages.
+func resourceSpans(spans []sdktrace.ReadOnlySpan) []*tracepb.ResourceSpans {
+	var out []*tracepb.ResourceSpans
+	byResource := map[string]*tracepb.ScopeSpans{}
+	for _, s := range spans {
+		key := s.Resource().String()
+		ss := byResource[key]
+		if ss == nil {
+			ss = &tracepb.ScopeSpans{Scope: &commonpb.InstrumentationScope{Name: s.InstrumentationScope().Name}}
+			byResource[key] = ss
+			out = append(out, &tracepb.ResourceSpans{
+				Resource:   &resourcepb.Resource{Attributes: keyValues(s.Resource().Attributes())},
+				ScopeSpans: []*tracepb.ScopeSpans{ss},
+			})
+		}
+		ss.Spans = append(ss.Spans, span(s))
+	}
+	return out
+}
+
+func span(s sdktrace.ReadOnlySpan) *tracepb.Span {
+	sc := s.SpanContext()
+	tid, sid := sc.TraceID(), sc.SpanID()
+	p := &tracepb.Span{
+		TraceId:           tid[:],
+		SpanId:            sid[:],
+		Name:              s.Name(),
+		Kind:              tracepb.Span_SpanKind(s.SpanKind()),
+		StartTimeUnixNano: uint64(s.StartTime().UnixNano()),
+		EndTimeUnixNano:   uint64(s.EndTime().UnixNano()),
+		Attributes:        keyValues(s.Attributes()),
+		Flags:             uint32(sc.TraceFlags()),
+	}
+	if parent := s.Parent(); parent.IsValid() {
+		psid := parent.SpanID()
+		p.ParentSpanId = psid[:]
+	}
+	switch s.Status().Code {
+	case codes.Error:
+		p.Status = &tracepb.Status{Code: tracepb.Status_STATUS_CODE_ERROR, Message: s.Status().Description}
+	case codes.Ok:
+		p.Status = &tracepb.Status{Code: tracepb.Status_STATUS_CODE_OK}
+	}
+	return p
+}
+
+func keyValues(attrs []attribute.KeyValue) []*commonpb.KeyValue {
+	out := make([]*commonpb.KeyValue, 0, len(attrs))
+	for _, a := range attrs {
+		v := &commonpb.AnyValue{}
+		switch a.Value.Type() {
+		case attribute.INT64:
+			v.Value = &commonpb.AnyValue_IntValue{IntValue: a.Value.AsInt64()}
+		case attribute.BOOL:
+			v.Value = &commonpb.AnyValue_BoolValue{BoolValue: a.Value.AsBool()}
+		case attribute.FLOAT64:
+			v.Value = &commonpb.AnyValue_DoubleValue{DoubleValue: a.Value.AsFloat64()}
+		default:
+			v.Value = &commonpb.AnyValue_StringValue{StringValue: a.Value.String()}
+		}
+		out = append(out, &commonpb.KeyValue{Key: string(a.Key), Value: v})
+	}
+	return out
+}

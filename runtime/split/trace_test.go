@@ -1,0 +1,112 @@
+package split
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"parigot.dev/parigot/internal/otlptest"
+	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/internal/lines"
+	"parigot.dev/parigot/runtime/observe"
+)
+
+// envChildOTLP, when set, is the OTLP receiver a test child sends its
+// spans to.
+const envChildOTLP = "PARIGOT_SPLIT_TEST_CHILD_OTLP"
+
+func childTracing(name string) *observe.Tracing {
+	url := os.Getenv(envChildOTLP)
+	if url == "" {
+		return nil
+	}
+	return observe.NewTracing(observe.TracingOptions{App: "test", Process: name, OTLP: url})
+}
+
+func shutdownTracing(t *observe.Tracing) {
+	if t == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	t.Shutdown(ctx)
+}
+
+// TestTracesFollowAChainOfCalls sends a call down front -> middle -> back
+// with tracing on, in one process and then in one process per guest, and
+// expects the OTLP receiver to get one trace of three spans, each the
+// parent of the next: in split mode the context crosses NATS in the
+// traceparent header.
+func TestTracesFollowAChainOfCalls(t *testing.T) {
+	guests := func() []*host.GuestSpec {
+		return chainGuests(t, 10*time.Second, 10*time.Second, 10*time.Second, "CHAIN_SCENARIO=relay", "CHAIN_REQUEST=traced")
+	}
+	t.Run("in one process", func(t *testing.T) {
+		rcv := otlptest.Start(t)
+		tracing := observe.NewTracing(observe.TracingOptions{App: "test", OTLP: rcv.URL()})
+		var out lines.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), patience)
+		defer cancel()
+		res, err := host.Run(ctx, host.Config{Guests: guests(), Stdout: &out, Stderr: &out, Tracing: tracing})
+		shutdownTracing(tracing)
+		if err != nil || res.ExitCode != 0 || len(res.Failures) != 0 {
+			t.Fatalf("Run: %v, %+v\n%s", err, res, out.String())
+		}
+		checkChain(t, rcv, false)
+	})
+	t.Run("one process per guest, over NATS", func(t *testing.T) {
+		rcv := otlptest.Start(t)
+		t.Setenv(envChildOTLP, rcv.URL())
+		res, stdout, stderr := supervise(t, guests(), nil, nil)
+		if res.ExitCode != 0 || len(res.Failures) != 0 {
+			t.Fatalf("%+v\n%s\n%s", res, stdout, stderr)
+		}
+		checkChain(t, rcv, true)
+	})
+}
+
+// checkChain waits for the spans of Front, Middle and Back/Relay and checks
+// that they form one trace, front the root; split: each from its own guest's
+// process.
+func checkChain(t *testing.T, rcv *otlptest.Receiver, split bool) {
+	t.Helper()
+	want := []string{"test.Front/Relay", "test.Middle/Relay", "test.Back/Relay"}
+	byName := map[string]otlptest.Span{}
+	rcv.WaitFor(t, patience, func(spans []otlptest.Span) bool {
+		for _, s := range spans {
+			byName[s.Name] = s
+		}
+		for _, n := range want {
+			if _, ok := byName[n]; !ok {
+				return false
+			}
+		}
+		return true
+	})
+	front, middle, back := byName[want[0]], byName[want[1]], byName[want[2]]
+	if front.ParentID != "" {
+		t.Errorf("front's span has a parent, %s: the program's call should start the trace", front.ParentID)
+	}
+	if middle.TraceID != front.TraceID || back.TraceID != front.TraceID {
+		t.Errorf("trace ids: front %s, middle %s, back %s; want one trace", front.TraceID, middle.TraceID, back.TraceID)
+	}
+	if middle.ParentID != front.SpanID || back.ParentID != middle.SpanID {
+		t.Errorf("parents: middle's %s (front is %s), back's %s (middle is %s)", middle.ParentID, front.SpanID, back.ParentID, middle.SpanID)
+	}
+	for _, s := range []otlptest.Span{front, middle, back} {
+		if s.Attrs["rpc.parigot.code"] != "ok" || s.Attrs["rpc.request.size"] == "" || s.Attrs["parigot.inbox_wait_ns"] == "" || s.Attrs["parigot.execution_ns"] == "" {
+			t.Errorf("span %s lacks what a call's span says: %v", s.Name, s.Attrs)
+		}
+		if s.Resource["service.name"] != "test" {
+			t.Errorf("span %s: resource %v, want service.name test", s.Name, s.Resource)
+		}
+	}
+	if split {
+		for guest, s := range map[string]otlptest.Span{"front": front, "middle": middle, "back": back} {
+			if s.Resource["service.instance.id"] != guest {
+				t.Errorf("span %s came from %q, want the process of %s", s.Name, s.Resource["service.instance.id"], guest)
+			}
+		}
+	}
+}
