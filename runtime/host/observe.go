@@ -4,8 +4,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/observe"
 )
@@ -19,16 +17,23 @@ import (
 type callSeen struct {
 	pushed, drained int64 // Unix nanos: into the inbox, out of it
 	request         int   // bytes
-	span            trace.Span
+	// Tracing on: the span of the call, and its parent's (the caller's
+	// span the call was made on behalf of; invalid for a trace's first).
+	span, parent abi.TraceContext
 }
 
-// seeCall notes a call as the guest drains it from its inbox, and starts
-// its span, a child of the span the caller made it on behalf of.
+// seeCall notes a call as the guest drains it from its inbox, and names its
+// span, a child of the span the caller made it on behalf of.
 func (in *instance) seeCall(d *delivery) *callSeen {
-	now := time.Now()
-	c := &callSeen{pushed: d.at, drained: now.UnixNano(), request: len(d.ev.Payload)}
+	c := &callSeen{pushed: d.at, drained: time.Now().UnixNano(), request: len(d.ev.Payload)}
 	if in.run.trace != nil {
-		c.span = in.run.trace.Start(spanContext(d.ev.Trace), ReplicaLabel(in.spec.Name, in.run.cfg.Replica), d.ev.Method, time.Unix(0, d.at))
+		c.parent = d.ev.Trace
+		c.span = abi.TraceContext{TraceID: c.parent.TraceID, SpanID: observe.NewSpanID(), Flags: 1}
+		if !c.parent.Valid() {
+			c.span.TraceID = observe.NewTraceID()
+		} else {
+			c.span.Flags = c.parent.Flags
+		}
 	}
 	return c
 }
@@ -36,14 +41,18 @@ func (in *instance) seeCall(d *delivery) *callSeen {
 // observeCall records the call t, answered with code and a reply of size
 // bytes.
 func (in *instance) observeCall(t replyTarget, code abi.Code, size int) {
-	now := time.Now()
+	now := time.Now().UnixNano()
 	c := t.seen
-	wait, took := time.Duration(c.drained-c.pushed), time.Duration(now.UnixNano()-c.drained)
 	if in.run.obs != nil {
-		in.run.obs.Call(in.spec.Name, t.method, code.String(), t.caller.GuestName(), wait, took)
+		in.run.obs.Call(in.spec.Name, t.method, code.String(), t.caller.GuestName(), time.Duration(c.drained-c.pushed), time.Duration(now-c.drained))
 	}
-	if c.span != nil {
-		observe.End(c.span, observe.CallEnd{Code: code.String(), Failed: code != abi.CodeOK, Request: c.request, Reply: size, Wait: wait, Taken: took, At: now})
+	if in.run.trace != nil {
+		in.run.trace.Record(observe.CallSpan{
+			Trace: c.span.TraceID, Span: c.span.SpanID, Parent: c.parent.SpanID, Sampled: c.span.Flags&1 != 0,
+			Guest: ReplicaLabel(in.spec.Name, in.run.cfg.Replica), Method: t.method,
+			Code: code.String(), Failed: code != abi.CodeOK, Request: c.request, Reply: size,
+			Pushed: c.pushed, Drained: c.drained, Replied: now,
+		})
 	}
 }
 
@@ -61,23 +70,12 @@ func (in *instance) runsOnBehalf(ev *abi.Event, ok bool) {
 	}
 	switch ev.Kind {
 	case abi.KindCall:
-		if t, ok := in.incoming[ev.CallID]; ok && t.seen != nil && t.seen.span != nil {
-			in.current = traceContext(t.seen.span.SpanContext())
+		if t, ok := in.incoming[ev.CallID]; ok && t.seen != nil {
+			in.current = t.seen.span
 		}
 	case abi.KindReply:
 		in.current = ev.Trace
 	}
-}
-
-func spanContext(t abi.TraceContext) trace.SpanContext {
-	if !t.Valid() {
-		return trace.SpanContext{}
-	}
-	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: t.TraceID, SpanID: t.SpanID, TraceFlags: trace.TraceFlags(t.Flags), Remote: true})
-}
-
-func traceContext(s trace.SpanContext) abi.TraceContext {
-	return abi.TraceContext{TraceID: s.TraceID(), SpanID: s.SpanID(), Flags: byte(s.TraceFlags())}
 }
 
 // memorySeen is the size of a guest's linear memory when it last called the

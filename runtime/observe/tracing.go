@@ -2,7 +2,10 @@ package observe
 
 import (
 	"context"
+	"encoding/binary"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -15,10 +18,22 @@ import (
 // Tracing makes a span of every call a process's guests answer, with the
 // OpenTelemetry SDK, and sends them to an OTLP endpoint, the dashboard, or
 // both. Its methods are safe from any goroutine.
+//
+// The host only records what it knows of a call (Record): the SDK makes the
+// span on a goroutine of Tracing's own, so that the guest that answered
+// does not wait for it. The host chooses the span's ids itself (NewSpanID,
+// NewTraceID), since a call it dispatches must name its parent before that
+// parent's span exists; the SDK takes them through the ID generator.
 type Tracing struct {
 	tp     *sdktrace.TracerProvider
 	tracer trace.Tracer
 	recent *recent // nil without a dashboard
+
+	calls   chan CallSpan // to make spans of
+	done    chan struct{} // closed by Shutdown: Record drops from then on
+	drained chan struct{} // closed when the goroutine has made its last span
+	dropped atomic.Int64  // calls recorded while calls was full
+	once    sync.Once
 }
 
 // TracingOptions say where spans go.
@@ -34,6 +49,10 @@ type TracingOptions struct {
 	Keep int
 }
 
+// queued is how many recorded calls may wait for their spans; beyond it a
+// call gets none (and Dropped counts it), rather than slow its guest.
+const queued = 16384
+
 // NewTracing starts tracing as o says.
 func NewTracing(o TracingOptions) *Tracing {
 	attrs := []attribute.KeyValue{attribute.String("service.name", o.App)}
@@ -43,8 +62,9 @@ func NewTracing(o TracingOptions) *Tracing {
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(resource.NewSchemaless(attrs...)),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
+		sdktrace.WithIDGenerator(chosenIDs{}),
 	}
-	t := &Tracing{}
+	t := &Tracing{calls: make(chan CallSpan, queued), done: make(chan struct{}), drained: make(chan struct{})}
 	if o.OTLP != "" {
 		opts = append(opts, sdktrace.WithBatcher(newOTLPExporter(o.OTLP), sdktrace.WithBatchTimeout(time.Second)))
 	}
@@ -54,55 +74,148 @@ func NewTracing(o TracingOptions) *Tracing {
 	}
 	t.tp = sdktrace.NewTracerProvider(opts...)
 	t.tracer = t.tp.Tracer("parigot.dev/parigot/runtime/host")
+	go t.makeSpans()
 	return t
 }
 
-// Start begins the span of a call to guest's method, made under parent
-// (invalid: the call starts a trace), which reached the guest's inbox at
-// start.
-func (t *Tracing) Start(parent trace.SpanContext, guest, method string, start time.Time) trace.Span {
-	ctx := context.Background()
-	if parent.IsValid() {
-		ctx = trace.ContextWithRemoteSpanContext(ctx, parent)
+// NewTraceID and NewSpanID make random ids for the host's spans: they are
+// lock-free (math/rand/v2's runtime source), for the guests' goroutines.
+func NewTraceID() trace.TraceID {
+	var id trace.TraceID
+	binary.LittleEndian.PutUint64(id[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(id[8:], rand.Uint64()|1) // never zero
+	return id
+}
+
+// NewSpanID: see NewTraceID.
+func NewSpanID() trace.SpanID {
+	var id trace.SpanID
+	binary.LittleEndian.PutUint64(id[:], rand.Uint64()|1)
+	return id
+}
+
+// CallSpan is what the host knows of a call when its service replies.
+type CallSpan struct {
+	Trace   trace.TraceID
+	Span    trace.SpanID
+	Parent  trace.SpanID // zero: the call starts its trace
+	Sampled bool         // the parent's trace flags said so (always, for a root)
+	Guest   string
+	Method  string
+	Code    string // the reply's code in words: "ok" for success
+	Failed  bool   // Code is not ok
+	Request int    // bytes
+	Reply   int    // bytes
+	Pushed  int64  // Unix nanos: into the service's inbox (the span's start)
+	Drained int64  // out of it
+	Replied int64  // the span's end
+}
+
+// Record queues c's span to be made. It never blocks: a call recorded while
+// the queue is full, or after Shutdown, gets no span.
+func (t *Tracing) Record(c CallSpan) {
+	select {
+	case <-t.done:
+		return
+	default:
 	}
-	_, span := t.tracer.Start(ctx, method,
+	select {
+	case t.calls <- c:
+	default:
+		t.dropped.Add(1)
+	}
+}
+
+// Dropped is how many calls got no span because they came faster than
+// spans were made.
+func (t *Tracing) Dropped() int64 { return t.dropped.Load() }
+
+// makeSpans makes the spans of the recorded calls until Shutdown, and then
+// of those still queued.
+func (t *Tracing) makeSpans() {
+	defer close(t.drained)
+	for {
+		select {
+		case c := <-t.calls:
+			t.span(c)
+		case <-t.done:
+			for {
+				select {
+				case c := <-t.calls:
+					t.span(c)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// span makes c's span, with the ids the host chose.
+func (t *Tracing) span(c CallSpan) {
+	ctx := context.WithValue(context.Background(), chosenKey{}, c.Span)
+	if c.Parent.IsValid() {
+		flags := trace.TraceFlags(0)
+		if c.Sampled {
+			flags = trace.FlagsSampled
+		}
+		ctx = trace.ContextWithRemoteSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: c.Trace, SpanID: c.Parent, TraceFlags: flags, Remote: true}))
+	} else {
+		ctx = context.WithValue(ctx, chosenTraceKey{}, c.Trace)
+	}
+	_, span := t.tracer.Start(ctx, c.Method,
 		trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithTimestamp(start),
+		trace.WithTimestamp(time.Unix(0, c.Pushed)),
 		trace.WithAttributes(
-			attribute.String("parigot.guest", guest),
+			attribute.String("parigot.guest", c.Guest),
 			attribute.String("rpc.system", "parigot"),
-			attribute.String("rpc.method", method),
+			attribute.String("rpc.method", c.Method),
+			attribute.String("rpc.parigot.code", c.Code),
+			attribute.Int("rpc.request.size", c.Request),
+			attribute.Int("rpc.response.size", c.Reply),
+			attribute.Int64("parigot.inbox_wait_ns", c.Drained-c.Pushed),
+			attribute.Int64("parigot.execution_ns", c.Replied-c.Drained),
 		))
-	return span
-}
-
-// CallEnd is what the host knows of a call when its service replies.
-type CallEnd struct {
-	Code        string // the reply's code in words: "ok" for success
-	Failed      bool   // Code is not ok
-	Request     int    // bytes
-	Reply       int    // bytes
-	Wait, Taken time.Duration
-	At          time.Time
-}
-
-// End ends a span begun by Start.
-func End(span trace.Span, e CallEnd) {
-	span.SetAttributes(
-		attribute.String("rpc.parigot.code", e.Code),
-		attribute.Int("rpc.request.size", e.Request),
-		attribute.Int("rpc.response.size", e.Reply),
-		attribute.Int64("parigot.inbox_wait_ns", int64(e.Wait)),
-		attribute.Int64("parigot.execution_ns", int64(e.Taken)),
-	)
-	if e.Failed {
-		span.SetStatus(codes.Error, e.Code)
+	if c.Failed {
+		span.SetStatus(codes.Error, c.Code)
 	}
-	span.End(trace.WithTimestamp(e.At))
+	span.End(trace.WithTimestamp(time.Unix(0, c.Replied)))
 }
 
-// Shutdown sends what spans are left and stops, within ctx.
+// chosenIDs is the SDK's ID generator: it hands out the ids the host chose,
+// which span puts in the context.
+type chosenIDs struct{}
+
+type (
+	chosenKey      struct{}
+	chosenTraceKey struct{}
+)
+
+func (chosenIDs) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
+	tid, ok := ctx.Value(chosenTraceKey{}).(trace.TraceID)
+	if !ok {
+		tid = NewTraceID()
+	}
+	return tid, chosenIDs{}.NewSpanID(ctx, tid)
+}
+
+func (chosenIDs) NewSpanID(ctx context.Context, _ trace.TraceID) trace.SpanID {
+	if sid, ok := ctx.Value(chosenKey{}).(trace.SpanID); ok {
+		return sid
+	}
+	return NewSpanID()
+}
+
+// Shutdown makes the spans of the calls recorded so far, sends what is
+// left, and stops, within ctx.
 func (t *Tracing) Shutdown(ctx context.Context) error {
+	t.once.Do(func() { close(t.done) })
+	select {
+	case <-t.drained:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	return t.tp.Shutdown(ctx)
 }
 
