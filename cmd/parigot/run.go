@@ -31,6 +31,7 @@ type runFlags struct {
 	listen    string // Delve's
 	dashboard string // address
 	otlp      string // OTLP/HTTP receiver's URL
+	logFormat string // text or json
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -86,6 +87,9 @@ PARIGOT_NATS_CREDS.`,
 			if f.data != "" && f.ephemeral {
 				return usageError{fmt.Errorf("--data keeps the stores and topics in a directory, --ephemeral in memory only: give one or the other")}
 			}
+			if f.logFormat != "text" && f.logFormat != "json" {
+				return usageError{fmt.Errorf("unknown --log-format %q: the formats are text and json", f.logFormat)}
+			}
 			if _, err := compcache.PolicyFromEnv(); err != nil {
 				return err
 			}
@@ -120,7 +124,7 @@ PARIGOT_NATS_CREDS.`,
 				if dash != nil {
 					cfg.Metrics = dash.metrics
 				}
-				cfg.Tracing = tracing
+				cfg.Tracing, cfg.LogJSON = tracing, f.logFormat == "json"
 				out, err = host.Run(ctx, cfg)
 			} else {
 				for _, name := range f.only {
@@ -136,11 +140,12 @@ PARIGOT_NATS_CREDS.`,
 					conn.Creds = f.creds
 				}
 				out, err = split.Supervise(ctx, split.Options{
-					App:    res.App.Name,
-					Guests: guests,
-					Only:   f.only,
-					Conn:   conn,
-					Seeds:  f.seeds,
+					LogJSON: f.logFormat == "json",
+					App:     res.App.Name,
+					Guests:  guests,
+					Only:    f.only,
+					Conn:    conn,
+					Seeds:   f.seeds,
 					ChildArgs: func(guest string) []string {
 						// The very manifest this run loaded, which need
 						// not be the directory's parigot.hcl.
@@ -154,6 +159,9 @@ PARIGOT_NATS_CREDS.`,
 						}
 						if f.otlp != "" {
 							args = append(args, "--otlp", f.otlp)
+						}
+						if f.logFormat == "json" {
+							args = append(args, "--log-format", "json")
 						}
 						return args
 					},
@@ -183,6 +191,7 @@ PARIGOT_NATS_CREDS.`,
 	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests in this process tree (comma-separated names)")
 	cmd.Flags().StringSliceVar(&f.debug, "debug", nil, "run these guests (comma-separated names) natively under Delve, for a debugger to attach to; their method budgets are suspended")
 	cmd.Flags().StringVar(&f.dashboard, "dashboard", "", "serve the app's dashboard and Prometheus /metrics on this address, e.g. 127.0.0.1:7070, until interrupted (the URL is printed)")
+	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "how guests' output lines are written: text (prefixed with the guest's name, for people) or json (one object a line, with guest, method, trace and span ids, for machines)")
 	cmd.Flags().StringVar(&f.otlp, "otlp", "", "send a span of every call to this OpenTelemetry OTLP/HTTP receiver, e.g. http://127.0.0.1:4318 (a collector's)")
 	cmd.Flags().StringVar(&f.listen, "debug-listen", "", "the address Delve serves the --debug guest on, e.g. 127.0.0.1:2345 for an IDE's fixed configuration (default: a free port, printed)")
 	return cmd
@@ -226,7 +235,7 @@ func resultExit(out host.Result) error {
 // reports to it over the link the supervisor gives it (see split.RunChild),
 // so the summary is printed once, by the supervisor.
 func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
-	var name, natsURL, listen, otlp string
+	var name, natsURL, listen, otlp, logFormat string
 	var debug []string
 	cmd := &cobra.Command{
 		Use:    "guest manifest --name NAME --nats URL",
@@ -262,6 +271,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 				Stderr:  stderr,
 				State:   splitState(app, "", false),
 				Tracing: tracing,
+				LogJSON: logFormat == "json",
 			})
 			if errors.As(err, new(*split.ReportedError)) {
 				return exitCode(exitFailure) // the supervisor prints it
@@ -277,6 +287,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringSliceVar(&debug, "debug", nil, "the guests of the app that run under the debugger (built by parigot run --debug)")
 	cmd.Flags().StringVar(&listen, "debug-listen", "", "the address Delve serves the --debug guest on")
 	cmd.Flags().StringVar(&otlp, "otlp", "", "the OTLP/HTTP receiver to send the guest's spans to")
+	cmd.Flags().StringVar(&logFormat, "log-format", "text", "text or json (see parigot run)")
 	cmd.MarkFlagRequired("name")
 	return cmd
 }

@@ -191,6 +191,11 @@ type Config struct {
 	// Metrics, when set, counts the guests' calls, restarts, inbox depths
 	// and memory (parigot run --dashboard); nil costs nothing.
 	Metrics *observe.Metrics
+	// LogJSON writes every line of the guests' output, and the host's own
+	// reports, as one JSON object (--log-format json): guest, stream, and
+	// the method, trace and span of the call the guest was serving when it
+	// wrote the line, where known (trace and span need Tracing).
+	LogJSON bool
 	// Tracing, when set, makes a span of every call the guests answer
 	// (--otlp, --dashboard); nil costs nothing.
 	Tracing *observe.Tracing

@@ -80,6 +80,9 @@ type instance struct {
 
 	memory  memorySeen       // with metrics on: see observe.go
 	current abi.TraceContext // owned; tracing on: the span the guest runs on behalf of (see observe.go)
+	// logTrace is current for logTag, with LogJSON and tracing on; nil
+	// when the guest runs on behalf of no traced call.
+	logTrace atomic.Pointer[abi.TraceContext]
 }
 
 func (in *instance) setKill(f context.CancelFunc) {

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"encoding/hex"
 	"sync/atomic"
 	"time"
 
@@ -65,17 +66,37 @@ func (in *instance) observeCall(t replyTarget, code abi.Code, size int) {
 // start traces of their own.
 func (in *instance) runsOnBehalf(ev *abi.Event, ok bool) {
 	in.current = abi.TraceContext{}
-	if !ok {
-		return
-	}
-	switch ev.Kind {
-	case abi.KindCall:
-		if t, ok := in.incoming[ev.CallID]; ok && t.seen != nil {
-			in.current = t.seen.span
+	if ok {
+		switch ev.Kind {
+		case abi.KindCall:
+			if t, ok := in.incoming[ev.CallID]; ok && t.seen != nil {
+				in.current = t.seen.span
+			}
+		case abi.KindReply:
+			in.current = ev.Trace
 		}
-	case abi.KindReply:
-		in.current = ev.Trace
 	}
+	if in.run.cfg.LogJSON { // for logTag, which may run on another goroutine
+		var cur *abi.TraceContext
+		if in.current.Valid() {
+			cur = new(in.current)
+		}
+		in.logTrace.Store(cur)
+	}
+}
+
+// logTag tags a line of the guest's output (Config.LogJSON) with the call
+// it serves, and that call's trace and span while tracing is on.
+func (in *instance) logTag() (method, traceID, spanID string) {
+	if in.busySince.Load() != 0 {
+		if m := in.busyMethod.Load(); m != nil {
+			method = *m
+		}
+	}
+	if t := in.logTrace.Load(); t != nil {
+		traceID, spanID = hex.EncodeToString(t.TraceID[:]), hex.EncodeToString(t.SpanID[:])
+	}
+	return method, traceID, spanID
 }
 
 // memorySeen is the size of a guest's linear memory when it last called the

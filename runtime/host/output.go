@@ -23,6 +23,14 @@ func newGuestOutput(sink *lines.Sink, prefix string) *guestOutput {
 	return o
 }
 
+// jsonGuestOutput is a guestOutput whose lines are JSON objects (see
+// Config.LogJSON), tagged by tag.
+func jsonGuestOutput(sink *lines.Sink, guest, stream string, tag lines.Tag) *guestOutput {
+	o := &guestOutput{Writer: sink.JSONWriter(guest, stream, tag)}
+	o.Seen = o.look
+	return o
+}
+
 func (o *guestOutput) look(line []byte) {
 	if bytes.HasPrefix(line, []byte("panic: ")) || bytes.HasPrefix(line, []byte("fatal error: ")) {
 		o.panicked.Store(true)

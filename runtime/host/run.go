@@ -426,7 +426,11 @@ func (r *run) stopAll() {
 
 // say writes one line of the host's own to the error console.
 func (r *run) say(format string, args ...any) {
-	r.errConsole.WriteLine(fmt.Appendf(nil, format+"\n", args...))
+	line := fmt.Appendf(nil, format+"\n", args...)
+	if r.cfg.LogJSON {
+		line = lines.JSONLine("parigot", "stderr", line)
+	}
+	r.errConsole.WriteLine(line)
 }
 
 // interruptible returns wasm with a fuel count at every loop header that

@@ -65,6 +65,11 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 	}
 	stdout := newGuestOutput(r.console, prefix)
 	stderr := newGuestOutput(r.errConsole, prefix)
+	if r.cfg.LogJSON {
+		label := ReplicaLabel(in.spec.Name, r.cfg.Replica)
+		stdout = jsonGuestOutput(r.console, label, "stdout", in.logTag)
+		stderr = jsonGuestOutput(r.errConsole, label, "stderr", in.logTag)
+	}
 	mc := wazero.NewModuleConfig().
 		WithName(in.spec.Name).
 		WithArgs(in.spec.Name).

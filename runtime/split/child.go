@@ -38,6 +38,8 @@ type ChildOptions struct {
 	// Tracing, when set, makes a span of every call the hosted guest
 	// answers; the caller shuts it down.
 	Tracing *observe.Tracing
+	// LogJSON writes the guest's lines as JSON objects (host.Config.LogJSON).
+	LogJSON bool
 }
 
 // Conn says how to reach NATS, and as whom.
@@ -209,6 +211,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 		Plain:  true,
 		// Spans cross processes in the calls' NATS headers (network.go).
 		Tracing: opts.Tracing,
+		LogJSON: opts.LogJSON,
 	}
 	if opts.State != nil {
 		// Only what the guest uses, which is all its NATS user may reach;

@@ -19,9 +19,13 @@ import (
 
 // Options configures a split-mode run.
 type Options struct {
-	App    string            // the app's name
-	Guests []*host.GuestSpec // every guest of the app, in start order
-	Only   []string          // host only these guests here; empty: all
+	// LogJSON: the children write their lines as JSON objects
+	// (ChildOptions.LogJSON, which ChildArgs must pass on), which go out
+	// unprefixed.
+	LogJSON bool
+	App     string            // the app's name
+	Guests  []*host.GuestSpec // every guest of the app, in start order
+	Only    []string          // host only these guests here; empty: all
 	// Conn is the NATS to join. An empty URL starts an embedded server on
 	// loopback, with an identity of its own for each guest.
 	Conn Conn
@@ -167,6 +171,9 @@ func newSupervisor(opts Options) (*supervisor, error) {
 	stdout, stderr := lines.NewSink(opts.Stdout), lines.NewSink(opts.Stderr)
 	for _, c := range s.children {
 		prefix := lines.Prefix(c.label, width)
+		if opts.LogJSON {
+			prefix = "" // each child writes JSON lines naming its guest
+		}
 		c.out, c.err = stdout.Writer(prefix), stderr.Writer(prefix)
 	}
 	// Each child sends a handful of events; the buffer keeps their watchers

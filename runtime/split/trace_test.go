@@ -2,7 +2,9 @@ package split
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +110,48 @@ func checkChain(t *testing.T, rcv *otlptest.Receiver, split bool) {
 				t.Errorf("span %s came from %q, want the process of %s", s.Name, s.Resource["service.instance.id"], guest)
 			}
 		}
+	}
+}
+
+// TestLogLinesCarryTheirTrace runs the chain with a request that back
+// fails, JSON output and tracing on: the line middle prints as its call to
+// back fails is tagged with the span of the call middle was serving.
+func TestLogLinesCarryTheirTrace(t *testing.T) {
+	guests := chainGuests(t, 10*time.Second, 10*time.Second, 10*time.Second, "CHAIN_SCENARIO=relay", "CHAIN_REQUEST=fail")
+	rcv := otlptest.Start(t)
+	tracing := observe.NewTracing(observe.TracingOptions{App: "test", OTLP: rcv.URL()})
+	var out lines.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	if _, err := host.Run(ctx, host.Config{Guests: guests, Stdout: &out, Stderr: &out, Tracing: tracing, LogJSON: true}); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	shutdownTracing(tracing)
+	var middle otlptest.Span
+	rcv.WaitFor(t, patience, func(spans []otlptest.Span) bool {
+		for _, s := range spans {
+			if s.Name == "test.Middle/Relay" {
+				middle = s
+				return true
+			}
+		}
+		return false
+	})
+	var found bool
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var rec map[string]string
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Errorf("a line that is no JSON object: %q (%v)", l, err)
+			continue
+		}
+		if rec["guest"] == "middle" && strings.HasPrefix(rec["msg"], "relay failed") {
+			found = true
+			if rec["trace_id"] != middle.TraceID || rec["span_id"] != middle.SpanID {
+				t.Errorf("middle's line is tagged trace %q span %q, want its call's %s %s", rec["trace_id"], rec["span_id"], middle.TraceID, middle.SpanID)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no line of middle's failed relay:\n%s", out.String())
 	}
 }

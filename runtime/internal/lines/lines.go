@@ -37,6 +37,9 @@ type Writer struct {
 	// Seen, when set, is called with every line (without the prefix)
 	// before it is written.
 	Seen func(line []byte)
+	// format, when set, makes the whole line written instead of the prefix
+	// and the line (see JSONWriter).
+	format func(line []byte) []byte
 
 	mu  sync.Mutex
 	buf []byte
@@ -80,6 +83,10 @@ func (w *Writer) Flush() {
 func (w *Writer) emit(line []byte) {
 	if w.Seen != nil {
 		w.Seen(line)
+	}
+	if w.format != nil {
+		w.sink.WriteLine(w.format(line))
+		return
 	}
 	out := make([]byte, 0, len(w.prefix)+len(line))
 	out = append(append(out, w.prefix...), line...)
