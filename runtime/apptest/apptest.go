@@ -21,6 +21,7 @@ import (
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/lines"
+	"parigot.dev/parigot/runtime/internal/native"
 	"parigot.dev/parigot/runtime/internal/route"
 	"parigot.dev/parigot/runtime/split"
 )
@@ -57,7 +58,7 @@ type App struct {
 	guests []*host.GuestSpec
 	ctx    context.Context // ends when the test's cleanup stops the app
 	stop   context.CancelFunc
-	caller *caller
+	caller *native.Caller
 	logs   *testLog
 
 	wg       sync.WaitGroup // the services' hosts
@@ -66,7 +67,7 @@ type App struct {
 	problems []string // the services' failures and errors: they fail the test at its end
 
 	// single mode: the services' endpoints, which the host hands reg
-	reg *registry
+	reg *native.Registry
 	// split mode: the NATS server, and a connection of the harness's own
 	server *split.Server
 	net    *split.Network
@@ -106,7 +107,7 @@ func Start(t testing.TB, dir string, mode Mode) *App {
 	// machine runs it: without an explicit scale, budgets get room. A test
 	// of the budget itself sets PARIGOT_TIMEOUT_SCALE=1.
 	guests := host.ScaledGuests(res.App, res.Wasm, host.TimeoutScale(DefaultTimeoutScale))
-	a := &App{mode: mode, app: res.App, guests: guests, caller: newCaller(), logs: &testLog{t: t}}
+	a := &App{mode: mode, app: res.App, guests: guests, caller: native.NewCaller(split.NativeCaller), logs: &testLog{t: t}}
 	a.ctx, a.stop = context.WithCancel(context.Background())
 	t.Cleanup(func() { a.shutdown(t) })
 
@@ -305,7 +306,11 @@ func (a *App) Call(ctx context.Context, service, method string, req, resp proto.
 		return &guest.Error{Code: guest.CodeResourceExhausted, Method: full,
 			Message: fmt.Sprintf("request of %d bytes is larger than the %d-byte limit", len(payload), abi.MaxPayload)}
 	}
-	ev, err := a.caller.call(ctx, ep, full, payload)
+	ev, err := a.caller.Call(ctx, ep, full, payload)
+	var de *native.DeadlineError
+	if errors.As(err, &de) {
+		return &guest.Error{Code: guest.CodeDeadlineExceeded, Method: full, Message: de.Error()}
+	}
 	if err != nil {
 		return err
 	}
