@@ -18,11 +18,13 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/proto"
 
 	"parigot.dev/parigot/codegen"
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/internal/diag"
 	"parigot.dev/parigot/internal/fuel"
+	"parigot.dev/parigot/internal/genfile"
 	"parigot.dev/parigot/internal/guestbuild"
 	"parigot.dev/parigot/internal/progress"
 	"parigot.dev/parigot/manifest"
@@ -139,6 +141,10 @@ func lockAndGenerate(ctx context.Context, app *manifest.App, dir string, p *prog
 		p.Note("note: %s", n)
 	}
 	p.Step(start, "generated Go code: %d files, %d changed", len(gen.Files), len(gen.Written))
+	if err := writeDescriptors(app, gen); err != nil {
+		unlock()
+		return nil, err
+	}
 	return unlock, nil
 }
 
@@ -178,6 +184,36 @@ func generate(ctx context.Context, app *manifest.App, displayDir string) (*codeg
 	gen.Files = append(gen.Files, files...)
 	gen.Written = append(gen.Written, written...)
 	return gen, nil
+}
+
+// DescriptorsFile is the file, in BuildDir, holding the compiled
+// descriptors of the app's protos and their imports: a FileDescriptorSet in
+// protobuf's binary form, which the gateway serves the app's services from
+// (and which `buf curl --schema` or `grpcurl -protoset` read).
+const DescriptorsFile = "descriptors.binpb"
+
+// DescriptorsPath is where the descriptors of app's protos are written.
+func DescriptorsPath(app *manifest.App) string {
+	return filepath.Join(app.Dir, BuildDir, DescriptorsFile)
+}
+
+// writeDescriptors writes the descriptors of the protos codegen compiled,
+// when they changed.
+func writeDescriptors(app *manifest.App, gen *codegen.Result) error {
+	if gen.Descriptors == nil {
+		return nil
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(gen.Descriptors)
+	if err != nil {
+		return fmt.Errorf("encoding the proto descriptors: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(app.Dir, BuildDir), 0o755); err != nil {
+		return fmt.Errorf("creating the build directory: %w", err)
+	}
+	if _, err := genfile.WriteIfChanged(DescriptorsPath(app), b); err != nil {
+		return fmt.Errorf("writing %s: %w", filepath.Join(BuildDir, DescriptorsFile), err)
+	}
+	return nil
 }
 
 // WasmPath is where the guest named name of app is built.
