@@ -88,6 +88,7 @@ type App struct {
 	Ids      []*IdType    // declaration order
 	Services []*Guest     // declaration order
 	Programs []*Guest     // declaration order
+	Gateways []*Gateway   // declaration order
 	Sources  diag.Sources // File -> contents, for rendering diagnostics
 
 	NameRange   hcl.Range // the app block's label
