@@ -15,6 +15,30 @@ import (
 // name, since a guest's name starts with a letter.
 const NativeCaller = "_native"
 
+// Gateway is a gateway of the app as split mode knows it: a NATS identity
+// of its own (GatewayIdentity), which may call the services of the guests
+// it serves and nothing else, as a program requiring them may.
+type Gateway struct {
+	Name   string
+	Guests []string // the services it serves
+}
+
+// GatewayIdentity is the NATS identity of the gateway name. No guest can
+// have it, since a guest's name starts with a letter.
+func GatewayIdentity(name string) string { return "_gateway-" + name }
+
+// WithGateways returns guests followed by a program-like spec for each
+// gateway, named by its identity: what grantFor, the embedded server's
+// users and nats-config's users take, so that a gateway's grant is written
+// by the one rule.
+func WithGateways(guests []*host.GuestSpec, gateways []Gateway) []*host.GuestSpec {
+	out := slices.Clone(guests)
+	for _, g := range gateways {
+		out = append(out, &host.GuestSpec{Name: GatewayIdentity(g.Name), Kind: host.Program, Requires: g.Guests})
+	}
+	return out
+}
+
 // subjects are the NATS subjects of one app: the one place their form is
 // written, used by the Network that carries the calls and by the grants
 // that permit them.
