@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"path/filepath"
 	"strings"
 
@@ -11,6 +13,8 @@ import (
 
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/compcache"
+	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/split"
 )
@@ -23,6 +27,7 @@ type runFlags struct {
 	creds    string
 	seeds    string
 	only     []string
+	listen   string
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -81,13 +86,24 @@ PARIGOT_NATS_CREDS.`,
 				return err
 			}
 			guests := host.GuestsFromManifest(res.App, res.Wasm)
+			gws, schema, err := runGateways(res.App, f.listen)
+			if err != nil {
+				return err
+			}
+			listening := func(name, url string) {
+				fmt.Fprintf(stderr, "parigot: gateway %s serves %s (Ctrl-C stops the app)\n", name, url)
+			}
 			var out host.Result
-			if f.mode == "single" {
+			switch {
+			case f.mode == "single" && len(gws) > 0:
+				out, err = gateway.RunSingle(ctx, gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema,
+					Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr), Listening: listening})
+			case f.mode == "single":
 				out, err = host.Run(ctx, host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr)})
-			} else {
+			default:
 				for _, name := range f.only {
-					if res.App.Guest(name) == nil {
-						return usageError{fmt.Errorf("--only names %q, which is not a service or program of %s", name, res.App.Name)}
+					if res.App.Guest(name) == nil && res.App.Gateway(name) == nil {
+						return usageError{fmt.Errorf("--only names %q, which is not a service, program or gateway of %s", name, res.App.Name)}
 					}
 				}
 				conn := split.ConnFromEnv(f.natsURL)
@@ -109,8 +125,11 @@ PARIGOT_NATS_CREDS.`,
 						file := filepath.Join(res.App.Dir, filepath.Base(res.App.File))
 						return []string{"guest", file, "--name", guest}
 					},
-					Stdout: stdout,
-					Stderr: stderr,
+					Stdout:   stdout,
+					Stderr:   stderr,
+					Gateways: gateway.SplitGateways(gws),
+					Serve: gateway.ServeSplit(gateway.SplitOptions{App: res.App.Name, Guests: guests, Gateways: gws, Schema: schema,
+						Listening: listening, Logger: slog.New(slog.NewTextHandler(stderr, nil))}),
 				})
 			}
 			if err != nil {
@@ -125,8 +144,34 @@ PARIGOT_NATS_CREDS.`,
 	cmd.Flags().StringVar(&f.creds, "nats-creds", "", "split mode: NATS credentials file for --nats, shared by every guest")
 	cmd.Flags().StringVar(&f.seeds, "nats-seeds", "", "split mode: directory of each guest's nkey seed, <guest>.nk, for --nats (see parigot nats-config)")
 	cmd.MarkFlagDirname("nats-seeds")
-	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests in this process tree (comma-separated names)")
+	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests (and gateways) in this process tree (comma-separated names)")
+	cmd.Flags().StringVar(&f.listen, "listen", "", "the address (host:port) of the app's gateway, instead of its listen in parigot.hcl")
 	return cmd
+}
+
+// runGateways returns the app's gateways, with listen (--listen) as the
+// address of its one gateway when set, and the schema they serve from.
+func runGateways(app *manifest.App, listen string) ([]gateway.Spec, *gateway.Schema, error) {
+	if listen != "" && len(app.Gateways) == 0 {
+		return nil, nil, usageError{fmt.Errorf("--listen gives the address of the app's gateway, and %s declares none (a gateway block in %s)", app.Name, manifest.FileName)}
+	}
+	if len(app.Gateways) == 0 {
+		return nil, nil, nil
+	}
+	if listen != "" {
+		if _, _, err := net.SplitHostPort(listen); err != nil {
+			return nil, nil, usageError{fmt.Errorf("--listen %q is not host:port, for example 127.0.0.1:8080", listen)}
+		}
+	}
+	gws, err := gateway.FromManifest(app, listen)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	schema, err := gateway.LoadSchema(builder.DescriptorsPath(app))
+	if err != nil {
+		return nil, nil, err
+	}
+	return gws, schema, nil
 }
 
 // runOutcome reports how a run ended and turns it into parigot's exit code.

@@ -17,6 +17,7 @@ import (
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/diag"
 	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/guest"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
@@ -56,10 +57,13 @@ type App struct {
 	mode   Mode
 	app    *manifest.App
 	guests []*host.GuestSpec
-	ctx    context.Context // ends when the test's cleanup stops the app
-	stop   context.CancelFunc
-	caller *native.Caller
-	logs   *testLog
+	// gateways are the app's gateway blocks, each on a free port (see
+	// Gateway)
+	gateways []gateway.Spec
+	ctx      context.Context // ends when the test's cleanup stops the app
+	stop     context.CancelFunc
+	caller   *native.Caller
+	logs     *testLog
 
 	wg       sync.WaitGroup // the services' hosts
 	cleanups []func()       // run last to first when the services have stopped
@@ -108,6 +112,7 @@ func Start(t testing.TB, dir string, mode Mode) *App {
 	// of the budget itself sets PARIGOT_TIMEOUT_SCALE=1.
 	guests := host.ScaledGuests(res.App, res.Wasm, host.TimeoutScale(DefaultTimeoutScale))
 	a := &App{mode: mode, app: res.App, guests: guests, caller: native.NewCaller(split.NativeCaller), logs: &testLog{t: t}}
+	a.gateways, _ = gateway.FromManifest(res.App, "")
 	a.ctx, a.stop = context.WithCancel(context.Background())
 	t.Cleanup(func() { a.shutdown(t) })
 

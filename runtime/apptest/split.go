@@ -3,6 +3,7 @@ package apptest
 import (
 	"fmt"
 
+	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/split"
 )
@@ -13,7 +14,7 @@ import (
 // returns once they are all ready. The harness has a connection of its own
 // for native calls, as split.NativeCaller: it may call every service.
 func (a *App) startSplit(services []*host.GuestSpec) error {
-	srv, err := split.StartServer(a.app.Name, a.guests, split.NativeCaller)
+	srv, err := split.StartServer(a.app.Name, split.WithGateways(a.guests, gateway.SplitGateways(a.gateways)), split.NativeCaller)
 	if err != nil {
 		return err
 	}
