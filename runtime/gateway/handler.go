@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"connectrpc.com/connect"
@@ -17,6 +18,8 @@ import (
 	"connectrpc.com/grpcreflect"
 	"connectrpc.com/vanguard"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"parigot.dev/parigot/runtime/internal/abi"
@@ -77,7 +80,8 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", connectUnary(procedures, checkJSON(procedures, transcoder)))
-	reflector := grpcreflect.NewReflector(staticNames(services), grpcreflect.WithDescriptorResolver(schema.files))
+	reflector := grpcreflect.NewReflector(staticNames(append(slices.Clone(services), grpchealth.HealthV1ServiceName)),
+		grpcreflect.WithDescriptorResolver(withHealth{schema.files, healthFile()}))
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...)))
@@ -140,6 +144,38 @@ func checkJSON(procedures map[string]bool, h http.Handler) http.Handler {
 		}
 		json.NewEncoder(w).Encode(map[string]any{"code": int(code), "message": msg, "details": []any{}})
 	})
+}
+
+// withHealth resolves the descriptors of the app's protos, and those of the
+// standard health service, which the gateway serves too.
+type withHealth struct {
+	app    *protoregistry.Files
+	health protoreflect.FileDescriptor // nil if it could not be made
+}
+
+func (r withHealth) FindFileByPath(p string) (protoreflect.FileDescriptor, error) {
+	if f, err := r.app.FindFileByPath(p); err == nil {
+		return f, nil
+	}
+	if f := r.health; f != nil && f.Path() == p {
+		return f, nil
+	}
+	return nil, protoregistry.NotFound
+}
+
+func (r withHealth) FindDescriptorByName(name protoreflect.FullName) (protoreflect.Descriptor, error) {
+	if d, err := r.app.FindDescriptorByName(name); err == nil {
+		return d, nil
+	}
+	if f := r.health; f != nil && strings.HasPrefix(string(name), string(f.Package())+".") {
+		if d := f.Services().ByName(name.Name()); d != nil && d.FullName() == name {
+			return d, nil
+		}
+		if d := f.Messages().ByName(name.Name()); d != nil && d.FullName() == name {
+			return d, nil
+		}
+	}
+	return nil, protoregistry.NotFound
 }
 
 // staticNames lists the services reflection shows.
