@@ -1,0 +1,106 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	"parigot.dev/parigot/bench/measure"
+	bookstorev1 "parigot.dev/parigot/examples/bookstore/gen/bookstore/v1"
+)
+
+// TestGatewayWithGRPCGo calls examples/bookstore through its gateway with
+// grpc-go, the gRPC client most Go services use, over HTTP/2 cleartext,
+// with the messages parigot generated for the bookstore's proto. (It lives
+// in the bench module so that grpc-go never becomes a requirement of
+// parigot's.)
+func TestGatewayWithGRPCGo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the bookstore")
+	}
+	b, err := measure.StartBookstore(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop()
+	conn, err := grpc.NewClient(b.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+
+	t.Run("a unary call returns the book", func(t *testing.T) {
+		resp := new(bookstorev1.Book)
+		if err := conn.Invoke(t.Context(), "/bookstore.v1.Bookstore/GetBook", &bookstorev1.GetBookRequest{Id: "1"}, resp); err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetTitle() != "The Go Programming Language" {
+			t.Errorf("GetBook(1) = %v", resp)
+		}
+	})
+	t.Run("the service's error arrives as its gRPC status", func(t *testing.T) {
+		err := conn.Invoke(t.Context(), "/bookstore.v1.Bookstore/GetBook", &bookstorev1.GetBookRequest{Id: "42"}, new(bookstorev1.Book))
+		if s := status.Convert(err); s.Code() != codes.NotFound || s.Message() != `no book has id "42"` {
+			t.Errorf("GetBook(42): %v, want NotFound", err)
+		}
+	})
+	t.Run("an unknown method is unimplemented", func(t *testing.T) {
+		err := conn.Invoke(t.Context(), "/bookstore.v1.Bookstore/Burn", &bookstorev1.GetBookRequest{}, new(bookstorev1.Book))
+		if status.Code(err) != codes.Unimplemented {
+			t.Errorf("Burn: %v, want Unimplemented", err)
+		}
+	})
+	t.Run("a client's deadline ends the call with DeadlineExceeded", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Nanosecond)
+		defer cancel()
+		err := conn.Invoke(ctx, "/bookstore.v1.Bookstore/GetBook", &bookstorev1.GetBookRequest{Id: "1"}, new(bookstorev1.Book))
+		if status.Code(err) != codes.DeadlineExceeded {
+			t.Errorf("%v, want DeadlineExceeded", err)
+		}
+	})
+	t.Run("the standard health check says SERVING", func(t *testing.T) {
+		resp, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{Service: "bookstore.v1.Bookstore"})
+		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Errorf("%v, %v", resp, err)
+		}
+	})
+}
+
+// BenchmarkGateway measures a unary GetBook with grpc-go: through the
+// gateway to the bookstore's wasm service in single mode, and from a plain
+// grpc-go server doing the same work, in the same run.
+//
+//	cd bench && go test -run '^$' -bench Gateway -benchtime=20000x
+func BenchmarkGateway(b *testing.B) {
+	ctx := context.Background()
+	store, err := measure.StartBookstore(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Stop()
+	for _, way := range []string{"grpc-go", "gateway"} {
+		for _, c := range callers {
+			b.Run(fmt.Sprintf("%s/callers=%d", way, c), func(b *testing.B) {
+				addr := ""
+				if way == "gateway" {
+					addr = store.Addr
+				}
+				st, err := measure.GRPCGetBook(ctx, addr, b.N, c)
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(st.P50.Nanoseconds())/1e3, "p50-us")
+				b.ReportMetric(float64(st.P99.Nanoseconds())/1e3, "p99-us")
+				b.ReportMetric(st.PerSec(), "calls/s")
+			})
+		}
+	}
+}
