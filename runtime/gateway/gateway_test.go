@@ -321,3 +321,19 @@ func TestASlowClientIsCutOff(t *testing.T) {
 		t.Errorf("the server kept a client that never finished its headers for over %s", ReadHeaderTimeout+time.Minute)
 	}
 }
+
+func TestTheHealthDescriptorIsTheStandardOne(t *testing.T) {
+	f := healthFile()
+	if f == nil {
+		t.Fatal("no health descriptor")
+	}
+	if f.Path() != "grpc/health/v1/health.proto" || f.Services().ByName("Health").FullName() != "grpc.health.v1.Health" {
+		t.Errorf("health descriptor %s, service %v", f.Path(), f.Services().ByName("Health").FullName())
+	}
+	status := f.Messages().ByName("HealthCheckResponse").Enums().ByName("ServingStatus").Values()
+	for n, name := range []protoreflect.Name{"UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"} {
+		if v := status.ByNumber(protoreflect.EnumNumber(n)); v == nil || v.Name() != name {
+			t.Errorf("ServingStatus %d is %v, want %s", n, v, name)
+		}
+	}
+}

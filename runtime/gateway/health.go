@@ -38,6 +38,18 @@ func healthFile() protoreflect.FileDescriptor {
 		for _, n := range m.NestedType {
 			fixMessage(n)
 		}
+		// The standard names of ServingStatus's values, which grpchealth
+		// prefixes (SERVING_STATUS_SERVING for SERVING); the numbers are
+		// the same.
+		for _, e := range m.EnumType {
+			for _, v := range e.Value {
+				name := strings.TrimPrefix(v.GetName(), "SERVING_STATUS_")
+				if name == "UNSPECIFIED" {
+					name = "UNKNOWN"
+				}
+				v.Name = ptr(name)
+			}
+		}
 	}
 	for _, m := range fdp.MessageType {
 		fixMessage(m)
