@@ -2,6 +2,7 @@ package split
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -25,7 +26,21 @@ type Gateway struct {
 
 // GatewayIdentity is the NATS identity of the gateway name. No guest can
 // have it, since a guest's name starts with a letter.
-func GatewayIdentity(name string) string { return "_gateway-" + name }
+func GatewayIdentity(name string) string { return gatewayPrefix + name }
+
+const gatewayPrefix = "_gateway-"
+
+// GatewayOf returns the name of the gateway whose identity is identity, and
+// whether it is a gateway's.
+func GatewayOf(identity string) (string, bool) { return strings.CutPrefix(identity, gatewayPrefix) }
+
+// identityText names an identity for people: "service orders", "gateway public".
+func identityText(g *host.GuestSpec) string {
+	if name, ok := GatewayOf(g.Name); ok {
+		return "gateway " + name
+	}
+	return g.Kind.String() + " " + g.Name
+}
 
 // WithGateways returns guests followed by a program-like spec for each
 // gateway, named by its identity: what grantFor, the embedded server's
