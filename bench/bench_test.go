@@ -62,16 +62,22 @@ func BenchmarkCall(b *testing.B) {
 						}
 					}
 					b.StopTimer()
-					if err != nil {
-						b.Fatal(err)
-					}
-					b.ReportMetric(float64(st.P50.Nanoseconds())/1e3, "p50-us")
-					b.ReportMetric(float64(st.P99.Nanoseconds())/1e3, "p99-us")
-					b.ReportMetric(st.PerSec(), "calls/s")
+					report(b, st, err)
 				})
 			}
 		}
 	}
+}
+
+// report fails b with err, or reports the latencies and rate of st.
+func report(b *testing.B, st measure.Stats, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(st.P50.Nanoseconds())/1e3, "p50-us")
+	b.ReportMetric(float64(st.P99.Nanoseconds())/1e3, "p99-us")
+	b.ReportMetric(st.PerSec(), "calls/s")
 }
 
 // BenchmarkFirstCall measures helloworld's time to first call with a warm

@@ -94,12 +94,7 @@ func BenchmarkGateway(b *testing.B) {
 				}
 				st, err := measure.GRPCGetBook(ctx, addr, b.N, c)
 				b.StopTimer()
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(float64(st.P50.Nanoseconds())/1e3, "p50-us")
-				b.ReportMetric(float64(st.P99.Nanoseconds())/1e3, "p99-us")
-				b.ReportMetric(st.PerSec(), "calls/s")
+				report(b, st, err)
 			})
 		}
 	}

@@ -39,15 +39,7 @@ service Books {
 }
 `,
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dir, files)
 	if err := Generate(context.Background(), dir, io.Discard); err != nil {
 		t.Fatal(rendered(err))
 	}

@@ -261,11 +261,11 @@ func TestGatewayOverConnectGo(t *testing.T) {
 	// connect-go's own clients, in each protocol, with protobuf's binary
 	// form; the request is a StringValue, whose field 1 is the name.
 	for name, opt := range map[string]connect.ClientOption{"connect": nil, "grpc": connect.WithGRPC(), "grpc-web": connect.WithGRPCWeb()} {
+		var opts []connect.ClientOption
+		if opt != nil {
+			opts = append(opts, opt)
+		}
 		t.Run(name+" reaches the method", func(t *testing.T) {
-			var opts []connect.ClientOption
-			if opt != nil {
-				opts = append(opts, opt)
-			}
 			client := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](h2cClient(), srv.URL()+"/test.v1.Echo/Say", opts...)
 			resp, err := client.CallUnary(t.Context(), connect.NewRequest(wrapperspb.String(name)))
 			if err != nil || resp.Msg.GetValue() != "Hello, "+name+"!" {
@@ -273,10 +273,6 @@ func TestGatewayOverConnectGo(t *testing.T) {
 			}
 		})
 		t.Run(name+" gets the service's error code", func(t *testing.T) {
-			var opts []connect.ClientOption
-			if opt != nil {
-				opts = append(opts, opt)
-			}
 			client := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](h2cClient(), srv.URL()+"/test.v1.Echo/Fail", opts...)
 			_, err := client.CallUnary(t.Context(), connect.NewRequest(wrapperspb.String(name)))
 			if connect.CodeOf(err) != connect.CodeNotFound || len(asConnect(err).Details()) != 1 {
