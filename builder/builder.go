@@ -110,11 +110,14 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := lockAndGenerate(ctx, app, opts.Dir, p)
+	gen, unlock, err := lockAndGenerate(ctx, app, opts.Dir, p)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	if err := writeDescriptors(app, gen); err != nil {
+		return nil, err
+	}
 	wasm, err := compileGuests(ctx, app, opts, p)
 	if err != nil {
 		return nil, err
@@ -126,26 +129,22 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 // lockAndGenerate is the first half of a build, once the manifest is
 // loaded: it takes the app's build lock and writes the generated code. The
 // caller releases the lock with unlock once it is done with the app.
-func lockAndGenerate(ctx context.Context, app *manifest.App, dir string, p *progress.Reporter) (unlock func(), err error) {
+func lockAndGenerate(ctx context.Context, app *manifest.App, dir string, p *progress.Reporter) (gen *codegen.Result, unlock func(), err error) {
 	unlock, err = lockApp(app.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("locking the app for the build: %w", err)
+		return nil, nil, fmt.Errorf("locking the app for the build: %w", err)
 	}
 	start := time.Now()
-	gen, err := generate(ctx, app, dir)
+	gen, err = generate(ctx, app, dir)
 	if err != nil {
 		unlock()
-		return nil, err
+		return nil, nil, err
 	}
 	for _, n := range gen.Notes {
 		p.Note("note: %s", n)
 	}
 	p.Step(start, "generated Go code: %d files, %d changed", len(gen.Files), len(gen.Written))
-	if err := writeDescriptors(app, gen); err != nil {
-		unlock()
-		return nil, err
-	}
-	return unlock, nil
+	return gen, unlock, nil
 }
 
 func generate(ctx context.Context, app *manifest.App, displayDir string) (*codegen.Result, error) {
@@ -198,7 +197,8 @@ func DescriptorsPath(app *manifest.App) string {
 }
 
 // writeDescriptors writes the descriptors of the protos codegen compiled,
-// when they changed.
+// when they changed. Build writes them beside the guests it compiles;
+// generating code alone writes nothing into build/.
 func writeDescriptors(app *manifest.App, gen *codegen.Result) error {
 	if gen.Descriptors == nil {
 		return nil

@@ -2,7 +2,6 @@ package builder
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +9,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/types/descriptorpb"
+
+	"parigot.dev/parigot/internal/progress"
 )
 
 func TestTheBuildWritesTheAppsDescriptorsForTheGateway(t *testing.T) {
@@ -40,8 +41,19 @@ service Books {
 `,
 	}
 	writeFiles(t, dir, files)
-	if err := Generate(context.Background(), dir, io.Discard); err != nil {
+	// What Build does before it compiles the guests (which this app has
+	// no source for).
+	app, err := loadForCode(dir, progress.New(nil, false))
+	if err != nil {
 		t.Fatal(rendered(err))
+	}
+	gen, unlock, err := lockAndGenerate(context.Background(), app, dir, progress.New(nil, false))
+	if err != nil {
+		t.Fatal(rendered(err))
+	}
+	unlock()
+	if err := writeDescriptors(app, gen); err != nil {
+		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, BuildDir, DescriptorsFile))
 	if err != nil {
