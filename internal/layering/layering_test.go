@@ -43,14 +43,16 @@ var allowed = map[string][]string{
 // only lists, for each package (prefix), every parigot package it may
 // import: boilerplateid/idcore, which generated Id code in every app calls,
 // stands on the shipped proto alone; internal/fuel, a wasm rewriter the
-// host calls, and the caches and the guest build command, which the
-// builder, the host and the CLI share, stand on nothing of parigot's.
+// host calls, the caches and the guest build command, which the builder,
+// the host and the CLI share, and the file watcher of parigot dev stand on
+// nothing of parigot's.
 var only = map[string][]string{
 	"boilerplateid/idcore": {"proto/parigot/id/v1"},
 	"internal/fuel":        nil,
 	"internal/compcache":   nil,
 	"internal/guestbuild":  nil,
 	"internal/progress":    nil,
+	"internal/watch":       nil,
 }
 
 func but(oks []string) string {

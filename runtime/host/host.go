@@ -159,6 +159,11 @@ type Config struct {
 	// every few seconds.
 	Progress io.Writer
 	Live     bool
+	// Reloads, when set, makes the run one that takes new builds of its
+	// guests while it runs (parigot dev): services keep serving when the
+	// programs end, each Reload swaps in the guests it names and runs again
+	// the programs that had ended, and the run lasts until ctx ends.
+	Reloads <-chan Reload
 
 	// wazeroChecks makes every guest interruptible with wazero's
 	// close-on-context-done rather than fuel: the benchmarks compare the two.
@@ -236,9 +241,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return r.res, err
 	}
 	// 4. Run the programs to their end, or serve until stopped.
-	if len(r.programs) == 0 {
+	switch {
+	case cfg.Reloads != nil:
+		r.develop(ctx)
+	case len(r.programs) == 0:
 		r.serve(ctx)
-	} else {
+	default:
 		r.runPrograms(ctx)
 	}
 	// 5. Stop what still runs; report methods that were overrunning.

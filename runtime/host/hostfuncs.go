@@ -143,6 +143,10 @@ func hostExport(_ context.Context, in *instance, mem api.Memory, stack []uint64)
 // second call changes nothing.
 func hostReady(_ context.Context, in *instance, _ api.Memory, _ []uint64) abi.Status {
 	in.readyOnce.Do(func() { close(in.readyCh) })
+	if in.readyWaiter != nil {
+		close(in.readyWaiter)
+		in.readyWaiter = nil
+	}
 	return abi.StatusOK
 }
 

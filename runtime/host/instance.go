@@ -54,9 +54,18 @@ type instance struct {
 	dropped atomic.Int64 // calls dropped unrun because their caller's deadline had passed
 
 	readyOnce sync.Once
-	readyCh   chan struct{}      // closed when the guest calls ready
-	stop      context.CancelFunc // set by Run's goroutine before the guest starts
-	stopping  atomic.Bool        // the host asked the guest to stop: its end is not a failure
+	readyCh   chan struct{} // closed when the guest calls ready
+	// readyWaiter, when set, is closed (and cleared) when the guest next
+	// calls ready: a reload waits on it for a new version. Owned by the
+	// guest goroutine, which sets it before the new version starts.
+	readyWaiter chan struct{}
+	// hold keeps new calls in the inbox, untaken, while a reload waits for
+	// the running version to finish the calls it has (see run.swap).
+	hold atomic.Bool
+	// swapTo is the new version a reload is swapping in (see run.swap).
+	swapTo   atomic.Pointer[swap]
+	stop     context.CancelFunc // set by Run's goroutine before the guest starts
+	stopping atomic.Bool        // the host asked the guest to stop: its end is not a failure
 
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
@@ -322,9 +331,15 @@ func (in *instance) drain() {
 		clear(queue) // drop references to payloads and callers
 		in.spare = queue
 	}()
+	holding := in.hold.Load()
+	var held []delivery
 	for _, d := range queue {
 		switch d.ev.Kind {
 		case abi.KindCall:
+			if holding {
+				held = append(held, d)
+				continue
+			}
 			in.nextID++
 			id := in.nextID
 			in.incoming[id] = replyTarget{caller: d.from, callID: d.ev.CallID, method: d.ev.Method}
@@ -343,6 +358,11 @@ func (in *instance) drain() {
 		default:
 			in.ready = append(in.ready, d.ev)
 		}
+	}
+	if len(held) > 0 { // back in the inbox, ahead of what came since
+		in.mu.Lock()
+		in.queue = append(held, in.queue...)
+		in.mu.Unlock()
 	}
 }
 

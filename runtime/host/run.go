@@ -136,41 +136,53 @@ func (r *run) load(ctx context.Context) error {
 // so: from the compilation cache it takes a fraction of it.
 const slowCompile = 500 * time.Millisecond
 
-func (r *run) compile(ctx context.Context, in *instance) error {
-	wasm, err := os.ReadFile(in.spec.Wasm)
+func (r *run) compile(ctx context.Context, in *instance) (err error) {
+	in.rt, in.compiled, err = r.compileGuest(ctx, in.spec, in.spec.Wasm)
+	return err
+}
+
+// compileGuest reads the guest module at path, makes it interruptible and
+// compiles it in a new wazero runtime of its own, with spec's memory limit,
+// WASI and parigot's host functions. On error nothing is left open.
+func (r *run) compileGuest(ctx context.Context, spec *GuestSpec, path string) (wazero.Runtime, wazero.CompiledModule, error) {
+	wasm, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("%w (run parigot build first)", err)
+		return nil, nil, fmt.Errorf("%w (run parigot build first)", err)
 	}
 	// The cheap interruption checks (see interruptible), or wazero's own
 	// for a module they cannot be added to.
 	counted := false
 	if !r.cfg.wazeroChecks {
 		if wasm, counted, err = interruptible(wasm); err != nil {
-			return fmt.Errorf("%s is not a valid wasm module: %w (rebuild it with parigot build)", in.spec.Wasm, err)
+			return nil, nil, fmt.Errorf("%s is not a valid wasm module: %w (rebuild it with parigot build)", path, err)
 		}
 	}
 	if !counted && !r.cfg.wazeroChecks {
-		r.log.Warn("guest runs with wazero's slower interruption checks: its wasm could not be instrumented", "guest", in.spec.Name)
+		r.log.Warn("guest runs with wazero's slower interruption checks: its wasm could not be instrumented", "guest", spec.Name)
 	}
-	pages := min((memoryLimit(in.spec)+65535)/65536, 65536)
+	pages := min((memoryLimit(spec)+65535)/65536, 65536)
 	rtc := wazero.NewRuntimeConfigCompiler().
 		WithCloseOnContextDone(!counted).
 		WithMemoryLimitPages(uint32(pages))
 	if r.cache != nil {
 		rtc = rtc.WithCompilationCache(r.cache)
 	}
-	in.rt = wazero.NewRuntimeWithConfig(ctx, rtc)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, in.rt); err != nil {
-		return fmt.Errorf("starting WASI: %w", err)
+	rt := wazero.NewRuntimeWithConfig(ctx, rtc)
+	fail := func(err error) (wazero.Runtime, wazero.CompiledModule, error) {
+		rt.Close(context.Background())
+		return nil, nil, err
 	}
-	if err := exportHostModule(ctx, in.rt, r.log); err != nil {
-		return fmt.Errorf("defining host functions: %w", err)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		return fail(fmt.Errorf("starting WASI: %w", err))
 	}
-	in.compiled, err = compileModule(ctx, in.rt, wasm)
+	if err := exportHostModule(ctx, rt, r.log); err != nil {
+		return fail(fmt.Errorf("defining host functions: %w", err))
+	}
+	compiled, err := compileModule(ctx, rt, wasm)
 	if err != nil {
-		return fmt.Errorf("compiling %s: %w", in.spec.Wasm, err)
+		return fail(fmt.Errorf("compiling %s: %w", path, err))
 	}
-	return nil
+	return rt, compiled, nil
 }
 
 // compileModule is rt.CompileModule, with a panic of the engine on a

@@ -26,7 +26,16 @@ type ended struct {
 func (r *run) supervise(ctx context.Context, in *instance) {
 	var failures []Failure
 	for restarts := 0; ; restarts++ {
+		if s := in.swapTo.Swap(nil); s != nil { // a reload came between two runs
+			in.swapIn(s)
+		}
 		end := r.runOnce(ctx, in)
+		if s := in.swapTo.Swap(nil); s != nil && ctx.Err() == nil && !in.stopping.Load() {
+			// Stopped for a reload: the new version takes over the inbox.
+			in.swapIn(s)
+			restarts = -1
+			continue
+		}
 		reason := fmt.Sprintf("%s %s was stopped", in.spec.Kind, in.spec.Name)
 		if f := end.failure; f != nil {
 			f.Replica = r.cfg.Replica
@@ -90,7 +99,7 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 		panicked: stdout.panicked.Load() || stderr.panicked.Load(),
 		oom:      stdout.oom.Load() || stderr.oom.Load(),
 		overran:  in.overran.Swap(nil),
-		stopping: in.stopping.Load() || ctx.Err() != nil,
+		stopping: in.stopping.Load() || ctx.Err() != nil || in.swapTo.Load() != nil,
 	})
 	var exit *sys.ExitError
 	if f := end.failure; f != nil && f.Cause == CauseTrapped && !errors.As(err, &exit) {

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"parigot.dev/parigot/builder"
+	"parigot.dev/parigot/internal/compcache"
+	"parigot.dev/parigot/internal/watch"
+	"parigot.dev/parigot/runtime/host"
+)
+
+func newDevCommand(stdout, stderr io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "dev [app-dir]",
+		Short: "Run the app, and rebuild and reload what changes each time a file is saved",
+		Long: `dev builds and runs the app in app-dir (default: the current directory) in
+one process, like 'parigot run', then watches its sources: Go files, .proto
+files, go.mod and parigot.hcl. Each time files are saved it rebuilds, and
+swaps in only the guests whose build changed:
+
+  - a changed service gets the calls that come while it is swapped once
+    its new version is ready: no call is lost, and the other services keep
+    running and keep what they hold in memory;
+  - a changed program starts again in its new version, and a program that
+    had ended runs again, to show what the change does; a program that
+    still runs and did not change runs on;
+  - a change to parigot.hcl restarts the whole app.
+
+A build that fails is shown, and the app runs on as it was until the next
+save. Services keep serving when the programs end; Ctrl-C stops the app.`,
+		Example: `  parigot dev
+  parigot dev ./examples/helloworld`,
+		Args: maxOneDir,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := compcache.PolicyFromEnv(); err != nil {
+				return err
+			}
+			app, err := builder.Load(appDir(args))
+			if err != nil {
+				return err
+			}
+			d := &devSession{dir: appDir(args), appDir: app.Dir, manifest: app.File, stdout: stdout, stderr: stderr}
+			return d.loop(cmd.Context())
+		},
+	}
+}
+
+// devSession is one parigot dev: the app's current run, and the builds of
+// its guests that run has.
+//
+// Every field is owned by the goroutine running loop, but for what the
+// current run's goroutine sends on ended.
+type devSession struct {
+	dir      string // as the user gave it
+	appDir   string // absolute
+	manifest string // path of the manifest file parigot.hcl
+	stdout   io.Writer
+	stderr   io.Writer
+
+	running bool                // a run is going on
+	reloads chan host.Reload    // to the current run
+	stop    context.CancelFunc  // ends the current run
+	ended   chan error          // the current run's error, once it is over
+	builds  map[string][32]byte // guest name -> hash of the .wasm the run has
+}
+
+// loop runs the app and rebuilds on every batch of changes, until ctx ends.
+func (d *devSession) loop(ctx context.Context) error {
+	w, err := watch.New(d.appDir, skipForDev)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	defer d.stopRun()
+
+	d.start(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-w.Errors():
+			d.say("watching the app's files: %v", err)
+		case err := <-d.ended:
+			d.running = false
+			if err != nil && ctx.Err() == nil {
+				report(err, d.stderr)
+				d.say("the app stopped; save a change to start it again")
+			}
+		case batch := <-w.Changes():
+			d.changed(ctx, batch)
+		}
+	}
+}
+
+// changed rebuilds after a batch of changes and reloads, or restarts, the
+// app.
+func (d *devSession) changed(ctx context.Context, batch []string) {
+	manifest := filepath.Base(d.manifest)
+	switch {
+	case slices.Contains(batch, manifest):
+		d.say("%s changed: restarting the app", manifest)
+		d.stopRun()
+		d.start(ctx)
+	case !d.running:
+		d.start(ctx)
+	default:
+		d.reload(ctx)
+	}
+}
+
+// start builds the app and starts running it; a failed build is shown, and
+// the next change tries again.
+func (d *devSession) start(ctx context.Context) {
+	res, err := d.build(ctx)
+	if err != nil {
+		return
+	}
+	d.builds = hashBuilds(res.Wasm)
+	runCtx, stop := context.WithCancel(ctx)
+	d.reloads = make(chan host.Reload)
+	d.stop = stop
+	d.ended = make(chan error, 1)
+	d.running = true
+	guests := host.GuestsFromManifest(res.App, res.Wasm)
+	reloads, ended := d.reloads, d.ended
+	go func() {
+		_, err := host.Run(runCtx, host.Config{Guests: guests, Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads})
+		if errors.Is(err, context.Canceled) {
+			err = nil
+		}
+		ended <- err
+	}()
+}
+
+// stopRun stops the current run, if any, and waits until it is over.
+func (d *devSession) stopRun() {
+	if !d.running {
+		return
+	}
+	d.stop()
+	<-d.ended
+	d.running = false
+}
+
+// reload rebuilds and swaps the guests whose build changed into the running
+// app.
+func (d *devSession) reload(ctx context.Context) {
+	start := time.Now()
+	res, err := d.build(ctx)
+	if err != nil {
+		d.say("the app runs on as it was; save a fix to try again")
+		return
+	}
+	fresh := hashBuilds(res.Wasm)
+	changed := map[string]string{}
+	for name, sum := range fresh {
+		if d.builds[name] != sum {
+			changed[name] = res.Wasm[name]
+		}
+	}
+	if len(changed) == 0 {
+		return // a change no guest's build sees: a test, a comment in a proto
+	}
+	done := make(chan error, 1)
+	select {
+	case d.reloads <- host.Reload{Wasm: changed, Done: done}:
+	case err := <-d.ended: // the run ended meanwhile: start anew
+		d.ended <- err
+		return
+	}
+	names := slices.Sorted(maps.Keys(changed))
+	if err := <-done; err != nil {
+		d.say("reloading %s: %v", strings.Join(names, ", "), err)
+		return
+	}
+	for _, name := range names {
+		d.builds[name] = fresh[name]
+	}
+	d.say("reloaded %s (%s)", strings.Join(names, ", "), time.Since(start).Round(10*time.Millisecond))
+}
+
+// build builds the app, showing what goes wrong.
+func (d *devSession) build(ctx context.Context) (*builder.Result, error) {
+	res, err := builder.Build(ctx, builder.Options{Dir: d.dir, Progress: d.stderr, Live: isTerminal(d.stderr)})
+	if err != nil && ctx.Err() == nil {
+		report(err, d.stderr)
+	}
+	return res, err
+}
+
+// say writes one line of parigot dev's own.
+func (d *devSession) say(format string, args ...any) {
+	fmt.Fprintf(d.stderr, "parigot dev: "+format+"\n", args...)
+}
+
+// skipForDev leaves out what is not the app's source: build output, hidden
+// directories (.git, .parigot), and the files no build reads.
+func skipForDev(rel string, dir bool) bool {
+	first, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
+	if first == builder.BuildDir || strings.HasPrefix(first, ".") {
+		return true
+	}
+	if dir {
+		return strings.HasPrefix(filepath.Base(rel), ".")
+	}
+	base := filepath.Base(rel)
+	switch filepath.Ext(base) {
+	case ".go", ".proto", ".hcl", ".yaml", ".mod", ".sum":
+		return false
+	}
+	return true
+}
+
+// hashBuilds hashes each guest's .wasm: a build that leaves a guest's
+// module as it was changes nothing to reload.
+func hashBuilds(wasm map[string]string) map[string][32]byte {
+	sums := make(map[string][32]byte, len(wasm))
+	for name, path := range wasm {
+		if b, err := os.ReadFile(path); err == nil {
+			sums[name] = sha256.Sum256(b)
+		}
+	}
+	return sums
+}

@@ -1,0 +1,259 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+)
+
+// Reload asks a running app for new builds of some of its guests (see
+// Config.Reloads): parigot dev sends one each time a rebuild changed them.
+type Reload struct {
+	// Wasm maps the name of each guest that changed to the path of its new
+	// module. It may be empty: the programs that had ended then just run
+	// again.
+	Wasm map[string]string
+	// Done, when set, receives the outcome once the changed services serve
+	// again and the programs have started again: nil, or why the reload
+	// did not take, in which case the guests it names run as before.
+	Done chan<- error
+}
+
+// develop is the run of an app that takes reloads (Config.Reloads): it
+// starts the programs and, whenever a reload comes, swaps in the changed
+// guests and runs again the programs that had ended. Services keep serving when the
+// programs end; the run lasts until ctx ends. What fails is said at once,
+// as the user is watching.
+func (r *run) develop(ctx context.Context) {
+	r.startPrograms(ctx)
+	for {
+		select {
+		case e := <-r.done:
+			r.report(e)
+			for _, f := range e.failures {
+				r.say("parigot: %s", f)
+			}
+			if e.in.spec.Kind == Program && e.end.code != 0 && len(e.failures) == 0 {
+				r.say("parigot: program %s exited with code %d", e.in.spec.Name, e.end.code)
+			}
+		case rl := <-r.cfg.Reloads:
+			err := r.reload(ctx, rl)
+			if rl.Done != nil {
+				rl.Done <- err
+			}
+		case <-ctx.Done():
+			r.reportLateOverruns()
+			r.drainCalls()
+			r.fail(ctx.Err())
+			return
+		}
+	}
+}
+
+// startPrograms starts every program.
+func (r *run) startPrograms(ctx context.Context) {
+	for _, in := range r.programs {
+		r.start(ctx, in)
+	}
+}
+
+// reload applies rl: it compiles every changed guest first, while the old
+// versions run on, so that a module that does not compile changes nothing.
+// Then it swaps each changed service while everything else runs on (the
+// other services keep what they hold in memory). Last come the programs:
+// a changed one is stopped and started in its new version, and one that
+// had ended runs again, to show what the change does; one that still runs
+// and did not change runs on, and sees the new services.
+func (r *run) reload(ctx context.Context, rl Reload) error {
+	type build struct {
+		in       *instance
+		rt       wazero.Runtime
+		compiled wazero.CompiledModule
+	}
+	var builds []build
+	closeAll := func() {
+		for _, b := range builds {
+			b.rt.Close(context.Background())
+		}
+	}
+	names := make([]string, 0, len(rl.Wasm))
+	for name := range rl.Wasm {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		in := r.instance(name)
+		if in == nil {
+			closeAll()
+			return fmt.Errorf("no guest named %s in this run: a guest added to parigot.hcl needs the app restarted", name)
+		}
+		rt, compiled, err := r.compileGuest(ctx, in.spec, rl.Wasm[name])
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("%s %s: %w", in.spec.Kind, name, err)
+		}
+		builds = append(builds, build{in, rt, compiled})
+	}
+
+	var errs []error
+	for _, b := range builds {
+		if b.in.spec.Kind == Service {
+			if err := r.swap(ctx, b.in, &swap{rt: b.rt, compiled: b.compiled, ready: make(chan struct{})}); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	changed := map[*instance]bool{}
+	for _, b := range builds {
+		if b.in.spec.Kind == Program {
+			changed[b.in] = true
+		}
+	}
+	r.stopPrograms(changed)
+	for _, b := range builds {
+		if b.in.spec.Kind == Program {
+			b.in.rt.Close(context.Background())
+			b.in.rt, b.in.compiled = b.rt, b.compiled
+		}
+	}
+	for _, in := range r.programs {
+		if !r.running[in] {
+			in.reset()
+			in.stopping.Store(false)
+			r.start(ctx, in)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// instance is the guest of this run named name, or nil.
+func (r *run) instance(name string) *instance {
+	for _, in := range r.instances {
+		if in.spec.Name == name {
+			return in
+		}
+	}
+	return nil
+}
+
+// stopPrograms stops the programs of which that still run, and waits, up
+// to StopTimeout, until they have ended.
+func (r *run) stopPrograms(which map[*instance]bool) {
+	var left int
+	for in := range which {
+		if r.running[in] {
+			in.stopping.Store(true)
+			in.stop()
+			left++
+		}
+	}
+	timer := time.NewTimer(r.cfg.StopTimeout)
+	defer timer.Stop()
+	for left > 0 {
+		select {
+		case e := <-r.done:
+			r.report(e)
+			if e.in.spec.Kind == Program {
+				left--
+			}
+		case <-timer.C:
+			r.log.Warn("programs did not stop in time for a reload", "waited", r.cfg.StopTimeout)
+			return
+		}
+	}
+}
+
+// swap is a new version of a service on its way in.
+type swap struct {
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	ready    chan struct{} // closed when the new version calls ready
+}
+
+// swap replaces the running service in by s: it holds new calls in the
+// inbox, waits (up to DrainTimeout) until the old version has answered the
+// calls it took, stops it, and starts s in its place, which then takes the
+// held calls. No call is lost: a caller sees its call take longer. A
+// service that had ended for good just starts again, in its new version.
+func (r *run) swap(ctx context.Context, in *instance, s *swap) error {
+	if !r.running[in] {
+		in.rt.Close(context.Background())
+		in.rt, in.compiled = s.rt, s.compiled
+		in.reset()
+		in.stopping.Store(false)
+		in.readyWaiter = s.ready
+		r.start(r.servicesCtx, in)
+		return r.awaitSwap(ctx, in, s)
+	}
+	in.hold.Store(true)
+	deadline := time.Now().Add(r.cfg.DrainTimeout)
+	for in.serving.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	in.swapTo.Store(s)
+	in.killNow()
+	return r.awaitSwap(ctx, in, s)
+}
+
+// awaitSwap waits until the new version of in is ready.
+func (r *run) awaitSwap(ctx context.Context, in *instance, s *swap) error {
+	timer := time.NewTimer(r.cfg.ReadyTimeout)
+	defer timer.Stop()
+	for {
+		select {
+		case <-s.ready:
+			return nil
+		case e := <-r.done:
+			r.report(e)
+			for _, f := range e.failures {
+				r.say("parigot: %s", f)
+			}
+			if e.in == in {
+				return fmt.Errorf("service %s ended before its new version was ready", in.spec.Name)
+			}
+		case <-timer.C:
+			return fmt.Errorf("service %s: its new version was not ready within %s", in.spec.Name, r.cfg.ReadyTimeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// swapIn puts the new version s in place of the version of in that just
+// ended, on the guest's own goroutine: the calls held in the inbox stay for
+// the new version; the calls the old one took and did not answer (it ran
+// past the drain time) fail with unavailable, and its own calls are
+// forgotten (their late replies are dropped).
+func (in *instance) swapIn(s *swap) {
+	for _, t := range in.incoming {
+		t.caller.Deliver(abi.ErrorEvent(t.callID, abi.CodeUnavailable, fmt.Sprintf("service %s was replaced by a new version while serving this call", in.spec.Name)), nil)
+	}
+	in.rt.Close(context.Background())
+	in.rt, in.compiled = s.rt, s.compiled
+	in.ready = nil
+	in.readyReplies = 0
+	in.pending = make(map[uint64]outgoing)
+	in.incoming = make(map[uint64]replyTarget)
+	in.handles = nil
+	in.exported = make(map[string]bool)
+	in.serving.Store(0)
+	in.readyWaiter = s.ready
+	in.mu.Lock()
+	var calls, bytes int64
+	for _, d := range in.queue {
+		bytes += int64(len(d.ev.Payload))
+		if d.ev.Kind == abi.KindCall {
+			calls++
+		}
+	}
+	in.waitingCalls.Store(calls)
+	in.waitingBytes.Store(bytes)
+	in.mu.Unlock()
+	in.hold.Store(false)
+}

@@ -1,0 +1,138 @@
+package host
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"parigot.dev/parigot/internal/testguest"
+	"parigot.dev/parigot/runtime/internal/lines"
+)
+
+// reloadWasm builds the guests of the reload tests once per test binary.
+var reloadWasm = sync.OnceValues(func() (string, error) {
+	return testguest.Build(map[string]string{
+		"version1": "./testdata/guests/version1",
+		"version2": "./testdata/guests/version2",
+		"counter":  "./testdata/guests/counter",
+		"hammer":   "./testdata/guests/hammer",
+	})
+})
+
+// devApp is a run that takes reloads, and what it has printed so far.
+type devApp struct {
+	t       *testing.T
+	reloads chan Reload
+	out     *lines.Buffer
+	cancel  context.CancelFunc
+	ended   chan error
+}
+
+// startDevApp runs version1, counter and hammer with Config.Reloads set.
+func startDevApp(t *testing.T) *devApp {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds wasm guests")
+	}
+	dir, err := reloadWasm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	guests := []*GuestSpec{
+		{Name: "version", Kind: Service, Wasm: filepath.Join(dir, "version1.wasm"), Implements: []string{"test.Version"}, MethodTimeout: time.Second},
+		{Name: "counter", Kind: Service, Wasm: filepath.Join(dir, "counter.wasm"), Implements: []string{"test.Counter"}, MethodTimeout: time.Second},
+		{Name: "hammer", Kind: Program, Wasm: filepath.Join(dir, "hammer.wasm"), Requires: []string{"version", "counter"}},
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	a := &devApp{t: t, reloads: make(chan Reload), out: &lines.Buffer{}, cancel: cancel, ended: make(chan error, 1)}
+	go func() {
+		_, err := Run(ctx, Config{Guests: guests, Stdout: a.out, Stderr: a.out, Reloads: a.reloads})
+		a.ended <- err
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-a.ended
+	})
+	return a
+}
+
+// reload sends rl and returns its outcome.
+func (a *devApp) reload(wasm map[string]string) error {
+	done := make(chan error, 1)
+	select {
+	case a.reloads <- Reload{Wasm: wasm, Done: done}:
+	case err := <-a.ended:
+		a.t.Fatalf("the run ended before the reload: %v\noutput:\n%s", err, a.out)
+	}
+	return <-done
+}
+
+// waitFor waits until the output holds line, failing the test after
+// patience.
+func (a *devApp) waitFor(line string) {
+	a.t.Helper()
+	for deadline := time.Now().Add(patience); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		for _, l := range strings.Split(a.out.String(), "\n") {
+			if strings.TrimSpace(l) == line {
+				return
+			}
+		}
+	}
+	a.t.Fatalf("no line %q; output:\n%s", line, a.out)
+}
+
+func TestAReloadSwapsOneServiceWhileTheOthersKeepTheirState(t *testing.T) {
+	a := startDevApp(t)
+	a.waitFor("hammer  | v1 count 1")
+	a.waitFor("hammer  | 100 answers")
+	dir, _ := reloadWasm()
+	// The program runs on, 8 calls in flight, while version is swapped
+	// under it: it sees the new version, and no call fails.
+	if err := a.reload(map[string]string{"version": filepath.Join(dir, "version2.wasm")}); err != nil {
+		t.Fatalf("reload: %v\noutput:\n%s", err, a.out)
+	}
+	a.waitFor("hammer  | now v2")
+	// A changed program starts again; counter kept its count through it all.
+	if err := a.reload(map[string]string{"hammer": filepath.Join(dir, "hammer.wasm")}); err != nil {
+		t.Fatalf("reload of the program: %v", err)
+	}
+	a.waitFor("hammer  | v2 count 2")
+	if strings.Contains(a.out.String(), "failed") {
+		t.Errorf("a call failed across the swaps; output:\n%s", a.out)
+	}
+	a.cancel()
+	if err := <-a.ended; err != context.Canceled {
+		t.Errorf("Run = %v, want context.Canceled once stopped", err)
+	}
+	a.ended <- nil // for the cleanup
+}
+
+func TestAReloadThatDoesNotCompileLeavesTheOldVersionServing(t *testing.T) {
+	a := startDevApp(t)
+	a.waitFor("hammer  | v1 count 1")
+	garbage := filepath.Join(t.TempDir(), "version.wasm")
+	if err := os.WriteFile(garbage, []byte("\x00asm\x01\x00\x00\x00garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := a.reload(map[string]string{"version": garbage, "hammer": garbage})
+	if err == nil || !strings.Contains(err.Error(), "program hammer") {
+		t.Fatalf("reload of broken modules = %v, want an error naming program hammer", err)
+	}
+	if err := a.reload(map[string]string{"nobody": garbage}); err == nil || !strings.Contains(err.Error(), "no guest named nobody") {
+		t.Errorf("reload of an unknown guest = %v", err)
+	}
+	// Nothing was swapped or stopped: the program runs on against v1.
+	a.waitFor("hammer  | 100 answers")
+	dir, _ := reloadWasm()
+	if err := a.reload(map[string]string{"hammer": filepath.Join(dir, "hammer.wasm")}); err != nil {
+		t.Fatal(err)
+	}
+	a.waitFor("hammer  | v1 count 2")
+	if strings.Contains(a.out.String(), "failed") || strings.Contains(a.out.String(), "now v") {
+		t.Errorf("the failed reloads changed something; output:\n%s", a.out)
+	}
+}
