@@ -18,6 +18,7 @@ import (
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/internal/watch"
+	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/host"
 )
 
@@ -135,8 +136,22 @@ func (d *devSession) start(ctx context.Context) {
 	d.running = true
 	guests := host.GuestsFromManifest(res.App, res.Wasm)
 	reloads, ended := d.reloads, d.ended
+	gws, schema, err := runGateways(res.App, "")
+	if err != nil {
+		report(err, d.stderr)
+		d.running = false
+		stop()
+		return
+	}
 	go func() {
-		_, err := host.Run(runCtx, host.Config{Guests: guests, Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads})
+		var err error
+		if len(gws) > 0 {
+			_, err = gateway.RunSingle(runCtx, gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema,
+				Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads,
+				Listening: func(name, url string) { d.say("gateway %s serves %s", name, url) }})
+		} else {
+			_, err = host.Run(runCtx, host.Config{Guests: guests, Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads})
+		}
 		if errors.Is(err, context.Canceled) {
 			err = nil
 		}

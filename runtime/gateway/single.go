@@ -28,6 +28,11 @@ type SingleOptions struct {
 	// Listening, when set, is called with each gateway's name and URL once
 	// it serves.
 	Listening func(name, url string)
+	// Reloads, when set, is host.Config's (parigot dev): every guest then
+	// runs in the one host, which runs the programs again after a reload;
+	// a swapped service keeps its endpoint, so the gateways call its new
+	// version.
+	Reloads <-chan host.Reload
 }
 
 // hostEnd is how a host.Run ended.
@@ -107,13 +112,16 @@ func (s *single) startServices(ctx context.Context) error {
 			names = append(names, g.Name)
 		}
 	}
+	if s.opts.Reloads != nil {
+		services = s.opts.Guests // the programs too: the host runs them again on reloads
+	}
 	// The services outlive ctx by their drain: stop ends them.
 	sctx, cancel := context.WithCancel(context.Background())
 	s.stopServices = cancel
 	s.servicesEnd = make(chan hostEnd, 1)
 	go func() {
 		r, err := host.Run(sctx, host.Config{Guests: services, Stdout: s.opts.Stdout, Stderr: s.opts.Stderr,
-			Progress: s.opts.Progress, Live: s.opts.Live, Remote: s.reg, Logger: s.log})
+			Progress: s.opts.Progress, Live: s.opts.Live, Remote: s.reg, Logger: s.log, Reloads: s.opts.Reloads})
 		s.servicesEnd <- hostEnd{r, err}
 	}()
 	stopped := make(chan error, 1)
@@ -163,6 +171,9 @@ func Start(g Spec, schema *Schema, find native.Services, caller *native.Caller, 
 // startPrograms runs the programs in a host of their own, whose Remote is
 // the registry.
 func (s *single) startPrograms(ctx context.Context) {
+	if s.opts.Reloads != nil {
+		return // the services' host runs them
+	}
 	var programs []*host.GuestSpec
 	for _, g := range s.opts.Guests {
 		if g.Kind == host.Program {
