@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,6 +39,18 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	}
 	app := filepath.Join(work, "shop")
 	service := filepath.Join(app, "shop", "main.go")
+	// The gateway init writes commented out, on a free port: it serves
+	// throughout, and reaches the new versions.
+	manifestFile := filepath.Join(app, "parigot.hcl")
+	hcl, err := os.ReadFile(manifestFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uncommented := regexp.MustCompile(`(?m)^# (gateway|  listen|  services|})`).ReplaceAllString(string(hcl), "$1")
+	uncommented = strings.Replace(uncommented, `listen   = "127.0.0.1:8080"`, `listen   = "127.0.0.1:0"`, 1)
+	if err := os.WriteFile(manifestFile, []byte(uncommented), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	edit := func(old, new string) {
 		t.Helper()
 		src, err := os.ReadFile(service)
@@ -88,10 +102,27 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	}
 
 	waitFor("hello | Hello, world, from shop!", 1)
+	waitFor("parigot dev: gateway public serves http://", 1)
+	url := regexp.MustCompile(`gateway public serves (http://\S+)`).FindStringSubmatch(out.String())[1]
+	greet := func() string {
+		resp, err := http.Post(url+"/shop.v1.Shop/Greet", "application/json", strings.NewReader(`{"name":"world"}`))
+		if err != nil {
+			t.Fatalf("calling Greet through the gateway: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := greet(); !strings.Contains(got, "Hello, world, from shop!") {
+		t.Errorf("Greet through the gateway: %s", got)
+	}
 
 	edit(`"Hello, "`, `"Howdy, "`)
 	waitFor("parigot dev: reloaded shop", 1)
 	waitFor("hello | Howdy, world, from shop!", 1)
+	if got := greet(); !strings.Contains(got, "Howdy, world, from shop!") {
+		t.Errorf("Greet through the gateway after the reload: %s", got)
+	}
 
 	edit(`"Howdy, "`, `"Howdy, " + notDeclared + `)
 	waitFor("undefined: notDeclared", 1)
