@@ -95,6 +95,8 @@ type fakeService struct {
 	mu    sync.Mutex
 	calls int
 	tame  bool // answers every call at once, and never panics (fuzzing)
+	// later, when set, holds the answer to Fail until it is closed.
+	later chan struct{}
 }
 
 func (f *fakeService) GuestName() string            { return "echo" }
@@ -110,6 +112,12 @@ func (f *fakeService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 		panic("the fake service's Boom")
 	case ev.Method == "test.v1.Echo/Slow":
 		return route.Accepted // never answers
+	case ev.Method == "test.v1.Echo/Fail" && f.later != nil:
+		go func() { // answers once told to
+			<-f.later
+			from.Deliver(abi.Event{Kind: abi.KindReply, CallID: ev.CallID, Payload: nil}, nil)
+		}()
+		return route.Accepted
 	}
 	go func() {
 		reply := abi.Event{Kind: abi.KindReply, CallID: ev.CallID}
@@ -331,5 +339,58 @@ func TestTheHealthDescriptorIsTheStandardOne(t *testing.T) {
 		if v := status.ByNumber(protoreflect.EnumNumber(n)); v == nil || v.Name() != name {
 			t.Errorf("ServingStatus %d is %v, want %s", n, v, name)
 		}
+	}
+}
+
+func TestAServiceThatIsNotRunningIsUnavailable(t *testing.T) {
+	schema, err := ParseSchema(testSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Start(Spec{Name: "test", Listen: "127.0.0.1:0", Services: []string{"test.v1.Echo"}}, schema,
+		services{nil}, native.NewCaller(NativeIdentity), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	resp, body := post(t, srv.URL()+"/test.v1.Echo/Say", "application/json", `{}`)
+	if resp.StatusCode != 503 || !strings.Contains(body, `"code":"unavailable"`) {
+		t.Errorf("%d %s", resp.StatusCode, body)
+	}
+}
+
+func TestStopFinishesTheRequestsInFlight(t *testing.T) {
+	srv, fake := startTest(t)
+	fake.later = make(chan struct{})
+	result := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(srv.URL()+"/test.v1.Echo/Fail", "application/json", strings.NewReader("{}"))
+		if err != nil {
+			result <- 0
+			return
+		}
+		resp.Body.Close()
+		result <- resp.StatusCode
+	}()
+	// Stop once the call has reached the service, then let it answer.
+	for {
+		fake.mu.Lock()
+		n := fake.calls
+		fake.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stopped := make(chan struct{})
+	go func() { srv.Stop(); close(stopped) }()
+	time.Sleep(50 * time.Millisecond) // Stop is waiting for the request
+	close(fake.later)
+	if status := <-result; status != 200 {
+		t.Errorf("the request in flight got %d, want 200", status)
+	}
+	<-stopped
+	if _, err := http.Get(srv.URL() + "/"); err == nil {
+		t.Error("the gateway still accepts after Stop")
 	}
 }
