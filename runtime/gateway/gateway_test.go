@@ -280,6 +280,15 @@ func TestGatewayOverConnectGo(t *testing.T) {
 				t.Errorf("%v, %v", resp, err)
 			}
 		})
+		t.Run(name+": the client's deadline bounds the call", func(t *testing.T) {
+			client := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](h2cClient(), srv.URL()+"/test.v1.Echo/Slow", opts...)
+			ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond) // the service's budget is 2s
+			defer cancel()
+			_, err := client.CallUnary(ctx, connect.NewRequest(wrapperspb.String(name)))
+			if connect.CodeOf(err) != connect.CodeDeadlineExceeded {
+				t.Errorf("err = %v, want deadline exceeded", err)
+			}
+		})
 		t.Run(name+" gets the service's error code", func(t *testing.T) {
 			client := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](h2cClient(), srv.URL()+"/test.v1.Echo/Fail", opts...)
 			_, err := client.CallUnary(t.Context(), connect.NewRequest(wrapperspb.String(name)))
