@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"connectrpc.com/grpcreflect"
 	"github.com/bufbuild/protocompile"
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/proto"
@@ -50,11 +52,20 @@ service Hidden {
 }
 `
 
+// otherProto is a file of the app that the gateway does not serve.
+const otherProto = `syntax = "proto3";
+package other.v1;
+message Secret { string key = 1; }
+service Vault {
+  rpc Open(Secret) returns (Secret);
+}
+`
+
 // testSchema compiles testProto into the descriptors parigot build writes.
 func testSchema(t testing.TB) []byte {
 	t.Helper()
 	comp := protocompile.Compiler{Resolver: protocompile.WithStandardImports(protocompile.CompositeResolver{
-		&protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(map[string]string{"test/v1/test.proto": testProto})},
+		&protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(map[string]string{"test/v1/test.proto": testProto, "other/v1/other.proto": otherProto})},
 		protocompile.ResolverFunc(func(p string) (protocompile.SearchResult, error) {
 			switch p {
 			case "google/api/annotations.proto":
@@ -65,7 +76,7 @@ func testSchema(t testing.TB) []byte {
 			return protocompile.SearchResult{}, fs.ErrNotExist
 		}),
 	})}
-	files, err := comp.Compile(context.Background(), "test/v1/test.proto")
+	files, err := comp.Compile(context.Background(), "test/v1/test.proto", "other/v1/other.proto")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +94,7 @@ func testSchema(t testing.TB) []byte {
 		set.File = append(set.File, protodesc.ToFileDescriptorProto(f))
 	}
 	add(files[0])
+	add(files[1])
 	b, err := proto.Marshal(set)
 	if err != nil {
 		t.Fatal(err)
@@ -401,5 +413,24 @@ func TestStopFinishesTheRequestsInFlight(t *testing.T) {
 	<-stopped
 	if _, err := http.Get(srv.URL() + "/"); err == nil {
 		t.Error("the gateway still accepts after Stop")
+	}
+}
+
+func TestReflectionShowsOnlyWhatTheGatewayServes(t *testing.T) {
+	srv, _ := startTest(t)
+	stream := grpcreflect.NewClient(h2cClient(), srv.URL(), connect.WithGRPC()).NewStream(t.Context())
+	defer stream.Close()
+	names, err := stream.ListServices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(names); got != "[test.v1.Echo grpc.health.v1.Health]" {
+		t.Errorf("services listed: %s", got)
+	}
+	if _, err := stream.FileContainingSymbol("test.v1.Echo"); err != nil {
+		t.Errorf("describing the served service: %v", err)
+	}
+	if _, err := stream.FileContainingSymbol("other.v1.Vault"); err == nil {
+		t.Error("reflection describes a service of the app that the gateway does not serve")
 	}
 }

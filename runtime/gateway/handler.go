@@ -80,8 +80,12 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", connectUnary(procedures, checkJSON(procedures, transcoder)))
+	served, err := schema.servedFiles(services)
+	if err != nil {
+		return nil, err
+	}
 	reflector := grpcreflect.NewReflector(staticNames(append(slices.Clone(services), grpchealth.HealthV1ServiceName)),
-		grpcreflect.WithDescriptorResolver(withHealth{schema.files, healthFile()}))
+		grpcreflect.WithDescriptorResolver(withHealth{served, healthFile()}))
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...)))

@@ -59,3 +59,32 @@ func (s *Schema) service(name string) (protoreflect.ServiceDescriptor, error) {
 	}
 	return sd, nil
 }
+
+// servedFiles returns the files that define the services named and those
+// they import, and no other: reflection describes what a gateway serves,
+// not the rest of the app.
+func (s *Schema) servedFiles(services []string) (*protoregistry.Files, error) {
+	files := new(protoregistry.Files)
+	var add func(f protoreflect.FileDescriptor) error
+	add = func(f protoreflect.FileDescriptor) error {
+		if _, err := files.FindFileByPath(f.Path()); err == nil {
+			return nil
+		}
+		for i := 0; i < f.Imports().Len(); i++ {
+			if err := add(f.Imports().Get(i).FileDescriptor); err != nil {
+				return err
+			}
+		}
+		return files.RegisterFile(f)
+	}
+	for _, name := range services {
+		sd, err := s.service(name)
+		if err != nil {
+			return nil, err
+		}
+		if err := add(sd.ParentFile()); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
