@@ -12,15 +12,16 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"parigot.dev/parigot/bench/internal/bookstoregrpc"
 	"parigot.dev/parigot/bench/measure"
 	bookstorev1 "parigot.dev/parigot/examples/bookstore/gen/bookstore/v1"
 )
 
 // TestGatewayWithGRPCGo calls examples/bookstore through its gateway with
 // grpc-go, the gRPC client most Go services use, over HTTP/2 cleartext,
-// with the messages parigot generated for the bookstore's proto. (It lives
-// in the bench module so that grpc-go never becomes a requirement of
-// parigot's.)
+// through the stubs protoc-gen-go-grpc generated for the bookstore's proto
+// (internal/bookstoregrpc). It lives in the bench module so that grpc-go
+// never becomes a requirement of parigot's.
 func TestGatewayWithGRPCGo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the bookstore")
@@ -36,17 +37,29 @@ func TestGatewayWithGRPCGo(t *testing.T) {
 	}
 	defer conn.Close()
 
+	books := bookstoregrpc.NewBookstoreClient(conn)
+
 	t.Run("a unary call returns the book", func(t *testing.T) {
-		resp := new(bookstorev1.Book)
-		if err := conn.Invoke(t.Context(), "/bookstore.v1.Bookstore/GetBook", &bookstorev1.GetBookRequest{Id: "1"}, resp); err != nil {
+		resp, err := books.GetBook(t.Context(), &bookstorev1.GetBookRequest{Id: "1"})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if resp.GetTitle() != "The Go Programming Language" {
 			t.Errorf("GetBook(1) = %v", resp)
 		}
 	})
+	t.Run("a call that changes state is seen by the next", func(t *testing.T) {
+		added, err := books.AddBook(t.Context(), &bookstorev1.AddBookRequest{Book: &bookstorev1.Book{Title: "gRPC: Up and Running"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := books.ListBooks(t.Context(), &bookstorev1.ListBooksRequest{})
+		if err != nil || len(list.GetBooks()) != 3 || list.GetBooks()[2].GetId() != added.GetId() {
+			t.Errorf("ListBooks after AddBook: %v, %v", list, err)
+		}
+	})
 	t.Run("the service's error arrives as its gRPC status", func(t *testing.T) {
-		err := conn.Invoke(t.Context(), "/bookstore.v1.Bookstore/GetBook", &bookstorev1.GetBookRequest{Id: "42"}, new(bookstorev1.Book))
+		_, err := books.GetBook(t.Context(), &bookstorev1.GetBookRequest{Id: "42"})
 		if s := status.Convert(err); s.Code() != codes.NotFound || s.Message() != `no book has id "42"` {
 			t.Errorf("GetBook(42): %v, want NotFound", err)
 		}
@@ -60,7 +73,7 @@ func TestGatewayWithGRPCGo(t *testing.T) {
 	t.Run("a client's deadline ends the call with DeadlineExceeded", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), time.Nanosecond)
 		defer cancel()
-		err := conn.Invoke(ctx, "/bookstore.v1.Bookstore/GetBook", &bookstorev1.GetBookRequest{Id: "1"}, new(bookstorev1.Book))
+		_, err := books.GetBook(ctx, &bookstorev1.GetBookRequest{Id: "1"})
 		if status.Code(err) != codes.DeadlineExceeded {
 			t.Errorf("%v, want DeadlineExceeded", err)
 		}

@@ -9,8 +9,11 @@ import (
 	"strings"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
+	"parigot.dev/parigot/bench/internal/bookstoregrpc"
 	"parigot.dev/parigot/builder"
 	bookstorev1 "parigot.dev/parigot/examples/bookstore/gen/bookstore/v1"
 	"parigot.dev/parigot/runtime/gateway"
@@ -81,26 +84,22 @@ func (b *Bookstore) Stop() {
 	<-b.done
 }
 
-// plainBookstore is bookstore.v1.Bookstore/GetBook served by grpc-go, with
-// the books service's logic, described by hand so that no protoc plugin is
-// needed.
-var plainBookstore = grpc.ServiceDesc{
-	ServiceName: "bookstore.v1.Bookstore",
-	HandlerType: (*any)(nil),
-	Methods: []grpc.MethodDesc{{
-		MethodName: "GetBook",
-		Handler: func(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-			req := new(bookstorev1.GetBookRequest)
-			if err := dec(req); err != nil {
-				return nil, err
-			}
-			return shelf[req.GetId()], nil
-		},
-	}},
+// plainBookstore is bookstore.v1.Bookstore served natively by grpc-go,
+// through the stubs protoc-gen-go-grpc generated, with the books
+// service's logic for GetBook.
+type plainBookstore struct {
+	bookstoregrpc.UnimplementedBookstoreServer
 }
 
 var shelf = map[string]*bookstorev1.Book{
 	"1": {Id: "1", Title: bookTitle, Author: "Alan Donovan, Brian Kernighan"},
+}
+
+func (plainBookstore) GetBook(_ context.Context, req *bookstorev1.GetBookRequest) (*bookstorev1.Book, error) {
+	if b := shelf[req.GetId()]; b != nil {
+		return b, nil
+	}
+	return nil, status.Errorf(codes.NotFound, "no book has id %q", req.GetId())
 }
 
 // GRPCGetBook makes n GetBook calls with grpc-go (one client connection)
@@ -113,7 +112,7 @@ func GRPCGetBook(ctx context.Context, addr string, n, callers int) (Stats, error
 			return Stats{}, err
 		}
 		srv := grpc.NewServer()
-		srv.RegisterService(&plainBookstore, struct{}{})
+		bookstoregrpc.RegisterBookstoreServer(srv, plainBookstore{})
 		go srv.Serve(lis)
 		defer srv.Stop()
 		addr = lis.Addr().String()
@@ -123,9 +122,10 @@ func GRPCGetBook(ctx context.Context, addr string, n, callers int) (Stats, error
 		return Stats{}, err
 	}
 	defer conn.Close()
+	client := bookstoregrpc.NewBookstoreClient(conn)
 	call := func() error {
-		resp := new(bookstorev1.Book)
-		if err := conn.Invoke(ctx, "/bookstore.v1.Bookstore/GetBook", &bookstorev1.GetBookRequest{Id: "1"}, resp); err != nil {
+		resp, err := client.GetBook(ctx, &bookstorev1.GetBookRequest{Id: "1"})
+		if err != nil {
 			return err
 		}
 		if resp.GetTitle() != bookTitle {
