@@ -124,23 +124,21 @@ func checkJSON(procedures map[string]bool, h http.Handler) http.Handler {
 		}
 		body, err := io.ReadAll(r.Body)
 		r.Body.Close()
-		code, msg := connect.CodeInvalidArgument, "the request body is not valid JSON"
+		code, msg, status := connect.CodeInvalidArgument, "the request body is not valid JSON", http.StatusBadRequest
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			code, msg = connect.CodeResourceExhausted, fmt.Sprintf("the request body is larger than the gateway's limit of %d bytes", tooBig.Limit)
+			code, msg, status = connect.CodeResourceExhausted, fmt.Sprintf("the request body is larger than the gateway's limit of %d bytes", tooBig.Limit), http.StatusRequestEntityTooLarge
 		case err != nil:
-			return // the client is gone
+			// The client did not send its body in time (ReadTimeout), or
+			// is gone (see closeOnReadError).
+			code, msg, status = connect.CodeDeadlineExceeded, "the request body did not arrive in time", http.StatusRequestTimeout
 		case len(body) == 0 || json.Valid(body):
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			h.ServeHTTP(w, r)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		status := http.StatusBadRequest
-		if code == connect.CodeResourceExhausted {
-			status = http.StatusRequestEntityTooLarge
-		}
 		w.WriteHeader(status)
 		if procedures[r.URL.Path] { // Connect's error
 			json.NewEncoder(w).Encode(map[string]string{"code": code.String(), "message": msg})
@@ -198,8 +196,31 @@ func guard(h http.Handler, log *slog.Logger) http.Handler {
 			}
 		}()
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		if r.ProtoMajor == 1 {
+			r.Body = &closeOnReadError{ReadCloser: r.Body, w: w}
+		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// closeOnReadError ends an HTTP/1.1 connection whose request body could not
+// be read (the client did not send it within ReadTimeout, or went away):
+// whatever the handler answers, the connection cannot carry another
+// request, and net/http would otherwise keep it open, waiting for one.
+// (Over HTTP/2 a body that does not come in time resets its stream alone;
+// the connection, which other calls share, stays.)
+type closeOnReadError struct {
+	io.ReadCloser
+	w http.ResponseWriter
+}
+
+func (c *closeOnReadError) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	var tooBig *http.MaxBytesError
+	if err != nil && err != io.EOF && !errors.As(err, &tooBig) {
+		c.w.Header().Set("Connection", "close")
+	}
+	return n, err
 }
 
 // unary is the handler of one method: it hands the request's bytes to the

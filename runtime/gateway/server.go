@@ -36,9 +36,15 @@ type Server struct {
 	err  error         // what Serve returned, once done is closed
 }
 
+// clientLimits bound how long a client may take to send a request.
+type clientLimits struct{ readHeader, read time.Duration }
+
+// defaultLimits are the gateway's: ReadHeaderTimeout and ReadTimeout.
+var defaultLimits = clientLimits{ReadHeaderTimeout, ReadTimeout}
+
 // listen starts serving h on addr, HTTP/1.1 and HTTP/2 without TLS (h2c,
 // which gRPC clients speak in cleartext) on one port.
-func listen(name, addr string, h http.Handler, log *slog.Logger) (*Server, error) {
+func listen(name, addr string, h http.Handler, log *slog.Logger, limits clientLimits) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("gateway %s: %w", name, err)
@@ -49,8 +55,8 @@ func listen(name, addr string, h http.Handler, log *slog.Logger) (*Server, error
 	s := &Server{name: name, ln: ln, done: make(chan struct{}), srv: &http.Server{
 		Handler:           h,
 		Protocols:         &protocols,
-		ReadHeaderTimeout: ReadHeaderTimeout,
-		ReadTimeout:       ReadTimeout,
+		ReadHeaderTimeout: limits.readHeader,
+		ReadTimeout:       limits.read,
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
