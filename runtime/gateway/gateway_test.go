@@ -232,6 +232,12 @@ func TestGatewayOverHTTP(t *testing.T) {
 			t.Error("the malformed request reached the service")
 		}
 	})
+	t.Run("malformed JSON on a REST path is a bad request, in REST's error form", func(t *testing.T) {
+		resp, body := post(t, url+"/v1/say/x", "application/json", `{"data":`)
+		if resp.StatusCode != 400 || !strings.Contains(body, `"code":3`) {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+	})
 	t.Run("an unknown method is not found", func(t *testing.T) {
 		resp, _ := post(t, url+"/test.v1.Echo/Nope", "application/json", `{}`, "Connect-Protocol-Version", "1")
 		if resp.StatusCode != 404 {
