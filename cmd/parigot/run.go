@@ -40,6 +40,10 @@ func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
 then its programs. It ends when the programs end, with their exit code. Each
 line a guest prints is prefixed with the guest's name.
 
+An app with a gateway block serves until it is stopped (Ctrl-C, SIGTERM):
+gRPC, gRPC-Web, Connect and REST clients call the gateway's services on the
+address it prints; --listen ADDR serves elsewhere.
+
 Modes:
   single  every guest in this one process (the default; easiest to debug)
   split   one process per guest (per replica of a service), connected through
@@ -58,6 +62,7 @@ PARIGOT_NATS_CREDS.`,
 		Example: `  parigot run
   parigot run ./examples/helloworld
   parigot run --mode=split ./examples/helloworld
+  parigot run --listen 127.0.0.1:9090 ./examples/bookstore    # serves until Ctrl-C
 
   # one app over two machines sharing a NATS cluster, each guest its own user
   # (see parigot nats-config):
