@@ -361,7 +361,8 @@ func (s *supervisor) stopServing() {
 
 // wait handles what the children report until the run is over: the
 // programs have ended or, with only services here, one has ended for good
-// or none runs any more; with a gateway here, until ctx ends or the gateway
+// or none runs any more; with a gateway here, whatever the programs do,
+// until a service here ends for good (as in single mode) or the gateway
 // fails; or ctx has ended.
 func (s *supervisor) wait(ctx context.Context) {
 	servicesOnly := s.programs == 0
@@ -371,7 +372,7 @@ func (s *supervisor) wait(ctx context.Context) {
 		case e := <-s.events:
 			if !e.exited {
 				e.c.ready = true
-			} else if over := s.exited(ctx, e); over && servicesOnly && !serving {
+			} else if over := s.exited(ctx, e); over && (servicesOnly || serving) {
 				return
 			}
 		case err := <-s.served:
