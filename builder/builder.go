@@ -47,12 +47,18 @@ type Options struct {
 	Jobs int
 	// GoCommand is the go binary. Empty: "go" from PATH.
 	GoCommand string
+	// Debug names guests to build natively too, for the debugger (see
+	// DebugPath), besides their wasm.
+	Debug []string
 }
 
 // Result describes a successful build.
 type Result struct {
 	App  *manifest.App
 	Wasm map[string]string // guest name -> absolute path of its .wasm
+	// Debug: guest name -> absolute path of its native build, for the
+	// guests Options.Debug names.
+	Debug map[string]string
 }
 
 // Load reads and validates the manifest alone, without building.
@@ -122,8 +128,47 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	debug, err := buildForDebugger(ctx, app, opts, p)
+	if err != nil {
+		return nil, err
+	}
 	p.Step(start, "built %s", app.Name)
-	return &Result{App: app, Wasm: wasm}, nil
+	return &Result{App: app, Wasm: wasm, Debug: debug}, nil
+}
+
+// DebugPath is where the native build of guest name, for the debugger, is.
+func DebugPath(app *manifest.App, name string) string {
+	return filepath.Join(app.Dir, BuildDir, "debug", name)
+}
+
+// buildForDebugger builds the guests opts.Debug names natively, one after
+// the other (they are few, and share most packages).
+func buildForDebugger(ctx context.Context, app *manifest.App, opts Options, p *progress.Reporter) (map[string]string, error) {
+	if len(opts.Debug) == 0 {
+		return nil, nil
+	}
+	built := map[string]string{}
+	for _, name := range opts.Debug {
+		guest := app.Guest(name)
+		if guest == nil {
+			return nil, fmt.Errorf("--debug names %q, which is not a service or program of %s", name, app.Name)
+		}
+		t := time.Now()
+		out := DebugPath(app, name)
+		pkg := "./" + filepath.ToSlash(strings.TrimPrefix(filepath.Clean(guest.Source), "./"))
+		cmd := guestbuild.DebugCommand(ctx, opts.GoCommand, app.Dir, out, pkg)
+		var buf bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+		if err := cmd.Run(); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, &CompileError{Guest: name, Output: buf.String()}
+		}
+		built[name] = out
+		p.Step(t, "compiled %s %s for the debugger -> %s", guest.Kind, name, filepath.Join(BuildDir, "debug", name))
+	}
+	return built, nil
 }
 
 // lockAndGenerate is the first half of a build, once the manifest is

@@ -1,13 +1,16 @@
 package measure
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -23,6 +26,11 @@ type BuildTimes struct {
 	// Edit: one service's source changed (a line appended), so that
 	// service is recompiled and relinked.
 	Edit time.Duration
+	// Reload: under parigot dev, from saving a change to the service's
+	// greeting until the program prints the new greeting: rebuilding the
+	// guest, compiling it to native code (not cached: the module is new),
+	// swapping it in and running the program again.
+	Reload time.Duration
 }
 
 // Build builds the parigot CLI into work, scaffolds an app with it, and
@@ -74,7 +82,73 @@ func Build(ctx context.Context, work string, runs int) (BuildTimes, error) {
 		}
 		edit = append(edit, d)
 	}
-	return BuildTimes{Cold: median(cold), NoOp: median(noop), Edit: median(edit)}, nil
+	bt = BuildTimes{Cold: median(cold), NoOp: median(noop), Edit: median(edit)}
+	bt.Reload, err = reload(ctx, parigot, app, runs)
+	return bt, err
+}
+
+// reload runs parigot dev on app and times, runs times, a save of a new
+// greeting in the service until the program prints it.
+func reload(ctx context.Context, parigot, app string, runs int) (time.Duration, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, parigot, "dev", app)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	defer cmd.Wait()
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var seen []string
+	await := func(s string) error {
+		timeout := time.After(2 * time.Minute)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					return fmt.Errorf("parigot dev ended before printing %q:\n%s", s, strings.Join(seen, "\n"))
+				}
+				seen = append(seen, l)
+				if strings.Contains(l, s) {
+					return nil
+				}
+			case <-timeout:
+				return fmt.Errorf("parigot dev did not print %q:\n%s", s, strings.Join(seen, "\n"))
+			}
+		}
+	}
+	if err := await("hello | Hello, world"); err != nil {
+		return 0, err
+	}
+	src := filepath.Join(app, "shop", "main.go")
+	greeting := `"Hello, "`
+	var times []time.Duration
+	for i := range runs {
+		code, err := os.ReadFile(src)
+		if err != nil {
+			return 0, err
+		}
+		next := fmt.Sprintf(`"Hello %d-%d, "`, time.Now().UnixNano(), i)
+		t := time.Now()
+		if err := os.WriteFile(src, bytes.Replace(code, []byte(greeting), []byte(next), 1), 0o644); err != nil {
+			return 0, err
+		}
+		greeting = next
+		if err := await("hello | " + strings.Trim(next, `" `)); err != nil {
+			return 0, err
+		}
+		times = append(times, time.Since(t))
+	}
+	return median(times), nil
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -28,6 +28,7 @@ type runFlags struct {
 	seeds    string
 	only     []string
 	listen   string
+	debug    []string
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -64,6 +65,9 @@ PARIGOT_NATS_CREDS.`,
   parigot run --mode=split ./examples/helloworld
   parigot run --listen 127.0.0.1:9090 ./examples/bookstore    # serves until Ctrl-C
 
+  # greeting runs natively under Delve: attach a debugger to the address printed
+  parigot run --debug=greeting ./examples/helloworld
+
   # one app over two machines sharing a NATS cluster, each guest its own user
   # (see parigot nats-config):
   machine-a$ parigot run --mode=split --nats=nats://10.0.0.1:4222 --nats-seeds ./seeds --only=greeting
@@ -86,11 +90,12 @@ PARIGOT_NATS_CREDS.`,
 				return err
 			}
 			ctx := cmd.Context()
-			res, err := builder.Build(ctx, builder.Options{Dir: appDir(args), Progress: stderr, Live: isTerminal(stderr)})
+			res, err := builder.Build(ctx, builder.Options{Dir: appDir(args), Progress: stderr, Live: isTerminal(stderr), Debug: f.debug})
 			if err != nil {
 				return err
 			}
 			guests := host.GuestsFromManifest(res.App, res.Wasm)
+			host.Debug(guests, res.Debug)
 			gws, schema, err := runGateways(res.App, f.listen)
 			if err != nil {
 				return err
@@ -128,7 +133,11 @@ PARIGOT_NATS_CREDS.`,
 						// The very manifest this run loaded, which need
 						// not be the directory's parigot.hcl.
 						file := filepath.Join(res.App.Dir, filepath.Base(res.App.File))
-						return []string{"guest", file, "--name", guest}
+						args := []string{"guest", file, "--name", guest}
+						if len(f.debug) > 0 {
+							args = append(args, "--debug", strings.Join(f.debug, ","))
+						}
+						return args
 					},
 					Stdout:   stdout,
 					Stderr:   stderr,
@@ -151,6 +160,7 @@ PARIGOT_NATS_CREDS.`,
 	cmd.MarkFlagDirname("nats-seeds")
 	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests (and gateways) in this process tree (comma-separated names)")
 	cmd.Flags().StringVar(&f.listen, "listen", "", "the address (host:port) of the app's gateway, instead of its listen in parigot.hcl")
+	cmd.Flags().StringSliceVar(&f.debug, "debug", nil, "run these guests (comma-separated names) natively under Delve, for a debugger to attach to; their method budgets are suspended")
 	return cmd
 }
 
@@ -208,6 +218,7 @@ func resultExit(out host.Result) error {
 // so the summary is printed once, by the supervisor.
 func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	var name, natsURL string
+	var debug []string
 	cmd := &cobra.Command{
 		Use:    "guest manifest --name NAME --nats URL",
 		Short:  "Host one guest of a built app, connected through NATS (used by --mode=split)",
@@ -225,9 +236,15 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 			for _, g := range app.Guests() {
 				wasm[g.Name] = builder.WasmPath(app, g.Name)
 			}
+			native := map[string]string{}
+			for _, g := range debug {
+				native[g] = builder.DebugPath(app, g)
+			}
+			guests := host.GuestsFromManifest(app, wasm)
+			host.Debug(guests, native)
 			out, err := split.RunChild(cmd.Context(), split.ChildOptions{
 				App:    app.Name,
-				Guests: host.GuestsFromManifest(app, wasm),
+				Guests: guests,
 				Name:   name,
 				Conn:   split.ConnFromEnv(natsURL),
 				Stdout: stdout,
@@ -244,6 +261,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the guest to host")
 	cmd.Flags().StringVar(&natsURL, "nats", "", "the NATS server(s) to connect to (a guest started by hand; the supervisor gives its children their own)")
+	cmd.Flags().StringSliceVar(&debug, "debug", nil, "the guests of the app that run under the debugger (built by parigot run --debug)")
 	cmd.MarkFlagRequired("name")
 	return cmd
 }

@@ -42,6 +42,20 @@ func Command(ctx context.Context, goCmd, dir, out, pkg string) *exec.Cmd {
 	return cmd
 }
 
+// DebugCommand is the go command that builds the main package pkg into the
+// native executable out, for the debugger: the host's GOOS and GOARCH (the
+// environment's, not a guest's), optimisations and inlining off so that
+// every variable and line can be inspected.
+func DebugCommand(ctx context.Context, goCmd, dir, out, pkg string) *exec.Cmd {
+	if goCmd == "" {
+		goCmd = "go"
+	}
+	cmd := exec.CommandContext(ctx, goCmd, "build", "-gcflags=all=-N -l", "-o", out, pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS=", "GOARCH=")
+	return cmd
+}
+
 // BuildAll builds each package of pkgs (guest name -> package path,
 // relative to dir) into outDir/<name>.wasm, with one go command: packages
 // they share, the standard library first, are compiled once even when the

@@ -2,16 +2,91 @@
 
 package guest
 
-import "parigot.dev/parigot/runtime/internal/abi"
+import (
+	"bufio"
+	"net"
+	"os"
+	"sync"
 
-// Natively there is no host: a guest's plain Go functions can be unit-tested,
-// but nothing can be exported, located or called.
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/hostlink"
+)
 
-func hostExport(string) abi.Status           { return abi.StatusNoHost }
-func hostReady() abi.Status                  { return abi.StatusNoHost }
-func hostLocate(string) (uint32, abi.Status) { return 0, abi.StatusNoHost }
-func hostDispatch(uint32, string, []byte, int64) (uint64, abi.Status) {
-	return 0, abi.StatusNoHost
+// Natively, a guest has a host only when parigot runs it as a native
+// process (parigot run --debug): it then reaches the host functions over
+// the socket in hostlink.EnvSocket. Otherwise (a unit test of a guest's
+// plain Go functions) there is no host: nothing can be exported, located
+// or called, and every host function says StatusNoHost.
+
+// link is the connection to the host, made at the first host call.
+var link struct {
+	once sync.Once
+	mu   sync.Mutex
+	conn net.Conn
+	r    *bufio.Reader
 }
-func hostPoll(int64, []byte) (uint32, abi.Status)   { return 0, abi.StatusNoHost }
-func hostReply(uint64, abi.Code, []byte) abi.Status { return abi.StatusNoHost }
+
+// call sends one request to the host and returns its response; with no
+// host, or a link that broke, StatusNoHost or StatusShutdown.
+func call(req hostlink.Request) hostlink.Response {
+	link.once.Do(func() {
+		path := os.Getenv(hostlink.EnvSocket)
+		if path == "" {
+			return
+		}
+		conn, err := net.Dial("unix", path)
+		if err != nil {
+			return
+		}
+		link.conn, link.r = conn, bufio.NewReader(conn)
+	})
+	if link.conn == nil {
+		return hostlink.Response{Status: abi.StatusNoHost}
+	}
+	link.mu.Lock()
+	defer link.mu.Unlock()
+	if err := hostlink.WriteRequest(link.conn, req); err != nil {
+		return hostlink.Response{Status: abi.StatusShutdown}
+	}
+	resp, err := hostlink.ReadResponse(link.r)
+	if err != nil {
+		return hostlink.Response{Status: abi.StatusShutdown}
+	}
+	return resp
+}
+
+func hostExport(name string) abi.Status {
+	return call(hostlink.Request{Op: hostlink.OpExport, Data: []byte(name)}).Status
+}
+
+func hostReady() abi.Status { return call(hostlink.Request{Op: hostlink.OpReady}).Status }
+
+func hostLocate(name string) (uint32, abi.Status) {
+	r := call(hostlink.Request{Op: hostlink.OpLocate, Data: []byte(name)})
+	return uint32(r.Value), r.Status
+}
+
+func hostDispatch(handle uint32, method string, req []byte, deadline int64) (uint64, abi.Status) {
+	r := call(hostlink.Request{Op: hostlink.OpDispatch, A: uint64(handle), B: uint64(deadline), Data: hostlink.DispatchData(method, req)})
+	return r.Value, r.Status
+}
+
+func hostPoll(timeoutNanos int64, buf []byte) (uint32, abi.Status) {
+	r := call(hostlink.Request{Op: hostlink.OpPoll, A: uint64(timeoutNanos), B: uint64(len(buf))})
+	copy(buf, r.Data)
+	return uint32(r.Value), r.Status
+}
+
+func hostReply(callID uint64, code abi.Code, payload []byte) abi.Status {
+	return call(hostlink.Request{Op: hostlink.OpReply, A: callID, B: uint64(code), Data: payload}).Status
+}
+
+// hostExiting tells the host the guest's exit code before it exits.
+func hostExiting(code int) {
+	if link.conn == nil {
+		return
+	}
+	link.mu.Lock()
+	defer link.mu.Unlock()
+	hostlink.WriteRequest(link.conn, hostlink.Request{Op: hostlink.OpExit, A: uint64(code)})
+}

@@ -143,6 +143,7 @@ func MustRunClient() {
 // ExitSelf ends the guest with the given exit code. For a program, that code
 // becomes the exit code of `parigot run`.
 func ExitSelf(code int) {
+	hostExiting(code)
 	os.Exit(code)
 }
 

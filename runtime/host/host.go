@@ -99,6 +99,10 @@ type GuestSpec struct {
 	InboxBytes int
 	Overrun    OverrunPolicy
 	Restart    RestartPolicy
+	// Debug, when set, is the path of the guest's native build (the host's
+	// GOOS and GOARCH, optimisations off): the guest then runs under Delve
+	// instead of as wasm, with its budget suspended (see DebugBudget).
+	Debug string
 }
 
 func memoryLimit(s *GuestSpec) uint64 {
@@ -159,6 +163,12 @@ type Config struct {
 	// every few seconds.
 	Progress io.Writer
 	Live     bool
+	// Delve is the dlv command that runs the guests with a Debug build.
+	// Empty: dlv, found on PATH.
+	Delve string
+	// DebugListen is the address Delve serves its API on, for a debugger
+	// to attach to. Empty: 127.0.0.1 and a free port, announced.
+	DebugListen string
 	// Reloads, when set, makes the run one that takes new builds of its
 	// guests while it runs (parigot dev): services keep serving when the
 	// programs end, each Reload swaps in the guests it names and runs again
@@ -190,6 +200,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = DefaultCacheDir()
+	}
+	if cfg.DebugListen == "" {
+		cfg.DebugListen = "127.0.0.1:0"
 	}
 	return cfg
 }

@@ -34,7 +34,18 @@ func withInstance(ctx context.Context, in *instance) context.Context {
 // hostFunc is the shape of every parigot host function: it reads its
 // arguments from stack, may write results into guest memory, and returns a
 // status for the guest.
-type hostFunc func(ctx context.Context, in *instance, mem api.Memory, stack []uint64) abi.Status
+type hostFunc func(ctx context.Context, in *instance, mem memory, stack []uint64) abi.Status
+
+// memory is what a host function uses of a guest's linear memory: a wasm
+// guest's api.Memory, or the scratch memory of a native guest's request
+// (see native.go).
+type memory interface {
+	Read(offset, byteCount uint32) ([]byte, bool)
+	ReadUint32Le(offset uint32) (uint32, bool)
+	ReadUint64Le(offset uint32) (uint64, bool)
+	WriteUint32Le(offset, v uint32) bool
+	WriteUint64Le(offset uint32, v uint64) bool
+}
 
 const (
 	i32 = api.ValueTypeI32
@@ -95,7 +106,7 @@ func guard(name string, fn hostFunc, log *slog.Logger) api.GoModuleFunc {
 
 // readBytes copies n bytes at ptr out of guest memory; ok is false when
 // they lie outside it.
-func readBytes(mem api.Memory, ptr, n uint32) ([]byte, bool) {
+func readBytes(mem memory, ptr, n uint32) ([]byte, bool) {
 	if n == 0 {
 		return nil, true
 	}
@@ -120,7 +131,7 @@ const (
 // Statuses: StatusOK; StatusNotImplemented when the guest's implements in
 // parigot.hcl does not list the service; StatusBadArgument for a name over
 // maxName; StatusBadPointer.
-func hostExport(_ context.Context, in *instance, mem api.Memory, stack []uint64) abi.Status {
+func hostExport(_ context.Context, in *instance, mem memory, stack []uint64) abi.Status {
 	ptr, n := uint32(stack[exportNamePtr]), uint32(stack[exportNameLen])
 	if n > maxName {
 		return abi.StatusBadArgument
@@ -141,7 +152,7 @@ func hostExport(_ context.Context, in *instance, mem api.Memory, stack []uint64)
 // hostReady says the guest is ready to serve: the host then starts the
 // guests that require it. It takes no arguments and returns StatusOK; a
 // second call changes nothing.
-func hostReady(_ context.Context, in *instance, _ api.Memory, _ []uint64) abi.Status {
+func hostReady(_ context.Context, in *instance, _ memory, _ []uint64) abi.Status {
 	in.readyOnce.Do(func() { close(in.readyCh) })
 	if in.readyWaiter != nil {
 		close(in.readyWaiter)
@@ -163,7 +174,7 @@ const (
 // Statuses: StatusOK; StatusNotFound when no guest of the app (here or in
 // another process) serves it; StatusNotRequired when the guest's requires
 // does not list the guest serving it; StatusBadArgument; StatusBadPointer.
-func hostLocate(_ context.Context, in *instance, mem api.Memory, stack []uint64) abi.Status {
+func hostLocate(_ context.Context, in *instance, mem memory, stack []uint64) abi.Status {
 	ptr, n, out := uint32(stack[locateNamePtr]), uint32(stack[locateNameLen]), uint32(stack[locateHandleOut])
 	if n > maxName {
 		return abi.StatusBadArgument
@@ -222,7 +233,7 @@ const (
 // abi.MaxPayload; StatusTooManyCalls when the guest already has
 // abi.MaxInFlight calls whose replies it has not read; StatusBadArgument;
 // StatusBadPointer (for any of the three pointers, before the call starts).
-func hostDispatch(_ context.Context, in *instance, mem api.Memory, stack []uint64) abi.Status {
+func hostDispatch(_ context.Context, in *instance, mem memory, stack []uint64) abi.Status {
 	h := uint32(stack[dispatchHandle])
 	mptr, mlen := uint32(stack[dispatchMethodPtr]), uint32(stack[dispatchMethodLen])
 	rptr, rlen := uint32(stack[dispatchReqPtr]), uint32(stack[dispatchReqLen])
@@ -272,7 +283,7 @@ const (
 // pollSizeOut; StatusBufferTooSmall with the size needed at pollSizeOut
 // (the event stays first in line); StatusTimeout; StatusShutdown when the
 // host is stopping the guest; StatusBadPointer.
-func hostPoll(ctx context.Context, in *instance, mem api.Memory, stack []uint64) abi.Status {
+func hostPoll(ctx context.Context, in *instance, mem memory, stack []uint64) abi.Status {
 	timeout := time.Duration(int64(stack[pollTimeout]))
 	ptr, capacity, out := uint32(stack[pollBufPtr]), uint32(stack[pollBufCap]), uint32(stack[pollSizeOut])
 	if _, ok := mem.ReadUint32Le(out); !ok {
@@ -316,7 +327,7 @@ const (
 //
 // Statuses: StatusOK; StatusUnknownCall for an id the guest was not given
 // or has answered already; StatusTooLarge; StatusBadPointer.
-func hostReply(_ context.Context, in *instance, mem api.Memory, stack []uint64) abi.Status {
+func hostReply(_ context.Context, in *instance, mem memory, stack []uint64) abi.Status {
 	id := stack[replyCallID]
 	code := abi.Code(uint32(stack[replyCode]))
 	ptr, n := uint32(stack[replyPayloadPtr]), uint32(stack[replyPayloadLen])
@@ -333,14 +344,14 @@ func hostReply(_ context.Context, in *instance, mem api.Memory, stack []uint64) 
 	return abi.StatusOK
 }
 
-func writeU32(mem api.Memory, ptr, v uint32) abi.Status {
+func writeU32(mem memory, ptr, v uint32) abi.Status {
 	if !mem.WriteUint32Le(ptr, v) {
 		return abi.StatusBadPointer
 	}
 	return abi.StatusOK
 }
 
-func writeU64(mem api.Memory, ptr uint32, v uint64) abi.Status {
+func writeU64(mem memory, ptr uint32, v uint64) abi.Status {
 	if !mem.WriteUint64Le(ptr, v) {
 		return abi.StatusBadPointer
 	}

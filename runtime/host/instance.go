@@ -138,7 +138,12 @@ func (in *instance) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 func (in *instance) GuestName() string { return in.spec.Name }
 
 // MethodTimeout implements route.Endpoint.
-func (in *instance) MethodTimeout() time.Duration { return in.spec.MethodTimeout }
+func (in *instance) MethodTimeout() time.Duration {
+	if in.debugging() {
+		return DebugBudget
+	}
+	return in.spec.MethodTimeout
+}
 
 func newInstance(r *run, spec *GuestSpec) *instance {
 	return &instance{

@@ -82,3 +82,16 @@ func ScaledGuests(app *manifest.App, wasm map[string]string, scale float64) []*G
 	}
 	return specs
 }
+
+// Debug marks the guests of specs that native names (guest name -> path of
+// its native build) to run under the debugger: every process of the app
+// must mark them, so that callers everywhere give their methods
+// DebugBudget.
+func Debug(specs []*GuestSpec, native map[string]string) {
+	for _, s := range specs {
+		if path, ok := native[s.Name]; ok {
+			s.Debug = path
+			s.MethodTimeout = DebugBudget
+		}
+	}
+}

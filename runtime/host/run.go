@@ -137,6 +137,9 @@ func (r *run) load(ctx context.Context) error {
 const slowCompile = 500 * time.Millisecond
 
 func (r *run) compile(ctx context.Context, in *instance) (err error) {
+	if in.debugging() {
+		return nil // it runs natively, under Delve
+	}
 	in.rt, in.compiled, err = r.compileGuest(ctx, in.spec, in.spec.Wasm)
 	return err
 }
@@ -250,6 +253,9 @@ func (r *run) startServices(ctx context.Context) error {
 func (r *run) awaitReady(ctx context.Context, in *instance) error {
 	timer := time.NewTimer(r.cfg.ReadyTimeout)
 	defer timer.Stop()
+	if in.debugging() {
+		timer.Stop() // it starts when the debugger lets it
+	}
 	select {
 	case <-in.readyCh:
 		return nil

@@ -85,6 +85,10 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 				err = fmt.Errorf("host failure while running guest: %v", p)
 			}
 		}()
+		if in.debugging() {
+			err = nativeError(r.runNative(actx, in, stdout, stderr))
+			return
+		}
 		mod, ierr := in.rt.InstantiateModule(withInstance(actx, in), in.compiled, mc)
 		err = ierr
 		if mod != nil {

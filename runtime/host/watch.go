@@ -37,7 +37,9 @@ func (r *run) watch(ctx context.Context) {
 			return
 		case now := <-t.C:
 			for _, in := range r.services {
-				r.checkOverrun(in, now)
+				if !in.debugging() {
+					r.checkOverrun(in, now)
+				}
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -181,6 +182,11 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 		}
 	}()
 
+	for _, g := range opts.Guests {
+		if g.Debug != "" && slices.Contains(spec.Requires, g.Name) {
+			opts.ReadyTimeout = host.DebugBudget // it starts when its debugger lets it
+		}
+	}
 	if err := network.WaitReady(ctx, spec.Requires, opts.ReadyTimeout, func(name string) {
 		fmt.Fprintf(opts.Stderr, "parigot: %s is waiting for service %s to be ready\n", opts.Name, name)
 	}); err != nil {

@@ -1,0 +1,341 @@
+package host
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/rpc"
+	"net/rpc/jsonrpc"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero/sys"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/hostlink"
+)
+
+// A guest with GuestSpec.Debug runs as a native process under Delve rather
+// than as wasm (parigot run --debug): Delve serves its debugging API on an
+// address the host announces, and the guest reaches the host functions over
+// a Unix-domain socket (package hostlink). Each request is answered by the
+// same host function a wasm guest calls, with the request's bytes laid out
+// in a scratch memory as a wasm guest's would be: one implementation of the
+// guest API, whatever runs the guest.
+
+// DebugBudget is the method budget of a guest under the debugger: a method
+// stopped at a breakpoint must not fail its callers, so its budget is, in
+// effect, suspended, and the overrun watchdog leaves it alone.
+const DebugBudget = time.Hour
+
+// debugging reports whether the guest runs under the debugger.
+func (in *instance) debugging() bool { return in.spec.Debug != "" }
+
+// runNative runs in's native build under Delve until the guest exits or ctx
+// ends, serving its host function calls. The error says how it ended, as
+// wazero's would: nil for an exit 0, a *nativeExit otherwise.
+func (r *run) runNative(ctx context.Context, in *instance, stdout, stderr *guestOutput) error {
+	dir, err := os.MkdirTemp("", "parigot-debug-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	sock := filepath.Join(dir, "host.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		return fmt.Errorf("listening for %s's link to the host: %w", in.spec.Name, err)
+	}
+	defer ln.Close()
+
+	dlv := r.cfg.Delve
+	if dlv == "" {
+		dlv = "dlv"
+	}
+	cmd := exec.Command(dlv, "exec", in.spec.Debug, "--headless", "--listen="+r.cfg.DebugListen,
+		"--api-version=2", "--accept-multiclient", "--", in.spec.Name)
+	cmd.Env = append(os.Environ(), in.spec.Env...)
+	cmd.Env = append(cmd.Env, hostlink.EnvSocket+"="+sock)
+	cmd.SysProcAttr = nativeProcAttr()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return fmt.Errorf("running %s under the debugger needs Delve: go install github.com/go-delve/delve/cmd/dlv@latest, and put $(go env GOPATH)/bin on PATH", in.spec.Name)
+		}
+		return fmt.Errorf("starting Delve for %s: %w", in.spec.Name, err)
+	}
+	var copying sync.WaitGroup
+	copying.Add(1)
+	addr := make(chan string, 1)
+	go func() {
+		defer copying.Done()
+		r.readDelveOutput(out, stdout, addr)
+	}()
+	ended := make(chan struct{})
+	defer func() {
+		killNative(cmd)
+		cmd.Wait()
+		copying.Wait()
+		close(ended)
+	}()
+
+	select {
+	case a := <-addr:
+		r.say("parigot: %s %s runs under Delve, which waits for a debugger at %s: attach (dlv connect %s, or VS Code's remote attach), set breakpoints and continue",
+			in.spec.Kind, in.spec.Name, a, a)
+		go r.announcePauses(ctx, in, a, ended)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+
+	conn, err := acceptLink(ctx, ln)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return r.serveLink(ctx, in, conn)
+}
+
+// readDelveOutput passes Delve's stdout (the guest's stdout, after Delve's
+// own first line) to the guest's output, sending the API's address on addr
+// once Delve says it.
+func (r *run) readDelveOutput(out io.Reader, stdout *guestOutput, addr chan<- string) {
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	const listening = "API server listening at: "
+	for sc.Scan() {
+		line := sc.Text()
+		if a, ok := strings.CutPrefix(line, listening); ok {
+			select {
+			case addr <- strings.TrimSpace(a):
+			default:
+			}
+			continue
+		}
+		stdout.Write([]byte(line + "\n"))
+	}
+}
+
+// acceptLink waits for the guest to connect to the host, or for ctx to end.
+// A guest stopped in the debugger before its first host call connects late:
+// there is no time limit.
+func acceptLink(ctx context.Context, ln net.Listener) (net.Conn, error) {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	conn, err := ln.Accept()
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return conn, err
+}
+
+// nativeExit is how a native guest ended when not with exit code 0.
+type nativeExit struct {
+	code   int  // from the guest's last request, or 1
+	closed bool // the guest's link closed without an exit code: it crashed or was killed
+}
+
+func (e *nativeExit) Error() string {
+	if e.closed {
+		return "the guest's process ended without an exit code"
+	}
+	return fmt.Sprintf("exit code %d", e.code)
+}
+
+// serveLink answers the guest's host function calls until it exits.
+func (r *run) serveLink(ctx context.Context, in *instance, conn net.Conn) error {
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	rd := bufio.NewReader(conn)
+	w := bufio.NewWriter(conn)
+	for {
+		req, err := hostlink.ReadRequest(rd)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return &nativeExit{code: 1, closed: true}
+		}
+		if req.Op == hostlink.OpExit {
+			if code := int(int32(req.A)); code != 0 {
+				return &nativeExit{code: code}
+			}
+			return nil
+		}
+		resp := r.answer(ctx, in, req)
+		if err := hostlink.WriteResponse(w, resp); err != nil {
+			return &nativeExit{code: 1, closed: true}
+		}
+		if err := w.Flush(); err != nil {
+			return &nativeExit{code: 1, closed: true}
+		}
+	}
+}
+
+// answer calls the host function req names, on a scratch memory that holds
+// req's bytes where a wasm guest's pointers would point.
+func (r *run) answer(ctx context.Context, in *instance, req hostlink.Request) (resp hostlink.Response) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("host function failed", "guest", in.spec.Name, "op", req.Op, "panic", p)
+			resp = hostlink.Response{Status: abi.StatusBadArgument}
+		}
+	}()
+	n := uint64(len(req.Data))
+	switch req.Op {
+	case hostlink.OpExport:
+		return hostlink.Response{Status: hostExport(ctx, in, scratch(req.Data), []uint64{0, n})}
+	case hostlink.OpReady:
+		return hostlink.Response{Status: hostReady(ctx, in, nil, nil)}
+	case hostlink.OpLocate:
+		mem := scratch(append(req.Data, make([]byte, 4)...))
+		st := hostLocate(ctx, in, mem, []uint64{0, n, n})
+		h, _ := mem.ReadUint32Le(uint32(n))
+		return hostlink.Response{Status: st, Value: uint64(h)}
+	case hostlink.OpDispatch:
+		method, body, ok := hostlink.SplitDispatch(req.Data)
+		if !ok {
+			return hostlink.Response{Status: abi.StatusBadArgument}
+		}
+		m, b := uint64(len(method)), uint64(len(body))
+		mem := scratch(append(append(append([]byte(nil), method...), body...), make([]byte, 8)...))
+		st := hostDispatch(ctx, in, mem, []uint64{req.A, 0, m, m, b, m + b, req.B})
+		id, _ := mem.ReadUint64Le(uint32(m + b))
+		return hostlink.Response{Status: st, Value: id}
+	case hostlink.OpPoll:
+		size := min(req.B, hostlink.MaxData)
+		mem := make(scratch, size+4)
+		st := hostPoll(ctx, in, mem, []uint64{req.A, 0, size, size})
+		got, _ := mem.ReadUint32Le(uint32(size))
+		resp := hostlink.Response{Status: st, Value: uint64(got)}
+		if st == abi.StatusOK {
+			resp.Data = mem[:got]
+		}
+		return resp
+	case hostlink.OpReply:
+		return hostlink.Response{Status: hostReply(ctx, in, scratch(req.Data), []uint64{req.A, req.B, 0, n})}
+	}
+	return hostlink.Response{Status: abi.StatusBadArgument}
+}
+
+// nativeError is the error of a native guest's run as classify reads a
+// wasm guest's: an exit code is a WASI exit.
+func nativeError(err error) error {
+	var exit *nativeExit
+	if errors.As(err, &exit) {
+		return sys.NewExitError(uint32(exit.code))
+	}
+	return err
+}
+
+// scratch is the guest memory of one native request: its bytes, at offset 0.
+type scratch []byte
+
+func (s scratch) Read(off, n uint32) ([]byte, bool) {
+	if uint64(off)+uint64(n) > uint64(len(s)) {
+		return nil, false
+	}
+	return s[off : off+n], true
+}
+
+func (s scratch) ReadUint32Le(off uint32) (uint32, bool) {
+	b, ok := s.Read(off, 4)
+	if !ok {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint32(b), true
+}
+
+func (s scratch) ReadUint64Le(off uint32) (uint64, bool) {
+	b, ok := s.Read(off, 8)
+	if !ok {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(b), true
+}
+
+func (s scratch) WriteUint32Le(off, v uint32) bool {
+	b, ok := s.Read(off, 4)
+	if ok {
+		binary.LittleEndian.PutUint32(b, v)
+	}
+	return ok
+}
+
+func (s scratch) WriteUint64Le(off uint32, v uint64) bool {
+	b, ok := s.Read(off, 8)
+	if ok {
+		binary.LittleEndian.PutUint64(b, v)
+	}
+	return ok
+}
+
+// announcePauses tells the user when the guest under Delve (API at addr)
+// stops in the debugger and when it runs again, so that a caller waiting
+// longer than usual is explained: budgets are suspended meanwhile (see
+// DebugBudget). It asks Delve's JSON-RPC API, as a second client, until
+// ended is closed.
+func (r *run) announcePauses(ctx context.Context, in *instance, addr string, ended <-chan struct{}) {
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return // announcements are a courtesy: the guest runs the same without them
+	}
+	client := jsonrpc.NewClient(conn)
+	defer client.Close()
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	ran, paused := false, false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ended:
+			return
+		case <-t.C:
+		}
+		var out struct {
+			State *struct {
+				Running       bool
+				Exited        bool `json:"exited"`
+				CurrentThread *struct {
+					File string `json:"file"`
+					Line int    `json:"line"`
+				} `json:"currentThread"`
+			}
+		}
+		if err := client.Call("RPCServer.State", struct{ NonBlocking bool }{true}, &out); err != nil || out.State == nil {
+			if errors.Is(err, rpc.ErrShutdown) {
+				return
+			}
+			continue
+		}
+		st := out.State
+		switch {
+		case st.Exited:
+			return
+		case st.Running && paused:
+			paused = false
+			r.say("parigot: %s %s runs again", in.spec.Kind, in.spec.Name)
+		case st.Running:
+			ran = true
+		case ran && !paused:
+			paused = true
+			where := ""
+			if th := st.CurrentThread; th != nil && th.File != "" {
+				where = fmt.Sprintf(" at %s:%d", th.File, th.Line)
+			}
+			r.say("parigot: %s %s is paused in the debugger%s; its callers wait (method budgets are suspended under the debugger)", in.spec.Kind, in.spec.Name, where)
+		}
+	}
+}
