@@ -168,6 +168,7 @@ func (d *devSession) stopRun() {
 func (d *devSession) reload(ctx context.Context) {
 	start := time.Now()
 	res, err := d.build(ctx)
+	built := time.Since(start)
 	if err != nil {
 		d.say("the app runs on as it was; save a fix to try again")
 		return
@@ -197,7 +198,9 @@ func (d *devSession) reload(ctx context.Context) {
 	for _, name := range names {
 		d.builds[name] = fresh[name]
 	}
-	d.say("reloaded %s (%s)", strings.Join(names, ", "), time.Since(start).Round(10*time.Millisecond))
+	took := time.Since(start)
+	d.say("reloaded %s in %s (build %s, compile to native code and swap %s)", strings.Join(names, ", "),
+		took.Round(10*time.Millisecond), built.Round(10*time.Millisecond), (took - built).Round(10*time.Millisecond))
 }
 
 // build builds the app, showing what goes wrong.
