@@ -15,8 +15,8 @@ import (
 
 // TestDevReloadsWhatASaveChanges runs parigot dev on a new app the way a
 // user edits one: change the service's greeting and see the program print
-// the new one; save a mistake and see it while the app runs on; fix it; then
-// stop with Ctrl-C.
+// the new one; save a mistake and see it while the app runs on; fix it;
+// change parigot.hcl and see the app restart; then stop with Ctrl-C.
 func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs wasm guests")
@@ -102,6 +102,18 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	if strings.Contains(out.String(), "hello | Hello, world") && strings.Count(out.String(), "hello | Hello, world") != 1 {
 		t.Errorf("the first version ran again:\n%s", out.String())
 	}
+
+	// A change to parigot.hcl restarts the whole app.
+	manifest := filepath.Join(app, "parigot.hcl")
+	hcl, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(manifest, append(hcl, "\n# edited\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("parigot dev: parigot.hcl changed: restarting the app", 1)
+	waitFor("hello | Hi, world, from shop!", 2)
 
 	syscall.Kill(-dev.Process.Pid, syscall.SIGINT)
 	defer func() { t.Logf("parigot dev printed:\n%s", out.String()) }()
