@@ -116,3 +116,40 @@ func BenchmarkFirstCall(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkState measures store operations from a guest in single mode
+// against a native nats.go client on the same kind of embedded JetStream
+// server (files on disk, as a run keeps them), and the latency from
+// publishing a message on a topic to its delivery to a subscribed service:
+//
+//	cd bench && go test -run '^$' -bench State -benchtime=2000x
+func BenchmarkState(b *testing.B) {
+	ctx := context.Background()
+	for _, op := range measure.StateOps {
+		for _, way := range []string{"native", "guest"} {
+			if way == "native" && op == "publish" {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/%s", op, way), func(b *testing.B) {
+				var st measure.Stats
+				var err error
+				if way == "native" {
+					st, err = measure.StateNative(ctx, op, b.N, 100)
+				} else {
+					w, werr := measure.BuildWasm()
+					if werr != nil {
+						b.Fatal(werr)
+					}
+					b.ResetTimer()
+					st, err = measure.StateGuest(ctx, w, op, b.N, 100)
+				}
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(st.P50.Nanoseconds())/1e3, "p50-us")
+				b.ReportMetric(float64(st.P99.Nanoseconds())/1e3, "p99-us")
+			})
+		}
+	}
+}

@@ -221,6 +221,15 @@ func generate(ctx context.Context, app *manifest.App, displayDir string) (*codeg
 	if diags := app.CheckImplements(defined); diags.HasErrors() {
 		return nil, &DiagnosticsError{Diags: diags, Sources: src}
 	}
+	methods := map[string]bool{}
+	for name, s := range gen.Services {
+		for _, m := range s.Methods {
+			methods[name+"/"+m.Name] = true
+		}
+	}
+	if diags := app.CheckSubscriptions(methods); diags.HasErrors() {
+		return nil, &DiagnosticsError{Diags: diags, Sources: src}
+	}
 	files, written, diags := generateIds(app, gen.Types)
 	if diags.HasErrors() {
 		return nil, &DiagnosticsError{Diags: diags, Sources: src}

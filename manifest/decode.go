@@ -20,20 +20,25 @@ var (
 		{Type: "id", LabelNames: []string{"name"}},
 		{Type: "service", LabelNames: []string{"name"}},
 		{Type: "program", LabelNames: []string{"name"}},
+		{Type: "store", LabelNames: []string{"name"}},
+		{Type: "topic", LabelNames: []string{"name"}},
 		{Type: "gateway", LabelNames: []string{"name"}},
 	}}
-	gatewaySchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "listen"}, {Name: "services"}}}
-	appSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "module"}}}
-	protoSchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "files"}, {Name: "root"}, {Name: "buf"}}}
-	idSchema      = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "letter"}, {Name: "package"}}}
+	storeSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "replicas"}, {Name: "history"}}}
+	topicSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "replicas"}}}
+	subscribeSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "topic", Required: true}, {Name: "method", Required: true}, {Name: "max_attempts"}}}
+	gatewaySchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "listen"}, {Name: "services"}}}
+	appSchema       = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "module"}}}
+	protoSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "files"}, {Name: "root"}, {Name: "buf"}}}
+	idSchema        = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "letter"}, {Name: "package"}}}
 	// Programs are decoded with the service schema too, so that a
 	// service-only attribute gets a diagnostic that says why.
 	guestSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "source"}, {Name: "implements"}, {Name: "requires"},
 		{Name: "method_timeout"}, {Name: "replicas"},
 		{Name: "on_overrun"}, {Name: "restart"}, {Name: "memory_limit"},
-		{Name: "inbox_calls"}, {Name: "inbox_bytes"},
-	}}
+		{Name: "inbox_calls"}, {Name: "inbox_bytes"}, {Name: "uses"},
+	}, Blocks: []hcl.BlockHeaderSchema{{Type: "subscribe"}}}
 )
 
 // serviceOnly lists the attributes a program does not take, and why.
@@ -46,6 +51,9 @@ var serviceOnly = []struct{ name, why string }{
 	{"inbox_calls", "A program answers no calls, so no calls wait in its inbox."},
 	{"inbox_bytes", "A program answers no calls, so no requests wait in its inbox."},
 }
+
+// whyNoSubscribe is why a program takes no subscribe block.
+const whyNoSubscribe = "A program answers no calls, so no message can be delivered to a method of it."
 
 var (
 	protoNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
@@ -65,6 +73,8 @@ type decoder struct {
 	letters  map[string]*IdType   // by letter
 	implBy   map[string]*Guest    // proto service -> service implementing it
 	implAt   map[string]hcl.Range // proto service -> its first implements entry
+	stores   map[string]*Store    // by name
+	topics   map[string]*Topic    // by name
 }
 
 func newDecoder(a *App) *decoder {
@@ -76,6 +86,8 @@ func newDecoder(a *App) *decoder {
 		letters: map[string]*IdType{},
 		implBy:  map[string]*Guest{},
 		implAt:  map[string]hcl.Range{},
+		stores:  map[string]*Store{},
+		topics:  map[string]*Topic{},
 	}
 }
 
@@ -98,6 +110,10 @@ func (d *decoder) decodeFile(body hcl.Body) {
 			d.decodeGuest(b, KindService)
 		case "program":
 			d.decodeGuest(b, KindProgram)
+		case "store":
+			d.decodeStore(b)
+		case "topic":
+			d.decodeTopic(b)
 		case "gateway":
 			d.decodeGateway(b)
 		}
@@ -110,6 +126,7 @@ func (d *decoder) decodeFile(body hcl.Body) {
 	d.checkRequires()
 	d.checkCycles()
 	d.checkGateways()
+	d.checkUses()
 }
 
 func (d *decoder) decodeApp(b *hcl.Block) {
@@ -316,8 +333,18 @@ func (d *decoder) decodeGuest(b *hcl.Block, kind Kind) {
 					"%s Remove this line, or declare %q as a service.", sa.why, g.Name)
 			}
 		}
+		for _, sb := range content.Blocks {
+			d.errf(sb.DefRange, "Programs take no subscribe block",
+				"%s Remove the block, or declare %q as a service.", whyNoSubscribe, g.Name)
+		}
 	} else {
 		d.decodeServiceAttrs(b, attrs, g)
+		for _, sb := range content.Blocks {
+			d.decodeSubscribe(sb, g)
+		}
+	}
+	if attr := attrs["uses"]; attr != nil {
+		d.decodeUses(attr, g)
 	}
 	if attr := attrs["memory_limit"]; attr != nil {
 		if n, ok := d.decodeSize(attr, memoryLimitBounds); ok {

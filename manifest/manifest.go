@@ -88,6 +88,8 @@ type App struct {
 	Ids      []*IdType    // declaration order
 	Services []*Guest     // declaration order
 	Programs []*Guest     // declaration order
+	Stores   []*Store     // declaration order
+	Topics   []*Topic     // declaration order
 	Gateways []*Gateway   // declaration order
 	Sources  diag.Sources // File -> contents, for rendering diagnostics
 
@@ -122,6 +124,69 @@ type IdType struct {
 	PackageRange hcl.Range // the package attribute's value; zero when not given
 }
 
+// Store is a store block: a key-value store the guests that list it in
+// uses may read and write. Its values outlive the run (see docs/STATE.md).
+type Store struct {
+	Name      string
+	Replicas  int // copies on a NATS cluster: 1 to 5; default 1
+	History   int // values kept per key, the latest included: 1 to 64; default 1
+	DeclRange hcl.Range
+}
+
+// Topic is a topic block: a durable stream of messages that the guests
+// listing it in uses may publish to, and whose subscriptions deliver each
+// message to a service method.
+type Topic struct {
+	Name      string
+	Replicas  int // copies on a NATS cluster: 1 to 5; default 1
+	DeclRange hcl.Range
+}
+
+// Subscription is a subscribe block of a service: every message of Topic
+// is delivered to Method, at least once, until the method succeeds or
+// MaxAttempts deliveries have failed.
+type Subscription struct {
+	Topic       string // the topic's name
+	Method      string // "package.Service/Method", a service the guest implements
+	MaxAttempts int    // deliveries before the message is dead-lettered; default DefaultMaxAttempts
+	DeclRange   hcl.Range
+	TopicRange  hcl.Range
+	MethodRange hcl.Range
+}
+
+// DefaultMaxAttempts is a subscription's max_attempts when none is given.
+const DefaultMaxAttempts = 5
+
+// Use kinds: what uses entries name, as "store.<name>" or "topic.<name>".
+const (
+	UseStore = "store"
+	UseTopic = "topic"
+)
+
+// Store returns the store called name, or nil.
+func (a *App) Store(name string) *Store {
+	for _, s := range a.Stores {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Topic returns the topic called name, or nil.
+func (a *App) Topic(name string) *Topic {
+	for _, t := range a.Topics {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// HasState reports whether the app declares a store or a topic: only then
+// does a run start JetStream.
+func (a *App) HasState() bool { return len(a.Stores) > 0 || len(a.Topics) > 0 }
+
 // DefaultIdPackage is where Id types are generated when their id block has
 // no package attribute: <app>/gen/ids, Go package ids.
 const DefaultIdPackage = "gen/ids"
@@ -130,22 +195,25 @@ const DefaultIdPackage = "gen/ids"
 type Guest struct {
 	Name             string
 	Kind             Kind
-	Source           string        // as written, e.g. "./greeting"
-	Dir              string        // absolute directory of Source
-	Implements       []string      // full proto service names; services only
-	ImplementsRanges []hcl.Range   // range of each entry of Implements
-	Requires         []string      // names of required services
-	RequiresRanges   []hcl.Range   // range of each entry of Requires
-	MethodTimeout    time.Duration // services; DefaultMethodTimeout for programs
-	Replicas         int           // services; 1 for programs
-	OnOverrun        string        // services: OverrunStop (default) or OverrunReport
-	Restart          string        // services: RestartNever (default) or RestartOnFailure
-	MemoryLimit      uint64        // bytes of memory the guest may use; DefaultMemoryLimit when not given
-	InboxCalls       int           // services: the most calls that may wait in its inbox; 0 when not given (DefaultInboxCalls applies)
-	InboxBytes       uint64        // services: the most request bytes that may wait in its inbox; 0 when not given (DefaultInboxBytes applies)
-	DeclRange        hcl.Range     // the block header, e.g. service "greeting"
-	NameRange        hcl.Range     // the block label
-	SourceRange      hcl.Range     // the source attribute's value
+	Source           string          // as written, e.g. "./greeting"
+	Dir              string          // absolute directory of Source
+	Implements       []string        // full proto service names; services only
+	ImplementsRanges []hcl.Range     // range of each entry of Implements
+	Requires         []string        // names of required services
+	RequiresRanges   []hcl.Range     // range of each entry of Requires
+	MethodTimeout    time.Duration   // services; DefaultMethodTimeout for programs
+	Replicas         int             // services; 1 for programs
+	OnOverrun        string          // services: OverrunStop (default) or OverrunReport
+	Restart          string          // services: RestartNever (default) or RestartOnFailure
+	MemoryLimit      uint64          // bytes of memory the guest may use; DefaultMemoryLimit when not given
+	InboxCalls       int             // services: the most calls that may wait in its inbox; 0 when not given (DefaultInboxCalls applies)
+	InboxBytes       uint64          // services: the most request bytes that may wait in its inbox; 0 when not given (DefaultInboxBytes applies)
+	Uses             []string        // the stores and topics it may use, as "store.<name>" and "topic.<name>"
+	UsesRanges       []hcl.Range     // range of each entry of Uses
+	Subscriptions    []*Subscription // services: the topics whose messages its methods receive
+	DeclRange        hcl.Range       // the block header, e.g. service "greeting"
+	NameRange        hcl.Range       // the block label
+	SourceRange      hcl.Range       // the source attribute's value
 }
 
 // Load reads path (a parigot.hcl file, or a directory containing one). Range

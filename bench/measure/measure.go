@@ -98,6 +98,8 @@ var BuildWasm = sync.OnceValues(func() (*Wasm, error) {
 		"bench":    "./runtime/host/testdata/guests/bench",
 		"greeting": "./examples/helloworld/greeting",
 		"hello":    "./examples/helloworld/hello",
+		// stores and topics: statebench.wasm
+		"statebench": "./runtime/host/testdata/guests/statebench",
 	}
 	if err := guestbuild.BuildAll(context.Background(), repo, dir, pkgs); err != nil {
 		return nil, err

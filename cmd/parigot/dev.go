@@ -20,6 +20,7 @@ import (
 	"parigot.dev/parigot/internal/watch"
 	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/state"
 )
 
 func newDevCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -144,14 +145,21 @@ func (d *devSession) start(ctx context.Context) {
 		return
 	}
 	go func() {
-		var err error
+		// The stores and topics outlive each restart of the app, as they
+		// outlive each parigot run: a restart starts from what they hold.
+		local, err := state.StartLocal(runCtx, res.App, state.DataDir(res.App, ""), false)
+		if err != nil {
+			ended <- err
+			return
+		}
 		if len(gws) > 0 {
-			_, err = gateway.RunSingle(runCtx, gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema,
+			_, err = gateway.RunSingle(runCtx, gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema, State: local.EngineOf(),
 				Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads,
 				Listening: func(name, url string) { d.say("gateway %s serves %s", name, url) }})
 		} else {
-			_, err = host.Run(runCtx, host.Config{Guests: guests, Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads})
+			_, err = host.Run(runCtx, host.Config{Guests: guests, Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads, State: local.EngineOf()})
 		}
+		local.Close() // before the next run opens the same directory
 		if errors.Is(err, context.Canceled) {
 			err = nil
 		}
@@ -174,6 +182,7 @@ func (d *devSession) stopRun() {
 func (d *devSession) reload(ctx context.Context) {
 	start := time.Now()
 	res, err := d.build(ctx)
+	built := time.Since(start)
 	if err != nil {
 		d.say("the app runs on as it was; save a fix to try again")
 		return
@@ -203,7 +212,9 @@ func (d *devSession) reload(ctx context.Context) {
 	for _, name := range names {
 		d.builds[name] = fresh[name]
 	}
-	d.say("reloaded %s (%s)", strings.Join(names, ", "), time.Since(start).Round(10*time.Millisecond))
+	took := time.Since(start)
+	d.say("reloaded %s in %s (build %s, compile to native code and swap %s)", strings.Join(names, ", "),
+		took.Round(10*time.Millisecond), built.Round(10*time.Millisecond), (took - built).Round(10*time.Millisecond))
 }
 
 // build builds the app, showing what goes wrong.

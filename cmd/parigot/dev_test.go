@@ -17,8 +17,8 @@ import (
 
 // TestDevReloadsWhatASaveChanges runs parigot dev on a new app the way a
 // user edits one: change the service's greeting and see the program print
-// the new one; save a mistake and see it while the app runs on; fix it; then
-// stop with Ctrl-C.
+// the new one; save a mistake and see it while the app runs on; fix it;
+// change parigot.hcl and see the app restart; then stop with Ctrl-C.
 func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs wasm guests")
@@ -42,11 +42,11 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	// The gateway init writes commented out, on a free port: it serves
 	// throughout, and reaches the new versions.
 	manifestFile := filepath.Join(app, "parigot.hcl")
-	hcl, err := os.ReadFile(manifestFile)
+	initial, err := os.ReadFile(manifestFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	uncommented := regexp.MustCompile(`(?m)^# (gateway|  listen|  services|})`).ReplaceAllString(string(hcl), "$1")
+	uncommented := regexp.MustCompile(`(?m)^# (gateway|  listen|  services|})`).ReplaceAllString(string(initial), "$1")
 	uncommented = strings.Replace(uncommented, `listen   = "127.0.0.1:8080"`, `listen   = "127.0.0.1:0"`, 1)
 	if err := os.WriteFile(manifestFile, []byte(uncommented), 0o644); err != nil {
 		t.Fatal(err)
@@ -133,6 +133,18 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	if strings.Contains(out.String(), "hello | Hello, world") && strings.Count(out.String(), "hello | Hello, world") != 1 {
 		t.Errorf("the first version ran again:\n%s", out.String())
 	}
+
+	// A change to parigot.hcl restarts the whole app.
+	manifest := filepath.Join(app, "parigot.hcl")
+	hcl, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(manifest, append(hcl, "\n# edited\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("parigot dev: parigot.hcl changed: restarting the app", 1)
+	waitFor("hello | Hi, world, from shop!", 2)
 
 	syscall.Kill(-dev.Process.Pid, syscall.SIGINT)
 	defer func() { t.Logf("parigot dev printed:\n%s", out.String()) }()

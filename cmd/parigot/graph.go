@@ -28,8 +28,10 @@ func newGraphCommand(stdout io.Writer) *cobra.Command {
 		Long: `graph reads parigot.hcl in app-dir (default: the current directory) and prints
 the app's topology: each service (a box, labelled with the proto services it
 implements) and each program (a rounded box), with an arrow from every guest
-to each service it requires. Guests are listed in the order parigot run starts
-them. Nothing is built.
+to each service it requires; and each store (a cylinder) and topic, with a
+dotted line from every guest that uses it, and from a topic to each service
+it is delivered to. Guests are listed in the order parigot run starts them.
+Nothing is built.
 
 Formats:
   mermaid  a Mermaid flowchart (the default); GitHub renders it in a
@@ -110,7 +112,46 @@ func graphMermaid(app *manifest.App) string {
 			fmt.Fprintf(&b, "  %s --> %s\n", ids[g.Name], ids[s])
 		}
 	}
+	if app.HasState() {
+		stateMermaid(&b, app, ids)
+	}
 	return b.String()
+}
+
+// stateMermaid adds the stores (cylinders) and topics of app to a Mermaid
+// flowchart, with a dotted line from each guest to what it uses and from a
+// topic to each service subscribed to it.
+func stateMermaid(b *strings.Builder, app *manifest.App, ids map[string]string) {
+	b.WriteString("  %% stores are cylinders, topics flags; dotted lines: uses, and deliveries to subscribed methods\n")
+	refs := map[string]string{}
+	// Guest ids are lowercase: a capital keeps these apart from them.
+	node := func(ref, name string, i int) string {
+		kind, _, _ := strings.Cut(ref, ".")
+		id := strings.ToUpper(kind[:1]) + kind[1:] + "_" + name
+		if !mermaidIdentRE.MatchString(name) {
+			id = "S" + strconv.Itoa(i)
+		}
+		refs[ref] = id
+		return id
+	}
+	for i, s := range app.Stores {
+		fmt.Fprintf(b, "  %s[(\"store %s\")]\n", node("store."+s.Name, s.Name, i), s.Name)
+	}
+	for i, t := range app.Topics {
+		fmt.Fprintf(b, "  %s>\"topic %s\"]\n", node("topic."+t.Name, t.Name, len(app.Stores)+i), t.Name)
+	}
+	for _, g := range app.StartOrder() {
+		for _, u := range g.Uses {
+			if id, ok := refs[u]; ok {
+				fmt.Fprintf(b, "  %s -.- %s\n", ids[g.Name], id)
+			}
+		}
+		for _, sub := range g.Subscriptions {
+			if id, ok := refs["topic."+sub.Topic]; ok {
+				fmt.Fprintf(b, "  %s -.->|\"%s\"| %s\n", id, sub.Method, ids[g.Name])
+			}
+		}
+	}
 }
 
 // graphDot renders app as a Graphviz digraph.
@@ -135,6 +176,20 @@ func graphDot(app *manifest.App) string {
 		fmt.Fprintf(&b, "  %s [shape=hexagon, label=\"gateway %s\\n%s\"];\n", strconv.Quote(g.Name), g.Name, g.Listen)
 		for _, s := range g.Services {
 			fmt.Fprintf(&b, "  %s -> %s;\n", strconv.Quote(g.Name), strconv.Quote(s))
+		}
+	}
+	for _, s := range app.Stores {
+		fmt.Fprintf(&b, "  %s [shape=cylinder, label=\"store %s\"];\n", strconv.Quote("store."+s.Name), s.Name)
+	}
+	for _, t := range app.Topics {
+		fmt.Fprintf(&b, "  %s [shape=cds, label=\"topic %s\"];\n", strconv.Quote("topic."+t.Name), t.Name)
+	}
+	for _, g := range guests {
+		for _, u := range g.Uses {
+			fmt.Fprintf(&b, "  %s -> %s [style=dotted, arrowhead=none];\n", strconv.Quote(g.Name), strconv.Quote(u))
+		}
+		for _, sub := range g.Subscriptions {
+			fmt.Fprintf(&b, "  %s -> %s [style=dotted, label=%s];\n", strconv.Quote("topic."+sub.Topic), strconv.Quote(g.Name), strconv.Quote(sub.Method))
 		}
 	}
 	b.WriteString("}\n")

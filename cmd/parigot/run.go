@@ -17,18 +17,22 @@ import (
 	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/split"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // runFlags are the flags of parigot run.
 type runFlags struct {
-	mode     string
-	natsURL  string
-	natsUser string
-	creds    string
-	seeds    string
-	only     []string
-	listen   string
-	debug    []string
+	mode      string
+	natsURL   string
+	natsUser  string
+	creds     string
+	seeds     string
+	only      []string
+	data      string
+	ephemeral bool
+	debug     []string
+	listen    string // Delve's
+	gwListen  string // the gateway's
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -86,6 +90,9 @@ PARIGOT_NATS_CREDS.`,
 			if f.seeds != "" && (f.natsUser != "" || f.creds != "") {
 				return usageError{fmt.Errorf("--nats-seeds gives each guest its own NATS user, --nats-user and --nats-creds one user for all of them: give one or the other")}
 			}
+			if f.data != "" && f.ephemeral {
+				return usageError{fmt.Errorf("--data keeps the stores and topics in a directory, --ephemeral in memory only: give one or the other")}
+			}
 			if _, err := compcache.PolicyFromEnv(); err != nil {
 				return err
 			}
@@ -95,8 +102,11 @@ PARIGOT_NATS_CREDS.`,
 				return err
 			}
 			guests := host.GuestsFromManifest(res.App, res.Wasm)
-			host.Debug(guests, res.Debug)
-			gws, schema, err := runGateways(res.App, f.listen)
+			if f.listen != "" && len(f.debug) != 1 {
+				return usageError{fmt.Errorf("--debug-listen gives one address: name one guest in --debug")}
+			}
+			host.Debug(guests, res.Debug, f.listen)
+			gws, schema, err := runGateways(res.App, f.gwListen)
 			if err != nil {
 				return err
 			}
@@ -104,13 +114,20 @@ PARIGOT_NATS_CREDS.`,
 				fmt.Fprintf(stderr, "parigot: gateway %s serves %s (Ctrl-C stops the app)\n", name, url)
 			}
 			var out host.Result
-			switch {
-			case f.mode == "single" && len(gws) > 0:
-				out, err = gateway.RunSingle(ctx, gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema,
-					Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr), Listening: listening})
-			case f.mode == "single":
-				out, err = host.Run(ctx, host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr)})
-			default:
+			if f.mode == "single" {
+				// JetStream only for an app that declares a store or topic.
+				local, serr := state.StartLocal(ctx, res.App, state.DataDir(res.App, f.data), f.ephemeral)
+				if serr != nil {
+					return serr
+				}
+				defer local.Close()
+				if len(gws) > 0 {
+					out, err = gateway.RunSingle(ctx, gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema, State: local.EngineOf(),
+						Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr), Listening: listening})
+				} else {
+					out, err = host.Run(ctx, host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr), State: local.EngineOf()})
+				}
+			} else {
 				for _, name := range f.only {
 					if res.App.Guest(name) == nil && res.App.Gateway(name) == nil {
 						return usageError{fmt.Errorf("--only names %q, which is not a service, program or gateway of %s", name, res.App.Name)}
@@ -137,10 +154,14 @@ PARIGOT_NATS_CREDS.`,
 						if len(f.debug) > 0 {
 							args = append(args, "--debug", strings.Join(f.debug, ","))
 						}
+						if f.listen != "" {
+							args = append(args, "--debug-listen", f.listen)
+						}
 						return args
 					},
 					Stdout:   stdout,
 					Stderr:   stderr,
+					State:    splitState(res.App, state.DataDir(res.App, f.data), f.ephemeral),
 					Gateways: gateway.SplitGateways(gws),
 					Serve: gateway.ServeSplit(gateway.SplitOptions{App: res.App.Name, Guests: guests, Gateways: gws, Schema: schema,
 						Listening: listening, Logger: slog.New(slog.NewTextHandler(stderr, nil))}),
@@ -158,9 +179,13 @@ PARIGOT_NATS_CREDS.`,
 	cmd.Flags().StringVar(&f.creds, "nats-creds", "", "split mode: NATS credentials file for --nats, shared by every guest")
 	cmd.Flags().StringVar(&f.seeds, "nats-seeds", "", "split mode: directory of each guest's nkey seed, <guest>.nk, for --nats (see parigot nats-config)")
 	cmd.MarkFlagDirname("nats-seeds")
+	cmd.Flags().StringVar(&f.data, "data", "", "where the app's stores and topics are kept (default: .parigot/data in the app's directory)")
+	cmd.MarkFlagDirname("data")
+	cmd.Flags().BoolVar(&f.ephemeral, "ephemeral", false, "keep the app's stores and topics in memory only: they end with the run")
 	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests (and gateways) in this process tree (comma-separated names)")
-	cmd.Flags().StringVar(&f.listen, "listen", "", "the address (host:port) of the app's gateway, instead of its listen in parigot.hcl")
+	cmd.Flags().StringVar(&f.gwListen, "listen", "", "the address (host:port) of the app's gateway, instead of its listen in parigot.hcl")
 	cmd.Flags().StringSliceVar(&f.debug, "debug", nil, "run these guests (comma-separated names) natively under Delve, for a debugger to attach to; their method budgets are suspended")
+	cmd.Flags().StringVar(&f.listen, "debug-listen", "", "the address Delve serves the --debug guest on, e.g. 127.0.0.1:2345 for an IDE's fixed configuration (default: a free port, printed)")
 	return cmd
 }
 
@@ -187,6 +212,16 @@ func runGateways(app *manifest.App, listen string) ([]gateway.Spec, *gateway.Sch
 		return nil, nil, err
 	}
 	return gws, schema, nil
+}
+
+// splitState is what split mode needs of app's stores and topics, or nil
+// for an app without any (its NATS server then runs no JetStream).
+func splitState(app *manifest.App, dir string, ephemeral bool) *split.State {
+	if !app.HasState() {
+		return nil
+	}
+	stores, topics := state.SpecsFromManifest(app)
+	return &split.State{Stores: stores, Topics: topics, Dir: dir, Ephemeral: ephemeral}
 }
 
 // runOutcome reports how a run ended and turns it into parigot's exit code.
@@ -217,7 +252,7 @@ func resultExit(out host.Result) error {
 // reports to it over the link the supervisor gives it (see split.RunChild),
 // so the summary is printed once, by the supervisor.
 func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
-	var name, natsURL string
+	var name, natsURL, listen string
 	var debug []string
 	cmd := &cobra.Command{
 		Use:    "guest manifest --name NAME --nats URL",
@@ -241,7 +276,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 				native[g] = builder.DebugPath(app, g)
 			}
 			guests := host.GuestsFromManifest(app, wasm)
-			host.Debug(guests, native)
+			host.Debug(guests, native, listen)
 			out, err := split.RunChild(cmd.Context(), split.ChildOptions{
 				App:    app.Name,
 				Guests: guests,
@@ -249,6 +284,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 				Conn:   split.ConnFromEnv(natsURL),
 				Stdout: stdout,
 				Stderr: stderr,
+				State:  splitState(app, "", false),
 			})
 			if errors.As(err, new(*split.ReportedError)) {
 				return exitCode(exitFailure) // the supervisor prints it
@@ -262,6 +298,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "", "the guest to host")
 	cmd.Flags().StringVar(&natsURL, "nats", "", "the NATS server(s) to connect to (a guest started by hand; the supervisor gives its children their own)")
 	cmd.Flags().StringSliceVar(&debug, "debug", nil, "the guests of the app that run under the debugger (built by parigot run --debug)")
+	cmd.Flags().StringVar(&listen, "debug-listen", "", "the address Delve serves the --debug guest on")
 	cmd.MarkFlagRequired("name")
 	return cmd
 }

@@ -28,6 +28,9 @@ var forbidden = map[string][]string{
 	// The gateway is host-side: it serves from descriptors, never from an
 	// app's Go code or the guest library.
 	"runtime/gateway": {"codegen", "builder", "cmd", "templates", "runtime/guest", "runtime/apptest"},
+	// The state engine sits below the host, which hands it the guests'
+	// operations: it knows nothing of guests but their endpoints.
+	"runtime/state": {"codegen", "builder", "cmd", "templates", "runtime/guest", "runtime/host", "runtime/split", "runtime/apptest"},
 	// The test harness sits at the top beside the CLI (it builds apps and
 	// runs them in both modes); nothing but tests imports it.
 	"runtime/apptest": {"cmd"},

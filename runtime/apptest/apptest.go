@@ -25,6 +25,7 @@ import (
 	"parigot.dev/parigot/runtime/internal/native"
 	"parigot.dev/parigot/runtime/internal/route"
 	"parigot.dev/parigot/runtime/split"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // Mode is how Start runs the app.
@@ -75,6 +76,12 @@ type App struct {
 	// split mode: the NATS server, and a connection of the harness's own
 	server *split.Server
 	net    *split.Network
+
+	// single mode: the app's stores and topics, in a directory of the
+	// test's own; nil for an app without any
+	state *state.Local
+	// split mode: the stores and topics the embedded server keeps
+	splitState *split.State
 }
 
 var _ guest.Caller = (*App)(nil)
@@ -123,7 +130,10 @@ func Start(t testing.TB, dir string, mode Mode) *App {
 		}
 	}
 	if mode == Single {
-		err = a.startSingle(services)
+		err = a.startState()
+		if err == nil {
+			err = a.startSingle(services)
+		}
 	} else {
 		err = a.startSplit(services)
 	}
@@ -131,6 +141,22 @@ func Start(t testing.TB, dir string, mode Mode) *App {
 		t.Fatalf("apptest: starting %s in %s mode: %v", a.app.Name, mode, err)
 	}
 	return a
+}
+
+// startState starts the app's stores and topics, when it declares any, in
+// a fresh directory that the test's end removes: each test starts from
+// empty stores, kept in files as a run keeps them.
+func (a *App) startState() error {
+	if !a.app.HasState() {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "parigot-apptest-data-")
+	if err != nil {
+		return err
+	}
+	a.state, err = state.StartLocal(a.ctx, a.app, dir, false)
+	a.cleanups = append(a.cleanups, func() { a.state.Close(); os.RemoveAll(dir) })
+	return err
 }
 
 // record keeps how a host of services ended, for the end of the test.
@@ -270,11 +296,11 @@ func (a *App) RunProgram(t testing.TB, name string) ProgramResult {
 	var res host.Result
 	var err error
 	if a.mode == Single {
-		res, err = host.Run(ctx, host.Config{Guests: []*host.GuestSpec{spec}, Stdout: &stdout, Stderr: &stderr, Remote: a.reg, Plain: true})
+		res, err = host.Run(ctx, host.Config{Guests: []*host.GuestSpec{spec}, Stdout: &stdout, Stderr: &stderr, Remote: a.reg, Plain: true, State: a.state.EngineOf()})
 	} else {
 		res, err = split.RunChild(ctx, split.ChildOptions{
 			App: a.app.Name, Guests: a.guests, Name: name, Conn: a.server.Conn(name),
-			Stdout: &stdout, Stderr: &stderr,
+			Stdout: &stdout, Stderr: &stderr, State: a.splitState,
 		})
 	}
 	if errors.Is(err, context.DeadlineExceeded) {

@@ -19,7 +19,7 @@ func (a *App) startSingle(services []*host.GuestSpec) error {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		r, err := host.Run(a.ctx, host.Config{Guests: services, Stdout: a.logs, Stderr: a.logs, Remote: a.reg})
+		r, err := host.Run(a.ctx, host.Config{Guests: services, Stdout: a.logs, Stderr: a.logs, Remote: a.reg, State: a.state.EngineOf()})
 		a.record("single-mode host", r, err)
 		stopped <- fmt.Errorf("the services stopped before they were all ready: %v", errOr(err, r))
 	}()

@@ -6,6 +6,7 @@ import (
 	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/split"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // startSplit starts an embedded NATS server and each service (each replica)
@@ -14,7 +15,11 @@ import (
 // returns once they are all ready. The harness has a connection of its own
 // for native calls, as split.NativeCaller: it may call every service.
 func (a *App) startSplit(services []*host.GuestSpec) error {
-	srv, err := split.StartServer(a.app.Name, split.WithGateways(a.guests, gateway.SplitGateways(a.gateways)), split.NativeCaller)
+	if a.app.HasState() {
+		stores, topics := state.SpecsFromManifest(a.app)
+		a.splitState = &split.State{Stores: stores, Topics: topics, Ephemeral: true}
+	}
+	srv, err := split.StartStateServer(a.app.Name, split.WithGateways(a.guests, gateway.SplitGateways(a.gateways)), a.splitState, split.NativeCaller)
 	if err != nil {
 		return err
 	}
@@ -36,7 +41,7 @@ func (a *App) startSplit(services []*host.GuestSpec) error {
 			go func() {
 				defer a.wg.Done()
 				res, err := split.RunChild(a.ctx, split.ChildOptions{
-					App: a.app.Name, Guests: a.guests, Name: s.Name, Conn: srv.Conn(s.Name), Stdout: out, Stderr: out,
+					App: a.app.Name, Guests: a.guests, Name: s.Name, Conn: srv.Conn(s.Name), Stdout: out, Stderr: out, State: a.splitState,
 				})
 				a.record("service "+label, res, err)
 				select {

@@ -8,6 +8,7 @@ import (
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/native"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // NativeIdentity is the name a gateway's calls come from in single mode,
@@ -28,6 +29,8 @@ type SingleOptions struct {
 	// Listening, when set, is called with each gateway's name and URL once
 	// it serves.
 	Listening func(name, url string)
+	// State holds the app's stores and topics, for every guest: host.Config's.
+	State *state.Engine
 	// Reloads, when set, is host.Config's (parigot dev): every guest then
 	// runs in the one host, which runs the programs again after a reload;
 	// a swapped service keeps its endpoint, so the gateways call its new
@@ -121,7 +124,7 @@ func (s *single) startServices(ctx context.Context) error {
 	s.servicesEnd = make(chan hostEnd, 1)
 	go func() {
 		r, err := host.Run(sctx, host.Config{Guests: services, Stdout: s.opts.Stdout, Stderr: s.opts.Stderr,
-			Progress: s.opts.Progress, Live: s.opts.Live, Remote: s.reg, Logger: s.log, Reloads: s.opts.Reloads})
+			Progress: s.opts.Progress, Live: s.opts.Live, Remote: s.reg, Logger: s.log, Reloads: s.opts.Reloads, State: s.opts.State})
 		s.servicesEnd <- hostEnd{r, err}
 	}()
 	stopped := make(chan error, 1)
@@ -187,7 +190,7 @@ func (s *single) startPrograms(ctx context.Context) {
 	s.stopPrograms = cancel
 	s.programsEnd = make(chan hostEnd, 1)
 	go func() {
-		r, err := host.Run(pctx, host.Config{Guests: programs, Stdout: s.opts.Stdout, Stderr: s.opts.Stderr, Remote: s.reg, Logger: s.log})
+		r, err := host.Run(pctx, host.Config{Guests: programs, Stdout: s.opts.Stdout, Stderr: s.opts.Stderr, Remote: s.reg, Logger: s.log, State: s.opts.State})
 		s.programsEnd <- hostEnd{r, err}
 	}()
 }

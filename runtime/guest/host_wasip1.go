@@ -26,6 +26,9 @@ func pPoll(timeoutNanos int64, buf unsafe.Pointer, bufCap uint32, sizeOut unsafe
 //go:wasmimport parigot reply
 func pReply(callID uint64, code uint32, payload unsafe.Pointer, payloadLen uint32) uint32
 
+//go:wasmimport parigot open
+func pOpen(kind uint32, name unsafe.Pointer, nameLen uint32, handleOut unsafe.Pointer) uint32
+
 func strPtr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
 
 func bytesPtr(b []byte) unsafe.Pointer {
@@ -73,3 +76,8 @@ func hostReply(callID uint64, code abi.Code, payload []byte) abi.Status {
 // hostExiting has nothing to do: the host reads a wasm guest's exit code
 // from WASI's proc_exit.
 func hostExiting(int) {}
+
+func hostOpen(kind uint32, name string) (uint32, abi.Status) {
+	st := pOpen(kind, strPtr(name), uint32(len(name)), unsafe.Pointer(&outU32))
+	return outU32, abi.Status(st)
+}

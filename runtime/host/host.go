@@ -10,6 +10,7 @@ import (
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/internal/route"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // Kind says whether a guest serves calls forever or runs to completion.
@@ -79,7 +80,7 @@ const (
 
 // Grace is how long past its budget a method may run before the host acts:
 // the budget again, but at least 20ms.
-func Grace(budget time.Duration) time.Duration { return max(budget, 20*time.Millisecond) }
+func Grace(budget time.Duration) time.Duration { return route.Grace(budget) }
 
 // GuestSpec describes one guest of the app.
 type GuestSpec struct {
@@ -103,6 +104,14 @@ type GuestSpec struct {
 	// GOOS and GOARCH, optimisations off): the guest then runs under Delve
 	// instead of as wasm, with its budget suspended (see DebugBudget).
 	Debug string
+	// DebugListen is the address Delve serves its API on, for a debugger
+	// to attach to. Empty: 127.0.0.1 and a free port, announced.
+	DebugListen string
+	// Uses lists the stores and topics the guest may open, as
+	// "store.<name>" and "topic.<name>".
+	Uses []string
+	// Subscriptions deliver topics' messages to the service's methods.
+	Subscriptions []state.Subscription
 }
 
 func memoryLimit(s *GuestSpec) uint64 {
@@ -166,14 +175,17 @@ type Config struct {
 	// Delve is the dlv command that runs the guests with a Debug build.
 	// Empty: dlv, found on PATH.
 	Delve string
-	// DebugListen is the address Delve serves its API on, for a debugger
-	// to attach to. Empty: 127.0.0.1 and a free port, announced.
-	DebugListen string
 	// Reloads, when set, makes the run one that takes new builds of its
 	// guests while it runs (parigot dev): services keep serving when the
 	// programs end, each Reload swaps in the guests it names and runs again
 	// the programs that had ended, and the run lasts until ctx ends.
 	Reloads <-chan Reload
+
+	// State holds the app's stores and topics; nil when it declares none
+	// (a guest that opens one is then told it does not exist). The caller
+	// opens and closes it; Run subscribes its services to their topics
+	// once they are ready, and stops their subscriptions before they stop.
+	State *state.Engine
 
 	// wazeroChecks makes every guest interruptible with wazero's
 	// close-on-context-done rather than fuel: the benchmarks compare the two.
@@ -200,9 +212,6 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = DefaultCacheDir()
-	}
-	if cfg.DebugListen == "" {
-		cfg.DebugListen = "127.0.0.1:0"
 	}
 	return cfg
 }

@@ -15,7 +15,7 @@ import (
 // guestWasm builds the test guests in testdata/guests once per test binary.
 var guestWasm = sync.OnceValues(func() (string, error) {
 	pkgs := map[string]string{}
-	for _, name := range []string{"echo", "caller", "evil", "crash", "bench", "loader", "faulty", "faultcaller", "flood", "cruncher"} {
+	for _, name := range []string{"echo", "caller", "evil", "crash", "bench", "loader", "faulty", "faultcaller", "flood", "cruncher", "stateful", "flaky"} {
 		pkgs[name] = "./testdata/guests/" + name
 	}
 	return testguest.Build(pkgs)

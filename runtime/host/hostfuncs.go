@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -11,6 +12,7 @@ import (
 
 	"parigot.dev/parigot/internal/fuel"
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
 )
 
 // The host functions a guest imports from the module "parigot"
@@ -64,6 +66,7 @@ func exportHostModule(ctx context.Context, rt wazero.Runtime, log *slog.Logger) 
 	def(abi.FuncDispatch, hostDispatch, i32, i32, i32, i32, i32, i32, i64)
 	def(abi.FuncPoll, hostPoll, i64, i32, i32, i32)
 	def(abi.FuncReply, hostReply, i64, i32, i32, i32)
+	def(abi.FuncOpen, hostOpen, i32, i32, i32, i32)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostYield), nil, []api.ValueType{i32}).Export(fuel.ImportName)
 	_, err := b.Instantiate(ctx)
 	return err
@@ -190,16 +193,7 @@ func hostLocate(_ context.Context, in *instance, mem memory, stack []uint64) abi
 	if !in.requires(callee.GuestName()) {
 		return abi.StatusNotRequired
 	}
-	for i, h := range in.handles {
-		if h == callee {
-			return writeU32(mem, out, uint32(i+1))
-		}
-	}
-	if st := writeU32(mem, out, uint32(len(in.handles)+1)); st != abi.StatusOK {
-		return st
-	}
-	in.handles = append(in.handles, callee)
-	return abi.StatusOK
+	return in.handle(mem, out, callee)
 }
 
 func (in *instance) requires(guest string) bool {
@@ -341,6 +335,70 @@ func hostReply(_ context.Context, in *instance, mem memory, stack []uint64) abi.
 	if !in.reply(id, code, payload) {
 		return abi.StatusUnknownCall
 	}
+	return abi.StatusOK
+}
+
+// Stack slots of open.
+const (
+	openKind      = iota // i32: abi.OpenStore or abi.OpenTopic
+	openNamePtr          // i32: the store's or topic's name in parigot.hcl
+	openNameLen          // i32: its length, at most maxName
+	openHandleOut        // i32: where the host writes the handle, a u32 (from 1)
+)
+
+// hostOpen gives the guest a handle for a store or topic, on which it
+// dispatches the operations of abi (OpGet, OpPublish...) as calls; opening
+// the same one again gives the same handle.
+//
+// Statuses: StatusOK; StatusNotFound when the app declares no store or
+// topic of that name; StatusNotUsed when the guest's uses in parigot.hcl
+// does not list it; StatusBadArgument for an unknown kind or a name over
+// maxName; StatusBadPointer.
+func hostOpen(_ context.Context, in *instance, mem memory, stack []uint64) abi.Status {
+	kind := uint32(stack[openKind])
+	ptr, n, out := uint32(stack[openNamePtr]), uint32(stack[openNameLen]), uint32(stack[openHandleOut])
+	var prefix string
+	switch kind {
+	case abi.OpenStore:
+		prefix = "store."
+	case abi.OpenTopic:
+		prefix = "topic."
+	default:
+		return abi.StatusBadArgument
+	}
+	if n > maxName {
+		return abi.StatusBadArgument
+	}
+	name, ok := readBytes(mem, ptr, n)
+	if !ok {
+		return abi.StatusBadPointer
+	}
+	st := in.run.cfg.State
+	if st == nil || !st.Declares(kind, string(name)) {
+		return abi.StatusNotFound
+	}
+	if !slices.Contains(in.spec.Uses, prefix+string(name)) {
+		return abi.StatusNotUsed
+	}
+	ep := st.Endpoint(kind, string(name))
+	if ep == nil { // declared, but this process opened only what its guest uses
+		return abi.StatusNotUsed
+	}
+	return in.handle(mem, out, ep)
+}
+
+// handle writes at out the guest's handle for ep, giving it one the first
+// time.
+func (in *instance) handle(mem memory, out uint32, ep route.Endpoint) abi.Status {
+	for i, h := range in.handles {
+		if h == ep {
+			return writeU32(mem, out, uint32(i+1))
+		}
+	}
+	if st := writeU32(mem, out, uint32(len(in.handles)+1)); st != abi.StatusOK {
+		return st
+	}
+	in.handles = append(in.handles, ep)
 	return abi.StatusOK
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // EnvTimeoutScale names the environment variable that multiplies every
@@ -78,19 +79,22 @@ func ScaledGuests(app *manifest.App, wasm map[string]string, scale float64) []*G
 			InboxBytes:    int(g.InboxBytes),
 			Overrun:       map[string]OverrunPolicy{manifest.OverrunReport: OverrunReport}[g.OnOverrun],
 			Restart:       map[string]RestartPolicy{manifest.RestartOnFailure: RestartOnFailure}[g.Restart],
+			Uses:          g.Uses,
+			Subscriptions: state.SubscriptionsFromManifest(g),
 		})
 	}
 	return specs
 }
 
 // Debug marks the guests of specs that native names (guest name -> path of
-// its native build) to run under the debugger: every process of the app
-// must mark them, so that callers everywhere give their methods
-// DebugBudget.
-func Debug(specs []*GuestSpec, native map[string]string) {
+// its native build) to run under the debugger, serving its API on listen
+// (empty: a free port): every process of the app must mark them, so that
+// callers everywhere give their methods DebugBudget.
+func Debug(specs []*GuestSpec, native map[string]string, listen string) {
 	for _, s := range specs {
 		if path, ok := native[s.Name]; ok {
 			s.Debug = path
+			s.DebugListen = listen
 			s.MethodTimeout = DebugBudget
 		}
 	}

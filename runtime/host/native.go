@@ -59,7 +59,11 @@ func (r *run) runNative(ctx context.Context, in *instance, stdout, stderr *guest
 	if dlv == "" {
 		dlv = "dlv"
 	}
-	cmd := exec.Command(dlv, "exec", in.spec.Debug, "--headless", "--listen="+r.cfg.DebugListen,
+	listen := in.spec.DebugListen
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	cmd := exec.Command(dlv, "exec", in.spec.Debug, "--headless", "--listen="+listen,
 		"--api-version=2", "--accept-multiclient", "--", in.spec.Name)
 	cmd.Env = append(os.Environ(), in.spec.Env...)
 	cmd.Env = append(cmd.Env, hostlink.EnvSocket+"="+sock)
@@ -223,6 +227,11 @@ func (r *run) answer(ctx context.Context, in *instance, req hostlink.Request) (r
 			resp.Data = mem[:got]
 		}
 		return resp
+	case hostlink.OpOpen:
+		mem := scratch(append(req.Data, make([]byte, 4)...))
+		st := hostOpen(ctx, in, mem, []uint64{req.A, 0, n, n})
+		h, _ := mem.ReadUint32Le(uint32(n))
+		return hostlink.Response{Status: st, Value: uint64(h)}
 	case hostlink.OpReply:
 		return hostlink.Response{Status: hostReply(ctx, in, scratch(req.Data), []uint64{req.A, req.B, 0, n})}
 	}

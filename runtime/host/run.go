@@ -44,7 +44,8 @@ type run struct {
 	servicesCtx  context.Context
 	stopServices context.CancelFunc
 	res          Result
-	err          error // what Run returns, once the run is over
+	err          error    // what Run returns, once the run is over
+	unsubscribe  []func() // stop the services' subscriptions to topics
 }
 
 func newRun(cfg Config) (*run, error) {
@@ -242,11 +243,42 @@ func (r *run) startServices(ctx context.Context) error {
 				return startError(in.spec, NotServed, err)
 			}
 		}
+		if err := r.subscribe(ctx, in); err != nil {
+			return startError(in.spec, NotServed, err)
+		}
 		if r.cfg.Ready != nil {
 			r.cfg.Ready(in.spec.Name)
 		}
 	}
 	return nil
+}
+
+// subscribe starts the deliveries of the topics the ready service in
+// subscribes to: from then on each message is a call to it.
+func (r *run) subscribe(ctx context.Context, in *instance) error {
+	if len(in.spec.Subscriptions) == 0 {
+		return nil
+	}
+	if r.cfg.State == nil {
+		return fmt.Errorf("it subscribes to topic %s, but the run has no state engine", in.spec.Subscriptions[0].Topic)
+	}
+	for _, sub := range in.spec.Subscriptions {
+		stop, err := r.cfg.State.Subscribe(ctx, in.spec.Name, sub, in)
+		if err != nil {
+			return err
+		}
+		r.unsubscribe = append(r.unsubscribe, stop)
+	}
+	return nil
+}
+
+// stopSubscriptions stops taking messages for the services: those they
+// have not answered go to another process, or to the next run.
+func (r *run) stopSubscriptions() {
+	for _, stop := range r.unsubscribe {
+		stop()
+	}
+	r.unsubscribe = nil
 }
 
 // awaitReady waits until the service in is ready.
@@ -318,6 +350,7 @@ func (r *run) runPrograms(ctx context.Context) {
 // it stops new calls from other processes, then waits, up to DrainTimeout,
 // until no service has a call waiting or in progress.
 func (r *run) drainCalls() {
+	r.stopSubscriptions()
 	if s, ok := r.cfg.Remote.(route.StopServer); ok {
 		s.StopServing()
 	}
@@ -362,6 +395,7 @@ func (r *run) reportLateOverruns() {
 // stopAll asks every running guest to stop and waits, up to StopTimeout, for
 // them to end.
 func (r *run) stopAll() {
+	r.stopSubscriptions()
 	for in := range r.running {
 		in.stopping.Store(true)
 		in.stop()

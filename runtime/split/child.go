@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // ChildOptions configures a process hosting one guest.
@@ -29,6 +30,10 @@ type ChildOptions struct {
 	ReadyTimeout time.Duration
 	// Ready, when set, is called once the hosted service is ready.
 	Ready func()
+	// State lists the app's stores and topics (its Dir is not used here):
+	// the child opens those its guest uses, on its own connection. Nil for
+	// an app without any.
+	State *State
 }
 
 // Conn says how to reach NATS, and as whom.
@@ -198,6 +203,16 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 		Stderr: opts.Stderr,
 		Remote: network,
 		Plain:  true,
+	}
+	if opts.State != nil {
+		// Only what the guest uses, which is all its NATS user may reach;
+		// the supervisor made the buckets and streams.
+		engine, err := state.Open(ctx, nc, state.Options{App: opts.App, Stores: opts.State.Stores, Topics: opts.State.Topics, Uses: append([]string{}, spec.Uses...)})
+		if err != nil {
+			return host.Result{}, refusal(ctx, fmt.Errorf("opening the stores and topics of %s %s: %w", spec.Kind, spec.Name, err))
+		}
+		defer engine.Close()
+		cfg.State = engine
 	}
 	if link != nil {
 		// A child's stderr is the supervisor's, line by line: no status

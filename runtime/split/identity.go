@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // NativeCaller is the identity of a client that calls an app's services
@@ -53,6 +54,11 @@ func WithGateways(guests []*host.GuestSpec, gateways []Gateway) []*host.GuestSpe
 	}
 	return out
 }
+
+// StateAdmin is the identity that makes an app's buckets and streams in
+// the embedded server: the supervisor's, for a moment before any child
+// starts. Guests only use what it made.
+const StateAdmin = "_state"
 
 // subjects are the NATS subjects of one app: the one place their form is
 // written, used by the Network that carries the calls and by the grants
@@ -104,7 +110,9 @@ func grantFor(app string, guests []*host.GuestSpec, name string) grant {
 	subj := subjects{app}
 	var g grant
 	var calls []*host.GuestSpec // the guests whose services name calls
-	if name == NativeCaller {
+	if name == StateAdmin {
+		g.publish = []string{"$JS.API.>"}
+	} else if name == NativeCaller {
 		for _, o := range guests {
 			if o.Kind == host.Service {
 				calls = append(calls, o)
@@ -116,6 +124,7 @@ func grantFor(app string, guests []*host.GuestSpec, name string) grant {
 				calls = append(calls, o)
 			}
 		}
+		g.publish = append(g.publish, stateGrant(app, spec)...)
 		if spec.Kind == host.Service {
 			for _, svc := range spec.Implements {
 				g.subscribe = append(g.subscribe, subj.call(svc)+" "+name)
@@ -135,6 +144,45 @@ func grantFor(app string, guests []*host.GuestSpec, name string) grant {
 	// (an empty allow list would mean "everything" to the server).
 	g.subscribe = append(g.subscribe, subj.reply(name)+".>", subj.inbox(name)+".>")
 	return g
+}
+
+// stateGrant is what guest spec may publish to use the stores and topics
+// its uses lists, and to take the messages of its subscriptions: the
+// JetStream API subjects of those buckets, streams and consumers only.
+// The answers come to its inbox, which it reads already.
+func stateGrant(app string, spec *host.GuestSpec) []string {
+	var pub []string
+	for _, u := range spec.Uses {
+		kind, name, _ := strings.Cut(u, ".")
+		switch kind {
+		case "store":
+			bucket := state.Bucket(app, name)
+			stream := "KV_" + bucket
+			pub = append(pub,
+				"$KV."+bucket+".>", // writes
+				"$JS.API.STREAM.INFO."+stream,
+				"$JS.API.DIRECT.GET."+stream, "$JS.API.DIRECT.GET."+stream+".>", // reads
+				"$JS.API.STREAM.MSG.GET."+stream,
+				"$JS.API.CONSUMER.CREATE."+stream, "$JS.API.CONSUMER.CREATE."+stream+".>", // listing keys
+				"$JS.API.CONSUMER.DELETE."+stream+".>",
+				"$JS.FC."+stream+".>",
+			)
+		case "topic":
+			pub = append(pub, state.TopicSubject(app, name), "$JS.API.STREAM.INFO."+state.Stream(app, name))
+		}
+	}
+	for _, sub := range spec.Subscriptions {
+		stream, durable := state.Stream(app, sub.Topic), spec.Name
+		pub = append(pub,
+			"$JS.API.CONSUMER.CREATE."+stream+"."+durable, "$JS.API.CONSUMER.CREATE."+stream+"."+durable+".>",
+			"$JS.API.CONSUMER.DURABLE.CREATE."+stream+"."+durable,
+			"$JS.API.CONSUMER.INFO."+stream+"."+durable,
+			"$JS.API.CONSUMER.MSG.NEXT."+stream+"."+durable,
+			"$JS.ACK."+stream+"."+durable+".>",
+			state.DeadSubject(app, sub.Topic),
+		)
+	}
+	return pub
 }
 
 // replyMargin is the slack between a service's budget and the end of its

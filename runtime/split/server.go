@@ -1,7 +1,9 @@
 package split
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // MaxPayload is the embedded server's message size limit: room for a 4 MiB
@@ -20,8 +23,19 @@ const MaxPayload = 8 << 20
 // guest's grant (see grantFor): a client without one of the keys cannot
 // connect, and a guest's key reaches only its own traffic.
 type Server struct {
-	ns    *server.Server
-	seeds map[string]string // identity -> its nkey seed
+	ns      *server.Server
+	seeds   map[string]string // identity -> its nkey seed
+	scratch string            // an ephemeral JetStream directory, removed at Shutdown
+}
+
+// State is what split mode needs to know of an app's stores and topics.
+type State struct {
+	Stores []state.StoreSpec
+	Topics []state.TopicSpec
+	// Dir holds the embedded server's JetStream files; Ephemeral keeps
+	// the stores and topics in memory instead.
+	Dir       string
+	Ephemeral bool
 }
 
 // StartServer starts an embedded NATS server on 127.0.0.1 and a free port,
@@ -29,7 +43,17 @@ type Server struct {
 // NativeCaller). The server knows only the users' public keys; Conn hands
 // out the seeds.
 func StartServer(app string, guests []*host.GuestSpec, extra ...string) (*Server, error) {
+	return StartStateServer(app, guests, nil, extra...)
+}
+
+// StartStateServer is StartServer with JetStream, when st is not nil: the
+// server keeps the app's stores and topics (in st.Dir, or in memory), which
+// it makes before it returns, as the identity StateAdmin.
+func StartStateServer(app string, guests []*host.GuestSpec, st *State, extra ...string) (*Server, error) {
 	names := slices.Clone(extra)
+	if st != nil {
+		names = append(names, StateAdmin)
+	}
 	for _, g := range guests {
 		names = append(names, g.Name)
 	}
@@ -51,17 +75,57 @@ func StartServer(app string, guests []*host.GuestSpec, extra ...string) (*Server
 		NoLog:      true,
 		NoSigs:     true,
 	}
+	if st != nil {
+		dir, scratch, err := state.JetStreamDir(st.Dir, st.Ephemeral)
+		if err != nil {
+			return nil, err
+		}
+		s.scratch = scratch
+		opts.JetStream, opts.StoreDir, opts.ServerName = true, dir, "parigot"
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
+		s.removeScratch()
 		return nil, fmt.Errorf("starting the embedded NATS server: %w", err)
 	}
 	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
+	if !ns.ReadyForConnections(30 * time.Second) {
 		ns.Shutdown()
-		return nil, fmt.Errorf("the embedded NATS server did not start within 10s")
+		s.removeScratch()
+		return nil, fmt.Errorf("the embedded NATS server did not start within 30s")
 	}
 	s.ns = ns
+	if st != nil {
+		if err := s.makeState(app, st); err != nil {
+			s.Shutdown()
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// makeState makes (or updates) the app's buckets and streams, as the one
+// identity allowed to.
+func (s *Server) makeState(app string, st *State) error {
+	nc, err := s.Conn(StateAdmin).Connect(app, StateAdmin)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e, err := state.Open(ctx, nc, state.Options{App: app, Stores: st.Stores, Topics: st.Topics, Memory: st.Ephemeral, Create: true})
+	if err != nil {
+		return fmt.Errorf("making the stores and topics of %s: %w", app, err)
+	}
+	e.Close()
+	return nil
+}
+
+func (s *Server) removeScratch() {
+	if s.scratch != "" {
+		os.RemoveAll(s.scratch)
+	}
 }
 
 // newNkey makes a NATS user key: its seed (the secret) and public key.
@@ -91,4 +155,5 @@ func (s *Server) Conn(name string) Conn { return Conn{URL: s.URL(), Seed: s.seed
 func (s *Server) Shutdown() {
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
+	s.removeScratch()
 }

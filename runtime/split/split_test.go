@@ -28,6 +28,9 @@ import (
 // it with envChild set to the JSON of the app's guests.
 const envChild = "PARIGOT_SPLIT_TEST_CHILD"
 
+// envChildState, when set, holds the JSON of the app's State for the child.
+const envChildState = "PARIGOT_SPLIT_TEST_CHILD_STATE"
+
 func TestMain(m *testing.M) {
 	if spec := os.Getenv(envSupervisor); spec != "" {
 		os.Exit(runTestSupervisor(spec))
@@ -44,10 +47,18 @@ func runTestChild(spec, name string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	var st *State
+	if js := os.Getenv(envChildState); js != "" {
+		st = new(State)
+		if err := json.Unmarshal([]byte(js), st); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
 	ctx, stop := signalContext()
 	defer stop()
 	res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: name, Conn: ConnFromEnv(""), Stdout: os.Stdout, Stderr: os.Stderr,
-		ReadyTimeout: patience})
+		ReadyTimeout: patience, State: st})
 	if errors.As(err, new(*ReportedError)) {
 		return 1
 	}
@@ -74,6 +85,7 @@ var buildGuests = sync.OnceValues(func() (string, error) {
 		"chain":       "../host/testdata/guests/chain",
 		"chaincaller": "../host/testdata/guests/chaincaller",
 		"ticker":      "./testdata/guests/ticker",
+		"stateful":    "../host/testdata/guests/stateful",
 	})
 })
 

@@ -14,6 +14,7 @@ import (
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/lines"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // Options configures a split-mode run.
@@ -49,6 +50,10 @@ type Options struct {
 	// (GatewayIdentity). With a gateway hosted here, the run lasts until
 	// Supervise's ctx ends or Serve fails, whatever the programs do.
 	Serve func(ctx context.Context, conn func(identity string) Conn) error
+	// State is the app's stores and topics, which the embedded server
+	// keeps (with JetStream) and makes before the children start; nil for
+	// an app without any, whose server runs no JetStream.
+	State *State
 }
 
 // Environment variables a child started by hand (not by Supervise) reads
@@ -203,12 +208,15 @@ func (s *supervisor) connect() error {
 		if s.opts.Seeds != "" {
 			return errors.New("seeds are for a NATS server given by URL (--nats): the embedded server makes a key for each guest itself")
 		}
-		srv, err := StartServer(s.opts.App, WithGateways(s.opts.Guests, s.opts.Gateways))
+		srv, err := StartStateServer(s.opts.App, WithGateways(s.opts.Guests, s.opts.Gateways), s.opts.State)
 		if err != nil {
 			return err
 		}
 		s.server = srv
 		return nil
+	}
+	if err := s.makeState(); err != nil {
+		return err
 	}
 	if s.opts.Seeds == "" {
 		return nil
@@ -227,6 +235,28 @@ func (s *supervisor) connect() error {
 		return err
 	}
 	s.seeds = seeds
+	return nil
+}
+
+// makeState makes the app's buckets and streams on a server given by URL,
+// with the credentials the app shares. With a user per guest (seeds), no
+// guest may make them: the operator does, once (see docs/STATE.md).
+func (s *supervisor) makeState() error {
+	if s.opts.State == nil || s.opts.Seeds != "" {
+		return nil
+	}
+	nc, err := s.opts.Conn.Connect(s.opts.App, StateAdmin)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e, err := state.Open(ctx, nc, state.Options{App: s.opts.App, Stores: s.opts.State.Stores, Topics: s.opts.State.Topics, Create: true})
+	if err != nil {
+		return fmt.Errorf("making the stores and topics of %s on %s: %w", s.opts.App, s.opts.Conn.URL, err)
+	}
+	e.Close()
 	return nil
 }
 

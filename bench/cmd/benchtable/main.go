@@ -32,7 +32,7 @@ func main() {
 	measure.MaybeRunChild() // the split-mode benchmark's children are this binary
 	n := flag.Int("n", 20000, "calls per measurement")
 	runs := flag.Int("runs", 3, "runs of each start-up and build figure (the median is shown)")
-	only := flag.String("only", "calls,gateway,startup,build", "the parts to run, comma-separated")
+	only := flag.String("only", "calls,gateway,state,startup,build", "the parts to run, comma-separated")
 	flag.Parse()
 	parts := map[string]bool{}
 	for _, p := range strings.Split(*only, ",") {
@@ -117,6 +117,30 @@ func run(ctx context.Context, out io.Writer, n, runs int, parts map[string]bool)
 		store.Stop()
 	}
 
+	var states []stateRow
+	if parts["state"] {
+		sn := max(n/10, 100) // each operation writes to disk: fewer of them
+		for _, op := range measure.StateOps {
+			for _, way := range []string{"native nats.go", "parigot guest"} {
+				var st measure.Stats
+				var err error
+				switch {
+				case way == "parigot guest":
+					st, err = measure.StateGuest(ctx, w, op, sn, 100)
+				case op == "publish":
+					continue
+				default:
+					st, err = measure.StateNative(ctx, op, sn, 100)
+				}
+				if err != nil {
+					return fmt.Errorf("state %s, %s: %w", op, way, err)
+				}
+				progress("%-8s %-15s %s", op, way, st)
+				states = append(states, stateRow{op, way, st})
+			}
+		}
+	}
+
 	var warm, cold []time.Duration
 	var bt measure.BuildTimes
 	if parts["startup"] {
@@ -138,7 +162,53 @@ func run(ctx context.Context, out io.Writer, n, runs int, parts map[string]bool)
 		progress("build: cold %s, no-op %s, edit %s; parigot dev reload %s", bt.Cold, bt.NoOp, bt.Edit, bt.Reload)
 	}
 	printTable(out, rows, gwRows, n, measure.Median(warm), measure.Median(cold), bt, time.Since(started))
+	printState(out, states)
 	return nil
+}
+
+// stateRow is one figure of stores and topics.
+type stateRow struct {
+	op, way string
+	st      measure.Stats
+}
+
+// printState prints the stores' and topics' table and their target.
+func printState(out io.Writer, rows []stateRow) {
+	if len(rows) == 0 {
+		return
+	}
+	p := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+	native := func(op string) measure.Stats {
+		for _, r := range rows {
+			if r.op == op && r.way == "native nats.go" {
+				return r.st
+			}
+		}
+		return measure.Stats{}
+	}
+	p("")
+	p("Stores and topics (%d operations per row, one after the other, 100 B values, files on disk; publish: from publishing to the subscribed service's method, one message a millisecond):", rows[0].st.Calls)
+	p("")
+	p("| operation | way | p50 | p99 | ops/s | p50 vs native |")
+	p("| --- | --- | ---: | ---: | ---: | ---: |")
+	for _, r := range rows {
+		vs := "-"
+		if nat := native(r.op); nat.P50 > 0 {
+			vs = ratio(r.st.P50.Seconds(), nat.P50.Seconds())
+		}
+		p("| %s | %s | %s | %s | %s | %s |", r.op, r.way, us(r.st.P50), us(r.st.P99), rate(r.st.PerSec()), vs)
+	}
+	p("")
+	p("| target (issue 15) | now | met |")
+	p("| --- | --- | --- |")
+	for _, op := range []string{"put", "get"} {
+		for _, r := range rows {
+			if r.op == op && r.way == "parigot guest" {
+				nat := native(op)
+				p("| store %s from a guest p50 <= 1.5x native nats.go | %.1fx | %s |", op, r.st.P50.Seconds()/nat.P50.Seconds(), yes(r.st.P50*2 <= nat.P50*3))
+			}
+		}
+	}
 }
 
 // firstCalls times helloworld's first call with a warm cache (filled by a

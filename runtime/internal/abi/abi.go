@@ -23,6 +23,7 @@ const (
 	FuncDispatch = "dispatch" // (handle, methodPtr, methodLen, reqPtr, reqLen, callIDOut i32, deadline i64) -> status
 	FuncPoll     = "poll"     // (timeoutNanos i64, bufPtr, bufCap, sizeOut i32) -> status
 	FuncReply    = "reply"    // (callID i64, code, payloadPtr, payloadLen i32) -> status
+	FuncOpen     = "open"     // (kind, namePtr, nameLen, handleOut i32) -> status: a store or topic, as a handle for dispatch
 )
 
 // MaxPayload is the largest request or reply the host carries: 4 MiB.
@@ -50,6 +51,7 @@ const (
 	StatusBadArgument           // any other malformed argument
 	StatusNoHost                // native build: there is no host
 	StatusTooManyCalls          // dispatch: the guest already has MaxInFlight calls awaiting replies
+	StatusNotUsed               // open: the caller's manifest entry does not list that store or topic in uses
 )
 
 var statusText = [...]string{
@@ -67,6 +69,7 @@ var statusText = [...]string{
 	StatusBadArgument:    "bad argument",
 	StatusNoHost:         "not running under a parigot host",
 	StatusTooManyCalls:   "too many calls in flight",
+	StatusNotUsed:        "store or topic not listed in uses",
 }
 
 func (s Status) String() string {

@@ -37,6 +37,7 @@ const (
 	OpPoll                   // A: timeout (ns, as int64), B: buffer size; Response.Data: the event; Value: its size
 	OpReply                  // A: call id, B: code; Data: payload
 	OpExit                   // A: exit code: the guest is about to exit; no response
+	OpOpen                   // A: kind (abi.OpenStore, abi.OpenTopic); Data: the name; Response.Value: the handle
 )
 
 // MaxData bounds the bytes of a request or a response: a payload, its

@@ -67,6 +67,12 @@ type StopServer interface {
 	StopServing()
 }
 
+// Grace is how long past its budget a method may run before the host acts
+// on it, and before a subscription counts a delivery as failed: the budget
+// again, but at least 20ms. host.Grace is this rule, for code outside the
+// runtime.
+func Grace(budget time.Duration) time.Duration { return max(budget, 20*time.Millisecond) }
+
 // UnavailableText is the message of a call refused because its service has
 // ended: one wording for every path that can refuse one.
 func UnavailableText(guest string) string { return "service " + guest + " is not running" }

@@ -1,0 +1,278 @@
+package manifest
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// The bounds of the attributes of store, topic and subscribe blocks.
+var (
+	stateReplicasBounds = bounds[int64]{
+		min: 1, max: 5, def: "1", show: showInt,
+		why: "JetStream keeps from 1 to 5 copies of a store or topic, each on another server of a NATS cluster; more than 1 needs a cluster (parigot run --nats).",
+	}
+	historyBounds = bounds[int64]{
+		min: 1, max: 64, def: "1", show: showInt,
+		why: "JetStream keeps at most 64 values per key.",
+	}
+	maxAttemptsBounds = bounds[int64]{
+		min: 1, max: 1000, def: fmt.Sprint(DefaultMaxAttempts), show: showInt,
+		why: "A message is delivered at least once; a message that failed a thousand times will not succeed the next time, so it goes to the topic's dead letters.",
+	}
+)
+
+func (d *decoder) decodeStore(b *hcl.Block) {
+	s := &Store{Name: b.Labels[0], Replicas: 1, History: 1, DeclRange: b.DefRange}
+	d.checkName(s.Name, b.LabelRanges[0], "store")
+	content, diags := b.Body.Content(storeSchema)
+	d.diags = append(d.diags, diags...)
+	if attr := content.Attributes["replicas"]; attr != nil {
+		if n, ok := d.decodeWhole(attr, stateReplicasBounds); ok {
+			s.Replicas = int(n)
+		}
+	}
+	if attr := content.Attributes["history"]; attr != nil {
+		if n, ok := d.decodeWhole(attr, historyBounds); ok {
+			s.History = int(n)
+		}
+	}
+	if first, ok := d.stores[s.Name]; ok {
+		d.errf(b.LabelRanges[0], fmt.Sprintf("Duplicate store name %q", s.Name),
+			"A store named %q is already declared at line %d. Rename one of them.", s.Name, first.DeclRange.Start.Line)
+		return
+	}
+	d.stores[s.Name] = s
+	d.app.Stores = append(d.app.Stores, s)
+}
+
+func (d *decoder) decodeTopic(b *hcl.Block) {
+	t := &Topic{Name: b.Labels[0], Replicas: 1, DeclRange: b.DefRange}
+	d.checkName(t.Name, b.LabelRanges[0], "topic")
+	content, diags := b.Body.Content(topicSchema)
+	d.diags = append(d.diags, diags...)
+	if attr := content.Attributes["replicas"]; attr != nil {
+		if n, ok := d.decodeWhole(attr, stateReplicasBounds); ok {
+			t.Replicas = int(n)
+		}
+	}
+	if first, ok := d.topics[t.Name]; ok {
+		d.errf(b.LabelRanges[0], fmt.Sprintf("Duplicate topic name %q", t.Name),
+			"A topic named %q is already declared at line %d. Rename one of them.", t.Name, first.DeclRange.Start.Line)
+		return
+	}
+	d.topics[t.Name] = t
+	d.app.Topics = append(d.app.Topics, t)
+}
+
+// decodeUses records the syntactically valid entries of uses, "store.<name>"
+// or "topic.<name>"; which of them are declared is checked once every block
+// is decoded.
+func (d *decoder) decodeUses(attr *hcl.Attribute, g *Guest) {
+	exprs, ok := d.list(attr, "uses = [store.accounts, topic.transfers]")
+	if !ok {
+		return
+	}
+	seen := map[string]hcl.Range{}
+	for _, e := range exprs {
+		rng := e.Range()
+		kind, name, ok := d.stateRef(e, "uses")
+		if !ok {
+			continue
+		}
+		ref := kind + "." + name
+		if first, ok := seen[ref]; ok {
+			d.errf(rng, "Duplicate uses entry", "%s is already listed at line %d; remove this entry.", ref, first.Start.Line)
+			continue
+		}
+		seen[ref] = rng
+		g.Uses = append(g.Uses, ref)
+		g.UsesRanges = append(g.UsesRanges, rng)
+	}
+}
+
+// stateRef reads a reference to a store or topic, store.<name> or
+// topic.<name>, reporting anything else as an entry of what.
+func (d *decoder) stateRef(e hcl.Expression, what string) (kind, name string, ok bool) {
+	rng := e.Range()
+	trav, tdiags := hcl.AbsTraversalForExpr(e)
+	if tdiags.HasErrors() {
+		if s, isStr := stringLiteral(e); isStr && nameRE.MatchString(s) {
+			d.errf(rng, "Quoted name in "+what,
+				"%s takes references, not strings: write store.%s or topic.%s (without quotes) instead of %q.", what, s, s, s)
+		} else {
+			d.errf(rng, "Invalid "+what+" entry",
+				"Each %s entry is a reference to a store or a topic, written store.<name> or topic.<name> without quotes, for example %s = [store.accounts, topic.transfers].", what, what)
+		}
+		return "", "", false
+	}
+	if len(trav) == 2 {
+		if a, isAttr := trav[1].(hcl.TraverseAttr); isAttr {
+			name = a.Name
+		}
+	}
+	kind = trav.RootName()
+	if (kind != UseStore && kind != UseTopic) || name == "" {
+		d.errf(rng, "Invalid "+what+" entry",
+			"Each %s entry is a reference to a store or a topic, written store.<name> or topic.<name>, for example %s = [store.accounts, topic.transfers].", what, what)
+		return "", "", false
+	}
+	return kind, name, true
+}
+
+// decodeSubscribe reads a subscribe block of service g.
+func (d *decoder) decodeSubscribe(b *hcl.Block, g *Guest) {
+	content, diags := b.Body.Content(subscribeSchema)
+	d.diags = append(d.diags, diags...)
+	s := &Subscription{MaxAttempts: DefaultMaxAttempts, DeclRange: b.DefRange, TopicRange: b.DefRange, MethodRange: b.DefRange}
+	ok := true
+	if attr := content.Attributes["topic"]; attr != nil {
+		s.TopicRange = attr.Expr.Range()
+		kind, name, refOK := d.stateRef(attr.Expr, "topic")
+		switch {
+		case !refOK:
+			ok = false
+		case kind != UseTopic:
+			d.errf(s.TopicRange, "A subscription needs a topic",
+				"%s.%s is a store; a service subscribes to a topic: write topic = topic.<name>.", kind, name)
+			ok = false
+		default:
+			s.Topic = name
+		}
+	} else {
+		ok = false
+	}
+	if attr := content.Attributes["method"]; attr != nil {
+		s.MethodRange = attr.Expr.Range()
+		m, strOK := d.str(attr, `method = "bank.v1.Audit/Record"`)
+		if strOK {
+			svc, meth, cut := strings.Cut(m, "/")
+			implemented := false
+			for _, impl := range g.Implements {
+				implemented = implemented || impl == svc
+			}
+			switch {
+			case !cut || !protoNameRE.MatchString(svc) || !protoIdent.MatchString(meth):
+				d.errf(s.MethodRange, "Invalid subscription method",
+					`%q is not a full method name. method names the method each message is delivered to, as "<proto service>/<method>", for example %q.`, m, exampleMethod(g))
+				ok = false
+			case !implemented:
+				d.errf(s.MethodRange, "Subscription to a method the service does not implement",
+					"%s is not among the proto services service %q implements (%s); a subscription delivers messages to a method of the service itself.", svc, g.Name, strings.Join(g.Implements, ", "))
+				ok = false
+			default:
+				s.Method = m
+			}
+		} else {
+			ok = false
+		}
+	} else {
+		ok = false
+	}
+	if attr := content.Attributes["max_attempts"]; attr != nil {
+		if n, nOK := d.decodeWhole(attr, maxAttemptsBounds); nOK {
+			s.MaxAttempts = int(n)
+		}
+	}
+	if !ok {
+		return
+	}
+	for _, other := range g.Subscriptions {
+		if other.Topic == s.Topic {
+			d.errf(s.TopicRange, "Duplicate subscription",
+				"Service %q already subscribes to topic.%s at line %d. A service receives each message of a topic once; deliver it to one method, which may call others.", g.Name, s.Topic, other.DeclRange.Start.Line)
+			return
+		}
+	}
+	g.Subscriptions = append(g.Subscriptions, s)
+}
+
+func exampleMethod(g *Guest) string {
+	if len(g.Implements) > 0 {
+		return g.Implements[0] + "/Record"
+	}
+	return "bank.v1.Audit/Record"
+}
+
+// checkUses reports uses entries and subscriptions that name no declared
+// store or topic, and subscriptions to a topic not in the service's uses.
+func (d *decoder) checkUses() {
+	for _, g := range d.app.Guests() {
+		for i, u := range g.Uses {
+			kind, name, _ := strings.Cut(u, ".")
+			if (kind == UseStore && d.stores[name] != nil) || (kind == UseTopic && d.topics[name] != nil) {
+				continue
+			}
+			d.undeclared(g.UsesRanges[i], "uses", kind, name)
+		}
+		for _, s := range g.Subscriptions {
+			if d.topics[s.Topic] == nil {
+				d.undeclared(s.TopicRange, "topic", UseTopic, s.Topic)
+				continue
+			}
+			listed := false
+			for _, u := range g.Uses {
+				listed = listed || u == UseTopic+"."+s.Topic
+			}
+			if !listed {
+				d.errf(s.TopicRange, "Subscribed topic not in uses",
+					"Service %q subscribes to topic.%s, which its uses does not list. Only the guests that list a topic in uses may touch it: add topic.%s to the uses of %q.", g.Name, s.Topic, s.Topic, g.Name)
+			}
+		}
+	}
+}
+
+// undeclared reports a reference to a store or topic (kind) name that no
+// block declares.
+func (d *decoder) undeclared(rng hcl.Range, what, kind, name string) {
+	var names []string
+	if kind == UseStore {
+		for _, s := range d.app.Stores {
+			names = append(names, s.Name)
+		}
+	} else {
+		for _, t := range d.app.Topics {
+			names = append(names, t.Name)
+		}
+	}
+	detail := fmt.Sprintf("%s names %s.%s, but %s declares no %s named %q.", what, kind, name, FileName, kind, name)
+	if s := closest(name, names); s != "" {
+		detail += fmt.Sprintf(" Did you mean %s.%s?", kind, s)
+	}
+	detail += fmt.Sprintf(" Fix the name, or declare it with a %s %q {} block.", kind, name)
+	d.errf(rng, fmt.Sprintf("No %s named %q is declared", kind, name), "%s", detail)
+}
+
+// CheckSubscriptions reports each subscription whose method is not a
+// method of its proto service: methods holds the full names
+// ("package.Service/Method") of the unary methods the compiled proto files
+// define. A subscription to a service that no proto defines is left to
+// CheckImplements.
+func (a *App) CheckSubscriptions(methods map[string]bool) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, g := range a.Services {
+		for _, s := range g.Subscriptions {
+			if methods[s.Method] {
+				continue
+			}
+			svc, _, _ := strings.Cut(s.Method, "/")
+			var same []string
+			for m := range methods {
+				if strings.HasPrefix(m, svc+"/") {
+					same = append(same, m)
+				}
+			}
+			if len(same) == 0 {
+				continue
+			}
+			detail := fmt.Sprintf("%s defines no unary method %s.", svc, strings.TrimPrefix(s.Method, svc+"/"))
+			if c := closest(s.Method, same); c != "" {
+				detail += fmt.Sprintf(" Did you mean %q?", c)
+			}
+			detail += " A subscription delivers each message of the topic as the request of that method."
+			diags = append(diags, errAt(s.MethodRange, fmt.Sprintf("Unknown method %q", s.Method), detail))
+		}
+	}
+	return diags
+}

@@ -1,0 +1,175 @@
+package manifest
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// stateBlocks declares the store and topic the cases below refer to.
+const stateBlocks = `
+store "accounts" {
+  history = 3
+}
+topic "transfers" {
+  replicas = 3
+}
+`
+
+const stateApp = appBlock + stateBlocks
+
+func TestStoresTopicsUsesAndSubscriptionsDecode(t *testing.T) {
+	src := `service "greeting" {
+  source     = "./greeting"
+  implements = ["greeting.v1.Greeting"]
+  uses       = [store.accounts, topic.transfers]
+  subscribe {
+    topic        = topic.transfers
+    method       = "greeting.v1.Greeting/Record"
+    max_attempts = 7
+  }
+}
+program "hello" {
+  source = "./hello"
+  uses   = [topic.transfers]
+}
+` + stateApp
+	a, diags := Parse("parigot.hcl", []byte(src), "testdata/app")
+	if diags.HasErrors() {
+		t.Fatal(describe(diags))
+	}
+	if !a.HasState() || a.Store("accounts").History != 3 || a.Topic("transfers").Replicas != 3 || a.Store("accounts").Replicas != 1 {
+		t.Errorf("stores %+v, topics %+v", a.Stores, a.Topics)
+	}
+	g := a.Guest("greeting")
+	if !slices.Equal(g.Uses, []string{"store.accounts", "topic.transfers"}) {
+		t.Errorf("uses %q", g.Uses)
+	}
+	if len(g.Subscriptions) != 1 || g.Subscriptions[0].Topic != "transfers" || g.Subscriptions[0].Method != "greeting.v1.Greeting/Record" || g.Subscriptions[0].MaxAttempts != 7 {
+		t.Errorf("subscriptions %+v", g.Subscriptions)
+	}
+	if !slices.Equal(a.Guest("hello").Uses, []string{"topic.transfers"}) {
+		t.Errorf("program uses %q", a.Guest("hello").Uses)
+	}
+}
+
+func TestAnAppWithoutStoresOrTopicsHasNoState(t *testing.T) {
+	a, diags := Parse("parigot.hcl", []byte(appBlock), "testdata/app")
+	if diags.HasErrors() || a.HasState() {
+		t.Errorf("HasState %v, %s", a.HasState(), describe(diags))
+	}
+}
+
+var stateDiagnosticCases = []struct {
+	name, src, summary, detail, at string
+}{
+	{
+		name:    "a store not declared is reported at its uses entry, with the closest name",
+		src:     "program \"hello\" {\n  source = \"./hello\"\n  uses   = [store.acounts]\n}\n",
+		summary: `No store named "acounts" is declared`,
+		detail:  "Did you mean store.accounts?",
+		at:      "3:13",
+	},
+	{
+		name:    "a quoted uses entry is reported with the reference to write",
+		src:     "program \"hello\" {\n  source = \"./hello\"\n  uses   = [\"accounts\"]\n}\n",
+		summary: "Quoted name in uses",
+		detail:  "store.accounts or topic.accounts",
+		at:      "3:13",
+	},
+	{
+		name:    "a uses entry of another kind is reported",
+		src:     "program \"hello\" {\n  source = \"./hello\"\n  uses   = [service.greeting]\n}\n",
+		summary: "Invalid uses entry",
+		detail:  "store.<name> or topic.<name>",
+		at:      "3:13",
+	},
+	{
+		name:    "a subscription to a topic the service does not use is reported at its topic",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n  subscribe {\n    topic  = topic.transfers\n    method = \"greeting.v1.Greeting/Record\"\n  }\n}\n",
+		summary: "Subscribed topic not in uses",
+		detail:  "add topic.transfers to the uses",
+		at:      "5:14",
+	},
+	{
+		name:    "a subscription to a method of a service not implemented is reported",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n  uses       = [topic.transfers]\n  subscribe {\n    topic  = topic.transfers\n    method = \"other.v1.Other/Record\"\n  }\n}\n",
+		summary: "does not implement",
+		detail:  "greeting.v1.Greeting",
+		at:      "7:14",
+	},
+	{
+		name:    "a subscription method that is not a full name is reported",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n  uses       = [topic.transfers]\n  subscribe {\n    topic  = topic.transfers\n    method = \"Record\"\n  }\n}\n",
+		summary: "Invalid subscription method",
+		detail:  `"greeting.v1.Greeting/Record"`,
+		at:      "7:14",
+	},
+	{
+		name:    "a program with a subscribe block is reported",
+		src:     "program \"hello\" {\n  source = \"./hello\"\n  subscribe {\n    topic  = topic.transfers\n    method = \"a.B/C\"\n  }\n}\n",
+		summary: "Programs take no subscribe block",
+		detail:  "no message can be delivered",
+		at:      "3:3",
+	},
+	{
+		name:    "max_attempts out of range is reported with the range",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n  uses       = [topic.transfers]\n  subscribe {\n    topic        = topic.transfers\n    method       = \"greeting.v1.Greeting/Record\"\n    max_attempts = 0\n  }\n}\n",
+		summary: "max_attempts out of range",
+		detail:  "from 1 to 1000",
+		at:      "8:20",
+	},
+	{
+		name:    "a store's replicas over 5 are reported",
+		src:     "store \"big\" {\n  replicas = 7\n}\n",
+		summary: "replicas out of range",
+		detail:  "from 1 to 5",
+		at:      "2:14",
+	},
+	{
+		name:    "a duplicate store is reported at its label",
+		src:     "store \"accounts\" {}\n",
+		summary: `Duplicate store name "accounts"`,
+		detail:  "already declared at line 1",
+		at:      "3:7",
+	},
+}
+
+// The state cases join the manifest's diagnostic cases, with the store and
+// topic they refer to declared after their source.
+func init() {
+	for _, c := range stateDiagnosticCases {
+		diagnosticCases = append(diagnosticCases, struct {
+			name    string
+			src     string
+			noApp   bool
+			summary string
+			detail  string
+			at      string
+		}{name: c.name, src: c.src + stateBlocks, summary: c.summary, detail: c.detail, at: c.at})
+	}
+}
+
+func TestASubscriptionToAMethodNoProtoDefinesIsReported(t *testing.T) {
+	src := `service "greeting" {
+  source     = "./greeting"
+  implements = ["greeting.v1.Greeting"]
+  uses       = [topic.transfers]
+  subscribe {
+    topic  = topic.transfers
+    method = "greeting.v1.Greeting/Recrod"
+  }
+}
+` + stateApp
+	a, diags := Parse("parigot.hcl", []byte(src), "testdata/app")
+	if diags.HasErrors() {
+		t.Fatal(describe(diags))
+	}
+	diags = a.CheckSubscriptions(map[string]bool{"greeting.v1.Greeting/Record": true, "greeting.v1.Greeting/FetchGreeting": true})
+	if len(diags) != 1 || !strings.Contains(diags[0].Detail, `Did you mean "greeting.v1.Greeting/Record"?`) || diags[0].Subject.Start.Line != 7 {
+		t.Errorf("diagnostics:\n%s", describe(diags))
+	}
+	if diags := a.CheckSubscriptions(map[string]bool{"greeting.v1.Greeting/Recrod": true}); len(diags) != 0 {
+		t.Errorf("a defined method is reported:\n%s", describe(diags))
+	}
+}

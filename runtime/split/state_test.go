@@ -1,0 +1,109 @@
+package split
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/state"
+)
+
+// stateGuests: keeper uses the store "vault"; peeker uses nothing.
+func stateGuests() []*host.GuestSpec {
+	return []*host.GuestSpec{
+		{Name: "keeper", Kind: host.Program, Replicas: 1, Uses: []string{"store.vault", "topic.news"}},
+		{Name: "peeker", Kind: host.Program, Replicas: 1},
+	}
+}
+
+func TestAGuestReachesOnlyTheStoresAndTopicsItUses(t *testing.T) {
+	st := &State{Stores: []state.StoreSpec{{Name: "vault"}}, Topics: []state.TopicSpec{{Name: "news"}}, Ephemeral: true}
+	srv, err := StartStateServer("test", stateGuests(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+
+	keeper := connectAs(t, srv, "keeper")
+	e, err := state.Open(t.Context(), keeper, state.Options{App: "test", Stores: st.Stores, Topics: st.Topics, Uses: []string{"store.vault", "topic.news"}})
+	if err != nil {
+		t.Fatalf("keeper opening what it uses: %v", err)
+	}
+	defer e.Close()
+	js := e.JetStream()
+	kv, err := js.KeyValue(t.Context(), state.Bucket("test", "vault"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(t.Context(), "k", []byte("v")); err != nil {
+		t.Errorf("keeper's Put: %v", err)
+	}
+	if ent, err := kv.Get(t.Context(), "k"); err != nil || string(ent.Value()) != "v" {
+		t.Errorf("keeper's Get: %v", err)
+	}
+	if _, err := kv.ListKeys(t.Context()); err != nil {
+		t.Errorf("keeper's keys: %v", err)
+	}
+	if _, err := js.Publish(t.Context(), state.TopicSubject("test", "news"), []byte("m")); err != nil {
+		t.Errorf("keeper's publication: %v", err)
+	}
+
+	peeker := connectAs(t, srv, "peeker")
+	// A refused request is never answered: the open ends at its deadline.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	if _, err := state.Open(ctx, peeker, state.Options{App: "test", Stores: st.Stores, Topics: st.Topics, Uses: []string{"store.vault"}}); err == nil {
+		t.Error("peeker opened a store it does not use")
+	}
+	if err := peeker.Publish("$KV."+state.Bucket("test", "vault")+".k", []byte("stolen")); err == nil && !refused(t, peeker) {
+		t.Error("the server let peeker write into keeper's store")
+	}
+	if err := peeker.Publish(state.TopicSubject("test", "news"), []byte("fake")); err == nil && !refused(t, peeker) {
+		t.Error("the server let peeker publish on a topic it does not use")
+	}
+}
+
+// TestStoresAndTopicsOnAServerGivenByURL runs a guest that uses a store and
+// a topic in split mode against a JetStream server of its own, as --nats
+// with a user shared by the app does: the supervisor makes the buckets and
+// streams, the child opens what its guest uses.
+func TestStoresAndTopicsOnAServerGivenByURL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds wasm guests and starts processes")
+	}
+	dir, err := buildGuests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(),
+		Username: "app", Password: "secret", NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(patience) {
+		t.Fatal("the NATS server did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+
+	st := &State{Stores: []state.StoreSpec{{Name: "kv"}, {Name: "secret"}}, Topics: []state.TopicSpec{{Name: "news"}}}
+	js, _ := json.Marshal(st)
+	t.Setenv(envChildState, string(js))
+	guests := []*host.GuestSpec{{Name: "stateful", Kind: host.Program, Wasm: filepath.Join(dir, "stateful.wasm"), Replicas: 1,
+		Uses: []string{"store.kv", "topic.news"}}}
+	res, stdout, stderr, err := superviseWith(t, guests, Options{Conn: Conn{URL: ns.ClientURL(), User: "app", Pass: "secret"}, State: st}, nil)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("Supervise: %v, exit %d\nstdout:\n%s\nstderr:\n%s", err, res.ExitCode, stdout, stderr)
+	}
+	for _, want := range []string{"open secret: permission denied", "stale update: aborted", "keys: [k]", "published at: 1"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+}

@@ -1,0 +1,16 @@
+// Package state is the engine behind an app's stores and topics (the store
+// and topic blocks of parigot.hcl): NATS JetStream, with a key-value bucket
+// per store and a stream per topic.
+//
+// A run that declares a store or topic opens an Engine on a NATS connection:
+// in single mode one to the embedded server StartServer starts in the same
+// process (JetStream's files under the app's data directory), in split mode
+// each child's own connection to the supervisor's server, or to an
+// operator's cluster with --nats. The host hands a guest that opens a store
+// or topic the Engine's endpoint for it (Endpoint), and dispatches the
+// guest's operations to it like calls: so each is a future on the guest's
+// side, with the caller's deadline. Subscriptions deliver a topic's messages
+// to a service's endpoint as calls (Subscribe).
+//
+// It is not the guest API: guests use runtime/guest's Store and Topic.
+package state

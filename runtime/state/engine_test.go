@@ -1,0 +1,261 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
+)
+
+// waiter is an endpoint that collects the replies it is sent.
+type waiter struct {
+	mu      sync.Mutex
+	replies map[uint64]abi.Event
+	got     chan struct{}
+}
+
+func newWaiter() *waiter {
+	return &waiter{replies: map[uint64]abi.Event{}, got: make(chan struct{}, 100)}
+}
+
+func (w *waiter) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
+	w.mu.Lock()
+	w.replies[ev.CallID] = ev
+	w.mu.Unlock()
+	w.got <- struct{}{}
+	return route.Accepted
+}
+func (w *waiter) GuestName() string            { return "test" }
+func (w *waiter) MethodTimeout() time.Duration { return time.Second }
+
+// do sends one operation and waits for its reply.
+func (w *waiter) do(t *testing.T, ep route.Endpoint, id uint64, method string, req abi.StateRequest) abi.Event {
+	t.Helper()
+	return w.doWithin(t, ep, id, method, req, time.Minute)
+}
+
+// doWithin is do with the operation's deadline d from now; it waits for
+// the reply (an error once the deadline has passed) twice as long.
+func (w *waiter) doWithin(t *testing.T, ep route.Endpoint, id uint64, method string, req abi.StateRequest, d time.Duration) abi.Event {
+	t.Helper()
+	ep.Deliver(abi.Event{Kind: abi.KindCall, CallID: id, Method: method, Payload: req.Encode(nil), Deadline: time.Now().Add(d).UnixNano()}, w)
+	timeout := time.After(2 * d)
+	for {
+		w.mu.Lock()
+		ev, ok := w.replies[id]
+		w.mu.Unlock()
+		if ok {
+			return ev
+		}
+		select {
+		case <-w.got:
+		case <-timeout:
+			t.Fatalf("no reply to %s", method)
+		}
+	}
+}
+
+func openTest(t *testing.T, dir string, ephemeral bool) *Engine {
+	t.Helper()
+	srv, err := StartServer(ServerOptions{Dir: dir, Ephemeral: ephemeral})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := srv.Connect("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := Open(t.Context(), nc, Options{App: "test", Stores: []StoreSpec{{Name: "accounts"}}, Topics: []TopicSpec{{Name: "transfers"}}, Memory: ephemeral, Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(); nc.Close(); srv.Shutdown() })
+	return e
+}
+
+func TestAStoreGetsPutsUpdatesAndListsKeys(t *testing.T) {
+	e := openTest(t, "", true)
+	st := e.Endpoint(abi.OpenStore, "accounts")
+	if st == nil || e.Endpoint(abi.OpenStore, "other") != nil || e.Endpoint(abi.OpenTopic, "accounts") != nil {
+		t.Fatal("endpoints are not the declared ones")
+	}
+	w := newWaiter()
+	if ev := w.do(t, st, 1, abi.OpGet, abi.StateRequest{Key: "alice"}); ev.Code != abi.CodeNotFound {
+		t.Errorf("Get of a missing key: %v", ev.Code)
+	}
+	ev := w.do(t, st, 2, abi.OpPut, abi.StateRequest{Key: "alice", Value: []byte("100")})
+	rev, err := abi.DecodeRevision(ev.Payload)
+	if ev.Code != abi.CodeOK || err != nil || rev == 0 {
+		t.Fatalf("Put: %v %v", ev.Code, abi.ErrorMessage(ev.Payload))
+	}
+	ev = w.do(t, st, 3, abi.OpGet, abi.StateRequest{Key: "alice"})
+	ent, err := abi.DecodeStateEntry(ev.Payload)
+	if ev.Code != abi.CodeOK || err != nil || string(ent.Value) != "100" || ent.Revision != rev {
+		t.Errorf("Get: %v %+v %v", ev.Code, ent, err)
+	}
+	if ev := w.do(t, st, 4, abi.OpUpdate, abi.StateRequest{Key: "alice", Value: []byte("90"), Revision: rev + 10}); ev.Code != abi.CodeAborted {
+		t.Errorf("Update at a stale revision: %v", ev.Code)
+	}
+	if ev := w.do(t, st, 5, abi.OpUpdate, abi.StateRequest{Key: "alice", Value: []byte("90"), Revision: rev}); ev.Code != abi.CodeOK {
+		t.Errorf("Update at the latest revision: %v %s", ev.Code, abi.ErrorMessage(ev.Payload))
+	}
+	if ev := w.do(t, st, 6, abi.OpCreate, abi.StateRequest{Key: "alice", Value: []byte("1")}); ev.Code != abi.CodeAlreadyExists {
+		t.Errorf("Create of a key that exists: %v", ev.Code)
+	}
+	if ev := w.do(t, st, 7, abi.OpCreate, abi.StateRequest{Key: "bob", Value: []byte("1"), TTL: int64(time.Hour)}); ev.Code != abi.CodeOK {
+		t.Errorf("Create with a TTL: %v %s", ev.Code, abi.ErrorMessage(ev.Payload))
+	}
+	if ev := w.do(t, st, 8, abi.OpPut, abi.StateRequest{Key: "a b", Value: []byte("1")}); ev.Code != abi.CodeInvalidArgument {
+		t.Errorf("Put of a bad key: %v", ev.Code)
+	}
+	if ev := w.do(t, st, 9, abi.OpPut, abi.StateRequest{Key: "big", Value: make([]byte, abi.MaxValue+1)}); ev.Code != abi.CodeResourceExhausted {
+		t.Errorf("Put of a value over the limit: %v", ev.Code)
+	}
+	ev = w.do(t, st, 10, abi.OpKeys, abi.StateRequest{})
+	keys, _ := abi.DecodeKeys(ev.Payload)
+	slices.Sort(keys)
+	if !slices.Equal(keys, []string{"alice", "bob"}) {
+		t.Errorf("Keys: %q (%v)", keys, ev.Code)
+	}
+	w.do(t, st, 11, abi.OpDelete, abi.StateRequest{Key: "bob"})
+	if ev := w.do(t, st, 12, abi.OpGet, abi.StateRequest{Key: "bob"}); ev.Code != abi.CodeNotFound {
+		t.Errorf("Get of a deleted key: %v", ev.Code)
+	}
+}
+
+func TestStoredValuesOutliveTheServer(t *testing.T) {
+	dir := t.TempDir()
+	for run, want := range []abi.Code{abi.CodeNotFound, abi.CodeOK} {
+		srv, err := StartServer(ServerOptions{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := srv.Connect("test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := Open(t.Context(), nc, Options{App: "test", Stores: []StoreSpec{{Name: "accounts"}}, Create: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := newWaiter()
+		st := e.Endpoint(abi.OpenStore, "accounts")
+		if ev := w.do(t, st, 1, abi.OpGet, abi.StateRequest{Key: "run"}); ev.Code != want {
+			t.Errorf("run %d: Get: %v, want %v", run+1, ev.Code, want)
+		}
+		if ev := w.do(t, st, 2, abi.OpPut, abi.StateRequest{Key: "run", Value: []byte("1")}); ev.Code != abi.CodeOK {
+			t.Fatal(abi.ErrorMessage(ev.Payload))
+		}
+		e.Close()
+		nc.Close()
+		srv.Shutdown()
+	}
+}
+
+// service answers the calls a subscription makes: failing the first
+// failures of each message, then succeeding.
+type service struct {
+	mu       sync.Mutex
+	failures int
+	seen     map[string]int
+	done     chan string
+}
+
+func (s *service) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
+	s.mu.Lock()
+	s.seen[string(ev.Payload)]++
+	n := s.seen[string(ev.Payload)]
+	s.mu.Unlock()
+	go func() {
+		if n <= s.failures {
+			from.Deliver(abi.ErrorEvent(ev.CallID, abi.CodeInternal, "not yet"), nil)
+			return
+		}
+		from.Deliver(abi.Event{Kind: abi.KindReply, CallID: ev.CallID}, nil)
+		s.done <- string(ev.Payload)
+	}()
+	return route.Accepted
+}
+func (s *service) GuestName() string            { return "audit" }
+func (s *service) MethodTimeout() time.Duration { return time.Second }
+
+func TestASubscriptionRedeliversAFailedMessageThenDeadLettersIt(t *testing.T) {
+	e := openTest(t, "", true)
+	svc := &service{failures: 2, seen: map[string]int{}, done: make(chan string, 10)}
+	if _, err := e.Subscribe(t.Context(), "audit", Subscription{Topic: "transfers", Method: "a.B/C", MaxAttempts: 5}, svc); err != nil {
+		t.Fatal(err)
+	}
+	w := newWaiter()
+	topic := e.Endpoint(abi.OpenTopic, "transfers")
+	if ev := w.do(t, topic, 1, abi.OpPublish, abi.StateRequest{Value: []byte("m1")}); ev.Code != abi.CodeOK {
+		t.Fatal(abi.ErrorMessage(ev.Payload))
+	}
+	select {
+	case got := <-svc.done:
+		if got != "m1" || svc.seen["m1"] != 3 {
+			t.Errorf("delivered %q after %d attempts, want m1 after 3", got, svc.seen["m1"])
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the message was never delivered successfully")
+	}
+
+	// A message that always fails ends among the dead letters after its
+	// attempts.
+	svc.mu.Lock()
+	svc.failures = 1000
+	svc.mu.Unlock()
+	w.do(t, topic, 2, abi.OpPublish, abi.StateRequest{Value: []byte("m2")})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	stream, err := e.JetStream().Stream(ctx, Stream("test", "transfers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := stream.GetLastMsgForSubject(ctx, DeadSubject("test", "transfers"))
+		if err == nil {
+			if string(m.Data) != "m2" || m.Header.Get(HeaderDeadAttempts) != "5" {
+				t.Errorf("dead letter %q after %s attempts", m.Data, m.Header.Get(HeaderDeadAttempts))
+			}
+			break
+		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			t.Fatalf("no dead letter: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	if svc.seen["m2"] != 5 {
+		t.Errorf("m2 delivered %d times, want 5", svc.seen["m2"])
+	}
+}
+
+func TestAValueWithATTLExpires(t *testing.T) {
+	e := openTest(t, "", true)
+	st := e.Endpoint(abi.OpenStore, "accounts")
+	w := newWaiter()
+	if ev := w.do(t, st, 1, abi.OpPut, abi.StateRequest{Key: "short", Value: []byte("v"), TTL: int64(time.Second)}); ev.Code != abi.CodeOK {
+		t.Fatalf("Put with a TTL: %v %s", ev.Code, abi.ErrorMessage(ev.Payload))
+	}
+	if ev := w.do(t, st, 2, abi.OpPut, abi.StateRequest{Key: "tiny", Value: []byte("v"), TTL: int64(time.Millisecond)}); ev.Code != abi.CodeInvalidArgument {
+		t.Errorf("Put with a TTL under a second: %v", ev.Code)
+	}
+	// The server expires it a second after it was written; look until it
+	// has, within a bound no busy machine reaches.
+	for id := uint64(3); ; id++ {
+		ev := w.do(t, st, id, abi.OpGet, abi.StateRequest{Key: "short"})
+		if ev.Code == abi.CodeNotFound {
+			return
+		}
+		if id > 600 {
+			t.Fatalf("the value is still there a minute after its TTL of 1s: %v", ev.Code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,99 @@
+package state
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// DefaultDataDir is where an app keeps its stores and topics, relative to
+// the app's directory, unless parigot run --data says otherwise.
+const DefaultDataDir = ".parigot/data"
+
+// ServerOptions configures an embedded JetStream server.
+type ServerOptions struct {
+	// Dir holds JetStream's files. With Ephemeral it is a scratch
+	// directory that nothing keeps.
+	Dir string
+	// Ephemeral keeps streams in memory: the stores and topics are gone
+	// when the run ends (parigot run --ephemeral, tests).
+	Ephemeral bool
+}
+
+// Server is an embedded NATS server with JetStream that listens on no port:
+// its clients are in the same process (single mode, tests, benchmarks).
+type Server struct {
+	ns      *server.Server
+	scratch string // a directory Shutdown removes
+}
+
+// StartServer starts an embedded JetStream server with its files in
+// opts.Dir (created if missing).
+func StartServer(opts ServerOptions) (*Server, error) {
+	dir, scratch, err := JetStreamDir(opts.Dir, opts.Ephemeral)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{scratch: scratch}
+	ns, err := server.NewServer(&server.Options{
+		ServerName: "parigot",
+		DontListen: true,
+		JetStream:  true,
+		StoreDir:   dir,
+		MaxPayload: MaxMessage,
+		NoLog:      true,
+		NoSigs:     true,
+	})
+	if err != nil {
+		s.cleanup()
+		return nil, fmt.Errorf("starting the embedded JetStream server: %w", err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		ns.Shutdown()
+		s.cleanup()
+		return nil, fmt.Errorf("the embedded JetStream server (data in %s) did not start within 30s", dir)
+	}
+	s.ns = ns
+	return s, nil
+}
+
+// JetStreamDir is where an embedded server keeps JetStream's files: dir,
+// made if missing; or, when ephemeral (the streams are then in memory and
+// the directory holds only the server's own records), a fresh directory
+// returned as scratch too, for the caller to remove when the server stops.
+func JetStreamDir(dir string, ephemeral bool) (use, scratch string, err error) {
+	if ephemeral {
+		d, err := os.MkdirTemp("", "parigot-jetstream-")
+		return d, d, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", fmt.Errorf("making the data directory: %w", err)
+	}
+	return dir, "", nil
+}
+
+// MaxMessage is the embedded server's message size limit: room for a
+// value of abi.MaxValue and its headers.
+const MaxMessage = 2 << 20
+
+// Connect opens a connection to the server, in process.
+func (s *Server) Connect(name string) (*nats.Conn, error) {
+	return nats.Connect("", nats.InProcessServer(s.ns), nats.Name(name), nats.MaxReconnects(0))
+}
+
+// Shutdown stops the server; its files stay, unless it was Ephemeral.
+func (s *Server) Shutdown() {
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+	s.cleanup()
+}
+
+func (s *Server) cleanup() {
+	if s.scratch != "" {
+		os.RemoveAll(s.scratch)
+	}
+}

@@ -1,0 +1,244 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
+)
+
+// topicEndpoint takes the publications of guests to one topic.
+type topicEndpoint struct {
+	e       *Engine
+	name    string
+	subject string
+}
+
+// GuestName implements route.Endpoint.
+func (t *topicEndpoint) GuestName() string { return "topic " + t.name }
+
+// MethodTimeout implements route.Endpoint.
+func (t *topicEndpoint) MethodTimeout() time.Duration { return OpTimeout }
+
+// Deliver implements route.Endpoint: it publishes the message, and replies
+// once JetStream has stored it.
+func (t *topicEndpoint) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
+	if ev.Kind != abi.KindCall || from == nil {
+		return route.Accepted
+	}
+	what := "topic " + t.name
+	if ev.Method != abi.OpPublish {
+		from.Deliver(abi.ErrorEvent(ev.CallID, abi.CodeUnimplemented, what+" has no operation "+ev.Method), nil)
+		return route.Accepted
+	}
+	req, err := abi.DecodeStateRequest(ev.Payload)
+	if err != nil {
+		from.Deliver(abi.ErrorEvent(ev.CallID, abi.CodeInvalidArgument, what+": malformed request"), nil)
+		return route.Accepted
+	}
+	if err := checkValue(req.Value); err != nil {
+		answer(from, ev, nil, err)
+		return route.Accepted
+	}
+	m := &nats.Msg{Subject: t.subject, Data: req.Value, Header: nats.Header{}}
+	m.Header.Set(jetstream.ExpectedStreamHeader, Stream(t.e.app, t.name))
+	t.e.publishAsync(ev, from, m, nil)
+	return route.Accepted
+}
+
+// Headers of a dead letter: where it came from and why it died.
+const (
+	HeaderDeadTopic    = "Parigot-Topic"
+	HeaderDeadSequence = "Parigot-Sequence"
+	HeaderDeadGuest    = "Parigot-Subscriber"
+	HeaderDeadAttempts = "Parigot-Attempts"
+	HeaderDeadError    = "Parigot-Error"
+)
+
+// maxInFlight bounds the messages of one subscription handed to its
+// service and not yet answered: they wait in its inbox one after the
+// other, each under its budget, so a long queue would time out its tail.
+const maxInFlight = 8
+
+// Subscribe delivers the messages of sub.Topic to sub.Method of target, a
+// service of this process named guest, until StopSubscriptions or Close.
+// Each message is a call; its reply acknowledges the message, an error or
+// no reply within the service's budget has it delivered again after a
+// pause, and the failure of its sub.MaxAttempts-th delivery moves it to
+// the topic's dead letters (DeadSubject). Several processes serving the
+// same guest share its subscription, as replicas share calls. stop stops
+// taking messages: those not answered yet go to another process, or to the
+// next run.
+func (e *Engine) Subscribe(ctx context.Context, guest string, sub Subscription, target route.Endpoint) (stop func(), err error) {
+	if e.topics[sub.Topic] == nil {
+		return nil, fmt.Errorf("subscription of %s: the app declares no topic %s", guest, sub.Topic)
+	}
+	stream := Stream(e.app, sub.Topic)
+	budget := target.MethodTimeout()
+	cons, err := e.js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+		Durable:       guest,
+		Description:   fmt.Sprintf("parigot: topic %s for %s", sub.Topic, sub.Method),
+		FilterSubject: TopicSubject(e.app, sub.Topic),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		// The subscriber answers for each message within the budget and
+		// its grace; the server redelivers on its own only what a process
+		// that died took with it.
+		AckWait:       2*budget + 5*time.Second,
+		MaxAckPending: maxInFlight,
+		MaxDeliver:    -1, // the subscriber dead-letters, see finish
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subscription of %s to topic %s: %w", guest, sub.Topic, err)
+	}
+	s := &subscriber{e: e, guest: guest, sub: sub, target: target, budget: budget, inflight: map[uint64]*delivery{}}
+	if s.sub.MaxAttempts <= 0 {
+		s.sub.MaxAttempts = manifest.DefaultMaxAttempts
+	}
+	cc, err := cons.Consume(s.handle, jetstream.PullMaxMessages(maxInFlight))
+	if err != nil {
+		return nil, fmt.Errorf("subscription of %s to topic %s: %w", guest, sub.Topic, err)
+	}
+	e.mu.Lock()
+	e.subs = append(e.subs, cc)
+	e.mu.Unlock()
+	return cc.Stop, nil
+}
+
+// StopSubscriptions stops taking messages: a process that stops lets the
+// messages it has not answered go to others, or to its next run.
+func (e *Engine) StopSubscriptions() {
+	e.mu.Lock()
+	subs := e.subs
+	e.subs = nil
+	e.mu.Unlock()
+	for _, cc := range subs {
+		cc.Stop()
+	}
+}
+
+// subscriber hands one subscription's messages to its service and
+// acknowledges them by the replies. It is the endpoint the replies come to.
+type subscriber struct {
+	e      *Engine
+	guest  string
+	sub    Subscription
+	target route.Endpoint
+	budget time.Duration
+
+	mu       sync.Mutex
+	nextID   uint64
+	inflight map[uint64]*delivery
+}
+
+type delivery struct {
+	msg      jetstream.Msg
+	attempts uint64
+	timer    *time.Timer
+}
+
+// GuestName implements route.Endpoint.
+func (s *subscriber) GuestName() string { return "topic " + s.sub.Topic }
+
+// MethodTimeout implements route.Endpoint.
+func (s *subscriber) MethodTimeout() time.Duration { return OpTimeout }
+
+// Deliver implements route.Endpoint: the service's reply to a message.
+func (s *subscriber) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
+	if ev.Kind == abi.KindReply {
+		s.finish(ev.CallID, ev.Code, abi.ErrorMessage(ev.Payload))
+	}
+	return route.Accepted
+}
+
+// handle hands one message to the service, as a call.
+func (s *subscriber) handle(msg jetstream.Msg) {
+	var attempts uint64 = 1
+	if meta, err := msg.Metadata(); err == nil {
+		attempts = meta.NumDelivered
+	}
+	d := &delivery{msg: msg, attempts: attempts}
+	if attempts > uint64(s.sub.MaxAttempts) {
+		// Its last attempt took its process down before it could answer.
+		s.goDeadLetter(d, "its last attempt ended without an answer")
+		return
+	}
+	s.mu.Lock()
+	s.nextID++
+	id := s.nextID
+	s.inflight[id] = d
+	// No answer within the budget and its grace (the host's overrun rule):
+	// deliver it again later.
+	d.timer = time.AfterFunc(s.budget+route.Grace(s.budget), func() {
+		s.finish(id, abi.CodeDeadlineExceeded, fmt.Sprintf("no answer within the method budget of %s", s.budget))
+	})
+	s.mu.Unlock()
+	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: time.Now().Add(s.budget).UnixNano(), Method: s.sub.Method, Payload: msg.Data()}
+	if r := s.target.Deliver(ev, s); r != route.Accepted {
+		s.finish(id, abi.CodeUnavailable, "the service did not take it")
+	}
+}
+
+// finish settles a message by how its delivery ended, once.
+func (s *subscriber) finish(id uint64, code abi.Code, reason string) {
+	s.mu.Lock()
+	d := s.inflight[id]
+	delete(s.inflight, id)
+	s.mu.Unlock()
+	if d == nil {
+		return // settled already: a reply after the timer, or the timer after a reply
+	}
+	d.timer.Stop()
+	if code == abi.CodeOK {
+		d.msg.Ack()
+		return
+	}
+	if d.attempts >= uint64(s.sub.MaxAttempts) {
+		s.goDeadLetter(d, code.String()+": "+reason)
+		return
+	}
+	d.msg.NakWithDelay(retryDelay(d.attempts))
+}
+
+// retryDelay is the pause before the next delivery of a message that
+// failed attempts times: 100ms, doubling, at most 5s.
+func retryDelay(attempts uint64) time.Duration {
+	return min(100*time.Millisecond<<min(attempts-1, 6), 5*time.Second)
+}
+
+// goDeadLetter dead-letters d on a goroutine the engine's Close waits for.
+func (s *subscriber) goDeadLetter(d *delivery, reason string) {
+	s.e.ops.Add(1)
+	go func() {
+		defer s.e.ops.Done()
+		s.deadLetter(d, reason)
+	}()
+}
+
+// deadLetter moves a message no delivery succeeded with to the topic's
+// dead letters, then stops its deliveries. Should the publication fail,
+// the message is delivered again (at least once, never lost).
+func (s *subscriber) deadLetter(d *delivery, reason string) {
+	ctx, cancel := context.WithTimeout(s.e.ctx, OpTimeout)
+	defer cancel()
+	m := &nats.Msg{Subject: DeadSubject(s.e.app, s.sub.Topic), Data: d.msg.Data(), Header: nats.Header{}}
+	m.Header.Set(HeaderDeadTopic, s.sub.Topic)
+	m.Header.Set(HeaderDeadGuest, s.guest)
+	m.Header.Set(HeaderDeadAttempts, strconv.FormatUint(d.attempts, 10))
+	m.Header.Set(HeaderDeadError, reason)
+	if meta, err := d.msg.Metadata(); err == nil {
+		m.Header.Set(HeaderDeadSequence, strconv.FormatUint(meta.Sequence.Stream, 10))
+	}
+	if _, err := s.e.js.PublishMsg(ctx, m); err != nil {
+		d.msg.NakWithDelay(retryDelay(d.attempts))
+		return
+	}
+	d.msg.TermWithReason("dead-lettered after " + strconv.FormatUint(d.attempts, 10) + " attempts")
+}
