@@ -62,18 +62,19 @@ func BenchmarkCall(b *testing.B) {
 						}
 					}
 					b.StopTimer()
-					if err != nil {
-						b.Fatal(err)
-					}
-					reportCalls(b, st)
+					report(b, st, err)
 				})
 			}
 		}
 	}
 }
 
-// reportCalls reports a call benchmark's figures.
-func reportCalls(b *testing.B, st measure.Stats) {
+// report fails b with err, or reports the latencies and rate of st.
+func report(b *testing.B, st measure.Stats, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ReportMetric(float64(st.P50.Nanoseconds())/1e3, "p50-us")
 	b.ReportMetric(float64(st.P99.Nanoseconds())/1e3, "p99-us")
 	b.ReportMetric(st.PerSec(), "calls/s")
@@ -96,10 +97,7 @@ func BenchmarkObserve(b *testing.B) {
 			b.ResetTimer()
 			st, err := measure.SingleObserved(ctx, w, b.N, 100, 1, obs)
 			b.StopTimer()
-			if err != nil {
-				b.Fatal(err)
-			}
-			reportCalls(b, st)
+			report(b, st, err)
 		})
 	}
 }

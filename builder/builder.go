@@ -18,11 +18,13 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/proto"
 
 	"parigot.dev/parigot/codegen"
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/internal/diag"
 	"parigot.dev/parigot/internal/fuel"
+	"parigot.dev/parigot/internal/genfile"
 	"parigot.dev/parigot/internal/guestbuild"
 	"parigot.dev/parigot/internal/progress"
 	"parigot.dev/parigot/manifest"
@@ -114,11 +116,14 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := lockAndGenerate(ctx, app, opts.Dir, p)
+	gen, unlock, err := lockAndGenerate(ctx, app, opts.Dir, p)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	if err := writeDescriptors(app, gen); err != nil {
+		return nil, err
+	}
 	wasm, err := compileGuests(ctx, app, opts, p)
 	if err != nil {
 		return nil, err
@@ -169,22 +174,22 @@ func buildForDebugger(ctx context.Context, app *manifest.App, opts Options, p *p
 // lockAndGenerate is the first half of a build, once the manifest is
 // loaded: it takes the app's build lock and writes the generated code. The
 // caller releases the lock with unlock once it is done with the app.
-func lockAndGenerate(ctx context.Context, app *manifest.App, dir string, p *progress.Reporter) (unlock func(), err error) {
+func lockAndGenerate(ctx context.Context, app *manifest.App, dir string, p *progress.Reporter) (gen *codegen.Result, unlock func(), err error) {
 	unlock, err = lockApp(app.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("locking the app for the build: %w", err)
+		return nil, nil, fmt.Errorf("locking the app for the build: %w", err)
 	}
 	start := time.Now()
-	gen, err := generate(ctx, app, dir)
+	gen, err = generate(ctx, app, dir)
 	if err != nil {
 		unlock()
-		return nil, err
+		return nil, nil, err
 	}
 	for _, n := range gen.Notes {
 		p.Note("note: %s", n)
 	}
 	p.Step(start, "generated Go code: %d files, %d changed", len(gen.Files), len(gen.Written))
-	return unlock, nil
+	return gen, unlock, nil
 }
 
 func generate(ctx context.Context, app *manifest.App, displayDir string) (*codegen.Result, error) {
@@ -232,6 +237,37 @@ func generate(ctx context.Context, app *manifest.App, displayDir string) (*codeg
 	gen.Files = append(gen.Files, files...)
 	gen.Written = append(gen.Written, written...)
 	return gen, nil
+}
+
+// DescriptorsFile is the file, in BuildDir, holding the compiled
+// descriptors of the app's protos and their imports: a FileDescriptorSet in
+// protobuf's binary form, which the gateway serves the app's services from
+// (and which `buf curl --schema` or `grpcurl -protoset` read).
+const DescriptorsFile = "descriptors.binpb"
+
+// DescriptorsPath is where the descriptors of app's protos are written.
+func DescriptorsPath(app *manifest.App) string {
+	return filepath.Join(app.Dir, BuildDir, DescriptorsFile)
+}
+
+// writeDescriptors writes the descriptors of the protos codegen compiled,
+// when they changed. Build writes them beside the guests it compiles;
+// generating code alone writes nothing into build/.
+func writeDescriptors(app *manifest.App, gen *codegen.Result) error {
+	if gen.Descriptors == nil {
+		return nil
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(gen.Descriptors)
+	if err != nil {
+		return fmt.Errorf("encoding the proto descriptors: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(app.Dir, BuildDir), 0o755); err != nil {
+		return fmt.Errorf("creating the build directory: %w", err)
+	}
+	if _, err := genfile.WriteIfChanged(DescriptorsPath(app), b); err != nil {
+		return fmt.Errorf("writing %s: %w", filepath.Join(BuildDir, DescriptorsFile), err)
+	}
+	return nil
 }
 
 // WasmPath is where the guest named name of app is built.

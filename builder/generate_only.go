@@ -21,7 +21,7 @@ func Generate(ctx context.Context, dir string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := lockAndGenerate(ctx, app, dir, p)
+	_, unlock, err := lockAndGenerate(ctx, app, dir, p)
 	if err != nil {
 		return err
 	}

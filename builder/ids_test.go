@@ -19,6 +19,18 @@ import (
 // of a build on it.
 func genApp(t *testing.T, dir string, files map[string]string) error {
 	t.Helper()
+	writeFiles(t, dir, files)
+	app, err := Load(dir)
+	if err != nil {
+		return err
+	}
+	_, err = generate(context.Background(), app, dir)
+	return err
+}
+
+// writeFiles writes files (app-relative names, slash-separated) into dir.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -28,12 +40,6 @@ func genApp(t *testing.T, dir string, files map[string]string) error {
 			t.Fatal(err)
 		}
 	}
-	app, err := Load(dir)
-	if err != nil {
-		return err
-	}
-	_, err = generate(context.Background(), app, dir)
-	return err
 }
 
 func rendered(err error) string {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
 
 	"parigot.dev/parigot/internal/diag"
@@ -39,6 +41,10 @@ type Result struct {
 	Removed  []string            // stale files removed: parigot stubs of protos that no longer define services, vtproto files of protos that no longer get one
 	Sources  diag.Sources        // proto sources keyed by the Filenames used in diagnostic ranges
 	Notes    []string            // what was left out and why (streaming methods of services no guest implements), for people
+	// Descriptors holds every compiled file and every file it imports
+	// (well-known types included), dependencies first, without source
+	// information: what the gateway serves the app's services from.
+	Descriptors *descriptorpb.FileDescriptorSet
 }
 
 // Service is a proto service that Generate wrote parigot stubs for.
@@ -109,8 +115,22 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 	}
 	res.Notes = out.notes
 	res.Types = out.types
+	res.Descriptors = descriptorSet(req)
 	diags = append(diags, c.write(out.resp, res)...)
 	return res, diags
+}
+
+// descriptorSet is the request's files, dependencies first, without their
+// source information (comments and positions, which no one serving the
+// app reads).
+func descriptorSet(req *pluginpb.CodeGeneratorRequest) *descriptorpb.FileDescriptorSet {
+	set := &descriptorpb.FileDescriptorSet{}
+	for _, f := range req.GetProtoFile() {
+		f = proto.CloneOf(f)
+		f.SourceCodeInfo = nil
+		set.File = append(set.File, f)
+	}
+	return set
 }
 
 // prepare compiles in's proto files and builds the request for the

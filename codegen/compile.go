@@ -23,8 +23,10 @@ import (
 	"github.com/bufbuild/protocompile/reporter"
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/mod/modfile"
+	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
 
@@ -152,13 +154,16 @@ func (c *compilation) compileSet(ctx context.Context, root string, names []strin
 	}, nil)
 	comp := protocompile.Compiler{
 		// The app's own files first, then the protos parigot ships
-		// (parigot/id/v1/id.proto), then the standard imports.
+		// (parigot/id/v1/id.proto), then google/api's HTTP annotations
+		// and the standard imports, both from the descriptors compiled
+		// into parigot.
 		Resolver: protocompile.WithStandardImports(protocompile.CompositeResolver{
 			&protocompile.SourceResolver{
 				ImportPaths: []string{filepath.Join(c.in.AppDir, filepath.FromSlash(root))},
 				Accessor:    c.open,
 			},
 			&protocompile.SourceResolver{Accessor: openShipped},
+			protocompile.ResolverFunc(findGoogleAPI),
 		}),
 		Reporter:       rep,
 		SourceInfoMode: protocompile.SourceInfoStandard,
@@ -261,6 +266,25 @@ func editionAsSyntax(fdp *descriptorpb.FileDescriptorProto) {
 // file's first statement (after comments); its first group is the quoted
 // edition.
 var edition2024 = regexp.MustCompile(`^(?:\s|//[^\n]*\n|/\*(?s:.*?)\*/)*edition\s*=\s*("2024"|'2024')\s*;`)
+
+// googleAPI holds the google/api files an app may import with nothing
+// downloaded: the HTTP annotations that the gateway maps REST paths from.
+// Like the well-known types, they come from the descriptors of their Go
+// packages, which parigot links (the gateway needs them), so their source is
+// neither copied nor fetched, and their Go code is the genproto module's,
+// which every app's go.mod requires with parigot's versions.
+var googleAPI = map[string]protoreflect.FileDescriptor{
+	"google/api/annotations.proto": annotations.File_google_api_annotations_proto,
+	"google/api/http.proto":        annotations.File_google_api_http_proto,
+}
+
+// findGoogleAPI resolves an import of one of googleAPI's files.
+func findGoogleAPI(p string) (protocompile.SearchResult, error) {
+	if fd := googleAPI[p]; fd != nil {
+		return protocompile.SearchResult{Desc: fd}, nil
+	}
+	return protocompile.SearchResult{}, fs.ErrNotExist
+}
 
 // openShipped reads one of the .proto files parigot ships (by import path).
 // Their go_package is in parigot's module, so they are compiled for the

@@ -60,3 +60,39 @@ enum Status { STATUS_UNSPECIFIED = 0; }
 		}
 	})
 }
+
+func TestShippedGoogleAPIAnnotations(t *testing.T) {
+	dir := writeApp(t, map[string]string{
+		"proto/books/v1/books.proto": `syntax = "proto3";
+package books.v1;
+import "google/api/annotations.proto";
+message GetBookRequest { string id = 1; }
+message Book { string id = 1; string title = 2; }
+service Books {
+  rpc GetBook(GetBookRequest) returns (Book) {
+    option (google.api.http) = { get: "/v1/books/{id}" };
+  }
+}
+`,
+	})
+	res := mustGenerate(t, Input{
+		AppDir: dir, DisplayDir: "app", Module: testModule,
+		Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/books/v1/books.proto"}}},
+	})
+	t.Run("an app proto imports them with nothing downloaded", func(t *testing.T) {
+		for _, f := range rel(t, dir, res.Files) {
+			if strings.Contains(f, "google") {
+				t.Errorf("google/api was generated into the app: %s", f)
+			}
+		}
+	})
+	t.Run("its Go code imports genproto's annotations package", func(t *testing.T) {
+		src, err := os.ReadFile(filepath.Join(dir, "gen", "books", "v1", "books.pb.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(src), `"google.golang.org/genproto/googleapis/api/annotations"`) {
+			t.Errorf("books.pb.go does not import genproto's annotations:\n%s", src)
+		}
+	})
+}

@@ -22,10 +22,12 @@ var (
 		{Type: "program", LabelNames: []string{"name"}},
 		{Type: "store", LabelNames: []string{"name"}},
 		{Type: "topic", LabelNames: []string{"name"}},
+		{Type: "gateway", LabelNames: []string{"name"}},
 	}}
 	storeSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "replicas"}, {Name: "history"}}}
 	topicSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "replicas"}}}
 	subscribeSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "topic", Required: true}, {Name: "method", Required: true}, {Name: "max_attempts"}}}
+	gatewaySchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "listen"}, {Name: "services"}}}
 	appSchema       = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "module"}}}
 	protoSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "files"}, {Name: "root"}, {Name: "buf"}}}
 	idSchema        = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "letter"}, {Name: "package"}}}
@@ -112,6 +114,8 @@ func (d *decoder) decodeFile(body hcl.Body) {
 			d.decodeStore(b)
 		case "topic":
 			d.decodeTopic(b)
+		case "gateway":
+			d.decodeGateway(b)
 		}
 	}
 	if d.appBlock == nil {
@@ -121,6 +125,7 @@ func (d *decoder) decodeFile(body hcl.Body) {
 	}
 	d.checkRequires()
 	d.checkCycles()
+	d.checkGateways()
 	d.checkUses()
 }
 
@@ -460,9 +465,17 @@ func (d *decoder) decodeImplements(b *hcl.Block, attr *hcl.Attribute, g *Guest) 
 // decodeRequires records the syntactically valid entries of requires; which
 // of them name declared services is checked once every block is decoded.
 func (d *decoder) decodeRequires(attr *hcl.Attribute, g *Guest) {
-	exprs, ok := d.list(attr, "requires = [service.stock]")
+	g.Requires, g.RequiresRanges = d.serviceRefs(attr, "required", "programs make calls but answer none, so nothing can depend on them. requires lists services only (service.<name>).", "stock")
+}
+
+// serviceRefs reads attr, a list of references to services
+// (service.<name>), as requires and a gateway's services take them. what
+// says what a program referred to cannot be ("required"), and why.
+func (d *decoder) serviceRefs(attr *hcl.Attribute, what, why, example string) (names []string, ranges []hcl.Range) {
+	name := attr.Name
+	exprs, ok := d.list(attr, fmt.Sprintf("%s = [service.%s]", name, example))
 	if !ok {
-		return
+		return nil, nil
 	}
 	seen := map[string]hcl.Range{}
 	for _, e := range exprs {
@@ -470,38 +483,39 @@ func (d *decoder) decodeRequires(attr *hcl.Attribute, g *Guest) {
 		trav, tdiags := hcl.AbsTraversalForExpr(e)
 		if tdiags.HasErrors() {
 			if s, ok := stringLiteral(e); ok && nameRE.MatchString(s) {
-				d.errf(rng, "Quoted service name in requires",
-					"requires takes references to services, not strings: write service.%s (without quotes) instead of %q.", s, s)
+				d.errf(rng, "Quoted service name in "+name,
+					"%s takes references to services, not strings: write service.%s (without quotes) instead of %q.", name, s, s)
 			} else {
-				d.errf(rng, "Invalid requires entry",
-					"Each requires entry is a reference to a service, written service.<name> without quotes, for example requires = [service.stock].")
+				d.errf(rng, "Invalid "+name+" entry",
+					"Each %s entry is a reference to a service, written service.<name> without quotes, for example %s = [service.%s].", name, name, example)
 			}
 			continue
 		}
-		name := ""
+		ref := ""
 		if len(trav) == 2 {
 			if a, ok := trav[1].(hcl.TraverseAttr); ok {
-				name = a.Name
+				ref = a.Name
 			}
 		}
 		switch root := trav.RootName(); {
-		case root == "program" && name != "":
-			d.errf(rng, "A program cannot be required",
-				"program.%s is a program: programs make calls but answer none, so nothing can depend on them. requires lists services only (service.<name>).", name)
+		case root == "program" && ref != "":
+			d.errf(rng, "A program cannot be "+what,
+				"program.%s is a program: %s", ref, why)
 			continue
-		case root != "service" || name == "":
-			d.errf(rng, "Invalid requires entry",
-				"Each requires entry is a reference to a service, written service.<name>, for example requires = [service.stock].")
-			continue
-		}
-		if first, ok := seen[name]; ok {
-			d.errf(rng, "Duplicate requires entry", "service.%s is already listed at line %d; remove this entry.", name, first.Start.Line)
+		case root != "service" || ref == "":
+			d.errf(rng, "Invalid "+name+" entry",
+				"Each %s entry is a reference to a service, written service.<name>, for example %s = [service.%s].", name, name, example)
 			continue
 		}
-		seen[name] = rng
-		g.Requires = append(g.Requires, name)
-		g.RequiresRanges = append(g.RequiresRanges, rng)
+		if first, ok := seen[ref]; ok {
+			d.errf(rng, "Duplicate "+name+" entry", "service.%s is already listed at line %d; remove this entry.", ref, first.Start.Line)
+			continue
+		}
+		seen[ref] = rng
+		names = append(names, ref)
+		ranges = append(ranges, rng)
 	}
+	return names, ranges
 }
 
 // str evaluates attr as a string. ok is false if it is not one, which has
@@ -607,4 +621,14 @@ func exportedName(name string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// BlockTypes lists the block types parigot.hcl takes, in the order the
+// reference documents them.
+func BlockTypes() []string {
+	types := make([]string, len(fileSchema.Blocks))
+	for i, b := range fileSchema.Blocks {
+		types[i] = b.Type
+	}
+	return types
 }

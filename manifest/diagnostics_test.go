@@ -542,6 +542,67 @@ var diagnosticCases = []struct {
 		detail:  `Id type Order (line 1) already uses letter "o"`,
 		at:      "6:12",
 	},
+	// gateway
+	{
+		name:    "a gateway naming an undeclared service is reported at the reference, with the closest name",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\ngateway \"public\" {\n  services = [service.greting]\n}\n",
+		summary: `No service named "greting" is declared`,
+		detail:  "Did you mean service.greeting?",
+		at:      "6:15",
+	},
+	{
+		name:    "a gateway serving a program is reported at the reference",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\nprogram \"hello\" {\n  source = \"./hello\"\n}\ngateway \"public\" {\n  services = [service.hello]\n}\n",
+		summary: "A program cannot be served by a gateway",
+		at:      "9:15",
+	},
+	{
+		name:    "a gateway without services is reported at the block",
+		src:     "gateway \"public\" {\n  listen = \"127.0.0.1:8080\"\n}\n",
+		summary: "Missing services",
+		at:      "1:1",
+	},
+	{
+		name:    "a listen address that is not host:port is reported at its value",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\ngateway \"public\" {\n  listen   = \"8080\"\n  services = [service.greeting]\n}\n",
+		summary: "Invalid listen address",
+		detail:  "is not host:port",
+		at:      "6:14",
+	},
+	{
+		name:    "a listen port out of range is reported at its value",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\ngateway \"public\" {\n  listen   = \"127.0.0.1:99999\"\n  services = [service.greeting]\n}\n",
+		summary: "Invalid listen address",
+		detail:  "not a number from 0 to 65535",
+		at:      "6:14",
+	},
+	{
+		name:    "two gateways on one port are reported at the second's listen",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\ngateway \"a\" {\n  services = [service.greeting]\n}\ngateway \"b\" {\n  listen   = \"0.0.0.0:8080\"\n  services = [service.greeting]\n}\n",
+		summary: "Duplicate gateway port",
+		detail:  `Gateway "a" (line 5)`,
+		at:      "9:14",
+	},
+	{
+		name:    "a second gateway of one name is reported at its label",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\ngateway \"a\" {\n  services = [service.greeting]\n}\ngateway \"a\" {\n  listen   = \"127.0.0.1:0\"\n  services = [service.greeting]\n}\n",
+		summary: `Duplicate gateway name "a"`,
+		at:      "8:9",
+	},
+	{
+		name:    "a gateway named like a service is reported at its label",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\ngateway \"greeting\" {\n  services = [service.greeting]\n}\n",
+		summary: `Duplicate name "greeting"`,
+		detail:  "share one set of names",
+		at:      "5:9",
+	},
+	{
+		name:    "a quoted service in a gateway's services says to write a reference",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\ngateway \"public\" {\n  services = [\"greeting\"]\n}\n",
+		summary: "Quoted service name in services",
+		detail:  "write service.greeting",
+		at:      "6:15",
+	},
 }
 
 func TestParseDiagnostics(t *testing.T) {

@@ -90,6 +90,7 @@ type App struct {
 	Programs []*Guest     // declaration order
 	Stores   []*Store     // declaration order
 	Topics   []*Topic     // declaration order
+	Gateways []*Gateway   // declaration order
 	Sources  diag.Sources // File -> contents, for rendering diagnostics
 
 	NameRange   hcl.Range // the app block's label

@@ -26,7 +26,7 @@ var (
 const maxNameLen = 64
 
 // exampleNames are suggested when nothing of a wrong name can be kept.
-var exampleNames = map[string]string{"app": "shop", "service": "orders", "program": "checkout", "proto": "orders", "store": "accounts", "topic": "transfers"}
+var exampleNames = map[string]string{"app": "shop", "service": "orders", "program": "checkout", "proto": "orders", "store": "accounts", "topic": "transfers", "gateway": "public"}
 
 // ValidName reports whether name can name an app, a service, a program or
 // a proto block: a lowercase letter, then lowercase letters, digits, "_"

@@ -99,7 +99,11 @@ func reload(ctx context.Context, parigot, app string, runs int) (time.Duration, 
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
-	defer cmd.Wait()
+	defer func() {
+		cancel()   // interrupts parigot dev
+		pr.Close() // and stops its output, which nobody reads any more
+		cmd.Wait()
+	}()
 	lines := make(chan string, 64)
 	go func() {
 		sc := bufio.NewScanner(pr)

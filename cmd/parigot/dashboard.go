@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/observe"
 )
 
@@ -88,4 +89,17 @@ func (d *dashboard) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	d.srv.Shutdown(ctx)
+}
+
+// observing is what a run shows of itself, for each host.Config it makes:
+// nil parts are off.
+type observing struct {
+	metrics *observe.Metrics
+	tracing *observe.Tracing
+	logJSON bool
+}
+
+// config sets cfg's metrics, tracing and log format.
+func (o observing) config(cfg *host.Config) {
+	cfg.Metrics, cfg.Tracing, cfg.LogJSON = o.metrics, o.tracing, o.logJSON
 }

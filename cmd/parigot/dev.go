@@ -18,6 +18,7 @@ import (
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/internal/watch"
+	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/state"
 )
@@ -136,6 +137,13 @@ func (d *devSession) start(ctx context.Context) {
 	d.running = true
 	guests := host.GuestsFromManifest(res.App, res.Wasm)
 	reloads, ended := d.reloads, d.ended
+	gws, schema, err := runGateways(res.App, "")
+	if err != nil {
+		report(err, d.stderr)
+		d.running = false
+		stop()
+		return
+	}
 	go func() {
 		// The stores and topics outlive each restart of the app, as they
 		// outlive each parigot run: a restart starts from what they hold.
@@ -144,7 +152,13 @@ func (d *devSession) start(ctx context.Context) {
 			ended <- err
 			return
 		}
-		_, err = host.Run(runCtx, host.Config{Guests: guests, Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads, State: local.EngineOf()})
+		if len(gws) > 0 {
+			_, err = gateway.RunSingle(runCtx, gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema, State: local.EngineOf(),
+				Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads,
+				Listening: func(name, url string) { d.say("gateway %s serves %s", name, url) }})
+		} else {
+			_, err = host.Run(runCtx, host.Config{Guests: guests, Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads, State: local.EngineOf()})
+		}
 		local.Close() // before the next run opens the same directory
 		if errors.Is(err, context.Canceled) {
 			err = nil
@@ -168,6 +182,7 @@ func (d *devSession) stopRun() {
 func (d *devSession) reload(ctx context.Context) {
 	start := time.Now()
 	res, err := d.build(ctx)
+	built := time.Since(start)
 	if err != nil {
 		d.say("the app runs on as it was; save a fix to try again")
 		return
@@ -197,7 +212,9 @@ func (d *devSession) reload(ctx context.Context) {
 	for _, name := range names {
 		d.builds[name] = fresh[name]
 	}
-	d.say("reloaded %s (%s)", strings.Join(names, ", "), time.Since(start).Round(10*time.Millisecond))
+	took := time.Since(start)
+	d.say("reloaded %s in %s (build %s, compile to native code and swap %s)", strings.Join(names, ", "),
+		took.Round(10*time.Millisecond), built.Round(10*time.Millisecond), (took - built).Round(10*time.Millisecond))
 }
 
 // build builds the app, showing what goes wrong.

@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,8 +17,8 @@ import (
 
 // TestDevReloadsWhatASaveChanges runs parigot dev on a new app the way a
 // user edits one: change the service's greeting and see the program print
-// the new one; save a mistake and see it while the app runs on; fix it; then
-// stop with Ctrl-C.
+// the new one; save a mistake and see it while the app runs on; fix it;
+// change parigot.hcl and see the app restart; then stop with Ctrl-C.
 func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs wasm guests")
@@ -37,6 +39,18 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	}
 	app := filepath.Join(work, "shop")
 	service := filepath.Join(app, "shop", "main.go")
+	// The gateway init writes commented out, on a free port: it serves
+	// throughout, and reaches the new versions.
+	manifestFile := filepath.Join(app, "parigot.hcl")
+	initial, err := os.ReadFile(manifestFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uncommented := regexp.MustCompile(`(?m)^# (gateway|  listen|  services|})`).ReplaceAllString(string(initial), "$1")
+	uncommented = strings.Replace(uncommented, `listen   = "127.0.0.1:8080"`, `listen   = "127.0.0.1:0"`, 1)
+	if err := os.WriteFile(manifestFile, []byte(uncommented), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	edit := func(old, new string) {
 		t.Helper()
 		src, err := os.ReadFile(service)
@@ -88,10 +102,27 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	}
 
 	waitFor("hello | Hello, world, from shop!", 1)
+	waitFor("parigot dev: gateway public serves http://", 1)
+	url := regexp.MustCompile(`gateway public serves (http://\S+)`).FindStringSubmatch(out.String())[1]
+	greet := func() string {
+		resp, err := http.Post(url+"/shop.v1.Shop/Greet", "application/json", strings.NewReader(`{"name":"world"}`))
+		if err != nil {
+			t.Fatalf("calling Greet through the gateway: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := greet(); !strings.Contains(got, "Hello, world, from shop!") {
+		t.Errorf("Greet through the gateway: %s", got)
+	}
 
 	edit(`"Hello, "`, `"Howdy, "`)
 	waitFor("parigot dev: reloaded shop", 1)
 	waitFor("hello | Howdy, world, from shop!", 1)
+	if got := greet(); !strings.Contains(got, "Howdy, world, from shop!") {
+		t.Errorf("Greet through the gateway after the reload: %s", got)
+	}
 
 	edit(`"Howdy, "`, `"Howdy, " + notDeclared + `)
 	waitFor("undefined: notDeclared", 1)
@@ -102,6 +133,18 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	if strings.Contains(out.String(), "hello | Hello, world") && strings.Count(out.String(), "hello | Hello, world") != 1 {
 		t.Errorf("the first version ran again:\n%s", out.String())
 	}
+
+	// A change to parigot.hcl restarts the whole app.
+	manifest := filepath.Join(app, "parigot.hcl")
+	hcl, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(manifest, append(hcl, "\n# edited\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("parigot dev: parigot.hcl changed: restarting the app", 1)
+	waitFor("hello | Hi, world, from shop!", 2)
 
 	syscall.Kill(-dev.Process.Pid, syscall.SIGINT)
 	defer func() { t.Logf("parigot dev printed:\n%s", out.String()) }()

@@ -76,13 +76,20 @@ var (
 // graphMermaid renders app as a Mermaid flowchart.
 func graphMermaid(app *manifest.App) string {
 	guests := app.StartOrder()
-	ids := make(map[string]string, len(guests))
-	for i, g := range guests {
-		id := g.Name
+	ids := make(map[string]string, len(guests)+len(app.Gateways))
+	names := make([]string, 0, len(guests)+len(app.Gateways))
+	for _, g := range guests {
+		names = append(names, g.Name)
+	}
+	for _, g := range app.Gateways {
+		names = append(names, g.Name) // gateways share the guests' names: no clash
+	}
+	for i, name := range names {
+		id := name
 		if !mermaidIdentRE.MatchString(id) || slices.Contains(mermaidWords, id) {
 			id = "G" + strconv.Itoa(i) // names are lowercase: no clash
 		}
-		ids[g.Name] = id
+		ids[name] = id
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "flowchart LR\n  %%%% app %s: services are boxes (with the proto services they implement), programs are rounded; arrows point at required services\n", app.Name)
@@ -97,6 +104,12 @@ func graphMermaid(app *manifest.App) string {
 	for _, g := range guests {
 		for _, r := range g.Requires {
 			fmt.Fprintf(&b, "  %s --> %s\n", ids[g.Name], ids[r])
+		}
+	}
+	for _, g := range app.Gateways {
+		fmt.Fprintf(&b, "  %s{{\"gateway %s<br/>%s\"}}\n", ids[g.Name], g.Name, g.Listen)
+		for _, s := range g.Services {
+			fmt.Fprintf(&b, "  %s --> %s\n", ids[g.Name], ids[s])
 		}
 	}
 	if app.HasState() {
@@ -157,6 +170,12 @@ func graphDot(app *manifest.App) string {
 	for _, g := range guests {
 		for _, r := range g.Requires {
 			fmt.Fprintf(&b, "  %s -> %s;\n", strconv.Quote(g.Name), strconv.Quote(r))
+		}
+	}
+	for _, g := range app.Gateways {
+		fmt.Fprintf(&b, "  %s [shape=hexagon, label=\"gateway %s\\n%s\"];\n", strconv.Quote(g.Name), g.Name, g.Listen)
+		for _, s := range g.Services {
+			fmt.Fprintf(&b, "  %s -> %s;\n", strconv.Quote(g.Name), strconv.Quote(s))
 		}
 	}
 	for _, s := range app.Stores {

@@ -5,8 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"parigot.dev/parigot/manifest"
 )
 
 func TestNewScaffold(t *testing.T) {
@@ -120,6 +125,29 @@ func TestScaffoldFiles(t *testing.T) {
 		}
 		if strings.Contains(mod, "protobuf v1.36.12 // indirect") || strings.Contains(mod, "vtprotobuf v0.6.0 // indirect") || strings.Contains(mod, "{{") {
 			t.Errorf("go.mod:\n%s", mod)
+		}
+	})
+	t.Run("the manifest has a gateway, commented out, that is valid once uncommented", func(t *testing.T) {
+		text := string(files["parigot.hcl"])
+		if !strings.Contains(text, "\n# gateway \"public\" {\n#   listen   = \"127.0.0.1:8080\"\n#   services = [service.shop]\n# }\n") {
+			t.Fatalf("parigot.hcl has no commented gateway:\n%s", text)
+		}
+		uncommented := regexp.MustCompile(`(?m)^# (gateway|  listen|  services|})`).ReplaceAllString(text, "$1")
+		dir := t.TempDir()
+		for name, content := range files {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			os.WriteFile(p, content, 0o644)
+		}
+		app, diags := manifest.Parse(manifest.FileName, []byte(uncommented), dir)
+		var errs []string
+		for _, d := range diags {
+			if d.Severity == hcl.DiagError {
+				errs = append(errs, d.Error())
+			}
+		}
+		if len(errs) > 0 || len(app.Gateways) != 1 || app.Gateways[0].Services[0] != "shop" {
+			t.Errorf("uncommented, the gateway is %+v: %v", app.Gateways, errs)
 		}
 	})
 	t.Run("every file lands at its place", func(t *testing.T) {

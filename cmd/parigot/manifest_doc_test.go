@@ -88,3 +88,22 @@ func writeApp(t *testing.T, dir, src string) {
 		}
 	}
 }
+
+// TestManifestDocHasASectionPerBlock keeps docs/MANIFEST.md complete: every
+// block type parigot.hcl takes has its "## <block>" section and appears in
+// the complete manifest.
+func TestManifestDocHasASectionPerBlock(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/MANIFEST.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example := codeBlock(t, string(doc), "```hcl\n")
+	for _, block := range manifest.BlockTypes() {
+		if !strings.Contains(string(doc), "\n## "+block+"\n") {
+			t.Errorf("docs/MANIFEST.md has no section ## %s", block)
+		}
+		if !strings.Contains(example, "\n"+block+" \"") {
+			t.Errorf("the complete manifest of docs/MANIFEST.md has no %s block", block)
+		}
+	}
+}

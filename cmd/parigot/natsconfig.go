@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"parigot.dev/parigot/builder"
+	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/split"
 )
@@ -42,15 +43,25 @@ seeds of the guests it hosts with --nats-seeds DIR.`,
 			if err != nil {
 				return err
 			}
-			guests := host.GuestsFromManifest(app, nil)
+			gws, err := gateway.FromManifest(app, "")
+			if err != nil {
+				return err
+			}
+			// A gateway is a NATS user too, named after it
+			// (split.GatewayIdentity), with a seed of its own.
+			guests := split.WithGateways(host.GuestsFromManifest(app, nil), gateway.SplitGateways(gws))
 			var names []string
 			for _, g := range guests {
 				names = append(names, g.Name)
 			}
 			keys, made, err := split.MakeSeeds(seeds, names)
 			for _, name := range made {
+				who := name
+				if gw, ok := split.GatewayOf(name); ok {
+					who = "gateway " + gw
+				}
 				fmt.Fprintf(stderr, "parigot: made the NATS seed of %s in %s, which only you may read: copy it, mode 0600, to the machines that host %s\n",
-					name, split.SeedFile(seeds, name), name)
+					who, split.SeedFile(seeds, name), who)
 			}
 			if err != nil {
 				return err

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"path/filepath"
 	"strings"
 
@@ -12,6 +14,7 @@ import (
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/split"
 	"parigot.dev/parigot/runtime/state"
@@ -29,6 +32,7 @@ type runFlags struct {
 	ephemeral bool
 	debug     []string
 	listen    string // Delve's
+	gwListen  string // the gateway's
 	dashboard string // address
 	otlp      string // OTLP/HTTP receiver's URL
 	logFormat string // text or json
@@ -43,6 +47,10 @@ func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
 'parigot build', then starts its services in the order their requires give,
 then its programs. It ends when the programs end, with their exit code. Each
 line a guest prints is prefixed with the guest's name.
+
+An app with a gateway block serves until it is stopped (Ctrl-C, SIGTERM):
+gRPC, gRPC-Web, Connect and REST clients call the gateway's services on the
+address it prints; --listen ADDR serves elsewhere.
 
 Modes:
   single  every guest in this one process (the default; easiest to debug)
@@ -62,6 +70,7 @@ PARIGOT_NATS_CREDS.`,
 		Example: `  parigot run
   parigot run ./examples/helloworld
   parigot run --mode=split ./examples/helloworld
+  parigot run --listen 127.0.0.1:9090 ./examples/bookstore    # serves until Ctrl-C
 
   # greeting runs natively under Delve: attach a debugger to the address printed
   parigot run --debug=greeting ./examples/helloworld
@@ -103,6 +112,13 @@ PARIGOT_NATS_CREDS.`,
 				return usageError{fmt.Errorf("--debug-listen gives one address: name one guest in --debug")}
 			}
 			host.Debug(guests, res.Debug, f.listen)
+			gws, schema, err := runGateways(res.App, f.gwListen)
+			if err != nil {
+				return err
+			}
+			listening := func(name, url string) {
+				fmt.Fprintf(stderr, "parigot: gateway %s serves %s (Ctrl-C stops the app)\n", name, url)
+			}
 			tracing := startTracing(f.otlp, f.dashboard != "", res.App.Name, "")
 			defer stopTracing(tracing, stderr)
 			var dash *dashboard
@@ -112,6 +128,10 @@ PARIGOT_NATS_CREDS.`,
 				}
 				defer dash.stop()
 			}
+			seen := observing{tracing: tracing, logJSON: f.logFormat == "json"}
+			if dash != nil {
+				seen.metrics = dash.metrics
+			}
 			var out host.Result
 			if f.mode == "single" {
 				// JetStream only for an app that declares a store or topic.
@@ -120,16 +140,19 @@ PARIGOT_NATS_CREDS.`,
 					return serr
 				}
 				defer local.Close()
-				cfg := host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr), State: local.EngineOf()}
-				if dash != nil {
-					cfg.Metrics = dash.metrics
+				if len(gws) > 0 {
+					out, err = gateway.RunSingle(ctx, gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema, State: local.EngineOf(),
+						Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr), Listening: listening,
+						Observe: seen.config})
+				} else {
+					cfg := host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr), State: local.EngineOf()}
+					seen.config(&cfg)
+					out, err = host.Run(ctx, cfg)
 				}
-				cfg.Tracing, cfg.LogJSON = tracing, f.logFormat == "json"
-				out, err = host.Run(ctx, cfg)
 			} else {
 				for _, name := range f.only {
-					if res.App.Guest(name) == nil {
-						return usageError{fmt.Errorf("--only names %q, which is not a service or program of %s", name, res.App.Name)}
+					if res.App.Guest(name) == nil && res.App.Gateway(name) == nil {
+						return usageError{fmt.Errorf("--only names %q, which is not a service, program or gateway of %s", name, res.App.Name)}
 					}
 				}
 				conn := split.ConnFromEnv(f.natsURL)
@@ -165,9 +188,12 @@ PARIGOT_NATS_CREDS.`,
 						}
 						return args
 					},
-					Stdout: stdout,
-					Stderr: stderr,
-					State:  splitState(res.App, state.DataDir(res.App, f.data), f.ephemeral),
+					Stdout:   stdout,
+					Stderr:   stderr,
+					State:    splitState(res.App, state.DataDir(res.App, f.data), f.ephemeral),
+					Gateways: gateway.SplitGateways(gws),
+					Serve: gateway.ServeSplit(gateway.SplitOptions{App: res.App.Name, Guests: guests, Gateways: gws, Schema: schema,
+						Listening: listening, Logger: slog.New(slog.NewTextHandler(stderr, nil))}),
 				})
 			}
 			if err != nil {
@@ -188,13 +214,39 @@ PARIGOT_NATS_CREDS.`,
 	cmd.Flags().StringVar(&f.data, "data", "", "where the app's stores and topics are kept (default: .parigot/data in the app's directory)")
 	cmd.MarkFlagDirname("data")
 	cmd.Flags().BoolVar(&f.ephemeral, "ephemeral", false, "keep the app's stores and topics in memory only: they end with the run")
-	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests in this process tree (comma-separated names)")
+	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests (and gateways) in this process tree (comma-separated names)")
+	cmd.Flags().StringVar(&f.gwListen, "listen", "", "the address (host:port) of the app's gateway, instead of its listen in parigot.hcl")
 	cmd.Flags().StringSliceVar(&f.debug, "debug", nil, "run these guests (comma-separated names) natively under Delve, for a debugger to attach to; their method budgets are suspended")
 	cmd.Flags().StringVar(&f.dashboard, "dashboard", "", "serve the app's dashboard and Prometheus /metrics on this address, e.g. 127.0.0.1:7070, until interrupted (the URL is printed)")
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "how guests' output lines are written: text (prefixed with the guest's name, for people) or json (one object a line, with guest, method, trace and span ids, for machines)")
 	cmd.Flags().StringVar(&f.otlp, "otlp", "", "send a span of every call to this OpenTelemetry OTLP/HTTP receiver, e.g. http://127.0.0.1:4318 (a collector's)")
 	cmd.Flags().StringVar(&f.listen, "debug-listen", "", "the address Delve serves the --debug guest on, e.g. 127.0.0.1:2345 for an IDE's fixed configuration (default: a free port, printed)")
 	return cmd
+}
+
+// runGateways returns the app's gateways, with listen (--listen) as the
+// address of its one gateway when set, and the schema they serve from.
+func runGateways(app *manifest.App, listen string) ([]gateway.Spec, *gateway.Schema, error) {
+	if listen != "" && len(app.Gateways) == 0 {
+		return nil, nil, usageError{fmt.Errorf("--listen gives the address of the app's gateway, and %s declares none (a gateway block in %s)", app.Name, manifest.FileName)}
+	}
+	if len(app.Gateways) == 0 {
+		return nil, nil, nil
+	}
+	if listen != "" {
+		if _, _, err := net.SplitHostPort(listen); err != nil {
+			return nil, nil, usageError{fmt.Errorf("--listen %q is not host:port, for example 127.0.0.1:8080", listen)}
+		}
+	}
+	gws, err := gateway.FromManifest(app, listen)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	schema, err := gateway.LoadSchema(builder.DescriptorsPath(app))
+	if err != nil {
+		return nil, nil, err
+	}
+	return gws, schema, nil
 }
 
 // splitState is what split mode needs of app's stores and topics, or nil

@@ -25,6 +25,9 @@ var forbidden = map[string][]string{
 	"runtime/guest":        {"manifest", "codegen", "builder", "runtime/host", "runtime/apptest", "cmd", "templates"},
 	"runtime/internal/abi": {"manifest", "codegen", "builder", "runtime/host", "runtime/guest", "cmd", "templates"},
 	"runtime/host":         {"codegen", "builder", "cmd", "templates", "runtime/guest", "runtime/apptest"},
+	// The gateway is host-side: it serves from descriptors, never from an
+	// app's Go code or the guest library.
+	"runtime/gateway": {"codegen", "builder", "cmd", "templates", "runtime/guest", "runtime/apptest"},
 	// The state engine sits below the host, which hands it the guests'
 	// operations: it knows nothing of guests but their endpoints.
 	"runtime/state": {"codegen", "builder", "cmd", "templates", "runtime/guest", "runtime/host", "runtime/split", "runtime/apptest"},

@@ -1,10 +1,15 @@
 // Package otlptest is an OTLP/HTTP trace receiver for tests: it decodes
-// what an exporter POSTs to /v1/traces with the collector protocol's own
-// messages, and keeps the spans. Only tests import it.
+// what an exporter POSTs to /v1/traces as the collector protocol's
+// ExportTraceServiceRequest (field 1, repeated ResourceSpans, each decoded
+// with OTLP's own trace messages) and answers as a collector does, and
+// keeps the spans. Only tests import it. The collector's Go package is not
+// used: it links gRPC, whose versions would pull parigot's own
+// dependencies along.
 package otlptest
 
 import (
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,9 +18,10 @@ import (
 	"testing"
 	"time"
 
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -49,9 +55,9 @@ func (r *Receiver) URL() string { return r.srv.URL }
 
 func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
 	body, err := io.ReadAll(req.Body)
-	var msg coltracepb.ExportTraceServiceRequest
+	var msg []*tracepb.ResourceSpans
 	if err == nil {
-		err = proto.Unmarshal(body, &msg)
+		msg, err = decodeExport(body)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -60,7 +66,7 @@ func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "not an OTLP/HTTP protobuf trace export", http.StatusBadRequest)
 		return
 	}
-	for _, rs := range msg.ResourceSpans {
+	for _, rs := range msg {
 		res := text(rs.GetResource().GetAttributes())
 		for _, ss := range rs.ScopeSpans {
 			for _, s := range ss.Spans {
@@ -76,9 +82,36 @@ func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
 			}
 		}
 	}
+	// An empty ExportTraceServiceResponse: no partial success to report.
 	w.Header().Set("Content-Type", "application/x-protobuf")
-	resp, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
-	w.Write(resp)
+}
+
+// decodeExport decodes an ExportTraceServiceRequest: its field 1 is
+// repeated ResourceSpans; any other field is an error here, since no
+// exporter sends one.
+func decodeExport(b []byte) ([]*tracepb.ResourceSpans, error) {
+	var out []*tracepb.ResourceSpans
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		b = b[n:]
+		if num != 1 || typ != protowire.BytesType {
+			return nil, fmt.Errorf("field %d of type %d in an ExportTraceServiceRequest", num, typ)
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		b = b[n:]
+		rs := new(tracepb.ResourceSpans)
+		if err := proto.Unmarshal(v, rs); err != nil {
+			return nil, err
+		}
+		out = append(out, rs)
+	}
+	return out, nil
 }
 
 func text(kvs []*commonpb.KeyValue) map[string]string {

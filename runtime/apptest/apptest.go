@@ -17,10 +17,12 @@ import (
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/diag"
 	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/guest"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/lines"
+	"parigot.dev/parigot/runtime/internal/native"
 	"parigot.dev/parigot/runtime/internal/route"
 	"parigot.dev/parigot/runtime/split"
 	"parigot.dev/parigot/runtime/state"
@@ -56,10 +58,13 @@ type App struct {
 	mode   Mode
 	app    *manifest.App
 	guests []*host.GuestSpec
-	ctx    context.Context // ends when the test's cleanup stops the app
-	stop   context.CancelFunc
-	caller *caller
-	logs   *testLog
+	// gateways are the app's gateway blocks, each on a free port (see
+	// Gateway)
+	gateways []gateway.Spec
+	ctx      context.Context // ends when the test's cleanup stops the app
+	stop     context.CancelFunc
+	caller   *native.Caller
+	logs     *testLog
 
 	wg       sync.WaitGroup // the services' hosts
 	cleanups []func()       // run last to first when the services have stopped
@@ -67,7 +72,7 @@ type App struct {
 	problems []string // the services' failures and errors: they fail the test at its end
 
 	// single mode: the services' endpoints, which the host hands reg
-	reg *registry
+	reg *native.Registry
 	// split mode: the NATS server, and a connection of the harness's own
 	server *split.Server
 	net    *split.Network
@@ -113,7 +118,8 @@ func Start(t testing.TB, dir string, mode Mode) *App {
 	// machine runs it: without an explicit scale, budgets get room. A test
 	// of the budget itself sets PARIGOT_TIMEOUT_SCALE=1.
 	guests := host.ScaledGuests(res.App, res.Wasm, host.TimeoutScale(DefaultTimeoutScale))
-	a := &App{mode: mode, app: res.App, guests: guests, caller: newCaller(), logs: &testLog{t: t}}
+	a := &App{mode: mode, app: res.App, guests: guests, caller: native.NewCaller(split.NativeCaller), logs: &testLog{t: t}}
+	a.gateways, _ = gateway.FromManifest(res.App, "")
 	a.ctx, a.stop = context.WithCancel(context.Background())
 	t.Cleanup(func() { a.shutdown(t) })
 
@@ -331,7 +337,11 @@ func (a *App) Call(ctx context.Context, service, method string, req, resp proto.
 		return &guest.Error{Code: guest.CodeResourceExhausted, Method: full,
 			Message: fmt.Sprintf("request of %d bytes is larger than the %d-byte limit", len(payload), abi.MaxPayload)}
 	}
-	ev, err := a.caller.call(ctx, ep, full, payload)
+	ev, err := a.caller.Call(ctx, ep, full, payload)
+	var de *native.DeadlineError
+	if errors.As(err, &de) {
+		return &guest.Error{Code: guest.CodeDeadlineExceeded, Method: full, Message: de.Error()}
+	}
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,9 @@
 package apptest_test
 
 import (
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 
 	greetingv1 "parigot.dev/parigot/examples/helloworld/gen/greeting/v1"
@@ -52,4 +55,28 @@ func ExampleApp_RunProgram() {
 		}
 	}
 	_ = testHello
+}
+
+// Gateway starts one of the app's gateways on a free port and returns its
+// URL, for calls over HTTP as a client outside the app makes them: REST
+// paths of google.api.http annotations, Connect, gRPC, gRPC-Web.
+//
+// testBooks is the body of func TestBooks(t *testing.T) beside
+// examples/bookstore's parigot.hcl; it is only compiled here.
+func ExampleApp_Gateway() {
+	testBooks := func(t *testing.T) {
+		app := apptest.Start(t, ".", apptest.Default)
+		url := app.Gateway(t, "public")
+
+		resp, err := http.Get(url + "/v1/books/1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"title":"The Go Programming Language"`) {
+			t.Errorf("GET /v1/books/1: %d %s", resp.StatusCode, body)
+		}
+	}
+	_ = testBooks
 }

@@ -4,13 +4,14 @@ import (
 	"fmt"
 
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/internal/native"
 )
 
 // startSingle starts the services in one host, as `parigot run` does, and
 // returns once they are all ready. The host hands each service's endpoint to
 // the registry, through which native calls and programs reach it.
 func (a *App) startSingle(services []*host.GuestSpec) error {
-	a.reg = newRegistry()
+	a.reg = native.NewRegistry()
 	if len(services) == 0 {
 		return nil
 	}
@@ -22,5 +23,9 @@ func (a *App) startSingle(services []*host.GuestSpec) error {
 		a.record("single-mode host", r, err)
 		stopped <- fmt.Errorf("the services stopped before they were all ready: %v", errOr(err, r))
 	}()
-	return a.reg.waitReady(a.ctx, services, stopped)
+	names := make([]string, len(services))
+	for i, s := range services {
+		names[i] = s.Name
+	}
+	return a.reg.WaitReady(a.ctx, names, stopped)
 }

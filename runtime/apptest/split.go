@@ -3,6 +3,7 @@ package apptest
 import (
 	"fmt"
 
+	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/split"
 	"parigot.dev/parigot/runtime/state"
@@ -18,7 +19,7 @@ func (a *App) startSplit(services []*host.GuestSpec) error {
 		stores, topics := state.SpecsFromManifest(a.app)
 		a.splitState = &split.State{Stores: stores, Topics: topics, Ephemeral: true}
 	}
-	srv, err := split.StartStateServer(a.app.Name, a.guests, a.splitState, split.NativeCaller)
+	srv, err := split.StartStateServer(a.app.Name, split.WithGateways(a.guests, gateway.SplitGateways(a.gateways)), a.splitState, split.NativeCaller)
 	if err != nil {
 		return err
 	}

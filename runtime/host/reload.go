@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	goruntime "runtime"
 	"slices"
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"parigot.dev/parigot/runtime/internal/abi"
 )
@@ -82,6 +84,9 @@ func (r *run) reload(ctx context.Context, rl Reload) error {
 			b.rt.Close(context.Background())
 		}
 	}
+	// A reload compiles few guests, while the others wait: each uses
+	// every core.
+	cctx := experimental.WithCompilationWorkers(ctx, goruntime.NumCPU())
 	names := make([]string, 0, len(rl.Wasm))
 	for name := range rl.Wasm {
 		names = append(names, name)
@@ -93,7 +98,7 @@ func (r *run) reload(ctx context.Context, rl Reload) error {
 			closeAll()
 			return fmt.Errorf("no guest named %s in this run: a guest added to parigot.hcl needs the app restarted", name)
 		}
-		rt, compiled, err := r.compileGuest(ctx, in.spec, rl.Wasm[name])
+		rt, compiled, err := r.compileGuest(cctx, in.spec, rl.Wasm[name])
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("%s %s: %w", in.spec.Kind, name, err)

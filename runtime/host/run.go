@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"golang.org/x/sync/errgroup"
 
@@ -124,6 +125,9 @@ func (r *run) load(ctx context.Context) error {
 	defer stop()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(goruntime.NumCPU())
+	// The cores are shared among the guests compiling at once; one guest
+	// alone (a split-mode child) compiles its functions on every core.
+	gctx = experimental.WithCompilationWorkers(gctx, max(1, goruntime.NumCPU()/max(1, len(r.instances))))
 	for _, in := range r.instances {
 		g.Go(func() error {
 			start := time.Now()

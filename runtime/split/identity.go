@@ -17,6 +17,44 @@ import (
 // name, since a guest's name starts with a letter.
 const NativeCaller = "_native"
 
+// Gateway is a gateway of the app as split mode knows it: a NATS identity
+// of its own (GatewayIdentity), which may call the services of the guests
+// it serves and nothing else, as a program requiring them may.
+type Gateway struct {
+	Name   string
+	Guests []string // the services it serves
+}
+
+// GatewayIdentity is the NATS identity of the gateway name. No guest can
+// have it, since a guest's name starts with a letter.
+func GatewayIdentity(name string) string { return gatewayPrefix + name }
+
+const gatewayPrefix = "_gateway-"
+
+// GatewayOf returns the name of the gateway whose identity is identity, and
+// whether it is a gateway's.
+func GatewayOf(identity string) (string, bool) { return strings.CutPrefix(identity, gatewayPrefix) }
+
+// identityText names an identity for people: "service orders", "gateway public".
+func identityText(g *host.GuestSpec) string {
+	if name, ok := GatewayOf(g.Name); ok {
+		return "gateway " + name
+	}
+	return g.Kind.String() + " " + g.Name
+}
+
+// WithGateways returns guests followed by a program-like spec for each
+// gateway, named by its identity: what grantFor, the embedded server's
+// users and nats-config's users take, so that a gateway's grant is written
+// by the one rule.
+func WithGateways(guests []*host.GuestSpec, gateways []Gateway) []*host.GuestSpec {
+	out := slices.Clone(guests)
+	for _, g := range gateways {
+		out = append(out, &host.GuestSpec{Name: GatewayIdentity(g.Name), Kind: host.Program, Requires: g.Guests})
+	}
+	return out
+}
+
 // StateAdmin is the identity that makes an app's buckets and streams in
 // the embedded server: the supervisor's, for a moment before any child
 // starts. Guests only use what it made.

@@ -26,11 +26,11 @@ func identityGuests() []*host.GuestSpec {
 	}
 }
 
-// startIdentityServer starts the embedded server of identityGuests, with a
-// user for NativeCaller too.
+// startIdentityServer starts the embedded server of identityGuests and a
+// gateway "public" serving faulty, with a user for NativeCaller too.
 func startIdentityServer(t *testing.T) *Server {
 	t.Helper()
-	srv, err := StartServer("test", identityGuests(), NativeCaller)
+	srv, err := StartServer("test", WithGateways(identityGuests(), []Gateway{{Name: "public", Guests: []string{"faulty"}}}), NativeCaller)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +106,12 @@ func TestAGuestsNATSUserMayDoOnlyWhatItsGuestNeeds(t *testing.T) {
 		{"a program cannot publish on another program's reply subject", "ticker", pub, "parigot.test.reply.tocker.x.echo.1", "", false},
 		{"a program cannot publish outside the app's subjects", "ticker", pub, "other.subject", "", false},
 		{"the native caller calls every service", "_native", pub, "parigot.test.call.test.Faulty", "", true},
+		{"a gateway calls the services it serves", "_gateway-public", pub, "parigot.test.call.test.Faulty", "", true},
+		{"a gateway asks whether the services it serves are ready", "_gateway-public", pub, "parigot.test.ready.faulty", "", true},
+		{"a gateway reads its own replies", "_gateway-public", sub, "parigot.test.reply._gateway-public.>", "", true},
+		{"a gateway cannot call a service it does not serve", "_gateway-public", pub, "parigot.test.call.test.Echo", "", false},
+		{"a gateway cannot take a service's calls", "_gateway-public", sub, "parigot.test.call.test.Faulty", "faulty", false},
+		{"a gateway cannot read a guest's replies", "_gateway-public", sub, "parigot.test.reply.ticker.>", "", false},
 		{"the native caller cannot take a service's calls", "_native", sub, "parigot.test.call.test.Echo", "echo", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {

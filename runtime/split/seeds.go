@@ -153,7 +153,7 @@ authorization {
 			return "", fmt.Errorf("the NATS seed of guest %s: %w", g.Name, err)
 		}
 		gr := grantFor(app, guests, g.Name)
-		fmt.Fprintf(&b, "    # %s %s\n    {\n      nkey: %s\n      permissions: {\n", g.Kind, g.Name, pub)
+		fmt.Fprintf(&b, "    # %s\n    {\n      nkey: %s\n      permissions: {\n", identityText(g), pub)
 		fmt.Fprintf(&b, "        publish: %s\n", confSubjects(gr.publish))
 		fmt.Fprintf(&b, "        subscribe: %s\n", confSubjects(gr.subscribe))
 		if gr.responses > 0 {

@@ -46,6 +46,14 @@ type Options struct {
 	StopTimeout time.Duration
 	// Started, when set, is called with each child's label and process id.
 	Started func(label string, pid int)
+	// Gateways are the app's gateways; those Only names (all without Only)
+	// are served by this process, with Serve.
+	Gateways []Gateway
+	// Serve serves the gateways hosted here, beside the children, until
+	// its ctx ends; conn gives the NATS connection of an identity
+	// (GatewayIdentity). With a gateway hosted here, the run lasts until
+	// Supervise's ctx ends or Serve fails, whatever the programs do.
+	Serve func(ctx context.Context, conn func(identity string) Conn) error
 	// State is the app's stores and topics, which the embedded server
 	// keeps (with JetStream) and makes before the children start; nil for
 	// an app without any, whose server runs no JetStream.
@@ -98,15 +106,18 @@ type childEvent struct {
 // Every field is owned by the goroutine that called Supervise; the
 // children's watcher goroutines only send on events.
 type supervisor struct {
-	opts     Options
-	server   *Server           // the embedded NATS server; nil with Options.Conn
-	seeds    map[string]string // guest -> its seed, from Options.Seeds
-	children []*child
-	events   chan childEvent
-	running  map[*child]bool
-	programs int // programs still running
-	res      host.Result
-	err      error // the first error: what Supervise returns
+	opts      Options
+	server    *Server           // the embedded NATS server; nil with Options.Conn
+	seeds     map[string]string // guest -> its seed, from Options.Seeds
+	children  []*child
+	events    chan childEvent
+	running   map[*child]bool
+	programs  int        // programs still running
+	gateways  []Gateway  // the gateways hosted here
+	served    chan error // Serve's end; nil without gateways here
+	stopServe context.CancelFunc
+	res       host.Result
+	err       error // the first error: what Supervise returns
 }
 
 // Supervise runs the app split into one process per guest and returns how
@@ -130,10 +141,14 @@ func Supervise(ctx context.Context, opts Options) (host.Result, error) {
 		s.stopAll()
 		return s.res, err
 	}
-	// 3. Until the programs end (or, with no program here, until a service
-	// ends for good), or ctx ends.
+	// 3. The gateways hosted here, beside the children.
+	s.serve()
+	// 4. Until the programs end (or, with no program here, until a service
+	// ends for good; with a gateway, until stopped), or ctx ends.
 	s.wait(ctx)
-	// 4. Stop what still runs.
+	// 5. Stop what still runs: the gateways first, which finish the
+	// requests they have, then the children.
+	s.stopServing()
 	s.stopAll()
 	return s.res, s.err
 }
@@ -165,7 +180,15 @@ func newSupervisor(opts Options) (*supervisor, error) {
 			s.children = append(s.children, c)
 		}
 	}
-	if len(s.children) == 0 {
+	for _, g := range opts.Gateways {
+		if len(only) == 0 || only[g.Name] {
+			s.gateways = append(s.gateways, g)
+		}
+	}
+	if len(s.gateways) > 0 && opts.Serve == nil {
+		return nil, errors.New("split: gateways to serve, and no Serve")
+	}
+	if len(s.children) == 0 && len(s.gateways) == 0 {
 		return nil, fmt.Errorf("no guest to run here: --only names none of the app's guests")
 	}
 	stdout, stderr := lines.NewSink(opts.Stdout), lines.NewSink(opts.Stderr)
@@ -192,7 +215,7 @@ func (s *supervisor) connect() error {
 		if s.opts.Seeds != "" {
 			return errors.New("seeds are for a NATS server given by URL (--nats): the embedded server makes a key for each guest itself")
 		}
-		srv, err := StartStateServer(s.opts.App, s.opts.Guests, s.opts.State)
+		srv, err := StartStateServer(s.opts.App, WithGateways(s.opts.Guests, s.opts.Gateways), s.opts.State)
 		if err != nil {
 			return err
 		}
@@ -210,6 +233,9 @@ func (s *supervisor) connect() error {
 		if c.replica <= 1 { // replicas share their guest's identity
 			names = append(names, c.spec.Name)
 		}
+	}
+	for _, g := range s.gateways {
+		names = append(names, GatewayIdentity(g.Name))
 	}
 	seeds, err := ReadSeeds(s.opts.Seeds, names)
 	if err != nil {
@@ -345,19 +371,53 @@ func (s *supervisor) watchChild(c *child, cmd *exec.Cmd, up *os.File) {
 	s.events <- childEvent{c: c, report: last, exited: true, err: err}
 }
 
+// serve starts Serve for the gateways hosted here.
+func (s *supervisor) serve() {
+	if len(s.gateways) == 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopServe = cancel
+	s.served = make(chan error, 1)
+	go func() { s.served <- s.opts.Serve(ctx, s.connFor) }()
+}
+
+// stopServing stops the gateways and waits for Serve to end (it bounds
+// its own graceful stop).
+func (s *supervisor) stopServing() {
+	if s.stopServe == nil {
+		return
+	}
+	s.stopServe()
+	if s.served != nil {
+		if err := <-s.served; err != nil {
+			s.fail(err)
+		}
+	}
+}
+
 // wait handles what the children report until the run is over: the
 // programs have ended or, with only services here, one has ended for good
-// or none runs any more; or ctx has ended.
+// or none runs any more; with a gateway here, whatever the programs do,
+// until a service here ends for good (as in single mode) or the gateway
+// fails; or ctx has ended.
 func (s *supervisor) wait(ctx context.Context) {
 	servicesOnly := s.programs == 0
-	for len(s.running) > 0 && (servicesOnly || s.programs > 0) && s.err == nil && ctx.Err() == nil {
+	serving := len(s.gateways) > 0
+	for (serving || len(s.running) > 0 && (servicesOnly || s.programs > 0)) && s.err == nil && ctx.Err() == nil {
 		select {
 		case e := <-s.events:
 			if !e.exited {
 				e.c.ready = true
-			} else if over := s.exited(ctx, e); over && servicesOnly {
+			} else if over := s.exited(ctx, e); over && (servicesOnly || serving) {
 				return
 			}
+		case err := <-s.served:
+			s.served = nil
+			if err == nil {
+				err = errors.New("the gateways stopped serving")
+			}
+			s.fail(err)
 		case <-ctx.Done():
 		}
 	}

@@ -32,7 +32,7 @@ func main() {
 	measure.MaybeRunChild() // the split-mode benchmark's children are this binary
 	n := flag.Int("n", 20000, "calls per measurement")
 	runs := flag.Int("runs", 3, "runs of each start-up and build figure (the median is shown)")
-	only := flag.String("only", "calls,state,startup,build", "the parts to run, comma-separated")
+	only := flag.String("only", "calls,gateway,state,startup,build", "the parts to run, comma-separated")
 	flag.Parse()
 	parts := map[string]bool{}
 	for _, p := range strings.Split(*only, ",") {
@@ -92,6 +92,31 @@ func run(ctx context.Context, out io.Writer, n, runs int, parts map[string]bool)
 		}
 	}
 
+	var gwRows []row
+	if parts["gateway"] {
+		progress("the bookstore behind its gateway, and a plain grpc-go server")
+		store, err := measure.StartBookstore(ctx)
+		if err != nil {
+			return err
+		}
+		for _, callers := range []int{1, 8} {
+			for _, way := range []string{"grpc-go", "gateway"} {
+				addr := ""
+				if way == "gateway" {
+					addr = store.Addr
+				}
+				st, err := measure.GRPCGetBook(ctx, addr, n, callers)
+				if err != nil {
+					store.Stop()
+					return fmt.Errorf("GetBook, %s, %d callers: %w", way, callers, err)
+				}
+				progress("GetBook %-8s callers=%d  %s", way, callers, st)
+				gwRows = append(gwRows, row{way, 0, callers, st})
+			}
+		}
+		store.Stop()
+	}
+
 	var states []stateRow
 	if parts["state"] {
 		sn := max(n/10, 100) // each operation writes to disk: fewer of them
@@ -136,7 +161,7 @@ func run(ctx context.Context, out io.Writer, n, runs int, parts map[string]bool)
 		}
 		progress("build: cold %s, no-op %s, edit %s; parigot dev reload %s", bt.Cold, bt.NoOp, bt.Edit, bt.Reload)
 	}
-	printTable(out, rows, n, measure.Median(warm), measure.Median(cold), bt, time.Since(started))
+	printTable(out, rows, gwRows, n, measure.Median(warm), measure.Median(cold), bt, time.Since(started))
 	printState(out, states)
 	return nil
 }
@@ -229,7 +254,7 @@ func find(rows []row, way string, size, callers int) measure.Stats {
 	return measure.Stats{}
 }
 
-func printTable(out io.Writer, rows []row, n int, warm, cold time.Duration, bt measure.BuildTimes, took time.Duration) {
+func printTable(out io.Writer, rows, gwRows []row, n int, warm, cold time.Duration, bt measure.BuildTimes, took time.Duration) {
 	p := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	p("Machine: %d CPUs (%s), %s, %s/%s; %s; took %s.", runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH,
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second))
@@ -245,6 +270,18 @@ func printTable(out io.Writer, rows []row, n int, warm, cold time.Duration, bt m
 			p("| %s | %d | %s | %s | %s | %s | %s | %s | %s |", size(r.size), r.callers, r.way, us(r.st.P50), us(r.st.P99),
 				rate(r.st.PerSec()), ratio(r.st.P50.Seconds(), plain.P50.Seconds()), ratio(r.st.P50.Seconds(), grpc.P50.Seconds()),
 				ratio(r.st.PerSec(), grpc.PerSec()))
+		}
+		p("")
+	}
+	if len(gwRows) > 0 {
+		p("Through the gateway (%d unary calls per row of bookstore.v1.Bookstore/GetBook with a grpc-go client over loopback: to examples/bookstore's gateway in single mode, the books service in wasm behind it; and to a plain grpc-go server doing the same work natively):", n)
+		p("")
+		p("| callers | way | p50 | p99 | calls/s | p50 vs grpc-go | calls/s vs grpc-go |")
+		p("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+		for _, r := range gwRows {
+			grpc := find(gwRows, "grpc-go", 0, r.callers)
+			p("| %d | %s | %s | %s | %s | %s | %s |", r.callers, r.way, us(r.st.P50), us(r.st.P99), rate(r.st.PerSec()),
+				ratio(r.st.P50.Seconds(), grpc.P50.Seconds()), ratio(r.st.PerSec(), grpc.PerSec()))
 		}
 		p("")
 	}
@@ -278,6 +315,11 @@ func printTable(out io.Writer, rows []row, n int, warm, cold time.Duration, bt m
 		p("| single mode >= 10x faster than grpc-go at 100 B (p50) | %.1fx | %s |", grpc.P50.Seconds()/single.P50.Seconds(), yes(single.P50*10 <= grpc.P50))
 		p("| split mode p50 <= grpc-go p50 at 100 B | %s vs %s | %s |", us(split.P50), us(grpc.P50), yes(split.P50 <= grpc.P50))
 		p("| >= 100k calls/s in single mode, 100 B, best of 1 and 8 callers | %s | %s |", rate(best), yes(best >= 100e3))
+	}
+	if len(gwRows) > 0 {
+		gw, grpc := find(gwRows, "gateway", 0, 1), find(gwRows, "grpc-go", 0, 1)
+		p("| gateway p50 <= 1.2x a plain grpc-go server, 1 caller (issue 13) | %s vs %s (%s) | %s |", us(gw.P50), us(grpc.P50),
+			ratio(gw.P50.Seconds(), grpc.P50.Seconds()), yes(gw.P50.Seconds() <= 1.2*grpc.P50.Seconds()))
 	}
 	if warm > 0 {
 		p("| warm time to first call <= 0.5 s | %s | %s |", sec(warm), yes(warm <= 500*time.Millisecond))

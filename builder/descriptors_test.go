@@ -1,0 +1,85 @@
+package builder
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/types/descriptorpb"
+
+	"parigot.dev/parigot/internal/progress"
+)
+
+func TestTheBuildWritesTheAppsDescriptorsForTheGateway(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"parigot.hcl": shopHeader + `
+proto "books" {
+  root  = "proto"
+  files = ["proto/books/v1/books.proto"]
+}
+service "books" {
+  source     = "./books"
+  implements = ["books.v1.Books"]
+}
+`,
+		"proto/books/v1/books.proto": `syntax = "proto3";
+package books.v1;
+option go_package = "example.com/shop/gen/books/v1;booksv1";
+import "google/api/annotations.proto";
+import "google/protobuf/timestamp.proto";
+message GetBookRequest { string id = 1; }
+message Book { string id = 1; google.protobuf.Timestamp published = 2; }
+service Books {
+  rpc GetBook(GetBookRequest) returns (Book) {
+    option (google.api.http) = { get: "/v1/books/{id}" };
+  }
+}
+`,
+	}
+	writeFiles(t, dir, files)
+	// What Build does before it compiles the guests (which this app has
+	// no source for).
+	app, err := loadForCode(dir, progress.New(nil, false))
+	if err != nil {
+		t.Fatal(rendered(err))
+	}
+	gen, unlock, err := lockAndGenerate(context.Background(), app, dir, progress.New(nil, false))
+	if err != nil {
+		t.Fatal(rendered(err))
+	}
+	unlock()
+	if err := writeDescriptors(app, gen); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, BuildDir, DescriptorsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set descriptorpb.FileDescriptorSet
+	if err := proto.Unmarshal(b, &set); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("they hold the app's files and all they import, so they resolve alone", func(t *testing.T) {
+		reg, err := protodesc.NewFiles(&set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reg.FindDescriptorByName("books.v1.Books.GetBook"); err != nil {
+			t.Error(err)
+		}
+		if _, err := reg.FindFileByPath("google/api/http.proto"); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Run("they carry no source information", func(t *testing.T) {
+		for _, f := range set.File {
+			if f.SourceCodeInfo != nil {
+				t.Errorf("%s has source information", f.GetName())
+			}
+		}
+	})
+}

@@ -1,0 +1,136 @@
+package manifest
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// DefaultListen is where a gateway listens when its block gives no listen.
+const DefaultListen = "127.0.0.1:8080"
+
+// Gateway is a gateway block: one address where clients outside the app
+// (gRPC, gRPC-Web, Connect, REST over HTTP) call the services it lists.
+type Gateway struct {
+	Name string
+	// Listen is the TCP address, host:port, as written; DefaultListen when
+	// the block gives none. Port 0 picks a free port.
+	Listen string
+	// Services names the services (guests) whose proto services the
+	// gateway serves: every proto service each implements, and nothing
+	// else.
+	Services       []string
+	ServicesRanges []hcl.Range
+	DeclRange      hcl.Range // the block header
+	NameRange      hcl.Range // the block label
+	ListenRange    hcl.Range // the listen attribute's value; the block header when not given
+}
+
+// Gateway returns the gateway named name, or nil.
+func (a *App) Gateway(name string) *Gateway {
+	for _, g := range a.Gateways {
+		if g.Name == name {
+			return g
+		}
+	}
+	return nil
+}
+
+func (d *decoder) decodeGateway(b *hcl.Block) {
+	g := &Gateway{Name: b.Labels[0], Listen: DefaultListen, DeclRange: b.DefRange, NameRange: b.LabelRanges[0], ListenRange: b.DefRange}
+	d.checkName(g.Name, g.NameRange, "gateway")
+	dup := false
+	for _, o := range d.app.Gateways {
+		if o.Name == g.Name {
+			dup = true
+			d.errf(g.NameRange, fmt.Sprintf("Duplicate gateway name %q", g.Name),
+				"A gateway named %q is already declared at line %d. Rename one of them, or list the services of both in one gateway.", g.Name, o.DeclRange.Start.Line)
+		}
+	}
+	content, diags := b.Body.Content(gatewaySchema)
+	d.diags = append(d.diags, diags...)
+	if attr := content.Attributes["listen"]; attr != nil {
+		g.ListenRange = attr.Expr.Range()
+		if l, ok := d.str(attr, fmt.Sprintf("listen = %q", DefaultListen)); ok {
+			if why := checkListen(l); why != "" {
+				d.errf(g.ListenRange, "Invalid listen address",
+					"%q %s. listen is a TCP address, host:port, for example listen = %q (the default), or \":8080\" for every interface.", l, why, DefaultListen)
+			} else {
+				g.Listen = l
+			}
+		}
+	}
+	attr := content.Attributes["services"]
+	if attr == nil {
+		d.errf(b.DefRange, "Missing services",
+			"A gateway needs services, the services clients outside the app may call through it, for example services = [service.orders].")
+	} else {
+		n := len(d.diags)
+		g.Services, g.ServicesRanges = d.serviceRefs(attr, "served by a gateway",
+			"programs answer no calls, so a gateway has nothing to call. services lists services only (service.<name>).", "orders")
+		if len(g.Services) == 0 && !d.errorsSince(n) {
+			d.errf(attr.Expr.Range(), "Empty services list",
+				"List at least one service the gateway serves, for example services = [service.orders].")
+		}
+	}
+	if !dup {
+		d.app.Gateways = append(d.app.Gateways, g)
+	}
+}
+
+// checkListen says what is wrong with a listen address, or "".
+func checkListen(l string) string {
+	host, port, err := net.SplitHostPort(l)
+	if err != nil {
+		return "is not host:port"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Sprintf("has port %q, which is not a number from 0 to 65535", port)
+	}
+	if host != "" && host != "localhost" && net.ParseIP(host) == nil {
+		return fmt.Sprintf("has host %q, which is neither an IP address nor localhost", host)
+	}
+	return ""
+}
+
+// checkGateways reports gateways whose name is a guest's (they share the
+// names --only takes), services that name no declared service, and two
+// gateways on one port.
+func (d *decoder) checkGateways() {
+	ports := map[string]*Gateway{}
+	for _, g := range d.app.Gateways {
+		if o := d.guests[g.Name]; o != nil {
+			d.errf(g.NameRange, fmt.Sprintf("Duplicate name %q", g.Name),
+				"A %s named %q is already declared at line %d. Gateways, services and programs share one set of names, because `parigot run --only` takes any of them; rename one of them.",
+				o.Kind, g.Name, o.DeclRange.Start.Line)
+		}
+		for i, s := range g.Services {
+			target := d.guests[s]
+			switch {
+			case target == nil:
+				detail := fmt.Sprintf("services lists services declared in %s, and none is named %q.", FileName, s)
+				if c := closest(s, d.serviceNames()); c != "" {
+					detail += fmt.Sprintf(" Did you mean service.%s?", c)
+				}
+				detail += fmt.Sprintf(" Fix the name, or declare the service with a service %q block.", s)
+				d.errf(g.ServicesRanges[i], fmt.Sprintf("No service named %q is declared", s), "%s", detail)
+			case target.Kind == KindProgram:
+				d.errf(g.ServicesRanges[i], "A program cannot be served by a gateway",
+					"%q is a program, not a service: programs answer no calls, so a gateway has nothing to call. services lists services only.", s)
+			}
+		}
+		_, port, err := net.SplitHostPort(g.Listen)
+		if err != nil || port == "0" {
+			continue
+		}
+		if o := ports[port]; o != nil {
+			d.errf(g.ListenRange, "Duplicate gateway port",
+				"Gateway %q (line %d) already listens on port %s (%s). Two gateways cannot share a port; give this one another, for example listen = \"127.0.0.1:8081\".",
+				o.Name, o.DeclRange.Start.Line, port, o.Listen)
+			continue
+		}
+		ports[port] = g
+	}
+}

@@ -1,0 +1,471 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpcreflect"
+	"github.com/bufbuild/protocompile"
+	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/native"
+	"parigot.dev/parigot/runtime/internal/route"
+)
+
+// testProto is the app of these tests: Echo is served, Hidden is not.
+const testProto = `syntax = "proto3";
+package test.v1;
+import "google/api/annotations.proto";
+message SayRequest { string name = 1; bytes data = 2; }
+message SayResponse { string greeting = 1; bytes data = 2; }
+service Echo {
+  rpc Say(SayRequest) returns (SayResponse) {
+    option (google.api.http) = { post: "/v1/say/{name}" body: "*" };
+  }
+  rpc Fail(SayRequest) returns (SayResponse);
+  rpc Slow(SayRequest) returns (SayResponse);
+  rpc Boom(SayRequest) returns (SayResponse);
+  rpc Stream(SayRequest) returns (stream SayResponse);
+}
+service Hidden {
+  rpc Say(SayRequest) returns (SayResponse);
+}
+`
+
+// otherProto is a file of the app that the gateway does not serve.
+const otherProto = `syntax = "proto3";
+package other.v1;
+message Secret { string key = 1; }
+service Vault {
+  rpc Open(Secret) returns (Secret);
+}
+`
+
+// testSchema compiles testProto into the descriptors parigot build writes.
+func testSchema(t testing.TB) []byte {
+	t.Helper()
+	comp := protocompile.Compiler{Resolver: protocompile.WithStandardImports(protocompile.CompositeResolver{
+		&protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(map[string]string{"test/v1/test.proto": testProto, "other/v1/other.proto": otherProto})},
+		protocompile.ResolverFunc(func(p string) (protocompile.SearchResult, error) {
+			switch p {
+			case "google/api/annotations.proto":
+				return protocompile.SearchResult{Desc: annotations.File_google_api_annotations_proto}, nil
+			case "google/api/http.proto":
+				return protocompile.SearchResult{Desc: annotations.File_google_api_http_proto}, nil
+			}
+			return protocompile.SearchResult{}, fs.ErrNotExist
+		}),
+	})}
+	files, err := comp.Compile(context.Background(), "test/v1/test.proto", "other/v1/other.proto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := &descriptorpb.FileDescriptorSet{}
+	seen := map[string]bool{}
+	var add func(f protoreflect.FileDescriptor)
+	add = func(f protoreflect.FileDescriptor) {
+		if seen[f.Path()] {
+			return
+		}
+		seen[f.Path()] = true
+		for i := 0; i < f.Imports().Len(); i++ {
+			add(f.Imports().Get(i).FileDescriptor)
+		}
+		set.File = append(set.File, protodesc.ToFileDescriptorProto(f))
+	}
+	add(files[0])
+	add(files[1])
+	b, err := proto.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// fakeService answers calls as a guest would, from another goroutine.
+type fakeService struct {
+	mu    sync.Mutex
+	calls int
+	tame  bool // answers every call at once, and never panics (fuzzing)
+	// later, when set, holds the answer to Fail until it is closed.
+	later chan struct{}
+}
+
+func (f *fakeService) GuestName() string            { return "echo" }
+func (f *fakeService) MethodTimeout() time.Duration { return 2 * time.Second }
+
+func (f *fakeService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
+	f.mu.Lock()
+	f.calls++
+	f.mu.Unlock()
+	switch {
+	case f.tame:
+	case ev.Method == "test.v1.Echo/Boom":
+		panic("the fake service's Boom")
+	case ev.Method == "test.v1.Echo/Slow":
+		return route.Accepted // never answers
+	case ev.Method == "test.v1.Echo/Fail" && f.later != nil:
+		go func() { // answers once told to
+			<-f.later
+			from.Deliver(abi.Event{Kind: abi.KindReply, CallID: ev.CallID, Payload: nil}, nil)
+		}()
+		return route.Accepted
+	}
+	go func() {
+		reply := abi.Event{Kind: abi.KindReply, CallID: ev.CallID}
+		switch ev.Method {
+		case "test.v1.Echo/Say":
+			req := &wrapperspb.StringValue{} // field 1 is a string in both
+			proto.Unmarshal(ev.Payload, req)
+			resp, _ := proto.Marshal(wrapperspb.String("Hello, " + req.GetValue() + "!"))
+			reply.Payload = resp
+		case "test.v1.Echo/Fail":
+			detail, _ := anypb.New(wrapperspb.String("why"))
+			db, _ := proto.Marshal(detail)
+			reply = abi.Event{Kind: abi.KindReply, CallID: ev.CallID, Code: abi.CodeNotFound, Payload: abi.EncodeError(abi.CodeNotFound, "no such thing", db)}
+		default:
+			reply = abi.ErrorEvent(ev.CallID, abi.CodeUnimplemented, "no method "+ev.Method)
+		}
+		from.Deliver(reply, nil)
+	}()
+	return route.Accepted
+}
+
+// services finds the fake for every service.
+type services struct{ ep route.Endpoint }
+
+func (s services) Service(name string) route.Endpoint { return s.ep }
+
+// startTest serves the Echo service of testProto on a free port.
+func startTest(t testing.TB) (*Server, *fakeService) {
+	t.Helper()
+	schema, err := ParseSchema(testSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeService{}
+	srv, err := Start(Spec{Name: "test", Listen: "127.0.0.1:0", Services: []string{"test.v1.Echo"}}, schema,
+		services{fake}, native.NewCaller(NativeIdentity), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	return srv, fake
+}
+
+func post(t *testing.T, url, contentType, body string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestGatewayOverHTTP(t *testing.T) {
+	srv, fake := startTest(t)
+	url := srv.URL()
+
+	t.Run("Connect's unary JSON, as curl sends it, reaches the method", func(t *testing.T) {
+		resp, body := post(t, url+"/test.v1.Echo/Say", "application/json", `{"name":"x"}`)
+		if resp.StatusCode != 200 || !strings.Contains(body, `"greeting":"Hello, x!"`) {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("a REST path of a google.api.http annotation reaches the method", func(t *testing.T) {
+		resp, body := post(t, url+"/v1/say/rest", "application/json", `{}`)
+		if resp.StatusCode != 200 || !strings.Contains(body, `"greeting":"Hello, rest!"`) {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("an application error keeps its code, message and details", func(t *testing.T) {
+		resp, body := post(t, url+"/test.v1.Echo/Fail", "application/json", `{}`)
+		var e struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+			Details []struct {
+				Type string `json:"type"`
+			} `json:"details"`
+		}
+		json.Unmarshal([]byte(body), &e)
+		if resp.StatusCode != 404 || e.Code != "not_found" || e.Message != "no such thing" || len(e.Details) != 1 || e.Details[0].Type != "google.protobuf.StringValue" {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("malformed JSON is a bad request, and nothing reaches the service", func(t *testing.T) {
+		before := fake.calls
+		resp, body := post(t, url+"/test.v1.Echo/Say", "application/json", `{"name":`)
+		if resp.StatusCode != 400 || !strings.Contains(body, "invalid_argument") {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+		if fake.calls != before {
+			t.Error("the malformed request reached the service")
+		}
+	})
+	t.Run("malformed JSON on a REST path is a bad request, in REST's error form", func(t *testing.T) {
+		resp, body := post(t, url+"/v1/say/x", "application/json", `{"data":`)
+		if resp.StatusCode != 400 || !strings.Contains(body, `"code":3`) {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("an unknown method is not found", func(t *testing.T) {
+		resp, _ := post(t, url+"/test.v1.Echo/Nope", "application/json", `{}`, "Connect-Protocol-Version", "1")
+		if resp.StatusCode != 404 {
+			t.Errorf("status %d, want 404", resp.StatusCode)
+		}
+	})
+	t.Run("a service the gateway does not list is not found", func(t *testing.T) {
+		resp, _ := post(t, url+"/test.v1.Hidden/Say", "application/json", `{}`, "Connect-Protocol-Version", "1")
+		if resp.StatusCode != 404 {
+			t.Errorf("status %d, want 404", resp.StatusCode)
+		}
+	})
+	t.Run("a streaming method is not served", func(t *testing.T) {
+		_, body := post(t, url+"/test.v1.Echo/Stream", "application/connect+json", "")
+		if !strings.Contains(body, `"code":"unimplemented"`) {
+			t.Errorf("%q, want unimplemented", body)
+		}
+	})
+	t.Run("a client's deadline bounds the call", func(t *testing.T) {
+		resp, body := post(t, url+"/test.v1.Echo/Slow", "application/json", `{}`, "Connect-Timeout-Ms", "100")
+		if !strings.Contains(body, "deadline_exceeded") {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("a request that panics fails alone, and the gateway serves on", func(t *testing.T) {
+		resp, body := post(t, url+"/test.v1.Echo/Boom", "application/json", `{}`)
+		if resp.StatusCode < 500 {
+			t.Errorf("status %d, want a server error: %s", resp.StatusCode, body)
+		}
+		resp, body = post(t, url+"/test.v1.Echo/Say", "application/json", `{"name":"y"}`)
+		if resp.StatusCode != 200 || !strings.Contains(body, "Hello, y!") {
+			t.Errorf("after the panic: %d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("a body over the payload limit is refused, and nothing reaches the service", func(t *testing.T) {
+		before := fake.calls
+		big := bytes.Repeat([]byte{'a'}, abi.MaxPayload+1)
+		resp, body := post(t, url+"/test.v1.Echo/Say", "application/proto", string(append([]byte{0x12, 0x81, 0x80, 0x80, 0x02}, big...)))
+		if resp.StatusCode == 200 || fake.calls != before {
+			t.Errorf("%d %.200s; calls %d -> %d", resp.StatusCode, body, before, fake.calls)
+		}
+	})
+}
+
+func TestGatewayOverConnectGo(t *testing.T) {
+	srv, _ := startTest(t)
+	// connect-go's own clients, in each protocol, with protobuf's binary
+	// form; the request is a StringValue, whose field 1 is the name.
+	for name, opt := range map[string]connect.ClientOption{"connect": nil, "grpc": connect.WithGRPC(), "grpc-web": connect.WithGRPCWeb()} {
+		var opts []connect.ClientOption
+		if opt != nil {
+			opts = append(opts, opt)
+		}
+		t.Run(name+" reaches the method", func(t *testing.T) {
+			client := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](h2cClient(), srv.URL()+"/test.v1.Echo/Say", opts...)
+			resp, err := client.CallUnary(t.Context(), connect.NewRequest(wrapperspb.String(name)))
+			if err != nil || resp.Msg.GetValue() != "Hello, "+name+"!" {
+				t.Errorf("%v, %v", resp, err)
+			}
+		})
+		t.Run(name+": the client's deadline bounds the call", func(t *testing.T) {
+			client := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](h2cClient(), srv.URL()+"/test.v1.Echo/Slow", opts...)
+			ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond) // the service's budget is 2s
+			defer cancel()
+			_, err := client.CallUnary(ctx, connect.NewRequest(wrapperspb.String(name)))
+			if connect.CodeOf(err) != connect.CodeDeadlineExceeded {
+				t.Errorf("err = %v, want deadline exceeded", err)
+			}
+		})
+		t.Run(name+" gets the service's error code", func(t *testing.T) {
+			client := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](h2cClient(), srv.URL()+"/test.v1.Echo/Fail", opts...)
+			_, err := client.CallUnary(t.Context(), connect.NewRequest(wrapperspb.String(name)))
+			if connect.CodeOf(err) != connect.CodeNotFound || len(asConnect(err).Details()) != 1 {
+				t.Errorf("err = %v, want not found with one detail", err)
+			}
+		})
+	}
+}
+
+func asConnect(err error) *connect.Error {
+	var ce *connect.Error
+	errors.As(err, &ce)
+	if ce == nil {
+		return connect.NewError(connect.CodeUnknown, err)
+	}
+	return ce
+}
+
+// h2cClient speaks HTTP/2 without TLS, as gRPC clients do.
+func h2cClient() *http.Client {
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	return &http.Client{Transport: &http.Transport{Protocols: &p}}
+}
+
+func TestSlowClientsAreCutOff(t *testing.T) {
+	schema, err := ParseSchema(testSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := newHandler(schema, []string{"test.v1.Echo"},
+		backend{find: services{&fakeService{tame: true}}, caller: native.NewCaller(NativeIdentity), log: slog.Default()}, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The gateway's limits, shortened so that the test does not wait 30s.
+	srv, err := listen("test", "127.0.0.1:0", h, slog.New(slog.NewTextHandler(io.Discard, nil)), clientLimits{readHeader: 200 * time.Millisecond, read: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	for _, c := range []struct{ name, sent string }{
+		{"headers that never end", "POST /test.v1.Echo/Say HTTP/1.1\r\nHost: x\r\n"},
+		{"a JSON body that never comes", "POST /test.v1.Echo/Say HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"na"},
+		{"a binary body that never comes", "POST /test.v1.Echo/Say HTTP/1.1\r\nHost: x\r\nContent-Type: application/proto\r\nContent-Length: 100\r\n\r\n\x0a\x05"},
+		{"a REST body that never comes", "POST /v1/say/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"},
+	} {
+		t.Run(c.name+" end the connection", func(t *testing.T) {
+			conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL(), "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := conn.Write([]byte(c.sent)); err != nil {
+				t.Fatal(err)
+			}
+			// The server closes the connection (after its limit, however
+			// long the machine takes); 20s is only the test's bound.
+			conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			_, err = io.ReadAll(conn)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Errorf("the server kept the connection for 20s")
+			}
+		})
+	}
+	t.Run("and the gateway serves others meanwhile", func(t *testing.T) {
+		resp, body := post(t, srv.URL()+"/test.v1.Echo/Say", "application/json", `{"name":"z"}`)
+		if resp.StatusCode != 200 || !strings.Contains(body, "Hello, z!") {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+	})
+}
+
+func TestTheHealthDescriptorIsTheStandardOne(t *testing.T) {
+	f := healthFile()
+	if f == nil {
+		t.Fatal("no health descriptor")
+	}
+	if f.Path() != "grpc/health/v1/health.proto" || f.Services().ByName("Health").FullName() != "grpc.health.v1.Health" {
+		t.Errorf("health descriptor %s, service %v", f.Path(), f.Services().ByName("Health").FullName())
+	}
+	status := f.Messages().ByName("HealthCheckResponse").Enums().ByName("ServingStatus").Values()
+	for n, name := range []protoreflect.Name{"UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"} {
+		if v := status.ByNumber(protoreflect.EnumNumber(n)); v == nil || v.Name() != name {
+			t.Errorf("ServingStatus %d is %v, want %s", n, v, name)
+		}
+	}
+}
+
+func TestAServiceThatIsNotRunningIsUnavailable(t *testing.T) {
+	schema, err := ParseSchema(testSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Start(Spec{Name: "test", Listen: "127.0.0.1:0", Services: []string{"test.v1.Echo"}}, schema,
+		services{nil}, native.NewCaller(NativeIdentity), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	resp, body := post(t, srv.URL()+"/test.v1.Echo/Say", "application/json", `{}`)
+	if resp.StatusCode != 503 || !strings.Contains(body, `"code":"unavailable"`) {
+		t.Errorf("%d %s", resp.StatusCode, body)
+	}
+}
+
+func TestStopFinishesTheRequestsInFlight(t *testing.T) {
+	srv, fake := startTest(t)
+	fake.later = make(chan struct{})
+	result := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(srv.URL()+"/test.v1.Echo/Fail", "application/json", strings.NewReader("{}"))
+		if err != nil {
+			result <- 0
+			return
+		}
+		resp.Body.Close()
+		result <- resp.StatusCode
+	}()
+	// Stop once the call has reached the service, then let it answer.
+	for {
+		fake.mu.Lock()
+		n := fake.calls
+		fake.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stopped := make(chan struct{})
+	go func() { srv.Stop(); close(stopped) }()
+	time.Sleep(50 * time.Millisecond) // Stop is waiting for the request
+	close(fake.later)
+	if status := <-result; status != 200 {
+		t.Errorf("the request in flight got %d, want 200", status)
+	}
+	<-stopped
+	if _, err := http.Get(srv.URL() + "/"); err == nil {
+		t.Error("the gateway still accepts after Stop")
+	}
+}
+
+func TestReflectionShowsOnlyWhatTheGatewayServes(t *testing.T) {
+	srv, _ := startTest(t)
+	stream := grpcreflect.NewClient(h2cClient(), srv.URL(), connect.WithGRPC()).NewStream(t.Context())
+	defer stream.Close()
+	names, err := stream.ListServices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(names); got != "[test.v1.Echo grpc.health.v1.Health]" {
+		t.Errorf("services listed: %s", got)
+	}
+	if _, err := stream.FileContainingSymbol("test.v1.Echo"); err != nil {
+		t.Errorf("describing the served service: %v", err)
+	}
+	if _, err := stream.FileContainingSymbol("other.v1.Vault"); err == nil {
+		t.Error("reflection describes a service of the app that the gateway does not serve")
+	}
+}

@@ -1,0 +1,317 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+	"connectrpc.com/vanguard"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/native"
+)
+
+// MaxBody bounds the body of a request: room for a request of
+// abi.MaxPayload bytes in protobuf's binary form written as JSON (bytes
+// fields grow by a third in base64). The protobuf message a method
+// receives is bounded by abi.MaxPayload itself.
+const MaxBody = 2 * abi.MaxPayload
+
+// backend is how a gateway reaches the app's services: their endpoints
+// (a native.Registry in single mode, a split.Network in split mode), and
+// the native caller whose calls the gateway's are.
+type backend struct {
+	find   native.Services
+	caller *native.Caller
+	log    *slog.Logger
+}
+
+// newHandler returns the one handler of a gateway serving the proto
+// services named: vanguard in front (REST, Connect, gRPC, gRPC-Web, JSON
+// and binary), connect-go's unary handlers behind it, which take and give
+// the bytes the guests encode; reflection and health beside them, for these
+// services only. A request that panics fails alone (see guard).
+func newHandler(schema *Schema, services []string, be backend, log *slog.Logger) (http.Handler, error) {
+	var vsvcs []*vanguard.Service
+	procedures := map[string]bool{}
+	for _, name := range services {
+		sd, err := schema.service(name)
+		if err != nil {
+			return nil, err
+		}
+		methods := http.NewServeMux()
+		for i := 0; i < sd.Methods().Len(); i++ {
+			md := sd.Methods().Get(i)
+			if md.IsStreamingClient() || md.IsStreamingServer() {
+				continue // parigot calls are unary: a client gets unimplemented
+			}
+			proc := "/" + name + "/" + string(md.Name())
+			procedures[proc] = true
+			methods.Handle(proc, connect.NewUnaryHandler(proc, be.unary(name, string(md.Name())),
+				connect.WithCodec(rawCodec{}),
+				connect.WithReadMaxBytes(abi.MaxPayload),
+				connect.WithSchema(md),
+			))
+		}
+		vsvcs = append(vsvcs, vanguard.NewServiceWithSchema(sd, methods,
+			vanguard.WithTargetCodecs(vanguard.CodecProto),
+			vanguard.WithTypeResolver(schema.types),
+			vanguard.WithMaxMessageBufferBytes(MaxBody),
+		))
+	}
+	transcoder, err := vanguard.NewTranscoder(vsvcs)
+	if err != nil {
+		return nil, fmt.Errorf("mapping the services' methods: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", connectUnary(procedures, checkJSON(procedures, transcoder)))
+	served, err := schema.servedFiles(services)
+	if err != nil {
+		return nil, err
+	}
+	reflector := grpcreflect.NewReflector(staticNames(append(slices.Clone(services), grpchealth.HealthV1ServiceName)),
+		grpcreflect.WithDescriptorResolver(withHealth{served, healthFile()}))
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...)))
+	return guard(mux, log), nil
+}
+
+// connectUnary marks a POST to a method's own path with a body of
+// application/json or application/proto as Connect's unary protocol, which
+// it is (`curl -d '{"name":"x"}' .../greeting.v1.Greeting/FetchGreeting`):
+// Connect's servers take it without the Connect-Protocol-Version header
+// its clients send, and vanguard, without that header, would take it for a
+// REST call of a path no annotation maps.
+func connectUnary(procedures map[string]bool, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && procedures[r.URL.Path] && r.Header.Get("Connect-Protocol-Version") == "" {
+			switch ct := r.Header.Values("Content-Type"); {
+			case len(ct) == 1 && (ct[0] == "application/json" || ct[0] == "application/proto" || strings.HasPrefix(ct[0], "application/json;")):
+				r.Header.Set("Connect-Protocol-Version", "1")
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// checkJSON refuses a request whose body is JSON, and malformed, with the
+// error of its protocol (Connect's, or REST's google.rpc.Status) and HTTP
+// 400, before anything else reads it: vanguard, which decodes JSON while
+// its handler reads the request, would hand the method an empty request
+// instead, and answer 500.
+func checkJSON(procedures map[string]bool, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ct := r.Header.Get("Content-Type")
+		if r.Body == nil || !(ct == "application/json" || strings.HasPrefix(ct, "application/json;")) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		code, msg, status := connect.CodeInvalidArgument, "the request body is not valid JSON", http.StatusBadRequest
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			code, msg, status = connect.CodeResourceExhausted, fmt.Sprintf("the request body is larger than the gateway's limit of %d bytes", tooBig.Limit), http.StatusRequestEntityTooLarge
+		case err != nil:
+			// The client did not send its body in time (ReadTimeout), or
+			// is gone (see closeOnReadError).
+			code, msg, status = connect.CodeDeadlineExceeded, "the request body did not arrive in time", http.StatusRequestTimeout
+		case len(body) == 0 || json.Valid(body):
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		if procedures[r.URL.Path] { // Connect's error
+			json.NewEncoder(w).Encode(map[string]string{"code": code.String(), "message": msg})
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"code": int(code), "message": msg, "details": []any{}})
+	})
+}
+
+// withHealth resolves the descriptors of the app's protos, and those of the
+// standard health service, which the gateway serves too.
+type withHealth struct {
+	app    *protoregistry.Files
+	health protoreflect.FileDescriptor // nil if it could not be made
+}
+
+func (r withHealth) FindFileByPath(p string) (protoreflect.FileDescriptor, error) {
+	if f, err := r.app.FindFileByPath(p); err == nil {
+		return f, nil
+	}
+	if f := r.health; f != nil && f.Path() == p {
+		return f, nil
+	}
+	return nil, protoregistry.NotFound
+}
+
+func (r withHealth) FindDescriptorByName(name protoreflect.FullName) (protoreflect.Descriptor, error) {
+	if d, err := r.app.FindDescriptorByName(name); err == nil {
+		return d, nil
+	}
+	if f := r.health; f != nil && strings.HasPrefix(string(name), string(f.Package())+".") {
+		if d := f.Services().ByName(name.Name()); d != nil && d.FullName() == name {
+			return d, nil
+		}
+		if d := f.Messages().ByName(name.Name()); d != nil && d.FullName() == name {
+			return d, nil
+		}
+	}
+	return nil, protoregistry.NotFound
+}
+
+// staticNames lists the services reflection shows.
+type staticNames []string
+
+func (n staticNames) Names() []string { return n }
+
+// guard bounds a request's body and turns a panic while serving it into a
+// failed request, logged, so that the gateway serves everyone else on.
+func guard(h http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				log.Error("gateway: a request panicked; it failed, and the gateway serves on", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		if r.ProtoMajor == 1 {
+			r.Body = &closeOnReadError{ReadCloser: r.Body, w: w}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// closeOnReadError ends an HTTP/1.1 connection whose request body could not
+// be read (the client did not send it within ReadTimeout, or went away):
+// whatever the handler answers, the connection cannot carry another
+// request, and net/http would otherwise keep it open, waiting for one.
+// (Over HTTP/2 a body that does not come in time resets its stream alone;
+// the connection, which other calls share, stays.)
+type closeOnReadError struct {
+	io.ReadCloser
+	w http.ResponseWriter
+}
+
+func (c *closeOnReadError) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	var tooBig *http.MaxBytesError
+	if err != nil && err != io.EOF && !errors.As(err, &tooBig) {
+		c.w.Header().Set("Connection", "close")
+	}
+	return n, err
+}
+
+// unary is the handler of one method: it hands the request's bytes to the
+// service and its reply's bytes, or its error, back.
+func (b backend) unary(service, method string) func(context.Context, *connect.Request[rawMsg]) (*connect.Response[rawMsg], error) {
+	full := service + "/" + method
+	return func(ctx context.Context, req *connect.Request[rawMsg]) (resp *connect.Response[rawMsg], err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				b.log.Error("gateway: a call panicked; it failed, and the gateway serves on", "method", full, "panic", v, "stack", string(debug.Stack()))
+				resp, err = nil, connect.NewError(connect.CodeInternal, errors.New("the gateway failed while calling "+full))
+			}
+		}()
+		ep := b.find.Service(service)
+		if ep == nil {
+			return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf("no service of the app serves %s now", service))
+		}
+		ev, err := b.caller.Call(ctx, ep, full, req.Msg.b)
+		if err != nil {
+			return nil, callError(err)
+		}
+		if ev.Code != abi.CodeOK {
+			return nil, replyError(ev)
+		}
+		return connect.NewResponse(&rawMsg{b: ev.Payload}), nil
+	}
+}
+
+// callError is the client's error for a call that got no reply.
+func callError(err error) *connect.Error {
+	var de *native.DeadlineError
+	switch {
+	case errors.As(err, &de):
+		return connect.NewError(connect.CodeDeadlineExceeded, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the client's deadline passed before the service replied"))
+	case errors.Is(err, context.Canceled):
+		return connect.NewError(connect.CodeCanceled, errors.New("the call was canceled before the service replied"))
+	}
+	return connect.NewError(connect.CodeInternal, err)
+}
+
+// replyError is the client's error for an error reply: its code (parigot's
+// codes are gRPC's), message and typed details, as the service sent them.
+func replyError(ev abi.Event) *connect.Error {
+	_, msg, details, err := abi.DecodeError(ev.Payload)
+	if err != nil {
+		msg = "the service replied with a malformed error"
+	}
+	ce := connect.NewError(connect.Code(ev.Code), errors.New(msg))
+	for _, d := range details {
+		var a anypb.Any
+		if proto.Unmarshal(d, &a) != nil {
+			continue
+		}
+		if det, err := connect.NewErrorDetail(&a); err == nil {
+			ce.AddDetail(det)
+		}
+	}
+	return ce
+}
+
+// rawMsg is a message as the bytes of its protobuf binary form, which the
+// gateway passes on without decoding.
+type rawMsg struct{ b []byte }
+
+// rawCodec is the "proto" codec of the gateway's handlers: it hands bytes
+// through. vanguard turns every other codec (JSON) into it.
+type rawCodec struct{}
+
+func (rawCodec) Name() string { return "proto" }
+
+// Marshal hands a rawMsg's bytes through, and encodes other messages
+// (connect-go's own, such as the status of a gRPC error) as protobuf does.
+func (rawCodec) Marshal(v any) ([]byte, error) {
+	switch m := v.(type) {
+	case *rawMsg:
+		return m.b, nil
+	case proto.Message:
+		return proto.Marshal(m)
+	}
+	return nil, fmt.Errorf("gateway: cannot encode %T", v)
+}
+
+func (rawCodec) Unmarshal(b []byte, v any) error {
+	switch m := v.(type) {
+	case *rawMsg:
+		m.b = append([]byte(nil), b...) // connect-go reuses its buffers
+		return nil
+	case proto.Message:
+		return proto.Unmarshal(b, m)
+	}
+	return fmt.Errorf("gateway: cannot decode into %T", v)
+}

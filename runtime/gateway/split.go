@@ -1,0 +1,94 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/internal/native"
+	"parigot.dev/parigot/runtime/split"
+)
+
+// SplitOptions configures ServeSplit.
+type SplitOptions struct {
+	App      string            // the app's name: the root of its subjects
+	Guests   []*host.GuestSpec // every guest of the app
+	Gateways []Spec            // the gateways to serve here
+	Schema   *Schema
+	Logger   *slog.Logger
+	// Listening, when set, is called with each gateway's name and URL once
+	// it serves.
+	Listening func(name, url string)
+}
+
+// SplitGateways is what split.Options.Gateways takes for specs: each
+// gateway's NATS identity and the guests it may call.
+func SplitGateways(specs []Spec) []split.Gateway {
+	out := make([]split.Gateway, len(specs))
+	for i, g := range specs {
+		out[i] = split.Gateway{Name: g.Name, Guests: g.Guests}
+	}
+	return out
+}
+
+// ServeSplit returns the Serve of split.Options: it serves each gateway of
+// opts that the supervisor hosts, calling the services over NATS as the
+// gateway's own identity (split.GatewayIdentity), until ctx ends; then each
+// stops accepting and finishes the requests it has (StopTimeout).
+func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity string) split.Conn) error {
+	return func(ctx context.Context, conn func(string) split.Conn) error {
+		log := opts.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		var servers []*Server
+		var nets []*split.Network
+		defer func() {
+			for _, srv := range servers {
+				srv.Stop()
+			}
+			for _, n := range nets {
+				n.Close()
+			}
+		}()
+		failed := make(chan error, 2*len(opts.Gateways))
+		for _, g := range opts.Gateways {
+			who := split.GatewayIdentity(g.Name)
+			nc, err := conn(who).Connect(opts.App, who)
+			if err != nil {
+				return fmt.Errorf("gateway %s: %w", g.Name, err)
+			}
+			n := split.NewNetwork(nc, opts.App, opts.Guests, who)
+			nets = append(nets, n)
+			go func() {
+				select {
+				case pe := <-n.Refused():
+					failed <- fmt.Errorf("gateway %s: %w", g.Name, pe)
+				case <-ctx.Done():
+				}
+			}()
+			if err := n.WaitReady(ctx, g.Guests, host.DefaultReadyTimeout, nil); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("gateway %s: %w", g.Name, err)
+			}
+			srv, err := Start(g, opts.Schema, n, native.NewCaller(who), log)
+			if err != nil {
+				return err
+			}
+			servers = append(servers, srv)
+			go srv.watch(failed)
+			if opts.Listening != nil {
+				opts.Listening(g.Name, srv.URL())
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-failed:
+			return err
+		}
+	}
+}

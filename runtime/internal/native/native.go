@@ -1,0 +1,186 @@
+// Package native calls an app's services from native Go, outside any guest:
+// the topology-test harness (runtime/apptest) and the gateway
+// (runtime/gateway) both do, with request bytes the guests decode.
+//
+// A native call takes the path a guest's call takes. In single mode the
+// host hands each service's endpoint to a Registry (its route.Remote); in
+// split mode a split.Network finds them over NATS. Either way a Caller is
+// one more route.Endpoint, which receives the replies in Deliver.
+//
+// It is not for guests: a guest calls through runtime/guest.
+package native
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
+)
+
+// Services finds the endpoint of a proto service by its full name: a
+// Registry in single mode, a split.Network in split mode.
+type Services interface {
+	Service(name string) route.Endpoint
+}
+
+// Registry is the route.Remote of single mode for native callers: it keeps
+// the endpoint of each service the host serves, so that native calls and
+// programs run in hosts of their own reach them in memory.
+type Registry struct {
+	mu        sync.Mutex
+	endpoints map[string]route.Endpoint // proto service name -> its guest
+	ready     map[string]bool           // guest name -> ready
+	changed   chan struct{}             // closed and replaced when ready changes
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{endpoints: map[string]route.Endpoint{}, ready: map[string]bool{}, changed: make(chan struct{})}
+}
+
+// Service implements route.Remote.
+func (r *Registry) Service(name string) route.Endpoint {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.endpoints[name]
+}
+
+// Serve implements route.Remote.
+func (r *Registry) Serve(_ string, services []string, local route.Endpoint) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range services {
+		r.endpoints[s] = local
+	}
+	return nil
+}
+
+// Ready implements route.Remote.
+func (r *Registry) Ready(guest string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ready[guest] = true
+	close(r.changed)
+	r.changed = make(chan struct{})
+	return nil
+}
+
+// WaitReady returns once every guest named is ready, or the error that
+// stopped them (from stopped), or ctx's error.
+func (r *Registry) WaitReady(ctx context.Context, guests []string, stopped <-chan error) error {
+	for {
+		r.mu.Lock()
+		missing := ""
+		for _, g := range guests {
+			if !r.ready[g] {
+				missing = g
+				break
+			}
+		}
+		changed := r.changed
+		r.mu.Unlock()
+		if missing == "" {
+			return nil
+		}
+		select {
+		case <-changed:
+		case err := <-stopped:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Caller is the endpoint native calls come from: replies to them arrive in
+// its Deliver and go to the waiting Call. One Caller serves any number of
+// goroutines.
+type Caller struct {
+	name    string
+	mu      sync.Mutex
+	nextID  uint64
+	waiting map[uint64]chan abi.Event
+}
+
+// NewCaller returns a caller named name: in split mode its NATS identity,
+// part of the subjects its replies come back on.
+func NewCaller(name string) *Caller { return &Caller{name: name, waiting: map[uint64]chan abi.Event{}} }
+
+// GuestName implements route.Endpoint.
+func (c *Caller) GuestName() string { return c.name }
+
+// MethodTimeout implements route.Endpoint; nothing calls the caller.
+func (c *Caller) MethodTimeout() time.Duration { return 0 }
+
+// Deliver implements route.Endpoint: it hands a reply to its waiting call.
+func (c *Caller) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
+	if ev.Kind != abi.KindReply {
+		return route.Accepted
+	}
+	c.mu.Lock()
+	ch := c.waiting[ev.CallID]
+	delete(c.waiting, ev.CallID)
+	c.mu.Unlock()
+	if ch != nil {
+		ch <- ev // buffered: never blocks the host
+	}
+	return route.Accepted
+}
+
+// DeadlineError is how a call that got no reply within its callee's
+// method budget ends.
+type DeadlineError struct {
+	Guest  string        // the callee
+	Budget time.Duration // its method_timeout
+}
+
+func (e *DeadlineError) Error() string {
+	return fmt.Sprintf("no reply from service %s within its method budget of %s", e.Guest, e.Budget)
+}
+
+// Call delivers a call of method ("package.Service/Method") with payload to
+// callee and waits for its reply, the callee's method budget, or ctx,
+// whichever comes first. The reply may be an error reply (its Code is not
+// CodeOK); a call refused at once gets the reply a guest would. The error
+// is a *DeadlineError when the budget ran out, ctx's error when ctx ended.
+func (c *Caller) Call(ctx context.Context, callee route.Endpoint, method string, payload []byte) (abi.Event, error) {
+	ch := make(chan abi.Event, 1)
+	c.mu.Lock()
+	c.nextID++
+	id := c.nextID
+	c.waiting[id] = ch
+	c.mu.Unlock()
+	forget := func() {
+		c.mu.Lock()
+		delete(c.waiting, id)
+		c.mu.Unlock()
+	}
+	// The call's deadline, which the service sees: its budget from now,
+	// or ctx's deadline when that comes first (the wait on ctx below
+	// covers the rest).
+	budget := callee.MethodTimeout()
+	deadline := time.Now().Add(budget)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	timer := time.NewTimer(budget)
+	defer timer.Stop()
+	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: deadline.UnixNano(), Method: method, Payload: payload}
+	if r := callee.Deliver(ev, c); r != route.Accepted {
+		forget()
+		return route.Refuse(r, id, callee.GuestName()), nil
+	}
+	select {
+	case ev := <-ch:
+		return ev, nil
+	case <-timer.C:
+		forget()
+		return abi.Event{}, &DeadlineError{Guest: callee.GuestName(), Budget: budget}
+	case <-ctx.Done():
+		forget()
+		return abi.Event{}, ctx.Err()
+	}
+}
