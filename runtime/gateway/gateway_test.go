@@ -109,6 +109,7 @@ type fakeService struct {
 	tame  bool // answers every call at once, and never panics (fuzzing)
 	// later, when set, holds the answer to Fail until it is closed.
 	later chan struct{}
+	trace abi.TraceContext // the last call's parent span
 }
 
 func (f *fakeService) GuestName() string            { return "echo" }
@@ -117,6 +118,7 @@ func (f *fakeService) MethodTimeout() time.Duration { return 2 * time.Second }
 func (f *fakeService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 	f.mu.Lock()
 	f.calls++
+	f.trace = ev.Trace
 	f.mu.Unlock()
 	switch {
 	case f.tame:
@@ -467,5 +469,31 @@ func TestReflectionShowsOnlyWhatTheGatewayServes(t *testing.T) {
 	}
 	if _, err := stream.FileContainingSymbol("other.v1.Vault"); err == nil {
 		t.Error("reflection describes a service of the app that the gateway does not serve")
+	}
+}
+
+// TestAClientsTraceparentIsTheCallsParent: a request with a W3C
+// traceparent makes the span of the call it becomes a child of the
+// client's span (the host's tracing reads it from the call).
+func TestAClientsTraceparentIsTheCallsParent(t *testing.T) {
+	srv, fake := startTest(t)
+	const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	if resp, body := post(t, srv.URL()+"/test.v1.Echo/Say", "application/json", `{"name":"x"}`, "traceparent", parent); resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %s", resp.Status, body)
+	}
+	fake.mu.Lock()
+	got := fake.trace
+	fake.mu.Unlock()
+	if got.Traceparent() != parent {
+		t.Errorf("the call's parent is %s, want the client's %s", got.Traceparent(), parent)
+	}
+	if resp, body := post(t, srv.URL()+"/test.v1.Echo/Say", "application/json", `{"name":"x"}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %s", resp.Status, body)
+	}
+	fake.mu.Lock()
+	got = fake.trace
+	fake.mu.Unlock()
+	if got.Valid() {
+		t.Errorf("a call without a traceparent has parent %s, want none", got.Traceparent())
 	}
 }

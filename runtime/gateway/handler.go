@@ -238,6 +238,11 @@ func (b backend) unary(service, method string) func(context.Context, *connect.Re
 		if ep == nil {
 			return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf("no service of the app serves %s now", service))
 		}
+		// A W3C traceparent from the client makes the call's span a child
+		// of the client's (parigot run --otlp, --dashboard).
+		if t, ok := abi.ParseTraceparent(req.Header().Get("traceparent")); ok {
+			ctx = native.WithTrace(ctx, t)
+		}
 		ev, err := b.caller.Call(ctx, ep, full, req.Msg.b)
 		if err != nil {
 			return nil, callError(err)

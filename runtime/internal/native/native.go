@@ -141,6 +141,18 @@ func (e *DeadlineError) Error() string {
 	return fmt.Sprintf("no reply from service %s within its method budget of %s", e.Guest, e.Budget)
 }
 
+type traceKey struct{}
+
+// WithTrace makes the calls made with ctx children of the span t (a
+// gateway's incoming request's traceparent): the callee's span, when
+// tracing is on, joins the caller's trace.
+func WithTrace(ctx context.Context, t abi.TraceContext) context.Context {
+	if !t.Valid() {
+		return ctx
+	}
+	return context.WithValue(ctx, traceKey{}, t)
+}
+
 // Call delivers a call of method ("package.Service/Method") with payload to
 // callee and waits for its reply, the callee's method budget, or ctx,
 // whichever comes first. The reply may be an error reply (its Code is not
@@ -169,6 +181,7 @@ func (c *Caller) Call(ctx context.Context, callee route.Endpoint, method string,
 	timer := time.NewTimer(budget)
 	defer timer.Stop()
 	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: deadline.UnixNano(), Method: method, Payload: payload}
+	ev.Trace, _ = ctx.Value(traceKey{}).(abi.TraceContext)
 	if r := callee.Deliver(ev, c); r != route.Accepted {
 		forget()
 		return route.Refuse(r, id, callee.GuestName()), nil
