@@ -58,7 +58,7 @@ func SingleObserved(ctx context.Context, w *Wasm, n, size, callers int, obs Obse
 	case OTLP:
 		drop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
 		defer drop.Close()
-		cfg.Tracing = observe.NewTracing(observe.TracingOptions{App: "bench", OTLP: drop.URL})
+		cfg.Tracing = observe.NewTracing(observe.TracingOptions{App: "bench", OTLP: []string{drop.URL}})
 	}
 	if cfg.Tracing != nil {
 		defer cfg.Tracing.Shutdown(context.Background())

@@ -18,6 +18,7 @@ import (
 // served on the address the user gave from before the guests start until
 // parigot ends.
 type dashboard struct {
+	url     string // http://host:port/
 	metrics *observe.Metrics
 	srv     *http.Server
 	served  chan error // Serve's end
@@ -27,11 +28,11 @@ type dashboard struct {
 // waterfalls.
 const keptSpans = 2000
 
-// startTracing starts tracing for --otlp (spans to that OTLP/HTTP
-// receiver) and --dashboard (the latest spans kept for it); nil when the
+// startTracing starts tracing for --otlp (spans to those OTLP/HTTP
+// receivers) and --dashboard (the latest spans kept for it); nil when the
 // run asks for neither. process names a split-mode child's guest.
-func startTracing(otlp string, dashboard bool, app, process string) *observe.Tracing {
-	if otlp == "" && !dashboard {
+func startTracing(otlp []string, dashboard bool, app, process string) *observe.Tracing {
+	if len(otlp) == 0 && !dashboard {
 		return nil
 	}
 	o := observe.TracingOptions{App: app, Process: process, OTLP: otlp}
@@ -67,7 +68,8 @@ func startDashboard(addr string, app *manifest.App, tracing *observe.Tracing, st
 	d := &dashboard{metrics: observe.NewMetrics(), served: make(chan error, 1)}
 	d.srv = &http.Server{Handler: observe.NewDashboard(app.Name, nodes, d.metrics, tracing).Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { d.served <- d.srv.Serve(ln) }()
-	fmt.Fprintf(stderr, "parigot: dashboard on http://%s/ (metrics: /metrics)\n", ln.Addr())
+	d.url = fmt.Sprintf("http://%s/", ln.Addr())
+	fmt.Fprintf(stderr, "parigot: dashboard on %s (metrics: /metrics)\n", d.url)
 	return d, nil
 }
 
@@ -102,4 +104,12 @@ type observing struct {
 // config sets cfg's metrics, tracing and log format.
 func (o observing) config(cfg *host.Config) {
 	cfg.Metrics, cfg.Tracing, cfg.LogJSON = o.metrics, o.tracing, o.logJSON
+}
+
+// nonEmpty is s as a list: none when s is empty.
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }

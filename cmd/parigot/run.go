@@ -119,7 +119,7 @@ PARIGOT_NATS_CREDS.`,
 			listening := func(name, url string) {
 				fmt.Fprintf(stderr, "parigot: gateway %s serves %s (Ctrl-C stops the app)\n", name, url)
 			}
-			tracing := startTracing(f.otlp, f.dashboard != "", res.App.Name, "")
+			tracing := startTracing(nonEmpty(f.otlp), f.dashboard != "", res.App.Name, "")
 			defer stopTracing(tracing, stderr)
 			var dash *dashboard
 			if f.dashboard != "" {
@@ -182,6 +182,9 @@ PARIGOT_NATS_CREDS.`,
 						}
 						if f.otlp != "" {
 							args = append(args, "--otlp", f.otlp)
+						}
+						if dash != nil { // the dashboard takes the children's spans as a collector would
+							args = append(args, "--otlp", dash.url)
 						}
 						if f.logFormat == "json" {
 							args = append(args, "--log-format", "json")
@@ -287,7 +290,8 @@ func resultExit(out host.Result) error {
 // reports to it over the link the supervisor gives it (see split.RunChild),
 // so the summary is printed once, by the supervisor.
 func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
-	var name, natsURL, listen, otlp, logFormat string
+	var name, natsURL, listen, logFormat string
+	var otlp []string
 	var debug []string
 	cmd := &cobra.Command{
 		Use:    "guest manifest --name NAME --nats URL",
@@ -338,7 +342,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&natsURL, "nats", "", "the NATS server(s) to connect to (a guest started by hand; the supervisor gives its children their own)")
 	cmd.Flags().StringSliceVar(&debug, "debug", nil, "the guests of the app that run under the debugger (built by parigot run --debug)")
 	cmd.Flags().StringVar(&listen, "debug-listen", "", "the address Delve serves the --debug guest on")
-	cmd.Flags().StringVar(&otlp, "otlp", "", "the OTLP/HTTP receiver to send the guest's spans to")
+	cmd.Flags().StringArrayVar(&otlp, "otlp", nil, "an OTLP/HTTP receiver to send the guest's spans to (repeatable)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "text or json (see parigot run)")
 	cmd.MarkFlagRequired("name")
 	return cmd

@@ -60,6 +60,7 @@ func (d *Dashboard) Handler() http.Handler {
 		}
 		writeJSON(w, traces)
 	})
+	mux.HandleFunc("POST /v1/traces", d.intake)
 	mux.Handle("GET /", http.FileServerFS(sub(page, "page")))
 	return mux
 }

@@ -3,10 +3,6 @@ package observe
 import (
 	"sort"
 	"time"
-
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // maxTraces is how many traces, the latest, /api/traces returns.
@@ -37,47 +33,24 @@ type Span struct {
 
 // groupTraces groups spans by trace, the latest started trace first, at
 // most limit of them.
-func groupTraces(spans []sdktrace.ReadOnlySpan, limit int) []Trace {
+func groupTraces(spans []kept, limit int) []Trace {
 	byID := map[string]*Trace{}
 	var order []*Trace
 	for _, s := range spans {
-		id := s.SpanContext().TraceID().String()
-		t := byID[id]
+		t := byID[s.traceID]
 		if t == nil {
-			t = &Trace{TraceID: id, Start: s.StartTime()}
-			byID[id] = t
+			t = &Trace{TraceID: s.traceID, Start: s.start}
+			byID[s.traceID] = t
 			order = append(order, t)
 		}
-		sp := Span{
-			SpanID:   s.SpanContext().SpanID().String(),
-			Name:     s.Name(),
-			Duration: s.EndTime().Sub(s.StartTime()),
-			Error:    s.Status().Code == codes.Error,
+		if s.start.Before(t.Start) {
+			t.Start = s.start
 		}
-		if s.Parent().IsValid() {
-			sp.ParentID = s.Parent().SpanID().String()
-		}
-		for _, a := range s.Attributes() {
-			switch a.Key {
-			case "parigot.guest":
-				sp.Guest = a.Value.AsString()
-			case "rpc.parigot.code":
-				sp.Code = a.Value.AsString()
-			case "parigot.inbox_wait_ns":
-				if a.Value.Type() == attribute.INT64 {
-					sp.Wait = time.Duration(a.Value.AsInt64())
-				}
-			}
-		}
-		if s.StartTime().Before(t.Start) {
-			t.Start = s.StartTime()
-		}
-		if sp.Error {
+		if s.failed {
 			t.Errors++
 		}
-		// Offset is relative to the start so far; fixed up below.
-		sp.Offset = time.Duration(s.StartTime().UnixNano())
-		t.Spans = append(t.Spans, sp)
+		t.Spans = append(t.Spans, Span{SpanID: s.spanID, ParentID: s.parentID, Name: s.name, Guest: s.guest, Code: s.code,
+			Duration: s.end.Sub(s.start), Wait: s.wait, Error: s.failed, Offset: time.Duration(s.start.UnixNano())})
 	}
 	sort.SliceStable(order, func(i, j int) bool { return order[i].Start.After(order[j].Start) })
 	if len(order) > limit {
@@ -87,7 +60,7 @@ func groupTraces(spans []sdktrace.ReadOnlySpan, limit int) []Trace {
 	for _, t := range order {
 		end := t.Start
 		for i := range t.Spans {
-			start := time.Unix(0, int64(t.Spans[i].Offset))
+			start := time.Unix(0, int64(t.Spans[i].Offset)) // the span's start, until made relative here
 			t.Spans[i].Offset = start.Sub(t.Start)
 			if e := start.Add(t.Spans[i].Duration); e.After(end) {
 				end = e

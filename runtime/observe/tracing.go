@@ -40,10 +40,10 @@ type Tracing struct {
 type TracingOptions struct {
 	App     string // the resource's service.name
 	Process string // the guest a split-mode child hosts, as service.instance.id; empty in single mode
-	// OTLP is the base URL of an OTLP/HTTP receiver (a collector's
-	// http://host:4318): spans are POSTed to OTLP + "/v1/traces". Empty:
-	// none are exported.
-	OTLP string
+	// OTLP are base URLs of OTLP/HTTP receivers (a collector's
+	// http://host:4318; in split mode also the dashboard's): spans are
+	// POSTed to each URL + "/v1/traces". Empty: none are exported.
+	OTLP []string
 	// Keep, when positive, keeps that many of the latest spans for the
 	// dashboard's waterfalls.
 	Keep int
@@ -65,8 +65,8 @@ func NewTracing(o TracingOptions) *Tracing {
 		sdktrace.WithIDGenerator(chosenIDs{}),
 	}
 	t := &Tracing{calls: make(chan CallSpan, queued), done: make(chan struct{}), drained: make(chan struct{})}
-	if o.OTLP != "" {
-		opts = append(opts, sdktrace.WithBatcher(newOTLPExporter(o.OTLP), sdktrace.WithBatchTimeout(time.Second)))
+	for _, url := range o.OTLP {
+		opts = append(opts, sdktrace.WithBatcher(newOTLPExporter(url), sdktrace.WithBatchTimeout(time.Second)))
 	}
 	if o.Keep > 0 {
 		t.recent = &recent{keep: o.Keep}
@@ -219,33 +219,74 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 	return t.tp.Shutdown(ctx)
 }
 
-// recent keeps the latest ended spans for the dashboard.
+// recent keeps the latest ended spans for the dashboard: this process's,
+// and in split mode those its children send to the dashboard's /v1/traces.
 type recent struct {
 	keep  int
 	mu    sync.Mutex
-	spans []sdktrace.ReadOnlySpan // a ring once full
+	spans []kept // a ring once full
 	next  int
+}
+
+// kept is a span as the dashboard needs it.
+type kept struct {
+	traceID, spanID, parentID string // hex; parentID empty for a root
+	name, guest, code         string
+	start, end                time.Time
+	wait                      time.Duration
+	failed                    bool
 }
 
 func (r *recent) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
 func (r *recent) OnEnd(s sdktrace.ReadOnlySpan) {
+	k := kept{
+		traceID: s.SpanContext().TraceID().String(),
+		spanID:  s.SpanContext().SpanID().String(),
+		name:    s.Name(),
+		start:   s.StartTime(),
+		end:     s.EndTime(),
+		failed:  s.Status().Code == codes.Error,
+	}
+	if s.Parent().IsValid() {
+		k.parentID = s.Parent().SpanID().String()
+	}
+	for _, a := range s.Attributes() {
+		k.attribute(string(a.Key), a.Value.AsString(), a.Value.AsInt64())
+	}
+	r.add(k)
+}
+
+// attribute takes what the dashboard shows of a span's attribute.
+func (k *kept) attribute(key, s string, n int64) {
+	switch key {
+	case "parigot.guest":
+		k.guest = s
+	case "rpc.parigot.code":
+		k.code = s
+	case "parigot.inbox_wait_ns":
+		k.wait = time.Duration(n)
+	}
+}
+
+func (r *recent) add(k kept) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.spans) < r.keep {
-		r.spans = append(r.spans, s)
+		r.spans = append(r.spans, k)
 		return
 	}
-	r.spans[r.next] = s
+	r.spans[r.next] = k
 	r.next = (r.next + 1) % r.keep
 }
+
 func (r *recent) Shutdown(context.Context) error   { return nil }
 func (r *recent) ForceFlush(context.Context) error { return nil }
 
 // snapshot is the kept spans, oldest first.
-func (r *recent) snapshot() []sdktrace.ReadOnlySpan {
+func (r *recent) snapshot() []kept {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]sdktrace.ReadOnlySpan, 0, len(r.spans))
+	out := make([]kept, 0, len(r.spans))
 	out = append(out, r.spans[r.next:]...)
 	return append(out, r.spans[:r.next]...)
 }

@@ -23,7 +23,7 @@ func childTracing(name string) *observe.Tracing {
 	if url == "" {
 		return nil
 	}
-	return observe.NewTracing(observe.TracingOptions{App: "test", Process: name, OTLP: url})
+	return observe.NewTracing(observe.TracingOptions{App: "test", Process: name, OTLP: []string{url}})
 }
 
 func shutdownTracing(t *observe.Tracing) {
@@ -46,7 +46,7 @@ func TestTracesFollowAChainOfCalls(t *testing.T) {
 	}
 	t.Run("in one process", func(t *testing.T) {
 		rcv := otlptest.Start(t)
-		tracing := observe.NewTracing(observe.TracingOptions{App: "test", OTLP: rcv.URL()})
+		tracing := observe.NewTracing(observe.TracingOptions{App: "test", OTLP: []string{rcv.URL()}})
 		var out lines.Buffer
 		ctx, cancel := context.WithTimeout(context.Background(), patience)
 		defer cancel()
@@ -119,7 +119,7 @@ func checkChain(t *testing.T, rcv *otlptest.Receiver, split bool) {
 func TestLogLinesCarryTheirTrace(t *testing.T) {
 	guests := chainGuests(t, 10*time.Second, 10*time.Second, 10*time.Second, "CHAIN_SCENARIO=relay", "CHAIN_REQUEST=fail")
 	rcv := otlptest.Start(t)
-	tracing := observe.NewTracing(observe.TracingOptions{App: "test", OTLP: rcv.URL()})
+	tracing := observe.NewTracing(observe.TracingOptions{App: "test", OTLP: []string{rcv.URL()}})
 	var out lines.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
