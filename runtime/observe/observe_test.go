@@ -1,0 +1,94 @@
+package observe
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/protobuf/proto"
+)
+
+func TestQuantileInterpolatesWithinItsBucket(t *testing.T) {
+	h := &dto.Histogram{SampleCount: proto.Uint64(10), Bucket: []*dto.Bucket{
+		{UpperBound: proto.Float64(1), CumulativeCount: proto.Uint64(0)},
+		{UpperBound: proto.Float64(2), CumulativeCount: proto.Uint64(10)},
+		{UpperBound: proto.Float64(math.Inf(1)), CumulativeCount: proto.Uint64(10)},
+	}}
+	for q, want := range map[float64]float64{0.5: 1.5, 0.99: 1.99} {
+		if got := quantile(q, h); got == nil || math.Abs(*got-want) > 1e-9 {
+			t.Errorf("quantile(%v) = %v, want %v", q, got, want)
+		}
+	}
+	if got := quantile(0.5, &dto.Histogram{}); got != nil {
+		t.Errorf("quantile of no observations = %v, want none", *got)
+	}
+}
+
+// TestExportDecodesAsItWasEncoded: what the dashboard's intake reads is
+// what the exporter wrote, parents and attributes included.
+func TestExportDecodesAsItWasEncoded(t *testing.T) {
+	tr := NewTracing(TracingOptions{App: "app"})
+	defer tr.Shutdown(t.Context())
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithIDGenerator(chosenIDs{}))
+	tr.tracer = tp.Tracer("test")
+	root := CallSpan{Trace: NewTraceID(), Span: NewSpanID(), Sampled: true, Guest: "front", Method: "a.F/M", Code: "ok", Pushed: 1e9, Drained: 2e9, Replied: 5e9}
+	child := root
+	child.Span, child.Parent, child.Guest, child.Code, child.Failed = NewSpanID(), root.Span, "back", "not found", true
+	tr.span(root)
+	tr.span(child)
+	body, err := exportRequest(rec.Ended())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := decodeExport(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []kept
+	for _, r := range rs {
+		for _, ss := range r.ScopeSpans {
+			for _, s := range ss.Spans {
+				got = append(got, fromOTLP(s))
+			}
+		}
+	}
+	if len(got) != 2 {
+		t.Fatalf("decoded %d spans, want 2", len(got))
+	}
+	want := []kept{
+		{traceID: root.Trace.String(), spanID: root.Span.String(), name: "a.F/M", guest: "front", code: "ok",
+			start: time.Unix(1, 0), end: time.Unix(5, 0), wait: time.Second},
+		{traceID: root.Trace.String(), spanID: child.Span.String(), parentID: root.Span.String(), name: "a.F/M", guest: "back", code: "not found",
+			start: time.Unix(1, 0), end: time.Unix(5, 0), wait: time.Second, failed: true},
+	}
+	for i := range want {
+		if g, w := got[i], want[i]; g.traceID != w.traceID || g.spanID != w.spanID || g.parentID != w.parentID || g.guest != w.guest ||
+			g.code != w.code || !g.start.Equal(w.start) || !g.end.Equal(w.end) || g.wait != w.wait || g.failed != w.failed || g.name != w.name {
+			t.Errorf("span %d: got %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+// FuzzDecodeExport: the dashboard's /v1/traces reads bodies from the
+// network; none may panic it.
+func FuzzDecodeExport(f *testing.F) {
+	f.Add([]byte{0x0a, 0x00})
+	f.Add([]byte{0x0a, 0x02, 0x12, 0x00, 0x10, 0x01})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rs, err := decodeExport(b)
+		if err != nil {
+			return
+		}
+		for _, r := range rs {
+			for _, ss := range r.ScopeSpans {
+				for _, s := range ss.Spans {
+					fromOTLP(s)
+				}
+			}
+		}
+	})
+}
