@@ -19,10 +19,15 @@ import (
 // parigot ends.
 type dashboard struct {
 	url     string // http://host:port/
+	logs    *observe.Logs
 	metrics *observe.Metrics
 	srv     *http.Server
 	served  chan error // Serve's end
 }
+
+// keptLines is how many of the latest lines of output the dashboard keeps
+// to show those of a trace.
+const keptLines = 2000
 
 // keptSpans is how many of the latest spans the dashboard keeps for its
 // waterfalls.
@@ -65,8 +70,8 @@ func startDashboard(addr string, app *manifest.App, tracing *observe.Tracing, st
 	for _, g := range app.StartOrder() {
 		nodes = append(nodes, observe.Node{Name: g.Name, Kind: g.Kind.String(), Implements: g.Implements, Requires: g.Requires})
 	}
-	d := &dashboard{metrics: observe.NewMetrics(), served: make(chan error, 1)}
-	d.srv = &http.Server{Handler: observe.NewDashboard(app.Name, nodes, d.metrics, tracing).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	d := &dashboard{metrics: observe.NewMetrics(), logs: observe.NewLogs(keptLines), served: make(chan error, 1)}
+	d.srv = &http.Server{Handler: observe.NewDashboard(app.Name, nodes, d.metrics, tracing, d.logs).Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { d.served <- d.srv.Serve(ln) }()
 	d.url = fmt.Sprintf("http://%s/", ln.Addr())
 	fmt.Fprintf(stderr, "parigot: dashboard on %s (metrics: /metrics)\n", d.url)
@@ -98,12 +103,16 @@ func (d *dashboard) stop() {
 type observing struct {
 	metrics *observe.Metrics
 	tracing *observe.Tracing
+	logs    *observe.Logs
 	logJSON bool
 }
 
-// config sets cfg's metrics, tracing and log format.
+// config sets cfg's metrics, tracing, log format and the dashboard's lines.
 func (o observing) config(cfg *host.Config) {
 	cfg.Metrics, cfg.Tracing, cfg.LogJSON = o.metrics, o.tracing, o.logJSON
+	if o.logs != nil {
+		cfg.Lines = o.logs.Add
+	}
 }
 
 // nonEmpty is s as a list: none when s is empty.

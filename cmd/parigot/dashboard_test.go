@@ -44,6 +44,16 @@ func TestDashboard(t *testing.T) {
 		}
 	})
 
+	t.Run("the guests' lines are kept as records", func(t *testing.T) {
+		body := get(t, url+"api/logs")
+		if !strings.Contains(body, `"guest":"hello"`) || !strings.Contains(body, `"msg":"Hello, world!"`) {
+			t.Errorf("/api/logs lacks hello's line:\n%s", body)
+		}
+		if body := get(t, url+"api/logs?trace=0102"); strings.TrimSpace(body) != "[]" {
+			t.Errorf("/api/logs of a trace no line belongs to: %s", body)
+		}
+	})
+
 	t.Run("the trace of the call is kept", func(t *testing.T) {
 		body := get(t, url+"api/traces")
 		if !strings.Contains(body, `"name":"greeting.v1.Greeting/FetchGreeting"`) || !strings.Contains(body, `"guest":"greeting"`) {
@@ -261,6 +271,9 @@ func browse(t *testing.T, url string) {
 	}
 	if spans != "greeting · FetchGreeting" {
 		t.Errorf("the waterfall shows %q, want the one span of FetchGreeting", spans)
+	}
+	if logs := text("#logs"); !strings.Contains(logs, "hello | Hello, world!") {
+		t.Errorf("the latest output lacks hello's line: %q", logs)
 	}
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {

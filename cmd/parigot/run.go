@@ -130,7 +130,7 @@ PARIGOT_NATS_CREDS.`,
 			}
 			seen := observing{tracing: tracing, logJSON: f.logFormat == "json"}
 			if dash != nil {
-				seen.metrics = dash.metrics
+				seen.metrics, seen.logs = dash.metrics, dash.logs
 			}
 			var out host.Result
 			if f.mode == "single" {

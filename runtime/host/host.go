@@ -196,6 +196,9 @@ type Config struct {
 	// the method, trace and span of the call the guest was serving when it
 	// wrote the line, where known (trace and span need Tracing).
 	LogJSON bool
+	// Lines, when set, also gets every line of the guests' output as the
+	// JSON record LogJSON would write (the dashboard's logs).
+	Lines func(record []byte)
 	// Tracing, when set, makes a span of every call the guests answer
 	// (--otlp, --dashboard); nil costs nothing.
 	Tracing *observe.Tracing

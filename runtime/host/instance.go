@@ -80,7 +80,7 @@ type instance struct {
 
 	memory  memorySeen       // with metrics on: see observe.go
 	current abi.TraceContext // owned; tracing on: the span the guest runs on behalf of (see observe.go)
-	// logTrace is current for logTag, with LogJSON and tracing on; nil
+	// logTrace is current for logTag, with LogJSON or Lines and tracing on; nil
 	// when the guest runs on behalf of no traced call.
 	logTrace atomic.Pointer[abi.TraceContext]
 }

@@ -76,7 +76,7 @@ func (in *instance) runsOnBehalf(ev *abi.Event, ok bool) {
 			in.current = ev.Trace
 		}
 	}
-	if in.run.cfg.LogJSON { // for logTag, which may run on another goroutine
+	if in.run.cfg.LogJSON || in.run.cfg.Lines != nil { // for logTag, which may run on another goroutine
 		var cur *abi.TraceContext
 		if in.current.Valid() {
 			cur = new(in.current)

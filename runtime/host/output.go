@@ -31,6 +31,15 @@ func jsonGuestOutput(sink *lines.Sink, guest, stream string, tag lines.Tag) *gue
 	return o
 }
 
+// teeLines hands every line of o to Config.Lines too, as a JSON record.
+func (r *run) teeLines(in *instance, o *guestOutput, stream string) {
+	label := ReplicaLabel(in.spec.Name, r.cfg.Replica)
+	o.Seen = func(line []byte) {
+		o.look(line)
+		r.cfg.Lines(lines.Record(label, stream, in.logTag, line))
+	}
+}
+
 func (o *guestOutput) look(line []byte) {
 	if bytes.HasPrefix(line, []byte("panic: ")) || bytes.HasPrefix(line, []byte("fatal error: ")) {
 		o.panicked.Store(true)

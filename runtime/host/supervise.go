@@ -70,6 +70,10 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 		stdout = jsonGuestOutput(r.console, label, "stdout", in.logTag)
 		stderr = jsonGuestOutput(r.errConsole, label, "stderr", in.logTag)
 	}
+	if r.cfg.Lines != nil {
+		r.teeLines(in, stdout, "stdout")
+		r.teeLines(in, stderr, "stderr")
+	}
 	mc := wazero.NewModuleConfig().
 		WithName(in.spec.Name).
 		WithArgs(in.spec.Name).

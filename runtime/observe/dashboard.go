@@ -25,15 +25,16 @@ type Dashboard struct {
 	nodes   []Node
 	metrics *Metrics
 	tracing *Tracing // nil: no traces to show
+	logs    *Logs    // nil: no lines to show
 }
 
 //go:embed page
 var page embed.FS
 
 // NewDashboard makes the dashboard of app, whose guests are nodes, showing
-// m and the spans t keeps (t may be nil).
-func NewDashboard(app string, nodes []Node, m *Metrics, t *Tracing) *Dashboard {
-	return &Dashboard{app: app, nodes: nodes, metrics: m, tracing: t}
+// m, the spans t keeps and the lines l keeps (t and l may be nil).
+func NewDashboard(app string, nodes []Node, m *Metrics, t *Tracing, l *Logs) *Dashboard {
+	return &Dashboard{app: app, nodes: nodes, metrics: m, tracing: t, logs: l}
 }
 
 // Handler serves the page at /, /metrics, and the page's API:
@@ -60,6 +61,7 @@ func (d *Dashboard) Handler() http.Handler {
 		}
 		writeJSON(w, traces)
 	})
+	mux.HandleFunc("GET /api/logs", d.serveLogs)
 	mux.HandleFunc("POST /v1/traces", d.intake)
 	mux.Handle("GET /", http.FileServerFS(sub(page, "page")))
 	return mux

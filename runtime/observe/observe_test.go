@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 	"time"
@@ -91,4 +92,29 @@ func FuzzDecodeExport(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestLogsOfATrace(t *testing.T) {
+	l := NewLogs(3)
+	for _, r := range []string{
+		`{"guest":"a","msg":"1","trace_id":"t1"}`,
+		`not json`,
+		`{"guest":"b","msg":"2"}`,
+		`{"guest":"a","msg":"3","trace_id":"t1"}`,
+		`{"guest":"c","msg":"4","trace_id":"t2"}`,
+	} {
+		l.Add([]byte(r))
+	}
+	text := func(rs []json.RawMessage) (out []string) {
+		for _, r := range rs {
+			out = append(out, string(r))
+		}
+		return out
+	}
+	if got := text(l.of("t1")); len(got) != 1 || got[0] != `{"guest":"a","msg":"3","trace_id":"t1"}` {
+		t.Errorf("of(t1) = %q: the first line of t1 is out of the ring, the second in", got)
+	}
+	if got := text(l.of("")); len(got) != 3 || got[0] != `{"guest":"b","msg":"2"}` {
+		t.Errorf("of(\"\") = %q, want the three latest, oldest first", got)
+	}
 }

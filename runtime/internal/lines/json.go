@@ -22,6 +22,12 @@ func (s *Sink) JSONWriter(guest, stream string, tag Tag) *Writer {
 	return w
 }
 
+// Record is line of guest's stream as the JSON object a JSONWriter with tag
+// would write.
+func Record(guest, stream string, tag Tag, line []byte) []byte {
+	return jsonLine(time.Now(), guest, stream, tag, line)
+}
+
 // JSONLine is line, said by who (a guest, or "parigot" for the host's own
 // reports), as the one JSON object a JSONWriter would write.
 func JSONLine(who, stream string, line []byte) []byte {

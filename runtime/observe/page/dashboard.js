@@ -118,7 +118,19 @@ async function refresh() {
   ]));
   previous = { at: now, stats };
   drawTraces(await (await fetch("/api/traces")).json());
+  const all = await (await fetch("/api/logs")).json();
+  document.getElementById("logs").textContent = all.slice(-50).map(logLine).join("\n");
+  const mine = selected ? await (await fetch("/api/logs?trace=" + encodeURIComponent(selected))).json() : [];
+  document.getElementById("trace-logs").textContent = mine.length ? mine.map(logLine).join("\n") : "(none)";
   document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
+}
+
+// logLine is one record of the guests' output as a line of text.
+function logLine(r) {
+  const rest = Object.entries(r)
+    .filter(([k]) => !["time", "guest", "stream", "msg", "trace_id", "span_id"].includes(k))
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+  return `${(r.time || "").slice(11, 23)} ${r.guest} | ${r.msg || ""}${rest.length ? "  " + rest.join(" ") : ""}`;
 }
 
 function drawTraces(traces) {
