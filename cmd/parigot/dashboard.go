@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"parigot.dev/parigot/manifest"
@@ -121,4 +122,21 @@ func nonEmpty(s string) []string {
 		return nil
 	}
 	return []string{s}
+}
+
+// pushMetrics counts a split-mode child's calls and pushes them to the
+// dashboard at url until stop, which pushes them a last time; nil metrics
+// when there is no dashboard.
+func pushMetrics(url, guest string) (m *observe.Metrics, stop func()) {
+	if url == "" {
+		return nil, func() {}
+	}
+	m = observe.NewMetrics()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.Push(ctx, url, fmt.Sprintf("%s-%d", guest, os.Getpid()))
+	}()
+	return m, func() { cancel(); <-done }
 }

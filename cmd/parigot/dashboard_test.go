@@ -66,9 +66,9 @@ func TestDashboard(t *testing.T) {
 	})
 }
 
-// TestDashboardInSplitMode: in split mode every process sends its spans to
-// the dashboard, which shows the trace of helloworld's call, made in one
-// process and served in another.
+// TestDashboardInSplitMode: in split mode every process sends its spans and
+// metrics to the dashboard, which shows the trace of helloworld's call,
+// made in one process and served in another, and counts it.
 func TestDashboardInSplitMode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs wasm guests")
@@ -84,6 +84,12 @@ func TestDashboardInSplitMode(t *testing.T) {
 			t.Fatalf("after a minute the dashboard has no span of FetchGreeting from greeting's process:\n%s", body)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// greeting's process pushed its metrics to the dashboard as it stopped
+	// (its calls come over NATS, from a caller it does not name).
+	want := `parigot_calls_total{caller="remote caller",code="ok",guest="greeting",method="greeting.v1.Greeting/FetchGreeting"} 1`
+	if body := get(t, url+"metrics"); !strings.Contains(body, want) {
+		t.Errorf("/metrics lacks %s:\n%s", want, body)
 	}
 }
 

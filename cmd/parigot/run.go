@@ -183,8 +183,8 @@ PARIGOT_NATS_CREDS.`,
 						if f.otlp != "" {
 							args = append(args, "--otlp", f.otlp)
 						}
-						if dash != nil { // the dashboard takes the children's spans as a collector would
-							args = append(args, "--otlp", dash.url)
+						if dash != nil { // the dashboard takes the children's spans as a collector would, and their metrics
+							args = append(args, "--otlp", dash.url, "--dashboard", dash.url)
 						}
 						if f.logFormat == "json" {
 							args = append(args, "--log-format", "json")
@@ -290,7 +290,7 @@ func resultExit(out host.Result) error {
 // reports to it over the link the supervisor gives it (see split.RunChild),
 // so the summary is printed once, by the supervisor.
 func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
-	var name, natsURL, listen, logFormat string
+	var name, natsURL, listen, logFormat, dashboard string
 	var otlp []string
 	var debug []string
 	cmd := &cobra.Command{
@@ -318,6 +318,8 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 			host.Debug(guests, native, listen)
 			tracing := startTracing(otlp, false, app.Name, name)
 			defer stopTracing(tracing, stderr)
+			metrics, stopPushing := pushMetrics(dashboard, name)
+			defer stopPushing()
 			out, err := split.RunChild(cmd.Context(), split.ChildOptions{
 				App:     app.Name,
 				Guests:  guests,
@@ -328,6 +330,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 				State:   splitState(app, "", false),
 				Tracing: tracing,
 				LogJSON: logFormat == "json",
+				Metrics: metrics,
 			})
 			if errors.As(err, new(*split.ReportedError)) {
 				return exitCode(exitFailure) // the supervisor prints it
@@ -344,6 +347,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&listen, "debug-listen", "", "the address Delve serves the --debug guest on")
 	cmd.Flags().StringArrayVar(&otlp, "otlp", nil, "an OTLP/HTTP receiver to send the guest's spans to (repeatable)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "text or json (see parigot run)")
+	cmd.Flags().StringVar(&dashboard, "dashboard", "", "the URL of the supervisor's dashboard, to push the guest's metrics to")
 	cmd.MarkFlagRequired("name")
 	return cmd
 }

@@ -45,7 +45,7 @@ func (in *instance) observeCall(t replyTarget, code abi.Code, size int) {
 	now := time.Now().UnixNano()
 	c := t.seen
 	if in.run.obs != nil {
-		in.run.obs.Call(in.spec.Name, t.method, code.String(), t.caller.GuestName(), time.Duration(c.drained-c.pushed), time.Duration(now-c.drained))
+		in.run.obs.Call(ReplicaLabel(in.spec.Name, in.run.cfg.Replica), t.method, code.String(), t.caller.GuestName(), time.Duration(c.drained-c.pushed), time.Duration(now-c.drained))
 	}
 	if in.run.trace != nil {
 		in.run.trace.Record(observe.CallSpan{

@@ -63,6 +63,7 @@ func (d *Dashboard) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /api/logs", d.serveLogs)
 	mux.HandleFunc("POST /v1/traces", d.intake)
+	mux.HandleFunc("POST /v1/metrics", d.takePush)
 	mux.Handle("GET /", http.FileServerFS(sub(page, "page")))
 	return mux
 }
@@ -108,7 +109,7 @@ type Gauges struct {
 }
 
 func (m *Metrics) stats() (Stats, error) {
-	families, err := m.reg.Gather()
+	families, err := m.gatherer().Gather()
 	if err != nil {
 		return Stats{}, err
 	}

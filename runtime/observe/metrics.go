@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics counts what the guests of one process do. Its methods are safe
@@ -21,6 +22,8 @@ type Metrics struct {
 
 	mu     sync.Mutex
 	probes map[string]Probe // by guest
+
+	pushed *pushed // split mode: the children's
 }
 
 // Probe reads a guest's gauges when /metrics is scraped: the calls waiting
@@ -56,6 +59,7 @@ func NewMetrics() *Metrics {
 			Help: "Times a guest was restarted after it failed.",
 		}, []string{"guest"}),
 		probes: map[string]Probe{},
+		pushed: &pushed{process: map[string][]*dto.MetricFamily{}},
 	}
 	m.reg.MustRegister(m.calls, m.duration, m.wait, m.restarts, (*gauges)(m),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -85,7 +89,7 @@ func (m *Metrics) Watch(guest string, p Probe) {
 
 // Handler serves the metrics in Prometheus's exposition format.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	return promhttp.HandlerFor(m.gatherer(), promhttp.HandlerOpts{Registry: m.reg})
 }
 
 // gauges collects the probes' readings at each scrape, so that the guests

@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"testing"
@@ -117,4 +118,16 @@ func TestLogsOfATrace(t *testing.T) {
 	if got := text(l.of("")); len(got) != 3 || got[0] != `{"guest":"b","msg":"2"}` {
 		t.Errorf("of(\"\") = %q, want the three latest, oldest first", got)
 	}
+}
+
+// FuzzTakePush: the dashboard's /v1/metrics reads bodies from the network;
+// none may panic it, and what it takes, /metrics can serve.
+func FuzzTakePush(f *testing.F) {
+	f.Add([]byte{0x02, 0x0a, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := NewMetrics()
+		if m.pushed.take("p", bytes.NewReader(b)) == nil {
+			m.pushed.Gather()
+		}
+	})
 }

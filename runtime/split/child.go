@@ -40,6 +40,8 @@ type ChildOptions struct {
 	Tracing *observe.Tracing
 	// LogJSON writes the guest's lines as JSON objects (host.Config.LogJSON).
 	LogJSON bool
+	// Metrics, when set, counts the hosted guest's calls (host.Config.Metrics).
+	Metrics *observe.Metrics
 }
 
 // Conn says how to reach NATS, and as whom.
@@ -212,6 +214,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 		// Spans cross processes in the calls' NATS headers (network.go).
 		Tracing: opts.Tracing,
 		LogJSON: opts.LogJSON,
+		Metrics: opts.Metrics,
 	}
 	if opts.State != nil {
 		// Only what the guest uses, which is all its NATS user may reach;
