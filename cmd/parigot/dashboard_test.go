@@ -85,9 +85,9 @@ func TestDashboardInSplitMode(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// greeting's process pushed its metrics to the dashboard as it stopped
-	// (its calls come over NATS, from a caller it does not name).
-	want := `parigot_calls_total{caller="remote caller",code="ok",guest="greeting",method="greeting.v1.Greeting/FetchGreeting"} 1`
+	// greeting's process pushed its metrics to the dashboard as it stopped,
+	// its caller named by the call's reply subject.
+	want := `parigot_calls_total{caller="hello",code="ok",guest="greeting",method="greeting.v1.Greeting/FetchGreeting"} 1`
 	if body := get(t, url+"metrics"); !strings.Contains(body, want) {
 		t.Errorf("/metrics lacks %s:\n%s", want, body)
 	}

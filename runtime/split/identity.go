@@ -78,6 +78,17 @@ func (s subjects) ready(guest string) string { return s.root() + ".ready." + gue
 // reply.<nuid>.<callee guest>.<call id>, see Network.inbox.
 func (s subjects) reply(caller string) string { return s.root() + ".reply." + caller }
 
+// caller is the guest a reply subject (see reply) belongs to; empty when
+// subject is no reply subject of the app.
+func (s subjects) caller(subject string) string {
+	rest, ok := strings.CutPrefix(subject, s.reply(""))
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, ".")
+	return name
+}
+
 // inbox is the inbox prefix of a guest's connection (nats.CustomInboxPrefix),
 // where the answers to its readiness requests arrive. It replaces the
 // connection's default "_INBOX", which every client would otherwise need

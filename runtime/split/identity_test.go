@@ -263,3 +263,17 @@ func TestACallerUsesAReplyPrefixPerCallee(t *testing.T) {
 		}
 	}
 }
+
+func TestTheCallerOfAReplySubject(t *testing.T) {
+	s := subjects{app: "shop"}
+	for subject, want := range map[string]string{
+		"parigot.shop.reply.hello.abc123.greeting.7": "hello",
+		"parigot.shop.reply.hello":                   "hello",
+		"parigot.other.reply.hello.abc.greeting.7":   "",
+		"_INBOX.xyz": "",
+	} {
+		if got := s.caller(subject); got != want {
+			t.Errorf("caller(%q) = %q, want %q", subject, got, want)
+		}
+	}
+}

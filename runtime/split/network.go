@@ -112,7 +112,7 @@ func (n *Network) Serve(guest string, services []string, local route.Endpoint) e
 			if m.Reply == "" {
 				return // nobody to answer: not a parigot caller
 			}
-			rc := &remoteCaller{nc: n.nc, subject: m.Reply, received: time.Now(), window: window}
+			rc := &remoteCaller{nc: n.nc, subject: m.Reply, received: time.Now(), window: window, name: n.subj.caller(m.Reply)}
 			method := m.Header.Get(headerMethod)
 			if code, why := checkCall(svc, method, m.Data); code != abi.CodeOK {
 				rc.Deliver(abi.ErrorEvent(0, code, why), nil)
@@ -367,9 +367,18 @@ type remoteCaller struct {
 	subject  string
 	received time.Time     // when the call arrived
 	window   time.Duration // after this long its caller no longer waits; 0: always send
+	name     string        // the calling guest, from the reply subject; empty when it names none
 }
 
-func (c *remoteCaller) GuestName() string            { return "remote caller" }
+// GuestName is the calling guest, as its reply subject names it (each
+// guest may read only its own replies, so a caller gains nothing by naming
+// another): what metrics label the call with.
+func (c *remoteCaller) GuestName() string {
+	if c.name == "" {
+		return "remote caller"
+	}
+	return c.name
+}
 func (c *remoteCaller) MethodTimeout() time.Duration { return 0 }
 
 // Deliver publishes the reply, unless it comes so late that its caller
