@@ -3,21 +3,18 @@
 package builder
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
-	"path/filepath"
 	"syscall"
 )
 
 // lockApp takes an exclusive lock for building the app in dir, so that two
 // parigot processes building one app (two test binaries, say) take turns
 // instead of one reading generated code or a .wasm the other is writing.
-// The lock file lives in the temp directory, not in the app.
+// The lock is on the app directory itself: every process that builds the
+// app opens that one directory, whatever its temp directory or user cache
+// (a test runner sets its own TMPDIR), and no file is left behind.
 func lockApp(dir string) (unlock func(), err error) {
-	sum := sha256.Sum256([]byte(dir))
-	name := filepath.Join(os.TempDir(), "parigot-build-"+hex.EncodeToString(sum[:8])+".lock")
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.Open(dir)
 	if err != nil {
 		return nil, err
 	}
