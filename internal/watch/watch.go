@@ -22,7 +22,7 @@ import (
 
 // Quiet is how long the files must be left alone before a batch is
 // reported.
-const Quiet = 100 * time.Millisecond
+const Quiet = 50 * time.Millisecond
 
 // Watcher reports changes under one directory.
 type Watcher struct {
