@@ -81,15 +81,6 @@ func hostReply(callID uint64, code abi.Code, payload []byte) abi.Status {
 	return call(hostlink.Request{Op: hostlink.OpReply, A: callID, B: uint64(code), Data: payload}).Status
 }
 
-// hostReplyPoll is reply, then poll: over the link, the crossing it saves
-// a wasm guest is not worth a request of its own.
-func hostReplyPoll(callID uint64, code abi.Code, payload []byte, timeoutNanos int64, buf []byte) (uint32, abi.Status) {
-	if st := hostReply(callID, code, payload); st != abi.StatusOK {
-		return 0, st
-	}
-	return hostPoll(timeoutNanos, buf)
-}
-
 func hostOpen(kind uint32, name string) (uint32, abi.Status) {
 	r := call(hostlink.Request{Op: hostlink.OpOpen, A: uint64(kind), Data: []byte(name)})
 	return uint32(r.Value), r.Status

@@ -26,9 +26,6 @@ func pPoll(timeoutNanos int64, buf unsafe.Pointer, bufCap uint32, sizeOut unsafe
 //go:wasmimport parigot reply
 func pReply(callID uint64, code uint32, payload unsafe.Pointer, payloadLen uint32) uint32
 
-//go:wasmimport parigot reply_poll
-func pReplyPoll(callID uint64, code uint32, payload unsafe.Pointer, payloadLen uint32, timeoutNanos int64, buf unsafe.Pointer, bufCap uint32, sizeOut unsafe.Pointer) uint32
-
 //go:wasmimport parigot open
 func pOpen(kind uint32, name unsafe.Pointer, nameLen uint32, handleOut unsafe.Pointer) uint32
 
@@ -74,11 +71,6 @@ func hostPoll(timeoutNanos int64, buf []byte) (uint32, abi.Status) {
 
 func hostReply(callID uint64, code abi.Code, payload []byte) abi.Status {
 	return abi.Status(pReply(callID, uint32(code), bytesPtr(payload), uint32(len(payload))))
-}
-
-func hostReplyPoll(callID uint64, code abi.Code, payload []byte, timeoutNanos int64, buf []byte) (uint32, abi.Status) {
-	st := pReplyPoll(callID, uint32(code), bytesPtr(payload), uint32(len(payload)), timeoutNanos, bytesPtr(buf), uint32(len(buf)), unsafe.Pointer(&outU32))
-	return outU32, abi.Status(st)
 }
 
 // hostExiting has nothing to do: the host reads a wasm guest's exit code

@@ -36,56 +36,6 @@ type eventLoop struct {
 
 	timers     []timer       // After callbacks, soonest first
 	background []func() bool // Background steps, run while no event waits
-
-	// held is a reply held back to cross into the host with the next poll
-	// (reply_poll): a service's loop polls right after its methods return,
-	// so a call costs one crossing instead of two.
-	held heldReply
-}
-
-type heldReply struct {
-	id      uint64
-	code    abi.Code
-	payload []byte
-	set     bool
-}
-
-// answer replies to the incoming call id, with the next poll. A payload
-// over the limit is answered at once with resource exhausted instead.
-func (l *eventLoop) answer(id uint64, code abi.Code, payload []byte) {
-	if len(payload) > abi.MaxPayload {
-		hostReply(id, abi.CodeResourceExhausted, abi.EncodeError(abi.CodeResourceExhausted,
-			fmt.Sprintf("reply of %d bytes is larger than the %d-byte limit", len(payload), abi.MaxPayload)))
-		return
-	}
-	l.flushReply() // one held at a time
-	l.held = heldReply{id: id, code: code, payload: payload, set: true}
-}
-
-// flushReply sends the held reply, if any, on its own.
-func (l *eventLoop) flushReply() {
-	if l.held.set {
-		h := l.held
-		l.held = heldReply{}
-		hostReply(h.id, h.code, h.payload)
-	}
-}
-
-// poll waits for the next event, sending the held reply on the way.
-func (l *eventLoop) poll(timeout int64) (uint32, abi.Status) {
-	if !l.held.set {
-		return hostPoll(timeout, l.buf)
-	}
-	h := l.held
-	l.held = heldReply{}
-	n, st := hostReplyPoll(h.id, h.code, h.payload, timeout, l.buf)
-	switch st {
-	case abi.StatusOK, abi.StatusBufferTooSmall, abi.StatusShutdown, abi.StatusTimeout:
-		return n, st
-	}
-	// The reply failed (the host had answered the call already, at its
-	// deadline): nothing was polled.
-	return hostPoll(timeout, l.buf)
 }
 
 // pendingCall is a dispatched call awaiting its reply.
@@ -193,7 +143,6 @@ func MustRunClient() {
 // ExitSelf ends the guest with the given exit code. For a program, that code
 // becomes the exit code of `parigot run`.
 func ExitSelf(code int) {
-	loop.flushReply()
 	hostExiting(code)
 	os.Exit(code)
 }
@@ -310,10 +259,9 @@ func (l *eventLoop) run(client bool) {
 			continue
 		}
 		if client && len(l.pending) == 0 && len(l.timers) == 0 && len(l.background) == 0 {
-			l.flushReply()
 			return
 		}
-		n, st := l.poll(l.pollTimeout(now))
+		n, st := hostPoll(l.pollTimeout(now), l.buf)
 		switch st {
 		case abi.StatusOK:
 		case abi.StatusBufferTooSmall:
@@ -368,10 +316,13 @@ func (l *eventLoop) serve(ctx context.Context, ev abi.Event) {
 	reply.whenDone(func(out []byte, err error) {
 		if err != nil {
 			code, payload := errorPayload(err)
-			l.answer(id, code, payload)
+			hostReply(id, code, payload)
 			return
 		}
-		l.answer(id, abi.CodeOK, out)
+		if st := hostReply(id, abi.CodeOK, out); st == abi.StatusTooLarge {
+			hostReply(id, abi.CodeResourceExhausted, abi.EncodeError(abi.CodeResourceExhausted,
+				fmt.Sprintf("reply of %d bytes is larger than the %d-byte limit", len(out), abi.MaxPayload)))
+		}
 	})
 }
 

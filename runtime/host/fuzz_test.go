@@ -35,7 +35,6 @@ var hostFuncs = []struct {
 	{abi.FuncPoll, hostPoll, 4},
 	{abi.FuncReply, hostReply, 4},
 	{abi.FuncOpen, hostOpen, 4},
-	{abi.FuncReplyPoll, hostReplyPoll, 8},
 }
 
 // FuzzHostFunctions hands every host function arbitrary arguments and

@@ -66,7 +66,6 @@ func exportHostModule(ctx context.Context, rt wazero.Runtime, log *slog.Logger) 
 	def(abi.FuncDispatch, hostDispatch, i32, i32, i32, i32, i32, i32, i64)
 	def(abi.FuncPoll, hostPoll, i64, i32, i32, i32)
 	def(abi.FuncReply, hostReply, i64, i32, i32, i32)
-	def(abi.FuncReplyPoll, hostReplyPoll, i64, i32, i32, i32, i64, i32, i32, i32)
 	def(abi.FuncOpen, hostOpen, i32, i32, i32, i32)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostYield), nil, []api.ValueType{i32}).Export(fuel.ImportName)
 	_, err := b.Instantiate(ctx)
@@ -407,23 +406,6 @@ func (in *instance) handle(mem memory, out uint32, ep route.Endpoint) abi.Status
 	}
 	in.handles = append(in.handles, ep)
 	return abi.StatusOK
-}
-
-// Stack slots of reply_poll: reply's four, then poll's four.
-const replyPollPoll = replyPayloadLen + 1
-
-// hostReplyPoll answers an incoming call and polls for the next event in
-// one crossing of the wasm boundary: a service's loop does both after every
-// method, so a call costs it one host call instead of two. The slots are
-// reply's, then poll's.
-//
-// Statuses: the reply's (see hostReply) when it failed, and then nothing
-// was polled; else the poll's (see hostPoll).
-func hostReplyPoll(ctx context.Context, in *instance, mem memory, stack []uint64) abi.Status {
-	if st := hostReply(ctx, in, mem, stack[:replyPollPoll]); st != abi.StatusOK {
-		return st
-	}
-	return hostPoll(ctx, in, mem, stack[replyPollPoll:])
 }
 
 func writeU32(mem memory, ptr, v uint32) abi.Status {

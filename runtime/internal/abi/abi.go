@@ -23,11 +23,6 @@ const (
 	FuncDispatch = "dispatch" // (handle, methodPtr, methodLen, reqPtr, reqLen, callIDOut i32, deadline i64) -> status
 	FuncPoll     = "poll"     // (timeoutNanos i64, bufPtr, bufCap, sizeOut i32) -> status
 	FuncReply    = "reply"    // (callID i64, code, payloadPtr, payloadLen i32) -> status
-	// reply_poll is reply then poll in one crossing: (callID i64, code,
-	// payloadPtr, payloadLen i32, timeoutNanos i64, bufPtr, bufCap, sizeOut
-	// i32) -> status: the reply's when it failed (no poll then), else the
-	// poll's.
-	FuncReplyPoll = "reply_poll"
 	FuncOpen     = "open"     // (kind, namePtr, nameLen, handleOut i32) -> status: a store or topic, as a handle for dispatch
 )
 
