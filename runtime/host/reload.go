@@ -29,21 +29,15 @@ type Reload struct {
 
 // develop is the run of an app that takes reloads (Config.Reloads): it
 // starts the programs and, whenever a reload comes, swaps in the changed
-// guests and runs again the programs that had ended. Services keep serving when the
-// programs end; the run lasts until ctx ends. What fails is said at once,
-// as the user is watching.
+// guests and runs again the programs that had ended. Services keep serving
+// when the programs end; the run lasts until ctx ends. What fails is said
+// at once (reportNow), as the user is watching.
 func (r *run) develop(ctx context.Context) {
 	r.startPrograms(ctx)
 	for {
 		select {
 		case e := <-r.done:
-			r.report(e)
-			for _, f := range e.failures {
-				r.say("parigot: %s", f)
-			}
-			if e.in.spec.Kind == Program && e.end.code != 0 && len(e.failures) == 0 {
-				r.say("parigot: program %s exited with code %d", e.in.spec.Name, e.end.code)
-			}
+			r.reportNow(e)
 		case rl := <-r.cfg.Reloads:
 			err := r.reload(ctx, rl)
 			if rl.Done != nil {
@@ -55,6 +49,19 @@ func (r *run) develop(ctx context.Context) {
 			r.fail(ctx.Err())
 			return
 		}
+	}
+}
+
+// reportNow takes in the end of a guest, as report does, and says at once
+// how it failed, or a program's exit code: during parigot dev the run does
+// not end, so there is no end of the run to say it at.
+func (r *run) reportNow(e ended) {
+	r.report(e)
+	for _, f := range e.failures {
+		r.say("parigot: %s", f)
+	}
+	if e.in.spec.Kind == Program && e.end.code != 0 && len(e.failures) == 0 && !e.in.stopping.Load() {
+		r.say("parigot: program %s exited with code %d", e.in.spec.Name, e.end.code)
 	}
 }
 
@@ -163,7 +170,7 @@ func (r *run) stopPrograms(which map[*instance]bool) {
 	for left > 0 {
 		select {
 		case e := <-r.done:
-			r.report(e)
+			r.reportNow(e)
 			if e.in.spec.Kind == Program {
 				left--
 			}
@@ -215,10 +222,7 @@ func (r *run) awaitSwap(ctx context.Context, in *instance, s *swap) error {
 		case <-s.ready:
 			return nil
 		case e := <-r.done:
-			r.report(e)
-			for _, f := range e.failures {
-				r.say("parigot: %s", f)
-			}
+			r.reportNow(e)
 			if e.in == in {
 				return fmt.Errorf("service %s ended before its new version was ready", in.spec.Name)
 			}

@@ -337,9 +337,7 @@ func (r *run) serve(ctx context.Context) {
 // first, the services finish the calls they have and the run's error is
 // ctx's.
 func (r *run) runPrograms(ctx context.Context) {
-	for _, in := range r.programs {
-		r.start(ctx, in)
-	}
+	r.startPrograms(ctx)
 	for left := len(r.programs); left > 0; {
 		select {
 		case e := <-r.done:
