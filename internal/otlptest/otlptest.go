@@ -9,7 +9,6 @@ package otlptest
 
 import (
 	"encoding/hex"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,8 +20,8 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/prototext"
-	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
+
+	"parigot.dev/parigot/internal/otlpwire"
 )
 
 // Span is one received span, flattened.
@@ -57,7 +56,7 @@ func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
 	body, err := io.ReadAll(req.Body)
 	var msg []*tracepb.ResourceSpans
 	if err == nil {
-		msg, err = decodeExport(body)
+		msg, err = otlpwire.DecodeTraces(body)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -84,36 +83,6 @@ func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
 	}
 	// An empty ExportTraceServiceResponse: no partial success to report.
 	w.Header().Set("Content-Type", "application/x-protobuf")
-}
-
-// decodeExport decodes an ExportTraceServiceRequest: its field 1 is
-// repeated ResourceSpans; any other field is an error here, since no
-// exporter sends one. It is written apart from runtime/observe's decoder on
-// purpose: the receiver checks parigot's exporter, so it shares none of
-// parigot's code.
-func decodeExport(b []byte) ([]*tracepb.ResourceSpans, error) {
-	var out []*tracepb.ResourceSpans
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, protowire.ParseError(n)
-		}
-		b = b[n:]
-		if num != 1 || typ != protowire.BytesType {
-			return nil, fmt.Errorf("field %d of type %d in an ExportTraceServiceRequest", num, typ)
-		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return nil, protowire.ParseError(n)
-		}
-		b = b[n:]
-		rs := new(tracepb.ResourceSpans)
-		if err := proto.Unmarshal(v, rs); err != nil {
-			return nil, err
-		}
-		out = append(out, rs)
-	}
-	return out, nil
 }
 
 func text(kvs []*commonpb.KeyValue) map[string]string {

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
+
+	"parigot.dev/parigot/internal/otlpwire"
 )
 
 // maxExport bounds the body of one OTLP export the dashboard takes: a
@@ -31,7 +31,7 @@ func (d *Dashboard) intake(w http.ResponseWriter, req *http.Request) {
 	}
 	var spans []*tracepb.ResourceSpans
 	if err == nil {
-		spans, err = decodeExport(body)
+		spans, err = otlpwire.DecodeTraces(body)
 	}
 	if err != nil {
 		http.Error(w, "not an OTLP/HTTP protobuf trace export: "+err.Error(), http.StatusBadRequest)
@@ -45,38 +45,6 @@ func (d *Dashboard) intake(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "application/x-protobuf") // an empty ExportTraceServiceResponse
-}
-
-// decodeExport reads an ExportTraceServiceRequest, whose one field, 1, is
-// repeated ResourceSpans (the message exportRequest writes).
-func decodeExport(b []byte) ([]*tracepb.ResourceSpans, error) {
-	var out []*tracepb.ResourceSpans
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, protowire.ParseError(n)
-		}
-		b = b[n:]
-		if num != 1 || typ != protowire.BytesType {
-			n = protowire.ConsumeFieldValue(num, typ, b) // a field from a newer protocol: skipped
-			if n < 0 {
-				return nil, protowire.ParseError(n)
-			}
-			b = b[n:]
-			continue
-		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return nil, protowire.ParseError(n)
-		}
-		b = b[n:]
-		rs := new(tracepb.ResourceSpans)
-		if err := proto.Unmarshal(v, rs); err != nil {
-			return nil, err
-		}
-		out = append(out, rs)
-	}
-	return out, nil
 }
 
 // fromOTLP is what the dashboard keeps of a received span.

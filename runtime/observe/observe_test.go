@@ -11,6 +11,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/protobuf/proto"
+
+	"parigot.dev/parigot/internal/otlpwire"
 )
 
 func TestQuantileInterpolatesWithinItsBucket(t *testing.T) {
@@ -46,7 +48,7 @@ func TestExportDecodesAsItWasEncoded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := decodeExport(body)
+	rs, err := otlpwire.DecodeTraces(body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func FuzzDecodeExport(f *testing.F) {
 	f.Add([]byte{0x0a, 0x00})
 	f.Add([]byte{0x0a, 0x02, 0x12, 0x00, 0x10, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rs, err := decodeExport(b)
+		rs, err := otlpwire.DecodeTraces(b)
 		if err != nil {
 			return
 		}
