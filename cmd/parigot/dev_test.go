@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"io"
 	"net/http"
 	"os"
@@ -9,10 +8,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // TestDevReloadsWhatASaveChanges runs parigot dev on a new app the way a
@@ -23,19 +20,13 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs wasm guests")
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	work := t.TempDir()
-	env := os.Environ()
+	var env []string
 	for k, v := range goEnvironment(t) {
 		env = append(env, k+"="+v)
 	}
-	// Args[0] "parigot" makes the test binary be parigot (see TestMain).
-	initApp := &exec.Cmd{Path: exe, Args: []string{"parigot", "init", "shop"}, Dir: work, Env: env}
-	if out, err := initApp.CombinedOutput(); err != nil {
-		t.Fatalf("parigot init: %v\n%s", err, out)
+	if initApp := startParigot(t, work, env, "init", "shop"); initApp.wait(t) != nil {
+		t.Fatalf("parigot init failed:\n%s", initApp.said())
 	}
 	app := filepath.Join(work, "shop")
 	service := filepath.Join(app, "shop", "main.go")
@@ -65,45 +56,18 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 		}
 	}
 
-	var out lockedBuffer
-	dev := &exec.Cmd{Path: exe, Args: []string{"parigot", "dev"}, Dir: app, Env: env,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}
-	stdout, err := dev.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := dev.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dev.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Kill(-dev.Process.Pid, syscall.SIGKILL)
-	copied := make(chan bool, 2)
-	for _, r := range []io.Reader{stdout, stderr} {
-		go func() {
-			sc := bufio.NewScanner(r)
-			for sc.Scan() {
-				out.Write([]byte(sc.Text() + "\n"))
-			}
-			copied <- true
-		}()
-	}
-	// waitFor waits for the n-th line that has s.
-	waitFor := func(s string, n int) {
+	p := startParigot(t, app, env, "dev")
+	stdout := func(text string, n int) {
 		t.Helper()
-		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if strings.Count(out.String(), s) >= n {
-				return
-			}
-		}
-		t.Fatalf("no line %q (%d) in parigot dev's output:\n%s", s, n, out.String())
+		p.waitFor(t, &p.stdout, regexp.MustCompile(regexp.QuoteMeta(text)), n)
+	}
+	stderr := func(text string, n int) []string {
+		t.Helper()
+		return p.waitFor(t, &p.stderr, regexp.MustCompile(text), n)
 	}
 
-	waitFor("hello | Hello, world, from shop!", 1)
-	waitFor("parigot dev: gateway public serves http://", 1)
-	url := regexp.MustCompile(`gateway public serves (http://\S+)`).FindStringSubmatch(out.String())[1]
+	stdout("hello | Hello, world, from shop!", 1)
+	url := stderr(`parigot dev: gateway public serves (http://\S+)`, 1)[1]
 	greet := func() string {
 		resp, err := http.Post(url+"/shop.v1.Shop/Greet", "application/json", strings.NewReader(`{"name":"world"}`))
 		if err != nil {
@@ -118,62 +82,40 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	}
 
 	edit(`"Hello, "`, `"Howdy, "`)
-	waitFor("parigot dev: reloaded shop", 1)
-	waitFor("hello | Howdy, world, from shop!", 1)
+	stderr(`parigot dev: reloaded shop`, 1)
+	stdout("hello | Howdy, world, from shop!", 1)
 	if got := greet(); !strings.Contains(got, "Howdy, world, from shop!") {
 		t.Errorf("Greet through the gateway after the reload: %s", got)
 	}
 
 	edit(`"Howdy, "`, `"Howdy, " + notDeclared + `)
-	waitFor("undefined: notDeclared", 1)
-	waitFor("parigot dev: the app runs on as it was; save a fix to try again", 1)
+	stderr(`undefined: notDeclared`, 1)
+	stderr(`parigot dev: the app runs on as it was; save a fix to try again`, 1)
 
 	edit(`"Howdy, " + notDeclared + `, `"Hi, "`)
-	waitFor("hello | Hi, world, from shop!", 1)
-	if strings.Contains(out.String(), "hello | Hello, world") && strings.Count(out.String(), "hello | Hello, world") != 1 {
-		t.Errorf("the first version ran again:\n%s", out.String())
+	stdout("hello | Hi, world, from shop!", 1)
+	if n := strings.Count(p.stdout.String(), "hello | Hello, world"); n != 1 {
+		t.Errorf("the first version ran %d times, want once:\n%s", n, p.said())
 	}
 
 	// A change to parigot.hcl restarts the whole app.
-	manifest := filepath.Join(app, "parigot.hcl")
-	hcl, err := os.ReadFile(manifest)
+	hcl, err := os.ReadFile(manifestFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(manifest, append(hcl, "\n# edited\n"...), 0o644); err != nil {
+	if err := os.WriteFile(manifestFile, append(hcl, "\n# edited\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("parigot dev: parigot.hcl changed: restarting the app", 1)
-	waitFor("hello | Hi, world, from shop!", 2)
+	stderr(`parigot dev: parigot.hcl changed: restarting the app`, 1)
+	stdout("hello | Hi, world, from shop!", 2)
 
-	syscall.Kill(-dev.Process.Pid, syscall.SIGINT)
-	defer func() { t.Logf("parigot dev printed:\n%s", out.String()) }()
-	<-copied
-	<-copied
-	err = dev.Wait()
+	p.signal(syscall.SIGINT)
+	err = p.wait(t)
 	var exit *exec.ExitError
 	if !errorsAs(err, &exit) || exit.ExitCode() != exitInterrupted {
-		t.Errorf("exit: %v, want code %d\n%s", err, exitInterrupted, out.String())
+		t.Errorf("exit: %v, want code %d\n%s", err, exitInterrupted, p.said())
 	}
-	if strings.Contains(out.String(), "panic") {
-		t.Errorf("something panicked:\n%s", out.String())
+	if strings.Contains(p.said(), "panic") {
+		t.Errorf("something panicked:\n%s", p.said())
 	}
-}
-
-// lockedBuffer is output that goroutines write while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
