@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -97,74 +95,16 @@ func TestDashboardInSplitMode(t *testing.T) {
 // (with more flags) and returns the dashboard's URL once the app has ended
 // (the dashboard serves on); the test's cleanup interrupts it.
 func runWithDashboard(t *testing.T, app string, flags ...string) string {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := &exec.Cmd{Path: exe, Args: append(append([]string{"parigot", "run", "--dashboard", "127.0.0.1:0"}, flags...), app)}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	errPipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu     sync.Mutex
-		stderr strings.Builder
-	)
-	urls, ended := make(chan string, 1), make(chan bool, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		lines := bufio.NewScanner(errPipe)
-		at := regexp.MustCompile(`dashboard on (http://\S+/)`)
-		for lines.Scan() {
-			mu.Lock()
-			stderr.WriteString(lines.Text() + "\n")
-			mu.Unlock()
-			if m := at.FindStringSubmatch(lines.Text()); m != nil {
-				urls <- m[1]
-			}
-			if strings.Contains(lines.Text(), "the dashboard serves until interrupted") {
-				ended <- true
-			}
-		}
-	}()
+	t.Helper()
+	p := startParigot(t, "", nil, append(append([]string{"run", "--dashboard", "127.0.0.1:0"}, flags...), app)...)
+	url := p.waitFor(t, &p.stderr, regexp.MustCompile(`dashboard on (http://\S+/)`), 1)[1]
+	p.waitFor(t, &p.stderr, regexp.MustCompile(`the dashboard serves until interrupted`), 1)
 	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-		waited := make(chan error, 1)
-		go func() { waited <- cmd.Wait() }()
-		select {
-		case err := <-waited:
-			<-done
-			if err != nil {
-				mu.Lock()
-				t.Errorf("parigot after Ctrl-C: %v\n%s", err, stderr.String())
-				mu.Unlock()
-			}
-		case <-time.After(30 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			t.Errorf("parigot did not stop within 30s of Ctrl-C")
+		p.signal(syscall.SIGINT)
+		if err := p.wait(t); err != nil {
+			t.Errorf("parigot after Ctrl-C: %v\n%s", err, p.said())
 		}
 	})
-	var url string
-	for url == "" || ended != nil {
-		select {
-		case url = <-urls:
-		case <-ended:
-			ended = nil
-		case <-done:
-			mu.Lock()
-			defer mu.Unlock()
-			t.Fatalf("parigot ended before its app did:\n%s", stderr.String())
-		case <-time.After(3 * time.Minute):
-			mu.Lock()
-			defer mu.Unlock()
-			t.Fatalf("the app did not end within 3 minutes:\n%s", stderr.String())
-		}
-	}
 	return url
 }
 
