@@ -130,18 +130,31 @@ func (r *run) reload(ctx context.Context, rl Reload) error {
 	r.stopPrograms(changed)
 	for _, b := range builds {
 		if b.in.spec.Kind == Program {
-			b.in.rt.Close(context.Background())
-			b.in.rt, b.in.compiled = b.rt, b.compiled
+			b.in.replaceModule(b.rt, b.compiled)
 		}
 	}
 	for _, in := range r.programs {
 		if !r.running[in] {
-			in.reset()
-			in.stopping.Store(false)
-			r.start(ctx, in)
+			r.startAgain(ctx, in)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// replaceModule makes in run compiled, in its runtime rt, from its next
+// start; the guest must not be running its old module.
+func (in *instance) replaceModule(rt wazero.Runtime, compiled wazero.CompiledModule) {
+	if in.rt != nil { // nil for a guest under the debugger, which has no module
+		in.rt.Close(context.Background())
+	}
+	in.rt, in.compiled = rt, compiled
+}
+
+// startAgain starts a guest that had ended, its inbox open again.
+func (r *run) startAgain(ctx context.Context, in *instance) {
+	in.reset()
+	in.stopping.Store(false)
+	r.start(ctx, in)
 }
 
 // instance is the guest of this run named name, or nil.
@@ -195,12 +208,9 @@ type swap struct {
 // service that had ended for good just starts again, in its new version.
 func (r *run) swap(ctx context.Context, in *instance, s *swap) error {
 	if !r.running[in] {
-		in.rt.Close(context.Background())
-		in.rt, in.compiled = s.rt, s.compiled
-		in.reset()
-		in.stopping.Store(false)
+		in.replaceModule(s.rt, s.compiled)
 		in.readyWaiter = s.ready
-		r.start(r.servicesCtx, in)
+		r.startAgain(r.servicesCtx, in)
 		return r.awaitSwap(ctx, in, s)
 	}
 	in.hold.Store(true)
@@ -243,8 +253,7 @@ func (in *instance) swapIn(s *swap) {
 	for _, t := range in.incoming {
 		t.caller.Deliver(abi.ErrorEvent(t.callID, abi.CodeUnavailable, fmt.Sprintf("service %s was replaced by a new version while serving this call", in.spec.Name)), nil)
 	}
-	in.rt.Close(context.Background())
-	in.rt, in.compiled = s.rt, s.compiled
+	in.replaceModule(s.rt, s.compiled)
 	in.ready = nil
 	in.readyReplies = 0
 	in.pending = make(map[uint64]outgoing)
