@@ -127,7 +127,7 @@ func (r *run) reload(ctx context.Context, rl Reload) error {
 			changed[b.in] = true
 		}
 	}
-	r.stopPrograms(changed)
+	r.stopGuests(changed, r.reportNow)
 	for _, b := range builds {
 		if b.in.spec.Kind == Program {
 			b.in.replaceModule(b.rt, b.compiled)
@@ -165,33 +165,6 @@ func (r *run) instance(name string) *instance {
 		}
 	}
 	return nil
-}
-
-// stopPrograms stops the programs of which that still run, and waits, up
-// to StopTimeout, until they have ended.
-func (r *run) stopPrograms(which map[*instance]bool) {
-	var left int
-	for in := range which {
-		if r.running[in] {
-			in.stopping.Store(true)
-			in.stop()
-			left++
-		}
-	}
-	timer := time.NewTimer(r.cfg.StopTimeout)
-	defer timer.Stop()
-	for left > 0 {
-		select {
-		case e := <-r.done:
-			r.reportNow(e)
-			if e.in.spec.Kind == Program {
-				left--
-			}
-		case <-timer.C:
-			r.log.Warn("programs did not stop in time for a reload", "waited", r.cfg.StopTimeout)
-			return
-		}
-	}
 }
 
 // swap is a new version of a service on its way in.

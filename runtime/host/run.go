@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	goruntime "runtime"
 	"time"
@@ -407,19 +408,38 @@ func (r *run) reportLateOverruns() {
 // them to end.
 func (r *run) stopAll() {
 	r.stopSubscriptions()
-	for in := range r.running {
-		in.stopping.Store(true)
-		in.stop()
+	r.stopGuests(maps.Clone(r.running), r.report)
+}
+
+// stopGuests asks those of which that still run to stop and waits, up to
+// StopTimeout, until they have ended; take takes in every end that comes
+// meanwhile, theirs or another guest's.
+func (r *run) stopGuests(which map[*instance]bool, take func(ended)) {
+	stillRunning := func() bool {
+		for in := range which {
+			if r.running[in] {
+				return true
+			}
+		}
+		return false
+	}
+	for in := range which {
+		if r.running[in] {
+			in.stopping.Store(true)
+			in.stop()
+		}
 	}
 	timer := time.NewTimer(r.cfg.StopTimeout)
 	defer timer.Stop()
-	for len(r.running) > 0 {
+	for stillRunning() {
 		select {
 		case e := <-r.done:
-			r.report(e)
+			take(e)
 		case <-timer.C:
-			for in := range r.running {
-				r.log.Warn("guest did not stop in time; abandoning it", "guest", in.spec.Name, "waited", r.cfg.StopTimeout)
+			for in := range which {
+				if r.running[in] {
+					r.log.Warn("guest did not stop in time; abandoning it", "guest", in.spec.Name, "waited", r.cfg.StopTimeout)
+				}
 			}
 			return
 		}
