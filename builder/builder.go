@@ -155,8 +155,7 @@ func buildForDebugger(ctx context.Context, app *manifest.App, opts Options, p *p
 		}
 		t := time.Now()
 		out := DebugPath(app, name)
-		pkg := "./" + filepath.ToSlash(strings.TrimPrefix(filepath.Clean(guest.Source), "./"))
-		cmd := guestbuild.DebugCommand(ctx, opts.GoCommand, app.Dir, out, pkg)
+		cmd := guestbuild.DebugCommand(ctx, opts.GoCommand, app.Dir, out, guestPackage(guest))
 		var buf bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &buf, &buf
 		if err := cmd.Run(); err != nil {
@@ -270,6 +269,12 @@ func writeDescriptors(app *manifest.App, gen *codegen.Result) error {
 	return nil
 }
 
+// guestPackage is the go command's package path of guest's source, from
+// the app's directory.
+func guestPackage(guest *manifest.Guest) string {
+	return "./" + filepath.ToSlash(strings.TrimPrefix(filepath.Clean(guest.Source), "./"))
+}
+
 // WasmPath is where the guest named name of app is built.
 func WasmPath(app *manifest.App, name string) string {
 	return filepath.Join(app.Dir, BuildDir, name+".wasm")
@@ -313,8 +318,7 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 			p.Begin(guest.Name)
 			defer p.End(guest.Name)
 			out := WasmPath(app, guest.Name)
-			pkg := "./" + filepath.ToSlash(strings.TrimPrefix(filepath.Clean(guest.Source), "./"))
-			cmd := guestbuild.Command(gctx, goCmd, app.Dir, out, pkg)
+			cmd := guestbuild.Command(gctx, goCmd, app.Dir, out, guestPackage(guest))
 			var buf bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &buf, &buf
 			if err := cmd.Run(); err != nil {
