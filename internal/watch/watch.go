@@ -29,6 +29,7 @@ type Watcher struct {
 	root    string
 	skip    func(rel string, dir bool) bool
 	fsw     *fsnotify.Watcher
+	quiet   time.Duration // Quiet, but for tests
 	changes chan []string
 	errs    chan error
 	done    chan struct{}
@@ -38,6 +39,10 @@ type Watcher struct {
 // whether it is a directory, says whether to leave it out (a directory left
 // out is not watched at all); nil leaves out nothing.
 func New(root string, skip func(rel string, dir bool) bool) (*Watcher, error) {
+	return newWatcher(root, skip, Quiet)
+}
+
+func newWatcher(root string, skip func(rel string, dir bool) bool, quiet time.Duration) (*Watcher, error) {
 	if skip == nil {
 		skip = func(string, bool) bool { return false }
 	}
@@ -45,7 +50,7 @@ func New(root string, skip func(rel string, dir bool) bool) (*Watcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watching %s: %w", root, err)
 	}
-	w := &Watcher{root: root, skip: skip, fsw: fsw, changes: make(chan []string), errs: make(chan error, 1), done: make(chan struct{})}
+	w := &Watcher{root: root, skip: skip, quiet: quiet, fsw: fsw, changes: make(chan []string), errs: make(chan error, 1), done: make(chan struct{})}
 	if err := w.addTree(root); err != nil {
 		fsw.Close()
 		return nil, err
@@ -126,7 +131,7 @@ func (w *Watcher) loop() {
 				}
 			}
 			pending[rel] = true
-			timer.Reset(Quiet)
+			timer.Reset(w.quiet)
 		case err, ok := <-w.fsw.Errors:
 			if !ok {
 				return

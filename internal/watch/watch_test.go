@@ -40,9 +40,11 @@ func TestWatch(t *testing.T) {
 	root := t.TempDir()
 	write(t, filepath.Join(root, "greeting", "main.go"), "package main")
 	write(t, filepath.Join(root, "build", "greeting.wasm"), "old")
-	w, err := New(root, func(rel string, dir bool) bool {
+	// A quiet period long enough that back-to-back writes make one batch
+	// even on a busy machine.
+	w, err := newWatcher(root, func(rel string, dir bool) bool {
 		return rel == "build" || strings.HasPrefix(rel, "build"+string(filepath.Separator)) || strings.HasSuffix(rel, ".wasm")
-	})
+	}, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
