@@ -157,8 +157,8 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("PARIGOT_REQUIRE_CHROMIUM") != "" {
-		t.Fatal("no Chromium, and PARIGOT_REQUIRE_CHROMIUM is set: install Debian's chromium package (see .ci/run)")
+	if os.Getenv("PARIGOT_REQUIRE_TOOLS") != "" {
+		t.Fatal("no Chromium, and PARIGOT_REQUIRE_TOOLS is set: install Debian's chromium package (see .ci/run)")
 	}
 	t.Skip("no Chromium at /usr/bin/chromium (apt-get install chromium); CI runs this test")
 	return ""

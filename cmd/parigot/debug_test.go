@@ -40,7 +40,10 @@ func TestDebuggingAServiceUnderDelve(t *testing.T) {
 		t.Skip("builds and runs guests")
 	}
 	if _, err := exec.LookPath("dlv"); err != nil {
-		t.Skip("Delve (dlv) is not on PATH; CI installs it")
+		if os.Getenv("PARIGOT_REQUIRE_TOOLS") != "" {
+			t.Fatal("Delve (dlv) is not on PATH, and PARIGOT_REQUIRE_TOOLS is set: go install github.com/go-delve/delve/cmd/dlv@v1.27.2")
+		}
+		t.Skip("Delve (dlv) is not on PATH: go install github.com/go-delve/delve/cmd/dlv@v1.27.2")
 	}
 	repo, err := filepath.Abs("../..")
 	if err != nil {

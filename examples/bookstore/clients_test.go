@@ -3,6 +3,7 @@
 package bookstore_test
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -16,12 +17,16 @@ const (
 	installBuf     = "go install github.com/bufbuild/buf/cmd/buf@v1.75.0"
 )
 
-// tool finds a client on PATH, or skips the test saying how to install it.
-// CI installs every one of them (.ci/run).
+// tool finds a client on PATH, or skips the test saying how to install it;
+// CI installs every one of them (.ci/run), and there a missing one fails
+// the test (PARIGOT_REQUIRE_TOOLS).
 func tool(t *testing.T, name, install string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
+		if os.Getenv("PARIGOT_REQUIRE_TOOLS") != "" {
+			t.Fatalf("%s is not on PATH, and PARIGOT_REQUIRE_TOOLS is set: %s", name, install)
+		}
 		t.Skipf("%s is not on PATH: %s", name, install)
 	}
 	return p
