@@ -36,6 +36,8 @@ const EnvLink = "PARIGOT_LINK_FDS"
 type hello struct {
 	Conn    Conn `json:"conn"`
 	Replica int  `json:"replica,omitempty"`
+	// NATSOnly: no direct connections (ChildOptions.NATSOnly).
+	NATSOnly bool `json:"nats_only,omitempty"`
 }
 
 // report is one line a child sends its supervisor. Exactly one field is set.

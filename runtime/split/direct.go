@@ -1,0 +1,329 @@
+package split
+
+import (
+	"bufio"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nuid"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
+)
+
+// Direct connections carry the calls between two processes on one machine
+// without the NATS server: a Unix-domain socket from each calling process
+// to each replica it knows, with the frames of frame.go. NATS stays for
+// everything else. A caller asks for an offer (directOffer) with a request
+// on the service's own call subject (headerDirect): so only a guest that
+// may call the service — whose manifest requires it, which the server
+// enforces — ever learns how to connect and what to present, and a server
+// that refuses the call refuses the offer the same way. The queue group
+// hands each request to one replica; the caller asks again, a second
+// apart, while it knows fewer replicas than the manifest declares. When no
+// direct connection is known or can be made (another machine, a failed
+// dial, every replica draining), calls go over NATS, as before.
+//
+// Who may call: the offer carries a token, an HMAC of the asking identity
+// (named by the reply subject of the request, an inbox only that identity
+// may read) and the guest, under a key the replica made for its run. A
+// caller presents its identity and token in its hello; a connection whose
+// token does not match is refused before any call reaches the guest, and
+// its calls fail with permission denied. The socket lives in a directory
+// of its own, which only the user running the app may enter.
+//
+// Each call completes once: with its reply; with unavailable when its
+// connection breaks first (the caller's reader fails what is in flight on
+// it, and drops the replica); or at its deadline, which the calling host
+// keeps as for any call. A replica told to stop sends a goaway on each
+// connection; the caller stops sending on it and acknowledges, and the
+// replica's StopServing returns once every call sent before the
+// acknowledgement is with its guest.
+
+// directOffer is a replica's answer to a request for one: where and how
+// the asking identity connects to it directly.
+type directOffer struct {
+	Guest   string `json:"guest"`
+	Replica string `json:"replica"` // the replica's listener: unique in the run
+	Machine string `json:"machine"` // a socket path means something on this machine only
+	Addr    string `json:"addr"`
+	Who     string `json:"who"`
+	Token   []byte `json:"token"`
+}
+
+// machineID names this machine (its boot), so that a caller dials a
+// replica's socket only where the path means the same file.
+func machineID() string {
+	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
+		return strings.TrimSpace(string(b))
+	}
+	h, _ := os.Hostname()
+	return h
+}
+
+// directServer is the listening side, one per Network that serves guests.
+type directServer struct {
+	net     *Network
+	dir     string // a private directory holding the socket
+	ln      net.Listener
+	id      string
+	key     []byte
+	machine string
+
+	mu       sync.Mutex
+	guests   map[string]map[string]route.Endpoint // guest -> its proto services -> where their calls go
+	conns    map[*serverConn]bool
+	stopping bool
+}
+
+// listenDirect opens the socket in a directory of its own, readable only
+// by this user. An error leaves the process without direct calls, on NATS.
+func listenDirect(n *Network) (*directServer, error) {
+	dir, err := os.MkdirTemp("", "parigot-")
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("unix", filepath.Join(dir, "s"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	s := &directServer{net: n, dir: dir, ln: ln, id: nuid.Next(), key: key, machine: machineID(),
+		guests: map[string]map[string]route.Endpoint{}, conns: map[*serverConn]bool{}}
+	go s.accept()
+	return s, nil
+}
+
+func (s *directServer) serve(guest string, services []string, local route.Endpoint) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.guests[guest]
+	if m == nil {
+		m = map[string]route.Endpoint{}
+		s.guests[guest] = m
+	}
+	for _, svc := range services {
+		m[svc] = local
+	}
+}
+
+// token is what identity who presents to call guest here.
+func (s *directServer) token(guest, who string) []byte {
+	h := hmac.New(sha256.New, s.key)
+	h.Write([]byte(guest))
+	h.Write([]byte{0})
+	h.Write([]byte(who))
+	return h.Sum(nil)
+}
+
+// offer is the answer to a request for an offer of guest whose reply goes
+// to reply: nil when the reply subject names no identity of the app.
+func (s *directServer) offer(guest, reply string) []byte {
+	who, ok := strings.CutPrefix(reply, s.net.subj.inbox(""))
+	if !ok {
+		return nil
+	}
+	who, _, _ = strings.Cut(who, ".")
+	if who == "" {
+		return nil
+	}
+	b, _ := json.Marshal(directOffer{Guest: guest, Replica: s.id, Machine: s.machine, Addr: s.ln.Addr().String(), Who: who, Token: s.token(guest, who)})
+	return b
+}
+
+func (s *directServer) accept() {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		sc := &serverConn{srv: s, c: c, w: frameWriter{bufio.NewWriterSize(c, 32<<10)}, acked: make(chan struct{})}
+		s.mu.Lock()
+		if s.stopping {
+			s.mu.Unlock()
+			c.Close()
+			continue
+		}
+		s.conns[sc] = true
+		s.mu.Unlock()
+		go sc.run()
+	}
+}
+
+// stop takes no new connections and tells every connection to send no new
+// calls; it returns once each has acknowledged (every call it sent before
+// is then with its guest), has closed, or after drainTimeout.
+func (s *directServer) stop() {
+	s.mu.Lock()
+	s.stopping = true
+	var conns []*serverConn
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	s.ln.Close()
+	for _, c := range conns {
+		c.goaway()
+	}
+	timeout := time.NewTimer(drainTimeout)
+	defer timeout.Stop()
+	for _, c := range conns {
+		select {
+		case <-c.acked:
+		case <-timeout.C:
+			return
+		}
+	}
+}
+
+// close ends every connection and removes the socket.
+func (s *directServer) close() {
+	s.mu.Lock()
+	s.stopping = true
+	conns := s.conns
+	s.conns = map[*serverConn]bool{}
+	s.mu.Unlock()
+	s.ln.Close()
+	for c := range conns {
+		c.c.Close()
+	}
+	os.RemoveAll(s.dir)
+}
+
+// serverConn is one caller's connection to this process.
+type serverConn struct {
+	srv   *directServer
+	c     net.Conn
+	acked chan struct{} // closed on the caller's ack of a goaway, or when the connection ends
+
+	wmu     sync.Mutex
+	w       frameWriter
+	goneOut bool // a goaway was sent
+	ackOnce sync.Once
+}
+
+func (c *serverConn) ack() { c.ackOnce.Do(func() { close(c.acked) }) }
+
+func (c *serverConn) goaway() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.goneOut {
+		c.goneOut = true
+		if c.w.empty(frameGoaway) != nil {
+			c.ack()
+		}
+	}
+}
+
+func (c *serverConn) run() {
+	defer func() {
+		c.ack()
+		c.c.Close()
+		c.srv.mu.Lock()
+		delete(c.srv.conns, c)
+		c.srv.mu.Unlock()
+	}()
+	r := bufio.NewReaderSize(c.c, 32<<10)
+	kind, body, err := readFrame(r)
+	if err != nil || kind != frameHello {
+		return
+	}
+	f := frameReader{b: body}
+	guest, who := f.str16(), f.str16()
+	token := f.rest()
+	c.srv.mu.Lock()
+	services := c.srv.guests[guest]
+	c.srv.mu.Unlock()
+	if f.bad || services == nil || !hmac.Equal(token, c.srv.token(guest, who)) {
+		c.wmu.Lock()
+		c.w.refused(fmt.Sprintf("%s may not call service %s: only a guest whose requires lists it may, with the token the service offered it", who, guest))
+		c.wmu.Unlock()
+		return
+	}
+	c.wmu.Lock()
+	err = c.w.empty(frameWelcome)
+	c.wmu.Unlock()
+	if err != nil {
+		return
+	}
+	for {
+		kind, body, err := readFrame(r)
+		if err != nil {
+			return
+		}
+		switch kind {
+		case frameCall:
+			c.call(guest, who, services, body)
+		case frameAck:
+			c.ack()
+		default:
+			return // not a caller's frame: a broken peer
+		}
+	}
+}
+
+// call hands one call to its guest, or answers it with why not.
+func (c *serverConn) call(guest, who string, services map[string]route.Endpoint, body []byte) {
+	f := frameReader{b: body}
+	id := f.u64()
+	timeout := int64(f.u64())
+	method, traceparent := f.str16(), f.str8()
+	payload := f.rest()
+	if f.bad {
+		c.reply(id, abi.ErrorEvent(id, abi.CodeInvalidArgument, "malformed call frame"))
+		return
+	}
+	svc, _, _ := strings.Cut(method, "/")
+	local := services[svc]
+	if local == nil {
+		c.reply(id, abi.ErrorEvent(id, abi.CodeInvalidArgument, fmt.Sprintf("a call to guest %s must name a method of one of its services", guest)))
+		return
+	}
+	if code, why := checkCall(svc, method, payload); code != abi.CodeOK {
+		c.reply(id, abi.ErrorEvent(id, code, why))
+		return
+	}
+	ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: payload}
+	if timeout > 0 {
+		ev.Deadline = time.Now().UnixNano() + timeout
+	}
+	if traceparent != "" {
+		ev.Trace, _ = abi.ParseTraceparent(traceparent)
+	}
+	dc := &directCaller{conn: c, id: id, name: who}
+	if r := local.Deliver(ev, dc); r != route.Accepted {
+		c.reply(id, route.Refuse(r, id, guest))
+	}
+}
+
+func (c *serverConn) reply(id uint64, ev abi.Event) {
+	c.wmu.Lock()
+	c.w.reply(id, ev.Code, ev.Payload) // a caller that is gone is told nothing
+	c.wmu.Unlock()
+}
+
+// directCaller is where the reply to a call that came over a direct
+// connection goes.
+type directCaller struct {
+	conn *serverConn
+	id   uint64
+	name string // the caller's identity, which its token proved
+}
+
+func (d *directCaller) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
+	d.conn.reply(d.id, ev)
+	return route.Accepted
+}
+func (d *directCaller) GuestName() string            { return d.name }
+func (d *directCaller) MethodTimeout() time.Duration { return 0 }
