@@ -105,6 +105,8 @@ func listenDirect(n *Network) (*directServer, error) {
 	return s, nil
 }
 
+// serve has calls for services reach local, the guest's endpoint: again
+// with a new one when the guest is restarted in this process.
 func (s *directServer) serve(guest string, services []string, local route.Endpoint) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -243,9 +245,9 @@ func (c *serverConn) run() {
 	guest, who := f.str16(), f.str16()
 	token := f.rest()
 	c.srv.mu.Lock()
-	services := c.srv.guests[guest]
+	_, serves := c.srv.guests[guest]
 	c.srv.mu.Unlock()
-	if f.bad || services == nil || !hmac.Equal(token, c.srv.token(guest, who)) {
+	if f.bad || !serves || !hmac.Equal(token, c.srv.token(guest, who)) {
 		c.wmu.Lock()
 		c.w.refused(fmt.Sprintf("%s may not call service %s: only a guest whose requires lists it may, with the token the service offered it", who, guest))
 		c.wmu.Unlock()
@@ -264,7 +266,7 @@ func (c *serverConn) run() {
 		}
 		switch kind {
 		case frameCall:
-			c.call(guest, who, services, body)
+			c.call(guest, who, body)
 		case frameAck:
 			c.ack()
 		default:
@@ -274,7 +276,7 @@ func (c *serverConn) run() {
 }
 
 // call hands one call to its guest, or answers it with why not.
-func (c *serverConn) call(guest, who string, services map[string]route.Endpoint, body []byte) {
+func (c *serverConn) call(guest, who string, body []byte) {
 	f := frameReader{b: body}
 	id := f.u64()
 	timeout := int64(f.u64())
@@ -285,7 +287,11 @@ func (c *serverConn) call(guest, who string, services map[string]route.Endpoint,
 		return
 	}
 	svc, _, _ := strings.Cut(method, "/")
-	local := services[svc]
+	// Looked up for each call: a guest restarted in this process serves
+	// from a new endpoint (see directServer.serve).
+	c.srv.mu.Lock()
+	local := c.srv.guests[guest][svc]
+	c.srv.mu.Unlock()
 	if local == nil {
 		c.reply(id, abi.ErrorEvent(id, abi.CodeInvalidArgument, fmt.Sprintf("a call to guest %s must name a method of one of its services", guest)))
 		return

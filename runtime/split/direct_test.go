@@ -377,3 +377,23 @@ func TestAnOfferIsForTheGuestAskedAbout(t *testing.T) {
 		t.Error("the caller took an offer for faulty as one for echo")
 	}
 }
+
+// TestAGuestRestartedInItsProcessTakesTheDirectCalls serves echo again
+// from a new endpoint, as the host does when it restarts a guest in its
+// child: a caller's open connection reaches the new one.
+func TestAGuestRestartedInItsProcessTakesTheDirectCalls(t *testing.T) {
+	srv := startIdentityServer(t)
+	replica := serveFake(t, srv, &fakeService{name: "first"})
+	caller := callerAs(t, srv, "ticker")
+	if err := replica.Serve("echo", []string{"test.Echo"}, &fakeService{name: "restarted"}); err != nil {
+		t.Fatal(err)
+	}
+	got := make(replies, 1)
+	caller.Service("test.Echo").Deliver(call(1, "hi"), got)
+	if ev := got.next(t); ev.Code != abi.CodeOK || string(ev.Payload) != "restarted:hi" {
+		t.Errorf("got %+v (%q), want the restarted guest's reply", ev, ev.Payload)
+	}
+	if n := caller.client.sent.Load(); n != 1 {
+		t.Errorf("%d calls went over the direct connection, want 1", n)
+	}
+}
