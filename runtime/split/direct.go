@@ -10,8 +10,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nuid"
@@ -40,6 +43,12 @@ import (
 // token does not match is refused before any call reaches the guest, and
 // its calls fail with permission denied. The socket lives in a directory
 // of its own, which only the user running the app may enter.
+//
+// Calls keep the order in which they were sent, across connections too:
+// a call frame carries its send time, and a call that arrives together
+// with others on other connections waits for them (inOrder), so that a
+// call relayed through another service never overtakes the call its
+// caller made first, as one connection to the NATS server guaranteed.
 //
 // Each call completes once: with its reply; with unavailable when its
 // connection breaks first (the caller's reader fails what is in flight on
@@ -83,7 +92,31 @@ type directServer struct {
 	guests   map[string]map[string]route.Endpoint // guest -> its proto services -> where their calls go
 	conns    map[*serverConn]bool
 	stopping bool
+
+	// Calls read from several connections at once reach their guests in
+	// the order they were sent (see inOrder): omu guards held, the calls
+	// read and not yet handed over, and moved, closed and made anew
+	// whenever a call is held.
+	omu     sync.Mutex
+	held    []*heldCall
+	moved   chan struct{}
+	waiters int // readers waiting in inOrder
 }
+
+// heldCall is a call read from a connection, ready for its guest.
+type heldCall struct {
+	conn  *serverConn
+	guest string
+	local route.Endpoint
+	ev    abi.Event
+	dc    *directCaller
+	sent  int64 // when its caller sent it (Unix ns): calls on one machine share a clock
+	done  bool  // handed to the guest
+}
+
+// orderWait bounds how long a call waits for the calls of other
+// connections that arrived with it.
+const orderWait = time.Millisecond
 
 // listenDirect opens the socket in a directory of its own, readable only
 // by this user. An error leaves the process without direct calls, on NATS.
@@ -100,7 +133,7 @@ func listenDirect(n *Network) (*directServer, error) {
 	key := make([]byte, 32)
 	rand.Read(key)
 	s := &directServer{net: n, dir: dir, ln: ln, id: nuid.Next(), key: key, machine: machineID(),
-		guests: map[string]map[string]route.Endpoint{}, conns: map[*serverConn]bool{}}
+		guests: map[string]map[string]route.Endpoint{}, conns: map[*serverConn]bool{}, moved: make(chan struct{})}
 	go s.accept()
 	return s, nil
 }
@@ -151,6 +184,9 @@ func (s *directServer) accept() {
 			return
 		}
 		sc := &serverConn{srv: s, c: c, w: frameWriter{bufio.NewWriterSize(c, 32<<10)}, acked: make(chan struct{})}
+		if sys, ok := c.(syscall.Conn); ok {
+			sc.raw, _ = sys.SyscallConn()
+		}
 		s.mu.Lock()
 		if s.stopping {
 			s.mu.Unlock()
@@ -213,6 +249,25 @@ type serverConn struct {
 	w       frameWriter
 	goneOut bool // a goaway was sent
 	ackOnce sync.Once
+
+	raw      syscall.RawConn // to ask whether the socket holds unread bytes; nil when it cannot
+	progress atomic.Uint64   // frames dealt with: calls held for their guest (inOrder) or answered, other frames handled
+	buffered atomic.Bool     // read from the socket, not yet taken apart
+	lastSent int64           // owned by the reader: the latest sent time on this connection
+}
+
+// advance notes that c dealt with a frame, for inOrder's waiters.
+func (c *serverConn) advance() {
+	c.progress.Add(1)
+	c.srv.omu.Lock()
+	c.srv.wake()
+	c.srv.omu.Unlock()
+}
+
+// pending reports whether c has a frame it has not yet taken apart: in
+// its reader's buffer or still in the socket.
+func (c *serverConn) pending() bool {
+	return c.buffered.Load() || c.raw != nil && unread(c.raw)
 }
 
 func (c *serverConn) ack() { c.ackOnce.Do(func() { close(c.acked) }) }
@@ -230,6 +285,7 @@ func (c *serverConn) goaway() {
 
 func (c *serverConn) run() {
 	defer func() {
+		c.advance() // it will deal with no more frames: none to wait for
 		c.ack()
 		c.c.Close()
 		c.srv.mu.Lock()
@@ -264,6 +320,7 @@ func (c *serverConn) run() {
 		if err != nil {
 			return
 		}
+		c.buffered.Store(r.Buffered() > 0)
 		switch kind {
 		case frameCall:
 			c.call(guest, who, body)
@@ -272,6 +329,7 @@ func (c *serverConn) run() {
 		default:
 			return // not a caller's frame: a broken peer
 		}
+		c.advance()
 	}
 }
 
@@ -279,7 +337,7 @@ func (c *serverConn) run() {
 func (c *serverConn) call(guest, who string, body []byte) {
 	f := frameReader{b: body}
 	id := f.u64()
-	timeout := int64(f.u64())
+	timeout, sent := int64(f.u64()), int64(f.u64())
 	method, traceparent := f.str16(), f.str8()
 	payload := f.rest()
 	if f.bad {
@@ -307,10 +365,94 @@ func (c *serverConn) call(guest, who string, body []byte) {
 	if traceparent != "" {
 		ev.Trace, _ = abi.ParseTraceparent(traceparent)
 	}
-	dc := &directCaller{conn: c, id: id, name: who}
-	if r := local.Deliver(ev, dc); r != route.Accepted {
-		c.reply(id, route.Refuse(r, id, guest))
+	// A connection's calls keep their order, whatever its sender's clock.
+	c.lastSent = max(c.lastSent, sent)
+	hc := &heldCall{conn: c, guest: guest, local: local, ev: ev, dc: &directCaller{conn: c, id: id, name: who}, sent: c.lastSent}
+	c.srv.inOrder(hc)
+}
+
+// deliver hands hc to its guest, or answers it with why not.
+func (hc *heldCall) deliver() {
+	hc.done = true
+	if r := hc.local.Deliver(hc.ev, hc.dc); r != route.Accepted {
+		hc.conn.reply(hc.dc.id, route.Refuse(r, hc.dc.id, hc.guest))
 	}
+}
+
+// inOrder hands hc to its guest after the calls sent before it that came
+// in on other connections at the same moment: those that the other
+// connections' readers have read, or are about to (their sockets hold
+// unread bytes), for up to orderWait. Over NATS, one connection to the
+// server keeps calls in the order they were sent; over direct
+// connections the readers of two sockets that became readable together
+// run in whatever order the scheduler picks, and a call made after
+// another (a relay of it) could overtake it.
+func (s *directServer) inOrder(hc *heldCall) {
+	s.mu.Lock()
+	var others []*serverConn
+	for c := range s.conns {
+		if c != hc.conn {
+			others = append(others, c)
+		}
+	}
+	s.mu.Unlock()
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	if len(others) == 0 && len(s.held) == 0 {
+		hc.deliver()
+		return
+	}
+	i := len(s.held)
+	for i > 0 && s.held[i-1].sent > hc.sent {
+		i--
+	}
+	s.held = slices.Insert(s.held, i, hc)
+	hc.conn.progress.Add(1)
+	s.wake()
+	// The connections with a frame not yet taken apart, and how far each
+	// was: each is waited for until it has held (or dealt with) one more.
+	waiting := map[*serverConn]uint64{}
+	for _, c := range others {
+		if c.pending() {
+			waiting[c] = c.progress.Load()
+		}
+	}
+	deadline := time.NewTimer(orderWait)
+	defer deadline.Stop()
+	for !hc.done && len(waiting) > 0 {
+		moved := s.moved
+		s.waiters++
+		s.omu.Unlock()
+		select {
+		case <-moved:
+		case <-deadline.C:
+			clear(waiting)
+		}
+		s.omu.Lock()
+		s.waiters--
+		for c, n := range waiting {
+			if c.progress.Load() > n {
+				delete(waiting, c)
+			}
+		}
+	}
+	if hc.done {
+		return // another reader handed it over, in order
+	}
+	for _, h := range s.held {
+		h.deliver()
+	}
+	s.held = s.held[:0]
+	s.wake() // the readers whose calls went with it
+}
+
+// wake tells inOrder's waiters that something moved; omu is held.
+func (s *directServer) wake() {
+	if s.waiters == 0 {
+		return
+	}
+	close(s.moved)
+	s.moved = make(chan struct{})
 }
 
 func (c *serverConn) reply(id uint64, ev abi.Event) {

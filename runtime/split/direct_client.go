@@ -354,8 +354,9 @@ func (cc *clientConn) call(ev abi.Event, from route.Endpoint) bool {
 	cc.pending[id] = pendingCall{from, ev.CallID}
 	cc.mu.Unlock()
 	var timeout int64
+	now := time.Now().UnixNano()
 	if ev.Deadline > 0 {
-		timeout = max(ev.Deadline-time.Now().UnixNano(), 1)
+		timeout = max(ev.Deadline-now, 1)
 	}
 	tp := ""
 	if ev.Trace.Valid() {
@@ -364,7 +365,7 @@ func (cc *clientConn) call(ev abi.Event, from route.Endpoint) bool {
 	cc.wmu.Lock()
 	err := errDraining
 	if !cc.draining {
-		err = cc.w.call(id, timeout, ev.Method, tp, ev.Payload)
+		err = cc.w.call(id, timeout, now, ev.Method, tp, ev.Payload)
 	}
 	cc.wmu.Unlock()
 	if err == nil {

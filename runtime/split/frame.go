@@ -14,7 +14,7 @@ import (
 // big-endian length, then that many bytes: a kind byte and its body.
 //
 //	hello   caller -> service, first: u16 len, guest | u16 len, who | token
-//	call    caller -> service: u64 id | i64 timeout (ns; 0: none) | u16 len, method | u8 len, traceparent | payload
+//	call    caller -> service: u64 id | i64 timeout (ns; 0: none) | i64 sent (Unix ns) | u16 len, method | u8 len, traceparent | payload
 //	reply   service -> caller: u64 id | u32 code | payload
 //	goaway  service -> caller: no new calls on this connection (it drains)
 //	ack     caller -> service: after a goaway; no call follows it
@@ -65,14 +65,15 @@ func (f frameWriter) str16(s string) {
 	f.w.WriteString(s)
 }
 
-func (f frameWriter) call(id uint64, timeout int64, method, traceparent string, payload []byte) error {
+func (f frameWriter) call(id uint64, timeout, sent int64, method, traceparent string, payload []byte) error {
 	if len(method) > maxMethod || len(traceparent) > 255 {
 		return errFrame
 	}
-	f.header(frameCall, 8+8+2+len(method)+1+len(traceparent)+len(payload))
-	var b [16]byte
+	f.header(frameCall, 8+8+8+2+len(method)+1+len(traceparent)+len(payload))
+	var b [24]byte
 	binary.BigEndian.PutUint64(b[:8], id)
-	binary.BigEndian.PutUint64(b[8:], uint64(timeout))
+	binary.BigEndian.PutUint64(b[8:16], uint64(timeout))
+	binary.BigEndian.PutUint64(b[16:], uint64(sent))
 	f.w.Write(b[:])
 	f.str16(method)
 	f.w.WriteByte(byte(len(traceparent)))

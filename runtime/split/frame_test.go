@@ -12,7 +12,7 @@ func TestFramesRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
 	w := frameWriter{bufio.NewWriter(&buf)}
 	w.hello("echo", "ticker", []byte("token"))
-	w.call(7, 1500, "test.Echo/Echo", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", []byte("hi"))
+	w.call(7, 1500, 42, "test.Echo/Echo", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", []byte("hi"))
 	w.reply(7, abi.CodeNotFound, []byte("no"))
 	w.empty(frameGoaway)
 	r := bufio.NewReader(&buf)
@@ -24,9 +24,9 @@ func TestFramesRoundTrip(t *testing.T) {
 	}
 	kind, body, err = readFrame(r)
 	f = frameReader{b: body}
-	id, timeout, method, tp, payload := f.u64(), int64(f.u64()), f.str16(), f.str8(), f.rest()
-	if err != nil || kind != frameCall || id != 7 || timeout != 1500 || method != "test.Echo/Echo" || tp == "" || string(payload) != "hi" {
-		t.Errorf("call: %v %d %d %d %q %q %q", err, kind, id, timeout, method, tp, payload)
+	id, timeout, sent, method, tp, payload := f.u64(), int64(f.u64()), int64(f.u64()), f.str16(), f.str8(), f.rest()
+	if err != nil || kind != frameCall || id != 7 || timeout != 1500 || sent != 42 || method != "test.Echo/Echo" || tp == "" || string(payload) != "hi" {
+		t.Errorf("call: %v %d %d %d %d %q %q %q", err, kind, id, timeout, sent, method, tp, payload)
 	}
 	kind, body, err = readFrame(r)
 	f = frameReader{b: body}
@@ -50,6 +50,7 @@ func TestFramesOverTheLimitOrCutShortAreRefused(t *testing.T) {
 			f := frameReader{b: body}
 			f.u64()
 			f.u64()
+			f.u64()
 			f.str16()
 			f.str8()
 			if f.rest() != nil {
@@ -65,7 +66,7 @@ func FuzzFrames(f *testing.F) {
 	var buf bytes.Buffer
 	w := frameWriter{bufio.NewWriter(&buf)}
 	w.hello("echo", "ticker", []byte("token"))
-	w.call(1, 0, "test.Echo/Echo", "", []byte("x"))
+	w.call(1, 0, 0, "test.Echo/Echo", "", []byte("x"))
 	f.Add(buf.Bytes())
 	f.Add([]byte{0, 0, 0, 1, 2})
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -76,6 +77,7 @@ func FuzzFrames(f *testing.F) {
 				return
 			}
 			c := frameReader{b: body}
+			c.u64()
 			c.u64()
 			c.u64()
 			c.str16()
