@@ -2,6 +2,7 @@ package split
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,6 +59,15 @@ type Options struct {
 	// keeps (with JetStream) and makes before the children start; nil for
 	// an app without any, whose server runs no JetStream.
 	State *State
+	// ProgramsEnded, when set, is called once the programs hosted here
+	// have ended (with a gateway here, the run serves on), or after the
+	// children start when none is a program.
+	ProgramsEnded func()
+	// Lines, when set, also gets every line of the children's output as a
+	// JSON record (see host.Config.Lines): the child's own record with
+	// LogJSON, which carries the call's method and trace where the child
+	// knew them; else one naming the guest (its label) and stream.
+	Lines func(record []byte)
 }
 
 // Environment variables a child started by hand (not by Supervise) reads
@@ -141,6 +151,9 @@ func Supervise(ctx context.Context, opts Options) (host.Result, error) {
 		s.stopAll()
 		return s.res, err
 	}
+	if s.programs == 0 {
+		s.programsEnded()
+	}
 	// 3. The gateways hosted here, beside the children.
 	s.serve()
 	// 4. Until the programs end (or, with no program here, until a service
@@ -198,6 +211,9 @@ func newSupervisor(opts Options) (*supervisor, error) {
 			prefix = "" // each child writes JSON lines naming its guest
 		}
 		c.out, c.err = stdout.Writer(prefix), stderr.Writer(prefix)
+		if opts.Lines != nil {
+			c.out.Seen, c.err.Seen = c.record("stdout", opts), c.record("stderr", opts)
+		}
 	}
 	// Each child sends a handful of events; the buffer keeps their watchers
 	// from waiting on a supervisor that is stopping.
@@ -291,6 +307,21 @@ func (s *supervisor) fail(err error) {
 	if s.err == nil {
 		s.err = err
 	}
+}
+
+// programsEnded tells Options.ProgramsEnded that the programs have ended.
+func (s *supervisor) programsEnded() {
+	if s.opts.ProgramsEnded != nil {
+		s.opts.ProgramsEnded()
+	}
+}
+
+// record returns what hands each line of c's stream to Options.Lines.
+func (c *child) record(stream string, opts Options) func(line []byte) {
+	if opts.LogJSON { // the child's line is its record
+		return func(line []byte) { opts.Lines(bytes.TrimRight(line, "\n")) }
+	}
+	return func(line []byte) { opts.Lines(lines.JSONLine(c.label, stream, line)) }
 }
 
 // startAll starts every child.
@@ -455,6 +486,9 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) bool {
 	s.res.Failures = append(s.res.Failures, res.Failures...)
 	if c.spec.Kind == host.Program {
 		s.programs--
+		if s.programs == 0 {
+			s.programsEnded()
+		}
 		if res.Stopped && ctx.Err() == nil {
 			s.fail(fmt.Errorf("program %s was stopped from outside the run (a signal to its process) before it finished", c.label))
 		}
