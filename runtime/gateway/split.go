@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/native"
@@ -20,6 +21,23 @@ type SplitOptions struct {
 	// Listening, when set, is called with each gateway's name and URL once
 	// it serves.
 	Listening func(name, url string)
+	// Explorer, when set, is given the dashboard's API explorer once every
+	// service is ready, and nil when the serving stops. Its calls go over
+	// NATS as the identity of ExplorerGateway, which split.Options.Gateways
+	// must then list.
+	Explorer func(http.Handler)
+}
+
+// ExplorerGateway is the dashboard's explorer as split mode knows a
+// gateway: a NATS identity that may call every service of guests.
+func ExplorerGateway(guests []*host.GuestSpec) split.Gateway {
+	g := split.Gateway{Name: ExplorerName}
+	for _, s := range guests {
+		if s.Kind == host.Service {
+			g.Guests = append(g.Guests, s.Name)
+		}
+	}
+	return g
 }
 
 // SplitGateways is what split.Options.Gateways takes for specs: each
@@ -84,6 +102,12 @@ func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity 
 				opts.Listening(g.Name, srv.URL())
 			}
 		}
+		if opts.Explorer != nil {
+			if err := serveExplorer(ctx, opts, conn, log, &nets); err != nil {
+				return err
+			}
+			defer opts.Explorer(nil)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -91,4 +115,30 @@ func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity 
 			return err
 		}
 	}
+}
+
+// serveExplorer connects the dashboard's explorer to NATS as its own
+// identity and, once every service is ready, hands it to opts.Explorer. Its
+// network joins nets, which the caller closes.
+func serveExplorer(ctx context.Context, opts SplitOptions, conn func(string) split.Conn, log *slog.Logger, nets *[]*split.Network) error {
+	g := ExplorerGateway(opts.Guests)
+	who := split.GatewayIdentity(g.Name)
+	nc, err := conn(who).Connect(opts.App, who)
+	if err != nil {
+		return fmt.Errorf("the dashboard's explorer: %w", err)
+	}
+	n := split.NewNetwork(nc, opts.App, opts.Guests, who)
+	*nets = append(*nets, n)
+	if err := n.WaitReady(ctx, g.Guests, host.DefaultReadyTimeout, nil); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("the dashboard's explorer: %w", err)
+	}
+	h, err := newExplorer(opts.Schema, opts.Guests, n, native.NewCaller(who), log)
+	if err != nil {
+		return err
+	}
+	opts.Explorer(h)
+	return nil
 }
