@@ -51,7 +51,8 @@ line a guest prints is prefixed with the guest's name.
 
 An app with a gateway block serves until it is stopped (Ctrl-C, SIGTERM):
 gRPC, gRPC-Web, Connect and REST clients call the gateway's services on the
-address it prints; --listen ADDR serves elsewhere.
+address it prints; --listen ADDR serves elsewhere. So does a run with
+--dashboard, whose page calls the services from its API explorer.
 
 Modes:
   single  every guest in this one process (the default; easiest to debug)
