@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"parigot.dev/parigot/bench/internal/bookstoregrpc"
 	"parigot.dev/parigot/bench/measure"
 	bookstorev1 "parigot.dev/parigot/examples/bookstore/gen/bookstore/v1"
+	"parigot.dev/parigot/runtime/apptest"
 )
 
 // TestGatewayWithGRPCGo calls examples/bookstore through its gateway with
@@ -88,7 +90,10 @@ func TestGatewayWithGRPCGo(t *testing.T) {
 
 // BenchmarkGateway measures a unary GetBook with grpc-go: through the
 // gateway to the bookstore's wasm service in single mode, and from a plain
-// grpc-go server doing the same work, in the same run.
+// grpc-go server doing the same work, in the same run. A third way,
+// grpc-go-to-wasm, is a grpc-go server whose GetBook calls the same wasm
+// service in memory (apptest's native call): what a gateway built on
+// grpc-go's own HTTP/2 transport could at best reach for gRPC clients.
 //
 //	cd bench && go test -run '^$' -bench Gateway -benchtime=20000x
 func BenchmarkGateway(b *testing.B) {
@@ -98,17 +103,45 @@ func BenchmarkGateway(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer store.Stop()
-	for _, way := range []string{"grpc-go", "gateway"} {
+	toWasm := grpcToWasm(b)
+	for _, way := range []string{"grpc-go", "grpc-go-to-wasm", "gateway"} {
 		for _, c := range callers {
 			b.Run(fmt.Sprintf("%s/callers=%d", way, c), func(b *testing.B) {
-				addr := ""
-				if way == "gateway" {
-					addr = store.Addr
-				}
+				addr := map[string]string{"grpc-go": "", "grpc-go-to-wasm": toWasm, "gateway": store.Addr}[way]
 				st, err := measure.GRPCGetBook(ctx, addr, b.N, c)
 				b.StopTimer()
 				report(b, st, err)
 			})
 		}
 	}
+}
+
+// grpcToWasm serves bookstore.v1.Bookstore with grpc-go, each GetBook a
+// call of the bookstore's books service (wasm, single mode) in memory, and
+// returns its address.
+func grpcToWasm(b *testing.B) string {
+	app := apptest.Start(b, "../examples/bookstore", apptest.Single)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	bookstoregrpc.RegisterBookstoreServer(srv, wasmBookstore{app: app})
+	go srv.Serve(lis)
+	b.Cleanup(srv.Stop)
+	return lis.Addr().String()
+}
+
+// wasmBookstore answers GetBook by calling the books service of app.
+type wasmBookstore struct {
+	bookstoregrpc.UnimplementedBookstoreServer
+	app *apptest.App
+}
+
+func (w wasmBookstore) GetBook(ctx context.Context, req *bookstorev1.GetBookRequest) (*bookstorev1.Book, error) {
+	resp := new(bookstorev1.Book)
+	if err := w.app.Call(ctx, "bookstore.v1.Bookstore", "GetBook", req, resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }

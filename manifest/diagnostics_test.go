@@ -577,6 +577,20 @@ var diagnosticCases = []struct {
 		at:      "6:14",
 	},
 	{
+		name:    "a CORS origin with a path is reported at that entry",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\ngateway \"public\" {\n  services     = [service.greeting]\n  cors_origins = [\"https://a.example\", \"https://b.example/app\"]\n}\n",
+		summary: "Invalid CORS origin",
+		detail:  "never carries a path",
+		at:      "7:40",
+	},
+	{
+		name:    "a CORS origin without a scheme is reported at that entry",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\ngateway \"public\" {\n  services     = [service.greeting]\n  cors_origins = [\"shop.example.com\"]\n}\n",
+		summary: "Invalid CORS origin",
+		detail:  "is not an origin",
+		at:      "7:19",
+	},
+	{
 		name:    "two gateways on one port are reported at the second's listen",
 		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\ngateway \"a\" {\n  services = [service.greeting]\n}\ngateway \"b\" {\n  listen   = \"0.0.0.0:8080\"\n  services = [service.greeting]\n}\n",
 		summary: "Duplicate gateway port",

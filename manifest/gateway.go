@@ -3,6 +3,7 @@ package manifest
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 
 	"github.com/hashicorp/hcl/v2"
@@ -26,6 +27,10 @@ type Gateway struct {
 	DeclRange      hcl.Range // the block header
 	NameRange      hcl.Range // the block label
 	ListenRange    hcl.Range // the listen attribute's value; the block header when not given
+	// CORSOrigins are the web origins (scheme://host[:port], or "*" for
+	// any) whose pages may call the gateway from a browser; none when the
+	// block gives no cors_origins.
+	CORSOrigins []string
 }
 
 // Gateway returns the gateway named name, or nil.
@@ -62,6 +67,18 @@ func (d *decoder) decodeGateway(b *hcl.Block) {
 			}
 		}
 	}
+	if attr := content.Attributes["cors_origins"]; attr != nil {
+		if origins, ranges, ok := d.strList(attr, `cors_origins = ["https://shop.example.com"]`); ok {
+			for i, o := range origins {
+				if why := checkOrigin(o); why != "" {
+					d.errf(ranges[i], "Invalid CORS origin",
+						"%q %s. An origin is a scheme and a host, with a port when it is not the scheme's own, and no path: for example \"https://shop.example.com\" or \"http://localhost:5173\"; \"*\" lets every page call the gateway.", o, why)
+					continue
+				}
+				g.CORSOrigins = append(g.CORSOrigins, o)
+			}
+		}
+	}
 	attr := content.Attributes["services"]
 	if attr == nil {
 		d.errf(b.DefRange, "Missing services",
@@ -91,6 +108,23 @@ func checkListen(l string) string {
 	}
 	if host != "" && host != "localhost" && net.ParseIP(host) == nil {
 		return fmt.Sprintf("has host %q, which is neither an IP address nor localhost", host)
+	}
+	return ""
+}
+
+// checkOrigin says what is wrong with a web origin of cors_origins, or "".
+func checkOrigin(o string) string {
+	if o == "*" {
+		return ""
+	}
+	u, err := url.Parse(o)
+	switch {
+	case err != nil || u.Host == "":
+		return "is not an origin"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("has scheme %q, where browsers send http or https", u.Scheme)
+	case u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return "has more than a scheme, host and port (a browser's Origin header never carries a path, query or user)"
 	}
 	return ""
 }

@@ -281,3 +281,36 @@ func write(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestParseGatewayCORSOrigins(t *testing.T) {
+	src := `
+app "a" {
+  module = "example.com/a"
+}
+proto "greeting" {
+  files = ["proto/greeting/v1/greeting.proto"]
+}
+service "greeting" {
+  source     = "./greeting"
+  implements = ["greeting.v1.Greeting"]
+}
+gateway "public" {
+  services     = [service.greeting]
+  cors_origins = ["https://shop.example.com", "http://localhost:5173"]
+}
+gateway "internal" {
+  listen   = "127.0.0.1:8081"
+  services = [service.greeting]
+}
+`
+	app, diags := Parse("parigot.hcl", []byte(src), "testdata/app")
+	if len(diags) > 0 {
+		t.Fatalf("unexpected diagnostics:\n%s", describe(diags))
+	}
+	if got, want := app.Gateway("public").CORSOrigins, []string{"https://shop.example.com", "http://localhost:5173"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("public's CORSOrigins = %q, want %q", got, want)
+	}
+	if got := app.Gateway("internal").CORSOrigins; got != nil {
+		t.Errorf("a gateway without cors_origins allows %q, want none", got)
+	}
+}

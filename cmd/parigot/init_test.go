@@ -129,10 +129,11 @@ func TestScaffoldFiles(t *testing.T) {
 	})
 	t.Run("the manifest has a gateway, commented out, that is valid once uncommented", func(t *testing.T) {
 		text := string(files["parigot.hcl"])
-		if !strings.Contains(text, "\n# gateway \"public\" {\n#   listen   = \"127.0.0.1:8080\"\n#   services = [service.shop]\n# }\n") {
+		if !strings.Contains(text, "\n# gateway \"public\" {\n#   listen   = \"127.0.0.1:8080\"\n#   services = [service.shop]\n#   # cors_origins = [\"http://localhost:5173\"]") {
 			t.Fatalf("parigot.hcl has no commented gateway:\n%s", text)
 		}
 		uncommented := regexp.MustCompile(`(?m)^# (gateway|  listen|  services|})`).ReplaceAllString(text, "$1")
+		uncommented = regexp.MustCompile(`(?m)^#   # cors_origins`).ReplaceAllString(uncommented, "  cors_origins")
 		dir := t.TempDir()
 		for name, content := range files {
 			p := filepath.Join(dir, filepath.FromSlash(name))
@@ -146,7 +147,7 @@ func TestScaffoldFiles(t *testing.T) {
 				errs = append(errs, d.Error())
 			}
 		}
-		if len(errs) > 0 || len(app.Gateways) != 1 || app.Gateways[0].Services[0] != "shop" {
+		if len(errs) > 0 || len(app.Gateways) != 1 || app.Gateways[0].Services[0] != "shop" || len(app.Gateways[0].CORSOrigins) != 1 {
 			t.Errorf("uncommented, the gateway is %+v: %v", app.Gateways, errs)
 		}
 	})

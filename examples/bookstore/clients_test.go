@@ -86,7 +86,7 @@ func TestRealClients(t *testing.T) {
 	t.Run("grpcurl, the standard health check", func(t *testing.T) {
 		grpcurl := tool(t, "grpcurl", installGrpcurl)
 		out := run(t, grpcurl, "-plaintext", "-d", `{"service":"bookstore.v1.Bookstore"}`, addr, "grpc.health.v1.Health/Check")
-		if !strings.Contains(out, "SERVING") {
+		if !strings.Contains(out, `"SERVING"`) { // and not "NOT_SERVING"
 			t.Errorf("grpcurl printed %s", out)
 		}
 	})

@@ -17,6 +17,7 @@ service "books" {
 }
 
 gateway "public" {
-  listen   = "127.0.0.1:8080"
-  services = [service.books]
+  listen       = "127.0.0.1:8080"
+  services     = [service.books]
+  cors_origins = ["http://localhost:5173"] # the web app's dev server
 }

@@ -464,11 +464,26 @@ func TestReflectionShowsOnlyWhatTheGatewayServes(t *testing.T) {
 	if got := fmt.Sprint(names); got != "[test.v1.Echo grpc.health.v1.Health]" {
 		t.Errorf("services listed: %s", got)
 	}
-	if _, err := stream.FileContainingSymbol("test.v1.Echo"); err != nil {
-		t.Errorf("describing the served service: %v", err)
+	files, err := stream.FileContainingSymbol("test.v1.Echo")
+	if err != nil {
+		t.Fatalf("describing the served service: %v", err)
 	}
-	if _, err := stream.FileContainingSymbol("other.v1.Vault"); err == nil {
-		t.Error("reflection describes a service of the app that the gateway does not serve")
+	for _, f := range files {
+		if f.GetName() != "test/v1/test.proto" {
+			continue
+		}
+		var services []string
+		for _, s := range f.GetService() {
+			services = append(services, s.GetName())
+		}
+		if fmt.Sprint(services) != "[Echo]" || len(f.GetMessageType()) != 2 {
+			t.Errorf("the served file describes services %v and %d messages, want Echo alone and both its messages (Hidden, in the same file, is not served)", services, len(f.GetMessageType()))
+		}
+	}
+	for _, unserved := range []string{"other.v1.Vault", "test.v1.Hidden"} {
+		if _, err := stream.FileContainingSymbol(protoreflect.FullName(unserved)); err == nil {
+			t.Errorf("reflection describes %s, a service of the app that the gateway does not serve", unserved)
+		}
 	}
 }
 

@@ -88,7 +88,7 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 		grpcreflect.WithDescriptorResolver(withHealth{served, healthFile()}))
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...)))
+	mux.Handle(grpchealth.NewHandler(healthChecker{services: services, find: be.find}))
 	return guard(mux, log), nil
 }
 

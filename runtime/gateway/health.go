@@ -1,13 +1,19 @@
 package gateway
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"strings"
 
+	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
+
+	"parigot.dev/parigot/runtime/internal/native"
 )
 
 // healthFile is the descriptor of grpc/health/v1/health.proto, the
@@ -69,3 +75,37 @@ func healthFile() protoreflect.FileDescriptor {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// healthChecker answers the standard health service for a gateway: a
+// service it serves is SERVING while a guest serving it is ready (in split
+// mode, while a replica answers a readiness check), NOT_SERVING while none
+// is (a restart, a drain, a process not running); the gateway as a whole
+// (the empty service name) is SERVING while every service it serves is.
+// A service it does not serve is not found, as it is to reflection.
+type healthChecker struct {
+	services []string // the proto services the gateway serves
+	find     native.Services
+}
+
+func (h healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
+	names := h.services
+	if req.Service != "" {
+		if !slices.Contains(h.services, req.Service) {
+			return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("this gateway serves no service %s", req.Service))
+		}
+		names = []string{req.Service}
+	}
+	for _, name := range names {
+		if !h.serving(ctx, name) {
+			return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+		}
+	}
+	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+}
+
+func (h healthChecker) serving(ctx context.Context, name string) bool {
+	if p, ok := h.find.(native.Prober); ok {
+		return p.Serving(ctx, name)
+	}
+	return h.find.Service(name) != nil
+}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"os"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -61,9 +62,14 @@ func (s *Schema) service(name string) (protoreflect.ServiceDescriptor, error) {
 }
 
 // servedFiles returns the files that define the services named and those
-// they import, and no other: reflection describes what a gateway serves,
-// not the rest of the app.
+// they import, and no other, each with the services the gateway does not
+// serve taken out: reflection describes what a gateway serves, not the
+// rest of the app, even where one file defines both.
 func (s *Schema) servedFiles(services []string) (*protoregistry.Files, error) {
+	served := map[protoreflect.FullName]bool{}
+	for _, name := range services {
+		served[protoreflect.FullName(name)] = true
+	}
 	files := new(protoregistry.Files)
 	var add func(f protoreflect.FileDescriptor) error
 	add = func(f protoreflect.FileDescriptor) error {
@@ -75,7 +81,11 @@ func (s *Schema) servedFiles(services []string) (*protoregistry.Files, error) {
 				return err
 			}
 		}
-		return files.RegisterFile(f)
+		shown, err := withServicesOnly(f, served, files)
+		if err != nil {
+			return err
+		}
+		return files.RegisterFile(shown)
 	}
 	for _, name := range services {
 		sd, err := s.service(name)
@@ -87,4 +97,30 @@ func (s *Schema) servedFiles(services []string) (*protoregistry.Files, error) {
 		}
 	}
 	return files, nil
+}
+
+// withServicesOnly returns f without the services that served does not
+// name, its imports resolved in deps; f itself when it has none of those.
+// A file it changes loses its source information (comments), whose paths
+// count services by their place in the file.
+func withServicesOnly(f protoreflect.FileDescriptor, served map[protoreflect.FullName]bool, deps *protoregistry.Files) (protoreflect.FileDescriptor, error) {
+	all, keep := f.Services(), 0
+	for i := 0; i < all.Len(); i++ {
+		if served[all.Get(i).FullName()] {
+			keep++
+		}
+	}
+	if keep == all.Len() {
+		return f, nil
+	}
+	fdp := protodesc.ToFileDescriptorProto(f)
+	fdp.Service = slices.DeleteFunc(fdp.Service, func(sd *descriptorpb.ServiceDescriptorProto) bool {
+		return !served[f.Package().Append(protoreflect.Name(sd.GetName()))]
+	})
+	fdp.SourceCodeInfo = nil
+	shown, err := protodesc.NewFile(fdp, deps)
+	if err != nil {
+		return nil, fmt.Errorf("describing %s for reflection: %w", f.Path(), err)
+	}
+	return shown, nil
 }

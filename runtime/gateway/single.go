@@ -187,7 +187,7 @@ func Start(g Spec, schema *Schema, find native.Services, caller *native.Caller, 
 	if err != nil {
 		return nil, fmt.Errorf("gateway %s: %w", g.Name, err)
 	}
-	return listen(g.Name, g.Listen, h, log, defaultLimits)
+	return listen(g.Name, g.Listen, withCORS(g.CORSOrigins, h), log, defaultLimits)
 }
 
 // startPrograms runs the programs in a host of their own, whose Remote is

@@ -12,6 +12,9 @@ type Spec struct {
 	Listen   string   // host:port
 	Guests   []string // the services (guests) it serves
 	Services []string // the proto services they implement: what it serves
+	// CORSOrigins are the web origins whose pages may call it from a
+	// browser ("*": any); none when empty.
+	CORSOrigins []string
 }
 
 // FromManifest returns the gateways of app. listen, when not empty,
@@ -23,7 +26,7 @@ func FromManifest(app *manifest.App, listen string) ([]Spec, error) {
 	}
 	specs := make([]Spec, 0, len(app.Gateways))
 	for _, g := range app.Gateways {
-		s := Spec{Name: g.Name, Listen: g.Listen, Guests: g.Services}
+		s := Spec{Name: g.Name, Listen: g.Listen, Guests: g.Services, CORSOrigins: g.CORSOrigins}
 		if listen != "" {
 			s.Listen = listen
 		}

@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	goruntime "runtime"
 	"testing"
 	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 )
 
 // BenchmarkSingleModeCall measures a program->service->program round trip in
@@ -105,4 +110,41 @@ func afterPrefix(s string) string {
 		return s
 	}
 	return s[i:]
+}
+
+// BenchmarkCompileGuest measures what a start and a reload of parigot dev
+// wait for most: wazero compiling a whole guest (the echo service, the Go
+// runtime and protobuf in it, fuel-instrumented as parigot build leaves it)
+// to native code, with one compilation worker and with one per core, and
+// with wazero's reading of the module's DWARF on and off.
+//
+//	go test ./runtime/host -run '^$' -bench CompileGuest -benchtime=3x
+func BenchmarkCompileGuest(b *testing.B) {
+	dir, err := guestWasm()
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := os.ReadFile(dir + "/echo.wasm")
+	if err != nil {
+		b.Fatal(err)
+	}
+	wasm, counted, err := interruptible(raw)
+	if err != nil || !counted {
+		b.Fatalf("instrumenting echo.wasm: counted %v, %v", counted, err)
+	}
+	for _, workers := range []int{1, goruntime.NumCPU()} {
+		for _, dwarf := range []bool{true, false} {
+			b.Run(fmt.Sprintf("workers=%d/dwarf=%v", workers, dwarf), func(b *testing.B) {
+				ctx := experimental.WithCompilationWorkers(context.Background(), workers)
+				b.SetBytes(int64(len(wasm)))
+				for b.Loop() {
+					rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithDebugInfoEnabled(dwarf))
+					if _, err := rt.CompileModule(ctx, wasm); err != nil {
+						b.Fatal(err)
+					}
+					rt.Close(ctx)
+				}
+			})
+		}
+	}
 }

@@ -113,3 +113,33 @@ func TestAServiceWhoseReadinessCannotBeAnnouncedDoesNotStart(t *testing.T) {
 		t.Errorf("Run: %v, want a start error naming echo and the cause", err)
 	}
 }
+
+// TestAServiceServesFromReadyUntilItStops is what the gateway's health
+// service reports of a service in this host (native.Registry.Serving).
+func TestAServiceServesFromReadyUntilItStops(t *testing.T) {
+	remote := &fakeRemote{local: make(chan route.Endpoint, 1), ready: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, Config{Guests: []*GuestSpec{echoService(t)}, Stdout: &out, Stderr: &out, Remote: remote})
+		done <- err
+	}()
+	local := (<-remote.local).(interface{ Serving() bool })
+	select {
+	case <-remote.ready:
+	case err := <-done:
+		t.Fatalf("Run ended (%v) before the service was ready:\n%s", err, out.String())
+	}
+	if !local.Serving() {
+		t.Error("a ready service says it does not serve")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if local.Serving() {
+		t.Error("a stopped service says it serves")
+	}
+}

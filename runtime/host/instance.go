@@ -143,6 +143,23 @@ func (in *instance) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 	return in.push(delivery{ev: ev, from: from})
 }
 
+// Serving says whether the guest takes calls now: it has said it is ready,
+// and it has neither ended (a restart opens it again) nor been asked to
+// stop. The gateway's health service reports it (see native.Prober).
+func (in *instance) Serving() bool {
+	select {
+	case <-in.readyCh:
+	default:
+		return false
+	}
+	if in.stopping.Load() {
+		return false
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return !in.closed
+}
+
 // GuestName implements route.Endpoint.
 func (in *instance) GuestName() string { return in.spec.Name }
 

@@ -215,6 +215,20 @@ func (n *Network) Ready(guest string) error {
 	return nil
 }
 
+// Serving implements native.Prober: a ready replica of the guest serving
+// the proto service name answers a readiness check within a second (or
+// before ctx ends). Replicas stop answering as they drain.
+func (n *Network) Serving(ctx context.Context, name string) bool {
+	spec := n.owner[name]
+	if spec == nil {
+		return false
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, err := n.nc.RequestWithContext(rctx, n.subj.ready(spec.Name), nil)
+	return err == nil
+}
+
 // WaitReady returns once a ready replica of each named guest answers, or
 // an error naming the first guest that did not within timeout, or ctx's
 // error when it ends first.

@@ -26,6 +26,14 @@ type Services interface {
 	Service(name string) route.Endpoint
 }
 
+// Prober is implemented by the Services that can tell whether a service
+// takes calls now: the gateway's health service asks it.
+type Prober interface {
+	// Serving says whether a guest serving the proto service name is
+	// ready for calls; it returns by ctx's end at the latest.
+	Serving(ctx context.Context, name string) bool
+}
+
 // Registry is the route.Remote of single mode for native callers: it keeps
 // the endpoint of each service the host serves, so that native calls and
 // programs run in hosts of their own reach them in memory.
@@ -46,6 +54,19 @@ func (r *Registry) Service(name string) route.Endpoint {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.endpoints[name]
+}
+
+// Serving implements Prober: the service's guest is known, and says it
+// serves (a host's guest does, while it is ready and running).
+func (r *Registry) Serving(_ context.Context, name string) bool {
+	ep := r.Service(name)
+	if ep == nil {
+		return false
+	}
+	if s, ok := ep.(interface{ Serving() bool }); ok {
+		return s.Serving()
+	}
+	return true
 }
 
 // Serve implements route.Remote.
