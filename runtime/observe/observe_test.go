@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/protobuf/encoding/protodelim"
 	"google.golang.org/protobuf/proto"
 
 	"parigot.dev/parigot/internal/otlpwire"
@@ -167,4 +168,61 @@ func TestTheExplorerServesOnlyWhileTheServicesDo(t *testing.T) {
 	}
 	d.SetExplorer(nil)
 	unavailable("after the services stopped")
+}
+
+// TestARestartedChildsMetricsReplaceItsPredecessors: a split-mode child
+// killed from outside comes back as a new process, which pushes series of
+// the same guest; the dashboard shows the new process's, and a scrape never
+// fails on the two clashing.
+func TestARestartedChildsMetricsReplaceItsPredecessors(t *testing.T) {
+	push := func(calls int) []byte {
+		child := NewMetrics()
+		for range calls {
+			child.Call("greeting", "greeting.v1.Greeting/FetchGreeting", "ok", "hello", time.Microsecond, time.Microsecond)
+		}
+		child.Watch("greeting", func() (float64, float64) { return 0, 1 << 20 })
+		return pushOf(t, child)
+	}
+	d := NewMetrics()
+	other := NewMetrics()
+	other.Watch("hello", func() (float64, float64) { return 0, 2 << 20 })
+	if err := d.pushed.take("greeting-100", bytes.NewReader(push(3))); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.pushed.take("hello-101", bytes.NewReader(pushOf(t, other))); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.pushed.take("greeting-200", bytes.NewReader(push(1))); err != nil { // the restarted child
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	d.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body := rec.Body.String()
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/metrics: %d\n%s", rec.Code, body)
+	}
+	for _, want := range []string{
+		`parigot_calls_total{caller="hello",code="ok",guest="greeting",method="greeting.v1.Greeting/FetchGreeting"} 1`,
+		`parigot_guest_memory_bytes{guest="greeting"} 1.048576e+06`,
+		`parigot_guest_memory_bytes{guest="hello"} 2.097152e+06`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, body)
+		}
+	}
+}
+
+// pushOf is what m pushes: its parigot_* families, delimited.
+func pushOf(t *testing.T, m *Metrics) []byte {
+	families, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	for _, f := range families {
+		if strings.HasPrefix(f.GetName(), "parigot_") {
+			protodelim.MarshalTo(&body, f)
+		}
+	}
+	return body.Bytes()
 }
