@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -184,6 +185,44 @@ func TestDashboardInSplitMode(t *testing.T) {
 		}
 		explore(t, ctx, "dashboard-split-explorer.png")
 	})
+}
+
+// TestTheLinesOfATraceInSplitMode runs the chain app (start -> front ->
+// back) in split mode with a dashboard and text output: back prints a line
+// while it serves front's call, in a process of its own, and the dashboard
+// shows that line among the lines of the trace, which its child sent the
+// supervisor with the trace's id.
+func TestTheLinesOfATraceInSplitMode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs wasm guests")
+	}
+	url := runWithDashboard(t, "testdata/apps/chain", "--mode=split")
+	var trace string
+	waitFor(t, "trace of the chain with both spans", func() (bool, string) {
+		body := get(t, url+"api/traces")
+		var traces []struct {
+			TraceID string `json:"traceId"`
+			Root    string `json:"root"`
+			Spans   []any  `json:"spans"`
+		}
+		if err := json.Unmarshal([]byte(body), &traces); err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range traces {
+			if tr.Root == "test.Front/Relay" && len(tr.Spans) == 2 {
+				trace = tr.TraceID
+				return true, body
+			}
+		}
+		return false, body
+	})
+	body := get(t, url+"api/logs?trace="+trace)
+	if !strings.Contains(body, `"guest":"back"`) || !strings.Contains(body, `"method":"test.Back/Relay"`) || !strings.Contains(body, `"msg":"back got traced"`) {
+		t.Errorf("the lines of the chain's trace: %s; want back's, printed while serving Relay", body)
+	}
+	if strings.Contains(body, "relayed: traced") {
+		t.Errorf("the lines of the chain's trace include start's, printed outside any call of it: %s", body)
+	}
 }
 
 // runWithDashboard starts parigot run --dashboard on a free loopback port

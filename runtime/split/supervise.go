@@ -2,7 +2,6 @@ package split
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -63,10 +62,10 @@ type Options struct {
 	// have ended (with a gateway here, the run serves on), or after the
 	// children start when none is a program.
 	ProgramsEnded func()
-	// Lines, when set, also gets every line of the children's output as a
-	// JSON record (see host.Config.Lines): the child's own record with
-	// LogJSON, which carries the call's method and trace where the child
-	// knew them; else one naming the guest (its label) and stream.
+	// Lines, when set, also gets every line of the children's guests'
+	// output as the JSON record of --log-format json (host.Config.Lines),
+	// whatever the format: each child sends them over its link, tagged
+	// with the call's method and trace where it knows them.
 	Lines func(record []byte)
 }
 
@@ -211,9 +210,6 @@ func newSupervisor(opts Options) (*supervisor, error) {
 			prefix = "" // each child writes JSON lines naming its guest
 		}
 		c.out, c.err = stdout.Writer(prefix), stderr.Writer(prefix)
-		if opts.Lines != nil {
-			c.out.Seen, c.err.Seen = c.record("stdout", opts), c.record("stderr", opts)
-		}
 	}
 	// Each child sends a handful of events; the buffer keeps their watchers
 	// from waiting on a supervisor that is stopping.
@@ -316,14 +312,6 @@ func (s *supervisor) programsEnded() {
 	}
 }
 
-// record returns what hands each line of c's stream to Options.Lines.
-func (c *child) record(stream string, opts Options) func(line []byte) {
-	if opts.LogJSON { // the child's line is its record
-		return func(line []byte) { opts.Lines(bytes.TrimRight(line, "\n")) }
-	}
-	return func(line []byte) { opts.Lines(lines.JSONLine(c.label, stream, line)) }
-}
-
 // startAll starts every child.
 func (s *supervisor) startAll() error {
 	for _, c := range s.children {
@@ -367,7 +355,7 @@ func (s *supervisor) start(c *child) error {
 		upR.Close()
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
-	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica})
+	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, Lines: s.opts.Lines != nil})
 	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
 	c.down = downW
 	if s.opts.Started != nil {
@@ -391,6 +379,12 @@ func (s *supervisor) watchChild(c *child, cmd *exec.Cmd, up *os.File) {
 		}
 		if r.Ready != "" {
 			s.events <- childEvent{c: c, report: &r}
+			continue
+		}
+		if r.Line != nil {
+			if s.opts.Lines != nil {
+				s.opts.Lines(r.Line)
+			}
 			continue
 		}
 		last = &r
