@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -12,7 +14,9 @@ import (
 	"parigot.dev/parigot/runtime/internal/native"
 	"parigot.dev/parigot/runtime/observe"
 
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 // The dashboard's API explorer calls the app's methods with JSON through
@@ -45,8 +49,9 @@ type ExplorerMethod struct {
 // of the call, whose span is a child of a span the explorer makes up.
 type explorer struct {
 	methods []ExplorerMethod
-	known   map[string]bool // "/service/Method"
-	gateway http.Handler    // the gateway's handler of every service
+	known   map[string]protoreflect.MessageDescriptor // "/service/Method": its request
+	types   *dynamicpb.Types
+	gateway http.Handler // the gateway's handler of every service
 }
 
 // explorerServices returns the proto services the guests implement, and
@@ -76,7 +81,7 @@ func newExplorer(schema *Schema, guests []*host.GuestSpec, find native.Services,
 	if err != nil {
 		return nil, fmt.Errorf("the dashboard's explorer: %w", err)
 	}
-	e := &explorer{known: map[string]bool{}, gateway: h, methods: []ExplorerMethod{}}
+	e := &explorer{known: map[string]protoreflect.MessageDescriptor{}, types: schema.types, gateway: h, methods: []ExplorerMethod{}}
 	for _, name := range names {
 		sd, err := schema.service(name)
 		if err != nil {
@@ -90,7 +95,7 @@ func newExplorer(schema *Schema, guests []*host.GuestSpec, find native.Services,
 			tmpl, _ := json.MarshalIndent(template(md.Input(), 0), "", "  ")
 			e.methods = append(e.methods, ExplorerMethod{Service: name, Method: string(md.Name()), Guest: guestOf[name],
 				Request: string(md.Input().FullName()), Template: tmpl})
-			e.known["/"+name+"/"+string(md.Name())] = true
+			e.known["/"+name+"/"+string(md.Name())] = md.Input()
 		}
 	}
 	sort.SliceStable(e.methods, func(i, j int) bool {
@@ -110,21 +115,42 @@ func newExplorer(schema *Schema, guests []*host.GuestSpec, find native.Services,
 // with a JSON body, under a span made up for it.
 func (e *explorer) call(w http.ResponseWriter, req *http.Request) {
 	proc := "/" + req.PathValue("service") + "/" + req.PathValue("method")
-	if !e.known[proc] {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		json.NewEncoder(w).Encode(map[string]string{"code": "unimplemented",
-			"message": fmt.Sprintf("the app has no method %s: its services' methods are at /api/explorer/methods", proc[1:])})
+	input, ok := e.known[proc]
+	if !ok {
+		explorerError(w, http.StatusNotFound, "unimplemented", fmt.Sprintf("the app has no method %s: its services' methods are at /api/explorer/methods", proc[1:]))
 		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, MaxBody))
+	if err != nil {
+		explorerError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("reading the request body: %v", err))
+		return
+	}
+	// A body that is JSON but not the request (a field misspelt, a string
+	// where a number goes) is said to be so here: the gateway, like
+	// Connect's servers, would drop the fields it does not know.
+	if json.Valid(body) {
+		if err := (protojson.UnmarshalOptions{Resolver: e.types}).Unmarshal(body, dynamicpb.NewMessage(input)); err != nil {
+			explorerError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("the body is not a %s: %v", input.FullName(), err))
+			return
+		}
 	}
 	span := abi.TraceContext{TraceID: observe.NewTraceID(), SpanID: observe.NewSpanID(), Flags: 1}
 	r := req.Clone(req.Context())
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	r.URL.Path, r.URL.RawPath = proc, ""
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("Connect-Protocol-Version", "1")
 	r.Header.Set("traceparent", span.Traceparent())
 	w.Header().Set("Parigot-Trace", fmt.Sprintf("%x", span.TraceID[:]))
 	e.gateway.ServeHTTP(w, r)
+}
+
+// explorerError answers with Connect's error of code, as the gateway's
+// calls do.
+func explorerError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
 }
 
 // maxTemplateDepth bounds how deep a request's template spells out nested

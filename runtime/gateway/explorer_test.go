@@ -61,6 +61,8 @@ func TestTheExplorerCallsEveryServiceWithJSON(t *testing.T) {
 		{"a call gets the reply as JSON", "test.v1.Echo/Say", `{"name":"x"}`, http.StatusOK, `"greeting":"Hello, x!"`},
 		{"an error reply gets its code and message", "test.v1.Echo/Fail", `{}`, http.StatusNotFound, `"code":"not_found","message":"no such thing"`},
 		{"a body that is not JSON is refused, and the service never sees it", "test.v1.Echo/Say", `{"name":`, http.StatusBadRequest, `{"code":"invalid_argument","message":"the request body is not valid JSON"}`},
+		{"a field the request lacks is named", "test.v1.Echo/Say", `{"nmae":"x"}`, http.StatusBadRequest, `unknown field \"nmae\"`},
+		{"a value of the wrong type is refused", "test.v1.Echo/Say", `{"name":5}`, http.StatusBadRequest, `"message":"the body is not a test.v1.SayRequest`},
 		{"a method the app lacks is named", "test.v1.Echo/Nope", `{}`, http.StatusNotFound, `"message":"the app has no method test.v1.Echo/Nope`},
 		// The fake answers every method but Echo's as unimplemented: the
 		// call reached it.
@@ -83,7 +85,7 @@ func TestTheExplorerCallsEveryServiceWithJSON(t *testing.T) {
 				}
 			}
 			if c.status == http.StatusBadRequest && called {
-				t.Errorf("the service got a call whose body is not JSON")
+				t.Errorf("the service got a call whose body is not its request")
 			}
 		})
 	}
