@@ -40,8 +40,9 @@ type SingleOptions struct {
 	// Observe, when set, adds metrics, tracing and the log format to each
 	// host.Config (parigot run --dashboard, --otlp, --log-format).
 	Observe func(*host.Config)
-	// Explorer, when set, is given the dashboard's API explorer once the
-	// services are ready (see Explorer), and nil when they stop.
+	// Explorer, when set, is given the dashboard's API explorer, which
+	// calls every service of Guests, once they are ready; and nil when
+	// they stop.
 	Explorer func(http.Handler)
 	// ProgramsEnded, when set, is called once the programs have ended, or
 	// at once for an app without any; the services serve on.
