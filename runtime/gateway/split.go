@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/native"
@@ -103,10 +104,11 @@ func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity 
 			}
 		}
 		if opts.Explorer != nil {
-			if err := serveExplorer(ctx, opts, conn, log, &nets); err != nil {
+			stop, err := serveExplorer(ctx, opts, conn, log, &nets)
+			if err != nil {
 				return err
 			}
-			defer opts.Explorer(nil)
+			defer stop()
 		}
 		select {
 		case <-ctx.Done():
@@ -118,27 +120,48 @@ func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity 
 }
 
 // serveExplorer connects the dashboard's explorer to NATS as its own
-// identity and, once every service is ready, hands it to opts.Explorer. Its
-// network joins nets, which the caller closes.
-func serveExplorer(ctx context.Context, opts SplitOptions, conn func(string) split.Conn, log *slog.Logger, nets *[]*split.Network) error {
+// identity (its network joins nets, which the caller closes) and, once
+// every service is ready, hands it to opts.Explorer. A service slow to be
+// ready (one waiting for its debugger) only delays it: the explorer says
+// the services are not serving meanwhile, and the run goes on. stop takes
+// the explorer back.
+func serveExplorer(ctx context.Context, opts SplitOptions, conn func(string) split.Conn, log *slog.Logger, nets *[]*split.Network) (stop func(), err error) {
 	g := ExplorerGateway(opts.Guests)
 	who := split.GatewayIdentity(g.Name)
 	nc, err := conn(who).Connect(opts.App, who)
 	if err != nil {
-		return fmt.Errorf("the dashboard's explorer: %w", err)
+		return nil, fmt.Errorf("the dashboard's explorer: %w", err)
 	}
 	n := split.NewNetwork(nc, opts.App, opts.Guests, who)
 	*nets = append(*nets, n)
-	if err := n.WaitReady(ctx, g.Guests, host.DefaultReadyTimeout, nil); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("the dashboard's explorer: %w", err)
-	}
 	h, err := newExplorer(opts.Schema, opts.Guests, n, native.NewCaller(who), log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	opts.Explorer(h)
-	return nil
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			err := n.WaitReady(ctx, g.Guests, host.DefaultReadyTimeout, nil)
+			if err == nil {
+				opts.Explorer(h)
+				return
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn("the dashboard's explorer waits for the services to be ready", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		opts.Explorer(nil)
+	}, nil
 }
