@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"parigot.dev/parigot/internal/browsertest"
 	"parigot.dev/parigot/internal/otlptest"
 )
 
@@ -281,24 +282,6 @@ func get(t *testing.T, url string) string {
 	return string(b)
 }
 
-// chromium is Debian's headless browser, which CI installs; a machine
-// without it skips the browser tests.
-func chromium(t *testing.T) string {
-	for _, p := range []string{os.Getenv("PARIGOT_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("PARIGOT_REQUIRE_TOOLS") != "" {
-		t.Fatal("no Chromium, and PARIGOT_REQUIRE_TOOLS is set: install Debian's chromium package (see .ci/run)")
-	}
-	t.Skip("no Chromium at /usr/bin/chromium (apt-get install chromium); CI runs this test")
-	return ""
-}
-
 // artifacts is where a test keeps what it shows a person (screenshots):
 // $PARIGOT_ARTIFACTS when set, else the test's temporary directory.
 func artifacts(t *testing.T) string {
@@ -370,19 +353,7 @@ func browse(t *testing.T, url string) {
 
 // openBrowser starts headless Chromium for the test, which closes it.
 func openBrowser(t *testing.T) context.Context {
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox refuses to start
-		chromedp.WindowSize(1100, 700),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
+	return browsertest.Start(t, 2*time.Minute, chromedp.WindowSize(1100, 700))
 }
 
 // explore uses the page's API explorer as a person would: the method is
