@@ -211,7 +211,10 @@ func (s *single) startPrograms(ctx context.Context) {
 	s.stopPrograms = cancel
 	s.programsEnd = make(chan hostEnd, 1)
 	go func() {
-		cfg := host.Config{Guests: programs, Stdout: s.opts.Stdout, Stderr: s.opts.Stderr, Remote: s.reg, Logger: s.log, State: s.opts.State}
+		// The services are compiled and ready by now: the programs'
+		// compile has the terminal's status line to itself.
+		cfg := host.Config{Guests: programs, Stdout: s.opts.Stdout, Stderr: s.opts.Stderr, Progress: s.opts.Progress, Live: s.opts.Live,
+			Remote: s.reg, Logger: s.log, State: s.opts.State}
 		s.observe(&cfg)
 		r, err := host.Run(pctx, cfg)
 		s.programsEnd <- hostEnd{r, err}
