@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
+	"net"
 	"net/http"
 	"sort"
 
@@ -120,6 +122,10 @@ func (e *explorer) call(w http.ResponseWriter, req *http.Request) {
 		explorerError(w, http.StatusNotFound, "unimplemented", fmt.Sprintf("the app has no method %s: its services' methods are at /api/explorer/methods", proc[1:]))
 		return
 	}
+	if why := foreignRequest(req); why != "" {
+		explorerError(w, http.StatusForbidden, "permission_denied", why)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, MaxBody))
 	if err != nil {
 		explorerError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("reading the request body: %v", err))
@@ -143,6 +149,31 @@ func (e *explorer) call(w http.ResponseWriter, req *http.Request) {
 	r.Header.Set("traceparent", span.Traceparent())
 	w.Header().Set("Parigot-Trace", fmt.Sprintf("%x", span.TraceID[:]))
 	e.gateway.ServeHTTP(w, r)
+}
+
+// foreignRequest says why req may not be the dashboard's own page calling
+// the explorer, or "". Any web page the developer visits can send a POST to
+// a local address; without these checks it could call the app's methods.
+// A JSON content type makes a browser ask first (a CORS preflight, which
+// the dashboard never allows), an Origin must be the dashboard's own, and
+// the Host must be an IP address or localhost, so that a page whose domain
+// is made to resolve to this machine (DNS rebinding) is refused too.
+func foreignRequest(req *http.Request) string {
+	ct := req.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		return fmt.Sprintf("the explorer takes a JSON body (Content-Type: application/json), not %q", ct)
+	}
+	host := req.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host != "localhost" && net.ParseIP(host) == nil {
+		return fmt.Sprintf("the explorer answers only at an IP address or localhost, not %q: open the dashboard at the URL parigot run printed", req.Host)
+	}
+	if origin := req.Header.Get("Origin"); origin != "" && origin != "http://"+req.Host {
+		return fmt.Sprintf("the explorer takes calls from the dashboard's own page only, not from %s", origin)
+	}
+	return ""
 }
 
 // explorerError answers with Connect's error of code, as the gateway's

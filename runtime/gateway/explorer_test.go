@@ -72,7 +72,7 @@ func TestTheExplorerCallsEveryServiceWithJSON(t *testing.T) {
 			fake.mu.Lock()
 			before := fake.calls
 			fake.mu.Unlock()
-			resp, body := post(t, srv.URL+"/call/"+c.method, "text/plain", c.body) // the page's content type does not matter
+			resp, body := post(t, srv.URL+"/call/"+c.method, "application/json", c.body)
 			if resp.StatusCode != c.status || !strings.Contains(body, c.want) {
 				t.Fatalf("%s: %s; want %d and %s", resp.Status, body, c.status, c.want)
 			}
@@ -89,4 +89,65 @@ func TestTheExplorerCallsEveryServiceWithJSON(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTheExplorerRefusesOtherPages: any page the developer visits can send
+// a POST to a local address; the explorer answers its own page only.
+func TestTheExplorerRefusesOtherPages(t *testing.T) {
+	schema, err := ParseSchema(testSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeService{tame: true}
+	guests := []*host.GuestSpec{{Name: "echo", Kind: host.Service, Implements: []string{"test.v1.Echo"}}}
+	h, err := newExplorer(schema, guests, services{fake}, native.NewCaller(ExplorerName), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	for _, c := range []struct {
+		name, contentType string
+		header            []string
+		want              string
+	}{
+		{"a form or text body, which a page of any origin may send without asking", "text/plain", nil, "takes a JSON body"},
+		{"a page of another origin", "application/json", []string{"Origin", "https://evil.example"}, "from the dashboard's own page only"},
+		{"a name made to resolve to this machine (DNS rebinding)", "application/json", []string{"Host", "evil.example:7070", "Origin", "http://evil.example:7070"}, "only at an IP address or localhost"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, srv.URL+"/call/test.v1.Echo/Say", strings.NewReader(`{"name":"x"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", c.contentType)
+			for i := 0; i+1 < len(c.header); i += 2 {
+				if c.header[i] == "Host" {
+					req.Host = c.header[i+1]
+				}
+				req.Header.Set(c.header[i], c.header[i+1])
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), c.want) {
+				t.Errorf("%s: %s; want 403 and %q", resp.Status, b, c.want)
+			}
+		})
+	}
+	fake.mu.Lock()
+	calls := fake.calls
+	fake.mu.Unlock()
+	if calls != 0 {
+		t.Errorf("the service got %d calls from other pages", calls)
+	}
+	t.Run("and the dashboard's own page is answered", func(t *testing.T) {
+		resp, body := post(t, srv.URL+"/call/test.v1.Echo/Say", "application/json", `{"name":"x"}`, "Origin", srv.URL)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Hello, x!") {
+			t.Errorf("%s: %s", resp.Status, body)
+		}
+	})
 }
