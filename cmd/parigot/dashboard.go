@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"parigot.dev/parigot/manifest"
@@ -22,8 +23,11 @@ type dashboard struct {
 	url     string // http://host:port/
 	logs    *observe.Logs
 	metrics *observe.Metrics
+	page    *observe.Dashboard
 	srv     *http.Server
 	served  chan error // Serve's end
+	stderr  io.Writer
+	ended   atomic.Bool // the programs have ended
 }
 
 // keptLines is how many of the latest lines of output the dashboard keeps
@@ -71,17 +75,32 @@ func startDashboard(addr string, app *manifest.App, tracing *observe.Tracing, st
 	for _, g := range app.StartOrder() {
 		nodes = append(nodes, observe.Node{Name: g.Name, Kind: g.Kind.String(), Implements: g.Implements, Requires: g.Requires})
 	}
-	d := &dashboard{metrics: observe.NewMetrics(), logs: observe.NewLogs(keptLines), served: make(chan error, 1)}
-	d.srv = &http.Server{Handler: observe.NewDashboard(app.Name, nodes, d.metrics, tracing, d.logs).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	d := &dashboard{metrics: observe.NewMetrics(), logs: observe.NewLogs(keptLines), served: make(chan error, 1), stderr: stderr}
+	d.page = observe.NewDashboard(app.Name, nodes, d.metrics, tracing, d.logs)
+	d.srv = &http.Server{Handler: d.page.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { d.served <- d.srv.Serve(ln) }()
 	d.url = fmt.Sprintf("http://%s/", ln.Addr())
 	fmt.Fprintf(stderr, "parigot: dashboard on %s (metrics: /metrics)\n", d.url)
 	return d, nil
 }
 
-// linger keeps serving once the run has ended, until ctx ends (Ctrl-C):
-// the dashboard is there to look at what the run did.
+// explore serves the explorer's calls with h (nil: the services have
+// stopped).
+func (d *dashboard) explore(h http.Handler) { d.page.SetExplorer(h) }
+
+// programsEnded says that the programs have ended and the run serves on,
+// with the services, for the dashboard and its explorer, until Ctrl-C.
+func (d *dashboard) programsEnded() {
+	d.ended.Store(true)
+	fmt.Fprintf(d.stderr, "parigot: the app's programs have ended; its services and the dashboard serve until interrupted (Ctrl-C)\n")
+}
+
+// linger keeps serving once the run has ended by itself, until ctx ends
+// (Ctrl-C): the dashboard is there to look at what the run did.
 func (d *dashboard) linger(ctx context.Context, stderr io.Writer) {
+	if ctx.Err() != nil {
+		return // the run ended by Ctrl-C
+	}
 	fmt.Fprintf(stderr, "parigot: the app has ended; the dashboard serves until interrupted (Ctrl-C)\n")
 	select {
 	case <-ctx.Done():

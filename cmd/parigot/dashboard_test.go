@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"parigot.dev/parigot/internal/browsertest"
 	"parigot.dev/parigot/internal/otlptest"
 )
 
@@ -59,9 +62,69 @@ func TestDashboard(t *testing.T) {
 		}
 	})
 
-	t.Run("the page draws the topology, the methods and a trace in a browser", func(t *testing.T) {
+	t.Run("the explorer calls a method, and says what is wrong with a call", func(t *testing.T) {
+		exploreOverHTTP(t, url)
+	})
+
+	t.Run("the page draws the topology, the methods and a trace in a browser, and calls a method", func(t *testing.T) {
 		browse(t, url)
 	})
+}
+
+// exploreOverHTTP calls helloworld's FetchGreeting through the dashboard's
+// explorer as its page does: a good body, a body that is not JSON, a method
+// the app lacks, then a good body again (the explorer serves on).
+func exploreOverHTTP(t *testing.T, url string) {
+	t.Helper()
+	methods := get(t, url+"api/explorer/methods")
+	if !strings.Contains(methods, `"service":"greeting.v1.Greeting","method":"FetchGreeting","guest":"greeting"`) || !strings.Contains(methods, `"template":{"name":""}`) {
+		t.Errorf("the explorer's methods: %s; want FetchGreeting of greeting with a template of its request", methods)
+	}
+	for _, c := range []struct {
+		method, body string
+		status       int
+		want         string
+	}{
+		{"greeting.v1.Greeting/FetchGreeting", `{"name":"explorer"}`, http.StatusOK, `{"greeting":"Hello, explorer!"}`},
+		{"greeting.v1.Greeting/FetchGreeting", `{"name":`, http.StatusBadRequest, `{"code":"invalid_argument","message":"the request body is not valid JSON"}`},
+		{"greeting.v1.Greeting/FetchGreeting", `{"name":""}`, http.StatusBadRequest, `{"code":"invalid_argument","message":"a name is required"}`},
+		{"greeting.v1.Greeting/Nope", `{}`, http.StatusNotFound, `"code":"unimplemented"`},
+		{"greeting.v1.Greeting/FetchGreeting", `{"name":"again"}`, http.StatusOK, `{"greeting":"Hello, again!"}`},
+	} {
+		resp, err := http.Post(url+"api/explorer/call/"+c.method, "application/json", strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || !strings.Contains(string(b), c.want) {
+			t.Errorf("calling %s with %s: %s %s; want %d and %s", c.method, c.body, resp.Status, b, c.status, c.want)
+		}
+		if c.status == http.StatusOK {
+			trace := resp.Header.Get("Parigot-Trace")
+			waitFor(t, "the span of the explorer's call", func() (bool, string) {
+				body := get(t, url+"api/traces")
+				return trace != "" && strings.Contains(body, `"traceId":"`+trace+`"`), body
+			})
+		}
+	}
+}
+
+// waitFor polls what until it reports true, for a minute at most: what a
+// page shows arrives when the processes behind it get to it.
+func waitFor(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ok, last := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a minute, still no %s:\n%s", what, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // TestDashboardInSplitMode: in split mode every process sends its spans and
@@ -83,22 +146,95 @@ func TestDashboardInSplitMode(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// greeting's process pushed its metrics to the dashboard as it stopped,
-	// its caller named by the call's reply subject.
-	want := `parigot_calls_total{caller="hello",code="ok",guest="greeting",method="greeting.v1.Greeting/FetchGreeting"} 1`
-	if body := get(t, url+"metrics"); !strings.Contains(body, want) {
-		t.Errorf("/metrics lacks %s:\n%s", want, body)
+	// greeting's process pushes its metrics to the dashboard, its caller
+	// named by the call's reply subject, with its inbox and memory.
+	for _, want := range []string{
+		`parigot_calls_total{caller="hello",code="ok",guest="greeting",method="greeting.v1.Greeting/FetchGreeting"} 1`,
+		`parigot_inbox_calls{guest="greeting"} 0`,
+		`parigot_guest_memory_bytes{guest="greeting"}`,
+	} {
+		waitFor(t, want+" in /metrics", func() (bool, string) {
+			body := get(t, url+"metrics")
+			return strings.Contains(body, want), body
+		})
+	}
+	// The supervisor hands the children's lines to the dashboard.
+	if body := get(t, url+"api/logs"); !strings.Contains(body, `"guest":"hello"`) || !strings.Contains(body, `"msg":"Hello, world!"`) {
+		t.Errorf("/api/logs lacks hello's line:\n%s", body)
+	}
+	t.Run("the explorer calls a service in its own process", func(t *testing.T) {
+		exploreOverHTTP(t, url)
+	})
+	t.Run("the page shows every process's guests and lines", func(t *testing.T) {
+		ctx := openBrowser(t)
+		if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`body[data-refreshed="2"]`))); err != nil {
+			t.Fatalf("driving Chromium: %v", err)
+		}
+		guests, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#guests tbody tr")].map(r => [...r.cells].map(c => c.textContent).join(" ")).join("\n")`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`(?m)^greeting 0 [1-9][0-9.]* MiB 0$`).MatchString(guests) || !regexp.MustCompile(`(?m)^hello 0 [1-9][0-9.]* MiB 0$`).MatchString(guests) {
+			t.Errorf("the guests table shows\n%s\nwant greeting and hello, each with an empty inbox and its memory", guests)
+		}
+		logs, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#logs")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(logs, "hello | Hello, world!") {
+			t.Errorf("the latest output lacks hello's line: %q", logs)
+		}
+		explore(t, ctx, "dashboard-split-explorer.png")
+	})
+}
+
+// TestTheLinesOfATraceInSplitMode runs the chain app (start -> front ->
+// back) in split mode with a dashboard and text output: back prints a line
+// while it serves front's call, in a process of its own, and the dashboard
+// shows that line among the lines of the trace, which its child sent the
+// supervisor with the trace's id.
+func TestTheLinesOfATraceInSplitMode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs wasm guests")
+	}
+	url := runWithDashboard(t, "testdata/apps/chain", "--mode=split")
+	var trace string
+	waitFor(t, "trace of the chain with both spans", func() (bool, string) {
+		body := get(t, url+"api/traces")
+		var traces []struct {
+			TraceID string `json:"traceId"`
+			Root    string `json:"root"`
+			Spans   []any  `json:"spans"`
+		}
+		if err := json.Unmarshal([]byte(body), &traces); err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range traces {
+			if tr.Root == "test.Front/Relay" && len(tr.Spans) == 2 {
+				trace = tr.TraceID
+				return true, body
+			}
+		}
+		return false, body
+	})
+	body := get(t, url+"api/logs?trace="+trace)
+	if !strings.Contains(body, `"guest":"back"`) || !strings.Contains(body, `"method":"test.Back/Relay"`) || !strings.Contains(body, `"msg":"back got traced"`) {
+		t.Errorf("the lines of the chain's trace: %s; want back's, printed while serving Relay", body)
+	}
+	if strings.Contains(body, "relayed: traced") {
+		t.Errorf("the lines of the chain's trace include start's, printed outside any call of it: %s", body)
 	}
 }
 
 // runWithDashboard starts parigot run --dashboard on a free loopback port
-// (with more flags) and returns the dashboard's URL once the app has ended
-// (the dashboard serves on); the test's cleanup interrupts it.
+// (with more flags) and returns the dashboard's URL once the app's programs
+// have ended (its services and the dashboard serve on); the test's cleanup
+// interrupts it, and expects the programs' exit code, 0.
 func runWithDashboard(t *testing.T, app string, flags ...string) string {
 	t.Helper()
 	p := startParigot(t, "", nil, append(append([]string{"run", "--dashboard", "127.0.0.1:0"}, flags...), app)...)
 	url := p.waitFor(t, &p.stderr, regexp.MustCompile(`dashboard on (http://\S+/)`), 1)[1]
-	p.waitFor(t, &p.stderr, regexp.MustCompile(`the dashboard serves until interrupted`), 1)
+	p.waitFor(t, &p.stderr, regexp.MustCompile(`the dashboard serves? until interrupted`), 1)
 	t.Cleanup(func() {
 		p.signal(syscall.SIGINT)
 		if err := p.wait(t); err != nil {
@@ -146,24 +282,6 @@ func get(t *testing.T, url string) string {
 	return string(b)
 }
 
-// chromium is Debian's headless browser, which CI installs; a machine
-// without it skips the browser tests.
-func chromium(t *testing.T) string {
-	for _, p := range []string{os.Getenv("PARIGOT_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("PARIGOT_REQUIRE_TOOLS") != "" {
-		t.Fatal("no Chromium, and PARIGOT_REQUIRE_TOOLS is set: install Debian's chromium package (see .ci/run)")
-	}
-	t.Skip("no Chromium at /usr/bin/chromium (apt-get install chromium); CI runs this test")
-	return ""
-}
-
 // artifacts is where a test keeps what it shows a person (screenshots):
 // $PARIGOT_ARTIFACTS when set, else the test's temporary directory.
 func artifacts(t *testing.T) string {
@@ -180,19 +298,7 @@ func artifacts(t *testing.T) string {
 // read the stats twice (so that it has rates), checks what it shows and
 // keeps a screenshot.
 func browse(t *testing.T, url string) {
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox refuses to start
-		chromedp.WindowSize(1100, 700),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-
+	ctx := openBrowser(t)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(url),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-refreshed="2"]`)),
@@ -221,6 +327,7 @@ func browse(t *testing.T, url string) {
 	if logs := text("#logs"); !strings.Contains(logs, "hello | Hello, world!") {
 		t.Errorf("the latest output lacks hello's line: %q", logs)
 	}
+	explore(t, ctx, "dashboard-explorer.png")
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
@@ -242,4 +349,81 @@ func browse(t *testing.T, url string) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", file)
+}
+
+// openBrowser starts headless Chromium for the test, which closes it.
+func openBrowser(t *testing.T) context.Context {
+	return browsertest.Start(t, 2*time.Minute, chromedp.WindowSize(1100, 700))
+}
+
+// explore uses the page's API explorer as a person would: the method is
+// helloworld's one, the body a template of its request; they type a body
+// and press call, and read the reply and the call's trace; then a body that
+// is not JSON, and read the error.
+func explore(t *testing.T, ctx context.Context, screenshot string) {
+	t.Helper()
+	text := func(sel string) string {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("reading %s: %v", sel, err)
+		}
+		return s
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(chromedp.CSS("#explorer-call"))); err != nil {
+		t.Fatalf("the explorer's call button never became usable: %v", err)
+	}
+	method, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#explorer-method").selectedOptions[0].textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if method != "greeting.v1.Greeting/FetchGreeting (greeting)" {
+		t.Errorf("the explorer offers %q, want helloworld's FetchGreeting", method)
+	}
+	template, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#explorer-body")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(template, `"name": ""`) {
+		t.Errorf("the body starts as %q, want a template with the request's field name", template)
+	}
+	call := func(body string, n int) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#explorer-body").value = ""; true`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(ctx,
+			chromedp.SendKeys(chromedp.CSS("#explorer-body"), body),
+			chromedp.Click(chromedp.CSS("#explorer-call")),
+			chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`body[data-called="%d"]`, n))),
+		); err != nil {
+			t.Fatalf("calling with %s: %v", body, err)
+		}
+	}
+	call(`{"name": "browser"}`, 1)
+	if status, reply := text("#explorer-status"), text("#explorer-reply"); !strings.HasPrefix(status, "ok") || !strings.Contains(reply, `"greeting": "Hello, browser!"`) {
+		t.Errorf("after the call the explorer shows %q and %q, want ok and the greeting", status, reply)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#explorer-waterfall .span"))); err != nil {
+		t.Fatalf("the call's trace never showed: %v", err)
+	}
+	if spans := text("#explorer-waterfall .span .label"); !strings.Contains(spans, "greeting · FetchGreeting") {
+		t.Errorf("the call's trace shows %q, want greeting's FetchGreeting", spans)
+	}
+	// The screenshot shows the trace of the call; the bad body comes after.
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(artifacts(t), screenshot)
+	if err := os.WriteFile(file, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	call(`{"name": `, 2)
+	if status := text("#explorer-status"); status != "invalid_argument: the request body is not valid JSON" {
+		t.Errorf("after a body that is not JSON the explorer shows %q, want invalid_argument and why", status)
+	}
+	call(`{"name": "again"}`, 3)
+	if reply := text("#explorer-reply"); !strings.Contains(reply, "Hello, again!") {
+		t.Errorf("after an error the explorer's next call shows %q, want its greeting", reply)
+	}
 }

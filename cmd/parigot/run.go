@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -50,7 +51,8 @@ line a guest prints is prefixed with the guest's name.
 
 An app with a gateway block serves until it is stopped (Ctrl-C, SIGTERM):
 gRPC, gRPC-Web, Connect and REST clients call the gateway's services on the
-address it prints; --listen ADDR serves elsewhere.
+address it prints; --listen ADDR serves elsewhere. So does a run with
+--dashboard, whose page calls the services from its API explorer.
 
 Modes:
   single  every guest in this one process (the default; easiest to debug)
@@ -127,6 +129,11 @@ PARIGOT_NATS_CREDS.`,
 					return err
 				}
 				defer dash.stop()
+				if schema == nil { // the explorer's, for an app without a gateway
+					if schema, err = gateway.LoadSchema(builder.DescriptorsPath(res.App)); err != nil {
+						return err
+					}
+				}
 			}
 			seen := observing{tracing: tracing, logJSON: f.logFormat == "json"}
 			if dash != nil {
@@ -140,10 +147,16 @@ PARIGOT_NATS_CREDS.`,
 					return serr
 				}
 				defer local.Close()
-				if len(gws) > 0 {
-					out, err = gateway.RunSingle(ctx, gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema, State: local.EngineOf(),
+				if len(gws) > 0 || dash != nil {
+					// With a dashboard the services serve on after the
+					// programs, for its explorer, as with a gateway.
+					opts := gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema, State: local.EngineOf(),
 						Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr), Listening: listening,
-						Observe: seen.config})
+						Observe: seen.config}
+					if dash != nil {
+						opts.Explorer, opts.ProgramsEnded = dash.explore, dash.programsEnded
+					}
+					out, err = gateway.RunSingle(ctx, opts)
 				} else {
 					cfg := host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr), State: local.EngineOf()}
 					seen.config(&cfg)
@@ -162,13 +175,30 @@ PARIGOT_NATS_CREDS.`,
 				if f.creds != "" {
 					conn.Creds = f.creds
 				}
+				gateways := gateway.SplitGateways(gws)
+				serve := gateway.SplitOptions{App: res.App.Name, Guests: guests, Gateways: gws, Schema: schema,
+					Listening: listening, Logger: slog.New(slog.NewTextHandler(stderr, nil))}
+				var programsEnded func()
+				var lines func([]byte)
+				if dash != nil {
+					programsEnded, lines = dash.programsEnded, dash.logs.Add
+					// The explorer calls the services as a gateway of its
+					// own; with --only or --nats-seeds the user's NATS
+					// users are all there is, and it is not served.
+					if len(f.only) == 0 && f.seeds == "" {
+						gateways = append(gateways, gateway.ExplorerGateway(guests))
+						serve.Explorer = dash.explore
+					}
+				}
 				out, err = split.Supervise(ctx, split.Options{
-					LogJSON: f.logFormat == "json",
-					App:     res.App.Name,
-					Guests:  guests,
-					Only:    f.only,
-					Conn:    conn,
-					Seeds:   f.seeds,
+					ProgramsEnded: programsEnded,
+					Lines:         lines,
+					LogJSON:       f.logFormat == "json",
+					App:           res.App.Name,
+					Guests:        guests,
+					Only:          f.only,
+					Conn:          conn,
+					Seeds:         f.seeds,
 					ChildArgs: func(guest string) []string {
 						// The very manifest this run loaded, which need
 						// not be the directory's parigot.hcl.
@@ -194,10 +224,12 @@ PARIGOT_NATS_CREDS.`,
 					Stdout:   stdout,
 					Stderr:   stderr,
 					State:    splitState(res.App, state.DataDir(res.App, f.data), f.ephemeral),
-					Gateways: gateway.SplitGateways(gws),
-					Serve: gateway.ServeSplit(gateway.SplitOptions{App: res.App.Name, Guests: guests, Gateways: gws, Schema: schema,
-						Listening: listening, Logger: slog.New(slog.NewTextHandler(stderr, nil))}),
+					Gateways: gateways,
+					Serve:    gateway.ServeSplit(serve),
 				})
+			}
+			if dash != nil && errors.Is(err, context.Canceled) && dash.ended.Load() {
+				err = nil // Ctrl-C is how a run with a dashboard ends, once its programs have
 			}
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/native"
@@ -39,6 +40,13 @@ type SingleOptions struct {
 	// Observe, when set, adds metrics, tracing and the log format to each
 	// host.Config (parigot run --dashboard, --otlp, --log-format).
 	Observe func(*host.Config)
+	// Explorer, when set, is given the dashboard's API explorer, which
+	// calls every service of Guests, once they are ready; and nil when
+	// they stop.
+	Explorer func(http.Handler)
+	// ProgramsEnded, when set, is called once the programs have ended, or
+	// at once for an app without any; the services serve on.
+	ProgramsEnded func()
 }
 
 // hostEnd is how a host.Run ended.
@@ -80,7 +88,7 @@ func RunSingle(ctx context.Context, opts SingleOptions) (host.Result, error) {
 		s.stop()
 		return s.res, err
 	}
-	// 2. The gateways.
+	// 2. The gateways, and the dashboard's explorer.
 	if err := s.listen(); err != nil {
 		s.stop()
 		return s.res, err
@@ -162,6 +170,13 @@ func (s *single) listen() error {
 			s.opts.Listening(g.Name, srv.URL())
 		}
 	}
+	if s.opts.Explorer != nil {
+		h, err := newExplorer(s.opts.Schema, s.opts.Guests, s.reg, native.NewCaller(ExplorerName), s.log)
+		if err != nil {
+			return err
+		}
+		s.opts.Explorer(h)
+	}
 	return nil
 }
 
@@ -189,13 +204,17 @@ func (s *single) startPrograms(ctx context.Context) {
 		}
 	}
 	if len(programs) == 0 {
+		s.programsDone()
 		return
 	}
 	pctx, cancel := context.WithCancel(ctx)
 	s.stopPrograms = cancel
 	s.programsEnd = make(chan hostEnd, 1)
 	go func() {
-		cfg := host.Config{Guests: programs, Stdout: s.opts.Stdout, Stderr: s.opts.Stderr, Remote: s.reg, Logger: s.log, State: s.opts.State}
+		// The services are compiled and ready by now: the programs'
+		// compile has the terminal's status line to itself.
+		cfg := host.Config{Guests: programs, Stdout: s.opts.Stdout, Stderr: s.opts.Stderr, Progress: s.opts.Progress, Live: s.opts.Live,
+			Remote: s.reg, Logger: s.log, State: s.opts.State}
 		s.observe(&cfg)
 		r, err := host.Run(pctx, cfg)
 		s.programsEnd <- hostEnd{r, err}
@@ -220,6 +239,7 @@ func (s *single) wait(ctx context.Context) {
 		case e := <-s.programsEnd:
 			s.programsEnd = nil
 			s.record(e)
+			s.programsDone()
 			if e.err != nil && ctx.Err() == nil {
 				s.fail(e.err)
 				return
@@ -234,6 +254,9 @@ func (s *single) wait(ctx context.Context) {
 // stop stops the gateways (they finish the requests they have), then the
 // programs and services.
 func (s *single) stop() {
+	if s.opts.Explorer != nil {
+		s.opts.Explorer(nil)
+	}
 	for _, srv := range s.servers {
 		srv.Stop()
 	}
@@ -247,6 +270,14 @@ func (s *single) stop() {
 		s.stopServices()
 		e := <-s.servicesEnd
 		s.record(e)
+	}
+}
+
+// programsDone tells SingleOptions.ProgramsEnded that the programs have
+// ended.
+func (s *single) programsDone() {
+	if s.opts.ProgramsEnded != nil {
+		s.opts.ProgramsEnded()
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"time"
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/native"
@@ -20,6 +22,23 @@ type SplitOptions struct {
 	// Listening, when set, is called with each gateway's name and URL once
 	// it serves.
 	Listening func(name, url string)
+	// Explorer, when set, is given the dashboard's API explorer once every
+	// service is ready, and nil when the serving stops. Its calls go over
+	// NATS as the identity of ExplorerGateway, which split.Options.Gateways
+	// must then list.
+	Explorer func(http.Handler)
+}
+
+// ExplorerGateway is the dashboard's explorer as split mode knows a
+// gateway: a NATS identity that may call every service of guests.
+func ExplorerGateway(guests []*host.GuestSpec) split.Gateway {
+	g := split.Gateway{Name: ExplorerName}
+	for _, s := range guests {
+		if s.Kind == host.Service {
+			g.Guests = append(g.Guests, s.Name)
+		}
+	}
+	return g
 }
 
 // SplitGateways is what split.Options.Gateways takes for specs: each
@@ -84,6 +103,13 @@ func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity 
 				opts.Listening(g.Name, srv.URL())
 			}
 		}
+		if opts.Explorer != nil {
+			stop, err := serveExplorer(ctx, opts, conn, log, &nets)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -91,4 +117,51 @@ func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity 
 			return err
 		}
 	}
+}
+
+// serveExplorer connects the dashboard's explorer to NATS as its own
+// identity (its network joins nets, which the caller closes) and, once
+// every service is ready, hands it to opts.Explorer. A service slow to be
+// ready (one waiting for its debugger) only delays it: the explorer says
+// the services are not serving meanwhile, and the run goes on. stop takes
+// the explorer back.
+func serveExplorer(ctx context.Context, opts SplitOptions, conn func(string) split.Conn, log *slog.Logger, nets *[]*split.Network) (stop func(), err error) {
+	g := ExplorerGateway(opts.Guests)
+	who := split.GatewayIdentity(g.Name)
+	nc, err := conn(who).Connect(opts.App, who)
+	if err != nil {
+		return nil, fmt.Errorf("the dashboard's explorer: %w", err)
+	}
+	n := split.NewNetwork(nc, opts.App, opts.Guests, who)
+	*nets = append(*nets, n)
+	h, err := newExplorer(opts.Schema, opts.Guests, n, native.NewCaller(who), log)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			err := n.WaitReady(ctx, g.Guests, host.DefaultReadyTimeout, nil)
+			if err == nil {
+				opts.Explorer(h)
+				return
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn("the dashboard's explorer waits for the services to be ready", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		opts.Explorer(nil)
+	}, nil
 }

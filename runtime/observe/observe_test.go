@@ -3,13 +3,18 @@ package observe
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/protobuf/encoding/protodelim"
 	"google.golang.org/protobuf/proto"
 
 	"parigot.dev/parigot/internal/otlpwire"
@@ -132,4 +137,92 @@ func FuzzTakePush(f *testing.F) {
 			m.pushed.Gather()
 		}
 	})
+}
+
+// TestTheExplorerServesOnlyWhileTheServicesDo: before the runtime hands
+// the dashboard its explorer, and after it takes it back, the page's calls
+// get Connect's "unavailable"; in between they reach the explorer, which
+// sees paths without the /api/explorer prefix.
+func TestTheExplorerServesOnlyWhileTheServicesDo(t *testing.T) {
+	d := NewDashboard("app", nil, NewMetrics(), nil, nil)
+	srv := httptest.NewServer(d.Handler())
+	defer srv.Close()
+	call := func() (int, string) {
+		resp, err := http.Post(srv.URL+"/api/explorer/call/a.v1.A/M", "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	unavailable := func(when string) {
+		if code, body := call(); code != http.StatusServiceUnavailable || !strings.Contains(body, `"code":"unavailable"`) {
+			t.Errorf("%s: %d %s; want 503 and unavailable", when, code, body)
+		}
+	}
+	unavailable("before the services serve")
+	d.SetExplorer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Method+" "+r.URL.Path) }))
+	if code, body := call(); code != http.StatusOK || body != "POST /call/a.v1.A/M" {
+		t.Errorf("while the services serve: %d %q; want the explorer's answer to POST /call/a.v1.A/M", code, body)
+	}
+	d.SetExplorer(nil)
+	unavailable("after the services stopped")
+}
+
+// TestARestartedChildsMetricsReplaceItsPredecessors: a split-mode child
+// killed from outside comes back as a new process, which pushes series of
+// the same guest; the dashboard shows the new process's, and a scrape never
+// fails on the two clashing.
+func TestARestartedChildsMetricsReplaceItsPredecessors(t *testing.T) {
+	push := func(calls int) []byte {
+		child := NewMetrics()
+		for range calls {
+			child.Call("greeting", "greeting.v1.Greeting/FetchGreeting", "ok", "hello", time.Microsecond, time.Microsecond)
+		}
+		child.Watch("greeting", func() (float64, float64) { return 0, 1 << 20 })
+		return pushOf(t, child)
+	}
+	d := NewMetrics()
+	other := NewMetrics()
+	other.Watch("hello", func() (float64, float64) { return 0, 2 << 20 })
+	if err := d.pushed.take("greeting-100", bytes.NewReader(push(3))); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.pushed.take("hello-101", bytes.NewReader(pushOf(t, other))); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.pushed.take("greeting-200", bytes.NewReader(push(1))); err != nil { // the restarted child
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	d.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body := rec.Body.String()
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/metrics: %d\n%s", rec.Code, body)
+	}
+	for _, want := range []string{
+		`parigot_calls_total{caller="hello",code="ok",guest="greeting",method="greeting.v1.Greeting/FetchGreeting"} 1`,
+		`parigot_guest_memory_bytes{guest="greeting"} 1.048576e+06`,
+		`parigot_guest_memory_bytes{guest="hello"} 2.097152e+06`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, body)
+		}
+	}
+}
+
+// pushOf is what m pushes: its parigot_* families, delimited.
+func pushOf(t *testing.T, m *Metrics) []byte {
+	families, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	for _, f := range families {
+		if strings.HasPrefix(f.GetName(), "parigot_") {
+			protodelim.MarshalTo(&body, f)
+		}
+	}
+	return body.Bytes()
 }

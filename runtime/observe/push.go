@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -77,6 +78,9 @@ func (p *pushed) Gather() ([]*dto.MetricFamily, error) {
 	var out []*dto.MetricFamily
 	for _, families := range p.process {
 		for _, f := range families {
+			if len(f.Metric) == 0 {
+				continue // every series superseded
+			}
 			if into := byName[f.GetName()]; into != nil {
 				into.Metric = append(into.Metric, f.Metric...)
 				continue
@@ -108,9 +112,38 @@ func (p *pushed) take(process string, body io.Reader) error {
 		families = append(families, f)
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.process[process] = families
-	p.mu.Unlock()
+	p.supersede(process, guestsOf(families))
 	return nil
+}
+
+// supersede drops, from the metrics of every process but process, those of
+// guests: a guest's metrics come from the latest process that hosts it. A
+// child killed from outside comes back as a new process (its counters start
+// again, as a restarted Prometheus target's do), and two processes' series
+// of one guest would otherwise clash, failing every scrape. Called with mu
+// held.
+func (p *pushed) supersede(process string, guests map[string]bool) {
+	for other, families := range p.process {
+		if other == process {
+			continue
+		}
+		for _, f := range families {
+			f.Metric = slices.DeleteFunc(f.Metric, func(m *dto.Metric) bool { return guests[labels(m)["guest"]] })
+		}
+	}
+}
+
+// guestsOf is the guests whose series families holds.
+func guestsOf(families []*dto.MetricFamily) map[string]bool {
+	guests := map[string]bool{}
+	for _, f := range families {
+		for _, m := range f.Metric {
+			guests[labels(m)["guest"]] = true
+		}
+	}
+	return guests
 }
 
 // gatherer is what /metrics and the page show: this process's metrics and

@@ -248,6 +248,9 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	}
 	if link != nil {
 		cfg.Replica = link.Replica()
+		if link.hello.Lines {
+			cfg.Lines = link.line
+		}
 	}
 	res, err := host.Run(ctx, cfg)
 	return res, refusal(ctx, err)

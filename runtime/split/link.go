@@ -2,6 +2,7 @@ package split
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +39,9 @@ type hello struct {
 	Replica int  `json:"replica,omitempty"`
 	// NATSOnly: no direct connections (ChildOptions.NATSOnly).
 	NATSOnly bool `json:"nats_only,omitempty"`
+	// Lines: the supervisor wants each line of the guest's output as a
+	// report (Options.Lines).
+	Lines bool `json:"lines,omitempty"`
 }
 
 // report is one line a child sends its supervisor. Exactly one field is set.
@@ -46,6 +50,9 @@ type report struct {
 	Result     *childResult     `json:"result,omitempty"`      // the run is over
 	StartError *host.StartError `json:"start_error,omitempty"` // the guest could not start
 	Error      string           `json:"error,omitempty"`       // the child failed otherwise
+	// Line is a line of the guest's output, as the JSON record of
+	// --log-format json, with the call's method and trace where known.
+	Line json.RawMessage `json:"line,omitempty"`
 }
 
 // childResult is how a child's run ended.
@@ -118,6 +125,21 @@ func (l *Link) send(r report) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.enc.Encode(r) // a supervisor that is gone cannot be told anything
+}
+
+// maxLineReport bounds the record of one line sent as a report: the
+// supervisor reads reports of up to 1 MiB, and a longer one would end its
+// reading of the child's reports. The dashboard, which wants them, has no
+// use for a line that long; it is left out.
+const maxLineReport = 64 << 10
+
+// line sends the record of a line of the guest's output, when the
+// supervisor wants them (host.Config.Lines).
+func (l *Link) line(record []byte) {
+	if !l.hello.Lines || len(record) > maxLineReport {
+		return
+	}
+	l.send(report{Line: bytes.TrimSpace(record)})
 }
 
 // ready tells the supervisor that the service guest is ready.

@@ -113,14 +113,7 @@ func TestChildrenEndWhenTheirSupervisorIsKilled(t *testing.T) {
 }
 
 func TestAChildHearsItsSupervisorIsGoneWhenTheLinkCloses(t *testing.T) {
-	downR, downW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	upR, upW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	downR, downW, upR, upW := linkPipes(t)
 	defer upR.Close()
 	hi, _ := json.Marshal(hello{Conn: Conn{URL: "nats://127.0.0.1:1"}, Replica: 2})
 	downW.Write(append(hi, '\n'))

@@ -61,6 +61,15 @@ type Options struct {
 	// keeps (with JetStream) and makes before the children start; nil for
 	// an app without any, whose server runs no JetStream.
 	State *State
+	// ProgramsEnded, when set, is called once the programs hosted here
+	// have ended (with a gateway here, the run serves on), or after the
+	// children start when none is a program.
+	ProgramsEnded func()
+	// Lines, when set, also gets every line of the children's guests'
+	// output as the JSON record of --log-format json (host.Config.Lines),
+	// whatever the format: each child sends them over its link, tagged
+	// with the call's method and trace where it knows them.
+	Lines func(record []byte)
 }
 
 // Environment variables a child started by hand (not by Supervise) reads
@@ -143,6 +152,9 @@ func Supervise(ctx context.Context, opts Options) (host.Result, error) {
 	if err := s.startAll(); err != nil {
 		s.stopAll()
 		return s.res, err
+	}
+	if s.programs == 0 {
+		s.programsEnded()
 	}
 	// 3. The gateways hosted here, beside the children.
 	s.serve()
@@ -296,6 +308,13 @@ func (s *supervisor) fail(err error) {
 	}
 }
 
+// programsEnded tells Options.ProgramsEnded that the programs have ended.
+func (s *supervisor) programsEnded() {
+	if s.opts.ProgramsEnded != nil {
+		s.opts.ProgramsEnded()
+	}
+}
+
 // startAll starts every child.
 func (s *supervisor) startAll() error {
 	for _, c := range s.children {
@@ -339,7 +358,7 @@ func (s *supervisor) start(c *child) error {
 		upR.Close()
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
-	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly})
+	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, Lines: s.opts.Lines != nil})
 	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
 	c.down = downW
 	if s.opts.Started != nil {
@@ -363,6 +382,12 @@ func (s *supervisor) watchChild(c *child, cmd *exec.Cmd, up *os.File) {
 		}
 		if r.Ready != "" {
 			s.events <- childEvent{c: c, report: &r}
+			continue
+		}
+		if r.Line != nil {
+			if s.opts.Lines != nil {
+				s.opts.Lines(r.Line)
+			}
 			continue
 		}
 		last = &r
@@ -458,6 +483,9 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) bool {
 	s.res.Failures = append(s.res.Failures, res.Failures...)
 	if c.spec.Kind == host.Program {
 		s.programs--
+		if s.programs == 0 {
+			s.programsEnded()
+		}
 		if res.Stopped && ctx.Err() == nil {
 			s.fail(fmt.Errorf("program %s was stopped from outside the run (a signal to its process) before it finished", c.label))
 		}

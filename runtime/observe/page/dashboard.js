@@ -6,6 +6,8 @@ const W = 180, H = 44, GAPX = 90, GAPY = 24;
 let topology = null;
 let previous = null; // the last stats and when they were read, for rates
 let selected = null; // the trace id whose waterfall is shown
+let methods = null; // the explorer's methods, once the services serve
+let called = null; // the trace id of the explorer's last call
 
 function el(name, attrs, text) {
   const ns = name === "svg" || ["rect", "text", "line", "marker", "path", "defs", "g"].includes(name)
@@ -117,7 +119,10 @@ async function refresh() {
     g.guest, String(g.inbox), (g.memory / (1 << 20)).toFixed(1) + " MiB", String(g.restarts),
   ]));
   previous = { at: now, stats };
-  drawTraces(await (await fetch("/api/traces")).json());
+  const traces = await (await fetch("/api/traces")).json();
+  drawTraces(traces);
+  drawWaterfall(traces.find(t => t.traceId === called), "explorer-waterfall");
+  if (!methods) await loadMethods();
   const all = await (await fetch("/api/logs")).json();
   document.getElementById("logs").textContent = all.slice(-50).map(logLine).join("\n");
   const mine = selected ? await (await fetch("/api/logs?trace=" + encodeURIComponent(selected))).json() : [];
@@ -147,13 +152,13 @@ function drawTraces(traces) {
     body.appendChild(tr);
     if (t.traceId === selected) shown = t;
   }
-  drawWaterfall(shown);
+  drawWaterfall(shown, "waterfall");
 }
 
 // drawWaterfall draws a trace's spans, each under its parent, as bars on
 // the trace's time line.
-function drawWaterfall(t) {
-  const box = document.getElementById("waterfall");
+function drawWaterfall(t, id) {
+  const box = document.getElementById(id);
   box.replaceChildren();
   if (!t) return;
   const depth = {};
@@ -179,7 +184,63 @@ function drawWaterfall(t) {
   }
 }
 
+// loadMethods fills the explorer's list of methods, once the app's
+// services serve (until then it says why it cannot call them).
+async function loadMethods() {
+  const r = await fetch("/api/explorer/methods");
+  const status = document.getElementById("explorer-status");
+  if (!r.ok) {
+    status.textContent = (await r.json().catch(() => ({}))).message || r.statusText;
+    return;
+  }
+  methods = await r.json();
+  const select = document.getElementById("explorer-method");
+  select.replaceChildren(...methods.map((m, i) => el("option", { value: i }, `${m.service}/${m.method} (${m.guest})`)));
+  const template = () => {
+    const m = methods[select.value];
+    if (m) document.getElementById("explorer-body").value = JSON.stringify(m.template, null, 2);
+  };
+  select.addEventListener("change", template);
+  template();
+  document.getElementById("explorer-call").disabled = methods.length === 0;
+  status.className = "note";
+  status.textContent = methods.length ? "Edit the request, then call." : "The app's services have no methods to call.";
+}
+
+// callMethod calls the chosen method with the body as it is, and shows the
+// reply, or the error's code and message, and the call's trace.
+async function callMethod() {
+  const m = methods[document.getElementById("explorer-method").value];
+  const status = document.getElementById("explorer-status");
+  const reply = document.getElementById("explorer-reply");
+  try {
+    const r = await fetch(`/api/explorer/call/${m.service}/${m.method}`, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: document.getElementById("explorer-body").value,
+    });
+    const text = await r.text();
+    let body = null;
+    try { body = JSON.parse(text); } catch (e) { /* not JSON: shown as it is */ }
+    reply.textContent = body !== null ? JSON.stringify(body, null, 2) : text;
+    if (r.ok) {
+      status.className = "ok";
+      status.textContent = `ok · ${m.service}/${m.method}`;
+    } else {
+      status.className = "err";
+      status.textContent = body && body.code ? `${body.code}: ${body.message || ""}` : `HTTP ${r.status}`;
+    }
+    called = r.headers.get("Parigot-Trace");
+    if (called) selected = called;
+  } catch (e) {
+    status.className = "err";
+    status.textContent = "the dashboard did not answer: " + e;
+  }
+  document.body.dataset.called = String(Number(document.body.dataset.called || 0) + 1);
+  refresh().catch(console.error);
+}
+
 async function main() {
+  document.getElementById("explorer-call").addEventListener("click", callMethod);
   topology = await (await fetch("/api/topology")).json();
   document.getElementById("app").textContent = topology.app;
   drawTopology({});
