@@ -187,6 +187,7 @@ func (s *directServer) accept() {
 		if sys, ok := c.(syscall.Conn); ok {
 			sc.raw, _ = sys.SyscallConn()
 		}
+		sc.idle.Store(true) // no call can come before its hello is welcomed
 		s.mu.Lock()
 		if s.stopping {
 			s.mu.Unlock()
@@ -252,7 +253,7 @@ type serverConn struct {
 
 	raw      syscall.RawConn // to ask whether the socket holds unread bytes; nil when it cannot
 	progress atomic.Uint64   // frames dealt with: calls held for their guest (inOrder) or answered, other frames handled
-	buffered atomic.Bool     // read from the socket, not yet taken apart
+	idle     atomic.Bool     // its reader waits on the socket with nothing in hand
 	lastSent int64           // owned by the reader: the latest sent time on this connection
 }
 
@@ -264,10 +265,11 @@ func (c *serverConn) advance() {
 	c.srv.omu.Unlock()
 }
 
-// pending reports whether c has a frame it has not yet taken apart: in
-// its reader's buffer or still in the socket.
+// pending reports whether c has a frame it has not yet dealt with: in its
+// reader's hands (read, or buffered, and not yet held) or still in the
+// socket.
 func (c *serverConn) pending() bool {
-	return c.buffered.Load() || c.raw != nil && unread(c.raw)
+	return !c.idle.Load() || c.raw != nil && unread(c.raw)
 }
 
 func (c *serverConn) ack() { c.ackOnce.Do(func() { close(c.acked) }) }
@@ -285,6 +287,7 @@ func (c *serverConn) goaway() {
 
 func (c *serverConn) run() {
 	defer func() {
+		c.idle.Store(true)
 		c.advance() // it will deal with no more frames: none to wait for
 		c.ack()
 		c.c.Close()
@@ -316,11 +319,12 @@ func (c *serverConn) run() {
 		return
 	}
 	for {
+		c.idle.Store(r.Buffered() == 0)
 		kind, body, err := readFrame(r)
+		c.idle.Store(false)
 		if err != nil {
 			return
 		}
-		c.buffered.Store(r.Buffered() > 0)
 		switch kind {
 		case frameCall:
 			c.call(guest, who, body)
