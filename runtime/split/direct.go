@@ -115,8 +115,13 @@ type heldCall struct {
 }
 
 // orderWait bounds how long a call waits for the calls of other
-// connections that arrived with it.
-const orderWait = time.Millisecond
+// connections that arrived with it. The wait ends as soon as their readers
+// have taken those calls, which takes microseconds; the bound is only for
+// a reader that cannot go on (a frame cut short by its sender), and it is
+// generous because on a machine whose cores are all busy a reader's
+// goroutine may wait milliseconds for a thread: a shorter bound let a
+// relayed call overtake the call made before it there.
+const orderWait = 20 * time.Millisecond
 
 // listenDirect opens the socket in a directory of its own, readable only
 // by this user. An error leaves the process without direct calls, on NATS.
