@@ -1,10 +1,15 @@
 package measure
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"os"
+	"os/exec"
+	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -40,7 +45,13 @@ func GRPC(ctx context.Context, n, size, callers int) (Stats, error) {
 	srv.RegisterService(&echoService, struct{}{})
 	go srv.Serve(lis)
 	defer srv.Stop()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	return grpcCalls(ctx, lis.Addr().String(), n, size, callers)
+}
+
+// grpcCalls makes n unary calls to the echo service at addr from callers
+// goroutines sharing one client connection, after a warm-up.
+func grpcCalls(ctx context.Context, addr string, n, size, callers int) (Stats, error) {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return Stats{}, err
 	}
@@ -61,4 +72,56 @@ func GRPC(ctx context.Context, n, size, callers int) (Stats, error) {
 		return Stats{}, err
 	}
 	return fanOut(n, callers, call)
+}
+
+// envGRPCServer makes a process that calls MaybeRunChild serve the grpc-go
+// echo service for GRPCTwoProcesses: it prints its address and serves until
+// its stdin closes.
+const envGRPCServer = "PARIGOT_BENCH_GRPC_SERVER"
+
+// runGRPCServer is the server process of GRPCTwoProcesses.
+func runGRPCServer() {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	srv := grpc.NewServer()
+	srv.RegisterService(&echoService, struct{}{})
+	go srv.Serve(lis)
+	fmt.Println(lis.Addr().String())
+	io.Copy(io.Discard, os.Stdin) // until the benchmark is done with it
+	srv.Stop()
+	os.Exit(0)
+}
+
+// GRPCTwoProcesses is GRPC with the server in a process of its own (this
+// same binary, see MaybeRunChild) and the client in this one: what split
+// mode is compared with, where each call crosses between processes.
+func GRPCTwoProcesses(ctx context.Context, n, size, callers int) (Stats, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return Stats{}, err
+	}
+	cmd := &exec.Cmd{Path: exe, Args: []string{"parigot"}, Env: append(os.Environ(), envGRPCServer+"=1"), Stderr: os.Stderr}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return Stats{}, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return Stats{}, err
+	}
+	if err := cmd.Start(); err != nil {
+		return Stats{}, err
+	}
+	defer func() {
+		stdin.Close()
+		cmd.Wait()
+	}()
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return Stats{}, fmt.Errorf("the grpc-go server process: %w", err)
+	}
+	return grpcCalls(ctx, strings.TrimSpace(addr), n, size, callers)
 }

@@ -9,7 +9,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
 	"sync"
+	"syscall"
 	"time"
 
 	"parigot.dev/parigot/runtime/host"
@@ -74,10 +78,21 @@ func SingleObserved(ctx context.Context, w *Wasm, n, size, callers int, obs Obse
 // split-mode benchmark: it holds the JSON of the app's guests.
 const envChild = "PARIGOT_BENCH_SPLIT_CHILD"
 
-// MaybeRunChild runs this process as a split-mode child when the benchmark
-// started it as one, and exits; otherwise it returns at once. A main or
+// EnvChildProfile, when set to a directory, has each split-mode child of
+// a benchmark write a CPU profile there, named after its guest:
+//
+//	PARIGOT_BENCH_CHILD_PROFILE=/tmp/prof go run ./cmd/benchtable -only calls -sizes 100
+//	go tool pprof -top /tmp/prof/echo-<pid>.prof
+const EnvChildProfile = "PARIGOT_BENCH_CHILD_PROFILE"
+
+// MaybeRunChild runs this process as a split-mode child, or as the server
+// of GRPCTwoProcesses, when the benchmark started it as one, and exits;
+// otherwise it returns at once. A main or
 // TestMain calls it first: the benchmark's children are its own binary.
 func MaybeRunChild() {
+	if os.Getenv(envGRPCServer) != "" {
+		runGRPCServer()
+	}
 	spec := os.Getenv(envChild)
 	if spec == "" {
 		return
@@ -88,8 +103,18 @@ func MaybeRunChild() {
 		os.Exit(1)
 	}
 	name := os.Args[len(os.Args)-1]
-	res, err := split.RunChild(context.Background(), split.ChildOptions{App: "bench", Guests: guests, Name: name,
+	if dir := os.Getenv(EnvChildProfile); dir != "" {
+		if f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.prof", name, os.Getpid()))); err == nil {
+			pprof.StartCPUProfile(f)
+		}
+	}
+	// A service runs until the supervisor's SIGTERM, and then stops
+	// cleanly (which also writes its profile).
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	res, err := split.RunChild(ctx, split.ChildOptions{App: "bench", Guests: guests, Name: name,
 		Conn: split.ConnFromEnv(""), Stdout: os.Stdout, Stderr: os.Stderr})
+	stop()
+	pprof.StopCPUProfile() // os.Exit runs no deferred call
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -100,9 +125,21 @@ func MaybeRunChild() {
 // Split runs the call benchmark in split mode, as `parigot run --mode=split`
 // does: this process runs the embedded NATS server on loopback and
 // supervises two child processes (this same binary, see MaybeRunChild), one
-// hosting the echo service and one the bench program. Every call crosses
-// NATS twice (request and reply).
+// hosting the echo service and one the bench program. The program's calls
+// go over a direct connection (a Unix-domain socket) to the service's
+// process; NATS carries the discovery.
 func Split(ctx context.Context, w *Wasm, n, size, callers int) (Stats, error) {
+	return runSplit(ctx, w, n, size, callers, false)
+}
+
+// SplitNATSOnly is Split with every call through the NATS server, as
+// split mode carried all calls before direct connections
+// (split.Options.NATSOnly): what Split is measured against.
+func SplitNATSOnly(ctx context.Context, w *Wasm, n, size, callers int) (Stats, error) {
+	return runSplit(ctx, w, n, size, callers, true)
+}
+
+func runSplit(ctx context.Context, w *Wasm, n, size, callers int, natsOnly bool) (Stats, error) {
 	guests := w.callGuests(n, size, callers)
 	spec, err := json.Marshal(guests)
 	if err != nil {
@@ -123,7 +160,7 @@ func Split(ctx context.Context, w *Wasm, n, size, callers int) (Stats, error) {
 	}()
 	var out, errOut syncBuffer
 	res, err := split.Supervise(ctx, split.Options{App: "bench", Guests: guests, Executable: exe,
-		ChildArgs: func(g string) []string { return []string{g} }, Stdout: &out, Stderr: &errOut})
+		ChildArgs: func(g string) []string { return []string{g} }, Stdout: &out, Stderr: &errOut, NATSOnly: natsOnly})
 	if err != nil || res.ExitCode != 0 {
 		return Stats{}, fmt.Errorf("split mode: %v, exit %d %v\n%s%s", err, res.ExitCode, res.Failures, out.String(), errOut.String())
 	}

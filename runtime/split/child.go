@@ -42,6 +42,11 @@ type ChildOptions struct {
 	LogJSON bool
 	// Metrics, when set, counts the hosted guest's calls (host.Config.Metrics).
 	Metrics *observe.Metrics
+	// NATSOnly carries every call through the NATS server, as split mode
+	// did before direct connections: for measuring the difference, and for
+	// ruling the direct path out when looking for a fault. A child started
+	// by Supervise takes it from Options.NATSOnly.
+	NATSOnly bool
 }
 
 // Conn says how to reach NATS, and as whom.
@@ -138,6 +143,7 @@ func RunChild(ctx context.Context, opts ChildOptions) (host.Result, error) {
 		return runChild(ctx, spec, opts, nil)
 	}
 	opts.Conn = link.Conn()
+	opts.NATSOnly = opts.NATSOnly || link.hello.NATSOnly
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -176,6 +182,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 		return host.Result{}, err
 	}
 	network := NewNetwork(nc, opts.App, opts.Guests, opts.Name)
+	network.natsOnly = opts.NATSOnly
 	// Closing waits until every reply this process sent has left it, so that
 	// a caller elsewhere hears of a crash here as unavailable, not later as a
 	// deadline.

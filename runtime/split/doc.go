@@ -13,6 +13,16 @@
 // supervisor and each child talk over a Link (two inherited pipes); the
 // supervisor itself never connects to NATS.
 //
+// Calls between processes on one machine do not pass through the NATS
+// server: each serving child listens on a Unix-domain socket, and a caller
+// that may call the service (it may publish on the service's call subject)
+// asks a replica for an offer there, then dials it and sends its calls and
+// reads their replies as length-prefixed frames (direct.go, frame.go),
+// taking the replicas it knows in turn. NATS carries readiness, the
+// offers, the queue groups across machines, and every call for which no
+// direct connection is known or can be made. Options.NATSOnly turns the
+// direct path off.
+//
 // Each guest is its own NATS user (an nkey), allowed only what its manifest
 // entry needs: a service subscribes to its own call subjects in its own
 // queue group and answers only the requests it received; a guest publishes
@@ -31,8 +41,10 @@
 //
 // Subjects, for an app named A:
 //
-//	parigot.A.call.<proto service>      calls; queue group = the serving guest's name
+//	parigot.A.call.<proto service>      calls, and requests for an offer of a direct connection
+//	                                    (header Parigot-Direct); queue group = the serving guest's name
 //	parigot.A.ready.<guest>             answered by every ready replica of a service
 //	parigot.A.reply.<caller>.<nuid>.<callee guest>.<call id>   replies (a nuid per caller and callee)
-//	parigot.A.inbox.<guest>.>           a connection's inbox: answers to its readiness requests
+//	parigot.A.inbox.<guest>.>           a connection's inbox: answers to its readiness requests,
+//	                                    and offers (inbox.<guest>.direct.<callee guest>.<nuid>)
 package split

@@ -37,6 +37,8 @@ const EnvLink = "PARIGOT_LINK_FDS"
 type hello struct {
 	Conn    Conn `json:"conn"`
 	Replica int  `json:"replica,omitempty"`
+	// NATSOnly: no direct connections (ChildOptions.NATSOnly).
+	NATSOnly bool `json:"nats_only,omitempty"`
 	// Lines: the supervisor wants each line of the guest's output as a
 	// report (Options.Lines).
 	Lines bool `json:"lines,omitempty"`

@@ -31,11 +31,18 @@ const (
 // tracing is on: the span it was made on behalf of, in the caller's process.
 const headerTraceparent = "traceparent"
 
+// headerDirect marks a request on a service's call subject that asks the
+// replica taking it for a direct connection (an offer, see direct.go)
+// rather than making a call: only a guest allowed to call the service may
+// publish there.
+const headerDirect = "Parigot-Direct"
+
 // Network connects the guests of one process to the app's other guests
 // over a NATS connection: it is the host's Remote in split mode.
 type Network struct {
 	nc      *nats.Conn
 	subj    subjects
+	guests  []*host.GuestSpec
 	owner   map[string]*host.GuestSpec // proto service name -> the guest serving it
 	local   map[string]bool            // names of the guests hosted in this process
 	who     string                     // the connection's identity
@@ -44,6 +51,13 @@ type Network struct {
 	inboxes map[inboxKey]string // a caller's reply subject prefix for one callee
 	subs    []*nats.Subscription
 	serving []*nats.Subscription // call and readiness subscriptions of local services
+	// direct is where callers on this machine connect to the local
+	// services (direct.go); nil until one serves, or when the socket could
+	// not be made. client is this process's side of its calls' direct
+	// connections.
+	direct   *directServer
+	client   *directClient
+	natsOnly bool // no direct connections: every call through the NATS server (ChildOptions.NATSOnly)
 }
 
 // inboxKey names the reply subjects of one caller's calls to one guest.
@@ -56,7 +70,7 @@ type inboxKey struct {
 // nc. guests describes every guest of the app. The connection's identity
 // is its one local guest, or NativeCaller with none (see Conn.Connect).
 func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...string) *Network {
-	n := &Network{nc: nc, subj: subjects{app}, owner: map[string]*host.GuestSpec{}, local: map[string]bool{},
+	n := &Network{nc: nc, subj: subjects{app}, guests: guests, owner: map[string]*host.GuestSpec{}, local: map[string]bool{},
 		refused: make(chan *PermissionError, 1), inboxes: map[inboxKey]string{}}
 	for _, g := range guests {
 		for _, s := range g.Implements {
@@ -70,6 +84,7 @@ func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...st
 	if len(local) == 1 {
 		n.who = local[0]
 	}
+	n.client = newDirectClient(n)
 	other := nc.ErrorHandler() // nats.go's default prints what it is given
 	nc.SetErrorHandler(func(c *nats.Conn, sub *nats.Subscription, err error) {
 		pe := permissionError(n.subj.app, n.who, err)
@@ -101,8 +116,19 @@ func (n *Network) Service(name string) route.Endpoint {
 
 // Serve implements route.Remote: calls for the services of guest reach
 // local from now on, spread over the replicas of guest by a NATS queue
-// group.
+// group, or by callers on this machine over direct connections.
 func (n *Network) Serve(guest string, services []string, local route.Endpoint) error {
+	n.mu.Lock()
+	if n.direct == nil && !n.natsOnly {
+		if d, err := listenDirect(n); err == nil {
+			n.direct = d
+		} // else: no socket here; calls come over NATS
+	}
+	direct := n.direct
+	if direct != nil {
+		direct.serve(guest, services, local)
+	}
+	n.mu.Unlock()
 	for _, svc := range services {
 		window := time.Duration(0)
 		if spec := n.owner[svc]; spec != nil {
@@ -111,6 +137,14 @@ func (n *Network) Serve(guest string, services []string, local route.Endpoint) e
 		sub, err := n.nc.QueueSubscribe(n.subj.call(svc), guest, func(m *nats.Msg) {
 			if m.Reply == "" {
 				return // nobody to answer: not a parigot caller
+			}
+			if m.Header.Get(headerDirect) != "" {
+				var offer []byte // none: this replica takes its calls over NATS only
+				if direct != nil {
+					offer = direct.offer(guest, m.Reply)
+				}
+				m.Respond(offer)
+				return
 			}
 			rc := &remoteCaller{nc: n.nc, subject: m.Reply, received: time.Now(), window: window, name: n.subj.caller(m.Reply)}
 			method := m.Header.Get(headerMethod)
@@ -162,7 +196,13 @@ func (n *Network) StopServing() {
 	n.mu.Lock()
 	subs := n.serving
 	n.serving = nil
+	direct := n.direct
 	n.mu.Unlock()
+	if direct != nil {
+		// Every direct caller is told to send no new call, and answers
+		// once the calls it sent before are all here.
+		defer direct.stop()
+	}
 	var closed []<-chan nats.SubStatus
 	for _, s := range subs {
 		closed = append(closed, s.StatusChanged(nats.SubscriptionClosed))
@@ -241,6 +281,9 @@ func (n *Network) WaitReady(ctx context.Context, names []string, timeout time.Du
 			_, err := n.nc.RequestWithContext(rctx, n.subj.ready(name), nil)
 			cancel()
 			if err == nil {
+				if err := n.client.first(ctx, name); err != nil {
+					return err
+				}
 				break
 			}
 			if ctx.Err() != nil {
@@ -271,6 +314,13 @@ func (n *Network) WaitReady(ctx context.Context, names []string, timeout time.Du
 // process published (the replies of a guest that just crashed, say) has
 // left it, or after drainTimeout.
 func (n *Network) Close() error {
+	n.client.close()
+	n.mu.Lock()
+	direct := n.direct
+	n.mu.Unlock()
+	if direct != nil {
+		defer direct.close()
+	}
 	closed := make(chan struct{})
 	n.nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
 	if err := n.nc.Drain(); err != nil {
@@ -351,6 +401,16 @@ func (r *remoteService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal
 	fail := func(code abi.Code, msg string) route.Refusal {
 		from.Deliver(abi.ErrorEvent(ev.CallID, code, msg), nil)
 		return route.Accepted
+	}
+	// Directly to a replica on this machine, in turn, when one is known;
+	// one whose connection fails is dropped and the next tried. A request
+	// over the limit goes over NATS, whose service refuses it as such.
+	if len(ev.Payload) <= abi.MaxPayload {
+		for cc := r.net.client.pick(r.spec.Name); cc != nil; cc = r.net.client.pick(r.spec.Name) {
+			if cc.call(ev, from) {
+				return route.Accepted
+			}
+		}
 	}
 	prefix, err := r.net.inbox(from, r.spec.Name)
 	if err != nil {

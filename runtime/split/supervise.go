@@ -54,6 +54,9 @@ type Options struct {
 	// (GatewayIdentity). With a gateway hosted here, the run lasts until
 	// Supervise's ctx ends or Serve fails, whatever the programs do.
 	Serve func(ctx context.Context, conn func(identity string) Conn) error
+	// NATSOnly carries every call through the NATS server, with no direct
+	// connection between the children (see ChildOptions.NATSOnly).
+	NATSOnly bool
 	// State is the app's stores and topics, which the embedded server
 	// keeps (with JetStream) and makes before the children start; nil for
 	// an app without any, whose server runs no JetStream.
@@ -355,7 +358,7 @@ func (s *supervisor) start(c *child) error {
 		upR.Close()
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
-	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, Lines: s.opts.Lines != nil})
+	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, Lines: s.opts.Lines != nil})
 	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
 	c.down = downW
 	if s.opts.Started != nil {

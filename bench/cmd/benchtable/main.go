@@ -33,7 +33,16 @@ func main() {
 	n := flag.Int("n", 20000, "calls per measurement")
 	runs := flag.Int("runs", 3, "runs of each start-up and build figure (the median is shown)")
 	only := flag.String("only", "calls,gateway,state,startup,build", "the parts to run, comma-separated")
+	sizesFlag := flag.String("sizes", "100,1024,65536", "payload sizes of the calls, in bytes, comma-separated")
 	flag.Parse()
+	for _, f := range strings.Split(*sizesFlag, ",") {
+		var b int
+		if _, err := fmt.Sscan(strings.TrimSpace(f), &b); err != nil || b < 0 {
+			fmt.Fprintf(os.Stderr, "benchtable: -sizes: %q is not a size in bytes\n", f)
+			os.Exit(2)
+		}
+		sizes = append(sizes, b)
+	}
 	parts := map[string]bool{}
 	for _, p := range strings.Split(*only, ",") {
 		parts[strings.TrimSpace(p)] = true
@@ -44,6 +53,9 @@ func main() {
 	}
 }
 
+// sizes are the payload sizes of the calls (-sizes).
+var sizes []int
+
 type row struct {
 	way     string
 	size    int
@@ -51,7 +63,7 @@ type row struct {
 	st      measure.Stats
 }
 
-var ways = []string{"plain", "grpc-go", "parigot single", "parigot split"}
+var ways = []string{"plain", "grpc-go", "grpc-go 2 processes", "parigot single", "parigot split NATS only", "parigot split"}
 
 func run(ctx context.Context, out io.Writer, n, runs int, parts map[string]bool) error {
 	started := time.Now()
@@ -69,7 +81,7 @@ func run(ctx context.Context, out io.Writer, n, runs int, parts map[string]bool)
 		if !parts["calls"] {
 			break
 		}
-		for _, size := range []int{100, 1 << 10, 64 << 10} {
+		for _, size := range sizes {
 			for _, way := range ways {
 				var st measure.Stats
 				var err error
@@ -78,6 +90,10 @@ func run(ctx context.Context, out io.Writer, n, runs int, parts map[string]bool)
 					st, err = measure.Plain(n, size, callers)
 				case "grpc-go":
 					st, err = measure.GRPC(ctx, n, size, callers)
+				case "grpc-go 2 processes":
+					st, err = measure.GRPCTwoProcesses(ctx, n, size, callers)
+				case "parigot split NATS only":
+					st, err = measure.SplitNATSOnly(ctx, w, n, size, callers)
 				case "parigot single":
 					st, err = measure.Single(ctx, w, n, size, callers)
 				case "parigot split":
@@ -86,7 +102,7 @@ func run(ctx context.Context, out io.Writer, n, runs int, parts map[string]bool)
 				if err != nil {
 					return fmt.Errorf("%s, %d B, %d callers: %w", way, size, callers, err)
 				}
-				progress("%-14s %6d B  callers=%d  %s", way, size, callers, st)
+				progress("%-23s %6d B  callers=%d  %s", way, size, callers, st)
 				rows = append(rows, row{way, size, callers, st})
 			}
 		}
@@ -262,14 +278,15 @@ func printTable(out io.Writer, rows, gwRows []row, n int, warm, cold time.Durati
 	if len(rows) > 0 {
 		p("Calls (%d per row; p50/p99 latency of one call, calls/s over the whole run; ratios of p50 are latency, lower is better):", n)
 		p("")
-		p("| payload | callers | way | p50 | p99 | calls/s | p50 vs plain | p50 vs grpc-go | calls/s vs grpc-go |")
-		p("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+		p("| payload | callers | way | p50 | p99 | calls/s | p50 vs plain | p50 vs grpc-go | p50 vs grpc-go 2 processes | calls/s vs grpc-go |")
+		p("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		for _, r := range rows {
 			plain := find(rows, "plain", r.size, r.callers)
 			grpc := find(rows, "grpc-go", r.size, r.callers)
-			p("| %s | %d | %s | %s | %s | %s | %s | %s | %s |", size(r.size), r.callers, r.way, us(r.st.P50), us(r.st.P99),
+			grpc2 := find(rows, "grpc-go 2 processes", r.size, r.callers)
+			p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |", size(r.size), r.callers, r.way, us(r.st.P50), us(r.st.P99),
 				rate(r.st.PerSec()), ratio(r.st.P50.Seconds(), plain.P50.Seconds()), ratio(r.st.P50.Seconds(), grpc.P50.Seconds()),
-				ratio(r.st.PerSec(), grpc.PerSec()))
+				ratio(r.st.P50.Seconds(), grpc2.P50.Seconds()), ratio(r.st.PerSec(), grpc.PerSec()))
 		}
 		p("")
 	}
@@ -314,6 +331,15 @@ func printTable(out io.Writer, rows, gwRows []row, n int, warm, cold time.Durati
 		p("| single mode p50 at 100 B <= 10 us | %s | %s |", us(single.P50), yes(single.P50 <= 10*time.Microsecond))
 		p("| single mode >= 10x faster than grpc-go at 100 B (p50) | %.1fx | %s |", grpc.P50.Seconds()/single.P50.Seconds(), yes(single.P50*10 <= grpc.P50))
 		p("| split mode p50 <= grpc-go p50 at 100 B | %s vs %s | %s |", us(split.P50), us(grpc.P50), yes(split.P50 <= grpc.P50))
+		for _, callers := range []int{1, 8} {
+			for _, sz := range []int{100, 1 << 10} {
+				split, grpc2 := find(rows, "parigot split", sz, callers), find(rows, "grpc-go 2 processes", sz, callers)
+				if split.P50 > 0 && grpc2.P50 > 0 {
+					p("| split mode p50 <= grpc-go (2 processes) p50, %s, %d callers (issue 18) | %s vs %s | %s |", size(sz), callers,
+						us(split.P50), us(grpc2.P50), yes(split.P50 <= grpc2.P50))
+				}
+			}
+		}
 		p("| >= 100k calls/s in single mode, 100 B, best of 1 and 8 callers | %s | %s |", rate(best), yes(best >= 100e3))
 	}
 	if len(gwRows) > 0 {

@@ -1,0 +1,486 @@
+package split
+
+import (
+	"bufio"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nuid"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
+)
+
+// Direct connections carry the calls between two processes on one machine
+// without the NATS server: a Unix-domain socket from each calling process
+// to each replica it knows, with the frames of frame.go. NATS stays for
+// everything else. A caller asks for an offer (directOffer) with a request
+// on the service's own call subject (headerDirect): so only a guest that
+// may call the service — whose manifest requires it, which the server
+// enforces — ever learns how to connect and what to present, and a server
+// that refuses the call refuses the offer the same way. The queue group
+// hands each request to one replica; the caller asks again, a second
+// apart, while it knows fewer replicas than the manifest declares. When no
+// direct connection is known or can be made (another machine, a failed
+// dial, every replica draining), calls go over NATS, as before.
+//
+// Who may call: the offer carries a token, an HMAC of the asking identity
+// (named by the reply subject of the request, an inbox only that identity
+// may read) and the guest, under a key the replica made for its run. A
+// caller presents its identity and token in its hello; a connection whose
+// token does not match is refused before any call reaches the guest, and
+// its calls fail with permission denied. The socket lives in a directory
+// of its own, which only the user running the app may enter.
+//
+// Calls keep the order in which they were sent, across connections too:
+// a call frame carries its send time, and a call that arrives together
+// with others on other connections waits for them (inOrder), so that a
+// call relayed through another service never overtakes the call its
+// caller made first, as one connection to the NATS server guaranteed.
+//
+// Each call completes once: with its reply; with unavailable when its
+// connection breaks first (the caller's reader fails what is in flight on
+// it, and drops the replica); or at its deadline, which the calling host
+// keeps as for any call. A replica told to stop sends a goaway on each
+// connection; the caller stops sending on it and acknowledges, and the
+// replica's StopServing returns once every call sent before the
+// acknowledgement is with its guest.
+
+// directOffer is a replica's answer to a request for one: where and how
+// the asking identity connects to it directly.
+type directOffer struct {
+	Guest   string `json:"guest"`
+	Replica string `json:"replica"` // the replica's listener: unique in the run
+	Machine string `json:"machine"` // a socket path means something on this machine only
+	Addr    string `json:"addr"`
+	Who     string `json:"who"`
+	Token   []byte `json:"token"`
+}
+
+// machineID names this machine (its boot), so that a caller dials a
+// replica's socket only where the path means the same file.
+func machineID() string {
+	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
+		return strings.TrimSpace(string(b))
+	}
+	h, _ := os.Hostname()
+	return h
+}
+
+// directServer is the listening side, one per Network that serves guests.
+type directServer struct {
+	net     *Network
+	dir     string // a private directory holding the socket
+	ln      net.Listener
+	id      string
+	key     []byte
+	machine string
+
+	mu       sync.Mutex
+	guests   map[string]map[string]route.Endpoint // guest -> its proto services -> where their calls go
+	conns    map[*serverConn]bool
+	stopping bool
+
+	// Calls read from several connections at once reach their guests in
+	// the order they were sent (see inOrder): omu guards held, the calls
+	// read and not yet handed over, and moved, closed and made anew
+	// whenever a call is held.
+	omu     sync.Mutex
+	held    []*heldCall
+	moved   chan struct{}
+	waiters int // readers waiting in inOrder
+}
+
+// heldCall is a call read from a connection, ready for its guest.
+type heldCall struct {
+	conn  *serverConn
+	guest string
+	local route.Endpoint
+	ev    abi.Event
+	dc    *directCaller
+	sent  int64 // when its caller sent it (Unix ns): calls on one machine share a clock
+	done  bool  // handed to the guest
+}
+
+// orderWait bounds how long a call waits for the calls of other
+// connections that arrived with it. The wait ends as soon as their readers
+// have taken those calls, which takes microseconds; the bound is only for
+// a reader that cannot go on (a frame cut short by its sender), and it is
+// generous because on a machine whose cores are all busy a reader's
+// goroutine may wait milliseconds for a thread: a shorter bound let a
+// relayed call overtake the call made before it there.
+const orderWait = 20 * time.Millisecond
+
+// listenDirect opens the socket in a directory of its own, readable only
+// by this user. An error leaves the process without direct calls, on NATS.
+func listenDirect(n *Network) (*directServer, error) {
+	dir, err := os.MkdirTemp("", "parigot-")
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("unix", filepath.Join(dir, "s"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	s := &directServer{net: n, dir: dir, ln: ln, id: nuid.Next(), key: key, machine: machineID(),
+		guests: map[string]map[string]route.Endpoint{}, conns: map[*serverConn]bool{}, moved: make(chan struct{})}
+	go s.accept()
+	return s, nil
+}
+
+// serve has calls for services reach local, the guest's endpoint: again
+// with a new one when the guest is restarted in this process.
+func (s *directServer) serve(guest string, services []string, local route.Endpoint) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.guests[guest]
+	if m == nil {
+		m = map[string]route.Endpoint{}
+		s.guests[guest] = m
+	}
+	for _, svc := range services {
+		m[svc] = local
+	}
+}
+
+// token is what identity who presents to call guest here.
+func (s *directServer) token(guest, who string) []byte {
+	h := hmac.New(sha256.New, s.key)
+	h.Write([]byte(guest))
+	h.Write([]byte{0})
+	h.Write([]byte(who))
+	return h.Sum(nil)
+}
+
+// offer is the answer to a request for an offer of guest whose reply goes
+// to reply: nil when the reply subject names no identity of the app.
+func (s *directServer) offer(guest, reply string) []byte {
+	who, ok := strings.CutPrefix(reply, s.net.subj.inbox(""))
+	if !ok {
+		return nil
+	}
+	who, _, _ = strings.Cut(who, ".")
+	if who == "" {
+		return nil
+	}
+	b, _ := json.Marshal(directOffer{Guest: guest, Replica: s.id, Machine: s.machine, Addr: s.ln.Addr().String(), Who: who, Token: s.token(guest, who)})
+	return b
+}
+
+func (s *directServer) accept() {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		sc := &serverConn{srv: s, c: c, w: frameWriter{bufio.NewWriterSize(c, 32<<10)}, acked: make(chan struct{})}
+		if sys, ok := c.(syscall.Conn); ok {
+			sc.raw, _ = sys.SyscallConn()
+		}
+		sc.idle.Store(true) // no call can come before its hello is welcomed
+		s.mu.Lock()
+		if s.stopping {
+			s.mu.Unlock()
+			c.Close()
+			continue
+		}
+		s.conns[sc] = true
+		s.mu.Unlock()
+		go sc.run()
+	}
+}
+
+// stop takes no new connections and tells every connection to send no new
+// calls; it returns once each has acknowledged (every call it sent before
+// is then with its guest), has closed, or after drainTimeout.
+func (s *directServer) stop() {
+	s.mu.Lock()
+	s.stopping = true
+	var conns []*serverConn
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	s.ln.Close()
+	for _, c := range conns {
+		c.goaway()
+	}
+	timeout := time.NewTimer(drainTimeout)
+	defer timeout.Stop()
+	for _, c := range conns {
+		select {
+		case <-c.acked:
+		case <-timeout.C:
+			return
+		}
+	}
+}
+
+// close ends every connection and removes the socket.
+func (s *directServer) close() {
+	s.mu.Lock()
+	s.stopping = true
+	conns := s.conns
+	s.conns = map[*serverConn]bool{}
+	s.mu.Unlock()
+	s.ln.Close()
+	for c := range conns {
+		c.c.Close()
+	}
+	os.RemoveAll(s.dir)
+}
+
+// serverConn is one caller's connection to this process.
+type serverConn struct {
+	srv   *directServer
+	c     net.Conn
+	acked chan struct{} // closed on the caller's ack of a goaway, or when the connection ends
+
+	wmu     sync.Mutex
+	w       frameWriter
+	goneOut bool // a goaway was sent
+	ackOnce sync.Once
+
+	raw      syscall.RawConn // to ask whether the socket holds unread bytes; nil when it cannot
+	progress atomic.Uint64   // frames dealt with: calls held for their guest (inOrder) or answered, other frames handled
+	idle     atomic.Bool     // its reader waits on the socket with nothing in hand
+	lastSent int64           // owned by the reader: the latest sent time on this connection
+}
+
+// advance notes that c dealt with a frame, for inOrder's waiters.
+func (c *serverConn) advance() {
+	c.progress.Add(1)
+	c.srv.omu.Lock()
+	c.srv.wake()
+	c.srv.omu.Unlock()
+}
+
+// pending reports whether c has a frame it has not yet dealt with: in its
+// reader's hands (read, or buffered, and not yet held) or still in the
+// socket.
+func (c *serverConn) pending() bool {
+	return !c.idle.Load() || c.raw != nil && unread(c.raw)
+}
+
+func (c *serverConn) ack() { c.ackOnce.Do(func() { close(c.acked) }) }
+
+func (c *serverConn) goaway() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.goneOut {
+		c.goneOut = true
+		if c.w.empty(frameGoaway) != nil {
+			c.ack()
+		}
+	}
+}
+
+func (c *serverConn) run() {
+	defer func() {
+		c.idle.Store(true)
+		c.advance() // it will deal with no more frames: none to wait for
+		c.ack()
+		c.c.Close()
+		c.srv.mu.Lock()
+		delete(c.srv.conns, c)
+		c.srv.mu.Unlock()
+	}()
+	r := bufio.NewReaderSize(c.c, 32<<10)
+	kind, body, err := readFrame(r)
+	if err != nil || kind != frameHello {
+		return
+	}
+	f := frameReader{b: body}
+	guest, who := f.str16(), f.str16()
+	token := f.rest()
+	c.srv.mu.Lock()
+	_, serves := c.srv.guests[guest]
+	c.srv.mu.Unlock()
+	if f.bad || !serves || !hmac.Equal(token, c.srv.token(guest, who)) {
+		c.wmu.Lock()
+		c.w.refused(fmt.Sprintf("%s may not call service %s: only a guest whose requires lists it may, with the token the service offered it", who, guest))
+		c.wmu.Unlock()
+		return
+	}
+	c.wmu.Lock()
+	err = c.w.empty(frameWelcome)
+	c.wmu.Unlock()
+	if err != nil {
+		return
+	}
+	for {
+		c.idle.Store(r.Buffered() == 0)
+		kind, body, err := readFrame(r)
+		c.idle.Store(false)
+		if err != nil {
+			return
+		}
+		switch kind {
+		case frameCall:
+			c.call(guest, who, body)
+		case frameAck:
+			c.ack()
+		default:
+			return // not a caller's frame: a broken peer
+		}
+		c.advance()
+	}
+}
+
+// call hands one call to its guest, or answers it with why not.
+func (c *serverConn) call(guest, who string, body []byte) {
+	f := frameReader{b: body}
+	id := f.u64()
+	timeout, sent := int64(f.u64()), int64(f.u64())
+	method, traceparent := f.str16(), f.str8()
+	payload := f.rest()
+	if f.bad {
+		c.reply(id, abi.ErrorEvent(id, abi.CodeInvalidArgument, "malformed call frame"))
+		return
+	}
+	svc, _, _ := strings.Cut(method, "/")
+	// Looked up for each call: a guest restarted in this process serves
+	// from a new endpoint (see directServer.serve).
+	c.srv.mu.Lock()
+	local := c.srv.guests[guest][svc]
+	c.srv.mu.Unlock()
+	if local == nil {
+		c.reply(id, abi.ErrorEvent(id, abi.CodeInvalidArgument, fmt.Sprintf("a call to guest %s must name a method of one of its services", guest)))
+		return
+	}
+	if code, why := checkCall(svc, method, payload); code != abi.CodeOK {
+		c.reply(id, abi.ErrorEvent(id, code, why))
+		return
+	}
+	ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: payload}
+	if timeout > 0 {
+		ev.Deadline = time.Now().UnixNano() + timeout
+	}
+	if traceparent != "" {
+		ev.Trace, _ = abi.ParseTraceparent(traceparent)
+	}
+	// A connection's calls keep their order, whatever its sender's clock.
+	c.lastSent = max(c.lastSent, sent)
+	hc := &heldCall{conn: c, guest: guest, local: local, ev: ev, dc: &directCaller{conn: c, id: id, name: who}, sent: c.lastSent}
+	c.srv.inOrder(hc)
+}
+
+// deliver hands hc to its guest, or answers it with why not.
+func (hc *heldCall) deliver() {
+	hc.done = true
+	if r := hc.local.Deliver(hc.ev, hc.dc); r != route.Accepted {
+		hc.conn.reply(hc.dc.id, route.Refuse(r, hc.dc.id, hc.guest))
+	}
+}
+
+// inOrder hands hc to its guest after the calls sent before it that came
+// in on other connections at the same moment: those that the other
+// connections' readers have read, or are about to (their sockets hold
+// unread bytes), for up to orderWait. Over NATS, one connection to the
+// server keeps calls in the order they were sent; over direct
+// connections the readers of two sockets that became readable together
+// run in whatever order the scheduler picks, and a call made after
+// another (a relay of it) could overtake it.
+func (s *directServer) inOrder(hc *heldCall) {
+	s.mu.Lock()
+	var others []*serverConn
+	for c := range s.conns {
+		if c != hc.conn {
+			others = append(others, c)
+		}
+	}
+	s.mu.Unlock()
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	if len(others) == 0 && len(s.held) == 0 {
+		hc.deliver()
+		return
+	}
+	i := len(s.held)
+	for i > 0 && s.held[i-1].sent > hc.sent {
+		i--
+	}
+	s.held = slices.Insert(s.held, i, hc)
+	hc.conn.progress.Add(1)
+	s.wake()
+	// The connections with a frame not yet taken apart, and how far each
+	// was: each is waited for until it has held (or dealt with) one more.
+	waiting := map[*serverConn]uint64{}
+	for _, c := range others {
+		if c.pending() {
+			waiting[c] = c.progress.Load()
+		}
+	}
+	deadline := time.NewTimer(orderWait)
+	defer deadline.Stop()
+	for !hc.done && len(waiting) > 0 {
+		moved := s.moved
+		s.waiters++
+		s.omu.Unlock()
+		select {
+		case <-moved:
+		case <-deadline.C:
+			clear(waiting)
+		}
+		s.omu.Lock()
+		s.waiters--
+		for c, n := range waiting {
+			if c.progress.Load() > n {
+				delete(waiting, c)
+			}
+		}
+	}
+	if hc.done {
+		return // another reader handed it over, in order
+	}
+	for _, h := range s.held {
+		h.deliver()
+	}
+	s.held = s.held[:0]
+	s.wake() // the readers whose calls went with it
+}
+
+// wake tells inOrder's waiters that something moved; omu is held.
+func (s *directServer) wake() {
+	if s.waiters == 0 {
+		return
+	}
+	close(s.moved)
+	s.moved = make(chan struct{})
+}
+
+func (c *serverConn) reply(id uint64, ev abi.Event) {
+	c.wmu.Lock()
+	c.w.reply(id, ev.Code, ev.Payload) // a caller that is gone is told nothing
+	c.wmu.Unlock()
+}
+
+// directCaller is where the reply to a call that came over a direct
+// connection goes.
+type directCaller struct {
+	conn *serverConn
+	id   uint64
+	name string // the caller's identity, which its token proved
+}
+
+func (d *directCaller) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
+	d.conn.reply(d.id, ev)
+	return route.Accepted
+}
+func (d *directCaller) GuestName() string            { return d.name }
+func (d *directCaller) MethodTimeout() time.Duration { return 0 }

@@ -1,0 +1,433 @@
+package split
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
+
+	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
+)
+
+// The calling side of direct connections; see direct.go.
+
+// directClient is the calling side, one per Network: the replicas it
+// knows for each guest, each with its connection, taken in turn.
+type directClient struct {
+	net     *Network
+	machine string
+	sent    atomic.Int64 // calls sent over direct connections
+	asked   atomic.Int64 // requests for offers sent
+
+	mu     sync.Mutex
+	peers  map[string]*peerSet // guest -> its replicas
+	wanted map[string]bool     // guests whose replicas are looked for again and again
+	inbox  string              // where offers answering a broadcast arrive; "" until subscribed
+	done   chan struct{}       // closed by close
+	closed bool
+}
+
+// peerSet is the replicas of one guest with a direct connection.
+type peerSet struct {
+	conns []*clientConn
+	next  int
+	known map[string]bool // replicas connected or being connected
+}
+
+func newDirectClient(n *Network) *directClient {
+	return &directClient{net: n, machine: machineID(), peers: map[string]*peerSet{}, wanted: map[string]bool{}, done: make(chan struct{})}
+}
+
+func (d *directClient) set(guest string) *peerSet {
+	p := d.peers[guest]
+	if p == nil {
+		p = &peerSet{known: map[string]bool{}}
+		d.peers[guest] = p
+	}
+	return p
+}
+
+// pick is the next replica of guest in turn, or nil when none is known.
+func (d *directClient) pick(guest string) *clientConn {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.peers[guest]
+	if p == nil || len(p.conns) == 0 {
+		return nil
+	}
+	p.next = (p.next + 1) % len(p.conns)
+	return p.conns[p.next]
+}
+
+// askFor asks count replicas of guest, through the NATS server, for an
+// offer: requests on the call subject of its first service, which the
+// queue group spreads over them; the offers arrive at the caller's
+// direct inbox.
+func (d *directClient) askFor(guest string, count int) {
+	subject := d.subject(guest)
+	if subject == "" {
+		return
+	}
+	for range count {
+		m := nats.NewMsg(subject)
+		// A reply subject of its own for each request: a replica may
+		// answer each subject once (allow_responses).
+		m.Reply = d.inbox + guest + "." + nuid.Next()
+		m.Header.Set(headerDirect, "offer")
+		d.net.nc.PublishMsg(m)
+		d.asked.Add(1)
+	}
+}
+
+// subject is where offers of guest are asked for: the call subject of its
+// first service; "" when it serves none.
+func (d *directClient) subject(guest string) string {
+	spec := host.FindGuest(d.net.guests, guest)
+	if spec == nil || len(spec.Implements) == 0 {
+		return ""
+	}
+	return d.net.subj.call(spec.Implements[0])
+}
+
+// first connects to the replica of guest that answers first, before the
+// guest that calls it starts, and goes on looking for the others. A
+// refused request ends ctx (see runChild); any other failure leaves the
+// calls on NATS.
+func (d *directClient) first(ctx context.Context, guest string) error {
+	subject := d.subject(guest)
+	if d.net.natsOnly || subject == "" {
+		return nil
+	}
+	m := nats.NewMsg(subject)
+	m.Header.Set(headerDirect, "offer")
+	rctx, cancel := context.WithTimeout(ctx, offerTimeout)
+	reply, err := d.net.nc.RequestMsgWithContext(rctx, m)
+	cancel()
+	d.asked.Add(1)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err == nil {
+		d.connect(guest, reply.Data)
+	}
+	d.want(guest)
+	return nil
+}
+
+// offerTimeout bounds the wait for the first offer: a replica that is
+// ready answers at once.
+const offerTimeout = 5 * time.Second
+
+// connect dials the replica of guest an offer describes, when it is on
+// this machine and not known yet, says hello, and once the replica
+// welcomes it adds it to the replicas calls go to. guest is the one the
+// request was for: an offer that names another is not believed. The
+// error says why not, when it tried: a *RefusedError when the replica
+// refused the hello.
+func (d *directClient) connect(guest string, data []byte) error {
+	var o directOffer
+	if json.Unmarshal(data, &o) != nil || o.Guest != guest || o.Addr == "" || o.Machine != d.machine || o.Who != d.net.who {
+		return nil // no offer for this caller on this machine: NATS it is
+	}
+	d.mu.Lock()
+	p := d.set(o.Guest)
+	if d.closed || p.known[o.Replica] {
+		d.mu.Unlock()
+		return nil
+	}
+	p.known[o.Replica] = true
+	d.mu.Unlock()
+	cc, r, err := dialReplica(o)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err != nil || d.closed {
+		delete(p.known, o.Replica) // another offer may try again
+		if cc != nil {
+			cc.c.Close()
+		}
+		return err
+	}
+	cc.client = d
+	p.conns = append(p.conns, cc)
+	go cc.read(r)
+	return nil
+}
+
+// RefusedError is a replica's refusal of a caller's hello.
+type RefusedError struct{ Reason string }
+
+func (e *RefusedError) Error() string { return e.Reason }
+
+// dialReplica connects to the replica o describes and says hello: the
+// connection once the replica welcomed it, and the reader of its frames.
+func dialReplica(o directOffer) (*clientConn, *bufio.Reader, error) {
+	c, err := net.DialTimeout("unix", o.Addr, offerTimeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	cc := &clientConn{guest: o.Guest, replica: o.Replica, c: c, w: frameWriter{bufio.NewWriterSize(c, 32<<10)}, pending: map[uint64]pendingCall{}}
+	r := bufio.NewReaderSize(c, 32<<10)
+	c.SetDeadline(time.Now().Add(offerTimeout))
+	err = cc.w.hello(o.Guest, o.Who, o.Token)
+	var kind frameKind
+	var body []byte
+	if err == nil {
+		kind, body, err = readFrame(r)
+	}
+	switch {
+	case err != nil:
+	case kind == frameRefused:
+		err = &RefusedError{Reason: string(body)}
+	case kind != frameWelcome:
+		err = errFrame
+	}
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	c.SetDeadline(time.Time{})
+	return cc, r, nil
+}
+
+// drop takes cc out of the replicas calls go to.
+func (d *directClient) drop(cc *clientConn) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.peers[cc.guest]
+	if p == nil {
+		return
+	}
+	for i, c := range p.conns {
+		if c == cc {
+			p.conns = append(p.conns[:i:i], p.conns[i+1:]...)
+			break
+		}
+	}
+	delete(p.known, cc.replica)
+}
+
+// discoverEvery is how often a caller asks again for offers while it
+// knows fewer replicas of a service than the manifest declares (replicas
+// that started since, or that run on another machine).
+const discoverEvery = time.Second
+
+// missing is how many replicas of guest the manifest declares beyond
+// those connected.
+func (d *directClient) missing(guest string) int {
+	want := 1
+	if spec := host.FindGuest(d.net.guests, guest); spec != nil {
+		want = max(spec.Replicas, 1)
+	}
+	have := 0
+	if p := d.peers[guest]; p != nil {
+		have = len(p.conns)
+	}
+	return max(want-have, 0)
+}
+
+// want looks for the replicas of guest not yet known, now and every
+// discoverEvery, until close: each time, twice as many requests as
+// replicas are missing, and one more, since the queue group picks a
+// replica at random for each.
+func (d *directClient) want(guest string) {
+	d.mu.Lock()
+	if d.closed || d.wanted[guest] {
+		d.mu.Unlock()
+		return
+	}
+	d.wanted[guest] = true
+	first := d.inbox == ""
+	if first {
+		d.inbox = d.net.subj.inbox(d.net.who) + ".direct."
+	}
+	d.mu.Unlock()
+	if first {
+		// Reply subjects name the guest asked about: a replica may answer
+		// only the request it received, so an offer on a guest's subject
+		// comes from a replica of that guest.
+		sub, err := d.net.nc.Subscribe(d.inbox+">", func(m *nats.Msg) {
+			guest, _, _ := strings.Cut(strings.TrimPrefix(m.Subject, d.inbox), ".")
+			d.connect(guest, m.Data)
+		})
+		if err != nil {
+			return
+		}
+		d.net.mu.Lock()
+		d.net.subs = append(d.net.subs, sub)
+		d.net.mu.Unlock()
+		go d.rediscover()
+	}
+	d.mu.Lock()
+	missing := d.missing(guest)
+	d.mu.Unlock()
+	d.askFor(guest, 2*missing+min(missing, 1))
+}
+
+func (d *directClient) rediscover() {
+	t := time.NewTicker(discoverEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.done:
+			return
+		case <-t.C:
+		}
+		asks := map[string]int{}
+		d.mu.Lock()
+		for g := range d.wanted {
+			if m := d.missing(g); m > 0 {
+				asks[g] = 2*m + 1
+			}
+		}
+		d.mu.Unlock()
+		for g, count := range asks {
+			d.askFor(g, count)
+		}
+	}
+}
+
+// close ends every direct connection; their calls fail with unavailable.
+func (d *directClient) close() {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
+	d.closed = true
+	close(d.done)
+	var conns []*clientConn
+	for _, p := range d.peers {
+		conns = append(conns, p.conns...)
+	}
+	d.mu.Unlock()
+	for _, c := range conns {
+		c.c.Close()
+	}
+}
+
+// clientConn is a direct connection to one replica.
+type clientConn struct {
+	client  *directClient
+	guest   string
+	replica string
+	c       net.Conn
+
+	wmu      sync.Mutex
+	w        frameWriter
+	draining bool // the replica sent a goaway: no new calls
+
+	mu      sync.Mutex
+	seq     uint64
+	pending map[uint64]pendingCall // by the connection's own call ids
+	dead    bool
+}
+
+// pendingCall is a call in flight on a direct connection: who made it,
+// under what id.
+type pendingCall struct {
+	from route.Endpoint
+	id   uint64
+}
+
+var errDraining = errors.New("the replica is draining")
+
+// call sends ev from from. It reports false when the call was not sent
+// and has not completed, so that it may go another way.
+func (cc *clientConn) call(ev abi.Event, from route.Endpoint) bool {
+	cc.mu.Lock()
+	if cc.dead {
+		cc.mu.Unlock()
+		return false
+	}
+	cc.seq++
+	id := cc.seq
+	cc.pending[id] = pendingCall{from, ev.CallID}
+	cc.mu.Unlock()
+	var timeout int64
+	now := time.Now().UnixNano()
+	if ev.Deadline > 0 {
+		timeout = max(ev.Deadline-now, 1)
+	}
+	tp := ""
+	if ev.Trace.Valid() {
+		tp = ev.Trace.Traceparent()
+	}
+	cc.wmu.Lock()
+	err := errDraining
+	if !cc.draining {
+		err = cc.w.call(id, timeout, now, ev.Method, tp, ev.Payload)
+	}
+	cc.wmu.Unlock()
+	if err == nil {
+		cc.client.sent.Add(1)
+		return true
+	}
+	cc.mu.Lock()
+	_, still := cc.pending[id]
+	delete(cc.pending, id)
+	cc.mu.Unlock()
+	if err != errDraining {
+		cc.client.drop(cc)
+		cc.c.Close() // its reader fails what else is in flight
+	}
+	return !still // completed already, by the reader, when not still pending
+}
+
+// read takes the replica's frames until the connection ends, then fails
+// the calls still in flight on it with unavailable: each call completes
+// once, with its reply or that error.
+func (cc *clientConn) read(r *bufio.Reader) {
+	msg := route.UnavailableText(cc.guest) + ": its connection closed during the call"
+	for {
+		kind, body, err := readFrame(r)
+		if err != nil {
+			break
+		}
+		if kind == frameGoaway {
+			cc.client.drop(cc)
+			cc.wmu.Lock()
+			cc.draining = true
+			cc.w.empty(frameAck)
+			cc.wmu.Unlock()
+			continue
+		}
+		if kind != frameReply {
+			break
+		}
+		f := frameReader{b: body}
+		id, c := f.u64(), f.u32()
+		payload := f.rest()
+		cc.mu.Lock()
+		p, ok := cc.pending[id]
+		delete(cc.pending, id)
+		cc.mu.Unlock()
+		if !ok {
+			continue // a call that failed already
+		}
+		ev := abi.Event{Kind: abi.KindReply, CallID: p.id, Code: abi.Code(c), Payload: payload}
+		if f.bad || ev.Code > abi.MaxCode {
+			ev = abi.ErrorEvent(p.id, abi.CodeInternal, "malformed reply from service "+cc.guest)
+		}
+		p.from.Deliver(ev, nil)
+	}
+	cc.client.drop(cc)
+	cc.c.Close()
+	cc.mu.Lock()
+	cc.dead = true
+	pending := cc.pending
+	cc.pending = nil
+	cc.mu.Unlock()
+	for _, p := range pending {
+		p.from.Deliver(abi.ErrorEvent(p.id, abi.CodeUnavailable, msg), nil)
+	}
+}

@@ -1,0 +1,399 @@
+package split
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/lines"
+	"parigot.dev/parigot/runtime/internal/route"
+)
+
+// fakeService is a local service endpoint without wasm: it answers each
+// call with its name and the request, at once or, while held, when
+// released.
+type fakeService struct {
+	name string
+	mu   sync.Mutex
+	hold bool
+	held []func()
+	got  chan abi.Event // each call, as it arrives; may be nil
+}
+
+func (f *fakeService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
+	if f.got != nil {
+		f.got <- ev
+	}
+	answer := func() {
+		from.Deliver(abi.Event{Kind: abi.KindReply, CallID: ev.CallID, Payload: append([]byte(f.name+":"), ev.Payload...)}, nil)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hold {
+		f.held = append(f.held, answer)
+		return route.Accepted
+	}
+	answer()
+	return route.Accepted
+}
+func (f *fakeService) GuestName() string            { return "echo" }
+func (f *fakeService) MethodTimeout() time.Duration { return time.Second }
+
+// release answers the calls held so far.
+func (f *fakeService) release() {
+	f.mu.Lock()
+	held := f.held
+	f.held, f.hold = nil, false
+	f.mu.Unlock()
+	for _, a := range held {
+		a()
+	}
+}
+
+// serveFake serves test.Echo from f as a replica of echo on srv, the way
+// a child hosting echo does, and returns its Network.
+func serveFake(t *testing.T, srv *Server, f *fakeService) *Network {
+	t.Helper()
+	n := NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo")
+	if err := n.Serve("echo", []string{"test.Echo"}, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Ready("echo"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// callerAs is a Network of the program who, once echo is ready.
+func callerAs(t *testing.T, srv *Server, who string) *Network {
+	t.Helper()
+	n := NewNetwork(connectAs(t, srv, who), "test", identityGuests(), who)
+	if err := n.WaitReady(t.Context(), []string{"echo"}, patience, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// callMsgs is how many calls the NATS server delivered to echo's
+// subscription on its call subject.
+func callMsgs(t *testing.T, srv *Server) uint64 {
+	t.Helper()
+	cz, err := srv.ns.Connz(&server.ConnzOptions{SubscriptionsDetail: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for _, c := range cz.Conns {
+		for _, s := range c.SubsDetail {
+			if s.Subject == "parigot.test.call.test.Echo" {
+				n += uint64(s.Msgs)
+			}
+		}
+	}
+	return n
+}
+
+// next is the next event r was given, or a failure after patience.
+func (r replies) next(t *testing.T) abi.Event {
+	t.Helper()
+	select {
+	case ev := <-r:
+		return ev
+	case <-time.After(patience):
+		t.Fatal("no reply")
+		return abi.Event{}
+	}
+}
+
+func call(id uint64, payload string) abi.Event {
+	return abi.Event{Kind: abi.KindCall, CallID: id, Method: "test.Echo/Echo", Payload: []byte(payload),
+		Deadline: time.Now().Add(patience).UnixNano()}
+}
+
+func TestCallsOnOneMachineGoOverADirectConnectionNotThroughTheNATSServer(t *testing.T) {
+	srv := startIdentityServer(t)
+	serveFake(t, srv, &fakeService{name: "echo#1"})
+	caller := callerAs(t, srv, "ticker")
+	got := make(replies, 1)
+	for i := range uint64(20) {
+		caller.Service("test.Echo").Deliver(call(i, "hi"), got)
+		if ev := got.next(t); ev.CallID != i || ev.Code != abi.CodeOK || string(ev.Payload) != "echo#1:hi" {
+			t.Fatalf("call %d: got %+v (%q)", i, ev, ev.Payload)
+		}
+	}
+	if n, asked := callMsgs(t, srv), caller.client.asked.Load(); n != uint64(asked) {
+		t.Errorf("the NATS server carried %d messages on the call subject where the caller asked %d times for an offer: calls went through it", n, asked)
+	}
+	if n := caller.client.sent.Load(); n != 20 {
+		t.Errorf("%d calls went over the direct connection, want 20", n)
+	}
+}
+
+// TestAProgramCallsAServiceInAnotherProcessDirectly runs echo and ticker
+// as the hosts of their wasm guests (split.RunChild), on one machine: the
+// program's calls all succeed, and none of them passes through the NATS
+// server.
+func TestAProgramCallsAServiceInAnotherProcessDirectly(t *testing.T) {
+	guests := testGuests(t, 1)
+	srv, err := StartServer("test", guests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	ready := make(chan struct{})
+	var echoOut lines.Buffer
+	go RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "echo", Conn: srv.Conn("echo"), Stdout: &echoOut, Stderr: &echoOut,
+		Ready: func() { close(ready) }})
+	<-ready
+	var out lines.Buffer
+	res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "ticker", Conn: srv.Conn("ticker"), Stdout: &out, Stderr: &out, ReadyTimeout: patience})
+	if err != nil || res.ExitCode != 0 || !strings.Contains(out.String(), "done: ok=40 failed=0") {
+		t.Fatalf("ticker: err %v, exit %d:\n%s\necho:\n%s", err, res.ExitCode, out.String(), echoOut.String())
+	}
+	// One message: the program's request for an offer, before it started.
+	if n := callMsgs(t, srv); n != 1 {
+		t.Errorf("the NATS server carried %d messages on the call subject, want 1 (the request for an offer): the calls went through it", n)
+	}
+}
+
+func TestReplicasKnownDirectlyShareTheCalls(t *testing.T) {
+	srv := startIdentityServer(t)
+	serveFake(t, srv, &fakeService{name: "echo#1"})
+	serveFake(t, srv, &fakeService{name: "echo#2"})
+	caller := callerAs(t, srv, "ticker")
+	// The second replica answers the caller's broadcast soon after the
+	// first answered its readiness request.
+	deadline := time.Now().Add(patience)
+	for known(caller, "echo") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the caller never learned of the second replica")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := make(replies, 1)
+	served := map[string]int{}
+	for i := range uint64(10) {
+		caller.Service("test.Echo").Deliver(call(i, "x"), got)
+		ev := got.next(t)
+		name, _, _ := strings.Cut(string(ev.Payload), ":")
+		served[name]++
+	}
+	if served["echo#1"] != 5 || served["echo#2"] != 5 {
+		t.Errorf("calls served %v, want 5 by each replica in turn", served)
+	}
+	if n, asked := callMsgs(t, srv), caller.client.asked.Load(); n != uint64(asked) {
+		t.Errorf("the NATS server carried %d messages on the call subject where the caller asked %d times for an offer", n, asked)
+	}
+}
+
+// known is how many replicas of guest the caller has a direct connection to.
+func known(n *Network, guest string) int {
+	n.client.mu.Lock()
+	defer n.client.mu.Unlock()
+	if p := n.client.peers[guest]; p != nil {
+		return len(p.conns)
+	}
+	return 0
+}
+
+func TestADirectConnectionThatBreaksMidCallFailsItsCallsWithUnavailable(t *testing.T) {
+	srv := startIdentityServer(t)
+	caller := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
+	defer caller.Close()
+
+	// A replica that takes two calls, answers the first and dies.
+	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		w := frameWriter{bufio.NewWriter(c)}
+		if kind, _, err := readFrame(r); err != nil || kind != frameHello {
+			return
+		}
+		w.empty(frameWelcome)
+		var ids []uint64
+		for len(ids) < 2 {
+			kind, body, err := readFrame(r)
+			if err != nil || kind != frameCall {
+				return
+			}
+			f := frameReader{b: body}
+			ids = append(ids, f.u64())
+		}
+		w.reply(ids[0], abi.CodeOK, []byte("first"))
+	}()
+	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: "r1", Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker", Token: []byte("t")})
+	if err := caller.client.connect("echo", offer); err != nil || known(caller, "echo") != 1 {
+		t.Fatalf("the caller did not connect to the replica: %v", err)
+	}
+	got := make(replies, 4)
+	caller.Service("test.Echo").Deliver(call(1, "a"), got)
+	caller.Service("test.Echo").Deliver(call(2, "b"), got)
+	first, second := got.next(t), got.next(t)
+	if first.CallID != 1 || first.Code != abi.CodeOK || string(first.Payload) != "first" {
+		t.Errorf("the answered call completed with %+v, want its reply", first)
+	}
+	if second.CallID != 2 || second.Code != abi.CodeUnavailable || !strings.Contains(abi.ErrorMessage(second.Payload), "service echo is not running: its connection closed during the call") {
+		t.Errorf("the call in flight when the connection broke completed with %+v (%s), want unavailable", second, abi.ErrorMessage(second.Payload))
+	}
+	// The broken replica is dropped: the next call goes over NATS, where
+	// no replica of echo answers, and fails at once.
+	caller.Service("test.Echo").Deliver(call(3, "c"), got)
+	if ev := got.next(t); ev.CallID != 3 || ev.Code != abi.CodeUnavailable || abi.ErrorMessage(ev.Payload) != route.UnavailableText("echo") {
+		t.Errorf("a call after the break completed with %+v (%s), want unavailable from NATS", ev, abi.ErrorMessage(ev.Payload))
+	}
+	select {
+	case ev := <-got:
+		t.Errorf("a call completed twice: %+v", ev)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func TestOnlyAGuestThatRequiresAServiceCanCallItDirectly(t *testing.T) {
+	srv := startIdentityServer(t)
+	f := &fakeService{name: "echo#1", got: make(chan abi.Event, 8)}
+	serveFake(t, srv, f)
+	ticker := callerAs(t, srv, "ticker")
+
+	// The offer echo made ticker, which a snoop would have to steal.
+	ask := nats.NewMsg("parigot.test.call.test.Echo")
+	ask.Header.Set(headerDirect, "offer")
+	m, err := connectAs(t, srv, "ticker").RequestMsg(ask, patience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stolen directOffer
+	if err := json.Unmarshal(m.Data, &stolen); err != nil || stolen.Who != "ticker" || len(stolen.Token) == 0 {
+		t.Fatalf("echo's readiness answer %q is no offer for ticker: %v", m.Data, err)
+	}
+
+	t.Run("a guest that does not require the service cannot ask it for an offer", func(t *testing.T) {
+		gw := connectAs(t, srv, GatewayIdentity("public"))
+		ask := nats.NewMsg("parigot.test.call.test.Echo")
+		ask.Reply = "parigot.test.inbox._gateway-public.x"
+		ask.Header.Set(headerDirect, "offer")
+		gw.PublishMsg(ask)
+		if !refused(t, gw) {
+			t.Error("the server let a gateway that does not serve echo ask echo for an offer")
+		}
+	})
+	for _, c := range []struct {
+		name  string
+		who   string
+		token []byte
+	}{
+		{"another guest with the token offered to ticker is refused", "tocker", stolen.Token},
+		{"a guest that does not require the service, with the token offered to ticker, is refused", GatewayIdentity("public"), stolen.Token},
+		{"ticker with a token it made up is refused", "ticker", []byte("made up")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := NewNetwork(connectAs(t, srv, c.who), "test", identityGuests(), c.who)
+			defer n.Close()
+			forged := stolen
+			forged.Who, forged.Token, forged.Replica = c.who, c.token, "forged"
+			offer, _ := json.Marshal(forged)
+			err := n.client.connect("echo", offer)
+			var re *RefusedError
+			if !errors.As(err, &re) || !strings.Contains(re.Reason, c.who+" may not call service echo") {
+				t.Errorf("connecting with a token that is not its own: %v, want a refusal", err)
+			}
+			if known(n, "echo") != 0 {
+				t.Error("the refused connection is among the replicas calls go to")
+			}
+		})
+	}
+	select {
+	case ev := <-f.got:
+		t.Errorf("a refused caller's call reached the service: %+v", ev)
+	default:
+	}
+	got := make(replies, 1)
+	ticker.Service("test.Echo").Deliver(call(1, "hi"), got)
+	if ev := got.next(t); ev.Code != abi.CodeOK || string(ev.Payload) != "echo#1:hi" {
+		t.Errorf("ticker, which requires echo, got %+v (%q)", ev, ev.Payload)
+	}
+}
+
+// TestADrainingReplicaFinishesItsDirectCallsAndTakesNoNewOnes stops a
+// replica while a direct call waits in it: the call is answered, and a
+// call made once StopServing has returned no longer reaches it (with no
+// other replica, it fails with unavailable at once).
+func TestADrainingReplicaFinishesItsDirectCallsAndTakesNoNewOnes(t *testing.T) {
+	srv := startIdentityServer(t)
+	f := &fakeService{name: "echo#1", hold: true, got: make(chan abi.Event, 8)}
+	replica := serveFake(t, srv, f)
+	caller := callerAs(t, srv, "ticker")
+	got := make(replies, 4)
+	caller.Service("test.Echo").Deliver(call(1, "in flight"), got)
+	<-f.got
+	replica.StopServing()
+	caller.Service("test.Echo").Deliver(call(2, "late"), got)
+	if ev := got.next(t); ev.CallID != 2 || ev.Code != abi.CodeUnavailable {
+		t.Errorf("a call after the stop completed with %+v (%s), want unavailable", ev, abi.ErrorMessage(ev.Payload))
+	}
+	f.release()
+	if ev := got.next(t); ev.CallID != 1 || ev.Code != abi.CodeOK || string(ev.Payload) != "echo#1:in flight" {
+		t.Errorf("the call in flight completed with %+v (%q), want its reply", ev, ev.Payload)
+	}
+	select {
+	case ev := <-f.got:
+		t.Errorf("a call reached the replica after it stopped: %+v", ev)
+	default:
+	}
+}
+
+// TestAnOfferIsForTheGuestAskedAbout has a replica answer a request about
+// another guest: the caller does not believe it.
+func TestAnOfferIsForTheGuestAskedAbout(t *testing.T) {
+	srv := startIdentityServer(t)
+	caller := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
+	defer caller.Close()
+	offer, _ := json.Marshal(directOffer{Guest: "faulty", Replica: "r", Machine: machineID(), Addr: "/nonexistent", Who: "ticker"})
+	caller.client.connect("echo", offer)
+	if known(caller, "echo")+known(caller, "faulty") != 0 {
+		t.Error("the caller took an offer for faulty as one for echo")
+	}
+}
+
+// TestAGuestRestartedInItsProcessTakesTheDirectCalls serves echo again
+// from a new endpoint, as the host does when it restarts a guest in its
+// child: a caller's open connection reaches the new one.
+func TestAGuestRestartedInItsProcessTakesTheDirectCalls(t *testing.T) {
+	srv := startIdentityServer(t)
+	replica := serveFake(t, srv, &fakeService{name: "first"})
+	caller := callerAs(t, srv, "ticker")
+	if err := replica.Serve("echo", []string{"test.Echo"}, &fakeService{name: "restarted"}); err != nil {
+		t.Fatal(err)
+	}
+	got := make(replies, 1)
+	caller.Service("test.Echo").Deliver(call(1, "hi"), got)
+	if ev := got.next(t); ev.Code != abi.CodeOK || string(ev.Payload) != "restarted:hi" {
+		t.Errorf("got %+v (%q), want the restarted guest's reply", ev, ev.Payload)
+	}
+	if n := caller.client.sent.Load(); n != 1 {
+		t.Errorf("%d calls went over the direct connection, want 1", n)
+	}
+}

@@ -1,0 +1,179 @@
+package split
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+)
+
+// The frames of a direct connection (see direct.go). Each is a 4-byte
+// big-endian length, then that many bytes: a kind byte and its body.
+//
+//	hello   caller -> service, first: u16 len, guest | u16 len, who | token
+//	call    caller -> service: u64 id | i64 timeout (ns; 0: none) | i64 sent (Unix ns) | u16 len, method | u8 len, traceparent | payload
+//	reply   service -> caller: u64 id | u32 code | payload
+//	goaway  service -> caller: no new calls on this connection (it drains)
+//	ack     caller -> service: after a goaway; no call follows it
+//	welcome service -> caller: the hello was accepted; calls may follow
+//	refused service -> caller: the hello was refused: a message; the connection closes
+type frameKind byte
+
+const (
+	frameHello frameKind = iota + 1
+	frameCall
+	frameReply
+	frameGoaway
+	frameAck
+	frameRefused
+	frameWelcome
+)
+
+// maxFrame bounds a frame read from a direct connection: the largest
+// payload guests are promised, a method name and a traceparent. A larger
+// frame is a broken or hostile peer, and ends the connection.
+const maxFrame = abi.MaxPayload + maxMethod + 1024
+
+var errFrame = errors.New("malformed frame")
+
+// frameWriter writes frames to a buffered connection; its caller
+// serializes the writes and flushes.
+type frameWriter struct{ w *bufio.Writer }
+
+func (f frameWriter) header(kind frameKind, size int) {
+	var h [5]byte
+	binary.BigEndian.PutUint32(h[:4], uint32(size+1))
+	h[4] = byte(kind)
+	f.w.Write(h[:])
+}
+
+func (f frameWriter) hello(guest, who string, token []byte) error {
+	f.header(frameHello, 2+len(guest)+2+len(who)+len(token))
+	f.str16(guest)
+	f.str16(who)
+	f.w.Write(token)
+	return f.w.Flush()
+}
+
+func (f frameWriter) str16(s string) {
+	var n [2]byte
+	binary.BigEndian.PutUint16(n[:], uint16(len(s)))
+	f.w.Write(n[:])
+	f.w.WriteString(s)
+}
+
+func (f frameWriter) call(id uint64, timeout, sent int64, method, traceparent string, payload []byte) error {
+	if len(method) > maxMethod || len(traceparent) > 255 {
+		return errFrame
+	}
+	f.header(frameCall, 8+8+8+2+len(method)+1+len(traceparent)+len(payload))
+	var b [24]byte
+	binary.BigEndian.PutUint64(b[:8], id)
+	binary.BigEndian.PutUint64(b[8:16], uint64(timeout))
+	binary.BigEndian.PutUint64(b[16:], uint64(sent))
+	f.w.Write(b[:])
+	f.str16(method)
+	f.w.WriteByte(byte(len(traceparent)))
+	f.w.WriteString(traceparent)
+	f.w.Write(payload)
+	return f.w.Flush()
+}
+
+func (f frameWriter) reply(id uint64, code abi.Code, payload []byte) error {
+	f.header(frameReply, 12+len(payload))
+	var b [12]byte
+	binary.BigEndian.PutUint64(b[:8], id)
+	binary.BigEndian.PutUint32(b[8:], uint32(code))
+	f.w.Write(b[:])
+	f.w.Write(payload)
+	return f.w.Flush()
+}
+
+func (f frameWriter) empty(kind frameKind) error {
+	f.header(kind, 0)
+	return f.w.Flush()
+}
+
+func (f frameWriter) refused(msg string) error {
+	f.header(frameRefused, len(msg))
+	f.w.WriteString(msg)
+	return f.w.Flush()
+}
+
+// readFrame reads one frame; its body is a fresh slice the caller keeps.
+func readFrame(r *bufio.Reader) (frameKind, []byte, error) {
+	var h [5]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0, nil, err
+	}
+	size := binary.BigEndian.Uint32(h[:4])
+	if size == 0 || size > maxFrame {
+		return 0, nil, fmt.Errorf("%w: %d bytes", errFrame, size)
+	}
+	body := make([]byte, size-1)
+	if _, err := io.ReadFull(r, body); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, nil, err
+	}
+	return frameKind(h[4]), body, nil
+}
+
+// frameReader takes a frame's body apart; a field past its end marks it
+// malformed.
+type frameReader struct {
+	b   []byte
+	bad bool
+}
+
+func (f *frameReader) take(n int) []byte {
+	if f.bad || n > len(f.b) {
+		f.bad = true
+		return nil
+	}
+	v := f.b[:n:n]
+	f.b = f.b[n:]
+	return v
+}
+
+func (f *frameReader) u64() uint64 {
+	if b := f.take(8); b != nil {
+		return binary.BigEndian.Uint64(b)
+	}
+	return 0
+}
+
+func (f *frameReader) u32() uint32 {
+	if b := f.take(4); b != nil {
+		return binary.BigEndian.Uint32(b)
+	}
+	return 0
+}
+
+func (f *frameReader) str16() string {
+	b := f.take(2)
+	if b == nil {
+		return ""
+	}
+	return string(f.take(int(binary.BigEndian.Uint16(b))))
+}
+
+func (f *frameReader) str8() string {
+	b := f.take(1)
+	if b == nil {
+		return ""
+	}
+	return string(f.take(int(b[0])))
+}
+
+// rest is what is left of the body, or nil when it is malformed.
+func (f *frameReader) rest() []byte {
+	if f.bad {
+		return nil
+	}
+	return f.b
+}
