@@ -59,7 +59,9 @@ Modes:
   split   one process per guest (per replica of a service), connected through
           NATS: an embedded server on 127.0.0.1 that gives each guest its own
           NATS user, allowed only what the guest needs; or the server or
-          cluster given by --nats
+          cluster given by --nats. Calls between processes on one machine go
+          over direct Unix sockets, found through NATS and allowed what NATS
+          allows; NATS carries the others
 
 With --nats, several machines can run one app: run the same app directory on
 each, with --only naming the guests each machine hosts. Each guest connects
