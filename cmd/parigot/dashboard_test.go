@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -251,15 +250,10 @@ func TestRunSendsSpansToOTLP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs wasm guests")
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	rcv := otlptest.Start(t)
-	// Args[0] "parigot" makes the test binary be parigot (see TestMain).
-	out, err := (&exec.Cmd{Path: exe, Args: []string{"parigot", "run", "--otlp", rcv.URL(), "../../examples/helloworld"}}).CombinedOutput()
-	if err != nil {
-		t.Fatalf("parigot run --otlp: %v\n%s", err, out)
+	p := startParigot(t, "", nil, "run", "--otlp", rcv.URL(), "../../examples/helloworld")
+	if err := p.wait(t); err != nil {
+		t.Fatalf("parigot run --otlp: %v\n%s", err, p.said())
 	}
 	spans := rcv.WaitFor(t, time.Minute, func(s []otlptest.Span) bool { return len(s) > 0 })
 	s := spans[0]
