@@ -97,16 +97,16 @@ func (d *dashboard) programsEnded() {
 
 // linger keeps serving once the run has ended by itself, until ctx ends
 // (Ctrl-C): the dashboard is there to look at what the run did.
-func (d *dashboard) linger(ctx context.Context, stderr io.Writer) {
+func (d *dashboard) linger(ctx context.Context) {
 	if ctx.Err() != nil {
 		return // the run ended by Ctrl-C
 	}
-	fmt.Fprintf(stderr, "parigot: the app has ended; the dashboard serves until interrupted (Ctrl-C)\n")
+	fmt.Fprintf(d.stderr, "parigot: the app has ended; the dashboard serves until interrupted (Ctrl-C)\n")
 	select {
 	case <-ctx.Done():
 	case err := <-d.served:
 		if !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintf(stderr, "parigot: the dashboard stopped: %v\n", err)
+			fmt.Fprintf(d.stderr, "parigot: the dashboard stopped: %v\n", err)
 		}
 	}
 }

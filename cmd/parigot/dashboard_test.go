@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -110,18 +109,18 @@ func exploreOverHTTP(t *testing.T, url string) {
 	}
 }
 
-// waitFor polls what until it reports true, for a minute at most: what a
-// page shows arrives when the processes behind it get to it.
+// waitFor polls cond until it reports true, for patienceForParigot at
+// most: what a page shows arrives when the processes behind it get to it.
 func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(patienceForParigot)
 	for {
 		ok, last := cond()
 		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after a minute, still no %s:\n%s", what, last)
+			t.Fatalf("after %s, still no %s:\n%s", patienceForParigot, what, last)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -135,17 +134,10 @@ func TestDashboardInSplitMode(t *testing.T) {
 		t.Skip("builds and runs wasm guests")
 	}
 	url := runWithDashboard(t, "../../examples/helloworld", "--mode=split")
-	deadline := time.Now().Add(time.Minute)
-	for {
+	waitFor(t, "span of FetchGreeting from greeting's process", func() (bool, string) {
 		body := get(t, url+"api/traces")
-		if strings.Contains(body, `"name":"greeting.v1.Greeting/FetchGreeting"`) && strings.Contains(body, `"guest":"greeting"`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after a minute the dashboard has no span of FetchGreeting from greeting's process:\n%s", body)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return strings.Contains(body, `"name":"greeting.v1.Greeting/FetchGreeting"`) && strings.Contains(body, `"guest":"greeting"`), body
+	})
 	// greeting's process pushes its metrics to the dashboard, its caller
 	// named by the call's reply subject, with its inbox and memory.
 	for _, want := range []string{
@@ -251,17 +243,12 @@ func TestRunSendsSpansToOTLP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs wasm guests")
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	rcv := otlptest.Start(t)
-	// Args[0] "parigot" makes the test binary be parigot (see TestMain).
-	out, err := (&exec.Cmd{Path: exe, Args: []string{"parigot", "run", "--otlp", rcv.URL(), "../../examples/helloworld"}}).CombinedOutput()
-	if err != nil {
-		t.Fatalf("parigot run --otlp: %v\n%s", err, out)
+	p := startParigot(t, "", nil, "run", "--otlp", rcv.URL(), "../../examples/helloworld")
+	if err := p.wait(t); err != nil {
+		t.Fatalf("parigot run --otlp: %v\n%s", err, p.said())
 	}
-	spans := rcv.WaitFor(t, time.Minute, func(s []otlptest.Span) bool { return len(s) > 0 })
+	spans := rcv.WaitFor(t, patienceForParigot, func(s []otlptest.Span) bool { return len(s) > 0 })
 	s := spans[0]
 	if len(spans) != 1 || s.Name != "greeting.v1.Greeting/FetchGreeting" || s.Attrs["parigot.guest"] != "greeting" || s.Resource["service.name"] != "helloworld" {
 		t.Errorf("spans: %+v; want the one of FetchGreeting, served by greeting, in helloworld", spans)

@@ -29,17 +29,12 @@ func TestSpansReachJaeger(t *testing.T) {
 		t.Skip("builds and runs wasm guests")
 	}
 	bin := jaegerBinary(t)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, mode := range []string{"single", "split"} {
 		t.Run(mode, func(t *testing.T) {
 			j := startJaeger(t, bin)
-			// Args[0] "parigot" makes the test binary be parigot (see TestMain).
-			out, err := (&exec.Cmd{Path: exe, Args: []string{"parigot", "run", "--mode=" + mode, "--otlp", j.otlp, "testdata/apps/chain"}}).CombinedOutput()
-			if err != nil || !strings.Contains(string(out), "start | relayed: traced") {
-				t.Fatalf("parigot run --otlp: %v\n%s", err, out)
+			p := startParigot(t, "", nil, "run", "--mode="+mode, "--otlp", j.otlp, "testdata/apps/chain")
+			if err := p.wait(t); err != nil || !strings.Contains(p.said(), "start | relayed: traced") {
+				t.Fatalf("parigot run --otlp: %v\n%s", err, p.said())
 			}
 			trace := j.waitForTrace(t, "chain", 2)
 			byName := map[string]jaegerSpan{}

@@ -237,7 +237,7 @@ PARIGOT_NATS_CREDS.`,
 				return err
 			}
 			if dash != nil {
-				dash.linger(ctx, stderr)
+				dash.linger(ctx)
 			}
 			return runOutcome(out, stderr)
 		},

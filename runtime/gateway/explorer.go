@@ -140,14 +140,15 @@ func (e *explorer) call(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
-	span := abi.TraceContext{TraceID: observe.NewTraceID(), SpanID: observe.NewSpanID(), Flags: 1}
+	traceID := observe.NewTraceID()
+	span := abi.TraceContext{TraceID: traceID, SpanID: observe.NewSpanID(), Flags: 1}
 	r := req.Clone(req.Context())
 	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	r.URL.Path, r.URL.RawPath = proc, ""
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("Connect-Protocol-Version", "1")
 	r.Header.Set("traceparent", span.Traceparent())
-	w.Header().Set("Parigot-Trace", fmt.Sprintf("%x", span.TraceID[:]))
+	w.Header().Set("Parigot-Trace", traceID.String())
 	e.gateway.ServeHTTP(w, r)
 }
 
