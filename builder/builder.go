@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
 
 	"parigot.dev/parigot/codegen"
 	"parigot.dev/parigot/internal/compcache"
@@ -250,13 +251,16 @@ func DescriptorsPath(app *manifest.App) string {
 }
 
 // writeDescriptors writes the descriptors of the protos codegen compiled,
-// when they changed. Build writes them beside the guests it compiles;
+// when they changed: an empty set for an app without protos, so that
+// whoever reads them (the gateway, the dashboard's explorer) finds a file
+// after every build. Build writes them beside the guests it compiles;
 // generating code alone writes nothing into build/.
 func writeDescriptors(app *manifest.App, gen *codegen.Result) error {
-	if gen.Descriptors == nil {
-		return nil
+	set := gen.Descriptors
+	if set == nil {
+		set = &descriptorpb.FileDescriptorSet{}
 	}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(gen.Descriptors)
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(set)
 	if err != nil {
 		return fmt.Errorf("encoding the proto descriptors: %w", err)
 	}

@@ -83,3 +83,34 @@ service Books {
 		}
 	})
 }
+
+// TestAnAppWithoutProtosGetsEmptyDescriptors: the dashboard's explorer
+// reads the descriptors of every app run with --dashboard, protos or not.
+func TestAnAppWithoutProtosGetsEmptyDescriptors(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"parigot.hcl": shopHeader + `
+program "hello" {
+  source = "./hello"
+}
+`})
+	app, err := loadForCode(dir, progress.New(nil, false))
+	if err != nil {
+		t.Fatal(rendered(err))
+	}
+	gen, unlock, err := lockAndGenerate(context.Background(), app, dir, progress.New(nil, false))
+	if err != nil {
+		t.Fatal(rendered(err))
+	}
+	unlock()
+	if err := writeDescriptors(app, gen); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, BuildDir, DescriptorsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set descriptorpb.FileDescriptorSet
+	if err := proto.Unmarshal(b, &set); err != nil || len(set.File) != 0 {
+		t.Errorf("descriptors of an app without protos: %d files, %v; want an empty set", len(set.File), err)
+	}
+}
