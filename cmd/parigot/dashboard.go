@@ -81,6 +81,9 @@ func startDashboard(addr string, app *manifest.App, tracing *observe.Tracing, st
 	go func() { d.served <- d.srv.Serve(ln) }()
 	d.url = fmt.Sprintf("http://%s/", ln.Addr())
 	fmt.Fprintf(stderr, "parigot: dashboard on %s (metrics: /metrics)\n", d.url)
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		fmt.Fprintf(stderr, "parigot: warning: the dashboard listens beyond this machine (%s): whoever reaches it can read the app's output and traces and call its methods from the API explorer; give --dashboard a loopback address, such as 127.0.0.1:7070, unless that is what you want\n", ln.Addr())
+	}
 	return d, nil
 }
 

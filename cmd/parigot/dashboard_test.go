@@ -18,6 +18,7 @@ import (
 
 	"parigot.dev/parigot/internal/browsertest"
 	"parigot.dev/parigot/internal/otlptest"
+	"parigot.dev/parigot/manifest"
 )
 
 // TestDashboard runs helloworld with --dashboard, as a user would, and
@@ -412,5 +413,22 @@ func explore(t *testing.T, ctx context.Context, screenshot string) {
 	call(`{"name": "again"}`, 3)
 	if reply := text("#explorer-reply"); !strings.Contains(reply, "Hello, again!") {
 		t.Errorf("after an error the explorer's next call shows %q, want its greeting", reply)
+	}
+}
+
+func TestADashboardBeyondThisMachineIsWarnedAbout(t *testing.T) {
+	for _, c := range []struct {
+		addr string
+		warn bool
+	}{{"127.0.0.1:0", false}, {"0.0.0.0:0", true}} {
+		var stderr strings.Builder
+		d, err := startDashboard(c.addr, &manifest.App{Name: "shop"}, nil, &stderr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.stop()
+		if got := strings.Contains(stderr.String(), "warning: the dashboard listens beyond this machine"); got != c.warn {
+			t.Errorf("--dashboard %s: warned %v, want %v:\n%s", c.addr, got, c.warn, stderr.String())
+		}
 	}
 }
