@@ -371,7 +371,26 @@ func TestAnOfferIsForTheGuestAskedAbout(t *testing.T) {
 	srv := startIdentityServer(t)
 	caller := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
 	defer caller.Close()
-	offer, _ := json.Marshal(directOffer{Guest: "faulty", Replica: "r", Machine: machineID(), Addr: "/nonexistent", Who: "ticker"})
+	// A replica that welcomes any hello: only the guest the offer names
+	// can keep the caller from connecting.
+	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			if kind, _, err := readFrame(bufio.NewReader(c)); err == nil && kind == frameHello {
+				frameWriter{bufio.NewWriter(c)}.empty(frameWelcome)
+			}
+		}
+	}()
+	offer, _ := json.Marshal(directOffer{Guest: "faulty", Replica: "r", Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker"})
 	caller.client.connect("echo", offer)
 	if known(caller, "echo")+known(caller, "faulty") != 0 {
 		t.Error("the caller took an offer for faulty as one for echo")
