@@ -416,3 +416,32 @@ func TestAGuestRestartedInItsProcessTakesTheDirectCalls(t *testing.T) {
 		t.Errorf("%d calls went over the direct connection, want 1", n)
 	}
 }
+
+// TestAMethodTooLongForACallFrameKeepsTheDirectConnection: such a call
+// goes over NATS, where the service refuses it, and the caller's
+// connection to the replica stays among those calls go to.
+func TestAMethodTooLongForACallFrameKeepsTheDirectConnection(t *testing.T) {
+	srv := startIdentityServer(t)
+	serveFake(t, srv, &fakeService{name: "echo#1"})
+	caller := callerAs(t, srv, "ticker")
+	if known(caller, "echo") != 1 {
+		t.Fatal("the caller has no direct connection to echo")
+	}
+	got := make(replies, 1)
+	long := call(1, "x")
+	long.Method = "test.Echo/" + strings.Repeat("m", maxMethod)
+	caller.Service("test.Echo").Deliver(long, got)
+	if ev := got.next(t); ev.CallID != 1 || ev.Code != abi.CodeInvalidArgument {
+		t.Errorf("a call with an overlong method completed with %+v (%s), want invalid argument", ev, abi.ErrorMessage(ev.Payload))
+	}
+	if known(caller, "echo") != 1 {
+		t.Error("a call with an overlong method dropped the direct connection")
+	}
+	caller.Service("test.Echo").Deliver(call(2, "hi"), got)
+	if ev := got.next(t); ev.CallID != 2 || ev.Code != abi.CodeOK || string(ev.Payload) != "echo#1:hi" {
+		t.Errorf("the next call got %+v (%q)", ev, ev.Payload)
+	}
+	if n := caller.client.sent.Load(); n != 1 {
+		t.Errorf("%d calls went over the direct connection, want 1", n)
+	}
+}
