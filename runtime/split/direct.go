@@ -455,6 +455,7 @@ func (s *directServer) inOrder(hc *heldCall) {
 	for _, h := range s.held {
 		h.deliver()
 	}
+	clear(s.held) // the calls handed over, payloads and all, are not kept alive
 	s.held = s.held[:0]
 	s.wake() // the readers whose calls went with it
 }
