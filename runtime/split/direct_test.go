@@ -106,6 +106,19 @@ func callMsgs(t *testing.T, srv *Server) uint64 {
 	return n
 }
 
+// askedFlushed is how many requests for offers n has sent, once the NATS
+// server has taken each of them: a request is counted after it is
+// published, and published without waiting for the server, so without the
+// flush callMsgs may not count it yet.
+func askedFlushed(t *testing.T, n *Network) int64 {
+	t.Helper()
+	asked := n.client.asked.Load()
+	if err := n.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return asked
+}
+
 // next is the next event r was given, or a failure after patience.
 func (r replies) next(t *testing.T) abi.Event {
 	t.Helper()
@@ -134,7 +147,7 @@ func TestCallsOnOneMachineGoOverADirectConnectionNotThroughTheNATSServer(t *test
 			t.Fatalf("call %d: got %+v (%q)", i, ev, ev.Payload)
 		}
 	}
-	if n, asked := callMsgs(t, srv), caller.client.asked.Load(); n != uint64(asked) {
+	if asked, n := askedFlushed(t, caller), callMsgs(t, srv); n != uint64(asked) {
 		t.Errorf("the NATS server carried %d messages on the call subject where the caller asked %d times for an offer: calls went through it", n, asked)
 	}
 	if n := caller.client.sent.Load(); n != 20 {
@@ -196,7 +209,7 @@ func TestReplicasKnownDirectlyShareTheCalls(t *testing.T) {
 	if served["echo#1"] != 5 || served["echo#2"] != 5 {
 		t.Errorf("calls served %v, want 5 by each replica in turn", served)
 	}
-	if n, asked := callMsgs(t, srv), caller.client.asked.Load(); n != uint64(asked) {
+	if asked, n := askedFlushed(t, caller), callMsgs(t, srv); n != uint64(asked) {
 		t.Errorf("the NATS server carried %d messages on the call subject where the caller asked %d times for an offer", n, asked)
 	}
 }
