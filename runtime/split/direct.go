@@ -426,15 +426,19 @@ func (s *directServer) inOrder(hc *heldCall) {
 			waiting[c] = c.progress.Load()
 		}
 	}
-	deadline := time.NewTimer(orderWait)
-	defer deadline.Stop()
+	var deadline <-chan time.Time // made only when there is something to wait for
 	for !hc.done && len(waiting) > 0 {
+		if deadline == nil {
+			t := time.NewTimer(orderWait)
+			defer t.Stop()
+			deadline = t.C
+		}
 		moved := s.moved
 		s.waiters++
 		s.omu.Unlock()
 		select {
 		case <-moved:
-		case <-deadline.C:
+		case <-deadline:
 			clear(waiting)
 		}
 		s.omu.Lock()
@@ -451,6 +455,7 @@ func (s *directServer) inOrder(hc *heldCall) {
 	for _, h := range s.held {
 		h.deliver()
 	}
+	clear(s.held) // the calls handed over, payloads and all, are not kept alive
 	s.held = s.held[:0]
 	s.wake() // the readers whose calls went with it
 }

@@ -235,10 +235,18 @@ func (d *directClient) missing(guest string) int {
 	return max(want-have, 0)
 }
 
+// offerRequests is how many requests for offers look for missing
+// replicas: twice as many, and one more, since the queue group picks a
+// replica at random for each; none when none is missing.
+func offerRequests(missing int) int {
+	if missing <= 0 {
+		return 0
+	}
+	return 2*missing + 1
+}
+
 // want looks for the replicas of guest not yet known, now and every
-// discoverEvery, until close: each time, twice as many requests as
-// replicas are missing, and one more, since the queue group picks a
-// replica at random for each.
+// discoverEvery, until close (see offerRequests).
 func (d *directClient) want(guest string) {
 	d.mu.Lock()
 	if d.closed || d.wanted[guest] {
@@ -268,9 +276,9 @@ func (d *directClient) want(guest string) {
 		go d.rediscover()
 	}
 	d.mu.Lock()
-	missing := d.missing(guest)
+	count := offerRequests(d.missing(guest))
 	d.mu.Unlock()
-	d.askFor(guest, 2*missing+min(missing, 1))
+	d.askFor(guest, count)
 }
 
 func (d *directClient) rediscover() {
@@ -285,8 +293,8 @@ func (d *directClient) rediscover() {
 		asks := map[string]int{}
 		d.mu.Lock()
 		for g := range d.wanted {
-			if m := d.missing(g); m > 0 {
-				asks[g] = 2*m + 1
+			if n := offerRequests(d.missing(g)); n > 0 {
+				asks[g] = n
 			}
 		}
 		d.mu.Unlock()

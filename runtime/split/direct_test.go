@@ -106,6 +106,19 @@ func callMsgs(t *testing.T, srv *Server) uint64 {
 	return n
 }
 
+// askedFlushed is how many requests for offers n has sent, once the NATS
+// server has taken each of them: a request is counted after it is
+// published, and published without waiting for the server, so without the
+// flush callMsgs may not count it yet.
+func askedFlushed(t *testing.T, n *Network) int64 {
+	t.Helper()
+	asked := n.client.asked.Load()
+	if err := n.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return asked
+}
+
 // next is the next event r was given, or a failure after patience.
 func (r replies) next(t *testing.T) abi.Event {
 	t.Helper()
@@ -134,7 +147,7 @@ func TestCallsOnOneMachineGoOverADirectConnectionNotThroughTheNATSServer(t *test
 			t.Fatalf("call %d: got %+v (%q)", i, ev, ev.Payload)
 		}
 	}
-	if n, asked := callMsgs(t, srv), caller.client.asked.Load(); n != uint64(asked) {
+	if asked, n := askedFlushed(t, caller), callMsgs(t, srv); n != uint64(asked) {
 		t.Errorf("the NATS server carried %d messages on the call subject where the caller asked %d times for an offer: calls went through it", n, asked)
 	}
 	if n := caller.client.sent.Load(); n != 20 {
@@ -196,7 +209,7 @@ func TestReplicasKnownDirectlyShareTheCalls(t *testing.T) {
 	if served["echo#1"] != 5 || served["echo#2"] != 5 {
 		t.Errorf("calls served %v, want 5 by each replica in turn", served)
 	}
-	if n, asked := callMsgs(t, srv), caller.client.asked.Load(); n != uint64(asked) {
+	if asked, n := askedFlushed(t, caller), callMsgs(t, srv); n != uint64(asked) {
 		t.Errorf("the NATS server carried %d messages on the call subject where the caller asked %d times for an offer", n, asked)
 	}
 }
@@ -371,7 +384,26 @@ func TestAnOfferIsForTheGuestAskedAbout(t *testing.T) {
 	srv := startIdentityServer(t)
 	caller := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
 	defer caller.Close()
-	offer, _ := json.Marshal(directOffer{Guest: "faulty", Replica: "r", Machine: machineID(), Addr: "/nonexistent", Who: "ticker"})
+	// A replica that welcomes any hello: only the guest the offer names
+	// can keep the caller from connecting.
+	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			if kind, _, err := readFrame(bufio.NewReader(c)); err == nil && kind == frameHello {
+				frameWriter{bufio.NewWriter(c)}.empty(frameWelcome)
+			}
+		}
+	}()
+	offer, _ := json.Marshal(directOffer{Guest: "faulty", Replica: "r", Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker"})
 	caller.client.connect("echo", offer)
 	if known(caller, "echo")+known(caller, "faulty") != 0 {
 		t.Error("the caller took an offer for faulty as one for echo")
@@ -392,6 +424,35 @@ func TestAGuestRestartedInItsProcessTakesTheDirectCalls(t *testing.T) {
 	caller.Service("test.Echo").Deliver(call(1, "hi"), got)
 	if ev := got.next(t); ev.Code != abi.CodeOK || string(ev.Payload) != "restarted:hi" {
 		t.Errorf("got %+v (%q), want the restarted guest's reply", ev, ev.Payload)
+	}
+	if n := caller.client.sent.Load(); n != 1 {
+		t.Errorf("%d calls went over the direct connection, want 1", n)
+	}
+}
+
+// TestAMethodTooLongForACallFrameKeepsTheDirectConnection: such a call
+// goes over NATS, where the service refuses it, and the caller's
+// connection to the replica stays among those calls go to.
+func TestAMethodTooLongForACallFrameKeepsTheDirectConnection(t *testing.T) {
+	srv := startIdentityServer(t)
+	serveFake(t, srv, &fakeService{name: "echo#1"})
+	caller := callerAs(t, srv, "ticker")
+	if known(caller, "echo") != 1 {
+		t.Fatal("the caller has no direct connection to echo")
+	}
+	got := make(replies, 1)
+	long := call(1, "x")
+	long.Method = "test.Echo/" + strings.Repeat("m", maxMethod)
+	caller.Service("test.Echo").Deliver(long, got)
+	if ev := got.next(t); ev.CallID != 1 || ev.Code != abi.CodeInvalidArgument {
+		t.Errorf("a call with an overlong method completed with %+v (%s), want invalid argument", ev, abi.ErrorMessage(ev.Payload))
+	}
+	if known(caller, "echo") != 1 {
+		t.Error("a call with an overlong method dropped the direct connection")
+	}
+	caller.Service("test.Echo").Deliver(call(2, "hi"), got)
+	if ev := got.next(t); ev.CallID != 2 || ev.Code != abi.CodeOK || string(ev.Payload) != "echo#1:hi" {
+		t.Errorf("the next call got %+v (%q)", ev, ev.Payload)
 	}
 	if n := caller.client.sent.Load(); n != 1 {
 		t.Errorf("%d calls went over the direct connection, want 1", n)

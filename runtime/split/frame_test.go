@@ -43,7 +43,7 @@ func TestFramesOverTheLimitOrCutShortAreRefused(t *testing.T) {
 		"a frame longer than any call":     {0xff, 0xff, 0xff, 0xff, byte(frameCall)},
 		"a frame of no bytes at all":       {0, 0, 0, 0},
 		"a frame cut short":                {0, 0, 0, 9, byte(frameCall), 1, 2},
-		"a call whose method runs past it": append([]byte{0, 0, 0, 20, byte(frameCall)}, make([]byte, 16)...)[:21],
+		"a call whose method runs past it": append(append([]byte{0, 0, 0, 1 + 24 + 2, byte(frameCall)}, make([]byte, 24)...), 0xff, 0xff),
 	} {
 		kind, body, err := readFrame(bufio.NewReader(bytes.NewReader(in)))
 		if err == nil {

@@ -404,8 +404,11 @@ func (r *remoteService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal
 	}
 	// Directly to a replica on this machine, in turn, when one is known;
 	// one whose connection fails is dropped and the next tried. A request
-	// over the limit goes over NATS, whose service refuses it as such.
-	if len(ev.Payload) <= abi.MaxPayload {
+	// over the limit goes over NATS, whose service refuses it as such; so
+	// does a method name too long for a call frame, which frameWriter.call
+	// would refuse and the loop would take for a broken connection,
+	// dropping every replica in turn.
+	if len(ev.Payload) <= abi.MaxPayload && len(ev.Method) <= maxMethod {
 		for cc := r.net.client.pick(r.spec.Name); cc != nil; cc = r.net.client.pick(r.spec.Name) {
 			if cc.call(ev, from) {
 				return route.Accepted

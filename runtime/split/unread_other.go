@@ -5,5 +5,5 @@ package split
 import "syscall"
 
 // unread: without FIONREAD at hand, only what a connection's reader has
-// buffered counts (see serverConn.buffered).
+// in hand or buffered counts (see serverConn.pending).
 func unread(syscall.RawConn) bool { return false }
