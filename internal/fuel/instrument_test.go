@@ -533,6 +533,8 @@ func TestWhatIsNotUnderstoodIsRefused(t *testing.T) {
 		{"a data section claiming 2^31 segments", wasmModule(rawSec(secData, cat(0xff, 0xff, 0xff, 0xff, 0x07, 0x01, 0x00)))},
 		{"a function with 2^32-1 locals", wasmModule(sec(secType, functype(nil, nil)), sec(secFunction, u32(0)),
 			sec(secCode, appendSized(nil, cat(vec(cat(u32(math.MaxUint32), i32)), opEnd))))},
+		{"a module name running past its subsection", namedModule(nameSub(namesModule, cat(u32(5), []byte("ab"))), nameSub(namesFunctions, vec()))},
+		{"a module name with bytes after it", namedModule(nameSub(namesModule, cat(u32(1), []byte("ab"))))},
 		{"unordered name subsections", namedModule(nameSub(namesLocals, vec()), nameSub(namesFunctions, vec()))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

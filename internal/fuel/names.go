@@ -52,6 +52,11 @@ func (m *module) names(s section) []byte {
 			functions = true
 		}
 		switch {
+		case id == namesModule:
+			// One name, and nothing after it: copied whole, a
+			// subsection whose name ran past its end would take the
+			// next subsection's bytes as its own.
+			sub(id, m.nameBytes())
 		case id == namesFunctions:
 			sub(id, m.functionNames(true))
 			functions = true
