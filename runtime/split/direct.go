@@ -137,7 +137,7 @@ func listenDirect(n *Network) (*directServer, error) {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	s := &directServer{net: n, dir: dir, ln: ln, id: nuid.Next(), key: key, machine: machineID(),
+	s := &directServer{net: n, dir: dir, ln: ln, id: nuid.Next(), key: key, machine: n.machine,
 		guests: map[string]map[string]route.Endpoint{}, conns: map[*serverConn]bool{}, moved: make(chan struct{})}
 	go s.accept()
 	return s, nil
