@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -88,9 +89,11 @@ type directServer struct {
 	key     []byte
 	machine string
 
+	// mu serializes the changes to routes and conns, which each call
+	// reads without it: the maps and the list are replaced whole.
 	mu       sync.Mutex
-	guests   map[string]map[string]route.Endpoint // guest -> its proto services -> where their calls go
-	conns    map[*serverConn]bool
+	routes   atomic.Pointer[map[string]map[string]route.Endpoint] // guest -> its proto services -> where their calls go
+	conns    atomic.Pointer[[]*serverConn]                        // the open connections
 	stopping bool
 
 	// Calls read from several connections at once reach their guests in
@@ -109,9 +112,9 @@ type heldCall struct {
 	guest string
 	local route.Endpoint
 	ev    abi.Event
-	dc    *directCaller
-	sent  int64 // when its caller sent it (Unix ns): calls on one machine share a clock
-	done  bool  // handed to the guest
+	dc    directCaller // where its reply goes: part of the call, not an allocation of its own
+	sent  int64        // when its caller sent it (Unix ns): calls on one machine share a clock
+	done  bool         // handed to the guest
 }
 
 // orderWait bounds how long a call waits for the calls of other
@@ -137,8 +140,9 @@ func listenDirect(n *Network) (*directServer, error) {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	s := &directServer{net: n, dir: dir, ln: ln, id: nuid.Next(), key: key, machine: n.machine,
-		guests: map[string]map[string]route.Endpoint{}, conns: map[*serverConn]bool{}, moved: make(chan struct{})}
+	s := &directServer{net: n, dir: dir, ln: ln, id: nuid.Next(), key: key, machine: n.machine, moved: make(chan struct{})}
+	s.routes.Store(&map[string]map[string]route.Endpoint{})
+	s.conns.Store(&[]*serverConn{})
 	go s.accept()
 	return s, nil
 }
@@ -148,13 +152,39 @@ func listenDirect(n *Network) (*directServer, error) {
 func (s *directServer) serve(guest string, services []string, local route.Endpoint) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.guests[guest]
+	routes := maps.Clone(*s.routes.Load())
+	m := maps.Clone(routes[guest])
 	if m == nil {
 		m = map[string]route.Endpoint{}
-		s.guests[guest] = m
 	}
 	for _, svc := range services {
 		m[svc] = local
+	}
+	routes[guest] = m
+	s.routes.Store(&routes)
+}
+
+// route is where calls of guest for service svc go; nil when guest serves
+// no such service here.
+func (s *directServer) route(guest, svc string) route.Endpoint {
+	return (*s.routes.Load())[guest][svc]
+}
+
+// serves reports whether calls for guest come here.
+func (s *directServer) serves(guest string) bool {
+	_, ok := (*s.routes.Load())[guest]
+	return ok
+}
+
+// addConn and dropConn change the open connections; mu is held.
+func (s *directServer) addConn(c *serverConn) {
+	s.conns.Store(new(append(slices.Clone(*s.conns.Load()), c)))
+}
+
+func (s *directServer) dropConn(c *serverConn) {
+	conns := *s.conns.Load()
+	if i := slices.Index(conns, c); i >= 0 {
+		s.conns.Store(new(slices.Delete(slices.Clone(conns), i, i+1)))
 	}
 }
 
@@ -199,7 +229,7 @@ func (s *directServer) accept() {
 			c.Close()
 			continue
 		}
-		s.conns[sc] = true
+		s.addConn(sc)
 		s.mu.Unlock()
 		go sc.run()
 	}
@@ -211,10 +241,7 @@ func (s *directServer) accept() {
 func (s *directServer) stop() {
 	s.mu.Lock()
 	s.stopping = true
-	var conns []*serverConn
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
+	conns := *s.conns.Load() // replaced, never changed in place
 	s.mu.Unlock()
 	s.ln.Close()
 	for _, c := range conns {
@@ -235,11 +262,11 @@ func (s *directServer) stop() {
 func (s *directServer) close() {
 	s.mu.Lock()
 	s.stopping = true
-	conns := s.conns
-	s.conns = map[*serverConn]bool{}
+	conns := *s.conns.Load()
+	s.conns.Store(&[]*serverConn{})
 	s.mu.Unlock()
 	s.ln.Close()
-	for c := range conns {
+	for _, c := range conns {
 		c.c.Close()
 	}
 	os.RemoveAll(s.dir)
@@ -297,7 +324,7 @@ func (c *serverConn) run() {
 		c.ack()
 		c.c.Close()
 		c.srv.mu.Lock()
-		delete(c.srv.conns, c)
+		c.srv.dropConn(c)
 		c.srv.mu.Unlock()
 	}()
 	r := bufio.NewReaderSize(c.c, 32<<10)
@@ -308,10 +335,7 @@ func (c *serverConn) run() {
 	f := frameReader{b: body}
 	guest, who := f.str16(), f.str16()
 	token := f.rest()
-	c.srv.mu.Lock()
-	_, serves := c.srv.guests[guest]
-	c.srv.mu.Unlock()
-	if f.bad || !serves || !hmac.Equal(token, c.srv.token(guest, who)) {
+	if f.bad || !c.srv.serves(guest) || !hmac.Equal(token, c.srv.token(guest, who)) {
 		c.wmu.Lock()
 		c.w.refused(fmt.Sprintf("%s may not call service %s: only a guest whose requires lists it may, with the token the service offered it", who, guest))
 		c.wmu.Unlock()
@@ -356,9 +380,7 @@ func (c *serverConn) call(guest, who string, body []byte) {
 	svc, _, _ := strings.Cut(method, "/")
 	// Looked up for each call: a guest restarted in this process serves
 	// from a new endpoint (see directServer.serve).
-	c.srv.mu.Lock()
-	local := c.srv.guests[guest][svc]
-	c.srv.mu.Unlock()
+	local := c.srv.route(guest, svc)
 	if local == nil {
 		c.reply(id, abi.ErrorEvent(id, abi.CodeInvalidArgument, fmt.Sprintf("a call to guest %s must name a method of one of its services", guest)))
 		return
@@ -376,14 +398,14 @@ func (c *serverConn) call(guest, who string, body []byte) {
 	}
 	// A connection's calls keep their order, whatever its sender's clock.
 	c.lastSent = max(c.lastSent, sent)
-	hc := &heldCall{conn: c, guest: guest, local: local, ev: ev, dc: &directCaller{conn: c, id: id, name: who}, sent: c.lastSent}
+	hc := &heldCall{conn: c, guest: guest, local: local, ev: ev, dc: directCaller{conn: c, id: id, name: who}, sent: c.lastSent}
 	c.srv.inOrder(hc)
 }
 
 // deliver hands hc to its guest, or answers it with why not.
 func (hc *heldCall) deliver() {
 	hc.done = true
-	if r := hc.local.Deliver(hc.ev, hc.dc); r != route.Accepted {
+	if r := hc.local.Deliver(hc.ev, &hc.dc); r != route.Accepted {
 		hc.conn.reply(hc.dc.id, route.Refuse(r, hc.dc.id, hc.guest))
 	}
 }
@@ -396,18 +418,13 @@ func (hc *heldCall) deliver() {
 // connections the readers of two sockets that became readable together
 // run in whatever order the scheduler picks, and a call made after
 // another (a relay of it) could overtake it.
+//
+// It takes no lock but omu, and in its common cases allocates nothing.
 func (s *directServer) inOrder(hc *heldCall) {
-	s.mu.Lock()
-	var others []*serverConn
-	for c := range s.conns {
-		if c != hc.conn {
-			others = append(others, c)
-		}
-	}
-	s.mu.Unlock()
+	conns := *s.conns.Load()
 	s.omu.Lock()
 	defer s.omu.Unlock()
-	if len(others) == 0 && len(s.held) == 0 {
+	if len(conns) <= 1 && len(s.held) == 0 { // hc's connection alone
 		hc.deliver()
 		return
 	}
@@ -420,10 +437,11 @@ func (s *directServer) inOrder(hc *heldCall) {
 	s.wake()
 	// The connections with a frame not yet taken apart, and how far each
 	// was: each is waited for until it has held (or dealt with) one more.
-	waiting := map[*serverConn]uint64{}
-	for _, c := range others {
-		if c.pending() {
-			waiting[c] = c.progress.Load()
+	var room [8]awaited
+	waiting := room[:0]
+	for _, c := range conns {
+		if c != hc.conn && c.pending() {
+			waiting = append(waiting, awaited{c, c.progress.Load()})
 		}
 	}
 	var deadline <-chan time.Time // made only when there is something to wait for
@@ -439,15 +457,11 @@ func (s *directServer) inOrder(hc *heldCall) {
 		select {
 		case <-moved:
 		case <-deadline:
-			clear(waiting)
+			waiting = waiting[:0]
 		}
 		s.omu.Lock()
 		s.waiters--
-		for c, n := range waiting {
-			if c.progress.Load() > n {
-				delete(waiting, c)
-			}
-		}
+		waiting = stillWaiting(waiting)
 	}
 	if hc.done {
 		return // another reader handed it over, in order
@@ -458,6 +472,18 @@ func (s *directServer) inOrder(hc *heldCall) {
 	clear(s.held) // the calls handed over, payloads and all, are not kept alive
 	s.held = s.held[:0]
 	s.wake() // the readers whose calls went with it
+}
+
+// awaited is a connection inOrder waits for, and its progress then.
+type awaited struct {
+	c *serverConn
+	n uint64
+}
+
+// stillWaiting is waiting without the connections that have dealt with a
+// frame since.
+func stillWaiting(waiting []awaited) []awaited {
+	return slices.DeleteFunc(waiting, func(w awaited) bool { return w.c.progress.Load() > w.n })
 }
 
 // wake tells inOrder's waiters that something moved; omu is held.
