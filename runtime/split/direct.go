@@ -99,11 +99,12 @@ type directServer struct {
 	// Calls read from several connections at once reach their guests in
 	// the order they were sent (see inOrder): omu guards held, the calls
 	// read and not yet handed over, and moved, closed and made anew
-	// whenever a call is held.
+	// whenever a call is held or a connection deals with a frame while
+	// a reader waits.
 	omu     sync.Mutex
 	held    []*heldCall
 	moved   chan struct{}
-	waiters int // readers waiting in inOrder
+	waiters atomic.Int32 // readers waiting in inOrder: changed with omu held, read without it
 }
 
 // heldCall is a call read from a connection, ready for its guest.
@@ -289,12 +290,17 @@ type serverConn struct {
 	lastSent int64           // owned by the reader: the latest sent time on this connection
 }
 
-// advance notes that c dealt with a frame, for inOrder's waiters.
+// advance notes that c dealt with a frame, for inOrder's waiters: each
+// frame once (a call inOrder held was counted there).
 func (c *serverConn) advance() {
 	c.progress.Add(1)
-	c.srv.omu.Lock()
-	c.srv.wake()
-	c.srv.omu.Unlock()
+	// A waiter registers before it looks at progress again (inOrder), so
+	// either it sees this frame counted or this sees it waiting.
+	if c.srv.waiters.Load() > 0 {
+		c.srv.omu.Lock()
+		c.srv.wake()
+		c.srv.omu.Unlock()
+	}
 }
 
 // pending reports whether c has a frame it has not yet dealt with: in its
@@ -356,7 +362,9 @@ func (c *serverConn) run() {
 		}
 		switch kind {
 		case frameCall:
-			c.call(guest, who, body)
+			if c.call(guest, who, body) {
+				continue // counted as it was held
+			}
 		case frameAck:
 			c.ack()
 		default:
@@ -366,8 +374,9 @@ func (c *serverConn) run() {
 	}
 }
 
-// call hands one call to its guest, or answers it with why not.
-func (c *serverConn) call(guest, who string, body []byte) {
+// call hands one call to its guest, or answers it with why not. It
+// reports whether inOrder held the call, which counts it as dealt with.
+func (c *serverConn) call(guest, who string, body []byte) (held bool) {
 	f := frameReader{b: body}
 	id := f.u64()
 	timeout, sent := int64(f.u64()), int64(f.u64())
@@ -375,7 +384,7 @@ func (c *serverConn) call(guest, who string, body []byte) {
 	payload := f.rest()
 	if f.bad {
 		c.reply(id, abi.ErrorEvent(id, abi.CodeInvalidArgument, "malformed call frame"))
-		return
+		return false
 	}
 	svc, _, _ := strings.Cut(method, "/")
 	// Looked up for each call: a guest restarted in this process serves
@@ -383,11 +392,11 @@ func (c *serverConn) call(guest, who string, body []byte) {
 	local := c.srv.route(guest, svc)
 	if local == nil {
 		c.reply(id, abi.ErrorEvent(id, abi.CodeInvalidArgument, fmt.Sprintf("a call to guest %s must name a method of one of its services", guest)))
-		return
+		return false
 	}
 	if code, why := checkCall(svc, method, payload); code != abi.CodeOK {
 		c.reply(id, abi.ErrorEvent(id, code, why))
-		return
+		return false
 	}
 	ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: payload}
 	if timeout > 0 {
@@ -399,7 +408,7 @@ func (c *serverConn) call(guest, who string, body []byte) {
 	// A connection's calls keep their order, whatever its sender's clock.
 	c.lastSent = max(c.lastSent, sent)
 	hc := &heldCall{conn: c, guest: guest, local: local, ev: ev, dc: directCaller{conn: c, id: id, name: who}, sent: c.lastSent}
-	c.srv.inOrder(hc)
+	return c.srv.inOrder(hc)
 }
 
 // deliver hands hc to its guest, or answers it with why not.
@@ -419,14 +428,16 @@ func (hc *heldCall) deliver() {
 // run in whatever order the scheduler picks, and a call made after
 // another (a relay of it) could overtake it.
 //
+// It reports whether it held hc, counting it as dealt with for the other
+// readers' inOrder (a call handed over at once is counted by its reader).
 // It takes no lock but omu, and in its common cases allocates nothing.
-func (s *directServer) inOrder(hc *heldCall) {
+func (s *directServer) inOrder(hc *heldCall) (held bool) {
 	conns := *s.conns.Load()
 	s.omu.Lock()
 	defer s.omu.Unlock()
 	if len(conns) <= 1 && len(s.held) == 0 { // hc's connection alone
 		hc.deliver()
-		return
+		return false
 	}
 	i := len(s.held)
 	for i > 0 && s.held[i-1].sent > hc.sent {
@@ -452,7 +463,13 @@ func (s *directServer) inOrder(hc *heldCall) {
 			deadline = t.C
 		}
 		moved := s.moved
-		s.waiters++
+		s.waiters.Add(1)
+		// Looked at again once registered: a frame counted before then
+		// woke no one (see advance).
+		if waiting = stillWaiting(waiting); len(waiting) == 0 {
+			s.waiters.Add(-1)
+			break
+		}
 		s.omu.Unlock()
 		select {
 		case <-moved:
@@ -460,11 +477,11 @@ func (s *directServer) inOrder(hc *heldCall) {
 			waiting = waiting[:0]
 		}
 		s.omu.Lock()
-		s.waiters--
+		s.waiters.Add(-1)
 		waiting = stillWaiting(waiting)
 	}
 	if hc.done {
-		return // another reader handed it over, in order
+		return true // another reader handed it over, in order
 	}
 	for _, h := range s.held {
 		h.deliver()
@@ -472,6 +489,7 @@ func (s *directServer) inOrder(hc *heldCall) {
 	clear(s.held) // the calls handed over, payloads and all, are not kept alive
 	s.held = s.held[:0]
 	s.wake() // the readers whose calls went with it
+	return true
 }
 
 // awaited is a connection inOrder waits for, and its progress then.
@@ -488,7 +506,7 @@ func stillWaiting(waiting []awaited) []awaited {
 
 // wake tells inOrder's waiters that something moved; omu is held.
 func (s *directServer) wake() {
-	if s.waiters == 0 {
+	if s.waiters.Load() == 0 {
 		return
 	}
 	close(s.moved)

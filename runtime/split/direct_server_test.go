@@ -3,12 +3,81 @@ package split
 import (
 	"bufio"
 	"bytes"
+	"net"
 	"testing"
 	"time"
 
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/route"
 )
+
+// dialAs opens a direct connection to replica's socket as who, welcomed:
+// the caller's ends of it.
+func dialAs(t *testing.T, replica *Network, who string) (net.Conn, *bufio.Reader, frameWriter) {
+	t.Helper()
+	s := replica.direct
+	c, err := net.Dial("unix", s.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	r, w := bufio.NewReader(c), frameWriter{bufio.NewWriter(c)}
+	if err := w.hello("echo", who, s.token("echo", who)); err != nil {
+		t.Fatal(err)
+	}
+	if kind, _, err := readFrame(r); err != nil || kind != frameWelcome {
+		t.Fatalf("the replica did not welcome %s: %v, frame %d", who, err, kind)
+	}
+	return c, r, w
+}
+
+// serverSide is the replica's end of its nth connection, once it has n.
+func serverSide(t *testing.T, s *directServer, n int) *serverConn {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for {
+		if conns := *s.conns.Load(); len(conns) == n {
+			return conns[n-1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica never had %d connections", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestACallHeldForOrderIsCountedOnce: a call that waits in inOrder (it has
+// another connection to wait for) counts as one frame dealt with, so each
+// call wakes the other connections' waiting readers once, not twice.
+func TestACallHeldForOrderIsCountedOnce(t *testing.T) {
+	srv := startIdentityServer(t)
+	replica := serveFake(t, srv, &fakeService{name: "echo#1"})
+	_, r, w := dialAs(t, replica, "ticker")
+	a := serverSide(t, replica.direct, 1)
+	dialAs(t, replica, "tocker") // the other connection: a's calls are held
+	serverSide(t, replica.direct, 2)
+	const calls = 5
+	for i := range uint64(calls) {
+		if err := w.call(i, 0, time.Now().UnixNano(), "test.Echo/Echo", "", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if kind, _, err := readFrame(r); err != nil || kind != frameReply {
+			t.Fatalf("call %d: %v, frame %d", i, err, kind)
+		}
+	}
+	// Once its reader waits on the socket again, it has counted every
+	// frame it was given.
+	deadline := time.Now().Add(patience)
+	for !a.idle.Load() || a.progress.Load() < calls {
+		if time.Now().After(deadline) {
+			t.Fatalf("the reader never went back to the socket: progress %d", a.progress.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := a.progress.Load(); n != calls {
+		t.Errorf("%d calls were counted as %d frames dealt with", calls, n)
+	}
+}
 
 // discard is a service that takes each call and never answers.
 type discard struct{}
