@@ -95,6 +95,7 @@ type directServer struct {
 	routes   atomic.Pointer[map[string]map[string]route.Endpoint] // guest -> its proto services -> where their calls go
 	conns    atomic.Pointer[[]*serverConn]                        // the open connections
 	stopping bool
+	offering atomic.Bool // offers name the socket: until StopServing begins
 
 	// Calls read from several connections at once reach their guests in
 	// the order they were sent (see inOrder): omu guards held, the calls
@@ -144,6 +145,7 @@ func listenDirect(n *Network) (*directServer, error) {
 	s := &directServer{net: n, dir: dir, ln: ln, id: nuid.Next(), key: key, machine: n.machine, moved: make(chan struct{})}
 	s.routes.Store(&map[string]map[string]route.Endpoint{})
 	s.conns.Store(&[]*serverConn{})
+	s.offering.Store(true)
 	go s.accept()
 	return s, nil
 }
@@ -199,8 +201,13 @@ func (s *directServer) token(guest, who string) []byte {
 }
 
 // offer is the answer to a request for an offer of guest whose reply goes
-// to reply: nil when the reply subject names no identity of the app.
+// to reply: nil when the reply subject names no identity of the app, or
+// once the replica is stopping (stopOffers), when the socket is about to
+// close and would only send the caller there for a goaway or a refusal.
 func (s *directServer) offer(guest, reply string) []byte {
+	if !s.offering.Load() {
+		return nil // stopping: callers stay on NATS, or go to other replicas
+	}
 	who, ok := strings.CutPrefix(reply, s.net.subj.inbox(""))
 	if !ok {
 		return nil
@@ -236,10 +243,14 @@ func (s *directServer) accept() {
 	}
 }
 
+// stopOffers answers the requests for offers from now on with none.
+func (s *directServer) stopOffers() { s.offering.Store(false) }
+
 // stop takes no new connections and tells every connection to send no new
 // calls; it returns once each has acknowledged (every call it sent before
 // is then with its guest), has closed, or after drainTimeout.
 func (s *directServer) stop() {
+	s.stopOffers()
 	s.mu.Lock()
 	s.stopping = true
 	conns := *s.conns.Load() // replaced, never changed in place
@@ -261,6 +272,7 @@ func (s *directServer) stop() {
 
 // close ends every connection and removes the socket.
 func (s *directServer) close() {
+	s.stopOffers()
 	s.mu.Lock()
 	s.stopping = true
 	conns := *s.conns.Load()
@@ -430,7 +442,7 @@ func (hc *heldCall) deliver() {
 //
 // It reports whether it held hc, counting it as dealt with for the other
 // readers' inOrder (a call handed over at once is counted by its reader).
-// It takes no lock but omu, and in its common cases allocates nothing.
+// Its common cases take no lock but omu and allocate nothing.
 func (s *directServer) inOrder(hc *heldCall) (held bool) {
 	conns := *s.conns.Load()
 	s.omu.Lock()

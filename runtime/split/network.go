@@ -200,6 +200,10 @@ func (n *Network) StopServing() {
 	direct := n.direct
 	n.mu.Unlock()
 	if direct != nil {
+		// No caller is sent to the socket from now on, not even one whose
+		// request for an offer is among those the drain below still hands
+		// over: it would only be told to go away.
+		direct.stopOffers()
 		// Every direct caller is told to send no new call, and answers
 		// once the calls it sent before are all here.
 		defer direct.stop()
