@@ -105,7 +105,8 @@ type directServer struct {
 	omu     sync.Mutex
 	held    []*heldCall
 	moved   chan struct{}
-	waiters atomic.Int32 // readers waiting in inOrder: changed with omu held, read without it
+	waiters atomic.Int32  // readers waiting in inOrder: changed with omu held, read without it
+	wait    time.Duration // orderWait, but in tests that must not depend on the scheduler
 }
 
 // heldCall is a call read from a connection, ready for its guest.
@@ -142,7 +143,7 @@ func listenDirect(n *Network) (*directServer, error) {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	s := &directServer{net: n, dir: dir, ln: ln, id: nuid.Next(), key: key, machine: n.machine, moved: make(chan struct{})}
+	s := &directServer{net: n, dir: dir, ln: ln, id: nuid.Next(), key: key, machine: n.machine, moved: make(chan struct{}), wait: orderWait}
 	s.routes.Store(&map[string]map[string]route.Endpoint{})
 	s.conns.Store(&[]*serverConn{})
 	s.offering.Store(true)
@@ -470,7 +471,7 @@ func (s *directServer) inOrder(hc *heldCall) (held bool) {
 	var deadline <-chan time.Time // made only when there is something to wait for
 	for !hc.done && len(waiting) > 0 {
 		if deadline == nil {
-			t := time.NewTimer(orderWait)
+			t := time.NewTimer(s.wait)
 			defer t.Stop()
 			deadline = t.C
 		}

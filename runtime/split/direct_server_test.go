@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"net"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,7 +91,7 @@ func (discard) MethodTimeout() time.Duration                    { return time.Se
 // newTestDirectServer is a directServer with conns open connections (no
 // sockets behind them) and echo served by discard; the first connection.
 func newTestDirectServer(conns int) (*directServer, *serverConn) {
-	s := &directServer{moved: make(chan struct{})}
+	s := &directServer{moved: make(chan struct{}), wait: orderWait}
 	s.routes.Store(&map[string]map[string]route.Endpoint{})
 	s.conns.Store(&[]*serverConn{})
 	s.serve("echo", []string{"test.Echo"}, discard{})
@@ -143,5 +145,87 @@ func BenchmarkDirectServerCall(b *testing.B) {
 				c.call("echo", "ticker", body)
 			}
 		})
+	}
+}
+
+// takenInOrder is a service that notes the payload of each call it takes.
+type takenInOrder struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (r *takenInOrder) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, string(ev.Payload))
+	return route.Accepted
+}
+func (r *takenInOrder) GuestName() string            { return "echo" }
+func (r *takenInOrder) MethodTimeout() time.Duration { return time.Second }
+
+func (r *takenInOrder) calls() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got)
+}
+
+// callSentAt is the body of a call frame sent at sent.
+func callSentAt(t *testing.T, payload string, sent time.Time) []byte {
+	var b bytes.Buffer
+	w := frameWriter{bufio.NewWriter(&b)}
+	if err := w.call(1, 0, sent.UnixNano(), "test.Echo/Echo", "", []byte(payload)); err != nil {
+		t.Fatal(err)
+	}
+	_, body, err := readFrame(bufio.NewReader(&b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// TestCallsOnTwoConnectionsReachTheGuestInTheOrderTheyWereSent: a call
+// read while another connection's reader has a frame in hand waits for
+// it, and the call sent first goes first, as a relay of a call must not
+// overtake the call made before it. The wait is not bounded here, so that
+// a busy machine cannot end it.
+func TestCallsOnTwoConnectionsReachTheGuestInTheOrderTheyWereSent(t *testing.T) {
+	s, a := newTestDirectServer(2)
+	b := (*s.conns.Load())[1]
+	rec := &takenInOrder{}
+	s.serve("echo", []string{"test.Echo"}, rec)
+	s.wait = patience
+	first := time.Now()
+	b.idle.Store(false) // b's reader has the call sent first in hand
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.call("echo", "ticker", callSentAt(t, "second", first.Add(time.Millisecond)))
+	}()
+	for s.waiters.Load() == 0 {
+		select {
+		case <-done:
+			t.Fatalf("the call sent second reached the guest without waiting for the first: %q", rec.calls())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	b.call("echo", "tocker", callSentAt(t, "first", first))
+	<-done
+	if got := rec.calls(); !slices.Equal(got, []string{"first", "second"}) {
+		t.Errorf("the guest took %q, want the first call, then the second", got)
+	}
+}
+
+// TestACallDoesNotWaitForeverForAReaderThatNeverGoesOn: a reader with a
+// frame cut short by its sender holds the others' calls for the bound
+// only.
+func TestACallDoesNotWaitForeverForAReaderThatNeverGoesOn(t *testing.T) {
+	s, a := newTestDirectServer(2)
+	(*s.conns.Load())[1].idle.Store(false) // and it stays so
+	rec := &takenInOrder{}
+	s.serve("echo", []string{"test.Echo"}, rec)
+	s.wait = time.Millisecond
+	a.call("echo", "ticker", callSentAt(t, "x", time.Now()))
+	if got := rec.calls(); !slices.Equal(got, []string{"x"}) {
+		t.Errorf("the guest took %q, want the call once its wait ran out", got)
 	}
 }
