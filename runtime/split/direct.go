@@ -427,7 +427,11 @@ func (c *serverConn) call(guest, who string, body []byte) (held bool) {
 // deliver hands hc to its guest, or answers it with why not.
 func (hc *heldCall) deliver() {
 	hc.done = true
-	if r := hc.local.Deliver(hc.ev, &hc.dc); r != route.Accepted {
+	// The guest keeps &hc.dc until it replies, and with it hc: not the
+	// call's payload (up to 4 MiB), which the guest has its own use of.
+	ev := hc.ev
+	hc.ev = abi.Event{}
+	if r := hc.local.Deliver(ev, &hc.dc); r != route.Accepted {
 		hc.conn.reply(hc.dc.id, route.Refuse(r, hc.dc.id, hc.guest))
 	}
 }

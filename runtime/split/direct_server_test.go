@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"net"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -228,4 +229,48 @@ func TestACallDoesNotWaitForeverForAReaderThatNeverGoesOn(t *testing.T) {
 	if got := rec.calls(); !slices.Equal(got, []string{"x"}) {
 		t.Errorf("the guest took %q, want the call once its wait ran out", got)
 	}
+}
+
+// keepsCaller is a service that keeps where each call's reply goes, as a
+// guest does until it replies, and nothing of the call itself.
+type keepsCaller struct{ from []route.Endpoint }
+
+func (k *keepsCaller) Deliver(_ abi.Event, from route.Endpoint) route.Refusal {
+	k.from = append(k.from, from)
+	return route.Accepted
+}
+func (k *keepsCaller) GuestName() string            { return "echo" }
+func (k *keepsCaller) MethodTimeout() time.Duration { return time.Second }
+
+// TestAWaitingReplyDoesNotKeepItsCallsPayload: a call's payload can be
+// collected while the guest has yet to reply, whether the call went to
+// the guest at once or waited in inOrder.
+func TestAWaitingReplyDoesNotKeepItsCallsPayload(t *testing.T) {
+	for _, conns := range []int{1, 2} {
+		s, c := newTestDirectServer(conns)
+		k := &keepsCaller{}
+		s.serve("echo", []string{"test.Echo"}, k)
+		body := callFrame(t, make([]byte, 64<<10))
+		collected := make(chan struct{})
+		runtime.AddCleanup(&body[0], func(ch chan struct{}) { close(ch) }, collected)
+		c.call("echo", "ticker", body)
+		body = nil
+		if !collectedSoon(collected) {
+			t.Errorf("with %d connections open, the payload of a call whose reply is awaited was not collected", conns)
+		}
+		runtime.KeepAlive(k)
+	}
+}
+
+// collectedSoon runs the collector until done is closed, a few times at most.
+func collectedSoon(done chan struct{}) bool {
+	for range 20 {
+		runtime.GC()
+		select {
+		case <-done:
+			return true
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return false
 }
