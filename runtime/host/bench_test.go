@@ -76,16 +76,36 @@ func BenchmarkSingleModeParts(b *testing.B) {
 
 // benchCalls runs the bench program against the echo service, with
 // wazero's interruption checks instead of fuel when wazeroChecks is set.
-func benchCalls(b *testing.B, method string, size, callers int, wazeroChecks bool) {
+// BenchmarkGuestCollector compares the guests' GOGC: Go's default (100)
+// and the host's (guestGOGC), both under the GOMEMLIMIT the host sets, on
+// the call of BenchmarkSingleModeCall (fuel checks, vtproto), side by side
+// in one run.
+//
+//	go test ./runtime/host -run '^$' -bench GuestCollector -benchtime=20000x -count=3
+func BenchmarkGuestCollector(b *testing.B) {
+	for _, callers := range []int{1, 8} {
+		for _, size := range []int{100, 1 << 10} {
+			for _, gogc := range []int{100, guestGOGC} {
+				b.Run(fmt.Sprintf("callers=%d/payload=%d/gogc=%d", callers, size, gogc), func(b *testing.B) {
+					benchCalls(b, "EchoFast", size, callers, false, fmt.Sprintf("GOGC=%d", gogc))
+				})
+			}
+		}
+	}
+}
+
+// benchCalls runs the bench program against the echo service, whose
+// method it calls b.N times; env is added to both guests' environment.
+func benchCalls(b *testing.B, method string, size, callers int, wazeroChecks bool, env ...string) {
 	dir, err := guestWasm()
 	if err != nil {
 		b.Fatal(err)
 	}
 	var out bytes.Buffer
 	guests := []*GuestSpec{
-		{Name: "echo", Kind: Service, Wasm: dir + "/echo.wasm", Implements: []string{"test.Echo"}, MethodTimeout: time.Second, Overrun: OverrunReport},
+		{Name: "echo", Kind: Service, Wasm: dir + "/echo.wasm", Implements: []string{"test.Echo"}, MethodTimeout: time.Second, Overrun: OverrunReport, Env: env},
 		{Name: "bench", Kind: Program, Wasm: dir + "/bench.wasm", Requires: []string{"echo"},
-			Env: []string{fmt.Sprintf("BENCH_N=%d", b.N), fmt.Sprintf("BENCH_SIZE=%d", size), fmt.Sprintf("BENCH_CONC=%d", callers), "BENCH_METHOD=" + method}},
+			Env: append([]string{fmt.Sprintf("BENCH_N=%d", b.N), fmt.Sprintf("BENCH_SIZE=%d", size), fmt.Sprintf("BENCH_CONC=%d", callers), "BENCH_METHOD=" + method}, env...)},
 	}
 	b.ResetTimer()
 	res, err := Run(context.Background(), Config{Guests: guests, Stdout: &out, Stderr: &out, wazeroChecks: wazeroChecks})

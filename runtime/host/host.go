@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"parigot.dev/parigot/internal/compcache"
@@ -121,6 +124,31 @@ func memoryLimit(s *GuestSpec) uint64 {
 	}
 	return s.MemoryLimit
 }
+
+// guestEnv is the environment a wasm guest runs with: its spec's, and
+// what tunes a Go guest's collector to its memory limit, which Go's
+// runtime cannot see from inside wasm. GOMEMLIMIT, three quarters of the
+// limit (the rest is room for the module's own data and the runtime's),
+// has the collector work harder as the heap nears it, where it would
+// otherwise let the heap reach twice what is live and run out of memory.
+// GOGC, since the collector then need not be eager for memory's sake,
+// collects less often than Go's default: collections are costly inside
+// wasm, and a guest's heap is small. A spec that sets either keeps its own.
+func guestEnv(s *GuestSpec) []string {
+	env := slices.Clone(s.Env)
+	set := func(key, value string) {
+		if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, key+"=") }) {
+			env = append(env, key+"="+value)
+		}
+	}
+	set("GOMEMLIMIT", strconv.FormatUint(memoryLimit(s)/4*3, 10))
+	set("GOGC", strconv.Itoa(guestGOGC))
+	return env
+}
+
+// guestGOGC is a guest's GOGC unless its spec sets one; see guestEnv, and
+// docs/BENCHMARKS.md for what it gains.
+const guestGOGC = 400
 
 func inboxCalls(s *GuestSpec) int {
 	if s.InboxCalls <= 0 {

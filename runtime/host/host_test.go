@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -171,6 +172,20 @@ func TestAnEndlessMethodIsStoppedAndItsServiceRestarted(t *testing.T) {
 	}
 }
 
+func TestAGuestsCollectorKeepsItUnderItsMemoryLimit(t *testing.T) {
+	// Churn keeps 32 MiB live and makes 256 MiB of garbage: the heap
+	// would grow to twice what is live before a collection if the guest's
+	// Go runtime did not know its limit.
+	echo := &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"},
+		MethodTimeout: patience, MemoryLimit: 64 << 20}
+	caller := &GuestSpec{Name: "churncaller", Kind: Program, Wasm: wasm(t, "caller"), Requires: []string{"echo"}}
+	res, out := runApp(t, echo, caller)
+	assertLines(t, out, []string{"churncaller | Churn: ok 0 bytes, intact=true"})
+	if len(res.Failures) != 0 {
+		t.Errorf("failures = %q, want none", res.Failures)
+	}
+}
+
 func TestAGuestOverItsMemoryLimitIsReportedAndContained(t *testing.T) {
 	// A budget no machine reaches: a busy one, or the race detector, may
 	// take more than seconds to fill 64 MiB, and the call must end with the
@@ -182,5 +197,26 @@ func TestAGuestOverItsMemoryLimitIsReportedAndContained(t *testing.T) {
 	assertLines(t, out, []string{"hogcaller | Hog: test.Echo/Hog: unavailable: service echo ran out of memory (its limit is 64 MiB)"})
 	if len(res.Failures) != 1 || !strings.Contains(res.Failures[0].String(), "ran out of memory") {
 		t.Errorf("failures = %q, want the out-of-memory named", res.Failures)
+	}
+}
+
+func TestAGuestsCollectorIsToldItsMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		spec GuestSpec
+		want []string
+	}{
+		{"the default limit", GuestSpec{Env: []string{"A=1"}},
+			[]string{"A=1", "GOMEMLIMIT=201326592", "GOGC=400"}},
+		{"a limit of 64 MiB", GuestSpec{MemoryLimit: 64 << 20},
+			[]string{"GOMEMLIMIT=50331648", "GOGC=400"}},
+		{"a spec's own settings", GuestSpec{Env: []string{"GOGC=50", "GOMEMLIMIT=1MiB"}},
+			[]string{"GOGC=50", "GOMEMLIMIT=1MiB"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := guestEnv(&tc.spec); !slices.Equal(got, tc.want) {
+				t.Errorf("guestEnv = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

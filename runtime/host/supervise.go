@@ -82,7 +82,7 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 		WithSysNanotime().WithSysWalltime().WithSysNanosleep().
 		WithRandSource(rand.Reader).
 		WithStartFunctions(startFunction)
-	for _, kv := range in.spec.Env {
+	for _, kv := range guestEnv(in.spec) {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			mc = mc.WithEnv(k, v)
 		}

@@ -20,6 +20,10 @@ func main() {
 			echo, _ := guest.Locate("test.Echo")
 			call(echo, "Spin", nil, func() { untilOK(echo, 6000) })
 			return
+		case "churncaller":
+			echo, _ := guest.Locate("test.Echo")
+			call(echo, "Churn", nil, func() { guest.ExitSelf(0) })
+			return
 		case "hogcaller":
 			echo, _ := guest.Locate("test.Echo")
 			call(echo, "Hog", nil, func() { guest.ExitSelf(0) })

@@ -17,6 +17,9 @@ import (
 var (
 	spin  int
 	hoard [][]byte
+
+	kept    [][]byte
+	garbage []byte
 )
 
 func main() {
@@ -50,6 +53,22 @@ func main() {
 			for { // allocates until the memory limit ends it
 				hoard = append(hoard, make([]byte, 1<<20))
 			}
+		},
+		// Churn keeps half its 64 MiB limit in use and allocates four
+		// times the limit besides, all garbage: it fits if the guest's
+		// collector keeps the heap under the limit, not if it lets the
+		// heap grow to twice what is live first.
+		"Churn": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			kept = make([][]byte, 32)
+			for i := range kept {
+				kept[i] = make([]byte, 1<<20)
+			}
+			for i := range 256 {
+				garbage = make([]byte, 1<<20)
+				garbage[0] = byte(i)
+			}
+			kept, garbage = nil, nil
+			return guest.Resolved(req)
 		},
 		"Busy": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			for start := time.Now(); time.Since(start) < 300*time.Millisecond; spin++ {
