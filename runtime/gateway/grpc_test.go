@@ -347,6 +347,11 @@ func TestSilentAndGarbageConnectionsBlockNoOne(t *testing.T) {
 				t.Errorf("connection %d was kept for 20s", i)
 			}
 		}
+		srv.sniff.mu.Lock()
+		defer srv.sniff.mu.Unlock()
+		if n := len(srv.sniff.matching); n != 0 {
+			t.Errorf("the sniffer still holds %d connections", n)
+		}
 	})
 }
 

@@ -101,7 +101,7 @@ func listen(name, addr string, h http.Handler, g *grpc.Server, log *slog.Logger,
 		grpcL := serverListener{s.mux.MatchWithWriters(s.sniff.isGRPC), s.sniff, false}
 		serve(func() error { return g.Serve(grpcL) })
 	}
-	httpL := serverListener{s.mux.Match(sentSomething), s.sniff, true}
+	httpL := serverListener{s.mux.MatchWithWriters(s.sniff.sentSomething), s.sniff, true}
 	serve(func() error { return s.http.Serve(httpL) })
 	serve(s.mux.Serve)
 	go func() { loops.Wait(); close(s.done) }()

@@ -188,12 +188,18 @@ func hasPreface(r io.Reader) bool {
 }
 
 // sentSomething matches a connection that sent at least a byte before
-// cmux's read timeout: a silent one is closed rather than handed to
-// net/http, which would wait its own ReadHeaderTimeout again.
-func sentSomething(r io.Reader) bool {
+// cmux's read timeout: a silent one is closed (by cmux, and forgotten
+// here) rather than handed to net/http, which would wait its own
+// ReadHeaderTimeout again. It is the last matcher.
+func (s *sniffer) sentSomething(w io.Writer, r io.Reader) bool {
 	var b [1]byte
-	n, _ := r.Read(b[:])
-	return n == 1
+	if n, _ := r.Read(b[:]); n == 1 {
+		return true
+	}
+	if c, ok := w.(net.Conn); ok {
+		s.handed(c)
+	}
+	return false
 }
 
 // ackFilter reads an HTTP/2 connection without the first SETTINGS
