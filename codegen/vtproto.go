@@ -22,7 +22,7 @@ const vtSuffix = "_vtproto.pb.go"
 // go.mod (a test keeps them equal). It is named in the generated files
 // instead of the build's own version, so that their content does not depend
 // on how the parigot binary was built.
-const vtprotoVersion = "v0.6.0"
+const vtprotoVersion = "v0.6.1-0.20240319094008-0393e58bdf10"
 
 // vtFeatures are the vtprotobuf features generated: what the guest library
 // uses (runtime/guest: MarshalToSizedBufferVT, SizeVT, UnmarshalVT), no

@@ -12,6 +12,12 @@
 // Go code of the app is compiled into the host. grpcreflect and grpchealth
 // answer reflection and health checks, for the gateway's services only.
 //
+// gRPC clients are served by grpc-go's server instead, over its own HTTP/2
+// transport, which is faster than net/http's: cmux hands it the cleartext
+// HTTP/2 connections whose first request is gRPC with protobuf (sniff.go),
+// and it answers them as the connect-go handlers do, through the same call
+// path (backend.call), reflection and health (grpc.go).
+//
 // RunSingle runs an app with its gateways in one process; ServeSplit is what
 // the split-mode supervisor runs beside its children. Neither is for
 // guests.

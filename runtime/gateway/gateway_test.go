@@ -346,7 +346,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The gateway's limits, shortened so that the test does not wait 30s.
-	srv, err := listen("test", "127.0.0.1:0", h, slog.New(slog.NewTextHandler(io.Discard, nil)), clientLimits{readHeader: 200 * time.Millisecond, read: 500 * time.Millisecond})
+	srv, err := listen("test", "127.0.0.1:0", h, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), clientLimits{readHeader: 200 * time.Millisecond, read: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

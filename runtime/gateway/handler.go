@@ -227,65 +227,95 @@ func (c *closeOnReadError) Read(p []byte) (int, error) {
 // service and its reply's bytes, or its error, back.
 func (b backend) unary(service, method string) func(context.Context, *connect.Request[rawMsg]) (*connect.Response[rawMsg], error) {
 	full := service + "/" + method
-	return func(ctx context.Context, req *connect.Request[rawMsg]) (resp *connect.Response[rawMsg], err error) {
-		defer func() {
-			if v := recover(); v != nil {
-				b.log.Error("gateway: a call panicked; it failed, and the gateway serves on", "method", full, "panic", v, "stack", string(debug.Stack()))
-				resp, err = nil, connect.NewError(connect.CodeInternal, errors.New("the gateway failed while calling "+full))
-			}
-		}()
-		ep := b.find.Service(service)
-		if ep == nil {
-			return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf("no service of the app serves %s now", service))
+	return func(ctx context.Context, req *connect.Request[rawMsg]) (*connect.Response[rawMsg], error) {
+		reply, f := b.call(ctx, service, full, req.Header().Get("traceparent"), req.Msg.b)
+		if f != nil {
+			return nil, f.connect()
 		}
-		// A W3C traceparent from the client makes the call's span a child
-		// of the client's (parigot run --otlp, --dashboard).
-		if t, ok := abi.ParseTraceparent(req.Header().Get("traceparent")); ok {
-			ctx = native.WithTrace(ctx, t)
-		}
-		ev, err := b.caller.Call(ctx, ep, full, req.Msg.b)
-		if err != nil {
-			return nil, callError(err)
-		}
-		if ev.Code != abi.CodeOK {
-			return nil, replyError(ev)
-		}
-		return connect.NewResponse(&rawMsg{b: ev.Payload}), nil
+		return connect.NewResponse(&rawMsg{b: reply}), nil
 	}
 }
 
-// callError is the client's error for a call that got no reply.
-func callError(err error) *connect.Error {
-	var de *native.DeadlineError
-	switch {
-	case errors.As(err, &de):
-		return connect.NewError(connect.CodeDeadlineExceeded, err)
-	case errors.Is(err, context.DeadlineExceeded):
-		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the client's deadline passed before the service replied"))
-	case errors.Is(err, context.Canceled):
-		return connect.NewError(connect.CodeCanceled, errors.New("the call was canceled before the service replied"))
+// call is one call of a method from either of the gateway's servers
+// (connect-go's handlers and grpc-go's, see grpc.go): it hands the request's
+// bytes to service and returns its reply's bytes, or how the call failed.
+// traceparent is the client's W3C traceparent header, if any. A panic
+// fails the call alone, logged.
+func (b backend) call(ctx context.Context, service, full, traceparent string, req []byte) (reply []byte, f *failure) {
+	defer func() {
+		if v := recover(); v != nil {
+			b.log.Error("gateway: a call panicked; it failed, and the gateway serves on", "method", full, "panic", v, "stack", string(debug.Stack()))
+			reply, f = nil, &failure{code: connect.CodeInternal, msg: "the gateway failed while calling " + full}
+		}
+	}()
+	ep := b.find.Service(service)
+	if ep == nil {
+		return nil, &failure{code: connect.CodeUnavailable, msg: fmt.Sprintf("no service of the app serves %s now", service)}
 	}
-	return connect.NewError(connect.CodeInternal, err)
-}
-
-// replyError is the client's error for an error reply: its code (parigot's
-// codes are gRPC's), message and typed details, as the service sent them.
-func replyError(ev abi.Event) *connect.Error {
-	_, msg, details, err := abi.DecodeError(ev.Payload)
+	// A W3C traceparent from the client makes the call's span a child
+	// of the client's (parigot run --otlp, --dashboard).
+	if t, ok := abi.ParseTraceparent(traceparent); ok {
+		ctx = native.WithTrace(ctx, t)
+	}
+	ev, err := b.caller.Call(ctx, ep, full, req)
 	if err != nil {
-		msg = "the service replied with a malformed error"
+		return nil, callError(err)
 	}
-	ce := connect.NewError(connect.Code(ev.Code), errors.New(msg))
-	for _, d := range details {
-		var a anypb.Any
-		if proto.Unmarshal(d, &a) != nil {
-			continue
-		}
-		if det, err := connect.NewErrorDetail(&a); err == nil {
+	if ev.Code != abi.CodeOK {
+		return nil, replyError(ev)
+	}
+	return ev.Payload, nil
+}
+
+// failure is how a call failed, as both of the gateway's servers tell the
+// client: a code (Connect's codes are gRPC's), a message, and the typed
+// details of google.rpc.Status.
+type failure struct {
+	code    connect.Code
+	msg     string
+	details []*anypb.Any
+}
+
+// connect is f as connect-go's handlers return it.
+func (f *failure) connect() *connect.Error {
+	ce := connect.NewError(f.code, errors.New(f.msg))
+	for _, d := range f.details {
+		if det, err := connect.NewErrorDetail(d); err == nil {
 			ce.AddDetail(det)
 		}
 	}
 	return ce
+}
+
+// callError is the client's error for a call that got no reply.
+func callError(err error) *failure {
+	var de *native.DeadlineError
+	switch {
+	case errors.As(err, &de):
+		return &failure{code: connect.CodeDeadlineExceeded, msg: err.Error()}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &failure{code: connect.CodeDeadlineExceeded, msg: "the client's deadline passed before the service replied"}
+	case errors.Is(err, context.Canceled):
+		return &failure{code: connect.CodeCanceled, msg: "the call was canceled before the service replied"}
+	}
+	return &failure{code: connect.CodeInternal, msg: err.Error()}
+}
+
+// replyError is the client's error for an error reply: its code (parigot's
+// codes are gRPC's), message and typed details, as the service sent them.
+func replyError(ev abi.Event) *failure {
+	_, msg, details, err := abi.DecodeError(ev.Payload)
+	if err != nil {
+		msg = "the service replied with a malformed error"
+	}
+	f := &failure{code: connect.Code(ev.Code), msg: msg}
+	for _, d := range details {
+		a := new(anypb.Any)
+		if proto.Unmarshal(d, a) == nil {
+			f.details = append(f.details, a)
+		}
+	}
+	return f
 }
 
 // rawMsg is a message as the bytes of its protobuf binary form, which the

@@ -88,19 +88,33 @@ type healthChecker struct {
 }
 
 func (h healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
+	serving, err := h.status(ctx, req.Service)
+	switch {
+	case err != nil:
+		return nil, connect.NewError(connect.CodeNotFound, err)
+	case serving:
+		return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+	}
+	return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+}
+
+// status says whether service (the gateway as a whole when empty) is
+// serving now; the error, a service the gateway does not serve, is the
+// client's NotFound. Both of the gateway's servers answer Check with it.
+func (h healthChecker) status(ctx context.Context, service string) (serving bool, err error) {
 	names := h.services
-	if req.Service != "" {
-		if !slices.Contains(h.services, req.Service) {
-			return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("this gateway serves no service %s", req.Service))
+	if service != "" {
+		if !slices.Contains(h.services, service) {
+			return false, fmt.Errorf("this gateway serves no service %s", service)
 		}
-		names = []string{req.Service}
+		names = []string{service}
 	}
 	for _, name := range names {
 		if !h.serving(ctx, name) {
-			return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+			return false, nil
 		}
 	}
-	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+	return true, nil
 }
 
 func (h healthChecker) serving(ctx context.Context, name string) bool {

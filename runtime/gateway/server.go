@@ -6,7 +6,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/soheilhy/cmux"
+	"google.golang.org/grpc"
 )
 
 // The server's bounds.
@@ -27,13 +32,21 @@ const (
 	maxHeaderBytes = 1 << 20
 )
 
-// Server is one gateway listening on its address.
+// Server is one gateway listening on its address: net/http's server and
+// grpc-go's behind one listener, which cmux splits (see listen).
 type Server struct {
-	name string
-	ln   net.Listener
-	srv  *http.Server
-	done chan struct{} // closed when Serve returns
-	err  error         // what Serve returned, once done is closed
+	name  string
+	ln    net.Listener // the TCP listener
+	mux   cmux.CMux
+	sniff *sniffer
+	http  *http.Server
+	grpc  *grpc.Server // nil: every connection is net/http's
+	// stopping is set by Stop before it closes anything: a serving loop
+	// that ends then was stopped.
+	stopping atomic.Bool
+	stopped  chan struct{} // closed by Stop
+	broke    chan error    // the first serving loop that ended by itself, once
+	done     chan struct{} // closed once every serving loop has returned
 }
 
 // clientLimits bound how long a client may take to send a request.
@@ -42,9 +55,16 @@ type clientLimits struct{ readHeader, read time.Duration }
 // defaultLimits are the gateway's: ReadHeaderTimeout and ReadTimeout.
 var defaultLimits = clientLimits{ReadHeaderTimeout, ReadTimeout}
 
-// listen starts serving h on addr, HTTP/1.1 and HTTP/2 without TLS (h2c,
-// which gRPC clients speak in cleartext) on one port.
-func listen(name, addr string, h http.Handler, log *slog.Logger, limits clientLimits) (*Server, error) {
+// listen starts serving on addr, HTTP/1.1 and HTTP/2 without TLS (h2c,
+// which gRPC clients speak in cleartext) on one port. A cleartext HTTP/2
+// connection whose first request is gRPC with protobuf goes to g,
+// grpc-go's server over grpc-go's own transport, which writes a call's
+// frames from one goroutine where net/http's HTTP/2 server starts one per
+// frame (docs/BENCHMARKS.md, the gateway); every other connection goes to
+// h through net/http. cmux splits the connections, each looked at on a
+// goroutine of its own for up to limits.readHeader: one that sends
+// nothing, or garbage, delays no other. g may be nil: h takes everything.
+func listen(name, addr string, h http.Handler, g *grpc.Server, log *slog.Logger, limits clientLimits) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("gateway %s: %w", name, err)
@@ -52,16 +72,39 @@ func listen(name, addr string, h http.Handler, log *slog.Logger, limits clientLi
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
-	s := &Server{name: name, ln: ln, done: make(chan struct{}), srv: &http.Server{
-		Handler:           h,
-		Protocols:         &protocols,
-		ReadHeaderTimeout: limits.readHeader,
-		ReadTimeout:       limits.read,
-		IdleTimeout:       IdleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}}
-	go func() { s.err = s.srv.Serve(ln); close(s.done) }()
+	s := &Server{name: name, ln: ln, sniff: newSniffer(), grpc: g,
+		stopped: make(chan struct{}), broke: make(chan error, 1), done: make(chan struct{}),
+		http: &http.Server{
+			Handler:           h,
+			Protocols:         &protocols,
+			ReadHeaderTimeout: limits.readHeader,
+			ReadTimeout:       limits.read,
+			IdleTimeout:       IdleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		}}
+	s.mux = cmux.New(rootListener{ln, s.sniff})
+	s.mux.SetReadTimeout(limits.readHeader)
+	var loops sync.WaitGroup
+	serve := func(f func() error) {
+		loops.Go(func() {
+			err := f()
+			if !s.stopping.Load() {
+				select {
+				case s.broke <- err:
+				default:
+				}
+			}
+		})
+	}
+	if g != nil {
+		grpcL := serverListener{s.mux.MatchWithWriters(s.sniff.isGRPC), s.sniff, false}
+		serve(func() error { return g.Serve(grpcL) })
+	}
+	httpL := serverListener{s.mux.MatchWithWriters(s.sniff.sentSomething), s.sniff, true}
+	serve(func() error { return s.http.Serve(httpL) })
+	serve(s.mux.Serve)
+	go func() { loops.Wait(); close(s.done) }()
 	return s, nil
 }
 
@@ -71,19 +114,44 @@ func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 // Stop stops accepting, lets the requests in flight finish for up to
 // StopTimeout, then closes every connection.
 func (s *Server) Stop() {
+	if s.stopping.Swap(true) {
+		<-s.done
+		return
+	}
+	close(s.stopped)
+	s.ln.Close()
+	s.sniff.closeAll() // the connections not yet handed to a server
 	ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
 	defer cancel()
-	if err := s.srv.Shutdown(ctx); err != nil {
-		s.srv.Close()
+	var servers sync.WaitGroup
+	servers.Go(func() {
+		if err := s.http.Shutdown(ctx); err != nil {
+			s.http.Close()
+		}
+	})
+	if s.grpc != nil {
+		servers.Go(func() {
+			graceful := make(chan struct{})
+			go func() { s.grpc.GracefulStop(); close(graceful) }()
+			select {
+			case <-graceful:
+			case <-ctx.Done():
+				s.grpc.Stop()
+				<-graceful
+			}
+		})
 	}
+	servers.Wait()
+	s.mux.Close()
 	<-s.done
 }
 
 // watch sends on failed why the server stopped serving, when it stopped by
-// itself rather than by stop.
+// itself rather than by Stop.
 func (s *Server) watch(failed chan<- error) {
-	<-s.done
-	if s.err != http.ErrServerClosed {
-		failed <- fmt.Errorf("gateway %s stopped serving: %w", s.name, s.err)
+	select {
+	case err := <-s.broke:
+		failed <- fmt.Errorf("gateway %s stopped serving: %w", s.name, err)
+	case <-s.stopped:
 	}
 }

@@ -184,11 +184,17 @@ func (s *single) listen() error {
 // find gives, from caller. The topology-test harness starts gateways with
 // it; RunSingle and ServeSplit run them for parigot run.
 func Start(g Spec, schema *Schema, find native.Services, caller *native.Caller, log *slog.Logger) (*Server, error) {
-	h, err := newHandler(schema, g.Services, backend{find: find, caller: caller, log: log.With("gateway", g.Name)}, log.With("gateway", g.Name))
+	log = log.With("gateway", g.Name)
+	be := backend{find: find, caller: caller, log: log}
+	h, err := newHandler(schema, g.Services, be, log)
 	if err != nil {
 		return nil, fmt.Errorf("gateway %s: %w", g.Name, err)
 	}
-	return listen(g.Name, g.Listen, withCORS(g.CORSOrigins, h), log, defaultLimits)
+	gs, err := newGRPC(schema, g.Services, be, log, defaultLimits)
+	if err != nil {
+		return nil, fmt.Errorf("gateway %s: %w", g.Name, err)
+	}
+	return listen(g.Name, g.Listen, withCORS(g.CORSOrigins, h), gs, log, defaultLimits)
 }
 
 // startPrograms runs the programs in a host of their own, whose Remote is

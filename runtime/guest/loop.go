@@ -79,21 +79,37 @@ func UnaryMethod[Req, Resp proto.Message](newReq func() Req, fn func(context.Con
 		if err := unmarshal(in, req); err != nil {
 			return Rejected[[]byte](&Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()})
 		}
+		reply := fn(ctx, req)
+		if reply.done { // most methods answer at once: no future to chain
+			b, err := encodeReply(reply.value, reply.err)
+			if err != nil {
+				return Rejected[[]byte](err)
+			}
+			return Resolved(b)
+		}
 		out := NewFuture[[]byte]()
-		fn(ctx, req).whenDone(func(resp Resp, err error) {
+		reply.whenDone(func(resp Resp, err error) {
+			b, err := encodeReply(resp, err)
 			if err != nil {
 				out.Reject(err)
-				return
-			}
-			b, err := marshalAppend(nil, resp)
-			if err != nil {
-				out.Reject(&Error{Code: CodeInternal, Message: "encoding reply: " + err.Error()})
 				return
 			}
 			out.Resolve(b)
 		})
 		return out
 	}
+}
+
+// encodeReply is a method's outcome: its reply encoded, or its error.
+func encodeReply[Resp proto.Message](resp Resp, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	b, err := marshalAppend(nil, resp)
+	if err != nil {
+		return nil, &Error{Code: CodeInternal, Message: "encoding reply: " + err.Error()}
+	}
+	return b, nil
 }
 
 // Export makes this guest serve the proto service name (for example
@@ -275,7 +291,8 @@ func (l *eventLoop) run(client bool) {
 		default:
 			fatalf("reading the next event: %s", st)
 		}
-		ev, err := abi.Decode(l.buf[:n])
+		// The method name is looked up, never kept: it may stay in l.buf.
+		ev, err := abi.DecodeBorrowed(l.buf[:n])
 		if err != nil {
 			fatalf("reading the next event: %v", err)
 		}
@@ -286,7 +303,10 @@ func (l *eventLoop) run(client bool) {
 				continue // the host completes each call once; nothing to do
 			}
 			delete(l.pending, ev.CallID)
-			l.under(call.deadline, func() { call.done(ev) })
+			prev := l.deadline // as under does, without its closure
+			l.deadline = call.deadline
+			call.done(ev)
+			l.deadline = prev
 		case abi.KindCall:
 			l.serve(ctx, ev)
 		case abi.KindShutdown:
@@ -311,19 +331,31 @@ func (l *eventLoop) serve(ctx context.Context, ev abi.Event) {
 	if ev.Deadline != 0 {
 		ctx = callContext{Context: ctx, deadline: time.Unix(0, ev.Deadline)}
 	}
-	var reply *Future[[]byte]
-	l.under(ev.Deadline, func() { reply = m(ctx, ev.Payload) })
-	reply.whenDone(func(out []byte, err error) {
-		if err != nil {
-			code, payload := errorPayload(err)
-			hostReply(id, code, payload)
-			return
-		}
-		if st := hostReply(id, abi.CodeOK, out); st == abi.StatusTooLarge {
-			hostReply(id, abi.CodeResourceExhausted, abi.EncodeError(abi.CodeResourceExhausted,
-				fmt.Sprintf("reply of %d bytes is larger than the %d-byte limit", len(out), abi.MaxPayload)))
-		}
-	})
+	// The method runs under the call's deadline. (Not through under: its
+	// closure would cost an allocation on every call. A method that
+	// panics ends the guest, so there is nothing to restore then.)
+	prev := l.deadline
+	l.deadline = ev.Deadline
+	reply := m(ctx, ev.Payload)
+	l.deadline = prev
+	if reply.done { // most methods answer at once: no callback to make
+		sendReply(id, reply.value, reply.err)
+		return
+	}
+	reply.whenDone(func(out []byte, err error) { sendReply(id, out, err) })
+}
+
+// sendReply answers the call id with out, or with err when it is not nil.
+func sendReply(id uint64, out []byte, err error) {
+	if err != nil {
+		code, payload := errorPayload(err)
+		hostReply(id, code, payload)
+		return
+	}
+	if st := hostReply(id, abi.CodeOK, out); st == abi.StatusTooLarge {
+		hostReply(id, abi.CodeResourceExhausted, abi.EncodeError(abi.CodeResourceExhausted,
+			fmt.Sprintf("reply of %d bytes is larger than the %d-byte limit", len(out), abi.MaxPayload)))
+	}
 }
 
 func fatalf(format string, args ...any) {

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 // HostModule is the wasm import module name of every parigot host function.
@@ -196,7 +197,15 @@ func (e *Event) Encode(dst []byte) {
 var ErrShortEvent = errors.New("abi: event shorter than its header says")
 
 // Decode parses an event from buf. Payload aliases buf.
-func Decode(buf []byte) (Event, error) {
+func Decode(buf []byte) (Event, error) { return decode(buf, false) }
+
+// DecodeBorrowed is Decode with Method aliasing buf too: it is valid only
+// until buf is written again, and must not be kept. It spares a guest's
+// event loop, which reuses one buffer for every event and only looks the
+// method up, an allocation per call.
+func DecodeBorrowed(buf []byte) (Event, error) { return decode(buf, true) }
+
+func decode(buf []byte, borrowed bool) (Event, error) {
 	if len(buf) < HeaderSize {
 		return Event{}, ErrShortEvent
 	}
@@ -205,12 +214,18 @@ func Decode(buf []byte) (Event, error) {
 	if uint64(len(buf)) < HeaderSize+ml+pl {
 		return Event{}, ErrShortEvent
 	}
-	return Event{
+	method := buf[HeaderSize : HeaderSize+ml]
+	ev := Event{
 		Kind:     Kind(binary.LittleEndian.Uint32(buf[0:])),
 		Code:     Code(binary.LittleEndian.Uint32(buf[4:])),
 		CallID:   binary.LittleEndian.Uint64(buf[8:]),
 		Deadline: int64(binary.LittleEndian.Uint64(buf[16:])),
-		Method:   string(buf[HeaderSize : HeaderSize+ml]),
 		Payload:  buf[HeaderSize+ml : HeaderSize+ml+pl],
-	}, nil
+	}
+	if borrowed && ml > 0 {
+		ev.Method = unsafe.String(&method[0], len(method))
+	} else {
+		ev.Method = string(method)
+	}
+	return ev, nil
 }

@@ -37,6 +37,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := Decode(b)
+		borrowed, berr := DecodeBorrowed(b)
+		if (err == nil) != (berr == nil) || got.Method != borrowed.Method || got.CallID != borrowed.CallID ||
+			got.Kind != borrowed.Kind || got.Code != borrowed.Code || got.Deadline != borrowed.Deadline || !bytes.Equal(got.Payload, borrowed.Payload) {
+			t.Fatalf("DecodeBorrowed = %+v, %v; Decode = %+v, %v", borrowed, berr, got, err)
+		}
 		if err != nil {
 			return
 		}
@@ -46,4 +51,25 @@ func FuzzDecode(f *testing.F) {
 			t.Errorf("re-encoding changed the event")
 		}
 	})
+}
+
+func TestABorrowedMethodIsTheBuffersAndACopiedOneIsNot(t *testing.T) {
+	ev := Event{Kind: KindCall, CallID: 1, Method: "a.B/C", Payload: []byte{7}}
+	buf := make([]byte, ev.Size())
+	ev.Encode(buf)
+	copied, err := Decode(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	borrowed, err := DecodeBorrowed(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if borrowed.Method != "a.B/C" || copied.Method != "a.B/C" {
+		t.Fatalf("methods %q and %q, want a.B/C", borrowed.Method, copied.Method)
+	}
+	buf[HeaderSize] = 'x' // the loop's next event overwrites its buffer
+	if borrowed.Method != "x.B/C" || copied.Method != "a.B/C" {
+		t.Errorf("after the buffer changed: borrowed %q (want x.B/C), copied %q (want a.B/C)", borrowed.Method, copied.Method)
+	}
 }

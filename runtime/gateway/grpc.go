@@ -1,0 +1,274 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"strings"
+
+	"connectrpc.com/grpchealth"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/reflection"
+	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+)
+
+// grpcGateway is the gateway's second server: grpc-go's, over grpc-go's
+// own HTTP/2 transport, for the connections the sniffer finds to be gRPC
+// with protobuf (see listen). It serves what newHandler serves to gRPC
+// clients, the same way: the unary methods of the gateway's services
+// (unknown ones, through grpc.UnknownServiceHandler, as bytes), reflection
+// of those services, and the standard health service, with the same codes,
+// messages and details.
+type grpcGateway struct {
+	be      backend
+	log     *slog.Logger
+	methods map[string]string // "/pkg.Service/Method" of a unary method -> its service
+	streams map[string]bool   // "/pkg.Service/Method" of a streaming one
+	listed  map[string]bool   // the gateway's services
+	order   []string          // the services reflection lists, in the connect path's order
+}
+
+// newGRPC returns the grpc-go server of a gateway serving the proto
+// services named.
+func newGRPC(schema *Schema, services []string, be backend, log *slog.Logger, limits clientLimits) (*grpc.Server, error) {
+	g := &grpcGateway{be: be, log: log, methods: map[string]string{}, streams: map[string]bool{}, listed: map[string]bool{},
+		order: append(slices.Clone(services), grpchealth.HealthV1ServiceName)}
+	for _, name := range services {
+		sd, err := schema.service(name)
+		if err != nil {
+			return nil, err
+		}
+		g.listed[name] = true
+		for i := 0; i < sd.Methods().Len(); i++ {
+			md := sd.Methods().Get(i)
+			proc := "/" + name + "/" + string(md.Name())
+			if md.IsStreamingClient() || md.IsStreamingServer() {
+				g.streams[proc] = true
+				continue
+			}
+			g.methods[proc] = name
+		}
+	}
+	served, err := schema.servedFiles(services)
+	if err != nil {
+		return nil, err
+	}
+	srv := grpc.NewServer(
+		grpc.ForceServerCodecV2(grpcCodec{}),
+		grpc.UnknownServiceHandler(g.unary),
+		grpc.MaxRecvMsgSize(abi.MaxPayload),
+		grpc.MaxHeaderListSize(maxHeaderBytes),
+		grpc.ConnectionTimeout(limits.readHeader),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: IdleTimeout}),
+		grpc.ChainUnaryInterceptor(g.guardUnary),
+		grpc.ChainStreamInterceptor(g.guardStream),
+	)
+	opts := reflection.ServerOptions{Services: serviceNames(g.order), DescriptorResolver: withHealth{served, healthFile()}}
+	reflectionv1.RegisterServerReflectionServer(srv, reflection.NewServerV1(opts))
+	reflectionv1alpha.RegisterServerReflectionServer(srv, reflection.NewServer(opts))
+	healthpb.RegisterHealthServer(srv, grpcHealth{checker: healthChecker{services: services, find: be.find}})
+	return srv, nil
+}
+
+// unary serves every method grpc-go has no service for: a unary method of
+// the gateway's services is called as the connect path calls it
+// (backend.call); anything else is unimplemented, as it is there.
+func (g *grpcGateway) unary(_ any, stream grpc.ServerStream) error {
+	proc, _ := grpc.MethodFromServerStream(stream)
+	service, ok := g.methods[proc]
+	if !ok {
+		return g.unknown(proc)
+	}
+	var req rawMsg
+	if err := stream.RecvMsg(&req); err != nil {
+		return err // grpc-go's status: too large, canceled, ...
+	}
+	ctx := stream.Context()
+	var traceparent string
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get("traceparent"); len(v) > 0 {
+			traceparent = v[0]
+		}
+	}
+	reply, f := g.be.call(ctx, service, strings.TrimPrefix(proc, "/"), traceparent, req.b)
+	if f != nil {
+		return f.grpc()
+	}
+	return stream.SendMsg(&rawMsg{b: reply})
+}
+
+// unknown is the error for a method the gateway does not serve.
+func (g *grpcGateway) unknown(proc string) error {
+	service, method, _ := strings.Cut(strings.TrimPrefix(proc, "/"), "/")
+	switch {
+	case g.streams[proc]:
+		return status.Errorf(codes.Unimplemented, "%s streams, and the gateway serves unary methods only", proc)
+	case g.listed[service]:
+		return status.Errorf(codes.Unimplemented, "unknown method %s for service %s", method, service)
+	}
+	return status.Errorf(codes.Unimplemented, "unknown service %s", service)
+}
+
+// grpc is f as grpc-go's handlers return it: google.rpc.Status with f's
+// details.
+func (f *failure) grpc() error {
+	return status.FromProto(&spb.Status{Code: int32(f.code), Message: f.msg, Details: f.details}).Err()
+}
+
+// guardUnary and guardStream refuse a request in another encoding than
+// protobuf (grpc-go's server decodes everything with grpcCodec), and turn a
+// panic while serving it into a failed call, logged, so that the gateway
+// serves everyone else on.
+func (g *grpcGateway) guardUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	defer g.recover(info.FullMethod, &err)
+	if err := protobufOnly(ctx); err != nil {
+		return nil, err
+	}
+	return handler(ctx, req)
+}
+
+func (g *grpcGateway) guardStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+	defer g.recover(info.FullMethod, &err)
+	if err := protobufOnly(ss.Context()); err != nil {
+		return err
+	}
+	switch info.FullMethod {
+	case reflectionv1.ServerReflection_ServerReflectionInfo_FullMethodName, reflectionv1alpha.ServerReflection_ServerReflectionInfo_FullMethodName:
+		ss = orderedList{ss, g.order}
+	}
+	return handler(srv, ss)
+}
+
+func (g *grpcGateway) recover(method string, err *error) {
+	if v := recover(); v != nil {
+		g.log.Error("gateway: a request panicked; it failed, and the gateway serves on", "path", method, "panic", v, "stack", string(debug.Stack()))
+		*err = status.Error(codes.Internal, "internal error")
+	}
+}
+
+// protobufOnly refuses a request whose content type is gRPC's in another
+// encoding (application/grpc+json): it came on a connection whose first
+// request was gRPC with protobuf, which the sniffer gave to grpc-go's
+// server. (A request that is not gRPC at all, grpc-go's transport refuses
+// itself, with HTTP 415.)
+func protobufOnly(ctx context.Context) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if ct := md.Get("content-type"); len(ct) == 1 && !grpcProto(ct[0]) {
+		return status.Errorf(codes.Unimplemented, "content type %s on a connection that began with gRPC in protobuf: the gateway serves it on a connection of its own", ct[0])
+	}
+	return nil
+}
+
+// grpcCodec is the codec of every request grpc-go's server takes for the
+// gateway (grpc.ForceServerCodecV2): a method's request and reply pass as
+// the bytes they are (rawMsg); reflection's and health's messages are
+// protobuf's.
+type grpcCodec struct{}
+
+func (grpcCodec) Name() string { return "proto" }
+
+func (grpcCodec) Marshal(v any) (mem.BufferSlice, error) {
+	var b []byte
+	switch m := v.(type) {
+	case *rawMsg:
+		b = m.b
+	case proto.Message:
+		var err error
+		if b, err = proto.Marshal(m); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("gateway: cannot encode %T", v)
+	}
+	if len(b) == 0 {
+		return nil, nil
+	}
+	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+}
+
+func (grpcCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	switch m := v.(type) {
+	case *rawMsg:
+		m.b = data.Materialize() // a copy: grpc-go reuses data's buffers
+		return nil
+	case proto.Message:
+		return proto.Unmarshal(data.Materialize(), m)
+	}
+	return fmt.Errorf("gateway: cannot decode into %T", v)
+}
+
+// serviceNames lists the services grpc-go's reflection shows.
+type serviceNames []string
+
+func (n serviceNames) GetServiceInfo() map[string]grpc.ServiceInfo {
+	m := make(map[string]grpc.ServiceInfo, len(n))
+	for _, name := range n {
+		m[name] = grpc.ServiceInfo{}
+	}
+	return m
+}
+
+// orderedList lists the services in reflection's answers in the order of
+// the gateway's list, as the connect path's reflection does (grpc-go's
+// sorts them by name).
+type orderedList struct {
+	grpc.ServerStream
+	order []string
+}
+
+func (o orderedList) SendMsg(m any) error {
+	switch r := m.(type) {
+	case *reflectionv1.ServerReflectionResponse:
+		if l := r.GetListServicesResponse(); l != nil {
+			sortLike(l.Service, o.order)
+		}
+	case *reflectionv1alpha.ServerReflectionResponse:
+		if l := r.GetListServicesResponse(); l != nil {
+			sortLike(l.Service, o.order)
+		}
+	}
+	return o.ServerStream.SendMsg(m)
+}
+
+func sortLike[T interface{ GetName() string }](list []T, order []string) {
+	slices.SortStableFunc(list, func(a, b T) int {
+		return slices.Index(order, a.GetName()) - slices.Index(order, b.GetName())
+	})
+}
+
+// grpcHealth is the standard health service on grpc-go's server, answering
+// Check as the connect path's does (healthChecker). Watch is
+// unimplemented, as it is there (a client that watches then checks
+// instead); so is List.
+type grpcHealth struct {
+	healthpb.UnimplementedHealthServer
+	checker healthChecker
+}
+
+func (h grpcHealth) Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	serving, err := h.checker.status(ctx, req.GetService())
+	switch {
+	case err != nil:
+		return nil, status.Error(codes.NotFound, err.Error())
+	case serving:
+		return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
+	}
+	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_NOT_SERVING}, nil
+}
+
+func (grpcHealth) Watch(*healthpb.HealthCheckRequest, grpc.ServerStreamingServer[healthpb.HealthCheckResponse]) error {
+	return status.Error(codes.Unimplemented, "watching health state is not supported")
+}

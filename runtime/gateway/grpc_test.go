@@ -1,0 +1,449 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/native"
+)
+
+// grpcClient is grpc-go's client of srv, over HTTP/2 without TLS.
+func grpcClient(t *testing.T, srv *Server) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(strings.TrimPrefix(srv.URL(), "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// say calls method of test.v1.Echo with grpc-go; the request and the reply
+// are StringValues (field 1, a string, as in SayRequest and SayResponse).
+func say(ctx context.Context, conn *grpc.ClientConn, method, name string, opts ...grpc.CallOption) (string, error) {
+	out := new(wrapperspb.StringValue)
+	err := conn.Invoke(ctx, "/test.v1.Echo/"+method, wrapperspb.String(name), out, opts...)
+	return out.GetValue(), err
+}
+
+// TestGRPCClientsAreServedByGRPCGo: a connection whose first request is
+// gRPC with protobuf is served by grpc-go's server, others by net/http's,
+// which writes a Date header on every response (grpc-go's transport writes
+// none).
+func TestGRPCClientsAreServedByGRPCGo(t *testing.T) {
+	srv, _ := startTest(t)
+	conn := grpcClient(t, srv)
+	var header metadata.MD
+	got, err := say(t.Context(), conn, "Say", "grpc-go", grpc.Header(&header))
+	if err != nil || got != "Hello, grpc-go!" {
+		t.Fatalf("%q, %v", got, err)
+	}
+	if d := header.Get("date"); len(d) != 0 {
+		t.Errorf("the gRPC call was answered by net/http (Date %v), want grpc-go's server", d)
+	}
+	// Connect and gRPC-Web over h2c prior knowledge, beside the open gRPC
+	// connection: each on a connection of its own, served by net/http.
+	for name, opt := range map[string]connect.ClientOption{"connect": nil, "grpc-web": connect.WithGRPCWeb()} {
+		t.Run(name+" over h2c still reaches the method, through net/http", func(t *testing.T) {
+			var opts []connect.ClientOption
+			if opt != nil {
+				opts = append(opts, opt)
+			}
+			client := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](h2cClient(), srv.URL()+"/test.v1.Echo/Say", opts...)
+			for i := range 3 { // several calls on the one connection
+				resp, err := client.CallUnary(t.Context(), connect.NewRequest(wrapperspb.String(name)))
+				if err != nil || resp.Msg.GetValue() != "Hello, "+name+"!" {
+					t.Fatalf("call %d: %v, %v", i, resp, err)
+				}
+				if resp.Header().Get("Date") == "" {
+					t.Errorf("call %d was not answered by net/http", i)
+				}
+			}
+		})
+	}
+	t.Run("and the gRPC connection serves on", func(t *testing.T) {
+		if got, err := say(t.Context(), conn, "Say", "again"); err != nil || got != "Hello, again!" {
+			t.Errorf("%q, %v", got, err)
+		}
+	})
+}
+
+// TestTheGRPCPathAnswersAsTheConnectPath: the same failures give the same
+// codes, messages and details through grpc-go's server as through
+// connect-go's handlers.
+func TestTheGRPCPathAnswersAsTheConnectPath(t *testing.T) {
+	srv, fake := startTest(t)
+	conn := grpcClient(t, srv)
+	connectClient := func(method string) *connect.Client[wrapperspb.StringValue, wrapperspb.StringValue] {
+		return connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](http.DefaultClient, srv.URL()+"/test.v1.Echo/"+method)
+	}
+
+	t.Run("an error reply keeps its code, message and typed details", func(t *testing.T) {
+		_, err := say(t.Context(), conn, "Fail", "x")
+		st := status.Convert(err)
+		_, cerr := connectClient("Fail").CallUnary(t.Context(), connect.NewRequest(wrapperspb.String("x")))
+		ce := asConnect(cerr)
+		if st.Code() != codes.NotFound || st.Message() != "no such thing" {
+			t.Errorf("grpc-go: %v", err)
+		}
+		if int(st.Code()) != int(ce.Code()) || st.Message() != ce.Message() {
+			t.Errorf("grpc-go: %v; connect: %v", err, cerr)
+		}
+		details := st.Details()
+		if len(details) != 1 || len(ce.Details()) != 1 {
+			t.Fatalf("details: grpc-go %v, connect %v", details, ce.Details())
+		}
+		cv, _ := ce.Details()[0].Value()
+		if d, ok := details[0].(*wrapperspb.StringValue); !ok || d.GetValue() != "why" || !proto.Equal(d, cv) {
+			t.Errorf("detail: grpc-go %v, connect %v", details[0], cv)
+		}
+	})
+	t.Run("the client's deadline bounds the call", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond) // the service's budget is 2s
+		defer cancel()
+		if _, err := say(ctx, conn, "Slow", "x"); status.Code(err) != codes.DeadlineExceeded {
+			t.Errorf("%v, want DeadlineExceeded", err)
+		}
+	})
+	t.Run("the service's budget bounds the call, with the connect path's message", func(t *testing.T) {
+		// Both calls at once: each waits for the service's 2s budget.
+		var cerr error
+		var both sync.WaitGroup
+		both.Go(func() {
+			_, cerr = connectClient("Slow").CallUnary(t.Context(), connect.NewRequest(wrapperspb.String("x")))
+		})
+		_, err := say(t.Context(), conn, "Slow", "x")
+		both.Wait()
+		st, ce := status.Convert(err), asConnect(cerr)
+		if st.Code() != codes.DeadlineExceeded || ce.Code() != connect.CodeDeadlineExceeded || st.Message() != ce.Message() {
+			t.Errorf("grpc-go: %v; connect: %v", err, cerr)
+		}
+	})
+	t.Run("a request over abi.MaxPayload is refused, and nothing reaches the service", func(t *testing.T) {
+		fake.mu.Lock()
+		before := fake.calls
+		fake.mu.Unlock()
+		big := strings.Repeat("a", abi.MaxPayload+1)
+		_, err := say(t.Context(), conn, "Say", big)
+		if status.Code(err) != codes.ResourceExhausted {
+			t.Errorf("%.200v, want ResourceExhausted", err)
+		}
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		if fake.calls != before {
+			t.Error("the request reached the service")
+		}
+	})
+	for _, c := range []struct{ why, method, want string }{
+		{"an unknown method", "/test.v1.Echo/Nope", "unknown method Nope for service test.v1.Echo"},
+		{"a service the gateway does not list", "/test.v1.Hidden/Say", "unknown service test.v1.Hidden"},
+		{"a service of another file of the app", "/other.v1.Vault/Open", "unknown service other.v1.Vault"},
+		{"a streaming method", "/test.v1.Echo/Stream", "/test.v1.Echo/Stream streams, and the gateway serves unary methods only"},
+	} {
+		t.Run(c.why+" is unimplemented, as through connect-go", func(t *testing.T) {
+			err := conn.Invoke(t.Context(), c.method, wrapperspb.String("x"), new(wrapperspb.StringValue))
+			if st := status.Convert(err); st.Code() != codes.Unimplemented || st.Message() != c.want {
+				t.Errorf("%v, want Unimplemented: %s", err, c.want)
+			}
+			client := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](http.DefaultClient, srv.URL()+c.method, connect.WithGRPCWeb())
+			_, cerr := client.CallUnary(t.Context(), connect.NewRequest(wrapperspb.String("x")))
+			if connect.CodeOf(cerr) != connect.CodeUnimplemented {
+				t.Errorf("the connect path: %v", cerr)
+			}
+		})
+	}
+	t.Run("a call that panics fails alone, and the connection serves on", func(t *testing.T) {
+		_, err := say(t.Context(), conn, "Boom", "x")
+		if st := status.Convert(err); st.Code() != codes.Internal || st.Message() != "the gateway failed while calling test.v1.Echo/Boom" {
+			t.Errorf("%v, want Internal", err)
+		}
+		if got, err := say(t.Context(), conn, "Say", "after"); err != nil || got != "Hello, after!" {
+			t.Errorf("after the panic: %q, %v", got, err)
+		}
+	})
+	t.Run("a client's traceparent is the call's parent", func(t *testing.T) {
+		const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+		ctx := metadata.AppendToOutgoingContext(t.Context(), "traceparent", parent)
+		if _, err := say(ctx, conn, "Say", "x"); err != nil {
+			t.Fatal(err)
+		}
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		if fake.trace.Traceparent() != parent {
+			t.Errorf("the call's parent is %s, want %s", fake.trace.Traceparent(), parent)
+		}
+	})
+}
+
+func TestReflectionOverGRPCGoShowsOnlyWhatTheGatewayServes(t *testing.T) {
+	srv, _ := startTest(t)
+	conn := grpcClient(t, srv)
+	t.Run("v1", func(t *testing.T) {
+		stream, err := reflectionv1.NewServerReflectionClient(conn).ServerReflectionInfo(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ask := func(req *reflectionv1.ServerReflectionRequest) *reflectionv1.ServerReflectionResponse {
+			if err := stream.Send(req); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := stream.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return resp
+		}
+		var names []string
+		for _, s := range ask(&reflectionv1.ServerReflectionRequest{MessageRequest: &reflectionv1.ServerReflectionRequest_ListServices{}}).GetListServicesResponse().GetService() {
+			names = append(names, s.GetName())
+		}
+		if fmt.Sprint(names) != "[test.v1.Echo grpc.health.v1.Health]" {
+			t.Errorf("services listed: %v", names)
+		}
+		if resp := ask(&reflectionv1.ServerReflectionRequest{MessageRequest: &reflectionv1.ServerReflectionRequest_FileContainingSymbol{FileContainingSymbol: "test.v1.Echo"}}); resp.GetFileDescriptorResponse() == nil {
+			t.Errorf("describing the served service: %v", resp.GetErrorResponse())
+		}
+		for _, unserved := range []string{"other.v1.Vault", "test.v1.Hidden"} {
+			resp := ask(&reflectionv1.ServerReflectionRequest{MessageRequest: &reflectionv1.ServerReflectionRequest_FileContainingSymbol{FileContainingSymbol: unserved}})
+			if resp.GetErrorResponse() == nil || codes.Code(resp.GetErrorResponse().GetErrorCode()) != codes.NotFound {
+				t.Errorf("reflection describes %s, a service of the app that the gateway does not serve", unserved)
+			}
+		}
+	})
+	t.Run("v1alpha", func(t *testing.T) {
+		stream, err := reflectionv1alpha.NewServerReflectionClient(conn).ServerReflectionInfo(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := stream.Send(&reflectionv1alpha.ServerReflectionRequest{MessageRequest: &reflectionv1alpha.ServerReflectionRequest_ListServices{}}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, s := range resp.GetListServicesResponse().GetService() {
+			names = append(names, s.GetName())
+		}
+		if fmt.Sprint(names) != "[test.v1.Echo grpc.health.v1.Health]" {
+			t.Errorf("services listed: %v", names)
+		}
+	})
+}
+
+func TestHealthOverGRPCGoFollowsTheService(t *testing.T) {
+	srv, be := startProbed(t)
+	health := healthpb.NewHealthClient(grpcClient(t, srv))
+	check := func(service string) string {
+		resp, err := health.Check(t.Context(), &healthpb.HealthCheckRequest{Service: service})
+		if err != nil {
+			st := status.Convert(err)
+			return st.Code().String() + ": " + st.Message()
+		}
+		return resp.GetStatus().String()
+	}
+	for _, up := range []bool{true, false, true} {
+		be.up.Store(up)
+		want := map[bool]string{true: "SERVING", false: "NOT_SERVING"}[up]
+		if got := check("test.v1.Echo"); got != want {
+			t.Errorf("service up=%v: test.v1.Echo is %s, want %s", up, got, want)
+		}
+		if got := check(""); got != want {
+			t.Errorf("service up=%v: the gateway is %s, want %s", up, got, want)
+		}
+	}
+	if got := check("test.v1.Hidden"); got != "NotFound: this gateway serves no service test.v1.Hidden" {
+		t.Errorf("a service the gateway does not serve: %s", got)
+	}
+	stream, err := health.Watch(t.Context(), &healthpb.HealthCheckRequest{})
+	if err == nil {
+		_, err = stream.Recv()
+	}
+	if status.Code(err) != codes.Unimplemented {
+		t.Errorf("Watch: %v, want Unimplemented, as through connect-go", err)
+	}
+}
+
+// TestSilentAndGarbageConnectionsBlockNoOne: connections that send nothing,
+// half a preface, a preface and then nothing, or garbage, delay no gRPC
+// call on another connection, and are closed once the gateway's limit
+// (shortened here) has passed.
+func TestSilentAndGarbageConnectionsBlockNoOne(t *testing.T) {
+	schema, err := ParseSchema(testSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := backend{find: services{&fakeService{tame: true}}, caller: native.NewCaller(NativeIdentity), log: slog.Default()}
+	limits := clientLimits{readHeader: 300 * time.Millisecond, read: 500 * time.Millisecond}
+	h, err := newHandler(schema, []string{"test.v1.Echo"}, be, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := newGRPC(schema, []string{"test.v1.Echo"}, be, slog.Default(), limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := listen("test", "127.0.0.1:0", h, g, slog.New(slog.NewTextHandler(io.Discard, nil)), limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	addr := strings.TrimPrefix(srv.URL(), "http://")
+	var conns []net.Conn
+	for _, sent := range []string{
+		"",                                     // nothing
+		"PRI * HTTP/2.0\r\n",                   // half the preface
+		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",     // the preface, then nothing
+		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00", // the preface, then part of a frame
+		"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 garbage, as if TLS",
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte(sent)); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	t.Run("a gRPC call on another connection is answered", func(t *testing.T) {
+		if got, err := say(t.Context(), grpcClient(t, srv), "Say", "meanwhile"); err != nil || got != "Hello, meanwhile!" {
+			t.Errorf("%q, %v", got, err)
+		}
+	})
+	t.Run("each is closed", func(t *testing.T) {
+		for i, c := range conns {
+			// 20s is only the test's bound.
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			_, err := io.ReadAll(c)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Errorf("connection %d was kept for 20s", i)
+			}
+		}
+		srv.sniff.mu.Lock()
+		defer srv.sniff.mu.Unlock()
+		if n := len(srv.sniff.matching); n != 0 {
+			t.Errorf("the sniffer still holds %d connections", n)
+		}
+	})
+}
+
+// TestOneH2CConnectionIsRoutedByItsFirstRequest: the limitation docs/GATEWAY.md
+// states. On a cleartext HTTP/2 connection that began with gRPC in
+// protobuf, a Connect request gets HTTP 415 and a gRPC request in JSON
+// Unimplemented; a gRPC request on a connection that began with Connect
+// is served (by net/http).
+func TestOneH2CConnectionIsRoutedByItsFirstRequest(t *testing.T) {
+	srv, _ := startTest(t)
+	client := h2cClient()
+	defer client.CloseIdleConnections()
+	grpcCall := func(contentType string, body []byte) *http.Response {
+		r, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL()+"/test.v1.Echo/Say",
+			bytes.NewReader(append(binary.BigEndian.AppendUint32([]byte{0}, uint32(len(body))), body...)))
+		r.Header.Set("Content-Type", contentType)
+		r.Header.Set("TE", "trailers")
+		resp, err := client.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	status := func(resp *http.Response) string {
+		return resp.Trailer.Get("Grpc-Status") + resp.Header.Get("Grpc-Status")
+	}
+	b, _ := proto.Marshal(wrapperspb.String("x"))
+	if resp := grpcCall("application/grpc", b); status(resp) != "0" {
+		t.Fatalf("the first gRPC call: %s %v %v", resp.Status, resp.Header, resp.Trailer)
+	}
+	if resp := grpcCall("application/grpc+json", []byte(`{"name":"x"}`)); status(resp) != "12" {
+		t.Errorf("gRPC in JSON after it: %s %v %v, want Unimplemented", resp.Status, resp.Header, resp.Trailer)
+	}
+	connectClient := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](client, srv.URL()+"/test.v1.Echo/Say")
+	_, err := connectClient.CallUnary(t.Context(), connect.NewRequest(wrapperspb.String("x")))
+	if ce := asConnect(err); err == nil || !strings.Contains(ce.Message(), "415") {
+		t.Errorf("Connect after it: %v, want HTTP 415", err)
+	}
+
+	other := h2cClient()
+	defer other.CloseIdleConnections()
+	first := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](other, srv.URL()+"/test.v1.Echo/Say")
+	if _, err := first.CallUnary(t.Context(), connect.NewRequest(wrapperspb.String("x"))); err != nil {
+		t.Fatal(err)
+	}
+	then := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](other, srv.URL()+"/test.v1.Echo/Say", connect.WithGRPC())
+	if resp, err := then.CallUnary(t.Context(), connect.NewRequest(wrapperspb.String("y"))); err != nil || resp.Msg.GetValue() != "Hello, y!" {
+		t.Errorf("gRPC on a connection that began with Connect: %v, %v", resp, err)
+	}
+}
+
+// TestStopFinishesTheGRPCCallsInFlight: Stop lets a gRPC call in flight
+// finish, then refuses new connections; a deliberate stop is no failure
+// to watch.
+func TestStopFinishesTheGRPCCallsInFlight(t *testing.T) {
+	srv, fake := startTest(t)
+	fake.later = make(chan struct{})
+	failed := make(chan error, 1)
+	watched := make(chan struct{})
+	go func() { srv.watch(failed); close(watched) }()
+	conn := grpcClient(t, srv)
+	result := make(chan error, 1)
+	go func() {
+		_, err := say(context.Background(), conn, "Fail", "x")
+		result <- err
+	}()
+	for {
+		fake.mu.Lock()
+		n := fake.calls
+		fake.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	var stopping sync.WaitGroup
+	stopping.Go(srv.Stop)
+	time.Sleep(50 * time.Millisecond) // Stop is waiting for the call
+	close(fake.later)
+	if err := <-result; err != nil {
+		t.Errorf("the call in flight got %v, want its reply", err)
+	}
+	stopping.Wait()
+	<-watched
+	select {
+	case err := <-failed:
+		t.Errorf("watch reported a deliberate stop: %v", err)
+	default:
+	}
+	if _, err := net.Dial("tcp", strings.TrimPrefix(srv.URL(), "http://")); err == nil {
+		t.Error("the gateway still accepts after Stop")
+	}
+}
