@@ -494,7 +494,8 @@ func TestAReplicaThatBeganToStopOffersNoSocket(t *testing.T) {
 	replica.mu.Lock()
 	calls := replica.serving[0] // echo's call subscription
 	replica.mu.Unlock()
-	waitFor(t, "the request for an offer to wait behind the call", func() bool { n, _, _ := calls.Pending(); return n > 0 })
+	// Pending counts the call its callback has in hand too.
+	waitFor(t, "the request for an offer to wait behind the call", func() bool { n, _, _ := calls.Pending(); return n >= 2 })
 	stopped := make(chan struct{})
 	go func() {
 		replica.StopServing()
