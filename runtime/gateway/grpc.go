@@ -7,6 +7,9 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"connectrpc.com/grpchealth"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
@@ -20,6 +23,7 @@ import (
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/proto"
 
 	"parigot.dev/parigot/runtime/internal/abi"
@@ -39,13 +43,14 @@ type grpcGateway struct {
 	streams map[string]bool   // "/pkg.Service/Method" of a streaming one
 	listed  map[string]bool   // the gateway's services
 	order   []string          // the services reflection lists, in the connect path's order
+	late    lateReads         // the calls whose requests are being read, bounded by limits.read
 }
 
 // newGRPC returns the grpc-go server of a gateway serving the proto
 // services named.
 func newGRPC(schema *Schema, services []string, be backend, log *slog.Logger, limits clientLimits) (*grpc.Server, error) {
 	g := &grpcGateway{be: be, log: log, methods: map[string]string{}, streams: map[string]bool{}, listed: map[string]bool{},
-		order: append(slices.Clone(services), grpchealth.HealthV1ServiceName)}
+		order: append(slices.Clone(services), grpchealth.HealthV1ServiceName), late: lateReads{limit: limits.read}}
 	for _, name := range services {
 		sd, err := schema.service(name)
 		if err != nil {
@@ -73,6 +78,7 @@ func newGRPC(schema *Schema, services []string, be backend, log *slog.Logger, li
 		grpc.MaxHeaderListSize(maxHeaderBytes),
 		grpc.ConnectionTimeout(limits.readHeader),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: IdleTimeout}),
+		grpc.InTapHandle(g.boundRead),
 		grpc.ChainUnaryInterceptor(g.guardUnary),
 		grpc.ChainStreamInterceptor(g.guardStream),
 	)
@@ -93,10 +99,17 @@ func (g *grpcGateway) unary(_ any, stream grpc.ServerStream) error {
 		return g.unknown(proc)
 	}
 	var req rawMsg
-	if err := stream.RecvMsg(&req); err != nil {
-		return err // grpc-go's status: too large, canceled, ...
-	}
+	err := stream.RecvMsg(&req)
 	ctx := stream.Context()
+	if b, ok := ctx.Value(readBoundKey{}).(*readBound); ok {
+		g.late.arrived(b)
+		if b.late.Load() {
+			g.log.Warn("gateway: a gRPC call's request did not arrive in time; the call was cut off", "method", proc, "limit", g.late.limit)
+		}
+	}
+	if err != nil {
+		return err // grpc-go's status: too large, canceled, past a deadline, ...
+	}
 	var traceparent string
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get("traceparent"); len(v) > 0 {
@@ -108,6 +121,104 @@ func (g *grpcGateway) unary(_ any, stream grpc.ServerStream) error {
 		return f.grpc()
 	}
 	return stream.SendMsg(&rawMsg{b: reply})
+}
+
+// readBoundKey is the context key of a call's readBound.
+type readBoundKey struct{}
+
+// boundRead gives a call of the gateway's methods limits.read for its
+// request to arrive, as net/http gives its requests (ReadTimeout): a client
+// that sends the headers of a call and never its message holds a stream,
+// and its handler, no longer. grpc-go's transport reads a stream's message
+// under the context this returns, and ends the call with DeadlineExceeded
+// when that context ends as past a deadline; unary lifts the bound once
+// the message is in. Reflection and health streams are not bounded.
+func (g *grpcGateway) boundRead(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if _, ok := g.methods[info.FullMethodName]; !ok || g.late.limit <= 0 {
+		return ctx, nil
+	}
+	inner, cancel := context.WithCancel(ctx)
+	b := &readBound{Context: inner, cancel: cancel}
+	g.late.add(b)
+	return b, nil
+}
+
+// readBound is a call's context while its request is read: its stream's,
+// which lateReads also ends, as past a deadline, if the request is late.
+// (A context of the standard library's cannot have its deadline lifted,
+// and a timer of its own for each call costs a gateway call about 4%.)
+type readBound struct {
+	context.Context // cancelled by cancel: Done and the rest are its
+	cancel          context.CancelFunc
+	since           time.Time // when the call's headers came
+	late            atomic.Bool
+}
+
+func (b *readBound) Err() error {
+	if b.late.Load() {
+		return context.DeadlineExceeded
+	}
+	return b.Context.Err()
+}
+
+func (b *readBound) Value(key any) any {
+	if key == (readBoundKey{}) {
+		return b
+	}
+	return b.Context.Value(key)
+}
+
+// lateReads ends the calls whose requests have been read for longer than
+// limit: one timer for all of a gateway's calls, armed while a request is
+// being read, which looks every limit/8.
+type lateReads struct {
+	limit   time.Duration
+	mu      sync.Mutex
+	reading map[*readBound]bool
+	timer   *time.Timer
+	armed   bool
+}
+
+func (l *lateReads) add(b *readBound) {
+	b.since = time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.reading == nil {
+		l.reading = map[*readBound]bool{}
+	}
+	l.reading[b] = true
+	if !l.armed {
+		l.armed = true
+		if l.timer == nil {
+			l.timer = time.AfterFunc(l.limit/8, l.sweep)
+		} else {
+			l.timer.Reset(l.limit / 8)
+		}
+	}
+}
+
+// arrived lifts b's bound: its request is in.
+func (l *lateReads) arrived(b *readBound) {
+	l.mu.Lock()
+	delete(l.reading, b)
+	l.mu.Unlock()
+}
+
+func (l *lateReads) sweep() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	for b := range l.reading {
+		if now.Sub(b.since) >= l.limit {
+			b.late.Store(true)
+			b.cancel()
+			delete(l.reading, b)
+		}
+	}
+	l.armed = len(l.reading) > 0
+	if l.armed {
+		l.timer.Reset(l.limit / 8)
+	}
 }
 
 // unknown is the error for a method the gateway does not serve.

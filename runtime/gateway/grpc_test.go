@@ -294,25 +294,7 @@ func TestHealthOverGRPCGoFollowsTheService(t *testing.T) {
 // call on another connection, and are closed once the gateway's limit
 // (shortened here) has passed.
 func TestSilentAndGarbageConnectionsBlockNoOne(t *testing.T) {
-	schema, err := ParseSchema(testSchema(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	be := backend{find: services{&fakeService{tame: true}}, caller: native.NewCaller(NativeIdentity), log: slog.Default()}
-	limits := clientLimits{readHeader: 300 * time.Millisecond, read: 500 * time.Millisecond}
-	h, err := newHandler(schema, []string{"test.v1.Echo"}, be, slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := newGRPC(schema, []string{"test.v1.Echo"}, be, slog.Default(), limits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := listen("test", "127.0.0.1:0", h, g, slog.New(slog.NewTextHandler(io.Discard, nil)), limits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	srv := startWithLimits(t, clientLimits{readHeader: 300 * time.Millisecond, read: 500 * time.Millisecond})
 	addr := strings.TrimPrefix(srv.URL(), "http://")
 	var conns []net.Conn
 	for _, sent := range []string{
@@ -446,4 +428,56 @@ func TestStopFinishesTheGRPCCallsInFlight(t *testing.T) {
 	if _, err := net.Dial("tcp", strings.TrimPrefix(srv.URL(), "http://")); err == nil {
 		t.Error("the gateway still accepts after Stop")
 	}
+}
+
+// TestAGRPCRequestThatNeverArrivesIsCutOff: a gRPC client that sends a
+// call's headers and never its message holds its stream no longer than
+// the gateway's read limit, as an HTTP client's request does, and is told
+// why; a call beside it, on the same connection, is answered.
+func TestAGRPCRequestThatNeverArrivesIsCutOff(t *testing.T) {
+	srv := startWithLimits(t, clientLimits{readHeader: 5 * time.Second, read: 300 * time.Millisecond})
+	conn := grpcClient(t, srv)
+	// No deadline (a client's deadline ends its call with the same code):
+	// the test's own bound, far past the gateway's, cancels the call, so a
+	// gateway that never cut it off fails with Canceled instead.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(20*time.Second, cancel)
+	stream, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, "/test.v1.Echo/Say")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Its headers are sent; its message never is.
+	if got, err := say(ctx, conn, "Say", "beside it"); err != nil || got == "" {
+		t.Errorf("a call beside the waiting one: %q, %v", got, err)
+	}
+	err = stream.RecvMsg(new(wrapperspb.StringValue))
+	if st := status.Convert(err); st.Code() != codes.DeadlineExceeded || st.Message() != "context deadline exceeded" {
+		t.Errorf("the call whose request never came ended with %v, want DeadlineExceeded: context deadline exceeded", err)
+	}
+}
+
+// startWithLimits starts a gateway of test.v1.Echo, both servers, whose
+// clients have limits; it is stopped when the test ends.
+func startWithLimits(t *testing.T, limits clientLimits) *Server {
+	t.Helper()
+	schema, err := ParseSchema(testSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := backend{find: services{&fakeService{tame: true}}, caller: native.NewCaller(NativeIdentity), log: slog.Default()}
+	h, err := newHandler(schema, []string{"test.v1.Echo"}, be, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := newGRPC(schema, []string{"test.v1.Echo"}, be, slog.Default(), limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := listen("test", "127.0.0.1:0", h, g, slog.New(slog.NewTextHandler(io.Discard, nil)), limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	return srv
 }
