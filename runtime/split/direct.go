@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -88,19 +89,24 @@ type directServer struct {
 	key     []byte
 	machine string
 
+	// mu serializes the changes to routes and conns, which each call
+	// reads without it: the maps and the list are replaced whole.
 	mu       sync.Mutex
-	guests   map[string]map[string]route.Endpoint // guest -> its proto services -> where their calls go
-	conns    map[*serverConn]bool
+	routes   atomic.Pointer[map[string]map[string]route.Endpoint] // guest -> its proto services -> where their calls go
+	conns    atomic.Pointer[[]*serverConn]                        // the open connections
 	stopping bool
+	offering atomic.Bool // offers name the socket: until StopServing begins
 
 	// Calls read from several connections at once reach their guests in
 	// the order they were sent (see inOrder): omu guards held, the calls
 	// read and not yet handed over, and moved, closed and made anew
-	// whenever a call is held.
+	// whenever a call is held or a connection deals with a frame while
+	// a reader waits.
 	omu     sync.Mutex
 	held    []*heldCall
 	moved   chan struct{}
-	waiters int // readers waiting in inOrder
+	waiters atomic.Int32  // readers waiting in inOrder: changed with omu held, read without it
+	wait    time.Duration // orderWait, but in tests that must not depend on the scheduler
 }
 
 // heldCall is a call read from a connection, ready for its guest.
@@ -109,9 +115,9 @@ type heldCall struct {
 	guest string
 	local route.Endpoint
 	ev    abi.Event
-	dc    *directCaller
-	sent  int64 // when its caller sent it (Unix ns): calls on one machine share a clock
-	done  bool  // handed to the guest
+	dc    directCaller // where its reply goes: part of the call, not an allocation of its own
+	sent  int64        // when its caller sent it (Unix ns): calls on one machine share a clock
+	done  bool         // handed to the guest
 }
 
 // orderWait bounds how long a call waits for the calls of other
@@ -137,8 +143,10 @@ func listenDirect(n *Network) (*directServer, error) {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	s := &directServer{net: n, dir: dir, ln: ln, id: nuid.Next(), key: key, machine: machineID(),
-		guests: map[string]map[string]route.Endpoint{}, conns: map[*serverConn]bool{}, moved: make(chan struct{})}
+	s := &directServer{net: n, dir: dir, ln: ln, id: nuid.Next(), key: key, machine: n.machine, moved: make(chan struct{}), wait: orderWait}
+	s.routes.Store(&map[string]map[string]route.Endpoint{})
+	s.conns.Store(&[]*serverConn{})
+	s.offering.Store(true)
 	go s.accept()
 	return s, nil
 }
@@ -148,13 +156,39 @@ func listenDirect(n *Network) (*directServer, error) {
 func (s *directServer) serve(guest string, services []string, local route.Endpoint) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.guests[guest]
+	routes := maps.Clone(*s.routes.Load())
+	m := maps.Clone(routes[guest])
 	if m == nil {
 		m = map[string]route.Endpoint{}
-		s.guests[guest] = m
 	}
 	for _, svc := range services {
 		m[svc] = local
+	}
+	routes[guest] = m
+	s.routes.Store(&routes)
+}
+
+// route is where calls of guest for service svc go; nil when guest serves
+// no such service here.
+func (s *directServer) route(guest, svc string) route.Endpoint {
+	return (*s.routes.Load())[guest][svc]
+}
+
+// serves reports whether calls for guest come here.
+func (s *directServer) serves(guest string) bool {
+	_, ok := (*s.routes.Load())[guest]
+	return ok
+}
+
+// addConn and dropConn change the open connections; mu is held.
+func (s *directServer) addConn(c *serverConn) {
+	s.conns.Store(new(append(slices.Clone(*s.conns.Load()), c)))
+}
+
+func (s *directServer) dropConn(c *serverConn) {
+	conns := *s.conns.Load()
+	if i := slices.Index(conns, c); i >= 0 {
+		s.conns.Store(new(slices.Delete(slices.Clone(conns), i, i+1)))
 	}
 }
 
@@ -168,8 +202,13 @@ func (s *directServer) token(guest, who string) []byte {
 }
 
 // offer is the answer to a request for an offer of guest whose reply goes
-// to reply: nil when the reply subject names no identity of the app.
+// to reply: nil when the reply subject names no identity of the app, or
+// once the replica is stopping (stopOffers), when the socket is about to
+// close and would only send the caller there for a goaway or a refusal.
 func (s *directServer) offer(guest, reply string) []byte {
+	if !s.offering.Load() {
+		return nil // stopping: callers stay on NATS, or go to other replicas
+	}
 	who, ok := strings.CutPrefix(reply, s.net.subj.inbox(""))
 	if !ok {
 		return nil
@@ -199,22 +238,23 @@ func (s *directServer) accept() {
 			c.Close()
 			continue
 		}
-		s.conns[sc] = true
+		s.addConn(sc)
 		s.mu.Unlock()
 		go sc.run()
 	}
 }
 
+// stopOffers answers the requests for offers from now on with none.
+func (s *directServer) stopOffers() { s.offering.Store(false) }
+
 // stop takes no new connections and tells every connection to send no new
 // calls; it returns once each has acknowledged (every call it sent before
 // is then with its guest), has closed, or after drainTimeout.
 func (s *directServer) stop() {
+	s.stopOffers()
 	s.mu.Lock()
 	s.stopping = true
-	var conns []*serverConn
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
+	conns := *s.conns.Load() // replaced, never changed in place
 	s.mu.Unlock()
 	s.ln.Close()
 	for _, c := range conns {
@@ -233,13 +273,14 @@ func (s *directServer) stop() {
 
 // close ends every connection and removes the socket.
 func (s *directServer) close() {
+	s.stopOffers()
 	s.mu.Lock()
 	s.stopping = true
-	conns := s.conns
-	s.conns = map[*serverConn]bool{}
+	conns := *s.conns.Load()
+	s.conns.Store(&[]*serverConn{})
 	s.mu.Unlock()
 	s.ln.Close()
-	for c := range conns {
+	for _, c := range conns {
 		c.c.Close()
 	}
 	os.RemoveAll(s.dir)
@@ -262,12 +303,17 @@ type serverConn struct {
 	lastSent int64           // owned by the reader: the latest sent time on this connection
 }
 
-// advance notes that c dealt with a frame, for inOrder's waiters.
+// advance notes that c dealt with a frame, for inOrder's waiters: each
+// frame once (a call inOrder held was counted there).
 func (c *serverConn) advance() {
 	c.progress.Add(1)
-	c.srv.omu.Lock()
-	c.srv.wake()
-	c.srv.omu.Unlock()
+	// A waiter registers before it looks at progress again (inOrder), so
+	// either it sees this frame counted or this sees it waiting.
+	if c.srv.waiters.Load() > 0 {
+		c.srv.omu.Lock()
+		c.srv.wake()
+		c.srv.omu.Unlock()
+	}
 }
 
 // pending reports whether c has a frame it has not yet dealt with: in its
@@ -297,7 +343,7 @@ func (c *serverConn) run() {
 		c.ack()
 		c.c.Close()
 		c.srv.mu.Lock()
-		delete(c.srv.conns, c)
+		c.srv.dropConn(c)
 		c.srv.mu.Unlock()
 	}()
 	r := bufio.NewReaderSize(c.c, 32<<10)
@@ -308,10 +354,7 @@ func (c *serverConn) run() {
 	f := frameReader{b: body}
 	guest, who := f.str16(), f.str16()
 	token := f.rest()
-	c.srv.mu.Lock()
-	_, serves := c.srv.guests[guest]
-	c.srv.mu.Unlock()
-	if f.bad || !serves || !hmac.Equal(token, c.srv.token(guest, who)) {
+	if f.bad || !c.srv.serves(guest) || !hmac.Equal(token, c.srv.token(guest, who)) {
 		c.wmu.Lock()
 		c.w.refused(fmt.Sprintf("%s may not call service %s: only a guest whose requires lists it may, with the token the service offered it", who, guest))
 		c.wmu.Unlock()
@@ -332,7 +375,9 @@ func (c *serverConn) run() {
 		}
 		switch kind {
 		case frameCall:
-			c.call(guest, who, body)
+			if c.call(guest, who, body) {
+				continue // counted as it was held
+			}
 		case frameAck:
 			c.ack()
 		default:
@@ -342,8 +387,9 @@ func (c *serverConn) run() {
 	}
 }
 
-// call hands one call to its guest, or answers it with why not.
-func (c *serverConn) call(guest, who string, body []byte) {
+// call hands one call to its guest, or answers it with why not. It
+// reports whether inOrder held the call, which counts it as dealt with.
+func (c *serverConn) call(guest, who string, body []byte) (held bool) {
 	f := frameReader{b: body}
 	id := f.u64()
 	timeout, sent := int64(f.u64()), int64(f.u64())
@@ -351,21 +397,19 @@ func (c *serverConn) call(guest, who string, body []byte) {
 	payload := f.rest()
 	if f.bad {
 		c.reply(id, abi.ErrorEvent(id, abi.CodeInvalidArgument, "malformed call frame"))
-		return
+		return false
 	}
 	svc, _, _ := strings.Cut(method, "/")
 	// Looked up for each call: a guest restarted in this process serves
 	// from a new endpoint (see directServer.serve).
-	c.srv.mu.Lock()
-	local := c.srv.guests[guest][svc]
-	c.srv.mu.Unlock()
+	local := c.srv.route(guest, svc)
 	if local == nil {
 		c.reply(id, abi.ErrorEvent(id, abi.CodeInvalidArgument, fmt.Sprintf("a call to guest %s must name a method of one of its services", guest)))
-		return
+		return false
 	}
 	if code, why := checkCall(svc, method, payload); code != abi.CodeOK {
 		c.reply(id, abi.ErrorEvent(id, code, why))
-		return
+		return false
 	}
 	ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: payload}
 	if timeout > 0 {
@@ -376,14 +420,18 @@ func (c *serverConn) call(guest, who string, body []byte) {
 	}
 	// A connection's calls keep their order, whatever its sender's clock.
 	c.lastSent = max(c.lastSent, sent)
-	hc := &heldCall{conn: c, guest: guest, local: local, ev: ev, dc: &directCaller{conn: c, id: id, name: who}, sent: c.lastSent}
-	c.srv.inOrder(hc)
+	hc := &heldCall{conn: c, guest: guest, local: local, ev: ev, dc: directCaller{conn: c, id: id, name: who}, sent: c.lastSent}
+	return c.srv.inOrder(hc)
 }
 
 // deliver hands hc to its guest, or answers it with why not.
 func (hc *heldCall) deliver() {
 	hc.done = true
-	if r := hc.local.Deliver(hc.ev, hc.dc); r != route.Accepted {
+	// The guest keeps &hc.dc until it replies, and with it hc: not the
+	// call's payload (up to 4 MiB), which the guest has its own use of.
+	ev := hc.ev
+	hc.ev = abi.Event{}
+	if r := hc.local.Deliver(ev, &hc.dc); r != route.Accepted {
 		hc.conn.reply(hc.dc.id, route.Refuse(r, hc.dc.id, hc.guest))
 	}
 }
@@ -396,20 +444,17 @@ func (hc *heldCall) deliver() {
 // connections the readers of two sockets that became readable together
 // run in whatever order the scheduler picks, and a call made after
 // another (a relay of it) could overtake it.
-func (s *directServer) inOrder(hc *heldCall) {
-	s.mu.Lock()
-	var others []*serverConn
-	for c := range s.conns {
-		if c != hc.conn {
-			others = append(others, c)
-		}
-	}
-	s.mu.Unlock()
+//
+// It reports whether it held hc, counting it as dealt with for the other
+// readers' inOrder (a call handed over at once is counted by its reader).
+// Its common cases take no lock but omu and allocate nothing.
+func (s *directServer) inOrder(hc *heldCall) (held bool) {
+	conns := *s.conns.Load()
 	s.omu.Lock()
 	defer s.omu.Unlock()
-	if len(others) == 0 && len(s.held) == 0 {
+	if len(conns) <= 1 && len(s.held) == 0 { // hc's connection alone
 		hc.deliver()
-		return
+		return false
 	}
 	i := len(s.held)
 	for i > 0 && s.held[i-1].sent > hc.sent {
@@ -420,37 +465,40 @@ func (s *directServer) inOrder(hc *heldCall) {
 	s.wake()
 	// The connections with a frame not yet taken apart, and how far each
 	// was: each is waited for until it has held (or dealt with) one more.
-	waiting := map[*serverConn]uint64{}
-	for _, c := range others {
-		if c.pending() {
-			waiting[c] = c.progress.Load()
+	var room [8]awaited
+	waiting := room[:0]
+	for _, c := range conns {
+		if c != hc.conn && c.pending() {
+			waiting = append(waiting, awaited{c, c.progress.Load()})
 		}
 	}
 	var deadline <-chan time.Time // made only when there is something to wait for
 	for !hc.done && len(waiting) > 0 {
 		if deadline == nil {
-			t := time.NewTimer(orderWait)
+			t := time.NewTimer(s.wait)
 			defer t.Stop()
 			deadline = t.C
 		}
 		moved := s.moved
-		s.waiters++
+		s.waiters.Add(1)
+		// Looked at again once registered: a frame counted before then
+		// woke no one (see advance).
+		if waiting = stillWaiting(waiting); len(waiting) == 0 {
+			s.waiters.Add(-1)
+			break
+		}
 		s.omu.Unlock()
 		select {
 		case <-moved:
 		case <-deadline:
-			clear(waiting)
+			waiting = waiting[:0]
 		}
 		s.omu.Lock()
-		s.waiters--
-		for c, n := range waiting {
-			if c.progress.Load() > n {
-				delete(waiting, c)
-			}
-		}
+		s.waiters.Add(-1)
+		waiting = stillWaiting(waiting)
 	}
 	if hc.done {
-		return // another reader handed it over, in order
+		return true // another reader handed it over, in order
 	}
 	for _, h := range s.held {
 		h.deliver()
@@ -458,11 +506,24 @@ func (s *directServer) inOrder(hc *heldCall) {
 	clear(s.held) // the calls handed over, payloads and all, are not kept alive
 	s.held = s.held[:0]
 	s.wake() // the readers whose calls went with it
+	return true
+}
+
+// awaited is a connection inOrder waits for, and its progress then.
+type awaited struct {
+	c *serverConn
+	n uint64
+}
+
+// stillWaiting is waiting without the connections that have dealt with a
+// frame since.
+func stillWaiting(waiting []awaited) []awaited {
+	return slices.DeleteFunc(waiting, func(w awaited) bool { return w.c.progress.Load() > w.n })
 }
 
 // wake tells inOrder's waiters that something moved; omu is held.
 func (s *directServer) wake() {
-	if s.waiters == 0 {
+	if s.waiters.Load() == 0 {
 		return
 	}
 	close(s.moved)

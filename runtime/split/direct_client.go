@@ -45,7 +45,7 @@ type peerSet struct {
 }
 
 func newDirectClient(n *Network) *directClient {
-	return &directClient{net: n, machine: machineID(), peers: map[string]*peerSet{}, wanted: map[string]bool{}, done: make(chan struct{})}
+	return &directClient{net: n, machine: n.machine, peers: map[string]*peerSet{}, wanted: map[string]bool{}, done: make(chan struct{})}
 }
 
 func (d *directClient) set(guest string) *peerSet {

@@ -140,6 +140,9 @@ func TestCallsOnOneMachineGoOverADirectConnectionNotThroughTheNATSServer(t *test
 	srv := startIdentityServer(t)
 	serveFake(t, srv, &fakeService{name: "echo#1"})
 	caller := callerAs(t, srv, "ticker")
+	if known(caller, "echo") != 1 {
+		t.Fatal("the caller has no direct connection to echo once echo is ready")
+	}
 	got := make(replies, 1)
 	for i := range uint64(20) {
 		caller.Service("test.Echo").Deliver(call(i, "hi"), got)
@@ -147,6 +150,10 @@ func TestCallsOnOneMachineGoOverADirectConnectionNotThroughTheNATSServer(t *test
 			t.Fatalf("call %d: got %+v (%q)", i, ev, ev.Payload)
 		}
 	}
+	// The caller asks 4 times, not once, though its first offer led to a
+	// connection: echo declares 2 replicas (identityGuests), and the
+	// caller goes on looking for the second (offerRequests(1) requests,
+	// again every discoverEvery).
 	if asked, n := askedFlushed(t, caller), callMsgs(t, srv); n != uint64(asked) {
 		t.Errorf("the NATS server carried %d messages on the call subject where the caller asked %d times for an offer: calls went through it", n, asked)
 	}
@@ -456,5 +463,63 @@ func TestAMethodTooLongForACallFrameKeepsTheDirectConnection(t *testing.T) {
 	}
 	if n := caller.client.sent.Load(); n != 1 {
 		t.Errorf("%d calls went over the direct connection, want 1", n)
+	}
+}
+
+// TestAReplicaThatBeganToStopOffersNoSocket: a request for an offer that
+// reaches a replica once its StopServing has begun (one that waited
+// behind a call, which the drain still hands over) is answered with no
+// offer: the socket is about to close, and a caller sent there would only
+// be told to go away.
+func TestAReplicaThatBeganToStopOffersNoSocket(t *testing.T) {
+	srv := startIdentityServer(t)
+	f := &fakeService{name: "echo#1", got: make(chan abi.Event)} // each call waits for the test to take it
+	replica := serveFake(t, srv, f)
+	ticker := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
+	defer ticker.Close()
+	got := make(replies, 1)
+	ticker.Service("test.Echo").Deliver(call(1, "before the stop"), got) // over NATS: ticker knows no replica directly
+
+	offered := make(chan *nats.Msg, 1)
+	asker := connectAs(t, srv, "ticker")
+	go func() {
+		ask := nats.NewMsg("parigot.test.call.test.Echo")
+		ask.Header.Set(headerDirect, "offer")
+		m, err := asker.RequestMsg(ask, patience)
+		if err != nil {
+			t.Error(err)
+		}
+		offered <- m
+	}()
+	replica.mu.Lock()
+	calls := replica.serving[0] // echo's call subscription
+	replica.mu.Unlock()
+	// Pending counts the call its callback has in hand too.
+	waitFor(t, "the request for an offer to wait behind the call", func() bool { n, _, _ := calls.Pending(); return n >= 2 })
+	stopped := make(chan struct{})
+	go func() {
+		replica.StopServing()
+		close(stopped)
+	}()
+	waitFor(t, "the stop to begin", calls.IsDraining)
+	<-f.got // the call goes on; the request for an offer is next
+	if m := <-offered; m != nil && len(m.Data) != 0 {
+		t.Errorf("a replica that began to stop offered %s", m.Data)
+	}
+	if ev := got.next(t); ev.CallID != 1 || ev.Code != abi.CodeOK {
+		t.Errorf("the call made before the stop completed with %+v (%s), want its reply", ev, abi.ErrorMessage(ev.Payload))
+	}
+	<-stopped
+}
+
+// waitFor waits until cond holds, or fails the test after patience.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s for %s", patience, what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

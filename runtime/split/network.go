@@ -46,6 +46,7 @@ type Network struct {
 	owner   map[string]*host.GuestSpec // proto service name -> the guest serving it
 	local   map[string]bool            // names of the guests hosted in this process
 	who     string                     // the connection's identity
+	machine string                     // this machine, read once (machineID): where a socket path means the same file
 	refused chan *PermissionError      // the first permission the server refused
 	mu      sync.Mutex
 	inboxes map[inboxKey]string // a caller's reply subject prefix for one callee
@@ -71,7 +72,7 @@ type inboxKey struct {
 // is its one local guest, or NativeCaller with none (see Conn.Connect).
 func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...string) *Network {
 	n := &Network{nc: nc, subj: subjects{app}, guests: guests, owner: map[string]*host.GuestSpec{}, local: map[string]bool{},
-		refused: make(chan *PermissionError, 1), inboxes: map[inboxKey]string{}}
+		refused: make(chan *PermissionError, 1), inboxes: map[inboxKey]string{}, machine: machineID()}
 	for _, g := range guests {
 		for _, s := range g.Implements {
 			n.owner[s] = g
@@ -199,6 +200,10 @@ func (n *Network) StopServing() {
 	direct := n.direct
 	n.mu.Unlock()
 	if direct != nil {
+		// No caller is sent to the socket from now on, not even one whose
+		// request for an offer is among those the drain below still hands
+		// over: it would only be told to go away.
+		direct.stopOffers()
 		// Every direct caller is told to send no new call, and answers
 		// once the calls it sent before are all here.
 		defer direct.stop()

@@ -4,7 +4,9 @@
 // ever), "fail" (a typed error with a detail), "deadline" (whether its call's
 // deadline is at most DEADLINE_AT_MOST away), anything else (an echo).
 // Middle links print how a relayed call failed, and forward its error as
-// they got it.
+// they got it. A middle link given "behind busy" first calls Busy on the
+// next link, on the same way as the relay, so that the relayed call waits
+// there behind Busy (half a second) whatever the scheduler does.
 package main
 
 import (
@@ -40,6 +42,9 @@ func main() {
 			func(ctx context.Context, req *wrapperspb.StringValue) *guest.Future[*wrapperspb.StringValue] {
 				relayed++
 				if next != "" {
+					if req.GetValue() == "behind busy" {
+						guest.Invoke(nextLink, "Busy", wrapperspb.String("busy"), new(wrapperspb.StringValue))
+					}
 					out := guest.NewFuture[*wrapperspb.StringValue]()
 					guest.Invoke(nextLink, "Relay", req, new(wrapperspb.StringValue)).
 						Success(func(r *wrapperspb.StringValue) { out.Resolve(r) }).

@@ -2,8 +2,10 @@
 // picks what it does:
 //
 //	relay   calls test.Front/Relay with CHAIN_REQUEST, prints how it ended
-//	queued  calls test.Back/Busy, then at once test.Middle/Relay (which
-//	        relays to Back, queued behind Busy), then test.Back/Count
+//	queued  calls test.Middle/Relay with "behind busy" (Middle calls
+//	        test.Back/Busy, then relays to Back, where the relayed call
+//	        waits behind Busy), prints how it ended, then calls
+//	        test.Back/Count
 package main
 
 import (
@@ -26,8 +28,7 @@ func main() {
 			relay(front, os.Getenv("CHAIN_REQUEST"), func() { guest.After(time.Second, func() { guest.ExitSelf(0) }) })
 		case "queued":
 			middle, back := locate("test.Middle"), locate("test.Back")
-			guest.Invoke(back, "Busy", wrapperspb.String("busy"), new(wrapperspb.StringValue))
-			relay(middle, "count me", func() {
+			relay(middle, "behind busy", func() {
 				guest.Invoke(back, "Count", wrapperspb.String(""), new(wrapperspb.StringValue)).
 					Success(func(r *wrapperspb.StringValue) {
 						fmt.Println("back:", r.GetValue())

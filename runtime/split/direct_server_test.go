@@ -1,0 +1,276 @@
+package split
+
+import (
+	"bufio"
+	"bytes"
+	"net"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
+)
+
+// dialAs opens a direct connection to replica's socket as who, welcomed:
+// the caller's ends of it.
+func dialAs(t *testing.T, replica *Network, who string) (net.Conn, *bufio.Reader, frameWriter) {
+	t.Helper()
+	s := replica.direct
+	c, err := net.Dial("unix", s.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	r, w := bufio.NewReader(c), frameWriter{bufio.NewWriter(c)}
+	if err := w.hello("echo", who, s.token("echo", who)); err != nil {
+		t.Fatal(err)
+	}
+	if kind, _, err := readFrame(r); err != nil || kind != frameWelcome {
+		t.Fatalf("the replica did not welcome %s: %v, frame %d", who, err, kind)
+	}
+	return c, r, w
+}
+
+// serverSide is the replica's end of its nth connection, once it has n.
+func serverSide(t *testing.T, s *directServer, n int) *serverConn {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for {
+		if conns := *s.conns.Load(); len(conns) == n {
+			return conns[n-1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica never had %d connections", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestACallHeldForOrderIsCountedOnce: a call that waits in inOrder (it has
+// another connection to wait for) counts as one frame dealt with, so each
+// call wakes the other connections' waiting readers once, not twice.
+func TestACallHeldForOrderIsCountedOnce(t *testing.T) {
+	srv := startIdentityServer(t)
+	replica := serveFake(t, srv, &fakeService{name: "echo#1"})
+	_, r, w := dialAs(t, replica, "ticker")
+	a := serverSide(t, replica.direct, 1)
+	dialAs(t, replica, "tocker") // the other connection: a's calls are held
+	serverSide(t, replica.direct, 2)
+	const calls = 5
+	for i := range uint64(calls) {
+		if err := w.call(i, 0, time.Now().UnixNano(), "test.Echo/Echo", "", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if kind, _, err := readFrame(r); err != nil || kind != frameReply {
+			t.Fatalf("call %d: %v, frame %d", i, err, kind)
+		}
+	}
+	// Once its reader waits on the socket again, it has counted every
+	// frame it was given.
+	deadline := time.Now().Add(patience)
+	for !a.idle.Load() || a.progress.Load() < calls {
+		if time.Now().After(deadline) {
+			t.Fatalf("the reader never went back to the socket: progress %d", a.progress.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := a.progress.Load(); n != calls {
+		t.Errorf("%d calls were counted as %d frames dealt with", calls, n)
+	}
+}
+
+// discard is a service that takes each call and never answers.
+type discard struct{}
+
+func (discard) Deliver(abi.Event, route.Endpoint) route.Refusal { return route.Accepted }
+func (discard) GuestName() string                               { return "echo" }
+func (discard) MethodTimeout() time.Duration                    { return time.Second }
+
+// newTestDirectServer is a directServer with conns open connections (no
+// sockets behind them) and echo served by discard; the first connection.
+func newTestDirectServer(conns int) (*directServer, *serverConn) {
+	s := &directServer{moved: make(chan struct{}), wait: orderWait}
+	s.routes.Store(&map[string]map[string]route.Endpoint{})
+	s.conns.Store(&[]*serverConn{})
+	s.serve("echo", []string{"test.Echo"}, discard{})
+	for range conns {
+		c := &serverConn{srv: s}
+		c.idle.Store(true)
+		s.addConn(c)
+	}
+	return s, (*s.conns.Load())[0]
+}
+
+// callFrame is the body of a call frame.
+func callFrame(t testing.TB, payload []byte) []byte {
+	var b bytes.Buffer
+	w := frameWriter{bufio.NewWriter(&b)}
+	if err := w.call(1, int64(time.Second), time.Now().UnixNano(), "test.Echo/Echo", "", payload); err != nil {
+		t.Fatal(err)
+	}
+	_, body, err := readFrame(bufio.NewReader(&b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// TestACallReachesItsGuestWithTwoAllocations: the method's name and the
+// call itself, whether or not other connections are open; the call path
+// makes no list of them.
+func TestACallReachesItsGuestWithTwoAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
+	for _, conns := range []int{1, 2, 8} {
+		_, c := newTestDirectServer(conns)
+		body := callFrame(t, []byte("payload"))
+		if n := testing.AllocsPerRun(1000, func() { c.call("echo", "ticker", body) }); n > 2 {
+			t.Errorf("with %d connections open, a call allocates %v times, want 2", conns, n)
+		}
+	}
+}
+
+// BenchmarkDirectServerCall is the serving side's cost of one call, from
+// its frame to its guest, with one connection and with another open.
+func BenchmarkDirectServerCall(b *testing.B) {
+	for _, conns := range []int{1, 2} {
+		b.Run(map[int]string{1: "alone", 2: "another-connection-open"}[conns], func(b *testing.B) {
+			_, c := newTestDirectServer(conns)
+			body := callFrame(b, make([]byte, 100))
+			b.ReportAllocs()
+			for b.Loop() {
+				c.call("echo", "ticker", body)
+			}
+		})
+	}
+}
+
+// takenInOrder is a service that notes the payload of each call it takes.
+type takenInOrder struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (r *takenInOrder) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, string(ev.Payload))
+	return route.Accepted
+}
+func (r *takenInOrder) GuestName() string            { return "echo" }
+func (r *takenInOrder) MethodTimeout() time.Duration { return time.Second }
+
+func (r *takenInOrder) calls() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got)
+}
+
+// callSentAt is the body of a call frame sent at sent.
+func callSentAt(t *testing.T, payload string, sent time.Time) []byte {
+	var b bytes.Buffer
+	w := frameWriter{bufio.NewWriter(&b)}
+	if err := w.call(1, 0, sent.UnixNano(), "test.Echo/Echo", "", []byte(payload)); err != nil {
+		t.Fatal(err)
+	}
+	_, body, err := readFrame(bufio.NewReader(&b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// TestCallsOnTwoConnectionsReachTheGuestInTheOrderTheyWereSent: a call
+// read while another connection's reader has a frame in hand waits for
+// it, and the call sent first goes first, as a relay of a call must not
+// overtake the call made before it. The wait is not bounded here, so that
+// a busy machine cannot end it.
+func TestCallsOnTwoConnectionsReachTheGuestInTheOrderTheyWereSent(t *testing.T) {
+	s, a := newTestDirectServer(2)
+	b := (*s.conns.Load())[1]
+	rec := &takenInOrder{}
+	s.serve("echo", []string{"test.Echo"}, rec)
+	s.wait = patience
+	first := time.Now()
+	b.idle.Store(false) // b's reader has the call sent first in hand
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.call("echo", "ticker", callSentAt(t, "second", first.Add(time.Millisecond)))
+	}()
+	for s.waiters.Load() == 0 {
+		select {
+		case <-done:
+			t.Fatalf("the call sent second reached the guest without waiting for the first: %q", rec.calls())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	b.call("echo", "tocker", callSentAt(t, "first", first))
+	<-done
+	if got := rec.calls(); !slices.Equal(got, []string{"first", "second"}) {
+		t.Errorf("the guest took %q, want the first call, then the second", got)
+	}
+}
+
+// TestACallDoesNotWaitForeverForAReaderThatNeverGoesOn: a reader with a
+// frame cut short by its sender holds the others' calls for the bound
+// only.
+func TestACallDoesNotWaitForeverForAReaderThatNeverGoesOn(t *testing.T) {
+	s, a := newTestDirectServer(2)
+	(*s.conns.Load())[1].idle.Store(false) // and it stays so
+	rec := &takenInOrder{}
+	s.serve("echo", []string{"test.Echo"}, rec)
+	s.wait = time.Millisecond
+	a.call("echo", "ticker", callSentAt(t, "x", time.Now()))
+	if got := rec.calls(); !slices.Equal(got, []string{"x"}) {
+		t.Errorf("the guest took %q, want the call once its wait ran out", got)
+	}
+}
+
+// keepsCaller is a service that keeps where each call's reply goes, as a
+// guest does until it replies, and nothing of the call itself.
+type keepsCaller struct{ from []route.Endpoint }
+
+func (k *keepsCaller) Deliver(_ abi.Event, from route.Endpoint) route.Refusal {
+	k.from = append(k.from, from)
+	return route.Accepted
+}
+func (k *keepsCaller) GuestName() string            { return "echo" }
+func (k *keepsCaller) MethodTimeout() time.Duration { return time.Second }
+
+// TestAWaitingReplyDoesNotKeepItsCallsPayload: a call's payload can be
+// collected while the guest has yet to reply, whether the call went to
+// the guest at once or waited in inOrder.
+func TestAWaitingReplyDoesNotKeepItsCallsPayload(t *testing.T) {
+	for _, conns := range []int{1, 2} {
+		s, c := newTestDirectServer(conns)
+		k := &keepsCaller{}
+		s.serve("echo", []string{"test.Echo"}, k)
+		body := callFrame(t, make([]byte, 64<<10))
+		collected := make(chan struct{})
+		runtime.AddCleanup(&body[0], func(ch chan struct{}) { close(ch) }, collected)
+		c.call("echo", "ticker", body)
+		body = nil
+		if !collectedSoon(collected) {
+			t.Errorf("with %d connections open, the payload of a call whose reply is awaited was not collected", conns)
+		}
+		runtime.KeepAlive(k)
+	}
+}
+
+// collectedSoon runs the collector until done is closed, a few times at most.
+func collectedSoon(done chan struct{}) bool {
+	for range 20 {
+		runtime.GC()
+		select {
+		case <-done:
+			return true
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return false
+}
