@@ -2,6 +2,7 @@ package split
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/route"
 )
 
@@ -328,5 +330,40 @@ func TestCheckDirectHost(t *testing.T) {
 				t.Errorf("got %v, want an error saying %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestAChildWithADirectHostTakesCallsFromAnotherMachineOverTCP runs echo's
+// wasm guest as its child does (RunChild), with a direct host: a caller
+// on another machine reaches it over TCP.
+func TestAChildWithADirectHostTakesCallsFromAnotherMachineOverTCP(t *testing.T) {
+	guests := testGuests(t, 1)
+	srv, err := StartServer("test", guests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	ready := make(chan struct{})
+	var out lines.Buffer
+	go RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "echo", Conn: srv.Conn("echo"), Stdout: &out, Stderr: &out,
+		Ready: func() { close(ready) }, DirectHost: "127.0.0.1"})
+	<-ready
+	caller := onMachine(NewNetwork(connectAs(t, srv, "ticker"), "test", guests, "ticker"), "elsewhere")
+	defer caller.Close()
+	if err := caller.WaitReady(ctx, []string{"echo"}, patience, nil); err != nil {
+		t.Fatal(err)
+	}
+	if nets := connNetworks(caller, "echo"); len(nets) != 1 || nets[0] != "tcp" {
+		t.Fatalf("the caller on another machine has direct connections over %v, want one over tcp", nets)
+	}
+	got := make(replies, 1)
+	caller.Service("test.Echo").Deliver(call(1, "over TCP"), got)
+	if ev := got.next(t); ev.CallID != 1 || ev.Code != abi.CodeOK {
+		t.Errorf("got %+v (%s), want echo's reply\necho:\n%s", ev, abi.ErrorMessage(ev.Payload), out.String())
+	}
+	if n := caller.client.sent.Load(); n != 1 {
+		t.Errorf("%d calls went over the direct connection, want 1", n)
 	}
 }
