@@ -122,7 +122,7 @@ type directServer struct {
 	waiters atomic.Int32  // readers waiting in inOrder: changed with omu held, read without it
 	wait    time.Duration // orderWait, but in tests that must not depend on the scheduler
 
-	helloWait time.Duration // how long a new connection has to say hello: offerTimeout, shorter in tests
+	helloWait time.Duration // how long a new connection has to say hello: offerTimeout, shorter in tests; mu guards it
 }
 
 // heldCall is a call read from a connection, ready for its guest.
@@ -274,6 +274,7 @@ func (s *directServer) accept(ln net.Listener, remote bool) {
 			continue
 		}
 		s.addConn(sc)
+		sc.helloWait = s.helloWait
 		s.mu.Unlock()
 		go sc.run()
 	}
@@ -344,6 +345,8 @@ type serverConn struct {
 	idle     atomic.Bool     // its reader waits on the socket with nothing in hand
 	lastSent int64           // owned by the reader: the latest sent time on this connection
 	remote   bool            // from another machine (TCP): its calls are not ordered with others' (inOrder)
+
+	helloWait time.Duration // how long it has to say hello
 }
 
 // advance notes that c dealt with a frame, for inOrder's waiters: each
@@ -392,7 +395,7 @@ func (c *serverConn) run() {
 	r := bufio.NewReaderSize(c.c, 32<<10)
 	// A peer that says nothing, or too little, is not waited for: anyone
 	// on the network may reach the TCP listener.
-	c.c.SetReadDeadline(time.Now().Add(c.srv.helloWait))
+	c.c.SetReadDeadline(time.Now().Add(c.helloWait))
 	kind, body, err := readFrame(r)
 	if err != nil || kind != frameHello {
 		return

@@ -157,7 +157,9 @@ func TestATCPHelloWithAnotherCallersTokenIsRefused(t *testing.T) {
 func TestATCPConnectionThatSaysNothingOrGarbageIsClosed(t *testing.T) {
 	srv := startIdentityServer(t)
 	replica := serveFakeOn(t, srv, &fakeService{name: "echo#1"}, "machine-a", "127.0.0.1")
+	replica.direct.mu.Lock()
 	replica.direct.helloWait = 100 * time.Millisecond
+	replica.direct.mu.Unlock()
 	addr := replica.direct.tcp.Addr().String()
 	closed := func(what string, c net.Conn) {
 		t.Helper()
