@@ -346,10 +346,8 @@ func (o orderedList) SendMsg(m any) error {
 		if l := r.GetListServicesResponse(); l != nil {
 			sortLike(l.Service, o.order)
 		}
-	case *reflectionv1alpha.ServerReflectionResponse:
-		if l := r.GetListServicesResponse(); l != nil {
-			sortLike(l.Service, o.order)
-		}
+	default:
+		sortV1alphaList(m, o.order)
 	}
 	return o.ServerStream.SendMsg(m)
 }

@@ -22,7 +22,6 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
-	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -235,22 +234,7 @@ func TestReflectionOverGRPCGoShowsOnlyWhatTheGatewayServes(t *testing.T) {
 		}
 	})
 	t.Run("v1alpha", func(t *testing.T) {
-		stream, err := reflectionv1alpha.NewServerReflectionClient(conn).ServerReflectionInfo(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := stream.Send(&reflectionv1alpha.ServerReflectionRequest{MessageRequest: &reflectionv1alpha.ServerReflectionRequest_ListServices{}}); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := stream.Recv()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, s := range resp.GetListServicesResponse().GetService() {
-			names = append(names, s.GetName())
-		}
-		if fmt.Sprint(names) != "[test.v1.Echo grpc.health.v1.Health]" {
+		if names := listV1alpha(t, conn); fmt.Sprint(names) != "[test.v1.Echo grpc.health.v1.Health]" {
 			t.Errorf("services listed: %v", names)
 		}
 	})
