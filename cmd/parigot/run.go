@@ -23,20 +23,21 @@ import (
 
 // runFlags are the flags of parigot run.
 type runFlags struct {
-	mode      string
-	natsURL   string
-	natsUser  string
-	creds     string
-	seeds     string
-	only      []string
-	data      string
-	ephemeral bool
-	debug     []string
-	listen    string // Delve's
-	gwListen  string // the gateway's
-	dashboard string // address
-	otlp      string // OTLP/HTTP receiver's URL
-	logFormat string // text or json
+	mode       string
+	natsURL    string
+	natsUser   string
+	creds      string
+	seeds      string
+	only       []string
+	data       string
+	ephemeral  bool
+	debug      []string
+	listen     string // Delve's
+	gwListen   string // the gateway's
+	dashboard  string // address
+	otlp       string // OTLP/HTTP receiver's URL
+	logFormat  string // text or json
+	directHost string // split mode: this machine's address for direct TCP connections
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -70,7 +71,10 @@ as its own NATS user with --nats-seeds DIR, which holds the seeds that
 configuration. The simple fallback, one user shared by all the guests, comes
 from --nats-user (user:password), --nats-creds (a credentials file), or the
 environment: PARIGOT_NATS_TOKEN, PARIGOT_NATS_USER and PARIGOT_NATS_PASSWORD,
-PARIGOT_NATS_CREDS.`,
+PARIGOT_NATS_CREDS. Calls between machines go through the NATS server(s),
+unless --direct-host names an address of the machine that the others reach:
+its services then also listen on TCP there, and callers on other machines
+connect to them directly (with the token NATS gave them, but unencrypted).`,
 		Example: `  parigot run
   parigot run ./examples/helloworld
   parigot run --mode=split ./examples/helloworld
@@ -82,7 +86,10 @@ PARIGOT_NATS_CREDS.`,
   # one app over two machines sharing a NATS cluster, each guest its own user
   # (see parigot nats-config):
   machine-a$ parigot run --mode=split --nats=nats://10.0.0.1:4222 --nats-seeds ./seeds --only=greeting
-  machine-b$ parigot run --mode=split --nats=nats://10.0.0.2:4222 --nats-seeds ./seeds --only=hello`,
+  machine-b$ parigot run --mode=split --nats=nats://10.0.0.2:4222 --nats-seeds ./seeds --only=hello
+
+  # the same, hello calling greeting over a direct TCP connection
+  machine-a$ parigot run --mode=split --nats=nats://10.0.0.1:4222 --nats-seeds ./seeds --only=greeting --direct-host 10.0.0.1`,
 		Args: maxOneDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.mode != "single" && f.mode != "split" {
@@ -96,6 +103,14 @@ PARIGOT_NATS_CREDS.`,
 			}
 			if f.seeds != "" && (f.natsUser != "" || f.creds != "") {
 				return usageError{fmt.Errorf("--nats-seeds gives each guest its own NATS user, --nats-user and --nats-creds one user for all of them: give one or the other")}
+			}
+			if f.directHost != "" {
+				if f.mode != "split" {
+					return usageError{fmt.Errorf("--direct-host needs --mode=split")}
+				}
+				if err := split.CheckDirectHost(f.directHost); err != nil {
+					return usageError{fmt.Errorf("--direct-host %q: %w", f.directHost, err)}
+				}
 			}
 			if f.data != "" && f.ephemeral {
 				return usageError{fmt.Errorf("--data keeps the stores and topics in a directory, --ephemeral in memory only: give one or the other")}
@@ -201,6 +216,7 @@ PARIGOT_NATS_CREDS.`,
 					Only:          f.only,
 					Conn:          conn,
 					Seeds:         f.seeds,
+					DirectHost:    f.directHost,
 					ChildArgs: func(guest string) []string {
 						// The very manifest this run loaded, which need
 						// not be the directory's parigot.hcl.
@@ -251,6 +267,7 @@ PARIGOT_NATS_CREDS.`,
 	cmd.Flags().StringVar(&f.data, "data", "", "where the app's stores and topics are kept (default: .parigot/data in the app's directory)")
 	cmd.MarkFlagDirname("data")
 	cmd.Flags().BoolVar(&f.ephemeral, "ephemeral", false, "keep the app's stores and topics in memory only: they end with the run")
+	cmd.Flags().StringVar(&f.directHost, "direct-host", "", "split mode: an address of this machine (IP or host name, no port) that the app's other machines reach: each service also takes their calls over direct TCP connections there, unencrypted")
 	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests (and gateways) in this process tree (comma-separated names)")
 	cmd.Flags().StringVar(&f.gwListen, "listen", "", "the address (host:port) of the app's gateway, instead of its listen in parigot.hcl")
 	cmd.Flags().StringSliceVar(&f.debug, "debug", nil, "run these guests (comma-separated names) natively under Delve, for a debugger to attach to; their method budgets are suspended")

@@ -47,6 +47,12 @@ type ChildOptions struct {
 	// ruling the direct path out when looking for a fault. A child started
 	// by Supervise takes it from Options.NATSOnly.
 	NATSOnly bool
+	// DirectHost is an address of this machine (an IP or host name, no
+	// port) that the app's other machines reach: the hosted service also
+	// listens for their direct connections on a TCP port of its own there.
+	// Empty: callers on other machines go through the NATS server. A
+	// child started by Supervise takes it from Options.DirectHost.
+	DirectHost string
 }
 
 // Conn says how to reach NATS, and as whom.
@@ -144,6 +150,9 @@ func RunChild(ctx context.Context, opts ChildOptions) (host.Result, error) {
 	}
 	opts.Conn = link.Conn()
 	opts.NATSOnly = opts.NATSOnly || link.hello.NATSOnly
+	if opts.DirectHost == "" {
+		opts.DirectHost = link.hello.DirectHost
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -183,6 +192,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	}
 	network := NewNetwork(nc, opts.App, opts.Guests, opts.Name)
 	network.natsOnly = opts.NATSOnly
+	network.directHost = opts.DirectHost
 	// Closing waits until every reply this process sent has left it, so that
 	// a caller elsewhere hears of a crash here as unavailable, not later as a
 	// deadline.

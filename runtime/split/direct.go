@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -51,6 +52,15 @@ import (
 // call relayed through another service never overtakes the call its
 // caller made first, as one connection to the NATS server guaranteed.
 //
+// Between machines, a replica whose run names an address of its machine
+// (ChildOptions.DirectHost, --direct-host) also listens on TCP there, and
+// its offers carry that address too: a caller on another machine dials
+// it, with the same hello, token and frames, and falls back to NATS when
+// it cannot. Its calls take no part in the order across connections
+// (inOrder): other machines' clocks differ, and NATS across a cluster
+// kept no such order either; each TCP connection's calls keep their own
+// order. The TCP traffic is not encrypted, like NATS without TLS.
+//
 // Each call completes once: with its reply; with unavailable when its
 // connection breaks first (the caller's reader fails what is in flight on
 // it, and drops the replica); or at its deadline, which the calling host
@@ -66,8 +76,11 @@ type directOffer struct {
 	Replica string `json:"replica"` // the replica's listener: unique in the run
 	Machine string `json:"machine"` // a socket path means something on this machine only
 	Addr    string `json:"addr"`
-	Who     string `json:"who"`
-	Token   []byte `json:"token"`
+	// TCP is the replica's TCP address (host:port), for callers on other
+	// machines: only when its run listens there (--direct-host).
+	TCP   string `json:"tcp,omitempty"`
+	Who   string `json:"who"`
+	Token []byte `json:"token"`
 }
 
 // machineID names this machine (its boot), so that a caller dials a
@@ -85,6 +98,7 @@ type directServer struct {
 	net     *Network
 	dir     string // a private directory holding the socket
 	ln      net.Listener
+	tcp     net.Listener // for callers on other machines; nil without a direct host
 	id      string
 	key     []byte
 	machine string
@@ -107,6 +121,8 @@ type directServer struct {
 	moved   chan struct{}
 	waiters atomic.Int32  // readers waiting in inOrder: changed with omu held, read without it
 	wait    time.Duration // orderWait, but in tests that must not depend on the scheduler
+
+	helloWait time.Duration // how long a new connection has to say hello: offerTimeout, shorter in tests; mu guards it
 }
 
 // heldCall is a call read from a connection, ready for its guest.
@@ -130,7 +146,11 @@ type heldCall struct {
 const orderWait = 20 * time.Millisecond
 
 // listenDirect opens the socket in a directory of its own, readable only
-// by this user. An error leaves the process without direct calls, on NATS.
+// by this user, and with a direct host a TCP port of its own there. An
+// error leaves the process without direct calls, on NATS; one of the TCP
+// listener's only without those from other machines (the supervisor
+// listened there once before it started the children, see
+// CheckDirectHost).
 func listenDirect(n *Network) (*directServer, error) {
 	dir, err := os.MkdirTemp("", "parigot-")
 	if err != nil {
@@ -141,13 +161,22 @@ func listenDirect(n *Network) (*directServer, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	var tcp net.Listener
+	if n.directHost != "" {
+		if tcp, err = listenTCP(n.directHost); err != nil {
+			tcp = nil
+		}
+	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	s := &directServer{net: n, dir: dir, ln: ln, id: nuid.Next(), key: key, machine: n.machine, moved: make(chan struct{}), wait: orderWait}
+	s := &directServer{net: n, dir: dir, ln: ln, tcp: tcp, id: nuid.Next(), key: key, machine: n.machine, moved: make(chan struct{}), wait: orderWait, helloWait: offerTimeout}
 	s.routes.Store(&map[string]map[string]route.Endpoint{})
 	s.conns.Store(&[]*serverConn{})
 	s.offering.Store(true)
-	go s.accept()
+	go s.accept(ln, false)
+	if tcp != nil {
+		go s.accept(tcp, true)
+	}
 	return s, nil
 }
 
@@ -217,18 +246,24 @@ func (s *directServer) offer(guest, reply string) []byte {
 	if who == "" {
 		return nil
 	}
-	b, _ := json.Marshal(directOffer{Guest: guest, Replica: s.id, Machine: s.machine, Addr: s.ln.Addr().String(), Who: who, Token: s.token(guest, who)})
+	o := directOffer{Guest: guest, Replica: s.id, Machine: s.machine, Addr: s.ln.Addr().String(), Who: who, Token: s.token(guest, who)}
+	if s.tcp != nil {
+		o.TCP = s.tcp.Addr().String()
+	}
+	b, _ := json.Marshal(o)
 	return b
 }
 
-func (s *directServer) accept() {
+// accept takes the connections of ln: callers on other machines when
+// remote (the TCP listener), on this one otherwise.
+func (s *directServer) accept(ln net.Listener, remote bool) {
 	for {
-		c, err := s.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
-		sc := &serverConn{srv: s, c: c, w: frameWriter{bufio.NewWriterSize(c, 32<<10)}, acked: make(chan struct{})}
-		if sys, ok := c.(syscall.Conn); ok {
+		sc := &serverConn{srv: s, c: c, w: frameWriter{bufio.NewWriterSize(c, 32<<10)}, acked: make(chan struct{}), remote: remote}
+		if sys, ok := c.(syscall.Conn); ok && !remote { // inOrder asks only local connections
 			sc.raw, _ = sys.SyscallConn()
 		}
 		sc.idle.Store(true) // no call can come before its hello is welcomed
@@ -239,6 +274,7 @@ func (s *directServer) accept() {
 			continue
 		}
 		s.addConn(sc)
+		sc.helloWait = s.helloWait
 		s.mu.Unlock()
 		go sc.run()
 	}
@@ -256,7 +292,7 @@ func (s *directServer) stop() {
 	s.stopping = true
 	conns := *s.conns.Load() // replaced, never changed in place
 	s.mu.Unlock()
-	s.ln.Close()
+	s.closeListeners()
 	for _, c := range conns {
 		c.goaway()
 	}
@@ -279,11 +315,18 @@ func (s *directServer) close() {
 	conns := *s.conns.Load()
 	s.conns.Store(&[]*serverConn{})
 	s.mu.Unlock()
-	s.ln.Close()
+	s.closeListeners()
 	for _, c := range conns {
 		c.c.Close()
 	}
 	os.RemoveAll(s.dir)
+}
+
+func (s *directServer) closeListeners() {
+	s.ln.Close()
+	if s.tcp != nil {
+		s.tcp.Close()
+	}
 }
 
 // serverConn is one caller's connection to this process.
@@ -301,6 +344,9 @@ type serverConn struct {
 	progress atomic.Uint64   // frames dealt with: calls held for their guest (inOrder) or answered, other frames handled
 	idle     atomic.Bool     // its reader waits on the socket with nothing in hand
 	lastSent int64           // owned by the reader: the latest sent time on this connection
+	remote   bool            // from another machine (TCP): its calls are not ordered with others' (inOrder)
+
+	helloWait time.Duration // how long it has to say hello
 }
 
 // advance notes that c dealt with a frame, for inOrder's waiters: each
@@ -347,10 +393,14 @@ func (c *serverConn) run() {
 		c.srv.mu.Unlock()
 	}()
 	r := bufio.NewReaderSize(c.c, 32<<10)
+	// A peer that says nothing, or too little, is not waited for: anyone
+	// on the network may reach the TCP listener.
+	c.c.SetReadDeadline(time.Now().Add(c.helloWait))
 	kind, body, err := readFrame(r)
 	if err != nil || kind != frameHello {
 		return
 	}
+	c.c.SetReadDeadline(time.Time{})
 	f := frameReader{b: body}
 	guest, who := f.str16(), f.str16()
 	token := f.rest()
@@ -421,6 +471,12 @@ func (c *serverConn) call(guest, who string, body []byte) (held bool) {
 	// A connection's calls keep their order, whatever its sender's clock.
 	c.lastSent = max(c.lastSent, sent)
 	hc := &heldCall{conn: c, guest: guest, local: local, ev: ev, dc: directCaller{conn: c, id: id, name: who}, sent: c.lastSent}
+	if c.remote {
+		// Its sender's clock is not this machine's: its send time says
+		// nothing of the order of other connections' calls.
+		hc.deliver()
+		return false
+	}
 	return c.srv.inOrder(hc)
 }
 
@@ -437,9 +493,11 @@ func (hc *heldCall) deliver() {
 }
 
 // inOrder hands hc to its guest after the calls sent before it that came
-// in on other connections at the same moment: those that the other
-// connections' readers have read, or are about to (their sockets hold
-// unread bytes), for up to orderWait. Over NATS, one connection to the
+// in on other connections from this machine at the same moment: those
+// that the other connections' readers have read, or are about to (their
+// sockets hold unread bytes), for up to orderWait. Connections from other
+// machines (TCP) are not waited for, and their calls do not come here:
+// their send times are of other clocks. Over NATS, one connection to the
 // server keeps calls in the order they were sent; over direct
 // connections the readers of two sockets that became readable together
 // run in whatever order the scheduler picks, and a call made after
@@ -468,7 +526,7 @@ func (s *directServer) inOrder(hc *heldCall) (held bool) {
 	var room [8]awaited
 	waiting := room[:0]
 	for _, c := range conns {
-		if c != hc.conn && c.pending() {
+		if c != hc.conn && !c.remote && c.pending() {
 			waiting = append(waiting, awaited{c, c.progress.Load()})
 		}
 	}
@@ -550,3 +608,51 @@ func (d *directCaller) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
 }
 func (d *directCaller) GuestName() string            { return d.name }
 func (d *directCaller) MethodTimeout() time.Duration { return 0 }
+
+// CheckDirectHost tells what is wrong with host as Options.DirectHost: it
+// must be an IP address or a host name of this machine, without a port
+// (each child listens on a port of its own), that other machines can
+// reach (not an unspecified address such as 0.0.0.0), and this process
+// must be able to listen there.
+func CheckDirectHost(host string) error {
+	ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	switch {
+	case host == "":
+		return errors.New("it is empty: give an address of this machine that the app's other machines reach, e.g. its LAN IP")
+	case ip == nil && strings.Contains(host, ":"):
+		return errors.New("give an address without a port: each service listens on a port of its own there")
+	case ip == nil && !hostName(host):
+		return errors.New("it is neither an IP address nor a host name")
+	case ip != nil && ip.IsUnspecified():
+		return errors.New("it is the unspecified address, which no other machine can dial: give one of this machine's addresses, e.g. its LAN IP")
+	}
+	ln, err := listenTCP(host)
+	if err != nil {
+		return fmt.Errorf("cannot listen there (%w): give an address of this machine", err)
+	}
+	ln.Close()
+	return nil
+}
+
+// listenTCP listens on a port of its own at host (see CheckDirectHost).
+func listenTCP(host string) (net.Listener, error) {
+	return net.Listen("tcp", net.JoinHostPort(strings.Trim(host, "[]"), "0"))
+}
+
+// hostName reports whether s has the form of a DNS host name.
+func hostName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}

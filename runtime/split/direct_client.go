@@ -24,10 +24,9 @@ import (
 // directClient is the calling side, one per Network: the replicas it
 // knows for each guest, each with its connection, taken in turn.
 type directClient struct {
-	net     *Network
-	machine string
-	sent    atomic.Int64 // calls sent over direct connections
-	asked   atomic.Int64 // requests for offers sent
+	net   *Network
+	sent  atomic.Int64 // calls sent over direct connections
+	asked atomic.Int64 // requests for offers sent
 
 	mu     sync.Mutex
 	peers  map[string]*peerSet // guest -> its replicas
@@ -45,7 +44,7 @@ type peerSet struct {
 }
 
 func newDirectClient(n *Network) *directClient {
-	return &directClient{net: n, machine: n.machine, peers: map[string]*peerSet{}, wanted: map[string]bool{}, done: make(chan struct{})}
+	return &directClient{net: n, peers: map[string]*peerSet{}, wanted: map[string]bool{}, done: make(chan struct{})}
 }
 
 func (d *directClient) set(guest string) *peerSet {
@@ -128,16 +127,23 @@ func (d *directClient) first(ctx context.Context, guest string) error {
 // ready answers at once.
 const offerTimeout = 5 * time.Second
 
-// connect dials the replica of guest an offer describes, when it is on
-// this machine and not known yet, says hello, and once the replica
-// welcomes it adds it to the replicas calls go to. guest is the one the
-// request was for: an offer that names another is not believed. The
-// error says why not, when it tried: a *RefusedError when the replica
-// refused the hello.
+// connect dials the replica of guest an offer describes, when it is not
+// known yet: its socket when it is on this machine, else its TCP address
+// when it has one. It says hello, and once the replica welcomes it adds
+// it to the replicas calls go to. guest is the one the request was for:
+// an offer that names another is not believed. The error says why not,
+// when it tried: a *RefusedError when the replica refused the hello.
 func (d *directClient) connect(guest string, data []byte) error {
 	var o directOffer
-	if json.Unmarshal(data, &o) != nil || o.Guest != guest || o.Addr == "" || o.Machine != d.machine || o.Who != d.net.who {
-		return nil // no offer for this caller on this machine: NATS it is
+	if json.Unmarshal(data, &o) != nil || o.Guest != guest || o.Who != d.net.who {
+		return nil // no offer for this caller: NATS it is
+	}
+	network, addr := "unix", o.Addr
+	if o.Machine != d.net.machine {
+		network, addr = "tcp", o.TCP
+	}
+	if addr == "" {
+		return nil // no way to this replica from here: NATS it is
 	}
 	d.mu.Lock()
 	p := d.set(o.Guest)
@@ -147,7 +153,7 @@ func (d *directClient) connect(guest string, data []byte) error {
 	}
 	p.known[o.Replica] = true
 	d.mu.Unlock()
-	cc, r, err := dialReplica(o)
+	cc, r, err := dialReplica(network, addr, o)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err != nil || d.closed {
@@ -168,10 +174,11 @@ type RefusedError struct{ Reason string }
 
 func (e *RefusedError) Error() string { return e.Reason }
 
-// dialReplica connects to the replica o describes and says hello: the
-// connection once the replica welcomed it, and the reader of its frames.
-func dialReplica(o directOffer) (*clientConn, *bufio.Reader, error) {
-	c, err := net.DialTimeout("unix", o.Addr, offerTimeout)
+// dialReplica connects to the replica o describes, at addr on network,
+// and says hello: the connection once the replica welcomed it, and the
+// reader of its frames.
+func dialReplica(network, addr string, o directOffer) (*clientConn, *bufio.Reader, error) {
+	c, err := net.DialTimeout(network, addr, offerTimeout)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -21,7 +21,9 @@
 // taking the replicas it knows in turn. NATS carries readiness, the
 // offers, the queue groups across machines, and every call for which no
 // direct connection is known or can be made. Options.NATSOnly turns the
-// direct path off.
+// direct path off. With Options.DirectHost, an address of the machine,
+// serving children also listen on TCP there, and callers on other
+// machines connect to them the same way.
 //
 // Each guest is its own NATS user (an nkey), allowed only what its manifest
 // entry needs: a service subscribes to its own call subjects in its own

@@ -28,7 +28,7 @@ func identityGuests() []*host.GuestSpec {
 
 // startIdentityServer starts the embedded server of identityGuests and a
 // gateway "public" serving faulty, with a user for NativeCaller too.
-func startIdentityServer(t *testing.T) *Server {
+func startIdentityServer(t testing.TB) *Server {
 	t.Helper()
 	srv, err := StartServer("test", WithGateways(identityGuests(), []Gateway{{Name: "public", Guests: []string{"faulty"}}}), NativeCaller)
 	if err != nil {
@@ -39,7 +39,7 @@ func startIdentityServer(t *testing.T) *Server {
 }
 
 // connectAs connects to srv as guest who, as a child hosting it would.
-func connectAs(t *testing.T, srv *Server, who string) *nats.Conn {
+func connectAs(t testing.TB, srv *Server, who string) *nats.Conn {
 	t.Helper()
 	nc, err := srv.Conn(who).Connect("test", who)
 	if err != nil {

@@ -39,6 +39,9 @@ type hello struct {
 	Replica int  `json:"replica,omitempty"`
 	// NATSOnly: no direct connections (ChildOptions.NATSOnly).
 	NATSOnly bool `json:"nats_only,omitempty"`
+	// DirectHost: where to listen for direct connections from other
+	// machines (ChildOptions.DirectHost).
+	DirectHost string `json:"direct_host,omitempty"`
 	// Lines: the supervisor wants each line of the guest's output as a
 	// report (Options.Lines).
 	Lines bool `json:"lines,omitempty"`

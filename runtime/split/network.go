@@ -59,6 +59,10 @@ type Network struct {
 	direct   *directServer
 	client   *directClient
 	natsOnly bool // no direct connections: every call through the NATS server (ChildOptions.NATSOnly)
+	// directHost is the address of this machine where the local services
+	// also listen for direct connections from other machines
+	// (ChildOptions.DirectHost); "": they do not.
+	directHost string
 }
 
 // inboxKey names the reply subjects of one caller's calls to one guest.

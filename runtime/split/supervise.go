@@ -57,6 +57,11 @@ type Options struct {
 	// NATSOnly carries every call through the NATS server, with no direct
 	// connection between the children (see ChildOptions.NATSOnly).
 	NATSOnly bool
+	// DirectHost is an address of this machine that the app's other
+	// machines reach: each child serving a guest also listens for their
+	// direct connections on TCP there (see ChildOptions.DirectHost).
+	// Empty: calls between machines go through the NATS server.
+	DirectHost string
 	// State is the app's stores and topics, which the embedded server
 	// keeps (with JetStream) and makes before the children start; nil for
 	// an app without any, whose server runs no JetStream.
@@ -358,7 +363,7 @@ func (s *supervisor) start(c *child) error {
 		upR.Close()
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
-	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, Lines: s.opts.Lines != nil})
+	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, Lines: s.opts.Lines != nil})
 	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
 	c.down = downW
 	if s.opts.Started != nil {

@@ -1,0 +1,412 @@
+package split
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/lines"
+	"parigot.dev/parigot/runtime/internal/route"
+)
+
+// Two Networks of one test process stand for processes on two machines
+// when they are given different machine ids: a caller then may not dial
+// the replica's socket, as on another machine, and takes its TCP address
+// when the replica has one.
+
+// onMachine has n behave as a process on the machine named id; before it
+// serves or calls.
+func onMachine(n *Network, id string) *Network {
+	n.machine = id
+	return n
+}
+
+// serveFakeOn is serveFake on machine, listening for other machines on
+// TCP at host ("" for none).
+func serveFakeOn(t testing.TB, srv *Server, f *fakeService, machine, host string) *Network {
+	t.Helper()
+	n := onMachine(NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo"), machine)
+	n.directHost = host
+	if err := n.Serve("echo", []string{"test.Echo"}, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Ready("echo"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// callerOn is callerAs on machine.
+func callerOn(t testing.TB, srv *Server, who, machine string) *Network {
+	t.Helper()
+	n := onMachine(NewNetwork(connectAs(t, srv, who), "test", identityGuests(), who), machine)
+	if err := n.WaitReady(t.Context(), []string{"echo"}, patience, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// connNetworks is the network of each direct connection n has to guest.
+func connNetworks(n *Network, guest string) []string {
+	n.client.mu.Lock()
+	defer n.client.mu.Unlock()
+	var nets []string
+	if p := n.client.peers[guest]; p != nil {
+		for _, cc := range p.conns {
+			nets = append(nets, cc.c.RemoteAddr().Network())
+		}
+	}
+	return nets
+}
+
+func TestACallFromAnotherMachineGoesOverTCPToAReplicaWithADirectHost(t *testing.T) {
+	srv := startIdentityServer(t)
+	serveFakeOn(t, srv, &fakeService{name: "echo#1"}, "machine-a", "127.0.0.1")
+	caller := callerOn(t, srv, "ticker", "machine-b")
+	if nets := connNetworks(caller, "echo"); len(nets) != 1 || nets[0] != "tcp" {
+		t.Fatalf("the caller on another machine has direct connections over %v, want one over tcp", nets)
+	}
+	got := make(replies, 1)
+	for i := range uint64(20) {
+		caller.Service("test.Echo").Deliver(call(i, "hi"), got)
+		if ev := got.next(t); ev.CallID != i || ev.Code != abi.CodeOK || string(ev.Payload) != "echo#1:hi" {
+			t.Fatalf("call %d: got %+v (%q)", i, ev, ev.Payload)
+		}
+	}
+	if asked, n := askedFlushed(t, caller), callMsgs(t, srv); n != uint64(asked) {
+		t.Errorf("the NATS server carried %d messages on the call subject where the caller asked %d times for an offer: calls went through it", n, asked)
+	}
+	if n := caller.client.sent.Load(); n != 20 {
+		t.Errorf("%d calls went over the direct connection, want 20", n)
+	}
+}
+
+func TestACallerOnTheReplicasMachinePrefersItsSocketToItsTCPAddress(t *testing.T) {
+	srv := startIdentityServer(t)
+	serveFakeOn(t, srv, &fakeService{name: "echo#1"}, "machine-a", "127.0.0.1")
+	caller := callerOn(t, srv, "ticker", "machine-a")
+	if nets := connNetworks(caller, "echo"); len(nets) != 1 || nets[0] != "unix" {
+		t.Fatalf("the caller on the replica's machine has direct connections over %v, want one over its socket", nets)
+	}
+}
+
+func TestWithoutADirectHostACallFromAnotherMachineGoesThroughNATS(t *testing.T) {
+	srv := startIdentityServer(t)
+	replica := serveFakeOn(t, srv, &fakeService{name: "echo#1"}, "machine-a", "")
+	if replica.direct.tcp != nil {
+		t.Fatal("a replica without a direct host listens on TCP")
+	}
+	caller := callerOn(t, srv, "ticker", "machine-b")
+	if known(caller, "echo") != 0 {
+		t.Fatal("a caller on another machine has a direct connection to a replica without a direct host")
+	}
+	got := make(replies, 1)
+	for i := range uint64(5) {
+		caller.Service("test.Echo").Deliver(call(i, "hi"), got)
+		if ev := got.next(t); ev.CallID != i || ev.Code != abi.CodeOK || string(ev.Payload) != "echo#1:hi" {
+			t.Fatalf("call %d: got %+v (%q)", i, ev, ev.Payload)
+		}
+	}
+	if asked, n := askedFlushed(t, caller), callMsgs(t, srv); n != uint64(asked)+5 {
+		t.Errorf("the NATS server carried %d messages on the call subject, want %d requests for offers and 5 calls", n, asked)
+	}
+	if n := caller.client.sent.Load(); n != 0 {
+		t.Errorf("%d calls went over a direct connection, want none", n)
+	}
+}
+
+func TestATCPHelloWithAnotherCallersTokenIsRefused(t *testing.T) {
+	srv := startIdentityServer(t)
+	f := &fakeService{name: "echo#1", got: make(chan abi.Event, 8)}
+	replica := serveFakeOn(t, srv, f, "machine-a", "127.0.0.1")
+	tocker := onMachine(NewNetwork(connectAs(t, srv, "tocker"), "test", identityGuests(), "tocker"), "machine-b")
+	defer tocker.Close()
+	// The offer echo would make ticker, presented by tocker.
+	stolen := directOffer{Guest: "echo", Replica: "forged", Machine: "machine-a", TCP: replica.direct.tcp.Addr().String(),
+		Who: "tocker", Token: replica.direct.token("echo", "ticker")}
+	offer, _ := json.Marshal(stolen)
+	err := tocker.client.connect("echo", offer)
+	var re *RefusedError
+	if !errors.As(err, &re) || !strings.Contains(re.Reason, "tocker may not call service echo") {
+		t.Errorf("connecting over TCP with another caller's token: %v, want a refusal", err)
+	}
+	if known(tocker, "echo") != 0 {
+		t.Error("the refused connection is among the replicas calls go to")
+	}
+	select {
+	case ev := <-f.got:
+		t.Errorf("a refused caller's call reached the service: %+v", ev)
+	default:
+	}
+}
+
+// TestATCPConnectionThatSaysNothingOrGarbageIsClosed: anyone on the
+// network may reach the listener; a connection that sends no hello, or a
+// frame no caller sends, is closed, and callers with a token go on.
+func TestATCPConnectionThatSaysNothingOrGarbageIsClosed(t *testing.T) {
+	srv := startIdentityServer(t)
+	replica := serveFakeOn(t, srv, &fakeService{name: "echo#1"}, "machine-a", "127.0.0.1")
+	replica.direct.mu.Lock()
+	replica.direct.helloWait = 100 * time.Millisecond
+	replica.direct.mu.Unlock()
+	addr := replica.direct.tcp.Addr().String()
+	closed := func(what string, c net.Conn) {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(patience))
+		if n, err := c.Read(make([]byte, 64)); err != io.EOF {
+			t.Errorf("%s: read %d bytes, %v, want the connection closed", what, n, err)
+		}
+	}
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	huge, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer huge.Close()
+	var h [5]byte
+	binary.BigEndian.PutUint32(h[:4], 1<<31) // a frame larger than any caller sends
+	huge.Write(h[:])
+	caller := callerOn(t, srv, "ticker", "machine-b")
+	closed("a frame too large for a hello", huge)
+	closed("no hello", silent)
+	got := make(replies, 1)
+	caller.Service("test.Echo").Deliver(call(1, "hi"), got)
+	if ev := got.next(t); ev.Code != abi.CodeOK || string(ev.Payload) != "echo#1:hi" {
+		t.Errorf("a caller with its token got %+v (%q)", ev, ev.Payload)
+	}
+	if n := caller.client.sent.Load(); n != 1 {
+		t.Errorf("%d calls went over the direct connection, want 1", n)
+	}
+}
+
+// TestATCPConnectionThatBreaksFailsItsCallsAndLaterOnesGoThroughNATS: a
+// replica on another machine that answers one of two calls and dies; the
+// other call fails with unavailable, the next goes to a replica that
+// serves over NATS.
+func TestATCPConnectionThatBreaksFailsItsCallsAndLaterOnesGoThroughNATS(t *testing.T) {
+	srv := startIdentityServer(t)
+	overNATS := onMachine(NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo"), "machine-a")
+	overNATS.natsOnly = true
+	if err := overNATS.Serve("echo", []string{"test.Echo"}, &fakeService{name: "over NATS"}); err != nil {
+		t.Fatal(err)
+	}
+	defer overNATS.Close()
+	caller := onMachine(NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker"), "machine-b")
+	defer caller.Close()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		w := frameWriter{bufio.NewWriter(c)}
+		if kind, _, err := readFrame(r); err != nil || kind != frameHello {
+			return
+		}
+		w.empty(frameWelcome)
+		var ids []uint64
+		for len(ids) < 2 {
+			kind, body, err := readFrame(r)
+			if err != nil || kind != frameCall {
+				return
+			}
+			f := frameReader{b: body}
+			ids = append(ids, f.u64())
+		}
+		w.reply(ids[0], abi.CodeOK, []byte("first"))
+	}()
+	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: "r1", Machine: "machine-a", Addr: "/nowhere/on/this/machine",
+		TCP: ln.Addr().String(), Who: "ticker", Token: []byte("t")})
+	if err := caller.client.connect("echo", offer); err != nil || known(caller, "echo") != 1 {
+		t.Fatalf("the caller did not connect to the replica over TCP: %v", err)
+	}
+	got := make(replies, 4)
+	caller.Service("test.Echo").Deliver(call(1, "a"), got)
+	caller.Service("test.Echo").Deliver(call(2, "b"), got)
+	first, second := got.next(t), got.next(t)
+	if first.CallID != 1 || first.Code != abi.CodeOK || string(first.Payload) != "first" {
+		t.Errorf("the answered call completed with %+v, want its reply", first)
+	}
+	if second.CallID != 2 || second.Code != abi.CodeUnavailable || !strings.Contains(abi.ErrorMessage(second.Payload), "its connection closed during the call") {
+		t.Errorf("the call in flight when the connection broke completed with %+v (%s), want unavailable", second, abi.ErrorMessage(second.Payload))
+	}
+	caller.Service("test.Echo").Deliver(call(3, "c"), got)
+	if ev := got.next(t); ev.CallID != 3 || ev.Code != abi.CodeOK || string(ev.Payload) != "over NATS:c" {
+		t.Errorf("a call after the break completed with %+v (%q), want the reply of the replica over NATS", ev, ev.Payload)
+	}
+	if n := caller.client.sent.Load(); n != 2 {
+		t.Errorf("%d calls went over the direct connection, want 2", n)
+	}
+	select {
+	case ev := <-got:
+		t.Errorf("a call completed twice: %+v", ev)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// arrivals is a service that tells each call it is given, and never answers.
+type arrivals chan abi.Event
+
+func (a arrivals) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
+	a <- ev
+	return route.Accepted
+}
+func (arrivals) GuestName() string            { return "echo" }
+func (arrivals) MethodTimeout() time.Duration { return time.Second }
+
+// TestACallFromAnotherMachineIsNotHeldForOrder: a call that came over TCP
+// reaches its guest at once, even while a local connection has a frame
+// not yet taken apart (which a local call waits for); and a local call
+// does not wait for a TCP connection's frames.
+func TestACallFromAnotherMachineIsNotHeldForOrder(t *testing.T) {
+	s, local := newTestDirectServer(2)
+	got := make(arrivals, 4)
+	s.serve("echo", []string{"test.Echo"}, got)
+	s.wait = patience // a call held for order would stay held for the whole test
+	other := (*s.conns.Load())[1]
+	remote := &serverConn{srv: s, remote: true}
+	s.addConn(remote)
+	arrived := func(what string) {
+		t.Helper()
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s was held", what)
+		}
+	}
+
+	other.idle.Store(false) // a local frame in its reader's hands
+	remote.idle.Store(false)
+	far, near := callFrame(t, []byte("from afar")), callFrame(t, []byte("local"))
+	go remote.call("echo", "ticker", far)
+	arrived("a call over TCP, while a local connection had a frame in hand,")
+
+	other.idle.Store(true) // only the TCP connection has a frame in hand
+	go local.call("echo", "ticker", near)
+	arrived("a local call, while only a TCP connection had a frame in hand,")
+}
+
+func TestCheckDirectHost(t *testing.T) {
+	for _, c := range []struct {
+		host string
+		want string // in the error; "" for none
+	}{
+		{"127.0.0.1", ""},
+		{"localhost", ""},
+		{"", "it is empty"},
+		{"127.0.0.1:4000", "without a port"},
+		{"localhost:4000", "without a port"},
+		{"0.0.0.0", "unspecified address"},
+		{"::", "unspecified address"},
+		{"not a host", "neither an IP address nor a host name"},
+		{"-bad.example", "neither an IP address nor a host name"},
+		{"192.0.2.1", "cannot listen there"}, // TEST-NET-1: no machine's own
+	} {
+		t.Run(c.host, func(t *testing.T) {
+			err := CheckDirectHost(c.host)
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Errorf("got %v, want an error saying %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestAChildWithADirectHostTakesCallsFromAnotherMachineOverTCP runs echo's
+// wasm guest as its child does (RunChild), with a direct host: a caller
+// on another machine reaches it over TCP.
+func TestAChildWithADirectHostTakesCallsFromAnotherMachineOverTCP(t *testing.T) {
+	guests := testGuests(t, 1)
+	srv, err := StartServer("test", guests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	ready := make(chan struct{})
+	var out lines.Buffer
+	go RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "echo", Conn: srv.Conn("echo"), Stdout: &out, Stderr: &out,
+		Ready: func() { close(ready) }, DirectHost: "127.0.0.1"})
+	<-ready
+	caller := onMachine(NewNetwork(connectAs(t, srv, "ticker"), "test", guests, "ticker"), "elsewhere")
+	defer caller.Close()
+	if err := caller.WaitReady(ctx, []string{"echo"}, patience, nil); err != nil {
+		t.Fatal(err)
+	}
+	if nets := connNetworks(caller, "echo"); len(nets) != 1 || nets[0] != "tcp" {
+		t.Fatalf("the caller on another machine has direct connections over %v, want one over tcp", nets)
+	}
+	got := make(replies, 1)
+	caller.Service("test.Echo").Deliver(call(1, "over TCP"), got)
+	if ev := got.next(t); ev.CallID != 1 || ev.Code != abi.CodeOK {
+		t.Errorf("got %+v (%s), want echo's reply\necho:\n%s", ev, abi.ErrorMessage(ev.Payload), out.String())
+	}
+	if n := caller.client.sent.Load(); n != 1 {
+		t.Errorf("%d calls went over the direct connection, want 1", n)
+	}
+}
+
+// BenchmarkCallBetweenMachines is a 100 B call from a caller on one
+// machine to a replica on another, both in this process (two Networks
+// with different machine ids, one embedded NATS server): over a direct
+// TCP connection (loopback), and through the NATS server as without
+// --direct-host; and, for scale, over the Unix socket of one machine.
+// It reports each call's p50 and p99 in microseconds.
+func BenchmarkCallBetweenMachines(b *testing.B) {
+	payload := strings.Repeat("x", 100)
+	for _, way := range []struct{ name, host, callerMachine string }{
+		{"tcp", "127.0.0.1", "machine-b"},
+		{"nats", "", "machine-b"},
+		{"unix", "", "machine-a"},
+	} {
+		b.Run(way.name, func(b *testing.B) {
+			srv := startIdentityServer(b)
+			serveFakeOn(b, srv, &fakeService{name: "echo"}, "machine-a", way.host)
+			caller := callerOn(b, srv, "ticker", way.callerMachine)
+			svc := caller.Service("test.Echo")
+			got := make(replies, 1)
+			took := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := range uint64(b.N) {
+				start := time.Now()
+				svc.Deliver(call(i, payload), got)
+				if ev := <-got; ev.Code != abi.CodeOK {
+					b.Fatalf("call %d: %+v (%s)", i, ev, abi.ErrorMessage(ev.Payload))
+				}
+				took = append(took, time.Since(start))
+			}
+			b.StopTimer()
+			if sent := caller.client.sent.Load(); (way.name == "nats") != (sent == 0) {
+				b.Fatalf("%d calls went over a direct connection", sent)
+			}
+			slices.Sort(took)
+			b.ReportMetric(float64(took[len(took)/2].Nanoseconds())/1e3, "p50-us")
+			b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds())/1e3, "p99-us")
+		})
+	}
+}
