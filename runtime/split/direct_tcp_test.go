@@ -1,7 +1,6 @@
 package split
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -214,44 +213,13 @@ func TestATCPConnectionThatBreaksFailsItsCallsAndLaterOnesGoThroughNATS(t *testi
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		r := bufio.NewReader(c)
-		w := frameWriter{bufio.NewWriter(c)}
-		if kind, _, err := readFrame(r); err != nil || kind != frameHello {
-			return
-		}
-		w.empty(frameWelcome)
-		var ids []uint64
-		for len(ids) < 2 {
-			kind, body, err := readFrame(r)
-			if err != nil || kind != frameCall {
-				return
-			}
-			f := frameReader{b: body}
-			ids = append(ids, f.u64())
-		}
-		w.reply(ids[0], abi.CodeOK, []byte("first"))
-	}()
+	go replicaThatDies(ln)
 	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: "r1", Machine: "machine-a", Addr: "/nowhere/on/this/machine",
 		TCP: ln.Addr().String(), Who: "ticker", Token: []byte("t")})
 	if err := caller.client.connect("echo", offer); err != nil || known(caller, "echo") != 1 {
 		t.Fatalf("the caller did not connect to the replica over TCP: %v", err)
 	}
-	got := make(replies, 4)
-	caller.Service("test.Echo").Deliver(call(1, "a"), got)
-	caller.Service("test.Echo").Deliver(call(2, "b"), got)
-	first, second := got.next(t), got.next(t)
-	if first.CallID != 1 || first.Code != abi.CodeOK || string(first.Payload) != "first" {
-		t.Errorf("the answered call completed with %+v, want its reply", first)
-	}
-	if second.CallID != 2 || second.Code != abi.CodeUnavailable || !strings.Contains(abi.ErrorMessage(second.Payload), "its connection closed during the call") {
-		t.Errorf("the call in flight when the connection broke completed with %+v (%s), want unavailable", second, abi.ErrorMessage(second.Payload))
-	}
+	got := twoCallsAcrossABreak(t, caller)
 	caller.Service("test.Echo").Deliver(call(3, "c"), got)
 	if ev := got.next(t); ev.CallID != 3 || ev.Code != abi.CodeOK || string(ev.Payload) != "over NATS:c" {
 		t.Errorf("a call after the break completed with %+v (%q), want the reply of the replica over NATS", ev, ev.Payload)

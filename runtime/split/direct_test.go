@@ -242,43 +242,12 @@ func TestADirectConnectionThatBreaksMidCallFailsItsCallsWithUnavailable(t *testi
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		r := bufio.NewReader(c)
-		w := frameWriter{bufio.NewWriter(c)}
-		if kind, _, err := readFrame(r); err != nil || kind != frameHello {
-			return
-		}
-		w.empty(frameWelcome)
-		var ids []uint64
-		for len(ids) < 2 {
-			kind, body, err := readFrame(r)
-			if err != nil || kind != frameCall {
-				return
-			}
-			f := frameReader{b: body}
-			ids = append(ids, f.u64())
-		}
-		w.reply(ids[0], abi.CodeOK, []byte("first"))
-	}()
+	go replicaThatDies(ln)
 	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: "r1", Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker", Token: []byte("t")})
 	if err := caller.client.connect("echo", offer); err != nil || known(caller, "echo") != 1 {
 		t.Fatalf("the caller did not connect to the replica: %v", err)
 	}
-	got := make(replies, 4)
-	caller.Service("test.Echo").Deliver(call(1, "a"), got)
-	caller.Service("test.Echo").Deliver(call(2, "b"), got)
-	first, second := got.next(t), got.next(t)
-	if first.CallID != 1 || first.Code != abi.CodeOK || string(first.Payload) != "first" {
-		t.Errorf("the answered call completed with %+v, want its reply", first)
-	}
-	if second.CallID != 2 || second.Code != abi.CodeUnavailable || !strings.Contains(abi.ErrorMessage(second.Payload), "service echo is not running: its connection closed during the call") {
-		t.Errorf("the call in flight when the connection broke completed with %+v (%s), want unavailable", second, abi.ErrorMessage(second.Payload))
-	}
+	got := twoCallsAcrossABreak(t, caller)
 	// The broken replica is dropped: the next call goes over NATS, where
 	// no replica of echo answers, and fails at once.
 	caller.Service("test.Echo").Deliver(call(3, "c"), got)
@@ -522,4 +491,49 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// replicaThatDies serves ln as a replica of echo that welcomes one caller,
+// takes two calls, answers the first and dies.
+func replicaThatDies(ln net.Listener) {
+	c, err := ln.Accept()
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	w := frameWriter{bufio.NewWriter(c)}
+	if kind, _, err := readFrame(r); err != nil || kind != frameHello {
+		return
+	}
+	w.empty(frameWelcome)
+	var ids []uint64
+	for len(ids) < 2 {
+		kind, body, err := readFrame(r)
+		if err != nil || kind != frameCall {
+			return
+		}
+		f := frameReader{b: body}
+		ids = append(ids, f.u64())
+	}
+	w.reply(ids[0], abi.CodeOK, []byte("first"))
+}
+
+// twoCallsAcrossABreak makes calls 1 and 2 of echo through caller, whose
+// one replica is a replicaThatDies: the first must complete with its
+// reply, the second with unavailable. It returns where the replies of
+// caller's later calls go.
+func twoCallsAcrossABreak(t *testing.T, caller *Network) replies {
+	t.Helper()
+	got := make(replies, 4)
+	caller.Service("test.Echo").Deliver(call(1, "a"), got)
+	caller.Service("test.Echo").Deliver(call(2, "b"), got)
+	first, second := got.next(t), got.next(t)
+	if first.CallID != 1 || first.Code != abi.CodeOK || string(first.Payload) != "first" {
+		t.Errorf("the answered call completed with %+v, want its reply", first)
+	}
+	if second.CallID != 2 || second.Code != abi.CodeUnavailable || !strings.Contains(abi.ErrorMessage(second.Payload), "service echo is not running: its connection closed during the call") {
+		t.Errorf("the call in flight when the connection broke completed with %+v (%s), want unavailable", second, abi.ErrorMessage(second.Payload))
+	}
+	return got
 }
