@@ -23,21 +23,21 @@ import (
 
 // runFlags are the flags of parigot run.
 type runFlags struct {
-	mode       string
-	natsURL    string
-	natsUser   string
-	creds      string
-	seeds      string
-	only       []string
-	data       string
-	ephemeral  bool
-	debug      []string
-	listen     string // Delve's
-	gwListen   string // the gateway's
-	dashboard  string // address
-	otlp       string // OTLP/HTTP receiver's URL
-	logFormat  string // text or json
-	directHost string // split mode: this machine's address for direct TCP connections
+	mode        string
+	natsURL     string
+	natsUser    string
+	creds       string
+	seeds       string
+	only        []string
+	data        string
+	ephemeral   bool
+	debug       []string
+	debugListen string // Delve's (--debug-listen)
+	gwListen    string // the gateway's
+	dashboard   string // address
+	otlp        string // OTLP/HTTP receiver's URL
+	logFormat   string // text or json
+	directHost  string // split mode: this machine's address for direct TCP connections
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -127,10 +127,10 @@ connect to them directly (with the token NATS gave them, but unencrypted).`,
 				return err
 			}
 			guests := host.GuestsFromManifest(res.App, res.Wasm)
-			if f.listen != "" && len(f.debug) != 1 {
+			if f.debugListen != "" && len(f.debug) != 1 {
 				return usageError{fmt.Errorf("--debug-listen gives one address: name one guest in --debug")}
 			}
-			host.Debug(guests, res.Debug, f.listen)
+			host.Debug(guests, res.Debug, f.debugListen)
 			gws, schema, err := runGateways(res.App, f.gwListen)
 			if err != nil {
 				return err
@@ -225,8 +225,8 @@ connect to them directly (with the token NATS gave them, but unencrypted).`,
 						if len(f.debug) > 0 {
 							args = append(args, "--debug", strings.Join(f.debug, ","))
 						}
-						if f.listen != "" {
-							args = append(args, "--debug-listen", f.listen)
+						if f.debugListen != "" {
+							args = append(args, "--debug-listen", f.debugListen)
 						}
 						if f.otlp != "" {
 							args = append(args, "--otlp", f.otlp)
@@ -274,7 +274,7 @@ connect to them directly (with the token NATS gave them, but unencrypted).`,
 	cmd.Flags().StringVar(&f.dashboard, "dashboard", "", "serve the app's dashboard and Prometheus /metrics on this address, e.g. 127.0.0.1:7070, until interrupted (the URL is printed)")
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "how guests' output lines are written: text (prefixed with the guest's name, for people) or json (one object a line, with guest, method, trace and span ids, for machines)")
 	cmd.Flags().StringVar(&f.otlp, "otlp", "", "send a span of every call to this OpenTelemetry OTLP/HTTP receiver, e.g. http://127.0.0.1:4318 (a collector's)")
-	cmd.Flags().StringVar(&f.listen, "debug-listen", "", "the address Delve serves the --debug guest on, e.g. 127.0.0.1:2345 for an IDE's fixed configuration (default: a free port, printed)")
+	cmd.Flags().StringVar(&f.debugListen, "debug-listen", "", "the address Delve serves the --debug guest on, e.g. 127.0.0.1:2345 for an IDE's fixed configuration (default: a free port, printed)")
 	return cmd
 }
 
