@@ -29,6 +29,12 @@ type instance struct {
 	spare  []delivery    // owned: the drained queue's array, reused by the next drain
 	closed bool          // the guest has ended: pushes fail
 	wake   chan struct{} // capacity 1: "the queue may have something"
+	// lastWait is how long the guest's last poll waited for its event,
+	// and peerIsGuest whether the last call or reply drained came from
+	// another guest of this process (both owned by the guest's goroutine):
+	// see spin.
+	lastWait    time.Duration
+	peerIsGuest bool
 	// What waits for the guest, from push until poll hands it over (or
 	// close answers it): calls and their request bytes, and reply bytes.
 	// Pushes check them against the bounds under mu; the guest goroutine
@@ -278,6 +284,7 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 		defer t.Stop()
 		giveUp = t.C
 	}
+	spun := false
 	for {
 		in.drain()
 		if len(in.pending) > 0 {
@@ -290,14 +297,22 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 		if timeout == 0 { // a look, not a wait: a guest with background work
 			return abi.Event{}, false, ctx.Err() != nil
 		}
+		if !spun && in.spin(pollSpin()) {
+			spun = true
+			continue
+		}
+		spun = true
 		var deadline <-chan time.Time
 		if d, has := in.earliestDeadline(); has {
 			in.armTimer(d)
 			deadline = in.timer.C
 		}
+		parked := time.Now()
 		select {
 		case <-in.wake:
+			in.lastWait = time.Since(parked)
 		case <-deadline:
+			in.lastWait = time.Since(parked) // nothing came soon: no spin next time
 			in.timerAt = time.Time{}
 		case <-giveUp:
 			return abi.Event{}, false, false
@@ -374,6 +389,7 @@ func (in *instance) drain() {
 				held = append(held, d)
 				continue
 			}
+			_, in.peerIsGuest = d.from.(*instance)
 			in.nextID++
 			id := in.nextID
 			t := replyTarget{caller: d.from, callID: d.ev.CallID, method: d.ev.Method}
@@ -386,10 +402,12 @@ func (in *instance) drain() {
 			ev.CallID = id
 			in.ready = append(in.ready, ev)
 		case abi.KindReply:
-			if _, ok := in.pending[d.ev.CallID]; !ok {
+			out, ok := in.pending[d.ev.CallID]
+			if !ok {
 				in.waitingBytes.Add(-int64(len(d.ev.Payload))) // late: the call had its answer already
 				continue
 			}
+			_, in.peerIsGuest = out.callee.(*instance)
 			if in.run.trace != nil {
 				d.ev.Trace = in.pending[d.ev.CallID].trace
 			}

@@ -1,0 +1,79 @@
+package host
+
+import (
+	"os"
+	goruntime "runtime"
+	"sync"
+	"time"
+)
+
+// EnvPollSpin names the environment variable that sets how long a guest's
+// poll may wait for its next event with the processor in hand, yielding
+// it to other goroutines, before it parks the guest's goroutine: a Go
+// duration from 0 (never) to 1ms. Unset or not such a duration:
+// DefaultPollSpin.
+const EnvPollSpin = "PARIGOT_POLL_SPIN"
+
+// DefaultPollSpin is the poll's spin when EnvPollSpin does not set one.
+//
+// Two guests in a quick exchange (a program and the service it calls,
+// one call after another) each wait a few microseconds for the other, and
+// parking a goroutine, then waking it from the other guest's, costs about
+// as much again: the woken guest is queued behind its waker on the
+// waker's processor, so the two take turns on one core where they could
+// run on two. A short spin keeps each guest on its own processor while
+// the exchange lasts (docs/BENCHMARKS.md, "The poll's spin"). It is short,
+// and only for exchanges between guests (see spin), so that a guest
+// whose callers are a gateway's clients or other processes never spins:
+// spinning there would only take the processor from the goroutines that
+// bring the calls.
+const DefaultPollSpin = 10 * time.Microsecond
+
+// maxPollSpin bounds EnvPollSpin.
+const maxPollSpin = time.Millisecond
+
+// pollSpin is the spin of this process's polls, read once.
+var pollSpin = sync.OnceValue(func() time.Duration { return parsePollSpin(os.Getenv(EnvPollSpin)) })
+
+// parsePollSpin is the spin s sets, or DefaultPollSpin when it sets none.
+func parsePollSpin(s string) time.Duration {
+	d, err := time.ParseDuration(s)
+	if s == "0" {
+		d, err = 0, nil
+	}
+	if err != nil || d < 0 || d > maxPollSpin {
+		return DefaultPollSpin
+	}
+	return d
+}
+
+// spin waits up to window for an event, yielding the processor meanwhile,
+// before a poll parks the guest's goroutine: only when the guest is in a
+// quick exchange with another guest of this process (its last call or
+// reply came from one, after a wait shorter than window). Calls from a
+// gateway's or another process's goroutines do not count: those
+// goroutines need the processor the spin would hold. It reports whether
+// the inbox has something.
+func (in *instance) spin(window time.Duration) bool {
+	if window <= 0 || !in.peerIsGuest || in.lastWait >= window {
+		return false
+	}
+	start := time.Now()
+	for i := 1; ; i++ {
+		goruntime.Gosched()
+		if in.hasQueued() {
+			return true
+		}
+		if i%8 == 0 && time.Since(start) >= window {
+			return false
+		}
+	}
+}
+
+// hasQueued reports whether something was pushed to the inbox and not
+// yet drained.
+func (in *instance) hasQueued() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.queue) > 0
+}

@@ -1,0 +1,73 @@
+package host
+
+import (
+	"testing"
+	"time"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+)
+
+func TestThePollSpinIsReadFromItsVariable(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want time.Duration
+	}{
+		{"", DefaultPollSpin},
+		{"0", 0},
+		{"0s", 0},
+		{"25us", 25 * time.Microsecond},
+		{"1ms", time.Millisecond},
+		{"2ms", DefaultPollSpin}, // past the bound
+		{"-1us", DefaultPollSpin},
+		{"ten", DefaultPollSpin},
+		{"10", DefaultPollSpin}, // a number without a unit is no duration
+	} {
+		if got := parsePollSpin(tc.env); got != tc.want {
+			t.Errorf("%s=%q: spin %v, want %v", EnvPollSpin, tc.env, got, tc.want)
+		}
+	}
+}
+
+// TestAGuestSpinsOnlyWhileItsEventsComeQuickly: a poll spins when the
+// guest's last wait, for another guest, was shorter than the spin, and
+// sees an event pushed meanwhile; it does not spin after a long wait, for
+// events from outside the process's guests, nor when spinning is off.
+func TestAGuestSpinsOnlyWhileItsEventsComeQuickly(t *testing.T) {
+	in := newInstance(&run{}, &GuestSpec{Name: "svc", Kind: Service, MethodTimeout: time.Second})
+	caller := newInstance(&run{}, &GuestSpec{Name: "prog", Kind: Program})
+	call := delivery{ev: abi.Event{Kind: abi.KindCall, CallID: 1, Method: "test.Echo/Echo"}, from: caller}
+
+	// With a call already in the inbox, a spin would see it at its first
+	// look: a poll that does not spin says there is nothing, unlooked.
+	in.push(call)
+	for _, tc := range []struct {
+		name        string
+		peerIsGuest bool
+		lastWait    time.Duration
+		window      time.Duration
+	}{
+		{"after a long wait", true, time.Hour, time.Minute},
+		{"with spinning off", true, 0, 0},
+		{"after a call from outside the process's guests", false, 0, time.Minute},
+	} {
+		in.peerIsGuest, in.lastWait = tc.peerIsGuest, tc.lastWait
+		if in.spin(tc.window) {
+			t.Errorf("%s: the guest spun", tc.name)
+		}
+	}
+	in.drain()
+	in.ready, in.peerIsGuest, in.lastWait = nil, true, 0
+	// A quick exchange: the event comes while the guest spins. (The spin's
+	// bound is the test's patience: only a machine that never runs the
+	// pushing goroutine makes the spin give up.)
+	go func() {
+		time.Sleep(time.Millisecond)
+		in.push(call)
+	}()
+	if !in.spin(patience) {
+		t.Fatal("the spin gave up before the event pushed meanwhile")
+	}
+	if ev, ok, _ := in.next(t.Context(), time.Second); !ok || ev.Kind != abi.KindCall {
+		t.Errorf("after the spin, the poll returned %+v, %v; want the call", ev, ok)
+	}
+}
