@@ -40,8 +40,36 @@ type eventLoop struct {
 
 // pendingCall is a dispatched call awaiting its reply.
 type pendingCall struct {
-	done     func(abi.Event)
+	done     replyReader
 	deadline int64 // the loop's deadline when the call was made: its callbacks run under it
+}
+
+// replyReader completes a dispatched call with its reply.
+type replyReader interface{ read(abi.Event) }
+
+// replyFunc is a function as a replyReader.
+type replyFunc func(abi.Event)
+
+func (f replyFunc) read(ev abi.Event) { f(ev) }
+
+// invocation is a call Invoke made: its future, and where its reply is
+// decoded, in one allocation (a closure would be a second).
+type invocation[Resp proto.Message] struct {
+	Future[Resp]
+	method string
+	resp   Resp
+}
+
+func (c *invocation[Resp]) read(ev abi.Event) {
+	if ev.Code != abi.CodeOK {
+		c.Reject(replyError(c.method, ev.Code, ev.Payload))
+		return
+	}
+	if err := unmarshal(ev.Payload, c.resp); err != nil {
+		c.Reject(&Error{Code: CodeInternal, Method: c.method, Message: "decoding reply: " + err.Error()})
+		return
+	}
+	c.Resolve(c.resp)
 }
 
 // under runs fn with the loop's deadline set to deadline, and restores it.
@@ -192,8 +220,9 @@ func Locate(service string) (Client, error) {
 // Like UnaryMethod, it uses a message's fast marshalling methods when it has
 // them.
 func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp Resp) *Future[Resp] {
-	f := NewFuture[Resp]()
 	full := loop.fullName(c.service, method)
+	call := &invocation[Resp]{method: full, resp: resp}
+	f := &call.Future
 	// The host copies the request during dispatch, so one buffer serves
 	// every call.
 	in, err := marshalAppend(loop.send[:0], req)
@@ -221,17 +250,7 @@ func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp
 		f.Reject(&Error{Code: code, Method: full, Message: msg})
 		return f
 	}
-	loop.pending[id] = pendingCall{deadline: loop.deadline, done: func(ev abi.Event) {
-		if ev.Code != abi.CodeOK {
-			f.Reject(replyError(full, ev.Code, ev.Payload))
-			return
-		}
-		if err := unmarshal(ev.Payload, resp); err != nil {
-			f.Reject(&Error{Code: CodeInternal, Method: full, Message: "decoding reply: " + err.Error()})
-			return
-		}
-		f.Resolve(resp)
-	}}
+	loop.pending[id] = pendingCall{deadline: loop.deadline, done: call}
 	return f
 }
 
@@ -305,7 +324,7 @@ func (l *eventLoop) run(client bool) {
 			delete(l.pending, ev.CallID)
 			prev := l.deadline // as under does, without its closure
 			l.deadline = call.deadline
-			call.done(ev)
+			call.done.read(ev)
 			l.deadline = prev
 		case abi.KindCall:
 			l.serve(ctx, ev)
