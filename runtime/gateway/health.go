@@ -109,8 +109,18 @@ func (h healthChecker) status(ctx context.Context, service string) (serving bool
 		}
 		names = []string{service}
 	}
+	if len(names) == 1 {
+		return h.serving(ctx, names[0]), nil
+	}
+	// The gateway as a whole: its services are probed at once, so that a
+	// check takes as long as the slowest probe (in split mode a request
+	// to a replica, bounded at a second), not as long as all of them.
+	answers := make(chan bool, len(names)) // probes that outlive the answer do not block
 	for _, name := range names {
-		if !h.serving(ctx, name) {
+		go func() { answers <- h.serving(ctx, name) }()
+	}
+	for range names {
+		if !<-answers {
 			return false, nil
 		}
 	}
