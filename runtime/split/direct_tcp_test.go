@@ -76,19 +76,7 @@ func TestACallFromAnotherMachineGoesOverTCPToAReplicaWithADirectHost(t *testing.
 	if nets := connNetworks(caller, "echo"); len(nets) != 1 || nets[0] != "tcp" {
 		t.Fatalf("the caller on another machine has direct connections over %v, want one over tcp", nets)
 	}
-	got := make(replies, 1)
-	for i := range uint64(20) {
-		caller.Service("test.Echo").Deliver(call(i, "hi"), got)
-		if ev := got.next(t); ev.CallID != i || ev.Code != abi.CodeOK || string(ev.Payload) != "echo#1:hi" {
-			t.Fatalf("call %d: got %+v (%q)", i, ev, ev.Payload)
-		}
-	}
-	if asked, n := askedFlushed(t, caller), callMsgs(t, srv); n != uint64(asked) {
-		t.Errorf("the NATS server carried %d messages on the call subject where the caller asked %d times for an offer: calls went through it", n, asked)
-	}
-	if n := caller.client.sent.Load(); n != 20 {
-		t.Errorf("%d calls went over the direct connection, want 20", n)
-	}
+	callsGoDirect(t, srv, caller)
 }
 
 func TestACallerOnTheReplicasMachinePrefersItsSocketToItsTCPAddress(t *testing.T) {

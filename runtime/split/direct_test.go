@@ -143,6 +143,18 @@ func TestCallsOnOneMachineGoOverADirectConnectionNotThroughTheNATSServer(t *test
 	if known(caller, "echo") != 1 {
 		t.Fatal("the caller has no direct connection to echo once echo is ready")
 	}
+	callsGoDirect(t, srv, caller)
+}
+
+// callsGoDirect makes 20 calls of echo#1 through caller and checks their
+// replies, and that each went over a direct connection: the NATS server
+// carried nothing on the call subject but the caller's requests for
+// offers. (A caller asks more than once, though its first offer led to a
+// connection: echo declares 2 replicas (identityGuests), and the caller
+// goes on looking for the second, offerRequests(1) requests again every
+// discoverEvery.)
+func callsGoDirect(t *testing.T, srv *Server, caller *Network) {
+	t.Helper()
 	got := make(replies, 1)
 	for i := range uint64(20) {
 		caller.Service("test.Echo").Deliver(call(i, "hi"), got)
@@ -150,10 +162,6 @@ func TestCallsOnOneMachineGoOverADirectConnectionNotThroughTheNATSServer(t *test
 			t.Fatalf("call %d: got %+v (%q)", i, ev, ev.Payload)
 		}
 	}
-	// The caller asks 4 times, not once, though its first offer led to a
-	// connection: echo declares 2 replicas (identityGuests), and the
-	// caller goes on looking for the second (offerRequests(1) requests,
-	// again every discoverEvery).
 	if asked, n := askedFlushed(t, caller), callMsgs(t, srv); n != uint64(asked) {
 		t.Errorf("the NATS server carried %d messages on the call subject where the caller asked %d times for an offer: calls went through it", n, asked)
 	}
