@@ -456,6 +456,13 @@ func TestAReplicaThatBeganToStopOffersNoSocket(t *testing.T) {
 	defer ticker.Close()
 	got := make(replies, 1)
 	ticker.Service("test.Echo").Deliver(call(1, "before the stop"), got) // over NATS: ticker knows no replica directly
+	replica.mu.Lock()
+	calls := replica.serving[0] // echo's call subscription
+	replica.mu.Unlock()
+	// The call and the request for an offer come over two connections, so
+	// the server may order them either way: ask only once the call is in.
+	// Pending counts the call its callback has in hand too.
+	waitFor(t, "the call to reach the replica", func() bool { n, _, _ := calls.Pending(); return n >= 1 })
 
 	offered := make(chan *nats.Msg, 1)
 	asker := connectAs(t, srv, "ticker")
@@ -468,10 +475,6 @@ func TestAReplicaThatBeganToStopOffersNoSocket(t *testing.T) {
 		}
 		offered <- m
 	}()
-	replica.mu.Lock()
-	calls := replica.serving[0] // echo's call subscription
-	replica.mu.Unlock()
-	// Pending counts the call its callback has in hand too.
 	waitFor(t, "the request for an offer to wait behind the call", func() bool { n, _, _ := calls.Pending(); return n >= 2 })
 	stopped := make(chan struct{})
 	go func() {
