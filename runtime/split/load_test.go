@@ -20,8 +20,14 @@ func TestLoadEveryCallCompletesOnceWithItsOwnReply(t *testing.T) {
 		calls = 8_000
 	}
 	dir := filepath.Dir(testGuests(t, 1)[0].Wasm)
+	// The budget is not what is tested: a call that never completes
+	// fails at it whatever it is, while a shared machine that holds up
+	// one of the nine processes for seconds must not. (Once in CI, every
+	// call in flight waited more than 10 s at the same moment, then the
+	// run went on; fourteen runs beside busy loops on every core did
+	// not do it again.)
 	guests := []*host.GuestSpec{{Name: "echo", Kind: host.Service, Wasm: filepath.Join(dir, "echo.wasm"), Implements: []string{"test.Echo"},
-		MethodTimeout: 10 * time.Second, Overrun: host.OverrunReport, Replicas: 1}}
+		MethodTimeout: time.Minute, Overrun: host.OverrunReport, Replicas: 1}}
 	for i := range callers {
 		guests = append(guests, &host.GuestSpec{Name: fmt.Sprintf("loader%d", i), Kind: host.Program, Wasm: filepath.Join(dir, "loader.wasm"),
 			Requires: []string{"echo"}, Env: []string{fmt.Sprintf("LOAD_N=%d", calls/callers), "LOAD_DEPTH=4"}, Replicas: 1})
