@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unsafe"
 
 	"google.golang.org/protobuf/proto"
 
@@ -17,11 +18,13 @@ import (
 var loop = eventLoop{
 	pending:  make(map[uint64]pendingCall),
 	services: make(map[string]*exported),
+	methods:  make(map[string]served),
 }
 
 type eventLoop struct {
 	pending  map[uint64]pendingCall // dispatched calls awaiting their reply, by call id
 	services map[string]*exported   // exported services, by full proto name
+	methods  map[string]served      // their methods, by full name ("service/method")
 	// deadline is the deadline (Unix nanoseconds, 0: none) of the incoming
 	// call on whose behalf the loop runs code right now: while a method runs,
 	// and while the callbacks of the calls it made (and the timers it set)
@@ -32,6 +35,7 @@ type eventLoop struct {
 	tasks    []func()             // callbacks queued to run on the loop
 	buf      []byte               // poll buffer, grown on demand
 	send     []byte               // requests are encoded here; the host copies them
+	reply    []byte               // replies answered at once are encoded here; the host copies them
 	names    map[methodKey]string // "service/method" names built so far
 
 	timers     []timer       // After callbacks, soonest first
@@ -102,38 +106,89 @@ type Readier interface {
 // the fast marshalling methods codegen generates are decoded and encoded
 // with them, others with protobuf-go.
 func UnaryMethod[Req, Resp proto.Message](newReq func() Req, fn func(context.Context, Req) *Future[Resp]) Method {
-	return func(ctx context.Context, in []byte) *Future[[]byte] {
-		req := newReq()
-		if err := unmarshal(in, req); err != nil {
-			return Rejected[[]byte](&Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()})
+	u := &unary[Req, Resp]{newReq: newReq, fn: fn}
+	m := Method(func(ctx context.Context, in []byte) *Future[[]byte] {
+		b, err, later := u.serve(ctx, in, nil)
+		if later != nil {
+			return later
 		}
-		reply := fn(ctx, req)
-		if reply.done { // most methods answer at once: no future to chain
-			b, err := encodeReply(reply.value, reply.err)
-			if err != nil {
-				return Rejected[[]byte](err)
-			}
-			return Resolved(b)
+		if err != nil {
+			return Rejected[[]byte](err)
 		}
-		out := NewFuture[[]byte]()
-		reply.whenDone(func(resp Resp, err error) {
-			b, err := encodeReply(resp, err)
-			if err != nil {
-				out.Reject(err)
-				return
-			}
-			out.Resolve(b)
-		})
-		return out
-	}
+		return Resolved(b)
+	})
+	unaries[funcID(m)] = made{m, u}
+	return m
 }
 
-// encodeReply is a method's outcome: its reply encoded, or its error.
-func encodeReply[Resp proto.Message](resp Resp, err error) ([]byte, error) {
+// unary is a method UnaryMethod made, which the loop calls through serve:
+// a method that answers at once (most do) then costs no future and no
+// buffer of its own.
+type unary[Req, Resp proto.Message] struct {
+	newReq func() Req
+	fn     func(context.Context, Req) *Future[Resp]
+}
+
+// unaryServer is a unary of any types.
+type unaryServer interface {
+	// serve runs the method on the request in. When it answers at once,
+	// serve returns its reply, appended to buf, or its error; otherwise
+	// the future of them.
+	serve(ctx context.Context, in, buf []byte) (reply []byte, err error, later *Future[[]byte])
+}
+
+func (u *unary[Req, Resp]) serve(ctx context.Context, in, buf []byte) ([]byte, error, *Future[[]byte]) {
+	req := u.newReq()
+	if err := unmarshalFresh(in, req); err != nil {
+		return nil, &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}, nil
+	}
+	reply := u.fn(ctx, req)
+	if reply.done {
+		b, err := encodeReply(buf, reply.value, reply.err)
+		return b, err, nil
+	}
+	out := NewFuture[[]byte]()
+	reply.whenDone(func(resp Resp, err error) {
+		b, err := encodeReply(nil, resp, err)
+		if err != nil {
+			out.Reject(err)
+			return
+		}
+		out.Resolve(b)
+	})
+	return nil, nil, out
+}
+
+// unaries are the methods UnaryMethod made, by funcID: Export looks up
+// its methods there, so that the loop calls them through serve. Generated
+// code makes each method once, when the guest starts.
+var unaries = map[uintptr]made{}
+
+// made is a method UnaryMethod made, and its unary. The map holding it
+// keeps the method's closure on the heap, and alive, so that no other
+// func value ever has its funcID.
+type made struct {
+	method Method
+	unary  unaryServer
+}
+
+// funcID identifies the func value m: the address of the closure it
+// holds. Each method UnaryMethod makes is a closure of its own.
+func funcID(m Method) uintptr { return *(*uintptr)(unsafe.Pointer(&m)) }
+
+// served is an exported method as the loop calls it.
+type served struct {
+	method Method
+	unary  unaryServer // the same method, when UnaryMethod made it; nil otherwise
+}
+
+// encodeReply is a method's outcome: its reply appended to buf, or its
+// error.
+func encodeReply[Resp proto.Message](buf []byte, resp Resp, err error) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := marshalAppend(nil, resp)
+	b, err := marshalAppend(buf, resp)
 	if err != nil {
 		return nil, &Error{Code: CodeInternal, Message: "encoding reply: " + err.Error()}
 	}
@@ -150,6 +205,9 @@ func Export(name string, impl any, methods map[string]Method) {
 		fatalf("cannot export %s: %s (list it in the service's implements in parigot.hcl)", name, st)
 	}
 	loop.services[name] = &exported{name: name, impl: impl, methods: methods}
+	for method, m := range methods {
+		loop.methods[name+"/"+method] = served{method: m, unary: unaries[funcID(m)].unary}
+	}
 }
 
 // Run serves the exported services until the host stops the guest. It calls
@@ -336,15 +394,14 @@ func (l *eventLoop) run(client bool) {
 
 func (l *eventLoop) serve(ctx context.Context, ev abi.Event) {
 	id := ev.CallID
-	svcName, method, _ := strings.Cut(ev.Method, "/")
-	svc := l.services[svcName]
-	if svc == nil {
-		hostReply(id, abi.CodeUnimplemented, abi.EncodeError(abi.CodeUnimplemented, "this guest does not serve "+svcName))
-		return
-	}
-	m := svc.methods[method]
-	if m == nil {
-		hostReply(id, abi.CodeUnimplemented, abi.EncodeError(abi.CodeUnimplemented, svcName+" has no method "+method))
+	m, ok := l.methods[ev.Method]
+	if !ok {
+		svcName, method, _ := strings.Cut(ev.Method, "/")
+		msg := "this guest does not serve " + svcName
+		if l.services[svcName] != nil {
+			msg = svcName + " has no method " + method
+		}
+		hostReply(id, abi.CodeUnimplemented, abi.EncodeError(abi.CodeUnimplemented, msg))
 		return
 	}
 	if ev.Deadline != 0 {
@@ -355,7 +412,20 @@ func (l *eventLoop) serve(ctx context.Context, ev abi.Event) {
 	// panics ends the guest, so there is nothing to restore then.)
 	prev := l.deadline
 	l.deadline = ev.Deadline
-	reply := m(ctx, ev.Payload)
+	if m.unary != nil {
+		out, err, later := m.unary.serve(ctx, ev.Payload, l.reply[:0])
+		l.deadline = prev
+		if later == nil { // answered at once: out is in l.reply, which the host copies
+			sendReply(id, out, err)
+			if cap(out) <= 64<<10 {
+				l.reply = out[:0]
+			}
+			return
+		}
+		later.whenDone(func(out []byte, err error) { sendReply(id, out, err) })
+		return
+	}
+	reply := m.method(ctx, ev.Payload)
 	l.deadline = prev
 	if reply.done { // most methods answer at once: no callback to make
 		sendReply(id, reply.value, reply.err)

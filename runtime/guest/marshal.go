@@ -49,3 +49,13 @@ func unmarshal(b []byte, m proto.Message) error {
 	proto.Reset(m)
 	return fm.UnmarshalVT(b)
 }
+
+// unmarshalFresh is unmarshal of a message just made, which has nothing
+// to reset.
+func unmarshalFresh(b []byte, m proto.Message) error {
+	fm, ok := m.(fastUnmarshaler)
+	if !ok {
+		return proto.Unmarshal(b, m)
+	}
+	return fm.UnmarshalVT(b)
+}
