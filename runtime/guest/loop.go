@@ -38,6 +38,12 @@ type eventLoop struct {
 	reply    []byte               // replies answered at once are encoded here; the host copies them
 	names    map[methodKey]string // "service/method" names built so far
 
+	// ctxs are the contexts of calls to come, made in blocks, so that a
+	// call's context costs no allocation of its own. A method may keep
+	// its context; it then keeps its block alive, and no other call
+	// ever gets that context.
+	ctxs []callContext
+
 	timers     []timer       // After callbacks, soonest first
 	background []func() bool // Background steps, run while no event waits
 }
@@ -405,7 +411,7 @@ func (l *eventLoop) serve(ctx context.Context, ev abi.Event) {
 		return
 	}
 	if ev.Deadline != 0 {
-		ctx = callContext{Context: ctx, deadline: time.Unix(0, ev.Deadline)}
+		ctx = l.callContext(ctx, ev.Deadline)
 	}
 	// The method runs under the call's deadline. (Not through under: its
 	// closure would cost an allocation on every call. A method that
@@ -462,3 +468,15 @@ type callContext struct {
 }
 
 func (c callContext) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// callContext is the context of a call with the given deadline (Unix
+// nanoseconds), under parent.
+func (l *eventLoop) callContext(parent context.Context, deadline int64) context.Context {
+	if len(l.ctxs) == 0 {
+		l.ctxs = make([]callContext, 64)
+	}
+	c := &l.ctxs[0]
+	l.ctxs = l.ctxs[1:]
+	*c = callContext{Context: parent, deadline: time.Unix(0, deadline)}
+	return c
+}
