@@ -180,17 +180,12 @@ func WithTrace(ctx context.Context, t abi.TraceContext) context.Context {
 // CodeOK); a call refused at once gets the reply a guest would. The error
 // is a *DeadlineError when the budget ran out, ctx's error when ctx ended.
 func (c *Caller) Call(ctx context.Context, callee route.Endpoint, method string, payload []byte) (abi.Event, error) {
-	ch := make(chan abi.Event, 1)
+	w := waits.Get().(*wait)
 	c.mu.Lock()
 	c.nextID++
 	id := c.nextID
-	c.waiting[id] = ch
+	c.waiting[id] = w.reply
 	c.mu.Unlock()
-	forget := func() {
-		c.mu.Lock()
-		delete(c.waiting, id)
-		c.mu.Unlock()
-	}
 	// The call's deadline, which the service sees: its budget from now,
 	// or ctx's deadline when that comes first (the wait on ctx below
 	// covers the rest).
@@ -199,22 +194,48 @@ func (c *Caller) Call(ctx context.Context, callee route.Endpoint, method string,
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	timer := time.NewTimer(budget)
-	defer timer.Stop()
 	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: deadline.UnixNano(), Method: method, Payload: payload}
 	ev.Trace, _ = ctx.Value(traceKey{}).(abi.TraceContext)
 	if r := callee.Deliver(ev, c); r != route.Accepted {
-		forget()
+		c.forget(id, w)
 		return route.Refuse(r, id, callee.GuestName()), nil
 	}
+	w.timer.Reset(budget)
 	select {
-	case ev := <-ch:
+	case ev := <-w.reply:
+		// Deliver took the channel out of waiting as it sent: nothing
+		// else will send on it.
+		w.timer.Stop()
+		waits.Put(w)
 		return ev, nil
-	case <-timer.C:
-		forget()
+	case <-w.timer.C:
+		c.forget(id, w)
 		return abi.Event{}, &DeadlineError{Guest: callee.GuestName(), Budget: budget}
 	case <-ctx.Done():
-		forget()
+		c.forget(id, w)
 		return abi.Event{}, ctx.Err()
 	}
 }
+
+// forget gives up the call id, whose reply may still come: its wait is
+// not used again, since Deliver may be about to send on it.
+func (c *Caller) forget(id uint64, w *wait) {
+	c.mu.Lock()
+	delete(c.waiting, id)
+	c.mu.Unlock()
+	w.timer.Stop()
+}
+
+// wait is what a call waits on: its reply and its budget's timer. The
+// waits of calls that got their reply are used again, which spares a
+// channel and a timer on every call.
+type wait struct {
+	reply chan abi.Event
+	timer *time.Timer
+}
+
+var waits = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &wait{reply: make(chan abi.Event, 1), timer: t}
+}}
