@@ -13,6 +13,7 @@ import (
 
 	gengo "google.golang.org/protobuf/cmd/protoc-gen-go/internal_gengo"
 	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/pluginpb"
 
 	"parigot.dev/parigot/templates"
@@ -95,6 +96,7 @@ func run(req *pluginpb.CodeGeneratorRequest, implemented map[string]bool) (out o
 		return output{err: err}
 	}
 	out.services = map[string]*Service{}
+	vt := vtPackages(gen)
 	for _, f := range gen.Files {
 		if !f.Generate {
 			continue
@@ -117,7 +119,7 @@ func run(req *pluginpb.CodeGeneratorRequest, implemented map[string]bool) (out o
 			out.problems = append(out.problems, ps...)
 			continue
 		}
-		if err := generateStubs(gen, f); err != nil {
+		if err := generateStubs(gen, f, vt); err != nil {
 			gen.Error(err)
 		}
 		for _, s := range f.Services {
@@ -312,22 +314,25 @@ type (
 	stubMethod struct {
 		GoName, Name  string
 		Input, Output string // Go types of the messages, qualified for the stub file
-		Comment       []string
+		// VT: both messages have the fast marshalling methods of
+		// vtprotobuf (see generateVT), which the stub calls directly.
+		VT      bool
+		Comment []string
 	}
 )
 
 // generateStubs writes f's parigot stubs and its native clients into two new
 // generated files.
-func generateStubs(gen *protogen.Plugin, f *protogen.File) error {
-	if err := generateFromTemplate(gen, f, stubSuffix, templates.Service); err != nil {
+func generateStubs(gen *protogen.Plugin, f *protogen.File, vt map[protoreflect.FullName]bool) error {
+	if err := generateFromTemplate(gen, f, stubSuffix, templates.Service, vt); err != nil {
 		return err
 	}
-	return generateFromTemplate(gen, f, nativeSuffix, templates.Native)
+	return generateFromTemplate(gen, f, nativeSuffix, templates.Native, vt)
 }
 
 // generateFromTemplate writes the file f's name + suffix from the named
 // template, which executes with a stubFile.
-func generateFromTemplate(gen *protogen.Plugin, f *protogen.File, suffix, name string) error {
+func generateFromTemplate(gen *protogen.Plugin, f *protogen.File, suffix, name string, vt map[protoreflect.FullName]bool) error {
 	g := gen.NewGeneratedFile(f.GeneratedFilenamePrefix+suffix, f.GoImportPath)
 	data := stubFile{Source: f.Desc.Path(), Package: string(f.GoPackageName)}
 	for _, s := range f.Services {
@@ -342,6 +347,7 @@ func generateFromTemplate(gen *protogen.Plugin, f *protogen.File, suffix, name s
 				Name:    string(m.Desc.Name()),
 				Input:   g.QualifiedGoIdent(m.Input.GoIdent),
 				Output:  g.QualifiedGoIdent(m.Output.GoIdent),
+				VT:      hasVT(vt, m.Input) && hasVT(vt, m.Output),
 				Comment: commentLines(m.Comments.Leading),
 			})
 		}

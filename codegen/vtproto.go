@@ -39,16 +39,7 @@ var vtFeatures = []string{"marshal", "size", "unmarshal"}
 // features vtprotobuf does not handle as protobuf-go does) or is not
 // generated here. Messages left out keep working through protobuf-go.
 func generateVT(gen *protogen.Plugin) error {
-	ok := map[protoreflect.FullName]bool{}
-	for _, f := range gen.Files {
-		pkg := f.Desc.Package()
-		if _, seen := ok[pkg]; !seen {
-			ok[pkg] = true
-		}
-		if !f.Generate || f.Desc.Syntax() != protoreflect.Proto3 {
-			ok[pkg] = false
-		}
-	}
+	ok := vtPackages(gen)
 	var skipped []*protogen.File
 	for _, f := range gen.Files {
 		if f.Generate && !ok[f.Desc.Package()] {
@@ -79,6 +70,27 @@ func generateVT(gen *protogen.Plugin) error {
 	}
 	vt.Generate()
 	return nil
+}
+
+// vtPackages are the proto packages whose messages generateVT gives the
+// fast methods: those whose files are all proto3 and all generated here.
+func vtPackages(gen *protogen.Plugin) map[protoreflect.FullName]bool {
+	ok := map[protoreflect.FullName]bool{}
+	for _, f := range gen.Files {
+		pkg := f.Desc.Package()
+		if _, seen := ok[pkg]; !seen {
+			ok[pkg] = true
+		}
+		if !f.Generate || f.Desc.Syntax() != protoreflect.Proto3 {
+			ok[pkg] = false
+		}
+	}
+	return ok
+}
+
+// hasVT reports whether m gets the fast methods (see vtPackages).
+func hasVT(vt map[protoreflect.FullName]bool, m *protogen.Message) bool {
+	return vt[m.Desc.ParentFile().Package()]
 }
 
 // vtHeader replaces the first lines vtprotobuf writes (its name and the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -112,7 +113,11 @@ type Readier interface {
 // the fast marshalling methods codegen generates are decoded and encoded
 // with them, others with protobuf-go.
 func UnaryMethod[Req, Resp proto.Message](newReq func() Req, fn func(context.Context, Req) *Future[Resp]) Method {
-	u := &unary[Req, Resp]{newReq: newReq, fn: fn}
+	return methodOf(&unary[Req, Resp]{newReq: newReq, fn: fn})
+}
+
+// methodOf is u as a Method, which Export finds u by (see unaries).
+func methodOf(u unaryServer) Method {
 	m := Method(func(ctx context.Context, in []byte) *Future[[]byte] {
 		b, err, later := u.serve(ctx, in, nil)
 		if later != nil {
@@ -125,6 +130,62 @@ func UnaryMethod[Req, Resp proto.Message](newReq func() Req, fn func(context.Con
 	})
 	unaries[funcID(m)] = made{m, u}
 	return m
+}
+
+// UnaryMethodVT is UnaryMethod for a method whose request and reply
+// messages have the fast marshalling methods codegen generates (with
+// vtprotobuf), as those of an app's proto3 packages do: it calls them
+// directly, where UnaryMethod first asks each message whether it has
+// them. Generated stubs use it for those methods.
+func UnaryMethodVT[ReqT, RespT any, Req vtRequest[ReqT], Resp vtReply[RespT]](fn func(context.Context, Req) *Future[Resp]) Method {
+	return methodOf(&unaryVT[ReqT, RespT, Req, Resp]{fn: fn})
+}
+
+// vtRequest and vtReply are the messages of UnaryMethodVT: a pointer to a
+// message struct, with the methods that decode or encode it.
+type (
+	vtRequest[T any] interface {
+		*T
+		proto.Message
+		fastUnmarshaler
+	}
+	vtReply[T any] interface {
+		*T
+		proto.Message
+		fastMarshaler
+	}
+)
+
+// unaryVT is a method UnaryMethodVT made, served as a unary is.
+type unaryVT[ReqT, RespT any, Req vtRequest[ReqT], Resp vtReply[RespT]] struct {
+	fn func(context.Context, Req) *Future[Resp]
+}
+
+func (u *unaryVT[ReqT, RespT, Req, Resp]) serve(ctx context.Context, in, buf []byte) ([]byte, error, *Future[[]byte]) {
+	req := Req(new(ReqT))
+	if err := req.UnmarshalVT(in); err != nil {
+		return nil, &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}, nil
+	}
+	reply := u.fn(ctx, req)
+	if reply.done { // most methods answer at once: encoded here, inlined
+		b, err := encodeReplyVT(buf, reply.value, reply.err)
+		return b, err, nil
+	}
+	return nil, nil, encodeLater(reply, encodeReplyVT[RespT, Resp])
+}
+
+// encodeReplyVT is encodeReply for a reply with the fast methods.
+func encodeReplyVT[RespT any, Resp vtReply[RespT]](buf []byte, resp Resp, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	n := resp.SizeVT()
+	buf = slices.Grow(buf, n)
+	done, err := resp.MarshalToSizedBufferVT(buf[len(buf) : len(buf)+n])
+	if err != nil {
+		return nil, &Error{Code: CodeInternal, Message: "encoding reply: " + err.Error()}
+	}
+	return buf[:len(buf)+done], nil
 }
 
 // unary is a method UnaryMethod made, which the loop calls through serve:
@@ -149,20 +210,25 @@ func (u *unary[Req, Resp]) serve(ctx context.Context, in, buf []byte) ([]byte, e
 		return nil, &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}, nil
 	}
 	reply := u.fn(ctx, req)
-	if reply.done {
+	if reply.done { // most methods answer at once
 		b, err := encodeReply(buf, reply.value, reply.err)
 		return b, err, nil
 	}
+	return nil, nil, encodeLater(reply, encodeReply[Resp])
+}
+
+// encodeLater is the future of reply's outcome, encoded.
+func encodeLater[Resp proto.Message](reply *Future[Resp], encode func([]byte, Resp, error) ([]byte, error)) *Future[[]byte] {
 	out := NewFuture[[]byte]()
 	reply.whenDone(func(resp Resp, err error) {
-		b, err := encodeReply(nil, resp, err)
+		b, err := encode(nil, resp, err)
 		if err != nil {
 			out.Reject(err)
 			return
 		}
 		out.Resolve(b)
 	})
-	return nil, nil, out
+	return out
 }
 
 // unaries are the methods UnaryMethod made, by funcID: Export looks up

@@ -29,8 +29,8 @@ type AccountsServer interface {
 // InitAccounts exports impl as bank.v1.Accounts. Call it before guest.Run.
 func InitAccounts(impl AccountsServer) {
 	guest.Export(AccountsServiceName, impl, map[string]guest.Method{
-		"Transfer": guest.UnaryMethod(func() *TransferRequest { return new(TransferRequest) }, impl.Transfer),
-		"Balance":  guest.UnaryMethod(func() *BalanceRequest { return new(BalanceRequest) }, impl.Balance),
+		"Transfer": guest.UnaryMethodVT(impl.Transfer),
+		"Balance":  guest.UnaryMethodVT(impl.Balance),
 	})
 }
 
@@ -90,8 +90,8 @@ type AuditServer interface {
 // InitAudit exports impl as bank.v1.Audit. Call it before guest.Run.
 func InitAudit(impl AuditServer) {
 	guest.Export(AuditServiceName, impl, map[string]guest.Method{
-		"Record": guest.UnaryMethod(func() *Transfer { return new(Transfer) }, impl.Record),
-		"Count":  guest.UnaryMethod(func() *CountRequest { return new(CountRequest) }, impl.Count),
+		"Record": guest.UnaryMethodVT(impl.Record),
+		"Count":  guest.UnaryMethodVT(impl.Count),
 	})
 }
 

@@ -30,9 +30,9 @@ type BookstoreServer interface {
 // InitBookstore exports impl as bookstore.v1.Bookstore. Call it before guest.Run.
 func InitBookstore(impl BookstoreServer) {
 	guest.Export(BookstoreServiceName, impl, map[string]guest.Method{
-		"GetBook":   guest.UnaryMethod(func() *GetBookRequest { return new(GetBookRequest) }, impl.GetBook),
-		"ListBooks": guest.UnaryMethod(func() *ListBooksRequest { return new(ListBooksRequest) }, impl.ListBooks),
-		"AddBook":   guest.UnaryMethod(func() *AddBookRequest { return new(AddBookRequest) }, impl.AddBook),
+		"GetBook":   guest.UnaryMethodVT(impl.GetBook),
+		"ListBooks": guest.UnaryMethodVT(impl.ListBooks),
+		"AddBook":   guest.UnaryMethodVT(impl.AddBook),
 	})
 }
 

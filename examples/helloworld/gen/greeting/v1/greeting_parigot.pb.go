@@ -24,7 +24,7 @@ type GreetingServer interface {
 // InitGreeting exports impl as greeting.v1.Greeting. Call it before guest.Run.
 func InitGreeting(impl GreetingServer) {
 	guest.Export(GreetingServiceName, impl, map[string]guest.Method{
-		"FetchGreeting": guest.UnaryMethod(func() *FetchGreetingRequest { return new(FetchGreetingRequest) }, impl.FetchGreeting),
+		"FetchGreeting": guest.UnaryMethodVT(impl.FetchGreeting),
 	})
 }
 

@@ -28,8 +28,8 @@ type PrimesServer interface {
 // InitPrimes exports impl as jobs.v1.Primes. Call it before guest.Run.
 func InitPrimes(impl PrimesServer) {
 	guest.Export(PrimesServiceName, impl, map[string]guest.Method{
-		"Start":  guest.UnaryMethod(func() *StartRequest { return new(StartRequest) }, impl.Start),
-		"Status": guest.UnaryMethod(func() *StatusRequest { return new(StatusRequest) }, impl.Status),
+		"Start":  guest.UnaryMethodVT(impl.Start),
+		"Status": guest.UnaryMethodVT(impl.Status),
 	})
 }
 

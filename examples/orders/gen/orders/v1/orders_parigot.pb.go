@@ -25,7 +25,7 @@ type OrdersServer interface {
 // InitOrders exports impl as orders.v1.Orders. Call it before guest.Run.
 func InitOrders(impl OrdersServer) {
 	guest.Export(OrdersServiceName, impl, map[string]guest.Method{
-		"PlaceOrder": guest.UnaryMethod(func() *PlaceOrderRequest { return new(PlaceOrderRequest) }, impl.PlaceOrder),
+		"PlaceOrder": guest.UnaryMethodVT(impl.PlaceOrder),
 	})
 }
 

@@ -21,7 +21,7 @@ type FrontServer interface {
 // InitFront exports impl as test.Front. Call it before guest.Run.
 func InitFront(impl FrontServer) {
 	guest.Export(FrontServiceName, impl, map[string]guest.Method{
-		"Relay": guest.UnaryMethod(func() *Text { return new(Text) }, impl.Relay),
+		"Relay": guest.UnaryMethodVT(impl.Relay),
 	})
 }
 
@@ -61,7 +61,7 @@ type BackServer interface {
 // InitBack exports impl as test.Back. Call it before guest.Run.
 func InitBack(impl BackServer) {
 	guest.Export(BackServiceName, impl, map[string]guest.Method{
-		"Relay": guest.UnaryMethod(func() *Text { return new(Text) }, impl.Relay),
+		"Relay": guest.UnaryMethodVT(impl.Relay),
 	})
 }
 
