@@ -7,9 +7,15 @@ package guest
 // Futures belong to the guest's single event loop and are not safe for use
 // from other goroutines.
 type Future[T any] struct {
-	done      bool
-	value     T
-	err       error
+	done  bool
+	value T
+	err   error
+	// The callbacks, in the order they were registered: the first of each
+	// kind in a field of its own, since most futures get one of each (a
+	// slice for them would cost two allocations on every call), the rest
+	// after it.
+	success   func(T)
+	failure   func(error)
 	successes []func(T)
 	failures  []func(error)
 	then      func(T, error) // the library's own callback (whenDone), after the others
@@ -45,7 +51,11 @@ func (f *Future[T]) Success(fn func(T)) *Future[T] {
 		}
 		return f
 	}
-	f.successes = append(f.successes, fn)
+	if f.success == nil {
+		f.success = fn
+	} else {
+		f.successes = append(f.successes, fn)
+	}
 	return f
 }
 
@@ -57,7 +67,11 @@ func (f *Future[T]) Failure(fn func(error)) *Future[T] {
 		}
 		return f
 	}
-	f.failures = append(f.failures, fn)
+	if f.failure == nil {
+		f.failure = fn
+	} else {
+		f.failures = append(f.failures, fn)
+	}
 	return f
 }
 
@@ -71,11 +85,14 @@ func (f *Future[T]) Resolve(v T) bool {
 		return false
 	}
 	f.done, f.value = true, v
+	if f.success != nil {
+		f.success(v)
+	}
 	for _, fn := range f.successes {
 		fn(v)
 	}
 	then := f.then
-	f.successes, f.failures, f.then = nil, nil, nil
+	f.success, f.failure, f.successes, f.failures, f.then = nil, nil, nil, nil, nil
 	if then != nil {
 		then(v, nil)
 	}
@@ -89,11 +106,14 @@ func (f *Future[T]) Reject(err error) bool {
 		return false
 	}
 	f.done, f.err = true, err
+	if f.failure != nil {
+		f.failure(err)
+	}
 	for _, fn := range f.failures {
 		fn(err)
 	}
 	then := f.then
-	f.successes, f.failures, f.then = nil, nil, nil
+	f.success, f.failure, f.successes, f.failures, f.then = nil, nil, nil, nil, nil
 	if then != nil {
 		var zero T
 		then(zero, err)

@@ -2,6 +2,7 @@ package guest
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -69,5 +70,32 @@ func TestNativelyLocateSaysThereIsNoHost(t *testing.T) {
 	_, err := Locate("greeting.v1.Greeting")
 	if err == nil || err.Error() != "parigot: locate greeting.v1.Greeting: not running under a parigot host" {
 		t.Errorf("Locate natively = %v", err)
+	}
+}
+
+func TestAFuturesCallbacksRunOnceEachInTheOrderTheyCame(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		complete func(*Future[int])
+		want     string
+	}{
+		{"resolved", func(f *Future[int]) { f.Resolve(1) }, "s1 s2 s3 then"},
+		{"rejected", func(f *Future[int]) { f.Reject(errors.New("x")) }, "f1 f2 f3 then"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ran []string
+			note := func(s string) { ran = append(ran, s) }
+			f := NewFuture[int]()
+			f.whenDone(func(int, error) { note("then") })
+			for i := range 3 {
+				f.Success(func(int) { note("s" + string(rune('1'+i))) })
+				f.Failure(func(error) { note("f" + string(rune('1'+i))) })
+			}
+			tc.complete(f)
+			tc.complete(f) // a second completion runs nothing
+			if got := strings.Join(ran, " "); got != tc.want {
+				t.Errorf("ran %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -137,19 +136,20 @@ func methodOf(u unaryServer) Method {
 // vtprotobuf), as those of an app's proto3 packages do: it calls them
 // directly, where UnaryMethod first asks each message whether it has
 // them. Generated stubs use it for those methods.
-func UnaryMethodVT[ReqT, RespT any, Req vtRequest[ReqT], Resp vtReply[RespT]](fn func(context.Context, Req) *Future[Resp]) Method {
+func UnaryMethodVT[ReqT, RespT any, Req vtDecodable[ReqT], Resp vtEncodable[RespT]](fn func(context.Context, Req) *Future[Resp]) Method {
 	return methodOf(&unaryVT[ReqT, RespT, Req, Resp]{fn: fn})
 }
 
-// vtRequest and vtReply are the messages of UnaryMethodVT: a pointer to a
-// message struct, with the methods that decode or encode it.
+// vtDecodable and vtEncodable are the messages of UnaryMethodVT and
+// InvokeVT: a pointer to a message struct, with the methods that decode
+// or encode it.
 type (
-	vtRequest[T any] interface {
+	vtDecodable[T any] interface {
 		*T
 		proto.Message
 		fastUnmarshaler
 	}
-	vtReply[T any] interface {
+	vtEncodable[T any] interface {
 		*T
 		proto.Message
 		fastMarshaler
@@ -157,7 +157,7 @@ type (
 )
 
 // unaryVT is a method UnaryMethodVT made, served as a unary is.
-type unaryVT[ReqT, RespT any, Req vtRequest[ReqT], Resp vtReply[RespT]] struct {
+type unaryVT[ReqT, RespT any, Req vtDecodable[ReqT], Resp vtEncodable[RespT]] struct {
 	fn func(context.Context, Req) *Future[Resp]
 }
 
@@ -175,17 +175,15 @@ func (u *unaryVT[ReqT, RespT, Req, Resp]) serve(ctx context.Context, in, buf []b
 }
 
 // encodeReplyVT is encodeReply for a reply with the fast methods.
-func encodeReplyVT[RespT any, Resp vtReply[RespT]](buf []byte, resp Resp, err error) ([]byte, error) {
+func encodeReplyVT[RespT any, Resp vtEncodable[RespT]](buf []byte, resp Resp, err error) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := resp.SizeVT()
-	buf = slices.Grow(buf, n)
-	done, err := resp.MarshalToSizedBufferVT(buf[len(buf) : len(buf)+n])
+	b, err := appendFast(buf, resp) // converted with the itab its type parameter carries
 	if err != nil {
 		return nil, &Error{Code: CodeInternal, Message: "encoding reply: " + err.Error()}
 	}
-	return buf[:len(buf)+done], nil
+	return b, nil
 }
 
 // unary is a method UnaryMethod made, which the loop calls through serve:
@@ -352,18 +350,55 @@ func Locate(service string) (Client, error) {
 func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp Resp) *Future[Resp] {
 	full := loop.fullName(c.service, method)
 	call := &invocation[Resp]{method: full, resp: resp}
-	f := &call.Future
 	// The host copies the request during dispatch, so one buffer serves
 	// every call.
 	in, err := marshalAppend(loop.send[:0], req)
+	if e := loop.dispatch(c, full, in, err, call); e != nil {
+		call.Reject(e)
+	}
+	return &call.Future
+}
+
+// InvokeVT is Invoke for a request and a reply with the fast marshalling
+// methods codegen generates (see UnaryMethodVT), which it calls directly.
+// resp must be a message just made, as generated stubs pass: it is
+// decoded into as it is. Generated client stubs use it for those methods.
+func InvokeVT[ReqT, RespT any, Req vtEncodable[ReqT], Resp vtDecodable[RespT]](c Client, method string, req Req, resp Resp) *Future[Resp] {
+	full := loop.fullName(c.service, method)
+	call := &invocationVT[RespT, Resp]{invocation[Resp]{method: full, resp: resp}}
+	in, err := appendFast(loop.send[:0], req)
+	if e := loop.dispatch(c, full, in, err, call); e != nil {
+		call.Reject(e)
+	}
+	return &call.Future
+}
+
+// invocationVT is an invocation whose reply has the fast methods.
+type invocationVT[RespT any, Resp vtDecodable[RespT]] struct{ invocation[Resp] }
+
+func (c *invocationVT[RespT, Resp]) read(ev abi.Event) {
+	if ev.Code != abi.CodeOK {
+		c.Reject(replyError(c.method, ev.Code, ev.Payload))
+		return
+	}
+	if err := c.resp.UnmarshalVT(ev.Payload); err != nil {
+		c.Reject(&Error{Code: CodeInternal, Method: c.method, Message: "decoding reply: " + err.Error()})
+		return
+	}
+	c.Resolve(c.resp)
+}
+
+// dispatch sends the request in, encoded (or not, with encodeErr), as a
+// call of full on c, whose reply done reads; the error to fail the call
+// with when it cannot be sent.
+func (l *eventLoop) dispatch(c Client, full string, in []byte, encodeErr error, done replyReader) *Error {
 	if cap(in) <= 64<<10 {
-		loop.send = in[:0]
+		l.send = in[:0]
 	}
-	if err != nil {
-		f.Reject(&Error{Code: CodeInvalidArgument, Method: full, Message: "encoding request: " + err.Error()})
-		return f
+	if encodeErr != nil {
+		return &Error{Code: CodeInvalidArgument, Method: full, Message: "encoding request: " + encodeErr.Error()}
 	}
-	id, st := hostDispatch(c.handle, full, in, loop.deadline)
+	id, st := hostDispatch(c.handle, full, in, l.deadline)
 	if st != abi.StatusOK {
 		code := CodeInternal
 		msg := st.String()
@@ -377,11 +412,10 @@ func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp
 			code = CodeResourceExhausted
 			msg = fmt.Sprintf("this guest already has %d calls awaiting replies; wait for some before dispatching more", abi.MaxInFlight)
 		}
-		f.Reject(&Error{Code: code, Method: full, Message: msg})
-		return f
+		return &Error{Code: code, Method: full, Message: msg}
 	}
-	loop.pending[id] = pendingCall{deadline: loop.deadline, done: call}
-	return f
+	l.pending[id] = pendingCall{deadline: l.deadline, done: done}
+	return nil
 }
 
 type methodKey struct{ service, method string }

@@ -28,6 +28,11 @@ func marshalAppend(b []byte, m proto.Message) ([]byte, error) {
 	if !ok {
 		return proto.MarshalOptions{}.MarshalAppend(b, m)
 	}
+	return appendFast(b, fm)
+}
+
+// appendFast appends the wire form of m, with its fast methods, to b.
+func appendFast(b []byte, fm fastMarshaler) ([]byte, error) {
 	n := fm.SizeVT()
 	b = slices.Grow(b, n)
 	// MarshalToSizedBufferVT writes backwards from the end of the slice it

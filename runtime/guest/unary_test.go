@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	idv1 "parigot.dev/parigot/proto/parigot/id/v1"
+	"parigot.dev/parigot/runtime/internal/abi"
 )
 
 // makers are the two ways generated code makes a method, for one whose
@@ -82,5 +83,42 @@ func TestAUnaryAnswersLaterOrFailsAsItsMethodDoes(t *testing.T) {
 				t.Errorf("a request that does not decode: %v, future %v; want invalid argument at once", err, f)
 			}
 		})
+	}
+}
+
+// The reply of an InvokeVT call is decoded with the fast methods into the
+// message given, or fails the call as Invoke's does.
+func TestAnInvokeVTReplyIsDecodedOrFailsTheCall(t *testing.T) {
+	reply := func() *invocationVT[idv1.Id, *idv1.Id] {
+		return &invocationVT[idv1.Id, *idv1.Id]{invocation[*idv1.Id]{method: "a.B/C", resp: new(idv1.Id)}}
+	}
+	b, _ := proto.Marshal(&idv1.Id{High: 1, Low: 2})
+
+	ok := reply()
+	ok.read(abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, Payload: b})
+	if !ok.Done() || ok.err != nil || ok.value.GetHigh() != 1 || ok.value.GetLow() != 2 {
+		t.Errorf("an OK reply gave %v, %v; want the decoded message", ok.value, ok.err)
+	}
+	for _, tc := range []struct {
+		name string
+		ev   abi.Event
+		code Code
+	}{
+		{"an error reply", abi.ErrorEvent(1, abi.CodeNotFound, "no such id"), CodeNotFound},
+		{"a reply that does not decode", abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, Payload: []byte{0xff}}, CodeInternal},
+	} {
+		f := reply()
+		f.read(tc.ev)
+		if CodeOf(f.err) != tc.code {
+			t.Errorf("%s failed the call with %v, want code %v", tc.name, f.err, tc.code)
+		}
+	}
+}
+
+// Natively, with no host, an InvokeVT call fails at once, as Invoke's does.
+func TestNativelyInvokeVTFailsAtOnce(t *testing.T) {
+	f := InvokeVT(Client{service: "a.B"}, "C", &idv1.Id{Low: 1}, new(idv1.Id))
+	if !f.Done() || f.err == nil {
+		t.Errorf("InvokeVT with no host: done %v, err %v; want a failed call", f.Done(), f.err)
 	}
 }

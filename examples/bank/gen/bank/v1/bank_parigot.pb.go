@@ -61,14 +61,14 @@ func LocateAccounts() (*AccountsClient, error) {
 // first time it is used) and publishes the transfer on the topic
 // "transfers".
 func (c *AccountsClient) Transfer(req *TransferRequest) *guest.Future[*TransferResponse] {
-	return guest.Invoke(c.c, "Transfer", req, new(TransferResponse))
+	return guest.InvokeVT(c.c, "Transfer", req, new(TransferResponse))
 }
 
 // Balance calls bank.v1.Accounts/Balance.
 //
 // Balance reads an account's balance.
 func (c *AccountsClient) Balance(req *BalanceRequest) *guest.Future[*BalanceResponse] {
-	return guest.Invoke(c.c, "Balance", req, new(BalanceResponse))
+	return guest.InvokeVT(c.c, "Balance", req, new(BalanceResponse))
 }
 
 // AuditServiceName is the full proto name of the Audit service.
@@ -121,12 +121,12 @@ func LocateAudit() (*AuditClient, error) {
 // Record is called once per transfer published (at least once: it
 // recognises a transfer it has recorded already).
 func (c *AuditClient) Record(req *Transfer) *guest.Future[*RecordResponse] {
-	return guest.Invoke(c.c, "Record", req, new(RecordResponse))
+	return guest.InvokeVT(c.c, "Record", req, new(RecordResponse))
 }
 
 // Count calls bank.v1.Audit/Count.
 //
 // Count says how many transfers it has recorded.
 func (c *AuditClient) Count(req *CountRequest) *guest.Future[*CountResponse] {
-	return guest.Invoke(c.c, "Count", req, new(CountResponse))
+	return guest.InvokeVT(c.c, "Count", req, new(CountResponse))
 }

@@ -120,9 +120,9 @@ func main() {
 					Failure(failed)
 				return
 			}
-			guest.Invoke(echo, method, &benchpb.Payload{Payload: payload}, new(benchpb.Payload)).
-				Success(func(r *benchpb.Payload) { done(len(r.GetPayload())) }).
-				Failure(failed)
+			guest.InvokeVT(echo, method, &benchpb.Payload{Payload: payload}, new(benchpb.Payload)). // as a generated stub calls it
+														Success(func(r *benchpb.Payload) { done(len(r.GetPayload())) }).
+														Failure(failed)
 		}
 		for range conc {
 			next()
