@@ -120,9 +120,10 @@ func main() {
 					Failure(failed)
 				return
 			}
-			guest.InvokeVT(echo, method, &benchpb.Payload{Payload: payload}, new(benchpb.Payload)). // as a generated stub calls it
-														Success(func(r *benchpb.Payload) { done(len(r.GetPayload())) }).
-														Failure(failed)
+			// As a generated stub calls it.
+			guest.InvokeVT(echo, method, &benchpb.Payload{Payload: payload}, new(benchpb.Payload)).
+				Success(func(r *benchpb.Payload) { done(len(r.GetPayload())) }).
+				Failure(failed)
 		}
 		for range conc {
 			next()
