@@ -111,10 +111,9 @@ func (g *grpcGateway) unary(_ any, stream grpc.ServerStream) error {
 		return err // grpc-go's status: too large, canceled, past a deadline, ...
 	}
 	var traceparent string
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get("traceparent"); len(v) > 0 {
-			traceparent = v[0]
-		}
+	// One key, not FromIncomingContext, which copies every header.
+	if v := metadata.ValueFromIncomingContext(ctx, "traceparent"); len(v) > 0 {
+		traceparent = v[0]
 	}
 	reply, f := g.be.call(ctx, service, strings.TrimPrefix(proc, "/"), traceparent, req.b)
 	if f != nil {
@@ -276,8 +275,7 @@ func (g *grpcGateway) recover(method string, err *error) {
 // server. (A request that is not gRPC at all, grpc-go's transport refuses
 // itself, with HTTP 415.)
 func protobufOnly(ctx context.Context) error {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if ct := md.Get("content-type"); len(ct) == 1 && !grpcProto(ct[0]) {
+	if ct := metadata.ValueFromIncomingContext(ctx, "content-type"); len(ct) == 1 && !grpcProto(ct[0]) {
 		return status.Errorf(codes.Unimplemented, "content type %s on a connection that began with gRPC in protobuf: the gateway serves it on a connection of its own", ct[0])
 	}
 	return nil
