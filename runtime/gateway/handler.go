@@ -254,10 +254,11 @@ func (b backend) call(ctx context.Context, service, full, traceparent string, re
 	}
 	// A W3C traceparent from the client makes the call's span a child
 	// of the client's (parigot run --otlp, --dashboard).
-	if t, ok := abi.ParseTraceparent(traceparent); ok {
-		ctx = native.WithTrace(ctx, t)
+	var t abi.TraceContext
+	if p, ok := abi.ParseTraceparent(traceparent); ok {
+		t = p
 	}
-	ev, err := b.caller.Call(ctx, ep, full, req)
+	ev, err := b.caller.CallTraced(ctx, t, ep, full, req)
 	if err != nil {
 		return nil, callError(err)
 	}

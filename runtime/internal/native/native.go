@@ -162,24 +162,19 @@ func (e *DeadlineError) Error() string {
 	return fmt.Sprintf("no reply from service %s within its method budget of %s", e.Guest, e.Budget)
 }
 
-type traceKey struct{}
-
-// WithTrace makes the calls made with ctx children of the span t (a
-// gateway's incoming request's traceparent): the callee's span, when
-// tracing is on, joins the caller's trace.
-func WithTrace(ctx context.Context, t abi.TraceContext) context.Context {
-	if !t.Valid() {
-		return ctx
-	}
-	return context.WithValue(ctx, traceKey{}, t)
-}
-
 // Call delivers a call of method ("package.Service/Method") with payload to
 // callee and waits for its reply, the callee's method budget, or ctx,
 // whichever comes first. The reply may be an error reply (its Code is not
 // CodeOK); a call refused at once gets the reply a guest would. The error
 // is a *DeadlineError when the budget ran out, ctx's error when ctx ended.
 func (c *Caller) Call(ctx context.Context, callee route.Endpoint, method string, payload []byte) (abi.Event, error) {
+	return c.CallTraced(ctx, abi.TraceContext{}, callee, method, payload)
+}
+
+// CallTraced is Call of a call whose span is a child of t (a gateway's
+// incoming request's traceparent), when t is valid: the callee's span,
+// when tracing is on, joins the caller's trace.
+func (c *Caller) CallTraced(ctx context.Context, t abi.TraceContext, callee route.Endpoint, method string, payload []byte) (abi.Event, error) {
 	w := waits.Get().(*wait)
 	c.mu.Lock()
 	c.nextID++
@@ -194,8 +189,7 @@ func (c *Caller) Call(ctx context.Context, callee route.Endpoint, method string,
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: deadline.UnixNano(), Method: method, Payload: payload}
-	ev.Trace, _ = ctx.Value(traceKey{}).(abi.TraceContext)
+	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: deadline.UnixNano(), Method: method, Payload: payload, Trace: t}
 	if r := callee.Deliver(ev, c); r != route.Accepted {
 		c.forget(id, w)
 		return route.Refuse(r, id, callee.GuestName()), nil
