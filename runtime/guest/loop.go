@@ -98,7 +98,7 @@ type exported struct {
 
 // Method is the protocol half of one service method: it decodes the request,
 // runs the method, and yields the encoded reply. Generated stubs build them
-// with UnaryMethod.
+// with UnaryMethodVT or UnaryMethod.
 type Method func(ctx context.Context, req []byte) *Future[[]byte]
 
 // Readier is implemented by services that need to do something once launched
@@ -229,12 +229,12 @@ func encodeLater[Resp proto.Message](reply *Future[Resp], encode func([]byte, Re
 	return out
 }
 
-// unaries are the methods UnaryMethod made, by funcID: Export looks up
-// its methods there, so that the loop calls them through serve. Generated
-// code makes each method once, when the guest starts.
+// unaries are the methods UnaryMethod and UnaryMethodVT made, by funcID:
+// Export looks up its methods there, so that the loop calls them through
+// serve. Generated code makes each method once, when the guest starts.
 var unaries = map[uintptr]made{}
 
-// made is a method UnaryMethod made, and its unary. The map holding it
+// made is a method UnaryMethod or UnaryMethodVT made, and its unary. The map holding it
 // keeps the method's closure on the heap, and alive, so that no other
 // func value ever has its funcID.
 type made struct {
@@ -243,13 +243,13 @@ type made struct {
 }
 
 // funcID identifies the func value m: the address of the closure it
-// holds. Each method UnaryMethod makes is a closure of its own.
+// holds. Each method methodOf makes is a closure of its own.
 func funcID(m Method) uintptr { return *(*uintptr)(unsafe.Pointer(&m)) }
 
 // served is an exported method as the loop calls it.
 type served struct {
 	method Method
-	unary  unaryServer // the same method, when UnaryMethod made it; nil otherwise
+	unary  unaryServer // the same method, when methodOf made it; nil otherwise
 }
 
 // encodeReply is a method's outcome: its reply appended to buf, or its
