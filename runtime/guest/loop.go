@@ -37,6 +37,13 @@ type eventLoop struct {
 	send     []byte               // requests are encoded here; the host copies them
 	reply    []byte               // replies answered at once are encoded here; the host copies them
 	names    map[methodKey]string // "service/method" names built so far
+	// last is the name fullName returned last, and the strings it was
+	// asked for: a program most often calls one method again and again,
+	// with the same constant strings.
+	last struct {
+		key  methodKey
+		full string
+	}
 
 	// ctxs are the contexts of calls to come, made in blocks, so that a
 	// call's context costs no allocation of its own. A method may keep
@@ -118,7 +125,7 @@ func UnaryMethod[Req, Resp proto.Message](newReq func() Req, fn func(context.Con
 // methodOf is u as a Method, which Export finds u by (see unaries).
 func methodOf(u unaryServer) Method {
 	m := Method(func(ctx context.Context, in []byte) *Future[[]byte] {
-		b, err, later := u.serve(ctx, in, nil)
+		b, later, err := u.serve(ctx, in, nil)
 		if later != nil {
 			return later
 		}
@@ -161,17 +168,17 @@ type unaryVT[ReqT, RespT any, Req vtDecodable[ReqT], Resp vtEncodable[RespT]] st
 	fn func(context.Context, Req) *Future[Resp]
 }
 
-func (u *unaryVT[ReqT, RespT, Req, Resp]) serve(ctx context.Context, in, buf []byte) ([]byte, error, *Future[[]byte]) {
+func (u *unaryVT[ReqT, RespT, Req, Resp]) serve(ctx context.Context, in, buf []byte) ([]byte, *Future[[]byte], error) {
 	req := Req(new(ReqT))
 	if err := req.UnmarshalVT(in); err != nil {
-		return nil, &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}, nil
+		return nil, nil, &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}
 	}
 	reply := u.fn(ctx, req)
 	if reply.done { // most methods answer at once: encoded here, inlined
 		b, err := encodeReplyVT(buf, reply.value, reply.err)
-		return b, err, nil
+		return b, nil, err
 	}
-	return nil, nil, encodeLater(reply, encodeReplyVT[RespT, Resp])
+	return nil, encodeLater(reply, encodeReplyVT[RespT, Resp]), nil
 }
 
 // encodeReplyVT is encodeReply for a reply with the fast methods.
@@ -199,20 +206,20 @@ type unaryServer interface {
 	// serve runs the method on the request in. When it answers at once,
 	// serve returns its reply, appended to buf, or its error; otherwise
 	// the future of them.
-	serve(ctx context.Context, in, buf []byte) (reply []byte, err error, later *Future[[]byte])
+	serve(ctx context.Context, in, buf []byte) (reply []byte, later *Future[[]byte], err error)
 }
 
-func (u *unary[Req, Resp]) serve(ctx context.Context, in, buf []byte) ([]byte, error, *Future[[]byte]) {
+func (u *unary[Req, Resp]) serve(ctx context.Context, in, buf []byte) ([]byte, *Future[[]byte], error) {
 	req := u.newReq()
 	if err := unmarshalFresh(in, req); err != nil {
-		return nil, &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}, nil
+		return nil, nil, &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}
 	}
 	reply := u.fn(ctx, req)
 	if reply.done { // most methods answer at once
 		b, err := encodeReply(buf, reply.value, reply.err)
-		return b, err, nil
+		return b, nil, err
 	}
-	return nil, nil, encodeLater(reply, encodeReply[Resp])
+	return nil, encodeLater(reply, encodeReply[Resp]), nil
 }
 
 // encodeLater is the future of reply's outcome, encoded.
@@ -423,8 +430,12 @@ type methodKey struct{ service, method string }
 // fullName returns "service/method" without building the string again for
 // every call.
 func (l *eventLoop) fullName(service, method string) string {
+	if l.last.full != "" && same(service, l.last.key.service) && same(method, l.last.key.method) {
+		return l.last.full // no hashing of the two strings
+	}
 	k := methodKey{service, method}
 	if s, ok := l.names[k]; ok {
+		l.last.key, l.last.full = k, s
 		return s
 	}
 	s := service + "/" + method
@@ -434,7 +445,14 @@ func (l *eventLoop) fullName(service, method string) string {
 	if len(l.names) < 4096 {
 		l.names[k] = s
 	}
+	l.last.key, l.last.full = k, s
 	return s
+}
+
+// same reports whether a and b are the same string in memory, which
+// makes them equal without comparing their bytes.
+func same(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
 func (l *eventLoop) run(client bool) {
@@ -519,7 +537,7 @@ func (l *eventLoop) serve(ctx context.Context, ev abi.Event) {
 	prev := l.deadline
 	l.deadline = ev.Deadline
 	if m.unary != nil {
-		out, err, later := m.unary.serve(ctx, ev.Payload, l.reply[:0])
+		out, later, err := m.unary.serve(ctx, ev.Payload, l.reply[:0])
 		l.deadline = prev
 		if later == nil { // answered at once: out is in l.reply, which the host copies
 			sendReply(id, out, err)

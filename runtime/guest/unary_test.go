@@ -46,7 +46,7 @@ func TestTheLoopFindsTheUnaryOfAMethodUnaryMethodMade(t *testing.T) {
 				t.Fatal("no unary for the method: the loop would serve it through a future")
 			}
 			buf := make([]byte, 0, 64)
-			out, err, later := u.serve(context.Background(), in, buf)
+			out, later, err := u.serve(context.Background(), in, buf)
 			if err != nil || later != nil {
 				t.Fatalf("serve: err %v, later %v; want a reply at once", err, later)
 			}
@@ -67,7 +67,7 @@ func TestAUnaryAnswersLaterOrFailsAsItsMethodDoes(t *testing.T) {
 			pending := NewFuture[*idv1.Id]()
 			u := unaries[funcID(mk.make(func(context.Context, *idv1.Id) *Future[*idv1.Id] { return pending }))].unary
 
-			out, err, f := u.serve(context.Background(), nil, nil)
+			out, f, err := u.serve(context.Background(), nil, nil)
 			if f == nil || out != nil || err != nil {
 				t.Fatalf("serve returned %x, %v, future %v; want only a future", out, err, f)
 			}
@@ -77,7 +77,7 @@ func TestAUnaryAnswersLaterOrFailsAsItsMethodDoes(t *testing.T) {
 				t.Errorf("the future holds %x (done %v), want %x", f.value, f.Done(), want)
 			}
 
-			_, err, f = u.serve(context.Background(), []byte{0xff}, nil)
+			_, f, err = u.serve(context.Background(), []byte{0xff}, nil)
 			var e *Error
 			if f != nil || !errors.As(err, &e) || e.Code != CodeInvalidArgument {
 				t.Errorf("a request that does not decode: %v, future %v; want invalid argument at once", err, f)
@@ -120,5 +120,26 @@ func TestNativelyInvokeVTFailsAtOnce(t *testing.T) {
 	f := InvokeVT(Client{service: "a.B"}, "C", &idv1.Id{Low: 1}, new(idv1.Id))
 	if !f.Done() || f.err == nil {
 		t.Errorf("InvokeVT with no host: done %v, err %v; want a failed call", f.Done(), f.err)
+	}
+}
+
+// fullName names each pair it is given, whether the strings are the ones
+// of its last call, equal ones elsewhere in memory, or others.
+func TestFullNameNamesEveryPair(t *testing.T) {
+	var l eventLoop
+	svc, m := "a.B", "C"
+	dyn := string([]byte("a.B")) // equal, elsewhere in memory
+	for _, tc := range []struct{ service, method, want string }{
+		{"", "", "/"},
+		{svc, m, "a.B/C"},
+		{svc, m, "a.B/C"},
+		{dyn, m, "a.B/C"},
+		{svc, "D", "a.B/D"},
+		{"x.Y", m, "x.Y/C"},
+		{svc, m, "a.B/C"},
+	} {
+		if got := l.fullName(tc.service, tc.method); got != tc.want {
+			t.Errorf("fullName(%q, %q) = %q, want %q", tc.service, tc.method, got, tc.want)
+		}
 	}
 }
