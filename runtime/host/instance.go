@@ -45,7 +45,7 @@ type instance struct {
 	maxBytes     int64
 
 	// owned by the guest goroutine.
-	ready        []abi.Event            // decoded events waiting to be read by poll, in order
+	ready        events                 // decoded events waiting to be read by poll, in order
 	readyReplies int                    // how many of ready are replies
 	pending      map[uint64]outgoing    // calls this guest dispatched, by call id
 	incoming     map[uint64]replyTarget // calls this guest is serving, by the id it was given
@@ -109,7 +109,7 @@ func (in *instance) killNow() {
 // and what it knew of calls is forgotten (close answered them all). Call ids
 // keep counting, so a late reply can never match a new call.
 func (in *instance) reset() {
-	in.ready = nil
+	in.ready.reset()
 	in.pending = make(map[uint64]outgoing)
 	in.incoming = make(map[uint64]replyTarget)
 	in.handles = nil
@@ -235,7 +235,7 @@ func (in *instance) push(d delivery) route.Refusal {
 // callee (a deadline, a refusal): the event waits for poll like any other.
 func (in *instance) complete(ev abi.Event) {
 	in.waitingBytes.Add(int64(len(ev.Payload)))
-	in.ready = append(in.ready, ev)
+	in.ready.push(ev)
 	in.readyReplies++
 }
 
@@ -267,7 +267,7 @@ func (in *instance) close(reason string) {
 	for _, t := range in.incoming {
 		t.caller.Deliver(abi.ErrorEvent(t.callID, abi.CodeUnavailable, reason), nil)
 	}
-	in.ready = nil
+	in.ready.reset()
 	in.readyReplies = 0
 	in.incoming = nil
 	in.serving.Store(0)
@@ -291,8 +291,8 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 			in.expire(time.Now())
 		}
 		in.dropExpiredCalls()
-		if len(in.ready) > 0 {
-			return in.ready[0], true, false
+		if in.ready.len() > 0 {
+			return *in.ready.front(), true, false
 		}
 		if timeout == 0 { // a look, not a wait: a guest with background work
 			return abi.Event{}, false, ctx.Err() != nil
@@ -327,15 +327,16 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 // so running them would only spend the service's time for nobody.
 func (in *instance) dropExpiredCalls() {
 	var now int64
-	for len(in.ready) > 0 && in.ready[0].Kind == abi.KindCall && in.ready[0].Deadline > 0 {
+	for in.ready.len() > 0 && in.ready.front().Kind == abi.KindCall && in.ready.front().Deadline > 0 {
+		ev := in.ready.front()
 		if now == 0 {
 			now = time.Now().UnixNano()
 		}
-		if in.ready[0].Deadline > now {
+		if ev.Deadline > now {
 			return
 		}
-		if _, ok := in.incoming[in.ready[0].CallID]; ok {
-			delete(in.incoming, in.ready[0].CallID)
+		if _, ok := in.incoming[ev.CallID]; ok {
+			delete(in.incoming, ev.CallID)
 			in.serving.Add(-1)
 		}
 		in.dropped.Add(1)
@@ -359,14 +360,43 @@ func (in *instance) armTimer(d time.Time) {
 
 // pop removes the event next returned: the guest has it now.
 func (in *instance) pop() {
-	in.taken(&in.ready[0])
-	in.ready[0] = abi.Event{}
-	if len(in.ready) == 1 {
-		in.ready = in.ready[:0] // keep the array for the next event
-		return
-	}
-	in.ready = in.ready[1:]
+	in.taken(in.ready.front())
+	in.ready.pop()
 }
+
+// events is a queue of events that keeps its array. A slice popped by
+// slicing off its first element gives up that slot for good, so a guest
+// with several events waiting (calls in flight, replies coming in) made
+// the next append allocate a new array again and again.
+type events struct {
+	buf  []abi.Event
+	head int // buf[head:] wait, in order
+}
+
+func (q *events) len() int { return len(q.buf) - q.head }
+
+// front is the first event waiting; the queue must not be empty.
+func (q *events) front() *abi.Event { return &q.buf[q.head] }
+
+func (q *events) push(ev abi.Event) {
+	if q.head > 0 && len(q.buf) == cap(q.buf) { // full: move what waits to the front first
+		n := copy(q.buf, q.buf[q.head:])
+		clear(q.buf[n:])
+		q.buf, q.head = q.buf[:n], 0
+	}
+	q.buf = append(q.buf, ev)
+}
+
+// pop drops the first event, references and all.
+func (q *events) pop() {
+	q.buf[q.head] = abi.Event{}
+	q.head++
+	if q.head == len(q.buf) {
+		q.buf, q.head = q.buf[:0], 0
+	}
+}
+
+func (q *events) reset() { q.buf, q.head = nil, 0 }
 
 // drain moves the inbox into ready, turning incoming calls into events with
 // ids of this guest's own, and dropping replies to calls that already
@@ -400,7 +430,7 @@ func (in *instance) drain() {
 			in.serving.Add(1)
 			ev := d.ev
 			ev.CallID = id
-			in.ready = append(in.ready, ev)
+			in.ready.push(ev)
 		case abi.KindReply:
 			out, ok := in.pending[d.ev.CallID]
 			if !ok {
@@ -412,10 +442,10 @@ func (in *instance) drain() {
 				d.ev.Trace = in.pending[d.ev.CallID].trace
 			}
 			delete(in.pending, d.ev.CallID)
-			in.ready = append(in.ready, d.ev)
+			in.ready.push(d.ev)
 			in.readyReplies++
 		default:
-			in.ready = append(in.ready, d.ev)
+			in.ready.push(d.ev)
 		}
 	}
 	if len(held) > 0 { // back in the inbox, ahead of what came since

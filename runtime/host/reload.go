@@ -227,7 +227,7 @@ func (in *instance) swapIn(s *swap) {
 		t.caller.Deliver(abi.ErrorEvent(t.callID, abi.CodeUnavailable, fmt.Sprintf("service %s was replaced by a new version while serving this call", in.spec.Name)), nil)
 	}
 	in.replaceModule(s.rt, s.compiled)
-	in.ready = nil
+	in.ready.reset()
 	in.readyReplies = 0
 	in.pending = make(map[uint64]outgoing)
 	in.incoming = make(map[uint64]replyTarget)

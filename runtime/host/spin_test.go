@@ -56,7 +56,7 @@ func TestAGuestSpinsOnlyWhileItsEventsComeQuickly(t *testing.T) {
 		}
 	}
 	in.drain()
-	in.ready, in.peerIsGuest, in.lastWait = nil, true, 0
+	in.ready, in.peerIsGuest, in.lastWait = events{}, true, 0
 	// A quick exchange: the event comes while the guest spins. (The spin's
 	// bound is the test's patience: only a machine that never runs the
 	// pushing goroutine makes the spin give up.)
