@@ -16,15 +16,14 @@ import (
 // A guest is one wasm module with one event loop, so the loop's state lives in
 // the package: there is exactly one per guest process.
 var loop = eventLoop{
-	pending:  make(map[uint64]pendingCall),
 	services: make(map[string]*exported),
 	methods:  make(map[string]served),
 }
 
 type eventLoop struct {
-	pending  map[uint64]pendingCall // dispatched calls awaiting their reply, by call id
-	services map[string]*exported   // exported services, by full proto name
-	methods  map[string]served      // their methods, by full name ("service/method")
+	pending  inFlight             // dispatched calls awaiting their reply, by call id
+	services map[string]*exported // exported services, by full proto name
+	methods  map[string]served    // their methods, by full name ("service/method")
 	// deadline is the deadline (Unix nanoseconds, 0: none) of the incoming
 	// call on whose behalf the loop runs code right now: while a method runs,
 	// and while the callbacks of the calls it made (and the timers it set)
@@ -53,6 +52,72 @@ type eventLoop struct {
 
 	timers     []timer       // After callbacks, soonest first
 	background []func() bool // Background steps, run while no event waits
+}
+
+// inFlight is the calls a guest dispatched and awaits the replies of, by
+// call id. A guest has a few in flight at a time, most often: those are
+// kept in a short slice, whose search costs less inside wasm than hashing
+// an id into a map twice a call (to add it, to take it); past
+// fewInFlight, in a map, until none is left.
+type inFlight struct {
+	few  []inFlightCall
+	many map[uint64]pendingCall
+}
+
+type inFlightCall struct {
+	id   uint64
+	call pendingCall
+}
+
+// fewInFlight is how many calls in flight the slice holds.
+const fewInFlight = 16
+
+func (f *inFlight) len() int {
+	if f.many != nil {
+		return len(f.many)
+	}
+	return len(f.few)
+}
+
+func (f *inFlight) add(id uint64, c pendingCall) {
+	if f.many == nil && len(f.few) < fewInFlight {
+		f.few = append(f.few, inFlightCall{id, c})
+		return
+	}
+	if f.many == nil {
+		f.many = make(map[uint64]pendingCall, 2*fewInFlight)
+		for _, e := range f.few {
+			f.many[e.id] = e.call
+		}
+		clear(f.few)
+		f.few = f.few[:0]
+	}
+	f.many[id] = c
+}
+
+// take removes the call id and returns it; ok is false when it is not in
+// flight.
+func (f *inFlight) take(id uint64) (c pendingCall, ok bool) {
+	if f.many != nil {
+		if c, ok = f.many[id]; ok {
+			delete(f.many, id)
+			if len(f.many) == 0 {
+				f.many = nil // back to the slice
+			}
+		}
+		return c, ok
+	}
+	for i := range f.few {
+		if f.few[i].id == id {
+			c = f.few[i].call
+			last := len(f.few) - 1
+			f.few[i] = f.few[last]
+			f.few[last] = inFlightCall{}
+			f.few = f.few[:last]
+			return c, true
+		}
+	}
+	return pendingCall{}, false
 }
 
 // pendingCall is a dispatched call awaiting its reply.
@@ -421,7 +486,7 @@ func (l *eventLoop) dispatch(c Client, full string, in []byte, encodeErr error, 
 		}
 		return &Error{Code: code, Method: full, Message: msg}
 	}
-	l.pending[id] = pendingCall{deadline: l.deadline, done: done}
+	l.pending.add(id, pendingCall{deadline: l.deadline, done: done})
 	return nil
 }
 
@@ -475,7 +540,7 @@ func (l *eventLoop) run(client bool) {
 		if len(l.tasks) > 0 {
 			continue
 		}
-		if client && len(l.pending) == 0 && len(l.timers) == 0 && len(l.background) == 0 {
+		if client && l.pending.len() == 0 && len(l.timers) == 0 && len(l.background) == 0 {
 			return
 		}
 		n, st := hostPoll(l.pollTimeout(now), l.buf)
@@ -499,11 +564,10 @@ func (l *eventLoop) run(client bool) {
 		}
 		switch ev.Kind {
 		case abi.KindReply:
-			call, ok := l.pending[ev.CallID]
+			call, ok := l.pending.take(ev.CallID)
 			if !ok {
 				continue // the host completes each call once; nothing to do
 			}
-			delete(l.pending, ev.CallID)
 			prev := l.deadline // as under does, without its closure
 			l.deadline = call.deadline
 			call.done.read(ev)

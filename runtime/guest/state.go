@@ -299,13 +299,13 @@ func stateCall(handle uint32, method, op string, req *abi.StateRequest) *Future[
 		f.Reject(&Error{Code: code, Method: method, Message: st.String()})
 		return f
 	}
-	loop.pending[id] = pendingCall{deadline: loop.deadline, done: replyFunc(func(ev abi.Event) {
+	loop.pending.add(id, pendingCall{deadline: loop.deadline, done: replyFunc(func(ev abi.Event) {
 		if ev.Code != abi.CodeOK {
 			f.Reject(replyError(method, ev.Code, ev.Payload))
 			return
 		}
 		// The payload is in the poll buffer, which the next event reuses.
 		f.Resolve(append([]byte(nil), ev.Payload...))
-	})}
+	})})
 	return f
 }

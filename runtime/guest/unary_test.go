@@ -143,3 +143,47 @@ func TestFullNameNamesEveryPair(t *testing.T) {
 		}
 	}
 }
+
+// The calls in flight are found by id however many there are: in the
+// slice, in the map past fewInFlight, and in the slice again once the map
+// has emptied.
+func TestCallsInFlightAreFoundByID(t *testing.T) {
+	var f inFlight
+	check := func(what string, ids ...uint64) {
+		t.Helper()
+		for _, id := range ids {
+			c, ok := f.take(id)
+			if !ok || c.deadline != int64(id) {
+				t.Fatalf("%s: call %d taken as %+v, %v", what, id, c, ok)
+			}
+			if _, again := f.take(id); again {
+				t.Fatalf("%s: call %d taken twice", what, id)
+			}
+		}
+	}
+	add := func(from, to uint64) {
+		for id := from; id <= to; id++ {
+			f.add(id, pendingCall{deadline: int64(id)})
+		}
+	}
+	add(1, 5)
+	check("a few", 3, 1, 5)
+	add(6, 3*fewInFlight)
+	if f.many == nil {
+		t.Fatalf("%d calls in flight and no map", f.len())
+	}
+	check("many", 2, 4, 40, 6)
+	for id := uint64(7); id <= 3*fewInFlight; id++ {
+		if id != 40 {
+			check("the rest", id)
+		}
+	}
+	if f.len() != 0 || f.many != nil {
+		t.Fatalf("%d calls left, map %v: want none, and the slice again", f.len(), f.many)
+	}
+	add(100, 101)
+	check("a few again", 101, 100)
+	if _, ok := f.take(7); ok {
+		t.Error("a call not in flight was taken")
+	}
+}
