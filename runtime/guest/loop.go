@@ -163,9 +163,8 @@ func (l *eventLoop) under(deadline int64, fn func()) {
 }
 
 type exported struct {
-	name    string
-	impl    any
-	methods map[string]Method
+	name string
+	impl any
 }
 
 // Method is the protocol half of one service method: it decodes the request,
@@ -346,7 +345,7 @@ func Export(name string, impl any, methods map[string]Method) {
 	if st := hostExport(name); st != abi.StatusOK {
 		fatalf("cannot export %s: %s (list it in the service's implements in parigot.hcl)", name, st)
 	}
-	loop.services[name] = &exported{name: name, impl: impl, methods: methods}
+	loop.services[name] = &exported{name: name, impl: impl}
 	for method, m := range methods {
 		loop.methods[name+"/"+method] = served{method: m, unary: unaries[funcID(m)].unary}
 	}

@@ -69,22 +69,26 @@ func connNetworks(n *Network, guest string) []string {
 	return nets
 }
 
-func TestACallFromAnotherMachineGoesOverTCPToAReplicaWithADirectHost(t *testing.T) {
-	srv := startIdentityServer(t)
-	serveFakeOn(t, srv, &fakeService{name: "echo#1"}, "machine-a", "127.0.0.1")
-	caller := callerOn(t, srv, "ticker", "machine-b")
-	if nets := connNetworks(caller, "echo"); len(nets) != 1 || nets[0] != "tcp" {
-		t.Fatalf("the caller on another machine has direct connections over %v, want one over tcp", nets)
-	}
-	callsGoDirect(t, srv, caller)
-}
-
-func TestACallerOnTheReplicasMachinePrefersItsSocketToItsTCPAddress(t *testing.T) {
-	srv := startIdentityServer(t)
-	serveFakeOn(t, srv, &fakeService{name: "echo#1"}, "machine-a", "127.0.0.1")
-	caller := callerOn(t, srv, "ticker", "machine-a")
-	if nets := connNetworks(caller, "echo"); len(nets) != 1 || nets[0] != "unix" {
-		t.Fatalf("the caller on the replica's machine has direct connections over %v, want one over its socket", nets)
+// TestADirectCallerTakesTheWayItsMachineHas: a replica with a direct host
+// offers its socket and its TCP address; a caller on another machine
+// dials the address, and its calls go over TCP, while one on the
+// replica's machine takes the socket.
+func TestADirectCallerTakesTheWayItsMachineHas(t *testing.T) {
+	for _, tc := range []struct{ machine, want string }{
+		{"machine-b", "tcp"},  // another machine
+		{"machine-a", "unix"}, // the replica's
+	} {
+		t.Run(tc.machine, func(t *testing.T) {
+			srv := startIdentityServer(t)
+			serveFakeOn(t, srv, &fakeService{name: "echo#1"}, "machine-a", "127.0.0.1")
+			caller := callerOn(t, srv, "ticker", tc.machine)
+			if nets := connNetworks(caller, "echo"); len(nets) != 1 || nets[0] != tc.want {
+				t.Fatalf("the caller on %s has direct connections over %v, want one over %s", tc.machine, nets, tc.want)
+			}
+			if tc.want == "tcp" {
+				callsGoDirect(t, srv, caller)
+			}
+		})
 	}
 }
 
@@ -171,14 +175,7 @@ func TestATCPConnectionThatSaysNothingOrGarbageIsClosed(t *testing.T) {
 	caller := callerOn(t, srv, "ticker", "machine-b")
 	closed("a frame too large for a hello", huge)
 	closed("no hello", silent)
-	got := make(replies, 1)
-	caller.Service("test.Echo").Deliver(call(1, "hi"), got)
-	if ev := got.next(t); ev.Code != abi.CodeOK || string(ev.Payload) != "echo#1:hi" {
-		t.Errorf("a caller with its token got %+v (%q)", ev, ev.Payload)
-	}
-	if n := caller.client.sent.Load(); n != 1 {
-		t.Errorf("%d calls went over the direct connection, want 1", n)
-	}
+	callsOnceDirect(t, caller, 1, "echo#1:hi", 1) // a caller with its token
 }
 
 // TestATCPConnectionThatBreaksFailsItsCallsAndLaterOnesGoThroughNATS: a

@@ -170,6 +170,21 @@ func callsGoDirect(t *testing.T, srv *Server, caller *Network) {
 	}
 }
 
+// callsOnceDirect makes call id of echo with "hi" through caller and
+// checks that its reply is want and that it was the caller's sent-th call
+// over a direct connection.
+func callsOnceDirect(t *testing.T, caller *Network, id uint64, want string, sent int64) {
+	t.Helper()
+	got := make(replies, 1)
+	caller.Service("test.Echo").Deliver(call(id, "hi"), got)
+	if ev := got.next(t); ev.CallID != id || ev.Code != abi.CodeOK || string(ev.Payload) != want {
+		t.Errorf("call %d got %+v (%q), want %q", id, ev, ev.Payload, want)
+	}
+	if n := caller.client.sent.Load(); n != sent {
+		t.Errorf("%d calls went over the direct connection, want %d", n, sent)
+	}
+}
+
 // TestAProgramCallsAServiceInAnotherProcessDirectly runs echo and ticker
 // as the hosts of their wasm guests (split.RunChild), on one machine: the
 // program's calls all succeed, and none of them passes through the NATS
@@ -404,14 +419,7 @@ func TestAGuestRestartedInItsProcessTakesTheDirectCalls(t *testing.T) {
 	if err := replica.Serve("echo", []string{"test.Echo"}, &fakeService{name: "restarted"}); err != nil {
 		t.Fatal(err)
 	}
-	got := make(replies, 1)
-	caller.Service("test.Echo").Deliver(call(1, "hi"), got)
-	if ev := got.next(t); ev.Code != abi.CodeOK || string(ev.Payload) != "restarted:hi" {
-		t.Errorf("got %+v (%q), want the restarted guest's reply", ev, ev.Payload)
-	}
-	if n := caller.client.sent.Load(); n != 1 {
-		t.Errorf("%d calls went over the direct connection, want 1", n)
-	}
+	callsOnceDirect(t, caller, 1, "restarted:hi", 1) // the restarted guest's reply
 }
 
 // TestAMethodTooLongForACallFrameKeepsTheDirectConnection: such a call
@@ -434,13 +442,7 @@ func TestAMethodTooLongForACallFrameKeepsTheDirectConnection(t *testing.T) {
 	if known(caller, "echo") != 1 {
 		t.Error("a call with an overlong method dropped the direct connection")
 	}
-	caller.Service("test.Echo").Deliver(call(2, "hi"), got)
-	if ev := got.next(t); ev.CallID != 2 || ev.Code != abi.CodeOK || string(ev.Payload) != "echo#1:hi" {
-		t.Errorf("the next call got %+v (%q)", ev, ev.Payload)
-	}
-	if n := caller.client.sent.Load(); n != 1 {
-		t.Errorf("%d calls went over the direct connection, want 1", n)
-	}
+	callsOnceDirect(t, caller, 2, "echo#1:hi", 1) // the next call, over the connection kept
 }
 
 // TestAReplicaThatBeganToStopOffersNoSocket: a request for an offer that
