@@ -1,7 +1,6 @@
 package host
 
 import (
-	"runtime"
 	"testing"
 
 	"parigot.dev/parigot/runtime/internal/abi"
@@ -47,16 +46,16 @@ func TestEventsReuseTheirArray(t *testing.T) {
 	for i := range 8 {
 		q.push(abi.Event{CallID: uint64(i)})
 	}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range 10000 {
-		q.pop()
-		q.push(abi.Event{CallID: 1})
-	}
-	runtime.ReadMemStats(&after)
-	// (testing.AllocsPerRun rounds down: one allocation every few events
-	// would read as none.)
-	if n := after.Mallocs - before.Mallocs; n > 10 {
-		t.Errorf("%d allocations for 10000 events with 8 waiting, want none", n)
+	// 64 events a run: the old way allocated once every few events, which
+	// testing.AllocsPerRun, rounding down to whole allocations a run,
+	// would not see with one.
+	allocs := testing.AllocsPerRun(100, func() {
+		for range 64 {
+			q.pop()
+			q.push(abi.Event{CallID: 1})
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations for 64 events with 8 waiting, want none", allocs)
 	}
 }
