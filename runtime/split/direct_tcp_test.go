@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"slices"
@@ -126,20 +125,8 @@ func TestATCPHelloWithAnotherCallersTokenIsRefused(t *testing.T) {
 	// The offer echo would make ticker, presented by tocker.
 	stolen := directOffer{Guest: "echo", Replica: "forged", Machine: "machine-a", TCP: replica.direct.tcp.Addr().String(),
 		Who: "tocker", Token: replica.direct.token("echo", "ticker")}
-	offer, _ := json.Marshal(stolen)
-	err := tocker.client.connect("echo", offer)
-	var re *RefusedError
-	if !errors.As(err, &re) || !strings.Contains(re.Reason, "tocker may not call service echo") {
-		t.Errorf("connecting over TCP with another caller's token: %v, want a refusal", err)
-	}
-	if known(tocker, "echo") != 0 {
-		t.Error("the refused connection is among the replicas calls go to")
-	}
-	select {
-	case ev := <-f.got:
-		t.Errorf("a refused caller's call reached the service: %+v", ev)
-	default:
-	}
+	connectIsRefused(t, tocker, stolen)
+	reachedNothing(t, f)
 }
 
 // TestATCPConnectionThatSaysNothingOrGarbageIsClosed: anyone on the

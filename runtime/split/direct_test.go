@@ -326,26 +326,40 @@ func TestOnlyAGuestThatRequiresAServiceCanCallItDirectly(t *testing.T) {
 			defer n.Close()
 			forged := stolen
 			forged.Who, forged.Token, forged.Replica = c.who, c.token, "forged"
-			offer, _ := json.Marshal(forged)
-			err := n.client.connect("echo", offer)
-			var re *RefusedError
-			if !errors.As(err, &re) || !strings.Contains(re.Reason, c.who+" may not call service echo") {
-				t.Errorf("connecting with a token that is not its own: %v, want a refusal", err)
-			}
-			if known(n, "echo") != 0 {
-				t.Error("the refused connection is among the replicas calls go to")
-			}
+			connectIsRefused(t, n, forged)
 		})
 	}
-	select {
-	case ev := <-f.got:
-		t.Errorf("a refused caller's call reached the service: %+v", ev)
-	default:
-	}
+	reachedNothing(t, f)
 	got := make(replies, 1)
 	ticker.Service("test.Echo").Deliver(call(1, "hi"), got)
 	if ev := got.next(t); ev.Code != abi.CodeOK || string(ev.Payload) != "echo#1:hi" {
 		t.Errorf("ticker, which requires echo, got %+v (%q)", ev, ev.Payload)
+	}
+}
+
+// connectIsRefused checks that the replica refuses n's hello with offer,
+// a token that is not n's own, and that n is left with no connection to
+// it.
+func connectIsRefused(t *testing.T, n *Network, offer directOffer) {
+	t.Helper()
+	b, _ := json.Marshal(offer)
+	err := n.client.connect("echo", b)
+	var re *RefusedError
+	if !errors.As(err, &re) || !strings.Contains(re.Reason, n.who+" may not call service echo") {
+		t.Errorf("%s connecting with a token that is not its own: %v, want a refusal", n.who, err)
+	}
+	if known(n, "echo") != 0 {
+		t.Error("the refused connection is among the replicas calls go to")
+	}
+}
+
+// reachedNothing checks that no call of a refused caller reached f.
+func reachedNothing(t *testing.T, f *fakeService) {
+	t.Helper()
+	select {
+	case ev := <-f.got:
+		t.Errorf("a refused caller's call reached the service: %+v", ev)
+	default:
 	}
 }
 
