@@ -1,7 +1,6 @@
 package split
 
 import (
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"parigot.dev/parigot/runtime/internal/abi"
-	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/route"
 )
 
@@ -281,18 +279,7 @@ func TestCheckDirectHost(t *testing.T) {
 // on another machine reaches it over TCP.
 func TestAChildWithADirectHostTakesCallsFromAnotherMachineOverTCP(t *testing.T) {
 	guests := testGuests(t, 1)
-	srv, err := StartServer("test", guests)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	ctx, stop := context.WithCancel(t.Context())
-	defer stop()
-	ready := make(chan struct{})
-	var out lines.Buffer
-	go RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "echo", Conn: srv.Conn("echo"), Stdout: &out, Stderr: &out,
-		Ready: func() { close(ready) }, DirectHost: "127.0.0.1"})
-	<-ready
+	srv, ctx, out := startEchoChild(t, guests, "127.0.0.1")
 	caller := onMachine(NewNetwork(connectAs(t, srv, "ticker"), "test", guests, "ticker"), "elsewhere")
 	defer caller.Close()
 	if err := caller.WaitReady(ctx, []string{"echo"}, patience, nil); err != nil {

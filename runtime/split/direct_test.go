@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/route"
@@ -185,24 +186,34 @@ func callsOnceDirect(t *testing.T, caller *Network, id uint64, want string, sent
 	}
 }
 
+// startEchoChild starts the NATS server of guests and echo's wasm guest
+// as its child runs it (RunChild), with directHost when not empty, and
+// returns once echo is ready; both stop when the test ends. ctx ends
+// then too.
+func startEchoChild(t *testing.T, guests []*host.GuestSpec, directHost string) (*Server, context.Context, *lines.Buffer) {
+	t.Helper()
+	srv, err := StartServer("test", guests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	ctx, stop := context.WithCancel(t.Context())
+	t.Cleanup(stop)
+	ready := make(chan struct{})
+	out := new(lines.Buffer)
+	go RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "echo", Conn: srv.Conn("echo"), Stdout: out, Stderr: out,
+		Ready: func() { close(ready) }, DirectHost: directHost})
+	<-ready
+	return srv, ctx, out
+}
+
 // TestAProgramCallsAServiceInAnotherProcessDirectly runs echo and ticker
 // as the hosts of their wasm guests (split.RunChild), on one machine: the
 // program's calls all succeed, and none of them passes through the NATS
 // server.
 func TestAProgramCallsAServiceInAnotherProcessDirectly(t *testing.T) {
 	guests := testGuests(t, 1)
-	srv, err := StartServer("test", guests)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
-	ctx, stop := context.WithCancel(t.Context())
-	defer stop()
-	ready := make(chan struct{})
-	var echoOut lines.Buffer
-	go RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "echo", Conn: srv.Conn("echo"), Stdout: &echoOut, Stderr: &echoOut,
-		Ready: func() { close(ready) }})
-	<-ready
+	srv, ctx, echoOut := startEchoChild(t, guests, "")
 	var out lines.Buffer
 	res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "ticker", Conn: srv.Conn("ticker"), Stdout: &out, Stderr: &out, ReadyTimeout: patience})
 	if err != nil || res.ExitCode != 0 || !strings.Contains(out.String(), "done: ok=40 failed=0") {
