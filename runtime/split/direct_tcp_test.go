@@ -32,25 +32,13 @@ func serveFakeOn(t testing.TB, srv *Server, f *fakeService, machine, host string
 	t.Helper()
 	n := onMachine(NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo"), machine)
 	n.directHost = host
-	if err := n.Serve("echo", []string{"test.Echo"}, f); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Ready("echo"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	return n
+	return serveOn(t, n, f)
 }
 
 // callerOn is callerAs on machine.
 func callerOn(t testing.TB, srv *Server, who, machine string) *Network {
 	t.Helper()
-	n := onMachine(NewNetwork(connectAs(t, srv, who), "test", identityGuests(), who), machine)
-	if err := n.WaitReady(t.Context(), []string{"echo"}, patience, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	return n
+	return callerWhenReady(t, onMachine(NewNetwork(connectAs(t, srv, who), "test", identityGuests(), who), machine))
 }
 
 // connNetworks is the network of each direct connection n has to guest.

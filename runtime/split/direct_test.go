@@ -66,7 +66,13 @@ func (f *fakeService) release() {
 // a child hosting echo does, and returns its Network.
 func serveFake(t *testing.T, srv *Server, f *fakeService) *Network {
 	t.Helper()
-	n := NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo")
+	return serveOn(t, NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo"), f)
+}
+
+// serveOn serves test.Echo from f as a replica of echo on n, which it
+// closes when the test ends.
+func serveOn(t testing.TB, n *Network, f *fakeService) *Network {
+	t.Helper()
 	if err := n.Serve("echo", []string{"test.Echo"}, f); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +86,13 @@ func serveFake(t *testing.T, srv *Server, f *fakeService) *Network {
 // callerAs is a Network of the program who, once echo is ready.
 func callerAs(t *testing.T, srv *Server, who string) *Network {
 	t.Helper()
-	n := NewNetwork(connectAs(t, srv, who), "test", identityGuests(), who)
+	return callerWhenReady(t, NewNetwork(connectAs(t, srv, who), "test", identityGuests(), who))
+}
+
+// callerWhenReady returns n once echo is ready, and closes it when the
+// test ends.
+func callerWhenReady(t testing.TB, n *Network) *Network {
+	t.Helper()
 	if err := n.WaitReady(t.Context(), []string{"echo"}, patience, nil); err != nil {
 		t.Fatal(err)
 	}
