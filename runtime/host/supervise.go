@@ -101,7 +101,7 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 			err = nativeError(r.runNative(actx, in, stdout, stderr))
 			return
 		}
-		mod, ierr := in.rt.InstantiateModule(withInstance(actx, in), in.compiled, mc)
+		mod, ierr := in.rt.InstantiateModule(withGuestMemory(withInstance(actx, in)), in.compiled, mc)
 		err = ierr
 		if mod != nil {
 			mod.Close(context.Background())
