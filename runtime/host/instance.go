@@ -29,6 +29,7 @@ type instance struct {
 	spare  []delivery    // owned: the drained queue's array, reused by the next drain
 	closed bool          // the guest has ended: pushes fail
 	wake   chan struct{} // capacity 1: "the queue may have something"
+	queued atomic.Bool   // len(queue) > 0, readable without mu (see spin)
 	// lastWait is how long the guest's last poll waited for its event,
 	// and peerIsGuest whether the last call or reply drained came from
 	// another guest of this process (both owned by the guest's goroutine):
@@ -223,6 +224,7 @@ func (in *instance) push(d delivery) route.Refusal {
 		d.at = time.Now().UnixNano()
 	}
 	in.queue = append(in.queue, d)
+	in.queued.Store(true)
 	in.mu.Unlock()
 	select {
 	case in.wake <- struct{}{}:
@@ -258,6 +260,7 @@ func (in *instance) close(reason string) {
 	in.closed = true
 	queue := in.queue
 	in.queue = nil
+	in.queued.Store(false)
 	in.mu.Unlock()
 	for _, d := range queue {
 		if d.ev.Kind == abi.KindCall {
@@ -405,6 +408,7 @@ func (in *instance) drain() {
 	in.mu.Lock()
 	queue := in.queue
 	in.queue = in.spare[:0]
+	in.queued.Store(false)
 	in.mu.Unlock()
 	defer func() {
 		clear(queue) // drop references to payloads and callers
@@ -451,6 +455,7 @@ func (in *instance) drain() {
 	if len(held) > 0 { // back in the inbox, ahead of what came since
 		in.mu.Lock()
 		in.queue = append(held, in.queue...)
+		in.queued.Store(true)
 		in.mu.Unlock()
 	}
 }

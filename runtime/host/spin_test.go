@@ -71,3 +71,34 @@ func TestAGuestSpinsOnlyWhileItsEventsComeQuickly(t *testing.T) {
 		t.Errorf("after the spin, the poll returned %+v, %v; want the call", ev, ok)
 	}
 }
+
+// TestASpinSeesWhatWaitsInTheInboxAndNothingElse: the flag a spin reads
+// says whether the inbox holds something: set by a push, cleared by the
+// drain that empties it, and still set when a drain keeps calls back
+// (a guest being swapped holds its calls).
+func TestASpinSeesWhatWaitsInTheInboxAndNothingElse(t *testing.T) {
+	in := newInstance(&run{}, &GuestSpec{Name: "svc", Kind: Service, MethodTimeout: time.Second})
+	caller := newInstance(&run{}, &GuestSpec{Name: "prog", Kind: Program})
+	call := delivery{ev: abi.Event{Kind: abi.KindCall, CallID: 1, Method: "test.Echo/Echo"}, from: caller}
+	quick := func() bool {
+		in.peerIsGuest, in.lastWait = true, 0
+		return in.spin(time.Millisecond)
+	}
+	if quick() {
+		t.Fatal("a spin on an empty inbox saw an event")
+	}
+	in.push(call)
+	if !quick() {
+		t.Fatal("a spin did not see the call pushed")
+	}
+	in.drain()
+	if quick() {
+		t.Fatal("a spin saw an event after the drain took the inbox's only call")
+	}
+	in.hold.Store(true)
+	in.push(call)
+	in.drain()
+	if !quick() {
+		t.Error("a spin did not see the call a drain held back")
+	}
+}
