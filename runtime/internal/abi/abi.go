@@ -222,9 +222,11 @@ func decode(buf []byte, borrowed bool) (Event, error) {
 		Deadline: int64(binary.LittleEndian.Uint64(buf[16:])),
 		Payload:  buf[HeaderSize+ml : HeaderSize+ml+pl],
 	}
-	if borrowed && ml > 0 {
+	switch {
+	case ml == 0: // a reply: no method, and no call to make the empty string
+	case borrowed:
 		ev.Method = unsafe.String(&method[0], len(method))
-	} else {
+	default:
 		ev.Method = string(method)
 	}
 	return ev, nil
