@@ -13,6 +13,8 @@
 // protobuf-go's generic code. BENCH_METHOD=local makes no call and times
 // the protobuf work of one call done inside the guest with the fast methods;
 // BENCH_METHOD=local-protobuf-go does the same with protobuf-go.
+// BENCH_METHOD=clock, alloc and call time a clock read, 100 allocations
+// of a message and 100 calls of a function that does nothing.
 package main
 
 import (
@@ -52,36 +54,55 @@ func main() {
 		fmt.Printf("calls=%d total_ns=%d p50_ns=%d p99_ns=%d\n", n, total.Nanoseconds(), p(0.50), p(0.99))
 		guest.ExitSelf(0)
 	}
+	// timeEach times n runs of work, which makes no call, and reports.
+	timeEach := func(work func()) {
+		start := time.Now()
+		for range n {
+			t := time.Now()
+			work()
+			lat = append(lat, time.Since(t))
+		}
+		report(time.Since(start))
+	}
 	switch method {
 	case "local":
 		// No call at all: the protobuf work of one call (encode the request,
 		// decode it, encode a reply, decode it) inside this guest, to show
 		// what wasm costs apart from the host.
-		start := time.Now()
-		for range n {
-			t := time.Now()
+		timeEach(func() {
 			in, _ := (&benchpb.Payload{Payload: payload}).MarshalVT()
 			req := new(benchpb.Payload)
 			req.UnmarshalVT(in)
 			out, _ := (&benchpb.Payload{Payload: req.GetPayload()}).MarshalVT()
 			resp := new(benchpb.Payload)
 			resp.UnmarshalVT(out)
-			lat = append(lat, time.Since(t))
-		}
-		report(time.Since(start))
+		})
 	case "local-protobuf-go":
-		start := time.Now()
-		for range n {
-			t := time.Now()
+		timeEach(func() {
 			in, _ := proto.Marshal(wrapperspb.Bytes(payload))
 			req := new(wrapperspb.BytesValue)
 			proto.Unmarshal(in, req)
 			out, _ := proto.Marshal(wrapperspb.Bytes(req.GetValue()))
 			resp := new(wrapperspb.BytesValue)
 			proto.Unmarshal(out, resp)
-			lat = append(lat, time.Since(t))
-		}
-		report(time.Since(start))
+		})
+	case "clock":
+		// A clock read and nothing else, as each call below is timed.
+		timeEach(func() {})
+	case "alloc":
+		// 100 allocations of a message: what each costs inside wasm.
+		timeEach(func() {
+			for range 100 {
+				sink = new(benchpb.Payload)
+			}
+		})
+	case "call":
+		// 100 calls of a function that does nothing.
+		timeEach(func() {
+			for i := range 100 {
+				nothing(i)
+			}
+		})
 	}
 	guest.LaunchClient().Success(func(struct{}) {
 		echo, err := guest.Locate("test.Echo")
@@ -131,3 +152,11 @@ func main() {
 	})
 	guest.MustRunClient()
 }
+
+// sink keeps what "alloc" allocates from being optimised away.
+var sink *benchpb.Payload
+
+// nothing is what "call" calls: a function the compiler may not inline.
+//
+//go:noinline
+func nothing(int) {}
