@@ -74,7 +74,8 @@ environment: PARIGOT_NATS_TOKEN, PARIGOT_NATS_USER and PARIGOT_NATS_PASSWORD,
 PARIGOT_NATS_CREDS. Calls between machines go through the NATS server(s),
 unless --direct-host names an address of the machine that the others reach:
 its services then also listen on TCP there, and callers on other machines
-connect to them directly (with the token NATS gave them, but unencrypted).`,
+connect to them directly, over TLS 1.3 with the certificate and the token
+each service's offer gave them through NATS.`,
 		Example: `  parigot run
   parigot run ./examples/helloworld
   parigot run --mode=split ./examples/helloworld
@@ -267,7 +268,7 @@ connect to them directly (with the token NATS gave them, but unencrypted).`,
 	cmd.Flags().StringVar(&f.data, "data", "", "where the app's stores and topics are kept (default: .parigot/data in the app's directory)")
 	cmd.MarkFlagDirname("data")
 	cmd.Flags().BoolVar(&f.ephemeral, "ephemeral", false, "keep the app's stores and topics in memory only: they end with the run")
-	cmd.Flags().StringVar(&f.directHost, "direct-host", "", "split mode: an address of this machine (IP or host name, no port) that the app's other machines reach: each service also takes their calls over direct TCP connections there, unencrypted")
+	cmd.Flags().StringVar(&f.directHost, "direct-host", "", "split mode: an address of this machine (IP or host name, no port) that the app's other machines reach: each service also takes their calls over direct TCP connections there, encrypted with TLS 1.3")
 	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests (and gateways) in this process tree (comma-separated names)")
 	cmd.Flags().StringVar(&f.gwListen, "listen", "", "the address (host:port) of the app's gateway, instead of its listen in parigot.hcl")
 	cmd.Flags().StringSliceVar(&f.debug, "debug", nil, "run these guests (comma-separated names) natively under Delve, for a debugger to attach to; their method budgets are suspended")

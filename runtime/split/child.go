@@ -49,7 +49,8 @@ type ChildOptions struct {
 	NATSOnly bool
 	// DirectHost is an address of this machine (an IP or host name, no
 	// port) that the app's other machines reach: the hosted service also
-	// listens for their direct connections on a TCP port of its own there.
+	// listens for their direct connections on a TCP port of its own there,
+	// over TLS.
 	// Empty: callers on other machines go through the NATS server. A
 	// child started by Supervise takes it from Options.DirectHost.
 	DirectHost string

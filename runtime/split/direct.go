@@ -59,7 +59,8 @@ import (
 // it cannot. Its calls take no part in the order across connections
 // (inOrder): other machines' clocks differ, and NATS across a cluster
 // kept no such order either; each TCP connection's calls keep their own
-// order. The TCP traffic is not encrypted, like NATS without TLS.
+// order. TCP connections are TLS 1.3, with the certificate the replica
+// made for itself and named in its offer (tls.go).
 //
 // Each call completes once: with its reply; with unavailable when its
 // connection breaks first (the caller's reader fails what is in flight on
@@ -77,10 +78,12 @@ type directOffer struct {
 	Machine string `json:"machine"` // a socket path means something on this machine only
 	Addr    string `json:"addr"`
 	// TCP is the replica's TCP address (host:port), for callers on other
-	// machines: only when its run listens there (--direct-host).
-	TCP   string `json:"tcp,omitempty"`
-	Who   string `json:"who"`
-	Token []byte `json:"token"`
+	// machines: only when its run listens there (--direct-host); TCPCert
+	// is the SHA-256 of the certificate it presents there (see tls.go).
+	TCP     string `json:"tcp,omitempty"`
+	TCPCert []byte `json:"tcp_cert,omitempty"`
+	Who     string `json:"who"`
+	Token   []byte `json:"token"`
 }
 
 // machineID names this machine (its boot), so that a caller dials a
@@ -98,7 +101,8 @@ type directServer struct {
 	net     *Network
 	dir     string // a private directory holding the socket
 	ln      net.Listener
-	tcp     net.Listener // for callers on other machines; nil without a direct host
+	tcp     net.Listener // for callers on other machines, over TLS; nil without a direct host
+	tcpPin  []byte       // the SHA-256 of tcp's certificate, which offers name
 	id      string
 	key     []byte
 	machine string
@@ -162,14 +166,13 @@ func listenDirect(n *Network) (*directServer, error) {
 		return nil, err
 	}
 	var tcp net.Listener
+	var pin []byte
 	if n.directHost != "" {
-		if tcp, err = listenTCP(n.directHost); err != nil {
-			tcp = nil
-		}
+		tcp, pin = listenRemote(n.directHost)
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	s := &directServer{net: n, dir: dir, ln: ln, tcp: tcp, id: nuid.Next(), key: key, machine: n.machine, moved: make(chan struct{}), wait: orderWait, helloWait: offerTimeout}
+	s := &directServer{net: n, dir: dir, ln: ln, tcp: tcp, tcpPin: pin, id: nuid.Next(), key: key, machine: n.machine, moved: make(chan struct{}), wait: orderWait, helloWait: offerTimeout}
 	s.routes.Store(&map[string]map[string]route.Endpoint{})
 	s.conns.Store(&[]*serverConn{})
 	s.offering.Store(true)
@@ -248,7 +251,7 @@ func (s *directServer) offer(guest, reply string) []byte {
 	}
 	o := directOffer{Guest: guest, Replica: s.id, Machine: s.machine, Addr: s.ln.Addr().String(), Who: who, Token: s.token(guest, who)}
 	if s.tcp != nil {
-		o.TCP = s.tcp.Addr().String()
+		o.TCP, o.TCPCert = s.tcp.Addr().String(), s.tcpPin
 	}
 	b, _ := json.Marshal(o)
 	return b
@@ -394,13 +397,14 @@ func (c *serverConn) run() {
 	}()
 	r := bufio.NewReaderSize(c.c, 32<<10)
 	// A peer that says nothing, or too little, is not waited for: anyone
-	// on the network may reach the TCP listener.
-	c.c.SetReadDeadline(time.Now().Add(c.helloWait))
+	// on the network may reach the TCP listener. Over TCP, the TLS
+	// handshake comes first, within the same time.
+	c.c.SetDeadline(time.Now().Add(c.helloWait))
 	kind, body, err := readFrame(r)
 	if err != nil || kind != frameHello {
 		return
 	}
-	c.c.SetReadDeadline(time.Time{})
+	c.c.SetDeadline(time.Time{})
 	f := frameReader{b: body}
 	guest, who := f.str16(), f.str16()
 	token := f.rest()
@@ -637,6 +641,21 @@ func CheckDirectHost(host string) error {
 // listenTCP listens on a port of its own at host (see CheckDirectHost).
 func listenTCP(host string) (net.Listener, error) {
 	return net.Listen("tcp", net.JoinHostPort(strings.Trim(host, "[]"), "0"))
+}
+
+// listenRemote is the TLS listener for callers on other machines at host,
+// and the pin of its certificate; nil when it cannot listen there (the
+// replica is then reached through NATS from other machines).
+func listenRemote(host string) (net.Listener, []byte) {
+	cert, pin, err := replicaCert()
+	if err != nil {
+		return nil, nil
+	}
+	ln, err := listenTCP(host)
+	if err != nil {
+		return nil, nil
+	}
+	return listenTLS(ln, cert), pin
 }
 
 // hostName reports whether s has the form of a DNS host name.

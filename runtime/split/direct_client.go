@@ -140,7 +140,7 @@ func (d *directClient) connect(guest string, data []byte) error {
 	}
 	network, addr := "unix", o.Addr
 	if o.Machine != d.net.machine {
-		network, addr = "tcp", o.TCP
+		network, addr = "tcp", o.TCP // over TLS, see dialReplica
 	}
 	if addr == "" {
 		return nil // no way to this replica from here: NATS it is
@@ -176,9 +176,16 @@ func (e *RefusedError) Error() string { return e.Reason }
 
 // dialReplica connects to the replica o describes, at addr on network,
 // and says hello: the connection once the replica welcomed it, and the
-// reader of its frames.
+// reader of its frames. Over TCP, the connection is TLS, with the
+// certificate the offer names (dialPinned).
 func dialReplica(network, addr string, o directOffer) (*clientConn, *bufio.Reader, error) {
-	c, err := net.DialTimeout(network, addr, offerTimeout)
+	var c net.Conn
+	var err error
+	if network == "tcp" {
+		c, err = dialPinned(addr, o.TCPCert, offerTimeout)
+	} else {
+		c, err = net.DialTimeout(network, addr, offerTimeout)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,12 +1,15 @@
 package split
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"io"
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,14 +113,16 @@ func TestATCPHelloWithAnotherCallersTokenIsRefused(t *testing.T) {
 	defer tocker.Close()
 	// The offer echo would make ticker, presented by tocker.
 	stolen := directOffer{Guest: "echo", Replica: "forged", Machine: "machine-a", TCP: replica.direct.tcp.Addr().String(),
-		Who: "tocker", Token: replica.direct.token("echo", "ticker")}
+		TCPCert: replica.direct.tcpPin, Who: "tocker", Token: replica.direct.token("echo", "ticker")}
 	connectIsRefused(t, tocker, stolen)
 	reachedNothing(t, f)
 }
 
 // TestATCPConnectionThatSaysNothingOrGarbageIsClosed: anyone on the
-// network may reach the listener; a connection that sends no hello, or a
-// frame no caller sends, is closed, and callers with a token go on.
+// network may reach the listener; a connection that sends no hello, bytes
+// that are no TLS handshake, or a caller's hello in clear (with a token
+// that would be welcome over TLS) is closed without a welcome, and
+// callers with a token go on.
 func TestATCPConnectionThatSaysNothingOrGarbageIsClosed(t *testing.T) {
 	srv := startIdentityServer(t)
 	replica := serveFakeOn(t, srv, &fakeService{name: "echo#1"}, "machine-a", "127.0.0.1")
@@ -125,11 +130,17 @@ func TestATCPConnectionThatSaysNothingOrGarbageIsClosed(t *testing.T) {
 	replica.direct.helloWait = 100 * time.Millisecond
 	replica.direct.mu.Unlock()
 	addr := replica.direct.tcp.Addr().String()
+	// closed reads what the listener sends c (at most a TLS alert) until
+	// it closes c, and checks that none of it welcomes a caller.
 	closed := func(what string, c net.Conn) {
 		t.Helper()
 		c.SetReadDeadline(time.Now().Add(patience))
-		if n, err := c.Read(make([]byte, 64)); err != io.EOF {
-			t.Errorf("%s: read %d bytes, %v, want the connection closed", what, n, err)
+		sent, err := io.ReadAll(c)
+		if err != nil {
+			t.Errorf("%s: %v after %d bytes, want the connection closed", what, err, len(sent))
+		}
+		if kind, _, err := readFrame(bufio.NewReader(bytes.NewReader(sent))); err == nil && kind == frameWelcome {
+			t.Errorf("%s: the listener welcomed it", what)
 		}
 	}
 	silent, err := net.Dial("tcp", addr)
@@ -145,8 +156,18 @@ func TestATCPConnectionThatSaysNothingOrGarbageIsClosed(t *testing.T) {
 	var h [5]byte
 	binary.BigEndian.PutUint32(h[:4], 1<<31) // a frame larger than any caller sends
 	huge.Write(h[:])
+	clear, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer clear.Close()
+	w := frameWriter{bufio.NewWriter(clear)}
+	if err := w.hello("echo", "ticker", replica.direct.token("echo", "ticker")); err != nil {
+		t.Fatal(err)
+	}
 	caller := callerOn(t, srv, "ticker", "machine-b")
 	closed("a frame too large for a hello", huge)
+	closed("a hello in clear", clear)
 	closed("no hello", silent)
 	callsOnceDirect(t, caller, 1, "echo#1:hi", 1) // a caller with its token
 }
@@ -166,14 +187,18 @@ func TestATCPConnectionThatBreaksFailsItsCallsAndLaterOnesGoThroughNATS(t *testi
 	caller := onMachine(NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker"), "machine-b")
 	defer caller.Close()
 
+	cert, pin, err := replicaCert()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go replicaThatDies(ln)
+	go replicaThatDies(listenTLS(ln, cert))
 	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: "r1", Machine: "machine-a", Addr: "/nowhere/on/this/machine",
-		TCP: ln.Addr().String(), Who: "ticker", Token: []byte("t")})
+		TCP: ln.Addr().String(), TCPCert: pin, Who: "ticker", Token: []byte("t")})
 	if err := caller.client.connect("echo", offer); err != nil || known(caller, "echo") != 1 {
 		t.Fatalf("the caller did not connect to the replica over TCP: %v", err)
 	}
@@ -189,6 +214,143 @@ func TestATCPConnectionThatBreaksFailsItsCallsAndLaterOnesGoThroughNATS(t *testi
 	case ev := <-got:
 		t.Errorf("a call completed twice: %+v", ev)
 	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// theOffer is the offer replica makes the identity who, as it would
+// answer who's request for one.
+func theOffer(t *testing.T, replica *Network, who string) directOffer {
+	t.Helper()
+	var o directOffer
+	if err := json.Unmarshal(replica.direct.offer("echo", replica.subj.inbox("")+who+".1"), &o); err != nil {
+		t.Fatalf("the replica made no offer: %v", err)
+	}
+	return o
+}
+
+// TestACallerTrustsOnlyTheCertificateTheOfferNamed: a caller given an
+// offer whose TCP address is answered with another certificate than the
+// one the offer names (another process at the address, or someone in
+// between) does not connect, and neither does one given an offer that
+// names no certificate: it does not send its token, or its calls, in
+// clear. Its calls stay on NATS.
+func TestACallerTrustsOnlyTheCertificateTheOfferNamed(t *testing.T) {
+	srv := startIdentityServer(t)
+	f := &fakeService{name: "echo#1", got: make(chan abi.Event, 8)}
+	replica := serveFakeOn(t, srv, f, "machine-a", "127.0.0.1")
+	_, otherPin, err := replicaCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		pin  []byte
+		want string
+	}{
+		{"another certificate", otherPin, "not the one its offer named"},
+		{"no certificate", nil, errNoPin.Error()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			caller := onMachine(NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker"), "machine-b")
+			defer caller.Close()
+			o := theOffer(t, replica, "ticker")
+			o.TCPCert = tc.pin
+			b, _ := json.Marshal(o)
+			if err := caller.client.connect("echo", b); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("connect: %v, want an error saying %q", err, tc.want)
+			}
+			if known(caller, "echo") != 0 {
+				t.Error("the caller connected to the replica")
+			}
+			reachedNothing(t, f)
+		})
+	}
+}
+
+// TestACallBetweenMachinesCrossesTheNetworkEncrypted puts a relay that
+// records every byte between a caller and a replica on another machine:
+// the call and its reply go through, and neither the request, the reply
+// nor the caller's token is among the bytes on the wire.
+func TestACallBetweenMachinesCrossesTheNetworkEncrypted(t *testing.T) {
+	srv := startIdentityServer(t)
+	replica := serveFakeOn(t, srv, &fakeService{name: "echo#1"}, "machine-a", "127.0.0.1")
+	relay, wire := recordingRelay(t, replica.direct.tcp.Addr().String())
+	caller := onMachine(NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker"), "machine-b")
+	defer caller.Close()
+	o := theOffer(t, replica, "ticker")
+	o.TCP = relay
+	b, _ := json.Marshal(o)
+	if err := caller.client.connect("echo", b); err != nil {
+		t.Fatalf("the caller did not connect through the relay: %v", err)
+	}
+	got := make(replies, 1)
+	const secret = "the-request-nobody-else-reads"
+	caller.Service("test.Echo").Deliver(call(1, secret), got)
+	if ev := got.next(t); ev.Code != abi.CodeOK || string(ev.Payload) != "echo#1:"+secret {
+		t.Fatalf("got %+v (%q), want the replica's reply", ev, ev.Payload)
+	}
+	if n := caller.client.sent.Load(); n != 1 {
+		t.Fatalf("%d calls went over the direct connection, want 1", n)
+	}
+	seen := wire()
+	if len(seen) == 0 {
+		t.Fatal("nothing crossed the relay")
+	}
+	for what, b := range map[string][]byte{"the request": []byte(secret), "the caller's token": o.Token} {
+		if bytes.Contains(seen, b) {
+			t.Errorf("%s crossed the network in clear", what)
+		}
+	}
+}
+
+// recordingRelay listens on loopback and relays each connection to
+// target, recording the bytes that cross it both ways; wire returns them.
+func recordingRelay(t *testing.T, target string) (addr string, wire func() []byte) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	var seen []byte
+	record := func(dst io.Writer, src io.Reader) {
+		buf := make([]byte, 4096)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				mu.Lock()
+				seen = append(seen, buf[:n]...)
+				mu.Unlock()
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			t.Cleanup(func() { in.Close(); out.Close() })
+			go record(out, in)
+			go record(in, out)
+		}
+	}()
+	return ln.Addr().String(), func() []byte {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seen)
 	}
 }
 

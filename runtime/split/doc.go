@@ -23,7 +23,8 @@
 // direct connection is known or can be made. Options.NATSOnly turns the
 // direct path off. With Options.DirectHost, an address of the machine,
 // serving children also listen on TCP there, and callers on other
-// machines connect to them the same way.
+// machines connect to them the same way, over TLS 1.3 with the
+// certificate each offer pins (tls.go).
 //
 // Each guest is its own NATS user (an nkey), allowed only what its manifest
 // entry needs: a service subscribes to its own call subjects in its own
