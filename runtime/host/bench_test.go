@@ -32,18 +32,20 @@ import (
 // checks=fuel is how every guest runs (internal/fuel's counter at each loop
 // header); checks=wazero compiles the guests with wazero's
 // close-on-context-done instead, the costlier way to the same safety, for
-// comparison.
+// comparison; checks=none runs them uninterruptible, as no guest ever
+// runs, to show what the safety costs.
 func BenchmarkSingleModeCall(b *testing.B) {
-	for _, checks := range []string{"fuel", "wazero"} {
+	for _, check := range []string{"fuel", "wazero", "none"} {
 		for _, callers := range []int{1, 8} {
 			for _, size := range []int{100, 1 << 10, 64 << 10} {
 				for _, codec := range []string{"vtproto", "protobuf-go"} {
-					if checks == "wazero" && codec != "vtproto" {
+					if check != "fuel" && codec != "vtproto" {
 						continue // the comparison is about the checks, not the codec
 					}
 					method := map[string]string{"vtproto": "EchoFast", "protobuf-go": "EchoProto"}[codec]
-					b.Run(fmt.Sprintf("checks=%s/callers=%d/payload=%d/codec=%s", checks, callers, size, codec), func(b *testing.B) {
-						benchCalls(b, method, size, callers, checks == "wazero")
+					way := map[string]checks{"fuel": checksFuel, "wazero": checksWazero, "none": checksNone}[check]
+					b.Run(fmt.Sprintf("checks=%s/callers=%d/payload=%d/codec=%s", check, callers, size, codec), func(b *testing.B) {
+						benchCalls(b, method, size, callers, way)
 					})
 				}
 			}
@@ -75,13 +77,11 @@ func BenchmarkSingleModeParts(b *testing.B) {
 			if m == "" {
 				m = method
 			}
-			benchCalls(b, m, 100, 1, false)
+			benchCalls(b, m, 100, 1, checksFuel)
 		})
 	}
 }
 
-// benchCalls runs the bench program against the echo service, with
-// wazero's interruption checks instead of fuel when wazeroChecks is set.
 // BenchmarkGuestCollector compares the guests' GOGC: Go's default (100)
 // and the host's (guestGOGC), both under the GOMEMLIMIT the host sets, on
 // the call of BenchmarkSingleModeCall (fuel checks, vtproto), side by side
@@ -93,7 +93,7 @@ func BenchmarkGuestCollector(b *testing.B) {
 		for _, size := range []int{100, 1 << 10} {
 			for _, gogc := range []int{100, guestGOGC} {
 				b.Run(fmt.Sprintf("callers=%d/payload=%d/gogc=%d", callers, size, gogc), func(b *testing.B) {
-					benchCalls(b, "EchoFast", size, callers, false, fmt.Sprintf("GOGC=%d", gogc))
+					benchCalls(b, "EchoFast", size, callers, checksFuel, fmt.Sprintf("GOGC=%d", gogc))
 				})
 			}
 		}
@@ -101,8 +101,9 @@ func BenchmarkGuestCollector(b *testing.B) {
 }
 
 // benchCalls runs the bench program against the echo service, whose
-// method it calls b.N times; env is added to both guests' environment.
-func benchCalls(b *testing.B, method string, size, callers int, wazeroChecks bool, env ...string) {
+// method it calls b.N times, with the interruption checks of way; env is
+// added to both guests' environment.
+func benchCalls(b *testing.B, method string, size, callers int, way checks, env ...string) {
 	dir, err := guestWasm()
 	if err != nil {
 		b.Fatal(err)
@@ -114,7 +115,7 @@ func benchCalls(b *testing.B, method string, size, callers int, wazeroChecks boo
 			Env: append([]string{fmt.Sprintf("BENCH_N=%d", b.N), fmt.Sprintf("BENCH_SIZE=%d", size), fmt.Sprintf("BENCH_CONC=%d", callers), "BENCH_METHOD=" + method}, env...)},
 	}
 	b.ResetTimer()
-	res, err := Run(context.Background(), Config{Guests: guests, Stdout: &out, Stderr: &out, wazeroChecks: wazeroChecks})
+	res, err := Run(context.Background(), Config{Guests: guests, Stdout: &out, Stderr: &out, checks: way})
 	b.StopTimer()
 	if err != nil || res.ExitCode != 0 {
 		b.Fatalf("run: %v, exit %d\n%s", err, res.ExitCode, out.String())

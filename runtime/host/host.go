@@ -231,10 +231,19 @@ type Config struct {
 	// (--otlp, --dashboard); nil costs nothing.
 	Tracing *observe.Tracing
 
-	// wazeroChecks makes every guest interruptible with wazero's
-	// close-on-context-done rather than fuel: the benchmarks compare the two.
-	wazeroChecks bool
+	// checks is how the guests are made interruptible: fuel, unless a
+	// benchmark compares it with the other ways.
+	checks checks
 }
+
+// checks is a way to make guests interruptible.
+type checks int
+
+const (
+	checksFuel   checks = iota // internal/fuel's counter (how guests run)
+	checksWazero               // wazero's close-on-context-done
+	checksNone                 // none: a guest that loops stalls the host; for measuring the others' cost only
+)
 
 // DefaultReadyTimeout is how long a service may take to become ready
 // unless Config.ReadyTimeout says otherwise.

@@ -170,17 +170,17 @@ func (r *run) compileGuest(ctx context.Context, spec *GuestSpec, path string) (w
 	// The cheap interruption checks (see interruptible), or wazero's own
 	// for a module they cannot be added to.
 	counted := false
-	if !r.cfg.wazeroChecks {
+	if r.cfg.checks == checksFuel {
 		if wasm, counted, err = interruptible(wasm); err != nil {
 			return nil, nil, fmt.Errorf("%s is not a valid wasm module: %w (rebuild it with parigot build)", path, err)
 		}
-	}
-	if !counted && !r.cfg.wazeroChecks {
-		r.log.Warn("guest runs with wazero's slower interruption checks: its wasm could not be instrumented", "guest", spec.Name)
+		if !counted {
+			r.log.Warn("guest runs with wazero's slower interruption checks: its wasm could not be instrumented", "guest", spec.Name)
+		}
 	}
 	pages := min((memoryLimit(spec)+65535)/65536, 65536)
 	rtc := wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(!counted).
+		WithCloseOnContextDone(!counted && r.cfg.checks != checksNone).
 		WithMemoryLimitPages(uint32(pages))
 	if r.cache != nil {
 		rtc = rtc.WithCompilationCache(r.cache)
