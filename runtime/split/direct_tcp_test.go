@@ -311,9 +311,17 @@ func recordingRelay(t *testing.T, target string) (addr string, wire func() []byt
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
 	var mu sync.Mutex
 	var seen []byte
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
 	record := func(dst io.Writer, src io.Reader) {
 		buf := make([]byte, 4096)
 		for {
@@ -342,7 +350,9 @@ func recordingRelay(t *testing.T, target string) (addr string, wire func() []byt
 				in.Close()
 				continue
 			}
-			t.Cleanup(func() { in.Close(); out.Close() })
+			mu.Lock()
+			conns = append(conns, in, out)
+			mu.Unlock()
 			go record(out, in)
 			go record(in, out)
 		}
