@@ -2,14 +2,15 @@ package host
 
 import (
 	"context"
+	"sync"
 
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/wasilibs/wazero-helpers/allocator"
 )
 
-// withGuestMemory makes the linear memory of a guest instantiated with ctx
-// one that never moves: its whole memory_limit is reserved as address space
-// when the guest starts, and committed page by page as the guest grows it.
+// guestMemory is the linear memory of one run of a guest: memory that
+// never moves, its whole memory_limit reserved as address space when the
+// guest starts and committed page by page as the guest grows it.
 //
 // wazero's own linear memory is a Go slice that a grow replaces with a
 // larger copy. A guest's heap grows many times as it warms up, and every
@@ -18,16 +19,80 @@ import (
 // collections must then wait for every guest to leave its compiled wasm
 // code (docs/BENCHMARKS.md, "A linear memory that does not move"). A
 // reservation is outside the Go heap: growing it copies nothing, and a
-// guest that ends gives its pages back to the system at once, so a
-// restarted guest starts on fresh zero pages as before.
-func withGuestMemory(ctx context.Context) context.Context {
-	return experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(allocateGuestMemory))
+// guest that ends gives its pages back to the system, so a restarted
+// guest starts on fresh zero pages as before.
+//
+// Unmapping memory that code still uses would crash the host, where the
+// collector kept a slice alive for as long as anything used it. wazero
+// releases a memory when its module is closed, and a module can be closed
+// from another goroutine while its guest still runs (the run's end closes
+// the runtime of a guest it gave up waiting for, asleep in a host call).
+// So a release only marks the memory; it is unmapped once the guest's
+// goroutine has left its code for good (done).
+type guestMemory struct {
+	mu       sync.Mutex
+	mems     []experimental.LinearMemory // what this run allocated: one memory, for a module with one
+	released []bool                      // wazero released mems[i]
+	ended    bool                        // done: the guest runs none of its code any more
 }
 
-// allocateGuestMemory reserves a guest's memory, or falls back to a
-// growing Go slice when the system refuses the reservation: a guest must
-// not fail to start for want of address space it may never use.
-func allocateGuestMemory(capacity, max uint64) (mem experimental.LinearMemory) {
+// context is ctx with the memories of the guest instantiated with it
+// allocated by g.
+func (g *guestMemory) context(ctx context.Context) context.Context {
+	return experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(g.allocate))
+}
+
+// allocate reserves a memory, or falls back to a growing Go slice when the
+// system refuses the reservation: a guest must not fail to start for want
+// of address space it may never use.
+func (g *guestMemory) allocate(capacity, max uint64) experimental.LinearMemory {
+	mem := reserve(capacity, max)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.mems = append(g.mems, mem)
+	g.released = append(g.released, false)
+	return &heldMemory{g: g, i: len(g.mems) - 1, mem: mem}
+}
+
+// done says the guest's goroutine runs none of its code any more: the
+// memories wazero released are unmapped now, and any it releases later at
+// once.
+func (g *guestMemory) done() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.ended = true
+	for i, mem := range g.mems {
+		if g.released[i] && mem != nil {
+			mem.Free()
+			g.mems[i] = nil
+		}
+	}
+}
+
+// release is wazero's release of mems[i].
+func (g *guestMemory) release(i int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.released[i] = true
+	if g.ended && g.mems[i] != nil {
+		g.mems[i].Free()
+		g.mems[i] = nil
+	}
+}
+
+// heldMemory is one memory of a guestMemory, as wazero sees it.
+type heldMemory struct {
+	g   *guestMemory
+	i   int
+	mem experimental.LinearMemory
+}
+
+func (m *heldMemory) Reallocate(size uint64) []byte { return m.mem.Reallocate(size) }
+func (m *heldMemory) Free()                         { m.g.release(m.i) }
+
+// reserve is a reservation of max bytes, or a growing slice when the
+// system refuses it.
+func reserve(capacity, max uint64) (mem experimental.LinearMemory) {
 	defer func() {
 		if recover() != nil {
 			mem = &sliceMemory{buf: make([]byte, 0, capacity), max: max}

@@ -32,7 +32,9 @@ func TestAGuestsMemoryGrowsOutsideTheHostsHeap(t *testing.T) {
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithMemoryLimitPages(4096))
 	defer rt.Close(ctx)
-	mod, err := rt.InstantiateWithConfig(withGuestMemory(ctx), memoryOnly, wazero.NewModuleConfig().WithName("grower"))
+	var gm guestMemory
+	defer gm.done()
+	mod, err := rt.InstantiateWithConfig(gm.context(ctx), memoryOnly, wazero.NewModuleConfig().WithName("grower"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +66,7 @@ func TestAGuestsMemoryGrowsOutsideTheHostsHeap(t *testing.T) {
 
 func TestAGuestsMemoryFallsBackToTheHeapWhenNothingCanBeReserved(t *testing.T) {
 	// No system reserves 2^64 bytes of address space.
-	mem := allocateGuestMemory(0, math.MaxUint64)
+	mem := reserve(0, math.MaxUint64)
 	if _, ok := mem.(*sliceMemory); !ok {
 		t.Fatalf("got %T, want the slice memory", mem)
 	}
@@ -84,7 +86,7 @@ func TestAGrowPastTheReservationFailsWithoutAPanic(t *testing.T) {
 		Reallocate(uint64) []byte
 		Free()
 	}{
-		"reserved": allocateGuestMemory(0, 65536),
+		"reserved": reserve(0, 65536),
 		"slice":    &sliceMemory{max: 65536},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -96,5 +98,52 @@ func TestAGrowPastTheReservationFailsWithoutAPanic(t *testing.T) {
 				t.Errorf("a grow past the maximum gave %d bytes, want none (wazero's failed grow)", len(buf))
 			}
 		})
+	}
+}
+
+func TestAGuestsMemoryStaysMappedUntilItsGoroutineIsDone(t *testing.T) {
+	// The end of a run closes the runtime of a guest it gave up waiting
+	// for, which may still be asleep in a host call: when it wakes, its
+	// code touches its memory. Unmapped, that would crash the host.
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithMemoryLimitPages(16))
+	var gm guestMemory
+	mod, err := rt.InstantiateWithConfig(gm.context(ctx), memoryOnly, wazero.NewModuleConfig().WithName("sleeper"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	used, ok := mod.Memory().Read(0, 65536) // what the guest's code reads and writes
+	if !ok {
+		t.Fatal("no memory")
+	}
+	rt.Close(ctx) // wazero releases the module's memory
+	used[65535] = 1
+	if used[65535] != 1 {
+		t.Fatal("the memory of a guest still running was lost")
+	}
+	gm.mu.Lock()
+	kept := gm.mems[0] != nil
+	gm.mu.Unlock()
+	if !kept {
+		t.Fatal("the memory was unmapped while its guest could still run")
+	}
+	gm.done()
+	gm.mu.Lock()
+	defer gm.mu.Unlock()
+	if gm.mems[0] != nil {
+		t.Error("the memory is still mapped after its guest's goroutine was done with it")
+	}
+}
+
+func TestAGuestsMemoryReleasedAfterItsRunIsUnmappedAtOnce(t *testing.T) {
+	var gm guestMemory
+	mem := gm.allocate(65536, 2*65536)
+	mem.Reallocate(65536)
+	gm.done()
+	mem.Free()
+	gm.mu.Lock()
+	defer gm.mu.Unlock()
+	if gm.mems[0] != nil {
+		t.Error("a memory released after its guest was done stayed mapped")
 	}
 }

@@ -101,7 +101,9 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 			err = nativeError(r.runNative(actx, in, stdout, stderr))
 			return
 		}
-		mod, ierr := in.rt.InstantiateModule(withGuestMemory(withInstance(actx, in)), in.compiled, mc)
+		var mem guestMemory
+		defer mem.done() // after the guest's code, whatever ended it
+		mod, ierr := in.rt.InstantiateModule(mem.context(withInstance(actx, in)), in.compiled, mc)
 		err = ierr
 		if mod != nil {
 			mod.Close(context.Background())
