@@ -444,6 +444,37 @@ func InvokeVT[ReqT, RespT any, Req vtEncodable[ReqT], Resp vtDecodable[RespT]](c
 	return &call.Future
 }
 
+// CallVT is InvokeVT for a reply message the call makes itself, in the
+// same allocation as the call: the message the future resolves with.
+// Generated client stubs use it for methods whose messages have the fast
+// marshalling methods; its first type argument is the reply's message
+// type, e.g. guest.CallVT[pb.GetBookResponse](c, "GetBook", req).
+func CallVT[RespT, ReqT any, Req vtEncodable[ReqT], Resp vtDecodable[RespT]](c Client, method string, req Req) *Future[Resp] {
+	full := loop.fullName(c.service, method)
+	call := newReplyMade[RespT, Resp](full)
+	in, err := appendFast(loop.send[:0], req)
+	if e := loop.dispatch(c, full, in, err, call); e != nil {
+		call.Reject(e)
+	}
+	return &call.Future
+}
+
+// replyMade is the invocation CallVT makes, with its reply message: one
+// allocation inside wasm where InvokeVT's caller and InvokeVT make two
+// (about 140 ns each there; docs/BENCHMARKS.md).
+type replyMade[RespT any, Resp vtDecodable[RespT]] struct {
+	invocationVT[RespT, Resp]
+	msg RespT
+}
+
+// newReplyMade is a call of method whose reply is decoded into its own
+// message.
+func newReplyMade[RespT any, Resp vtDecodable[RespT]](method string) *replyMade[RespT, Resp] {
+	call := &replyMade[RespT, Resp]{}
+	call.method, call.resp = method, Resp(&call.msg)
+	return call
+}
+
 // invocationVT is an invocation whose reply has the fast methods.
 type invocationVT[RespT any, Resp vtDecodable[RespT]] struct{ invocation[Resp] }
 

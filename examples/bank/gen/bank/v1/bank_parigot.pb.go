@@ -61,14 +61,14 @@ func LocateAccounts() (*AccountsClient, error) {
 // first time it is used) and publishes the transfer on the topic
 // "transfers".
 func (c *AccountsClient) Transfer(req *TransferRequest) *guest.Future[*TransferResponse] {
-	return guest.InvokeVT(c.c, "Transfer", req, new(TransferResponse))
+	return guest.CallVT[TransferResponse](c.c, "Transfer", req)
 }
 
 // Balance calls bank.v1.Accounts/Balance.
 //
 // Balance reads an account's balance.
 func (c *AccountsClient) Balance(req *BalanceRequest) *guest.Future[*BalanceResponse] {
-	return guest.InvokeVT(c.c, "Balance", req, new(BalanceResponse))
+	return guest.CallVT[BalanceResponse](c.c, "Balance", req)
 }
 
 // AuditServiceName is the full proto name of the Audit service.
@@ -121,12 +121,12 @@ func LocateAudit() (*AuditClient, error) {
 // Record is called once per transfer published (at least once: it
 // recognises a transfer it has recorded already).
 func (c *AuditClient) Record(req *Transfer) *guest.Future[*RecordResponse] {
-	return guest.InvokeVT(c.c, "Record", req, new(RecordResponse))
+	return guest.CallVT[RecordResponse](c.c, "Record", req)
 }
 
 // Count calls bank.v1.Audit/Count.
 //
 // Count says how many transfers it has recorded.
 func (c *AuditClient) Count(req *CountRequest) *guest.Future[*CountResponse] {
-	return guest.InvokeVT(c.c, "Count", req, new(CountResponse))
+	return guest.CallVT[CountResponse](c.c, "Count", req)
 }

@@ -53,5 +53,5 @@ func LocateGreeting() (*GreetingClient, error) {
 //
 // FetchGreeting returns a greeting for the given name.
 func (c *GreetingClient) FetchGreeting(req *FetchGreetingRequest) *guest.Future[*FetchGreetingResponse] {
-	return guest.InvokeVT(c.c, "FetchGreeting", req, new(FetchGreetingResponse))
+	return guest.CallVT[FetchGreetingResponse](c.c, "FetchGreeting", req)
 }

@@ -59,12 +59,12 @@ func LocatePrimes() (*PrimesClient, error) {
 //
 // Start begins counting the primes below a number.
 func (c *PrimesClient) Start(req *StartRequest) *guest.Future[*StartResponse] {
-	return guest.InvokeVT(c.c, "Start", req, new(StartResponse))
+	return guest.CallVT[StartResponse](c.c, "Start", req)
 }
 
 // Status calls jobs.v1.Primes/Status.
 //
 // Status says how far a job has got, and its result once it is done.
 func (c *PrimesClient) Status(req *StatusRequest) *guest.Future[*StatusResponse] {
-	return guest.InvokeVT(c.c, "Status", req, new(StatusResponse))
+	return guest.CallVT[StatusResponse](c.c, "Status", req)
 }

@@ -55,5 +55,5 @@ func LocateOrders() (*OrdersClient, error) {
 // PlaceOrder places the order named by the request's Id and answers with
 // that same Id.
 func (c *OrdersClient) PlaceOrder(req *PlaceOrderRequest) *guest.Future[*PlaceOrderResponse] {
-	return guest.InvokeVT(c.c, "PlaceOrder", req, new(PlaceOrderResponse))
+	return guest.CallVT[PlaceOrderResponse](c.c, "PlaceOrder", req)
 }

@@ -142,7 +142,7 @@ func main() {
 				return
 			}
 			// As a generated stub calls it.
-			guest.InvokeVT(echo, method, &benchpb.Payload{Payload: payload}, new(benchpb.Payload)).
+			guest.CallVT[benchpb.Payload](echo, method, &benchpb.Payload{Payload: payload}).
 				Success(func(r *benchpb.Payload) { done(len(r.GetPayload())) }).
 				Failure(failed)
 		}

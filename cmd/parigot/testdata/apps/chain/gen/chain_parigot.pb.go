@@ -46,7 +46,7 @@ func LocateFront() (*FrontClient, error) {
 
 // Relay calls test.Front/Relay.
 func (c *FrontClient) Relay(req *Text) *guest.Future[*Text] {
-	return guest.InvokeVT(c.c, "Relay", req, new(Text))
+	return guest.CallVT[Text](c.c, "Relay", req)
 }
 
 // BackServiceName is the full proto name of the Back service.
@@ -86,5 +86,5 @@ func LocateBack() (*BackClient, error) {
 
 // Relay calls test.Back/Relay.
 func (c *BackClient) Relay(req *Text) *guest.Future[*Text] {
-	return guest.InvokeVT(c.c, "Relay", req, new(Text))
+	return guest.CallVT[Text](c.c, "Relay", req)
 }
