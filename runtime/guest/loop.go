@@ -212,7 +212,7 @@ func UnaryMethodVT[ReqT, RespT any, Req vtDecodable[ReqT], Resp vtEncodable[Resp
 }
 
 // vtDecodable and vtEncodable are the messages of UnaryMethodVT and
-// InvokeVT: a pointer to a message struct, with the methods that decode
+// CallVT: a pointer to a message struct, with the methods that decode
 // or encode it.
 type (
 	vtDecodable[T any] interface {
@@ -430,28 +430,15 @@ func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp
 	return &call.Future
 }
 
-// InvokeVT is Invoke for a request and a reply with the fast marshalling
-// methods codegen generates (see UnaryMethodVT), which it calls directly.
-// resp must be a message just made, as generated stubs pass: it is
-// decoded into as it is. Generated client stubs use it for those methods.
-func InvokeVT[ReqT, RespT any, Req vtEncodable[ReqT], Resp vtDecodable[RespT]](c Client, method string, req Req, resp Resp) *Future[Resp] {
-	full := loop.fullName(c.service, method)
-	call := &invocationVT[RespT, Resp]{invocation[Resp]{method: full, resp: resp}}
-	in, err := appendFast(loop.send[:0], req)
-	if e := loop.dispatch(c, full, in, err, call); e != nil {
-		call.Reject(e)
-	}
-	return &call.Future
-}
-
-// CallVT is InvokeVT for a reply message the call makes itself, in the
-// same allocation as the call: the message the future resolves with.
-// Generated client stubs use it for methods whose messages have the fast
-// marshalling methods; its first type argument is the reply's message
-// type, e.g. guest.CallVT[pb.GetBookResponse](c, "GetBook", req).
+// CallVT is Invoke for a request and a reply with the fast marshalling
+// methods codegen generates (see UnaryMethodVT), which it calls directly;
+// the reply message is made with the call, in the same allocation, and is
+// what the future resolves with. Generated client stubs use it for those
+// methods; its first type argument is the reply's message type, e.g.
+// guest.CallVT[pb.GetBookResponse](c, "GetBook", req).
 func CallVT[RespT, ReqT any, Req vtEncodable[ReqT], Resp vtDecodable[RespT]](c Client, method string, req Req) *Future[Resp] {
 	full := loop.fullName(c.service, method)
-	call := newReplyMade[RespT, Resp](full)
+	call := newInvocationVT[RespT, Resp](full)
 	in, err := appendFast(loop.send[:0], req)
 	if e := loop.dispatch(c, full, in, err, call); e != nil {
 		call.Reject(e)
@@ -459,24 +446,21 @@ func CallVT[RespT, ReqT any, Req vtEncodable[ReqT], Resp vtDecodable[RespT]](c C
 	return &call.Future
 }
 
-// replyMade is the invocation CallVT makes, with its reply message: one
-// allocation inside wasm where InvokeVT's caller and InvokeVT make two
+// invocationVT is the call CallVT makes, with its reply message: one
+// allocation inside wasm, where a message made apart would be a second
 // (about 140 ns each there; docs/BENCHMARKS.md).
-type replyMade[RespT any, Resp vtDecodable[RespT]] struct {
-	invocationVT[RespT, Resp]
+type invocationVT[RespT any, Resp vtDecodable[RespT]] struct {
+	invocation[Resp]
 	msg RespT
 }
 
-// newReplyMade is a call of method whose reply is decoded into its own
+// newInvocationVT is a call of method whose reply is decoded into its own
 // message.
-func newReplyMade[RespT any, Resp vtDecodable[RespT]](method string) *replyMade[RespT, Resp] {
-	call := &replyMade[RespT, Resp]{}
+func newInvocationVT[RespT any, Resp vtDecodable[RespT]](method string) *invocationVT[RespT, Resp] {
+	call := &invocationVT[RespT, Resp]{}
 	call.method, call.resp = method, Resp(&call.msg)
 	return call
 }
-
-// invocationVT is an invocation whose reply has the fast methods.
-type invocationVT[RespT any, Resp vtDecodable[RespT]] struct{ invocation[Resp] }
 
 func (c *invocationVT[RespT, Resp]) read(ev abi.Event) {
 	if ev.Code != abi.CodeOK {

@@ -86,11 +86,11 @@ func TestAUnaryAnswersLaterOrFailsAsItsMethodDoes(t *testing.T) {
 	}
 }
 
-// The reply of an InvokeVT call is decoded with the fast methods into the
-// message given, or fails the call as Invoke's does.
-func TestAnInvokeVTReplyIsDecodedOrFailsTheCall(t *testing.T) {
+// The reply of a CallVT call is decoded with the fast methods, or fails
+// the call as Invoke's does.
+func TestACallVTReplyIsDecodedOrFailsTheCall(t *testing.T) {
 	reply := func() *invocationVT[idv1.Id, *idv1.Id] {
-		return &invocationVT[idv1.Id, *idv1.Id]{invocation[*idv1.Id]{method: "a.B/C", resp: new(idv1.Id)}}
+		return newInvocationVT[idv1.Id, *idv1.Id]("a.B/C")
 	}
 	b, _ := proto.Marshal(&idv1.Id{High: 1, Low: 2})
 
@@ -116,37 +116,29 @@ func TestAnInvokeVTReplyIsDecodedOrFailsTheCall(t *testing.T) {
 }
 
 // A CallVT call decodes its reply into the message it made with the call,
-// in the call's one allocation, or fails as InvokeVT's does.
+// in the call's one allocation.
 func TestACallVTReplyIsDecodedIntoTheMessageMadeWithTheCall(t *testing.T) {
 	b, _ := proto.Marshal(&idv1.Id{High: 1, Low: 2})
-	ok := newReplyMade[idv1.Id, *idv1.Id]("a.B/C")
+	ok := newInvocationVT[idv1.Id, *idv1.Id]("a.B/C")
 	ok.read(abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, Payload: b})
 	if !ok.Done() || ok.err != nil || ok.value != &ok.msg || ok.value.GetHigh() != 1 || ok.value.GetLow() != 2 {
 		t.Errorf("an OK reply gave %v, %v; want the decoded message, the call's own", ok.value, ok.err)
 	}
-	failed := newReplyMade[idv1.Id, *idv1.Id]("a.B/C")
+	failed := newInvocationVT[idv1.Id, *idv1.Id]("a.B/C")
 	failed.read(abi.ErrorEvent(1, abi.CodeNotFound, "no such id"))
 	if CodeOf(failed.err) != CodeNotFound {
 		t.Errorf("an error reply failed the call with %v, want not found", failed.err)
 	}
-	if n := testing.AllocsPerRun(100, func() { newReplyMade[idv1.Id, *idv1.Id]("a.B/C") }); n != 1 {
+	if n := testing.AllocsPerRun(100, func() { newInvocationVT[idv1.Id, *idv1.Id]("a.B/C") }); n != 1 {
 		t.Errorf("a call and its reply message take %v allocations, want 1", n)
 	}
 }
 
-// Natively, with no host, a CallVT call fails at once, as InvokeVT's does.
+// Natively, with no host, a CallVT call fails at once, as Invoke's does.
 func TestNativelyCallVTFailsAtOnce(t *testing.T) {
 	f := CallVT[idv1.Id](Client{service: "a.B"}, "C", &idv1.Id{Low: 1})
 	if !f.Done() || f.err == nil {
 		t.Errorf("CallVT with no host: done %v, err %v; want a failed call", f.Done(), f.err)
-	}
-}
-
-// Natively, with no host, an InvokeVT call fails at once, as Invoke's does.
-func TestNativelyInvokeVTFailsAtOnce(t *testing.T) {
-	f := InvokeVT(Client{service: "a.B"}, "C", &idv1.Id{Low: 1}, new(idv1.Id))
-	if !f.Done() || f.err == nil {
-		t.Errorf("InvokeVT with no host: done %v, err %v; want a failed call", f.Done(), f.err)
 	}
 }
 
