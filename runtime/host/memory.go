@@ -30,10 +30,17 @@ import (
 // So a release only marks the memory; it is unmapped once the guest's
 // goroutine has left its code for good (done).
 type guestMemory struct {
-	mu       sync.Mutex
-	mems     []experimental.LinearMemory // what this run allocated: one memory, for a module with one
-	released []bool                      // wazero released mems[i]
-	ended    bool                        // done: the guest runs none of its code any more
+	mu    sync.Mutex
+	held  []*heldMemory // what this run allocated: one memory, for a module with one
+	ended bool          // done: the guest runs none of its code any more
+}
+
+// heldMemory is one memory of a guestMemory, as wazero sees it; g.mu
+// guards its fields but mem's contents.
+type heldMemory struct {
+	g        *guestMemory
+	mem      experimental.LinearMemory // nil once unmapped
+	released bool                      // wazero released it
 }
 
 // context is ctx with the memories of the guest instantiated with it
@@ -46,12 +53,11 @@ func (g *guestMemory) context(ctx context.Context) context.Context {
 // system refuses the reservation: a guest must not fail to start for want
 // of address space it may never use.
 func (g *guestMemory) allocate(capacity, max uint64) experimental.LinearMemory {
-	mem := reserve(capacity, max)
+	h := &heldMemory{g: g, mem: reserve(capacity, max)}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.mems = append(g.mems, mem)
-	g.released = append(g.released, false)
-	return &heldMemory{g: g, i: len(g.mems) - 1, mem: mem}
+	g.held = append(g.held, h)
+	return h
 }
 
 // done says the guest's goroutine runs none of its code any more: the
@@ -61,34 +67,32 @@ func (g *guestMemory) done() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.ended = true
-	for i, mem := range g.mems {
-		if g.released[i] && mem != nil {
-			mem.Free()
-			g.mems[i] = nil
-		}
+	for _, h := range g.held {
+		h.unmapIfReleased()
 	}
 }
 
-// release is wazero's release of mems[i].
-func (g *guestMemory) release(i int) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.released[i] = true
-	if g.ended && g.mems[i] != nil {
-		g.mems[i].Free()
-		g.mems[i] = nil
+// Reallocate is wazero's grow, on the guest's goroutine: never after Free.
+func (h *heldMemory) Reallocate(size uint64) []byte { return h.mem.Reallocate(size) }
+
+// Free is wazero's release, from whichever goroutine closed the module.
+func (h *heldMemory) Free() {
+	h.g.mu.Lock()
+	defer h.g.mu.Unlock()
+	h.released = true
+	if h.g.ended {
+		h.unmapIfReleased()
 	}
 }
 
-// heldMemory is one memory of a guestMemory, as wazero sees it.
-type heldMemory struct {
-	g   *guestMemory
-	i   int
-	mem experimental.LinearMemory
+// unmapIfReleased gives the memory back once wazero has released it;
+// g.mu is held.
+func (h *heldMemory) unmapIfReleased() {
+	if h.released && h.mem != nil {
+		h.mem.Free()
+		h.mem = nil
+	}
 }
-
-func (m *heldMemory) Reallocate(size uint64) []byte { return m.mem.Reallocate(size) }
-func (m *heldMemory) Free()                         { m.g.release(m.i) }
 
 // reserve is a reservation of max bytes, or a growing slice when the
 // system refuses it.

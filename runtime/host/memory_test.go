@@ -121,16 +121,11 @@ func TestAGuestsMemoryStaysMappedUntilItsGoroutineIsDone(t *testing.T) {
 	if used[65535] != 1 {
 		t.Fatal("the memory of a guest still running was lost")
 	}
-	gm.mu.Lock()
-	kept := gm.mems[0] != nil
-	gm.mu.Unlock()
-	if !kept {
+	if !mapped(&gm) {
 		t.Fatal("the memory was unmapped while its guest could still run")
 	}
 	gm.done()
-	gm.mu.Lock()
-	defer gm.mu.Unlock()
-	if gm.mems[0] != nil {
+	if mapped(&gm) {
 		t.Error("the memory is still mapped after its guest's goroutine was done with it")
 	}
 }
@@ -141,9 +136,14 @@ func TestAGuestsMemoryReleasedAfterItsRunIsUnmappedAtOnce(t *testing.T) {
 	mem.Reallocate(65536)
 	gm.done()
 	mem.Free()
-	gm.mu.Lock()
-	defer gm.mu.Unlock()
-	if gm.mems[0] != nil {
+	if mapped(&gm) {
 		t.Error("a memory released after its guest was done stayed mapped")
 	}
+}
+
+// mapped reports whether g's first memory is still mapped.
+func mapped(g *guestMemory) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.held[0].mem != nil
 }
