@@ -142,7 +142,7 @@ func run(req *pluginpb.CodeGeneratorRequest, implemented map[string]bool) (out o
 			out.services[svc.FullName] = svc
 		}
 	}
-	if err := generateVT(gen); err != nil {
+	if err := generateVT(gen, vt); err != nil {
 		gen.Error(err)
 	}
 	gen.SupportedFeatures = gengo.SupportedFeatures

@@ -37,9 +37,9 @@ var vtFeatures = []string{"marshal", "size", "unmarshal"}
 // proto.Marshal fallback), so a package is left out entirely when any of its
 // files is proto2 or editions (whose required fields, extensions and
 // features vtprotobuf does not handle as protobuf-go does) or is not
-// generated here. Messages left out keep working through protobuf-go.
-func generateVT(gen *protogen.Plugin) error {
-	ok := vtPackages(gen)
+// generated here (vt, from vtPackages). Messages left out keep working
+// through protobuf-go.
+func generateVT(gen *protogen.Plugin, ok map[protoreflect.FullName]bool) error {
 	var skipped []*protogen.File
 	for _, f := range gen.Files {
 		if f.Generate && !ok[f.Desc.Package()] {
