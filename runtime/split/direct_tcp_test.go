@@ -41,7 +41,16 @@ func serveFakeOn(t testing.TB, srv *Server, f *fakeService, machine, host string
 // callerOn is callerAs on machine.
 func callerOn(t testing.TB, srv *Server, who, machine string) *Network {
 	t.Helper()
-	return callerWhenReady(t, onMachine(NewNetwork(connectAs(t, srv, who), "test", identityGuests(), who), machine))
+	return callerWhenReady(t, networkOn(t, srv, who, machine))
+}
+
+// networkOn is the Network of identity who on machine, which has asked
+// for no offer yet (closed when the test ends).
+func networkOn(t testing.TB, srv *Server, who, machine string) *Network {
+	t.Helper()
+	n := onMachine(NewNetwork(connectAs(t, srv, who), "test", identityGuests(), who), machine)
+	t.Cleanup(func() { n.Close() })
+	return n
 }
 
 // connNetworks is the network of each direct connection n has to guest.
@@ -109,8 +118,7 @@ func TestATCPHelloWithAnotherCallersTokenIsRefused(t *testing.T) {
 	srv := startIdentityServer(t)
 	f := &fakeService{name: "echo#1", got: make(chan abi.Event, 8)}
 	replica := serveFakeOn(t, srv, f, "machine-a", "127.0.0.1")
-	tocker := onMachine(NewNetwork(connectAs(t, srv, "tocker"), "test", identityGuests(), "tocker"), "machine-b")
-	defer tocker.Close()
+	tocker := networkOn(t, srv, "tocker", "machine-b")
 	// The offer echo would make ticker, presented by tocker.
 	stolen := directOffer{Guest: "echo", Replica: "forged", Machine: "machine-a", TCP: replica.direct.tcp.Addr().String(),
 		TCPCert: replica.direct.tcpPin, Who: "tocker", Token: replica.direct.token("echo", "ticker")}
@@ -178,14 +186,12 @@ func TestATCPConnectionThatSaysNothingOrGarbageIsClosed(t *testing.T) {
 // serves over NATS.
 func TestATCPConnectionThatBreaksFailsItsCallsAndLaterOnesGoThroughNATS(t *testing.T) {
 	srv := startIdentityServer(t)
-	overNATS := onMachine(NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo"), "machine-a")
+	overNATS := networkOn(t, srv, "echo", "machine-a")
 	overNATS.natsOnly = true
 	if err := overNATS.Serve("echo", []string{"test.Echo"}, &fakeService{name: "over NATS"}); err != nil {
 		t.Fatal(err)
 	}
-	defer overNATS.Close()
-	caller := onMachine(NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker"), "machine-b")
-	defer caller.Close()
+	caller := networkOn(t, srv, "ticker", "machine-b")
 
 	cert, pin, err := replicaCert()
 	if err != nil {
@@ -251,8 +257,7 @@ func TestACallerTrustsOnlyTheCertificateTheOfferNamed(t *testing.T) {
 		{"no certificate", nil, errNoPin.Error()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			caller := onMachine(NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker"), "machine-b")
-			defer caller.Close()
+			caller := networkOn(t, srv, "ticker", "machine-b")
 			o := theOffer(t, replica, "ticker")
 			o.TCPCert = tc.pin
 			b, _ := json.Marshal(o)
@@ -275,8 +280,7 @@ func TestACallBetweenMachinesCrossesTheNetworkEncrypted(t *testing.T) {
 	srv := startIdentityServer(t)
 	replica := serveFakeOn(t, srv, &fakeService{name: "echo#1"}, "machine-a", "127.0.0.1")
 	relay, wire := recordingRelay(t, replica.direct.tcp.Addr().String())
-	caller := onMachine(NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker"), "machine-b")
-	defer caller.Close()
+	caller := networkOn(t, srv, "ticker", "machine-b")
 	o := theOffer(t, replica, "ticker")
 	o.TCP = relay
 	b, _ := json.Marshal(o)
