@@ -153,7 +153,7 @@ func TestGenerate(t *testing.T) {
 			// Messages of the app's proto3 packages have the fast methods, which
 			// the stub calls directly; a well-known type has not.
 			"\"get_status\": guest.UnaryMethodVT(impl.GetStatus),",
-			"func (c *OrdersClient) GetStatus(req *Order) *guest.Future[*StatusReply] {\n\treturn guest.CallVT[StatusReply](c.c, \"get_status\", req)\n}",
+			"func (c *OrdersClient) GetStatus(req *Order) *guest.Future[*StatusReply] {\n\tb := guest.RequestBuffer(req.SizeVT())\n\t_, err := req.MarshalToSizedBufferVT(b)\n\treturn guest.CallEncoded[StatusReply](c.c, \"get_status\", b, err)\n}",
 			"// Each method must complete its future within the service's method budget.\n//\n// Orders takes and tracks orders.\n//\n// It is the heart of the shop.\ntype OrdersServer interface {",
 			"\t// PlaceOrder places an order and returns it with its id.\n\tPlaceOrder(ctx context.Context, req *PlaceOrderRequest) *guest.Future[*Order]\n",
 			"// Ping calls shop.v1.Orders/Ping.\n//\n// Ping checks the service is up.\nfunc (c *OrdersClient) Ping(req *emptypb.Empty) *guest.Future[*emptypb.Empty] {\n\treturn guest.Invoke(c.c, \"Ping\", req, new(emptypb.Empty))\n}",
@@ -203,7 +203,9 @@ func LocateGreeting() (*GreetingClient, error) {
 
 // FetchGreeting calls greeting.v1.Greeting/FetchGreeting.
 func (c *GreetingClient) FetchGreeting(req *FetchGreetingRequest) *guest.Future[*FetchGreetingResponse] {
-	return guest.CallVT[FetchGreetingResponse](c.c, "FetchGreeting", req)
+	b := guest.RequestBuffer(req.SizeVT())
+	_, err := req.MarshalToSizedBufferVT(b)
+	return guest.CallEncoded[FetchGreetingResponse](c.c, "FetchGreeting", b, err)
 }
 `
 

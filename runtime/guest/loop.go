@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -212,8 +213,8 @@ func UnaryMethodVT[ReqT, RespT any, Req vtDecodable[ReqT], Resp vtEncodable[Resp
 }
 
 // vtDecodable and vtEncodable are the messages of UnaryMethodVT and
-// CallVT: a pointer to a message struct, with the methods that decode
-// or encode it.
+// CallEncoded: a pointer to a message struct, with the methods that
+// decode or encode it.
 type (
 	vtDecodable[T any] interface {
 		*T
@@ -430,23 +431,38 @@ func Invoke[Resp proto.Message](c Client, method string, req proto.Message, resp
 	return &call.Future
 }
 
-// CallVT is Invoke for a request and a reply with the fast marshalling
-// methods codegen generates (see UnaryMethodVT), which it calls directly;
-// the reply message is made with the call, in the same allocation, and is
-// what the future resolves with. Generated client stubs use it for those
-// methods; its first type argument is the reply's message type, e.g.
-// guest.CallVT[pb.GetBookResponse](c, "GetBook", req).
-func CallVT[RespT, ReqT any, Req vtEncodable[ReqT], Resp vtDecodable[RespT]](c Client, method string, req Req) *Future[Resp] {
+// RequestBuffer returns n bytes for a generated client stub to encode a
+// request into, before it passes them to CallEncoded. They are the loop's
+// own buffer, which every call reuses (the host copies a request when it
+// is dispatched), so they are good until the next call.
+func RequestBuffer(n int) []byte { return slices.Grow(loop.send[:0], n)[:n] }
+
+// CallEncoded dispatches method on the located service c, with a request
+// that a generated client stub encoded into RequestBuffer with the fast
+// marshalling methods codegen generates (or failed to encode, with
+// encodeErr), and returns the future of the reply, decoded with the same
+// methods into a message made with the call, in the same allocation. Its
+// first type argument is the reply's message type:
+//
+//	b := guest.RequestBuffer(req.SizeVT())
+//	_, err := req.MarshalToSizedBufferVT(b)
+//	return guest.CallEncoded[pb.Book](c.c, "GetBook", b, err)
+//
+// The stub encodes the request itself, with the methods of its own type,
+// so that the request stays on its caller's stack: called through a type
+// parameter or an interface, they would move it to the heap, an
+// allocation per call inside wasm (docs/BENCHMARKS.md, "A request that
+// stays on the stack").
+func CallEncoded[RespT any, Resp vtDecodable[RespT]](c Client, method string, req []byte, encodeErr error) *Future[Resp] {
 	full := loop.fullName(c.service, method)
 	call := newInvocationVT[RespT, Resp](full)
-	in, err := appendFast(loop.send[:0], req)
-	if e := loop.dispatch(c, full, in, err, call); e != nil {
+	if e := loop.dispatch(c, full, req, encodeErr, call); e != nil {
 		call.Reject(e)
 	}
 	return &call.Future
 }
 
-// invocationVT is the call CallVT makes, with its reply message: one
+// invocationVT is the call CallEncoded makes, with its reply message: one
 // allocation inside wasm, where a message made apart would be a second
 // (about 140 ns each there; docs/BENCHMARKS.md).
 type invocationVT[RespT any, Resp vtDecodable[RespT]] struct {

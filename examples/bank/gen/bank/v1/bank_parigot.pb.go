@@ -61,14 +61,18 @@ func LocateAccounts() (*AccountsClient, error) {
 // first time it is used) and publishes the transfer on the topic
 // "transfers".
 func (c *AccountsClient) Transfer(req *TransferRequest) *guest.Future[*TransferResponse] {
-	return guest.CallVT[TransferResponse](c.c, "Transfer", req)
+	b := guest.RequestBuffer(req.SizeVT())
+	_, err := req.MarshalToSizedBufferVT(b)
+	return guest.CallEncoded[TransferResponse](c.c, "Transfer", b, err)
 }
 
 // Balance calls bank.v1.Accounts/Balance.
 //
 // Balance reads an account's balance.
 func (c *AccountsClient) Balance(req *BalanceRequest) *guest.Future[*BalanceResponse] {
-	return guest.CallVT[BalanceResponse](c.c, "Balance", req)
+	b := guest.RequestBuffer(req.SizeVT())
+	_, err := req.MarshalToSizedBufferVT(b)
+	return guest.CallEncoded[BalanceResponse](c.c, "Balance", b, err)
 }
 
 // AuditServiceName is the full proto name of the Audit service.
@@ -121,12 +125,16 @@ func LocateAudit() (*AuditClient, error) {
 // Record is called once per transfer published (at least once: it
 // recognises a transfer it has recorded already).
 func (c *AuditClient) Record(req *Transfer) *guest.Future[*RecordResponse] {
-	return guest.CallVT[RecordResponse](c.c, "Record", req)
+	b := guest.RequestBuffer(req.SizeVT())
+	_, err := req.MarshalToSizedBufferVT(b)
+	return guest.CallEncoded[RecordResponse](c.c, "Record", b, err)
 }
 
 // Count calls bank.v1.Audit/Count.
 //
 // Count says how many transfers it has recorded.
 func (c *AuditClient) Count(req *CountRequest) *guest.Future[*CountResponse] {
-	return guest.CallVT[CountResponse](c.c, "Count", req)
+	b := guest.RequestBuffer(req.SizeVT())
+	_, err := req.MarshalToSizedBufferVT(b)
+	return guest.CallEncoded[CountResponse](c.c, "Count", b, err)
 }

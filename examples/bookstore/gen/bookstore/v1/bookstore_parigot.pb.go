@@ -61,19 +61,25 @@ func LocateBookstore() (*BookstoreClient, error) {
 //
 // GetBook returns the book with the given id, or not found.
 func (c *BookstoreClient) GetBook(req *GetBookRequest) *guest.Future[*Book] {
-	return guest.CallVT[Book](c.c, "GetBook", req)
+	b := guest.RequestBuffer(req.SizeVT())
+	_, err := req.MarshalToSizedBufferVT(b)
+	return guest.CallEncoded[Book](c.c, "GetBook", b, err)
 }
 
 // ListBooks calls bookstore.v1.Bookstore/ListBooks.
 //
 // ListBooks returns every book, in the order they were added.
 func (c *BookstoreClient) ListBooks(req *ListBooksRequest) *guest.Future[*ListBooksResponse] {
-	return guest.CallVT[ListBooksResponse](c.c, "ListBooks", req)
+	b := guest.RequestBuffer(req.SizeVT())
+	_, err := req.MarshalToSizedBufferVT(b)
+	return guest.CallEncoded[ListBooksResponse](c.c, "ListBooks", b, err)
 }
 
 // AddBook calls bookstore.v1.Bookstore/AddBook.
 //
 // AddBook puts a book on the shelf and returns it with its id.
 func (c *BookstoreClient) AddBook(req *AddBookRequest) *guest.Future[*Book] {
-	return guest.CallVT[Book](c.c, "AddBook", req)
+	b := guest.RequestBuffer(req.SizeVT())
+	_, err := req.MarshalToSizedBufferVT(b)
+	return guest.CallEncoded[Book](c.c, "AddBook", b, err)
 }

@@ -53,5 +53,7 @@ func LocateGreeting() (*GreetingClient, error) {
 //
 // FetchGreeting returns a greeting for the given name.
 func (c *GreetingClient) FetchGreeting(req *FetchGreetingRequest) *guest.Future[*FetchGreetingResponse] {
-	return guest.CallVT[FetchGreetingResponse](c.c, "FetchGreeting", req)
+	b := guest.RequestBuffer(req.SizeVT())
+	_, err := req.MarshalToSizedBufferVT(b)
+	return guest.CallEncoded[FetchGreetingResponse](c.c, "FetchGreeting", b, err)
 }

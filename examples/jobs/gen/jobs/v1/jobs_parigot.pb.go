@@ -59,12 +59,16 @@ func LocatePrimes() (*PrimesClient, error) {
 //
 // Start begins counting the primes below a number.
 func (c *PrimesClient) Start(req *StartRequest) *guest.Future[*StartResponse] {
-	return guest.CallVT[StartResponse](c.c, "Start", req)
+	b := guest.RequestBuffer(req.SizeVT())
+	_, err := req.MarshalToSizedBufferVT(b)
+	return guest.CallEncoded[StartResponse](c.c, "Start", b, err)
 }
 
 // Status calls jobs.v1.Primes/Status.
 //
 // Status says how far a job has got, and its result once it is done.
 func (c *PrimesClient) Status(req *StatusRequest) *guest.Future[*StatusResponse] {
-	return guest.CallVT[StatusResponse](c.c, "Status", req)
+	b := guest.RequestBuffer(req.SizeVT())
+	_, err := req.MarshalToSizedBufferVT(b)
+	return guest.CallEncoded[StatusResponse](c.c, "Status", b, err)
 }

@@ -55,5 +55,7 @@ func LocateOrders() (*OrdersClient, error) {
 // PlaceOrder places the order named by the request's Id and answers with
 // that same Id.
 func (c *OrdersClient) PlaceOrder(req *PlaceOrderRequest) *guest.Future[*PlaceOrderResponse] {
-	return guest.CallVT[PlaceOrderResponse](c.c, "PlaceOrder", req)
+	b := guest.RequestBuffer(req.SizeVT())
+	_, err := req.MarshalToSizedBufferVT(b)
+	return guest.CallEncoded[PlaceOrderResponse](c.c, "PlaceOrder", b, err)
 }

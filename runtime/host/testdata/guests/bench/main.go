@@ -142,7 +142,10 @@ func main() {
 				return
 			}
 			// As a generated stub calls it.
-			guest.CallVT[benchpb.Payload](echo, method, &benchpb.Payload{Payload: payload}).
+			req := &benchpb.Payload{Payload: payload}
+			b := guest.RequestBuffer(req.SizeVT())
+			_, err := req.MarshalToSizedBufferVT(b)
+			guest.CallEncoded[benchpb.Payload](echo, method, b, err).
 				Success(func(r *benchpb.Payload) { done(len(r.GetPayload())) }).
 				Failure(failed)
 		}

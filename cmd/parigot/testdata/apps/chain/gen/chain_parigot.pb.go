@@ -46,7 +46,9 @@ func LocateFront() (*FrontClient, error) {
 
 // Relay calls test.Front/Relay.
 func (c *FrontClient) Relay(req *Text) *guest.Future[*Text] {
-	return guest.CallVT[Text](c.c, "Relay", req)
+	b := guest.RequestBuffer(req.SizeVT())
+	_, err := req.MarshalToSizedBufferVT(b)
+	return guest.CallEncoded[Text](c.c, "Relay", b, err)
 }
 
 // BackServiceName is the full proto name of the Back service.
@@ -86,5 +88,7 @@ func LocateBack() (*BackClient, error) {
 
 // Relay calls test.Back/Relay.
 func (c *BackClient) Relay(req *Text) *guest.Future[*Text] {
-	return guest.CallVT[Text](c.c, "Relay", req)
+	b := guest.RequestBuffer(req.SizeVT())
+	_, err := req.MarshalToSizedBufferVT(b)
+	return guest.CallEncoded[Text](c.c, "Relay", b, err)
 }
