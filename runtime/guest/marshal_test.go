@@ -3,15 +3,24 @@ package guest
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/sourcecontextpb"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	idv1 "parigot.dev/parigot/proto/parigot/id/v1"
 )
 
-// parigot's own Id message has the generated fast methods; BytesValue, a
-// well-known type, does not.
+// parigot's own Id message has the generated fast methods; the
+// well-known types have them through knownFast; SourceContext, a
+// well-known type vtprotobuf leaves out, has none.
 var (
 	_ fastMarshaler   = (*idv1.Id)(nil)
 	_ fastUnmarshaler = (*idv1.Id)(nil)
@@ -25,7 +34,8 @@ func TestMarshalAppendWritesWhatProtobufWrites(t *testing.T) {
 		{"with the fast methods", &idv1.Id{High: 1 << 63, Low: 42}},
 		{"with the fast methods, empty", &idv1.Id{}},
 		{"with the fast methods, nil", (*idv1.Id)(nil)},
-		{"without them", wrapperspb.Bytes([]byte("payload"))},
+		{"a well-known type", wrapperspb.Bytes([]byte("payload"))},
+		{"without them", &sourcecontextpb.SourceContext{FileName: "a.proto"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want, err := proto.Marshal(tc.msg)
@@ -53,12 +63,13 @@ func TestUnmarshalResetsAndRejectsWhatProtobufRejects(t *testing.T) {
 		want proto.Message
 	}{
 		{"with the fast methods", func() proto.Message { return &idv1.Id{High: 9, Low: 9} }, &idv1.Id{Low: 7}},
-		{"without them", func() proto.Message { return wrapperspb.Bytes([]byte("old")) }, &wrapperspb.BytesValue{}},
+		{"a well-known type", func() proto.Message { return wrapperspb.Bytes([]byte("old")) }, &wrapperspb.BytesValue{}},
+		{"without them", func() proto.Message { return &sourcecontextpb.SourceContext{FileName: "old"} }, &sourcecontextpb.SourceContext{}},
 	} {
 		t.Run(tc.name+" starts from an empty message", func(t *testing.T) {
 			m := tc.into()
 			in := wire
-			if _, ok := m.(*wrapperspb.BytesValue); ok {
+			if _, ok := m.(*idv1.Id); !ok {
 				in = nil
 			}
 			if err := unmarshal(in, m); err != nil {
@@ -77,5 +88,56 @@ func TestUnmarshalResetsAndRejectsWhatProtobufRejects(t *testing.T) {
 				t.Error("proto.Unmarshal succeeded: the case tests nothing")
 			}
 		})
+	}
+}
+
+// The well-known types that an app's methods most often take or return as
+// they are are encoded and decoded with vtprotobuf's methods, to and from
+// what protobuf-go reads and writes.
+func TestWellKnownTypesHaveTheFastMethods(t *testing.T) {
+	for _, m := range []proto.Message{
+		&emptypb.Empty{},
+		wrapperspb.Bytes([]byte("payload")), wrapperspb.String("héllo"), wrapperspb.Bool(true),
+		wrapperspb.Int32(-7), wrapperspb.Int64(-1 << 40), wrapperspb.UInt32(7), wrapperspb.UInt64(1 << 63),
+		wrapperspb.Float(1.5), wrapperspb.Double(-2.25),
+		timestamppb.New(time.Date(2026, 11, 26, 14, 30, 0, 123, time.UTC)), durationpb.New(-90 * time.Second),
+		&fieldmaskpb.FieldMask{Paths: []string{"a.b", "c"}},
+	} {
+		name := string(m.ProtoReflect().Descriptor().FullName())
+		t.Run(name, func(t *testing.T) {
+			if _, ok := knownFast(m); !ok {
+				t.Fatalf("%s has no fast methods", name)
+			}
+			got, err := marshalAppend(nil, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back := m.ProtoReflect().New().Interface()
+			if err := proto.Unmarshal(got, back); err != nil || !proto.Equal(back, m) {
+				t.Errorf("protobuf-go reads what marshalAppend wrote as %v (%v), want %v", back, err, m)
+			}
+			want, _ := proto.Marshal(m)
+			decoded := m.ProtoReflect().New().Interface()
+			if err := unmarshalFresh(want, decoded); err != nil || !proto.Equal(decoded, m) {
+				t.Errorf("unmarshalFresh of what protobuf-go wrote gave %v (%v), want %v", decoded, err, m)
+			}
+		})
+	}
+}
+
+// Struct, Value, ListValue and Any stay with protobuf-go (see knownFast),
+// and still come out as protobuf-go writes them.
+func TestTheLargerWellKnownTypesGoThroughProtobuf(t *testing.T) {
+	st, _ := structpb.NewStruct(map[string]any{"a": "b"})
+	packed, _ := anypb.New(wrapperspb.String("inside"))
+	for _, m := range []proto.Message{st, structpb.NewStringValue("v"), &structpb.ListValue{}, packed} {
+		if _, ok := knownFast(m); ok {
+			t.Errorf("%T has fast methods: its package is now linked into every guest", m)
+		}
+		got, err := marshalAppend(nil, m)
+		want, _ := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("marshalAppend(%T) = %x, %v; want %x", m, got, err, want)
+		}
 	}
 }

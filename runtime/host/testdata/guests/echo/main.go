@@ -8,6 +8,7 @@ import (
 	"errors"
 	"time"
 
+	"google.golang.org/protobuf/types/known/sourcecontextpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"parigot.dev/parigot/runtime/guest"
@@ -30,8 +31,17 @@ func main() {
 			return guest.Resolved(req)
 		},
 		// EchoProto does what a generated method does: it decodes the
-		// request, builds a reply message and encodes it.
-		"EchoProto": guest.UnaryMethod(func() *wrapperspb.BytesValue { return new(wrapperspb.BytesValue) },
+		// request, builds a reply message and encodes it. Its message,
+		// google.protobuf.SourceContext (one string), has no fast
+		// marshalling methods: protobuf-go's generic code does that work.
+		"EchoProto": guest.UnaryMethod(func() *sourcecontextpb.SourceContext { return new(sourcecontextpb.SourceContext) },
+			func(_ context.Context, req *sourcecontextpb.SourceContext) *guest.Future[*sourcecontextpb.SourceContext] {
+				return guest.Resolved(&sourcecontextpb.SourceContext{FileName: req.GetFileName()})
+			}),
+		// EchoKnown is EchoProto with a well-known type taken and returned
+		// as it is, google.protobuf.BytesValue, which the guest library
+		// encodes with vtprotobuf's methods for it.
+		"EchoKnown": guest.UnaryMethod(func() *wrapperspb.BytesValue { return new(wrapperspb.BytesValue) },
 			func(_ context.Context, req *wrapperspb.BytesValue) *guest.Future[*wrapperspb.BytesValue] {
 				return guest.Resolved(wrapperspb.Bytes(req.GetValue()))
 			}),
