@@ -212,9 +212,9 @@ func UnaryMethodVT[ReqT, RespT any, Req vtDecodable[ReqT], Resp vtEncodable[Resp
 	return methodOf(&unaryVT[ReqT, RespT, Req, Resp]{fn: fn})
 }
 
-// vtDecodable and vtEncodable are the messages of UnaryMethodVT and
-// CallEncoded: a pointer to a message struct, with the methods that
-// decode or encode it.
+// vtDecodable and vtEncodable are the messages UnaryMethodVT decodes and
+// encodes, and the reply CallEncoded decodes: a pointer to a message
+// struct, with the methods that decode or encode it.
 type (
 	vtDecodable[T any] interface {
 		*T
