@@ -2,6 +2,8 @@ package guest
 
 import (
 	"bytes"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,4 +142,82 @@ func TestTheLargerWellKnownTypesGoThroughProtobuf(t *testing.T) {
 			t.Errorf("marshalAppend(%T) = %x, %v; want %x", m, got, err, want)
 		}
 	}
+}
+
+// knownSamples makes one message of each well-known type knownFast
+// covers, for FuzzKnownTypesDecodeAsProtobufDoes.
+var knownSamples = []func() proto.Message{
+	func() proto.Message { return &emptypb.Empty{} },
+	func() proto.Message { return &wrapperspb.BytesValue{} },
+	func() proto.Message { return &wrapperspb.StringValue{} },
+	func() proto.Message { return &wrapperspb.BoolValue{} },
+	func() proto.Message { return &wrapperspb.Int32Value{} },
+	func() proto.Message { return &wrapperspb.Int64Value{} },
+	func() proto.Message { return &wrapperspb.UInt32Value{} },
+	func() proto.Message { return &wrapperspb.UInt64Value{} },
+	func() proto.Message { return &wrapperspb.FloatValue{} },
+	func() proto.Message { return &wrapperspb.DoubleValue{} },
+	func() proto.Message { return &timestamppb.Timestamp{} },
+	func() proto.Message { return &durationpb.Duration{} },
+	func() proto.Message { return &fieldmaskpb.FieldMask{} },
+}
+
+// Whatever bytes a caller or a service sends, a well-known type decoded
+// with vtprotobuf's methods (knownFast) holds what protobuf-go would
+// decode, and what protobuf-go accepts it accepts too, but for what
+// vtprotobuf does in an app's own messages as well: it drops unknown
+// fields, refuses a known field sent with another wire type (protobuf-go
+// keeps it as an unknown field), takes a string that is not UTF-8 as it
+// is (protobuf-go refuses it), and does not encode a float or double of
+// -0, which then reads back as 0 (protobuf-go writes it).
+func FuzzKnownTypesDecodeAsProtobufDoes(f *testing.F) {
+	for i, m := range []proto.Message{
+		&emptypb.Empty{}, wrapperspb.Bytes([]byte("payload")), wrapperspb.String("héllo"), wrapperspb.Bool(true),
+		wrapperspb.Int32(-7), wrapperspb.Int64(-1 << 40), wrapperspb.UInt32(7), wrapperspb.UInt64(1 << 63),
+		wrapperspb.Float(1.5), wrapperspb.Double(-2.25), timestamppb.New(time.Unix(1, 2)), durationpb.New(-time.Second),
+		&fieldmaskpb.FieldMask{Paths: []string{"a.b", "c"}},
+	} {
+		b, _ := proto.Marshal(m)
+		f.Add(uint8(i), b)
+	}
+	f.Add(uint8(1), []byte{0x0a, 0x05, 'a'})             // truncated
+	f.Add(uint8(2), []byte{0x12, 0x01, 'x', 0x0a, 0x00}) // an unknown field, then the value
+	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
+		newMsg := knownSamples[int(which)%len(knownSamples)]
+		want, got := newMsg(), newMsg()
+		wantErr := proto.Unmarshal(b, want)
+		gotErr := unmarshalFresh(b, got)
+		if wantErr != nil {
+			return
+		}
+		if gotErr != nil && strings.Contains(gotErr.Error(), "wrong wireType") {
+			return
+		}
+		if gotErr != nil {
+			t.Fatalf("%T: protobuf-go decodes %x, knownFast's method refuses it: %v", want, b, gotErr)
+		}
+		want.ProtoReflect().SetUnknown(nil)
+		if !proto.Equal(got, want) {
+			t.Fatalf("%T: %x decodes to %v, protobuf-go to %v", want, b, got, want)
+		}
+		out, err := marshalAppend(nil, got)
+		back := newMsg()
+		if negativeZero(want) {
+			want = newMsg()
+		}
+		if err != nil || proto.Unmarshal(out, back) != nil || !proto.Equal(back, want) {
+			t.Fatalf("%T: %v encodes to %x (%v), which protobuf-go reads as %v", want, got, out, err, back)
+		}
+	})
+}
+
+// negativeZero reports whether m is a FloatValue or DoubleValue of -0.
+func negativeZero(m proto.Message) bool {
+	switch m := m.(type) {
+	case *wrapperspb.FloatValue:
+		return m.GetValue() == 0 && math.Signbit(float64(m.GetValue()))
+	case *wrapperspb.DoubleValue:
+		return m.GetValue() == 0 && math.Signbit(m.GetValue())
+	}
+	return false
 }
