@@ -97,14 +97,7 @@ func TestUnmarshalResetsAndRejectsWhatProtobufRejects(t *testing.T) {
 // they are are encoded and decoded with vtprotobuf's methods, to and from
 // what protobuf-go reads and writes.
 func TestWellKnownTypesHaveTheFastMethods(t *testing.T) {
-	for _, m := range []proto.Message{
-		&emptypb.Empty{},
-		wrapperspb.Bytes([]byte("payload")), wrapperspb.String("héllo"), wrapperspb.Bool(true),
-		wrapperspb.Int32(-7), wrapperspb.Int64(-1 << 40), wrapperspb.UInt32(7), wrapperspb.UInt64(1 << 63),
-		wrapperspb.Float(1.5), wrapperspb.Double(-2.25),
-		timestamppb.New(time.Date(2026, 11, 26, 14, 30, 0, 123, time.UTC)), durationpb.New(-90 * time.Second),
-		&fieldmaskpb.FieldMask{Paths: []string{"a.b", "c"}},
-	} {
+	for _, m := range knownExamples {
 		name := string(m.ProtoReflect().Descriptor().FullName())
 		t.Run(name, func(t *testing.T) {
 			if _, ok := knownFast(m); !ok {
@@ -144,46 +137,35 @@ func TestTheLargerWellKnownTypesGoThroughProtobuf(t *testing.T) {
 	}
 }
 
-// knownSamples makes one message of each well-known type knownFast
-// covers, for FuzzKnownTypesDecodeAsProtobufDoes.
-var knownSamples = []func() proto.Message{
-	func() proto.Message { return &emptypb.Empty{} },
-	func() proto.Message { return &wrapperspb.BytesValue{} },
-	func() proto.Message { return &wrapperspb.StringValue{} },
-	func() proto.Message { return &wrapperspb.BoolValue{} },
-	func() proto.Message { return &wrapperspb.Int32Value{} },
-	func() proto.Message { return &wrapperspb.Int64Value{} },
-	func() proto.Message { return &wrapperspb.UInt32Value{} },
-	func() proto.Message { return &wrapperspb.UInt64Value{} },
-	func() proto.Message { return &wrapperspb.FloatValue{} },
-	func() proto.Message { return &wrapperspb.DoubleValue{} },
-	func() proto.Message { return &timestamppb.Timestamp{} },
-	func() proto.Message { return &durationpb.Duration{} },
-	func() proto.Message { return &fieldmaskpb.FieldMask{} },
+// knownExamples holds a message of each well-known type knownFast covers.
+var knownExamples = []proto.Message{
+	&emptypb.Empty{},
+	wrapperspb.Bytes([]byte("payload")), wrapperspb.String("héllo"), wrapperspb.Bool(true),
+	wrapperspb.Int32(-7), wrapperspb.Int64(-1 << 40), wrapperspb.UInt32(7), wrapperspb.UInt64(1 << 63),
+	wrapperspb.Float(1.5), wrapperspb.Double(-2.25),
+	timestamppb.New(time.Date(2026, 11, 26, 14, 30, 0, 123, time.UTC)), durationpb.New(-90 * time.Second),
+	&fieldmaskpb.FieldMask{Paths: []string{"a.b", "c"}},
 }
 
 // Whatever bytes a caller or a service sends, a well-known type decoded
 // with vtprotobuf's methods (knownFast) holds what protobuf-go would
-// decode, and what protobuf-go accepts it accepts too, but for what
-// vtprotobuf does in an app's own messages as well: it drops unknown
-// fields, refuses a known field sent with another wire type (protobuf-go
-// keeps it as an unknown field), takes a string that is not UTF-8 as it
-// is (protobuf-go refuses it), and does not encode a float or double of
-// -0, which then reads back as 0 (protobuf-go writes it).
+// decode, and what protobuf-go accepts it accepts too, but where those
+// methods differ from protobuf-go on purpose or as an app's own do: they
+// drop unknown fields (the well-known types' only), refuse a known field
+// sent with another wire type (protobuf-go keeps it as an unknown field),
+// take a string that is not UTF-8 as it is (protobuf-go refuses it), and
+// do not encode a float or double of -0, which then reads back as 0
+// (protobuf-go writes it).
 func FuzzKnownTypesDecodeAsProtobufDoes(f *testing.F) {
-	for i, m := range []proto.Message{
-		&emptypb.Empty{}, wrapperspb.Bytes([]byte("payload")), wrapperspb.String("héllo"), wrapperspb.Bool(true),
-		wrapperspb.Int32(-7), wrapperspb.Int64(-1 << 40), wrapperspb.UInt32(7), wrapperspb.UInt64(1 << 63),
-		wrapperspb.Float(1.5), wrapperspb.Double(-2.25), timestamppb.New(time.Unix(1, 2)), durationpb.New(-time.Second),
-		&fieldmaskpb.FieldMask{Paths: []string{"a.b", "c"}},
-	} {
+	for i, m := range knownExamples {
 		b, _ := proto.Marshal(m)
 		f.Add(uint8(i), b)
 	}
 	f.Add(uint8(1), []byte{0x0a, 0x05, 'a'})             // truncated
 	f.Add(uint8(2), []byte{0x12, 0x01, 'x', 0x0a, 0x00}) // an unknown field, then the value
 	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
-		newMsg := knownSamples[int(which)%len(knownSamples)]
+		example := knownExamples[int(which)%len(knownExamples)]
+		newMsg := func() proto.Message { return example.ProtoReflect().New().Interface() }
 		want, got := newMsg(), newMsg()
 		wantErr := proto.Unmarshal(b, want)
 		gotErr := unmarshalFresh(b, got)
