@@ -433,11 +433,20 @@ func TestGeneratedCodeBuilds(t *testing.T) {
 
 // vtcheckMain checks, natively, that the vtprotobuf methods of a message
 // with every kind of field (a Timestamp, a parigot.id.v1.Id, maps, a oneof,
-// nested and repeated messages) read and write what protobuf-go does.
+// nested and repeated messages) read and write what protobuf-go does; and
+// that on 100 000 corruptions of its encoding (a service's request comes
+// from a gateway's clients as they sent it) UnmarshalVT never panics,
+// which would end the guest: it returns an error, which the guest
+// library answers with invalid-argument. It is not compared with
+// protobuf-go there: vtprotobuf refuses a known field sent with another
+// wire type (protobuf-go keeps it as an unknown field), and inside a
+// corrupted map entry it may refuse, or read another value, where
+// protobuf-go skips what does not fit.
 const vtcheckMain = `package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"time"
 
@@ -484,6 +493,48 @@ func main() {
 	if err := again.UnmarshalVT(slow[:len(slow)-1]); err == nil {
 		fail("UnmarshalVT of a truncated message succeeded")
 	}
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		b := corrupt(rng, slow)
+		var got shopv1.Order
+		unmarshalVT(&got, b)
+	}
+}
+
+// unmarshalVT is o.UnmarshalVT(b), failing the check if it panics.
+func unmarshalVT(o *shopv1.Order, b []byte) error {
+	defer func() {
+		if r := recover(); r != nil {
+			fail("UnmarshalVT(%x) panicked: %v", b, r)
+		}
+	}()
+	return o.UnmarshalVT(b)
+}
+
+// corrupt returns b with a few random changes: bits flipped, bytes
+// replaced, inserted or removed, or the end cut.
+func corrupt(rng *rand.Rand, b []byte) []byte {
+	out := append([]byte(nil), b...)
+	for range 1 + rng.IntN(3) {
+		if len(out) == 0 {
+			return out
+		}
+		i := rng.IntN(len(out))
+		switch rng.IntN(5) {
+		case 0:
+			out[i] ^= 1 << rng.IntN(8)
+		case 1:
+			out[i] = byte(rng.Uint32())
+		case 2:
+			out = append(out[:i], append([]byte{byte(rng.Uint32())}, out[i:]...)...)
+		case 3:
+			out = append(out[:i], out[i+1:]...)
+		case 4:
+			out = out[:i]
+		}
+	}
+	return out
 }
 
 func fail(format string, args ...any) {
