@@ -48,37 +48,42 @@ type (
 // here would link their packages into every guest, used or not, half a
 // megabyte of wasm (wazero's compile time grows with it), where these
 // add 0.15 MB.
-func knownFast(m proto.Message) (fastMessage, bool) {
+func knownFast(m proto.Message) (fastMarshaler, fastUnmarshaler, bool) {
 	switch m := m.(type) {
 	case *emptypb.Empty:
-		return (*vtemptypb.Empty)(m), true
+		return fastOf((*vtemptypb.Empty)(m))
 	case *wrapperspb.BytesValue:
-		return (*vtwrapperspb.BytesValue)(m), true
+		return fastOf((*vtwrapperspb.BytesValue)(m))
 	case *wrapperspb.StringValue:
-		return (*vtwrapperspb.StringValue)(m), true
+		return fastOf((*vtwrapperspb.StringValue)(m))
 	case *wrapperspb.BoolValue:
-		return (*vtwrapperspb.BoolValue)(m), true
+		return fastOf((*vtwrapperspb.BoolValue)(m))
 	case *wrapperspb.Int32Value:
-		return (*vtwrapperspb.Int32Value)(m), true
+		return fastOf((*vtwrapperspb.Int32Value)(m))
 	case *wrapperspb.Int64Value:
-		return (*vtwrapperspb.Int64Value)(m), true
+		return fastOf((*vtwrapperspb.Int64Value)(m))
 	case *wrapperspb.UInt32Value:
-		return (*vtwrapperspb.UInt32Value)(m), true
+		return fastOf((*vtwrapperspb.UInt32Value)(m))
 	case *wrapperspb.UInt64Value:
-		return (*vtwrapperspb.UInt64Value)(m), true
+		return fastOf((*vtwrapperspb.UInt64Value)(m))
 	case *wrapperspb.FloatValue:
-		return (*vtwrapperspb.FloatValue)(m), true
+		return fastOf((*vtwrapperspb.FloatValue)(m))
 	case *wrapperspb.DoubleValue:
-		return (*vtwrapperspb.DoubleValue)(m), true
+		return fastOf((*vtwrapperspb.DoubleValue)(m))
 	case *timestamppb.Timestamp:
-		return (*vttimestamppb.Timestamp)(m), true
+		return fastOf((*vttimestamppb.Timestamp)(m))
 	case *durationpb.Duration:
-		return (*vtdurationpb.Duration)(m), true
+		return fastOf((*vtdurationpb.Duration)(m))
 	case *fieldmaskpb.FieldMask:
-		return (*vtfieldmaskpb.FieldMask)(m), true
+		return fastOf((*vtfieldmaskpb.FieldMask)(m))
 	}
-	return nil, false
+	return nil, nil, false
 }
+
+// fastOf is f as each of the two interfaces. Converted from f's own type,
+// each conversion is a constant, where converting one interface to the
+// other would be a lookup at run time, on every call.
+func fastOf[F fastMessage](f F) (fastMarshaler, fastUnmarshaler, bool) { return f, f, true }
 
 // marshalAppend appends the wire form of m to b.
 func marshalAppend(b []byte, m proto.Message) ([]byte, error) {
@@ -86,7 +91,7 @@ func marshalAppend(b []byte, m proto.Message) ([]byte, error) {
 	// the assertion, failing, would look m's type up in the runtime's
 	// table of interface implementations at each call (wasm keeps no cache
 	// of it).
-	if fm, ok := knownFast(m); ok {
+	if fm, _, ok := knownFast(m); ok {
 		return appendFast(b, fm)
 	}
 	if fm, ok := m.(fastMarshaler); ok {
@@ -132,8 +137,8 @@ func unmarshalFresh(b []byte, m proto.Message) error {
 // fastUnmarshalerOf returns m's fast decoding method, its own or that of
 // its well-known type; ok is false when it has none.
 func fastUnmarshalerOf(m proto.Message) (fastUnmarshaler, bool) {
-	if fm, ok := knownFast(m); ok { // first, as in marshalAppend
-		return fm, true
+	if _, fu, ok := knownFast(m); ok { // first, as in marshalAppend
+		return fu, true
 	}
 	fm, ok := m.(fastUnmarshaler)
 	return fm, ok
