@@ -151,7 +151,8 @@ func TestGenerate(t *testing.T) {
 			"\tPing(ctx context.Context, req *emptypb.Empty) *guest.Future[*emptypb.Empty]\n",
 			"\"Ping\":       guest.UnaryMethod(func() *emptypb.Empty { return new(emptypb.Empty) }, impl.Ping),",
 			// Messages of the app's proto3 packages have the fast methods, which
-			// the stub calls directly; a well-known type has not.
+			// the stub calls directly; a method with a well-known type goes
+			// through Invoke, which finds that type's methods at run time.
 			"\"get_status\": guest.UnaryMethodVT(impl.GetStatus),",
 			"func (c *OrdersClient) GetStatus(req *Order) *guest.Future[*StatusReply] {\n\tb := guest.RequestBuffer(req.SizeVT())\n\t_, err := req.MarshalToSizedBufferVT(b)\n\treturn guest.CallEncoded[StatusReply](c.c, \"get_status\", b, err)\n}",
 			"// Each method must complete its future within the service's method budget.\n//\n// Orders takes and tracks orders.\n//\n// It is the heart of the shop.\ntype OrdersServer interface {",
