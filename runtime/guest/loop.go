@@ -228,6 +228,63 @@ type (
 	}
 )
 
+// UnaryMethodAs is UnaryMethodVT for a method one or both of whose messages
+// are well-known types taken or returned as they are (google.protobuf.Empty,
+// a wrapper, Timestamp, Duration, FieldMask): vtprotobuf's types/known
+// packages give those the fast methods, but on a type of their own with the
+// same fields (emptypb.Empty's are vtemptypb.Empty's). reqFast and respFast
+// give a message as the type with the methods: converted, or as it is for
+// a message of the app's. Generated stubs use it for those methods:
+//
+//	guest.UnaryMethodAs(impl.Ping,
+//		func(m *emptypb.Empty) *vtemptypb.Empty { return (*vtemptypb.Empty)(m) },
+//		func(m *pb.Pong) *pb.Pong { return m })
+//
+// Each conversion is a function the compiler checks, called once a
+// message (a few nanoseconds), where UnaryMethod would look the methods up
+// at run time.
+func UnaryMethodAs[ReqT any, Req message[ReqT], Resp proto.Message, ReqFast fastUnmarshaler, RespFast fastMarshaler](fn func(context.Context, Req) *Future[Resp], reqFast func(Req) ReqFast, respFast func(Resp) RespFast) Method {
+	return methodOf(&unaryAs[ReqT, Req, Resp, ReqFast, RespFast]{fn: fn, reqFast: reqFast, respFast: respFast})
+}
+
+// message is a pointer to a message struct.
+type message[T any] interface {
+	*T
+	proto.Message
+}
+
+// unaryAs is a method UnaryMethodAs made, served as a unary is.
+type unaryAs[ReqT any, Req message[ReqT], Resp proto.Message, ReqFast fastUnmarshaler, RespFast fastMarshaler] struct {
+	fn       func(context.Context, Req) *Future[Resp]
+	reqFast  func(Req) ReqFast
+	respFast func(Resp) RespFast
+}
+
+func (u *unaryAs[ReqT, Req, Resp, ReqFast, RespFast]) serve(ctx context.Context, in, buf []byte) ([]byte, *Future[[]byte], error) {
+	req := Req(new(ReqT))
+	if err := u.reqFast(req).UnmarshalVT(in); err != nil {
+		return nil, nil, &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}
+	}
+	reply := u.fn(ctx, req)
+	if reply.done { // most methods answer at once
+		b, err := u.encode(buf, reply.value, reply.err)
+		return b, nil, err
+	}
+	return nil, encodeLater(reply, u.encode), nil
+}
+
+// encode is encodeReply with the reply's fast methods.
+func (u *unaryAs[ReqT, Req, Resp, ReqFast, RespFast]) encode(buf []byte, resp Resp, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	b, err := appendFast(buf, u.respFast(resp))
+	if err != nil {
+		return nil, &Error{Code: CodeInternal, Message: "encoding reply: " + err.Error()}
+	}
+	return b, nil
+}
+
 // unaryVT is a method UnaryMethodVT made, served as a unary is.
 type unaryVT[ReqT, RespT any, Req vtDecodable[ReqT], Resp vtEncodable[RespT]] struct {
 	fn func(context.Context, Req) *Future[Resp]
@@ -484,6 +541,54 @@ func (c *invocationVT[RespT, Resp]) read(ev abi.Event) {
 		return
 	}
 	if err := c.resp.UnmarshalVT(ev.Payload); err != nil {
+		c.Reject(&Error{Code: CodeInternal, Method: c.method, Message: "decoding reply: " + err.Error()})
+		return
+	}
+	c.Resolve(c.resp)
+}
+
+// CallEncodedAs is CallEncoded for a method whose reply is a well-known
+// type returned as it is (see UnaryMethodAs): respFast gives the reply
+// message as the type with vtprotobuf's fast methods, which decode it.
+// Generated stubs use it for those methods, with a request encoded as
+// CallEncoded's is (converted first when it is a well-known type too):
+//
+//	fast := (*vtemptypb.Empty)(req)
+//	b := guest.RequestBuffer(fast.SizeVT())
+//	_, err := fast.MarshalToSizedBufferVT(b)
+//	return guest.CallEncodedAs(c.c, "Ping", b, err,
+//		func(m *emptypb.Empty) *vtemptypb.Empty { return (*vtemptypb.Empty)(m) })
+func CallEncodedAs[RespT any, Resp message[RespT], RespFast fastUnmarshaler](c Client, method string, req []byte, encodeErr error, respFast func(Resp) RespFast) *Future[Resp] {
+	full := loop.fullName(c.service, method)
+	call := newInvocationAs(full, respFast)
+	if e := loop.dispatch(c, full, req, encodeErr, call); e != nil {
+		call.Reject(e)
+	}
+	return &call.Future
+}
+
+// invocationAs is the call CallEncodedAs makes, with its reply message, in
+// one allocation.
+type invocationAs[RespT any, Resp message[RespT], RespFast fastUnmarshaler] struct {
+	invocation[Resp]
+	msg  RespT
+	fast func(Resp) RespFast
+}
+
+// newInvocationAs is a call of method whose reply is decoded into its own
+// message, as fast gives it.
+func newInvocationAs[RespT any, Resp message[RespT], RespFast fastUnmarshaler](method string, fast func(Resp) RespFast) *invocationAs[RespT, Resp, RespFast] {
+	call := &invocationAs[RespT, Resp, RespFast]{fast: fast}
+	call.method, call.resp = method, Resp(&call.msg)
+	return call
+}
+
+func (c *invocationAs[RespT, Resp, RespFast]) read(ev abi.Event) {
+	if ev.Code != abi.CodeOK {
+		c.Reject(replyError(c.method, ev.Code, ev.Payload))
+		return
+	}
+	if err := c.fast(c.resp).UnmarshalVT(ev.Payload); err != nil {
 		c.Reject(&Error{Code: CodeInternal, Method: c.method, Message: "decoding reply: " + err.Error()})
 		return
 	}

@@ -43,6 +43,9 @@ type (
 // FieldMask): vtprotobuf's types/known packages define each as a type of
 // its own, with the same fields, and the methods. Those drop unknown
 // fields, which the well-known types, fixed for good, are not sent.
+// Generated stubs convert to those types themselves (UnaryMethodAs,
+// CallEncodedAs); knownFast serves Invoke and UnaryMethod, for calls
+// written by hand and methods whose other message has no fast methods.
 //
 // Struct, Value, ListValue and Any are left to protobuf-go: naming them
 // here would link their packages into every guest, used or not, half a

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"testing"
 
+	vtwrapperspb "github.com/planetscale/vtprotobuf/types/known/wrapperspb"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	idv1 "parigot.dev/parigot/proto/parigot/id/v1"
 	"parigot.dev/parigot/runtime/internal/abi"
@@ -24,6 +26,44 @@ var makers = []struct {
 	{"UnaryMethodVT", func(fn func(context.Context, *idv1.Id) *Future[*idv1.Id]) Method {
 		return UnaryMethodVT(fn)
 	}},
+	{"UnaryMethodAs", func(fn func(context.Context, *idv1.Id) *Future[*idv1.Id]) Method {
+		self := func(m *idv1.Id) *idv1.Id { return m }
+		return UnaryMethodAs(fn, self, self)
+	}},
+}
+
+// bytesTwin is a BytesValue as its twin with the fast methods, as a
+// generated stub converts it.
+func bytesTwin(m *wrapperspb.BytesValue) *vtwrapperspb.BytesValue {
+	return (*vtwrapperspb.BytesValue)(m)
+}
+
+// A method UnaryMethodAs made with a well-known type on each side, as
+// stubs make one, reads and writes what protobuf-go does, and refuses a
+// request that does not decode.
+func TestAUnaryOfWellKnownTypesReadsAndWritesWhatProtobufDoes(t *testing.T) {
+	var got *wrapperspb.BytesValue
+	m := UnaryMethodAs(func(_ context.Context, req *wrapperspb.BytesValue) *Future[*wrapperspb.BytesValue] {
+		got = req
+		return Resolved(wrapperspb.Bytes(append(req.GetValue(), '!')))
+	}, bytesTwin, bytesTwin)
+	u := unaries[funcID(m)].unary
+	in, _ := proto.Marshal(wrapperspb.Bytes([]byte("hi")))
+	out, later, err := u.serve(context.Background(), in, nil)
+	if err != nil || later != nil {
+		t.Fatalf("serve: err %v, later %v; want a reply at once", err, later)
+	}
+	if string(got.GetValue()) != "hi" {
+		t.Errorf("the method got %q, want %q", got.GetValue(), "hi")
+	}
+	var reply wrapperspb.BytesValue
+	if err := proto.Unmarshal(out, &reply); err != nil || string(reply.GetValue()) != "hi!" {
+		t.Errorf("the reply %x decodes as %q, %v; want %q", out, reply.GetValue(), err, "hi!")
+	}
+	_, _, err = u.serve(context.Background(), []byte{0x0a, 5, 'x'}, nil)
+	if CodeOf(err) != CodeInvalidArgument {
+		t.Errorf("a truncated request: %v, want invalid argument", err)
+	}
 }
 
 // The loop serves a method UnaryMethod or UnaryMethodVT made through its
@@ -131,6 +171,66 @@ func TestACallEncodedReplyIsDecodedIntoTheMessageMadeWithTheCall(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { newInvocationVT[idv1.Id, *idv1.Id]("a.B/C") }); n != 1 {
 		t.Errorf("a call and its reply message take %v allocations, want 1", n)
+	}
+}
+
+// The reply of a CallEncodedAs call is decoded, through its twin, into
+// the message made with the call, in the call's one allocation; a reply
+// that is an error or does not decode fails the call.
+func TestACallEncodedAsReplyIsDecodedIntoTheMessageMadeWithTheCall(t *testing.T) {
+	call := func() *invocationAs[wrapperspb.BytesValue, *wrapperspb.BytesValue, *vtwrapperspb.BytesValue] {
+		return newInvocationAs("a.B/C", bytesTwin)
+	}
+	b, _ := proto.Marshal(wrapperspb.Bytes([]byte("reply")))
+	ok := call()
+	ok.read(abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, Payload: b})
+	if !ok.Done() || ok.err != nil || ok.value != &ok.msg || string(ok.value.GetValue()) != "reply" {
+		t.Errorf("an OK reply gave %v, %v; want the decoded message, the call's own", ok.value, ok.err)
+	}
+	for _, tc := range []struct {
+		name string
+		ev   abi.Event
+		code Code
+	}{
+		{"an error reply", abi.ErrorEvent(1, abi.CodeNotFound, "no such id"), CodeNotFound},
+		{"a reply that does not decode", abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, Payload: []byte{0x0a, 9}}, CodeInternal},
+	} {
+		f := call()
+		f.read(tc.ev)
+		if CodeOf(f.err) != tc.code {
+			t.Errorf("%s failed the call with %v, want code %v", tc.name, f.err, tc.code)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { call() }); n != 1 {
+		t.Errorf("a call and its reply message take %v allocations, want 1", n)
+	}
+}
+
+// ping is a client stub as codegen generates it for a method taking and
+// returning a well-known type.
+func ping(c Client, req *wrapperspb.BytesValue) *Future[*wrapperspb.BytesValue] {
+	fast := (*vtwrapperspb.BytesValue)(req)
+	b := RequestBuffer(fast.SizeVT())
+	_, err := fast.MarshalToSizedBufferVT(b)
+	return CallEncodedAs(c, "Ping", b, err, bytesTwin)
+}
+
+// A stub's request of a well-known type, converted to its twin, stays on
+// its caller's stack too.
+func TestAStubsWellKnownRequestCostsNoAllocation(t *testing.T) {
+	c := Client{service: "a.B"}
+	encoded, _ := proto.Marshal(wrapperspb.Bytes([]byte("x")))
+	withoutRequest := testing.AllocsPerRun(100, func() {
+		CallEncodedAs(c, "Ping", encoded, nil, bytesTwin)
+	})
+	withRequest := testing.AllocsPerRun(100, func() {
+		ping(c, &wrapperspb.BytesValue{Value: []byte("x")})
+	})
+	if withRequest != withoutRequest {
+		t.Errorf("a stub's call takes %v allocations with the request it encodes, %v without; want the same", withRequest, withoutRequest)
+	}
+	if f := ping(c, wrapperspb.Bytes(nil)); !f.Done() || f.err == nil {
+		t.Errorf("a call with no host: done %v, err %v; want a failed call", f.Done(), f.err)
 	}
 }
 
