@@ -112,7 +112,7 @@ func TestGenerate(t *testing.T) {
 			t.Errorf("Greeting = %+v, want %+v", *g, want)
 		}
 		o := res.Services["shop.v1.Orders"]
-		if o == nil || o.GoImportPath != "example.com/app/gen/shop/v1" || len(o.Methods) != 4 {
+		if o == nil || o.GoImportPath != "example.com/app/gen/shop/v1" || len(o.Methods) != 7 {
 			t.Fatalf("Orders = %+v", o)
 		}
 		if m := o.Methods[2]; m != (Method{Name: "Ping", Input: "google.protobuf.Empty", Output: "google.protobuf.Empty"}) {
@@ -149,15 +149,23 @@ func TestGenerate(t *testing.T) {
 			"package shopv1\n",
 			"\t\"google.golang.org/protobuf/types/known/emptypb\"\n",
 			"\tPing(ctx context.Context, req *emptypb.Empty) *guest.Future[*emptypb.Empty]\n",
-			"\"Ping\":       guest.UnaryMethod(func() *emptypb.Empty { return new(emptypb.Empty) }, impl.Ping),",
 			// Messages of the app's proto3 packages have the fast methods, which
-			// the stub calls directly; a method with a well-known type goes
-			// through Invoke, which finds that type's methods at run time.
+			// the stub calls directly; the common well-known types have them
+			// on a twin type of vtprotobuf's, which the stub converts to; a
+			// message without them goes through UnaryMethod and Invoke, which
+			// use protobuf-go.
 			"\"get_status\": guest.UnaryMethodVT(impl.GetStatus),",
+			"\"Ping\": guest.UnaryMethodAs(impl.Ping,\n\t\t\tfunc(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) },\n\t\t\tfunc(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) }),",
+			"\"Cancel\": guest.UnaryMethodAs(impl.Cancel,\n\t\t\tfunc(m *Order) *Order { return m },\n\t\t\tfunc(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) }),",
+			"\"Describe\": guest.UnaryMethod(func() *structpb.Struct { return new(structpb.Struct) }, impl.Describe),",
+			"\temptypb1 \"github.com/planetscale/vtprotobuf/types/known/emptypb\"\n",
+			"func (c *OrdersClient) Cancel(req *Order) *guest.Future[*emptypb.Empty] {\n\tb := guest.RequestBuffer(req.SizeVT())\n\t_, err := req.MarshalToSizedBufferVT(b)\n\treturn guest.CallEncodedAs(c.c, \"Cancel\", b, err,\n\t\tfunc(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) })\n}",
+			"func (c *OrdersClient) Since(req *timestamppb.Timestamp) *guest.Future[*ListOrdersResponse] {\n\tfast := (*timestamppb1.Timestamp)(req)\n\tb := guest.RequestBuffer(fast.SizeVT())\n\t_, err := fast.MarshalToSizedBufferVT(b)\n\treturn guest.CallEncoded[ListOrdersResponse](c.c, \"Since\", b, err)\n}",
+			"func (c *OrdersClient) Describe(req *structpb.Struct) *guest.Future[*Order] {\n\treturn guest.Invoke(c.c, \"Describe\", req, new(Order))\n}",
 			"func (c *OrdersClient) GetStatus(req *Order) *guest.Future[*StatusReply] {\n\tb := guest.RequestBuffer(req.SizeVT())\n\t_, err := req.MarshalToSizedBufferVT(b)\n\treturn guest.CallEncoded[StatusReply](c.c, \"get_status\", b, err)\n}",
 			"// Each method must complete its future within the service's method budget.\n//\n// Orders takes and tracks orders.\n//\n// It is the heart of the shop.\ntype OrdersServer interface {",
 			"\t// PlaceOrder places an order and returns it with its id.\n\tPlaceOrder(ctx context.Context, req *PlaceOrderRequest) *guest.Future[*Order]\n",
-			"// Ping calls shop.v1.Orders/Ping.\n//\n// Ping checks the service is up.\nfunc (c *OrdersClient) Ping(req *emptypb.Empty) *guest.Future[*emptypb.Empty] {\n\treturn guest.Invoke(c.c, \"Ping\", req, new(emptypb.Empty))\n}",
+			"// Ping calls shop.v1.Orders/Ping.\n//\n// Ping checks the service is up.\nfunc (c *OrdersClient) Ping(req *emptypb.Empty) *guest.Future[*emptypb.Empty] {\n\tfast := (*emptypb1.Empty)(req)\n\tb := guest.RequestBuffer(fast.SizeVT())\n\t_, err := fast.MarshalToSizedBufferVT(b)\n\treturn guest.CallEncodedAs(c.c, \"Ping\", b, err,\n\t\tfunc(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) })\n}",
 		} {
 			if !strings.Contains(got, want) {
 				t.Errorf("stub file lacks\n%s\n--- file:\n%s", want, got)
@@ -549,7 +557,9 @@ const ordersMain = `package main
 import (
 	"context"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	shopv1 "example.com/app/gen/shop/v1"
@@ -588,6 +598,18 @@ func (o *orders) Ping(ctx context.Context, req *emptypb.Empty) *guest.Future[*em
 
 func (o *orders) GetStatus(ctx context.Context, req *shopv1.Order) *guest.Future[*shopv1.StatusReply] {
 	return guest.Resolved(&shopv1.StatusReply{Kind: shopv1.StatusReply_KIND_OK, Status: req.GetStatus()})
+}
+
+func (o *orders) Cancel(ctx context.Context, req *shopv1.Order) *guest.Future[*emptypb.Empty] {
+	return guest.Resolved(&emptypb.Empty{})
+}
+
+func (o *orders) Since(ctx context.Context, req *timestamppb.Timestamp) *guest.Future[*shopv1.ListOrdersResponse] {
+	return guest.Resolved(&shopv1.ListOrdersResponse{})
+}
+
+func (o *orders) Describe(ctx context.Context, req *structpb.Struct) *guest.Future[*shopv1.Order] {
+	return guest.Resolved(&shopv1.Order{Note: proto.String(req.GetFields()["note"].GetStringValue())})
 }
 
 type greeter struct{}

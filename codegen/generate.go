@@ -316,23 +316,33 @@ type (
 		Input, Output string // Go types of the messages, qualified for the stub file
 		// VT: both messages have the fast marshalling methods of
 		// vtprotobuf (see generateVT), which the stub calls directly.
-		VT      bool
-		Comment []string
+		VT bool
+		// Fast: both messages have them, on their own type or, for a
+		// well-known type, on its twin (see knownTwins). InConv and
+		// OutConv are function literals giving each message as the type
+		// with them; InTwin and OutTwin are the twins ("" for a message
+		// with the methods of its own).
+		Fast            bool
+		InConv, OutConv string
+		InTwin, OutTwin string
+		Comment         []string
 	}
 )
 
 // generateStubs writes f's parigot stubs and its native clients into two new
 // generated files.
 func generateStubs(gen *protogen.Plugin, f *protogen.File, vt map[protoreflect.FullName]bool) error {
-	if err := generateFromTemplate(gen, f, stubSuffix, templates.Service, vt); err != nil {
+	if err := generateFromTemplate(gen, f, stubSuffix, templates.Service, vt, true); err != nil {
 		return err
 	}
-	return generateFromTemplate(gen, f, nativeSuffix, templates.Native, vt)
+	return generateFromTemplate(gen, f, nativeSuffix, templates.Native, vt, false)
 }
 
 // generateFromTemplate writes the file f's name + suffix from the named
-// template, which executes with a stubFile.
-func generateFromTemplate(gen *protogen.Plugin, f *protogen.File, suffix, name string, vt map[protoreflect.FullName]bool) error {
+// template, which executes with a stubFile; with stubs, the guest stubs'
+// template, whose methods convert well-known types to their twins (the
+// conversions import the twins' packages, which other files do not use).
+func generateFromTemplate(gen *protogen.Plugin, f *protogen.File, suffix, name string, vt map[protoreflect.FullName]bool, stubs bool) error {
 	g := gen.NewGeneratedFile(f.GeneratedFilenamePrefix+suffix, f.GoImportPath)
 	data := stubFile{Source: f.Desc.Path(), Package: string(f.GoPackageName)}
 	for _, s := range f.Services {
@@ -342,14 +352,22 @@ func generateFromTemplate(gen *protogen.Plugin, f *protogen.File, suffix, name s
 				ss.Streaming = append(ss.Streaming, string(m.Desc.Name()))
 				continue
 			}
-			ss.Methods = append(ss.Methods, stubMethod{
+			sm := stubMethod{
 				GoName:  m.GoName,
 				Name:    string(m.Desc.Name()),
 				Input:   g.QualifiedGoIdent(m.Input.GoIdent),
 				Output:  g.QualifiedGoIdent(m.Output.GoIdent),
 				VT:      hasVT(vt, m.Input) && hasVT(vt, m.Output),
 				Comment: commentLines(m.Comments.Leading),
-			})
+			}
+			if _, _, in := fastMethods(vt, m.Input); stubs && !sm.VT && in {
+				if _, _, out := fastMethods(vt, m.Output); out {
+					sm.Fast = true
+					sm.InConv, sm.InTwin = fastConversion(g, vt, m.Input)
+					sm.OutConv, sm.OutTwin = fastConversion(g, vt, m.Output)
+				}
+			}
+			ss.Methods = append(ss.Methods, sm)
 		}
 		data.Services = append(data.Services, ss)
 	}

@@ -93,6 +93,54 @@ func hasVT(vt map[protoreflect.FullName]bool, m *protogen.Message) bool {
 	return vt[m.Desc.ParentFile().Package()]
 }
 
+// knownTwins are the well-known types that have the fast methods on a
+// twin type: vtprotobuf's types/known packages declare each as a type of
+// its own with the same fields (type Empty emptypb.Empty) and give it the
+// methods, which a stub reaches by a conversion. They are the types the
+// guest library finds the methods of at run time (runtime/guest,
+// knownFast), for messages that the stubs do not convert. Struct, Value,
+// ListValue and Any are left out there, and so here: a stub naming their
+// twins would link those packages into the guest.
+var knownTwins = func() map[protoreflect.FullName]protogen.GoIdent {
+	const known = "github.com/planetscale/vtprotobuf/types/known/"
+	twins := map[protoreflect.FullName]protogen.GoIdent{
+		"google.protobuf.Empty":     {GoName: "Empty", GoImportPath: known + "emptypb"},
+		"google.protobuf.Timestamp": {GoName: "Timestamp", GoImportPath: known + "timestamppb"},
+		"google.protobuf.Duration":  {GoName: "Duration", GoImportPath: known + "durationpb"},
+		"google.protobuf.FieldMask": {GoName: "FieldMask", GoImportPath: known + "fieldmaskpb"},
+	}
+	for _, w := range []string{"Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes"} {
+		twins[protoreflect.FullName("google.protobuf."+w+"Value")] = protogen.GoIdent{GoName: w + "Value", GoImportPath: known + "wrapperspb"}
+	}
+	return twins
+}()
+
+// fastMethods reports whether m has the fast methods, on its own type or
+// on a twin (see knownTwins), which it returns. A message without them (a
+// proto2 or editions message, a message generated elsewhere) is encoded
+// by protobuf-go.
+func fastMethods(vt map[protoreflect.FullName]bool, m *protogen.Message) (twin protogen.GoIdent, isTwin, ok bool) {
+	if hasVT(vt, m) {
+		return protogen.GoIdent{}, false, true
+	}
+	twin, isTwin = knownTwins[m.Desc.FullName()]
+	return twin, isTwin, isTwin
+}
+
+// fastConversion is a function literal, written for the file g, that
+// gives a *m as the type with the fast methods: converted to its twin, or
+// as it is (twin is then ""). Only for a message that fastMethods says has
+// them: it imports the twin's package into g.
+func fastConversion(g *protogen.GeneratedFile, vt map[protoreflect.FullName]bool, m *protogen.Message) (conv, twin string) {
+	self := g.QualifiedGoIdent(m.GoIdent)
+	id, isTwin, _ := fastMethods(vt, m)
+	if !isTwin {
+		return "func(m *" + self + ") *" + self + " { return m }", ""
+	}
+	twin = g.QualifiedGoIdent(id)
+	return "func(m *" + self + ") *" + twin + " { return (*" + twin + ")(m) }", twin
+}
+
 // vtHeader replaces the first lines vtprotobuf writes (its name and the
 // version of the binary it was built into) with parigot's.
 func vtHeader(src string) string {

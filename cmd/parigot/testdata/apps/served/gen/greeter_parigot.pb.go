@@ -6,6 +6,7 @@ package gen
 import (
 	"context"
 
+	emptypb1 "github.com/planetscale/vtprotobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"parigot.dev/parigot/runtime/guest"
 )
@@ -22,7 +23,9 @@ type GreeterServer interface {
 // InitGreeter exports impl as test.Greeter. Call it before guest.Run.
 func InitGreeter(impl GreeterServer) {
 	guest.Export(GreeterServiceName, impl, map[string]guest.Method{
-		"Hi": guest.UnaryMethod(func() *emptypb.Empty { return new(emptypb.Empty) }, impl.Hi),
+		"Hi": guest.UnaryMethodAs(impl.Hi,
+			func(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) },
+			func(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) }),
 	})
 }
 
@@ -47,5 +50,9 @@ func LocateGreeter() (*GreeterClient, error) {
 
 // Hi calls test.Greeter/Hi.
 func (c *GreeterClient) Hi(req *emptypb.Empty) *guest.Future[*emptypb.Empty] {
-	return guest.Invoke(c.c, "Hi", req, new(emptypb.Empty))
+	fast := (*emptypb1.Empty)(req)
+	b := guest.RequestBuffer(fast.SizeVT())
+	_, err := fast.MarshalToSizedBufferVT(b)
+	return guest.CallEncodedAs(c.c, "Hi", b, err,
+		func(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) })
 }
