@@ -27,8 +27,9 @@ import (
 // the wire, through protobuf-go's generic code (test.Echo/EchoProto): what
 // messages without the fast methods cost (and every message did before).
 // codec=well-known carries google.protobuf.BytesValue, the same bytes
-// again, a well-known type taken and returned as it is, which the guest
-// library encodes with vtprotobuf's methods (test.Echo/EchoKnown).
+// again, a well-known type taken and returned as it is, which generated
+// stubs encode with the methods of vtprotobuf's twin type
+// (test.Echo/EchoKnown).
 //
 //	go test ./runtime/host -run '^$' -bench SingleModeCall -benchtime=20000x
 //

@@ -12,8 +12,8 @@
 // EchoProto, which carries a sourcecontextpb.SourceContext (the same bytes
 // on the wire, as a string) through protobuf-go's generic code, and
 // EchoKnown, which carries a wrapperspb.BytesValue (the same bytes again),
-// a well-known type, which the guest library encodes with vtprotobuf's
-// methods for it. BENCH_METHOD=local makes no call and times
+// a well-known type, called as a generated stub calls it: encoded and
+// decoded with the methods of vtprotobuf's twin type. BENCH_METHOD=local makes no call and times
 // the protobuf work of one call done inside the guest with the fast methods;
 // BENCH_METHOD=local-protobuf-go does the same with protobuf-go.
 // BENCH_METHOD=clock, alloc and call time a clock read, 100 allocations
@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"time"
 
+	vtwrapperspb "github.com/planetscale/vtprotobuf/types/known/wrapperspb"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/sourcecontextpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -146,7 +147,11 @@ func main() {
 					Failure(failed)
 				return
 			case "EchoKnown":
-				guest.Invoke(echo, method, wrapperspb.Bytes(payload), new(wrapperspb.BytesValue)).
+				// As a generated stub calls it.
+				req := (*vtwrapperspb.BytesValue)(&wrapperspb.BytesValue{Value: payload})
+				b := guest.RequestBuffer(req.SizeVT())
+				_, err := req.MarshalToSizedBufferVT(b)
+				guest.CallEncodedAs(echo, method, b, err, func(m *wrapperspb.BytesValue) *vtwrapperspb.BytesValue { return (*vtwrapperspb.BytesValue)(m) }).
 					Success(func(r *wrapperspb.BytesValue) { done(len(r.GetValue())) }).
 					Failure(failed)
 				return
