@@ -194,6 +194,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	network := NewNetwork(nc, opts.App, opts.Guests, opts.Name)
 	network.natsOnly = opts.NATSOnly
 	network.directHost = opts.DirectHost
+	network.warn = opts.Stderr
 	// Closing waits until every reply this process sent has left it, so that
 	// a caller elsewhere hears of a crash here as unavailable, not later as a
 	// deadline.

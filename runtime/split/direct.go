@@ -168,7 +168,9 @@ func listenDirect(n *Network) (*directServer, error) {
 	var tcp net.Listener
 	var pin []byte
 	if n.directHost != "" {
-		tcp, pin = listenRemote(n.directHost)
+		if tcp, pin, err = listenRemote(n.directHost); err != nil {
+			n.warnf("cannot listen at %s for direct calls from other machines (%v); those calls go through the NATS server", n.directHost, err)
+		}
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -644,18 +646,18 @@ func listenTCP(host string) (net.Listener, error) {
 }
 
 // listenRemote is the TLS listener for callers on other machines at host,
-// and the pin of its certificate; nil when it cannot listen there (the
+// and the pin of its certificate, or why it cannot listen there (the
 // replica is then reached through NATS from other machines).
-func listenRemote(host string) (net.Listener, []byte) {
+func listenRemote(host string) (net.Listener, []byte, error) {
 	cert, pin, err := replicaCert()
 	if err != nil {
-		return nil, nil
+		return nil, nil, fmt.Errorf("making its certificate: %w", err)
 	}
 	ln, err := listenTCP(host)
 	if err != nil {
-		return nil, nil
+		return nil, nil, err
 	}
-	return listenTLS(ln, cert), pin
+	return listenTLS(ln, cert), pin, nil
 }
 
 // hostName reports whether s has the form of a DNS host name.

@@ -89,6 +89,49 @@ func TestADirectCallerTakesTheWayItsMachineHas(t *testing.T) {
 	}
 }
 
+// A replica that cannot listen at its direct host (an address of no
+// interface here, which only a race past CheckDirectHost could give it)
+// says so, and still answers calls from another machine, through NATS.
+func TestADirectHostThatCannotBeListenedAtIsReportedAndNATSTakesTheCalls(t *testing.T) {
+	srv := startIdentityServer(t)
+	var warned syncBuffer
+	n := onMachine(NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo"), "machine-a")
+	n.directHost = "192.0.2.1" // TEST-NET-1: no machine's own address
+	n.warn = &warned
+	replica := serveOn(t, n, &fakeService{name: "echo#1"})
+	if replica.direct == nil || replica.direct.tcp != nil {
+		t.Fatalf("the replica has direct server %v; want its socket, without TCP", replica.direct)
+	}
+	if got := warned.String(); !strings.HasPrefix(got, "parigot: echo: cannot listen at 192.0.2.1 for direct calls from other machines (") ||
+		!strings.HasSuffix(got, "); those calls go through the NATS server\n") {
+		t.Errorf("the replica said %q; want why it cannot listen, and where the calls go", got)
+	}
+	caller := callerOn(t, srv, "ticker", "machine-b")
+	got := make(replies, 1)
+	caller.Service("test.Echo").Deliver(call(1, "hi"), got)
+	if ev := got.next(t); ev.Code != abi.CodeOK || string(ev.Payload) != "echo#1:hi" {
+		t.Fatalf("the call got %+v (%q), want the replica's answer", ev, ev.Payload)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that goroutines may write at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 func TestWithoutADirectHostACallFromAnotherMachineGoesThroughNATS(t *testing.T) {
 	srv := startIdentityServer(t)
 	replica := serveFakeOn(t, srv, &fakeService{name: "echo#1"}, "machine-a", "")

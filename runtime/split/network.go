@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,6 +64,16 @@ type Network struct {
 	// also listen for direct connections from other machines
 	// (ChildOptions.DirectHost); "": they do not.
 	directHost string
+	// warn is where the network says that it fell back to the NATS server
+	// (ChildOptions.Stderr); nil: nowhere.
+	warn io.Writer
+}
+
+// warnf writes a line to n.warn, naming this process's guest.
+func (n *Network) warnf(format string, args ...any) {
+	if n.warn != nil {
+		fmt.Fprintf(n.warn, "parigot: %s: "+format+"\n", append([]any{n.who}, args...)...)
+	}
 }
 
 // inboxKey names the reply subjects of one caller's calls to one guest.
@@ -127,7 +138,9 @@ func (n *Network) Serve(guest string, services []string, local route.Endpoint) e
 	if n.direct == nil && !n.natsOnly {
 		if d, err := listenDirect(n); err == nil {
 			n.direct = d
-		} // else: no socket here; calls come over NATS
+		} else {
+			n.warnf("no direct connections (%v); calls to its services go through the NATS server", err)
+		}
 	}
 	direct := n.direct
 	if direct != nil {
