@@ -1,6 +1,7 @@
 package codegen
 
 import (
+	"path"
 	"strings"
 
 	"github.com/planetscale/vtprotobuf/generator"
@@ -124,6 +125,10 @@ func fastMethods(vt map[protoreflect.FullName]bool, m *protogen.Message) (twin p
 		return protogen.GoIdent{}, false, true
 	}
 	twin, isTwin = knownTwins[m.Desc.FullName()]
+	// The twin has the fields of protobuf-go's type, the one every
+	// well-known type's go_package names (a generator told otherwise
+	// leaves the message to protobuf-go).
+	isTwin = isTwin && m.GoIdent.GoImportPath == "google.golang.org/protobuf/types/known/"+protogen.GoImportPath(path.Base(string(twin.GoImportPath)))
 	return twin, isTwin, isTwin
 }
 
