@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/route"
 )
 
@@ -94,7 +95,7 @@ func TestADirectCallerTakesTheWayItsMachineHas(t *testing.T) {
 // says so, and still answers calls from another machine, through NATS.
 func TestADirectHostThatCannotBeListenedAtIsReportedAndNATSTakesTheCalls(t *testing.T) {
 	srv := startIdentityServer(t)
-	var warned syncBuffer
+	var warned lines.Buffer
 	n := onMachine(NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo"), "machine-a")
 	n.directHost = "192.0.2.1" // TEST-NET-1: no machine's own address
 	n.warn = &warned
@@ -112,24 +113,6 @@ func TestADirectHostThatCannotBeListenedAtIsReportedAndNATSTakesTheCalls(t *test
 	if ev := got.next(t); ev.Code != abi.CodeOK || string(ev.Payload) != "echo#1:hi" {
 		t.Fatalf("the call got %+v (%q), want the replica's answer", ev, ev.Payload)
 	}
-}
-
-// syncBuffer is a bytes.Buffer that goroutines may write at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestWithoutADirectHostACallFromAnotherMachineGoesThroughNATS(t *testing.T) {
