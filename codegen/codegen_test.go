@@ -454,6 +454,7 @@ func TestGeneratedCodeBuilds(t *testing.T) {
 const vtcheckMain = `package main
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -479,6 +480,10 @@ func main() {
 		Tags:       []int64{1, -1, 1 << 40},
 		ByPosition: map[int32]*shopv1.Order_Line{1: {Sku: "x"}, -2: {}},
 		Customer:   &idv1.Id{High: 1 << 63, Low: 7},
+		Receipt:    []byte("receipt"),
+		Scans:      [][]byte{[]byte("scan 1"), []byte("scan 2")},
+		Files:      map[string][]byte{"a": []byte("file a")},
+		Proof:      &shopv1.Order_Signature{Signature: []byte("sig")},
 	}
 	if o.SizeVT() != proto.Size(o) {
 		fail("SizeVT = %d, proto.Size = %d", o.SizeVT(), proto.Size(o))
@@ -503,12 +508,54 @@ func main() {
 		fail("UnmarshalVT of a truncated message succeeded")
 	}
 
+	// UnmarshalVTUnsafe leaves strings and bytes in the buffer it decodes
+	// (the guest library gives it a copy that the message owns): it reads
+	// what protobuf-go does, and each bytes field ends where its bytes do,
+	// so that appending to one leaves the fields after it as they were.
+	own := append([]byte(nil), slow...)
+	var aliased shopv1.Order
+	if err := aliased.UnmarshalVTUnsafe(own); err != nil || !proto.Equal(&aliased, o) {
+		fail("UnmarshalVTUnsafe(proto.Marshal) = %v, %v", &aliased, err)
+	}
+	before := proto.Clone(&aliased).(*shopv1.Order)
+	grow := func(b []byte) []byte { return append(b, "!!!!!!!!"...) }
+	aliased.Receipt = grow(aliased.Receipt)
+	for i := range aliased.Scans {
+		aliased.Scans[i] = grow(aliased.Scans[i])
+	}
+	for k, v := range aliased.Files {
+		aliased.Files[k] = grow(v)
+	}
+	sig := aliased.Proof.(*shopv1.Order_Signature)
+	sig.Signature = grow(sig.Signature)
+	kept := func(b, was []byte) bool { return len(b) == len(was)+8 && bytes.Equal(b[:len(was)], was) }
+	ok := kept(aliased.Receipt, before.Receipt) && kept(sig.Signature, before.GetSignature()) && kept(aliased.Files["a"], before.Files["a"])
+	for i := range aliased.Scans {
+		ok = ok && kept(aliased.Scans[i], before.Scans[i])
+	}
+	aliased.Receipt, aliased.Scans, aliased.Files, aliased.Proof = before.Receipt, before.Scans, before.Files, before.Proof
+	if !ok || !proto.Equal(&aliased, before) {
+		fail("appending to the bytes fields of a message decoded with UnmarshalVTUnsafe changed what followed them: %v", &aliased)
+	}
+
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 100000 {
 		b := corrupt(rng, slow)
-		var got shopv1.Order
+		var got, gotAliased shopv1.Order
 		unmarshalVT(&got, b)
+		unmarshalVTUnsafe(&gotAliased, b)
 	}
+}
+
+// unmarshalVTUnsafe is o.UnmarshalVTUnsafe(b), failing the check if it
+// panics.
+func unmarshalVTUnsafe(o *shopv1.Order, b []byte) error {
+	defer func() {
+		if r := recover(); r != nil {
+			fail("UnmarshalVTUnsafe(%x) panicked: %v", b, r)
+		}
+	}()
+	return o.UnmarshalVTUnsafe(b)
 }
 
 // unmarshalVT is o.UnmarshalVT(b), failing the check if it panics.

@@ -158,7 +158,7 @@ func run(req *pluginpb.CodeGeneratorRequest, implemented map[string]bool) (out o
 		case strings.HasSuffix(name, stubSuffix), strings.HasSuffix(name, nativeSuffix), strings.HasSuffix(name, errorsSuffix):
 			f.Content = stringPtr(tidyImports(f.GetContent(), pkgNames))
 		case strings.HasSuffix(name, vtSuffix):
-			f.Content = stringPtr(tidyImports(vtHeader(f.GetContent()), pkgNames))
+			f.Content = stringPtr(tidyImports(boundAliases(vtHeader(f.GetContent())), pkgNames))
 		}
 	}
 	return out

@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/planetscale/vtprotobuf/generator"
@@ -26,9 +27,10 @@ const vtSuffix = "_vtproto.pb.go"
 const vtprotoVersion = "v0.6.1-0.20240319094008-0393e58bdf10"
 
 // vtFeatures are the vtprotobuf features generated: what the guest library
-// uses (runtime/guest: MarshalToSizedBufferVT, SizeVT, UnmarshalVT), no
-// pools, clones or equality.
-var vtFeatures = []string{"marshal", "size", "unmarshal"}
+// uses (runtime/guest: MarshalToSizedBufferVT, SizeVT, UnmarshalVT, and
+// UnmarshalVTUnsafe, which leaves strings and bytes in the buffer it
+// decodes: see boundAliases), no pools, clones or equality.
+var vtFeatures = []string{"marshal", "size", "unmarshal", "unmarshal_unsafe"}
 
 // generateVT runs vtprotobuf's generator over the files being generated,
 // writing <name>_vtproto.pb.go next to each <name>.pb.go whose messages it
@@ -145,6 +147,22 @@ func fastConversion(g *protogen.GeneratedFile, vt map[protoreflect.FullName]bool
 	twin = g.QualifiedGoIdent(id)
 	return "func(m *" + self + ") *" + twin + " { return (*" + twin + ")(m) }", twin
 }
+
+// boundAliases bounds the capacity of each slice that vtprotobuf's
+// UnmarshalVTUnsafe leaves in the buffer it decodes (a bytes field, one
+// of a repeated or oneof bytes field, a bytes map value) to the field's
+// own bytes: dAtA[iNdEx:postIndex:postIndex]. The guest library decodes a
+// small message into a buffer allocated with it (runtime/guest, held), so
+// a method appending to one of its request's bytes fields must get a new
+// array rather than write over the fields that follow in the buffer. In
+// UnmarshalVT the same expressions are only read from, which the bound
+// does not change.
+func boundAliases(src string) string {
+	return aliasedSlice.ReplaceAllString(src, "dAtA[iNdEx:$1:$1]")
+}
+
+// aliasedSlice is a field's bytes in the generated decoding code.
+var aliasedSlice = regexp.MustCompile(`dAtA\[iNdEx:(postIndex|postbytesIndex)\]`)
 
 // vtHeader replaces the first lines vtprotobuf writes (its name and the
 // version of the binary it was built into) with parigot's.
