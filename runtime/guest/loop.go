@@ -220,6 +220,7 @@ type (
 		*T
 		proto.Message
 		fastUnmarshaler
+		aliasUnmarshaler
 	}
 	vtEncodable[T any] interface {
 		*T
@@ -243,8 +244,44 @@ type (
 // Each conversion is a function the compiler checks, called once a
 // message (a few nanoseconds), where UnaryMethod would look the methods up
 // at run time.
-func UnaryMethodAs[ReqT any, Req message[ReqT], Resp proto.Message, ReqFast fastUnmarshaler, RespFast fastMarshaler](fn func(context.Context, Req) *Future[Resp], reqFast func(Req) ReqFast, respFast func(Resp) RespFast) Method {
+func UnaryMethodAs[ReqT any, Req message[ReqT], Resp proto.Message, ReqFast aliasDecoder, RespFast fastMarshaler](fn func(context.Context, Req) *Future[Resp], reqFast func(Req) ReqFast, respFast func(Resp) RespFast) Method {
 	return methodOf(&unaryAs[ReqT, Req, Resp, ReqFast, RespFast]{fn: fn, reqFast: reqFast, respFast: respFast})
+}
+
+// aliasDecoder is a message with both fast decoding methods (see place).
+type aliasDecoder interface {
+	fastUnmarshaler
+	aliasUnmarshaler
+}
+
+// place returns a new message of type T for the encoded message in, and
+// the bytes to decode it from. A small message (holdSize bytes at most)
+// comes with a copy of in, allocated with it (held), which it is decoded
+// from with UnmarshalVTUnsafe (held is then true): its strings and bytes
+// stay in that copy, which is the message's own, where UnmarshalVT would
+// allocate each anew. Inside wasm an allocation is about half the cost of
+// decoding a small message (docs/BENCHMARKS.md, "A small message decoded
+// where it was copied"). A larger message is decoded from in with
+// UnmarshalVT, so that a field kept from it does not keep the whole
+// message's bytes.
+func place[T any](in []byte) (m *T, b []byte, held bool) {
+	if len(in) > holdSize {
+		return new(T), in, false
+	}
+	h := new(heldMessage[T])
+	n := copy(h.buf[:], in)
+	return &h.msg, h.buf[:n], true
+}
+
+// holdSize is the size of the largest encoded message place keeps with
+// the message decoded from it.
+const holdSize = 128
+
+// heldMessage is a message and the copy of its encoding it was decoded
+// from, in one allocation.
+type heldMessage[T any] struct {
+	msg T
+	buf [holdSize]byte
 }
 
 // message is a pointer to a message struct.
@@ -254,15 +291,22 @@ type message[T any] interface {
 }
 
 // unaryAs is a method UnaryMethodAs made, served as a unary is.
-type unaryAs[ReqT any, Req message[ReqT], Resp proto.Message, ReqFast fastUnmarshaler, RespFast fastMarshaler] struct {
+type unaryAs[ReqT any, Req message[ReqT], Resp proto.Message, ReqFast aliasDecoder, RespFast fastMarshaler] struct {
 	fn       func(context.Context, Req) *Future[Resp]
 	reqFast  func(Req) ReqFast
 	respFast func(Resp) RespFast
 }
 
 func (u *unaryAs[ReqT, Req, Resp, ReqFast, RespFast]) serve(ctx context.Context, in, buf []byte) ([]byte, *Future[[]byte], error) {
-	req := Req(new(ReqT))
-	if err := u.reqFast(req).UnmarshalVT(in); err != nil {
+	m, b, held := place[ReqT](in)
+	req := Req(m)
+	var err error
+	if held {
+		err = u.reqFast(req).UnmarshalVTUnsafe(b)
+	} else {
+		err = u.reqFast(req).UnmarshalVT(b)
+	}
+	if err != nil {
 		return nil, nil, &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}
 	}
 	reply := u.fn(ctx, req)
@@ -291,8 +335,15 @@ type unaryVT[ReqT, RespT any, Req vtDecodable[ReqT], Resp vtEncodable[RespT]] st
 }
 
 func (u *unaryVT[ReqT, RespT, Req, Resp]) serve(ctx context.Context, in, buf []byte) ([]byte, *Future[[]byte], error) {
-	req := Req(new(ReqT))
-	if err := req.UnmarshalVT(in); err != nil {
+	m, b, held := place[ReqT](in)
+	req := Req(m)
+	var err error
+	if held {
+		err = req.UnmarshalVTUnsafe(b)
+	} else {
+		err = req.UnmarshalVT(b)
+	}
+	if err != nil {
 		return nil, nil, &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}
 	}
 	reply := u.fn(ctx, req)
@@ -525,6 +576,7 @@ func CallEncoded[RespT any, Resp vtDecodable[RespT]](c Client, method string, re
 type invocationVT[RespT any, Resp vtDecodable[RespT]] struct {
 	invocation[Resp]
 	msg RespT
+	buf [holdSize]byte // a small reply, which msg is decoded from (see place)
 }
 
 // newInvocationVT is a call of method whose reply is decoded into its own
@@ -540,7 +592,13 @@ func (c *invocationVT[RespT, Resp]) read(ev abi.Event) {
 		c.Reject(replyError(c.method, ev.Code, ev.Payload))
 		return
 	}
-	if err := c.resp.UnmarshalVT(ev.Payload); err != nil {
+	var err error
+	if len(ev.Payload) <= holdSize {
+		err = c.resp.UnmarshalVTUnsafe(c.buf[:copy(c.buf[:], ev.Payload)])
+	} else {
+		err = c.resp.UnmarshalVT(ev.Payload)
+	}
+	if err != nil {
 		c.Reject(&Error{Code: CodeInternal, Method: c.method, Message: "decoding reply: " + err.Error()})
 		return
 	}
@@ -558,7 +616,7 @@ func (c *invocationVT[RespT, Resp]) read(ev abi.Event) {
 //	_, err := fast.MarshalToSizedBufferVT(b)
 //	return guest.CallEncodedAs(c.c, "Ping", b, err,
 //		func(m *emptypb.Empty) *vtemptypb.Empty { return (*vtemptypb.Empty)(m) })
-func CallEncodedAs[RespT any, Resp message[RespT], RespFast fastUnmarshaler](c Client, method string, req []byte, encodeErr error, respFast func(Resp) RespFast) *Future[Resp] {
+func CallEncodedAs[RespT any, Resp message[RespT], RespFast aliasDecoder](c Client, method string, req []byte, encodeErr error, respFast func(Resp) RespFast) *Future[Resp] {
 	full := loop.fullName(c.service, method)
 	call := newInvocationAs(full, respFast)
 	if e := loop.dispatch(c, full, req, encodeErr, call); e != nil {
@@ -569,15 +627,16 @@ func CallEncodedAs[RespT any, Resp message[RespT], RespFast fastUnmarshaler](c C
 
 // invocationAs is the call CallEncodedAs makes, with its reply message, in
 // one allocation.
-type invocationAs[RespT any, Resp message[RespT], RespFast fastUnmarshaler] struct {
+type invocationAs[RespT any, Resp message[RespT], RespFast aliasDecoder] struct {
 	invocation[Resp]
 	msg  RespT
 	fast func(Resp) RespFast
+	buf  [holdSize]byte // a small reply, which msg is decoded from (see place)
 }
 
 // newInvocationAs is a call of method whose reply is decoded into its own
 // message, as fast gives it.
-func newInvocationAs[RespT any, Resp message[RespT], RespFast fastUnmarshaler](method string, fast func(Resp) RespFast) *invocationAs[RespT, Resp, RespFast] {
+func newInvocationAs[RespT any, Resp message[RespT], RespFast aliasDecoder](method string, fast func(Resp) RespFast) *invocationAs[RespT, Resp, RespFast] {
 	call := &invocationAs[RespT, Resp, RespFast]{fast: fast}
 	call.method, call.resp = method, Resp(&call.msg)
 	return call
@@ -588,7 +647,13 @@ func (c *invocationAs[RespT, Resp, RespFast]) read(ev abi.Event) {
 		c.Reject(replyError(c.method, ev.Code, ev.Payload))
 		return
 	}
-	if err := c.fast(c.resp).UnmarshalVT(ev.Payload); err != nil {
+	var err error
+	if len(ev.Payload) <= holdSize {
+		err = c.fast(c.resp).UnmarshalVTUnsafe(c.buf[:copy(c.buf[:], ev.Payload)])
+	} else {
+		err = c.fast(c.resp).UnmarshalVT(ev.Payload)
+	}
+	if err != nil {
 		c.Reject(&Error{Code: CodeInternal, Method: c.method, Message: "decoding reply: " + err.Error()})
 		return
 	}

@@ -31,6 +31,12 @@ type (
 	fastUnmarshaler interface {
 		UnmarshalVT([]byte) error
 	}
+	// aliasUnmarshaler decodes a message whose strings and bytes may stay
+	// in the buffer given, which must then be the message's own (see
+	// place).
+	aliasUnmarshaler interface {
+		UnmarshalVTUnsafe([]byte) error
+	}
 	fastMessage interface {
 		fastMarshaler
 		fastUnmarshaler

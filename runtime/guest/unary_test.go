@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	idv1 "parigot.dev/parigot/proto/parigot/id/v1"
+	"parigot.dev/parigot/runtime/host/testdata/benchpb"
 	"parigot.dev/parigot/runtime/internal/abi"
 )
 
@@ -231,6 +232,61 @@ func TestAStubsWellKnownRequestCostsNoAllocation(t *testing.T) {
 	}
 	if f := ping(c, wrapperspb.Bytes(nil)); !f.Done() || f.err == nil {
 		t.Errorf("a call with no host: done %v, err %v; want a failed call", f.Done(), f.err)
+	}
+}
+
+// A small request is decoded from a copy allocated with its message: its
+// bytes cost no allocation of their own, are its own (not the loop's
+// buffer), and end where they do, so that an append makes a new array. A
+// large one is decoded as before, its bytes copied out.
+func TestASmallRequestIsDecodedWhereItWasCopied(t *testing.T) {
+	var got *benchpb.Payload
+	m := UnaryMethodVT(func(_ context.Context, req *benchpb.Payload) *Future[*benchpb.Payload] {
+		got = req
+		return Resolved(req)
+	})
+	u := unaries[funcID(m)].unary
+	encoded := func(n int) []byte {
+		b, _ := (&benchpb.Payload{Payload: bytes.Repeat([]byte{'p'}, n)}).MarshalVT()
+		return b
+	}
+	for _, n := range []int{100, 1000} {
+		in := encoded(n)
+		if _, _, err := u.serve(context.Background(), in, nil); err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		clear(in) // the loop reuses its buffer for the next event
+		if !bytes.Equal(got.Payload, bytes.Repeat([]byte{'p'}, n)) {
+			t.Errorf("%d bytes: the method got %q, want %d p's", n, got.Payload, n)
+		}
+		if len(in) <= holdSize && cap(got.Payload) != len(got.Payload) {
+			t.Errorf("%d bytes: the request's bytes have capacity %d, want %d: an append would write over the rest of its buffer", n, cap(got.Payload), len(got.Payload))
+		}
+	}
+	buf := make([]byte, 0, 2048)
+	allocs := func(in []byte) float64 {
+		return testing.AllocsPerRun(100, func() { u.serve(context.Background(), in, buf) })
+	}
+	if empty, small := allocs(encoded(0)), allocs(encoded(100)); small != empty {
+		t.Errorf("serving a request of 100 bytes takes %v allocations, an empty one %v; want the same", small, empty)
+	}
+}
+
+// A small reply is decoded into the call's own copy of it: reading it
+// costs no allocation.
+func TestASmallReplyIsDecodedWithoutAnAllocation(t *testing.T) {
+	b, _ := (&benchpb.Payload{Payload: bytes.Repeat([]byte{'r'}, 100)}).MarshalVT()
+	ev := abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, Payload: b}
+	if n := testing.AllocsPerRun(100, func() {
+		newInvocationVT[benchpb.Payload, *benchpb.Payload]("a.B/C").read(ev)
+	}); n != 1 {
+		t.Errorf("a call and the reading of its 100-byte reply take %v allocations, want 1", n)
+	}
+	call := newInvocationVT[benchpb.Payload, *benchpb.Payload]("a.B/C")
+	call.read(ev)
+	clear(b)
+	if p := call.value.GetPayload(); !bytes.Equal(p, bytes.Repeat([]byte{'r'}, 100)) || cap(p) != len(p) {
+		t.Errorf("the reply holds %q (capacity %d), want its 100 r's, capacity as long", p, cap(p))
 	}
 }
 
