@@ -273,6 +273,25 @@ func place[T any](in []byte) (m *T, b []byte, held bool) {
 	return &h.msg, h.buf[:n], true
 }
 
+// heldReply is a call's reply p to decode, and whether it is held: copied
+// into buf, the call's own, when it fits there (see place).
+func heldReply(buf *[holdSize]byte, p []byte) ([]byte, bool) {
+	if len(p) > holdSize {
+		return p, false
+	}
+	return buf[:copy(buf[:], p)], true
+}
+
+// decode decodes b into m: with UnmarshalVTUnsafe when b is held, the
+// message's own copy of its encoding (see place), with UnmarshalVT
+// otherwise.
+func decode(m aliasDecoder, b []byte, held bool) error {
+	if held {
+		return m.UnmarshalVTUnsafe(b)
+	}
+	return m.UnmarshalVT(b)
+}
+
 // holdSize is the size of the largest encoded message place keeps with
 // the message decoded from it.
 const holdSize = 128
@@ -300,13 +319,7 @@ type unaryAs[ReqT any, Req message[ReqT], Resp proto.Message, ReqFast aliasDecod
 func (u *unaryAs[ReqT, Req, Resp, ReqFast, RespFast]) serve(ctx context.Context, in, buf []byte) ([]byte, *Future[[]byte], error) {
 	m, b, held := place[ReqT](in)
 	req := Req(m)
-	var err error
-	if held {
-		err = u.reqFast(req).UnmarshalVTUnsafe(b)
-	} else {
-		err = u.reqFast(req).UnmarshalVT(b)
-	}
-	if err != nil {
+	if err := decode(u.reqFast(req), b, held); err != nil {
 		return nil, nil, &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}
 	}
 	reply := u.fn(ctx, req)
@@ -337,13 +350,7 @@ type unaryVT[ReqT, RespT any, Req vtDecodable[ReqT], Resp vtEncodable[RespT]] st
 func (u *unaryVT[ReqT, RespT, Req, Resp]) serve(ctx context.Context, in, buf []byte) ([]byte, *Future[[]byte], error) {
 	m, b, held := place[ReqT](in)
 	req := Req(m)
-	var err error
-	if held {
-		err = req.UnmarshalVTUnsafe(b)
-	} else {
-		err = req.UnmarshalVT(b)
-	}
-	if err != nil {
+	if err := decode(req, b, held); err != nil {
 		return nil, nil, &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}
 	}
 	reply := u.fn(ctx, req)
@@ -592,13 +599,8 @@ func (c *invocationVT[RespT, Resp]) read(ev abi.Event) {
 		c.Reject(replyError(c.method, ev.Code, ev.Payload))
 		return
 	}
-	var err error
-	if len(ev.Payload) <= holdSize {
-		err = c.resp.UnmarshalVTUnsafe(c.buf[:copy(c.buf[:], ev.Payload)])
-	} else {
-		err = c.resp.UnmarshalVT(ev.Payload)
-	}
-	if err != nil {
+	b, held := heldReply(&c.buf, ev.Payload)
+	if err := decode(c.resp, b, held); err != nil {
 		c.Reject(&Error{Code: CodeInternal, Method: c.method, Message: "decoding reply: " + err.Error()})
 		return
 	}
@@ -647,13 +649,8 @@ func (c *invocationAs[RespT, Resp, RespFast]) read(ev abi.Event) {
 		c.Reject(replyError(c.method, ev.Code, ev.Payload))
 		return
 	}
-	var err error
-	if len(ev.Payload) <= holdSize {
-		err = c.fast(c.resp).UnmarshalVTUnsafe(c.buf[:copy(c.buf[:], ev.Payload)])
-	} else {
-		err = c.fast(c.resp).UnmarshalVT(ev.Payload)
-	}
-	if err != nil {
+	b, held := heldReply(&c.buf, ev.Payload)
+	if err := decode(c.fast(c.resp), b, held); err != nil {
 		c.Reject(&Error{Code: CodeInternal, Method: c.method, Message: "decoding reply: " + err.Error()})
 		return
 	}
