@@ -169,6 +169,14 @@ func FuzzKnownTypesDecodeAsProtobufDoes(f *testing.F) {
 		want, got := newMsg(), newMsg()
 		wantErr := proto.Unmarshal(b, want)
 		gotErr := unmarshalFresh(b, got)
+		// What UnaryMethodAs and CallEncodedAs decode a small message
+		// with, leaving its bytes in a copy of b: the same outcome.
+		aliased := newMsg()
+		_, fu, _ := knownFast(aliased)
+		aliasedErr := fu.(aliasUnmarshaler).UnmarshalVTUnsafe(append([]byte(nil), b...))
+		if (aliasedErr == nil) != (gotErr == nil) || gotErr == nil && !proto.Equal(aliased, got) {
+			t.Fatalf("%T: %x decodes to %v (%v) with UnmarshalVTUnsafe, to %v (%v) with UnmarshalVT", want, b, aliased, aliasedErr, got, gotErr)
+		}
 		if wantErr != nil {
 			return
 		}
