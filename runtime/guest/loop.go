@@ -342,7 +342,12 @@ func (u *unaryAs[ReqT, Req, Resp, ReqFast, RespFast]) encode(buf []byte, resp Re
 	return b, nil
 }
 
-// unaryVT is a method UnaryMethodVT made, served as a unary is.
+// unaryVT is a method UnaryMethodVT made, served as a unary is. It is
+// unaryAs without the conversions, on purpose: most methods take this path,
+// and serving it as unaryAs, with two functions that return their
+// argument, was no faster and in most pairs a little slower
+// (docs/BENCHMARKS.md, "Stubs that convert a well-known type to its
+// twin").
 type unaryVT[ReqT, RespT any, Req vtDecodable[ReqT], Resp vtEncodable[RespT]] struct {
 	fn func(context.Context, Req) *Future[Resp]
 }
@@ -579,7 +584,10 @@ func CallEncoded[RespT any, Resp vtDecodable[RespT]](c Client, method string, re
 
 // invocationVT is the call CallEncoded makes, with its reply message: one
 // allocation inside wasm, where a message made apart would be a second
-// (about 140 ns each there; docs/BENCHMARKS.md).
+// (about 140 ns each there; docs/BENCHMARKS.md). It is invocationAs
+// without the conversion, on purpose: a function returning its argument,
+// made inside the generic CallEncoded, would be an allocation at every
+// call (TestACallEncodedCallIsOneAllocation).
 type invocationVT[RespT any, Resp vtDecodable[RespT]] struct {
 	invocation[Resp]
 	msg RespT

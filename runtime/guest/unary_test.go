@@ -290,6 +290,20 @@ func TestASmallReplyIsDecodedWithoutAnAllocation(t *testing.T) {
 	}
 }
 
+// A CallEncoded call makes one allocation, the call with its reply
+// message: natively it fails at dispatch, which makes the error, and
+// nothing else may allocate.
+func TestACallEncodedCallIsOneAllocation(t *testing.T) {
+	c := Client{service: "a.B"}
+	b, _ := (&idv1.Id{Low: 1}).MarshalVT()
+	full := loop.fullName(c.service, "GetID")
+	call := testing.AllocsPerRun(100, func() { newInvocationVT[idv1.Id, *idv1.Id](full) })
+	failure := testing.AllocsPerRun(100, func() { loop.dispatch(c, full, b, nil, nil) })
+	if n := testing.AllocsPerRun(100, func() { CallEncoded[idv1.Id](c, "GetID", b, nil) }); n != call+failure {
+		t.Errorf("CallEncoded takes %v allocations, want %v: its call's and its failure's", n, call+failure)
+	}
+}
+
 // getID is a client stub as codegen generates it for a method whose
 // messages have the fast methods.
 func getID(c Client, req *idv1.Id) *Future[*idv1.Id] {
