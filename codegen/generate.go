@@ -314,20 +314,22 @@ type (
 	stubMethod struct {
 		GoName, Name  string
 		Input, Output string // Go types of the messages, qualified for the stub file
-		// VT: both messages have the fast marshalling methods of
-		// vtprotobuf (see generateVT), which the stub calls directly.
-		VT bool
-		// Fast: both messages have them, on their own type or, for a
-		// well-known type, on its twin (see knownTwins). InConv and
-		// OutConv are function literals giving each message as the type
-		// with them; InTwin and OutTwin are the twins ("" for a message
-		// with the methods of its own).
+		// Fast: both messages have the fast marshalling methods of
+		// vtprotobuf (see generateVT), on their own type or, for a
+		// well-known type, on its twin (see knownTwins); only in the guest
+		// stubs' file. InConv and OutConv are function literals giving
+		// each message as the type with them; InTwin and OutTwin are the
+		// twins ("" for a message with the methods of its own).
 		Fast            bool
 		InConv, OutConv string
 		InTwin, OutTwin string
 		Comment         []string
 	}
 )
+
+// VT reports whether both of m's messages have the fast methods on their
+// own types, which the stub then calls directly.
+func (m stubMethod) VT() bool { return m.Fast && m.InTwin == "" && m.OutTwin == "" }
 
 // generateStubs writes f's parigot stubs and its native clients into two new
 // generated files.
@@ -357,15 +359,14 @@ func generateFromTemplate(gen *protogen.Plugin, f *protogen.File, suffix, name s
 				Name:    string(m.Desc.Name()),
 				Input:   g.QualifiedGoIdent(m.Input.GoIdent),
 				Output:  g.QualifiedGoIdent(m.Output.GoIdent),
-				VT:      hasVT(vt, m.Input) && hasVT(vt, m.Output),
 				Comment: commentLines(m.Comments.Leading),
 			}
-			if _, _, in := fastMethods(vt, m.Input); stubs && !sm.VT && in {
-				if _, _, out := fastMethods(vt, m.Output); out {
-					sm.Fast = true
-					sm.InConv, sm.InTwin = fastConversion(g, vt, m.Input)
-					sm.OutConv, sm.OutTwin = fastConversion(g, vt, m.Output)
-				}
+			inTwin, inFast := fastTwin(vt, m.Input)
+			outTwin, outFast := fastTwin(vt, m.Output)
+			if stubs && inFast && outFast {
+				sm.Fast = true
+				sm.InConv, sm.InTwin = fastConversion(g, m.Input, inTwin)
+				sm.OutConv, sm.OutTwin = fastConversion(g, m.Output, outTwin)
 			}
 			ss.Methods = append(ss.Methods, sm)
 		}

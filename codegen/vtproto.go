@@ -118,34 +118,32 @@ var knownTwins = func() map[protoreflect.FullName]protogen.GoIdent {
 	return twins
 }()
 
-// fastMethods reports whether m has the fast methods, on its own type or
-// on a twin (see knownTwins), which it returns. A message without them (a
-// proto2 or editions message, a message generated elsewhere) is encoded
-// by protobuf-go.
-func fastMethods(vt map[protoreflect.FullName]bool, m *protogen.Message) (twin protogen.GoIdent, isTwin, ok bool) {
+// fastTwin reports whether m has the fast methods: on its own type (twin
+// is then the zero GoIdent) or on a twin (see knownTwins). A message
+// without them (a proto2 or editions message, a message generated
+// elsewhere) is encoded by protobuf-go.
+func fastTwin(vt map[protoreflect.FullName]bool, m *protogen.Message) (twin protogen.GoIdent, ok bool) {
 	if hasVT(vt, m) {
-		return protogen.GoIdent{}, false, true
+		return protogen.GoIdent{}, true
 	}
-	twin, isTwin = knownTwins[m.Desc.FullName()]
+	twin, ok = knownTwins[m.Desc.FullName()]
 	// The twin has the fields of protobuf-go's type, the one every
 	// well-known type's go_package names (a generator told otherwise
 	// leaves the message to protobuf-go).
-	isTwin = isTwin && m.GoIdent.GoImportPath == "google.golang.org/protobuf/types/known/"+protogen.GoImportPath(path.Base(string(twin.GoImportPath)))
-	return twin, isTwin, isTwin
+	return twin, ok && m.GoIdent.GoImportPath == "google.golang.org/protobuf/types/known/"+protogen.GoImportPath(path.Base(string(twin.GoImportPath)))
 }
 
 // fastConversion is a function literal, written for the file g, that
-// gives a *m as the type with the fast methods: converted to its twin, or
-// as it is (twin is then ""). Only for a message that fastMethods says has
-// them: it imports the twin's package into g.
-func fastConversion(g *protogen.GeneratedFile, vt map[protoreflect.FullName]bool, m *protogen.Message) (conv, twin string) {
+// gives a *m as the type with the fast methods: converted to twin, or as
+// it is when twin is the zero GoIdent (name is then ""). It imports the
+// twin's package into g.
+func fastConversion(g *protogen.GeneratedFile, m *protogen.Message, twin protogen.GoIdent) (conv, name string) {
 	self := g.QualifiedGoIdent(m.GoIdent)
-	id, isTwin, _ := fastMethods(vt, m)
-	if !isTwin {
+	if twin.GoName == "" {
 		return "func(m *" + self + ") *" + self + " { return m }", ""
 	}
-	twin = g.QualifiedGoIdent(id)
-	return "func(m *" + self + ") *" + twin + " { return (*" + twin + ")(m) }", twin
+	name = g.QualifiedGoIdent(twin)
+	return "func(m *" + self + ") *" + name + " { return (*" + name + ")(m) }", name
 }
 
 // boundAliases bounds the capacity of each slice that vtprotobuf's

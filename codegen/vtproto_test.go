@@ -2,6 +2,8 @@ package codegen
 
 import (
 	"os"
+	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -86,4 +88,53 @@ enum OnlyAnEnum { ONLY_AN_ENUM_UNSPECIFIED = 0; }
 			}
 		}
 	})
+}
+
+// Every well-known type of knownTwins, taken or returned by a method, gets
+// the fast path in the stubs (UnaryMethodAs, converted to its twin), and
+// the conversions compile: a twin named wrong would break an app's build.
+func TestEveryWellKnownTwinIsConvertedAndCompiles(t *testing.T) {
+	dir := writeApp(t, map[string]string{"proto/k/v1/k.proto": `syntax = "proto3";
+package k.v1;
+import "google/protobuf/duration.proto";
+import "google/protobuf/empty.proto";
+import "google/protobuf/field_mask.proto";
+import "google/protobuf/timestamp.proto";
+import "google/protobuf/wrappers.proto";
+service Known {
+  rpc A(google.protobuf.Empty) returns (google.protobuf.DoubleValue);
+  rpc B(google.protobuf.FloatValue) returns (google.protobuf.Int64Value);
+  rpc C(google.protobuf.UInt64Value) returns (google.protobuf.Int32Value);
+  rpc D(google.protobuf.UInt32Value) returns (google.protobuf.BoolValue);
+  rpc E(google.protobuf.StringValue) returns (google.protobuf.BytesValue);
+  rpc F(google.protobuf.Timestamp) returns (google.protobuf.Duration);
+  rpc G(google.protobuf.FieldMask) returns (google.protobuf.Empty);
+}
+`})
+	mustGenerate(t, Input{AppDir: dir, DisplayDir: "app", Module: testModule,
+		Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/k/v1/k.proto"}}}})
+	b, err := os.ReadFile(filepath.Join(dir, "gen/k/v1/k_parigot.pb.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(b)
+	if n := strings.Count(src, "guest.UnaryMethodAs("); n != 7 || strings.Contains(src, "guest.UnaryMethod(") || strings.Contains(src, "guest.Invoke(") {
+		t.Errorf("%d of 7 methods exported with UnaryMethodAs, and UnaryMethod or Invoke used: %v, %v:\n%s",
+			n, strings.Contains(src, "guest.UnaryMethod("), strings.Contains(src, "guest.Invoke("), src)
+	}
+	for full, twin := range knownTwins {
+		if conv := "(*" + path.Base(string(twin.GoImportPath)) + "1." + twin.GoName + ")(m)"; !strings.Contains(src, conv) {
+			t.Errorf("%s is not converted to its twin (no %s)", full, conv)
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	makeModule(t, dir, nil)
+	cmd := exec.Command("go", "build", "./...")
+	cmd.Dir = dir
+	cmd.Env = append(offlineEnv(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("go build: %v\n%s", err, out)
+	}
 }
