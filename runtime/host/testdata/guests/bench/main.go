@@ -13,8 +13,10 @@
 // on the wire, as a string) through protobuf-go's generic code, and
 // EchoKnown, which carries a wrapperspb.BytesValue (the same bytes again),
 // a well-known type, called as a generated stub calls it: encoded and
-// decoded with the methods of vtprotobuf's twin type. BENCH_METHOD=local makes no call and times
-// the protobuf work of one call done inside the guest with the fast methods;
+// decoded with the methods of vtprotobuf's twin type.
+//
+// BENCH_METHOD=local makes no call and times the protobuf work of one
+// call done inside the guest with the fast methods;
 // BENCH_METHOD=local-protobuf-go does the same with protobuf-go.
 // BENCH_METHOD=clock, alloc and call time a clock read, 100 allocations
 // of a message and 100 calls of a function that does nothing.
