@@ -127,6 +127,18 @@ func TestAUnaryAnswersLaterOrFailsAsItsMethodDoes(t *testing.T) {
 	}
 }
 
+// failingReplies are replies that fail the call they answer, and the code
+// they fail it with, whatever its message type: an error, and bytes that
+// decode as no message (a varint cut short).
+var failingReplies = []struct {
+	name string
+	ev   abi.Event
+	code Code
+}{
+	{"an error reply", abi.ErrorEvent(1, abi.CodeNotFound, "no such id"), CodeNotFound},
+	{"a reply that does not decode", abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, Payload: []byte{0xff}}, CodeInternal},
+}
+
 // The reply of a CallEncoded call is decoded with the fast methods, or
 // fails the call as Invoke's does.
 func TestACallEncodedReplyIsDecodedOrFailsTheCall(t *testing.T) {
@@ -140,14 +152,7 @@ func TestACallEncodedReplyIsDecodedOrFailsTheCall(t *testing.T) {
 	if !ok.Done() || ok.err != nil || ok.value.GetHigh() != 1 || ok.value.GetLow() != 2 {
 		t.Errorf("an OK reply gave %v, %v; want the decoded message", ok.value, ok.err)
 	}
-	for _, tc := range []struct {
-		name string
-		ev   abi.Event
-		code Code
-	}{
-		{"an error reply", abi.ErrorEvent(1, abi.CodeNotFound, "no such id"), CodeNotFound},
-		{"a reply that does not decode", abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, Payload: []byte{0xff}}, CodeInternal},
-	} {
+	for _, tc := range failingReplies {
 		f := reply()
 		f.read(tc.ev)
 		if CodeOf(f.err) != tc.code {
@@ -188,14 +193,7 @@ func TestACallEncodedAsReplyIsDecodedIntoTheMessageMadeWithTheCall(t *testing.T)
 	if !ok.Done() || ok.err != nil || ok.value != &ok.msg || string(ok.value.GetValue()) != "reply" {
 		t.Errorf("an OK reply gave %v, %v; want the decoded message, the call's own", ok.value, ok.err)
 	}
-	for _, tc := range []struct {
-		name string
-		ev   abi.Event
-		code Code
-	}{
-		{"an error reply", abi.ErrorEvent(1, abi.CodeNotFound, "no such id"), CodeNotFound},
-		{"a reply that does not decode", abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, Payload: []byte{0x0a, 9}}, CodeInternal},
-	} {
+	for _, tc := range failingReplies {
 		f := call()
 		f.read(tc.ev)
 		if CodeOf(f.err) != tc.code {
