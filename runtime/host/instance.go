@@ -56,6 +56,10 @@ type instance struct {
 	nextID       uint64
 	timer        *time.Timer
 	timerAt      time.Time // when timer fires; zero when it is stopped or has fired
+	// soonest is no later than the earliest deadline in pending (zero:
+	// not known), so that expire looks through pending only once it has
+	// passed, not at every poll.
+	soonest time.Time
 
 	serving atomic.Int64 // calls taken from the inbox and not yet answered
 	dropped atomic.Int64 // calls dropped unrun because their caller's deadline had passed
@@ -463,8 +467,15 @@ func (in *instance) drain() {
 // expire completes every call whose deadline has passed with
 // "deadline exceeded".
 func (in *instance) expire(now time.Time) {
+	if !in.soonest.IsZero() && now.Before(in.soonest) {
+		return
+	}
+	var soonest time.Time
 	for id, o := range in.pending {
 		if now.Before(o.deadline) {
+			if soonest.IsZero() || o.deadline.Before(soonest) {
+				soonest = o.deadline
+			}
 			continue
 		}
 		delete(in.pending, id)
@@ -474,6 +485,7 @@ func (in *instance) expire(now time.Time) {
 		}
 		in.complete(abi.ErrorEvent(id, abi.CodeDeadlineExceeded, msg))
 	}
+	in.soonest = soonest
 }
 
 // intern returns the interned copy of a method name read from guest memory,
@@ -530,6 +542,9 @@ func (in *instance) dispatch(callee route.Endpoint, method string, payload []byt
 		o.trace, ev.Trace = in.current, in.current
 	}
 	in.pending[id] = o
+	if in.soonest.IsZero() || o.deadline.Before(in.soonest) {
+		in.soonest = o.deadline
+	}
 	if r := callee.Deliver(ev, in); r != route.Accepted {
 		delete(in.pending, id)
 		in.complete(route.Refuse(r, id, callee.GuestName()))
