@@ -29,7 +29,12 @@ type instance struct {
 	spare  []delivery    // owned: the drained queue's array, reused by the next drain
 	closed bool          // the guest has ended: pushes fail
 	wake   chan struct{} // capacity 1: "the queue may have something"
-	queued atomic.Bool   // len(queue) > 0, readable without mu (see spin)
+	queued atomic.Bool   // queue holds something a poll can take; readable without mu (see spin)
+	// parked is set while the guest's goroutine waits on wake, or is
+	// about to: only then does a push send wake a token. A guest that
+	// spins, or runs, sees the queue without one, and a push to it
+	// then touches no channel.
+	parked atomic.Bool
 	// lastWait is how long the guest's last poll waited for its event,
 	// and peerIsGuest whether the last call or reply drained came from
 	// another guest of this process (both owned by the guest's goroutine):
@@ -230,9 +235,14 @@ func (in *instance) push(d delivery) route.Refusal {
 	in.queue = append(in.queue, d)
 	in.queued.Store(true)
 	in.mu.Unlock()
-	select {
-	case in.wake <- struct{}{}:
-	default:
+	// queued is stored before parked is loaded, and next stores parked
+	// before it loads queued: one of the two sees the other's store, so
+	// a guest never parks with its queue full and no token.
+	if in.parked.Load() {
+		select {
+		case in.wake <- struct{}{}:
+		default:
+		}
 	}
 	return route.Accepted
 }
@@ -314,16 +324,25 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 			in.armTimer(d)
 			deadline = in.timer.C
 		}
+		in.parked.Store(true)
+		if in.queued.Load() { // pushed since the drain, maybe without a token
+			in.parked.Store(false)
+			continue
+		}
 		parked := time.Now()
 		select {
 		case <-in.wake:
+			in.parked.Store(false)
 			in.lastWait = time.Since(parked)
 		case <-deadline:
+			in.parked.Store(false)
 			in.lastWait = time.Since(parked) // nothing came soon: no spin next time
 			in.timerAt = time.Time{}
 		case <-giveUp:
+			in.parked.Store(false)
 			return abi.Event{}, false, false
 		case <-ctx.Done():
+			in.parked.Store(false)
 			return abi.Event{}, false, true
 		}
 	}
@@ -457,9 +476,10 @@ func (in *instance) drain() {
 		}
 	}
 	if len(held) > 0 { // back in the inbox, ahead of what came since
+		// queued stays as pushes left it: held calls are nothing this
+		// guest's poll can take, so they must not stop it from parking.
 		in.mu.Lock()
 		in.queue = append(held, in.queue...)
-		in.queued.Store(true)
 		in.mu.Unlock()
 	}
 }

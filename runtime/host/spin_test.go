@@ -73,9 +73,10 @@ func TestAGuestSpinsOnlyWhileItsEventsComeQuickly(t *testing.T) {
 }
 
 // TestASpinSeesWhatWaitsInTheInboxAndNothingElse: the flag a spin reads
-// says whether the inbox holds something: set by a push, cleared by the
-// drain that empties it, and still set when a drain keeps calls back
-// (a guest being swapped holds its calls).
+// says whether the inbox holds something the poll can take: set by a
+// push, cleared by the drain that empties it, and left clear when a drain
+// keeps calls back (a guest being swapped holds its calls), until the
+// next push.
 func TestASpinSeesWhatWaitsInTheInboxAndNothingElse(t *testing.T) {
 	in := newInstance(&run{}, &GuestSpec{Name: "svc", Kind: Service, MethodTimeout: time.Second})
 	caller := newInstance(&run{}, &GuestSpec{Name: "prog", Kind: Program})
@@ -95,10 +96,16 @@ func TestASpinSeesWhatWaitsInTheInboxAndNothingElse(t *testing.T) {
 	if quick() {
 		t.Fatal("a spin saw an event after the drain took the inbox's only call")
 	}
+	// A call held back for a reload is nothing this guest's poll can
+	// take: a spin that saw it would only send the poll round again.
 	in.hold.Store(true)
 	in.push(call)
 	in.drain()
+	if quick() {
+		t.Error("a spin saw a call that a drain held back")
+	}
+	in.push(call)
 	if !quick() {
-		t.Error("a spin did not see the call a drain held back")
+		t.Error("a spin did not see a call pushed while another was held")
 	}
 }
