@@ -25,6 +25,12 @@ type eventLoop struct {
 	pending  inFlight             // dispatched calls awaiting their reply, by call id
 	services map[string]*exported // exported services, by full proto name
 	methods  map[string]served    // their methods, by full name ("service/method")
+	// lastServed is the method served last (none yet: its full name is
+	// empty). A service is called the same method again and again, most
+	// often, and inside wasm comparing a name with it costs less than
+	// hashing the name to look it up in methods (which has no hardware
+	// hash there).
+	lastServed served
 	// deadline is the deadline (Unix nanoseconds, 0: none) of the incoming
 	// call on whose behalf the loop runs code right now: while a method runs,
 	// and while the callbacks of the calls it made (and the timers it set)
@@ -440,6 +446,7 @@ func funcID(m Method) uintptr { return *(*uintptr)(unsafe.Pointer(&m)) }
 
 // served is an exported method as the loop calls it.
 type served struct {
+	full   string // "service/method", the key it has in eventLoop.methods
 	method Method
 	unary  unaryServer // the same method, when methodOf made it; nil otherwise
 }
@@ -466,10 +473,17 @@ func Export(name string, impl any, methods map[string]Method) {
 	if st := hostExport(name); st != abi.StatusOK {
 		fatalf("cannot export %s: %s (list it in the service's implements in parigot.hcl)", name, st)
 	}
-	loop.services[name] = &exported{name: name, impl: impl}
+	loop.export(name, impl, methods)
+}
+
+// export adds the service name, and its methods, to what l serves.
+func (l *eventLoop) export(name string, impl any, methods map[string]Method) {
+	l.services[name] = &exported{name: name, impl: impl}
 	for method, m := range methods {
-		loop.methods[name+"/"+method] = served{method: m, unary: unaries[funcID(m)].unary}
+		full := name + "/" + method
+		l.methods[full] = served{full: full, method: m, unary: unaries[funcID(m)].unary}
 	}
+	l.lastServed = served{} // it may be one of those just replaced
 }
 
 // Run serves the exported services until the host stops the guest. It calls
@@ -787,7 +801,12 @@ func (l *eventLoop) run(client bool) {
 
 func (l *eventLoop) serve(ctx context.Context, ev abi.Event) {
 	id := ev.CallID
-	m, ok := l.methods[ev.Method]
+	m, ok := l.lastServed, l.lastServed.full != "" && ev.Method == l.lastServed.full
+	if !ok {
+		if m, ok = l.methods[ev.Method]; ok {
+			l.lastServed = m
+		}
+	}
 	if !ok {
 		svcName, method, _ := strings.Cut(ev.Method, "/")
 		msg := "this guest does not serve " + svcName

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"testing"
+	"unsafe"
 
 	vtwrapperspb "github.com/planetscale/vtprotobuf/types/known/wrapperspb"
 	"google.golang.org/protobuf/proto"
@@ -398,5 +400,35 @@ func TestCallsInFlightAreFoundByID(t *testing.T) {
 	check("a few again", 101, 100)
 	if _, ok := f.take(7); ok {
 		t.Error("a call not in flight was taken")
+	}
+}
+
+// The loop runs the method each call names, whichever it ran before, and
+// the one that replaced it once a service is exported again. The name an
+// event carries is borrowed from the poll buffer, which the next poll
+// overwrites: the loop must not keep it to recognise the next call by.
+func TestTheLoopRunsTheMethodEachCallNames(t *testing.T) {
+	l := eventLoop{services: map[string]*exported{}, methods: map[string]served{}}
+	var ran []string
+	method := func(tag string) Method {
+		return func(_ context.Context, req []byte) *Future[[]byte] {
+			ran = append(ran, tag)
+			return Resolved(req)
+		}
+	}
+	l.export("test.Svc", nil, map[string]Method{"A": method("A"), "B": method("B")})
+	buf := make([]byte, len("test.Svc/A"))
+	call := func(name string) {
+		copy(buf, name) // as a poll writes the next event over the last
+		l.serve(context.Background(), abi.Event{Kind: abi.KindCall, CallID: 1, Method: unsafe.String(&buf[0], len(buf))})
+	}
+	for _, name := range []string{"A", "A", "B", "A", "B", "B", "A"} {
+		call("test.Svc/" + name)
+	}
+	l.export("test.Svc", nil, map[string]Method{"A": method("new A")})
+	call("test.Svc/A")
+	want := []string{"A", "A", "B", "A", "B", "B", "A", "new A"}
+	if !slices.Equal(ran, want) {
+		t.Errorf("the loop ran %q, want %q", ran, want)
 	}
 }
