@@ -19,7 +19,7 @@ func TestEveryPushWakesAGuestWhereverItIsOnItsWayToParking(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	const pushes = 20000
-	taken := make(chan uint64)
+	taken := make(chan uint64) // unbuffered: each push meets the guest on its way back to its poll
 	go func() {
 		for {
 			ev, ok, shutdown := in.next(ctx, -1)
@@ -27,7 +27,11 @@ func TestEveryPushWakesAGuestWhereverItIsOnItsWayToParking(t *testing.T) {
 				return
 			}
 			in.pop()
-			taken <- ev.CallID
+			select {
+			case taken <- ev.CallID:
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	for i := range pushes {
