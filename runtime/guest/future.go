@@ -1,5 +1,10 @@
 package guest
 
+import (
+	"reflect"
+	"unsafe"
+)
+
 // Future is the result of an asynchronous operation. It completes exactly once,
 // either with a value (Success callbacks run) or with an error (Failure
 // callbacks run). Callbacks registered after completion run at once.
@@ -25,7 +30,39 @@ type Future[T any] struct {
 func NewFuture[T any]() *Future[T] { return &Future[T]{} }
 
 // Resolved returns a future already completed with v.
-func Resolved[T any](v T) *Future[T] { return &Future[T]{done: true, value: v} }
+func Resolved[T any](v T) *Future[T] {
+	f := loop.completed(reflect.TypeFor[T]().Kind() == reflect.Pointer)
+	if f == nil {
+		return &Future[T]{done: true, value: v}
+	}
+	r := (*Future[T])(f)
+	r.value = v
+	return r
+}
+
+// completed returns a completed future of a pointer from a block of them
+// (nil when pointer is false), so that a method answering at once with
+// Resolved or Completed, as most do, costs no allocation for its future:
+// a future of one pointer type is laid out as a future of any other (the
+// value is one pointer word, the callbacks are func values whatever
+// their argument), so one block serves every such type. A future that is
+// kept keeps its block alive, as a kept context does (see callContext).
+func (l *eventLoop) completed(pointer bool) unsafe.Pointer {
+	if !pointer {
+		return nil
+	}
+	if len(l.futures) == 0 {
+		l.futures = make([]Future[unsafe.Pointer], futureBlock)
+	}
+	f := &l.futures[0]
+	l.futures = l.futures[1:]
+	f.done = true
+	return unsafe.Pointer(f)
+}
+
+// futureBlock is how many futures completed will hand out from one
+// allocation.
+const futureBlock = 64
 
 // Rejected returns a future already failed with err.
 func Rejected[T any](err error) *Future[T] { return &Future[T]{done: true, err: err} }

@@ -1,9 +1,14 @@
 package guest
 
 import (
+	"bytes"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
+
+	idv1 "parigot.dev/parigot/proto/parigot/id/v1"
 )
 
 func TestAFutureRunsItsCallbacksOnceWhenResolved(t *testing.T) {
@@ -98,4 +103,74 @@ func TestAFuturesCallbacksRunOnceEachInTheOrderTheyCame(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A future of a pointer from Resolved (or Completed) comes from a block
+// of them: a method answering at once costs no allocation for it.
+func TestAResolvedFutureOfAPointerCostsNoAllocationOfItsOwn(t *testing.T) {
+	v := new(int)
+	if n := testing.AllocsPerRun(1000, func() { Resolved(v) }); n != 0 {
+		t.Errorf("Resolved of a pointer: %v allocations a call, want none (one per %d calls)", n, futureBlock)
+	}
+	if n := testing.AllocsPerRun(1000, func() { Resolved(3) }); n != 1 {
+		t.Errorf("Resolved of an int: %v allocations a call, want 1 (it has a future of its own)", n)
+	}
+}
+
+// The block holds futures of any pointer type because a future of one
+// pointer type is laid out as a future of any other: the same size, and
+// every field at the same offset.
+func TestFuturesOfPointersAreLaidOutAlike(t *testing.T) {
+	type layout struct{ size, value, err, success, failure, successes, failures, then uintptr }
+	of := func(size, value, err, success, failure, successes, failures, then uintptr) layout {
+		return layout{size, value, err, success, failure, successes, failures, then}
+	}
+	var p Future[unsafe.Pointer]
+	var b Future[*bytes.Buffer]
+	var s Future[*idv1.Id]
+	want := of(unsafe.Sizeof(p), unsafe.Offsetof(p.value), unsafe.Offsetof(p.err), unsafe.Offsetof(p.success), unsafe.Offsetof(p.failure), unsafe.Offsetof(p.successes), unsafe.Offsetof(p.failures), unsafe.Offsetof(p.then))
+	for name, got := range map[string]layout{
+		"*bytes.Buffer": of(unsafe.Sizeof(b), unsafe.Offsetof(b.value), unsafe.Offsetof(b.err), unsafe.Offsetof(b.success), unsafe.Offsetof(b.failure), unsafe.Offsetof(b.successes), unsafe.Offsetof(b.failures), unsafe.Offsetof(b.then)),
+		"*idv1.Id":      of(unsafe.Sizeof(s), unsafe.Offsetof(s.value), unsafe.Offsetof(s.err), unsafe.Offsetof(s.success), unsafe.Offsetof(s.failure), unsafe.Offsetof(s.successes), unsafe.Offsetof(s.failures), unsafe.Offsetof(s.then)),
+	} {
+		if got != want {
+			t.Errorf("Future[%s] is laid out as %+v, Future[unsafe.Pointer] as %+v", name, got, want)
+		}
+	}
+}
+
+// The collector sees the value of a future from the block as the pointer
+// it is: what only kept futures point to survives collections, however
+// many other futures of the same blocks were dropped, and a future's
+// callbacks see their own value.
+func TestWhatAKeptFutureHoldsOutlivesCollections(t *testing.T) {
+	var kept []*Future[*[64]byte]
+	for i := range 10 * futureBlock {
+		v := new([64]byte)
+		for j := range v {
+			v[j] = byte(i)
+		}
+		f := Resolved(v)
+		if i%7 == 0 {
+			kept = append(kept, f)
+		}
+	}
+	var churn [][]byte
+	for range 5 {
+		runtime.GC()
+		for range 1000 {
+			churn = append(churn, make([]byte, 64))
+		}
+	}
+	for k, f := range kept {
+		want := byte(7 * k)
+		f.Success(func(v *[64]byte) {
+			for _, b := range v {
+				if b != want {
+					t.Fatalf("kept future %d holds %d, want %d everywhere: its value was collected", k, b, want)
+				}
+			}
+		})
+	}
+	runtime.KeepAlive(churn)
 }

@@ -56,6 +56,9 @@ type eventLoop struct {
 	// its context; it then keeps its block alive, and no other call
 	// ever gets that context.
 	ctxs []callContext
+	// futures are the completed futures Resolved hands out, made in
+	// blocks the same way (see completed).
+	futures []Future[unsafe.Pointer]
 
 	timers     []timer       // After callbacks, soonest first
 	background []func() bool // Background steps, run while no event waits
