@@ -873,10 +873,10 @@ func fatalf(format string, args ...any) {
 // time and a method must return within its budget anyway.
 type callContext struct {
 	context.Context
-	deadline time.Time
+	deadline int64 // Unix nanoseconds: made a time.Time only when asked for
 }
 
-func (c callContext) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *callContext) Deadline() (time.Time, bool) { return time.Unix(0, c.deadline), true }
 
 // callContext is the context of a call with the given deadline (Unix
 // nanoseconds), under parent.
@@ -886,6 +886,6 @@ func (l *eventLoop) callContext(parent context.Context, deadline int64) context.
 	}
 	c := &l.ctxs[0]
 	l.ctxs = l.ctxs[1:]
-	*c = callContext{Context: parent, deadline: time.Unix(0, deadline)}
+	*c = callContext{Context: parent, deadline: deadline}
 	return c
 }
