@@ -51,11 +51,13 @@ func (l *eventLoop) completed(pointer bool) unsafe.Pointer {
 	if !pointer {
 		return nil
 	}
+	futuresMu.Lock() // natively only: Go code may resolve futures on several threads there
 	if len(l.futures) == 0 {
 		l.futures = make([]Future[unsafe.Pointer], futureBlock)
 	}
 	f := &l.futures[0]
 	l.futures = l.futures[1:]
+	futuresMu.Unlock()
 	f.done = true
 	return unsafe.Pointer(f)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -174,4 +175,29 @@ func TestWhatAKeptFutureHoldsOutlivesCollections(t *testing.T) {
 		}
 	}
 	runtime.KeepAlive(churn)
+}
+
+// Natively, Go code may resolve futures on several threads at once (a
+// service's unit tests, run in parallel): each gets a future of its own.
+func TestFuturesResolvedOnManyGoroutinesAreEachTheirOwn(t *testing.T) {
+	const goroutines, each = 8, 2000
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			values := make([]int, each)
+			futures := make([]*Future[*int], each)
+			for i := range each {
+				values[i] = g*each + i
+				futures[i] = Resolved(&values[i])
+			}
+			for i, f := range futures {
+				f.Success(func(v *int) {
+					if v != &values[i] {
+						t.Errorf("goroutine %d, future %d holds %d: another goroutine was given the same future", g, i, *v)
+					}
+				})
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -18,6 +18,11 @@ import (
 // plain Go functions) there is no host: nothing can be exported, located
 // or called, and every host function says StatusNoHost.
 
+// futuresMu guards the block completed futures come from: natively, a
+// guest's Go code (a unit test of a service's methods, say) may call
+// Resolved from several goroutines at once, on several threads.
+var futuresMu sync.Mutex
+
 // link is the connection to the host, made at the first host call.
 var link struct {
 	once sync.Once

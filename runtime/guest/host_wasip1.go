@@ -29,6 +29,18 @@ func pReply(callID uint64, code uint32, payload unsafe.Pointer, payloadLen uint3
 //go:wasmimport parigot open
 func pOpen(kind uint32, name unsafe.Pointer, nameLen uint32, handleOut unsafe.Pointer) uint32
 
+// futuresMu guards nothing inside wasm: a guest runs on one thread, and
+// goroutines switch only where one blocks. In completed, only its make
+// can (a collection's assist), and a goroutine that took a future
+// meanwhile took it from the block that make replaces, which that
+// future keeps alive.
+var futuresMu noLock
+
+type noLock struct{}
+
+func (noLock) Lock()   {}
+func (noLock) Unlock() {}
+
 func strPtr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
 
 func bytesPtr(b []byte) unsafe.Pointer {
