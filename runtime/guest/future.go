@@ -31,40 +31,28 @@ func NewFuture[T any]() *Future[T] { return &Future[T]{} }
 
 // Resolved returns a future already completed with v.
 func Resolved[T any](v T) *Future[T] {
-	f := loop.completed(reflect.TypeFor[T]().Kind() == reflect.Pointer)
-	if f == nil {
+	if reflect.TypeFor[T]().Kind() != reflect.Pointer {
 		return &Future[T]{done: true, value: v}
 	}
-	r := (*Future[T])(f)
-	r.value = v
-	return r
+	f := (*Future[T])(unsafe.Pointer(loop.completed()))
+	f.value = v
+	return f
 }
 
-// completed returns a completed future of a pointer from a block of them
-// (nil when pointer is false), so that a method answering at once with
-// Resolved or Completed, as most do, costs no allocation for its future:
-// a future of one pointer type is laid out as a future of any other (the
-// value is one pointer word, the callbacks are func values whatever
-// their argument), so one block serves every such type. A future that is
-// kept keeps its block alive, as a kept context does (see callContext).
-func (l *eventLoop) completed(pointer bool) unsafe.Pointer {
-	if !pointer {
-		return nil
-	}
+// completed returns a completed future from a block of them, for Resolved
+// of a pointer, so that a method answering at once with Resolved or
+// Completed, as most do, costs no allocation for its future: a future of
+// one pointer type is laid out as a future of any other (the value is one
+// pointer word, the callbacks are func values whatever their argument),
+// so one block serves every such type. A future that is kept keeps its
+// block alive, as a kept context does (see callContext).
+func (l *eventLoop) completed() *Future[unsafe.Pointer] {
 	futuresMu.Lock() // natively only: Go code may resolve futures on several threads there
-	if len(l.futures) == 0 {
-		l.futures = make([]Future[unsafe.Pointer], futureBlock)
-	}
-	f := &l.futures[0]
-	l.futures = l.futures[1:]
+	f := fromBlock(&l.futures)
 	futuresMu.Unlock()
 	f.done = true
-	return unsafe.Pointer(f)
+	return f
 }
-
-// futureBlock is how many futures completed will hand out from one
-// allocation.
-const futureBlock = 64
 
 // Rejected returns a future already failed with err.
 func Rejected[T any](err error) *Future[T] { return &Future[T]{done: true, err: err} }

@@ -111,7 +111,7 @@ func TestAFuturesCallbacksRunOnceEachInTheOrderTheyCame(t *testing.T) {
 func TestAResolvedFutureOfAPointerCostsNoAllocationOfItsOwn(t *testing.T) {
 	v := new(int)
 	if n := testing.AllocsPerRun(1000, func() { Resolved(v) }); n != 0 {
-		t.Errorf("Resolved of a pointer: %v allocations a call, want none (one per %d calls)", n, futureBlock)
+		t.Errorf("Resolved of a pointer: %v allocations a call, want none (one per %d calls)", n, blockSize)
 	}
 	if n := testing.AllocsPerRun(1000, func() { Resolved(3) }); n != 1 {
 		t.Errorf("Resolved of an int: %v allocations a call, want 1 (it has a future of its own)", n)
@@ -147,7 +147,7 @@ func TestFuturesOfPointersAreLaidOutAlike(t *testing.T) {
 func TestWhatAKeptFutureHoldsOutlivesCollections(t *testing.T) {
 	type filled struct{ b [64]byte }
 	var kept []*Future[*filled]
-	for i := range 10 * futureBlock {
+	for i := range 10 * blockSize {
 		v := new(filled)
 		for j := range len(v.b) {
 			v.b[j] = byte(i)

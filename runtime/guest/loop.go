@@ -881,11 +881,24 @@ func (c *callContext) Deadline() (time.Time, bool) { return time.Unix(0, c.deadl
 // callContext is the context of a call with the given deadline (Unix
 // nanoseconds), under parent.
 func (l *eventLoop) callContext(parent context.Context, deadline int64) context.Context {
-	if len(l.ctxs) == 0 {
-		l.ctxs = make([]callContext, 64)
-	}
-	c := &l.ctxs[0]
-	l.ctxs = l.ctxs[1:]
+	c := fromBlock(&l.ctxs)
 	*c = callContext{Context: parent, deadline: deadline}
 	return c
 }
+
+// fromBlock returns the next zeroed value of *block, which it refills
+// with blockSize of them when it is empty: values that a call would
+// otherwise allocate one by one (a method's context, its completed
+// future), one allocation for many. A value that is kept keeps its whole
+// block alive, so only values that are seldom kept come from blocks.
+func fromBlock[T any](block *[]T) *T {
+	if len(*block) == 0 {
+		*block = make([]T, blockSize)
+	}
+	v := &(*block)[0]
+	*block = (*block)[1:]
+	return v
+}
+
+// blockSize is how many values fromBlock makes at a time.
+const blockSize = 64
