@@ -332,11 +332,7 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 		parked := time.Now()
 		select {
 		case <-in.wake:
-			in.parked.Store(false)
-			in.lastWait = time.Since(parked)
 		case <-deadline:
-			in.parked.Store(false)
-			in.lastWait = time.Since(parked) // nothing came soon: no spin next time
 			in.timerAt = time.Time{}
 		case <-giveUp:
 			in.parked.Store(false)
@@ -345,6 +341,8 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 			in.parked.Store(false)
 			return abi.Event{}, false, true
 		}
+		in.parked.Store(false)
+		in.lastWait = time.Since(parked) // long after a deadline, when nothing came soon: no spin next time
 	}
 }
 
