@@ -923,6 +923,48 @@ service S {
 			srcLine: "rpc Watch(Req) returns (stream Resp);",
 		},
 		{
+			// A file with an options extension has its descriptors replaced
+			// when its options are interpreted: the compiled result then has
+			// no node for them, and asking it for one panicked.
+			name: "a streaming method is reported at the method in a file with an options extension",
+			files: map[string]string{"s/v1/s.proto": `syntax = "proto3";
+package s.v1;
+import "google/protobuf/descriptor.proto";
+extend google.protobuf.MethodOptions { string tag = 50001; }
+message Req {}
+message Resp {}
+service S {
+  rpc Up(stream Req) returns (Resp) { option (tag) = "x"; }
+}
+`},
+			set:         ProtoSet{Files: []string{"s/v1/s.proto"}},
+			implemented: []string{"s.v1.S"},
+			summary:     "streaming methods are not supported",
+			detail:      "s.v1.S/Up is a client-streaming method",
+			file:        "app/s/v1/s.proto",
+			line:        8, column: 10,
+			srcLine: "rpc Up(stream Req) returns (Resp)",
+		},
+		{
+			name: "a stub name clash is reported at the service in a file with an options extension",
+			files: map[string]string{"c.proto": `syntax = "proto3";
+package c;
+import "google/protobuf/descriptor.proto";
+extend google.protobuf.ServiceOptions { string tag = 50001; }
+message GreetingClient {}
+service Greeting {
+  option (tag) = "x";
+  rpc Hi(GreetingClient) returns (GreetingClient);
+}
+`},
+			set:     ProtoSet{Files: []string{"c.proto"}},
+			summary: "clashes",
+			detail:  "GreetingClient",
+			file:    "app/c.proto",
+			line:    6, column: 9,
+			srcLine: "service Greeting {",
+		},
+		{
 			name: "a go_package outside the module is reported at the option",
 			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
 package o.v1;

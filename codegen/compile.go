@@ -516,34 +516,8 @@ func (c *compilation) problemDiag(p problem) *hcl.Diagnostic {
 		}
 	}
 	if pf.res != nil && p.message == "" {
-		for _, s := range pf.fdp.GetService() {
-			if s.GetName() != p.service {
-				continue
-			}
-			if p.method == "" {
-				if sn, ok := pf.res.ServiceNode(s).(*ast.ServiceNode); ok {
-					node = sn.Name
-				} else {
-					node = pf.res.ServiceNode(s)
-				}
-				break
-			}
-			for _, m := range s.GetMethod() {
-				if m.GetName() != p.method {
-					continue
-				}
-				node = pf.res.MethodNode(m)
-				if rpc, ok := node.(*ast.RPCNode); ok {
-					node = rpc.Name
-					if p.stream {
-						if rpc.Input != nil && rpc.Input.Stream != nil {
-							node = rpc.Input.Stream
-						} else if rpc.Output != nil && rpc.Output.Stream != nil {
-							node = rpc.Output.Stream
-						}
-					}
-				}
-			}
+		if n := serviceNode(pf.res.AST(), p.service, p.method, p.stream); n != nil {
+			node = n
 		}
 	}
 	rng := c.nodeRange(pf, node)
@@ -576,6 +550,42 @@ func messageName(file *ast.FileNode, path []string) ast.Node {
 			}
 			return find(m.Decls, path[1:])
 		}
+	}
+	return nil
+}
+
+// serviceNode finds, in a file's syntax tree, the name of the service
+// named service or, when method is not empty, the name of that method in
+// it; for a streaming method (stream), its stream keyword. It walks the
+// tree rather than asking the compiled result for a descriptor's node:
+// the result has no node for a descriptor its option interpretation
+// replaced, as it does in a file that imports an options extension.
+func serviceNode(file *ast.FileNode, service, method string, stream bool) ast.Node {
+	if file == nil {
+		return nil
+	}
+	for _, d := range file.Decls {
+		sn, ok := d.(*ast.ServiceNode)
+		if !ok || sn.Name.Val != service {
+			continue
+		}
+		if method == "" {
+			return sn.Name
+		}
+		for _, e := range sn.Decls {
+			rpc, ok := e.(*ast.RPCNode)
+			if !ok || rpc.Name.Val != method {
+				continue
+			}
+			switch {
+			case stream && rpc.Input != nil && rpc.Input.Stream != nil:
+				return rpc.Input.Stream
+			case stream && rpc.Output != nil && rpc.Output.Stream != nil:
+				return rpc.Output.Stream
+			}
+			return rpc.Name
+		}
+		return sn.Name
 	}
 	return nil
 }
