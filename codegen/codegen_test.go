@@ -878,6 +878,15 @@ message M {
 			srcLine: "Nope n = 1;",
 		},
 		{
+			name:    "a mistake in a file that starts with a byte order mark is reported where it is",
+			files:   map[string]string{"a.proto": "\ufeffsyntax = \"proto3\";\npackage a;\nmessage M {\n  Nope n = 1;\n}\n"},
+			set:     ProtoSet{Files: []string{"a.proto"}},
+			summary: "Nope",
+			file:    "app/a.proto",
+			line:    4, column: 3,
+			srcLine: "  Nope n = 1;",
+		},
+		{
 			name:    "a missing import is reported at the import",
 			files:   map[string]string{"a.proto": "syntax = \"proto3\";\npackage a;\nimport \"b.proto\";\n"},
 			set:     ProtoSet{Files: []string{"a.proto"}},

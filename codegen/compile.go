@@ -213,7 +213,7 @@ func (c *compilation) safeCompile(ctx context.Context, comp protocompile.Compile
 }
 
 // open reads a proto source for the compiler and remembers it for
-// diagnostics.
+// diagnostics, without a byte order mark.
 //
 // protocompile knows editions up to 2023. A file of edition 2024 is handed
 // to it as 2023 (the same bytes but one digit, so positions hold) and its
@@ -226,6 +226,10 @@ func (c *compilation) open(p string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A byte order mark (some Windows editors write one) is no part of
+	// the source: protocompile counts positions after it, and so must the
+	// source lines diagnostics show, and the edition 2024 check.
+	b = bytes.TrimPrefix(b, []byte("\ufeff"))
 	name := p
 	if rel, err := filepath.Rel(c.in.AppDir, p); err == nil {
 		name = filepath.Join(c.in.DisplayDir, rel)

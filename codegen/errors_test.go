@@ -238,7 +238,9 @@ message Money { int64 cents = 1; }
 }
 
 func TestEdition2024Generates(t *testing.T) {
-	dir := writeApp(t, map[string]string{"proto/ed/v1/ed.proto": `// An edition 2024 file.
+	// The file starts with a byte order mark, which the edition 2024
+	// check looks past.
+	dir := writeApp(t, map[string]string{"proto/ed/v1/ed.proto": "\ufeff" + `// An edition 2024 file.
 edition = "2024";
 package ed.v1;
 message Item {
