@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/text/width"
 )
 
 // Sources maps a file name, as it appears in hcl.Range.Filename, to the file's
@@ -95,22 +97,12 @@ func writeOne(b *bytes.Buffer, d *hcl.Diagnostic, src Sources, width int, color 
 	}
 	if r := d.Subject; r != nil {
 		fmt.Fprintf(b, "\n  on %s\n", Position(*r))
-		if line, ok := sourceLine(src[r.Filename], r.Start.Line); ok {
-			start := r.Start.Column - 1
-			end := r.End.Column - 1
-			if r.End.Line != r.Start.Line || end > len(line) {
-				end = len(line)
-			}
+		if line, start, end, ok := marked(src[r.Filename], *r); ok {
 			line, start, end = clip(line, start, end)
 			prefix := fmt.Sprintf("  %d: ", r.Start.Line)
-			fmt.Fprintf(b, "%s%s\n", prefix, line)
-			if start >= 0 && start <= len(line) {
-				if end <= start {
-					end = start + 1
-				}
-				pad := strings.Repeat(" ", len(prefix)) + leadingWhitespace(line, start)
-				fmt.Fprintf(b, "%s%s\n", pad, strings.Repeat("^", end-start))
-			}
+			before, mark, after := shown(line[:start]), shown(line[start:end]), shown(line[end:])
+			fmt.Fprintf(b, "%s%s%s%s\n", prefix, before, mark, after)
+			fmt.Fprintf(b, "%s%s%s\n", strings.Repeat(" ", len(prefix)), padding(before), strings.Repeat("^", max(1, cells(mark))))
 		}
 	}
 	if d.Detail != "" {
@@ -127,35 +119,112 @@ func Position(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
 }
 
-// leadingWhitespace keeps tabs as tabs so that the underline lines up.
-func leadingWhitespace(line string, n int) string {
-	var sb strings.Builder
-	for i := 0; i < n && i < len(line); i++ {
-		if line[i] == '\t' {
-			sb.WriteByte('\t')
-		} else {
-			sb.WriteByte(' ')
+// marked returns the source line where r starts and the byte offsets in it
+// of the part r marks (to the line's end when r goes on). It takes the
+// offsets from r's byte positions when they point into that line (HCL and
+// parigot's proto diagnostics set them; columns there count characters or
+// grapheme clusters, which the line's bytes cannot be indexed by), and
+// otherwise counts r's columns as characters.
+func marked(src []byte, r hcl.Range) (line string, start, end int, ok bool) {
+	line, lineStart, ok := sourceLine(src, r.Start.Line)
+	if !ok {
+		return "", 0, 0, false
+	}
+	if (r.Start.Byte > 0 || r.End.Byte > 0) && r.Start.Byte >= lineStart && r.Start.Byte <= lineStart+len(line) {
+		start = r.Start.Byte - lineStart
+		end = r.End.Byte - lineStart
+	} else {
+		start = byteAt(line, r.Start.Column-1)
+		end = byteAt(line, r.End.Column-1)
+	}
+	if r.End.Line != r.Start.Line || end > len(line) {
+		end = len(line)
+	}
+	if end < start {
+		end = start
+	}
+	return line, start, end, true
+}
+
+// byteAt is the byte offset of character n (from 0) of line, or its length.
+func byteAt(line string, n int) int {
+	for i := range line {
+		if n <= 0 {
+			return i
 		}
+		n--
+	}
+	return len(line)
+}
+
+// shown is s as a terminal should show it: control characters (which could
+// move the cursor or change colours) and bytes that are not UTF-8 become
+// U+FFFD; tabs stay.
+func shown(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r != '\t' && (unicode.IsControl(r) || r == utf8.RuneError) {
+			return utf8.RuneError
+		}
+		return r
+	}, s)
+}
+
+// padding is what goes under before so that what follows it lines up:
+// a tab under a tab, and blanks as wide as each other character.
+func padding(before string) string {
+	var sb strings.Builder
+	for _, r := range before {
+		if r == '\t' {
+			sb.WriteByte('\t')
+			continue
+		}
+		sb.WriteString(strings.Repeat(" ", runeCells(r)))
 	}
 	return sb.String()
 }
 
-// sourceLine returns line n (from 1) of src, without its line ending.
-func sourceLine(src []byte, n int) (string, bool) {
+// cells is how many terminal cells s takes.
+func cells(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeCells(r)
+	}
+	return n
+}
+
+// runeCells is how many terminal cells r takes: none for a combining mark
+// or a format character, two for a wide East Asian character or an emoji.
+func runeCells(r rune) int {
+	switch {
+	case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf):
+		return 0
+	}
+	switch width.LookupRune(r).Kind() {
+	case width.EastAsianWide, width.EastAsianFullwidth:
+		return 2
+	}
+	return 1
+}
+
+// sourceLine returns line n (from 1) of src, without its line ending, and
+// the byte offset in src where it starts.
+func sourceLine(src []byte, n int) (string, int, bool) {
 	if src == nil || n < 1 {
-		return "", false
+		return "", 0, false
 	}
+	off := 0
 	for i := 1; i < n; i++ {
-		nl := bytes.IndexByte(src, '\n')
+		nl := bytes.IndexByte(src[off:], '\n')
 		if nl < 0 {
-			return "", false
+			return "", 0, false
 		}
-		src = src[nl+1:]
+		off += nl + 1
 	}
-	if nl := bytes.IndexByte(src, '\n'); nl >= 0 {
-		src = src[:nl]
+	line := src[off:]
+	if nl := bytes.IndexByte(line, '\n'); nl >= 0 {
+		line = line[:nl]
 	}
-	return strings.TrimRight(string(src), "\r"), true
+	return strings.TrimRight(string(line), "\r"), off, true
 }
 
 // Bounds of a source line as shown: a longer one (minified or junk input) is
@@ -165,10 +234,10 @@ const (
 	contextShown = 40  // bytes shown before the range when cutting
 )
 
-// clip cuts a long line to a window around [start, end), returning the
-// shown text and the range's columns in it.
+// clip cuts a long line to a window around [start, end) (byte offsets),
+// returning the shown text and the range's offsets in it.
 func clip(line string, start, end int) (string, int, int) {
-	if len(line) <= maxLineShown || start < 0 || start > len(line) {
+	if len(line) <= maxLineShown {
 		return line, start, end
 	}
 	lo := max(0, start-contextShown)

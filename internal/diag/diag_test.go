@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -89,5 +90,67 @@ func TestALongSourceLineIsCutAroundTheRange(t *testing.T) {
 		"     " + strings.Repeat(" ", 43) + "^^^^^\n"
 	if out.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// The underline is placed by the range's byte offsets, and as wide as what
+// the terminal shows: wide characters take two cells, combining marks none,
+// a tab stays a tab.
+func TestTheUnderlineLinesUpUnderAnyText(t *testing.T) {
+	for _, c := range []struct {
+		name, line, mark string
+		want             string // the underline, after the line's prefix
+	}{
+		{"accented letters before the range", `requires = ["ééééé", service.x]`, "service.x", strings.Repeat(" ", 21) + "^^^^^^^^^"},
+		{"a tab after accented letters", "requires = [\"ééééé\",\tservice.x]", "service.x", strings.Repeat(" ", 20) + "\t^^^^^^^^^"},
+		{"a combining mark", "name = \"e\u0301\" bad", "bad", strings.Repeat(" ", 11) + "^^^"},
+		{"wide characters", `name = "日本" bad`, "bad", strings.Repeat(" ", 14) + "^^^"},
+		{"wide characters marked", `name = "日本" bad`, "日本", strings.Repeat(" ", 8) + "^^^^"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := "x = 1\n" + c.line + "\n"
+			off := strings.Index(src, c.mark)
+			at := hcl.Range{Filename: "p.hcl",
+				Start: hcl.Pos{Line: 2, Column: 99, Byte: off}, // a column that bytes must override
+				End:   hcl.Pos{Line: 2, Column: 99, Byte: off + len(c.mark)}}
+			var out bytes.Buffer
+			Write(&out, hcl.Diagnostics{Errorf(at, "Bad", "")}, Sources{"p.hcl": []byte(src)}, 0, false)
+			lines := strings.Split(out.String(), "\n")
+			if len(lines) < 5 || lines[3] != "  2: "+c.line || lines[4] != "     "+c.want {
+				t.Errorf("got:\n%s\nwant the line, then:\n     %s", out.String(), c.want)
+			}
+		})
+	}
+}
+
+func TestALongLineWithWideTextIsCutAroundTheRange(t *testing.T) {
+	long := "requires = [" + strings.Repeat(`"é",`, 100) + " service.x]"
+	off := strings.Index(long, "service.x")
+	at := hcl.Range{Filename: "p.hcl", Start: hcl.Pos{Line: 1, Column: 1, Byte: off}, End: hcl.Pos{Line: 1, Column: 1, Byte: off + 9}}
+	var out bytes.Buffer
+	Write(&out, hcl.Diagnostics{Errorf(at, "Bad", "")}, Sources{"p.hcl": []byte(long)}, 0, false)
+	lines := strings.Split(out.String(), "\n")
+	shown, under := lines[3], lines[4]
+	i := strings.Index(shown, "service.x")
+	if i < 0 {
+		t.Fatalf("the marked text is not shown:\n%s", out.String())
+	}
+	if got, want := len(under)-9, utf8.RuneCountInString(shown[:i]); !strings.HasSuffix(under, "^^^^^^^^^") || got != want {
+		t.Errorf("underline starts at cell %d, want %d:\n%s", got, want, out.String())
+	}
+}
+
+// Control characters in a source line are not written to the terminal,
+// where they could move the cursor or change colours.
+func TestControlCharactersInASourceLineAreNotWritten(t *testing.T) {
+	src := Sources{"p.hcl": []byte("a = \"\x1b[2J\x00\" bad\n")}
+	at := hcl.Range{Filename: "p.hcl", Start: hcl.Pos{Line: 1, Column: 13, Byte: 12}, End: hcl.Pos{Line: 1, Column: 16, Byte: 15}}
+	var out bytes.Buffer
+	Write(&out, hcl.Diagnostics{Errorf(at, "Bad", "")}, src, 0, false)
+	if strings.ContainsAny(out.String(), "\x1b\x00") {
+		t.Errorf("control characters written: %q", out.String())
+	}
+	if !strings.Contains(out.String(), "\ufffd[2J\ufffd\" bad\n") || !strings.Contains(out.String(), "       ^^^\n") {
+		t.Errorf("got %q", out.String())
 	}
 }
