@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -38,8 +39,9 @@ import (
 // compiled, from which import root, and how to point diagnostics into it.
 type compilation struct {
 	in      Input
-	mu      sync.Mutex   // guards sources and edition2024 while protocompile reads files concurrently
-	sources diag.Sources // by display file name
+	mu      sync.Mutex        // guards sources, notText and edition2024 while protocompile reads files concurrently
+	notText []*hcl.Diagnostic // the files open found not to be UTF-8 text
+	sources diag.Sources      // by display file name
 	// edition2024 holds the files (absolute paths) that declare edition
 	// 2024, which the compiler is handed as edition 2023 (see open).
 	edition2024 map[string]bool
@@ -169,6 +171,9 @@ func (c *compilation) compileSet(ctx context.Context, root string, names []strin
 		SourceInfoMode: protocompile.SourceInfoStandard,
 		RetainASTs:     true,
 	}
+	c.mu.Lock()
+	notTextBefore := len(c.notText)
+	c.mu.Unlock()
 	files, err := c.safeCompile(ctx, comp, names)
 
 	var diags hcl.Diagnostics
@@ -180,7 +185,16 @@ func (c *compilation) compileSet(ctx context.Context, root string, names []strin
 		return a.Offset < b.Offset
 	})
 	seen := map[string]bool{}
+	// A file that is not text is reported at its first bad byte, not by
+	// the compiler where it is imported or listed.
+	c.mu.Lock()
+	notText := slices.Clone(c.notText[notTextBefore:])
+	c.mu.Unlock()
+	diags = append(diags, notText...)
 	for _, e := range errs {
+		if len(notText) > 0 && strings.Contains(e.Error(), notText[0].Summary) {
+			continue
+		}
 		d := c.errorDiag(root, e)
 		key := d.Subject.String() + d.Summary
 		if !seen[key] {
@@ -233,6 +247,12 @@ func (c *compilation) open(p string) (io.ReadCloser, error) {
 	name := p
 	if rel, err := filepath.Rel(c.in.AppDir, p); err == nil {
 		name = filepath.Join(c.in.DisplayDir, rel)
+	}
+	if d := diag.NotText(name, b); d != nil {
+		c.mu.Lock()
+		c.notText = append(c.notText, d)
+		c.mu.Unlock()
+		return nil, errors.New(d.Summary)
 	}
 	c.mu.Lock()
 	c.sources.Add(name, b)

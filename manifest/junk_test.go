@@ -105,3 +105,31 @@ func BenchmarkJunkManifest(b *testing.B) {
 		})
 	}
 }
+
+func TestAManifestThatIsNotUTF8TextIsOneErrorSayingSo(t *testing.T) {
+	utf16 := []byte{0xff, 0xfe}
+	for _, r := range "app \"x\" {\n  module = \"x\"\n}\n" {
+		utf16 = append(utf16, byte(r), 0)
+	}
+	for _, c := range []struct {
+		name, src, want string
+		line, col       int
+	}{
+		{"saved as UTF-16", string(utf16), "looks saved as UTF-16", 1, 1},
+		{"a Latin-1 letter in a comment", "app \"x\" {\n  # caf\xe9\n}\n", "The byte 0xe9 at parigot.hcl:2:8 is not UTF-8", 2, 8},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			app, diags := Parse(FileName, []byte(c.src), "testdata/app")
+			if len(diags) != 1 || diags[0].Summary != "File is not UTF-8 text" {
+				t.Fatalf("got %d diagnostics, want one \"File is not UTF-8 text\":\n%s", len(diags), describe(diags[:min(len(diags), 3)]))
+			}
+			if s := diags[0].Subject; s.Start.Line != c.line || s.Start.Column != c.col {
+				t.Errorf("at %d:%d, want %d:%d", s.Start.Line, s.Start.Column, c.line, c.col)
+			}
+			out := render(t, app, diags)
+			if !strings.Contains(out, c.want) || !strings.Contains(out, "Save it as UTF-8") || strings.ContainsRune(out, 0) {
+				t.Errorf("output does not say %q and what to do, or holds a NUL:\n%s", c.want, out)
+			}
+		})
+	}
+}

@@ -279,6 +279,9 @@ func Parse(filename string, src []byte, dir string) (*App, hcl.Diagnostics) {
 			fmt.Sprintf("%s holds more than %d MiB, more than any manifest: one with a thousand services takes about 150 KB. Check that it is the app's %s and not another file.",
 				filename, MaxFileSize>>20, FileName))}
 	}
+	if d := diag.NotText(filename, src); d != nil {
+		return a, hcl.Diagnostics{d}
+	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() || f == nil {
 		// Decoding a body with syntax errors only adds confusing follow-ups.

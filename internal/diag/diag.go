@@ -288,3 +288,40 @@ func Errorf(rng hcl.Range, summary, detail string) *hcl.Diagnostic {
 	r := rng
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &r}
 }
+
+// NotText checks that src, the file name, is UTF-8 text, as manifests and
+// .proto files must be, and returns a diagnostic at the first place it is
+// not, or nil. A file saved as UTF-16 (a byte order mark of its own, or
+// NUL bytes between its letters) is named as such: parsed as it is, it
+// would give an error at nearly every character.
+func NotText(name string, src []byte) *hcl.Diagnostic {
+	const saveAs = "Save it as UTF-8 (in most editors: the encoding, at the bottom of the window or in Save As) and run the command again."
+	utf16 := bytes.HasPrefix(src, []byte{0xff, 0xfe}) || bytes.HasPrefix(src, []byte{0xfe, 0xff})
+	off := bytes.IndexByte(src, 0)
+	if utf16 {
+		off = 0
+	}
+	if off >= 0 {
+		return Errorf(hcl.Range{Filename: name, Start: textPos(src, off), End: textPos(src, off)},
+			"File is not UTF-8 text",
+			fmt.Sprintf("%s holds NUL bytes: it looks saved as UTF-16, or is not a text file. %s", name, saveAs))
+	}
+	for i := 0; i < len(src); {
+		r, size := utf8.DecodeRune(src[i:])
+		if r == utf8.RuneError && size == 1 {
+			return Errorf(hcl.Range{Filename: name, Start: textPos(src, i), End: textPos(src, i)},
+				"File is not UTF-8 text",
+				fmt.Sprintf("The byte 0x%02x at %s:%d:%d is not UTF-8: the file is in another encoding (Latin-1, Windows-1252, ...). %s",
+					src[i], name, textPos(src, i).Line, textPos(src, i).Column, saveAs))
+		}
+		i += size
+	}
+	return nil
+}
+
+// textPos is the position of byte off in src, its column counting
+// characters.
+func textPos(src []byte, off int) hcl.Pos {
+	lineStart := bytes.LastIndexByte(src[:off], '\n') + 1
+	return hcl.Pos{Line: 1 + bytes.Count(src[:off], []byte{'\n'}), Column: 1 + utf8.RuneCount(src[lineStart:off]), Byte: off}
+}
