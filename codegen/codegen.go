@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"google.golang.org/protobuf/proto"
@@ -107,7 +108,7 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 		return res, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Cannot generate Go code from the proto files",
-			Detail:   e,
+			Detail:   generatorError(e),
 		})
 	}
 	for name, s := range out.services {
@@ -118,6 +119,21 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 	res.Descriptors = descriptorSet(req)
 	diags = append(diags, c.write(out.resp, res)...)
 	return res, diags
+}
+
+// generatorError is the text of a generator's error as a diagnostic's
+// detail: without the generated source that protogen appends when the Go
+// it generated does not parse (hundreds of lines, of no use to the app's
+// author), and with what to do then.
+func generatorError(e string) string {
+	i := strings.Index(e, "unparsable Go source")
+	if i < 0 {
+		return e
+	}
+	if nl := strings.IndexByte(e[i:], '\n'); nl >= 0 {
+		e = e[:i+nl]
+	}
+	return e + "\nA name in the .proto files (a package, go_package, message or field) made code Go cannot parse; rename it. If none looks odd, report it to parigot with the .proto file."
 }
 
 // descriptorSet is the request's files, dependencies first, without their

@@ -1008,6 +1008,22 @@ message M {}
 			srcLine: `option go_package = "github.com/someone/else/o/v1;ov1";`,
 		},
 		{
+			name: "a go_package whose package name is not a Go identifier is reported at the option",
+			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
+package o.v1;
+
+option go_package = "example.com/app/gen/o/v1;my-pkg";
+
+message M {}
+`},
+			set:     ProtoSet{Root: "proto", Files: []string{"proto/o/v1/o.proto"}},
+			summary: "go_package names a Go package that Go cannot name",
+			detail:  `option go_package = "example.com/app/gen/o/v1;mypkg";`,
+			file:    "app/proto/o/v1/o.proto",
+			line:    4, column: 21,
+			srcLine: `option go_package = "example.com/app/gen/o/v1;my-pkg";`,
+		},
+		{
 			name: "a service whose stub names clash with a message is reported at the service",
 			files: map[string]string{"c.proto": `syntax = "proto3";
 package c;

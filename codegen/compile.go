@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/token"
 	"io"
 	"io/fs"
 	"os"
@@ -463,6 +464,9 @@ func (c *compilation) request() (*pluginpb.CodeGeneratorRequest, hcl.Diagnostics
 			params = append(params, fmt.Sprintf("M%s=%s;%s", p, imp, name))
 			pf.gen = true
 		case inModule(goImportPath(goPkg), c.in.Module):
+			if d := c.goPackageNameDiag(pf, goPkg); d != nil {
+				diags = append(diags, d)
+			}
 			pf.gen = true
 		case pf.listed:
 			diags = append(diags, c.goPackageDiag(pf, goPkg))
@@ -504,6 +508,38 @@ func (c *compilation) goPackageDiag(pf *protoFile, goPkg string) *hcl.Diagnostic
 	if i := strings.LastIndexByte(goPkg, ';'); i >= 0 && goPkg[i+1:] != "" {
 		name = goPkg[i+1:]
 	}
+	rng := c.nodeRange(pf, goPackageValue(pf))
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "go_package outside the app's module",
+		Detail: fmt.Sprintf("The Go package %q is not in the app's module %s, so its code cannot be generated into the app. Write\n    option go_package = \"%s;%s\";\nor remove the option to get that default.",
+			goImportPath(goPkg), c.in.Module, imp, name),
+		Subject: &rng,
+	}
+}
+
+// goPackageNameDiag reports a go_package whose package name (after its
+// ';') is not a Go identifier, which the generated code could not be
+// compiled with, or nil.
+func (c *compilation) goPackageNameDiag(pf *protoFile, goPkg string) *hcl.Diagnostic {
+	i := strings.LastIndexByte(goPkg, ';')
+	if i < 0 || goPkg[i+1:] == "" || token.IsIdentifier(goPkg[i+1:]) {
+		return nil
+	}
+	name := goName(goPkg[i+1:])
+	rng := c.nodeRange(pf, goPackageValue(pf))
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "go_package names a Go package that Go cannot name",
+		Detail: fmt.Sprintf("%q, after the ';', is the generated code's package name, and must be a Go identifier (letters, digits, underscores). Write\n    option go_package = \"%s;%s\";\nor leave out the ';' and the name to get one from the path.",
+			goPkg[i+1:], goPkg[:i], name),
+		Subject: &rng,
+	}
+}
+
+// goPackageValue is the value of a file's go_package option in its
+// syntax tree, or nil.
+func goPackageValue(pf *protoFile) ast.Node {
 	var node ast.Node
 	if pf.res != nil && pf.res.AST() != nil {
 		pf.res.AST().RangeOptions(func(opt *ast.OptionNode) bool {
@@ -515,14 +551,7 @@ func (c *compilation) goPackageDiag(pf *protoFile, goPkg string) *hcl.Diagnostic
 			return true
 		})
 	}
-	rng := c.nodeRange(pf, node)
-	return &hcl.Diagnostic{
-		Severity: hcl.DiagError,
-		Summary:  "go_package outside the app's module",
-		Detail: fmt.Sprintf("The Go package %q is not in the app's module %s, so its code cannot be generated into the app. Write\n    option go_package = \"%s;%s\";\nor remove the option to get that default.",
-			goImportPath(goPkg), c.in.Module, imp, name),
-		Subject: &rng,
-	}
+	return node
 }
 
 // problemDiag positions a generator problem in the proto source.

@@ -274,3 +274,15 @@ message Item {
 		t.Errorf("go build: %v\n%s", err, out)
 	}
 }
+
+func TestAGeneratorErrorLeavesOutTheSourceItCouldNotParse(t *testing.T) {
+	src := strings.Repeat("package x\n\nfunc f() {}\n", 100)
+	got := generatorError("a/a.pb.go: unparsable Go source: 7:14: expected ';', found '-'\n" + src)
+	if strings.Contains(got, "func f()") || !strings.HasPrefix(got, "a/a.pb.go: unparsable Go source: 7:14: expected ';', found '-'\n") ||
+		!strings.Contains(got, "rename it") {
+		t.Errorf("detail = %q, want the error's first line and what to do, without the source", got)
+	}
+	if e := "Go package \"x\" has inconsistent names a and b"; generatorError(e) != e {
+		t.Errorf("another error was changed: %q", generatorError(e))
+	}
+}
