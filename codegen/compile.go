@@ -155,6 +155,7 @@ func (c *compilation) compileSet(ctx context.Context, root string, names []strin
 		mu.Unlock()
 		return nil // keep going: report every error at once
 	}, nil)
+	rootDir := filepath.Join(c.in.AppDir, filepath.FromSlash(root))
 	comp := protocompile.Compiler{
 		// The app's own files first, then the protos parigot ships
 		// (parigot/id/v1/id.proto), then google/api's HTTP annotations
@@ -162,8 +163,17 @@ func (c *compilation) compileSet(ctx context.Context, root string, names []strin
 		// into parigot.
 		Resolver: protocompile.WithStandardImports(protocompile.CompositeResolver{
 			&protocompile.SourceResolver{
-				ImportPaths: []string{filepath.Join(c.in.AppDir, filepath.FromSlash(root))},
-				Accessor:    c.open,
+				ImportPaths: []string{rootDir},
+				Accessor: func(p string) (io.ReadCloser, error) {
+					if rel, err := filepath.Rel(rootDir, p); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+						shown := p
+						if rel, err := filepath.Rel(c.in.AppDir, p); err == nil {
+							shown = filepath.Join(c.in.DisplayDir, rel)
+						}
+						return nil, fmt.Errorf("%s is outside the import root %s: an import names a file below the root, without \"..\"", shown, c.display(root, "."))
+					}
+					return c.open(p)
+				},
 			},
 			&protocompile.SourceResolver{Accessor: openShipped},
 			protocompile.ResolverFunc(findGoogleAPI),
@@ -337,6 +347,10 @@ func protoErrorDetail(msg string) string {
 	switch {
 	case strings.HasPrefix(msg, "syntax error"):
 		return "The .proto file does not parse at the marked place (often a missing ';' or '}' just before it). Fix it and run parigot build again."
+	case strings.Contains(msg, "outside the import root"):
+		return "Import the file by its path below the import root (the proto block's root in parigot.hcl; the app directory when it has none), and move the file there if it is not."
+	case strings.Contains(msg, "no such file or directory"):
+		return "An import names a file by its path below the import root (the proto block's root in parigot.hcl; the app directory when it has none), or a file shipped with parigot or protobuf. Check the path, or add the file."
 	case strings.Contains(msg, "unknown type") || strings.Contains(msg, "not found") || strings.Contains(msg, "undefined"):
 		return "Check the spelling, the package prefix, and that the file defining it is imported (and listed in a proto block of parigot.hcl, or shipped with parigot, or a well-known type)."
 	}
