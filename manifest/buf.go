@@ -1,10 +1,12 @@
 package manifest
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -16,13 +18,24 @@ import (
 // modules, each a directory of .proto files that import each other by their
 // path below it, minus what it excludes.
 type bufConfig struct {
-	Version string `yaml:"version"`
-	Modules []struct {
-		Path     string   `yaml:"path"`
-		Excludes []string `yaml:"excludes"`
-	} `yaml:"modules"`
-	Deps []string `yaml:"deps"`
+	Version string      `yaml:"version"`
+	Modules []bufModule `yaml:"modules"`
+	Deps    []string    `yaml:"deps"`
 }
+
+// bufModule is one module of a buf.yaml v2: its directory, and the
+// directories below it whose files it leaves out (excludes) or to which it
+// keeps to (includes). Other keys land in Other: buf's own (name, lint,
+// breaking), which parigot has no use for, or mistakes.
+type bufModule struct {
+	Path     string         `yaml:"path"`
+	Excludes []string       `yaml:"excludes"`
+	Includes []string       `yaml:"includes"`
+	Other    map[string]any `yaml:",inline"`
+}
+
+// bufModuleKeys are the keys of a module in a buf.yaml v2.
+var bufModuleKeys = []string{"path", "name", "excludes", "includes", "lint", "breaking"}
 
 // decodeBuf turns the proto block p's buf attribute (the app-relative path
 // of a buf.yaml, or of the directory holding one) into one Proto per module
@@ -62,14 +75,20 @@ func (d *decoder) decodeBuf(p *Proto, attr *hcl.Attribute) []*Proto {
 		return nil
 	}
 	if len(cfg.Modules) == 0 {
-		cfg.Modules = append(cfg.Modules, struct {
-			Path     string   `yaml:"path"`
-			Excludes []string `yaml:"excludes"`
-		}{Path: "."})
+		cfg.Modules = append(cfg.Modules, bufModule{Path: "."})
 	}
 	base := path.Dir(filepath.ToSlash(mustRel(d.app.Dir, file)))
 	var out []*Proto
 	for _, m := range cfg.Modules {
+		if unknown := unknownBufKeys(m); len(unknown) > 0 {
+			detail := fmt.Sprintf("Module %q of %s has the key %q, which a buf.yaml v2 module does not have (it has %s).",
+				m.Path, file, unknown[0], strings.Join(bufModuleKeys, ", "))
+			if c := closest(unknown[0], bufModuleKeys); c != "" {
+				detail += fmt.Sprintf(" Did you mean %q?", c)
+			}
+			d.errf(rng, "Unknown key in buf.yaml", "%s", detail)
+			continue
+		}
 		root := path.Clean(path.Join(base, m.Path))
 		if !d.checkAppPath("buf module path", root, rng, "path: %q", "proto") || !d.checkProtoRoot(root, rng) {
 			continue
@@ -83,8 +102,9 @@ func (d *decoder) decodeBuf(p *Proto, attr *hcl.Attribute) []*Proto {
 			d.errf(rng, "Cannot read a buf module", "Listing the .proto files of module %q of %s failed: %v.", m.Path, file, err)
 			continue
 		}
+		files = included(files, base, m.Includes)
 		if len(files) == 0 {
-			d.errf(rng, "Empty buf module", "Module %q of %s holds no .proto file (outside its excludes). Remove the module, or add its protos.", m.Path, file)
+			d.errf(rng, "Empty buf module", "Module %q of %s holds no .proto file (inside its includes and outside its excludes). Remove the module, or add its protos.", m.Path, file)
 			continue
 		}
 		q := &Proto{Name: p.Name, Root: root, Files: files, DeclRange: p.DeclRange, RootRange: rng,
@@ -95,6 +115,38 @@ func (d *decoder) decodeBuf(p *Proto, attr *hcl.Attribute) []*Proto {
 		out = append(out, q)
 	}
 	return out
+}
+
+// unknownBufKeys are the keys of m that a buf.yaml v2 module does not
+// have, sorted.
+func unknownBufKeys(m bufModule) []string {
+	var unknown []string
+	for k := range m.Other {
+		if !slices.Contains(bufModuleKeys, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	return unknown
+}
+
+// included keeps the files (app-relative) below one of the directories
+// includes names (relative to base, the buf.yaml's directory), as buf does
+// for a module with includes; all of them when there are none.
+func included(files []string, base string, includes []string) []string {
+	if len(includes) == 0 {
+		return files
+	}
+	var kept []string
+	for _, f := range files {
+		for _, in := range includes {
+			if dir := path.Clean(path.Join(base, in)); strings.HasPrefix(f, dir+"/") {
+				kept = append(kept, f)
+				break
+			}
+		}
+	}
+	return kept
 }
 
 // protoFilesBelow lists the .proto files below the app-relative directory

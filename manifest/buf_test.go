@@ -76,6 +76,8 @@ modules:
 		{"root beside buf", "buf = \"buf.yaml\"\n  root = \"proto\"", "version: v2\n", "takes its roots and files from the buf.yaml's modules; remove root"},
 		{"a missing buf.yaml", "buf = \"nope.yaml\"", "version: v2\n", "cannot be read"},
 		{"a buf.yaml outside the app", "buf = \"../buf.yaml\"", "version: v2\n", "buf"},
+		{"a misspelt module key", "buf = \"buf.yaml\"", "version: v2\nmodules:\n  - path: .\n    exclude:\n      - x\n",
+			`has the key "exclude", which a buf.yaml v2 module does not have (it has path, name, excludes, includes, lint, breaking). Did you mean "excludes"?`},
 	} {
 		t.Run("is diagnosed: "+c.name, func(t *testing.T) {
 			files := map[string]string{"buf.yaml": c.bufYAML, "shop.proto": "syntax = \"proto3\";\n"}
@@ -84,5 +86,32 @@ modules:
 				t.Errorf("errors %q, want one saying %q", errs, c.want)
 			}
 		})
+	}
+}
+
+func TestABufModuleKeepsToItsIncludesAndIgnoresBufsOwnKeys(t *testing.T) {
+	app, errs := bufApp(t, "proto \"api\" {\n  buf = \"buf.yaml\"\n}\n", map[string]string{
+		"buf.yaml": `version: v2
+modules:
+  - path: proto
+    name: buf.build/acme/shop
+    includes:
+      - proto/shop
+    excludes:
+      - proto/shop/legacy
+    lint:
+      use: [STANDARD]
+    breaking:
+      use: [FILE]
+`,
+		"proto/shop/v1/shop.proto":    "syntax = \"proto3\";\n",
+		"proto/shop/legacy/old.proto": "syntax = \"proto3\";\n",
+		"proto/other/v1/other.proto":  "syntax = \"proto3\";\n",
+	})
+	if errs != "" {
+		t.Fatal(errs)
+	}
+	if len(app.Protos) != 1 || !slices.Equal(app.Protos[0].Files, []string{"proto/shop/v1/shop.proto"}) {
+		t.Errorf("protos %+v, want the one file inside the includes and outside the excludes", app.Protos)
 	}
 }
