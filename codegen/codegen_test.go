@@ -905,6 +905,16 @@ message M {
 			line:    1, column: 1,
 		},
 		{
+			name:    "an edition parigot does not compile says which it does",
+			files:   map[string]string{"a.proto": "edition = \"2025\";\npackage a;\n"},
+			set:     ProtoSet{Files: []string{"a.proto"}},
+			summary: "2025",
+			detail:  "parigot compiles editions 2023 and 2024",
+			file:    "app/a.proto",
+			line:    1, column: 11,
+			srcLine: `edition = "2025";`,
+		},
+		{
 			name:    "a missing import is reported at the import",
 			files:   map[string]string{"a.proto": "syntax = \"proto3\";\npackage a;\nimport \"b.proto\";\n"},
 			set:     ProtoSet{Files: []string{"a.proto"}},

@@ -347,6 +347,8 @@ func protoErrorDetail(msg string) string {
 	switch {
 	case strings.HasPrefix(msg, "syntax error"):
 		return "The .proto file does not parse at the marked place (often a missing ';' or '}' just before it). Fix it and run parigot build again."
+	case strings.Contains(msg, "edition value"):
+		return "parigot compiles editions 2023 and 2024 (and syntax \"proto2\" and \"proto3\"); write one of those."
 	case strings.Contains(msg, "outside the import root"):
 		return "Import the file by its path below the import root (the proto block's root in parigot.hcl; the app directory when it has none), and move the file there if it is not."
 	case strings.Contains(msg, "no such file or directory"):

@@ -90,7 +90,7 @@ func (d *decoder) decodeBuf(p *Proto, attr *hcl.Attribute) []*Proto {
 			continue
 		}
 		root := path.Clean(path.Join(base, m.Path))
-		if !d.checkAppPath("buf module path", root, rng, "path: %q", "proto") || !d.checkProtoRoot(root, rng) {
+		if !d.checkAppPath("buf module path", root, rng, "path: %q", "proto") || !d.checkProtoRoot(root, m.Path, file, rng) {
 			continue
 		}
 		excluded := map[string]bool{}

@@ -76,6 +76,8 @@ modules:
 		{"root beside buf", "buf = \"buf.yaml\"\n  root = \"proto\"", "version: v2\n", "takes its roots and files from the buf.yaml's modules; remove root"},
 		{"a missing buf.yaml", "buf = \"nope.yaml\"", "version: v2\n", "cannot be read"},
 		{"a buf.yaml outside the app", "buf = \"../buf.yaml\"", "version: v2\n", "buf"},
+		{"a module path that does not exist", "buf = \"buf.yaml\"", "version: v2\nmodules:\n  - path: protos\n",
+			`The module path "protos" of `},
 		{"a misspelt module key", "buf = \"buf.yaml\"", "version: v2\nmodules:\n  - path: .\n    exclude:\n      - x\n",
 			`has the key "exclude", which a buf.yaml v2 module does not have (it has path, name, excludes, includes, lint, breaking). Did you mean "excludes"?`},
 	} {

@@ -193,7 +193,7 @@ func (d *decoder) decodeProto(b *hcl.Block) {
 		p.RootRange = attr.Expr.Range()
 		if root, ok := d.str(attr, `root = "proto"`); ok {
 			p.Root = path.Clean(filepath.ToSlash(root))
-			rootOK = d.checkProtoRoot(root, p.RootRange)
+			rootOK = d.checkProtoRoot(root, root, "", p.RootRange)
 		} else {
 			rootOK = false
 		}

@@ -206,9 +206,15 @@ func isDriveLetterPath(p string) bool {
 	return len(p) >= 2 && p[1] == ':' && ('a' <= p[0]|0x20 && p[0]|0x20 <= 'z')
 }
 
-// checkProtoRoot reports a proto root that is not a directory.
-func (d *decoder) checkProtoRoot(root string, rng hcl.Range) bool {
-	if !d.checkAppPath("root", root, rng, "root = %q", "proto") {
+// checkProtoRoot reports a proto root that is not a directory: a proto
+// block's root, or the path of a module of the buf.yaml bufFile (when not
+// empty), as the user wrote it (written).
+func (d *decoder) checkProtoRoot(root, written, bufFile string, rng hcl.Range) bool {
+	what, fix := fmt.Sprintf("root = %q", root), "fix the path or remove root to use the app directory"
+	if bufFile != "" {
+		what, fix = fmt.Sprintf("The module path %q of %s", written, bufFile), "fix the module's path in the buf.yaml, or remove the module"
+	}
+	if bufFile == "" && !d.checkAppPath("root", root, rng, "root = %q", "proto") {
 		return false
 	}
 	dir := filepath.Join(d.app.Dir, filepath.FromSlash(root))
@@ -216,16 +222,16 @@ func (d *decoder) checkProtoRoot(root string, rng hcl.Range) bool {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		d.errf(rng, "Proto root not found",
-			"root = %q is %s, which does not exist. root is the directory, relative to the app directory, that proto imports are relative to; fix the path or remove root to use the app directory.",
-			root, dir)
+			"%s is %s, which does not exist. A proto root is the directory, relative to the app directory, that proto imports are relative to; %s.",
+			what, dir, fix)
 		return false
 	case err != nil:
-		d.errf(rng, "Cannot read proto root", "Checking root = %q failed: %v.", root, err)
+		d.errf(rng, "Cannot read proto root", "Checking %s failed: %v.", what, err)
 		return false
 	case !fi.IsDir():
 		d.errf(rng, "Proto root is not a directory",
-			"root = %q is %s, which is a file. root is the directory that proto imports are relative to; fix the path or remove root to use the app directory.",
-			root, dir)
+			"%s is %s, which is a file. A proto root is the directory that proto imports are relative to; %s.",
+			what, dir, fix)
 		return false
 	}
 	return true
