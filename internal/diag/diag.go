@@ -108,7 +108,11 @@ func writeOne(b *bytes.Buffer, d *hcl.Diagnostic, src Sources, width int, color 
 	if d.Detail != "" {
 		b.WriteByte('\n')
 		for _, para := range strings.Split(d.Detail, "\n") {
-			b.WriteString(wrap(para, width))
+			if strings.HasPrefix(para, "  ") {
+				b.WriteString(para) // an indented line is an example to copy: as it is
+			} else {
+				b.WriteString(wrap(para, width))
+			}
 			b.WriteByte('\n')
 		}
 	}

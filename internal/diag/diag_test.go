@@ -154,3 +154,13 @@ func TestControlCharactersInASourceLineAreNotWritten(t *testing.T) {
 		t.Errorf("got %q", out.String())
 	}
 }
+
+func TestAnIndentedLineOfTheDetailIsShownAsItIs(t *testing.T) {
+	d := Errorf(hcl.Range{Filename: "a.proto", Start: hcl.Pos{Line: 1, Column: 1}}, "Bad",
+		"Write\n    option go_package = \"example.com/app/gen/a/v1;av1\";\nor remove the option.")
+	var out bytes.Buffer
+	Write(&out, hcl.Diagnostics{d}, nil, 0, false)
+	if want := "\nWrite\n    option go_package = \"example.com/app/gen/a/v1;av1\";\nor remove the option.\n"; !strings.HasSuffix(out.String(), want) {
+		t.Errorf("got:\n%s\nwant it to end with:\n%s", out.String(), want)
+	}
+}
