@@ -81,7 +81,7 @@ func idFiles(app *manifest.App, types []codegen.GoType) ([]idFile, hcl.Diagnosti
 			continue
 		}
 		dir := idPackageDir(t)
-		src, err := boilerplateid.Generate(boilerplateid.Spec{Name: t.Name, Letter: t.Letter, Package: path.Base(dir), Known: known})
+		src, err := boilerplateid.Generate(boilerplateid.Spec{Name: t.Name, Letter: t.Letter, Package: idPackageName(app, dir, types), Known: known})
 		if err != nil {
 			rng := t.DeclRange
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot generate Id type", Detail: err.Error(), Subject: &rng})
@@ -91,6 +91,19 @@ func idFiles(app *manifest.App, types []codegen.GoType) ([]idFile, hcl.Diagnosti
 		out = append(out, idFile{dir: dir, abs: abs, content: src})
 	}
 	return out, diags
+}
+
+// idPackageName is the Go package name of the Id types generated into dir
+// (app-relative): that of the proto code generated there, if any, since a
+// directory holds one Go package; otherwise dir's last element.
+func idPackageName(app *manifest.App, dir string, types []codegen.GoType) string {
+	pkg := app.Module + "/" + dir
+	for _, gt := range types {
+		if gt.GoImportPath == pkg && gt.GoPackageName != "" {
+			return gt.GoPackageName
+		}
+	}
+	return path.Base(dir)
 }
 
 // idPackageDir is the app-relative directory t is generated into.

@@ -248,3 +248,36 @@ func TestRepoGeneratedCodeIsUpToDate(t *testing.T) {
 		}
 	})
 }
+
+// A directory holds one Go package: an Id type generated beside a proto
+// file's code takes that code's package name, not the directory's.
+func TestAnIdTypeBesideProtoCodeTakesItsPackageName(t *testing.T) {
+	dir := t.TempDir()
+	hcl := shopHeader + `
+proto "shop" {
+  root  = "proto"
+  files = ["proto/shop/v1/shop.proto"]
+}
+
+id "Order" {
+  letter  = "o"
+  package = "gen/shop/v1"
+}
+`
+	files := map[string]string{
+		"parigot.hcl":              hcl,
+		"proto/shop/v1/shop.proto": "syntax = \"proto3\";\npackage shop.v1;\nmessage Item { string name = 1; }\n",
+	}
+	if err := genApp(t, dir, files); err != nil {
+		t.Fatal(rendered(err))
+	}
+	for _, f := range []string{"order_id.go", "shop.pb.go"} {
+		b, err := os.ReadFile(filepath.Join(dir, "gen", "shop", "v1", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte("\npackage shopv1\n")) {
+			t.Errorf("%s is not in package shopv1:\n%.300s", f, b)
+		}
+	}
+}

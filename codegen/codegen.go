@@ -59,10 +59,11 @@ type Service struct {
 
 // GoType is a Go type generated into the app from a proto message or enum.
 type GoType struct {
-	ProtoName    string // "orders.v1.OrderId"
-	GoName       string // "OrderId"
-	GoImportPath string // the Go package it is generated into
-	File         string // the proto file (import-root-relative) that defines it
+	ProtoName     string // "orders.v1.OrderId"
+	GoName        string // "OrderId"
+	GoImportPath  string // the Go package it is generated into
+	GoPackageName string // that package's name ("ordersv1")
+	File          string // the proto file (import-root-relative) that defines it
 }
 
 // Method is one (unary) method of a Service. Input and Output are the full

@@ -168,7 +168,7 @@ func run(req *pluginpb.CodeGeneratorRequest, implemented map[string]bool) (out o
 // nested ones included.
 func appendGoTypes(ts []GoType, f *protogen.File) []GoType {
 	add := func(full, goName string) {
-		ts = append(ts, GoType{ProtoName: full, GoName: goName, GoImportPath: string(f.GoImportPath), File: f.Desc.Path()})
+		ts = append(ts, GoType{ProtoName: full, GoName: goName, GoImportPath: string(f.GoImportPath), GoPackageName: string(f.GoPackageName), File: f.Desc.Path()})
 	}
 	var walk func([]*protogen.Message, []*protogen.Enum)
 	walk = func(ms []*protogen.Message, es []*protogen.Enum) {
