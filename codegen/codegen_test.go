@@ -915,6 +915,14 @@ message M {
 			srcLine: `edition = "2025";`,
 		},
 		{
+			name:    "a file that ends too soon says so in words",
+			files:   map[string]string{"a.proto": "syntax = \"proto3\";\npackage a;\nmessage M {\n"},
+			set:     ProtoSet{Files: []string{"a.proto"}},
+			summary: "unexpected end of file",
+			file:    "app/a.proto",
+			line:    4, column: 1,
+		},
+		{
 			name:    "a missing import is reported at the import",
 			files:   map[string]string{"a.proto": "syntax = \"proto3\";\npackage a;\nimport \"b.proto\";\n"},
 			set:     ProtoSet{Files: []string{"a.proto"}},

@@ -337,6 +337,7 @@ func (c *compilation) errorDiag(root string, e reporter.ErrorWithPos) *hcl.Diagn
 	if u := e.Unwrap(); u != nil {
 		msg = u.Error()
 	}
+	msg = strings.ReplaceAll(msg, "$end", "end of file") // the parser's name for it
 	rng := c.spanRange(root, e.Start(), e.End())
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: capitalize(msg), Detail: protoErrorDetail(msg), Subject: &rng}
 }
