@@ -150,9 +150,15 @@ func ErrorDetail(err error, detail proto.Message) bool {
 
 // errorPayload is the payload of the reply that fails a call with err: a
 // google.rpc.Status with its code, message and details. A forwarded *Error
-// keeps its code, message and details intact.
+// keeps its code, message and details intact. An error whose code is OK
+// (a zero *Error) or none of the codes fails the call with CodeUnknown: a
+// failure must not reach the caller as a success, nor as a code no caller
+// knows.
 func errorPayload(err error) (Code, []byte) {
 	code := CodeOf(err)
+	if code == abi.CodeOK || code > abi.MaxCode {
+		code = CodeUnknown
+	}
 	var e *Error
 	if !errors.As(err, &e) {
 		return code, abi.EncodeError(code, err.Error())

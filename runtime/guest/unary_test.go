@@ -416,3 +416,20 @@ func TestTheLoopRunsTheMethodEachCallNames(t *testing.T) {
 		t.Errorf("the loop ran %q, want %q", ran, want)
 	}
 }
+
+// A method that fails with an error whose code is OK, or none of the codes,
+// fails its call with CodeUnknown: it never reaches the caller as a
+// success, or with a code no caller knows. Its message is kept.
+func TestAFailureWithCodeOKOrNoCodeIsUnknown(t *testing.T) {
+	for _, err := range []error{&Error{}, Errorf(Code(0), "ok-coded"), Errorf(Code(99), "weird"), Errorf(Code(0xffffffff), "")} {
+		code, payload := errorPayload(err)
+		got := replyError("s.v1.S/M", code, payload)
+		var e *Error
+		if code != CodeUnknown || !errors.As(error(got), &e) || e.Code != CodeUnknown || e.Message != err.(*Error).Message {
+			t.Errorf("%#v fails its call with code %v, %#v; want CodeUnknown and its message", err, code, got)
+		}
+	}
+	if code, _ := errorPayload(Errorf(CodeNotFound, "x")); code != CodeNotFound {
+		t.Errorf("a code of the list became %v", code)
+	}
+}
