@@ -326,11 +326,19 @@ const (
 // hostReply answers an incoming call, once.
 //
 // Statuses: StatusOK; StatusUnknownCall for an id the guest was not given
-// or has answered already; StatusTooLarge; StatusBadPointer.
+// or has answered already; StatusTooLarge; StatusBadPointer;
+// StatusBadArgument for a code beyond abi.MaxCode, which answers the call
+// with CodeInternal, as a reply with such a code from another process does.
 func hostReply(_ context.Context, in *instance, mem memory, stack []uint64) abi.Status {
 	id := stack[replyCallID]
 	code := abi.Code(uint32(stack[replyCode]))
 	ptr, n := uint32(stack[replyPayloadPtr]), uint32(stack[replyPayloadLen])
+	if code > abi.MaxCode {
+		if !in.reply(id, abi.CodeInternal, abi.EncodeError(abi.CodeInternal, "malformed reply from service "+in.spec.Name)) {
+			return abi.StatusUnknownCall
+		}
+		return abi.StatusBadArgument
+	}
 	if n > abi.MaxPayload {
 		return abi.StatusTooLarge
 	}
