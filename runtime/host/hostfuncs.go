@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -250,6 +251,9 @@ func hostDispatch(_ context.Context, in *instance, mem memory, stack []uint64) a
 	method, ok := mem.Read(mptr, mlen)
 	if !ok {
 		return abi.StatusBadPointer
+	}
+	if !utf8.Valid(method) { // a name from a .proto is text; metrics, logs and traces show it
+		return abi.StatusBadArgument
 	}
 	name := in.intern(method)
 	req, ok := readBytes(mem, rptr, rlen)

@@ -4,12 +4,16 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tetratelabs/wazero"
 
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
+	"parigot.dev/parigot/runtime/observe"
 )
 
 // A reply with a code beyond the list answers its caller with Internal at
@@ -44,5 +48,66 @@ func TestAReplyWithACodeBeyondTheListIsInternal(t *testing.T) {
 			t.Errorf("code %d: message %q (%v)", code, msg, err)
 		}
 		caller.pop()
+	}
+}
+
+// A method name that is not UTF-8 is refused at dispatch: names are shown
+// in metrics, logs and traces, and one that is not text must not reach
+// them (it made the metrics panic inside the callee's reply).
+func TestADispatchNamingAMethodThatIsNotTextIsRefused(t *testing.T) {
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	mod, err := rt.Instantiate(ctx, memoryModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	callee := &farEnd{}
+	caller := newInstance(&run{}, &GuestSpec{Name: "prog", Kind: Program})
+	caller.handles = []route.Endpoint{callee}
+	mod.Memory().Write(0, []byte("test.Echo/Echo\xff"))
+	// handle 1, method at 0 (15 bytes), no request, the call id to 64
+	if st := hostDispatch(ctx, caller, mod.Memory(), []uint64{1, 0, 15, 0, 0, 64, 0}); st != abi.StatusBadArgument {
+		t.Errorf("status %v, want bad argument", st)
+	}
+	if len(callee.got) != 0 || caller.inFlight() != 0 {
+		t.Errorf("the callee got %d calls, %d in flight; want none", len(callee.got), caller.inFlight())
+	}
+}
+
+// Calls answered Unimplemented are counted under one method label, so
+// that made-up method names cannot grow the metrics without bound; calls
+// of a method the service has keep its name.
+func TestCallsOfMethodsNoServiceHasShareOneMetricsLabel(t *testing.T) {
+	ctx := context.Background()
+	a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}, obs: observe.NewMetrics(), observing: true}
+	caller := newInstance(a, &GuestSpec{Name: "bench", Kind: Program})
+	svc := newInstance(a, &GuestSpec{Name: "echo", Kind: Service, Implements: []string{"test.Echo"}, MethodTimeout: time.Second})
+	for i, m := range []string{"test.Echo/M1", "test.Echo/M2", "test.Echo/M3", "test.Echo/Echo"} {
+		caller.dispatch(svc, m, nil, 0)
+		call, ok, _ := svc.next(ctx, 0)
+		if !ok {
+			t.Fatal("the service got no call")
+		}
+		svc.pop()
+		code := abi.CodeUnimplemented
+		if i == 3 {
+			code = abi.CodeOK
+		}
+		svc.reply(call.CallID, code, nil)
+	}
+	rec := httptest.NewRecorder()
+	a.obs.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	text := rec.Body.String()
+	for _, want := range []string{
+		`parigot_calls_total{caller="bench",code="unimplemented",guest="echo",method="(unimplemented)"} 3`,
+		`parigot_calls_total{caller="bench",code="ok",guest="echo",method="test.Echo/Echo"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the metrics lack %s", want)
+		}
+	}
+	if strings.Contains(text, "M1") {
+		t.Error("a method no service has is in the metrics")
 	}
 }

@@ -45,7 +45,7 @@ func (in *instance) observeCall(t replyTarget, code abi.Code, size int) {
 	now := time.Now().UnixNano()
 	c := t.seen
 	if in.run.obs != nil {
-		in.run.obs.Call(ReplicaLabel(in.spec.Name, in.run.cfg.Replica), t.method, code.String(), t.caller.GuestName(), time.Duration(c.drained-c.pushed), time.Duration(now-c.drained))
+		in.run.obs.Call(ReplicaLabel(in.spec.Name, in.run.cfg.Replica), methodLabel(t.method, code), code.String(), t.caller.GuestName(), time.Duration(c.drained-c.pushed), time.Duration(now-c.drained))
 	}
 	if in.run.trace != nil {
 		in.run.trace.Record(observe.CallSpan{
@@ -56,6 +56,21 @@ func (in *instance) observeCall(t replyTarget, code abi.Code, size int) {
 		})
 	}
 }
+
+// methodLabel is the method a call is counted under in the metrics: its
+// name, or UnimplementedMethod for a call answered Unimplemented, so that
+// callers naming methods no service has (a bug, or a hostile guest making
+// up names) cannot grow the metrics without bound.
+func methodLabel(method string, code abi.Code) string {
+	if code == abi.CodeUnimplemented {
+		return UnimplementedMethod
+	}
+	return method
+}
+
+// UnimplementedMethod is the method label of the calls a service answered
+// Unimplemented.
+const UnimplementedMethod = "(unimplemented)"
 
 // runsOnBehalf notes, as poll hands the guest ev (ok: there is one), on
 // behalf of which call the guest runs until its next poll: the call itself,
