@@ -189,6 +189,25 @@ func TestAnEndlessMethodIsStoppedAndItsServiceRestarted(t *testing.T) {
 	}
 }
 
+// A method asleep in a host call (time.Sleep: WASI's poll_oneoff) is
+// stopped over its budget as a looping one is, and its service restarted.
+func TestASleepingMethodIsStoppedAndItsServiceRestarted(t *testing.T) {
+	echo := &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"},
+		MethodTimeout: 50 * time.Millisecond, Overrun: OverrunStop, Restart: RestartOnFailure}
+	caller := &GuestSpec{Name: "sleepcaller", Kind: Program, Wasm: wasm(t, "caller"), Requires: []string{"echo"}}
+	res, out := runApp(t, echo, caller)
+	assertLines(t, out, []string{
+		"sleepcaller | Sleep: test.Echo/Sleep: deadline exceeded: no reply from service echo within its method budget of 50ms",
+		"sleepcaller | Echo after restart: ok",
+	})
+	if !strings.Contains(out, "restarting it (1 of 3)") || strings.Contains(out, "abandoning") {
+		t.Errorf("the service was not stopped and restarted:\n%s", out)
+	}
+	if res.ExitCode != 0 || len(res.Failures) != 1 || !strings.Contains(res.Failures[0].String(), "service echo was stopped: method test.Echo/Sleep ran for") {
+		t.Errorf("exit %d, failures %q; want 0 and the overrun", res.ExitCode, res.Failures)
+	}
+}
+
 func TestAGuestsCollectorKeepsItUnderItsMemoryLimit(t *testing.T) {
 	// Churn keeps 32 MiB live and makes 256 MiB of garbage: the heap
 	// would grow to twice what is live before a collection if the guest's

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/sys"
@@ -56,6 +57,22 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 	}
 }
 
+// sleepUnless is a guest's sleep (WASI's poll_oneoff on a clock, where Go's
+// time.Sleep and its idle scheduler end up): it ends early once ctx, the
+// guest's run, is done, so that the host can stop a guest that sleeps (a
+// method in a long time.Sleep, over its budget) as it stops one that
+// loops: the guest wakes and leaves at its next fuel check.
+func sleepUnless(ctx context.Context) sys.Nanosleep {
+	return func(ns int64) {
+		t := time.NewTimer(time.Duration(ns))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+}
+
 // runOnce instantiates the guest's module, which runs its main to the end,
 // and says how it ended.
 func (r *run) runOnce(ctx context.Context, in *instance) ending {
@@ -74,12 +91,14 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 		r.teeLines(in, stdout, "stdout")
 		r.teeLines(in, stderr, "stderr")
 	}
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	mc := wazero.NewModuleConfig().
 		WithName(in.spec.Name).
 		WithArgs(in.spec.Name).
 		WithStdout(stdout).
 		WithStderr(stderr).
-		WithSysNanotime().WithSysWalltime().WithSysNanosleep().
+		WithSysNanotime().WithSysWalltime().WithNanosleep(sleepUnless(actx)).
 		WithRandSource(rand.Reader).
 		WithStartFunctions(startFunction)
 	for _, kv := range guestEnv(in.spec) {
@@ -87,8 +106,6 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 			mc = mc.WithEnv(k, v)
 		}
 	}
-	actx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	in.setKill(cancel)
 	var err error
 	func() {

@@ -20,6 +20,10 @@ func main() {
 			echo, _ := guest.Locate("test.Echo")
 			call(echo, "Spin", nil, func() { untilOK(echo, 6000) })
 			return
+		case "sleepcaller":
+			echo, _ := guest.Locate("test.Echo")
+			call(echo, "Sleep", nil, func() { untilOK(echo, 6000) })
+			return
 		case "churncaller":
 			echo, _ := guest.Locate("test.Echo")
 			call(echo, "Churn", nil, func() { guest.ExitSelf(0) })
@@ -87,7 +91,7 @@ func call(c guest.Client, method string, payload []byte, next func()) {
 }
 
 // untilOK calls Echo every 20ms until it succeeds (a restarted service is
-// back) or tries run out. spincaller gives it 6000 tries, about two minutes:
+// back) or tries run out. spincaller and sleepcaller give it 6000 tries, about two minutes:
 // a restarted split-mode service is a new process, which a busy machine may
 // take seconds to start, and no machine takes minutes.
 func untilOK(c guest.Client, tries int) {

@@ -85,6 +85,10 @@ func main() {
 			}
 			return guest.Resolved(req)
 		},
+		"Sleep": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			time.Sleep(time.Hour) // asleep in the host: the host must wake it to stop it
+			return guest.Resolved(req)
+		},
 		"Slow": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			time.Sleep(300 * time.Millisecond)
 			return guest.Resolved(req)
