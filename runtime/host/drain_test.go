@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/native"
 	"parigot.dev/parigot/runtime/internal/route"
 )
 
@@ -142,4 +144,70 @@ func TestAServiceServesFromReadyUntilItStops(t *testing.T) {
 	if local.Serving() {
 		t.Error("a stopped service says it serves")
 	}
+}
+
+// A host without programs (what a gateway serves from) keeps serving when
+// one of its services ends for good: calls to that one fail unavailable,
+// the others answer, until the run is stopped.
+func TestAServiceEndingForGoodLeavesTheOthersServing(t *testing.T) {
+	reg := native.NewRegistry()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	crash := &GuestSpec{Name: "crash", Kind: Service, Wasm: wasm(t, "crash"), Implements: []string{"test.Crash"}, MethodTimeout: patience}
+	var out lockedBuffer
+	done := make(chan Result, 1)
+	go func() {
+		res, err := Run(ctx, Config{Guests: []*GuestSpec{echoService(t), crash}, Stdout: &out, Stderr: &out, Remote: reg})
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v", err)
+		}
+		done <- res
+	}()
+	if err := reg.WaitReady(ctx, []string{"echo", "crash"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	caller := native.NewCaller("test")
+	call := func(service, method string) abi.Code {
+		ev, err := caller.Call(ctx, reg.Service(service), service+"/"+method, nil)
+		if err != nil {
+			t.Fatalf("%s/%s: %v\n%s", service, method, err, out.String())
+		}
+		return ev.Code
+	}
+	if code := call("test.Crash", "Boom"); code != abi.CodeUnavailable {
+		t.Errorf("Boom: %v, want unavailable", code)
+	}
+	if code := call("test.Echo", "Echo"); code != abi.CodeOK {
+		t.Errorf("Echo after crash ended for good: %v, want ok\n%s", code, out.String())
+	}
+	if code := call("test.Crash", "Boom"); code != abi.CodeUnavailable {
+		t.Errorf("Boom again: %v, want unavailable", code)
+	}
+	select {
+	case res := <-done:
+		t.Fatalf("the run ended with a service still serving: %+v\n%s", res, out.String())
+	default:
+	}
+	cancel()
+	if res := <-done; len(res.Failures) != 1 || !strings.Contains(res.Failures[0].String(), "service crash panicked") {
+		t.Errorf("failures %q, want crash's panic", res.Failures)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that guests and the test may use at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

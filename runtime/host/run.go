@@ -319,17 +319,25 @@ func (r *run) awaitReady(ctx context.Context, in *instance) error {
 	}
 }
 
-// serve is the run of a host without programs (a split-mode child hosting a
-// service): it lasts until a service ends for good, or until ctx ends, when
-// the services first finish the calls they have.
+// serve is the run of a host without programs (the services a gateway
+// serves from, a split-mode child hosting a service): it lasts until every
+// service has ended for good, or until ctx ends, when the services first
+// finish the calls they have. A service that ends for good is down, and
+// calls to it fail unavailable, while the others go on serving; the run's
+// exit code is the first such service's.
 func (r *run) serve(ctx context.Context) {
-	select {
-	case e := <-r.done:
-		r.report(e)
-		r.res.ExitCode = e.end.code
-	case <-ctx.Done():
-		r.reportLateOverruns()
-		r.drainCalls()
+	for left := len(r.services); left > 0; left-- {
+		select {
+		case e := <-r.done:
+			r.report(e)
+			if r.res.ExitCode == 0 {
+				r.res.ExitCode = e.end.code
+			}
+		case <-ctx.Done():
+			r.reportLateOverruns()
+			r.drainCalls()
+			return
+		}
 	}
 }
 

@@ -430,10 +430,10 @@ func (s *supervisor) stopServing() {
 }
 
 // wait handles what the children report until the run is over: the
-// programs have ended or, with only services here, one has ended for good
-// or none runs any more; with a gateway here, whatever the programs do,
-// until a service here ends for good (as in single mode) or the gateway
-// fails; or ctx has ended.
+// programs have ended or, with only services here, none runs any more;
+// with a gateway here, whatever the programs do, until the gateway fails;
+// or ctx has ended. A service that ends for good is down (its callers get
+// unavailable) while the others go on, as in single mode.
 func (s *supervisor) wait(ctx context.Context) {
 	servicesOnly := s.programs == 0
 	serving := len(s.gateways) > 0
@@ -442,8 +442,8 @@ func (s *supervisor) wait(ctx context.Context) {
 		case e := <-s.events:
 			if !e.exited {
 				e.c.ready = true
-			} else if over := s.exited(ctx, e); over && (servicesOnly || serving) {
-				return
+			} else {
+				s.exited(ctx, e)
 			}
 		case err := <-s.served:
 			s.served = nil
@@ -462,9 +462,10 @@ func (s *supervisor) wait(ctx context.Context) {
 	}
 }
 
-// exited takes in a child's exit. It reports true when a service ended for
-// good (it failed and does not come back).
-func (s *supervisor) exited(ctx context.Context, e childEvent) bool {
+// exited takes in a child's exit: a program's end, a service's restart
+// when it was killed from outside and its policy allows, or a service down
+// for good.
+func (s *supervisor) exited(ctx context.Context, e childEvent) {
 	c := e.c
 	delete(s.running, c)
 	c.down.Close()
@@ -479,10 +480,10 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) bool {
 	switch {
 	case r.StartError != nil:
 		s.fail(r.StartError)
-		return true
+		return
 	case r.Error != "":
 		s.fail(fmt.Errorf("%s %s: %s", c.spec.Kind, c.label, r.Error))
-		return true
+		return
 	}
 	res := r.Result
 	s.res.Failures = append(s.res.Failures, res.Failures...)
@@ -497,11 +498,11 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) bool {
 		if s.res.ExitCode == 0 {
 			s.res.ExitCode = res.ExitCode
 		}
-		return false
+		return
 	}
 	if res.Stopped && len(res.Failures) == 0 {
 		fmt.Fprintf(s.opts.Stderr, "parigot: service %s stopped when told to, after finishing its calls; it is not restarted\n", c.label)
-		return false
+		return
 	}
 	// The child's own host restarts its guest by its policy; only a child
 	// killed from outside comes back here, by the same policy.
@@ -511,7 +512,7 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) bool {
 		if err := s.start(c); err != nil {
 			s.fail(err)
 		}
-		return false
+		return
 	}
 	if !c.ready {
 		f := host.Failure{Guest: c.spec.Name, Replica: c.replica, Kind: c.spec.Kind, Cause: host.CauseExited, ExitCode: res.ExitCode}
@@ -520,7 +521,6 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) bool {
 		}
 		s.fail(&host.StartError{Guest: c.spec.Name, Kind: c.spec.Kind, Problem: host.EndedBeforeReady, Failure: &f})
 	}
-	return true
 }
 
 // stopAll sends SIGTERM to every running child (each finishes the calls it
