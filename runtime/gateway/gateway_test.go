@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -232,6 +233,42 @@ func TestGatewayOverHTTP(t *testing.T) {
 		}
 		if fake.calls != before {
 			t.Error("the malformed request reached the service")
+		}
+	})
+	t.Run("JSON that is not the method's request is a bad request, and nothing reaches the service", func(t *testing.T) {
+		for _, b := range []string{`{"name":5}`, `{"name":{"a":1}}`, `[1,2]`, `"x"`} {
+			before := fake.calls
+			resp, body := post(t, url+"/test.v1.Echo/Say", "application/json", b)
+			if resp.StatusCode != 400 || !strings.Contains(body, `"code":"invalid_argument"`) || !strings.Contains(body, "is not a test.v1.SayRequest") {
+				t.Errorf("%s: %d %s", b, resp.StatusCode, body)
+			}
+			if fake.calls != before {
+				t.Errorf("%s reached the service", b)
+			}
+		}
+	})
+	t.Run("fields the request does not have are left out, as Connect's servers do", func(t *testing.T) {
+		resp, body := post(t, url+"/test.v1.Echo/Say", "application/json", `{"name":"u","extra":1}`)
+		if resp.StatusCode != 200 || !strings.Contains(body, "Hello, u!") {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("a content type spelt otherwise, or a compressed body, is taken", func(t *testing.T) {
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write([]byte(`{"name":"z"}`))
+		zw.Close()
+		for _, c := range []struct {
+			ct, body string
+			header   []string
+		}{
+			{"Application/JSON; charset=utf-8", `{"name":"c"}`, nil},
+			{"application/json", gz.String(), []string{"Content-Encoding", "gzip"}},
+		} {
+			resp, body := post(t, url+"/test.v1.Echo/Say", c.ct, c.body, c.header...)
+			if resp.StatusCode != 200 || !strings.Contains(body, "Hello, ") {
+				t.Errorf("%q %v: %d %s", c.ct, c.header, resp.StatusCode, body)
+			}
 		}
 	})
 	t.Run("malformed JSON on a REST path is a bad request, in REST's error form", func(t *testing.T) {

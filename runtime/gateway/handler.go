@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"runtime/debug"
 	"slices"
@@ -17,9 +18,11 @@ import (
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 	"connectrpc.com/vanguard"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"parigot.dev/parigot/runtime/internal/abi"
@@ -48,7 +51,7 @@ type backend struct {
 // services only. A request that panics fails alone (see guard).
 func newHandler(schema *Schema, services []string, be backend, log *slog.Logger) (http.Handler, error) {
 	var vsvcs []*vanguard.Service
-	procedures := map[string]bool{}
+	procedures := map[string]protoreflect.MessageDescriptor{} // each method's path, and its request's type
 	for _, name := range services {
 		sd, err := schema.service(name)
 		if err != nil {
@@ -61,7 +64,7 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 				continue // parigot calls are unary: a client gets unimplemented
 			}
 			proc := "/" + name + "/" + string(md.Name())
-			procedures[proc] = true
+			procedures[proc] = md.Input()
 			methods.Handle(proc, connect.NewUnaryHandler(proc, be.unary(name, string(md.Name())),
 				connect.WithCodec(rawCodec{}),
 				connect.WithReadMaxBytes(abi.MaxPayload),
@@ -79,7 +82,7 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 		return nil, fmt.Errorf("mapping the services' methods: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", connectUnary(procedures, checkJSON(procedures, transcoder)))
+	mux.Handle("/", connectUnary(procedures, checkJSON(procedures, schema.types, transcoder)))
 	served, err := schema.servedFiles(services)
 	if err != nil {
 		return nil, err
@@ -93,32 +96,52 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 }
 
 // connectUnary marks a POST to a method's own path with a body of
-// application/json or application/proto as Connect's unary protocol, which
+// application/json or application/proto (in any case, with a charset) as
+// Connect's unary protocol, which
 // it is (`curl -d '{"name":"x"}' .../greeting.v1.Greeting/FetchGreeting`):
 // Connect's servers take it without the Connect-Protocol-Version header
 // its clients send, and vanguard, without that header, would take it for a
 // REST call of a path no annotation maps.
-func connectUnary(procedures map[string]bool, h http.Handler) http.Handler {
+func connectUnary(procedures map[string]protoreflect.MessageDescriptor, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && procedures[r.URL.Path] && r.Header.Get("Connect-Protocol-Version") == "" {
-			switch ct := r.Header.Values("Content-Type"); {
-			case len(ct) == 1 && (ct[0] == "application/json" || ct[0] == "application/proto" || strings.HasPrefix(ct[0], "application/json;")):
+		if _, ok := procedures[r.URL.Path]; ok && r.Method == http.MethodPost && r.Header.Get("Connect-Protocol-Version") == "" {
+			if ct := r.Header.Values("Content-Type"); len(ct) == 1 && (isJSON(ct[0]) || mediaType(ct[0]) == "application/proto") {
 				r.Header.Set("Connect-Protocol-Version", "1")
+				r.Header.Set("Content-Type", mediaType(ct[0])) // as vanguard matches it: lower case, no charset
 			}
 		}
 		h.ServeHTTP(w, r)
 	})
 }
 
+// mediaType is the media type of a Content-Type header, lower case and
+// without its parameters ("application/json; charset=utf-8" is
+// "application/json"), or "" when it does not parse.
+func mediaType(contentType string) string {
+	t, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return ""
+	}
+	return t
+}
+
+// isJSON reports whether a Content-Type header says JSON, however it is
+// spelt ("Application/JSON", with a charset).
+func isJSON(contentType string) bool { return mediaType(contentType) == "application/json" }
+
 // checkJSON refuses a request whose body is JSON, and malformed, with the
 // error of its protocol (Connect's, or REST's google.rpc.Status) and HTTP
 // 400, before anything else reads it: vanguard, which decodes JSON while
 // its handler reads the request, would hand the method an empty request
-// instead, and answer 500.
-func checkJSON(procedures map[string]bool, h http.Handler) http.Handler {
+// instead, and answer 500. A Connect call's body must also be its
+// method's request (procedures: each method's path and request type),
+// decoded with types for its Any fields: {"id": 5} for a string id is the
+// client's mistake (400), not the server's (500). Fields the type does not
+// have are left out, as Connect's servers do. A compressed body is left
+// to vanguard, which decompresses it.
+func checkJSON(procedures map[string]protoreflect.MessageDescriptor, types *dynamicpb.Types, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ct := r.Header.Get("Content-Type")
-		if r.Body == nil || !(ct == "application/json" || strings.HasPrefix(ct, "application/json;")) {
+		if enc := r.Header.Get("Content-Encoding"); r.Body == nil || !isJSON(r.Header.Get("Content-Type")) || enc != "" && enc != "identity" {
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -126,6 +149,7 @@ func checkJSON(procedures map[string]bool, h http.Handler) http.Handler {
 		r.Body.Close()
 		code, msg, status := connect.CodeInvalidArgument, "the request body is not valid JSON", http.StatusBadRequest
 		var tooBig *http.MaxBytesError
+		input, isCall := procedures[r.URL.Path]
 		switch {
 		case errors.As(err, &tooBig):
 			code, msg, status = connect.CodeResourceExhausted, fmt.Sprintf("the request body is larger than the gateway's limit of %d bytes", tooBig.Limit), http.StatusRequestEntityTooLarge
@@ -133,14 +157,26 @@ func checkJSON(procedures map[string]bool, h http.Handler) http.Handler {
 			// The client did not send its body in time (ReadTimeout), or
 			// is gone (see closeOnReadError).
 			code, msg, status = connect.CodeDeadlineExceeded, "the request body did not arrive in time", http.StatusRequestTimeout
-		case len(body) == 0 || json.Valid(body):
+		case len(body) == 0:
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			h.ServeHTTP(w, r)
+			return
+		case !json.Valid(body):
+		case isCall:
+			opts := protojson.UnmarshalOptions{DiscardUnknown: true, Resolver: types}
+			if err := opts.Unmarshal(body, dynamicpb.NewMessage(input)); err != nil {
+				msg = fmt.Sprintf("the request body is not a %s: %v", input.FullName(), err)
+				break
+			}
+			fallthrough
+		default:
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			h.ServeHTTP(w, r)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		if procedures[r.URL.Path] { // Connect's error
+		if isCall { // Connect's error
 			json.NewEncoder(w).Encode(map[string]string{"code": code.String(), "message": msg})
 			return
 		}
