@@ -15,6 +15,7 @@ import (
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	_ "google.golang.org/grpc/encoding/gzip" // clients that compress their calls, as net/http's side takes them too
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/mem"
@@ -48,6 +49,12 @@ type grpcGateway struct {
 
 // newGRPC returns the grpc-go server of a gateway serving the proto
 // services named.
+// maxStreams is how many calls a gRPC connection may have open at once,
+// as net/http's HTTP/2 server allows: without a bound grpc-go takes any
+// number, and a client opening streams it never sends a message on (a
+// few megabytes of HEADERS frames) held gigabytes of the gateway's memory.
+const maxStreams = 250
+
 func newGRPC(schema *Schema, services []string, be backend, log *slog.Logger, limits clientLimits) (*grpc.Server, error) {
 	g := &grpcGateway{be: be, log: log, methods: map[string]string{}, streams: map[string]bool{}, listed: map[string]bool{},
 		order: append(slices.Clone(services), grpchealth.HealthV1ServiceName), late: lateReads{limit: limits.read}}
@@ -73,6 +80,7 @@ func newGRPC(schema *Schema, services []string, be backend, log *slog.Logger, li
 	}
 	srv := grpc.NewServer(
 		grpc.ForceServerCodecV2(grpcCodec{}),
+		grpc.MaxConcurrentStreams(maxStreams),
 		grpc.UnknownServiceHandler(g.unary),
 		grpc.MaxRecvMsgSize(abi.MaxPayload),
 		grpc.MaxHeaderListSize(maxHeaderBytes),

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -467,4 +470,98 @@ func startWithLimits(t *testing.T, limits clientLimits) *Server {
 	}
 	t.Cleanup(srv.Stop)
 	return srv
+}
+
+// rawGRPC opens a connection to srv and starts a gRPC call of
+// test.v1.Echo/Say on it, frame by frame, with the extra headers given: the
+// gateway's server sees what a client's bytes say, and nothing in this
+// process decides for it (a gRPC codec registered here would be the
+// server's too).
+func rawGRPC(t *testing.T, srv *Server, extra ...string) *http2.Framer {
+	t.Helper()
+	host := strings.TrimPrefix(srv.URL(), "http://")
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(time.Minute)) // a hang fails, not a bound on the test's time
+	if _, err := c.Write([]byte(http2.ClientPreface)); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(c, c)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	fr.WriteSettings()
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	fields := append([]string{":method", "POST", ":scheme", "http", ":path", "/test.v1.Echo/Say", ":authority", host,
+		"content-type", "application/grpc", "te", "trailers"}, extra...)
+	for i := 0; i+1 < len(fields); i += 2 {
+		enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+	}
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndHeaders: true})
+	return fr
+}
+
+// A gRPC client that compresses its calls (grpc.UseCompressor(gzip)) is
+// answered, as net/http's side of the gateway answers one.
+func TestACompressedGRPCCallIsServed(t *testing.T) {
+	srv, _ := startTest(t)
+	fr := rawGRPC(t, srv, "grpc-encoding", "gzip")
+	req, _ := proto.Marshal(wrapperspb.String("gz"))
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(req)
+	zw.Close()
+	msg := append([]byte{1}, binary.BigEndian.AppendUint32(nil, uint32(z.Len()))...) // compressed, its length
+	fr.WriteData(1, true, append(msg, z.Bytes()...))
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no trailers: %v", err)
+		}
+		if h, ok := f.(*http2.MetaHeadersFrame); ok && h.StreamEnded() {
+			if hasField(h.Fields, "grpc-status", "0") {
+				return
+			}
+			t.Fatalf("the call failed: %v", h.Fields)
+		}
+	}
+}
+
+// hasField reports whether fields hold name with value.
+func hasField(fields []hpack.HeaderField, name, value string) bool {
+	for _, f := range fields {
+		if f.Name == name && f.Value == value {
+			return true
+		}
+	}
+	return false
+}
+
+// A gRPC connection says how many calls it may have open at once, so that
+// a client opening streams it never sends a message on cannot hold the
+// gateway's memory without bound.
+func TestAGRPCConnectionMayOpenABoundedNumberOfCalls(t *testing.T) {
+	srv, _ := startTest(t)
+	fr := rawGRPC(t, srv)
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no SETTINGS from the server: %v", err)
+		}
+		// The gateway's sniffer sends an empty SETTINGS frame first; grpc-go's
+		// server then sends its own.
+		if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
+			if v, ok := sf.Value(http2.SettingMaxConcurrentStreams); ok {
+				if v != maxStreams {
+					t.Errorf("SETTINGS_MAX_CONCURRENT_STREAMS %d, want %d", v, maxStreams)
+				}
+				return
+			}
+		}
+		if _, ok := f.(*http2.MetaHeadersFrame); ok {
+			t.Fatal("the server answered without saying how many calls the connection may open")
+		}
+	}
 }
