@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -547,5 +548,49 @@ func TestAClientsTraceparentIsTheCallsParent(t *testing.T) {
 	fake.mu.Unlock()
 	if got.Valid() {
 		t.Errorf("a call without a traceparent has parent %s, want none", got.Traceparent())
+	}
+}
+
+// A field the REST path binds is the path's: a query parameter naming it
+// is left out, so that what a proxy or a log reads in the path is what the
+// method gets.
+func TestAFieldTheRESTPathBindsIsNotSetByTheQuery(t *testing.T) {
+	srv, _ := startTest(t)
+	for _, q := range []string{"?name=evil", "?name=evil&name=worse", "?name.x=1"} {
+		resp, body := post(t, srv.URL()+"/v1/say/rest"+q, "application/json", `{}`)
+		if resp.StatusCode != 200 || !strings.Contains(body, `"greeting":"Hello, rest!"`) {
+			t.Errorf("%s: %d %s", q, resp.StatusCode, body)
+		}
+	}
+}
+
+func TestRESTRoutesMatchTheirTemplates(t *testing.T) {
+	for _, c := range []struct {
+		tmpl   string
+		fields []string
+		match  []string
+		miss   []string
+	}{
+		{"/v1/books/{id}", []string{"id"}, []string{"/v1/books/1", "/v1/books/a%2Fb"}, []string{"/v1/books", "/v1/books/1/x", "/v2/books/1"}},
+		{"/v1/{name=shelves/*/books/*}", []string{"name"}, []string{"/v1/shelves/s/books/b"}, []string{"/v1/shelves/s", "/v1/shelves/s/books/b/c"}},
+		{"/v1/{parent=**}/items:batch", []string{"parent"}, []string{"/v1/a/b/c/items:batch"}, []string{"/v1/a/items"}},
+		{"/v1/{id}:publish", []string{"id"}, []string{"/v1/7:publish"}, []string{"/v1/7"}},
+		{"/v1/things", nil, []string{"/v1/things"}, []string{"/v1/things/1"}},
+	} {
+		r, ok := routeOf(&annotations.HttpRule{Pattern: &annotations.HttpRule_Get{Get: c.tmpl}})
+		if !ok || !slices.Equal(r.fields, c.fields) {
+			t.Errorf("%s: fields %v (%v), want %v", c.tmpl, r.fields, ok, c.fields)
+			continue
+		}
+		for _, p := range c.match {
+			if !r.path.MatchString(p) {
+				t.Errorf("%s does not match %s (%s)", c.tmpl, p, r.path)
+			}
+		}
+		for _, p := range c.miss {
+			if r.path.MatchString(p) {
+				t.Errorf("%s matches %s (%s)", c.tmpl, p, r.path)
+			}
+		}
 	}
 }

@@ -51,12 +51,14 @@ type backend struct {
 // services only. A request that panics fails alone (see guard).
 func newHandler(schema *Schema, services []string, be backend, log *slog.Logger) (http.Handler, error) {
 	var vsvcs []*vanguard.Service
+	var sds []protoreflect.ServiceDescriptor
 	procedures := map[string]protoreflect.MessageDescriptor{} // each method's path, and its request's type
 	for _, name := range services {
 		sd, err := schema.service(name)
 		if err != nil {
 			return nil, err
 		}
+		sds = append(sds, sd)
 		methods := http.NewServeMux()
 		for i := 0; i < sd.Methods().Len(); i++ {
 			md := sd.Methods().Get(i)
@@ -82,7 +84,7 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 		return nil, fmt.Errorf("mapping the services' methods: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", connectUnary(procedures, checkJSON(procedures, schema.types, transcoder)))
+	mux.Handle("/", connectUnary(procedures, checkJSON(procedures, schema.types, pathWins(restRoutes(sds), transcoder))))
 	served, err := schema.servedFiles(services)
 	if err != nil {
 		return nil, err
