@@ -188,7 +188,7 @@ type signs struct {
 	panicked bool     // its output had the Go runtime's "panic:" or "fatal error:"
 	oom      bool     // its output said it ran out of memory
 	overran  *overrun // the watchdog stopped it for this overrun
-	stopping bool     // the host had asked it to stop
+	stopping bool     // the host had asked it to stop (a stop, a reload, the run's end, Ctrl-C)
 }
 
 // ending is how one run of a guest ended.
@@ -197,20 +197,33 @@ type ending struct {
 	failure *Failure // nil when it ended as asked: a program's exit, a stop
 }
 
+// goRuntimeExit is the exit code of a Go program whose runtime gave up: a
+// panic nobody recovered, or a fatal error such as running out of memory.
+const goRuntimeExit = 2
+
 // classify turns how a guest's run ended into an ending: the one place that
 // decides what counts as a failure and how it reads. err is what
 // InstantiateModule returned.
+//
+// What the guest printed only explains an end that Go's runtime gives a
+// guest it gave up on: exit code 2 (panic, fatal error) or a trap (its
+// abort, under GOTRACEBACK=crash). A guest that printed "panic: ..." and
+// then exited 0, or kept serving, did neither.
 func classify(spec *GuestSpec, err error, s signs) ending {
 	fail := func(c Cause, detail string) ending {
 		return ending{code: 1, failure: &Failure{Guest: spec.Name, Kind: spec.Kind, Cause: c, Detail: detail}}
 	}
-	switch {
-	case s.overran != nil:
+	gaveUp := func() (ending, bool) {
+		switch {
+		case s.oom:
+			return fail(CauseOutOfMemory, fmt.Sprintf("its limit is %d MiB", memoryLimit(spec)>>20)), true
+		case s.panicked:
+			return fail(CausePanicked, ""), true
+		}
+		return ending{}, false
+	}
+	if s.overran != nil {
 		return fail(CauseOverran, s.overran.String())
-	case s.oom:
-		return fail(CauseOutOfMemory, fmt.Sprintf("its limit is %d MiB", memoryLimit(spec)>>20))
-	case s.panicked:
-		return fail(CausePanicked, "")
 	}
 	var exit *sys.ExitError
 	switch {
@@ -219,7 +232,16 @@ func classify(spec *GuestSpec, err error, s signs) ending {
 	case errors.As(err, &exit) && (exit.ExitCode() == sys.ExitCodeContextCanceled || exit.ExitCode() == sys.ExitCodeDeadlineExceeded):
 		return ending{} // stopped by the host: it is interruptible
 	case errors.As(err, &exit):
-		return exited(spec, int(exit.ExitCode()), s.stopping)
+		code := int(exit.ExitCode())
+		if code == goRuntimeExit {
+			if e, ok := gaveUp(); ok {
+				return e
+			}
+		}
+		return exited(spec, code, s.stopping)
+	}
+	if e, ok := gaveUp(); ok {
+		return e
 	}
 	return fail(CauseTrapped, trapDetail(err))
 }

@@ -9,8 +9,10 @@ import (
 
 // guestOutput is one stream (stdout or stderr) of one run of a guest: its
 // lines go to the console prefixed with the guest's name, and it remembers
-// whether the Go runtime printed a panic or ran out of memory, so that the
-// host can say "panicked" rather than "exited with status 2".
+// whether a line read as the Go runtime's report of a panic or of running out
+// of memory. Any guest may print such a line; classify takes it as the cause
+// only of an end that the Go runtime gives a guest it gave up on, so that the
+// host can say "panicked" rather than "exited with code 2".
 type guestOutput struct {
 	*lines.Writer
 	panicked atomic.Bool

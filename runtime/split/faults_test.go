@@ -103,6 +103,35 @@ func TestEveryFaultReadsTheSameInBothModes(t *testing.T) {
 	}
 }
 
+// A guest may print what reads like the Go runtime's report of a panic or
+// of running out of memory, as a log line; a program that then exits 0, or a
+// service that goes on serving, has neither panicked nor run out of memory.
+func TestOutputThatReadsLikeACrashIsNotOne(t *testing.T) {
+	const say = "panic: this is just a log line"
+	guests := func() []*host.GuestSpec {
+		g := faultGuests(t, "Log", time.Minute)
+		g[1].Env = append(g[1].Env, "SAY="+say)
+		return g
+	}
+	want := []string{"Hello: ok", "Log: ok", "Hello: ok", say}
+	single, singleOut := runSingle(t, guests())
+	split, splitOut, splitErr := supervise(t, guests(), nil, nil)
+	for _, m := range []struct {
+		mode   string
+		res    host.Result
+		stdout string
+		more   string
+	}{{"single", single, singleOut, ""}, {"split", split, splitOut, splitErr}} {
+		calls, summary := outcome(m.res, m.stdout)
+		if strings.Join(calls, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s mode: the caller saw\n\t%s\nwant\n\t%s\noutput:\n%s%s", m.mode, strings.Join(calls, "\n\t"), strings.Join(want, "\n\t"), m.stdout, m.more)
+		}
+		if m.res.ExitCode != 0 || len(summary) != 0 {
+			t.Errorf("%s mode: exit code %d, failures %q; want 0 and none\noutput:\n%s%s", m.mode, m.res.ExitCode, summary, m.stdout, m.more)
+		}
+	}
+}
+
 // killOnFirstHello is the output of a run that kills the faulty service's
 // process as soon as the caller's first call has its reply.
 type killOnFirstHello struct {

@@ -3,7 +3,8 @@
 // (when the host has dealt with the fault, even an overrun), Hello, and
 // prints how each call ended, one line each. The pauses leave a test time
 // to act between the calls (to kill the service's process, say). With
-// THEN=exit it exits right after the faulty method's call ends.
+// THEN=exit it exits right after the faulty method's call ends. Before it
+// exits, it prints SAY when set.
 package main
 
 import (
@@ -27,10 +28,10 @@ func main() {
 			guest.After(time.Second, func() {
 				call(faulty, os.Getenv("FAULT"), func() {
 					if os.Getenv("THEN") == "exit" {
-						guest.ExitSelf(0)
+						end()
 					}
 					guest.After(time.Second, func() {
-						call(faulty, "Hello", func() { guest.ExitSelf(0) })
+						call(faulty, "Hello", end)
 					})
 				})
 			})
@@ -49,4 +50,12 @@ func call(c guest.Client, method string, next func()) {
 			fmt.Printf("%s: %s\n", method, err)
 			next()
 		})
+}
+
+// end ends the program as SAY says.
+func end() {
+	if say := os.Getenv("SAY"); say != "" {
+		fmt.Println(say)
+	}
+	guest.ExitSelf(0)
 }

@@ -1,9 +1,11 @@
 // Command faulty is a test service with one method for each way a guest can
-// fail: the same faults must read the same in single and split mode.
+// fail: the same faults must read the same in single and split mode. Log is
+// the one method that does not fail, although its output reads as if it had.
 package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"unsafe"
 
@@ -31,6 +33,13 @@ func main() {
 		"Exit": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			os.Exit(3)
 			return nil
+		},
+		"Log": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			// Not a fault: lines that only look like the Go runtime's.
+			fmt.Println("panic: this is just a log line")
+			fmt.Println("runtime: out of memory is what the last release fixed")
+			fmt.Fprintln(os.Stderr, "fatal error: out of memory, said the report we were sent")
+			return guest.Resolved(req)
 		},
 		"Hog": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			for { // allocates until the memory limit ends it

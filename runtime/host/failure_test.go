@@ -1,0 +1,50 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/tetratelabs/wazero/sys"
+)
+
+func TestClassifySaysHowAGuestEnded(t *testing.T) {
+	program := &GuestSpec{Name: "driver", Kind: Program}
+	service := &GuestSpec{Name: "bad", Kind: Service, MemoryLimit: 64 << 20}
+	exit := func(code int32) error { return sys.NewExitError(uint32(code)) }
+	trap := fmt.Errorf("module \"bad\" closed: %w", errors.New("wasm error: unreachable"))
+	for _, c := range []struct {
+		name string
+		spec *GuestSpec
+		err  error
+		s    signs
+		code int
+		want string // the failure's line; "" for none
+	}{
+		{"a program that exits 0 ends the run with 0", program, nil, signs{}, 0, ""},
+		{"a program's own exit code is the run's", program, exit(3), signs{}, 3, ""},
+		{"a program that printed a panic line and exited 0 did not panic", program, exit(0), signs{panicked: true}, 0, ""},
+		{"a program that printed an out-of-memory line and exited 0 did not run out", program, exit(0), signs{oom: true, panicked: true}, 0, ""},
+		{"a program that printed a panic line and exited 3 exited with 3", program, exit(3), signs{panicked: true}, 3, ""},
+		{"a program that panicked (exit 2 after the runtime's panic line) panicked", program, exit(2), signs{panicked: true}, 1, "program driver panicked (its stack trace is above)"},
+		{"a program that exits 2 without a panic line exited with 2", program, exit(2), signs{}, 2, ""},
+		{"a service the host stopped while it printed panic lines ended as asked", service, sys.NewExitError(sys.ExitCodeContextCanceled), signs{panicked: true, oom: true, stopping: true}, 0, ""},
+		{"a service that printed a panic line and exits 0 exited", service, exit(0), signs{panicked: true}, 1, "service bad exited with code 0"},
+		{"a service that ran out of memory (exit 2) says so", service, exit(2), signs{oom: true, panicked: true}, 1, "service bad ran out of memory (its limit is 64 MiB)"},
+		{"a service that ran out of memory and trapped says so", service, trap, signs{oom: true}, 1, "service bad ran out of memory (its limit is 64 MiB)"},
+		{"a service that trapped without a panic line trapped", service, trap, signs{}, 1, "service bad trapped in function _start: wasm error: unreachable"},
+		{"a service the host cancelled while it was asked to stop ended as asked", service, context.Canceled, signs{stopping: true}, 0, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			end := classify(c.spec, c.err, c.s)
+			got := ""
+			if end.failure != nil {
+				got = end.failure.String()
+			}
+			if end.code != c.code || got != c.want {
+				t.Errorf("classify = code %d, failure %q; want code %d, failure %q", end.code, got, c.code, c.want)
+			}
+		})
+	}
+}
