@@ -182,8 +182,8 @@ func startError(spec *GuestSpec, p StartProblem, err error) *StartError {
 }
 
 // signs are what the host saw of a guest while it ran, besides the error
-// its run returned: they tell a panic from a plain exit with code 2, and an
-// overrun stop from any other stop.
+// its run returned: they tell a panic from a plain exit with code 2, and a
+// stop by the host from the guest's own exit.
 type signs struct {
 	panicked bool     // its output had the Go runtime's "panic:" or "fatal error:"
 	oom      bool     // its output said it ran out of memory
@@ -208,7 +208,9 @@ const goRuntimeExit = 2
 // What the guest printed only explains an end that Go's runtime gives a
 // guest it gave up on: exit code 2 (panic, fatal error) or a trap (its
 // abort, under GOTRACEBACK=crash). A guest that printed "panic: ..." and
-// then exited 0, or kept serving, did neither.
+// then exited 0, or kept serving, did neither. And only the host's own
+// state says that the host stopped a guest: wazero's exit code for a
+// cancelled context is also what the guest's own ExitSelf(-1) gives.
 func classify(spec *GuestSpec, err error, s signs) ending {
 	fail := func(c Cause, detail string) ending {
 		return ending{code: 1, failure: &Failure{Guest: spec.Name, Kind: spec.Kind, Cause: c, Detail: detail}}
@@ -227,23 +229,31 @@ func classify(spec *GuestSpec, err error, s signs) ending {
 	}
 	var exit *sys.ExitError
 	switch {
-	case err == nil || errors.Is(err, context.Canceled):
-		return exited(spec, 0, s.stopping)
-	case errors.As(err, &exit) && (exit.ExitCode() == sys.ExitCodeContextCanceled || exit.ExitCode() == sys.ExitCodeDeadlineExceeded):
-		return ending{} // stopped by the host: it is interruptible
 	case errors.As(err, &exit):
-		code := int(exit.ExitCode())
+		if s.stopping && (exit.ExitCode() == sys.ExitCodeContextCanceled || exit.ExitCode() == sys.ExitCodeDeadlineExceeded) {
+			return ending{} // stopped by the host: it is interruptible
+		}
+		code := guestExitCode(exit)
 		if code == goRuntimeExit {
 			if e, ok := gaveUp(); ok {
 				return e
 			}
 		}
 		return exited(spec, code, s.stopping)
+	case err == nil || errors.Is(err, context.Canceled):
+		return exited(spec, 0, s.stopping)
 	}
 	if e, ok := gaveUp(); ok {
 		return e
 	}
 	return fail(CauseTrapped, trapDetail(err))
+}
+
+// guestExitCode is the code the guest passed to its exit. WASI's proc_exit
+// takes 32 bits, and Go's os.Exit hands it its int as an int32: read back as
+// one, ExitSelf(-1) is -1, not 4294967295.
+func guestExitCode(exit *sys.ExitError) int {
+	return int(int32(exit.ExitCode()))
 }
 
 // exited is the ending of a guest that exited with code: a program's exit

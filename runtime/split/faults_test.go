@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -76,6 +77,8 @@ func TestEveryFaultReadsTheSameInBothModes(t *testing.T) {
 			unavailable, "service faulty trapped in function _start: wasm error: out of bounds memory access"},
 		{"Exit", time.Minute, "Exit: test.Faulty/Exit: unavailable: service faulty exited with code 3",
 			unavailable, "service faulty exited with code 3"},
+		{"ExitNegative", time.Minute, "ExitNegative: test.Faulty/ExitNegative: unavailable: service faulty exited with code -1",
+			unavailable, "service faulty exited with code -1"},
 		{"Hog", time.Minute, "Hog: test.Faulty/Hog: unavailable: service faulty ran out of memory (its limit is 64 MiB)",
 			unavailable, "service faulty ran out of memory (its limit is 64 MiB)"},
 		{"Spin", 200 * time.Millisecond, "Spin: test.Faulty/Spin: deadline exceeded: no reply from service faulty within its method budget of 200ms",
@@ -129,6 +132,33 @@ func TestOutputThatReadsLikeACrashIsNotOne(t *testing.T) {
 		if m.res.ExitCode != 0 || len(summary) != 0 {
 			t.Errorf("%s mode: exit code %d, failures %q; want 0 and none\noutput:\n%s%s", m.mode, m.res.ExitCode, summary, m.stdout, m.more)
 		}
+	}
+}
+
+// A program's exit code is the run's as the program gave it, whatever it
+// is: -1 is also wazero's code for a module whose context was cancelled,
+// which must not make the program's own exit read as a stop by the host.
+func TestAProgramsOwnExitCodeIsTheRunsInBothModes(t *testing.T) {
+	for _, code := range []int{-1, 3, 256} {
+		t.Run(fmt.Sprintf("a program that exits with %d", code), func(t *testing.T) {
+			guests := func() []*host.GuestSpec {
+				g := faultGuests(t, "Hello", time.Minute)
+				g[1].Env = append(g[1].Env, "THEN=exit", fmt.Sprintf("EXIT=%d", code))
+				return g
+			}
+			single, singleOut := runSingle(t, guests())
+			split, splitOut, splitErr := supervise(t, guests(), nil, nil)
+			for _, m := range []struct {
+				mode   string
+				res    host.Result
+				stdout string
+				more   string
+			}{{"single", single, singleOut, ""}, {"split", split, splitOut, splitErr}} {
+				if _, summary := outcome(m.res, ""); m.res.ExitCode != code || len(summary) != 0 {
+					t.Errorf("%s mode: exit code %d, failures %q; want %d and none\noutput:\n%s%s", m.mode, m.res.ExitCode, summary, code, m.stdout, m.more)
+				}
+			}
+		})
 	}
 }
 

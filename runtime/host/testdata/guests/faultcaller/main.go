@@ -4,12 +4,13 @@
 // prints how each call ended, one line each. The pauses leave a test time
 // to act between the calls (to kill the service's process, say). With
 // THEN=exit it exits right after the faulty method's call ends. Before it
-// exits, it prints SAY when set.
+// exits, it prints SAY when set; it exits with EXIT (0 when unset).
 package main
 
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -52,10 +53,11 @@ func call(c guest.Client, method string, next func()) {
 		})
 }
 
-// end ends the program as SAY says.
+// end ends the program as SAY and EXIT say.
 func end() {
 	if say := os.Getenv("SAY"); say != "" {
 		fmt.Println(say)
 	}
-	guest.ExitSelf(0)
+	code, _ := strconv.Atoi(os.Getenv("EXIT"))
+	guest.ExitSelf(code)
 }

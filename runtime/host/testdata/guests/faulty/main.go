@@ -34,6 +34,10 @@ func main() {
 			os.Exit(3)
 			return nil
 		},
+		"ExitNegative": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			os.Exit(-1) // wazero's exit code for a cancelled context, 0xFFFFFFFF
+			return nil
+		},
 		"Log": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			// Not a fault: lines that only look like the Go runtime's.
 			fmt.Println("panic: this is just a log line")
