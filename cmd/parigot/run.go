@@ -319,22 +319,48 @@ func runOutcome(out host.Result, stderr io.Writer) error {
 	for _, f := range out.Failures {
 		fmt.Fprintf(stderr, "parigot: %s\n", f)
 	}
-	if out.ExitCode != 0 && len(out.Failures) == 0 {
-		fmt.Fprintf(stderr, "parigot: the app's program exited with code %d\n", out.ExitCode)
+	if out.ExitCode != 0 {
+		code, why := programExit(out.ExitCode)
+		switch {
+		case why != "":
+			fmt.Fprintf(stderr, "parigot: the app's program exited with code %d; parigot exits with %d, since %s\n", out.ExitCode, code, why)
+		case len(out.Failures) == 0:
+			fmt.Fprintf(stderr, "parigot: the app's program exited with code %d\n", out.ExitCode)
+		}
 	}
 	return resultExit(out)
 }
 
 // resultExit is the exit code a run's result gives parigot: the program's
-// exit code, else exitFailure when a guest failed, else success.
+// exit code (see programExit), else exitFailure when a guest failed, else
+// success.
 func resultExit(out host.Result) error {
 	switch {
 	case out.ExitCode != 0:
-		return exitCode(out.ExitCode)
+		code, _ := programExit(out.ExitCode)
+		return exitCode(code)
 	case len(out.Failures) > 0:
 		return exitCode(exitFailure)
 	}
 	return nil
+}
+
+// programExit is the exit code parigot ends with when the app's program
+// exited with code, and, when the two differ, why. parigot passes a
+// program's code on when it can do so faithfully: a process's exit status
+// holds 0 to 255 (os.Exit(256) would read as success), and parigot keeps
+// exitUsage and exitInterrupted to mean what docs/CLI.md says they mean.
+// Any other code becomes exitFailure.
+func programExit(code int) (exit int, why string) {
+	switch {
+	case code == exitUsage:
+		return exitFailure, fmt.Sprintf("its %d means a command line it did not understand", exitUsage)
+	case code == exitInterrupted:
+		return exitFailure, fmt.Sprintf("its %d means it was interrupted", exitInterrupted)
+	case code < 0 || code > 255:
+		return exitFailure, "an exit code is a number from 0 to 255"
+	}
+	return code, ""
 }
 
 // newGuestCommand is the child process of split mode: it hosts one guest.

@@ -522,7 +522,10 @@ func MustRunClient() {
 }
 
 // ExitSelf ends the guest with the given exit code. For a program, that code
-// becomes the exit code of `parigot run`.
+// becomes the exit code of `parigot run` when it can be passed on as it is:
+// a code outside 0 to 255, or 2 or 130 (parigot's own for a command line it
+// did not understand and for an interruption), makes `parigot run` exit 1
+// and say what the code was.
 func ExitSelf(code int) {
 	hostExiting(code)
 	os.Exit(code)

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+
+	"parigot.dev/parigot/runtime/host"
+)
+
+func TestParigotRunPassesOnAProgramsExitCodeWhenItCan(t *testing.T) {
+	crash := host.Failure{Guest: "bad", Kind: host.Service, Cause: host.CauseExited, ExitCode: -1}
+	for _, c := range []struct {
+		name   string
+		res    host.Result
+		exit   int
+		stderr string
+	}{
+		{"a program that exits 0 is success", host.Result{}, exitOK, ""},
+		{"a program's code from 1 to 255 is parigot's", host.Result{ExitCode: 3}, 3,
+			"parigot: the app's program exited with code 3\n"},
+		{"a program's 2 becomes 1, since 2 is a command line parigot did not understand", host.Result{ExitCode: 2}, exitFailure,
+			"parigot: the app's program exited with code 2; parigot exits with 1, since its 2 means a command line it did not understand\n"},
+		{"a program's 130 becomes 1, since 130 is an interrupted parigot", host.Result{ExitCode: 130}, exitFailure,
+			"parigot: the app's program exited with code 130; parigot exits with 1, since its 130 means it was interrupted\n"},
+		{"a program's 256 becomes 1, not the 0 an exit status would make of it", host.Result{ExitCode: 256}, exitFailure,
+			"parigot: the app's program exited with code 256; parigot exits with 1, since an exit code is a number from 0 to 255\n"},
+		{"a program's -1 becomes 1", host.Result{ExitCode: -1}, exitFailure,
+			"parigot: the app's program exited with code -1; parigot exits with 1, since an exit code is a number from 0 to 255\n"},
+		{"a failed service is 1", host.Result{Failures: []host.Failure{crash}}, exitFailure,
+			"parigot: service bad exited with code -1\n"},
+		{"a program's 256 after a failed service still says what the program's code was", host.Result{ExitCode: 256, Failures: []host.Failure{crash}}, exitFailure,
+			"parigot: service bad exited with code -1\nparigot: the app's program exited with code 256; parigot exits with 1, since an exit code is a number from 0 to 255\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			exit := report(runOutcome(c.res, &stderr), &stderr)
+			if exit != c.exit || stderr.String() != c.stderr {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d, stderr:\n%s", exit, stderr.String(), c.exit, c.stderr)
+			}
+		})
+	}
+}
