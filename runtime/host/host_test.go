@@ -189,6 +189,26 @@ func TestAnEndlessMethodIsStoppedAndItsServiceRestarted(t *testing.T) {
 	}
 }
 
+// A service looping outside any method (in a timer here) while calls wait
+// for it is stopped as an overrunning method is, named, and restarted.
+func TestAServiceLoopingOutsideAMethodIsStoppedWhileCallsWait(t *testing.T) {
+	echo := &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"},
+		MethodTimeout: 50 * time.Millisecond, Overrun: OverrunStop, Restart: RestartOnFailure}
+	caller := &GuestSpec{Name: "spinlatercaller", Kind: Program, Wasm: wasm(t, "caller"), Requires: []string{"echo"}}
+	res, out := runApp(t, echo, caller)
+	assertLines(t, out, []string{
+		"spinlatercaller | SpinLater: ok 0 bytes, intact=true",
+		"spinlatercaller | Echo: test.Echo/Echo: deadline exceeded: no reply from service echo within its method budget of 50ms",
+		"spinlatercaller | Echo after restart: ok",
+	})
+	if !strings.Contains(out, "parigot: service echo: it ran for ") || !strings.Contains(out, "outside any method (a timer, a reply's callback or background work) while calls waited, over its method budget of 50ms; stopping it") {
+		t.Errorf("the overrun was not reported:\n%s", out)
+	}
+	if res.ExitCode != 0 || len(res.Failures) != 1 || !strings.Contains(res.Failures[0].String(), "service echo was stopped: it ran for") {
+		t.Errorf("exit %d, failures %q; want 0 and the overrun", res.ExitCode, res.Failures)
+	}
+}
+
 // A method asleep in a host call (time.Sleep: WASI's poll_oneoff) is
 // stopped over its budget as a looping one is, and its service restarted.
 func TestASleepingMethodIsStoppedAndItsServiceRestarted(t *testing.T) {

@@ -301,6 +301,13 @@ func hostPoll(ctx context.Context, in *instance, mem memory, stack []uint64) abi
 	if in.run.trace != nil {
 		in.runsOnBehalf(&ev, ok)
 	}
+	if in.spec.Kind == Service && (!ok || ev.Kind != abi.KindCall) {
+		// The guest runs a timer, a reply's callbacks or background work
+		// until its next poll: the watchdog stops it if that keeps its
+		// calls waiting past the method budget (see overrunAt).
+		in.busyMethod.Store(betweenCalls)
+		in.busySince.Store(time.Now().UnixNano())
+	}
 	if !ok {
 		return abi.StatusTimeout
 	}

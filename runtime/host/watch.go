@@ -17,6 +17,10 @@ type overrun struct {
 
 func (o *overrun) String() string {
 	s := fmt.Sprintf("method %s ran for %s, over its budget of %s", o.method, o.ran.Round(time.Millisecond), o.budget)
+	if o.method == "" {
+		s = fmt.Sprintf("it ran for %s outside any method (a timer, a reply's callback or background work) while calls waited, over its method budget of %s",
+			o.ran.Round(time.Millisecond), o.budget)
+	}
 	if o.late {
 		s += ", and was still running when the run ended"
 	}
@@ -45,9 +49,15 @@ func (r *run) watch(ctx context.Context) {
 	}
 }
 
+// betweenCalls is busyMethod while a service runs code of no call: a
+// timer, a reply's callbacks, background work.
+var betweenCalls = new(string)
+
 // overrunAt returns the overrun of the method the guest is executing when,
 // at now, it has run longer than limit and has not been acted on; else nil.
-// It marks the overrun acted on.
+// It marks the overrun acted on. Code of no call (betweenCalls) overruns
+// only while calls wait for it: a service must come back for its calls
+// within its method budget, as a method must end within it.
 func (in *instance) overrunAt(now time.Time, limit time.Duration) *overrun {
 	since := in.busySince.Load()
 	if since == 0 {
@@ -57,11 +67,14 @@ func (in *instance) overrunAt(now time.Time, limit time.Duration) *overrun {
 	if ran <= limit {
 		return nil
 	}
+	if in.busyMethod.Load() == betweenCalls && in.waitingCalls.Load() == 0 {
+		return nil
+	}
 	if seen := in.overrunSeen.Load(); seen == since || !in.overrunSeen.CompareAndSwap(seen, since) {
 		return nil // another look acted on it first
 	}
 	method := ""
-	if m := in.busyMethod.Load(); m != nil {
+	if m := in.busyMethod.Load(); m != nil && m != betweenCalls {
 		method = *m
 	}
 	return &overrun{service: in.spec.Name, method: method, ran: ran, budget: in.spec.MethodTimeout}

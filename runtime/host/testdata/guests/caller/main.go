@@ -20,6 +20,13 @@ func main() {
 			echo, _ := guest.Locate("test.Echo")
 			call(echo, "Spin", nil, func() { untilOK(echo, 6000) })
 			return
+		case "spinlatercaller":
+			echo, _ := guest.Locate("test.Echo")
+			call(echo, "SpinLater", nil, func() {
+				time.Sleep(50 * time.Millisecond) // the timer is looping by now
+				call(echo, "Echo", nil, func() { untilOK(echo, 6000) })
+			})
+			return
 		case "sleepcaller":
 			echo, _ := guest.Locate("test.Echo")
 			call(echo, "Sleep", nil, func() { untilOK(echo, 6000) })

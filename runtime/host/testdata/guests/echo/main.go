@@ -85,6 +85,13 @@ func main() {
 			}
 			return guest.Resolved(req)
 		},
+		"SpinLater": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			guest.After(10*time.Millisecond, func() {
+				for spin = 0; ; spin++ { // a timer that never returns: outside any method
+				}
+			})
+			return guest.Resolved(req)
+		},
 		"Sleep": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			time.Sleep(time.Hour) // asleep in the host: the host must wake it to stop it
 			return guest.Resolved(req)
