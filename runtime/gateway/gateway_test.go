@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -384,7 +385,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The gateway's limits, shortened so that the test does not wait 30s.
-	srv, err := listen("test", "127.0.0.1:0", h, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), clientLimits{readHeader: 200 * time.Millisecond, read: 500 * time.Millisecond})
+	srv, err := listen("test", "127.0.0.1:0", h, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), clientLimits{readHeader: 200 * time.Millisecond, read: 500 * time.Millisecond, write: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,6 +415,29 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a client that does not read its reply is cut off", func(t *testing.T) {
+		// A small receive buffer, and a reply of megabytes: the server's
+		// writes block until its limit ends the reply.
+		d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+			return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		}}
+		conn, err := d.Dial("tcp", strings.TrimPrefix(srv.URL(), "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		name := bytes.Repeat([]byte{'n'}, 3<<20)
+		req, _ := proto.Marshal(wrapperspb.String(string(name)))
+		fmt.Fprintf(conn, "POST /test.v1.Echo/Say HTTP/1.1\r\nHost: x\r\nContent-Type: application/proto\r\nContent-Length: %d\r\n\r\n", len(req))
+		conn.Write(req)
+		time.Sleep(2 * time.Second) // not reading: ten times the limit
+		conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		got, err := io.ReadAll(conn)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() || len(got) >= len(name) {
+			t.Errorf("the server kept writing the reply (%d bytes read, %v)", len(got), err)
+		}
+	})
 	t.Run("and the gateway serves others meanwhile", func(t *testing.T) {
 		resp, body := post(t, srv.URL()+"/test.v1.Echo/Say", "application/json", `{"name":"z"}`)
 		if resp.StatusCode != 200 || !strings.Contains(body, "Hello, z!") {

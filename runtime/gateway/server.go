@@ -23,6 +23,10 @@ const (
 	// request, body included: a client that sends slowly or never
 	// finishes holds a connection no longer.
 	ReadTimeout = 30 * time.Second
+	// WriteTimeout bounds how long a client may take to read a reply,
+	// from its first byte: a client that reads slowly or never holds
+	// neither a connection nor the reply's memory any longer.
+	WriteTimeout = 30 * time.Second
 	// IdleTimeout closes a kept-alive connection without requests.
 	IdleTimeout = 2 * time.Minute
 	// StopTimeout bounds a graceful stop: the gateway stops accepting,
@@ -49,11 +53,13 @@ type Server struct {
 	done     chan struct{} // closed once every serving loop has returned
 }
 
-// clientLimits bound how long a client may take to send a request.
-type clientLimits struct{ readHeader, read time.Duration }
+// clientLimits bound how long a client may take to send a request, and to
+// read its reply.
+type clientLimits struct{ readHeader, read, write time.Duration }
 
-// defaultLimits are the gateway's: ReadHeaderTimeout and ReadTimeout.
-var defaultLimits = clientLimits{ReadHeaderTimeout, ReadTimeout}
+// defaultLimits are the gateway's: ReadHeaderTimeout, ReadTimeout and
+// WriteTimeout.
+var defaultLimits = clientLimits{ReadHeaderTimeout, ReadTimeout, WriteTimeout}
 
 // listen starts serving on addr, HTTP/1.1 and HTTP/2 without TLS (h2c,
 // which gRPC clients speak in cleartext) on one port. A cleartext HTTP/2
@@ -75,7 +81,7 @@ func listen(name, addr string, h http.Handler, g *grpc.Server, log *slog.Logger,
 	s := &Server{name: name, ln: ln, sniff: newSniffer(), grpc: g,
 		stopped: make(chan struct{}), broke: make(chan error, 1), done: make(chan struct{}),
 		http: &http.Server{
-			Handler:           h,
+			Handler:           boundWrite(limits.write, h),
 			Protocols:         &protocols,
 			ReadHeaderTimeout: limits.readHeader,
 			ReadTimeout:       limits.read,
@@ -107,6 +113,52 @@ func listen(name, addr string, h http.Handler, g *grpc.Server, log *slog.Logger,
 	go func() { loops.Wait(); close(s.done) }()
 	return s, nil
 }
+
+// boundWrite gives each reply of h limit to be written, from its first
+// byte: net/http's WriteTimeout would count the call's own time too, which
+// a method's budget (up to an hour) already bounds.
+func boundWrite(limit time.Duration, h http.Handler) http.Handler {
+	if limit <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&writeBounded{ResponseWriter: w, limit: limit}, r)
+	})
+}
+
+// writeBounded sets its write deadline when the reply starts.
+type writeBounded struct {
+	http.ResponseWriter
+	limit   time.Duration
+	started bool
+}
+
+func (w *writeBounded) start() {
+	if !w.started {
+		w.started = true
+		http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(w.limit))
+	}
+}
+
+func (w *writeBounded) WriteHeader(code int) {
+	w.start()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *writeBounded) Write(p []byte) (int, error) {
+	w.start()
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush flushes the reply, for the protocols that stream it (gRPC-Web,
+// gRPC over net/http).
+func (w *writeBounded) Flush() {
+	w.start()
+	http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *writeBounded) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // URL is where clients reach the gateway.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
