@@ -213,11 +213,13 @@ func newSupervisor(opts Options) (*supervisor, error) {
 	}
 	stdout, stderr := lines.NewSink(opts.Stdout), lines.NewSink(opts.Stderr)
 	for _, c := range s.children {
+		// A child cuts its guest's long lines already (lines.MaxLine), so
+		// its lines pass through whole.
 		prefix := lines.Prefix(c.label, width)
-		if opts.LogJSON {
-			prefix = "" // each child writes JSON lines naming its guest
-		}
 		c.out, c.err = stdout.Writer(prefix), stderr.Writer(prefix)
+		if opts.LogJSON { // each child writes JSON lines naming its guest
+			c.out, c.err = stdout.RecordWriter(), stderr.RecordWriter()
+		}
 	}
 	// Each child sends a handful of events; the buffer keeps their watchers
 	// from waiting on a supervisor that is stopping.

@@ -15,9 +15,11 @@ type Tag func() (method, traceID, spanID string)
 // ("stdout", "stderr") into one JSON object: time, guest, stream, the
 // tag's fields when known, and the line as msg. A line that is a JSON
 // object already (a guest logging with slog's JSONHandler) keeps its own
-// fields, after the host's, and its own time. tag may be nil.
+// fields, after the host's, and its own time. tag may be nil. A line
+// longer than MaxLine is cut as a Writer cuts it, each piece a record whose
+// msg is the piece (Continued first, after the first piece).
 func (s *Sink) JSONWriter(guest, stream string, tag Tag) *Writer {
-	w := &Writer{sink: s}
+	w := &Writer{sink: s, max: MaxLine}
 	w.format = func(line []byte) []byte { return jsonLine(time.Now(), guest, stream, tag, line) }
 	return w
 }

@@ -1,8 +1,12 @@
 // Package lines interleaves the output of many guests line by line: each
-// guest's stream goes through a Writer that cuts it into whole lines and
-// prefixes them ("greeting | "), and a Sink writes whole lines, one at a
-// time, to the terminal or log they share. Single mode, split mode's
-// supervisor and the test harness all show guest output this way.
+// guest's stream goes through a Writer that cuts it into lines and prefixes
+// them ("greeting | "), and a Sink writes those lines, one at a time, to the
+// terminal or log they share. Single mode, split mode's supervisor and the
+// test harness all show guest output this way.
+//
+// A line longer than MaxLine is cut into pieces of at most MaxLine bytes,
+// each written as a line of its own, so that what a guest writes costs
+// bounded memory however long its lines.
 package lines
 
 import (
@@ -10,9 +14,33 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"unicode/utf8"
 )
 
-// Sink writes whole lines from many Writers to one io.Writer, one line at a
+// MaxLine is the most a Writer holds of one line, and so the longest line
+// it writes (not counting its prefix and newline). A longer line is cut
+// into pieces of at most MaxLine bytes, each written as a line; every piece
+// after the first starts with Continued, within the bound. 64 KiB is far
+// more than any line meant to be read (a log record, a stack frame), and
+// little enough that a guest writing gigabytes without a newline costs the
+// host 64 KiB per stream, and that writing one piece to a slow terminal or
+// pipe keeps the other guests waiting only briefly. A line of at most
+// MaxLine bytes comes out whole, so output that has been through a Writer
+// (a split-mode child's) goes through another (its supervisor's) unchanged.
+const MaxLine = 64 << 10
+
+// Continued starts each piece of a cut line after the first, so that a
+// reader sees where the line was cut, and a piece that happens to start
+// with "panic: " is not taken for a panic. A line is cut where a UTF-8
+// character starts.
+const Continued = "… "
+
+// MaxRecord is the longest line a RecordWriter passes whole: the JSON
+// record of a piece of at most MaxLine bytes is at most six times as long
+// (each byte escaped as \u00XX or \ufffd), plus the host's fields.
+const MaxRecord = 8 * MaxLine
+
+// Sink writes lines from many Writers to one io.Writer, one line at a
 // time.
 type Sink struct {
 	mu sync.Mutex
@@ -30,19 +58,24 @@ func (s *Sink) WriteLine(line []byte) {
 }
 
 // Writer cuts what is written to it into lines and hands each to its Sink
-// with the prefix in front. It is safe for concurrent use.
+// with the prefix in front, cutting a line longer than its bound (MaxLine)
+// into pieces. It is safe for concurrent use.
 type Writer struct {
 	sink   *Sink
 	prefix string
 	// Seen, when set, is called with every line (without the prefix)
-	// before it is written.
+	// before it is written; the line is only lent to it.
 	Seen func(line []byte)
 	// format, when set, makes the whole line written instead of the prefix
 	// and the line (see JSONWriter).
 	format func(line []byte) []byte
+	max    int // the longest line it writes, without the newline: MaxLine, or MaxRecord
 
-	mu  sync.Mutex
-	buf []byte
+	mu      sync.Mutex
+	buf     []byte // the line so far, without its newline: at most max bytes, Continued included
+	cut     bool   // buf continues a line that was cut: its piece starts with Continued
+	out     []byte // the line as written, reused from one line to the next
+	scanned int    // bytes looked at for a newline, so that tests can tell the work done
 }
 
 // Prefix is what each output line of the guest (or replica) label starts
@@ -52,22 +85,73 @@ type Writer struct {
 func Prefix(label string, width int) string { return fmt.Sprintf("%-*s | ", width, label) }
 
 // Writer returns a Writer that prefixes each line with prefix.
-func (s *Sink) Writer(prefix string) *Writer { return &Writer{sink: s, prefix: prefix} }
+func (s *Sink) Writer(prefix string) *Writer { return &Writer{sink: s, prefix: prefix, max: MaxLine} }
+
+// RecordWriter returns a Writer for lines that are JSON records already (a
+// split-mode child's, under --log-format json): no prefix, and a record is
+// cut only past MaxRecord, which the record of a piece of a line never is.
+func (s *Sink) RecordWriter() *Writer { return &Writer{sink: s, max: MaxRecord} }
 
 // Write implements io.Writer. A last line without a newline waits for more
-// output, or for Flush.
+// output, or for Flush; once it is longer than the bound, a piece of it is
+// written.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n') // only new bytes: each is looked at once
 		if i < 0 {
-			return len(p), nil
+			w.scanned += len(p)
+			w.add(p)
+			break
 		}
-		w.emit(w.buf[:i+1])
-		w.buf = w.buf[i+1:]
+		w.scanned += i + 1
+		w.add(p[:i])
+		w.emit(len(w.buf))
+		w.cut = false
+		p = p[i+1:]
 	}
+	return n, nil
+}
+
+// add appends part of a line to buf, writing a piece each time buf is full
+// and more of the line follows (so a line of exactly the bound comes out
+// whole).
+func (w *Writer) add(p []byte) {
+	for len(p) > 0 {
+		room := w.max - len(w.buf)
+		if w.cut {
+			room -= len(Continued)
+		}
+		if room == 0 {
+			w.emit(runeCut(w.buf))
+			w.cut = true
+			continue
+		}
+		k := min(room, len(p))
+		if len(w.buf)+k > cap(w.buf) {
+			grown := make([]byte, len(w.buf), min(max(2*cap(w.buf), len(w.buf)+k, 512), w.max))
+			copy(grown, w.buf)
+			w.buf = grown
+		}
+		w.buf = append(w.buf, p[:k]...)
+		p = p[k:]
+	}
+}
+
+// runeCut is where to cut b, full, so that no UTF-8 character is split:
+// before a last character that b has only part of.
+func runeCut(b []byte) int {
+	for i := len(b) - 1; i > 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				return i
+			}
+			break
+		}
+	}
+	return len(b)
 }
 
 // Flush writes out a last line that had no newline.
@@ -75,12 +159,22 @@ func (w *Writer) Flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.buf) > 0 {
-		w.emit(append(w.buf, '\n'))
-		w.buf = nil
+		w.emit(len(w.buf))
 	}
+	w.cut = false
 }
 
-func (w *Writer) emit(line []byte) {
+// emit writes buf[:n] as a line, a piece of one when more follows, and
+// keeps the rest of buf.
+func (w *Writer) emit(n int) {
+	out := append(w.out[:0], w.prefix...)
+	if w.cut {
+		out = append(out, Continued...)
+	}
+	out = append(append(out, w.buf[:n]...), '\n')
+	w.out = out
+	w.buf = w.buf[:copy(w.buf, w.buf[n:])]
+	line := out[len(w.prefix):]
 	if w.Seen != nil {
 		w.Seen(line)
 	}
@@ -88,8 +182,6 @@ func (w *Writer) emit(line []byte) {
 		w.sink.WriteLine(w.format(line))
 		return
 	}
-	out := make([]byte, 0, len(w.prefix)+len(line))
-	out = append(append(out, w.prefix...), line...)
 	w.sink.WriteLine(out)
 }
 
