@@ -6,7 +6,8 @@
 //
 // A line longer than MaxLine is cut into pieces of at most MaxLine bytes,
 // each written as a line of its own, so that what a guest writes costs
-// bounded memory however long its lines.
+// bounded memory however long its lines, and one guest's long line keeps
+// another waiting for at most one piece.
 package lines
 
 import (
@@ -40,11 +41,15 @@ const Continued = "… "
 // (each byte escaped as \u00XX or \ufffd), plus the host's fields.
 const MaxRecord = 8 * MaxLine
 
-// Sink writes lines from many Writers to one io.Writer, one line at a
-// time.
+// Sink writes lines from many Writers to one io.Writer, one line at a time,
+// in the order their writers came to it: a line waits for at most the line
+// being written and those that came before it, one from each other Writer.
 type Sink struct {
-	mu sync.Mutex
-	w  io.Writer
+	w io.Writer
+
+	mu      sync.Mutex      // guards the two below
+	busy    bool            // a line is being written to w
+	waiting []chan struct{} // the lines waiting for their turn, first come first; closing one gives it the turn
 }
 
 // NewSink returns a Sink writing to w.
@@ -52,9 +57,38 @@ func NewSink(w io.Writer) *Sink { return &Sink{w: w} }
 
 // WriteLine writes line, which should end in a newline, in one piece.
 func (s *Sink) WriteLine(line []byte) {
-	s.mu.Lock()
+	s.take()
+	defer s.give()
 	s.w.Write(line)
+}
+
+// take waits for the turn to write a line. Unlike a sync.Mutex, which lets
+// the writer that just wrote a piece take it again ahead of one that has
+// been waiting, the turn goes to the writers in the order they came.
+func (s *Sink) take() {
+	s.mu.Lock()
+	if !s.busy {
+		s.busy = true
+		s.mu.Unlock()
+		return
+	}
+	turn := make(chan struct{})
+	s.waiting = append(s.waiting, turn)
 	s.mu.Unlock()
+	<-turn
+}
+
+// give passes the turn to the line that has waited longest, if one does.
+func (s *Sink) give() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.waiting) == 0 {
+		s.busy = false
+		return
+	}
+	close(s.waiting[0])
+	s.waiting[0] = nil
+	s.waiting = s.waiting[1:]
 }
 
 // Writer cuts what is written to it into lines and hands each to its Sink

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -219,4 +221,70 @@ func BenchmarkLongLine(b *testing.B) {
 		scanned += w.scanned
 	}
 	b.ReportMetric(float64(scanned)/float64(b.N)/(10<<20), "bytes-scanned/B")
+}
+
+// gate is a destination whose every Write waits for the test to let it
+// finish, telling the test first what it writes.
+type gate struct {
+	started chan string
+	finish  chan struct{}
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	g.started <- string(p)
+	<-g.finish
+	return len(p), nil
+}
+
+func TestALongLineKeepsAnotherGuestWaitingForOnePiece(t *testing.T) {
+	g := &gate{started: make(chan string), finish: make(chan struct{})}
+	sink := NewSink(g)
+	long, short := sink.Writer("long | "), sink.Writer("short | ")
+	next := func() string {
+		t.Helper()
+		select {
+		case s := <-g.started:
+			return s
+		case <-time.After(10 * time.Second):
+			t.Fatal("no write reached the destination in 10 s")
+			return ""
+		}
+	}
+	longDone, shortDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(longDone)
+		long.Write([]byte(strings.Repeat("x", 3*MaxLine) + "\n"))
+	}()
+	if first := next(); len(first) > len("long | ")+MaxLine+1 {
+		t.Fatalf("the long line's first write is %d bytes, more than one piece", len(first))
+	}
+	go func() {
+		defer close(shortDone)
+		fmt.Fprintln(short, "hello")
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() { // until the short line waits for its turn
+		sink.mu.Lock()
+		waiting := len(sink.waiting)
+		sink.mu.Unlock()
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the short line is not waiting for its turn after 10 s")
+		}
+	}
+	g.finish <- struct{}{} // the first piece is written
+	if got := next(); got != "short | hello\n" {
+		t.Fatalf("after the long line's first piece came %.40q..., not the short line", got)
+	}
+	g.finish <- struct{}{}
+	<-shortDone
+	for {
+		select {
+		case <-g.started:
+			g.finish <- struct{}{}
+		case <-longDone:
+			return
+		}
+	}
 }
