@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/internal/lines"
 )
 
 // The link between the supervisor and a child it started is two pipes that
@@ -132,9 +133,10 @@ func (l *Link) send(r report) {
 
 // maxLineReport bounds the record of one line sent as a report: the
 // supervisor reads reports of up to 1 MiB, and a longer one would end its
-// reading of the child's reports. The dashboard, which wants them, has no
-// use for a line that long; it is left out.
-const maxLineReport = 64 << 10
+// reading of the child's reports. The host cuts a guest's lines so that
+// their records are shorter (lines.MaxRecord), and the dashboard gets each
+// piece as in single mode; a longer record is left out.
+const maxLineReport = lines.MaxRecord
 
 // line sends the record of a line of the guest's output, when the
 // supervisor wants them (host.Config.Lines).

@@ -2,15 +2,20 @@ package split
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+
+	"parigot.dev/parigot/runtime/internal/lines"
 )
 
 // TestAChildSendsItsLinesOnlyWhenAsked: a line's record goes up the link
 // as a report when the supervisor's hello asks for lines, and not
-// otherwise; a record too long for the supervisor's reader is left out.
+// otherwise, also the record of a whole piece of a cut line; a record too
+// long for the supervisor's reader is left out.
 func TestAChildSendsItsLinesOnlyWhenAsked(t *testing.T) {
 	for _, want := range []bool{true, false} {
 		downR, downW, upR, upW := linkPipes(t)
@@ -20,24 +25,34 @@ func TestAChildSendsItsLinesOnlyWhenAsked(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var got []report
+		read := make(chan error)
+		go func() { // as the supervisor does, while the child writes: a piece's record is more than a pipe holds
+			sc := bufio.NewScanner(upR)
+			sc.Buffer(nil, 1<<20)
+			for sc.Scan() {
+				var r report
+				if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+					read <- fmt.Errorf("a report that is not JSON: %.100s", sc.Bytes())
+					return
+				}
+				got = append(got, r)
+			}
+			read <- sc.Err()
+		}()
 		record := `{"guest":"back","stream":"stdout","trace_id":"0af7651916cd43dd8448eb211c80319c","msg":"back got traced"}`
 		link.line([]byte(record + "\n"))
+		piece := lines.Record("back", "stdout", nil, []byte(strings.Repeat("<", lines.MaxLine)+"\n"))
+		link.line(piece)
 		link.line([]byte(`{"guest":"back","msg":"` + strings.Repeat("x", maxLineReport) + `"}`))
 		link.ready("back") // a report the supervisor always gets, after them
 		upW.Close()
-		var got []report
-		sc := bufio.NewScanner(upR)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var r report
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				t.Fatalf("a report that is not JSON: %s", sc.Bytes())
-			}
-			got = append(got, r)
+		if err := <-read; err != nil {
+			t.Fatal(err)
 		}
 		switch {
-		case want && (len(got) != 2 || string(got[0].Line) != record || got[1].Ready != "back"):
-			t.Errorf("asked for lines, the child sent %+v; want the line's record, then ready", got)
+		case want && (len(got) != 3 || string(got[0].Line) != record || !bytes.Equal(got[1].Line, bytes.TrimSpace(piece)) || got[2].Ready != "back"):
+			t.Errorf("asked for lines, the child sent %d reports; want the line's record, the piece's, then ready", len(got))
 		case !want && (len(got) != 1 || got[0].Ready != "back"):
 			t.Errorf("not asked for lines, the child sent %+v; want ready alone", got)
 		}
