@@ -2,6 +2,7 @@ package host
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -13,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -113,21 +113,27 @@ func (r *run) runNative(ctx context.Context, in *instance, stdout, stderr *guest
 
 // readDelveOutput passes Delve's stdout (the guest's stdout, after Delve's
 // own first line) to the guest's output, sending the API's address on addr
-// once Delve says it.
+// once Delve says it. A line of any length passes, in pieces if need be:
+// the guest's output cuts it (see lines.MaxLine).
 func (r *run) readDelveOutput(out io.Reader, stdout *guestOutput, addr chan<- string) {
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	const listening = "API server listening at: "
-	for sc.Scan() {
-		line := sc.Text()
-		if a, ok := strings.CutPrefix(line, listening); ok {
+	br := bufio.NewReader(out)
+	atStart := true // of a line
+	for {
+		part, err := br.ReadSlice('\n')
+		whole := bytes.HasSuffix(part, []byte("\n"))
+		if a, ok := bytes.CutPrefix(part, []byte(listening)); ok && atStart && whole {
 			select {
-			case addr <- strings.TrimSpace(a):
+			case addr <- string(bytes.TrimSpace(a)):
 			default:
 			}
-			continue
+		} else {
+			stdout.Write(part)
 		}
-		stdout.Write([]byte(line + "\n"))
+		atStart = whole
+		if err != nil && err != bufio.ErrBufferFull {
+			return
+		}
 	}
 }
 
