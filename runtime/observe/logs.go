@@ -7,14 +7,20 @@ import (
 )
 
 // Logs keeps the latest lines of the guests' output, as the JSON records
-// of --log-format json, for the dashboard to show those of one trace.
-// Its methods are safe from any goroutine.
+// of --log-format json, for the dashboard to show those of one trace: at
+// most keep of them, and at most MaxLogBytes of records, the oldest going
+// first. Its methods are safe from any goroutine.
 type Logs struct {
 	keep  int
 	mu    sync.Mutex
-	lines []logLine // a ring once full
-	next  int
+	lines []logLine // oldest first
+	bytes int       // of the records in lines
 }
+
+// MaxLogBytes bounds the records a Logs keeps: a line of output can be 64
+// KiB, and its record several times that when it is escaped, so a count
+// of lines alone does not bound the dashboard's memory.
+const MaxLogBytes = 16 << 20
 
 type logLine struct {
 	trace  string // the record's trace_id, for filtering
@@ -36,12 +42,13 @@ func (l *Logs) Add(record []byte) {
 	line := logLine{trace: tagged.Trace, record: append(json.RawMessage(nil), record...)}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.lines) < l.keep {
-		l.lines = append(l.lines, line)
-		return
+	l.lines = append(l.lines, line)
+	l.bytes += len(line.record)
+	for len(l.lines) > l.keep || l.bytes > MaxLogBytes && len(l.lines) > 1 {
+		l.bytes -= len(l.lines[0].record)
+		l.lines[0] = logLine{}
+		l.lines = l.lines[1:]
 	}
-	l.lines[l.next] = line
-	l.next = (l.next + 1) % l.keep
 }
 
 // of is the kept records of trace, oldest first; every kept record when
@@ -50,11 +57,9 @@ func (l *Logs) of(trace string) []json.RawMessage {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := []json.RawMessage{}
-	for _, part := range [][]logLine{l.lines[l.next:], l.lines[:l.next]} {
-		for _, line := range part {
-			if trace == "" || line.trace == trace {
-				out = append(out, line.record)
-			}
+	for _, line := range l.lines {
+		if trace == "" || line.trace == trace {
+			out = append(out, line.record)
 		}
 	}
 	return out

@@ -3,6 +3,7 @@ package observe
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -124,6 +125,27 @@ func TestLogsOfATrace(t *testing.T) {
 	}
 	if got := text(l.of("")); len(got) != 3 || got[0] != `{"guest":"b","msg":"2"}` {
 		t.Errorf("of(\"\") = %q, want the three latest, oldest first", got)
+	}
+}
+
+// The records kept are bounded in bytes too: long lines of output cannot
+// grow the dashboard's memory past MaxLogBytes, and the latest are kept.
+func TestLogsKeepABoundedNumberOfBytes(t *testing.T) {
+	l := NewLogs(2000)
+	msg := strings.Repeat("x", 512<<10)
+	for i := range 100 {
+		l.Add(fmt.Appendf(nil, `{"guest":"a","msg":"%d %s"}`, i, msg))
+	}
+	all := l.of("")
+	size := 0
+	for _, r := range all {
+		size += len(r)
+	}
+	if size > MaxLogBytes || len(all) < MaxLogBytes/(600<<10) {
+		t.Errorf("%d records of %d bytes kept, want at most %d bytes, and most of them", len(all), size, MaxLogBytes)
+	}
+	if last := string(all[len(all)-1]); !strings.HasPrefix(last, `{"guest":"a","msg":"99 `) {
+		t.Errorf("the latest record is not kept: %.40s", last)
 	}
 }
 
