@@ -133,3 +133,10 @@ func TestAManifestThatIsNotUTF8TextIsOneErrorSayingSo(t *testing.T) {
 		})
 	}
 }
+
+func TestAPositionInHCLsOwnDetailIsFileLineCol(t *testing.T) {
+	_, diags := Parse(FileName, []byte("app \"x\" {\n  module = \"a\"\n  module = \"b\"\n}\n"), "testdata/app")
+	if len(diags) == 0 || !strings.Contains(diags[0].Detail, "parigot.hcl:2:3") || strings.Contains(diags[0].Detail, "2,3") {
+		t.Errorf("diagnostics %s, want the first setting at parigot.hcl:2:3", describe(diags))
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -283,6 +284,7 @@ func Parse(filename string, src []byte, dir string) (*App, hcl.Diagnostics) {
 		return a, hcl.Diagnostics{d}
 	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	sayPositions(diags)
 	if diags.HasErrors() || f == nil {
 		// Decoding a body with syntax errors only adds confusing follow-ups.
 		return a, diags
@@ -394,4 +396,16 @@ func fileStart(filename string) hcl.Range {
 
 func errAt(rng hcl.Range, summary, detail string) *hcl.Diagnostic {
 	return diag.Errorf(rng, summary, detail)
+}
+
+// hclRange is a range as HCL writes one into its details ("parigot.hcl:20,3-9"
+// or "parigot.hcl:20,3-21,1").
+var hclRange = regexp.MustCompile(`(\S+):(\d+),(\d+)-\d+(?:,\d+)?`)
+
+// sayPositions writes the ranges in HCL's own details as every position
+// parigot prints is written, file:line:col.
+func sayPositions(diags hcl.Diagnostics) {
+	for _, d := range diags {
+		d.Detail = hclRange.ReplaceAllString(d.Detail, "$1:$2:$3")
+	}
 }
