@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -616,5 +617,42 @@ func TestRESTRoutesMatchTheirTemplates(t *testing.T) {
 				t.Errorf("%s matches %s (%s)", c.tmpl, p, r.path)
 			}
 		}
+	}
+}
+
+// A gRPC call in JSON whose message is not the method's request ends with
+// one status, invalid argument; a good one is answered.
+func TestAGRPCJSONCallThatIsNotTheRequestIsInvalid(t *testing.T) {
+	srv, fake := startTest(t)
+	call := func(msg string) (status, message string, body []byte) {
+		frame := append([]byte{0}, binary.BigEndian.AppendUint32(nil, uint32(len(msg)))...)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL()+"/test.v1.Echo/Say", bytes.NewReader(append(frame, msg...)))
+		req.Header.Set("Content-Type", "application/grpc+json")
+		req.Header.Set("Te", "trailers")
+		resp, err := h2cClient().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ = io.ReadAll(resp.Body)
+		if s := resp.Header.Get("Grpc-Status"); s != "" {
+			if resp.Trailer.Get("Grpc-Status") != "" {
+				t.Errorf("%s: two statuses, %s and %s", msg, s, resp.Trailer.Get("Grpc-Status"))
+			}
+			return s, resp.Header.Get("Grpc-Message"), body
+		}
+		return resp.Trailer.Get("Grpc-Status"), resp.Trailer.Get("Grpc-Message"), body
+	}
+	for _, msg := range []string{`{"name":5}`, `[1]`} {
+		before := fake.calls
+		if st, m, _ := call(msg); st != "3" || !strings.Contains(m, "test.v1.SayRequest") {
+			t.Errorf("%s: grpc-status %q (%q), want 3, invalid argument", msg, st, m)
+		}
+		if fake.calls != before {
+			t.Errorf("%s reached the service", msg)
+		}
+	}
+	if st, m, body := call(`{"name":"j"}`); st != "0" || !bytes.Contains(body, []byte("Hello, j!")) {
+		t.Errorf("a good call: grpc-status %q (%q), body %q", st, m, body)
 	}
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 
 	"connectrpc.com/connect"
@@ -84,7 +86,7 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 		return nil, fmt.Errorf("mapping the services' methods: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", connectUnary(procedures, checkJSON(procedures, schema.types, pathWins(restRoutes(sds), transcoder))))
+	mux.Handle("/", connectUnary(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, pathWins(restRoutes(sds), transcoder)))))
 	served, err := schema.servedFiles(services)
 	if err != nil {
 		return nil, err
@@ -184,6 +186,64 @@ func checkJSON(procedures map[string]protoreflect.MessageDescriptor, types *dyna
 		}
 		json.NewEncoder(w).Encode(map[string]any{"code": int(code), "message": msg, "details": []any{}})
 	})
+}
+
+// checkGRPCJSON refuses a gRPC or gRPC-Web call in JSON (application/grpc+json,
+// application/grpc-web+json) whose message is not its method's request,
+// with one status, invalid argument, as checkJSON does for Connect:
+// vanguard would report the decoding error, then end the call a second
+// time with its own status ("unary request has zero messages"), which the
+// client reads as unimplemented. A compressed message is left to vanguard.
+func checkGRPCJSON(procedures map[string]protoreflect.MessageDescriptor, types *dynamicpb.Types, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ct := mediaType(r.Header.Get("Content-Type"))
+		input, isCall := procedures[r.URL.Path]
+		if !isCall || r.Body == nil || ct != "application/grpc+json" && ct != "application/grpc-web+json" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if err != nil {
+			h.ServeHTTP(w, r) // vanguard says what is wrong with a body it cannot read
+			return
+		}
+		for rest := body; len(rest) >= 5; {
+			flags, n := rest[0], int(binary.BigEndian.Uint32(rest[1:5]))
+			if n > len(rest)-5 {
+				break
+			}
+			msg := rest[5 : 5+n]
+			rest = rest[5+n:]
+			if flags != 0 {
+				continue // compressed, or (gRPC-Web) trailers
+			}
+			opts := protojson.UnmarshalOptions{DiscardUnknown: true, Resolver: types}
+			if err := opts.Unmarshal(msg, dynamicpb.NewMessage(input)); err != nil {
+				w.Header().Set("Content-Type", ct)
+				w.Header().Set("Grpc-Status", strconv.Itoa(int(connect.CodeInvalidArgument)))
+				w.Header().Set("Grpc-Message", grpcMessage(fmt.Sprintf("the request is not a %s: %v", input.FullName(), err)))
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// grpcMessage percent-encodes a grpc-message header's value, as gRPC
+// requires of bytes outside printable ASCII and of '%'.
+func grpcMessage(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '%' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // withHealth resolves the descriptors of the app's protos, and those of the
