@@ -106,6 +106,14 @@ func report(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "parigot: %v\nRun 'parigot --help' for usage.\n", usage.err)
 		return exitUsage
 	}
+	// Several errors at once (guests the Go compiler rejected, say): each
+	// on lines of its own, each said by parigot.
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			fmt.Fprintf(stderr, "parigot: %v\n", e)
+		}
+		return exitFailure
+	}
 	fmt.Fprintf(stderr, "parigot: %v\n", err)
 	return exitFailure
 }
