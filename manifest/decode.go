@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -548,6 +549,11 @@ func (d *decoder) list(attr *hcl.Attribute, example string) ([]hcl.Expression, b
 	if v, vd := attr.Expr.Value(nil); !vd.HasErrors() && v.IsKnown() && !v.IsNull() &&
 		(v.Type().IsTupleType() || v.Type().IsListType()) && v.LengthInt() == 0 {
 		return nil, true
+	}
+	if _, isFor := attr.Expr.(*hclsyntax.ForExpr); isFor {
+		d.errf(attr.Expr.Range(), fmt.Sprintf("%s must list its items", attr.Name),
+			"parigot.hcl does not evaluate for expressions: write each item of %s out, in square brackets, for example %s.", attr.Name, example)
+		return nil, false
 	}
 	d.errf(attr.Expr.Range(), fmt.Sprintf("%s must be a list", attr.Name),
 		"Write %s as a list in square brackets, for example %s.", attr.Name, example)

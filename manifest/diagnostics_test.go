@@ -201,6 +201,13 @@ var diagnosticCases = []struct {
 		at:      "7:14",
 	},
 	{
+		name:    "requires computed by a for expression is reported as not evaluated",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\nprogram \"hello\" {\n  source   = \"./hello\"\n  requires = [for s in [1] : service.greeting]\n}\n",
+		summary: "requires must list its items",
+		detail:  "does not evaluate for expressions",
+		at:      "7:14",
+	},
+	{
 		name:    "a service listed twice in requires is reported at the second entry",
 		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\nprogram \"hello\" {\n  source   = \"./hello\"\n  requires = [service.greeting, service.greeting]\n}\n",
 		summary: "Duplicate requires entry",
