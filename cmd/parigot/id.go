@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -55,6 +56,9 @@ for its protobuf form. docs/IDS.md describes the API.`,
 			}
 			if old, err := os.ReadFile(out); err == nil && bytes.Equal(old, src) {
 				return nil
+			}
+			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+				return fmt.Errorf("writing %s: %w", spec.TypeName(), err)
 			}
 			if err := os.WriteFile(out, src, 0o644); err != nil {
 				return fmt.Errorf("writing %s: %w", spec.TypeName(), err)
