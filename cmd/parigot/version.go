@@ -15,9 +15,10 @@ func newVersionCommand(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the versions of parigot, Go and wazero",
-		Long: `version prints the version of this parigot binary (its module version, or
-(devel) with the commit it was built from), the Go version that compiled it,
-and the version of wazero, the WebAssembly runtime that runs the guests.`,
+		Long: `version prints the version of this parigot binary (its module version,
+with the commit it was built from when the go command recorded one; (devel)
+under go run), the Go version that compiled it, and the version of wazero,
+the WebAssembly runtime that runs the guests.`,
 		Example: `  parigot version`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
