@@ -1,17 +1,22 @@
 package main
 
 import (
+	"archive/tar"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"parigot.dev/parigot/builder"
+	"parigot.dev/parigot/codegen"
 	"parigot.dev/parigot/manifest"
 )
 
@@ -33,7 +38,9 @@ still run the old code.
 
 The protos are those of parigot.hcl's proto blocks: a block with buf = "..."
 uses that buf.yaml (its lint and breaking settings too); other blocks are
-checked as buf modules of their own, with buf's default rules.
+checked as buf modules of their own, with buf's default rules but
+SERVICE_SUFFIX, and with the protos parigot ships (parigot/id/v1,
+parigot/errors/v1, google/api) where buf finds them.
 
 Install buf with:
   go install github.com/bufbuild/buf/cmd/buf@` + bufVersion,
@@ -59,24 +66,26 @@ func check(cmd *cobra.Command, app *manifest.App, against string, stdout, stderr
 	if err != nil {
 		return fmt.Errorf("parigot check runs buf, which is not on PATH; install it with\n  go install github.com/bufbuild/buf/cmd/buf@%s\nand make sure $(go env GOPATH)/bin is on PATH", bufVersion)
 	}
-	dir, config, err := bufWorkspace(app)
+	if len(app.Protos) == 0 {
+		return fmt.Errorf("%s declares no proto block: there is nothing for buf to check", app.File)
+	}
+	tmp, err := os.MkdirTemp("", "parigot-check-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	ws, err := bufWorkspace(app, app.Dir, filepath.Join(tmp, "now"))
 	if err != nil {
 		return err
 	}
 	run := func(args ...string) error {
 		c := exec.CommandContext(cmd.Context(), buf, args...)
-		c.Dir = dir
+		c.Dir = ws.dir
 		c.Stdout, c.Stderr = stdout, stderr
 		return c.Run()
 	}
-	withConfig := func(args ...string) []string {
-		if config != "" {
-			args = append(args, "--config", config)
-		}
-		return args
-	}
 	failed := false
-	if err := run(withConfig("lint")...); err != nil {
+	if err := run(ws.args("lint")...); err != nil {
 		if !isExit(err) {
 			return fmt.Errorf("running buf lint: %w", err)
 		}
@@ -86,13 +95,13 @@ func check(cmd *cobra.Command, app *manifest.App, against string, stdout, stderr
 		fmt.Fprintln(stderr, "parigot: buf lint: no problems")
 	}
 	if against != "" {
-		input, err := gitInput(dir, against)
+		input, err := againstInput(app, against, ws, filepath.Join(tmp, "then"))
 		if err != nil {
 			return err
 		}
-		args := withConfig("breaking", "--against", input)
-		if config != "" {
-			args = append(args, "--against-config", config)
+		args := ws.args("breaking", "--against", input)
+		if ws.config != "" {
+			args = append(args, "--against-config", ws.config)
 		}
 		if err := run(args...); err != nil {
 			if !isExit(err) {
@@ -110,57 +119,197 @@ func check(cmd *cobra.Command, app *manifest.App, against string, stdout, stderr
 	return nil
 }
 
-// bufWorkspace says where to run buf for app, and with which configuration:
-// the directory of the buf.yaml a proto block names (no configuration: buf
-// reads it), or the app directory with a configuration of one module per
-// proto block's root.
-func bufWorkspace(app *manifest.App) (dir, config string, err error) {
-	if len(app.Protos) == 0 {
-		return "", "", fmt.Errorf("%s declares no proto block: there is nothing for buf to check", app.File)
+// workspace is where buf runs, and with which configuration: the
+// directory of the buf.yaml a proto block names (config empty: buf reads
+// it), or a copy of the app's protos (see bufWorkspace).
+type workspace struct {
+	dir, config string
+	buf         string // the app-relative directory of the app's buf.yaml, or ""
+}
+
+func (w workspace) args(args ...string) []string {
+	if w.config != "" {
+		args = append(args, "--config", w.config)
 	}
+	return args
+}
+
+// shippedModule is the directory, in a workspace parigot writes, of the
+// protos an app may import that parigot resolves itself.
+const shippedModule = "parigot_shipped"
+
+// bufWorkspace is the buf workspace of app's protos, read from src (the
+// app's directory, or a copy of it at a git ref). A block that names a
+// buf.yaml is checked where that buf.yaml is, as the app's own buf setup
+// has it. Otherwise parigot writes one into dst: the .proto files below
+// each block's root, at the same app-relative paths (so that buf's
+// findings name the app's files), and a module of the protos parigot
+// ships and resolves itself (parigot/id/v1, parigot/errors/v1,
+// google/api), which buf cannot find on its own, left out of lint and
+// breaking. Its rules are buf's defaults but SERVICE_SUFFIX: parigot names
+// a service for what it serves (Greeting), not GreetingService.
+func bufWorkspace(app *manifest.App, src, dst string) (workspace, error) {
 	for _, p := range app.Protos {
 		if p.Buf != "" {
-			return filepath.Dir(filepath.Join(app.Dir, filepath.FromSlash(p.Buf))), "", nil
+			dir := path.Dir(p.Buf)
+			return workspace{dir: filepath.Join(src, filepath.FromSlash(dir)), buf: dir}, nil
 		}
 	}
 	type module struct {
 		Path string `json:"path"`
 	}
+	type rules struct {
+		Use    []string `json:"use,omitempty"`
+		Except []string `json:"except,omitempty"`
+		Ignore []string `json:"ignore"`
+	}
 	cfg := struct {
-		Version string   `json:"version"`
-		Modules []module `json:"modules"`
-	}{Version: "v2"}
+		Version  string   `json:"version"`
+		Modules  []module `json:"modules"`
+		Lint     rules    `json:"lint"`
+		Breaking rules    `json:"breaking"`
+	}{Version: "v2",
+		Lint:     rules{Use: []string{"STANDARD"}, Except: []string{"SERVICE_SUFFIX"}, Ignore: []string{shippedModule}},
+		Breaking: rules{Ignore: []string{shippedModule}}}
 	seen := map[string]bool{}
 	for _, p := range app.Protos {
-		if !seen[p.Root] {
-			seen[p.Root] = true
-			cfg.Modules = append(cfg.Modules, module{Path: p.Root})
+		if seen[p.Root] {
+			continue
+		}
+		seen[p.Root] = true
+		cfg.Modules = append(cfg.Modules, module{Path: p.Root})
+		if err := copyProtos(filepath.Join(src, filepath.FromSlash(p.Root)), filepath.Join(dst, filepath.FromSlash(p.Root))); err != nil {
+			return workspace{}, err
+		}
+	}
+	cfg.Modules = append(cfg.Modules, module{Path: shippedModule})
+	files, err := codegen.ImportableSources()
+	if err != nil {
+		return workspace{}, err
+	}
+	for name, b := range files {
+		if err := writeFile(filepath.Join(dst, shippedModule, filepath.FromSlash(name)), b); err != nil {
+			return workspace{}, err
 		}
 	}
 	b, err := json.Marshal(cfg)
-	return app.Dir, string(b), err
+	return workspace{dir: dst, config: string(b)}, err
 }
 
-// gitInput is buf's input for dir's protos at the git ref: the enclosing
-// repository at ref, below dir's path in it.
-func gitInput(dir, ref string) (string, error) {
-	out, err := exec.Command("git", "-C", dir, "rev-parse", "--show-toplevel").Output()
+// copyProtos copies the .proto files below from (a proto root) to the same
+// places below to, leaving out parigot's build directory; a root that does
+// not exist (at an older ref) has none.
+func copyProtos(from, to string) error {
+	err := filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		if d.IsDir() && (rel == "build" || rel != "." && strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".proto") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return writeFile(filepath.Join(to, rel), b)
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return os.MkdirAll(to, 0o755)
+	}
+	return err
+}
+
+func writeFile(p string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, b, 0o644)
+}
+
+// againstInput is buf's input for the app's protos at the git ref: the
+// enclosing repository at ref, below the app's path in it, for an app
+// with its own buf.yaml; otherwise a workspace as bufWorkspace writes one,
+// from the app's files at ref.
+func againstInput(app *manifest.App, ref string, now workspace, dst string) (string, error) {
+	out, err := exec.Command("git", "-C", app.Dir, "rev-parse", "--show-toplevel").Output()
 	if err != nil {
-		return "", fmt.Errorf("--against %s needs the app in a git repository: %s is not in one", ref, dir)
+		return "", fmt.Errorf("--against %s needs the app in a git repository: %s is not in one", ref, app.Dir)
 	}
 	top := strings.TrimSpace(string(out))
-	sub, err := filepath.Rel(top, dir)
-	if err != nil {
-		return "", err
-	}
 	if err := exec.Command("git", "-C", top, "rev-parse", "--verify", "--quiet", ref+"^{commit}").Run(); err != nil {
 		return "", fmt.Errorf("--against %s: no such commit, branch or tag in %s", ref, top)
 	}
-	input := filepath.Join(top, ".git") + "#ref=" + ref
-	if sub != "." {
-		input += ",subdir=" + filepath.ToSlash(sub)
+	sub, err := filepath.Rel(top, app.Dir)
+	if err != nil {
+		return "", err
 	}
-	return input, nil
+	if now.buf != "" {
+		input := filepath.Join(top, ".git") + "#ref=" + ref
+		if s := path.Join(filepath.ToSlash(sub), now.buf); s != "." {
+			input += ",subdir=" + s
+		}
+		return input, nil
+	}
+	then := filepath.Join(dst, "app")
+	if err := gitExtract(top, ref, filepath.ToSlash(sub), then); err != nil {
+		return "", fmt.Errorf("--against %s: reading the app's files at %s: %w", ref, ref, err)
+	}
+	ws, err := bufWorkspace(app, then, filepath.Join(dst, "ws"))
+	return ws.dir, err
+}
+
+// gitExtract writes the files of the repository at top, at ref, below sub
+// (slash-separated, "." for all), into dst, at their paths below sub.
+func gitExtract(top, ref, sub, dst string) error {
+	args := []string{"-C", top, "archive", "--format=tar", ref}
+	if sub != "." {
+		args = append(args, "--", sub)
+	}
+	c := exec.Command("git", args...)
+	out, err := c.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	var stderr strings.Builder
+	c.Stderr = &stderr
+	if err := c.Start(); err != nil {
+		return err
+	}
+	tr := tar.NewReader(out)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			c.Wait()
+			return err
+		}
+		name := path.Clean(h.Name)
+		if sub != "." {
+			name = strings.TrimPrefix(name, sub+"/")
+		}
+		if h.Typeflag != tar.TypeReg || name == h.Name && sub != "." || strings.HasPrefix(name, "../") {
+			continue
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			c.Wait()
+			return err
+		}
+		if err := writeFile(filepath.Join(dst, filepath.FromSlash(name)), b); err != nil {
+			c.Wait()
+			return err
+		}
+	}
+	if err := c.Wait(); err != nil {
+		return fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
 }
 
 func isExit(err error) bool {
