@@ -24,12 +24,13 @@ import (
 )
 
 func newDevCommand(stdout, stderr io.Writer) *cobra.Command {
-	return &cobra.Command{
-		Use:   "dev [app-dir]",
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "dev [app-dir] [--listen ADDR]",
 		Short: "Run the app, and rebuild and reload what changes each time a file is saved",
 		Long: `dev builds and runs the app in app-dir (default: the current directory) in
 one process, like 'parigot run', then watches its sources: Go files, .proto
-files, go.mod and parigot.hcl. Each time files are saved it rebuilds, and
+files, go.mod, buf.yaml and parigot.hcl. Each time files are saved it rebuilds, and
 swaps in only the guests whose build changed:
 
   - a changed service gets the calls that come while it is swapped once
@@ -43,7 +44,8 @@ swaps in only the guests whose build changed:
 A build that fails is shown, and the app runs on as it was until the next
 save. Services keep serving when the programs end; Ctrl-C stops the app.`,
 		Example: `  parigot dev
-  parigot dev ./examples/helloworld`,
+  parigot dev ./examples/helloworld
+  parigot dev ./examples/bookstore --listen 127.0.0.1:0`,
 		Args: maxOneDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := compcache.PolicyFromEnv(); err != nil {
@@ -53,10 +55,12 @@ save. Services keep serving when the programs end; Ctrl-C stops the app.`,
 			if err != nil {
 				return err
 			}
-			d := &devSession{dir: appDir(args), appDir: app.Dir, manifest: app.File, stdout: stdout, stderr: stderr}
+			d := &devSession{dir: appDir(args), appDir: app.Dir, manifest: app.File, listen: listen, stdout: stdout, stderr: stderr}
 			return d.loop(cmd.Context())
 		},
 	}
+	cmd.Flags().StringVar(&listen, "listen", "", "the address (host:port; port 0: a free one) of the app's gateway, instead of its listen in parigot.hcl")
+	return cmd
 }
 
 // devSession is one parigot dev: the app's current run, and the builds of
@@ -68,6 +72,7 @@ type devSession struct {
 	dir      string // as the user gave it
 	appDir   string // absolute
 	manifest string // path of the manifest file parigot.hcl
+	listen   string // --listen: the gateway's address, or ""
 	stdout   io.Writer
 	stderr   io.Writer
 
@@ -137,7 +142,7 @@ func (d *devSession) start(ctx context.Context) {
 	d.running = true
 	guests := host.GuestsFromManifest(res.App, res.Wasm)
 	reloads, ended := d.reloads, d.ended
-	gws, schema, err := runGateways(res.App, "")
+	gws, schema, err := runGateways(res.App, d.listen)
 	if err != nil {
 		report(err, d.stderr)
 		d.running = false

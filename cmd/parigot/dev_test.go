@@ -30,15 +30,15 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	}
 	app := filepath.Join(work, "shop")
 	service := filepath.Join(app, "shop", "main.go")
-	// The gateway init writes commented out, on a free port: it serves
-	// throughout, and reaches the new versions.
+	// The gateway init writes commented out, on a free port (--listen
+	// overrides its listen = "127.0.0.1:8080"): it serves throughout, and
+	// reaches the new versions.
 	manifestFile := filepath.Join(app, "parigot.hcl")
 	initial, err := os.ReadFile(manifestFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	uncommented := regexp.MustCompile(`(?m)^# (gateway|  listen|  services|})`).ReplaceAllString(string(initial), "$1")
-	uncommented = strings.Replace(uncommented, `listen   = "127.0.0.1:8080"`, `listen   = "127.0.0.1:0"`, 1)
 	if err := os.WriteFile(manifestFile, []byte(uncommented), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 		}
 	}
 
-	p := startParigot(t, app, env, "dev")
+	p := startParigot(t, app, env, "dev", "--listen", "127.0.0.1:0")
 	stdout := func(text string, n int) {
 		t.Helper()
 		p.waitFor(t, &p.stdout, regexp.MustCompile(regexp.QuoteMeta(text)), n)
@@ -68,6 +68,9 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 
 	stdout("hello | Hello, world, from shop!", 1)
 	url := stderr(`parigot dev: gateway public serves (http://\S+)`, 1)[1]
+	if strings.HasSuffix(url, ":8080") {
+		t.Errorf("the gateway serves %s, not on the free port --listen asked for", url)
+	}
 	greet := func() string {
 		resp, err := http.Post(url+"/shop.v1.Shop/Greet", "application/json", strings.NewReader(`{"name":"world"}`))
 		if err != nil {

@@ -656,3 +656,16 @@ func TestAGRPCJSONCallThatIsNotTheRequestIsInvalid(t *testing.T) {
 		t.Errorf("a good call: grpc-status %q (%q), body %q", st, m, body)
 	}
 }
+
+// An address another program holds is refused with what to do.
+func TestABusyAddressSaysWhatToDo(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	_, err = listen("public", busy.Addr().String(), http.NotFoundHandler(), nil, slog.New(slog.NewTextHandler(io.Discard, nil)), defaultLimits)
+	if err == nil || !strings.Contains(err.Error(), "gateway public: "+busy.Addr().String()+" is in use by another program") || !strings.Contains(err.Error(), "--listen") {
+		t.Errorf("err = %v, want the address named and --listen suggested", err)
+	}
+}

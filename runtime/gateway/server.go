@@ -2,12 +2,14 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/soheilhy/cmux"
@@ -72,6 +74,9 @@ var defaultLimits = clientLimits{ReadHeaderTimeout, ReadTimeout, WriteTimeout}
 // nothing, or garbage, delays no other. g may be nil: h takes everything.
 func listen(name, addr string, h http.Handler, g *grpc.Server, log *slog.Logger, limits clientLimits) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("gateway %s: %s is in use by another program: stop it, or give the gateway another address with --listen (127.0.0.1:0 picks a free port) or its listen in parigot.hcl", name, addr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("gateway %s: %w", name, err)
 	}
