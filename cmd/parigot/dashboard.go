@@ -40,12 +40,15 @@ const keptSpans = 2000
 
 // startTracing starts tracing for --otlp (spans to those OTLP/HTTP
 // receivers) and --dashboard (the latest spans kept for it); nil when the
-// run asks for neither. process names a split-mode child's guest.
-func startTracing(otlp []string, dashboard bool, app, process string) *observe.Tracing {
+// run asks for neither. process names a split-mode child's guest. A
+// receiver that cannot be reached is said on stderr, once a run of
+// failures.
+func startTracing(otlp []string, dashboard bool, app, process string, stderr io.Writer) *observe.Tracing {
 	if len(otlp) == 0 && !dashboard {
 		return nil
 	}
-	o := observe.TracingOptions{App: app, Process: process, OTLP: otlp}
+	warn := func(msg string) { fmt.Fprintf(stderr, "parigot: %s\n", msg) }
+	o := observe.TracingOptions{App: app, Process: process, OTLP: otlp, Warn: warn}
 	if dashboard {
 		o.Keep = keptSpans
 	}

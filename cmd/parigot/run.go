@@ -139,7 +139,7 @@ each service's offer gave them through NATS.`,
 			listening := func(name, url string) {
 				fmt.Fprintf(stderr, "parigot: gateway %s serves %s (Ctrl-C stops the app)\n", name, url)
 			}
-			tracing := startTracing(nonEmpty(f.otlp), f.dashboard != "", res.App.Name, "")
+			tracing := startTracing(nonEmpty(f.otlp), f.dashboard != "", res.App.Name, "", stderr)
 			defer stopTracing(tracing, stderr)
 			var dash *dashboard
 			if f.dashboard != "" {
@@ -394,7 +394,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 			}
 			guests := host.GuestsFromManifest(app, wasm)
 			host.Debug(guests, native, listen)
-			tracing := startTracing(otlp, false, app.Name, name)
+			tracing := startTracing(otlp, false, app.Name, name, stderr)
 			defer stopTracing(tracing, stderr)
 			metrics, stopPushing := pushMetrics(dashboard, name)
 			defer stopPushing()

@@ -248,3 +248,33 @@ func pushOf(t *testing.T, m *Metrics) []byte {
 	}
 	return body.Bytes()
 }
+
+// An OTLP receiver that cannot be reached is said once, with what to
+// check, however many batches fail; and once more when it answers again.
+func TestAnUnreachableOTLPReceiverIsSaidOnce(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	_, s := tp.Tracer("test").Start(t.Context(), "call")
+	s.End()
+	var said []string
+	answer := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !answer {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	e := newOTLPExporter(srv.URL, func(msg string) { said = append(said, msg) })
+	for range 3 {
+		if err := e.ExportSpans(t.Context(), rec.Ended()); err != nil {
+			t.Errorf("a failed batch returned %v: the SDK would log it too", err)
+		}
+	}
+	answer = true
+	e.ExportSpans(t.Context(), rec.Ended())
+	e.ExportSpans(t.Context(), rec.Ended())
+	if len(said) != 2 || !strings.Contains(said[0], srv.URL+"/v1/traces: 503 Service Unavailable; is an OTLP/HTTP collector listening there (--otlp)?") ||
+		said[1] != "sending spans to "+srv.URL+"/v1/traces again" {
+		t.Errorf("said %q, want the failure once, then that it works again", said)
+	}
+}

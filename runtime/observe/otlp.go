@@ -25,14 +25,34 @@ import (
 type otlpExporter struct {
 	url    string
 	client *http.Client
+	warn   func(string) // says that sending failed, or works again; nil: silent
+	failed bool         // the last batch could not be sent
 }
 
-func newOTLPExporter(base string) *otlpExporter {
-	return &otlpExporter{url: strings.TrimSuffix(base, "/") + "/v1/traces", client: &http.Client{}}
+func newOTLPExporter(base string, warn func(string)) *otlpExporter {
+	return &otlpExporter{url: strings.TrimSuffix(base, "/") + "/v1/traces", client: &http.Client{}, warn: warn}
 }
 
-// ExportSpans implements sdktrace.SpanExporter.
+// ExportSpans implements sdktrace.SpanExporter. A batch that cannot be
+// sent is dropped: the first of a run of failures is said (through warn)
+// with what to check, and so is the first batch sent after them; the
+// failures between are not, so that a collector that is down does not
+// fill the console. (The SDK's batcher calls it from one goroutine.)
 func (e *otlpExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	err := e.send(ctx, spans)
+	switch {
+	case e.warn == nil:
+		return err
+	case err != nil && !e.failed:
+		e.warn(fmt.Sprintf("%v; is an OTLP/HTTP collector listening there (--otlp)? Spans are dropped until it answers", err))
+	case err == nil && e.failed:
+		e.warn("sending spans to " + e.url + " again")
+	}
+	e.failed = err != nil
+	return nil
+}
+
+func (e *otlpExporter) send(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	body, err := exportRequest(spans)
 	if err != nil {
 		return err

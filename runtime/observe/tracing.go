@@ -47,6 +47,10 @@ type TracingOptions struct {
 	// Keep, when positive, keeps that many of the latest spans for the
 	// dashboard's waterfalls.
 	Keep int
+	// Warn, when set, is told (once a run of failures) that spans cannot be
+	// sent to an OTLP receiver, and when they can again; unset, the
+	// failures go to OpenTelemetry's error handler.
+	Warn func(string)
 }
 
 // queued is how many recorded calls may wait for their spans; beyond it a
@@ -66,7 +70,7 @@ func NewTracing(o TracingOptions) *Tracing {
 	}
 	t := &Tracing{calls: make(chan CallSpan, queued), done: make(chan struct{}), drained: make(chan struct{})}
 	for _, url := range o.OTLP {
-		opts = append(opts, sdktrace.WithBatcher(newOTLPExporter(url), sdktrace.WithBatchTimeout(time.Second)))
+		opts = append(opts, sdktrace.WithBatcher(newOTLPExporter(url, o.Warn), sdktrace.WithBatchTimeout(time.Second)))
 	}
 	if o.Keep > 0 {
 		t.recent = &recent{keep: o.Keep}
