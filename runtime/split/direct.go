@@ -594,10 +594,36 @@ func (s *directServer) wake() {
 	s.moved = make(chan struct{})
 }
 
+// reply writes a reply to its caller. A caller that does not read it
+// within replyWriteTimeout (a stopped or hostile process) loses its
+// connection, and the calls it has in flight on it (it is told so by
+// their end: unavailable), rather than hold the service, which waits
+// here, from its other callers. A caller that is gone is told nothing.
 func (c *serverConn) reply(id uint64, ev abi.Event) {
 	c.wmu.Lock()
-	c.w.reply(id, ev.Code, ev.Payload) // a caller that is gone is told nothing
+	c.c.SetWriteDeadline(time.Now().Add(replyWriteTimeout))
+	err := c.w.reply(id, ev.Code, ev.Payload)
+	c.c.SetWriteDeadline(time.Time{}) // none for the connection's other frames
 	c.wmu.Unlock()
+	if err != nil {
+		c.c.Close()
+	}
+}
+
+// replyWriteTimeout bounds how long a service waits for a caller to take
+// a reply off a direct connection: far longer than a caller's reading
+// ever takes (its process reads each connection on a goroutine of its
+// own), far shorter than what the service's other callers would wait.
+const replyWriteTimeout = 2 * time.Second
+
+// writeBound is how long a call's guest may wait to write the call on a
+// direct connection: until its deadline (timeout, nanoseconds; 0 for
+// none), at least 100ms, at most 10s.
+func writeBound(timeout int64) time.Duration {
+	if timeout <= 0 {
+		return 10 * time.Second
+	}
+	return min(max(time.Duration(timeout), 100*time.Millisecond), 10*time.Second)
 }
 
 // directCaller is where the reply to a call that came over a direct

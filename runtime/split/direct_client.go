@@ -387,7 +387,12 @@ func (cc *clientConn) call(ev abi.Event, from route.Endpoint) bool {
 	cc.wmu.Lock()
 	err := errDraining
 	if !cc.draining {
+		// The call's guest waits here for the write: a replica that
+		// stops reading (a stopped or hostile process) must not hold it
+		// past the call's deadline, when its answer is due anyway.
+		cc.c.SetWriteDeadline(time.Unix(0, now).Add(writeBound(timeout)))
 		err = cc.w.call(id, timeout, now, ev.Method, tp, ev.Payload)
+		cc.c.SetWriteDeadline(time.Time{}) // none for the connection's other frames
 	}
 	cc.wmu.Unlock()
 	if err == nil {

@@ -3,6 +3,8 @@ package split
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"io"
 	"net"
 	"runtime"
 	"slices"
@@ -273,4 +275,48 @@ func collectedSoon(done chan struct{}) bool {
 		}
 	}
 	return false
+}
+
+// A caller that sends calls and reads none of their replies (a stopped or
+// hostile process) loses its connection once a reply waits too long to be
+// written, and holds the service from its other callers no longer.
+func TestACallerThatDoesNotReadHoldsTheServiceNoLonger(t *testing.T) {
+	srv := startIdentityServer(t)
+	f := &fakeService{name: "echo#1", got: make(chan abi.Event, 16)}
+	replica := serveFake(t, srv, f)
+	badConn, _, bad := dialAs(t, replica, "ticker")
+	go func() {
+		for i := range uint64(8) { // replies far larger than the socket's buffers
+			if bad.call(i, 0, time.Now().UnixNano(), "test.Echo/Echo", "", bytes.Repeat([]byte("x"), 1<<20)) != nil {
+				return
+			}
+		}
+	}()
+	// A call taken: its reply, larger than the socket holds, waits to be
+	// written, and the service (which answers one call at a time) with it.
+	select {
+	case <-f.got:
+	case <-time.After(time.Minute):
+		t.Fatal("the replica took no call")
+	}
+	c, r, w := dialAs(t, replica, "tocker")
+	c.SetDeadline(time.Now().Add(time.Minute)) // a hang fails, not a bound on the test's time
+	if err := w.call(1, 0, time.Now().UnixNano(), "test.Echo/Echo", "", []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	kind, body, err := readFrame(r)
+	if err != nil || kind != frameReply {
+		t.Fatalf("the other caller got no reply: %v, frame %d", err, kind)
+	}
+	fr := frameReader{b: body}
+	if id, _, payload := fr.u64(), fr.u32(), fr.rest(); id != 1 || string(payload) != "echo#1:hi" {
+		t.Errorf("the other caller got %d %q", id, payload)
+	}
+	// Closed by the replica: the rest of what it wrote, then the end (or a
+	// reset, for the calls it had not read), not a wait for more.
+	badConn.SetReadDeadline(time.Now().Add(time.Minute))
+	var ne net.Error
+	if _, err := io.Copy(io.Discard, badConn); errors.As(err, &ne) && ne.Timeout() {
+		t.Errorf("the caller that did not read still has its connection: %v", err)
+	}
 }

@@ -587,3 +587,60 @@ func twoCallsAcrossABreak(t *testing.T, caller *Network) replies {
 	}
 	return got
 }
+
+// replicaThatStopsReading welcomes a caller and then reads nothing more,
+// as a stopped or hostile process does, until done.
+func replicaThatStopsReading(ln net.Listener, done <-chan struct{}) {
+	c, err := ln.Accept()
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	if kind, _, err := readFrame(r); err != nil || kind != frameHello {
+		return
+	}
+	frameWriter{bufio.NewWriter(c)}.empty(frameWelcome)
+	<-done
+}
+
+// A replica that stops reading holds a caller's call no longer than the
+// call's deadline: the write gives up, the connection is dropped, and the
+// call completes (over NATS, where no replica answers: unavailable).
+func TestAReplicaThatStopsReadingDoesNotHoldItsCaller(t *testing.T) {
+	srv := startIdentityServer(t)
+	caller := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
+	defer caller.Close()
+	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	defer close(done)
+	go replicaThatStopsReading(ln, done)
+	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: "r1", Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker", Token: []byte("t")})
+	if err := caller.client.connect("echo", offer); err != nil || known(caller, "echo") != 1 {
+		t.Fatalf("the caller did not connect to the replica: %v", err)
+	}
+	got := make(replies, 8)
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		for i := range 4 { // far more than the socket's buffers hold
+			ev := call(uint64(i+1), strings.Repeat("x", 1<<20))
+			ev.Deadline = time.Now().Add(200 * time.Millisecond).UnixNano()
+			caller.Service("test.Echo").Deliver(ev, got)
+		}
+	}()
+	select {
+	case <-delivered:
+	case <-time.After(time.Minute): // a hang fails, not a bound on the test's time
+		t.Fatal("the caller is still writing to a replica that does not read")
+	}
+	for range 4 {
+		if ev := got.next(t); ev.Code != abi.CodeUnavailable {
+			t.Errorf("call %d completed with %v, want unavailable", ev.CallID, ev.Code)
+		}
+	}
+}
