@@ -262,11 +262,21 @@ func (s *directServer) offer(guest, reply string) []byte {
 // accept takes the connections of ln: callers on other machines when
 // remote (the TCP listener), on this one otherwise.
 func (s *directServer) accept(ln net.Listener, remote bool) {
+	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
-		if err != nil {
+		if errors.Is(err, net.ErrClosed) {
 			return
 		}
+		if err != nil {
+			// Out of file descriptors, say, for a flood of connections
+			// that never say hello: they are closed within helloWait, so
+			// wait and take connections again, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
 		sc := &serverConn{srv: s, c: c, w: frameWriter{bufio.NewWriterSize(c, 32<<10)}, acked: make(chan struct{}), remote: remote}
 		if sys, ok := c.(syscall.Conn); ok && !remote { // inOrder asks only local connections
 			sc.raw, _ = sys.SyscallConn()

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -319,4 +320,41 @@ func TestACallerThatDoesNotReadHoldsTheServiceNoLonger(t *testing.T) {
 	if _, err := io.Copy(io.Discard, badConn); errors.As(err, &ne) && ne.Timeout() {
 		t.Errorf("the caller that did not read still has its connection: %v", err)
 	}
+}
+
+// flakyListener fails its first Accept as a process out of file
+// descriptors does, then hands out conns until they are closed.
+type flakyListener struct {
+	conns  chan net.Conn
+	failed bool
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if !l.failed {
+		l.failed = true
+		return nil, &net.OpError{Op: "accept", Net: "unix", Err: syscall.EMFILE}
+	}
+	if c, ok := <-l.conns; ok {
+		return c, nil
+	}
+	return nil, net.ErrClosed
+}
+func (l *flakyListener) Close() error   { return nil }
+func (l *flakyListener) Addr() net.Addr { return &net.UnixAddr{Name: "flaky", Net: "unix"} }
+
+// An error accepting a connection (too many open files, a flood of
+// connections that never say hello) does not end the accepting: the next
+// connection is taken.
+func TestAnAcceptErrorDoesNotEndTheAccepting(t *testing.T) {
+	srv := startIdentityServer(t)
+	replica := serveFake(t, srv, &fakeService{name: "echo#1"})
+	l := &flakyListener{conns: make(chan net.Conn, 1)}
+	ours, theirs := net.Pipe()
+	defer theirs.Close()
+	l.conns <- ours
+	done := make(chan struct{})
+	go func() { replica.direct.accept(l, false); close(done) }()
+	waitFor(t, "the connection after the error to be taken", func() bool { return len(*replica.direct.conns.Load()) == 1 })
+	close(l.conns)
+	<-done
 }
