@@ -180,7 +180,11 @@ func (s *Store) write(op string, req *abi.StateRequest, opts []WriteOption) *Fut
 func (s *Store) do(op string, req *abi.StateRequest) *Future[[]byte] {
 	if op != abi.OpKeys && !abi.ValidKey(req.Key) {
 		return Rejected[[]byte](&Error{Code: CodeInvalidArgument, Method: s.method(op),
-			Message: fmt.Sprintf("%q is not a valid key: keys hold only ASCII letters, digits and -_=/. (a dot separates elements, none of them empty), at most %d bytes; encode other keys, for example with base64.RawURLEncoding", req.Key, abi.MaxKey)})
+			Message: fmt.Sprintf("%s is not a valid key: keys hold only ASCII letters, digits and -_=/. (a dot separates elements, none of them empty), at most %d bytes; encode other keys, for example with base64.RawURLEncoding", abi.ShowKey(req.Key), abi.MaxKey)})
+	}
+	if op == abi.OpKeys && req.Key != "" && !abi.ValidKeyFilter(req.Key) {
+		return Rejected[[]byte](&Error{Code: CodeInvalidArgument, Method: s.method(op),
+			Message: fmt.Sprintf("%s is not a valid key filter: elements of keys, any of them * (one element), the last of them possibly > (the rest)", abi.ShowKey(req.Key))})
 	}
 	return stateCall(s.handle, s.method(op), op, req)
 }

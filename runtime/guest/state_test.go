@@ -15,6 +15,11 @@ func TestAStoreRefusesABadKeyAndABigValueBeforeAskingTheHost(t *testing.T) {
 		t.Errorf("Get of a bad key: %v, want invalid argument", got)
 	}
 	got = nil
+	s.Keys("a b").Failure(func(err error) { got = err })
+	if !errors.Is(got, ErrInvalidArgument) {
+		t.Errorf("Keys of a bad filter: %v, want invalid argument", got)
+	}
+	got = nil
 	s.Put("big", make([]byte, abi.MaxValue+1)).Failure(func(err error) { got = err })
 	if !errors.Is(got, ErrResourceExhausted) {
 		t.Errorf("Put of a value over the limit: %v, want resource exhausted", got)

@@ -314,7 +314,7 @@ func checkValue(v []byte) error {
 
 func checkKey(key string) error {
 	if !abi.ValidKey(key) {
-		return failf(abi.CodeInvalidArgument, "%q is not a valid key: keys hold only ASCII letters, digits and -_=/. (a dot separates elements, none of them empty), at most %d bytes", key, abi.MaxKey)
+		return failf(abi.CodeInvalidArgument, "%s is not a valid key: keys hold only ASCII letters, digits and -_=/. (a dot separates elements, none of them empty), at most %d bytes", abi.ShowKey(key), abi.MaxKey)
 	}
 	return nil
 }

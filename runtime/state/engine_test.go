@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -121,6 +122,19 @@ func TestAStoreGetsPutsUpdatesAndListsKeys(t *testing.T) {
 	slices.Sort(keys)
 	if !slices.Equal(keys, []string{"alice", "bob"}) {
 		t.Errorf("Keys: %q (%v)", keys, ev.Code)
+	}
+	for i, filter := range []string{"a b", "a..", ">.a"} {
+		ev := w.do(t, st, uint64(20+i), abi.OpKeys, abi.StateRequest{Key: filter})
+		if msg := abi.ErrorMessage(ev.Payload); ev.Code != abi.CodeInvalidArgument || !strings.Contains(msg, "is not a valid key filter") {
+			t.Errorf("Keys(%q): %v %s, want invalid argument", filter, ev.Code, msg)
+		}
+	}
+	if ev := w.do(t, st, 30, abi.OpKeys, abi.StateRequest{Key: "a*"}); ev.Code != abi.CodeInvalidArgument {
+		t.Errorf("Keys of a filter with a wildcard inside an element: %v", ev.Code)
+	}
+	ev = w.do(t, st, 31, abi.OpPut, abi.StateRequest{Key: strings.Repeat("\xff", 100000), Value: []byte("1")})
+	if msg := abi.ErrorMessage(ev.Payload); ev.Code != abi.CodeInvalidArgument || len(msg) > 1000 {
+		t.Errorf("Put of a long bad key: %v, a message of %d bytes", ev.Code, len(msg))
 	}
 	w.do(t, st, 11, abi.OpDelete, abi.StateRequest{Key: "bob"})
 	if ev := w.do(t, st, 12, abi.OpGet, abi.StateRequest{Key: "bob"}); ev.Code != abi.CodeNotFound {

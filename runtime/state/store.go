@@ -101,9 +101,12 @@ func (s *storeEndpoint) keys(ctx context.Context, req abi.StateRequest) ([]byte,
 		l   jetstream.KeyLister
 		err error
 	)
-	if req.Key == "" {
+	switch {
+	case req.Key == "":
 		l, err = s.kv.ListKeys(ctx)
-	} else {
+	case !abi.ValidKeyFilter(req.Key):
+		return nil, failf(abi.CodeInvalidArgument, "%s is not a valid key filter: elements of keys, any of them * (one element), the last of them possibly > (the rest)", abi.ShowKey(req.Key))
+	default:
 		l, err = s.kv.ListKeysFiltered(ctx, req.Key)
 	}
 	if err != nil {

@@ -3,6 +3,8 @@ package abi
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"strings"
 )
 
 // Stores and topics (the manifest's store and topic blocks) are reached
@@ -62,6 +64,35 @@ func ValidKey(key string) bool {
 		}
 	}
 	return true
+}
+
+// ValidKeyFilter reports whether filter can select keys: elements of a key
+// (see ValidKey), any of which may be "*" (one element), the last of which
+// may be ">" (one or more).
+func ValidKeyFilter(filter string) bool {
+	if filter == "" || len(filter) > MaxKey {
+		return false
+	}
+	elems := strings.Split(filter, ".")
+	for i, e := range elems {
+		if e == "*" || e == ">" && i == len(elems)-1 {
+			continue
+		}
+		if !ValidKey(e) {
+			return false
+		}
+	}
+	return true
+}
+
+// ShowKey is key as an error message shows it: quoted, and cut after 64
+// bytes, so that a key of megabytes makes no message of megabytes.
+func ShowKey(key string) string {
+	const shown = 64
+	if len(key) <= shown {
+		return fmt.Sprintf("%q", key)
+	}
+	return fmt.Sprintf("%q... (%d bytes)", key[:shown], len(key))
 }
 
 // StateRequest is the request of a store or topic operation.

@@ -3,6 +3,7 @@ package abi
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -45,6 +46,26 @@ func TestValidKey(t *testing.T) {
 		if got := ValidKey(key); got != want {
 			t.Errorf("ValidKey(%q) = %v, want %v", key, got, want)
 		}
+	}
+}
+
+func TestValidKeyFilter(t *testing.T) {
+	for filter, want := range map[string]bool{
+		"alice": true, "acct.*": true, "acct.>": true, "*.x": true, ">": true, "a.*.>": true,
+		"": false, "a b": false, "a..": false, ">.a": false, "a*": false, "a.>x": false,
+	} {
+		if got := ValidKeyFilter(filter); got != want {
+			t.Errorf("ValidKeyFilter(%q) = %v, want %v", filter, got, want)
+		}
+	}
+}
+
+func TestShowKeyCutsALongKey(t *testing.T) {
+	if got := ShowKey("alice"); got != `"alice"` {
+		t.Errorf("ShowKey(alice) = %s", got)
+	}
+	if got := ShowKey(strings.Repeat("\xff", 1<<20)); len(got) > 400 || !strings.HasSuffix(got, "... (1048576 bytes)") {
+		t.Errorf("ShowKey of a key of a MiB is %d bytes: %.80s", len(got), got)
 	}
 }
 
