@@ -3,7 +3,6 @@ package split
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"time"
 
@@ -25,7 +24,7 @@ const MaxPayload = 8 << 20
 type Server struct {
 	ns      *server.Server
 	seeds   map[string]string // identity -> its nkey seed
-	scratch string            // an ephemeral JetStream directory, removed at Shutdown
+	release func()            // gives the JetStream directory back at Shutdown (removes it, when ephemeral)
 }
 
 // State is what split mode needs to know of an app's stores and topics.
@@ -76,22 +75,22 @@ func StartStateServer(app string, guests []*host.GuestSpec, st *State, extra ...
 		NoSigs:     true,
 	}
 	if st != nil {
-		dir, scratch, err := state.JetStreamDir(st.Dir, st.Ephemeral)
+		dir, release, err := state.JetStreamDir(st.Dir, st.Ephemeral)
 		if err != nil {
 			return nil, err
 		}
-		s.scratch = scratch
+		s.release = release
 		opts.JetStream, opts.StoreDir, opts.ServerName = true, dir, "parigot"
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
-		s.removeScratch()
+		s.releaseData()
 		return nil, fmt.Errorf("starting the embedded NATS server: %w", err)
 	}
 	go ns.Start()
 	if !ns.ReadyForConnections(30 * time.Second) {
 		ns.Shutdown()
-		s.removeScratch()
+		s.releaseData()
 		return nil, fmt.Errorf("the embedded NATS server did not start within 30s")
 	}
 	s.ns = ns
@@ -122,9 +121,9 @@ func (s *Server) makeState(app string, st *State) error {
 	return nil
 }
 
-func (s *Server) removeScratch() {
-	if s.scratch != "" {
-		os.RemoveAll(s.scratch)
+func (s *Server) releaseData() {
+	if s.release != nil {
+		s.release()
 	}
 }
 
@@ -155,5 +154,5 @@ func (s *Server) Conn(name string) Conn { return Conn{URL: s.URL(), Seed: s.seed
 func (s *Server) Shutdown() {
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
-	s.removeScratch()
+	s.releaseData()
 }

@@ -3,7 +3,9 @@ package state
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -272,4 +274,24 @@ func TestAValueWithATTLExpires(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// A data directory serves one run at a time: a second run given it is
+// refused with the first named, and may have it once the first is done.
+func TestADataDirectoryServesOneRunAtATime(t *testing.T) {
+	dir := t.TempDir()
+	first, err := StartServer(ServerOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = StartServer(ServerOptions{Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "is in use by another parigot run (process "+strconv.Itoa(os.Getpid())+")") || !strings.Contains(err.Error(), "--data") {
+		t.Errorf("a second server on the directory: %v, want it refused, the first run named", err)
+	}
+	first.Shutdown()
+	again, err := StartServer(ServerOptions{Dir: dir})
+	if err != nil {
+		t.Fatalf("the directory after the first run: %v", err)
+	}
+	again.Shutdown()
 }

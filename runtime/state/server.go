@@ -27,17 +27,17 @@ type ServerOptions struct {
 // its clients are in the same process (single mode, tests, benchmarks).
 type Server struct {
 	ns      *server.Server
-	scratch string // a directory Shutdown removes
+	release func() // gives the data directory back (removes it, when ephemeral)
 }
 
 // StartServer starts an embedded JetStream server with its files in
 // opts.Dir (created if missing).
 func StartServer(opts ServerOptions) (*Server, error) {
-	dir, scratch, err := JetStreamDir(opts.Dir, opts.Ephemeral)
+	dir, release, err := JetStreamDir(opts.Dir, opts.Ephemeral)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{scratch: scratch}
+	s := &Server{release: release}
 	ns, err := server.NewServer(&server.Options{
 		ServerName: "parigot",
 		DontListen: true,
@@ -62,19 +62,28 @@ func StartServer(opts ServerOptions) (*Server, error) {
 }
 
 // JetStreamDir is where an embedded server keeps JetStream's files: dir,
-// made if missing; or, when ephemeral (the streams are then in memory and
-// the directory holds only the server's own records), a fresh directory
-// returned as scratch too, for the caller to remove when the server stops.
-func JetStreamDir(dir string, ephemeral bool) (use, scratch string, err error) {
+// made if missing, and held for this run (a second run given the same
+// directory is refused while the first holds it); or, when ephemeral (the
+// streams are then in memory and the directory holds only the server's
+// own records), a fresh directory. release gives the directory back (and
+// removes a fresh one); the caller calls it once its server has stopped.
+func JetStreamDir(dir string, ephemeral bool) (use string, release func(), err error) {
 	if ephemeral {
 		d, err := os.MkdirTemp("", "parigot-jetstream-")
-		return d, d, err
+		return d, func() { os.RemoveAll(d) }, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", "", fmt.Errorf("making the data directory: %w", err)
+		return "", nil, fmt.Errorf("making the data directory: %w", err)
 	}
-	return dir, "", nil
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, unlock, nil
 }
+
+// lockFile is the file, in a data directory, that a run holds it by.
+const lockFile = ".parigot.lock"
 
 // MaxMessage is the embedded server's message size limit: room for a
 // value of abi.MaxValue and its headers.
@@ -92,8 +101,4 @@ func (s *Server) Shutdown() {
 	s.cleanup()
 }
 
-func (s *Server) cleanup() {
-	if s.scratch != "" {
-		os.RemoveAll(s.scratch)
-	}
-}
+func (s *Server) cleanup() { s.release() }
