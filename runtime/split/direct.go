@@ -480,6 +480,12 @@ func (c *serverConn) call(guest, who string, body []byte) (held bool) {
 	ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: payload}
 	if timeout > 0 {
 		ev.Deadline = time.Now().UnixNano() + timeout
+		if !c.remote && sent > 0 {
+			// The caller's clock is this machine's: the time the call sat
+			// in the socket (a replica stopped, then resumed) counts, and
+			// a call whose caller has given up is dropped unrun.
+			ev.Deadline = min(ev.Deadline, sent+timeout)
+		}
 	}
 	if traceparent != "" {
 		ev.Trace, _ = abi.ParseTraceparent(traceparent)

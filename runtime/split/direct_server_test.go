@@ -358,3 +358,26 @@ func TestAnAcceptErrorDoesNotEndTheAccepting(t *testing.T) {
 	close(l.conns)
 	<-done
 }
+
+// A call's deadline on this machine counts from when its caller sent it:
+// one that sat in the socket past it (its replica stopped, then resumed)
+// reaches the service already due, and is dropped unrun there.
+func TestADirectCallsDeadlineCountsFromItsSending(t *testing.T) {
+	srv := startIdentityServer(t)
+	f := &fakeService{name: "echo#1", got: make(chan abi.Event, 1)}
+	replica := serveFake(t, srv, f)
+	_, _, w := dialAs(t, replica, "ticker")
+	sent := time.Now().Add(-time.Second).UnixNano()
+	const timeout = int64(500 * time.Millisecond)
+	if err := w.call(1, timeout, sent, "test.Echo/Echo", "", []byte("late")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-f.got:
+		if ev.Deadline != sent+timeout {
+			t.Errorf("the call's deadline is %v after its sending, want %v", time.Duration(ev.Deadline-sent), time.Duration(timeout))
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the replica took no call")
+	}
+}
