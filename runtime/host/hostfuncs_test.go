@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -109,5 +110,31 @@ func TestCallsOfMethodsNoServiceHasShareOneMetricsLabel(t *testing.T) {
 	}
 	if strings.Contains(text, "M1") {
 		t.Error("a method no service has is in the metrics")
+	}
+}
+
+// When a service ends, the calls it had not taken yet say so (they never
+// reached its method, which a topic's redelivery counts as no attempt);
+// the call it was serving does not.
+func TestACallItsServiceNeverTookSaysSoWhenTheServiceEnds(t *testing.T) {
+	ctx := context.Background()
+	a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}}
+	svc := newInstance(a, &GuestSpec{Name: "echo", Kind: Service, Implements: []string{"test.Echo"}, MethodTimeout: time.Second})
+	caller := &farEnd{}
+	for i := range uint64(3) {
+		svc.Deliver(abi.Event{Kind: abi.KindCall, CallID: 10 + i, Method: "test.Echo/Echo", Deadline: time.Now().Add(time.Minute).UnixNano()}, caller)
+	}
+	if _, ok, _ := svc.next(ctx, 0); !ok {
+		t.Fatal("the service got no call")
+	}
+	svc.pop() // call 10 taken; 11 drained, not taken; 12 likewise
+	svc.close("service echo panicked")
+	got := map[uint64]string{}
+	for _, ev := range caller.got {
+		got[ev.CallID] = abi.ErrorMessage(ev.Payload)
+	}
+	want := map[uint64]string{10: "service echo panicked", 11: "service echo panicked" + route.NotTaken, 12: "service echo panicked" + route.NotTaken}
+	if !maps.Equal(got, want) {
+		t.Errorf("the callers were told %v, want %v", got, want)
 	}
 }

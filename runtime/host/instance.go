@@ -276,13 +276,25 @@ func (in *instance) close(reason string) {
 	in.queue = nil
 	in.queued.Store(false)
 	in.mu.Unlock()
-	for _, d := range queue {
-		if d.ev.Kind == abi.KindCall {
-			d.from.Deliver(abi.ErrorEvent(d.ev.CallID, abi.CodeUnavailable, reason), nil)
+	// The calls the guest had not taken yet (queued, or drained and not
+	// polled) say so: they never reached its method.
+	notTaken := map[uint64]bool{}
+	for _, ev := range in.ready.buf[in.ready.head:] {
+		if ev.Kind == abi.KindCall {
+			notTaken[ev.CallID] = true
 		}
 	}
-	for _, t := range in.incoming {
-		t.caller.Deliver(abi.ErrorEvent(t.callID, abi.CodeUnavailable, reason), nil)
+	for _, d := range queue {
+		if d.ev.Kind == abi.KindCall {
+			d.from.Deliver(abi.ErrorEvent(d.ev.CallID, abi.CodeUnavailable, reason+route.NotTaken), nil)
+		}
+	}
+	for id, t := range in.incoming {
+		r := reason
+		if notTaken[id] {
+			r += route.NotTaken
+		}
+		t.caller.Deliver(abi.ErrorEvent(t.callID, abi.CodeUnavailable, r), nil)
 	}
 	in.ready.reset()
 	in.readyReplies = 0

@@ -176,10 +176,11 @@ func TestStoredValuesOutliveTheServer(t *testing.T) {
 // service answers the calls a subscription makes: failing the first
 // failures of each message, then succeeding.
 type service struct {
-	mu       sync.Mutex
-	failures int
-	seen     map[string]int
-	done     chan string
+	mu        sync.Mutex
+	failures  int
+	unreached int // the first deliveries of each message fail as never taken (its service ended while it waited)
+	seen      map[string]int
+	done      chan string
 }
 
 func (s *service) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
@@ -188,6 +189,10 @@ func (s *service) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 	n := s.seen[string(ev.Payload)]
 	s.mu.Unlock()
 	go func() {
+		if n <= s.unreached {
+			from.Deliver(abi.ErrorEvent(ev.CallID, abi.CodeUnavailable, "service audit panicked"+route.NotTaken), nil)
+			return
+		}
 		if n <= s.failures {
 			from.Deliver(abi.ErrorEvent(ev.CallID, abi.CodeInternal, "not yet"), nil)
 			return
@@ -249,6 +254,32 @@ func TestASubscriptionRedeliversAFailedMessageThenDeadLettersIt(t *testing.T) {
 	defer svc.mu.Unlock()
 	if svc.seen["m2"] != 5 {
 		t.Errorf("m2 delivered %d times, want 5", svc.seen["m2"])
+	}
+}
+
+// A delivery that never reached the method (its service ended, another
+// message's crash, while this one waited) is no attempt: a message failed
+// that way more often than its attempts allow is delivered again, and
+// not dead-lettered.
+func TestADeliveryThatNeverReachedTheMethodIsNoAttempt(t *testing.T) {
+	e := openTest(t, "", true)
+	svc := &service{unreached: 3, seen: map[string]int{}, done: make(chan string, 10)}
+	if _, err := e.Subscribe(t.Context(), "audit", Subscription{Topic: "transfers", Method: "a.B/C", MaxAttempts: 2}, svc); err != nil {
+		t.Fatal(err)
+	}
+	w := newWaiter()
+	if ev := w.do(t, e.Endpoint(abi.OpenTopic, "transfers"), 1, abi.OpPublish, abi.StateRequest{Value: []byte("innocent")}); ev.Code != abi.CodeOK {
+		t.Fatal(abi.ErrorMessage(ev.Payload))
+	}
+	select {
+	case got := <-svc.done:
+		svc.mu.Lock()
+		defer svc.mu.Unlock()
+		if got != "innocent" || svc.seen["innocent"] != 4 {
+			t.Errorf("delivered %q after %d deliveries, want innocent after 4", got, svc.seen["innocent"])
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the message was never delivered to a method that took it (dead-lettered?)")
 	}
 }
 

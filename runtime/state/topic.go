@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -136,11 +137,17 @@ type subscriber struct {
 	mu       sync.Mutex
 	nextID   uint64
 	inflight map[uint64]*delivery
+	// free counts, by stream sequence, the deliveries of a message that
+	// never reached the method (its service ended while the message
+	// waited for it): they are no attempts. Kept in memory: after a
+	// restart of this process they count again.
+	free map[uint64]uint64
 }
 
 type delivery struct {
 	msg      jetstream.Msg
-	attempts uint64
+	attempts uint64 // this one included, the free ones not
+	seq      uint64 // the message's stream sequence (0: unknown)
 	timer    *time.Timer
 }
 
@@ -160,11 +167,14 @@ func (s *subscriber) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
 
 // handle hands one message to the service, as a call.
 func (s *subscriber) handle(msg jetstream.Msg) {
-	var attempts uint64 = 1
+	var attempts, seq uint64 = 1, 0
 	if meta, err := msg.Metadata(); err == nil {
-		attempts = meta.NumDelivered
+		seq = meta.Sequence.Stream
+		s.mu.Lock()
+		attempts = meta.NumDelivered - min(s.free[seq], meta.NumDelivered-1)
+		s.mu.Unlock()
 	}
-	d := &delivery{msg: msg, attempts: attempts}
+	d := &delivery{msg: msg, attempts: attempts, seq: seq}
 	if attempts > uint64(s.sub.MaxAttempts) {
 		// Its last attempt took its process down before it could answer.
 		s.goDeadLetter(d, "its last attempt ended without an answer")
@@ -197,14 +207,35 @@ func (s *subscriber) finish(id uint64, code abi.Code, reason string) {
 	}
 	d.timer.Stop()
 	if code == abi.CodeOK {
+		s.forget(d)
 		d.msg.Ack()
 		return
 	}
+	if code == abi.CodeUnavailable && strings.HasSuffix(reason, route.NotTaken) && d.seq != 0 {
+		// Its service ended (another message's crash, say) while it waited:
+		// it never reached the method, and is no attempt.
+		s.mu.Lock()
+		if s.free == nil {
+			s.free = map[uint64]uint64{}
+		}
+		s.free[d.seq]++
+		s.mu.Unlock()
+		d.msg.NakWithDelay(retryDelay(d.attempts))
+		return
+	}
 	if d.attempts >= uint64(s.sub.MaxAttempts) {
+		s.forget(d)
 		s.goDeadLetter(d, code.String()+": "+reason)
 		return
 	}
 	d.msg.NakWithDelay(retryDelay(d.attempts))
+}
+
+// forget drops what free holds of d's message, settled.
+func (s *subscriber) forget(d *delivery) {
+	s.mu.Lock()
+	delete(s.free, d.seq)
+	s.mu.Unlock()
 }
 
 // retryDelay is the pause before the next delivery of a message that

@@ -77,6 +77,11 @@ func Grace(budget time.Duration) time.Duration { return max(budget, 20*time.Mill
 // ended: one wording for every path that can refuse one.
 func UnavailableText(guest string) string { return "service " + guest + " is not running" }
 
+// NotTaken ends the message of a call that failed unavailable because its
+// service ended while the call waited for it: the call never reached the
+// method, which a retry (a topic's redelivery) may count as no attempt.
+const NotTaken = ", before it took the call"
+
 // FullText is the message of a call refused because its service's inbox is
 // full.
 func FullText(guest string) string {
