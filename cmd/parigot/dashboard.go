@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/observe"
 )
@@ -82,7 +83,7 @@ func startDashboard(addr string, app *manifest.App, tracing *observe.Tracing, st
 	d.page = observe.NewDashboard(app.Name, nodes, d.metrics, tracing, d.logs)
 	d.srv = &http.Server{Handler: d.page.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { d.served <- d.srv.Serve(ln) }()
-	d.url = fmt.Sprintf("http://%s/", ln.Addr())
+	d.url = gateway.URLOf(ln.Addr()) + "/"
 	fmt.Fprintf(stderr, "parigot: dashboard on %s (metrics: /metrics)\n", d.url)
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
 		fmt.Fprintf(stderr, "parigot: warning: the dashboard listens beyond this machine (%s): whoever reaches it can read the app's output and traces and call its methods from the API explorer; give --dashboard a loopback address, such as 127.0.0.1:7070, unless that is what you want\n", ln.Addr())

@@ -669,3 +669,19 @@ func TestABusyAddressSaysWhatToDo(t *testing.T) {
 		t.Errorf("err = %v, want the address named and --listen suggested", err)
 	}
 }
+
+func TestAURLIsOneABrowserHereOpens(t *testing.T) {
+	for _, c := range []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 7070}, "http://127.0.0.1:7070"},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 7070}, "http://127.0.0.1:7070"},
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, "http://127.0.0.1:8080"},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 8080}, "http://[::1]:8080"},
+	} {
+		if got := URLOf(c.addr); got != c.want {
+			t.Errorf("URLOf(%s) = %s, want %s", c.addr, got, c.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -166,7 +167,22 @@ func (w *writeBounded) Flush() {
 func (w *writeBounded) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // URL is where clients reach the gateway.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) URL() string { return URLOf(s.ln.Addr()) }
+
+// URLOf is the http URL a browser on this machine reaches a listener at:
+// a listener on every address (0.0.0.0, ::) at the loopback address, for
+// "http://[::]:8080" opens nothing in most browsers.
+func URLOf(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return "http://" + addr.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+}
 
 // Stop stops accepting, lets the requests in flight finish for up to
 // StopTimeout, then closes every connection.
