@@ -30,7 +30,8 @@ the app's topology: each service (a box, labelled with the proto services it
 implements) and each program (a rounded box), with an arrow from every guest
 to each service it requires; and each store (a cylinder) and topic, with a
 dotted line from every guest that uses it, and from a topic to each service
-it is delivered to. Guests are listed in the order parigot run starts them.
+it is delivered to; and each gateway (a hexagon), with an arrow to each
+service it serves. Guests are listed in the order parigot run starts them.
 Nothing is built.
 
 Formats:

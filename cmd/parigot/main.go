@@ -136,7 +136,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Build and run microservices written in Go and compiled to WebAssembly",
 		Long: `parigot builds and runs an app declared in parigot.hcl: its protocols
 (.proto files), its services and its programs. The same compiled guests run in
-one process (single mode) or one process per service.`,
+one process (single mode) or one process per service (split mode).`,
 		Example: `  parigot init shop          # a new app in ./shop
   cd shop
   parigot run                # build it and run it in this process
