@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -123,6 +124,11 @@ each service's offer gave them through NATS.`,
 				return err
 			}
 			ctx := cmd.Context()
+			if len(f.debug) > 0 {
+				if _, err := exec.LookPath("dlv"); err != nil { // said before anything is built
+					return fmt.Errorf("--debug runs %s natively under Delve, which is not on PATH: go install github.com/go-delve/delve/cmd/dlv@latest, and put $(go env GOPATH)/bin on PATH", strings.Join(f.debug, ", "))
+				}
+			}
 			res, err := builder.Build(ctx, builder.Options{Dir: appDir(args), Progress: stderr, Live: isTerminal(stderr), Debug: f.debug})
 			if err != nil {
 				return err

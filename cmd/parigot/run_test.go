@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"parigot.dev/parigot/runtime/host"
@@ -38,5 +39,17 @@ func TestParigotRunPassesOnAProgramsExitCodeWhenItCan(t *testing.T) {
 				t.Errorf("exit %d, stderr:\n%s\nwant exit %d, stderr:\n%s", exit, stderr.String(), c.exit, c.stderr)
 			}
 		})
+	}
+}
+
+// --debug without Delve on PATH says so, and what to install, before
+// anything is built.
+func TestDebugWithoutDelveSaysSoBeforeBuilding(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	var stdout, stderr bytes.Buffer
+	code := parigot([]string{"run", "--debug=greeting", "../../examples/helloworld"}, &stdout, &stderr)
+	if code != exitFailure || !strings.Contains(stderr.String(), "parigot: --debug runs greeting natively under Delve, which is not on PATH: go install github.com/go-delve/delve/cmd/dlv@latest") ||
+		strings.Contains(stderr.String(), "compiled") || strings.Contains(stderr.String(), "trapped") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr.String())
 	}
 }
