@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -325,4 +326,16 @@ func TestADataDirectoryServesOneRunAtATime(t *testing.T) {
 		t.Fatalf("the directory after the first run: %v", err)
 	}
 	again.Shutdown()
+}
+
+// A data directory that cannot be written to is said at once, with what
+// to do, not after the server's start times out.
+func TestADataDirectoryThatCannotBeWrittenIsSaidAtOnce(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("uses /proc, where no one (root included) may create a file")
+	}
+	_, err := StartServer(ServerOptions{Dir: "/proc/self"})
+	if err == nil || !strings.Contains(err.Error(), "the data directory /proc/self cannot be written to") || !strings.Contains(err.Error(), "--ephemeral") {
+		t.Errorf("StartServer: %v, want the directory named and what to do", err)
+	}
 }

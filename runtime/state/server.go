@@ -1,6 +1,7 @@
 package state
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -74,6 +75,14 @@ func JetStreamDir(dir string, ephemeral bool) (use string, release func(), err e
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", nil, fmt.Errorf("making the data directory: %w", err)
+	}
+	// A directory JetStream cannot write to would keep its server from
+	// starting, said only after a wait and without why.
+	if f, err := os.CreateTemp(dir, ".parigot-write-"); err != nil {
+		return "", nil, fmt.Errorf("the data directory %s cannot be written to (%v): give a directory this user can write to with --data, or --ephemeral", dir, errors.Unwrap(err))
+	} else {
+		f.Close()
+		os.Remove(f.Name())
 	}
 	unlock, err := lockDir(dir)
 	if err != nil {
