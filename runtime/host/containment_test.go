@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tetratelabs/wazero"
-
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/route"
 )
@@ -225,23 +223,18 @@ func TestInboxBounds(t *testing.T) {
 	})
 	t.Run("a guest with the most calls in flight cannot dispatch another", func(t *testing.T) {
 		ctx := context.Background()
-		rt := wazero.NewRuntime(ctx)
-		defer rt.Close(ctx)
-		mod, err := rt.Instantiate(ctx, memoryModule)
-		if err != nil {
-			t.Fatal(err)
-		}
+		mem := testMemory(t)
 		caller := newInstance(&run{}, &GuestSpec{Name: "prog", Kind: Program})
 		caller.handles = []route.Endpoint{&farEnd{}}
-		mod.Memory().Write(0, []byte("test.Echo/Echo"))
+		mem.Write(0, []byte("test.Echo/Echo"))
 		// handle 1, method at 0 (14 bytes), no request, the call id to 64
 		stack := []uint64{1, 0, 14, 0, 0, 64, 0}
 		for i := range abi.MaxInFlight {
-			if st := hostDispatch(ctx, caller, mod.Memory(), stack); st != abi.StatusOK {
+			if st := hostDispatch(ctx, caller, mem, stack); st != abi.StatusOK {
 				t.Fatalf("dispatch %d: %v", i, st)
 			}
 		}
-		if st := hostDispatch(ctx, caller, mod.Memory(), stack); st != abi.StatusTooManyCalls {
+		if st := hostDispatch(ctx, caller, mem, stack); st != abi.StatusTooManyCalls {
 			t.Errorf("one dispatch more: %v, want %v", st, abi.StatusTooManyCalls)
 		}
 	})

@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/native"
 	"parigot.dev/parigot/runtime/internal/route"
 )
@@ -154,7 +154,7 @@ func TestAServiceEndingForGoodLeavesTheOthersServing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	crash := &GuestSpec{Name: "crash", Kind: Service, Wasm: wasm(t, "crash"), Implements: []string{"test.Crash"}, MethodTimeout: patience}
-	var out lockedBuffer
+	var out lines.Buffer
 	done := make(chan Result, 1)
 	go func() {
 		res, err := Run(ctx, Config{Guests: []*GuestSpec{echoService(t), crash}, Stdout: &out, Stderr: &out, Remote: reg})
@@ -192,22 +192,4 @@ func TestAServiceEndingForGoodLeavesTheOthersServing(t *testing.T) {
 	if res := <-done; len(res.Failures) != 1 || !strings.Contains(res.Failures[0].String(), "service crash panicked") {
 		t.Errorf("failures %q, want crash's panic", res.Failures)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer that guests and the test may use at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/route"
@@ -20,6 +21,20 @@ var memoryModule = []byte{
 	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
 	0x05, 0x03, 0x01, 0x00, 0x01, // memory section: one memory, min 1 page
 	0x07, 0x0a, 0x01, 0x06, 'm', 'e', 'm', 'o', 'r', 'y', 0x02, 0x00, // export "memory"
+}
+
+// testMemory is the memory of a memoryModule instance, as a host function
+// sees a guest's, for the test's length.
+func testMemory(t testing.TB) api.Memory {
+	t.Helper()
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { rt.Close(ctx) })
+	mod, err := rt.Instantiate(ctx, memoryModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mod.Memory()
 }
 
 // hostFuncs are the host functions under fuzz, with their parameter counts.
@@ -58,13 +73,7 @@ func FuzzHostFunctions(f *testing.F) {
 	f.Add(seed(6, 1, 0, 8, 64), []byte("accounts"))
 
 	ctx := context.Background()
-	rt := wazero.NewRuntime(ctx)
-	defer rt.Close(ctx)
-	mod, err := rt.Instantiate(ctx, memoryModule)
-	if err != nil {
-		f.Fatal(err)
-	}
-	mem := mod.Memory()
+	mem := testMemory(f)
 	a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}}
 	callee := newInstance(a, &GuestSpec{Name: "echo", Kind: Service, Implements: []string{"test.Echo"}, MethodTimeout: time.Second})
 	a.byService["test.Echo"] = callee

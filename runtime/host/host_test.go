@@ -169,62 +169,48 @@ func assertLines(t *testing.T, out string, want []string) {
 	}
 }
 
-func TestAnEndlessMethodIsStoppedAndItsServiceRestarted(t *testing.T) {
-	echo := &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"},
-		MethodTimeout: 50 * time.Millisecond, Overrun: OverrunStop, Restart: RestartOnFailure}
-	caller := &GuestSpec{Name: "spincaller", Kind: Program, Wasm: wasm(t, "caller"), Requires: []string{"echo"}}
-	res, out := runApp(t, echo, caller)
-	assertLines(t, out, []string{
-		"spincaller | Spin: test.Echo/Spin: deadline exceeded: no reply from service echo within its method budget of 50ms",
-		"spincaller | Echo after restart: ok",
-	})
-	if !strings.Contains(out, "parigot: service echo: method test.Echo/Spin ran for ") || !strings.Contains(out, "over its budget of 50ms; stopping it") {
-		t.Errorf("the overrun was not reported with service, method and time:\n%s", out)
-	}
-	if !strings.Contains(out, "restarting it (1 of 3)") {
-		t.Errorf("the service was not restarted:\n%s", out)
-	}
-	if res.ExitCode != 0 || len(res.Failures) != 1 || !strings.Contains(res.Failures[0].String(), "service echo was stopped: method test.Echo/Spin ran for") {
-		t.Errorf("exit %d, failures %q; want 0 and the overrun", res.ExitCode, res.Failures)
-	}
-}
-
-// A service looping outside any method (in a timer here) while calls wait
-// for it is stopped as an overrunning method is, named, and restarted.
-func TestAServiceLoopingOutsideAMethodIsStoppedWhileCallsWait(t *testing.T) {
-	echo := &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"},
-		MethodTimeout: 50 * time.Millisecond, Overrun: OverrunStop, Restart: RestartOnFailure}
-	caller := &GuestSpec{Name: "spinlatercaller", Kind: Program, Wasm: wasm(t, "caller"), Requires: []string{"echo"}}
-	res, out := runApp(t, echo, caller)
-	assertLines(t, out, []string{
-		"spinlatercaller | SpinLater: ok 0 bytes, intact=true",
-		"spinlatercaller | Echo: test.Echo/Echo: deadline exceeded: no reply from service echo within its method budget of 50ms",
-		"spinlatercaller | Echo after restart: ok",
-	})
-	if !strings.Contains(out, "parigot: service echo: it ran for ") || !strings.Contains(out, "outside any method (a timer, a reply's callback or background work) while calls waited, over its method budget of 50ms; stopping it") {
-		t.Errorf("the overrun was not reported:\n%s", out)
-	}
-	if res.ExitCode != 0 || len(res.Failures) != 1 || !strings.Contains(res.Failures[0].String(), "service echo was stopped: it ran for") {
-		t.Errorf("exit %d, failures %q; want 0 and the overrun", res.ExitCode, res.Failures)
-	}
-}
-
-// A method asleep in a host call (time.Sleep: WASI's poll_oneoff) is
-// stopped over its budget as a looping one is, and its service restarted.
-func TestASleepingMethodIsStoppedAndItsServiceRestarted(t *testing.T) {
-	echo := &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"},
-		MethodTimeout: 50 * time.Millisecond, Overrun: OverrunStop, Restart: RestartOnFailure}
-	caller := &GuestSpec{Name: "sleepcaller", Kind: Program, Wasm: wasm(t, "caller"), Requires: []string{"echo"}}
-	res, out := runApp(t, echo, caller)
-	assertLines(t, out, []string{
-		"sleepcaller | Sleep: test.Echo/Sleep: deadline exceeded: no reply from service echo within its method budget of 50ms",
-		"sleepcaller | Echo after restart: ok",
-	})
-	if !strings.Contains(out, "restarting it (1 of 3)") || strings.Contains(out, "abandoning") {
-		t.Errorf("the service was not stopped and restarted:\n%s", out)
-	}
-	if res.ExitCode != 0 || len(res.Failures) != 1 || !strings.Contains(res.Failures[0].String(), "service echo was stopped: method test.Echo/Sleep ran for") {
-		t.Errorf("exit %d, failures %q; want 0 and the overrun", res.ExitCode, res.Failures)
+// A service that keeps its calls waiting past its method budget is
+// stopped, named with what it was doing and for how long, and restarted:
+// a method that loops, one asleep in a host call (time.Sleep: WASI's
+// poll_oneoff, which the host must wake), and code outside any method (a
+// timer) while calls wait for it.
+func TestAServiceOverItsBudgetIsStoppedAndRestarted(t *testing.T) {
+	const deadline = "deadline exceeded: no reply from service echo within its method budget of 50ms"
+	for _, c := range []struct {
+		name, caller string
+		lines        []string // the caller's, in order
+		said, failed string   // in the host's line, and in the run's failure
+	}{
+		{"an endless method", "spincaller",
+			[]string{"Spin: test.Echo/Spin: " + deadline},
+			"parigot: service echo: method test.Echo/Spin ran for ", "service echo was stopped: method test.Echo/Spin ran for"},
+		{"a method asleep in the host", "sleepcaller",
+			[]string{"Sleep: test.Echo/Sleep: " + deadline},
+			"parigot: service echo: method test.Echo/Sleep ran for ", "service echo was stopped: method test.Echo/Sleep ran for"},
+		{"a timer that loops while calls wait", "spinlatercaller",
+			[]string{"SpinLater: ok 0 bytes, intact=true", "Echo: test.Echo/Echo: " + deadline},
+			"parigot: service echo: it ran for ", "service echo was stopped: it ran for"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			echo := &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"},
+				MethodTimeout: 50 * time.Millisecond, Overrun: OverrunStop, Restart: RestartOnFailure}
+			caller := &GuestSpec{Name: c.caller, Kind: Program, Wasm: wasm(t, "caller"), Requires: []string{"echo"}}
+			res, out := runApp(t, echo, caller)
+			var want []string
+			for _, l := range append(c.lines, "Echo after restart: ok") {
+				want = append(want, c.caller+" | "+l)
+			}
+			assertLines(t, out, want)
+			if !strings.Contains(out, c.said) || !strings.Contains(out, "over its budget of 50ms; stopping it") && !strings.Contains(out, "over its method budget of 50ms; stopping it") {
+				t.Errorf("the overrun was not reported with what the service did and for how long:\n%s", out)
+			}
+			if !strings.Contains(out, "restarting it (1 of 3)") || strings.Contains(out, "abandoning") {
+				t.Errorf("the service was not stopped and restarted:\n%s", out)
+			}
+			if res.ExitCode != 0 || len(res.Failures) != 1 || !strings.Contains(res.Failures[0].String(), c.failed) {
+				t.Errorf("exit %d, failures %q; want 0 and the overrun", res.ExitCode, res.Failures)
+			}
+		})
 	}
 }
 

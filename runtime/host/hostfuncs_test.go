@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tetratelabs/wazero"
-
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/route"
 	"parigot.dev/parigot/runtime/observe"
@@ -22,12 +20,7 @@ import (
 // the replying guest its argument was bad.
 func TestAReplyWithACodeBeyondTheListIsInternal(t *testing.T) {
 	ctx := context.Background()
-	rt := wazero.NewRuntime(ctx)
-	defer rt.Close(ctx)
-	mod, err := rt.Instantiate(ctx, memoryModule)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mem := testMemory(t)
 	a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}}
 	caller := newInstance(a, &GuestSpec{Name: "bench", Kind: Program})
 	svc := newInstance(a, &GuestSpec{Name: "echo", Kind: Service, Implements: []string{"test.Echo"}, MethodTimeout: time.Second})
@@ -38,7 +31,7 @@ func TestAReplyWithACodeBeyondTheListIsInternal(t *testing.T) {
 			t.Fatal("the service got no call")
 		}
 		svc.pop()
-		if st := hostReply(ctx, svc, mod.Memory(), []uint64{call.CallID, code, 0, 4}); st != abi.StatusBadArgument {
+		if st := hostReply(ctx, svc, mem, []uint64{call.CallID, code, 0, 4}); st != abi.StatusBadArgument {
 			t.Errorf("code %d: status %v, want bad argument", code, st)
 		}
 		ev, ok, _ := caller.next(ctx, 0)
@@ -57,18 +50,13 @@ func TestAReplyWithACodeBeyondTheListIsInternal(t *testing.T) {
 // them (it made the metrics panic inside the callee's reply).
 func TestADispatchNamingAMethodThatIsNotTextIsRefused(t *testing.T) {
 	ctx := context.Background()
-	rt := wazero.NewRuntime(ctx)
-	defer rt.Close(ctx)
-	mod, err := rt.Instantiate(ctx, memoryModule)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mem := testMemory(t)
 	callee := &farEnd{}
 	caller := newInstance(&run{}, &GuestSpec{Name: "prog", Kind: Program})
 	caller.handles = []route.Endpoint{callee}
-	mod.Memory().Write(0, []byte("test.Echo/Echo\xff"))
+	mem.Write(0, []byte("test.Echo/Echo\xff"))
 	// handle 1, method at 0 (15 bytes), no request, the call id to 64
-	if st := hostDispatch(ctx, caller, mod.Memory(), []uint64{1, 0, 15, 0, 0, 64, 0}); st != abi.StatusBadArgument {
+	if st := hostDispatch(ctx, caller, mem, []uint64{1, 0, 15, 0, 0, 64, 0}); st != abi.StatusBadArgument {
 		t.Errorf("status %v, want bad argument", st)
 	}
 	if len(callee.got) != 0 || caller.inFlight() != 0 {
