@@ -48,8 +48,7 @@ func startTracing(otlp []string, dashboard bool, app, process string, stderr io.
 	if len(otlp) == 0 && !dashboard {
 		return nil
 	}
-	warn := func(msg string) { fmt.Fprintf(stderr, "parigot: %s\n", msg) }
-	o := observe.TracingOptions{App: app, Process: process, OTLP: otlp, Warn: warn}
+	o := observe.TracingOptions{App: app, Process: process, OTLP: otlp, Warn: sayTo(stderr)}
 	if dashboard {
 		o.Keep = keptSpans
 	}

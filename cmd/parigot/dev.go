@@ -152,7 +152,7 @@ func (d *devSession) start(ctx context.Context) {
 	go func() {
 		// The stores and topics outlive each restart of the app, as they
 		// outlive each parigot run: a restart starts from what they hold.
-		local, err := state.StartLocal(runCtx, res.App, state.DataDir(res.App, ""), false)
+		local, err := state.StartLocal(runCtx, res.App, state.DataDir(res.App, ""), false, sayTo(d.stderr))
 		if err != nil {
 			ended <- err
 			return

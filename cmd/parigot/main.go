@@ -178,3 +178,8 @@ func maxOneDir(cmd *cobra.Command, args []string) error {
 	}
 	return nil
 }
+
+// sayTo is what says a line of parigot's own to stderr ("parigot: ...").
+func sayTo(stderr io.Writer) func(string) {
+	return func(msg string) { fmt.Fprintf(stderr, "parigot: %s\n", msg) }
+}

@@ -166,7 +166,7 @@ each service's offer gave them through NATS.`,
 			var out host.Result
 			if f.mode == "single" {
 				// JetStream only for an app that declares a store or topic.
-				local, serr := state.StartLocal(ctx, res.App, state.DataDir(res.App, f.data), f.ephemeral)
+				local, serr := state.StartLocal(ctx, res.App, state.DataDir(res.App, f.data), f.ephemeral, sayTo(stderr))
 				if serr != nil {
 					return serr
 				}
@@ -248,7 +248,7 @@ each service's offer gave them through NATS.`,
 					},
 					Stdout:   stdout,
 					Stderr:   stderr,
-					State:    splitState(res.App, state.DataDir(res.App, f.data), f.ephemeral),
+					State:    splitState(res.App, state.DataDir(res.App, f.data), f.ephemeral, sayTo(stderr)),
 					Gateways: gateways,
 					Serve:    gateway.ServeSplit(serve),
 				})
@@ -311,13 +311,14 @@ func runGateways(app *manifest.App, listen string) ([]gateway.Spec, *gateway.Sch
 }
 
 // splitState is what split mode needs of app's stores and topics, or nil
-// for an app without any (its NATS server then runs no JetStream).
-func splitState(app *manifest.App, dir string, ephemeral bool) *split.State {
+// for an app without any (its NATS server then runs no JetStream); log,
+// when not nil, is told JetStream's errors.
+func splitState(app *manifest.App, dir string, ephemeral bool, log func(string)) *split.State {
 	if !app.HasState() {
 		return nil
 	}
 	stores, topics := state.SpecsFromManifest(app)
-	return &split.State{Stores: stores, Topics: topics, Dir: dir, Ephemeral: ephemeral}
+	return &split.State{Stores: stores, Topics: topics, Dir: dir, Ephemeral: ephemeral, Log: log}
 }
 
 // runOutcome reports how a run ended and turns it into parigot's exit code.
@@ -411,7 +412,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 				Conn:    split.ConnFromEnv(natsURL),
 				Stdout:  stdout,
 				Stderr:  stderr,
-				State:   splitState(app, "", false),
+				State:   splitState(app, "", false, nil),
 				Tracing: tracing,
 				LogJSON: logFormat == "json",
 				Metrics: metrics,

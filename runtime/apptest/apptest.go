@@ -154,7 +154,7 @@ func (a *App) startState() error {
 	if err != nil {
 		return err
 	}
-	a.state, err = state.StartLocal(a.ctx, a.app, dir, false)
+	a.state, err = state.StartLocal(a.ctx, a.app, dir, false, nil)
 	a.cleanups = append(a.cleanups, func() { a.state.Close(); os.RemoveAll(dir) })
 	return err
 }

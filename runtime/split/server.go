@@ -35,6 +35,8 @@ type State struct {
 	// the stores and topics in memory instead.
 	Dir       string
 	Ephemeral bool
+	// Log, when set, is told JetStream's errors (see state.ServerOptions).
+	Log func(string)
 }
 
 // StartServer starts an embedded NATS server on 127.0.0.1 and a free port,
@@ -82,7 +84,13 @@ func StartStateServer(app string, guests []*host.GuestSpec, st *State, extra ...
 		s.release = release
 		opts.JetStream, opts.StoreDir, opts.ServerName = true, dir, "parigot"
 	}
+	if st != nil && st.Log != nil {
+		opts.NoLog = false
+	}
 	ns, err := server.NewServer(opts)
+	if err == nil && st != nil && st.Log != nil {
+		ns.SetLoggerV2(state.ErrorLogger(st.Log), false, false, false)
+	}
 	if err != nil {
 		s.releaseData()
 		return nil, fmt.Errorf("starting the embedded NATS server: %w", err)

@@ -339,3 +339,29 @@ func TestADataDirectoryThatCannotBeWrittenIsSaidAtOnce(t *testing.T) {
 		t.Errorf("StartServer: %v, want the directory named and what to do", err)
 	}
 }
+
+// JetStream's errors are said once each, as "JetStream: ...", and nothing
+// else it logs; a server that runs as it should says nothing.
+func TestJetStreamErrorsAreSaidOnceEach(t *testing.T) {
+	var said []string
+	l := ErrorLogger(func(s string) { said = append(said, s) })
+	l.Noticef("Starting nats-server")
+	l.Warnf("a warning")
+	for range 3 {
+		l.Errorf("JetStream failed to store a msg on stream '%s': %v", "KV_x", "write /d/1.blk: no space left on device")
+	}
+	l.Errorf("another")
+	if want := []string{"JetStream: JetStream failed to store a msg on stream 'KV_x': write /d/1.blk: no space left on device", "JetStream: another"}; !slices.Equal(said, want) {
+		t.Errorf("said %q, want %q", said, want)
+	}
+
+	said = nil
+	srv, err := StartServer(ServerOptions{Dir: t.TempDir(), Log: func(s string) { said = append(said, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Shutdown()
+	if len(said) != 0 {
+		t.Errorf("a server that ran as it should said %q", said)
+	}
+}

@@ -29,13 +29,14 @@ func DataDir(app *manifest.App, dir string) string {
 }
 
 // StartLocal starts the state of app in this process, with its files in
-// dataDir (see DataDir), or in memory when ephemeral. An app that declares
-// no store or topic has none: StartLocal returns nil, and no server.
-func StartLocal(ctx context.Context, app *manifest.App, dataDir string, ephemeral bool) (*Local, error) {
+// dataDir (see DataDir), or in memory when ephemeral; log, when not nil, is
+// told JetStream's errors (see ServerOptions.Log). An app that declares no
+// store or topic has none: StartLocal returns nil, and no server.
+func StartLocal(ctx context.Context, app *manifest.App, dataDir string, ephemeral bool, log func(string)) (*Local, error) {
 	if !app.HasState() {
 		return nil, nil
 	}
-	srv, err := StartServer(ServerOptions{Dir: dataDir, Ephemeral: ephemeral})
+	srv, err := StartServer(ServerOptions{Dir: dataDir, Ephemeral: ephemeral, Log: log})
 	if err != nil {
 		return nil, err
 	}

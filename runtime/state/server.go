@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -22,6 +23,9 @@ type ServerOptions struct {
 	// Ephemeral keeps streams in memory: the stores and topics are gone
 	// when the run ends (parigot run --ephemeral, tests).
 	Ephemeral bool
+	// Log, when set, is told the server's errors (a full disk, a file it
+	// cannot write), each once (see ErrorLogger); unset, they are not said.
+	Log func(string)
 }
 
 // Server is an embedded NATS server with JetStream that listens on no port:
@@ -45,12 +49,15 @@ func StartServer(opts ServerOptions) (*Server, error) {
 		JetStream:  true,
 		StoreDir:   dir,
 		MaxPayload: MaxMessage,
-		NoLog:      true,
+		NoLog:      opts.Log == nil,
 		NoSigs:     true,
 	})
 	if err != nil {
 		s.cleanup()
 		return nil, fmt.Errorf("starting the embedded JetStream server: %w", err)
+	}
+	if opts.Log != nil {
+		ns.SetLoggerV2(ErrorLogger(opts.Log), false, false, false)
 	}
 	go ns.Start()
 	if !ns.ReadyForConnections(30 * time.Second) {
@@ -111,3 +118,39 @@ func (s *Server) Shutdown() {
 }
 
 func (s *Server) cleanup() { s.release() }
+
+// ErrorLogger is a NATS server's logger that says its errors through say,
+// as "JetStream: ...", each distinct one once (a full disk fails every
+// write alike), and nothing else: a store's calls fail with their own
+// codes, and this says why ("no space left on device").
+func ErrorLogger(say func(string)) server.Logger {
+	return &errorLogger{say: say, seen: map[string]bool{}}
+}
+
+type errorLogger struct {
+	say  func(string)
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (l *errorLogger) Errorf(format string, v ...any) { l.once(fmt.Sprintf(format, v...)) }
+func (l *errorLogger) Fatalf(format string, v ...any) { l.once(fmt.Sprintf(format, v...)) }
+func (l *errorLogger) Noticef(string, ...any)         {}
+func (l *errorLogger) Warnf(string, ...any)           {}
+func (l *errorLogger) Debugf(string, ...any)          {}
+func (l *errorLogger) Tracef(string, ...any)          {}
+
+func (l *errorLogger) once(msg string) {
+	l.mu.Lock()
+	seen := l.seen[msg] || len(l.seen) >= maxLoggedErrors
+	if !seen {
+		l.seen[msg] = true
+	}
+	l.mu.Unlock()
+	if !seen {
+		l.say("JetStream: " + msg)
+	}
+}
+
+// maxLoggedErrors bounds the distinct errors an ErrorLogger says.
+const maxLoggedErrors = 100
