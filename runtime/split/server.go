@@ -35,8 +35,9 @@ type State struct {
 	// the stores and topics in memory instead.
 	Dir       string
 	Ephemeral bool
-	// Log, when set, is told JetStream's errors (see state.ServerOptions).
-	Log func(string)
+	// Log, when set, is told JetStream's errors (see state.ServerOptions):
+	// the supervisor's, which runs the server; a child's is not sent.
+	Log func(string) `json:"-"`
 }
 
 // StartServer starts an embedded NATS server on 127.0.0.1 and a free port,
