@@ -278,21 +278,8 @@ func known(n *Network, guest string) int {
 }
 
 func TestADirectConnectionThatBreaksMidCallFailsItsCallsWithUnavailable(t *testing.T) {
-	srv := startIdentityServer(t)
-	caller := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
-	defer caller.Close()
-
 	// A replica that takes two calls, answers the first and dies.
-	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go replicaThatDies(ln)
-	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: "r1", Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker", Token: []byte("t")})
-	if err := caller.client.connect("echo", offer); err != nil || known(caller, "echo") != 1 {
-		t.Fatalf("the caller did not connect to the replica: %v", err)
-	}
+	caller := callerOfAFakeReplica(t, replicaThatDies)
 	got := twoCallsAcrossABreak(t, caller)
 	// The broken replica is dropped: the next call goes over NATS, where
 	// no replica of echo answers, and fails at once.
@@ -543,6 +530,27 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// callerOfAFakeReplica is ticker's Network, connected directly to one
+// replica of echo that serve plays on a socket of its own (closed when the
+// test ends).
+func callerOfAFakeReplica(t *testing.T, serve func(net.Listener)) *Network {
+	t.Helper()
+	srv := startIdentityServer(t)
+	caller := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
+	t.Cleanup(func() { caller.Close() })
+	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go serve(ln)
+	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: "r1", Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker", Token: []byte("t")})
+	if err := caller.client.connect("echo", offer); err != nil || known(caller, "echo") != 1 {
+		t.Fatalf("the caller did not connect to the replica: %v", err)
+	}
+	return caller
+}
+
 // replicaThatDies serves ln as a replica of echo that welcomes one caller,
 // takes two calls, answers the first and dies.
 func replicaThatDies(ln net.Listener) {
@@ -608,21 +616,9 @@ func replicaThatStopsReading(ln net.Listener, done <-chan struct{}) {
 // call's deadline: the write gives up, the connection is dropped, and the
 // call completes (over NATS, where no replica answers: unavailable).
 func TestAReplicaThatStopsReadingDoesNotHoldItsCaller(t *testing.T) {
-	srv := startIdentityServer(t)
-	caller := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
-	defer caller.Close()
-	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	done := make(chan struct{})
 	defer close(done)
-	go replicaThatStopsReading(ln, done)
-	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: "r1", Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker", Token: []byte("t")})
-	if err := caller.client.connect("echo", offer); err != nil || known(caller, "echo") != 1 {
-		t.Fatalf("the caller did not connect to the replica: %v", err)
-	}
+	caller := callerOfAFakeReplica(t, func(ln net.Listener) { replicaThatStopsReading(ln, done) })
 	got := make(replies, 8)
 	delivered := make(chan struct{})
 	go func() {

@@ -62,6 +62,24 @@ func outcome(res host.Result, stdout string) (calls, summary []string) {
 	return calls, summary
 }
 
+// modeRun is how one run of guests ended in one mode: its result, its
+// output, and (split mode) the supervisor's stderr.
+type modeRun struct {
+	mode   string
+	res    host.Result
+	stdout string
+	more   string
+}
+
+// bothModes runs the guests guests makes in single mode, then in split
+// mode.
+func bothModes(t *testing.T, guests func() []*host.GuestSpec) []modeRun {
+	t.Helper()
+	single, singleOut := runSingle(t, guests())
+	split, splitOut, splitErr := supervise(t, guests(), nil, nil)
+	return []modeRun{{"single", single, singleOut, ""}, {"split", split, splitOut, splitErr}}
+}
+
 func TestEveryFaultReadsTheSameInBothModes(t *testing.T) {
 	const unavailable = "Hello: test.Faulty/Hello: unavailable: service faulty is not running"
 	for _, c := range []struct {
@@ -86,14 +104,7 @@ func TestEveryFaultReadsTheSameInBothModes(t *testing.T) {
 	} {
 		t.Run("a service that fails with "+c.fault, func(t *testing.T) {
 			want := []string{"Hello: ok", c.call, c.after}
-			single, singleOut := runSingle(t, faultGuests(t, c.fault, c.budget))
-			split, splitOut, splitErr := supervise(t, faultGuests(t, c.fault, c.budget), nil, nil)
-			for _, m := range []struct {
-				mode   string
-				res    host.Result
-				stdout string
-				more   string
-			}{{"single", single, singleOut, ""}, {"split", split, splitOut, splitErr}} {
+			for _, m := range bothModes(t, func() []*host.GuestSpec { return faultGuests(t, c.fault, c.budget) }) {
 				calls, summary := outcome(m.res, m.stdout)
 				if strings.Join(calls, "\n") != strings.Join(want, "\n") {
 					t.Errorf("%s mode: the caller saw\n\t%s\nwant\n\t%s\noutput:\n%s%s", m.mode, strings.Join(calls, "\n\t"), strings.Join(want, "\n\t"), m.stdout, m.more)
@@ -117,14 +128,7 @@ func TestOutputThatReadsLikeACrashIsNotOne(t *testing.T) {
 		return g
 	}
 	want := []string{"Hello: ok", "Log: ok", "Hello: ok", say}
-	single, singleOut := runSingle(t, guests())
-	split, splitOut, splitErr := supervise(t, guests(), nil, nil)
-	for _, m := range []struct {
-		mode   string
-		res    host.Result
-		stdout string
-		more   string
-	}{{"single", single, singleOut, ""}, {"split", split, splitOut, splitErr}} {
+	for _, m := range bothModes(t, guests) {
 		calls, summary := outcome(m.res, m.stdout)
 		if strings.Join(calls, "\n") != strings.Join(want, "\n") {
 			t.Errorf("%s mode: the caller saw\n\t%s\nwant\n\t%s\noutput:\n%s%s", m.mode, strings.Join(calls, "\n\t"), strings.Join(want, "\n\t"), m.stdout, m.more)
@@ -146,14 +150,7 @@ func TestAProgramsOwnExitCodeIsTheRunsInBothModes(t *testing.T) {
 				g[1].Env = append(g[1].Env, "THEN=exit", fmt.Sprintf("EXIT=%d", code))
 				return g
 			}
-			single, singleOut := runSingle(t, guests())
-			split, splitOut, splitErr := supervise(t, guests(), nil, nil)
-			for _, m := range []struct {
-				mode   string
-				res    host.Result
-				stdout string
-				more   string
-			}{{"single", single, singleOut, ""}, {"split", split, splitOut, splitErr}} {
+			for _, m := range bothModes(t, guests) {
 				if _, summary := outcome(m.res, ""); m.res.ExitCode != code || len(summary) != 0 {
 					t.Errorf("%s mode: exit code %d, failures %q; want %d and none\noutput:\n%s%s", m.mode, m.res.ExitCode, summary, code, m.stdout, m.more)
 				}
