@@ -167,8 +167,7 @@ func checkJSON(procedures map[string]protoreflect.MessageDescriptor, types *dyna
 			return
 		case !json.Valid(body):
 		case isCall:
-			opts := protojson.UnmarshalOptions{DiscardUnknown: true, Resolver: types}
-			if err := opts.Unmarshal(body, dynamicpb.NewMessage(input)); err != nil {
+			if err := notRequest(body, input, types); err != nil {
 				msg = fmt.Sprintf("the request body is not a %s: %v", input.FullName(), err)
 				break
 			}
@@ -219,8 +218,7 @@ func checkGRPCJSON(procedures map[string]protoreflect.MessageDescriptor, types *
 			if flags != 0 {
 				continue // compressed, or (gRPC-Web) trailers
 			}
-			opts := protojson.UnmarshalOptions{DiscardUnknown: true, Resolver: types}
-			if err := opts.Unmarshal(msg, dynamicpb.NewMessage(input)); err != nil {
+			if err := notRequest(msg, input, types); err != nil {
 				w.Header().Set("Content-Type", ct)
 				w.Header().Set("Grpc-Status", strconv.Itoa(int(connect.CodeInvalidArgument)))
 				w.Header().Set("Grpc-Message", grpcMessage(fmt.Sprintf("the request is not a %s: %v", input.FullName(), err)))
@@ -230,6 +228,13 @@ func checkGRPCJSON(procedures map[string]protoreflect.MessageDescriptor, types *
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// notRequest says why the JSON msg is not a message of type input, or nil:
+// decoded as Connect's servers decode it, fields the type does not have
+// left out, Any fields resolved with types.
+func notRequest(msg []byte, input protoreflect.MessageDescriptor, types *dynamicpb.Types) error {
+	return protojson.UnmarshalOptions{DiscardUnknown: true, Resolver: types}.Unmarshal(msg, dynamicpb.NewMessage(input))
 }
 
 // grpcMessage percent-encodes a grpc-message header's value, as gRPC
