@@ -431,7 +431,13 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		req, _ := proto.Marshal(wrapperspb.String(string(name)))
 		fmt.Fprintf(conn, "POST /test.v1.Echo/Say HTTP/1.1\r\nHost: x\r\nContent-Type: application/proto\r\nContent-Length: %d\r\n\r\n", len(req))
 		conn.Write(req)
-		time.Sleep(2 * time.Second) // not reading: ten times the limit
+		// Once the reply has begun (its first byte), not reading for ten
+		// times the limit, however busy the machine is.
+		conn.SetReadDeadline(time.Now().Add(time.Minute))
+		if _, err := io.ReadFull(conn, make([]byte, 1)); err != nil {
+			t.Fatalf("no reply began: %v", err)
+		}
+		time.Sleep(2 * time.Second)
 		conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 		got, err := io.ReadAll(conn)
 		var ne net.Error

@@ -23,7 +23,7 @@ func main() {
 		case "spinlatercaller":
 			echo, _ := guest.Locate("test.Echo")
 			call(echo, "SpinLater", nil, func() {
-				time.Sleep(50 * time.Millisecond) // the timer is looping by now
+				time.Sleep(500 * time.Millisecond) // the timer (due at 10ms) is looping by now, however busy the machine
 				call(echo, "Echo", nil, func() { untilOK(echo, 6000) })
 			})
 			return
