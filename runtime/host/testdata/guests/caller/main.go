@@ -24,7 +24,12 @@ func main() {
 			echo, _ := guest.Locate("test.Echo")
 			call(echo, "SpinLater", nil, func() {
 				time.Sleep(500 * time.Millisecond) // the timer (due at 10ms) is looping by now, however busy the machine
-				call(echo, "Echo", nil, func() { untilOK(echo, 6000) })
+				// The call fails: unavailable when the watchdog stops the
+				// service first, deadline exceeded when its deadline comes
+				// first (a busy machine); either way it must not succeed.
+				guest.Invoke(echo, "Echo", wrapperspb.Bytes(nil), new(wrapperspb.BytesValue)).
+					Success(func(*wrapperspb.BytesValue) { fmt.Println("Echo while the timer loops: ok"); untilOK(echo, 6000) }).
+					Failure(func(error) { fmt.Println("Echo while the timer loops: failed"); untilOK(echo, 6000) })
 			})
 			return
 		case "sleepcaller":
