@@ -306,7 +306,7 @@ func hostPoll(ctx context.Context, in *instance, mem memory, stack []uint64) abi
 		// until its next poll: the watchdog stops it if that keeps its
 		// calls waiting past the method budget (see overrunAt).
 		in.busyMethod.Store(betweenCalls)
-		in.busySince.Store(time.Now().UnixNano())
+		in.busySince.Store(unixNano())
 	}
 	if !ok {
 		return abi.StatusTimeout
@@ -321,7 +321,11 @@ func hostPoll(ctx context.Context, in *instance, mem memory, stack []uint64) abi
 	in.pop()
 	if ev.Kind == abi.KindCall {
 		in.busyMethod.Store(in.internString(ev.Method))
-		in.busySince.Store(time.Now().UnixNano())
+		since := in.lookedAt // next looked at the time, for the call's deadline, a moment ago
+		if since == 0 {
+			since = unixNano()
+		}
+		in.busySince.Store(since)
 	}
 	return writeU32(mem, out, size)
 }

@@ -60,11 +60,14 @@ type instance struct {
 	methods      map[string]*string // method names seen, interned: no allocation per call
 	nextID       uint64
 	timer        *time.Timer
-	timerAt      time.Time // when timer fires; zero when it is stopped or has fired
+	timerAt      int64 // when timer fires (Unix nanoseconds); zero when it is stopped or has fired
 	// soonest is no later than the earliest deadline in pending (zero:
 	// not known), so that expire looks through pending only once it has
 	// passed, not at every poll.
-	soonest time.Time
+	soonest int64
+	// lookedAt is when next last looked at the time (Unix nanoseconds),
+	// for what it returned; zero when it did not need to.
+	lookedAt int64
 
 	serving atomic.Int64 // calls taken from the inbox and not yet answered
 	dropped atomic.Int64 // calls dropped unrun because their caller's deadline had passed
@@ -140,7 +143,7 @@ type delivery struct {
 type outgoing struct {
 	method   string
 	callee   route.Endpoint
-	deadline time.Time
+	deadline int64 // Unix nanoseconds (see unixNano)
 	// inherited: the deadline is what was left of the caller's own, which
 	// came before the callee's budget ran out.
 	inherited bool
@@ -230,7 +233,7 @@ func (in *instance) push(d delivery) route.Refusal {
 	}
 	in.waitingBytes.Add(size)
 	if in.run.observing && d.ev.Kind == abi.KindCall {
-		d.at = time.Now().UnixNano()
+		d.at = unixNano()
 	}
 	in.queue = append(in.queue, d)
 	in.queued.Store(true)
@@ -316,8 +319,10 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 	spun := false
 	for {
 		in.drain()
+		in.lookedAt = 0
 		if len(in.pending) > 0 {
-			in.expire(time.Now())
+			in.lookedAt = unixNano()
+			in.expire(in.lookedAt)
 		}
 		in.dropExpiredCalls()
 		if in.ready.len() > 0 {
@@ -345,7 +350,7 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 		select {
 		case <-in.wake:
 		case <-deadline:
-			in.timerAt = time.Time{}
+			in.timerAt = 0
 		case <-giveUp:
 			in.parked.Store(false)
 			return abi.Event{}, false, false
@@ -362,13 +367,12 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 // has passed: their callers have their answer (deadline exceeded) already,
 // so running them would only spend the service's time for nobody.
 func (in *instance) dropExpiredCalls() {
-	var now int64
 	for in.ready.len() > 0 && in.ready.front().Kind == abi.KindCall && in.ready.front().Deadline > 0 {
 		ev := in.ready.front()
-		if now == 0 {
-			now = time.Now().UnixNano()
+		if in.lookedAt == 0 {
+			in.lookedAt = unixNano()
 		}
-		if ev.Deadline > now {
+		if ev.Deadline > in.lookedAt {
 			return
 		}
 		if _, ok := in.incoming[ev.CallID]; ok {
@@ -380,17 +384,18 @@ func (in *instance) dropExpiredCalls() {
 	}
 }
 
-// armTimer makes in.timer fire at d, leaving it alone when it already does.
-func (in *instance) armTimer(d time.Time) {
+// armTimer makes in.timer fire at d (Unix nanoseconds), leaving it alone
+// when it already does.
+func (in *instance) armTimer(d int64) {
 	if in.timer == nil {
-		in.timer = time.NewTimer(time.Until(d))
+		in.timer = time.NewTimer(time.Duration(d - unixNano()))
 		in.timerAt = d
 		return
 	}
-	if d.Equal(in.timerAt) {
+	if d == in.timerAt {
 		return
 	}
-	in.timer.Reset(time.Until(d))
+	in.timer.Reset(time.Duration(d - unixNano()))
 	in.timerAt = d
 }
 
@@ -494,16 +499,16 @@ func (in *instance) drain() {
 	}
 }
 
-// expire completes every call whose deadline has passed with
-// "deadline exceeded".
-func (in *instance) expire(now time.Time) {
-	if !in.soonest.IsZero() && now.Before(in.soonest) {
+// expire completes every call whose deadline has passed at now (Unix
+// nanoseconds) with "deadline exceeded".
+func (in *instance) expire(now int64) {
+	if in.soonest != 0 && now < in.soonest {
 		return
 	}
-	var soonest time.Time
+	var soonest int64
 	for id, o := range in.pending {
-		if now.Before(o.deadline) {
-			if soonest.IsZero() || o.deadline.Before(soonest) {
+		if now < o.deadline {
+			if soonest == 0 || o.deadline < soonest {
 				soonest = o.deadline
 			}
 			continue
@@ -544,14 +549,16 @@ func (in *instance) internString(s string) *string {
 // maxInterned bounds the interned method names of one guest.
 const maxInterned = 4096
 
-func (in *instance) earliestDeadline() (time.Time, bool) {
-	var min time.Time
+// earliestDeadline is the earliest deadline in pending, in Unix
+// nanoseconds.
+func (in *instance) earliestDeadline() (int64, bool) {
+	var min int64
 	for _, o := range in.pending {
-		if min.IsZero() || o.deadline.Before(min) {
+		if min == 0 || o.deadline < min {
 			min = o.deadline
 		}
 	}
-	return min, !min.IsZero()
+	return min, min != 0
 }
 
 // dispatch starts a call from this guest to callee. A call the callee
@@ -563,16 +570,16 @@ func (in *instance) earliestDeadline() (time.Time, bool) {
 func (in *instance) dispatch(callee route.Endpoint, method string, payload []byte, callerDeadline int64) uint64 {
 	in.nextID++
 	id := in.nextID
-	o := outgoing{method: method, callee: callee, deadline: time.Now().Add(callee.MethodTimeout())}
-	if callerDeadline > 0 && callerDeadline < o.deadline.UnixNano() {
-		o.deadline, o.inherited = time.Unix(0, callerDeadline), true
+	o := outgoing{method: method, callee: callee, deadline: unixNano() + int64(callee.MethodTimeout())}
+	if callerDeadline > 0 && callerDeadline < o.deadline {
+		o.deadline, o.inherited = callerDeadline, true
 	}
-	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: o.deadline.UnixNano(), Method: method, Payload: payload}
+	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: o.deadline, Method: method, Payload: payload}
 	if in.run.trace != nil {
 		o.trace, ev.Trace = in.current, in.current
 	}
 	in.pending[id] = o
-	if in.soonest.IsZero() || o.deadline.Before(in.soonest) {
+	if in.soonest == 0 || o.deadline < in.soonest {
 		in.soonest = o.deadline
 	}
 	if r := callee.Deliver(ev, in); r != route.Accepted {

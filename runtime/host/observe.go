@@ -26,7 +26,7 @@ type callSeen struct {
 // seeCall notes a call as the guest drains it from its inbox, and names its
 // span, a child of the span the caller made it on behalf of.
 func (in *instance) seeCall(d *delivery) *callSeen {
-	c := &callSeen{pushed: d.at, drained: time.Now().UnixNano(), request: len(d.ev.Payload)}
+	c := &callSeen{pushed: d.at, drained: unixNano(), request: len(d.ev.Payload)}
 	if in.run.trace != nil {
 		c.parent = d.ev.Trace
 		c.span = abi.TraceContext{TraceID: c.parent.TraceID, SpanID: observe.NewSpanID(), Flags: 1}
@@ -42,7 +42,7 @@ func (in *instance) seeCall(d *delivery) *callSeen {
 // observeCall records the call t, answered with code and a reply of size
 // bytes.
 func (in *instance) observeCall(t replyTarget, code abi.Code, size int) {
-	now := time.Now().UnixNano()
+	now := unixNano()
 	c := t.seen
 	if in.run.obs != nil {
 		in.run.obs.Call(ReplicaLabel(in.spec.Name, in.run.cfg.Replica), methodLabel(t.method, code), code.String(), t.caller.GuestName(), time.Duration(c.drained-c.pushed), time.Duration(now-c.drained))

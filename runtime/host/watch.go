@@ -40,6 +40,7 @@ func (r *run) watch(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			syncClock()
 			for _, in := range r.services {
 				if !in.debugging() {
 					r.checkOverrun(in, now)
