@@ -12,7 +12,9 @@ import (
 // The test binary doubles as the split-mode child process.
 func TestMain(m *testing.M) {
 	measure.MaybeRunChild()
-	os.Exit(m.Run())
+	code := m.Run()
+	measure.RemoveWasm()
+	os.Exit(code)
 }
 
 var (

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"parigot.dev/parigot/internal/guestbuild"
@@ -83,7 +84,7 @@ type Wasm struct {
 }
 
 // BuildWasm builds the guests (the Go build cache makes a second build
-// cheap).
+// cheap), into a temporary directory that RemoveWasm removes.
 var BuildWasm = sync.OnceValues(func() (*Wasm, error) {
 	repo, err := Repo()
 	if err != nil {
@@ -93,6 +94,7 @@ var BuildWasm = sync.OnceValues(func() (*Wasm, error) {
 	if err != nil {
 		return nil, err
 	}
+	wasmDir.Store(&dir)
 	pkgs := map[string]string{
 		"echo":     "./runtime/host/testdata/guests/echo",
 		"bench":    "./runtime/host/testdata/guests/bench",
@@ -106,5 +108,16 @@ var BuildWasm = sync.OnceValues(func() (*Wasm, error) {
 	}
 	return &Wasm{Dir: dir}, nil
 })
+
+// wasmDir is the directory BuildWasm made, if it ran.
+var wasmDir atomic.Pointer[string]
+
+// RemoveWasm removes the guests BuildWasm built, if it built them: a
+// hundred MB or more.
+func RemoveWasm() {
+	if dir := wasmDir.Load(); dir != nil {
+		os.RemoveAll(*dir)
+	}
+}
 
 func (w *Wasm) path(name string) string { return filepath.Join(w.Dir, name+".wasm") }

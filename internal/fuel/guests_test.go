@@ -19,28 +19,13 @@ import (
 	"parigot.dev/parigot/internal/testguest"
 )
 
-// builtDirs are the directories of guests built by this test binary,
-// removed by TestMain.
-var builtDirs sync.Map
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	builtDirs.Range(func(dir, _ any) bool {
-		os.RemoveAll(dir.(string))
-		return true
-	})
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testguest.Main(m) }
 
 // buildOnce returns a function that builds pkgs (guest name -> package) the
 // first time it is called and returns the directory of their wasm files.
 func buildOnce(pkgs map[string]string) func() (string, error) {
 	return sync.OnceValues(func() (string, error) {
-		dir, err := testguest.Build(pkgs)
-		if err == nil {
-			builtDirs.Store(dir, true)
-		}
-		return dir, err
+		return testguest.Build(pkgs)
 	})
 }
 

@@ -13,6 +13,8 @@ import (
 	"parigot.dev/parigot/internal/testguest"
 )
 
+func TestMain(m *testing.M) { testguest.Main(m) }
+
 // guestWasm builds the test guests in testdata/guests once per test binary.
 var guestWasm = sync.OnceValues(func() (string, error) {
 	pkgs := map[string]string{}

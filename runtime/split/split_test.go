@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(envChild); spec != "" {
 		os.Exit(runTestChild(spec, os.Args[len(os.Args)-1]))
 	}
-	os.Exit(m.Run())
+	testguest.Main(m)
 }
 
 func runTestChild(spec, name string) int {

@@ -75,7 +75,7 @@ func run(ctx context.Context, out io.Writer, n, runs int, parts map[string]bool)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(w.Dir)
+	defer measure.RemoveWasm()
 	var rows []row
 	for _, callers := range []int{1, 8} {
 		if !parts["calls"] {
