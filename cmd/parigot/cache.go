@@ -34,7 +34,7 @@ go clean -cache.`,
   PARIGOT_CACHE_MAX_SIZE=4GiB parigot run`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageError{fmt.Errorf("cache takes no arguments but the command clean, got %q", args[0])}
+				return usageError{err: fmt.Errorf("cache takes no arguments but the command clean, got %q", args[0])}
 			}
 			return nil
 		},

@@ -29,7 +29,7 @@ commands, flags and arguments. Load it in the shell's start-up file.`,
 		DisableFlagsInUseLine: true,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageError{fmt.Errorf("completion takes one argument, the shell: bash, zsh or fish")}
+				return usageError{err: fmt.Errorf("completion takes one argument, the shell: bash, zsh or fish")}
 			}
 			return nil
 		},
@@ -43,7 +43,7 @@ commands, flags and arguments. Load it in the shell's start-up file.`,
 			case "fish":
 				return root.GenFishCompletion(stdout, true)
 			}
-			return usageError{fmt.Errorf("completion for %q is not available: the shells are bash, zsh and fish", args[0])}
+			return usageError{err: fmt.Errorf("completion for %q is not available: the shells are bash, zsh and fish", args[0])}
 		},
 	}
 }

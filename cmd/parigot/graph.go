@@ -44,7 +44,7 @@ Formats:
 		RunE: func(cmd *cobra.Command, args []string) error {
 			render, ok := graphFormats[format]
 			if !ok {
-				return usageError{fmt.Errorf("unknown --format %q: the formats are mermaid and dot", format)}
+				return usageError{err: fmt.Errorf("unknown --format %q: the formats are mermaid and dot", format)}
 			}
 			app, err := builder.Load(appDir(args))
 			if err != nil {

@@ -29,19 +29,19 @@ for its protobuf form. docs/IDS.md describes the API.`,
   parigot id Order --letter o --package ids -o internal/ids/order_id.go`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageError{fmt.Errorf("id takes one type name, for example parigot id Order --letter o --package ids; got %d arguments", len(args))}
+				return usageError{err: fmt.Errorf("id takes one type name, for example parigot id Order --letter o --package ids; got %d arguments", len(args))}
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for flag, v := range map[string]string{"letter": letter, "package": pkg} {
 				if v == "" {
-					return usageError{fmt.Errorf("id needs --%s, for example parigot id %s --letter o --package ids", flag, args[0])}
+					return usageError{err: fmt.Errorf("id needs --%s, for example parigot id %s --letter o --package ids", flag, args[0])}
 				}
 			}
 			spec := boilerplateid.Spec{Name: args[0], Letter: letter, Package: pkg}
 			if err := spec.Check(); err != nil {
-				return usageError{err}
+				return usageError{err: err}
 			}
 			if b, ok := boilerplateid.Builtin(letter); ok {
 				fmt.Fprintf(stderr, "parigot: warning: letter %q is also used by parigot's built-in %s; parigot build refuses it in an app's id blocks\n", letter, b.TypeName())

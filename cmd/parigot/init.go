@@ -35,7 +35,7 @@ from (recorded by the compiler unless built with -trimpath).`,
   parigot init --parigot ~/src/parigot shop`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageError{fmt.Errorf("init takes one argument, the directory of the new app (for example parigot init shop), got %d", len(args))}
+				return usageError{err: fmt.Errorf("init takes one argument, the directory of the new app (for example parigot init shop), got %d", len(args))}
 			}
 			return nil
 		},

@@ -41,8 +41,13 @@ type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit code %d", int(e)) }
 
-// usageError is a command line parigot does not understand.
-type usageError struct{ err error }
+// usageError is a command line parigot does not understand. command is
+// the command it was for ("parigot build"), whose help the message points
+// to; empty: parigot's own.
+type usageError struct {
+	err     error
+	command string
+}
 
 func (e usageError) Error() string { return e.err.Error() }
 
@@ -52,11 +57,16 @@ func parigot(args []string, stdout, stderr io.Writer) int {
 	root := newRootCommand(stdout, stderr)
 	ran := markRunning(root)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil && !*ran && !errors.As(err, new(usageError)) {
 		// cobra refused the command line before any command ran: an
 		// unknown command, wrong arguments, a missing required flag.
-		err = usageError{err}
+		err = usageError{err: err}
+	}
+	var usage usageError
+	if errors.As(err, &usage) && usage.command == "" && cmd != nil && cmd != root {
+		usage.command = cmd.CommandPath()
+		err = usage
 	}
 	return report(err, stderr)
 }
@@ -103,7 +113,11 @@ func report(err error, stderr io.Writer) int {
 	}
 	var usage usageError
 	if errors.As(err, &usage) {
-		fmt.Fprintf(stderr, "parigot: %v\nRun 'parigot --help' for usage.\n", usage.err)
+		command := usage.command
+		if command == "" {
+			command = "parigot"
+		}
+		fmt.Fprintf(stderr, "parigot: %v\nRun '%s --help' for usage.\n", usage.err, command)
 		return exitUsage
 	}
 	// Several errors at once (guests the Go compiler rejected, say): each
@@ -157,7 +171,7 @@ Exit codes:
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err: err} })
 	root.AddCommand(newBuildCommand(stderr), newGenerateCommand(stderr), newRunCommand(stdout, stderr), newDevCommand(stdout, stderr), newGuestCommand(stdout, stderr),
 		newInitCommand(stdout, stderr), newTestCommand(stdout, stderr), newGraphCommand(stdout), newVersionCommand(stdout), newCompletionCommand(stdout),
 		newIdCommand(stdout, stderr), newNATSConfigCommand(stdout, stderr), newCacheCommand(stdout), newCheckCommand(stdout, stderr))
@@ -174,7 +188,7 @@ func appDir(args []string) string {
 
 func maxOneDir(cmd *cobra.Command, args []string) error {
 	if len(args) > 1 {
-		return usageError{fmt.Errorf("%s takes at most one app directory, got %d arguments", cmd.Name(), len(args))}
+		return usageError{err: fmt.Errorf("%s takes at most one app directory, got %d arguments", cmd.Name(), len(args))}
 	}
 	return nil
 }

@@ -95,30 +95,30 @@ each service's offer gave them through NATS.`,
 		Args: maxOneDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.mode != "single" && f.mode != "split" {
-				return usageError{fmt.Errorf("unknown --mode %q: the modes are single and split", f.mode)}
+				return usageError{err: fmt.Errorf("unknown --mode %q: the modes are single and split", f.mode)}
 			}
 			if f.mode == "single" && (f.natsURL != "" || len(f.only) > 0 || f.seeds != "") {
-				return usageError{fmt.Errorf("--nats, --nats-seeds and --only need --mode=split")}
+				return usageError{err: fmt.Errorf("--nats, --nats-seeds and --only need --mode=split")}
 			}
 			if f.seeds != "" && f.natsURL == "" {
-				return usageError{fmt.Errorf("--nats-seeds needs --nats: the embedded NATS server makes each guest's key itself")}
+				return usageError{err: fmt.Errorf("--nats-seeds needs --nats: the embedded NATS server makes each guest's key itself")}
 			}
 			if f.seeds != "" && (f.natsUser != "" || f.creds != "") {
-				return usageError{fmt.Errorf("--nats-seeds gives each guest its own NATS user, --nats-user and --nats-creds one user for all of them: give one or the other")}
+				return usageError{err: fmt.Errorf("--nats-seeds gives each guest its own NATS user, --nats-user and --nats-creds one user for all of them: give one or the other")}
 			}
 			if f.directHost != "" {
 				if f.mode != "split" {
-					return usageError{fmt.Errorf("--direct-host needs --mode=split")}
+					return usageError{err: fmt.Errorf("--direct-host needs --mode=split")}
 				}
 				if err := split.CheckDirectHost(f.directHost); err != nil {
-					return usageError{fmt.Errorf("--direct-host %q: %w", f.directHost, err)}
+					return usageError{err: fmt.Errorf("--direct-host %q: %w", f.directHost, err)}
 				}
 			}
 			if f.data != "" && f.ephemeral {
-				return usageError{fmt.Errorf("--data keeps the stores and topics in a directory, --ephemeral in memory only: give one or the other")}
+				return usageError{err: fmt.Errorf("--data keeps the stores and topics in a directory, --ephemeral in memory only: give one or the other")}
 			}
 			if f.logFormat != "text" && f.logFormat != "json" {
-				return usageError{fmt.Errorf("unknown --log-format %q: the formats are text and json", f.logFormat)}
+				return usageError{err: fmt.Errorf("unknown --log-format %q: the formats are text and json", f.logFormat)}
 			}
 			if _, err := compcache.PolicyFromEnv(); err != nil {
 				return err
@@ -135,7 +135,7 @@ each service's offer gave them through NATS.`,
 			}
 			guests := host.GuestsFromManifest(res.App, res.Wasm)
 			if f.debugListen != "" && len(f.debug) != 1 {
-				return usageError{fmt.Errorf("--debug-listen gives one address: name one guest in --debug")}
+				return usageError{err: fmt.Errorf("--debug-listen gives one address: name one guest in --debug")}
 			}
 			host.Debug(guests, res.Debug, f.debugListen)
 			gws, schema, err := runGateways(res.App, f.gwListen)
@@ -189,7 +189,7 @@ each service's offer gave them through NATS.`,
 			} else {
 				for _, name := range f.only {
 					if res.App.Guest(name) == nil && res.App.Gateway(name) == nil {
-						return usageError{fmt.Errorf("--only names %q, which is not a service, program or gateway of %s", name, res.App.Name)}
+						return usageError{err: fmt.Errorf("--only names %q, which is not a service, program or gateway of %s", name, res.App.Name)}
 					}
 				}
 				conn := split.ConnFromEnv(f.natsURL)
@@ -289,19 +289,19 @@ each service's offer gave them through NATS.`,
 // address of its one gateway when set, and the schema they serve from.
 func runGateways(app *manifest.App, listen string) ([]gateway.Spec, *gateway.Schema, error) {
 	if listen != "" && len(app.Gateways) == 0 {
-		return nil, nil, usageError{fmt.Errorf("--listen gives the address of the app's gateway, and %s declares none (a gateway block in %s)", app.Name, manifest.FileName)}
+		return nil, nil, usageError{err: fmt.Errorf("--listen gives the address of the app's gateway, and %s declares none (a gateway block in %s)", app.Name, manifest.FileName)}
 	}
 	if len(app.Gateways) == 0 {
 		return nil, nil, nil
 	}
 	if listen != "" {
 		if _, _, err := net.SplitHostPort(listen); err != nil {
-			return nil, nil, usageError{fmt.Errorf("--listen %q is not host:port, for example 127.0.0.1:8080", listen)}
+			return nil, nil, usageError{err: fmt.Errorf("--listen %q is not host:port, for example 127.0.0.1:8080", listen)}
 		}
 	}
 	gws, err := gateway.FromManifest(app, listen)
 	if err != nil {
-		return nil, nil, usageError{err}
+		return nil, nil, usageError{err: err}
 	}
 	schema, err := gateway.LoadSchema(builder.DescriptorsPath(app))
 	if err != nil {

@@ -67,13 +67,13 @@ var reservedDirs = []string{builder.BuildDir, "gen", "proto"}
 func newScaffold(dir, module string) (*scaffold, error) {
 	name := filepath.Base(filepath.Clean(dir))
 	if !manifest.ValidName(name) {
-		return nil, usageError{fmt.Errorf("%q cannot name an app: the last element of NAME is the app's name, and app names start with a lowercase letter, hold only lowercase letters, digits, \"_\" and \"-\", and are at most 64 characters long (for example parigot init shop)", name)}
+		return nil, usageError{err: fmt.Errorf("%q cannot name an app: the last element of NAME is the app's name, and app names start with a lowercase letter, hold only lowercase letters, digits, \"_\" and \"-\", and are at most 64 characters long (for example parigot init shop)", name)}
 	}
 	if module == "" {
 		module = name
 	}
 	if err := manifest.CheckModulePath(module); err != nil {
-		return nil, usageError{fmt.Errorf("--module: %w; give one like example.com/%s", err, name)}
+		return nil, usageError{err: fmt.Errorf("--module: %w; give one like example.com/%s", err, name)}
 	}
 	s := &scaffold{Name: name, Module: module, Service: name, Program: "hello"}
 	for _, part := range strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' }) {

@@ -22,7 +22,7 @@ the WebAssembly runtime that runs the guests.`,
 		Example: `  parigot version`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageError{fmt.Errorf("version takes no arguments, got %d", len(args))}
+				return usageError{err: fmt.Errorf("version takes no arguments, got %d", len(args))}
 			}
 			return nil
 		},
