@@ -22,7 +22,6 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	"parigot.dev/parigot/codegen"
-	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/internal/diag"
 	"parigot.dev/parigot/internal/fuel"
 	"parigot.dev/parigot/internal/genfile"
@@ -299,8 +298,7 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 	if jobs <= 0 {
 		jobs = goruntime.NumCPU()
 	}
-	first := firstBuild(ctx, opts.GoCommand, p)
-	if first != nil {
+	if firstBuild(ctx, opts.GoCommand, opts.Dir, p) {
 		// Guests built side by side would each compile the standard
 		// library: the go command shares its cache, not work in progress.
 		jobs = 1
@@ -359,9 +357,6 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 		}
 		return nil, errors.Join(errs...)
 	}
-	if first != nil {
-		first.Write() // without it, the next build only warns again
-	}
 	return wasm, nil
 }
 
@@ -386,16 +381,17 @@ func removeStale(app *manifest.App, p *progress.Reporter) error {
 	return nil
 }
 
-// firstBuild says what the first build of guests with this Go version and
-// Go build cache costs, and returns the stamp to write once it succeeded;
-// nil when guests were built before (or the go command cannot say).
-func firstBuild(ctx context.Context, goCmd string, p *progress.Reporter) *guestbuild.Stamp {
-	st, err := guestbuild.LookupStamp(ctx, goCmd, compcache.Root())
-	if err != nil || st.Exists() {
-		return nil
+// firstBuild reports whether this is the first build of guests with this
+// Go version and Go build cache, and then says what it costs: the go
+// command finds no standard library compiled for guests in its cache.
+// When the go command cannot say, it is not.
+func firstBuild(ctx context.Context, goCmd, dir string, p *progress.Reporter) bool {
+	compiled, version, err := guestbuild.StdCompiled(ctx, goCmd, dir)
+	if err != nil || compiled {
+		return false
 	}
-	p.Note("first build of guests with %s on this machine: the go command compiles the Go standard library and the app's dependencies for wasip1 once, which can take a minute; later builds take seconds", st.GoVersion)
-	return st
+	p.Note("first build of guests with %s on this machine: the go command compiles the Go standard library and the app's dependencies for wasip1 once, which can take a minute; later builds take seconds", version)
+	return true
 }
 
 // instrument rewrites the guest at path with internal/fuel's interruption

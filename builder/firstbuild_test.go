@@ -10,13 +10,24 @@ import (
 	"testing"
 )
 
-// fakeGo is a go command that answers go env and "builds" a guest by
-// writing an empty file, logging when each build starts and ends.
+// fakeGo is a go command that answers go env, "builds" a guest by
+// writing an empty file and noting in its build cache (FAKE_GOCACHE) that
+// the standard library is compiled, logging when each build starts and
+// ends, and answers go list's question of whether fmt is stale from that
+// note.
 const fakeGo = `#!/bin/sh
 case "$1" in
 env)
-	echo go1.99.0
-	echo "$FAKE_GOCACHE"
+	shift
+	for v in "$@"; do
+		case "$v" in
+		GOVERSION) echo go1.99.0 ;;
+		GOCACHE) echo "$FAKE_GOCACHE" ;;
+		esac
+	done
+	;;
+list)
+	if [ -f "$FAKE_GOCACHE/std" ]; then echo false; else echo true; fi
 	;;
 build)
 	while [ $# -gt 1 ]; do
@@ -26,6 +37,7 @@ build)
 	echo start >> "$FAKE_LOG"
 	sleep 0.2
 	echo end >> "$FAKE_LOG"
+	mkdir -p "$FAKE_GOCACHE" && : > "$FAKE_GOCACHE/std"
 	: > "$out"
 	;;
 esac
@@ -76,6 +88,11 @@ func TestTheFirstBuildOfGuestsSaysItTakesMinutesAndBuildsThemOneAtATime(t *testi
 
 	if out := build(); strings.Contains(out, "first build") {
 		t.Errorf("the second build says it is the first:\n%s", out)
+	}
+	// A CI job that restores the Go build cache, and not parigot's own.
+	t.Setenv("PARIGOT_CACHE_DIR", filepath.Join(work, "fresh-cache"))
+	if out := build(); strings.Contains(out, "first build") {
+		t.Errorf("a build with the Go build cache of an earlier one, and a new parigot cache, says it is the first:\n%s", out)
 	}
 	t.Setenv("FAKE_GOCACHE", filepath.Join(work, "another-gocache"))
 	if out := build(); !strings.Contains(out, "first build") {

@@ -10,10 +10,10 @@
 // every guest at every commit). wazero's compilation cache is keyed by those
 // bytes, so an unchanged guest keeps its native code.
 //
-// It also records, per Go version and Go build cache, that guests were built
-// once (Stamp): the first such build compiles the standard library and
-// parigot's dependencies for wasip1, which takes minutes, and the builder
-// says so beforehand.
+// It also asks the go command whether its build cache holds the standard
+// library compiled for guests (StdCompiled): the first build of guests
+// with a Go version and build cache compiles it and parigot's dependencies
+// for wasip1, which takes a minute, and the builder says so beforehand.
 package guestbuild
 
 import (
@@ -30,13 +30,17 @@ import (
 // Env is what the go command's environment adds for a guest.
 var Env = []string{"GOOS=wasip1", "GOARCH=wasm"}
 
+// buildFlags are the go command's flags for a guest. They are part of what
+// the build cache keys its entries by, so StdCompiled asks with them too.
+var buildFlags = []string{"-trimpath", "-buildvcs=false"}
+
 // Command is the go command (goCmd, "go" when empty) that builds the main
 // package pkg into the wasm file out, run in dir.
 func Command(ctx context.Context, goCmd, dir, out, pkg string) *exec.Cmd {
 	if goCmd == "" {
 		goCmd = "go"
 	}
-	cmd := exec.CommandContext(ctx, goCmd, "build", "-trimpath", "-buildvcs=false", "-o", out, pkg)
+	cmd := exec.CommandContext(ctx, goCmd, append(append([]string{"build"}, buildFlags...), "-o", out, pkg)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), Env...)
 	return cmd

@@ -1,0 +1,45 @@
+package guestbuild
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// StdCompiled reports whether the go command goCmd ("go" when empty), run
+// in dir, finds the standard library compiled for guests in its build
+// cache, and, when it does not, the Go version that will compile it. The
+// first build of guests with a Go version and build cache compiles it,
+// which takes a minute; after that it stays there until `go clean -cache`
+// or the go command's own trimming of entries unused for days removes it.
+//
+// The go command answers from its build cache itself (go list computes
+// what a build would do, without building: a few tens of milliseconds),
+// so the answer holds for a cache restored on a new machine, a cache
+// cleaned, a GOCACHE set to another directory.
+func StdCompiled(ctx context.Context, goCmd, dir string) (compiled bool, goVersion string, err error) {
+	if goCmd == "" {
+		goCmd = "go"
+	}
+	// fmt reaches most of what a guest's code does first: the runtime,
+	// reflect, strconv, unicode, os, syscall for wasip1.
+	list := exec.CommandContext(ctx, goCmd, append(append([]string{"list"}, buildFlags...), "-f", "{{.Stale}}", "fmt")...)
+	list.Dir = dir
+	list.Env = append(os.Environ(), Env...)
+	out, err := list.Output()
+	if err != nil {
+		return false, "", fmt.Errorf("%s list: %w", goCmd, err)
+	}
+	if strings.TrimSpace(string(out)) == "false" {
+		return true, "", nil
+	}
+	env := exec.CommandContext(ctx, goCmd, "env", "GOVERSION")
+	env.Dir = dir
+	out, err = env.Output()
+	if err != nil {
+		return false, "", fmt.Errorf("%s env: %w", goCmd, err)
+	}
+	return false, strings.TrimSpace(string(out)), nil
+}
