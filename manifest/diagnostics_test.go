@@ -617,6 +617,22 @@ var diagnosticCases = []struct {
 		detail:  "share one set of names",
 		at:      "5:9",
 	},
+	// one missing quote, one error
+	{
+		name:    "a string without its closing quote is one error where the quote is missing, not one per line after it",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\n  implements = [\"greeting.v1.Greeting\"]\n}\nprogram \"hello\" {\n  source   = \"./hello\"\n  requires = [service.greeting]\n}\n",
+		summary: "Unclosed string",
+		detail:  "A string on line 2 has no closing quote",
+		at:      "2:27",
+	},
+	{
+		name:    "a string without its closing quote at the end of the file is one error",
+		noApp:   true,
+		src:     strings.TrimPrefix(appBlock, "\n") + "service \"greeting\" {\n  source = \"./greeting",
+		summary: "Unclosed string",
+		detail:  "A string on line 5 has no closing quote",
+		at:      "5:23",
+	},
 	{
 		name:    "a quoted service in a gateway's services says to write a reference",
 		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\ngateway \"public\" {\n  services = [\"greeting\"]\n}\n",
@@ -660,6 +676,22 @@ func TestParseDiagnostics(t *testing.T) {
 				t.Errorf("diagnostic at %s, want %s", got, tc.at)
 			}
 		})
+	}
+}
+
+// A value missing its opening quote has a closing one, which opens a string
+// that runs to the end of the line: HCL's errors at the value are the
+// mistake, and the unclosed string is not said.
+func TestAValueWithoutItsOpeningQuoteIsNotReportedAsAnUnclosedString(t *testing.T) {
+	src := "service \"greeting\" {\n  source     = ./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\n" + appBlock
+	_, diags := Parse("parigot.hcl", []byte(src), "testdata/app")
+	if len(diags) == 0 || diags[0].Summary != "Invalid expression" || diags[0].Subject.Start.Line != 2 {
+		t.Fatalf("the first error is not HCL's at the value on line 2:\n%s", describe(diags))
+	}
+	for _, d := range diags {
+		if strings.Contains(d.Summary, "string") {
+			t.Errorf("an error about a string, which the value's mistake explains:\n%s", describe(diags))
+		}
 	}
 }
 

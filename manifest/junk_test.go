@@ -56,10 +56,12 @@ func TestAJunkManifestFailsShort(t *testing.T) {
 			t.Errorf("output does not say %q:\n%s", want, out)
 		}
 	})
-	t.Run("a manifest of junk just under MaxFileSize shows the first errors and counts the rest", func(t *testing.T) {
-		app, diags := Parse(FileName, junk(MaxFileSize), "testdata/app")
+	t.Run("a manifest just under MaxFileSize, wrong in every block, shows the first errors and counts the rest", func(t *testing.T) {
+		// Not junk(MaxFileSize): its first unclosed quote ends what is
+		// reported (see unclosedString).
+		app, diags := Parse(FileName, wrongBlocks(MaxFileSize-1000), "testdata/app")
 		if len(diags) <= diag.MaxShown {
-			t.Fatalf("only %d diagnostics: the junk is not junk enough to test the limit", len(diags))
+			t.Fatalf("only %d diagnostics: the blocks are not wrong enough to test the limit", len(diags))
 		}
 		out := render(t, app, diags)
 		if n := strings.Count(out, "Error: "); n != diag.MaxShown {

@@ -284,6 +284,7 @@ func Parse(filename string, src []byte, dir string) (*App, hcl.Diagnostics) {
 		return a, hcl.Diagnostics{d}
 	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	diags = unclosedString(diags)
 	sayPositions(diags)
 	if diags.HasErrors() || f == nil {
 		// Decoding a body with syntax errors only adds confusing follow-ups.
@@ -401,6 +402,50 @@ func errAt(rng hcl.Range, summary, detail string) *hcl.Diagnostic {
 // hclRange is a range as HCL writes one into its details ("parigot.hcl:20,3-9"
 // or "parigot.hcl:20,3-21,1").
 var hclRange = regexp.MustCompile(`(\S+):(\d+),(\d+)-\d+(?:,\d+)?`)
+
+// unclosedString turns the flood of errors that one missing closing quote
+// causes into one error where the quote is missing. Without it, the quotes
+// that follow pair up the wrong way and HCL reports each line break that
+// ends up inside a string ("Invalid multi-line string"), a dozen errors for
+// one mistake, and the real one ("Unterminated template string") last.
+// Errors before the first such line break are kept; those after it are
+// follow-ups of it and are dropped, and so is the string's own when an
+// error earlier on its line explains it.
+func unclosedString(diags hcl.Diagnostics) hcl.Diagnostics {
+	var first *hcl.Diagnostic
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError && d.Subject != nil && (d.Summary == "Invalid multi-line string" || d.Summary == "Unterminated template string") {
+			if first == nil || d.Subject.Start.Byte < first.Subject.Start.Byte {
+				first = d
+			}
+		}
+	}
+	if first == nil {
+		return diags
+	}
+	at := first.Subject.Start
+	var kept hcl.Diagnostics
+	for _, d := range diags {
+		if d.Subject != nil && d.Subject.Start.Byte < at.Byte {
+			kept = append(kept, d)
+		}
+	}
+	for _, d := range kept {
+		if d.Subject.Start.Line == at.Line {
+			// Something earlier on the line went wrong first (a value
+			// missing its opening quote, whose closing one then opened
+			// a string): that is the mistake to show.
+			return kept
+		}
+	}
+	return append(kept, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Unclosed string",
+		Detail: fmt.Sprintf("A string on line %d has no closing quote, so what follows it is read as part of a string, and the quotes after it pair up the wrong way. "+
+			"Add the closing \" where the value ends (here, at the end of the line). A string cannot go on past its line: for text of several lines, use a heredoc (<<EOT, the lines, then EOT).", at.Line),
+		Subject: first.Subject,
+	})
+}
 
 // sayPositions writes the ranges in HCL's own details as every position
 // parigot prints is written, file:line:col.
