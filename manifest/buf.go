@@ -12,6 +12,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"go.yaml.in/yaml/v3"
+
+	"parigot.dev/parigot/internal/suggest"
 )
 
 // bufConfig is the part of a buf.yaml (version v2) parigot reads: the
@@ -83,7 +85,7 @@ func (d *decoder) decodeBuf(p *Proto, attr *hcl.Attribute) []*Proto {
 		if unknown := unknownBufKeys(m); len(unknown) > 0 {
 			detail := fmt.Sprintf("Module %q of %s has the key %q, which a buf.yaml v2 module does not have (it has %s).",
 				m.Path, file, unknown[0], strings.Join(bufModuleKeys, ", "))
-			if c := closest(unknown[0], bufModuleKeys); c != "" {
+			if c := suggest.Closest(unknown[0], bufModuleKeys); c != "" {
 				detail += fmt.Sprintf(" Did you mean %q?", c)
 			}
 			d.errf(rng, "Unknown key in buf.yaml", "%s", detail)

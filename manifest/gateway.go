@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"parigot.dev/parigot/internal/suggest"
 )
 
 // DefaultListen is where a gateway listens when its block gives no listen.
@@ -145,7 +147,7 @@ func (d *decoder) checkGateways() {
 			switch {
 			case target == nil:
 				detail := fmt.Sprintf("services lists services declared in %s, and none is named %q.", FileName, s)
-				if c := closest(s, d.serviceNames()); c != "" {
+				if c := suggest.Closest(s, d.serviceNames()); c != "" {
 					detail += fmt.Sprintf(" Did you mean service.%s?", c)
 				}
 				detail += fmt.Sprintf(" Fix the name, or declare the service with a service %q block.", s)

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"parigot.dev/parigot/internal/suggest"
 )
 
 // The bounds of the attributes of store, topic and subscribe blocks.
@@ -237,7 +239,7 @@ func (d *decoder) undeclared(rng hcl.Range, what, kind, name string) {
 		}
 	}
 	detail := fmt.Sprintf("%s names %s.%s, but %s declares no %s named %q.", what, kind, name, FileName, kind, name)
-	if s := closest(name, names); s != "" {
+	if s := suggest.Closest(name, names); s != "" {
 		detail += fmt.Sprintf(" Did you mean %s.%s?", kind, s)
 	}
 	detail += fmt.Sprintf(" Fix the name, or declare it with a %s %q {} block.", kind, name)
@@ -267,7 +269,7 @@ func (a *App) CheckSubscriptions(methods map[string]bool) hcl.Diagnostics {
 				continue
 			}
 			detail := fmt.Sprintf("%s defines no unary method %s.", svc, strings.TrimPrefix(s.Method, svc+"/"))
-			if c := closest(s.Method, same); c != "" {
+			if c := suggest.Closest(s.Method, same); c != "" {
 				detail += fmt.Sprintf(" Did you mean %q?", c)
 			}
 			detail += " A subscription delivers each message of the topic as the request of that method."

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"parigot.dev/parigot/internal/suggest"
 )
 
 // checkRequires reports requires entries that do not name a declared service
@@ -28,7 +30,7 @@ func (d *decoder) checkRequires() {
 					"Remove service.%s from its own requires: requires lists the other services %q calls, which are started before it.", r, r)
 			case target == nil:
 				detail := fmt.Sprintf("requires lists services declared in %s, and none is named %q.", FileName, r)
-				if s := closest(r, d.serviceNames()); s != "" {
+				if s := suggest.Closest(r, d.serviceNames()); s != "" {
 					detail += fmt.Sprintf(" Did you mean service.%s?", s)
 				}
 				detail += fmt.Sprintf(" Fix the name, or declare the service with a service %q block.", r)
@@ -301,7 +303,7 @@ func (a *App) CheckImplements(defined map[string]bool) hcl.Diagnostics {
 				detail = fmt.Sprintf("Service %q implements %s, but no declared proto file defines any service. Add the service definition to a proto file and list that file in a proto block.", s.Name, impl)
 			} else {
 				detail = fmt.Sprintf("Service %q implements %s, but no declared proto file defines it. The declared proto files define: %s.", s.Name, impl, strings.Join(names, ", "))
-				if c := closest(impl, names); c != "" {
+				if c := suggest.Closest(impl, names); c != "" {
 					detail += fmt.Sprintf(" Did you mean %q?", c)
 				} else {
 					detail += " Fix the name, or list the proto file that defines it in a proto block."
@@ -311,43 +313,4 @@ func (a *App) CheckImplements(defined map[string]bool) hcl.Diagnostics {
 		}
 	}
 	return diags
-}
-
-// closest returns the candidate nearest to name by edit distance (ignoring
-// case), or "" if none is near enough to be a likely typo.
-func closest(name string, candidates []string) string {
-	best, bestDist := "", -1
-	lname := strings.ToLower(name)
-	for _, c := range candidates {
-		dist := levenshtein(lname, strings.ToLower(c))
-		if bestDist < 0 || dist < bestDist {
-			best, bestDist = c, dist
-		}
-	}
-	if bestDist < 0 || (bestDist > 2 && bestDist*3 > len([]rune(name))) {
-		return ""
-	}
-	return best
-}
-
-// levenshtein returns the edit distance between a and b, in runes.
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
