@@ -13,12 +13,17 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// Path returns where Chromium is: $PARIGOT_CHROMIUM, or Debian's
-// /usr/bin/chromium (or chromium-browser). Without one the test is skipped,
-// or fails when PARIGOT_REQUIRE_TOOLS is set.
+// Path returns where Chromium is: $PARIGOT_CHROMIUM, or Debian's binary
+// (/usr/lib/chromium/chromium), or a launcher on the path
+// (/usr/bin/chromium, chromium-browser). Debian's launcher is a shell
+// script that reads /etc/chromium.d first, and one of its checks there
+// failed now and then on a busy machine ("[: ...: unexpected operator"),
+// failing the test; the binary itself takes chromedp's flags as they are.
+// Without Chromium the test is skipped, or fails when
+// PARIGOT_REQUIRE_TOOLS is set.
 func Path(t testing.TB) string {
 	t.Helper()
-	for _, p := range []string{os.Getenv("PARIGOT_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+	for _, p := range []string{os.Getenv("PARIGOT_CHROMIUM"), "/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
 		if p == "" {
 			continue
 		}

@@ -280,16 +280,40 @@ func TestGatewayOverHTTP(t *testing.T) {
 			t.Errorf("%d %s", resp.StatusCode, body)
 		}
 	})
-	t.Run("an unknown method is not found", func(t *testing.T) {
-		resp, _ := post(t, url+"/test.v1.Echo/Nope", "application/json", `{}`, "Connect-Protocol-Version", "1")
-		if resp.StatusCode != 404 {
-			t.Errorf("status %d, want 404", resp.StatusCode)
-		}
-	})
-	t.Run("a service the gateway does not list is not found", func(t *testing.T) {
-		resp, _ := post(t, url+"/test.v1.Hidden/Say", "application/json", `{}`, "Connect-Protocol-Version", "1")
-		if resp.StatusCode != 404 {
-			t.Errorf("status %d, want 404", resp.StatusCode)
+	t.Run("a method, service or path the gateway does not serve is unimplemented, with what it does serve", func(t *testing.T) {
+		for _, c := range []struct {
+			path, ct string
+			header   []string
+			status   int
+			code     string
+			says     []string
+		}{
+			{"/test.v1.Echo/Nope", "application/json", []string{"Connect-Protocol-Version", "1"}, 404, "unimplemented",
+				[]string{"test.v1.Echo has no method Nope; its methods are Say, Fail, Slow, Boom"}},
+			{"/test.v1.Echo/Sya", "application/json", nil, 404, "unimplemented",
+				[]string{"has no method Sya (did you mean Say?)"}},
+			{"/test.v1.Echo/Stream", "application/json", nil, 404, "unimplemented",
+				[]string{"/test.v1.Echo/Stream streams, and the gateway serves unary methods only"}},
+			{"/test.v1.Hidden/Say", "application/json", []string{"Connect-Protocol-Version", "1"}, 404, "unimplemented",
+				[]string{"this gateway serves no service test.v1.Hidden; it serves test.v1.Echo (each method at POST"}},
+			{"/test.v1.Ecko/Say", "application/json", nil, 404, "unimplemented",
+				[]string{"(did you mean test.v1.Echo?)"}},
+			{"/v1/nowhere", "application/json", nil, 404, "unimplemented",
+				[]string{"no method or REST route at POST /v1/nowhere", "each method at POST /<service>/<method>"}},
+			{"/test.v1.Echo/Say", "text/plain", nil, 415, "invalid_argument",
+				[]string{`POST /test.v1.Echo/Say with Content-Type "text/plain": call a method with POST and application/json`}},
+		} {
+			resp, body := post(t, url+c.path, c.ct, `{}`, c.header...)
+			var e struct{ Code, Message string }
+			if err := json.Unmarshal([]byte(body), &e); err != nil || resp.StatusCode != c.status || e.Code != c.code {
+				t.Errorf("%s (%s): %d %q, want %d and code %s in Connect's JSON", c.path, c.ct, resp.StatusCode, body, c.status, c.code)
+				continue
+			}
+			for _, want := range c.says {
+				if !strings.Contains(e.Message, want) {
+					t.Errorf("%s (%s): message %q does not say %q", c.path, c.ct, e.Message, want)
+				}
+			}
 		}
 	})
 	t.Run("a streaming method is not served", func(t *testing.T) {

@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"parigot.dev/parigot/runtime/internal/abi"
 )
@@ -42,8 +43,8 @@ type grpcGateway struct {
 	log     *slog.Logger
 	methods map[string]string // "/pkg.Service/Method" of a unary method -> its service
 	streams map[string]bool   // "/pkg.Service/Method" of a streaming one
-	listed  map[string]bool   // the gateway's services
 	order   []string          // the services reflection lists, in the connect path's order
+	why     *unknownRoute     // what the gateway says of a method it does not serve
 	late    lateReads         // the calls whose requests are being read, bounded by limits.read
 }
 
@@ -56,24 +57,23 @@ type grpcGateway struct {
 const maxStreams = 250
 
 func newGRPC(schema *Schema, services []string, be backend, log *slog.Logger, limits clientLimits) (*grpc.Server, error) {
-	g := &grpcGateway{be: be, log: log, methods: map[string]string{}, streams: map[string]bool{}, listed: map[string]bool{},
+	g := &grpcGateway{be: be, log: log, methods: map[string]string{},
 		order: append(slices.Clone(services), grpchealth.HealthV1ServiceName), late: lateReads{limit: limits.read}}
+	var sds []protoreflect.ServiceDescriptor
 	for _, name := range services {
 		sd, err := schema.service(name)
 		if err != nil {
 			return nil, err
 		}
-		g.listed[name] = true
+		sds = append(sds, sd)
 		for i := 0; i < sd.Methods().Len(); i++ {
 			md := sd.Methods().Get(i)
-			proc := "/" + name + "/" + string(md.Name())
-			if md.IsStreamingClient() || md.IsStreamingServer() {
-				g.streams[proc] = true
-				continue
+			if !md.IsStreamingClient() && !md.IsStreamingServer() {
+				g.methods["/"+name+"/"+string(md.Name())] = name
 			}
-			g.methods[proc] = name
 		}
 	}
+	g.why = newUnknownRoute(sds)
 	served, err := schema.servedFiles(services)
 	if err != nil {
 		return nil, err
@@ -231,13 +231,8 @@ func (l *lateReads) sweep() {
 // unknown is the error for a method the gateway does not serve.
 func (g *grpcGateway) unknown(proc string) error {
 	service, method, _ := strings.Cut(strings.TrimPrefix(proc, "/"), "/")
-	switch {
-	case g.streams[proc]:
-		return status.Errorf(codes.Unimplemented, "%s streams, and the gateway serves unary methods only", proc)
-	case g.listed[service]:
-		return status.Errorf(codes.Unimplemented, "unknown method %s for service %s", method, service)
-	}
-	return status.Errorf(codes.Unimplemented, "unknown service %s", service)
+	msg, _ := g.why.call(service, method)
+	return status.Error(codes.Unimplemented, msg)
 }
 
 // grpc is f as grpc-go's handlers return it: google.rpc.Status with f's

@@ -160,10 +160,12 @@ func TestTheGRPCPathAnswersAsTheConnectPath(t *testing.T) {
 			t.Error("the request reached the service")
 		}
 	})
+	const served = "test.v1.Echo (each method at POST /<service>/<method>, and the REST routes of the methods' google.api.http annotations)"
 	for _, c := range []struct{ why, method, want string }{
-		{"an unknown method", "/test.v1.Echo/Nope", "unknown method Nope for service test.v1.Echo"},
-		{"a service the gateway does not list", "/test.v1.Hidden/Say", "unknown service test.v1.Hidden"},
-		{"a service of another file of the app", "/other.v1.Vault/Open", "unknown service other.v1.Vault"},
+		{"an unknown method", "/test.v1.Echo/Nope", "test.v1.Echo has no method Nope; its methods are Say, Fail, Slow, Boom"},
+		{"a misspelt method", "/test.v1.Echo/Sya", "test.v1.Echo has no method Sya (did you mean Say?); its methods are Say, Fail, Slow, Boom"},
+		{"a service the gateway does not list", "/test.v1.Hidden/Say", "this gateway serves no service test.v1.Hidden; it serves " + served},
+		{"a service of another file of the app", "/other.v1.Vault/Open", "this gateway serves no service other.v1.Vault; it serves " + served},
 		{"a streaming method", "/test.v1.Echo/Stream", "/test.v1.Echo/Stream streams, and the gateway serves unary methods only"},
 	} {
 		t.Run(c.why+" is unimplemented, as through connect-go", func(t *testing.T) {
@@ -173,8 +175,8 @@ func TestTheGRPCPathAnswersAsTheConnectPath(t *testing.T) {
 			}
 			client := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](http.DefaultClient, srv.URL()+c.method, connect.WithGRPCWeb())
 			_, cerr := client.CallUnary(t.Context(), connect.NewRequest(wrapperspb.String("x")))
-			if connect.CodeOf(cerr) != connect.CodeUnimplemented {
-				t.Errorf("the connect path: %v", cerr)
+			if connect.CodeOf(cerr) != connect.CodeUnimplemented || asConnect(cerr).Message() != c.want {
+				t.Errorf("the connect path: %v, want unimplemented: %s", cerr, c.want)
 			}
 		})
 	}

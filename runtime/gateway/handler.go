@@ -54,20 +54,27 @@ type backend struct {
 func newHandler(schema *Schema, services []string, be backend, log *slog.Logger) (http.Handler, error) {
 	var vsvcs []*vanguard.Service
 	var sds []protoreflect.ServiceDescriptor
-	procedures := map[string]protoreflect.MessageDescriptor{} // each method's path, and its request's type
 	for _, name := range services {
 		sd, err := schema.service(name)
 		if err != nil {
 			return nil, err
 		}
 		sds = append(sds, sd)
+	}
+	unknown := newUnknownRoute(sds)
+	procedures := map[string]protoreflect.MessageDescriptor{} // each method's path, and its request's type
+	for i, name := range services {
+		sd := sds[i]
 		methods := http.NewServeMux()
 		for i := 0; i < sd.Methods().Len(); i++ {
 			md := sd.Methods().Get(i)
-			if md.IsStreamingClient() || md.IsStreamingServer() {
-				continue // parigot calls are unary: a client gets unimplemented
-			}
 			proc := "/" + name + "/" + string(md.Name())
+			if md.IsStreamingClient() || md.IsStreamingServer() {
+				// parigot calls are unary: a client gets unimplemented,
+				// saying so.
+				methods.Handle(proc, unimplementedStream(proc, unknown, md))
+				continue
+			}
 			procedures[proc] = md.Input()
 			methods.Handle(proc, connect.NewUnaryHandler(proc, be.unary(name, string(md.Name())),
 				connect.WithCodec(rawCodec{}),
@@ -81,7 +88,7 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 			vanguard.WithMaxMessageBufferBytes(MaxBody),
 		))
 	}
-	transcoder, err := vanguard.NewTranscoder(vsvcs)
+	transcoder, err := vanguard.NewTranscoder(vsvcs, vanguard.WithUnknownHandler(unknown))
 	if err != nil {
 		return nil, fmt.Errorf("mapping the services' methods: %w", err)
 	}
