@@ -100,6 +100,49 @@ func TestOnSIGTERMAServiceFinishesItsCallsBeforeItStops(t *testing.T) {
 	}
 }
 
+// A service still in a method past its budget when the run stops is not
+// drained: its callers have had their answer, and it answers nothing else
+// until it stops. The run stops it at once (the call ends unavailable),
+// not after the drain time, and says nothing of calls that ran out of it.
+func TestOnSIGTERMAServicePastItsBudgetIsNotWaitedFor(t *testing.T) {
+	remote := &fakeRemote{local: make(chan route.Endpoint, 1), ready: make(chan struct{})}
+	echo := echoService(t) // 250ms budget; overruns are reported, and it runs on
+	out := &lines.Buffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		// A drain time no test waits out: the run must not wait for Spin.
+		_, err := Run(ctx, Config{Guests: []*GuestSpec{echo}, Stdout: out, Stderr: out, Remote: remote, DrainTimeout: time.Hour})
+		done <- err
+	}()
+	local := <-remote.local
+	<-remote.ready
+	caller := &farCaller{replies: make(chan abi.Event, 1)}
+	local.Deliver(abi.Event{Kind: abi.KindCall, CallID: 7, Method: "test.Echo/Spin"}, caller)
+	// The watchdog reports the overrun once Spin is past its budget and
+	// grace; the stop comes after that.
+	for !strings.Contains(out.String(), "left running") {
+		select {
+		case err := <-done:
+			t.Fatalf("Run ended (%v) before the overrun:\n%s", err, out.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(patience):
+		t.Fatalf("Run waited out the drain for a method past its budget:\n%s", out.String())
+	}
+	if ev := <-caller.replies; ev.Code != abi.CodeUnavailable {
+		t.Errorf("the call in the spinning method ended with %v, want unavailable", ev.Code)
+	}
+	if strings.Contains(out.String(), "drain time ran out") {
+		t.Errorf("the run says calls ran out of the drain time:\n%s", out.String())
+	}
+}
+
 // refusingRemote is a Remote that cannot announce readiness, as a split
 // child whose NATS connection refuses the subscription.
 type refusingRemote struct{ fakeRemote }

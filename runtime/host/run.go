@@ -368,7 +368,10 @@ func (r *run) runPrograms(ctx context.Context) {
 
 // drainCalls lets the services finish the calls they have before they stop:
 // it stops new calls from other processes, then waits, up to DrainTimeout,
-// until no service has a call waiting or in progress.
+// until no service has a call waiting or in progress. A service running
+// past its method budget is not waited for: its callers have had their
+// answer (deadline exceeded), and it answers no other call until it
+// stops, which ends its calls with unavailable.
 func (r *run) drainCalls() {
 	r.stopSubscriptions()
 	if s, ok := r.cfg.Remote.(route.StopServer); ok {
@@ -377,8 +380,9 @@ func (r *run) drainCalls() {
 	deadline := time.Now().Add(r.cfg.DrainTimeout)
 	for time.Now().Before(deadline) {
 		busy := false
+		now := unixNano()
 		for _, in := range r.services {
-			if !in.idle() {
+			if !in.idle() && !in.pastBudget(now) {
 				busy = true
 				break
 			}

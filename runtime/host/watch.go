@@ -81,6 +81,18 @@ func (in *instance) overrunAt(now time.Time, limit time.Duration) *overrun {
 	return &overrun{service: in.spec.Name, method: method, ran: ran, budget: in.spec.MethodTimeout}
 }
 
+// pastBudget reports whether, at now (Unix nanoseconds), the guest has
+// run its current method, or code of no call while calls wait for it,
+// for longer than its method budget: what overrunAt reports, without the
+// grace and without marking anything.
+func (in *instance) pastBudget(now int64) bool {
+	since := in.busySince.Load()
+	if since == 0 || now-since <= int64(in.spec.MethodTimeout) {
+		return false
+	}
+	return in.busyMethod.Load() != betweenCalls || in.waitingCalls.Load() > 0
+}
+
 func (r *run) checkOverrun(in *instance, now time.Time) {
 	budget := in.spec.MethodTimeout
 	ov := in.overrunAt(now, budget+Grace(budget))
