@@ -92,6 +92,11 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 	// A go_package outside the module leaves the request usable: run the
 	// generators anyway, to report every problem at once.
 	out := run(req, in.Implemented)
+	if out.err != nil && diags.HasErrors() {
+		// The generator stopped on something prepare has reported
+		// already, and better (two names for one Go package).
+		return res, diags
+	}
 	if out.err != nil {
 		return res, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,

@@ -1057,6 +1057,32 @@ message M {}
 			srcLine: `option go_package = "example.com/app/gen/o/v1;my-pkg";`,
 		},
 		{
+			name: "two files of one Go package that name it differently are reported at the second's go_package",
+			files: map[string]string{
+				"proto/o/v1/a.proto": "syntax = \"proto3\";\npackage o.v1;\noption go_package = \"example.com/app/gen/o/v1;ov1\";\nmessage A {}\n",
+				"proto/o/v1/b.proto": "syntax = \"proto3\";\npackage o.v1;\noption go_package = \"example.com/app/gen/o/v1;o\";\nmessage B {}\n",
+			},
+			set:     ProtoSet{Root: "proto", Files: []string{"proto/o/v1/a.proto", "proto/o/v1/b.proto"}},
+			summary: "Go package named two ways",
+			detail:  "with the name o, and app/proto/o/v1/a.proto's into the same package with the name ov1; a Go package has one name. Write\n    option go_package = \"example.com/app/gen/o/v1;ov1\";",
+			file:    "app/proto/o/v1/b.proto",
+			line:    3, column: 21,
+			srcLine: `option go_package = "example.com/app/gen/o/v1;o";`,
+		},
+		{
+			name: "a file without go_package beside one naming the package otherwise is reported at its package statement",
+			files: map[string]string{
+				"proto/o/v1/a.proto": "syntax = \"proto3\";\npackage o.v1;\noption go_package = \"example.com/app/gen/o/v1;oapi\";\nmessage A {}\n",
+				"proto/o/v1/b.proto": "syntax = \"proto3\";\npackage o.v1;\nmessage B {}\n",
+			},
+			set:     ProtoSet{Root: "proto", Files: []string{"proto/o/v1/a.proto", "proto/o/v1/b.proto"}},
+			summary: "Go package named two ways",
+			detail:  "with the name ov1, and app/proto/o/v1/a.proto's into the same package with the name oapi",
+			file:    "app/proto/o/v1/b.proto",
+			line:    2, column: 1,
+			srcLine: "package o.v1;",
+		},
+		{
 			name: "a service whose stub names clash with a message is reported at the service",
 			files: map[string]string{"c.proto": `syntax = "proto3";
 package c;
@@ -1106,6 +1132,24 @@ service Greeting {
 				}
 			}
 		})
+	}
+}
+
+// Two names for one Go package are one error, where a name is written:
+// the generator's own unpositioned refusal of the same thing is not shown
+// after it.
+func TestTwoNamesForOneGoPackageAreOneError(t *testing.T) {
+	dir := writeApp(t, map[string]string{
+		"proto/o/v1/a.proto": "syntax = \"proto3\";\npackage o.v1;\noption go_package = \"example.com/app/gen/o/v1;ov1\";\nmessage A {}\n",
+		"proto/o/v1/b.proto": "syntax = \"proto3\";\npackage o.v1;\noption go_package = \"example.com/app/gen/o/v1;o\";\nmessage B {}\n",
+	})
+	_, diags := Generate(context.Background(), Input{AppDir: dir, DisplayDir: "app", Module: testModule,
+		Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/o/v1/a.proto", "proto/o/v1/b.proto"}}}})
+	if len(diags) != 1 || diags[0].Summary != "Go package named two ways" {
+		t.Errorf("want one error, \"Go package named two ways\"; got %d:", len(diags))
+		for _, d := range diags {
+			t.Errorf("  %s: %s", d.Summary, d.Detail)
+		}
 	}
 }
 

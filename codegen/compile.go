@@ -468,6 +468,7 @@ func (c *compilation) request() (*pluginpb.CodeGeneratorRequest, hcl.Diagnostics
 	req := &pluginpb.CodeGeneratorRequest{}
 	var params []string
 	provided := c.providedModules()
+	named := map[string]*protoFile{} // a Go package's import path -> the first file generated into it
 	for _, p := range c.order {
 		pf := c.files[p]
 		req.ProtoFile = append(req.ProtoFile, pf.fdp)
@@ -495,6 +496,12 @@ func (c *compilation) request() (*pluginpb.CodeGeneratorRequest, hcl.Diagnostics
 		// someone else's code: it is not generated here.
 		if pf.gen {
 			req.FileToGenerate = append(req.FileToGenerate, p)
+			imp, _ := c.goPackageOf(pf)
+			if first := named[imp]; first == nil {
+				named[imp] = pf
+			} else if d := c.goPackageNamesDiag(first, pf); d != nil {
+				diags = append(diags, d)
+			}
 		}
 	}
 	req.Parameter = proto.String(strings.Join(params, ","))
@@ -552,6 +559,58 @@ func (c *compilation) goPackageNameDiag(pf *protoFile, goPkg string) *hcl.Diagno
 			goPkg[i+1:], goPkg[:i], name),
 		Subject: &rng,
 	}
+}
+
+// goPackageOf is the Go package of a file generated here: its import path,
+// and the name its code is generated with, as protoc-gen-go names it.
+func (c *compilation) goPackageOf(pf *protoFile) (importPath, name string) {
+	goPkg := pf.fdp.GetOptions().GetGoPackage()
+	if goPkg == "" {
+		return c.defaultGoPackage(pf.path)
+	}
+	importPath = goImportPath(goPkg)
+	if i := strings.LastIndexByte(goPkg, ';'); i >= 0 && goPkg[i+1:] != "" {
+		return importPath, goPkg[i+1:]
+	}
+	return importPath, goName(path.Base(importPath))
+}
+
+// goPackageNamesDiag reports pf when its Go package is first's and it
+// names that package otherwise: one Go package has one name, and
+// protoc-gen-go would refuse the two without saying where. nil when the
+// names agree.
+func (c *compilation) goPackageNamesDiag(first, pf *protoFile) *hcl.Diagnostic {
+	imp, firstName := c.goPackageOf(first)
+	_, name := c.goPackageOf(pf)
+	if name == firstName {
+		return nil
+	}
+	at := goPackageValue(pf)
+	if at == nil {
+		at = packageStatement(pf)
+	}
+	rng := c.nodeRange(pf, at)
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Go package named two ways",
+		Detail: fmt.Sprintf("This file's Go code goes into the Go package %q with the name %s, and %s's into the same package with the name %s; a Go package has one name. Write\n    option go_package = \"%s;%s\";\nhere, as %s has it, or give the two files Go packages of their own.",
+			imp, name, c.display(first.root, first.path), firstName, imp, firstName, c.display(first.root, first.path)),
+		Subject: &rng,
+	}
+}
+
+// packageStatement is the package statement in a file's syntax tree, or
+// nil.
+func packageStatement(pf *protoFile) ast.Node {
+	if pf.res == nil || pf.res.AST() == nil {
+		return nil
+	}
+	for _, d := range pf.res.AST().Decls {
+		if p, ok := d.(*ast.PackageNode); ok {
+			return p
+		}
+	}
+	return nil
 }
 
 // goPackageValue is the value of a file's go_package option in its
