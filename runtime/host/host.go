@@ -12,6 +12,7 @@ import (
 
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/route"
 	"parigot.dev/parigot/runtime/observe"
 	"parigot.dev/parigot/runtime/state"
@@ -224,6 +225,12 @@ type Config struct {
 	// the method, trace and span of the call the guest was serving when it
 	// wrote the line, where known (trace and span need Tracing).
 	LogJSON bool
+	// MarkSaid, without LogJSON: the host is a split-mode child, whose
+	// Stderr reaches its supervisor. It starts each line of its own (its
+	// reports, and its Logger's records when it makes the Logger) with
+	// lines.Said, which the supervisor writes unprefixed, as single mode
+	// writes them; a guest's line that starts with lines.Said is escaped.
+	MarkSaid bool
 	// Lines, when set, also gets every line of the guests' output as the
 	// JSON record LogJSON would write (the dashboard's logs).
 	Lines func(record []byte)
@@ -249,10 +256,17 @@ const (
 // unless Config.ReadyTimeout says otherwise.
 const DefaultReadyTimeout = 30 * time.Second
 
+// markSaid reports whether the host marks its own lines (see MarkSaid).
+func (cfg Config) markSaid() bool { return cfg.MarkSaid && !cfg.LogJSON }
+
 // withDefaults fills in what cfg leaves zero.
 func (cfg Config) withDefaults() Config {
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(cfg.Stderr, nil))
+		w := cfg.Stderr
+		if cfg.markSaid() {
+			w = lines.SaidWriter(w)
+		}
+		cfg.Logger = slog.New(slog.NewTextHandler(w, nil))
 	}
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = DefaultReadyTimeout

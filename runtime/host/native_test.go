@@ -15,7 +15,7 @@ func TestDelvesOutputPassesLinesOfAnyLength(t *testing.T) {
 	long := strings.Repeat("z", 2<<20)
 	delve := "API server listening at: 127.0.0.1:4040\n" + long + "\nafter the long line\nno newline"
 	var out lines.Buffer
-	stdout := newGuestOutput(lines.NewSink(&out), "g | ")
+	stdout := newGuestOutput(lines.NewSink(&out), "g | ", false)
 	addr := make(chan string, 1)
 	new(run).readDelveOutput(strings.NewReader(delve), stdout, addr)
 	stdout.Flush()

@@ -19,8 +19,11 @@ type guestOutput struct {
 	oom      atomic.Bool
 }
 
-func newGuestOutput(sink *lines.Sink, prefix string) *guestOutput {
+func newGuestOutput(sink *lines.Sink, prefix string, escapeSaid bool) *guestOutput {
 	o := &guestOutput{Writer: sink.Writer(prefix)}
+	if escapeSaid {
+		o.Escaping() // the host's own lines start with lines.Said (Config.MarkSaid)
+	}
 	o.Seen = o.look
 	return o
 }

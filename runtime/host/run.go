@@ -464,6 +464,9 @@ func (r *run) say(format string, args ...any) {
 	if r.cfg.LogJSON {
 		line = lines.JSONLine("parigot", "stderr", line)
 	}
+	if r.cfg.markSaid() {
+		line = lines.MarkSaid(line)
+	}
 	r.errConsole.WriteLine(line)
 }
 

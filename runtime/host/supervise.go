@@ -80,8 +80,8 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 	if r.cfg.Plain {
 		prefix = ""
 	}
-	stdout := newGuestOutput(r.console, prefix)
-	stderr := newGuestOutput(r.errConsole, prefix)
+	stdout := newGuestOutput(r.console, prefix, r.cfg.markSaid())
+	stderr := newGuestOutput(r.errConsole, prefix, r.cfg.markSaid())
 	if r.cfg.LogJSON {
 		label := ReplicaLabel(in.spec.Name, r.cfg.Replica)
 		stdout = jsonGuestOutput(r.console, label, "stdout", in.logTag)

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/observe"
 	"parigot.dev/parigot/runtime/state"
 )
@@ -191,10 +192,17 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	if err != nil {
 		return host.Result{}, err
 	}
+	// What this process says of its own, on the stderr its supervisor
+	// reads: marked, so that the supervisor writes it without the guest's
+	// prefix, as single mode writes the host's lines (host.Config.MarkSaid).
+	said := opts.Stderr
+	if link != nil && !opts.LogJSON {
+		said = lines.SaidWriter(opts.Stderr)
+	}
 	network := NewNetwork(nc, opts.App, opts.Guests, opts.Name)
 	network.natsOnly = opts.NATSOnly
 	network.directHost = opts.DirectHost
-	network.warn = opts.Stderr
+	network.warn = said
 	// Closing waits until every reply this process sent has left it, so that
 	// a caller elsewhere hears of a crash here as unavailable, not later as a
 	// deadline.
@@ -220,7 +228,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 		}
 	}
 	if err := network.WaitReady(ctx, spec.Requires, opts.ReadyTimeout, func(name string) {
-		fmt.Fprintf(opts.Stderr, "parigot: %s is waiting for service %s to be ready\n", opts.Name, name)
+		fmt.Fprintf(said, "parigot: %s is waiting for service %s to be ready\n", opts.Name, name)
 	}); err != nil {
 		return host.Result{}, refusal(ctx, err)
 	}
@@ -234,6 +242,8 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 		Tracing: opts.Tracing,
 		LogJSON: opts.LogJSON,
 		Metrics: opts.Metrics,
+		// The child's own lines cross to its supervisor marked.
+		MarkSaid: link != nil,
 	}
 	if opts.State != nil {
 		// Only what the guest uses, which is all its NATS user may reach;
@@ -248,7 +258,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	if link != nil {
 		// A child's stderr is the supervisor's, line by line: no status
 		// line, but a note when its guest takes a while to compile.
-		cfg.Progress = opts.Stderr
+		cfg.Progress = said
 	}
 	cfg.Ready = func(guest string) {
 		if link != nil {

@@ -117,6 +117,23 @@ func TestEveryFaultReadsTheSameInBothModes(t *testing.T) {
 	}
 }
 
+// What a host says of its own reads the same in both modes: in split mode,
+// the child's host says it, and its supervisor writes it unprefixed, as
+// single mode's host does, not as a line of the guest's ("faulty | ...").
+func TestTheHostsOwnLinesReadTheSameInBothModes(t *testing.T) {
+	guests := func() []*host.GuestSpec {
+		g := faultGuests(t, "Spin", 200*time.Millisecond)
+		g[0].Overrun = host.OverrunReport // said by the host of the service, and left running
+		return g
+	}
+	report := regexp.MustCompile(`(?m)^parigot: service faulty: method test.Faulty/Spin ran for [0-9.]+m?s, over its budget of 200ms \(on_overrun = "report": left running\)$`)
+	for _, m := range bothModes(t, guests) {
+		if out := m.stdout + m.more; !report.MatchString(out) {
+			t.Errorf("%s mode: no line of the host's own report of the overrun, unprefixed:\n%s", m.mode, out)
+		}
+	}
+}
+
 // A guest may print what reads like the Go runtime's report of a panic or
 // of running out of memory, as a log line; a program that then exits 0, or a
 // service that goes on serving, has neither panicked nor run out of memory.

@@ -216,7 +216,9 @@ func newSupervisor(opts Options) (*supervisor, error) {
 		// A child cuts its guest's long lines already (lines.MaxLine), so
 		// its lines pass through whole.
 		prefix := lines.Prefix(c.label, width)
-		c.out, c.err = stdout.Writer(prefix), stderr.Writer(prefix)
+		// The child's host marks its own lines on stderr (lines.Said):
+		// they are written unprefixed, as single mode writes them.
+		c.out, c.err = stdout.Writer(prefix), stderr.Writer(prefix).Passing()
 		if opts.LogJSON { // each child writes JSON lines naming its guest
 			c.out, c.err = stdout.RecordWriter(), stderr.RecordWriter()
 		}

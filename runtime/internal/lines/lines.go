@@ -36,6 +36,34 @@ const MaxLine = 64 << 10
 // character starts.
 const Continued = "… "
 
+// Said starts each line a split-mode child's host writes of its own
+// ("parigot: ..."): its supervisor writes such a line without the child's
+// prefix and without the mark (see Writer.Passing), as single mode writes
+// the host's lines. In the child, a guest's line that starts with it gets
+// SaidEscaped in its place (see Writer.Escaping), so that no guest can
+// pass its lines off as parigot's.
+const Said = '\x1e' // ASCII's record separator, which text does not hold
+
+// SaidEscaped stands for Said at the start of a guest's line: Unicode's
+// picture of the record separator.
+const SaidEscaped = "␞"
+
+// MarkSaid returns line with Said in front.
+func MarkSaid(line []byte) []byte { return append([]byte{Said}, line...) }
+
+// SaidWriter returns a writer that puts Said in front of each write to w:
+// for a logger that writes one line per call (log/slog's handlers).
+func SaidWriter(w io.Writer) io.Writer { return saidWriter{w} }
+
+type saidWriter struct{ w io.Writer }
+
+func (s saidWriter) Write(p []byte) (int, error) {
+	if _, err := s.w.Write(MarkSaid(p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 // MaxRecord is the longest line a RecordWriter passes whole: the JSON
 // record of a piece of at most MaxLine bytes is at most six times as long
 // (each byte escaped as \u00XX or \ufffd), plus the host's fields.
@@ -104,6 +132,9 @@ type Writer struct {
 	// and the line (see JSONWriter).
 	format func(line []byte) []byte
 	max    int // the longest line it writes, without the newline: MaxLine, or MaxRecord
+	// escape and pass: what it does with a line that starts with Said
+	// (see Escaping and Passing).
+	escape, pass bool
 
 	mu      sync.Mutex
 	buf     []byte // the line so far, without its newline: at most max bytes, Continued included
@@ -120,6 +151,22 @@ func Prefix(label string, width int) string { return fmt.Sprintf("%-*s | ", widt
 
 // Writer returns a Writer that prefixes each line with prefix.
 func (s *Sink) Writer(prefix string) *Writer { return &Writer{sink: s, prefix: prefix, max: MaxLine} }
+
+// Escaping makes w write SaidEscaped in place of Said at the start of a
+// line: for a guest's output in a split-mode child, whose host marks its
+// own lines with Said.
+func (w *Writer) Escaping() *Writer {
+	w.escape = true
+	return w
+}
+
+// Passing makes w write a line that starts with Said without the mark and
+// without w's prefix: for a split-mode child's stderr in its supervisor,
+// where such a line is the child's host's own.
+func (w *Writer) Passing() *Writer {
+	w.pass = true
+	return w
+}
 
 // RecordWriter returns a Writer for lines that are JSON records already (a
 // split-mode child's, under --log-format json): no prefix, and a record is
@@ -201,14 +248,25 @@ func (w *Writer) Flush() {
 // emit writes buf[:n] as a line, a piece of one when more follows, and
 // keeps the rest of buf.
 func (w *Writer) emit(n int) {
+	if !w.cut && n > 0 && w.buf[0] == Said && w.pass {
+		w.out = append(append(w.out[:0], w.buf[1:n]...), '\n')
+		w.buf = w.buf[:copy(w.buf, w.buf[n:])]
+		w.sink.WriteLine(w.out)
+		return
+	}
 	out := append(w.out[:0], w.prefix...)
 	if w.cut {
 		out = append(out, Continued...)
 	}
-	out = append(append(out, w.buf[:n]...), '\n')
+	line := w.buf[:n]
+	if !w.cut && n > 0 && line[0] == Said && w.escape {
+		out = append(out, SaidEscaped...)
+		line = line[1:]
+	}
+	out = append(append(out, line...), '\n')
 	w.out = out
 	w.buf = w.buf[:copy(w.buf, w.buf[n:])]
-	line := out[len(w.prefix):]
+	line = out[len(w.prefix):]
 	if w.Seen != nil {
 		w.Seen(line)
 	}

@@ -288,3 +288,27 @@ func TestALongLineKeepsAnotherGuestWaitingForOnePiece(t *testing.T) {
 		}
 	}
 }
+
+// A split-mode child's host marks its own lines with Said; its supervisor
+// writes them as single mode does, unprefixed and unmarked, and a guest's
+// line that starts with the mark is escaped in the child, so that it
+// reaches the supervisor as the guest's, prefixed.
+func TestTheHostsOwnLinesCrossFromAChildUnprefixedAndAGuestCannotForgeThem(t *testing.T) {
+	var child bytes.Buffer
+	childSink := NewSink(&child)
+	guest := childSink.Writer("").Escaping()
+	guest.Write([]byte("hello\n\x1eparigot: forged\n"))
+	SaidWriter(&child).Write([]byte("parigot: service echo: method ran over its budget\n"))
+	childSink.WriteLine(MarkSaid([]byte("parigot: said\n")))
+
+	var out bytes.Buffer
+	fromChild := NewSink(&out).Writer("echo | ").Passing()
+	fromChild.Write(child.Bytes())
+	want := "echo | hello\n" +
+		"echo | ␞parigot: forged\n" +
+		"parigot: service echo: method ran over its budget\n" +
+		"parigot: said\n"
+	if out.String() != want {
+		t.Errorf("the supervisor wrote\n%s\nwant\n%s", out.String(), want)
+	}
+}
