@@ -40,6 +40,7 @@ type eventLoop struct {
 	deadline int64
 	tasks    []func()             // callbacks queued to run on the loop
 	buf      []byte               // poll buffer, grown on demand
+	ev       abi.Event            // the event last read from buf, which it borrows from (passed on by pointer: a copy costs wasm)
 	send     []byte               // requests are encoded here; the host copies them
 	reply    []byte               // replies answered at once are encoded here; the host copies them
 	names    map[methodKey]string // "service/method" names built so far
@@ -136,13 +137,14 @@ type pendingCall struct {
 	deadline int64 // the loop's deadline when the call was made: its callbacks run under it
 }
 
-// replyReader completes a dispatched call with its reply.
-type replyReader interface{ read(abi.Event) }
+// replyReader completes a dispatched call with its reply, which is the
+// loop's, and only lent: valid until read returns.
+type replyReader interface{ read(*abi.Event) }
 
 // replyFunc is a function as a replyReader.
-type replyFunc func(abi.Event)
+type replyFunc func(*abi.Event)
 
-func (f replyFunc) read(ev abi.Event) { f(ev) }
+func (f replyFunc) read(ev *abi.Event) { f(ev) }
 
 // invocation is a call Invoke made: its future, and where its reply is
 // decoded, in one allocation (a closure would be a second).
@@ -152,7 +154,7 @@ type invocation[Resp proto.Message] struct {
 	resp   Resp
 }
 
-func (c *invocation[Resp]) read(ev abi.Event) {
+func (c *invocation[Resp]) read(ev *abi.Event) {
 	if ev.Code != abi.CodeOK {
 		c.Reject(replyError(c.method, ev.Code, ev.Payload))
 		return
@@ -622,7 +624,7 @@ func newInvocationVT[RespT any, Resp vtDecodable[RespT]](method string) *invocat
 	return call
 }
 
-func (c *invocationVT[RespT, Resp]) read(ev abi.Event) {
+func (c *invocationVT[RespT, Resp]) read(ev *abi.Event) {
 	if ev.Code != abi.CodeOK {
 		c.Reject(replyError(c.method, ev.Code, ev.Payload))
 		return
@@ -672,7 +674,7 @@ func newInvocationAs[RespT any, Resp message[RespT], RespFast aliasDecoder](meth
 	return call
 }
 
-func (c *invocationAs[RespT, Resp, RespFast]) read(ev abi.Event) {
+func (c *invocationAs[RespT, Resp, RespFast]) read(ev *abi.Event) {
 	if ev.Code != abi.CodeOK {
 		c.Reject(replyError(c.method, ev.Code, ev.Payload))
 		return
@@ -783,8 +785,8 @@ func (l *eventLoop) run(client bool) {
 			fatalf("reading the next event: %s", st)
 		}
 		// The method name is looked up, never kept: it may stay in l.buf.
-		ev, err := abi.DecodeBorrowed(l.buf[:n])
-		if err != nil {
+		ev := &l.ev
+		if err := ev.DecodeBorrowed(l.buf[:n]); err != nil {
 			fatalf("reading the next event: %v", err)
 		}
 		switch ev.Kind {
@@ -805,7 +807,7 @@ func (l *eventLoop) run(client bool) {
 	}
 }
 
-func (l *eventLoop) serve(ctx context.Context, ev abi.Event) {
+func (l *eventLoop) serve(ctx context.Context, ev *abi.Event) {
 	id := ev.CallID
 	m, ok := l.lastServed, l.lastServed.full != "" && ev.Method == l.lastServed.full
 	if !ok {

@@ -303,7 +303,7 @@ func stateCall(handle uint32, method, op string, req *abi.StateRequest) *Future[
 		f.Reject(&Error{Code: code, Method: method, Message: st.String()})
 		return f
 	}
-	loop.pending.add(id, pendingCall{deadline: loop.deadline, done: replyFunc(func(ev abi.Event) {
+	loop.pending.add(id, pendingCall{deadline: loop.deadline, done: replyFunc(func(ev *abi.Event) {
 		if ev.Code != abi.CodeOK {
 			f.Reject(replyError(method, ev.Code, ev.Payload))
 			return

@@ -150,13 +150,13 @@ func TestACallEncodedReplyIsDecodedIntoTheMessageMadeWithTheCall(t *testing.T) {
 	}
 	b, _ := proto.Marshal(&idv1.Id{High: 1, Low: 2})
 	ok := call()
-	ok.read(abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, Payload: b})
+	ok.read(&abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, Payload: b})
 	if !ok.Done() || ok.err != nil || ok.value != &ok.msg || ok.value.GetHigh() != 1 || ok.value.GetLow() != 2 {
 		t.Errorf("an OK reply gave %v, %v; want the decoded message, the call's own", ok.value, ok.err)
 	}
 	for _, tc := range failingReplies {
 		f := call()
-		f.read(tc.ev)
+		f.read(&tc.ev)
 		if CodeOf(f.err) != tc.code {
 			t.Errorf("%s failed the call with %v, want code %v", tc.name, f.err, tc.code)
 		}
@@ -175,13 +175,13 @@ func TestACallEncodedAsReplyIsDecodedIntoTheMessageMadeWithTheCall(t *testing.T)
 	}
 	b, _ := proto.Marshal(wrapperspb.Bytes([]byte("reply")))
 	ok := call()
-	ok.read(abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, Payload: b})
+	ok.read(&abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, Payload: b})
 	if !ok.Done() || ok.err != nil || ok.value != &ok.msg || string(ok.value.GetValue()) != "reply" {
 		t.Errorf("an OK reply gave %v, %v; want the decoded message, the call's own", ok.value, ok.err)
 	}
 	for _, tc := range failingReplies {
 		f := call()
-		f.read(tc.ev)
+		f.read(&tc.ev)
 		if CodeOf(f.err) != tc.code {
 			t.Errorf("%s failed the call with %v, want code %v", tc.name, f.err, tc.code)
 		}
@@ -262,12 +262,12 @@ func TestASmallReplyIsDecodedWithoutAnAllocation(t *testing.T) {
 	b, _ := (&benchpb.Payload{Payload: bytes.Repeat([]byte{'r'}, 100)}).MarshalVT()
 	ev := abi.Event{Kind: abi.KindReply, Code: abi.CodeOK, Payload: b}
 	if n := testing.AllocsPerRun(100, func() {
-		newInvocationVT[benchpb.Payload, *benchpb.Payload]("a.B/C").read(ev)
+		newInvocationVT[benchpb.Payload, *benchpb.Payload]("a.B/C").read(&ev)
 	}); n != 1 {
 		t.Errorf("a call and the reading of its 100-byte reply take %v allocations, want 1", n)
 	}
 	call := newInvocationVT[benchpb.Payload, *benchpb.Payload]("a.B/C")
-	call.read(ev)
+	call.read(&ev)
 	clear(b)
 	if p := call.value.GetPayload(); !bytes.Equal(p, bytes.Repeat([]byte{'r'}, 100)) || cap(p) != len(p) {
 		t.Errorf("the reply holds %q (capacity %d), want its 100 r's, capacity as long", p, cap(p))
@@ -404,7 +404,7 @@ func TestTheLoopRunsTheMethodEachCallNames(t *testing.T) {
 	buf := make([]byte, len("test.Svc/A"))
 	call := func(name string) {
 		copy(buf, name) // as a poll writes the next event over the last
-		l.serve(context.Background(), abi.Event{Kind: abi.KindCall, CallID: 1, Method: unsafe.String(&buf[0], len(buf))})
+		l.serve(context.Background(), &abi.Event{Kind: abi.KindCall, CallID: 1, Method: unsafe.String(&buf[0], len(buf))})
 	}
 	for _, name := range []string{"A", "A", "B", "A", "B", "B", "A"} {
 		call("test.Svc/" + name)

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"unsafe"
 )
 
@@ -197,37 +198,44 @@ func (e *Event) Encode(dst []byte) {
 var ErrShortEvent = errors.New("abi: event shorter than its header says")
 
 // Decode parses an event from buf. Payload aliases buf.
-func Decode(buf []byte) (Event, error) { return decode(buf, false) }
+func Decode(buf []byte) (Event, error) {
+	var ev Event
+	if err := ev.decode(buf); err != nil {
+		return Event{}, err
+	}
+	if ev.Method != "" {
+		ev.Method = strings.Clone(ev.Method)
+	}
+	return ev, nil
+}
 
-// DecodeBorrowed is Decode with Method aliasing buf too: it is valid only
-// until buf is written again, and must not be kept. It spares a guest's
-// event loop, which reuses one buffer for every event and only looks the
-// method up, an allocation per call.
-func DecodeBorrowed(buf []byte) (Event, error) { return decode(buf, true) }
+// DecodeBorrowed parses an event from buf into e, as Decode does, but
+// with Method aliasing buf too: it is valid only until buf is written
+// again, and must not be kept. It spares a guest's event loop, which
+// reuses one buffer for every event and only looks the method up, an
+// allocation per call; and it writes e field by field, where returning an
+// Event cost four times as much inside wasm (79 against 19 ns).
+func (e *Event) DecodeBorrowed(buf []byte) error { return e.decode(buf) }
 
-func decode(buf []byte, borrowed bool) (Event, error) {
+// decode is DecodeBorrowed. On an error e is left as it was.
+func (e *Event) decode(buf []byte) error {
 	if len(buf) < HeaderSize {
-		return Event{}, ErrShortEvent
+		return ErrShortEvent
 	}
 	ml := uint64(binary.LittleEndian.Uint32(buf[24:]))
 	pl := uint64(binary.LittleEndian.Uint32(buf[28:]))
 	if uint64(len(buf)) < HeaderSize+ml+pl {
-		return Event{}, ErrShortEvent
+		return ErrShortEvent
 	}
-	method := buf[HeaderSize : HeaderSize+ml]
-	ev := Event{
-		Kind:     Kind(binary.LittleEndian.Uint32(buf[0:])),
-		Code:     Code(binary.LittleEndian.Uint32(buf[4:])),
-		CallID:   binary.LittleEndian.Uint64(buf[8:]),
-		Deadline: int64(binary.LittleEndian.Uint64(buf[16:])),
-		Payload:  buf[HeaderSize+ml : HeaderSize+ml+pl],
+	e.Kind = Kind(binary.LittleEndian.Uint32(buf[0:]))
+	e.Code = Code(binary.LittleEndian.Uint32(buf[4:]))
+	e.CallID = binary.LittleEndian.Uint64(buf[8:])
+	e.Deadline = int64(binary.LittleEndian.Uint64(buf[16:]))
+	e.Payload = buf[HeaderSize+ml : HeaderSize+ml+pl]
+	e.Method = ""
+	if ml > 0 { // a reply has no method
+		e.Method = unsafe.String(&buf[HeaderSize], int(ml))
 	}
-	switch {
-	case ml == 0: // a reply: no method, and no call to make the empty string
-	case borrowed:
-		ev.Method = unsafe.String(&method[0], len(method))
-	default:
-		ev.Method = string(method)
-	}
-	return ev, nil
+	e.Trace = TraceContext{}
+	return nil
 }
