@@ -42,7 +42,6 @@ type grpcGateway struct {
 	be      backend
 	log     *slog.Logger
 	methods map[string]string // "/pkg.Service/Method" of a unary method -> its service
-	streams map[string]bool   // "/pkg.Service/Method" of a streaming one
 	order   []string          // the services reflection lists, in the connect path's order
 	why     *unknownRoute     // what the gateway says of a method it does not serve
 	late    lateReads         // the calls whose requests are being read, bounded by limits.read
