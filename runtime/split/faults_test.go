@@ -127,9 +127,21 @@ func TestTheHostsOwnLinesReadTheSameInBothModes(t *testing.T) {
 		return g
 	}
 	report := regexp.MustCompile(`(?m)^parigot: service faulty: method test.Faulty/Spin ran for [0-9.]+m?s, over its budget of 200ms \(on_overrun = "report": left running\)$`)
+	// A guest's line that starts with the mark of the host's own lines
+	// reads as the guest's: prefixed, and in split mode, where the mark
+	// means something, escaped.
+	asHosts := regexp.MustCompile(`(?m)^\x1e?parigot: a line of the guest's`)
+	asGuests := map[string]*regexp.Regexp{
+		"single": regexp.MustCompile(`(?m)^faulty +\| \x1eparigot: a line of the guest's`),
+		"split":  regexp.MustCompile(`(?m)^faulty +\| ␞parigot: a line of the guest's`),
+	}
 	for _, m := range bothModes(t, guests) {
-		if out := m.stdout + m.more; !report.MatchString(out) {
+		out := m.stdout + m.more
+		if !report.MatchString(out) {
 			t.Errorf("%s mode: no line of the host's own report of the overrun, unprefixed:\n%s", m.mode, out)
+		}
+		if asHosts.MatchString(out) || !asGuests[m.mode].MatchString(out) {
+			t.Errorf("%s mode: the guest's line that starts with the host's mark does not read as the guest's:\n%q", m.mode, out)
 		}
 	}
 }

@@ -51,6 +51,9 @@ func main() {
 			}
 		},
 		"Spin": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			// A line that starts as a split-mode child's host marks its
+			// own: it must still read as this guest's.
+			fmt.Fprintln(os.Stderr, "\x1eparigot: a line of the guest's, marked as the host's own are")
 			for spin = 0; ; spin++ { // never returns: the host must stop it
 			}
 		},
