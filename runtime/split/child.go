@@ -55,6 +55,10 @@ type ChildOptions struct {
 	// Empty: callers on other machines go through the NATS server. A
 	// child started by Supervise takes it from Options.DirectHost.
 	DirectHost string
+
+	// sockets is the supervisor's directory for direct connections'
+	// sockets (hello.Sockets); empty: the temporary directory.
+	sockets string
 }
 
 // Conn says how to reach NATS, and as whom.
@@ -152,6 +156,7 @@ func RunChild(ctx context.Context, opts ChildOptions) (host.Result, error) {
 	}
 	opts.Conn = link.Conn()
 	opts.NATSOnly = opts.NATSOnly || link.hello.NATSOnly
+	opts.sockets = link.hello.Sockets
 	if opts.DirectHost == "" {
 		opts.DirectHost = link.hello.DirectHost
 	}
@@ -202,6 +207,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	network := NewNetwork(nc, opts.App, opts.Guests, opts.Name)
 	network.natsOnly = opts.NATSOnly
 	network.directHost = opts.DirectHost
+	network.sockets = opts.sockets
 	network.warn = said
 	// Closing waits until every reply this process sent has left it, so that
 	// a caller elsewhere hears of a crash here as unavailable, not later as a

@@ -156,7 +156,7 @@ const orderWait = 20 * time.Millisecond
 // listened there once before it started the children, see
 // CheckDirectHost).
 func listenDirect(n *Network) (*directServer, error) {
-	dir, err := os.MkdirTemp("", "parigot-")
+	dir, err := os.MkdirTemp(n.sockets, "parigot-")
 	if err != nil {
 		return nil, err
 	}

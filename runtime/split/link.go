@@ -46,6 +46,9 @@ type hello struct {
 	// Lines: the supervisor wants each line of the guest's output as a
 	// report (Options.Lines).
 	Lines bool `json:"lines,omitempty"`
+	// Sockets is the directory to make the direct connections' socket in,
+	// which the supervisor removes when the run ends; empty: one's own.
+	Sockets string `json:"sockets,omitempty"`
 }
 
 // report is one line a child sends its supervisor. Exactly one field is set.

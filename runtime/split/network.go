@@ -59,7 +59,8 @@ type Network struct {
 	// connections.
 	direct   *directServer
 	client   *directClient
-	natsOnly bool // no direct connections: every call through the NATS server (ChildOptions.NATSOnly)
+	natsOnly bool   // no direct connections: every call through the NATS server (ChildOptions.NATSOnly)
+	sockets  string // where to make the direct connections' socket; empty: the temporary directory
 	// directHost is the address of this machine where the local services
 	// also listen for direct connections from other machines
 	// (ChildOptions.DirectHost); "": they do not.

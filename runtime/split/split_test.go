@@ -174,11 +174,16 @@ func TestReplicasShareTheCalls(t *testing.T) {
 }
 
 func TestKillingAServiceFailsItsCallersCleanlyAndIsReported(t *testing.T) {
+	guests := testGuests(t, 1)
+	// The children make their sockets in the temporary directory: the
+	// killed one cannot remove its own, and nothing of the run may stay.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	// The service is killed once the ticker is a few calls in, however
 	// long the machine took to get there.
 	var echoPid atomic.Int64
 	var once sync.Once
-	res, out, errOut := supervise(t, testGuests(t, 1), func(label string, pid int) {
+	res, out, errOut := supervise(t, guests, func(label string, pid int) {
 		if label == "echo" {
 			echoPid.Store(int64(pid))
 		}
@@ -187,6 +192,13 @@ func TestKillingAServiceFailsItsCallersCleanlyAndIsReported(t *testing.T) {
 			once.Do(func() { syscall.Kill(int(echoPid.Load()), syscall.SIGKILL) })
 		}
 	})
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		var names []string
+		for _, e := range left {
+			names = append(names, e.Name())
+		}
+		t.Errorf("the run left %q in the temporary directory", names)
+	}
 	if !strings.Contains(out, "ticker | done:") {
 		t.Fatalf("the program did not finish its calls after the service died:\nstdout:\n%s\nstderr:\n%s", out, errOut)
 	}

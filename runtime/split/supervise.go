@@ -135,6 +135,11 @@ type supervisor struct {
 	stopServe context.CancelFunc
 	res       host.Result
 	err       error // the first error: what Supervise returns
+	// sockets is the directory the children make their direct-connection
+	// sockets in, removed with all in it when the run ends: a child killed
+	// by a signal cannot remove its own. Empty: each child's own temporary
+	// directory.
+	sockets string
 }
 
 // Supervise runs the app split into one process per guest and returns how
@@ -147,6 +152,11 @@ func Supervise(ctx context.Context, opts Options) (host.Result, error) {
 		return host.Result{}, err
 	}
 	defer s.close()
+	if !opts.NATSOnly {
+		// Without one, each child makes a directory of its own (see
+		// listenDirect), which a child killed by a signal leaves behind.
+		s.sockets, _ = os.MkdirTemp("", "parigot-run-")
+	}
 	// 1. NATS: the embedded server, or the one given.
 	if err := s.connect(); err != nil {
 		return host.Result{}, err
@@ -308,6 +318,9 @@ func (s *supervisor) close() {
 	if s.server != nil {
 		s.server.Shutdown()
 	}
+	if s.sockets != "" {
+		os.RemoveAll(s.sockets)
+	}
 }
 
 // fail keeps err as the run's error unless it already has one.
@@ -367,7 +380,7 @@ func (s *supervisor) start(c *child) error {
 		upR.Close()
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
-	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, Lines: s.opts.Lines != nil})
+	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, Lines: s.opts.Lines != nil, Sockets: s.sockets})
 	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
 	c.down = downW
 	if s.opts.Started != nil {
