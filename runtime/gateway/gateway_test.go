@@ -299,7 +299,10 @@ func TestGatewayOverHTTP(t *testing.T) {
 			{"/test.v1.Ecko/Say", "application/json", nil, 404, "unimplemented",
 				[]string{"(did you mean test.v1.Echo?)"}},
 			{"/v1/nowhere", "application/json", nil, 404, "unimplemented",
-				[]string{"no method or REST route at POST /v1/nowhere", "each method at POST /<service>/<method>"}},
+				[]string{"no method or REST route at POST /v1/nowhere", "each method at POST /SERVICE/METHOD"}},
+			// The path is the client's: it comes back in the message.
+			{"/v1/%3Cscript%3E", "application/json", nil, 404, "unimplemented",
+				[]string{"no method or REST route at POST /v1/<script>"}},
 			{"/test.v1.Echo/Say", "text/plain", nil, 415, "invalid_argument",
 				[]string{`POST /test.v1.Echo/Say with Content-Type "text/plain": call a method with POST and application/json`}},
 		} {
@@ -314,6 +317,10 @@ func TestGatewayOverHTTP(t *testing.T) {
 					t.Errorf("%s (%s): message %q does not say %q", c.path, c.ct, e.Message, want)
 				}
 			}
+		}
+		resp, body := post(t, url+"/v1/%3Cscript%3E", "application/json", `{}`)
+		if strings.Contains(body, "<script>") || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("a path with markup comes back as it is (%q), or the reply may be sniffed as a page (%q)", body, resp.Header.Get("X-Content-Type-Options"))
 		}
 	})
 	t.Run("a streaming method is not served", func(t *testing.T) {

@@ -160,7 +160,7 @@ func TestTheGRPCPathAnswersAsTheConnectPath(t *testing.T) {
 			t.Error("the request reached the service")
 		}
 	})
-	const served = "test.v1.Echo (each method at POST /<service>/<method>, and the REST routes of the methods' google.api.http annotations)"
+	const served = "test.v1.Echo (each method at POST /SERVICE/METHOD, and the REST routes of the methods' google.api.http annotations)"
 	for _, c := range []struct{ why, method, want string }{
 		{"an unknown method", "/test.v1.Echo/Nope", "test.v1.Echo has no method Nope; its methods are Say, Fail, Slow, Boom"},
 		{"a misspelt method", "/test.v1.Echo/Sya", "test.v1.Echo has no method Sya (did you mean Say?); its methods are Say, Fail, Slow, Boom"},

@@ -66,11 +66,12 @@ func (u *unknownRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status == http.StatusUnsupportedMediaType {
 		code = "invalid_argument"
 	}
+	// The message holds the request's path: JSON's HTML escaping stays on,
+	// and no browser may take the reply for a page.
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false) // "<service>" as it is, for curl
-	enc.Encode(map[string]string{"code": code, "message": msg})
+	json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
 }
 
 // explain is the HTTP status and the message for a request routed
@@ -115,7 +116,7 @@ func (u *unknownRoute) served() string {
 	if len(u.services) == 0 {
 		return "no service"
 	}
-	return fmt.Sprintf("%s (each method at POST /<service>/<method>, and the REST routes of the methods' google.api.http annotations)", strings.Join(u.services, ", "))
+	return fmt.Sprintf("%s (each method at POST /SERVICE/METHOD, and the REST routes of the methods' google.api.http annotations)", strings.Join(u.services, ", "))
 }
 
 // unimplementedStream is the handler of the streaming method proc (md),
