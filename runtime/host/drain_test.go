@@ -122,11 +122,14 @@ func TestOnSIGTERMAServicePastItsBudgetIsNotWaitedFor(t *testing.T) {
 	local.Deliver(abi.Event{Kind: abi.KindCall, CallID: 7, Method: "test.Echo/Spin"}, caller)
 	// The watchdog reports the overrun once Spin is past its budget and
 	// grace; the stop comes after that.
-	for !strings.Contains(out.String(), "left running") {
+	for giveUp := time.Now().Add(patience); !strings.Contains(out.String(), "left running"); {
 		select {
 		case err := <-done:
 			t.Fatalf("Run ended (%v) before the overrun:\n%s", err, out.String())
 		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(giveUp) {
+			t.Fatalf("the overrun of Spin was never reported:\n%s", out.String())
 		}
 	}
 	cancel()
