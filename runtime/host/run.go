@@ -382,7 +382,7 @@ func (r *run) drainCalls() {
 		busy := false
 		now := unixNano()
 		for _, in := range r.services {
-			if !in.idle() && !in.pastBudget(now) {
+			if _, _, over := in.overLimit(now, in.spec.MethodTimeout); !in.idle() && !over {
 				busy = true
 				break
 			}

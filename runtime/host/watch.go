@@ -54,21 +54,30 @@ func (r *run) watch(ctx context.Context) {
 // timer, a reply's callbacks, background work.
 var betweenCalls = new(string)
 
-// overrunAt returns the overrun of the method the guest is executing when,
-// at now, it has run longer than limit and has not been acted on; else nil.
-// It marks the overrun acted on. Code of no call (betweenCalls) overruns
-// only while calls wait for it: a service must come back for its calls
-// within its method budget, as a method must end within it.
-func (in *instance) overrunAt(now time.Time, limit time.Duration) *overrun {
-	since := in.busySince.Load()
+// overLimit reports whether, at now (Unix nanoseconds), the guest has
+// been busy for longer than limit in a way that counts: in a method, or
+// in code of no call (betweenCalls) while calls wait for it, since a
+// service must come back for its calls within its method budget as a
+// method must end within it. since is when it became busy, ran how long
+// it has been.
+func (in *instance) overLimit(now int64, limit time.Duration) (since int64, ran time.Duration, over bool) {
+	since = in.busySince.Load()
 	if since == 0 {
-		return nil
+		return 0, 0, false
 	}
-	ran := now.Sub(time.Unix(0, since))
-	if ran <= limit {
-		return nil
+	ran = time.Duration(now - since)
+	if ran <= limit || in.busyMethod.Load() == betweenCalls && in.waitingCalls.Load() == 0 {
+		return since, ran, false
 	}
-	if in.busyMethod.Load() == betweenCalls && in.waitingCalls.Load() == 0 {
+	return since, ran, true
+}
+
+// overrunAt returns the overrun of the guest when, at now, it has been
+// busy longer than limit (see overLimit) and that has not been acted on;
+// else nil. It marks the overrun acted on.
+func (in *instance) overrunAt(now time.Time, limit time.Duration) *overrun {
+	since, ran, over := in.overLimit(now.UnixNano(), limit)
+	if !over {
 		return nil
 	}
 	if seen := in.overrunSeen.Load(); seen == since || !in.overrunSeen.CompareAndSwap(seen, since) {
@@ -79,18 +88,6 @@ func (in *instance) overrunAt(now time.Time, limit time.Duration) *overrun {
 		method = *m
 	}
 	return &overrun{service: in.spec.Name, method: method, ran: ran, budget: in.spec.MethodTimeout}
-}
-
-// pastBudget reports whether, at now (Unix nanoseconds), the guest has
-// run its current method, or code of no call while calls wait for it,
-// for longer than its method budget: what overrunAt reports, without the
-// grace and without marking anything.
-func (in *instance) pastBudget(now int64) bool {
-	since := in.busySince.Load()
-	if since == 0 || now-since <= int64(in.spec.MethodTimeout) {
-		return false
-	}
-	return in.busyMethod.Load() != betweenCalls || in.waitingCalls.Load() > 0
 }
 
 func (r *run) checkOverrun(in *instance, now time.Time) {
