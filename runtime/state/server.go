@@ -98,8 +98,12 @@ func JetStreamDir(dir string, ephemeral bool) (use string, release func(), err e
 	return dir, unlock, nil
 }
 
-// lockFile is the file, in a data directory, that a run holds it by.
-const lockFile = ".parigot.lock"
+// lockFile is the file, in a data directory, that a run holds it by, and
+// pidFile the one that names the process holding it.
+const (
+	lockFile = ".parigot.lock"
+	pidFile  = ".parigot.pid"
+)
 
 // MaxMessage is the embedded server's message size limit: room for a
 // value of abi.MaxValue and its headers.

@@ -1,0 +1,42 @@
+package state
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/gofrs/flock"
+)
+
+// lockDir holds dir for this process (an advisory lock on a file in it,
+// which the operating system gives back when the process ends, however it
+// ends) and returns what gives it back sooner. A directory another process
+// holds is refused, with that process named.
+//
+// The holder's process id is written to a file of its own, after the lock
+// is held: writing it through a second handle of the lock file would
+// release the lock where it is an fcntl lock (illumos, AIX), which a
+// handle's close gives up.
+func lockDir(dir string) (unlock func(), err error) {
+	lock := flock.New(filepath.Join(dir, lockFile), flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
+	held, err := lock.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("locking the data directory: %w", err)
+	}
+	pidName := filepath.Join(dir, pidFile)
+	if !held {
+		who := "another parigot run"
+		if b, err := os.ReadFile(pidName); err == nil {
+			if pid := strings.TrimSpace(string(b)); pid != "" {
+				who += " (process " + pid + ")"
+			}
+		}
+		return nil, fmt.Errorf("the data directory %s is in use by %s: two runs on one directory would lose each other's writes; stop that run, or give this one another --data (or --ephemeral)", dir, who)
+	}
+	// Who holds it is only said to a run refused: a failed write costs
+	// that run the process id in its message, nothing else.
+	_ = os.WriteFile(pidName, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
+	return func() { lock.Close() }, nil
+}
