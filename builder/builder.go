@@ -50,6 +50,12 @@ type Options struct {
 	// Debug names guests to build natively too, for the debugger (see
 	// DebugPath), besides their wasm.
 	Debug []string
+	// Generated, when set, hears which files code generation wrote
+	// (absolute paths; none when the generated code was up to date),
+	// before the guests are compiled, so also when their compilation then
+	// fails. parigot dev tells its own writes from the user's saves with
+	// it.
+	Generated func(written []string)
 }
 
 // Result describes a successful build.
@@ -121,6 +127,9 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer unlock()
+	if opts.Generated != nil {
+		opts.Generated(gen.Written)
+	}
 	if err := writeDescriptors(app, gen); err != nil {
 		return nil, err
 	}

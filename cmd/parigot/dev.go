@@ -81,6 +81,10 @@ type devSession struct {
 	stop    context.CancelFunc  // ends the current run
 	ended   chan error          // the current run's error, once it is over
 	builds  map[string][32]byte // guest name -> hash of the .wasm the run has
+	// generated holds what code generation last wrote to each file, by
+	// path relative to appDir: the watcher reports those writes like a
+	// user's saves, and a batch of nothing else is no change to build.
+	generated map[string][32]byte
 }
 
 // loop runs the app and rebuilds on every batch of changes, until ctx ends.
@@ -114,6 +118,10 @@ func (d *devSession) loop(ctx context.Context) error {
 // changed rebuilds after a batch of changes and reloads, or restarts, the
 // app.
 func (d *devSession) changed(ctx context.Context, batch []string) {
+	batch = slices.DeleteFunc(batch, d.wroteItself)
+	if len(batch) == 0 {
+		return // only the generated code the last build wrote
+	}
 	manifest := filepath.Base(d.manifest)
 	switch {
 	case slices.Contains(batch, manifest):
@@ -222,9 +230,36 @@ func (d *devSession) reload(ctx context.Context) {
 		took.Round(10*time.Millisecond), built.Round(10*time.Millisecond), (took - built).Round(10*time.Millisecond))
 }
 
+// wroteItself reports whether the file at rel holds what code generation
+// last wrote there, so that its change was parigot dev's own doing.
+func (d *devSession) wroteItself(rel string) bool {
+	want, ok := d.generated[rel]
+	if !ok {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(d.appDir, rel))
+	return err == nil && sha256.Sum256(b) == want
+}
+
+// sawGenerated records what code generation wrote (see wroteItself).
+func (d *devSession) sawGenerated(written []string) {
+	if d.generated == nil {
+		d.generated = map[string][32]byte{}
+	}
+	for _, abs := range written {
+		rel, err := filepath.Rel(d.appDir, abs)
+		if err != nil {
+			continue
+		}
+		if b, err := os.ReadFile(abs); err == nil {
+			d.generated[rel] = sha256.Sum256(b)
+		}
+	}
+}
+
 // build builds the app, showing what goes wrong.
 func (d *devSession) build(ctx context.Context) (*builder.Result, error) {
-	res, err := builder.Build(ctx, builder.Options{Dir: d.dir, Progress: d.stderr, Live: isTerminal(d.stderr)})
+	res, err := builder.Build(ctx, builder.Options{Dir: d.dir, Progress: d.stderr, Live: isTerminal(d.stderr), Generated: d.sawGenerated})
 	if err != nil && ctx.Err() == nil {
 		report(err, d.stderr)
 	}
