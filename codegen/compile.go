@@ -347,7 +347,7 @@ func (c *compilation) errorDiag(root string, e reporter.ErrorWithPos) *hcl.Diagn
 func protoErrorDetail(msg string) string {
 	switch {
 	case strings.HasPrefix(msg, "syntax error"):
-		return "The .proto file does not parse at the marked place (often a missing ';' or '}' just before it). Fix it and run parigot build again."
+		return "The .proto file does not parse at the marked place (often a missing ';' or '}' just before it). Fix it, and build again."
 	case strings.Contains(msg, "edition value"):
 		return "parigot compiles editions 2023 and 2024 (and syntax \"proto2\" and \"proto3\"); write one of those."
 	case strings.Contains(msg, "outside the import root"):
@@ -357,7 +357,7 @@ func protoErrorDetail(msg string) string {
 	case strings.Contains(msg, "unknown type") || strings.Contains(msg, "not found") || strings.Contains(msg, "undefined"):
 		return "Check the spelling, the package prefix, and that the file defining it is imported (and listed in a proto block of parigot.hcl, or shipped with parigot, or a well-known type)."
 	}
-	return "Fix the .proto file at the marked place and run parigot build again."
+	return "Fix the .proto file at the marked place, and build again."
 }
 
 // spanRange converts a protocompile span (whose End is the position of the
