@@ -39,7 +39,7 @@ swaps in only the guests whose build changed:
   - a changed program starts again in its new version, and a program that
     had ended runs again, to show what the change does; a program that
     still runs and did not change runs on;
-  - a change to parigot.hcl restarts the whole app.
+  - a change to parigot.hcl restarts the whole app, once it builds.
 
 A build that fails is shown, and the app runs on as it was until the next
 save. Services keep serving when the programs end; Ctrl-C stops the app.`,
@@ -124,12 +124,10 @@ func (d *devSession) changed(ctx context.Context, batch []string) {
 	}
 	manifest := filepath.Base(d.manifest)
 	switch {
-	case slices.Contains(batch, manifest):
-		d.say("%s changed: restarting the app", manifest)
-		d.stopRun()
-		d.start(ctx)
 	case !d.running:
 		d.start(ctx)
+	case slices.Contains(batch, manifest):
+		d.restart(ctx, manifest)
 	default:
 		d.reload(ctx)
 	}
@@ -140,8 +138,33 @@ func (d *devSession) changed(ctx context.Context, batch []string) {
 func (d *devSession) start(ctx context.Context) {
 	res, err := d.build(ctx)
 	if err != nil {
+		if ctx.Err() == nil {
+			d.say("the app is not running; save a fix to start it")
+		}
 		return
 	}
+	d.run(ctx, res)
+}
+
+// restart builds the app after a change to its manifest and, once that
+// build succeeds, stops the running app and starts the new one: a manifest
+// that does not build leaves the app running as it was, as any other
+// failed build does.
+func (d *devSession) restart(ctx context.Context, manifest string) {
+	res, err := d.build(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.say("the app runs on as it was; save a fix to try again")
+		}
+		return
+	}
+	d.say("%s changed: restarting the app", manifest)
+	d.stopRun()
+	d.run(ctx, res)
+}
+
+// run starts running the app res built.
+func (d *devSession) run(ctx context.Context, res *builder.Result) {
 	d.builds = hashBuilds(res.Wasm)
 	runCtx, stop := context.WithCancel(ctx)
 	d.reloads = make(chan host.Reload)

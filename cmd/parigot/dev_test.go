@@ -120,10 +120,19 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 		t.Errorf("a save of the proto: %d builds, want 1:\n%s", n, p.said())
 	}
 
-	// A change to parigot.hcl restarts the whole app.
+	// A change to parigot.hcl that does not build is shown, and the app
+	// runs on as it was; one that builds restarts the whole app.
 	hcl, err := os.ReadFile(manifestFile)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := os.WriteFile(manifestFile, append(hcl, "\nservice \"stock\" {\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr(`parigot.hcl:\d+:\d+`, 1)
+	stderr(`parigot dev: the app runs on as it was; save a fix to try again`, 2)
+	if got := greet(); !strings.Contains(got, "Hi, world, from shop!") {
+		t.Errorf("Greet through the gateway, with a parigot.hcl that does not build: %s", got)
 	}
 	if err := os.WriteFile(manifestFile, append(hcl, "\n# edited\n"...), 0o644); err != nil {
 		t.Fatal(err)
