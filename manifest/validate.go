@@ -115,7 +115,7 @@ func (d *decoder) checkSource(g *Guest) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		d.errf(rng, "Source directory not found",
-			"source = %q is %s, which does not exist. source is relative to the app directory (%s); create the directory with a Go main package in it, or fix the path.",
+			"source = %q is %s, which does not exist. source is relative to the app directory (%s); create the directory with a Go main package in it (parigot generate writes the Go code of the protos it implements first), or fix the path.",
 			g.Source, g.Dir, d.app.Dir)
 		return
 	case err != nil:
