@@ -18,6 +18,7 @@ import (
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/internal/watch"
+	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/state"
@@ -52,15 +53,31 @@ save. Services keep serving when the programs end; Ctrl-C stops the app.`,
 				return err
 			}
 			app, err := builder.Load(appDir(args))
-			if err != nil {
+			if err != nil && !manifestReadable(app) {
 				return err
 			}
+			// A manifest with mistakes: the first build shows them, and
+			// the app starts at the save that fixes them.
 			d := &devSession{dir: appDir(args), appDir: app.Dir, manifest: app.File, listen: listen, stdout: stdout, stderr: stderr}
 			return d.loop(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "the address (host:port; port 0: a free one) of the app's gateway, instead of its listen in parigot.hcl")
 	return cmd
+}
+
+// manifestReadable reports whether Load found app's manifest, whatever
+// mistakes it holds.
+func manifestReadable(app *manifest.App) bool {
+	if app == nil || app.File == "" {
+		return false
+	}
+	f, err := os.Open(app.File)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
 }
 
 // devSession is one parigot dev: the app's current run, and the builds of

@@ -150,3 +150,38 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 		t.Errorf("something panicked:\n%s", p.said())
 	}
 }
+
+// TestDevWaitsForAManifestThatBuilds: parigot dev started on an app whose
+// parigot.hcl has a mistake shows it and watches on, and starts the app at
+// the save that fixes it.
+func TestDevWaitsForAManifestThatBuilds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs wasm guests")
+	}
+	work := t.TempDir()
+	var env []string
+	for k, v := range goEnvironment(t) {
+		env = append(env, k+"="+v)
+	}
+	if initApp := startParigot(t, work, env, "init", "shop"); initApp.wait(t) != nil {
+		t.Fatalf("parigot init failed:\n%s", initApp.said())
+	}
+	app := filepath.Join(work, "shop")
+	manifestFile := filepath.Join(app, "parigot.hcl")
+	good, err := os.ReadFile(manifestFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(manifestFile, append(good, "\nservice \"stock\" {\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	p := startParigot(t, app, env, "dev")
+	p.waitFor(t, &p.stderr, regexp.MustCompile(`Error: Unclosed configuration block`), 1)
+	p.waitFor(t, &p.stderr, regexp.MustCompile(`parigot dev: the app is not running; save a fix to start it`), 1)
+	if err := os.WriteFile(manifestFile, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(t, &p.stdout, regexp.MustCompile(regexp.QuoteMeta("hello | Hello, world, from shop!")), 1)
+	p.stop(t)
+}
