@@ -18,18 +18,7 @@ import (
 // the new one; save a mistake and see it while the app runs on; fix it;
 // change parigot.hcl and see the app restart; then stop with Ctrl-C.
 func TestDevReloadsWhatASaveChanges(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs wasm guests")
-	}
-	work := t.TempDir()
-	var env []string
-	for k, v := range goEnvironment(t) {
-		env = append(env, k+"="+v)
-	}
-	if initApp := startParigot(t, work, env, "init", "shop"); initApp.wait(t) != nil {
-		t.Fatalf("parigot init failed:\n%s", initApp.said())
-	}
-	app := filepath.Join(work, "shop")
+	app, env := newShop(t)
 	service := filepath.Join(app, "shop", "main.go")
 	// The gateway init writes commented out, on a free port (--listen
 	// overrides its listen = "127.0.0.1:8080"): it serves throughout, and
@@ -155,18 +144,7 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 // parigot.hcl has a mistake shows it and watches on, and starts the app at
 // the save that fixes it.
 func TestDevWaitsForAManifestThatBuilds(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs wasm guests")
-	}
-	work := t.TempDir()
-	var env []string
-	for k, v := range goEnvironment(t) {
-		env = append(env, k+"="+v)
-	}
-	if initApp := startParigot(t, work, env, "init", "shop"); initApp.wait(t) != nil {
-		t.Fatalf("parigot init failed:\n%s", initApp.said())
-	}
-	app := filepath.Join(work, "shop")
+	app, env := newShop(t)
 	manifestFile := filepath.Join(app, "parigot.hcl")
 	good, err := os.ReadFile(manifestFile)
 	if err != nil {
@@ -184,4 +162,22 @@ func TestDevWaitsForAManifestThatBuilds(t *testing.T) {
 	}
 	p.waitFor(t, &p.stdout, regexp.MustCompile(regexp.QuoteMeta("hello | Hello, world, from shop!")), 1)
 	p.stop(t)
+}
+
+// newShop makes the app parigot init shop makes, in a directory of the
+// test's, and returns it with the environment parigot runs in there (see
+// goEnvironment). It skips the test in -short mode, which builds nothing.
+func newShop(t *testing.T) (app string, env []string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs wasm guests")
+	}
+	work := t.TempDir()
+	for k, v := range goEnvironment(t) {
+		env = append(env, k+"="+v)
+	}
+	if initApp := startParigot(t, work, env, "init", "shop"); initApp.wait(t) != nil {
+		t.Fatalf("parigot init failed:\n%s", initApp.said())
+	}
+	return filepath.Join(work, "shop"), env
 }
