@@ -165,6 +165,10 @@ func hostReady(_ context.Context, in *instance, _ memory, _ []uint64) abi.Status
 		close(in.readyWaiter)
 		in.readyWaiter = nil
 	}
+	if s := in.starting; s != nil { // a reload's new version is in: the old one goes
+		in.starting = nil
+		s.oldRT.Close(context.Background())
+	}
 	return abi.StatusOK
 }
 

@@ -82,7 +82,12 @@ type instance struct {
 	// the running version to finish the calls it has (see run.swap).
 	hold atomic.Bool
 	// swapTo is the new version a reload is swapping in (see run.swap).
-	swapTo   atomic.Pointer[swap]
+	swapTo atomic.Pointer[swap]
+	// starting is the reload's new version while it starts, until it
+	// calls ready: it holds the version it replaced, which serves again
+	// should the new one end before then (see run.supervise). Owned by
+	// the guest goroutine.
+	starting *swap
 	stop     context.CancelFunc // set by Run's goroutine before the guest starts
 	stopping atomic.Bool        // the host asked the guest to stop: its end is not a failure
 

@@ -116,7 +116,7 @@ func (r *run) reload(ctx context.Context, rl Reload) error {
 	var errs []error
 	for _, b := range builds {
 		if b.in.spec.Kind == Service {
-			if err := r.swap(ctx, b.in, &swap{rt: b.rt, compiled: b.compiled, ready: make(chan struct{})}); err != nil {
+			if err := r.swap(ctx, b.in, &swap{rt: b.rt, compiled: b.compiled, ready: make(chan struct{}), gaveWay: make(chan struct{})}); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -172,6 +172,22 @@ type swap struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 	ready    chan struct{} // closed when the new version calls ready
+	// gaveWay, when set, is closed if the new version ends before it is
+	// ready and the version it replaced serves again in its place (see
+	// instance.starting). Nil for that version's own return.
+	gaveWay chan struct{}
+	// oldRT and oldCompiled are the version this one replaced, kept while
+	// it starts (see swapIn).
+	oldRT       wazero.Runtime
+	oldCompiled wazero.CompiledModule
+}
+
+// giveWay puts back the version that s, a reload's new version which
+// ended before it was ready, replaced: it takes the calls waiting in the
+// inbox, as s would have. It starts anew: what it held in memory is gone.
+func (in *instance) giveWay(s *swap) {
+	in.swapIn(&swap{rt: s.oldRT, compiled: s.oldCompiled, ready: make(chan struct{})})
+	close(s.gaveWay)
 }
 
 // swap replaces the running service in by s: it holds new calls in the
@@ -204,6 +220,8 @@ func (r *run) awaitSwap(ctx context.Context, in *instance, s *swap) error {
 		select {
 		case <-s.ready:
 			return nil
+		case <-s.gaveWay:
+			return fmt.Errorf("service %s: its new version ended before it was ready; the version it replaced serves again, started anew (what it held in memory is gone)", in.spec.Name)
 		case e := <-r.done:
 			r.reportNow(e)
 			if e.in == in {
@@ -225,6 +243,20 @@ func (r *run) awaitSwap(ctx context.Context, in *instance, s *swap) error {
 func (in *instance) swapIn(s *swap) {
 	for _, t := range in.incoming {
 		t.caller.Deliver(abi.ErrorEvent(t.callID, abi.CodeUnavailable, fmt.Sprintf("service %s was replaced by a new version while serving this call", in.spec.Name)), nil)
+	}
+	if s.gaveWay != nil { // a reload's new version: keep the version it replaces while it starts
+		if prev := in.starting; prev != nil {
+			// The running version never got ready: the one before it
+			// stays the one to fall back on.
+			s.oldRT, s.oldCompiled = prev.oldRT, prev.oldCompiled
+		} else {
+			s.oldRT, s.oldCompiled = in.rt, in.compiled
+			in.rt = nil // kept, not closed, by replaceModule
+		}
+		in.starting = nil
+		if s.oldRT != nil {
+			in.starting = s
+		}
 	}
 	in.replaceModule(s.rt, s.compiled)
 	in.ready.reset()

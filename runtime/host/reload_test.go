@@ -18,6 +18,7 @@ var reloadWasm = sync.OnceValues(func() (string, error) {
 	return testguest.Build(map[string]string{
 		"version1": "./testdata/guests/version1",
 		"version2": "./testdata/guests/version2",
+		"nostart":  "./testdata/guests/nostart",
 		"counter":  "./testdata/guests/counter",
 		"hammer":   "./testdata/guests/hammer",
 	})
@@ -134,5 +135,32 @@ func TestAReloadThatDoesNotCompileLeavesTheOldVersionServing(t *testing.T) {
 	a.waitFor("hammer  | v1 count 2")
 	if strings.Contains(a.out.String(), "failed") || strings.Contains(a.out.String(), "now v") {
 		t.Errorf("the failed reloads changed something; output:\n%s", a.out)
+	}
+}
+
+// A reload whose new version of a service ends before it is ready (a panic
+// in its main, say) leaves the version it replaced serving, started anew:
+// the calls held for the swap are answered, none fails, and the next
+// reload of the service takes as usual.
+func TestAReloadWhoseNewVersionCannotStartGivesWayToTheOldOne(t *testing.T) {
+	a := startDevApp(t)
+	a.waitFor("hammer  | v1 count 1")
+	a.waitFor("hammer  | 100 answers")
+	dir, _ := reloadWasm()
+	err := a.reload(map[string]string{"version": filepath.Join(dir, "nostart.wasm")})
+	if err == nil || !strings.Contains(err.Error(), "service version: its new version ended before it was ready; the version it replaced serves again") {
+		t.Fatalf("reload of a version that cannot start = %v, want it said that the old version serves again\noutput:\n%s", err, a.out)
+	}
+	a.waitFor("parigot: service version panicked (its stack trace is above)")
+	if err := a.reload(map[string]string{"hammer": filepath.Join(dir, "hammer.wasm")}); err != nil {
+		t.Fatalf("reload of the program: %v", err)
+	}
+	a.waitFor("hammer  | v1 count 2")
+	if err := a.reload(map[string]string{"version": filepath.Join(dir, "version2.wasm")}); err != nil {
+		t.Fatalf("reload of version2 after the one that could not start: %v\noutput:\n%s", err, a.out)
+	}
+	a.waitFor("hammer  | now v2")
+	if strings.Contains(a.out.String(), "failed") {
+		t.Errorf("a call failed across the reloads; output:\n%s", a.out)
 	}
 }

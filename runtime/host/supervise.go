@@ -37,6 +37,20 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 			restarts = -1
 			continue
 		}
+		if s := in.starting; s != nil {
+			in.starting = nil
+			if ctx.Err() == nil && !in.stopping.Load() {
+				// A reload's new version ended before it was ready: the
+				// version it replaced serves again.
+				if f := end.failure; f != nil {
+					r.say("parigot: %s", f)
+				}
+				in.giveWay(s)
+				restarts = -1
+				continue
+			}
+			s.oldRT.Close(context.Background())
+		}
 		reason := fmt.Sprintf("%s %s was stopped", in.spec.Kind, in.spec.Name)
 		if f := end.failure; f != nil {
 			f.Replica = r.cfg.Replica
