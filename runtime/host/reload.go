@@ -197,6 +197,7 @@ func (in *instance) giveWay(s *swap) {
 // service that had ended for good just starts again, in its new version.
 func (r *run) swap(ctx context.Context, in *instance, s *swap) error {
 	if !r.running[in] {
+		s.gaveWay = nil // no version to give way to
 		in.replaceModule(s.rt, s.compiled)
 		in.readyWaiter = s.ready
 		r.startAgain(r.servicesCtx, in)
@@ -228,7 +229,33 @@ func (r *run) awaitSwap(ctx context.Context, in *instance, s *swap) error {
 				return fmt.Errorf("service %s ended before its new version was ready", in.spec.Name)
 			}
 		case <-timer.C:
-			return fmt.Errorf("service %s: its new version was not ready within %s", in.spec.Name, r.cfg.ReadyTimeout)
+			return r.stopUnready(ctx, in, s)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// stopUnready stops the new version s of in, which was not ready within
+// the ready timeout, so that the version it replaced serves again, as it
+// does for a new version that ends by itself.
+func (r *run) stopUnready(ctx context.Context, in *instance, s *swap) error {
+	late := fmt.Errorf("service %s: its new version was not ready within %s", in.spec.Name, r.cfg.ReadyTimeout)
+	if s.gaveWay == nil {
+		return late // it replaced a service that had ended: nothing to go back to
+	}
+	in.killNow()
+	for {
+		select {
+		case <-s.ready: // ready after all, as it was stopped
+			return nil
+		case <-s.gaveWay:
+			return fmt.Errorf("%w; it was stopped, and the version it replaced serves again, started anew (what it held in memory is gone)", late)
+		case e := <-r.done:
+			r.reportNow(e)
+			if e.in == in {
+				return late
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}

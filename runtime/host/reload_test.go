@@ -19,6 +19,7 @@ var reloadWasm = sync.OnceValues(func() (string, error) {
 		"version1": "./testdata/guests/version1",
 		"version2": "./testdata/guests/version2",
 		"nostart":  "./testdata/guests/nostart",
+		"noready":  "./testdata/guests/noready",
 		"counter":  "./testdata/guests/counter",
 		"hammer":   "./testdata/guests/hammer",
 	})
@@ -36,6 +37,12 @@ type devApp struct {
 // startDevApp runs version1, counter and hammer with Config.Reloads set.
 func startDevApp(t *testing.T) *devApp {
 	t.Helper()
+	return startDevAppWith(t, Config{})
+}
+
+// startDevAppWith is startDevApp with cfg's ReadyTimeout.
+func startDevAppWith(t *testing.T, cfg Config) *devApp {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds wasm guests")
 	}
@@ -51,7 +58,7 @@ func startDevApp(t *testing.T) *devApp {
 	ctx, cancel := context.WithCancel(t.Context())
 	a := &devApp{t: t, reloads: make(chan Reload), out: &lines.Buffer{}, cancel: cancel, ended: make(chan error, 1)}
 	go func() {
-		_, err := Run(ctx, Config{Guests: guests, Stdout: a.out, Stderr: a.out, Reloads: a.reloads})
+		_, err := Run(ctx, Config{Guests: guests, Stdout: a.out, Stderr: a.out, Reloads: a.reloads, ReadyTimeout: cfg.ReadyTimeout})
 		a.ended <- err
 	}()
 	t.Cleanup(func() {
@@ -163,4 +170,21 @@ func TestAReloadWhoseNewVersionCannotStartGivesWayToTheOldOne(t *testing.T) {
 	if strings.Contains(a.out.String(), "failed") {
 		t.Errorf("a call failed across the reloads; output:\n%s", a.out)
 	}
+}
+
+// A reload whose new version of a service is not ready within the ready
+// timeout stops it, and the version it replaced serves again.
+func TestAReloadWhoseNewVersionIsNeverReadyGivesWayToTheOldOne(t *testing.T) {
+	a := startDevAppWith(t, Config{ReadyTimeout: 5 * time.Second})
+	a.waitFor("hammer  | v1 count 1")
+	a.waitFor("hammer  | 100 answers")
+	dir, _ := reloadWasm()
+	err := a.reload(map[string]string{"version": filepath.Join(dir, "noready.wasm")})
+	if err == nil || !strings.Contains(err.Error(), "service version: its new version was not ready within 5s; it was stopped, and the version it replaced serves again") {
+		t.Fatalf("reload of a version that is never ready = %v, want it said that it was stopped and the old version serves again\noutput:\n%s", err, a.out)
+	}
+	if err := a.reload(map[string]string{"hammer": filepath.Join(dir, "hammer.wasm")}); err != nil {
+		t.Fatalf("reload of the program: %v", err)
+	}
+	a.waitFor("hammer  | v1 count 2")
 }
