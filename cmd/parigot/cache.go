@@ -57,6 +57,13 @@ go clean -cache.`,
 			}
 			fmt.Fprintf(stdout, "location  %s\nholds     %s, %s\nmax size  %s\nmax age   %s\n",
 				dir, compiledGuests(u.Entries), compcache.FormatSize(u.Bytes), size, age)
+			if policy.MaxSize > 0 && u.Bytes > policy.MaxSize {
+				when := "at the next run, test or topology test"
+				if next := compcache.NextPrune(dir); next.After(time.Now()) {
+					when = "at the next run, test or topology test from " + next.Format("15:04")
+				}
+				fmt.Fprintf(stdout, "note      over its max size: pruned %s (at most once an hour); parigot cache clean empties it now\n", when)
+			}
 			return nil
 		},
 	}

@@ -83,6 +83,16 @@ func Prepare() string {
 	return dir
 }
 
+// NextPrune is when Prepare next prunes dir: PruneEvery after it last
+// did, or the zero time when it never did (the next Prepare does).
+func NextPrune(dir string) time.Time {
+	fi, err := os.Stat(filepath.Join(dir, stampName))
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime().Add(PruneEvery)
+}
+
 // pruneIfDue prunes dir by p unless its stamp says it was pruned less than
 // PruneEvery before now, and reports whether it pruned. Two processes may
 // both find it due and both prune: removing what the other removed is no
