@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -321,6 +322,9 @@ func TestADataDirectoryServesOneRunAtATime(t *testing.T) {
 		t.Errorf("a second server on the directory: %v, want it refused, the first run named", err)
 	}
 	first.Shutdown()
+	if _, err := os.Stat(filepath.Join(dir, pidFile)); !os.IsNotExist(err) {
+		t.Errorf("the first run's %s is still there after it ended (%v)", pidFile, err)
+	}
 	again, err := StartServer(ServerOptions{Dir: dir})
 	if err != nil {
 		t.Fatalf("the directory after the first run: %v", err)

@@ -38,5 +38,8 @@ func lockDir(dir string) (unlock func(), err error) {
 	// Who holds it is only said to a run refused: a failed write costs
 	// that run the process id in its message, nothing else.
 	_ = os.WriteFile(pidName, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
-	return func() { lock.Close() }, nil
+	return func() {
+		os.Remove(pidName) // while held: the next holder's is not written yet
+		lock.Close()
+	}, nil
 }
