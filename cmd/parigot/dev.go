@@ -139,12 +139,12 @@ func (d *devSession) changed(ctx context.Context, batch []string) {
 	if len(batch) == 0 {
 		return // only the generated code the last build wrote
 	}
-	manifest := filepath.Base(d.manifest)
+	manifestName := filepath.Base(d.manifest)
 	switch {
 	case !d.running:
 		d.start(ctx)
-	case slices.Contains(batch, manifest):
-		d.restart(ctx, manifest)
+	case slices.Contains(batch, manifestName):
+		d.restart(ctx, manifestName)
 	default:
 		d.reload(ctx)
 	}
@@ -167,7 +167,7 @@ func (d *devSession) start(ctx context.Context) {
 // build succeeds, stops the running app and starts the new one: a manifest
 // that does not build leaves the app running as it was, as any other
 // failed build does.
-func (d *devSession) restart(ctx context.Context, manifest string) {
+func (d *devSession) restart(ctx context.Context, manifestName string) {
 	res, err := d.build(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -175,7 +175,7 @@ func (d *devSession) restart(ctx context.Context, manifest string) {
 		}
 		return
 	}
-	d.say("%s changed: restarting the app", manifest)
+	d.say("%s changed: restarting the app", manifestName)
 	d.stopRun()
 	d.run(ctx, res)
 }
