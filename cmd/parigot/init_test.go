@@ -43,8 +43,12 @@ func TestNewScaffold(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ name, dir, module, msg string }{
-		{"an uppercase name is refused", "Shop", "", "cannot name an app"},
+		{"an uppercase name is refused, with the name to give instead", "Shop", "", "cannot name an app: the last element of NAME is the app's name, and app names start with a lowercase letter, hold only lowercase letters, digits, \"_\" and \"-\", and are at most 64 characters long (for example parigot init shop)"},
 		{"a name with a dot is refused", "shop.v2", "", "cannot name an app"},
+		{"the name given instead is in the directory asked for", filepath.Join("apps", "Shop"), "", "(for example parigot init " + filepath.Join("apps", "shop") + ")"},
+		{"a name with a dot and a space gives one with dashes", "My Shop.v2", "", "(for example parigot init my-shop-v2)"},
+		{"a name starting with a digit gives one starting with a letter", "2shop", "", "(for example parigot init app-2shop)"},
+		{"a name of nothing usable gives the usual example", "ÄÖ", "", "(for example parigot init shop)"},
 		{"a name longer than the manifest allows is refused", strings.Repeat("shop", 17), "", "at most 64 characters long"},
 		{"a module with a space is refused", "shop", "example.com/my shop", "is not a Go module path"},
 		{"an absolute module is refused", "shop", "/shop", "is not a Go module path"},

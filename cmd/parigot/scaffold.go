@@ -62,12 +62,38 @@ var (
 // guest may be called that.
 var reservedDirs = []string{builder.BuildDir, "gen", "proto"}
 
+// nameLike is a valid app name close to name, for the example of the
+// error that refuses name: lowercased, each run of other characters a
+// "-", starting with a letter; "shop" when nothing is left.
+func nameLike(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
+			b.WriteRune(r)
+		case !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	like := strings.Trim(b.String(), "-_")
+	if like != "" && (like[0] < 'a' || like[0] > 'z') {
+		like = "app-" + like
+	}
+	if len(like) > 64 {
+		like = strings.TrimRight(like[:64], "-_")
+	}
+	if !manifest.ValidName(like) {
+		return "shop"
+	}
+	return like
+}
+
 // newScaffold derives the names of an app created in dir. module may be
 // empty: the module is then the app's name.
 func newScaffold(dir, module string) (*scaffold, error) {
 	name := filepath.Base(filepath.Clean(dir))
 	if !manifest.ValidName(name) {
-		return nil, usageError{err: fmt.Errorf("%q cannot name an app: the last element of NAME is the app's name, and app names start with a lowercase letter, hold only lowercase letters, digits, \"_\" and \"-\", and are at most 64 characters long (for example parigot init shop)", name)}
+		return nil, usageError{err: fmt.Errorf("%q cannot name an app: the last element of NAME is the app's name, and app names start with a lowercase letter, hold only lowercase letters, digits, \"_\" and \"-\", and are at most 64 characters long (for example parigot init %s)", name, filepath.Join(filepath.Dir(dir), nameLike(name)))}
 	}
 	if module == "" {
 		module = name
