@@ -878,6 +878,15 @@ message M {
 			srcLine: "Nope n = 1;",
 		},
 		{
+			name:    "a column counts a letter and its combining mark as one, as parigot.hcl's columns do",
+			files:   map[string]string{"a.proto": "syntax = \"proto3\";\npackage a;\noption java_package = \"e\u0301\" x;\n"},
+			set:     ProtoSet{Files: []string{"a.proto"}},
+			summary: "Syntax error",
+			file:    "app/a.proto",
+			line:    3, column: 27,
+			srcLine: "option java_package = \"e\u0301\" x;",
+		},
+		{
 			name:    "a mistake in a file that starts with a byte order mark is reported where it is",
 			files:   map[string]string{"a.proto": "\ufeffsyntax = \"proto3\";\npackage a;\nmessage M {\n  Nope n = 1;\n}\n"},
 			set:     ProtoSet{Files: []string{"a.proto"}},

@@ -362,7 +362,7 @@ func protoErrorDetail(msg string) string {
 
 // spanRange converts a protocompile span (whose End is the position of the
 // last character) into an hcl.Range in the display file. Columns count
-// characters, as hcl's do (protocompile expands tabs).
+// grapheme clusters, as hcl's do (protocompile expands tabs; see columns).
 func (c *compilation) spanRange(root string, start, end ast.SourcePos) hcl.Range {
 	name := c.display(root, start.Filename)
 	src, ok := c.sources[name]
@@ -404,7 +404,7 @@ func posAt(src []byte, off int) hcl.Pos {
 	off = min(max(off, 0), len(src))
 	line := 1 + bytes.Count(src[:off], []byte{'\n'})
 	lineStart := bytes.LastIndexByte(src[:off], '\n') + 1
-	return hcl.Pos{Line: line, Column: 1 + utf8.RuneCount(src[lineStart:off]), Byte: off}
+	return hcl.Pos{Line: line, Column: 1 + columns(src[lineStart:off]), Byte: off}
 }
 
 // request builds the CodeGeneratorRequest protoc would send for the compiled
