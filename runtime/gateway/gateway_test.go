@@ -143,6 +143,10 @@ func (f *fakeService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 		case "test.v1.Echo/Say":
 			req := &wrapperspb.StringValue{} // field 1 is a string in both
 			proto.Unmarshal(ev.Payload, req)
+			if req.GetValue() == "unknown" { // a method's own failure of code unknown
+				reply = abi.ErrorEvent(ev.CallID, abi.CodeUnknown, "the method does not know")
+				break
+			}
 			resp, _ := proto.Marshal(wrapperspb.String("Hello, " + req.GetValue() + "!"))
 			reply.Payload = resp
 		case "test.v1.Echo/Fail":
@@ -278,6 +282,22 @@ func TestGatewayOverHTTP(t *testing.T) {
 		resp, body := post(t, url+"/v1/say/x", "application/json", `{"data":`)
 		if resp.StatusCode != 400 || !strings.Contains(body, `"code":3`) {
 			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("a REST query or body that does not fit the method's request is a bad request, not the server's fault", func(t *testing.T) {
+		for _, c := range []struct{ path, body, says string }{
+			{"/v1/say/x?nope=1", `{}`, `unknown field in field path \"nope\"`},
+			{"/v1/say/x", `{"data": 5}`, "data"},
+		} {
+			resp, body := post(t, url+c.path, "application/json", c.body)
+			if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(body, `"code":3`) || !strings.Contains(body, "the request does not fit its method: ") || !strings.Contains(body, c.says) {
+				t.Errorf("%s %s: %d (%s) %s, want 400, invalid argument in JSON, saying %s", c.path, c.body, resp.StatusCode, resp.Header.Get("Content-Type"), body, c.says)
+			}
+		}
+		// A method's own failure of code unknown stays the server's.
+		resp, body := post(t, url+"/v1/say/unknown", "application/json", `{}`)
+		if resp.StatusCode != 500 || !strings.Contains(body, `"code":2`) || !strings.Contains(body, "the method does not know") {
+			t.Errorf("a method failing with code unknown, over REST: %d %s, want 500 and its own error", resp.StatusCode, body)
 		}
 	})
 	t.Run("a method, service or path the gateway does not serve is unimplemented, with what it does serve", func(t *testing.T) {

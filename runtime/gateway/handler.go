@@ -93,7 +93,7 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 		return nil, fmt.Errorf("mapping the services' methods: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", connectUnary(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, pathWins(restRoutes(sds), transcoder)))))
+	mux.Handle("/", connectUnary(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, pathWins(restRoutes(sds), restFaults(transcoder))))))
 	served, err := schema.servedFiles(services)
 	if err != nil {
 		return nil, err
@@ -338,6 +338,7 @@ func (c *closeOnReadError) Read(p []byte) (int, error) {
 func (b backend) unary(service, method string) func(context.Context, *connect.Request[rawMsg]) (*connect.Response[rawMsg], error) {
 	full := service + "/" + method
 	return func(ctx context.Context, req *connect.Request[rawMsg]) (*connect.Response[rawMsg], error) {
+		methodReached(ctx)
 		reply, f := b.call(ctx, service, full, req.Header().Get("traceparent"), req.Msg.b)
 		if f != nil {
 			return nil, f.connect()
