@@ -35,8 +35,9 @@ func methodReached(ctx context.Context) {
 }
 
 // restFaults turns h's REST answer of code unknown and HTTP 500, given
-// before any method was reached, into invalid argument and HTTP 400 (see
-// above). Every other answer passes as it is.
+// before any method was reached, into invalid argument and HTTP 400, and
+// labels REST errors given then as JSON (see above). Every other answer
+// passes as it is.
 func restFaults(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached := new(atomic.Bool)
@@ -46,8 +47,8 @@ func restFaults(h http.Handler) http.Handler {
 	})
 }
 
-// faultWriter holds back an answer of HTTP 500 to a request that reached
-// no method, to say it again as the client's mistake.
+// faultWriter holds back an error answer to a request that reached no
+// method, to say it again (see finish).
 type faultWriter struct {
 	http.ResponseWriter
 	reached *atomic.Bool
@@ -56,11 +57,12 @@ type faultWriter struct {
 	// written: vanguard changes the map afterwards, for an answer it
 	// takes as sent.
 	heldHeader http.Header
+	heldStatus int
 }
 
 func (f *faultWriter) WriteHeader(status int) {
-	if status == http.StatusInternalServerError && !f.reached.Load() && f.held == nil {
-		f.held, f.heldHeader = new(bytes.Buffer), f.Header().Clone()
+	if status >= 400 && !f.reached.Load() && f.held == nil {
+		f.held, f.heldHeader, f.heldStatus = new(bytes.Buffer), f.Header().Clone(), status
 		return
 	}
 	f.ResponseWriter.WriteHeader(status)
@@ -84,8 +86,9 @@ func (f *faultWriter) Flush() {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (f *faultWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter }
 
-// finish writes the held answer, if any: as invalid argument when it is
-// REST's error of code unknown, else as it was.
+// finish writes the held answer, if any. REST's error (google.rpc.Status
+// in JSON) is said to be JSON, and of code unknown becomes invalid
+// argument; any other answer is written as it was.
 func (f *faultWriter) finish() {
 	if f.held == nil {
 		return
@@ -101,15 +104,18 @@ func (f *faultWriter) finish() {
 		Message string          `json:"message"`
 		Details json.RawMessage `json:"details"`
 	}
-	if json.Unmarshal(body, &status) != nil || status.Code == nil || *status.Code != int(connect.CodeUnknown) {
-		f.ResponseWriter.WriteHeader(http.StatusInternalServerError)
+	if json.Unmarshal(body, &status) != nil || status.Code == nil {
+		f.ResponseWriter.WriteHeader(f.heldStatus)
 		f.ResponseWriter.Write(body)
 		return
 	}
-	out, _ := json.Marshal(map[string]any{"code": int(connect.CodeInvalidArgument), "message": "the request does not fit its method: " + status.Message, "details": []any{}})
-	h.Set("Content-Type", "application/json") // vanguard said application/proto
+	h.Set("Content-Type", "application/json") // vanguard says application/proto
 	h.Del("Content-Encoding")
-	h.Set("Content-Length", strconv.Itoa(len(out)))
-	f.ResponseWriter.WriteHeader(http.StatusBadRequest)
-	f.ResponseWriter.Write(out)
+	if *status.Code == int(connect.CodeUnknown) {
+		body, _ = json.Marshal(map[string]any{"code": int(connect.CodeInvalidArgument), "message": "the request does not fit its method: " + status.Message, "details": []any{}})
+		f.heldStatus = http.StatusBadRequest
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	f.ResponseWriter.WriteHeader(f.heldStatus)
+	f.ResponseWriter.Write(body)
 }
