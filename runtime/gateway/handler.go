@@ -93,7 +93,7 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 		return nil, fmt.Errorf("mapping the services' methods: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", connectUnary(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, pathWins(restRoutes(sds), restFaults(transcoder))))))
+	mux.Handle("/", connectUnary(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, pathWins(restRoutes(sds), restFaults(procedures, transcoder))))))
 	served, err := schema.servedFiles(services)
 	if err != nil {
 		return nil, err

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // A REST request whose query or body does not fit its method's request (a
@@ -38,10 +41,14 @@ func methodReached(ctx context.Context) {
 // before any method was reached, into invalid argument and HTTP 400, and
 // labels REST errors given then as JSON (see above). Every other answer
 // passes as it is.
-func restFaults(h http.Handler) http.Handler {
+func restFaults(procedures map[string]protoreflect.MessageDescriptor, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached := new(atomic.Bool)
 		fw := &faultWriter{ResponseWriter: w, reached: reached}
+		if _, isCall := procedures[r.URL.Path]; !isCall {
+			// As it came: vanguard rewrites the request's line and header.
+			fw.rest = &restRequest{method: r.Method, path: r.URL.Path, contentType: r.Header.Get("Content-Type")}
+		}
 		h.ServeHTTP(fw, r.WithContext(context.WithValue(r.Context(), reachedKey{}, reached)))
 		fw.finish()
 	})
@@ -58,7 +65,11 @@ type faultWriter struct {
 	// takes as sent.
 	heldHeader http.Header
 	heldStatus int
+	rest       *restRequest // the request, when it is REST's (not at a method's own path)
 }
+
+// restRequest is what a REST refusal says of its request.
+type restRequest struct{ method, path, contentType string }
 
 func (f *faultWriter) WriteHeader(status int) {
 	if status >= 400 && !f.reached.Load() && f.held == nil {
@@ -105,6 +116,11 @@ func (f *faultWriter) finish() {
 		Details json.RawMessage `json:"details"`
 	}
 	if json.Unmarshal(body, &status) != nil || status.Code == nil {
+		if said := f.restRefusal(); said != nil {
+			body = said
+			h.Set("Content-Type", "application/json")
+			h.Set("Content-Length", strconv.Itoa(len(body)))
+		}
 		f.ResponseWriter.WriteHeader(f.heldStatus)
 		f.ResponseWriter.Write(body)
 		return
@@ -118,4 +134,29 @@ func (f *faultWriter) finish() {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	f.ResponseWriter.WriteHeader(f.heldStatus)
 	f.ResponseWriter.Write(body)
+}
+
+// restRefusal is REST's error (google.rpc.Status in JSON) for vanguard's
+// plain-text refusals of a REST request: a path that does not take the
+// request's HTTP method (405, with its Allow header kept), and a body
+// that is not JSON (415). Nil for anything else.
+func (f *faultWriter) restRefusal() []byte {
+	r := f.rest
+	if r == nil {
+		return nil
+	}
+	var code connect.Code
+	var msg string
+	switch f.heldStatus {
+	case http.StatusMethodNotAllowed:
+		code = connect.CodeUnimplemented
+		msg = fmt.Sprintf("%s %s: this path takes %s", r.method, r.path, strings.Join(f.heldHeader.Values("Allow"), ", "))
+	case http.StatusUnsupportedMediaType:
+		code = connect.CodeInvalidArgument
+		msg = fmt.Sprintf("a REST request's body is JSON (Content-Type: application/json); this one's is %s", r.contentType)
+	default:
+		return nil
+	}
+	b, _ := json.Marshal(map[string]any{"code": int(code), "message": msg, "details": []any{}})
+	return b
 }
