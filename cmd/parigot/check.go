@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,14 +79,20 @@ func check(cmd *cobra.Command, app *manifest.App, against string, stdout, stderr
 	if err != nil {
 		return err
 	}
-	run := func(args ...string) error {
-		c := exec.CommandContext(cmd.Context(), buf, args...)
+	// buf's findings come as JSON and are shown as diagnostics (see
+	// bufDiagnostics); its own errors (a .proto it cannot compile) pass
+	// through on stderr.
+	run := func(detail func(string) string, args ...string) error {
+		var out bytes.Buffer
+		c := exec.CommandContext(cmd.Context(), buf, append(args, "--error-format=json")...)
 		c.Dir = ws.dir
-		c.Stdout, c.Stderr = stdout, stderr
-		return c.Run()
+		c.Stdout, c.Stderr = &out, stderr
+		err := c.Run()
+		writeBufFindings(out.Bytes(), ws, app.Dir, detail, stdout, stderr)
+		return err
 	}
 	failed := false
-	if err := run(ws.args("lint")...); err != nil {
+	if err := run(lintDetail(ws), ws.args("lint")...); err != nil {
 		if !isExit(err) {
 			return fmt.Errorf("running buf lint: %w", err)
 		}
@@ -103,7 +110,7 @@ func check(cmd *cobra.Command, app *manifest.App, against string, stdout, stderr
 		if ws.config != "" {
 			args = append(args, "--against-config", ws.config)
 		}
-		if err := run(args...); err != nil {
+		if err := run(breakingDetail(against), args...); err != nil {
 			if !isExit(err) {
 				return fmt.Errorf("running buf breaking: %w", err)
 			}
