@@ -20,9 +20,8 @@ import (
 // unknown and HTTP 500: the server's fault, by the status. restFaults makes
 // it what it is, the client's mistake: invalid argument and HTTP 400, with
 // vanguard's words for what does not fit (and as JSON, which vanguard's
-// answer is but does not say). It knows the request never
-// reached a method because methodReached, around the methods vanguard
-// calls, did not see it.
+// answer is but does not say). It knows the request never reached a
+// method because methodReached, where a method is called, did not see it.
 
 // reachedKey is the context key of the flag methodReached sets.
 type reachedKey struct{}
@@ -153,7 +152,11 @@ func (f *faultWriter) restRefusal() []byte {
 		msg = fmt.Sprintf("%s %s: this path takes %s", r.method, r.path, strings.Join(f.heldHeader.Values("Allow"), ", "))
 	case http.StatusUnsupportedMediaType:
 		code = connect.CodeInvalidArgument
-		msg = fmt.Sprintf("a REST request's body is JSON (Content-Type: application/json); this one's is %s", r.contentType)
+		given := r.contentType
+		if given == "" {
+			given = "not said"
+		}
+		msg = fmt.Sprintf("a REST request's body is JSON (Content-Type: application/json); this one's is %s", given)
 	default:
 		return nil
 	}
