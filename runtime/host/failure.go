@@ -152,6 +152,10 @@ type StartError struct {
 	Problem StartProblem `json:"problem"`
 	// Failure is how the service ended, for EndedBeforeReady.
 	Failure *Failure `json:"failure,omitempty"`
+	// Implements is the proto services it implements, for
+	// EndedBeforeReady: its error names the generated function that
+	// serves them.
+	Implements []string `json:"implements,omitempty"`
 	// Timeout is the ready timeout it missed, for NotReadyInTime.
 	Timeout time.Duration `json:"timeout,omitempty"`
 	// Reason is the underlying error's text, for NotLoaded and NotServed;
@@ -166,6 +170,10 @@ func (e *StartError) Error() string {
 		how := "ended"
 		if e.Failure != nil {
 			how = e.Failure.Phrase()
+			if e.Failure.Cause == CauseExited && e.Failure.ExitCode == 0 {
+				// Its main returned: it never served.
+				how += " (a service's main ends in " + servingCall(e.Implements) + ", which serves its calls)"
+			}
 		}
 		return fmt.Sprintf("service %s ended before it was ready: %s", e.Guest, how)
 	case NotReadyInTime:
@@ -175,6 +183,17 @@ func (e *StartError) Error() string {
 }
 
 func (e *StartError) Unwrap() error { return e.Err }
+
+// servingCall names what a service implementing the proto services
+// implements calls last in its main: the generated RunXxx of its first
+// service (greeting.v1.Greeting: RunGreeting), or guest.Run.
+func servingCall(implements []string) string {
+	if len(implements) == 0 {
+		return "guest.Run"
+	}
+	full := implements[0]
+	return "Run" + full[strings.LastIndexByte(full, '.')+1:] + " (generated) or guest.Run"
+}
 
 // startError wraps err, which kept spec from starting.
 func startError(spec *GuestSpec, p StartProblem, err error) *StartError {

@@ -53,3 +53,21 @@ func TestClassifySaysHowAGuestEnded(t *testing.T) {
 		})
 	}
 }
+
+// A service that ends before it is ready is said so with how it ended;
+// one whose main just returned is told what its main is missing.
+func TestAServiceThatEndedBeforeItWasReadySaysHow(t *testing.T) {
+	for _, tc := range []struct {
+		failure Failure
+		want    string
+	}{
+		{Failure{Cause: CauseExited, ExitCode: 0}, "service stock ended before it was ready: exited with code 0 (a service's main ends in RunStock (generated) or guest.Run, which serves its calls)"},
+		{Failure{Cause: CauseExited, ExitCode: 1}, "service stock ended before it was ready: exited with code 1"},
+		{Failure{Cause: CausePanicked}, "service stock ended before it was ready: panicked (its stack trace is above)"},
+	} {
+		e := &StartError{Guest: "stock", Kind: Service, Problem: EndedBeforeReady, Failure: &tc.failure, Implements: []string{"stock.v1.Stock"}}
+		if got := e.Error(); got != tc.want {
+			t.Errorf("%+v:\n got %s\nwant %s", tc.failure, got, tc.want)
+		}
+	}
+}

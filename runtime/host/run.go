@@ -307,7 +307,7 @@ func (r *run) awaitReady(ctx context.Context, in *instance) error {
 		return nil
 	case e := <-r.done:
 		r.report(e)
-		se := &StartError{Guest: e.in.spec.Name, Kind: e.in.spec.Kind, Problem: EndedBeforeReady}
+		se := &StartError{Guest: e.in.spec.Name, Kind: e.in.spec.Kind, Problem: EndedBeforeReady, Implements: e.in.spec.Implements}
 		if n := len(e.failures); n > 0 {
 			se.Failure = &e.failures[n-1]
 		}
