@@ -66,18 +66,11 @@ save. Services keep serving when the programs end; Ctrl-C stops the app.`,
 	return cmd
 }
 
-// manifestReadable reports whether Load found app's manifest, whatever
-// mistakes it holds.
+// manifestReadable reports whether Load read app's manifest, whatever
+// mistakes it holds: Load keeps the contents of what it read in Sources.
 func manifestReadable(app *manifest.App) bool {
-	if app == nil || app.File == "" {
-		return false
-	}
-	f, err := os.Open(app.File)
-	if err != nil {
-		return false
-	}
-	f.Close()
-	return true
+	_, read := app.Sources[app.File]
+	return read
 }
 
 // devSession is one parigot dev: the app's current run, and the builds of
