@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/diag"
 )
 
@@ -95,8 +96,7 @@ func breakingDetail(ref string) func(string) string {
 func writeBufFindings(out []byte, ws workspace, appDir string, detail func(string) string, stdout, stderr io.Writer) {
 	diags, src, rest := bufDiagnostics(out, ws.buf, appDir, detail)
 	if len(diags) > 0 {
-		color, width := terminal(stderr)
-		diag.Write(stderr, diags, src, width, color)
+		report(&builder.DiagnosticsError{Diags: diags, Sources: src}, stderr)
 	}
 	stdout.Write(rest)
 }
