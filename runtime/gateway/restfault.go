@@ -22,6 +22,11 @@ import (
 // vanguard's words for what does not fit (and as JSON, which vanguard's
 // answer is but does not say). It knows the request never reached a
 // method because methodReached, where a method is called, did not see it.
+//
+// Vanguard's own coding of these errors is what should change; checking
+// the query and body beforehand instead would repeat its mapping of a
+// REST route onto the request (path variables, body field, query
+// parameters).
 
 // reachedKey is the context key of the flag methodReached sets.
 type reachedKey struct{}
@@ -38,23 +43,26 @@ func methodReached(ctx context.Context) {
 
 // restFaults turns h's REST answer of code unknown and HTTP 500, given
 // before any method was reached, into invalid argument and HTTP 400, and
-// labels REST errors given then as JSON (see above). Every other answer
-// passes as it is.
+// says REST errors given then in JSON (see above and finish). Every other
+// answer passes as it is. A call at a method's own path (Connect, gRPC,
+// gRPC-Web) is not REST and passes untouched, at no cost.
 func restFaults(procedures map[string]protoreflect.MessageDescriptor, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reached := new(atomic.Bool)
-		fw := &faultWriter{ResponseWriter: w, reached: reached}
-		if _, isCall := procedures[r.URL.Path]; !isCall {
-			// As it came: vanguard rewrites the request's line and header.
-			fw.rest = &restRequest{method: r.Method, path: r.URL.Path, contentType: r.Header.Get("Content-Type")}
+		if _, isCall := procedures[r.URL.Path]; isCall {
+			h.ServeHTTP(w, r)
+			return
 		}
+		reached := new(atomic.Bool)
+		// The request as it came: vanguard rewrites its line and header.
+		fw := &faultWriter{ResponseWriter: w, reached: reached,
+			rest: restRequest{method: r.Method, path: r.URL.Path, contentType: r.Header.Get("Content-Type")}}
 		h.ServeHTTP(fw, r.WithContext(context.WithValue(r.Context(), reachedKey{}, reached)))
 		fw.finish()
 	})
 }
 
-// faultWriter holds back an error answer to a request that reached no
-// method, to say it again (see finish).
+// faultWriter holds back an error answer to a REST request that reached
+// no method, to say it again (see finish).
 type faultWriter struct {
 	http.ResponseWriter
 	reached *atomic.Bool
@@ -64,7 +72,7 @@ type faultWriter struct {
 	// takes as sent.
 	heldHeader http.Header
 	heldStatus int
-	rest       *restRequest // the request, when it is REST's (not at a method's own path)
+	rest       restRequest
 }
 
 // restRequest is what a REST refusal says of its request.
@@ -141,9 +149,6 @@ func (f *faultWriter) finish() {
 // that is not JSON (415). Nil for anything else.
 func (f *faultWriter) restRefusal() []byte {
 	r := f.rest
-	if r == nil {
-		return nil
-	}
 	var code connect.Code
 	var msg string
 	switch f.heldStatus {
