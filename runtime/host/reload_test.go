@@ -37,11 +37,12 @@ type devApp struct {
 // startDevApp runs version1, counter and hammer with Config.Reloads set.
 func startDevApp(t *testing.T) *devApp {
 	t.Helper()
-	return startDevAppWith(t, Config{})
+	return startDevAppReadyWithin(t, 0)
 }
 
-// startDevAppWith is startDevApp with cfg's ReadyTimeout.
-func startDevAppWith(t *testing.T, cfg Config) *devApp {
+// startDevAppReadyWithin is startDevApp with the run's ReadyTimeout (0:
+// the default).
+func startDevAppReadyWithin(t *testing.T, readyTimeout time.Duration) *devApp {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds wasm guests")
@@ -58,7 +59,7 @@ func startDevAppWith(t *testing.T, cfg Config) *devApp {
 	ctx, cancel := context.WithCancel(t.Context())
 	a := &devApp{t: t, reloads: make(chan Reload), out: &lines.Buffer{}, cancel: cancel, ended: make(chan error, 1)}
 	go func() {
-		_, err := Run(ctx, Config{Guests: guests, Stdout: a.out, Stderr: a.out, Reloads: a.reloads, ReadyTimeout: cfg.ReadyTimeout})
+		_, err := Run(ctx, Config{Guests: guests, Stdout: a.out, Stderr: a.out, Reloads: a.reloads, ReadyTimeout: readyTimeout})
 		a.ended <- err
 	}()
 	t.Cleanup(func() {
@@ -177,7 +178,7 @@ func TestAReloadWhoseNewVersionCannotStartGivesWayToTheOldOne(t *testing.T) {
 // is the run's, so it leaves the first versions of a busy machine ample
 // time to get ready: the test waits it out once.
 func TestAReloadWhoseNewVersionIsNeverReadyGivesWayToTheOldOne(t *testing.T) {
-	a := startDevAppWith(t, Config{ReadyTimeout: 10 * time.Second})
+	a := startDevAppReadyWithin(t, 10*time.Second)
 	a.waitFor("hammer  | v1 count 1")
 	a.waitFor("hammer  | 100 answers")
 	dir, _ := reloadWasm()
