@@ -94,16 +94,15 @@ func NextPrune(dir string) time.Time {
 }
 
 // pruneIfDue prunes dir by p unless its stamp says it was pruned less than
-// PruneEvery before now, and reports whether it pruned. Two processes may
-// both find it due and both prune: removing what the other removed is no
-// error.
+// PruneEvery before now (NextPrune is later, by at most PruneEvery: a
+// stamp from the future is a clock that was set back), and reports
+// whether it pruned. Two processes may both find it due and both prune:
+// removing what the other removed is no error.
 func pruneIfDue(dir string, p Policy, now time.Time) bool {
-	stamp := filepath.Join(dir, stampName)
-	if fi, err := os.Stat(stamp); err == nil {
-		if age := now.Sub(fi.ModTime()); age >= 0 && age < PruneEvery {
-			return false
-		}
+	if wait := NextPrune(dir).Sub(now); wait > 0 && wait <= PruneEvery {
+		return false
 	}
+	stamp := filepath.Join(dir, stampName)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return false
 	}
