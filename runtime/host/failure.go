@@ -186,13 +186,34 @@ func (e *StartError) Unwrap() error { return e.Err }
 
 // servingCall names what a service implementing the proto services
 // implements calls last in its main: the generated RunXxx of its first
-// service (greeting.v1.Greeting: RunGreeting), or guest.Run.
+// service (greeting.v1.Greeting: RunGreeting), or guest.Run. A service
+// name that is not already a Go name in CamelCase (stock_keeper) is
+// changed by the generator in ways not worth repeating here: the hint
+// then describes the function instead of naming it.
 func servingCall(implements []string) string {
 	if len(implements) == 0 {
 		return "guest.Run"
 	}
 	full := implements[0]
-	return "Run" + full[strings.LastIndexByte(full, '.')+1:] + " (generated) or guest.Run"
+	name := full[strings.LastIndexByte(full, '.')+1:]
+	if !isCamelCase(name) {
+		return "the Run function generated for " + full + ", or guest.Run"
+	}
+	return "Run" + name + " (generated) or guest.Run"
+}
+
+// isCamelCase says whether s is an exported Go name of ASCII letters and
+// digits, which the generator keeps as it is.
+func isCamelCase(s string) bool {
+	if s == "" || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // startError wraps err, which kept spec from starting.

@@ -70,4 +70,10 @@ func TestAServiceThatEndedBeforeItWasReadySaysHow(t *testing.T) {
 			t.Errorf("%+v:\n got %s\nwant %s", tc.failure, got, tc.want)
 		}
 	}
+	// A service name the generator changes is not guessed at.
+	e := &StartError{Guest: "keeper", Kind: Service, Problem: EndedBeforeReady, Failure: &Failure{Cause: CauseExited}, Implements: []string{"stock.v1.stock_keeper"}}
+	want := "service keeper ended before it was ready: exited with code 0 (a service's main ends in the Run function generated for stock.v1.stock_keeper, or guest.Run, which serves its calls)"
+	if got := e.Error(); got != want {
+		t.Errorf("a snake_case service:\n got %s\nwant %s", got, want)
+	}
 }
