@@ -142,3 +142,41 @@ func TestAPositionInHCLsOwnDetailIsFileLineCol(t *testing.T) {
 		t.Errorf("diagnostics %s, want the first setting at parigot.hcl:2:3", describe(diags))
 	}
 }
+
+// HCL's parser recurses once a nesting level: a manifest of opening
+// brackets, well under MaxFileSize, overflowed the stack and ended the
+// process. It is refused before it is parsed, at the first opening too
+// deep, each kind of opening alike.
+func TestAManifestNestedTooDeeplyIsRefusedWhereItGoesTooDeep(t *testing.T) {
+	const n = 100000
+	for name, value := range map[string]string{
+		"parentheses":    strings.Repeat("(", n) + "1" + strings.Repeat(")", n),
+		"brackets":       strings.Repeat("[", n) + strings.Repeat("]", n),
+		"objects":        strings.Repeat("{a=", n) + "1" + strings.Repeat("}", n),
+		"interpolations": strings.Repeat(`"${`, n) + "1" + strings.Repeat(`}"`, n),
+		"calls":          strings.Repeat("f(", n) + "1" + strings.Repeat(")", n),
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := "app \"shop\" {\n  module = \"example.com/shop\"\n}\n\nservice \"s\" {\n  replicas = " + value + "\n}\n"
+			app, diags := Parse(FileName, []byte(src), "testdata/app")
+			if len(diags) != 1 || diags[0].Summary != "Nesting too deep" {
+				t.Fatalf("got %d diagnostics, want one \"Nesting too deep\":\n%s", len(diags), describe(diags[:min(len(diags), 3)]))
+			}
+			if at := diags[0].Subject.Start; at.Line != 6 || at.Byte-len("app \"shop\" {\n  module = \"example.com/shop\"\n}\n\nservice \"s\" {\n  replicas = ") > 3*maxNesting {
+				t.Errorf("reported at line %d, byte %d; want line 6, at the opening past level %d", at.Line, at.Byte, maxNesting)
+			}
+			if out := render(t, app, diags); !strings.Contains(out, "nested up to 256 levels") {
+				t.Errorf("output does not give the limit:\n%s", out[:min(len(out), 600)])
+			}
+		})
+	}
+	t.Run("a manifest nested as deep as allowed is parsed", func(t *testing.T) {
+		src := "app \"shop\" {\n  module = \"example.com/shop\"\n}\n\nservice \"s\" {\n  replicas = " + strings.Repeat("(", maxNesting-2) + "1" + strings.Repeat(")", maxNesting-2) + "\n}\n"
+		_, diags := Parse(FileName, []byte(src), "testdata/app")
+		for _, d := range diags {
+			if d.Summary == "Nesting too deep" {
+				t.Fatalf("refused a manifest within the limit: %s", d.Detail)
+			}
+		}
+	})
+}

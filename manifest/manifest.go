@@ -283,6 +283,9 @@ func Parse(filename string, src []byte, dir string) (*App, hcl.Diagnostics) {
 	if d := diag.NotText(filename, src); d != nil {
 		return a, hcl.Diagnostics{d}
 	}
+	if d := tooDeep(filename, src); d != nil {
+		return a, hcl.Diagnostics{d}
+	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	diags = unclosedString(diags)
 	sayPositions(diags)
