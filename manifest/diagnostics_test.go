@@ -584,6 +584,13 @@ var diagnosticCases = []struct {
 		at:      "6:14",
 	},
 	{
+		name:    "a second gateway's invalid listen is reported alone, not also as the first's port",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\ngateway \"a\" {\n  services = [service.greeting]\n}\ngateway \"b\" {\n  listen   = \"localhost\"\n  services = [service.greeting]\n}\n",
+		summary: "Invalid listen address",
+		detail:  "is not host:port",
+		at:      "9:14",
+	},
+	{
 		name:    "a CORS origin with a path is reported at that entry",
 		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n}\ngateway \"public\" {\n  services     = [service.greeting]\n  cors_origins = [\"https://a.example\", \"https://b.example/app\"]\n}\n",
 		summary: "Invalid CORS origin",

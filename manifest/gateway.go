@@ -64,6 +64,7 @@ func (d *decoder) decodeGateway(b *hcl.Block) {
 			if why := checkListen(l); why != "" {
 				d.errf(g.ListenRange, "Invalid listen address",
 					"%q %s. listen is a TCP address, host:port, for example listen = %q (the default), or \":8080\" for every interface.", l, why, DefaultListen)
+				g.Listen = "" // no address, not the default: no other gateway's port is compared with it
 			} else {
 				g.Listen = l
 			}
