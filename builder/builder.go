@@ -204,6 +204,9 @@ func generate(ctx context.Context, app *manifest.App, displayDir string) (*codeg
 	if fi, err := os.Stat(displayDir); err == nil && !fi.IsDir() {
 		displayDir = filepath.Dir(displayDir)
 	}
+	if diags := app.CheckGoModule(); diags.HasErrors() {
+		return nil, &DiagnosticsError{Diags: diags, Sources: app.Sources}
+	}
 	in := codegen.Input{AppDir: app.Dir, DisplayDir: displayDir, Module: app.Module, Implemented: map[string]bool{}}
 	for _, s := range app.Services {
 		for _, impl := range s.Implements {

@@ -67,6 +67,9 @@ func TestTheFirstBuildOfGuestsSaysItTakesMinutesAndBuildsThemOneAtATime(t *testi
 	if err := os.WriteFile(filepath.Join(app, "parigot.hcl"), []byte(hcl), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(app, "go.mod"), []byte(shopGoMod), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	build := func() string {
 		t.Helper()
 		var out bytes.Buffer

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,9 +29,15 @@ func genApp(t *testing.T, dir string, files map[string]string) error {
 	return err
 }
 
-// writeFiles writes files (app-relative names, slash-separated) into dir.
+// writeFiles writes files (app-relative names, slash-separated) into dir,
+// and the go.mod of shopHeader's module when files has none: a build
+// checks the app's module against it.
 func writeFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
+	if _, ok := files["go.mod"]; !ok {
+		files = maps.Clone(files)
+		files["go.mod"] = shopGoMod
+	}
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -59,6 +66,9 @@ func rendered(err error) string {
 }
 
 const shopHeader = "app \"shop\" {\n  module = \"example.com/shop\"\n}\n"
+
+// shopGoMod is the go.mod of an app with shopHeader.
+const shopGoMod = "module example.com/shop\n\ngo 1.26\n"
 
 func TestIdGeneration(t *testing.T) {
 	dir := t.TempDir()
@@ -208,6 +218,7 @@ func TestRepoGeneratedCodeIsUpToDate(t *testing.T) {
 		t.Fatal(rendered(err))
 	}
 	copyFile("parigot.hcl")
+	copyFile("go.mod")
 	for _, p := range repoApp.Protos {
 		for _, f := range p.Files {
 			copyFile(filepath.FromSlash(f))
