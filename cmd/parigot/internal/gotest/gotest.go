@@ -114,6 +114,7 @@ func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 	cases := map[string]*Case{}       // pkg + " " + test
 	pkgOut := map[string]*Case{}      // output outside tests, per package
 	buildOut := map[string][]string{} // build output, per import path
+	testFailed := map[string]bool{}   // packages with a failed test so far
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -138,9 +139,14 @@ func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 			}
 			switch ev.Action {
 			case "output":
-				p.output.WriteString(ev.Output)
 				// Quiet, go test shows a package's result line and what
-				// a failing package printed outside its tests.
+				// a failing package printed outside its tests (a bad
+				// -run pattern, a panic in TestMain), before that line,
+				// unless a failed test of it explains the failure.
+				if !verbose && strings.HasPrefix(ev.Output, "FAIL\t") && !testFailed[ev.Package] {
+					fmt.Fprint(stdout, p.output.String())
+				}
+				p.output.WriteString(ev.Output)
 				if verbose || isResultLine(ev.Output) {
 					fmt.Fprint(stdout, ev.Output)
 				}
@@ -168,8 +174,11 @@ func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 			}
 		case "pass", "skip", "fail":
 			c.result, c.elapsed = ev.Action, ev.Elapsed
-			if ev.Action == "fail" && !verbose {
-				fmt.Fprint(stdout, quietOutput(c.output.String()))
+			if ev.Action == "fail" {
+				testFailed[c.pkg] = true
+				if !verbose {
+					fmt.Fprint(stdout, quietOutput(c.output.String()))
+				}
 			}
 		}
 	}

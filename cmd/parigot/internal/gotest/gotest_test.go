@@ -49,6 +49,35 @@ func TestAPassIsCountedAndItsFailuresNamed(t *testing.T) {
 	}
 }
 
+// A package that fails outside its tests (here go test's -run refusing a
+// pattern) shows what it printed, quiet as well, before its result line;
+// the summary points at it.
+func TestAPackageThatFailedOutsideItsTestsShowsWhy(t *testing.T) {
+	const badRun = `{"Action":"start","Package":"shop/shop"}
+{"Action":"output","Package":"shop/shop","Output":"testing: invalid regexp for element 0 of -test.run (\"(\"): error parsing regexp: missing closing ): ` + "`(`" + `\n"}
+{"Action":"output","Package":"shop/shop","Output":"FAIL\tshop/shop\t0.005s\n"}
+{"Action":"fail","Package":"shop/shop","Elapsed":0.005}
+`
+	var shown bytes.Buffer
+	pass := read(strings.NewReader(badRun), "single", false, &shown)
+	want := "testing: invalid regexp for element 0 of -test.run (\"(\"): error parsing regexp: missing closing ): `(`\nFAIL\tshop/shop\t0.005s\n"
+	if shown.String() != want {
+		t.Errorf("shown:\n%s\nwant:\n%s", shown.String(), want)
+	}
+	var summary bytes.Buffer
+	Summarize(&summary, []*Pass{pass}, false)
+	if !strings.Contains(summary.String(), "FAIL package shop/shop: it failed outside any test (see its output above)") {
+		t.Errorf("summary:\n%s", summary.String())
+	}
+	// The package output of a package whose test failed stays quiet:
+	// the test's own output says why.
+	shown.Reset()
+	read(strings.NewReader(events), "single", false, &shown)
+	if strings.Count(shown.String(), "FAIL\tshop/shop") != 1 || strings.Contains(shown.String(), "=== RUN") {
+		t.Errorf("a failed test's package printed more than its result line:\n%s", shown.String())
+	}
+}
+
 func TestAllPassedEndsWithTheCountAndSucceeds(t *testing.T) {
 	ok := strings.Split(events, "\n")[:5]
 	pass := read(strings.NewReader(strings.Join(ok, "\n")), "single", false, &bytes.Buffer{})
