@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -21,6 +22,9 @@ is rebuilt.`,
   parigot build ./examples/helloworld`,
 		Args: maxOneDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if jobs < 0 {
+				return usageError{err: fmt.Errorf("--jobs %d: give how many guests to compile at once, 1 or more (0, the default: as many as there are CPUs)", jobs)}
+			}
 			_, err := builder.Build(cmd.Context(), builder.Options{Dir: appDir(args), Progress: stderr, Live: isTerminal(stderr), Jobs: jobs})
 			return err
 		},

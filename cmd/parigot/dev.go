@@ -49,6 +49,9 @@ save. Services keep serving when the programs end; Ctrl-C stops the app.`,
   parigot dev ./examples/bookstore --listen 127.0.0.1:0`,
 		Args: maxOneDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkAddress("listen", listen); err != nil {
+				return err
+			}
 			if _, err := compcache.PolicyFromEnv(); err != nil {
 				return err
 			}

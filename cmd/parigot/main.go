@@ -171,7 +171,7 @@ Exit codes:
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err: err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err: numberFlagError(err)} })
 	root.AddCommand(newBuildCommand(stderr), newGenerateCommand(stderr), newRunCommand(stdout, stderr), newDevCommand(stdout, stderr), newGuestCommand(stdout, stderr),
 		newInitCommand(stdout, stderr), newTestCommand(stdout, stderr), newGraphCommand(stdout), newVersionCommand(stdout), newCompletionCommand(stdout),
 		newIdCommand(stdout, stderr), newNATSConfigCommand(stdout, stderr), newCacheCommand(stdout), newCheckCommand(stdout, stderr))

@@ -120,6 +120,17 @@ each service's offer gave them through NATS.`,
 			if f.logFormat != "text" && f.logFormat != "json" {
 				return usageError{err: fmt.Errorf("unknown --log-format %q: the formats are text and json", f.logFormat)}
 			}
+			for flag, addr := range map[string]string{"listen": f.gwListen, "dashboard": f.dashboard, "debug-listen": f.debugListen} {
+				if err := checkAddress(flag, addr); err != nil {
+					return err
+				}
+			}
+			if err := checkOTLP(f.otlp); err != nil {
+				return err
+			}
+			if f.debugListen != "" && len(f.debug) != 1 {
+				return usageError{err: fmt.Errorf("--debug-listen gives one address: name one guest in --debug")}
+			}
 			if _, err := compcache.PolicyFromEnv(); err != nil {
 				return err
 			}
@@ -134,9 +145,6 @@ each service's offer gave them through NATS.`,
 				return err
 			}
 			guests := host.GuestsFromManifest(res.App, res.Wasm)
-			if f.debugListen != "" && len(f.debug) != 1 {
-				return usageError{err: fmt.Errorf("--debug-listen gives one address: name one guest in --debug")}
-			}
 			host.Debug(guests, res.Debug, f.debugListen)
 			gws, schema, err := runGateways(res.App, f.gwListen)
 			if err != nil {

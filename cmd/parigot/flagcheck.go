@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+)
+
+// checkAddress says what is wrong with the value of an address flag
+// (--listen, --dashboard, --debug-listen): it must be host:port, the port
+// a number (0: a free one). It is checked before the build, so that a
+// mistyped flag is told at once, not after the guests are compiled.
+func checkAddress(flag, value string) error {
+	if value == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(value)
+	if err == nil {
+		if n, perr := strconv.Atoi(port); perr != nil || n < 0 || n > 65535 {
+			err = fmt.Errorf("port %q is not a number from 0 to 65535", port)
+		}
+	}
+	if err != nil {
+		port := map[string]string{"listen": "8080", "dashboard": "7070", "debug-listen": "2345"}[flag]
+		return usageError{err: fmt.Errorf("--%s %q is not host:port (%v), for example 127.0.0.1:%s, or :%s for every interface", flag, value, errText(err), port, port)}
+	}
+	return nil
+}
+
+// errText is an error's text without net's "address x: " prefix, which
+// the message says already.
+func errText(err error) string {
+	if ae, ok := err.(*net.AddrError); ok {
+		return ae.Err
+	}
+	return err.Error()
+}
+
+// checkOTLP says what is wrong with an --otlp receiver's URL: an http or
+// https URL with a host, as a collector's is.
+func checkOTLP(value string) error {
+	if value == "" {
+		return nil
+	}
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usageError{err: fmt.Errorf("--otlp %q is not the URL of an OTLP/HTTP receiver: give its http or https URL, for example http://127.0.0.1:4318 (a collector's)", value)}
+	}
+	return nil
+}
+
+// numberFlagError rewrites pflag's refusal of a number ("invalid
+// argument "abc" for "-j, --jobs" flag: strconv.ParseInt: parsing "abc":
+// invalid syntax") into words (--jobs "abc" is not a whole number): the
+// strconv part names Go's parser, not what is wrong.
+func numberFlagError(err error) error {
+	m := strconvText.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	value, flag, parser, reason := m[1], m[2], m[3], m[4]
+	what := "is not a whole number"
+	switch {
+	case reason == "value out of range":
+		what = "is out of range"
+	case parser == "Bool":
+		what = "is neither true nor false"
+	case parser == "Float":
+		what = "is not a number"
+	}
+	return fmt.Errorf("%s %q %s", flag, value, what)
+}
+
+// strconvText matches pflag's error for a flag value strconv refused.
+var strconvText = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-[^,]+, )?(--[^"]+)" flag: strconv\.Parse(Int|Uint|Float|Bool): parsing ".*": (invalid syntax|value out of range)$`)
