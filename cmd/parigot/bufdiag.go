@@ -63,28 +63,32 @@ func bufDiagnostics(out []byte, dir, appDir string, detail func(rule string) str
 	return diags, src, rest.Bytes()
 }
 
-// notCompiled is what to do about a .proto buf cannot compile (a finding
-// of no rule).
+// notCompiled is what to do about a .proto buf cannot compile: a finding
+// of no rule, or of buf's COMPILE, which is not a rule a buf.yaml can
+// leave out.
 const notCompiled = "buf cannot compile the .proto here; fix it at the marked place (parigot build says the same)."
+
+// compileFailure says whether a finding of rule is buf failing to compile.
+func compileFailure(rule string) bool { return rule == "" || rule == "COMPILE" }
 
 // lintDetail is what to do about a buf lint rule.
 func lintDetail(ws workspace) func(string) string {
 	return func(rule string) string {
-		if rule == "" {
+		if compileFailure(rule) {
 			return notCompiled
 		}
 		where := `give the proto block a buf.yaml (buf = "buf.yaml") whose lint section leaves it out`
 		if ws.buf != "" {
 			where = "leave it out in " + filepath.ToSlash(filepath.Join(ws.buf, "buf.yaml"))
 		}
-		return fmt.Sprintf("buf lint's rule %s (https://buf.build/docs/lint/rules). Change the .proto to keep it, or %s (lint: except: [%s]).", rule, where, rule)
+		return fmt.Sprintf("buf lint's rule %s (https://buf.build/docs/lint/rules). Change the .proto to follow it, or %s (lint: except: [%s]).", rule, where, rule)
 	}
 }
 
 // breakingDetail is what to do about a buf breaking rule, against ref.
 func breakingDetail(ref string) func(string) string {
 	return func(rule string) string {
-		if rule == "" {
+		if compileFailure(rule) {
 			return notCompiled
 		}
 		return fmt.Sprintf("buf breaking's rule %s (https://buf.build/docs/breaking/rules): callers built from %s would misread this. Keep the old definition and add a new one beside it (a new field number, a new method), or make the change in a new package version.", rule, ref)

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
 
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/codegen"
@@ -102,13 +103,13 @@ func check(cmd *cobra.Command, app *manifest.App, against string, stdout, stderr
 		fmt.Fprintln(stderr, "parigot: buf lint: no problems")
 	}
 	if against != "" {
-		input, err := againstInput(app, against, ws, filepath.Join(tmp, "then"))
+		then, err := againstInput(app, against, filepath.Join(tmp, "then"))
 		if err != nil {
 			return err
 		}
-		args := ws.args("breaking", "--against", input)
-		if ws.config != "" {
-			args = append(args, "--against-config", ws.config)
+		args := ws.args("breaking", "--against", then.dir)
+		if then.config != "" {
+			args = append(args, "--against-config", then.config)
 		}
 		if err := run(breakingDetail(against), args...); err != nil {
 			if !isExit(err) {
@@ -159,7 +160,7 @@ func bufWorkspace(app *manifest.App, src, dst string) (workspace, error) {
 	for _, p := range app.Protos {
 		if p.Buf != "" {
 			dir := path.Dir(p.Buf)
-			return workspace{dir: filepath.Join(src, filepath.FromSlash(dir)), buf: dir}, nil
+			return bufYAMLWorkspace(filepath.Join(src, filepath.FromSlash(dir)), dst, dir)
 		}
 	}
 	type module struct {
@@ -206,6 +207,70 @@ func bufWorkspace(app *manifest.App, src, dst string) (workspace, error) {
 // copyProtos copies the .proto files below from (a proto root) to the same
 // places below to, leaving out parigot's build directory; a root that does
 // not exist (at an older ref) has none.
+// bufYAMLWorkspace writes a workspace for buf from the app's own buf.yaml
+// in src (dir, app-relative): its .proto files copied to dst, and the
+// protos parigot ships, which the app may import and buf cannot find by
+// itself, beside them. The config is the app's buf.yaml with the shipped
+// protos added as a module of their own (or, when a module of the app is
+// the workspace's root, into it, where the app has none of those files),
+// and left out of lint and breaking.
+func bufYAMLWorkspace(src, dst, dir string) (workspace, error) {
+	data, err := os.ReadFile(filepath.Join(src, "buf.yaml"))
+	if err != nil {
+		return workspace{}, err
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(data, &cfg); err != nil || cfg == nil {
+		return workspace{}, fmt.Errorf("reading %s: %v", filepath.Join(dir, "buf.yaml"), err)
+	}
+	if err := copyProtos(src, dst); err != nil {
+		return workspace{}, err
+	}
+	shipped, err := codegen.ImportableSources()
+	if err != nil {
+		return workspace{}, err
+	}
+	modules, _ := cfg["modules"].([]any)
+	atRoot := len(modules) == 0
+	for _, m := range modules {
+		if mm, ok := m.(map[string]any); ok && path.Clean(fmt.Sprint(mm["path"])) == "." {
+			atRoot = true
+		}
+	}
+	var ignore []any
+	if atRoot {
+		for name, b := range shipped {
+			p := filepath.Join(dst, filepath.FromSlash(name))
+			if _, err := os.Stat(p); err == nil {
+				continue // the app's own copy
+			}
+			if err := writeFile(p, b); err != nil {
+				return workspace{}, err
+			}
+			ignore = append(ignore, name)
+		}
+	} else {
+		for name, b := range shipped {
+			if err := writeFile(filepath.Join(dst, shippedModule, filepath.FromSlash(name)), b); err != nil {
+				return workspace{}, err
+			}
+		}
+		cfg["modules"] = append(modules, map[string]any{"path": shippedModule})
+		ignore = []any{shippedModule}
+	}
+	for _, section := range []string{"lint", "breaking"} {
+		rules, _ := cfg[section].(map[string]any)
+		if rules == nil {
+			rules = map[string]any{}
+		}
+		old, _ := rules["ignore"].([]any)
+		rules["ignore"] = append(old, ignore...)
+		cfg[section] = rules
+	}
+	b, err := json.Marshal(cfg)
+	return workspace{dir: dst, config: string(b), buf: dir}, err
+}
+
 func copyProtos(from, to string) error {
 	err := filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -237,36 +302,27 @@ func writeFile(p string, b []byte) error {
 	return os.WriteFile(p, b, 0o644)
 }
 
-// againstInput is buf's input for the app's protos at the git ref: the
-// enclosing repository at ref, below the app's path in it, for an app
-// with its own buf.yaml; otherwise a workspace as bufWorkspace writes one,
-// from the app's files at ref.
-func againstInput(app *manifest.App, ref string, now workspace, dst string) (string, error) {
+// againstInput is buf's input for the app's protos at the git ref: a
+// workspace as bufWorkspace writes one, from the app's files at ref (with
+// the buf.yaml they had then, for an app with its own).
+func againstInput(app *manifest.App, ref, dst string) (workspace, error) {
 	out, err := exec.Command("git", "-C", app.Dir, "rev-parse", "--show-toplevel").Output()
 	if err != nil {
-		return "", fmt.Errorf("--against %s needs the app in a git repository: %s is not in one", ref, app.Dir)
+		return workspace{}, fmt.Errorf("--against %s needs the app in a git repository: %s is not in one", ref, app.Dir)
 	}
 	top := strings.TrimSpace(string(out))
 	if err := exec.Command("git", "-C", top, "rev-parse", "--verify", "--quiet", ref+"^{commit}").Run(); err != nil {
-		return "", fmt.Errorf("--against %s: no such commit, branch or tag in %s", ref, top)
+		return workspace{}, fmt.Errorf("--against %s: no such commit, branch or tag in %s", ref, top)
 	}
 	sub, err := filepath.Rel(top, app.Dir)
 	if err != nil {
-		return "", err
-	}
-	if now.buf != "" {
-		input := filepath.Join(top, ".git") + "#ref=" + ref
-		if s := path.Join(filepath.ToSlash(sub), now.buf); s != "." {
-			input += ",subdir=" + s
-		}
-		return input, nil
+		return workspace{}, err
 	}
 	then := filepath.Join(dst, "app")
 	if err := gitExtract(top, ref, filepath.ToSlash(sub), then); err != nil {
-		return "", fmt.Errorf("--against %s: reading the app's files at %s: %w", ref, ref, err)
+		return workspace{}, fmt.Errorf("--against %s: reading the app's files at %s: %w", ref, ref, err)
 	}
-	ws, err := bufWorkspace(app, then, filepath.Join(dst, "ws"))
-	return ws.dir, err
+	return bufWorkspace(app, then, filepath.Join(dst, "ws"))
 }
 
 // gitExtract writes the files of the repository at top, at ref, below sub
