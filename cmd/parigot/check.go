@@ -40,8 +40,8 @@ still run the old code.
 
 The protos are those of parigot.hcl's proto blocks: a block with buf = "..."
 uses that buf.yaml (its lint and breaking settings too); other blocks are
-checked as buf modules of their own, with buf's default rules but
-SERVICE_SUFFIX, and with the protos parigot ships (parigot/id/v1,
+checked as buf modules of their own, with buf's default rules but those
+that refuse parigot's idioms (see docs/CLI.md), and with the protos parigot ships (parigot/id/v1,
 parigot/errors/v1, google/api) where buf finds them.
 
 Install buf with:
@@ -146,16 +146,25 @@ func (w workspace) args(args ...string) []string {
 // protos an app may import that parigot resolves itself.
 const shippedModule = "parigot_shipped"
 
+// parigotLintExceptions are the rules of buf's STANDARD lint that an app
+// without a buf.yaml is not held to, because they refuse what parigot's
+// own idioms are: a service named for what it serves (Greeting, not
+// GreetingService: SERVICE_SUFFIX); a subscription's method takes the
+// topic's message as its request (RPC_REQUEST_STANDARD_NAME); and a REST
+// method answers with the resource itself, as Google's API guidelines and
+// the gateway's examples have it (GetBook returns a Book:
+// RPC_RESPONSE_STANDARD_NAME, RPC_REQUEST_RESPONSE_UNIQUE).
+var parigotLintExceptions = []string{"SERVICE_SUFFIX", "RPC_REQUEST_STANDARD_NAME", "RPC_RESPONSE_STANDARD_NAME", "RPC_REQUEST_RESPONSE_UNIQUE"}
+
 // bufWorkspace is the buf workspace of app's protos, read from src (the
 // app's directory, or a copy of it at a git ref). A block that names a
-// buf.yaml is checked where that buf.yaml is, as the app's own buf setup
-// has it. Otherwise parigot writes one into dst: the .proto files below
-// each block's root, at the same app-relative paths (so that buf's
-// findings name the app's files), and a module of the protos parigot
-// ships and resolves itself (parigot/id/v1, parigot/errors/v1,
-// google/api), which buf cannot find on its own, left out of lint and
-// breaking. Its rules are buf's defaults but SERVICE_SUFFIX: parigot names
-// a service for what it serves (Greeting), not GreetingService.
+// buf.yaml is checked with that buf.yaml (see bufYAMLWorkspace).
+// Otherwise parigot writes one into dst: the .proto files below each
+// block's root, at the same app-relative paths (so that buf's findings
+// name the app's files), and a module of the protos parigot ships and
+// resolves itself (parigot/id/v1, parigot/errors/v1, google/api), which
+// buf cannot find on its own, left out of lint and breaking. Its rules are
+// buf's defaults but parigotLintExceptions.
 func bufWorkspace(app *manifest.App, src, dst string) (workspace, error) {
 	for _, p := range app.Protos {
 		if p.Buf != "" {
@@ -177,7 +186,7 @@ func bufWorkspace(app *manifest.App, src, dst string) (workspace, error) {
 		Lint     rules    `json:"lint"`
 		Breaking rules    `json:"breaking"`
 	}{Version: "v2",
-		Lint:     rules{Use: []string{"STANDARD"}, Except: []string{"SERVICE_SUFFIX"}, Ignore: []string{shippedModule}},
+		Lint:     rules{Use: []string{"STANDARD"}, Except: parigotLintExceptions, Ignore: []string{shippedModule}},
 		Breaking: rules{Ignore: []string{shippedModule}}}
 	seen := map[string]bool{}
 	for _, p := range app.Protos {
