@@ -171,7 +171,7 @@ func buildForDebugger(ctx context.Context, app *manifest.App, opts Options, p *p
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, &CompileError{Guest: name, Output: buf.String()}
+			return nil, &CompileError{Guest: name, Output: fromAppDir(buf.String(), displayDir(opts.Dir))}
 		}
 		built[name] = out
 		p.Step(t, "compiled %s %s for the debugger -> %s", guest.Kind, name, filepath.Join(BuildDir, "debug", name))
@@ -200,10 +200,17 @@ func lockAndGenerate(ctx context.Context, app *manifest.App, dir string, p *prog
 	return gen, unlock, nil
 }
 
-func generate(ctx context.Context, app *manifest.App, displayDir string) (*codegen.Result, error) {
-	if fi, err := os.Stat(displayDir); err == nil && !fi.IsDir() {
-		displayDir = filepath.Dir(displayDir)
+// displayDir is the app's directory as the user named it: dir (Options.Dir),
+// or the directory of the manifest file dir names.
+func displayDir(dir string) string {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return filepath.Dir(dir)
 	}
+	return dir
+}
+
+func generate(ctx context.Context, app *manifest.App, dir string) (*codegen.Result, error) {
+	displayDir := displayDir(dir)
 	if diags := app.CheckGoModule(); diags.HasErrors() {
 		return nil, &DiagnosticsError{Diags: diags, Sources: app.Sources}
 	}
@@ -344,7 +351,7 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 					return fmt.Errorf("running %s build for guest %s: %w", goCmd, guest.Name, err)
 				}
 				mu.Lock()
-				failures = append(failures, &CompileError{Guest: guest.Name, Output: buf.String()})
+				failures = append(failures, &CompileError{Guest: guest.Name, Output: fromAppDir(buf.String(), displayDir(opts.Dir))})
 				mu.Unlock()
 				return nil
 			}

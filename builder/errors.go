@@ -2,6 +2,8 @@ package builder
 
 import (
 	"fmt"
+	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -27,7 +29,29 @@ func (e *DiagnosticsError) Error() string {
 // CompileError is a guest that the Go compiler rejected.
 type CompileError struct {
 	Guest  string
-	Output string // the go command's output, paths relative to the app
+	Output string // the go command's output, its files' paths as the user named the app (see fromAppDir)
+}
+
+// goFileAt matches a position the go command prints at the start of a
+// line ("  main.go:6:2: ..."): a .go file's path, then a line number.
+var goFileAt = regexp.MustCompile(`(?m)^(\s*)([^\s:#][^\s:]*\.go):(\d)`)
+
+// fromAppDir rewrites the go command's positions, relative to the app
+// directory it ran in, to paths from dir, the app as the user named it
+// (./shop, or the current directory: no change), so that a compiler error
+// names its file as parigot.hcl's and a .proto's mistakes do, and a
+// terminal or editor opens it from where parigot was run.
+func fromAppDir(output, dir string) string {
+	if dir == "" || filepath.Clean(dir) == "." {
+		return output
+	}
+	return goFileAt.ReplaceAllStringFunc(output, func(m string) string {
+		sub := goFileAt.FindStringSubmatch(m)
+		if filepath.IsAbs(sub[2]) {
+			return m
+		}
+		return sub[1] + filepath.Join(dir, filepath.FromSlash(sub[2])) + ":" + sub[3]
+	})
 }
 
 func (e *CompileError) Error() string {

@@ -292,3 +292,19 @@ id "Order" {
 		}
 	}
 }
+
+// The go command's positions, relative to the app directory it runs in,
+// are shown from where the user named the app, as the manifest's are.
+func TestACompilerErrorNamesItsFileFromWhereTheAppWasNamed(t *testing.T) {
+	out := "# example.com/shop/books\nbooks/main.go:37:6: declared and not used: unused\n\tbooks/x.go:5:2: note\n/abs/y.go:1:1: kept\nnot a position: main.go\n"
+	want := "# example.com/shop/books\n" + filepath.Join("walk", "bs", "books", "main.go") + ":37:6: declared and not used: unused\n\t" +
+		filepath.Join("walk", "bs", "books", "x.go") + ":5:2: note\n/abs/y.go:1:1: kept\nnot a position: main.go\n"
+	if got := fromAppDir(out, "walk/bs"); got != want {
+		t.Errorf("from walk/bs:\n%s\nwant:\n%s", got, want)
+	}
+	for _, dir := range []string{"", ".", "./"} {
+		if got := fromAppDir(out, dir); got != out {
+			t.Errorf("from %q, the output changed:\n%s", dir, got)
+		}
+	}
+}
