@@ -115,6 +115,20 @@ var diagnosticCases = []struct {
 		at:      "1:9",
 	},
 	{
+		name:    "a program name with accents is corrected to its letters without them",
+		src:     "program \"büchér\" {\n  source = \"./hello\"\n}\n",
+		summary: "Invalid program name",
+		detail:  `For example program "bucher"`,
+		at:      "1:9",
+	},
+	{
+		name:    "an Id name with an accent is corrected to its letters without it",
+		src:     "id \"Ordér\" {\n  letter = \"o\"\n}\n",
+		summary: "Invalid Id name",
+		detail:  `For example id "Order"`,
+		at:      "1:4",
+	},
+	{
 		name:    "a proto name starting with a digit is reported",
 		src:     "proto \"1greeting\" {\n  files = [\"proto/greeting/v1/greeting.proto\"]\n}\n",
 		summary: "Invalid proto name",

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/text/unicode/norm"
 )
 
 // The names of the app, its guests and its protos end up in file names
@@ -60,7 +61,7 @@ func (d *decoder) checkIdName(name string, rng hcl.Range) {
 // with "-" for separators and without the characters names do not take.
 func suggestName(name, what string) string {
 	var b strings.Builder
-	for _, r := range strings.ToLower(name) {
+	for _, r := range strings.ToLower(foldAccents(name)) {
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
 			b.WriteRune(r)
@@ -78,7 +79,7 @@ func suggestName(name, what string) string {
 func suggestIdName(name string) string {
 	var b strings.Builder
 	up := true
-	for _, r := range name {
+	for _, r := range foldAccents(name) {
 		switch {
 		case r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) && b.Len() > 0):
 			if up {
@@ -91,6 +92,19 @@ func suggestIdName(name string) string {
 		}
 	}
 	return shorten(b.String(), "", "Order")
+}
+
+// foldAccents drops the accents of letters, which names do not take
+// ("Ordér" -> "Order", "büchér" -> "bucher"), so that a suggestion keeps
+// the letter rather than lose it.
+func foldAccents(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // shorten cuts s to maxNameLen, then drops the trailing characters in
