@@ -14,10 +14,9 @@ import (
 // the goroutine parsing it, which ends the process.
 const maxNesting = 256
 
-// tooDeep reports the first opening that nests deeper than maxNesting,
-// found from HCL's tokens alone (the lexer does not recurse), or nil.
-func tooDeep(filename string, src []byte) *hcl.Diagnostic {
-	toks, _ := hclsyntax.LexConfig(src, filename, hcl.InitialPos)
+// tooDeep reports the first opening of the manifest's tokens (HCL's lexer
+// does not recurse) that nests deeper than maxNesting, or nil.
+func tooDeep(toks hclsyntax.Tokens) *hcl.Diagnostic {
 	depth := 0
 	for _, t := range toks {
 		switch t.Type {

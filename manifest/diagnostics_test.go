@@ -638,6 +638,21 @@ var diagnosticCases = []struct {
 		detail:  "share one set of names",
 		at:      "5:9",
 	},
+	// a heredoc or comment never closed: one error, where it starts
+	{
+		name:    "a heredoc without its closing marker is reported where it starts",
+		src:     "service \"books\" {\n  source = <<EOT\n./books\n}\n\nprogram \"hello\" {\n  source = \"./hello\"\n}\n",
+		summary: "Unclosed heredoc",
+		detail:  "no line holding only EOT to end it",
+		at:      "2:12",
+	},
+	{
+		name:    "a block comment never closed is reported where it starts",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\" /* the service\n  implements = [\"greeting.v1.Greeting\"]\n}\n",
+		summary: "Unclosed comment",
+		detail:  "no */ to close it",
+		at:      "2:29",
+	},
 	// one missing quote, one error
 	{
 		name:    "a string without its closing quote is one error where the quote is missing, not one per line after it",

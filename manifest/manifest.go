@@ -283,11 +283,12 @@ func Parse(filename string, src []byte, dir string) (*App, hcl.Diagnostics) {
 	if d := diag.NotText(filename, src); d != nil {
 		return a, hcl.Diagnostics{d}
 	}
-	if d := tooDeep(filename, src); d != nil {
+	toks, _ := hclsyntax.LexConfig(src, filename, hcl.InitialPos)
+	if d := tooDeep(toks); d != nil {
 		return a, hcl.Diagnostics{d}
 	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
-	diags = unclosedString(diags)
+	diags = unclosedString(unclosedHeredocOrComment(toks, diags))
 	sayPositions(diags)
 	if diags.HasErrors() || f == nil {
 		// Decoding a body with syntax errors only adds confusing follow-ups.

@@ -1,0 +1,57 @@
+package manifest
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// unclosedHeredocOrComment turns what HCL reports of a heredoc that is
+// never ended, or of a /* comment that is never closed, into one error at
+// its start, saying so. HCL reports the first as a string that is not
+// closed at the end of the file (unclosedString would then advise a
+// heredoc to someone writing one), and the second as an invalid
+// expression at the "*". The errors before it are kept; those after it
+// follow from it.
+func unclosedHeredocOrComment(toks hclsyntax.Tokens, diags hcl.Diagnostics) hcl.Diagnostics {
+	if !diags.HasErrors() {
+		return diags
+	}
+	var d *hcl.Diagnostic
+	var open *hclsyntax.Token
+	for i := range toks {
+		t := &toks[i]
+		switch {
+		case t.Type == hclsyntax.TokenOHeredoc && open == nil:
+			open = t
+		case t.Type == hclsyntax.TokenCHeredoc:
+			open = nil
+		case t.Type == hclsyntax.TokenStar && i > 0 && toks[i-1].Type == hclsyntax.TokenSlash && toks[i-1].Range.End.Byte == t.Range.Start.Byte && open == nil:
+			rng := hcl.RangeBetween(toks[i-1].Range, t.Range)
+			d = errAt(rng, "Unclosed comment",
+				"This /* comment has no */ to close it. Close it where the comment ends, or start each line of it with # or // instead.")
+		}
+		if d != nil {
+			break
+		}
+	}
+	if d == nil && open != nil {
+		marker := strings.TrimSpace(strings.TrimLeft(string(open.Bytes), "<-"))
+		rng := open.Range
+		rng.End = hcl.Pos{Line: rng.Start.Line, Column: rng.Start.Column + len(strings.TrimRight(string(open.Bytes), "\r\n")), Byte: rng.Start.Byte + len(strings.TrimRight(string(open.Bytes), "\r\n"))}
+		d = errAt(rng, "Unclosed heredoc",
+			fmt.Sprintf("The heredoc that starts here has no line holding only %s to end it, so the rest of the file became its text. Add a line %s where the text ends.", marker, marker))
+	}
+	if d == nil {
+		return diags
+	}
+	var kept hcl.Diagnostics
+	for _, e := range diags {
+		if e.Subject != nil && e.Subject.Start.Byte < d.Subject.Start.Byte {
+			kept = append(kept, e)
+		}
+	}
+	return append(kept, d)
+}
