@@ -100,6 +100,12 @@ each service's offer gave them through NATS.`,
 			if f.mode == "single" && (f.natsURL != "" || len(f.only) > 0 || f.seeds != "") {
 				return usageError{err: fmt.Errorf("--nats, --nats-seeds and --only need --mode=split")}
 			}
+			if len(f.only) > 0 && split.ConnFromEnv(f.natsURL).URL == "" {
+				// The embedded server would be this process tree's alone:
+				// the guests --only leaves out could never join it, and
+				// those it names would wait for them for ever.
+				return usageError{err: fmt.Errorf("--only hosts part of the app here and leaves the rest to other machines, which reach it through the NATS server they share: give that server with --nats (or $%s)", split.EnvURL)}
+			}
 			if f.seeds != "" && f.natsURL == "" {
 				return usageError{err: fmt.Errorf("--nats-seeds needs --nats: the embedded NATS server makes each guest's key itself")}
 			}
