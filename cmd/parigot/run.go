@@ -142,6 +142,16 @@ each service's offer gave them through NATS.`,
 			}
 			ctx := cmd.Context()
 			if len(f.debug) > 0 {
+				// Named guests first: a name that is no guest's is the
+				// mistake to tell, whatever is installed. A manifest with
+				// mistakes is left to the build, which shows them.
+				if app, err := builder.Load(appDir(args)); err == nil {
+					for _, name := range f.debug {
+						if app.Guest(name) == nil {
+							return usageError{err: fmt.Errorf("--debug names %q, which is not a service or program of %s", name, app.Name)}
+						}
+					}
+				}
 				if _, err := exec.LookPath("dlv"); err != nil { // said before anything is built
 					return fmt.Errorf("--debug runs %s natively under Delve, which is not on PATH: go install github.com/go-delve/delve/cmd/dlv@latest, and put $(go env GOPATH)/bin on PATH", strings.Join(f.debug, ", "))
 				}
