@@ -67,7 +67,7 @@ compile, or the app did not build (shown as 'parigot build' shows it).`,
 			for _, mode := range modes {
 				fmt.Fprintf(stderr, "parigot: testing %s in %s mode\n", res.App.Name, mode)
 				p, err := gotest.Run(ctx, gotest.Options{Dir: res.App.Dir, Mode: mode, Run: f.run, Verbose: f.verbose,
-					Env: []string{apptest.EnvMode + "=" + mode}}, stdout)
+					Env: []string{apptest.EnvMode + "=" + mode}, Progress: stderr}, stdout)
 				if err != nil {
 					return err
 				}

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,6 +36,9 @@ type Case struct {
 	result    string // "pass", "fail" or "skip"
 	elapsed   float64
 	output    strings.Builder
+	// unbuilt is a package failure of a package whose tests did not
+	// compile: the compiler's errors, above, say why.
+	unbuilt bool
 }
 
 // Pass is what one `go test` run reported.
@@ -54,6 +58,54 @@ type Options struct {
 	Run     string   // go test -run
 	Verbose bool     // show every test's output, not only failing ones'
 	Env     []string // added to the environment of go test
+	// Progress, when set, is told every compilingNote that go test is
+	// still compiling, until the first test package starts: a first run
+	// compiles the app's test binaries and parigot's packages, a minute
+	// or more with nothing else printed.
+	Progress io.Writer
+}
+
+// compilingNote is how often Run says that go test is still compiling.
+var compilingNote = 10 * time.Second
+
+// started is go test's output, noting when the first package starts.
+type started struct {
+	r    io.Reader
+	seen atomic.Bool
+}
+
+func (s *started) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if !s.seen.Load() && bytes.Contains(p[:n], []byte(`"Action":"start"`)) {
+		s.seen.Store(true)
+	}
+	return n, err
+}
+
+// noteWhileCompiling tells w, every interval, how long go test has been
+// compiling, until s has seen a package start or stop is called; ended is
+// closed when it has stopped.
+func noteWhileCompiling(w io.Writer, s *started, every time.Duration) (stop func(), ended <-chan struct{}) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		begin := time.Now()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if s.seen.Load() {
+					return
+				}
+				fmt.Fprintf(w, "parigot: go test is still compiling the tests (%s)\n", time.Since(begin).Round(time.Second))
+			}
+		}
+	}()
+	return func() { close(done); <-finished }, finished
 }
 
 // Run runs the Go tests of opts.Dir, shows their output as go test would,
@@ -79,7 +131,13 @@ func Run(ctx context.Context, opts Options, stdout io.Writer) (*Pass, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("running go test: %w", err)
 	}
-	pass := read(out, opts.Mode, opts.Verbose, stdout)
+	watched := &started{r: out}
+	stopNotes := func() {}
+	if opts.Progress != nil {
+		stopNotes, _ = noteWhileCompiling(opts.Progress, watched, compilingNote)
+	}
+	pass := read(watched, opts.Mode, opts.Verbose, stdout)
+	stopNotes()
 	waitErr := cmd.Wait()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -111,10 +169,9 @@ func (p *Pass) Failed() bool {
 // itself would print to stdout.
 func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 	pass := &Pass{mode: mode, pkgElapsed: map[string]float64{}}
-	cases := map[string]*Case{}       // pkg + " " + test
-	pkgOut := map[string]*Case{}      // output outside tests, per package
-	buildOut := map[string][]string{} // build output, per import path
-	testFailed := map[string]bool{}   // packages with a failed test so far
+	cases := map[string]*Case{}     // pkg + " " + test
+	pkgOut := map[string]*Case{}    // output outside tests, per package
+	testFailed := map[string]bool{} // packages with a failed test so far
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -125,7 +182,6 @@ func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 		}
 		switch ev.Action {
 		case "build-output":
-			buildOut[ev.ImportPath] = append(buildOut[ev.ImportPath], ev.Output)
 			fmt.Fprint(stdout, ev.Output)
 			continue
 		case "build-fail":
@@ -155,6 +211,7 @@ func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 			case "fail":
 				pass.pkgElapsed[ev.Package] = ev.Elapsed
 				p.result = "fail"
+				p.unbuilt = ev.FailedBuild != ""
 				pass.pkgFailures = append(pass.pkgFailures, p)
 			}
 			continue
@@ -260,7 +317,11 @@ func Summarize(w io.Writer, passes []*Pass, naming bool) bool {
 		}
 		for _, pf := range p.pkgFailures {
 			failed++
-			names = append(names, fmt.Sprintf("FAIL package %s%s: it failed outside any test (see its output above)", pf.pkg, suffix))
+			why := "it failed outside any test (see its output above)"
+			if pf.unbuilt {
+				why = "its tests did not compile (the compiler's errors are above)"
+			}
+			names = append(names, fmt.Sprintf("FAIL package %s%s: %s", pf.pkg, suffix, why))
 		}
 	}
 	for _, n := range names {

@@ -3,10 +3,13 @@ package gotest
 import (
 	"bytes"
 	"encoding/xml"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // events is what `go test -json ./...` prints for a package with a passing
@@ -78,6 +81,29 @@ func TestAPackageThatFailedOutsideItsTestsShowsWhy(t *testing.T) {
 	}
 }
 
+// A package whose tests do not compile shows the compiler's errors, and
+// the summary says it did not compile.
+func TestAPackageThatDidNotCompileIsSaidToHaveNotCompiled(t *testing.T) {
+	const unbuilt = `{"ImportPath":"shop/shop [shop/shop.test]","Action":"build-output","Output":"# shop/shop [shop/shop.test]\n"}
+{"ImportPath":"shop/shop [shop/shop.test]","Action":"build-output","Output":"./a_test.go:5:28: undefined: undefinedThing\n"}
+{"ImportPath":"shop/shop [shop/shop.test]","Action":"build-fail"}
+{"Action":"start","Package":"shop/shop"}
+{"Action":"output","Package":"shop/shop","Output":"FAIL\tshop/shop [build failed]\n"}
+{"Action":"fail","Package":"shop/shop","Elapsed":0,"FailedBuild":"shop/shop [shop/shop.test]"}
+`
+	var shown bytes.Buffer
+	pass := read(strings.NewReader(unbuilt), "single", false, &shown)
+	if !strings.Contains(shown.String(), "./a_test.go:5:28: undefined: undefinedThing\n") {
+		t.Errorf("the compiler's error is not shown:\n%s", shown.String())
+	}
+	var summary bytes.Buffer
+	Summarize(&summary, []*Pass{pass}, false)
+	want := "FAIL package shop/shop: its tests did not compile (the compiler's errors are above)\n0 passed, 1 failed\n"
+	if summary.String() != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", summary.String(), want)
+	}
+}
+
 func TestAllPassedEndsWithTheCountAndSucceeds(t *testing.T) {
 	ok := strings.Split(events, "\n")[:5]
 	pass := read(strings.NewReader(strings.Join(ok, "\n")), "single", false, &bytes.Buffer{})
@@ -116,4 +142,45 @@ func TestTheJUnitReportHoldsEveryCaseAndTheFailureOutput(t *testing.T) {
 	if !strings.Contains(string(b), "sum(-1, 1) = 1, want 0") {
 		t.Errorf("the failure's output is not in the report:\n%s", b)
 	}
+}
+
+// While go test compiles, parigot says so every interval; once a package
+// starts, it stops of itself.
+func TestWhileGoTestCompilesParigotSaysSo(t *testing.T) {
+	pr, pw := io.Pipe()
+	s := &started{r: pr}
+	var notes syncBuffer
+	stop, ended := noteWhileCompiling(&notes, s, time.Millisecond)
+	defer stop()
+	for !strings.Contains(notes.String(), "parigot: go test is still compiling the tests (") {
+		time.Sleep(time.Millisecond)
+	}
+	go pw.Write([]byte(`{"Action":"start","Package":"shop/shop"}` + "\n"))
+	buf := make([]byte, 100)
+	for !s.seen.Load() {
+		s.Read(buf)
+	}
+	select {
+	case <-ended:
+	case <-time.After(time.Minute):
+		t.Fatal("the notes went on after a package started")
+	}
+}
+
+// syncBuffer is a bytes.Buffer for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
