@@ -22,7 +22,10 @@ func TestAGatewayServesUntilInterrupted(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			p := startParigot(t, "", nil, "run", "--mode="+mode, "testdata/apps/served")
 			url := p.waitURL(t)
-			p.waitFor(t, &p.stdout, regexp.MustCompile(`\| ran$`), 1)
+			// The program's prefix is padded to the service's longer
+			// name, as in any run, though a gateway's services and
+			// programs run apart.
+			p.waitFor(t, &p.stdout, regexp.MustCompile(`^once {4}\| ran$`), 1)
 			// The program has ended; the gateway still serves.
 			callHi(t, url, p)
 			p.stop(t)

@@ -134,7 +134,7 @@ func (s *single) startServices(ctx context.Context) error {
 	s.stopServices = cancel
 	s.servicesEnd = make(chan hostEnd, 1)
 	go func() {
-		cfg := host.Config{Guests: services, Stdout: s.opts.Stdout, Stderr: s.opts.Stderr,
+		cfg := host.Config{Guests: services, Stdout: s.opts.Stdout, Stderr: s.opts.Stderr, PrefixWidth: s.prefixWidth(),
 			Progress: s.opts.Progress, Live: s.opts.Live, Remote: s.reg, Logger: s.log, Reloads: s.opts.Reloads, State: s.opts.State}
 		s.observe(&cfg)
 		r, err := host.Run(sctx, cfg)
@@ -219,7 +219,7 @@ func (s *single) startPrograms(ctx context.Context) {
 	go func() {
 		// The services are compiled and ready by now: the programs'
 		// compile has the terminal's status line to itself.
-		cfg := host.Config{Guests: programs, Stdout: s.opts.Stdout, Stderr: s.opts.Stderr, Progress: s.opts.Progress, Live: s.opts.Live,
+		cfg := host.Config{Guests: programs, Stdout: s.opts.Stdout, Stderr: s.opts.Stderr, PrefixWidth: s.prefixWidth(), Progress: s.opts.Progress, Live: s.opts.Live,
 			Remote: s.reg, Logger: s.log, State: s.opts.State}
 		s.observe(&cfg)
 		r, err := host.Run(pctx, cfg)
@@ -288,6 +288,17 @@ func (s *single) programsDone() {
 }
 
 // observe applies SingleOptions.Observe to cfg.
+// prefixWidth is the width of every guest's output prefix in both runs,
+// the services' and the programs': the longest name of all, so that their
+// lines align as one run's do.
+func (s *single) prefixWidth() int {
+	w := 0
+	for _, g := range s.opts.Guests {
+		w = max(w, len(g.Name))
+	}
+	return w
+}
+
 func (s *single) observe(cfg *host.Config) {
 	if s.opts.Observe != nil {
 		s.opts.Observe(cfg)

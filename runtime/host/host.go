@@ -170,6 +170,11 @@ type Config struct {
 	Guests []*GuestSpec // in start order: every service after those it requires
 	Stdout io.Writer    // guests' stdout, each line prefixed with the guest's name
 	Stderr io.Writer    // guests' stderr, likewise; also the host's own reports
+	// PrefixWidth is the least width of the guests' name prefixes, for a
+	// run of some of an app's guests whose lines mix with those of the
+	// others' run (the gateway's services and programs): the longest of
+	// all their names. Zero: the longest of Guests' names.
+	PrefixWidth int
 	// CacheDir holds wazero's compilation cache. Empty: DefaultCacheDir().
 	CacheDir string
 	// ReadyTimeout bounds how long a service may take to become ready.

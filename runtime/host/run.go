@@ -65,6 +65,7 @@ func newRun(cfg Config) (*run, error) {
 	} else {
 		r.log.Warn("compilation cache unavailable; guests compile from scratch", "dir", cfg.CacheDir, "err", err)
 	}
+	r.width = cfg.PrefixWidth
 	for _, g := range cfg.Guests {
 		r.width = max(r.width, len(g.Name))
 		in := newInstance(r, g)
