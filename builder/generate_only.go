@@ -29,9 +29,11 @@ func Generate(ctx context.Context, dir string, w io.Writer) error {
 	return nil
 }
 
-// LoadProtos reads the manifest in dir for what concerns its protos alone
-// (parigot check): like Generate, it reads no guest's source, and says
-// nothing of a guest whose source is missing.
-func LoadProtos(dir string) (*manifest.App, error) {
+// LoadDeclared reads the manifest in dir for what it declares, for the
+// commands that build nothing (parigot check, graph, nats-config): like
+// Generate, it reads no guest's source, and says nothing of a guest whose
+// source is missing, so that they work on an app whose new service has no
+// code yet.
+func LoadDeclared(dir string) (*manifest.App, error) {
 	return loadForCode(dir, progress.New(nil, false))
 }

@@ -51,7 +51,7 @@ Install buf with:
   parigot check ./examples/helloworld --against HEAD~1`,
 		Args: maxOneDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := builder.LoadProtos(appDir(args))
+			app, err := builder.LoadDeclared(appDir(args))
 			if err != nil {
 				return err
 			}

@@ -46,7 +46,7 @@ Formats:
 			if !ok {
 				return usageError{err: fmt.Errorf("unknown --format %q: the formats are mermaid and dot", format)}
 			}
-			app, err := builder.Load(appDir(args))
+			app, err := builder.LoadDeclared(appDir(args))
 			if err != nil {
 				return err
 			}

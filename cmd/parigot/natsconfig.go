@@ -39,7 +39,7 @@ seeds of the guests it hosts with --nats-seeds DIR.`,
   parigot run --mode=split --nats=nats://nats-1:4222 --nats-seeds ~/.parigot/shop-seeds --only=orders`,
 		Args: maxOneDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := builder.Load(appDir(args))
+			app, err := builder.LoadDeclared(appDir(args))
 			if err != nil {
 				return err
 			}
