@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -312,6 +313,16 @@ func (a *App) RunProgram(t testing.TB, name string) ProgramResult {
 	return ProgramResult{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: res.ExitCode, Failures: res.Failures}
 }
 
+// implemented says whether a service of the app implements service.
+func (a *App) implemented(service string) bool {
+	for _, s := range a.app.Services {
+		if slices.Contains(s.Implements, service) {
+			return true
+		}
+	}
+	return false
+}
+
 // Call implements guest.Caller: it calls service ("package.Service") method
 // with req and decodes the reply into resp. It waits for the reply until
 // ctx ends or the service's method budget (its method_timeout) passes, which
@@ -326,8 +337,12 @@ func (a *App) Call(ctx context.Context, service, method string, req, resp proto.
 		ep = a.net.Service(service)
 	}
 	if ep == nil {
+		if !a.implemented(service) { // as a guest's Locate would find nothing
+			return &guest.Error{Code: guest.CodeUnimplemented, Method: full,
+				Message: fmt.Sprintf("no service of %s implements %s (see implements in parigot.hcl)", a.app.Name, service)}
+		}
 		return &guest.Error{Code: guest.CodeUnavailable, Method: full,
-			Message: fmt.Sprintf("no service of %s implements %s (see implements in parigot.hcl)", a.app.Name, service)}
+			Message: fmt.Sprintf("the service of %s that implements %s is not running", a.app.Name, service)}
 	}
 	payload, err := proto.Marshal(req)
 	if err != nil {

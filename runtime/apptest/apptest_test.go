@@ -2,6 +2,7 @@ package apptest
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	greetingv1 "parigot.dev/parigot/examples/helloworld/gen/greeting/v1"
@@ -53,8 +54,8 @@ func TestCalls(t *testing.T) {
 				t.Errorf("FetchGreeting = %v, %v; want Hello, you!", resp, err)
 			}
 			err = app.Call(t.Context(), "nope.v1.Nope", "Get", &greetingv1.FetchGreetingRequest{}, &greetingv1.FetchGreetingResponse{})
-			if !errors.Is(err, guest.ErrUnavailable) {
-				t.Errorf("a call to an unknown service: err = %v, want unavailable", err)
+			if !errors.Is(err, guest.ErrUnimplemented) || !strings.Contains(err.Error(), "no service of helloworld implements nope.v1.Nope") {
+				t.Errorf("a call to a service the app does not implement: err = %v, want unimplemented, naming it", err)
 			}
 			err = app.Call(t.Context(), greetingv1.GreetingServiceName, "Nope", &greetingv1.FetchGreetingRequest{}, &greetingv1.FetchGreetingResponse{})
 			if !errors.Is(err, guest.ErrUnimplemented) {
