@@ -248,9 +248,13 @@ func generate(ctx context.Context, app *manifest.App, dir string) (*codegen.Resu
 	if diags := app.CheckSubscriptions(methods); diags.HasErrors() {
 		return nil, &DiagnosticsError{Diags: diags, Sources: src}
 	}
-	files, written, diags := generateIds(app, gen.Types)
+	files, written, removed, diags := generateIds(app, gen.Types)
 	if diags.HasErrors() {
 		return nil, &DiagnosticsError{Diags: diags, Sources: src}
+	}
+	for _, f := range removed {
+		rel, _ := filepath.Rel(app.Dir, f)
+		gen.Notes = append(gen.Notes, fmt.Sprintf("removed %s: no id block of parigot.hcl generates it now", filepath.ToSlash(rel)))
 	}
 	gen.Files = append(gen.Files, files...)
 	gen.Written = append(gen.Written, written...)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -34,10 +35,10 @@ type idFile struct {
 // file only when its content changed, and removes the files of id blocks
 // that are gone. types are the Go types codegen generated from the app's
 // protos, checked for clashes with the Id types.
-func generateIds(app *manifest.App, types []codegen.GoType) (files, written []string, diags hcl.Diagnostics) {
+func generateIds(app *manifest.App, types []codegen.GoType) (files, written, removed []string, diags hcl.Diagnostics) {
 	out, diags := idFiles(app, types)
 	if diags.HasErrors() {
-		return nil, nil, diags
+		return nil, nil, nil, diags
 	}
 	fail := func(summary string, err error) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: err.Error()})
@@ -58,11 +59,14 @@ func generateIds(app *manifest.App, types []codegen.GoType) (files, written []st
 		}
 	}
 	for dir := range dirs {
-		if err := removeStaleIds(filepath.Join(app.Dir, filepath.FromSlash(dir)), keep); err != nil {
+		gone, err := removeStaleIds(filepath.Join(app.Dir, filepath.FromSlash(dir)), keep)
+		if err != nil {
 			fail("Cannot remove the file of a removed Id type", err)
 		}
+		removed = append(removed, gone...)
 	}
-	return files, written, diags
+	slices.Sort(removed)
+	return files, written, removed, diags
 }
 
 // idFiles generates, without writing, the code of every id block of app, and
@@ -158,12 +162,18 @@ func checkIdType(app *manifest.App, t *manifest.IdType, types []codegen.GoType) 
 }
 
 // removeStaleIds removes the generated Id files in dir that keep does not
-// hold: those of id blocks that were removed or moved.
-func removeStaleIds(dir string, keep map[string]bool) error {
+// hold, those of id blocks that were removed or moved, and returns them;
+// then dir itself if that left it empty.
+func removeStaleIds(dir string, keep map[string]bool) (removed []string, err error) {
 	names, err := filepath.Glob(filepath.Join(dir, "*_id.go"))
 	if err != nil {
-		return err
+		return nil, err
 	}
+	defer func() {
+		if len(removed) > 0 {
+			os.Remove(dir) // fails, as it should, unless it is empty
+		}
+	}()
 	for _, name := range names {
 		if keep[name] {
 			continue
@@ -173,14 +183,15 @@ func removeStaleIds(dir string, keep map[string]bool) error {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
-			return err
+			return removed, err
 		}
 		if !bytes.HasPrefix(b, []byte(boilerplateid.Header)) {
 			continue // someone else's file: leave it alone
 		}
 		if err := os.Remove(name); err != nil {
-			return err
+			return removed, err
 		}
+		removed = append(removed, name)
 	}
-	return nil
+	return removed, nil
 }

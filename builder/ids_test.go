@@ -308,3 +308,28 @@ func TestACompilerErrorNamesItsFileFromWhereTheAppWasNamed(t *testing.T) {
 		}
 	}
 }
+
+// An id block removed from parigot.hcl takes its file with it, and the
+// generation says so; a directory left empty goes too.
+func TestARemovedIdBlockIsSaidToHaveTakenItsFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := genApp(t, dir, map[string]string{"parigot.hcl": shopHeader + "id \"Order\" {\n  letter = \"o\"\n}\n"}); err != nil {
+		t.Fatal(rendered(err))
+	}
+	writeFiles(t, dir, map[string]string{"parigot.hcl": shopHeader})
+	app, err := Load(dir)
+	if err != nil {
+		t.Fatal(rendered(err))
+	}
+	gen, err := generate(context.Background(), app, dir)
+	if err != nil {
+		t.Fatal(rendered(err))
+	}
+	want := "removed gen/ids/order_id.go: no id block of parigot.hcl generates it now"
+	if !slices.Contains(gen.Notes, want) {
+		t.Errorf("notes %q, want %q", gen.Notes, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gen", "ids")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("gen/ids is still there (%v)", err)
+	}
+}
