@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -276,6 +277,43 @@ func TestGatewayOverHTTP(t *testing.T) {
 			if resp.StatusCode != 200 || !strings.Contains(body, "Hello, ") {
 				t.Errorf("%q %v: %d %s", c.ct, c.header, resp.StatusCode, body)
 			}
+		}
+	})
+	t.Run("a compressed body is bounded by what it inflates to, not by its compressed size", func(t *testing.T) {
+		// 256 MiB of one byte in a quoted string: about 256 KB compressed,
+		// well under MaxBody; inflated, far over it.
+		var bomb bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&bomb, gzip.BestCompression)
+		zw.Write([]byte(`{"name":"`))
+		chunk := bytes.Repeat([]byte("x"), 1<<20)
+		for range 256 {
+			zw.Write(chunk)
+		}
+		zw.Write([]byte(`"}`))
+		zw.Close()
+		if bomb.Len() >= MaxBody {
+			t.Fatalf("the bomb is %d bytes compressed, not under MaxBody", bomb.Len())
+		}
+		for _, c := range []struct{ path, ct, wantCode string }{
+			{"/test.v1.Echo/Say", "application/json", `"code":"resource_exhausted"`},
+			{"/v1/say/x", "application/json", `"code":8`},
+			{"/test.v1.Echo/Say", "application/proto", "resource_exhausted"},
+		} {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			resp, body := post(t, url+c.path, c.ct, bomb.String(), "Content-Encoding", "gzip")
+			runtime.ReadMemStats(&after)
+			if resp.StatusCode != http.StatusRequestEntityTooLarge && resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, c.wantCode) {
+				t.Errorf("%s %s: %d %s, want resource exhausted", c.path, c.ct, resp.StatusCode, body)
+			}
+			// Inflating it all would allocate its 256 MiB at least.
+			if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 {
+				t.Errorf("%s %s: the gateway allocated %d MiB for a body it refused", c.path, c.ct, got>>20)
+			}
+		}
+		resp, body := post(t, url+"/test.v1.Echo/Say", "application/json", "not gzip at all", "Content-Encoding", "gzip")
+		if resp.StatusCode != 400 || !strings.Contains(body, "is not gzip") {
+			t.Errorf("a body that is not gzip: %d %s", resp.StatusCode, body)
 		}
 	})
 	t.Run("malformed JSON on a REST path is a bad request, in REST's error form", func(t *testing.T) {

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"bytes"
+	"compress/flate"
+	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -148,8 +150,9 @@ func isJSON(contentType string) bool { return mediaType(contentType) == "applica
 // method's request (procedures: each method's path and request type),
 // decoded with types for its Any fields: {"id": 5} for a string id is the
 // client's mistake (400), not the server's (500). Fields the type does not
-// have are left out, as Connect's servers do. A compressed body is left
-// to vanguard, which decompresses it.
+// have are left out, as Connect's servers do. A body compressed with gzip
+// comes here inflated (see inflate); one in another encoding is left to
+// vanguard.
 func checkJSON(procedures map[string]protoreflect.MessageDescriptor, types *dynamicpb.Types, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if enc := r.Header.Get("Content-Encoding"); r.Body == nil || !isJSON(r.Header.Get("Content-Type")) || enc != "" && enc != "identity" {
@@ -164,6 +167,8 @@ func checkJSON(procedures map[string]protoreflect.MessageDescriptor, types *dyna
 		switch {
 		case errors.As(err, &tooBig):
 			code, msg, status = connect.CodeResourceExhausted, fmt.Sprintf("the request body is larger than the gateway's limit of %d bytes", tooBig.Limit), http.StatusRequestEntityTooLarge
+		case errors.Is(err, errNotGzip):
+			msg = err.Error()
 		case err != nil:
 			// The client did not send its body in time (ReadTimeout), or
 			// is gone (see closeOnReadError).
@@ -309,9 +314,58 @@ func guard(h http.Handler, log *slog.Logger) http.Handler {
 		if r.ProtoMajor == 1 {
 			r.Body = &closeOnReadError{ReadCloser: r.Body, w: w}
 		}
+		if strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") {
+			inflate(w, r)
+		}
 		h.ServeHTTP(w, r)
 	})
 }
+
+// inflate decompresses a gzip request body (Connect's unary calls and REST
+// send one with Content-Encoding: gzip) as it is read, up to MaxBody
+// inflated bytes, and drops the header: the rest of the gateway sees the
+// body as if it came uncompressed. MaxBody bounds the compressed bytes
+// already; without a bound on what they inflate to, a body of a megabyte
+// made of one repeated byte would make the gateway hold a gigabyte.
+// Beyond the bound a read fails as a body over MaxBody does, with
+// *http.MaxBytesError; a body that is not gzip fails with errNotGzip.
+func inflate(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, &gunzip{compressed: r.Body}, MaxBody)
+	r.Header.Del("Content-Encoding")
+	r.Header.Del("Content-Length")
+	r.ContentLength = -1
+}
+
+// errNotGzip is the read error of a body said to be gzip that is not.
+var errNotGzip = errors.New("the request body is not gzip, as its Content-Encoding says")
+
+// gunzip reads its compressed body inflated, starting the gzip reader at
+// the first read (its header is read then, from the client).
+type gunzip struct {
+	compressed io.ReadCloser
+	z          *gzip.Reader
+}
+
+func (g *gunzip) Read(p []byte) (int, error) {
+	if g.z == nil {
+		z, err := gzip.NewReader(g.compressed)
+		if err != nil {
+			if errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return 0, errNotGzip
+			}
+			return 0, err // the client's body itself: too large, too late
+		}
+		g.z = z
+	}
+	n, err := g.z.Read(p)
+	var corrupt flate.CorruptInputError
+	if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.As(err, &corrupt) {
+		err = errNotGzip
+	}
+	return n, err
+}
+
+func (g *gunzip) Close() error { return g.compressed.Close() }
 
 // closeOnReadError ends an HTTP/1.1 connection whose request body could not
 // be read (the client did not send it within ReadTimeout, or went away):
