@@ -903,6 +903,7 @@ message M {
 			detail:  "Save it as UTF-8",
 			file:    "app/a.proto",
 			line:    3, column: 7,
+			srcLine: "  3: // caf\ufffd\n           ^\n",
 		},
 		{
 			name:    "an imported file saved as UTF-16 is reported as such",
@@ -912,6 +913,17 @@ message M {
 			detail:  "UTF-16",
 			file:    "app/b.proto",
 			line:    1, column: 1,
+			srcLine: "  1: \ufffd\ufffds\ufffdy\ufffdn\ufffd\n     ^\n",
+		},
+		{
+			name:    "a binary file is reported at its first NUL byte, with its line and a marker",
+			files:   map[string]string{"a.proto": "syntax = \"proto3\";\nmes\x00sage\n"},
+			set:     ProtoSet{Files: []string{"a.proto"}},
+			summary: "File is not UTF-8 text",
+			detail:  "NUL bytes",
+			file:    "app/a.proto",
+			line:    2, column: 4,
+			srcLine: "  2: mes\ufffdsage\n        ^\n",
 		},
 		{
 			name:    "an edition parigot does not compile says which it does",

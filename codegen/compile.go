@@ -259,15 +259,18 @@ func (c *compilation) open(p string) (io.ReadCloser, error) {
 	if rel, err := filepath.Rel(c.in.AppDir, p); err == nil {
 		name = filepath.Join(c.in.DisplayDir, rel)
 	}
+	// The source is kept even when it is not text, so that the
+	// diagnostic shows the line with its first bad byte (as U+FFFD) and
+	// marks it, as parigot.hcl's does.
+	c.mu.Lock()
+	c.sources.Add(name, b)
+	c.mu.Unlock()
 	if d := diag.NotText(name, b); d != nil {
 		c.mu.Lock()
 		c.notText = append(c.notText, d)
 		c.mu.Unlock()
 		return nil, errors.New(d.Summary)
 	}
-	c.mu.Lock()
-	c.sources.Add(name, b)
-	c.mu.Unlock()
 	if loc := edition2024.FindSubmatchIndex(b); loc != nil {
 		b = bytes.Clone(b)
 		b[loc[3]-2] = '3' // "2024" -> "2023"
