@@ -929,7 +929,7 @@ message M {
 			name:    "an edition parigot does not compile says which it does",
 			files:   map[string]string{"a.proto": "edition = \"2025\";\npackage a;\n"},
 			set:     ProtoSet{Files: []string{"a.proto"}},
-			summary: "2025",
+			summary: `Edition "2025" is not one parigot compiles`,
 			detail:  "parigot compiles editions 2023 and 2024",
 			file:    "app/a.proto",
 			line:    1, column: 11,

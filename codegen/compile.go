@@ -342,8 +342,18 @@ func (c *compilation) errorDiag(root string, e reporter.ErrorWithPos) *hcl.Diagn
 	}
 	msg = strings.ReplaceAll(msg, "$end", "end of file") // the parser's name for it
 	rng := c.spanRange(root, e.Start(), e.End())
-	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: capitalize(msg), Detail: protoErrorDetail(msg), Subject: &rng}
+	summary := capitalize(msg)
+	if m := unknownEdition.FindStringSubmatch(msg); m != nil {
+		// The compiler lists the editions it knows, which are not
+		// those parigot compiles (see open): the detail says those.
+		summary = fmt.Sprintf("Edition %s is not one parigot compiles", m[1])
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: protoErrorDetail(msg), Subject: &rng}
 }
+
+// unknownEdition matches the compiler's error for an edition it does not
+// know; its group is the edition, quoted.
+var unknownEdition = regexp.MustCompile(`^edition value ("(?:[^"\\]|\\.)*") not recognized`)
 
 // protoErrorDetail says what to do about an error of the proto compiler,
 // whose own messages say only what is wrong.
