@@ -1260,3 +1260,78 @@ service S {
 		t.Errorf("details do not say the kind of streaming: %q, %q", diags[1].Detail, diags[2].Detail)
 	}
 }
+
+// A lexical error (an unclosed string, a bad escape, a stray character) is
+// one diagnostic: not followed by the parser's echo of it, nor by the
+// syntax errors it causes on its line.
+func TestALexicalErrorIsOneDiagnostic(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		want      []string // line:col summary
+		detail    string   // a substring of the first diagnostic's detail
+		srcLine   string   // a substring of the rendered diagnostics
+	}{
+		{
+			name:    "a string without its closing quote is one error that says to close it",
+			src:     "syntax = \"proto3\";\n\npackage \"bookstore.v1;\n\nmessage Book {\n  string title = 1;\n}\n",
+			want:    []string{"3:9 Unclosed string"},
+			detail:  `Add the closing "`,
+			srcLine: "  3: package \"bookstore.v1;\n             ^^^^^^^^^^^^^^\n",
+		},
+		{
+			name:    "a string in an option list without its closing quote is one error",
+			src:     "syntax = \"proto3\";\npackage a;\nmessage Book {\n  string title = 1 [json_name = 'x];\n  string b = 2;\n}\n",
+			want:    []string{"4:33 Unclosed string"},
+			detail:  "Add the closing '",
+			srcLine: "  4:   string title = 1 [json_name = 'x];\n",
+		},
+		{
+			name:   "a string the file ends in is one error that says to close it",
+			src:    "syntax = \"proto3\";\npackage a;\noption go_package = \"example.com/app/gen/a",
+			want:   []string{"3:21 Unclosed string"},
+			detail: `Add the closing "`,
+		},
+		{
+			name: "a value missing its opening quote is reported where it goes wrong, not as a string its closing quote opens",
+			src:  "syntax = \"proto3\";\npackage a;\noption go_package = example.com/app/gen/a;av1\";\nmessage M {}\n",
+			want: []string{"3:28 Syntax error: expecting ';'", "3:28 Syntax error: unexpected '.'"},
+		},
+		{
+			name: "a bad escape is one error at the escape",
+			src:  "syntax = \"proto3\";\npackage a;\noption go_package = \"x\\q\";\nmessage M {}\n",
+			want: []string{"3:23 Invalid escape sequence: \\q"},
+		},
+		{
+			name: "a stray character is one error",
+			src:  "syntax = \"proto3\";\npackage a;\nmessage M { string s = 1; # }\nmessage N {}\n",
+			want: []string{"3:27 Invalid character"},
+		},
+		{
+			name: "a syntax error on another line is still reported",
+			src:  "syntax = \"proto3\";\npackage \"a;\nmessage M {}\nmessage N { string s = 1 }\n",
+			want: []string{"2:9 Unclosed string", "4:26 Syntax error: expecting ';'"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeApp(t, map[string]string{"a.proto": tc.src})
+			res, diags := Generate(context.Background(), Input{AppDir: dir, DisplayDir: "app", Module: testModule, Sets: []ProtoSet{{Files: []string{"a.proto"}}}})
+			var got []string
+			for _, d := range diags {
+				got = append(got, fmt.Sprintf("%d:%d %s", d.Subject.Start.Line, d.Subject.Start.Column, d.Summary))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("diagnostics:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			if !strings.Contains(diags[0].Detail, tc.detail) {
+				t.Errorf("detail %q lacks %q", diags[0].Detail, tc.detail)
+			}
+			var buf bytes.Buffer
+			if err := diag.Write(&buf, diags, res.Sources, 0, false); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(buf.String(), tc.srcLine) {
+				t.Errorf("rendered diagnostics do not show %q:\n%s", tc.srcLine, buf.String())
+			}
+		})
+	}
+}

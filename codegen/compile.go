@@ -195,6 +195,7 @@ func (c *compilation) compileSet(ctx context.Context, root string, names []strin
 		}
 		return a.Offset < b.Offset
 	})
+	errs = dropFollowOns(errs)
 	seen := map[string]bool{}
 	// A file that is not text is reported at its first bad byte, not by
 	// the compiler where it is imported or listed.
@@ -336,10 +337,10 @@ func openShipped(p string) (io.ReadCloser, error) {
 }
 
 func (c *compilation) errorDiag(root string, e reporter.ErrorWithPos) *hcl.Diagnostic {
-	msg := e.Error()
-	if u := e.Unwrap(); u != nil {
-		msg = u.Error()
+	if d := c.unclosedStringDiag(root, e); d != nil {
+		return d
 	}
+	msg := compilerMessage(e)
 	msg = strings.ReplaceAll(msg, "$end", "end of file") // the parser's name for it
 	rng := c.spanRange(root, e.Start(), e.End())
 	summary := capitalize(msg)
