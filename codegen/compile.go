@@ -343,6 +343,9 @@ func (c *compilation) errorDiag(root string, e reporter.ErrorWithPos) *hcl.Diagn
 	msg := compilerMessage(e)
 	msg = strings.ReplaceAll(msg, "$end", "end of file") // the parser's name for it
 	rng := c.spanRange(root, e.Start(), e.End())
+	if summary, detail, ok := unknownTypeError(msg); ok {
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &rng}
+	}
 	summary := capitalize(msg)
 	if m := unknownEdition.FindStringSubmatch(msg); m != nil {
 		// The compiler lists the editions it knows, which are not
@@ -368,7 +371,7 @@ func protoErrorDetail(msg string) string {
 		return "Import the file by its path below the import root (the proto block's root in parigot.hcl; the app directory when it has none), and move the file there if it is not."
 	case strings.Contains(msg, "no such file or directory"):
 		return "An import names a file by its path below the import root (the proto block's root in parigot.hcl; the app directory when it has none), or a file shipped with parigot or protobuf. Check the path, or add the file."
-	case strings.Contains(msg, "unknown type") || strings.Contains(msg, "not found") || strings.Contains(msg, "undefined"):
+	case unknownType.MatchString(msg) || strings.Contains(msg, "not found") || strings.Contains(msg, "undefined"):
 		return "Check the spelling, the package prefix, and that the file defining it is imported (and listed in a proto block of parigot.hcl, or shipped with parigot, or a well-known type)."
 	}
 	return "Fix the .proto file at the marked place, and build again."
