@@ -1381,3 +1381,74 @@ func TestALexicalErrorIsOneDiagnostic(t *testing.T) {
 		})
 	}
 }
+
+// A name declared twice is one error at its second declaration, naming
+// where the first is, whether the two files are in one proto block (the
+// compiler sees it) or in two (each compiled on its own).
+func TestANameDeclaredTwiceIsReportedWhereItIsDeclaredAgain(t *testing.T) {
+	bookstore := "syntax = \"proto3\";\npackage bookstore.v1;\nmessage Book {}\n"
+	for _, tc := range []struct {
+		name    string
+		first   string // bookstore.proto, when not bookstore
+		other   string
+		sets    []ProtoSet
+		summary string
+		at      string
+	}{
+		{
+			name:    "a message declared in two proto blocks",
+			other:   "syntax = \"proto3\";\n\npackage bookstore.v1;\nmessage Book { string title = 1; }\n",
+			sets:    []ProtoSet{{Root: "proto", Files: []string{"proto/bookstore/v1/bookstore.proto"}}, {Root: "proto", Files: []string{"proto/other/v1/other.proto"}}},
+			summary: `Symbol "bookstore.v1.Book" already defined at app/proto/bookstore/v1/bookstore.proto:3:9`,
+			at:      "app/proto/other/v1/other.proto:4:9",
+		},
+		{
+			name:    "a message declared in two proto blocks with roots of their own",
+			other:   "syntax = \"proto3\";\n\npackage bookstore.v1;\nmessage Book { string title = 1; }\n",
+			sets:    []ProtoSet{{Root: "proto", Files: []string{"proto/bookstore/v1/bookstore.proto"}}, {Root: "proto/other", Files: []string{"proto/other/v1/other.proto"}}},
+			summary: `Symbol "bookstore.v1.Book" already defined at app/proto/bookstore/v1/bookstore.proto:3:9`,
+			at:      "app/proto/other/v1/other.proto:4:9",
+		},
+		{
+			name:    "an enum value in another proto block named as a message of the package",
+			other:   "syntax = \"proto3\";\npackage bookstore.v1;\nenum Shelf {\n  SHELF_UNSPECIFIED = 0;\n  Book = 1;\n}\n",
+			sets:    []ProtoSet{{Root: "proto", Files: []string{"proto/bookstore/v1/bookstore.proto"}}, {Root: "proto", Files: []string{"proto/other/v1/other.proto"}}},
+			summary: `Symbol "bookstore.v1.Book" already defined at app/proto/bookstore/v1/bookstore.proto:3:9`,
+			at:      "app/proto/other/v1/other.proto:5:3",
+		},
+		{
+			name:    "a message declared twice in one proto block names the first by its app-relative path",
+			other:   "syntax = \"proto3\";\n\npackage bookstore.v1;\nmessage Book { string title = 1; }\n",
+			sets:    []ProtoSet{{Root: "proto", Files: []string{"proto/bookstore/v1/bookstore.proto", "proto/other/v1/other.proto"}}},
+			summary: `Symbol "bookstore.v1.Book" already defined at app/proto/bookstore/v1/bookstore.proto:3:9`,
+			at:      "app/proto/other/v1/other.proto:4:9",
+		},
+		{
+			name:    "a message declared twice in one proto block names the first's column as diagnostics count columns",
+			first:   "syntax = \"proto3\";\npackage bookstore.v1;\n\tmessage Book {}\n",
+			other:   "syntax = \"proto3\";\n\npackage bookstore.v1;\nmessage Book { string title = 1; }\n",
+			sets:    []ProtoSet{{Root: "proto", Files: []string{"proto/bookstore/v1/bookstore.proto", "proto/other/v1/other.proto"}}},
+			summary: `Symbol "bookstore.v1.Book" already defined at app/proto/bookstore/v1/bookstore.proto:3:10`,
+			at:      "app/proto/other/v1/other.proto:4:9",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			first := tc.first
+			if first == "" {
+				first = bookstore
+			}
+			dir := writeApp(t, map[string]string{"proto/bookstore/v1/bookstore.proto": first, "proto/other/v1/other.proto": tc.other})
+			_, diags := Generate(context.Background(), Input{AppDir: dir, DisplayDir: "app", Module: testModule, Sets: tc.sets})
+			if len(diags) != 1 {
+				t.Fatalf("want one diagnostic, got %d: %v", len(diags), diags)
+			}
+			d := diags[0]
+			if d.Summary != tc.summary || !strings.Contains(d.Detail, "every proto block") {
+				t.Errorf("diagnostic = %q / %q, want %q and a detail that speaks of every proto block", d.Summary, d.Detail, tc.summary)
+			}
+			if d.Subject == nil || diag.Position(*d.Subject) != tc.at {
+				t.Errorf("at %v, want %s", d.Subject, tc.at)
+			}
+		})
+	}
+}

@@ -196,6 +196,7 @@ func (c *compilation) compileSet(ctx context.Context, root string, names []strin
 		return a.Offset < b.Offset
 	})
 	errs = dropFollowOns(errs)
+	c.firstDeclaredFirst(root, names, errs)
 	seen := map[string]bool{}
 	// A file that is not text is reported at its first bad byte, not by
 	// the compiler where it is imported or listed.
@@ -340,7 +341,7 @@ func (c *compilation) errorDiag(root string, e reporter.ErrorWithPos) *hcl.Diagn
 	if d := c.unclosedStringDiag(root, e); d != nil {
 		return d
 	}
-	msg := compilerMessage(e)
+	msg := c.appRelative(root, compilerMessage(e))
 	msg = strings.ReplaceAll(msg, "$end", "end of file") // the parser's name for it
 	rng := c.spanRange(root, e.Start(), e.End())
 	if summary, detail, ok := unknownTypeError(msg); ok {
@@ -365,6 +366,8 @@ func protoErrorDetail(msg string) string {
 	switch {
 	case strings.HasPrefix(msg, "syntax error"):
 		return "The .proto file does not parse at the marked place (often a missing ';' or '}' just before it). Fix it, and build again."
+	case definedAt.MatchString(msg):
+		return duplicateNameDetail
 	case strings.Contains(msg, "edition value"):
 		return "parigot compiles editions 2023 and 2024 (and syntax \"proto2\" and \"proto3\"); write one of those."
 	case strings.Contains(msg, "outside the import root"):
@@ -481,6 +484,7 @@ func (c *compilation) request() (*pluginpb.CodeGeneratorRequest, hcl.Diagnostics
 			}
 		}
 	}
+	diags = append(diags, c.sameNameDiags()...)
 
 	req := &pluginpb.CodeGeneratorRequest{}
 	var params []string
