@@ -1452,3 +1452,62 @@ func TestANameDeclaredTwiceIsReportedWhereItIsDeclaredAgain(t *testing.T) {
 		})
 	}
 }
+
+// A name that a file linked into every guest declares (a well-known type,
+// parigot's own protos) cannot be declared by the app: the guest would
+// stop at its start, when protobuf registers the name a second time.
+func TestANameTheLinkedProtosDeclareIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name, src, summary, at string
+		detail                 []string
+	}{
+		{
+			name:    "a well-known type declared again",
+			src:     "syntax = \"proto3\";\npackage google.protobuf;\nmessage Empty {}\nservice Bookstore {\n  rpc Get(Empty) returns (Empty);\n}\n",
+			summary: "google.protobuf.Empty is already declared by google/protobuf/empty.proto",
+			at:      "app/proto/bookstore/v1/bookstore.proto:3:9",
+			detail:  []string{"google.golang.org/protobuf/types/known/emptypb", "    package bookstore.v1;\n", "import google/protobuf/empty.proto"},
+		},
+		{
+			name:    "an enum of parigot's own protos declared again",
+			src:     "syntax = \"proto3\";\npackage parigot.errors.v1;\nmessage M {}\nenum Code {\n  CODE_UNSPECIFIED = 0;\n}\n",
+			summary: "parigot.errors.v1.Code is already declared by parigot/errors/v1/errors.proto",
+			at:      "app/proto/bookstore/v1/bookstore.proto:4:6",
+			detail:  []string{"package bookstore.v1;"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeApp(t, map[string]string{"proto/bookstore/v1/bookstore.proto": tc.src})
+			res, diags := Generate(context.Background(), Input{AppDir: dir, DisplayDir: "app", Module: testModule,
+				Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/bookstore/v1/bookstore.proto"}}}})
+			if len(diags) != 1 {
+				t.Fatalf("want one diagnostic, got %d: %v", len(diags), diags)
+			}
+			d := diags[0]
+			if d.Summary != tc.summary {
+				t.Errorf("summary = %q, want %q", d.Summary, tc.summary)
+			}
+			for _, want := range tc.detail {
+				if !strings.Contains(d.Detail, want) {
+					t.Errorf("detail %q lacks %q", d.Detail, want)
+				}
+			}
+			if d.Subject == nil || diag.Position(*d.Subject) != tc.at {
+				t.Errorf("at %v, want %s", d.Subject, tc.at)
+			}
+			if len(res.Written) != 0 {
+				t.Errorf("wrote %v despite the error", res.Written)
+			}
+		})
+	}
+	t.Run("the app's own names, linked by a test of the app that builds the app, are no conflict", func(t *testing.T) {
+		// As if the app were protobuf-go's module: the test binary links
+		// its generated emptypb, whose names its proto declares.
+		dir := writeApp(t, map[string]string{"proto/empty.proto": "syntax = \"proto3\";\npackage google.protobuf;\noption go_package = \"google.golang.org/protobuf/types/known/emptypb\";\nmessage Empty {}\n"})
+		mustGenerate(t, Input{AppDir: dir, DisplayDir: "app", Module: "google.golang.org/protobuf", Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/empty.proto"}}}})
+	})
+	t.Run("a new name in the well-known types' package is no conflict", func(t *testing.T) {
+		dir := writeApp(t, map[string]string{"a/v1/a.proto": "syntax = \"proto3\";\npackage google.protobuf;\nmessage BookstoreOnly {}\n"})
+		mustGenerate(t, Input{AppDir: dir, DisplayDir: "app", Module: testModule, Sets: []ProtoSet{{Files: []string{"a/v1/a.proto"}}}})
+	})
+}

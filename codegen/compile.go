@@ -525,6 +525,7 @@ func (c *compilation) request() (*pluginpb.CodeGeneratorRequest, hcl.Diagnostics
 			}
 		}
 	}
+	diags = append(diags, c.linkedNameDiags()...)
 	req.Parameter = proto.String(strings.Join(params, ","))
 	if len(params) == 0 {
 		req.Parameter = nil

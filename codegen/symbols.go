@@ -4,26 +4,40 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go/token"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/bufbuild/protocompile/ast"
 	"github.com/bufbuild/protocompile/reporter"
 	"github.com/hashicorp/hcl/v2"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+
+	// parigot's own protos count among the files whose names an app may
+	// not declare again (see linkedNameDiags), whichever of them the
+	// binary running codegen links otherwise.
+	_ "parigot.dev/parigot/proto/parigot/errors/v1"
+	_ "parigot.dev/parigot/proto/parigot/id/v1"
 )
 
 // Every full name an app's proto files declare is registered, when a
 // program starts, in protobuf-go's registry of the program's files, which
 // refuses (by panicking) a name that is there already. The compiler sees
-// a name declared twice only within one proto block; the check here sees
-// a name declared in two blocks.
+// a name declared twice only within one proto block; the two checks here
+// see what it cannot: a name declared in two blocks, and one declared by
+// a file parigot links into the programs that run the app's code (the
+// well-known types, google/api's annotations, parigot's own protos).
 
 // sameNameDiags reports a name that the app's files of two proto blocks
 // declare, at the second declaration, naming the first's position, as
-// the compiler does within one block.
+// the compiler does within one block. (A name a standard import or a
+// proto parigot ships declares is linkedNameDiags's.)
 func (c *compilation) sameNameDiags() hcl.Diagnostics {
 	type declared struct {
 		pf   *protoFile
@@ -58,6 +72,90 @@ func (c *compilation) sameNameDiags() hcl.Diagnostics {
 
 // duplicateNameDetail says what to do about a name declared twice.
 const duplicateNameDetail = "A full name (package and name) is declared once among all of an app's proto files, those of every proto block in parigot.hcl included: their Go code is linked into one program, where protobuf refuses a second declaration. Rename one of the two, or give one file a package of its own."
+
+// linkedNameDiags reports the names that a file whose Go code is
+// generated into the app declares and a file the running binary links
+// declares already: parigot links those files (the well-known types,
+// google/api's, its own) into the programs that run the app's code, so
+// such a program would stop at its start.
+func (c *compilation) linkedNameDiags() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, p := range c.order {
+		pf := c.files[p]
+		nodes := c.appDeclarations(pf)
+		if !pf.gen || nodes == nil {
+			continue
+		}
+		declarations(pf.file, func(d protoreflect.Descriptor) bool {
+			linked, err := protoregistry.GlobalFiles.FindDescriptorByName(d.FullName())
+			if err != nil {
+				return true
+			}
+			if c.appsOwn(pf, linked.ParentFile()) {
+				return false
+			}
+			rng := c.declRange(pf, nodes[d.FullName()])
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("%s is already declared by %s", d.FullName(), linked.ParentFile().Path()),
+				Detail:   linkedNameDetail(pf, d, linked),
+				Subject:  &rng,
+			})
+			return false
+		})
+	}
+	return diags
+}
+
+// appsOwn reports whether linked, a file the running binary links, is
+// the app's file pf as generated before, rather than another's: so it is
+// in a test of the app that builds the app (package apptest does), whose
+// binary links the app's generated code. It is when it has pf's import
+// path, or a Go package inside the app's module.
+func (c *compilation) appsOwn(pf *protoFile, linked protoreflect.FileDescriptor) bool {
+	if linked.Path() == pf.path {
+		return true
+	}
+	opts, ok := linked.Options().(*descriptorpb.FileOptions)
+	return ok && opts.GetGoPackage() != "" && inModule(goImportPath(opts.GetGoPackage()), c.in.Module)
+}
+
+// linkedNameDetail says why the app may not declare d, which linked
+// declares, and what to do instead.
+func linkedNameDetail(pf *protoFile, d, linked protoreflect.Descriptor) string {
+	file := linked.ParentFile()
+	from := file.Path()
+	if opts, ok := file.Options().(*descriptorpb.FileOptions); ok && opts.GetGoPackage() != "" {
+		from = fmt.Sprintf("%s (Go package %s)", from, goImportPath(opts.GetGoPackage()))
+	}
+	detail := fmt.Sprintf("parigot links %s into the programs that run the app's code (every guest, and the tests' processes), and protobuf refuses a second declaration of %s when such a program starts. Declare the app's names in a package of its own", from, d.FullName())
+	if pkg := packageFor(pf.path); pkg != "" && pkg != string(pf.file.Package()) {
+		detail += fmt.Sprintf(", for this file for example\n    package %s;\n", pkg)
+	} else {
+		detail += ". "
+	}
+	if imp := importableFileOf(linked.FullName()); imp != "" {
+		detail += fmt.Sprintf("To use %s itself, import %s.", linked.FullName(), imp)
+	}
+	return strings.TrimSpace(detail)
+}
+
+// packageFor is the proto package a file at import path p would have by
+// the usual convention (bookstore/v1/bookstore.proto: bookstore.v1), or
+// "" when its path makes none.
+func packageFor(p string) string {
+	dir := path.Dir(p)
+	if dir == "." {
+		dir = strings.TrimSuffix(path.Base(p), ".proto")
+	}
+	parts := strings.Split(dir, "/")
+	for _, part := range parts {
+		if !token.IsIdentifier(part) {
+			return ""
+		}
+	}
+	return strings.Join(parts, ".")
+}
 
 // declarations calls fn with each descriptor of fd that protobuf-go's
 // registry holds by name: messages, enums, enum values, extensions and
