@@ -36,6 +36,41 @@ func TestAGatewayServesUntilInterrupted(t *testing.T) {
 	}
 }
 
+// TestAGatewayServesOnWhenItsOnlyServiceIsDown: the app's one service
+// panics; parigot says at once that it is down, and the gateway answers
+// on (unavailable) until the app is stopped, in both modes, where single
+// mode used to end the app with its service.
+func TestAGatewayServesOnWhenItsOnlyServiceIsDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs wasm guests")
+	}
+	for _, mode := range []string{"single", "split"} {
+		t.Run(mode, func(t *testing.T) {
+			p := startParigot(t, "", nil, "run", "--mode="+mode, "testdata/apps/served")
+			url := p.waitURL(t)
+			resp, err := http.Post(url+"/test.Greeter/Crash", "application/json", strings.NewReader("{}"))
+			if err != nil {
+				t.Fatalf("Crash: %v\n%s", err, p.said())
+			}
+			resp.Body.Close()
+			p.waitFor(t, &p.stderr, regexp.MustCompile(`^parigot: service greeter panicked.*; it is down for the rest of the run, and calls to it fail with unavailable$`), 1)
+			resp, err = http.Post(url+"/test.Greeter/Hi", "application/json", strings.NewReader("{}"))
+			if err != nil {
+				t.Fatalf("the gateway stopped with its service: %v\n%s", err, p.said())
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "unavailable") {
+				t.Errorf("Hi with the service down: %d %s, want 503 unavailable", resp.StatusCode, body)
+			}
+			p.stop(t)
+			if n := strings.Count(p.stderr.String(), "service greeter panicked"); n != 1 {
+				t.Errorf("the failure was said %d times, want once:\n%s", n, p.said())
+			}
+		})
+	}
+}
+
 // TestAMachineCanServeJustTheGateway runs the app over one NATS server as
 // two machines would: one parigot hosts the service (--only=greeter), the
 // other just the gateway (--only=public), which calls the service over

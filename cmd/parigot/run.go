@@ -348,7 +348,9 @@ func splitState(app *manifest.App, dir string, ephemeral bool, log func(string))
 // runOutcome reports how a run ended and turns it into parigot's exit code.
 func runOutcome(out host.Result, stderr io.Writer) error {
 	for _, f := range out.Failures {
-		fmt.Fprintf(stderr, "parigot: %s\n", f)
+		if !f.Said { // a service down for good was said to be when it went
+			fmt.Fprintf(stderr, "parigot: %s\n", f)
+		}
 	}
 	if out.ExitCode != 0 {
 		code, why := programExit(out.ExitCode)

@@ -74,8 +74,8 @@ type single struct {
 // RunSingle runs an app with gateways in one process: the services in one
 // host, the gateways calling them in memory, the programs in a host of
 // their own beside them. Unlike host.Run, the end of the programs does not
-// end the run: it serves until ctx ends (SIGINT, SIGTERM) or a service
-// ends for good. Then the gateways stop accepting and finish what they
+// end the run, nor do services down for good: it serves until ctx ends
+// (SIGINT, SIGTERM). Then the gateways stop accepting and finish what they
 // have (for up to StopTimeout), and the services drain as in host.Run.
 // The error is ctx's when it ended the run.
 func RunSingle(ctx context.Context, opts SingleOptions) (host.Result, error) {
@@ -227,21 +227,28 @@ func (s *single) startPrograms(ctx context.Context) {
 	}()
 }
 
-// wait serves until ctx ends, a service ends for good, or a gateway stops
-// serving by itself. The programs' end is recorded, and the serving goes on.
+// wait serves until ctx ends, the services' host fails, or a gateway stops
+// serving by itself. The programs' end is recorded, and the serving goes
+// on; so does it when every service is down for good (the host said so of
+// each as it went down): the gateways answer unavailable, as for one
+// service down, until the app is stopped.
 func (s *single) wait(ctx context.Context) {
 	failed := make(chan error, len(s.servers))
 	for _, srv := range s.servers {
 		go srv.watch(failed)
 	}
+	servicesEnd := s.servicesEnd
 	for {
 		select {
 		case <-ctx.Done():
 			s.fail(ctx.Err())
 			return
-		case e := <-s.servicesEnd:
+		case e := <-servicesEnd:
 			s.servicesEnd <- e // for stop
-			return
+			if e.err != nil {
+				return
+			}
+			servicesEnd = nil
 		case e := <-s.programsEnd:
 			s.programsEnd = nil
 			s.record(e)

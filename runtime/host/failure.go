@@ -68,6 +68,16 @@ type Failure struct {
 	// which method overran and for how long, its memory limit, the signal
 	// that killed it.
 	Detail string `json:"detail,omitempty"`
+	// Said is set on the failure of a service that went down for good
+	// while the app ran on: the host said so when it happened (DownLine),
+	// and the run's summary need not say it again.
+	Said bool `json:"said,omitempty"`
+}
+
+// DownLine is what the host prints when service f names goes down for
+// good while the app runs on: its restarts, if any, are spent.
+func DownLine(f Failure) string {
+	return fmt.Sprintf("parigot: %s; it is down for the rest of the run, and calls to it fail with unavailable", f)
 }
 
 // Label is the guest's name, with "#N" for a replica of several.

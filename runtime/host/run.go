@@ -231,6 +231,19 @@ func (r *run) report(e ended) {
 	r.res.Failures = append(r.res.Failures, e.failures...)
 }
 
+// sayDown says, when it happens, that a service has gone down for good
+// while the run goes on (ctx is not done), and marks its failure said: the
+// programs, the gateways and the other services carry on, and whoever
+// watches the app learns of it now, not at its end.
+func (r *run) sayDown(ctx context.Context, e ended) {
+	if e.in.spec.Kind != Service || len(e.failures) == 0 || ctx.Err() != nil || e.in.stopping.Load() {
+		return
+	}
+	f := &r.res.Failures[len(r.res.Failures)-1] // report appended e's
+	f.Said = true
+	r.say("%s", DownLine(*f))
+}
+
 // fail keeps err as the run's error unless it already has one.
 func (r *run) fail(err error) {
 	if r.err == nil {
@@ -331,6 +344,7 @@ func (r *run) serve(ctx context.Context) {
 		select {
 		case e := <-r.done:
 			r.report(e)
+			r.sayDown(ctx, e)
 			if r.res.ExitCode == 0 {
 				r.res.ExitCode = e.end.code
 			}
@@ -352,6 +366,7 @@ func (r *run) runPrograms(ctx context.Context) {
 		select {
 		case e := <-r.done:
 			r.report(e)
+			r.sayDown(ctx, e)
 			if e.in.spec.Kind == Program {
 				left--
 				if r.res.ExitCode == 0 {

@@ -537,6 +537,15 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 			f = res.Failures[n-1]
 		}
 		s.fail(&host.StartError{Guest: c.spec.Name, Kind: c.spec.Kind, Problem: host.EndedBeforeReady, Failure: &f, Implements: c.spec.Implements})
+		return
+	}
+	// A service down for good: its child's host said so, as single mode's
+	// does (host.DownLine), unless it was killed from outside and said
+	// nothing.
+	if e.report == nil && ctx.Err() == nil {
+		f := &s.res.Failures[len(s.res.Failures)-1]
+		f.Said = true
+		fmt.Fprintln(s.opts.Stderr, host.DownLine(*f))
 	}
 }
 

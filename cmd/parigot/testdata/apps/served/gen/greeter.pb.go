@@ -25,18 +25,21 @@ var File_greeter_proto protoreflect.FileDescriptor
 
 const file_greeter_proto_rawDesc = "" +
 	"\n" +
-	"\rgreeter.proto\x12\x04test\x1a\x1bgoogle/protobuf/empty.proto2?\n" +
+	"\rgreeter.proto\x12\x04test\x1a\x1bgoogle/protobuf/empty.proto2x\n" +
 	"\aGreeter\x124\n" +
-	"\x02Hi\x12\x16.google.protobuf.Empty\x1a\x16.google.protobuf.Emptyb\x06proto3"
+	"\x02Hi\x12\x16.google.protobuf.Empty\x1a\x16.google.protobuf.Empty\x127\n" +
+	"\x05Crash\x12\x16.google.protobuf.Empty\x1a\x16.google.protobuf.Emptyb\x06proto3"
 
 var file_greeter_proto_goTypes = []any{
 	(*emptypb.Empty)(nil), // 0: google.protobuf.Empty
 }
 var file_greeter_proto_depIdxs = []int32{
 	0, // 0: test.Greeter.Hi:input_type -> google.protobuf.Empty
-	0, // 1: test.Greeter.Hi:output_type -> google.protobuf.Empty
-	1, // [1:2] is the sub-list for method output_type
-	0, // [0:1] is the sub-list for method input_type
+	0, // 1: test.Greeter.Crash:input_type -> google.protobuf.Empty
+	0, // 2: test.Greeter.Hi:output_type -> google.protobuf.Empty
+	0, // 3: test.Greeter.Crash:output_type -> google.protobuf.Empty
+	2, // [2:4] is the sub-list for method output_type
+	0, // [0:2] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name

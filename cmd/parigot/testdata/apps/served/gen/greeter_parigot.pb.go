@@ -18,12 +18,18 @@ const GreeterServiceName = "test.Greeter"
 // Each method must complete its future within the service's method budget.
 type GreeterServer interface {
 	Hi(ctx context.Context, req *emptypb.Empty) *guest.Future[*emptypb.Empty]
+
+	// Crash panics: the service is down for good (restart = "never").
+	Crash(ctx context.Context, req *emptypb.Empty) *guest.Future[*emptypb.Empty]
 }
 
 // InitGreeter exports impl as test.Greeter. Call it before guest.Run.
 func InitGreeter(impl GreeterServer) {
 	guest.Export(GreeterServiceName, impl, map[string]guest.Method{
 		"Hi": guest.UnaryMethodAs(impl.Hi,
+			func(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) },
+			func(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) }),
+		"Crash": guest.UnaryMethodAs(impl.Crash,
 			func(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) },
 			func(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) }),
 	})
@@ -54,5 +60,16 @@ func (c *GreeterClient) Hi(req *emptypb.Empty) *guest.Future[*emptypb.Empty] {
 	b := guest.RequestBuffer(fast.SizeVT())
 	_, err := fast.MarshalToSizedBufferVT(b)
 	return guest.CallEncodedAs(c.c, "Hi", b, err,
+		func(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) })
+}
+
+// Crash calls test.Greeter/Crash.
+//
+// Crash panics: the service is down for good (restart = "never").
+func (c *GreeterClient) Crash(req *emptypb.Empty) *guest.Future[*emptypb.Empty] {
+	fast := (*emptypb1.Empty)(req)
+	b := guest.RequestBuffer(fast.SizeVT())
+	_, err := fast.MarshalToSizedBufferVT(b)
+	return guest.CallEncodedAs(c.c, "Crash", b, err,
 		func(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) })
 }

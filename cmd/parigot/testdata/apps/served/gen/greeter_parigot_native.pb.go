@@ -32,3 +32,14 @@ func (c *GreeterNativeClient) Hi(ctx context.Context, req *emptypb.Empty) (*empt
 	}
 	return resp, nil
 }
+
+// Crash calls test.Greeter/Crash
+// and waits for the reply. A failed call returns a *guest.Error, as a guest's
+// future would.
+func (c *GreeterNativeClient) Crash(ctx context.Context, req *emptypb.Empty) (*emptypb.Empty, error) {
+	resp := new(emptypb.Empty)
+	if err := c.c.Call(ctx, GreeterServiceName, "Crash", req, resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}

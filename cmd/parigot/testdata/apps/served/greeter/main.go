@@ -1,4 +1,5 @@
-// Command greeter answers Hi with an empty message, through the gateway.
+// Command greeter answers Hi with an empty message, through the gateway,
+// and panics at Crash.
 package main
 
 import (
@@ -9,7 +10,8 @@ import (
 
 func main() {
 	guest.Export("test.Greeter", nil, map[string]guest.Method{
-		"Hi": func(context.Context, []byte) *guest.Future[[]byte] { return guest.Completed([]byte{}, nil) },
+		"Hi":    func(context.Context, []byte) *guest.Future[[]byte] { return guest.Completed([]byte{}, nil) },
+		"Crash": func(context.Context, []byte) *guest.Future[[]byte] { panic("asked to crash") },
 	})
 	guest.Run()
 }
