@@ -100,6 +100,45 @@ func TestOnSIGTERMAServiceFinishesItsCallsBeforeItStops(t *testing.T) {
 	}
 }
 
+// A call whose answer never comes (its future is never completed) is
+// waited for up to the drain time, then the run says, in a line of its
+// own, that the drain time ran out, and the call ends unavailable.
+func TestACallTheDrainTimeRunsOutOnIsSaidToFail(t *testing.T) {
+	remote := &fakeRemote{local: make(chan route.Endpoint, 1), ready: make(chan struct{})}
+	echo := echoService(t)
+	echo.MethodTimeout = time.Hour // the call is not over its budget: the drain waits for it
+	out := &lines.Buffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, Config{Guests: []*GuestSpec{echo}, Stdout: out, Stderr: out, Remote: remote, DrainTimeout: 100 * time.Millisecond})
+		done <- err
+	}()
+	local := <-remote.local
+	<-remote.ready
+	caller := &farCaller{replies: make(chan abi.Event, 1)}
+	local.Deliver(abi.Event{Kind: abi.KindCall, CallID: 9, Method: "test.Echo/Never"}, caller)
+	for giveUp := time.Now().Add(patience); local.(*instance).idle(); {
+		if time.Now().After(giveUp) {
+			t.Fatal("the service never took the call")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(patience):
+		t.Fatalf("Run did not end after the drain time:\n%s", out.String())
+	}
+	if ev := <-caller.replies; ev.Code != abi.CodeUnavailable {
+		t.Errorf("the call ended with %v, want unavailable", ev.Code)
+	}
+	if want := "parigot: the drain time ran out (100ms) with calls still in flight; they fail with unavailable\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("the run does not say %q:\n%s", want, out.String())
+	}
+}
+
 // A service still in a method past its budget when the run stops is not
 // drained: its callers have had their answer, and it answers nothing else
 // until it stops. The run stops it at once (the call ends unavailable),

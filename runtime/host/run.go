@@ -408,7 +408,7 @@ func (r *run) drainCalls() {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	r.log.Warn("services still had calls in flight when the drain time ran out; those calls fail with unavailable", "waited", r.cfg.DrainTimeout)
+	r.say("parigot: the drain time ran out (%s) with calls still in flight; they fail with unavailable", r.cfg.DrainTimeout)
 }
 
 // reportLateOverruns reports the services still inside a method past its
