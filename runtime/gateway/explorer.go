@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -127,7 +128,12 @@ func (e *explorer) call(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, MaxBody))
-	if err != nil {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig): // as the gateway answers it
+		explorerError(w, http.StatusRequestEntityTooLarge, "resource_exhausted", fmt.Sprintf("the request body is larger than the gateway's limit of %d bytes", tooBig.Limit))
+		return
+	case err != nil:
 		explorerError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("reading the request body: %v", err))
 		return
 	}

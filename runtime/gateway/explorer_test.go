@@ -64,6 +64,7 @@ func TestTheExplorerCallsEveryServiceWithJSON(t *testing.T) {
 		{"a field the request lacks is named", "test.v1.Echo/Say", `{"nmae":"x"}`, http.StatusBadRequest, `unknown field \"nmae\"`},
 		{"a value of the wrong type is refused", "test.v1.Echo/Say", `{"name":5}`, http.StatusBadRequest, `"message":"the body is not a test.v1.SayRequest`},
 		{"a method the app lacks is named", "test.v1.Echo/Nope", `{}`, http.StatusNotFound, `"message":"the app has no method test.v1.Echo/Nope`},
+		{"a body over the gateway's limit is refused as the gateway refuses it", "test.v1.Echo/Say", `{"name":"` + strings.Repeat("x", MaxBody) + `"}`, http.StatusRequestEntityTooLarge, `"code":"resource_exhausted"`},
 		// The fake answers every method but Echo's as unimplemented: the
 		// call reached it.
 		{"a service no gateway serves is called too", "test.v1.Hidden/Say", `{"name":"y"}`, http.StatusNotImplemented, `"message":"no method test.v1.Hidden/Say"`},
