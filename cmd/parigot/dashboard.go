@@ -29,6 +29,7 @@ type dashboard struct {
 	served  chan error // Serve's end
 	stderr  io.Writer
 	ended   atomic.Bool // the programs have ended
+	hasProg bool        // the app declares programs
 }
 
 // keptLines is how many of the latest lines of output the dashboard keeps
@@ -78,7 +79,7 @@ func startDashboard(addr string, app *manifest.App, tracing *observe.Tracing, st
 	for _, g := range app.StartOrder() {
 		nodes = append(nodes, observe.Node{Name: g.Name, Kind: g.Kind.String(), Implements: g.Implements, Requires: g.Requires})
 	}
-	d := &dashboard{metrics: observe.NewMetrics(), logs: observe.NewLogs(keptLines), served: make(chan error, 1), stderr: stderr}
+	d := &dashboard{metrics: observe.NewMetrics(), logs: observe.NewLogs(keptLines), served: make(chan error, 1), stderr: stderr, hasProg: len(app.Programs) > 0}
 	d.page = observe.NewDashboard(app.Name, nodes, d.metrics, tracing, d.logs)
 	d.srv = &http.Server{Handler: d.page.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { d.served <- d.srv.Serve(ln) }()
@@ -98,7 +99,11 @@ func (d *dashboard) explore(h http.Handler) { d.page.SetExplorer(h) }
 // with the services, for the dashboard and its explorer, until Ctrl-C.
 func (d *dashboard) programsEnded() {
 	d.ended.Store(true)
-	fmt.Fprintf(d.stderr, "parigot: the app's programs have ended; its services and the dashboard serve until interrupted (Ctrl-C)\n")
+	what := "the app's programs have ended"
+	if !d.hasProg {
+		what = "the app has no programs"
+	}
+	fmt.Fprintf(d.stderr, "parigot: %s; its services and the dashboard serve until interrupted (Ctrl-C)\n", what)
 }
 
 // linger keeps serving once the run has ended by itself, until ctx ends

@@ -432,3 +432,18 @@ func TestADashboardBeyondThisMachineIsWarnedAbout(t *testing.T) {
 		}
 	}
 }
+
+// An app without programs is not said to have had them end: its services
+// and the dashboard serve from the start.
+func TestTheDashboardSaysWhyTheServicesServeOn(t *testing.T) {
+	for hasProg, want := range map[bool]string{
+		true:  "parigot: the app's programs have ended; its services and the dashboard serve until interrupted (Ctrl-C)\n",
+		false: "parigot: the app has no programs; its services and the dashboard serve until interrupted (Ctrl-C)\n",
+	} {
+		var out strings.Builder
+		(&dashboard{stderr: &out, hasProg: hasProg}).programsEnded()
+		if out.String() != want {
+			t.Errorf("with programs %v: %q, want %q", hasProg, out.String(), want)
+		}
+	}
+}
