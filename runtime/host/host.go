@@ -201,6 +201,13 @@ type Config struct {
 	// Ready, when set, is called once each service is ready (a split-mode
 	// child tells its supervisor).
 	Ready func(guest string)
+	// Restarts is how many restarts of its guests the run has spent
+	// already (a split-mode child hosts one guest, whose earlier processes
+	// may have been restarted): they count toward MaxRestarts.
+	Restarts int
+	// Restarted, when set, is called each time the run restarts a guest
+	// (a split-mode child tells its supervisor, which counts them).
+	Restarted func()
 	// Progress, when set, hears how compiling the guests to native code
 	// goes: a line for each that took a while, and, while they compile, a
 	// status line (Live: Progress is a terminal) or a "still compiling" line

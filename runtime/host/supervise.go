@@ -26,7 +26,7 @@ type ended struct {
 // that failed when its policy says so, and then reports on r.done.
 func (r *run) supervise(ctx context.Context, in *instance) {
 	var failures []Failure
-	for restarts := 0; ; restarts++ {
+	for restarts := r.cfg.Restarts; ; restarts++ {
 		if s := in.swapTo.Swap(nil); s != nil { // a reload came between two runs
 			in.swapIn(s)
 		}
@@ -62,6 +62,9 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 			r.say("%s", RestartLine(*end.failure, restarts+1))
 			if r.obs != nil {
 				r.obs.Restart(ReplicaLabel(in.spec.Name, r.cfg.Replica))
+			}
+			if r.cfg.Restarted != nil {
+				r.cfg.Restarted()
 			}
 			in.reset()
 			continue

@@ -49,11 +49,18 @@ type hello struct {
 	// Sockets is the directory to make the direct connections' socket in,
 	// which the supervisor removes when the run ends; empty: one's own.
 	Sockets string `json:"sockets,omitempty"`
+	// Restarts is how many times the guest has been restarted in the run
+	// already, by earlier children and by their hosts: the child's host
+	// counts on from it, so that a service restarts at most
+	// host.MaxRestarts times in a run, as in single mode, however its
+	// processes ended.
+	Restarts int `json:"restarts,omitempty"`
 }
 
 // report is one line a child sends its supervisor. Exactly one field is set.
 type report struct {
 	Ready      string           `json:"ready,omitempty"`       // this service became ready
+	Restarted  bool             `json:"restarted,omitempty"`   // the child's host restarted its guest
 	Result     *childResult     `json:"result,omitempty"`      // the run is over
 	StartError *host.StartError `json:"start_error,omitempty"` // the guest could not start
 	Error      string           `json:"error,omitempty"`       // the child failed otherwise
@@ -152,6 +159,10 @@ func (l *Link) line(record []byte) {
 
 // ready tells the supervisor that the service guest is ready.
 func (l *Link) ready(guest string) { l.send(report{Ready: guest}) }
+
+// restarted tells the supervisor that the child's host restarted its
+// guest, which counts toward the run's restarts of it (hello.Restarts).
+func (l *Link) restarted() { l.send(report{Restarted: true}) }
 
 // finish tells the supervisor how the run ended, and closes the link.
 func (l *Link) finish(res host.Result, stopped bool, err error) {

@@ -380,7 +380,7 @@ func (s *supervisor) start(c *child) error {
 		upR.Close()
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
-	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, Lines: s.opts.Lines != nil, Sockets: s.sockets})
+	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, Lines: s.opts.Lines != nil, Sockets: s.sockets, Restarts: c.restarts})
 	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
 	c.down = downW
 	if s.opts.Started != nil {
@@ -402,7 +402,7 @@ func (s *supervisor) watchChild(c *child, cmd *exec.Cmd, up *os.File) {
 		if json.Unmarshal(sc.Bytes(), &r) != nil {
 			continue // not from a parigot child
 		}
-		if r.Ready != "" {
+		if r.Ready != "" || r.Restarted {
 			s.events <- childEvent{c: c, report: &r}
 			continue
 		}
@@ -457,10 +457,13 @@ func (s *supervisor) wait(ctx context.Context) {
 	for (serving || len(s.running) > 0 && (servicesOnly || s.programs > 0)) && s.err == nil && ctx.Err() == nil {
 		select {
 		case e := <-s.events:
-			if !e.exited {
-				e.c.ready = true
-			} else {
+			switch {
+			case e.exited:
 				s.exited(ctx, e)
+			case e.report.Restarted:
+				e.c.restarts++ // its host's restart counts toward the run's
+			default:
+				e.c.ready = true
 			}
 		case err := <-s.served:
 			s.served = nil
