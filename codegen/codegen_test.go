@@ -1108,6 +1108,54 @@ message M {}
 			srcLine: `option go_package = "github.com/someone/else/o/v1;ov1";`,
 		},
 		{
+			name: "a go_package that is no Go import path is reported at the option, with the path to write",
+			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
+package o.v1;
+
+option go_package = "example.com/app/gen/book store/v1";
+
+message M {}
+`},
+			set:     ProtoSet{Root: "proto", Files: []string{"proto/o/v1/o.proto"}},
+			summary: "go_package is not a Go import path",
+			detail:  `option go_package = "example.com/app/gen/o/v1;ov1";`,
+			file:    "app/proto/o/v1/o.proto",
+			line:    4, column: 21,
+			srcLine: `option go_package = "example.com/app/gen/book store/v1";`,
+		},
+		{
+			name: "a go_package of the app's own directory is reported at the option",
+			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
+package o.v1;
+
+option go_package = "example.com/app;app";
+
+message M {}
+`},
+			set:     ProtoSet{Root: "proto", Files: []string{"proto/o/v1/o.proto"}},
+			summary: "go_package is the app's own directory",
+			detail:  `option go_package = "example.com/app/gen/o/v1;ov1";`,
+			file:    "app/proto/o/v1/o.proto",
+			line:    4, column: 21,
+			srcLine: `option go_package = "example.com/app;app";`,
+		},
+		{
+			name: "a go_package naming its package main is reported at the option",
+			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
+package o.v1;
+
+option go_package = "example.com/app/gen/o/v1;main";
+
+message M {}
+`},
+			set:     ProtoSet{Root: "proto", Files: []string{"proto/o/v1/o.proto"}},
+			summary: "go_package names the generated package main",
+			detail:  `option go_package = "example.com/app/gen/o/v1;ov1";`,
+			file:    "app/proto/o/v1/o.proto",
+			line:    4, column: 21,
+			srcLine: `option go_package = "example.com/app/gen/o/v1;main";`,
+		},
+		{
 			name: "a go_package whose package name is not a Go identifier is reported at the option",
 			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
 package o.v1;

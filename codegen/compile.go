@@ -25,6 +25,7 @@ import (
 	"github.com/bufbuild/protocompile/reporter"
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -568,12 +569,48 @@ func (c *compilation) goPackageDiag(pf *protoFile, goPkg string) *hcl.Diagnostic
 // ';') is not a Go identifier, which the generated code could not be
 // compiled with, or nil.
 func (c *compilation) goPackageNameDiag(pf *protoFile, goPkg string) *hcl.Diagnostic {
-	i := strings.LastIndexByte(goPkg, ';')
-	if i < 0 || goPkg[i+1:] == "" || token.IsIdentifier(goPkg[i+1:]) {
+	rng := c.nodeRange(pf, goPackageValue(pf))
+	imp := goImportPath(goPkg)
+	want, wantName := c.defaultGoPackage(pf.path)
+	switch i := strings.LastIndexByte(goPkg, ';'); {
+	case module.CheckImportPath(imp) != nil:
+		err := module.CheckImportPath(imp)
+		var invalid *module.InvalidPathError
+		if errors.As(err, &invalid) {
+			err = invalid.Err
+		}
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "go_package is not a Go import path",
+			Detail: fmt.Sprintf("%q is where the generated code is imported from, and Go cannot import it: %v. Write\n    option go_package = \"%s;%s\";\nor leave go_package out to get that path.",
+				imp, err, want, wantName),
+			Subject: &rng,
+		}
+	case imp == c.in.Module:
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "go_package is the app's own directory",
+			Detail: fmt.Sprintf("%q is the app's module itself, so the generated code would be written into the app's directory, beside its own Go files, as another package. Give it a directory of its own: write\n    option go_package = \"%s;%s\";\nor leave go_package out to get that path.",
+				imp, want, wantName),
+			Subject: &rng,
+		}
+	case i >= 0 && goPkg[i+1:] == "main":
+		name := goName(path.Base(imp))
+		if imp == want {
+			name = wantName
+		}
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "go_package names the generated package main",
+			Detail: fmt.Sprintf("Generated code is a package that guests import, and Go cannot import a package main. Write\n    option go_package = \"%s;%s\";\nor leave out the ';' and the name to get one from the path.",
+				imp, name),
+			Subject: &rng,
+		}
+	case i < 0 || goPkg[i+1:] == "" || token.IsIdentifier(goPkg[i+1:]):
 		return nil
 	}
+	i := strings.LastIndexByte(goPkg, ';')
 	name := goName(goPkg[i+1:])
-	rng := c.nodeRange(pf, goPackageValue(pf))
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "go_package names a Go package that Go cannot name",
