@@ -212,8 +212,7 @@ func (c *compilation) appDeclarations(pf *protoFile) map[protoreflect.FullName]a
 		}
 		return name
 	}
-	var enum func(scope string, e *ast.EnumNode)
-	enum = func(scope string, e *ast.EnumNode) {
+	enum := func(scope string, e *ast.EnumNode) {
 		add(scope, e.Name)
 		for _, d := range e.Decls {
 			if v, ok := d.(*ast.EnumValueNode); ok {
