@@ -638,6 +638,28 @@ var diagnosticCases = []struct {
 		detail:  "share one set of names",
 		at:      "5:9",
 	},
+	// HCL's own words, with what parigot.hcl wants instead
+	{
+		name:    "a function call is reported with what to write instead",
+		src:     "program \"hello\" {\n  source = upper(\"./hello\")\n}\n",
+		summary: "Function calls not allowed",
+		detail:  "write the value itself",
+		at:      "2:12",
+	},
+	{
+		name:    "an interpolation is reported with what to write instead",
+		src:     "program \"hello\" {\n  source = \"./${hello}\"\n}\n",
+		summary: "Variables not allowed",
+		detail:  "a string is written whole, without ${...}",
+		at:      "2:17",
+	},
+	{
+		name:    "a stray closing brace is reported with what to look for",
+		src:     "program \"hello\" {\n  source = \"./hello\"\n}\n}\n",
+		summary: "Argument or block definition required",
+		detail:  "a } too many",
+		at:      "4:1",
+	},
 	// a heredoc or comment never closed: one error, where it starts
 	{
 		name:    "a heredoc without its closing marker is reported where it starts",

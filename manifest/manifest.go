@@ -290,6 +290,7 @@ func Parse(filename string, src []byte, dir string) (*App, hcl.Diagnostics) {
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	diags = unclosedString(unclosedHeredocOrComment(toks, diags))
 	sayPositions(diags)
+	advise(diags)
 	if diags.HasErrors() || f == nil {
 		// Decoding a body with syntax errors only adds confusing follow-ups.
 		return a, diags
@@ -297,6 +298,7 @@ func Parse(filename string, src []byte, dir string) (*App, hcl.Diagnostics) {
 	d := newDecoder(a)
 	d.diags = diags // warnings, if any
 	d.decodeFile(f.Body)
+	advise(d.diags)
 	return a, d.diags
 }
 

@@ -55,3 +55,21 @@ func unclosedHeredocOrComment(toks hclsyntax.Tokens, diags hcl.Diagnostics) hcl.
 	}
 	return append(kept, d)
 }
+
+// hclAdvice is what to do about HCL's own diagnostics that say what is
+// wrong but not what parigot.hcl wants instead, by their summary.
+var hclAdvice = map[string]string{
+	"Function calls not allowed":            "parigot.hcl holds plain values, not expressions: write the value itself, such as \"./books\".",
+	"Variables not allowed":                 "parigot.hcl holds plain values: a string is written whole, without ${...}, and a reference such as service.orders goes only where a list of services, stores or topics is asked for.",
+	"Argument or block definition required": "Each line is name = value, a block (service \"orders\" { ... }) or its closing }: check for a } too many or a line missing its name =.",
+	"Missing newline after argument":        "Each name = value stands on a line of its own, and numbers are written in decimal (16, not 0x10).",
+}
+
+// advise adds to HCL's own diagnostics what to do (hclAdvice).
+func advise(diags hcl.Diagnostics) {
+	for _, d := range diags {
+		if a, ok := hclAdvice[d.Summary]; ok && !strings.HasSuffix(d.Detail, a) {
+			d.Detail = strings.TrimSpace(d.Detail + " " + a)
+		}
+	}
+}
