@@ -638,6 +638,14 @@ var diagnosticCases = []struct {
 		detail:  "share one set of names",
 		at:      "5:9",
 	},
+	{
+		name:    "a manifest whose lines end in CR alone is told to use LF",
+		src:     "program \"hello\" {\r  source = \"./hello\"\r}\r",
+		noApp:   true,
+		summary: "Lines end in carriage returns alone",
+		detail:  "Save it with LF (or CRLF) line endings",
+		at:      "1:1",
+	},
 	// HCL's own words, with what parigot.hcl wants instead
 	{
 		name:    "a function call is reported with what to write instead",

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -282,6 +283,11 @@ func Parse(filename string, src []byte, dir string) (*App, hcl.Diagnostics) {
 	}
 	if d := diag.NotText(filename, src); d != nil {
 		return a, hcl.Diagnostics{d}
+	}
+	if bytes.IndexByte(src, '\r') >= 0 && bytes.IndexByte(src, '\n') < 0 {
+		// HCL ends lines at "\n": the whole file would read as one line.
+		return a, hcl.Diagnostics{errAt(fileStart(filename), "Lines end in carriage returns alone",
+			fmt.Sprintf("%s ends its lines with CR, as old Mac editors did, and HCL reads it as one line. Save it with LF (or CRLF) line endings.", filename))}
 	}
 	toks, _ := hclsyntax.LexConfig(src, filename, hcl.InitialPos)
 	if d := tooDeep(toks); d != nil {
