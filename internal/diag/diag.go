@@ -15,6 +15,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/text/width"
+
+	"parigot.dev/parigot/internal/graphemes"
 )
 
 // Sources maps a file name, as it appears in hcl.Range.Filename, to the file's
@@ -177,21 +179,30 @@ func shown(s string) string {
 // a tab under a tab, and blanks as wide as each other character.
 func padding(before string) string {
 	var sb strings.Builder
-	for _, r := range before {
-		if r == '\t' {
+	graphemes.Each(before, func(c string) {
+		if c == "\t" {
 			sb.WriteByte('\t')
-			continue
+			return
 		}
-		sb.WriteString(strings.Repeat(" ", runeCells(r)))
-	}
+		sb.WriteString(strings.Repeat(" ", clusterCells(c)))
+	})
 	return sb.String()
 }
 
 // cells is how many terminal cells s takes.
 func cells(s string) int {
 	n := 0
-	for _, r := range s {
-		n += runeCells(r)
+	graphemes.Each(s, func(c string) { n += clusterCells(c) })
+	return n
+}
+
+// clusterCells is how many terminal cells a grapheme cluster takes: as
+// many as its widest character, so that an emoji with a skin tone or one
+// joined of several (ZWJ) takes the two its first does, not the sum.
+func clusterCells(c string) int {
+	n := 0
+	for _, r := range c {
+		n = max(n, runeCells(r))
 	}
 	return n
 }

@@ -106,6 +106,10 @@ func TestTheUnderlineLinesUpUnderAnyText(t *testing.T) {
 		{"a combining mark", "name = \"e\u0301\" bad", "bad", strings.Repeat(" ", 11) + "^^^"},
 		{"wide characters", `name = "日本" bad`, "bad", strings.Repeat(" ", 14) + "^^^"},
 		{"wide characters marked", `name = "日本" bad`, "日本", strings.Repeat(" ", 8) + "^^^^"},
+		// An emoji with a skin tone, and a family joined of three (ZWJ),
+		// each shown in the two cells of one emoji.
+		{"an emoji with a modifier", "name = \"\U0001F44D\U0001F3FD\" bad", "bad", strings.Repeat(" ", 12) + "^^^"},
+		{"emoji joined into one", "name = \"\U0001F468\u200D\U0001F469\u200D\U0001F467\" bad", "bad", strings.Repeat(" ", 12) + "^^^"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			src := "x = 1\n" + c.line + "\n"
