@@ -148,6 +148,10 @@ func (f *fakeService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 				reply = abi.ErrorEvent(ev.CallID, abi.CodeUnknown, "the method does not know")
 				break
 			}
+			if req.GetValue() == "garbage" { // bytes of the guest's own, not a message
+				reply.Payload = []byte{0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02, 0x03}
+				break
+			}
 			resp, _ := proto.Marshal(wrapperspb.String("Hello, " + req.GetValue() + "!"))
 			reply.Payload = resp
 		case "test.v1.Echo/Fail":
@@ -276,6 +280,19 @@ func TestGatewayOverHTTP(t *testing.T) {
 			resp, body := post(t, url+"/test.v1.Echo/Say", c.ct, c.body, c.header...)
 			if resp.StatusCode != 200 || !strings.Contains(body, "Hello, ") {
 				t.Errorf("%q %v: %d %s", c.ct, c.header, resp.StatusCode, body)
+			}
+		}
+	})
+	t.Run("a reply that is not a protobuf message fails internal, naming the service, whatever the client's encoding", func(t *testing.T) {
+		for _, c := range []struct{ path, ct, body string }{
+			{"/test.v1.Echo/Say", "application/json", `{"name":"garbage"}`},
+			{"/test.v1.Echo/Say", "application/proto", "\x0a\x07garbage"},
+			{"/v1/say/garbage", "application/json", `{}`},
+		} {
+			resp, body := post(t, url+c.path, c.ct, c.body)
+			if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(body, "internal") && !strings.Contains(body, `"code":13`) ||
+				!strings.Contains(body, "service echo replied to test.v1.Echo/Say with bytes that are not a protobuf message") {
+				t.Errorf("%s %s: %d %s, want 500 internal naming the service", c.path, c.ct, resp.StatusCode, body)
 			}
 		}
 	})

@@ -23,6 +23,7 @@ import (
 	"connectrpc.com/grpcreflect"
 	"connectrpc.com/vanguard"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -430,7 +431,34 @@ func (b backend) call(ctx context.Context, service, full, traceparent string, re
 	if ev.Code != abi.CodeOK {
 		return nil, replyError(ev)
 	}
+	if !wellFormed(ev.Payload) {
+		// A guest that encodes its reply with the generated code cannot
+		// send this; one that writes bytes of its own can. Told as a
+		// guest's client is told it: internal, where the transcoding
+		// would have failed with an unknown error of protobuf's words.
+		return nil, &failure{code: connect.CodeInternal, msg: fmt.Sprintf("service %s replied to %s with bytes that are not a protobuf message", ep.GuestName(), full)}
+	}
 	return ev.Payload, nil
+}
+
+// wellFormed reports whether b is a sequence of protobuf fields: valid
+// tags, and each field's value whole. It does not look into nested
+// messages (a bytes field looks the same), so that it costs a walk over
+// the top level's tags alone.
+func wellFormed(b []byte) bool {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			return false
+		}
+		b = b[m:]
+	}
+	return true
 }
 
 // failure is how a call failed, as both of the gateway's servers tell the
