@@ -396,6 +396,9 @@ func TestGatewayOverHTTP(t *testing.T) {
 			// The path is the client's: it comes back in the message.
 			{"/v1/%3Cscript%3E", "application/json", nil, 404, "unimplemented",
 				[]string{"no method or REST route at POST /v1/<script>"}},
+			// An escaped slash is not a segment's end: the path is shown as sent.
+			{"/v1/nowhere/a%2Fb", "application/json", nil, 404, "unimplemented",
+				[]string{"no method or REST route at POST /v1/nowhere/a%2Fb"}},
 			{"/test.v1.Echo/Say", "text/plain", nil, 415, "invalid_argument",
 				[]string{`POST /test.v1.Echo/Say with Content-Type "text/plain": call a method with POST and application/json`}},
 		} {

@@ -79,7 +79,13 @@ func (u *unknownRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (u *unknownRoute) explain(r *http.Request) (int, string) {
 	service, method, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	if !ok || !strings.Contains(service, ".") || strings.Contains(method, "/") {
-		return http.StatusNotFound, fmt.Sprintf("no method or REST route at %s %s; this gateway serves %s", r.Method, r.URL.Path, u.served())
+		// The path as the client wrote it where decoding changed its
+		// meaning (an escaped "/": a/b for a%2Fb names two segments).
+		path := r.URL.Path
+		if r.URL.RawPath != "" {
+			path = r.URL.RawPath
+		}
+		return http.StatusNotFound, fmt.Sprintf("no method or REST route at %s %s; this gateway serves %s", r.Method, path, u.served())
 	}
 	if msg, unknown := u.call(service, method); unknown {
 		return http.StatusNotFound, msg
