@@ -85,7 +85,15 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 		in.DisplayDir = "."
 	}
 
+	shadows := shadowedBuiltins(in)
 	c, req, diags := prepare(ctx, in, res.Sources)
+	if diags.HasErrors() {
+		// Errors an app's copy of a built-in proto may well explain.
+		diags = append(diags, shadows...)
+	}
+	for _, d := range shadows {
+		res.Notes = append(res.Notes, d.Subject.Filename+": "+d.Detail)
+	}
 	if req == nil {
 		return res, diags
 	}
@@ -120,7 +128,7 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 	for name, s := range out.services {
 		res.Services[name] = s
 	}
-	res.Notes = out.notes
+	res.Notes = append(res.Notes, out.notes...)
 	res.Types = out.types
 	res.Descriptors = descriptorSet(req)
 	diags = append(diags, c.write(out.resp, res)...)

@@ -1559,3 +1559,48 @@ func TestANameTheLinkedProtosDeclareIsRefused(t *testing.T) {
 		mustGenerate(t, Input{AppDir: dir, DisplayDir: "app", Module: testModule, Sets: []ProtoSet{{Files: []string{"a/v1/a.proto"}}}})
 	})
 }
+
+// An app file with the import path of a built-in proto takes its place:
+// with the errors that follows from it, a warning at the app's file says
+// why; on a build that succeeds, a note does.
+func TestAnAppFileInTheBuiltInsPlaceIsNamed(t *testing.T) {
+	importer := `syntax = "proto3";
+package o.v1;
+import "google/api/annotations.proto";
+message Req { string id = 1; }
+service O {
+  rpc Get(Req) returns (Req) { option (google.api.http) = { get: "/v1/o/{id}" }; }
+}
+`
+	dir := writeApp(t, map[string]string{
+		"proto/o/v1/o.proto":                 importer,
+		"proto/google/api/annotations.proto": "syntax = \"proto3\";\npackage google.api;\nmessage Foo {}\n",
+	})
+	_, diags := Generate(context.Background(), Input{AppDir: dir, DisplayDir: "app", Module: testModule,
+		Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/o/v1/o.proto"}}}})
+	var warned *hcl.Diagnostic
+	for _, d := range diags {
+		if d.Severity == hcl.DiagWarning && d.Summary == "The app's file takes the place of a built-in proto" {
+			warned = d
+		}
+	}
+	if !diags.HasErrors() || warned == nil || warned.Subject.Filename != filepath.Join("app", "proto", "google", "api", "annotations.proto") ||
+		!strings.Contains(warned.Detail, "google/api/annotations.proto") {
+		t.Errorf("no warning at the app's annotations.proto among:\n%s", diags.Error())
+	}
+
+	ok := writeApp(t, map[string]string{
+		"proto/o/v1/o.proto":                "syntax = \"proto3\";\npackage o.v1;\nimport \"google/protobuf/empty.proto\";\nmessage M { google.protobuf.Empty e = 1; }\n",
+		"proto/google/protobuf/empty.proto": "syntax = \"proto3\";\npackage google.protobuf;\noption go_package = \"google.golang.org/protobuf/types/known/emptypb\";\nmessage Empty {}\n",
+	})
+	res, diags := Generate(context.Background(), Input{AppDir: ok, DisplayDir: "app", Module: testModule,
+		Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/o/v1/o.proto"}}}})
+	if diags.HasErrors() {
+		t.Fatalf("a copy of empty.proto: %s", diags.Error())
+	}
+	if !slices.ContainsFunc(res.Notes, func(n string) bool {
+		return strings.Contains(n, "google/protobuf/empty.proto, is that of a proto parigot builds in")
+	}) {
+		t.Errorf("no note of the app's empty.proto: %q", res.Notes)
+	}
+}
