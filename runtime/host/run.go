@@ -139,7 +139,7 @@ func (r *run) load(ctx context.Context) error {
 			if err != nil {
 				return startError(in.spec, NotLoaded, err)
 			}
-			if time.Since(start) >= slowCompile {
+			if time.Since(start) >= slowCompile && gctx.Err() == nil { // not after Ctrl-C
 				p.Step(start, "compiled %s %s to native code", in.spec.Kind, in.spec.Name)
 			}
 			return nil
