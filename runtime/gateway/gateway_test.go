@@ -223,6 +223,19 @@ func TestGatewayOverHTTP(t *testing.T) {
 			t.Errorf("%d %s", resp.StatusCode, body)
 		}
 	})
+	t.Run("a REST path variable is decoded once, as the client encoded it", func(t *testing.T) {
+		for sent, want := range map[string]string{
+			"a%2541":    "a%41", // an escaped %, then 41: not an A
+			"100%25":    "100%", // a value ending in %
+			"a%2Fb":     "a/b",  // an escaped / is part of the one segment
+			"caf%C3%A9": "café", // UTF-8, escaped
+		} {
+			resp, body := post(t, url+"/v1/say/"+sent, "application/json", `{}`)
+			if resp.StatusCode != 200 || !strings.Contains(body, `"greeting":"Hello, `+want+`!"`) {
+				t.Errorf("/v1/say/%s: %d %s, want the method to get %q", sent, resp.StatusCode, body, want)
+			}
+		}
+	})
 	t.Run("an application error keeps its code, message and details", func(t *testing.T) {
 		resp, body := post(t, url+"/test.v1.Echo/Fail", "application/json", `{}`)
 		var e struct {
@@ -393,9 +406,9 @@ func TestGatewayOverHTTP(t *testing.T) {
 				[]string{"(did you mean test.v1.Echo?)"}},
 			{"/v1/nowhere", "application/json", nil, 404, "unimplemented",
 				[]string{"no method or REST route at POST /v1/nowhere", "each method at POST /SERVICE/METHOD"}},
-			// The path is the client's: it comes back in the message.
+			// The path is the client's: it comes back in the message, as sent.
 			{"/v1/%3Cscript%3E", "application/json", nil, 404, "unimplemented",
-				[]string{"no method or REST route at POST /v1/<script>"}},
+				[]string{"no method or REST route at POST /v1/%3Cscript%3E"}},
 			// An escaped slash is not a segment's end: the path is shown as sent.
 			{"/v1/nowhere/a%2Fb", "application/json", nil, 404, "unimplemented",
 				[]string{"no method or REST route at POST /v1/nowhere/a%2Fb"}},
