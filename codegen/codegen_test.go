@@ -1604,3 +1604,26 @@ service O {
 		t.Errorf("no note of the app's empty.proto: %q", res.Notes)
 	}
 }
+
+// An rpc named Ready takes the name of the readiness hook in the server a
+// guest implements: generate says so.
+func TestAnRPCNamedReadyIsNoted(t *testing.T) {
+	dir := writeApp(t, map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
+package o.v1;
+message M {}
+service O {
+  rpc Ready(M) returns (M);
+}
+`})
+	for implemented, want := range map[bool]bool{true: true, false: false} {
+		res, diags := Generate(context.Background(), Input{AppDir: dir, DisplayDir: "app", Module: testModule,
+			Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/o/v1/o.proto"}}}, Implemented: map[string]bool{"o.v1.O": implemented}})
+		if diags.HasErrors() {
+			t.Fatal(diags.Error())
+		}
+		noted := slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, "o.v1.O/Ready takes the name of the readiness hook") })
+		if noted != want {
+			t.Errorf("implemented %v: notes %q", implemented, res.Notes)
+		}
+	}
+}

@@ -272,6 +272,10 @@ func checkServices(gen *protogen.Plugin, f *protogen.File, implemented map[strin
 			taken[id] = string(s.Desc.FullName())
 		}
 		for _, m := range s.Methods {
+			if m.GoName == "Ready" && implemented[string(s.Desc.FullName())] {
+				notes = append(notes, fmt.Sprintf("%s: %s/Ready takes the name of the readiness hook: a server of %s has the method Ready for the rpc, so it cannot also have guest.Readier's Ready(ctx) bool, which Run calls before the first call (to locate the services it calls); rename the rpc if the server needs the hook",
+					f.Desc.Path(), s.Desc.FullName(), s.Desc.Name()))
+			}
 			if !isStreaming(m) {
 				continue
 			}
