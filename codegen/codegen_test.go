@@ -1108,6 +1108,23 @@ message M {}
 			srcLine: `option go_package = "github.com/someone/else/o/v1;ov1";`,
 		},
 		{
+			name: "a message whose Go name a nested message has is reported at its name",
+			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
+package o.v1;
+
+message Book {
+  message Review { string text = 1; }
+}
+message Book_Review { string text = 1; }
+`},
+			set:     ProtoSet{Root: "proto", Files: []string{"proto/o/v1/o.proto"}},
+			summary: "Message with another's Go name",
+			detail:  "o.v1.Book_Review is generated as the Go type Book_Review, which o.v1.Book.Review is already",
+			file:    "app/proto/o/v1/o.proto",
+			line:    7, column: 9,
+			srcLine: `message Book_Review { string text = 1; }`,
+		},
+		{
 			name: "a go_package that is no Go import path is reported at the option, with the path to write",
 			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
 package o.v1;

@@ -96,6 +96,10 @@ func run(req *pluginpb.CodeGeneratorRequest, implemented map[string]bool) (out o
 		return output{err: err}
 	}
 	out.services = map[string]*Service{}
+	if ps := goNameClashes(gen); len(ps) > 0 {
+		out.problems = ps
+		return out
+	}
 	vt := vtPackages(gen)
 	for _, f := range gen.Files {
 		if !f.Generate {
@@ -411,6 +415,49 @@ func commentLines(c protogen.Comments) []string {
 }
 
 func stringPtr(s string) *string { return &s }
+
+// goNameClashes reports each message generated into a Go package whose
+// Go name another message of that package has already, at its
+// declaration: the protobuf generator names a nested message by its path
+// (Book.Review is Book_Review), and files with one go_package share a
+// namespace, so two proto names can make one Go name, and Go code that
+// does not compile.
+func goNameClashes(gen *protogen.Plugin) []problem {
+	var ps []problem
+	taken := map[protogen.GoImportPath]map[string]string{} // Go package -> Go name -> proto name
+	for _, f := range gen.Files {
+		if !f.Generate {
+			continue
+		}
+		names := taken[f.GoImportPath]
+		if names == nil {
+			names = map[string]string{}
+			taken[f.GoImportPath] = names
+		}
+		var walk func([]*protogen.Message)
+		walk = func(ms []*protogen.Message) {
+			for _, m := range ms {
+				if m.Desc.IsMapEntry() {
+					continue
+				}
+				name := m.GoIdent.GoName
+				if first, ok := names[name]; ok {
+					ps = append(ps, problem{
+						file: f.Desc.Path(), message: string(m.Desc.FullName()),
+						summary: "Message with another's Go name",
+						detail: fmt.Sprintf("%s is generated as the Go type %s, which %s is already (in the Go package %s): a nested message is named by its path, Outer_Inner, and files with one go_package share their names. Rename one of them.",
+							m.Desc.FullName(), name, first, f.GoImportPath),
+					})
+				} else {
+					names[name] = string(m.Desc.FullName())
+				}
+				walk(m.Messages)
+			}
+		}
+		walk(f.Messages)
+	}
+	return ps
+}
 
 // goNamesOf returns the Go names the protobuf generator gives the messages,
 // enums and enum values of f's Go package, each with the proto element that
