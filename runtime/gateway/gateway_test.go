@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"runtime"
 	"slices"
 	"strings"
@@ -46,6 +47,7 @@ message SayResponse { string greeting = 1; bytes data = 2; }
 service Echo {
   rpc Say(SayRequest) returns (SayResponse) {
     option (google.api.http) = { post: "/v1/say/{name}" body: "*" };
+    option idempotency_level = NO_SIDE_EFFECTS; // Connect clients may GET it
   }
   rpc Fail(SayRequest) returns (SayResponse);
   rpc Slow(SayRequest) returns (SayResponse);
@@ -221,6 +223,22 @@ func TestGatewayOverHTTP(t *testing.T) {
 		resp, body := post(t, url+"/v1/say/rest", "application/json", `{}`)
 		if resp.StatusCode != 200 || !strings.Contains(body, `"greeting":"Hello, rest!"`) {
 			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("a method without side effects is served to Connect's GET, as connect-go serves it", func(t *testing.T) {
+		for _, q := range []string{
+			"message=" + neturl.QueryEscape(`{"name":"g"}`) + "&encoding=json&connect=v1",
+			"message=CgFn&encoding=proto&base64=1&connect=v1", // name "g", base64 of the binary form
+		} {
+			resp, err := http.Get(url + "/test.v1.Echo/Say?" + q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(body), "Hello, g!") {
+				t.Errorf("GET ?%s: %d %q", q, resp.StatusCode, body)
+			}
 		}
 	})
 	t.Run("a REST path variable is decoded once, as the client encoded it", func(t *testing.T) {

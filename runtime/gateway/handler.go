@@ -27,6 +27,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/anypb"
 
@@ -83,6 +84,10 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 				connect.WithCodec(rawCodec{}),
 				connect.WithReadMaxBytes(abi.MaxPayload),
 				connect.WithSchema(md),
+				// A method its proto declares free of side effects may be
+				// called with Connect's GET (connect-es's useHttpGet), as
+				// connect-go's generated handlers allow.
+				connect.WithIdempotency(idempotency(md)),
 			))
 		}
 		vsvcs = append(vsvcs, vanguard.NewServiceWithSchema(sd, methods,
@@ -107,6 +112,19 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.Handle(grpchealth.NewHandler(healthChecker{services: services, find: be.find}))
 	return guard(mux, log), nil
+}
+
+// idempotency is the idempotency level md's options declare.
+func idempotency(md protoreflect.MethodDescriptor) connect.IdempotencyLevel {
+	if o, ok := md.Options().(*descriptorpb.MethodOptions); ok {
+		switch o.GetIdempotencyLevel() {
+		case descriptorpb.MethodOptions_NO_SIDE_EFFECTS:
+			return connect.IdempotencyNoSideEffects
+		case descriptorpb.MethodOptions_IDEMPOTENT:
+			return connect.IdempotencyIdempotent
+		}
+	}
+	return connect.IdempotencyUnknown
 }
 
 // decodedOnce hands h (vanguard) the request's path as the client wrote
