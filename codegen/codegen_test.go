@@ -1108,6 +1108,44 @@ message M {}
 			srcLine: `option go_package = "github.com/someone/else/o/v1;ov1";`,
 		},
 		{
+			name: "a google.api.http rule binding no field is reported at the option, in the gateway's words",
+			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
+package o.v1;
+import "google/api/annotations.proto";
+message Thing { string id = 1; repeated string tags = 2; }
+service Things {
+  rpc Get(Thing) returns (Thing) {
+    option (google.api.http) = {get: "/v1/things/{nme}"};
+  }
+}
+`},
+			set:     ProtoSet{Root: "proto", Files: []string{"proto/o/v1/o.proto"}},
+			summary: "The gateway cannot serve this google.api.http rule",
+			detail:  `Unknown field in field path "nme"`,
+			file:    "app/proto/o/v1/o.proto",
+			line:    7, column: 5,
+			srcLine: `    option (google.api.http) = {get: "/v1/things/{nme}"};`,
+		},
+		{
+			name: "a google.api.http path that does not start with / is reported at the option",
+			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
+package o.v1;
+import "google/api/annotations.proto";
+message Thing { string id = 1; }
+service Things {
+  rpc Get(Thing) returns (Thing) {
+    option (google.api.http) = {get: "v1/things"};
+  }
+}
+`},
+			set:     ProtoSet{Root: "proto", Files: []string{"proto/o/v1/o.proto"}},
+			summary: "The gateway cannot serve this google.api.http rule",
+			detail:  "expected '/'",
+			file:    "app/proto/o/v1/o.proto",
+			line:    7, column: 5,
+			srcLine: `    option (google.api.http) = {get: "v1/things"};`,
+		},
+		{
 			name: "a message whose Go name a nested message has is reported at its name",
 			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
 package o.v1;

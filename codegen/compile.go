@@ -486,6 +486,7 @@ func (c *compilation) request() (*pluginpb.CodeGeneratorRequest, hcl.Diagnostics
 		}
 	}
 	diags = append(diags, c.sameNameDiags()...)
+	diags = append(diags, c.httpRuleDiags()...)
 
 	req := &pluginpb.CodeGeneratorRequest{}
 	var params []string
