@@ -300,8 +300,21 @@ func codeOf(err error) (abi.Code, string) {
 		return abi.CodePermissionDenied, err.Error()
 	case errors.Is(err, nats.ErrMaxPayload):
 		return abi.CodeResourceExhausted, err.Error()
+	case noRoom(err):
+		return abi.CodeResourceExhausted, "JetStream has no room left to store it: the disk of the data directory is full, or near it; free space there, or run with --data on a disk with room"
 	}
 	return abi.CodeInternal, err.Error()
+}
+
+// noRoom says whether err is JetStream's refusal for want of storage
+// ("insufficient resources", its error 10023).
+func noRoom(err error) bool {
+	var api *jetstream.APIError
+	if errors.As(err, &api) && api.ErrorCode == 10023 {
+		return true
+	}
+	var legacy *nats.APIError
+	return errors.As(err, &legacy) && legacy.ErrorCode == nats.JSErrCodeInsufficientResourcesErr
 }
 
 // maxValue refuses a value over abi.MaxValue.
