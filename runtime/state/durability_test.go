@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -223,5 +225,64 @@ func TestAcknowledgedWritesSurviveAKill(t *testing.T) {
 		if ev.Code != abi.CodeOK {
 			t.Fatalf("acknowledged write %d of %d is gone after the kill: %v %s", i, acked, ev.Code, abi.ErrorMessage(ev.Payload))
 		}
+	}
+}
+
+// A store whose file JetStream finds damaged when it loads it (a bad disk,
+// a file changed by hand) is said to have lost what lay past the damage:
+// JetStream drops it, and says so only in a warning.
+func TestAStoreDamagedOnDiskIsSaidToHaveLostRecords(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	var said []string
+	open := func() (*Engine, func()) {
+		t.Helper()
+		srv, err := StartServer(ServerOptions{Dir: dir, Log: func(m string) { mu.Lock(); said = append(said, m); mu.Unlock() }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := srv.Connect("checker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := Open(t.Context(), nc, Options{App: "test", Stores: []StoreSpec{{Name: "accounts"}}, Create: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e, func() { e.Close(); nc.Close(); srv.Shutdown() }
+	}
+	e, stop := open()
+	st := e.Endpoint(abi.OpenStore, "accounts")
+	w := newWaiter()
+	for i := uint64(1); i <= 50; i++ {
+		if ev := w.do(t, st, i, abi.OpPut, abi.StateRequest{Key: "k" + strconv.FormatUint(i, 10), Value: []byte(strings.Repeat("v", 100))}); ev.Code != abi.CodeOK {
+			t.Fatalf("put %d: %v", i, ev.Code)
+		}
+	}
+	stop()
+	mu.Lock()
+	if len(said) != 0 {
+		t.Fatalf("a store in good order was said to be damaged: %q", said)
+	}
+	mu.Unlock()
+	blocks, _ := filepath.Glob(filepath.Join(dir, "jetstream", "*", "streams", "KV_*accounts*", "msgs", "*.blk"))
+	if len(blocks) == 0 {
+		t.Fatal("no message block of the store to damage")
+	}
+	b, err := os.ReadFile(blocks[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(b) / 3; i < 2*len(b)/3; i++ {
+		b[i] ^= 0x5a
+	}
+	os.WriteFile(blocks[0], b, 0o644)
+	_, stop = open()
+	defer stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(said) != 1 || !strings.Contains(said[0], "JetStream: ") || !strings.Contains(said[0], "KV_parigot_test_STORE_accounts") ||
+		!strings.Contains(said[0], "what the file held past the damage is lost; restore the data directory from a backup") {
+		t.Errorf("the damage was said as %q, want one line naming the store's file", said)
 	}
 }

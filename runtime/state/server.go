@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -140,9 +141,22 @@ type errorLogger struct {
 func (l *errorLogger) Errorf(format string, v ...any) { l.once(fmt.Sprintf(format, v...)) }
 func (l *errorLogger) Fatalf(format string, v ...any) { l.once(fmt.Sprintf(format, v...)) }
 func (l *errorLogger) Noticef(string, ...any)         {}
-func (l *errorLogger) Warnf(string, ...any)           {}
-func (l *errorLogger) Debugf(string, ...any)          {}
-func (l *errorLogger) Tracef(string, ...any)          {}
+func (l *errorLogger) Warnf(format string, v ...any) {
+	if msg := fmt.Sprintf(format, v...); damaged(msg) {
+		l.once(msg + ": what the file held past the damage is lost; restore the data directory from a backup if you have one")
+	}
+}
+func (l *errorLogger) Debugf(string, ...any) {}
+func (l *errorLogger) Tracef(string, ...any) {}
+
+// damaged says whether a warning of JetStream's is of a file it found
+// damaged (a bad disk, an edit by hand): it reads the file up to the
+// damage and drops the rest, and says so only as a warning. Its other
+// warnings (a slow operation, say) are not the app's concern.
+func damaged(warning string) bool {
+	w := strings.ToLower(warning)
+	return strings.Contains(w, "corrupt") || strings.Contains(w, "checksum")
+}
 
 func (l *errorLogger) once(msg string) {
 	l.mu.Lock()
