@@ -347,10 +347,18 @@ func splitState(app *manifest.App, dir string, ephemeral bool, log func(string))
 
 // runOutcome reports how a run ended and turns it into parigot's exit code.
 func runOutcome(out host.Result, stderr io.Writer) error {
+	said := 0
 	for _, f := range out.Failures {
-		if !f.Said { // a service down for good was said to be when it went
-			fmt.Fprintf(stderr, "parigot: %s\n", f)
+		if f.Said { // said when it happened: a restart, a service down for good
+			said++
+			continue
 		}
+		fmt.Fprintf(stderr, "parigot: %s\n", f)
+	}
+	if said == len(out.Failures) && said > 0 && out.ExitCode == 0 {
+		// Every failure was said during the run, long before this line:
+		// the exit code is theirs.
+		fmt.Fprintf(stderr, "parigot: the app's guests failed %d %s during the run (said above), so parigot exits with %d\n", said, plural(said, "time", "times"), exitFailure)
 	}
 	if out.ExitCode != 0 {
 		code, why := programExit(out.ExitCode)
@@ -461,4 +469,12 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&dashboard, "dashboard", "", "the URL of the supervisor's dashboard, to push the guest's metrics to")
 	cmd.MarkFlagRequired("name")
 	return cmd
+}
+
+// plural is one or many, as n says.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -31,6 +31,12 @@ func TestParigotRunPassesOnAProgramsExitCodeWhenItCan(t *testing.T) {
 			"parigot: service bad exited with code -1\n"},
 		{"a program's 256 after a failed service still says what the program's code was", host.Result{ExitCode: 256, Failures: []host.Failure{crash}}, exitFailure,
 			"parigot: service bad exited with code -1\nparigot: the app's program exited with code 256; parigot exits with 1, since an exit code is a number from 0 to 255\n"},
+		// Failures the host said when they happened (a restart, a service
+		// down for good) are not said again; the exit code says why.
+		{"failures said during the run are not repeated, and the exit code is said to be theirs", host.Result{Failures: []host.Failure{said(crash), said(crash)}}, exitFailure,
+			"parigot: the app's guests failed 2 times during the run (said above), so parigot exits with 1\n"},
+		{"a failure not said yet is, beside those that were", host.Result{Failures: []host.Failure{said(crash), crash}}, exitFailure,
+			"parigot: service bad exited with code -1\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -52,4 +58,10 @@ func TestDebugWithoutDelveSaysSoBeforeBuilding(t *testing.T) {
 		strings.Contains(stderr.String(), "compiled") || strings.Contains(stderr.String(), "trapped") {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr.String())
 	}
+}
+
+// said is f, said by the host when it happened.
+func said(f host.Failure) host.Failure {
+	f.Said = true
+	return f
 }

@@ -68,9 +68,9 @@ type Failure struct {
 	// which method overran and for how long, its memory limit, the signal
 	// that killed it.
 	Detail string `json:"detail,omitempty"`
-	// Said is set on the failure of a service that went down for good
-	// while the app ran on: the host said so when it happened (DownLine),
-	// and the run's summary need not say it again.
+	// Said is set on a failure the host said when it happened: a service
+	// restarted after it (RestartLine), or down for good while the app
+	// ran on (DownLine). The run's summary need not say it again.
 	Said bool `json:"said,omitempty"`
 }
 

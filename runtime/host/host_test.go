@@ -212,6 +212,8 @@ func TestAServiceOverItsBudgetIsStoppedAndRestarted(t *testing.T) {
 			}
 			if res.ExitCode != 0 || len(res.Failures) != 1 || !strings.Contains(res.Failures[0].String(), c.failed) {
 				t.Errorf("exit %d, failures %q; want 0 and the overrun", res.ExitCode, res.Failures)
+			} else if !res.Failures[0].Said {
+				t.Error("the failure the restart line said is not marked said: the run's summary would say it again")
 			}
 		})
 	}

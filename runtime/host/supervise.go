@@ -60,6 +60,7 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 		in.close(reason)
 		if end.failure != nil && in.spec.Restart.Allows(in.spec.Kind, restarts) && ctx.Err() == nil && !in.stopping.Load() {
 			r.say("%s", RestartLine(*end.failure, restarts+1))
+			failures[len(failures)-1].Said = true // the run's summary need not say it again
 			if r.obs != nil {
 				r.obs.Restart(ReplicaLabel(in.spec.Name, r.cfg.Replica))
 			}

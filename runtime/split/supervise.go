@@ -529,6 +529,7 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 	if f := res.Failures; len(f) == 1 && f[0].Cause == host.CauseKilled && c.spec.Restart.Allows(c.spec.Kind, c.restarts) && ctx.Err() == nil {
 		c.restarts++
 		fmt.Fprintln(s.opts.Stderr, host.RestartLine(f[0], c.restarts))
+		s.res.Failures[len(s.res.Failures)-1].Said = true
 		if err := s.start(c); err != nil {
 			s.fail(err)
 		}
