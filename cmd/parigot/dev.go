@@ -25,7 +25,10 @@ import (
 )
 
 func newDevCommand(stdout, stderr io.Writer) *cobra.Command {
-	var listen string
+	var (
+		listen, data string
+		ephemeral    bool
+	)
 	cmd := &cobra.Command{
 		Use:   "dev [app-dir] [--listen ADDR]",
 		Short: "Run the app, and rebuild and reload what changes each time a file is saved",
@@ -52,6 +55,9 @@ save. Services keep serving when the programs end; Ctrl-C stops the app.`,
 			if err := checkAddress("listen", listen); err != nil {
 				return err
 			}
+			if data != "" && ephemeral {
+				return usageError{err: fmt.Errorf("--data keeps the stores and topics in a directory, --ephemeral in memory only: give one or the other")}
+			}
 			if _, err := compcache.PolicyFromEnv(); err != nil {
 				return err
 			}
@@ -61,11 +67,13 @@ save. Services keep serving when the programs end; Ctrl-C stops the app.`,
 			}
 			// A manifest with mistakes: the first build shows them, and
 			// the app starts at the save that fixes them.
-			d := &devSession{dir: appDir(args), appDir: app.Dir, manifest: app.File, listen: listen, stdout: stdout, stderr: stderr}
+			d := &devSession{dir: appDir(args), appDir: app.Dir, manifest: app.File, listen: listen, data: data, ephem: ephemeral, stdout: stdout, stderr: stderr}
 			return d.loop(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "the address (host:port; port 0: a free one) of the app's gateway, instead of its listen in parigot.hcl")
+	cmd.Flags().StringVar(&data, "data", "", "where the app's stores and topics are kept (default: .parigot/data in the app's directory), as for parigot run")
+	cmd.Flags().BoolVar(&ephemeral, "ephemeral", false, "keep the app's stores and topics in memory only: they end with each restart of the app")
 	return cmd
 }
 
@@ -86,6 +94,8 @@ type devSession struct {
 	appDir   string // absolute
 	manifest string // path of the manifest file parigot.hcl
 	listen   string // --listen: the gateway's address, or ""
+	data     string // --data: where the stores and topics are kept, or "" for the default
+	ephem    bool   // --ephemeral: in memory only
 	stdout   io.Writer
 	stderr   io.Writer
 
@@ -196,7 +206,7 @@ func (d *devSession) run(ctx context.Context, res *builder.Result) {
 	go func() {
 		// The stores and topics outlive each restart of the app, as they
 		// outlive each parigot run: a restart starts from what they hold.
-		local, err := state.StartLocal(runCtx, res.App, state.DataDir(res.App, ""), false, sayTo(d.stderr))
+		local, err := state.StartLocal(runCtx, res.App, state.DataDir(res.App, d.data), d.ephem, sayTo(d.stderr))
 		if err != nil {
 			ended <- err
 			return
