@@ -43,7 +43,8 @@ swaps in only the guests whose build changed:
   - a changed program starts again in its new version, and a program that
     had ended runs again, to show what the change does; a program that
     still runs and did not change runs on;
-  - a change to parigot.hcl restarts the whole app, once it builds.
+  - a change to parigot.hcl restarts the whole app, once it builds, and so
+    does a .proto change that alters what the app's gateways serve.
 
 A build that fails is shown, and the app runs on as it was until the next
 save. Services keep serving when the programs end; Ctrl-C stops the app.`,
@@ -100,6 +101,13 @@ type devSession struct {
 	stderr   io.Writer
 
 	running bool                // a run is going on
+	// manifestPending: a change to parigot.hcl whose build failed; the app
+	// restarts at the next build that succeeds, whatever save brings it.
+	manifestPending bool
+	// schema is the hash of the descriptors the running app's gateways
+	// serve from, when it has gateways: a .proto change that alters them
+	// restarts the app, since a reload swaps guests, not gateways.
+	schema *[32]byte
 	reloads chan host.Reload    // to the current run
 	stop    context.CancelFunc  // ends the current run
 	ended   chan error          // the current run's error, once it is over
@@ -149,7 +157,7 @@ func (d *devSession) changed(ctx context.Context, batch []string) {
 	switch {
 	case !d.running:
 		d.start(ctx)
-	case slices.Contains(batch, manifestName):
+	case slices.Contains(batch, manifestName) || d.manifestPending:
 		d.restart(ctx, manifestName)
 	default:
 		d.reload(ctx)
@@ -176,11 +184,13 @@ func (d *devSession) start(ctx context.Context) {
 func (d *devSession) restart(ctx context.Context, manifestName string) {
 	res, err := d.build(ctx)
 	if err != nil {
+		d.manifestPending = true
 		if ctx.Err() == nil {
 			d.say("the app runs on as it was; save a fix to try again")
 		}
 		return
 	}
+	d.manifestPending = false
 	d.say("%s changed: restarting the app", manifestName)
 	d.stopRun()
 	d.run(ctx, res)
@@ -202,6 +212,10 @@ func (d *devSession) run(ctx context.Context, res *builder.Result) {
 		d.running = false
 		stop()
 		return
+	}
+	d.schema = nil
+	if len(gws) > 0 {
+		d.schema = hashFile(builder.DescriptorsPath(res.App))
 	}
 	go func() {
 		// The stores and topics outlive each restart of the app, as they
@@ -245,6 +259,14 @@ func (d *devSession) reload(ctx context.Context) {
 	if err != nil {
 		d.say("the app runs on as it was; save a fix to try again")
 		return
+	}
+	if d.schema != nil {
+		if now := hashFile(builder.DescriptorsPath(res.App)); now == nil || *now != *d.schema {
+			d.say("the protos changed: restarting the app, whose gateways serve from them")
+			d.stopRun()
+			d.run(ctx, res)
+			return
+		}
 	}
 	fresh := hashBuilds(res.Wasm)
 	changed := map[string]string{}
@@ -337,6 +359,16 @@ func skipForDev(rel string, dir bool) bool {
 
 // hashBuilds hashes each guest's .wasm: a build that leaves a guest's
 // module as it was changes nothing to reload.
+// hashFile is the hash of the file at path, or nil when it cannot be read.
+func hashFile(path string) *[32]byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	sum := sha256.Sum256(b)
+	return &sum
+}
+
 func hashBuilds(wasm map[string]string) map[string][32]byte {
 	sums := make(map[string][32]byte, len(wasm))
 	for name, path := range wasm {

@@ -109,6 +109,20 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 		t.Errorf("a save of the proto: %d builds, want 1:\n%s", n, p.said())
 	}
 
+	// A field added to a reply reaches the gateway's clients: the gateway
+	// serves from the new protos (the app restarts for them, on a new free
+	// port here), and the service's next version fills the field.
+	protoFile := filepath.Join(app, "proto", "shop", "v1", "shop.proto")
+	editFile(protoFile, "  string greeting = 1;\n}", "  string greeting = 1;\n  int32 count = 2;\n}")
+	stderr(`parigot dev: the protos changed: restarting the app, whose gateways serve from them`, 1)
+	url = stderr(`parigot dev: gateway public serves (http://\S+)`, 2)[1]
+	reloaded := count("parigot dev: reloaded shop")
+	edit(`GreetResponse{Greeting:`, `GreetResponse{Count: 7, Greeting:`)
+	stderr(`parigot dev: reloaded shop`, reloaded+1)
+	if got := greet(); !strings.Contains(got, `"count":7`) {
+		t.Errorf("Greet through the gateway after a field was added: %s", got)
+	}
+
 	// A change to parigot.hcl that does not build is shown, and the app
 	// runs on as it was; one that builds restarts the whole app.
 	hcl, err := os.ReadFile(manifestFile)
@@ -126,8 +140,33 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	if err := os.WriteFile(manifestFile, append(hcl, "\n# edited\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	ran := strings.Count(p.stdout.String(), "hello | Hi, world, from shop!")
 	stderr(`parigot dev: parigot.hcl changed: restarting the app`, 1)
-	stdout("hello | Hi, world, from shop!", 2)
+	stdout("hello | Hi, world, from shop!", ran+1)
+
+	// A change to parigot.hcl whose build fails for want of a new guest's
+	// source restarts the app at the save that brings the source, though
+	// that save is not parigot.hcl's.
+	edited, err := os.ReadFile(manifestFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(manifestFile, append(edited, "\nprogram \"extra\" {\n  source = \"./extra\"\n}\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr(`Source directory not found`, 1)
+	failed := count("parigot dev: the app runs on as it was; save a fix to try again")
+	if failed < 3 {
+		stderr(`parigot dev: the app runs on as it was; save a fix to try again`, 3)
+	}
+	if err := os.MkdirAll(filepath.Join(app, "extra"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(app, "extra", "main.go"), []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"extra ran\") }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr(`parigot dev: parigot.hcl changed: restarting the app`, 2)
+	stdout("extra | extra ran", 1)
 
 	p.signal(syscall.SIGINT)
 	err = p.wait(t)
