@@ -166,14 +166,17 @@ each service's offer gave them through NATS.`,
 			if err != nil {
 				return err
 			}
+			// parigot's own lines from here on: JSON records too with
+			// --log-format json, as the host's own reports are.
+			own := host.OwnLines(stderr, f.logFormat == "json")
 			listening := func(name, url string) {
-				fmt.Fprintf(stderr, "parigot: gateway %s serves %s (Ctrl-C stops the app)\n", name, url)
+				fmt.Fprintf(own, "parigot: gateway %s serves %s (Ctrl-C stops the app)\n", name, url)
 			}
-			tracing := startTracing(nonEmpty(f.otlp), f.dashboard != "", res.App.Name, "", stderr)
-			defer stopTracing(tracing, stderr)
+			tracing := startTracing(nonEmpty(f.otlp), f.dashboard != "", res.App.Name, "", own)
+			defer stopTracing(tracing, own)
 			var dash *dashboard
 			if f.dashboard != "" {
-				if dash, err = startDashboard(f.dashboard, res.App, tracing, stderr); err != nil {
+				if dash, err = startDashboard(f.dashboard, res.App, tracing, own); err != nil {
 					return err
 				}
 				defer dash.stop()
@@ -190,7 +193,7 @@ each service's offer gave them through NATS.`,
 			var out host.Result
 			if f.mode == "single" {
 				// JetStream only for an app that declares a store or topic.
-				local, serr := state.StartLocal(ctx, res.App, state.DataDir(res.App, f.data), f.ephemeral, sayTo(stderr))
+				local, serr := state.StartLocal(ctx, res.App, state.DataDir(res.App, f.data), f.ephemeral, sayTo(own))
 				if serr != nil {
 					return serr
 				}
@@ -272,7 +275,7 @@ each service's offer gave them through NATS.`,
 					},
 					Stdout:   stdout,
 					Stderr:   stderr,
-					State:    splitState(res.App, state.DataDir(res.App, f.data), f.ephemeral, sayTo(stderr)),
+					State:    splitState(res.App, state.DataDir(res.App, f.data), f.ephemeral, sayTo(own)),
 					Gateways: gateways,
 					Serve:    gateway.ServeSplit(serve),
 				})
@@ -286,7 +289,7 @@ each service's offer gave them through NATS.`,
 			if dash != nil {
 				dash.linger(ctx)
 			}
-			return runOutcome(out, stderr)
+			return runOutcome(out, own)
 		},
 	}
 	cmd.Flags().StringVar(&f.mode, "mode", "single", "how to run the guests: single or split")

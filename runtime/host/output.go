@@ -2,6 +2,8 @@ package host
 
 import (
 	"bytes"
+	"io"
+	"sync"
 	"sync/atomic"
 
 	"parigot.dev/parigot/runtime/internal/lines"
@@ -53,5 +55,42 @@ func (o *guestOutput) look(line []byte) {
 		if bytes.HasPrefix(line, []byte(p)) {
 			o.oom.Store(true)
 		}
+	}
+}
+
+// OwnLines is where parigot's own lines go beside a run's (the CLI's
+// notes: the dashboard's address, a tracing receiver that does not answer,
+// JetStream's errors, the run's summary): w itself, or, with logJSON
+// (--log-format json), w with each line made the JSON record the host
+// writes its own reports as (guest "parigot"), so that every line on it is
+// one record a machine can read.
+func OwnLines(w io.Writer, logJSON bool) io.Writer {
+	if !logJSON {
+		return w
+	}
+	return &ownJSON{w: w}
+}
+
+// ownJSON writes each complete line written to it to w as a JSON record;
+// a line's start waits for its end.
+type ownJSON struct {
+	mu      sync.Mutex
+	w       io.Writer
+	pending []byte
+}
+
+func (o *ownJSON) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.pending = append(o.pending, p...)
+	for {
+		i := bytes.IndexByte(o.pending, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		if _, err := o.w.Write(lines.JSONLine("parigot", "stderr", o.pending[:i+1])); err != nil {
+			return len(p), err
+		}
+		o.pending = o.pending[i+1:]
 	}
 }
