@@ -100,14 +100,14 @@ type devSession struct {
 	stdout   io.Writer
 	stderr   io.Writer
 
-	running bool                // a run is going on
+	running bool // a run is going on
 	// manifestPending: a change to parigot.hcl whose build failed; the app
 	// restarts at the next build that succeeds, whatever save brings it.
 	manifestPending bool
 	// schema is the hash of the descriptors the running app's gateways
 	// serve from, when it has gateways: a .proto change that alters them
 	// restarts the app, since a reload swaps guests, not gateways.
-	schema *[32]byte
+	schema  *[32]byte
 	reloads chan host.Reload    // to the current run
 	stop    context.CancelFunc  // ends the current run
 	ended   chan error          // the current run's error, once it is over
