@@ -12,9 +12,10 @@ import (
 	"parigot.dev/parigot/runtime/state"
 )
 
-// NativeIdentity is the name a gateway's calls come from in single mode,
-// where no NATS identity is needed: a guest's name starts with a letter, so
-// it cannot clash.
+// NativeIdentity is the start of the name a gateway's calls come from in
+// single mode, where no NATS identity is needed (RunSingle adds "-" and
+// the gateway's name, as split mode's NATS users are named): a guest's
+// name starts with a letter, so it cannot clash.
 const NativeIdentity = "_gateway"
 
 // SingleOptions configures RunSingle.
@@ -157,11 +158,12 @@ func (s *single) startServices(ctx context.Context) error {
 	}
 }
 
-// listen starts every gateway.
+// listen starts every gateway. Each calls as itself, named as split mode
+// names its NATS user (_gateway-public), so that the metrics' caller
+// label is the same in both modes.
 func (s *single) listen() error {
-	caller := native.NewCaller(NativeIdentity)
 	for _, g := range s.opts.Gateways {
-		srv, err := Start(g, s.opts.Schema, s.reg, caller, s.log)
+		srv, err := Start(g, s.opts.Schema, s.reg, native.NewCaller(NativeIdentity+"-"+g.Name), s.log)
 		if err != nil {
 			return err
 		}
@@ -171,7 +173,7 @@ func (s *single) listen() error {
 		}
 	}
 	if s.opts.Explorer != nil {
-		h, err := newExplorer(s.opts.Schema, s.opts.Guests, s.reg, native.NewCaller(ExplorerName), s.log)
+		h, err := newExplorer(s.opts.Schema, s.opts.Guests, s.reg, native.NewCaller(NativeIdentity+"-"+ExplorerName), s.log)
 		if err != nil {
 			return err
 		}
