@@ -62,16 +62,29 @@ func (u *unknownRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	code := "unimplemented"
+	code := connect.CodeUnimplemented
 	if status == http.StatusUnsupportedMediaType {
-		code = "invalid_argument"
+		code = connect.CodeInvalidArgument
 	}
 	// The message holds the request's path: JSON's HTML escaping stays on,
 	// and no browser may take the reply for a page.
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
+	if !procedureShaped(r.URL.Path) {
+		// Not a method's path (/package.Service/Method): a REST client's,
+		// told in REST's error form, as the gateway's other REST errors.
+		json.NewEncoder(w).Encode(map[string]any{"code": int(code), "message": msg, "details": []any{}})
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]string{"code": code.String(), "message": msg})
+}
+
+// procedureShaped says whether path is a method's path as Connect, gRPC
+// and gRPC-Web call it: /package.Service/Method.
+func procedureShaped(path string) bool {
+	service, method, ok := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	return ok && strings.Contains(service, ".") && method != "" && !strings.Contains(method, "/")
 }
 
 // explain is the HTTP status and the message for a request routed
