@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -321,12 +320,7 @@ func runGateways(app *manifest.App, listen string) ([]gateway.Spec, *gateway.Sch
 	if len(app.Gateways) == 0 {
 		return nil, nil, nil
 	}
-	if listen != "" {
-		if _, _, err := net.SplitHostPort(listen); err != nil {
-			return nil, nil, usageError{err: fmt.Errorf("--listen %q is not host:port, for example 127.0.0.1:8080", listen)}
-		}
-	}
-	gws, err := gateway.FromManifest(app, listen)
+	gws, err := gateway.FromManifest(app, listen) // listen is host:port: checkAddress said so before the build
 	if err != nil {
 		return nil, nil, usageError{err: err}
 	}
