@@ -305,8 +305,8 @@ func (d *devSession) wroteItself(rel string) bool {
 	if !ok {
 		return false
 	}
-	b, err := os.ReadFile(filepath.Join(d.appDir, rel))
-	return err == nil && sha256.Sum256(b) == want
+	sum := hashFile(filepath.Join(d.appDir, rel))
+	return sum != nil && *sum == want
 }
 
 // sawGenerated records what code generation wrote (see wroteItself).
@@ -319,8 +319,8 @@ func (d *devSession) sawGenerated(written []string) {
 		if err != nil {
 			continue
 		}
-		if b, err := os.ReadFile(abs); err == nil {
-			d.generated[rel] = sha256.Sum256(b)
+		if sum := hashFile(abs); sum != nil {
+			d.generated[rel] = *sum
 		}
 	}
 }
@@ -369,11 +369,13 @@ func hashFile(path string) *[32]byte {
 	return &sum
 }
 
+// hashBuilds hashes each guest's .wasm (guest name -> path); one that
+// cannot be read has none.
 func hashBuilds(wasm map[string]string) map[string][32]byte {
 	sums := make(map[string][32]byte, len(wasm))
 	for name, path := range wasm {
-		if b, err := os.ReadFile(path); err == nil {
-			sums[name] = sha256.Sum256(b)
+		if sum := hashFile(path); sum != nil {
+			sums[name] = *sum
 		}
 	}
 	return sums
