@@ -200,22 +200,17 @@ func bufWorkspace(app *manifest.App, src, dst string) (workspace, error) {
 		}
 	}
 	cfg.Modules = append(cfg.Modules, module{Path: shippedModule})
-	files, err := codegen.ImportableSources()
+	shipped, err := codegen.ImportableSources()
 	if err != nil {
 		return workspace{}, err
 	}
-	for name, b := range files {
-		if err := writeFile(filepath.Join(dst, shippedModule, filepath.FromSlash(name)), b); err != nil {
-			return workspace{}, err
-		}
+	if err := writeShipped(filepath.Join(dst, shippedModule), shipped); err != nil {
+		return workspace{}, err
 	}
 	b, err := json.Marshal(cfg)
 	return workspace{dir: dst, config: string(b)}, err
 }
 
-// copyProtos copies the .proto files below from (a proto root) to the same
-// places below to, leaving out parigot's build directory; a root that does
-// not exist (at an older ref) has none.
 // bufYAMLWorkspace writes a workspace for buf from the app's own buf.yaml
 // in src (dir, app-relative): its .proto files copied to dst, and the
 // protos parigot ships, which the app may import and buf cannot find by
@@ -259,10 +254,8 @@ func bufYAMLWorkspace(src, dst, dir string) (workspace, error) {
 			ignore = append(ignore, name)
 		}
 	} else {
-		for name, b := range shipped {
-			if err := writeFile(filepath.Join(dst, shippedModule, filepath.FromSlash(name)), b); err != nil {
-				return workspace{}, err
-			}
+		if err := writeShipped(filepath.Join(dst, shippedModule), shipped); err != nil {
+			return workspace{}, err
 		}
 		cfg["modules"] = append(modules, map[string]any{"path": shippedModule})
 		ignore = []any{shippedModule}
@@ -280,6 +273,9 @@ func bufYAMLWorkspace(src, dst, dir string) (workspace, error) {
 	return workspace{dir: dst, config: string(b), buf: dir}, err
 }
 
+// copyProtos copies the .proto files below from (a proto root) to the same
+// places below to, leaving out parigot's build directory; a root that does
+// not exist (at an older ref) has none.
 func copyProtos(from, to string) error {
 	err := filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -302,6 +298,17 @@ func copyProtos(from, to string) error {
 		return os.MkdirAll(to, 0o755)
 	}
 	return err
+}
+
+// writeShipped writes the protos parigot ships (ImportableSources) below
+// dir, as the module of them a workspace for buf holds.
+func writeShipped(dir string, shipped map[string][]byte) error {
+	for name, b := range shipped {
+		if err := writeFile(filepath.Join(dir, filepath.FromSlash(name)), b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func writeFile(p string, b []byte) error {
