@@ -90,16 +90,12 @@ func procedureShaped(path string) bool {
 // explain is the HTTP status and the message for a request routed
 // nowhere.
 func (u *unknownRoute) explain(r *http.Request) (int, string) {
-	service, method, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	if !ok || !strings.Contains(service, ".") || strings.Contains(method, "/") {
-		// The path as the client wrote it where decoding changed its
-		// meaning (an escaped "/": a/b for a%2Fb names two segments).
-		path := r.URL.Path
-		if r.URL.RawPath != "" {
-			path = r.URL.RawPath
-		}
-		return http.StatusNotFound, fmt.Sprintf("no method or REST route at %s %s; this gateway serves %s", r.Method, path, u.served())
+	if !procedureShaped(r.URL.Path) {
+		// The path is as the client wrote it, escapes and all: vanguard,
+		// which hands requests here, is given it so (see decodedOnce).
+		return http.StatusNotFound, fmt.Sprintf("no method or REST route at %s %s; this gateway serves %s", r.Method, r.URL.Path, u.served())
 	}
+	service, method, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	if msg, unknown := u.call(service, method); unknown {
 		return http.StatusNotFound, msg
 	}
