@@ -72,12 +72,24 @@ var compilingNote = 10 * time.Second
 type started struct {
 	r    io.Reader
 	seen atomic.Bool
+	tail []byte // the end of what was read, which a start may continue
 }
+
+// startAction is what go test -json writes as a package starts.
+var startAction = []byte(`"Action":"start"`)
 
 func (s *started) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
-	if !s.seen.Load() && bytes.Contains(p[:n], []byte(`"Action":"start"`)) {
-		s.seen.Store(true)
+	if !s.seen.Load() {
+		// A read may end inside the words: look at them with what came
+		// before.
+		s.tail = append(s.tail, p[:n]...)
+		if bytes.Contains(s.tail, startAction) {
+			s.seen.Store(true)
+			s.tail = nil
+		} else if keep := len(startAction) - 1; len(s.tail) > keep {
+			s.tail = append(s.tail[:0], s.tail[len(s.tail)-keep:]...)
+		}
 	}
 	return n, err
 }

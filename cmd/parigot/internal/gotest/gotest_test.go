@@ -155,7 +155,10 @@ func TestWhileGoTestCompilesParigotSaysSo(t *testing.T) {
 	for !strings.Contains(notes.String(), "parigot: go test is still compiling the tests (") {
 		time.Sleep(time.Millisecond)
 	}
-	go pw.Write([]byte(`{"Action":"start","Package":"shop/shop"}` + "\n"))
+	go func() { // in two writes, the second from inside the words that say it
+		pw.Write([]byte(`{"Action":"st`))
+		pw.Write([]byte(`art","Package":"shop/shop"}` + "\n"))
+	}()
 	buf := make([]byte, 100)
 	for !s.seen.Load() {
 		s.Read(buf)
