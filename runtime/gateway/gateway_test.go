@@ -16,6 +16,7 @@ import (
 	neturl "net/url"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,6 +27,7 @@ import (
 	"connectrpc.com/grpcreflect"
 	"github.com/bufbuild/protocompile"
 	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -46,7 +48,11 @@ message SayRequest { string name = 1; bytes data = 2; }
 message SayResponse { string greeting = 1; bytes data = 2; }
 service Echo {
   rpc Say(SayRequest) returns (SayResponse) {
-    option (google.api.http) = { post: "/v1/say/{name}" body: "*" };
+    option (google.api.http) = {
+      post: "/v1/say/{name}" body: "*"
+      additional_bindings { get: "/v1/greet/{name}" }
+      additional_bindings { put: "/v1/greet/{name}/data" body: "data" }
+    };
     option idempotency_level = NO_SIDE_EFFECTS; // Connect clients may GET it
   }
   rpc Fail(SayRequest) returns (SayResponse);
@@ -155,7 +161,7 @@ func (f *fakeService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 				break
 			}
 			resp, _ := proto.Marshal(wrapperspb.String("Hello, " + req.GetValue() + "!"))
-			reply.Payload = resp
+			reply.Payload = append(resp, fieldsNumbered(ev.Payload, 2)...) // data, as it came
 		case "test.v1.Echo/Fail":
 			detail, _ := anypb.New(wrapperspb.String("why"))
 			db, _ := proto.Marshal(detail)
@@ -190,9 +196,36 @@ func startTest(t testing.TB) (*Server, *fakeService) {
 	return srv, fake
 }
 
+// fieldsNumbered is the encoded fields of msg numbered n, as they are.
+func fieldsNumbered(msg []byte, n protowire.Number) []byte {
+	var out []byte
+	for len(msg) > 0 {
+		num, typ, tl := protowire.ConsumeTag(msg)
+		if tl < 0 {
+			break
+		}
+		vl := protowire.ConsumeFieldValue(num, typ, msg[tl:])
+		if vl < 0 {
+			break
+		}
+		if num == n {
+			out = append(out, msg[:tl+vl]...)
+		}
+		msg = msg[tl+vl:]
+	}
+	return out
+}
+
 func post(t *testing.T, url, contentType, body string, header ...string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+	return send(t, http.MethodPost, url, contentType, body, header...)
+}
+
+// send makes an HTTP request of the given method and returns its answer
+// and body.
+func send(t *testing.T, method, url, contentType, body string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,14 +404,14 @@ func TestGatewayOverHTTP(t *testing.T) {
 		}
 	})
 	t.Run("a REST query or body that does not fit the method's request is a bad request, not the server's fault", func(t *testing.T) {
-		for _, c := range []struct{ path, body, says string }{
-			{"/v1/say/x?nope=1", `{}`, `the request does not fit its method: unknown field in field path \"nope\"`},
-			{"/v1/say/x", `{"data": 5}`, "invalid value for bytes field data"}, // protobuf-go's message, whose spaces vary on purpose
-			{"/v1/say/x?data=%21%21", `{}`, `invalid parameter \"data\"`},      // not base64, for a bytes field
+		for _, c := range []struct{ method, path, body, says string }{
+			{"GET", "/v1/greet/x?nope=1", "", `the request does not fit its method: unknown field in field path \"nope\"`},
+			{"POST", "/v1/say/x", `{"data": 5}`, "invalid value for bytes field data"}, // protobuf-go's message, whose spaces vary on purpose
+			{"GET", "/v1/greet/x?data=%21%21", "", `invalid parameter \"data\"`},       // not base64, for a bytes field
 		} {
-			resp, body := post(t, url+c.path, "application/json", c.body)
+			resp, body := send(t, c.method, url+c.path, "application/json", c.body)
 			if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(body, `"code":3`) || !strings.Contains(body, c.says) {
-				t.Errorf("%s %s: %d (%s) %s, want 400, invalid argument in JSON, saying %s", c.path, c.body, resp.StatusCode, resp.Header.Get("Content-Type"), body, c.says)
+				t.Errorf("%s %s %s: %d (%s) %s, want 400, invalid argument in JSON, saying %s", c.method, c.path, c.body, resp.StatusCode, resp.Header.Get("Content-Type"), body, c.says)
 			}
 		}
 		// A path asked with another HTTP method, or a body that is not
@@ -756,6 +789,32 @@ func TestAFieldTheRESTPathBindsIsNotSetByTheQuery(t *testing.T) {
 		resp, body := post(t, srv.URL()+"/v1/say/rest"+q, "application/json", `{}`)
 		if resp.StatusCode != 200 || !strings.Contains(body, `"greeting":"Hello, rest!"`) {
 			t.Errorf("%s: %d %s", q, resp.StatusCode, body)
+		}
+	}
+}
+
+// A field the REST body holds is the body's: a query parameter naming it
+// (any parameter, when the body is "*") is refused, saying to send it in
+// the body, rather than let it override what the body says. Where a route
+// has no body, the query sets the fields the path does not bind.
+func TestARESTQueryDoesNotOverrideTheBody(t *testing.T) {
+	srv, _ := startTest(t)
+	for _, c := range []struct{ method, path, body, status, says string }{
+		{"POST", "/v1/say/x?data=AAEC", `{"data":"AQID"}`, "400", `query parameter \"data\": POST /v1/say/x takes its request's fields in the body (body: \"*\" in the method's google.api.http rule), not in the query; send it in the JSON body`},
+		{"POST", "/v1/say/x?nope=1", `{}`, "400", `query parameter \"nope\": POST /v1/say/x takes its request's fields in the body`},
+		{"POST", "/v1/say/x?name=y&data=AAEC", `{"data":"AQID"}`, "400", `query parameter \"data\"`}, // the path's field is dropped, not named
+		{"PUT", "/v1/greet/x/data?data=AAEC", `"AQID"`, "400", `query parameter \"data\" names a field the body holds (body: \"data\" in the method's google.api.http rule); set it in the JSON body, not in the query`},
+		{"PUT", "/v1/greet/x/data?data.x=1", `"AQID"`, "400", `query parameter \"data.x\" names a field the body holds`},
+		{"POST", "/v1/say/x", `{"data":"AQID"}`, "200", `"data":"AQID"`},
+		{"PUT", "/v1/greet/x/data", `"AQID"`, "200", `"data":"AQID"`},
+		{"GET", "/v1/greet/x?data=AAEC", "", "200", `"data":"AAEC"`},
+	} {
+		resp, body := send(t, c.method, srv.URL()+c.path, "application/json", c.body)
+		if got := strconv.Itoa(resp.StatusCode); got != c.status || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(body, c.says) {
+			t.Errorf("%s %s %s: %s (%s) %s, want %s saying %s", c.method, c.path, c.body, got, resp.Header.Get("Content-Type"), body, c.status, c.says)
+		}
+		if c.status == "400" && !strings.Contains(body, `"code":3`) {
+			t.Errorf("%s %s: %s, want invalid argument (3)", c.method, c.path, body)
 		}
 	}
 }

@@ -101,7 +101,7 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 		return nil, fmt.Errorf("mapping the services' methods: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", connectUnary(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, pathWins(restRoutes(sds), restFaults(procedures, decodedOnce(transcoder)))))))
+	mux.Handle("/", connectUnary(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, restQuery(restRoutes(sds), restFaults(procedures, decodedOnce(transcoder)))))))
 	served, err := schema.servedFiles(services)
 	if err != nil {
 		return nil, err
@@ -228,13 +228,13 @@ func checkJSON(procedures map[string]protoreflect.MessageDescriptor, types *dyna
 			h.ServeHTTP(w, r)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		if isCall { // Connect's error
-			json.NewEncoder(w).Encode(map[string]string{"code": code.String(), "message": msg})
+		if !isCall {
+			restError(w, status, code, msg)
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]any{"code": int(code), "message": msg, "details": []any{}})
+		w.Header().Set("Content-Type", "application/json") // Connect's error
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(map[string]string{"code": code.String(), "message": msg})
 	})
 }
 

@@ -1,26 +1,34 @@
 package gateway
 
 import (
+	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
+	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // boundRoute is one REST route of a google.api.http annotation: its HTTP
-// method, its path template as a regular expression, and the request
-// fields the template binds.
+// method, its path template as a regular expression, the request fields
+// the template binds, and the field its body holds ("*" for all the
+// fields the path does not bind, "" for no body).
 type boundRoute struct {
 	method string
 	path   *regexp.Regexp
 	fields []string
+	body   string
 }
 
 // restRoutes are the REST routes of the methods of services that bind
-// request fields in their path.
+// request fields in their path or take a body.
 func restRoutes(sds []protoreflect.ServiceDescriptor) []boundRoute {
 	var routes []boundRoute
 	for _, sd := range sds {
@@ -30,7 +38,7 @@ func restRoutes(sds []protoreflect.ServiceDescriptor) []boundRoute {
 				continue
 			}
 			for _, r := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
-				if route, ok := routeOf(r); ok && len(route.fields) > 0 {
+				if route, ok := routeOf(r); ok && (len(route.fields) > 0 || route.body != "") {
 					routes = append(routes, route)
 				}
 			}
@@ -98,7 +106,7 @@ func routeOf(r *annotations.HttpRule) (boundRoute, bool) {
 	if err != nil {
 		return boundRoute{}, false
 	}
-	return boundRoute{method: method, path: rx, fields: fields}, true
+	return boundRoute{method: method, path: rx, fields: fields, body: r.GetBody()}, true
 }
 
 // segments is the regular expression of a template's segments without
@@ -118,12 +126,19 @@ func segments(s string) string {
 	return strings.Join(parts, "/")
 }
 
-// pathWins drops from a REST call's query the parameters that name a field
-// its path binds (or a field inside one): the path says which resource a
-// call is for, and a proxy, a firewall or a log that reads the path must
-// be able to trust it. google.api.http makes only the fields the path does
-// not bind query parameters; without this, /v1/books/1?id=2 read book 2.
-func pathWins(routes []boundRoute, h http.Handler) http.Handler {
+// restQuery holds a REST call's query to what google.api.http lets it
+// say: the fields that neither the path binds nor the body holds.
+//
+// A parameter that names a field the path binds (or a field inside one)
+// is dropped: the path says which resource a call is for, and a proxy, a
+// firewall or a log that reads the path must be able to trust it; without
+// this, /v1/books/1?id=2 read book 2. A parameter that names a field the
+// body holds is refused (invalid argument, 400), and so is every
+// parameter of a route whose body is "*": vanguard would let it override
+// what the body says (POST /v1/transfers?amount=500 with {"amount": 5}
+// moved 500), and dropping it would lose what the client sent without a
+// word.
+func restQuery(routes []boundRoute, h http.Handler) http.Handler {
 	if len(routes) == 0 {
 		return h
 	}
@@ -139,12 +154,14 @@ func pathWins(routes []boundRoute, h http.Handler) http.Handler {
 			q := r.URL.Query()
 			changed := false
 			for key := range q {
-				for _, f := range route.fields {
-					if key == f || strings.HasPrefix(key, f+".") {
-						q.Del(key)
-						changed = true
-					}
+				if route.binds(key) {
+					q.Del(key)
+					changed = true
 				}
+			}
+			if key, ok := route.heldByBody(q); ok {
+				restError(w, http.StatusBadRequest, connect.CodeInvalidArgument, route.bodyRefusal(r, key))
+				return
 			}
 			if changed {
 				r.URL.RawQuery = q.Encode()
@@ -153,4 +170,50 @@ func pathWins(routes []boundRoute, h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// binds says whether the query parameter key names a field the route's
+// path binds, or a field inside one.
+func (b boundRoute) binds(key string) bool {
+	for _, f := range b.fields {
+		if key == f || strings.HasPrefix(key, f+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// heldByBody is the first (by name) of the query's parameters that names
+// a field the route's body holds: any of them when the body is "*".
+func (b boundRoute) heldByBody(q url.Values) (string, bool) {
+	if b.body == "" {
+		return "", false
+	}
+	for _, key := range slices.Sorted(maps.Keys(q)) {
+		if b.body == "*" || key == b.body || strings.HasPrefix(key, b.body+".") {
+			return key, true
+		}
+	}
+	return "", false
+}
+
+// bodyRefusal says why the query parameter key of r is refused (see
+// heldByBody), and what to send instead.
+func (b boundRoute) bodyRefusal(r *http.Request, key string) string {
+	if b.body == "*" {
+		return fmt.Sprintf("query parameter %q: %s %s takes its request's fields in the body (body: \"*\" in the method's google.api.http rule), not in the query; send it in the JSON body",
+			key, r.Method, r.URL.EscapedPath())
+	}
+	return fmt.Sprintf("query parameter %q names a field the body holds (body: %q in the method's google.api.http rule); set it in the JSON body, not in the query",
+		key, b.body)
+}
+
+// restError answers a REST request with REST's error (google.rpc.Status
+// in JSON). The message may hold the request's path: JSON's HTML escaping
+// stays on, and no browser may take the answer for a page.
+func restError(w http.ResponseWriter, status int, code connect.Code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"code": int(code), "message": msg, "details": []any{}})
 }

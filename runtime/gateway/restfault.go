@@ -17,7 +17,8 @@ import (
 // A REST request whose query or body does not fit its method's request (a
 // query parameter that names no field, a number where the body has a
 // string) is refused by vanguard before the method is called, but as code
-// unknown and HTTP 500: the server's fault, by the status. restFaults makes
+// unknown (internal for a route without a body, whose query vanguard
+// reads apart) and HTTP 500: the server's fault, by the status. restFaults makes
 // it what it is, the client's mistake: invalid argument and HTTP 400, with
 // vanguard's words for what does not fit (and as JSON, which vanguard's
 // answer is but does not say). It knows the request never reached a
@@ -41,7 +42,7 @@ func methodReached(ctx context.Context) {
 	}
 }
 
-// restFaults turns h's REST answer of code unknown and HTTP 500, given
+// restFaults turns h's REST answer of code unknown or internal, given
 // before any method was reached, into invalid argument and HTTP 400, and
 // says REST errors given then in JSON (see above and finish). Every other
 // answer passes as it is. A call at a method's own path (Connect, gRPC,
@@ -105,7 +106,7 @@ func (f *faultWriter) Flush() {
 func (f *faultWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter }
 
 // finish writes the held answer, if any. REST's error (google.rpc.Status
-// in JSON) is said to be JSON, and of code unknown becomes invalid
+// in JSON) is said to be JSON, and of code unknown or internal becomes invalid
 // argument; any other answer is written as it was.
 func (f *faultWriter) finish() {
 	if f.held == nil {
@@ -134,7 +135,7 @@ func (f *faultWriter) finish() {
 	}
 	h.Set("Content-Type", "application/json") // vanguard says application/proto
 	h.Del("Content-Encoding")
-	if *status.Code == int(connect.CodeUnknown) {
+	if c := connect.Code(*status.Code); c == connect.CodeUnknown || c == connect.CodeInternal {
 		body, _ = json.Marshal(map[string]any{"code": int(connect.CodeInvalidArgument), "message": "the request does not fit its method: " + status.Message, "details": []any{}})
 		f.heldStatus = http.StatusBadRequest
 	}

@@ -66,17 +66,17 @@ func (u *unknownRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status == http.StatusUnsupportedMediaType {
 		code = connect.CodeInvalidArgument
 	}
+	if !procedureShaped(r.URL.Path) {
+		// Not a method's path (/package.Service/Method): a REST client's,
+		// told in REST's error form, as the gateway's other REST errors.
+		restError(w, status, code, msg)
+		return
+	}
 	// The message holds the request's path: JSON's HTML escaping stays on,
 	// and no browser may take the reply for a page.
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	if !procedureShaped(r.URL.Path) {
-		// Not a method's path (/package.Service/Method): a REST client's,
-		// told in REST's error form, as the gateway's other REST errors.
-		json.NewEncoder(w).Encode(map[string]any{"code": int(code), "message": msg, "details": []any{}})
-		return
-	}
 	json.NewEncoder(w).Encode(map[string]string{"code": code.String(), "message": msg})
 }
 
