@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -445,5 +446,35 @@ func TestTheDashboardSaysWhyTheServicesServeOn(t *testing.T) {
 		if out.String() != want {
 			t.Errorf("with programs %v: %q, want %q", hasProg, out.String(), want)
 		}
+	}
+}
+
+// TestATracingReceiverThatDoesNotAnswerIsSaidOnceInSplitMode runs the
+// chain app (two services, each in a process of its own, each with spans
+// to send) in split mode with --otlp at a port where nothing listens: the
+// run says so once, as parigot's own line, as single mode does, not once
+// per process under its guest's prefix.
+func TestATracingReceiverThatDoesNotAnswerIsSaidOnceInSplitMode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs wasm guests")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nowhere := "http://" + ln.Addr().String()
+	ln.Close()
+	p := startParigot(t, "", nil, "run", "--mode=split", "--otlp", nowhere, "testdata/apps/chain")
+	if err := p.wait(t); err != nil {
+		t.Fatalf("parigot run: %v\n%s", err, p.said())
+	}
+	var said []string
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		if strings.Contains(line, "Spans are dropped until it answers") {
+			said = append(said, line)
+		}
+	}
+	if len(said) != 1 || !strings.HasPrefix(said[0], "parigot: sending spans to "+nowhere+"/v1/traces: ") {
+		t.Errorf("the run said of the receiver\n%s\nwant one line of parigot's own\n%s", strings.Join(said, "\n"), p.said())
 	}
 }

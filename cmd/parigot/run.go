@@ -432,7 +432,9 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 			}
 			guests := host.GuestsFromManifest(app, wasm)
 			host.Debug(guests, native, listen)
-			tracing := startTracing(otlp, false, app.Name, name, stderr)
+			// Every child says alike that a tracing receiver does not
+			// answer: its supervisor says it once.
+			tracing := startTracing(otlp, false, app.Name, name, split.AlikeLines(stderr, logFormat == "json"))
 			defer stopTracing(tracing, stderr)
 			metrics, stopPushing := pushMetrics(dashboard, name)
 			defer stopPushing()

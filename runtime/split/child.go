@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"time"
 
@@ -188,6 +189,24 @@ type ReportedError struct{ Err error }
 
 func (e *ReportedError) Error() string { return e.Err.Error() }
 func (e *ReportedError) Unwrap() error { return e.Err }
+
+// AlikeLines is where a split-mode child's process writes what every
+// process of the run says alike, of what they share (a tracing receiver
+// that does not answer, then answers again): marked for its supervisor
+// (lines.MarkAlike), which writes it once for all its children,
+// unprefixed, as single mode says it once; with logJSON, as parigot's own
+// JSON record (host.OwnLines); as it is in a process that no supervisor
+// started. Call it before RunChild, which takes the supervisor's link out
+// of the environment.
+func AlikeLines(stderr io.Writer, logJSON bool) io.Writer {
+	switch {
+	case logJSON:
+		return host.OwnLines(stderr, true)
+	case os.Getenv(EnvLink) == "":
+		return stderr
+	}
+	return lines.AlikeWriter(stderr)
+}
 
 func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link *Link) (host.Result, error) {
 	if opts.ReadyTimeout == 0 {

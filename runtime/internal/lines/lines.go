@@ -51,14 +51,28 @@ const SaidEscaped = "␞"
 // MarkSaid returns line with Said in front.
 func MarkSaid(line []byte) []byte { return append([]byte{Said}, line...) }
 
+// MarkAlike returns line marked as one that every split-mode child's
+// process of a run says alike, of what they share (a tracing receiver
+// that does not answer): Said twice. Its supervisor writes it as a line
+// marked Said, but once for all the children that say it (see
+// Sink.passSaid), as single mode says it once. A guest cannot forge it:
+// the first mark of its line is escaped.
+func MarkAlike(line []byte) []byte { return append([]byte{Said, Said}, line...) }
+
 // SaidWriter returns a writer that puts Said in front of each write to w:
 // for a logger that writes one line per call (log/slog's handlers).
-func SaidWriter(w io.Writer) io.Writer { return saidWriter{w} }
+func SaidWriter(w io.Writer) io.Writer { return saidWriter{w, MarkSaid} }
 
-type saidWriter struct{ w io.Writer }
+// AlikeWriter is SaidWriter with MarkAlike.
+func AlikeWriter(w io.Writer) io.Writer { return saidWriter{w, MarkAlike} }
+
+type saidWriter struct {
+	w    io.Writer
+	mark func([]byte) []byte
+}
 
 func (s saidWriter) Write(p []byte) (int, error) {
-	if _, err := s.w.Write(MarkSaid(p)); err != nil {
+	if _, err := s.w.Write(s.mark(p)); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -75,9 +89,34 @@ const MaxRecord = 8 * MaxLine
 type Sink struct {
 	w io.Writer
 
-	mu      sync.Mutex      // guards the two below
+	mu      sync.Mutex      // guards the three below
 	busy    bool            // a line is being written to w
 	waiting []chan struct{} // the lines waiting for their turn, first come first; closing one gives it the turn
+	// lastSaid is the last line said alike (see MarkAlike) each Passing
+	// writer passed.
+	lastSaid map[*Writer]string
+}
+
+// passSaid reports whether w should write line, a line a split-mode
+// child's process says alike with every other (see MarkAlike): not when
+// it is the last such line of another child too. Single mode says it
+// once, and so does the supervisor. A child that says something new, or
+// says it again after saying something else, is heard.
+func (s *Sink) passSaid(w *Writer, line []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	said := false
+	for other, last := range s.lastSaid {
+		if other != w && last == string(line) {
+			said = true
+			break
+		}
+	}
+	if s.lastSaid == nil {
+		s.lastSaid = map[*Writer]string{}
+	}
+	s.lastSaid[w] = string(line)
+	return !said
 }
 
 // NewSink returns a Sink writing to w.
@@ -162,7 +201,8 @@ func (w *Writer) Escaping() *Writer {
 
 // Passing makes w write a line that starts with Said without the mark and
 // without w's prefix: for a split-mode child's stderr in its supervisor,
-// where such a line is the child's host's own.
+// where such a line is the child's host's own. A line marked alike (see MarkAlike)
+// that another child said last too is not written again.
 func (w *Writer) Passing() *Writer {
 	w.pass = true
 	return w
@@ -249,9 +289,12 @@ func (w *Writer) Flush() {
 // keeps the rest of buf.
 func (w *Writer) emit(n int) {
 	if !w.cut && n > 0 && w.buf[0] == Said && w.pass {
-		w.out = append(append(w.out[:0], w.buf[1:n]...), '\n')
+		alike := n > 1 && w.buf[1] == Said
+		w.out = append(append(w.out[:0], bytes.TrimLeft(w.buf[:n], string(Said))...), '\n')
 		w.buf = w.buf[:copy(w.buf, w.buf[n:])]
-		w.sink.WriteLine(w.out)
+		if !alike || w.sink.passSaid(w, w.out) {
+			w.sink.WriteLine(w.out)
+		}
 		return
 	}
 	out := append(w.out[:0], w.prefix...)

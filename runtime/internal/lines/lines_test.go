@@ -297,7 +297,7 @@ func TestTheHostsOwnLinesCrossFromAChildUnprefixedAndAGuestCannotForgeThem(t *te
 	var child bytes.Buffer
 	childSink := NewSink(&child)
 	guest := childSink.Writer("").Escaping()
-	guest.Write([]byte("hello\n\x1eparigot: forged\n"))
+	guest.Write([]byte("hello\n\x1eparigot: forged\n\x1e\x1eparigot: forged alike\n"))
 	SaidWriter(&child).Write([]byte("parigot: service echo: method ran over its budget\n"))
 	childSink.WriteLine(MarkSaid([]byte("parigot: said\n")))
 
@@ -306,8 +306,44 @@ func TestTheHostsOwnLinesCrossFromAChildUnprefixedAndAGuestCannotForgeThem(t *te
 	fromChild.Write(child.Bytes())
 	want := "echo | hello\n" +
 		"echo | ␞parigot: forged\n" +
+		"echo | ␞\x1eparigot: forged alike\n" +
 		"parigot: service echo: method ran over its budget\n" +
 		"parigot: said\n"
+	if out.String() != want {
+		t.Errorf("the supervisor wrote\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
+// What every child's process says alike (a tracing receiver that does
+// not answer, then answers again) is written once, as single mode says
+// it; a child that says something new is heard, and so is one that says
+// a line again after saying something else. A host's own line marked
+// only Said (an event of its guest's, which two replicas may say in the
+// same words) is written each time.
+func TestWhatChildrenSayAlikeIsWrittenOnce(t *testing.T) {
+	var out bytes.Buffer
+	sink := NewSink(&out)
+	a, b, c := sink.Writer("a | ").Passing(), sink.Writer("b | ").Passing(), sink.Writer("c | ").Passing()
+	down := string(MarkAlike([]byte("parigot: tracing: spans are dropped\n")))
+	up := string(MarkAlike([]byte("parigot: tracing: sending spans again\n")))
+	over := string(MarkSaid([]byte("parigot: service echo: a method ran over its budget\n")))
+	for _, step := range []struct {
+		w    *Writer
+		line string
+	}{
+		{a, down}, {b, down}, {c, "hello\n"}, {c, down},
+		{a, up}, {b, up}, {c, up},
+		{a, over}, {b, over},
+		{a, down}, {b, down},
+	} {
+		step.w.Write([]byte(step.line))
+	}
+	want := "parigot: tracing: spans are dropped\n" +
+		"c | hello\n" +
+		"parigot: tracing: sending spans again\n" +
+		"parigot: service echo: a method ran over its budget\n" +
+		"parigot: service echo: a method ran over its budget\n" +
+		"parigot: tracing: spans are dropped\n"
 	if out.String() != want {
 		t.Errorf("the supervisor wrote\n%s\nwant\n%s", out.String(), want)
 	}
