@@ -433,9 +433,11 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 			guests := host.GuestsFromManifest(app, wasm)
 			host.Debug(guests, native, listen)
 			// Every child says alike that a tracing receiver does not
-			// answer: its supervisor says it once.
-			tracing := startTracing(otlp, false, app.Name, name, split.AlikeLines(stderr, logFormat == "json"))
-			defer stopTracing(tracing, stderr)
+			// answer, or that its last spans could not be sent: its
+			// supervisor says it once.
+			alike := split.AlikeLines(stderr, logFormat == "json")
+			tracing := startTracing(otlp, false, app.Name, name, alike)
+			defer stopTracing(tracing, alike)
 			metrics, stopPushing := pushMetrics(dashboard, name)
 			defer stopPushing()
 			out, err := split.RunChild(cmd.Context(), split.ChildOptions{
