@@ -29,7 +29,9 @@ type dashboard struct {
 	served  chan error // Serve's end
 	stderr  io.Writer
 	ended   atomic.Bool // the programs have ended
-	hasProg bool        // the app declares programs
+	// noPrograms says why no program runs here ("the app has no
+	// programs"); empty when one does.
+	noPrograms string
 }
 
 // keptLines is how many of the latest lines of output the dashboard keeps
@@ -79,7 +81,10 @@ func startDashboard(addr string, app *manifest.App, tracing *observe.Tracing, st
 	for _, g := range app.StartOrder() {
 		nodes = append(nodes, observe.Node{Name: g.Name, Kind: g.Kind.String(), Implements: g.Implements, Requires: g.Requires})
 	}
-	d := &dashboard{metrics: observe.NewMetrics(), logs: observe.NewLogs(keptLines), served: make(chan error, 1), stderr: stderr, hasProg: len(app.Programs) > 0}
+	d := &dashboard{metrics: observe.NewMetrics(), logs: observe.NewLogs(keptLines), served: make(chan error, 1), stderr: stderr}
+	if len(app.Programs) == 0 {
+		d.noPrograms = "the app has no programs"
+	}
 	d.page = observe.NewDashboard(app.Name, nodes, d.metrics, tracing, d.logs)
 	d.srv = &http.Server{Handler: d.page.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { d.served <- d.srv.Serve(ln) }()
@@ -100,10 +105,24 @@ func (d *dashboard) explore(h http.Handler) { d.page.SetExplorer(h) }
 func (d *dashboard) programsEnded() {
 	d.ended.Store(true)
 	what := "the app's programs have ended"
-	if !d.hasProg {
-		what = "the app has no programs"
+	if d.noPrograms != "" {
+		what = d.noPrograms
 	}
 	fmt.Fprintf(d.stderr, "parigot: %s; its services and the dashboard serve until interrupted (Ctrl-C)\n", what)
+}
+
+// only is split mode's --only: the guests this process runs. When none
+// of them is a program, no program's end is waited for here.
+func (d *dashboard) only(app *manifest.App, names []string) {
+	if len(names) == 0 || d.noPrograms != "" {
+		return
+	}
+	for _, name := range names {
+		if g := app.Guest(name); g != nil && g.Kind == manifest.KindProgram {
+			return
+		}
+	}
+	d.noPrograms = "no program of the app runs here (--only)"
 }
 
 // linger keeps serving once the run has ended by itself, until ctx ends

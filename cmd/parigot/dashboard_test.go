@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/browsertest"
 	"parigot.dev/parigot/internal/otlptest"
 	"parigot.dev/parigot/manifest"
@@ -435,16 +436,29 @@ func TestADashboardBeyondThisMachineIsWarnedAbout(t *testing.T) {
 }
 
 // An app without programs is not said to have had them end: its services
-// and the dashboard serve from the start.
+// and the dashboard serve from the start; nor is a split-mode process
+// whose --only names no program.
 func TestTheDashboardSaysWhyTheServicesServeOn(t *testing.T) {
-	for hasProg, want := range map[bool]string{
-		true:  "parigot: the app's programs have ended; its services and the dashboard serve until interrupted (Ctrl-C)\n",
-		false: "parigot: the app has no programs; its services and the dashboard serve until interrupted (Ctrl-C)\n",
+	app, err := builder.Load("testdata/apps/chain") // services front and back, program start
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		noPrograms string
+		only       []string
+		want       string
+	}{
+		{"", nil, "parigot: the app's programs have ended; its services and the dashboard serve until interrupted (Ctrl-C)\n"},
+		{"", []string{"back", "start"}, "parigot: the app's programs have ended; its services and the dashboard serve until interrupted (Ctrl-C)\n"},
+		{"", []string{"front", "back"}, "parigot: no program of the app runs here (--only); its services and the dashboard serve until interrupted (Ctrl-C)\n"},
+		{"the app has no programs", nil, "parigot: the app has no programs; its services and the dashboard serve until interrupted (Ctrl-C)\n"},
 	} {
 		var out strings.Builder
-		(&dashboard{stderr: &out, hasProg: hasProg}).programsEnded()
-		if out.String() != want {
-			t.Errorf("with programs %v: %q, want %q", hasProg, out.String(), want)
+		d := &dashboard{stderr: &out, noPrograms: c.noPrograms}
+		d.only(app, c.only)
+		d.programsEnded()
+		if out.String() != c.want {
+			t.Errorf("%q, --only %v: %q, want %q", c.noPrograms, c.only, out.String(), c.want)
 		}
 	}
 }

@@ -231,6 +231,7 @@ each service's offer gave them through NATS.`,
 				var programsEnded func()
 				var lines func([]byte)
 				if dash != nil {
+					dash.only(res.App, f.only)
 					programsEnded, lines = dash.programsEnded, dash.logs.Add
 					// The explorer calls the services as a gateway of its
 					// own; with --only or --nats-seeds the user's NATS
