@@ -181,6 +181,7 @@ func (p *Pass) Failed() bool {
 // itself would print to stdout.
 func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 	pass := &Pass{mode: mode, pkgElapsed: map[string]float64{}}
+	shown := &byPackage{w: stdout} // verbose output, a package at a time
 	cases := map[string]*Case{}     // pkg + " " + test
 	pkgOut := map[string]*Case{}    // output outside tests, per package
 	testFailed := map[string]bool{} // packages with a failed test so far
@@ -215,12 +216,17 @@ func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 					fmt.Fprint(stdout, p.output.String())
 				}
 				p.output.WriteString(ev.Output)
-				if verbose || isResultLine(ev.Output) {
+				switch {
+				case verbose:
+					shown.write(ev.Package, ev.Output)
+				case isResultLine(ev.Output):
 					fmt.Fprint(stdout, ev.Output)
 				}
 			case "pass", "skip":
 				pass.pkgElapsed[ev.Package] = ev.Elapsed
+				shown.end(ev.Package)
 			case "fail":
+				shown.end(ev.Package)
 				pass.pkgElapsed[ev.Package] = ev.Elapsed
 				p.result = "fail"
 				p.unbuilt = ev.FailedBuild != ""
@@ -239,7 +245,7 @@ func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 		case "output":
 			c.output.WriteString(ev.Output)
 			if verbose {
-				fmt.Fprint(stdout, ev.Output)
+				shown.write(ev.Package, ev.Output)
 			}
 		case "pass", "skip", "fail":
 			c.result, c.elapsed = ev.Action, ev.Elapsed
@@ -251,6 +257,7 @@ func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 			}
 		}
 	}
+	shown.flush()
 	// A package fails on its own only when none of its tests did.
 	failedTests := map[string]bool{}
 	for _, c := range pass.cases {
@@ -266,6 +273,71 @@ func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 	}
 	pass.pkgFailures = kept
 	return pass
+}
+
+// byPackage shows the verbose output of packages that go test runs at
+// once a package at a time, as go test -v ./... does, so that a test's
+// lines are not mixed with another package's: the package whose output
+// came first is shown as it comes, the others' is held until it has
+// ended, then shown in the order their output began (a package that has
+// not ended yet goes on as it comes).
+type byPackage struct {
+	w       io.Writer
+	current string                   // the package shown as it comes; "" for none yet
+	held    map[string]*bytes.Buffer // the others' output so far
+	waiting []string                 // the packages with output held, in the order it began
+	ended   map[string]bool
+}
+
+func (b *byPackage) write(pkg, out string) {
+	if b.current == "" {
+		b.current = pkg
+	}
+	if pkg == b.current {
+		io.WriteString(b.w, out)
+		return
+	}
+	if b.held == nil {
+		b.held = map[string]*bytes.Buffer{}
+	}
+	h := b.held[pkg]
+	if h == nil {
+		h = new(bytes.Buffer)
+		b.held[pkg] = h
+		b.waiting = append(b.waiting, pkg)
+	}
+	h.WriteString(out)
+}
+
+// end says that pkg has ended: when it was the one shown, the held
+// output of the next ones is shown, up to one that is still running,
+// which is then shown as it comes.
+func (b *byPackage) end(pkg string) {
+	if b.ended == nil {
+		b.ended = map[string]bool{}
+	}
+	b.ended[pkg] = true
+	if pkg != b.current {
+		return
+	}
+	b.current = ""
+	for len(b.waiting) > 0 && b.current == "" {
+		next := b.waiting[0]
+		b.waiting = b.waiting[1:]
+		b.held[next].WriteTo(b.w)
+		delete(b.held, next)
+		if !b.ended[next] {
+			b.current = next
+		}
+	}
+}
+
+// flush shows what is still held, when go test's output has ended.
+func (b *byPackage) flush() {
+	for _, pkg := range b.waiting {
+		b.held[pkg].WriteTo(b.w)
+	}
+	b.waiting, b.held = nil, nil
 }
 
 // isResultLine reports whether a package's output line is its result:

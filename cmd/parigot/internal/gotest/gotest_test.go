@@ -187,3 +187,37 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// With -v, packages that go test runs at once are shown one after the
+// other, as go test -v ./... shows them: a test's lines under its own
+// package, not amid another's.
+func TestVerboseOutputIsShownAPackageAtATime(t *testing.T) {
+	const mixed = `{"Action":"start","Package":"shop/a"}
+{"Action":"start","Package":"shop/b"}
+{"Action":"output","Package":"shop/a","Test":"TestA","Output":"=== RUN   TestA\n"}
+{"Action":"output","Package":"shop/b","Test":"TestB","Output":"=== RUN   TestB\n"}
+{"Action":"output","Package":"shop/b","Test":"TestB","Output":"    b_test.go:3: b says\n"}
+{"Action":"output","Package":"shop/c","Test":"TestC","Output":"=== RUN   TestC\n"}
+{"Action":"output","Package":"shop/a","Test":"TestA","Output":"    a_test.go:3: a says\n"}
+{"Action":"output","Package":"shop/b","Test":"TestB","Output":"--- PASS: TestB (0.00s)\n"}
+{"Action":"pass","Package":"shop/b","Test":"TestB","Elapsed":0}
+{"Action":"output","Package":"shop/b","Output":"ok  \tshop/b\t0.01s\n"}
+{"Action":"pass","Package":"shop/b","Elapsed":0.01}
+{"Action":"output","Package":"shop/a","Test":"TestA","Output":"--- PASS: TestA (0.00s)\n"}
+{"Action":"pass","Package":"shop/a","Test":"TestA","Elapsed":0}
+{"Action":"output","Package":"shop/a","Output":"ok  \tshop/a\t0.02s\n"}
+{"Action":"pass","Package":"shop/a","Elapsed":0.02}
+{"Action":"output","Package":"shop/c","Test":"TestC","Output":"    c_test.go:3: c says\n"}
+{"Action":"output","Package":"shop/c","Test":"TestC","Output":"--- PASS: TestC (0.00s)\n"}
+{"Action":"output","Package":"shop/c","Output":"ok  \tshop/c\t0.03s\n"}
+{"Action":"pass","Package":"shop/c","Elapsed":0.03}
+`
+	var shown bytes.Buffer
+	read(strings.NewReader(mixed), "single", true, &shown)
+	want := "=== RUN   TestA\n    a_test.go:3: a says\n--- PASS: TestA (0.00s)\nok  \tshop/a\t0.02s\n" +
+		"=== RUN   TestB\n    b_test.go:3: b says\n--- PASS: TestB (0.00s)\nok  \tshop/b\t0.01s\n" +
+		"=== RUN   TestC\n    c_test.go:3: c says\n--- PASS: TestC (0.00s)\nok  \tshop/c\t0.03s\n"
+	if shown.String() != want {
+		t.Errorf("parigot test -v showed\n%s\nwant\n%s", shown.String(), want)
+	}
+}
