@@ -276,7 +276,11 @@ func (d *devSession) reload(ctx context.Context) {
 		}
 	}
 	if len(changed) == 0 {
-		return // a change no guest's build sees: a test, a comment in a proto
+		// A change no guest's build sees (a test, a comment in a proto),
+		// or one back to what runs: said, so that the save is seen to
+		// have been taken.
+		d.say("no guest's build changed (build %s): the app runs on as it was", built.Round(10*time.Millisecond))
+		return
 	}
 	done := make(chan error, 1)
 	select {

@@ -108,6 +108,9 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	if n := count("parigot: generated Go code:") - before; n != 1 {
 		t.Errorf("a save of the proto: %d builds, want 1:\n%s", n, p.said())
 	}
+	// Its comment is in no guest's build: the save is said to have been
+	// taken, and nothing reloaded.
+	stderr(`parigot dev: no guest's build changed \(build [0-9.]+m?s\): the app runs on as it was`, 1)
 
 	// A field added to a reply reaches the gateway's clients: the gateway
 	// serves from the new protos (the app restarts for them, on a new free
