@@ -2,6 +2,7 @@ package host
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -90,12 +91,29 @@ func ScaledGuests(app *manifest.App, wasm map[string]string, scale float64) []*G
 // its native build) to run under the debugger, serving its API on listen
 // (empty: a free port): every process of the app must mark them, so that
 // callers everywhere give their methods DebugBudget.
+//
+// The services that call a debugged guest, directly or through others,
+// get DebugBudget too: their methods wait for it while it is paused, and
+// with their own budgets a breakpoint in a service reached through
+// another would fail the call it was set to step through.
 func Debug(specs []*GuestSpec, native map[string]string, listen string) {
+	waits := map[string]bool{} // the guests whose methods may wait for a debugged one
 	for _, s := range specs {
 		if path, ok := native[s.Name]; ok {
 			s.Debug = path
 			s.DebugListen = listen
 			s.MethodTimeout = DebugBudget
+			waits[s.Name] = true
+		}
+	}
+	for grew := len(waits) > 0; grew; {
+		grew = false
+		for _, s := range specs {
+			if s.Kind == Service && !waits[s.Name] && slices.ContainsFunc(s.Requires, func(r string) bool { return waits[r] }) {
+				s.MethodTimeout = DebugBudget
+				waits[s.Name] = true
+				grew = true
+			}
 		}
 	}
 }

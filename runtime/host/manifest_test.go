@@ -110,3 +110,28 @@ func TestAServicesInboxBoundsComeFromItsManifest(t *testing.T) {
 		t.Errorf("unset bounds are %d calls and %d bytes, want the manifest's defaults", def.maxCalls, def.maxBytes)
 	}
 }
+
+// A service that calls a debugged guest, directly or through another,
+// waits for it while it is paused: its budget is suspended too, so that a
+// breakpoint in a service reached through others does not fail the call
+// being stepped through. A service off that path keeps its budget.
+func TestDebugSuspendsTheBudgetsOfTheServicesThatWaitForTheDebuggedGuest(t *testing.T) {
+	specs := []*GuestSpec{
+		{Name: "stock", Kind: Service, MethodTimeout: 80 * time.Millisecond},
+		{Name: "shop", Kind: Service, Requires: []string{"stock"}, MethodTimeout: 80 * time.Millisecond},
+		{Name: "front", Kind: Service, Requires: []string{"shop"}, MethodTimeout: 80 * time.Millisecond},
+		{Name: "mail", Kind: Service, MethodTimeout: 80 * time.Millisecond},
+		{Name: "audit", Kind: Service, Requires: []string{"mail"}, MethodTimeout: 80 * time.Millisecond},
+		{Name: "hello", Kind: Program, Requires: []string{"front"}},
+	}
+	Debug(specs, map[string]string{"stock": "build/stock.debug"}, "")
+	want := map[string]time.Duration{"stock": DebugBudget, "shop": DebugBudget, "front": DebugBudget, "mail": 80 * time.Millisecond, "audit": 80 * time.Millisecond, "hello": 0}
+	for _, s := range specs {
+		if s.MethodTimeout != want[s.Name] {
+			t.Errorf("%s: budget %v, want %v", s.Name, s.MethodTimeout, want[s.Name])
+		}
+		if debugged := s.Debug != ""; debugged != (s.Name == "stock") {
+			t.Errorf("%s: debugged %v", s.Name, debugged)
+		}
+	}
+}

@@ -350,7 +350,11 @@ func (r *run) announcePauses(ctx context.Context, in *instance, addr string, end
 			if th := st.CurrentThread; th != nil && th.File != "" {
 				where = fmt.Sprintf(" at %s:%d", th.File, th.Line)
 			}
-			r.say("parigot: %s %s is paused in the debugger%s; its callers wait (method budgets are suspended under the debugger)", in.spec.Kind, in.spec.Name, where)
+			callers := "; its callers wait (method budgets are suspended under the debugger)"
+			if in.spec.Kind == Program {
+				callers = "" // no one calls a program
+			}
+			r.say("parigot: %s %s is paused in the debugger%s%s", in.spec.Kind, in.spec.Name, where, callers)
 		}
 	}
 }
