@@ -227,7 +227,11 @@ each service's offer gave them through NATS.`,
 				}
 				gateways := gateway.SplitGateways(gws)
 				serve := gateway.SplitOptions{App: res.App.Name, Guests: guests, Gateways: gws, Schema: schema,
-					Listening: listening, Logger: slog.New(slog.NewTextHandler(stderr, nil))}
+					Listening: listening, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
+					Elsewhere: split.Elsewhere(guests, f.only),
+					Waiting: func(gw, service string, elsewhere bool) {
+						fmt.Fprintf(own, "parigot: gateway %s %s\n", gw, split.WaitingFor(service, elsewhere))
+					}}
 				var programsEnded func()
 				var lines func([]byte)
 				if dash != nil {

@@ -27,6 +27,13 @@ type SplitOptions struct {
 	// NATS as the identity of ExplorerGateway, which split.Options.Gateways
 	// must then list.
 	Explorer func(http.Handler)
+	// Elsewhere names the app's guests that run on other machines (split
+	// mode's --only leaves them out here): a gateway waits for those
+	// without limit before it serves (see split.Network.AwaitRequired).
+	Elsewhere []string
+	// Waiting, when set, is told that a gateway has waited a second for
+	// one of its services, and whether that runs elsewhere.
+	Waiting func(gateway, service string, elsewhere bool)
 }
 
 // ExplorerGateway is the dashboard's explorer as split mode knows a
@@ -87,7 +94,11 @@ func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity 
 				case <-ctx.Done():
 				}
 			}()
-			if err := n.WaitReady(ctx, g.Guests, host.DefaultReadyTimeout, nil); err != nil {
+			var waiting func(string, bool)
+			if opts.Waiting != nil {
+				waiting = func(service string, elsewhere bool) { opts.Waiting(g.Name, service, elsewhere) }
+			}
+			if err := n.AwaitRequired(ctx, g.Guests, opts.Elsewhere, host.DefaultReadyTimeout, waiting); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}

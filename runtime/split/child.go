@@ -31,6 +31,11 @@ type ChildOptions struct {
 	// ReadyTimeout bounds the wait for required services. Zero:
 	// host.DefaultReadyTimeout.
 	ReadyTimeout time.Duration
+	// Elsewhere names the app's guests that run on other machines (split
+	// mode's --only leaves them out of this one): the wait for those has
+	// no limit, since the machines may start in any order. A child
+	// started by Supervise takes it from Options.Only.
+	Elsewhere []string
 	// Ready, when set, is called once the hosted service is ready.
 	Ready func()
 	// State lists the app's stores and topics (its Dir is not used here):
@@ -156,6 +161,7 @@ func RunChild(ctx context.Context, opts ChildOptions) (host.Result, error) {
 		return runChild(ctx, spec, opts, nil)
 	}
 	opts.Conn = link.Conn()
+	opts.Elsewhere = link.hello.Elsewhere
 	opts.NATSOnly = opts.NATSOnly || link.hello.NATSOnly
 	opts.sockets = link.hello.Sockets
 	if opts.DirectHost == "" {
@@ -189,6 +195,15 @@ type ReportedError struct{ Err error }
 
 func (e *ReportedError) Error() string { return e.Err.Error() }
 func (e *ReportedError) Unwrap() error { return e.Err }
+
+// WaitingFor says that a guest or gateway waits for service name, which
+// runs on another machine when elsewhere (see ChildOptions.Elsewhere).
+func WaitingFor(name string, elsewhere bool) string {
+	if elsewhere {
+		return fmt.Sprintf("is waiting for service %s, which runs on another machine (--only leaves it out here): it starts once %s is ready there", name, name)
+	}
+	return fmt.Sprintf("is waiting for service %s to be ready", name)
+}
 
 // AlikeLines is where a split-mode child's process writes what every
 // process of the run says alike, of what they share (a tracing receiver
@@ -252,8 +267,8 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 			opts.ReadyTimeout = host.DebugBudget // it starts when its debugger lets it
 		}
 	}
-	if err := network.WaitReady(ctx, spec.Requires, opts.ReadyTimeout, func(name string) {
-		fmt.Fprintf(said, "parigot: %s is waiting for service %s to be ready\n", opts.Name, name)
+	if err := network.AwaitRequired(ctx, spec.Requires, opts.Elsewhere, opts.ReadyTimeout, func(name string, elsewhere bool) {
+		fmt.Fprintf(said, "parigot: %s %s\n", opts.Name, WaitingFor(name, elsewhere))
 	}); err != nil {
 		return host.Result{}, refusal(ctx, err)
 	}

@@ -55,6 +55,9 @@ type hello struct {
 	// host.MaxRestarts times in a run, as in single mode, however its
 	// processes ended.
 	Restarts int `json:"restarts,omitempty"`
+	// Elsewhere names the app's guests that no child of this supervisor
+	// hosts (ChildOptions.Elsewhere).
+	Elsewhere []string `json:"elsewhere,omitempty"`
 }
 
 // report is one line a child sends its supervisor. Exactly one field is set.

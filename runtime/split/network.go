@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -293,10 +294,12 @@ func (n *Network) Serving(ctx context.Context, name string) bool {
 }
 
 // WaitReady returns once a ready replica of each named guest answers, or
-// an error naming the first guest that did not within timeout, or ctx's
-// error when it ends first.
+// an error naming the first guest that did not within timeout (zero: no
+// limit), or ctx's error when it ends first. waiting, when set, is told
+// of a guest that has not answered after a second.
 func (n *Network) WaitReady(ctx context.Context, names []string, timeout time.Duration, waiting func(name string)) error {
-	deadline := time.Now().Add(timeout)
+	start := time.Now()
+	deadline := start.Add(timeout)
 	for _, name := range names {
 		told := false
 		for {
@@ -315,10 +318,10 @@ func (n *Network) WaitReady(ctx context.Context, names []string, timeout time.Du
 			if errors.Is(err, nats.ErrConnectionClosed) {
 				return fmt.Errorf("waiting for service %s: %w", name, err)
 			}
-			if time.Now().After(deadline) {
+			if timeout > 0 && time.Now().After(deadline) {
 				return fmt.Errorf("service %s did not become ready within %s", name, timeout)
 			}
-			if !told && waiting != nil && time.Until(deadline) < timeout-time.Second {
+			if !told && waiting != nil && time.Since(start) > time.Second {
 				waiting(name)
 				told = true
 			}
@@ -330,6 +333,34 @@ func (n *Network) WaitReady(ctx context.Context, names []string, timeout time.Du
 		}
 	}
 	return nil
+}
+
+// AwaitRequired is WaitReady for the services a guest or gateway requires,
+// of which those in elsewhere run on other machines (split mode's --only
+// leaves them out here): those that run here within timeout, as a service
+// that never becomes ready is a fault to report, and then those elsewhere
+// without limit, since the app's machines may start in any order. waiting,
+// when set, is told of a service that has not answered after a second,
+// and whether it runs elsewhere.
+func (n *Network) AwaitRequired(ctx context.Context, names, elsewhere []string, timeout time.Duration, waiting func(name string, elsewhere bool)) error {
+	var here, there []string
+	for _, name := range names {
+		if slices.Contains(elsewhere, name) {
+			there = append(there, name)
+		} else {
+			here = append(here, name)
+		}
+	}
+	tell := func(far bool) func(string) {
+		if waiting == nil {
+			return nil
+		}
+		return func(name string) { waiting(name, far) }
+	}
+	if err := n.WaitReady(ctx, here, timeout, tell(false)); err != nil {
+		return err
+	}
+	return n.WaitReady(ctx, there, 0, tell(true))
 }
 
 // Close stops taking calls, lets what is in flight drain, and closes the

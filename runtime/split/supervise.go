@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"syscall"
 	"time"
 
@@ -330,6 +331,27 @@ func (s *supervisor) fail(err error) {
 	}
 }
 
+// elsewhere is the app's guests that run on other machines: those --only
+// leaves out of this one.
+func (s *supervisor) elsewhere() []string {
+	return Elsewhere(s.opts.Guests, s.opts.Only)
+}
+
+// Elsewhere is the guests of guests that run on other machines, given
+// split mode's --only (only): none without it.
+func Elsewhere(guests []*host.GuestSpec, only []string) []string {
+	if len(only) == 0 {
+		return nil
+	}
+	var out []string
+	for _, g := range guests {
+		if !slices.Contains(only, g.Name) {
+			out = append(out, g.Name)
+		}
+	}
+	return out
+}
+
 // programsEnded tells Options.ProgramsEnded that the programs have ended.
 func (s *supervisor) programsEnded() {
 	if s.opts.ProgramsEnded != nil {
@@ -380,7 +402,7 @@ func (s *supervisor) start(c *child) error {
 		upR.Close()
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
-	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, Lines: s.opts.Lines != nil, Sockets: s.sockets, Restarts: c.restarts})
+	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, Lines: s.opts.Lines != nil, Sockets: s.sockets, Restarts: c.restarts, Elsewhere: s.elsewhere()})
 	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
 	c.down = downW
 	if s.opts.Started != nil {
