@@ -248,6 +248,10 @@ func generate(ctx context.Context, app *manifest.App, dir string) (*codegen.Resu
 	if diags := app.CheckSubscriptions(methods); diags.HasErrors() {
 		return nil, &DiagnosticsError{Diags: diags, Sources: src}
 	}
+	for _, f := range gen.Removed {
+		rel, _ := filepath.Rel(app.Dir, f)
+		gen.Notes = append(gen.Notes, fmt.Sprintf("removed %s: the app's protos no longer generate it", filepath.ToSlash(rel)))
+	}
 	files, written, removed, diags := generateIds(app, gen.Types)
 	if diags.HasErrors() {
 		return nil, &DiagnosticsError{Diags: diags, Sources: src}

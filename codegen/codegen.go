@@ -39,7 +39,7 @@ type Result struct {
 	Types    []GoType            // the Go types generated from messages and enums
 	Files    []string            // absolute paths of all generated files
 	Written  []string            // the subset whose content changed and were written
-	Removed  []string            // stale files removed: parigot stubs of protos that no longer define services, vtproto files of protos that no longer get one
+	Removed  []string            // stale files removed: parigot stubs of protos that no longer define services, typed errors of those that no longer declare any, vtproto files of those that no longer get one
 	Sources  diag.Sources        // proto sources keyed by the Filenames used in diagnostic ranges
 	Notes    []string            // what was left out and why (streaming methods of services no guest implements), for people
 	// Descriptors holds every compiled file and every file it imports

@@ -114,6 +114,38 @@ func TestTypedErrors(t *testing.T) {
 	})
 }
 
+// A proto that no longer declares typed errors loses their file, which
+// would otherwise name messages that are gone and not compile.
+func TestTypedErrorsRemovedFromAProtoTakeTheirFile(t *testing.T) {
+	dir := writeApp(t, map[string]string{"proto/bank/v1/bank.proto": bankProto})
+	in := Input{
+		AppDir: dir, DisplayDir: "app", Module: testModule,
+		Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/bank/v1/bank.proto"}}},
+	}
+	mustGenerate(t, in)
+	errs := filepath.Join(dir, "gen/bank/v1/bank_parigot_errors.pb.go")
+	if _, err := os.Stat(errs); err != nil {
+		t.Fatalf("the first run wrote no typed errors: %v", err)
+	}
+	i := strings.Index(bankProto, "// InsufficientFunds")
+	noErrors := strings.Replace(bankProto[:i], `import "parigot/errors/v1/errors.proto";`+"\n", "", 1)
+	if err := os.WriteFile(filepath.Join(dir, "proto/bank/v1/bank.proto"), []byte(noErrors), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := mustGenerate(t, in)
+	if want := []string{errs}; !slices.Equal(res.Removed, want) {
+		t.Errorf("Removed = %q, want %q", res.Removed, want)
+	}
+	if _, err := os.Stat(errs); !os.IsNotExist(err) {
+		t.Errorf("%s still exists (%v)", errs, err)
+	}
+	for _, f := range []string{"bank.pb.go", "bank_parigot.pb.go", "bank_vtproto.pb.go"} {
+		if _, err := os.Stat(filepath.Join(dir, "gen/bank/v1", f)); err != nil {
+			t.Errorf("%s is gone: %v", f, err)
+		}
+	}
+}
+
 func TestTypedErrorMistakesAreDiagnosed(t *testing.T) {
 	for _, c := range []struct {
 		name, proto, want string

@@ -15,10 +15,18 @@ import (
 	"parigot.dev/parigot/internal/genfile"
 )
 
+// siblingSuffixes end the names of the files parigot writes beside a
+// proto's <name>.pb.go, each for some protos only: stubs and native clients
+// for those that define services, typed errors for those that declare
+// some, fast marshalling for those vtprotobuf serves.
+var siblingSuffixes = []string{stubSuffix, nativeSuffix, errorsSuffix, vtSuffix}
+
 // write puts the response's files into the app directory, each only when its
-// content differs from what is there, and removes the parigot stub files of
-// generated protos that no longer define services, and the fast marshalling
-// files of those that no longer get one.
+// content differs from what is there, and removes the files parigot wrote
+// beside a generated proto's <name>.pb.go that it no longer gets: the stubs
+// of a proto that no longer defines services, the typed errors of one that
+// no longer declares any, the fast marshalling of one that no longer gets
+// it. Left in place, they would not compile.
 func (c *compilation) write(resp *pluginpb.CodeGeneratorResponse, res *Result) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	fail := func(summary string, err error) {
@@ -46,7 +54,7 @@ func (c *compilation) write(resp *pluginpb.CodeGeneratorResponse, res *Result) h
 			res.Written = append(res.Written, abs)
 		}
 		if isMessageFile(name) {
-			for _, suffix := range []string{stubSuffix, nativeSuffix, vtSuffix} {
+			for _, suffix := range siblingSuffixes {
 				stub := strings.TrimSuffix(name, ".pb.go") + suffix
 				if names[stub] {
 					continue
@@ -70,7 +78,7 @@ func isMessageFile(name string) bool {
 	if !strings.HasSuffix(name, ".pb.go") {
 		return false
 	}
-	for _, suffix := range []string{stubSuffix, nativeSuffix, vtSuffix} {
+	for _, suffix := range siblingSuffixes {
 		if strings.HasSuffix(name, suffix) {
 			return false
 		}
