@@ -220,6 +220,8 @@ func generate(ctx context.Context, app *manifest.App, dir string) (*codegen.Resu
 			in.Implemented[impl] = true
 		}
 	}
+	// Every proto block, always: codegen removes the generated files its
+	// protos do not produce, so a subset would take the others' files.
 	for _, p := range app.Protos {
 		in.Sets = append(in.Sets, codegen.ProtoSet{Root: p.Root, Files: p.Files, Ranges: p.FileRanges})
 	}

@@ -39,7 +39,7 @@ type Result struct {
 	Types    []GoType            // the Go types generated from messages and enums
 	Files    []string            // absolute paths of all generated files
 	Written  []string            // the subset whose content changed and were written
-	Removed  []string            // stale files removed: parigot stubs of protos that no longer define services, typed errors of those that no longer declare any, vtproto files of those that no longer get one
+	Removed  []string            // stale generated files removed from the directories written into: those no proto produces now (see removeStale)
 	Sources  diag.Sources        // proto sources keyed by the Filenames used in diagnostic ranges
 	Notes    []string            // what was left out and why (streaming methods of services no guest implements), for people
 	// Descriptors holds every compiled file and every file it imports
@@ -72,7 +72,9 @@ type Method struct{ Name, Input, Output string }
 
 // Generate compiles the proto files of in and writes their Go code (protobuf
 // messages, their fast marshalling, parigot service stubs) into the app
-// directory, each file only when its content changed. Every problem with the
+// directory, each file only when its content changed, and removes the
+// files parigot generated there before that no proto produces now: in must
+// hold every proto of the app, or another proto's files may go. Every problem with the
 // user's input is a diagnostic; Result.Sources holds the proto sources the
 // diagnostics point into. When the diagnostics have errors, nothing is
 // written.

@@ -22,8 +22,10 @@
 //
 // Outputs land in the app directory at the path of their go_package below
 // the app's module, and are written only when their content changes, so
-// builds stay incremental; a parigot or vtproto file whose proto no longer
-// needs it (no services, no messages) is removed.
+// builds stay incremental. Generated files of the directories written into
+// that no proto produces now (a renamed proto's, the stubs of one that no
+// longer defines services) are removed, when they are certainly parigot's:
+// see removeStale.
 //
 // Every user mistake (a syntax or link error, a missing file, a streaming
 // method, a go_package outside the app's module) comes back as an

@@ -1,0 +1,93 @@
+package codegen
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+const shopProto = `syntax = "proto3";
+package shop.v1;
+option go_package = "example.com/app/gen/shop/v1;shopv1";
+
+service Shop {
+  rpc Buy(BuyRequest) returns (BuyResponse);
+}
+message BuyRequest { string item = 1; }
+message BuyResponse {}
+`
+
+// A renamed proto's old files go, and only they: what parigot did not
+// write stays, even a protoc-gen-go file beside them.
+func TestARenamedProtoTakesItsGeneratedFiles(t *testing.T) {
+	dir := writeApp(t, map[string]string{"proto/shop/v1/shop.proto": shopProto})
+	input := func(file string) Input {
+		return Input{
+			AppDir: dir, DisplayDir: "app", Module: testModule,
+			Sets: []ProtoSet{{Root: "proto", Files: []string{file}}},
+		}
+	}
+	mustGenerate(t, input("proto/shop/v1/shop.proto"))
+	gen := filepath.Join(dir, "gen/shop/v1")
+	// Files of the user's in the same directory: a protoc-gen-go file of
+	// another proto, one of the same name's proto generated elsewhere (its
+	// source differs), Go code of their own, and a file that only looks
+	// generated.
+	own := map[string]string{
+		"extra.pb.go":              messageHeader + "\n// source: shop/v1/extra.proto\n\npackage shopv1\n",
+		"other.pb.go":              messageHeader + "\n// source: other/shop.proto\n\npackage shopv1\n",
+		"helpers.go":               "package shopv1\n",
+		"notes.pb.go":              "package shopv1\n",
+		"manual_id.go":             stubHeader + "\n\npackage shopv1\n",
+		"stale.pb.gox":             stubHeader + "\n",
+		"other_vtproto.pb.go.orig": stubHeader + "\n",
+	}
+	for name, content := range own {
+		if err := os.WriteFile(filepath.Join(gen, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A stale parigot sibling whose source is another proto's: it goes, but
+	// does not take other.pb.go with it.
+	if err := os.WriteFile(filepath.Join(gen, "other_parigot.pb.go"), []byte(stubHeader+"\n// source: shop/v1/other.proto\n\npackage shopv1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := os.Rename(filepath.Join(dir, "proto/shop/v1/shop.proto"), filepath.Join(dir, "proto/shop/v1/store.proto")); err != nil {
+		t.Fatal(err)
+	}
+	res := mustGenerate(t, input("proto/shop/v1/store.proto"))
+
+	t.Run("the old proto's files are removed and said to be", func(t *testing.T) {
+		want := []string{
+			"gen/shop/v1/other_parigot.pb.go",
+			"gen/shop/v1/shop.pb.go",
+			"gen/shop/v1/shop_parigot.pb.go",
+			"gen/shop/v1/shop_parigot_native.pb.go",
+			"gen/shop/v1/shop_vtproto.pb.go",
+		}
+		if got := rel(t, dir, res.Removed); !slices.Equal(got, want) {
+			t.Errorf("Removed = %q, want %q", got, want)
+		}
+		for _, f := range want {
+			if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
+				t.Errorf("%s still exists (%v)", f, err)
+			}
+		}
+	})
+	t.Run("the new proto's files are there", func(t *testing.T) {
+		for _, f := range []string{"store.pb.go", "store_parigot.pb.go", "store_parigot_native.pb.go", "store_vtproto.pb.go"} {
+			if _, err := os.Stat(filepath.Join(gen, f)); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	t.Run("files parigot did not write stay", func(t *testing.T) {
+		for name := range own {
+			if _, err := os.Stat(filepath.Join(gen, name)); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+}
