@@ -104,3 +104,36 @@ func TestBuiltinLettersAreDistinct(t *testing.T) {
 		seen[b.Letter] = b.Name
 	}
 }
+
+// A file of an id block says whose block it is, so that only that app's
+// build takes it; parigot id's files say no such thing.
+func TestFromBlockOf(t *testing.T) {
+	gen := func(app string) []byte {
+		b, err := boilerplateid.Generate(boilerplateid.Spec{Name: "Order", Letter: "o", Package: "ids", App: app})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		src  []byte
+		app  string
+		want bool
+	}{
+		{"the file of the app's block is the app's", gen("shop"), "shop", true},
+		{"the file of another app's block is not", gen("shop"), "shops", false},
+		{"a file parigot id wrote is no block's", gen(""), "shop", false},
+		{"no app owns a file parigot id wrote", gen(""), "", false},
+		{"a hand-written file is no block's", []byte("// boilerplateid: OrderId, letter \"o\", from id \"Order\" of app \"shop\"\npackage ids\n"), "shop", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := boilerplateid.FromBlockOf(tc.src, tc.app); got != tc.want {
+				t.Errorf("FromBlockOf(%.80q, %q) = %v, want %v", tc.src, tc.app, got, tc.want)
+			}
+		})
+	}
+	if !bytes.Contains(gen("shop"), []byte("\n// boilerplateid: OrderId, letter \"o\", from id \"Order\" of app \"shop\"\n")) {
+		t.Errorf("the file does not name its block:\n%.200s", gen("shop"))
+	}
+}

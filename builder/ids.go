@@ -1,7 +1,6 @@
 package builder
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -33,8 +32,8 @@ type idFile struct {
 
 // generateIds writes the Go code of app's id blocks (boilerplateid), each
 // file only when its content changed, and removes the files of id blocks
-// that are gone. types are the Go types codegen generated from the app's
-// protos, checked for clashes with the Id types.
+// that are gone or moved to another package. types are the Go types codegen
+// generated from the app's protos, checked for clashes with the Id types.
 func generateIds(app *manifest.App, types []codegen.GoType) (files, written, removed []string, diags hcl.Diagnostics) {
 	out, diags := idFiles(app, types)
 	if diags.HasErrors() {
@@ -44,11 +43,9 @@ func generateIds(app *manifest.App, types []codegen.GoType) (files, written, rem
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: err.Error()})
 	}
 	keep := map[string]bool{}
-	dirs := map[string]bool{manifest.DefaultIdPackage: true}
 	for _, f := range out {
 		files = append(files, f.abs)
 		keep[f.abs] = true
-		dirs[f.dir] = true
 		changed, err := genfile.WriteIfChanged(f.abs, f.content)
 		if err != nil {
 			fail("Cannot write generated Id type", err)
@@ -58,12 +55,12 @@ func generateIds(app *manifest.App, types []codegen.GoType) (files, written, rem
 			written = append(written, f.abs)
 		}
 	}
-	for dir := range dirs {
-		gone, err := removeStaleIds(filepath.Join(app.Dir, filepath.FromSlash(dir)), keep)
-		if err != nil {
-			fail("Cannot remove the file of a removed Id type", err)
-		}
-		removed = append(removed, gone...)
+	if diags.HasErrors() {
+		return files, written, nil, diags
+	}
+	removed, err := removeStaleIds(app, keep)
+	if err != nil {
+		fail("Cannot remove the file of a removed Id type", err)
 	}
 	slices.Sort(removed)
 	return files, written, removed, diags
@@ -85,7 +82,7 @@ func idFiles(app *manifest.App, types []codegen.GoType) ([]idFile, hcl.Diagnosti
 			continue
 		}
 		dir := idPackageDir(t)
-		src, err := boilerplateid.Generate(boilerplateid.Spec{Name: t.Name, Letter: t.Letter, Package: idPackageName(app, dir, types), Known: known})
+		src, err := boilerplateid.Generate(boilerplateid.Spec{Name: t.Name, Letter: t.Letter, Package: idPackageName(app, dir, types), Known: known, App: app.Name})
 		if err != nil {
 			rng := t.DeclRange
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot generate Id type", Detail: err.Error(), Subject: &rng})
@@ -161,37 +158,76 @@ func checkIdType(app *manifest.App, t *manifest.IdType, types []codegen.GoType) 
 	return diags
 }
 
-// removeStaleIds removes the generated Id files in dir that keep does not
-// hold, those of id blocks that were removed or moved, and returns them;
-// then dir itself if that left it empty.
-func removeStaleIds(dir string, keep map[string]bool) (removed []string, err error) {
-	names, err := filepath.Glob(filepath.Join(dir, "*_id.go"))
-	if err != nil {
-		return nil, err
-	}
+// removeStaleIds removes the files of id blocks that were removed or moved
+// from app: the *_id.go files that say they were generated from an id block
+// of app (boilerplateid.FromBlockOf) and that keep does not hold.
+// It returns them, and removes each directory that this left empty.
+//
+// A deleted block's package could have been any directory of the app, so
+// it looks in all of them, but for those the go command leaves out of the
+// app's packages too (hidden ones, "_" and testdata ones, other modules),
+// build/, and those of other apps (a parigot.hcl of their own, such as an
+// example inside parigot's own tree). It takes only files of app's id
+// blocks: a file of parigot id, which starts with the same header, another
+// app's, or anyone else's stays, wherever it is.
+func removeStaleIds(app *manifest.App, keep map[string]bool) (removed []string, err error) {
+	appDir := app.Dir
+	dirs := map[string]bool{}
 	defer func() {
-		if len(removed) > 0 {
+		for dir := range dirs {
 			os.Remove(dir) // fails, as it should, unless it is empty
 		}
 	}()
-	for _, name := range names {
-		if keep[name] {
-			continue
-		}
-		b, err := os.ReadFile(name)
+	err = filepath.WalkDir(appDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
+			if p == appDir {
+				return err
 			}
-			return removed, err
+			return nil // a directory that cannot be read holds no file of ours
 		}
-		if !bytes.HasPrefix(b, []byte(boilerplateid.Header)) {
-			continue // someone else's file: leave it alone
+		if d.IsDir() {
+			if p != appDir && !isAppPackageDir(appDir, p, d.Name()) {
+				return filepath.SkipDir
+			}
+			return nil
 		}
-		if err := os.Remove(name); err != nil {
-			return removed, err
+		if !strings.HasSuffix(p, "_id.go") || keep[p] || !d.Type().IsRegular() {
+			return nil
 		}
-		removed = append(removed, name)
+		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !boilerplateid.FromBlockOf(b, app.Name) {
+			return nil // not a file of this app's id blocks: leave it alone
+		}
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+		removed = append(removed, p)
+		dirs[filepath.Dir(p)] = true
+		return nil
+	})
+	return removed, err
+}
+
+// isAppPackageDir reports whether the directory p (named name), below the
+// app in appDir, may hold a package of the app: what the go command's
+// ./... would walk into, but for build/ and other apps.
+func isAppPackageDir(appDir, p, name string) bool {
+	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "vendor" {
+		return false
 	}
-	return removed, nil
+	if p == filepath.Join(appDir, BuildDir) {
+		return false
+	}
+	for _, other := range []string{"go.mod", manifest.FileName} { // another module, another app
+		if _, err := os.Stat(filepath.Join(p, other)); err == nil {
+			return false
+		}
+	}
+	return true
 }

@@ -333,3 +333,85 @@ func TestARemovedIdBlockIsSaidToHaveTakenItsFile(t *testing.T) {
 		t.Errorf("gen/ids is still there (%v)", err)
 	}
 }
+
+// The file of an id block in a package of its own goes when the block is
+// deleted or its package changes; Id files that are not this app's blocks'
+// stay, wherever they are.
+func TestAnIdBlockInAnyPackageTakesItsFileWhenItGoes(t *testing.T) {
+	orderIn := func(pkg string) string {
+		return shopHeader + "id \"Order\" {\n  letter  = \"o\"\n  package = \"" + pkg + "\"\n}\n"
+	}
+	// Files parigot did not write for this app's blocks: one parigot id
+	// wrote, one of another app's blocks, and one of a block of an app
+	// nested in this one (under the same app name).
+	generated := func(spec boilerplateid.Spec) string {
+		b, err := boilerplateid.Generate(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	others := map[string]string{
+		"internal/ids/mine_id.go":       generated(boilerplateid.Spec{Name: "Mine", Letter: "m", Package: "ids"}),
+		"internal/ids/theirs_id.go":     generated(boilerplateid.Spec{Name: "Theirs", Letter: "t", Package: "ids", App: "other"}),
+		"nested/parigot.hcl":            shopHeader,
+		"nested/gen/ids/nested_id.go":   generated(boilerplateid.Spec{Name: "Nested", Letter: "n", Package: "ids", App: "shop"}),
+		"internal/notes/shipment_id.go": "package notes\n",
+	}
+	for _, tc := range []struct {
+		name, then string
+		removed    string   // the note
+		gone, kept []string // app-relative
+	}{
+		{
+			name:    "a deleted block",
+			then:    shopHeader,
+			removed: "removed internal/ids/order_id.go: no id block of parigot.hcl generates it now",
+			gone:    []string{"internal/ids/order_id.go"},
+		},
+		{
+			name:    "a block moved to another package",
+			then:    orderIn("internal/orderids"),
+			removed: "removed internal/ids/order_id.go: no id block of parigot.hcl generates it now",
+			gone:    []string{"internal/ids/order_id.go"},
+			kept:    []string{"internal/orderids/order_id.go"},
+		},
+		{
+			name:    "a block moved to gen/ids",
+			then:    shopHeader + "id \"Order\" {\n  letter = \"o\"\n}\n",
+			removed: "removed internal/ids/order_id.go: no id block of parigot.hcl generates it now",
+			gone:    []string{"internal/ids/order_id.go"},
+			kept:    []string{"gen/ids/order_id.go"},
+		},
+	} {
+		t.Run(tc.name+" takes its file, and only it", func(t *testing.T) {
+			dir := t.TempDir()
+			if err := genApp(t, dir, map[string]string{"parigot.hcl": orderIn("internal/ids")}); err != nil {
+				t.Fatal(rendered(err))
+			}
+			writeFiles(t, dir, others)
+			writeFiles(t, dir, map[string]string{"parigot.hcl": tc.then})
+			app, err := Load(dir)
+			if err != nil {
+				t.Fatal(rendered(err))
+			}
+			gen, err := generate(context.Background(), app, dir)
+			if err != nil {
+				t.Fatal(rendered(err))
+			}
+			if !slices.Contains(gen.Notes, tc.removed) || len(gen.Notes) != 1 {
+				t.Errorf("notes %q, want only %q", gen.Notes, tc.removed)
+			}
+			for _, f := range tc.gone {
+				if _, err := os.Stat(filepath.Join(dir, f)); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("%s is still there (%v)", f, err)
+				}
+			}
+			for _, f := range append(slices.Collect(maps.Keys(others)), tc.kept...) {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					t.Errorf("%s was removed: %v", f, err)
+				}
+			}
+		})
+	}
+}
