@@ -217,6 +217,9 @@ func TestATCPConnectionThatBreaksFailsItsCallsAndLaterOnesGoThroughNATS(t *testi
 	if err := overNATS.Serve("echo", []string{"test.Echo"}, &fakeService{name: "over NATS"}); err != nil {
 		t.Fatal(err)
 	}
+	if err := overNATS.Ready("echo"); err != nil {
+		t.Fatal(err)
+	}
 	caller := networkOn(t, srv, "ticker", "machine-b")
 
 	cert, pin, err := replicaCert()

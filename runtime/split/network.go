@@ -53,7 +53,9 @@ type Network struct {
 	mu      sync.Mutex
 	inboxes map[inboxKey]string // a caller's reply subject prefix for one callee
 	subs    []*nats.Subscription
-	serving []*nats.Subscription // call and readiness subscriptions of local services
+	serving []*nats.Subscription    // call and readiness subscriptions of local services
+	pending map[string]pendingServe // local service guests served and not yet ready
+	ready   map[string]bool         // local service guests that have been ready
 	// direct is where callers on this machine connect to the local
 	// services (direct.go); nil until one serves, or when the socket could
 	// not be made. client is this process's side of its calls' direct
@@ -89,7 +91,8 @@ type inboxKey struct {
 // is its one local guest, or NativeCaller with none (see Conn.Connect).
 func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...string) *Network {
 	n := &Network{nc: nc, subj: subjects{app}, guests: guests, owner: map[string]*host.GuestSpec{}, local: map[string]bool{},
-		refused: make(chan *PermissionError, 1), inboxes: map[inboxKey]string{}, machine: machineID()}
+		refused: make(chan *PermissionError, 1), inboxes: map[inboxKey]string{}, machine: machineID(),
+		pending: map[string]pendingServe{}, ready: map[string]bool{}}
 	for _, g := range guests {
 		for _, s := range g.Implements {
 			n.owner[s] = g
@@ -133,9 +136,35 @@ func (n *Network) Service(name string) route.Endpoint {
 }
 
 // Serve implements route.Remote: calls for the services of guest reach
-// local from now on, spread over the replicas of guest by a NATS queue
-// group, or by callers on this machine over direct connections.
+// local once it is ready (Ready), spread over the replicas of guest by a
+// NATS queue group, or by callers on this machine over direct
+// connections. Until then the replica is in no queue group and offers no
+// direct connection, so that the calls go to the replicas that are ready
+// (or fail at once with unavailable when none is), not to one still in its
+// Ready method: a replica restarted while the others serve, say. A guest
+// already ready that is served again (restarted in this process) takes its
+// calls at once.
 func (n *Network) Serve(guest string, services []string, local route.Endpoint) error {
+	n.mu.Lock()
+	if !n.ready[guest] {
+		n.pending[guest] = pendingServe{services, local}
+		n.mu.Unlock()
+		return nil
+	}
+	n.mu.Unlock()
+	return n.serve(guest, services, local)
+}
+
+// pendingServe is a local service guest that Serve was called for, and
+// that is not ready yet.
+type pendingServe struct {
+	services []string
+	local    route.Endpoint
+}
+
+// serve has the calls for the services of guest reach local: it joins
+// their queue group and offers direct connections.
+func (n *Network) serve(guest string, services []string, local route.Endpoint) error {
 	n.mu.Lock()
 	if n.direct == nil && !n.natsOnly {
 		if d, err := listenDirect(n); err == nil {
@@ -263,8 +292,19 @@ func checkCall(svc, method string, payload []byte) (abi.Code, string) {
 	return abi.CodeOK, ""
 }
 
-// Ready implements route.Remote: the guest answers readiness checks.
+// Ready implements route.Remote: the guest takes its calls (see Serve),
+// then answers readiness checks.
 func (n *Network) Ready(guest string) error {
+	n.mu.Lock()
+	n.ready[guest] = true
+	p, ok := n.pending[guest]
+	delete(n.pending, guest)
+	n.mu.Unlock()
+	if ok {
+		if err := n.serve(guest, p.services, p.local); err != nil {
+			return err
+		}
+	}
 	sub, err := n.nc.Subscribe(n.subj.ready(guest), func(m *nats.Msg) { m.Respond(nil) })
 	if err != nil {
 		return fmt.Errorf("answering readiness checks on %s: %w", n.subj.ready(guest), err)

@@ -51,7 +51,8 @@ type Remote interface {
 	Service(name string) Endpoint
 	// Serve is called for each local service guest before it starts: from
 	// then on, calls for services (full proto names) from elsewhere go to
-	// local.
+	// local, or, for a Remote that holds them back until then (split
+	// mode's, where other replicas may serve meanwhile), from Ready on.
 	Serve(guest string, services []string, local Endpoint) error
 	// Ready is called once a local service guest is ready: from then on,
 	// guests elsewhere that wait for it may start. An error means they

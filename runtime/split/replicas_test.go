@@ -1,0 +1,59 @@
+package split
+
+import (
+	"testing"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+)
+
+// A replica whose guest is not ready yet (still in its Ready method: one
+// restarted by the supervisor while the others serve, say) takes no call:
+// callers over NATS and over direct connections reach the replica that is
+// ready, and the other one takes its share once it is ready too.
+func TestAReplicaTakesNoCallUntilItIsReady(t *testing.T) {
+	srv := startIdentityServer(t)
+	serveFake(t, srv, &fakeService{name: "ready"})
+	warming := NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo")
+	t.Cleanup(func() { warming.Close() })
+	if err := warming.Serve("echo", []string{"test.Echo"}, &fakeService{name: "warming"}); err != nil {
+		t.Fatal(err)
+	}
+	overNATS := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
+	overNATS.natsOnly = true
+	callerWhenReady(t, overNATS)
+	direct := callerAs(t, srv, "tocker")
+	// The direct caller asks for an offer again, a second apart, while it
+	// knows fewer replicas than echo declares: enough requests that the
+	// queue group would have handed one to the replica not yet ready (or
+	// until it knows both).
+	waitFor(t, "requests for offers", func() bool { return direct.client.asked.Load() >= 6 || known(direct, "echo") == 2 })
+	askedFlushed(t, direct)
+	answered := func(caller *Network) map[string]int {
+		t.Helper()
+		who := map[string]int{}
+		got := make(replies, 1)
+		for i := range uint64(20) {
+			caller.Service("test.Echo").Deliver(call(i, "hi"), got)
+			ev := got.next(t)
+			if ev.Code != abi.CodeOK {
+				t.Fatalf("call %d failed: %s", i, abi.ErrorMessage(ev.Payload))
+			}
+			who[string(ev.Payload)]++
+		}
+		return who
+	}
+	for _, c := range []struct {
+		name   string
+		caller *Network
+	}{{"over NATS", overNATS}, {"over direct connections", direct}} {
+		if who := answered(c.caller); who["ready:hi"] != 20 {
+			t.Errorf("calls %s before the second replica was ready were answered by %v, want all 20 by the ready one", c.name, who)
+		}
+	}
+	if err := warming.Ready("echo"); err != nil {
+		t.Fatal(err)
+	}
+	if who := answered(overNATS); who["warming:hi"] == 0 {
+		t.Errorf("once ready, the second replica took none of 20 calls over NATS: %v", who)
+	}
+}
