@@ -157,17 +157,24 @@ const (
 // StartError is a guest that could not start: Run returns it, and nothing
 // of the app keeps running.
 type StartError struct {
-	Guest   string       `json:"guest"`
+	Guest string `json:"guest"`
+	// Replica is which replica of the service could not start (from 1)
+	// when split mode runs several; 0 otherwise.
+	Replica int          `json:"replica,omitempty"`
 	Kind    Kind         `json:"kind"`
 	Problem StartProblem `json:"problem"`
 	// Failure is how the service ended, for EndedBeforeReady.
 	Failure *Failure `json:"failure,omitempty"`
 	// Implements is the proto services it implements, for
-	// EndedBeforeReady: its error names the generated function that
-	// serves them.
+	// EndedBeforeReady and NotReadyInTime: its error names the generated
+	// function that serves them.
 	Implements []string `json:"implements,omitempty"`
 	// Timeout is the ready timeout it missed, for NotReadyInTime.
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// InReady, for NotReadyInTime: the service had exported its services,
+	// so its main had called its serving function (RunXxx, guest.Run),
+	// which had not said it was ready: its Ready method had not returned.
+	InReady bool `json:"in_ready,omitempty"`
 	// Reason is the underlying error's text, for NotLoaded and NotServed;
 	// it crosses processes where Err cannot.
 	Reason string `json:"reason,omitempty"`
@@ -185,14 +192,20 @@ func (e *StartError) Error() string {
 				how += " (a service's main ends in " + servingCall(e.Implements) + ", which serves its calls)"
 			}
 		}
-		return fmt.Sprintf("service %s ended before it was ready: %s", e.Guest, how)
+		return fmt.Sprintf("service %s ended before it was ready: %s", e.Label(), how)
 	case NotReadyInTime:
-		return fmt.Sprintf("service %s did not become ready within %s (does its main call guest.Run?)", e.Guest, e.Timeout)
+		if e.InReady {
+			return fmt.Sprintf("service %s did not become ready within %s: its Ready method has not returned", e.Label(), e.Timeout)
+		}
+		return fmt.Sprintf("service %s did not become ready within %s: its main has not called %s", e.Label(), e.Timeout, servingCall(e.Implements))
 	}
-	return fmt.Sprintf("%s %s: %s", e.Kind, e.Guest, e.Reason)
+	return fmt.Sprintf("%s %s: %s", e.Kind, e.Label(), e.Reason)
 }
 
 func (e *StartError) Unwrap() error { return e.Err }
+
+// Label is the guest's name, with "#N" for a replica of several.
+func (e *StartError) Label() string { return ReplicaLabel(e.Guest, e.Replica) }
 
 // servingCall names what a service implementing the proto services
 // implements calls last in its main: the generated RunXxx of its first

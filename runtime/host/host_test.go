@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,7 +20,7 @@ func TestMain(m *testing.M) { testguest.Main(m) }
 // guestWasm builds the test guests in testdata/guests once per test binary.
 var guestWasm = sync.OnceValues(func() (string, error) {
 	pkgs := map[string]string{}
-	for _, name := range []string{"echo", "caller", "evil", "crash", "bench", "loader", "faulty", "faultcaller", "flood", "cruncher", "stateful", "flaky"} {
+	for _, name := range []string{"echo", "caller", "evil", "crash", "bench", "loader", "faulty", "faultcaller", "flood", "cruncher", "stateful", "flaky", "chain"} {
 		pkgs[name] = "./testdata/guests/" + name
 	}
 	return testguest.Build(pkgs)
@@ -285,6 +286,42 @@ func TestAGuestsCollectorIsToldItsMemoryLimit(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := guestEnv(&tc.spec); !slices.Equal(got, tc.want) {
 				t.Errorf("guestEnv = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// A service not ready in time is named as the replica it is, and the
+// message says where it is stuck: in its Ready method (it had exported its
+// services, which its serving function does before it calls Ready), or
+// before its main calls the function that serves.
+func TestAServiceNotReadyInTimeSaysWhereItIsStuck(t *testing.T) {
+	chain := wasm(t, "chain")
+	dir, err := reloadWasm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		spec *GuestSpec
+		want string
+	}{
+		{"in its Ready method", &GuestSpec{Name: "work", Kind: Service, Wasm: chain, Implements: []string{"test.Chain"},
+			Env: []string{"CHAIN_SERVE=test.Chain", "CHAIN_READY=hang"}, MethodTimeout: time.Second},
+			"service work#2 did not become ready within 2s: its Ready method has not returned"},
+		{"before it serves", &GuestSpec{Name: "work", Kind: Service, Wasm: filepath.Join(dir, "noready.wasm"), Implements: []string{"test.Chain"},
+			MethodTimeout: time.Second},
+			"service work#2 did not become ready within 2s: its main has not called RunChain (generated) or guest.Run"},
+	} {
+		t.Run("a replica stuck "+c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			_, err := Run(t.Context(), Config{Guests: []*GuestSpec{c.spec}, Stdout: &out, Stderr: &out, Replica: 2, ReadyTimeout: 2 * time.Second})
+			var se *StartError
+			if !errors.As(err, &se) || se.Problem != NotReadyInTime {
+				t.Fatalf("Run: %v, want a service not ready in time\n%s", err, out.String())
+			}
+			if err.Error() != c.want {
+				t.Errorf("got  %s\nwant %s", err, c.want)
 			}
 		})
 	}

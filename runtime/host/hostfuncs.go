@@ -150,6 +150,7 @@ func hostExport(_ context.Context, in *instance, mem memory, stack []uint64) abi
 	for _, s := range in.spec.Implements {
 		if s == string(name) {
 			in.exported[s] = true
+			in.hasExported.Store(true)
 			return abi.StatusOK
 		}
 	}

@@ -57,10 +57,15 @@ type instance struct {
 	incoming     map[uint64]replyTarget // calls this guest is serving, by the id it was given
 	handles      []route.Endpoint       // located services; handle h is handles[h-1]
 	exported     map[string]bool
-	methods      map[string]*string // method names seen, interned: no allocation per call
-	nextID       uint64
-	timer        *time.Timer
-	timerAt      int64 // when timer fires (Unix nanoseconds); zero when it is stopped or has fired
+	// hasExported is set once the guest's current run has exported a
+	// service, and read by Run's goroutine when the guest is late to be
+	// ready: its main has reached its serving call then (a generated RunXxx
+	// exports, then calls guest.Run, which runs the service's Ready).
+	hasExported atomic.Bool
+	methods     map[string]*string // method names seen, interned: no allocation per call
+	nextID      uint64
+	timer       *time.Timer
+	timerAt     int64 // when timer fires (Unix nanoseconds); zero when it is stopped or has fired
 	// soonest is no later than the earliest deadline in pending (zero:
 	// not known), so that expire looks through pending only once it has
 	// passed, not at every poll.
@@ -132,6 +137,7 @@ func (in *instance) reset() {
 	in.incoming = make(map[uint64]replyTarget)
 	in.handles = nil
 	in.exported = make(map[string]bool)
+	in.hasExported.Store(false)
 	in.mu.Lock()
 	in.closed = false
 	in.mu.Unlock()

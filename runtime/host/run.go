@@ -321,13 +321,14 @@ func (r *run) awaitReady(ctx context.Context, in *instance) error {
 		return nil
 	case e := <-r.done:
 		r.report(e)
-		se := &StartError{Guest: e.in.spec.Name, Kind: e.in.spec.Kind, Problem: EndedBeforeReady, Implements: e.in.spec.Implements}
+		se := &StartError{Guest: e.in.spec.Name, Replica: r.cfg.Replica, Kind: e.in.spec.Kind, Problem: EndedBeforeReady, Implements: e.in.spec.Implements}
 		if n := len(e.failures); n > 0 {
 			se.Failure = &e.failures[n-1]
 		}
 		return se
 	case <-timer.C:
-		return &StartError{Guest: in.spec.Name, Kind: in.spec.Kind, Problem: NotReadyInTime, Timeout: r.cfg.ReadyTimeout}
+		return &StartError{Guest: in.spec.Name, Replica: r.cfg.Replica, Kind: in.spec.Kind, Problem: NotReadyInTime, Timeout: r.cfg.ReadyTimeout,
+			Implements: in.spec.Implements, InReady: in.hasExported.Load()}
 	case <-ctx.Done():
 		return ctx.Err()
 	}

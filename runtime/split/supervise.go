@@ -562,7 +562,7 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 		if n := len(res.Failures); n > 0 {
 			f = res.Failures[n-1]
 		}
-		s.fail(&host.StartError{Guest: c.spec.Name, Kind: c.spec.Kind, Problem: host.EndedBeforeReady, Failure: &f, Implements: c.spec.Implements})
+		s.fail(&host.StartError{Guest: c.spec.Name, Replica: c.replica, Kind: c.spec.Kind, Problem: host.EndedBeforeReady, Failure: &f, Implements: c.spec.Implements})
 		return
 	}
 	// A service down for good: its child's host said so, as single mode's

@@ -6,7 +6,8 @@
 // Middle links print how a relayed call failed, and forward its error as
 // they got it. A middle link given "behind busy" first calls Busy on the
 // next link, on the same way as the relay, so that the relayed call waits
-// there behind Busy (half a second) whatever the scheduler does.
+// there behind Busy (half a second) whatever the scheduler does. With
+// CHAIN_READY=hang, its Ready never returns.
 package main
 
 import (
@@ -27,6 +28,9 @@ func main() {
 	serve, next := os.Getenv("CHAIN_SERVE"), os.Getenv("CHAIN_NEXT")
 	var nextLink guest.Client
 	guest.Export(serve, readier(func(context.Context) bool {
+		if os.Getenv("CHAIN_READY") == "hang" {
+			time.Sleep(time.Hour)
+		}
 		if next == "" {
 			return true
 		}
