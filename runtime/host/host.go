@@ -201,13 +201,13 @@ type Config struct {
 	// Ready, when set, is called once each service is ready (a split-mode
 	// child tells its supervisor).
 	Ready func(guest string)
-	// Restarts is how many restarts of its guests the run has spent
-	// already (a split-mode child hosts one guest, whose earlier processes
-	// may have been restarted): they count toward MaxRestarts.
-	Restarts int
-	// Restarted, when set, is called each time the run restarts a guest
-	// (a split-mode child tells its supervisor, which counts them).
-	Restarted func()
+	// Restart, when set, counts the restarts of the run's services in its
+	// place: called when a service failed and its policy allows a restart,
+	// it returns which restart of the service this is (from 1), or false
+	// when the service has used its restarts, which the replicas of a
+	// service share. A split-mode child asks its supervisor, which counts
+	// those of every process of the service. Nil: the run counts them.
+	Restart func() (n int, ok bool)
 	// Progress, when set, hears how compiling the guests to native code
 	// goes: a line for each that took a while, and, while they compile, a
 	// status line (Live: Progress is a terminal) or a "still compiling" line

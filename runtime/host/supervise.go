@@ -26,7 +26,7 @@ type ended struct {
 // that failed when its policy says so, and then reports on r.done.
 func (r *run) supervise(ctx context.Context, in *instance) {
 	var failures []Failure
-	for restarts := r.cfg.Restarts; ; restarts++ {
+	for restarts := 0; ; restarts++ {
 		if s := in.swapTo.Swap(nil); s != nil { // a reload came between two runs
 			in.swapIn(s)
 		}
@@ -58,14 +58,11 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 			reason = f.String()
 		}
 		in.close(reason)
-		if end.failure != nil && in.spec.Restart.Allows(in.spec.Kind, restarts) && ctx.Err() == nil && !in.stopping.Load() {
-			r.say("%s", RestartLine(*end.failure, restarts+1))
+		if n, ok := r.restart(ctx, in, end, restarts); ok {
+			r.say("%s", RestartLine(*end.failure, n))
 			failures[len(failures)-1].Said = true // the run's summary need not say it again
 			if r.obs != nil {
 				r.obs.Restart(ReplicaLabel(in.spec.Name, r.cfg.Replica))
-			}
-			if r.cfg.Restarted != nil {
-				r.cfg.Restarted()
 			}
 			in.reset()
 			continue
@@ -73,6 +70,21 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 		r.done <- ended{in: in, end: end, failures: failures}
 		return
 	}
+}
+
+// restart decides whether in, whose run ended as end after it was
+// restarted restarts times in this run, comes back, and which restart of
+// its service that is (from 1): by its policy, unless the run is ending,
+// and, with Config.Restart, by the count of the service's restarts kept
+// there.
+func (r *run) restart(ctx context.Context, in *instance, end ending, restarts int) (int, bool) {
+	if end.failure == nil || !in.spec.Restart.Allows(in.spec.Kind, restarts) || ctx.Err() != nil || in.stopping.Load() {
+		return 0, false
+	}
+	if r.cfg.Restart != nil {
+		return r.cfg.Restart()
+	}
+	return restarts + 1, true
 }
 
 // sleepUnless is a guest's sleep (WASI's poll_oneoff on a clock, where Go's

@@ -313,8 +313,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 		if link.hello.Lines {
 			cfg.Lines = link.line
 		}
-		cfg.Restarts = link.hello.Restarts
-		cfg.Restarted = link.restarted
+		cfg.Restart = func() (int, bool) { return link.restart(ctx) }
 	}
 	res, err := host.Run(ctx, cfg)
 	return res, refusal(ctx, err)

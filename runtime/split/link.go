@@ -3,6 +3,7 @@ package split
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,9 +23,11 @@ import (
 //
 //	down (supervisor -> child): one JSON line, the child's hello (how to
 //	     reach NATS with its own credentials, which replica it is); then
-//	     nothing. End of file means the supervisor is gone: the child stops.
+//	     a grant for each restart the child asks for. End of file means
+//	     the supervisor is gone: the child stops.
 //	up   (child -> supervisor): JSON lines, one report each: a service that
-//	     became ready; at the end, how the child's run ended.
+//	     became ready, a restart asked for; at the end, how the child's
+//	     run ended.
 //
 // The child finds the two descriptors in EnvLink. Reports precede the
 // child's exit on one pipe, read by one goroutine, so the supervisor sees
@@ -49,21 +52,26 @@ type hello struct {
 	// Sockets is the directory to make the direct connections' socket in,
 	// which the supervisor removes when the run ends; empty: one's own.
 	Sockets string `json:"sockets,omitempty"`
-	// Restarts is how many times the guest has been restarted in the run
-	// already, by earlier children and by their hosts: the child's host
-	// counts on from it, so that a service restarts at most
-	// host.MaxRestarts times in a run, as in single mode, however its
-	// processes ended.
-	Restarts int `json:"restarts,omitempty"`
 	// Elsewhere names the app's guests that no child of this supervisor
 	// hosts (ChildOptions.Elsewhere).
 	Elsewhere []string `json:"elsewhere,omitempty"`
 }
 
+// restartGrant is the supervisor's answer to a child asking to restart its guest
+// (report.Restart): the supervisor counts the restarts of each service,
+// across its replicas and their processes, so that a service restarts at
+// most host.MaxRestarts times in a run, as in single mode, however many
+// replicas it has and however its processes ended.
+type restartGrant struct {
+	// Restart is which restart of the service this is (from 1); 0: none,
+	// the service has used its restarts.
+	Restart int `json:"restart"`
+}
+
 // report is one line a child sends its supervisor. Exactly one field is set.
 type report struct {
 	Ready      string           `json:"ready,omitempty"`       // this service became ready
-	Restarted  bool             `json:"restarted,omitempty"`   // the child's host restarted its guest
+	Restart    bool             `json:"restart,omitempty"`     // the child's host asks to restart its guest, which failed: a grant answers
 	Result     *childResult     `json:"result,omitempty"`      // the run is over
 	StartError *host.StartError `json:"start_error,omitempty"` // the guest could not start
 	Error      string           `json:"error,omitempty"`       // the child failed otherwise
@@ -82,11 +90,12 @@ type childResult struct {
 
 // Link is a child's end of its link to the supervisor that started it.
 type Link struct {
-	hello hello
-	gone  chan struct{} // closed when the supervisor is gone
-	mu    sync.Mutex
-	up    *os.File
-	enc   *json.Encoder
+	hello  hello
+	gone   chan struct{}     // closed when the supervisor is gone
+	grants chan restartGrant // the supervisor's answers to restart requests
+	mu     sync.Mutex
+	up     *os.File
+	enc    *json.Encoder
 }
 
 // OpenLink opens the link the supervisor gave this process, as EnvLink
@@ -116,12 +125,22 @@ func openLink(down, up *os.File) (*Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the supervisor's hello: %w", err)
 	}
-	l := &Link{gone: make(chan struct{}), up: up, enc: json.NewEncoder(up)}
+	l := &Link{gone: make(chan struct{}), grants: make(chan restartGrant, 1), up: up, enc: json.NewEncoder(up)}
 	if err := json.Unmarshal(line, &l.hello); err != nil {
 		return nil, fmt.Errorf("reading the supervisor's hello: %w", err)
 	}
 	go func() {
-		io.Copy(io.Discard, r) // returns when the supervisor's end closes
+		sc := bufio.NewScanner(r)
+		for sc.Scan() { // ends when the supervisor's end closes
+			var g restartGrant
+			if json.Unmarshal(sc.Bytes(), &g) == nil {
+				select {
+				case l.grants <- g:
+				default: // nobody asked: not from a supervisor
+				}
+			}
+		}
+		io.Copy(io.Discard, r)
 		down.Close()
 		close(l.gone)
 	}()
@@ -163,9 +182,21 @@ func (l *Link) line(record []byte) {
 // ready tells the supervisor that the service guest is ready.
 func (l *Link) ready(guest string) { l.send(report{Ready: guest}) }
 
-// restarted tells the supervisor that the child's host restarted its
-// guest, which counts toward the run's restarts of it (hello.Restarts).
-func (l *Link) restarted() { l.send(report{Restarted: true}) }
+// restart asks the supervisor whether the child's host may restart its
+// guest, which failed and whose policy allows it, and returns which restart
+// of its service that is (from 1), or false when the service has used its
+// restarts (or the supervisor is gone, or ctx ends first: the run is
+// ending).
+func (l *Link) restart(ctx context.Context) (int, bool) {
+	l.send(report{Restart: true})
+	select {
+	case g := <-l.grants:
+		return g.Restart, g.Restart > 0
+	case <-l.gone:
+	case <-ctx.Done():
+	}
+	return 0, false
+}
 
 // finish tells the supervisor how the run ended, and closes the link.
 func (l *Link) finish(res host.Result, stopped bool, err error) {

@@ -1,8 +1,12 @@
 package split
 
 import (
+	"regexp"
+	"strings"
 	"testing"
+	"time"
 
+	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
 )
 
@@ -55,5 +59,27 @@ func TestAReplicaTakesNoCallUntilItIsReady(t *testing.T) {
 	}
 	if who := answered(overNATS); who["warming:hi"] == 0 {
 		t.Errorf("once ready, the second replica took none of 20 calls over NATS: %v", who)
+	}
+}
+
+// A service restarts at most three times in a run, whatever its replicas:
+// split mode counts the restarts of all of them together, as single mode
+// counts those of its one copy.
+func TestTheReplicasOfAServiceShareItsThreeRestarts(t *testing.T) {
+	guests := func() []*host.GuestSpec {
+		g := faultGuests(t, "Panic", time.Minute)
+		g[0].Replicas, g[0].Restart = 2, host.RestartOnFailure
+		g[1].Env = append(g[1].Env, "TIMES=5")
+		return g
+	}
+	restart := regexp.MustCompile(`(?m)^parigot: service faulty(#[12])? panicked \(its stack trace is above\); restarting it \(([0-9]) of 3\)$`)
+	for _, m := range bothModes(t, guests) {
+		var got []string
+		for _, l := range restart.FindAllStringSubmatch(m.stdout+m.more, -1) {
+			got = append(got, l[2])
+		}
+		if strings.Join(got, " ") != "1 2 3" {
+			t.Errorf("%s mode: five panics were restarts %q of 3, want 1 2 3\noutput:\n%s%s", m.mode, got, m.stdout, m.more)
+		}
 	}
 }

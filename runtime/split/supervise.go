@@ -105,10 +105,9 @@ type child struct {
 	out, err *lines.Writer
 
 	// owned by Supervise's goroutine
-	cmd      *exec.Cmd
-	down     *os.File // the supervisor's end of the link's down pipe
-	restarts int
-	ready    bool // it said it was ready, in this start or an earlier one
+	cmd   *exec.Cmd
+	down  *os.File // the supervisor's end of the link's down pipe
+	ready bool     // it said it was ready, in this start or an earlier one
 }
 
 // childEvent is something that happened to a child: a report it sent, or
@@ -124,12 +123,16 @@ type childEvent struct {
 // Every field is owned by the goroutine that called Supervise; the
 // children's watcher goroutines only send on events.
 type supervisor struct {
-	opts      Options
-	server    *Server           // the embedded NATS server; nil with Options.Conn
-	seeds     map[string]string // guest -> its seed, from Options.Seeds
-	children  []*child
-	events    chan childEvent
-	running   map[*child]bool
+	opts     Options
+	server   *Server           // the embedded NATS server; nil with Options.Conn
+	seeds    map[string]string // guest -> its seed, from Options.Seeds
+	children []*child
+	events   chan childEvent
+	running  map[*child]bool
+	// restarts counts the restarts of each service (by name) in the run,
+	// those of every replica and process of it, by their hosts or by the
+	// supervisor: together at most host.MaxRestarts, as in single mode.
+	restarts  map[string]int
 	programs  int        // programs still running
 	gateways  []Gateway  // the gateways hosted here
 	served    chan error // Serve's end; nil without gateways here
@@ -195,7 +198,7 @@ func newSupervisor(opts Options) (*supervisor, error) {
 		}
 		opts.Executable = exe
 	}
-	s := &supervisor{opts: opts, running: map[*child]bool{}}
+	s := &supervisor{opts: opts, running: map[*child]bool{}, restarts: map[string]int{}}
 	only := map[string]bool{}
 	for _, n := range opts.Only {
 		only[n] = true
@@ -402,7 +405,7 @@ func (s *supervisor) start(c *child) error {
 		upR.Close()
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
-	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, Lines: s.opts.Lines != nil, Sockets: s.sockets, Restarts: c.restarts, Elsewhere: s.elsewhere()})
+	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, Lines: s.opts.Lines != nil, Sockets: s.sockets, Elsewhere: s.elsewhere()})
 	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
 	c.down = downW
 	if s.opts.Started != nil {
@@ -424,7 +427,7 @@ func (s *supervisor) watchChild(c *child, cmd *exec.Cmd, up *os.File) {
 		if json.Unmarshal(sc.Bytes(), &r) != nil {
 			continue // not from a parigot child
 		}
-		if r.Ready != "" || r.Restarted {
+		if r.Ready != "" || r.Restart {
 			s.events <- childEvent{c: c, report: &r}
 			continue
 		}
@@ -482,8 +485,8 @@ func (s *supervisor) wait(ctx context.Context) {
 			switch {
 			case e.exited:
 				s.exited(ctx, e)
-			case e.report.Restarted:
-				e.c.restarts++ // its host's restart counts toward the run's
+			case e.report.Restart:
+				s.grantRestart(e.c)
 			default:
 				e.c.ready = true
 			}
@@ -548,9 +551,8 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 	}
 	// The child's own host restarts its guest by its policy; only a child
 	// killed from outside comes back here, by the same policy.
-	if f := res.Failures; len(f) == 1 && f[0].Cause == host.CauseKilled && c.spec.Restart.Allows(c.spec.Kind, c.restarts) && ctx.Err() == nil {
-		c.restarts++
-		fmt.Fprintln(s.opts.Stderr, host.RestartLine(f[0], c.restarts))
+	if f := res.Failures; len(f) == 1 && f[0].Cause == host.CauseKilled && ctx.Err() == nil && s.restart(c) {
+		fmt.Fprintln(s.opts.Stderr, host.RestartLine(f[0], s.restarts[c.spec.Name]))
 		s.res.Failures[len(s.res.Failures)-1].Said = true
 		if err := s.start(c); err != nil {
 			s.fail(err)
@@ -573,6 +575,28 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 		f.Said = true
 		fmt.Fprintln(s.opts.Stderr, host.DownLine(*f))
 	}
+}
+
+// restart counts a restart of c's service, when its policy and the
+// service's restarts so far allow one, and says whether it does.
+func (s *supervisor) restart(c *child) bool {
+	if !c.spec.Restart.Allows(c.spec.Kind, s.restarts[c.spec.Name]) {
+		return false
+	}
+	s.restarts[c.spec.Name]++
+	return true
+}
+
+// grantRestart answers c's host, which asks to restart its guest: which
+// restart of the service it is, or none when the service has used its
+// restarts.
+func (s *supervisor) grantRestart(c *child) {
+	g := restartGrant{}
+	if s.restart(c) {
+		g.Restart = s.restarts[c.spec.Name]
+	}
+	line, _ := json.Marshal(g)
+	c.down.Write(append(line, '\n')) // a child that is gone is reported by its exit
 }
 
 // stopAll sends SIGTERM to every running child (each finishes the calls it

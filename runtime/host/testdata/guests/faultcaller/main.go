@@ -3,7 +3,8 @@
 // (when the host has dealt with the fault, even an overrun), Hello, and
 // prints how each call ended, one line each. The pauses leave a test time
 // to act between the calls (to kill the service's process, say). With
-// THEN=exit it exits right after the faulty method's call ends. Before it
+// TIMES=n it calls the faulty method n times, a second apart. With
+// THEN=exit it exits right after the (last) faulty method's call ends. Before it
 // exits, it prints SAY when set; it exits with EXIT (0 when unset).
 package main
 
@@ -25,17 +26,27 @@ func main() {
 			fmt.Println("locate:", err)
 			guest.ExitSelf(1)
 		}
-		call(faulty, "Hello", func() {
-			guest.After(time.Second, func() {
-				call(faulty, os.Getenv("FAULT"), func() {
-					if os.Getenv("THEN") == "exit" {
-						end()
-					}
-					guest.After(time.Second, func() {
-						call(faulty, "Hello", end)
-					})
+		times, err := strconv.Atoi(os.Getenv("TIMES"))
+		if err != nil {
+			times = 1
+		}
+		var fault func(n int)
+		fault = func(n int) {
+			call(faulty, os.Getenv("FAULT"), func() {
+				if n < times {
+					guest.After(time.Second, func() { fault(n + 1) })
+					return
+				}
+				if os.Getenv("THEN") == "exit" {
+					end()
+				}
+				guest.After(time.Second, func() {
+					call(faulty, "Hello", end)
 				})
 			})
+		}
+		call(faulty, "Hello", func() {
+			guest.After(time.Second, func() { fault(1) })
 		})
 	})
 	guest.MustRunClient()
