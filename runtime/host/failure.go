@@ -33,6 +33,10 @@ const (
 	// CauseKilled: split mode only: its process was killed by a signal, or
 	// ended without saying how its guest ended.
 	CauseKilled
+	// CauseNotStarted: split mode only: the process started again for it
+	// (after its process was killed) could not start it; Detail says why
+	// (its NATS server could not be reached, say).
+	CauseNotStarted
 )
 
 var causeNames = [...]string{
@@ -42,6 +46,7 @@ var causeNames = [...]string{
 	CauseOutOfMemory: "out of memory",
 	CauseOverran:     "overran",
 	CauseKilled:      "killed",
+	CauseNotStarted:  "not started",
 }
 
 func (c Cause) String() string {
@@ -135,6 +140,8 @@ func (f Failure) Phrase() string {
 		return "was stopped: " + f.Detail
 	case CauseKilled:
 		return "was killed (" + f.Detail + ")"
+	case CauseNotStarted:
+		return "could not start again: " + f.Detail
 	}
 	return f.Cause.String()
 }
@@ -182,6 +189,14 @@ type StartError struct {
 }
 
 func (e *StartError) Error() string {
+	if e.Problem == EndedBeforeReady || e.Problem == NotReadyInTime {
+		return fmt.Sprintf("service %s %s", e.Label(), e.Phrase())
+	}
+	return fmt.Sprintf("%s %s: %s", e.Kind, e.Label(), e.Reason)
+}
+
+// Phrase says what kept the guest from starting, without naming it.
+func (e *StartError) Phrase() string {
 	switch e.Problem {
 	case EndedBeforeReady:
 		how := "ended"
@@ -192,14 +207,14 @@ func (e *StartError) Error() string {
 				how += " (a service's main ends in " + servingCall(e.Implements) + ", which serves its calls)"
 			}
 		}
-		return fmt.Sprintf("service %s ended before it was ready: %s", e.Label(), how)
+		return "ended before it was ready: " + how
 	case NotReadyInTime:
 		if e.InReady {
-			return fmt.Sprintf("service %s did not become ready within %s: its Ready method has not returned", e.Label(), e.Timeout)
+			return fmt.Sprintf("did not become ready within %s: its Ready method has not returned", e.Timeout)
 		}
-		return fmt.Sprintf("service %s did not become ready within %s: its main has not called %s", e.Label(), e.Timeout, servingCall(e.Implements))
+		return fmt.Sprintf("did not become ready within %s: its main has not called %s", e.Timeout, servingCall(e.Implements))
 	}
-	return fmt.Sprintf("%s %s: %s", e.Kind, e.Label(), e.Reason)
+	return e.Reason
 }
 
 func (e *StartError) Unwrap() error { return e.Err }

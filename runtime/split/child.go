@@ -126,7 +126,7 @@ func (c Conn) Connect(app, who string) (*nats.Conn, error) {
 // connectError says why who could not connect, and what to check.
 func (c Conn) connectError(who string, err error) error {
 	if !errors.Is(err, nats.ErrAuthorization) {
-		return fmt.Errorf("connecting to NATS at %s: %w", c.URL, err)
+		return fmt.Errorf("connecting to NATS at %s: %w (check that the NATS server is up and reachable from here)", c.URL, err)
 	}
 	if c.Seed != "" {
 		pub := "?"

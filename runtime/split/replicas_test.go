@@ -1,8 +1,12 @@
 package split
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,6 +84,49 @@ func TestTheReplicasOfAServiceShareItsThreeRestarts(t *testing.T) {
 		}
 		if strings.Join(got, " ") != "1 2 3" {
 			t.Errorf("%s mode: five panics were restarts %q of 3, want 1 2 3\noutput:\n%s%s", m.mode, got, m.stdout, m.more)
+		}
+	}
+}
+
+// With an operator's NATS server that is down, a replica killed and started
+// again cannot connect: that is a failed restart of that replica, said as
+// such, and the run goes on until its program ends. (The program's calls
+// reach the other replica where it has a direct connection to it, else
+// they fail with deadline exceeded: whether it had found that replica yet
+// when the server went down is up to the machine's speed.)
+func TestAReplicaThatCannotStartAgainLeavesTheRunGoing(t *testing.T) {
+	guests := testGuests(t, 2)
+	guests[0].Restart = host.RestartOnFailure
+	guests[0].MethodTimeout = 250 * time.Millisecond // the deadline of a call that goes over NATS
+	ns := startConfiguredServer(t, "")
+	var pid atomic.Int64
+	var once sync.Once
+	res, out, errOut, err := superviseWith(t, guests, Options{Conn: Conn{URL: ns.ClientURL()},
+		Started: func(label string, p int) {
+			if label == "echo#2" {
+				pid.Store(int64(p))
+			}
+		}}, func(p []byte) {
+		if bytes.Contains(p, []byte("ticker | call 2: ok")) {
+			once.Do(func() {
+				ns.Shutdown()
+				syscall.Kill(int(pid.Load()), syscall.SIGKILL)
+			})
+		}
+	})
+	if err != nil || res.ExitCode != 0 || !regexp.MustCompile(`(?m)^ticker \| replicas: [01]$`).MatchString(out) {
+		t.Fatalf("err %v, exit %d; want the program to run to its end, and its exit code\nstdout:\n%s\nstderr:\n%s", err, res.ExitCode, out, errOut)
+	}
+	notStarted := `parigot: service echo#2 could not start again: connecting to NATS at ` + regexp.QuoteMeta(ns.ClientURL()) +
+		`: nats: no servers available for connection \(check that the NATS server is up and reachable from here\)`
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^parigot: service echo#2 was killed \(signal: killed\); restarting it \(1 of 3\)$`),
+		regexp.MustCompile(`(?m)^` + notStarted + `; restarting it \(2 of 3\)$`),
+		regexp.MustCompile(`(?m)^` + notStarted + `; restarting it \(3 of 3\)$`),
+		regexp.MustCompile(`(?m)^` + notStarted + `; it is down for the rest of the run, and calls to it fail with unavailable$`),
+	} {
+		if !want.MatchString(errOut) {
+			t.Errorf("stderr lacks a line matching %s:\n%s", want, errOut)
 		}
 	}
 }

@@ -108,6 +108,10 @@ type child struct {
 	cmd   *exec.Cmd
 	down  *os.File // the supervisor's end of the link's down pipe
 	ready bool     // it said it was ready, in this start or an earlier one
+	// restarted: the supervisor started this process again after the
+	// last one was killed: one that cannot start is a failed restart, not
+	// a start error of the run.
+	restarted bool
 }
 
 // childEvent is something that happened to a child: a report it sent, or
@@ -522,7 +526,13 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 			r.Result.ExitCode = 1
 		}
 	}
+	notStarted := false
 	switch {
+	case (r.StartError != nil || r.Error != "") && c.restarted:
+		// A process started again that could not start its guest (its
+		// NATS server down, say): a failed restart of this replica, which
+		// ends the run no sooner than any other failure of it.
+		r, notStarted = &report{Result: &childResult{Result: host.Result{ExitCode: 1, Failures: []host.Failure{failedStart(c, r)}}}}, true
 	case r.StartError != nil:
 		s.fail(r.StartError)
 		return
@@ -550,10 +560,12 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 		return
 	}
 	// The child's own host restarts its guest by its policy; only a child
-	// killed from outside comes back here, by the same policy.
-	if f := res.Failures; len(f) == 1 && f[0].Cause == host.CauseKilled && ctx.Err() == nil && s.restart(c) {
+	// killed from outside, or started again and unable to start, comes
+	// back here, by the same policy.
+	if f := res.Failures; len(f) == 1 && (f[0].Cause == host.CauseKilled || notStarted) && ctx.Err() == nil && s.restart(c) {
 		fmt.Fprintln(s.opts.Stderr, host.RestartLine(f[0], s.restarts[c.spec.Name]))
 		s.res.Failures[len(s.res.Failures)-1].Said = true
+		c.restarted = true
 		if err := s.start(c); err != nil {
 			s.fail(err)
 		}
@@ -569,8 +581,8 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 	}
 	// A service down for good: its child's host said so, as single mode's
 	// does (host.DownLine), unless it was killed from outside and said
-	// nothing.
-	if e.report == nil && ctx.Err() == nil {
+	// nothing, or could not start again.
+	if (e.report == nil || notStarted) && ctx.Err() == nil {
 		f := &s.res.Failures[len(s.res.Failures)-1]
 		f.Said = true
 		fmt.Fprintln(s.opts.Stderr, host.DownLine(*f))
@@ -624,6 +636,23 @@ func (s *supervisor) stopAll() {
 			timer.Reset(s.opts.StopTimeout)
 		}
 	}
+}
+
+// failedStart is the failure of c's process started again, which could
+// not start its guest and reported r: how its guest ended when it ended
+// before it was ready (a panic, say), as a guest's run restarted in its
+// process would fail; else why it did not start.
+func failedStart(c *child, r *report) host.Failure {
+	f := host.Failure{Guest: c.spec.Name, Replica: c.replica, Kind: c.spec.Kind, Cause: host.CauseNotStarted, Detail: r.Error}
+	if se := r.StartError; se != nil {
+		if se.Failure != nil {
+			f = *se.Failure
+			f.Replica = c.replica
+			return f
+		}
+		f.Detail = se.Phrase()
+	}
+	return f
 }
 
 func exitCodeOf(err error) int {
