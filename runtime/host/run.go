@@ -426,7 +426,7 @@ func (r *run) reportLateOverruns() {
 		}
 		ov.late = true
 		if in.spec.Overrun == OverrunReport {
-			r.say("parigot: service %s: %s", in.spec.Name, ov)
+			r.say("parigot: service %s: %s", r.label(in), ov)
 			continue
 		}
 		r.res.Failures = append(r.res.Failures, Failure{Guest: in.spec.Name, Replica: r.cfg.Replica, Kind: Service, Cause: CauseOverran, Detail: ov.String()})
@@ -474,6 +474,10 @@ func (r *run) stopGuests(which map[*instance]bool, take func(ended)) {
 		}
 	}
 }
+
+// label names in in the host's own lines: with "#N" when it is one of
+// several replicas of its service (split mode), as failures name it.
+func (r *run) label(in *instance) string { return ReplicaLabel(in.spec.Name, r.cfg.Replica) }
 
 // say writes one line of the host's own to the error console.
 func (r *run) say(format string, args ...any) {

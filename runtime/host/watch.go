@@ -97,10 +97,10 @@ func (r *run) checkOverrun(in *instance, now time.Time) {
 		return
 	}
 	if in.spec.Overrun == OverrunReport {
-		r.say("parigot: service %s: %s (on_overrun = \"report\": left running)", in.spec.Name, ov)
+		r.say("parigot: service %s: %s (on_overrun = \"report\": left running)", r.label(in), ov)
 		return
 	}
 	in.overran.Store(ov)
-	r.say("parigot: service %s: %s; stopping it", in.spec.Name, ov)
+	r.say("parigot: service %s: %s; stopping it", r.label(in), ov)
 	in.killNow()
 }

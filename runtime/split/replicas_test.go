@@ -130,3 +130,15 @@ func TestAReplicaThatCannotStartAgainLeavesTheRunGoing(t *testing.T) {
 		}
 	}
 }
+
+// The host's line about a method over its budget names the replica, as
+// the lines of its restarts do.
+func TestAnOverrunNamesTheReplica(t *testing.T) {
+	guests := faultGuests(t, "Spin", 200*time.Millisecond)
+	guests[0].Replicas = 2
+	_, out, errOut := supervise(t, guests, nil, nil)
+	said := regexp.MustCompile(`(?m)^parigot: service faulty#[12]: method test.Faulty/Spin ran for [0-9.]+m?s, over its budget of 200ms; stopping it$`)
+	if !said.MatchString(errOut) {
+		t.Errorf("stderr lacks a line matching %s:\n%s%s", said, out, errOut)
+	}
+}
