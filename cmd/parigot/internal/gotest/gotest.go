@@ -181,7 +181,7 @@ func (p *Pass) Failed() bool {
 // itself would print to stdout.
 func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 	pass := &Pass{mode: mode, pkgElapsed: map[string]float64{}}
-	shown := &byPackage{w: stdout} // verbose output, a package at a time
+	shown := &byPackage{w: stdout}  // verbose output, a package at a time
 	cases := map[string]*Case{}     // pkg + " " + test
 	pkgOut := map[string]*Case{}    // output outside tests, per package
 	testFailed := map[string]bool{} // packages with a failed test so far
