@@ -41,7 +41,7 @@ func TestTheExplorerCallsEveryServiceWithJSON(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		for _, want := range []string{
-			`{"service":"test.v1.Echo","method":"Say","guest":"echo","request":"test.v1.SayRequest","template":{"data":"","name":""}}`,
+			`{"service":"test.v1.Echo","method":"Say","guest":"echo","request":"test.v1.SayRequest","template":{"data":"","name":"","userName":""}}`,
 			`"service":"test.v1.Hidden","method":"Say"`,
 		} {
 			if !strings.Contains(string(b), want) {

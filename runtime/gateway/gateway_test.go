@@ -44,14 +44,16 @@ import (
 const testProto = `syntax = "proto3";
 package test.v1;
 import "google/api/annotations.proto";
-message SayRequest { string name = 1; bytes data = 2; }
-message SayResponse { string greeting = 1; bytes data = 2; }
+message SayRequest { string name = 1; bytes data = 2; string user_name = 3; }
+message SayResponse { string greeting = 1; bytes data = 2; string user_name = 3; }
 service Echo {
   rpc Say(SayRequest) returns (SayResponse) {
     option (google.api.http) = {
       post: "/v1/say/{name}" body: "*"
       additional_bindings { get: "/v1/greet/{name}" }
       additional_bindings { put: "/v1/greet/{name}/data" body: "data" }
+      additional_bindings { get: "/v1/users/{user_name}" }
+      additional_bindings { patch: "/v1/greet/{name}" body: "user_name" }
     };
     option idempotency_level = NO_SIDE_EFFECTS; // Connect clients may GET it
   }
@@ -161,7 +163,7 @@ func (f *fakeService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 				break
 			}
 			resp, _ := proto.Marshal(wrapperspb.String("Hello, " + req.GetValue() + "!"))
-			reply.Payload = append(resp, fieldsNumbered(ev.Payload, 2)...) // data, as it came
+			reply.Payload = append(append(resp, fieldsNumbered(ev.Payload, 2)...), fieldsNumbered(ev.Payload, 3)...) // data and user_name, as they came
 		case "test.v1.Echo/Fail":
 			detail, _ := anypb.New(wrapperspb.String("why"))
 			db, _ := proto.Marshal(detail)
@@ -791,6 +793,13 @@ func TestAFieldTheRESTPathBindsIsNotSetByTheQuery(t *testing.T) {
 			t.Errorf("%s: %d %s", q, resp.StatusCode, body)
 		}
 	}
+	// By its JSON name too, which vanguard takes as well as the proto's.
+	for _, q := range []string{"?user_name=evil", "?userName=evil"} {
+		resp, body := send(t, "GET", srv.URL()+"/v1/users/ann"+q, "application/json", "")
+		if resp.StatusCode != 200 || !strings.Contains(body, `"userName":"ann"`) {
+			t.Errorf("GET /v1/users/ann%s: %d %s, want ann's", q, resp.StatusCode, body)
+		}
+	}
 }
 
 // A field the REST body holds is the body's: a query parameter naming it
@@ -805,6 +814,9 @@ func TestARESTQueryDoesNotOverrideTheBody(t *testing.T) {
 		{"POST", "/v1/say/x?name=y&data=AAEC", `{"data":"AQID"}`, "400", `query parameter \"data\"`}, // the path's field is dropped, not named
 		{"PUT", "/v1/greet/x/data?data=AAEC", `"AQID"`, "400", `query parameter \"data\" names a field the body holds (body: \"data\" in the method's google.api.http rule); set it in the JSON body, not in the query`},
 		{"PUT", "/v1/greet/x/data?data.x=1", `"AQID"`, "400", `query parameter \"data.x\" names a field the body holds`},
+		{"PATCH", "/v1/greet/x?userName=evil", `"ann"`, "400", `query parameter \"userName\" names a field the body holds (body: \"user_name\"`}, // its JSON name
+		{"PATCH", "/v1/greet/x?user_name=evil", `"ann"`, "400", `query parameter \"user_name\" names a field the body holds`},
+		{"PATCH", "/v1/greet/x", `"ann"`, "200", `"userName":"ann"`},
 		{"POST", "/v1/say/x", `{"data":"AQID"}`, "200", `"data":"AQID"`},
 		{"PUT", "/v1/greet/x/data", `"AQID"`, "200", `"data":"AQID"`},
 		{"GET", "/v1/greet/x?data=AAEC", "", "200", `"data":"AAEC"`},

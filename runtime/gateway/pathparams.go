@@ -20,11 +20,16 @@ import (
 // method, its path template as a regular expression, the request fields
 // the template binds, and the field its body holds ("*" for all the
 // fields the path does not bind, "" for no body).
+//
+// A field is named in a query by its proto name or its JSON name, in each
+// element of its path (vanguard takes both: ?page_size= and ?pageSize=),
+// so fields and bodyNames hold every spelling.
 type boundRoute struct {
-	method string
-	path   *regexp.Regexp
-	fields []string
-	body   string
+	method    string
+	path      *regexp.Regexp
+	fields    []string
+	body      string
+	bodyNames []string // the spellings of body, unless it is "*" or ""
 }
 
 // restRoutes are the REST routes of the methods of services that bind
@@ -37,14 +42,58 @@ func restRoutes(sds []protoreflect.ServiceDescriptor) []boundRoute {
 			if rule == nil {
 				continue
 			}
+			input := sd.Methods().Get(i).Input()
 			for _, r := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
-				if route, ok := routeOf(r); ok && (len(route.fields) > 0 || route.body != "") {
-					routes = append(routes, route)
+				route, ok := routeOf(r)
+				if !ok || len(route.fields) == 0 && route.body == "" {
+					continue
 				}
+				var fields []string
+				for _, f := range route.fields {
+					fields = append(fields, spellings(input, f)...)
+				}
+				route.fields = fields
+				if route.body != "*" && route.body != "" {
+					route.bodyNames = spellings(input, route.body)
+				}
+				routes = append(routes, route)
 			}
 		}
 	}
 	return routes
+}
+
+// spellings is every way a query may name the field at path ("book.id")
+// of msg: each element by its proto name or its JSON name ("bookId" for
+// book_id). An element msg does not have is taken as it is (vanguard
+// refuses such a rule when the gateway starts).
+func spellings(msg protoreflect.MessageDescriptor, path string) []string {
+	out := []string{""}
+	for _, elem := range strings.Split(path, ".") {
+		names := []string{elem}
+		var fd protoreflect.FieldDescriptor
+		if msg != nil {
+			fd = msg.Fields().ByName(protoreflect.Name(elem))
+		}
+		if fd != nil && fd.JSONName() != elem {
+			names = append(names, fd.JSONName())
+		}
+		var next []string
+		for _, prefix := range out {
+			for _, n := range names {
+				if prefix != "" {
+					n = prefix + "." + n
+				}
+				next = append(next, n)
+			}
+		}
+		out = next
+		msg = nil
+		if fd != nil {
+			msg = fd.Message()
+		}
+	}
+	return out
 }
 
 // routeOf is the route of one HTTP rule, and false for a template it
@@ -190,8 +239,13 @@ func (b boundRoute) heldByBody(q url.Values) (string, bool) {
 		return "", false
 	}
 	for _, key := range slices.Sorted(maps.Keys(q)) {
-		if b.body == "*" || key == b.body || strings.HasPrefix(key, b.body+".") {
+		if b.body == "*" {
 			return key, true
+		}
+		for _, name := range b.bodyNames {
+			if key == name || strings.HasPrefix(key, name+".") {
+				return key, true
+			}
 		}
 	}
 	return "", false
