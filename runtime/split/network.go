@@ -377,11 +377,14 @@ func (n *Network) WaitReady(ctx context.Context, names []string, timeout time.Du
 
 // AwaitRequired is WaitReady for the services a guest or gateway requires,
 // of which those in elsewhere run on other machines (split mode's --only
-// leaves them out here): those that run here within timeout, as a service
-// that never becomes ready is a fault to report, and then those elsewhere
-// without limit, since the app's machines may start in any order. waiting,
-// when set, is told of a service that has not answered after a second,
-// and whether it runs elsewhere.
+// leaves them out here): those that run here within twice timeout, and
+// then those elsewhere without limit, since the app's machines may start
+// in any order. A service here that never becomes ready is a fault, which
+// its own process reports once it has not been ready for timeout since
+// its guest started (after its compilation), naming the replica and where
+// it is stuck: the wait here gives it the time to, and fails only if it
+// did not. waiting, when set, is told of a service that has not answered
+// after a second, and whether it runs elsewhere.
 func (n *Network) AwaitRequired(ctx context.Context, names, elsewhere []string, timeout time.Duration, waiting func(name string, elsewhere bool)) error {
 	var here, there []string
 	for _, name := range names {
@@ -397,7 +400,7 @@ func (n *Network) AwaitRequired(ctx context.Context, names, elsewhere []string, 
 		}
 		return func(name string) { waiting(name, far) }
 	}
-	if err := n.WaitReady(ctx, here, timeout, tell(false)); err != nil {
+	if err := n.WaitReady(ctx, here, 2*timeout, tell(false)); err != nil {
 		return err
 	}
 	return n.WaitReady(ctx, there, 0, tell(true))
