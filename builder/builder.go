@@ -214,7 +214,8 @@ func generate(ctx context.Context, app *manifest.App, dir string) (*codegen.Resu
 	if diags := app.CheckGoModule(); diags.HasErrors() {
 		return nil, &DiagnosticsError{Diags: diags, Sources: app.Sources}
 	}
-	in := codegen.Input{AppDir: app.Dir, DisplayDir: displayDir, Module: app.Module, Implemented: map[string]bool{}}
+	in := codegen.Input{AppDir: app.Dir, DisplayDir: displayDir, Module: app.Module, Implemented: map[string]bool{},
+		ManifestName: manifest.FileName, Outside: []string{BuildDir}}
 	for _, s := range app.Services {
 		for _, impl := range s.Implements {
 			in.Implemented[impl] = true

@@ -171,63 +171,39 @@ func checkIdType(app *manifest.App, t *manifest.IdType, types []codegen.GoType) 
 // blocks: a file of parigot id, which starts with the same header, another
 // app's, or anyone else's stays, wherever it is.
 func removeStaleIds(app *manifest.App, keep map[string]bool) (removed []string, err error) {
-	appDir := app.Dir
-	dirs := map[string]bool{}
-	defer func() {
-		for dir := range dirs {
+	appDirs, err := genfile.AppDirs(app.Dir, manifest.FileName, BuildDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, dir := range appDirs {
+		names, err := filepath.Glob(filepath.Join(dir, "*_id.go"))
+		if err != nil {
+			return removed, err
+		}
+		gone := false
+		for _, p := range names {
+			if keep[p] {
+				continue
+			}
+			b, err := os.ReadFile(p)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return removed, err
+			}
+			if !boilerplateid.FromBlockOf(b, app.Name) {
+				continue // not a file of this app's id blocks: leave it alone
+			}
+			if err := os.Remove(p); err != nil {
+				return removed, err
+			}
+			removed = append(removed, p)
+			gone = true
+		}
+		if gone {
 			os.Remove(dir) // fails, as it should, unless it is empty
 		}
-	}()
-	err = filepath.WalkDir(appDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == appDir {
-				return err
-			}
-			return nil // a directory that cannot be read holds no file of ours
-		}
-		if d.IsDir() {
-			if p != appDir && !isAppPackageDir(appDir, p, d.Name()) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(p, "_id.go") || keep[p] || !d.Type().IsRegular() {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if !boilerplateid.FromBlockOf(b, app.Name) {
-			return nil // not a file of this app's id blocks: leave it alone
-		}
-		if err := os.Remove(p); err != nil {
-			return err
-		}
-		removed = append(removed, p)
-		dirs[filepath.Dir(p)] = true
-		return nil
-	})
-	return removed, err
-}
-
-// isAppPackageDir reports whether the directory p (named name), below the
-// app in appDir, may hold a package of the app: what the go command's
-// ./... would walk into, but for build/ and other apps.
-func isAppPackageDir(appDir, p, name string) bool {
-	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "vendor" {
-		return false
 	}
-	if p == filepath.Join(appDir, BuildDir) {
-		return false
-	}
-	for _, other := range []string{"go.mod", manifest.FileName} { // another module, another app
-		if _, err := os.Stat(filepath.Join(p, other)); err == nil {
-			return false
-		}
-	}
-	return true
+	return removed, nil
 }

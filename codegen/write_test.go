@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -90,4 +91,56 @@ func TestARenamedProtoTakesItsGeneratedFiles(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A proto whose go_package moves, or that the app no longer compiles,
+// takes its old directory's files with it, though nothing is written
+// there any more; a directory of another app inside this one (with a
+// manifest of its own), and the build's output, are not looked in.
+func TestAProtoThatMovedOrWentTakesItsOldDirectorysFiles(t *testing.T) {
+	const extraProto = `syntax = "proto3";
+package extra.v1;
+option go_package = "example.com/app/gen/extra/v1;extrav1";
+message Note { string text = 1; }
+`
+	dir := writeApp(t, map[string]string{"proto/shop/v1/shop.proto": shopProto, "proto/extra/v1/extra.proto": extraProto})
+	input := func(files ...string) Input {
+		return Input{
+			AppDir: dir, DisplayDir: "app", Module: testModule,
+			Sets:         []ProtoSet{{Root: "proto", Files: files}},
+			ManifestName: "parigot.hcl", Outside: []string{"build"},
+		}
+	}
+	mustGenerate(t, input("proto/shop/v1/shop.proto", "proto/extra/v1/extra.proto"))
+	// What another app inside this one generated, and what the build
+	// keeps: the same files, which are not this compilation's to remove.
+	for _, other := range []string{"nested/gen/shop/v1", "build/gen/shop/v1"} {
+		if err := os.CopyFS(filepath.Join(dir, other), os.DirFS(filepath.Join(dir, "gen/shop/v1"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nested", "parigot.hcl"), []byte("app \"nested\" {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	moved := strings.Replace(shopProto, "example.com/app/gen/shop/v1;shopv1", "example.com/app/gen/store/v1;storev1", 1)
+	if err := os.WriteFile(filepath.Join(dir, "proto/shop/v1/shop.proto"), []byte(moved), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := mustGenerate(t, input("proto/shop/v1/shop.proto"))
+	want := []string{
+		"gen/extra/v1/extra.pb.go",
+		"gen/extra/v1/extra_vtproto.pb.go",
+		"gen/shop/v1/shop.pb.go",
+		"gen/shop/v1/shop_parigot.pb.go",
+		"gen/shop/v1/shop_parigot_native.pb.go",
+		"gen/shop/v1/shop_vtproto.pb.go",
+	}
+	if got := rel(t, dir, res.Removed); !slices.Equal(got, want) {
+		t.Errorf("Removed = %q, want %q", got, want)
+	}
+	for _, kept := range []string{"gen/store/v1/shop.pb.go", "nested/gen/shop/v1/shop_parigot.pb.go", "build/gen/shop/v1/shop_parigot.pb.go"} {
+		if _, err := os.Stat(filepath.Join(dir, kept)); err != nil {
+			t.Errorf("%s: %v, want it kept", kept, err)
+		}
+	}
 }
