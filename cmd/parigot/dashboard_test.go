@@ -478,17 +478,23 @@ func TestATracingReceiverThatDoesNotAnswerIsSaidOnceInSplitMode(t *testing.T) {
 	}
 	nowhere := "http://" + ln.Addr().String()
 	ln.Close()
-	p := startParigot(t, "", nil, "run", "--mode=split", "--otlp", nowhere, "testdata/apps/chain")
-	if err := p.wait(t); err != nil {
-		t.Fatalf("parigot run: %v\n%s", err, p.said())
-	}
-	var said []string
-	for _, line := range strings.Split(p.stderr.String(), "\n") {
-		if strings.Contains(line, "Spans are dropped until it answers") {
-			said = append(said, line)
+	for _, format := range []string{"text", "json"} {
+		p := startParigot(t, "", nil, "run", "--mode=split", "--log-format", format, "--otlp", nowhere, "testdata/apps/chain")
+		if err := p.wait(t); err != nil {
+			t.Fatalf("parigot run: %v\n%s", err, p.said())
 		}
-	}
-	if len(said) != 1 || !strings.HasPrefix(said[0], "parigot: sending spans to "+nowhere+"/v1/traces: ") {
-		t.Errorf("the run said of the receiver\n%s\nwant one line of parigot's own\n%s", strings.Join(said, "\n"), p.said())
+		var said []string
+		for _, line := range strings.Split(p.stderr.String(), "\n") {
+			if strings.Contains(line, "Spans are dropped until it answers") {
+				said = append(said, line)
+			}
+		}
+		own := "parigot: sending spans to " + nowhere + "/v1/traces: "
+		if format == "json" {
+			own = `{"guest":"parigot",`
+		}
+		if len(said) != 1 || !strings.HasPrefix(said[0], own) {
+			t.Errorf("--log-format %s: the run said of the receiver\n%s\nwant one line of parigot's own\n%s", format, strings.Join(said, "\n"), p.said())
+		}
 	}
 }

@@ -210,17 +210,14 @@ func WaitingFor(name string, elsewhere bool) string {
 // that does not answer, then answers again): marked for its supervisor
 // (lines.MarkAlike), which writes it once for all its children,
 // unprefixed, as single mode says it once; with logJSON, as parigot's own
-// JSON record (host.OwnLines); as it is in a process that no supervisor
-// started. Call it before RunChild, which takes the supervisor's link out
-// of the environment.
+// JSON record (host.OwnLines), marked alike too; unmarked in a process
+// that no supervisor started. Call it before RunChild, which takes the
+// supervisor's link out of the environment.
 func AlikeLines(stderr io.Writer, logJSON bool) io.Writer {
-	switch {
-	case logJSON:
-		return host.OwnLines(stderr, true)
-	case os.Getenv(EnvLink) == "":
-		return stderr
+	if os.Getenv(EnvLink) == "" {
+		return host.OwnLines(stderr, logJSON)
 	}
-	return lines.AlikeWriter(stderr)
+	return host.OwnLines(lines.AlikeWriter(stderr), logJSON)
 }
 
 func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link *Link) (host.Result, error) {

@@ -238,7 +238,7 @@ func newSupervisor(opts Options) (*supervisor, error) {
 		// they are written unprefixed, as single mode writes them.
 		c.out, c.err = stdout.Writer(prefix), stderr.Writer(prefix).Passing()
 		if opts.LogJSON { // each child writes JSON lines naming its guest
-			c.out, c.err = stdout.RecordWriter(), stderr.RecordWriter()
+			c.out, c.err = stdout.RecordWriter(), stderr.RecordWriter().Passing() // a record said alike, once
 		}
 	}
 	// Each child sends a handful of events; the buffer keeps their watchers

@@ -12,6 +12,7 @@ package lines
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
@@ -95,6 +96,22 @@ type Sink struct {
 	// lastSaid is the last line said alike (see MarkAlike) each Passing
 	// writer passed.
 	lastSaid map[*Writer]string
+}
+
+// alikeKey is what tells a line said alike from another: the line, or for
+// a JSON record (--log-format json), the record without its time, which
+// differs between the children that say it.
+func alikeKey(line []byte) []byte {
+	var rec map[string]json.RawMessage
+	if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &rec) != nil {
+		return line
+	}
+	delete(rec, "time")
+	key, err := json.Marshal(rec) // in the order of its keys
+	if err != nil {
+		return line
+	}
+	return key
 }
 
 // passSaid reports whether w should write line, a line a split-mode
@@ -292,7 +309,7 @@ func (w *Writer) emit(n int) {
 		alike := n > 1 && w.buf[1] == Said
 		w.out = append(append(w.out[:0], bytes.TrimLeft(w.buf[:n], string(Said))...), '\n')
 		w.buf = w.buf[:copy(w.buf, w.buf[n:])]
-		if !alike || w.sink.passSaid(w, w.out) {
+		if !alike || w.sink.passSaid(w, alikeKey(w.out)) {
 			w.sink.WriteLine(w.out)
 		}
 		return

@@ -348,3 +348,19 @@ func TestWhatChildrenSayAlikeIsWrittenOnce(t *testing.T) {
 		t.Errorf("the supervisor wrote\n%s\nwant\n%s", out.String(), want)
 	}
 }
+
+// A JSON record said alike (--log-format json) is written once too,
+// though each child's has its own time.
+func TestARecordChildrenSayAlikeIsWrittenOnce(t *testing.T) {
+	var out bytes.Buffer
+	sink := NewSink(&out)
+	a, b := sink.RecordWriter().Passing(), sink.RecordWriter().Passing()
+	a.Write(MarkAlike([]byte(`{"guest":"parigot","time":"2026-11-27T07:00:00.1Z","stream":"stderr","msg":"parigot: spans are dropped"}` + "\n")))
+	b.Write(MarkAlike([]byte(`{"guest":"parigot","time":"2026-11-27T07:00:00.2Z","stream":"stderr","msg":"parigot: spans are dropped"}` + "\n")))
+	b.Write([]byte(`{"guest":"b","time":"2026-11-27T07:00:00.3Z","stream":"stdout","msg":"hello"}` + "\n"))
+	want := `{"guest":"parigot","time":"2026-11-27T07:00:00.1Z","stream":"stderr","msg":"parigot: spans are dropped"}` + "\n" +
+		`{"guest":"b","time":"2026-11-27T07:00:00.3Z","stream":"stdout","msg":"hello"}` + "\n"
+	if out.String() != want {
+		t.Errorf("the supervisor wrote\n%s\nwant\n%s", out.String(), want)
+	}
+}
