@@ -232,8 +232,21 @@ func (d *directClient) drop(cc *clientConn) {
 
 // discoverEvery is how often a caller asks again for offers while it
 // knows fewer replicas of a service than the manifest declares (replicas
-// that started since, or that run on another machine).
-const discoverEvery = time.Second
+// that started since, or that run on another machine), once it has asked
+// at discoverFirst, and at twice the wait each time after that: the
+// replicas of an app that starts become ready within moments of each
+// other, and until a caller knows one, the others take none of its
+// calls.
+const (
+	discoverEvery = time.Second
+	discoverFirst = 100 * time.Millisecond
+)
+
+// discoverAfter is the wait before the next ask for offers after one
+// that came wait after its own (see discoverEvery).
+func discoverAfter(wait time.Duration) time.Duration {
+	return min(2*wait, discoverEvery)
+}
 
 // missing is how many replicas of guest the manifest declares beyond
 // those connected.
@@ -296,7 +309,8 @@ func (d *directClient) want(guest string) {
 }
 
 func (d *directClient) rediscover() {
-	t := time.NewTicker(discoverEvery)
+	wait := discoverFirst
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
 		select {
@@ -304,6 +318,8 @@ func (d *directClient) rediscover() {
 			return
 		case <-t.C:
 		}
+		wait = discoverAfter(wait)
+		t.Reset(wait)
 		asks := map[string]int{}
 		d.mu.Lock()
 		for g := range d.wanted {

@@ -3,6 +3,7 @@ package split
 import (
 	"bytes"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -140,5 +141,20 @@ func TestAnOverrunNamesTheReplica(t *testing.T) {
 	said := regexp.MustCompile(`(?m)^parigot: service faulty#[12]: method test.Faulty/Spin ran for [0-9.]+m?s, over its budget of 200ms; stopping it$`)
 	if !said.MatchString(errOut) {
 		t.Errorf("stderr lacks a line matching %s:\n%s%s", said, out, errOut)
+	}
+}
+
+// A caller that knows fewer replicas than the manifest declares asks for
+// offers again soon, then less and less often: an app's replicas become
+// ready within moments of each other, and until the caller knows one, it
+// takes none of the caller's calls.
+func TestACallerLooksForMissingReplicasSoonThenLessOften(t *testing.T) {
+	var waits []time.Duration
+	for wait := discoverFirst; len(waits) < 7; wait = discoverAfter(wait) {
+		waits = append(waits, wait)
+	}
+	want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second, time.Second}
+	if !slices.Equal(waits, want) {
+		t.Errorf("the waits between asks for offers: %v, want %v", waits, want)
 	}
 }
