@@ -214,8 +214,13 @@ func generate(ctx context.Context, app *manifest.App, dir string) (*codegen.Resu
 	if diags := app.CheckGoModule(); diags.HasErrors() {
 		return nil, &DiagnosticsError{Diags: diags, Sources: app.Sources}
 	}
-	in := codegen.Input{AppDir: app.Dir, DisplayDir: displayDir, Module: app.Module, Implemented: map[string]bool{},
-		ManifestName: manifest.FileName, Outside: []string{BuildDir}}
+	// Where the app's stale generated files may be, for codegen's and for
+	// the id blocks': looked up once.
+	appDirs, err := genfile.AppDirs(app.Dir, manifest.FileName, BuildDir)
+	if err != nil {
+		return nil, fmt.Errorf("looking for the app's stale generated files: %w", err)
+	}
+	in := codegen.Input{AppDir: app.Dir, DisplayDir: displayDir, Module: app.Module, Implemented: map[string]bool{}, AppDirs: appDirs}
 	for _, s := range app.Services {
 		for _, impl := range s.Implements {
 			in.Implemented[impl] = true
@@ -255,7 +260,7 @@ func generate(ctx context.Context, app *manifest.App, dir string) (*codegen.Resu
 		rel, _ := filepath.Rel(app.Dir, f)
 		gen.Notes = append(gen.Notes, fmt.Sprintf("removed %s: the app's protos no longer generate it", filepath.ToSlash(rel)))
 	}
-	files, written, removed, diags := generateIds(app, gen.Types)
+	files, written, removed, diags := generateIds(app, gen.Types, appDirs)
 	if diags.HasErrors() {
 		return nil, &DiagnosticsError{Diags: diags, Sources: src}
 	}

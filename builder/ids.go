@@ -34,7 +34,7 @@ type idFile struct {
 // file only when its content changed, and removes the files of id blocks
 // that are gone or moved to another package. types are the Go types codegen
 // generated from the app's protos, checked for clashes with the Id types.
-func generateIds(app *manifest.App, types []codegen.GoType) (files, written, removed []string, diags hcl.Diagnostics) {
+func generateIds(app *manifest.App, types []codegen.GoType, appDirs []string) (files, written, removed []string, diags hcl.Diagnostics) {
 	out, diags := idFiles(app, types)
 	if diags.HasErrors() {
 		return nil, nil, nil, diags
@@ -58,7 +58,7 @@ func generateIds(app *manifest.App, types []codegen.GoType) (files, written, rem
 	if diags.HasErrors() {
 		return files, written, nil, diags
 	}
-	removed, err := removeStaleIds(app, keep)
+	removed, err := removeStaleIds(app, appDirs, keep)
 	if err != nil {
 		fail("Cannot remove the file of a removed Id type", err)
 	}
@@ -164,17 +164,12 @@ func checkIdType(app *manifest.App, t *manifest.IdType, types []codegen.GoType) 
 // It returns them, and removes each directory that this left empty.
 //
 // A deleted block's package could have been any directory of the app, so
-// it looks in all of them, but for those the go command leaves out of the
-// app's packages too (hidden ones, "_" and testdata ones, other modules),
-// build/, and those of other apps (a parigot.hcl of their own, such as an
-// example inside parigot's own tree). It takes only files of app's id
+// it looks in all of appDirs (genfile.AppDirs: not build/, nor other apps
+// or modules inside the app, such as an example inside parigot's own
+// tree). It takes only files of app's id
 // blocks: a file of parigot id, which starts with the same header, another
 // app's, or anyone else's stays, wherever it is.
-func removeStaleIds(app *manifest.App, keep map[string]bool) (removed []string, err error) {
-	appDirs, err := genfile.AppDirs(app.Dir, manifest.FileName, BuildDir)
-	if err != nil {
-		return nil, err
-	}
+func removeStaleIds(app *manifest.App, appDirs []string, keep map[string]bool) (removed []string, err error) {
 	for _, dir := range appDirs {
 		names, err := filepath.Glob(filepath.Join(dir, "*_id.go"))
 		if err != nil {

@@ -24,13 +24,10 @@ type Input struct {
 	// (full names). A streaming method is an error only in one of these;
 	// elsewhere it is left out of the stubs, with a note.
 	Implemented map[string]bool
-	// ManifestName is the name of an app's manifest (parigot.hcl), and
-	// Outside the app-relative directories that hold none of its Go code
-	// (its build output): the generated files the protos no longer
-	// produce are looked for in the app's other directories, but for
-	// those of other apps (genfile.AppDirs).
-	ManifestName string
-	Outside      []string
+	// AppDirs are the app's directories that may hold its Go code
+	// (genfile.AppDirs): the generated files the protos no longer produce
+	// are looked for there, beside those the compilation writes into.
+	AppDirs []string
 }
 
 // ProtoSet is a group of proto files that share an import root.

@@ -72,12 +72,7 @@ func (c *compilation) write(resp *pluginpb.CodeGeneratorResponse, res *Result) h
 	}
 	// The app's other directories too: those of a proto whose go_package
 	// changed, or that is no longer among the app's.
-	appDirs, err := genfile.AppDirs(c.in.AppDir, c.in.ManifestName, c.in.Outside...)
-	if err != nil {
-		fail("Cannot look for stale generated files", err)
-		return diags
-	}
-	for _, dir := range appDirs {
+	for _, dir := range c.in.AppDirs {
 		if !slices.Contains(dirs, dir) {
 			dirs = append(dirs, dir)
 		}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"parigot.dev/parigot/internal/genfile"
 )
 
 const shopProto = `syntax = "proto3";
@@ -107,8 +109,8 @@ message Note { string text = 1; }
 	input := func(files ...string) Input {
 		return Input{
 			AppDir: dir, DisplayDir: "app", Module: testModule,
-			Sets:         []ProtoSet{{Root: "proto", Files: files}},
-			ManifestName: "parigot.hcl", Outside: []string{"build"},
+			Sets:    []ProtoSet{{Root: "proto", Files: files}},
+			AppDirs: appDirs(t, dir),
 		}
 	}
 	mustGenerate(t, input("proto/shop/v1/shop.proto", "proto/extra/v1/extra.proto"))
@@ -143,4 +145,14 @@ message Note { string text = 1; }
 			t.Errorf("%s: %v, want it kept", kept, err)
 		}
 	}
+}
+
+// appDirs is the directories of the app in dir, as the builder finds them.
+func appDirs(t *testing.T, dir string) []string {
+	t.Helper()
+	dirs, err := genfile.AppDirs(dir, "parigot.hcl", "build")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dirs
 }
