@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"parigot.dev/parigot/internal/syncbuf"
 )
 
 // jaegerVersion is the Jaeger release the test runs, as CI builds it (see
@@ -90,7 +92,7 @@ func jaegerBinary(t *testing.T) string {
 // (what --otlp takes) and its query API's.
 type jaeger struct {
 	otlp, query string
-	out         lockedBuffer
+	out         syncbuf.Buffer
 }
 
 // jaegerConfig is Jaeger's all-in-one configuration cut down to the test's

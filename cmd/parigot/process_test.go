@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"parigot.dev/parigot/internal/syncbuf"
 )
 
 // parigotProcess is a parigot command that a test starts as a user's shell
@@ -19,8 +21,8 @@ import (
 // kills whatever happened. The test waits for lines of its output.
 type parigotProcess struct {
 	cmd    *exec.Cmd
-	stdout lockedBuffer
-	stderr lockedBuffer
+	stdout syncbuf.Buffer
+	stderr syncbuf.Buffer
 	copied sync.WaitGroup // the output copiers, done once parigot has exited
 }
 
@@ -54,7 +56,7 @@ func startParigot(t *testing.T, dir string, env []string, args ...string) *parig
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) })
-	copyLines := func(r io.Reader, to *lockedBuffer) {
+	copyLines := func(r io.Reader, to *syncbuf.Buffer) {
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
 			to.Write([]byte(sc.Text() + "\n"))
@@ -72,7 +74,7 @@ func (p *parigotProcess) said() string {
 
 // waitFor waits until out (p.stdout or p.stderr) has n lines matching re,
 // and returns the submatches of the n-th.
-func (p *parigotProcess) waitFor(t *testing.T, out *lockedBuffer, re *regexp.Regexp, n int) []string {
+func (p *parigotProcess) waitFor(t *testing.T, out *syncbuf.Buffer, re *regexp.Regexp, n int) []string {
 	t.Helper()
 	for deadline := time.Now().Add(patienceForParigot); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		var seen int
@@ -117,22 +119,4 @@ func (p *parigotProcess) stop(t *testing.T) {
 	if !errorsAs(err, &exit) || exit.ExitCode() != exitInterrupted {
 		t.Errorf("exit: %v, want code %d\n%s", err, exitInterrupted, p.said())
 	}
-}
-
-// lockedBuffer is output that goroutines write while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -3,9 +3,10 @@ package progress
 import (
 	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"parigot.dev/parigot/internal/syncbuf"
 )
 
 func TestProgressPrintsALinePerStepWithItsDuration(t *testing.T) {
@@ -41,7 +42,7 @@ func TestLiveProgressKeepsAStatusLineOfWhatIsRunning(t *testing.T) {
 }
 
 func TestAWatchedStepSaysItIsAliveEveryHeartbeat(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	p := &Reporter{w: &out, every: 10 * time.Millisecond}
 	p.Begin("greeting")
 	stop := p.Watch()
@@ -82,23 +83,4 @@ func TestTheLiveStatusLineShowsHowLongEachStepHasRun(t *testing.T) {
 	if !strings.HasSuffix(out.String(), "\r\x1b[Kparigot: compiling greeting (12s) ...") {
 		t.Errorf("status line = %q, want it redrawn with the time so far", out.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer that a watching goroutine may write while
-// the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

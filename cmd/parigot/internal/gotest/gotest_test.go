@@ -7,9 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"parigot.dev/parigot/internal/syncbuf"
 )
 
 // events is what `go test -json ./...` prints for a package with a passing
@@ -149,7 +150,7 @@ func TestTheJUnitReportHoldsEveryCaseAndTheFailureOutput(t *testing.T) {
 func TestWhileGoTestCompilesParigotSaysSo(t *testing.T) {
 	pr, pw := io.Pipe()
 	s := &started{r: pr}
-	var notes syncBuffer
+	var notes syncbuf.Buffer
 	stop, ended := noteWhileCompiling(&notes, s, time.Millisecond)
 	defer stop()
 	for !strings.Contains(notes.String(), "parigot: go test is still compiling the tests (") {
@@ -168,24 +169,6 @@ func TestWhileGoTestCompilesParigotSaysSo(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("the notes went on after a package started")
 	}
-}
-
-// syncBuffer is a bytes.Buffer for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // With -v, packages that go test runs at once are shown one after the
