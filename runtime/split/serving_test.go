@@ -87,9 +87,6 @@ func TestAServiceElsewhereIsWaitedForWithoutLimit(t *testing.T) {
 		t.Fatalf("the wait for a service elsewhere ended before it started: %v", err)
 	default:
 	}
-	if elsewhere, ok := told.Load("echo"); !ok || elsewhere != true {
-		t.Errorf("the wait was told of echo: %v (elsewhere %v), want told, elsewhere", ok, elsewhere)
-	}
 	var echoOut lines.Buffer
 	echoCtx, stopEcho := context.WithCancel(t.Context())
 	echoDone := make(chan struct{})
@@ -105,5 +102,11 @@ func TestAServiceElsewhereIsWaitedForWithoutLimit(t *testing.T) {
 		}
 	case <-time.After(patience):
 		t.Fatalf("echo started, and the wait for it goes on\n%s", echoOut.String())
+	}
+	// It said it was waiting, and where echo runs: looked at once the
+	// wait has ended, which a busy machine may have slowed past the
+	// second after which it says so.
+	if elsewhere, ok := told.Load("echo"); !ok || elsewhere != true {
+		t.Errorf("the wait was told of echo: %v (elsewhere %v), want told, elsewhere", ok, elsewhere)
 	}
 }
