@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"parigot.dev/parigot/internal/syncbuf"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/observe"
 	"parigot.dev/parigot/runtime/split"
@@ -53,7 +54,7 @@ const (
 
 // SingleObserved is Single with metrics and tracing as obs says.
 func SingleObserved(ctx context.Context, w *Wasm, n, size, callers int, obs Observed) (Stats, error) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cfg := host.Config{Guests: w.callGuests(n, size, callers), Stdout: &out, Stderr: &out}
 	switch obs {
 	case Dashboard:
@@ -158,7 +159,7 @@ func runSplit(ctx context.Context, w *Wasm, n, size, callers int, natsOnly bool)
 			os.Unsetenv(envChild)
 		}
 	}()
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	res, err := split.Supervise(ctx, split.Options{App: "bench", Guests: guests, Executable: exe,
 		ChildArgs: func(g string) []string { return []string{g} }, Stdout: &out, Stderr: &errOut, NATSOnly: natsOnly})
 	if err != nil || res.ExitCode != 0 {
@@ -179,7 +180,7 @@ func FirstCall(ctx context.Context, w *Wasm, cacheDir string) (time.Duration, er
 		{Name: "hello", Kind: host.Program, Wasm: w.path("hello"), Requires: []string{"greeting"}},
 	}
 	first := &firstLine{}
-	var errOut syncBuffer
+	var errOut syncbuf.Buffer
 	start := time.Now()
 	first.start = start
 	res, err := host.Run(ctx, host.Config{Guests: guests, Stdout: first, Stderr: &errOut, CacheDir: cacheDir})
@@ -207,22 +208,3 @@ func (f *firstLine) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var _ io.Writer = (*syncBuffer)(nil)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"parigot.dev/parigot/internal/syncbuf"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/state"
 )
@@ -67,7 +68,7 @@ func StateGuest(ctx context.Context, w *Wasm, op string, n, size int) (Stats, er
 			Subscriptions: []state.Subscription{{Topic: "news", Method: "test.Sub/Take"}}}
 		guests = append([]*host.GuestSpec{sub}, guests...)
 	}
-	var out syncBuffer
+	var out syncbuf.Buffer
 	res, err := host.Run(ctx, host.Config{Guests: guests, Stdout: &out, Stderr: &out, State: e})
 	if err != nil || res.ExitCode != 0 {
 		return Stats{}, fmt.Errorf("store %s from a guest: %v, exit %d\n%s", op, err, res.ExitCode, out.String())
