@@ -19,6 +19,7 @@ import (
 
 	"github.com/tetratelabs/wazero/sys"
 
+	"parigot.dev/parigot/internal/tempdir"
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/hostlink"
 )
@@ -43,7 +44,7 @@ func (in *instance) debugging() bool { return in.spec.Debug != "" }
 // ends, serving its host function calls. The error says how it ended, as
 // wazero's would: nil for an exit 0, a *nativeExit otherwise.
 func (r *run) runNative(ctx context.Context, in *instance, stdout, stderr *guestOutput) error {
-	dir, err := os.MkdirTemp("", "parigot-debug-")
+	dir, err := tempdir.Make("parigot-debug-")
 	if err != nil {
 		return err
 	}

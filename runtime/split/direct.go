@@ -21,6 +21,7 @@ import (
 
 	"github.com/nats-io/nuid"
 
+	"parigot.dev/parigot/internal/tempdir"
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/route"
 )
@@ -149,6 +150,17 @@ type heldCall struct {
 // relayed call overtake the call made before it there.
 const orderWait = 20 * time.Millisecond
 
+// socketDir makes the directory of a process's socket: in the run's
+// (which the supervisor removes), or, without one, in the temporary
+// directory, named so that the next process to make one removes it if
+// this one is killed before it can.
+func socketDir(run string) (string, error) {
+	if run == "" {
+		return tempdir.Make("parigot-direct-")
+	}
+	return os.MkdirTemp(run, "parigot-")
+}
+
 // listenDirect opens the socket in a directory of its own, readable only
 // by this user, and with a direct host a TCP port of its own there. An
 // error leaves the process without direct calls, on NATS; one of the TCP
@@ -156,7 +168,7 @@ const orderWait = 20 * time.Millisecond
 // listened there once before it started the children, see
 // CheckDirectHost).
 func listenDirect(n *Network) (*directServer, error) {
-	dir, err := os.MkdirTemp(n.sockets, "parigot-")
+	dir, err := socketDir(n.sockets)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"parigot.dev/parigot/internal/tempdir"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/state"
@@ -163,7 +164,9 @@ func Supervise(ctx context.Context, opts Options) (host.Result, error) {
 	if !opts.NATSOnly {
 		// Without one, each child makes a directory of its own (see
 		// listenDirect), which a child killed by a signal leaves behind.
-		s.sockets, _ = os.MkdirTemp("", "parigot-run-")
+		// This one, a supervisor killed by a signal leaves: the next run's
+		// removes it.
+		s.sockets, _ = tempdir.Make("parigot-run-")
 	}
 	// 1. NATS: the embedded server, or the one given.
 	if err := s.connect(); err != nil {

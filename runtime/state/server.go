@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"parigot.dev/parigot/internal/tempdir"
 )
 
 // DefaultDataDir is where an app keeps its stores and topics, relative to
@@ -78,7 +80,7 @@ func StartServer(opts ServerOptions) (*Server, error) {
 // removes a fresh one); the caller calls it once its server has stopped.
 func JetStreamDir(dir string, ephemeral bool) (use string, release func(), err error) {
 	if ephemeral {
-		d, err := os.MkdirTemp("", "parigot-jetstream-")
+		d, err := tempdir.Make("parigot-jetstream-")
 		return d, func() { os.RemoveAll(d) }, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
