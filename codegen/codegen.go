@@ -101,6 +101,11 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 		res.Notes = append(res.Notes, d.Subject.Filename+": "+d.Detail)
 	}
 	if req == nil {
+		if !diags.HasErrors() {
+			// No proto to generate from: what the app's protos generated
+			// before is stale, all of it.
+			diags = append(diags, in.removeStaleFiles(nil, nil, res)...)
+		}
 		return res, diags
 	}
 	// A go_package outside the module leaves the request usable: run the

@@ -70,9 +70,17 @@ func (c *compilation) write(resp *pluginpb.CodeGeneratorResponse, res *Result) h
 	if diags.HasErrors() {
 		return diags // what is there may yet be needed
 	}
-	// The app's other directories too: those of a proto whose go_package
-	// changed, or that is no longer among the app's.
-	for _, dir := range c.in.AppDirs {
+	return append(diags, c.in.removeStaleFiles(dirs, keep, res)...)
+}
+
+// removeStaleFiles removes the generated files that keep does not hold
+// from dirs, where this compilation wrote, and from the app's other
+// directories: those of a proto whose go_package changed, or that is no
+// longer among the app's (every one of them, when the app has no proto
+// left). See removeStale for which files are parigot's to remove.
+func (in Input) removeStaleFiles(dirs []string, keep map[string]bool, res *Result) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, dir := range in.AppDirs {
 		if !slices.Contains(dirs, dir) {
 			dirs = append(dirs, dir)
 		}
@@ -81,7 +89,7 @@ func (c *compilation) write(resp *pluginpb.CodeGeneratorResponse, res *Result) h
 		removed, err := removeStale(dir, keep)
 		res.Removed = append(res.Removed, removed...)
 		if err != nil {
-			fail("Cannot remove stale generated file", err)
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot remove stale generated file", Detail: err.Error()})
 		}
 	}
 	return diags

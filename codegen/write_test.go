@@ -147,6 +147,33 @@ message Note { string text = 1; }
 	}
 }
 
+// An app whose last proto went (its proto blocks removed from parigot.hcl)
+// takes what they generated, as an app with protos left does.
+func TestAnAppWithNoProtoLeftTakesItsGeneratedFiles(t *testing.T) {
+	dir := writeApp(t, map[string]string{"proto/shop/v1/shop.proto": shopProto})
+	in := Input{AppDir: dir, DisplayDir: "app", Module: testModule,
+		Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/shop/v1/shop.proto"}}}}
+	mustGenerate(t, in)
+	own := filepath.Join(dir, "gen/shop/v1/helpers.go")
+	if err := os.WriteFile(own, []byte("package shopv1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in.Sets, in.AppDirs = nil, appDirs(t, dir)
+	res := mustGenerate(t, in)
+	want := []string{
+		"gen/shop/v1/shop.pb.go",
+		"gen/shop/v1/shop_parigot.pb.go",
+		"gen/shop/v1/shop_parigot_native.pb.go",
+		"gen/shop/v1/shop_vtproto.pb.go",
+	}
+	if got := rel(t, dir, res.Removed); !slices.Equal(got, want) {
+		t.Errorf("Removed = %q, want %q", got, want)
+	}
+	if _, err := os.Stat(own); err != nil {
+		t.Errorf("the app's own file beside them: %v, want it kept", err)
+	}
+}
+
 // appDirs is the directories of the app in dir, as the builder finds them.
 func appDirs(t *testing.T, dir string) []string {
 	t.Helper()
