@@ -57,6 +57,21 @@ func mustGenerate(t *testing.T, in Input) *Result {
 	return res
 }
 
+// wantRemoved checks that a generation removed exactly want (paths
+// relative to the app in dir), and that they are gone.
+func wantRemoved(t *testing.T, dir string, res *Result, want ...string) {
+	t.Helper()
+	slices.Sort(want)
+	if got := rel(t, dir, res.Removed); !slices.Equal(got, want) {
+		t.Errorf("Removed = %q, want %q", got, want)
+	}
+	for _, f := range want {
+		if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
+			t.Errorf("%s still exists (%v)", f, err)
+		}
+	}
+}
+
 func rel(t *testing.T, dir string, files []string) []string {
 	t.Helper()
 	var out []string
@@ -289,16 +304,7 @@ func TestGenerateIsIncremental(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := mustGenerate(t, in)
-		stub := filepath.Join(dir, "greeting/v1/greeting_parigot.pb.go")
-		native := filepath.Join(dir, "greeting/v1/greeting_parigot_native.pb.go")
-		if want := []string{stub, native}; !slices.Equal(res.Removed, want) {
-			t.Errorf("Removed = %q, want %q", res.Removed, want)
-		}
-		for _, f := range []string{stub, native} {
-			if _, err := os.Stat(f); !os.IsNotExist(err) {
-				t.Errorf("%s still exists (%v)", f, err)
-			}
-		}
+		wantRemoved(t, dir, res, "greeting/v1/greeting_parigot.pb.go", "greeting/v1/greeting_parigot_native.pb.go")
 		if _, ok := res.Services["greeting.v1.Greeting"]; ok {
 			t.Errorf("Services still has greeting.v1.Greeting")
 		}
@@ -315,13 +321,7 @@ func TestGenerateIsIncremental(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := mustGenerate(t, in)
-		vt := filepath.Join(dir, "greeting/v1/greeting_vtproto.pb.go")
-		if want := []string{vt}; !slices.Equal(res.Removed, want) {
-			t.Errorf("Removed = %q, want %q", res.Removed, want)
-		}
-		if _, err := os.Stat(vt); !os.IsNotExist(err) {
-			t.Errorf("%s still exists (%v)", vt, err)
-		}
+		wantRemoved(t, dir, res, "greeting/v1/greeting_vtproto.pb.go")
 	})
 }
 

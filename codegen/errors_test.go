@@ -133,12 +133,7 @@ func TestTypedErrorsRemovedFromAProtoTakeTheirFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := mustGenerate(t, in)
-	if want := []string{errs}; !slices.Equal(res.Removed, want) {
-		t.Errorf("Removed = %q, want %q", res.Removed, want)
-	}
-	if _, err := os.Stat(errs); !os.IsNotExist(err) {
-		t.Errorf("%s still exists (%v)", errs, err)
-	}
+	wantRemoved(t, dir, res, "gen/bank/v1/bank_parigot_errors.pb.go")
 	for _, f := range []string{"bank.pb.go", "bank_parigot.pb.go", "bank_vtproto.pb.go"} {
 		if _, err := os.Stat(filepath.Join(dir, "gen/bank/v1", f)); err != nil {
 			t.Errorf("%s is gone: %v", f, err)
