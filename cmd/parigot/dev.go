@@ -44,7 +44,9 @@ swaps in only the guests whose build changed:
     had ended runs again, to show what the change does; a program that
     still runs and did not change runs on;
   - a change to parigot.hcl restarts the whole app, once it builds, and so
-    does a .proto change that alters what the app's gateways serve.
+    does a .proto change that alters what the app's gateways serve; the
+    gateways keep their addresses, and a client that connects meanwhile
+    waits for the new app.
 
 A build that fails is shown, and the app runs on as it was until the next
 save. Services keep serving when the programs end; Ctrl-C stops the app.`,
@@ -100,6 +102,9 @@ type devSession struct {
 	stdout   io.Writer
 	stderr   io.Writer
 
+	// held keeps the gateways' sockets open across restarts of the app:
+	// a client that connects meanwhile waits instead of being refused.
+	held    *gateway.Held
 	running bool // a run is going on
 	// manifestPending: a change to parigot.hcl whose build failed; the app
 	// restarts at the next build that succeeds, whatever save brings it.
@@ -125,6 +130,8 @@ func (d *devSession) loop(ctx context.Context) error {
 		return err
 	}
 	defer w.Close()
+	d.held = gateway.NewHeld()
+	defer d.held.Close() // once the run has stopped: deferred calls run last first
 	defer d.stopRun()
 
 	d.start(ctx)
@@ -136,6 +143,7 @@ func (d *devSession) loop(ctx context.Context) error {
 			d.say("watching the app's files: %v", err)
 		case err := <-d.ended:
 			d.running = false
+			d.held.Close() // no run serves them: clients are refused
 			if err != nil && ctx.Err() == nil {
 				report(err, d.stderr)
 				d.say("the app stopped; save a change to start it again")
@@ -209,10 +217,16 @@ func (d *devSession) run(ctx context.Context, res *builder.Result) {
 	gws, schema, err := runGateways(res.App, d.listen)
 	if err != nil {
 		report(err, d.stderr)
+		d.held.Close()
 		d.running = false
 		stop()
 		return
 	}
+	var addrs []string
+	for _, g := range gws {
+		addrs = append(addrs, g.Listen)
+	}
+	d.held.Keep(addrs) // a gateway gone, or moved, refuses its clients
 	d.schema = nil
 	if len(gws) > 0 {
 		d.schema = hashFile(builder.DescriptorsPath(res.App))
@@ -227,7 +241,7 @@ func (d *devSession) run(ctx context.Context, res *builder.Result) {
 		}
 		if len(gws) > 0 {
 			_, err = gateway.RunSingle(runCtx, gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema, State: local.EngineOf(),
-				Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads,
+				Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads, Held: d.held,
 				Listening: func(name, url string) { d.say("gateway %s serves %s", name, url) }})
 		} else {
 			_, err = host.Run(runCtx, host.Config{Guests: guests, Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads, State: local.EngineOf()})

@@ -113,12 +113,23 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	stderr(`parigot dev: no guest's build changed \(build [0-9.]+m?s\): the app runs on as it was`, 1)
 
 	// A field added to a reply reaches the gateway's clients: the gateway
-	// serves from the new protos (the app restarts for them, on a new free
-	// port here), and the service's next version fills the field.
+	// serves from the new protos (the app restarts for them), and the
+	// service's next version fills the field. The gateway keeps its
+	// address, the free port too, and a client calling while the app
+	// restarts is served, by the old app or, once it is up, the new one:
+	// not refused.
 	protoFile := filepath.Join(app, "proto", "shop", "v1", "shop.proto")
 	editFile(protoFile, "  string greeting = 1;\n}", "  string greeting = 1;\n  int32 count = 2;\n}")
 	stderr(`parigot dev: the protos changed: restarting the app, whose gateways serve from them`, 1)
-	url = stderr(`parigot dev: gateway public serves (http://\S+)`, 2)[1]
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := fresh.Post(url+"/shop.v1.Shop/Greet", "application/json", strings.NewReader(`{"name":"world"}`)); err != nil {
+		t.Errorf("calling Greet while the app restarts: %v, want the call to wait for it", err)
+	} else {
+		resp.Body.Close()
+	}
+	if again := stderr(`parigot dev: gateway public serves (http://\S+)`, 2)[1]; again != url {
+		t.Errorf("after the restart the gateway serves %s, where it served %s: its clients lost it", again, url)
+	}
 	reloaded := count("parigot dev: reloaded shop")
 	edit(`GreetResponse{Greeting:`, `GreetResponse{Count: 7, Greeting:`)
 	stderr(`parigot dev: reloaded shop`, reloaded+1)

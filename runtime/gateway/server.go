@@ -74,6 +74,16 @@ var defaultLimits = clientLimits{ReadHeaderTimeout, ReadTimeout, WriteTimeout}
 // goroutine of its own for up to limits.readHeader: one that sends
 // nothing, or garbage, delays no other. g may be nil: h takes everything.
 func listen(name, addr string, h http.Handler, g *grpc.Server, log *slog.Logger, limits clientLimits) (*Server, error) {
+	ln, err := listenTCP(name, addr)
+	if err != nil {
+		return nil, err
+	}
+	return serveOn(name, ln, h, g, log, limits), nil
+}
+
+// listenTCP opens gateway name's socket at addr, saying what to do when
+// another program holds the address.
+func listenTCP(name, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return nil, fmt.Errorf("gateway %s: %s is in use by another program: stop it, or give the gateway another address with --listen (127.0.0.1:0 picks a free port) or its listen in parigot.hcl", name, addr)
@@ -81,6 +91,11 @@ func listen(name, addr string, h http.Handler, g *grpc.Server, log *slog.Logger,
 	if err != nil {
 		return nil, fmt.Errorf("gateway %s: %w", name, err)
 	}
+	return ln, nil
+}
+
+// serveOn serves as listen does, on ln, which Stop closes.
+func serveOn(name string, ln net.Listener, h http.Handler, g *grpc.Server, log *slog.Logger, limits clientLimits) *Server {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
@@ -117,7 +132,7 @@ func listen(name, addr string, h http.Handler, g *grpc.Server, log *slog.Logger,
 	serve(func() error { return s.http.Serve(httpL) })
 	serve(s.mux.Serve)
 	go func() { loops.Wait(); close(s.done) }()
-	return s, nil
+	return s
 }
 
 // boundWrite gives each reply of h limit to be written, from its first

@@ -45,6 +45,9 @@ type SingleOptions struct {
 	// calls every service of Guests, once they are ready; and nil when
 	// they stop.
 	Explorer func(http.Handler)
+	// Held, when set, holds the gateways' sockets (parigot dev): they stay
+	// open when this run stops, for the next run to serve on.
+	Held *Held
 	// ProgramsEnded, when set, is called once the programs have ended, or
 	// at once for an app without any; the services serve on.
 	ProgramsEnded func()
@@ -163,7 +166,7 @@ func (s *single) startServices(ctx context.Context) error {
 // label is the same in both modes.
 func (s *single) listen() error {
 	for _, g := range s.opts.Gateways {
-		srv, err := Start(g, s.opts.Schema, s.reg, native.NewCaller(NativeIdentity+"-"+g.Name), s.log)
+		srv, err := start(g, s.opts.Schema, s.reg, native.NewCaller(NativeIdentity+"-"+g.Name), s.log, s.opts.Held)
 		if err != nil {
 			return err
 		}
@@ -186,6 +189,11 @@ func (s *single) listen() error {
 // find gives, from caller. The topology-test harness starts gateways with
 // it; RunSingle and ServeSplit run them for parigot run.
 func Start(g Spec, schema *Schema, find native.Services, caller *native.Caller, log *slog.Logger) (*Server, error) {
+	return start(g, schema, find, caller, log, nil)
+}
+
+// start is Start, on a socket held in held when it is not nil.
+func start(g Spec, schema *Schema, find native.Services, caller *native.Caller, log *slog.Logger, held *Held) (*Server, error) {
 	log = log.With("gateway", g.Name)
 	be := backend{find: find, caller: caller, log: log}
 	h, err := newHandler(schema, g.Services, be, log)
@@ -196,7 +204,14 @@ func Start(g Spec, schema *Schema, find native.Services, caller *native.Caller, 
 	if err != nil {
 		return nil, fmt.Errorf("gateway %s: %w", g.Name, err)
 	}
-	return listen(g.Name, g.Listen, withCORS(g.CORSOrigins, h), gs, log, defaultLimits)
+	if held == nil {
+		return listen(g.Name, g.Listen, withCORS(g.CORSOrigins, h), gs, log, defaultLimits)
+	}
+	ln, err := held.listen(g.Name, g.Listen)
+	if err != nil {
+		return nil, err
+	}
+	return serveOn(g.Name, ln, withCORS(g.CORSOrigins, h), gs, log, defaultLimits), nil
 }
 
 // startPrograms runs the programs in a host of their own, whose Remote is

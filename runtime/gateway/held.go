@@ -1,0 +1,147 @@
+package gateway
+
+import (
+	"errors"
+	"net"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Held keeps the gateways' sockets open from one run of an app to the next
+// (parigot dev restarts the app when parigot.hcl or the protos its
+// gateways serve change). A client that connects while the app restarts
+// is not refused: its connection waits, in the socket's queue, for the
+// next run's gateway, which then serves it. A gateway also keeps its
+// address, a free port (listen "127.0.0.1:0") too.
+//
+// A Held is safe for concurrent use.
+type Held struct {
+	mu     sync.Mutex
+	relays map[string]*relay // by the address a gateway asked for
+}
+
+// NewHeld returns a Held with no socket yet: each opens at the first run
+// whose gateway asks for its address.
+func NewHeld() *Held { return &Held{relays: map[string]*relay{}} }
+
+// Keep closes the sockets of every address but addrs (those the next run's
+// gateways listen at), so that a gateway gone from parigot.hcl, or moved
+// to another address, refuses connections. Keep(nil) closes them all, as
+// Close does: no run is coming that would serve them.
+func (h *Held) Keep(addrs []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for addr, r := range h.relays {
+		if !slices.Contains(addrs, addr) {
+			r.close()
+			delete(h.relays, addr)
+		}
+	}
+}
+
+// Close closes every socket held.
+func (h *Held) Close() { h.Keep(nil) }
+
+// listen returns the socket at addr for gateway name: the one held, or a
+// new one. Closing what it returns stops its Accept, and leaves the socket
+// open and accepting for the next listen of addr.
+func (h *Held) listen(name, addr string) (net.Listener, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.relays[addr]
+	if r == nil {
+		ln, err := listenTCP(name, addr)
+		if err != nil {
+			return nil, err
+		}
+		r = &relay{ln: ln, conns: make(chan net.Conn), stop: make(chan struct{}), ended: make(chan struct{})}
+		go r.accept()
+		h.relays[addr] = r
+	}
+	return &heldListener{r: r, closed: make(chan struct{})}, nil
+}
+
+// relay accepts the connections of one held socket, one at a time, and
+// hands each to whichever run's gateway accepts next; between runs the
+// connection it holds waits for it, and the others in the kernel's queue.
+type relay struct {
+	ln    net.Listener
+	conns chan net.Conn // unbuffered: a connection is handed over, or kept
+	stop  chan struct{} // closed by close
+	ended chan struct{} // closed once accept has returned, err then set
+	err   error
+	once  sync.Once
+}
+
+// accept runs until the socket is closed. Errors that pass (out of file
+// descriptors, a connection reset before it was accepted) are waited out,
+// as net/http's server does.
+func (r *relay) accept() {
+	defer close(r.ended)
+	var wait time.Duration
+	for {
+		c, err := r.ln.Accept()
+		if err != nil {
+			select {
+			case <-r.stop:
+				r.err = net.ErrClosed
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				r.err = err
+				return
+			}
+			wait = min(max(2*wait, 5*time.Millisecond), time.Second)
+			time.Sleep(wait)
+			continue
+		}
+		wait = 0
+		select {
+		case r.conns <- c:
+		case <-r.stop:
+			c.Close()
+			r.err = net.ErrClosed
+			return
+		}
+	}
+}
+
+func (r *relay) close() {
+	r.once.Do(func() {
+		close(r.stop)
+		r.ln.Close()
+	})
+}
+
+// heldListener is one run's view of a held socket.
+type heldListener struct {
+	r      *relay
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (l *heldListener) Accept() (net.Conn, error) {
+	select {
+	case <-l.closed:
+		return nil, net.ErrClosed
+	default:
+	}
+	select {
+	case c := <-l.r.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	case <-l.r.ended:
+		return nil, l.r.err
+	}
+}
+
+// Close ends this run's Accept; the socket stays open.
+func (l *heldListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *heldListener) Addr() net.Addr { return l.r.ln.Addr() }
