@@ -162,6 +162,7 @@ func hostExport(_ context.Context, in *instance, mem memory, stack []uint64) abi
 // second call changes nothing.
 func hostReady(_ context.Context, in *instance, _ memory, _ []uint64) abi.Status {
 	in.readyOnce.Do(func() { close(in.readyCh) })
+	in.up.Store(true)
 	if in.readyWaiter != nil {
 		close(in.readyWaiter)
 		in.readyWaiter = nil

@@ -93,6 +93,10 @@ type instance struct {
 	// should the new one end before then (see run.supervise). Owned by
 	// the guest goroutine.
 	starting *swap
+	// up is set while the guest's current run has said it is ready and
+	// has not ended: a call that can go to another replica (route.Mover)
+	// is not queued here while it is not (see stalled).
+	up       atomic.Bool
 	stop     context.CancelFunc // set by Run's goroutine before the guest starts
 	stopping atomic.Bool        // the host asked the guest to stop: its end is not a failure
 
@@ -230,6 +234,10 @@ func (in *instance) push(d delivery) route.Refusal {
 	}
 	switch d.ev.Kind {
 	case abi.KindCall:
+		if m, ok := d.from.(route.Mover); ok && m.Movable() && in.stalled(unixNano()) {
+			in.mu.Unlock()
+			return route.Stalled
+		}
 		if in.waitingCalls.Load() >= in.maxCalls || in.waitingBytes.Load()+size > in.maxBytes {
 			in.mu.Unlock()
 			return route.Full
@@ -261,6 +269,57 @@ func (in *instance) push(d delivery) route.Refusal {
 	return route.Accepted
 }
 
+// stalled reports whether, at now (Unix nanoseconds), the guest would not
+// take a call soon: its current run has not said it is ready (it is
+// starting again after a failure), or it has been busy for longer than
+// its method budget without polling (a method, or code of no call, that
+// does not return). A call that can go to another replica goes there
+// instead (route.Mover). A guest under a debugger has no such budget.
+func (in *instance) stalled(now int64) bool {
+	if !in.up.Load() {
+		return true
+	}
+	since := in.busySince.Load()
+	return since != 0 && !in.debugging() && time.Duration(now-since) > in.spec.MethodTimeout
+}
+
+// shed hands back the calls waiting in the inbox that can go to another
+// replica (route.Mover) once the guest is stalled at now: they were queued
+// before it was, behind a method that then ran past its budget, and would
+// wait for it until their deadline or its stop. The watchdog calls it at
+// each look; the callers are told from a goroutine of their own, so that
+// a slow one cannot hold the watchdog.
+func (in *instance) shed(now int64) {
+	if !in.queued.Load() || !in.stalled(now) {
+		return
+	}
+	in.mu.Lock()
+	kept := in.queue[:0]
+	var moved []route.Mover
+	for _, d := range in.queue {
+		if m, ok := d.from.(route.Mover); ok && d.ev.Kind == abi.KindCall && m.Movable() {
+			moved = append(moved, m)
+			in.waitingCalls.Add(-1)
+			in.waitingBytes.Add(-int64(len(d.ev.Payload)))
+			continue
+		}
+		kept = append(kept, d)
+	}
+	clear(in.queue[len(kept):]) // what was moved: payloads and callers
+	in.queue = kept
+	if len(kept) == 0 {
+		in.queued.Store(false)
+	}
+	in.mu.Unlock()
+	if len(moved) > 0 {
+		go func() {
+			for _, m := range moved {
+				m.Moved()
+			}
+		}()
+	}
+}
+
 // complete completes one of the guest's own calls without a reply from its
 // callee (a deadline, a refusal): the event waits for poll like any other.
 func (in *instance) complete(ev abi.Event) {
@@ -282,8 +341,10 @@ func (in *instance) taken(ev *abi.Event) {
 
 // close marks the guest ended and fails every call it had not answered, so
 // that each caller's future completes (with "unavailable") instead of waiting
-// for its deadline.
+// for its deadline. A call it never took that can go to another replica
+// (route.Mover) is handed back instead.
 func (in *instance) close(reason string) {
+	in.up.Store(false)
 	in.mu.Lock()
 	in.closed = true
 	queue := in.queue
@@ -299,6 +360,10 @@ func (in *instance) close(reason string) {
 		}
 	}
 	for _, d := range queue {
+		if m, ok := d.from.(route.Mover); ok && d.ev.Kind == abi.KindCall && m.Movable() {
+			m.Moved() // another replica takes it
+			continue
+		}
 		if d.ev.Kind == abi.KindCall {
 			d.from.Deliver(abi.ErrorEvent(d.ev.CallID, abi.CodeUnavailable, reason+route.NotTaken), nil)
 		}

@@ -43,6 +43,7 @@ func (r *run) watch(ctx context.Context) {
 			syncClock()
 			for _, in := range r.services {
 				if !in.debugging() {
+					in.shed(now.UnixNano())
 					r.checkOverrun(in, now)
 				}
 			}

@@ -28,6 +28,11 @@ const (
 	// allow (inbox_calls, inbox_bytes). A refused call fails with
 	// resource exhausted, at once.
 	Full
+	// Stalled: the guest would not take the call soon (it has not been
+	// ready since it started again, or it has been busy past its method
+	// budget), and the call can go to another replica of its service
+	// (Mover): only such a call is refused so. Its caller sends it there.
+	Stalled
 )
 
 // Endpoint is where events for one guest go: a guest in this process, a
@@ -42,6 +47,22 @@ type Endpoint interface {
 	GuestName() string
 	// MethodTimeout is the guest's method budget: its callers' deadline.
 	MethodTimeout() time.Duration
+}
+
+// Mover is implemented by where the reply to a call goes (the call's
+// from) when the call may still go to another replica of its service:
+// split mode's direct connections, whose caller knows another replica.
+// Rather than queue such a call behind a guest that would not take it
+// soon, an endpoint refuses it with Stalled; one it queued and whose guest
+// stalls before taking it, or ends, it hands back with Moved. Either way
+// the call never reached the guest, so it runs once, wherever it goes.
+type Mover interface {
+	Endpoint
+	// Movable reports whether the call may go to another replica.
+	Movable() bool
+	// Moved hands the call back to its caller, untaken: it goes to
+	// another replica. It is the call's one answer from this endpoint.
+	Moved()
 }
 
 // Remote connects the guests of one process to those of others.
