@@ -452,8 +452,8 @@ func (c *serverConn) run() {
 			return
 		}
 		switch kind {
-		case frameCall:
-			if c.call(guest, who, body) {
+		case frameCall, frameMovable:
+			if c.call(guest, who, body, kind == frameMovable) {
 				continue // counted as it was held
 			}
 		case frameAck:
@@ -465,9 +465,11 @@ func (c *serverConn) run() {
 	}
 }
 
-// call hands one call to its guest, or answers it with why not. It
-// reports whether inOrder held the call, which counts it as dealt with.
-func (c *serverConn) call(guest, who string, body []byte) (held bool) {
+// call hands one call to its guest, or answers it with why not: a
+// movable one that the guest cannot take (see heldCall.deliver) goes back
+// to its caller untaken. It reports whether inOrder held the call, which
+// counts it as dealt with.
+func (c *serverConn) call(guest, who string, body []byte, movable bool) (held bool) {
 	f := frameReader{b: body}
 	id := f.u64()
 	timeout, sent := int64(f.u64()), int64(f.u64())
@@ -504,7 +506,7 @@ func (c *serverConn) call(guest, who string, body []byte) (held bool) {
 	}
 	// A connection's calls keep their order, whatever its sender's clock.
 	c.lastSent = max(c.lastSent, sent)
-	hc := &heldCall{conn: c, guest: guest, local: local, ev: ev, dc: directCaller{conn: c, id: id, name: who}, sent: c.lastSent}
+	hc := &heldCall{conn: c, guest: guest, local: local, ev: ev, dc: directCaller{conn: c, id: id, name: who, movable: movable}, sent: c.lastSent}
 	if c.remote {
 		// Its sender's clock is not this machine's: its send time says
 		// nothing of the order of other connections' calls.
@@ -514,14 +516,20 @@ func (c *serverConn) call(guest, who string, body []byte) (held bool) {
 	return c.srv.inOrder(hc)
 }
 
-// deliver hands hc to its guest, or answers it with why not.
+// deliver hands hc to its guest, or answers it with why not. A movable
+// call that the guest refuses (it is stalled, ended or full) never reached
+// it: its caller sends it to another replica.
 func (hc *heldCall) deliver() {
 	hc.done = true
 	// The guest keeps &hc.dc until it replies, and with it hc: not the
 	// call's payload (up to 4 MiB), which the guest has its own use of.
 	ev := hc.ev
 	hc.ev = abi.Event{}
-	if r := hc.local.Deliver(ev, &hc.dc); r != route.Accepted {
+	switch r := hc.local.Deliver(ev, &hc.dc); {
+	case r == route.Accepted:
+	case hc.dc.movable:
+		hc.conn.untaken(hc.dc.id)
+	default:
 		hc.conn.reply(hc.dc.id, route.Refuse(r, hc.dc.id, hc.guest))
 	}
 }
@@ -638,6 +646,19 @@ func (c *serverConn) reply(id uint64, ev abi.Event) {
 	}
 }
 
+// untaken hands a movable call back to its caller, which sends it to
+// another replica; written as a reply is.
+func (c *serverConn) untaken(id uint64) {
+	c.wmu.Lock()
+	c.c.SetWriteDeadline(time.Now().Add(replyWriteTimeout))
+	err := c.w.untaken(id)
+	c.c.SetWriteDeadline(time.Time{})
+	c.wmu.Unlock()
+	if err != nil {
+		c.c.Close()
+	}
+}
+
 // replyWriteTimeout bounds how long a service waits for a caller to take
 // a reply off a direct connection: far longer than a caller's reading
 // ever takes (its process reads each connection on a goroutine of its
@@ -655,17 +676,22 @@ func writeBound(timeout int64) time.Duration {
 }
 
 // directCaller is where the reply to a call that came over a direct
-// connection goes.
+// connection goes. A movable call's (route.Mover) may instead be handed
+// back untaken, once, for its caller to send to another replica.
 type directCaller struct {
-	conn *serverConn
-	id   uint64
-	name string // the caller's identity, which its token proved
+	conn    *serverConn
+	id      uint64
+	name    string // the caller's identity, which its token proved
+	movable bool   // its caller knows another replica: frameMovable
 }
 
 func (d *directCaller) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
 	d.conn.reply(d.id, ev)
 	return route.Accepted
 }
+func (d *directCaller) Movable() bool { return d.movable }
+func (d *directCaller) Moved()        { d.conn.untaken(d.id) }
+
 func (d *directCaller) GuestName() string            { return d.name }
 func (d *directCaller) MethodTimeout() time.Duration { return 0 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,8 @@ type directClient struct {
 	net   *Network
 	sent  atomic.Int64 // calls sent over direct connections
 	asked atomic.Int64 // requests for offers sent
+	moved atomic.Int64 // calls a replica handed back untaken, sent again elsewhere
+	kept  atomic.Int64 // payload bytes of movable calls in flight (maxKept)
 
 	mu     sync.Mutex
 	peers  map[string]*peerSet // guest -> its replicas
@@ -56,16 +59,80 @@ func (d *directClient) set(guest string) *peerSet {
 	return p
 }
 
-// pick is the next replica of guest in turn, or nil when none is known.
-func (d *directClient) pick(guest string) *clientConn {
+// pick is the next replica of guest in turn that a call goes to, among
+// those it has not been to yet (tried): one that handed back no call
+// lately (clientConn.pausedUntil) when there is one. It is nil when none
+// is left; more reports whether another would be left for the call, were
+// this one to hand it back.
+func (d *directClient) pick(guest string, tried []*clientConn) (cc *clientConn, more bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	p := d.peers[guest]
 	if p == nil || len(p.conns) == 0 {
-		return nil
+		return nil, false
 	}
-	p.next = (p.next + 1) % len(p.conns)
-	return p.conns[p.next]
+	n := len(p.conns)
+	if n == 1 && len(tried) == 0 {
+		p.next = 0
+		return p.conns[0], false
+	}
+	var now int64 // read once a replica has paused
+	chosen, paused, left := -1, -1, 0
+	for i := 1; i <= n; i++ {
+		at := (p.next + i) % n
+		c := p.conns[at]
+		if slices.Contains(tried, c) {
+			continue
+		}
+		left++
+		if chosen >= 0 {
+			continue
+		}
+		if until := c.pausedUntil.Load(); until != 0 {
+			if now == 0 {
+				now = time.Now().UnixNano()
+			}
+			if until > now {
+				if paused < 0 {
+					paused = at
+				}
+				continue
+			}
+		}
+		chosen = at
+	}
+	if chosen < 0 {
+		chosen = paused // every replica left paused: the call tries one all the same
+	}
+	if chosen < 0 {
+		return nil, false
+	}
+	p.next = chosen
+	return p.conns[chosen], left > 1
+}
+
+// maxKept bounds the payload bytes a process keeps of its movable calls in
+// flight, to send them again should their replica hand them back: as much
+// as one service's inbox holds by default (inbox_bytes). A call beyond it
+// is sent not movable, as a call to a single replica is.
+const maxKept = 64 << 20
+
+// keep reserves n bytes of maxKept for a movable call; false when they
+// would go past it.
+func (d *directClient) keep(n int) bool {
+	if d.kept.Add(int64(n)) > maxKept {
+		d.kept.Add(-int64(n))
+		return false
+	}
+	return true
+}
+
+// pauseFor is how long a caller passes over a replica that handed back
+// one of its calls, unless no other is left: its service's method budget
+// (a stuck method is stopped after about twice that), from 10ms to a
+// second; then the replica takes calls again, or hands the next back.
+func pauseFor(budget time.Duration) time.Duration {
+	return min(max(budget, 10*time.Millisecond), time.Second)
 }
 
 // askFor asks count replicas of guest, through the NATS server, for an
@@ -364,6 +431,10 @@ type clientConn struct {
 	w        frameWriter
 	draining bool // the replica sent a goaway: no new calls
 
+	// pausedUntil is when the replica may take calls again (Unix ns),
+	// after it handed one back: pick passes over it until then. 0: never.
+	pausedUntil atomic.Int64
+
 	mu      sync.Mutex
 	seq     uint64
 	pending map[uint64]pendingCall // by the connection's own call ids
@@ -371,25 +442,36 @@ type clientConn struct {
 }
 
 // pendingCall is a call in flight on a direct connection: who made it,
-// under what id.
+// under what id, and, for a movable call, what it takes to send it again.
 type pendingCall struct {
 	from route.Endpoint
 	id   uint64
+	move *moving // nil: not movable
+}
+
+// moving is what a movable call needs to go to another replica: where it
+// goes, the call itself, and the replicas it has been to.
+type moving struct {
+	svc   *remoteService
+	ev    abi.Event
+	tried []*clientConn
 }
 
 var errDraining = errors.New("the replica is draining")
 
-// call sends ev from from. It reports false when the call was not sent
-// and has not completed, so that it may go another way.
-func (cc *clientConn) call(ev abi.Event, from route.Endpoint) bool {
+// call sends ev from from, movable when move is set (see moving). It
+// reports false when the call was not sent and has not completed, so that
+// it may go another way.
+func (cc *clientConn) call(ev abi.Event, from route.Endpoint, move *moving) bool {
 	cc.mu.Lock()
 	if cc.dead {
 		cc.mu.Unlock()
+		cc.client.settle(pendingCall{move: move})
 		return false
 	}
 	cc.seq++
 	id := cc.seq
-	cc.pending[id] = pendingCall{from, ev.CallID}
+	cc.pending[id] = pendingCall{from, ev.CallID, move}
 	cc.mu.Unlock()
 	var timeout int64
 	now := time.Now().UnixNano()
@@ -407,7 +489,7 @@ func (cc *clientConn) call(ev abi.Event, from route.Endpoint) bool {
 		// stops reading (a stopped or hostile process) must not hold it
 		// past the call's deadline, when its answer is due anyway.
 		cc.c.SetWriteDeadline(time.Unix(0, now).Add(writeBound(timeout)))
-		err = cc.w.call(id, timeout, now, ev.Method, tp, ev.Payload)
+		err = cc.w.call(id, timeout, now, ev.Method, tp, ev.Payload, move != nil)
 		cc.c.SetWriteDeadline(time.Time{}) // none for the connection's other frames
 	}
 	cc.wmu.Unlock()
@@ -416,9 +498,12 @@ func (cc *clientConn) call(ev abi.Event, from route.Endpoint) bool {
 		return true
 	}
 	cc.mu.Lock()
-	_, still := cc.pending[id]
+	p, still := cc.pending[id]
 	delete(cc.pending, id)
 	cc.mu.Unlock()
+	if still {
+		cc.client.settle(p)
+	}
 	if err != errDraining {
 		cc.client.drop(cc)
 		cc.c.Close() // its reader fails what else is in flight
@@ -444,16 +529,23 @@ func (cc *clientConn) read(r *bufio.Reader) {
 			cc.wmu.Unlock()
 			continue
 		}
+		if kind == frameUntaken {
+			f := frameReader{b: body}
+			if p, ok := cc.take(f.u64()); ok && !f.bad && p.move != nil {
+				cc.handedBack(p)
+			} else if ok {
+				// Only a movable call may be handed back: a broken peer.
+				p.from.Deliver(abi.ErrorEvent(p.id, abi.CodeInternal, "malformed reply from service "+cc.guest), nil)
+			}
+			continue
+		}
 		if kind != frameReply {
 			break
 		}
 		f := frameReader{b: body}
 		id, c := f.u64(), f.u32()
 		payload := f.rest()
-		cc.mu.Lock()
-		p, ok := cc.pending[id]
-		delete(cc.pending, id)
-		cc.mu.Unlock()
+		p, ok := cc.take(id)
 		if !ok {
 			continue // a call that failed already
 		}
@@ -471,6 +563,41 @@ func (cc *clientConn) read(r *bufio.Reader) {
 	cc.pending = nil
 	cc.mu.Unlock()
 	for _, p := range pending {
+		cc.client.settle(p)
 		p.from.Deliver(abi.ErrorEvent(p.id, abi.CodeUnavailable, msg), nil)
 	}
+}
+
+// take removes the call id from those in flight on cc, and reports
+// whether it was.
+func (cc *clientConn) take(id uint64) (pendingCall, bool) {
+	cc.mu.Lock()
+	p, ok := cc.pending[id]
+	delete(cc.pending, id)
+	cc.mu.Unlock()
+	if ok {
+		cc.client.settle(p)
+	}
+	return p, ok
+}
+
+// settle releases what a call kept to be movable, once it is no longer
+// in flight on its connection.
+func (d *directClient) settle(p pendingCall) {
+	if p.move != nil {
+		d.kept.Add(-int64(len(p.move.ev.Payload)))
+	}
+}
+
+// handedBack sends a call that cc's replica handed back untaken (it could
+// not take it soon: stuck past its budget in a method, starting again,
+// full) to another replica, and passes over cc for a while (pauseFor).
+// The call never reached cc's guest, so it still runs at most once. It
+// goes from a goroutine of its own: cc's reader must not wait on another
+// connection's writes.
+func (cc *clientConn) handedBack(p pendingCall) {
+	cc.pausedUntil.Store(time.Now().Add(pauseFor(p.move.svc.spec.MethodTimeout)).UnixNano())
+	cc.client.moved.Add(1)
+	m := p.move
+	go m.svc.send(m.ev, p.from, append(slices.Clip(m.tried), cc))
 }

@@ -64,7 +64,7 @@ func TestACallHeldForOrderIsCountedOnce(t *testing.T) {
 	serverSide(t, replica.direct, 2)
 	const calls = 5
 	for i := range uint64(calls) {
-		if err := w.call(i, 0, time.Now().UnixNano(), "test.Echo/Echo", "", []byte("x")); err != nil {
+		if err := w.call(i, 0, time.Now().UnixNano(), "test.Echo/Echo", "", []byte("x"), false); err != nil {
 			t.Fatal(err)
 		}
 		if kind, _, err := readFrame(r); err != nil || kind != frameReply {
@@ -111,7 +111,7 @@ func newTestDirectServer(conns int) (*directServer, *serverConn) {
 func callFrame(t testing.TB, payload []byte) []byte {
 	var b bytes.Buffer
 	w := frameWriter{bufio.NewWriter(&b)}
-	if err := w.call(1, int64(time.Second), time.Now().UnixNano(), "test.Echo/Echo", "", payload); err != nil {
+	if err := w.call(1, int64(time.Second), time.Now().UnixNano(), "test.Echo/Echo", "", payload, false); err != nil {
 		t.Fatal(err)
 	}
 	_, body, err := readFrame(bufio.NewReader(&b))
@@ -131,7 +131,7 @@ func TestACallReachesItsGuestWithTwoAllocations(t *testing.T) {
 	for _, conns := range []int{1, 2, 8} {
 		_, c := newTestDirectServer(conns)
 		body := callFrame(t, []byte("payload"))
-		if n := testing.AllocsPerRun(1000, func() { c.call("echo", "ticker", body) }); n > 2 {
+		if n := testing.AllocsPerRun(1000, func() { c.call("echo", "ticker", body, false) }); n > 2 {
 			t.Errorf("with %d connections open, a call allocates %v times, want 2", conns, n)
 		}
 	}
@@ -146,7 +146,7 @@ func BenchmarkDirectServerCall(b *testing.B) {
 			body := callFrame(b, make([]byte, 100))
 			b.ReportAllocs()
 			for b.Loop() {
-				c.call("echo", "ticker", body)
+				c.call("echo", "ticker", body, false)
 			}
 		})
 	}
@@ -177,7 +177,7 @@ func (r *takenInOrder) calls() []string {
 func callSentAt(t *testing.T, payload string, sent time.Time) []byte {
 	var b bytes.Buffer
 	w := frameWriter{bufio.NewWriter(&b)}
-	if err := w.call(1, 0, sent.UnixNano(), "test.Echo/Echo", "", []byte(payload)); err != nil {
+	if err := w.call(1, 0, sent.UnixNano(), "test.Echo/Echo", "", []byte(payload), false); err != nil {
 		t.Fatal(err)
 	}
 	_, body, err := readFrame(bufio.NewReader(&b))
@@ -203,7 +203,7 @@ func TestCallsOnTwoConnectionsReachTheGuestInTheOrderTheyWereSent(t *testing.T) 
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		a.call("echo", "ticker", callSentAt(t, "second", first.Add(time.Millisecond)))
+		a.call("echo", "ticker", callSentAt(t, "second", first.Add(time.Millisecond)), false)
 	}()
 	for s.waiters.Load() == 0 {
 		select {
@@ -212,7 +212,7 @@ func TestCallsOnTwoConnectionsReachTheGuestInTheOrderTheyWereSent(t *testing.T) 
 		case <-time.After(time.Millisecond):
 		}
 	}
-	b.call("echo", "tocker", callSentAt(t, "first", first))
+	b.call("echo", "tocker", callSentAt(t, "first", first), false)
 	<-done
 	if got := rec.calls(); !slices.Equal(got, []string{"first", "second"}) {
 		t.Errorf("the guest took %q, want the first call, then the second", got)
@@ -228,7 +228,7 @@ func TestACallDoesNotWaitForeverForAReaderThatNeverGoesOn(t *testing.T) {
 	rec := &takenInOrder{}
 	s.serve("echo", []string{"test.Echo"}, rec)
 	s.wait = time.Millisecond
-	a.call("echo", "ticker", callSentAt(t, "x", time.Now()))
+	a.call("echo", "ticker", callSentAt(t, "x", time.Now()), false)
 	if got := rec.calls(); !slices.Equal(got, []string{"x"}) {
 		t.Errorf("the guest took %q, want the call once its wait ran out", got)
 	}
@@ -256,7 +256,7 @@ func TestAWaitingReplyDoesNotKeepItsCallsPayload(t *testing.T) {
 		body := callFrame(t, make([]byte, 64<<10))
 		collected := make(chan struct{})
 		runtime.AddCleanup(&body[0], func(ch chan struct{}) { close(ch) }, collected)
-		c.call("echo", "ticker", body)
+		c.call("echo", "ticker", body, false)
 		body = nil
 		if !collectedSoon(collected) {
 			t.Errorf("with %d connections open, the payload of a call whose reply is awaited was not collected", conns)
@@ -288,7 +288,7 @@ func TestACallerThatDoesNotReadHoldsTheServiceNoLonger(t *testing.T) {
 	badConn, _, bad := dialAs(t, replica, "ticker")
 	go func() {
 		for i := range uint64(8) { // replies far larger than the socket's buffers
-			if bad.call(i, 0, time.Now().UnixNano(), "test.Echo/Echo", "", bytes.Repeat([]byte("x"), 1<<20)) != nil {
+			if bad.call(i, 0, time.Now().UnixNano(), "test.Echo/Echo", "", bytes.Repeat([]byte("x"), 1<<20), false) != nil {
 				return
 			}
 		}
@@ -302,7 +302,7 @@ func TestACallerThatDoesNotReadHoldsTheServiceNoLonger(t *testing.T) {
 	}
 	c, r, w := dialAs(t, replica, "tocker")
 	c.SetDeadline(time.Now().Add(time.Minute)) // a hang fails, not a bound on the test's time
-	if err := w.call(1, 0, time.Now().UnixNano(), "test.Echo/Echo", "", []byte("hi")); err != nil {
+	if err := w.call(1, 0, time.Now().UnixNano(), "test.Echo/Echo", "", []byte("hi"), false); err != nil {
 		t.Fatal(err)
 	}
 	kind, body, err := readFrame(r)
@@ -369,7 +369,7 @@ func TestADirectCallsDeadlineCountsFromItsSending(t *testing.T) {
 	_, _, w := dialAs(t, replica, "ticker")
 	sent := time.Now().Add(-time.Second).UnixNano()
 	const timeout = int64(500 * time.Millisecond)
-	if err := w.call(1, timeout, sent, "test.Echo/Echo", "", []byte("late")); err != nil {
+	if err := w.call(1, timeout, sent, "test.Echo/Echo", "", []byte("late"), false); err != nil {
 		t.Fatal(err)
 	}
 	select {

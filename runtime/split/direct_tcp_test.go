@@ -431,11 +431,11 @@ func TestACallFromAnotherMachineIsNotHeldForOrder(t *testing.T) {
 	other.idle.Store(false) // a local frame in its reader's hands
 	remote.idle.Store(false)
 	far, near := callFrame(t, []byte("from afar")), callFrame(t, []byte("local"))
-	go remote.call("echo", "ticker", far)
+	go remote.call("echo", "ticker", far, false)
 	arrived("a call over TCP, while a local connection had a frame in hand,")
 
 	other.idle.Store(true) // only the TCP connection has a frame in hand
-	go local.call("echo", "ticker", near)
+	go local.call("echo", "ticker", near, false)
 	arrived("a local call, while only a TCP connection had a frame in hand,")
 }
 

@@ -20,6 +20,8 @@ import (
 //	ack     caller -> service: after a goaway; no call follows it
 //	welcome service -> caller: the hello was accepted; calls may follow
 //	refused service -> caller: the hello was refused: a message; the connection closes
+//	movable caller -> service: a call, as call, that may go to another replica
+//	untaken service -> caller: u64 id: a movable call handed back, untaken (it goes elsewhere)
 type frameKind byte
 
 const (
@@ -30,6 +32,8 @@ const (
 	frameAck
 	frameRefused
 	frameWelcome
+	frameMovable
+	frameUntaken
 )
 
 // maxFrame bounds a frame read from a direct connection: the largest
@@ -65,11 +69,16 @@ func (f frameWriter) str16(s string) {
 	f.w.WriteString(s)
 }
 
-func (f frameWriter) call(id uint64, timeout, sent int64, method, traceparent string, payload []byte) error {
+// call writes a call frame: a movable one (frameMovable) when movable.
+func (f frameWriter) call(id uint64, timeout, sent int64, method, traceparent string, payload []byte, movable bool) error {
 	if len(method) > maxMethod || len(traceparent) > 255 {
 		return errFrame
 	}
-	f.header(frameCall, 8+8+8+2+len(method)+1+len(traceparent)+len(payload))
+	kind := frameCall
+	if movable {
+		kind = frameMovable
+	}
+	f.header(kind, 8+8+8+2+len(method)+1+len(traceparent)+len(payload))
 	var b [24]byte
 	binary.BigEndian.PutUint64(b[:8], id)
 	binary.BigEndian.PutUint64(b[8:16], uint64(timeout))
@@ -89,6 +98,14 @@ func (f frameWriter) reply(id uint64, code abi.Code, payload []byte) error {
 	binary.BigEndian.PutUint32(b[8:], uint32(code))
 	f.w.Write(b[:])
 	f.w.Write(payload)
+	return f.w.Flush()
+}
+
+func (f frameWriter) untaken(id uint64) error {
+	f.header(frameUntaken, 8)
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], id)
+	f.w.Write(b[:])
 	return f.w.Flush()
 }
 

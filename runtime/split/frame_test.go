@@ -12,9 +12,11 @@ func TestFramesRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
 	w := frameWriter{bufio.NewWriter(&buf)}
 	w.hello("echo", "ticker", []byte("token"))
-	w.call(7, 1500, 42, "test.Echo/Echo", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", []byte("hi"))
+	w.call(7, 1500, 42, "test.Echo/Echo", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", []byte("hi"), false)
 	w.reply(7, abi.CodeNotFound, []byte("no"))
 	w.empty(frameGoaway)
+	w.call(8, 0, 43, "test.Echo/Echo", "", []byte("yo"), true)
+	w.untaken(8)
 	r := bufio.NewReader(&buf)
 
 	kind, body, err := readFrame(r)
@@ -35,6 +37,17 @@ func TestFramesRoundTrip(t *testing.T) {
 	}
 	if kind, body, err := readFrame(r); err != nil || kind != frameGoaway || len(body) != 0 {
 		t.Errorf("goaway: %v %d %q", err, kind, body)
+	}
+	kind, body, err = readFrame(r)
+	f = frameReader{b: body}
+	id, _, sent, method, _, payload = f.u64(), int64(f.u64()), int64(f.u64()), f.str16(), f.str8(), f.rest()
+	if err != nil || kind != frameMovable || id != 8 || sent != 43 || method != "test.Echo/Echo" || string(payload) != "yo" {
+		t.Errorf("movable call: %v %d %d %d %q %q", err, kind, id, sent, method, payload)
+	}
+	kind, body, err = readFrame(r)
+	f = frameReader{b: body}
+	if id := f.u64(); err != nil || kind != frameUntaken || id != 8 || f.bad || len(f.rest()) != 0 {
+		t.Errorf("untaken: %v %d %d", err, kind, id)
 	}
 }
 
@@ -66,7 +79,7 @@ func FuzzFrames(f *testing.F) {
 	var buf bytes.Buffer
 	w := frameWriter{bufio.NewWriter(&buf)}
 	w.hello("echo", "ticker", []byte("token"))
-	w.call(1, 0, 0, "test.Echo/Echo", "", []byte("x"))
+	w.call(1, 0, 0, "test.Echo/Echo", "", []byte("x"), false)
 	f.Add(buf.Bytes())
 	f.Add([]byte{0, 0, 0, 1, 2})
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -493,28 +493,48 @@ type remoteService struct {
 func (r *remoteService) GuestName() string            { return r.spec.Name }
 func (r *remoteService) MethodTimeout() time.Duration { return r.spec.MethodTimeout }
 
-// Deliver publishes a call. A call that cannot be sent fails at once.
+// Deliver sends a call. A call that cannot be sent fails at once.
 func (r *remoteService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
-	fail := func(code abi.Code, msg string) route.Refusal {
+	r.send(ev, from, nil)
+	return route.Accepted
+}
+
+// send sends a call that has been to the replicas tried (each handed it
+// back untaken), and completes it at once when it cannot be sent.
+//
+// Directly to a replica on this machine, in turn, when one is known; one
+// whose connection fails is dropped and the next tried. While the call
+// has another replica to go to, it goes movable: a replica that cannot
+// take it soon hands it back (frameUntaken), and it comes here again
+// (clientConn.handedBack). The last replica left takes it as a call to a
+// single replica is taken. A request over the limit goes over NATS, whose
+// service refuses it as such; so does a method name too long for a call
+// frame, which frameWriter.call would refuse and the loop would take for
+// a broken connection, dropping every replica in turn.
+func (r *remoteService) send(ev abi.Event, from route.Endpoint, tried []*clientConn) {
+	fail := func(code abi.Code, msg string) {
 		from.Deliver(abi.ErrorEvent(ev.CallID, code, msg), nil)
-		return route.Accepted
 	}
-	// Directly to a replica on this machine, in turn, when one is known;
-	// one whose connection fails is dropped and the next tried. A request
-	// over the limit goes over NATS, whose service refuses it as such; so
-	// does a method name too long for a call frame, which frameWriter.call
-	// would refuse and the loop would take for a broken connection,
-	// dropping every replica in turn.
 	if len(ev.Payload) <= abi.MaxPayload && len(ev.Method) <= maxMethod {
-		for cc := r.net.client.pick(r.spec.Name); cc != nil; cc = r.net.client.pick(r.spec.Name) {
-			if cc.call(ev, from) {
-				return route.Accepted
+		d := r.net.client
+		for {
+			cc, more := d.pick(r.spec.Name, tried)
+			if cc == nil {
+				break
+			}
+			var move *moving
+			if more && d.keep(len(ev.Payload)) {
+				move = &moving{svc: r, ev: ev, tried: tried}
+			}
+			if cc.call(ev, from, move) {
+				return
 			}
 		}
 	}
 	prefix, err := r.net.inbox(from, r.spec.Name)
 	if err != nil {
-		return fail(abi.CodeUnavailable, "cannot receive replies: "+err.Error())
+		fail(abi.CodeUnavailable, "cannot receive replies: "+err.Error())
+		return
 	}
 	m := nats.NewMsg(r.subject)
 	m.Reply = prefix + "." + r.spec.Name + "." + strconv.FormatUint(ev.CallID, 10)
@@ -528,11 +548,11 @@ func (r *remoteService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal
 	m.Data = ev.Payload
 	if err := r.net.nc.PublishMsg(m); err != nil {
 		if errors.Is(err, nats.ErrMaxPayload) {
-			return fail(abi.CodeResourceExhausted, fmt.Sprintf("request of %d bytes is larger than the NATS server's max_payload", len(ev.Payload)))
+			fail(abi.CodeResourceExhausted, fmt.Sprintf("request of %d bytes is larger than the NATS server's max_payload", len(ev.Payload)))
+			return
 		}
-		return fail(abi.CodeUnavailable, "cannot reach service "+r.spec.Name+": "+err.Error())
+		fail(abi.CodeUnavailable, "cannot reach service "+r.spec.Name+": "+err.Error())
 	}
-	return route.Accepted
 }
 
 // remoteCaller is where the reply to a call from another process goes.
