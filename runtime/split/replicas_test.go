@@ -2,6 +2,7 @@ package split
 
 import (
 	"bytes"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -156,5 +157,35 @@ func TestACallerLooksForMissingReplicasSoonThenLessOften(t *testing.T) {
 	want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second, time.Second}
 	if !slices.Equal(waits, want) {
 		t.Errorf("the waits between asks for offers: %v, want %v", waits, want)
+	}
+}
+
+// A replica stuck in a method that never returns, then stopped and
+// restarted by its host, takes none of the calls that follow: while the
+// other replica is ready, those calls are all answered by it, rather than
+// wait behind the stuck method or fail while the replica starts again.
+// Only the call that looped fails (at its deadline).
+func TestCallsGoToTheReplicaThatIsNotStuck(t *testing.T) {
+	guests := testGuests(t, 2)
+	echo := guests[0]
+	echo.MethodTimeout = 300 * time.Millisecond
+	echo.Restart = host.RestartOnFailure
+	caller := &host.GuestSpec{Name: "stuckcaller", Kind: host.Program, Wasm: filepath.Join(filepath.Dir(echo.Wasm), "caller.wasm"), Requires: []string{"echo"}}
+	res, out, errOut := supervise(t, []*host.GuestSpec{echo, caller}, nil, nil)
+	overrun := regexp.MustCompile(`(?m)^parigot: service echo#[12]: method test.Echo/Spin ran for [0-9.]+m?s, over its budget of 300ms; stopping it$`)
+	if !overrun.MatchString(errOut) {
+		t.Fatalf("no replica overran in Spin; the test shows nothing:\nstdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+	if want := "stuckcaller | Spin: test.Echo/Spin: deadline exceeded: no reply from service echo within its method budget of 300ms\n"; !strings.Contains(out, want) {
+		t.Errorf("stdout lacks %q:\n%s", want, out)
+	}
+	answered := regexp.MustCompile(`(?m)^stuckcaller \| Who [0-9]+: ok [0-9a-f]{16}$`)
+	if n := len(answered.FindAllString(out, -1)); n != 40 {
+		failed := regexp.MustCompile(`(?m)^stuckcaller \| Who [0-9]+: .*: .*$`).FindAllString(out, -1)
+		t.Errorf("%d of 40 calls made while one replica was stuck were answered; failed:\n\t%s\nstdout:\n%s\nstderr:\n%s",
+			n, strings.Join(failed, "\n\t"), out, errOut)
+	}
+	if res.ExitCode != 0 {
+		t.Errorf("exit %d, want 0", res.ExitCode)
 	}
 }

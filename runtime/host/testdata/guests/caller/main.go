@@ -36,6 +36,13 @@ func main() {
 			echo, _ := guest.Locate("test.Echo")
 			call(echo, "Sleep", nil, func() { untilOK(echo, 6000) })
 			return
+		case "stuckcaller":
+			// Spin loops on the replica that takes it until the host stops
+			// it. Once its deadline has passed, 40 calls of Who follow, one
+			// after another, each naming the replica that answered it.
+			echo, _ := guest.Locate("test.Echo")
+			call(echo, "Spin", nil, func() { whoEach(echo, 0, 40) })
+			return
 		case "churncaller":
 			echo, _ := guest.Locate("test.Echo")
 			call(echo, "Churn", nil, func() { guest.ExitSelf(0) })
@@ -119,5 +126,25 @@ func untilOK(c guest.Client, tries int) {
 			}
 			time.Sleep(20 * time.Millisecond)
 			untilOK(c, tries-1)
+		})
+}
+
+// whoEach calls Who, one call after the other, from i until n, printing
+// which replica answered each (or how it failed), then exits.
+func whoEach(c guest.Client, i, n int) {
+	if i == n {
+		guest.ExitSelf(0)
+		return
+	}
+	guest.Invoke(c, "Who", wrapperspb.Bytes(nil), new(wrapperspb.StringValue)).
+		Success(func(r *wrapperspb.StringValue) {
+			fmt.Printf("Who %d: ok %s\n", i, r.GetValue())
+			time.Sleep(20 * time.Millisecond)
+			whoEach(c, i+1, n)
+		}).
+		Failure(func(err error) {
+			fmt.Printf("Who %d: %s\n", i, err)
+			time.Sleep(20 * time.Millisecond)
+			whoEach(c, i+1, n)
 		})
 }
