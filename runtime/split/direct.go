@@ -63,6 +63,14 @@ import (
 // order. TCP connections are TLS 1.3, with the certificate the replica
 // made for itself and named in its offer (tls.go).
 //
+// A replica that cannot take a call soon (its guest stuck past its method
+// budget, starting again, full or ended) does not keep one that can go
+// elsewhere: a caller that knows another replica it has not yet sent the
+// call to sends it movable (frameMovable), and the replica hands it back
+// untaken (frameUntaken) when its host refuses or sheds it (route.Mover)
+// before its guest took it. The caller sends it to the next replica; the
+// last one left gets it not movable, and takes it as an only replica does.
+//
 // Each call completes once: with its reply; with unavailable when its
 // connection breaks first (the caller's reader fails what is in flight on
 // it, and drops the replica); or at its deadline, which the calling host
