@@ -38,10 +38,16 @@ func main() {
 			return
 		case "stuckcaller":
 			// Spin loops on the replica that takes it until the host stops
-			// it. Once its deadline has passed, 40 calls of Who follow, one
-			// after another, each naming the replica that answered it.
+			// it. A moment after its deadline has passed, 40 calls of Who
+			// follow, one after another, each naming the replica that
+			// answered it. (The moment leaves the first of them a margin
+			// over the time the stuck replica takes to go past its budget,
+			// however late it took Spin.)
 			echo, _ := guest.Locate("test.Echo")
-			call(echo, "Spin", nil, func() { whoEach(echo, 0, 40) })
+			call(echo, "Spin", nil, func() {
+				time.Sleep(100 * time.Millisecond)
+				whoEach(echo, 0, 40)
+			})
 			return
 		case "churncaller":
 			echo, _ := guest.Locate("test.Echo")
