@@ -201,7 +201,11 @@ func (r *run) swap(ctx context.Context, in *instance, s *swap) error {
 		in.replaceModule(s.rt, s.compiled)
 		in.readyWaiter = s.ready
 		r.startAgain(r.servicesCtx, in)
-		return r.awaitSwap(ctx, in, s)
+		if err := r.awaitSwap(ctx, in, s); err != nil {
+			return err
+		}
+		// Its subscriptions stopped when it went down: they start again.
+		return r.subscribe(ctx, in)
 	}
 	in.hold.Store(true)
 	deadline := time.Now().Add(r.cfg.DrainTimeout)

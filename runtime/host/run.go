@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	goruntime "runtime"
+	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -50,8 +51,13 @@ type run struct {
 	servicesCtx  context.Context
 	stopServices context.CancelFunc
 	res          Result
-	err          error    // what Run returns, once the run is over
-	unsubscribe  []func() // stop the services' subscriptions to topics
+	err          error // what Run returns, once the run is over
+
+	// subscriptions stop the services' subscriptions to topics, by
+	// service: Run's goroutine adds them, a service's supervisor stops its
+	// own once the service is down for good.
+	subMu         sync.Mutex
+	subscriptions map[*instance][]func()
 }
 
 func newRun(cfg Config) (*run, error) {
@@ -295,7 +301,12 @@ func (r *run) subscribe(ctx context.Context, in *instance) error {
 		if err != nil {
 			return err
 		}
-		r.unsubscribe = append(r.unsubscribe, stop)
+		r.subMu.Lock()
+		if r.subscriptions == nil {
+			r.subscriptions = map[*instance][]func(){}
+		}
+		r.subscriptions[in] = append(r.subscriptions[in], stop)
+		r.subMu.Unlock()
 	}
 	return nil
 }
@@ -303,10 +314,30 @@ func (r *run) subscribe(ctx context.Context, in *instance) error {
 // stopSubscriptions stops taking messages for the services: those they
 // have not answered go to another process, or to the next run.
 func (r *run) stopSubscriptions() {
-	for _, stop := range r.unsubscribe {
+	r.subMu.Lock()
+	subs := r.subscriptions
+	r.subscriptions = nil
+	r.subMu.Unlock()
+	for _, stops := range subs {
+		for _, stop := range stops {
+			stop()
+		}
+	}
+}
+
+// stopSubscriptionsOf stops taking messages for service in, which is down
+// for good: its messages wait for another process serving it, or for the
+// next run, rather than be handed to a service that is not there (each
+// such delivery would count as one of the message's attempts in the next
+// run, and dead-letter it sooner).
+func (r *run) stopSubscriptionsOf(in *instance) {
+	r.subMu.Lock()
+	stops := r.subscriptions[in]
+	delete(r.subscriptions, in)
+	r.subMu.Unlock()
+	for _, stop := range stops {
 		stop()
 	}
-	r.unsubscribe = nil
 }
 
 // awaitReady waits until the service in is ready.

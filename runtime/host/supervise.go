@@ -67,6 +67,9 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 			in.reset()
 			continue
 		}
+		if in.spec.Kind == Service {
+			r.stopSubscriptionsOf(in)
+		}
 		r.done <- ended{in: in, end: end, failures: failures}
 		return
 	}

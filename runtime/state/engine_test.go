@@ -179,6 +179,7 @@ func TestStoredValuesOutliveTheServer(t *testing.T) {
 // failures of each message, then succeeding.
 type service struct {
 	mu        sync.Mutex
+	refusals  int // the first deliveries of each message are refused: the service is down, starting again or full
 	failures  int
 	unreached int // the first deliveries of each message fail as never taken (its service ended while it waited)
 	seen      map[string]int
@@ -190,6 +191,9 @@ func (s *service) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 	s.seen[string(ev.Payload)]++
 	n := s.seen[string(ev.Payload)]
 	s.mu.Unlock()
+	if n <= s.refusals {
+		return route.Ended
+	}
 	go func() {
 		if n <= s.unreached {
 			from.Deliver(abi.ErrorEvent(ev.CallID, abi.CodeUnavailable, "service audit panicked"+route.NotTaken), nil)
@@ -279,6 +283,30 @@ func TestADeliveryThatNeverReachedTheMethodIsNoAttempt(t *testing.T) {
 		defer svc.mu.Unlock()
 		if got != "innocent" || svc.seen["innocent"] != 4 {
 			t.Errorf("delivered %q after %d deliveries, want innocent after 4", got, svc.seen["innocent"])
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the message was never delivered to a method that took it (dead-lettered?)")
+	}
+}
+
+// A delivery its service refused (down, starting again, its inbox full)
+// never reached the method either: no attempt, however many there are.
+func TestADeliveryTheServiceRefusedIsNoAttempt(t *testing.T) {
+	e := openTest(t, "", true)
+	svc := &service{refusals: 4, seen: map[string]int{}, done: make(chan string, 10)}
+	if _, err := e.Subscribe(t.Context(), "audit", Subscription{Topic: "transfers", Method: "a.B/C", MaxAttempts: 2}, svc); err != nil {
+		t.Fatal(err)
+	}
+	w := newWaiter()
+	if ev := w.do(t, e.Endpoint(abi.OpenTopic, "transfers"), 1, abi.OpPublish, abi.StateRequest{Value: []byte("while down")}); ev.Code != abi.CodeOK {
+		t.Fatal(abi.ErrorMessage(ev.Payload))
+	}
+	select {
+	case got := <-svc.done:
+		svc.mu.Lock()
+		defer svc.mu.Unlock()
+		if got != "while down" || svc.seen["while down"] != 5 {
+			t.Errorf("delivered %q after %d deliveries, want it after 5", got, svc.seen["while down"])
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("the message was never delivered to a method that took it (dead-lettered?)")

@@ -192,7 +192,9 @@ func (s *subscriber) handle(msg jetstream.Msg) {
 	s.mu.Unlock()
 	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: time.Now().Add(s.budget).UnixNano(), Method: s.sub.Method, Payload: msg.Data()}
 	if r := s.target.Deliver(ev, s); r != route.Accepted {
-		s.finish(id, abi.CodeUnavailable, "the service did not take it")
+		// Its service is down, starting again or full: the message never
+		// reached the method.
+		s.finish(id, abi.CodeUnavailable, "the service did not take it"+route.NotTaken)
 	}
 }
 
@@ -219,8 +221,12 @@ func (s *subscriber) finish(id uint64, code abi.Code, reason string) {
 			s.free = map[uint64]uint64{}
 		}
 		s.free[d.seq]++
+		free := s.free[d.seq]
 		s.mu.Unlock()
-		d.msg.NakWithDelay(retryDelay(d.attempts))
+		// Each time longer: a service down for a while is not handed the
+		// message every 100ms (each delivery counts on the server, and in
+		// a later run of this process, as an attempt).
+		d.msg.NakWithDelay(retryDelay(d.attempts + free - 1))
 		return
 	}
 	if d.attempts >= uint64(s.sub.MaxAttempts) {
