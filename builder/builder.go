@@ -355,6 +355,7 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 			p.Begin(guest.Name)
 			defer p.End(guest.Name)
 			out := WasmPath(app, guest.Name)
+			before := genfile.Sum(out)
 			cmd := guestbuild.Command(gctx, goCmd, app.Dir, out, guestPackage(guest))
 			var buf bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &buf, &buf
@@ -377,6 +378,12 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 			mu.Lock()
 			wasm[guest.Name] = out
 			mu.Unlock()
+			if before != nil && *before == *genfile.Sum(out) {
+				// The go command found it up to date (it only touched the
+				// file), and it was instrumented already.
+				p.Step(t, "%s %s is up to date: %s", guest.Kind, guest.Name, filepath.Join(BuildDir, guest.Name+".wasm"))
+				return nil
+			}
 			p.Step(t, "compiled %s %s -> %s", guest.Kind, guest.Name, filepath.Join(BuildDir, guest.Name+".wasm"))
 			return nil
 		})

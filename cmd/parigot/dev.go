@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +15,7 @@ import (
 
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/compcache"
+	"parigot.dev/parigot/internal/genfile"
 	"parigot.dev/parigot/internal/watch"
 	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/gateway"
@@ -229,7 +228,7 @@ func (d *devSession) run(ctx context.Context, res *builder.Result) {
 	d.held.Keep(addrs) // a gateway gone, or moved, refuses its clients
 	d.schema = nil
 	if len(gws) > 0 {
-		d.schema = hashFile(builder.DescriptorsPath(res.App))
+		d.schema = genfile.Sum(builder.DescriptorsPath(res.App))
 	}
 	go func() {
 		// The stores and topics outlive each restart of the app, as they
@@ -275,7 +274,7 @@ func (d *devSession) reload(ctx context.Context) {
 		return
 	}
 	if d.schema != nil {
-		if now := hashFile(builder.DescriptorsPath(res.App)); now == nil || *now != *d.schema {
+		if now := genfile.Sum(builder.DescriptorsPath(res.App)); now == nil || *now != *d.schema {
 			d.say("the protos changed: restarting the app, whose gateways serve from them")
 			d.stopRun()
 			d.run(ctx, res)
@@ -323,7 +322,7 @@ func (d *devSession) wroteItself(rel string) bool {
 	if !ok {
 		return false
 	}
-	sum := hashFile(filepath.Join(d.appDir, rel))
+	sum := genfile.Sum(filepath.Join(d.appDir, rel))
 	return sum != nil && *sum == want
 }
 
@@ -337,7 +336,7 @@ func (d *devSession) sawGenerated(written []string) {
 		if err != nil {
 			continue
 		}
-		if sum := hashFile(abs); sum != nil {
+		if sum := genfile.Sum(abs); sum != nil {
 			d.generated[rel] = *sum
 		}
 	}
@@ -375,24 +374,12 @@ func skipForDev(rel string, dir bool) bool {
 	return true
 }
 
-// hashBuilds hashes each guest's .wasm: a build that leaves a guest's
-// module as it was changes nothing to reload.
-// hashFile is the hash of the file at path, or nil when it cannot be read.
-func hashFile(path string) *[32]byte {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	sum := sha256.Sum256(b)
-	return &sum
-}
-
 // hashBuilds hashes each guest's .wasm (guest name -> path); one that
 // cannot be read has none.
 func hashBuilds(wasm map[string]string) map[string][32]byte {
 	sums := make(map[string][32]byte, len(wasm))
 	for name, path := range wasm {
-		if sum := hashFile(path); sum != nil {
+		if sum := genfile.Sum(path); sum != nil {
 			sums[name] = *sum
 		}
 	}

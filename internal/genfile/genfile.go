@@ -6,11 +6,24 @@ package genfile
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 )
+
+// Sum is the SHA-256 of the file name's content, or nil when it cannot be
+// read (it is not there yet): what a build compares to tell whether it
+// changed a file.
+func Sum(name string) *[32]byte {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil
+	}
+	sum := sha256.Sum256(b)
+	return &sum
+}
 
 // WriteIfChanged writes content to name unless the file already holds
 // exactly that, through a temporary file in the same directory and a rename.
