@@ -125,6 +125,17 @@ func (f Failure) String() string {
 	return fmt.Sprintf("%s %s %s", f.Kind, f.Label(), f.Phrase())
 }
 
+// Reason is what the callers of f's service are told when their calls fail
+// with it (unavailable): String, but for what only the terminal shows (a
+// panic's stack trace is above in the terminal, not in an HTTP reply or a
+// dead letter).
+func (f Failure) Reason() string {
+	if f.Cause == CausePanicked {
+		return fmt.Sprintf("%s %s panicked", f.Kind, f.Label())
+	}
+	return f.String()
+}
+
 // Phrase says how the guest ended, without naming it.
 func (f Failure) Phrase() string {
 	switch f.Cause {

@@ -129,7 +129,7 @@ func TestACrashingServiceFailsItsCallersWithUnavailable(t *testing.T) {
 	res, out := runApp(t, crash, caller)
 	assertLines(t, out, []string{
 		"crash       | panic: boom in a method",
-		"crashcaller | Boom: test.Crash/Boom: unavailable: service crash panicked (its stack trace is above)",
+		"crashcaller | Boom: test.Crash/Boom: unavailable: service crash panicked",
 		"crashcaller | Boom: test.Crash/Boom: unavailable: service crash is not running",
 	})
 	if len(res.Failures) != 1 || !strings.Contains(res.Failures[0].String(), "service crash panicked") {

@@ -55,7 +55,7 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 		if f := end.failure; f != nil {
 			f.Replica = r.cfg.Replica
 			failures = append(failures, *f)
-			reason = f.String()
+			reason = f.Reason()
 		}
 		in.close(reason)
 		if n, ok := r.restart(ctx, in, end, restarts); ok {

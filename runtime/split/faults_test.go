@@ -89,7 +89,7 @@ func TestEveryFaultReadsTheSameInBothModes(t *testing.T) {
 		after   string        // how the next call, a second later, ended
 		summary string        // the run's one failure
 	}{
-		{"Panic", time.Minute, "Panic: test.Faulty/Panic: unavailable: service faulty panicked (its stack trace is above)",
+		{"Panic", time.Minute, "Panic: test.Faulty/Panic: unavailable: service faulty panicked",
 			unavailable, "service faulty panicked (its stack trace is above)"},
 		{"Trap", time.Minute, "Trap: test.Faulty/Trap: unavailable: service faulty trapped in function _start: wasm error: out of bounds memory access",
 			unavailable, "service faulty trapped in function _start: wasm error: out of bounds memory access"},
