@@ -9,7 +9,8 @@ import (
 )
 
 // testLog writes the services' output lines to the test's log, until the
-// test's cleanup closes it.
+// test's cleanup closes it: through TB.Output, which adds no file:line
+// (that of this file, which would say nothing of the guest's line).
 type testLog struct {
 	t      testing.TB
 	once   sync.Once
@@ -31,7 +32,7 @@ func (l *testLog) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		l.t.Log(string(l.buf[:i]))
+		l.t.Output().Write(l.buf[:i+1])
 		l.buf = l.buf[i+1:]
 	}
 	return len(p), nil
@@ -48,7 +49,7 @@ func (l *testLog) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.buf) > 0 {
-		l.t.Log(string(l.buf))
+		l.t.Output().Write(append(l.buf, '\n'))
 	}
 	l.closed = true
 }
