@@ -67,9 +67,75 @@ func (p RestartPolicy) Allows(kind Kind, restarts int) bool {
 }
 
 // RestartLine is what the host prints when it restarts a guest after f, the
-// n-th time (from 1).
-func RestartLine(f Failure, n int) string {
+// n-th time (from 1), once it has waited wait (see Backoff).
+func RestartLine(f Failure, n int, wait time.Duration) string {
+	if wait > 0 {
+		return fmt.Sprintf("parigot: %s; restarting it in %s (%d of %d)", f, wait, n, MaxRestarts)
+	}
 	return fmt.Sprintf("parigot: %s; restarting it (%d of %d)", f, n, MaxRestarts)
+}
+
+// Backoff says how long a service that failed waits before it is started
+// again: the one home of that rule, for both modes (a split-mode child's
+// host, and its supervisor when it starts a killed child again). The zero
+// Backoff is the default:
+//
+//   - The first restart of a service in a run comes at once: a crash after
+//     it served a while is most often a bug that one request hit, and the
+//     service should be back before its callers notice.
+//   - The second comes after 250ms and the third after 1s: a service that
+//     fails again at once fails for a reason that may pass (a service or a
+//     NATS server it needs being restarted, a database not up yet), and
+//     without a wait it would use its three restarts within milliseconds,
+//     before anything had a chance to pass. 250ms covers a process or a
+//     NATS server coming back on the same machine; 1s gives it four times
+//     more. Together they stay short next to the ready timeout (30s) and a
+//     person watching: a service that panics in main is reported as not
+//     starting 1.25s later than without waits.
+//   - A failure after a run of at least 10s is restarted at once, whatever
+//     restart it is: the service started and served, so it is not failing
+//     in a loop; 10s is far longer than a guest takes to start (a fraction
+//     of a second from the compilation cache), yet short enough that a
+//     service that crashes every minute never waits.
+//
+// While it waits, the service is down as between any failure and its
+// restart: calls to it fail at once with unavailable. The wait ends at once
+// when the run stops (and then there is no restart), and when parigot dev
+// brings a new build of the service.
+type Backoff struct {
+	// Waits[n-1] is the wait before the n-th restart of a service in a
+	// run, the last one before any later restart. Empty: the default
+	// (0, 250ms, 1s); one zero: no wait ever (tests that restart a
+	// service many times quickly).
+	Waits []time.Duration `json:"waits,omitempty"`
+	// Healthy is how long a run of the service must have lasted for its
+	// failure to be restarted at once. Zero: 10s.
+	Healthy time.Duration `json:"healthy,omitempty"`
+}
+
+// DefaultHealthyRun is Backoff.Healthy unless it says otherwise.
+const DefaultHealthyRun = 10 * time.Second
+
+// Wait is how long a service waits before its n-th restart in a run (from
+// 1), after a run of it that lasted ran.
+func (b Backoff) Wait(n int, ran time.Duration) time.Duration {
+	healthy := b.Healthy
+	if healthy <= 0 {
+		healthy = DefaultHealthyRun
+	}
+	if n < 1 || ran >= healthy {
+		return 0
+	}
+	if len(b.Waits) > 0 {
+		return max(0, b.Waits[min(n, len(b.Waits))-1])
+	}
+	switch n {
+	case 1:
+		return 0
+	case 2:
+		return 250 * time.Millisecond
+	}
+	return time.Second
 }
 
 // DefaultMemoryLimit is a guest's memory limit when its spec gives none.
@@ -208,6 +274,9 @@ type Config struct {
 	// service share. A split-mode child asks its supervisor, which counts
 	// those of every process of the service. Nil: the run counts them.
 	Restart func() (n int, ok bool)
+	// Backoff is how long a service that failed waits before each
+	// restart; the zero Backoff is the default (see Backoff).
+	Backoff Backoff
 	// Progress, when set, hears how compiling the guests to native code
 	// goes: a line for each that took a while, and, while they compile, a
 	// status line (Live: Progress is a terminal) or a "still compiling" line

@@ -222,8 +222,9 @@ func TestAServiceOverItsBudgetIsStoppedAndRestarted(t *testing.T) {
 
 // A run whose restarts are counted elsewhere (a split-mode child's, by its
 // supervisor, across the service's replicas) restarts a service as that
-// count says: numbered from it, and not once it says the service has used
-// its restarts.
+// count says: numbered from it, after the wait of that restart of the
+// service (its third: a second, not the none of a first), and not once it
+// says the service has used its restarts.
 func TestRestartsCountedElsewhereAreTheRunsThree(t *testing.T) {
 	echo := &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"},
 		MethodTimeout: 50 * time.Millisecond, Overrun: OverrunStop, Restart: RestartOnFailure}
@@ -231,6 +232,7 @@ func TestRestartsCountedElsewhereAreTheRunsThree(t *testing.T) {
 	var out bytes.Buffer
 	var told atomic.Int32
 	_, err := Run(t.Context(), Config{Guests: []*GuestSpec{echo, caller}, Stdout: &out, Stderr: &out,
+		Backoff: Backoff{Healthy: patience}, // the default waits, however slow the run
 		Restart: func() (int, bool) {
 			if told.Add(1) == 1 {
 				return 3, true // two spent by other replicas
@@ -240,7 +242,7 @@ func TestRestartsCountedElsewhereAreTheRunsThree(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "restarting it (3 of 3)") || strings.Contains(out.String(), "(1 of 3)") {
+	if !strings.Contains(out.String(), "restarting it in 1s (3 of 3)") || strings.Contains(out.String(), "(1 of 3)") {
 		t.Errorf("the restart is not counted on from the two spent:\n%s", out.String())
 	}
 	if strings.Count(out.String(), "restarting it") != 1 {

@@ -58,6 +58,10 @@ type run struct {
 	// own once the service is down for good.
 	subMu         sync.Mutex
 	subscriptions map[*instance][]func()
+	// draining is closed once the services drain (Run's ctx is done): no
+	// service starts again from then on (see run.ending).
+	draining    chan struct{}
+	drainedOnce sync.Once
 }
 
 func newRun(cfg Config) (*run, error) {
@@ -93,6 +97,7 @@ func newRun(cfg Config) (*run, error) {
 	r.done = make(chan ended, len(r.instances))
 	r.running = map[*instance]bool{}
 	r.servicesCtx, r.stopServices = context.WithCancel(context.Background())
+	r.draining = make(chan struct{})
 	return r, nil
 }
 
@@ -421,6 +426,7 @@ func (r *run) runPrograms(ctx context.Context) {
 // answer (deadline exceeded), and it answers no other call until it
 // stops, which ends its calls with unavailable.
 func (r *run) drainCalls() {
+	r.drainedOnce.Do(func() { close(r.draining) })
 	r.stopSubscriptions()
 	if s, ok := r.cfg.Remote.(route.StopServer); ok {
 		s.StopServing()

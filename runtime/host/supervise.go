@@ -30,7 +30,9 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 		if s := in.swapTo.Swap(nil); s != nil { // a reload came between two runs
 			in.swapIn(s)
 		}
+		began := time.Now()
 		end := r.runOnce(ctx, in)
+		ran := time.Since(began)
 		if s := in.swapTo.Swap(nil); s != nil && ctx.Err() == nil && !in.stopping.Load() {
 			// Stopped for a reload: the new version takes over the inbox.
 			in.swapIn(s)
@@ -59,13 +61,16 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 		}
 		in.close(reason)
 		if n, ok := r.restart(ctx, in, end, restarts); ok {
-			r.say("%s", RestartLine(*end.failure, n))
+			wait := r.cfg.Backoff.Wait(n, ran)
+			r.say("%s", RestartLine(*end.failure, n, wait))
 			failures[len(failures)-1].Said = true // the run's summary need not say it again
-			if r.obs != nil {
-				r.obs.Restart(ReplicaLabel(in.spec.Name, r.cfg.Replica))
+			if r.backOff(ctx, in, wait) {
+				if r.obs != nil {
+					r.obs.Restart(ReplicaLabel(in.spec.Name, r.cfg.Replica))
+				}
+				in.reset()
+				continue
 			}
-			in.reset()
-			continue
 		}
 		if in.spec.Kind == Service {
 			r.stopSubscriptionsOf(in)
@@ -81,13 +86,48 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 // and, with Config.Restart, by the count of the service's restarts kept
 // there.
 func (r *run) restart(ctx context.Context, in *instance, end ending, restarts int) (int, bool) {
-	if end.failure == nil || !in.spec.Restart.Allows(in.spec.Kind, restarts) || ctx.Err() != nil || in.stopping.Load() {
+	if end.failure == nil || !in.spec.Restart.Allows(in.spec.Kind, restarts) || r.ending(ctx, in) {
 		return 0, false
 	}
 	if r.cfg.Restart != nil {
 		return r.cfg.Restart()
 	}
 	return restarts + 1, true
+}
+
+// ending reports whether in's run is ending, so that it must not start
+// again: its supervisor's ctx is done, the host asked it to stop, or the
+// services are draining (Run's ctx is done: Ctrl-C, SIGTERM).
+func (r *run) ending(ctx context.Context, in *instance) bool {
+	select {
+	case <-r.draining:
+		return true
+	default:
+	}
+	return ctx.Err() != nil || in.stopping.Load()
+}
+
+// backOff waits wait (see Backoff) before in, which failed and whose
+// inbox is closed (calls to it fail at once with unavailable), starts
+// again, on in's supervisor's goroutine: the other guests run on. It
+// reports whether in starts again: not when its run ends meanwhile, which
+// ends the wait at once. A reload's new version (see run.swap, which
+// stops in's current run with killNow) ends it at once too, and starts.
+func (r *run) backOff(ctx context.Context, in *instance, wait time.Duration) bool {
+	if wait > 0 {
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		in.setKill(cancel)
+		defer in.setKill(nil)
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-wctx.Done():
+		case <-r.draining:
+		}
+	}
+	return !r.ending(ctx, in)
 }
 
 // sleepUnless is a guest's sleep (WASI's poll_oneoff on a clock, where Go's

@@ -311,6 +311,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 			cfg.Lines = link.line
 		}
 		cfg.Restart = func() (int, bool) { return link.restart(ctx) }
+		cfg.Backoff = link.hello.Backoff
 	}
 	res, err := host.Run(ctx, cfg)
 	return res, refusal(ctx, err)

@@ -35,10 +35,16 @@ func faultGuests(t *testing.T, fault string, budget time.Duration) []*host.Guest
 // runSingle runs guests in one host, as `parigot run` does.
 func runSingle(t *testing.T, guests []*host.GuestSpec) (host.Result, string) {
 	t.Helper()
+	return runSingleWith(t, guests, host.Backoff{})
+}
+
+// runSingleWith is runSingle with the waits before restarts backoff.
+func runSingleWith(t *testing.T, guests []*host.GuestSpec, backoff host.Backoff) (host.Result, string) {
+	t.Helper()
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	res, err := host.Run(ctx, host.Config{Guests: guests, Stdout: &out, Stderr: &out})
+	res, err := host.Run(ctx, host.Config{Guests: guests, Stdout: &out, Stderr: &out, Backoff: backoff})
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
@@ -75,8 +81,17 @@ type modeRun struct {
 // mode.
 func bothModes(t *testing.T, guests func() []*host.GuestSpec) []modeRun {
 	t.Helper()
-	single, singleOut := runSingle(t, guests())
-	split, splitOut, splitErr := supervise(t, guests(), nil, nil)
+	return bothModesWith(t, guests, host.Backoff{})
+}
+
+// bothModesWith is bothModes with the waits before restarts backoff.
+func bothModesWith(t *testing.T, guests func() []*host.GuestSpec, backoff host.Backoff) []modeRun {
+	t.Helper()
+	single, singleOut := runSingleWith(t, guests(), backoff)
+	split, splitOut, splitErr, err := superviseWith(t, guests(), Options{Backoff: backoff}, nil)
+	if err != nil {
+		t.Fatalf("Supervise: %v\nstdout:\n%s\nstderr:\n%s", err, splitOut, splitErr)
+	}
 	return []modeRun{{"single", single, singleOut, ""}, {"split", split, splitOut, splitErr}}
 }
 
@@ -207,11 +222,11 @@ func (k *killOnFirstHello) Write(p []byte) (int, error) {
 	return k.Buffer.Write(p)
 }
 
-// Single mode has no process per guest that could be killed; in split mode
-// a killed service reads as any other crash: its callers get unavailable,
-// and the run names it.
-func TestAKilledServiceProcessReadsLikeACrash(t *testing.T) {
-	guests := faultGuests(t, "Hello", time.Minute)
+// superviseKillingOnFirstHello runs guests, faulty and its caller, split
+// into processes, and kills the faulty service's process as soon as the
+// caller's first call has its reply.
+func superviseKillingOnFirstHello(t *testing.T, guests []*host.GuestSpec, backoff host.Backoff) (host.Result, string, string) {
+	t.Helper()
 	spec, _ := json.Marshal(guests)
 	t.Setenv(envChild, string(spec))
 	exe, err := os.Executable()
@@ -231,14 +246,45 @@ func TestAKilledServiceProcessReadsLikeACrash(t *testing.T) {
 				out.mu.Unlock()
 			}
 		},
+		Backoff: backoff,
 	})
 	if err != nil {
 		t.Fatalf("Supervise: %v\n%s", err, errOut.String())
 	}
-	calls, summary := outcome(res, out.String())
+	return res, out.String(), errOut.String()
+}
+
+// Single mode has no process per guest that could be killed; in split mode
+// a killed service reads as any other crash: its callers get unavailable,
+// and the run names it.
+func TestAKilledServiceProcessReadsLikeACrash(t *testing.T) {
+	res, out, _ := superviseKillingOnFirstHello(t, faultGuests(t, "Hello", time.Minute), host.Backoff{})
+	calls, summary := outcome(res, out)
 	const unavailable = "Hello: test.Faulty/Hello: unavailable: service faulty is not running"
 	if want := []string{"Hello: ok", unavailable, unavailable}; strings.Join(calls, "\n") != strings.Join(want, "\n") {
 		t.Errorf("the caller saw\n\t%s\nwant\n\t%s", strings.Join(calls, "\n\t"), strings.Join(want, "\n\t"))
+	}
+	if want := "service faulty was killed (signal: killed)"; len(summary) != 1 || summary[0] != want {
+		t.Errorf("failures %q, want [%q]", summary, want)
+	}
+}
+
+// A killed service process that its supervisor starts again waits first
+// when its restart does, as the supervisor says: the supervisor goes on
+// meanwhile (the program's calls fail at once, as while it is down), and
+// the end of the run ends the wait, without starting it again.
+func TestAKilledServiceProcessWaitsToStartAgainAndTheRunDoesNotWaitForIt(t *testing.T) {
+	guests := faultGuests(t, "Hello", time.Minute)
+	guests[0].Restart = host.RestartOnFailure
+	res, out, errOut := superviseKillingOnFirstHello(t, guests, host.Backoff{Waits: []time.Duration{time.Hour}})
+	calls, summary := outcome(res, out)
+	const unavailable = "Hello: test.Faulty/Hello: unavailable: service faulty is not running"
+	if want := []string{"Hello: ok", unavailable, unavailable}; strings.Join(calls, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the caller saw\n\t%s\nwant\n\t%s\nstderr:\n%s", strings.Join(calls, "\n\t"), strings.Join(want, "\n\t"), errOut)
+	}
+	said := regexp.MustCompile(`(?m)^parigot: service faulty was killed \(signal: killed\); restarting it in 1h0m0s \(1 of 3\)$`)
+	if !said.MatchString(errOut) || strings.Count(errOut, "restarting it") != 1 {
+		t.Errorf("stderr does not say the restart once, with its wait:\n%s", errOut)
 	}
 	if want := "service faulty was killed (signal: killed)"; len(summary) != 1 || summary[0] != want {
 		t.Errorf("failures %q, want [%q]", summary, want)

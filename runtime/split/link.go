@@ -55,6 +55,9 @@ type hello struct {
 	// Elsewhere names the app's guests that no child of this supervisor
 	// hosts (ChildOptions.Elsewhere).
 	Elsewhere []string `json:"elsewhere,omitempty"`
+	// Backoff is how long the child's host waits before each restart of
+	// its guest (Options.Backoff).
+	Backoff host.Backoff `json:"backoff,omitzero"`
 }
 
 // restartGrant is the supervisor's answer to a child asking to restart its guest

@@ -70,7 +70,9 @@ func TestAReplicaTakesNoCallUntilItIsReady(t *testing.T) {
 
 // A service restarts at most three times in a run, whatever its replicas:
 // split mode counts the restarts of all of them together, as single mode
-// counts those of its one copy.
+// counts those of its one copy; and each restart waits as that restart of
+// the service does (the backoff the run is given reaches the children),
+// whichever replica it is.
 func TestTheReplicasOfAServiceShareItsThreeRestarts(t *testing.T) {
 	guests := func() []*host.GuestSpec {
 		g := faultGuests(t, "Panic", time.Minute)
@@ -78,14 +80,17 @@ func TestTheReplicasOfAServiceShareItsThreeRestarts(t *testing.T) {
 		g[1].Env = append(g[1].Env, "TIMES=5")
 		return g
 	}
-	restart := regexp.MustCompile(`(?m)^parigot: service faulty(#[12])? panicked \(its stack trace is above\); restarting it \(([0-9]) of 3\)$`)
-	for _, m := range bothModes(t, guests) {
+	// Waits shorter than the second between the caller's calls; a run
+	// however slow is not a healthy one.
+	backoff := host.Backoff{Waits: []time.Duration{0, 100 * time.Millisecond, 200 * time.Millisecond}, Healthy: patience}
+	restart := regexp.MustCompile(`(?m)^parigot: service faulty(#[12])? panicked \(its stack trace is above\); restarting it (in [0-9a-z.]+ )?\(([0-9]) of 3\)$`)
+	for _, m := range bothModesWith(t, guests, backoff) {
 		var got []string
 		for _, l := range restart.FindAllStringSubmatch(m.stdout+m.more, -1) {
-			got = append(got, l[2])
+			got = append(got, l[2]+"("+l[3]+")")
 		}
-		if strings.Join(got, " ") != "1 2 3" {
-			t.Errorf("%s mode: five panics were restarts %q of 3, want 1 2 3\noutput:\n%s%s", m.mode, got, m.stdout, m.more)
+		if want := "(1) in 100ms (2) in 200ms (3)"; strings.Join(got, " ") != want {
+			t.Errorf("%s mode: five panics were restarts %q, want %q\noutput:\n%s%s", m.mode, strings.Join(got, " "), want, m.stdout, m.more)
 		}
 	}
 }
@@ -103,7 +108,10 @@ func TestAReplicaThatCannotStartAgainLeavesTheRunGoing(t *testing.T) {
 	ns := startConfiguredServer(t, "")
 	var pid atomic.Int64
 	var once sync.Once
-	res, out, errOut, err := superviseWith(t, guests, Options{Conn: Conn{URL: ns.ClientURL()},
+	// Its restarts wait, as the supervisor says, but briefly: all three
+	// come while the program runs.
+	backoff := host.Backoff{Waits: []time.Duration{0, time.Millisecond, 2 * time.Millisecond}, Healthy: patience}
+	res, out, errOut, err := superviseWith(t, guests, Options{Conn: Conn{URL: ns.ClientURL()}, Backoff: backoff,
 		Started: func(label string, p int) {
 			if label == "echo#2" {
 				pid.Store(int64(p))
@@ -123,8 +131,8 @@ func TestAReplicaThatCannotStartAgainLeavesTheRunGoing(t *testing.T) {
 		`: nats: no servers available for connection \(check that the NATS server is up and reachable from here\)`
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^parigot: service echo#2 was killed \(signal: killed\); restarting it \(1 of 3\)$`),
-		regexp.MustCompile(`(?m)^` + notStarted + `; restarting it \(2 of 3\)$`),
-		regexp.MustCompile(`(?m)^` + notStarted + `; restarting it \(3 of 3\)$`),
+		regexp.MustCompile(`(?m)^` + notStarted + `; restarting it in 1ms \(2 of 3\)$`),
+		regexp.MustCompile(`(?m)^` + notStarted + `; restarting it in 2ms \(3 of 3\)$`),
 		regexp.MustCompile(`(?m)^` + notStarted + `; it is down for the rest of the run, and calls to it fail with unavailable$`),
 	} {
 		if !want.MatchString(errOut) {

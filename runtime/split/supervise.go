@@ -68,6 +68,11 @@ type Options struct {
 	// keeps (with JetStream) and makes before the children start; nil for
 	// an app without any, whose server runs no JetStream.
 	State *State
+	// Backoff is how long a service that failed waits before each
+	// restart, in its child's host and when the supervisor starts a
+	// killed child again; the zero Backoff is the default (see
+	// host.Backoff).
+	Backoff host.Backoff
 	// ProgramsEnded, when set, is called once the programs hosted here
 	// have ended (with a gateway here, the run serves on), or after the
 	// children start when none is a program.
@@ -113,15 +118,18 @@ type child struct {
 	// last one was killed: one that cannot start is a failed restart, not
 	// a start error of the run.
 	restarted bool
+	started   time.Time // when its current process started
 }
 
 // childEvent is something that happened to a child: a report it sent, or
-// its exit, with the report it ended with.
+// its exit, with the report it ended with; or the end of its wait before
+// the supervisor starts it again (due).
 type childEvent struct {
 	c      *child
 	report *report // a ready report, or (with exited) the final one; nil if it sent none
 	exited bool
 	err    error // exited: what Wait returned
+	due    bool  // its wait to start again is over
 }
 
 // supervisor is one Supervise: its phases are methods, its state is here.
@@ -134,6 +142,10 @@ type supervisor struct {
 	children []*child
 	events   chan childEvent
 	running  map[*child]bool
+	// waiting holds the children killed from outside that wait to be
+	// started again (see host.Backoff), each with the timer that sends
+	// their due event.
+	waiting map[*child]*time.Timer
 	// restarts counts the restarts of each service (by name) in the run,
 	// those of every replica and process of it, by their hosts or by the
 	// supervisor: together at most host.MaxRestarts, as in single mode.
@@ -205,7 +217,7 @@ func newSupervisor(opts Options) (*supervisor, error) {
 		}
 		opts.Executable = exe
 	}
-	s := &supervisor{opts: opts, running: map[*child]bool{}, restarts: map[string]int{}}
+	s := &supervisor{opts: opts, running: map[*child]bool{}, waiting: map[*child]*time.Timer{}, restarts: map[string]int{}}
 	only := map[string]bool{}
 	for _, n := range opts.Only {
 		only[n] = true
@@ -244,9 +256,10 @@ func newSupervisor(opts Options) (*supervisor, error) {
 			c.out, c.err = stdout.RecordWriter(), stderr.RecordWriter().Passing() // a record said alike, once
 		}
 	}
-	// Each child sends a handful of events; the buffer keeps their watchers
-	// from waiting on a supervisor that is stopping.
-	s.events = make(chan childEvent, 4*len(s.children)*(host.MaxRestarts+1))
+	// Each child sends a handful of events, and its wait to start again
+	// one more; the buffer keeps their watchers and timers from waiting
+	// on a supervisor that is stopping.
+	s.events = make(chan childEvent, 5*len(s.children)*(host.MaxRestarts+1))
 	return s, nil
 }
 
@@ -412,9 +425,11 @@ func (s *supervisor) start(c *child) error {
 		upR.Close()
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
-	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, Lines: s.opts.Lines != nil, Sockets: s.sockets, Elsewhere: s.elsewhere()})
+	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, Lines: s.opts.Lines != nil, Sockets: s.sockets, Elsewhere: s.elsewhere(),
+		Backoff: s.opts.Backoff})
 	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
 	c.down = downW
+	c.started = time.Now()
 	if s.opts.Started != nil {
 		s.opts.Started(c.label, c.cmd.Process.Pid)
 	}
@@ -486,10 +501,12 @@ func (s *supervisor) stopServing() {
 func (s *supervisor) wait(ctx context.Context) {
 	servicesOnly := s.programs == 0
 	serving := len(s.gateways) > 0
-	for (serving || len(s.running) > 0 && (servicesOnly || s.programs > 0)) && s.err == nil && ctx.Err() == nil {
+	for (serving || len(s.running)+len(s.waiting) > 0 && (servicesOnly || s.programs > 0)) && s.err == nil && ctx.Err() == nil {
 		select {
 		case e := <-s.events:
 			switch {
+			case e.due:
+				s.startAgain(e.c)
 			case e.exited:
 				s.exited(ctx, e)
 			case e.report.Restart:
@@ -566,12 +583,12 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 	// killed from outside, or started again and unable to start, comes
 	// back here, by the same policy.
 	if f := res.Failures; len(f) == 1 && (f[0].Cause == host.CauseKilled || notStarted) && ctx.Err() == nil && s.restart(c) {
-		fmt.Fprintln(s.opts.Stderr, host.RestartLine(f[0], s.restarts[c.spec.Name]))
+		n := s.restarts[c.spec.Name]
+		wait := s.opts.Backoff.Wait(n, time.Since(c.started))
+		fmt.Fprintln(s.opts.Stderr, host.RestartLine(f[0], n, wait))
 		s.res.Failures[len(s.res.Failures)-1].Said = true
 		c.restarted = true
-		if err := s.start(c); err != nil {
-			s.fail(err)
-		}
+		s.startAfter(c, wait)
 		return
 	}
 	if !c.ready {
@@ -589,6 +606,31 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 		f := &s.res.Failures[len(s.res.Failures)-1]
 		f.Said = true
 		fmt.Fprintln(s.opts.Stderr, host.DownLine(*f))
+	}
+}
+
+// startAfter starts c's process again once wait has passed: at once
+// without a wait; else its timer sends a due event, and the supervisor
+// goes on meanwhile with the other children (see startAgain).
+func (s *supervisor) startAfter(c *child, wait time.Duration) {
+	if wait <= 0 {
+		if err := s.start(c); err != nil {
+			s.fail(err)
+		}
+		return
+	}
+	s.waiting[c] = time.AfterFunc(wait, func() { s.events <- childEvent{c: c, due: true} })
+}
+
+// startAgain starts c's process again, its wait over, unless it no
+// longer waits (the run is stopping: see stopAll).
+func (s *supervisor) startAgain(c *child) {
+	if _, ok := s.waiting[c]; !ok {
+		return
+	}
+	delete(s.waiting, c)
+	if err := s.start(c); err != nil {
+		s.fail(err)
 	}
 }
 
@@ -617,6 +659,10 @@ func (s *supervisor) grantRestart(c *child) {
 // stopAll sends SIGTERM to every running child (each finishes the calls it
 // has, then stops), waits up to StopTimeout, then kills what is left.
 func (s *supervisor) stopAll() {
+	for c, t := range s.waiting { // they are not started again
+		t.Stop()
+		delete(s.waiting, c)
+	}
 	for c := range s.running {
 		c.cmd.Process.Signal(syscall.SIGTERM)
 	}
