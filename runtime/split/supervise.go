@@ -146,6 +146,9 @@ type supervisor struct {
 	// started again (see host.Backoff), each with the timer that sends
 	// their due event.
 	waiting map[*child]*time.Timer
+	// own is where the supervisor says what it says of its own: its
+	// Stderr, as JSON records with Options.LogJSON.
+	own io.Writer
 	// restarts counts the restarts of each service (by name) in the run,
 	// those of every replica and process of it, by their hosts or by the
 	// supervisor: together at most host.MaxRestarts, as in single mode.
@@ -217,7 +220,8 @@ func newSupervisor(opts Options) (*supervisor, error) {
 		}
 		opts.Executable = exe
 	}
-	s := &supervisor{opts: opts, running: map[*child]bool{}, waiting: map[*child]*time.Timer{}, restarts: map[string]int{}}
+	s := &supervisor{opts: opts, running: map[*child]bool{}, waiting: map[*child]*time.Timer{}, restarts: map[string]int{},
+		own: host.OwnLines(opts.Stderr, opts.LogJSON)}
 	only := map[string]bool{}
 	for _, n := range opts.Only {
 		only[n] = true
@@ -576,7 +580,7 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 		return
 	}
 	if res.Stopped && len(res.Failures) == 0 {
-		fmt.Fprintf(s.opts.Stderr, "parigot: service %s stopped when told to, after finishing its calls; it is not restarted\n", c.label)
+		fmt.Fprintf(s.own, "parigot: service %s stopped when told to, after finishing its calls; it is not restarted\n", c.label)
 		return
 	}
 	// The child's own host restarts its guest by its policy; only a child
@@ -585,7 +589,7 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 	if f := res.Failures; len(f) == 1 && (f[0].Cause == host.CauseKilled || notStarted) && ctx.Err() == nil && s.restart(c) {
 		n := s.restarts[c.spec.Name]
 		wait := s.opts.Backoff.Wait(n, time.Since(c.started))
-		fmt.Fprintln(s.opts.Stderr, host.RestartLine(f[0], n, wait))
+		fmt.Fprintln(s.own, host.RestartLine(f[0], n, wait))
 		s.res.Failures[len(s.res.Failures)-1].Said = true
 		c.restarted = true
 		s.startAfter(c, wait)
@@ -605,7 +609,7 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 	if (e.report == nil || notStarted) && ctx.Err() == nil {
 		f := &s.res.Failures[len(s.res.Failures)-1]
 		f.Said = true
-		fmt.Fprintln(s.opts.Stderr, host.DownLine(*f))
+		fmt.Fprintln(s.own, host.DownLine(*f))
 	}
 }
 
