@@ -292,9 +292,10 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 		defer engine.Close()
 		cfg.State = engine
 	}
-	if link != nil {
+	if link != nil && link.hello.Progress {
 		// A child's stderr is the supervisor's, line by line: no status
-		// line, but a note when its guest takes a while to compile.
+		// line, but a note when its guest takes a while to compile; from
+		// one process of each service (see supervisor.saysProgress).
 		cfg.Progress = said
 	}
 	cfg.Ready = func(guest string) {

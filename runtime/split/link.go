@@ -55,6 +55,10 @@ type hello struct {
 	// Elsewhere names the app's guests that no child of this supervisor
 	// hosts (ChildOptions.Elsewhere).
 	Elsewhere []string `json:"elsewhere,omitempty"`
+	// Progress: the child says how compiling its guest goes (the
+	// supervisor asks one process of each service: see
+	// supervisor.saysProgress).
+	Progress bool `json:"progress,omitempty"`
 	// Backoff is how long the child's host waits before each restart of
 	// its guest (Options.Backoff).
 	Backoff host.Backoff `json:"backoff,omitzero"`

@@ -197,3 +197,19 @@ func TestCallsGoToTheReplicaThatIsNotStuck(t *testing.T) {
 		t.Errorf("exit %d, want 0", res.ExitCode)
 	}
 }
+
+// The replicas of a service compile the same module at the same moment, on
+// the same machine: what the compilation takes is said once for the
+// service, not once by each replica's process.
+func TestAServiceCompilingIsSaidOnceWhateverItsReplicas(t *testing.T) {
+	guests := testGuests(t, 2)
+	t.Setenv("PARIGOT_CACHE_DIR", t.TempDir()) // the children's too: nothing compiled yet
+	_, out, errOut := supervise(t, guests, nil, nil)
+	compiled := regexp.MustCompile(`(?m)^parigot: compiled service echo(#[12])? to native code \([0-9.]+m?s\)$`)
+	switch n := len(compiled.FindAllString(errOut, -1)); {
+	case n > 1:
+		t.Errorf("the service's compilation was said %d times, want once:\nstdout:\n%s\nstderr:\n%s", n, out, errOut)
+	case n == 0: // a machine fast enough that it is not worth saying
+		t.Skipf("compiling the service took too little time to be said:\n%s", errOut)
+	}
+}

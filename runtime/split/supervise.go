@@ -430,7 +430,7 @@ func (s *supervisor) start(c *child) error {
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
 	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, Lines: s.opts.Lines != nil, Sockets: s.sockets, Elsewhere: s.elsewhere(),
-		Backoff: s.opts.Backoff})
+		Progress: saysProgress(c), Backoff: s.opts.Backoff})
 	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
 	c.down = downW
 	c.started = time.Now()
@@ -441,6 +441,15 @@ func (s *supervisor) start(c *child) error {
 	go s.watchChild(c, c.cmd, upR)
 	return nil
 }
+
+// saysProgress reports whether c's process says how compiling its guest
+// goes ("compiled service echo to native code (3.7s)", "still compiling
+// echo (10s)"): the first replica of a service, and a replica started
+// again alone. The replicas that start with the first compile the same
+// module at the same moment on the same machine, so what the first says
+// holds for them all; were they to say it too, the user would read each
+// line once per replica, none naming it.
+func saysProgress(c *child) bool { return c.replica <= 1 || c.restarted }
 
 // watchChild sends c's reports as events, then its exit with the last
 // report. It runs on its own goroutine, one per start of a child.
