@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
 )
 
 func TestBackoffWaits(t *testing.T) {
@@ -187,5 +190,50 @@ func TestCallsToAServiceWaitingToRestartFailAtOnceAndTheRunDoesNotWaitForIt(t *t
 	}
 	if res.ExitCode != 0 || len(res.Failures) != 2 {
 		t.Errorf("exit %d, failures %q; want 0 and the two panics", res.ExitCode, res.Failures)
+	}
+}
+
+// onLine is output that calls do, once, when a line containing text is
+// written to it.
+type onLine struct {
+	bytes.Buffer
+	text string
+	do   func()
+	once sync.Once
+}
+
+func (w *onLine) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(w.text)) {
+		w.once.Do(w.do)
+	}
+	return w.Buffer.Write(p)
+}
+
+// A replica waiting to start again (split mode's, whose calls come
+// through Remote) sends a call whose caller knows another replica there
+// (route.Stalled), as one not ready since it started again does; a call
+// that cannot go elsewhere fails at once with unavailable, as while any
+// guest is down.
+func TestAServiceWaitingToRestartSendsCallsThatCanGoElsewhereToAnotherReplica(t *testing.T) {
+	faulty := &GuestSpec{Name: "faulty", Kind: Service, Wasm: wasm(t, "faulty"), Implements: []string{"test.Faulty"},
+		MethodTimeout: time.Minute, Restart: RestartOnFailure}
+	caller := &GuestSpec{Name: "faultcaller", Kind: Program, Wasm: wasm(t, "faultcaller"), Requires: []string{"faulty"},
+		Env: []string{"FAULT=Panic", "TIMES=2"}}
+	remote := &fakeRemote{local: make(chan route.Endpoint, 1), ready: make(chan struct{})}
+	var movable, stays route.Refusal
+	out := &onLine{text: "restarting it in 1h0m0s (2 of 3)", do: func() {
+		local := <-remote.local
+		call := abi.Event{Kind: abi.KindCall, CallID: 1, Method: "test.Faulty/Hello"}
+		movable = local.Deliver(call, &movingEnd{movable: true})
+		stays = local.Deliver(call, &movingEnd{})
+	}}
+	_, err := Run(t.Context(), Config{Guests: []*GuestSpec{faulty, caller}, Stdout: out, Stderr: out, Remote: remote,
+		Backoff: Backoff{Waits: []time.Duration{0, time.Hour}}})
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if movable != route.Stalled || stays != route.Ended {
+		t.Errorf("while the service waited to start again, a call that can go elsewhere was %v, want stalled, and one that cannot %v, want ended\n%s",
+			movable, stays, out.String())
 	}
 }

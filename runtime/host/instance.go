@@ -96,9 +96,14 @@ type instance struct {
 	// up is set while the guest's current run has said it is ready and
 	// has not ended: a call that can go to another replica (route.Mover)
 	// is not queued here while it is not (see stalled).
-	up       atomic.Bool
-	stop     context.CancelFunc // set by Run's goroutine before the guest starts
-	stopping atomic.Bool        // the host asked the guest to stop: its end is not a failure
+	up atomic.Bool
+	// restarting is set from the decision to start the guest again after
+	// a failure until its inbox opens again (see run.supervise): a call
+	// that can go to another replica is refused Stalled rather than
+	// Ended meanwhile, through the restart's wait (Backoff) too.
+	restarting atomic.Bool
+	stop       context.CancelFunc // set by Run's goroutine before the guest starts
+	stopping   atomic.Bool        // the host asked the guest to stop: its end is not a failure
 
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
@@ -144,6 +149,7 @@ func (in *instance) reset() {
 	in.hasExported.Store(false)
 	in.mu.Lock()
 	in.closed = false
+	in.restarting.Store(false)
 	in.mu.Unlock()
 }
 
@@ -230,6 +236,9 @@ func (in *instance) push(d delivery) route.Refusal {
 	in.mu.Lock()
 	if in.closed {
 		in.mu.Unlock()
+		if m, ok := d.from.(route.Mover); ok && d.ev.Kind == abi.KindCall && in.restarting.Load() && m.Movable() {
+			return route.Stalled // it waits to start again: another replica takes it
+		}
 		return route.Ended
 	}
 	switch d.ev.Kind {

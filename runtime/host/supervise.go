@@ -61,6 +61,7 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 		}
 		in.close(reason)
 		if n, ok := r.restart(ctx, in, end, restarts); ok {
+			in.restarting.Store(true) // until reset
 			wait := r.cfg.Backoff.Wait(n, ran)
 			r.say("%s", RestartLine(*end.failure, n, wait))
 			failures[len(failures)-1].Said = true // the run's summary need not say it again
@@ -71,6 +72,7 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 				in.reset()
 				continue
 			}
+			in.restarting.Store(false) // the run ended meanwhile: it is down
 		}
 		if in.spec.Kind == Service {
 			r.stopSubscriptionsOf(in)

@@ -28,10 +28,11 @@ const (
 	// allow (inbox_calls, inbox_bytes). A refused call fails with
 	// resource exhausted, at once.
 	Full
-	// Stalled: the guest would not take the call soon (it has not been
-	// ready since it started again, or it has been busy past its method
-	// budget), and the call can go to another replica of its service
-	// (Mover): only such a call is refused so. Its caller sends it there.
+	// Stalled: the guest would not take the call soon (it waits to start
+	// again after a failure, it has not been ready since it started
+	// again, or it has been busy past its method budget), and the call
+	// can go to another replica of its service (Mover): only such a call
+	// is refused so. Its caller sends it there.
 	Stalled
 )
 
