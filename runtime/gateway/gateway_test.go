@@ -411,9 +411,21 @@ func TestGatewayOverHTTP(t *testing.T) {
 			{"POST", "/v1/say/x", `{"data": 5}`, "invalid value for bytes field data"}, // protobuf-go's message, whose spaces vary on purpose
 			{"GET", "/v1/greet/x?data=%21%21", "", `invalid parameter \"data\"`},       // not base64, for a bytes field
 		} {
+			fake.mu.Lock()
+			before := fake.calls
+			fake.mu.Unlock()
 			resp, body := send(t, c.method, url+c.path, "application/json", c.body)
 			if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(body, `"code":3`) || !strings.Contains(body, c.says) {
 				t.Errorf("%s %s %s: %d (%s) %s, want 400, invalid argument in JSON, saying %s", c.method, c.path, c.body, resp.StatusCode, resp.Header.Get("Content-Type"), body, c.says)
+			}
+			// The method is not called, not even with an empty request: a
+			// refused request must have no effect.
+			time.Sleep(50 * time.Millisecond) // were a call on its way
+			fake.mu.Lock()
+			called := fake.calls - before
+			fake.mu.Unlock()
+			if called != 0 {
+				t.Errorf("%s %s %s: refused, yet the method was called %d times", c.method, c.path, c.body, called)
 			}
 		}
 		// A path asked with another HTTP method, or a body that is not

@@ -431,7 +431,10 @@ func (c *closeOnReadError) Read(p []byte) (int, error) {
 func (b backend) unary(service, method string) func(context.Context, *connect.Request[rawMsg]) (*connect.Response[rawMsg], error) {
 	full := service + "/" + method
 	return func(ctx context.Context, req *connect.Request[rawMsg]) (*connect.Response[rawMsg], error) {
-		methodReached(ctx)
+		if !methodReached(ctx) {
+			// The client has its answer (the refusal): this one goes nowhere.
+			return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("the request was refused before it reached "+full))
+		}
 		reply, f := b.call(ctx, service, full, req.Header().Get("traceparent"), req.Msg.b)
 		if f != nil {
 			return nil, f.connect()

@@ -29,17 +29,43 @@ import (
 // REST route onto the request (path variables, body field, query
 // parameters).
 
-// reachedKey is the context key of the flag methodReached sets.
+// reachedKey is the context key of a REST request's restFate.
 type reachedKey struct{}
 
+// restFate is how far a REST request went, decided once: it reached its
+// method, or it was refused before it did.
+type restFate struct{ v atomic.Int32 }
+
+const (
+	fateOpen int32 = iota
+	fateReached
+	fateRefused
+)
+
+// reach marks the request as one that reached its method, unless it was
+// refused first: then it reports false.
+func (f *restFate) reach() bool {
+	return f.v.CompareAndSwap(fateOpen, fateReached) || f.v.Load() == fateReached
+}
+
+// refuse marks the request as refused before it reached its method,
+// unless it reached it first: then it reports false.
+func (f *restFate) refuse() bool {
+	return f.v.CompareAndSwap(fateOpen, fateRefused) || f.v.Load() == fateRefused
+}
+
 // methodReached marks the request of ctx as one that reached its method
-// (see restFaults): vanguard may start the method's handler before it
-// decodes a REST request, so it is marked where the method is called, once
-// its request was read.
-func methodReached(ctx context.Context) {
-	if reached, ok := ctx.Value(reachedKey{}).(*atomic.Bool); ok {
-		reached.Store(true)
+// (see restFaults), where a method is called once its request was read,
+// and reports whether the method may be called. Not for a REST request
+// that vanguard refused: it answers the client with the refusal, then
+// hands the method's handler the end of an empty body (a request whose
+// body did not decode, `{"title": 5}` for a string), which reads as an
+// empty message; the method must not run with it.
+func methodReached(ctx context.Context) bool {
+	if fate, ok := ctx.Value(reachedKey{}).(*restFate); ok {
+		return fate.reach()
 	}
+	return true
 }
 
 // restFaults turns h's REST answer of code unknown or internal, given
@@ -53,11 +79,11 @@ func restFaults(procedures map[string]protoreflect.MessageDescriptor, h http.Han
 			h.ServeHTTP(w, r)
 			return
 		}
-		reached := new(atomic.Bool)
+		fate := new(restFate)
 		// The request as it came: vanguard rewrites its line and header.
-		fw := &faultWriter{ResponseWriter: w, reached: reached,
+		fw := &faultWriter{ResponseWriter: w, fate: fate,
 			rest: restRequest{method: r.Method, path: r.URL.Path, contentType: r.Header.Get("Content-Type")}}
-		h.ServeHTTP(fw, r.WithContext(context.WithValue(r.Context(), reachedKey{}, reached)))
+		h.ServeHTTP(fw, r.WithContext(context.WithValue(r.Context(), reachedKey{}, fate)))
 		fw.finish()
 	})
 }
@@ -66,7 +92,7 @@ func restFaults(procedures map[string]protoreflect.MessageDescriptor, h http.Han
 // no method, to say it again (see finish).
 type faultWriter struct {
 	http.ResponseWriter
-	reached *atomic.Bool
+	fate    *restFate
 	held    *bytes.Buffer // the held answer's body; nil when nothing is held
 	// heldHeader is the held answer's header as it was when it was
 	// written: vanguard changes the map afterwards, for an answer it
@@ -80,7 +106,7 @@ type faultWriter struct {
 type restRequest struct{ method, path, contentType string }
 
 func (f *faultWriter) WriteHeader(status int) {
-	if status >= 400 && !f.reached.Load() && f.held == nil {
+	if status >= 400 && f.held == nil && f.fate.refuse() {
 		f.held, f.heldHeader, f.heldStatus = new(bytes.Buffer), f.Header().Clone(), status
 		return
 	}
