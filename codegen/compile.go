@@ -51,6 +51,14 @@ type compilation struct {
 	sets  []compiledSet
 	files map[string]*protoFile // by import path ("greeting/v1/greeting.proto")
 	order []string              // import paths, dependencies first
+
+	// roots are the import roots of every set (slash-separated,
+	// app-relative): each set imports from its own, then from the others,
+	// as protoc's -I flags do, and as buf build does for the modules of
+	// one buf.yaml.
+	roots   []string
+	rootsMu sync.Mutex
+	rootFor map[[2]string]string // (a set's root, import path) -> the root the file is read from
 }
 
 type compiledSet struct {
@@ -75,12 +83,56 @@ type protoFile struct {
 // display is the diagnostic file name of the proto file at import path p of
 // a set with the given root.
 func (c *compilation) display(root, p string) string {
-	return filepath.Join(c.in.DisplayDir, filepath.FromSlash(root), filepath.FromSlash(p))
+	return filepath.Join(c.in.DisplayDir, filepath.FromSlash(c.rootOf(root, p)), filepath.FromSlash(p))
+}
+
+// rootOf is the root that a set of root reads the file at import path p
+// from: its own when the file is there, or else the first other root of
+// the app that has it (see roots).
+func (c *compilation) rootOf(root, p string) string {
+	if len(c.roots) < 2 {
+		return root
+	}
+	key := [2]string{root, p}
+	c.rootsMu.Lock()
+	defer c.rootsMu.Unlock()
+	if r, ok := c.rootFor[key]; ok {
+		return r
+	}
+	found := root
+	for _, r := range c.importRoots(root) {
+		if st, err := os.Stat(filepath.Join(c.in.AppDir, filepath.FromSlash(r), filepath.FromSlash(p))); err == nil && !st.IsDir() {
+			found = r
+			break
+		}
+	}
+	if c.rootFor == nil {
+		c.rootFor = map[[2]string]string{}
+	}
+	c.rootFor[key] = found
+	return found
+}
+
+// importRoots are the roots a set of root imports from, in order: its
+// own, then the others in the order of the sets.
+func (c *compilation) importRoots(root string) []string {
+	out := []string{root}
+	for _, r := range c.roots {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // compile parses and links every set's files.
 func (c *compilation) compile(ctx context.Context) hcl.Diagnostics {
 	var diags hcl.Diagnostics
+	for _, set := range c.in.Sets {
+		if r := cleanRel(set.Root); !slices.Contains(c.roots, r) {
+			c.roots = append(c.roots, r)
+		}
+	}
 	for _, set := range c.in.Sets {
 		root := cleanRel(set.Root)
 		var listed []string
@@ -156,7 +208,18 @@ func (c *compilation) compileSet(ctx context.Context, root string, names []strin
 		mu.Unlock()
 		return nil // keep going: report every error at once
 	}, nil)
-	rootDir := filepath.Join(c.in.AppDir, filepath.FromSlash(root))
+	var importPaths []string
+	for _, r := range c.importRoots(root) {
+		importPaths = append(importPaths, filepath.Join(c.in.AppDir, filepath.FromSlash(r)))
+	}
+	under := func(p string) bool {
+		for _, dir := range importPaths {
+			if rel, err := filepath.Rel(dir, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				return true
+			}
+		}
+		return false
+	}
 	comp := protocompile.Compiler{
 		// The app's own files first, then the protos parigot ships
 		// (parigot/id/v1/id.proto), then google/api's HTTP annotations
@@ -164,9 +227,9 @@ func (c *compilation) compileSet(ctx context.Context, root string, names []strin
 		// into parigot.
 		Resolver: protocompile.WithStandardImports(protocompile.CompositeResolver{
 			&protocompile.SourceResolver{
-				ImportPaths: []string{rootDir},
+				ImportPaths: importPaths,
 				Accessor: func(p string) (io.ReadCloser, error) {
-					if rel, err := filepath.Rel(rootDir, p); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+					if !under(p) {
 						shown := p
 						if rel, err := filepath.Rel(c.in.AppDir, p); err == nil {
 							shown = filepath.Join(c.in.DisplayDir, rel)
@@ -437,6 +500,7 @@ func (c *compilation) request() (*pluginpb.CodeGeneratorRequest, hcl.Diagnostics
 	var visit func(root string, f linker.File)
 	visit = func(root string, f linker.File) {
 		p := f.Path()
+		root = c.rootOf(root, p) // a file of another root, imported from this one
 		if prev, ok := c.files[p]; ok {
 			if prev.root != root && prev.res != nil {
 				if res, ok := f.(linker.Result); ok && !proto.Equal(prev.fdp, res.FileDescriptorProto()) {

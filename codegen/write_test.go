@@ -3,6 +3,7 @@ package codegen
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -152,4 +153,38 @@ func appDirs(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	return dirs
+}
+
+// The sets of an app import from each other's roots (protoc's -I flags, the
+// modules of one buf.yaml): a proto of one root imports a shared type from
+// another's, which is generated once, and a mistake in that file is shown
+// at its own path.
+func TestASetImportsFromTheOtherSetsRoots(t *testing.T) {
+	const money = "syntax = \"proto3\";\npackage acme.type.v1;\noption go_package = \"example.com/app/gen/acme/type/v1;typev1\";\nmessage Money { string currency = 1; int64 units = 2; }\n"
+	const shop = "syntax = \"proto3\";\npackage shop.v1;\noption go_package = \"example.com/app/gen/shop/v1;shopv1\";\nimport \"acme/type/v1/money.proto\";\nmessage Price { acme.type.v1.Money amount = 1; }\n"
+	dir := writeApp(t, map[string]string{"proto/shop/v1/shop.proto": shop, "vendorproto/acme/type/v1/money.proto": money})
+	in := Input{AppDir: dir, DisplayDir: "app", Module: testModule, Sets: []ProtoSet{
+		{Root: "proto", Files: []string{"proto/shop/v1/shop.proto"}},
+		{Root: "vendorproto", Files: []string{"vendorproto/acme/type/v1/money.proto"}},
+	}}
+	res := mustGenerate(t, in)
+	for _, f := range []string{"gen/shop/v1/shop.pb.go", "gen/acme/type/v1/money.pb.go"} {
+		if !slices.Contains(rel(t, dir, res.Files), f) {
+			t.Errorf("%s was not generated: %q", f, rel(t, dir, res.Files))
+		}
+	}
+
+	broken := strings.Replace(money, "int64 units = 2;", "int64 units = 2; Nope n = 3;", 1)
+	if err := os.WriteFile(filepath.Join(dir, "vendorproto/acme/type/v1/money.proto"), []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, diags := Generate(t.Context(), in)
+	if !diags.HasErrors() {
+		t.Fatal("a mistake in the imported file: no error")
+	}
+	for _, d := range diags {
+		if d.Subject == nil || d.Subject.Filename != filepath.Join("app", "vendorproto", "acme", "type", "v1", "money.proto") {
+			t.Errorf("%s: %s, at %v; want it at app/vendorproto/acme/type/v1/money.proto", d.Summary, d.Detail, d.Subject)
+		}
+	}
 }
