@@ -1016,6 +1016,20 @@ message M {
 			srcLine: `import "../x.proto";`,
 		},
 		{
+			name: "proto imports that make a Go import cycle are reported at the import that closes it",
+			files: map[string]string{
+				"library/v1/library.proto": "syntax = \"proto3\";\npackage library.v1;\nimport \"shelf/v1/shelf.proto\";\nmessage Book { shelf.v1.Shelf on = 1; }\n",
+				"library/v1/common.proto":  "syntax = \"proto3\";\npackage library.v1;\nmessage Note { string text = 1; }\n",
+				"shelf/v1/shelf.proto":     "syntax = \"proto3\";\npackage shelf.v1;\nimport \"library/v1/common.proto\";\nmessage Shelf { library.v1.Note note = 1; }\n",
+			},
+			set:     ProtoSet{Files: []string{"library/v1/library.proto", "library/v1/common.proto", "shelf/v1/shelf.proto"}},
+			summary: "Proto imports that make a Go import cycle",
+			detail:  "example.com/app/gen/shelf/v1 imports example.com/app/gen/library/v1 (shelf/v1/shelf.proto imports library/v1/common.proto)",
+			file:    "app/shelf/v1/shelf.proto",
+			line:    3, column: 8,
+			srcLine: `import "library/v1/common.proto";`,
+		},
+		{
 			name:    "a missing file is reported where the manifest names it",
 			files:   map[string]string{"a.proto": "syntax = \"proto3\";\n"},
 			set:     ProtoSet{Files: []string{"a.proto", "proto/missing.proto"}, Ranges: []hcl.Range{{}, manifestRange}},

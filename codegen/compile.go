@@ -592,6 +592,7 @@ func (c *compilation) request() (*pluginpb.CodeGeneratorRequest, hcl.Diagnostics
 		}
 	}
 	diags = append(diags, c.linkedNameDiags()...)
+	diags = append(diags, c.goImportCycleDiags()...)
 	req.Parameter = proto.String(strings.Join(params, ","))
 	if len(params) == 0 {
 		req.Parameter = nil
@@ -950,13 +951,106 @@ func (c *compilation) unprovidedImportDiag(pf *protoFile, goPkg string) *hcl.Dia
 		d.Subject = &rng
 		return d
 	}
+	rng := c.importRange(by, pf.path)
+	d.Subject = &rng
+	return d
+}
+
+// importRange is where pf imports the file at import path p.
+func (c *compilation) importRange(pf *protoFile, p string) hcl.Range {
 	var node ast.Node
-	for _, decl := range by.res.AST().Decls {
-		if in, ok := decl.(*ast.ImportNode); ok && in.Name.AsString() == pf.path {
+	for _, decl := range pf.res.AST().Decls {
+		if in, ok := decl.(*ast.ImportNode); ok && in.Name.AsString() == p {
 			node = in.Name
 		}
 	}
-	rng := c.nodeRange(by, node)
-	d.Subject = &rng
-	return d
+	return c.nodeRange(pf, node)
+}
+
+// goImport is one proto import that makes the Go package of the app's
+// proto file by import the Go package to, that of the file at dep.
+type goImport struct {
+	from, to string // Go import paths
+	by       *protoFile
+	dep      string
+}
+
+// goImportCycleDiags reports the imports between the app's proto files
+// that would have their Go packages import each other in a cycle: valid
+// protobuf, but code the go command refuses to build ("import cycle not
+// allowed", naming generated files). protoc-gen-go imports the Go package
+// of every import that is not weak, used or not. Each cycle is reported
+// at the import that closes it.
+func (c *compilation) goImportCycleDiags() hcl.Diagnostics {
+	edges := map[string][]goImport{} // a Go package -> its imports of the app's other Go packages
+	var pkgs []string
+	for _, p := range c.order {
+		pf := c.files[p]
+		if !pf.gen || pf.res == nil {
+			continue
+		}
+		from, _ := c.goPackageOf(pf)
+		if !slices.Contains(pkgs, from) {
+			pkgs = append(pkgs, from)
+		}
+		imps := pf.file.Imports()
+		for i := 0; i < imps.Len(); i++ {
+			if imps.Get(i).IsWeak {
+				continue
+			}
+			d := c.files[imps.Get(i).Path()]
+			if d == nil || !d.gen {
+				continue
+			}
+			to, _ := c.goPackageOf(d)
+			if to == from || slices.ContainsFunc(edges[from], func(e goImport) bool { return e.to == to }) {
+				continue
+			}
+			edges[from] = append(edges[from], goImport{from: from, to: to, by: pf, dep: d.path})
+		}
+	}
+	var diags hcl.Diagnostics
+	const unseen, onPath, done = 0, 1, 2
+	state := map[string]int{}
+	var trail []goImport
+	var walk func(pkg string)
+	walk = func(pkg string) {
+		state[pkg] = onPath
+		for _, e := range edges[pkg] {
+			switch state[e.to] {
+			case unseen:
+				trail = append(trail, e)
+				walk(e.to)
+				trail = trail[:len(trail)-1]
+			case onPath:
+				start := slices.IndexFunc(trail, func(p goImport) bool { return p.from == e.to })
+				diags = append(diags, c.goImportCycleDiag(append(slices.Clone(trail[start:]), e)))
+			}
+		}
+		state[pkg] = done
+	}
+	for _, p := range pkgs {
+		if state[p] == unseen {
+			walk(p)
+		}
+	}
+	return diags
+}
+
+// goImportCycleDiag reports one cycle of Go package imports, at the proto
+// import that closes it (cycle's last).
+func (c *compilation) goImportCycleDiag(cycle []goImport) *hcl.Diagnostic {
+	var steps []string
+	for _, e := range cycle {
+		steps = append(steps, fmt.Sprintf("  %s imports %s (%s imports %s)", e.from, e.to, e.by.path, e.dep))
+	}
+	last := cycle[len(cycle)-1]
+	rng := c.importRange(last.by, last.dep)
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Proto imports that make a Go import cycle",
+		Detail: fmt.Sprintf("The Go code of these protos would import itself in a cycle, which Go does not allow:\n%s\nMove the messages the packages share into a proto file of their own, with a go_package of its own, and import that; or give the files of the cycle one go_package.",
+			strings.Join(steps, "\n")),
+		Subject: &rng,
+	}
 }
