@@ -1002,6 +1002,19 @@ message M {
 			srcLine: `import "b.proto";`,
 		},
 		{
+			name: "a missing import names the file it may have meant",
+			files: map[string]string{
+				"shelf/v1/shelf.proto":  "syntax = \"proto3\";\npackage shelf.v1;\nimport \"shelf/v1/shelves.proto\";\n",
+				"shelf/v1/shelve.proto": "syntax = \"proto3\";\npackage shelf.v1;\n",
+			},
+			set:     ProtoSet{Files: []string{"shelf/v1/shelf.proto"}},
+			summary: "Imported proto file not found: shelf/v1/shelves.proto",
+			detail:  `There is no shelf/v1/shelves.proto below the import root app/, nor among the files shipped with parigot or protobuf. An import names a file by its path below the proto block's root in parigot.hcl (the app directory when it has none). Did you mean "shelf/v1/shelve.proto"?`,
+			file:    "app/shelf/v1/shelf.proto",
+			line:    3, column: 8,
+			srcLine: `import "shelf/v1/shelves.proto";`,
+		},
+		{
 			name: "an import that leaves the import root is reported at the import",
 			files: map[string]string{
 				"proto/a/v1/a.proto": "syntax = \"proto3\";\npackage a.v1;\nimport \"../x.proto\";\n",

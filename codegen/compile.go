@@ -34,6 +34,7 @@ import (
 	"google.golang.org/protobuf/types/pluginpb"
 
 	"parigot.dev/parigot/internal/diag"
+	"parigot.dev/parigot/internal/suggest"
 	shipped "parigot.dev/parigot/proto"
 )
 
@@ -408,6 +409,9 @@ func (c *compilation) errorDiag(root string, e reporter.ErrorWithPos) *hcl.Diagn
 	msg := c.appRelative(root, compilerMessage(e))
 	msg = strings.ReplaceAll(msg, "$end", "end of file") // the parser's name for it
 	rng := c.spanRange(root, e.Start(), e.End())
+	if d := c.missingImportDiag(root, e, rng); d != nil {
+		return d
+	}
 	if summary, detail, ok := unknownTypeError(msg); ok {
 		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &rng}
 	}
@@ -418,6 +422,50 @@ func (c *compilation) errorDiag(root string, e reporter.ErrorWithPos) *hcl.Diagn
 		summary = fmt.Sprintf("Edition %s is not one parigot compiles", m[1])
 	}
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: protoErrorDetail(msg), Subject: &rng}
+}
+
+// missingImportDiag says where an import that names no file was looked
+// for, and which file of the app it may have meant; nil for another error.
+func (c *compilation) missingImportDiag(root string, e reporter.ErrorWithPos, rng hcl.Range) *hcl.Diagnostic {
+	var pe *fs.PathError
+	if !errors.As(e, &pe) || !errors.Is(pe, fs.ErrNotExist) {
+		return nil
+	}
+	// The path is below the root the compiler looked in last; roots may
+	// nest ("." and "vendor"), so the import path is the shortest.
+	var imported string
+	var where, candidates []string
+	for _, r := range c.importRoots(root) {
+		dir := filepath.Join(c.in.AppDir, filepath.FromSlash(r))
+		if rel, err := filepath.Rel(dir, pe.Path); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && (imported == "" || len(rel) < len(imported)) {
+			imported = filepath.ToSlash(rel)
+		}
+		where = append(where, c.display(r, ".")+string(filepath.Separator))
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".proto") {
+				return nil
+			}
+			if rel, err := filepath.Rel(dir, p); err == nil && filepath.ToSlash(rel) != e.Start().Filename {
+				candidates = append(candidates, filepath.ToSlash(rel)) // not the importing file itself
+			}
+			return nil
+		})
+	}
+	if imported == "" {
+		return nil
+	}
+	detail := fmt.Sprintf("There is no %s below the import root %s, nor among the files shipped with parigot or protobuf. An import names a file by its path below the proto block's root in parigot.hcl (the app directory when it has none).",
+		imported, strings.Join(where, " or "))
+	if len(where) > 1 {
+		detail = fmt.Sprintf("There is no %s below the import roots %s, nor among the files shipped with parigot or protobuf. An import names a file by its path below one of the proto blocks' roots in parigot.hcl.",
+			imported, strings.Join(where, ", "))
+	}
+	if near := suggest.Closest(imported, candidates); near != "" {
+		detail += fmt.Sprintf(" Did you mean %q?", near)
+	} else {
+		detail += " Check the path, or add the file."
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Imported proto file not found: " + imported, Detail: detail, Subject: &rng}
 }
 
 // unknownEdition matches the compiler's error for an edition it does not
