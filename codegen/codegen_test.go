@@ -1137,7 +1137,7 @@ message M {}
 			srcLine: `option go_package = "github.com/someone/else/o/v1;ov1";`,
 		},
 		{
-			name: "a google.api.http rule binding no field is reported at the option, in the gateway's words",
+			name: "a google.api.http rule binding no field is reported at its path, in the gateway's words",
 			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
 package o.v1;
 import "google/api/annotations.proto";
@@ -1152,11 +1152,11 @@ service Things {
 			summary: "The gateway cannot serve this google.api.http rule",
 			detail:  `Unknown field in field path "nme"`,
 			file:    "app/proto/o/v1/o.proto",
-			line:    7, column: 5,
+			line:    7, column: 33,
 			srcLine: `    option (google.api.http) = {get: "/v1/things/{nme}"};`,
 		},
 		{
-			name: "a google.api.http path that does not start with / is reported at the option",
+			name: "a google.api.http path that does not start with / is reported at the path",
 			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
 package o.v1;
 import "google/api/annotations.proto";
@@ -1171,8 +1171,52 @@ service Things {
 			summary: "The gateway cannot serve this google.api.http rule",
 			detail:  "expected '/'",
 			file:    "app/proto/o/v1/o.proto",
-			line:    7, column: 5,
+			line:    7, column: 33,
 			srcLine: `    option (google.api.http) = {get: "v1/things"};`,
+		},
+		{
+			name: "a google.api.http body naming no field is reported at the body, in an option over several lines",
+			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
+package o.v1;
+import "google/api/annotations.proto";
+message Thing { string id = 1; Thing inner = 2; }
+service Things {
+  rpc Put(Thing) returns (Thing) {
+    option (google.api.http) = {
+      put: "/v1/things/{id}"
+      body: "innr"
+    };
+  }
+}
+`},
+			set:     ProtoSet{Root: "proto", Files: []string{"proto/o/v1/o.proto"}},
+			summary: "The gateway cannot serve this google.api.http rule",
+			detail:  `field path "innr"`,
+			file:    "app/proto/o/v1/o.proto",
+			line:    9, column: 7,
+			srcLine: `      body: "innr"`,
+		},
+		{
+			name: "a google.api.http additional binding that does not map is reported at it, named as in the proto",
+			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
+package o.v1;
+import "google/api/annotations.proto";
+message Thing { string id = 1; }
+service Things {
+  rpc Get(Thing) returns (Thing) {
+    option (google.api.http) = {
+      get: "/v1/things/{id}"
+      additional_bindings { get: "/v1/all/{idd}" }
+    };
+  }
+}
+`},
+			set:     ProtoSet{Root: "proto", Files: []string{"proto/o/v1/o.proto"}},
+			summary: "The gateway cannot serve this google.api.http rule",
+			detail:  `In additional_bindings #1: unknown field in field path "idd"`,
+			file:    "app/proto/o/v1/o.proto",
+			line:    9, column: 29,
+			srcLine: `      additional_bindings { get: "/v1/all/{idd}" }`,
 		},
 		{
 			name: "a message whose Go name a nested message has is reported at its name",

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"connectrpc.com/vanguard"
@@ -34,13 +36,20 @@ func (c *compilation) httpRuleDiags() hcl.Diagnostics {
 			if err == nil {
 				continue
 			}
-			method, why := "", err.Error()
+			method, why, binding := "", err.Error(), 0
 			if m := vanguardMethod.FindStringSubmatch(why); m != nil && strings.HasPrefix(m[1], string(sd.FullName())+".") {
-				method, why = strings.TrimPrefix(m[1], string(sd.FullName())+"."), m[2]
+				method, why = strings.TrimPrefix(m[1], string(sd.FullName())+"."), m[3]
+				if m[2] != "" {
+					binding, _ = strconv.Atoi(m[2])
+					why = fmt.Sprintf("in additional_bindings #%d: %s", binding, why)
+				}
 			}
 			var node ast.Node = serviceNode(pf.res.AST(), string(sd.Name()), method, false)
 			if o := httpOption(pf.res.AST(), string(sd.Name()), method); o != nil {
 				node = o
+				if f := httpRuleField(o, binding, why); f != nil {
+					node = f
+				}
 			}
 			rng := c.nodeRange(pf, node)
 			diags = append(diags, &hcl.Diagnostic{
@@ -57,7 +66,67 @@ func (c *compilation) httpRuleDiags() hcl.Diagnostics {
 
 // vanguardMethod picks the method and the reason out of vanguard's error
 // for a rule it cannot map.
-var vanguardMethod = regexp.MustCompile(`failed to configure method ([\w.]+): (?:failed to add REST route for method \S+: )?(.*)$`)
+var vanguardMethod = regexp.MustCompile(`failed to configure method ([\w.]+): (?:failed to add REST route (?:\(add'l binding #(\d+)\) )?for method \S+: )?(.*)$`)
+
+// ruleFieldPath picks the field path out of vanguard's reason for a rule
+// it cannot map: the body, response_body or path variable it names.
+var ruleFieldPath = regexp.MustCompile(`(?:field path|body path|path variable) "([^"]*)"`)
+
+// httpRuleField narrows the google.api.http option o to the part of it
+// that why, vanguard's reason, is about: the field of the rule (or of its
+// binding-th additional binding, from 1) whose value names the field path
+// why quotes (body: "bok", get: "/v1/{nme}"), or the binding itself, or
+// the rule's path when why names no field. Nil when nothing narrower is
+// found.
+func httpRuleField(o ast.Node, binding int, why string) ast.Node {
+	opt, ok := o.(*ast.OptionNode)
+	if !ok {
+		return nil
+	}
+	lit, ok := opt.Val.(*ast.MessageLiteralNode)
+	if !ok {
+		return nil
+	}
+	var narrowest ast.Node
+	if binding > 0 {
+		var bindings []*ast.MessageLiteralNode
+		for _, f := range lit.Elements {
+			if f.Name == nil || f.Name.Name == nil || string(f.Name.Name.AsIdentifier()) != "additional_bindings" {
+				continue
+			}
+			switch v := f.Val.(type) {
+			case *ast.MessageLiteralNode:
+				bindings = append(bindings, v)
+			case *ast.ArrayLiteralNode:
+				for _, e := range v.Elements {
+					if m, ok := e.(*ast.MessageLiteralNode); ok {
+						bindings = append(bindings, m)
+					}
+				}
+			}
+		}
+		if binding > len(bindings) {
+			return nil
+		}
+		lit = bindings[binding-1]
+		narrowest = lit
+	}
+	m := ruleFieldPath.FindStringSubmatch(why)
+	for _, f := range lit.Elements {
+		sv, ok := f.Val.(ast.StringValueNode)
+		if !ok || f.Name == nil || f.Name.Name == nil {
+			continue
+		}
+		name, val := string(f.Name.Name.AsIdentifier()), sv.AsString()
+		switch {
+		case m != nil && (val == m[1] || strings.Contains(val, "{"+m[1]+"}") || strings.Contains(val, "{"+m[1]+"=")):
+			return f
+		case m == nil && slices.Contains([]string{"get", "put", "post", "delete", "patch"}, name):
+			return f // a path template that does not parse
+		}
+	}
+	return narrowest
+}
 
 // httpOption finds the google.api.http option of method in service, or nil.
 func httpOption(file *ast.FileNode, service, method string) ast.Node {
