@@ -92,8 +92,8 @@ func restFaults(procedures map[string]protoreflect.MessageDescriptor, h http.Han
 // no method, to say it again (see finish).
 type faultWriter struct {
 	http.ResponseWriter
-	fate    *restFate
-	held    *bytes.Buffer // the held answer's body; nil when nothing is held
+	fate *restFate
+	held *bytes.Buffer // the held answer's body; nil when nothing is held
 	// heldHeader is the held answer's header as it was when it was
 	// written: vanguard changes the map afterwards, for an answer it
 	// takes as sent.
