@@ -213,12 +213,24 @@ func (d *devSession) run(ctx context.Context, res *builder.Result) {
 	d.running = true
 	guests := host.GuestsFromManifest(res.App, res.Wasm)
 	reloads, ended := d.reloads, d.ended
-	gws, schema, err := runGateways(res.App, d.listen)
+	listen := d.listen
+	if listen != "" && len(res.App.Gateways) == 0 {
+		// parigot.hcl no longer declares one (dev started with one): the
+		// app runs without, and --listen waits for a gateway to come back.
+		d.say("--listen %s is the address of the app's gateway, and parigot.hcl declares none now: the app runs without one", listen)
+		listen = ""
+	}
+	gws, schema, err := runGateways(res.App, listen)
 	if err != nil {
+		var usage usageError
+		if errors.As(err, &usage) {
+			err = usage.err // a mistake of the app's, not of the command line
+		}
 		report(err, d.stderr)
 		d.held.Close()
 		d.running = false
 		stop()
+		d.say("the app is not running; save a fix to start it")
 		return
 	}
 	var addrs []string

@@ -217,6 +217,39 @@ func TestDevWaitsForAManifestThatBuilds(t *testing.T) {
 	p.stop(t)
 }
 
+// A gateway removed from parigot.hcl under parigot dev --listen: the app
+// restarts without it, and its address refuses connections; the --listen
+// of the command line is no mistake of the app's that would stop it.
+func TestDevRunsOnWhenTheGatewayGoes(t *testing.T) {
+	app, env := newShop(t)
+	manifestFile := filepath.Join(app, "parigot.hcl")
+	initial, err := os.ReadFile(manifestFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withGateway := regexp.MustCompile(`(?m)^# (gateway|  listen|  services|})`).ReplaceAllString(string(initial), "$1")
+	if err := os.WriteFile(manifestFile, []byte(withGateway), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startParigot(t, app, env, "dev", "--listen", "127.0.0.1:0")
+	url := p.waitFor(t, &p.stderr, regexp.MustCompile(`parigot dev: gateway public serves (http://\S+)`), 1)[1]
+	p.waitFor(t, &p.stdout, regexp.MustCompile(regexp.QuoteMeta("hello | Hello, world, from shop!")), 1)
+
+	if err := os.WriteFile(manifestFile, initial, 0o644); err != nil { // the gateway block commented out again
+		t.Fatal(err)
+	}
+	p.waitFor(t, &p.stderr, regexp.MustCompile(`parigot dev: --listen 127\.0\.0\.1:0 is the address of the app's gateway, and parigot.hcl declares none now: the app runs without one`), 1)
+	p.waitFor(t, &p.stdout, regexp.MustCompile(regexp.QuoteMeta("hello | Hello, world, from shop!")), 2)
+	if resp, err := http.Get(url + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Errorf("the removed gateway's address %s still answers (%s)", url, resp.Status)
+	}
+	if said := p.said(); strings.Contains(said, "parigot --help") || strings.Contains(said, "not running") {
+		t.Errorf("the app stopped:\n%s", said)
+	}
+	p.stop(t)
+}
+
 // newShop makes the app parigot init shop makes, in a directory of the
 // test's, and returns it with the environment parigot runs in there (see
 // goEnvironment). It skips the test in -short mode, which builds nothing.
