@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/internal/genfile"
+	"parigot.dev/parigot/internal/tempdir"
 	"parigot.dev/parigot/internal/watch"
 	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/gateway"
@@ -54,6 +56,7 @@ save. Services keep serving when the programs end; Ctrl-C stops the app.`,
   parigot dev ./examples/bookstore --listen 127.0.0.1:0`,
 		Args: maxOneDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			tempdir.Sweep(os.TempDir()) // what runs killed with kill -9 left
 			if err := checkAddress("listen", listen); err != nil {
 				return err
 			}

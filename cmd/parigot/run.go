@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/compcache"
+	"parigot.dev/parigot/internal/tempdir"
 	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/host"
@@ -93,6 +95,7 @@ each service's offer gave them through NATS.`,
   machine-a$ parigot run --mode=split --nats=nats://10.0.0.1:4222 --nats-seeds ./seeds --only=greeting --direct-host 10.0.0.1`,
 		Args: maxOneDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			tempdir.Sweep(os.TempDir()) // what runs killed with kill -9 left
 			if f.mode != "single" && f.mode != "split" {
 				return usageError{err: fmt.Errorf("unknown --mode %q: the modes are single and split", f.mode)}
 			}

@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/cmd/parigot/internal/gotest"
 	"parigot.dev/parigot/internal/compcache"
+	"parigot.dev/parigot/internal/tempdir"
 	"parigot.dev/parigot/runtime/apptest"
 )
 
@@ -46,6 +48,7 @@ compile, or the app did not build (shown as 'parigot build' shows it).`,
   parigot test --run 'TestHelloworld/FetchGreeting' -v`,
 		Args: maxOneDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			tempdir.Sweep(os.TempDir()) // what runs killed with kill -9 left
 			var modes []string
 			switch f.mode {
 			case "single", "split":

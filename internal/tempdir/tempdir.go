@@ -19,30 +19,44 @@ import (
 	"strings"
 )
 
-// Make makes a fresh directory in os.TempDir(), readable only by this
-// user, named prefix, this process's id, a dash and a random suffix
-// ("parigot-run-4242-123456"), after removing every directory of the same
-// prefix whose process has ended. The caller removes the directory it got
-// when it is done with it.
-func Make(prefix string) (string, error) {
-	Sweep(os.TempDir(), prefix)
-	return os.MkdirTemp("", fmt.Sprintf("%s%d-", prefix, os.Getpid()))
+// The kinds of directory parigot makes, each Make's prefix.
+const (
+	Run       = "parigot-run-"       // split mode's sockets, for a run
+	Direct    = "parigot-direct-"    // a split-mode process's socket, without a run's directory
+	JetStream = "parigot-jetstream-" // an ephemeral JetStream store
+	Debug     = "parigot-debug-"     // the link to a guest under the debugger
+)
+
+var kinds = []string{Run, Direct, JetStream, Debug}
+
+// Make makes a fresh directory of kind (Run, ...) in os.TempDir(),
+// readable only by this user, named kind, this process's id, a dash and a
+// random suffix ("parigot-run-4242-123456"), after removing what Sweep
+// removes. The caller removes the directory it got when it is done with
+// it.
+func Make(kind string) (string, error) {
+	Sweep(os.TempDir())
+	return os.MkdirTemp("", fmt.Sprintf("%s%d-", kind, os.Getpid()))
 }
 
-// Sweep removes the directories in dir that Make named with prefix and
-// whose process has ended. What it cannot tell (another name, a file, a
-// process it may not signal, another system than Unix) it leaves.
-func Sweep(dir, prefix string) {
+// Sweep removes the directories in dir that Make named, of any kind, whose
+// process has ended. What it cannot tell (another name, a file, a process
+// it may not signal, another system than Unix) it leaves. A command that
+// runs an app calls it too, so that a run that makes no directory still
+// removes those of runs killed before.
+func Sweep(dir string) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		pid, ok := madeBy(e.Name(), prefix)
-		if !ok || !e.IsDir() || pid == os.Getpid() || !ended(pid) {
-			continue
+		for _, kind := range kinds {
+			pid, ok := madeBy(e.Name(), kind)
+			if !ok || !e.IsDir() || pid == os.Getpid() || !ended(pid) {
+				continue
+			}
+			os.RemoveAll(filepath.Join(dir, e.Name()))
 		}
-		os.RemoveAll(filepath.Join(dir, e.Name()))
 	}
 }
 

@@ -35,8 +35,9 @@ func TestMakeRemovesWhatEndedProcessesLeft(t *testing.T) {
 		return p
 	}
 	left := mk(fmt.Sprintf("parigot-run-%d-111", dead))
-	running := mk(fmt.Sprintf("parigot-run-%d-222", alive))
 	otherKind := mk(fmt.Sprintf("parigot-jetstream-%d-333", dead))
+	running := mk(fmt.Sprintf("parigot-run-%d-222", alive))
+	notAKind := mk(fmt.Sprintf("parigot-backup-%d-333", dead)) // a user's, named alike
 	oldName := mk("parigot-run-123456789") // named before directories named their process
 	notOurs := mk(fmt.Sprintf("parigot-run-%d", dead))
 	file := filepath.Join(tmp, fmt.Sprintf("parigot-run-%d-444", dead))
@@ -44,7 +45,7 @@ func TestMakeRemovesWhatEndedProcessesLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dir, err := Make("parigot-run-")
+	dir, err := Make(Run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,16 +55,18 @@ func TestMakeRemovesWhatEndedProcessesLeft(t *testing.T) {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
 		t.Errorf("the directory made: %v, %v; want a directory only this user may read", fi, err)
 	}
-	if _, err := os.Stat(left); !os.IsNotExist(err) {
-		t.Errorf("%s, left by a process that has ended, is still there (%v)", left, err)
+	for _, gone := range []string{left, otherKind} {
+		if _, err := os.Stat(gone); !os.IsNotExist(err) {
+			t.Errorf("%s, left by a process that has ended, is still there (%v)", gone, err)
+		}
 	}
-	for _, keep := range []string{running, otherKind, oldName, notOurs, file} {
+	for _, keep := range []string{running, notAKind, oldName, notOurs, file} {
 		if _, err := os.Stat(keep); err != nil {
 			t.Errorf("%s was removed: %v", keep, err)
 		}
 	}
 	// A second process's sweep leaves the directory of this one, which runs.
-	Sweep(tmp, "parigot-run-")
+	Sweep(tmp)
 	if _, err := os.Stat(dir); err != nil {
 		t.Errorf("the directory of a process that runs was removed: %v", err)
 	}

@@ -44,7 +44,7 @@ func (in *instance) debugging() bool { return in.spec.Debug != "" }
 // ends, serving its host function calls. The error says how it ended, as
 // wazero's would: nil for an exit 0, a *nativeExit otherwise.
 func (r *run) runNative(ctx context.Context, in *instance, stdout, stderr *guestOutput) error {
-	dir, err := tempdir.Make("parigot-debug-")
+	dir, err := tempdir.Make(tempdir.Debug)
 	if err != nil {
 		return err
 	}

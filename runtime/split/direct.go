@@ -164,7 +164,7 @@ const orderWait = 20 * time.Millisecond
 // this one is killed before it can.
 func socketDir(run string) (string, error) {
 	if run == "" {
-		return tempdir.Make("parigot-direct-")
+		return tempdir.Make(tempdir.Direct)
 	}
 	return os.MkdirTemp(run, "parigot-")
 }

@@ -181,7 +181,7 @@ func Supervise(ctx context.Context, opts Options) (host.Result, error) {
 		// listenDirect), which a child killed by a signal leaves behind.
 		// This one, a supervisor killed by a signal leaves: the next run's
 		// removes it.
-		s.sockets, _ = tempdir.Make("parigot-run-")
+		s.sockets, _ = tempdir.Make(tempdir.Run)
 	}
 	// 1. NATS: the embedded server, or the one given.
 	if err := s.connect(); err != nil {

@@ -80,7 +80,7 @@ func StartServer(opts ServerOptions) (*Server, error) {
 // removes a fresh one); the caller calls it once its server has stopped.
 func JetStreamDir(dir string, ephemeral bool) (use string, release func(), err error) {
 	if ephemeral {
-		d, err := tempdir.Make("parigot-jetstream-")
+		d, err := tempdir.Make(tempdir.JetStream)
 		return d, func() { os.RemoveAll(d) }, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
