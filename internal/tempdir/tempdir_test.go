@@ -38,7 +38,7 @@ func TestMakeRemovesWhatEndedProcessesLeft(t *testing.T) {
 	otherKind := mk(fmt.Sprintf("parigot-jetstream-%d-333", dead))
 	running := mk(fmt.Sprintf("parigot-run-%d-222", alive))
 	notAKind := mk(fmt.Sprintf("parigot-backup-%d-333", dead)) // a user's, named alike
-	oldName := mk("parigot-run-123456789") // named before directories named their process
+	oldName := mk("parigot-run-123456789")                     // named before directories named their process
 	notOurs := mk(fmt.Sprintf("parigot-run-%d", dead))
 	file := filepath.Join(tmp, fmt.Sprintf("parigot-run-%d-444", dead))
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
