@@ -1027,7 +1027,7 @@ type goImport struct {
 // that would have their Go packages import each other in a cycle: valid
 // protobuf, but code the go command refuses to build ("import cycle not
 // allowed", naming generated files). protoc-gen-go imports the Go package
-// of every import that is not weak, used or not. Each cycle is reported
+// of every import, used or not. Each cycle is reported
 // at the import that closes it.
 func (c *compilation) goImportCycleDiags() hcl.Diagnostics {
 	edges := map[string][]goImport{} // a Go package -> its imports of the app's other Go packages
@@ -1043,9 +1043,6 @@ func (c *compilation) goImportCycleDiags() hcl.Diagnostics {
 		}
 		imps := pf.file.Imports()
 		for i := 0; i < imps.Len(); i++ {
-			if imps.Get(i).IsWeak {
-				continue
-			}
 			d := c.files[imps.Get(i).Path()]
 			if d == nil || !d.gen {
 				continue
