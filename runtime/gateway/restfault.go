@@ -12,6 +12,8 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"parigot.dev/parigot/runtime/internal/abi"
 )
 
 // A REST request whose query or body does not fit its method's request (a
@@ -161,9 +163,16 @@ func (f *faultWriter) finish() {
 	}
 	h.Set("Content-Type", "application/json") // vanguard says application/proto
 	h.Del("Content-Encoding")
-	if c := connect.Code(*status.Code); c == connect.CodeUnknown || c == connect.CodeInternal {
+	switch c := connect.Code(*status.Code); c {
+	case connect.CodeUnknown, connect.CodeInternal:
 		body, _ = json.Marshal(map[string]any{"code": int(connect.CodeInvalidArgument), "message": "the request does not fit its method: " + status.Message, "details": []any{}})
 		f.heldStatus = http.StatusBadRequest
+	case connect.CodeResourceExhausted:
+		// Before any method: the body or its message is over the limit,
+		// said in the libraries' words (message size 4194324 is larger
+		// than configured max 4194304), which say nothing of what to do.
+		body, _ = json.Marshal(map[string]any{"code": int(c), "details": []any{},
+			"message": fmt.Sprintf("the request is too large (%s): a call carries at most %d MiB, and a REST body is at most %d MiB; send less in one call, or keep large data elsewhere (a store, object storage) and send its name", status.Message, abi.MaxPayload>>20, MaxBody>>20)})
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	f.ResponseWriter.WriteHeader(f.heldStatus)
