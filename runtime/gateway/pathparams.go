@@ -269,5 +269,18 @@ func restError(w http.ResponseWriter, status int, code connect.Code, msg string)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"code": int(code), "message": msg, "details": []any{}})
+	w.Write(restStatus(code, msg))
+}
+
+// restStatus is REST's error, google.rpc.Status in JSON, with no details:
+// its fields in the order, and without the newline, of those the
+// transcoder writes for a method's errors, so that a client sees one
+// form whoever refused its call.
+func restStatus(code connect.Code, msg string) []byte {
+	b, _ := json.Marshal(struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+		Details []any  `json:"details"`
+	}{int(code), msg, []any{}})
+	return b
 }

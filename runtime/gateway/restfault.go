@@ -165,14 +165,13 @@ func (f *faultWriter) finish() {
 	h.Del("Content-Encoding")
 	switch c := connect.Code(*status.Code); c {
 	case connect.CodeUnknown, connect.CodeInternal:
-		body, _ = json.Marshal(map[string]any{"code": int(connect.CodeInvalidArgument), "message": "the request does not fit its method: " + status.Message, "details": []any{}})
+		body = restStatus(connect.CodeInvalidArgument, "the request does not fit its method: "+status.Message)
 		f.heldStatus = http.StatusBadRequest
 	case connect.CodeResourceExhausted:
 		// Before any method: the body or its message is over the limit,
 		// said in the libraries' words (message size 4194324 is larger
 		// than configured max 4194304), which say nothing of what to do.
-		body, _ = json.Marshal(map[string]any{"code": int(c), "details": []any{},
-			"message": fmt.Sprintf("the request is too large (%s): a call carries at most %d MiB, and a REST body is at most %d MiB; send less in one call, or keep large data elsewhere (a store, object storage) and send its name", status.Message, abi.MaxPayload>>20, MaxBody>>20)})
+		body = restStatus(c, fmt.Sprintf("the request is too large (%s): a call carries at most %d MiB, and a REST body is at most %d MiB; send less in one call, or keep large data elsewhere (a store, object storage) and send its name", status.Message, abi.MaxPayload>>20, MaxBody>>20))
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	f.ResponseWriter.WriteHeader(f.heldStatus)
@@ -201,6 +200,5 @@ func (f *faultWriter) restRefusal() []byte {
 	default:
 		return nil
 	}
-	b, _ := json.Marshal(map[string]any{"code": int(code), "message": msg, "details": []any{}})
-	return b
+	return restStatus(code, msg)
 }
