@@ -24,14 +24,7 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	// overrides its listen = "127.0.0.1:8080"): it serves throughout, and
 	// reaches the new versions.
 	manifestFile := filepath.Join(app, "parigot.hcl")
-	initial, err := os.ReadFile(manifestFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uncommented := regexp.MustCompile(`(?m)^# (gateway|  listen|  services|})`).ReplaceAllString(string(initial), "$1")
-	if err := os.WriteFile(manifestFile, []byte(uncommented), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	withGateway(t, manifestFile)
 	editFile := func(file, old, new string) {
 		t.Helper()
 		src, err := os.ReadFile(file)
@@ -223,14 +216,7 @@ func TestDevWaitsForAManifestThatBuilds(t *testing.T) {
 func TestDevRunsOnWhenTheGatewayGoes(t *testing.T) {
 	app, env := newShop(t)
 	manifestFile := filepath.Join(app, "parigot.hcl")
-	initial, err := os.ReadFile(manifestFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	withGateway := regexp.MustCompile(`(?m)^# (gateway|  listen|  services|})`).ReplaceAllString(string(initial), "$1")
-	if err := os.WriteFile(manifestFile, []byte(withGateway), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	initial := withGateway(t, manifestFile)
 	p := startParigot(t, app, env, "dev", "--listen", "127.0.0.1:0")
 	url := p.waitFor(t, &p.stderr, regexp.MustCompile(`parigot dev: gateway public serves (http://\S+)`), 1)[1]
 	p.waitFor(t, &p.stdout, regexp.MustCompile(regexp.QuoteMeta("hello | Hello, world, from shop!")), 1)
@@ -248,6 +234,21 @@ func TestDevRunsOnWhenTheGatewayGoes(t *testing.T) {
 		t.Errorf("the app stopped:\n%s", said)
 	}
 	p.stop(t)
+}
+
+// withGateway uncomments the gateway block parigot init writes into the
+// manifest file, and returns the manifest as it was.
+func withGateway(t *testing.T, manifestFile string) (initial []byte) {
+	t.Helper()
+	initial, err := os.ReadFile(manifestFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uncommented := regexp.MustCompile(`(?m)^# (gateway|  listen|  services|})`).ReplaceAllString(string(initial), "$1")
+	if err := os.WriteFile(manifestFile, []byte(uncommented), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return initial
 }
 
 // newShop makes the app parigot init shop makes, in a directory of the

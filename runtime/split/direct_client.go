@@ -497,13 +497,7 @@ func (cc *clientConn) call(ev abi.Event, from route.Endpoint, move *moving) bool
 		cc.client.sent.Add(1)
 		return true
 	}
-	cc.mu.Lock()
-	p, still := cc.pending[id]
-	delete(cc.pending, id)
-	cc.mu.Unlock()
-	if still {
-		cc.client.settle(p)
-	}
+	_, still := cc.take(id)
 	if err != errDraining {
 		cc.client.drop(cc)
 		cc.c.Close() // its reader fails what else is in flight
