@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"parigot.dev/parigot/internal/syncbuf"
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/route"
 )
@@ -235,5 +236,52 @@ func TestAServiceWaitingToRestartSendsCallsThatCanGoElsewhereToAnotherReplica(t 
 	if movable != route.Stalled || stays != route.Ended {
 		t.Errorf("while the service waited to start again, a call that can go elsewhere was %v, want stalled, and one that cannot %v, want ended\n%s",
 			movable, stays, out.String())
+	}
+}
+
+// pausingRemote is a fakeRemote that records, in order, when the host takes
+// a local service out of the ways calls reach it from other processes and
+// puts it back (route.Pauser).
+type pausingRemote struct {
+	fakeRemote
+	mu   sync.Mutex
+	said []string
+}
+
+func (r *pausingRemote) Pause(guest string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.said = append(r.said, "pause "+guest)
+}
+
+func (r *pausingRemote) Resume(guest string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.said = append(r.said, "resume "+guest)
+	return nil
+}
+
+// A service that fails leaves the ways calls reach it from other
+// processes (a split-mode replica leaves its queue groups: the other
+// replicas take the calls meanwhile), and comes back once ready again,
+// after each restart; down for good, it stays out.
+func TestAServiceDownTakesNoCallsFromOtherProcessesUntilReadyAgain(t *testing.T) {
+	faulty := &GuestSpec{Name: "faulty", Kind: Service, Wasm: wasm(t, "faulty"), Implements: []string{"test.Faulty"},
+		MethodTimeout: time.Minute, Restart: RestartOnFailure}
+	caller := &GuestSpec{Name: "faultcaller", Kind: Program, Wasm: wasm(t, "faultcaller"), Requires: []string{"faulty"},
+		Env: []string{"FAULT=Panic", "TIMES=5"}}
+	remote := &pausingRemote{fakeRemote: fakeRemote{local: make(chan route.Endpoint, 1), ready: make(chan struct{})}}
+	var out syncbuf.Buffer
+	if _, err := Run(t.Context(), Config{Guests: []*GuestSpec{faulty, caller}, Stdout: &out, Stderr: &out, Remote: remote,
+		Backoff: Backoff{Waits: []time.Duration{0}}}); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	remote.mu.Lock()
+	defer remote.mu.Unlock()
+	// The first start is served by Ready (no resume); three restarts, then
+	// down for good.
+	want := "resume faulty, pause faulty, resume faulty, pause faulty, resume faulty, pause faulty, resume faulty, pause faulty"
+	if got := strings.Join(remote.said, ", "); got != want {
+		t.Errorf("the host said %q, want %q\n%s", got, want, out.String())
 	}
 }

@@ -163,6 +163,14 @@ func hostExport(_ context.Context, in *instance, mem memory, stack []uint64) abi
 func hostReady(_ context.Context, in *instance, _ memory, _ []uint64) abi.Status {
 	in.readyOnce.Do(func() { close(in.readyCh) })
 	in.up.Store(true)
+	if p, ok := in.run.cfg.Remote.(route.Pauser); ok && in.spec.Kind == Service {
+		// Started again after a failure: it takes calls from other
+		// processes again (see supervise). The first start is served by
+		// Remote.Ready, once the host has seen it ready.
+		if err := p.Resume(in.spec.Name); err != nil {
+			in.run.say("parigot: service %s is ready again, but takes no calls from other processes: %v", in.run.label(in), err)
+		}
+	}
 	if in.readyWaiter != nil {
 		close(in.readyWaiter)
 		in.readyWaiter = nil

@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"parigot.dev/parigot/runtime/internal/lines"
+	"parigot.dev/parigot/runtime/internal/route"
 )
 
 // ended is a guest's supervisor reporting that it is done for good (after
@@ -60,6 +61,13 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 			reason = f.Reason()
 		}
 		in.close(reason)
+		if in.spec.Kind == Service && end.failure != nil {
+			// Other replicas take its calls while it is down, for a while
+			// or for good (it serves again once ready: hostReady).
+			if p, ok := r.cfg.Remote.(route.Pauser); ok {
+				p.Pause(in.spec.Name)
+			}
+		}
 		if n, ok := r.restart(ctx, in, end, restarts); ok {
 			in.restarting.Store(true) // until reset
 			wait := r.cfg.Backoff.Wait(n, ran)

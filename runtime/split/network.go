@@ -56,6 +56,14 @@ type Network struct {
 	serving []*nats.Subscription    // call and readiness subscriptions of local services
 	pending map[string]pendingServe // local service guests served and not yet ready
 	ready   map[string]bool         // local service guests that have been ready
+	// served holds what each local service guest serves, once ready;
+	// calls its subscriptions to its services' call subjects, which Pause
+	// drains and Resume makes again (paused); stopped is set by
+	// StopServing, after which nothing is served again.
+	served  map[string]pendingServe
+	calls   map[string][]*nats.Subscription
+	paused  map[string]bool
+	stopped bool
 	// direct is where callers on this machine connect to the local
 	// services (direct.go); nil until one serves, or when the socket could
 	// not be made. client is this process's side of its calls' direct
@@ -92,7 +100,8 @@ type inboxKey struct {
 func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...string) *Network {
 	n := &Network{nc: nc, subj: subjects{app}, guests: guests, owner: map[string]*host.GuestSpec{}, local: map[string]bool{},
 		refused: make(chan *PermissionError, 1), inboxes: map[inboxKey]string{}, machine: machineID(),
-		pending: map[string]pendingServe{}, ready: map[string]bool{}}
+		pending: map[string]pendingServe{}, ready: map[string]bool{},
+		served: map[string]pendingServe{}, calls: map[string][]*nats.Subscription{}, paused: map[string]bool{}}
 	for _, g := range guests {
 		for _, s := range g.Implements {
 			n.owner[s] = g
@@ -177,7 +186,15 @@ func (n *Network) serve(guest string, services []string, local route.Endpoint) e
 	if direct != nil {
 		direct.serve(guest, services, local)
 	}
+	n.served[guest] = pendingServe{services, local}
 	n.mu.Unlock()
+	return n.subscribeCalls(guest, services, local, direct)
+}
+
+// subscribeCalls joins the queue groups of guest's services: their calls
+// over NATS, and the requests for offers of direct connections, reach
+// local.
+func (n *Network) subscribeCalls(guest string, services []string, local route.Endpoint, direct *directServer) error {
 	for _, svc := range services {
 		window := time.Duration(0)
 		if spec := n.owner[svc]; spec != nil {
@@ -219,6 +236,7 @@ func (n *Network) serve(guest string, services []string, local route.Endpoint) e
 		n.mu.Lock()
 		n.subs = append(n.subs, sub)
 		n.serving = append(n.serving, sub)
+		n.calls[guest] = append(n.calls[guest], sub)
 		n.mu.Unlock()
 	}
 	if err := n.nc.Flush(); err != nil {
@@ -233,6 +251,45 @@ func (n *Network) serve(guest string, services []string, local route.Endpoint) e
 	return nil
 }
 
+// Pause implements route.Pauser: guest, a local service that failed and
+// is to start again, leaves its services' queue groups until Resume, so
+// that the NATS server sends their calls (and requests for offers) to
+// the other replicas meanwhile, or answers no responders at once when
+// there is none. What it had sent this process already is still handed
+// to the guest's endpoint (a drain), which refuses it as a guest between
+// two runs does.
+func (n *Network) Pause(guest string) {
+	n.mu.Lock()
+	subs := n.calls[guest]
+	if n.stopped || n.paused[guest] || len(subs) == 0 {
+		n.mu.Unlock()
+		return
+	}
+	delete(n.calls, guest)
+	n.paused[guest] = true
+	n.serving = slices.DeleteFunc(n.serving, func(s *nats.Subscription) bool { return slices.Contains(subs, s) })
+	n.mu.Unlock()
+	for _, s := range subs {
+		s.Drain()
+	}
+}
+
+// Resume implements route.Pauser: guest, paused while it started again,
+// is ready, and joins its services' queue groups again. A guest not
+// paused is left as it is.
+func (n *Network) Resume(guest string) error {
+	n.mu.Lock()
+	p, ok := n.served[guest]
+	if n.stopped || !n.paused[guest] || !ok {
+		n.mu.Unlock()
+		return nil
+	}
+	delete(n.paused, guest)
+	direct := n.direct
+	n.mu.Unlock()
+	return n.subscribeCalls(guest, p.services, p.local, direct)
+}
+
 // StopServing implements route.StopServer: no new calls or readiness
 // checks reach the local services; calls already delivered are still
 // answered, and replies still flow. Callers elsewhere go to other replicas,
@@ -245,6 +302,7 @@ func (n *Network) StopServing() {
 	n.mu.Lock()
 	subs := n.serving
 	n.serving = nil
+	n.stopped = true
 	direct := n.direct
 	n.mu.Unlock()
 	if direct != nil {

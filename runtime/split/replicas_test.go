@@ -68,6 +68,44 @@ func TestAReplicaTakesNoCallUntilItIsReady(t *testing.T) {
 	}
 }
 
+// A replica that failed and starts again leaves its service's queue
+// groups until it is ready again: calls over NATS (between machines, or
+// with direct connections off) go to the other replica meanwhile, rather
+// than to one that refuses them; once it is ready again it takes its
+// share.
+func TestAReplicaStartingAgainTakesNoCallOverNATS(t *testing.T) {
+	srv := startIdentityServer(t)
+	serveFake(t, srv, &fakeService{name: "steady"})
+	restarting := serveFake(t, srv, &fakeService{name: "restarting"})
+	overNATS := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
+	overNATS.natsOnly = true
+	callerWhenReady(t, overNATS)
+	answered := func() map[string]int {
+		t.Helper()
+		who := map[string]int{}
+		got := make(replies, 1)
+		for i := range uint64(20) {
+			overNATS.Service("test.Echo").Deliver(call(i, "hi"), got)
+			ev := got.next(t)
+			if ev.Code != abi.CodeOK {
+				t.Fatalf("call %d failed: %s", i, abi.ErrorMessage(ev.Payload))
+			}
+			who[string(ev.Payload)]++
+		}
+		return who
+	}
+	restarting.Pause("echo")
+	if who := answered(); who["steady:hi"] != 20 {
+		t.Errorf("calls while one replica starts again were answered by %v, want all 20 by the other", who)
+	}
+	if err := restarting.Resume("echo"); err != nil {
+		t.Fatal(err)
+	}
+	if who := answered(); who["restarting:hi"] == 0 {
+		t.Errorf("once ready again, the replica took none of 20 calls over NATS: %v", who)
+	}
+}
+
 // A service restarts at most three times in a run, whatever its replicas:
 // split mode counts the restarts of all of them together, as single mode
 // counts those of its one copy; and each restart waits as that restart of

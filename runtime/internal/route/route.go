@@ -66,6 +66,15 @@ type Mover interface {
 	Moved()
 }
 
+// Pauser is a Remote that can take a local service out of the ways calls
+// reach it from other processes while it is down between two runs (it
+// failed and starts again), and put it back once it is ready again, so
+// that other replicas take those calls meanwhile.
+type Pauser interface {
+	Pause(guest string)
+	Resume(guest string) error
+}
+
 // Remote connects the guests of one process to those of others.
 type Remote interface {
 	// Service returns an endpoint for the proto service name when a guest of
