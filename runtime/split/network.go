@@ -57,9 +57,10 @@ type Network struct {
 	pending map[string]pendingServe // local service guests served and not yet ready
 	ready   map[string]bool         // local service guests that have been ready
 	// served holds what each local service guest serves, once ready;
-	// calls its subscriptions to its services' call subjects, which Pause
-	// drains and Resume makes again (paused); stopped is set by
-	// StopServing, after which nothing is served again.
+	// calls its subscriptions to its services' call subjects and to its
+	// readiness checks, which Pause drains and Resume makes again
+	// (paused); stopped is set by StopServing, after which nothing is
+	// served again.
 	served  map[string]pendingServe
 	calls   map[string][]*nats.Subscription
 	paused  map[string]bool
@@ -255,7 +256,8 @@ func (n *Network) subscribeCalls(guest string, services []string, local route.En
 // is to start again, leaves its services' queue groups until Resume, so
 // that the NATS server sends their calls (and requests for offers) to
 // the other replicas meanwhile, or answers no responders at once when
-// there is none. What it had sent this process already is still handed
+// there is none; and it answers no readiness check (a gateway's health
+// says not serving when no replica is). What it had sent this process already is still handed
 // to the guest's endpoint (a drain), which refuses it as a guest between
 // two runs does.
 func (n *Network) Pause(guest string) {
@@ -287,7 +289,10 @@ func (n *Network) Resume(guest string) error {
 	delete(n.paused, guest)
 	direct := n.direct
 	n.mu.Unlock()
-	return n.subscribeCalls(guest, p.services, p.local, direct)
+	if err := n.subscribeCalls(guest, p.services, p.local, direct); err != nil {
+		return err
+	}
+	return n.answerReady(guest)
 }
 
 // StopServing implements route.StopServer: no new calls or readiness
@@ -363,6 +368,12 @@ func (n *Network) Ready(guest string) error {
 			return err
 		}
 	}
+	return n.answerReady(guest)
+}
+
+// answerReady answers the readiness checks of guest (Serving, WaitReady)
+// from now on, until StopServing or Pause.
+func (n *Network) answerReady(guest string) error {
 	sub, err := n.nc.Subscribe(n.subj.ready(guest), func(m *nats.Msg) { m.Respond(nil) })
 	if err != nil {
 		return fmt.Errorf("answering readiness checks on %s: %w", n.subj.ready(guest), err)
@@ -370,6 +381,7 @@ func (n *Network) Ready(guest string) error {
 	n.mu.Lock()
 	n.subs = append(n.subs, sub)
 	n.serving = append(n.serving, sub)
+	n.calls[guest] = append(n.calls[guest], sub)
 	n.mu.Unlock()
 	if err := n.nc.Flush(); err != nil {
 		return fmt.Errorf("answering readiness checks on %s: %w", n.subj.ready(guest), err)

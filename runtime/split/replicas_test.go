@@ -95,6 +95,9 @@ func TestAReplicaStartingAgainTakesNoCallOverNATS(t *testing.T) {
 		return who
 	}
 	restarting.Pause("echo")
+	if !overNATS.Serving(t.Context(), "test.Echo") {
+		t.Error("with one replica starting again and the other ready, echo is said not to be serving")
+	}
 	if who := answered(); who["steady:hi"] != 20 {
 		t.Errorf("calls while one replica starts again were answered by %v, want all 20 by the other", who)
 	}
@@ -103,6 +106,27 @@ func TestAReplicaStartingAgainTakesNoCallOverNATS(t *testing.T) {
 	}
 	if who := answered(); who["restarting:hi"] == 0 {
 		t.Errorf("once ready again, the replica took none of 20 calls over NATS: %v", who)
+	}
+}
+
+// A service whose one replica starts again says it is not serving (a
+// gateway's health check), until it is ready again.
+func TestAServiceStartingAgainIsNotServingUntilReady(t *testing.T) {
+	srv := startIdentityServer(t)
+	only := serveFake(t, srv, &fakeService{name: "only"})
+	probe := callerAs(t, srv, "ticker")
+	if !probe.Serving(t.Context(), "test.Echo") {
+		t.Fatal("a ready service is said not to be serving")
+	}
+	only.Pause("echo")
+	if probe.Serving(t.Context(), "test.Echo") {
+		t.Error("a service whose one replica starts again is said to be serving")
+	}
+	if err := only.Resume("echo"); err != nil {
+		t.Fatal(err)
+	}
+	if !probe.Serving(t.Context(), "test.Echo") {
+		t.Error("a service ready again is said not to be serving")
 	}
 }
 
