@@ -71,7 +71,7 @@ func serveFake(t *testing.T, srv *Server, f *fakeService) *Network {
 
 // serveOn serves test.Echo from f as a replica of echo on n, which it
 // closes when the test ends.
-func serveOn(t testing.TB, n *Network, f *fakeService) *Network {
+func serveOn(t testing.TB, n *Network, f route.Endpoint) *Network {
 	t.Helper()
 	if err := n.Serve("echo", []string{"test.Echo"}, f); err != nil {
 		t.Fatal(err)
@@ -551,20 +551,32 @@ func callerOfAFakeReplica(t *testing.T, serve func(net.Listener)) *Network {
 	return caller
 }
 
+// welcomeOne accepts one caller on ln, as a fake replica of echo, and
+// welcomes its hello; ok is false (and the connection closed) when none
+// came.
+func welcomeOne(ln net.Listener) (c net.Conn, r *bufio.Reader, w frameWriter, ok bool) {
+	c, err := ln.Accept()
+	if err != nil {
+		return nil, nil, w, false
+	}
+	r = bufio.NewReader(c)
+	w = frameWriter{bufio.NewWriter(c)}
+	if kind, _, err := readFrame(r); err != nil || kind != frameHello {
+		c.Close()
+		return nil, nil, w, false
+	}
+	w.empty(frameWelcome)
+	return c, r, w, true
+}
+
 // replicaThatDies serves ln as a replica of echo that welcomes one caller,
 // takes two calls, answers the first and dies.
 func replicaThatDies(ln net.Listener) {
-	c, err := ln.Accept()
-	if err != nil {
+	c, r, w, ok := welcomeOne(ln)
+	if !ok {
 		return
 	}
 	defer c.Close()
-	r := bufio.NewReader(c)
-	w := frameWriter{bufio.NewWriter(c)}
-	if kind, _, err := readFrame(r); err != nil || kind != frameHello {
-		return
-	}
-	w.empty(frameWelcome)
 	var ids []uint64
 	for len(ids) < 2 {
 		kind, body, err := readFrame(r)

@@ -1,7 +1,6 @@
 package split
 
 import (
-	"bufio"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -39,14 +38,7 @@ func (s *stalledService) MethodTimeout() time.Duration { return time.Second }
 func twoReplicas(t *testing.T, srv *Server, a, b route.Endpoint) *Network {
 	t.Helper()
 	for _, r := range []route.Endpoint{a, b} {
-		n := NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo")
-		t.Cleanup(func() { n.Close() })
-		if err := n.Serve("echo", []string{"test.Echo"}, r); err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Ready("echo"); err != nil {
-			t.Fatal(err)
-		}
+		serveOn(t, NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo"), r)
 	}
 	caller := callerAs(t, srv, "ticker")
 	waitFor(t, "the caller to know both replicas", func() bool { return known(caller, "echo") == 2 })
@@ -119,14 +111,7 @@ func TestTheLastReplicaLeftTakesTheCall(t *testing.T) {
 func TestACallToTheOnlyReplicaKnownIsNotMovable(t *testing.T) {
 	srv := startIdentityServer(t)
 	only := &stalledService{name: "only"}
-	n := NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo")
-	t.Cleanup(func() { n.Close() })
-	if err := n.Serve("echo", []string{"test.Echo"}, only); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Ready("echo"); err != nil {
-		t.Fatal(err)
-	}
+	serveOn(t, NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo"), only)
 	caller := callerAs(t, srv, "ticker")
 	if who := answers(t, caller, 5); who["only"] != 5 || only.refused.Load() != 0 {
 		t.Errorf("calls answered by %v, %d handed back; want all 5 taken by the one replica", who, only.refused.Load())
@@ -141,17 +126,11 @@ func TestACallToTheOnlyReplicaKnownIsNotMovable(t *testing.T) {
 // peer, and the call completes once, with internal, not sent again.
 func TestACallHandedBackThatWasNotMovableFailsOnce(t *testing.T) {
 	caller := callerOfAFakeReplica(t, func(ln net.Listener) {
-		c, err := ln.Accept()
-		if err != nil {
+		c, r, w, ok := welcomeOne(ln)
+		if !ok {
 			return
 		}
 		defer c.Close()
-		r := bufio.NewReader(c)
-		w := frameWriter{bufio.NewWriter(c)}
-		if kind, _, err := readFrame(r); err != nil || kind != frameHello {
-			return
-		}
-		w.empty(frameWelcome)
 		for {
 			kind, body, err := readFrame(r)
 			if err != nil || kind != frameCall {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"parigot.dev/parigot/runtime/host"
-	"parigot.dev/parigot/runtime/internal/abi"
 )
 
 // A replica whose guest is not ready yet (still in its Ready method: one
@@ -38,32 +37,18 @@ func TestAReplicaTakesNoCallUntilItIsReady(t *testing.T) {
 	// until it knows both).
 	waitFor(t, "requests for offers", func() bool { return direct.client.asked.Load() >= 6 || known(direct, "echo") == 2 })
 	askedFlushed(t, direct)
-	answered := func(caller *Network) map[string]int {
-		t.Helper()
-		who := map[string]int{}
-		got := make(replies, 1)
-		for i := range uint64(20) {
-			caller.Service("test.Echo").Deliver(call(i, "hi"), got)
-			ev := got.next(t)
-			if ev.Code != abi.CodeOK {
-				t.Fatalf("call %d failed: %s", i, abi.ErrorMessage(ev.Payload))
-			}
-			who[string(ev.Payload)]++
-		}
-		return who
-	}
 	for _, c := range []struct {
 		name   string
 		caller *Network
 	}{{"over NATS", overNATS}, {"over direct connections", direct}} {
-		if who := answered(c.caller); who["ready:hi"] != 20 {
+		if who := answers(t, c.caller, 20); who["ready"] != 20 {
 			t.Errorf("calls %s before the second replica was ready were answered by %v, want all 20 by the ready one", c.name, who)
 		}
 	}
 	if err := warming.Ready("echo"); err != nil {
 		t.Fatal(err)
 	}
-	if who := answered(overNATS); who["warming:hi"] == 0 {
+	if who := answers(t, overNATS, 20); who["warming"] == 0 {
 		t.Errorf("once ready, the second replica took none of 20 calls over NATS: %v", who)
 	}
 }
@@ -80,31 +65,17 @@ func TestAReplicaStartingAgainTakesNoCallOverNATS(t *testing.T) {
 	overNATS := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
 	overNATS.natsOnly = true
 	callerWhenReady(t, overNATS)
-	answered := func() map[string]int {
-		t.Helper()
-		who := map[string]int{}
-		got := make(replies, 1)
-		for i := range uint64(20) {
-			overNATS.Service("test.Echo").Deliver(call(i, "hi"), got)
-			ev := got.next(t)
-			if ev.Code != abi.CodeOK {
-				t.Fatalf("call %d failed: %s", i, abi.ErrorMessage(ev.Payload))
-			}
-			who[string(ev.Payload)]++
-		}
-		return who
-	}
 	restarting.Pause("echo")
 	if !overNATS.Serving(t.Context(), "test.Echo") {
 		t.Error("with one replica starting again and the other ready, echo is said not to be serving")
 	}
-	if who := answered(); who["steady:hi"] != 20 {
+	if who := answers(t, overNATS, 20); who["steady"] != 20 {
 		t.Errorf("calls while one replica starts again were answered by %v, want all 20 by the other", who)
 	}
 	if err := restarting.Resume("echo"); err != nil {
 		t.Fatal(err)
 	}
-	if who := answered(); who["restarting:hi"] == 0 {
+	if who := answers(t, overNATS, 20); who["restarting"] == 0 {
 		t.Errorf("once ready again, the replica took none of 20 calls over NATS: %v", who)
 	}
 }
