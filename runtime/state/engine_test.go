@@ -263,53 +263,42 @@ func TestASubscriptionRedeliversAFailedMessageThenDeadLettersIt(t *testing.T) {
 	}
 }
 
-// A delivery that never reached the method (its service ended, another
-// message's crash, while this one waited) is no attempt: a message failed
-// that way more often than its attempts allow is delivered again, and
-// not dead-lettered.
+// A delivery that never reached the method is no attempt: a message failed
+// that way more often than its attempts allow is delivered again, and not
+// dead-lettered. It never reaches it when its service ends (another
+// message's crash) while it waits in the inbox, or when the service
+// refuses it (down, starting again, its inbox full).
 func TestADeliveryThatNeverReachedTheMethodIsNoAttempt(t *testing.T) {
-	e := openTest(t, "", true)
-	svc := &service{unreached: 3, seen: map[string]int{}, done: make(chan string, 10)}
-	if _, err := e.Subscribe(t.Context(), "audit", Subscription{Topic: "transfers", Method: "a.B/C", MaxAttempts: 2}, svc); err != nil {
-		t.Fatal(err)
-	}
-	w := newWaiter()
-	if ev := w.do(t, e.Endpoint(abi.OpenTopic, "transfers"), 1, abi.OpPublish, abi.StateRequest{Value: []byte("innocent")}); ev.Code != abi.CodeOK {
-		t.Fatal(abi.ErrorMessage(ev.Payload))
-	}
-	select {
-	case got := <-svc.done:
-		svc.mu.Lock()
-		defer svc.mu.Unlock()
-		if got != "innocent" || svc.seen["innocent"] != 4 {
-			t.Errorf("delivered %q after %d deliveries, want innocent after 4", got, svc.seen["innocent"])
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("the message was never delivered to a method that took it (dead-lettered?)")
-	}
-}
-
-// A delivery its service refused (down, starting again, its inbox full)
-// never reached the method either: no attempt, however many there are.
-func TestADeliveryTheServiceRefusedIsNoAttempt(t *testing.T) {
-	e := openTest(t, "", true)
-	svc := &service{refusals: 4, seen: map[string]int{}, done: make(chan string, 10)}
-	if _, err := e.Subscribe(t.Context(), "audit", Subscription{Topic: "transfers", Method: "a.B/C", MaxAttempts: 2}, svc); err != nil {
-		t.Fatal(err)
-	}
-	w := newWaiter()
-	if ev := w.do(t, e.Endpoint(abi.OpenTopic, "transfers"), 1, abi.OpPublish, abi.StateRequest{Value: []byte("while down")}); ev.Code != abi.CodeOK {
-		t.Fatal(abi.ErrorMessage(ev.Payload))
-	}
-	select {
-	case got := <-svc.done:
-		svc.mu.Lock()
-		defer svc.mu.Unlock()
-		if got != "while down" || svc.seen["while down"] != 5 {
-			t.Errorf("delivered %q after %d deliveries, want it after 5", got, svc.seen["while down"])
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("the message was never delivered to a method that took it (dead-lettered?)")
+	for _, c := range []struct {
+		name string
+		svc  *service
+	}{
+		{"its service ended while it waited", &service{unreached: 3}},
+		{"its service refused it", &service{refusals: 4}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := openTest(t, "", true)
+			svc := c.svc
+			svc.seen, svc.done = map[string]int{}, make(chan string, 10)
+			if _, err := e.Subscribe(t.Context(), "audit", Subscription{Topic: "transfers", Method: "a.B/C", MaxAttempts: 2}, svc); err != nil {
+				t.Fatal(err)
+			}
+			w := newWaiter()
+			if ev := w.do(t, e.Endpoint(abi.OpenTopic, "transfers"), 1, abi.OpPublish, abi.StateRequest{Value: []byte("innocent")}); ev.Code != abi.CodeOK {
+				t.Fatal(abi.ErrorMessage(ev.Payload))
+			}
+			want := svc.unreached + svc.refusals + 1
+			select {
+			case got := <-svc.done:
+				svc.mu.Lock()
+				defer svc.mu.Unlock()
+				if got != "innocent" || svc.seen["innocent"] != want {
+					t.Errorf("delivered %q after %d deliveries, want innocent after %d", got, svc.seen["innocent"], want)
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("the message was never delivered to a method that took it (dead-lettered?)")
+			}
+		})
 	}
 }
 
