@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -311,7 +312,7 @@ func (r *run) announcePauses(ctx context.Context, in *instance, addr string, end
 	defer client.Close()
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
-	ran, paused := false, false
+	var watch pauseWatch
 	for {
 		select {
 		case <-ctx.Done():
@@ -320,35 +321,23 @@ func (r *run) announcePauses(ctx context.Context, in *instance, addr string, end
 			return
 		case <-t.C:
 		}
-		var out struct {
-			State *struct {
-				Running       bool
-				Exited        bool `json:"exited"`
-				CurrentThread *struct {
-					File string `json:"file"`
-					Line int    `json:"line"`
-				} `json:"currentThread"`
-			}
-		}
+		var out struct{ State *delveState }
 		if err := client.Call("RPCServer.State", struct{ NonBlocking bool }{true}, &out); err != nil || out.State == nil {
 			if errors.Is(err, rpc.ErrShutdown) {
 				return
 			}
 			continue
 		}
-		st := out.State
-		switch {
-		case st.Exited:
+		if out.State.Exited {
 			return
-		case st.Running && paused:
-			paused = false
+		}
+		ranAgain, paused := watch.see(out.State)
+		if ranAgain {
 			r.say("parigot: %s %s runs again", in.spec.Kind, in.spec.Name)
-		case st.Running:
-			ran = true
-		case ran && !paused:
-			paused = true
+		}
+		if paused {
 			where := ""
-			if th := st.CurrentThread; th != nil && th.File != "" {
+			if th := out.State.CurrentThread; th != nil && th.File != "" {
 				where = fmt.Sprintf(" at %s:%d", th.File, th.Line)
 			}
 			callers := "; its callers wait (method budgets are suspended under the debugger)"
@@ -358,4 +347,89 @@ func (r *run) announcePauses(ctx context.Context, in *instance, addr string, end
 			r.say("parigot: %s %s is paused in the debugger%s%s", in.spec.Kind, in.spec.Name, where, callers)
 		}
 	}
+}
+
+// delveState is as much of Delve's DebuggerState (its API's State) as
+// announcePauses reads.
+type delveState struct {
+	Running       bool
+	Exited        bool           `json:"exited"`
+	CurrentThread *delveThread   `json:"currentThread"`
+	Threads       []*delveThread // every thread of the guest's process, when it is stopped
+}
+
+type delveThread struct {
+	ID         int    `json:"id"`
+	File       string `json:"file"`
+	Line       int    `json:"line"`
+	PC         uint64 `json:"pc"`
+	Breakpoint *struct {
+		ID            int    `json:"id"`
+		TotalHitCount uint64 `json:"totalHitCount"`
+	} `json:"breakPoint"`
+}
+
+// delveStop tells one stop of a guest under Delve from the next: where
+// each of its threads stopped, and how often the breakpoint a thread
+// stopped at was hit by then (a breakpoint in a loop stops at the same
+// place each time). The user's looking around while the guest is stopped
+// (another goroutine or thread selected, an expression evaluated) leaves
+// it as it was.
+type delveStop struct {
+	threads    string // "id:pc:breakpoint:hits" of each thread, in Delve's order
+	breakpoint bool   // a thread stopped at a breakpoint
+}
+
+func stopOf(st *delveState) delveStop {
+	threads := st.Threads
+	if len(threads) == 0 && st.CurrentThread != nil {
+		threads = []*delveThread{st.CurrentThread}
+	}
+	var s delveStop
+	var b strings.Builder
+	for _, th := range threads {
+		var bp int
+		var hits uint64
+		if th.Breakpoint != nil {
+			bp, hits = th.Breakpoint.ID, th.Breakpoint.TotalHitCount
+			s.breakpoint = true
+		}
+		fmt.Fprintf(&b, "%d:%x:%d:%d ", th.ID, th.PC, bp, hits)
+	}
+	s.threads = b.String()
+	return s
+}
+
+// pauseWatch follows the states Delve reports, looked at every so often,
+// and tells the pauses worth announcing. A guest that ran and stopped
+// again between two looks (a continue that hits the next breakpoint at
+// once) shows no running state in between, only another stop: it is told
+// by where the guest stopped, and by the hit count of its breakpoint.
+// The halt Delve starts the guest in, waiting for a debugger, is no pause
+// of the user's.
+type pauseWatch struct {
+	ran    bool      // the guest was seen running, or in a pause
+	paused bool      // its last pause was announced and it was not seen running since
+	at     delveStop // how it was last seen stopped
+	seen   bool      // at is set
+}
+
+// see takes the next state Delve reports and says whether the guest ran
+// again since its last announced pause, and whether it is now in a pause
+// not yet announced (both, for a stop seen right after another).
+func (w *pauseWatch) see(st *delveState) (ranAgain, paused bool) {
+	if st.Running {
+		ranAgain = w.paused
+		w.paused, w.ran = false, true
+		return ranAgain, false
+	}
+	stop := stopOf(st)
+	first, same := !w.seen, w.seen && stop == w.at
+	w.at, w.seen = stop, true
+	if same || first && !w.ran && !stop.breakpoint {
+		return false, false // no new stop, or the halt Delve starts the guest in
+	}
+	ranAgain = w.paused
+	w.paused, w.ran = true, true
+	return ranAgain, true
 }
