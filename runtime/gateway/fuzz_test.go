@@ -43,6 +43,7 @@ func FuzzGateway(f *testing.F) {
 		{"POST", "/test.v1.Echo/Say", "application/grpc", "grpc-timeout: 1S", "\x00\x00\x00\x00\x03\x0a\x01x"},
 		{"POST", "/test.v1.Echo/Say", "application/grpc-web+proto", "", "\x00\x00\x00\x00\x03\x0a\x01x"},
 		{"POST", "/v1/say/x", "application/json", "", `{"data":"AAEC"}`},
+		{"GET", "/v1/greet/x?data=AAEC&data=%21&userName=a&user_name=b&name.x=1", "", "", ""},
 		{"GET", "/test.v1.Echo/Say?connect=v1&encoding=json&message=%7B%7D", "", "", ""},
 		{"POST", "/test.v1.Hidden/Say", "application/json", "Connect-Protocol-Version: 1", `{}`},
 		{"POST", "/grpc.health.v1.Health/Check", "application/json", "Connect-Protocol-Version: 1", `{}`},

@@ -19,21 +19,19 @@ import (
 // boundRoute is one REST route of a google.api.http annotation: its HTTP
 // method, its path template as a regular expression, the request fields
 // the template binds, and the field its body holds ("*" for all the
-// fields the path does not bind, "" for no body).
-//
-// A field is named in a query by its proto name or its JSON name, in each
-// element of its path (vanguard takes both: ?page_size= and ?pageSize=),
-// so fields and bodyNames hold every spelling.
+// fields the path does not bind, "" for no body); and the method's
+// request, which its query sets.
 type boundRoute struct {
-	method    string
-	path      *regexp.Regexp
-	fields    []string
-	body      string
-	bodyNames []string // the spellings of body, unless it is "*" or ""
+	method string
+	path   *regexp.Regexp
+	fields []string // the template's variables, as written (proto names)
+	body   string
+	input  protoreflect.MessageDescriptor
+	bound  [][]protoreflect.FieldDescriptor // fields, resolved in input
+	held   []protoreflect.FieldDescriptor   // body resolved in input, unless it is "*" or ""
 }
 
-// restRoutes are the REST routes of the methods of services that bind
-// request fields in their path or take a body.
+// restRoutes are the REST routes of the methods of services.
 func restRoutes(sds []protoreflect.ServiceDescriptor) []boundRoute {
 	var routes []boundRoute
 	for _, sd := range sds {
@@ -45,16 +43,20 @@ func restRoutes(sds []protoreflect.ServiceDescriptor) []boundRoute {
 			input := sd.Methods().Get(i).Input()
 			for _, r := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
 				route, ok := routeOf(r)
-				if !ok || len(route.fields) == 0 && route.body == "" {
+				if !ok {
 					continue
 				}
-				var fields []string
+				route.input = input
+				// A template or a body names fields by their proto
+				// names; vanguard refuses a rule naming none when the
+				// gateway starts.
 				for _, f := range route.fields {
-					fields = append(fields, spellings(input, f)...)
+					if chain, ok := fieldPath(input, f, false); ok {
+						route.bound = append(route.bound, chain)
+					}
 				}
-				route.fields = fields
 				if route.body != "*" && route.body != "" {
-					route.bodyNames = spellings(input, route.body)
+					route.held, _ = fieldPath(input, route.body, false)
 				}
 				routes = append(routes, route)
 			}
@@ -63,37 +65,60 @@ func restRoutes(sds []protoreflect.ServiceDescriptor) []boundRoute {
 	return routes
 }
 
-// spellings is every way a query may name the field at path ("book.id")
-// of msg: each element by its proto name or its JSON name ("bookId" for
-// book_id). An element msg does not have is taken as it is (vanguard
-// refuses such a rule when the gateway starts).
-func spellings(msg protoreflect.MessageDescriptor, path string) []string {
-	out := []string{""}
+// fieldPath is the one rule of how a request field is named in a REST
+// route: a path of names separated by dots ("filter.min_pages"), each the
+// name of a field of the message the one before it holds. In a query
+// parameter (jsonNames) each element is the field's JSON name or, if no
+// field has that JSON name, its proto name (?page_size= and ?pageSize=),
+// as vanguard reads a query; a template or a body names fields by their
+// proto names only. fieldPath returns the fields it resolved, from the
+// first, and whether it resolved every element (not when one names no
+// field, or follows a field that holds no single message).
+func fieldPath(msg protoreflect.MessageDescriptor, path string, jsonNames bool) ([]protoreflect.FieldDescriptor, bool) {
+	var chain []protoreflect.FieldDescriptor
 	for _, elem := range strings.Split(path, ".") {
-		names := []string{elem}
+		if n := len(chain); n > 0 {
+			if last := chain[n-1]; last.IsList() || last.IsMap() || last.Message() == nil {
+				return chain, false
+			}
+			msg = chain[n-1].Message()
+		}
 		var fd protoreflect.FieldDescriptor
-		if msg != nil {
+		if jsonNames {
+			fd = msg.Fields().ByJSONName(elem)
+		}
+		if fd == nil {
 			fd = msg.Fields().ByName(protoreflect.Name(elem))
 		}
-		if fd != nil && fd.JSONName() != elem {
-			names = append(names, fd.JSONName())
+		if fd == nil {
+			return chain, false
 		}
-		var next []string
-		for _, prefix := range out {
-			for _, n := range names {
-				if prefix != "" {
-					n = prefix + "." + n
-				}
-				next = append(next, n)
-			}
-		}
-		out = next
-		msg = nil
-		if fd != nil {
-			msg = fd.Message()
+		chain = append(chain, fd)
+	}
+	return chain, true
+}
+
+// under reports whether the fields of chain start with those of prefix:
+// chain names prefix's field or a field inside it.
+func under(chain, prefix []protoreflect.FieldDescriptor) bool {
+	if len(prefix) == 0 || len(chain) < len(prefix) {
+		return false
+	}
+	for i, fd := range prefix {
+		if chain[i].FullName() != fd.FullName() {
+			return false
 		}
 	}
-	return out
+	return true
+}
+
+// protoPath is chain's path by proto names ("filter.min_pages").
+func protoPath(chain []protoreflect.FieldDescriptor) string {
+	names := make([]string, len(chain))
+	for i, fd := range chain {
+		names[i] = string(fd.Name())
+	}
+	return strings.Join(names, ".")
 }
 
 // routeOf is the route of one HTTP rule, and false for a template it
@@ -176,7 +201,8 @@ func segments(s string) string {
 }
 
 // restQuery holds a REST call's query to what google.api.http lets it
-// say: the fields that neither the path binds nor the body holds.
+// say: the fields that neither the path binds nor the body holds, each
+// given a value of its type, once unless it is repeated (see checkQuery).
 //
 // A parameter that names a field the path binds (or a field inside one)
 // is dropped: the path says which resource a call is for, and a proxy, a
@@ -212,7 +238,12 @@ func restQuery(routes []boundRoute, h http.Handler) http.Handler {
 				restError(w, http.StatusBadRequest, connect.CodeInvalidArgument, route.bodyRefusal(r, key))
 				return
 			}
-			if changed {
+			refusal, masks := checkQuery(route.input, q)
+			if refusal != "" {
+				restError(w, http.StatusBadRequest, connect.CodeInvalidArgument, refusal)
+				return
+			}
+			if changed || masks {
 				r.URL.RawQuery = q.Encode()
 			}
 			break
@@ -224,8 +255,9 @@ func restQuery(routes []boundRoute, h http.Handler) http.Handler {
 // binds says whether the query parameter key names a field the route's
 // path binds, or a field inside one.
 func (b boundRoute) binds(key string) bool {
-	for _, f := range b.fields {
-		if key == f || strings.HasPrefix(key, f+".") {
+	chain, _ := fieldPath(b.input, key, true)
+	for _, bound := range b.bound {
+		if under(chain, bound) {
 			return true
 		}
 	}
@@ -242,10 +274,8 @@ func (b boundRoute) heldByBody(q url.Values) (string, bool) {
 		if b.body == "*" {
 			return key, true
 		}
-		for _, name := range b.bodyNames {
-			if key == name || strings.HasPrefix(key, name+".") {
-				return key, true
-			}
+		if chain, _ := fieldPath(b.input, key, true); under(chain, b.held) {
+			return key, true
 		}
 	}
 	return "", false

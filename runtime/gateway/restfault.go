@@ -27,9 +27,10 @@ import (
 // method because methodReached, where a method is called, did not see it.
 //
 // Vanguard's own coding of these errors is what should change; checking
-// the query and body beforehand instead would repeat its mapping of a
-// REST route onto the request (path variables, body field, query
-// parameters).
+// the body beforehand instead would repeat its mapping of a REST route
+// onto the request. The query's values are checked before vanguard sees
+// them (checkQuery), for what vanguard says badly or not at all; what
+// that check leaves to vanguard (a name that is no field) comes here.
 
 // reachedKey is the context key of a REST request's restFate.
 type reachedKey struct{}
