@@ -341,3 +341,31 @@ func TestASingularFieldGivenTwiceInTheQueryIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// A GET whose Content-Type header is given but empty, as some clients
+// send one, has no body and keeps its query.
+func TestAQueryIsReadWhateverAnEmptyContentTypeHeaderSays(t *testing.T) {
+	url, schema, fake := startQuery(t)
+	for _, ct := range [][]string{{""}, nil, {" "}} {
+		req, err := http.NewRequest(http.MethodGet, url+"/v1/books?page_size=5", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct != nil {
+			req.Header["Content-Type"] = ct
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("Content-Type %q: %d %s, want 200", ct, resp.StatusCode, b)
+			continue
+		}
+		if got, _ := fake.received(t, schema); got.Get(got.Descriptor().Fields().ByName("page_size")).Int() != 5 {
+			t.Errorf("Content-Type %q: the method got %v, want page_size:5", ct, got)
+		}
+	}
+}
