@@ -16,6 +16,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
+
+	"parigot.dev/parigot/internal/suggest"
 )
 
 // A REST query sets fields of its method's request (see fieldPath for how
@@ -39,7 +41,40 @@ import (
 // Whether a value fits is decided as vanguard decides it (the same
 // decoders, with the same inputs), so that the gateway refuses nothing
 // vanguard would take, and only says better what it refuses; names that
-// are no field are left to vanguard, which says so.
+// are no field are refused with the nearest that is (noField).
+
+// noField says why the query parameter key names no field of input:
+// chain is how far fieldPath resolved it. It names the field the client
+// most likely meant, and where to find them all.
+func noField(input protoreflect.MessageDescriptor, key string, chain []protoreflect.FieldDescriptor) string {
+	if n := len(chain); n > 0 {
+		if last := chain[n-1]; last.IsList() || last.IsMap() || last.Message() == nil {
+			kind := last.Kind().String()
+			switch {
+			case last.IsMap():
+				kind = "a map"
+			case last.IsList():
+				kind = "repeated"
+			}
+			return fmt.Sprintf("query parameter %q: field %s is %s, which holds no fields to name after it", key, protoPath(chain), kind)
+		}
+		input = chain[n-1].Message()
+	}
+	elem := strings.Split(key, ".")[len(chain)]
+	fields := input.Fields()
+	names := make([]string, 0, fields.Len())
+	for i := range fields.Len() {
+		names = append(names, string(fields.Get(i).Name()))
+	}
+	msg := fmt.Sprintf("query parameter %q names no field: %s has no field %q", key, input.FullName(), elem)
+	if c := suggest.Closest(elem, names); c != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", c)
+	}
+	if len(names) <= 12 {
+		return msg + "; its fields are " + strings.Join(names, ", ")
+	}
+	return msg
+}
 
 // checkQuery checks the query q of a REST call of input's method, and
 // rewrites the field masks it holds into their JSON form (changed). It
@@ -55,7 +90,7 @@ func checkQuery(input protoreflect.MessageDescriptor, q url.Values) (refusal str
 	for _, key := range keys {
 		chain, ok := fieldPath(input, key, true)
 		if !ok {
-			continue // vanguard says what is wrong with the name
+			return noField(input, key, chain), changed
 		}
 		chains[key] = chain
 		p := protoPath(chain)

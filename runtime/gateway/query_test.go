@@ -342,6 +342,28 @@ func TestASingularFieldGivenTwiceInTheQueryIsRefused(t *testing.T) {
 	}
 }
 
+// A query parameter that names no field is refused with the field the
+// client most likely meant, and the fields there are.
+func TestAQueryParameterNamingNoFieldSaysWhichItMayMean(t *testing.T) {
+	url, schema, fake := startQuery(t)
+	for _, c := range []struct{ query, says string }{
+		{"pagesize=5", `query parameter "pagesize" names no field: query.v1.ListRequest has no field "pagesize" (did you mean page_size?)`},
+		{"filter.autor=x", `query parameter "filter.autor" names no field: query.v1.Filter has no field "autor" (did you mean author?); its fields are min_pages, author`},
+		{"filter.zzzzzz=x", `query parameter "filter.zzzzzz" names no field: query.v1.Filter has no field "zzzzzz"; its fields are min_pages, author`},
+		{"page_size.x=1", `query parameter "page_size.x": field page_size is int32, which holds no fields to name after it`},
+		{"tags.x=1", `query parameter "tags.x": field tags is repeated, which holds no fields to name after it`},
+	} {
+		_, before := fake.received(t, schema)
+		status, a, body := getQuery(t, url, c.query)
+		if status != 400 || a.Code != 3 || a.Message != c.says {
+			t.Errorf("?%s: %d %s\nwant 400, code 3 (invalid argument), saying %s", c.query, status, body, c.says)
+		}
+		if _, after := fake.received(t, schema); after != before {
+			t.Errorf("?%s was refused, yet the method was called", c.query)
+		}
+	}
+}
+
 // A GET whose Content-Type header is given but empty, as some clients
 // send one, has no body and keeps its query.
 func TestAQueryIsReadWhateverAnEmptyContentTypeHeaderSays(t *testing.T) {
