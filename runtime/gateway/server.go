@@ -48,6 +48,11 @@ type Server struct {
 	sniff *sniffer
 	http  *http.Server
 	grpc  *grpc.Server // nil: every connection is net/http's
+	// front, when set, serves the socket, which Held keeps across runs
+	// (serveHeld): mux, sniff and http are then nil, and run is this
+	// server's part of the front.
+	front *front
+	run   *frontRun
 	// stopping is set by Stop before it closes anything: a serving loop
 	// that ends then was stopped.
 	stopping atomic.Bool
@@ -135,6 +140,40 @@ func serveOn(name string, ln net.Listener, h http.Handler, g *grpc.Server, log *
 	return s
 }
 
+// serveHeld serves as serveOn does, on the socket f serves across runs:
+// h answers its HTTP requests, g (not nil) its gRPC connections, until
+// Stop, which leaves the socket, and the connections net/http serves,
+// open for the next run.
+func serveHeld(name string, f *front, h http.Handler, g *grpc.Server) *Server {
+	s := &Server{name: name, ln: f.ln, grpc: g, front: f,
+		stopped: make(chan struct{}), broke: make(chan error, 1), done: make(chan struct{})}
+	s.run = f.attach(h)
+	var loops sync.WaitGroup
+	serve := func(f func() error) {
+		loops.Go(func() {
+			err := f()
+			if !s.stopping.Load() {
+				select {
+				case s.broke <- err:
+				default:
+				}
+			}
+		})
+	}
+	grpcL := f.grpcListener()
+	serve(func() error { return g.Serve(grpcL) })
+	serve(func() error {
+		select {
+		case <-f.broke:
+			return f.err
+		case <-s.stopped:
+			return nil
+		}
+	})
+	go func() { loops.Wait(); close(s.done) }()
+	return s
+}
+
 // boundWrite gives each reply of h limit to be written, from its first
 // byte: net/http's WriteTimeout would count the call's own time too, which
 // a method's budget (up to an hour) already bounds.
@@ -200,23 +239,30 @@ func URLOf(addr net.Addr) string {
 }
 
 // Stop stops accepting, lets the requests in flight finish for up to
-// StopTimeout, then closes every connection.
+// StopTimeout, then closes every connection. On a held socket (serveHeld)
+// it stops this run's part alone: the socket and the connections
+// net/http serves stay open, their next requests waiting for the next
+// run; grpc-go's connections end, their clients connecting again.
 func (s *Server) Stop() {
 	if s.stopping.Swap(true) {
 		<-s.done
 		return
 	}
 	close(s.stopped)
-	s.ln.Close()
-	s.sniff.closeAll() // the connections not yet handed to a server
 	ctx, cancel := context.WithTimeout(context.Background(), StopTimeout)
 	defer cancel()
 	var servers sync.WaitGroup
-	servers.Go(func() {
-		if err := s.http.Shutdown(ctx); err != nil {
-			s.http.Close()
-		}
-	})
+	if s.front != nil {
+		servers.Go(func() { s.front.detach(ctx, s.run) })
+	} else {
+		s.ln.Close()
+		s.sniff.closeAll() // the connections not yet handed to a server
+		servers.Go(func() {
+			if err := s.http.Shutdown(ctx); err != nil {
+				s.http.Close()
+			}
+		})
+	}
 	if s.grpc != nil {
 		servers.Go(func() {
 			graceful := make(chan struct{})
@@ -230,7 +276,9 @@ func (s *Server) Stop() {
 		})
 	}
 	servers.Wait()
-	s.mux.Close()
+	if s.mux != nil {
+		s.mux.Close()
+	}
 	<-s.done
 }
 

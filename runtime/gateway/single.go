@@ -207,11 +207,11 @@ func start(g Spec, schema *Schema, find native.Services, caller *native.Caller, 
 	if held == nil {
 		return listen(g.Name, g.Listen, withCORS(g.CORSOrigins, h), gs, log, defaultLimits)
 	}
-	ln, err := held.listen(g.Name, g.Listen)
+	f, err := held.front(g.Name, g.Listen, log)
 	if err != nil {
 		return nil, err
 	}
-	return serveOn(g.Name, ln, withCORS(g.CORSOrigins, h), gs, log, defaultLimits), nil
+	return serveHeld(g.Name, f, withCORS(g.CORSOrigins, h), gs), nil
 }
 
 // startPrograms runs the programs in a host of their own, whose Remote is
