@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // TestDevReloadsWhatASaveChanges runs parigot dev on a new app the way a
@@ -144,12 +149,21 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	if got := greet(); !strings.Contains(got, "Hi, world, from shop!") {
 		t.Errorf("Greet through the gateway, with a parigot.hcl that does not build: %s", got)
 	}
+	// The clients' connections outlive the restart: a POST on a kept-alive
+	// connection, and a grpc-go call, sent as the app restarts or once it
+	// has, are served, not failed.
+	kept := keptClient(t, url)
+	kept.greet("before the restart")
 	if err := os.WriteFile(manifestFile, append(hcl, "\n# edited\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ran := strings.Count(p.stdout.String(), "hello | Hi, world, from shop!")
 	stderr(`parigot dev: parigot.hcl changed: restarting the app`, 1)
+	restarting := kept.greet("as the app restarts")
 	stdout("hello | Hi, world, from shop!", ran+1)
+	if after := kept.greet("after the restart"); !restarting || !after {
+		t.Errorf("whether the POSTs during and after the restart went on the connection the client kept alive: %v, %v; want true, true (the gateway keeps it across a restart)", restarting, after)
+	}
 
 	// A change to parigot.hcl whose build fails for want of a new guest's
 	// source restarts the app at the save that brings the source, though
@@ -267,4 +281,54 @@ func newShop(t *testing.T) (app string, env []string) {
 		t.Fatalf("parigot init failed:\n%s", initApp.said())
 	}
 	return filepath.Join(work, "shop"), env
+}
+
+// kept is a client of the shop's gateway that keeps its connections: a
+// net/http client with keep-alive, and grpc-go's.
+type kept struct {
+	t    *testing.T
+	url  string
+	http *http.Client
+	grpc *grpc.ClientConn
+}
+
+func keptClient(t *testing.T, url string) *kept {
+	conn, err := grpc.NewClient(strings.TrimPrefix(url, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &kept{t: t, url: url, http: &http.Client{Transport: &http.Transport{}}, grpc: conn}
+	t.Cleanup(func() { conn.Close(); k.http.CloseIdleConnections() })
+	return k
+}
+
+// greet calls Greet with a POST and with grpc-go, which must both be
+// answered; it says whether the POST went on a connection the client had.
+func (k *kept) greet(when string) (reused bool) {
+	k.t.Helper()
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused }}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(k.t.Context(), trace), http.MethodPost,
+		k.url+"/shop.v1.Shop/Greet", strings.NewReader(`{"name":"world"}`))
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := k.http.Do(req); err != nil {
+		k.t.Errorf("a POST on a kept-alive connection %s: %v, want its answer", when, err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "world, from shop!") {
+			k.t.Errorf("a POST on a kept-alive connection %s: %d %s", when, resp.StatusCode, b)
+		}
+	}
+	// GreetRequest and GreetResponse have one string field, 1, as a
+	// StringValue does.
+	out := new(wrapperspb.StringValue)
+	if err := k.grpc.Invoke(k.t.Context(), "/shop.v1.Shop/Greet", wrapperspb.String("world"), out); err != nil {
+		k.t.Errorf("a grpc-go call %s: %v, want its answer", when, err)
+	} else if !strings.Contains(out.GetValue(), "world, from shop!") {
+		k.t.Errorf("a grpc-go call %s: answered %q", when, out.GetValue())
+	}
+	return reused
 }
