@@ -35,7 +35,14 @@ func NewHeld() *Held { return &Held{relays: map[string]*relay{}} }
 // to another address, refuses connections. Keep(nil) closes them all, as
 // Close does: no run is coming that would serve them. The requests
 // waiting on a socket closed are answered unavailable, saying why.
-func (h *Held) Keep(addrs []string) {
+func (h *Held) Keep(addrs []string) { h.keep(addrs, false) }
+
+// Close closes every socket held: the app is not running.
+func (h *Held) Close() { h.keep(nil, true) }
+
+// keep is Keep; stopped says the app is not running (Close), rather than
+// running without the gateways of the sockets it closes.
+func (h *Held) keep(addrs []string, stopped bool) {
 	h.mu.Lock()
 	var gone []*relay
 	for addr, r := range h.relays {
@@ -45,17 +52,14 @@ func (h *Held) Keep(addrs []string) {
 		}
 	}
 	h.mu.Unlock()
-	why := "the app is not running: parigot dev's output says why"
 	for _, r := range gone {
-		if addrs != nil {
-			why = fmt.Sprintf("the app no longer has a gateway listening at %s: parigot.hcl changed", r.addr)
+		why := fmt.Sprintf("the app no longer has a gateway listening at %s: parigot.hcl changed", r.addr)
+		if stopped {
+			why = "the app is not running: parigot dev's output says why"
 		}
 		r.close(why)
 	}
 }
-
-// Close closes every socket held.
-func (h *Held) Close() { h.Keep(nil) }
 
 // listen returns the socket at addr for gateway name: the one held, or a
 // new one. Closing what it returns stops its Accept, and leaves the socket
@@ -106,8 +110,10 @@ func (h *Held) relay(name, addr string) (*relay, error) {
 }
 
 // relay accepts the connections of one held socket, one at a time, and
-// hands each to whichever run's gateway accepts next; between runs the
-// connection it holds waits for it, and the others in the kernel's queue.
+// hands each to whichever accepts next; between runs the connection it
+// holds waits for it, and the others in the kernel's queue. Once a
+// gateway serves on the socket, its front accepts them all, as they come,
+// from one run to the next.
 type relay struct {
 	addr  string // as the gateway asked for it
 	ln    net.Listener

@@ -301,21 +301,31 @@ func TestARequestNoRunServesIsToldWhy(t *testing.T) {
 		t.Errorf("gRPC once the next run serves: %q %v", got, err)
 	}
 
-	// The app stops for good while a request waits.
-	runs = newHeldRuns(t)
-	srv = runs.start(&fakeService{})
-	url = srv.URL()
-	if a := sayOn(client, url, "first"); a.err != nil || a.status != 200 {
-		t.Fatalf("before the app stops: %d %q %v", a.status, a.body, a.err)
-	}
-	srv.Stop()
-	during := make(chan answer, 1)
-	go func() { during <- sayOn(client, url, "during") }()
-	runs.waitForWaiting(1)
-	runs.held.Close()
-	a = <-during
-	if a.err != nil || a.status != 503 || a.body != `{"code":"unavailable","message":"gateway test: the app is not running: parigot dev's output says why"}`+"\n" {
-		t.Errorf("a request waiting when the app stops: %d %q %v", a.status, a.body, a.err)
+	// The app stops for good, or its next run has no gateway there, while
+	// a request waits: it is told so at once.
+	for _, c := range []struct {
+		end  func(*Held)
+		what string
+		want string
+	}{
+		{(*Held).Close, "when the app stops", "gateway test: the app is not running: parigot dev's output says why"},
+		{func(h *Held) { h.Keep([]string{"127.0.0.1:1"}) }, "when the next run's gateway moves", "gateway test: the app no longer has a gateway listening at 127.0.0.1:0: parigot.hcl changed"},
+	} {
+		runs := newHeldRuns(t)
+		srv := runs.start(&fakeService{})
+		url := srv.URL()
+		if a := sayOn(client, url, "first"); a.err != nil || a.status != 200 {
+			t.Fatalf("before the app stops: %d %q %v", a.status, a.body, a.err)
+		}
+		srv.Stop()
+		during := make(chan answer, 1)
+		go func() { during <- sayOn(client, url, "during") }()
+		runs.waitForWaiting(1)
+		c.end(runs.held)
+		a := <-during
+		if a.err != nil || a.status != 503 || a.body != `{"code":"unavailable","message":"`+c.want+`"}`+"\n" {
+			t.Errorf("a request waiting %s: %d %q %v", c.what, a.status, a.body, a.err)
+		}
 	}
 }
 
