@@ -81,20 +81,9 @@ type frontRun struct {
 
 // newFront serves ln, the relay's view of a held socket, for gateway name.
 func newFront(name string, ln net.Listener, log *slog.Logger, limits clientLimits, wait time.Duration) *front {
-	var protocols http.Protocols
-	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
 	f := &front{name: name, ln: ln, sniff: newSniffer(), grpc: make(chan net.Conn), wait: wait, limit: limits.read, log: log,
 		broke: make(chan struct{}), gone: make(chan struct{}), changed: make(chan struct{})}
-	f.http = &http.Server{
-		Handler:           boundWrite(limits.write, http.HandlerFunc(f.serveHTTP)),
-		Protocols:         &protocols,
-		ReadHeaderTimeout: limits.readHeader,
-		ReadTimeout:       limits.read,
-		IdleTimeout:       IdleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
+	f.http = newHTTPServer(http.HandlerFunc(f.serveHTTP), log, limits)
 	f.mux = cmux.New(rootListener{ln, f.sniff})
 	f.mux.SetReadTimeout(limits.readHeader)
 	f.grpcL = serverListener{f.mux.MatchWithWriters(f.sniff.isGRPC), f.sniff, false}

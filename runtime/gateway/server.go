@@ -101,34 +101,13 @@ func listenTCP(name, addr string) (net.Listener, error) {
 
 // serveOn serves as listen does, on ln, which Stop closes.
 func serveOn(name string, ln net.Listener, h http.Handler, g *grpc.Server, log *slog.Logger, limits clientLimits) *Server {
-	var protocols http.Protocols
-	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
 	s := &Server{name: name, ln: ln, sniff: newSniffer(), grpc: g,
 		stopped: make(chan struct{}), broke: make(chan error, 1), done: make(chan struct{}),
-		http: &http.Server{
-			Handler:           boundWrite(limits.write, h),
-			Protocols:         &protocols,
-			ReadHeaderTimeout: limits.readHeader,
-			ReadTimeout:       limits.read,
-			IdleTimeout:       IdleTimeout,
-			MaxHeaderBytes:    maxHeaderBytes,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		}}
+		http: newHTTPServer(h, log, limits)}
 	s.mux = cmux.New(rootListener{ln, s.sniff})
 	s.mux.SetReadTimeout(limits.readHeader)
 	var loops sync.WaitGroup
-	serve := func(f func() error) {
-		loops.Go(func() {
-			err := f()
-			if !s.stopping.Load() {
-				select {
-				case s.broke <- err:
-				default:
-				}
-			}
-		})
-	}
+	serve := func(f func() error) { s.serve(&loops, f) }
 	if g != nil {
 		grpcL := serverListener{s.mux.MatchWithWriters(s.sniff.isGRPC), s.sniff, false}
 		serve(func() error { return g.Serve(grpcL) })
@@ -140,6 +119,37 @@ func serveOn(name string, ln net.Listener, h http.Handler, g *grpc.Server, log *
 	return s
 }
 
+// newHTTPServer is net/http's server of a gateway's HTTP requests, h
+// answering them, with the limits a client is held to.
+func newHTTPServer(h http.Handler, log *slog.Logger, limits clientLimits) *http.Server {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Handler:           boundWrite(limits.write, h),
+		Protocols:         &protocols,
+		ReadHeaderTimeout: limits.readHeader,
+		ReadTimeout:       limits.read,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+}
+
+// serve runs loop, one of s's serving loops, counted in loops: an end
+// that Stop did not ask for is reported on broke.
+func (s *Server) serve(loops *sync.WaitGroup, loop func() error) {
+	loops.Go(func() {
+		err := loop()
+		if !s.stopping.Load() {
+			select {
+			case s.broke <- err:
+			default:
+			}
+		}
+	})
+}
+
 // serveHeld serves as serveOn does, on the socket f serves across runs:
 // h answers its HTTP requests, g (not nil) its gRPC connections, until
 // Stop, which leaves the socket, and the connections net/http serves,
@@ -149,17 +159,7 @@ func serveHeld(name string, f *front, h http.Handler, g *grpc.Server) *Server {
 		stopped: make(chan struct{}), broke: make(chan error, 1), done: make(chan struct{})}
 	s.run = f.attach(h)
 	var loops sync.WaitGroup
-	serve := func(f func() error) {
-		loops.Go(func() {
-			err := f()
-			if !s.stopping.Load() {
-				select {
-				case s.broke <- err:
-				default:
-				}
-			}
-		})
-	}
+	serve := func(f func() error) { s.serve(&loops, f) }
 	grpcL := f.grpcListener()
 	serve(func() error { return g.Serve(grpcL) })
 	serve(func() error {
