@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -303,11 +302,7 @@ func (f *front) close(why string) {
 // status in the headers, REST's error, or Connect's.
 func notRunning(w http.ResponseWriter, r *http.Request, msg string) {
 	w.Header().Set("Retry-After", "1")
-	if ct := mediaType(r.Header.Get("Content-Type")); strings.HasPrefix(ct, "application/grpc") {
-		w.Header().Set("Content-Type", ct)
-		w.Header().Set("Grpc-Status", "14") // unavailable
-		w.Header().Set("Grpc-Message", grpcMessage(msg))
-		w.WriteHeader(http.StatusOK)
+	if grpcTrailersOnly(w, r, "14", msg) { // unavailable
 		return
 	}
 	if !procedureShaped(r.URL.Path) {

@@ -80,8 +80,16 @@ service Vault {
 // testSchema compiles testProto into the descriptors parigot build writes.
 func testSchema(t testing.TB) []byte {
 	t.Helper()
+	return compileSchema(t, map[string]string{"test/v1/test.proto": testProto, "other/v1/other.proto": otherProto}, "test/v1/test.proto", "other/v1/other.proto")
+}
+
+// compileSchema compiles the files of sources named by paths (with the
+// files they import, google.api's too) into the descriptors parigot
+// build writes.
+func compileSchema(t testing.TB, sources map[string]string, paths ...string) []byte {
+	t.Helper()
 	comp := protocompile.Compiler{Resolver: protocompile.WithStandardImports(protocompile.CompositeResolver{
-		&protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(map[string]string{"test/v1/test.proto": testProto, "other/v1/other.proto": otherProto})},
+		&protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(sources)},
 		protocompile.ResolverFunc(func(p string) (protocompile.SearchResult, error) {
 			switch p {
 			case "google/api/annotations.proto":
@@ -92,7 +100,7 @@ func testSchema(t testing.TB) []byte {
 			return protocompile.SearchResult{}, fs.ErrNotExist
 		}),
 	})}
-	files, err := comp.Compile(context.Background(), "test/v1/test.proto", "other/v1/other.proto")
+	files, err := comp.Compile(context.Background(), paths...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,8 +117,9 @@ func testSchema(t testing.TB) []byte {
 		}
 		set.File = append(set.File, protodesc.ToFileDescriptorProto(f))
 	}
-	add(files[0])
-	add(files[1])
+	for _, f := range files {
+		add(f)
+	}
 	b, err := proto.Marshal(set)
 	if err != nil {
 		t.Fatal(err)

@@ -1,11 +1,9 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -14,12 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bufbuild/protocompile"
-	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"parigot.dev/parigot/runtime/internal/abi"
@@ -63,38 +57,7 @@ service Books {
 
 func querySchema(t testing.TB) *Schema {
 	t.Helper()
-	comp := protocompile.Compiler{Resolver: protocompile.WithStandardImports(protocompile.CompositeResolver{
-		&protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(map[string]string{"query/v1/query.proto": queryProto})},
-		protocompile.ResolverFunc(func(p string) (protocompile.SearchResult, error) {
-			switch p {
-			case "google/api/annotations.proto":
-				return protocompile.SearchResult{Desc: annotations.File_google_api_annotations_proto}, nil
-			case "google/api/http.proto":
-				return protocompile.SearchResult{Desc: annotations.File_google_api_http_proto}, nil
-			}
-			return protocompile.SearchResult{}, fs.ErrNotExist
-		}),
-	})}
-	files, err := comp.Compile(context.Background(), "query/v1/query.proto")
-	if err != nil {
-		t.Fatal(err)
-	}
-	set := &descriptorpb.FileDescriptorSet{}
-	seen := map[string]bool{}
-	var add func(f protoreflect.FileDescriptor)
-	add = func(f protoreflect.FileDescriptor) {
-		if seen[f.Path()] {
-			return
-		}
-		seen[f.Path()] = true
-		for i := 0; i < f.Imports().Len(); i++ {
-			add(f.Imports().Get(i).FileDescriptor)
-		}
-		set.File = append(set.File, protodesc.ToFileDescriptorProto(f))
-	}
-	add(files[0])
-	b, _ := proto.Marshal(set)
-	s, err := ParseSchema(b)
+	s, err := ParseSchema(compileSchema(t, map[string]string{"query/v1/query.proto": queryProto}, "query/v1/query.proto"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,6 +139,20 @@ func getQuery(t *testing.T, url, query string) (int, restAnswer, string) {
 	return resp.StatusCode, a, body
 }
 
+// refusedQuery sends GET /v1/books?query and checks that it is refused,
+// as invalid argument saying says, and that the method is not called.
+func refusedQuery(t *testing.T, url string, schema *Schema, fake *echoService, query, says string) {
+	t.Helper()
+	_, before := fake.received(t, schema)
+	status, a, body := getQuery(t, url, query)
+	if status != 400 || a.Code != 3 || a.Message != says {
+		t.Errorf("?%s: %d %s\nwant 400, code 3 (invalid argument), saying %s", query, status, body, says)
+	}
+	if _, after := fake.received(t, schema); after != before {
+		t.Errorf("?%s was refused, yet the method was called", query)
+	}
+}
+
 // A query value that is not of its field's type is refused before the
 // method is called, saying which parameter, the value, and what it must
 // be; every form vanguard takes is still taken.
@@ -200,14 +177,7 @@ func TestAQueryValueOfTheWrongTypeSaysWhatItMustBe(t *testing.T) {
 		{"filter.min_pages=x", `query parameter "filter.min_pages": "x" is not an integer (int32)`},
 		{"filter=x", `query parameter "filter": field filter is a message (query.v1.Filter), which a query cannot set whole; set its fields one by one (?filter.FIELD=...)`},
 	} {
-		_, before := fake.received(t, schema)
-		status, a, body := getQuery(t, url, c.query)
-		if status != 400 || a.Code != 3 || a.Message != c.says {
-			t.Errorf("?%s: %d %s\nwant 400, code 3 (invalid argument), saying %s", c.query, status, body, c.says)
-		}
-		if _, after := fake.received(t, schema); after != before {
-			t.Errorf("?%s was refused, yet the method was called", c.query)
-		}
+		refusedQuery(t, url, schema, fake, c.query, c.says)
 	}
 	for _, c := range []struct{ query, field, want string }{
 		{"page_size=-5", "page_size", "-5"},
@@ -312,14 +282,7 @@ func TestASingularFieldGivenTwiceInTheQueryIsRefused(t *testing.T) {
 		{"filter.author=a&filter.author=b", `query parameter "filter.author" is given 2 times, but field filter.author takes one value (it is not repeated); give it once`},
 		{"update_mask=title&update_mask=readTime", `query parameter "update_mask" is given 2 times, but field update_mask takes one value (it is not repeated); give it once, with the mask's paths separated by commas (?update_mask=title,readTime)`},
 	} {
-		_, before := fake.received(t, schema)
-		status, a, body := getQuery(t, url, c.query)
-		if status != 400 || a.Code != 3 || a.Message != c.says {
-			t.Errorf("?%s: %d %s\nwant 400, code 3 (invalid argument), saying %s", c.query, status, body, c.says)
-		}
-		if _, after := fake.received(t, schema); after != before {
-			t.Errorf("?%s was refused, yet the method was called", c.query)
-		}
+		refusedQuery(t, url, schema, fake, c.query, c.says)
 	}
 	for _, c := range []struct{ query, field, want string }{
 		{"tags=a&tags=b", "tags", "[a b]"},
@@ -353,14 +316,7 @@ func TestAQueryParameterNamingNoFieldSaysWhichItMayMean(t *testing.T) {
 		{"page_size.x=1", `query parameter "page_size.x": field page_size is int32, which holds no fields to name after it`},
 		{"tags.x=1", `query parameter "tags.x": field tags is repeated, which holds no fields to name after it`},
 	} {
-		_, before := fake.received(t, schema)
-		status, a, body := getQuery(t, url, c.query)
-		if status != 400 || a.Code != 3 || a.Message != c.says {
-			t.Errorf("?%s: %d %s\nwant 400, code 3 (invalid argument), saying %s", c.query, status, body, c.says)
-		}
-		if _, after := fake.received(t, schema); after != before {
-			t.Errorf("?%s was refused, yet the method was called", c.query)
-		}
+		refusedQuery(t, url, schema, fake, c.query, c.says)
 	}
 }
 

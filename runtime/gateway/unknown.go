@@ -51,15 +51,24 @@ func newUnknownRoute(sds []protoreflect.ServiceDescriptor) *unknownRoute {
 	return u
 }
 
+// grpcTrailersOnly answers r, if it is a gRPC call, with status (its
+// number) and msg in a response of headers alone ("trailers-only"), and
+// reports whether it did.
+func grpcTrailersOnly(w http.ResponseWriter, r *http.Request, status, msg string) bool {
+	ct := mediaType(r.Header.Get("Content-Type"))
+	if !strings.HasPrefix(ct, "application/grpc") {
+		return false
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Grpc-Status", status)
+	w.Header().Set("Grpc-Message", grpcMessage(msg))
+	w.WriteHeader(http.StatusOK)
+	return true
+}
+
 func (u *unknownRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status, msg := u.explain(r)
-	if ct := mediaType(r.Header.Get("Content-Type")); strings.HasPrefix(ct, "application/grpc") {
-		// A response of headers alone ("trailers-only"), as gRPC servers
-		// answer a method they do not have.
-		w.Header().Set("Content-Type", ct)
-		w.Header().Set("Grpc-Status", "12") // unimplemented
-		w.Header().Set("Grpc-Message", grpcMessage(msg))
-		w.WriteHeader(http.StatusOK)
+	if grpcTrailersOnly(w, r, "12", msg) { // unimplemented, as gRPC servers answer a method they do not have
 		return
 	}
 	code := connect.CodeUnimplemented
