@@ -164,7 +164,7 @@ func buildForDebugger(ctx context.Context, app *manifest.App, opts Options, p *p
 		}
 		t := time.Now()
 		out := DebugPath(app, name)
-		cmd := guestbuild.DebugCommand(ctx, opts.GoCommand, app.Dir, out, guestPackage(guest))
+		cmd := guestbuild.DebugCommand(ctx, opts.GoCommand, app.Dir, out, guestPackage(guest), func(s string) { p.Note("%s", s) })
 		var buf bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &buf, &buf
 		if err := cmd.Run(); err != nil {
@@ -356,7 +356,7 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 			defer p.End(guest.Name)
 			out := WasmPath(app, guest.Name)
 			before := genfile.Sum(out)
-			cmd := guestbuild.Command(gctx, goCmd, app.Dir, out, guestPackage(guest))
+			cmd := guestbuild.Command(gctx, goCmd, app.Dir, out, guestPackage(guest), func(s string) { p.Note("%s", s) })
 			var buf bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &buf, &buf
 			if err := cmd.Run(); err != nil {

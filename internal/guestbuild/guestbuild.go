@@ -25,6 +25,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"parigot.dev/parigot/internal/child"
 )
 
 // Env is what the go command's environment adds for a guest.
@@ -35,28 +37,32 @@ var Env = []string{"GOOS=wasip1", "GOARCH=wasm"}
 var buildFlags = []string{"-trimpath", "-buildvcs=false"}
 
 // Command is the go command (goCmd, "go" when empty) that builds the main
-// package pkg into the wasm file out, run in dir.
-func Command(ctx context.Context, goCmd, dir, out, pkg string) *exec.Cmd {
+// package pkg into the wasm file out, run in dir. When ctx is done it is
+// stopped as package child says, and forced (when not nil) is told if it
+// had to be killed.
+func Command(ctx context.Context, goCmd, dir, out, pkg string, forced func(string)) *exec.Cmd {
 	if goCmd == "" {
 		goCmd = "go"
 	}
 	cmd := exec.CommandContext(ctx, goCmd, append(append([]string{"build"}, buildFlags...), "-o", out, pkg)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), Env...)
+	child.StopPolitely(cmd, forced)
 	return cmd
 }
 
 // DebugCommand is the go command that builds the main package pkg into the
 // native executable out, for the debugger: the host's GOOS and GOARCH (the
 // environment's, not a guest's), optimisations and inlining off so that
-// every variable and line can be inspected.
-func DebugCommand(ctx context.Context, goCmd, dir, out, pkg string) *exec.Cmd {
+// every variable and line can be inspected. It stops as Command does.
+func DebugCommand(ctx context.Context, goCmd, dir, out, pkg string, forced func(string)) *exec.Cmd {
 	if goCmd == "" {
 		goCmd = "go"
 	}
 	cmd := exec.CommandContext(ctx, goCmd, "build", "-gcflags=all=-N -l", "-o", out, pkg)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOOS=", "GOARCH=")
+	child.StopPolitely(cmd, forced)
 	return cmd
 }
 
@@ -79,7 +85,7 @@ func BuildAll(ctx context.Context, dir, outDir string, pkgs map[string]string) e
 	slices.Sort(paths)
 	// With -o naming a directory, go build writes each main package there
 	// under its directory's name.
-	cmd := Command(ctx, "", dir, outDir+string(filepath.Separator), paths[0])
+	cmd := Command(ctx, "", dir, outDir+string(filepath.Separator), paths[0], nil)
 	cmd.Args = append(cmd.Args, paths[1:]...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("building guests %s: %v\n%s", strings.Join(paths, " "), err, out)

@@ -43,7 +43,7 @@ func TestAGuestsBytesDependOnItsCodeAlone(t *testing.T) {
 			}
 		}
 		out := filepath.Join(t.TempDir(), "hello.wasm")
-		cmd := Command(t.Context(), "", dir, out, "./hello")
+		cmd := Command(t.Context(), "", dir, out, "./hello", nil)
 		// Replace the machine's GOFLAGS, which may say -buildvcs=false and
 		// so hide what the flag is for.
 		cmd.Env = append(cmd.Env, "GOFLAGS=-mod=mod")

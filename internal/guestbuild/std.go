@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"parigot.dev/parigot/internal/child"
 )
 
 // StdCompiled reports whether the go command goCmd ("go" when empty), run
@@ -29,6 +31,7 @@ func StdCompiled(ctx context.Context, goCmd, dir string) (compiled bool, goVersi
 	list := exec.CommandContext(ctx, goCmd, append(append([]string{"list"}, buildFlags...), "-f", "{{.Stale}}", "unicode/utf8")...)
 	list.Dir = dir
 	list.Env = append(os.Environ(), Env...)
+	child.StopPolitely(list, nil)
 	out, err := list.Output()
 	if err != nil {
 		return false, "", fmt.Errorf("%s list: %w", goCmd, err)
@@ -38,6 +41,7 @@ func StdCompiled(ctx context.Context, goCmd, dir string) (compiled bool, goVersi
 	}
 	env := exec.CommandContext(ctx, goCmd, "env", "GOVERSION")
 	env.Dir = dir
+	child.StopPolitely(env, nil)
 	out, err = env.Output()
 	if err != nil {
 		return false, "", fmt.Errorf("%s env: %w", goCmd, err)

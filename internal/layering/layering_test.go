@@ -47,7 +47,8 @@ var allowed = map[string][]string{
 // import: boilerplateid/idcore, which generated Id code in every app calls,
 // stands on the shipped proto alone; internal/fuel, a wasm rewriter the
 // host calls, the caches and the guest build command, which the builder,
-// the host and the CLI share, the file watcher of parigot dev and the OTLP
+// the host and the CLI share (the command standing on the way every child
+// command is stopped), the file watcher of parigot dev and the OTLP
 // export decoder, the "did you mean" of error messages, the grapheme
 // clusters that columns are counted in, the tests' concurrent buffer and
 // the runs' temporary directories stand on nothing of parigot's.
@@ -55,7 +56,8 @@ var only = map[string][]string{
 	"boilerplateid/idcore": {"proto/parigot/id/v1"},
 	"internal/fuel":        nil,
 	"internal/compcache":   nil,
-	"internal/guestbuild":  nil,
+	"internal/guestbuild":  {"internal/child"},
+	"internal/child":       nil,
 	"internal/progress":    nil,
 	"internal/watch":       nil,
 	"internal/otlpwire":    nil,

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"parigot.dev/parigot/internal/child"
 )
 
 // event is one line of `go test -json` (cmd/test2json).
@@ -134,6 +136,13 @@ func Run(ctx context.Context, opts Options, stdout io.Writer) (*Pass, error) {
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = opts.Dir
 	cmd.Env = append(os.Environ(), opts.Env...)
+	// Interrupted, go test and its test binary (with the app's guests)
+	// stop, and the go command removes its work directory.
+	var forced func(string)
+	if opts.Progress != nil {
+		forced = func(s string) { fmt.Fprintf(opts.Progress, "parigot: %s\n", s) }
+	}
+	child.StopPolitely(cmd, forced)
 	var errOut bytes.Buffer
 	cmd.Stderr = &errOut
 	out, err := cmd.StdoutPipe()
