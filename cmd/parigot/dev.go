@@ -285,7 +285,9 @@ func (d *devSession) reload(ctx context.Context) {
 	res, err := d.build(ctx)
 	built := time.Since(start)
 	if err != nil {
-		d.say("the app runs on as it was; save a fix to try again")
+		if ctx.Err() == nil { // else Ctrl-C cut the build short: no failure
+			d.say("the app runs on as it was; save a fix to try again")
+		}
 		return
 	}
 	if d.schema != nil {
@@ -310,24 +312,38 @@ func (d *devSession) reload(ctx context.Context) {
 		d.say("no guest's build changed (build %s): the app runs on as it was", built.Round(10*time.Millisecond))
 		return
 	}
-	done := make(chan error, 1)
-	select {
-	case d.reloads <- host.Reload{Wasm: changed, Done: done}:
-	case err := <-d.ended: // the run ended meanwhile: start anew
-		d.ended <- err
+	if !d.swap(ctx, changed) {
 		return
 	}
 	names := slices.Sorted(maps.Keys(changed))
-	if err := <-done; err != nil {
-		d.say("reloading %s: %v", strings.Join(names, ", "), err)
-		return
-	}
 	for _, name := range names {
 		d.builds[name] = fresh[name]
 	}
 	took := time.Since(start)
 	d.say("reloaded %s in %s (build %s, compile to native code and swap %s)", strings.Join(names, ", "),
 		took.Round(10*time.Millisecond), built.Round(10*time.Millisecond), (took - built).Round(10*time.Millisecond))
+}
+
+// swap hands the running app the new builds of the guests in changed
+// (name -> .wasm path) and waits until they run, or did not take, which
+// it says. A reload that ctx's end (Ctrl-C) cuts short is no failure,
+// whatever error it ended with: parigot dev says only that it was
+// interrupted.
+func (d *devSession) swap(ctx context.Context, changed map[string]string) bool {
+	done := make(chan error, 1)
+	select {
+	case d.reloads <- host.Reload{Wasm: changed, Done: done}:
+	case err := <-d.ended: // the run ended meanwhile: start anew
+		d.ended <- err
+		return false
+	}
+	if err := <-done; err != nil {
+		if ctx.Err() == nil {
+			d.say("reloading %s: %v", strings.Join(slices.Sorted(maps.Keys(changed)), ", "), err)
+		}
+		return false
+	}
+	return true
 }
 
 // wroteItself reports whether the file at rel holds what code generation

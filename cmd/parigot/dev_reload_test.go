@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"parigot.dev/parigot/runtime/host"
+)
+
+// A reload that Ctrl-C cuts short, in its build or while the new version
+// is compiled to native code, is no failure: parigot dev says nothing of
+// it (the CLI says it was interrupted). A reload that fails by itself is
+// said.
+func TestAReloadCutShortByCtrlCIsNoFailure(t *testing.T) {
+	t.Run("the build is interrupted", func(t *testing.T) {
+		var out bytes.Buffer
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		dir := t.TempDir()
+		d := &devSession{dir: dir, appDir: dir, stderr: &out}
+		d.reload(ctx)
+		if out.Len() > 0 {
+			t.Errorf("an interrupted build said:\n%s", out.String())
+		}
+	})
+	for _, interrupted := range []bool{true, false} {
+		name := map[bool]string{true: "the swap is interrupted", false: "the swap fails"}[interrupted]
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			ctx, cancel := context.WithCancelCause(t.Context())
+			defer cancel(nil)
+			d := &devSession{stderr: &out, reloads: make(chan host.Reload), ended: make(chan error, 1)}
+			go func() { // the running app, as the host answers a reload whose compile ctx ended
+				rl := <-d.reloads
+				if interrupted {
+					cancel(errors.New("interrupt signal received"))
+				}
+				rl.Done <- fmt.Errorf("service shop: compiling /app/build/shop.wasm: %w", context.Cause(ctx))
+			}()
+			if d.swap(ctx, map[string]string{"shop": "/app/build/shop.wasm"}) {
+				t.Fatal("the swap took")
+			}
+			said := out.String()
+			if interrupted && said != "" {
+				t.Errorf("a swap cut short by Ctrl-C said:\n%s", said)
+			}
+			if !interrupted && !strings.Contains(said, "parigot dev: reloading shop: service shop: compiling /app/build/shop.wasm") {
+				t.Errorf("a swap that failed said:\n%s", said)
+			}
+		})
+	}
+}
