@@ -19,12 +19,14 @@ import (
 
 // dashboard is parigot run --dashboard: the page and /metrics of one run,
 // served on the address the user gave from before the guests start until
-// parigot ends.
+// parigot ends. Under parigot dev it serves the page of each run of the
+// app in turn (show), on the one address.
 type dashboard struct {
 	url     string // http://host:port/
 	logs    *observe.Logs
-	metrics *observe.Metrics
-	page    *observe.Dashboard
+	metrics *observe.Metrics   // the current page's (see show)
+	page    *observe.Dashboard // the current one
+	current atomic.Pointer[http.Handler]
 	srv     *http.Server
 	served  chan error // Serve's end
 	stderr  io.Writer
@@ -73,20 +75,27 @@ func stopTracing(t *observe.Tracing, stderr io.Writer) {
 // startDashboard listens on addr and serves app's dashboard there, with
 // the spans tracing keeps; it prints the URL to stderr.
 func startDashboard(addr string, app *manifest.App, tracing *observe.Tracing, stderr io.Writer) (*dashboard, error) {
+	d, err := listenDashboard(addr, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if len(app.Programs) == 0 {
+		d.noPrograms = "the app has no programs"
+	}
+	d.show(app, tracing)
+	return d, nil
+}
+
+// listenDashboard listens on addr and serves there the page show makes,
+// once it has made one (until then, an answer that the app is not
+// running); it prints the URL to stderr.
+func listenDashboard(addr string, stderr io.Writer) (*dashboard, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--dashboard %s: %w", addr, err)
 	}
-	var nodes []observe.Node
-	for _, g := range app.StartOrder() {
-		nodes = append(nodes, observe.Node{Name: g.Name, Kind: g.Kind.String(), Implements: g.Implements, Requires: g.Requires})
-	}
-	d := &dashboard{metrics: observe.NewMetrics(), logs: observe.NewLogs(keptLines), served: make(chan error, 1), stderr: stderr}
-	if len(app.Programs) == 0 {
-		d.noPrograms = "the app has no programs"
-	}
-	d.page = observe.NewDashboard(app.Name, nodes, d.metrics, tracing, d.logs)
-	d.srv = &http.Server{Handler: d.page.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	d := &dashboard{logs: observe.NewLogs(keptLines), served: make(chan error, 1), stderr: stderr}
+	d.srv = &http.Server{Handler: http.HandlerFunc(d.serve), ReadHeaderTimeout: 10 * time.Second}
 	go func() { d.served <- d.srv.Serve(ln) }()
 	d.url = gateway.URLOf(ln.Addr()) + "/"
 	fmt.Fprintf(stderr, "parigot: dashboard on %s (metrics: /metrics)\n", d.url)
@@ -94,6 +103,35 @@ func startDashboard(addr string, app *manifest.App, tracing *observe.Tracing, st
 		fmt.Fprintf(stderr, "parigot: warning: the dashboard listens beyond this machine (%s): whoever reaches it can read the app's output and traces and call its methods from the API explorer; give --dashboard a loopback address, such as 127.0.0.1:7070, unless that is what you want\n", ln.Addr())
 	}
 	return d, nil
+}
+
+// show makes the page of app, whose calls it counts in metrics of its
+// own, with the spans tracing keeps and the lines the dashboard keeps, and
+// serves it from now on in place of the one before. parigot dev shows each
+// run of the app (a restart may change its guests): the counters of a run
+// start from zero, as a restarted Prometheus target's do, and the traces
+// and lines go on. It returns the page, for the run's explorer, and its
+// metrics, for the run's hosts.
+func (d *dashboard) show(app *manifest.App, tracing *observe.Tracing) (*observe.Dashboard, *observe.Metrics) {
+	var nodes []observe.Node
+	for _, g := range app.StartOrder() {
+		nodes = append(nodes, observe.Node{Name: g.Name, Kind: g.Kind.String(), Implements: g.Implements, Requires: g.Requires})
+	}
+	d.metrics = observe.NewMetrics()
+	d.page = observe.NewDashboard(app.Name, nodes, d.metrics, tracing, d.logs)
+	h := d.page.Handler()
+	d.current.Store(&h)
+	return d.page, d.metrics
+}
+
+// serve serves the page show made last.
+func (d *dashboard) serve(w http.ResponseWriter, req *http.Request) {
+	if h := d.current.Load(); h != nil {
+		(*h).ServeHTTP(w, req)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, "the app is not running yet: parigot dev starts it, and its dashboard, at the first build that succeeds", http.StatusServiceUnavailable)
 }
 
 // explore serves the explorer's calls with h (nil: the services have

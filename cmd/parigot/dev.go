@@ -22,6 +22,7 @@ import (
 	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/gateway"
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/observe"
 	"parigot.dev/parigot/runtime/state"
 )
 
@@ -29,9 +30,10 @@ func newDevCommand(stdout, stderr io.Writer) *cobra.Command {
 	var (
 		listen, data string
 		ephemeral    bool
+		obs          observeFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "dev [app-dir] [--listen ADDR]",
+		Use:   "dev [app-dir] [--listen ADDR] [--dashboard ADDR] [--otlp URL] [--log-format text|json]",
 		Short: "Run the app, and rebuild and reload what changes each time a file is saved",
 		Long: `dev builds and runs the app in app-dir (default: the current directory) in
 one process, like 'parigot run', then watches its sources: Go files, .proto
@@ -50,14 +52,29 @@ swaps in only the guests whose build changed:
     waits for the new app.
 
 A build that fails is shown, and the app runs on as it was until the next
-save. Services keep serving when the programs end; Ctrl-C stops the app.`,
+save. Services keep serving when the programs end; Ctrl-C stops the app.
+
+--dashboard, --otlp and --log-format show what the app does, as they do for
+'parigot run': the dashboard keeps its address, its traces and its lines
+across reloads and restarts (the counters of its metrics start again at a
+restart of the app). dev takes no --debug: a reload swaps wasm guests, and a
+guest under the debugger runs natively; use 'parigot run --debug'.`,
 		Example: `  parigot dev
   parigot dev ./examples/helloworld
-  parigot dev ./examples/bookstore --listen 127.0.0.1:0`,
+  parigot dev ./examples/bookstore --listen 127.0.0.1:0
+
+  # the dashboard (and /metrics) on a fixed address, through every reload
+  parigot dev --dashboard 127.0.0.1:7070 ./examples/helloworld
+
+  # spans to a collector, and the guests' lines as JSON records
+  parigot dev --otlp http://127.0.0.1:4318 --log-format json`,
 		Args: maxOneDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tempdir.Sweep(os.TempDir()) // what runs killed with kill -9 left
 			if err := checkAddress("listen", listen); err != nil {
+				return err
+			}
+			if err := obs.check(); err != nil {
 				return err
 			}
 			if data != "" && ephemeral {
@@ -72,13 +89,15 @@ save. Services keep serving when the programs end; Ctrl-C stops the app.`,
 			}
 			// A manifest with mistakes: the first build shows them, and
 			// the app starts at the save that fixes them.
-			d := &devSession{dir: appDir(args), appDir: app.Dir, manifest: app.File, listen: listen, data: data, ephem: ephemeral, stdout: stdout, stderr: stderr}
+			d := &devSession{dir: appDir(args), appDir: app.Dir, manifest: app.File, listen: listen, data: data, ephem: ephemeral, obs: obs,
+				stdout: stdout, stderr: stderr, own: host.OwnLines(stderr, obs.json())}
 			return d.loop(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "the address (host:port; port 0: a free one) of the app's gateway, instead of its listen in parigot.hcl")
 	cmd.Flags().StringVar(&data, "data", "", "where the app's stores and topics are kept (default: .parigot/data in the app's directory), as for parigot run")
 	cmd.Flags().BoolVar(&ephemeral, "ephemeral", false, "keep the app's stores and topics in memory only: they end with each restart of the app")
+	obs.declare(cmd)
 	return cmd
 }
 
@@ -101,8 +120,16 @@ type devSession struct {
 	listen   string // --listen: the gateway's address, or ""
 	data     string // --data: where the stores and topics are kept, or "" for the default
 	ephem    bool   // --ephemeral: in memory only
+	obs      observeFlags
 	stdout   io.Writer
-	stderr   io.Writer
+	stderr   io.Writer // the builds' progress and mistakes
+	own      io.Writer // parigot's own lines: JSON records with --log-format json
+
+	// dash is --dashboard's, served from loop's start to its end: each
+	// run shows its page there. tracing, for --otlp and the dashboard,
+	// starts with the first run and lasts until loop's end.
+	dash    *dashboard
+	tracing *observe.Tracing
 
 	// held keeps the gateways' sockets open across restarts of the app:
 	// a client that connects meanwhile waits instead of being refused.
@@ -112,13 +139,15 @@ type devSession struct {
 	// restarts at the next build that succeeds, whatever save brings it.
 	manifestPending bool
 	// schema is the hash of the descriptors the running app's gateways
-	// serve from, when it has gateways: a .proto change that alters them
-	// restarts the app, since a reload swaps guests, not gateways.
-	schema  *[32]byte
-	reloads chan host.Reload    // to the current run
-	stop    context.CancelFunc  // ends the current run
-	ended   chan error          // the current run's error, once it is over
-	builds  map[string][32]byte // guest name -> hash of the .wasm the run has
+	// and the dashboard's API explorer serve from, when it has either: a
+	// .proto change that alters them restarts the app, since a reload swaps
+	// guests, not gateways. servesGateways: the app has gateways.
+	schema         *[32]byte
+	servesGateways bool
+	reloads        chan host.Reload    // to the current run
+	stop           context.CancelFunc  // ends the current run
+	ended          chan error          // the current run's error, once it is over
+	builds         map[string][32]byte // guest name -> hash of the .wasm the run has
 	// generated holds what code generation last wrote to each file, by
 	// path relative to appDir: the watcher reports those writes like a
 	// user's saves, and a batch of nothing else is no change to build.
@@ -132,6 +161,15 @@ func (d *devSession) loop(ctx context.Context) error {
 		return err
 	}
 	defer w.Close()
+	if d.obs.dashboard != "" {
+		// Before the first build, so that an address taken is said at
+		// once; the dashboard keeps it for every run.
+		if d.dash, err = listenDashboard(d.obs.dashboard, d.own); err != nil {
+			return err
+		}
+		defer d.dash.stop()
+	}
+	defer func() { stopTracing(d.tracing, d.own) }() // once the run has stopped
 	d.held = gateway.NewHeld()
 	defer d.held.Close() // once the run has stopped: deferred calls run last first
 	defer d.stopRun()
@@ -223,7 +261,19 @@ func (d *devSession) run(ctx context.Context, res *builder.Result) {
 		d.say("--listen %s is the address of the app's gateway, and parigot.hcl declares none now: the app runs without one", listen)
 		listen = ""
 	}
+	if d.tracing == nil {
+		d.tracing = startTracing(nonEmpty(d.obs.otlp), d.dash != nil, res.App.Name, "", d.own)
+	}
+	seen := observing{tracing: d.tracing, logJSON: d.obs.json()}
+	var page *observe.Dashboard
+	if d.dash != nil {
+		page, seen.metrics = d.dash.show(res.App, d.tracing)
+		seen.logs = d.dash.logs
+	}
 	gws, schema, err := runGateways(res.App, listen)
+	if err == nil && page != nil && schema == nil { // the explorer's, for an app without a gateway
+		schema, err = gateway.LoadSchema(builder.DescriptorsPath(res.App))
+	}
 	if err != nil {
 		var usage usageError
 		if errors.As(err, &usage) {
@@ -241,24 +291,30 @@ func (d *devSession) run(ctx context.Context, res *builder.Result) {
 		addrs = append(addrs, g.Listen)
 	}
 	d.held.Keep(addrs) // a gateway gone, or moved, refuses its clients
-	d.schema = nil
-	if len(gws) > 0 {
+	d.schema, d.servesGateways = nil, len(gws) > 0
+	if schema != nil {
 		d.schema = genfile.Sum(builder.DescriptorsPath(res.App))
 	}
 	go func() {
 		// The stores and topics outlive each restart of the app, as they
 		// outlive each parigot run: a restart starts from what they hold.
-		local, err := state.StartLocal(runCtx, res.App, state.DataDir(res.App, d.data), d.ephem, sayTo(d.stderr))
+		local, err := state.StartLocal(runCtx, res.App, state.DataDir(res.App, d.data), d.ephem, sayTo(d.own))
 		if err != nil {
 			ended <- err
 			return
 		}
-		if len(gws) > 0 {
-			_, err = gateway.RunSingle(runCtx, gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema, State: local.EngineOf(),
+		if schema != nil { // gateways, or the dashboard's explorer
+			opts := gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema, State: local.EngineOf(),
 				Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads, Held: d.held,
-				Listening: func(name, url string) { d.say("gateway %s serves %s", name, url) }})
+				Listening: func(name, url string) { d.say("gateway %s serves %s", name, url) }, Observe: seen.config}
+			if page != nil {
+				opts.Explorer = page.SetExplorer
+			}
+			_, err = gateway.RunSingle(runCtx, opts)
 		} else {
-			_, err = host.Run(runCtx, host.Config{Guests: guests, Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads, State: local.EngineOf()})
+			cfg := host.Config{Guests: guests, Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads, State: local.EngineOf()}
+			seen.config(&cfg)
+			_, err = host.Run(runCtx, cfg)
 		}
 		local.Close() // before the next run opens the same directory
 		if errors.Is(err, context.Canceled) {
@@ -292,7 +348,7 @@ func (d *devSession) reload(ctx context.Context) {
 	}
 	if d.schema != nil {
 		if now := genfile.Sum(builder.DescriptorsPath(res.App)); now == nil || *now != *d.schema {
-			d.say("the protos changed: restarting the app, whose gateways serve from them")
+			d.say("the protos changed: restarting the app, whose %s from them", d.servedFromProtos())
 			d.stopRun()
 			d.run(ctx, res)
 			return
@@ -346,6 +402,18 @@ func (d *devSession) swap(ctx context.Context, changed map[string]string) bool {
 	return true
 }
 
+// servedFromProtos says what of the running app serves from its protos'
+// descriptors.
+func (d *devSession) servedFromProtos() string {
+	switch {
+	case !d.servesGateways:
+		return "dashboard's API explorer serves"
+	case d.dash != nil:
+		return "gateways and dashboard's API explorer serve"
+	}
+	return "gateways serve"
+}
+
 // wroteItself reports whether the file at rel holds what code generation
 // last wrote there, so that its change was parigot dev's own doing.
 func (d *devSession) wroteItself(rel string) bool {
@@ -384,7 +452,7 @@ func (d *devSession) build(ctx context.Context) (*builder.Result, error) {
 
 // say writes one line of parigot dev's own.
 func (d *devSession) say(format string, args ...any) {
-	fmt.Fprintf(d.stderr, "parigot dev: "+format+"\n", args...)
+	fmt.Fprintf(d.own, "parigot dev: "+format+"\n", args...)
 }
 
 // skipForDev leaves out what is not the app's source: build output, hidden

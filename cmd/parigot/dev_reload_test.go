@@ -21,7 +21,7 @@ func TestAReloadCutShortByCtrlCIsNoFailure(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		dir := t.TempDir()
-		d := &devSession{dir: dir, appDir: dir, stderr: &out}
+		d := &devSession{dir: dir, appDir: dir, stderr: &out, own: &out}
 		d.reload(ctx)
 		if out.Len() > 0 {
 			t.Errorf("an interrupted build said:\n%s", out.String())
@@ -33,7 +33,7 @@ func TestAReloadCutShortByCtrlCIsNoFailure(t *testing.T) {
 			var out bytes.Buffer
 			ctx, cancel := context.WithCancelCause(t.Context())
 			defer cancel(nil)
-			d := &devSession{stderr: &out, reloads: make(chan host.Reload), ended: make(chan error, 1)}
+			d := &devSession{stderr: &out, own: &out, reloads: make(chan host.Reload), ended: make(chan error, 1)}
 			go func() { // the running app, as the host answers a reload whose compile ctx ended
 				rl := <-d.reloads
 				if interrupted {

@@ -36,10 +36,8 @@ type runFlags struct {
 	debug       []string
 	debugListen string // Delve's (--debug-listen)
 	gwListen    string // the gateway's
-	dashboard   string // address
-	otlp        string // OTLP/HTTP receiver's URL
-	logFormat   string // text or json
 	directHost  string // split mode: this machine's address for direct TCP connections
+	observeFlags
 }
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -125,16 +123,13 @@ each service's offer gave them through NATS.`,
 			if f.data != "" && f.ephemeral {
 				return usageError{err: fmt.Errorf("--data keeps the stores and topics in a directory, --ephemeral in memory only: give one or the other")}
 			}
-			if f.logFormat != "text" && f.logFormat != "json" {
-				return usageError{err: fmt.Errorf("unknown --log-format %q: the formats are text and json", f.logFormat)}
+			if err := f.observeFlags.check(); err != nil {
+				return err
 			}
-			for flag, addr := range map[string]string{"listen": f.gwListen, "dashboard": f.dashboard, "debug-listen": f.debugListen} {
+			for flag, addr := range map[string]string{"listen": f.gwListen, "debug-listen": f.debugListen} {
 				if err := checkAddress(flag, addr); err != nil {
 					return err
 				}
-			}
-			if err := checkOTLP(f.otlp); err != nil {
-				return err
 			}
 			if f.debugListen != "" && len(f.debug) != 1 {
 				return usageError{err: fmt.Errorf("--debug-listen gives one address: name one guest in --debug")}
@@ -170,7 +165,7 @@ each service's offer gave them through NATS.`,
 			}
 			// parigot's own lines from here on: JSON records too with
 			// --log-format json, as the host's own reports are.
-			own := host.OwnLines(stderr, f.logFormat == "json")
+			own := host.OwnLines(stderr, f.json())
 			listening := func(name, url string) {
 				fmt.Fprintf(own, "parigot: gateway %s serves %s (Ctrl-C stops the app)\n", name, url)
 			}
@@ -188,7 +183,7 @@ each service's offer gave them through NATS.`,
 					}
 				}
 			}
-			seen := observing{tracing: tracing, logJSON: f.logFormat == "json"}
+			seen := observing{tracing: tracing, logJSON: f.json()}
 			if dash != nil {
 				seen.metrics, seen.logs = dash.metrics, dash.logs
 			}
@@ -251,7 +246,7 @@ each service's offer gave them through NATS.`,
 				out, err = split.Supervise(ctx, split.Options{
 					ProgramsEnded: programsEnded,
 					Lines:         lines,
-					LogJSON:       f.logFormat == "json",
+					LogJSON:       f.json(),
 					App:           res.App.Name,
 					Guests:        guests,
 					Only:          f.only,
@@ -275,7 +270,7 @@ each service's offer gave them through NATS.`,
 						if dash != nil { // the dashboard takes the children's spans as a collector would, and their metrics
 							args = append(args, "--otlp", dash.url, "--dashboard", dash.url)
 						}
-						if f.logFormat == "json" {
+						if f.json() {
 							args = append(args, "--log-format", "json")
 						}
 						return args
@@ -312,9 +307,7 @@ each service's offer gave them through NATS.`,
 	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests (and gateways) in this process tree (comma-separated names)")
 	cmd.Flags().StringVar(&f.gwListen, "listen", "", "the address (host:port) of the app's gateway, instead of its listen in parigot.hcl")
 	cmd.Flags().StringSliceVar(&f.debug, "debug", nil, "run these guests (comma-separated names) natively under Delve, for a debugger to attach to; their method budgets are suspended")
-	cmd.Flags().StringVar(&f.dashboard, "dashboard", "", "serve the app's dashboard and Prometheus /metrics on this address, e.g. 127.0.0.1:7070, until interrupted (the URL is printed)")
-	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "how guests' output lines are written: text (prefixed with the guest's name, for people) or json (one object a line, with guest, method, trace and span ids, for machines)")
-	cmd.Flags().StringVar(&f.otlp, "otlp", "", "send a span of every call to this OpenTelemetry OTLP/HTTP receiver, e.g. http://127.0.0.1:4318 (a collector's)")
+	f.observeFlags.declare(cmd)
 	cmd.Flags().StringVar(&f.debugListen, "debug-listen", "", "the address Delve serves the --debug guest on, e.g. 127.0.0.1:2345 for an IDE's fixed configuration (default: a free port, printed)")
 	return cmd
 }
