@@ -17,6 +17,13 @@ import (
 // the socket in hostlink.EnvSocket. Otherwise (a unit test of a guest's
 // plain Go functions) there is no host: nothing can be exported, located
 // or called, and every host function says StatusNoHost.
+//
+// A guest that parigot started but whose host has gone (the run was
+// interrupted, or ended, while the guest waited in the debugger, and the
+// guest ran on without Delve) is told apart from one never run by a host:
+// hostlink.EnvSocket is set, but its socket answers no more. Every host
+// function then says StatusShutdown, as it does to a wasm guest whose host
+// is stopping it.
 
 // futuresMu guards the block completed futures come from: natively, a
 // guest's Go code (a unit test of a service's methods, say) may call
@@ -25,28 +32,38 @@ var futuresMu sync.Mutex
 
 // link is the connection to the host, made at the first host call.
 var link struct {
-	once sync.Once
-	mu   sync.Mutex
-	conn net.Conn
-	r    *bufio.Reader
+	once   sync.Once
+	mu     sync.Mutex
+	conn   net.Conn
+	r      *bufio.Reader
+	status abi.Status // why conn is nil: StatusNoHost or StatusShutdown
+}
+
+// dialHost connects to the host's socket at path (hostlink.EnvSocket's
+// value). With no path, the guest was never run by a host: StatusNoHost.
+// A path that cannot be reached is a host that went away: StatusShutdown.
+func dialHost(path string) (net.Conn, abi.Status) {
+	if path == "" {
+		return nil, abi.StatusNoHost
+	}
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, abi.StatusShutdown
+	}
+	return conn, abi.StatusOK
 }
 
 // call sends one request to the host and returns its response; with no
 // host, or a link that broke, StatusNoHost or StatusShutdown.
 func call(req hostlink.Request) hostlink.Response {
 	link.once.Do(func() {
-		path := os.Getenv(hostlink.EnvSocket)
-		if path == "" {
-			return
+		link.conn, link.status = dialHost(os.Getenv(hostlink.EnvSocket))
+		if link.conn != nil {
+			link.r = bufio.NewReader(link.conn)
 		}
-		conn, err := net.Dial("unix", path)
-		if err != nil {
-			return
-		}
-		link.conn, link.r = conn, bufio.NewReader(conn)
 	})
 	if link.conn == nil {
-		return hostlink.Response{Status: abi.StatusNoHost}
+		return hostlink.Response{Status: link.status}
 	}
 	link.mu.Lock()
 	defer link.mu.Unlock()

@@ -475,7 +475,9 @@ func encodeReply[Resp proto.Message](buf []byte, resp Resp, err error) ([]byte, 
 // the guest is reported ready. A service the manifest does not list in
 // implements ends the guest with an explanation.
 func Export(name string, impl any, methods map[string]Method) {
-	if st := hostExport(name); st != abi.StatusOK {
+	if st := hostExport(name); st == abi.StatusShutdown {
+		hostEnded()
+	} else if st != abi.StatusOK {
 		fatalf("cannot export %s: %s (list it in the service's implements in parigot.hcl)", name, st)
 	}
 	loop.export(name, impl, methods)
@@ -500,7 +502,9 @@ func Run() {
 			fatalf("service %s: Ready returned false", s.name)
 		}
 	}
-	if st := hostReady(); st != abi.StatusOK {
+	if st := hostReady(); st == abi.StatusShutdown {
+		hostEnded()
+	} else if st != abi.StatusOK {
 		fatalf("cannot report ready: %s", st)
 	}
 	loop.run(false)
@@ -866,6 +870,12 @@ func sendReply(id uint64, out []byte, err error) {
 			fmt.Sprintf("reply of %d bytes is larger than the %d-byte limit", len(out), abi.MaxPayload)))
 	}
 }
+
+// hostEnded ends a guest whose host is stopping it, or went away (a run
+// interrupted while the guest waited in the debugger), before it could
+// serve: the run is over, so there is nothing to say, and no one to hear
+// an exit code. It exits as the event loop does when the host stops it.
+func hostEnded() { os.Exit(0) }
 
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "parigot: "+format+"\n", args...)
