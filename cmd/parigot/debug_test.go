@@ -110,3 +110,53 @@ func lineOf(t *testing.T, file, text string) int {
 	t.Fatalf("%s has no line with %q", file, text)
 	return 0
 }
+
+// TestQuittingDelveEndsTheGuestItDebugs quits Delve as its terminal
+// client does on exit, answering y to kill the headless instance, while
+// the greeting service waits at a breakpoint: the run says the debugger
+// ended the service, not that it crashed.
+func TestQuittingDelveEndsTheGuestItDebugs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs guests")
+	}
+	if _, err := exec.LookPath("dlv"); err != nil {
+		if os.Getenv("PARIGOT_REQUIRE_TOOLS") != "" {
+			t.Fatal("Delve (dlv) is not on PATH, and PARIGOT_REQUIRE_TOOLS is set: go install github.com/go-delve/delve/cmd/dlv@v1.27.2")
+		}
+		t.Skip("Delve (dlv) is not on PATH: go install github.com/go-delve/delve/cmd/dlv@v1.27.2")
+	}
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	source := filepath.Join(repo, "examples", "helloworld", "greeting", "main.go")
+	line := lineOf(t, source, "return &greetingv1.FetchGreetingResponse{")
+	for _, mode := range []string{"single", "split"} {
+		t.Run(mode, func(t *testing.T) {
+			p := startParigot(t, "", nil, "run", "--mode="+mode, "--debug=greeting", filepath.Join(repo, "examples", "helloworld"))
+			a := p.waitFor(t, &p.stderr, regexp.MustCompile(`service greeting runs under Delve, which waits for a debugger at (\S+):`), 1)[1]
+			conn, err := net.Dial("tcp", a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dlv := jsonrpc.NewClient(conn)
+			defer dlv.Close()
+			var bp struct{}
+			if err := dlv.Call("RPCServer.CreateBreakpoint", map[string]any{"Breakpoint": dlvLocation{File: source, Line: line}}, &bp); err != nil {
+				t.Fatalf("CreateBreakpoint at %s:%d: %v", source, line, err)
+			}
+			var hit dlvCommandOut
+			if err := dlv.Call("RPCServer.Command", map[string]any{"name": "continue"}, &hit); err != nil {
+				t.Fatalf("continue: %v\n%s", err, p.said())
+			}
+			// What dlv's exit does when told y to "kill the headless instance?".
+			dlv.Go("RPCServer.Detach", map[string]any{"Kill": true}, new(struct{}), make(chan *rpc.Call, 1))
+
+			p.waitFor(t, &p.stderr, regexp.MustCompile(`(?m)^parigot: service greeting ended: its debugger \(Delve\) was quit and killed it; it is down for the rest of the run, and calls to it fail with unavailable$`), 1)
+			p.wait(t)
+			if strings.Contains(p.stderr.String(), "exited with code") {
+				t.Errorf("the service's end reads as a crash:\n%s", p.said())
+			}
+		})
+	}
+}

@@ -37,16 +37,20 @@ const (
 	// (after its process was killed) could not start it; Detail says why
 	// (its NATS server could not be reached, say).
 	CauseNotStarted
+	// CauseDebuggerQuit: it ran under Delve (parigot run --debug), which
+	// was told to quit and killed it.
+	CauseDebuggerQuit
 )
 
 var causeNames = [...]string{
-	CauseExited:      "exited",
-	CausePanicked:    "panicked",
-	CauseTrapped:     "trapped",
-	CauseOutOfMemory: "out of memory",
-	CauseOverran:     "overran",
-	CauseKilled:      "killed",
-	CauseNotStarted:  "not started",
+	CauseExited:       "exited",
+	CausePanicked:     "panicked",
+	CauseTrapped:      "trapped",
+	CauseOutOfMemory:  "out of memory",
+	CauseOverran:      "overran",
+	CauseKilled:       "killed",
+	CauseNotStarted:   "not started",
+	CauseDebuggerQuit: "debugger quit",
 }
 
 func (c Cause) String() string {
@@ -153,6 +157,8 @@ func (f Failure) Phrase() string {
 		return "was killed (" + f.Detail + ")"
 	case CauseNotStarted:
 		return "could not start again: " + f.Detail
+	case CauseDebuggerQuit:
+		return "ended: " + errDebuggerQuit.Error()
 	}
 	return f.Cause.String()
 }
@@ -331,6 +337,11 @@ func classify(spec *GuestSpec, err error, s signs) ending {
 		return exited(spec, code, s.stopping)
 	case err == nil || errors.Is(err, context.Canceled):
 		return exited(spec, 0, s.stopping)
+	case errors.Is(err, errDebuggerQuit):
+		if s.stopping {
+			return ending{}
+		}
+		return fail(CauseDebuggerQuit, "")
 	}
 	if e, ok := gaveUp(); ok {
 		return e

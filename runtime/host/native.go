@@ -70,17 +70,28 @@ func (r *run) runNative(ctx context.Context, in *instance, stdout, stderr *guest
 	cmd.Env = append(os.Environ(), in.spec.Env...)
 	cmd.Env = append(cmd.Env, hostlink.EnvSocket+"="+sock)
 	cmd.SysProcAttr = nativeProcAttr()
-	out, err := cmd.StdoutPipe()
+	// A pipe of the host's own rather than StdoutPipe, so that Delve's end
+	// can be waited for while its output is still read.
+	out, outW, err := os.Pipe()
 	if err != nil {
 		return err
 	}
+	defer out.Close()
+	cmd.Stdout = outW
 	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	outW.Close()
+	if err != nil {
 		if errors.Is(err, exec.ErrNotFound) {
 			return fmt.Errorf("running %s under the debugger needs Delve: go install github.com/go-delve/delve/cmd/dlv@latest, and put $(go env GOPATH)/bin on PATH", in.spec.Name)
 		}
 		return fmt.Errorf("starting Delve for %s: %w", in.spec.Name, err)
 	}
+	delveDone := make(chan struct{}) // closed when Delve's process has ended
+	go func() {
+		cmd.Wait()
+		close(delveDone)
+	}()
 	var copying sync.WaitGroup
 	copying.Add(1)
 	addr := make(chan string, 1)
@@ -91,16 +102,17 @@ func (r *run) runNative(ctx context.Context, in *instance, stdout, stderr *guest
 	ended := make(chan struct{})
 	defer func() {
 		killNative(cmd)
-		cmd.Wait()
+		<-delveDone
 		copying.Wait()
 		close(ended)
 	}()
 
+	var api string // the address of Delve's API
 	select {
-	case a := <-addr:
+	case api = <-addr:
 		r.say("parigot: %s %s runs under Delve, which waits for a debugger at %s: attach (dlv connect %s, or VS Code's remote attach), set breakpoints and continue",
-			in.spec.Kind, in.spec.Name, a, a)
-		go r.announcePauses(ctx, in, a, ended)
+			in.spec.Kind, in.spec.Name, api, api)
+		go r.announcePauses(ctx, in, api, ended)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -110,7 +122,77 @@ func (r *run) runNative(ctx context.Context, in *instance, stdout, stderr *guest
 		return err
 	}
 	defer conn.Close()
-	return r.serveLink(ctx, in, conn)
+	err = r.serveLink(ctx, in, conn)
+	if exit := (*nativeExit)(nil); errors.As(err, &exit) && exit.closed && delveKilled(ctx, api, delveDone) {
+		return errDebuggerQuit
+	}
+	return err
+}
+
+// errDebuggerQuit is how a native guest ended when its debugger killed
+// it: the user quit Delve (exit, then y to kill the headless instance).
+var errDebuggerQuit = errors.New("its debugger (Delve) was quit and killed it")
+
+// delveKilled tells, once the guest's link to the host closed without an
+// exit code, whether Delve (API at addr, its process ending closes
+// delveDone) killed the guest as it was told to quit. Delve then ends
+// too. A guest whose process ended on its own (it crashed, or something
+// else killed it) leaves Delve serving, and Delve's API says the process
+// exited. Delve kills the guest while it holds its target, so a question
+// asked after the link closed is answered once the kill is done: by an
+// error (its target detached) or by no answer, Delve having ended.
+func delveKilled(ctx context.Context, addr string, delveDone <-chan struct{}) bool {
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		select {
+		case <-delveDone:
+			return true
+		default:
+			return false // Delve serves on, yet cannot be asked: say no more than before
+		}
+	}
+	client := jsonrpc.NewClient(conn)
+	defer client.Close()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		var out struct{ State *delveState }
+		call := client.Go("RPCServer.State", struct{ NonBlocking bool }{true}, &out, nil)
+		select {
+		case <-delveDone:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-call.Done:
+		}
+		var answered rpc.ServerError
+		switch {
+		case errors.As(call.Error, &answered):
+			// Delve's own client tells an exited process by this text of
+			// its error (ErrProcessExited): its API has no other sign.
+			if strings.Contains(string(answered), "has exited with status") {
+				return false
+			}
+			// Detached: Delve is ending.
+			select {
+			case <-delveDone:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		case call.Error != nil:
+			return true // Delve hung up: it is ending
+		case out.State == nil || !out.State.Running:
+			return false // the guest stopped without Delve noticing: killed from outside
+		}
+		select { // running: Delve has yet to see its process end
+		case <-delveDone:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
 }
 
 // readDelveOutput passes Delve's stdout (the guest's stdout, after Delve's
@@ -249,6 +331,9 @@ func (r *run) answer(ctx context.Context, in *instance, req hostlink.Request) (r
 // nativeError is the error of a native guest's run as classify reads a
 // wasm guest's: an exit code is a WASI exit.
 func nativeError(err error) error {
+	if errors.Is(err, errDebuggerQuit) {
+		return err
+	}
 	var exit *nativeExit
 	if errors.As(err, &exit) {
 		return sys.NewExitError(uint32(exit.code))
