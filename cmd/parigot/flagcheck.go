@@ -1,12 +1,49 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
+
+	"parigot.dev/parigot/internal/suggest"
+	"parigot.dev/parigot/manifest"
 )
+
+// checkNames says what is wrong with a flag that names guests of app
+// (--debug, --only): each name must be a service or program, or with
+// gateways also a gateway, of the app; a name that is not, and is near
+// one that is, gets a "did you mean". It is checked as soon as the
+// manifest is read, so that a mistyped name is told before the build.
+func checkNames(flag string, names []string, app *manifest.App, gateways bool) error {
+	what := "a service or program"
+	var known []string
+	for _, g := range app.Guests() {
+		known = append(known, g.Name)
+	}
+	if gateways {
+		what = "a service, program or gateway"
+		for _, g := range app.Gateways {
+			known = append(known, g.Name)
+		}
+	}
+	for _, name := range names {
+		if app.Guest(name) != nil || gateways && app.Gateway(name) != nil {
+			continue
+		}
+		msg := fmt.Sprintf("--%s names %q, which is not %s of %s", flag, name, what, app.Name)
+		if c := suggest.Closest(name, known); c != "" {
+			msg += fmt.Sprintf(": did you mean %s?", c)
+		} else {
+			msg += fmt.Sprintf(" (it has %s)", strings.Join(known, ", "))
+		}
+		return usageError{err: errors.New(msg)}
+	}
+	return nil
+}
 
 // checkAddress says what is wrong with the value of an address flag
 // (--listen, --dashboard, --debug-listen): it must be host:port, the port

@@ -138,17 +138,21 @@ each service's offer gave them through NATS.`,
 				return err
 			}
 			ctx := cmd.Context()
-			if len(f.debug) > 0 {
-				// Named guests first: a name that is no guest's is the
-				// mistake to tell, whatever is installed. A manifest with
-				// mistakes is left to the build, which shows them.
+			if len(f.debug) > 0 || len(f.only) > 0 {
+				// Named guests first, before the build: a name that is no
+				// guest's is the mistake to tell, whatever is installed. A
+				// manifest with mistakes is left to the build, which shows
+				// them.
 				if app, err := builder.Load(appDir(args)); err == nil {
-					for _, name := range f.debug {
-						if app.Guest(name) == nil {
-							return usageError{err: fmt.Errorf("--debug names %q, which is not a service or program of %s", name, app.Name)}
-						}
+					if err := checkNames("debug", f.debug, app, false); err != nil {
+						return err
+					}
+					if err := checkNames("only", f.only, app, true); err != nil {
+						return err
 					}
 				}
+			}
+			if len(f.debug) > 0 {
 				if _, err := exec.LookPath("dlv"); err != nil { // said before anything is built
 					return fmt.Errorf("--debug runs %s natively under Delve, which is not on PATH: go install github.com/go-delve/delve/cmd/dlv@latest, and put $(go env GOPATH)/bin on PATH", strings.Join(f.debug, ", "))
 				}
@@ -211,11 +215,6 @@ each service's offer gave them through NATS.`,
 					out, err = host.Run(ctx, cfg)
 				}
 			} else {
-				for _, name := range f.only {
-					if res.App.Guest(name) == nil && res.App.Gateway(name) == nil {
-						return usageError{err: fmt.Errorf("--only names %q, which is not a service, program or gateway of %s", name, res.App.Name)}
-					}
-				}
 				conn := split.ConnFromEnv(f.natsURL)
 				if f.natsUser != "" {
 					conn.User, conn.Pass, _ = strings.Cut(f.natsUser, ":")
