@@ -123,7 +123,7 @@ func (r *run) runNative(ctx context.Context, in *instance, stdout, stderr *guest
 	}
 	defer conn.Close()
 	err = r.serveLink(ctx, in, conn)
-	if exit := (*nativeExit)(nil); errors.As(err, &exit) && exit.closed && delveKilled(ctx, api, delveDone) {
+	if exit := (*nativeExit)(nil); errors.As(err, &exit) && exit.closed && delveKilled(ctx, delveDone) {
 		return errDebuggerQuit
 	}
 	return err
@@ -134,66 +134,30 @@ func (r *run) runNative(ctx context.Context, in *instance, stdout, stderr *guest
 var errDebuggerQuit = errors.New("its debugger (Delve) was quit and killed it")
 
 // delveKilled tells, once the guest's link to the host closed without an
-// exit code, whether Delve (API at addr, its process ending closes
-// delveDone) killed the guest as it was told to quit. Delve then ends
-// too. A guest whose process ended on its own (it crashed, or something
-// else killed it) leaves Delve serving, and Delve's API says the process
-// exited. Delve kills the guest while it holds its target, so a question
-// asked after the link closed is answered once the kill is done: by an
-// error (its target detached) or by no answer, Delve having ended.
-func delveKilled(ctx context.Context, addr string, delveDone <-chan struct{}) bool {
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		select {
-		case <-delveDone:
-			return true
-		default:
-			return false // Delve serves on, yet cannot be asked: say no more than before
-		}
-	}
-	client := jsonrpc.NewClient(conn)
-	defer client.Close()
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	for {
-		var out struct{ State *delveState }
-		call := client.Go("RPCServer.State", struct{ NonBlocking bool }{true}, &out, nil)
-		select {
-		case <-delveDone:
-			return true
-		case <-ctx.Done():
-			return false
-		case <-call.Done:
-		}
-		var answered rpc.ServerError
-		switch {
-		case errors.As(call.Error, &answered):
-			// Delve's own client tells an exited process by this text of
-			// its error (ErrProcessExited): its API has no other sign.
-			if strings.Contains(string(answered), "has exited with status") {
-				return false
-			}
-			// Detached: Delve is ending.
-			select {
-			case <-delveDone:
-				return true
-			case <-ctx.Done():
-				return false
-			}
-		case call.Error != nil:
-			return true // Delve hung up: it is ending
-		case out.State == nil || !out.State.Running:
-			return false // the guest stopped without Delve noticing: killed from outside
-		}
-		select { // running: Delve has yet to see its process end
-		case <-delveDone:
-			return true
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-		}
+// exit code, whether Delve (its process ending closes delveDone) killed
+// the guest as it was told to quit: Delve then ends too, within moments.
+// A guest whose process ended on its own (something killed it; a panic
+// or a fault Delve stops at) leaves Delve serving, for a client to look
+// at what is left or restart it; so a Delve that has not ended within
+// delveQuitWait was not quit. (Its API cannot tell the two apart sooner:
+// while Delve kills its process as it quits, it answers that the process
+// exited, as it does for one that ended on its own.)
+func delveKilled(ctx context.Context, delveDone <-chan struct{}) bool {
+	wait := time.NewTimer(delveQuitWait)
+	defer wait.Stop()
+	select {
+	case <-delveDone:
+		return true
+	case <-wait.C:
+		return false
+	case <-ctx.Done():
+		return false
 	}
 }
+
+// delveQuitWait bounds how long Delve may take to end after killing the
+// guest it was told to quit with.
+const delveQuitWait = 5 * time.Second
 
 // readDelveOutput passes Delve's stdout (the guest's stdout, after Delve's
 // own first line) to the guest's output, sending the API's address on addr
