@@ -31,6 +31,7 @@ type Span struct {
 	Attrs                     map[string]string // values as text
 	Resource                  map[string]string
 	Error                     bool
+	Message                   string // the status's
 }
 
 // Receiver is a running OTLP/HTTP receiver on a free loopback port.
@@ -77,6 +78,7 @@ func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
 					Attrs:    text(s.Attributes),
 					Resource: res,
 					Error:    s.GetStatus().GetCode() == 2,
+					Message:  s.GetStatus().GetMessage(),
 				})
 			}
 		}

@@ -687,7 +687,7 @@ func (in *instance) reply(id uint64, code abi.Code, payload []byte) bool {
 	delete(in.incoming, id)
 	in.serving.Add(-1)
 	if t.seen != nil {
-		in.observeCall(t, code, len(payload))
+		in.observeCall(t, code, payload)
 	}
 	t.caller.Deliver(abi.Event{Kind: abi.KindReply, Code: code, CallID: t.callID, Payload: payload}, nil)
 	return true

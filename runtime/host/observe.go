@@ -1,6 +1,8 @@
 package host
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"sync/atomic"
 	"time"
@@ -39,22 +41,89 @@ func (in *instance) seeCall(d *delivery) *callSeen {
 	return c
 }
 
-// observeCall records the call t, answered with code and a reply of size
-// bytes.
-func (in *instance) observeCall(t replyTarget, code abi.Code, size int) {
-	now := unixNano()
+// observeCall records the call t, answered with code and payload.
+func (in *instance) observeCall(t replyTarget, code abi.Code, payload []byte) {
+	now, size := unixNano(), len(payload)
 	c := t.seen
 	if in.run.obs != nil {
 		in.run.obs.Call(ReplicaLabel(in.spec.Name, in.run.cfg.Replica), methodLabel(t.method, code), code.String(), t.caller.GuestName(), time.Duration(c.drained-c.pushed), time.Duration(now-c.drained))
 	}
 	if in.run.trace != nil {
-		in.run.trace.Record(observe.CallSpan{
+		s := observe.CallSpan{
 			Trace: c.span.TraceID, Span: c.span.SpanID, Parent: c.parent.SpanID, Sampled: c.span.Flags&1 != 0,
 			Guest: ReplicaLabel(in.spec.Name, in.run.cfg.Replica), Method: t.method,
 			Code: code.String(), Failed: code != abi.CodeOK, Request: c.request, Reply: size,
 			Pushed: c.pushed, Drained: c.drained, Replied: now,
-		})
+		}
+		if s.Failed {
+			s.Message, s.Error = replyFailure(payload)
+		}
+		in.run.trace.Record(s)
 	}
+}
+
+// replyFailure is what a failed call's span says of the error its payload
+// carries: the message of its google.rpc.Status (the payload itself, when
+// it is none), and the full name of its typed error, which is the message
+// type of its first detail (the generated New<Error>Error puts the typed
+// error there; a guest may add others after it with WithDetails). Both
+// come bounded by observe.ErrorText: a guest chose them.
+func replyFailure(payload []byte) (message, typed string) {
+	_, msg, details, err := abi.DecodeError(payload)
+	if err != nil {
+		// Enough of it to be cut, and marked cut, if it is longer.
+		return observe.ErrorText(string(payload[:min(len(payload), 2*observe.MaxErrorText)])), ""
+	}
+	if len(details) > 0 {
+		typed = anyTypeName(details[0])
+	}
+	return observe.ErrorText(msg), typed
+}
+
+// anyTypeName is the full name of the message an encoded
+// google.protobuf.Any holds: the end of its type URL (field 1,
+// "type.googleapis.com/stock.v1.OutOfStock"), after its last slash; empty
+// when it has none or is malformed. Read by hand, as abi reads the Status.
+func anyTypeName(b []byte) string {
+	for len(b) > 0 {
+		tag, n := binary.Uvarint(b)
+		if n <= 0 {
+			return ""
+		}
+		b = b[n:]
+		switch tag & 7 {
+		case 0: // varint
+			if _, n := binary.Uvarint(b); n > 0 {
+				b = b[n:]
+				continue
+			}
+			return ""
+		case 2: // length-delimited
+			l, n := binary.Uvarint(b)
+			if n <= 0 || l > uint64(len(b)-n) {
+				return ""
+			}
+			field := b[n : n+int(l)]
+			b = b[n+int(l):]
+			if tag>>3 == 1 {
+				name := field[bytes.LastIndexByte(field, '/')+1:]
+				return observe.ErrorText(string(name[:min(len(name), 2*observe.MaxErrorText)]))
+			}
+		case 1: // fixed64
+			if len(b) < 8 {
+				return ""
+			}
+			b = b[8:]
+		case 5: // fixed32
+			if len(b) < 4 {
+				return ""
+			}
+			b = b[4:]
+		default:
+			return ""
+		}
+	}
+	return ""
 }
 
 // methodLabel is the method a call is counted under in the metrics: its

@@ -57,6 +57,9 @@ func fromOTLP(s *tracepb.Span) kept {
 		end:     time.Unix(0, int64(s.EndTimeUnixNano)),
 		failed:  s.GetStatus().GetCode() == tracepb.Status_STATUS_CODE_ERROR,
 	}
+	if k.failed {
+		k.message = ErrorText(s.GetStatus().GetMessage())
+	}
 	if len(s.ParentSpanId) > 0 {
 		k.parentID = hex.EncodeToString(s.ParentSpanId)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	dto "github.com/prometheus/client_model/go"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -48,8 +49,12 @@ func TestExportDecodesAsItWasEncoded(t *testing.T) {
 	root := CallSpan{Trace: NewTraceID(), Span: NewSpanID(), Sampled: true, Guest: "front", Method: "a.F/M", Code: "ok", Pushed: 1e9, Drained: 2e9, Replied: 5e9}
 	child := root
 	child.Span, child.Parent, child.Guest, child.Code, child.Failed = NewSpanID(), root.Span, "back", "not found", true
+	child.Message, child.Error = "no such account", "bank.v1.NoAccount"
 	tr.span(root)
 	tr.span(child)
+	if st := rec.Ended()[1].Status(); st.Description != "no such account" {
+		t.Errorf("the failed call's span has status %+v, want its error's message", st)
+	}
 	body, err := exportRequest(rec.Ended())
 	if err != nil {
 		t.Fatal(err)
@@ -73,11 +78,11 @@ func TestExportDecodesAsItWasEncoded(t *testing.T) {
 		{traceID: root.Trace.String(), spanID: root.Span.String(), name: "a.F/M", guest: "front", code: "ok",
 			start: time.Unix(1, 0), end: time.Unix(5, 0), wait: time.Second},
 		{traceID: root.Trace.String(), spanID: child.Span.String(), parentID: root.Span.String(), name: "a.F/M", guest: "back", code: "not found",
-			start: time.Unix(1, 0), end: time.Unix(5, 0), wait: time.Second, failed: true},
+			start: time.Unix(1, 0), end: time.Unix(5, 0), wait: time.Second, failed: true, message: "no such account", errorType: "bank.v1.NoAccount"},
 	}
 	for i := range want {
 		if g, w := got[i], want[i]; g.traceID != w.traceID || g.spanID != w.spanID || g.parentID != w.parentID || g.guest != w.guest ||
-			g.code != w.code || !g.start.Equal(w.start) || !g.end.Equal(w.end) || g.wait != w.wait || g.failed != w.failed || g.name != w.name {
+			g.code != w.code || g.message != w.message || g.errorType != w.errorType || !g.start.Equal(w.start) || !g.end.Equal(w.end) || g.wait != w.wait || g.failed != w.failed || g.name != w.name {
 			t.Errorf("span %d: got %+v, want %+v", i, g, w)
 		}
 	}
@@ -276,5 +281,20 @@ func TestAnUnreachableOTLPReceiverIsSaidOnce(t *testing.T) {
 	if len(said) != 2 || !strings.Contains(said[0], srv.URL+"/v1/traces: 503 Service Unavailable; is an OTLP/HTTP collector listening there (--otlp)?") ||
 		said[1] != "sending spans to "+srv.URL+"/v1/traces again" {
 		t.Errorf("said %q, want the failure once, then that it works again", said)
+	}
+}
+
+// A failed call's message is cut to MaxErrorText bytes on a rune boundary,
+// marked as cut; a short one is kept whole, with invalid UTF-8 replaced.
+func TestErrorTextIsBounded(t *testing.T) {
+	long := strings.Repeat("é", MaxErrorText) // two bytes each
+	got := ErrorText(long)
+	if len(got) > MaxErrorText || !utf8.ValidString(got) || !strings.HasSuffix(got, "… (cut)") || !strings.HasPrefix(long, strings.TrimSuffix(got, "… (cut)")) {
+		t.Errorf("ErrorText of %d bytes = %d bytes %q: want at most %d, valid UTF-8, a prefix marked cut", len(long), len(got), got, MaxErrorText)
+	}
+	for in, want := range map[string]string{"no none left": "no none left", "bad \xff byte": "bad \uFFFD byte", "": ""} {
+		if got := ErrorText(in); got != want {
+			t.Errorf("ErrorText(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

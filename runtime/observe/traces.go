@@ -29,6 +29,10 @@ type Span struct {
 	Duration time.Duration `json:"duration"`
 	Wait     time.Duration `json:"wait"` // of Duration, in the inbox
 	Error    bool          `json:"error"`
+	// A failed call's: its error's message (the span's status message)
+	// and its typed error's full name (rpc.parigot.error), when it has them.
+	Message   string `json:"message,omitempty"`
+	ErrorType string `json:"errorType,omitempty"`
 }
 
 // groupTraces groups spans by trace, the latest started trace first, at
@@ -50,7 +54,8 @@ func groupTraces(spans []kept, limit int) []Trace {
 			t.Errors++
 		}
 		t.Spans = append(t.Spans, Span{SpanID: s.spanID, ParentID: s.parentID, Name: s.name, Guest: s.guest, Code: s.code,
-			Duration: s.end.Sub(s.start), Wait: s.wait, Error: s.failed, Offset: time.Duration(s.start.UnixNano())})
+			Duration: s.end.Sub(s.start), Wait: s.wait, Error: s.failed,
+			Message: s.message, ErrorType: s.errorType, Offset: time.Duration(s.start.UnixNano())})
 	}
 	sort.SliceStable(order, func(i, j int) bool { return order[i].Start.After(order[j].Start) })
 	if len(order) > limit {

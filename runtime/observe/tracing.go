@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -108,11 +110,16 @@ type CallSpan struct {
 	Method  string
 	Code    string // the reply's code in words: "ok" for success
 	Failed  bool   // Code is not ok
-	Request int    // bytes
-	Reply   int    // bytes
-	Pushed  int64  // Unix nanos: into the service's inbox (the span's start)
-	Drained int64  // out of it
-	Replied int64  // the span's end
+	// Failed: the error's message (ErrorText bounds it before it is
+	// queued) and the full name of its typed error (the message type of
+	// its first detail), either empty when it has none.
+	Message string
+	Error   string
+	Request int   // bytes
+	Reply   int   // bytes
+	Pushed  int64 // Unix nanos: into the service's inbox (the span's start)
+	Drained int64 // out of it
+	Replied int64 // the span's end
 }
 
 // Record queues c's span to be made. It never blocks: a call recorded while
@@ -181,11 +188,41 @@ func (t *Tracing) span(c CallSpan) {
 			attribute.Int64("parigot.inbox_wait_ns", c.Drained-c.Pushed),
 			attribute.Int64("parigot.execution_ns", c.Replied-c.Drained),
 		))
+	if c.Error != "" {
+		span.SetAttributes(attribute.String("rpc.parigot.error", c.Error))
+	}
 	if c.Failed {
-		span.SetStatus(codes.Error, c.Code)
+		desc := c.Message
+		if desc == "" {
+			desc = c.Code
+		}
+		span.SetStatus(codes.Error, desc)
 	}
 	span.End(trace.WithTimestamp(time.Unix(0, c.Replied)))
 }
+
+// MaxErrorText bounds the message of a failed call's span, and the name of
+// its typed error: a guest chose them, and a span is kept and sent.
+const MaxErrorText = 1 << 10
+
+// ErrorText is s made fit for a span: valid UTF-8, and at most
+// MaxErrorText bytes, cut on a rune boundary and then marked as cut. The
+// result shares no memory with a longer s, so that a span queued does not
+// hold a guest's whole reply.
+func ErrorText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= MaxErrorText {
+		return s
+	}
+	cut := MaxErrorText - len(cutMark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.Clone(s[:cut]) + cutMark
+}
+
+// cutMark ends a text ErrorText cut.
+const cutMark = "… (cut)"
 
 // chosenIDs is the SDK's ID generator: it hands out the ids the host chose,
 // which span puts in the context.
@@ -236,6 +273,7 @@ type recent struct {
 type kept struct {
 	traceID, spanID, parentID string // hex; parentID empty for a root
 	name, guest, code         string
+	message, errorType        string // a failed call's
 	start, end                time.Time
 	wait                      time.Duration
 	failed                    bool
@@ -250,6 +288,9 @@ func (r *recent) OnEnd(s sdktrace.ReadOnlySpan) {
 		start:   s.StartTime(),
 		end:     s.EndTime(),
 		failed:  s.Status().Code == codes.Error,
+	}
+	if k.failed {
+		k.message = ErrorText(s.Status().Description)
 	}
 	if s.Parent().IsValid() {
 		k.parentID = s.Parent().SpanID().String()
@@ -267,6 +308,8 @@ func (k *kept) attribute(key, s string, n int64) {
 		k.guest = s
 	case "rpc.parigot.code":
 		k.code = s
+	case "rpc.parigot.error":
+		k.errorType = ErrorText(s)
 	case "parigot.inbox_wait_ns":
 		k.wait = time.Duration(n)
 	}

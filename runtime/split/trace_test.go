@@ -155,3 +155,56 @@ func TestLogLinesCarryTheirTrace(t *testing.T) {
 		t.Errorf("no line of middle's failed relay:\n%s", out.String())
 	}
 }
+
+// TestAFailedCallsSpansSayItsError runs the chain with a request that back
+// fails with a message and a typed detail, which middle and front forward:
+// in one process and in one process per guest, each of the three spans
+// says the error's message as its status's, and the typed error's full
+// name as rpc.parigot.error, beside its code.
+func TestAFailedCallsSpansSayItsError(t *testing.T) {
+	guests := func() []*host.GuestSpec {
+		return chainGuests(t, 10*time.Second, 10*time.Second, 10*time.Second, "CHAIN_SCENARIO=relay", "CHAIN_REQUEST=fail")
+	}
+	check := func(t *testing.T, rcv *otlptest.Receiver) {
+		t.Helper()
+		want := []string{"test.Front/Relay", "test.Middle/Relay", "test.Back/Relay"}
+		byName := map[string]otlptest.Span{}
+		rcv.WaitFor(t, patience, func(spans []otlptest.Span) bool {
+			for _, s := range spans {
+				byName[s.Name] = s
+			}
+			return len(byName) >= len(want)
+		})
+		for _, n := range want {
+			s, ok := byName[n]
+			if !ok {
+				t.Errorf("no span of %s among %v", n, byName)
+				continue
+			}
+			if !s.Error || s.Message != "balance too low" || s.Attrs["rpc.parigot.code"] != "failed precondition" ||
+				s.Attrs["rpc.parigot.error"] != "google.protobuf.Int64Value" {
+				t.Errorf("span %s: error %v, status message %q, attributes %v; want an error with message %q, rpc.parigot.code %q and rpc.parigot.error %q",
+					n, s.Error, s.Message, s.Attrs, "balance too low", "failed precondition", "google.protobuf.Int64Value")
+			}
+		}
+	}
+	t.Run("in one process", func(t *testing.T) {
+		rcv := otlptest.Start(t)
+		tracing := observe.NewTracing(observe.TracingOptions{App: "test", OTLP: []string{rcv.URL()}})
+		var out lines.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), patience)
+		defer cancel()
+		_, err := host.Run(ctx, host.Config{Guests: guests(), Stdout: &out, Stderr: &out, Tracing: tracing})
+		shutdownTracing(tracing)
+		if err != nil {
+			t.Fatalf("Run: %v\n%s", err, out.String())
+		}
+		check(t, rcv)
+	})
+	t.Run("one process per guest, over NATS", func(t *testing.T) {
+		rcv := otlptest.Start(t)
+		t.Setenv(envChildOTLP, rcv.URL())
+		supervise(t, guests(), nil, nil)
+		check(t, rcv)
+	})
+}

@@ -175,7 +175,7 @@ function drawWaterfall(t, id) {
     const label = el("div", { class: "label", title: s.name }, "\u00a0\u00a0".repeat(depthOf(s)) + s.guest + " · " + s.name.split("/").pop());
     const track = el("div", { class: "track" });
     const left = 100 * s.offset / total, width = 100 * s.duration / total;
-    track.appendChild(el("div", { class: "bar" + (s.error ? " error" : ""), style: `left:${left}%;width:${width}%`, title: s.code }));
+    track.appendChild(el("div", { class: "bar" + (s.error ? " error" : ""), style: `left:${left}%;width:${width}%`, title: spanTitle(s) }));
     if (s.wait > 0) {
       track.appendChild(el("div", { class: "wait", style: `left:${left}%;width:${100 * s.wait / total}%` }));
     }
@@ -248,6 +248,15 @@ async function main() {
     try { await refresh(); } catch (e) { console.error(e); }
     await new Promise(r => setTimeout(r, 1000));
   }
+}
+
+// spanTitle is what a span's bar says under the pointer: its code, and for a
+// failed call its error's message and typed error.
+function spanTitle(s) {
+  let t = s.code;
+  if (s.message) t += ": " + s.message;
+  if (s.errorType) t += " (" + s.errorType + ")";
+  return t;
 }
 
 main();
