@@ -240,21 +240,29 @@ func runWithDashboard(t *testing.T, app string, flags ...string) string {
 }
 
 // TestRunSendsSpansToOTLP runs helloworld with --otlp pointing at a
-// receiver that decodes the collector protocol, and expects the span of its
-// one call.
+// receiver that decodes the collector protocol, given as its base URL and
+// as its full traces endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT's form),
+// and expects the span of its one call either way, and no warning.
 func TestRunSendsSpansToOTLP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs wasm guests")
 	}
-	rcv := otlptest.Start(t)
-	p := startParigot(t, "", nil, "run", "--otlp", rcv.URL(), "../../examples/helloworld")
-	if err := p.wait(t); err != nil {
-		t.Fatalf("parigot run --otlp: %v\n%s", err, p.said())
-	}
-	spans := rcv.WaitFor(t, patienceForParigot, func(s []otlptest.Span) bool { return len(s) > 0 })
-	s := spans[0]
-	if len(spans) != 1 || s.Name != "greeting.v1.Greeting/FetchGreeting" || s.Attrs["parigot.guest"] != "greeting" || s.Resource["service.name"] != "helloworld" {
-		t.Errorf("spans: %+v; want the one of FetchGreeting, served by greeting, in helloworld", spans)
+	for _, form := range []string{"", "/v1/traces"} {
+		t.Run("--otlp URL"+form, func(t *testing.T) {
+			rcv := otlptest.Start(t)
+			p := startParigot(t, "", nil, "run", "--otlp", rcv.URL()+form, "../../examples/helloworld")
+			if err := p.wait(t); err != nil {
+				t.Fatalf("parigot run --otlp: %v\n%s", err, p.said())
+			}
+			spans := rcv.WaitFor(t, patienceForParigot, func(s []otlptest.Span) bool { return len(s) > 0 })
+			s := spans[0]
+			if len(spans) != 1 || s.Name != "greeting.v1.Greeting/FetchGreeting" || s.Attrs["parigot.guest"] != "greeting" || s.Resource["service.name"] != "helloworld" {
+				t.Errorf("spans: %+v; want the one of FetchGreeting, served by greeting, in helloworld", spans)
+			}
+			if strings.Contains(p.said(), "sending spans") {
+				t.Errorf("parigot warned of its spans:\n%s", p.said())
+			}
+		})
 	}
 }
 

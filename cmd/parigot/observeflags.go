@@ -19,7 +19,7 @@ type observeFlags struct {
 func (o *observeFlags) declare(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.dashboard, "dashboard", "", "serve the app's dashboard and Prometheus /metrics on this address, e.g. 127.0.0.1:7070, until interrupted (the URL is printed)")
 	cmd.Flags().StringVar(&o.logFormat, "log-format", "text", "how guests' output lines are written: text (prefixed with the guest's name, for people) or json (one object a line, with guest, method, trace and span ids, for machines)")
-	cmd.Flags().StringVar(&o.otlp, "otlp", "", "send a span of every call to this OpenTelemetry OTLP/HTTP receiver, e.g. http://127.0.0.1:4318 (a collector's)")
+	cmd.Flags().StringVar(&o.otlp, "otlp", "", "send a span of every call to this OpenTelemetry OTLP/HTTP receiver: its base URL, e.g. http://127.0.0.1:4318 (a collector's), or its traces endpoint, .../v1/traces")
 }
 
 // check says what is wrong with the flags' values, before anything is

@@ -1,10 +1,10 @@
 // Package otlptest is an OTLP/HTTP trace receiver for tests: it decodes
 // what an exporter POSTs to /v1/traces as the collector protocol's
 // ExportTraceServiceRequest (field 1, repeated ResourceSpans, each decoded
-// with OTLP's own trace messages) and answers as a collector does, and
-// keeps the spans. Only tests import it. The collector's Go package is not
-// used: it links gRPC, whose versions would pull parigot's own
-// dependencies along.
+// with OTLP's own trace messages) and answers as a collector does (404 Not
+// Found elsewhere than /v1/traces), and keeps the spans. Only tests import
+// it. The collector's Go package is not used: it links gRPC, whose versions
+// would pull parigot's own dependencies along.
 package otlptest
 
 import (
@@ -61,7 +61,12 @@ func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if req.Method != http.MethodPost || req.URL.Path != "/v1/traces" || req.Header.Get("Content-Type") != "application/x-protobuf" || err != nil {
+	if req.URL.Path != "/v1/traces" { // as a collector answers
+		r.bad = append(r.bad, req.Method+" "+req.URL.Path)
+		http.NotFound(w, req)
+		return
+	}
+	if req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/x-protobuf" || err != nil {
 		r.bad = append(r.bad, req.Method+" "+req.URL.Path+" "+req.Header.Get("Content-Type"))
 		http.Error(w, "not an OTLP/HTTP protobuf trace export", http.StatusBadRequest)
 		return

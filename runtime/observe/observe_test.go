@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/encoding/protodelim"
 	"google.golang.org/protobuf/proto"
 
+	"parigot.dev/parigot/internal/otlptest"
 	"parigot.dev/parigot/internal/otlpwire"
 )
 
@@ -296,5 +297,57 @@ func TestErrorTextIsBounded(t *testing.T) {
 		if got := ErrorText(in); got != want {
 			t.Errorf("ErrorText(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// --otlp takes a receiver's base URL, to which /v1/traces is added, or its
+// full traces endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT's form), used as
+// it is: the real receiver of the tests gets the spans either way.
+func TestOTLPTakesABaseURLOrTheTracesEndpoint(t *testing.T) {
+	for _, c := range []struct{ given, want string }{
+		{"http://127.0.0.1:4318", "http://127.0.0.1:4318/v1/traces"},
+		{"http://127.0.0.1:4318/", "http://127.0.0.1:4318/v1/traces"},
+		{"http://127.0.0.1:4318/v1/traces", "http://127.0.0.1:4318/v1/traces"},
+		{"http://127.0.0.1:4318/v1/traces/", "http://127.0.0.1:4318/v1/traces"},
+		{"https://otlp.example.com/tenant/v1/traces?key=k", "https://otlp.example.com/tenant/v1/traces?key=k"},
+		{"https://otlp.example.com/otlp", "https://otlp.example.com/otlp/v1/traces"},
+	} {
+		if got := TracesURL(c.given); got != c.want {
+			t.Errorf("TracesURL(%q) = %q, want %q", c.given, got, c.want)
+		}
+	}
+	for _, form := range []string{"", "/", "/v1/traces"} {
+		t.Run("--otlp URL"+form, func(t *testing.T) {
+			rcv := otlptest.Start(t)
+			var said []string
+			tr := NewTracing(TracingOptions{App: "app", OTLP: []string{rcv.URL() + form}, Warn: func(s string) { said = append(said, s) }})
+			tr.Record(CallSpan{Trace: NewTraceID(), Span: NewSpanID(), Sampled: true, Guest: "g", Method: "a.S/M", Code: "ok", Pushed: 1e9, Drained: 2e9, Replied: 3e9})
+			if err := tr.Shutdown(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			rcv.WaitFor(t, 30*time.Second, func(s []otlptest.Span) bool { return len(s) == 1 && s[0].Name == "a.S/M" })
+			if len(said) != 0 {
+				t.Errorf("said %q", said)
+			}
+		})
+	}
+}
+
+// A receiver that answers 404 Not Found listens but takes no traces where
+// parigot sent them: the warning names the URL tried and the forms --otlp
+// takes.
+func TestA404SaysWhatOTLPShouldBe(t *testing.T) {
+	rcv := otlptest.Start(t)
+	var said []string
+	tr := NewTracing(TracingOptions{App: "app", OTLP: []string{rcv.URL() + "/otlp"}, Warn: func(s string) { said = append(said, s) }})
+	tr.Record(CallSpan{Trace: NewTraceID(), Span: NewSpanID(), Sampled: true, Guest: "g", Method: "a.S/M", Code: "ok", Pushed: 1e9, Drained: 2e9, Replied: 3e9})
+	if err := tr.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	u := rcv.URL()
+	want := "sending spans to " + u + "/otlp/v1/traces: 404 Not Found: nothing takes OTLP traces at that URL. --otlp (" + u + "/otlp) should be the receiver's base URL, such as " +
+		u + " (parigot adds /v1/traces), or its traces endpoint, such as " + u + "/v1/traces. Spans are dropped until it takes them"
+	if len(said) != 1 || said[0] != want {
+		t.Errorf("said %q, want once %q", said, want)
 	}
 }

@@ -3,9 +3,11 @@ package observe
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -23,14 +25,37 @@ import (
 // otlptracehttp without the gRPC module that one links (see
 // docs/ARCHITECTURE.md, "Why parigot's own OTLP exporter?").
 type otlpExporter struct {
-	url    string
+	given  string // the receiver's URL as --otlp gave it
+	url    string // where spans go: TracesURL(given)
 	client *http.Client
 	warn   func(string) // says that sending failed, or works again; nil: silent
 	failed bool         // the last batch could not be sent
 }
 
-func newOTLPExporter(base string, warn func(string)) *otlpExporter {
-	return &otlpExporter{url: strings.TrimSuffix(base, "/") + "/v1/traces", client: &http.Client{}, warn: warn}
+func newOTLPExporter(given string, warn func(string)) *otlpExporter {
+	return &otlpExporter{given: given, url: TracesURL(given), client: &http.Client{}, warn: warn}
+}
+
+// tracesPath is where an OTLP/HTTP receiver takes traces, below its base
+// URL.
+const tracesPath = "/v1/traces"
+
+// TracesURL is where spans for the OTLP/HTTP receiver at u go. u is either
+// the receiver's base URL (http://127.0.0.1:4318, as OTEL_EXPORTER_OTLP_ENDPOINT
+// takes it), to which /v1/traces is added, or already the traces endpoint
+// itself (http://127.0.0.1:4318/v1/traces, as OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+// takes it), used as it is. A query, if any, is kept.
+func TracesURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return strings.TrimSuffix(u, "/") + tracesPath // --otlp's check refuses it first
+	}
+	path := strings.TrimSuffix(p.Path, "/")
+	if !strings.HasSuffix(path, tracesPath) {
+		path += tracesPath
+	}
+	p.Path, p.RawPath = path, ""
+	return p.String()
 }
 
 // ExportSpans implements sdktrace.SpanExporter. A batch that cannot be
@@ -44,13 +69,37 @@ func (e *otlpExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	case e.warn == nil:
 		return err
 	case err != nil && !e.failed:
-		e.warn(fmt.Sprintf("%v; is an OTLP/HTTP collector listening there (--otlp)? Spans are dropped until it answers", err))
+		e.warn(e.hint(err))
 	case err == nil && e.failed:
 		e.warn("sending spans to " + e.url + " again")
 	}
 	e.failed = err != nil
 	return nil
 }
+
+// hint is what the first of a run of failures says: err, and what to check.
+// A receiver that answers 404 Not Found listens, but takes no traces at the
+// URL tried: the hint names that URL and the forms --otlp takes.
+func (e *otlpExporter) hint(err error) string {
+	var se *statusError
+	if errors.As(err, &se) && se.code == http.StatusNotFound {
+		base := "http://127.0.0.1:4318"
+		if p, perr := url.Parse(e.given); perr == nil && p.Host != "" {
+			base = p.Scheme + "://" + p.Host
+		}
+		return fmt.Sprintf("%v: nothing takes OTLP traces at that URL. --otlp (%s) should be the receiver's base URL, such as %s (parigot adds %s), or its traces endpoint, such as %s%s. Spans are dropped until it takes them",
+			err, e.given, base, tracesPath, base, tracesPath)
+	}
+	return fmt.Sprintf("%v; is an OTLP/HTTP collector listening there (--otlp)? Spans are dropped until it answers", err)
+}
+
+// statusError is a receiver's answer other than 2xx.
+type statusError struct {
+	url, status string
+	code        int
+}
+
+func (e *statusError) Error() string { return "sending spans to " + e.url + ": " + e.status }
 
 func (e *otlpExporter) send(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	body, err := exportRequest(spans)
@@ -69,7 +118,7 @@ func (e *otlpExporter) send(ctx context.Context, spans []sdktrace.ReadOnlySpan) 
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("sending spans to %s: %s", e.url, resp.Status)
+		return &statusError{url: e.url, status: resp.Status, code: resp.StatusCode}
 	}
 	return nil
 }

@@ -42,9 +42,10 @@ type Tracing struct {
 type TracingOptions struct {
 	App     string // the resource's service.name
 	Process string // the guest a split-mode child hosts, as service.instance.id; empty in single mode
-	// OTLP are base URLs of OTLP/HTTP receivers (a collector's
-	// http://host:4318; in split mode also the dashboard's): spans are
-	// POSTed to each URL + "/v1/traces". Empty: none are exported.
+	// OTLP are the URLs of OTLP/HTTP receivers: each a base URL (a
+	// collector's http://host:4318; in split mode also the dashboard's),
+	// or a traces endpoint, ending in /v1/traces. Spans are POSTed to
+	// TracesURL of each. Empty: none are exported.
 	OTLP []string
 	// Keep, when positive, keeps that many of the latest spans for the
 	// dashboard's waterfalls.
