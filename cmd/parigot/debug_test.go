@@ -36,31 +36,10 @@ type (
 // program calls, read the request, continue, and see the program print the
 // greeting (its call waited, its budget suspended).
 func TestDebuggingAServiceUnderDelve(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs guests")
-	}
-	if _, err := exec.LookPath("dlv"); err != nil {
-		if os.Getenv("PARIGOT_REQUIRE_TOOLS") != "" {
-			t.Fatal("Delve (dlv) is not on PATH, and PARIGOT_REQUIRE_TOOLS is set: go install github.com/go-delve/delve/cmd/dlv@v1.27.2")
-		}
-		t.Skip("Delve (dlv) is not on PATH: go install github.com/go-delve/delve/cmd/dlv@v1.27.2")
-	}
-	repo, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	source := filepath.Join(repo, "examples", "helloworld", "greeting", "main.go")
-	line := lineOf(t, source, "return &greetingv1.FetchGreetingResponse{")
+	repo, source, line := needDelve(t)
 	for _, mode := range []string{"single", "split"} {
 		t.Run(mode, func(t *testing.T) {
-			p := startParigot(t, "", nil, "run", "--mode="+mode, "--debug=greeting", filepath.Join(repo, "examples", "helloworld"))
-			a := p.waitFor(t, &p.stderr, regexp.MustCompile(`service greeting runs under Delve, which waits for a debugger at (\S+):`), 1)[1]
-			conn, err := net.Dial("tcp", a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dlv := jsonrpc.NewClient(conn)
-			defer dlv.Close()
+			p, dlv := debugGreeting(t, repo, mode)
 
 			var bp struct{}
 			if err := dlv.Call("RPCServer.CreateBreakpoint", map[string]any{"Breakpoint": dlvLocation{File: source, Line: line}}, &bp); err != nil {
@@ -95,6 +74,44 @@ func TestDebuggingAServiceUnderDelve(t *testing.T) {
 	}
 }
 
+// needDelve skips t without Delve on PATH (fails it if
+// PARIGOT_REQUIRE_TOOLS is set), and returns the repository, and the file
+// and line of helloworld's greeting method where the tests break.
+func needDelve(t *testing.T) (repo, source string, line int) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs guests")
+	}
+	if _, err := exec.LookPath("dlv"); err != nil {
+		if os.Getenv("PARIGOT_REQUIRE_TOOLS") != "" {
+			t.Fatal("Delve (dlv) is not on PATH, and PARIGOT_REQUIRE_TOOLS is set: go install github.com/go-delve/delve/cmd/dlv@v1.27.2")
+		}
+		t.Skip("Delve (dlv) is not on PATH: go install github.com/go-delve/delve/cmd/dlv@v1.27.2")
+	}
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	source = filepath.Join(repo, "examples", "helloworld", "greeting", "main.go")
+	return repo, source, lineOf(t, source, "return &greetingv1.FetchGreetingResponse{")
+}
+
+// debugGreeting runs helloworld in mode with its greeting service under
+// Delve, and returns the run and a client of Delve's API, as an IDE
+// attaches.
+func debugGreeting(t *testing.T, repo, mode string) (*parigotProcess, *rpc.Client) {
+	t.Helper()
+	p := startParigot(t, "", nil, "run", "--mode="+mode, "--debug=greeting", filepath.Join(repo, "examples", "helloworld"))
+	a := p.waitFor(t, &p.stderr, regexp.MustCompile(`service greeting runs under Delve, which waits for a debugger at (\S+):`), 1)[1]
+	conn, err := net.Dial("tcp", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlv := jsonrpc.NewClient(conn)
+	t.Cleanup(func() { dlv.Close() })
+	return p, dlv
+}
+
 // lineOf is the number of the first line of file that holds text.
 func lineOf(t *testing.T, file, text string) int {
 	t.Helper()
@@ -116,31 +133,10 @@ func lineOf(t *testing.T, file, text string) int {
 // the greeting service waits at a breakpoint: the run says the debugger
 // ended the service, not that it crashed.
 func TestQuittingDelveEndsTheGuestItDebugs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs guests")
-	}
-	if _, err := exec.LookPath("dlv"); err != nil {
-		if os.Getenv("PARIGOT_REQUIRE_TOOLS") != "" {
-			t.Fatal("Delve (dlv) is not on PATH, and PARIGOT_REQUIRE_TOOLS is set: go install github.com/go-delve/delve/cmd/dlv@v1.27.2")
-		}
-		t.Skip("Delve (dlv) is not on PATH: go install github.com/go-delve/delve/cmd/dlv@v1.27.2")
-	}
-	repo, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	source := filepath.Join(repo, "examples", "helloworld", "greeting", "main.go")
-	line := lineOf(t, source, "return &greetingv1.FetchGreetingResponse{")
+	repo, source, line := needDelve(t)
 	for _, mode := range []string{"single", "split"} {
 		t.Run(mode, func(t *testing.T) {
-			p := startParigot(t, "", nil, "run", "--mode="+mode, "--debug=greeting", filepath.Join(repo, "examples", "helloworld"))
-			a := p.waitFor(t, &p.stderr, regexp.MustCompile(`service greeting runs under Delve, which waits for a debugger at (\S+):`), 1)[1]
-			conn, err := net.Dial("tcp", a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dlv := jsonrpc.NewClient(conn)
-			defer dlv.Close()
+			p, dlv := debugGreeting(t, repo, mode)
 			var bp struct{}
 			if err := dlv.Call("RPCServer.CreateBreakpoint", map[string]any{"Breakpoint": dlvLocation{File: source, Line: line}}, &bp); err != nil {
 				t.Fatalf("CreateBreakpoint at %s:%d: %v", source, line, err)

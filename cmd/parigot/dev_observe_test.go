@@ -3,11 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -105,8 +103,5 @@ func TestDevShowsWhatTheAppDoes(t *testing.T) {
 	}
 	p.signal(syscall.SIGINT)
 	err = p.wait(t)
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != exitInterrupted {
-		t.Errorf("exit: %v, want code %d\n%s", err, exitInterrupted, p.said())
-	}
+	p.wantInterrupted(t, err)
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -191,10 +190,7 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 
 	p.signal(syscall.SIGINT)
 	err = p.wait(t)
-	var exit *exec.ExitError
-	if !errorsAs(err, &exit) || exit.ExitCode() != exitInterrupted {
-		t.Errorf("exit: %v, want code %d\n%s", err, exitInterrupted, p.said())
-	}
+	p.wantInterrupted(t, err)
 	if strings.Contains(p.said(), "panic") {
 		t.Errorf("something panicked:\n%s", p.said())
 	}

@@ -27,10 +27,7 @@ func TestCtrlCStopsEverything(t *testing.T) {
 			start := time.Now()
 			p.signal(syscall.SIGINT) // the whole group, as Ctrl-C does
 			err := p.wait(t)
-			var exit *exec.ExitError
-			if !errorsAs(err, &exit) || exit.ExitCode() != exitInterrupted {
-				t.Errorf("exit: %v, want code %d\n%s", err, exitInterrupted, p.said())
-			}
+			p.wantInterrupted(t, err)
 			if !strings.Contains(p.stderr.String(), "parigot: interrupted") {
 				t.Errorf("stderr does not say it was interrupted:\n%s", p.said())
 			}
@@ -113,10 +110,7 @@ func TestInterruptedTestStopsGoTest(t *testing.T) {
 			t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
 			syscall.Kill(p.cmd.Process.Pid, c.sig) // parigot alone
 			err := p.wait(t)
-			var exit *exec.ExitError
-			if !errorsAs(err, &exit) || exit.ExitCode() != exitInterrupted {
-				t.Errorf("exit: %v, want code %d\n%s", err, exitInterrupted, p.said())
-			}
+			p.wantInterrupted(t, err)
 			if !strings.Contains(p.stderr.String(), "parigot: interrupted") {
 				t.Errorf("stderr does not say it was interrupted:\n%s", p.said())
 			}

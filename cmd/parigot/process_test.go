@@ -114,7 +114,13 @@ func (p *parigotProcess) wait(t *testing.T) error {
 func (p *parigotProcess) stop(t *testing.T) {
 	t.Helper()
 	p.signal(syscall.SIGTERM)
-	err := p.wait(t)
+	p.wantInterrupted(t, p.wait(t))
+}
+
+// wantInterrupted expects err, how parigot ended, to be exit code 130, as
+// an interrupted run ends.
+func (p *parigotProcess) wantInterrupted(t *testing.T, err error) {
+	t.Helper()
 	var exit *exec.ExitError
 	if !errorsAs(err, &exit) || exit.ExitCode() != exitInterrupted {
 		t.Errorf("exit: %v, want code %d\n%s", err, exitInterrupted, p.said())
