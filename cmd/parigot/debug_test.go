@@ -39,16 +39,7 @@ func TestDebuggingAServiceUnderDelve(t *testing.T) {
 	repo, source, line := needDelve(t)
 	for _, mode := range []string{"single", "split"} {
 		t.Run(mode, func(t *testing.T) {
-			p, dlv := debugGreeting(t, repo, mode)
-
-			var bp struct{}
-			if err := dlv.Call("RPCServer.CreateBreakpoint", map[string]any{"Breakpoint": dlvLocation{File: source, Line: line}}, &bp); err != nil {
-				t.Fatalf("CreateBreakpoint at %s:%d: %v", source, line, err)
-			}
-			var hit dlvCommandOut
-			if err := dlv.Call("RPCServer.Command", map[string]any{"name": "continue"}, &hit); err != nil {
-				t.Fatalf("continue: %v\n%s", err, p.said())
-			}
+			p, dlv, hit := debugGreeting(t, repo, mode, source, line)
 			if th := hit.State.CurrentThread; hit.State.Exited || th == nil || th.File != source || th.Line != line {
 				t.Fatalf("stopped at %+v (exited %v), want %s:%d\n%s", th, hit.State.Exited, source, line, p.said())
 			}
@@ -97,9 +88,10 @@ func needDelve(t *testing.T) (repo, source string, line int) {
 }
 
 // debugGreeting runs helloworld in mode with its greeting service under
-// Delve, and returns the run and a client of Delve's API, as an IDE
-// attaches.
-func debugGreeting(t *testing.T, repo, mode string) (*parigotProcess, *rpc.Client) {
+// Delve, attaches to Delve's API as an IDE does, sets a breakpoint at
+// source:line and continues to it; it returns the run, the client and
+// Delve's state at the stop.
+func debugGreeting(t *testing.T, repo, mode, source string, line int) (*parigotProcess, *rpc.Client, dlvCommandOut) {
 	t.Helper()
 	p := startParigot(t, "", nil, "run", "--mode="+mode, "--debug=greeting", filepath.Join(repo, "examples", "helloworld"))
 	a := p.waitFor(t, &p.stderr, regexp.MustCompile(`service greeting runs under Delve, which waits for a debugger at (\S+):`), 1)[1]
@@ -109,7 +101,15 @@ func debugGreeting(t *testing.T, repo, mode string) (*parigotProcess, *rpc.Clien
 	}
 	dlv := jsonrpc.NewClient(conn)
 	t.Cleanup(func() { dlv.Close() })
-	return p, dlv
+	var bp struct{}
+	if err := dlv.Call("RPCServer.CreateBreakpoint", map[string]any{"Breakpoint": dlvLocation{File: source, Line: line}}, &bp); err != nil {
+		t.Fatalf("CreateBreakpoint at %s:%d: %v", source, line, err)
+	}
+	var hit dlvCommandOut
+	if err := dlv.Call("RPCServer.Command", map[string]any{"name": "continue"}, &hit); err != nil {
+		t.Fatalf("continue: %v\n%s", err, p.said())
+	}
+	return p, dlv, hit
 }
 
 // lineOf is the number of the first line of file that holds text.
@@ -136,15 +136,7 @@ func TestQuittingDelveEndsTheGuestItDebugs(t *testing.T) {
 	repo, source, line := needDelve(t)
 	for _, mode := range []string{"single", "split"} {
 		t.Run(mode, func(t *testing.T) {
-			p, dlv := debugGreeting(t, repo, mode)
-			var bp struct{}
-			if err := dlv.Call("RPCServer.CreateBreakpoint", map[string]any{"Breakpoint": dlvLocation{File: source, Line: line}}, &bp); err != nil {
-				t.Fatalf("CreateBreakpoint at %s:%d: %v", source, line, err)
-			}
-			var hit dlvCommandOut
-			if err := dlv.Call("RPCServer.Command", map[string]any{"name": "continue"}, &hit); err != nil {
-				t.Fatalf("continue: %v\n%s", err, p.said())
-			}
+			p, dlv, _ := debugGreeting(t, repo, mode, source, line)
 			// What dlv's exit does when told y to "kill the headless instance?".
 			dlv.Go("RPCServer.Detach", map[string]any{"Kill": true}, new(struct{}), make(chan *rpc.Call, 1))
 
