@@ -27,6 +27,7 @@ import (
 	"parigot.dev/parigot/internal/genfile"
 	"parigot.dev/parigot/internal/guestbuild"
 	"parigot.dev/parigot/internal/progress"
+	"parigot.dev/parigot/internal/tempdir"
 	"parigot.dev/parigot/manifest"
 )
 
@@ -133,16 +134,34 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err := writeDescriptors(app, gen); err != nil {
 		return nil, err
 	}
-	wasm, err := compileGuests(ctx, app, opts, p)
+	work, err := tempdir.Make(tempdir.Build)
+	if err != nil {
+		return nil, fmt.Errorf("making a work directory for the go command: %w", err)
+	}
+	defer os.RemoveAll(work)
+	wasm, err := compileGuests(ctx, app, opts, work, p)
 	if err != nil {
 		return nil, err
 	}
-	debug, err := buildForDebugger(ctx, app, opts, p)
+	debug, err := buildForDebugger(ctx, app, opts, work, p)
 	if err != nil {
 		return nil, err
 	}
 	p.Step(start, "built %s", app.Name)
 	return &Result{App: app, Wasm: wasm, Debug: debug}, nil
+}
+
+// inWorkDir has the go command cmd keep its work directories (go-build*)
+// in work, a directory of the build's own, unless the user chose where
+// with GOTMPDIR. go build, unlike go test, does not catch the SIGINT an
+// interrupted build sends it (see package child), and leaves its work
+// directory behind: in work, the build removes it as it returns, and
+// the next parigot command removes what a build killed with SIGKILL left
+// (package tempdir).
+func inWorkDir(cmd *exec.Cmd, work string) {
+	if os.Getenv("GOTMPDIR") == "" {
+		cmd.Env = append(cmd.Env, "GOTMPDIR="+work)
+	}
 }
 
 // DebugPath is where the native build of guest name, for the debugger, is.
@@ -152,7 +171,7 @@ func DebugPath(app *manifest.App, name string) string {
 
 // buildForDebugger builds the guests opts.Debug names natively, one after
 // the other (they are few, and share most packages).
-func buildForDebugger(ctx context.Context, app *manifest.App, opts Options, p *progress.Reporter) (map[string]string, error) {
+func buildForDebugger(ctx context.Context, app *manifest.App, opts Options, work string, p *progress.Reporter) (map[string]string, error) {
 	if len(opts.Debug) == 0 {
 		return nil, nil
 	}
@@ -165,6 +184,7 @@ func buildForDebugger(ctx context.Context, app *manifest.App, opts Options, p *p
 		t := time.Now()
 		out := DebugPath(app, name)
 		cmd := guestbuild.DebugCommand(ctx, opts.GoCommand, app.Dir, out, guestPackage(guest), func(s string) { p.Note("%s", s) })
+		inWorkDir(cmd, work)
 		var buf bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &buf, &buf
 		if err := cmd.Run(); err != nil {
@@ -318,7 +338,7 @@ func WasmPath(app *manifest.App, name string) string {
 	return filepath.Join(app.Dir, BuildDir, name+".wasm")
 }
 
-func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *progress.Reporter) (map[string]string, error) {
+func compileGuests(ctx context.Context, app *manifest.App, opts Options, work string, p *progress.Reporter) (map[string]string, error) {
 	if err := removeStale(app, p); err != nil {
 		return nil, err
 	}
@@ -357,6 +377,7 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, p *prog
 			out := WasmPath(app, guest.Name)
 			before := genfile.Sum(out)
 			cmd := guestbuild.Command(gctx, goCmd, app.Dir, out, guestPackage(guest), func(s string) { p.Note("%s", s) })
+			inWorkDir(cmd, work)
 			var buf bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &buf, &buf
 			if err := cmd.Run(); err != nil {

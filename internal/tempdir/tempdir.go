@@ -1,6 +1,7 @@
 // Package tempdir makes the temporary directories a parigot process keeps
 // for its run (the sockets of split mode's direct connections, an
-// ephemeral JetStream store, the link to a guest under the debugger), and
+// ephemeral JetStream store, the link to a guest under the debugger, the
+// go command's work directories while guests build), and
 // removes those that earlier processes left behind.
 //
 // A process removes its own directory when it ends, but one killed with
@@ -25,9 +26,10 @@ const (
 	Direct    = "parigot-direct-"    // a split-mode process's socket, without a run's directory
 	JetStream = "parigot-jetstream-" // an ephemeral JetStream store
 	Debug     = "parigot-debug-"     // the link to a guest under the debugger
+	Build     = "parigot-build-"     // the go command's work directories while guests build (GOTMPDIR)
 )
 
-var kinds = []string{Run, Direct, JetStream, Debug}
+var kinds = []string{Run, Direct, JetStream, Debug, Build}
 
 // Make makes a fresh directory of kind (Run, ...) in os.TempDir(),
 // readable only by this user, named kind, this process's id, a dash and a
