@@ -14,13 +14,15 @@ import (
 )
 
 // TestStopPolitelyEndsTheWholeGroup starts a shell whose own child ignores
-// SIGINT (a shell's background commands do), as a go command's compiler or
+// SIGINT (from its start: it inherits the shell's ignoring it, which the
+// shell then stops; a background command's own ignoring of it would come
+// after its start, too late on a busy machine), as a go command's compiler or
 // test binary may outlive the go command, and expects cancelling to end
 // both: the shell on SIGINT, its child on the SIGKILL after Grace, which
 // forced is told of.
 func TestStopPolitelyEndsTheWholeGroup(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
-	cmd := exec.CommandContext(ctx, "sh", "-c", "sleep 300 & echo $!; wait")
+	cmd := exec.CommandContext(ctx, "sh", "-c", "trap '' INT; sleep 300 & trap - INT; echo $!; wait")
 	var said strings.Builder
 	StopPolitely(cmd, func(s string) { said.WriteString(s) })
 	out, err := cmd.StdoutPipe()
