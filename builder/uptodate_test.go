@@ -27,16 +27,18 @@ build)
 esac
 `
 
-// A build that leaves a guest's module as it was says that it is up to
-// date, not that it compiled it.
-func TestAGuestTheBuildLeftAsItWasIsSaidToBeUpToDate(t *testing.T) {
-	work := t.TempDir()
-	goCmd := filepath.Join(work, "go")
-	if err := os.WriteFile(goCmd, []byte(wasmGo), 0o755); err != nil {
+// helloWithGo makes an app of one program, hello, in a directory of t's,
+// and a go command there that runs script; it returns the directory, the
+// go command and the app. The compilation cache is the directory's too.
+func helloWithGo(t *testing.T, script string) (work, goCmd, app string) {
+	t.Helper()
+	work = t.TempDir()
+	goCmd = filepath.Join(work, "go")
+	if err := os.WriteFile(goCmd, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PARIGOT_CACHE_DIR", filepath.Join(work, "cache"))
-	app := filepath.Join(work, "app")
+	app = filepath.Join(work, "app")
 	if err := os.MkdirAll(filepath.Join(app, "hello"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +51,13 @@ func TestAGuestTheBuildLeftAsItWasIsSaidToBeUpToDate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return work, goCmd, app
+}
+
+// A build that leaves a guest's module as it was says that it is up to
+// date, not that it compiled it.
+func TestAGuestTheBuildLeftAsItWasIsSaidToBeUpToDate(t *testing.T) {
+	_, goCmd, app := helloWithGo(t, wasmGo)
 	build := func(module string) string {
 		t.Helper()
 		t.Setenv("FAKE_WASM", module)

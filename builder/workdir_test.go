@@ -26,31 +26,13 @@ esac
 // behind when it is interrupted, are in a directory of the build's own,
 // removed as the build returns; a GOTMPDIR the user set is kept.
 func TestTheGoCommandsWorkDirectoriesGoWithTheBuild(t *testing.T) {
-	work := t.TempDir()
-	goCmd := filepath.Join(work, "go")
-	if err := os.WriteFile(goCmd, []byte(leavingGo), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PARIGOT_CACHE_DIR", filepath.Join(work, "cache"))
+	work, goCmd, app := helloWithGo(t, leavingGo)
 	t.Setenv("TMPDIR", filepath.Join(work, "tmp"))
 	if err := os.Mkdir(filepath.Join(work, "tmp"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	said := filepath.Join(work, "said")
 	t.Setenv("FAKE_SAID", said)
-	app := filepath.Join(work, "app")
-	if err := os.MkdirAll(filepath.Join(app, "hello"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, content := range map[string]string{
-		"parigot.hcl":   shopHeader + "program \"hello\" {\n  source = \"./hello\"\n}\n",
-		"go.mod":        shopGoMod,
-		"hello/main.go": "package main\n\nfunc main() {}\n",
-	} {
-		if err := os.WriteFile(filepath.Join(app, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	gotmpdir := func() string {
 		t.Helper()
 		var out bytes.Buffer
