@@ -24,8 +24,8 @@ import (
 type dashboard struct {
 	url     string // http://host:port/
 	logs    *observe.Logs
-	metrics *observe.Metrics   // the current page's (see show)
-	page    *observe.Dashboard // the current one
+	metrics *observe.Metrics  // the current page's (see show)
+	calls   *observe.Explorer // the API explorer of every page
 	current atomic.Pointer[http.Handler]
 	srv     *http.Server
 	served  chan error // Serve's end
@@ -94,7 +94,7 @@ func listenDashboard(addr string, stderr io.Writer) (*dashboard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--dashboard %s: %w", addr, err)
 	}
-	d := &dashboard{logs: observe.NewLogs(keptLines), served: make(chan error, 1), stderr: stderr}
+	d := &dashboard{logs: observe.NewLogs(keptLines), calls: observe.NewExplorer(), served: make(chan error, 1), stderr: stderr}
 	d.srv = &http.Server{Handler: http.HandlerFunc(d.serve), ReadHeaderTimeout: 10 * time.Second}
 	go func() { d.served <- d.srv.Serve(ln) }()
 	d.url = gateway.URLOf(ln.Addr()) + "/"
@@ -110,18 +110,18 @@ func listenDashboard(addr string, stderr io.Writer) (*dashboard, error) {
 // serves it from now on in place of the one before. parigot dev shows each
 // run of the app (a restart may change its guests): the counters of a run
 // start from zero, as a restarted Prometheus target's do, and the traces
-// and lines go on. It returns the page, for the run's explorer, and its
-// metrics, for the run's hosts.
-func (d *dashboard) show(app *manifest.App, tracing *observe.Tracing) (*observe.Dashboard, *observe.Metrics) {
+// and lines go on, as does the API explorer, which serves the calls of
+// whichever run serves. It returns the page's metrics, for the run's
+// hosts.
+func (d *dashboard) show(app *manifest.App, tracing *observe.Tracing) *observe.Metrics {
 	var nodes []observe.Node
 	for _, g := range app.StartOrder() {
 		nodes = append(nodes, observe.Node{Name: g.Name, Kind: g.Kind.String(), Implements: g.Implements, Requires: g.Requires})
 	}
 	d.metrics = observe.NewMetrics()
-	d.page = observe.NewDashboard(app.Name, nodes, d.metrics, tracing, d.logs)
-	h := d.page.Handler()
+	h := observe.NewDashboard(app.Name, nodes, d.metrics, tracing, d.logs, d.calls).Handler()
 	d.current.Store(&h)
-	return d.page, d.metrics
+	return d.metrics
 }
 
 // serve serves the page show made last.
@@ -136,7 +136,15 @@ func (d *dashboard) serve(w http.ResponseWriter, req *http.Request) {
 
 // explore serves the explorer's calls with h (nil: the services have
 // stopped).
-func (d *dashboard) explore(h http.Handler) { d.page.SetExplorer(h) }
+func (d *dashboard) explore(h http.Handler) { d.calls.Set(h) }
+
+// restarting says that parigot dev restarts the app: the explorer's calls
+// wait for the next run, as a gateway's requests do, rather than fail.
+func (d *dashboard) restarting() { d.calls.Restarting(gateway.RestartWait) }
+
+// down says that no run of the app is coming: the explorer's calls are
+// refused.
+func (d *dashboard) down() { d.calls.Down() }
 
 // programsEnded says that the programs have ended and the run serves on,
 // with the services, for the dashboard and its explorer, until Ctrl-C.

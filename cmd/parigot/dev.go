@@ -171,7 +171,7 @@ func (d *devSession) loop(ctx context.Context) error {
 	}
 	defer func() { stopTracing(d.tracing, d.own) }() // once the run has stopped
 	d.held = gateway.NewHeld()
-	defer d.held.Close() // once the run has stopped: deferred calls run last first
+	defer d.notRunning() // once the run has stopped: deferred calls run last first
 	defer d.stopRun()
 
 	d.start(ctx)
@@ -183,7 +183,7 @@ func (d *devSession) loop(ctx context.Context) error {
 			d.say("watching the app's files: %v", err)
 		case err := <-d.ended:
 			d.running = false
-			d.held.Close() // no run serves them: clients are refused
+			d.notRunning()
 			if err != nil && ctx.Err() == nil {
 				report(err, d.stderr)
 				d.say("the app stopped; save a change to start it again")
@@ -240,8 +240,7 @@ func (d *devSession) restart(ctx context.Context, manifestName string) {
 	}
 	d.manifestPending = false
 	d.say("%s changed: restarting the app", manifestName)
-	d.stopRun()
-	d.run(ctx, res)
+	d.rerun(ctx, res)
 }
 
 // run starts running the app res built.
@@ -265,13 +264,12 @@ func (d *devSession) run(ctx context.Context, res *builder.Result) {
 		d.tracing = startTracing(nonEmpty(d.obs.otlp), d.dash != nil, res.App.Name, "", d.own)
 	}
 	seen := observing{tracing: d.tracing, logJSON: d.obs.json()}
-	var page *observe.Dashboard
 	if d.dash != nil {
-		page, seen.metrics = d.dash.show(res.App, d.tracing)
+		seen.metrics = d.dash.show(res.App, d.tracing)
 		seen.logs = d.dash.logs
 	}
 	gws, schema, err := runGateways(res.App, listen)
-	if err == nil && page != nil && schema == nil { // the explorer's, for an app without a gateway
+	if err == nil && d.dash != nil && schema == nil { // the explorer's, for an app without a gateway
 		schema, err = gateway.LoadSchema(builder.DescriptorsPath(res.App))
 	}
 	if err != nil {
@@ -280,7 +278,7 @@ func (d *devSession) run(ctx context.Context, res *builder.Result) {
 			err = usage.err // a mistake of the app's, not of the command line
 		}
 		report(err, d.stderr)
-		d.held.Close()
+		d.notRunning()
 		d.running = false
 		stop()
 		d.say("the app is not running; save a fix to start it")
@@ -307,8 +305,8 @@ func (d *devSession) run(ctx context.Context, res *builder.Result) {
 			opts := gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema, State: local.EngineOf(),
 				Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads, Held: d.held,
 				Listening: func(name, url string) { d.say("gateway %s serves %s", name, url) }, Observe: seen.config}
-			if page != nil {
-				opts.Explorer = page.SetExplorer
+			if d.dash != nil {
+				opts.Explorer = d.dash.explore
 			}
 			_, err = gateway.RunSingle(runCtx, opts)
 		} else {
@@ -322,6 +320,27 @@ func (d *devSession) run(ctx context.Context, res *builder.Result) {
 		}
 		ended <- err
 	}()
+}
+
+// rerun stops the running app and starts the one res built. The calls
+// made meanwhile, by a gateway's clients or from the dashboard's API
+// explorer, wait for the new run.
+func (d *devSession) rerun(ctx context.Context, res *builder.Result) {
+	if d.dash != nil {
+		d.dash.restarting()
+	}
+	d.stopRun()
+	d.run(ctx, res)
+}
+
+// notRunning refuses the calls of a gateway's clients, and of the
+// dashboard's explorer, those waiting among them: no run of the app is
+// coming to serve them.
+func (d *devSession) notRunning() {
+	d.held.Close()
+	if d.dash != nil {
+		d.dash.down()
+	}
 }
 
 // stopRun stops the current run, if any, and waits until it is over.
@@ -349,8 +368,7 @@ func (d *devSession) reload(ctx context.Context) {
 	if d.schema != nil {
 		if now := genfile.Sum(builder.DescriptorsPath(res.App)); now == nil || *now != *d.schema {
 			d.say("the protos changed: restarting the app, whose %s from them", d.servedFromProtos())
-			d.stopRun()
-			d.run(ctx, res)
+			d.rerun(ctx, res)
 			return
 		}
 	}

@@ -16,7 +16,8 @@ import (
 // TestDevShowsWhatTheAppDoes runs parigot dev with the flags parigot run
 // takes to show an app: the dashboard serves the app's topology, calls,
 // metrics and explorer at the address it prints, through a reload and a
-// restart of the app (a change to parigot.hcl), at that one address; the
+// restart of the app (a change to parigot.hcl), at that one address (a
+// call from the explorer during the restart waits for it); the
 // guests' lines, and parigot dev's own, are JSON records.
 func TestDevShowsWhatTheAppDoes(t *testing.T) {
 	app, env := newShop(t)
@@ -89,6 +90,11 @@ func TestDevShowsWhatTheAppDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitFor(t, &p.stderr, regexp.MustCompile(`parigot dev: parigot.hcl changed: restarting the app`), 1)
+	// A call made as the app restarts waits for the next run, if the run
+	// before has stopped serving it.
+	if got := explore("restart"); !strings.Contains(got, "Howdy, restart, from shop!") {
+		t.Errorf("Greet from the dashboard's explorer during a restart of the app: %s, want %q", got, "Howdy")
+	}
 	p.waitFor(t, &p.stdout, regexp.MustCompile(`"msg":"Howdy, world, from shop!"`), ran+1)
 	served("after a restart of the app", "Howdy")
 	if n := strings.Count(p.stderr.String(), "dashboard on"); n != 1 {

@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"sort"
-	"sync/atomic"
 
 	dto "github.com/prometheus/client_model/go"
 )
@@ -22,23 +21,22 @@ type Node struct {
 // Dashboard serves the local dashboard of one app: the page, its JSON API
 // and /metrics.
 type Dashboard struct {
-	app     string
-	nodes   []Node
-	metrics *Metrics
-	tracing *Tracing // nil: no traces to show
-	logs    *Logs    // nil: no lines to show
-	// explorer serves /api/explorer/ while the app's services serve (see
-	// SetExplorer); nil before and after.
-	explorer atomic.Pointer[http.Handler]
+	app      string
+	nodes    []Node
+	metrics  *Metrics
+	tracing  *Tracing  // nil: no traces to show
+	logs     *Logs     // nil: no lines to show
+	explorer *Explorer // serves /api/explorer/
 }
 
 //go:embed page
 var page embed.FS
 
 // NewDashboard makes the dashboard of app, whose guests are nodes, showing
-// m, the spans t keeps and the lines l keeps (t and l may be nil).
-func NewDashboard(app string, nodes []Node, m *Metrics, t *Tracing, l *Logs) *Dashboard {
-	return &Dashboard{app: app, nodes: nodes, metrics: m, tracing: t, logs: l}
+// m, the spans t keeps and the lines l keeps (t and l may be nil), and
+// calling the app's methods with e.
+func NewDashboard(app string, nodes []Node, m *Metrics, t *Tracing, l *Logs, e *Explorer) *Dashboard {
+	return &Dashboard{app: app, nodes: nodes, metrics: m, tracing: t, logs: l, explorer: e}
 }
 
 // Handler serves the page at /, /metrics, and the page's API:
@@ -66,40 +64,13 @@ func (d *Dashboard) Handler() http.Handler {
 		writeJSON(w, traces)
 	})
 	mux.HandleFunc("GET /api/logs", d.serveLogs)
-	explore := http.StripPrefix("/api/explorer", http.HandlerFunc(d.explore))
+	explore := http.StripPrefix("/api/explorer", d.explorer)
 	mux.Handle("GET /api/explorer/", explore)
 	mux.Handle("POST /api/explorer/", explore)
 	mux.HandleFunc("POST /v1/traces", d.intake)
 	mux.HandleFunc("POST /v1/metrics", d.takePush)
 	mux.Handle("GET /", http.FileServerFS(sub(page, "page")))
 	return mux
-}
-
-// SetExplorer makes h serve the page's API explorer at /api/explorer/
-// (h sees the paths without that prefix): the methods of the app, and a
-// way to call them with JSON. The runtime sets it once the app's services
-// are ready, and unsets it (nil) when they stop; meanwhile the explorer
-// answers that they are not serving. The dashboard does not know how calls
-// are made: the gateway's machinery makes them.
-func (d *Dashboard) SetExplorer(h http.Handler) {
-	if h == nil {
-		d.explorer.Store(nil)
-		return
-	}
-	d.explorer.Store(&h)
-}
-
-// explore serves the explorer's requests with the handler SetExplorer set,
-// or with Connect's error "unavailable" when there is none.
-func (d *Dashboard) explore(w http.ResponseWriter, req *http.Request) {
-	if h := d.explorer.Load(); h != nil {
-		(*h).ServeHTTP(w, req)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	json.NewEncoder(w).Encode(map[string]string{"code": "unavailable", "message": "the app's services are not serving: the explorer calls them while they run"})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

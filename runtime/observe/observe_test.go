@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -165,37 +164,6 @@ func FuzzTakePush(f *testing.F) {
 			m.pushed.Gather()
 		}
 	})
-}
-
-// TestTheExplorerServesOnlyWhileTheServicesDo: before the runtime hands
-// the dashboard its explorer, and after it takes it back, the page's calls
-// get Connect's "unavailable"; in between they reach the explorer, which
-// sees paths without the /api/explorer prefix.
-func TestTheExplorerServesOnlyWhileTheServicesDo(t *testing.T) {
-	d := NewDashboard("app", nil, NewMetrics(), nil, nil)
-	srv := httptest.NewServer(d.Handler())
-	defer srv.Close()
-	call := func() (int, string) {
-		resp, err := http.Post(srv.URL+"/api/explorer/call/a.v1.A/M", "application/json", strings.NewReader("{}"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	unavailable := func(when string) {
-		if code, body := call(); code != http.StatusServiceUnavailable || !strings.Contains(body, `"code":"unavailable"`) {
-			t.Errorf("%s: %d %s; want 503 and unavailable", when, code, body)
-		}
-	}
-	unavailable("before the services serve")
-	d.SetExplorer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Method+" "+r.URL.Path) }))
-	if code, body := call(); code != http.StatusOK || body != "POST /call/a.v1.A/M" {
-		t.Errorf("while the services serve: %d %q; want the explorer's answer to POST /call/a.v1.A/M", code, body)
-	}
-	d.SetExplorer(nil)
-	unavailable("after the services stopped")
 }
 
 // TestARestartedChildsMetricsReplaceItsPredecessors: a split-mode child
