@@ -104,19 +104,30 @@ func callerWhenReady(t testing.TB, n *Network) *Network {
 // subscription on its call subject.
 func callMsgs(t *testing.T, srv *Server) uint64 {
 	t.Helper()
+	var n uint64
+	for _, s := range callSubs(t, srv) {
+		n += uint64(s.Msgs)
+	}
+	return n
+}
+
+// callSubs are the subscriptions the NATS server has to echo's call
+// subject, one per replica that takes calls.
+func callSubs(t *testing.T, srv *Server) []server.SubDetail {
+	t.Helper()
 	cz, err := srv.ns.Connz(&server.ConnzOptions{SubscriptionsDetail: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n uint64
+	var subs []server.SubDetail
 	for _, c := range cz.Conns {
 		for _, s := range c.SubsDetail {
 			if s.Subject == "parigot.test.call.test.Echo" {
-				n += uint64(s.Msgs)
+				subs = append(subs, s)
 			}
 		}
 	}
-	return n
+	return subs
 }
 
 // askedFlushed is how many requests for offers n has sent, once the NATS

@@ -257,9 +257,10 @@ func (n *Network) subscribeCalls(guest string, services []string, local route.En
 // that the NATS server sends their calls (and requests for offers) to
 // the other replicas meanwhile, or answers no responders at once when
 // there is none; and it answers no readiness check (a gateway's health
-// says not serving when no replica is). What it had sent this process already is still handed
-// to the guest's endpoint (a drain), which refuses it as a guest between
-// two runs does.
+// says not serving when no replica is). What it had sent this process
+// already is still handed to the guest's endpoint (a drain), which refuses
+// it as a guest between two runs does; what is published once Pause
+// returns is not.
 func (n *Network) Pause(guest string) {
 	n.mu.Lock()
 	subs := n.calls[guest]
@@ -274,7 +275,16 @@ func (n *Network) Pause(guest string) {
 	for _, s := range subs {
 		s.Drain()
 	}
+	// Drain only queues the unsubscriptions: once the server has taken
+	// them (the flush's PONG), a call published after Pause returns goes
+	// to another replica. Bounded, for a server that is down: its
+	// subscriptions are gone anyway.
+	n.nc.FlushTimeout(pauseFlush)
 }
+
+// pauseFlush bounds how long Pause waits for the server to take the
+// unsubscriptions of a guest that failed.
+const pauseFlush = time.Second
 
 // Resume implements route.Pauser: guest, paused while it started again,
 // is ready, and joins its services' queue groups again. A guest not

@@ -66,6 +66,9 @@ func TestAReplicaStartingAgainTakesNoCallOverNATS(t *testing.T) {
 	overNATS.natsOnly = true
 	callerWhenReady(t, overNATS)
 	restarting.Pause("echo")
+	if subs := callSubs(t, srv); len(subs) != 1 {
+		t.Errorf("once Pause returned, the NATS server had %d subscriptions to echo's calls, want the other replica's alone: a call sent now may reach the replica starting again", len(subs))
+	}
 	if !overNATS.Serving(t.Context(), "test.Echo") {
 		t.Error("with one replica starting again and the other ready, echo is said not to be serving")
 	}
