@@ -129,7 +129,8 @@ type entry struct {
 }
 
 // entries lists the files of the compilation cache in dir: those in its
-// subdirectories, where wazero keeps them. A missing dir holds none.
+// subdirectories, where wazero keeps them (not the locks of Compiling). A
+// missing dir holds none.
 func entries(dir string) ([]entry, error) {
 	subdirs, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -140,7 +141,7 @@ func entries(dir string) ([]entry, error) {
 	}
 	var out []entry
 	for _, sub := range subdirs {
-		if !sub.IsDir() {
+		if !sub.IsDir() || sub.Name() == compilingDir {
 			continue
 		}
 		files, err := os.ReadDir(filepath.Join(dir, sub.Name()))

@@ -16,6 +16,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"golang.org/x/sync/errgroup"
 
+	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/internal/fuel"
 	"parigot.dev/parigot/internal/progress"
 	"parigot.dev/parigot/runtime/internal/lines"
@@ -208,12 +209,23 @@ func (r *run) compileGuest(ctx context.Context, spec *GuestSpec, path string) (w
 	if err := exportHostModule(ctx, rt, r.log); err != nil {
 		return fail(fmt.Errorf("defining host functions: %w", err))
 	}
+	if r.cache != nil {
+		// Another process compiling the same module (a replica, a test
+		// binary) writes it into the cache: it loads from there once that
+		// is done.
+		release, _ := compcache.Compiling(ctx, r.cfg.CacheDir, wasm, compileWait)
+		defer release()
+	}
 	compiled, err := compileModule(ctx, rt, wasm)
 	if err != nil {
 		return fail(fmt.Errorf("compiling %s: %w", path, err))
 	}
 	return rt, compiled, nil
 }
+
+// compileWait bounds how long a guest's compilation waits for another
+// process's of the same module, before it compiles the module itself.
+const compileWait = 2 * time.Minute
 
 // compileModule is rt.CompileModule, with a panic of the engine on a
 // malformed module turned into an error: a bad guest file must not take

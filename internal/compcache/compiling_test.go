@@ -1,0 +1,112 @@
+package compcache
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// Two compilations of one module take turns: the second waits for the
+// first's release and then holds the module; another module's compilation
+// waits for neither.
+func TestCompilingTheSameModuleTakesTurns(t *testing.T) {
+	dir := t.TempDir()
+	release, waited := Compiling(t.Context(), dir, []byte("module a"), time.Minute)
+	if waited {
+		t.Error("the first compilation of a module waited")
+	}
+	other, waited := Compiling(t.Context(), dir, []byte("module b"), time.Minute)
+	if waited {
+		t.Error("the compilation of another module waited for the first")
+	}
+	other()
+
+	released := make(chan struct{})
+	second := make(chan func())
+	go func() {
+		r, _ := Compiling(t.Context(), dir, []byte("module a"), time.Minute)
+		select {
+		case <-released:
+		default:
+			t.Error("the second compilation of a module went ahead while the first held it")
+		}
+		second <- r
+	}()
+	time.Sleep(100 * time.Millisecond) // the second is waiting by now, on all but the busiest machine
+	close(released)
+	release()
+	release = <-second
+	if _, waited := Compiling(t.Context(), dir, []byte("module a"), 50*time.Millisecond); !waited {
+		t.Error("the second compilation of a module, once the first was released, does not hold it")
+	}
+	release()
+	if _, waited := Compiling(t.Context(), dir, []byte("module a"), time.Minute); waited {
+		t.Error("a compilation after both were released waited")
+	}
+	if n := left(t, dir); len(n) != 0 {
+		t.Errorf("the locks count as entries of the cache: %v", n)
+	}
+}
+
+// A compilation waits for another so long only (patience, or until its
+// context ends), then goes ahead without the lock.
+func TestCompilingWaitsForAnotherSoLongOnly(t *testing.T) {
+	dir := t.TempDir()
+	release, _ := Compiling(t.Context(), dir, []byte("module a"), time.Minute)
+	defer release()
+	if _, waited := Compiling(t.Context(), dir, []byte("module a"), 50*time.Millisecond); !waited {
+		t.Error("a compilation went ahead at once while another held the module")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, waited := Compiling(ctx, dir, []byte("module a"), time.Minute); !waited {
+		t.Error("a compilation whose context ended went ahead at once while another held the module")
+	}
+}
+
+// A process compiling a module makes another process's compilation of it
+// wait: the lock is the file system's, not the process's.
+func TestCompilingWaitsForAnotherProcess(t *testing.T) {
+	if dir := os.Getenv("COMPCACHE_TEST_HOLD"); dir != "" {
+		release, _ := Compiling(context.Background(), dir, []byte("module a"), time.Minute)
+		os.Stdout.WriteString("held\n")
+		bufio.NewReader(os.Stdin).ReadString('\n') // until the test closes stdin
+		release()
+		return
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("no file locks: each process compiles for itself")
+	}
+	dir := t.TempDir()
+	holder := exec.Command(os.Args[0], "-test.run", "^TestCompilingWaitsForAnotherProcess$")
+	holder.Env = append(os.Environ(), "COMPCACHE_TEST_HOLD="+dir)
+	stdin, err := holder.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Process.Kill()
+	if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "held\n" {
+		t.Fatalf("the other process said %q, want that it holds the module", line)
+	}
+	if _, waited := Compiling(t.Context(), dir, []byte("module a"), 50*time.Millisecond); !waited {
+		t.Error("a compilation went ahead while another process held the module")
+	}
+	stdin.Close()
+	if err := holder.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, waited := Compiling(t.Context(), dir, []byte("module a"), time.Minute); waited {
+		t.Error("a compilation waited for another process that had released the module")
+	}
+}
