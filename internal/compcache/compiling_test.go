@@ -15,11 +15,11 @@ import (
 // waits for neither.
 func TestCompilingTheSameModuleTakesTurns(t *testing.T) {
 	dir := t.TempDir()
-	release, waited := Compiling(t.Context(), dir, []byte("module a"), time.Minute)
+	release, waited := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute})
 	if waited {
 		t.Error("the first compilation of a module waited")
 	}
-	other, waited := Compiling(t.Context(), dir, []byte("module b"), time.Minute)
+	other, waited := Compiling(t.Context(), dir, []byte("module b"), Wait{Patience: time.Minute})
 	if waited {
 		t.Error("the compilation of another module waited for the first")
 	}
@@ -28,7 +28,7 @@ func TestCompilingTheSameModuleTakesTurns(t *testing.T) {
 	released := make(chan struct{})
 	second := make(chan func())
 	go func() {
-		r, _ := Compiling(t.Context(), dir, []byte("module a"), time.Minute)
+		r, _ := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute})
 		select {
 		case <-released:
 		default:
@@ -40,11 +40,11 @@ func TestCompilingTheSameModuleTakesTurns(t *testing.T) {
 	close(released)
 	release()
 	release = <-second
-	if _, waited := Compiling(t.Context(), dir, []byte("module a"), 50*time.Millisecond); !waited {
+	if _, waited := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: 50 * time.Millisecond}); !waited {
 		t.Error("the second compilation of a module, once the first was released, does not hold it")
 	}
 	release()
-	if _, waited := Compiling(t.Context(), dir, []byte("module a"), time.Minute); waited {
+	if _, waited := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute}); waited {
 		t.Error("a compilation after both were released waited")
 	}
 	if n := left(t, dir); len(n) != 0 {
@@ -56,14 +56,14 @@ func TestCompilingTheSameModuleTakesTurns(t *testing.T) {
 // context ends), then goes ahead without the lock.
 func TestCompilingWaitsForAnotherSoLongOnly(t *testing.T) {
 	dir := t.TempDir()
-	release, _ := Compiling(t.Context(), dir, []byte("module a"), time.Minute)
+	release, _ := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute})
 	defer release()
-	if _, waited := Compiling(t.Context(), dir, []byte("module a"), 50*time.Millisecond); !waited {
+	if _, waited := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: 50 * time.Millisecond}); !waited {
 		t.Error("a compilation went ahead at once while another held the module")
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, waited := Compiling(ctx, dir, []byte("module a"), time.Minute); !waited {
+	if _, waited := Compiling(ctx, dir, []byte("module a"), Wait{Patience: time.Minute}); !waited {
 		t.Error("a compilation whose context ended went ahead at once while another held the module")
 	}
 }
@@ -72,7 +72,7 @@ func TestCompilingWaitsForAnotherSoLongOnly(t *testing.T) {
 // wait: the lock is the file system's, not the process's.
 func TestCompilingWaitsForAnotherProcess(t *testing.T) {
 	if dir := os.Getenv("COMPCACHE_TEST_HOLD"); dir != "" {
-		release, _ := Compiling(context.Background(), dir, []byte("module a"), time.Minute)
+		release, _ := Compiling(context.Background(), dir, []byte("module a"), Wait{Patience: time.Minute})
 		os.Stdout.WriteString("held\n")
 		bufio.NewReader(os.Stdin).ReadString('\n') // until the test closes stdin
 		release()
@@ -99,14 +99,19 @@ func TestCompilingWaitsForAnotherProcess(t *testing.T) {
 	if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "held\n" {
 		t.Fatalf("the other process said %q, want that it holds the module", line)
 	}
-	if _, waited := Compiling(t.Context(), dir, []byte("module a"), 50*time.Millisecond); !waited {
+	var said []int
+	_, waited := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: 200 * time.Millisecond, Slow: 0, Said: func(pid int) { said = append(said, pid) }})
+	if !waited {
 		t.Error("a compilation went ahead while another process held the module")
+	}
+	if len(said) != 1 || said[0] != holder.Process.Pid {
+		t.Errorf("a slow wait said it waited for the processes %v, want once for %d, which held the module", said, holder.Process.Pid)
 	}
 	stdin.Close()
 	if err := holder.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	if _, waited := Compiling(t.Context(), dir, []byte("module a"), time.Minute); waited {
+	if _, waited := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute}); waited {
 		t.Error("a compilation waited for another process that had released the module")
 	}
 }

@@ -105,7 +105,7 @@ func (r *run) reload(ctx context.Context, rl Reload) error {
 			closeAll()
 			return fmt.Errorf("no guest named %s in this run: a guest added to parigot.hcl needs the app restarted", name)
 		}
-		rt, compiled, err := r.compileGuest(cctx, in.spec, rl.Wasm[name])
+		rt, compiled, err := r.compileGuest(cctx, in.spec, rl.Wasm[name], r.say)
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("%s %s: %w", in.spec.Kind, name, err)

@@ -146,7 +146,7 @@ func (r *run) load(ctx context.Context) error {
 		g.Go(func() error {
 			start := time.Now()
 			p.Begin(in.spec.Name)
-			err := r.compile(gctx, in)
+			err := r.compile(gctx, in, p.Note)
 			p.End(in.spec.Name)
 			if err != nil {
 				return startError(in.spec, NotLoaded, err)
@@ -164,18 +164,19 @@ func (r *run) load(ctx context.Context) error {
 // so: from the compilation cache it takes a fraction of it.
 const slowCompile = 500 * time.Millisecond
 
-func (r *run) compile(ctx context.Context, in *instance) (err error) {
+func (r *run) compile(ctx context.Context, in *instance, note func(string, ...any)) (err error) {
 	if in.debugging() {
 		return nil // it runs natively, under Delve
 	}
-	in.rt, in.compiled, err = r.compileGuest(ctx, in.spec, in.spec.Wasm)
+	in.rt, in.compiled, err = r.compileGuest(ctx, in.spec, in.spec.Wasm, note)
 	return err
 }
 
 // compileGuest reads the guest module at path, makes it interruptible and
 // compiles it in a new wazero runtime of its own, with spec's memory limit,
-// WASI and parigot's host functions. On error nothing is left open.
-func (r *run) compileGuest(ctx context.Context, spec *GuestSpec, path string) (wazero.Runtime, wazero.CompiledModule, error) {
+// WASI and parigot's host functions; a long wait for another process's
+// compilation of it is told to note. On error nothing is left open.
+func (r *run) compileGuest(ctx context.Context, spec *GuestSpec, path string, note func(string, ...any)) (wazero.Runtime, wazero.CompiledModule, error) {
 	wasm, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w (run parigot build first)", err)
@@ -213,7 +214,9 @@ func (r *run) compileGuest(ctx context.Context, spec *GuestSpec, path string) (w
 		// Another process compiling the same module (a replica, a test
 		// binary) writes it into the cache: it loads from there once that
 		// is done.
-		release, _ := compcache.Compiling(ctx, r.cfg.CacheDir, wasm, compileWait)
+		release, _ := compcache.Compiling(ctx, r.cfg.CacheDir, wasm, compcache.Wait{Patience: compileWait, Slow: compileWaitSaid, Said: func(pid int) {
+			note("%s %s waits for process %d, which is compiling the same guest, to finish (at most %s, then it compiles the guest itself)", spec.Kind, spec.Name, pid, compileWait)
+		}})
 		defer release()
 	}
 	compiled, err := compileModule(ctx, rt, wasm)
@@ -224,8 +227,13 @@ func (r *run) compileGuest(ctx context.Context, spec *GuestSpec, path string) (w
 }
 
 // compileWait bounds how long a guest's compilation waits for another
-// process's of the same module, before it compiles the module itself.
-const compileWait = 2 * time.Minute
+// process's of the same module, before it compiles the module itself; a
+// wait longer than compileWaitSaid is said (the other process may be
+// stopped, by Ctrl-Z say), one shorter is a sibling replica's compile.
+const (
+	compileWait     = 2 * time.Minute
+	compileWaitSaid = 10 * time.Second
+)
 
 // compileModule is rt.CompileModule, with a panic of the engine on a
 // malformed module turned into an error: a bad guest file must not take
