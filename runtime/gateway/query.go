@@ -151,16 +151,40 @@ func queryValue(fd protoreflect.FieldDescriptor, v string) (fixed, problem strin
 	if !scalarJSON(name) {
 		return v, fmt.Sprintf("field %s is a message (%s), which a query cannot set whole; set its fields one by one (?%s.FIELD=...)", fd.Name(), name, fd.Name())
 	}
+	data := v
 	if isFieldMask(fd) {
-		var problem string
-		if v, problem = fieldMaskJSON(v); problem != "" {
+		if data, problem = fieldMaskJSON(v); problem != "" {
 			return v, problem
 		}
 	}
-	if wktFits(fd, v) {
-		return v, ""
+	if stringJSON(name) {
+		// vanguard quotes the value into a JSON string, unless it is
+		// quoted already, and then decodes that: a value in quotes lost
+		// them (?nickname="x" gave x), one with a control character was
+		// refused, an empty one too. Quoted here, every value is decoded
+		// back to itself.
+		b, _ := json.Marshal(data)
+		data = string(b)
 	}
-	return v, notA(fd, v)
+	if wktFits(fd, data) {
+		return data, ""
+	}
+	problem = notA(fd, v)
+	if stringJSON(name) && len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		problem += "; a query value goes without the quotes of its JSON form"
+	}
+	return v, problem
+}
+
+// stringJSON reports whether the message type name is a well-known type
+// whose JSON form is a string.
+func stringJSON(name protoreflect.FullName) bool {
+	switch name {
+	case "google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.BytesValue",
+		"google.protobuf.StringValue", "google.protobuf.FieldMask":
+		return true
+	}
+	return false
 }
 
 // scalarFits reports whether vanguard takes v for fd, a field of a
@@ -238,21 +262,16 @@ func isFieldMask(fd protoreflect.FieldDescriptor) bool {
 	return fd.Message() != nil && fd.Message().FullName() == "google.protobuf.FieldMask"
 }
 
-// wktFits reports whether vanguard takes v for fd, a field of a
+// wktFits reports whether vanguard takes data for fd, a field of a
 // well-known type whose JSON form is a scalar (vanguard's
 // unmarshalFieldWKT): the floating-point wrappers as their value field,
-// the types whose JSON form is a string as v quoted (unless it is quoted
-// already), the others as v.
-func wktFits(fd protoreflect.FieldDescriptor, v string) bool {
+// the others as their JSON form (data, which for those whose JSON form is
+// a string queryValue has quoted).
+func wktFits(fd protoreflect.FieldDescriptor, data string) bool {
 	md := fd.Message()
-	data := v
 	switch md.Name() {
 	case "DoubleValue", "FloatValue":
-		return scalarFits(md.Fields().ByName("value"), v)
-	case "Timestamp", "Duration", "BytesValue", "StringValue", "FieldMask":
-		if len(v) > 0 && (v[0] != '"' || v[len(v)-1] != '"') {
-			data = strconv.Quote(v)
-		}
+		return scalarFits(md.Fields().ByName("value"), data)
 	}
 	return protojson.Unmarshal([]byte(data), dynamicpb.NewMessage(md)) == nil
 }
@@ -267,7 +286,7 @@ func wktFits(fd protoreflect.FieldDescriptor, v string) bool {
 // An empty v is an empty mask. Spaces around a path are left out.
 func fieldMaskJSON(v string) (string, string) {
 	if strings.TrimSpace(v) == "" {
-		return `""`, "" // an empty mask, as vanguard hands it through
+		return "", "" // an empty mask
 	}
 	paths := strings.Split(v, ",")
 	for i, p := range paths {

@@ -49,6 +49,8 @@ message ListRequest {
   google.protobuf.Int32Value min_copies = 16;
   optional string note = 17;
   google.protobuf.Timestamp read_time = 18;
+  google.protobuf.StringValue nickname = 19;
+  google.protobuf.BytesValue token = 20;
 }
 service Books {
   rpc List(ListRequest) returns (ListRequest) { option (google.api.http) = {get: "/v1/books"}; }
@@ -171,6 +173,7 @@ func TestAQueryValueOfTheWrongTypeSaysWhatItMustBe(t *testing.T) {
 		{"cursor=%21%21", `query parameter "cursor": "!!" is not base64 (bytes): write it in base64, standard or URL-safe, with or without its = padding`},
 		{"since=yesterday", `query parameter "since": "yesterday" is not a timestamp: write it in RFC 3339, such as 2024-05-01T12:00:00Z or 2024-05-01T14:00:00.5+02:00`},
 		{"since=2024-05-01T14:00:00+02:00", `query parameter "since": "2024-05-01T14:00:00 02:00" is not a timestamp: write it in RFC 3339, such as 2024-05-01T12:00:00Z or 2024-05-01T14:00:00.5+02:00 (a + in a query is a space: write it as %2B)`},
+		{"since=%222024-05-01T12:00:00Z%22", `query parameter "since": "\"2024-05-01T12:00:00Z\"" is not a timestamp: write it in RFC 3339, such as 2024-05-01T12:00:00Z or 2024-05-01T14:00:00.5+02:00; a query value goes without the quotes of its JSON form`},
 		{"max_age=5", `query parameter "max_age": "5" is not a duration: write it in seconds followed by s, such as 90s, 1.5s or -0.25s`},
 		{"min_copies=some", `query parameter "min_copies": "some" is not an integer (int32)`},
 		{"years=1999&years=soon", `query parameter "years": "soon" is not an integer (int32)`},
@@ -190,10 +193,15 @@ func TestAQueryValueOfTheWrongTypeSaysWhatItMustBe(t *testing.T) {
 		{"shelf=7", "shelf", "7"}, // an open enum takes numbers it does not name
 		{"cursor=AQID", "cursor", "[1 2 3]"},
 		{"cursor=_-8", "cursor", "[255 239]"}, // URL-safe, unpadded
-		{"since=2024-05-01T14:00:00%2B02:00", "since", "seconds:1714564800"},
-		{"max_age=1.5s", "max_age", "seconds:1 nanos:500000000"},
-		{"min_copies=3", "min_copies", "value:3"},
+		{"since=2024-05-01T14:00:00%2B02:00", "since", "{seconds:1714564800}"},
+		{"max_age=1.5s", "max_age", "{seconds:1 nanos:500000000}"},
+		{"min_copies=3", "min_copies", "{value:3}"},
 		{"title=%22quoted%22", "title", `"quoted"`},
+		{"nickname=%22quoted%22", "nickname", `{value:"quoted"}`}, // as a string field takes it
+		{"nickname=a%5Cnb", "nickname", `{value:a\nb}`},
+		{"nickname=%01", "nickname", "{value:\x01}"},
+		{"nickname=", "nickname", "{}"}, // an empty string, given
+		{"token=AQID", "token", "{value:[1 2 3]}"},
 	} {
 		status, _, body := getQuery(t, url, c.query)
 		if status != 200 {
@@ -211,7 +219,10 @@ func TestAQueryValueOfTheWrongTypeSaysWhatItMustBe(t *testing.T) {
 					set = append(set, fmt.Sprintf("%s:%v", f.Name(), inner.Get(f).Interface()))
 				}
 			}
-			got = strings.Join(set, " ")
+			got = "{" + strings.Join(set, " ") + "}"
+			if !m.Has(fd) {
+				got = "nothing"
+			}
 		}
 		if got != c.want {
 			t.Errorf("?%s: the method got %s %s, want %s", c.query, c.field, got, c.want)
