@@ -127,9 +127,11 @@ type devSession struct {
 
 	// dash is --dashboard's, served from loop's start to its end: each
 	// run shows its page there. tracing, for --otlp and the dashboard,
-	// starts with the first run and lasts until loop's end.
-	dash    *dashboard
-	tracing *observe.Tracing
+	// starts with the first run and lasts until loop's end, unless the
+	// app's name changes (the spans' service.name): tracedApp.
+	dash      *dashboard
+	tracing   *observe.Tracing
+	tracedApp string
 
 	// held keeps the gateways' sockets open across restarts of the app:
 	// a client that connects meanwhile waits instead of being refused.
@@ -260,8 +262,9 @@ func (d *devSession) run(ctx context.Context, res *builder.Result) {
 		d.say("--listen %s is the address of the app's gateway, and parigot.hcl declares none now: the app runs without one", listen)
 		listen = ""
 	}
-	if d.tracing == nil {
-		d.tracing = startTracing(nonEmpty(d.obs.otlp), d.dash != nil, res.App.Name, "", d.own)
+	if d.tracing == nil || d.tracedApp != res.App.Name {
+		stopTracing(d.tracing, d.own) // the run before has stopped
+		d.tracing, d.tracedApp = startTracing(nonEmpty(d.obs.otlp), d.dash != nil, res.App.Name, "", d.own), res.App.Name
 	}
 	seen := observing{tracing: d.tracing, logJSON: d.obs.json()}
 	if d.dash != nil {

@@ -8,21 +8,26 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
+
+	"parigot.dev/parigot/internal/otlptest"
 )
 
 // TestDevShowsWhatTheAppDoes runs parigot dev with the flags parigot run
 // takes to show an app: the dashboard serves the app's topology, calls,
 // metrics and explorer at the address it prints, through a reload and a
-// restart of the app (a change to parigot.hcl), at that one address (a
-// call from the explorer during the restart waits for it); the
-// guests' lines, and parigot dev's own, are JSON records.
+// restart of the app (parigot.hcl renames it), at that one address (a
+// call from the explorer during the restart waits for it); the spans go
+// to an OTLP receiver, under the app's name of the moment; the guests'
+// lines, and parigot dev's own, are JSON records.
 func TestDevShowsWhatTheAppDoes(t *testing.T) {
 	app, env := newShop(t)
 	service := filepath.Join(app, "shop", "main.go")
-	p := startParigot(t, app, env, "dev", "--dashboard", "127.0.0.1:0", "--log-format", "json")
+	rcv := otlptest.Start(t)
+	p := startParigot(t, app, env, "dev", "--dashboard", "127.0.0.1:0", "--log-format", "json", "--otlp", rcv.URL())
 	url := p.waitFor(t, &p.stderr, regexp.MustCompile(`parigot: dashboard on (http://[0-9.:]+/) \(metrics: /metrics\)`), 1)[1]
 	greeted := regexp.MustCompile(`^\{.*"guest":"hello".*"msg":"Hello, world, from shop!"`)
 	p.waitFor(t, &p.stdout, greeted, 1)
@@ -50,9 +55,9 @@ func TestDevShowsWhatTheAppDoes(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
-	served := func(when, greeting string) {
+	served := func(when, appName, greeting string) {
 		t.Helper()
-		if got := get("api/topology"); !strings.Contains(got, `"app":"shop"`) || !strings.Contains(got, `"name":"hello"`) {
+		if got := get("api/topology"); !strings.Contains(got, `"app":"`+appName+`"`) || !strings.Contains(got, `"name":"hello"`) {
 			t.Errorf("the dashboard's topology %s: %s", when, got)
 		}
 		if got := explore("dev"); !strings.Contains(got, greeting+", dev, from shop!") {
@@ -68,7 +73,7 @@ func TestDevShowsWhatTheAppDoes(t *testing.T) {
 			t.Errorf("the dashboard's traces %s: %s", when, got)
 		}
 	}
-	served("at the start", "Hello")
+	served("at the start", "shop", "Hello")
 
 	src, err := os.ReadFile(service)
 	if err != nil {
@@ -78,7 +83,7 @@ func TestDevShowsWhatTheAppDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitFor(t, &p.stderr, regexp.MustCompile(`^\{.*"guest":"parigot".*"msg":"parigot dev: reloaded shop in `), 1)
-	served("after a reload", "Howdy")
+	served("after a reload", "shop", "Howdy")
 
 	manifestFile := filepath.Join(app, "parigot.hcl")
 	hcl, err := os.ReadFile(manifestFile)
@@ -86,7 +91,7 @@ func TestDevShowsWhatTheAppDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	ran := strings.Count(p.stdout.String(), `"msg":"Howdy, world, from shop!"`)
-	if err := os.WriteFile(manifestFile, append(hcl, "\n# edited\n"...), 0o644); err != nil {
+	if err := os.WriteFile(manifestFile, bytes.Replace(hcl, []byte(`app "shop"`), []byte(`app "store"`), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p.waitFor(t, &p.stderr, regexp.MustCompile(`parigot dev: parigot.hcl changed: restarting the app`), 1)
@@ -96,7 +101,17 @@ func TestDevShowsWhatTheAppDoes(t *testing.T) {
 		t.Errorf("Greet from the dashboard's explorer during a restart of the app: %s, want %q", got, "Howdy")
 	}
 	p.waitFor(t, &p.stdout, regexp.MustCompile(`"msg":"Howdy, world, from shop!"`), ran+1)
-	served("after a restart of the app", "Howdy")
+	served("after a restart of the app", "store", "Howdy")
+	// The spans of the calls before the restart, and after, each under
+	// the app's name when they were made (WaitFor fails t otherwise).
+	rcv.WaitFor(t, patienceForParigot, func(spans []otlptest.Span) bool {
+		under := func(app string) bool {
+			return slices.ContainsFunc(spans, func(s otlptest.Span) bool {
+				return s.Resource["service.name"] == app && s.Name == "shop.v1.Shop/Greet"
+			})
+		}
+		return under("shop") && under("store")
+	})
 	if n := strings.Count(p.stderr.String(), "dashboard on"); n != 1 {
 		t.Errorf("the dashboard's address was said %d times, want once:\n%s", n, p.said())
 	}
