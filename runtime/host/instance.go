@@ -351,7 +351,8 @@ func (in *instance) taken(ev *abi.Event) {
 // close marks the guest ended and fails every call it had not answered, so
 // that each caller's future completes (with "unavailable") instead of waiting
 // for its deadline. A call it never took that can go to another replica
-// (route.Mover) is handed back instead.
+// (route.Mover), in its inbox or drained and not yet polled, is handed back
+// instead.
 func (in *instance) close(reason string) {
 	in.up.Store(false)
 	in.mu.Lock()
@@ -380,6 +381,12 @@ func (in *instance) close(reason string) {
 	for id, t := range in.incoming {
 		r := reason
 		if notTaken[id] {
+			// Drained with a call the guest took first (one that then
+			// ran past its budget, say), it never reached the method.
+			if m, ok := t.caller.(route.Mover); ok && m.Movable() {
+				m.Moved()
+				continue
+			}
 			r += route.NotTaken
 		}
 		t.caller.Deliver(abi.ErrorEvent(t.callID, abi.CodeUnavailable, r), nil)

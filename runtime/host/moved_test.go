@@ -1,6 +1,7 @@
 package host
 
 import (
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -99,6 +100,34 @@ func TestAnEndingGuestHandsBackTheCallsThatCanGoElsewhere(t *testing.T) {
 	}
 	if r := in.Deliver(abi.Event{Kind: abi.KindCall, CallID: 3}, movable); r != route.Ended {
 		t.Errorf("a call after the end: %v, want ended", r)
+	}
+}
+
+// A call drained from the inbox together with one the guest took, and
+// left waiting behind it (the method then never returned), never reached
+// its method: a guest that ends hands it back when it can go elsewhere,
+// as it does the calls still in its inbox. One the guest took is not
+// handed back: it ran, and another replica would run it again.
+func TestAnEndingGuestHandsBackTheCallsItDrainedButNeverTook(t *testing.T) {
+	in := newInstance(&run{}, &GuestSpec{Name: "svc", Kind: Service, MethodTimeout: time.Second})
+	in.up.Store(true)
+	took, waited, stays := &movingEnd{movable: true}, &movingEnd{movable: true}, &farEnd{}
+	for i, from := range []route.Endpoint{took, waited, stays} {
+		if r := in.Deliver(abi.Event{Kind: abi.KindCall, CallID: uint64(i), Method: "test.Echo/Echo"}, from); r != route.Accepted {
+			t.Fatalf("call %d: %v", i, r)
+		}
+	}
+	in.drain()
+	in.pop() // the guest takes the first, and runs it
+	in.close("service svc was stopped: method test.Echo/Spin ran over its budget")
+	if took.moved.Load() != 0 || len(took.got) != 1 || took.got[0].Code != abi.CodeUnavailable {
+		t.Errorf("the call the guest took was handed back %d times and got %v, want unavailable", took.moved.Load(), took.got)
+	}
+	if waited.moved.Load() != 1 || len(waited.got) != 0 {
+		t.Errorf("the movable call drained but not taken was handed back %d times and got %v, want handed back once", waited.moved.Load(), waited.got)
+	}
+	if len(stays.got) != 1 || stays.got[0].Code != abi.CodeUnavailable || !strings.HasSuffix(abi.ErrorMessage(stays.got[0].Payload), route.NotTaken) {
+		t.Errorf("the call that cannot go elsewhere got %v, want unavailable, saying the method never took it", stays.got)
 	}
 }
 
