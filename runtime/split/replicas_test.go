@@ -208,7 +208,9 @@ func TestACallerLooksForMissingReplicasSoonThenLessOften(t *testing.T) {
 // restarted by its host, takes none of the calls that follow: while the
 // other replica is ready, those calls are all answered by it, rather than
 // wait behind the stuck method or fail while the replica starts again.
-// Only the call that looped fails (at its deadline).
+// Only the call that looped fails (at its deadline). (The caller knows
+// both replicas by then: it calls until each has answered. One that knows
+// a single replica sends it every call, as it must.)
 func TestCallsGoToTheReplicaThatIsNotStuck(t *testing.T) {
 	guests := testGuests(t, 2)
 	echo := guests[0]

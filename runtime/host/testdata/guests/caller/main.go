@@ -37,6 +37,8 @@ func main() {
 			call(echo, "Sleep", nil, func() { untilOK(echo, 6000) })
 			return
 		case "stuckcaller":
+			// Once both replicas have answered (the caller knows them
+			// both, however late a busy machine got the second ready),
 			// Spin loops on the replica that takes it until the host stops
 			// it. A moment after its deadline has passed, 40 calls of Who
 			// follow, one after another, each naming the replica that
@@ -44,9 +46,11 @@ func main() {
 			// over the time the stuck replica takes to go past its budget,
 			// however late it took Spin.)
 			echo, _ := guest.Locate("test.Echo")
-			call(echo, "Spin", nil, func() {
-				time.Sleep(100 * time.Millisecond)
-				whoEach(echo, 0, 40)
+			untilBoth(echo, map[string]bool{}, 6000, func() {
+				call(echo, "Spin", nil, func() {
+					time.Sleep(100 * time.Millisecond)
+					whoEach(echo, 0, 40)
+				})
 			})
 			return
 		case "churncaller":
@@ -133,6 +137,30 @@ func untilOK(c guest.Client, tries int) {
 			time.Sleep(20 * time.Millisecond)
 			untilOK(c, tries-1)
 		})
+}
+
+// untilBoth calls Who every 20ms until two replicas have answered (seen
+// holds those that have), then goes on with then; after tries calls, it
+// says how many answered and exits.
+func untilBoth(c guest.Client, seen map[string]bool, tries int, then func()) {
+	again := func() {
+		if tries == 0 {
+			fmt.Printf("Who: %d replicas answered, want 2\n", len(seen))
+			guest.ExitSelf(1)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+		untilBoth(c, seen, tries-1, then)
+	}
+	guest.Invoke(c, "Who", wrapperspb.Bytes(nil), new(wrapperspb.StringValue)).
+		Success(func(r *wrapperspb.StringValue) {
+			if seen[r.GetValue()] = true; len(seen) == 2 {
+				then()
+				return
+			}
+			again()
+		}).
+		Failure(func(error) { again() })
 }
 
 // whoEach calls Who, one call after the other, from i until n, printing
