@@ -200,6 +200,14 @@ func (u *Usage) add(e entry) {
 // p.MaxAge, then the least recently used ones until the rest fit in
 // p.MaxSize, and temporary files left behind. It reports what it removed.
 func Prune(dir string, p Policy, now time.Time) (Usage, error) {
+	removed, err := prune(dir, p, now)
+	if removed.Entries > 0 {
+		forgetCompiled(dir)
+	}
+	return removed, err
+}
+
+func prune(dir string, p Policy, now time.Time) (Usage, error) {
 	es, err := entries(dir)
 	if err != nil {
 		return Usage{}, err
@@ -238,6 +246,7 @@ func Prune(dir string, p Policy, now time.Time) (Usage, error) {
 // Clean removes every entry of the compilation cache in dir, and reports
 // what it removed. The directories stay, and so do files being written.
 func Clean(dir string, now time.Time) (Usage, error) {
+	forgetCompiled(dir)
 	es, err := entries(dir)
 	var removed Usage
 	for _, e := range es {

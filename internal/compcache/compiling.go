@@ -8,12 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // compilingDir is the subdirectory of the compilation cache that holds the
-// locks of the modules being compiled.
+// locks of the modules being compiled, and the marks of those compiled.
 const compilingDir = "compiling"
+
+// compiledSuffix ends the name of a module's mark: the module was compiled
+// into the cache since the cache last lost an entry.
+const compiledSuffix = ".compiled"
 
 // lockPoll is how often a process waiting for another's compilation looks
 // whether it is over.
@@ -33,24 +38,33 @@ type Wait struct {
 	Said func(holder int)
 }
 
-// Compiling waits until no other process, nor goroutine, compiles wasm
-// with the compilation cache in dir, then holds that module's compilation
-// until release is called, which the caller does once the compiled code is
-// in the cache. Two split-mode replicas of a service, or two test binaries
-// running the same guest, starting at once would both compile it, each
-// slowing the other down on cores they share: the second waits for the
-// first, and loads the entry it wrote. It reports whether it waited.
+// Compiling makes processes, and goroutines, that compile the same module
+// wasm with the compilation cache in dir at once take turns: two
+// split-mode replicas of a service, or two test binaries running the same
+// guest, would both compile it, each slowing the other down on the cores
+// they share. The first to come holds the module until it calls done,
+// once wazero has put the compiled code in the cache (compiled) or failed
+// to (not compiled); the others wait for it, and then load the module from
+// the cache at once, side by side. A module compiled before (marked so by
+// done) is not waited for at all: loading it takes a fraction of a second.
+// It reports whether it waited.
 //
 // It never fails the compilation: after w.Patience, when ctx ends, or
 // where the file system has no locks, it returns without holding anything,
 // and the caller compiles as it would have.
-func Compiling(ctx context.Context, dir string, wasm []byte, w Wait) (release func(), waited bool) {
+func Compiling(ctx context.Context, dir string, wasm []byte, w Wait) (done func(compiled bool), waited bool) {
+	none := func(bool) {}
 	sum := sha256.Sum256(wasm)
 	locks := filepath.Join(dir, compilingDir)
-	if err := os.MkdirAll(locks, 0o700); err != nil {
-		return func() {}, false
+	path := filepath.Join(locks, hex.EncodeToString(sum[:16]))
+	mark := path + compiledSuffix
+	if exists(mark) {
+		return none, false
 	}
-	path := filepath.Join(locks, hex.EncodeToString(sum[:16])+".lock")
+	if err := os.MkdirAll(locks, 0o700); err != nil {
+		return none, false
+	}
+	path += ".lock"
 	deadline := time.NewTimer(w.Patience)
 	defer deadline.Stop()
 	var slow <-chan time.Time
@@ -62,7 +76,7 @@ func Compiling(ctx context.Context, dir string, wasm []byte, w Wait) (release fu
 	for {
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 		if err != nil {
-			return func() {}, waited
+			return none, waited
 		}
 		held, err := tryLock(f)
 		for err == nil && !held {
@@ -82,24 +96,48 @@ func Compiling(ctx context.Context, dir string, wasm []byte, w Wait) (release fu
 		}
 		if !held {
 			f.Close()
-			return func() {}, waited
+			return none, waited
 		}
 		// The holder before removes the file as it releases it: a lock on
 		// a file no longer at path is no lock on the module.
-		if sameFile(f, path) {
-			f.Truncate(0)
-			f.WriteAt([]byte(strconv.Itoa(os.Getpid())), 0) // for Said
-			return func() {
-				os.Remove(path) // before the lock goes: whoever waits opens a new file
-				f.Close()
-			}, waited
+		if !sameFile(f, path) {
+			f.Close()
+			continue
 		}
-		f.Close()
+		release := func() {
+			os.Remove(path) // before the lock goes: whoever waits opens a new file
+			f.Close()
+		}
+		if exists(mark) { // compiled while this one waited
+			release()
+			return none, waited
+		}
+		f.Truncate(0)
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())), 0) // for Said
+		return func(compiled bool) {
+			if compiled {
+				os.WriteFile(mark, nil, 0o600)
+			}
+			release()
+		}, waited
 	}
 }
 
 // errImpatient ends a wait that lasted Wait.Patience.
 var errImpatient = errors.New("waited long enough")
+
+// forgetCompiled removes the marks of the modules compiled into the cache
+// in dir: an entry removed may be one of theirs, and a mark of a module no
+// longer cached would have its compilations go ahead side by side again.
+func forgetCompiled(dir string) {
+	locks := filepath.Join(dir, compilingDir)
+	names, _ := os.ReadDir(locks)
+	for _, n := range names {
+		if strings.HasSuffix(n.Name(), compiledSuffix) {
+			os.Remove(filepath.Join(locks, n.Name()))
+		}
+	}
+}
 
 // holder is the process id the holder of f's lock wrote into it, or 0.
 func holder(f *os.File) int {
@@ -107,6 +145,11 @@ func holder(f *os.File) int {
 	n, _ := f.ReadAt(b, 0)
 	pid, _ := strconv.Atoi(string(b[:n]))
 	return pid
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // sameFile reports whether f is the file at path.

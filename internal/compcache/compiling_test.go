@@ -11,11 +11,11 @@ import (
 )
 
 // Two compilations of one module take turns: the second waits for the
-// first's release and then holds the module; another module's compilation
-// waits for neither.
+// first and, when the first failed, then holds the module itself; another
+// module's compilation waits for neither.
 func TestCompilingTheSameModuleTakesTurns(t *testing.T) {
 	dir := t.TempDir()
-	release, waited := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute})
+	done, waited := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute})
 	if waited {
 		t.Error("the first compilation of a module waited")
 	}
@@ -23,32 +23,72 @@ func TestCompilingTheSameModuleTakesTurns(t *testing.T) {
 	if waited {
 		t.Error("the compilation of another module waited for the first")
 	}
-	other()
+	other(false)
 
 	released := make(chan struct{})
-	second := make(chan func())
+	second := make(chan func(bool))
 	go func() {
-		r, _ := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute})
+		d, _ := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute})
 		select {
 		case <-released:
 		default:
 			t.Error("the second compilation of a module went ahead while the first held it")
 		}
-		second <- r
+		second <- d
 	}()
 	time.Sleep(100 * time.Millisecond) // the second is waiting by now, on all but the busiest machine
 	close(released)
-	release()
-	release = <-second
+	done(false) // the first failed: the module is not in the cache
+	done = <-second
 	if _, waited := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: 50 * time.Millisecond}); !waited {
-		t.Error("the second compilation of a module, once the first was released, does not hold it")
+		t.Error("the second compilation of a module, once the first failed, does not hold it")
 	}
-	release()
+	done(false)
 	if _, waited := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute}); waited {
-		t.Error("a compilation after both were released waited")
+		t.Error("a compilation after both were over waited")
 	}
 	if n := left(t, dir); len(n) != 0 {
 		t.Errorf("the locks count as entries of the cache: %v", n)
+	}
+}
+
+// Once a module is compiled into the cache, its compilations wait for no
+// other: those that waited for the one that compiled it load it side by
+// side, and those that come after do not wait at all; until an entry of
+// the cache is removed, when it may have been the module's.
+func TestAModuleCompiledIsWaitedForNoMore(t *testing.T) {
+	dir := t.TempDir()
+	done, _ := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute})
+	waiter := make(chan bool)
+	go func() {
+		_, waited := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute})
+		waiter <- waited
+	}()
+	time.Sleep(100 * time.Millisecond)
+	done(true)
+	<-waiter
+	forgetCompiled(dir) // so that a lock the waiter still held would be waited for
+	third, waited := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: 50 * time.Millisecond})
+	if waited {
+		t.Error("the compilation that waited for the one that compiled the module still holds it")
+	}
+	third(false)
+
+	done, _ = Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute})
+	done(true)
+	holder, _ := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute})
+	defer holder(false)
+	if _, waited := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: 50 * time.Millisecond}); waited {
+		t.Error("a compilation of a module compiled before waited")
+	}
+
+	if _, err := Clean(dir, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	done, _ = Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute})
+	defer done(false)
+	if _, waited := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: 50 * time.Millisecond}); !waited {
+		t.Error("once the cache was cleaned, a compilation of a module compiled before does not wait for another")
 	}
 }
 
@@ -56,8 +96,8 @@ func TestCompilingTheSameModuleTakesTurns(t *testing.T) {
 // context ends), then goes ahead without the lock.
 func TestCompilingWaitsForAnotherSoLongOnly(t *testing.T) {
 	dir := t.TempDir()
-	release, _ := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute})
-	defer release()
+	done, _ := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: time.Minute})
+	defer done(false)
 	if _, waited := Compiling(t.Context(), dir, []byte("module a"), Wait{Patience: 50 * time.Millisecond}); !waited {
 		t.Error("a compilation went ahead at once while another held the module")
 	}
@@ -72,10 +112,10 @@ func TestCompilingWaitsForAnotherSoLongOnly(t *testing.T) {
 // wait: the lock is the file system's, not the process's.
 func TestCompilingWaitsForAnotherProcess(t *testing.T) {
 	if dir := os.Getenv("COMPCACHE_TEST_HOLD"); dir != "" {
-		release, _ := Compiling(context.Background(), dir, []byte("module a"), Wait{Patience: time.Minute})
+		done, _ := Compiling(context.Background(), dir, []byte("module a"), Wait{Patience: time.Minute})
 		os.Stdout.WriteString("held\n")
 		bufio.NewReader(os.Stdin).ReadString('\n') // until the test closes stdin
-		release()
+		done(false)
 		return
 	}
 	if runtime.GOOS == "windows" {

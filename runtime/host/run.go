@@ -210,16 +210,17 @@ func (r *run) compileGuest(ctx context.Context, spec *GuestSpec, path string, no
 	if err := exportHostModule(ctx, rt, r.log); err != nil {
 		return fail(fmt.Errorf("defining host functions: %w", err))
 	}
+	done := func(compiled bool) {}
 	if r.cache != nil {
 		// Another process compiling the same module (a replica, a test
 		// binary) writes it into the cache: it loads from there once that
 		// is done.
-		release, _ := compcache.Compiling(ctx, r.cfg.CacheDir, wasm, compcache.Wait{Patience: compileWait, Slow: compileWaitSaid, Said: func(pid int) {
+		done, _ = compcache.Compiling(ctx, r.cfg.CacheDir, wasm, compcache.Wait{Patience: compileWait, Slow: compileWaitSaid, Said: func(pid int) {
 			note("%s %s waits for process %d, which is compiling the same guest, to finish (at most %s, then it compiles the guest itself)", spec.Kind, spec.Name, pid, compileWait)
 		}})
-		defer release()
 	}
 	compiled, err := compileModule(ctx, rt, wasm)
+	done(err == nil)
 	if err != nil {
 		return fail(fmt.Errorf("compiling %s: %w", path, err))
 	}
