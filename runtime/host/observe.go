@@ -2,10 +2,11 @@ package host
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/hex"
 	"sync/atomic"
 	"time"
+
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/observe"
@@ -71,8 +72,7 @@ func (in *instance) observeCall(t replyTarget, code abi.Code, payload []byte) {
 func replyFailure(payload []byte) (message, typed string) {
 	_, msg, details, err := abi.DecodeError(payload)
 	if err != nil {
-		// Enough of it to be cut, and marked cut, if it is longer.
-		return observe.ErrorText(string(payload[:min(len(payload), 2*observe.MaxErrorText)])), ""
+		return errorText(payload), ""
 	}
 	if len(details) > 0 {
 		typed = anyTypeName(details[0])
@@ -83,47 +83,33 @@ func replyFailure(payload []byte) (message, typed string) {
 // anyTypeName is the full name of the message an encoded
 // google.protobuf.Any holds: the end of its type URL (field 1,
 // "type.googleapis.com/stock.v1.OutOfStock"), after its last slash; empty
-// when it has none or is malformed. Read by hand, as abi reads the Status.
+// when it has none or is malformed.
 func anyTypeName(b []byte) string {
 	for len(b) > 0 {
-		tag, n := binary.Uvarint(b)
-		if n <= 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
 			return ""
 		}
 		b = b[n:]
-		switch tag & 7 {
-		case 0: // varint
-			if _, n := binary.Uvarint(b); n > 0 {
-				b = b[n:]
-				continue
-			}
-			return ""
-		case 2: // length-delimited
-			l, n := binary.Uvarint(b)
-			if n <= 0 || l > uint64(len(b)-n) {
+		if num == 1 && typ == protowire.BytesType {
+			url, n := protowire.ConsumeBytes(b)
+			if n < 0 {
 				return ""
 			}
-			field := b[n : n+int(l)]
-			b = b[n+int(l):]
-			if tag>>3 == 1 {
-				name := field[bytes.LastIndexByte(field, '/')+1:]
-				return observe.ErrorText(string(name[:min(len(name), 2*observe.MaxErrorText)]))
-			}
-		case 1: // fixed64
-			if len(b) < 8 {
-				return ""
-			}
-			b = b[8:]
-		case 5: // fixed32
-			if len(b) < 4 {
-				return ""
-			}
-			b = b[4:]
-		default:
+			return errorText(url[bytes.LastIndexByte(url, '/')+1:])
+		}
+		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
 			return ""
 		}
+		b = b[n:]
 	}
 	return ""
+}
+
+// errorText is observe.ErrorText of b, a guest's bytes, of which only
+// enough to be cut, and marked cut, is copied when it is longer.
+func errorText(b []byte) string {
+	return observe.ErrorText(string(b[:min(len(b), 2*observe.MaxErrorText)]))
 }
 
 // methodLabel is the method a call is counted under in the metrics: its

@@ -287,12 +287,7 @@ func TestOTLPTakesABaseURLOrTheTracesEndpoint(t *testing.T) {
 	for _, form := range []string{"", "/", "/v1/traces"} {
 		t.Run("--otlp URL"+form, func(t *testing.T) {
 			rcv := otlptest.Start(t)
-			var said []string
-			tr := NewTracing(TracingOptions{App: "app", OTLP: []string{rcv.URL() + form}, Warn: func(s string) { said = append(said, s) }})
-			tr.Record(CallSpan{Trace: NewTraceID(), Span: NewSpanID(), Sampled: true, Guest: "g", Method: "a.S/M", Code: "ok", Pushed: 1e9, Drained: 2e9, Replied: 3e9})
-			if err := tr.Shutdown(t.Context()); err != nil {
-				t.Fatal(err)
-			}
+			said := exportOneSpan(t, rcv.URL()+form)
 			rcv.WaitFor(t, 30*time.Second, func(s []otlptest.Span) bool { return len(s) == 1 && s[0].Name == "a.S/M" })
 			if len(said) != 0 {
 				t.Errorf("said %q", said)
@@ -306,16 +301,23 @@ func TestOTLPTakesABaseURLOrTheTracesEndpoint(t *testing.T) {
 // takes.
 func TestA404SaysWhatOTLPShouldBe(t *testing.T) {
 	rcv := otlptest.Start(t)
-	var said []string
-	tr := NewTracing(TracingOptions{App: "app", OTLP: []string{rcv.URL() + "/otlp"}, Warn: func(s string) { said = append(said, s) }})
-	tr.Record(CallSpan{Trace: NewTraceID(), Span: NewSpanID(), Sampled: true, Guest: "g", Method: "a.S/M", Code: "ok", Pushed: 1e9, Drained: 2e9, Replied: 3e9})
-	if err := tr.Shutdown(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	said := exportOneSpan(t, rcv.URL()+"/otlp")
 	u := rcv.URL()
 	want := "sending spans to " + u + "/otlp/v1/traces: 404 Not Found: nothing takes OTLP traces at that URL. --otlp (" + u + "/otlp) should be the receiver's base URL, such as " +
 		u + " (parigot adds /v1/traces), or its traces endpoint, such as " + u + "/v1/traces. Spans are dropped until it takes them"
 	if len(said) != 1 || said[0] != want {
 		t.Errorf("said %q, want once %q", said, want)
 	}
+}
+
+// exportOneSpan sends the span of one call of a.S/M to the OTLP receiver
+// at url, and returns what tracing warned of meanwhile.
+func exportOneSpan(t *testing.T, url string) (said []string) {
+	t.Helper()
+	tr := NewTracing(TracingOptions{App: "app", OTLP: []string{url}, Warn: func(s string) { said = append(said, s) }})
+	tr.Record(CallSpan{Trace: NewTraceID(), Span: NewSpanID(), Sampled: true, Guest: "g", Method: "a.S/M", Code: "ok", Pushed: 1e9, Drained: 2e9, Replied: 3e9})
+	if err := tr.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return said
 }

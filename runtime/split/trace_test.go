@@ -35,6 +35,24 @@ func shutdownTracing(t *observe.Tracing) {
 	t.Shutdown(ctx)
 }
 
+// runTraced runs guests in one process, tracing to a receiver of their
+// own, and returns it once the run's spans are sent, with the run's result
+// and output; a run that fails ends t.
+func runTraced(t *testing.T, guests []*host.GuestSpec) (*otlptest.Receiver, host.Result, string) {
+	t.Helper()
+	rcv := otlptest.Start(t)
+	tracing := observe.NewTracing(observe.TracingOptions{App: "test", OTLP: []string{rcv.URL()}})
+	var out lines.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	res, err := host.Run(ctx, host.Config{Guests: guests, Stdout: &out, Stderr: &out, Tracing: tracing})
+	shutdownTracing(tracing)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	return rcv, res, out.String()
+}
+
 // TestTracesFollowAChainOfCalls sends a call down front -> middle -> back
 // with tracing on, in one process and then in one process per guest, and
 // expects the OTLP receiver to get one trace of three spans, each the
@@ -45,15 +63,9 @@ func TestTracesFollowAChainOfCalls(t *testing.T) {
 		return chainGuests(t, 10*time.Second, 10*time.Second, 10*time.Second, "CHAIN_SCENARIO=relay", "CHAIN_REQUEST=traced")
 	}
 	t.Run("in one process", func(t *testing.T) {
-		rcv := otlptest.Start(t)
-		tracing := observe.NewTracing(observe.TracingOptions{App: "test", OTLP: []string{rcv.URL()}})
-		var out lines.Buffer
-		ctx, cancel := context.WithTimeout(context.Background(), patience)
-		defer cancel()
-		res, err := host.Run(ctx, host.Config{Guests: guests(), Stdout: &out, Stderr: &out, Tracing: tracing})
-		shutdownTracing(tracing)
-		if err != nil || res.ExitCode != 0 || len(res.Failures) != 0 {
-			t.Fatalf("Run: %v, %+v\n%s", err, res, out.String())
+		rcv, res, out := runTraced(t, guests())
+		if res.ExitCode != 0 || len(res.Failures) != 0 {
+			t.Fatalf("Run: %+v\n%s", res, out)
 		}
 		checkChain(t, rcv, false)
 	})
@@ -73,20 +85,7 @@ func TestTracesFollowAChainOfCalls(t *testing.T) {
 // process.
 func checkChain(t *testing.T, rcv *otlptest.Receiver, split bool) {
 	t.Helper()
-	want := []string{"test.Front/Relay", "test.Middle/Relay", "test.Back/Relay"}
-	byName := map[string]otlptest.Span{}
-	rcv.WaitFor(t, patience, func(spans []otlptest.Span) bool {
-		for _, s := range spans {
-			byName[s.Name] = s
-		}
-		for _, n := range want {
-			if _, ok := byName[n]; !ok {
-				return false
-			}
-		}
-		return true
-	})
-	front, middle, back := byName[want[0]], byName[want[1]], byName[want[2]]
+	front, middle, back := chainSpans(t, rcv)
 	if front.ParentID != "" {
 		t.Errorf("front's span has a parent, %s: the program's call should start the trace", front.ParentID)
 	}
@@ -111,6 +110,26 @@ func checkChain(t *testing.T, rcv *otlptest.Receiver, split bool) {
 			}
 		}
 	}
+}
+
+// chainSpans waits for the spans of Front, Middle and Back/Relay, and
+// returns them.
+func chainSpans(t *testing.T, rcv *otlptest.Receiver) (front, middle, back otlptest.Span) {
+	t.Helper()
+	want := []string{"test.Front/Relay", "test.Middle/Relay", "test.Back/Relay"}
+	byName := map[string]otlptest.Span{}
+	rcv.WaitFor(t, patience, func(spans []otlptest.Span) bool {
+		for _, s := range spans {
+			byName[s.Name] = s
+		}
+		for _, n := range want {
+			if _, ok := byName[n]; !ok {
+				return false
+			}
+		}
+		return true
+	})
+	return byName[want[0]], byName[want[1]], byName[want[2]]
 }
 
 // TestLogLinesCarryTheirTrace runs the chain with a request that back
@@ -167,38 +186,17 @@ func TestAFailedCallsSpansSayItsError(t *testing.T) {
 	}
 	check := func(t *testing.T, rcv *otlptest.Receiver) {
 		t.Helper()
-		want := []string{"test.Front/Relay", "test.Middle/Relay", "test.Back/Relay"}
-		byName := map[string]otlptest.Span{}
-		rcv.WaitFor(t, patience, func(spans []otlptest.Span) bool {
-			for _, s := range spans {
-				byName[s.Name] = s
-			}
-			return len(byName) >= len(want)
-		})
-		for _, n := range want {
-			s, ok := byName[n]
-			if !ok {
-				t.Errorf("no span of %s among %v", n, byName)
-				continue
-			}
+		front, middle, back := chainSpans(t, rcv)
+		for _, s := range []otlptest.Span{front, middle, back} {
 			if !s.Error || s.Message != "balance too low" || s.Attrs["rpc.parigot.code"] != "failed precondition" ||
 				s.Attrs["rpc.parigot.error"] != "google.protobuf.Int64Value" {
 				t.Errorf("span %s: error %v, status message %q, attributes %v; want an error with message %q, rpc.parigot.code %q and rpc.parigot.error %q",
-					n, s.Error, s.Message, s.Attrs, "balance too low", "failed precondition", "google.protobuf.Int64Value")
+					s.Name, s.Error, s.Message, s.Attrs, "balance too low", "failed precondition", "google.protobuf.Int64Value")
 			}
 		}
 	}
 	t.Run("in one process", func(t *testing.T) {
-		rcv := otlptest.Start(t)
-		tracing := observe.NewTracing(observe.TracingOptions{App: "test", OTLP: []string{rcv.URL()}})
-		var out lines.Buffer
-		ctx, cancel := context.WithTimeout(context.Background(), patience)
-		defer cancel()
-		_, err := host.Run(ctx, host.Config{Guests: guests(), Stdout: &out, Stderr: &out, Tracing: tracing})
-		shutdownTracing(tracing)
-		if err != nil {
-			t.Fatalf("Run: %v\n%s", err, out.String())
-		}
+		rcv, _, _ := runTraced(t, guests())
 		check(t, rcv)
 	})
 	t.Run("one process per guest, over NATS", func(t *testing.T) {
