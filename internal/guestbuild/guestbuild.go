@@ -8,7 +8,8 @@
 // same guest built in two checkouts or temporary directories is the same
 // file) and -buildvcs=false (no commit or "modified" flag, which would change
 // every guest at every commit). wazero's compilation cache is keyed by those
-// bytes, so an unchanged guest keeps its native code.
+// bytes, so an unchanged guest keeps its native code. With Go 1.26 it also
+// gets the allocator Go 1.27 makes the default (see envFor).
 //
 // It also asks the go command whether its build cache holds the standard
 // library compiled for guests (StdCompiled): the first build of guests
@@ -29,7 +30,8 @@ import (
 	"parigot.dev/parigot/internal/child"
 )
 
-// Env is what the go command's environment adds for a guest.
+// Env is what the go command's environment adds for every guest; see
+// envFor for what it adds for some Go versions.
 var Env = []string{"GOOS=wasip1", "GOARCH=wasm"}
 
 // buildFlags are the go command's flags for a guest. They are part of what
@@ -46,7 +48,7 @@ func Command(ctx context.Context, goCmd, dir, out, pkg string, forced func(strin
 	}
 	cmd := exec.CommandContext(ctx, goCmd, append(append([]string{"build"}, buildFlags...), "-o", out, pkg)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), Env...)
+	cmd.Env = append(os.Environ(), envFor(ctx, goCmd, dir)...)
 	child.StopPolitely(cmd, forced)
 	return cmd
 }

@@ -2,9 +2,12 @@ package guestbuild
 
 import (
 	"bytes"
+	"go/version"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -92,5 +95,68 @@ func TestBuildAllNamesEachGuest(t *testing.T) {
 	err := BuildAll(t.Context(), dir, out, map[string]string{"first": "./cmd/a", "again": "./other/a"})
 	if err == nil {
 		t.Error("two packages in directories of one name: no error")
+	}
+}
+
+// TestGuestsOfGo126GetTheAllocatorOfGo127 builds a guest and looks for the
+// size-specialized mallocs in its function names: the allocator that Go
+// 1.27 makes the default, which guests built with Go 1.26 get too.
+func TestGuestsOfGo126GetTheAllocatorOfGo127(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a wasm guest")
+	}
+	if version.Lang(runtime.Version()) != "go1.26" {
+		t.Skipf("%s: the experiment is for Go 1.26 only", runtime.Version())
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "hello"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{
+		"go.mod":        "module example.com/app\n\ngo 1.26\n",
+		"hello/main.go": "package main\n\nvar sink *[3]int\n\nfunc main() { sink = new([3]int) }\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("GOEXPERIMENT", "")
+	out := filepath.Join(t.TempDir(), "hello.wasm")
+	if b, err := Command(t.Context(), "", dir, out, "./hello", nil).CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte("runtime.mallocgcSmallScanNoHeaderSC")) {
+		t.Error("the guest has no size-specialized malloc: it was built without GOEXPERIMENT=" + fastAlloc)
+	}
+}
+
+func TestTheAllocatorExperimentIsForGo126Only(t *testing.T) {
+	for _, c := range []struct {
+		goVersion, experiments string
+		want                   string // GOEXPERIMENT added, "" none
+	}{
+		{"go1.26.8", "", "sizespecializedmalloc"},
+		{"go1.26rc2", "", "sizespecializedmalloc"},
+		{"go1.26.8", "arenas", "arenas,sizespecializedmalloc"},
+		{"go1.26.8", "nosizespecializedmalloc", ""}, // the user's choice
+		{"go1.26.8", "sizespecializedmalloc,arenas", ""},
+		{"go1.27.3", "", ""}, // the default there
+		{"go1.28.0", "", ""}, // the experiment's name is to go
+		{"devel go1.27-abcdef", "", ""},
+		{"", "", ""},
+	} {
+		var got string
+		for _, e := range guestEnv(c.goVersion, c.experiments) {
+			if v, ok := strings.CutPrefix(e, "GOEXPERIMENT="); ok {
+				got = v
+			}
+		}
+		if got != c.want {
+			t.Errorf("%s with GOEXPERIMENT=%q: adds GOEXPERIMENT=%q, want %q", c.goVersion, c.experiments, got, c.want)
+		}
 	}
 }

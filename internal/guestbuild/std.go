@@ -30,7 +30,7 @@ func StdCompiled(ctx context.Context, goCmd, dir string) (compiled bool, goVersi
 	}
 	list := exec.CommandContext(ctx, goCmd, append(append([]string{"list"}, buildFlags...), "-f", "{{.Stale}}", "unicode/utf8")...)
 	list.Dir = dir
-	list.Env = append(os.Environ(), Env...)
+	list.Env = append(os.Environ(), envFor(ctx, goCmd, dir)...)
 	child.StopPolitely(list, nil)
 	out, err := list.Output()
 	if err != nil {
