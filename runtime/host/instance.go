@@ -439,17 +439,21 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 			continue
 		}
 		parked := time.Now()
+		in.run.awake.Add(-1)
 		select {
 		case <-in.wake:
 		case <-deadline:
 			in.timerAt = 0
 		case <-giveUp:
+			in.run.awake.Add(1)
 			in.parked.Store(false)
 			return abi.Event{}, false, false
 		case <-ctx.Done():
+			in.run.awake.Add(1)
 			in.parked.Store(false)
 			return abi.Event{}, false, true
 		}
+		in.run.awake.Add(1)
 		in.parked.Store(false)
 		in.lastWait = time.Since(parked) // long after a deadline, when nothing came soon: no spin next time
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	goruntime "runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -43,6 +44,11 @@ type run struct {
 	obs        *observe.Metrics // cfg.Metrics: nil when the run has none
 	trace      *observe.Tracing // cfg.Tracing: nil when the run has none
 	observing  bool             // obs or trace: calls are stamped as they pass
+	// awake counts the guests whose goroutines want a processor: running,
+	// not parked in a poll (see spin); procs is GOMAXPROCS when the run
+	// began.
+	awake atomic.Int32
+	procs int32
 
 	// owned by Run's goroutine
 	done    chan ended         // each guest's supervisor sends on it once, when the guest is done for good
@@ -66,7 +72,7 @@ type run struct {
 }
 
 func newRun(cfg Config) (*run, error) {
-	r := &run{cfg: cfg, log: cfg.Logger, console: lines.NewSink(cfg.Stdout), byService: map[string]*instance{}}
+	r := &run{cfg: cfg, log: cfg.Logger, console: lines.NewSink(cfg.Stdout), byService: map[string]*instance{}, procs: int32(goruntime.GOMAXPROCS(0))}
 	r.errConsole = lines.NewSink(cfg.Stderr)
 	if cfg.Stdout == cfg.Stderr {
 		r.errConsole = r.console

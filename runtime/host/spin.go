@@ -68,7 +68,7 @@ func (in *instance) spin(window time.Duration) bool {
 	for {
 		// A look at the flag costs a load; a yield, a pass through the
 		// scheduler, which the other guest's spin makes too.
-		for range spinLooks {
+		for range in.run.looksBetweenYields() {
 			if in.queued.Load() {
 				return true
 			}
@@ -83,10 +83,34 @@ func (in *instance) spin(window time.Duration) bool {
 	}
 }
 
+// looksBetweenYields is how many times a spin looks at the inbox's flag
+// before it yields the processor: fewer while more guests are awake (not
+// parked in a poll) than there are processors, since one of them may be
+// waiting for the processor the spin holds.
+func (r *run) looksBetweenYields() int {
+	if r.awake.Load() > r.procs {
+		return sharedSpinLooks
+	}
+	return spinLooks
+}
+
 // spinLooks is how many times a spin looks at the inbox's flag between
-// two yields: about a microsecond of looks (on the machines of
-// docs/BENCHMARKS.md), so that the goroutines waiting for the processor
-// wait that long at most, while the spin spends most of its time looking
-// rather than in the scheduler (64 looks, 17 ns, had it yield about ten
-// times as long as it looked).
-const spinLooks = 4096
+// two yields while the guests awake (not parked in a poll) are no more
+// than the processors: about 2 us of looks (on the machines of
+// docs/BENCHMARKS.md). The guest it waits for then has a processor of its
+// own, and a yield only lets the host's other goroutines in (a gateway's,
+// the collector's), which the spin holds up that long at most. A yield
+// costs a few hundred nanoseconds, and an event that comes during one
+// waits for its end: with a microsecond of looks, a spin in a quick
+// exchange yielded about once and saw a quarter to a third of its events
+// just after a yield; with two, one spin in four yields, and one event in
+// fourteen comes just after a yield (docs/BENCHMARKS.md, "Fewer yields
+// in a spin").
+const spinLooks = 8192
+
+// sharedSpinLooks is spinLooks while more guests are awake than there are
+// processors: about a microsecond of looks, so that a guest waiting for
+// the processor the spin holds waits that long at most, while the spin
+// spends most of its time looking rather than in the scheduler (64 looks,
+// 17 ns, had it yield about ten times as long as it looked).
+const sharedSpinLooks = 4096

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -107,5 +108,60 @@ func TestASpinSeesWhatWaitsInTheInboxAndNothingElse(t *testing.T) {
 	in.push(call)
 	if !quick() {
 		t.Error("a spin did not see a call pushed while another was held")
+	}
+}
+
+// TestAParkedGuestIsNotCountedAwake: a guest's poll counts itself out of
+// the run's awake guests while it parks, and back in however the wait
+// ends (an event, its timeout, the guest's stop), so that spins look
+// longer between yields only while every awake guest can have a
+// processor.
+func TestAParkedGuestIsNotCountedAwake(t *testing.T) {
+	r := &run{procs: 1}
+	in := newInstance(r, &GuestSpec{Name: "svc", Kind: Service, MethodTimeout: time.Second})
+	caller := newInstance(r, &GuestSpec{Name: "prog", Kind: Program})
+	r.awake.Store(2) // both run, as runOnce counts them
+	if got := r.looksBetweenYields(); got != sharedSpinLooks {
+		t.Errorf("two guests awake on one processor: %d looks between yields, want %d", got, sharedSpinLooks)
+	}
+	in.lastWait = time.Hour // no spin: the poll parks at once
+
+	waitForAwake := func(want int32) {
+		t.Helper()
+		for deadline := time.Now().Add(patience); r.awake.Load() != want; {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d guests awake, want %d", r.awake.Load(), want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	for _, end := range []string{"an event", "its timeout", "its stop"} {
+		returned := make(chan struct{})
+		go func() {
+			defer close(returned)
+			timeout := time.Duration(-1)
+			if end == "its timeout" {
+				timeout = 50 * time.Millisecond
+			}
+			in.next(ctx, timeout)
+		}()
+		waitForAwake(1)
+		if got := r.looksBetweenYields(); got != spinLooks {
+			t.Errorf("one guest awake on one processor: %d looks between yields, want %d", got, spinLooks)
+		}
+		switch end {
+		case "an event":
+			in.push(delivery{ev: abi.Event{Kind: abi.KindCall, CallID: 1, Method: "test.Echo/Echo"}, from: caller})
+		case "its stop":
+			cancel()
+		}
+		<-returned
+		if got := r.awake.Load(); got != 2 {
+			t.Errorf("after a wait ended by %s: %d guests awake, want 2", end, got)
+		}
+		in.drain()
+		in.ready = events{}
 	}
 }

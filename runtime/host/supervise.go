@@ -197,6 +197,8 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 				err = fmt.Errorf("host failure while running guest: %v", p)
 			}
 		}()
+		r.awake.Add(1) // its polls count themselves out while they park
+		defer r.awake.Add(-1)
 		if in.debugging() {
 			err = nativeError(r.runNative(actx, in, stdout, stderr))
 			return
