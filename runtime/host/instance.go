@@ -439,22 +439,22 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 			continue
 		}
 		parked := time.Now()
-		in.run.awake.Add(-1)
+		in.run.awake.Add(-1) // it wants no processor meanwhile (see spin)
+		timedOut, stopped := false, false
 		select {
 		case <-in.wake:
 		case <-deadline:
 			in.timerAt = 0
 		case <-giveUp:
-			in.run.awake.Add(1)
-			in.parked.Store(false)
-			return abi.Event{}, false, false
+			timedOut = true
 		case <-ctx.Done():
-			in.run.awake.Add(1)
-			in.parked.Store(false)
-			return abi.Event{}, false, true
+			stopped = true
 		}
 		in.run.awake.Add(1)
 		in.parked.Store(false)
+		if timedOut || stopped {
+			return abi.Event{}, false, stopped
+		}
 		in.lastWait = time.Since(parked) // long after a deadline, when nothing came soon: no spin next time
 	}
 }

@@ -147,9 +147,11 @@ func TestAParkedGuestIsNotCountedAwake(t *testing.T) {
 			}
 			in.next(ctx, timeout)
 		}()
-		waitForAwake(1)
-		if got := r.looksBetweenYields(); got != spinLooks {
-			t.Errorf("one guest awake on one processor: %d looks between yields, want %d", got, spinLooks)
+		if end != "its timeout" { // which may come before a busy machine looks
+			waitForAwake(1)
+			if got := r.looksBetweenYields(); got != spinLooks {
+				t.Errorf("one guest awake on one processor: %d looks between yields, want %d", got, spinLooks)
+			}
 		}
 		switch end {
 		case "an event":
