@@ -216,7 +216,11 @@ func lockAndGenerate(ctx context.Context, app *manifest.App, dir string, p *prog
 	for _, n := range gen.Notes {
 		p.Note("note: %s", n)
 	}
-	p.Step(start, "generated Go code: %d files, %d changed", len(gen.Files), len(gen.Written))
+	removed := ""
+	if n := len(gen.Removed); n > 0 {
+		removed = fmt.Sprintf(", %d removed", n)
+	}
+	p.Step(start, "generated Go code: %d files, %d changed%s", len(gen.Files), len(gen.Written), removed)
 	return gen, unlock, nil
 }
 
@@ -251,6 +255,23 @@ func generate(ctx context.Context, app *manifest.App, dir string) (*codegen.Resu
 	for _, p := range app.Protos {
 		in.Sets = append(in.Sets, codegen.ProtoSet{Root: p.Root, Files: p.Files, Ranges: p.FileRanges})
 	}
+	// The manifest's checks against the protos run inside Generate,
+	// before it writes or removes a file: a service naming a proto service
+	// that no longer exists must not cost the app its generated code.
+	in.Check = func(services map[string]*codegen.Service) hcl.Diagnostics {
+		defined := make(map[string]bool, len(services))
+		methods := map[string]bool{}
+		for name, s := range services {
+			defined[name] = true
+			for _, m := range s.Methods {
+				methods[name+"/"+m.Name] = true
+			}
+		}
+		if diags := app.CheckImplements(defined); diags.HasErrors() {
+			return diags
+		}
+		return app.CheckSubscriptions(methods)
+	}
 	gen, diags := codegen.Generate(ctx, in)
 	src := diag.Sources{}
 	src.Merge(app.Sources)
@@ -258,22 +279,6 @@ func generate(ctx context.Context, app *manifest.App, dir string) (*codegen.Resu
 		src.Merge(gen.Sources)
 	}
 	if diags.HasErrors() {
-		return nil, &DiagnosticsError{Diags: diags, Sources: src}
-	}
-	defined := make(map[string]bool, len(gen.Services))
-	for name := range gen.Services {
-		defined[name] = true
-	}
-	if diags := app.CheckImplements(defined); diags.HasErrors() {
-		return nil, &DiagnosticsError{Diags: diags, Sources: src}
-	}
-	methods := map[string]bool{}
-	for name, s := range gen.Services {
-		for _, m := range s.Methods {
-			methods[name+"/"+m.Name] = true
-		}
-	}
-	if diags := app.CheckSubscriptions(methods); diags.HasErrors() {
 		return nil, &DiagnosticsError{Diags: diags, Sources: src}
 	}
 	for _, f := range gen.Removed {
@@ -288,6 +293,7 @@ func generate(ctx context.Context, app *manifest.App, dir string) (*codegen.Resu
 		rel, _ := filepath.Rel(app.Dir, f)
 		gen.Notes = append(gen.Notes, fmt.Sprintf("removed %s: no id block of parigot.hcl generates it now", filepath.ToSlash(rel)))
 	}
+	gen.Removed = append(gen.Removed, removed...)
 	gen.Files = append(gen.Files, files...)
 	gen.Written = append(gen.Written, written...)
 	return gen, nil

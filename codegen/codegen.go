@@ -28,6 +28,12 @@ type Input struct {
 	// (genfile.AppDirs): the generated files the protos no longer produce
 	// are looked for there, beside those the compilation writes into.
 	AppDirs []string
+	// Check, when set, vets the app against the services its protos
+	// define (by full name; none when the app has no protos), once they
+	// compile and before any file is written or removed: with an error
+	// among its diagnostics, Generate changes nothing on disk, so that a
+	// mistake in the manifest never costs the app its generated code.
+	Check func(services map[string]*Service) hcl.Diagnostics
 }
 
 // ProtoSet is a group of proto files that share an import root.
@@ -102,6 +108,9 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 	}
 	if req == nil {
 		if !diags.HasErrors() {
+			diags = append(diags, in.vet(res.Services)...)
+		}
+		if !diags.HasErrors() {
 			// No proto to generate from: what the app's protos generated
 			// before is stale, all of it.
 			diags = append(diags, in.removeStaleFiles(nil, nil, res)...)
@@ -142,8 +151,19 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 	res.Notes = append(res.Notes, out.notes...)
 	res.Types = out.types
 	res.Descriptors = descriptorSet(req)
+	if diags = append(diags, in.vet(res.Services)...); diags.HasErrors() {
+		return res, diags
+	}
 	diags = append(diags, c.write(out.resp, res)...)
 	return res, diags
+}
+
+// vet runs in.Check, if any, on the services the protos define.
+func (in Input) vet(services map[string]*Service) hcl.Diagnostics {
+	if in.Check == nil {
+		return nil
+	}
+	return in.Check(services)
 }
 
 // generatorError is the text of a generator's error as a diagnostic's
