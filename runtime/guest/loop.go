@@ -478,7 +478,8 @@ func Export(name string, impl any, methods map[string]Method) {
 	if st := hostExport(name); st == abi.StatusShutdown {
 		hostEnded()
 	} else if st != abi.StatusOK {
-		fatalf("cannot export %s: %s (list it in the service's implements in parigot.hcl)", name, st)
+		// The host says, beside it, what to change in parigot.hcl.
+		fatalf("cannot export %s: %s", name, st)
 	}
 	loop.export(name, impl, methods)
 }
@@ -554,6 +555,7 @@ func Locate(service string) (Client, error) {
 	case abi.StatusOK:
 		return Client{service: service, handle: h}, nil
 	case abi.StatusNotRequired:
+		// The host says, beside it, which service to add.
 		return Client{}, fmt.Errorf("parigot: cannot locate %s: add the service that implements it to this guest's requires in parigot.hcl", service)
 	case abi.StatusNotFound:
 		return Client{}, fmt.Errorf("parigot: cannot locate %s: no service in parigot.hcl implements it", service)

@@ -146,6 +146,45 @@ func TestAProgramsExitCodeIsTheRunsExitCode(t *testing.T) {
 		t.Errorf("exit code %d, want 1; output:\n%s", res.ExitCode, out)
 	}
 	assertLines(t, out, []string{"evil | locate: parigot: cannot locate test.Echo: add the service that implements it to this guest's requires in parigot.hcl"})
+	// The guest cannot name the service to require; the host can.
+	assertLines(t, out, []string{"parigot: evil: cannot locate test.Echo: service echo implements it; add service.echo to the requires of program evil in parigot.hcl"})
+}
+
+// A service exporting a proto service its implements does not list is
+// told what to change in parigot.hcl: to list it, or, when another service
+// implements it, to call that one rather than implement it twice.
+func TestAnExportTheManifestRefusesSaysWhatToChange(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		guests []*GuestSpec
+		want   string
+	}{
+		{
+			name:   "no service implements it",
+			guests: []*GuestSpec{{Name: "echo", Kind: Service, Wasm: wasm(t, "echo")}},
+			want:   "parigot: echo: cannot export test.Echo: add it to the implements of service echo in parigot.hcl",
+		},
+		{
+			name: "another service implements it",
+			guests: []*GuestSpec{
+				echoService(t),
+				{Name: "copy", Kind: Service, Wasm: wasm(t, "echo"), Requires: []string{"echo"}},
+			},
+			want: "parigot: copy: cannot export test.Echo: service echo implements it, and a proto service has one implementation; to use it, call it: locate it, with service.echo in the requires of service copy in parigot.hcl",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			res, err := Run(t.Context(), Config{Guests: tc.guests, Stdout: &out, Stderr: &out})
+			if err == nil && len(res.Failures) == 0 {
+				t.Fatalf("the run neither failed nor reported a failure; output:\n%s", out.String())
+			}
+			assertLines(t, out.String(), []string{tc.want})
+			if n := strings.Count(out.String(), "cannot export test.Echo: add it") + strings.Count(out.String(), "cannot export test.Echo: service echo"); n != 1 {
+				t.Errorf("the fix was said %d times, want once; output:\n%s", n, out.String())
+			}
+		})
+	}
 }
 
 func TestAMissingWasmFileSaysToBuild(t *testing.T) {

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -154,7 +155,33 @@ func hostExport(_ context.Context, in *instance, mem memory, stack []uint64) abi
 			return abi.StatusOK
 		}
 	}
+	in.sayManifestFix(string(name), in.exportFix(string(name)))
 	return abi.StatusNotImplemented
+}
+
+// exportFix is what to change in parigot.hcl so that the guest may export
+// the proto service name, which its implements does not list.
+func (in *instance) exportFix(name string) string {
+	if other := in.run.lookup(name); other != nil && other.GuestName() != in.spec.Name {
+		// Listing it would make the manifest name two implementations.
+		return fmt.Sprintf("cannot export %s: service %s implements it, and a proto service has one implementation; to use it, call it: locate it, with service.%s in the requires of %s %s in parigot.hcl",
+			name, other.GuestName(), other.GuestName(), in.spec.Kind, in.spec.Name)
+	}
+	return fmt.Sprintf("cannot export %s: add it to the implements of %s %s in parigot.hcl", name, in.spec.Kind, in.spec.Name)
+}
+
+// sayManifestFix says, once per guest and proto service, what to change in
+// parigot.hcl for a host call the manifest refused (the guest names only
+// the refusal: it does not know the manifest).
+func (in *instance) sayManifestFix(service, fix string) {
+	if in.fixesSaid == nil {
+		in.fixesSaid = map[string]bool{}
+	}
+	if in.fixesSaid[service] {
+		return
+	}
+	in.fixesSaid[service] = true
+	in.run.say("parigot: %s: %s", in.run.label(in), fix)
 }
 
 // hostReady says the guest is ready to serve: the host then starts the
@@ -209,6 +236,8 @@ func hostLocate(_ context.Context, in *instance, mem memory, stack []uint64) abi
 		return abi.StatusNotFound
 	}
 	if !in.requires(callee.GuestName()) {
+		in.sayManifestFix(string(name), fmt.Sprintf("cannot locate %s: service %s implements it; add service.%s to the requires of %s %s in parigot.hcl",
+			name, callee.GuestName(), callee.GuestName(), in.spec.Kind, in.spec.Name))
 		return abi.StatusNotRequired
 	}
 	return in.handle(mem, out, callee)

@@ -57,6 +57,7 @@ type instance struct {
 	incoming     map[uint64]replyTarget // calls this guest is serving, by the id it was given
 	handles      []route.Endpoint       // located services; handle h is handles[h-1]
 	exported     map[string]bool
+	fixesSaid    map[string]bool // proto services the host said a manifest fix for (sayManifestFix)
 	// hasExported is set once the guest's current run has exported a
 	// service, and read by Run's goroutine when the guest is late to be
 	// ready: its main has reached its serving call then (a generated RunXxx
