@@ -415,14 +415,55 @@ func (c *compilation) errorDiag(root string, e reporter.ErrorWithPos) *hcl.Diagn
 	if summary, detail, ok := unknownTypeError(msg); ok {
 		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &rng}
 	}
+	detail := protoErrorDetail(msg)
+	if d := c.duplicateInOneScope(msg, rng); d != "" {
+		detail = d
+	}
+	if i := strings.Index(msg, cxxScoping); i >= 0 {
+		msg = msg[:i] // the detail says it, with what to do
+	}
 	summary := capitalize(msg)
 	if m := unknownEdition.FindStringSubmatch(msg); m != nil {
 		// The compiler lists the editions it knows, which are not
 		// those parigot compiles (see open): the detail says those.
 		summary = fmt.Sprintf("Edition %s is not one parigot compiles", m[1])
 	}
-	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: protoErrorDetail(msg), Subject: &rng}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &rng}
 }
+
+// cxxScoping is how the compiler's error for a name declared twice ends
+// when the second is an enum value.
+const cxxScoping = "; protobuf uses C++ scoping rules for enum values"
+
+// duplicateInOneScope is the detail for a field or enum value declared
+// twice in one message or enum (the compiler's error for a name declared
+// twice, at a name followed by "= <number>" in the file that declared it
+// first), or for an enum value named as one of another enum of the same
+// scope; "" for another error. The detail of other names declared twice
+// (duplicateNameDetail) speaks of packages, which cannot help here.
+func (c *compilation) duplicateInOneScope(msg string, rng hcl.Range) string {
+	if strings.Contains(msg, cxxScoping) {
+		return "An enum's values are names of the scope that holds the enum (its package, or the message it is declared in), as in C++: two enums of one scope cannot both have a value of that name. Prefix each value with its enum's name (COLOR_UNKNOWN, SIZE_UNKNOWN), as protobuf's style guide has it."
+	}
+	m := definedAt.FindStringSubmatch(msg)
+	sym := duplicateSymbol.FindStringSubmatch(msg)
+	if m == nil || sym == nil || m[2] != rng.Filename {
+		return ""
+	}
+	src := c.sources[rng.Filename]
+	if rng.End.Byte > len(src) || !fieldNumberNext.Match(src[rng.End.Byte:]) {
+		return ""
+	}
+	name := protoreflect.FullName(sym[1])
+	return fmt.Sprintf("%s declares %s twice: a field of a message, or a value of an enum, has a name of its own. Rename one of the two.", name.Parent(), name.Name())
+}
+
+// duplicateSymbol matches the compiler's error for a name declared twice;
+// its group is the full name.
+var duplicateSymbol = regexp.MustCompile(`^symbol "([^"]+)" already defined`)
+
+// fieldNumberNext matches what follows a field's or an enum value's name.
+var fieldNumberNext = regexp.MustCompile(`^\s*=\s*-?[0-9]`)
 
 // missingImportDiag says where an import that names no file was looked
 // for, and which file of the app it may have meant; nil for another error.
@@ -480,6 +521,8 @@ func protoErrorDetail(msg string) string {
 		return "The .proto file does not parse at the marked place (often a missing ';' or '}' just before it). Fix it, and build again."
 	case definedAt.MatchString(msg):
 		return duplicateNameDetail
+	case strings.Contains(msg, "unknown extension "):
+		return unknownExtensionDetail(msg)
 	case strings.Contains(msg, "edition value"):
 		return "parigot compiles editions 2023 and 2024 (and syntax \"proto2\" and \"proto3\"); write one of those."
 	case strings.Contains(msg, "outside the import root"):
@@ -490,6 +533,22 @@ func protoErrorDetail(msg string) string {
 		return "Check the spelling, the package prefix, and that the file defining it is imported (and listed in a proto block of parigot.hcl, or shipped with parigot, or a well-known type)."
 	}
 	return "Fix the .proto file at the marked place, and build again."
+}
+
+// unknownExtensionDetail says which file to import for an option the
+// compiler does not know: the file that declares it, for the options of
+// the files shipped with parigot.
+func unknownExtensionDetail(msg string) string {
+	ext := msg[strings.Index(msg, "unknown extension ")+len("unknown extension "):]
+	for _, known := range []struct{ prefix, file, what string }{
+		{"parigot.errors.v1.", "parigot/errors/v1/errors.proto", "parigot's typed errors (see docs/GUEST_API.md)"},
+		{"google.api.http", "google/api/annotations.proto", "the HTTP routes of the gateway (see docs/GATEWAY.md)"},
+	} {
+		if strings.HasPrefix(ext, known.prefix) {
+			return fmt.Sprintf("The option %s is one of %s, declared in a file this one must import:\n    import %q;", ext, known.what, known.file)
+		}
+	}
+	return "An option in parentheses is an extension declared in another .proto file: check its name, and import the file that declares it."
 }
 
 // spanRange converts a protocompile span (whose End is the position of the
