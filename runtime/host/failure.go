@@ -40,6 +40,10 @@ const (
 	// CauseDebuggerQuit: it ran under Delve (parigot run --debug), which
 	// was told to quit and killed it.
 	CauseDebuggerQuit
+	// CauseDeadlocked: the Go runtime in the guest found every goroutine
+	// waiting, none able to run again (a method waiting on a channel or a
+	// lock: guest code must not block); its stack trace is in its stderr.
+	CauseDeadlocked
 )
 
 var causeNames = [...]string{
@@ -51,6 +55,7 @@ var causeNames = [...]string{
 	CauseKilled:       "killed",
 	CauseNotStarted:   "not started",
 	CauseDebuggerQuit: "debugger quit",
+	CauseDeadlocked:   "deadlocked",
 }
 
 func (c Cause) String() string {
@@ -134,8 +139,11 @@ func (f Failure) String() string {
 // panic's stack trace is above in the terminal, not in an HTTP reply or a
 // dead letter).
 func (f Failure) Reason() string {
-	if f.Cause == CausePanicked {
+	switch f.Cause {
+	case CausePanicked:
 		return fmt.Sprintf("%s %s panicked", f.Kind, f.Label())
+	case CauseDeadlocked:
+		return fmt.Sprintf("%s %s deadlocked", f.Kind, f.Label())
 	}
 	return f.String()
 }
@@ -147,6 +155,8 @@ func (f Failure) Phrase() string {
 		return fmt.Sprintf("exited with code %d", f.ExitCode)
 	case CausePanicked:
 		return "panicked (its stack trace is above)"
+	case CauseDeadlocked:
+		return "deadlocked: its code waited on a channel or a lock that nothing could release (its stack trace is above); a guest has one thread, so its code must not block: see \"One thread, no blocking\" in docs/GUEST_API.md"
 	case CauseTrapped:
 		return "trapped " + f.Detail
 	case CauseOutOfMemory:
@@ -280,10 +290,11 @@ func startError(spec *GuestSpec, p StartProblem, err error) *StartError {
 // its run returned: they tell a panic from a plain exit with code 2, and a
 // stop by the host from the guest's own exit.
 type signs struct {
-	panicked bool     // its output had the Go runtime's "panic:" or "fatal error:"
-	oom      bool     // its output said it ran out of memory
-	overran  *overrun // the watchdog stopped it for this overrun
-	stopping bool     // the host had asked it to stop (a stop, a reload, the run's end, Ctrl-C)
+	panicked   bool     // its output had the Go runtime's "panic:" or "fatal error:"
+	oom        bool     // its output said it ran out of memory
+	deadlocked bool     // its output had the Go runtime's "fatal error:" for a deadlock
+	overran    *overrun // the watchdog stopped it for this overrun
+	stopping   bool     // the host had asked it to stop (a stop, a reload, the run's end, Ctrl-C)
 }
 
 // ending is how one run of a guest ended.
@@ -314,6 +325,8 @@ func classify(spec *GuestSpec, err error, s signs) ending {
 		switch {
 		case s.oom:
 			return fail(CauseOutOfMemory, fmt.Sprintf("its limit is %d MiB", memoryLimit(spec)>>20)), true
+		case s.deadlocked:
+			return fail(CauseDeadlocked, ""), true
 		case s.panicked:
 			return fail(CausePanicked, ""), true
 		}

@@ -36,6 +36,8 @@ func TestClassifySaysHowAGuestEnded(t *testing.T) {
 		{"a service the host stopped at a deadline ended as asked", service, sys.NewExitError(sys.ExitCodeDeadlineExceeded), signs{stopping: true}, 0, ""},
 		{"a service that exits -1 failed with its code", service, exit(-1), signs{}, 1, "service bad exited with code -1"},
 		{"a service that printed a panic line and exits 0 exited", service, exit(0), signs{panicked: true}, 1, "service bad exited with code 0"},
+		{"a service whose runtime found a deadlock (exit 2) deadlocked", service, exit(2), signs{panicked: true, deadlocked: true}, 1, "service bad deadlocked: its code waited on a channel or a lock that nothing could release (its stack trace is above); a guest has one thread, so its code must not block: see \"One thread, no blocking\" in docs/GUEST_API.md"},
+		{"a service that printed the deadlock line and exits 0 exited", service, exit(0), signs{panicked: true, deadlocked: true}, 1, "service bad exited with code 0"},
 		{"a service that ran out of memory (exit 2) says so", service, exit(2), signs{oom: true, panicked: true}, 1, "service bad ran out of memory (its limit is 64 MiB)"},
 		{"a service that ran out of memory and trapped says so", service, trap, signs{oom: true}, 1, "service bad ran out of memory (its limit is 64 MiB)"},
 		{"a service that trapped without a panic line trapped", service, trap, signs{}, 1, "service bad trapped in function _start: wasm error: unreachable"},

@@ -17,8 +17,9 @@ import (
 // host can say "panicked" rather than "exited with code 2".
 type guestOutput struct {
 	*lines.Writer
-	panicked atomic.Bool
-	oom      atomic.Bool
+	panicked   atomic.Bool
+	oom        atomic.Bool
+	deadlocked atomic.Bool
 }
 
 func newGuestOutput(sink *lines.Sink, prefix string, escapeSaid bool) *guestOutput {
@@ -51,12 +52,19 @@ func (o *guestOutput) look(line []byte) {
 	if bytes.HasPrefix(line, []byte("panic: ")) || bytes.HasPrefix(line, []byte("fatal error: ")) {
 		o.panicked.Store(true)
 	}
+	if bytes.HasPrefix(line, []byte(goDeadlock)) {
+		o.deadlocked.Store(true)
+	}
 	for _, p := range []string{"runtime: out of memory", "fatal error: out of memory", "fatal error: runtime: out of memory"} {
 		if bytes.HasPrefix(line, []byte(p)) {
 			o.oom.Store(true)
 		}
 	}
 }
+
+// goDeadlock is how the Go runtime says that every goroutine waits and none
+// can run again.
+const goDeadlock = "fatal error: all goroutines are asleep - deadlock!"
 
 // OwnLines is where parigot's own lines go beside a run's (the CLI's
 // notes: the dashboard's address, a tracing receiver that does not answer,

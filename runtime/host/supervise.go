@@ -216,10 +216,11 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 	stdout.Flush()
 	stderr.Flush()
 	end := classify(in.spec, err, signs{
-		panicked: stdout.panicked.Load() || stderr.panicked.Load(),
-		oom:      stdout.oom.Load() || stderr.oom.Load(),
-		overran:  in.overran.Swap(nil),
-		stopping: in.stopping.Load() || ctx.Err() != nil || in.swapTo.Load() != nil,
+		panicked:   stdout.panicked.Load() || stderr.panicked.Load(),
+		oom:        stdout.oom.Load() || stderr.oom.Load(),
+		deadlocked: stdout.deadlocked.Load() || stderr.deadlocked.Load(),
+		overran:    in.overran.Swap(nil),
+		stopping:   in.stopping.Load() || ctx.Err() != nil || in.swapTo.Load() != nil,
 	})
 	var exit *sys.ExitError
 	if f := end.failure; f != nil && f.Cause == CauseTrapped && !errors.As(err, &exit) {

@@ -112,6 +112,8 @@ func TestEveryFaultReadsTheSameInBothModes(t *testing.T) {
 			unavailable, "service faulty exited with code 3"},
 		{"ExitNegative", time.Minute, "ExitNegative: test.Faulty/ExitNegative: unavailable: service faulty exited with code -1",
 			unavailable, "service faulty exited with code -1"},
+		{"Deadlock", time.Minute, "Deadlock: test.Faulty/Deadlock: unavailable: service faulty deadlocked",
+			unavailable, "service faulty deadlocked: its code waited on a channel or a lock that nothing could release (its stack trace is above); a guest has one thread, so its code must not block: see \"One thread, no blocking\" in docs/GUEST_API.md"},
 		{"Hog", time.Minute, "Hog: test.Faulty/Hog: unavailable: service faulty ran out of memory (its limit is 64 MiB)",
 			unavailable, "service faulty ran out of memory (its limit is 64 MiB)"},
 		{"Spin", 200 * time.Millisecond, "Spin: test.Faulty/Spin: deadline exceeded: no reply from service faulty within its method budget of 200ms",

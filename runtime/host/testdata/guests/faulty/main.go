@@ -45,6 +45,10 @@ func main() {
 			fmt.Fprintln(os.Stderr, "fatal error: out of memory, said the report we were sent")
 			return guest.Resolved(req)
 		},
+		"Deadlock": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			<-make(chan struct{}) // nothing sends: the Go runtime gives up
+			return guest.Resolved(req)
+		},
 		"Hog": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			for { // allocates until the memory limit ends it
 				hoard = append(hoard, make([]byte, 1<<20))
