@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -212,6 +213,11 @@ func assertLines(t *testing.T, out string, want []string) {
 	}
 }
 
+// stoppedIn matches the wasm stack trace of the echo service stopped in
+// one of its closures (a method, a timer's callback) for an overrun: the
+// frame under the host's yield is the guest's own code.
+var stoppedIn = regexp.MustCompile(`(?m)^echo +\| module\[echo\] function\[_start\] failed: stopped by parigot: over its method budget.*\n^echo +\| wasm stack trace:\n^echo +\| \tparigot\.yield\(\) i32\n^echo +\| \t\.main\.main\.func[0-9.]+\(`)
+
 // A service that keeps its calls waiting past its method budget is
 // stopped, named with what it was doing and for how long, and restarted:
 // a method that loops, one asleep in a host call (time.Sleep: WASI's
@@ -223,16 +229,22 @@ func TestAServiceOverItsBudgetIsStoppedAndRestarted(t *testing.T) {
 		name, caller string
 		lines        []string // the caller's, in order
 		said, failed string   // in the host's line, and in the run's failure
+		// where matches the stack trace that says where the guest's code
+		// was; nil when it was in a host call, which is no one's bug.
+		where *regexp.Regexp
 	}{
 		{"an endless method", "spincaller",
 			[]string{"Spin: test.Echo/Spin: " + deadline},
-			"parigot: service echo: method test.Echo/Spin ran for ", "service echo was stopped: method test.Echo/Spin ran for"},
+			"parigot: service echo: method test.Echo/Spin ran for ", "service echo was stopped: method test.Echo/Spin ran for",
+			stoppedIn},
 		{"a method asleep in the host", "sleepcaller",
 			[]string{"Sleep: test.Echo/Sleep: " + deadline},
-			"parigot: service echo: method test.Echo/Sleep ran for ", "service echo was stopped: method test.Echo/Sleep ran for"},
+			"parigot: service echo: method test.Echo/Sleep ran for ", "service echo was stopped: method test.Echo/Sleep ran for",
+			nil},
 		{"a timer that loops while calls wait", "spinlatercaller",
 			[]string{"SpinLater: ok 0 bytes, intact=true", "Echo while the timer loops: failed"},
-			"parigot: service echo: it ran for ", "service echo was stopped: it ran for"},
+			"parigot: service echo: it ran for ", "service echo was stopped: it ran for",
+			stoppedIn},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			echo := &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"},
@@ -246,6 +258,12 @@ func TestAServiceOverItsBudgetIsStoppedAndRestarted(t *testing.T) {
 			assertLines(t, out, want)
 			if !strings.Contains(out, c.said) || !strings.Contains(out, "over its budget of 50ms; stopping it") && !strings.Contains(out, "over its method budget of 50ms; stopping it") {
 				t.Errorf("the overrun was not reported with what the service did and for how long:\n%s", out)
+			}
+			if c.where != nil && !c.where.MatchString(out) {
+				t.Errorf("the output does not say where the service's code was (%s):\n%s", c.where, out)
+			}
+			if !strings.Contains(out, "raise the service's method_timeout in parigot.hcl") {
+				t.Errorf("the overrun's line does not say what a method that needs longer can do:\n%s", out)
 			}
 			if !strings.Contains(out, "restarting it (1 of 3)") || strings.Contains(out, "abandoning") {
 				t.Errorf("the service was not stopped and restarted:\n%s", out)

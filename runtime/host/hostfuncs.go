@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -84,10 +85,20 @@ func exportHostModule(ctx context.Context, rt wazero.Runtime, log *slog.Logger) 
 // out of the guest, which wazero turns into the run's error.
 func hostYield(ctx context.Context, _ api.Module, stack []uint64) {
 	if ctx.Err() != nil {
+		if in, _ := ctx.Value(instanceKey{}).(*instance); in != nil && in.overran.Load() != nil {
+			// Stopped for running over its budget: a panic that is not an
+			// exit makes wazero add the wasm stack trace to the run's
+			// error, which says where the guest's code was.
+			panic(errStoppedOverBudget)
+		}
 		panic(sys.NewExitError(sys.ExitCodeContextCanceled))
 	}
 	stack[0] = fuel.Budget
 }
+
+// errStoppedOverBudget ends a guest the host stops for running over its
+// method budget, at the yield it reached (see hostYield).
+var errStoppedOverBudget = errors.New("stopped by parigot: over its method budget")
 
 // guard finds the calling instance and makes sure nothing a guest does can
 // panic the host: a panic inside a host function becomes StatusBadArgument

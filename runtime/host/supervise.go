@@ -223,8 +223,8 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 		stopping:   in.stopping.Load() || ctx.Err() != nil || in.swapTo.Load() != nil,
 	})
 	var exit *sys.ExitError
-	if f := end.failure; f != nil && f.Cause == CauseTrapped && !errors.As(err, &exit) {
-		fmt.Fprintf(stderr, "%s\n", err) // show wazero's wasm stack trace
+	if f := end.failure; f != nil && (f.Cause == CauseTrapped || f.Cause == CauseOverran && errors.Is(err, errStoppedOverBudget)) && !errors.As(err, &exit) {
+		fmt.Fprintf(stderr, "%s\n", err) // show wazero's wasm stack trace: where it was
 		stderr.Flush()
 	}
 	return end

@@ -91,6 +91,11 @@ func (in *instance) overrunAt(now time.Time, limit time.Duration) *overrun {
 	return &overrun{service: in.spec.Name, method: method, ran: ran, budget: in.spec.MethodTimeout}
 }
 
+// overrunHint follows the line that says a service is stopped for an
+// overrun: what a method that needs longer can do. Where the guest was
+// follows it, as its wasm stack trace, when it was stopped in its own code.
+const overrunHint = ". A method that needs longer: raise the service's method_timeout in parigot.hcl, or answer at once and do the work in steps (docs/GUEST_API.md, \"Long work\")"
+
 func (r *run) checkOverrun(in *instance, now time.Time) {
 	budget := in.spec.MethodTimeout
 	ov := in.overrunAt(now, budget+Grace(budget))
@@ -102,6 +107,6 @@ func (r *run) checkOverrun(in *instance, now time.Time) {
 		return
 	}
 	in.overran.Store(ov)
-	r.say("parigot: service %s: %s; stopping it", r.label(in), ov)
+	r.say("parigot: service %s: %s; stopping it%s", r.label(in), ov, overrunHint)
 	in.killNow()
 }

@@ -183,7 +183,7 @@ func TestAnOverrunNamesTheReplica(t *testing.T) {
 	guests := faultGuests(t, "Spin", 200*time.Millisecond)
 	guests[0].Replicas = 2
 	_, out, errOut := supervise(t, guests, nil, nil)
-	said := regexp.MustCompile(`(?m)^parigot: service faulty#[12]: method test.Faulty/Spin ran for [0-9.]+m?s, over its budget of 200ms; stopping it$`)
+	said := regexp.MustCompile(`(?m)^parigot: service faulty#[12]: method test.Faulty/Spin ran for [0-9.]+m?s, over its budget of 200ms; stopping it\. A method that needs longer: `)
 	if !said.MatchString(errOut) {
 		t.Errorf("stderr lacks a line matching %s:\n%s%s", said, out, errOut)
 	}
@@ -218,7 +218,7 @@ func TestCallsGoToTheReplicaThatIsNotStuck(t *testing.T) {
 	echo.Restart = host.RestartOnFailure
 	caller := &host.GuestSpec{Name: "stuckcaller", Kind: host.Program, Wasm: filepath.Join(filepath.Dir(echo.Wasm), "caller.wasm"), Requires: []string{"echo"}}
 	res, out, errOut := supervise(t, []*host.GuestSpec{echo, caller}, nil, nil)
-	overrun := regexp.MustCompile(`(?m)^parigot: service echo#[12]: method test.Echo/Spin ran for [0-9.]+m?s, over its budget of 300ms; stopping it$`)
+	overrun := regexp.MustCompile(`(?m)^parigot: service echo#[12]: method test.Echo/Spin ran for [0-9.]+m?s, over its budget of 300ms; stopping it\. A method that needs longer: `)
 	if !overrun.MatchString(errOut) {
 		t.Fatalf("no replica overran in Spin; the test shows nothing:\nstdout:\n%s\nstderr:\n%s", out, errOut)
 	}

@@ -232,7 +232,7 @@ func TestAnOverrunningServiceProcessEndsAndIsRestarted(t *testing.T) {
 	}
 	// Said by the child's host, and written as single mode writes it.
 	for _, said := range []*regexp.Regexp{
-		regexp.MustCompile(`(?m)^parigot: service echo: method test.Echo/Spin ran for [0-9.]+m?s, over its budget of 50ms; stopping it$`),
+		regexp.MustCompile(`(?m)^parigot: service echo: method test.Echo/Spin ran for [0-9.]+m?s, over its budget of 50ms; stopping it\. A method that needs longer: `),
 		regexp.MustCompile(`(?m)^parigot: service echo was stopped: method test.Echo/Spin ran for [0-9.]+m?s, over its budget of 50ms; restarting it \(1 of 3\)$`),
 	} {
 		if !said.MatchString(errOut) {
