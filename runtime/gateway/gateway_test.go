@@ -462,6 +462,22 @@ func TestGatewayOverHTTP(t *testing.T) {
 			!strings.Contains(body, `"code":3`) || !strings.Contains(body, "a REST request's body is JSON (Content-Type: application/json); this one's is text/plain") {
 			t.Errorf("a REST body in text/plain: %d (%s) %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		}
+		// JSON in an encoding the gateway does not read says which it reads.
+		for _, enc := range []string{"deflate", "br", "gzip, gzip"} {
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, url+"/v1/say/x", strings.NewReader(`{"text":"a"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Content-Encoding", enc)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 415 || !strings.Contains(string(b), `"code":3`) ||
+				!strings.Contains(string(b), "sent as it is or compressed with gzip (Content-Encoding: gzip); this one's Content-Encoding is "+enc) {
+				t.Errorf("a REST body in JSON with Content-Encoding %s: %d %s", enc, resp.StatusCode, b)
+			}
+		}
 		// A method's own failure of code unknown stays the server's.
 		resp, body := post(t, url+"/v1/say/unknown", "application/json", `{}`)
 		if resp.StatusCode != 500 || !strings.Contains(body, `"code":2`) || !strings.Contains(body, "the method does not know") {

@@ -85,7 +85,7 @@ func restFaults(procedures map[string]protoreflect.MessageDescriptor, h http.Han
 		fate := new(restFate)
 		// The request as it came: vanguard rewrites its line and header.
 		fw := &faultWriter{ResponseWriter: w, fate: fate,
-			rest: restRequest{method: r.Method, path: r.URL.Path, contentType: r.Header.Get("Content-Type")}}
+			rest: restRequest{method: r.Method, path: r.URL.Path, contentType: r.Header.Get("Content-Type"), contentEncoding: r.Header.Get("Content-Encoding")}}
 		h.ServeHTTP(fw, r.WithContext(context.WithValue(r.Context(), reachedKey{}, fate)))
 		fw.finish()
 	})
@@ -106,7 +106,7 @@ type faultWriter struct {
 }
 
 // restRequest is what a REST refusal says of its request.
-type restRequest struct{ method, path, contentType string }
+type restRequest struct{ method, path, contentType, contentEncoding string }
 
 func (f *faultWriter) WriteHeader(status int) {
 	if status >= 400 && f.held == nil && f.fate.refuse() {
@@ -198,6 +198,11 @@ func (f *faultWriter) restRefusal() []byte {
 			given = "not said"
 		}
 		msg = fmt.Sprintf("a REST request's body is JSON (Content-Type: application/json); this one's is %s", given)
+		if enc := strings.TrimSpace(r.contentEncoding); enc != "" && !strings.EqualFold(enc, "identity") && isJSON(r.contentType) {
+			// gzip was inflated before (see inflate): the JSON is in an
+			// encoding the gateway does not read.
+			msg = fmt.Sprintf("a REST request's body is JSON, sent as it is or compressed with gzip (Content-Encoding: gzip); this one's Content-Encoding is %s", enc)
+		}
 	default:
 		return nil
 	}
