@@ -264,6 +264,45 @@ func TestGatewayOverHTTP(t *testing.T) {
 			t.Errorf("%d %s", resp.StatusCode, body)
 		}
 	})
+	t.Run("a malformed timeout or an encoding the gateway does not read is refused in the call's protocol", func(t *testing.T) {
+		for _, c := range []struct {
+			name        string
+			contentType string
+			header      []string
+			status      int
+			want        []string // in the body, or for gRPC in Grpc-Status and Grpc-Message
+		}{
+			{"Connect, a timeout not a number", "application/json", []string{"Connect-Timeout-Ms", "abc"}, 400,
+				[]string{`"code":"invalid_argument"`, `Connect-Timeout-Ms \"abc\" is not a timeout`}},
+			{"Connect, a timeout too long", "application/json", []string{"Connect-Timeout-Ms", "99999999999999999999"}, 400,
+				[]string{`"code":"invalid_argument"`, "1 to 10 digits"}},
+			{"Connect, a negative timeout", "application/proto", []string{"Connect-Timeout-Ms", "-5"}, 400,
+				[]string{`"code":"invalid_argument"`, `Connect-Timeout-Ms \"-5\"`}},
+			{"Connect, a body in br", "application/json", []string{"Content-Encoding", "br"}, 501,
+				[]string{`"code":"unimplemented"`, `Content-Encoding \"br\" is not one the gateway reads`}},
+			{"gRPC-Web, a timeout without its unit", "application/grpc-web+proto", []string{"Grpc-Timeout", "zz"}, 200,
+				[]string{"3", `grpc-timeout "zz" is not a timeout`}},
+		} {
+			resp, body := post(t, url+"/test.v1.Echo/Say", c.contentType, `{"name":"x"}`, c.header...)
+			got := body
+			if strings.HasPrefix(c.contentType, "application/grpc") {
+				msg, _ := neturl.PathUnescape(resp.Header.Get("Grpc-Message"))
+				got = resp.Header.Get("Grpc-Status") + " " + msg
+			}
+			if resp.StatusCode != c.status {
+				t.Errorf("%s: HTTP %d, want %d: %s", c.name, resp.StatusCode, c.status, got)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("%s: %q lacks %q", c.name, got, w)
+				}
+			}
+		}
+		// A well-formed timeout passes.
+		if resp, body := post(t, url+"/test.v1.Echo/Say", "application/json", `{"name":"x"}`, "Connect-Timeout-Ms", "5000"); resp.StatusCode != 200 {
+			t.Errorf("Connect-Timeout-Ms 5000: %d %s", resp.StatusCode, body)
+		}
+	})
 	t.Run("a REST path of a google.api.http annotation reaches the method", func(t *testing.T) {
 		resp, body := post(t, url+"/v1/say/rest", "application/json", `{}`)
 		if resp.StatusCode != 200 || !strings.Contains(body, `"greeting":"Hello, rest!"`) {

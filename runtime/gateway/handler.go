@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 
 	"connectrpc.com/connect"
@@ -101,7 +100,7 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 		return nil, fmt.Errorf("mapping the services' methods: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", blankContentType(connectUnary(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, restQuery(restRoutes(sds), restFaults(procedures, decodedOnce(transcoder))))))))
+	mux.Handle("/", blankContentType(connectUnary(procedures, checkCallHeaders(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, restQuery(restRoutes(sds), restFaults(procedures, decodedOnce(transcoder)))))))))
 	served, err := schema.servedFiles(services)
 	if err != nil {
 		return nil, err
@@ -283,10 +282,7 @@ func checkGRPCJSON(procedures map[string]protoreflect.MessageDescriptor, types *
 				continue // compressed, or (gRPC-Web) trailers
 			}
 			if err := notRequest(msg, input, types); err != nil {
-				w.Header().Set("Content-Type", ct)
-				w.Header().Set("Grpc-Status", strconv.Itoa(int(connect.CodeInvalidArgument)))
-				w.Header().Set("Grpc-Message", grpcMessage(fmt.Sprintf("the request is not a %s: %v", input.FullName(), err)))
-				w.WriteHeader(http.StatusOK)
+				refuseGRPCCall(w, ct, fmt.Sprintf("the request is not a %s: %v", input.FullName(), err))
 				return
 			}
 		}

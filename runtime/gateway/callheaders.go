@@ -1,0 +1,80 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// checkCallHeaders refuses a call to a method's own path whose timeout or
+// body encoding header is malformed, in its protocol's error form:
+// Connect's JSON error, or a gRPC status in gRPC's and gRPC-Web's
+// headers. Left to vanguard, these came back as plain text in Go's words
+// (`strconv.ParseInt: parsing "abc": invalid syntax`), which a Connect or
+// gRPC client cannot read as an error of the call. It runs after
+// connectUnary, which marks curl's Connect calls as Connect, and after
+// inflate, which takes a gzip body's encoding off.
+func checkCallHeaders(procedures map[string]protoreflect.MessageDescriptor, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, isCall := procedures[r.URL.Path]; !isCall {
+			h.ServeHTTP(w, r)
+			return
+		}
+		ct := mediaType(r.Header.Get("Content-Type"))
+		switch {
+		case strings.HasPrefix(ct, "application/grpc"): // gRPC and gRPC-Web
+			if v, ok := r.Header["Grpc-Timeout"]; ok && (len(v) != 1 || !grpcTimeout.MatchString(v[0])) {
+				refuseGRPCCall(w, ct, fmt.Sprintf("grpc-timeout %q is not a timeout: it is 1 to 8 digits and a unit, H, M, S, m (milliseconds), u or n (\"500m\")", strings.Join(v, ", ")))
+				return
+			}
+		case r.Header.Get("Connect-Protocol-Version") != "" || r.Method == http.MethodGet && r.URL.Query().Get("connect") != "":
+			if v, ok := r.Header["Connect-Timeout-Ms"]; ok && (len(v) != 1 || !connectTimeout.MatchString(v[0])) {
+				refuseConnect(w, connect.CodeInvalidArgument, fmt.Sprintf("Connect-Timeout-Ms %q is not a timeout: it is a whole number of milliseconds, 1 to 10 digits", strings.Join(v, ", ")))
+				return
+			}
+			if enc := strings.TrimSpace(r.Header.Get("Content-Encoding")); enc != "" && !strings.EqualFold(enc, "identity") {
+				refuseConnect(w, connect.CodeUnimplemented, fmt.Sprintf("Content-Encoding %q is not one the gateway reads: send the body as it is, or compressed with gzip (Content-Encoding: gzip)", enc))
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// The forms of the timeout headers, as the protocols define them.
+var (
+	connectTimeout = regexp.MustCompile(`^[0-9]{1,10}$`)
+	grpcTimeout    = regexp.MustCompile(`^[0-9]{1,8}[HMSmun]$`)
+)
+
+// refuseConnect answers a Connect call with an error of code c.
+func refuseConnect(w http.ResponseWriter, c connect.Code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(connectHTTPStatus(c))
+	json.NewEncoder(w).Encode(map[string]string{"code": c.String(), "message": msg})
+}
+
+// connectHTTPStatus is the HTTP status Connect's protocol gives the codes
+// refuseConnect answers with.
+func connectHTTPStatus(c connect.Code) int {
+	if c == connect.CodeUnimplemented {
+		return http.StatusNotImplemented
+	}
+	return http.StatusBadRequest
+}
+
+// refuseGRPCCall ends a gRPC or gRPC-Web call of content type ct with invalid
+// argument, in a response of headers only, as those protocols end a call
+// that failed before any message.
+func refuseGRPCCall(w http.ResponseWriter, ct, msg string) {
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Grpc-Status", strconv.Itoa(int(connect.CodeInvalidArgument)))
+	w.Header().Set("Grpc-Message", grpcMessage(msg))
+	w.WriteHeader(http.StatusOK)
+}
