@@ -29,6 +29,9 @@ func pReply(callID uint64, code uint32, payload unsafe.Pointer, payloadLen uint3
 //go:wasmimport parigot open
 func pOpen(kind uint32, name unsafe.Pointer, nameLen uint32, handleOut unsafe.Pointer) uint32
 
+//go:wasmimport parigot exiting
+func pExiting() uint32
+
 // futuresMu guards nothing inside wasm: a guest runs on one thread, and
 // goroutines switch only where one blocks. In completed, only its make
 // can (a collection's assist), and a goroutine that took a future
@@ -85,9 +88,10 @@ func hostReply(callID uint64, code abi.Code, payload []byte) abi.Status {
 	return abi.Status(pReply(callID, uint32(code), bytesPtr(payload), uint32(len(payload))))
 }
 
-// hostExiting has nothing to do: the host reads a wasm guest's exit code
-// from WASI's proc_exit.
-func hostExiting(int) {}
+// hostExiting tells the host that the guest exits through ExitSelf, so
+// that a program whose main returned without it can be told apart; the
+// host reads the exit code itself from WASI's proc_exit.
+func hostExiting(int) { pExiting() }
 
 func hostOpen(kind uint32, name string) (uint32, abi.Status) {
 	st := pOpen(kind, strPtr(name), uint32(len(name)), unsafe.Pointer(&outU32))

@@ -50,6 +50,7 @@ var hostFuncs = []struct {
 	{abi.FuncPoll, hostPoll, 4},
 	{abi.FuncReply, hostReply, 4},
 	{abi.FuncOpen, hostOpen, 4},
+	{abi.FuncExiting, hostExiting, 0},
 }
 
 // FuzzHostFunctions hands every host function arbitrary arguments and

@@ -188,6 +188,30 @@ func TestAnExportTheManifestRefusesSaysWhatToChange(t *testing.T) {
 	}
 }
 
+// A program whose main returns before guest.MustRunClient ends with 0
+// having done nothing; the run says why. One that ends through ExitSelf
+// (MustRunClient does, when nothing is left) is not told anything.
+func TestAProgramThatNeverRanItsLoopIsToldSo(t *testing.T) {
+	const note = "parigot: note: program faultcaller ended without guest.ExitSelf: if its main returned before guest.MustRunClient(), what it queued (LaunchClient's callback, its calls) never ran"
+	for _, tc := range []struct {
+		env  []string
+		said bool
+	}{
+		{[]string{"LOOP=none"}, true},
+		{[]string{"FAULT=Hello", "THEN=exit"}, false},
+	} {
+		faulty := &GuestSpec{Name: "faulty", Kind: Service, Wasm: wasm(t, "faulty"), Implements: []string{"test.Faulty"}, MethodTimeout: patience}
+		caller := &GuestSpec{Name: "faultcaller", Kind: Program, Wasm: wasm(t, "faultcaller"), Requires: []string{"faulty"}, Env: tc.env}
+		res, out := runApp(t, faulty, caller)
+		if res.ExitCode != 0 {
+			t.Errorf("%v: exit %d, want 0 (a note changes no exit code):\n%s", tc.env, res.ExitCode, out)
+		}
+		if got := strings.Contains(out, note); got != tc.said {
+			t.Errorf("%v: the note said: %v, want %v; output:\n%s", tc.env, got, tc.said, out)
+		}
+	}
+}
+
 func TestAMissingWasmFileSaysToBuild(t *testing.T) {
 	_, err := Run(context.Background(), Config{
 		Guests: []*GuestSpec{{Name: "ghost", Kind: Program, Wasm: filepath.Join(t.TempDir(), "ghost.wasm")}},

@@ -70,6 +70,7 @@ func exportHostModule(ctx context.Context, rt wazero.Runtime, log *slog.Logger) 
 	def(abi.FuncPoll, hostPoll, i64, i32, i32, i32)
 	def(abi.FuncReply, hostReply, i64, i32, i32, i32)
 	def(abi.FuncOpen, hostOpen, i32, i32, i32, i32)
+	def(abi.FuncExiting, hostExiting)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostYield), nil, []api.ValueType{i32}).Export(fuel.ImportName)
 	_, err := b.Instantiate(ctx)
 	return err
@@ -217,6 +218,15 @@ func hostReady(_ context.Context, in *instance, _ memory, _ []uint64) abi.Status
 		in.starting = nil
 		s.oldRT.Close(context.Background())
 	}
+	return abi.StatusOK
+}
+
+// hostExiting says the guest exits through guest.ExitSelf (the exit code
+// follows in WASI's proc_exit): a program that ends without it returned
+// from its main, perhaps before its event loop ran (see saidNoLoop). It
+// takes no arguments and returns StatusOK.
+func hostExiting(_ context.Context, in *instance, _ memory, _ []uint64) abi.Status {
+	in.exiting.Store(true)
 	return abi.StatusOK
 }
 

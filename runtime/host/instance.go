@@ -63,10 +63,13 @@ type instance struct {
 	// ready: its main has reached its serving call then (a generated RunXxx
 	// exports, then calls guest.Run, which runs the service's Ready).
 	hasExported atomic.Bool
-	methods     map[string]*string // method names seen, interned: no allocation per call
-	nextID      uint64
-	timer       *time.Timer
-	timerAt     int64 // when timer fires (Unix nanoseconds); zero when it is stopped or has fired
+	// exiting is set when the guest's current run calls ExitSelf (see
+	// hostExiting).
+	exiting atomic.Bool
+	methods map[string]*string // method names seen, interned: no allocation per call
+	nextID  uint64
+	timer   *time.Timer
+	timerAt int64 // when timer fires (Unix nanoseconds); zero when it is stopped or has fired
 	// soonest is no later than the earliest deadline in pending (zero:
 	// not known), so that expire looks through pending only once it has
 	// passed, not at every poll.

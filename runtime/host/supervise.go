@@ -11,6 +11,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/sys"
 
+	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/route"
 )
@@ -190,6 +191,7 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 		}
 	}
 	in.setKill(cancel)
+	in.exiting.Store(false)
 	var err error
 	func() {
 		defer func() {
@@ -215,17 +217,49 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 	in.busySince.Store(0)
 	stdout.Flush()
 	stderr.Flush()
+	stopping := in.stopping.Load() || ctx.Err() != nil || in.swapTo.Load() != nil
 	end := classify(in.spec, err, signs{
 		panicked:   stdout.panicked.Load() || stderr.panicked.Load(),
 		oom:        stdout.oom.Load() || stderr.oom.Load(),
 		deadlocked: stdout.deadlocked.Load() || stderr.deadlocked.Load(),
 		overran:    in.overran.Swap(nil),
-		stopping:   in.stopping.Load() || ctx.Err() != nil || in.swapTo.Load() != nil,
+		stopping:   stopping,
 	})
+	if end.failure == nil && end.code == 0 && !stopping {
+		r.saidNoLoop(in)
+	}
 	var exit *sys.ExitError
 	if f := end.failure; f != nil && (f.Cause == CauseTrapped || f.Cause == CauseOverran && errors.Is(err, errStoppedOverBudget)) && !errors.As(err, &exit) {
 		fmt.Fprintf(stderr, "%s\n", err) // show wazero's wasm stack trace: where it was
 		stderr.Flush()
 	}
 	return end
+}
+
+// saidNoLoop notes a program that ended with code 0 without ExitSelf
+// (which MustRunClient ends with too) though it uses the guest API: its
+// main returned, or it called os.Exit. A main that returned before
+// MustRunClient leaves whatever it queued (LaunchClient's callback, the
+// calls it made) unrun, and the run would end with 0 and nothing said. A
+// program that does not import parigot's host functions is a plain Go
+// program, whose main may well just return.
+func (r *run) saidNoLoop(in *instance) {
+	if in.spec.Kind != Program || in.debugging() || in.exiting.Load() || !importsHost(in.compiled) {
+		return
+	}
+	r.say("parigot: note: program %s ended without guest.ExitSelf: if its main returned before guest.MustRunClient(), what it queued (LaunchClient's callback, its calls) never ran; a program's main ends in guest.MustRunClient() (docs/GUEST_API.md)", r.label(in))
+}
+
+// importsHost reports whether the module imports parigot's host functions:
+// it uses the guest API.
+func importsHost(m wazero.CompiledModule) bool {
+	if m == nil {
+		return false
+	}
+	for _, f := range m.ImportedFunctions() {
+		if mod, _, ok := f.Import(); ok && mod == abi.HostModule {
+			return true
+		}
+	}
+	return false
 }

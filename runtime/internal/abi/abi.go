@@ -26,6 +26,7 @@ const (
 	FuncPoll     = "poll"     // (timeoutNanos i64, bufPtr, bufCap, sizeOut i32) -> status
 	FuncReply    = "reply"    // (callID i64, code, payloadPtr, payloadLen i32) -> status
 	FuncOpen     = "open"     // (kind, namePtr, nameLen, handleOut i32) -> status: a store or topic, as a handle for dispatch
+	FuncExiting  = "exiting"  // () -> status: the guest exits through ExitSelf (its code follows, in WASI's proc_exit)
 )
 
 // MaxPayload is the largest request or reply the host carries: 4 MiB.
