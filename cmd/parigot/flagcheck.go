@@ -45,6 +45,16 @@ func checkNames(flag string, names []string, app *manifest.App, gateways bool) e
 	return nil
 }
 
+// unknownMode is the usage error for a --mode that is none of modes,
+// with the nearest when it is near one.
+func unknownMode(mode string, modes ...string) error {
+	msg := fmt.Sprintf("unknown --mode %q: the modes are %s and %s", mode, strings.Join(modes[:len(modes)-1], ", "), modes[len(modes)-1])
+	if c := suggest.Closest(mode, modes); c != "" {
+		msg += fmt.Sprintf("; did you mean --mode=%s?", c)
+	}
+	return usageError{err: errors.New(msg)}
+}
+
 // checkAddress says what is wrong with the value of an address flag
 // (--listen, --dashboard, --debug-listen): it must be host:port, the port
 // a number (0: a free one). It is checked before the build, so that a

@@ -95,7 +95,7 @@ each service's offer gave them through NATS.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tempdir.Sweep(os.TempDir()) // what runs killed with kill -9 left
 			if f.mode != "single" && f.mode != "split" {
-				return usageError{err: fmt.Errorf("unknown --mode %q: the modes are single and split", f.mode)}
+				return unknownMode(f.mode, "single", "split")
 			}
 			if f.mode == "single" && (f.natsURL != "" || len(f.only) > 0 || f.seeds != "") {
 				return usageError{err: fmt.Errorf("--nats, --nats-seeds and --only need --mode=split")}

@@ -65,3 +65,22 @@ func said(f host.Failure) host.Failure {
 	f.Said = true
 	return f
 }
+
+// A mistyped --mode is a usage error that names the nearest mode, before
+// anything is read or built.
+func TestAMistypedModeSuggestsTheNearest(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--mode=splt", "../../examples/helloworld"}, `parigot: unknown --mode "splt": the modes are single and split; did you mean --mode=split?`},
+		{[]string{"test", "--mode=bth", "../../examples/helloworld"}, `parigot: unknown --mode "bth": the modes are single, split and both; did you mean --mode=both?`},
+		{[]string{"run", "--mode=cluster", "../../examples/helloworld"}, `parigot: unknown --mode "cluster": the modes are single and split`},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := parigot(c.args, &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), c.want+"\n") {
+			t.Errorf("%v: exit %d, stderr:\n%s\nwant %d and %q", c.args, code, stderr.String(), exitUsage, c.want)
+		}
+	}
+}

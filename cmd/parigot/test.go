@@ -56,7 +56,7 @@ compile, or the app did not build (shown as 'parigot build' shows it).`,
 			case "both":
 				modes = []string{"single", "split"}
 			default:
-				return usageError{err: fmt.Errorf("unknown --mode %q: the modes are single, split and both", f.mode)}
+				return unknownMode(f.mode, "single", "split", "both")
 			}
 			if _, err := compcache.PolicyFromEnv(); err != nil {
 				return err
