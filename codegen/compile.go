@@ -30,6 +30,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
 
@@ -419,6 +420,12 @@ func (c *compilation) errorDiag(root string, e reporter.ErrorWithPos) *hcl.Diagn
 	if d := c.duplicateInOneScope(msg, rng); d != "" {
 		detail = d
 	}
+	if d := noSuchEnumValue(msg); d != "" {
+		detail = d
+	}
+	if d := c.mistypedKeyword(msg, rng); d != "" {
+		detail = d
+	}
 	if i := strings.Index(msg, cxxScoping); i >= 0 {
 		msg = msg[:i] // the detail says it, with what to do
 	}
@@ -458,6 +465,72 @@ func (c *compilation) duplicateInOneScope(msg string, rng hcl.Range) string {
 	return fmt.Sprintf("%s declares %s twice: a field of a message, or a value of an enum, has a name of its own. Rename one of the two.", name.Parent(), name.Name())
 }
 
+// noSuchEnumValue is the detail for an option given a value its enum does
+// not have, when the enum is one the running binary links (parigot's
+// error codes): the nearest value, and the values there are; "" for
+// another error.
+func noSuchEnumValue(msg string) string {
+	m := enumValueNamed.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(m[1]))
+	enum, ok := d.(protoreflect.EnumDescriptor)
+	if err != nil || !ok {
+		return ""
+	}
+	var names []string
+	for i := range enum.Values().Len() {
+		names = append(names, string(enum.Values().Get(i).Name()))
+	}
+	detail := fmt.Sprintf("The values of %s are %s.", m[1], strings.Join(names, ", "))
+	near := suggest.Closest(m[2], names)
+	if near == "" { // a value cut short: FAILED_PRECOND
+		for _, n := range names {
+			if strings.HasPrefix(n, strings.ToUpper(m[2])) {
+				near = n
+				break
+			}
+		}
+	}
+	if near != "" {
+		detail = fmt.Sprintf("Did you mean %s? ", near) + detail
+	}
+	return detail
+}
+
+// enumValueNamed matches the compiler's error for an enum value that is
+// not; its groups are the enum's full name and the name given.
+var enumValueNamed = regexp.MustCompile(`enum ([A-Za-z0-9_.]+) has no value named ([A-Za-z0-9_]+)`)
+
+// mistypedKeyword is the detail for a syntax error at a word near one of
+// the .proto language's keywords (mesage, sevice, improt); "" for another
+// error.
+func (c *compilation) mistypedKeyword(msg string, rng hcl.Range) string {
+	if !strings.HasPrefix(msg, "syntax error: unexpected identifier") {
+		return ""
+	}
+	src := c.sources[rng.Filename]
+	if rng.Start.Byte >= len(src) {
+		return ""
+	}
+	word := protoWord.Find(src[rng.Start.Byte:])
+	if word == nil || slices.Contains(protoKeywords, string(word)) {
+		return ""
+	}
+	near := suggest.Closest(string(word), protoKeywords)
+	if near == "" {
+		return ""
+	}
+	return fmt.Sprintf("Did you mean %s? The .proto file does not parse at the marked place. Fix it, and build again.", near)
+}
+
+// protoWord matches an identifier at the start of a text.
+var protoWord = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*`)
+
+// protoKeywords are the words that start a statement of a .proto file.
+var protoKeywords = []string{"syntax", "edition", "package", "import", "option", "message", "enum", "service", "rpc", "returns", "extend", "oneof", "map", "reserved", "repeated", "optional", "required", "stream", "extensions"}
+
 // duplicateSymbol matches the compiler's error for a name declared twice;
 // its group is the full name.
 var duplicateSymbol = regexp.MustCompile(`^symbol "([^"]+)" already defined`)
@@ -495,6 +568,7 @@ func (c *compilation) missingImportDiag(root string, e reporter.ErrorWithPos, rn
 	if imported == "" {
 		return nil
 	}
+	candidates = append(candidates, importableShipped()...)
 	detail := fmt.Sprintf("There is no %s below the import root %s, nor among the files shipped with parigot or protobuf. An import names a file by its path below the proto block's root in parigot.hcl (the app directory when it has none).",
 		imported, strings.Join(where, " or "))
 	if len(where) > 1 {
@@ -507,6 +581,31 @@ func (c *compilation) missingImportDiag(root string, e reporter.ErrorWithPos, rn
 		detail += " Check the path, or add the file."
 	}
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Imported proto file not found: " + imported, Detail: detail, Subject: &rng}
+}
+
+// importableShipped are the import paths of the files an app imports
+// with nothing of its own: the well-known types, google/api's annotations
+// and parigot's protos; a mistyped import of one is as near one of these
+// as of the app's.
+func importableShipped() []string {
+	var paths []string
+	protoregistry.GlobalFiles.RangeFiles(func(f protoreflect.FileDescriptor) bool {
+		if p := f.Path(); strings.HasPrefix(p, "google/protobuf/") {
+			paths = append(paths, p)
+		}
+		return true
+	})
+	for p := range googleAPI {
+		paths = append(paths, p)
+	}
+	fs.WalkDir(shipped.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".proto") {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	slices.Sort(paths) // the same suggestion whatever the registry's order
+	return paths
 }
 
 // unknownEdition matches the compiler's error for an edition it does not
