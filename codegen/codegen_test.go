@@ -910,6 +910,16 @@ message M {
 			srcLine: "option (parigot.errors.v1.code) = FAILED_PRECOND;",
 		},
 		{
+			name:    "a block left open is reported at its '{', not at the end of the file",
+			files:   map[string]string{"a.proto": "syntax = \"proto3\";\npackage a;\nmessage GreetRequest {\n  string name = 1; // a } in a comment\n  string s = 2 [json_name = \"{\"];\n\nmessage GreetResponse {\n  string greeting = 1;\n}\n"},
+			set:     ProtoSet{Files: []string{"a.proto"}},
+			summary: "Unclosed block",
+			detail:  "The '{' of `message GreetRequest` on line 3 has no '}'",
+			file:    "app/a.proto",
+			line:    3, column: 22,
+			srcLine: "message GreetRequest {",
+		},
+		{
 			name:    "a misspelt keyword names the keyword",
 			files:   map[string]string{"a.proto": "syntax = \"proto3\";\npackage a;\nmesage M {}\n"},
 			set:     ProtoSet{Files: []string{"a.proto"}},
@@ -1045,7 +1055,7 @@ message M {
 		},
 		{
 			name:    "a file that ends too soon says so in words",
-			files:   map[string]string{"a.proto": "syntax = \"proto3\";\npackage a;\nmessage M {\n"},
+			files:   map[string]string{"a.proto": "syntax = \"proto3\";\npackage a;\nmessage M\n"},
 			set:     ProtoSet{Files: []string{"a.proto"}},
 			summary: "unexpected end of file",
 			file:    "app/a.proto",

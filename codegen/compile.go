@@ -410,6 +410,9 @@ func (c *compilation) errorDiag(root string, e reporter.ErrorWithPos) *hcl.Diagn
 	msg := c.appRelative(root, compilerMessage(e))
 	msg = strings.ReplaceAll(msg, "$end", "end of file") // the parser's name for it
 	rng := c.spanRange(root, e.Start(), e.End())
+	if d := c.unclosedBlockDiag(msg, rng); d != nil {
+		return d
+	}
 	if d := c.missingImportDiag(root, e, rng); d != nil {
 		return d
 	}

@@ -102,3 +102,69 @@ func (c *compilation) unclosedStringDiag(root string, e reporter.ErrorWithPos) *
 		Subject: &rng,
 	}
 }
+
+// unclosedBlockDiag turns the parser's "unexpected end of file", when a
+// '{' of the file is never closed, into an error at that '{': the end of
+// the file is where the parser noticed, not where the '}' is missing. It
+// names the block by the start of its line (`message GreetRequest`).
+// Nil when every '{' is closed (a statement cut short at the end, say).
+func (c *compilation) unclosedBlockDiag(msg string, rng hcl.Range) *hcl.Diagnostic {
+	if !strings.Contains(msg, "unexpected end of file") {
+		return nil
+	}
+	src := c.sources[rng.Filename]
+	open := unclosedBrace(src)
+	if open < 0 {
+		return nil
+	}
+	lineStart := bytes.LastIndexByte(src[:open], '\n') + 1
+	block := strings.TrimSpace(string(src[lineStart:open]))
+	what := "the block"
+	if block != "" {
+		what = "`" + block + "`"
+	}
+	at := hcl.Range{Filename: rng.Filename, Start: posAt(src, open), End: posAt(src, open+1)}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Unclosed block",
+		Detail: fmt.Sprintf("The '{' of %s on line %d has no '}': the file ends inside it. "+
+			"Add the '}' where the block ends (often it is missing just before the next message, enum or service).", what, at.Start.Line),
+		Subject: &at,
+	}
+}
+
+// unclosedBrace is the offset of the innermost '{' of src left open at
+// its end, outside comments and strings; -1 when none is.
+func unclosedBrace(src []byte) int {
+	var open []int
+	for i := 0; i < len(src); i++ {
+		switch ch := src[i]; {
+		case ch == '/' && i+1 < len(src) && src[i+1] == '/':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+		case ch == '/' && i+1 < len(src) && src[i+1] == '*':
+			end := bytes.Index(src[i+2:], []byte("*/"))
+			if end < 0 {
+				return -1 // the lexer reports an unclosed comment
+			}
+			i += 2 + end + 1
+		case ch == '"' || ch == '\'':
+			for i++; i < len(src) && src[i] != ch && src[i] != '\n'; i++ {
+				if src[i] == '\\' {
+					i++
+				}
+			}
+		case ch == '{':
+			open = append(open, i)
+		case ch == '}':
+			if len(open) > 0 {
+				open = open[:len(open)-1]
+			}
+		}
+	}
+	if len(open) == 0 {
+		return -1
+	}
+	return open[len(open)-1]
+}
