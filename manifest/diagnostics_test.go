@@ -668,6 +668,13 @@ var diagnosticCases = []struct {
 		detail:  "a } too many",
 		at:      "4:1",
 	},
+	{
+		name:    "a list without its ']' says where it opened, not only that a comma is missing",
+		src:     "program \"hello\" {\n  source   = \"./hello\"\n  requires = [service.greeting\n}\n",
+		summary: "Missing item separator",
+		detail:  "The list opened at parigot.hcl:3:14 has no ']' before this. If it ends there, close it with ']'",
+		at:      "4:1",
+	},
 	// a heredoc or comment never closed: one error, where it starts
 	{
 		name:    "a heredoc without its closing marker is reported where it starts",

@@ -296,6 +296,7 @@ func Parse(filename string, src []byte, dir string) (*App, hcl.Diagnostics) {
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	diags = unclosedString(unclosedHeredocOrComment(toks, diags))
 	sayPositions(diags)
+	unclosedList(toks, diags)
 	advise(diags)
 	if diags.HasErrors() || f == nil {
 		// Decoding a body with syntax errors only adds confusing follow-ups.

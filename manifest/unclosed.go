@@ -73,3 +73,35 @@ func advise(diags hcl.Diagnostics) {
 		}
 	}
 }
+
+// unclosedList says, for HCL's "Missing item separator" inside a list
+// whose '[' has no ']' before the error, where the list opened and that
+// it may just need its ']': HCL asks only for a comma, which would not
+// mend `requires = [service.app` followed by a new line.
+func unclosedList(toks hclsyntax.Tokens, diags hcl.Diagnostics) {
+	for _, d := range diags {
+		if d.Summary != "Missing item separator" || d.Subject == nil {
+			continue
+		}
+		var open []hcl.Range
+		for _, t := range toks {
+			if t.Range.Start.Byte >= d.Subject.Start.Byte {
+				break
+			}
+			switch t.Type {
+			case hclsyntax.TokenOBrack:
+				open = append(open, t.Range)
+			case hclsyntax.TokenCBrack:
+				if len(open) > 0 {
+					open = open[:len(open)-1]
+				}
+			}
+		}
+		if len(open) == 0 {
+			continue
+		}
+		at := open[len(open)-1].Start
+		d.Detail = fmt.Sprintf("The list opened at %s:%d:%d has no ']' before this. If it ends there, close it with ']' (`requires = [service.a, service.b]`); if it goes on, separate its items with commas.",
+			open[len(open)-1].Filename, at.Line, at.Column)
+	}
+}
