@@ -1246,6 +1246,25 @@ service Things {
 			srcLine: `    option (google.api.http) = {get: "/v1/things/{nme}"};`,
 		},
 		{
+			name: "a google.api.http path variable misspelt names the field meant",
+			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
+package o.v1;
+import "google/api/annotations.proto";
+message Order { string item = 1; int32 quantity = 2; }
+service Orders {
+  rpc Get(Order) returns (Order) {
+    option (google.api.http) = {get: "/v1/orders/{itme}"};
+  }
+}
+`},
+			set:     ProtoSet{Root: "proto", Files: []string{"proto/o/v1/o.proto"}},
+			summary: "The gateway cannot serve this google.api.http rule",
+			detail:  `does not correspond to any field of type o.v1.Order (did you mean item?)`,
+			file:    "app/proto/o/v1/o.proto",
+			line:    7, column: 33,
+			srcLine: `    option (google.api.http) = {get: "/v1/orders/{itme}"};`,
+		},
+		{
 			name: "a google.api.http path that does not start with / is reported at the path",
 			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
 package o.v1;

@@ -11,6 +11,9 @@ import (
 	"connectrpc.com/vanguard"
 	"github.com/bufbuild/protocompile/ast"
 	"github.com/hashicorp/hcl/v2"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"parigot.dev/parigot/internal/suggest"
 )
 
 // httpRuleDiags reports, at the option, a google.api.http rule of an app's
@@ -44,6 +47,7 @@ func (c *compilation) httpRuleDiags() hcl.Diagnostics {
 					why = fmt.Sprintf("in additional_bindings #%d: %s", binding, why)
 				}
 			}
+			why += nearestField(sd, method, why)
 			var node ast.Node = serviceNode(pf.res.AST(), string(sd.Name()), method, false)
 			if o := httpOption(pf.res.AST(), string(sd.Name()), method); o != nil {
 				node = o
@@ -62,6 +66,26 @@ func (c *compilation) httpRuleDiags() hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// nearestField is a "did you mean" for a rule of method naming a field
+// its request does not have (why, vanguard's reason, quotes the name),
+// when one is near: "" otherwise.
+func nearestField(sd protoreflect.ServiceDescriptor, method, why string) string {
+	m := ruleFieldPath.FindStringSubmatch(why)
+	md := sd.Methods().ByName(protoreflect.Name(method))
+	if m == nil || md == nil || strings.Contains(m[1], ".") {
+		return ""
+	}
+	var names []string
+	fields := md.Input().Fields()
+	for i := range fields.Len() {
+		names = append(names, string(fields.Get(i).Name()))
+	}
+	if near := suggest.Closest(m[1], names); near != "" && near != m[1] {
+		return fmt.Sprintf(" (did you mean %s?)", near)
+	}
+	return ""
 }
 
 // vanguardMethod picks the method and the reason out of vanguard's error
