@@ -27,13 +27,22 @@ func checkCallHeaders(procedures map[string]protoreflect.MessageDescriptor, h ht
 			return
 		}
 		ct := mediaType(r.Header.Get("Content-Type"))
+		tooLarge := fmt.Sprintf("the request body is larger than the gateway's limit of %d bytes", MaxBody)
 		switch {
 		case strings.HasPrefix(ct, "application/grpc"): // gRPC and gRPC-Web
 			if v, ok := r.Header["Grpc-Timeout"]; ok && (len(v) != 1 || !grpcTimeout.MatchString(v[0])) {
-				refuseGRPCCall(w, ct, fmt.Sprintf("grpc-timeout %q is not a timeout: it is 1 to 8 digits and a unit, H, M, S, m (milliseconds), u or n (\"500m\")", strings.Join(v, ", ")))
+				refuseGRPCCall(w, ct, connect.CodeInvalidArgument, fmt.Sprintf("grpc-timeout %q is not a timeout: it is 1 to 8 digits and a unit, H, M, S, m (milliseconds), u or n (\"500m\")", strings.Join(v, ", ")))
+				return
+			}
+			if r.ContentLength > MaxBody {
+				refuseGRPCCall(w, ct, connect.CodeResourceExhausted, tooLarge)
 				return
 			}
 		case r.Header.Get("Connect-Protocol-Version") != "" || r.Method == http.MethodGet && r.URL.Query().Get("connect") != "":
+			if r.ContentLength > MaxBody { // as checkJSON says of a JSON body it reads
+				refuseConnect(w, connect.CodeResourceExhausted, tooLarge)
+				return
+			}
 			if v, ok := r.Header["Connect-Timeout-Ms"]; ok && (len(v) != 1 || !connectTimeout.MatchString(v[0])) {
 				refuseConnect(w, connect.CodeInvalidArgument, fmt.Sprintf("Connect-Timeout-Ms %q is not a timeout: it is a whole number of milliseconds, 1 to 10 digits", strings.Join(v, ", ")))
 				return
@@ -63,18 +72,21 @@ func refuseConnect(w http.ResponseWriter, c connect.Code, msg string) {
 // connectHTTPStatus is the HTTP status Connect's protocol gives the codes
 // refuseConnect answers with.
 func connectHTTPStatus(c connect.Code) int {
-	if c == connect.CodeUnimplemented {
+	switch c {
+	case connect.CodeUnimplemented:
 		return http.StatusNotImplemented
+	case connect.CodeResourceExhausted:
+		return http.StatusRequestEntityTooLarge // a body over the limit, as checkJSON answers one
 	}
 	return http.StatusBadRequest
 }
 
-// refuseGRPCCall ends a gRPC or gRPC-Web call of content type ct with invalid
-// argument, in a response of headers only, as those protocols end a call
+// refuseGRPCCall ends a gRPC or gRPC-Web call of content type ct with
+// code c, in a response of headers only, as those protocols end a call
 // that failed before any message.
-func refuseGRPCCall(w http.ResponseWriter, ct, msg string) {
+func refuseGRPCCall(w http.ResponseWriter, ct string, c connect.Code, msg string) {
 	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Grpc-Status", strconv.Itoa(int(connect.CodeInvalidArgument)))
+	w.Header().Set("Grpc-Status", strconv.Itoa(int(c)))
 	w.Header().Set("Grpc-Message", grpcMessage(msg))
 	w.WriteHeader(http.StatusOK)
 }

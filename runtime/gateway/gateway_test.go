@@ -298,6 +298,22 @@ func TestGatewayOverHTTP(t *testing.T) {
 				}
 			}
 		}
+		// A body over the gateway's limit, said so by its Content-Length, is
+		// refused as a JSON body read past it is, whatever its encoding.
+		over := string(make([]byte, MaxBody+1))
+		for _, ct := range []string{"application/proto", "application/grpc-web+proto"} {
+			resp, body := post(t, url+"/test.v1.Echo/Say", ct, over)
+			got := body
+			if strings.HasPrefix(ct, "application/grpc") {
+				msg, _ := neturl.PathUnescape(resp.Header.Get("Grpc-Message"))
+				got = resp.Header.Get("Grpc-Status") + " " + msg
+			}
+			want := fmt.Sprintf("the request body is larger than the gateway's limit of %d bytes", MaxBody)
+			if status := map[bool]int{true: 200, false: 413}[strings.HasPrefix(ct, "application/grpc")]; resp.StatusCode != status || !strings.Contains(got, want) ||
+				!strings.Contains(got, "resource_exhausted") && !strings.HasPrefix(got, "8 ") {
+				t.Errorf("%s, a body of %d bytes: %d %.300s", ct, MaxBody+1, resp.StatusCode, got)
+			}
+		}
 		// A well-formed timeout passes.
 		if resp, body := post(t, url+"/test.v1.Echo/Say", "application/json", `{"name":"x"}`, "Connect-Timeout-Ms", "5000"); resp.StatusCode != 200 {
 			t.Errorf("Connect-Timeout-Ms 5000: %d %s", resp.StatusCode, body)

@@ -282,7 +282,7 @@ func checkGRPCJSON(procedures map[string]protoreflect.MessageDescriptor, types *
 				continue // compressed, or (gRPC-Web) trailers
 			}
 			if err := notRequest(msg, input, types); err != nil {
-				refuseGRPCCall(w, ct, fmt.Sprintf("the request is not a %s: %v", input.FullName(), err))
+				refuseGRPCCall(w, ct, connect.CodeInvalidArgument, fmt.Sprintf("the request is not a %s: %v", input.FullName(), err))
 				return
 			}
 		}
