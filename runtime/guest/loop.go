@@ -39,7 +39,7 @@ type eventLoop struct {
 	// call that started it.
 	deadline int64
 	tasks    []func()             // callbacks queued to run on the loop
-	buf      []byte               // poll buffer, grown on demand
+	buf      []byte               // poll buffer, grown on demand (see letGoOfLarge)
 	ev       abi.Event            // the event last read from buf, which it borrows from (passed on by pointer: a copy costs wasm)
 	send     []byte               // requests are encoded here; the host copies them
 	reply    []byte               // replies answered at once are encoded here; the host copies them
@@ -58,7 +58,9 @@ type eventLoop struct {
 	// ever gets that context.
 	ctxs []callContext
 	// futures are the completed futures Resolved hands out, made in
-	// blocks the same way (see completed).
+	// blocks the same way (see completed). Their values are replies, most
+	// often, which a block keeps alive until it is dropped: the loop drops
+	// it once a large message has passed (see letGoOfLarge).
 	futures []Future[unsafe.Pointer]
 
 	timers     []timer       // After callbacks, soonest first
@@ -697,8 +699,10 @@ func (c *invocationAs[RespT, Resp, RespFast]) read(ev *abi.Event) {
 // call of full on c, whose reply done reads; the error to fail the call
 // with when it cannot be sent.
 func (l *eventLoop) dispatch(c Client, full string, in []byte, encodeErr error, done replyReader) *Error {
-	if cap(in) <= 64<<10 {
+	if cap(in) <= keptBuffer {
 		l.send = in[:0]
+	} else {
+		l.letGoOfLarge()
 	}
 	if encodeErr != nil {
 		return &Error{Code: CodeInvalidArgument, Method: full, Message: "encoding request: " + encodeErr.Error()}
@@ -756,7 +760,7 @@ func same(a, b string) bool {
 func (l *eventLoop) run(client bool) {
 	ctx := context.Background()
 	if l.buf == nil {
-		l.buf = make([]byte, 64<<10)
+		l.buf = make([]byte, pollBuffer)
 	}
 	for {
 		for len(l.tasks) > 0 {
@@ -797,21 +801,69 @@ func (l *eventLoop) run(client bool) {
 		}
 		switch ev.Kind {
 		case abi.KindReply:
-			call, ok := l.pending.take(ev.CallID)
-			if !ok {
-				continue // the host completes each call once; nothing to do
+			// The host completes each call once: a reply to none in
+			// flight has nothing to do.
+			if call, ok := l.pending.take(ev.CallID); ok {
+				prev := l.deadline // as under does, without its closure
+				l.deadline = call.deadline
+				call.done.read(ev)
+				l.deadline = prev
 			}
-			prev := l.deadline // as under does, without its closure
-			l.deadline = call.deadline
-			call.done.read(ev)
-			l.deadline = prev
 		case abi.KindCall:
 			l.serve(ctx, ev)
 		case abi.KindShutdown:
 			return
 		}
+		if n > keptBuffer {
+			l.ev = abi.Event{} // it borrows from the buffer letGoOfLarge may drop
+			l.letGoOfLarge()
+		}
 	}
 }
+
+// letGoOfLarge lets go of what the loop holds that may keep a large
+// message alive (one of more than keptBuffer bytes, a request or a reply,
+// going in or out), once the message has passed: the block of completed
+// futures, and the poll buffer when it grew past keptPollBuffer to take
+// the message.
+//
+// A future Resolved hands out holds its value until its whole block is
+// garbage (see completed), and the loop holds the block until it has
+// handed all of it out. A method's reply is such a value, most often: a
+// service answering 64 calls in a row with a new 3 MB message each kept
+// them all, 192 MB that nothing else kept, and a service with a 64 MiB
+// memory_limit ran out of memory at its 19th call. A block dropped is
+// only garbage, which the collector takes back under the guest's limit:
+// the next Resolved starts a new one. The loop keeps the values of 64
+// small replies at most this way, messages of keptBuffer bytes or less.
+//
+// A poll buffer grown for a large message would keep its size for the
+// rest of the run, up to the largest payload a call may carry; past
+// keptPollBuffer it is dropped after its message, and the next large
+// message costs one more poll (the host says how large it is).
+//
+// A small call pays one comparison of its event's size for it; the other
+// callers are on the branch a large buffer takes anyway.
+func (l *eventLoop) letGoOfLarge() {
+	l.futures = nil
+	if len(l.buf) > keptPollBuffer {
+		l.buf = make([]byte, pollBuffer)
+	}
+}
+
+const (
+	// keptBuffer is the size of the largest request and reply buffers
+	// the loop keeps for the next call, and the size of a message past
+	// which the loop lets go of what may keep it (see letGoOfLarge).
+	keptBuffer = 64 << 10
+	// pollBuffer is the poll buffer's size, until an event needs more.
+	pollBuffer = 64 << 10
+	// keptPollBuffer is the size of the largest poll buffer the loop
+	// keeps once its event is handled: a buffer grown for a payload of
+	// keptBuffer bytes (with a call's name and the event's header, a
+	// little more) is kept, so that such calls cost one poll each.
+	keptPollBuffer = 1 << 20
+)
 
 func (l *eventLoop) serve(ctx context.Context, ev *abi.Event) {
 	id := ev.CallID
@@ -843,12 +895,14 @@ func (l *eventLoop) serve(ctx context.Context, ev *abi.Event) {
 		l.deadline = prev
 		if later == nil { // answered at once: out is in l.reply, which the host copies
 			sendReply(id, out, err)
-			if cap(out) <= 64<<10 {
+			if cap(out) <= keptBuffer {
 				l.reply = out[:0]
+			} else {
+				l.letGoOfLarge()
 			}
 			return
 		}
-		later.whenDone(func(out []byte, err error) { sendReply(id, out, err) })
+		later.whenDone(func(out []byte, err error) { l.sendLater(id, out, err) })
 		return
 	}
 	reply := m.method(ctx, ev.Payload)
@@ -857,7 +911,15 @@ func (l *eventLoop) serve(ctx context.Context, ev *abi.Event) {
 		sendReply(id, reply.value, reply.err)
 		return
 	}
-	reply.whenDone(func(out []byte, err error) { sendReply(id, out, err) })
+	reply.whenDone(func(out []byte, err error) { l.sendLater(id, out, err) })
+}
+
+// sendLater is sendReply for a method that answered later.
+func (l *eventLoop) sendLater(id uint64, out []byte, err error) {
+	sendReply(id, out, err)
+	if len(out) > keptBuffer {
+		l.letGoOfLarge()
+	}
 }
 
 // sendReply answers the call id with out, or with err when it is not nil.

@@ -286,8 +286,10 @@ func stateCall(handle uint32, method, op string, req *abi.StateRequest) *Future[
 	// The host copies the request during dispatch, so the call buffer
 	// serves here too.
 	in := req.Encode(loop.send[:0])
-	if cap(in) <= 64<<10 {
+	if cap(in) <= keptBuffer {
 		loop.send = in[:0]
+	} else {
+		loop.letGoOfLarge()
 	}
 	id, st := hostDispatch(handle, op, in, loop.deadline)
 	if st != abi.StatusOK {

@@ -6,8 +6,10 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"parigot.dev/parigot/runtime/guest"
@@ -56,6 +58,25 @@ func main() {
 		case "churncaller":
 			echo, _ := guest.Locate("test.Echo")
 			call(echo, "Churn", nil, func() { guest.ExitSelf(0) })
+			return
+		case "largecaller", "largeechocaller":
+			// 30 calls of LARGE_SIZE bytes (3 MB unless set), one after
+			// another, each garbage once read: largecaller's replies are
+			// that large, largeechocaller's requests and replies.
+			echo, _ := guest.Locate("test.Echo")
+			size := 3_000_000
+			if s := os.Getenv("LARGE_SIZE"); s != "" {
+				size, _ = strconv.Atoi(s)
+			}
+			if os.Args[0] == "largecaller" {
+				repeatCalls(echo, "Large", []byte(strconv.Itoa(size)), 30, size,
+					func() *wrapperspb.StringValue { return new(wrapperspb.StringValue) },
+					func(r *wrapperspb.StringValue) int { return len(r.GetValue()) })
+				return
+			}
+			repeatCalls(echo, "EchoKnown", make([]byte, size), 30, size,
+				func() *wrapperspb.BytesValue { return new(wrapperspb.BytesValue) },
+				func(r *wrapperspb.BytesValue) int { return len(r.GetValue()) })
 			return
 		case "hogcaller":
 			echo, _ := guest.Locate("test.Echo")
@@ -181,4 +202,32 @@ func whoEach(c guest.Client, i, n int) {
 			time.Sleep(20 * time.Millisecond)
 			whoEach(c, i+1, n)
 		})
+}
+
+// repeatCalls calls method with req, n times, one call after the other,
+// each reply of size bytes (as got measures it) and garbage once read; it
+// prints the first failure, or that all n succeeded, then exits.
+func repeatCalls[R proto.Message](c guest.Client, method string, req []byte, n, size int, newResp func() R, got func(R) int) {
+	var next func(i int)
+	next = func(i int) {
+		if i == n {
+			fmt.Printf("%s: %d replies of %d bytes\n", method, n, size)
+			guest.ExitSelf(0)
+			return
+		}
+		guest.Invoke(c, method, wrapperspb.Bytes(req), newResp()).
+			Success(func(r R) {
+				if got(r) != size {
+					fmt.Printf("%s %d: %d bytes, want %d\n", method, i, got(r), size)
+					guest.ExitSelf(1)
+					return
+				}
+				next(i + 1)
+			}).
+			Failure(func(err error) {
+				fmt.Printf("%s %d: %s\n", method, i, err)
+				guest.ExitSelf(1)
+			})
+	}
+	next(0)
 }

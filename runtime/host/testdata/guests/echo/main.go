@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	vtwrapperspb "github.com/planetscale/vtprotobuf/types/known/wrapperspb"
@@ -80,6 +82,13 @@ func main() {
 			kept, garbage = nil, nil
 			return guest.Resolved(req)
 		},
+		// Large answers with a string of as many bytes as its request
+		// says (in decimal), made anew and kept by nothing once sent, as
+		// a method answering a large report does.
+		"Large": guest.UnaryMethodAs(func(_ context.Context, req *wrapperspb.BytesValue) *guest.Future[*wrapperspb.StringValue] {
+			n, _ := strconv.Atoi(string(req.GetValue()))
+			return guest.Resolved(wrapperspb.String(strings.Repeat("x", n)))
+		}, fastBytes, fastString),
 		"Busy": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			for start := time.Now(); time.Since(start) < 300*time.Millisecond; spin++ {
 			}
@@ -108,6 +117,11 @@ func main() {
 		},
 	})
 	guest.Run()
+}
+
+// fastString is a StringValue as the type with vtprotobuf's fast methods.
+func fastString(m *wrapperspb.StringValue) *vtwrapperspb.StringValue {
+	return (*vtwrapperspb.StringValue)(m)
 }
 
 // fastBytes is a BytesValue as the type with vtprotobuf's fast methods, as
