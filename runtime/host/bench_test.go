@@ -95,7 +95,7 @@ func BenchmarkSingleModeParts(b *testing.B) {
 func BenchmarkGuestCollector(b *testing.B) {
 	for _, callers := range []int{1, 8} {
 		for _, size := range []int{100, 1 << 10} {
-			for _, gogc := range []int{100, guestGOGC} {
+			for _, gogc := range []int{100, int(guestGOGC(DefaultMemoryLimit))} {
 				b.Run(fmt.Sprintf("callers=%d/payload=%d/gogc=%d", callers, size, gogc), func(b *testing.B) {
 					benchCalls(b, "EchoFast", size, callers, checksFuel, fmt.Sprintf("GOGC=%d", gogc))
 				})

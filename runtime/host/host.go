@@ -199,8 +199,8 @@ func memoryLimit(s *GuestSpec) uint64 {
 // has the collector work harder as the heap nears it, where it would
 // otherwise let the heap reach twice what is live and run out of memory.
 // GOGC, since the collector then need not be eager for memory's sake,
-// collects less often than Go's default: collections are costly inside
-// wasm, and a guest's heap is small. A spec that sets either keeps its own.
+// collects less often than Go's default (see guestGOGC). A spec that sets
+// either keeps its own.
 func guestEnv(s *GuestSpec) []string {
 	env := slices.Clone(s.Env)
 	set := func(key, value string) {
@@ -208,14 +208,32 @@ func guestEnv(s *GuestSpec) []string {
 			env = append(env, key+"="+value)
 		}
 	}
-	set("GOMEMLIMIT", strconv.FormatUint(memoryLimit(s)/4*3, 10))
-	set("GOGC", strconv.Itoa(guestGOGC))
+	limit := memoryLimit(s)
+	set("GOMEMLIMIT", strconv.FormatUint(limit/4*3, 10))
+	set("GOGC", strconv.FormatUint(guestGOGC(limit), 10))
 	return env
 }
 
-// guestGOGC is a guest's GOGC unless its spec sets one; see guestEnv, and
-// docs/BENCHMARKS.md for what it gains.
-const guestGOGC = 400
+// guestGOGC is a guest's GOGC unless its spec sets one (see guestEnv):
+// 400 (collections are costly inside wasm, and a guest's heap is small;
+// docs/BENCHMARKS.md, "The guests' collector"), but less under a small
+// memory limit, down to Go's own 100 at 16 MiB, so that the smallest heap
+// the collector lets a guest reach before it collects (4 MiB at GOGC=100,
+// in proportion above) is a quarter of the limit at most.
+//
+// GOMEMLIMIT alone does not keep a heap of garbage under the limit inside
+// wasm. A wasm memory never shrinks, and Go's runtime counts the pages it
+// gives back as returned, though they stay in the guest's memory; its
+// heap does not move, so a large allocation that finds no run of free
+// pages long enough grows the memory, whatever the limit. A guest whose
+// heap waits to be collected until it reaches GOMEMLIMIT is then one
+// large allocation from the limit: under a 24 MiB limit, a service
+// answering 2 MB replies ran out of memory at its 11th call with GOGC at
+// 400, and answered all 30 with 150
+// (TestAServiceAnsweringLargeCallsKeepsUnderItsMemoryLimit).
+func guestGOGC(limit uint64) uint64 {
+	return min(400, max(100, 100*limit/(16<<20)))
+}
 
 func inboxCalls(s *GuestSpec) int {
 	if s.InboxCalls <= 0 {

@@ -359,6 +359,8 @@ func TestAServiceAnsweringLargeCallsKeepsUnderItsMemoryLimit(t *testing.T) {
 	}{
 		{"with replies of 3 MB", "largecaller", 64 << 20, 3_000_000},
 		{"with requests and replies of 3 MB", "largeechocaller", 64 << 20, 3_000_000},
+		{"with replies of 2 MB under a 24 MiB limit", "largecaller", 24 << 20, 2 << 20},
+		{"with requests and replies of 1 MiB under the smallest limit", "largeechocaller", 16 << 20, 1 << 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			echo := &GuestSpec{Name: "echo", Kind: Service, Wasm: wasm(t, "echo"), Implements: []string{"test.Echo"},
@@ -399,6 +401,12 @@ func TestAGuestsCollectorIsToldItsMemoryLimit(t *testing.T) {
 			[]string{"A=1", "GOMEMLIMIT=201326592", "GOGC=400"}},
 		{"a limit of 64 MiB", GuestSpec{MemoryLimit: 64 << 20},
 			[]string{"GOMEMLIMIT=50331648", "GOGC=400"}},
+		{"a limit of 32 MiB", GuestSpec{MemoryLimit: 32 << 20},
+			[]string{"GOMEMLIMIT=25165824", "GOGC=200"}},
+		{"a limit of 24 MiB", GuestSpec{MemoryLimit: 24 << 20},
+			[]string{"GOMEMLIMIT=18874368", "GOGC=150"}},
+		{"the smallest limit", GuestSpec{MemoryLimit: 16 << 20},
+			[]string{"GOMEMLIMIT=12582912", "GOGC=100"}},
 		{"a spec's own settings", GuestSpec{Env: []string{"GOGC=50", "GOMEMLIMIT=1MiB"}},
 			[]string{"GOGC=50", "GOMEMLIMIT=1MiB"}},
 	} {
