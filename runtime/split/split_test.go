@@ -88,6 +88,7 @@ var buildGuests = sync.OnceValues(func() (string, error) {
 		"chain":       "../host/testdata/guests/chain",
 		"chaincaller": "../host/testdata/guests/chaincaller",
 		"ticker":      "./testdata/guests/ticker",
+		"rounds":      "./testdata/guests/rounds",
 		"stateful":    "../host/testdata/guests/stateful",
 	})
 })
