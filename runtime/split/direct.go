@@ -74,7 +74,10 @@ import (
 // Each call completes once: with its reply; with unavailable when its
 // connection breaks first (the caller's reader fails what is in flight on
 // it, and drops the replica); or at its deadline, which the calling host
-// keeps as for any call. A replica told to stop sends a goaway on each
+// keeps as for any call. A caller whose last connection to a guest broke
+// fails its calls to it at once with unavailable, rather than send them
+// over NATS to a process that may have died unbeknown to the server,
+// until it connects to a replica again (directClient.lost). A replica told to stop sends a goaway on each
 // connection; the caller stops sending on it and acknowledges, and the
 // replica's StopServing returns once every call sent before the
 // acknowledgement is with its guest.

@@ -37,6 +37,8 @@ type directClient struct {
 	inbox  string              // where offers answering a broadcast arrive; "" until subscribed
 	done   chan struct{}       // closed by close
 	closed bool
+	// nudge has rediscover ask for offers again soon: a connection broke.
+	nudge chan struct{}
 }
 
 // peerSet is the replicas of one guest with a direct connection.
@@ -44,10 +46,15 @@ type peerSet struct {
 	conns []*clientConn
 	next  int
 	known map[string]bool // replicas connected or being connected
+	// down: a replica's connection broke and no replica has been
+	// connected, or answered a request for an offer, since. Calls fail at
+	// once with unavailable rather than go through the NATS server (see
+	// lost).
+	down bool
 }
 
 func newDirectClient(n *Network) *directClient {
-	return &directClient{net: n, peers: map[string]*peerSet{}, wanted: map[string]bool{}, done: make(chan struct{})}
+	return &directClient{net: n, peers: map[string]*peerSet{}, wanted: map[string]bool{}, done: make(chan struct{}), nudge: make(chan struct{}, 1)}
 }
 
 func (d *directClient) set(guest string) *peerSet {
@@ -232,6 +239,7 @@ func (d *directClient) connect(guest string, data []byte) error {
 	}
 	cc.client = d
 	p.conns = append(p.conns, cc)
+	p.down = false
 	go cc.read(r)
 	return nil
 }
@@ -256,7 +264,7 @@ func dialReplica(network, addr string, o directOffer) (*clientConn, *bufio.Reade
 	if err != nil {
 		return nil, nil, err
 	}
-	cc := &clientConn{guest: o.Guest, replica: o.Replica, c: c, w: frameWriter{bufio.NewWriterSize(c, 32<<10)}, pending: map[uint64]pendingCall{}}
+	cc := &clientConn{guest: o.Guest, replica: o.Replica, local: network == "unix", c: c, w: frameWriter{bufio.NewWriterSize(c, 32<<10)}, pending: map[uint64]pendingCall{}}
 	r := bufio.NewReaderSize(c, 32<<10)
 	c.SetDeadline(time.Now().Add(offerTimeout))
 	err = cc.w.hello(o.Guest, o.Who, o.Token)
@@ -284,9 +292,13 @@ func dialReplica(network, addr string, o directOffer) (*clientConn, *bufio.Reade
 func (d *directClient) drop(cc *clientConn) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.dropLocked(cc)
+}
+
+func (d *directClient) dropLocked(cc *clientConn) *peerSet {
 	p := d.peers[cc.guest]
 	if p == nil {
-		return
+		return nil
 	}
 	for i, c := range p.conns {
 		if c == cc {
@@ -295,6 +307,52 @@ func (d *directClient) drop(cc *clientConn) {
 		}
 	}
 	delete(p.known, cc.replica)
+	return p
+}
+
+// lost takes cc, whose connection broke (its replica's process died, or
+// stopped reading), out of the replicas calls go to. When it was the last
+// one, the guest is down to this caller: its calls fail at once with
+// unavailable, as the NATS server answers them while no replica serves,
+// instead of going through the server, which learns of a process's death
+// on its own, moments after its callers do, and sends the calls it takes
+// meanwhile to the dead process, where no one answers them: they would
+// wait for their deadline. So would a call over NATS to the replica that
+// starts again, were it killed before the caller connects to it. Offers
+// are asked for soon and often (rediscover) until a replica is connected
+// again, or one answers without a way to connect (it serves over NATS
+// only: another machine, say). A TCP connection to another machine that
+// breaks may be the network's doing, while the replica still serves over
+// NATS: its calls go through the server, as before.
+func (d *directClient) lost(cc *clientConn) {
+	d.mu.Lock()
+	if p := d.dropLocked(cc); p != nil && len(p.conns) == 0 && cc.local && !d.closed {
+		p.down = true
+	}
+	d.mu.Unlock()
+	select {
+	case d.nudge <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+// down reports whether guest is down to this caller (see lost).
+func (d *directClient) down(guest string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.peers[guest]
+	return p != nil && p.down
+}
+
+// answered notes that a replica of guest answered a request for an offer,
+// and was connected to or not: it serves, so its calls may go through
+// NATS again when no direct connection is made.
+func (d *directClient) answered(guest string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if p := d.peers[guest]; p != nil {
+		p.down = false
+	}
 }
 
 // discoverEvery is how often a caller asks again for offers while it
@@ -358,8 +416,12 @@ func (d *directClient) want(guest string) {
 		// only the request it received, so an offer on a guest's subject
 		// comes from a replica of that guest.
 		sub, err := d.net.nc.Subscribe(d.inbox+">", func(m *nats.Msg) {
+			if m.Header.Get(headerStatus) != "" {
+				return // the server's "no responders": no replica is ready
+			}
 			guest, _, _ := strings.Cut(strings.TrimPrefix(m.Subject, d.inbox), ".")
 			d.connect(guest, m.Data)
+			d.answered(guest)
 		})
 		if err != nil {
 			return
@@ -383,18 +445,31 @@ func (d *directClient) rediscover() {
 		select {
 		case <-d.done:
 			return
+		case <-d.nudge: // a connection broke: its replica may start again soon
+			wait = discoverFirst
+			t.Reset(wait)
+			continue
 		case <-t.C:
 		}
-		wait = discoverAfter(wait)
-		t.Reset(wait)
 		asks := map[string]int{}
+		down := false
 		d.mu.Lock()
 		for g := range d.wanted {
 			if n := offerRequests(d.missing(g)); n > 0 {
 				asks[g] = n
 			}
+			if p := d.peers[g]; p != nil && p.down {
+				down = true
+			}
 		}
 		d.mu.Unlock()
+		// While a guest is down its calls fail: its replica that starts
+		// again is looked for at the shortest wait.
+		wait = discoverAfter(wait)
+		if down {
+			wait = discoverFirst
+		}
+		t.Reset(wait)
 		for g, count := range asks {
 			d.askFor(g, count)
 		}
@@ -425,11 +500,12 @@ type clientConn struct {
 	client  *directClient
 	guest   string
 	replica string
+	local   bool // over a Unix socket: the replica's process is on this machine
 	c       net.Conn
 
 	wmu      sync.Mutex
 	w        frameWriter
-	draining bool // the replica sent a goaway: no new calls
+	draining atomic.Bool // the replica sent a goaway: no new calls (set with wmu held)
 
 	// pausedUntil is when the replica may take calls again (Unix ns),
 	// after it handed one back: pick passes over it until then. 0: never.
@@ -484,7 +560,7 @@ func (cc *clientConn) call(ev abi.Event, from route.Endpoint, move *moving) bool
 	}
 	cc.wmu.Lock()
 	err := errDraining
-	if !cc.draining {
+	if !cc.draining.Load() {
 		// The call's guest waits here for the write: a replica that
 		// stops reading (a stopped or hostile process) must not hold it
 		// past the call's deadline, when its answer is due anyway.
@@ -499,7 +575,7 @@ func (cc *clientConn) call(ev abi.Event, from route.Endpoint, move *moving) bool
 	}
 	_, still := cc.take(id)
 	if err != errDraining {
-		cc.client.drop(cc)
+		cc.client.lost(cc)
 		cc.c.Close() // its reader fails what else is in flight
 	}
 	return !still // completed already, by the reader, when not still pending
@@ -518,7 +594,7 @@ func (cc *clientConn) read(r *bufio.Reader) {
 		if kind == frameGoaway {
 			cc.client.drop(cc)
 			cc.wmu.Lock()
-			cc.draining = true
+			cc.draining.Store(true)
 			cc.w.empty(frameAck)
 			cc.wmu.Unlock()
 			continue
@@ -549,7 +625,11 @@ func (cc *clientConn) read(r *bufio.Reader) {
 		}
 		p.from.Deliver(ev, nil)
 	}
-	cc.client.drop(cc)
+	if cc.draining.Load() {
+		cc.client.drop(cc) // the replica stops, as it said: its calls go elsewhere
+	} else {
+		cc.client.lost(cc)
+	}
 	cc.c.Close()
 	cc.mu.Lock()
 	cc.dead = true

@@ -292,11 +292,11 @@ func TestADirectConnectionThatBreaksMidCallFailsItsCallsWithUnavailable(t *testi
 	// A replica that takes two calls, answers the first and dies.
 	caller := callerOfAFakeReplica(t, replicaThatDies)
 	got := twoCallsAcrossABreak(t, caller)
-	// The broken replica is dropped: the next call goes over NATS, where
-	// no replica of echo answers, and fails at once.
+	// The broken replica is dropped, and it was echo's only one: the next
+	// call fails at once, without going through NATS (directClient.lost).
 	caller.Service("test.Echo").Deliver(call(3, "c"), got)
 	if ev := got.next(t); ev.CallID != 3 || ev.Code != abi.CodeUnavailable || abi.ErrorMessage(ev.Payload) != route.UnavailableText("echo") {
-		t.Errorf("a call after the break completed with %+v (%s), want unavailable from NATS", ev, abi.ErrorMessage(ev.Payload))
+		t.Errorf("a call after the break completed with %+v (%s), want unavailable at once", ev, abi.ErrorMessage(ev.Payload))
 	}
 	select {
 	case ev := <-got:
@@ -661,5 +661,48 @@ func TestAReplicaThatStopsReadingDoesNotHoldItsCaller(t *testing.T) {
 		if ev := got.next(t); ev.Code != abi.CodeUnavailable {
 			t.Errorf("call %d completed with %v, want unavailable", ev.CallID, ev.Code)
 		}
+	}
+}
+
+// A caller whose only direct connection to a service broke fails its
+// calls to it at once, without NATS, until a replica of it answers a
+// request for an offer: here one that serves over NATS only, which the
+// calls then reach through the server.
+func TestAfterABreakCallsGoThroughNATSOnceAReplicaServesThere(t *testing.T) {
+	srv := startIdentityServer(t)
+	caller := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
+	t.Cleanup(func() { caller.Close() })
+	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go replicaThatDies(ln)
+	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: "r1", Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker", Token: []byte("t")})
+	if err := caller.client.connect("echo", offer); err != nil || known(caller, "echo") != 1 {
+		t.Fatalf("the caller did not connect to the replica: %v", err)
+	}
+	caller.client.want("echo") // it looks for echo's replicas from now on, as a child does
+	got := twoCallsAcrossABreak(t, caller)
+	overNATS := NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo")
+	overNATS.natsOnly = true
+	serveOn(t, overNATS, &fakeService{name: "echo#2"})
+	deadline := time.Now().Add(patience)
+	for id := uint64(3); ; id++ {
+		caller.Service("test.Echo").Deliver(call(id, "x"), got)
+		ev := got.next(t)
+		if ev.Code == abi.CodeOK {
+			if ev.CallID != id || string(ev.Payload) != "echo#2:x" {
+				t.Errorf("the call completed with %+v, want echo#2's reply", ev)
+			}
+			return
+		}
+		if ev.CallID != id || ev.Code != abi.CodeUnavailable || abi.ErrorMessage(ev.Payload) != route.UnavailableText("echo") {
+			t.Fatalf("a call while echo was down to its caller completed with %+v (%s), want unavailable", ev, abi.ErrorMessage(ev.Payload))
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the calls never reached the replica that serves over NATS")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -611,6 +611,12 @@ func (r *remoteService) send(ev abi.Event, from route.Endpoint, tried []*clientC
 			}
 		}
 	}
+	if r.net.client.down(r.spec.Name) {
+		// Its replicas' connections broke: through NATS, the call could
+		// go to a process that died (see directClient.lost).
+		fail(abi.CodeUnavailable, route.UnavailableText(r.spec.Name))
+		return
+	}
 	prefix, err := r.net.inbox(from, r.spec.Name)
 	if err != nil {
 		fail(abi.CodeUnavailable, "cannot receive replies: "+err.Error())
