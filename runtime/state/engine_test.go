@@ -144,6 +144,20 @@ func TestAStoreGetsPutsUpdatesAndListsKeys(t *testing.T) {
 	if ev := w.do(t, st, 12, abi.OpGet, abi.StateRequest{Key: "bob"}); ev.Code != abi.CodeNotFound {
 		t.Errorf("Get of a deleted key: %v", ev.Code)
 	}
+	// Revision 0 is "holds nothing": a key never written, or deleted.
+	for i, key := range []string{"carol", "bob"} {
+		if ev := w.do(t, st, uint64(40+i), abi.OpUpdate, abi.StateRequest{Key: key, Value: []byte("5"), Revision: 0}); ev.Code != abi.CodeOK {
+			t.Errorf("Update of %s at revision 0: %v %s", key, ev.Code, abi.ErrorMessage(ev.Payload))
+		}
+		ev := w.do(t, st, uint64(50+i), abi.OpGet, abi.StateRequest{Key: key})
+		if ent, _ := abi.DecodeStateEntry(ev.Payload); ev.Code != abi.CodeOK || string(ent.Value) != "5" {
+			t.Errorf("Get of %s after its Update at revision 0: %v %q", key, ev.Code, ent.Value)
+		}
+	}
+	ev = w.do(t, st, 60, abi.OpUpdate, abi.StateRequest{Key: "alice", Value: []byte("1"), Revision: 0})
+	if msg := abi.ErrorMessage(ev.Payload); ev.Code != abi.CodeAborted || !strings.Contains(msg, `key "alice" is no longer at revision 0`) {
+		t.Errorf("Update at revision 0 of a key that holds a value: %v %s, want aborted", ev.Code, msg)
+	}
 }
 
 func TestStoredValuesOutliveTheServer(t *testing.T) {

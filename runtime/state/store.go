@@ -45,6 +45,11 @@ func (s *storeEndpoint) Deliver(ev abi.Event, from route.Endpoint) route.Refusal
 			} else {
 				s.getAsync(ev, from, req.Key)
 			}
+		case ev.Method == abi.OpUpdate && req.Revision == 0:
+			// "Holds nothing": a key never written, or deleted, whose
+			// delete marker is its last revision, which a write expecting
+			// revision 0 would be refused for. Create knows both.
+			return s.e.run(ev, from, what, s.updateAtZero)
 		default:
 			s.writeAsync(ev, from, req, ev.Method == abi.OpUpdate)
 		}
@@ -85,6 +90,17 @@ func (s *storeEndpoint) create(ctx context.Context, req abi.StateRequest) ([]byt
 		return nil, err
 	}
 	return abi.EncodeRevision(rev), nil
+}
+
+// updateAtZero is Update at revision 0: Create, refused as an Update is
+// (aborted) when the key holds a value.
+func (s *storeEndpoint) updateAtZero(ctx context.Context, req abi.StateRequest) ([]byte, error) {
+	out, err := s.create(ctx, req)
+	var se *stateError
+	if errors.As(err, &se) && se.code == abi.CodeAlreadyExists {
+		return nil, failf(abi.CodeAborted, "key %q is no longer at revision 0 (holds nothing): another write came first; read it again and retry", req.Key)
+	}
+	return out, err
 }
 
 func (s *storeEndpoint) delete(ctx context.Context, req abi.StateRequest) ([]byte, error) {
