@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -247,9 +248,50 @@ func TestAnUnreachableOTLPReceiverIsSaidOnce(t *testing.T) {
 	answer = true
 	e.ExportSpans(t.Context(), rec.Ended())
 	e.ExportSpans(t.Context(), rec.Ended())
-	if len(said) != 2 || !strings.Contains(said[0], srv.URL+"/v1/traces: 503 Service Unavailable; is an OTLP/HTTP collector listening there (--otlp)?") ||
+	if len(said) != 2 || !strings.Contains(said[0], srv.URL+"/v1/traces: 503 Service Unavailable: the receiver refuses the spans; is it an OTLP/HTTP receiver") ||
 		said[1] != "sending spans to "+srv.URL+"/v1/traces again" {
 		t.Errorf("said %q, want the failure once, then that it works again", said)
+	}
+}
+
+// A failure of another kind than the last is said anew, with its own
+// hint: a receiver that was not listening, then listens but answers 404
+// (its path is not where parigot sends), then refuses with 501.
+func TestAnOTLPFailureOfAnotherKindIsSaidAnew(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	_, s := tp.Tracer("test").Start(t.Context(), "call")
+	s.End()
+	status := http.StatusNotFound
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", status)
+	}))
+	defer srv.Close()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close() // nothing listens there now: connections are refused
+	var said []string
+	e := newOTLPExporter("http://"+closed.Addr().String(), func(msg string) { said = append(said, msg) })
+	export := func(times int) {
+		for range times {
+			e.ExportSpans(t.Context(), rec.Ended())
+		}
+	}
+	export(2)                           // not listening: refused
+	e.url = srv.URL + "/otlp/v1/traces" // as if it came up there, taking traces elsewhere
+	export(2)                           // 404
+	status = http.StatusNotImplemented
+	export(2) // 501
+	want := []string{"; is an OTLP/HTTP collector listening there (--otlp)?", "404 Not Found: nothing takes OTLP traces at that URL", "501 Not Implemented: the receiver refuses the spans"}
+	if len(said) != len(want) {
+		t.Fatalf("said %q, want one warning for each kind of failure: %q", said, want)
+	}
+	for i, w := range want {
+		if !strings.Contains(said[i], w) {
+			t.Errorf("warning %d is %q, want one with %q", i+1, said[i], w)
+		}
 	}
 }
 

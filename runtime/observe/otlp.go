@@ -29,7 +29,9 @@ type otlpExporter struct {
 	url    string // where spans go: TracesURL(given)
 	client *http.Client
 	warn   func(string) // says that sending failed, or works again; nil: silent
-	failed bool         // the last batch could not be sent
+	// failed is how the last batch failed ("" when it was sent): a
+	// transport error, or the receiver's status (see failure).
+	failed string
 }
 
 func newOTLPExporter(given string, warn func(string)) *otlpExporter {
@@ -59,22 +61,39 @@ func TracesURL(u string) string {
 }
 
 // ExportSpans implements sdktrace.SpanExporter. A batch that cannot be
-// sent is dropped: the first of a run of failures is said (through warn)
-// with what to check, and so is the first batch sent after them; the
-// failures between are not, so that a collector that is down does not
-// fill the console. (The SDK's batcher calls it from one goroutine.)
+// sent is dropped: the first of a run of failures of one kind is said
+// (through warn) with what to check, and so is the first batch sent after
+// them; the failures between are not, so that a collector that is down
+// does not fill the console. A failure of another kind is said anew: a
+// receiver that came up and answers 404, say, needs another fix than one
+// that did not answer. (The SDK's batcher calls it from one goroutine.)
 func (e *otlpExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	err := e.send(ctx, spans)
-	switch {
-	case e.warn == nil:
+	if e.warn == nil {
 		return err
-	case err != nil && !e.failed:
+	}
+	kind := failure(err)
+	switch {
+	case err != nil && kind != e.failed:
 		e.warn(e.hint(err))
-	case err == nil && e.failed:
+	case err == nil && e.failed != "":
 		e.warn("sending spans to " + e.url + " again")
 	}
-	e.failed = err != nil
+	e.failed = kind
 	return nil
+}
+
+// failure is the kind of err, a failure to send: the receiver's status,
+// or "unreachable" for any error of the transport; "" for none.
+func failure(err error) string {
+	var se *statusError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &se):
+		return se.status
+	}
+	return "unreachable"
 }
 
 // hint is what the first of a run of failures says: err, and what to check.
@@ -89,6 +108,9 @@ func (e *otlpExporter) hint(err error) string {
 		}
 		return fmt.Sprintf("%v: nothing takes OTLP traces at that URL. --otlp (%s) should be the receiver's base URL, such as %s (parigot adds %s), or its traces endpoint, such as %s%s. Spans are dropped until it takes them",
 			err, e.given, base, tracesPath, base, tracesPath)
+	}
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%v: the receiver refuses the spans; is it an OTLP/HTTP receiver that takes protobuf (port 4318, not OTLP/gRPC's 4317), and up (--otlp)? Spans are dropped until it takes them", err)
 	}
 	return fmt.Sprintf("%v; is an OTLP/HTTP collector listening there (--otlp)? Spans are dropped until it answers", err)
 }
