@@ -38,6 +38,13 @@ type ChildOptions struct {
 	Elsewhere []string
 	// Ready, when set, is called once the hosted service is ready.
 	Ready func()
+	// Down, when set, reports whether a service of the app is down for
+	// good in this run (it failed and is not restarted): the guest does
+	// not wait for it to be ready, which it will never be, but starts, and
+	// its calls to it fail with unavailable, as in single mode, where a
+	// program started after a service went down runs so. Package apptest
+	// sets it for the programs it runs against services it watches.
+	Down func(guest string) bool
 	// State lists the app's stores and topics (its Dir is not used here):
 	// the child opens those its guest uses, on its own connection. Nil for
 	// an app without any.
@@ -240,6 +247,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	network.directHost = opts.DirectHost
 	network.sockets = opts.sockets
 	network.warn = said
+	network.down = opts.Down
 	// Closing waits until every reply this process sent has left it, so that
 	// a caller elsewhere hears of a crash here as unavailable, not later as a
 	// deadline.

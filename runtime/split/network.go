@@ -80,6 +80,9 @@ type Network struct {
 	// warn is where the network says that it fell back to the NATS server
 	// (ChildOptions.Stderr); nil: nowhere.
 	warn io.Writer
+	// down reports a service guest that is down for good
+	// (ChildOptions.Down): WaitReady does not wait for it. Nil: none is.
+	down func(guest string) bool
 }
 
 // warnf writes a line to n.warn, naming this process's guest.
@@ -414,15 +417,19 @@ func (n *Network) Serving(ctx context.Context, name string) bool {
 }
 
 // WaitReady returns once a ready replica of each named guest answers, or
-// an error naming the first guest that did not within timeout (zero: no
-// limit), or ctx's error when it ends first. waiting, when set, is told
-// of a guest that has not answered after a second.
+// is down for good (see ChildOptions.Down), or an error naming the first
+// guest that did neither within timeout (zero: no limit), or ctx's error
+// when it ends first. waiting, when set, is told of a guest that has not
+// answered after a second.
 func (n *Network) WaitReady(ctx context.Context, names []string, timeout time.Duration, waiting func(name string)) error {
 	start := time.Now()
 	deadline := start.Add(timeout)
 	for _, name := range names {
 		told := false
 		for {
+			if n.down != nil && n.down(name) {
+				break // it will never be ready: calls to it fail with unavailable
+			}
 			rctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
 			_, err := n.nc.RequestWithContext(rctx, n.subj.ready(name), nil)
 			cancel()
