@@ -71,6 +71,10 @@ type App struct {
 	cleanups []func()       // run last to first when the services have stopped
 	mu       sync.Mutex
 	problems []string // the services' failures and errors: they fail the test at its end
+	// split mode: how many processes (replicas) of each service have
+	// ended while the app runs: a service whose every replica has is down
+	// for good (see down)
+	ended map[string]int
 
 	// single mode: the services' endpoints, which the host hands reg
 	reg *native.Registry
@@ -302,6 +306,10 @@ func (a *App) RunProgram(t testing.TB, name string) ProgramResult {
 		res, err = split.RunChild(ctx, split.ChildOptions{
 			App: a.app.Name, Guests: a.guests, Name: name, Conn: a.server.Conn(name),
 			Stdout: &stdout, Stderr: &stderr, State: a.splitState,
+			// A service that went down for good will never be ready: the
+			// program starts without it, as in single mode, and its calls
+			// to it fail with unavailable.
+			Down: a.down,
 		})
 	}
 	if errors.Is(err, context.DeadlineExceeded) {

@@ -2,11 +2,17 @@ package apptest
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	greetingv1 "parigot.dev/parigot/examples/helloworld/gen/greeting/v1"
 	"parigot.dev/parigot/runtime/guest"
+	"parigot.dev/parigot/runtime/internal/native"
 )
 
 func TestResolveMode(t *testing.T) {
@@ -67,4 +73,68 @@ func TestCalls(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAProgramRunsWhileAServiceItRequiresIsDown checks that a program run
+// after a service it requires went down for good starts, and that its call
+// fails with unavailable at once, in both modes as single mode does: it
+// must not wait for the service to become ready, which it never will.
+func TestAProgramRunsWhileAServiceItRequiresIsDown(t *testing.T) {
+	for _, mode := range []Mode{Single, Split} {
+		t.Run(string(mode)+" mode", func(t *testing.T) {
+			t.Setenv(EnvMode, "")
+			// The panic of shop fails the test that started the app, at
+			// its end: rec keeps that failure, to check it.
+			rec := &errorRecorder{TB: t}
+			t.Run("app", func(t *testing.T) {
+				rec.TB = t
+				app := Start(rec, "testdata/shop", mode)
+				err := app.Call(t.Context(), "test.Shop", "Greet", wrapperspb.String("boom"), new(wrapperspb.StringValue))
+				if err == nil {
+					t.Fatal("Greet(boom) succeeded; want it to fail, as shop panics")
+				}
+				waitNotServing(t, app, "test.Shop")
+				res := app.RunProgram(rec, "hello")
+				want := "Greet failed: test.Shop/Greet: unavailable: service shop is not running\n"
+				if res.ExitCode != 1 || !strings.Contains(res.Stderr, want) || res.Stdout != "" {
+					t.Errorf("hello: exit code %d, stdout %q, stderr %q; want exit code 1 and stderr with %q", res.ExitCode, res.Stdout, res.Stderr, want)
+				}
+			})
+			if got := rec.text(); !strings.Contains(got, "service shop panicked") {
+				t.Errorf("the test's failures at its end: %q; want the panic of service shop", got)
+			}
+		})
+	}
+}
+
+// waitNotServing waits until the app's service no longer answers readiness
+// checks, as a program that starts after it went down finds it.
+func waitNotServing(t *testing.T, app *App, service string) {
+	var p native.Prober = app.reg
+	if app.mode == Split {
+		p = app.net
+	}
+	for p.Serving(t.Context(), service) {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// errorRecorder is a testing.TB whose Errorf records instead of failing:
+// for a test whose app fails it at its end on purpose.
+type errorRecorder struct {
+	testing.TB
+	mu     sync.Mutex
+	errors []string
+}
+
+func (r *errorRecorder) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+func (r *errorRecorder) text() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.errors, "\n")
 }
