@@ -67,8 +67,15 @@ compile, or the app did not build (shown as 'parigot build' shows it).`,
 				return err
 			}
 			var passes []*gotest.Pass
+			// With both modes, which pass a line belongs to is part of the
+			// result: said on stdout, with the results, for a CI log that
+			// keeps stdout alone.
+			said := stderr
+			if len(modes) > 1 {
+				said = stdout
+			}
 			for _, mode := range modes {
-				fmt.Fprintf(stderr, "parigot: testing %s in %s mode\n", res.App.Name, mode)
+				fmt.Fprintf(said, "parigot: testing %s in %s mode\n", res.App.Name, mode)
 				p, err := gotest.Run(ctx, gotest.Options{Dir: res.App.Dir, Mode: mode, Run: f.run, Verbose: f.verbose,
 					Env: []string{apptest.EnvMode + "=" + mode}, Progress: stderr}, stdout)
 				if err != nil {

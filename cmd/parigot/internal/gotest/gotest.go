@@ -381,12 +381,21 @@ func quietOutput(out string) string {
 // whether everything passed.
 func Summarize(w io.Writer, passes []*Pass, naming bool) bool {
 	passed, failed, skipped := 0, 0, 0
-	var names []string
-	for _, p := range passes {
-		suffix := ""
-		if naming {
-			suffix = " (" + p.mode + " mode)"
+	// The failures, in the order first met, each with the modes it failed
+	// in: a test that fails alike in both (most often one that does not
+	// look at the mode) is named once, with both.
+	// A failure's line is what and where, with its modes between them.
+	type failure struct{ what, where string }
+	var names []failure
+	modes := map[failure][]string{}
+	fail := func(what, where, mode string) {
+		f := failure{what, where}
+		if _, ok := modes[f]; !ok {
+			names = append(names, f)
 		}
+		modes[f] = append(modes[f], mode)
+	}
+	for _, p := range passes {
 		failedNames := map[string]bool{}
 		for _, c := range p.cases {
 			if c.result == "fail" {
@@ -405,7 +414,7 @@ func Summarize(w io.Writer, passes []*Pass, naming bool) bool {
 				}
 			}
 			if c.result == "fail" && !hasFailedChild(failedNames, c) {
-				names = append(names, fmt.Sprintf("FAIL %s%s in %s", c.name, suffix, c.pkg))
+				fail("FAIL "+c.name, " in "+c.pkg, p.mode)
 			}
 		}
 		for _, pf := range p.pkgFailures {
@@ -414,11 +423,15 @@ func Summarize(w io.Writer, passes []*Pass, naming bool) bool {
 			if pf.unbuilt {
 				why = "its tests did not compile (the compiler's errors are above)"
 			}
-			names = append(names, fmt.Sprintf("FAIL package %s%s: %s", pf.pkg, suffix, why))
+			fail("FAIL package "+pf.pkg, ": "+why, p.mode)
 		}
 	}
 	for _, n := range names {
-		fmt.Fprintln(w, n)
+		suffix := ""
+		if naming {
+			suffix = " (" + strings.Join(modes[n], " and ") + " mode)"
+		}
+		fmt.Fprintln(w, n.what+suffix+n.where)
 	}
 	line := fmt.Sprintf("%d passed, %d failed", passed, failed)
 	if skipped > 0 {

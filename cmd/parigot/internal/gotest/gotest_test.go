@@ -53,6 +53,26 @@ func TestAPassIsCountedAndItsFailuresNamed(t *testing.T) {
 	}
 }
 
+// With both modes, a test that failed in both is named once, with both
+// modes, and counted in each pass; one that failed in one mode names it.
+func TestAFailureInBothModesIsNamedOnce(t *testing.T) {
+	single := read(strings.NewReader(events), "single", false, io.Discard)
+	split := read(strings.NewReader(events), "split", false, io.Discard)
+	var summary bytes.Buffer
+	Summarize(&summary, []*Pass{single, split}, true)
+	want := "FAIL TestSum/negative (single and split mode) in shop/shop\n2 passed, 2 failed, 2 skipped\n"
+	if summary.String() != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", summary.String(), want)
+	}
+	passing := strings.ReplaceAll(strings.ReplaceAll(events, `"Action":"fail"`, `"Action":"pass"`), "FAIL\tshop", "ok  \tshop")
+	summary.Reset()
+	Summarize(&summary, []*Pass{read(strings.NewReader(passing), "single", false, io.Discard), split}, true)
+	want = "FAIL TestSum/negative (split mode) in shop/shop\n"
+	if !strings.HasPrefix(summary.String(), want) {
+		t.Errorf("summary:\n%s\nwant it to start with:\n%s", summary.String(), want)
+	}
+}
+
 // A package that fails outside its tests (here go test's -run refusing a
 // pattern) shows what it printed, quiet as well, before its result line;
 // the summary points at it.
