@@ -358,6 +358,7 @@ func hostPoll(ctx context.Context, in *instance, mem memory, stack []uint64) abi
 		return abi.StatusBadPointer
 	}
 	in.busySince.Store(0)
+	in.onBehalf = 0
 	ev, ok, shutdown := in.next(ctx, timeout)
 	if shutdown {
 		return abi.StatusShutdown
@@ -383,6 +384,15 @@ func hostPoll(ctx context.Context, in *instance, mem memory, stack []uint64) abi
 	buf, _ := mem.Read(ptr, size)
 	ev.Encode(buf)
 	in.pop()
+	switch ev.Kind {
+	case abi.KindCall:
+		in.onBehalf = ev.CallID
+	case abi.KindReply:
+		if b, ok := in.behalf[ev.CallID]; ok {
+			in.onBehalf = b
+			delete(in.behalf, ev.CallID)
+		}
+	}
 	if ev.Kind == abi.KindCall {
 		in.busyMethod.Store(in.internString(ev.Method))
 		since := in.lookedAt // next looked at the time, for the call's deadline, a moment ago

@@ -68,6 +68,17 @@ type instance struct {
 	exiting atomic.Bool
 	methods map[string]*string // method names seen, interned: no allocation per call
 	nextID  uint64
+	// onBehalf is the incoming call (by the id the guest was given) the
+	// guest runs on behalf of since its last poll: the call poll handed
+	// it, or the call that made the call whose reply poll handed it (see
+	// behalf); zero for none (a timer, background work, a poll's wait).
+	// When the guest ends, that call is what it was running; the others
+	// it had taken are bystanders (see close).
+	onBehalf uint64
+	// behalf holds, by the id of a call the guest dispatched while it ran
+	// on behalf of an incoming call, that incoming call's id, until poll
+	// hands the guest the reply.
+	behalf  map[uint64]uint64
 	timer   *time.Timer
 	timerAt int64 // when timer fires (Unix nanoseconds); zero when it is stopped or has fired
 	// soonest is no later than the earliest deadline in pending (zero:
@@ -148,6 +159,8 @@ func (in *instance) reset() {
 	in.ready.reset()
 	in.pending = make(map[uint64]outgoing)
 	in.incoming = make(map[uint64]replyTarget)
+	in.onBehalf = 0
+	clear(in.behalf)
 	in.handles = nil
 	in.exported = make(map[string]bool)
 	in.hasExported.Store(false)
@@ -383,7 +396,6 @@ func (in *instance) close(reason string) {
 		}
 	}
 	for id, t := range in.incoming {
-		r := reason
 		if notTaken[id] {
 			// Drained with a call the guest took first (one that then
 			// ran past its budget, say), it never reached the method.
@@ -391,9 +403,15 @@ func (in *instance) close(reason string) {
 				m.Moved()
 				continue
 			}
-			r += route.NotTaken
+			t.caller.Deliver(abi.ErrorEvent(t.callID, abi.CodeUnavailable, reason+route.NotTaken), nil)
+			continue
 		}
-		t.caller.Deliver(abi.ErrorEvent(t.callID, abi.CodeUnavailable, r), nil)
+		ev := abi.ErrorEvent(t.callID, abi.CodeUnavailable, reason)
+		// Taken, but not what the guest was running when it ended: it
+		// waited (on a store write, a call of its own) while another call
+		// or code of no call ended the guest.
+		ev.Bystander = id != in.onBehalf
+		t.caller.Deliver(ev, nil)
 	}
 	in.ready.reset()
 	in.readyReplies = 0
@@ -679,6 +697,12 @@ func (in *instance) dispatch(callee route.Endpoint, method string, payload []byt
 		o.trace, ev.Trace = in.current, in.current
 	}
 	in.pending[id] = o
+	if in.onBehalf != 0 {
+		if in.behalf == nil {
+			in.behalf = make(map[uint64]uint64)
+		}
+		in.behalf[id] = in.onBehalf
+	}
 	if in.soonest == 0 || o.deadline < in.soonest {
 		in.soonest = o.deadline
 	}

@@ -175,6 +175,14 @@ type Event struct {
 	// parent); on a reply, the span its call was made on behalf of, which
 	// the guest then runs under again. Zero when tracing is off.
 	Trace TraceContext
+	// Bystander is host-side only too, on a reply that fails a call
+	// because its service ended: the service had taken the call but was
+	// not running it when it ended (the call waited, on a store write or
+	// a call of its own, while another call, or code of no call, crashed
+	// or overran). Its message is that of the call that was running; a
+	// topic's subscription redelivers such a message without counting an
+	// attempt (runtime/state).
+	Bystander bool
 }
 
 // Size is the number of bytes Encode writes.
