@@ -3,9 +3,14 @@ package host
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"parigot.dev/parigot/internal/syncbuf"
 	"parigot.dev/parigot/runtime/state"
@@ -120,6 +125,101 @@ func TestTheMessagesOfASubscriberDownForGoodWaitForTheNextRun(t *testing.T) {
 	if info.Delivered.Consumer != 1 || info.NumAckPending+int(info.NumPending) != 1 {
 		t.Errorf("m1 was delivered %d times (the one that panicked sub was all), and %d+%d messages wait; want 1 delivery and m1 waiting\n%s",
 			info.Delivered.Consumer, info.NumAckPending, info.NumPending, out.String())
+	}
+	cancel()
+	<-ran
+}
+
+// One poison message takes no innocent one down with it, even when the
+// innocent one is in flight in the service as the poison crashes it (its
+// method waits on store reads): only the message whose call the service
+// was running is charged an attempt. The poison is dead-lettered after
+// its max_attempts; the innocent one, delivered again each time without
+// counting, is processed, and is no dead letter.
+func TestAPoisonMessageTakesNoInnocentOneInFlightDownWithIt(t *testing.T) {
+	wasmFile := wasm(t, "poison")
+	e := testState(t, "kv")
+	sub := &GuestSpec{Name: "sink", Kind: Service, Wasm: wasmFile, Implements: []string{"test.Sub"}, MethodTimeout: patience,
+		Restart: RestartOnFailure, Uses: []string{"store.kv", "topic.news"},
+		Subscriptions: []state.Subscription{{Topic: "news", Method: "test.Sub/Take", MaxAttempts: 3}}}
+	ctx, cancel := context.WithTimeout(t.Context(), patience)
+	defer cancel()
+	var out syncbuf.Buffer
+	ran := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, Config{Guests: []*GuestSpec{sub}, Stdout: &out, Stderr: &out, State: e, Backoff: Backoff{Waits: []time.Duration{0}}})
+		ran <- err
+	}()
+	js := e.JetStream()
+	for _, m := range []string{"ok1", "poison"} {
+		b, err := proto.Marshal(wrapperspb.String(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, state.TopicSubject("test", "news"), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kv, err := js.KeyValue(ctx, state.Bucket("test", "kv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := js.Stream(ctx, state.Stream("test", "news"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// deadLetters are the topic's dead letters so far, by message.
+	deadLetters := func() map[string]*jetstream.RawStreamMsg {
+		dead := map[string]*jetstream.RawStreamMsg{}
+		for seq := uint64(1); ; seq++ {
+			m, err := stream.GetMsg(ctx, seq)
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				return dead
+			}
+			if err != nil {
+				t.Fatalf("reading the topic at %d: %v", seq, err)
+			}
+			if m.Subject != state.DeadSubject("test", "news") {
+				continue
+			}
+			var v wrapperspb.StringValue
+			if err := proto.Unmarshal(m.Data, &v); err != nil {
+				t.Fatalf("dead letter %q: %v", m.Data, err)
+			}
+			dead[v.GetValue()] = m
+		}
+	}
+	// Until the poison is dead and ok1 processed or dead too.
+	var dead map[string]*jetstream.RawStreamMsg
+	done := false
+	for {
+		dead = deadLetters()
+		_, err := kv.Get(ctx, "done.ok1")
+		done = err == nil
+		if dead["poison"] != nil && (done || dead["ok1"] != nil) {
+			break
+		}
+		select {
+		case err := <-ran:
+			t.Fatalf("the run ended (%v) before the poison was dead and ok1 settled:\n%s", err, out.String())
+		case <-ctx.Done():
+			t.Fatalf("the poison is not dead (%v) or ok1 not settled (done: %v) after %s:\n%s", dead["poison"] != nil, done, patience, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if m := dead["ok1"]; m != nil {
+		t.Errorf("ok1 was dead-lettered after %s attempts (%s), though it only waited while the poison crashed the service",
+			m.Header.Get(state.HeaderDeadAttempts), m.Header.Get(state.HeaderDeadError))
+	}
+	if !done {
+		t.Errorf("ok1 was not processed")
+	}
+	if m := dead["poison"]; m.Header.Get(state.HeaderDeadAttempts) != "3" || m.Header.Get(state.HeaderDeadError) != "unavailable: service sink panicked" {
+		t.Errorf("the poison was dead-lettered after %s attempts with %q, want 3 and its panic",
+			m.Header.Get(state.HeaderDeadAttempts), m.Header.Get(state.HeaderDeadError))
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", out.String())
 	}
 	cancel()
 	<-ran

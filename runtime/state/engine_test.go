@@ -196,8 +196,11 @@ type service struct {
 	refusals  int // the first deliveries of each message are refused: the service is down, starting again or full
 	failures  int
 	unreached int // the first deliveries of each message fail as never taken (its service ended while it waited)
-	seen      map[string]int
-	done      chan string
+	// bystanders: the deliveries after those fail as taken, but not what the
+	// service was running when it ended (it waited on a store write)
+	bystanders int
+	seen       map[string]int
+	done       chan string
 }
 
 func (s *service) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
@@ -211,6 +214,12 @@ func (s *service) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 	go func() {
 		if n <= s.unreached {
 			from.Deliver(abi.ErrorEvent(ev.CallID, abi.CodeUnavailable, "service audit panicked"+route.NotTaken), nil)
+			return
+		}
+		if n <= s.unreached+s.bystanders {
+			ev := abi.ErrorEvent(ev.CallID, abi.CodeUnavailable, "service audit panicked")
+			ev.Bystander = true
+			from.Deliver(ev, nil)
 			return
 		}
 		if n <= s.failures {
@@ -281,13 +290,17 @@ func TestASubscriptionRedeliversAFailedMessageThenDeadLettersIt(t *testing.T) {
 // that way more often than its attempts allow is delivered again, and not
 // dead-lettered. It never reaches it when its service ends (another
 // message's crash) while it waits in the inbox, or when the service
-// refuses it (down, starting again, its inbox full).
+// refuses it (down, starting again, its inbox full). Nor is one that
+// reached the method, which then waited (on a store write) while another
+// message's crash ended the service: the host marks its reply a
+// bystander's.
 func TestADeliveryThatNeverReachedTheMethodIsNoAttempt(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		svc  *service
 	}{
 		{"its service ended while it waited", &service{unreached: 3}},
+		{"another message's crash ended its service while it waited in the method", &service{bystanders: 3}},
 		{"its service refused it", &service{refusals: 4}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -301,7 +314,7 @@ func TestADeliveryThatNeverReachedTheMethodIsNoAttempt(t *testing.T) {
 			if ev := w.do(t, e.Endpoint(abi.OpenTopic, "transfers"), 1, abi.OpPublish, abi.StateRequest{Value: []byte("innocent")}); ev.Code != abi.CodeOK {
 				t.Fatal(abi.ErrorMessage(ev.Payload))
 			}
-			want := svc.unreached + svc.refusals + 1
+			want := svc.unreached + svc.bystanders + svc.refusals + 1
 			select {
 			case got := <-svc.done:
 				svc.mu.Lock()

@@ -138,8 +138,9 @@ type subscriber struct {
 	nextID   uint64
 	inflight map[uint64]*delivery
 	// free counts, by stream sequence, the deliveries of a message that
-	// never reached the method (its service ended while the message
-	// waited for it): they are no attempts. Kept in memory: after a
+	// failed through no fault of its own (its service ended while the
+	// message waited for it, in its inbox or behind a store write or a
+	// call of its own): they are no attempts. Kept in memory: after a
 	// restart of this process they count again.
 	free map[uint64]uint64
 }
@@ -160,7 +161,13 @@ func (s *subscriber) MethodTimeout() time.Duration { return OpTimeout }
 // Deliver implements route.Endpoint: the service's reply to a message.
 func (s *subscriber) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
 	if ev.Kind == abi.KindReply {
-		s.finish(ev.CallID, ev.Code, abi.ErrorMessage(ev.Payload))
+		reason := abi.ErrorMessage(ev.Payload)
+		// The service ended (another message's crash, say) while this
+		// one waited in its inbox, or in flight in the guest behind a
+		// store write or a call of its own: it did not end the service,
+		// and is no attempt.
+		bystander := ev.Code == abi.CodeUnavailable && (ev.Bystander || strings.HasSuffix(reason, route.NotTaken))
+		s.finish(ev.CallID, ev.Code, reason, bystander)
 	}
 	return route.Accepted
 }
@@ -187,19 +194,21 @@ func (s *subscriber) handle(msg jetstream.Msg) {
 	// No answer within the budget and its grace (the host's overrun rule):
 	// deliver it again later.
 	d.timer = time.AfterFunc(s.budget+route.Grace(s.budget), func() {
-		s.finish(id, abi.CodeDeadlineExceeded, fmt.Sprintf("no answer within the method budget of %s", s.budget))
+		s.finish(id, abi.CodeDeadlineExceeded, fmt.Sprintf("no answer within the method budget of %s", s.budget), false)
 	})
 	s.mu.Unlock()
 	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: time.Now().Add(s.budget).UnixNano(), Method: s.sub.Method, Payload: msg.Data()}
 	if r := s.target.Deliver(ev, s); r != route.Accepted {
 		// Its service is down, starting again or full: the message never
 		// reached the method.
-		s.finish(id, abi.CodeUnavailable, "the service did not take it"+route.NotTaken)
+		s.finish(id, abi.CodeUnavailable, "the service did not take it", true)
 	}
 }
 
-// finish settles a message by how its delivery ended, once.
-func (s *subscriber) finish(id uint64, code abi.Code, reason string) {
+// finish settles a message by how its delivery ended, once. A bystander's
+// delivery failed through no fault of the message (see Deliver): it is
+// delivered again without counting an attempt.
+func (s *subscriber) finish(id uint64, code abi.Code, reason string, bystander bool) {
 	s.mu.Lock()
 	d := s.inflight[id]
 	delete(s.inflight, id)
@@ -213,9 +222,7 @@ func (s *subscriber) finish(id uint64, code abi.Code, reason string) {
 		d.msg.Ack()
 		return
 	}
-	if code == abi.CodeUnavailable && strings.HasSuffix(reason, route.NotTaken) && d.seq != 0 {
-		// Its service ended (another message's crash, say) while it waited:
-		// it never reached the method, and is no attempt.
+	if bystander && d.seq != 0 {
 		s.mu.Lock()
 		if s.free == nil {
 			s.free = map[uint64]uint64{}
