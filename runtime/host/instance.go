@@ -369,7 +369,9 @@ func (in *instance) taken(ev *abi.Event) {
 // that each caller's future completes (with "unavailable") instead of waiting
 // for its deadline. A call it never took that can go to another replica
 // (route.Mover), in its inbox or drained and not yet polled, is handed back
-// instead.
+// instead. A call the guest had taken ends as an answered call does for the
+// metrics and traces (observeCall): it reached the service, and its end is
+// the service's doing.
 func (in *instance) close(reason string) {
 	in.up.Store(false)
 	in.mu.Lock()
@@ -411,6 +413,9 @@ func (in *instance) close(reason string) {
 		// waited (on a store write, a call of its own) while another call
 		// or code of no call ended the guest.
 		ev.Bystander = id != in.onBehalf
+		if t.seen != nil { // it reached the service: counted, and a span, as an answered call
+			in.observeCall(t, ev.Code, ev.Payload)
+		}
 		t.caller.Deliver(ev, nil)
 	}
 	in.ready.reset()
