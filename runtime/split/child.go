@@ -101,6 +101,12 @@ func (c Conn) Connect(app, who string) (*nats.Conn, error) {
 		nats.Name("parigot " + app + "/" + who),
 		nats.CustomInboxPrefix(subjects{app}.inbox(who)),
 		nats.MaxReconnects(-1),
+		// A server that refuses the credentials while reconnecting (its
+		// configuration reloaded without this user, say) may take them
+		// again: keep trying, rather than close for good after two
+		// refusals (nats.go's default), which left a guest cut off with
+		// nothing said (see NewNetwork's error handler).
+		nats.IgnoreAuthErrorAbort(),
 		nats.ReconnectWait(100 * time.Millisecond),
 		nats.RetryOnFailedConnect(false),
 		nats.DrainTimeout(drainTimeout),

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -80,6 +81,9 @@ type Network struct {
 	// warn is where the network says that it fell back to the NATS server
 	// (ChildOptions.Stderr); nil: nowhere.
 	warn io.Writer
+	// authRefused is set while the NATS server refuses this process's
+	// credentials on reconnecting (said once, see NewNetwork).
+	authRefused atomic.Bool
 	// down reports a service guest that is down for good
 	// (ChildOptions.Down): WaitReady does not wait for it. Nil: none is.
 	down func(guest string) bool
@@ -128,8 +132,20 @@ func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...st
 			case n.refused <- pe:
 			default: // the first one is what matters
 			}
+		case errors.Is(err, nats.ErrAuthorization):
+			// Refused while reconnecting: said once until it connects
+			// again (it goes on trying, see Conn.Connect).
+			if n.authRefused.CompareAndSwap(false, true) {
+				n.warnf("the NATS server refuses this process's credentials, and it is cut off from the app until the server takes them again (it goes on trying): "+
+					"configure the server with the users `parigot nats-config` prints, from the same --seeds directory as --nats-seeds (%v)", err)
+			}
 		case other != nil:
 			other(c, sub, err)
+		}
+	})
+	nc.SetReconnectHandler(func(c *nats.Conn) {
+		if n.authRefused.CompareAndSwap(true, false) {
+			n.warnf("the NATS server takes this process's credentials again: connected at %s", c.ConnectedUrlRedacted())
 		}
 	})
 	return n

@@ -141,9 +141,12 @@ func AuthorizationConfig(app string, guests []*host.GuestSpec, seeds map[string]
 # parigot's payloads of up to 4 MiB need max_payload: 8MB on the server.
 #
 # Put this block in the nats-server configuration of every node (or
-# 'include' this file there). A server that already has an authorization
-# block takes these users into its users list; with accounts, they go into
-# the users list of the app's account.
+# 'include' this file there). A server takes one authorization block: a
+# second one (another app's file included too, say) replaces the first,
+# whose users it then refuses. A server that already has an authorization
+# block takes these users into its users list, copied there by hand, as
+# does one serving several apps; with accounts, they go into the users
+# list of the app's account.
 authorization {
   users = [
 `, app)
