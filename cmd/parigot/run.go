@@ -106,8 +106,8 @@ each service's offer gave them through NATS.`,
 				// those it names would wait for them for ever.
 				return usageError{err: fmt.Errorf("--only hosts part of the app here and leaves the rest to other machines, which reach it through the NATS server they share: give that server with --nats (or $%s)", split.EnvURL)}
 			}
-			if f.seeds != "" && f.natsURL == "" {
-				return usageError{err: fmt.Errorf("--nats-seeds needs --nats: the embedded NATS server makes each guest's key itself")}
+			if f.seeds != "" && split.ConnFromEnv(f.natsURL).URL == "" {
+				return usageError{err: fmt.Errorf("--nats-seeds needs --nats (or $%s): the embedded NATS server makes each guest's key itself", split.EnvURL)}
 			}
 			if f.seeds != "" && (f.natsUser != "" || f.creds != "") {
 				return usageError{err: fmt.Errorf("--nats-seeds gives each guest its own NATS user, --nats-user and --nats-creds one user for all of them: give one or the other")}
