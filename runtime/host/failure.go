@@ -91,6 +91,9 @@ type Failure struct {
 // DownLine is what the host prints when service f names goes down for
 // good while the app runs on: its restarts, if any, are spent.
 func DownLine(f Failure) string {
+	if f.Replica != 0 { // one of several: the others take its calls
+		return fmt.Sprintf("parigot: %s; it is down for the rest of the run, and its service's calls go to its other replicas while any serves", f)
+	}
 	return fmt.Sprintf("parigot: %s; it is down for the rest of the run, and calls to it fail with unavailable", f)
 }
 
