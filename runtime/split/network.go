@@ -224,6 +224,16 @@ func (n *Network) subscribeCalls(guest string, services []string, local route.En
 			if m.Reply == "" {
 				return // nobody to answer: not a parigot caller
 			}
+			if m.Header.Get(headerDirect) != "" && !strings.HasPrefix(m.Reply, n.subj.inbox("")) || m.Header.Get(headerDirect) == "" && n.subj.caller(m.Reply) == "" {
+				// Not answered to a caller of the app (a call's reply
+				// subject, an offer request's inbox): no caller sent it.
+				// JetStream delivers a push consumer's messages with its
+				// acknowledgement subject, to whatever deliver subject the
+				// consumer names, and a guest allowed to create consumers
+				// on a store's stream could name this one: its messages
+				// must not run as calls the guest may not make.
+				return
+			}
 			if m.Header.Get(headerDirect) != "" {
 				var offer []byte // none: this replica takes its calls over NATS only
 				if direct != nil {

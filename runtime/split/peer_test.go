@@ -2,6 +2,7 @@ package split
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -38,18 +39,31 @@ func TestGarbageFromANetworkPeerIsRefusedAndEverythingGoesOn(t *testing.T) {
 	}
 	defer peer.Close()
 	subject := "parigot.test.call.test.Echo"
-	ask := func(method string, data []byte) (*nats.Msg, error) {
+	asked := 0
+	ask := func(method string, data []byte, wait time.Duration) (*nats.Msg, error) {
 		m := nats.NewMsg(subject)
 		if method != "\x00" {
 			m.Header.Set(headerMethod, method)
 		}
 		m.Data = data
-		return peer.RequestMsg(m, patience)
+		// Answered where a caller of the app is answered, as a service
+		// answers only its app's callers.
+		asked++
+		m.Reply = fmt.Sprintf("%s.peer.%d", subjects{"test"}.reply(NativeCaller), asked)
+		sub, err := peer.SubscribeSync(m.Reply)
+		if err != nil {
+			return nil, err
+		}
+		defer sub.Unsubscribe()
+		if err := peer.PublishMsg(m); err != nil {
+			return nil, err
+		}
+		return sub.NextMsg(wait)
 	}
 	// Wait for the service.
 	deadline := time.Now().Add(patience)
 	for {
-		if _, err := ask("test.Echo/Echo", nil); err == nil {
+		if _, err := ask("test.Echo/Echo", nil, 250*time.Millisecond); err == nil { // no answer yet: not up
 			break
 		}
 		if time.Now().After(deadline) {
@@ -69,7 +83,7 @@ func TestGarbageFromANetworkPeerIsRefusedAndEverythingGoesOn(t *testing.T) {
 		{"a method the service lacks", "test.Echo/Nope", nil, "12", "has no method Nope"},
 		{"a 5 MiB request", "test.Echo/Echo", make([]byte, 5<<20), "8", "larger than the 4194304-byte limit"},
 	} {
-		reply, err := ask(c.method, c.data)
+		reply, err := ask(c.method, c.data, patience)
 		if err != nil {
 			t.Errorf("%s: no answer: %v", c.name, err)
 			continue
