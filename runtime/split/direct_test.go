@@ -546,7 +546,12 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // test ends).
 func callerOfAFakeReplica(t *testing.T, serve func(net.Listener)) *Network {
 	t.Helper()
-	srv := startIdentityServer(t)
+	return callerOfAFakeReplicaOn(t, startIdentityServer(t), serve)
+}
+
+// callerOfAFakeReplicaOn is callerOfAFakeReplica on the server srv.
+func callerOfAFakeReplicaOn(t *testing.T, srv *Server, serve func(net.Listener)) *Network {
+	t.Helper()
 	caller := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
 	t.Cleanup(func() { caller.Close() })
 	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
@@ -670,18 +675,7 @@ func TestAReplicaThatStopsReadingDoesNotHoldItsCaller(t *testing.T) {
 // calls then reach through the server.
 func TestAfterABreakCallsGoThroughNATSOnceAReplicaServesThere(t *testing.T) {
 	srv := startIdentityServer(t)
-	caller := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
-	t.Cleanup(func() { caller.Close() })
-	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go replicaThatDies(ln)
-	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: "r1", Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker", Token: []byte("t")})
-	if err := caller.client.connect("echo", offer); err != nil || known(caller, "echo") != 1 {
-		t.Fatalf("the caller did not connect to the replica: %v", err)
-	}
+	caller := callerOfAFakeReplicaOn(t, srv, replicaThatDies)
 	caller.client.want("echo") // it looks for echo's replicas from now on, as a child does
 	got := twoCallsAcrossABreak(t, caller)
 	overNATS := NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo")
