@@ -220,6 +220,14 @@ func (in *instance) Serving() bool {
 // GuestName implements route.Endpoint.
 func (in *instance) GuestName() string { return in.spec.Name }
 
+// DeadLettered says that a message of topic, delivered to this service,
+// was dead-lettered (package state's DeadLetterWatcher): nothing else
+// tells the user, short of reading the dead letters.
+func (in *instance) DeadLettered(topic string, seq, attempts uint64, reason string) {
+	in.run.say("parigot: %s %s: message %d of topic %s dead-lettered after %d attempts (%s); it is kept on the topic's dead letters (docs/STATE.md, \"Dead letters\")",
+		in.spec.Kind, in.run.label(in), seq, topic, attempts, reason)
+}
+
 // MethodTimeout implements route.Endpoint.
 func (in *instance) MethodTimeout() time.Duration {
 	if in.debugging() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -217,6 +218,11 @@ func TestAPoisonMessageTakesNoInnocentOneInFlightDownWithIt(t *testing.T) {
 	if m := dead["poison"]; m.Header.Get(state.HeaderDeadAttempts) != "3" || m.Header.Get(state.HeaderDeadError) != "unavailable: service sink panicked" {
 		t.Errorf("the poison was dead-lettered after %s attempts with %q, want 3 and its panic",
 			m.Header.Get(state.HeaderDeadAttempts), m.Header.Get(state.HeaderDeadError))
+	}
+	// Said when it happens, once.
+	said := regexp.MustCompile(`(?m)^parigot: service sink: message [0-9]+ of topic news dead-lettered after 3 attempts \(unavailable: service sink panicked\); it is kept on the topic's dead letters`)
+	if n := len(said.FindAllString(out.String(), -1)); n != 1 {
+		t.Errorf("the dead letter was said %d times, want once (%s):\n%s", n, said, out.String())
 	}
 	if t.Failed() {
 		t.Logf("output:\n%s", out.String())

@@ -285,4 +285,19 @@ func (s *subscriber) deadLetter(d *delivery, reason string) {
 		return
 	}
 	d.msg.TermWithReason("dead-lettered after " + strconv.FormatUint(d.attempts, 10) + " attempts")
+	if w, ok := s.target.(DeadLetterWatcher); ok {
+		seq := uint64(0)
+		if meta, err := d.msg.Metadata(); err == nil {
+			seq = meta.Sequence.Stream
+		}
+		w.DeadLettered(s.sub.Topic, seq, d.attempts, reason)
+	}
+}
+
+// DeadLetterWatcher is a subscription's target that is told of each
+// message its subscriber dead-letters (the host says so, so that a user
+// learns of it without reading the dead letters): the topic, the
+// message's sequence in its stream, its attempts and why the last failed.
+type DeadLetterWatcher interface {
+	DeadLettered(topic string, seq, attempts uint64, reason string)
 }
