@@ -150,7 +150,8 @@ func (c Conn) connectError(who string, err error) error {
 			"configure the server with the users `parigot nats-config` prints, from the same --seeds directory as --nats-seeds", c.URL, who, pub, err)
 	}
 	return fmt.Errorf("connecting to NATS at %s: the server refused the credentials (%w): "+
-		"check --nats-user, --nats-creds or PARIGOT_NATS_TOKEN, PARIGOT_NATS_USER and PARIGOT_NATS_PASSWORD, PARIGOT_NATS_CREDS", c.URL, err)
+		"check --nats-user, --nats-creds or PARIGOT_NATS_TOKEN, PARIGOT_NATS_USER and PARIGOT_NATS_PASSWORD, PARIGOT_NATS_CREDS; "+
+		"for a server configured with the users `parigot nats-config` prints, give each guest its own with --nats-seeds", c.URL, err)
 }
 
 // RunChild hosts the guest opts.Name: it connects to NATS, waits for the

@@ -2,6 +2,8 @@ package split
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +34,15 @@ func TestSplitModeOnAnOperatorsServer(t *testing.T) {
 	}
 	unknownKeys, err := AuthorizationConfig("test", guests, map[string]string{"echo": stranger["echo"], "ticker": seeds["ticker"]})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Seeds mixed up: echo's file holds ticker's seed, which the server
+	// knows, as ticker's.
+	swapped := t.TempDir()
+	if err := os.WriteFile(filepath.Join(swapped, "echo.nk"), []byte(seeds["ticker"]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(swapped, "ticker.nk"), []byte(seeds["ticker"]), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	without := func(subject string) string {
@@ -68,6 +79,16 @@ func TestSplitModeOnAnOperatorsServer(t *testing.T) {
 			name: "a server that does not know a guest's key says whose key it lacks",
 			conf: unknownKeys, seeds: seedDir,
 			want: []string{"the server does not know echo's nkey " + echoPub, "parigot nats-config"},
+		},
+		{
+			name: "a guest run with another guest's seed is told to check which seed it has",
+			conf: printed, seeds: swapped,
+			want: []string{`guest echo subscribe to "parigot.test.call.test.Echo" in queue group "echo"`, "echo.nk"},
+		},
+		{
+			name: "a run without credentials on a server of per-guest users says to give each guest its seed",
+			conf: printed,
+			want: []string{"the server refused the credentials", "give each guest its own with --nats-seeds"},
 		},
 		{
 			name: "one user shared by the app, allowed only the app's subjects, runs the app",

@@ -30,7 +30,8 @@ func (e *PermissionError) Error() string {
 		}
 	}
 	return fmt.Sprintf("the NATS server %s: give the NATS user of %s the permissions `parigot nats-config` prints for it "+
-		"(or, for one user shared by the whole app, publish and subscribe on %s.>)", what, e.Guest, subjects{e.App}.root())
+		"(or, for one user shared by the whole app, publish and subscribe on %s.>); if the server has them, check that %s runs with its own credentials: with --nats-seeds, the seed in %s.nk, not another guest's",
+		what, e.Guest, subjects{e.App}.root(), e.Guest, e.Guest)
 }
 
 // violation reads the server's permission errors, as
