@@ -64,8 +64,17 @@ var (
 
 // refuseConnect answers a Connect call with an error of code c.
 func refuseConnect(w http.ResponseWriter, c connect.Code, msg string) {
+	connectError(w, connectHTTPStatus(c), c, msg)
+}
+
+// connectError answers with Connect's error form, {"code":..., "message":...},
+// and HTTP status: the one way the gateway writes it. The message may hold
+// the request's path: JSON's HTML escaping stays on, and no browser may
+// take the reply for a page.
+func connectError(w http.ResponseWriter, status int, c connect.Code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(connectHTTPStatus(c))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]string{"code": c.String(), "message": msg})
 }
 

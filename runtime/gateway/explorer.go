@@ -17,6 +17,7 @@ import (
 	"parigot.dev/parigot/runtime/internal/native"
 	"parigot.dev/parigot/runtime/observe"
 
+	"connectrpc.com/connect"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
@@ -120,21 +121,21 @@ func (e *explorer) call(w http.ResponseWriter, req *http.Request) {
 	proc := "/" + req.PathValue("service") + "/" + req.PathValue("method")
 	input, ok := e.known[proc]
 	if !ok {
-		explorerError(w, http.StatusNotFound, "unimplemented", fmt.Sprintf("the app has no method %s: its services' methods are at /api/explorer/methods", proc[1:]))
+		connectError(w, http.StatusNotFound, connect.CodeUnimplemented, fmt.Sprintf("the app has no method %s: its services' methods are at /api/explorer/methods", proc[1:]))
 		return
 	}
 	if why := foreignRequest(req); why != "" {
-		explorerError(w, http.StatusForbidden, "permission_denied", why)
+		connectError(w, http.StatusForbidden, connect.CodePermissionDenied, why)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, MaxBody))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig): // as the gateway answers it
-		explorerError(w, http.StatusRequestEntityTooLarge, "resource_exhausted", fmt.Sprintf("the request body is larger than the gateway's limit of %d bytes", tooBig.Limit))
+		connectError(w, http.StatusRequestEntityTooLarge, connect.CodeResourceExhausted, fmt.Sprintf("the request body is larger than the gateway's limit of %d bytes", tooBig.Limit))
 		return
 	case err != nil:
-		explorerError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("reading the request body: %v", err))
+		connectError(w, http.StatusBadRequest, connect.CodeInvalidArgument, fmt.Sprintf("reading the request body: %v", err))
 		return
 	}
 	// A body that is JSON but not the request (a field misspelt, a string
@@ -142,7 +143,7 @@ func (e *explorer) call(w http.ResponseWriter, req *http.Request) {
 	// Connect's servers, would drop the fields it does not know.
 	if json.Valid(body) {
 		if err := (protojson.UnmarshalOptions{Resolver: e.types}).Unmarshal(body, dynamicpb.NewMessage(input)); err != nil {
-			explorerError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("the body is not a %s: %v", input.FullName(), err))
+			connectError(w, http.StatusBadRequest, connect.CodeInvalidArgument, fmt.Sprintf("the body is not a %s: %v", input.FullName(), err))
 			return
 		}
 	}
@@ -181,14 +182,6 @@ func foreignRequest(req *http.Request) string {
 		return fmt.Sprintf("the explorer takes calls from the dashboard's own page only, not from %s", origin)
 	}
 	return ""
-}
-
-// explorerError answers with Connect's error of code, as the gateway's
-// calls do.
-func explorerError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
 }
 
 // maxTemplateDepth bounds how deep a request's template spells out nested

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -309,10 +308,7 @@ func notRunning(w http.ResponseWriter, r *http.Request, msg string) {
 		restError(w, http.StatusServiceUnavailable, connect.CodeUnavailable, msg)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	json.NewEncoder(w).Encode(map[string]string{"code": connect.CodeUnavailable.String(), "message": msg})
+	connectError(w, http.StatusServiceUnavailable, connect.CodeUnavailable, msg)
 }
 
 // refuseGRPC answers the first call of c, a gRPC connection that no run's

@@ -244,9 +244,7 @@ func checkJSON(procedures map[string]protoreflect.MessageDescriptor, types *dyna
 			restError(w, status, code, msg)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json") // Connect's error
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(map[string]string{"code": code.String(), "message": msg})
+		connectError(w, status, code, msg)
 	})
 }
 

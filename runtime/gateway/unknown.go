@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -81,12 +80,7 @@ func (u *unknownRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		restError(w, status, code, msg)
 		return
 	}
-	// The message holds the request's path: JSON's HTML escaping stays on,
-	// and no browser may take the reply for a page.
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"code": code.String(), "message": msg})
+	connectError(w, status, code, msg)
 }
 
 // procedureShaped says whether path is a method's path as Connect, gRPC
