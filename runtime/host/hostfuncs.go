@@ -82,7 +82,8 @@ func exportHostModule(ctx context.Context, rt wazero.Runtime, log *slog.Logger) 
 // preempt a guest that loops without calling the host; and when the host
 // has stopped the guest (ctx ends: an overrun under on_overrun = "stop", a
 // stop, Ctrl-C), it ends the guest's run there with an exit that the host
-// reads as "stopped". It does not go through guard: its panic is the way
+// reads as "stopped" (for an overrun, an error that carries the wasm stack
+// trace: see errStoppedOverBudget). It does not go through guard: its panic is the way
 // out of the guest, which wazero turns into the run's error.
 func hostYield(ctx context.Context, _ api.Module, stack []uint64) {
 	if ctx.Err() != nil {
