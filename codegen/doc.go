@@ -6,7 +6,8 @@
 // three generators over it with protogen:
 //
 //   - the protobuf Go generator (protoc-gen-go's own code, so <name>.pb.go is
-//     byte-identical to what protoc-gen-go writes);
+//     byte-identical to what protoc-gen-go writes below its header, which
+//     is parigot's, as in every file parigot generates: see ownHeader);
 //   - vtprotobuf's generator (github.com/planetscale/vtprotobuf, as a
 //     library), which writes <name>_vtproto.pb.go with fast, plain-Go
 //     marshalling methods for the messages (SizeVT, MarshalToSizedBufferVT,
@@ -24,8 +25,8 @@
 // the app's module, and are written only when their content changes, so
 // builds stay incremental. Generated files of the directories written into
 // that no proto produces now (a renamed proto's, the stubs of one that no
-// longer defines services) are removed, when they are certainly parigot's:
-// see removeStale.
+// longer defines services) are removed, when their header says they are
+// parigot's: see removeStale.
 //
 // Every user mistake (a syntax or link error, a missing file, a streaming
 // method, a go_package outside the app's module) comes back as an

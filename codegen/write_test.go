@@ -188,3 +188,60 @@ func TestASetImportsFromTheOtherSetsRoots(t *testing.T) {
 		}
 	}
 }
+
+// A renamed proto takes its old <name>.pb.go with it whatever its syntax,
+// though only a proto3 file gets a sibling (<name>_vtproto.pb.go) that
+// goes too: parigot's message files say they are parigot's. A proto with
+// comments above its syntax line, which protoc-gen-go writes above its
+// header, and a deprecated one, whose header names no source, are no
+// exception. What the user wrote beside them stays.
+func TestARenamedProtoOfAnySyntaxTakesItsMessageFile(t *testing.T) {
+	const goPackage = `option go_package = "example.com/app/gen/note/v1;notev1";`
+	for _, tc := range []struct {
+		name, head string
+		removed    []string
+	}{
+		{"proto2", `syntax = "proto2";`, nil},
+		{"edition 2023", `edition = "2023";`, nil},
+		{"edition 2024", `edition = "2024";`, nil},
+		{"deprecated proto2", "syntax = \"proto2\";\noption deprecated = true;", nil},
+		{"proto3 with comments above its syntax", "// Copyright the app's authors.\n\n// The notes.\nsyntax = \"proto3\";", []string{"gen/note/v1/note_vtproto.pb.go"}},
+		{"deprecated proto3", "syntax = \"proto3\";\noption deprecated = true;", []string{"gen/note/v1/note_vtproto.pb.go"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			proto := tc.head + "\npackage note.v1;\n" + goPackage + "\nmessage Note { optional string text = 1; }\n"
+			if strings.HasPrefix(tc.head, "edition") {
+				proto = strings.Replace(proto, "optional ", "", 1)
+			}
+			dir := writeApp(t, map[string]string{"proto/note/v1/note.proto": proto})
+			input := func(file string) Input {
+				return Input{AppDir: dir, DisplayDir: "app", Module: testModule,
+					Sets: []ProtoSet{{Root: "proto", Files: []string{file}}}}
+			}
+			mustGenerate(t, input("proto/note/v1/note.proto"))
+			gen := filepath.Join(dir, "gen/note/v1")
+			own := map[string]string{
+				"helpers.go":   "package notev1\n",
+				"manual.pb.go": messageHeader + "\n// source: note/v1/manual.proto\n\npackage notev1\n",
+			}
+			for name, content := range own {
+				if err := os.WriteFile(filepath.Join(gen, name), []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Rename(filepath.Join(dir, "proto/note/v1/note.proto"), filepath.Join(dir, "proto/note/v1/memo.proto")); err != nil {
+				t.Fatal(err)
+			}
+			res := mustGenerate(t, input("proto/note/v1/memo.proto"))
+			wantRemoved(t, dir, res, append(tc.removed, "gen/note/v1/note.pb.go")...)
+			if _, err := os.Stat(filepath.Join(gen, "memo.pb.go")); err != nil {
+				t.Error(err)
+			}
+			for name := range own {
+				if _, err := os.Stat(filepath.Join(gen, name)); err != nil {
+					t.Errorf("%s, the user's: %v, want it kept", name, err)
+				}
+			}
+		})
+	}
+}
