@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -37,10 +38,88 @@ type Case struct {
 	pkg, name string
 	result    string // "pass", "fail" or "skip"
 	elapsed   float64
-	output    strings.Builder
+	output    testOutput
 	// unbuilt is a package failure of a package whose tests did not
 	// compile: the compiler's errors, above, say why.
 	unbuilt bool
+	// parent is the test that runs this one as a subtest, nil for a
+	// top-level test; running are the subtests of this one that run now
+	// (started, and neither paused by t.Parallel nor ended).
+	parent  *Case
+	running []*Case
+}
+
+// testOutput is what a test printed, in the order go test reported it.
+//
+// What a test prints while one of its subtests runs, and no other, is
+// lent to that subtest (see Case.print): the test's own code waits in
+// t.Run meanwhile, so what prints is work of the subtest's, most often
+// the app's services, which apptest.Start logs to the test that started
+// them, answering the subtest's calls. A lent line is part of the
+// subtest's output, and of the test's only while the subtest has not
+// failed: a failing subtest shows the lines that belong to it, and they
+// are not shown a second time with its parent's failure, while those of
+// a subtest that passed stay in the parent's output (a service's crash
+// fails the test that started the app, not the subtest that passed).
+type testOutput struct {
+	parts []outputPart
+}
+
+// outputPart is a piece of a test's output, with the subtest it is lent
+// to, if any.
+type outputPart struct {
+	text   []byte
+	lentTo *Case
+}
+
+func (o *testOutput) WriteString(s string) { o.write(s, nil) }
+
+func (o *testOutput) write(s string, lentTo *Case) {
+	if n := len(o.parts); n > 0 && o.parts[n-1].lentTo == lentTo {
+		o.parts[n-1].text = append(o.parts[n-1].text, s...)
+		return
+	}
+	o.parts = append(o.parts, outputPart{[]byte(s), lentTo})
+}
+
+// String is the test's output, without the lines lent to subtests that
+// failed.
+func (o *testOutput) String() string {
+	var b strings.Builder
+	for _, p := range o.parts {
+		if p.lentTo == nil || p.lentTo.result != "fail" {
+			b.Write(p.text)
+		}
+	}
+	return b.String()
+}
+
+// print adds a line of c's output: to c's, or, while c runs one subtest
+// and no other (and that one runs one subtest...), lent to the innermost
+// of them (see testOutput).
+func (c *Case) print(s string) {
+	d := c
+	for len(d.running) == 1 {
+		d = d.running[0]
+	}
+	if d == c {
+		c.output.WriteString(s)
+		return
+	}
+	d.output.WriteString(s)
+	c.output.write(s, d)
+}
+
+// runs records whether c runs now, as a subtest of its parent.
+func (c *Case) runs(now bool) {
+	if c.parent == nil {
+		return
+	}
+	r := slices.DeleteFunc(c.parent.running, func(o *Case) bool { return o == c })
+	if now {
+		r = append(r, c)
+	}
+	c.parent.running = r
 }
 
 // Pass is what one `go test` run reported.
@@ -246,17 +325,22 @@ func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 		key := ev.Package + " " + ev.Test
 		c := cases[key]
 		if c == nil {
-			c = &Case{pkg: ev.Package, name: ev.Test}
+			c = &Case{pkg: ev.Package, name: ev.Test, parent: parentOf(cases, ev.Package, ev.Test)}
 			cases[key] = c
 			pass.cases = append(pass.cases, c)
 		}
 		switch ev.Action {
+		case "run", "cont":
+			c.runs(true)
+		case "pause":
+			c.runs(false)
 		case "output":
-			c.output.WriteString(ev.Output)
+			c.print(ev.Output)
 			if verbose {
 				shown.write(ev.Package, ev.Output)
 			}
 		case "pass", "skip", "fail":
+			c.runs(false)
 			c.result, c.elapsed = ev.Action, ev.Elapsed
 			if ev.Action == "fail" {
 				testFailed[c.pkg] = true
@@ -282,6 +366,18 @@ func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 	}
 	pass.pkgFailures = kept
 	return pass
+}
+
+// parentOf is the test of pkg that runs test as a subtest: the one, of
+// those that have started and not ended, whose name and a slash begin
+// test's name, the longest (a subtest's own name may hold a slash).
+func parentOf(cases map[string]*Case, pkg, test string) *Case {
+	for i := strings.LastIndexByte(test, '/'); i > 0; i = strings.LastIndexByte(test[:i], '/') {
+		if p := cases[pkg+" "+test[:i]]; p != nil && p.result == "" {
+			return p
+		}
+	}
+	return nil
 }
 
 // byPackage shows the verbose output of packages that go test runs at

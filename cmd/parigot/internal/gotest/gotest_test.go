@@ -224,3 +224,106 @@ func TestVerboseOutputIsShownAPackageAtATime(t *testing.T) {
 		t.Errorf("parigot test -v showed\n%s\nwant\n%s", shown.String(), want)
 	}
 }
+
+// subtestEvents is what `go test -json` prints for a topology test whose
+// services (apptest logs their lines to the test that started the app)
+// print while its subtests run: one at a time, then two at once
+// (t.Parallel).
+const subtestEvents = `{"Action":"start","Package":"shop"}
+{"Action":"run","Package":"shop","Test":"TestShop"}
+{"Action":"output","Package":"shop","Test":"TestShop","Output":"=== RUN   TestShop\n"}
+{"Action":"output","Package":"shop","Test":"TestShop","Output":"    shop | ready\n"}
+{"Action":"run","Package":"shop","Test":"TestShop/greets"}
+{"Action":"output","Package":"shop","Test":"TestShop/greets","Output":"=== RUN   TestShop/greets\n"}
+{"Action":"run","Package":"shop","Test":"TestShop/greets/by_name"}
+{"Action":"output","Package":"shop","Test":"TestShop/greets/by_name","Output":"=== RUN   TestShop/greets/by_name\n"}
+{"Action":"output","Package":"shop","Test":"TestShop","Output":"    shop | greeting Ada\n"}
+{"Action":"output","Package":"shop","Test":"TestShop/greets/by_name","Output":"    topology_test.go:22: greeting = \"Hello, Ada\", want \"Hello, Ada!\"\n"}
+{"Action":"output","Package":"shop","Test":"TestShop/greets/by_name","Output":"--- FAIL: TestShop/greets/by_name (0.00s)\n"}
+{"Action":"fail","Package":"shop","Test":"TestShop/greets/by_name","Elapsed":0}
+{"Action":"output","Package":"shop","Test":"TestShop/greets","Output":"--- FAIL: TestShop/greets (0.00s)\n"}
+{"Action":"fail","Package":"shop","Test":"TestShop/greets","Elapsed":0}
+{"Action":"run","Package":"shop","Test":"TestShop/answers"}
+{"Action":"output","Package":"shop","Test":"TestShop/answers","Output":"=== RUN   TestShop/answers\n"}
+{"Action":"output","Package":"shop","Test":"TestShop","Output":"    shop | greeting Bob\n"}
+{"Action":"output","Package":"shop","Test":"TestShop/answers","Output":"--- PASS: TestShop/answers (0.00s)\n"}
+{"Action":"pass","Package":"shop","Test":"TestShop/answers","Elapsed":0}
+{"Action":"run","Package":"shop","Test":"TestShop/a"}
+{"Action":"output","Package":"shop","Test":"TestShop/a","Output":"=== RUN   TestShop/a\n"}
+{"Action":"output","Package":"shop","Test":"TestShop/a","Output":"=== PAUSE TestShop/a\n"}
+{"Action":"pause","Package":"shop","Test":"TestShop/a"}
+{"Action":"run","Package":"shop","Test":"TestShop/b"}
+{"Action":"output","Package":"shop","Test":"TestShop/b","Output":"=== RUN   TestShop/b\n"}
+{"Action":"output","Package":"shop","Test":"TestShop/b","Output":"=== PAUSE TestShop/b\n"}
+{"Action":"pause","Package":"shop","Test":"TestShop/b"}
+{"Action":"output","Package":"shop","Test":"TestShop","Output":"    shop | between\n"}
+{"Action":"cont","Package":"shop","Test":"TestShop/a"}
+{"Action":"output","Package":"shop","Test":"TestShop/a","Output":"=== CONT  TestShop/a\n"}
+{"Action":"cont","Package":"shop","Test":"TestShop/b"}
+{"Action":"output","Package":"shop","Test":"TestShop/b","Output":"=== CONT  TestShop/b\n"}
+{"Action":"output","Package":"shop","Test":"TestShop","Output":"    shop | greeting Cy\n"}
+{"Action":"output","Package":"shop","Test":"TestShop/a","Output":"    topology_test.go:40: a failed\n"}
+{"Action":"output","Package":"shop","Test":"TestShop/a","Output":"--- FAIL: TestShop/a (0.00s)\n"}
+{"Action":"fail","Package":"shop","Test":"TestShop/a","Elapsed":0}
+{"Action":"output","Package":"shop","Test":"TestShop/b","Output":"--- PASS: TestShop/b (0.00s)\n"}
+{"Action":"pass","Package":"shop","Test":"TestShop/b","Elapsed":0}
+{"Action":"output","Package":"shop","Test":"TestShop","Output":"--- FAIL: TestShop (0.70s)\n"}
+{"Action":"fail","Package":"shop","Test":"TestShop","Elapsed":0.7}
+{"Action":"output","Package":"shop","Output":"FAIL\tshop\t0.712s\n"}
+{"Action":"fail","Package":"shop","Elapsed":0.712}
+`
+
+// What a test prints while one subtest runs, and no other, is shown with
+// that subtest's failure (the innermost one running), and not again with
+// the test's; what it prints outside its subtests, while one that passed
+// ran, or while several ran at once, is shown with the test's own
+// failure. JUnit's report says the same.
+func TestWhatPrintsWhileASubtestRunsIsShownWithIt(t *testing.T) {
+	var shown bytes.Buffer
+	pass := read(strings.NewReader(subtestEvents), "single", false, &shown)
+	want := `--- FAIL: TestShop/greets/by_name (0.00s)
+    shop | greeting Ada
+    topology_test.go:22: greeting = "Hello, Ada", want "Hello, Ada!"
+--- FAIL: TestShop/greets (0.00s)
+--- FAIL: TestShop/a (0.00s)
+    topology_test.go:40: a failed
+--- FAIL: TestShop (0.70s)
+    shop | ready
+    shop | greeting Bob
+    shop | between
+    shop | greeting Cy
+FAIL	shop	0.712s
+`
+	if shown.String() != want {
+		t.Errorf("shown:\n%s\nwant:\n%s", shown.String(), want)
+	}
+
+	report := filepath.Join(t.TempDir(), "report.xml")
+	if err := WriteJUnit(report, []*Pass{pass}, false); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got junitSuites
+	if err := xml.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	texts := map[string]string{}
+	for _, c := range got.Suites[0].Cases {
+		texts[c.Name] = c.SystemOut
+		if c.Failure != nil {
+			texts[c.Name] = c.Failure.Text
+		}
+	}
+	for name, lines := range map[string]struct{ has, lacks string }{
+		"TestShop/greets/by_name": {has: "shop | greeting Ada"},
+		"TestShop/answers":        {has: "shop | greeting Bob"},
+		"TestShop":                {has: "shop | greeting Bob", lacks: "shop | greeting Ada"},
+	} {
+		if !strings.Contains(texts[name], lines.has) || lines.lacks != "" && strings.Contains(texts[name], lines.lacks) {
+			t.Errorf("the report's %s:\n%s\nwant %q in it, and not %q", name, texts[name], lines.has, lines.lacks)
+		}
+	}
+}
