@@ -80,6 +80,9 @@ func TestCalls(t *testing.T) {
 // fails with unavailable at once, in both modes as single mode does: it
 // must not wait for the service to become ready, which it never will.
 func TestAProgramRunsWhileAServiceItRequiresIsDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an app, which Start skips under -short")
+	}
 	for _, mode := range []Mode{Single, Split} {
 		t.Run(string(mode)+" mode", func(t *testing.T) {
 			t.Setenv(EnvMode, "")
