@@ -67,8 +67,9 @@ func (d *directClient) set(guest string) *peerSet {
 }
 
 // pick is the next replica of guest in turn that a call goes to, among
-// those it has not been to yet (tried): one that handed back no call
-// lately (clientConn.pausedUntil) when there is one. It is nil when none
+// those it has not been to yet (tried): one that is not resting (it
+// handed back a call lately, or has been quiet: clientConn.resting) when
+// there is one. It is nil when none
 // is left; more reports whether another would be left for the call, were
 // this one to hand it back.
 func (d *directClient) pick(guest string, tried []*clientConn) (cc *clientConn, more bool) {
@@ -95,16 +96,11 @@ func (d *directClient) pick(guest string, tried []*clientConn) (cc *clientConn, 
 		if chosen >= 0 {
 			continue
 		}
-		if until := c.pausedUntil.Load(); until != 0 {
-			if now == 0 {
-				now = time.Now().UnixNano()
+		if c.resting(&now) {
+			if paused < 0 {
+				paused = at
 			}
-			if until > now {
-				if paused < 0 {
-					paused = at
-				}
-				continue
-			}
+			continue
 		}
 		chosen = at
 	}
@@ -140,6 +136,17 @@ func (d *directClient) keep(n int) bool {
 // second; then the replica takes calls again, or hands the next back.
 func pauseFor(budget time.Duration) time.Duration {
 	return min(max(budget, 10*time.Millisecond), time.Second)
+}
+
+// quietAfter is how long a replica may send nothing back, once a call
+// went to it, before its callers take it for stopped: its method budget
+// and the grace after it, by when the replica has answered the call, or
+// handed it back, or its host has stopped the method that held it (see
+// route.Grace). A replica that only took a while is passed over for one
+// pause (pauseFor), which costs nothing but its share of the calls
+// meanwhile.
+func quietAfter(budget time.Duration) time.Duration {
+	return budget + route.Grace(budget)
 }
 
 // askFor asks count replicas of guest, through the NATS server, for an
@@ -238,6 +245,9 @@ func (d *directClient) connect(guest string, data []byte) error {
 		return err
 	}
 	cc.client = d
+	if spec := host.FindGuest(d.net.guests, guest); spec != nil {
+		cc.budget = spec.MethodTimeout
+	}
 	p.conns = append(p.conns, cc)
 	p.down = false
 	go cc.read(r)
@@ -508,8 +518,14 @@ type clientConn struct {
 	draining atomic.Bool // the replica sent a goaway: no new calls (set with wmu held)
 
 	// pausedUntil is when the replica may take calls again (Unix ns),
-	// after it handed one back: pick passes over it until then. 0: never.
+	// after it handed one back or was found quiet: pick passes over it
+	// until then. 0: never.
 	pausedUntil atomic.Int64
+	// unheardSince is when a call went to the replica that no frame of
+	// any kind came back after (Unix ns): the first call since the last
+	// frame. 0: a frame came after every call so far. See resting.
+	unheardSince atomic.Int64
+	budget       time.Duration // the method budget of the replica's guest (quietAfter)
 
 	mu      sync.Mutex
 	seq     uint64
@@ -551,6 +567,9 @@ func (cc *clientConn) call(ev abi.Event, from route.Endpoint, move *moving) bool
 	cc.mu.Unlock()
 	var timeout int64
 	now := time.Now().UnixNano()
+	// Noted before the write, so that the reply, which cannot come before
+	// it, always clears it.
+	cc.unheardSince.CompareAndSwap(0, now)
 	if ev.Deadline > 0 {
 		timeout = max(ev.Deadline-now, 1)
 	}
@@ -591,6 +610,7 @@ func (cc *clientConn) read(r *bufio.Reader) {
 		if err != nil {
 			break
 		}
+		cc.unheardSince.Store(0) // the replica runs: see resting
 		if kind == frameGoaway {
 			cc.client.drop(cc)
 			cc.wmu.Lock()
@@ -661,6 +681,34 @@ func (d *directClient) settle(p pendingCall) {
 	if p.move != nil {
 		d.kept.Add(-int64(len(p.move.ev.Payload)))
 	}
+}
+
+// resting reports whether pick passes over cc for now: it handed back a
+// call lately (pausedUntil), or it has been quiet, sending nothing back
+// for longer than quietAfter since a call went to it, as a replica does
+// whose process is stopped (SIGSTOP, a debugger) or whose machine is cut
+// off while the connection stays open. Calls sent to such a replica wait
+// for their deadline; the caller's others go to the replicas that
+// answer. A quiet replica gets one call a pause (pauseFor), by which its
+// callers learn that it answers again. now is the time (Unix ns), read
+// when it is first needed; pick holds d.mu.
+func (cc *clientConn) resting(now *int64) bool {
+	until, since := cc.pausedUntil.Load(), cc.unheardSince.Load()
+	if until == 0 && since == 0 {
+		return false
+	}
+	if *now == 0 {
+		*now = time.Now().UnixNano()
+	}
+	if until > *now {
+		return true
+	}
+	if since != 0 && *now-since > int64(quietAfter(cc.budget)) {
+		// This call goes to it; the next ones pass over it for a pause,
+		// unless it answers meanwhile.
+		cc.pausedUntil.Store(*now + int64(pauseFor(cc.budget)))
+	}
+	return false
 }
 
 // handedBack sends a call that cc's replica handed back untaken (it could

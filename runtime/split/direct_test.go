@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -554,17 +555,26 @@ func callerOfAFakeReplicaOn(t *testing.T, srv *Server, serve func(net.Listener))
 	t.Helper()
 	caller := NewNetwork(connectAs(t, srv, "ticker"), "test", identityGuests(), "ticker")
 	t.Cleanup(func() { caller.Close() })
+	connectFakeReplica(t, caller, "r1", serve)
+	return caller
+}
+
+// connectFakeReplica connects caller directly to one more replica of
+// echo, named replica, that serve plays on a socket of its own (closed
+// when the test ends).
+func connectFakeReplica(t *testing.T, caller *Network, replica string, serve func(net.Listener)) {
+	t.Helper()
+	before := known(caller, "echo")
 	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
 	go serve(ln)
-	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: "r1", Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker", Token: []byte("t")})
-	if err := caller.client.connect("echo", offer); err != nil || known(caller, "echo") != 1 {
-		t.Fatalf("the caller did not connect to the replica: %v", err)
+	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: replica, Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker", Token: []byte("t")})
+	if err := caller.client.connect("echo", offer); err != nil || known(caller, "echo") != before+1 {
+		t.Fatalf("the caller did not connect to replica %s: %v", replica, err)
 	}
-	return caller
 }
 
 // welcomeOne accepts one caller on ln, as a fake replica of echo, and
@@ -699,4 +709,128 @@ func TestAfterABreakCallsGoThroughNATSOnceAReplicaServesThere(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// frozenReplica plays a replica of echo whose process is stopped
+// (SIGSTOP) while its connection stays open: it takes its caller's calls
+// and answers none until thaw is closed, then answers them all, and every
+// later one, with its name. took counts the calls it was sent.
+type frozenReplica struct {
+	name string
+	thaw chan struct{}
+	took atomic.Int64
+}
+
+func (f *frozenReplica) serve(ln net.Listener) {
+	c, r, w, ok := welcomeOne(ln)
+	if !ok {
+		return
+	}
+	defer c.Close()
+	calls := make(chan uint64, 1024)
+	go func() {
+		defer close(calls)
+		for {
+			kind, body, err := readFrame(r)
+			if err != nil {
+				return
+			}
+			if kind == frameCall || kind == frameMovable {
+				f.took.Add(1)
+				calls <- (&frameReader{b: body}).u64()
+			}
+		}
+	}()
+	<-f.thaw
+	for id := range calls {
+		if w.reply(id, abi.CodeOK, []byte(f.name)) != nil {
+			return
+		}
+	}
+}
+
+// A replica that takes calls and answers none (its process stopped, its
+// machine cut off, its connection open all the same) is passed over once
+// it has been quiet past its method budget and grace: the calls go to the
+// replica that answers, the quiet one gets one call a pause to find out
+// whether it answers again, and once it does it takes its share again.
+func TestCallsPassOverAReplicaThatAnswersNothing(t *testing.T) {
+	frozen := &frozenReplica{name: "r1", thaw: make(chan struct{})}
+	answering := &frozenReplica{name: "r2", thaw: make(chan struct{})}
+	close(answering.thaw)
+	caller := callerOfAFakeReplica(t, frozen.serve)
+	connectFakeReplica(t, caller, "r2", answering.serve)
+	got := make(replies, 1024)
+	echo := caller.Service("test.Echo")
+	id := uint64(0)
+	send := func() {
+		id++
+		echo.Deliver(call(id, "x"), got)
+	}
+	// Two calls go one to each replica in turn.
+	send()
+	send()
+	if ev := got.next(t); string(ev.Payload) != "r2" || frozen.took.Load() != 1 {
+		t.Fatalf("call %d completed with %+v, and r1 took %d calls; want r2's reply, and r1 to take one", ev.CallID, ev, frozen.took.Load())
+	}
+	cc := connTo(t, caller, "r1")
+	waitFor(t, "r1 to be quiet past echo's budget (1s) and grace", func() bool {
+		since := cc.unheardSince.Load()
+		return since != 0 && time.Since(time.Unix(0, since)) > quietAfter(time.Second)
+	})
+	before, start := frozen.took.Load(), time.Now()
+	const calls = 50
+	for range calls {
+		send()
+	}
+	sending := time.Since(start)
+	// Each call is answered by r2 or taken by r1.
+	deadline := time.Now().Add(patience)
+	for answered := int64(0); answered+frozen.took.Load()-before < calls; {
+		select {
+		case ev := <-got:
+			if string(ev.Payload) != "r2" {
+				t.Fatalf("call %d completed with %+v, want r2's reply", ev.CallID, ev)
+			}
+			answered++
+		case <-time.After(10 * time.Millisecond):
+			if time.Now().After(deadline) {
+				t.Fatalf("of %d calls, r2 answered %d and r1 took %d", calls, answered, frozen.took.Load()-before)
+			}
+		}
+	}
+	// One call a pause (echo's budget, a second) finds out whether the
+	// quiet replica answers again: without passing over it, half go to it.
+	probes := frozen.took.Load() - before
+	if allowed := 1 + int64(sending/pauseFor(time.Second)); probes > allowed {
+		t.Errorf("the quiet replica took %d of %d calls, want at most %d", probes, calls, allowed)
+	}
+	// Thawed, it answers the calls it took, and takes new ones again.
+	close(frozen.thaw)
+	thawed := id
+	for {
+		send()
+		for done := false; !done; {
+			ev := got.next(t)
+			if ev.CallID > thawed && string(ev.Payload) == "r1" {
+				return
+			}
+			done = ev.CallID == id
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// connTo is caller's direct connection to replica of echo.
+func connTo(t *testing.T, caller *Network, replica string) *clientConn {
+	t.Helper()
+	caller.client.mu.Lock()
+	defer caller.client.mu.Unlock()
+	for _, cc := range caller.client.peers["echo"].conns {
+		if cc.replica == replica {
+			return cc
+		}
+	}
+	t.Fatalf("no connection to replica %s", replica)
+	return nil
 }
