@@ -71,10 +71,9 @@ type App struct {
 	cleanups []func()       // run last to first when the services have stopped
 	mu       sync.Mutex
 	problems []string // the services' failures and errors: they fail the test at its end
-	// split mode: how many processes (replicas) of each service have
-	// ended while the app runs: a service whose every replica has is down
-	// for good (see down)
-	ended map[string]int
+	// split mode: the services down for good, from the ends of their
+	// processes (replicas) while the app runs
+	downs *split.Downs
 
 	// single mode: the services' endpoints, which the host hands reg
 	reg *native.Registry
@@ -309,7 +308,7 @@ func (a *App) RunProgram(t testing.TB, name string) ProgramResult {
 			// A service that went down for good will never be ready: the
 			// program starts without it, as in single mode, and its calls
 			// to it fail with unavailable.
-			Down: a.down,
+			Down: a.downs.Down,
 		})
 	}
 	if errors.Is(err, context.DeadlineExceeded) {

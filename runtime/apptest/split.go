@@ -30,6 +30,7 @@ func (a *App) startSplit(services []*host.GuestSpec) error {
 		return err
 	}
 	a.net = split.NewNetwork(nc, a.app.Name, a.guests)
+	a.downs = split.NewDowns(a.guests)
 	a.cleanups = append(a.cleanups, func() { a.net.Close() })
 
 	stopped := make(chan error, 1)
@@ -44,8 +45,8 @@ func (a *App) startSplit(services []*host.GuestSpec) error {
 					App: a.app.Name, Guests: a.guests, Name: s.Name, Conn: srv.Conn(s.Name), Stdout: out, Stderr: out, State: a.splitState,
 				})
 				a.record("service "+label, res, err)
-				if a.ctx.Err() == nil { // its host gave up on it: down for good
-					a.replicaEnded(s.Name)
+				if a.ctx.Err() == nil { // its host gave up on it: ended for good
+					a.downs.Ended(s.Name)
 				}
 				select {
 				case stopped <- fmt.Errorf("service %s stopped before the services were all ready: %v", label, errOr(err, res)):
@@ -65,27 +66,4 @@ func (a *App) startSplit(services []*host.GuestSpec) error {
 	case err = <-stopped:
 	}
 	return err
-}
-
-// replicaEnded counts a process of service that ended while the app runs.
-func (a *App) replicaEnded(service string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.ended == nil {
-		a.ended = map[string]int{}
-	}
-	a.ended[service]++
-}
-
-// down reports whether guest is a service down for good: every process of
-// it has ended while the app runs (its host restarts it in the process, by
-// its policy, until it gives up).
-func (a *App) down(guest string) bool {
-	spec := host.FindGuest(a.guests, guest)
-	if spec == nil || spec.Kind != host.Service {
-		return false
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.ended[guest] >= len(spec.ReplicaNumbers())
 }
