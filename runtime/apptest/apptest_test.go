@@ -78,7 +78,8 @@ func TestCalls(t *testing.T) {
 // TestAProgramRunsWhileAServiceItRequiresIsDown checks that a program run
 // after a service it requires went down for good starts, and that its call
 // fails with unavailable at once, in both modes as single mode does: it
-// must not wait for the service to become ready, which it never will.
+// must not wait for the service to become ready, which it never will; in
+// split mode it says so, as under `parigot run --mode=split`.
 func TestAProgramRunsWhileAServiceItRequiresIsDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an app, which Start skips under -short")
@@ -101,6 +102,14 @@ func TestAProgramRunsWhileAServiceItRequiresIsDown(t *testing.T) {
 				want := "Greet failed: test.Shop/Greet: unavailable: service shop is not running\n"
 				if res.ExitCode != 1 || !strings.Contains(res.Stderr, want) || res.Stdout != "" {
 					t.Errorf("hello: exit code %d, stdout %q, stderr %q; want exit code 1 and stderr with %q", res.ExitCode, res.Stdout, res.Stderr, want)
+				}
+				// In split mode the program's process says why it did
+				// not wait, in the words of `parigot run --mode=split`'s
+				// (split.Downs); single mode starts programs after the
+				// services, and never waits.
+				said := "parigot: hello does not wait for service shop, which is down for good: it starts without it, and its calls to shop fail with unavailable\n"
+				if mode == Split && !strings.Contains(res.Stderr, said) {
+					t.Errorf("hello's stderr %q lacks %q", res.Stderr, said)
 				}
 			})
 			if got := rec.text(); !strings.Contains(got, "service shop panicked") {

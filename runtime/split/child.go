@@ -39,11 +39,15 @@ type ChildOptions struct {
 	// Ready, when set, is called once the hosted service is ready.
 	Ready func()
 	// Down, when set, reports whether a service of the app is down for
-	// good in this run (it failed and is not restarted): the guest does
-	// not wait for it to be ready, which it will never be, but starts, and
-	// its calls to it fail with unavailable, as in single mode, where a
-	// program started after a service went down runs so. Package apptest
-	// sets it for the programs it runs against services it watches.
+	// good in this run (it failed and is not restarted: see Downs): the
+	// guest does not wait for it to be ready, which it will never be, but
+	// says so and starts, and its calls to it fail with unavailable, as in
+	// single mode, where a program started after a service went down runs
+	// so. It is asked again while the guest waits, so a service that goes
+	// down then ends the wait too. Package apptest sets it for the
+	// programs it runs against services it watches; a child started by
+	// Supervise takes it from its link, over which the supervisor tells of
+	// each service its guest requires that goes down for good.
 	Down func(guest string) bool
 	// State lists the app's stores and topics (its Dir is not used here):
 	// the child opens those its guest uses, on its own connection. Nil for
@@ -178,6 +182,9 @@ func RunChild(ctx context.Context, opts ChildOptions) (host.Result, error) {
 	opts.Elsewhere = link.hello.Elsewhere
 	opts.NATSOnly = opts.NATSOnly || link.hello.NATSOnly
 	opts.sockets = link.hello.Sockets
+	if opts.Down == nil {
+		opts.Down = link.down
+	}
 	if opts.DirectHost == "" {
 		opts.DirectHost = link.hello.DirectHost
 	}

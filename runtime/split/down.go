@@ -1,6 +1,7 @@
 package split
 
 import (
+	"fmt"
 	"sync"
 
 	"parigot.dev/parigot/runtime/host"
@@ -10,7 +11,9 @@ import (
 // service is once every one of its processes (one per replica) has ended
 // for good, none to be started again, so it will never answer a readiness
 // check again. It is the one home of that rule for whoever watches a run's
-// service processes, who tells the guests it starts through
+// service processes: the supervisor of `parigot run --mode=split`, which
+// tells the children whose guests require such a service, and package
+// apptest, which tells the programs it runs; both through
 // ChildOptions.Down. Safe for concurrent use.
 type Downs struct {
 	guests []*host.GuestSpec
@@ -66,4 +69,12 @@ func (d *Downs) Among(names []string) []string {
 		}
 	}
 	return down
+}
+
+// notWaitingFor says that a guest does not wait for service name, which
+// is down for good (see ChildOptions.Down), and what follows: the
+// counterpart of WaitingFor, said by the guest's own process in both
+// watchers' runs.
+func notWaitingFor(name string) string {
+	return fmt.Sprintf("does not wait for service %s, which is down for good: it starts without it, and its calls to %s fail with unavailable", name, name)
 }

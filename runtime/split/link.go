@@ -22,9 +22,11 @@ import (
 // command line and the child knows at once when its supervisor is gone:
 //
 //	down (supervisor -> child): one JSON line, the child's hello (how to
-//	     reach NATS with its own credentials, which replica it is); then
-//	     a grant for each restart the child asks for. End of file means
-//	     the supervisor is gone: the child stops.
+//	     reach NATS with its own credentials, which replica it is, the
+//	     services its guest requires that are down for good); then a
+//	     notice for each restart the child asks for (its grant), and for
+//	     each service its guest requires that goes down for good. End of
+//	     file means the supervisor is gone: the child stops.
 //	up   (child -> supervisor): JSON lines, one report each: a service that
 //	     became ready, a restart asked for; at the end, how the child's
 //	     run ended.
@@ -62,6 +64,21 @@ type hello struct {
 	// Backoff is how long the child's host waits before each restart of
 	// its guest (Options.Backoff).
 	Backoff host.Backoff `json:"backoff,omitzero"`
+	// Down names the services the child's guest requires that are down
+	// for good already (ChildOptions.Down); notices tell of those that go
+	// down later.
+	Down []string `json:"down,omitempty"`
+}
+
+// notice is a line the supervisor sends a child after its hello. Exactly
+// one field is set.
+type notice struct {
+	// Grant answers the child's request to restart its guest
+	// (report.Restart).
+	Grant *restartGrant `json:"grant,omitempty"`
+	// Down is a service the child's guest requires that has gone down for
+	// good: the guest does not wait for it (ChildOptions.Down).
+	Down string `json:"down,omitempty"`
 }
 
 // restartGrant is the supervisor's answer to a child asking to restart its guest
@@ -103,6 +120,10 @@ type Link struct {
 	mu     sync.Mutex
 	up     *os.File
 	enc    *json.Encoder
+	// downs is the services the guest requires that are down for good:
+	// the hello's, then the notices'.
+	downMu sync.Mutex
+	downs  map[string]bool
 }
 
 // OpenLink opens the link the supervisor gave this process, as EnvLink
@@ -132,19 +153,30 @@ func openLink(down, up *os.File) (*Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the supervisor's hello: %w", err)
 	}
-	l := &Link{gone: make(chan struct{}), grants: make(chan restartGrant, 1), up: up, enc: json.NewEncoder(up)}
+	l := &Link{gone: make(chan struct{}), grants: make(chan restartGrant, 1), up: up, enc: json.NewEncoder(up), downs: map[string]bool{}}
 	if err := json.Unmarshal(line, &l.hello); err != nil {
 		return nil, fmt.Errorf("reading the supervisor's hello: %w", err)
+	}
+	for _, d := range l.hello.Down {
+		l.downs[d] = true
 	}
 	go func() {
 		sc := bufio.NewScanner(r)
 		for sc.Scan() { // ends when the supervisor's end closes
-			var g restartGrant
-			if json.Unmarshal(sc.Bytes(), &g) == nil {
+			var n notice
+			if json.Unmarshal(sc.Bytes(), &n) != nil {
+				continue // not from a supervisor
+			}
+			switch {
+			case n.Grant != nil:
 				select {
-				case l.grants <- g:
+				case l.grants <- *n.Grant:
 				default: // nobody asked: not from a supervisor
 				}
+			case n.Down != "":
+				l.downMu.Lock()
+				l.downs[n.Down] = true
+				l.downMu.Unlock()
 			}
 		}
 		io.Copy(io.Discard, r)
@@ -163,6 +195,15 @@ func (l *Link) Replica() int { return l.hello.Replica }
 
 // Gone is closed when the supervisor is gone, however it ended.
 func (l *Link) Gone() <-chan struct{} { return l.gone }
+
+// down reports whether the supervisor said that guest, a service the
+// child's guest requires, is down for good: the child's
+// ChildOptions.Down.
+func (l *Link) down(guest string) bool {
+	l.downMu.Lock()
+	defer l.downMu.Unlock()
+	return l.downs[guest]
+}
 
 func (l *Link) send(r report) {
 	l.mu.Lock()

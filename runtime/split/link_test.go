@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -73,4 +74,36 @@ func linkPipes(t *testing.T) (downR, downW, upR, upW *os.File) {
 		t.Fatal(err)
 	}
 	return downR, downW, upR, upW
+}
+
+// TestAChildLearnsOfTheServicesDownForGoodOverItsLink: those down when it
+// starts, from its hello, and those that go down later, from a notice;
+// notices of both kinds share the down pipe, and a restart's grant still
+// answers the child's request among them.
+func TestAChildLearnsOfTheServicesDownForGoodOverItsLink(t *testing.T) {
+	downR, downW, upR, upW := linkPipes(t)
+	defer upR.Close()
+	hi, _ := json.Marshal(hello{Down: []string{"stock"}})
+	downW.Write(append(hi, '\n'))
+	link, err := openLink(downR, upW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !link.down("stock") || link.down("orders") {
+		t.Errorf("from the hello: stock down %v, orders down %v; want stock alone", link.down("stock"), link.down("orders"))
+	}
+	go bufio.NewReader(upR).WriteTo(io.Discard) // the reports the child sends
+	for _, n := range []notice{{Down: "orders"}, {Grant: &restartGrant{Restart: 2}}} {
+		line, _ := json.Marshal(n)
+		downW.Write(append(line, '\n'))
+	}
+	if n, ok := link.restart(t.Context()); n != 2 || !ok {
+		t.Errorf("restart() = %d, %v after a grant of the second restart", n, ok)
+	}
+	// The notice came before the grant on the one pipe, read in order.
+	if !link.down("orders") {
+		t.Error("orders is not down after the notice that it is")
+	}
+	downW.Close()
+	<-link.Gone()
 }

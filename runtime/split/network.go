@@ -78,8 +78,9 @@ type Network struct {
 	// also listen for direct connections from other machines
 	// (ChildOptions.DirectHost); "": they do not.
 	directHost string
-	// warn is where the network says that it fell back to the NATS server
-	// (ChildOptions.Stderr); nil: nowhere.
+	// warn is where the network says that it fell back to the NATS server,
+	// or does not wait for a service down for good (ChildOptions.Stderr);
+	// nil: nowhere.
 	warn io.Writer
 	// authRefused is set while the NATS server refuses this process's
 	// credentials on reconnecting (said once, see NewNetwork).
@@ -443,10 +444,10 @@ func (n *Network) Serving(ctx context.Context, name string) bool {
 }
 
 // WaitReady returns once a ready replica of each named guest answers, or
-// is down for good (see ChildOptions.Down), or an error naming the first
-// guest that did neither within timeout (zero: no limit), or ctx's error
-// when it ends first. waiting, when set, is told of a guest that has not
-// answered after a second.
+// is down for good (see ChildOptions.Down; said on n.warn), or an error
+// naming the first guest that did neither within timeout (zero: no
+// limit), or ctx's error when it ends first. waiting, when set, is told of
+// a guest that has not answered after a second.
 func (n *Network) WaitReady(ctx context.Context, names []string, timeout time.Duration, waiting func(name string)) error {
 	start := time.Now()
 	deadline := start.Add(timeout)
@@ -454,7 +455,11 @@ func (n *Network) WaitReady(ctx context.Context, names []string, timeout time.Du
 		told := false
 		for {
 			if n.down != nil && n.down(name) {
-				break // it will never be ready: calls to it fail with unavailable
+				// It will never be ready: calls to it fail with unavailable.
+				if n.warn != nil {
+					fmt.Fprintf(n.warn, "parigot: %s %s\n", n.who, notWaitingFor(name))
+				}
+				break
 			}
 			rctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
 			_, err := n.nc.RequestWithContext(rctx, n.subj.ready(name), nil)

@@ -125,6 +125,13 @@ func supervise(t *testing.T, guests []*host.GuestSpec, started func(label string
 // not nil, sees every write to the run's stdout.
 func superviseWith(t *testing.T, guests []*host.GuestSpec, opts Options, watch func(p []byte)) (host.Result, string, string, error) {
 	t.Helper()
+	return superviseWatching(t.Context(), t, guests, opts, watch, nil)
+}
+
+// superviseWatching is superviseWith until ctx ends, with watchErr, when
+// not nil, seeing every write to the run's stderr.
+func superviseWatching(ctx context.Context, t *testing.T, guests []*host.GuestSpec, opts Options, watch, watchErr func(p []byte)) (host.Result, string, string, error) {
+	t.Helper()
 	spec, _ := json.Marshal(guests)
 	t.Setenv(envChild, string(spec))
 	exe, err := os.Executable()
@@ -134,8 +141,8 @@ func superviseWith(t *testing.T, guests []*host.GuestSpec, opts Options, watch f
 	var stdout, stderr lines.Buffer
 	opts.App, opts.Guests, opts.Executable = "test", guests, exe
 	opts.ChildArgs = func(g string) []string { return []string{g} }
-	opts.Stdout, opts.Stderr = watchWriter{&stdout, watch}, &stderr
-	res, err := Supervise(t.Context(), opts)
+	opts.Stdout, opts.Stderr = watchWriter{&stdout, watch}, watchWriter{&stderr, watchErr}
+	res, err := Supervise(ctx, opts)
 	return res, stdout.String(), stderr.String(), err
 }
 

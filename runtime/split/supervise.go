@@ -152,7 +152,11 @@ type supervisor struct {
 	// restarts counts the restarts of each service (by name) in the run,
 	// those of every replica and process of it, by their hosts or by the
 	// supervisor: together at most host.MaxRestarts, as in single mode.
-	restarts  map[string]int
+	restarts map[string]int
+	// downs counts the processes of each service that ended for good: a
+	// service all of whose processes have is down for good, and the
+	// children whose guests require it do not wait for it.
+	downs     *Downs
 	programs  int        // programs still running
 	gateways  []Gateway  // the gateways hosted here
 	served    chan error // Serve's end; nil without gateways here
@@ -221,7 +225,7 @@ func newSupervisor(opts Options) (*supervisor, error) {
 		opts.Executable = exe
 	}
 	s := &supervisor{opts: opts, running: map[*child]bool{}, waiting: map[*child]*time.Timer{}, restarts: map[string]int{},
-		own: host.OwnLines(opts.Stderr, opts.LogJSON)}
+		downs: NewDowns(opts.Guests), own: host.OwnLines(opts.Stderr, opts.LogJSON)}
 	only := map[string]bool{}
 	for _, n := range opts.Only {
 		only[n] = true
@@ -430,7 +434,7 @@ func (s *supervisor) start(c *child) error {
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
 	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, Lines: s.opts.Lines != nil, Sockets: s.sockets, Elsewhere: s.elsewhere(),
-		Progress: saysProgress(c), Backoff: s.opts.Backoff})
+		Progress: saysProgress(c), Backoff: s.opts.Backoff, Down: s.downs.Among(c.spec.Requires)})
 	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
 	c.down = downW
 	c.started = time.Now()
@@ -590,6 +594,7 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 	}
 	if res.Stopped && len(res.Failures) == 0 {
 		fmt.Fprintf(s.own, "parigot: service %s stopped when told to, after finishing its calls; it is not restarted\n", c.label)
+		s.endedForGood(c)
 		return
 	}
 	// The child's own host restarts its guest by its policy; only a child
@@ -620,6 +625,30 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 		f.Said = true
 		fmt.Fprintln(s.own, host.DownLine(*f))
 	}
+	s.endedForGood(c)
+}
+
+// endedForGood takes in that c's process, a service's, ended and is not
+// started again: when it was the last of its service's processes, the
+// service is down for good, and the running children whose guests require
+// it are told so (those started later learn it from their hello), so that
+// one still waiting for it stops waiting, as single mode's programs never
+// wait for a service that is down.
+func (s *supervisor) endedForGood(c *child) {
+	if !s.downs.Ended(c.spec.Name) {
+		return
+	}
+	for r := range s.running {
+		if slices.Contains(r.spec.Requires, c.spec.Name) {
+			s.tell(r, notice{Down: c.spec.Name})
+		}
+	}
+}
+
+// tell sends n to c over its link.
+func (s *supervisor) tell(c *child, n notice) {
+	line, _ := json.Marshal(n)
+	c.down.Write(append(line, '\n')) // a child that is gone is reported by its exit
 }
 
 // startAfter starts c's process again once wait has passed: at once
@@ -665,8 +694,7 @@ func (s *supervisor) grantRestart(c *child) {
 	if s.restart(c) {
 		g.Restart = s.restarts[c.spec.Name]
 	}
-	line, _ := json.Marshal(g)
-	c.down.Write(append(line, '\n')) // a child that is gone is reported by its exit
+	s.tell(c, notice{Grant: &g})
 }
 
 // stopAll sends SIGTERM to every running child (each finishes the calls it
