@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"time"
@@ -140,10 +141,40 @@ func (c Conn) Connect(app, who string) (*nats.Conn, error) {
 	return nc, nil
 }
 
+// checkServer is what to check when a NATS server cannot be reached.
+const checkServer = "check that the NATS server is up and reachable from here"
+
+// UnreachableError is a NATS server that could not be reached at all:
+// nothing answered at its address (it is down, starting again, or cut off
+// from here). Unlike a refusal, it may pass by itself: the supervisor
+// waits for the server rather than count a restart that failed only for
+// this (see supervisor.awaitNATS).
+type UnreachableError struct {
+	URL string // the server's, as the child was given it
+	Err error  // nats.ErrNoServers, or the error of dialing the last URL
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("connecting to NATS at %s: %v (%s)", e.URL, e.Err, checkServer)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// unreachable reports whether err, from nats.Connect, says that no server
+// answered at all: every address refused the connection (ErrNoServers),
+// or dialing the last one failed.
+func unreachable(err error) bool {
+	var op *net.OpError
+	return errors.Is(err, nats.ErrNoServers) || errors.As(err, &op) && op.Op == "dial"
+}
+
 // connectError says why who could not connect, and what to check.
 func (c Conn) connectError(who string, err error) error {
+	if unreachable(err) {
+		return &UnreachableError{URL: c.URL, Err: err}
+	}
 	if !errors.Is(err, nats.ErrAuthorization) {
-		return fmt.Errorf("connecting to NATS at %s: %w (check that the NATS server is up and reachable from here)", c.URL, err)
+		return fmt.Errorf("connecting to NATS at %s: %w (%s)", c.URL, err, checkServer)
 	}
 	if c.Seed != "" {
 		pub := "?"

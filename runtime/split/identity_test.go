@@ -2,6 +2,7 @@ package split
 
 import (
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -161,11 +162,38 @@ func TestTheEmbeddedServerRefusesClientsWithoutAGuestsKey(t *testing.T) {
 			if !errors.Is(err, nats.ErrAuthorization) {
 				t.Errorf("err = %v, want an authorization error", err)
 			}
+			// A refusal does not pass by itself: a restart it fails is
+			// counted (see supervisor.awaitNATS).
+			if errors.As(err, new(*UnreachableError)) {
+				t.Errorf("err = %v reads as a server that cannot be reached", err)
+			}
 		})
 	}
 	t.Run("a guest's own key connects", func(t *testing.T) {
 		connectAs(t, srv, "echo")
 	})
+}
+
+// A NATS server that nothing answers for (no one listens at its address)
+// cannot be reached, which may pass, unlike a refusal: the error says so
+// by its type, and says what to check.
+func TestAServerNothingAnswersForCannotBeReached(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "nats://" + ln.Addr().String()
+	ln.Close()
+	nc, err := Conn{URL: url}.Connect("test", "echo")
+	if err == nil {
+		nc.Close()
+		t.Fatalf("connected to %s, where nothing listens", url)
+	}
+	var ue *UnreachableError
+	want := "connecting to NATS at " + url + ": nats: no servers available for connection (check that the NATS server is up and reachable from here)"
+	if !errors.As(err, &ue) || ue.URL != url || err.Error() != want {
+		t.Errorf("err = %v (%T), want an *UnreachableError saying %q", err, err, want)
+	}
 }
 
 // replies is a caller endpoint named ticker that hands on the replies it

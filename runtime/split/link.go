@@ -92,13 +92,18 @@ type restartGrant struct {
 	Restart int `json:"restart"`
 }
 
-// report is one line a child sends its supervisor. Exactly one field is set.
+// report is one line a child sends its supervisor. Exactly one field is
+// set, but Unreachable, which comes with Error.
 type report struct {
 	Ready      string           `json:"ready,omitempty"`       // this service became ready
 	Restart    bool             `json:"restart,omitempty"`     // the child's host asks to restart its guest, which failed: a grant answers
 	Result     *childResult     `json:"result,omitempty"`      // the run is over
 	StartError *host.StartError `json:"start_error,omitempty"` // the guest could not start
 	Error      string           `json:"error,omitempty"`       // the child failed otherwise
+	// Unreachable, with Error, is the URL of the NATS server the child
+	// could not reach at all (an *UnreachableError): its guest did not
+	// start for that alone.
+	Unreachable string `json:"unreachable,omitempty"`
 	// Line is a line of the guest's output, as the JSON record of
 	// --log-format json, with the call's method and trace where known.
 	Line json.RawMessage `json:"line,omitempty"`
@@ -253,7 +258,12 @@ func (l *Link) finish(res host.Result, stopped bool, err error) {
 	case errors.As(err, &se):
 		l.send(report{StartError: se})
 	case err != nil && !stopped:
-		l.send(report{Error: err.Error()})
+		r := report{Error: err.Error()}
+		var ue *UnreachableError
+		if errors.As(err, &ue) {
+			r.Unreachable = ue.URL
+		}
+		l.send(r)
 	default:
 		l.send(report{Result: &childResult{Result: res, Stopped: stopped}})
 	}

@@ -2,6 +2,10 @@ package split
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -12,6 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"parigot.dev/parigot/internal/syncbuf"
 	"parigot.dev/parigot/runtime/host"
 )
 
@@ -131,23 +139,29 @@ func TestTheReplicasOfAServiceShareItsThreeRestarts(t *testing.T) {
 	}
 }
 
-// With an operator's NATS server that is down, a replica killed and started
-// again cannot connect: that is a failed restart of that replica, said as
-// such, and the run goes on until its program ends. (The program's calls
-// reach the other replica where it has a direct connection to it, else
-// they fail with deadline exceeded: whether it had found that replica yet
-// when the server went down is up to the machine's speed.)
+// A replica killed and started again that cannot start its guest (its
+// module gone from disk, say) is a failed restart of that replica: said
+// as such, counted, and the replica is down for good once the service has
+// used its restarts, while the run goes on until its program ends.
 func TestAReplicaThatCannotStartAgainLeavesTheRunGoing(t *testing.T) {
 	guests := testGuests(t, 2)
 	guests[0].Restart = host.RestartOnFailure
-	guests[0].MethodTimeout = 250 * time.Millisecond // the deadline of a call that goes over NATS
-	ns := startConfiguredServer(t, "")
+	// A copy of the module of its own, which the test removes.
+	wasm := filepath.Join(t.TempDir(), "echo.wasm")
+	module, err := os.ReadFile(guests[0].Wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wasm, module, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	guests[0].Wasm = wasm
 	var pid atomic.Int64
 	var once sync.Once
 	// Its restarts wait, as the supervisor says, but briefly: all three
 	// come while the program runs.
 	backoff := host.Backoff{Waits: []time.Duration{0, time.Millisecond, 2 * time.Millisecond}, Healthy: patience}
-	res, out, errOut, err := superviseWith(t, guests, Options{Conn: Conn{URL: ns.ClientURL()}, Backoff: backoff,
+	res, out, errOut, err := superviseWith(t, guests, Options{Backoff: backoff,
 		Started: func(label string, p int) {
 			if label == "echo#2" {
 				pid.Store(int64(p))
@@ -155,16 +169,15 @@ func TestAReplicaThatCannotStartAgainLeavesTheRunGoing(t *testing.T) {
 		}}, func(p []byte) {
 		if bytes.Contains(p, []byte("ticker | call 2: ok")) {
 			once.Do(func() {
-				ns.Shutdown()
+				os.Remove(wasm)
 				syscall.Kill(int(pid.Load()), syscall.SIGKILL)
 			})
 		}
 	})
-	if err != nil || res.ExitCode != 0 || !regexp.MustCompile(`(?m)^ticker \| replicas: [01]$`).MatchString(out) {
+	if err != nil || res.ExitCode != 0 || !strings.Contains(out, "ticker | done: ") {
 		t.Fatalf("err %v, exit %d; want the program to run to its end, and its exit code\nstdout:\n%s\nstderr:\n%s", err, res.ExitCode, out, errOut)
 	}
-	notStarted := `parigot: service echo#2 could not start again: connecting to NATS at ` + regexp.QuoteMeta(ns.ClientURL()) +
-		`: nats: no servers available for connection \(check that the NATS server is up and reachable from here\)`
+	notStarted := `parigot: service echo#2 could not start again: .*` + regexp.QuoteMeta(wasm) + `.*`
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^parigot: service echo#2 was killed \(signal: killed\); restarting it \(1 of 3\)$`),
 		regexp.MustCompile(`(?m)^` + notStarted + `; restarting it in 1ms \(2 of 3\)$`),
@@ -175,6 +188,135 @@ func TestAReplicaThatCannotStartAgainLeavesTheRunGoing(t *testing.T) {
 			t.Errorf("stderr lacks a line matching %s:\n%s", want, errOut)
 		}
 	}
+}
+
+// A NATS server that cannot be reached for longer than the restarts' waits
+// does not use up the restarts of a replica killed meanwhile: the start
+// that fails only because the server cannot be reached is no restart. The
+// supervisor says once that the replica waits for the server, and what to
+// check; once the server is back (a real nats-server, stopped and started
+// again on its address) the replica starts again and serves, having used
+// one restart, for its kill.
+func TestAReplicaWaitsForItsNATSServerWithoutUsingUpItsRestarts(t *testing.T) {
+	guests := testGuests(t, 2)[:1] // two echo replicas: a run that serves until stopped
+	guests[0].Restart = host.RestartOnFailure
+	ns := startConfiguredServer(t, "")
+	url, port := ns.ClientURL(), ns.Addr().(*net.TCPAddr).Port
+	// The test's own connection, which asks each replica whether it is
+	// ready, and reconnects to the server started again.
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var errOut syncbuf.Buffer // what the run has said so far
+	saying := func(text ...string) func() bool {
+		return func() bool {
+			for _, s := range text {
+				if strings.Contains(errOut.String(), s) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	const (
+		waits  = "parigot: the NATS server at "
+		failed = "could not start again"
+		down   = "down for the rest of the run"
+	)
+	var pid atomic.Int64
+	ctx, cancel := context.WithCancel(t.Context())
+	var problems []string // of the scenario, read once it has ended
+	scenario := make(chan struct{})
+	go func() {
+		defer close(scenario)
+		defer cancel() // the run serves until then
+		step := func(what string, done func() bool) bool {
+			if !eventually(ctx, done) {
+				problems = append(problems, "gave up waiting for "+what)
+				return false
+			}
+			return true
+		}
+		if !step("both replicas to be ready", func() bool { return readyReplicas(nc, "echo") == 2 }) {
+			return
+		}
+		ns.Shutdown()
+		syscall.Kill(int(pid.Load()), syscall.SIGKILL)
+		if !step("the run to say what the killed replica does", saying(waits, failed)) {
+			return
+		}
+		again, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true, MaxPayload: MaxPayload})
+		if err != nil {
+			problems = append(problems, err.Error())
+			return
+		}
+		go again.Start()
+		defer again.Shutdown()
+		if !again.ReadyForConnections(patience) {
+			problems = append(problems, "the NATS server did not start again")
+			return
+		}
+		step("both replicas to be ready again", func() bool { return readyReplicas(nc, "echo") == 2 || saying(down)() })
+	}()
+	_, out, _, err := superviseWatching(ctx, t, guests, Options{Conn: Conn{URL: url},
+		Started: func(label string, p int) {
+			if label == "echo#2" {
+				pid.Store(int64(p))
+			}
+		}}, nil, func(p []byte) { errOut.Write(p) })
+	cancel()
+	<-scenario
+	said := errOut.String()
+	if !errors.Is(err, context.Canceled) || len(problems) > 0 {
+		t.Fatalf("err %v (want the test's end of the run), %q\nstdout:\n%s\nstderr:\n%s", err, problems, out, said)
+	}
+	for _, want := range []string{
+		"parigot: service echo#2 was killed (signal: killed); restarting it (1 of 3)\n",
+		"parigot: the NATS server at " + url + " cannot be reached: service echo#2 starts again once it can, and this failed start is not counted as a restart (check that the NATS server is up and reachable from here)\n",
+		"parigot: the NATS server at " + url + " can be reached again: starting service echo#2 again\n",
+	} {
+		if n := strings.Count(said, want); n != 1 {
+			t.Errorf("stderr has %d times, want once:\n\t%s\nstderr:\n%s", n, want, said)
+		}
+	}
+	for _, not := range []string{failed, "restarting it in", down} {
+		if strings.Contains(said, not) {
+			t.Errorf("stderr has %q: the outage counted as restarts of the replica\n%s", not, said)
+		}
+	}
+}
+
+// readyReplicas is how many replicas of guest answer a readiness check
+// (each answers its own) over nc before they fall silent for a moment.
+func readyReplicas(nc *nats.Conn, guest string) int {
+	sub, err := nc.SubscribeSync(nats.NewInbox())
+	if err != nil {
+		return 0
+	}
+	defer sub.Unsubscribe()
+	if nc.PublishRequest(subjects{"test"}.ready(guest), sub.Subject, nil) != nil {
+		return 0
+	}
+	n := 0
+	for ; ; n++ {
+		if _, err := sub.NextMsg(200 * time.Millisecond); err != nil {
+			return n
+		}
+	}
+}
+
+// eventually reports whether cond holds within patience, and before ctx
+// ends, asking it again and again: waitFor for a goroutine other than the
+// test's.
+func eventually(ctx context.Context, cond func() bool) bool {
+	for deadline := time.Now().Add(patience); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // The host's line about a method over its budget names the replica, as

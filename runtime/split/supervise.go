@@ -146,6 +146,11 @@ type supervisor struct {
 	// started again (see host.Backoff), each with the timer that sends
 	// their due event.
 	waiting map[*child]*time.Timer
+	// nats holds the children started again that could not reach the NATS
+	// server, which wait for it (see awaitNATS); nil while none does.
+	// natsBack is where its probe says that the server answers again.
+	nats     *natsWait
+	natsBack chan struct{}
 	// own is where the supervisor says what it says of its own: its
 	// Stderr, as JSON records with Options.LogJSON.
 	own io.Writer
@@ -225,7 +230,7 @@ func newSupervisor(opts Options) (*supervisor, error) {
 		opts.Executable = exe
 	}
 	s := &supervisor{opts: opts, running: map[*child]bool{}, waiting: map[*child]*time.Timer{}, restarts: map[string]int{},
-		downs: NewDowns(opts.Guests), own: host.OwnLines(opts.Stderr, opts.LogJSON)}
+		downs: NewDowns(opts.Guests), own: host.OwnLines(opts.Stderr, opts.LogJSON), natsBack: make(chan struct{})}
 	only := map[string]bool{}
 	for _, n := range opts.Only {
 		only[n] = true
@@ -274,8 +279,9 @@ func newSupervisor(opts Options) (*supervisor, error) {
 // connect starts the embedded NATS server, with a user per guest, unless
 // Options.Conn names a server; then it reads the seeds of the guests
 // hosted here, if Options.Seeds has them, before any child starts. The
-// supervisor itself never connects: its children report to it over their
-// links.
+// supervisor itself does not stay connected: its children report to it
+// over their links (it connects only to probe a server they could not
+// reach: see awaitNATS).
 func (s *supervisor) connect() error {
 	if s.opts.Conn.URL == "" {
 		if s.opts.Seeds != "" {
@@ -518,7 +524,7 @@ func (s *supervisor) stopServing() {
 func (s *supervisor) wait(ctx context.Context) {
 	servicesOnly := s.programs == 0
 	serving := len(s.gateways) > 0
-	for (serving || len(s.running)+len(s.waiting) > 0 && (servicesOnly || s.programs > 0)) && s.err == nil && ctx.Err() == nil {
+	for (serving || s.remaining() > 0 && (servicesOnly || s.programs > 0)) && s.err == nil && ctx.Err() == nil {
 		select {
 		case e := <-s.events:
 			switch {
@@ -531,6 +537,8 @@ func (s *supervisor) wait(ctx context.Context) {
 			default:
 				e.c.ready = true
 			}
+		case <-s.natsBack:
+			s.natsAnswers()
 		case err := <-s.served:
 			s.served = nil
 			if err == nil {
@@ -565,9 +573,14 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 	}
 	notStarted := false
 	switch {
+	case r.Unreachable != "" && c.restarted && ctx.Err() == nil:
+		// Its NATS server cannot be reached: no fault of its guest's, and
+		// no restart of it.
+		s.awaitNATS(ctx, c, r.Unreachable)
+		return
 	case (r.StartError != nil || r.Error != "") && c.restarted:
 		// A process started again that could not start its guest (its
-		// NATS server down, say): a failed restart of this replica, which
+		// module gone, say): a failed restart of this replica, which
 		// ends the run no sooner than any other failure of it.
 		r, notStarted = &report{Result: &childResult{Result: host.Result{ExitCode: 1, Failures: []host.Failure{failedStart(c, r)}}}}, true
 	case r.StartError != nil:
@@ -651,6 +664,16 @@ func (s *supervisor) tell(c *child, n notice) {
 	c.down.Write(append(line, '\n')) // a child that is gone is reported by its exit
 }
 
+// remaining is how many children the run still has: running, or waiting
+// to start again.
+func (s *supervisor) remaining() int {
+	n := len(s.running) + len(s.waiting)
+	if s.nats != nil {
+		n += len(s.nats.children)
+	}
+	return n
+}
+
 // startAfter starts c's process again once wait has passed: at once
 // without a wait; else its timer sends a due event, and the supervisor
 // goes on meanwhile with the other children (see startAgain).
@@ -704,6 +727,7 @@ func (s *supervisor) stopAll() {
 		t.Stop()
 		delete(s.waiting, c)
 	}
+	s.stopAwaitingNATS()
 	for c := range s.running {
 		c.cmd.Process.Signal(syscall.SIGTERM)
 	}
