@@ -228,6 +228,9 @@ each service's offer gave them through NATS.`,
 					Elsewhere: split.Elsewhere(guests, f.only),
 					Waiting: func(gw, service string, elsewhere bool) {
 						fmt.Fprintf(own, "parigot: gateway %s %s\n", gw, split.WaitingFor(service, elsewhere))
+					},
+					NotWaiting: func(gw, service string) {
+						fmt.Fprintf(own, "parigot: gateway %s %s\n", gw, split.NotWaitingFor(service))
 					}}
 				var programsEnded func()
 				var lines func([]byte)

@@ -34,6 +34,10 @@ type SplitOptions struct {
 	// Waiting, when set, is told that a gateway has waited a second for
 	// one of its services, and whether that runs elsewhere.
 	Waiting func(gateway, service string, elsewhere bool)
+	// NotWaiting, when set, is told that a gateway does not wait for one
+	// of its services, which is down for good: it serves without it, and
+	// answers its calls with unavailable.
+	NotWaiting func(gateway, service string)
 }
 
 // ExplorerGateway is the dashboard's explorer as split mode knows a
@@ -61,9 +65,12 @@ func SplitGateways(specs []Spec) []split.Gateway {
 // ServeSplit returns the Serve of split.Options: it serves each gateway of
 // opts that the supervisor hosts, calling the services over NATS as the
 // gateway's own identity (split.GatewayIdentity), until ctx ends; then each
-// stops accepting and finishes the requests it has (StopTimeout).
-func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity string) split.Conn) error {
-	return func(ctx context.Context, conn func(string) split.Conn) error {
+// stops accepting and finishes the requests it has (StopTimeout). A
+// gateway waits for its services to be ready before it serves, but not
+// for one that down reports down for good, whose calls it answers with
+// unavailable, as single mode's gateways do.
+func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity string) split.Conn, down func(guest string) bool) error {
+	return func(ctx context.Context, conn func(string) split.Conn, down func(string) bool) error {
 		log := opts.Logger
 		if log == nil {
 			log = slog.Default()
@@ -87,6 +94,11 @@ func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity 
 			}
 			n := split.NewNetwork(nc, opts.App, opts.Guests, who)
 			nets = append(nets, n)
+			var notWaiting func(string)
+			if opts.NotWaiting != nil {
+				notWaiting = func(service string) { opts.NotWaiting(g.Name, service) }
+			}
+			n.SkipDown(down, notWaiting)
 			go func() {
 				select {
 				case pe := <-n.Refused():
@@ -115,7 +127,7 @@ func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity 
 			}
 		}
 		if opts.Explorer != nil {
-			stop, err := serveExplorer(ctx, opts, conn, log, &nets)
+			stop, err := serveExplorer(ctx, opts, conn, down, log, &nets)
 			if err != nil {
 				return err
 			}
@@ -136,7 +148,7 @@ func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity 
 // ready (one waiting for its debugger) only delays it: the explorer says
 // the services are not serving meanwhile, and the run goes on. stop takes
 // the explorer back.
-func serveExplorer(ctx context.Context, opts SplitOptions, conn func(string) split.Conn, log *slog.Logger, nets *[]*split.Network) (stop func(), err error) {
+func serveExplorer(ctx context.Context, opts SplitOptions, conn func(string) split.Conn, down func(string) bool, log *slog.Logger, nets *[]*split.Network) (stop func(), err error) {
 	g := ExplorerGateway(opts.Guests)
 	who := split.GatewayIdentity(g.Name)
 	nc, err := conn(who).Connect(opts.App, who)
@@ -144,6 +156,7 @@ func serveExplorer(ctx context.Context, opts SplitOptions, conn func(string) spl
 		return nil, fmt.Errorf("the dashboard's explorer: %w", err)
 	}
 	n := split.NewNetwork(nc, opts.App, opts.Guests, who)
+	n.SkipDown(down, nil) // the gateways say it
 	*nets = append(*nets, n)
 	h, err := newExplorer(opts.Schema, opts.Guests, n, native.NewCaller(who), log)
 	if err != nil {

@@ -292,7 +292,9 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	network.directHost = opts.DirectHost
 	network.sockets = opts.sockets
 	network.warn = said
-	network.down = opts.Down
+	if opts.Down != nil {
+		network.SkipDown(opts.Down, func(name string) { fmt.Fprintf(said, "parigot: %s %s\n", opts.Name, NotWaitingFor(name)) })
+	}
 	// Closing waits until every reply this process sent has left it, so that
 	// a caller elsewhere hears of a crash here as unavailable, not later as a
 	// deadline.

@@ -71,10 +71,11 @@ func (d *Downs) Among(names []string) []string {
 	return down
 }
 
-// notWaitingFor says that a guest does not wait for service name, which
-// is down for good (see ChildOptions.Down), and what follows: the
-// counterpart of WaitingFor, said by the guest's own process in both
-// watchers' runs.
-func notWaitingFor(name string) string {
+// NotWaitingFor says that a guest (or a gateway) does not wait for
+// service name, which is down for good (see ChildOptions.Down,
+// Network.SkipDown), and what follows: the counterpart of WaitingFor,
+// said by the guest's own process in both watchers' runs, and for a
+// gateway by the supervisor that hosts it.
+func NotWaitingFor(name string) string {
 	return fmt.Sprintf("does not wait for service %s, which is down for good: it starts without it, and its calls to %s fail with unavailable", name, name)
 }

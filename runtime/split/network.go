@@ -86,8 +86,19 @@ type Network struct {
 	// credentials on reconnecting (said once, see NewNetwork).
 	authRefused atomic.Bool
 	// down reports a service guest that is down for good
-	// (ChildOptions.Down): WaitReady does not wait for it. Nil: none is.
-	down func(guest string) bool
+	// (ChildOptions.Down, SkipDown): WaitReady does not wait for it, and
+	// says so with notWaiting (nil: says nothing). Nil: none is.
+	down       func(guest string) bool
+	notWaiting func(guest string)
+}
+
+// SkipDown has WaitReady (and AwaitRequired) not wait for a service that
+// down reports down for good (its every process ended, none to start
+// again: see Downs), which will never be ready; said, when set, is told of
+// each such service as the wait passes over it. Calls to it then fail at
+// once with unavailable. Set before the first wait.
+func (n *Network) SkipDown(down func(guest string) bool, said func(guest string)) {
+	n.down, n.notWaiting = down, said
 }
 
 // warnf writes a line to n.warn, naming this process's guest.
@@ -456,8 +467,8 @@ func (n *Network) WaitReady(ctx context.Context, names []string, timeout time.Du
 		for {
 			if n.down != nil && n.down(name) {
 				// It will never be ready: calls to it fail with unavailable.
-				if n.warn != nil {
-					fmt.Fprintf(n.warn, "parigot: %s %s\n", n.who, notWaitingFor(name))
+				if n.notWaiting != nil {
+					n.notWaiting(name)
 				}
 				break
 			}

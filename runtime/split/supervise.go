@@ -55,7 +55,9 @@ type Options struct {
 	// its ctx ends; conn gives the NATS connection of an identity
 	// (GatewayIdentity). With a gateway hosted here, the run lasts until
 	// Supervise's ctx ends or Serve fails, whatever the programs do.
-	Serve func(ctx context.Context, conn func(identity string) Conn) error
+	// down reports a service that is down for good in the run (see
+	// Downs): a gateway does not wait for it (Network.SkipDown).
+	Serve func(ctx context.Context, conn func(identity string) Conn, down func(guest string) bool) error
 	// NATSOnly carries every call through the NATS server, with no direct
 	// connection between the children (see ChildOptions.NATSOnly).
 	NATSOnly bool
@@ -499,7 +501,7 @@ func (s *supervisor) serve() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopServe = cancel
 	s.served = make(chan error, 1)
-	go func() { s.served <- s.opts.Serve(ctx, s.connFor) }()
+	go func() { s.served <- s.opts.Serve(ctx, s.connFor, s.downs.Down) }()
 }
 
 // stopServing stops the gateways and waits for Serve to end (it bounds
