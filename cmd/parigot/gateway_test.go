@@ -4,11 +4,17 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // TestAGatewayServesUntilInterrupted runs an app with a gateway and a
@@ -67,6 +73,49 @@ func TestAGatewayServesOnWhenItsOnlyServiceIsDown(t *testing.T) {
 			if n := strings.Count(p.stderr.String(), "service greeter panicked"); n != 1 {
 				t.Errorf("the failure was said %d times, want once:\n%s", n, p.said())
 			}
+		})
+	}
+}
+
+// TestAGatewayRefusesASubscriptionTarget: a method that a topic's
+// subscription delivers to is refused to the gateway's clients, whatever
+// their protocol, in both modes; the service's other methods are served.
+func TestAGatewayRefusesASubscriptionTarget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs wasm guests")
+	}
+	const why = `test.Counter/Heard receives the messages of topic "said" (a subscribe block of service counter in parigot.hcl), so the gateway does not serve it to callers from outside the app; for outside callers, declare a separate rpc in the proto`
+	for _, mode := range []string{"single", "split"} {
+		t.Run(mode, func(t *testing.T) {
+			p := startParigot(t, "", nil, "run", "--mode="+mode, "--ephemeral", "testdata/apps/subscribed")
+			url := p.waitURL(t)
+			for _, c := range []struct{ name, path, want string }{
+				{"Connect", "/test.Counter/Heard", `{"code":"permission_denied","message":` + strconv.Quote(why) + `}`},
+				{"REST", "/v1/heard", `{"code":7,"message":` + strconv.Quote(why) + `,"details":[]}`},
+			} {
+				resp, err := http.Post(url+c.path, "application/json", strings.NewReader("{}"))
+				if err != nil {
+					t.Fatalf("%s: %v\n%s", c.name, err, p.said())
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusForbidden || strings.TrimSpace(string(body)) != c.want {
+					t.Errorf("%s: %d %s\nwant 403 %s", c.name, resp.StatusCode, body, c.want)
+				}
+			}
+			conn, err := grpc.NewClient(strings.TrimPrefix(url, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			err = conn.Invoke(t.Context(), "/test.Counter/Heard", &emptypb.Empty{}, &emptypb.Empty{})
+			if s := status.Convert(err); s.Code() != codes.PermissionDenied || s.Message() != why {
+				t.Errorf("gRPC: %v\nwant PermissionDenied, saying %s", err, why)
+			}
+			if err := conn.Invoke(t.Context(), "/test.Counter/Count", &emptypb.Empty{}, &emptypb.Empty{}); err != nil {
+				t.Errorf("Count over gRPC: %v", err)
+			}
+			p.stop(t)
 		})
 	}
 }

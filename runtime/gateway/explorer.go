@@ -81,7 +81,7 @@ func explorerServices(guests []*host.GuestSpec) (names []string, guestOf map[str
 func newExplorer(schema *Schema, guests []*host.GuestSpec, find native.Services, caller *native.Caller, log *slog.Logger) (http.Handler, error) {
 	names, guestOf := explorerServices(guests)
 	log = log.With("gateway", ExplorerName)
-	h, err := newHandler(schema, names, backend{find: find, caller: caller, log: log}, log)
+	h, err := newHandler(schema, names, nil, backend{find: find, caller: caller, log: log}, log)
 	if err != nil {
 		return nil, fmt.Errorf("the dashboard's explorer: %w", err)
 	}

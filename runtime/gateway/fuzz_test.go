@@ -52,7 +52,7 @@ func FuzzGateway(f *testing.F) {
 		f.Add(seed.method, seed.path, seed.ct, seed.header, []byte(seed.body))
 	}
 	f.Fuzz(func(t *testing.T, method, path, ct, header string, body []byte) {
-		h, err := newHandler(schema, []string{"test.v1.Echo"},
+		h, err := newHandler(schema, []string{"test.v1.Echo"}, nil,
 			backend{find: services{&fakeService{tame: true}}, caller: native.NewCaller(NativeIdentity), log: slog.New(failOnError{t: t})},
 			slog.New(failOnError{t: t}))
 		if err != nil {

@@ -680,7 +680,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := newHandler(schema, []string{"test.v1.Echo"},
+	h, err := newHandler(schema, []string{"test.v1.Echo"}, nil,
 		backend{find: services{&fakeService{tame: true}}, caller: native.NewCaller(NativeIdentity), log: slog.Default()}, slog.Default())
 	if err != nil {
 		t.Fatal(err)

@@ -44,19 +44,20 @@ type grpcGateway struct {
 	methods map[string]string // "/pkg.Service/Method" of a unary method -> its service
 	order   []string          // the services reflection lists, in the connect path's order
 	why     *unknownRoute     // what the gateway says of a method it does not serve
+	refused subscribed        // the subscription targets among methods, refused
 	late    lateReads         // the calls whose requests are being read, bounded by limits.read
 }
 
-// newGRPC returns the grpc-go server of a gateway serving the proto
-// services named.
 // maxStreams is how many calls a gRPC connection may have open at once,
 // as net/http's HTTP/2 server allows: without a bound grpc-go takes any
 // number, and a client opening streams it never sends a message on (a
 // few megabytes of HEADERS frames) held gigabytes of the gateway's memory.
 const maxStreams = 250
 
-func newGRPC(schema *Schema, services []string, be backend, log *slog.Logger, limits clientLimits) (*grpc.Server, error) {
-	g := &grpcGateway{be: be, log: log, methods: map[string]string{},
+// newGRPC returns the grpc-go server of a gateway serving the proto
+// services named, but for the methods of sub (see refuseSubscribed).
+func newGRPC(schema *Schema, services []string, sub subscribed, be backend, log *slog.Logger, limits clientLimits) (*grpc.Server, error) {
+	g := &grpcGateway{be: be, log: log, methods: map[string]string{}, refused: sub,
 		order: append(slices.Clone(services), grpchealth.HealthV1ServiceName), late: lateReads{limit: limits.read}}
 	var sds []protoreflect.ServiceDescriptor
 	for _, name := range services {
@@ -105,6 +106,9 @@ func (g *grpcGateway) unary(_ any, stream grpc.ServerStream) error {
 	if !ok {
 		return g.unknown(proc)
 	}
+	if msg, refused := g.refused.refusal(proc); refused {
+		return status.Error(codes.PermissionDenied, msg) // its request unread
+	}
 	var req rawMsg
 	err := stream.RecvMsg(&req)
 	ctx := stream.Context()
@@ -138,9 +142,13 @@ type readBoundKey struct{}
 // and its handler, no longer. grpc-go's transport reads a stream's message
 // under the context this returns, and ends the call with DeadlineExceeded
 // when that context ends as past a deadline; unary lifts the bound once
-// the message is in. Reflection and health streams are not bounded.
+// the message is in. Reflection and health streams are not bounded, nor
+// are the calls unary refuses without reading their messages.
 func (g *grpcGateway) boundRead(ctx context.Context, info *tap.Info) (context.Context, error) {
 	if _, ok := g.methods[info.FullMethodName]; !ok || g.late.limit <= 0 {
+		return ctx, nil
+	}
+	if _, refused := g.refused.refusal(info.FullMethodName); refused {
 		return ctx, nil
 	}
 	inner, cancel := context.WithCancel(ctx)

@@ -458,11 +458,11 @@ func startWithLimits(t *testing.T, limits clientLimits) *Server {
 		t.Fatal(err)
 	}
 	be := backend{find: services{&fakeService{tame: true}}, caller: native.NewCaller(NativeIdentity), log: slog.Default()}
-	h, err := newHandler(schema, []string{"test.v1.Echo"}, be, slog.Default())
+	h, err := newHandler(schema, []string{"test.v1.Echo"}, nil, be, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := newGRPC(schema, []string{"test.v1.Echo"}, be, slog.Default(), limits)
+	g, err := newGRPC(schema, []string{"test.v1.Echo"}, nil, be, slog.Default(), limits)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,8 +53,9 @@ type backend struct {
 // services named: vanguard in front (REST, Connect, gRPC, gRPC-Web, JSON
 // and binary), connect-go's unary handlers behind it, which take and give
 // the bytes the guests encode; reflection and health beside them, for these
-// services only. A request that panics fails alone (see guard).
-func newHandler(schema *Schema, services []string, be backend, log *slog.Logger) (http.Handler, error) {
+// services only. The methods of sub are refused (see refuseSubscribed). A
+// request that panics fails alone (see guard).
+func newHandler(schema *Schema, services []string, sub subscribed, be backend, log *slog.Logger) (http.Handler, error) {
 	var vsvcs []*vanguard.Service
 	var sds []protoreflect.ServiceDescriptor
 	for _, name := range services {
@@ -79,7 +80,11 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 				continue
 			}
 			procedures[proc] = md.Input()
-			methods.Handle(proc, connect.NewUnaryHandler(proc, be.unary(name, string(md.Name())),
+			call := be.unary(name, string(md.Name()))
+			if _, refused := sub.refusal(proc); refused {
+				call = sub.refusedUnary(proc)
+			}
+			methods.Handle(proc, connect.NewUnaryHandler(proc, call,
 				connect.WithCodec(rawCodec{}),
 				connect.WithReadMaxBytes(abi.MaxPayload),
 				connect.WithSchema(md),
@@ -100,7 +105,8 @@ func newHandler(schema *Schema, services []string, be backend, log *slog.Logger)
 		return nil, fmt.Errorf("mapping the services' methods: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", blankContentType(connectUnary(procedures, checkCallHeaders(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, restQuery(restRoutes(sds), restFaults(procedures, decodedOnce(transcoder)))))))))
+	routes := restRoutes(sds)
+	mux.Handle("/", blankContentType(refuseSubscribed(sub, routes, connectUnary(procedures, checkCallHeaders(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, restQuery(routes, restFaults(procedures, decodedOnce(transcoder))))))))))
 	served, err := schema.servedFiles(services)
 	if err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ import (
 // fields the path does not bind, "" for no body); and the method's
 // request, which its query sets.
 type boundRoute struct {
+	proc   string // the method's path, "/package.Service/Method"
 	method string
 	path   *regexp.Regexp
 	fields []string // the template's variables, as written (proto names)
@@ -40,12 +41,14 @@ func restRoutes(sds []protoreflect.ServiceDescriptor) []boundRoute {
 			if rule == nil {
 				continue
 			}
-			input := sd.Methods().Get(i).Input()
+			md := sd.Methods().Get(i)
+			input := md.Input()
 			for _, r := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
 				route, ok := routeOf(r)
 				if !ok {
 					continue
 				}
+				route.proc = "/" + string(sd.FullName()) + "/" + string(md.Name())
 				route.input = input
 				// A template or a body names fields by their proto
 				// names; vanguard refuses a rule naming none when the
@@ -223,7 +226,7 @@ func restQuery(routes []boundRoute, h http.Handler) http.Handler {
 			return
 		}
 		for _, route := range routes {
-			if r.Method != route.method || !route.path.MatchString(r.URL.EscapedPath()) {
+			if !route.matches(r) {
 				continue
 			}
 			q := r.URL.Query()
@@ -250,6 +253,12 @@ func restQuery(routes []boundRoute, h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// matches says whether r is a request of the route: its HTTP method, and
+// its path as the client wrote it (see decodedOnce).
+func (b boundRoute) matches(r *http.Request) bool {
+	return r.Method == b.method && b.path.MatchString(r.URL.EscapedPath())
 }
 
 // binds says whether the query parameter key names a field the route's

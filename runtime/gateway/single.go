@@ -196,11 +196,12 @@ func Start(g Spec, schema *Schema, find native.Services, caller *native.Caller, 
 func start(g Spec, schema *Schema, find native.Services, caller *native.Caller, log *slog.Logger, held *Held) (*Server, error) {
 	log = log.With("gateway", g.Name)
 	be := backend{find: find, caller: caller, log: log}
-	h, err := newHandler(schema, g.Services, be, log)
+	sub := newSubscribed(g.Subscribed)
+	h, err := newHandler(schema, g.Services, sub, be, log)
 	if err != nil {
 		return nil, fmt.Errorf("gateway %s: %w", g.Name, err)
 	}
-	gs, err := newGRPC(schema, g.Services, be, log, defaultLimits)
+	gs, err := newGRPC(schema, g.Services, sub, be, log, defaultLimits)
 	if err != nil {
 		return nil, fmt.Errorf("gateway %s: %w", g.Name, err)
 	}

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"parigot.dev/parigot/manifest"
 )
@@ -15,6 +17,10 @@ type Spec struct {
 	// CORSOrigins are the web origins whose pages may call it from a
 	// browser ("*": any); none when empty.
 	CORSOrigins []string
+	// Subscribed are the methods of Services that a subscribe block
+	// delivers a topic's messages to, by "package.Service/Method": the
+	// gateway refuses them to its clients (see refuseSubscribed).
+	Subscribed map[string][]Subscriber
 }
 
 // FromManifest returns the gateways of app. listen, when not empty,
@@ -35,7 +41,30 @@ func FromManifest(app *manifest.App, listen string) ([]Spec, error) {
 				s.Services = append(s.Services, svc.Implements...)
 			}
 		}
+		s.Subscribed = subscriptionsTo(app, s.Services)
 		specs = append(specs, s)
 	}
 	return specs, nil
+}
+
+// subscriptionsTo is Spec.Subscribed for a gateway serving the proto
+// services named: the subscriptions of every service of app to a method
+// of them (a service of the app that the gateway does not list may
+// implement one of them too, and its subscription makes the method a
+// topic's as well). Nil when there are none.
+func subscriptionsTo(app *manifest.App, services []string) map[string][]Subscriber {
+	var out map[string][]Subscriber
+	for _, g := range app.Services {
+		for _, sub := range g.Subscriptions {
+			service, _, _ := strings.Cut(sub.Method, "/")
+			if !slices.Contains(services, service) {
+				continue
+			}
+			if out == nil {
+				out = map[string][]Subscriber{}
+			}
+			out[sub.Method] = append(out[sub.Method], Subscriber{Topic: sub.Topic, Service: g.Name})
+		}
+	}
+	return out
 }

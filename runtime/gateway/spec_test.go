@@ -12,8 +12,10 @@ func TestFromManifest(t *testing.T) {
 	app := &manifest.App{
 		Name: "shop",
 		Services: []*manifest.Guest{
-			{Name: "books", Kind: manifest.KindService, Implements: []string{"bookstore.v1.Bookstore", "bookstore.v1.Admin"}},
-			{Name: "orders", Kind: manifest.KindService, Implements: []string{"orders.v1.Orders"}},
+			{Name: "books", Kind: manifest.KindService, Implements: []string{"bookstore.v1.Bookstore", "bookstore.v1.Admin"},
+				Subscriptions: []*manifest.Subscription{{Topic: "deliveries", Method: "bookstore.v1.Admin/Restock"}}},
+			{Name: "orders", Kind: manifest.KindService, Implements: []string{"orders.v1.Orders"},
+				Subscriptions: []*manifest.Subscription{{Topic: "payments", Method: "orders.v1.Orders/Paid"}}},
 		},
 		Gateways: []*manifest.Gateway{{Name: "public", Listen: "127.0.0.1:8080", Services: []string{"books"}, CORSOrigins: []string{"https://shop.example.com"}}},
 	}
@@ -22,7 +24,10 @@ func TestFromManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Spec{{Name: "public", Listen: "127.0.0.1:8080", Guests: []string{"books"},
-		Services: []string{"bookstore.v1.Bookstore", "bookstore.v1.Admin"}, CORSOrigins: []string{"https://shop.example.com"}}}
+		Services: []string{"bookstore.v1.Bookstore", "bookstore.v1.Admin"}, CORSOrigins: []string{"https://shop.example.com"},
+		// The subscriptions to its methods; not those of a service it
+		// does not serve.
+		Subscribed: map[string][]Subscriber{"bookstore.v1.Admin/Restock": {{Topic: "deliveries", Service: "books"}}}}}
 	if !reflect.DeepEqual(specs, want) {
 		t.Errorf("FromManifest = %+v, want %+v", specs, want)
 	}
