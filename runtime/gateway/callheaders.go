@@ -56,6 +56,24 @@ func checkCallHeaders(procedures map[string]protoreflect.MessageDescriptor, h ht
 	})
 }
 
+// connectGET refuses Connect's GET (a GET of a method's own path with
+// connect=v1 in its query) of a method in postOnly, whose proto does not
+// declare it free of side effects, in Connect's error form: HTTP 405, as
+// connect-go's handler answers it, but saying what to do, where that
+// answered in plain text "Method Not Allowed".
+func connectGET(postOnly map[string]bool, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && postOnly[r.URL.Path] && r.URL.Query().Get("connect") != "" {
+			w.Header().Set("Allow", http.MethodPost)
+			connectError(w, http.StatusMethodNotAllowed, connect.CodeUnimplemented, fmt.Sprintf(
+				"%s takes POST: Connect's GET calls only a method whose proto declares it free of side effects; call it with POST, or, if it changes nothing, add option idempotency_level = NO_SIDE_EFFECTS; to its rpc",
+				strings.TrimPrefix(r.URL.Path, "/")))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // The forms of the timeout headers, as the protocols define them.
 var (
 	connectTimeout = regexp.MustCompile(`^[0-9]{1,10}$`)

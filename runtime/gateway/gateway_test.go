@@ -341,6 +341,21 @@ func TestGatewayOverHTTP(t *testing.T) {
 			}
 		}
 	})
+	t.Run("Connect's GET of a method that may have side effects is refused in Connect's JSON, saying how to allow it", func(t *testing.T) {
+		resp, err := http.Get(url + "/test.v1.Echo/Fail?message=" + neturl.QueryEscape(`{"name":"g"}`) + "&encoding=json&connect=v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var e struct{ Code, Message string }
+		json.Unmarshal(body, &e)
+		const want = "test.v1.Echo/Fail takes POST: Connect's GET calls only a method whose proto declares it free of side effects; call it with POST, or, if it changes nothing, add option idempotency_level = NO_SIDE_EFFECTS; to its rpc"
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "POST" || resp.Header.Get("Content-Type") != "application/json" ||
+			e.Code != "unimplemented" || e.Message != want {
+			t.Errorf("%d (Allow %q, %s) %s\nwant 405, Allow POST, code unimplemented, saying %s", resp.StatusCode, resp.Header.Get("Allow"), resp.Header.Get("Content-Type"), body, want)
+		}
+	})
 	t.Run("a REST path variable is decoded once, as the client encoded it", func(t *testing.T) {
 		for sent, want := range map[string]string{
 			"a%2541":    "a%41", // an escaped %, then 41: not an A

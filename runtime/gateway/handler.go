@@ -67,6 +67,8 @@ func newHandler(schema *Schema, services []string, sub subscribed, be backend, l
 	}
 	unknown := newUnknownRoute(sds)
 	procedures := map[string]protoreflect.MessageDescriptor{} // each method's path, and its request's type
+	// The methods' paths that Connect's GET may not call.
+	postOnly := map[string]bool{}
 	for i, name := range services {
 		sd := sds[i]
 		methods := http.NewServeMux()
@@ -80,6 +82,9 @@ func newHandler(schema *Schema, services []string, sub subscribed, be backend, l
 				continue
 			}
 			procedures[proc] = md.Input()
+			if idempotency(md) != connect.IdempotencyNoSideEffects {
+				postOnly[proc] = true
+			}
 			call := be.unary(name, string(md.Name()))
 			if _, refused := sub.refusal(proc); refused {
 				call = sub.refusedUnary(proc)
@@ -106,7 +111,7 @@ func newHandler(schema *Schema, services []string, sub subscribed, be backend, l
 	}
 	mux := http.NewServeMux()
 	routes := restRoutes(sds)
-	mux.Handle("/", blankContentType(refuseSubscribed(sub, routes, connectUnary(procedures, checkCallHeaders(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, restQuery(routes, restFaults(procedures, decodedOnce(transcoder))))))))))
+	mux.Handle("/", blankContentType(refuseSubscribed(sub, routes, connectUnary(procedures, connectGET(postOnly, checkCallHeaders(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, restQuery(routes, restFaults(procedures, decodedOnce(transcoder)))))))))))
 	served, err := schema.servedFiles(services)
 	if err != nil {
 		return nil, err
