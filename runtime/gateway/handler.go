@@ -111,7 +111,7 @@ func newHandler(schema *Schema, services []string, sub subscribed, be backend, l
 	}
 	mux := http.NewServeMux()
 	routes := restRoutes(sds)
-	mux.Handle("/", blankContentType(refuseSubscribed(sub, routes, connectUnary(procedures, connectGET(postOnly, checkCallHeaders(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, restQuery(routes, restFaults(procedures, decodedOnce(transcoder)))))))))))
+	mux.Handle("/", blankContentType(refuseSubscribed(sub, routes, restNoBody(routes, procedures, connectUnary(procedures, connectGET(postOnly, checkCallHeaders(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, restQuery(routes, restFaults(procedures, decodedOnce(transcoder))))))))))))
 	served, err := schema.servedFiles(services)
 	if err != nil {
 		return nil, err

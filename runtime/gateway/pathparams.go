@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -23,6 +25,7 @@ import (
 // request, which its query sets.
 type boundRoute struct {
 	proc   string // the method's path, "/package.Service/Method"
+	rule   string // as the rule writes it: post: "/v1/books"
 	method string
 	path   *regexp.Regexp
 	fields []string // the template's variables, as written (proto names)
@@ -183,7 +186,7 @@ func routeOf(r *annotations.HttpRule) (boundRoute, bool) {
 	if err != nil {
 		return boundRoute{}, false
 	}
-	return boundRoute{method: method, path: rx, fields: fields, body: r.GetBody()}, true
+	return boundRoute{rule: fmt.Sprintf("%s: %q", strings.ToLower(method), tmpl), method: method, path: rx, fields: fields, body: r.GetBody()}, true
 }
 
 // segments is the regular expression of a template's segments without
@@ -259,6 +262,90 @@ func restQuery(routes []boundRoute, h http.Handler) http.Handler {
 // its path as the client wrote it (see decodedOnce).
 func (b boundRoute) matches(r *http.Request) bool {
 	return r.Method == b.method && b.path.MatchString(r.URL.EscapedPath())
+}
+
+// restNoBody refuses a REST request with a body whose route takes none
+// (its google.api.http rule has no body), with 400 and what to change:
+// vanguard refused it in words that named neither the rule nor the fix
+// ("request should have no body; instead got 24 bytes"), a mistake easy
+// to make in a POST rule. A request that routes of other methods, or
+// with a body, also match is left to vanguard, which picks the route.
+// procedures are the methods' own paths, which no REST rule maps.
+func restNoBody(routes []boundRoute, procedures map[string]protoreflect.MessageDescriptor, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, isCall := procedures[r.URL.Path]; isCall || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+			h.ServeHTTP(w, r)
+			return
+		}
+		var route *boundRoute
+		for i := range routes {
+			if !routes[i].matches(r) {
+				continue
+			}
+			if routes[i].body != "" {
+				h.ServeHTTP(w, r)
+				return
+			}
+			if route == nil {
+				route = &routes[i]
+			}
+		}
+		if route == nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		// Whether the body is empty, when its length is not said.
+		body := bufio.NewReaderSize(r.Body, 16)
+		if _, err := body.Peek(1); err != nil {
+			r.Body = readCloser{body, r.Body}
+			h.ServeHTTP(w, r)
+			return
+		}
+		restError(w, http.StatusBadRequest, connect.CodeInvalidArgument, route.noBodyRefusal(r))
+	})
+}
+
+// readCloser reads from one reader and closes another.
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// noBodyRefusal says why r, a request with a body, is refused by its
+// route, which takes none, and what to do.
+func (b boundRoute) noBodyRefusal(r *http.Request) string {
+	rule := fmt.Sprintf("the google.api.http rule of %s (%s) has no body", strings.TrimPrefix(b.proc, "/"), b.rule)
+	switch b.method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		one := ""
+		if fd := b.bodyField(); fd != nil {
+			one = fmt.Sprintf(" or names one field, body: %q (the body holds that field)", fd.Name())
+		}
+		return fmt.Sprintf("%s %s has a body, but %s, so the request takes none: a %s rule usually says body: \"*\" (the body holds every field the path does not bind)%s; or send the fields as query parameters, with no body",
+			r.Method, r.URL.EscapedPath(), rule, b.method, one)
+	}
+	return fmt.Sprintf("%s %s has a body, but %s, so the request takes none: send the fields as query parameters, with no body", r.Method, r.URL.EscapedPath(), rule)
+}
+
+// bodyField is a field of the route's request that its body could hold,
+// for an example: the first that the path does not bind, of those that
+// are messages if any is. Nil when the path binds every field.
+func (b boundRoute) bodyField() protoreflect.FieldDescriptor {
+	var first protoreflect.FieldDescriptor
+	fields := b.input.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if b.binds(string(fd.Name())) {
+			continue
+		}
+		if fd.Message() != nil && !fd.IsList() && !fd.IsMap() {
+			return fd
+		}
+		if first == nil {
+			first = fd
+		}
+	}
+	return first
 }
 
 // binds says whether the query parameter key names a field the route's

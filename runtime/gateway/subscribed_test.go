@@ -71,13 +71,20 @@ func (m *methodLog) calls() []string {
 // when service stats subscribes RecordCreated to topic "created".
 func startEvents(t *testing.T) (*Server, *methodLog) {
 	t.Helper()
-	schema, err := ParseSchema(compileSchema(t, map[string]string{"events/v1/events.proto": eventsProto}, "events/v1/events.proto"))
+	return startLogged(t, "events/v1/events.proto", eventsProto, Spec{Services: []string{"events.v1.Stats"},
+		Subscribed: map[string][]Subscriber{"events.v1.Stats/RecordCreated": {{Topic: "created", Service: "stats"}}}})
+}
+
+// startLogged serves spec, from the proto file src at path, on a free
+// port, every call answered by a methodLog.
+func startLogged(t *testing.T, path, src string, spec Spec) (*Server, *methodLog) {
+	t.Helper()
+	schema, err := ParseSchema(compileSchema(t, map[string]string{path: src}, path))
 	if err != nil {
 		t.Fatal(err)
 	}
 	fake := &methodLog{}
-	spec := Spec{Name: "public", Listen: "127.0.0.1:0", Services: []string{"events.v1.Stats"},
-		Subscribed: map[string][]Subscriber{"events.v1.Stats/RecordCreated": {{Topic: "created", Service: "stats"}}}}
+	spec.Name, spec.Listen = "public", "127.0.0.1:0"
 	srv, err := Start(spec, schema, services{fake}, native.NewCaller(NativeIdentity), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
