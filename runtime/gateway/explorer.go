@@ -143,7 +143,11 @@ func (e *explorer) call(w http.ResponseWriter, req *http.Request) {
 	// Connect's servers, would drop the fields it does not know.
 	if json.Valid(body) {
 		if err := (protojson.UnmarshalOptions{Resolver: e.types}).Unmarshal(body, dynamicpb.NewMessage(input)); err != nil {
-			connectError(w, http.StatusBadRequest, connect.CodeInvalidArgument, fmt.Sprintf("the body is not a %s: %v", input.FullName(), err))
+			why := err.Error()
+			if misfit := jsonMisfit(body, input); misfit != "" {
+				why = misfit // where, and what the field takes (a misspelt field is protojson's to say)
+			}
+			connectError(w, http.StatusBadRequest, connect.CodeInvalidArgument, fmt.Sprintf("the body is not a %s: %s", input.FullName(), why))
 			return
 		}
 	}

@@ -62,7 +62,7 @@ func TestTheExplorerCallsEveryServiceWithJSON(t *testing.T) {
 		{"an error reply gets its code and message", "test.v1.Echo/Fail", `{}`, http.StatusNotFound, `"code":"not_found","message":"no such thing"`},
 		{"a body that is not JSON is refused, and the service never sees it", "test.v1.Echo/Say", `{"name":`, http.StatusBadRequest, `{"code":"invalid_argument","message":"the request body is not valid JSON"}`},
 		{"a field the request lacks is named", "test.v1.Echo/Say", `{"nmae":"x"}`, http.StatusBadRequest, `unknown field \"nmae\"`},
-		{"a value of the wrong type is refused", "test.v1.Echo/Say", `{"name":5}`, http.StatusBadRequest, `"message":"the body is not a test.v1.SayRequest`},
+		{"a value of the wrong type is refused", "test.v1.Echo/Say", `{"name":5}`, http.StatusBadRequest, `"message":"the body is not a test.v1.SayRequest: field \"name\" takes a string, not a number (5)"`},
 		{"a method the app lacks is named", "test.v1.Echo/Nope", `{}`, http.StatusNotFound, `"message":"the app has no method test.v1.Echo/Nope`},
 		{"a body over the gateway's limit is refused as the gateway refuses it", "test.v1.Echo/Say", `{"name":"` + strings.Repeat("x", MaxBody) + `"}`, http.StatusRequestEntityTooLarge, `"code":"resource_exhausted"`},
 		// The fake answers every method but Echo's as unimplemented: the

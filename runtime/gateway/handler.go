@@ -111,7 +111,7 @@ func newHandler(schema *Schema, services []string, sub subscribed, be backend, l
 	}
 	mux := http.NewServeMux()
 	routes := restRoutes(sds)
-	mux.Handle("/", blankContentType(refuseSubscribed(sub, routes, restNoBody(routes, procedures, connectUnary(procedures, connectGET(postOnly, checkCallHeaders(procedures, checkJSON(procedures, schema.types, checkGRPCJSON(procedures, schema.types, restQuery(routes, restFaults(procedures, decodedOnce(transcoder))))))))))))
+	mux.Handle("/", blankContentType(refuseSubscribed(sub, routes, restNoBody(routes, procedures, connectUnary(procedures, connectGET(postOnly, checkCallHeaders(procedures, checkJSON(procedures, routes, schema.types, checkGRPCJSON(procedures, schema.types, restQuery(routes, restFaults(procedures, decodedOnce(transcoder))))))))))))
 	served, err := schema.servedFiles(services)
 	if err != nil {
 		return nil, err
@@ -212,10 +212,11 @@ func isJSON(contentType string) bool { return mediaType(contentType) == "applica
 // method's request (procedures: each method's path and request type),
 // decoded with types for its Any fields: {"id": 5} for a string id is the
 // client's mistake (400), not the server's (500). Fields the type does not
-// have are left out, as Connect's servers do. A body compressed with gzip
-// comes here inflated (see inflate); one in another encoding is left to
-// vanguard.
-func checkJSON(procedures map[string]protoreflect.MessageDescriptor, types *dynamicpb.Types, h http.Handler) http.Handler {
+// have are left out, as Connect's servers do. A REST request's body must
+// fit what its route's body holds (routes; see bodyMisfit). A body
+// compressed with gzip comes here inflated (see inflate); one in another
+// encoding is left to vanguard.
+func checkJSON(procedures map[string]protoreflect.MessageDescriptor, routes []boundRoute, types *dynamicpb.Types, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if enc := r.Header.Get("Content-Encoding"); r.Body == nil || !isJSON(r.Header.Get("Content-Type")) || enc != "" && enc != "identity" {
 			h.ServeHTTP(w, r)
@@ -223,6 +224,10 @@ func checkJSON(procedures map[string]protoreflect.MessageDescriptor, types *dyna
 		}
 		body, err := io.ReadAll(r.Body)
 		r.Body.Close()
+		pass := func(body []byte) { // to h, the body read
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			h.ServeHTTP(w, r)
+		}
 		code, msg, status := connect.CodeInvalidArgument, "the request body is not valid JSON", http.StatusBadRequest
 		var tooBig *http.MaxBytesError
 		input, isCall := procedures[r.URL.Path]
@@ -236,8 +241,7 @@ func checkJSON(procedures map[string]protoreflect.MessageDescriptor, types *dyna
 			// is gone (see closeOnReadError).
 			code, msg, status = connect.CodeDeadlineExceeded, "the request body did not arrive in time", http.StatusRequestTimeout
 		case len(body) == 0:
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			h.ServeHTTP(w, r)
+			pass(body)
 			return
 		case !json.Valid(body):
 		case isCall:
@@ -245,10 +249,15 @@ func checkJSON(procedures map[string]protoreflect.MessageDescriptor, types *dyna
 				msg = fmt.Sprintf("the request body is not a %s: %v", input.FullName(), err)
 				break
 			}
-			fallthrough
+			pass(body)
+			return
 		default:
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			h.ServeHTTP(w, r)
+			if route := routeFor(routes, r); route != nil {
+				if msg = route.bodyMisfit(body, types); msg != "" {
+					break
+				}
+			}
+			pass(body)
 			return
 		}
 		if !isCall {
@@ -301,9 +310,18 @@ func checkGRPCJSON(procedures map[string]protoreflect.MessageDescriptor, types *
 
 // notRequest says why the JSON msg is not a message of type input, or nil:
 // decoded as Connect's servers decode it, fields the type does not have
-// left out, Any fields resolved with types.
+// left out, Any fields resolved with types. Where it does not fit is said
+// by the field's name as msg writes it, and what the field takes (see
+// jsonMisfit); protojson's words are the last resort.
 func notRequest(msg []byte, input protoreflect.MessageDescriptor, types *dynamicpb.Types) error {
-	return protojson.UnmarshalOptions{DiscardUnknown: true, Resolver: types}.Unmarshal(msg, dynamicpb.NewMessage(input))
+	err := protojson.UnmarshalOptions{DiscardUnknown: true, Resolver: types}.Unmarshal(msg, dynamicpb.NewMessage(input))
+	if err == nil {
+		return nil
+	}
+	if why := jsonMisfit(msg, input); why != "" {
+		return errors.New(why)
+	}
+	return err
 }
 
 // grpcMessage percent-encodes a grpc-message header's value, as gRPC

@@ -14,8 +14,10 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 // boundRoute is one REST route of a google.api.http annotation: its HTTP
@@ -264,12 +266,63 @@ func (b boundRoute) matches(r *http.Request) bool {
 	return r.Method == b.method && b.path.MatchString(r.URL.EscapedPath())
 }
 
+// routeFor is the route of the REST request r, when the routes that
+// match it are of one method and agree on its body (vanguard picks among
+// routes otherwise); nil when there is none such.
+func routeFor(routes []boundRoute, r *http.Request) *boundRoute {
+	var found *boundRoute
+	for i := range routes {
+		if !routes[i].matches(r) {
+			continue
+		}
+		if found == nil {
+			found = &routes[i]
+		} else if found.proc != routes[i].proc || found.body != routes[i].body {
+			return nil
+		}
+	}
+	return found
+}
+
+// bodyMisfit says where and why the JSON body of a request of the route
+// does not fit what the route's body holds (the request, for body: "*";
+// one field of it, for body: "<field>"), or "" when it fits, as vanguard
+// decodes it (fields the message does not have left out). See jsonMisfit.
+func (b boundRoute) bodyMisfit(body []byte, types *dynamicpb.Types) string {
+	opts := protojson.UnmarshalOptions{DiscardUnknown: true, Resolver: types}
+	rule := fmt.Sprintf("body: %q in the google.api.http rule of %s", b.body, strings.TrimPrefix(b.proc, "/"))
+	switch {
+	case b.body == "*":
+		if opts.Unmarshal(body, dynamicpb.NewMessage(b.input)) == nil {
+			return ""
+		}
+		if why := jsonMisfit(body, b.input); why != "" {
+			return fmt.Sprintf("the request body is not a %s (%s): %s", b.input.FullName(), rule, why)
+		}
+	case len(b.held) == 1:
+		fd := b.held[0]
+		wrapped := append(append([]byte(`{"`+fd.JSONName()+`":`), body...), '}')
+		if opts.Unmarshal(wrapped, dynamicpb.NewMessage(b.input)) == nil {
+			return ""
+		}
+		what := typeName(fd)
+		if fd.IsList() {
+			what = "list of " + what
+		}
+		if why := jsonFieldMisfit(body, fd); why != "" {
+			return fmt.Sprintf("the request body is not a %s (%s): %s", what, rule, why)
+		}
+	}
+	return "" // vanguard says what is wrong
+}
+
 // restNoBody refuses a REST request with a body whose route takes none
 // (its google.api.http rule has no body), with 400 and what to change:
 // vanguard refused it in words that named neither the rule nor the fix
 // ("request should have no body; instead got 24 bytes"), a mistake easy
 // to make in a POST rule. A request that routes of other methods, or
-// with a body, also match is left to vanguard, which picks the route.
+// with a body, also match is left to vanguard, which picks the route
+// (see routeFor).
 // procedures are the methods' own paths, which no REST rule maps.
 func restNoBody(routes []boundRoute, procedures map[string]protoreflect.MessageDescriptor, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -277,20 +330,8 @@ func restNoBody(routes []boundRoute, procedures map[string]protoreflect.MessageD
 			h.ServeHTTP(w, r)
 			return
 		}
-		var route *boundRoute
-		for i := range routes {
-			if !routes[i].matches(r) {
-				continue
-			}
-			if routes[i].body != "" {
-				h.ServeHTTP(w, r)
-				return
-			}
-			if route == nil {
-				route = &routes[i]
-			}
-		}
-		if route == nil {
+		route := routeFor(routes, r)
+		if route == nil || route.body != "" {
 			h.ServeHTTP(w, r)
 			return
 		}

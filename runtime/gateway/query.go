@@ -170,6 +170,9 @@ func queryValue(fd protoreflect.FieldDescriptor, v string) (fixed, problem strin
 		return data, ""
 	}
 	problem = notA(fd, v)
+	if name == "google.protobuf.Timestamp" && strings.Contains(v, " ") {
+		problem += " (a + in a query is a space: write it as %2B)"
+	}
 	if stringJSON(name) && len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 		problem += "; a query value goes without the quotes of its JSON form"
 	}
@@ -353,22 +356,23 @@ func notA(fd protoreflect.FieldDescriptor, v string) string {
 	if len(shown) > 100 {
 		shown = shown[:100] + "..."
 	}
-	q := strconv.Quote(shown)
+	return notAShown(fd, v, strconv.Quote(shown))
+}
+
+// notAShown is notA, v written q in the message (a JSON number as it is,
+// where a string goes in quotes).
+func notAShown(fd protoreflect.FieldDescriptor, v, q string) string {
 	if md := fd.Message(); md != nil {
 		switch md.Name() {
 		case "Timestamp":
-			s := q + " is not a timestamp: write it in RFC 3339, such as 2024-05-01T12:00:00Z or 2024-05-01T14:00:00.5+02:00"
-			if strings.Contains(v, " ") {
-				s += " (a + in a query is a space: write it as %2B)"
-			}
-			return s
+			return q + " is not a timestamp: write it in RFC 3339, such as 2024-05-01T12:00:00Z or 2024-05-01T14:00:00.5+02:00"
 		case "Duration":
 			return q + " is not a duration: write it in seconds followed by s, such as 90s, 1.5s or -0.25s"
 		case "FieldMask", "Empty":
 			return fmt.Sprintf("%s is not a %s in its JSON form", q, md.FullName())
 		}
 		if value := md.Fields().ByName("value"); value != nil {
-			return notA(value, v)
+			return notAShown(value, v, q)
 		}
 		return fmt.Sprintf("%s is not a %s in its JSON form", q, md.FullName())
 	}
