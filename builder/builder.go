@@ -250,6 +250,15 @@ func generate(ctx context.Context, app *manifest.App, dir string) (*codegen.Resu
 			in.Implemented[impl] = true
 		}
 	}
+	for _, g := range app.Gateways {
+		cg := codegen.Gateway{Name: g.Name}
+		for _, name := range g.Services {
+			if s := app.Guest(name); s != nil {
+				cg.Guests = append(cg.Guests, codegen.GatewayGuest{Name: name, Implements: s.Implements})
+			}
+		}
+		in.Gateways = append(in.Gateways, cg)
+	}
 	// Every proto block, always: codegen removes the generated files its
 	// protos do not produce, so a subset would take the others' files.
 	for _, p := range app.Protos {

@@ -24,6 +24,10 @@ type Input struct {
 	// (full names). A streaming method is an error only in one of these;
 	// elsewhere it is left out of the stubs, with a note.
 	Implemented map[string]bool
+	// Gateways are the app's gateways: the REST routes of the proto
+	// services one gateway serves must differ, and a route two of them
+	// map is an error at the second rule (see httpRuleDiags).
+	Gateways []Gateway
 	// AppDirs are the app's directories that may hold its Go code
 	// (genfile.AppDirs): the generated files the protos no longer produce
 	// are looked for there, beside those the compilation writes into.

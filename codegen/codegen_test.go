@@ -851,9 +851,10 @@ func TestGenerateDiagnostics(t *testing.T) {
 		files       map[string]string
 		set         ProtoSet
 		implemented []string // proto services guests implement
-		summary     string   // a substring of the first diagnostic's summary
-		detail      string   // a substring of its detail
-		file        string   // its Subject's file name
+		gateways    []Gateway
+		summary     string // a substring of the first diagnostic's summary
+		detail      string // a substring of its detail
+		file        string // its Subject's file name
 		line        int
 		column      int
 		srcLine     string // the source line the rendered diagnostic shows
@@ -1332,6 +1333,90 @@ service Things {
 			srcLine: `      additional_bindings { get: "/v1/all/{idd}" }`,
 		},
 		{
+			name: "a route two services of one gateway map is reported at the second rule, naming the first and the gateway",
+			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
+package o.v1;
+import "google/api/annotations.proto";
+message Req { string id = 1; }
+service Books {
+  rpc List(Req) returns (Req) {
+    option (google.api.http) = {get: "/v1/books"};
+  }
+}
+service Stats {
+  rpc Get(Req) returns (Req) {
+    option (google.api.http) = {get: "/v1/books"};
+  }
+}
+`},
+			set: ProtoSet{Root: "proto", Files: []string{"proto/o/v1/o.proto"}},
+			gateways: []Gateway{{Name: "public", Guests: []GatewayGuest{
+				{Name: "books", Implements: []string{"o.v1.Books"}},
+				{Name: "stats", Implements: []string{"o.v1.Stats"}},
+			}}},
+			summary: "Route GET /v1/books is mapped twice",
+			detail:  `o.v1.Books.List, which gateway "public" serves too, maps it already at app/proto/o/v1/o.proto:7:33: the gateway can send a request for it to one method only. Change the path of one of the two rules, or serve the services "books" and "stats" from different gateways.`,
+			file:    "app/proto/o/v1/o.proto",
+			line:    12, column: 33,
+			srcLine: `    option (google.api.http) = {get: "/v1/books"};`,
+		},
+		{
+			name: "a route two services of one gateway map with other variable names is found in the first's additional binding",
+			files: map[string]string{
+				"proto/o/v1/books.proto": `syntax = "proto3";
+package o.v1;
+import "google/api/annotations.proto";
+message Req { string id = 1; string name = 2; }
+service Books {
+  rpc Get(Req) returns (Req) {
+    option (google.api.http) = {
+      get: "/v1/books/{id}"
+      additional_bindings { get: "/v1/items/{id}" }
+    };
+  }
+}
+`,
+				"proto/o/v1/items.proto": `syntax = "proto3";
+package o.v1;
+import "google/api/annotations.proto";
+import "o/v1/books.proto";
+service Items {
+  rpc Get(Req) returns (Req) {
+    option (google.api.http) = {get: "/v1/items/{name}"};
+  }
+}
+`},
+			set: ProtoSet{Root: "proto", Files: []string{"proto/o/v1/books.proto", "proto/o/v1/items.proto"}},
+			gateways: []Gateway{{Name: "public", Guests: []GatewayGuest{
+				{Name: "shop", Implements: []string{"o.v1.Books", "o.v1.Items"}},
+			}}},
+			summary: "Route GET /v1/items/{name} is mapped twice",
+			detail:  `o.v1.Books.Get, which gateway "public" serves too, maps it already at app/proto/o/v1/books.proto:9:29: the gateway can send a request for it to one method only. Change the path of one of the two rules.`,
+			file:    "app/proto/o/v1/items.proto",
+			line:    7, column: 33,
+		},
+		{
+			name: "a route two methods of one service map is reported at the second rule, naming the first",
+			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
+package o.v1;
+import "google/api/annotations.proto";
+message Req { string id = 1; }
+service Books {
+  rpc List(Req) returns (Req) {
+    option (google.api.http) = {get: "/v1/books"};
+  }
+  rpc Search(Req) returns (Req) {
+    option (google.api.http) = {get: "/v1/books"};
+  }
+}
+`},
+			set:     ProtoSet{Root: "proto", Files: []string{"proto/o/v1/o.proto"}},
+			summary: "Route GET /v1/books is mapped twice",
+			detail:  `The google.api.http rule of o.v1.Books.Search maps GET /v1/books, and o.v1.Books.List maps it already at app/proto/o/v1/o.proto:7:33: the gateway can send a request for it to one method only. Change the path of one of the two rules.`,
+			file:    "app/proto/o/v1/o.proto",
+			line:    10, column: 33,
+		},
+		{
 			name: "a message whose Go name a nested message has is reported at its name",
 			files: map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
 package o.v1;
@@ -1461,7 +1546,7 @@ service Greeting {
 			for _, s := range tc.implemented {
 				implemented[s] = true
 			}
-			res, diags := Generate(context.Background(), Input{AppDir: dir, DisplayDir: "app", Module: testModule, Sets: []ProtoSet{tc.set}, Implemented: implemented})
+			res, diags := Generate(context.Background(), Input{AppDir: dir, DisplayDir: "app", Module: testModule, Sets: []ProtoSet{tc.set}, Implemented: implemented, Gateways: tc.gateways})
 			if !diags.HasErrors() {
 				t.Fatalf("no error diagnostics")
 			}
@@ -1486,6 +1571,43 @@ service Greeting {
 				if !strings.Contains(buf.String(), tc.srcLine) {
 					t.Errorf("rendered diagnostic does not show the source line %q:\n%s", tc.srcLine, buf.String())
 				}
+			}
+		})
+	}
+}
+
+// A route that two services map is theirs to share when no gateway serves
+// both: each gateway maps the routes of its own services only. Two
+// gateways serving the same two services make one error, not two.
+func TestARouteTwoServicesMapConflictsOnlyInOneGateway(t *testing.T) {
+	files := map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
+package o.v1;
+import "google/api/annotations.proto";
+message Req { string id = 1; }
+service Books {
+  rpc List(Req) returns (Req) { option (google.api.http) = {get: "/v1/list"}; }
+}
+service Stats {
+  rpc Get(Req) returns (Req) { option (google.api.http) = {get: "/v1/list"}; }
+}
+`}
+	books := GatewayGuest{Name: "books", Implements: []string{"o.v1.Books"}}
+	stats := GatewayGuest{Name: "stats", Implements: []string{"o.v1.Stats"}}
+	for _, tc := range []struct {
+		name     string
+		gateways []Gateway
+		errors   int
+	}{
+		{"without a gateway, they do not conflict", nil, 0},
+		{"served by different gateways, they do not conflict", []Gateway{{Name: "a", Guests: []GatewayGuest{books}}, {Name: "b", Guests: []GatewayGuest{stats}}}, 0},
+		{"served by two gateways together, they conflict once", []Gateway{{Name: "a", Guests: []GatewayGuest{books, stats}}, {Name: "b", Guests: []GatewayGuest{books, stats}}}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeApp(t, files)
+			_, diags := Generate(context.Background(), Input{AppDir: dir, DisplayDir: "app", Module: testModule,
+				Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/o/v1/o.proto"}}}, Gateways: tc.gateways})
+			if n := len(diags.Errs()); n != tc.errors {
+				t.Errorf("%d errors, want %d:\n%s", n, tc.errors, diags.Error())
 			}
 		})
 	}

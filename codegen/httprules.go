@@ -3,6 +3,7 @@ package codegen
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -13,59 +14,264 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"parigot.dev/parigot/internal/diag"
 	"parigot.dev/parigot/internal/suggest"
 )
+
+// Gateway is a gateway block of the app, as far as the protos go: the
+// proto services it serves on one port, which share its REST routes.
+type Gateway struct {
+	Name string
+	// Guests are the services of the app it serves, in the order the
+	// gateway maps them.
+	Guests []GatewayGuest
+}
+
+// GatewayGuest is a service of the app that a gateway serves.
+type GatewayGuest struct {
+	Name       string   // as parigot.hcl names it
+	Implements []string // the full names of the proto services it implements, in order
+}
+
+// appService is a proto service of one of the app's own files, and the
+// guest that implements it (when known: "" otherwise).
+type appService struct {
+	pf    *protoFile
+	sd    protoreflect.ServiceDescriptor
+	guest string
+}
 
 // httpRuleDiags reports, at the option, a google.api.http rule of an app's
 // service that the gateway could not serve: a path template it cannot
 // parse, a variable, body or response_body naming no field, a repeated
-// field in the path. The gateway maps the rules with vanguard, which says
-// so only when the app runs, without a position; here the same mapping is
-// made at build time, one service at a time, and vanguard's words are
-// given with the rule's place. (vanguard stops at a service's first bad
-// rule: the next shows once that one is fixed.)
+// field in the path, a route another rule maps already. The gateway maps
+// the rules with vanguard, which says so only when the app runs, without a
+// position; here the same mapping is made at build time and vanguard's
+// words are given with the rule's place: one service at a time, then the
+// services of each gateway together, as the gateway maps them, for the
+// routes two services map. (vanguard stops at the first bad rule of what
+// it maps: the next shows once that one is fixed.)
 func (c *compilation) httpRuleDiags() hcl.Diagnostics {
 	var diags hcl.Diagnostics
+	services := map[string]appService{}
+	refused := map[string]bool{} // the services with a rule refused on their own
 	for _, p := range c.order {
 		pf := c.files[p]
 		if pf.res == nil || pf.file == nil {
 			continue
 		}
-		services := pf.file.Services()
-		for i := 0; i < services.Len(); i++ {
-			sd := services.Get(i)
-			svc := vanguard.NewServiceWithSchema(sd, http.NotFoundHandler(), vanguard.WithTargetCodecs(vanguard.CodecProto))
-			_, err := vanguard.NewTranscoder([]*vanguard.Service{svc})
-			if err == nil {
-				continue
+		sds := pf.file.Services()
+		for i := 0; i < sds.Len(); i++ {
+			s := appService{pf: pf, sd: sds.Get(i)}
+			services[string(s.sd.FullName())] = s
+			if err := mapRules(s); err != nil {
+				refused[string(s.sd.FullName())] = true
+				diags = append(diags, c.ruleDiag([]appService{s}, err, ""))
 			}
-			method, why, binding := "", err.Error(), 0
-			if m := vanguardMethod.FindStringSubmatch(why); m != nil && strings.HasPrefix(m[1], string(sd.FullName())+".") {
-				method, why = strings.TrimPrefix(m[1], string(sd.FullName())+"."), m[3]
-				if m[2] != "" {
-					binding, _ = strconv.Atoi(m[2])
-					why = fmt.Sprintf("in additional_bindings #%d: %s", binding, why)
+		}
+	}
+	reported := map[hcl.Pos]bool{} // two gateways serving the same two services make one error
+	for _, g := range c.in.Gateways {
+		var served []appService
+		for _, guest := range g.Guests {
+			for _, name := range guest.Implements {
+				if s, ok := services[name]; ok && !refused[name] && !slices.ContainsFunc(served, func(o appService) bool { return o.sd == s.sd }) {
+					s.guest = guest.Name
+					served = append(served, s)
 				}
 			}
-			why += nearestField(sd, method, why)
-			var node ast.Node = serviceNode(pf.res.AST(), string(sd.Name()), method, false)
-			if o := httpOption(pf.res.AST(), string(sd.Name()), method); o != nil {
-				node = o
-				if f := httpRuleField(o, binding, why); f != nil {
-					node = f
-				}
+		}
+		if len(served) < 2 {
+			continue
+		}
+		if err := mapRules(served...); err != nil {
+			d := c.ruleDiag(served, err, g.Name)
+			if !reported[d.Subject.Start] {
+				reported[d.Subject.Start] = true
+				diags = append(diags, d)
 			}
-			rng := c.nodeRange(pf, node)
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "The gateway cannot serve this google.api.http rule",
-				Detail: fmt.Sprintf("%s. A rule's path starts with /, binds fields of the request with {field} (not a repeated one, each once), and its body and response_body name a field or \"*\" (see docs/GATEWAY.md).",
-					capitalize(why)),
-				Subject: &rng,
-			})
 		}
 	}
 	return diags
+}
+
+// mapRules maps the REST routes of services as the gateway does, and
+// returns vanguard's error, if any.
+func mapRules(services ...appService) error {
+	var vsvcs []*vanguard.Service
+	for _, s := range services {
+		vsvcs = append(vsvcs, vanguard.NewServiceWithSchema(s.sd, http.NotFoundHandler(), vanguard.WithTargetCodecs(vanguard.CodecProto)))
+	}
+	_, err := vanguard.NewTranscoder(vsvcs)
+	return err
+}
+
+// ruleDiag is the diagnostic of err, vanguard's refusal to map the rules
+// of services (served by the gateway named gateway, when it is not ""),
+// at the rule it refused.
+func (c *compilation) ruleDiag(services []appService, err error, gateway string) *hcl.Diagnostic {
+	s := services[0]
+	method, why, binding := "", err.Error(), 0
+	if m := vanguardMethod.FindStringSubmatch(why); m != nil {
+		for _, o := range services {
+			if name, ok := strings.CutPrefix(m[1], string(o.sd.FullName())+"."); ok && o.sd.Methods().ByName(protoreflect.Name(name)) != nil {
+				s, method, why = o, name, m[3]
+				if m[2] != "" {
+					binding, _ = strconv.Atoi(m[2])
+				}
+			}
+		}
+	}
+	var node ast.Node = serviceNode(s.pf.res.AST(), string(s.sd.Name()), method, false)
+	if o := httpOption(s.pf.res.AST(), string(s.sd.Name()), method); o != nil {
+		node = o
+		if f := httpRuleField(o, binding, why); f != nil {
+			node = f
+		}
+	}
+	rng := c.nodeRange(s.pf, node)
+	if d := c.routeTakenDiag(services, s, method, node, why, gateway); d != nil {
+		d.Subject = &rng
+		return d
+	}
+	if binding > 0 {
+		why = fmt.Sprintf("in additional_bindings #%d: %s", binding, why)
+	}
+	why += nearestField(s.sd, method, why)
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "The gateway cannot serve this google.api.http rule",
+		Detail: fmt.Sprintf("%s. A rule's path starts with /, binds fields of the request with {field} (not a repeated one, each once), and its body and response_body name a field or \"*\" (see docs/GATEWAY.md).",
+			capitalize(why)),
+		Subject: &rng,
+	}
+}
+
+// routeTaken picks vanguard's reason for refusing a rule whose route
+// (HTTP method and path, variables as *) another rule maps already: the
+// path, the HTTP method, and the method of the rule there first.
+var routeTaken = regexp.MustCompile(`^target for (\S+), method (\S+) already exists: ([\w.]+)$`)
+
+// routeTakenDiag is the diagnostic of a rule of s's method (at node, its
+// path) whose route another rule of services maps already, as why,
+// vanguard's reason, says; nil when why says something else. It names
+// the rule there first, where it is, and what to do: change a path, or,
+// when the two are methods of different services that gateway serves
+// together, serve them from different gateways.
+func (c *compilation) routeTakenDiag(services []appService, s appService, method string, node ast.Node, why, gateway string) *hcl.Diagnostic {
+	m := routeTaken.FindStringSubmatch(why)
+	if m == nil || method == "" {
+		return nil
+	}
+	pattern, verb, firstName := m[1], m[2], m[3]
+	route := verb + " " + pattern
+	if f, ok := node.(*ast.MessageFieldNode); ok {
+		if sv, ok := f.Val.(ast.StringValueNode); ok {
+			route = verb + " " + sv.AsString()
+		}
+	}
+	second := fmt.Sprintf("%s.%s", s.sd.FullName(), method)
+	first, where := firstName, ""
+	var firstService appService
+	for _, o := range services {
+		name, ok := strings.CutPrefix(firstName, string(o.sd.FullName())+".")
+		if !ok || o.sd.Methods().ByName(protoreflect.Name(name)) == nil {
+			continue
+		}
+		firstService = o
+		var n ast.Node = serviceNode(o.pf.res.AST(), string(o.sd.Name()), name, false)
+		if opt := httpOption(o.pf.res.AST(), string(o.sd.Name()), name); opt != nil {
+			n = opt
+			if f := ruleWithRoute(opt, verb, pattern); f != nil {
+				n = f
+			}
+		}
+		where = " at " + diag.Position(c.nodeRange(o.pf, n))
+	}
+	if firstName == second {
+		first = "another of its rules"
+	}
+	do := "Change the path of one of the two rules."
+	if firstService.sd != nil && firstService.sd != s.sd && gateway != "" {
+		first = fmt.Sprintf("%s, which gateway %q serves too,", firstName, gateway)
+		if firstService.guest != s.guest && firstService.guest != "" && s.guest != "" {
+			do = fmt.Sprintf("Change the path of one of the two rules, or serve the services %q and %q from different gateways.", firstService.guest, s.guest)
+		}
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Route %s is mapped twice", route),
+		Detail: fmt.Sprintf("The google.api.http rule of %s maps %s, and %s maps it already%s: the gateway can send a request for it to one method only. %s",
+			second, route, first, where, do),
+	}
+}
+
+// ruleWithRoute finds, in the google.api.http option o, the path of the
+// rule or additional binding mapping the route of vanguard's words: the
+// HTTP method verb and the path pattern (whose variables are written *
+// or **, or as what they match). Nil when none is found.
+func ruleWithRoute(o ast.Node, verb, pattern string) ast.Node {
+	if unescaped, err := url.PathUnescape(pattern); err == nil {
+		pattern = unescaped
+	}
+	for _, lit := range ruleLiterals(o) {
+		for _, f := range lit.Elements {
+			sv, ok := f.Val.(ast.StringValueNode)
+			if !ok || f.Name == nil || f.Name.Name == nil || !strings.EqualFold(string(f.Name.Name.AsIdentifier()), verb) {
+				continue
+			}
+			if routePattern(sv.AsString()) == pattern {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// pathVariable is a variable of a path template: {field} or
+// {field=pattern}.
+var pathVariable = regexp.MustCompile(`\{[^}=]*(?:=([^}]*))?\}`)
+
+// routePattern is template, a rule's path, as vanguard writes the route it
+// maps: each variable as what it matches (* when it says nothing).
+func routePattern(template string) string {
+	return pathVariable.ReplaceAllStringFunc(template, func(v string) string {
+		if m := pathVariable.FindStringSubmatch(v); m[1] != "" {
+			return m[1]
+		}
+		return "*"
+	})
+}
+
+// ruleLiterals are the rule of the google.api.http option o and its
+// additional bindings, in order: ruleLiterals(o)[n] is additional binding
+// #n. Nil when o is not written as a message literal.
+func ruleLiterals(o ast.Node) []*ast.MessageLiteralNode {
+	opt, ok := o.(*ast.OptionNode)
+	if !ok {
+		return nil
+	}
+	lit, ok := opt.Val.(*ast.MessageLiteralNode)
+	if !ok {
+		return nil
+	}
+	rules := []*ast.MessageLiteralNode{lit}
+	for _, f := range lit.Elements {
+		if f.Name == nil || f.Name.Name == nil || string(f.Name.Name.AsIdentifier()) != "additional_bindings" {
+			continue
+		}
+		switch v := f.Val.(type) {
+		case *ast.MessageLiteralNode:
+			rules = append(rules, v)
+		case *ast.ArrayLiteralNode:
+			for _, e := range v.Elements {
+				if m, ok := e.(*ast.MessageLiteralNode); ok {
+					rules = append(rules, m)
+				}
+			}
+		}
+	}
+	return rules
 }
 
 // nearestField is a "did you mean" for a rule of method naming a field
@@ -103,36 +309,13 @@ var ruleFieldPath = regexp.MustCompile(`(?:field path|body path|path variable) "
 // the rule's path when why names no field. Nil when nothing narrower is
 // found.
 func httpRuleField(o ast.Node, binding int, why string) ast.Node {
-	opt, ok := o.(*ast.OptionNode)
-	if !ok {
+	rules := ruleLiterals(o)
+	if binding >= len(rules) {
 		return nil
 	}
-	lit, ok := opt.Val.(*ast.MessageLiteralNode)
-	if !ok {
-		return nil
-	}
+	lit := rules[binding]
 	var narrowest ast.Node
 	if binding > 0 {
-		var bindings []*ast.MessageLiteralNode
-		for _, f := range lit.Elements {
-			if f.Name == nil || f.Name.Name == nil || string(f.Name.Name.AsIdentifier()) != "additional_bindings" {
-				continue
-			}
-			switch v := f.Val.(type) {
-			case *ast.MessageLiteralNode:
-				bindings = append(bindings, v)
-			case *ast.ArrayLiteralNode:
-				for _, e := range v.Elements {
-					if m, ok := e.(*ast.MessageLiteralNode); ok {
-						bindings = append(bindings, m)
-					}
-				}
-			}
-		}
-		if binding > len(bindings) {
-			return nil
-		}
-		lit = bindings[binding-1]
 		narrowest = lit
 	}
 	m := ruleFieldPath.FindStringSubmatch(why)
