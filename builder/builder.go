@@ -139,11 +139,11 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("making a work directory for the go command: %w", err)
 	}
 	defer os.RemoveAll(work)
-	wasm, err := compileGuests(ctx, app, opts, work, p)
+	wasm, err := compileGuests(ctx, app, gen, opts, work, p)
 	if err != nil {
 		return nil, err
 	}
-	debug, err := buildForDebugger(ctx, app, opts, work, p)
+	debug, err := buildForDebugger(ctx, app, gen, opts, work, p)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func DebugPath(app *manifest.App, name string) string {
 
 // buildForDebugger builds the guests opts.Debug names natively, one after
 // the other (they are few, and share most packages).
-func buildForDebugger(ctx context.Context, app *manifest.App, opts Options, work string, p *progress.Reporter) (map[string]string, error) {
+func buildForDebugger(ctx context.Context, app *manifest.App, gen *codegen.Result, opts Options, work string, p *progress.Reporter) (map[string]string, error) {
 	if len(opts.Debug) == 0 {
 		return nil, nil
 	}
@@ -191,7 +191,7 @@ func buildForDebugger(ctx context.Context, app *manifest.App, opts Options, work
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, &CompileError{Guest: name, Output: fromAppDir(buf.String(), displayDir(opts.Dir))}
+			return nil, compileError(name, buf.String(), app.Dir, opts.Dir, gen)
 		}
 		built[name] = out
 		p.Step(t, "compiled %s %s for the debugger -> %s", guest.Kind, name, filepath.Join(BuildDir, "debug", name))
@@ -353,7 +353,7 @@ func WasmPath(app *manifest.App, name string) string {
 	return filepath.Join(app.Dir, BuildDir, name+".wasm")
 }
 
-func compileGuests(ctx context.Context, app *manifest.App, opts Options, work string, p *progress.Reporter) (map[string]string, error) {
+func compileGuests(ctx context.Context, app *manifest.App, gen *codegen.Result, opts Options, work string, p *progress.Reporter) (map[string]string, error) {
 	if err := removeStale(app, p); err != nil {
 		return nil, err
 	}
@@ -404,7 +404,7 @@ func compileGuests(ctx context.Context, app *manifest.App, opts Options, work st
 					return fmt.Errorf("running %s build for guest %s: %w", goCmd, guest.Name, err)
 				}
 				mu.Lock()
-				failures = append(failures, &CompileError{Guest: guest.Name, Output: fromAppDir(buf.String(), displayDir(opts.Dir))})
+				failures = append(failures, compileError(guest.Name, buf.String(), app.Dir, opts.Dir, gen))
 				mu.Unlock()
 				return nil
 			}

@@ -2,12 +2,18 @@ package builder
 
 import (
 	"fmt"
+	"go/parser"
+	"go/token"
+	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
+	"parigot.dev/parigot/codegen"
 	"parigot.dev/parigot/internal/diag"
 )
 
@@ -30,6 +36,96 @@ func (e *DiagnosticsError) Error() string {
 type CompileError struct {
 	Guest  string
 	Output string // the go command's output, its files' paths as the user named the app (see fromAppDir)
+	// Hints say what parigot knows of the mistakes the output reports
+	// (see typedErrorHints), shown after it; Sources holds the files they
+	// point into.
+	Hints   hcl.Diagnostics
+	Sources diag.Sources
+}
+
+// compileError is the CompileError of guest whose go build, run in the
+// app's directory appDir, printed output; dir is the app's directory as
+// the user named it (Options.Dir), gen the code generated for the app.
+func compileError(guest, output, appDir, dir string, gen *codegen.Result) *CompileError {
+	e := &CompileError{Guest: guest, Output: fromAppDir(output, displayDir(dir)), Hints: typedErrorHints(output, appDir, gen)}
+	if len(e.Hints) > 0 {
+		e.Sources = gen.Sources
+	}
+	return e
+}
+
+// undefinedName matches the compiler's report of a name that a package
+// the code imports does not declare ("main.go:51:21: undefined:
+// ordersv1.NewOutOfStockError"): the file, the package as the file names
+// it, and the name. The go command gives a compile error as text only
+// (go build -json carries these same lines), so the line is read; one it
+// does not match gets no hint, and the compiler's words are shown as they
+// are either way.
+var undefinedName = regexp.MustCompile(`(?m)^\s*(\S+\.go):\d+:\d+: undefined: (\w+)\.(\w+)\s*$`)
+
+// typedErrorHints are the hints of gen (codegen.Result.TypedErrorHint)
+// for the names that output, the go command's output from building in
+// dir, reports undefined in the packages generated from the app's protos:
+// the message that would have them, were it a typed error.
+func typedErrorHints(output, dir string, gen *codegen.Result) hcl.Diagnostics {
+	if gen == nil {
+		return nil
+	}
+	var hints hcl.Diagnostics
+	imports := map[string]map[string]string{} // file -> its imports' names -> their paths
+	for _, m := range undefinedName.FindAllStringSubmatch(output, -1) {
+		file, pkg, name := m[1], m[2], m[3]
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, file)
+		}
+		if _, ok := imports[file]; !ok {
+			imports[file] = importNames(file, gen.Types)
+		}
+		path, ok := imports[file][pkg]
+		if !ok {
+			path = generatedPackage(pkg, gen.Types)
+		}
+		if h := gen.TypedErrorHint(path, name); h != nil && !slices.ContainsFunc(hints, func(o *hcl.Diagnostic) bool { return *o.Subject == *h.Subject }) {
+			hints = append(hints, h)
+		}
+	}
+	return hints
+}
+
+// importNames maps the names by which the Go file file refers to the
+// packages it imports to their import paths: the name an import gives,
+// or the package's own (the generated packages' from types, the last
+// element of the path for others). Empty when the file cannot be read.
+func importNames(file string, types []codegen.GoType) map[string]string {
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
+	if err != nil {
+		return nil
+	}
+	names := map[string]string{}
+	for _, imp := range f.Imports {
+		p, err := strconv.Unquote(imp.Path.Value)
+		if err != nil {
+			continue
+		}
+		name := path.Base(p)
+		if i := slices.IndexFunc(types, func(t codegen.GoType) bool { return t.GoImportPath == p }); i >= 0 {
+			name = types[i].GoPackageName
+		}
+		if imp.Name != nil {
+			name = imp.Name.Name
+		}
+		names[name] = p
+	}
+	return names
+}
+
+// generatedPackage is the import path of the generated package named
+// name, or "".
+func generatedPackage(name string, types []codegen.GoType) string {
+	if i := slices.IndexFunc(types, func(t codegen.GoType) bool { return t.GoPackageName == name }); i >= 0 {
+		return types[i].GoImportPath
+	}
+	return ""
 }
 
 // goFileAt matches a position the go command prints at the start of a
@@ -55,5 +151,11 @@ func fromAppDir(output, dir string) string {
 }
 
 func (e *CompileError) Error() string {
-	return fmt.Sprintf("building guest %s failed:\n%s", e.Guest, strings.TrimRight(e.Output, "\n"))
+	s := fmt.Sprintf("building guest %s failed:\n%s", e.Guest, strings.TrimRight(e.Output, "\n"))
+	if len(e.Hints) > 0 {
+		var b strings.Builder
+		diag.Write(&b, e.Hints, e.Sources, 0, false)
+		s += "\n\n" + strings.TrimRight(b.String(), "\n")
+	}
+	return s
 }

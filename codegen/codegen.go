@@ -60,6 +60,9 @@ type Result struct {
 	// (well-known types included), dependencies first, without source
 	// information: what the gateway serves the app's services from.
 	Descriptors *descriptorpb.FileDescriptorSet
+	// untyped are the app's messages that declare no error code, for
+	// TypedErrorHint.
+	untyped []untypedMessage
 }
 
 // Service is a proto service that Generate wrote parigot stubs for.
@@ -154,6 +157,7 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 	}
 	res.Notes = append(res.Notes, out.notes...)
 	res.Types = out.types
+	res.untyped = c.placed(out.untyped)
 	res.Descriptors = descriptorSet(req)
 	if diags = append(diags, in.vet(res.Services)...); diags.HasErrors() {
 		return res, diags

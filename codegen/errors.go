@@ -3,9 +3,11 @@ package codegen
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"text/template"
 
+	"github.com/hashicorp/hcl/v2"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -74,6 +76,94 @@ func errorCode(m *protogen.Message) (int32, bool) {
 	return int32(code), found
 }
 
+// errorFuncs are the names of the functions generated for a typed error
+// (templates/errors.go.tmpl), each with %s for the Go name of its message.
+var errorFuncs = []string{"New%sError", "Is%s", "As%s"}
+
+// untypedMessage is a message of an app's proto that declares no error
+// code: Go code that uses it as a typed error finds none of the functions
+// errorFuncs names.
+type untypedMessage struct {
+	goImportPath  string    // its Go package
+	goName        string    // its Go name
+	fullName      string    // its proto name
+	file          string    // the proto file that declares it, by import path
+	importsErrors bool      // whether that file imports the option's file
+	rng           hcl.Range // where it is declared (see placed)
+}
+
+// errorsProto is the file that declares the (parigot.errors.v1.code)
+// option.
+const errorsProto = "parigot/errors/v1/errors.proto"
+
+// untypedMessages returns f's messages that declare no error code, nested
+// ones included.
+func untypedMessages(f *protogen.File) []untypedMessage {
+	imports := false
+	for i := range f.Desc.Imports().Len() {
+		imports = imports || f.Desc.Imports().Get(i).Path() == errorsProto
+	}
+	var out []untypedMessage
+	var walk func([]*protogen.Message)
+	walk = func(ms []*protogen.Message) {
+		for _, m := range ms {
+			if _, ok := errorCode(m); !ok && !m.Desc.IsMapEntry() {
+				out = append(out, untypedMessage{goImportPath: string(f.GoImportPath), goName: m.GoIdent.GoName,
+					fullName: string(m.Desc.FullName()), file: f.Desc.Path(), importsErrors: imports})
+			}
+			walk(m.Messages)
+		}
+	}
+	walk(f.Messages)
+	return out
+}
+
+// TypedErrorHint says what to do when the Go compiler finds no name in
+// the package importPath, one generated from the app's protos, for code
+// that names it there ("undefined: ordersv1.NewOutOfStockError"): when
+// name is a function of a typed error (New<X>Error, Is<X>, As<X>) and X a
+// message of the package that declares no error code, a warning at the
+// message with the option that makes it a typed error; nil otherwise.
+// The warning speaks of the message, not of name: the three names of one
+// message have one warning. Result.Sources holds the file it points into.
+func (r *Result) TypedErrorHint(importPath, name string) *hcl.Diagnostic {
+	for _, m := range r.untyped {
+		if m.goImportPath != importPath || !slices.ContainsFunc(errorFuncs, func(f string) bool { return fmt.Sprintf(f, m.goName) == name }) {
+			continue
+		}
+		funcs := make([]string, len(errorFuncs))
+		for i, f := range errorFuncs {
+			funcs[i] = fmt.Sprintf(f, m.goName)
+		}
+		imp := ""
+		if !m.importsErrors {
+			imp = fmt.Sprintf(", import %q in its file,", errorsProto)
+		}
+		rng := m.rng
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  fmt.Sprintf("%s is not a typed error", m.fullName),
+			Detail: fmt.Sprintf("It declares no error code, so %s, %s and %s are not generated, and the code above that uses them does not compile. To make it a typed error, add\n    option (%s) = %s;\nto the message (with the code that fits, see docs/GUEST_API.md)%s and build again.",
+				funcs[0], funcs[1], funcs[2], errorCodeOptionName, likelyCode(m.goName), imp),
+			Subject: &rng,
+		}
+	}
+	return nil
+}
+
+// likelyCode is the error code a message named goName most likely
+// declares: the one its name spells (BookNotFound: NOT_FOUND), or
+// FAILED_PRECONDITION.
+func likelyCode(goName string) string {
+	best, spelt := int32(9), "" // FAILED_PRECONDITION
+	for code, c := range codeConsts {
+		if c = strings.TrimPrefix(c, "Code"); c != "" && strings.Contains(goName, c) && len(c) > len(spelt) {
+			best, spelt = int32(code), c
+		}
+	}
+	return codeName(best)
+}
+
 // errorMessages returns f's messages that declare an error code, nested
 // ones included.
 func errorMessages(f *protogen.File) []*protogen.Message {
@@ -108,7 +198,7 @@ func checkErrors(gen *protogen.Plugin, f *protogen.File, errs []*protogen.Messag
 			})
 			continue
 		}
-		for _, id := range []string{"New%sError", "Is%s", "As%s"} {
+		for _, id := range errorFuncs {
 			id = fmt.Sprintf(id, m.GoIdent.GoName)
 			if el, ok := taken[id]; ok {
 				ps = append(ps, problem{
@@ -182,4 +272,17 @@ func codeName(code int32) string {
 		b.WriteRune(r)
 	}
 	return strings.ToUpper(b.String())
+}
+
+// placed is ms, each with where it is declared.
+func (c *compilation) placed(ms []untypedMessage) []untypedMessage {
+	for i, m := range ms {
+		pf := c.files[m.file]
+		if pf == nil || pf.res == nil {
+			continue
+		}
+		rel := strings.TrimPrefix(m.fullName, pf.fdp.GetPackage()+".")
+		ms[i].rng = c.declRange(pf, messageName(pf.res.AST(), strings.Split(rel, ".")))
+	}
+	return ms
 }

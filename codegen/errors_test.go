@@ -7,6 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"parigot.dev/parigot/internal/diag"
 )
 
 const bankProto = `syntax = "proto3";
@@ -161,6 +165,61 @@ func TestTypedErrorMistakesAreDiagnosed(t *testing.T) {
 			}
 			if d := diags[0]; d.Subject == nil || d.Subject.Filename != "app/proto/bank/v1/bank.proto" || d.Subject.Start.Line == 0 {
 				t.Errorf("the diagnostic is not positioned in the proto: %+v", d.Subject)
+			}
+		})
+	}
+}
+
+// A name the Go compiler finds undefined in a generated package is, when
+// it is a typed error's function of a message that declares no error
+// code, a warning at the message with the option to add.
+func TestTypedErrorHint(t *testing.T) {
+	proto := bankProto + `
+// AccountNotFound lacks its code.
+message AccountNotFound {
+  string id = 1;
+}
+message Account2 {
+  message Overdrawn { int64 by = 1; }
+}
+`
+	dir := writeApp(t, map[string]string{
+		"proto/bank/v1/bank.proto":   proto,
+		"proto/plain/v1/plain.proto": "syntax = \"proto3\";\npackage plain.v1;\nmessage Gone {}\n",
+	})
+	res := mustGenerate(t, Input{
+		AppDir: dir, DisplayDir: "app", Module: testModule,
+		Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/bank/v1/bank.proto", "proto/plain/v1/plain.proto"}}},
+	})
+	bank, plain := testModule+"/gen/bank/v1", testModule+"/gen/plain/v1"
+	for _, c := range []struct {
+		name, pkg, ident string
+		at               string // where the warning is; "" for none
+		detail           string // in its detail
+	}{
+		{"New<X>Error of a message without a code names the message and the option, guessing the code from its name", bank, "NewAccountNotFoundError",
+			"app/proto/bank/v1/bank.proto:26:9", "add\n    option (parigot.errors.v1.code) = NOT_FOUND;\nto the message (with the code that fits, see docs/GUEST_API.md) and build again."},
+		{"Is<X> of a nested message suggests FAILED_PRECONDITION when its name spells no code", bank, "IsAccount2_Overdrawn",
+			"app/proto/bank/v1/bank.proto:30:11", "It declares no error code, so NewAccount2_OverdrawnError, IsAccount2_Overdrawn and AsAccount2_Overdrawn are not generated"},
+		{"As<X> in a file that does not import the option's file says to import it", plain, "AsGone",
+			"app/proto/plain/v1/plain.proto:3:9", "= FAILED_PRECONDITION;\nto the message (with the code that fits, see docs/GUEST_API.md), import \"parigot/errors/v1/errors.proto\" in its file, and build again."},
+		{"a typed error's function of a message with a code gets nothing", bank, "IsInsufficientFunds", "", ""},
+		{"a name no typed error has gets nothing", bank, "NewAccountNotFound", "", ""},
+		{"a message of another package gets nothing", plain, "NewAccountNotFoundError", "", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := res.TypedErrorHint(c.pkg, c.ident)
+			if c.at == "" {
+				if d != nil {
+					t.Fatalf("hint %q / %q, want none", d.Summary, d.Detail)
+				}
+				return
+			}
+			if d == nil || d.Subject == nil {
+				t.Fatalf("no hint at %s", c.at)
+			}
+			if d.Severity != hcl.DiagWarning || diag.Position(*d.Subject) != c.at || !strings.Contains(d.Detail, c.detail) {
+				t.Errorf("hint at %s: %q / %q, want a warning at %s saying %q", diag.Position(*d.Subject), d.Summary, d.Detail, c.at, c.detail)
 			}
 		})
 	}

@@ -63,9 +63,10 @@ type output struct {
 	resp     *pluginpb.CodeGeneratorResponse
 	services map[string]*Service
 	types    []GoType
-	problems []problem // mistakes in the protos, positioned by element
-	notes    []string  // what was left out, and why
-	err      error     // the request itself could not be processed
+	untyped  []untypedMessage // the messages that declare no error code
+	problems []problem        // mistakes in the protos, positioned by element
+	notes    []string         // what was left out, and why
+	err      error            // the request itself could not be processed
 }
 
 // problem is a mistake in a proto file that the generators found.
@@ -113,6 +114,7 @@ func run(req *pluginpb.CodeGeneratorRequest, implemented map[string]bool) (out o
 		}
 		gengo.GenerateFile(gen, f)
 		out.types = appendGoTypes(out.types, f)
+		out.untyped = append(out.untyped, untypedMessages(f)...)
 		if errs := errorMessages(f); len(errs) > 0 {
 			if ps := checkErrors(gen, f, errs); len(ps) > 0 {
 				out.problems = append(out.problems, ps...)
