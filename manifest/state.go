@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -150,20 +151,19 @@ func (d *decoder) decodeSubscribe(b *hcl.Block, g *Guest) {
 		m, strOK := d.str(attr, `method = "bank.v1.Audit/Record"`)
 		if strOK {
 			svc, meth, cut := strings.Cut(m, "/")
-			implemented := false
-			for _, impl := range g.Implements {
-				implemented = implemented || impl == svc
-			}
 			switch {
 			case !cut || !protoNameRE.MatchString(svc) || !protoIdent.MatchString(meth):
 				d.errf(s.MethodRange, "Invalid subscription method",
 					`%q is not a full method name. method names the method each message is delivered to, as "<proto service>/<method>", for example %q.`, m, exampleMethod(g))
 				ok = false
-			case !implemented:
-				d.errf(s.MethodRange, "Subscription to a method the service does not implement",
-					"%s is not among the proto services service %q implements (%s); a subscription delivers messages to a method of the service itself.", svc, g.Name, strings.Join(g.Implements, ", "))
+			case !slices.Contains(g.Implements, svc) && suggest.Closest(svc, g.Implements) == "":
+				d.diags = append(d.diags, unimplementedDiag(g, s.MethodRange, m))
 				ok = false
 			default:
+				// A proto service near one the service implements is a
+				// typo in one of the two, and the protos say which:
+				// CheckImplements reports the implements entry, with the
+				// name the protos define, or CheckSubscriptions this one.
 				s.Method = m
 			}
 		} else {
@@ -188,6 +188,18 @@ func (d *decoder) decodeSubscribe(b *hcl.Block, g *Guest) {
 		}
 	}
 	g.Subscriptions = append(g.Subscriptions, s)
+}
+
+// unimplementedDiag reports, at rng, the subscription of g to method, a
+// method of a proto service g does not implement, with the method of the
+// one it implements nearest, when one is near.
+func unimplementedDiag(g *Guest, rng hcl.Range, method string) *hcl.Diagnostic {
+	svc, meth, _ := strings.Cut(method, "/")
+	detail := fmt.Sprintf("%s is not among the proto services service %q implements (%s); a subscription delivers messages to a method of the service itself.", svc, g.Name, strings.Join(g.Implements, ", "))
+	if near := suggest.Closest(svc, g.Implements); near != "" {
+		detail += fmt.Sprintf(" Did you mean %q?", near+"/"+meth)
+	}
+	return errAt(rng, "Subscription to a method the service does not implement", detail)
 }
 
 func exampleMethod(g *Guest) string {
@@ -250,15 +262,22 @@ func (d *decoder) undeclared(rng hcl.Range, what, kind, name string) {
 // method of its proto service: methods holds the full names
 // ("package.Service/Method") of the unary methods the compiled proto files
 // define. A subscription to a service that no proto defines is left to
-// CheckImplements.
+// CheckImplements, which runs first; one to a proto service the service
+// does not implement, left by Parse because it is near one it does (a
+// typo in one of the two, which only the protos tell apart), is reported
+// here, once the implements entries are known to be right.
 func (a *App) CheckSubscriptions(methods map[string]bool) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, g := range a.Services {
 		for _, s := range g.Subscriptions {
+			svc, _, _ := strings.Cut(s.Method, "/")
+			if !slices.Contains(g.Implements, svc) {
+				diags = append(diags, unimplementedDiag(g, s.MethodRange, s.Method))
+				continue
+			}
 			if methods[s.Method] {
 				continue
 			}
-			svc, _, _ := strings.Cut(s.Method, "/")
 			var same []string
 			for m := range methods {
 				if strings.HasPrefix(m, svc+"/") {

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -171,5 +172,57 @@ func TestASubscriptionToAMethodNoProtoDefinesIsReported(t *testing.T) {
 	}
 	if diags := a.CheckSubscriptions(map[string]bool{"greeting.v1.Greeting/Recrod": true}); len(diags) != 0 {
 		t.Errorf("a defined method is reported:\n%s", describe(diags))
+	}
+}
+
+// A subscription to a proto service near one the service implements is a
+// typo in one of the two, which only the protos tell apart: Parse leaves
+// it, CheckImplements reports a mistaken implements entry (and the build
+// stops there), and CheckSubscriptions, once the entries are right,
+// reports the subscription, with the method meant. One error, where the
+// mistake is.
+func TestASubscriptionNearAnImplementedServiceWaitsForTheProtos(t *testing.T) {
+	src := func(implements, method string) string {
+		return `service "stats" {
+  source     = "./greeting"
+  implements = ["` + implements + `"]
+  uses       = [topic.transfers]
+  subscribe {
+    topic  = topic.transfers
+    method = "` + method + `"
+  }
+}
+` + stateApp
+	}
+	defined := map[string]bool{"bank.v1.Stats": true}
+	methods := map[string]bool{"bank.v1.Stats/Record": true}
+	for _, tc := range []struct {
+		name, implements, method string
+		check                    string // which check reports it
+		at                       string
+		detail                   string
+	}{
+		{"a typo in implements is reported there, with the service the protos define", "bank.v1.Stat", "bank.v1.Stats/Record",
+			"implements", "3:17", `Did you mean "bank.v1.Stats"?`},
+		{"a typo in the subscription is reported there, with the method meant", "bank.v1.Stats", "bank.v1.Stat/Record",
+			"subscriptions", "7:14", `bank.v1.Stat is not among the proto services service "stats" implements (bank.v1.Stats); a subscription delivers messages to a method of the service itself. Did you mean "bank.v1.Stats/Record"?`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, diags := Parse("parigot.hcl", []byte(src(tc.implements, tc.method)), "testdata/app")
+			if diags.HasErrors() {
+				t.Fatalf("Parse reports what the protos decide:\n%s", describe(diags))
+			}
+			diags = a.CheckImplements(defined)
+			if tc.check == "subscriptions" {
+				if diags.HasErrors() {
+					t.Fatalf("CheckImplements:\n%s", describe(diags))
+				}
+				diags = a.CheckSubscriptions(methods)
+			}
+			if len(diags) != 1 || !strings.Contains(diags[0].Detail, tc.detail) ||
+				fmt.Sprintf("%d:%d", diags[0].Subject.Start.Line, diags[0].Subject.Start.Column) != tc.at {
+				t.Errorf("diagnostics:\n%s\nwant one at %s saying %q", describe(diags), tc.at, tc.detail)
+			}
+		})
 	}
 }
