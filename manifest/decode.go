@@ -6,12 +6,15 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"parigot.dev/parigot/internal/suggest"
 )
 
 var (
@@ -76,6 +79,12 @@ type decoder struct {
 	implAt   map[string]hcl.Range // proto service -> its first implements entry
 	stores   map[string]*Store    // by name
 	topics   map[string]*Topic    // by name
+	// undecoded holds what the blocks that could not be decoded as
+	// declarations (a misspelt block type, a label missing or too many)
+	// meant to declare, as references name it ("service.stats"): their
+	// own error says what is wrong, and a reference to them is not
+	// reported again.
+	undecoded map[string]bool
 }
 
 func newDecoder(a *App) *decoder {
@@ -99,6 +108,7 @@ func (d *decoder) errf(rng hcl.Range, summary, format string, args ...any) {
 func (d *decoder) decodeFile(body hcl.Body) {
 	content, diags := body.Content(fileSchema)
 	d.diags = append(d.diags, diags...)
+	d.undecoded = undecoded(body, content)
 	for _, b := range content.Blocks {
 		switch b.Type {
 		case "app":
@@ -128,6 +138,44 @@ func (d *decoder) decodeFile(body hcl.Body) {
 	d.checkCycles()
 	d.checkGateways()
 	d.checkUses()
+}
+
+// undecoded is what the blocks of body that content does not hold (those
+// HCL refused) meant to declare, each as a reference names it: its block
+// type, or the type it is a typo of (the one HCL's error suggests), then
+// its first label. Services and programs are both "service.", as
+// references to either are written.
+func undecoded(body hcl.Body, content *hcl.BodyContent) map[string]bool {
+	sb, ok := body.(*hclsyntax.Body)
+	if !ok {
+		return nil
+	}
+	decoded := map[hcl.Range]bool{}
+	for _, b := range content.Blocks {
+		decoded[b.DefRange] = true
+	}
+	var types []string
+	for _, t := range fileSchema.Blocks {
+		types = append(types, t.Type)
+	}
+	names := map[string]bool{}
+	for _, b := range sb.Blocks {
+		if decoded[b.DefRange()] || len(b.Labels) == 0 {
+			continue
+		}
+		kind := b.Type
+		if !slices.Contains(types, kind) {
+			kind = suggest.Closest(kind, types)
+		}
+		switch kind {
+		case "":
+			continue
+		case "program":
+			kind = "service"
+		}
+		names[kind+"."+b.Labels[0]] = true
+	}
+	return names
 }
 
 func (d *decoder) decodeApp(b *hcl.Block) {

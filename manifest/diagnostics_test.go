@@ -713,6 +713,26 @@ var diagnosticCases = []struct {
 		detail:  "write service.greeting",
 		at:      "6:15",
 	},
+	{
+		name:    "a misspelt service block is one error, not one more for each reference to the service",
+		src:     "servce \"stats\" {\n  source = \"./greeting\"\n}\nprogram \"hello\" {\n  source   = \"./hello\"\n  requires = [service.stats]\n}\ngateway \"public\" {\n  services = [service.stats]\n}\n",
+		summary: "Unsupported block type",
+		detail:  `Did you mean "service"?`,
+		at:      "1:1",
+	},
+	{
+		name:    "a service block with a label too many is one error, not one more for the reference to it",
+		src:     "service \"stats\" \"extra\" {\n  source = \"./greeting\"\n}\nprogram \"hello\" {\n  source   = \"./hello\"\n  requires = [service.stats]\n}\n",
+		summary: "Extraneous label",
+		at:      "1:17",
+	},
+	{
+		name:    "a misspelt store block is one error, not one more for the uses entry naming the store",
+		src:     "stor \"ledger\" {}\nprogram \"hello\" {\n  source = \"./hello\"\n  uses   = [store.ledger]\n}\n",
+		summary: "Unsupported block type",
+		detail:  `Did you mean "store"?`,
+		at:      "1:1",
+	},
 }
 
 func TestParseDiagnostics(t *testing.T) {
@@ -774,4 +794,14 @@ func describe(diags hcl.Diagnostics) string {
 		fmt.Fprintf(&b, "  %s\n", d.Error())
 	}
 	return b.String()
+}
+
+// A block of a type no declaration is near declares nothing anyone can
+// tell: a reference to its label is reported as it would be without it.
+func TestABlockOfAnUnknownTypeLeavesReferencesReported(t *testing.T) {
+	src := "widget \"stats\" {}\nprogram \"hello\" {\n  source   = \"./hello\"\n  requires = [service.stats]\n}\n" + appBlock
+	_, diags := Parse("parigot.hcl", []byte(src), "testdata/app")
+	if errs := diags.Errs(); len(errs) != 2 || !strings.Contains(errs[1].Error(), `No service named "stats" is declared`) {
+		t.Errorf("want the block's error and the reference's:\n%s", describe(diags))
+	}
 }

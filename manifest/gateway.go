@@ -146,6 +146,8 @@ func (d *decoder) checkGateways() {
 		for i, s := range g.Services {
 			target := d.guests[s]
 			switch {
+			case target == nil && d.undecoded["service."+s]:
+				// The block declaring it has an error of its own.
 			case target == nil:
 				detail := fmt.Sprintf("services lists services declared in %s, and none is named %q.", FileName, s)
 				if c := suggest.Closest(s, d.serviceNames()); c != "" {

@@ -238,8 +238,11 @@ func (d *decoder) checkUses() {
 }
 
 // undeclared reports a reference to a store or topic (kind) name that no
-// block declares.
+// block declares, unless a block that failed to decode meant to.
 func (d *decoder) undeclared(rng hcl.Range, what, kind, name string) {
+	if d.undecoded[kind+"."+name] {
+		return // the block declaring it has an error of its own
+	}
 	var names []string
 	if kind == UseStore {
 		for _, s := range d.app.Stores {

@@ -28,6 +28,8 @@ func (d *decoder) checkRequires() {
 			case target == g:
 				d.errf(rng, "Service requires itself",
 					"Remove service.%s from its own requires: requires lists the other services %q calls, which are started before it.", r, r)
+			case target == nil && d.undecoded["service."+r]:
+				// The block declaring it has an error of its own.
 			case target == nil:
 				detail := fmt.Sprintf("requires lists services declared in %s, and none is named %q.", FileName, r)
 				if s := suggest.Closest(r, d.serviceNames()); s != "" {
