@@ -1689,6 +1689,57 @@ func FuzzGenerate(f *testing.F) {
 	})
 }
 
+// Options a file uses without the import that declares them are one
+// error per file and import, at the first, saying at which lines the
+// others are: one import serves them all.
+func TestAMissingImportIsOneErrorForAllTheOptionsItServes(t *testing.T) {
+	dir := writeApp(t, map[string]string{
+		"a.proto": `syntax = "proto3";
+package a;
+message M {}
+message Gone {
+  option (parigot.errors.v1.code) = NOT_FOUND;
+}
+service S {
+  rpc Get(M) returns (M) { option (google.api.http) = {get: "/v1/m"}; }
+  rpc List(M) returns (M) { option (google.api.http) = {get: "/v1/ms"}; }
+  rpc Put(M) returns (M) {
+    option (google.api.http) = {put: "/v1/m" body: "*"};
+  }
+}
+`,
+		"b.proto": `syntax = "proto3";
+package b;
+message M {}
+service S {
+  rpc Get(M) returns (M) { option (google.api.http) = {get: "/v1/b"}; }
+  rpc List(M) returns (M) { option (google.api.http) = {get: "/v1/bs"}; }
+}
+`,
+	})
+	_, diags := Generate(context.Background(), Input{AppDir: dir, DisplayDir: ".", Module: testModule, Sets: []ProtoSet{{Files: []string{"a.proto", "b.proto"}}}})
+	var got []string
+	for _, d := range diags {
+		got = append(got, fmt.Sprintf("%s: %s\n%s", diag.Position(*d.Subject), d.Summary, d.Detail))
+	}
+	want := []string{
+		"a.proto:5:10: Message a.Gone: unknown extension parigot.errors.v1.code\n" +
+			"The option parigot.errors.v1.code is one of parigot's typed errors (see docs/GUEST_API.md), declared in a file this one must import:\n" +
+			`    import "parigot/errors/v1/errors.proto";`,
+		"a.proto:8:35: Method a.S.Get: unknown extension google.api.http\n" +
+			"The option google.api.http is one of the HTTP routes of the gateway (see docs/GATEWAY.md), declared in a file this one must import:\n" +
+			`    import "google/api/annotations.proto";` + "\n" +
+			"The import serves the 2 other google.api.http options of the file too, on lines 9 and 11.",
+		"b.proto:5:35: Method b.S.Get: unknown extension google.api.http\n" +
+			"The option google.api.http is one of the HTTP routes of the gateway (see docs/GATEWAY.md), declared in a file this one must import:\n" +
+			`    import "google/api/annotations.proto";` + "\n" +
+			"The import serves the google.api.http option on line 6 too.",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("diagnostics:\n%s\n\nwant:\n%s", strings.Join(got, "\n\n"), strings.Join(want, "\n\n"))
+	}
+}
+
 func TestGenerateReportsEveryProblemAtOnce(t *testing.T) {
 	dir := writeApp(t, map[string]string{"s.proto": `syntax = "proto3";
 package s;

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -270,6 +271,8 @@ func (c *compilation) compileSet(ctx context.Context, root string, names []strin
 	notText := slices.Clone(c.notText[notTextBefore:])
 	c.mu.Unlock()
 	diags = append(diags, notText...)
+	var kept []reporter.ErrorWithPos
+	var keptDiags hcl.Diagnostics
 	for _, e := range errs {
 		if len(notText) > 0 && strings.Contains(e.Error(), notText[0].Summary) {
 			continue
@@ -278,9 +281,10 @@ func (c *compilation) compileSet(ctx context.Context, root string, names []strin
 		key := d.Subject.String() + d.Summary
 		if !seen[key] {
 			seen[key] = true
-			diags = append(diags, d)
+			kept, keptDiags = append(kept, e), append(keptDiags, d)
 		}
 	}
+	diags = append(diags, missingImports(kept, keptDiags)...)
 	if err != nil && len(diags) == 0 {
 		var ewp reporter.ErrorWithPos
 		if errors.As(err, &ewp) {
@@ -641,16 +645,79 @@ func protoErrorDetail(msg string) string {
 // compiler does not know: the file that declares it, for the options of
 // the files shipped with parigot.
 func unknownExtensionDetail(msg string) string {
-	ext := msg[strings.Index(msg, "unknown extension ")+len("unknown extension "):]
+	ext := unknownExtension(msg)
+	if file, what := optionImport(ext); file != "" {
+		return fmt.Sprintf("The option %s is one of %s, declared in a file this one must import:\n    import %q;", ext, what, file)
+	}
+	return "An option in parentheses is an extension declared in another .proto file: check its name, and import the file that declares it."
+}
+
+// unknownExtension is the option that msg, an error of the compiler,
+// says it does not know; "" for another error.
+func unknownExtension(msg string) string {
+	const unknown = "unknown extension "
+	i := strings.Index(msg, unknown)
+	if i < 0 {
+		return ""
+	}
+	return msg[i+len(unknown):]
+}
+
+// optionImport is the file that declares the option ext, and what its
+// options are for, for the options of the files shipped with parigot: the
+// file to import to use it. "" for another option.
+func optionImport(ext string) (file, what string) {
 	for _, known := range []struct{ prefix, file, what string }{
 		{"parigot.errors.v1.", "parigot/errors/v1/errors.proto", "parigot's typed errors (see docs/GUEST_API.md)"},
 		{"google.api.http", "google/api/annotations.proto", "the HTTP routes of the gateway (see docs/GATEWAY.md)"},
 	} {
 		if strings.HasPrefix(ext, known.prefix) {
-			return fmt.Sprintf("The option %s is one of %s, declared in a file this one must import:\n    import %q;", ext, known.what, known.file)
+			return known.file, known.what
 		}
 	}
-	return "An option in parentheses is an extension declared in another .proto file: check its name, and import the file that declares it."
+	return "", ""
+}
+
+// missingImports makes the errors of options a file uses without the
+// import that declares them one error per file and import, at the first
+// option: one import serves them all, and the error says at which lines
+// the others are. errs are the compiler's errors, diags their
+// diagnostics (errorDiag), in the same order.
+func missingImports(errs []reporter.ErrorWithPos, diags hcl.Diagnostics) hcl.Diagnostics {
+	type need struct {
+		first *hcl.Diagnostic
+		ext   string
+		lines []string // of the others
+	}
+	needs := map[[2]string]*need{} // (file, import) -> the options that need it
+	var out hcl.Diagnostics
+	for i, d := range diags {
+		ext := unknownExtension(compilerMessage(errs[i]))
+		file, _ := optionImport(ext)
+		if file == "" || d.Subject == nil {
+			out = append(out, d)
+			continue
+		}
+		k := [2]string{d.Subject.Filename, file}
+		if n := needs[k]; n != nil {
+			n.lines = append(n.lines, strconv.Itoa(d.Subject.Start.Line))
+			continue
+		}
+		needs[k] = &need{first: d, ext: ext}
+		out = append(out, d)
+	}
+	for _, n := range needs {
+		switch len(n.lines) {
+		case 0:
+		case 1:
+			n.first.Detail += fmt.Sprintf("\nThe import serves the %s option on line %s too.", n.ext, n.lines[0])
+		default:
+			last := len(n.lines) - 1
+			n.first.Detail += fmt.Sprintf("\nThe import serves the %d other %s options of the file too, on lines %s and %s.",
+				len(n.lines), n.ext, strings.Join(n.lines[:last], ", "), n.lines[last])
+		}
+	}
+	return out
 }
 
 // spanRange converts a protocompile span (whose End is the position of the
