@@ -32,22 +32,41 @@ func (t TraceContext) Traceparent() string {
 }
 
 // ParseTraceparent reads a W3C traceparent header value of version 00; ok
-// is false for anything else, or for a zero trace or span id. The header
-// comes from the network: it is checked, never trusted.
+// is false, and t zero, for anything else: another length or version,
+// other characters than lowercase hex digits (the only ones the
+// specification allows), or a zero trace or span id. The header comes from
+// the network: it is checked, never trusted.
 func ParseTraceparent(s string) (t TraceContext, ok bool) {
 	if len(s) != 55 || s[:3] != "00-" || s[35] != '-' || s[52] != '-' {
 		return TraceContext{}, false
 	}
 	var flags [1]byte
-	if _, err := hex.Decode(t.TraceID[:], []byte(s[3:35])); err != nil {
-		return TraceContext{}, false
-	}
-	if _, err := hex.Decode(t.SpanID[:], []byte(s[36:52])); err != nil {
-		return TraceContext{}, false
-	}
-	if _, err := hex.Decode(flags[:], []byte(s[53:55])); err != nil {
+	if !lowerHex(t.TraceID[:], s[3:35]) || !lowerHex(t.SpanID[:], s[36:52]) || !lowerHex(flags[:], s[53:55]) || !t.Valid() {
 		return TraceContext{}, false
 	}
 	t.Flags = flags[0]
-	return t, t.Valid()
+	return t, true
+}
+
+// lowerHex decodes s, lowercase hex digits, into dst, len(s)/2 bytes long.
+func lowerHex(dst []byte, s string) bool {
+	for i := range dst {
+		hi, ok1 := lowerHexDigit(s[2*i])
+		lo, ok2 := lowerHexDigit(s[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+func lowerHexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }

@@ -24,9 +24,12 @@ func TestTraceparent(t *testing.T) {
 		"00-0102030405060708090a0b0c0d0e0f10-0000000000000000-01",
 		"00-0102030405060708090a0b0c0d0e0fzz-a0a1a2a3a4a5a6a7-01",
 		"00-0102030405060708090a0b0c0d0e0f10-a0a1a2a3a4a5a6a7-01x",
+		"00-0102030405060708090A0B0C0D0E0F10-a0a1a2a3a4a5a6a7-01",
+		"00-0102030405060708090a0b0c0d0e0f10-a0a1a2a3a4a5a6a7-0F",
+		"00-0102030405060708090a0b0c0d0e0f10-a0a1a2a3a4a5a6a7--1",
 	} {
-		if _, ok := ParseTraceparent(bad); ok {
-			t.Errorf("ParseTraceparent(%q) accepted it", bad)
+		if got, ok := ParseTraceparent(bad); ok || got != (TraceContext{}) {
+			t.Errorf("ParseTraceparent(%q) = %v, %v; want it refused, with a zero TraceContext", bad, got, ok)
 		}
 	}
 }
