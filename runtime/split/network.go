@@ -32,7 +32,7 @@ const (
 
 // headerTraceparent is the W3C Trace Context header, on a call while
 // tracing is on: the span it was made on behalf of, in the caller's process.
-const headerTraceparent = "traceparent"
+const headerTraceparent = abi.TraceparentHeader
 
 // headerDirect marks a request on a service's call subject that asks the
 // replica taking it for a direct connection (an offer, see direct.go)

@@ -49,7 +49,18 @@ func (w *waiter) do(t *testing.T, ep route.Endpoint, id uint64, method string, r
 func (w *waiter) doWithin(t *testing.T, ep route.Endpoint, id uint64, method string, req abi.StateRequest, d time.Duration) abi.Event {
 	t.Helper()
 	ep.Deliver(abi.Event{Kind: abi.KindCall, CallID: id, Method: method, Payload: req.Encode(nil), Deadline: time.Now().Add(d).UnixNano()}, w)
-	timeout := time.After(2 * d)
+	return w.waitWithin(t, id, method, 2*d)
+}
+
+// wait waits for the reply to the call id, sent otherwise than by do.
+func (w *waiter) wait(t *testing.T, id uint64) abi.Event {
+	t.Helper()
+	return w.waitWithin(t, id, "call "+strconv.FormatUint(id, 10), 2*time.Minute)
+}
+
+func (w *waiter) waitWithin(t *testing.T, id uint64, what string, d time.Duration) abi.Event {
+	t.Helper()
+	timeout := time.After(d)
 	for {
 		w.mu.Lock()
 		ev, ok := w.replies[id]
@@ -60,7 +71,7 @@ func (w *waiter) doWithin(t *testing.T, ep route.Endpoint, id uint64, method str
 		select {
 		case <-w.got:
 		case <-timeout:
-			t.Fatalf("no reply to %s", method)
+			t.Fatalf("no reply to %s", what)
 		}
 	}
 }

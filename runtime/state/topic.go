@@ -51,6 +51,9 @@ func (t *topicEndpoint) Deliver(ev abi.Event, from route.Endpoint) route.Refusal
 	}
 	m := &nats.Msg{Subject: t.subject, Data: req.Value, Header: nats.Header{}}
 	m.Header.Set(jetstream.ExpectedStreamHeader, Stream(t.e.app, t.name))
+	if ev.Trace.Valid() { // tracing on, and the guest publishes on behalf of a traced call
+		m.Header.Set(abi.TraceparentHeader, ev.Trace.Traceparent())
+	}
 	t.e.publishAsync(ev, from, m, nil)
 	return route.Accepted
 }
@@ -198,6 +201,13 @@ func (s *subscriber) handle(msg jetstream.Msg) {
 	})
 	s.mu.Unlock()
 	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: time.Now().Add(s.budget).UnixNano(), Method: s.sub.Method, Payload: msg.Data()}
+	// The span that published the message, which the delivery's span is a
+	// child of. Whoever may publish on the topic's subject may write the
+	// header: one that is not a W3C traceparent is ignored, and the
+	// delivery starts a trace of its own, as one published untraced does.
+	if tp := msg.Headers().Get(abi.TraceparentHeader); tp != "" {
+		ev.Trace, _ = abi.ParseTraceparent(tp)
+	}
 	if r := s.target.Deliver(ev, s); r != route.Accepted {
 		// Its service is down, starting again or full: the message never
 		// reached the method.

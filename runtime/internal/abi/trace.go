@@ -13,6 +13,12 @@ type TraceContext struct {
 	Flags   byte // W3C trace-flags: 1 is "sampled"
 }
 
+// TraceparentHeader is the header that carries a TraceContext across NATS,
+// as W3C Trace Context names it: on a call, the span it was made on behalf
+// of; on a topic's message, the span that published it. The host sets it,
+// never a guest, and reads it with ParseTraceparent.
+const TraceparentHeader = "traceparent"
+
 // Valid reports whether t names a span: a zero trace or span id does not.
 func (t TraceContext) Valid() bool {
 	return t.TraceID != [16]byte{} && t.SpanID != [8]byte{}
