@@ -122,8 +122,8 @@ type devSession struct {
 	ephem    bool   // --ephemeral: in memory only
 	obs      observeFlags
 	stdout   io.Writer
-	stderr   io.Writer // the builds' progress and mistakes
-	own      io.Writer // parigot's own lines: JSON records with --log-format json
+	stderr   io.Writer // the guests' output goes to it
+	own      io.Writer // parigot's own lines, the builds' included: JSON records with --log-format json
 
 	// dash is --dashboard's, served from loop's start to its end: each
 	// run shows its page there. tracing, for --otlp and the dashboard,
@@ -187,7 +187,7 @@ func (d *devSession) loop(ctx context.Context) error {
 			d.running = false
 			d.notRunning()
 			if err != nil && ctx.Err() == nil {
-				report(err, d.stderr)
+				report(err, d.own)
 				d.say("the app stopped; save a change to start it again")
 			}
 		case batch := <-w.Changes():
@@ -280,7 +280,7 @@ func (d *devSession) run(ctx context.Context, res *builder.Result) {
 		if errors.As(err, &usage) {
 			err = usage.err // a mistake of the app's, not of the command line
 		}
-		report(err, d.stderr)
+		report(err, d.own)
 		d.notRunning()
 		d.running = false
 		stop()
@@ -306,14 +306,14 @@ func (d *devSession) run(ctx context.Context, res *builder.Result) {
 		}
 		if schema != nil { // gateways, or the dashboard's explorer
 			opts := gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema, State: local.EngineOf(),
-				Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads, Held: d.held,
+				Stdout: d.stdout, Stderr: d.stderr, Progress: d.own, Live: isTerminal(d.own), Reloads: reloads, Held: d.held, Logger: host.OwnLogger(d.stderr, d.obs.json()),
 				Listening: func(name, url string) { d.say("gateway %s serves %s", name, url) }, Observe: seen.config}
 			if d.dash != nil {
 				opts.Explorer = d.dash.explore
 			}
 			_, err = gateway.RunSingle(runCtx, opts)
 		} else {
-			cfg := host.Config{Guests: guests, Stdout: d.stdout, Stderr: d.stderr, Progress: d.stderr, Live: isTerminal(d.stderr), Reloads: reloads, State: local.EngineOf()}
+			cfg := host.Config{Guests: guests, Stdout: d.stdout, Stderr: d.stderr, Progress: d.own, Live: isTerminal(d.own), Reloads: reloads, State: local.EngineOf()}
 			seen.config(&cfg)
 			_, err = host.Run(runCtx, cfg)
 		}
@@ -464,9 +464,9 @@ func (d *devSession) sawGenerated(written []string) {
 
 // build builds the app, showing what goes wrong.
 func (d *devSession) build(ctx context.Context) (*builder.Result, error) {
-	res, err := builder.Build(ctx, builder.Options{Dir: d.dir, Progress: d.stderr, Live: isTerminal(d.stderr), Generated: d.sawGenerated})
+	res, err := builder.Build(ctx, builder.Options{Dir: d.dir, Progress: d.own, Live: isTerminal(d.own), Generated: d.sawGenerated})
 	if err != nil && ctx.Err() == nil {
-		report(err, d.stderr)
+		report(err, d.own)
 	}
 	return res, err
 }

@@ -21,6 +21,7 @@ import (
 
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/diag"
+	"parigot.dev/parigot/runtime/host"
 )
 
 func main() {
@@ -68,7 +69,18 @@ func parigot(args []string, stdout, stderr io.Writer) int {
 		usage.command = cmd.CommandPath()
 		err = usage
 	}
-	return report(err, stderr)
+	return report(err, ownLines(cmd, stderr))
+}
+
+// ownLines is where parigot says how cmd ended: stderr, each line made a
+// JSON record when cmd was given --log-format json, as its other lines are
+// (see host.OwnLines).
+func ownLines(cmd *cobra.Command, stderr io.Writer) io.Writer {
+	if cmd == nil {
+		return stderr
+	}
+	f := cmd.Flags().Lookup(logFormatFlag)
+	return host.OwnLines(stderr, f != nil && f.Value.String() == "json")
 }
 
 // markRunning wraps the RunE of every command below root so that the flag it
@@ -92,7 +104,8 @@ func markRunning(root *cobra.Command) *bool {
 	return ran
 }
 
-// report renders err once, at the edge, and returns the exit code.
+// report renders err once, at the edge, on stderr (with --log-format json,
+// host.OwnLines of it), and returns the exit code.
 func report(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK

@@ -15,10 +15,14 @@ type observeFlags struct {
 	logFormat string // text or json
 }
 
+// logFormatFlag is the flag that makes a command's lines JSON records; its
+// value is read again at the end, to say how the command ended alike.
+const logFormatFlag = "log-format"
+
 // declare adds the flags to cmd.
 func (o *observeFlags) declare(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.dashboard, "dashboard", "", "serve the app's dashboard and Prometheus /metrics on this address, e.g. 127.0.0.1:7070, until interrupted (the URL is printed)")
-	cmd.Flags().StringVar(&o.logFormat, "log-format", "text", "how guests' output lines are written: text (prefixed with the guest's name, for people) or json (one object a line, with guest, method, trace and span ids, for machines)")
+	cmd.Flags().StringVar(&o.logFormat, logFormatFlag, "text", "how the run's lines are written: text (guests' prefixed with the guest's name, for people) or json (every line of the run one object, with guest, method, trace and span ids, for machines)")
 	cmd.Flags().StringVar(&o.otlp, "otlp", "", "send a span of every call to this OpenTelemetry OTLP/HTTP receiver: its base URL, e.g. http://127.0.0.1:4318 (a collector's), or its traces endpoint, .../v1/traces")
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -157,7 +156,10 @@ each service's offer gave them through NATS.`,
 					return fmt.Errorf("--debug runs %s natively under Delve, which is not on PATH: go install github.com/go-delve/delve/cmd/dlv@latest, and put $(go env GOPATH)/bin on PATH", strings.Join(f.debug, ", "))
 				}
 			}
-			res, err := builder.Build(ctx, builder.Options{Dir: appDir(args), Progress: stderr, Live: isTerminal(stderr), Debug: f.debug})
+			// parigot's own lines, the build's included: JSON records too
+			// with --log-format json, as the host's own reports are.
+			own := host.OwnLines(stderr, f.json())
+			res, err := builder.Build(ctx, builder.Options{Dir: appDir(args), Progress: own, Live: isTerminal(own), Debug: f.debug})
 			if err != nil {
 				return err
 			}
@@ -167,9 +169,6 @@ each service's offer gave them through NATS.`,
 			if err != nil {
 				return err
 			}
-			// parigot's own lines from here on: JSON records too with
-			// --log-format json, as the host's own reports are.
-			own := host.OwnLines(stderr, f.json())
 			listening := func(name, url string) {
 				fmt.Fprintf(own, "parigot: gateway %s serves %s (Ctrl-C stops the app)\n", name, url)
 			}
@@ -203,14 +202,14 @@ each service's offer gave them through NATS.`,
 					// With a dashboard the services serve on after the
 					// programs, for its explorer, as with a gateway.
 					opts := gateway.SingleOptions{Guests: guests, Gateways: gws, Schema: schema, State: local.EngineOf(),
-						Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr), Listening: listening,
-						Observe: seen.config}
+						Stdout: stdout, Stderr: stderr, Progress: own, Live: isTerminal(own), Listening: listening,
+						Logger: host.OwnLogger(stderr, f.json()), Observe: seen.config}
 					if dash != nil {
 						opts.Explorer, opts.ProgramsEnded = dash.explore, dash.programsEnded
 					}
 					out, err = gateway.RunSingle(ctx, opts)
 				} else {
-					cfg := host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: stderr, Live: isTerminal(stderr), State: local.EngineOf()}
+					cfg := host.Config{Guests: guests, Stdout: stdout, Stderr: stderr, Progress: own, Live: isTerminal(own), State: local.EngineOf()}
 					seen.config(&cfg)
 					out, err = host.Run(ctx, cfg)
 				}
@@ -224,7 +223,7 @@ each service's offer gave them through NATS.`,
 				}
 				gateways := gateway.SplitGateways(gws)
 				serve := gateway.SplitOptions{App: res.App.Name, Guests: guests, Gateways: gws, Schema: schema,
-					Listening: listening, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
+					Listening: listening, Logger: host.OwnLogger(stderr, f.json()),
 					Elsewhere: split.Elsewhere(guests, f.only),
 					Waiting: func(gw, service string, elsewhere bool) {
 						fmt.Fprintf(own, "parigot: gateway %s %s\n", gw, split.WaitingFor(service, elsewhere))
@@ -469,7 +468,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringSliceVar(&debug, "debug", nil, "the guests of the app that run under the debugger (built by parigot run --debug)")
 	cmd.Flags().StringVar(&listen, "debug-listen", "", "the address Delve serves the --debug guest on")
 	cmd.Flags().StringArrayVar(&otlp, "otlp", nil, "an OTLP/HTTP receiver to send the guest's spans to (repeatable)")
-	cmd.Flags().StringVar(&logFormat, "log-format", "text", "text or json (see parigot run)")
+	cmd.Flags().StringVar(&logFormat, logFormatFlag, "text", "text or json (see parigot run)")
 	cmd.Flags().StringVar(&dashboard, "dashboard", "", "the URL of the supervisor's dashboard, to push the guest's metrics to")
 	cmd.MarkFlagRequired("name")
 	return cmd

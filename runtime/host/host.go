@@ -365,7 +365,7 @@ func (cfg Config) withDefaults() Config {
 		if cfg.markSaid() {
 			w = lines.SaidWriter(w)
 		}
-		cfg.Logger = slog.New(slog.NewTextHandler(w, nil))
+		cfg.Logger = OwnLogger(w, cfg.LogJSON)
 	}
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = DefaultReadyTimeout

@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -77,6 +78,24 @@ func OwnLines(w io.Writer, logJSON bool) io.Writer {
 		return w
 	}
 	return &ownJSON{w: w}
+}
+
+// OwnLogger is the logger of parigot's own warnings beside a run (a guest
+// that did not stop in time, a compilation cache it cannot use), on w:
+// slog's text lines, each made a record by OwnLines with logJSON, which
+// then has the time the record gives it rather than slog's.
+func OwnLogger(w io.Writer, logJSON bool) *slog.Logger {
+	if !logJSON {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(OwnLines(w, true), &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
 }
 
 // ownJSON writes each complete line written to it to w as a JSON record;

@@ -31,3 +31,17 @@ func TestParigotsOwnLinesAreRecordsInJSONMode(t *testing.T) {
 		t.Error("without JSON the lines are not written as they are")
 	}
 }
+
+// The host's warnings beside a run (a guest that did not stop in time) are
+// records too with --log-format json, saying slog's level, message and
+// attributes, and the record's own time only.
+func TestParigotsOwnWarningsAreRecordsInJSONMode(t *testing.T) {
+	var out bytes.Buffer
+	cfg := Config{Stderr: &out, LogJSON: true}.withDefaults()
+	cfg.Logger.Warn("guest did not stop in time; abandoning it", "guest", "spin", "waited", "2s")
+	var rec struct{ Guest, Stream, Msg string }
+	if err := json.Unmarshal(out.Bytes(), &rec); err != nil || rec.Guest != "parigot" || rec.Stream != "stderr" ||
+		rec.Msg != `level=WARN msg="guest did not stop in time; abandoning it" guest=spin waited=2s` {
+		t.Errorf("the warning is written %q (%v), want one record of parigot's saying it", out.String(), err)
+	}
+}
