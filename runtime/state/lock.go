@@ -27,13 +27,11 @@ func lockDir(dir string) (unlock func(), err error) {
 	}
 	pidName := filepath.Join(dir, pidFile)
 	if !held {
-		who := "another parigot run"
+		inUse := &InUseError{Dir: dir}
 		if b, err := os.ReadFile(pidName); err == nil {
-			if pid := strings.TrimSpace(string(b)); pid != "" {
-				who += " (process " + pid + ")"
-			}
+			inUse.PID, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 		}
-		return nil, fmt.Errorf("the data directory %s is in use by %s: two runs on one directory would lose each other's writes; stop that run, or give this one another --data (or --ephemeral)", dir, who)
+		return nil, inUse
 	}
 	// Who holds it is only said to a run refused: a failed write costs
 	// that run the process id in its message, nothing else.
