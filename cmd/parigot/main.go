@@ -187,7 +187,7 @@ Exit codes:
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err: numberFlagError(err)} })
 	root.AddCommand(newBuildCommand(stderr), newGenerateCommand(stderr), newRunCommand(stdout, stderr), newDevCommand(stdout, stderr), newGuestCommand(stdout, stderr),
 		newInitCommand(stdout, stderr), newTestCommand(stdout, stderr), newGraphCommand(stdout), newVersionCommand(stdout), newCompletionCommand(stdout),
-		newIdCommand(stdout, stderr), newNATSConfigCommand(stdout, stderr), newCacheCommand(stdout), newCheckCommand(stdout, stderr))
+		newIdCommand(stdout, stderr), newNATSConfigCommand(stdout, stderr), newCacheCommand(stdout), newCheckCommand(stdout, stderr), newStateCommand(stdout, stderr))
 	return root
 }
 

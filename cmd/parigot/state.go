@@ -1,0 +1,476 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nats-io/nats.go"
+	"github.com/spf13/cobra"
+
+	"parigot.dev/parigot/builder"
+	"parigot.dev/parigot/internal/suggest"
+	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/split"
+	"parigot.dev/parigot/runtime/state"
+)
+
+// stateFlags are the flags every parigot state command takes: which app,
+// and where its stores and topics are.
+type stateFlags struct {
+	app      string
+	data     string
+	natsURL  string
+	natsUser string
+	creds    string
+	json     bool
+}
+
+func newStateCommand(stdout, stderr io.Writer) *cobra.Command {
+	f := &stateFlags{}
+	cmd := &cobra.Command{
+		Use:   "state",
+		Short: "Show what the app's stores hold, and list or redeliver its topics' dead letters",
+		Long: `state reads the stores and topics of the app in the current directory (or
+--app): the keys of a store and their values, and the dead letters of a
+topic, the messages that no delivery succeeded with, which it can publish
+again to their topic.
+
+Where: the app's data directory, as 'parigot run' keeps it (.parigot/data
+in the app's directory, or --data DIR), which state opens with an embedded
+JetStream server of its own. A run holds its data directory while it runs,
+and its embedded server takes no connections from outside its process:
+stop the run first. With --nats URL, state works against an operator's
+NATS server or cluster instead, as the user --nats-user or --nats-creds
+give (or PARIGOT_NATS_TOKEN, PARIGOT_NATS_USER and PARIGOT_NATS_PASSWORD,
+PARIGOT_NATS_CREDS), which must be allowed JetStream's API ($JS.API.>).
+
+Stores and topics are named as parigot.hcl names them.`,
+		Example: `  parigot state keys accounts              # the keys of store accounts
+  parigot state keys accounts 'acct.>'     # those under acct.
+  parigot state get accounts acct.alice    # the value of a key
+  parigot state dead transfers             # the dead letters of topic transfers
+  parigot state redeliver transfers        # publish them all again
+  parigot state redeliver transfers 14 15 --dry-run
+  parigot state dead transfers --nats nats://10.0.0.1:4222 --nats-creds ops.creds`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usageError{err: fmt.Errorf("state needs a command: keys, get, dead or redeliver")}
+		},
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.app, "app", "", "the app: its directory or its manifest file (default: the current directory)")
+	pf.StringVar(&f.data, "data", "", "the app's data directory (default: .parigot/data in the app's directory, as parigot run)")
+	pf.StringVar(&f.natsURL, "nats", "", "work against this NATS server or cluster (comma-separated URLs) instead of the data directory")
+	pf.StringVar(&f.natsUser, "nats-user", "", "user:password for --nats")
+	pf.StringVar(&f.creds, "nats-creds", "", "NATS credentials file for --nats")
+	pf.BoolVar(&f.json, "json", false, "print JSON, for machines")
+	cmd.MarkPersistentFlagDirname("app")
+	cmd.MarkPersistentFlagDirname("data")
+	cmd.AddCommand(newStateKeysCommand(f, stdout, stderr), newStateGetCommand(f, stdout, stderr),
+		newStateDeadCommand(f, stdout, stderr), newStateRedeliverCommand(f, stdout, stderr))
+	return cmd
+}
+
+func newStateKeysCommand(f *stateFlags, stdout, stderr io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "keys STORE [FILTER]",
+		Short: "List the keys of a store that hold a value, sorted",
+		Long: `keys lists, one a line and sorted, the keys of STORE that hold a value:
+all of them, or those matching FILTER, as a guest's Keys filters them
+(acct.* for one element after acct., acct.> for any). With --json, a JSON
+array.`,
+		Example: `  parigot state keys accounts
+  parigot state keys accounts 'acct.>' --json`,
+		Args: rangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			filter := ""
+			if len(args) == 2 {
+				filter = args[1]
+			}
+			return f.with(cmd.Context(), stderr, "store", args[0], func(in *state.Inspector) error {
+				keys, err := in.Keys(cmd.Context(), args[0], filter)
+				if err != nil {
+					return err
+				}
+				if f.json {
+					return writeJSON(stdout, keys)
+				}
+				for _, k := range keys {
+					fmt.Fprintln(stdout, k)
+				}
+				return nil
+			})
+		},
+	}
+}
+
+// storeValue is a value of a store as parigot state get prints it.
+type storeValue struct {
+	Store    string    `json:"store"`
+	Key      string    `json:"key"`
+	Revision uint64    `json:"revision"`
+	Written  time.Time `json:"written"`
+	// Encoding is how Value is written: "text" (UTF-8, as it is) or
+	// "base64" (bytes that are not text).
+	Encoding string `json:"encoding"`
+	Value    string `json:"value"`
+	Size     int    `json:"size"`
+}
+
+func newStateGetCommand(f *stateFlags, stdout, stderr io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "get STORE KEY",
+		Short: "Print the value of a key of a store",
+		Long: `get prints the value KEY of STORE holds. A value that is UTF-8 text is
+printed as it is; any other (a proto message's wire form, say) is printed
+in base64, and stderr says so: base64 -d turns it back into its bytes. With
+--json, an object with its revision, when it was written, its encoding
+("text" or "base64") and the value.`,
+		Example: `  parigot state get accounts acct.alice
+  parigot state get accounts acct.alice | base64 -d | protoc --decode_raw   # a proto message
+  parigot state get accounts acct.alice --json`,
+		Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.with(cmd.Context(), stderr, "store", args[0], func(in *state.Inspector) error {
+				e, err := in.Get(cmd.Context(), args[0], args[1])
+				if err != nil {
+					return err
+				}
+				v := storeValue{Store: args[0], Key: e.Key, Revision: e.Revision, Written: e.Written.UTC(), Size: len(e.Value)}
+				v.Encoding, v.Value = showValue(e.Value)
+				if f.json {
+					return writeJSON(stdout, v)
+				}
+				if v.Encoding != "text" {
+					fmt.Fprintf(stderr, "parigot: the value of key %s (%d bytes) is not UTF-8 text: it is printed in %s\n", e.Key, len(e.Value), v.Encoding)
+				}
+				if v.Value != "" && !strings.HasSuffix(v.Value, "\n") {
+					v.Value += "\n"
+				}
+				_, err = io.WriteString(stdout, v.Value)
+				return err
+			})
+		},
+	}
+}
+
+// showValue is how a value is printed: as it is when it is UTF-8 text
+// (which may span lines and hold tabs), else in base64.
+func showValue(b []byte) (encoding, shown string) {
+	text := utf8.Valid(b)
+	for _, r := range string(b) {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' {
+			text = false
+			break
+		}
+	}
+	if text {
+		return "text", string(b)
+	}
+	return "base64", base64.StdEncoding.EncodeToString(b)
+}
+
+// with loads the app, checks that it declares the store or topic name
+// (kind "store" or "topic"), opens where its state is, and runs do on it.
+func (f *stateFlags) with(ctx context.Context, stderr io.Writer, kind, name string, do func(*state.Inspector) error) error {
+	if f.natsURL != "" && f.data != "" {
+		return usageError{err: fmt.Errorf("--data reads the data directory, --nats an operator's server: give one or the other")}
+	}
+	if f.natsURL == "" && (f.natsUser != "" || f.creds != "") {
+		return usageError{err: fmt.Errorf("--nats-user and --nats-creds are credentials for --nats: give the server's URL with --nats")}
+	}
+	dir := f.app
+	if dir == "" {
+		dir = "."
+	}
+	app, err := builder.Load(dir)
+	if err != nil {
+		return err
+	}
+	if err := checkDeclared(app, kind, name); err != nil {
+		return err
+	}
+	nc, closeState, err := f.connect(app, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeState()
+	in, err := state.NewInspector(nc, app.Name)
+	if err != nil {
+		return err
+	}
+	err = do(in)
+	var notMade *state.NotMadeError
+	if errors.As(err, &notMade) && f.natsURL == "" {
+		return fmt.Errorf("%w: no run of %s has kept it in %s yet", err, app.Name, state.DataDir(app, f.data))
+	}
+	if errors.As(err, &notMade) {
+		return fmt.Errorf("%w: no run of %s has made it on %s yet", err, app.Name, f.natsURL)
+	}
+	return err
+}
+
+// connect opens a NATS connection to where app's state is: an embedded
+// server on its data directory, or --nats. closeState closes it (and stops
+// the server).
+func (f *stateFlags) connect(app *manifest.App, stderr io.Writer) (nc *nats.Conn, closeState func(), err error) {
+	if f.natsURL != "" {
+		conn := split.ConnFromEnv(f.natsURL)
+		if f.natsUser != "" {
+			conn.User, conn.Pass, _ = strings.Cut(f.natsUser, ":")
+		}
+		if f.creds != "" {
+			conn.Creds = f.creds
+		}
+		nc, err := conn.Connect(app.Name, "state")
+		if err != nil {
+			return nil, nil, err
+		}
+		return nc, nc.Close, nil
+	}
+	dir := state.DataDir(app, f.data)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil, nil, fmt.Errorf("%s has no data in %s: no run has kept its stores and topics there yet (parigot run keeps them there; --data names another directory)", app.Name, dir)
+	}
+	srv, err := state.StartServer(state.ServerOptions{Dir: dir, Log: sayTo(stderr)})
+	var inUse *state.InUseError
+	if errors.As(err, &inUse) {
+		return nil, nil, fmt.Errorf("the data directory %s is in use by %s: parigot state reads it only when no run holds it, since a run's embedded JetStream server takes no connections from outside its process; stop that run first (a run with --nats keeps its state on that server: give parigot state the same --nats)", inUse.Dir, inUse.Holder())
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err = srv.Connect("parigot " + app.Name + "/state")
+	if err != nil {
+		srv.Shutdown()
+		return nil, nil, fmt.Errorf("connecting to the embedded JetStream server: %w", err)
+	}
+	return nc, func() { nc.Close(); srv.Shutdown() }, nil
+}
+
+// checkDeclared says what is wrong when app declares no store (or topic)
+// name: a near name gets a "did you mean", else the declared ones are
+// listed.
+func checkDeclared(app *manifest.App, kind, name string) error {
+	var known []string
+	switch kind {
+	case "store":
+		if app.Store(name) != nil {
+			return nil
+		}
+		for _, s := range app.Stores {
+			known = append(known, s.Name)
+		}
+	case "topic":
+		if app.Topic(name) != nil {
+			return nil
+		}
+		for _, t := range app.Topics {
+			known = append(known, t.Name)
+		}
+	}
+	msg := fmt.Sprintf("%s declares no %s %q", app.Name, kind, name)
+	switch c := suggest.Closest(name, known); {
+	case c != "":
+		msg += fmt.Sprintf(": did you mean %s?", c)
+	case len(known) == 0:
+		msg += fmt.Sprintf(" (it declares no %s in %s)", kind, app.File)
+	default:
+		msg += fmt.Sprintf(" (its %ss: %s)", kind, strings.Join(known, ", "))
+	}
+	return errors.New(msg)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// exactArgs and rangeArgs are cobra's, as usage errors naming the
+// command's arguments.
+func exactArgs(n int) cobra.PositionalArgs { return rangeArgs(n, n) }
+
+func rangeArgs(lo, hi int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < lo || len(args) > hi {
+			return usageError{err: fmt.Errorf("usage: parigot state %s", cmd.Use)}
+		}
+		return nil
+	}
+}
+
+// deadLetter is a dead letter as parigot state dead prints it.
+type deadLetter struct {
+	Seq        uint64    `json:"seq"`
+	Message    uint64    `json:"message"`
+	Subscriber string    `json:"subscriber"`
+	Attempts   uint64    `json:"attempts"`
+	Error      string    `json:"error"`
+	Size       int       `json:"size"`
+	Time       time.Time `json:"time"`
+	Data       []byte    `json:"data"`
+}
+
+func newStateDeadCommand(f *stateFlags, stdout, stderr io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "dead TOPIC",
+		Short: "List the dead letters of a topic",
+		Long: `dead lists the dead letters of TOPIC, oldest first: the messages whose
+every delivery to a subscriber failed (see max_attempts). For each: SEQ, its
+place among the topic's stored messages, which redeliver takes; MESSAGE,
+the message's own place in the topic, which the run's "message N of topic
+T dead-lettered" line named; the subscriber whose deliveries failed; how
+many attempts it made; the message's size; when it was dead-lettered (UTC);
+and why its last attempt failed. With --json, an array of objects with the
+same fields and the message's bytes (data, base64).`,
+		Example: `  parigot state dead transfers
+  parigot state dead transfers --json`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.with(cmd.Context(), stderr, "topic", args[0], func(in *state.Inspector) error {
+				dead, err := in.DeadLetters(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if f.json {
+					out := []deadLetter{}
+					for _, d := range dead {
+						out = append(out, deadLetter{Seq: d.Seq, Message: d.Message, Subscriber: d.Subscriber, Attempts: d.Attempts,
+							Error: d.Error, Size: len(d.Data), Time: d.Time.UTC(), Data: d.Data})
+					}
+					return writeJSON(stdout, out)
+				}
+				if len(dead) == 0 {
+					fmt.Fprintf(stdout, "topic %s has no dead letters\n", args[0])
+					return nil
+				}
+				tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "SEQ\tMESSAGE\tSUBSCRIBER\tATTEMPTS\tSIZE\tTIME\tERROR")
+				for _, d := range dead {
+					fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%d B\t%s\t%s\n", d.Seq, d.Message, d.Subscriber, d.Attempts, len(d.Data),
+						d.Time.UTC().Format(time.DateTime), d.Error)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+}
+
+func newStateRedeliverCommand(f *stateFlags, stdout, stderr io.Writer) *cobra.Command {
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "redeliver TOPIC [SEQ...]",
+		Short: "Publish dead letters of a topic again, and remove them from the dead letters",
+		Long: `redeliver publishes the dead letters of TOPIC numbered SEQ (as 'parigot
+state dead' lists them; all of them when none is given) again to the topic,
+as new messages: every subscription of the topic delivers each again, each
+with its max_attempts anew. A dead letter is removed from the dead letters
+only once JetStream has acknowledged its publication, so a redelivery cut
+short loses nothing: what was not published is still among the dead
+letters. Several dead letters of one message (one per subscriber whose
+deliveries failed) are published once. One line per dead letter says what
+became of it; --dry-run says what would be done, and does nothing.
+
+Fix the subscriber first (or the message's cause): a message that fails
+again is dead-lettered again.`,
+		Example: `  parigot state redeliver transfers --dry-run   # what it would do
+  parigot state redeliver transfers             # all of them
+  parigot state redeliver transfers 7 9         # dead letters 7 and 9`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{err: fmt.Errorf("usage: parigot state %s", cmd.Use)}
+			}
+			for _, a := range args[1:] {
+				if _, err := strconv.ParseUint(a, 10, 64); err != nil {
+					return usageError{err: fmt.Errorf("%q is not the number of a dead letter (the SEQ that parigot state dead %s lists)", a, args[0])}
+				}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			topic := args[0]
+			return f.with(cmd.Context(), stderr, "topic", topic, func(in *state.Inspector) error {
+				dead, err := in.DeadLetters(cmd.Context(), topic)
+				if err != nil {
+					return err
+				}
+				chosen, err := chooseDeadLetters(topic, dead, args[1:])
+				if err != nil {
+					return err
+				}
+				if len(chosen) == 0 {
+					fmt.Fprintf(stdout, "topic %s has no dead letters\n", topic)
+					return nil
+				}
+				failed := 0
+				for _, d := range chosen {
+					what := fmt.Sprintf("dead letter %d (message %d, subscriber %s)", d.Seq, d.Message, d.Subscriber)
+					if dryRun {
+						fmt.Fprintf(stdout, "%s: would be published again to topic %s\n", what, topic)
+						continue
+					}
+					r, err := in.Redeliver(cmd.Context(), d)
+					switch {
+					case err != nil:
+						failed++
+						fmt.Fprintf(stdout, "%s: not published (%v); still among the dead letters\n", what, err)
+					case r.NotRemoved != nil:
+						failed++
+						fmt.Fprintf(stdout, "%s: published again as message %d, but not removed from the dead letters (%v): redeliver it again within 2 minutes, and JetStream drops the second publication\n", what, r.Message, r.NotRemoved)
+					case r.Duplicate:
+						fmt.Fprintf(stdout, "%s: published again already as message %d; removed from the dead letters\n", what, r.Message)
+					default:
+						fmt.Fprintf(stdout, "%s: published again as message %d; removed from the dead letters\n", what, r.Message)
+					}
+				}
+				if failed > 0 {
+					return fmt.Errorf("%d of %d dead letters of topic %s were not redelivered in full (said above)", failed, len(chosen), topic)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be redelivered, and do nothing")
+	return cmd
+}
+
+// chooseDeadLetters picks the dead letters numbered seqs (all of them when
+// none is given); a number that is none of them is an error.
+func chooseDeadLetters(topic string, dead []state.DeadLetter, seqs []string) ([]state.DeadLetter, error) {
+	if len(seqs) == 0 {
+		return dead, nil
+	}
+	var chosen []state.DeadLetter
+	for _, a := range seqs {
+		n, _ := strconv.ParseUint(a, 10, 64) // checked with the arguments
+		i := slices.IndexFunc(dead, func(d state.DeadLetter) bool { return d.Seq == n })
+		if i < 0 {
+			var have []string
+			for _, d := range dead {
+				have = append(have, strconv.FormatUint(d.Seq, 10))
+			}
+			list := "it has none"
+			if len(have) > 0 {
+				list = "its dead letters: " + strings.Join(have, ", ")
+			}
+			return nil, fmt.Errorf("topic %s has no dead letter %d (%s)", topic, n, list)
+		}
+		if !slices.ContainsFunc(chosen, func(d state.DeadLetter) bool { return d.Seq == n }) {
+			chosen = append(chosen, dead[i])
+		}
+	}
+	return chosen, nil
+}

@@ -1,0 +1,54 @@
+// Command sender publishes "hello" to topic news in the app's first run
+// (and writes a text value and a binary one), then waits until the sink
+// has taken it: in the first run, never, since the sink refuses it until
+// it is dead-lettered.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"parigot.dev/parigot/runtime/guest"
+)
+
+func main() {
+	kv, err := guest.OpenStore("kv")
+	if err != nil {
+		panic(err)
+	}
+	news, err := guest.OpenTopic("news")
+	if err != nil {
+		panic(err)
+	}
+	fail := func(err error) {
+		fmt.Println("failed:", err)
+		guest.ExitSelf(1)
+	}
+	var wait func()
+	wait = func() {
+		kv.Get("done.hello").Success(func(guest.Entry) {
+			fmt.Println("hello was taken")
+			guest.ExitSelf(0)
+		}).Failure(func(err error) {
+			if !errors.Is(err, guest.ErrNotFound) {
+				fail(err)
+				return
+			}
+			guest.After(20*time.Millisecond, wait)
+		})
+	}
+	guest.LaunchClient().Success(func(struct{}) {
+		kv.Get("sent").Success(func(guest.Entry) { wait() }).Failure(func(error) {
+			kv.Put("bin", []byte{0xff, 0x00, 0x01}).Success(func(uint64) {
+				kv.Put("sent", []byte("yes")).Success(func(uint64) {
+					news.Publish([]byte("hello")).Success(func(uint64) {
+						fmt.Println("published hello")
+						wait()
+					}).Failure(fail)
+				}).Failure(fail)
+			}).Failure(fail)
+		})
+	})
+	guest.MustRunClient()
+}

@@ -1,0 +1,50 @@
+// Command sink takes the messages of topic news: it refuses each of them
+// the first two times (its subscription's max_attempts, so the message is
+// dead-lettered), counting them in the store under tries.<message>, and
+// takes it the third time, writing done.<message>.
+package main
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"parigot.dev/parigot/runtime/guest"
+)
+
+const refusals = 2
+
+func main() {
+	kv, err := guest.OpenStore("kv")
+	if err != nil {
+		panic(err)
+	}
+	take := func(_ context.Context, body []byte) *guest.Future[[]byte] {
+		out := guest.NewFuture[[]byte]()
+		msg := string(body) // body is the request's buffer, reused once this returns
+		tries := func(n int) {
+			kv.Put("tries."+msg, []byte(strconv.Itoa(n+1))).Success(func(uint64) {
+				if n < refusals {
+					out.Reject(guest.Errorf(guest.CodeInternal, "refused %s, as told", msg))
+					return
+				}
+				kv.Put("done."+msg, []byte(msg)).
+					Success(func(uint64) { out.Resolve([]byte{}) }).
+					Failure(func(err error) { out.Reject(err) })
+			}).Failure(func(err error) { out.Reject(err) })
+		}
+		kv.Get("tries." + msg).Success(func(e guest.Entry) {
+			n, _ := strconv.Atoi(string(e.Value))
+			tries(n)
+		}).Failure(func(err error) {
+			if errors.Is(err, guest.ErrNotFound) {
+				tries(0)
+				return
+			}
+			out.Reject(err)
+		})
+		return out
+	}
+	guest.Export("test.Sink", nil, map[string]guest.Method{"Take": take})
+	guest.Run()
+}
