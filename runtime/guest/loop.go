@@ -184,6 +184,11 @@ type exported struct {
 // Method is the protocol half of one service method: it decodes the request,
 // runs the method, and yields the encoded reply. Generated stubs build them
 // with UnaryMethodVT or UnaryMethod.
+//
+// req is the loop's own buffer, valid only until the Method returns: the
+// next event is read into it. A Method that answers later (its future
+// completes in a callback) copies what it keeps of req before returning;
+// the generated stubs decode it first, into a message of their own.
 type Method func(ctx context.Context, req []byte) *Future[[]byte]
 
 // Readier is implemented by services that need to do something once launched
