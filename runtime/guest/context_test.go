@@ -11,9 +11,9 @@ import (
 func TestACallsContextKeepsItsDeadlineAfterLaterCalls(t *testing.T) {
 	var l eventLoop
 	first := time.Unix(100, 0)
-	kept := l.callContext(context.Background(), first.UnixNano())
-	for i := range 200 { // more calls than one block holds
-		ctx := l.callContext(context.Background(), int64(i))
+	kept := l.callContext(context.Background(), first.UnixNano(), nil)
+	for i := 1; i <= 200; i++ { // more calls than one block holds
+		ctx := l.callContext(context.Background(), int64(i), nil)
 		if d, ok := ctx.Deadline(); !ok || d.UnixNano() != int64(i) {
 			t.Fatalf("call %d's context has deadline %v, %v", i, d, ok)
 		}

@@ -887,8 +887,8 @@ func (l *eventLoop) serve(ctx context.Context, ev *abi.Event) {
 		hostReply(id, abi.CodeUnimplemented, abi.EncodeError(abi.CodeUnimplemented, msg))
 		return
 	}
-	if ev.Deadline != 0 {
-		ctx = l.callContext(ctx, ev.Deadline)
+	if ev.Deadline != 0 || len(ev.Header) > 0 {
+		ctx = l.callContext(ctx, ev.Deadline, ev.Header)
 	}
 	// The method runs under the call's deadline. (Not through under: its
 	// closure would cost an allocation on every call. A method that
@@ -954,19 +954,36 @@ func fatalf(format string, args ...any) {
 // callContext is the context of a method: the call's deadline, which is the
 // earlier of now + the service's budget and its caller's own deadline.
 // Deadline reports it; Done never fires, since a guest runs one thing at a
-// time and a method must return within its budget anyway.
+// time and a method must return within its budget anyway. It holds the
+// request headers a gateway passed on too, which Header reads.
 type callContext struct {
 	context.Context
-	deadline int64 // Unix nanoseconds: made a time.Time only when asked for
+	deadline int64  // Unix nanoseconds: made a time.Time only when asked for; 0: none
+	header   string // the call's header (abi.AppendHeader's encoding), copied out of the poll buffer
 }
 
-func (c *callContext) Deadline() (time.Time, bool) { return time.Unix(0, c.deadline), true }
+func (c *callContext) Deadline() (time.Time, bool) {
+	if c.deadline == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, c.deadline), true
+}
+
+func (c *callContext) Value(key any) any {
+	if key == (headerKey{}) {
+		return c.header
+	}
+	return c.Context.Value(key)
+}
 
 // callContext is the context of a call with the given deadline (Unix
-// nanoseconds), under parent.
-func (l *eventLoop) callContext(parent context.Context, deadline int64) context.Context {
+// nanoseconds; 0: none) and header (borrowed: it is copied), under parent.
+func (l *eventLoop) callContext(parent context.Context, deadline int64, header []byte) context.Context {
 	c := fromBlock(&l.ctxs)
 	*c = callContext{Context: parent, deadline: deadline}
+	if len(header) > 0 {
+		c.header = string(header)
+	}
 	return c
 }
 

@@ -151,8 +151,9 @@ const (
 	KindShutdown Kind = 3 // the host asks the guest to stop
 )
 
-// HeaderSize is the fixed size of an encoded event header.
-const HeaderSize = 32
+// HeaderSize is the fixed size of an encoded event header (the event's
+// fixed fields, not a call's Header, which follows its payload).
+const HeaderSize = 36
 
 // Event is one unit of work for a guest's event loop.
 //
@@ -170,6 +171,11 @@ type Event struct {
 	Deadline int64
 	Method   string
 	Payload  []byte
+	// Header, on a call from a gateway whose block lists headers, is the
+	// request headers it passes on, encoded as AppendHeader writes them
+	// (at most MaxHeader bytes); empty on every other event. A guest
+	// reads it with guest.Header; its own calls never carry one.
+	Header []byte
 	// Trace is host-side only: Encode leaves it out, guests never see it.
 	// On a call, the span of the call it was made on behalf of (its
 	// parent); on a reply, the span its call was made on behalf of, which
@@ -186,12 +192,13 @@ type Event struct {
 }
 
 // Size is the number of bytes Encode writes.
-func (e *Event) Size() int { return HeaderSize + len(e.Method) + len(e.Payload) }
+func (e *Event) Size() int { return HeaderSize + len(e.Method) + len(e.Payload) + len(e.Header) }
 
 // Encode writes e into dst, which must be at least e.Size() bytes long.
 //
 // Layout, little endian: kind u32, code u32, call id u64, deadline i64,
-// method length u32, payload length u32, method bytes, payload bytes.
+// method length u32, payload length u32, header length u32, method
+// bytes, payload bytes, header bytes.
 func (e *Event) Encode(dst []byte) {
 	binary.LittleEndian.PutUint32(dst[0:], uint32(e.Kind))
 	binary.LittleEndian.PutUint32(dst[4:], uint32(e.Code))
@@ -199,14 +206,16 @@ func (e *Event) Encode(dst []byte) {
 	binary.LittleEndian.PutUint64(dst[16:], uint64(e.Deadline))
 	binary.LittleEndian.PutUint32(dst[24:], uint32(len(e.Method)))
 	binary.LittleEndian.PutUint32(dst[28:], uint32(len(e.Payload)))
+	binary.LittleEndian.PutUint32(dst[32:], uint32(len(e.Header)))
 	n := copy(dst[HeaderSize:], e.Method)
-	copy(dst[HeaderSize+n:], e.Payload)
+	n += copy(dst[HeaderSize+n:], e.Payload)
+	copy(dst[HeaderSize+n:], e.Header)
 }
 
 // ErrShortEvent reports an event buffer that does not hold what its header says.
 var ErrShortEvent = errors.New("abi: event shorter than its header says")
 
-// Decode parses an event from buf. Payload aliases buf.
+// Decode parses an event from buf. Payload and Header alias buf.
 func Decode(buf []byte) (Event, error) {
 	var ev Event
 	if err := ev.decode(buf); err != nil {
@@ -233,7 +242,8 @@ func (e *Event) decode(buf []byte) error {
 	}
 	ml := uint64(binary.LittleEndian.Uint32(buf[24:]))
 	pl := uint64(binary.LittleEndian.Uint32(buf[28:]))
-	if uint64(len(buf)) < HeaderSize+ml+pl {
+	hl := uint64(binary.LittleEndian.Uint32(buf[32:]))
+	if uint64(len(buf)) < HeaderSize+ml+pl+hl {
 		return ErrShortEvent
 	}
 	e.Kind = Kind(binary.LittleEndian.Uint32(buf[0:]))
@@ -241,6 +251,10 @@ func (e *Event) decode(buf []byte) error {
 	e.CallID = binary.LittleEndian.Uint64(buf[8:])
 	e.Deadline = int64(binary.LittleEndian.Uint64(buf[16:]))
 	e.Payload = buf[HeaderSize+ml : HeaderSize+ml+pl]
+	e.Header = nil
+	if hl > 0 { // only a gateway's calls have one
+		e.Header = buf[HeaderSize+ml+pl : HeaderSize+ml+pl+hl]
+	}
 	e.Method = ""
 	if ml > 0 { // a reply has no method
 		e.Method = unsafe.String(&buf[HeaderSize], int(ml))
