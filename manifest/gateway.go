@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -33,6 +34,10 @@ type Gateway struct {
 	// any) whose pages may call the gateway from a browser; none when the
 	// block gives no cors_origins.
 	CORSOrigins []string
+	// Headers are the request headers the gateway passes on to the
+	// methods it calls, as lowercase names; none when the block gives no
+	// headers.
+	Headers []string
 }
 
 // Gateway returns the gateway named name, or nil.
@@ -82,6 +87,9 @@ func (d *decoder) decodeGateway(b *hcl.Block) {
 			}
 		}
 	}
+	if attr := content.Attributes["headers"]; attr != nil {
+		g.Headers = d.gatewayHeaders(attr)
+	}
 	attr := content.Attributes["services"]
 	if attr == nil {
 		d.errf(b.DefRange, "Missing services",
@@ -130,6 +138,66 @@ func checkOrigin(o string) string {
 		return "has more than a scheme, host and port (a browser's Origin header never carries a path, query or user)"
 	}
 	return ""
+}
+
+// gatewayHeaders decodes a gateway's headers: HTTP header names, each
+// once, none that the gateway handles itself. It returns them lowercase.
+func (d *decoder) gatewayHeaders(attr *hcl.Attribute) []string {
+	names, ranges, ok := d.strList(attr, `headers = ["authorization"]`)
+	if !ok {
+		return nil
+	}
+	var out []string
+	seen := map[string]int{} // lowercase name -> its line
+	for i, n := range names {
+		lower := strings.ToLower(n)
+		if why := checkHeaderName(lower); why != "" {
+			d.errf(ranges[i], "Invalid header",
+				"%q %s. headers lists the request headers the gateway passes on to the methods it calls, for example headers = [\"authorization\", \"x-request-id\"].", n, why)
+			continue
+		}
+		if line, dup := seen[lower]; dup {
+			d.errf(ranges[i], "Duplicate header",
+				"%q is already listed at line %d (header names are case-insensitive). List each header once.", n, line)
+			continue
+		}
+		seen[lower] = ranges[i].Start.Line
+		out = append(out, lower)
+	}
+	return out
+}
+
+// checkHeaderName says why a gateway may not pass on the request header
+// name (lowercase), or "".
+func checkHeaderName(name string) string {
+	if name == "" || len(name) > 255 || strings.IndexFunc(name, func(r rune) bool { return r >= 0x80 || !isHeaderTokenChar(byte(r)) }) >= 0 {
+		return "is not an HTTP header name (one to 255 letters, digits and !#$%&'*+-.^_`|~)"
+	}
+	switch name {
+	case "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade":
+		return "is a hop-by-hop header: it is about the client's connection to the gateway, not the request, and is never passed on"
+	case "host", "content-length", "content-type", "content-encoding", "accept-encoding", "expect":
+		return "is part of the HTTP protocol, which the gateway handles itself: the method gets the decoded request whatever the client sent"
+	case "traceparent", "tracestate":
+		return "is tracing's: the gateway already makes the call part of the client's trace (see OBSERVABILITY.md)"
+	}
+	switch {
+	case strings.HasPrefix(name, "grpc-"):
+		return "belongs to the gRPC protocol, which the gateway handles itself (a client's deadline reaches the method as ctx.Deadline())"
+	case strings.HasPrefix(name, "connect-"):
+		return "belongs to the Connect protocol, which the gateway handles itself (a client's deadline reaches the method as ctx.Deadline())"
+	}
+	return ""
+}
+
+// isHeaderTokenChar reports whether c may be part of an HTTP header name
+// (a token, RFC 9110 section 5.6.2).
+func isHeaderTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // checkGateways reports gateways whose name is a guest's (they share the
