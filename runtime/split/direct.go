@@ -481,13 +481,10 @@ func (c *serverConn) run() {
 // to its caller untaken. It reports whether inOrder held the call, which
 // counts it as dealt with.
 func (c *serverConn) call(guest, who string, body []byte, movable bool) (held bool) {
-	f := frameReader{b: body}
-	id := f.u64()
-	timeout, sent := int64(f.u64()), int64(f.u64())
-	method, traceparent := f.str16(), f.str8()
-	payload := f.rest()
-	if f.bad {
-		c.reply(id, abi.ErrorEvent(id, abi.CodeInvalidArgument, "malformed call frame"))
+	cf, err := parseCall(body)
+	id, timeout, sent, method, traceparent, header, payload := cf.id, cf.timeout, cf.sent, cf.method, cf.tparent, cf.header, cf.payload
+	if err != nil {
+		c.reply(id, abi.ErrorEvent(id, abi.CodeInvalidArgument, err.Error()))
 		return false
 	}
 	svc, _, _ := strings.Cut(method, "/")
@@ -502,7 +499,7 @@ func (c *serverConn) call(guest, who string, body []byte, movable bool) (held bo
 		c.reply(id, abi.ErrorEvent(id, code, why))
 		return false
 	}
-	ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: payload}
+	ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: payload, Header: header}
 	if timeout > 0 {
 		ev.Deadline = time.Now().UnixNano() + timeout
 		if !c.remote && sent > 0 {

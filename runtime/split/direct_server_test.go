@@ -64,7 +64,7 @@ func TestACallHeldForOrderIsCountedOnce(t *testing.T) {
 	serverSide(t, replica.direct, 2)
 	const calls = 5
 	for i := range uint64(calls) {
-		if err := w.call(i, 0, time.Now().UnixNano(), "test.Echo/Echo", "", []byte("x"), false); err != nil {
+		if err := w.call(i, 0, time.Now().UnixNano(), "test.Echo/Echo", "", nil, []byte("x"), false); err != nil {
 			t.Fatal(err)
 		}
 		if kind, _, err := readFrame(r); err != nil || kind != frameReply {
@@ -111,7 +111,7 @@ func newTestDirectServer(conns int) (*directServer, *serverConn) {
 func callFrame(t testing.TB, payload []byte) []byte {
 	var b bytes.Buffer
 	w := frameWriter{bufio.NewWriter(&b)}
-	if err := w.call(1, int64(time.Second), time.Now().UnixNano(), "test.Echo/Echo", "", payload, false); err != nil {
+	if err := w.call(1, int64(time.Second), time.Now().UnixNano(), "test.Echo/Echo", "", nil, payload, false); err != nil {
 		t.Fatal(err)
 	}
 	_, body, err := readFrame(bufio.NewReader(&b))
@@ -177,7 +177,7 @@ func (r *takenInOrder) calls() []string {
 func callSentAt(t *testing.T, payload string, sent time.Time) []byte {
 	var b bytes.Buffer
 	w := frameWriter{bufio.NewWriter(&b)}
-	if err := w.call(1, 0, sent.UnixNano(), "test.Echo/Echo", "", []byte(payload), false); err != nil {
+	if err := w.call(1, 0, sent.UnixNano(), "test.Echo/Echo", "", nil, []byte(payload), false); err != nil {
 		t.Fatal(err)
 	}
 	_, body, err := readFrame(bufio.NewReader(&b))
@@ -288,7 +288,7 @@ func TestACallerThatDoesNotReadHoldsTheServiceNoLonger(t *testing.T) {
 	badConn, _, bad := dialAs(t, replica, "ticker")
 	go func() {
 		for i := range uint64(8) { // replies far larger than the socket's buffers
-			if bad.call(i, 0, time.Now().UnixNano(), "test.Echo/Echo", "", bytes.Repeat([]byte("x"), 1<<20), false) != nil {
+			if bad.call(i, 0, time.Now().UnixNano(), "test.Echo/Echo", "", nil, bytes.Repeat([]byte("x"), 1<<20), false) != nil {
 				return
 			}
 		}
@@ -302,7 +302,7 @@ func TestACallerThatDoesNotReadHoldsTheServiceNoLonger(t *testing.T) {
 	}
 	c, r, w := dialAs(t, replica, "tocker")
 	c.SetDeadline(time.Now().Add(time.Minute)) // a hang fails, not a bound on the test's time
-	if err := w.call(1, 0, time.Now().UnixNano(), "test.Echo/Echo", "", []byte("hi"), false); err != nil {
+	if err := w.call(1, 0, time.Now().UnixNano(), "test.Echo/Echo", "", nil, []byte("hi"), false); err != nil {
 		t.Fatal(err)
 	}
 	kind, body, err := readFrame(r)
@@ -369,7 +369,7 @@ func TestADirectCallsDeadlineCountsFromItsSending(t *testing.T) {
 	_, _, w := dialAs(t, replica, "ticker")
 	sent := time.Now().Add(-time.Second).UnixNano()
 	const timeout = int64(500 * time.Millisecond)
-	if err := w.call(1, timeout, sent, "test.Echo/Echo", "", []byte("late"), false); err != nil {
+	if err := w.call(1, timeout, sent, "test.Echo/Echo", "", nil, []byte("late"), false); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -14,7 +14,7 @@ import (
 // big-endian length, then that many bytes: a kind byte and its body.
 //
 //	hello   caller -> service, first: u16 len, guest | u16 len, who | token
-//	call    caller -> service: u64 id | i64 timeout (ns; 0: none) | i64 sent (Unix ns) | u16 len, method | u8 len, traceparent | payload
+//	call    caller -> service: u64 id | i64 timeout (ns; 0: none) | i64 sent (Unix ns) | u16 len, method | u8 len, traceparent | u16 len, header (abi.Event.Header) | payload
 //	reply   service -> caller: u64 id | u32 code | payload
 //	goaway  service -> caller: no new calls on this connection (it drains)
 //	ack     caller -> service: after a goaway; no call follows it
@@ -37,9 +37,10 @@ const (
 )
 
 // maxFrame bounds a frame read from a direct connection: the largest
-// payload guests are promised, a method name and a traceparent. A larger
-// frame is a broken or hostile peer, and ends the connection.
-const maxFrame = abi.MaxPayload + maxMethod + 1024
+// payload guests are promised, a method name, a traceparent and a call's
+// header. A larger frame is a broken or hostile peer, and ends the
+// connection.
+const maxFrame = abi.MaxPayload + maxMethod + abi.MaxHeader + 1024
 
 var errFrame = errors.New("malformed frame")
 
@@ -70,15 +71,15 @@ func (f frameWriter) str16(s string) {
 }
 
 // call writes a call frame: a movable one (frameMovable) when movable.
-func (f frameWriter) call(id uint64, timeout, sent int64, method, traceparent string, payload []byte, movable bool) error {
-	if len(method) > maxMethod || len(traceparent) > 255 {
+func (f frameWriter) call(id uint64, timeout, sent int64, method, traceparent string, header, payload []byte, movable bool) error {
+	if len(method) > maxMethod || len(traceparent) > 255 || len(header) > abi.MaxHeader {
 		return errFrame
 	}
 	kind := frameCall
 	if movable {
 		kind = frameMovable
 	}
-	f.header(kind, 8+8+8+2+len(method)+1+len(traceparent)+len(payload))
+	f.header(kind, 8+8+8+2+len(method)+1+len(traceparent)+2+len(header)+len(payload))
 	var b [24]byte
 	binary.BigEndian.PutUint64(b[:8], id)
 	binary.BigEndian.PutUint64(b[8:16], uint64(timeout))
@@ -87,6 +88,10 @@ func (f frameWriter) call(id uint64, timeout, sent int64, method, traceparent st
 	f.str16(method)
 	f.w.WriteByte(byte(len(traceparent)))
 	f.w.WriteString(traceparent)
+	var hl [2]byte
+	binary.BigEndian.PutUint16(hl[:], uint16(len(header)))
+	f.w.Write(hl[:])
+	f.w.Write(header)
 	f.w.Write(payload)
 	return f.w.Flush()
 }
@@ -179,6 +184,19 @@ func (f *frameReader) str16() string {
 	return string(f.take(int(binary.BigEndian.Uint16(b))))
 }
 
+// bytes16 is a field of a u16 length and its bytes, which alias the
+// frame's body (a fresh slice of the call's own); nil when empty.
+func (f *frameReader) bytes16() []byte {
+	b := f.take(2)
+	if b == nil {
+		return nil
+	}
+	if n := int(binary.BigEndian.Uint16(b)); n > 0 {
+		return f.take(n)
+	}
+	return nil
+}
+
 func (f *frameReader) str8() string {
 	b := f.take(1)
 	if b == nil {
@@ -194,3 +212,36 @@ func (f *frameReader) rest() []byte {
 	}
 	return f.b
 }
+
+// callFields is what a call frame says.
+type callFields struct {
+	id              uint64
+	timeout, sent   int64 // nanoseconds; Unix nanoseconds
+	method, tparent string
+	header          []byte // abi.Event.Header; nil when none
+	payload         []byte
+}
+
+// parseCall takes the body of a call frame apart. A body that ends inside
+// a field, or whose header is malformed (abi.CheckHeader), is an error;
+// the id is set whenever the body holds one, so that the call is answered.
+func parseCall(body []byte) (callFields, error) {
+	f := frameReader{b: body}
+	var c callFields
+	c.id = f.u64()
+	c.timeout, c.sent = int64(f.u64()), int64(f.u64())
+	c.method, c.tparent = f.str16(), f.str8()
+	c.header = f.bytes16()
+	c.payload = f.rest()
+	if f.bad {
+		return c, errCallFrame
+	}
+	if err := abi.CheckHeader(c.header); err != nil {
+		return c, fmt.Errorf("%w: %w", errCallFrame, err)
+	}
+	return c, nil
+}
+
+// errCallFrame is a call frame from a broken or hostile peer: the call is
+// refused with invalid argument, and the connection serves on.
+var errCallFrame = errors.New("malformed call frame")

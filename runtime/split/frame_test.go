@@ -3,6 +3,8 @@ package split
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"testing"
 
 	"parigot.dev/parigot/runtime/internal/abi"
@@ -11,11 +13,12 @@ import (
 func TestFramesRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
 	w := frameWriter{bufio.NewWriter(&buf)}
+	header := abi.AppendHeader(abi.AppendHeader(nil, "authorization", "Bearer abc"), "x-request-id", "r-1")
 	w.hello("echo", "ticker", []byte("token"))
-	w.call(7, 1500, 42, "test.Echo/Echo", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", []byte("hi"), false)
+	w.call(7, 1500, 42, "test.Echo/Echo", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", nil, []byte("hi"), false)
 	w.reply(7, abi.CodeNotFound, []byte("no"))
 	w.empty(frameGoaway)
-	w.call(8, 0, 43, "test.Echo/Echo", "", []byte("yo"), true)
+	w.call(8, 0, 43, "test.Echo/Echo", "", header, []byte("yo"), true)
 	w.untaken(8)
 	r := bufio.NewReader(&buf)
 
@@ -25,10 +28,9 @@ func TestFramesRoundTrip(t *testing.T) {
 		t.Errorf("hello: %v %d %q %q %q", err, kind, guest, who, token)
 	}
 	kind, body, err = readFrame(r)
-	f = frameReader{b: body}
-	id, timeout, sent, method, tp, payload := f.u64(), int64(f.u64()), int64(f.u64()), f.str16(), f.str8(), f.rest()
-	if err != nil || kind != frameCall || id != 7 || timeout != 1500 || sent != 42 || method != "test.Echo/Echo" || tp == "" || string(payload) != "hi" {
-		t.Errorf("call: %v %d %d %d %d %q %q %q", err, kind, id, timeout, sent, method, tp, payload)
+	c, cerr := parseCall(body)
+	if err != nil || cerr != nil || kind != frameCall || c.id != 7 || c.timeout != 1500 || c.sent != 42 || c.method != "test.Echo/Echo" || c.tparent == "" || c.header != nil || string(c.payload) != "hi" {
+		t.Errorf("call without a header: %v %v %d %+v", err, cerr, kind, c)
 	}
 	kind, body, err = readFrame(r)
 	f = frameReader{b: body}
@@ -39,10 +41,9 @@ func TestFramesRoundTrip(t *testing.T) {
 		t.Errorf("goaway: %v %d %q", err, kind, body)
 	}
 	kind, body, err = readFrame(r)
-	f = frameReader{b: body}
-	id, _, sent, method, _, payload = f.u64(), int64(f.u64()), int64(f.u64()), f.str16(), f.str8(), f.rest()
-	if err != nil || kind != frameMovable || id != 8 || sent != 43 || method != "test.Echo/Echo" || string(payload) != "yo" {
-		t.Errorf("movable call: %v %d %d %d %q %q", err, kind, id, sent, method, payload)
+	c, cerr = parseCall(body)
+	if err != nil || cerr != nil || kind != frameMovable || c.id != 8 || c.sent != 43 || c.method != "test.Echo/Echo" || !bytes.Equal(c.header, header) || string(c.payload) != "yo" {
+		t.Errorf("movable call with a header: %v %v %d %+v", err, cerr, kind, c)
 	}
 	kind, body, err = readFrame(r)
 	f = frameReader{b: body}
@@ -60,16 +61,47 @@ func TestFramesOverTheLimitOrCutShortAreRefused(t *testing.T) {
 	} {
 		kind, body, err := readFrame(bufio.NewReader(bytes.NewReader(in)))
 		if err == nil {
-			f := frameReader{b: body}
-			f.u64()
-			f.u64()
-			f.u64()
-			f.str16()
-			f.str8()
-			if f.rest() != nil {
+			if _, err := parseCall(body); err == nil {
 				t.Errorf("%s: read as a %d frame %q", name, kind, body)
 			}
 		}
+	}
+}
+
+// TestACallFrameWithAMalformedHeaderIsRefused: a peer's call whose header
+// is cut short, or holds what no gateway sends, is a malformed call, with
+// its id, so that it is answered.
+func TestACallFrameWithAMalformedHeaderIsRefused(t *testing.T) {
+	for name, header := range map[string][]byte{
+		"a header cut inside a pair":  abi.AppendHeader(nil, "authorization", "Bearer abc")[:6],
+		"an uppercase name":           abi.AppendHeader(nil, "Authorization", "x"),
+		"a value with a line break":   abi.AppendHeader(nil, "x-a", "v\r\nx-b: w"),
+		"a header over abi.MaxHeader": abi.AppendHeader(nil, "x-a", string(bytes.Repeat([]byte("v"), abi.MaxHeader))),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w := frameWriter{bufio.NewWriter(&buf)}
+			// Written by hand: frameWriter.call refuses a header over the limit.
+			body := binary.BigEndian.AppendUint64(nil, 9)
+			body = append(body, make([]byte, 16)...)
+			body = append(body, 0, 14)
+			body = append(body, "test.Echo/Echo"...)
+			body = append(body, 0)
+			body = binary.BigEndian.AppendUint16(body, uint16(len(header)))
+			body = append(body, header...)
+			body = append(body, "payload"...)
+			w.header(frameCall, len(body))
+			w.w.Write(body)
+			w.w.Flush()
+			_, got, err := readFrame(bufio.NewReader(&buf))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := parseCall(got)
+			if !errors.Is(err, errCallFrame) || c.id != 9 {
+				t.Errorf("parseCall = id %d, %v; want id 9, a malformed call frame", c.id, err)
+			}
+		})
 	}
 }
 
@@ -79,7 +111,10 @@ func FuzzFrames(f *testing.F) {
 	var buf bytes.Buffer
 	w := frameWriter{bufio.NewWriter(&buf)}
 	w.hello("echo", "ticker", []byte("token"))
-	w.call(1, 0, 0, "test.Echo/Echo", "", []byte("x"), false)
+	w.call(1, 0, 0, "test.Echo/Echo", "", nil, []byte("x"), false)
+	f.Add(buf.Bytes())
+	buf.Reset()
+	w.call(2, 0, 0, "test.Echo/Echo", "", abi.AppendHeader(nil, "authorization", "Bearer abc"), []byte("x"), false)
 	f.Add(buf.Bytes())
 	f.Add([]byte{0, 0, 0, 1, 2})
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -89,13 +124,9 @@ func FuzzFrames(f *testing.F) {
 			if err != nil {
 				return
 			}
-			c := frameReader{b: body}
-			c.u64()
-			c.u64()
-			c.u64()
-			c.str16()
-			c.str8()
-			c.rest()
+			if c, err := parseCall(body); err == nil {
+				abi.HeaderValues(c.header, func(string, string) bool { return true })
+			}
 			h := frameReader{b: body}
 			h.str16()
 			h.str16()

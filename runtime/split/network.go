@@ -2,6 +2,7 @@ package split
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,11 @@ const (
 // headerTraceparent is the W3C Trace Context header, on a call while
 // tracing is on: the span it was made on behalf of, in the caller's process.
 const headerTraceparent = abi.TraceparentHeader
+
+// headerCall carries a call's header (abi.Event.Header: the request
+// headers a gateway passes on), in base64 (standard, unpadded), since a
+// NATS header's value is text; absent when the call has none.
+const headerCall = "Parigot-Header"
 
 // headerDirect marks a request on a service's call subject that asks the
 // replica taking it for a direct connection (an offer, see direct.go)
@@ -261,6 +267,14 @@ func (n *Network) subscribeCalls(guest string, services []string, local route.En
 				return
 			}
 			ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: m.Data}
+			if v := m.Header.Get(headerCall); v != "" {
+				h, err := decodeCallHeader(v)
+				if err != nil {
+					rc.Deliver(abi.ErrorEvent(0, abi.CodeInvalidArgument, "malformed call: "+err.Error()), nil)
+					return
+				}
+				ev.Header = h
+			}
 			if d, err := strconv.ParseInt(m.Header.Get(headerTimeout), 10, 64); err == nil {
 				ev.Deadline = time.Now().UnixNano() + d
 			}
@@ -392,6 +406,22 @@ const drainTimeout = 2 * time.Second
 
 // maxMethod bounds a method name from the network: "package.Service/Method".
 const maxMethod = 1024
+
+// decodeCallHeader reads a call's header from its NATS header's value v,
+// checked as a header from another process is (abi.CheckHeader).
+func decodeCallHeader(v string) ([]byte, error) {
+	if len(v) > base64.RawStdEncoding.EncodedLen(abi.MaxHeader) {
+		return nil, fmt.Errorf("%w: more than %d bytes", abi.ErrBadHeader, abi.MaxHeader)
+	}
+	h, err := base64.RawStdEncoding.DecodeString(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s is not base64", abi.ErrBadHeader, headerCall)
+	}
+	if err := abi.CheckHeader(h); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
 
 // checkCall refuses what no parigot caller would send, before it reaches the
 // guest: a method of another service, an absurd name, a payload over the
@@ -679,6 +709,9 @@ func (r *remoteService) send(ev abi.Event, from route.Endpoint, tried []*clientC
 	}
 	if ev.Trace.Valid() {
 		m.Header.Set(headerTraceparent, ev.Trace.Traceparent())
+	}
+	if len(ev.Header) > 0 {
+		m.Header.Set(headerCall, base64.RawStdEncoding.EncodeToString(ev.Header))
 	}
 	m.Data = ev.Payload
 	if err := r.net.nc.PublishMsg(m); err != nil {
