@@ -135,6 +135,8 @@ type fakeService struct {
 	// later, when set, holds the answer to Fail until it is closed.
 	later chan struct{}
 	trace abi.TraceContext // the last call's parent span
+	// header is the last call's header (the request headers passed on).
+	header []byte
 }
 
 func (f *fakeService) GuestName() string            { return "echo" }
@@ -144,6 +146,7 @@ func (f *fakeService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 	f.mu.Lock()
 	f.calls++
 	f.trace = ev.Trace
+	f.header = ev.Header
 	f.mu.Unlock()
 	switch {
 	case f.tame:

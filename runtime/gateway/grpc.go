@@ -126,7 +126,11 @@ func (g *grpcGateway) unary(_ any, stream grpc.ServerStream) error {
 	if v := metadata.ValueFromIncomingContext(ctx, "traceparent"); len(v) > 0 {
 		traceparent = v[0]
 	}
-	reply, f := g.be.call(ctx, service, strings.TrimPrefix(proc, "/"), traceparent, req.b)
+	header, f := passOn(g.be.headers, func(name string) []string { return metadata.ValueFromIncomingContext(ctx, name) })
+	if f != nil {
+		return f.grpc()
+	}
+	reply, f := g.be.call(ctx, service, strings.TrimPrefix(proc, "/"), traceparent, header, req.b)
 	if f != nil {
 		return f.grpc()
 	}

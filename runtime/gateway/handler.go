@@ -47,6 +47,9 @@ type backend struct {
 	find   native.Services
 	caller *native.Caller
 	log    *slog.Logger
+	// headers are the request headers passed on to the methods called
+	// (the gateway block's headers, lowercase; see passOn).
+	headers []string
 }
 
 // newHandler returns the one handler of a gateway serving the proto
@@ -471,7 +474,11 @@ func (b backend) unary(service, method string) func(context.Context, *connect.Re
 			// The client has its answer (the refusal): this one goes nowhere.
 			return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("the request was refused before it reached "+full))
 		}
-		reply, f := b.call(ctx, service, full, req.Header().Get("traceparent"), req.Msg.b)
+		header, f := passOn(b.headers, req.Header().Values)
+		if f != nil {
+			return nil, f.connect()
+		}
+		reply, f := b.call(ctx, service, full, req.Header().Get("traceparent"), header, req.Msg.b)
 		if f != nil {
 			return nil, f.connect()
 		}
@@ -482,9 +489,9 @@ func (b backend) unary(service, method string) func(context.Context, *connect.Re
 // call is one call of a method from either of the gateway's servers
 // (connect-go's handlers and grpc-go's, see grpc.go): it hands the request's
 // bytes to service and returns its reply's bytes, or how the call failed.
-// traceparent is the client's W3C traceparent header, if any. A panic
-// fails the call alone, logged.
-func (b backend) call(ctx context.Context, service, full, traceparent string, req []byte) (reply []byte, f *failure) {
+// traceparent is the client's W3C traceparent header, if any; header the
+// request headers passed on (passOn). A panic fails the call alone, logged.
+func (b backend) call(ctx context.Context, service, full, traceparent string, header, req []byte) (reply []byte, f *failure) {
 	defer func() {
 		if v := recover(); v != nil {
 			b.log.Error("gateway: a call panicked; it failed, and the gateway serves on", "method", full, "panic", v, "stack", string(debug.Stack()))
@@ -501,7 +508,7 @@ func (b backend) call(ctx context.Context, service, full, traceparent string, re
 	if p, ok := abi.ParseTraceparent(traceparent); ok {
 		t = p
 	}
-	ev, err := b.caller.CallTraced(ctx, t, ep, full, req)
+	ev, err := b.caller.CallWith(ctx, native.CallOptions{Trace: t, Header: header}, ep, full, req)
 	if err != nil {
 		return nil, callError(err)
 	}

@@ -195,7 +195,7 @@ func Start(g Spec, schema *Schema, find native.Services, caller *native.Caller, 
 // start is Start, on a socket held in held when it is not nil.
 func start(g Spec, schema *Schema, find native.Services, caller *native.Caller, log *slog.Logger, held *Held) (*Server, error) {
 	log = log.With("gateway", g.Name)
-	be := backend{find: find, caller: caller, log: log}
+	be := backend{find: find, caller: caller, log: log, headers: g.Headers}
 	sub := newSubscribed(g.Subscribed)
 	h, err := newHandler(schema, g.Services, sub, be, log)
 	if err != nil {

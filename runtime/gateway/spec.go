@@ -21,6 +21,9 @@ type Spec struct {
 	// delivers a topic's messages to, by "package.Service/Method": the
 	// gateway refuses them to its clients (see refuseSubscribed).
 	Subscribed map[string][]Subscriber
+	// Headers are the request headers it passes on to the methods it
+	// calls, lowercase names; none when empty.
+	Headers []string
 }
 
 // FromManifest returns the gateways of app. listen, when not empty,
@@ -32,7 +35,7 @@ func FromManifest(app *manifest.App, listen string) ([]Spec, error) {
 	}
 	specs := make([]Spec, 0, len(app.Gateways))
 	for _, g := range app.Gateways {
-		s := Spec{Name: g.Name, Listen: g.Listen, Guests: g.Services, CORSOrigins: g.CORSOrigins}
+		s := Spec{Name: g.Name, Listen: g.Listen, Guests: g.Services, CORSOrigins: g.CORSOrigins, Headers: g.Headers}
 		if listen != "" {
 			s.Listen = listen
 		}

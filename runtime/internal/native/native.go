@@ -168,13 +168,24 @@ func (e *DeadlineError) Error() string {
 // CodeOK); a call refused at once gets the reply a guest would. The error
 // is a *DeadlineError when the budget ran out, ctx's error when ctx ended.
 func (c *Caller) Call(ctx context.Context, callee route.Endpoint, method string, payload []byte) (abi.Event, error) {
-	return c.CallTraced(ctx, abi.TraceContext{}, callee, method, payload)
+	return c.CallWith(ctx, CallOptions{}, callee, method, payload)
 }
 
-// CallTraced is Call of a call whose span is a child of t (a gateway's
-// incoming request's traceparent), when t is valid: the callee's span,
-// when tracing is on, joins the caller's trace.
-func (c *Caller) CallTraced(ctx context.Context, t abi.TraceContext, callee route.Endpoint, method string, payload []byte) (abi.Event, error) {
+// CallOptions is what a call from outside the app carries besides its
+// request: the span its own span is a child of, and the request headers
+// a gateway passes on.
+type CallOptions struct {
+	// Trace, when valid, makes the callee's span a child of it (a
+	// gateway's incoming request's traceparent): with tracing on, it joins
+	// the caller's trace.
+	Trace abi.TraceContext
+	// Header is the call's header (abi.Event.Header): the request headers
+	// a gateway passes on, at most abi.MaxHeader bytes; nil for none.
+	Header []byte
+}
+
+// CallWith is Call of a call carrying o.
+func (c *Caller) CallWith(ctx context.Context, o CallOptions, callee route.Endpoint, method string, payload []byte) (abi.Event, error) {
 	w := waits.Get().(*wait)
 	c.mu.Lock()
 	c.nextID++
@@ -189,7 +200,7 @@ func (c *Caller) CallTraced(ctx context.Context, t abi.TraceContext, callee rout
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: deadline.UnixNano(), Method: method, Payload: payload, Trace: t}
+	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: deadline.UnixNano(), Method: method, Payload: payload, Header: o.Header, Trace: o.Trace}
 	if r := callee.Deliver(ev, c); r != route.Accepted {
 		c.forget(id, w)
 		return route.Refuse(r, id, callee.GuestName()), nil

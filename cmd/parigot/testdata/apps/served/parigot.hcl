@@ -21,4 +21,5 @@ program "once" {
 gateway "public" {
   listen   = "127.0.0.1:0"
   services = [service.greeter]
+  headers  = ["authorization", "x-request-id"]
 }

@@ -8,6 +8,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
+	wrapperspb "google.golang.org/protobuf/types/known/wrapperspb"
 	reflect "reflect"
 	unsafe "unsafe"
 )
@@ -23,21 +24,25 @@ var File_greeter_proto protoreflect.FileDescriptor
 
 const file_greeter_proto_rawDesc = "" +
 	"\n" +
-	"\rgreeter.proto\x12\x04test\x1a\x1bgoogle/protobuf/empty.proto2x\n" +
+	"\rgreeter.proto\x12\x04test\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1egoogle/protobuf/wrappers.proto2\xb8\x01\n" +
 	"\aGreeter\x124\n" +
 	"\x02Hi\x12\x16.google.protobuf.Empty\x1a\x16.google.protobuf.Empty\x127\n" +
-	"\x05Crash\x12\x16.google.protobuf.Empty\x1a\x16.google.protobuf.Emptyb\x06proto3"
+	"\x05Crash\x12\x16.google.protobuf.Empty\x1a\x16.google.protobuf.Empty\x12>\n" +
+	"\x06WhoAmI\x12\x16.google.protobuf.Empty\x1a\x1c.google.protobuf.StringValueb\x06proto3"
 
 var file_greeter_proto_goTypes = []any{
-	(*emptypb.Empty)(nil), // 0: google.protobuf.Empty
+	(*emptypb.Empty)(nil),          // 0: google.protobuf.Empty
+	(*wrapperspb.StringValue)(nil), // 1: google.protobuf.StringValue
 }
 var file_greeter_proto_depIdxs = []int32{
 	0, // 0: test.Greeter.Hi:input_type -> google.protobuf.Empty
 	0, // 1: test.Greeter.Crash:input_type -> google.protobuf.Empty
-	0, // 2: test.Greeter.Hi:output_type -> google.protobuf.Empty
-	0, // 3: test.Greeter.Crash:output_type -> google.protobuf.Empty
-	2, // [2:4] is the sub-list for method output_type
-	0, // [0:2] is the sub-list for method input_type
+	0, // 2: test.Greeter.WhoAmI:input_type -> google.protobuf.Empty
+	0, // 3: test.Greeter.Hi:output_type -> google.protobuf.Empty
+	0, // 4: test.Greeter.Crash:output_type -> google.protobuf.Empty
+	1, // 5: test.Greeter.WhoAmI:output_type -> google.protobuf.StringValue
+	3, // [3:6] is the sub-list for method output_type
+	0, // [0:3] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name

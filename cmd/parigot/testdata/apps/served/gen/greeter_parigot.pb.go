@@ -7,7 +7,9 @@ import (
 	"context"
 
 	emptypb1 "github.com/planetscale/vtprotobuf/types/known/emptypb"
+	wrapperspb1 "github.com/planetscale/vtprotobuf/types/known/wrapperspb"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 	"parigot.dev/parigot/runtime/guest"
 )
 
@@ -21,6 +23,10 @@ type GreeterServer interface {
 
 	// Crash panics: the service is down for good (restart = "never").
 	Crash(ctx context.Context, req *emptypb.Empty) *guest.Future[*emptypb.Empty]
+
+	// WhoAmI answers unauthenticated without an Authorization header, and
+	// with one, the request headers it got, "name=value" joined by ";".
+	WhoAmI(ctx context.Context, req *emptypb.Empty) *guest.Future[*wrapperspb.StringValue]
 }
 
 // InitGreeter exports impl as test.Greeter. Call it before guest.Run.
@@ -32,6 +38,9 @@ func InitGreeter(impl GreeterServer) {
 		"Crash": guest.UnaryMethodAs(impl.Crash,
 			func(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) },
 			func(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) }),
+		"WhoAmI": guest.UnaryMethodAs(impl.WhoAmI,
+			func(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) },
+			func(m *wrapperspb.StringValue) *wrapperspb1.StringValue { return (*wrapperspb1.StringValue)(m) }),
 	})
 }
 
@@ -72,4 +81,16 @@ func (c *GreeterClient) Crash(req *emptypb.Empty) *guest.Future[*emptypb.Empty] 
 	_, err := fast.MarshalToSizedBufferVT(b)
 	return guest.CallEncodedAs(c.c, "Crash", b, err,
 		func(m *emptypb.Empty) *emptypb1.Empty { return (*emptypb1.Empty)(m) })
+}
+
+// WhoAmI calls test.Greeter/WhoAmI.
+//
+// WhoAmI answers unauthenticated without an Authorization header, and
+// with one, the request headers it got, "name=value" joined by ";".
+func (c *GreeterClient) WhoAmI(req *emptypb.Empty) *guest.Future[*wrapperspb.StringValue] {
+	fast := (*emptypb1.Empty)(req)
+	b := guest.RequestBuffer(fast.SizeVT())
+	_, err := fast.MarshalToSizedBufferVT(b)
+	return guest.CallEncodedAs(c.c, "WhoAmI", b, err,
+		func(m *wrapperspb.StringValue) *wrapperspb1.StringValue { return (*wrapperspb1.StringValue)(m) })
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 	"parigot.dev/parigot/runtime/guest"
 )
 
@@ -39,6 +40,17 @@ func (c *GreeterNativeClient) Hi(ctx context.Context, req *emptypb.Empty) (*empt
 func (c *GreeterNativeClient) Crash(ctx context.Context, req *emptypb.Empty) (*emptypb.Empty, error) {
 	resp := new(emptypb.Empty)
 	if err := c.c.Call(ctx, GreeterServiceName, "Crash", req, resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// WhoAmI calls test.Greeter/WhoAmI
+// and waits for the reply. A failed call returns a *guest.Error, as a guest's
+// future would.
+func (c *GreeterNativeClient) WhoAmI(ctx context.Context, req *emptypb.Empty) (*wrapperspb.StringValue, error) {
+	resp := new(wrapperspb.StringValue)
+	if err := c.c.Call(ctx, GreeterServiceName, "WhoAmI", req, resp); err != nil {
 		return nil, err
 	}
 	return resp, nil
