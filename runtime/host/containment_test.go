@@ -190,6 +190,28 @@ func TestInboxBounds(t *testing.T) {
 			t.Errorf("a call past the bytes bound: %v, want full", r)
 		}
 	})
+	t.Run("a call's request headers count toward the byte bound", func(t *testing.T) {
+		in := newGuest(100, 1000)
+		far := &farEnd{}
+		first := call(1, 100)
+		first.Header = abi.AppendHeader(nil, "authorization", strings.Repeat("t", 600))
+		if r := in.Deliver(first, far); r != route.Accepted {
+			t.Fatalf("first call: %v", r)
+		}
+		if r := in.Deliver(call(2, 400), far); r != route.Full {
+			t.Errorf("a call past the bytes bound with the first call's headers: %v, want full", r)
+		}
+	})
+	t.Run("an empty inbox takes any one call, even past the byte bound", func(t *testing.T) {
+		in := newGuest(100, 1000)
+		far := &farEnd{}
+		if r := in.Deliver(call(1, 1200), far); r != route.Accepted {
+			t.Fatalf("a call alone in the inbox: %v, want accepted", r)
+		}
+		if r := in.Deliver(call(2, 10), far); r != route.Full {
+			t.Errorf("a call behind one past the bound: %v, want full", r)
+		}
+	})
 	t.Run("a refused call completes at once with resource exhausted", func(t *testing.T) {
 		callee := newGuest(1, 1<<20)
 		caller := newInstance(&run{}, &GuestSpec{Name: "prog", Kind: Program})

@@ -257,7 +257,7 @@ func newInstance(r *run, spec *GuestSpec) *instance {
 // that the call still completes exactly once and the host's memory stays
 // bounded whatever the guest does.
 func (in *instance) push(d delivery) route.Refusal {
-	size := int64(len(d.ev.Payload))
+	size := waitingSize(&d.ev)
 	in.mu.Lock()
 	if in.closed {
 		in.mu.Unlock()
@@ -272,7 +272,10 @@ func (in *instance) push(d delivery) route.Refusal {
 			in.mu.Unlock()
 			return route.Stalled
 		}
-		if in.waitingCalls.Load() >= in.maxCalls || in.waitingBytes.Load()+size > in.maxBytes {
+		// An inbox holding nothing takes any one call, whatever its size
+		// (inbox_bytes is at least the largest request, but a gateway's
+		// call carries its headers too).
+		if waiting := in.waitingBytes.Load(); in.waitingCalls.Load() >= in.maxCalls || waiting > 0 && waiting+size > in.maxBytes {
 			in.mu.Unlock()
 			return route.Full
 		}
@@ -281,7 +284,7 @@ func (in *instance) push(d delivery) route.Refusal {
 		if in.waitingBytes.Load()+size > in.maxBytes {
 			d.ev = abi.ErrorEvent(d.ev.CallID, abi.CodeResourceExhausted,
 				fmt.Sprintf("a reply of %d bytes was dropped: %s %s had %d MiB of replies it had not read yet", size, in.spec.Kind, in.spec.Name, in.maxBytes>>20))
-			size = int64(len(d.ev.Payload))
+			size = waitingSize(&d.ev)
 		}
 	}
 	in.waitingBytes.Add(size)
@@ -334,7 +337,7 @@ func (in *instance) shed(now int64) {
 		if m, ok := d.from.(route.Mover); ok && d.ev.Kind == abi.KindCall && m.Movable() {
 			moved = append(moved, m)
 			in.waitingCalls.Add(-1)
-			in.waitingBytes.Add(-int64(len(d.ev.Payload)))
+			in.waitingBytes.Add(-waitingSize(&d.ev))
 			continue
 		}
 		kept = append(kept, d)
@@ -357,10 +360,15 @@ func (in *instance) shed(now int64) {
 // complete completes one of the guest's own calls without a reply from its
 // callee (a deadline, a refusal): the event waits for poll like any other.
 func (in *instance) complete(ev abi.Event) {
-	in.waitingBytes.Add(int64(len(ev.Payload)))
+	in.waitingBytes.Add(waitingSize(&ev))
 	in.ready.push(ev)
 	in.readyReplies++
 }
+
+// waitingSize is what ev counts toward the bytes waiting for the guest
+// (inbox_bytes): its payload, and the request headers a gateway's call
+// carries.
+func waitingSize(ev *abi.Event) int64 { return int64(len(ev.Payload) + len(ev.Header)) }
 
 // taken notes that the guest has read ev: it waits no longer.
 func (in *instance) taken(ev *abi.Event) {
@@ -370,7 +378,7 @@ func (in *instance) taken(ev *abi.Event) {
 	case abi.KindReply:
 		in.readyReplies--
 	}
-	in.waitingBytes.Add(-int64(len(ev.Payload)))
+	in.waitingBytes.Add(-waitingSize(ev))
 }
 
 // close marks the guest ended and fails every call it had not answered, so
@@ -607,7 +615,7 @@ func (in *instance) drain() {
 		case abi.KindReply:
 			out, ok := in.pending[d.ev.CallID]
 			if !ok {
-				in.waitingBytes.Add(-int64(len(d.ev.Payload))) // late: the call had its answer already
+				in.waitingBytes.Add(-waitingSize(&d.ev)) // late: the call had its answer already
 				continue
 			}
 			_, in.peerIsGuest = out.callee.(*instance)

@@ -301,7 +301,7 @@ func (in *instance) swapIn(s *swap) {
 	in.mu.Lock()
 	var calls, bytes int64
 	for _, d := range in.queue {
-		bytes += int64(len(d.ev.Payload))
+		bytes += waitingSize(&d.ev)
 		if d.ev.Kind == abi.KindCall {
 			calls++
 		}
