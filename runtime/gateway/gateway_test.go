@@ -146,7 +146,7 @@ func (f *fakeService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 	f.mu.Lock()
 	f.calls++
 	f.trace = ev.Trace
-	f.header = ev.Header
+	f.header = ev.Header()
 	f.mu.Unlock()
 	switch {
 	case f.tame:

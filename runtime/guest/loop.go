@@ -887,8 +887,8 @@ func (l *eventLoop) serve(ctx context.Context, ev *abi.Event) {
 		hostReply(id, abi.CodeUnimplemented, abi.EncodeError(abi.CodeUnimplemented, msg))
 		return
 	}
-	if ev.Deadline != 0 || len(ev.Header) > 0 {
-		ctx = l.callContext(ctx, ev.Deadline, ev.Header)
+	if h := ev.Header(); ev.Deadline != 0 || h != nil {
+		ctx = l.callContext(ctx, ev.Deadline, h)
 	}
 	// The method runs under the call's deadline. (Not through under: its
 	// closure would cost an allocation on every call. A method that
@@ -958,8 +958,7 @@ func fatalf(format string, args ...any) {
 // request headers a gateway passed on too, which Header reads.
 type callContext struct {
 	context.Context
-	deadline int64  // Unix nanoseconds: made a time.Time only when asked for; 0: none
-	header   string // the call's header (abi.AppendHeader's encoding), copied out of the poll buffer
+	deadline int64 // Unix nanoseconds: made a time.Time only when asked for; 0: none
 }
 
 func (c *callContext) Deadline() (time.Time, bool) {
@@ -969,7 +968,16 @@ func (c *callContext) Deadline() (time.Time, bool) {
 	return time.Unix(0, c.deadline), true
 }
 
-func (c *callContext) Value(key any) any {
+// headerContext is the context of a method whose call carries request
+// headers from a gateway, which Header reads: a type of its own, so that
+// the context of every other call stays as small as it was (it is made
+// on every call).
+type headerContext struct {
+	callContext
+	header string // the call's header (abi.AppendHeader's encoding), copied out of the poll buffer
+}
+
+func (c *headerContext) Value(key any) any {
 	if key == (headerKey{}) {
 		return c.header
 	}
@@ -979,11 +987,11 @@ func (c *callContext) Value(key any) any {
 // callContext is the context of a call with the given deadline (Unix
 // nanoseconds; 0: none) and header (borrowed: it is copied), under parent.
 func (l *eventLoop) callContext(parent context.Context, deadline int64, header []byte) context.Context {
+	if len(header) > 0 {
+		return &headerContext{callContext{Context: parent, deadline: deadline}, string(header)}
+	}
 	c := fromBlock(&l.ctxs)
 	*c = callContext{Context: parent, deadline: deadline}
-	if len(header) > 0 {
-		c.header = string(header)
-	}
 	return c
 }
 

@@ -194,7 +194,7 @@ func TestInboxBounds(t *testing.T) {
 		in := newGuest(100, 1000)
 		far := &farEnd{}
 		first := call(1, 100)
-		first.Header = abi.AppendHeader(nil, "authorization", strings.Repeat("t", 600))
+		first.SetHeader(abi.AppendHeader(nil, "authorization", strings.Repeat("t", 600)))
 		if r := in.Deliver(first, far); r != route.Accepted {
 			t.Fatalf("first call: %v", r)
 		}

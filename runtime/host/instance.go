@@ -368,7 +368,7 @@ func (in *instance) complete(ev abi.Event) {
 // waitingSize is what ev counts toward the bytes waiting for the guest
 // (inbox_bytes): its payload, and the request headers a gateway's call
 // carries.
-func waitingSize(ev *abi.Event) int64 { return int64(len(ev.Payload) + len(ev.Header)) }
+func waitingSize(ev *abi.Event) int64 { return int64(len(ev.Payload) + len(ev.Header())) }
 
 // taken notes that the guest has read ev: it waits no longer.
 func (in *instance) taken(ev *abi.Event) {

@@ -499,7 +499,8 @@ func (c *serverConn) call(guest, who string, body []byte, movable bool) (held bo
 		c.reply(id, abi.ErrorEvent(id, code, why))
 		return false
 	}
-	ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: payload, Header: header}
+	ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: payload}
+	ev.SetHeader(header)
 	if timeout > 0 {
 		ev.Deadline = time.Now().UnixNano() + timeout
 		if !c.remote && sent > 0 {

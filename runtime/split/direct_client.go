@@ -584,7 +584,7 @@ func (cc *clientConn) call(ev abi.Event, from route.Endpoint, move *moving) bool
 		// stops reading (a stopped or hostile process) must not hold it
 		// past the call's deadline, when its answer is due anyway.
 		cc.c.SetWriteDeadline(time.Unix(0, now).Add(writeBound(timeout)))
-		err = cc.w.call(id, timeout, now, ev.Method, tp, ev.Header, ev.Payload, move != nil)
+		err = cc.w.call(id, timeout, now, ev.Method, tp, ev.Header(), ev.Payload, move != nil)
 		cc.c.SetWriteDeadline(time.Time{}) // none for the connection's other frames
 	}
 	cc.wmu.Unlock()

@@ -27,7 +27,7 @@ func TestACallsHeaderCrossesProcessesBothWays(t *testing.T) {
 			caller := callerAs(t, srv, "ticker")
 			got := make(replies, 2)
 			with := call(1, "with")
-			with.Header = header
+			with.SetHeader(header)
 			caller.Service("test.Echo").Deliver(with, got)
 			caller.Service("test.Echo").Deliver(call(2, "without"), got)
 			for range 2 {
@@ -39,12 +39,12 @@ func TestACallsHeaderCrossesProcessesBothWays(t *testing.T) {
 				ev := <-f.got
 				switch string(ev.Payload) {
 				case "with":
-					if !bytes.Equal(ev.Header, header) {
-						t.Errorf("the call with a header arrived with %q, want %q", ev.Header, header)
+					if !bytes.Equal(ev.Header(), header) {
+						t.Errorf("the call with a header arrived with %q, want %q", ev.Header(), header)
 					}
 				case "without":
-					if ev.Header != nil {
-						t.Errorf("the call without a header arrived with %q, want none", ev.Header)
+					if ev.Header() != nil {
+						t.Errorf("the call without a header arrived with %q, want none", ev.Header())
 					}
 				}
 			}

@@ -273,7 +273,7 @@ func (n *Network) subscribeCalls(guest string, services []string, local route.En
 					rc.Deliver(abi.ErrorEvent(0, abi.CodeInvalidArgument, "malformed call: "+err.Error()), nil)
 					return
 				}
-				ev.Header = h
+				ev.SetHeader(h)
 			}
 			if d, err := strconv.ParseInt(m.Header.Get(headerTimeout), 10, 64); err == nil {
 				ev.Deadline = time.Now().UnixNano() + d
@@ -710,8 +710,8 @@ func (r *remoteService) send(ev abi.Event, from route.Endpoint, tried []*clientC
 	if ev.Trace.Valid() {
 		m.Header.Set(headerTraceparent, ev.Trace.Traceparent())
 	}
-	if len(ev.Header) > 0 {
-		m.Header.Set(headerCall, base64.RawStdEncoding.EncodeToString(ev.Header))
+	if h := ev.Header(); len(h) > 0 {
+		m.Header.Set(headerCall, base64.RawStdEncoding.EncodeToString(h))
 	}
 	m.Data = ev.Payload
 	if err := r.net.nc.PublishMsg(m); err != nil {

@@ -152,8 +152,14 @@ const (
 )
 
 // HeaderSize is the fixed size of an encoded event header (the event's
-// fixed fields, not a call's Header, which follows its payload).
-const HeaderSize = 36
+// fixed fields, not a call's request headers, which follow its payload:
+// see Encode).
+const HeaderSize = 32
+
+// kindWithHeader marks, in an encoded event's kind, a call that carries
+// request headers (see Encode): the events of every other call, the most
+// of them, keep the fixed size they had.
+const kindWithHeader = 1 << 31
 
 // Event is one unit of work for a guest's event loop.
 //
@@ -171,11 +177,13 @@ type Event struct {
 	Deadline int64
 	Method   string
 	Payload  []byte
-	// Header, on a call from a gateway whose block lists headers, is the
-	// request headers it passes on, encoded as AppendHeader writes them
-	// (at most MaxHeader bytes); empty on every other event. A guest
-	// reads it with guest.Header; its own calls never carry one.
-	Header []byte
+	// header, on a call from a gateway whose block lists headers, is the
+	// request headers it passes on (see Header, SetHeader); nil on every
+	// other event. Behind a pointer: an event is copied through the
+	// host's queues and the guest's loop on every call, and a slice here
+	// made each one 24 bytes larger, which measurably slowed every call
+	// (docs/BENCHMARKS.md, "Request headers at no cost to other calls").
+	header *[]byte
 	// Trace is host-side only: Encode leaves it out, guests never see it.
 	// On a call, the span of the call it was made on behalf of (its
 	// parent); on a reply, the span its call was made on behalf of, which
@@ -191,25 +199,62 @@ type Event struct {
 	Bystander bool
 }
 
+// Header is the request headers a gateway passed on with a call,
+// encoded as AppendHeader writes them (at most MaxHeader bytes); nil on
+// every other event. A guest reads them with guest.Header; its own calls
+// never carry any.
+func (e *Event) Header() []byte {
+	if e.header == nil {
+		return nil
+	}
+	return *e.header
+}
+
+// SetHeader sets the request headers of a call (see Header); an empty h
+// leaves it none.
+func (e *Event) SetHeader(h []byte) {
+	e.header = nil
+	if len(h) > 0 {
+		// Not &h: h would then move to the heap on every call, header or
+		// not.
+		p := new([]byte)
+		*p = h
+		e.header = p
+	}
+}
+
 // Size is the number of bytes Encode writes.
-func (e *Event) Size() int { return HeaderSize + len(e.Method) + len(e.Payload) + len(e.Header) }
+func (e *Event) Size() int {
+	n := HeaderSize + len(e.Method) + len(e.Payload)
+	if e.header != nil {
+		n += 4 + len(*e.header)
+	}
+	return n
+}
 
 // Encode writes e into dst, which must be at least e.Size() bytes long.
 //
 // Layout, little endian: kind u32, code u32, call id u64, deadline i64,
-// method length u32, payload length u32, header length u32, method
-// bytes, payload bytes, header bytes.
+// method length u32, payload length u32, method bytes, payload bytes;
+// then, for a call with request headers (the kind's top bit set), header
+// length u32 and header bytes.
 func (e *Event) Encode(dst []byte) {
-	binary.LittleEndian.PutUint32(dst[0:], uint32(e.Kind))
+	kind := uint32(e.Kind)
+	if e.header != nil {
+		kind |= kindWithHeader
+	}
+	binary.LittleEndian.PutUint32(dst[0:], kind)
 	binary.LittleEndian.PutUint32(dst[4:], uint32(e.Code))
 	binary.LittleEndian.PutUint64(dst[8:], e.CallID)
 	binary.LittleEndian.PutUint64(dst[16:], uint64(e.Deadline))
 	binary.LittleEndian.PutUint32(dst[24:], uint32(len(e.Method)))
 	binary.LittleEndian.PutUint32(dst[28:], uint32(len(e.Payload)))
-	binary.LittleEndian.PutUint32(dst[32:], uint32(len(e.Header)))
-	n := copy(dst[HeaderSize:], e.Method)
-	n += copy(dst[HeaderSize+n:], e.Payload)
-	copy(dst[HeaderSize+n:], e.Header)
+	n := HeaderSize + copy(dst[HeaderSize:], e.Method)
+	n += copy(dst[n:], e.Payload)
+	if e.header != nil {
+		binary.LittleEndian.PutUint32(dst[n:], uint32(len(*e.header)))
+		copy(dst[n+4:], *e.header)
+	}
 }
 
 // ErrShortEvent reports an event buffer that does not hold what its header says.
@@ -242,19 +287,29 @@ func (e *Event) decode(buf []byte) error {
 	}
 	ml := uint64(binary.LittleEndian.Uint32(buf[24:]))
 	pl := uint64(binary.LittleEndian.Uint32(buf[28:]))
-	hl := uint64(binary.LittleEndian.Uint32(buf[32:]))
-	if uint64(len(buf)) < HeaderSize+ml+pl+hl {
+	end := HeaderSize + ml + pl
+	if uint64(len(buf)) < end {
 		return ErrShortEvent
 	}
-	e.Kind = Kind(binary.LittleEndian.Uint32(buf[0:]))
+	kind := binary.LittleEndian.Uint32(buf[0:])
+	var header *[]byte
+	if kind&kindWithHeader != 0 { // only a gateway's calls have one
+		if uint64(len(buf)) < end+4 {
+			return ErrShortEvent
+		}
+		hl := uint64(binary.LittleEndian.Uint32(buf[end:]))
+		if hl == 0 || uint64(len(buf)) < end+4+hl {
+			return ErrShortEvent
+		}
+		h := buf[end+4 : end+4+hl]
+		header = &h
+	}
+	e.Kind = Kind(kind &^ kindWithHeader)
 	e.Code = Code(binary.LittleEndian.Uint32(buf[4:]))
 	e.CallID = binary.LittleEndian.Uint64(buf[8:])
 	e.Deadline = int64(binary.LittleEndian.Uint64(buf[16:]))
-	e.Payload = buf[HeaderSize+ml : HeaderSize+ml+pl]
-	e.Header = nil
-	if hl > 0 { // only a gateway's calls have one
-		e.Header = buf[HeaderSize+ml+pl : HeaderSize+ml+pl+hl]
-	}
+	e.Payload = buf[HeaderSize+ml : end]
+	e.header = header
 	e.Method = ""
 	if ml > 0 { // a reply has no method
 		e.Method = unsafe.String(&buf[HeaderSize], int(ml))

@@ -24,18 +24,19 @@ func TestAnEventSurvivesEncoding(t *testing.T) {
 func TestACallsHeaderSurvivesEncoding(t *testing.T) {
 	h := AppendHeader(nil, "authorization", "Bearer abc")
 	h = AppendHeader(h, "x-request-id", "r-1")
-	ev := Event{Kind: KindCall, CallID: 4, Method: "a.B/C", Payload: []byte("payload"), Header: h}
+	ev := Event{Kind: KindCall, CallID: 4, Method: "a.B/C", Payload: []byte("payload")}
+	ev.SetHeader(h)
 	buf := make([]byte, ev.Size())
 	ev.Encode(buf)
 	got, err := Decode(buf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Method != ev.Method || !bytes.Equal(got.Payload, ev.Payload) || !bytes.Equal(got.Header, h) {
+	if got.Method != ev.Method || !bytes.Equal(got.Payload, ev.Payload) || !bytes.Equal(got.Header(), h) || got.Kind != KindCall {
 		t.Fatalf("decoded %+v, want %+v", got, ev)
 	}
 	var pairs []string
-	HeaderValues(got.Header, func(name, value string) bool {
+	HeaderValues(got.Header(), func(name, value string) bool {
 		pairs = append(pairs, name+": "+value)
 		return true
 	})
@@ -46,8 +47,11 @@ func TestACallsHeaderSurvivesEncoding(t *testing.T) {
 	plain := Event{Kind: KindCall, CallID: 5, Method: "a.B/C"}
 	buf = make([]byte, plain.Size())
 	plain.Encode(buf)
-	if err := got.DecodeBorrowed(buf); err != nil || got.Header != nil {
-		t.Errorf("an event without a header decoded with header %q (err %v), want none", got.Header, err)
+	if len(buf) != HeaderSize+len(plain.Method) {
+		t.Errorf("an event without a header encodes in %d bytes, want the fixed %d and its method", len(buf), HeaderSize)
+	}
+	if err := got.DecodeBorrowed(buf); err != nil || got.Header() != nil || got.Kind != KindCall {
+		t.Errorf("an event without a header decoded as kind %v with header %q (err %v), want a call with none", got.Kind, got.Header(), err)
 	}
 }
 
@@ -81,7 +85,8 @@ func TestCheckHeaderRefusesWhatAGatewayNeverSends(t *testing.T) {
 }
 
 func TestATruncatedEventIsRefused(t *testing.T) {
-	ev := Event{Kind: KindReply, Method: "m", Payload: []byte("abc"), Header: AppendHeader(nil, "a", "b")}
+	ev := Event{Kind: KindReply, Method: "m", Payload: []byte("abc")}
+	ev.SetHeader(AppendHeader(nil, "a", "b"))
 	buf := make([]byte, ev.Size())
 	ev.Encode(buf)
 	for n := 0; n < len(buf); n++ {
@@ -96,7 +101,7 @@ func FuzzDecode(f *testing.F) {
 	buf := make([]byte, ev.Size())
 	ev.Encode(buf)
 	f.Add(buf)
-	ev.Header = AppendHeader(nil, "authorization", "Bearer t")
+	ev.SetHeader(AppendHeader(nil, "authorization", "Bearer t"))
 	buf = make([]byte, ev.Size())
 	ev.Encode(buf)
 	f.Add(buf)
@@ -105,14 +110,15 @@ func FuzzDecode(f *testing.F) {
 		got, err := Decode(b)
 		// Into an event that held another, as a guest's loop decodes each
 		// event into the same one: nothing of the other may remain.
-		borrowed := Event{Kind: KindReply, Code: CodeInternal, CallID: 77, Deadline: 5, Method: "old.S/M", Payload: []byte("old"), Header: []byte("old"), Trace: TraceContext{Flags: 1}}
+		borrowed := Event{Kind: KindReply, Code: CodeInternal, CallID: 77, Deadline: 5, Method: "old.S/M", Payload: []byte("old"), Trace: TraceContext{Flags: 1}}
+		borrowed.SetHeader([]byte("old"))
 		berr := borrowed.DecodeBorrowed(b)
 		if (err == nil) != (berr == nil) {
 			t.Fatalf("DecodeBorrowed: %v; Decode: %v", berr, err)
 		}
 		if err == nil && (got.Method != borrowed.Method || got.CallID != borrowed.CallID || got.Kind != borrowed.Kind || got.Code != borrowed.Code ||
-			got.Deadline != borrowed.Deadline || !bytes.Equal(got.Payload, borrowed.Payload) || !bytes.Equal(got.Header, borrowed.Header) ||
-			(len(got.Header) == 0) != (borrowed.Header == nil) || borrowed.Trace != (TraceContext{})) {
+			got.Deadline != borrowed.Deadline || !bytes.Equal(got.Payload, borrowed.Payload) || !bytes.Equal(got.Header(), borrowed.Header()) ||
+			(len(got.Header()) == 0) != (borrowed.Header() == nil) || borrowed.Trace != (TraceContext{})) {
 			t.Fatalf("DecodeBorrowed = %+v; Decode = %+v", borrowed, got)
 		}
 		if err != nil {

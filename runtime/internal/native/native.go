@@ -200,7 +200,8 @@ func (c *Caller) CallWith(ctx context.Context, o CallOptions, callee route.Endpo
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: deadline.UnixNano(), Method: method, Payload: payload, Header: o.Header, Trace: o.Trace}
+	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: deadline.UnixNano(), Method: method, Payload: payload, Trace: o.Trace}
+	ev.SetHeader(o.Header)
 	if r := callee.Deliver(ev, c); r != route.Accepted {
 		c.forget(id, w)
 		return route.Refuse(r, id, callee.GuestName()), nil
