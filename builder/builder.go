@@ -429,6 +429,7 @@ func compileGuests(ctx context.Context, app *manifest.App, gen *codegen.Result, 
 	}
 	if len(failures) > 0 {
 		sort.Slice(failures, func(i, j int) bool { return failures[i].Guest < failures[j].Guest })
+		hintOnce(failures)
 		errs := make([]error, len(failures))
 		for i, f := range failures {
 			errs[i] = f

@@ -150,6 +150,25 @@ func fromAppDir(output, dir string) string {
 	})
 }
 
+// hintOnce leaves each hint with the first of failures that has it: guests
+// that use the same message of the app's protos fail on it alike, and the
+// message's fix is one.
+func hintOnce(failures []*CompileError) {
+	var said hcl.Diagnostics
+	for _, f := range failures {
+		kept := f.Hints[:0]
+		for _, h := range f.Hints {
+			if !slices.ContainsFunc(said, func(o *hcl.Diagnostic) bool {
+				return o.Summary == h.Summary && o.Subject != nil && h.Subject != nil && *o.Subject == *h.Subject
+			}) {
+				said = append(said, h)
+				kept = append(kept, h)
+			}
+		}
+		f.Hints = kept
+	}
+}
+
 func (e *CompileError) Error() string {
 	s := fmt.Sprintf("building guest %s failed:\n%s", e.Guest, strings.TrimRight(e.Output, "\n"))
 	if len(e.Hints) > 0 {
