@@ -43,6 +43,9 @@ func TestATopicsDeliveryIsInTheTraceOfTheCallThatPublished(t *testing.T) {
 					continue
 				}
 				published[p.SpanID] = true
+				if r.Kind != "SPAN_KIND_CONSUMER" || r.Attrs["messaging.destination.name"] != "transfers" || r.Attrs["messaging.operation.type"] != "process" || p.Kind != "SPAN_KIND_SERVER" {
+					t.Errorf("Record's span is of kind %s with messaging attributes %v, its Transfer's %s; want a consumer's span of topic transfers, processing, under a server's", r.Kind, r.Attrs, p.Kind)
+				}
 				if mode == "split" && (r.Resource["service.instance.id"] != "audit" || p.Resource["service.instance.id"] != "accounts") {
 					t.Errorf("Record's span came from %q, its Transfer's from %q; want audit's process and accounts'", r.Resource["service.instance.id"], p.Resource["service.instance.id"])
 				}

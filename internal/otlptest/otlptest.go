@@ -28,6 +28,7 @@ import (
 type Span struct {
 	TraceID, SpanID, ParentID string // hex; ParentID empty for a root
 	Name                      string
+	Kind                      string            // as OTLP names it: "SPAN_KIND_SERVER", "SPAN_KIND_CONSUMER"
 	Attrs                     map[string]string // values as text
 	Resource                  map[string]string
 	Error                     bool
@@ -80,6 +81,7 @@ func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
 					SpanID:   hex.EncodeToString(s.SpanId),
 					ParentID: hex.EncodeToString(s.ParentSpanId),
 					Name:     s.Name,
+					Kind:     s.Kind.String(),
 					Attrs:    text(s.Attributes),
 					Resource: res,
 					Error:    s.GetStatus().GetCode() == 2,

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
 	"parigot.dev/parigot/runtime/observe"
 )
 
@@ -58,6 +59,9 @@ func (in *instance) observeCall(t replyTarget, code abi.Code, payload []byte) {
 		}
 		if s.Failed {
 			s.Message, s.Error = replyFailure(payload)
+		}
+		if tp, ok := t.caller.(route.Topic); ok {
+			s.Topic = tp.Topic()
 		}
 		in.run.trace.Record(s)
 	}

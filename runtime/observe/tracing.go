@@ -121,6 +121,10 @@ type CallSpan struct {
 	Pushed  int64 // Unix nanos: into the service's inbox (the span's start)
 	Drained int64 // out of it
 	Replied int64 // the span's end
+	// Topic, when the call delivered a message of a topic to a
+	// subscribed service, is the topic: the span is a consumer's, with
+	// OpenTelemetry's messaging attributes.
+	Topic string
 }
 
 // Record queues c's span to be made. It never blocks: a call recorded while
@@ -176,8 +180,12 @@ func (t *Tracing) span(c CallSpan) {
 	} else {
 		ctx = context.WithValue(ctx, chosenTraceKey{}, c.Trace)
 	}
+	kind := trace.SpanKindServer
+	if c.Topic != "" {
+		kind = trace.SpanKindConsumer
+	}
 	_, span := t.tracer.Start(ctx, c.Method,
-		trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithSpanKind(kind),
 		trace.WithTimestamp(time.Unix(0, c.Pushed)),
 		trace.WithAttributes(
 			attribute.String("parigot.guest", c.Guest),
@@ -191,6 +199,13 @@ func (t *Tracing) span(c CallSpan) {
 		))
 	if c.Error != "" {
 		span.SetAttributes(attribute.String("rpc.parigot.error", c.Error))
+	}
+	if c.Topic != "" {
+		span.SetAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.destination.name", c.Topic),
+			attribute.String("messaging.operation.type", "process"),
+		)
 	}
 	if c.Failed {
 		desc := c.Message

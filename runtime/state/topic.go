@@ -158,6 +158,9 @@ type delivery struct {
 // GuestName implements route.Endpoint.
 func (s *subscriber) GuestName() string { return "topic " + s.sub.Topic }
 
+// Topic implements route.Topic: the calls are deliveries of its messages.
+func (s *subscriber) Topic() string { return s.sub.Topic }
+
 // MethodTimeout implements route.Endpoint.
 func (s *subscriber) MethodTimeout() time.Duration { return OpTimeout }
 

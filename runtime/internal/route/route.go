@@ -50,6 +50,16 @@ type Endpoint interface {
 	MethodTimeout() time.Duration
 }
 
+// Topic is implemented by the caller of a call that delivers a topic's
+// message to a subscribed service (runtime/state's subscription): the
+// call is the processing of a message, which traces show as a
+// consumer's span.
+type Topic interface {
+	Endpoint
+	// Topic is the name of the topic, as parigot.hcl declares it.
+	Topic() string
+}
+
 // Mover is implemented by where the reply to a call goes (the call's
 // from) when the call may still go to another replica of its service:
 // split mode's direct connections, whose caller knows another replica.
