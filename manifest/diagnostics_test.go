@@ -735,6 +735,22 @@ var diagnosticCases = []struct {
 	},
 }
 
+// theOneError is the one error among diags, or fails the test when there
+// is not exactly one.
+func theOneError(t *testing.T, diags hcl.Diagnostics) *hcl.Diagnostic {
+	t.Helper()
+	var errs hcl.Diagnostics
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs = append(errs, d)
+		}
+	}
+	if len(errs) != 1 {
+		t.Fatalf("got %d errors, want 1:\n%s", len(errs), describe(errs))
+	}
+	return errs[0]
+}
+
 func TestParseDiagnostics(t *testing.T) {
 	for _, tc := range diagnosticCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -743,16 +759,7 @@ func TestParseDiagnostics(t *testing.T) {
 				src += appBlock
 			}
 			_, diags := Parse("parigot.hcl", []byte(src), "testdata/app")
-			var errs hcl.Diagnostics
-			for _, d := range diags {
-				if d.Severity == hcl.DiagError {
-					errs = append(errs, d)
-				}
-			}
-			if len(errs) != 1 {
-				t.Fatalf("got %d errors, want 1:\n%s", len(errs), describe(errs))
-			}
-			d := errs[0]
+			d := theOneError(t, diags)
 			if !strings.Contains(d.Summary, tc.summary) {
 				t.Errorf("summary %q does not contain %q", d.Summary, tc.summary)
 			}

@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/hashicorp/hcl/v2"
 )
 
 func TestParseGatewayHeaders(t *testing.T) {
@@ -69,16 +67,7 @@ func TestGatewayHeadersThatCannotBePassedOnAreReportedAtTheirEntry(t *testing.T)
 	} {
 		t.Run(c.name+" is refused", func(t *testing.T) {
 			_, diags := Parse("parigot.hcl", []byte(gatewayWithHeaders(c.list)), "testdata/app")
-			var errs hcl.Diagnostics
-			for _, d := range diags {
-				if d.Severity == hcl.DiagError {
-					errs = append(errs, d)
-				}
-			}
-			if len(errs) != 1 {
-				t.Fatalf("got %d errors, want 1:\n%s", len(errs), describe(errs))
-			}
-			d := errs[0]
+			d := theOneError(t, diags)
 			if !strings.Contains(d.Summary, c.summary) || !strings.Contains(d.Detail, c.detail) {
 				t.Errorf("got %q: %q, want %q: ...%q...", d.Summary, d.Detail, c.summary, c.detail)
 			}
