@@ -49,7 +49,9 @@ swaps in only the guests whose build changed:
   - a change to parigot.hcl restarts the whole app, once it builds, and so
     does a .proto change that alters what the app's gateways serve; the
     gateways keep their addresses, and a client that connects meanwhile
-    waits for the new app.
+    waits for the new app;
+  - a service that went down (it crashed, its restarts spent) starts again
+    at every save, in its new version or as it was.
 
 A build that fails is shown, and the app runs on as it was until the next
 save. Services keep serving when the programs end; Ctrl-C stops the app.
@@ -386,10 +388,11 @@ func (d *devSession) reload(ctx context.Context) {
 		// A change no guest's build sees (a test, a comment in a proto),
 		// or one back to what runs: said, so that the save is seen to
 		// have been taken.
-		d.say("no guest's build changed (build %s): the app runs on as it was", built.Round(10*time.Millisecond))
+		d.say("no guest's build changed (build %s): no guest to reload", built.Round(10*time.Millisecond))
+		d.reviveDown(ctx)
 		return
 	}
-	if !d.swap(ctx, changed) {
+	if !d.swap(ctx, host.Reload{Wasm: changed}) {
 		return
 	}
 	names := slices.Sorted(maps.Keys(changed))
@@ -401,22 +404,35 @@ func (d *devSession) reload(ctx context.Context) {
 		took.Round(10*time.Millisecond), built.Round(10*time.Millisecond), (took - built).Round(10*time.Millisecond))
 }
 
-// swap hands the running app the new builds of the guests in changed
-// (name -> .wasm path) and waits until they run, or did not take, which
+// reviveDown has the running app start again the services that went
+// down (they crashed, their restarts spent): a save that changed no
+// guest's build may still have fixed what ended them (a file they read,
+// say), and a user who saves expects to try again. The app says each.
+func (d *devSession) reviveDown(ctx context.Context) {
+	d.swap(ctx, host.Reload{DownOnly: true})
+}
+
+// swap hands the running app rl, the new builds of the guests it names
+// (name -> .wasm path), and waits until they run, or did not take, which
 // it says. A reload that ctx's end (Ctrl-C) cuts short is no failure,
 // whatever error it ended with: parigot dev says only that it was
 // interrupted.
-func (d *devSession) swap(ctx context.Context, changed map[string]string) bool {
+func (d *devSession) swap(ctx context.Context, rl host.Reload) bool {
 	done := make(chan error, 1)
+	rl.Done = done
 	select {
-	case d.reloads <- host.Reload{Wasm: changed, Done: done}:
+	case d.reloads <- rl:
 	case err := <-d.ended: // the run ended meanwhile: start anew
 		d.ended <- err
 		return false
 	}
 	if err := <-done; err != nil {
 		if ctx.Err() == nil {
-			d.say("reloading %s: %v", strings.Join(slices.Sorted(maps.Keys(changed)), ", "), err)
+			what := "the services that had gone down"
+			if len(rl.Wasm) > 0 {
+				what = strings.Join(slices.Sorted(maps.Keys(rl.Wasm)), ", ")
+			}
+			d.say("reloading %s: %v", what, err)
 		}
 		return false
 	}

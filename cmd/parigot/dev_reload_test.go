@@ -41,7 +41,7 @@ func TestAReloadCutShortByCtrlCIsNoFailure(t *testing.T) {
 				}
 				rl.Done <- fmt.Errorf("service shop: compiling /app/build/shop.wasm: %w", context.Cause(ctx))
 			}()
-			if d.swap(ctx, map[string]string{"shop": "/app/build/shop.wasm"}) {
+			if d.swap(ctx, host.Reload{Wasm: map[string]string{"shop": "/app/build/shop.wasm"}}) {
 				t.Fatal("the swap took")
 			}
 			said := out.String()

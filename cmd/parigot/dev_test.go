@@ -107,7 +107,7 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	}
 	// Its comment is in no guest's build: the save is said to have been
 	// taken, and nothing reloaded.
-	stderr(`parigot dev: no guest's build changed \(build [0-9.]+m?s\): the app runs on as it was`, 1)
+	stderr(`parigot dev: no guest's build changed \(build [0-9.]+m?s\): no guest to reload`, 1)
 
 	// A field added to a reply reaches the gateway's clients: the gateway
 	// serves from the new protos (the app restarts for them), and the

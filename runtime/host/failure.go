@@ -97,6 +97,13 @@ func DownLine(f Failure) string {
 	return fmt.Sprintf("parigot: %s; it is down for the rest of the run, and calls to it fail with unavailable", f)
 }
 
+// DevDownLine is DownLine during parigot dev, where the run does not end
+// with the service down: the next save starts it again (see
+// run.reviveDown).
+func DevDownLine(f Failure) string {
+	return fmt.Sprintf("parigot: %s; it is down until your next save starts it again, and calls to it fail with unavailable", f)
+}
+
 // Label is the guest's name, with "#N" for a replica of several.
 func (f Failure) Label() string { return ReplicaLabel(f.Guest, f.Replica) }
 

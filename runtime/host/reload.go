@@ -21,6 +21,10 @@ type Reload struct {
 	// module. It may be empty: the programs that had ended then just run
 	// again.
 	Wasm map[string]string
+	// DownOnly, for a save that changed no guest's build, leaves the
+	// programs as they are: the reload only starts again the services
+	// that went down (every reload does that).
+	DownOnly bool
 	// Done, when set, receives the outcome once the changed services serve
 	// again and the programs have started again: nil, or why the reload
 	// did not take, in which case the guests it names run as before.
@@ -57,8 +61,14 @@ func (r *run) develop(ctx context.Context) {
 // not end, so there is no end of the run to say it at.
 func (r *run) reportNow(e ended) {
 	r.report(e)
-	for _, f := range e.failures {
-		r.say("parigot: %s", f)
+	for i, f := range e.failures {
+		switch {
+		case f.Said: // a restart line said it
+		case i == len(e.failures)-1 && e.in.spec.Kind == Service && !e.in.stopping.Load():
+			r.say("%s", DevDownLine(f))
+		default:
+			r.say("parigot: %s", f)
+		}
 	}
 	if e.in.spec.Kind == Program && e.end.code != 0 && len(e.failures) == 0 && !e.in.stopping.Load() {
 		r.say("parigot: program %s exited with code %d", e.in.spec.Name, e.end.code)
@@ -121,6 +131,10 @@ func (r *run) reload(ctx context.Context, rl Reload) error {
 			}
 		}
 	}
+	errs = append(errs, r.reviveDown(ctx, rl.Wasm)...)
+	if rl.DownOnly {
+		return errors.Join(errs...)
+	}
 	changed := map[*instance]bool{}
 	for _, b := range builds {
 		if b.in.spec.Kind == Program {
@@ -167,6 +181,38 @@ func (r *run) instance(name string) *instance {
 	return nil
 }
 
+// reviveDown starts again, each in the version it ran, the services that
+// went down for good (they crashed, their restarts spent): during parigot
+// dev the save that brought the reload may have fixed what ended them, in
+// a guest that calls them, say. Those with a new version in it (changed)
+// had their try. Each is said, and what kept one from serving again is
+// returned.
+func (r *run) reviveDown(ctx context.Context, changed map[string]string) []error {
+	var errs []error
+	for _, in := range r.services {
+		if _, ok := changed[in.spec.Name]; ok || r.running[in] || in.rt == nil {
+			continue
+		}
+		r.say("parigot: service %s, which had gone down, starts again", in.spec.Name)
+		if err := r.startDown(ctx, in, &swap{ready: make(chan struct{})}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// startDown starts in, a service that had ended for good, in the module
+// it now has, and waits until it is ready (s.ready) and its subscriptions
+// run again: they stopped when it went down.
+func (r *run) startDown(ctx context.Context, in *instance, s *swap) error {
+	in.readyWaiter = s.ready
+	r.startAgain(r.servicesCtx, in)
+	if err := r.awaitSwap(ctx, in, s); err != nil {
+		return err
+	}
+	return r.subscribe(ctx, in)
+}
+
 // swap is a new version of a service on its way in.
 type swap struct {
 	rt       wazero.Runtime
@@ -199,13 +245,7 @@ func (r *run) swap(ctx context.Context, in *instance, s *swap) error {
 	if !r.running[in] {
 		s.gaveWay = nil // no version to give way to
 		in.replaceModule(s.rt, s.compiled)
-		in.readyWaiter = s.ready
-		r.startAgain(r.servicesCtx, in)
-		if err := r.awaitSwap(ctx, in, s); err != nil {
-			return err
-		}
-		// Its subscriptions stopped when it went down: they start again.
-		return r.subscribe(ctx, in)
+		return r.startDown(ctx, in, s)
 	}
 	in.hold.Store(true)
 	deadline := time.Now().Add(r.cfg.DrainTimeout)

@@ -191,3 +191,65 @@ func TestAReloadWhoseNewVersionIsNeverReadyGivesWayToTheOldOne(t *testing.T) {
 	}
 	a.waitFor("hammer  | v1 count 2")
 }
+
+// During parigot dev a service that goes down for good is said once, with
+// what brings it back, and a failure a restart line said is not said
+// again; the next reload starts the service again, before the programs
+// run again, so that they find it serving. A reload for a save that
+// changed no guest's build (DownOnly) starts it again too, and runs no
+// program.
+func TestAServiceThatWentDownDuringDevStartsAgainAtTheNextReload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds wasm guests")
+	}
+	for _, downOnly := range []bool{false, true} {
+		t.Run(map[bool]string{false: "a reload of changed guests", true: "a save that changed no build"}[downOnly], func(t *testing.T) {
+			faulty := &GuestSpec{Name: "faulty", Kind: Service, Wasm: wasm(t, "faulty"), Implements: []string{"test.Faulty"},
+				MethodTimeout: time.Minute, Restart: RestartOnFailure}
+			caller := &GuestSpec{Name: "faultcaller", Kind: Program, Wasm: wasm(t, "faultcaller"), Requires: []string{"faulty"},
+				Env: []string{"FAULT=Panic", "TIMES=4"}}
+			ctx, cancel := context.WithCancel(t.Context())
+			a := &devApp{t: t, reloads: make(chan Reload), out: &lines.Buffer{}, cancel: cancel, ended: make(chan error, 1)}
+			go func() {
+				_, err := Run(ctx, Config{Guests: []*GuestSpec{faulty, caller}, Stdout: a.out, Stderr: a.out, Reloads: a.reloads,
+					Backoff: Backoff{Waits: []time.Duration{0}}})
+				a.ended <- err
+			}()
+			t.Cleanup(func() {
+				cancel()
+				<-a.ended
+			})
+
+			const down = "parigot: service faulty panicked (its stack trace is above); it is down until your next save starts it again, and calls to it fail with unavailable"
+			a.waitFor(down)
+			a.waitFor("faultcaller | Hello: test.Faulty/Hello: unavailable: service faulty is not running")
+			if n := strings.Count(a.out.String(), "parigot: service faulty panicked"); n != 4 {
+				t.Errorf("the service's 4 panics (3 restarts, then down) were said %d times, want 4:\n%s", n, a.out)
+			}
+
+			done := make(chan error, 1)
+			a.reloads <- Reload{DownOnly: downOnly, Done: done}
+			if err := <-done; err != nil {
+				t.Fatalf("the reload: %v\noutput:\n%s", err, a.out)
+			}
+			a.waitFor("parigot: service faulty, which had gone down, starts again")
+			if downOnly {
+				if n := strings.Count(a.out.String(), "faultcaller | Hello: ok"); n != 1 {
+					t.Errorf("a reload of the services that went down ran the program again:\n%s", a.out)
+				}
+				if err := a.reload(nil); err != nil { // what runs the program again
+					t.Fatalf("the reload: %v\noutput:\n%s", err, a.out)
+				}
+			}
+			// The program's second run finds the service serving.
+			for deadline := time.Now().Add(patience); strings.Count(a.out.String(), "faultcaller | Hello: ok") < 2; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the program's second run did not reach the service:\n%s", a.out)
+				}
+			}
+			if n := strings.Count(a.out.String(), "which had gone down, starts again"); n != 1 {
+				t.Errorf("the service was started again %d times, want once:\n%s", n, a.out)
+			}
+		})
+	}
+}
