@@ -2,6 +2,7 @@ package builder
 
 import (
 	"fmt"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"path"
@@ -47,7 +48,8 @@ type CompileError struct {
 // app's directory appDir, printed output; dir is the app's directory as
 // the user named it (Options.Dir), gen the code generated for the app.
 func compileError(guest, output, appDir, dir string, gen *codegen.Result) *CompileError {
-	e := &CompileError{Guest: guest, Output: fromAppDir(output, displayDir(dir)), Hints: typedErrorHints(output, appDir, gen)}
+	hints := append(typedErrorHints(output, appDir, gen), missingMethodHints(output, appDir, gen)...)
+	e := &CompileError{Guest: guest, Output: fromAppDir(output, displayDir(dir)), Hints: hints}
 	if len(e.Hints) > 0 {
 		e.Sources = gen.Sources
 	}
@@ -90,6 +92,89 @@ func typedErrorHints(output, dir string, gen *codegen.Result) hcl.Diagnostics {
 		}
 	}
 	return hints
+}
+
+// missingMethod matches the compiler's report of a type that lacks a
+// method of an interface ("main.go:12:17: cannot use &server{} (value of
+// type *server) as shopv1.ShopServer value in argument to
+// shopv1.RunShop: *server does not implement shopv1.ShopServer (missing
+// method Farewell)"): the file, the type, and the interface's package
+// and name. As for undefinedName, a line it does not match gets no hint.
+var missingMethod = regexp.MustCompile(`(?m)^\s*(\S+\.go):\d+:\d+: .*\s(\*?\w+) does not implement (\w+)\.(\w+) \(missing method \w+\)`)
+
+// missingMethodHints are the hints of gen (codegen.Result.MissingMethodHint)
+// for the guests' types that output, the go command's output from building
+// in dir, reports lacking a method of an interface generated from the
+// app's protos: an rpc added to a .proto that its service has no method
+// for yet. Each names every method the type lacks, read from the Go files
+// of its package, with its signature written as the file names packages.
+func missingMethodHints(output, dir string, gen *codegen.Result) hcl.Diagnostics {
+	if gen == nil {
+		return nil
+	}
+	var hints hcl.Diagnostics
+	for _, m := range missingMethod.FindAllStringSubmatch(output, -1) {
+		file, recvType, pkg, iface := m[1], m[2], m[3], m[4]
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, file)
+		}
+		imports := importNames(file, gen.Types)
+		path, ok := imports[pkg]
+		if !ok {
+			path = generatedPackage(pkg, gen.Types)
+		}
+		methods, recvName := methodsOf(filepath.Dir(file), strings.TrimPrefix(recvType, "*"))
+		names := func(importPath, name string) string {
+			for n, p := range imports {
+				if p == importPath {
+					return n
+				}
+			}
+			return name
+		}
+		for _, h := range gen.MissingMethodHint(path, iface, func(name string) bool { return methods[name] }, recvType, recvName, names) {
+			if !slices.ContainsFunc(hints, func(o *hcl.Diagnostic) bool { return *o.Subject == *h.Subject }) {
+				hints = append(hints, h)
+			}
+		}
+	}
+	return hints
+}
+
+// methodsOf returns the names of the methods that the Go files of the
+// package in dir (its tests left out) declare on the type named typ, and
+// the name their receiver takes (the first one's; else typ's initial).
+func methodsOf(dir, typ string) (map[string]bool, string) {
+	methods, recv := map[string]bool{}, strings.ToLower(typ[:1])
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	named := false
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.SkipObjectResolution)
+		if err != nil {
+			continue
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Recv == nil || len(fn.Recv.List) != 1 {
+				continue
+			}
+			t := fn.Recv.List[0].Type
+			if star, ok := t.(*ast.StarExpr); ok {
+				t = star.X
+			}
+			if id, ok := t.(*ast.Ident); !ok || id.Name != typ {
+				continue
+			}
+			methods[fn.Name.Name] = true
+			if r := fn.Recv.List[0].Names; !named && len(r) == 1 && r[0].Name != "_" {
+				recv, named = r[0].Name, true
+			}
+		}
+	}
+	return methods, recv
 }
 
 // importNames maps the names by which the Go file file refers to the

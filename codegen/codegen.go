@@ -63,6 +63,9 @@ type Result struct {
 	// untyped are the app's messages that declare no error code, for
 	// TypedErrorHint.
 	untyped []untypedMessage
+	// methods are the methods of the services' Server interfaces, for
+	// MissingMethodHint.
+	methods []serverMethod
 }
 
 // Service is a proto service that Generate wrote parigot stubs for.
@@ -158,6 +161,7 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 	res.Notes = append(res.Notes, out.notes...)
 	res.Types = out.types
 	res.untyped = c.placed(out.untyped)
+	res.methods = c.placedMethods(out.methods)
 	res.Descriptors = descriptorSet(req)
 	if diags = append(diags, in.vet(res.Services)...); diags.HasErrors() {
 		return res, diags

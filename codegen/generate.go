@@ -64,6 +64,7 @@ type output struct {
 	services map[string]*Service
 	types    []GoType
 	untyped  []untypedMessage // the messages that declare no error code
+	methods  []serverMethod   // the methods of the services' Server interfaces
 	problems []problem        // mistakes in the protos, positioned by element
 	notes    []string         // what was left out, and why
 	err      error            // the request itself could not be processed
@@ -134,6 +135,7 @@ func run(req *pluginpb.CodeGeneratorRequest, implemented map[string]bool) (out o
 		if err := generateStubs(gen, f, vt); err != nil {
 			gen.Error(err)
 		}
+		out.methods = append(out.methods, serverMethods(gen, f)...)
 		for _, s := range f.Services {
 			svc := &Service{
 				FullName:     string(s.Desc.FullName()),
