@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 
 	"parigot.dev/parigot/codegen"
 	"parigot.dev/parigot/internal/diag"
+	"parigot.dev/parigot/manifest"
 )
 
 // DiagnosticsError carries manifest or proto mistakes, to be rendered with
@@ -262,4 +264,14 @@ func (e *CompileError) Error() string {
 		s += "\n\n" + strings.TrimRight(b.String(), "\n")
 	}
 	return s
+}
+
+// CheckPassEnv reports, as a DiagnosticsError at each entry, the pass_env
+// variables of app's guests that the environment of this process (the
+// command about to run the app) does not set; nil when it sets them all.
+func CheckPassEnv(app *manifest.App) error {
+	if diags := app.MissingPassEnv(os.LookupEnv); diags.HasErrors() {
+		return &DiagnosticsError{Diags: diags, Sources: app.Sources}
+	}
+	return nil
 }

@@ -42,6 +42,7 @@ var (
 		{Name: "method_timeout"}, {Name: "replicas"},
 		{Name: "on_overrun"}, {Name: "restart"}, {Name: "memory_limit"},
 		{Name: "inbox_calls"}, {Name: "inbox_bytes"}, {Name: "uses"},
+		{Name: "env"}, {Name: "pass_env"},
 	}, Blocks: []hcl.BlockHeaderSchema{{Type: "subscribe"}}}
 )
 
@@ -394,6 +395,12 @@ func (d *decoder) decodeGuest(b *hcl.Block, kind Kind) {
 	}
 	if attr := attrs["uses"]; attr != nil {
 		d.decodeUses(attr, g)
+	}
+	if attr := attrs["env"]; attr != nil {
+		d.decodeEnv(attr, g)
+	}
+	if attr := attrs["pass_env"]; attr != nil {
+		d.decodePassEnv(attr, g)
 	}
 	if attr := attrs["memory_limit"]; attr != nil {
 		if n, ok := d.decodeSize(attr, memoryLimitBounds); ok {

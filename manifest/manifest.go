@@ -213,6 +213,9 @@ type Guest struct {
 	Uses             []string        // the stores and topics it may use, as "store.<name>" and "topic.<name>"
 	UsesRanges       []hcl.Range     // range of each entry of Uses
 	Subscriptions    []*Subscription // services: the topics whose messages its methods receive
+	Env              []EnvVar        // variables its environment holds, as parigot.hcl gives them
+	PassEnv          []string        // variables it takes from the environment of the command that runs it
+	PassEnvRanges    []hcl.Range     // range of each entry of PassEnv
 	DeclRange        hcl.Range       // the block header, e.g. service "greeting"
 	NameRange        hcl.Range       // the block label
 	SourceRange      hcl.Range       // the source attribute's value

@@ -481,6 +481,9 @@ func (d *devSession) sawGenerated(written []string) {
 // build builds the app, showing what goes wrong.
 func (d *devSession) build(ctx context.Context) (*builder.Result, error) {
 	res, err := builder.Build(ctx, builder.Options{Dir: d.dir, Progress: d.own, Live: isTerminal(d.own), Generated: d.sawGenerated})
+	if err == nil {
+		err = builder.CheckPassEnv(res.App)
+	}
 	if err != nil && ctx.Err() == nil {
 		report(err, d.own)
 	}

@@ -163,6 +163,9 @@ each service's offer gave them through NATS.`,
 			if err != nil {
 				return err
 			}
+			if err := builder.CheckPassEnv(res.App); err != nil {
+				return err
+			}
 			guests := host.GuestsFromManifest(res.App, res.Wasm)
 			host.Debug(guests, res.Debug, f.debugListen)
 			gws, schema, err := runGateways(res.App, f.gwListen)

@@ -53,7 +53,8 @@ func scaleTimeout(budget time.Duration, scale float64) time.Duration {
 
 // GuestsFromManifest describes the app's guests for Config.Guests, in start
 // order, given where each guest's wasm was built, with the budgets scaled by
-// EnvTimeoutScale.
+// EnvTimeoutScale and each guest's environment its env and pass_env, the
+// latter read from this process's environment.
 func GuestsFromManifest(app *manifest.App, wasm map[string]string) []*GuestSpec {
 	return ScaledGuests(app, wasm, TimeoutScale(1))
 }
@@ -82,6 +83,7 @@ func ScaledGuests(app *manifest.App, wasm map[string]string, scale float64) []*G
 			Restart:       map[string]RestartPolicy{manifest.RestartOnFailure: RestartOnFailure}[g.Restart],
 			Uses:          g.Uses,
 			Subscriptions: state.SubscriptionsFromManifest(g),
+			Env:           g.Environ(os.LookupEnv),
 		})
 	}
 	return specs

@@ -1,0 +1,78 @@
+package manifest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// program is a program block with body's lines, for the env tests.
+func program(body string) string {
+	return "program \"hello\" {\n  source = \"./hello\"\n" + body + "}\n" + appBlock
+}
+
+// A guest's env and pass_env reach its environment: env's values as
+// written (a number as its text), then pass_env's as the running
+// command's environment has them.
+func TestAGuestsEnvironmentIsItsEnvThenItsPassEnv(t *testing.T) {
+	src := program("  env = {\n    LOG_LEVEL = \"debug\"\n    PAGE_SIZE = 50\n    \"VERBOSE\" = true\n  }\n  pass_env = [\"API_KEY\"]\n")
+	app, diags := Parse("parigot.hcl", []byte(src), "testdata/app")
+	if diags.HasErrors() {
+		t.Fatalf("diagnostics:\n%s", describe(diags))
+	}
+	lookup := func(name string) (string, bool) {
+		return map[string]string{"API_KEY": "k-123"}[name], name == "API_KEY"
+	}
+	got := app.Programs[0].Environ(lookup)
+	want := []string{"LOG_LEVEL=debug", "PAGE_SIZE=50", "VERBOSE=true", "API_KEY=k-123"}
+	if !slices.Equal(got, want) {
+		t.Errorf("environment %q, want %q", got, want)
+	}
+	if d := app.MissingPassEnv(lookup); len(d) != 0 {
+		t.Errorf("a pass_env variable that is set is said missing:\n%s", describe(d))
+	}
+}
+
+// A pass_env variable the running command's environment lacks is an
+// error at its entry, saying how to set it.
+func TestAPassEnvVariableThatIsNotSetIsAnErrorAtItsEntry(t *testing.T) {
+	app, diags := Parse("parigot.hcl", []byte(program("  pass_env = [\"API_KEY\", \"REGION\"]\n")), "testdata/app")
+	if diags.HasErrors() {
+		t.Fatalf("diagnostics:\n%s", describe(diags))
+	}
+	d := theOneError(t, app.MissingPassEnv(func(name string) (string, bool) { return "eu", name == "REGION" }))
+	if d.Summary != "API_KEY is not set" || !strings.Contains(d.Detail, "program hello takes API_KEY from the environment") || !strings.Contains(d.Detail, "export API_KEY=") {
+		t.Errorf("the error says %q: %q", d.Summary, d.Detail)
+	}
+	if at := fmt.Sprintf("%d:%d", d.Subject.Start.Line, d.Subject.Start.Column); at != "3:15" {
+		t.Errorf("the error is at %s, want 3:15 (the entry)", at)
+	}
+}
+
+// Mistakes in env and pass_env are reported at the name or value at fault.
+func TestEnvMistakesAreReportedWhereTheyAre(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, summary, detail, at string
+	}{
+		{"env that is not a map", "  env = [\"A=1\"]\n", "env must be a map", `env = { LOG_LEVEL = "debug" }`, "3:9"},
+		{"a name a shell would not take", "  env = { \"LOG-LEVEL\" = \"x\" }\n", "Invalid env variable name", "letters, digits and underscores", "3:11"},
+		{"a name of parigot's own", "  env = { PARIGOT_MODE = \"x\" }\n", "Reserved env variable name", "for example MODE", "3:11"},
+		{"a name set twice", "  env = {\n    A = \"1\"\n    A = \"2\"\n  }\n", "Duplicate env variable", "already set at line 4", "5:5"},
+		{"a value that is a list", "  env = { A = [\"1\"] }\n", "Incorrect type for an env value", "a string, a number or a bool, not tuple", "3:15"},
+		{"pass_env that is not a list", "  pass_env = \"API_KEY\"\n", "pass_env must be a list", "", "3:14"},
+		{"a pass_env name that env sets", "  env = { API_KEY = \"x\" }\n  pass_env = [\"API_KEY\"]\n", "Duplicate env variable", "either given in env or passed from the environment", "4:15"},
+		{"a pass_env name of parigot's own", "  pass_env = [\"PARIGOT_NATS_TOKEN\"]\n", "Reserved env variable name", "parigot's own", "3:15"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, diags := Parse("parigot.hcl", []byte(program(tc.body)), "testdata/app")
+			d := theOneError(t, diags)
+			if !strings.Contains(d.Summary, tc.summary) || !strings.Contains(d.Detail, tc.detail) {
+				t.Errorf("the error says %q: %q; want %q and %q", d.Summary, d.Detail, tc.summary, tc.detail)
+			}
+			if at := fmt.Sprintf("%d:%d", d.Subject.Start.Line, d.Subject.Start.Column); at != tc.at {
+				t.Errorf("the error is at %s, want %s", at, tc.at)
+			}
+		})
+	}
+}
