@@ -151,7 +151,7 @@ func (d *decoder) gatewayHeaders(attr *hcl.Attribute) []string {
 	seen := map[string]int{} // lowercase name -> its line
 	for i, n := range names {
 		lower := strings.ToLower(n)
-		if why := checkHeaderName(lower); why != "" {
+		if why := HeaderRefusal(lower); why != "" {
 			d.errf(ranges[i], "Invalid header",
 				"%q %s. headers lists the request headers the gateway passes on to the methods it calls, for example headers = [\"authorization\", \"x-request-id\"].", n, why)
 			continue
@@ -167,9 +167,10 @@ func (d *decoder) gatewayHeaders(attr *hcl.Attribute) []string {
 	return out
 }
 
-// checkHeaderName says why a gateway may not pass on the request header
-// name (lowercase), or "".
-func checkHeaderName(name string) string {
+// HeaderRefusal says why a gateway may not pass on the request header
+// name (lowercase), or "": the one rule for the names a gateway block's
+// headers lists and for those the dashboard's explorer is given.
+func HeaderRefusal(name string) string {
 	if name == "" || len(name) > 255 || strings.IndexFunc(name, func(r rune) bool { return r >= 0x80 || !isHeaderTokenChar(byte(r)) }) >= 0 {
 		return "is not an HTTP header name (one to 255 letters, digits and !#$%&'*+-.^_`|~)"
 	}

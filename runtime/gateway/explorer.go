@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +11,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 
+	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/native"
@@ -27,7 +32,18 @@ import (
 // the gateway's own handler (vanguard, connect-go, the JSON codec over the
 // app's descriptors), so that what it shows is what a Connect client of a
 // gateway would get. It is a local tool on the dashboard's address: it may
-// call every service of the app, whether a gateway serves it or not.
+// call every service of the app, whether a gateway serves it or not, and
+// the methods a topic's subscription delivers to, which a gateway refuses
+// to its clients: a call of one simulates a delivery (see ExplorerMethod's
+// Topics). The request headers its user gives (Parigot-Header-<name>) reach
+// the method as a gateway passes on those its block lists.
+
+// ExplorerHeaderPrefix starts the name of a header of a call to the
+// explorer that gives the method a request header: Parigot-Header-
+// Authorization: Bearer abc gives it authorization: Bearer abc. The
+// other headers of the call (the browser's cookies, its user agent) reach
+// no method, as a gateway passes on only the headers its block lists.
+const ExplorerHeaderPrefix = "Parigot-Header-"
 
 // ExplorerName is the explorer's name as a gateway: in split mode it
 // connects to NATS as split.GatewayIdentity(ExplorerName), which may call
@@ -44,6 +60,11 @@ type ExplorerMethod struct {
 	Guest    string          `json:"guest"`   // the guest implementing it
 	Request  string          `json:"request"` // the request message's full name
 	Template json.RawMessage `json:"template"`
+	// Topics are the topics whose messages a subscribe block delivers to
+	// the method, when there are any: a gateway refuses it to its
+	// clients, and a call from the explorer simulates a delivery, which
+	// carries no request headers.
+	Topics []string `json:"topics,omitempty"`
 }
 
 // explorer serves GET /methods, the methods of the app's services, and
@@ -54,6 +75,7 @@ type ExplorerMethod struct {
 type explorer struct {
 	methods []ExplorerMethod
 	known   map[string]protoreflect.MessageDescriptor // "/service/Method": its request
+	topics  map[string][]string                       // "/service/Method": the topics delivered to it
 	types   *dynamicpb.Types
 	gateway http.Handler // the gateway's handler of every service
 }
@@ -81,11 +103,11 @@ func explorerServices(guests []*host.GuestSpec) (names []string, guestOf map[str
 func newExplorer(schema *Schema, guests []*host.GuestSpec, find native.Services, caller *native.Caller, log *slog.Logger) (http.Handler, error) {
 	names, guestOf := explorerServices(guests)
 	log = log.With("gateway", ExplorerName)
-	h, err := newHandler(schema, names, nil, backend{find: find, caller: caller, log: log}, log)
+	h, err := newHandler(schema, names, nil, backend{find: find, caller: caller, log: log, given: true}, log)
 	if err != nil {
 		return nil, fmt.Errorf("the dashboard's explorer: %w", err)
 	}
-	e := &explorer{known: map[string]protoreflect.MessageDescriptor{}, types: schema.types, gateway: h, methods: []ExplorerMethod{}}
+	e := &explorer{known: map[string]protoreflect.MessageDescriptor{}, topics: deliveredTopics(guests), types: schema.types, gateway: h, methods: []ExplorerMethod{}}
 	for _, name := range names {
 		sd, err := schema.service(name)
 		if err != nil {
@@ -97,9 +119,10 @@ func newExplorer(schema *Schema, guests []*host.GuestSpec, find native.Services,
 				continue
 			}
 			tmpl, _ := json.MarshalIndent(template(md.Input(), 0), "", "  ")
+			proc := "/" + name + "/" + string(md.Name())
 			e.methods = append(e.methods, ExplorerMethod{Service: name, Method: string(md.Name()), Guest: guestOf[name],
-				Request: string(md.Input().FullName()), Template: tmpl})
-			e.known["/"+name+"/"+string(md.Name())] = md.Input()
+				Request: string(md.Input().FullName()), Template: tmpl, Topics: e.topics[proc]})
+			e.known[proc] = md.Input()
 		}
 	}
 	sort.SliceStable(e.methods, func(i, j int) bool {
@@ -128,6 +151,11 @@ func (e *explorer) call(w http.ResponseWriter, req *http.Request) {
 		connectError(w, http.StatusForbidden, connect.CodePermissionDenied, why)
 		return
 	}
+	header, f := e.givenHeaders(proc, req.Header)
+	if f != nil {
+		refuseConnect(w, f.code, f.msg)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, MaxBody))
 	var tooBig *http.MaxBytesError
 	switch {
@@ -153,7 +181,7 @@ func (e *explorer) call(w http.ResponseWriter, req *http.Request) {
 	}
 	traceID := observe.NewTraceID()
 	span := abi.TraceContext{TraceID: traceID, SpanID: observe.NewSpanID(), Flags: 1}
-	r := req.Clone(req.Context())
+	r := req.Clone(context.WithValue(req.Context(), givenKey{}, header))
 	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	r.URL.Path, r.URL.RawPath = proc, ""
 	r.Header.Set("Content-Type", "application/json")
@@ -161,6 +189,64 @@ func (e *explorer) call(w http.ResponseWriter, req *http.Request) {
 	r.Header.Set("traceparent", span.Traceparent())
 	w.Header().Set("Parigot-Trace", traceID.String())
 	e.gateway.ServeHTTP(w, r)
+}
+
+// deliveredTopics are the topics the subscribe blocks of guests deliver
+// to each method, by its path ("/package.Service/Method").
+func deliveredTopics(guests []*host.GuestSpec) map[string][]string {
+	topics := map[string][]string{}
+	for _, g := range guests {
+		for _, sub := range g.Subscriptions {
+			proc := "/" + sub.Method
+			if !slices.Contains(topics[proc], sub.Topic) {
+				topics[proc] = append(topics[proc], sub.Topic)
+			}
+		}
+	}
+	return topics
+}
+
+// givenKey keys, in the context of a call from the explorer, the request
+// headers its user gave, encoded as passOn encodes a gateway's (see
+// backend.passedOn).
+type givenKey struct{}
+
+// givenHeaders encodes the request headers the explorer's user gave in
+// the call to proc, hdr's Parigot-Header-<name> headers, as a gateway
+// encodes those its block lists (passOn: the same bounds, the same
+// refusals), or says why the call is refused: a name a gateway block may
+// not list (manifest.HeaderRefusal), or headers given to a method a
+// topic delivers to, whose deliveries carry none.
+func (e *explorer) givenHeaders(proc string, hdr http.Header) ([]byte, *failure) {
+	var names []string
+	for key := range hdr {
+		if len(key) < len(ExplorerHeaderPrefix) || !strings.EqualFold(key[:len(ExplorerHeaderPrefix)], ExplorerHeaderPrefix) {
+			continue
+		}
+		name := strings.ToLower(key[len(ExplorerHeaderPrefix):])
+		if why := manifest.HeaderRefusal(name); why != "" {
+			return nil, &failure{code: connect.CodeInvalidArgument, msg: fmt.Sprintf("request header %s (%s) %s, so no gateway passes it on to a method, and neither does the explorer", name, key, why)}
+		}
+		names = append(names, name)
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	sort.Strings(names)
+	if topics := e.topics[proc]; len(topics) > 0 {
+		return nil, &failure{code: connect.CodeInvalidArgument, msg: fmt.Sprintf("%s receives the messages of topic %s, and a call from the explorer simulates a delivery, which carries no request headers: call it without the headers given (%s)",
+			proc[1:], strings.Join(quoted(topics), ", "), strings.Join(names, ", "))}
+	}
+	return passOn(names, func(name string) []string { return hdr.Values(ExplorerHeaderPrefix + name) })
+}
+
+// quoted is each of s in Go's double quotes.
+func quoted(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = strconv.Quote(v)
+	}
+	return out
 }
 
 // foreignRequest says why req may not be the dashboard's own page calling

@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/native"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // TestTheExplorerCallsEveryServiceWithJSON serves the explorer of an app
@@ -149,6 +151,130 @@ func TestTheExplorerRefusesOtherPages(t *testing.T) {
 		resp, body := post(t, srv.URL+"/call/test.v1.Echo/Say", "application/json", `{"name":"x"}`, "Origin", srv.URL)
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Hello, x!") {
 			t.Errorf("%s: %s", resp.Status, body)
+		}
+	})
+}
+
+// startExplorer serves the explorer of an app whose guest echo implements
+// Echo, with the subscriptions subs.
+func startExplorer(t *testing.T, subs ...state.Subscription) (*httptest.Server, *fakeService) {
+	t.Helper()
+	schema, err := ParseSchema(testSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeService{}
+	guests := []*host.GuestSpec{{Name: "echo", Kind: host.Service, Implements: []string{"test.v1.Echo"}, Subscriptions: subs}}
+	h, err := newExplorer(schema, guests, services{fake}, native.NewCaller(ExplorerName), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv, fake
+}
+
+// explorerCall calls method through the explorer, with the headers
+// given as name, value pairs, and returns the status and the body.
+func explorerCall(t *testing.T, srv *httptest.Server, method, body string, header ...string) (int, string) {
+	t.Helper()
+	resp, b := post(t, srv.URL+"/call/"+method, "application/json", body, header...)
+	return resp.StatusCode, b
+}
+
+// TestTheExplorerPassesOnTheHeadersItsUserGives: a method that checks a
+// bearer token can be tried from the explorer. The headers given as
+// Parigot-Header-<name> reach the method as a gateway passes on those its
+// block lists, and no other header of the page's request does; a name no
+// gateway block may list, and headers over a gateway's limit, are refused
+// as the gateway refuses them, before the method is called.
+func TestTheExplorerPassesOnTheHeadersItsUserGives(t *testing.T) {
+	srv, fake := startExplorer(t)
+	calls := func() int {
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		return fake.calls
+	}
+	for _, c := range []struct {
+		name   string
+		header []string
+		want   string // what the method gets, as "name: value" lines
+	}{
+		{"the headers given reach the method, and not the page's own", []string{
+			"Parigot-Header-Authorization", "Bearer abc", "Parigot-Header-X-Request-Id", "r-1", "Cookie", "session=s", "Authorization", "Bearer page"},
+			"authorization: Bearer abc\nx-request-id: r-1"},
+		{"a header given twice passes on both values, in order", []string{"Parigot-Header-X-Request-Id", "a", "Parigot-Header-X-Request-Id", "b"},
+			"x-request-id: a\nx-request-id: b"},
+		{"a call without headers carries none", []string{"Authorization", "Bearer page"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if status, body := explorerCall(t, srv, "test.v1.Echo/Say", `{"name":"x"}`, c.header...); status != http.StatusOK {
+				t.Fatalf("%d: %s", status, body)
+			}
+			if got := lastHeader(fake); got != c.want {
+				t.Errorf("the method got\n%s\nwant\n%s", got, c.want)
+			}
+		})
+	}
+	for _, c := range []struct {
+		name   string
+		header []string
+		want   string
+	}{
+		{"a header the gateway handles itself", []string{"Parigot-Header-Traceparent", "00-0102"},
+			`"message":"request header traceparent (Parigot-Header-Traceparent) is tracing's: the gateway already makes the call part of the client's trace (see OBSERVABILITY.md), so no gateway passes it on to a method, and neither does the explorer"`},
+		{"a hop-by-hop header", []string{"Parigot-Header-Connection", "close"}, `request header connection (Parigot-Header-Connection) is a hop-by-hop header`},
+		{"headers over the gateway's limit", []string{"Parigot-Header-Authorization", strings.Repeat("x", abi.MaxHeader)},
+			`"message":"the request headers the gateway passes on to the method (authorization) are larger than its limit of 8192 bytes; send smaller ones"`},
+	} {
+		t.Run("refused: "+c.name, func(t *testing.T) {
+			before := calls()
+			status, body := explorerCall(t, srv, "test.v1.Echo/Say", `{"name":"x"}`, c.header...)
+			if status != http.StatusBadRequest || !strings.Contains(body, `"code":"invalid_argument"`) || !strings.Contains(body, c.want) {
+				t.Errorf("%d: %s; want 400, invalid_argument and %s", status, body, c.want)
+			}
+			if calls() != before {
+				t.Errorf("the method was called")
+			}
+		})
+	}
+}
+
+// TestTheExplorerSimulatesATopicsDelivery: a method a subscribe block
+// delivers to, which a gateway refuses to its clients, is listed with its
+// topic and called, as a delivery of it would be: without request
+// headers, which a delivery never carries.
+func TestTheExplorerSimulatesATopicsDelivery(t *testing.T) {
+	srv, fake := startExplorer(t, state.Subscription{Topic: "greetings", Method: "test.v1.Echo/Say"})
+	resp, err := http.Get(srv.URL + "/methods")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `"method":"Say","guest":"echo","request":"test.v1.SayRequest","template":{"data":"","name":"","userName":""},"topics":["greetings"]}`; !strings.Contains(string(b), want) {
+		t.Errorf("/methods lacks %s:\n%s", want, b)
+	}
+	if strings.Contains(string(b), `"method":"Fail","guest":"echo","request":"test.v1.SayRequest","template":{"data":"","name":"","userName":""},"topics"`) {
+		t.Errorf("/methods gives topics to a method no subscription delivers to:\n%s", b)
+	}
+	t.Run("a call reaches the method, as a delivery would", func(t *testing.T) {
+		if status, body := explorerCall(t, srv, "test.v1.Echo/Say", `{"name":"x"}`); status != http.StatusOK || !strings.Contains(body, "Hello, x!") {
+			t.Errorf("%d: %s; want the greeting", status, body)
+		}
+	})
+	t.Run("headers are refused: a delivery carries none", func(t *testing.T) {
+		fake.mu.Lock()
+		before := fake.calls
+		fake.mu.Unlock()
+		status, body := explorerCall(t, srv, "test.v1.Echo/Say", `{"name":"x"}`, "Parigot-Header-Authorization", "Bearer abc")
+		if want := `"message":"test.v1.Echo/Say receives the messages of topic \"greetings\", and a call from the explorer simulates a delivery, which carries no request headers: call it without the headers given (authorization)"`; status != http.StatusBadRequest || !strings.Contains(body, want) {
+			t.Errorf("%d: %s; want 400 and %s", status, body, want)
+		}
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		if fake.calls != before {
+			t.Errorf("the method was called")
 		}
 	})
 }

@@ -246,7 +246,7 @@ func send(t *testing.T, method, url, contentType, body string, header ...string)
 	}
 	req.Header.Set("Content-Type", contentType)
 	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
+		req.Header.Add(header[i], header[i+1]) // a name may come twice
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

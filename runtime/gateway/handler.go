@@ -50,6 +50,20 @@ type backend struct {
 	// headers are the request headers passed on to the methods called
 	// (the gateway block's headers, lowercase; see passOn).
 	headers []string
+	// given, for the dashboard's explorer, passes on instead the headers
+	// its user gave, which the explorer encoded (see explorer.givenHeaders).
+	given bool
+}
+
+// passedOn is the encoded request headers a call passes on to the method:
+// those of the gateway block's headers that the request has (passOn), or,
+// for the explorer, those its user gave.
+func (b backend) passedOn(ctx context.Context, h http.Header) ([]byte, *failure) {
+	if b.given {
+		given, _ := ctx.Value(givenKey{}).([]byte)
+		return given, nil
+	}
+	return passOn(b.headers, h.Values)
 }
 
 // newHandler returns the one handler of a gateway serving the proto
@@ -474,7 +488,7 @@ func (b backend) unary(service, method string) func(context.Context, *connect.Re
 			// The client has its answer (the refusal): this one goes nowhere.
 			return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("the request was refused before it reached "+full))
 		}
-		header, f := passOn(b.headers, req.Header().Values)
+		header, f := b.passedOn(ctx, req.Header())
 		if f != nil {
 			return nil, f.connect()
 		}

@@ -195,16 +195,45 @@ async function loadMethods() {
   }
   methods = await r.json();
   const select = document.getElementById("explorer-method");
-  select.replaceChildren(...methods.map((m, i) => el("option", { value: i }, `${m.service}/${m.method} (${m.guest})`)));
+  select.replaceChildren(...methods.map((m, i) => el("option", { value: i }, `${m.service}/${m.method} (${m.guest})${delivery(m)}`)));
   const template = () => {
     const m = methods[select.value];
     if (m) document.getElementById("explorer-body").value = JSON.stringify(m.template, null, 2);
+    status.className = "note";
+    status.textContent = !m ? "The app's services have no methods to call." : m.topics ?
+      `A call simulates a delivery of topic ${m.topics.map(t => JSON.stringify(t)).join(", ")}: a gateway does not serve this method to its clients, and a delivery carries no request headers.` :
+      "Edit the request, then call.";
   };
   select.addEventListener("change", template);
   template();
   document.getElementById("explorer-call").disabled = methods.length === 0;
-  status.className = "note";
-  status.textContent = methods.length ? "Edit the request, then call." : "The app's services have no methods to call.";
+}
+
+// delivery is what the list of methods says of a method that a topic's
+// subscription delivers to.
+function delivery(m) {
+  return m.topics ? ` · simulates a delivery of ${m.topics.map(t => "topic " + JSON.stringify(t)).join(", ")}` : "";
+}
+
+// givenHeaders turns the explorer's header lines ("name: value", one a
+// line) into the headers of its call: each as Parigot-Header-<name>,
+// which the explorer passes on to the method as a gateway passes on the
+// headers its block lists. A line that is not a header throws, saying
+// which.
+function givenHeaders(text) {
+  const h = new Headers({ "Content-Type": "application/json" });
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    const colon = line.indexOf(":");
+    const name = colon > 0 ? line.slice(0, colon).trim() : "";
+    try {
+      if (!name) throw new Error();
+      h.append("Parigot-Header-" + name, line.slice(colon + 1).trim());
+    } catch (e) {
+      throw new Error(`header line ${i + 1} is not "name: value" with an HTTP header name: ${JSON.stringify(line)}`);
+    }
+  });
+  return h;
 }
 
 // callMethod calls the chosen method with the body as it is, and shows the
@@ -213,9 +242,19 @@ async function callMethod() {
   const m = methods[document.getElementById("explorer-method").value];
   const status = document.getElementById("explorer-status");
   const reply = document.getElementById("explorer-reply");
+  let headers;
+  try {
+    headers = givenHeaders(document.getElementById("explorer-headers").value);
+  } catch (e) {
+    status.className = "err";
+    status.textContent = e.message;
+    reply.textContent = "";
+    document.body.dataset.called = String(Number(document.body.dataset.called || 0) + 1);
+    return;
+  }
   try {
     const r = await fetch(`/api/explorer/call/${m.service}/${m.method}`, {
-      method: "POST", headers: { "Content-Type": "application/json" },
+      method: "POST", headers,
       body: document.getElementById("explorer-body").value,
     });
     const text = await r.text();
