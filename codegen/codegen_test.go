@@ -2041,3 +2041,62 @@ service O {
 		}
 	}
 }
+
+// TestEveryRouteConflictIsReportedInOneBuild: vanguard stops at the first
+// rule it refuses; a build reports every one, each at its own rule, in
+// the order of the .proto file: a route two methods of one service map,
+// an additional binding naming no field, and, of a gateway serving two
+// services together, the two routes both map, and a route an additional
+// binding maps again. Fixing one does not reveal another.
+func TestEveryRouteConflictIsReportedInOneBuild(t *testing.T) {
+	dir := writeApp(t, map[string]string{"proto/o/v1/o.proto": `syntax = "proto3";
+package o.v1;
+import "google/api/annotations.proto";
+message Req { string id = 1; }
+service Books {
+  rpc List(Req) returns (Req) { option (google.api.http) = {get: "/v1/list"}; }
+  rpc Get(Req) returns (Req) { option (google.api.http) = {get: "/v1/books/{id}"}; }
+  rpc Find(Req) returns (Req) { option (google.api.http) = {get: "/v1/list"}; }
+  rpc Put(Req) returns (Req) {
+    option (google.api.http) = {
+      put: "/v1/books/{id}"
+      additional_bindings { put: "/v1/all/{idd}" }
+    };
+  }
+}
+service Stats {
+  rpc Count(Req) returns (Req) { option (google.api.http) = {get: "/v1/list"}; }
+  rpc One(Req) returns (Req) { option (google.api.http) = {get: "/v1/books/{id}"}; }
+  rpc Mine(Req) returns (Req) {
+    option (google.api.http) = {
+      get: "/v1/mine"
+      additional_bindings { get: "/v1/mine" }
+    };
+  }
+}
+`})
+	gateways := []Gateway{{Name: "public", Guests: []GatewayGuest{
+		{Name: "books", Implements: []string{"o.v1.Books"}},
+		{Name: "stats", Implements: []string{"o.v1.Stats"}},
+	}}}
+	_, diags := Generate(context.Background(), Input{AppDir: dir, DisplayDir: "app", Module: testModule,
+		Sets: []ProtoSet{{Root: "proto", Files: []string{"proto/o/v1/o.proto"}}}, Gateways: gateways})
+	var got []string
+	for _, d := range diags {
+		if d.Subject == nil {
+			got = append(got, d.Error())
+			continue
+		}
+		got = append(got, fmt.Sprintf("%d:%d %s", d.Subject.Start.Line, d.Subject.Start.Column, d.Summary))
+	}
+	want := []string{
+		"8:61 Route GET /v1/list is mapped twice",                  // Books.Find: Books.List's
+		"12:29 The gateway cannot serve this google.api.http rule", // Books.Put's binding: no field idd
+		"17:62 Route GET /v1/list is mapped twice",                 // Stats.Count: Books.List's, in gateway public
+		"18:60 Route GET /v1/books/{id} is mapped twice",           // Stats.One: Books.Get's, in gateway public
+		"22:29 Route GET /v1/mine is mapped twice",                 // Stats.Mine's binding: its own rule's
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the build reports\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

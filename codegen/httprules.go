@@ -1,6 +1,7 @@
 package codegen
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -49,12 +50,13 @@ type appService struct {
 // position; here the same mapping is made at build time and vanguard's
 // words are given with the rule's place: one service at a time, then the
 // services of each gateway together, as the gateway maps them, for the
-// routes two services map. (vanguard stops at the first bad rule of what
-// it maps: the next shows once that one is fixed.)
+// routes two services map. vanguard stops at the first rule it refuses;
+// mapAll sets that rule aside and maps again, so that one build reports
+// every rule, each at its place, in the order of the files.
 func (c *compilation) httpRuleDiags() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	services := map[string]appService{}
-	refused := map[string]bool{} // the services with a rule refused on their own
+	aside := asides{} // the rules refused on their own
 	for _, p := range c.order {
 		pf := c.files[p]
 		if pf.res == nil || pf.file == nil {
@@ -64,18 +66,17 @@ func (c *compilation) httpRuleDiags() hcl.Diagnostics {
 		for i := 0; i < sds.Len(); i++ {
 			s := appService{pf: pf, sd: sds.Get(i)}
 			services[string(s.sd.FullName())] = s
-			if err := mapRules(s); err != nil {
-				refused[string(s.sd.FullName())] = true
+			for _, err := range mapAll(aside, s) {
 				diags = append(diags, c.ruleDiag([]appService{s}, err, ""))
 			}
 		}
 	}
-	reported := map[hcl.Pos]bool{} // two gateways serving the same two services make one error
+	reported := map[hcl.Pos]bool{} // two gateways serving the same two services make one error each
 	for _, g := range c.in.Gateways {
 		var served []appService
 		for _, guest := range g.Guests {
 			for _, name := range guest.Implements {
-				if s, ok := services[name]; ok && !refused[name] && !slices.ContainsFunc(served, func(o appService) bool { return o.sd == s.sd }) {
+				if s, ok := services[name]; ok && !slices.ContainsFunc(served, func(o appService) bool { return o.sd == s.sd }) {
 					s.guest = guest.Name
 					served = append(served, s)
 				}
@@ -84,7 +85,7 @@ func (c *compilation) httpRuleDiags() hcl.Diagnostics {
 		if len(served) < 2 {
 			continue
 		}
-		if err := mapRules(served...); err != nil {
+		for _, err := range mapAll(aside.clone(), served...) {
 			d := c.ruleDiag(served, err, g.Name)
 			if !reported[d.Subject.Start] {
 				reported[d.Subject.Start] = true
@@ -92,18 +93,58 @@ func (c *compilation) httpRuleDiags() hcl.Diagnostics {
 			}
 		}
 	}
+	// In the order of the files, as they are read.
+	slices.SortStableFunc(diags, func(a, b *hcl.Diagnostic) int {
+		return cmp.Or(strings.Compare(a.Subject.Filename, b.Subject.Filename), a.Subject.Start.Byte-b.Subject.Start.Byte)
+	})
 	return diags
 }
 
-// mapRules maps the REST routes of services as the gateway does, and
-// returns vanguard's error, if any.
-func mapRules(services ...appService) error {
+// mapAll maps the REST routes of services as the gateway does, but for
+// the rules set aside in aside, and returns vanguard's error for every
+// rule it refuses, in the order it meets them: each refused rule is added
+// to aside, and the rest mapped again, until vanguard maps them all or
+// refuses what it cannot say the rule of.
+func mapAll(aside asides, services ...appService) []error {
+	var errs []error
+	for {
+		err := mapRules(aside, services...)
+		if err == nil {
+			return errs
+		}
+		errs = append(errs, err)
+		method, binding, _, ok := refusedRule(err)
+		if !ok || aside[method][binding] {
+			return errs
+		}
+		aside.add(method, binding)
+	}
+}
+
+// mapRules maps the REST routes of services as the gateway does, but for
+// the rules set aside in aside, and returns vanguard's error, if any.
+func mapRules(aside asides, services ...appService) error {
 	var vsvcs []*vanguard.Service
 	for _, s := range services {
-		vsvcs = append(vsvcs, vanguard.NewServiceWithSchema(s.sd, http.NotFoundHandler(), vanguard.WithTargetCodecs(vanguard.CodecProto)))
+		vsvcs = append(vsvcs, vanguard.NewServiceWithSchema(aside.apply(s.sd), http.NotFoundHandler(), vanguard.WithTargetCodecs(vanguard.CodecProto)))
 	}
 	_, err := vanguard.NewTranscoder(vsvcs)
 	return err
+}
+
+// refusedRule picks, out of vanguard's error for a rule it cannot map,
+// the method ("package.Service.Method"), the rule (0: the rule itself,
+// n: its additional binding #n) and the reason; ok is false when the
+// error names no method.
+func refusedRule(err error) (method string, binding int, why string, ok bool) {
+	m := vanguardMethod.FindStringSubmatch(err.Error())
+	if m == nil {
+		return "", 0, err.Error(), false
+	}
+	if m[2] != "" {
+		binding, _ = strconv.Atoi(m[2])
+	}
+	return m[1], binding, m[3], true
 }
 
 // ruleDiag is the diagnostic of err, vanguard's refusal to map the rules
@@ -112,13 +153,10 @@ func mapRules(services ...appService) error {
 func (c *compilation) ruleDiag(services []appService, err error, gateway string) *hcl.Diagnostic {
 	s := services[0]
 	method, why, binding := "", err.Error(), 0
-	if m := vanguardMethod.FindStringSubmatch(why); m != nil {
+	if full, n, reason, ok := refusedRule(err); ok {
 		for _, o := range services {
-			if name, ok := strings.CutPrefix(m[1], string(o.sd.FullName())+"."); ok && o.sd.Methods().ByName(protoreflect.Name(name)) != nil {
-				s, method, why = o, name, m[3]
-				if m[2] != "" {
-					binding, _ = strconv.Atoi(m[2])
-				}
+			if name, ok := strings.CutPrefix(full, string(o.sd.FullName())+"."); ok && o.sd.Methods().ByName(protoreflect.Name(name)) != nil {
+				s, method, why, binding = o, name, reason, n
 			}
 		}
 	}
