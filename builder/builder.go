@@ -234,17 +234,46 @@ func displayDir(dir string) string {
 }
 
 func generate(ctx context.Context, app *manifest.App, dir string) (*codegen.Result, error) {
-	displayDir := displayDir(dir)
 	if diags := app.CheckGoModule(); diags.HasErrors() {
 		return nil, &DiagnosticsError{Diags: diags, Sources: app.Sources}
 	}
+	in, err := codegenInput(app, dir)
+	if err != nil {
+		return nil, err
+	}
+	gen, err := compileProtos(ctx, app, in)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range gen.Removed {
+		rel, _ := filepath.Rel(app.Dir, f)
+		gen.Notes = append(gen.Notes, fmt.Sprintf("removed %s: the app's protos no longer generate it", filepath.ToSlash(rel)))
+	}
+	files, written, removed, diags := generateIds(app, gen.Types, in.AppDirs)
+	if diags.HasErrors() {
+		return nil, &DiagnosticsError{Diags: diags, Sources: appSources(app, gen)}
+	}
+	for _, f := range removed {
+		rel, _ := filepath.Rel(app.Dir, f)
+		gen.Notes = append(gen.Notes, fmt.Sprintf("removed %s: no id block of parigot.hcl generates it now", filepath.ToSlash(rel)))
+	}
+	gen.Removed = append(gen.Removed, removed...)
+	gen.Files = append(gen.Files, files...)
+	gen.Written = append(gen.Written, written...)
+	return gen, nil
+}
+
+// codegenInput is what codegen is given of app, whose directory the user
+// named dir: every proto block, the gateways' services, and the
+// manifest's checks against the protos (Input.Check).
+func codegenInput(app *manifest.App, dir string) (codegen.Input, error) {
 	// Where the app's stale generated files may be, for codegen's and for
 	// the id blocks': looked up once.
 	appDirs, err := genfile.AppDirs(app.Dir, manifest.FileName, BuildDir)
 	if err != nil {
-		return nil, fmt.Errorf("looking for the app's stale generated files: %w", err)
+		return codegen.Input{}, fmt.Errorf("looking for the app's stale generated files: %w", err)
 	}
-	in := codegen.Input{AppDir: app.Dir, DisplayDir: displayDir, Module: app.Module, Implemented: map[string]bool{}, AppDirs: appDirs}
+	in := codegen.Input{AppDir: app.Dir, DisplayDir: displayDir(dir), Module: app.Module, Implemented: map[string]bool{}, AppDirs: appDirs}
 	for _, s := range app.Services {
 		for _, impl := range s.Implements {
 			in.Implemented[impl] = true
@@ -281,31 +310,28 @@ func generate(ctx context.Context, app *manifest.App, dir string) (*codegen.Resu
 		}
 		return app.CheckSubscriptions(methods)
 	}
+	return in, nil
+}
+
+// compileProtos runs codegen on in, app's input, and returns its result,
+// or its diagnostics as a DiagnosticsError.
+func compileProtos(ctx context.Context, app *manifest.App, in codegen.Input) (*codegen.Result, error) {
 	gen, diags := codegen.Generate(ctx, in)
+	if diags.HasErrors() {
+		return nil, &DiagnosticsError{Diags: diags, Sources: appSources(app, gen)}
+	}
+	return gen, nil
+}
+
+// appSources are the sources diagnostics of app may point into: its
+// manifest's, and the protos' gen compiled (gen may be nil).
+func appSources(app *manifest.App, gen *codegen.Result) diag.Sources {
 	src := diag.Sources{}
 	src.Merge(app.Sources)
 	if gen != nil {
 		src.Merge(gen.Sources)
 	}
-	if diags.HasErrors() {
-		return nil, &DiagnosticsError{Diags: diags, Sources: src}
-	}
-	for _, f := range gen.Removed {
-		rel, _ := filepath.Rel(app.Dir, f)
-		gen.Notes = append(gen.Notes, fmt.Sprintf("removed %s: the app's protos no longer generate it", filepath.ToSlash(rel)))
-	}
-	files, written, removed, diags := generateIds(app, gen.Types, appDirs)
-	if diags.HasErrors() {
-		return nil, &DiagnosticsError{Diags: diags, Sources: src}
-	}
-	for _, f := range removed {
-		rel, _ := filepath.Rel(app.Dir, f)
-		gen.Notes = append(gen.Notes, fmt.Sprintf("removed %s: no id block of parigot.hcl generates it now", filepath.ToSlash(rel)))
-	}
-	gen.Removed = append(gen.Removed, removed...)
-	gen.Files = append(gen.Files, files...)
-	gen.Written = append(gen.Written, written...)
-	return gen, nil
+	return src
 }
 
 // DescriptorsFile is the file, in BuildDir, holding the compiled

@@ -4,6 +4,9 @@ import (
 	"context"
 	"io"
 
+	"github.com/hashicorp/hcl/v2"
+
+	"parigot.dev/parigot/codegen"
 	"parigot.dev/parigot/internal/progress"
 	"parigot.dev/parigot/manifest"
 )
@@ -36,4 +39,26 @@ func Generate(ctx context.Context, dir string, w io.Writer) error {
 // code yet.
 func LoadDeclared(dir string) (*manifest.App, error) {
 	return loadForCode(dir, progress.New(nil, false))
+}
+
+// Vet checks app, loaded from dir, against its protos as a build does
+// before it writes anything (parigot check): the protos compile, each
+// implements entry names a proto service they define, each subscription
+// a unary method of it, each google.api.http rule maps as the gateway
+// maps it. It writes and removes nothing. protosOK reports whether the
+// protos themselves are without error: the errors are then the app's use
+// of them, which no tool that reads only the protos (buf) reports.
+func Vet(ctx context.Context, app *manifest.App, dir string) (protosOK bool, err error) {
+	in, err := codegenInput(app, dir)
+	if err != nil {
+		return false, err
+	}
+	in.NoWrite = true
+	check := in.Check
+	in.Check = func(services map[string]*codegen.Service) hcl.Diagnostics {
+		protosOK = true
+		return check(services)
+	}
+	_, err = compileProtos(ctx, app, in)
+	return protosOK, err
 }

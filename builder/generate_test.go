@@ -154,3 +154,54 @@ func generatedFiles(t *testing.T, dir string) map[string]string {
 	}
 	return files
 }
+
+// Vet (parigot check) changes nothing on disk: not the generated code of
+// protos that changed, nor that of a proto block removed, which a build
+// would take away; and it says whether the protos themselves compiled.
+func TestVetWritesAndRemovesNothing(t *testing.T) {
+	dir := t.TempDir()
+	protoBlock := "\nproto \"shop\" {\n  root  = \"proto\"\n  files = [\"proto/shop/v1/shop.proto\"]\n}\n"
+	item := "syntax = \"proto3\";\npackage shop.v1;\noption go_package = \"example.com/shop/gen/shop/v1;shopv1\";\nmessage Item { string name = 1; }\n"
+	writeFiles(t, dir, map[string]string{"parigot.hcl": shopHeader + protoBlock, "proto/shop/v1/shop.proto": item})
+	if err := generateForTest(dir, progress.New(nil, false)); err != nil {
+		t.Fatal(rendered(err))
+	}
+	before := generatedFiles(t, dir)
+	for _, tc := range []struct {
+		name     string
+		files    map[string]string
+		protosOK bool
+		want     string // in the error; none when ""
+	}{
+		{"a message added", map[string]string{"proto/shop/v1/shop.proto": item + "message Other { string id = 1; }\n"}, true, ""},
+		{"the proto block removed", map[string]string{"parigot.hcl": shopHeader}, true, ""},
+		{"a service implementing a proto service no proto defines", map[string]string{"parigot.hcl": shopHeader + protoBlock + "service \"shop\" {\n  source     = \"./shop\"\n  implements = [\"shop.v1.Shop\"]\n}\n"}, true, `Unknown proto service "shop.v1.Shop"`},
+		{"a .proto that does not compile", map[string]string{"parigot.hcl": shopHeader + protoBlock, "proto/shop/v1/shop.proto": item + "message Bad { Strng id = 1; }\n"}, false, "unknown type Strng"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			writeFiles(t, dir, tc.files)
+			app, err := LoadDeclared(dir)
+			if err != nil {
+				t.Fatal(rendered(err))
+			}
+			protosOK, err := Vet(context.Background(), app, dir)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Vet: %s", rendered(err))
+			case tc.want != "" && (err == nil || !strings.Contains(rendered(err), tc.want)):
+				t.Errorf("Vet: %v; want an error with %q", err, tc.want)
+			case protosOK != tc.protosOK:
+				t.Errorf("Vet says the protos compiled: %v, want %v", protosOK, tc.protosOK)
+			}
+			after := generatedFiles(t, dir)
+			if len(after) != len(before) {
+				t.Errorf("%d generated files after Vet, %d before", len(after), len(before))
+			}
+			for name, content := range before {
+				if after[name] != content {
+					t.Errorf("%s changed or is gone", name)
+				}
+			}
+		})
+	}
+}

@@ -38,6 +38,9 @@ type Input struct {
 	// among its diagnostics, Generate changes nothing on disk, so that a
 	// mistake in the manifest never costs the app its generated code.
 	Check func(services map[string]*Service) hcl.Diagnostics
+	// NoWrite compiles, generates and checks as Generate does, and writes
+	// and removes nothing (parigot check): Result.Files is then empty.
+	NoWrite bool
 }
 
 // ProtoSet is a group of proto files that share an import root.
@@ -120,7 +123,7 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 		if !diags.HasErrors() {
 			diags = append(diags, in.vet(res.Services)...)
 		}
-		if !diags.HasErrors() {
+		if !diags.HasErrors() && !in.NoWrite {
 			// No proto to generate from: what the app's protos generated
 			// before is stale, all of it.
 			diags = append(diags, in.removeStaleFiles(nil, nil, res)...)
@@ -163,7 +166,7 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 	res.untyped = c.placed(out.untyped)
 	res.methods = c.placedMethods(out.methods)
 	res.Descriptors = descriptorSet(req)
-	if diags = append(diags, in.vet(res.Services)...); diags.HasErrors() {
+	if diags = append(diags, in.vet(res.Services)...); diags.HasErrors() || in.NoWrite {
 		return res, diags
 	}
 	diags = append(diags, c.write(out.resp, res)...)

@@ -30,10 +30,13 @@ func newCheckCommand(stdout, stderr io.Writer) *cobra.Command {
 	var against string
 	cmd := &cobra.Command{
 		Use:   "check [app-dir] [--against REF]",
-		Short: "Lint the app's protos, and find changes that break callers, with buf",
-		Long: `check runs buf (which must be on PATH) on the protos of the app in app-dir
-(default: the current directory): buf lint, then, with --against, buf
-breaking against the same protos at a git ref. A change that breaks the wire
+		Short: "Check parigot.hcl against the protos, then lint them and find changes that break callers, with buf",
+		Long: `check checks the app in app-dir (default: the current directory) against
+its protos, as parigot build does before it writes anything (an implements
+entry or a subscription naming what the protos do not define is an error at
+its place in parigot.hcl), then runs buf (which must be on PATH) on the
+protos: buf lint, then, with --against, buf breaking against the same
+protos at a git ref. A change that breaks the wire
 or the generated code (a field's type changed, a method removed) is what a
 service upgraded on one machine must not do to the callers on others that
 still run the old code.
@@ -55,7 +58,26 @@ Install buf with:
 			if err != nil {
 				return err
 			}
-			return check(cmd, app, against, stdout, stderr)
+			// parigot.hcl against the protos first, as a build checks it:
+			// buf reads the protos alone. When the protos themselves have
+			// an error, buf would say it again: parigot's, at its place,
+			// is enough.
+			protosOK, vetErr := builder.Vet(cmd.Context(), app, appDir(args))
+			var diags *builder.DiagnosticsError
+			if vetErr != nil && (!protosOK || !errors.As(vetErr, &diags)) {
+				return vetErr
+			}
+			if diags != nil {
+				writeDiagnostics(stderr, diags)
+				fmt.Fprintf(stderr, "parigot: %s does not match the app's protos, above; buf checks the protos next\n", manifest.FileName)
+			}
+			if err := check(cmd, app, against, stdout, stderr); err != nil {
+				return err
+			}
+			if diags != nil {
+				return exitCode(exitFailure)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&against, "against", "", "a git ref (branch, tag, commit) to check for breaking changes against")

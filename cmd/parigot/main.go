@@ -120,8 +120,7 @@ func report(err error, stderr io.Writer) int {
 	}
 	var diags *builder.DiagnosticsError
 	if errors.As(err, &diags) {
-		color, width := terminal(stderr)
-		diag.Write(stderr, diags.Diags, diags.Sources, width, color)
+		writeDiagnostics(stderr, diags)
 		return exitFailure
 	}
 	var usage usageError
@@ -143,6 +142,13 @@ func report(err error, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "parigot: %v\n", err)
 	return exitFailure
+}
+
+// writeDiagnostics renders the diagnostics of e on stderr, with their
+// sources, in colour on a terminal.
+func writeDiagnostics(stderr io.Writer, e *builder.DiagnosticsError) {
+	color, width := terminal(stderr)
+	diag.Write(stderr, e.Diags, e.Sources, width, color)
 }
 
 // terminal reports whether w is a terminal (for colour) and its width.
