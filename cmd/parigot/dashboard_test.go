@@ -354,6 +354,24 @@ func openBrowser(t *testing.T) context.Context {
 	return browsertest.Start(t, 2*time.Minute, chromedp.WindowSize(1100, 700))
 }
 
+// openExplorer opens the dashboard at url in Chromium, once its explorer
+// can call, and returns the tab and what an element of the page says.
+func openExplorer(t *testing.T, url string) (context.Context, func(sel string) string) {
+	t.Helper()
+	ctx := openBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitEnabled(chromedp.CSS("#explorer-call"))); err != nil {
+		t.Fatalf("the explorer's call button never became usable: %v", err)
+	}
+	return ctx, func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("reading %s: %v", sel, err)
+		}
+		return s
+	}
+}
+
 // explore uses the page's API explorer as a person would: the method is
 // helloworld's one, the body a template of its request; they type a body
 // and press call, and read the reply and the call's trace; then a body that

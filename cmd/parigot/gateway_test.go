@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/nats-io/nats-server/v2/server"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -117,6 +118,46 @@ func TestAGatewayRefusesASubscriptionTarget(t *testing.T) {
 			}
 			p.stop(t)
 		})
+	}
+}
+
+// TestTheExplorerCallsATopicsMethodAsASimulatedDelivery: the method the
+// gateway refuses, in the same app run with --dashboard, is listed by the
+// explorer with its topic, marked on the page as simulating a delivery,
+// and called from there.
+func TestTheExplorerCallsATopicsMethodAsASimulatedDelivery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs wasm guests")
+	}
+	url := runWithDashboard(t, "testdata/apps/subscribed", "--ephemeral")
+	if methods := get(t, url+"api/explorer/methods"); !strings.Contains(methods, `"method":"Heard","guest":"counter","request":"google.protobuf.Empty","template":{},"topics":["said"]}`) {
+		t.Errorf("the explorer's methods: %s; want Heard with its topic", methods)
+	}
+	ctx, text := openExplorer(t, url)
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#explorer-method"), "1")); err != nil { // Count, Heard
+		t.Fatalf("choosing Heard: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#explorer-method").dispatchEvent(new Event("change"))`)); err != nil {
+		t.Fatal(err)
+	}
+	option, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#explorer-method").selectedOptions[0].textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `test.Counter/Heard (counter) · simulates a delivery of topic "said"`; option != want {
+		t.Errorf("the explorer offers %q, want %q", option, want)
+	}
+	if status := text("#explorer-status"); !strings.HasPrefix(status, `A call simulates a delivery of topic "said": a gateway does not serve this method to its clients`) {
+		t.Errorf("with Heard chosen the explorer says %q, want that a call simulates a delivery", status)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#explorer-call")),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-called="1"]`)),
+	); err != nil {
+		t.Fatalf("calling Heard: %v", err)
+	}
+	if status, reply := text("#explorer-status"), text("#explorer-reply"); status != "ok · test.Counter/Heard" || reply != "{}" {
+		t.Errorf("after the call the explorer shows %q and %q, want ok and the empty reply", status, reply)
 	}
 }
 

@@ -46,22 +46,33 @@ func TestAServiceChecksTheAuthorizationTheGatewayPassesOn(t *testing.T) {
 // TestTheExplorerGivesAServiceTheAuthorizationItChecks runs the same app
 // with --dashboard: the explorer calls WhoAmI without a header and gets
 // unauthenticated, and with the headers its user gives (Parigot-Header-*
-// over HTTP, lines of the headers box on the page, in Chromium) gets them
-// back as the method got them, and none of the page's own.
+// over HTTP, in both modes; lines of the headers box on the page, in
+// Chromium) gets them back as the method got them, and none of the
+// page's own.
 func TestTheExplorerGivesAServiceTheAuthorizationItChecks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs wasm guests")
 	}
-	url := runWithDashboard(t, "testdata/apps/served")
-	call := func(header ...string) (int, string) {
-		t.Helper()
-		code, body, err := postJSON(url+"api/explorer/call/test.Greeter/WhoAmI", "{}", header...)
-		if err != nil {
-			t.Fatal(err)
+	overHTTP := func(t *testing.T, url string) {
+		// In split mode the explorer calls once every child's service is
+		// ready, which the end of the program does not wait for.
+		waitFor(t, "explorer serving the app's methods", func() (bool, string) {
+			resp, err := http.Get(url + "api/explorer/methods")
+			if err != nil {
+				return false, err.Error()
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode == http.StatusOK, string(body)
+		})
+		call := func(header ...string) (int, string) {
+			t.Helper()
+			code, body, err := postJSON(url+"api/explorer/call/test.Greeter/WhoAmI", "{}", header...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return code, body
 		}
-		return code, body
-	}
-	t.Run("over HTTP", func(t *testing.T) {
 		if code, body := call("Authorization", "Bearer page", "Cookie", "session=s"); code != http.StatusUnauthorized || !strings.Contains(body, "WhoAmI needs an Authorization header") {
 			t.Errorf("without Parigot-Header-Authorization: %d %s, want 401 and the method's refusal", code, body)
 		}
@@ -69,19 +80,15 @@ func TestTheExplorerGivesAServiceTheAuthorizationItChecks(t *testing.T) {
 		if want := `"authorization=Bearer t0ken;x-request-id=r-1"`; code != http.StatusOK || body != want {
 			t.Errorf("with Parigot-Header-Authorization: %d %s, want 200 %s", code, body, want)
 		}
+	}
+	t.Run("over HTTP, in split mode", func(t *testing.T) {
+		overHTTP(t, runWithDashboard(t, "testdata/apps/served", "--mode=split"))
 	})
+	url := runWithDashboard(t, "testdata/apps/served")
+	t.Run("over HTTP", func(t *testing.T) { overHTTP(t, url) })
 	t.Run("in the page", func(t *testing.T) {
-		ctx := openBrowser(t)
-		text := func(sel string) string {
-			s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-			if err != nil {
-				t.Fatalf("reading %s: %v", sel, err)
-			}
-			return s
-		}
+		ctx, text := openExplorer(t, url)
 		if err := chromedp.Do(ctx,
-			chromedp.Navigate(url),
-			chromedp.WaitEnabled(chromedp.CSS("#explorer-call")),
 			chromedp.SetValue(chromedp.CSS("#explorer-method"), "2"), // Crash, Hi, WhoAmI
 			chromedp.SetValue(chromedp.CSS("#explorer-body"), "{}"),
 		); err != nil {
