@@ -91,6 +91,7 @@ type instance struct {
 
 	serving atomic.Int64 // calls taken from the inbox and not yet answered
 	dropped atomic.Int64 // calls dropped unrun because their caller's deadline had passed
+	given   atomic.Int64 // calls dropped unrun because their caller gave them up (route.Abandoner)
 
 	readyOnce sync.Once
 	readyCh   chan struct{} // closed when the guest calls ready
@@ -459,7 +460,7 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 			in.lookedAt = unixNano()
 			in.expire(in.lookedAt)
 		}
-		in.dropExpiredCalls()
+		in.dropUnwantedCalls()
 		if in.ready.len() > 0 {
 			return *in.ready.front(), true, false
 		}
@@ -502,25 +503,49 @@ func (in *instance) next(ctx context.Context, timeout time.Duration) (ev abi.Eve
 	}
 }
 
-// dropExpiredCalls drops the calls first in line whose caller's deadline
-// has passed: their callers have their answer (deadline exceeded) already,
-// so running them would only spend the service's time for nobody.
-func (in *instance) dropExpiredCalls() {
-	for in.ready.len() > 0 && in.ready.front().Kind == abi.KindCall && in.ready.front().Deadline > 0 {
+// dropUnwantedCalls drops the calls first in line whose caller's
+// deadline has passed, or whose caller gave them up (a gateway's client
+// that hung up): their callers have their answer already, so running
+// them would only spend the service's time for nobody, and make the
+// calls behind them wait. It looks at each call once, as the guest is
+// about to take it: a call taken runs to its end.
+func (in *instance) dropUnwantedCalls() {
+	for in.ready.len() > 0 && in.ready.front().Kind == abi.KindCall {
 		ev := in.ready.front()
-		if in.lookedAt == 0 {
-			in.lookedAt = unixNano()
-		}
-		if ev.Deadline > in.lookedAt {
+		switch {
+		case ev.Deadline > 0 && in.expiredAt(ev.Deadline):
+			in.dropped.Add(1)
+		case ev.Abandonable && in.abandoned(ev.CallID):
+			in.given.Add(1)
+		default:
 			return
 		}
 		if _, ok := in.incoming[ev.CallID]; ok {
 			delete(in.incoming, ev.CallID)
 			in.serving.Add(-1)
 		}
-		in.dropped.Add(1)
 		in.pop()
 	}
+}
+
+// expiredAt reports whether deadline (Unix nanoseconds) has passed, by
+// the time next looked at, or looks at now.
+func (in *instance) expiredAt(deadline int64) bool {
+	if in.lookedAt == 0 {
+		in.lookedAt = unixNano()
+	}
+	return deadline <= in.lookedAt
+}
+
+// abandoned reports whether the caller of the incoming call id gave it
+// up (see abi.Event.Abandonable).
+func (in *instance) abandoned(id uint64) bool {
+	t, ok := in.incoming[id]
+	if !ok {
+		return false
+	}
+	a, ok := t.caller.(route.Abandoner)
+	return ok && a.Abandoned(t.callID)
 }
 
 // armTimer makes in.timer fire at d (Unix nanoseconds), leaving it alone

@@ -177,11 +177,15 @@ func (in *instance) logTag() (method, traceID, spanID string) {
 // host, kept per instance for /metrics (set only with metrics on).
 type memorySeen = atomic.Uint64
 
-// watchInstances makes /metrics read every guest's inbox depth and memory.
+// watchInstances makes /metrics read every guest's inbox depth, memory
+// and the calls it dropped unrun.
 func (r *run) watchInstances() {
 	for _, in := range r.instances {
-		r.obs.Watch(ReplicaLabel(in.spec.Name, r.cfg.Replica), func() (float64, float64) {
-			return float64(in.waitingCalls.Load()), float64(in.memory.Load())
+		r.obs.Watch(ReplicaLabel(in.spec.Name, r.cfg.Replica), func() observe.Reading {
+			return observe.Reading{
+				Inbox: float64(in.waitingCalls.Load()), Memory: float64(in.memory.Load()),
+				Expired: uint64(in.dropped.Load()), GivenUp: uint64(in.given.Load()),
+			}
 		})
 	}
 }

@@ -26,9 +26,19 @@ type Metrics struct {
 	pushed *pushed // split mode: the children's
 }
 
-// Probe reads a guest's gauges when /metrics is scraped: the calls waiting
-// in its inbox and the bytes of its linear memory.
-type Probe func() (inbox, memory float64)
+// Probe reads a guest's gauges and counters when /metrics is scraped.
+type Probe func() Reading
+
+// Reading is what a Probe reads of a guest.
+type Reading struct {
+	Inbox  float64 // calls waiting in its inbox now
+	Memory float64 // bytes of its linear memory
+	// Expired and GivenUp count the calls it dropped unrun, never
+	// having taken them from its inbox: their caller's deadline had
+	// passed, or their caller had given them up (a gateway's client
+	// that hung up).
+	Expired, GivenUp uint64
+}
 
 // Buckets of the latency histograms, in seconds: a call in one process takes
 // microseconds, one across NATS a fraction of a millisecond, a slow method
@@ -97,21 +107,31 @@ func (m *Metrics) Handler() http.Handler {
 type gauges Metrics
 
 var (
-	inboxDesc  = prometheus.NewDesc("parigot_inbox_calls", "Calls waiting in a guest's inbox.", []string{"guest"}, nil)
-	memoryDesc = prometheus.NewDesc("parigot_guest_memory_bytes", "Size of a guest's linear memory.", []string{"guest"}, nil)
+	inboxDesc   = prometheus.NewDesc("parigot_inbox_calls", "Calls waiting in a guest's inbox.", []string{"guest"}, nil)
+	memoryDesc  = prometheus.NewDesc("parigot_guest_memory_bytes", "Size of a guest's linear memory.", []string{"guest"}, nil)
+	droppedDesc = prometheus.NewDesc("parigot_calls_dropped_total", "Calls a service dropped unrun from its inbox, by why: \"deadline\" (their caller's deadline had passed) or \"given up\" (their caller gave them up: a gateway's client hung up).", []string{"guest", "reason"}, nil)
+)
+
+// The reasons of parigot_calls_dropped_total.
+const (
+	DroppedDeadline = "deadline"
+	DroppedGivenUp  = "given up"
 )
 
 func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
 	ch <- inboxDesc
 	ch <- memoryDesc
+	ch <- droppedDesc
 }
 
 func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for guest, p := range g.probes {
-		inbox, memory := p()
-		ch <- prometheus.MustNewConstMetric(inboxDesc, prometheus.GaugeValue, inbox, guest)
-		ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, memory, guest)
+		r := p()
+		ch <- prometheus.MustNewConstMetric(inboxDesc, prometheus.GaugeValue, r.Inbox, guest)
+		ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, r.Memory, guest)
+		ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(r.Expired), guest, DroppedDeadline)
+		ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(r.GivenUp), guest, DroppedGivenUp)
 	}
 }

@@ -177,12 +177,12 @@ func TestARestartedChildsMetricsReplaceItsPredecessors(t *testing.T) {
 		for range calls {
 			child.Call("greeting", "greeting.v1.Greeting/FetchGreeting", "ok", "hello", time.Microsecond, time.Microsecond)
 		}
-		child.Watch("greeting", func() (float64, float64) { return 0, 1 << 20 })
+		child.Watch("greeting", func() Reading { return Reading{Memory: 1 << 20} })
 		return pushOf(t, child)
 	}
 	d := NewMetrics()
 	other := NewMetrics()
-	other.Watch("hello", func() (float64, float64) { return 0, 2 << 20 })
+	other.Watch("hello", func() Reading { return Reading{Memory: 2 << 20} })
 	if err := d.pushed.take("greeting-100", bytes.NewReader(push(3))); err != nil {
 		t.Fatal(err)
 	}

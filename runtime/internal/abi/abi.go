@@ -197,6 +197,12 @@ type Event struct {
 	// topic's subscription redelivers such a message without counting an
 	// attempt (runtime/state).
 	Bystander bool
+	// Abandonable is host-side only too, on a call whose caller may give
+	// it up before its deadline (a gateway's client that hangs up, a
+	// caller in another process that says so): before its guest takes
+	// it, the host asks the caller (route.Abandoner) and drops it unrun
+	// if it was. In the padding after Bystander: no event grows.
+	Abandonable bool
 }
 
 // Header is the request headers a gateway passed on with a call,

@@ -124,6 +124,10 @@ type Caller struct {
 	mu      sync.Mutex
 	nextID  uint64
 	waiting map[uint64]chan abi.Event
+	// givenUp holds the calls whose ctx ended before their reply (a
+	// gateway's client hung up): a service that has not taken one yet
+	// drops it unrun (route.Abandoner).
+	givenUp route.GivenUp
 }
 
 // NewCaller returns a caller named name: in split mode its NATS identity,
@@ -135,6 +139,10 @@ func (c *Caller) GuestName() string { return c.name }
 
 // MethodTimeout implements route.Endpoint; nothing calls the caller.
 func (c *Caller) MethodTimeout() time.Duration { return 0 }
+
+// Abandoned implements route.Abandoner: the call id's ctx ended before
+// its reply came.
+func (c *Caller) Abandoned(id uint64) bool { return c.givenUp.Has(id) }
 
 // Deliver implements route.Endpoint: it hands a reply to its waiting call.
 func (c *Caller) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
@@ -200,7 +208,9 @@ func (c *Caller) CallWith(ctx context.Context, o CallOptions, callee route.Endpo
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: deadline.UnixNano(), Method: method, Payload: payload, Trace: o.Trace}
+	// A call whose ctx may end before its deadline (a gateway's client
+	// may hang up) may be given up: its service asks before taking it.
+	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: deadline.UnixNano(), Method: method, Payload: payload, Trace: o.Trace, Abandonable: ctx.Done() != nil}
 	ev.SetHeader(o.Header)
 	if r := callee.Deliver(ev, c); r != route.Accepted {
 		c.forget(id, w)
@@ -219,6 +229,10 @@ func (c *Caller) CallWith(ctx context.Context, o CallOptions, callee route.Endpo
 		return abi.Event{}, &DeadlineError{Guest: callee.GuestName(), Budget: budget}
 	case <-ctx.Done():
 		c.forget(id, w)
+		c.givenUp.Add(id)
+		if cc, ok := callee.(route.Canceller); ok {
+			cc.Cancel(id, c) // its service is in another process: tell it
+		}
 		return abi.Event{}, ctx.Err()
 	}
 }

@@ -11,6 +11,7 @@
 package route
 
 import (
+	"sync/atomic"
 	"time"
 
 	"parigot.dev/parigot/runtime/internal/abi"
@@ -75,6 +76,51 @@ type Mover interface {
 	// another replica. It is the call's one answer from this endpoint.
 	Moved()
 }
+
+// Abandoner is implemented by where the reply to a call goes (the call's
+// from) when its caller may give the call up before its deadline: a
+// native caller (the gateway, whose client hung up or canceled), a
+// direct connection whose caller in another process said so. Such a call
+// is marked abi.Event.Abandonable, and the host of its guest asks before
+// the guest takes it: a call given up is dropped unrun, as one whose
+// deadline passed is. A call its guest took already runs to its end.
+type Abandoner interface {
+	Endpoint
+	// Abandoned reports whether the caller has given up the call it
+	// numbered callID (the call's id as the caller delivered it).
+	Abandoned(callID uint64) bool
+}
+
+// Canceller is implemented by an endpoint that can tell its guest's
+// process that the caller gave up a call it delivered: split mode's
+// proxy of a service in another process, which says so on the call's
+// direct connection. Cancel never blocks on the other process.
+type Canceller interface {
+	Endpoint
+	// Cancel says that from gave up its call callID.
+	Cancel(callID uint64, from Endpoint)
+}
+
+// GivenUp is a set of the ids of calls their caller gave up, for an
+// Abandoner: safe from any goroutine, without a lock or an allocation.
+// It remembers the last id added in each of its slots (an id's slot is
+// the id modulo their number), so it holds the latest of calls numbered
+// in sequence; an id it lost to a later one is a call that runs, as
+// every call did before callers could give up. Ids are never 0.
+type GivenUp struct {
+	ids [givenUpSlots]atomic.Uint64
+}
+
+// givenUpSlots is how many given-up calls numbered in sequence a GivenUp
+// holds for sure: as many as a service's inbox holds by default
+// (inbox_calls), in 8 KiB.
+const givenUpSlots = 1024
+
+// Add notes that the call id was given up.
+func (g *GivenUp) Add(id uint64) { g.ids[id%givenUpSlots].Store(id) }
+
+// Has reports whether the call id was given up.
+func (g *GivenUp) Has(id uint64) bool { return id != 0 && g.ids[id%givenUpSlots].Load() == id }
 
 // Pauser is a Remote that can take a local service out of the ways calls
 // reach it from other processes while it is down between two runs (it
