@@ -678,6 +678,9 @@ func (in *instance) expire(now int64) {
 			continue
 		}
 		delete(in.pending, id)
+		if c, ok := o.callee.(route.Canceller); ok {
+			c.Cancel(id, in, true) // its service is in another process: tell it
+		}
 		msg := fmt.Sprintf("no reply from service %s within its method budget of %s", o.callee.GuestName(), o.callee.MethodTimeout())
 		if o.inherited {
 			msg = fmt.Sprintf("no reply from service %s before the deadline this call inherited from its caller (its own budget is %s)", o.callee.GuestName(), o.callee.MethodTimeout())

@@ -71,6 +71,12 @@ import (
 // before its guest took it. The caller sends it to the next replica; the
 // last one left gets it not movable, and takes it as an only replica does.
 //
+// A caller that gives up a call before its reply (its ctx ended: a
+// gateway's client hung up; over TCP, its deadline passed, which a
+// replica on another machine cannot tell by its own clock) forgets it
+// and says so (frameGiven); the replica's host drops it unrun if its
+// guest has not taken it yet (route.Abandoner).
+//
 // Each call completes once: with its reply; with unavailable when its
 // connection breaks first (the caller's reader fails what is in flight on
 // it, and drops the replica); or at its deadline, which the calling host
@@ -385,6 +391,23 @@ type serverConn struct {
 	remote   bool            // from another machine (TCP): its calls are not ordered with others' (inOrder)
 
 	helloWait time.Duration // how long it has to say hello
+
+	// givenUp holds the calls its caller gave up (frameGiven), by their
+	// ids on this connection: made at the first.
+	givenUp atomic.Pointer[route.GivenUp]
+}
+
+// gaveUp notes the calls a frameGiven's body names as given up: those
+// its guest has not taken yet are dropped unrun (route.Abandoner).
+func (c *serverConn) gaveUp(body []byte) {
+	g := c.givenUp.Load()
+	if g == nil {
+		g = new(route.GivenUp)
+		c.givenUp.Store(g) // only the reader stores it
+	}
+	for f := (frameReader{b: body}); len(f.b) >= 8; {
+		g.Add(f.u64())
+	}
 }
 
 // advance notes that c dealt with a frame, for inOrder's waiters: each
@@ -469,6 +492,8 @@ func (c *serverConn) run() {
 			}
 		case frameAck:
 			c.ack()
+		case frameGiven:
+			c.gaveUp(body)
 		default:
 			return // not a caller's frame: a broken peer
 		}
@@ -499,7 +524,10 @@ func (c *serverConn) call(guest, who string, body []byte, movable bool) (held bo
 		c.reply(id, abi.ErrorEvent(id, code, why))
 		return false
 	}
-	ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: payload}
+	// Its caller may give it up (frameGiven), before its deadline or,
+	// from another machine, once it passed: the host asks before its
+	// guest takes it (directCaller.Abandoned).
+	ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: payload, Abandonable: true}
 	ev.SetHeader(header)
 	if timeout > 0 {
 		ev.Deadline = time.Now().UnixNano() + timeout
@@ -700,6 +728,13 @@ func (d *directCaller) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
 }
 func (d *directCaller) Movable() bool { return d.movable }
 func (d *directCaller) Moved()        { d.conn.untaken(d.id) }
+
+// Abandoned implements route.Abandoner: the caller said it gave the call
+// up (frameGiven).
+func (d *directCaller) Abandoned(uint64) bool {
+	g := d.conn.givenUp.Load()
+	return g != nil && g.Has(d.id)
+}
 
 func (d *directCaller) GuestName() string            { return d.name }
 func (d *directCaller) MethodTimeout() time.Duration { return 0 }

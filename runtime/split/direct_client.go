@@ -531,6 +531,10 @@ type clientConn struct {
 	seq     uint64
 	pending map[uint64]pendingCall // by the connection's own call ids
 	dead    bool
+	// givenUp are the ids of calls given up that the replica has not
+	// been told of yet; telling is set while a goroutine tells it (tell).
+	givenUp []uint64
+	telling bool
 }
 
 // pendingCall is a call in flight on a direct connection: who made it,
@@ -598,6 +602,72 @@ func (cc *clientConn) call(ev abi.Event, from route.Endpoint, move *moving) bool
 		cc.c.Close() // its reader fails what else is in flight
 	}
 	return !still // completed already, by the reader, when not still pending
+}
+
+// giveUp finds the call callID from, in flight on a direct connection
+// to a replica of guest, and tells that replica it was given up (see
+// remoteService.Cancel); over a Unix socket only when not expired.
+func (d *directClient) giveUp(guest string, from route.Endpoint, callID uint64, expired bool) {
+	d.mu.Lock()
+	var conns []*clientConn
+	if p := d.peers[guest]; p != nil {
+		conns = p.conns // replaced, never changed in place, when one is dropped
+	}
+	d.mu.Unlock()
+	for _, cc := range conns {
+		if !(expired && cc.local) && cc.giveUp(from, callID) {
+			return
+		}
+	}
+}
+
+// giveUp tells cc's replica that the call callID from is given up, if
+// it is in flight on cc, and reports whether it was. The call is no
+// longer: a reply to it, or its hand-back, is ignored. Its caller never
+// waits for the replica: a goroutine writes what is given up while
+// there is some (tell).
+func (cc *clientConn) giveUp(from route.Endpoint, callID uint64) bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	for id, p := range cc.pending { // a call given up is rare: no index for it on every call
+		if p.id != callID || p.from != from {
+			continue
+		}
+		delete(cc.pending, id)
+		cc.client.settle(p)
+		cc.givenUp = append(cc.givenUp, id)
+		if !cc.telling {
+			cc.telling = true
+			go cc.tell()
+		}
+		return true
+	}
+	return false
+}
+
+// tell writes what is given up on cc until none is left. A replica that
+// does not take it within replyWriteTimeout loses its connection, as
+// with a reply.
+func (cc *clientConn) tell() {
+	for {
+		cc.mu.Lock()
+		ids := cc.givenUp
+		cc.givenUp = nil
+		if len(ids) == 0 || cc.dead {
+			cc.telling = false
+			cc.mu.Unlock()
+			return
+		}
+		cc.mu.Unlock()
+		cc.wmu.Lock()
+		cc.c.SetWriteDeadline(time.Now().Add(replyWriteTimeout))
+		err := cc.w.given(ids)
+		cc.c.SetWriteDeadline(time.Time{})
+		cc.wmu.Unlock()
+		if err != nil {
+			cc.c.Close() // its reader fails what else is in flight
+		}
+	}
 }
 
 // read takes the replica's frames until the connection ends, then fails

@@ -22,6 +22,7 @@ import (
 //	refused service -> caller: the hello was refused: a message; the connection closes
 //	movable caller -> service: a call, as call, that may go to another replica
 //	untaken service -> caller: u64 id: a movable call handed back, untaken (it goes elsewhere)
+//	given   caller -> service: u64 id, ...: calls their caller gave up (dropped unrun if not taken yet)
 type frameKind byte
 
 const (
@@ -34,6 +35,7 @@ const (
 	frameWelcome
 	frameMovable
 	frameUntaken
+	frameGiven
 )
 
 // maxFrame bounds a frame read from a direct connection: the largest
@@ -111,6 +113,17 @@ func (f frameWriter) untaken(id uint64) error {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], id)
 	f.w.Write(b[:])
+	return f.w.Flush()
+}
+
+// given writes a frame of the ids of calls their caller gave up.
+func (f frameWriter) given(ids []uint64) error {
+	f.header(frameGiven, 8*len(ids))
+	var b [8]byte
+	for _, id := range ids {
+		binary.BigEndian.PutUint64(b[:], id)
+		f.w.Write(b[:])
+	}
 	return f.w.Flush()
 }
 

@@ -116,6 +116,9 @@ func FuzzFrames(f *testing.F) {
 	buf.Reset()
 	w.call(2, 0, 0, "test.Echo/Echo", "", abi.AppendHeader(nil, "authorization", "Bearer abc"), []byte("x"), false)
 	f.Add(buf.Bytes())
+	buf.Reset()
+	w.given([]uint64{3, 4})
+	f.Add(buf.Bytes())
 	f.Add([]byte{0, 0, 0, 1, 2})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r := bufio.NewReader(bytes.NewReader(in))
@@ -127,6 +130,7 @@ func FuzzFrames(f *testing.F) {
 			if c, err := parseCall(body); err == nil {
 				abi.HeaderValues(c.header, func(string, string) bool { return true })
 			}
+			(&serverConn{}).gaveUp(body) // a given frame's ids, or any body taken for one
 			h := frameReader{b: body}
 			h.str16()
 			h.str16()

@@ -652,6 +652,16 @@ type remoteService struct {
 func (r *remoteService) GuestName() string            { return r.spec.Name }
 func (r *remoteService) MethodTimeout() time.Duration { return r.spec.MethodTimeout }
 
+// Cancel implements route.Canceller: a call from gave up, that went
+// over a direct connection, is given up on it too (frameGiven), so that
+// its replica drops it unrun if its guest has not taken it yet. One
+// whose deadline passed (expired) is said only to a replica on another
+// machine: one on this machine drops it by its send time already. A
+// call that went through the NATS server is not reached.
+func (r *remoteService) Cancel(callID uint64, from route.Endpoint, expired bool) {
+	r.net.client.giveUp(r.spec.Name, from, callID, expired)
+}
+
 // Deliver sends a call. A call that cannot be sent fails at once.
 func (r *remoteService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 	r.send(ev, from, nil)

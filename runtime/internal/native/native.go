@@ -226,14 +226,24 @@ func (c *Caller) CallWith(ctx context.Context, o CallOptions, callee route.Endpo
 		return ev, nil
 	case <-w.timer.C:
 		c.forget(id, w)
+		c.giveUp(id, callee, true)
 		return abi.Event{}, &DeadlineError{Guest: callee.GuestName(), Budget: budget}
 	case <-ctx.Done():
 		c.forget(id, w)
-		c.givenUp.Add(id)
-		if cc, ok := callee.(route.Canceller); ok {
-			cc.Cancel(id, c) // its service is in another process: tell it
-		}
+		c.giveUp(id, callee, ctx.Err() == context.DeadlineExceeded) // the call's deadline is ctx's then
 		return abi.Event{}, ctx.Err()
+	}
+}
+
+// giveUp notes that the call id to callee is given up, and tells the
+// process of a callee elsewhere (route.Canceller): the call's deadline
+// passed when expired, else its ctx ended.
+func (c *Caller) giveUp(id uint64, callee route.Endpoint, expired bool) {
+	if !expired {
+		c.givenUp.Add(id) // an expired call is dropped by its deadline
+	}
+	if cc, ok := callee.(route.Canceller); ok {
+		cc.Cancel(id, c, expired)
 	}
 }
 

@@ -97,8 +97,11 @@ type Abandoner interface {
 // direct connection. Cancel never blocks on the other process.
 type Canceller interface {
 	Endpoint
-	// Cancel says that from gave up its call callID.
-	Cancel(callID uint64, from Endpoint)
+	// Cancel says that from gave up its call callID before its reply
+	// came: from's ctx ended, or, when expired, the call's deadline
+	// passed (which a process that shares the caller's clock drops the
+	// call by already).
+	Cancel(callID uint64, from Endpoint, expired bool)
 }
 
 // GivenUp is a set of the ids of calls their caller gave up, for an
