@@ -216,6 +216,12 @@ func callsOnceDirect(t *testing.T, caller *Network, id uint64, want string, sent
 // then too.
 func startEchoChild(t *testing.T, guests []*host.GuestSpec, directHost string) (*Server, context.Context, *lines.Buffer) {
 	t.Helper()
+	return startChild(t, guests, "echo", directHost)
+}
+
+// startChild is startEchoChild of the service name.
+func startChild(t *testing.T, guests []*host.GuestSpec, name, directHost string) (*Server, context.Context, *lines.Buffer) {
+	t.Helper()
 	srv, err := StartServer("test", guests)
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +231,7 @@ func startEchoChild(t *testing.T, guests []*host.GuestSpec, directHost string) (
 	t.Cleanup(stop)
 	ready := make(chan struct{})
 	out := new(lines.Buffer)
-	go RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "echo", Conn: srv.Conn("echo"), Stdout: out, Stderr: out,
+	go RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: name, Conn: srv.Conn(name), Stdout: out, Stderr: out,
 		Ready: func() { close(ready) }, DirectHost: directHost})
 	<-ready
 	return srv, ctx, out

@@ -3,9 +3,15 @@ package split
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/native"
 	"parigot.dev/parigot/runtime/internal/route"
@@ -106,4 +112,77 @@ func TestACallWhoseDeadlinePassedOverTCPIsGivenUpOnTheReplica(t *testing.T) {
 		t.Fatalf("the call ended with %v, want its deadline", err)
 	}
 	waitFor(t, "the replica to learn that the call was given up", func() bool { return a.Abandoned(0) })
+}
+
+// A service in a process of its own, behind a method that holds it,
+// does not run the calls that a native caller (a gateway) gave up over
+// its direct connection meanwhile, on this machine and from another: it
+// runs the live call after them, and only that one.
+func TestAServiceInAnotherProcessDoesNotRunTheCallsGivenUp(t *testing.T) {
+	for _, c := range []struct{ name, directHost, machine string }{
+		{"over a Unix socket", "", ""},
+		{"over TCP from another machine", "127.0.0.1", "machine-b"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Dir(testGuests(t, 1)[0].Wasm)
+			guests := []*host.GuestSpec{
+				{Name: "back", Kind: host.Service, Wasm: filepath.Join(dir, "chain.wasm"), Implements: []string{"test.Back"},
+					MethodTimeout: time.Minute, Replicas: 1, Env: []string{"CHAIN_SERVE=test.Back"}},
+				{Name: "ticker", Kind: host.Program, Requires: []string{"back"}, Replicas: 1},
+			}
+			srv, ctx, out := startChild(t, guests, "back", c.directHost)
+			caller := NewNetwork(connectAs(t, srv, "ticker"), "test", guests, "ticker")
+			if c.machine != "" {
+				onMachine(caller, c.machine)
+			}
+			t.Cleanup(func() { caller.Close() })
+			if err := caller.WaitReady(ctx, []string{"back"}, patience, nil); err != nil {
+				t.Fatal(err)
+			}
+			if known(caller, "back") != 1 {
+				t.Fatal("the caller has no direct connection to back")
+			}
+			back := caller.Service("test.Back")
+			nc := native.NewCaller("ticker")
+			call := func(ctx context.Context, method, s string) (string, error) {
+				req, _ := proto.Marshal(wrapperspb.String(s))
+				ev, err := nc.Call(ctx, back, "test.Back/"+method, req)
+				if err != nil {
+					return "", err
+				}
+				if ev.Code != abi.CodeOK {
+					return "", fmt.Errorf("%v: %s", ev.Code, abi.ErrorMessage(ev.Payload))
+				}
+				var r wrapperspb.StringValue
+				proto.Unmarshal(ev.Payload, &r)
+				return r.GetValue(), nil
+			}
+			// Busy holds the service for half a second; the calls after it
+			// wait, on the one connection, then in its inbox.
+			busy := make(chan error, 1)
+			go func() {
+				_, err := call(ctx, "Busy", "busy")
+				busy <- err
+			}()
+			waitFor(t, "Busy to be sent", func() bool { return caller.client.sent.Load() == 1 })
+			// Each is sent, then given up at once: its ctx has ended, as a
+			// gateway's request's does when its client hangs up.
+			gone, giveUp := context.WithCancel(ctx)
+			giveUp()
+			for i := range 5 {
+				if _, err := call(gone, "Relay", "abandoned"); !errors.Is(err, context.Canceled) {
+					t.Fatalf("given-up call %d: %v, want context canceled", i, err)
+				}
+			}
+			if got, err := call(ctx, "Relay", "live"); err != nil || got != "live" {
+				t.Fatalf("the live call: %q, %v; want its echo\n%s", got, err, out.String())
+			}
+			if err := <-busy; err != nil {
+				t.Fatal(err)
+			}
+			if got, err := call(ctx, "Count", ""); err != nil || got != "relayed 1" {
+				t.Errorf("the service says %q (%v), want \"relayed 1\": it ran given-up calls", got, err)
+			}
+		})
+	}
 }
