@@ -1,11 +1,15 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +19,7 @@ import (
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/native"
+	"parigot.dev/parigot/runtime/internal/route"
 	"parigot.dev/parigot/runtime/observe"
 )
 
@@ -105,5 +110,67 @@ func TestACallItsCallerGaveUpIsDroppedUnrun(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, grepLines(string(body), "parigot_calls_dropped"))
 		}
+	}
+}
+
+// farService is a service in another process that never answers, and
+// hears which calls their callers gave up (route.Canceller, as split
+// mode's proxies do).
+type farService struct {
+	mu        sync.Mutex
+	delivered []uint64
+	gaveUp    []string // "id expired"
+	from      map[route.Endpoint]bool
+}
+
+func (f *farService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.delivered = append(f.delivered, ev.CallID)
+	f.from[from] = true
+	return route.Accepted
+}
+func (f *farService) Cancel(id uint64, from route.Endpoint, expired bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.from[from] {
+		id = 0 // not a caller of this service
+	}
+	f.gaveUp = append(f.gaveUp, fmt.Sprintf("%d %v", id, expired))
+}
+func (f *farService) GuestName() string            { return "echo" }
+func (f *farService) MethodTimeout() time.Duration { return 50 * time.Millisecond }
+
+type farRemote struct{ svc *farService }
+
+func (r farRemote) Service(name string) route.Endpoint {
+	if name == "test.Echo" {
+		return r.svc
+	}
+	return nil
+}
+func (farRemote) Serve(string, []string, route.Endpoint) error { return nil }
+func (farRemote) Ready(string) error                           { return nil }
+
+// A guest's call to a service in another process that gets no reply by
+// its deadline is given up to that process (split mode says so on a
+// direct connection over TCP, whose replica cannot tell the deadline by
+// its own clock): each call the program made and waited out.
+func TestACallThatExpiresIsGivenUpToItsServiceElsewhere(t *testing.T) {
+	far := &farService{from: map[route.Endpoint]bool{}}
+	caller := &GuestSpec{Name: "caller", Kind: Program, Wasm: wasm(t, "caller"), Requires: []string{"echo"}}
+	var out bytes.Buffer
+	res, err := Run(t.Context(), Config{Guests: []*GuestSpec{caller}, Stdout: &out, Stderr: &out, Remote: farRemote{far}})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("Run: %v, exit %d\n%s", err, res.ExitCode, out.String())
+	}
+	far.mu.Lock()
+	defer far.mu.Unlock()
+	var want []string
+	for _, id := range far.delivered {
+		want = append(want, fmt.Sprintf("%d true", id))
+	}
+	if len(want) == 0 || !slices.Equal(far.gaveUp, want) {
+		t.Errorf("given up: %q, want each call the program made (%v), expired\n%s", far.gaveUp, far.delivered, out.String())
 	}
 }
