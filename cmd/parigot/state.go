@@ -319,6 +319,7 @@ type deadLetter struct {
 	Subscriber string    `json:"subscriber"`
 	Attempts   uint64    `json:"attempts"`
 	Error      string    `json:"error"`
+	Trace      string    `json:"trace,omitempty"`
 	Size       int       `json:"size"`
 	Time       time.Time `json:"time"`
 	Data       []byte    `json:"data"`
@@ -335,7 +336,9 @@ the message's own place in the topic, which the run's "message N of topic
 T dead-lettered" line named; the subscriber whose deliveries failed; how
 many attempts it made; the message's size; when it was dead-lettered (UTC);
 and why its last attempt failed. With --json, an array of objects with the
-same fields and the message's bytes (data, base64).`,
+same fields, the message's bytes (data, base64) and, for a message
+published while a traced call ran, the id of its trace (trace), where its
+deliveries are, and its redelivery will be.`,
 		Example: `  parigot state dead transfers
   parigot state dead transfers --json`,
 		Args: exactArgs(1),
@@ -349,7 +352,7 @@ same fields and the message's bytes (data, base64).`,
 					out := []deadLetter{}
 					for _, d := range dead {
 						out = append(out, deadLetter{Seq: d.Seq, Message: d.Message, Subscriber: d.Subscriber, Attempts: d.Attempts,
-							Error: d.Error, Size: len(d.Data), Time: d.Time.UTC(), Data: d.Data})
+							Error: d.Error, Trace: d.Trace, Size: len(d.Data), Time: d.Time.UTC(), Data: d.Data})
 					}
 					return writeJSON(stdout, out)
 				}

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -135,9 +136,13 @@ type DeadLetter struct {
 	Subscriber string // the service whose deliveries failed
 	Attempts   uint64
 	Error      string // why the last attempt failed
-	Time       time.Time
-	Data       []byte
-	Header     nats.Header
+	// Trace is the id of the trace the message was published in (hex),
+	// where its deliveries are, and its redelivery will be; empty: it
+	// was published untraced.
+	Trace  string
+	Time   time.Time
+	Data   []byte
+	Header nats.Header
 }
 
 // DeadLetters returns the dead letters of topic, oldest first.
@@ -163,6 +168,9 @@ func (i *Inspector) DeadLetters(ctx context.Context, topic string) ([]DeadLetter
 			Subscriber: m.Header.Get(HeaderDeadGuest), Error: m.Header.Get(HeaderDeadError)}
 		d.Message, _ = strconv.ParseUint(m.Header.Get(HeaderDeadSequence), 10, 64)
 		d.Attempts, _ = strconv.ParseUint(m.Header.Get(HeaderDeadAttempts), 10, 64)
+		if tc, ok := abi.ParseTraceparent(m.Header.Get(abi.TraceparentHeader)); ok {
+			d.Trace = hex.EncodeToString(tc.TraceID[:])
+		}
 		out = append(out, d)
 		seq = m.Sequence + 1
 	}

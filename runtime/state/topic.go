@@ -293,6 +293,14 @@ func (s *subscriber) deadLetter(d *delivery, reason string) {
 	if meta, err := d.msg.Metadata(); err == nil {
 		m.Header.Set(HeaderDeadSequence, strconv.FormatUint(meta.Sequence.Stream, 10))
 	}
+	// The span that published the message, which a redelivery hands on
+	// (Inspector.Redeliver copies the headers): its delivery then joins
+	// the trace of its first attempts. Only a valid one, as handle reads it.
+	if tp := d.msg.Headers().Get(abi.TraceparentHeader); tp != "" {
+		if _, ok := abi.ParseTraceparent(tp); ok {
+			m.Header.Set(abi.TraceparentHeader, tp)
+		}
+	}
 	if _, err := s.e.js.PublishMsg(ctx, m); err != nil {
 		d.msg.NakWithDelay(retryDelay(d.attempts))
 		return

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,5 +83,72 @@ func TestAMessageCarriesTheTraceOfTheCallThatPublishedIt(t *testing.T) {
 		case <-time.After(time.Minute):
 			t.Fatal("not every message was delivered")
 		}
+	}
+}
+
+// refusesFirst is a subscribed service that fails the first delivery it
+// is handed and takes the others, noting each one's call.
+type refusesFirst struct {
+	refused atomic.Bool
+	got     chan abi.Event
+}
+
+func (s *refusesFirst) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
+	if !s.refused.Swap(true) {
+		from.Deliver(abi.ErrorEvent(ev.CallID, abi.CodeInternal, "refused, as told"), nil)
+		return route.Accepted
+	}
+	from.Deliver(abi.Event{Kind: abi.KindReply, CallID: ev.CallID}, nil)
+	s.got <- ev
+	return route.Accepted
+}
+func (s *refusesFirst) GuestName() string            { return "audit" }
+func (s *refusesFirst) MethodTimeout() time.Duration { return time.Second }
+
+// A dead letter keeps the span that published its message, and a
+// redelivery hands it on: the delivery of the message published again is
+// in the trace of the call that first published it, as its attempts were.
+func TestARedeliveredMessageKeepsTheTraceOfTheCallThatPublishedIt(t *testing.T) {
+	e := openTest(t, "", true)
+	svc := &refusesFirst{got: make(chan abi.Event, 4)}
+	if _, err := e.Subscribe(t.Context(), "audit", Subscription{Topic: "transfers", Method: "a.B/C", MaxAttempts: 1}, svc); err != nil {
+		t.Fatal(err)
+	}
+	publisher := abi.TraceContext{TraceID: [16]byte{0x4b, 0xf9, 15: 0x36}, SpanID: [8]byte{0x00, 0xf0, 7: 0xb7}, Flags: 1}
+	w := newWaiter()
+	req := abi.StateRequest{Value: []byte("t1")}
+	e.Endpoint(abi.OpenTopic, "transfers").Deliver(abi.Event{Kind: abi.KindCall, CallID: 1, Method: abi.OpPublish, Trace: publisher,
+		Payload: req.Encode(nil), Deadline: time.Now().Add(time.Minute).UnixNano()}, w)
+	if ev := w.wait(t, 1); ev.Code != abi.CodeOK {
+		t.Fatalf("publishing: %s", abi.ErrorMessage(ev.Payload))
+	}
+	in, err := NewInspector(e.nc, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dead []DeadLetter
+	deadline := time.Now().Add(time.Minute)
+	for len(dead) == 0 && time.Now().Before(deadline) {
+		if dead, err = in.DeadLetters(t.Context(), "transfers"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(dead) != 1 {
+		t.Fatalf("dead letters: %+v, want the message's one", dead)
+	}
+	if want := "4bf90000000000000000000000000036"; dead[0].Trace != want {
+		t.Errorf("the dead letter's trace is %q, want %s, the publisher's", dead[0].Trace, want)
+	}
+	if _, err := in.Redeliver(t.Context(), dead[0]); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-svc.got:
+		if string(ev.Payload) != "t1" || ev.Trace != publisher {
+			t.Errorf("the redelivery of %q carries trace %v, want %v, the span that first published it", ev.Payload, ev.Trace, publisher)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the message published again was not delivered")
 	}
 }
