@@ -48,10 +48,10 @@ topic, the messages that no delivery succeeded with, which it can publish
 again to their topic.
 
 Where: the app's data directory, as 'parigot run' keeps it (.parigot/data
-in the app's directory, or --data DIR), which state opens with an embedded
-JetStream server of its own. A run holds its data directory while it runs,
-and its embedded server takes no connections from outside its process:
-stop the run first. With --nats URL, state works against an operator's
+in the app's directory, or --data DIR). While a run holds it (in either
+mode, or under parigot dev), state joins that run's embedded JetStream
+server, as the run says in the directory; when none does, it opens the
+directory with an embedded server of its own. With --nats URL, state works against an operator's
 NATS server or cluster instead, as the user --nats-user or --nats-creds
 give (or PARIGOT_NATS_TOKEN, PARIGOT_NATS_USER and PARIGOT_NATS_PASSWORD,
 PARIGOT_NATS_CREDS), which must be allowed JetStream's API ($JS.API.>).
@@ -222,9 +222,10 @@ func (f *stateFlags) with(ctx context.Context, stderr io.Writer, kind, name stri
 	return err
 }
 
-// connect opens a NATS connection to where app's state is: an embedded
-// server on its data directory, or --nats. closeState closes it (and stops
-// the server).
+// connect opens a NATS connection to where app's state is: the server of
+// the run that holds its data directory, an embedded server of its own on
+// that directory when none does, or --nats. closeState closes it (and
+// stops the server).
 func (f *stateFlags) connect(app *manifest.App, stderr io.Writer) (nc *nats.Conn, closeState func(), err error) {
 	if f.natsURL != "" {
 		conn := split.ConnFromEnv(f.natsURL)
@@ -247,7 +248,16 @@ func (f *stateFlags) connect(app *manifest.App, stderr io.Writer) (nc *nats.Conn
 	srv, err := state.StartServer(state.ServerOptions{Dir: dir, Log: sayTo(stderr)})
 	var inUse *state.InUseError
 	if errors.As(err, &inUse) {
-		return nil, nil, fmt.Errorf("the data directory %s is in use by %s: parigot state reads it only when no run holds it, since a run's embedded JetStream server takes no connections from outside its process; stop that run first (a run with --nats keeps its state on that server: give parigot state the same --nats)", inUse.Dir, inUse.Holder())
+		// A run holds it: join its server, as the run says to.
+		live, err := state.ReadLive(inUse)
+		if err != nil {
+			return nil, nil, err
+		}
+		nc, err := live.Connect(app.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		return nc, nc.Close, nil
 	}
 	if err != nil {
 		return nil, nil, err

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"parigot.dev/parigot/builder"
+	"parigot.dev/parigot/internal/otlptest"
 	"parigot.dev/parigot/runtime/state"
 )
 
@@ -26,12 +30,15 @@ func stateCommand(t *testing.T, args ...string) (stdout, stderr string, code int
 	return out.String(), errOut.String(), code
 }
 
+// deadHello is the row of parigot state dead for the deadletters app's
+// message, refused twice by sink; its first submatch is the SEQ.
+var deadHello = regexp.MustCompile(`(?m)^(\d+) +1 +sink +2 +5 B +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +internal: refused hello, as told$`)
+
 // TestStateListsAndRedeliversDeadLetters runs an app whose subscriber
-// refuses a message until it is dead-lettered, and then: parigot state
-// refuses the data directory while the run holds it, naming the run's
-// process; once the run is stopped it lists the dead letter, the store's
-// keys and values, and redelivers the message, which a second run's
-// subscriber then takes.
+// refuses a message until it is dead-lettered, stops it, and then
+// parigot state reads the data directory: it lists the dead letter, the
+// store's keys and values, and redelivers the message, which a second
+// run's subscriber then takes.
 func TestStateListsAndRedeliversDeadLetters(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs wasm guests")
@@ -42,19 +49,16 @@ func TestStateListsAndRedeliversDeadLetters(t *testing.T) {
 
 	p := startParigot(t, "", nil, "run", "--data", data, app)
 	p.waitFor(t, &p.stderr, regexp.MustCompile(`^parigot: service sink: message 1 of topic news dead-lettered after 2 attempts`), 1)
-	_, stderr, code := stateCommand(t, append([]string{"dead", "news"}, where...)...)
-	held := "parigot: the data directory " + data + " is in use by another parigot run (process " + strconv.Itoa(p.cmd.Process.Pid) + "): "
-	if code != exitFailure || !strings.HasPrefix(stderr, held) || !strings.Contains(stderr, "stop that run first") {
-		t.Errorf("parigot state on a data directory a run holds: exit %d, stderr:\n%s\nwant exit 1 and %q, saying to stop the run", code, stderr, held)
-	}
 	p.signal(syscall.SIGINT)
 	p.wantInterrupted(t, p.wait(t))
+	if _, err := os.Stat(filepath.Join(data, ".parigot.live")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("how to reach the run's server, after Ctrl-C ended it: %v, want it removed", err)
+	}
 
 	stdout, stderr, code := stateCommand(t, append([]string{"dead", "news"}, where...)...)
-	row := regexp.MustCompile(`(?m)^(\d+) +1 +sink +2 +5 B +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +internal: refused hello, as told$`)
-	m := row.FindStringSubmatch(stdout)
+	m := deadHello.FindStringSubmatch(stdout)
 	if code != 0 || !strings.HasPrefix(stdout, "SEQ  MESSAGE  SUBSCRIBER  ATTEMPTS  SIZE  TIME") || m == nil || strings.Count(stdout, "\n") != 2 {
-		t.Fatalf("state dead: exit %d, stdout:\n%s\nstderr:\n%s\nwant a header and one row matching %s", code, stdout, stderr, row)
+		t.Fatalf("state dead: exit %d, stdout:\n%s\nstderr:\n%s\nwant a header and one row matching %s", code, stdout, stderr, deadHello)
 	}
 	seq := m[1]
 	stdout, _, _ = stateCommand(t, append([]string{"dead", "news", "--json"}, where...)...)
@@ -159,5 +163,133 @@ func TestStateReadsAnOperatorsServer(t *testing.T) {
 	}
 	if _, stderr, code := stateCommand(t, append([]string{"keys", "kv", "--nats-user", "ops:wrong"}, where...)...); code != exitFailure || !strings.Contains(stderr, "the server refused the credentials") {
 		t.Errorf("state keys with a wrong password: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestStateJoinsARunningApp runs the deadletters app, in one process and
+// in one process per guest, with tracing on, and while it runs, its
+// message dead-lettered: parigot state joins the run's server, as the
+// run says in its data directory (a file only its user may read), lists
+// the dead letter (all of them, and those of a subscriber), the store's
+// keys and a value, and redelivers the message, which the running
+// subscriber then takes, so that the program ends. The run takes the file
+// away as it ends. The delivery of the message published again is in the
+// trace of the call that published it, beside the two that failed.
+func TestStateJoinsARunningApp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs wasm guests")
+	}
+	const app = "testdata/apps/deadletters"
+	for _, mode := range []string{"single", "split"} {
+		t.Run(mode, func(t *testing.T) {
+			rcv := otlptest.Start(t)
+			data := t.TempDir()
+			where := []string{"--app", app, "--data", data}
+			p := startParigot(t, "", nil, "run", "--mode="+mode, "--data", data, "--otlp", rcv.URL(), app)
+			p.waitFor(t, &p.stderr, regexp.MustCompile(`^parigot: service sink: message 1 of topic news dead-lettered after 2 attempts`), 1)
+			if fi, err := os.Stat(filepath.Join(data, ".parigot.live")); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("how to reach the run's server: %v, %v; want a file in the data directory that only its user may read", fi, err)
+			}
+
+			stdout, stderr, code := stateCommand(t, append([]string{"dead", "news"}, where...)...)
+			m := deadHello.FindStringSubmatch(stdout)
+			if code != 0 || m == nil || strings.Count(stdout, "\n") != 2 {
+				t.Fatalf("state dead while the app runs: exit %d, stdout:\n%s\nstderr:\n%s\nwant a header and one row matching %s", code, stdout, stderr, deadHello)
+			}
+			seq := m[1]
+			if stdout, stderr, code := stateCommand(t, append([]string{"keys", "kv"}, where...)...); code != 0 || stdout != "bin\nsent\ntries.hello\n" {
+				t.Errorf("state keys kv while the app runs: exit %d\n%s%s", code, stdout, stderr)
+			}
+			if stdout, stderr, code := stateCommand(t, append([]string{"get", "kv", "tries.hello"}, where...)...); code != 0 || stdout != "2\n" || stderr != "" {
+				t.Errorf("state get kv tries.hello while the app runs: exit %d\n%s%s", code, stdout, stderr)
+			}
+			stdout, _, _ = stateCommand(t, append([]string{"dead", "news", "--json"}, where...)...)
+			var dead []deadLetter
+			if err := json.Unmarshal([]byte(stdout), &dead); err != nil || len(dead) != 1 || len(dead[0].Trace) != 32 {
+				t.Errorf("state dead --json: %v\n%s\nwant the dead letter with the id of its trace", err, stdout)
+			}
+
+			stdout, stderr, code = stateCommand(t, append([]string{"redeliver", "news"}, where...)...)
+			if want := regexp.MustCompile(`^dead letter ` + seq + ` \(message 1, subscriber sink\): published again as message \d+; removed from the dead letters\n$`); code != 0 || !want.MatchString(stdout) {
+				t.Errorf("redeliver while the app runs: exit %d\n%s%s\nwant %s", code, stdout, stderr, want)
+			}
+			if err := p.wait(t); err != nil || !strings.Contains(p.stdout.String(), "hello was taken\n") {
+				t.Fatalf("the run, once its message was redelivered: %v, want it to end as the sink takes it\n%s", err, p.said())
+			}
+			if _, err := os.Stat(filepath.Join(data, ".parigot.live")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("how to reach the run's server, after the run ended: %v, want it removed", err)
+			}
+
+			t.Run("the redelivered message is in the trace of the call that published it", func(t *testing.T) {
+				const send, take = "test.Sink/Send", "test.Sink/Take"
+				byName := map[string][]otlptest.Span{}
+				rcv.WaitFor(t, patienceForParigot, func(spans []otlptest.Span) bool {
+					clear(byName)
+					for _, s := range spans {
+						byName[s.Name] = append(byName[s.Name], s)
+					}
+					return len(byName[send]) == 1 && len(byName[take]) == 3
+				})
+				published, failed := byName[send][0], 0
+				for _, s := range byName[take] {
+					if s.TraceID != published.TraceID || s.ParentID != published.SpanID {
+						t.Errorf("a delivery of the message (failed: %v) is in trace %s with parent %s; want it in the trace %s of Send, as its child", s.Error, s.TraceID, s.ParentID, published.TraceID)
+					}
+					if s.Error {
+						failed++
+					}
+				}
+				if failed != 2 {
+					t.Errorf("%d of the three deliveries failed, want the two before the dead letter", failed)
+				}
+				if len(dead) == 1 && dead[0].Trace != published.TraceID {
+					t.Errorf("state dead --json gave trace %s, want %s, Send's", dead[0].Trace, published.TraceID)
+				}
+			})
+		})
+	}
+}
+
+// TestStateReadsTheDataOfAKilledRun kills a run: the file by which it said
+// how to reach its server stays behind, and parigot state, finding no run
+// that holds the directory, trusts it not, reads the directory itself and
+// removes the file.
+func TestStateReadsTheDataOfAKilledRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs wasm guests")
+	}
+	const app = "testdata/apps/deadletters"
+	data := t.TempDir()
+	live := filepath.Join(data, ".parigot.live")
+	p := startParigot(t, "", nil, "run", "--data", data, app)
+	p.waitFor(t, &p.stderr, regexp.MustCompile(`^parigot: service sink: message 1 of topic news dead-lettered after 2 attempts`), 1)
+	p.signal(syscall.SIGKILL)
+	p.wait(t)
+	if _, err := os.Stat(live); err != nil {
+		t.Fatalf("the killed run's file: %v, want it left behind", err)
+	}
+	stdout, stderr, code := stateCommand(t, "dead", "news", "--app", app, "--data", data)
+	if code != 0 || !deadHello.MatchString(stdout) {
+		t.Errorf("state dead after the run was killed: exit %d, stdout:\n%s\nstderr:\n%s\nwant a row matching %s", code, stdout, stderr, deadHello)
+	}
+	if _, err := os.Stat(live); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the killed run's file after parigot state read the directory: %v, want it removed", err)
+	}
+}
+
+// TestStateNamesARunThatSaysNoWayToReachIt holds a data directory as a
+// run that has not said how to reach its server yet (one starting):
+// parigot state names the process and says what to do.
+func TestStateNamesARunThatSaysNoWayToReachIt(t *testing.T) {
+	data := t.TempDir()
+	_, release, err := state.JetStreamDir(data, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	_, stderr, code := stateCommand(t, "dead", "news", "--app", "testdata/apps/deadletters", "--data", data)
+	want := "parigot: the data directory " + data + " is in use by another parigot run (process " + strconv.Itoa(os.Getpid()) + "), which says no way to reach its JetStream server"
+	if code != exitFailure || !strings.HasPrefix(stderr, want) || !strings.Contains(stderr, "try again in a moment") {
+		t.Errorf("state on a directory held by a run that says no way to reach it: exit %d\n%s\nwant exit 1 and %q, saying to try again", code, stderr, want)
 	}
 }

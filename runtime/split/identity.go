@@ -167,17 +167,8 @@ func stateGrant(app string, spec *host.GuestSpec) []string {
 		kind, name, _ := strings.Cut(u, ".")
 		switch kind {
 		case "store":
-			bucket := state.Bucket(app, name)
-			stream := "KV_" + bucket
-			pub = append(pub,
-				"$KV."+bucket+".>", // writes
-				"$JS.API.STREAM.INFO."+stream,
-				"$JS.API.DIRECT.GET."+stream, "$JS.API.DIRECT.GET."+stream+".>", // reads
-				"$JS.API.STREAM.MSG.GET."+stream,
-				"$JS.API.CONSUMER.CREATE."+stream, "$JS.API.CONSUMER.CREATE."+stream+".>", // listing keys
-				"$JS.API.CONSUMER.DELETE."+stream+".>",
-				"$JS.FC."+stream+".>",
-			)
+			pub = append(pub, "$KV."+state.Bucket(app, name)+".>") // writes
+			pub = append(pub, state.StoreReadSubjects(app, name)...)
 		case "topic":
 			pub = append(pub, state.TopicSubject(app, name), "$JS.API.STREAM.INFO."+state.Stream(app, name))
 		}

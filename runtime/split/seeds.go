@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"parigot.dev/parigot/runtime/host"
+	"parigot.dev/parigot/runtime/state"
 )
 
 // Per-guest identities on an operator's NATS server: each guest has an
@@ -99,7 +100,7 @@ func makeSeed(dir, guest string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("making the seed directory: %w", err)
 	}
-	seed, _, err := newNkey()
+	seed, _, err := state.NewNkey()
 	if err != nil {
 		return "", fmt.Errorf("making the NATS key of guest %s: %w", guest, err)
 	}

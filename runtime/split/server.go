@@ -3,11 +3,11 @@ package split
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nkeys"
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/state"
@@ -25,6 +25,7 @@ type Server struct {
 	ns      *server.Server
 	seeds   map[string]string // identity -> its nkey seed
 	release func()            // gives the JetStream directory back at Shutdown (removes it, when ephemeral)
+	hidden  func()            // removes how parigot state reaches the server (see state.Live); nil: nothing to remove
 }
 
 // State is what split mode needs to know of an app's stores and topics.
@@ -62,12 +63,23 @@ func StartStateServer(app string, guests []*host.GuestSpec, st *State, extra ...
 	s := &Server{seeds: map[string]string{}}
 	var users []*server.NkeyUser
 	for _, name := range names {
-		seed, pub, err := newNkey()
+		seed, pub, err := state.NewNkey()
 		if err != nil {
 			return nil, fmt.Errorf("making the NATS key of %s: %w", name, err)
 		}
 		s.seeds[name] = seed
 		users = append(users, &server.NkeyUser{Nkey: pub, Permissions: grantFor(app, guests, name).permissions()})
+	}
+	// parigot state joins the server while the run keeps the app's data
+	// in a directory (see state.Live), as a user of its own that may only
+	// read the stores and topics and redeliver dead letters.
+	var inspector string
+	if st != nil && !st.Ephemeral {
+		seed, user, err := state.InspectorUser(app, st.Stores, st.Topics)
+		if err != nil {
+			return nil, err
+		}
+		inspector, users = seed, append(users, user)
 	}
 	opts := &server.Options{
 		Host:       "127.0.0.1",
@@ -109,6 +121,13 @@ func StartStateServer(app string, guests []*host.GuestSpec, st *State, extra ...
 			return nil, err
 		}
 	}
+	if inspector != "" {
+		var err error
+		if s.hidden, err = state.PublishLive(opts.StoreDir, state.Live{PID: os.Getpid(), URL: s.URL(), Seed: inspector}); err != nil {
+			s.Shutdown()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -136,21 +155,6 @@ func (s *Server) releaseData() {
 	}
 }
 
-// newNkey makes a NATS user key: its seed (the secret) and public key.
-func newNkey() (seed, pub string, err error) {
-	kp, err := nkeys.CreateUser()
-	if err != nil {
-		return "", "", err
-	}
-	defer kp.Wipe()
-	raw, err := kp.Seed()
-	if err != nil {
-		return "", "", err
-	}
-	pub, err = kp.PublicKey()
-	return string(raw), pub, err
-}
-
 // URL is where clients connect.
 func (s *Server) URL() string { return s.ns.ClientURL() }
 
@@ -159,8 +163,11 @@ func (s *Server) URL() string { return s.ns.ClientURL() }
 // refuses.
 func (s *Server) Conn(name string) Conn { return Conn{URL: s.URL(), Seed: s.seeds[name]} }
 
-// Shutdown stops the server.
+// Shutdown stops the server; how parigot state reaches it goes first.
 func (s *Server) Shutdown() {
+	if s.hidden != nil {
+		s.hidden()
+	}
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
 	s.releaseData()

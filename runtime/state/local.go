@@ -31,12 +31,15 @@ func DataDir(app *manifest.App, dir string) string {
 // StartLocal starts the state of app in this process, with its files in
 // dataDir (see DataDir), or in memory when ephemeral; log, when not nil, is
 // told JetStream's errors (see ServerOptions.Log). An app that declares no
-// store or topic has none: StartLocal returns nil, and no server.
+// store or topic has none: StartLocal returns nil, and no server. While it
+// runs, parigot state commands may join its server (ServerOptions.Live).
 func StartLocal(ctx context.Context, app *manifest.App, dataDir string, ephemeral bool, log func(string)) (*Local, error) {
 	if !app.HasState() {
 		return nil, nil
 	}
-	srv, err := StartServer(ServerOptions{Dir: dataDir, Ephemeral: ephemeral, Log: log})
+	stores, topics := SpecsFromManifest(app)
+	srv, err := StartServer(ServerOptions{Dir: dataDir, Ephemeral: ephemeral, Log: log,
+		Live: &LiveOptions{App: app.Name, Stores: stores, Topics: topics}})
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +48,6 @@ func StartLocal(ctx context.Context, app *manifest.App, dataDir string, ephemera
 		srv.Shutdown()
 		return nil, fmt.Errorf("connecting to the embedded JetStream server: %w", err)
 	}
-	stores, topics := SpecsFromManifest(app)
 	e, err := Open(ctx, nc, Options{App: app.Name, Stores: stores, Topics: topics, Memory: ephemeral, Create: true})
 	if err != nil {
 		nc.Close()

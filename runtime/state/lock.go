@@ -33,6 +33,9 @@ func lockDir(dir string) (unlock func(), err error) {
 		}
 		return nil, inUse
 	}
+	// How to reach a killed holder's server (see Live), which no longer
+	// runs: no reader may take it for this one's.
+	os.Remove(filepath.Join(dir, liveFile))
 	// Who holds it is only said to a run refused: a failed write costs
 	// that run the process id in its message, nothing else.
 	_ = os.WriteFile(pidName, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)

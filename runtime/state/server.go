@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 
 	"parigot.dev/parigot/internal/tempdir"
 )
@@ -29,13 +30,30 @@ type ServerOptions struct {
 	// Log, when set, is told the server's errors (a full disk, a file it
 	// cannot write), each once (see ErrorLogger); unset, they are not said.
 	Log func(string)
+	// Live, when set (and not Ephemeral), lets parigot state commands of
+	// other processes join the server while it runs: it listens on
+	// loopback too, takes only the keys it makes (the process's own, and
+	// InspectorUser's for these stores and topics), and says how to reach
+	// it in Dir (see Live).
+	Live *LiveOptions
 }
 
-// Server is an embedded NATS server with JetStream that listens on no port:
-// its clients are in the same process (single mode, tests, benchmarks).
+// LiveOptions are the app whose stores and topics parigot state commands
+// may read on a live server (ServerOptions.Live).
+type LiveOptions struct {
+	App    string
+	Stores []StoreSpec
+	Topics []TopicSpec
+}
+
+// Server is an embedded NATS server with JetStream. Its clients are in the
+// same process (single mode, tests, benchmarks); with ServerOptions.Live,
+// parigot state commands too, on loopback.
 type Server struct {
 	ns      *server.Server
-	release func() // gives the data directory back (removes it, when ephemeral)
+	own     nkeys.KeyPair // with Live: the key of this process's connections
+	release func()        // gives the data directory back (removes it, when ephemeral)
+	hidden  func()        // with Live: removes how to reach the server; nil without
 }
 
 // StartServer starts an embedded JetStream server with its files in
@@ -46,7 +64,7 @@ func StartServer(opts ServerOptions) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{release: release}
-	ns, err := server.NewServer(&server.Options{
+	nopts := &server.Options{
 		ServerName: "parigot",
 		DontListen: true,
 		JetStream:  true,
@@ -54,7 +72,15 @@ func StartServer(opts ServerOptions) (*Server, error) {
 		MaxPayload: MaxMessage,
 		NoLog:      opts.Log == nil,
 		NoSigs:     true,
-	})
+	}
+	var inspector string // the seed of parigot state's key, with Live
+	if opts.Live != nil && !opts.Ephemeral {
+		if inspector, err = s.listen(nopts, opts.Live); err != nil {
+			s.cleanup()
+			return nil, err
+		}
+	}
+	ns, err := server.NewServer(nopts)
 	if err != nil {
 		s.cleanup()
 		return nil, fmt.Errorf("starting the embedded JetStream server: %w", err)
@@ -69,7 +95,37 @@ func StartServer(opts ServerOptions) (*Server, error) {
 		return nil, fmt.Errorf("the embedded JetStream server (data in %s) did not start within 30s", dir)
 	}
 	s.ns = ns
+	if inspector != "" {
+		s.hidden, err = PublishLive(dir, Live{PID: os.Getpid(), URL: ns.ClientURL(), Seed: inspector})
+		if err != nil {
+			s.Shutdown()
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// listen has the server of opts listen on a free port of loopback, as
+// well as in process, with two users: this process's connections, which
+// may do anything, and parigot state's (InspectorUser), whose seed it
+// returns.
+func (s *Server) listen(opts *server.Options, live *LiveOptions) (inspector string, err error) {
+	own, err := nkeys.CreateUser()
+	if err != nil {
+		return "", fmt.Errorf("making the key of the embedded JetStream server's own connections: %w", err)
+	}
+	pub, err := own.PublicKey()
+	if err != nil {
+		return "", err
+	}
+	inspector, user, err := InspectorUser(live.App, live.Stores, live.Topics)
+	if err != nil {
+		return "", err
+	}
+	s.own = own
+	opts.DontListen, opts.Host, opts.Port = false, "127.0.0.1", server.RANDOM_PORT
+	opts.Nkeys = []*server.NkeyUser{{Nkey: pub}, user}
+	return inspector, nil
 }
 
 // JetStreamDir is where an embedded server keeps JetStream's files: dir,
@@ -114,11 +170,23 @@ const MaxMessage = 2 << 20
 
 // Connect opens a connection to the server, in process.
 func (s *Server) Connect(name string) (*nats.Conn, error) {
-	return nats.Connect("", nats.InProcessServer(s.ns), nats.Name(name), nats.MaxReconnects(0))
+	opts := []nats.Option{nats.InProcessServer(s.ns), nats.Name(name), nats.MaxReconnects(0)}
+	if s.own != nil {
+		pub, err := s.own.PublicKey()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, nats.Nkey(pub, s.own.Sign))
+	}
+	return nats.Connect("", opts...)
 }
 
-// Shutdown stops the server; its files stay, unless it was Ephemeral.
+// Shutdown stops the server; its files stay, unless it was Ephemeral. A
+// live server's file that says how to reach it goes first.
 func (s *Server) Shutdown() {
+	if s.hidden != nil {
+		s.hidden()
+	}
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
 	s.cleanup()

@@ -1,8 +1,9 @@
 # deadletters: a subscriber that refuses each message twice, its
 # max_attempts, so that the message is dead-lettered, and takes it the
 # third time, once parigot state redeliver has published it again. The
-# sender publishes "hello" in the first run, and waits until the sink has
-# taken it.
+# sender has the sink publish "hello" (sink's Send, so that the message
+# carries the span of that call) in the first run, and waits until the
+# sink has taken it.
 app "deadletters" {
   module = "parigot.dev/parigot/cmd/parigot/testdata/apps/deadletters"
 }
@@ -30,5 +31,5 @@ service "sink" {
 program "sender" {
   source   = "./sender"
   requires = [service.sink]
-  uses     = [store.kv, topic.news]
+  uses     = [store.kv]
 }

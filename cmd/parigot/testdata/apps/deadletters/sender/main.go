@@ -1,7 +1,8 @@
-// Command sender publishes "hello" to topic news in the app's first run
-// (and writes a text value and a binary one), then waits until the sink
-// has taken it: in the first run, never, since the sink refuses it until
-// it is dead-lettered.
+// Command sender has the sink publish "hello" to topic news in the app's
+// first run (and writes a text value and a binary one), then waits until
+// the sink has taken it: in the first run, not before parigot state
+// redeliver has published it again, since the sink refuses it until it is
+// dead-lettered.
 package main
 
 import (
@@ -9,15 +10,14 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
 	"parigot.dev/parigot/runtime/guest"
 )
 
 func main() {
 	kv, err := guest.OpenStore("kv")
-	if err != nil {
-		panic(err)
-	}
-	news, err := guest.OpenTopic("news")
 	if err != nil {
 		panic(err)
 	}
@@ -42,7 +42,12 @@ func main() {
 		kv.Get("sent").Success(func(guest.Entry) { wait() }).Failure(func(error) {
 			kv.Put("bin", []byte{0xff, 0x00, 0x01}).Success(func(uint64) {
 				kv.Put("sent", []byte("yes")).Success(func(uint64) {
-					news.Publish([]byte("hello")).Success(func(uint64) {
+					sink, err := guest.Locate("test.Sink")
+					if err != nil {
+						fail(err)
+						return
+					}
+					guest.Invoke(sink, "Send", wrapperspb.String("hello"), new(emptypb.Empty)).Success(func(*emptypb.Empty) {
 						fmt.Println("published hello")
 						wait()
 					}).Failure(fail)

@@ -1,13 +1,17 @@
 // Command sink takes the messages of topic news: it refuses each of them
 // the first two times (its subscription's max_attempts, so the message is
 // dead-lettered), counting them in the store under tries.<message>, and
-// takes it the third time, writing done.<message>.
+// takes it the third time, writing done.<message>. Its Send publishes a
+// message on news, on behalf of the call (the traces' tests).
 package main
 
 import (
 	"context"
 	"errors"
 	"strconv"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"parigot.dev/parigot/runtime/guest"
 )
@@ -18,6 +22,22 @@ func main() {
 	kv, err := guest.OpenStore("kv")
 	if err != nil {
 		panic(err)
+	}
+	news, err := guest.OpenTopic("news")
+	if err != nil {
+		panic(err)
+	}
+	send := func(_ context.Context, body []byte) *guest.Future[[]byte] {
+		out := guest.NewFuture[[]byte]()
+		var text wrapperspb.StringValue
+		if err := proto.Unmarshal(body, &text); err != nil {
+			out.Reject(guest.Errorf(guest.CodeInvalidArgument, "not a StringValue: %v", err))
+			return out
+		}
+		news.Publish([]byte(text.GetValue())).
+			Success(func(uint64) { out.Resolve([]byte{}) }).
+			Failure(func(err error) { out.Reject(err) })
+		return out
 	}
 	take := func(_ context.Context, body []byte) *guest.Future[[]byte] {
 		out := guest.NewFuture[[]byte]()
@@ -45,6 +65,6 @@ func main() {
 		})
 		return out
 	}
-	guest.Export("test.Sink", nil, map[string]guest.Method{"Take": take})
+	guest.Export("test.Sink", nil, map[string]guest.Method{"Send": send, "Take": take})
 	guest.Run()
 }
