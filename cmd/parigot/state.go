@@ -99,7 +99,7 @@ array.`,
 			if len(args) == 2 {
 				filter = args[1]
 			}
-			return f.with(cmd.Context(), stderr, "store", args[0], func(in *state.Inspector) error {
+			return f.with(cmd.Context(), stderr, "store", args[0], func(in *state.Inspector, _ *manifest.App) error {
 				keys, err := in.Keys(cmd.Context(), args[0], filter)
 				if err != nil {
 					return err
@@ -143,7 +143,7 @@ in base64, and stderr says so: base64 -d turns it back into its bytes. With
   parigot state get accounts acct.alice --json`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.with(cmd.Context(), stderr, "store", args[0], func(in *state.Inspector) error {
+			return f.with(cmd.Context(), stderr, "store", args[0], func(in *state.Inspector, _ *manifest.App) error {
 				e, err := in.Get(cmd.Context(), args[0], args[1])
 				if err != nil {
 					return err
@@ -184,7 +184,7 @@ func showValue(b []byte) (encoding, shown string) {
 
 // with loads the app, checks that it declares the store or topic name
 // (kind "store" or "topic"), opens where its state is, and runs do on it.
-func (f *stateFlags) with(ctx context.Context, stderr io.Writer, kind, name string, do func(*state.Inspector) error) error {
+func (f *stateFlags) with(ctx context.Context, stderr io.Writer, kind, name string, do func(*state.Inspector, *manifest.App) error) error {
 	if f.natsURL != "" && f.data != "" {
 		return usageError{err: fmt.Errorf("--data reads the data directory, --nats an operator's server: give one or the other")}
 	}
@@ -211,7 +211,7 @@ func (f *stateFlags) with(ctx context.Context, stderr io.Writer, kind, name stri
 	if err != nil {
 		return err
 	}
-	err = do(in)
+	err = do(in, app)
 	var notMade *state.NotMadeError
 	if errors.As(err, &notMade) && f.natsURL == "" {
 		return fmt.Errorf("%w: no run of %s has kept it in %s yet", err, app.Name, state.DataDir(app, f.data))
@@ -291,14 +291,21 @@ func checkDeclared(app *manifest.App, kind, name string) error {
 			known = append(known, t.Name)
 		}
 	}
-	msg := fmt.Sprintf("%s declares no %s %q", app.Name, kind, name)
+	return notAmong(fmt.Sprintf("%s declares no %s %q", app.Name, kind, name), name, known,
+		fmt.Sprintf("it declares no %s in %s", kind, app.File), "its "+kind+"s")
+}
+
+// notAmong is the error msg about name, which is none of known: with the
+// nearest of known ("did you mean"), else with none when there is none,
+// else with known listed, as what.
+func notAmong(msg, name string, known []string, none, what string) error {
 	switch c := suggest.Closest(name, known); {
 	case c != "":
 		msg += fmt.Sprintf(": did you mean %s?", c)
 	case len(known) == 0:
-		msg += fmt.Sprintf(" (it declares no %s in %s)", kind, app.File)
+		msg += " (" + none + ")"
 	default:
-		msg += fmt.Sprintf(" (its %ss: %s)", kind, strings.Join(known, ", "))
+		msg += fmt.Sprintf(" (%s: %s)", what, strings.Join(known, ", "))
 	}
 	return errors.New(msg)
 }
@@ -336,7 +343,8 @@ type deadLetter struct {
 }
 
 func newStateDeadCommand(f *stateFlags, stdout, stderr io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var subscriber string
+	cmd := &cobra.Command{
 		Use:   "dead TOPIC",
 		Short: "List the dead letters of a topic",
 		Long: `dead lists the dead letters of TOPIC, oldest first: the messages whose
@@ -348,15 +356,24 @@ many attempts it made; the message's size; when it was dead-lettered (UTC);
 and why its last attempt failed. With --json, an array of objects with the
 same fields, the message's bytes (data, base64) and, for a message
 published while a traced call ran, the id of its trace (trace), where its
-deliveries are, and its redelivery will be.`,
+deliveries are, and its redelivery will be. --subscriber NAME lists only
+those of the service NAME.`,
 		Example: `  parigot state dead transfers
+  parigot state dead transfers --subscriber audit
   parigot state dead transfers --json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.with(cmd.Context(), stderr, "topic", args[0], func(in *state.Inspector) error {
+			return f.with(cmd.Context(), stderr, "topic", args[0], func(in *state.Inspector, app *manifest.App) error {
 				dead, err := in.DeadLetters(cmd.Context(), args[0])
 				if err != nil {
 					return err
+				}
+				none := fmt.Sprintf("topic %s has no dead letters", args[0])
+				if subscriber != "" {
+					if dead, err = deadLettersOf(app, args[0], subscriber, dead); err != nil {
+						return err
+					}
+					none += " of subscriber " + subscriber
 				}
 				if f.json {
 					out := []deadLetter{}
@@ -367,7 +384,7 @@ deliveries are, and its redelivery will be.`,
 					return writeJSON(stdout, out)
 				}
 				if len(dead) == 0 {
-					fmt.Fprintf(stdout, "topic %s has no dead letters\n", args[0])
+					fmt.Fprintln(stdout, none)
 					return nil
 				}
 				tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -380,6 +397,31 @@ deliveries are, and its redelivery will be.`,
 			})
 		},
 	}
+	cmd.Flags().StringVar(&subscriber, "subscriber", "", "list only the dead letters of this subscribed service")
+	return cmd
+}
+
+// deadLettersOf keeps, of a topic's dead letters, those of subscriber: a
+// service that subscribes to the topic, or did when one of them died (the
+// manifest may have changed since). Any other name is an error, with the
+// nearest subscriber.
+func deadLettersOf(app *manifest.App, topic, subscriber string, dead []state.DeadLetter) ([]state.DeadLetter, error) {
+	var known []string
+	for _, g := range app.Services {
+		if slices.ContainsFunc(g.Subscriptions, func(s *manifest.Subscription) bool { return s.Topic == topic }) {
+			known = append(known, g.Name)
+		}
+	}
+	for _, d := range dead {
+		if !slices.Contains(known, d.Subscriber) {
+			known = append(known, d.Subscriber)
+		}
+	}
+	if !slices.Contains(known, subscriber) {
+		return nil, notAmong(fmt.Sprintf("%s is no subscriber of topic %s", subscriber, topic), subscriber, known,
+			"no service subscribes to it", "its subscribers")
+	}
+	return slices.DeleteFunc(dead, func(d state.DeadLetter) bool { return d.Subscriber != subscriber }), nil
 }
 
 func newStateRedeliverCommand(f *stateFlags, stdout, stderr io.Writer) *cobra.Command {
@@ -415,7 +457,7 @@ again is dead-lettered again.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			topic := args[0]
-			return f.with(cmd.Context(), stderr, "topic", topic, func(in *state.Inspector) error {
+			return f.with(cmd.Context(), stderr, "topic", topic, func(in *state.Inspector, _ *manifest.App) error {
 				dead, err := in.DeadLetters(cmd.Context(), topic)
 				if err != nil {
 					return err

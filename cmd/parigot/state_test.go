@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -197,6 +198,12 @@ func TestStateJoinsARunningApp(t *testing.T) {
 				t.Fatalf("state dead while the app runs: exit %d, stdout:\n%s\nstderr:\n%s\nwant a header and one row matching %s", code, stdout, stderr, deadHello)
 			}
 			seq := m[1]
+			if got, stderr, code := stateCommand(t, append([]string{"dead", "news", "--subscriber", "sink"}, where...)...); code != 0 || got != stdout {
+				t.Errorf("state dead --subscriber sink: exit %d\n%s%s\nwant\n%s", code, got, stderr, stdout)
+			}
+			if _, stderr, code := stateCommand(t, append([]string{"dead", "news", "--subscriber", "snk"}, where...)...); code != exitFailure || stderr != "parigot: snk is no subscriber of topic news: did you mean sink?\n" {
+				t.Errorf("state dead --subscriber snk: exit %d\n%s", code, stderr)
+			}
 			if stdout, stderr, code := stateCommand(t, append([]string{"keys", "kv"}, where...)...); code != 0 || stdout != "bin\nsent\ntries.hello\n" {
 				t.Errorf("state keys kv while the app runs: exit %d\n%s%s", code, stdout, stderr)
 			}
@@ -291,5 +298,41 @@ func TestStateNamesARunThatSaysNoWayToReachIt(t *testing.T) {
 	want := "parigot: the data directory " + data + " is in use by another parigot run (process " + strconv.Itoa(os.Getpid()) + "), which says no way to reach its JetStream server"
 	if code != exitFailure || !strings.HasPrefix(stderr, want) || !strings.Contains(stderr, "try again in a moment") {
 		t.Errorf("state on a directory held by a run that says no way to reach it: exit %d\n%s\nwant exit 1 and %q, saying to try again", code, stderr, want)
+	}
+}
+
+// TestDeadLettersOfASubscriber keeps the dead letters of one subscriber:
+// one the manifest subscribes, or one that had dead letters before the
+// manifest changed; any other name is said, with the nearest.
+func TestDeadLettersOfASubscriber(t *testing.T) {
+	app, err := builder.Load("testdata/apps/deadletters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := func() []state.DeadLetter {
+		return []state.DeadLetter{{Seq: 2, Subscriber: "sink"}, {Seq: 4, Subscriber: "audit"}, {Seq: 5, Subscriber: "sink"}}
+	}
+	for _, c := range []struct {
+		name, subscriber string
+		dead             []state.DeadLetter
+		seqs             []uint64
+		err              string
+	}{
+		{name: "a subscriber of the manifest keeps its own", subscriber: "sink", dead: dead(), seqs: []uint64{2, 5}},
+		{name: "a subscriber the manifest no longer has keeps its own", subscriber: "audit", dead: dead(), seqs: []uint64{4}},
+		{name: "a subscriber with no dead letter keeps none", subscriber: "sink", dead: nil},
+		{name: "a misspelt subscriber is an error with the nearest", subscriber: "adit", dead: dead(), err: "adit is no subscriber of topic news: did you mean audit?"},
+		{name: "a subscriber of nothing is an error listing the subscribers", subscriber: "sender", dead: dead(), err: "sender is no subscriber of topic news (its subscribers: sink, audit)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := deadLettersOf(app, "news", c.subscriber, c.dead)
+			var seqs []uint64
+			for _, d := range got {
+				seqs = append(seqs, d.Seq)
+			}
+			if (err == nil) != (c.err == "") || (err != nil && err.Error() != c.err) || !slices.Equal(seqs, c.seqs) {
+				t.Errorf("deadLettersOf %s: %v, %v; want %v, %q", c.subscriber, seqs, err, c.seqs, c.err)
+			}
+		})
 	}
 }
