@@ -12,5 +12,10 @@
 // side, with the caller's deadline. Subscriptions deliver a topic's messages
 // to a service's endpoint as calls (Subscribe).
 //
+// From outside any guest, an Inspector reads the stores and topics and
+// redelivers dead letters (parigot state): on a data directory no run
+// holds, or through the server of the run that does, which says how to
+// reach it in the directory (Live).
+//
 // It is not the guest API: guests use runtime/guest's Store and Topic.
 package state

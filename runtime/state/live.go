@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -19,8 +18,8 @@ const liveFile = ".parigot.live"
 
 // Live is how a parigot state command of another process joins the
 // embedded JetStream server of the run that holds a data directory: the
-// run writes it in the directory (PublishLive) once its server serves, readable by
-// its user alone, and removes it when it ends. A killed run leaves it
+// run writes it in the directory (PublishLive) once its server serves,
+// readable by its user alone, and removes it when it ends. A killed run leaves it
 // behind: whoever holds the directory next removes it as it takes the
 // lock (see lockDir), and ReadLive trusts only the file of the process
 // that holds the lock.
@@ -182,7 +181,7 @@ func (l Live) Connect(app string) (*nats.Conn, error) {
 	nc, err := nats.Connect(l.URL, nats.Name("parigot "+app+"/state"), nats.Nkey(pub, kp.Sign),
 		nats.CustomInboxPrefix(InspectorInbox(app)), nats.MaxReconnects(0))
 	if err != nil {
-		return nil, fmt.Errorf("joining the JetStream server of the run that holds the data directory (process %s) at %s: %w; if that run has just ended, try again", strconv.Itoa(l.PID), l.URL, err)
+		return nil, fmt.Errorf("joining the JetStream server of the run that holds the data directory (process %d) at %s: %w; if that run has just ended, try again", l.PID, l.URL, err)
 	}
 	return nc, nil
 }
