@@ -51,10 +51,11 @@ Where: the app's data directory, as 'parigot run' keeps it (.parigot/data
 in the app's directory, or --data DIR). While a run holds it (in either
 mode, or under parigot dev), state joins that run's embedded JetStream
 server, as the run says in the directory; when none does, it opens the
-directory with an embedded server of its own. With --nats URL, state works against an operator's
-NATS server or cluster instead, as the user --nats-user or --nats-creds
-give (or PARIGOT_NATS_TOKEN, PARIGOT_NATS_USER and PARIGOT_NATS_PASSWORD,
-PARIGOT_NATS_CREDS), which must be allowed JetStream's API ($JS.API.>).
+directory with an embedded server of its own. With --nats URL, state
+works against an operator's NATS server or cluster instead, as the user
+--nats-user or --nats-creds give (or PARIGOT_NATS_TOKEN,
+PARIGOT_NATS_USER and PARIGOT_NATS_PASSWORD, PARIGOT_NATS_CREDS), which
+must be allowed JetStream's API ($JS.API.>).
 
 Stores and topics are named as parigot.hcl names them.`,
 		Example: `  parigot state keys accounts              # the keys of store accounts
@@ -413,7 +414,7 @@ func deadLettersOf(app *manifest.App, topic, subscriber string, dead []state.Dea
 		}
 	}
 	for _, d := range dead {
-		if !slices.Contains(known, d.Subscriber) {
+		if d.Subscriber != "" && !slices.Contains(known, d.Subscriber) {
 			known = append(known, d.Subscriber)
 		}
 	}

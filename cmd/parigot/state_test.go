@@ -323,6 +323,8 @@ func TestDeadLettersOfASubscriber(t *testing.T) {
 		{name: "a subscriber with no dead letter keeps none", subscriber: "sink", dead: nil},
 		{name: "a misspelt subscriber is an error with the nearest", subscriber: "adit", dead: dead(), err: "adit is no subscriber of topic news: did you mean audit?"},
 		{name: "a subscriber of nothing is an error listing the subscribers", subscriber: "sender", dead: dead(), err: "sender is no subscriber of topic news (its subscribers: sink, audit)"},
+		{name: "a dead letter that names no subscriber adds no name to the list", subscriber: "sender", dead: []state.DeadLetter{{Seq: 3}},
+			err: "sender is no subscriber of topic news (its subscribers: sink)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := deadLettersOf(app, "news", c.subscriber, c.dead)
