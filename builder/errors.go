@@ -268,9 +268,12 @@ func (e *CompileError) Error() string {
 
 // CheckPassEnv reports, as a DiagnosticsError at each entry, the pass_env
 // variables of app's guests that the environment of this process (the
-// command about to run the app) does not set; nil when it sets them all.
+// command about to run the app) does not set, and the url_env variables of
+// its http blocks that it sets to no valid URL; nil when all is well.
 func CheckPassEnv(app *manifest.App) error {
-	if diags := app.MissingPassEnv(os.LookupEnv); diags.HasErrors() {
+	diags := app.MissingPassEnv(os.LookupEnv)
+	diags = append(diags, app.BadHTTPURLs(os.LookupEnv)...)
+	if diags.HasErrors() {
 		return &DiagnosticsError{Diags: diags, Sources: app.Sources}
 	}
 	return nil

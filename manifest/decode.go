@@ -26,6 +26,7 @@ var (
 		{Type: "program", LabelNames: []string{"name"}},
 		{Type: "store", LabelNames: []string{"name"}},
 		{Type: "topic", LabelNames: []string{"name"}},
+		{Type: "http", LabelNames: []string{"name"}},
 		{Type: "gateway", LabelNames: []string{"name"}},
 	}}
 	storeSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "replicas"}, {Name: "history"}}}
@@ -126,6 +127,8 @@ func (d *decoder) decodeFile(body hcl.Body) {
 			d.decodeStore(b)
 		case "topic":
 			d.decodeTopic(b)
+		case "http":
+			d.decodeHTTP(b)
 		case "gateway":
 			d.decodeGateway(b)
 		}

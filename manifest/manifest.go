@@ -92,6 +92,7 @@ type App struct {
 	Programs []*Guest     // declaration order
 	Stores   []*Store     // declaration order
 	Topics   []*Topic     // declaration order
+	HTTP     []*HTTP      // declaration order
 	Gateways []*Gateway   // declaration order
 	Sources  diag.Sources // File -> contents, for rendering diagnostics
 
@@ -159,7 +160,8 @@ type Subscription struct {
 // DefaultMaxAttempts is a subscription's max_attempts when none is given.
 const DefaultMaxAttempts = 5
 
-// Use kinds: what uses entries name, as "store.<name>" or "topic.<name>".
+// Use kinds: what uses entries name, as "store.<name>" or "topic.<name>"
+// (and UseHTTP).
 const (
 	UseStore = "store"
 	UseTopic = "topic"
@@ -210,7 +212,7 @@ type Guest struct {
 	MemoryLimit      uint64          // bytes of memory the guest may use; DefaultMemoryLimit when not given
 	InboxCalls       int             // services: the most calls that may wait in its inbox; 0 when not given (DefaultInboxCalls applies)
 	InboxBytes       uint64          // services: the most request bytes that may wait in its inbox; 0 when not given (DefaultInboxBytes applies)
-	Uses             []string        // the stores and topics it may use, as "store.<name>" and "topic.<name>"
+	Uses             []string        // the stores, topics and http endpoints it may use, as "store.<name>", "topic.<name>" and "http.<name>"
 	UsesRanges       []hcl.Range     // range of each entry of Uses
 	Subscriptions    []*Subscription // services: the topics whose messages its methods receive
 	Env              []EnvVar        // variables its environment holds, as parigot.hcl gives them

@@ -69,11 +69,11 @@ func (d *decoder) decodeTopic(b *hcl.Block) {
 	d.app.Topics = append(d.app.Topics, t)
 }
 
-// decodeUses records the syntactically valid entries of uses, "store.<name>"
-// or "topic.<name>"; which of them are declared is checked once every block
+// decodeUses records the syntactically valid entries of uses, "store.<name>",
+// "topic.<name>" or "http.<name>"; which of them are declared is checked once every block
 // is decoded.
 func (d *decoder) decodeUses(attr *hcl.Attribute, g *Guest) {
-	exprs, ok := d.list(attr, "uses = [store.accounts, topic.transfers]")
+	exprs, ok := d.list(attr, "uses = [store.accounts, topic.transfers, http.payments]")
 	if !ok {
 		return
 	}
@@ -95,18 +95,27 @@ func (d *decoder) decodeUses(attr *hcl.Attribute, g *Guest) {
 	}
 }
 
-// stateRef reads a reference to a store or topic, store.<name> or
-// topic.<name>, reporting anything else as an entry of what.
+// stateRef reads a reference to what a guest uses, store.<name>,
+// topic.<name> or http.<name>, reporting anything else as an entry of what
+// (uses, or a subscription's topic, which names a topic or a store only).
 func (d *decoder) stateRef(e hcl.Expression, what string) (kind, name string, ok bool) {
 	rng := e.Range()
+	refs, example := "a store, a topic or an http endpoint, written store.<name>, topic.<name> or http.<name>", what+" = [store.accounts, topic.transfers, http.payments]"
+	if what != "uses" {
+		refs, example = "a store or a topic, written store.<name> or topic.<name>", what+" = topic.transfers"
+	}
 	trav, tdiags := hcl.AbsTraversalForExpr(e)
 	if tdiags.HasErrors() {
 		if s, isStr := stringLiteral(e); isStr && nameRE.MatchString(s) {
+			refs := fmt.Sprintf("store.%s, topic.%s or http.%s", s, s, s)
+			if what != "uses" {
+				refs = "topic." + s
+			}
 			d.errf(rng, "Quoted name in "+what,
-				"%s takes references, not strings: write store.%s or topic.%s (without quotes) instead of %q.", what, s, s, s)
+				"%s takes references, not strings: write %s (without quotes) instead of %q.", what, refs, s)
 		} else {
 			d.errf(rng, "Invalid "+what+" entry",
-				"Each %s entry is a reference to a store or a topic, written store.<name> or topic.<name> without quotes, for example %s = [store.accounts, topic.transfers].", what, what)
+				"Each %s entry is a reference to %s without quotes, for example %s.", what, refs, example)
 		}
 		return "", "", false
 	}
@@ -116,9 +125,9 @@ func (d *decoder) stateRef(e hcl.Expression, what string) (kind, name string, ok
 		}
 	}
 	kind = trav.RootName()
-	if (kind != UseStore && kind != UseTopic) || name == "" {
+	if (kind != UseStore && kind != UseTopic && (kind != UseHTTP || what != "uses")) || name == "" {
 		d.errf(rng, "Invalid "+what+" entry",
-			"Each %s entry is a reference to a store or a topic, written store.<name> or topic.<name>, for example %s = [store.accounts, topic.transfers].", what, what)
+			"Each %s entry is a reference to %s, for example %s.", what, refs, example)
 		return "", "", false
 	}
 	return kind, name, true
@@ -215,7 +224,7 @@ func (d *decoder) checkUses() {
 	for _, g := range d.app.Guests() {
 		for i, u := range g.Uses {
 			kind, name, _ := strings.Cut(u, ".")
-			if (kind == UseStore && d.stores[name] != nil) || (kind == UseTopic && d.topics[name] != nil) {
+			if (kind == UseStore && d.stores[name] != nil) || (kind == UseTopic && d.topics[name] != nil) || (kind == UseHTTP && d.app.HTTPEndpoint(name) != nil) {
 				continue
 			}
 			d.undeclared(g.UsesRanges[i], "uses", kind, name)
@@ -244,20 +253,29 @@ func (d *decoder) undeclared(rng hcl.Range, what, kind, name string) {
 		return // the block declaring it has an error of its own
 	}
 	var names []string
-	if kind == UseStore {
+	switch kind {
+	case UseStore:
 		for _, s := range d.app.Stores {
 			names = append(names, s.Name)
 		}
-	} else {
+	case UseTopic:
 		for _, t := range d.app.Topics {
 			names = append(names, t.Name)
+		}
+	case UseHTTP:
+		for _, h := range d.app.HTTP {
+			names = append(names, h.Name)
 		}
 	}
 	detail := fmt.Sprintf("%s names %s.%s, but %s declares no %s named %q.", what, kind, name, FileName, kind, name)
 	if s := suggest.Closest(name, names); s != "" {
 		detail += fmt.Sprintf(" Did you mean %s.%s?", kind, s)
 	}
-	detail += fmt.Sprintf(" Fix the name, or declare it with a %s %q {} block.", kind, name)
+	if kind == UseHTTP {
+		detail += fmt.Sprintf(" Fix the name, or declare it with an http %q { url = \"https://...\" } block.", name)
+	} else {
+		detail += fmt.Sprintf(" Fix the name, or declare it with a %s %q {} block.", kind, name)
+	}
 	d.errf(rng, fmt.Sprintf("No %s named %q is declared", kind, name), "%s", detail)
 }
 

@@ -75,14 +75,14 @@ var stateDiagnosticCases = []struct {
 		name:    "a quoted uses entry is reported with the reference to write",
 		src:     "program \"hello\" {\n  source = \"./hello\"\n  uses   = [\"accounts\"]\n}\n",
 		summary: "Quoted name in uses",
-		detail:  "store.accounts or topic.accounts",
+		detail:  "store.accounts, topic.accounts or http.accounts",
 		at:      "3:13",
 	},
 	{
 		name:    "a uses entry of another kind is reported",
 		src:     "program \"hello\" {\n  source = \"./hello\"\n  uses   = [service.greeting]\n}\n",
 		summary: "Invalid uses entry",
-		detail:  "store.<name> or topic.<name>",
+		detail:  "store.<name>, topic.<name> or http.<name>",
 		at:      "3:13",
 	},
 	{

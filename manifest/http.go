@@ -1,0 +1,137 @@
+package manifest
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// HTTP is an http block: an external HTTP API that the guests listing it in
+// uses may send requests to, at paths under URL and nowhere else (see
+// docs/GUEST_API.md, "Calling an HTTP API").
+type HTTP struct {
+	Name string
+	URL  string // absolute http or https URL, without query, fragment or userinfo
+	// URLEnv, when set, names a variable of the environment parigot runs
+	// in whose value, when it is set, replaces URL for the run: a test's
+	// or a staging server, with no edit of parigot.hcl.
+	URLEnv    string
+	DeclRange hcl.Range
+	URLRange  hcl.Range // the url attribute's value
+	EnvRange  hcl.Range // the url_env attribute's value; zero when not given
+}
+
+// UseHTTP is the kind of a uses entry that names an http block: http.<name>.
+const UseHTTP = "http"
+
+var httpSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "url", Required: true}, {Name: "url_env"}}}
+
+// HTTPEndpoint returns the http block called name, or nil.
+func (a *App) HTTPEndpoint(name string) *HTTP {
+	for _, h := range a.HTTP {
+		if h.Name == name {
+			return h
+		}
+	}
+	return nil
+}
+
+func (d *decoder) decodeHTTP(b *hcl.Block) {
+	h := &HTTP{Name: b.Labels[0], DeclRange: b.DefRange, URLRange: b.DefRange}
+	d.checkName(h.Name, b.LabelRanges[0], "http")
+	content, diags := b.Body.Content(httpSchema)
+	d.diags = append(d.diags, diags...)
+	if attr := content.Attributes["url"]; attr != nil {
+		h.URLRange = attr.Expr.Range()
+		if s, ok := d.str(attr, `url = "https://api.example.com/v1"`); ok {
+			if why := CheckEndpointURL(s); why != "" {
+				d.errf(h.URLRange, "Invalid http url", "%s", why)
+			} else {
+				h.URL = s
+			}
+		}
+	}
+	if attr := content.Attributes["url_env"]; attr != nil {
+		h.EnvRange = attr.Expr.Range()
+		if s, ok := d.str(attr, `url_env = "PAYMENTS_URL"`); ok && d.checkEnvName(s, h.EnvRange, "url_env") {
+			h.URLEnv = s
+		}
+	}
+	if first := d.app.HTTPEndpoint(h.Name); first != nil {
+		d.errf(b.LabelRanges[0], fmt.Sprintf("Duplicate http name %q", h.Name),
+			"An http endpoint named %q is already declared at line %d. Rename one of them.", h.Name, first.DeclRange.Start.Line)
+		return
+	}
+	d.app.HTTP = append(d.app.HTTP, h)
+}
+
+// CheckEndpointURL says what is wrong with s as the URL of an http block,
+// or "" when nothing is: it must be an absolute http or https URL with a
+// host, and no query, fragment or userinfo (a request's path goes under
+// it, its query is the request's own, and credentials go in a header, from
+// pass_env, never in parigot.hcl).
+func CheckEndpointURL(s string) string {
+	const example = ` For example "https://api.example.com/v1".`
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%q is not a URL (%v).%s", s, unwrapURLError(err), example)
+	case u.User != nil:
+		return fmt.Sprintf("%q holds a user name or password. Keep credentials out of parigot.hcl: pass them to the guest with pass_env and send them in a header.", u.Redacted())
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("%q is not an absolute http or https URL: requests go to an HTTP API, so the URL starts with https:// (or http://).%s", s, example)
+	case u.Host == "" || u.Opaque != "":
+		return fmt.Sprintf("%q names no host.%s", s, example)
+	case u.RawQuery != "" || u.ForceQuery:
+		return fmt.Sprintf("%q has a query. Each request gives its own query (HTTPRequest.Query); remove it from the url.", s)
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		return fmt.Sprintf("%q has a fragment (#...), which HTTP never sends; remove it.", s)
+	}
+	return ""
+}
+
+func unwrapURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}
+
+// EndpointURL is the URL h's requests go to in this run: the value of its
+// url_env variable when lookup finds it set, else its url. A value from the
+// environment that is not a valid URL is a diagnostic at url_env.
+func (h *HTTP) EndpointURL(lookup func(string) (string, bool)) (string, *hcl.Diagnostic) {
+	if h.URLEnv == "" {
+		return h.URL, nil
+	}
+	v, ok := lookup(h.URLEnv)
+	if !ok || v == "" {
+		return h.URL, nil
+	}
+	if why := CheckEndpointURL(v); why != "" {
+		rng := h.EnvRange
+		return "", &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("%s holds no valid URL", h.URLEnv),
+			Detail: fmt.Sprintf("http %q takes its URL from %s when it is set (url_env), and %s Set %s to the URL the endpoint should reach for this run, or unset it to use the url in %s.",
+				h.Name, h.URLEnv, why, h.URLEnv, FileName),
+			Subject: &rng,
+		}
+	}
+	return v, nil
+}
+
+// BadHTTPURLs reports each http block whose url_env variable lookup finds
+// set to something that is not a valid URL: checked once, before a run,
+// as MissingPassEnv is.
+func (a *App) BadHTTPURLs(lookup func(string) (string, bool)) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, h := range a.HTTP {
+		if _, d := h.EndpointURL(lookup); d != nil {
+			diags = append(diags, d)
+		}
+	}
+	return diags
+}

@@ -1,0 +1,156 @@
+package manifest
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+const httpBlocks = `
+http "payments" {
+  url     = "https://api.example.com/v1"
+  url_env = "PAYMENTS_URL"
+}
+`
+
+func TestAnHTTPBlockAndItsUsesDecode(t *testing.T) {
+	src := `service "checkout" {
+  source     = "./greeting"
+  implements = ["greeting.v1.Greeting"]
+  uses       = [http.payments]
+  pass_env   = ["PAYMENTS_API_KEY"]
+}
+` + appBlock + httpBlocks
+	a, diags := Parse("parigot.hcl", []byte(src), "testdata/app")
+	if diags.HasErrors() {
+		t.Fatal(describe(diags))
+	}
+	h := a.HTTPEndpoint("payments")
+	if h == nil || h.URL != "https://api.example.com/v1" || h.URLEnv != "PAYMENTS_URL" {
+		t.Fatalf("http %+v", h)
+	}
+	if g := a.Guest("checkout"); !slices.Equal(g.Uses, []string{"http.payments"}) {
+		t.Errorf("uses %q", g.Uses)
+	}
+	if a.HasState() {
+		t.Error("an http endpoint made the app start JetStream")
+	}
+}
+
+func TestURLEnvReplacesTheURLOnlyWhenSet(t *testing.T) {
+	a, diags := Parse("parigot.hcl", []byte(httpBlocks+appBlock), "testdata/app")
+	if diags.HasErrors() {
+		t.Fatal(describe(diags))
+	}
+	h := a.HTTPEndpoint("payments")
+	env := func(m map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	t.Run("unset, the url of parigot.hcl is used", func(t *testing.T) {
+		if u, d := h.EndpointURL(env(nil)); d != nil || u != "https://api.example.com/v1" {
+			t.Errorf("got %q, %v", u, d)
+		}
+	})
+	t.Run("set, its value is used", func(t *testing.T) {
+		if u, d := h.EndpointURL(env(map[string]string{"PAYMENTS_URL": "http://127.0.0.1:8080/base"})); d != nil || u != "http://127.0.0.1:8080/base" {
+			t.Errorf("got %q, %v", u, d)
+		}
+	})
+	t.Run("set to no URL, it is reported at url_env before the run", func(t *testing.T) {
+		diags := a.BadHTTPURLs(env(map[string]string{"PAYMENTS_URL": "localhost:8080"}))
+		if len(diags) != 1 || diags[0].Summary != "PAYMENTS_URL holds no valid URL" ||
+			!strings.Contains(diags[0].Detail, "https://") || diags[0].Subject.Start.Line != 4 || diags[0].Subject.Start.Column != 13 {
+			t.Errorf("diagnostics:\n%s", describe(diags))
+		}
+	})
+}
+
+var httpDiagnosticCases = []struct {
+	name, src, summary, detail, at string
+}{
+	{
+		name:    "an http endpoint not declared is reported at its uses entry, with the closest name",
+		src:     "program \"hello\" {\n  source = \"./hello\"\n  uses   = [http.paymnts]\n}\n",
+		summary: `No http named "paymnts" is declared`,
+		detail:  "Did you mean http.payments?",
+		at:      "3:13",
+	},
+	{
+		name:    "a url that is not absolute is reported with an example",
+		src:     "http \"mail\" {\n  url = \"api.mail.example/v3\"\n}\n",
+		summary: "Invalid http url",
+		detail:  "is not an absolute http or https URL",
+		at:      "2:9",
+	},
+	{
+		name:    "a url of another scheme is reported",
+		src:     "http \"mail\" {\n  url = \"ftp://mail.example\"\n}\n",
+		summary: "Invalid http url",
+		detail:  "starts with https://",
+		at:      "2:9",
+	},
+	{
+		name:    "a url with a query is reported",
+		src:     "http \"mail\" {\n  url = \"https://mail.example/v3?key=1\"\n}\n",
+		summary: "Invalid http url",
+		detail:  "Each request gives its own query",
+		at:      "2:9",
+	},
+	{
+		name:    "a url with a fragment is reported",
+		src:     "http \"mail\" {\n  url = \"https://mail.example/v3#top\"\n}\n",
+		summary: "Invalid http url",
+		detail:  "fragment",
+		at:      "2:9",
+	},
+	{
+		name:    "a url with a password is reported without showing it",
+		src:     "http \"mail\" {\n  url = \"https://me:s3cret@mail.example/v3\"\n}\n",
+		summary: "Invalid http url",
+		detail:  "pass them to the guest with pass_env",
+		at:      "2:9",
+	},
+	{
+		name:    "an http block without url is reported",
+		src:     "http \"mail\" {\n}\n",
+		summary: "Missing required argument",
+		detail:  "url",
+		at:      "1:13",
+	},
+	{
+		name:    "a url_env that cannot name a variable is reported",
+		src:     "http \"mail\" {\n  url     = \"https://mail.example\"\n  url_env = \"MAIL URL\"\n}\n",
+		summary: "Invalid env variable name",
+		detail:  "url_env",
+		at:      "3:13",
+	},
+	{
+		name:    "a duplicate http endpoint is reported at its label",
+		src:     "http \"payments\" {\n  url = \"https://other.example\"\n}\n",
+		summary: `Duplicate http name "payments"`,
+		detail:  "already declared at line 1",
+		at:      "5:6",
+	},
+}
+
+// The http cases join the manifest's diagnostic cases, with the endpoint
+// they refer to declared after their source.
+func init() {
+	for _, c := range httpDiagnosticCases {
+		diagnosticCases = append(diagnosticCases, struct {
+			name    string
+			src     string
+			noApp   bool
+			summary string
+			detail  string
+			at      string
+		}{name: c.name, src: c.src + httpBlocks, summary: c.summary, detail: c.detail, at: c.at})
+	}
+}
+
+func TestAPasswordInAnHTTPURLIsNotShown(t *testing.T) {
+	why := CheckEndpointURL("https://me:s3cret@mail.example/v3")
+	if why == "" || strings.Contains(why, "s3cret") {
+		t.Errorf("got %q", why)
+	}
+}
