@@ -31,6 +31,9 @@ var forbidden = map[string][]string{
 	// The state engine sits below the host, which hands it the guests'
 	// operations: it knows nothing of guests but their endpoints.
 	"runtime/state": {"codegen", "builder", "cmd", "templates", "runtime/guest", "runtime/host", "runtime/split", "runtime/apptest"},
+	// Outbound HTTP sits below the host, as the state engine does: it
+	// knows nothing of guests but their endpoints.
+	"runtime/egress": {"codegen", "builder", "cmd", "templates", "runtime/guest", "runtime/host", "runtime/split", "runtime/apptest", "runtime/state", "runtime/gateway"},
 	// The test harness sits at the top beside the CLI (it builds apps and
 	// runs them in both modes); nothing but tests imports it.
 	"runtime/apptest": {"cmd"},

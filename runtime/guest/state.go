@@ -282,10 +282,17 @@ func revision(method string, f *Future[[]byte]) *Future[uint64] {
 // stateCall dispatches one operation on a store's or topic's handle, as a
 // call: its reply comes through poll, under the loop's current deadline.
 func stateCall(handle uint32, method, op string, req *abi.StateRequest) *Future[[]byte] {
-	f := NewFuture[[]byte]()
 	// The host copies the request during dispatch, so the call buffer
 	// serves here too.
-	in := req.Encode(loop.send[:0])
+	return handleCall(handle, method, op, req.Encode(loop.send[:0]))
+}
+
+// handleCall dispatches op, with the request in (encoded into loop.send's
+// array, or a larger one), on the handle of a store, topic or http
+// endpoint, as a call: its reply comes through poll, under the loop's
+// current deadline.
+func handleCall(handle uint32, method, op string, in []byte) *Future[[]byte] {
+	f := NewFuture[[]byte]()
 	if cap(in) <= keptBuffer {
 		loop.send = in[:0]
 	} else {

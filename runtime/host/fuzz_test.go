@@ -11,6 +11,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
+	"parigot.dev/parigot/runtime/egress"
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/route"
@@ -73,6 +74,9 @@ func FuzzHostFunctions(f *testing.F) {
 	f.Add(seed(5, 1, 0, 0xFFFF_FFF0, 100), []byte{})
 	f.Add(seed(2, 0xFFFF_FFFF_0000_0000, 0xFFFF_FFFF, 0xFFFF_FFFF), []byte{})
 	f.Add(seed(6, 1, 0, 8, 64), []byte("accounts"))
+	f.Add(seed(6, 3, 0, 3, 64), []byte("api"))
+	req := (&abi.HTTPRequest{Method: "GET", Path: "x", Header: abi.AppendHeader(nil, "a", "b")}).Encode(nil)
+	f.Add(seed(3, 2, 0, 7, 8, uint64(len(req)), 1000), append([]byte("Request\x00"), req...))
 
 	ctx := context.Background()
 	mem := testMemory(f)
@@ -80,13 +84,21 @@ func FuzzHostFunctions(f *testing.F) {
 	a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}, errConsole: lines.NewSink(io.Discard)}
 	callee := newInstance(a, &GuestSpec{Name: "echo", Kind: Service, Implements: []string{"test.Echo"}, MethodTimeout: time.Second})
 	a.byService["test.Echo"] = callee
+	// An http endpoint where nothing listens: what the fuzzer sends it
+	// is decoded and checked, and sent nowhere but to a refused port.
+	http, err := egress.New([]egress.Spec{{Name: "api", URL: "http://127.0.0.1:1/v1"}}, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(http.Close)
+	a.http = http
 
 	f.Fuzz(func(t *testing.T, call []byte, memory []byte) {
 		if len(call) == 0 {
 			return
 		}
-		in := newInstance(a, &GuestSpec{Name: "fuzzer", Kind: Program, Requires: []string{"echo"}, Implements: []string{"test.Echo"}})
-		in.handles = []route.Endpoint{callee}
+		in := newInstance(a, &GuestSpec{Name: "fuzzer", Kind: Program, Requires: []string{"echo"}, Implements: []string{"test.Echo"}, Uses: []string{"http.api"}})
+		in.handles = []route.Endpoint{callee, http.Endpoint("api")}
 		// An incoming call to answer, so that reply has something to find.
 		in.incoming[1] = replyTarget{caller: callee, callID: 7}
 		h := hostFuncs[int(call[0])%len(hostFuncs)]

@@ -12,6 +12,7 @@ import (
 
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/egress"
 	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/route"
 	"parigot.dev/parigot/runtime/observe"
@@ -178,9 +179,14 @@ type GuestSpec struct {
 	// DebugListen is the address Delve serves its API on, for a debugger
 	// to attach to. Empty: 127.0.0.1 and a free port, announced.
 	DebugListen string
-	// Uses lists the stores and topics the guest may open, as
-	// "store.<name>" and "topic.<name>".
+	// Uses lists the stores, topics and http endpoints the guest may
+	// open, as "store.<name>", "topic.<name>" and "http.<name>".
 	Uses []string
+	// HTTP lists every http endpoint the app declares, with the URL it
+	// has in this run (so that opening one the app does not declare is
+	// told from opening one the guest's Uses does not list). The run
+	// makes one client per endpoint, which all its guests share.
+	HTTP []egress.Spec
 	// Subscriptions deliver topics' messages to the service's methods.
 	Subscriptions []state.Subscription
 }

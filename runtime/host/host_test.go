@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { testguest.Main(m) }
 // guestWasm builds the test guests in testdata/guests once per test binary.
 var guestWasm = sync.OnceValues(func() (string, error) {
 	pkgs := map[string]string{}
-	for _, name := range []string{"echo", "caller", "evil", "crash", "bench", "loader", "faulty", "faultcaller", "flood", "cruncher", "stateful", "flaky", "poison", "chain"} {
+	for _, name := range []string{"echo", "caller", "evil", "crash", "bench", "loader", "faulty", "faultcaller", "flood", "cruncher", "stateful", "flaky", "poison", "chain", "web"} {
 		pkgs[name] = "./testdata/guests/" + name
 	}
 	return testguest.Build(pkgs)

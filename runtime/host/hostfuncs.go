@@ -444,19 +444,20 @@ func hostReply(_ context.Context, in *instance, mem memory, stack []uint64) abi.
 
 // Stack slots of open.
 const (
-	openKind      = iota // i32: abi.OpenStore or abi.OpenTopic
-	openNamePtr          // i32: the store's or topic's name in parigot.hcl
+	openKind      = iota // i32: abi.OpenStore, abi.OpenTopic or abi.OpenHTTP
+	openNamePtr          // i32: the store's, topic's or http endpoint's name in parigot.hcl
 	openNameLen          // i32: its length, at most maxName
 	openHandleOut        // i32: where the host writes the handle, a u32 (from 1)
 )
 
-// hostOpen gives the guest a handle for a store or topic, on which it
-// dispatches the operations of abi (OpGet, OpPublish...) as calls; opening
-// the same one again gives the same handle.
+// hostOpen gives the guest a handle for a store, topic or http endpoint,
+// on which it dispatches the operations of abi (OpGet, OpPublish,
+// OpRequest...) as calls; opening the same one again gives the same
+// handle.
 //
-// Statuses: StatusOK; StatusNotFound when the app declares no store or
-// topic of that name; StatusNotUsed when the guest's uses in parigot.hcl
-// does not list it; StatusBadArgument for an unknown kind or a name over
+// Statuses: StatusOK; StatusNotFound when the app declares none of that
+// kind and name; StatusNotUsed when the guest's uses in parigot.hcl does
+// not list it; StatusBadArgument for an unknown kind or a name over
 // maxName; StatusBadPointer.
 func hostOpen(_ context.Context, in *instance, mem memory, stack []uint64) abi.Status {
 	kind := uint32(stack[openKind])
@@ -467,6 +468,8 @@ func hostOpen(_ context.Context, in *instance, mem memory, stack []uint64) abi.S
 		prefix = "store."
 	case abi.OpenTopic:
 		prefix = "topic."
+	case abi.OpenHTTP:
+		prefix = "http."
 	default:
 		return abi.StatusBadArgument
 	}
@@ -477,15 +480,21 @@ func hostOpen(_ context.Context, in *instance, mem memory, stack []uint64) abi.S
 	if !ok {
 		return abi.StatusBadPointer
 	}
-	st := in.run.cfg.State
-	if st == nil || !st.Declares(kind, string(name)) {
-		return abi.StatusNotFound
+	var ep route.Endpoint
+	if kind == abi.OpenHTTP {
+		if ep = in.run.http.Endpoint(string(name)); ep == nil {
+			return abi.StatusNotFound
+		}
+	} else {
+		st := in.run.cfg.State
+		if st == nil || !st.Declares(kind, string(name)) {
+			return abi.StatusNotFound
+		}
+		// Nil when declared, but this process opened only what its
+		// guest uses.
+		ep = st.Endpoint(kind, string(name))
 	}
-	if !slices.Contains(in.spec.Uses, prefix+string(name)) {
-		return abi.StatusNotUsed
-	}
-	ep := st.Endpoint(kind, string(name))
-	if ep == nil { // declared, but this process opened only what its guest uses
+	if ep == nil || !slices.Contains(in.spec.Uses, prefix+string(name)) {
 		return abi.StatusNotUsed
 	}
 	return in.handle(mem, out, ep)

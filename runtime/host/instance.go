@@ -681,9 +681,9 @@ func (in *instance) expire(now int64) {
 		if c, ok := o.callee.(route.Canceller); ok {
 			c.Cancel(id, in, true) // its service is in another process: tell it
 		}
-		msg := fmt.Sprintf("no reply from service %s within its method budget of %s", o.callee.GuestName(), o.callee.MethodTimeout())
+		msg := fmt.Sprintf("no reply from %s within its method budget of %s", route.CalleeText(o.callee), o.callee.MethodTimeout())
 		if o.inherited {
-			msg = fmt.Sprintf("no reply from service %s before the deadline this call inherited from its caller (its own budget is %s)", o.callee.GuestName(), o.callee.MethodTimeout())
+			msg = fmt.Sprintf("no reply from %s before the deadline this call inherited from its caller (its own budget is %s)", route.CalleeText(o.callee), o.callee.MethodTimeout())
 		}
 		in.complete(abi.ErrorEvent(id, abi.CodeDeadlineExceeded, msg))
 	}

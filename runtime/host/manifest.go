@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/egress"
 	"parigot.dev/parigot/runtime/state"
 )
 
@@ -63,6 +64,7 @@ func GuestsFromManifest(app *manifest.App, wasm map[string]string) []*GuestSpec 
 // by scale, saturating at MaxScaledTimeout.
 func ScaledGuests(app *manifest.App, wasm map[string]string, scale float64) []*GuestSpec {
 	var specs []*GuestSpec
+	http := egress.SpecsFromManifest(app, os.LookupEnv)
 	for _, g := range app.StartOrder() {
 		kind := Service
 		if g.Kind == manifest.KindProgram {
@@ -82,6 +84,7 @@ func ScaledGuests(app *manifest.App, wasm map[string]string, scale float64) []*G
 			Overrun:       map[string]OverrunPolicy{manifest.OverrunReport: OverrunReport}[g.OnOverrun],
 			Restart:       map[string]RestartPolicy{manifest.RestartOnFailure: RestartOnFailure}[g.Restart],
 			Uses:          g.Uses,
+			HTTP:          http,
 			Subscriptions: state.SubscriptionsFromManifest(g),
 			Env:           g.Environ(os.LookupEnv),
 		})

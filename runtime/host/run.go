@@ -20,6 +20,7 @@ import (
 	"parigot.dev/parigot/internal/compcache"
 	"parigot.dev/parigot/internal/fuel"
 	"parigot.dev/parigot/internal/progress"
+	"parigot.dev/parigot/runtime/egress"
 	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/route"
 	"parigot.dev/parigot/runtime/observe"
@@ -41,9 +42,10 @@ type run struct {
 	instances  []*instance          // in start order
 	services   []*instance
 	programs   []*instance
-	obs        *observe.Metrics // cfg.Metrics: nil when the run has none
-	trace      *observe.Tracing // cfg.Tracing: nil when the run has none
-	observing  bool             // obs or trace: calls are stamped as they pass
+	obs        *observe.Metrics  // cfg.Metrics: nil when the run has none
+	trace      *observe.Tracing  // cfg.Tracing: nil when the run has none
+	http       *egress.Endpoints // the app's http endpoints (GuestSpec.HTTP); nil when it declares none
+	observing  bool              // obs or trace: calls are stamped as they pass
 	// awake counts the guests whose goroutines want a processor: running,
 	// not parked in a poll (see spin); procs is GOMAXPROCS when the run
 	// began.
@@ -101,6 +103,17 @@ func newRun(cfg Config) (*run, error) {
 	}
 	r.trace = cfg.Tracing
 	r.observing = r.obs != nil || r.trace != nil
+	for _, g := range cfg.Guests {
+		if len(g.HTTP) > 0 {
+			// Every guest's spec lists all of the app's endpoints.
+			http, err := egress.New(g.HTTP, r.trace)
+			if err != nil {
+				return nil, err
+			}
+			r.http = http
+			break
+		}
+	}
 	r.done = make(chan ended, len(r.instances))
 	r.running = map[*instance]bool{}
 	r.servicesCtx, r.stopServices = context.WithCancel(context.Background())
@@ -111,6 +124,7 @@ func newRun(cfg Config) (*run, error) {
 // close releases what the run holds: every guest's runtime and the cache.
 func (r *run) close() {
 	r.stopServices()
+	r.http.Close()
 	for _, in := range r.instances {
 		if in.rt != nil {
 			in.rt.Close(context.Background())

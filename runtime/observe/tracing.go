@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -125,6 +126,20 @@ type CallSpan struct {
 	// subscribed service, is the topic: the span is a consumer's, with
 	// OpenTelemetry's messaging attributes.
 	Topic string
+	// HTTP, when the call was a request a guest sent to an external HTTP
+	// API (an http block), says what it was: the span is a client's, with
+	// OpenTelemetry's HTTP client attributes. Nil for every other call.
+	HTTP *HTTPSpan
+}
+
+// HTTPSpan is what a client span of an outbound HTTP request says besides
+// what every call's span does.
+type HTTPSpan struct {
+	Method string // GET, POST...
+	URL    string // the full URL, without its query
+	Host   string // server.address
+	Port   int    // server.port
+	Status int    // the response's status code; 0: no response
 }
 
 // Record queues c's span to be made. It never blocks: a call recorded while
@@ -180,6 +195,10 @@ func (t *Tracing) span(c CallSpan) {
 	} else {
 		ctx = context.WithValue(ctx, chosenTraceKey{}, c.Trace)
 	}
+	if c.HTTP != nil {
+		t.httpSpan(ctx, c)
+		return
+	}
 	kind := trace.SpanKindServer
 	if c.Topic != "" {
 		kind = trace.SpanKindConsumer
@@ -213,6 +232,42 @@ func (t *Tracing) span(c CallSpan) {
 			desc = c.Code
 		}
 		span.SetStatus(codes.Error, desc)
+	}
+	span.End(trace.WithTimestamp(time.Unix(0, c.Replied)))
+}
+
+// httpSpan makes the client span of an outbound HTTP request, named and
+// described as OpenTelemetry's HTTP conventions say: its name the method,
+// a response of 4xx or 5xx an error, and error.type the status code or,
+// with no response, the code of the failure.
+func (t *Tracing) httpSpan(ctx context.Context, c CallSpan) {
+	h := c.HTTP
+	_, span := t.tracer.Start(ctx, h.Method,
+		trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithTimestamp(time.Unix(0, c.Pushed)),
+		trace.WithAttributes(
+			attribute.String("parigot.guest", c.Guest),
+			attribute.String("parigot.http", c.Method),
+			attribute.String("http.request.method", h.Method),
+			attribute.String("url.full", h.URL),
+			attribute.String("server.address", h.Host),
+			attribute.Int("server.port", h.Port),
+			attribute.Int("http.request.body.size", c.Request),
+		))
+	if h.Status > 0 {
+		span.SetAttributes(attribute.Int("http.response.status_code", h.Status))
+	}
+	switch {
+	case c.Failed:
+		span.SetAttributes(attribute.String("error.type", c.Code))
+		desc := c.Message
+		if desc == "" {
+			desc = c.Code
+		}
+		span.SetStatus(codes.Error, desc)
+	case h.Status >= 400:
+		span.SetAttributes(attribute.String("error.type", strconv.Itoa(h.Status)))
+		span.SetStatus(codes.Error, "")
 	}
 	span.End(trace.WithTimestamp(time.Unix(0, c.Replied)))
 }

@@ -23,6 +23,9 @@ type storeEndpoint struct {
 // GuestName implements route.Endpoint: what a deadline message names.
 func (s *storeEndpoint) GuestName() string { return "store " + s.name }
 
+// Resource implements route.Resource: a store is no guest.
+func (s *storeEndpoint) Resource() {}
+
 // MethodTimeout implements route.Endpoint.
 func (s *storeEndpoint) MethodTimeout() time.Duration { return OpTimeout }
 

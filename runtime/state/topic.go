@@ -26,6 +26,9 @@ type topicEndpoint struct {
 // GuestName implements route.Endpoint.
 func (t *topicEndpoint) GuestName() string { return "topic " + t.name }
 
+// Resource implements route.Resource: a topic is no guest.
+func (t *topicEndpoint) Resource() {}
+
 // MethodTimeout implements route.Endpoint.
 func (t *topicEndpoint) MethodTimeout() time.Duration { return OpTimeout }
 

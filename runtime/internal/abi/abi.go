@@ -25,7 +25,7 @@ const (
 	FuncDispatch = "dispatch" // (handle, methodPtr, methodLen, reqPtr, reqLen, callIDOut i32, deadline i64) -> status
 	FuncPoll     = "poll"     // (timeoutNanos i64, bufPtr, bufCap, sizeOut i32) -> status
 	FuncReply    = "reply"    // (callID i64, code, payloadPtr, payloadLen i32) -> status
-	FuncOpen     = "open"     // (kind, namePtr, nameLen, handleOut i32) -> status: a store or topic, as a handle for dispatch
+	FuncOpen     = "open"     // (kind, namePtr, nameLen, handleOut i32) -> status: a store, topic or http endpoint, as a handle for dispatch
 	FuncExiting  = "exiting"  // () -> status: the guest exits through ExitSelf (its code follows, in WASI's proc_exit)
 )
 
@@ -54,7 +54,7 @@ const (
 	StatusBadArgument           // any other malformed argument
 	StatusNoHost                // native build: there is no host
 	StatusTooManyCalls          // dispatch: the guest already has MaxInFlight calls awaiting replies
-	StatusNotUsed               // open: the caller's manifest entry does not list that store or topic in uses
+	StatusNotUsed               // open: the caller's manifest entry does not list that store, topic or http endpoint in uses
 )
 
 var statusText = [...]string{
@@ -72,7 +72,7 @@ var statusText = [...]string{
 	StatusBadArgument:    "bad argument",
 	StatusNoHost:         "not running under a parigot host",
 	StatusTooManyCalls:   "too many calls in flight",
-	StatusNotUsed:        "store or topic not listed in uses",
+	StatusNotUsed:        "store, topic or http endpoint not listed in uses",
 }
 
 func (s Status) String() string {

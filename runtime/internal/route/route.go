@@ -51,6 +51,24 @@ type Endpoint interface {
 	MethodTimeout() time.Duration
 }
 
+// Resource is implemented by the endpoints that are no guest: a store's,
+// a topic's, an http endpoint's. Their GuestName says what they are
+// ("store accounts", "http payments"), and their MethodTimeout is the
+// deadline of an operation made outside any call, not a method budget.
+type Resource interface {
+	Endpoint
+	Resource()
+}
+
+// CalleeText is how a message names the endpoint a call went to: "service
+// greeting", or a resource's own name ("http payments").
+func CalleeText(ep Endpoint) string {
+	if _, ok := ep.(Resource); ok {
+		return ep.GuestName()
+	}
+	return "service " + ep.GuestName()
+}
+
 // Topic is implemented by the caller of a call that delivers a topic's
 // message to a subscribed service (runtime/state's subscription): the
 // call is the processing of a message, which traces show as a

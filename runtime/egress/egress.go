@@ -1,0 +1,390 @@
+// Package egress sends the guests' requests to the external HTTP APIs an
+// app declares (its http blocks): the way out of an app, as the gateway is
+// the way in. A guest opens an endpoint by name and dispatches each request
+// on it as a call (runtime/internal/abi, OpenHTTP and OpRequest); the host
+// hands the call to the endpoint here, which sends it with an http.Client
+// of its own and delivers the response, or why there is none, as the
+// call's reply. So a request is a future in the guest, completes through
+// poll, and ends at the caller's deadline, as a store operation does (see
+// docs/ARCHITECTURE.md, "Why are outbound requests dispatched like calls?").
+//
+// It is not a proxy for anything else: a request goes to a path under its
+// endpoint's URL, never elsewhere, and redirects are followed only while
+// they stay there.
+package egress
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"parigot.dev/parigot/manifest"
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
+	"parigot.dev/parigot/runtime/observe"
+)
+
+// Spec is an http block of the app, with the URL its requests go under in
+// this run (its url, or its url_env variable's value).
+type Spec struct {
+	Name string
+	URL  string
+}
+
+// SpecsFromManifest returns the app's http endpoints, each with the URL
+// lookup (os.LookupEnv, in the process that runs the guests) gives it. A
+// url_env holding no valid URL leaves the url of parigot.hcl:
+// manifest.App.BadHTTPURLs reports it before a run starts.
+func SpecsFromManifest(app *manifest.App, lookup func(string) (string, bool)) []Spec {
+	var specs []Spec
+	for _, h := range app.HTTP {
+		u, d := h.EndpointURL(lookup)
+		if d != nil {
+			u = h.URL
+		}
+		specs = append(specs, Spec{Name: h.Name, URL: u})
+	}
+	return specs
+}
+
+// Timeout is the deadline of a request sent outside any call (a
+// program's, a service's Ready or timer), which inherits none: a request
+// sent while a method runs ends with the method's budget, if sooner.
+const Timeout = 30 * time.Second
+
+// Endpoints are one run's http endpoints, one http.Client each, shared by
+// every guest of the run. Safe for concurrent use.
+type Endpoints struct {
+	byName  map[string]*endpoint
+	tracing *observe.Tracing // nil: no spans
+
+	ctx    context.Context // ends at Close: requests in flight end with it
+	cancel context.CancelFunc
+	ops    sync.WaitGroup // requests in flight
+}
+
+// New makes the endpoints of specs. Their clients connect only when a
+// guest sends a request.
+func New(specs []Spec, tracing *observe.Tracing) (*Endpoints, error) {
+	e := &Endpoints{byName: map[string]*endpoint{}, tracing: tracing}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	for _, s := range specs {
+		if _, dup := e.byName[s.Name]; dup {
+			continue
+		}
+		if why := manifest.CheckEndpointURL(s.URL); why != "" {
+			return nil, fmt.Errorf("http %s: %s", s.Name, why)
+		}
+		base, _ := url.Parse(s.URL) // checked just above
+		ep := &endpoint{e: e, name: s.Name, base: base, method: "http." + s.Name + "/" + abi.OpRequest}
+		ep.client = &http.Client{Transport: newTransport(), CheckRedirect: ep.checkRedirect}
+		e.byName[s.Name] = ep
+	}
+	return e, nil
+}
+
+// newTransport is an endpoint's transport: connections kept and reused,
+// every wait bounded (the request's context bounds the whole request
+// besides), the response's header bounded so that it fits a reply.
+func newTransport() *http.Transport {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                  http.ProxyFromEnvironment,
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           64,
+		MaxIdleConnsPerHost:    64,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: abi.MaxHTTPResponseHeader,
+	}
+}
+
+// Endpoint returns where a guest's requests to the endpoint name go, or
+// nil when the app declares none of that name. Whether the guest may use
+// it is the host's to check (its uses).
+func (e *Endpoints) Endpoint(name string) route.Endpoint {
+	if e == nil {
+		return nil
+	}
+	if ep := e.byName[name]; ep != nil {
+		return ep
+	}
+	return nil
+}
+
+// Close ends the requests in flight (their guests hear "unavailable"),
+// waits for them, and closes the idle connections.
+func (e *Endpoints) Close() {
+	if e == nil {
+		return
+	}
+	e.cancel()
+	e.ops.Wait()
+	for _, ep := range e.byName {
+		ep.client.CloseIdleConnections()
+	}
+}
+
+// endpoint takes the guests' requests to one http block.
+type endpoint struct {
+	e      *Endpoints
+	name   string
+	base   *url.URL
+	method string // "http.<name>/Request"
+	client *http.Client
+}
+
+// GuestName implements route.Endpoint: what a deadline's message names.
+func (ep *endpoint) GuestName() string { return "http " + ep.name }
+
+// Resource implements route.Resource: an endpoint is no guest.
+func (ep *endpoint) Resource() {}
+
+// MethodTimeout implements route.Endpoint: the deadline of a request sent
+// outside any call.
+func (ep *endpoint) MethodTimeout() time.Duration { return Timeout }
+
+// Deliver implements route.Endpoint: it sends the request ev carries, on
+// a goroutine of its own, and delivers the response to from.
+func (ep *endpoint) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
+	if ev.Kind != abi.KindCall || from == nil {
+		return route.Accepted
+	}
+	if ev.Method != abi.OpRequest {
+		from.Deliver(abi.ErrorEvent(ev.CallID, abi.CodeUnimplemented, ep.GuestName()+" has no operation "+ev.Method), nil)
+		return route.Accepted
+	}
+	req, err := abi.DecodeHTTPRequest(ev.Payload)
+	if err != nil {
+		from.Deliver(abi.ErrorEvent(ev.CallID, abi.CodeInvalidArgument, ep.GuestName()+": malformed request"), nil)
+		return route.Accepted
+	}
+	if why := abi.CheckHTTPRequest(&req); why != "" {
+		code := abi.CodeInvalidArgument
+		if len(req.Body) > abi.MaxHTTPBody {
+			code = abi.CodeResourceExhausted
+		}
+		from.Deliver(abi.ErrorEvent(ev.CallID, code, ep.GuestName()+": "+why), nil)
+		return route.Accepted
+	}
+	// The request aliases the payload, which the host copied out of the
+	// guest: it stays as it is while the request is sent.
+	ep.e.ops.Add(1)
+	go func() {
+		defer ep.e.ops.Done()
+		code, payload := ep.send(ev, from, req)
+		from.Deliver(abi.Event{Kind: abi.KindReply, Code: code, CallID: ev.CallID, Payload: payload}, nil)
+	}()
+	return route.Accepted
+}
+
+// send sends req and returns the reply for the guest: CodeOK and the
+// response, or an error code and its message.
+func (ep *endpoint) send(ev abi.Event, from route.Endpoint, req abi.HTTPRequest) (code abi.Code, payload []byte) {
+	ctx := ep.e.ctx
+	if ev.Deadline > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, ev.Deadline))
+		defer cancel()
+	}
+	target := ep.target(req)
+	var span *observe.CallSpan
+	if ep.e.tracing != nil {
+		span = ep.startSpan(ev, from, req, target)
+		defer func() { ep.endSpan(span, code, payload) }()
+	}
+	defer func() {
+		// Nothing a guest sends may take the host down.
+		if r := recover(); r != nil {
+			code, payload = abi.CodeInternal, abi.EncodeError(abi.CodeInternal, fmt.Sprintf("%s: sending the request failed: %v", ep.GuestName(), r))
+		}
+	}()
+	var body io.Reader
+	if len(req.Body) > 0 {
+		body = bytes.NewReader(req.Body)
+	}
+	hr, err := http.NewRequestWithContext(ctx, req.Method, target.String(), body)
+	if err != nil {
+		return ep.fail(abi.CodeInvalidArgument, "the request cannot be sent: %v", err)
+	}
+	abi.HeaderValues(req.Header, func(name, value string) bool {
+		hr.Header.Add(name, value)
+		return true
+	})
+	if hr.Header.Get("User-Agent") == "" {
+		hr.Header.Set("User-Agent", "parigot")
+	}
+	if span != nil {
+		hr.Header.Set(abi.TraceparentHeader, abi.TraceContext{TraceID: span.Trace, SpanID: span.Span, Flags: sampled(span.Sampled)}.Traceparent())
+	}
+	resp, err := ep.client.Do(hr)
+	if err != nil {
+		return ep.failure(ctx, target, err)
+	}
+	defer resp.Body.Close()
+	if span != nil {
+		span.HTTP.Status = resp.StatusCode
+	}
+	if resp.ContentLength > abi.MaxHTTPBody {
+		return ep.tooLarge(target, resp.ContentLength)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, abi.MaxHTTPBody+1))
+	if err != nil {
+		return ep.failure(ctx, target, err)
+	}
+	if len(b) > abi.MaxHTTPBody {
+		return ep.tooLarge(target, -1)
+	}
+	var header []byte
+	for name, values := range resp.Header {
+		lower := strings.ToLower(name)
+		for _, v := range values {
+			if abi.IsHeaderName(lower) && abi.IsHeaderValue(v) {
+				header = abi.AppendHeader(header, lower, v)
+			}
+		}
+	}
+	out := abi.HTTPResponse{Status: resp.StatusCode, Header: header, Body: b}
+	return abi.CodeOK, out.Encode(make([]byte, 0, 6+len(header)+len(b)))
+}
+
+// target is the URL req goes to: its path under the endpoint's URL, its
+// query.
+func (ep *endpoint) target(req abi.HTTPRequest) *url.URL {
+	u := *ep.base
+	if req.Path != "" {
+		raw := strings.TrimSuffix(ep.base.EscapedPath(), "/") + "/" + strings.TrimLeft(req.Path, "/")
+		// CheckHTTPPath let only a path's characters and escapes through.
+		if p, err := url.PathUnescape(raw); err == nil {
+			u.Path, u.RawPath = p, raw
+		}
+	}
+	var q url.Values
+	abi.QueryValues(req.Query, func(name, value string) {
+		if q == nil {
+			q = url.Values{}
+		}
+		q.Add(name, value)
+	})
+	u.RawQuery = q.Encode()
+	return &u
+}
+
+// checkRedirect follows a redirect only to a URL under the endpoint's,
+// ten at most; the guest gets any other as the response it is.
+func (ep *endpoint) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 || !ep.under(req.URL) {
+		return http.ErrUseLastResponse
+	}
+	return nil
+}
+
+// under reports whether u is the endpoint's URL or below it.
+func (ep *endpoint) under(u *url.URL) bool {
+	if u.Scheme != ep.base.Scheme || !strings.EqualFold(u.Host, ep.base.Host) {
+		return false
+	}
+	base := strings.TrimSuffix(ep.base.EscapedPath(), "/")
+	p := u.EscapedPath()
+	return p == base || strings.HasPrefix(p, base+"/") || base == ""
+}
+
+// failure is the reply for a request that got no response: the deadline,
+// the run stopping, or an endpoint that cannot be reached.
+func (ep *endpoint) failure(ctx context.Context, target *url.URL, err error) (abi.Code, []byte) {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return ep.fail(abi.CodeDeadlineExceeded, "no response from %s before the call's deadline", redacted(target))
+	case ep.e.ctx.Err() != nil:
+		return ep.fail(abi.CodeUnavailable, "the host is stopping")
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return ep.fail(abi.CodeUnavailable, "%s cannot be reached: %v; check that it is up and that the endpoint's url (or its url_env) in parigot.hcl is right", redacted(target), err)
+}
+
+func (ep *endpoint) tooLarge(target *url.URL, n int64) (abi.Code, []byte) {
+	size := "more than"
+	if n > 0 {
+		size = strconv.FormatInt(n, 10) + " bytes, over"
+	}
+	return ep.fail(abi.CodeResourceExhausted, "the response of %s has a body of %s the limit of %d bytes (4 MiB less 64 KiB); ask for less (a page, a range)", redacted(target), size, abi.MaxHTTPBody)
+}
+
+func (ep *endpoint) fail(code abi.Code, format string, args ...any) (abi.Code, []byte) {
+	return code, abi.EncodeError(code, ep.GuestName()+": "+fmt.Sprintf(format, args...))
+}
+
+// redacted is u as messages and spans show it: without its query, which
+// may hold what a guest would not have printed.
+func redacted(u *url.URL) string {
+	v := *u
+	v.RawQuery, v.ForceQuery = "", false
+	return v.String()
+}
+
+func sampled(s bool) byte {
+	if s {
+		return 1
+	}
+	return 0
+}
+
+// startSpan names the request's client span: a child of the call the
+// guest served when it sent it, or the root of a trace of its own.
+func (ep *endpoint) startSpan(ev abi.Event, from route.Endpoint, req abi.HTTPRequest, target *url.URL) *observe.CallSpan {
+	s := &observe.CallSpan{
+		Span:    observe.NewSpanID(),
+		Sampled: true,
+		Guest:   from.GuestName(),
+		Method:  ep.method,
+		Request: len(req.Body),
+		Pushed:  time.Now().UnixNano(),
+		HTTP:    &observe.HTTPSpan{Method: req.Method, URL: redacted(target), Host: target.Hostname(), Port: port(target)},
+	}
+	if ev.Trace.Valid() {
+		s.Trace, s.Parent, s.Sampled = ev.Trace.TraceID, ev.Trace.SpanID, ev.Trace.Flags&1 != 0
+	} else {
+		s.Trace = observe.NewTraceID()
+	}
+	return s
+}
+
+// endSpan records the request's span once its reply is known.
+func (ep *endpoint) endSpan(s *observe.CallSpan, code abi.Code, payload []byte) {
+	s.Replied = time.Now().UnixNano()
+	s.Drained = s.Pushed
+	s.Code = code.String()
+	s.Failed = code != abi.CodeOK
+	if s.Failed {
+		if _, msg, _, err := abi.DecodeError(payload); err == nil {
+			s.Message = observe.ErrorText(msg)
+		}
+	} else {
+		s.Reply = len(payload) // the response, encoded
+	}
+	ep.e.tracing.Record(*s)
+}
+
+func port(u *url.URL) int {
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return p
+	}
+	if u.Scheme == "https" {
+		return 443
+	}
+	return 80
+}

@@ -1,0 +1,184 @@
+package host
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"parigot.dev/parigot/internal/otlptest"
+	"parigot.dev/parigot/runtime/egress"
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/observe"
+)
+
+// apiServer is the external API of the http tests, on loopback: its
+// endpoints live under /v1, and outside counts the requests that reached
+// anything else (none may).
+type apiServer struct {
+	*httptest.Server
+	outside    atomic.Int32
+	traceparts atomic.Value // the traceparent header of the last request, when one came
+}
+
+func newAPIServer(t *testing.T) *apiServer {
+	s := &apiServer{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/charges", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Seen", fmt.Sprintf("%s limit=%s", r.Header.Get("Authorization"), r.URL.Query().Get("limit")))
+		fmt.Fprintf(w, "charged %s", strings.TrimPrefix(string(b), "amount="))
+	})
+	mux.HandleFunc("GET /v1/missing", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no such thing", http.StatusNotFound)
+	})
+	mux.HandleFunc("GET /v1/big", func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 64<<10)
+		for n := 0; n <= abi.MaxHTTPBody; n += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	mux.HandleFunc("GET /v1/redirect-out", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", s.URL+"/other")
+		w.WriteHeader(http.StatusFound)
+		fmt.Fprint(w, "moved out")
+	})
+	mux.HandleFunc("GET /v1/redirect-in", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/v1/landed", http.StatusFound)
+	})
+	mux.HandleFunc("GET /v1/landed", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "landed") })
+	mux.HandleFunc("GET /v1/fast", func(w http.ResponseWriter, r *http.Request) {
+		s.traceparts.Store(r.Header.Get(abi.TraceparentHeader))
+		fmt.Fprint(w, "quick")
+	})
+	mux.HandleFunc("GET /v1/slow", func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // slower than any budget: the caller gives up first
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.outside.Add(1)
+		fmt.Fprint(w, "outside")
+	})
+	s.Server = httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// closedAddr is a loopback address where nothing listens.
+func closedAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// webGuests are the web service and program, with the http endpoints api
+// (srv), down (nothing there) and secret (which neither uses).
+func webGuests(t *testing.T, srv *apiServer) (svc, prog *GuestSpec) {
+	endpoints := []egress.Spec{{Name: "api", URL: srv.URL + "/v1"}, {Name: "down", URL: "http://" + closedAddr(t) + "/v1"}, {Name: "secret", URL: srv.URL + "/admin"}}
+	w := wasm(t, "web")
+	svc = &GuestSpec{Name: "web", Kind: Service, Wasm: w, Implements: []string{"test.Web"}, MethodTimeout: time.Second, Overrun: OverrunReport,
+		Env: []string{"WEB=service"}, Uses: []string{"http.api"}, HTTP: endpoints}
+	prog = &GuestSpec{Name: "prog", Kind: Program, Wasm: w, Requires: []string{"web"},
+		Env: []string{"API_KEY=k1"}, Uses: []string{"http.api", "http.down"}, HTTP: endpoints}
+	return svc, prog
+}
+
+func TestAGuestCallsAnExternalAPIUnderItsEndpointOnly(t *testing.T) {
+	srv := newAPIServer(t)
+	svc, prog := webGuests(t, srv)
+	res, out := runApp(t, svc, prog)
+	if res.ExitCode != 0 {
+		t.Errorf("exit code %d; output:\n%s", res.ExitCode, out)
+	}
+	assertLines(t, out, []string{
+		"prog | open secret: http.secret: permission denied: this guest may not use http secret: add http.secret to its uses in parigot.hcl",
+		`prog | open nothere: http.nothere: not found: parigot.hcl declares no http "nothere"`,
+		"prog | charge: 200 charged 5 (seen Bearer k1 limit=10)",
+		"prog | missing: 404 no such thing",
+		`prog | escape: invalid argument: the path "../admin" has a .. segment: a path goes under the endpoint's URL, and may not climb out of it`,
+		`prog | absolute: invalid argument: the path "https://evil.example/x" is an absolute URL: a path goes under the endpoint's URL, and may not leave it`,
+		"prog | big: resource exhausted: http api: the response of " + srv.URL + "/v1/big has a body of more than the limit of 4128768 bytes (4 MiB less 64 KiB); ask for less (a page, a range)",
+		"prog | upload: resource exhausted: a request body of 4128769 bytes is over the limit of 4128768 bytes (4 MiB less 64 KiB)",
+		"prog | redirect out: 302 moved out",
+		"prog | redirect in: 200 landed",
+		"prog | fast: 200 quick while slow waits: true",
+	})
+	// Whichever gives up first says so: the program waiting for web, or
+	// web waiting for the API, with the deadline web's call gave it.
+	if !strings.Contains(out, "prog | slow: deadline exceeded: no reply from service web within its method budget of 1s\n") &&
+		!strings.Contains(out, "prog | slow: deadline exceeded: no reply from http api before the deadline this call inherited from its caller (its own budget is 30s)\n") {
+		t.Errorf("the request to a server slower than the budget did not end at the deadline:\n%s", out)
+	}
+	if !strings.Contains(out, "prog | down: unavailable: http down: http://127.0.0.1:") || !strings.Contains(out, "connection refused") {
+		t.Errorf("an endpoint nothing answers is not said unavailable, connection refused:\n%s", out)
+	}
+	if n := srv.outside.Load(); n != 0 {
+		t.Errorf("%d requests reached the server outside the endpoint's URL", n)
+	}
+}
+
+// With tracing on, a request is a client span, a child of the call that
+// sent it, with OpenTelemetry's HTTP attributes, and its traceparent
+// header names that span, so that the external API joins the trace.
+func TestARequestIsAClientSpanAndCarriesItsTraceparent(t *testing.T) {
+	srv := newAPIServer(t)
+	svc, prog := webGuests(t, srv)
+	rcv := otlptest.Start(t)
+	tracing := observe.NewTracing(observe.TracingOptions{App: "test", OTLP: []string{rcv.URL()}})
+	var out bytes.Buffer
+	res, err := Run(t.Context(), Config{Guests: []*GuestSpec{svc, prog}, Stdout: &out, Stderr: &out, Tracing: tracing})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("Run: %v, exit %d\n%s", err, res.ExitCode, out.String())
+	}
+	if err := tracing.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	spans := rcv.WaitFor(t, patience, func([]otlptest.Span) bool { return true })
+	byID := map[string]otlptest.Span{}
+	for _, s := range spans {
+		byID[s.SpanID] = s
+	}
+	tp, _ := srv.traceparts.Load().(string)
+	sent, ok := abi.ParseTraceparent(tp)
+	if !ok {
+		t.Fatalf("the request to /v1/fast carried no valid traceparent: %q", tp)
+	}
+	span, ok := byID[hex.EncodeToString(sent.SpanID[:])]
+	if !ok {
+		t.Fatalf("no span has the id the traceparent %s names; spans: %+v", tp, spans)
+	}
+	want := map[string]string{"http.request.method": "GET", "url.full": srv.URL + "/v1/fast", "http.response.status_code": "200",
+		"server.address": "127.0.0.1", "parigot.guest": "web"}
+	for k, v := range want {
+		if span.Attrs[k] != v {
+			t.Errorf("span attribute %s = %q, want %q", k, span.Attrs[k], v)
+		}
+	}
+	if span.Name != "GET" || span.Kind != "SPAN_KIND_CLIENT" || span.Error || span.TraceID != hex.EncodeToString(sent.TraceID[:]) {
+		t.Errorf("span %+v: want GET, a client's, no error, in the traceparent's trace", span)
+	}
+	if parent := byID[span.ParentID]; parent.Name != "test.Web/Fetch" {
+		t.Errorf("the request's span is a child of %q, want the call test.Web/Fetch that sent it", parent.Name)
+	}
+	var missing []otlptest.Span
+	for _, s := range spans {
+		if s.Kind == "SPAN_KIND_CLIENT" && s.Attrs["url.full"] == srv.URL+"/v1/missing" {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) != 1 || !missing[0].Error || missing[0].Attrs["error.type"] != "404" {
+		t.Errorf("spans of the 404: %+v; want one, an error of type 404", missing)
+	}
+}
