@@ -71,7 +71,7 @@ var httpDiagnosticCases = []struct {
 	{
 		name:    "an http endpoint not declared is reported at its uses entry, with the closest name",
 		src:     "program \"hello\" {\n  source = \"./hello\"\n  uses   = [http.paymnts]\n}\n",
-		summary: `No http named "paymnts" is declared`,
+		summary: `No http endpoint named "paymnts" is declared`,
 		detail:  "Did you mean http.payments?",
 		at:      "3:13",
 	},

@@ -267,7 +267,11 @@ func (d *decoder) undeclared(rng hcl.Range, what, kind, name string) {
 			names = append(names, h.Name)
 		}
 	}
-	detail := fmt.Sprintf("%s names %s.%s, but %s declares no %s named %q.", what, kind, name, FileName, kind, name)
+	noun := kind
+	if kind == UseHTTP {
+		noun = "http endpoint"
+	}
+	detail := fmt.Sprintf("%s names %s.%s, but %s declares no %s named %q.", what, kind, name, FileName, noun, name)
 	if s := suggest.Closest(name, names); s != "" {
 		detail += fmt.Sprintf(" Did you mean %s.%s?", kind, s)
 	}
@@ -276,7 +280,7 @@ func (d *decoder) undeclared(rng hcl.Range, what, kind, name string) {
 	} else {
 		detail += fmt.Sprintf(" Fix the name, or declare it with a %s %q {} block.", kind, name)
 	}
-	d.errf(rng, fmt.Sprintf("No %s named %q is declared", kind, name), "%s", detail)
+	d.errf(rng, fmt.Sprintf("No %s named %q is declared", noun, name), "%s", detail)
 }
 
 // CheckSubscriptions reports each subscription whose method is not a

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -42,7 +45,36 @@ func TestScripts(t *testing.T) {
 			}
 			return writeAppModule(env.WorkDir, repo)
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"apiserver": apiServer},
 	})
+}
+
+// apiServer starts, for the rest of the script, an external HTTP API on
+// loopback for the apps' http endpoints to call, and sets API_URL to its
+// base URL (with /v1, under which its endpoints are):
+//
+//   - POST /v1/charges answers 200 "charged <amount> with <authorization>"
+//     (the form's amount, the Authorization header);
+//   - GET /v1/slow never answers: its caller gives up at its deadline;
+//   - GET /v1/big answers a body over the limit a response may have;
+//   - anything else is 404.
+func apiServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: apiserver")
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/charges", func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		fmt.Fprintf(w, "charged %s with %s", r.PostForm.Get("amount"), r.Header.Get("Authorization"))
+	})
+	mux.HandleFunc("GET /v1/slow", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	mux.HandleFunc("GET /v1/big", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(5<<20))
+		w.Write(make([]byte, 5<<20))
+	})
+	srv := httptest.NewServer(mux)
+	ts.Defer(srv.Close)
+	ts.Setenv("API_URL", srv.URL+"/v1")
 }
 
 // goEnvironment is what the go command inside a script needs to find its

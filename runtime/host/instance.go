@@ -681,13 +681,24 @@ func (in *instance) expire(now int64) {
 		if c, ok := o.callee.(route.Canceller); ok {
 			c.Cancel(id, in, true) // its service is in another process: tell it
 		}
-		msg := fmt.Sprintf("no reply from %s within its method budget of %s", route.CalleeText(o.callee), o.callee.MethodTimeout())
-		if o.inherited {
-			msg = fmt.Sprintf("no reply from %s before the deadline this call inherited from its caller (its own budget is %s)", route.CalleeText(o.callee), o.callee.MethodTimeout())
-		}
+		msg := deadlineText(o)
 		in.complete(abi.ErrorEvent(id, abi.CodeDeadlineExceeded, msg))
 	}
 	in.soonest = soonest
+}
+
+// deadlineText is the message of a call that got no reply before its
+// deadline: its callee's budget, or (a store, topic or http endpoint) its
+// timeout, or the deadline the call inherited.
+func deadlineText(o outgoing) string {
+	callee, budget := route.CalleeText(o.callee), "method budget"
+	if _, ok := o.callee.(route.Resource); ok {
+		budget = "timeout"
+	}
+	if o.inherited {
+		return fmt.Sprintf("no reply from %s before the deadline this call inherited from its caller (its own %s is %s)", callee, budget, o.callee.MethodTimeout())
+	}
+	return fmt.Sprintf("no reply from %s within its %s of %s", callee, budget, o.callee.MethodTimeout())
 }
 
 // intern returns the interned copy of a method name read from guest memory,
