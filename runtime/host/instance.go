@@ -691,14 +691,16 @@ func (in *instance) expire(now int64) {
 // deadline: its callee's budget, or (a store, topic or http endpoint) its
 // timeout, or the deadline the call inherited.
 func deadlineText(o outgoing) string {
-	callee, budget := route.CalleeText(o.callee), "method budget"
 	if _, ok := o.callee.(route.Resource); ok {
-		budget = "timeout"
+		if o.inherited {
+			return fmt.Sprintf("no reply from %s before the deadline this call inherited from its caller (its own timeout is %s)", o.callee.GuestName(), o.callee.MethodTimeout())
+		}
+		return fmt.Sprintf("no reply from %s within its timeout of %s", o.callee.GuestName(), o.callee.MethodTimeout())
 	}
 	if o.inherited {
-		return fmt.Sprintf("no reply from %s before the deadline this call inherited from its caller (its own %s is %s)", callee, budget, o.callee.MethodTimeout())
+		return fmt.Sprintf("no reply from service %s before the deadline this call inherited from its caller (its own budget is %s)", o.callee.GuestName(), o.callee.MethodTimeout())
 	}
-	return fmt.Sprintf("no reply from %s within its %s of %s", callee, budget, o.callee.MethodTimeout())
+	return fmt.Sprintf("no reply from service %s within its method budget of %s", o.callee.GuestName(), o.callee.MethodTimeout())
 }
 
 // intern returns the interned copy of a method name read from guest memory,

@@ -60,15 +60,6 @@ type Resource interface {
 	Resource()
 }
 
-// CalleeText is how a message names the endpoint a call went to: "service
-// greeting", or a resource's own name ("http payments").
-func CalleeText(ep Endpoint) string {
-	if _, ok := ep.(Resource); ok {
-		return ep.GuestName()
-	}
-	return "service " + ep.GuestName()
-}
-
 // Topic is implemented by the caller of a call that delivers a topic's
 // message to a subscribed service (runtime/state's subscription): the
 // call is the processing of a message, which traces show as a
