@@ -116,7 +116,32 @@ func graphMermaid(app *manifest.App) string {
 	if app.HasState() {
 		stateMermaid(&b, app, ids)
 	}
+	if len(app.HTTP) > 0 {
+		httpMermaid(&b, app, ids)
+	}
 	return b.String()
+}
+
+// httpMermaid adds the http endpoints of app (external APIs) to a Mermaid
+// flowchart, with a dotted arrow from each guest that calls one.
+func httpMermaid(b *strings.Builder, app *manifest.App, ids map[string]string) {
+	b.WriteString("  %% http endpoints (external APIs) are parallelograms; dotted arrows: the guests that call them\n")
+	refs := map[string]string{}
+	for i, h := range app.HTTP {
+		id := "Http_" + h.Name
+		if !mermaidIdentRE.MatchString(h.Name) {
+			id = "H" + strconv.Itoa(i)
+		}
+		refs["http."+h.Name] = id
+		fmt.Fprintf(b, "  %s[/\"http %s<br/>%s\"/]\n", id, h.Name, h.URL)
+	}
+	for _, g := range app.StartOrder() {
+		for _, u := range g.Uses {
+			if id, ok := refs[u]; ok {
+				fmt.Fprintf(b, "  %s -.-> %s\n", ids[g.Name], id)
+			}
+		}
+	}
 }
 
 // stateMermaid adds the stores (cylinders) and topics of app to a Mermaid
@@ -185,8 +210,15 @@ func graphDot(app *manifest.App) string {
 	for _, t := range app.Topics {
 		fmt.Fprintf(&b, "  %s [shape=cds, label=\"topic %s\"];\n", strconv.Quote("topic."+t.Name), t.Name)
 	}
+	for _, h := range app.HTTP {
+		fmt.Fprintf(&b, "  %s [shape=parallelogram, label=\"http %s\\n%s\"];\n", strconv.Quote("http."+h.Name), h.Name, h.URL)
+	}
 	for _, g := range guests {
 		for _, u := range g.Uses {
+			if strings.HasPrefix(u, manifest.UseHTTP+".") {
+				fmt.Fprintf(&b, "  %s -> %s [style=dotted];\n", strconv.Quote(g.Name), strconv.Quote(u))
+				continue
+			}
 			fmt.Fprintf(&b, "  %s -> %s [style=dotted, arrowhead=none];\n", strconv.Quote(g.Name), strconv.Quote(u))
 		}
 		for _, sub := range g.Subscriptions {
