@@ -92,6 +92,12 @@ func New(specs []Spec, tracing *observe.Tracing) (*Endpoints, error) {
 	return e, nil
 }
 
+// MaxConns bounds the connections one endpoint opens at once in a
+// process: more requests than that wait for one, within their deadlines,
+// so that a guest sending thousands at once does not open thousands of
+// sockets to the API.
+const MaxConns = 256
+
 // newTransport is an endpoint's transport: connections kept and reused,
 // every wait bounded (the request's context bounds the whole request
 // besides), the response's header bounded so that it fits a reply.
@@ -103,6 +109,7 @@ func newTransport() *http.Transport {
 		ForceAttemptHTTP2:      true,
 		MaxIdleConns:           64,
 		MaxIdleConnsPerHost:    64,
+		MaxConnsPerHost:        MaxConns,
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  time.Second,
