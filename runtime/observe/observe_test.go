@@ -363,3 +363,27 @@ func exportOneSpan(t *testing.T, url string) (said []string) {
 	}
 	return said
 }
+
+func TestTheDashboardNamesARequestByItsURLAndShowsItsStatus(t *testing.T) {
+	tr := NewTracing(TracingOptions{App: "test", Keep: 10})
+	now := time.Now().UnixNano()
+	tr.Record(CallSpan{Trace: NewTraceID(), Span: NewSpanID(), Sampled: true, Guest: "checkout", Method: "http.payments/Request",
+		Code: "ok", Pushed: now, Replied: now + 1, HTTP: &HTTPSpan{Method: "POST", URL: "https://api.example.com/v1/charges", Host: "api.example.com", Port: 443, Status: 402}})
+	tr.Record(CallSpan{Trace: NewTraceID(), Span: NewSpanID(), Sampled: true, Guest: "checkout", Method: "http.payments/Request",
+		Code: "unavailable", Failed: true, Message: "cannot be reached", Pushed: now, Replied: now + 1, HTTP: &HTTPSpan{Method: "GET", URL: "https://api.example.com/v1/x"}})
+	if err := tr.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Span{}
+	for _, tc := range groupTraces(tr.recent.snapshot(), 10) {
+		for _, s := range tc.Spans {
+			got[s.Name] = s
+		}
+	}
+	if s := got["POST https://api.example.com/v1/charges"]; s.Code != "402" || !s.Error || s.Guest != "checkout" {
+		t.Errorf("the 402's span: %+v (all: %+v)", s, got)
+	}
+	if s := got["GET https://api.example.com/v1/x"]; s.Code != "unavailable" || !s.Error || s.Message != "cannot be reached" {
+		t.Errorf("the unreachable request's span: %+v (all: %+v)", s, got)
+	}
+}

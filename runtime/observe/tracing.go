@@ -383,6 +383,16 @@ func (k *kept) attribute(key, s string, n int64) {
 		k.errorType = ErrorText(s)
 	case "parigot.inbox_wait_ns":
 		k.wait = time.Duration(n)
+	// An outbound HTTP request's span (httpSpan): the waterfall names it
+	// by its method and URL, and shows its status, or why it has none.
+	case "url.full":
+		k.name += " " + s
+	case "http.response.status_code":
+		k.code = strconv.FormatInt(n, 10)
+	case "error.type":
+		if k.code == "" {
+			k.code = s
+		}
 	}
 }
 
