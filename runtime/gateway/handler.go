@@ -109,6 +109,11 @@ func newHandler(schema *Schema, services []string, sub subscribed, be backend, l
 			methods.Handle(proc, connect.NewUnaryHandler(proc, call,
 				connect.WithCodec(rawCodec{}),
 				connect.WithReadMaxBytes(abi.MaxPayload),
+				// A compressed message is inflated a byte past the limit
+				// at most: connect-go's own gzip inflated all of it to
+				// say how large it was (a gigabyte of zeros is a megabyte
+				// of gzip).
+				connect.WithCompression("gzip", boundedGzip(abi.MaxPayload+1, false), newGzipWriter),
 				connect.WithSchema(md),
 				// A method its proto declares free of side effects may be
 				// called with Connect's GET (connect-es's useHttpGet), as
@@ -122,7 +127,11 @@ func newHandler(schema *Schema, services []string, sub subscribed, be backend, l
 			vanguard.WithMaxMessageBufferBytes(MaxBody),
 		))
 	}
-	transcoder, err := vanguard.NewTranscoder(vsvcs, vanguard.WithUnknownHandler(unknown))
+	transcoder, err := vanguard.NewTranscoder(vsvcs, vanguard.WithUnknownHandler(unknown),
+		// vanguard inflates a compressed message it transcodes (gRPC or
+		// gRPC-Web in JSON, grpc-encoding: gzip) whole, whatever its size:
+		// a megabyte of gzip held gigabytes of the gateway's memory.
+		vanguard.WithCompression(vanguard.CompressionGzip, newGzipWriter, boundedGzip(MaxBody, true)))
 	if err != nil {
 		return nil, fmt.Errorf("mapping the services' methods: %w", err)
 	}
@@ -290,7 +299,11 @@ func checkJSON(procedures map[string]protoreflect.MessageDescriptor, routes []bo
 // with one status, invalid argument, as checkJSON does for Connect:
 // vanguard would report the decoding error, then end the call a second
 // time with its own status ("unary request has zero messages"), which the
-// client reads as unimplemented. A compressed message is left to vanguard.
+// client reads as unimplemented. A message compressed with gzip
+// (grpc-encoding: gzip) is inflated to be checked, up to MaxBody bytes: one
+// that inflates past them is refused with resource exhausted, one that is
+// not gzip with invalid argument. A message in another encoding is left
+// to vanguard, which refuses it.
 func checkGRPCJSON(procedures map[string]protoreflect.MessageDescriptor, types *dynamicpb.Types, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ct := mediaType(r.Header.Get("Content-Type"))
@@ -313,8 +326,19 @@ func checkGRPCJSON(procedures map[string]protoreflect.MessageDescriptor, types *
 			}
 			msg := rest[5 : 5+n]
 			rest = rest[5+n:]
-			if flags != 0 {
-				continue // compressed, or (gRPC-Web) trailers
+			if flags&0x80 != 0 {
+				continue // (gRPC-Web) trailers
+			}
+			if flags&1 != 0 {
+				enc := strings.TrimSpace(r.Header.Get("Grpc-Encoding"))
+				if !strings.EqualFold(enc, "gzip") {
+					continue // vanguard says what it takes
+				}
+				var ce *connect.Error
+				if msg, ce = inflateMessage(msg, MaxBody); ce != nil {
+					refuseGRPCCall(w, ct, ce.Code(), ce.Message())
+					return
+				}
 			}
 			if err := notRequest(msg, input, types); err != nil {
 				refuseGRPCCall(w, ct, connect.CodeInvalidArgument, fmt.Sprintf("the request is not a %s: %v", input.FullName(), err))
@@ -458,6 +482,81 @@ func (g *gunzip) Read(p []byte) (int, error) {
 }
 
 func (g *gunzip) Close() error { return g.compressed.Close() }
+
+// boundedGzip makes the gzip decompressors of vanguard and connect-go,
+// which inflate a message no further than limit bytes, where theirs would
+// inflate the message whole, to hold it (vanguard) or to say how large it
+// is (connect-go). Past them, a read fails: with resource exhausted
+// (errInflatesPast) when coded; with a plain error otherwise, for
+// connect-go, which says it so itself ("message is larger than configured
+// max ... unable to determine message size: ...").
+func boundedGzip(limit int64, coded bool) func() connect.Decompressor {
+	return func() connect.Decompressor { return &inflater{limit: limit, coded: coded} }
+}
+
+// inflater is a gzip decompressor bounded to limit inflated bytes.
+type inflater struct {
+	z     gzip.Reader
+	limit int64
+	left  int64
+	coded bool // its error past the limit is resource exhausted
+}
+
+func (d *inflater) Reset(r io.Reader) error {
+	d.left = d.limit
+	return d.z.Reset(r)
+}
+
+func (d *inflater) Read(p []byte) (int, error) {
+	if d.left <= 0 {
+		// At the limit: a message of exactly limit bytes ends here.
+		var one [1]byte
+		if n, err := d.z.Read(one[:]); n == 0 && err != nil {
+			return 0, err
+		}
+		if !d.coded {
+			return 0, errors.New("the gateway inflates a compressed message no further than its limit")
+		}
+		return 0, errInflatesPast(d.limit)
+	}
+	if int64(len(p)) > d.left {
+		p = p[:d.left]
+	}
+	n, err := d.z.Read(p)
+	d.left -= int64(n)
+	return n, err
+}
+
+func (d *inflater) Close() error { return d.z.Close() }
+
+// errInflatesPast is the error of a compressed message that inflates past
+// limit bytes.
+func errInflatesPast(limit int64) error {
+	return connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("the message inflates to more than %d bytes, the gateway's limit: send a smaller one", limit))
+}
+
+// newGzipWriter is the gzip compressor of vanguard and connect-go, as
+// their own.
+func newGzipWriter() connect.Compressor { return gzip.NewWriter(io.Discard) }
+
+// inflateMessage is msg, a message compressed with gzip, inflated; or why
+// not: resource exhausted when it inflates past limit bytes, invalid
+// argument when it is not gzip.
+func inflateMessage(msg []byte, limit int64) ([]byte, *connect.Error) {
+	notGzip := connect.NewError(connect.CodeInvalidArgument, errors.New("the message is not gzip, as its grpc-encoding says"))
+	d := &inflater{limit: limit, coded: true}
+	if err := d.Reset(bytes.NewReader(msg)); err != nil {
+		return nil, notGzip
+	}
+	out, err := io.ReadAll(d)
+	if ce := new(connect.Error); errors.As(err, &ce) {
+		return nil, ce
+	}
+	if err != nil {
+		return nil, notGzip
+	}
+	return out, nil
+}
 
 // closeOnReadError ends an HTTP/1.1 connection whose request body could not
 // be read (the client did not send it within ReadTimeout, or went away):
