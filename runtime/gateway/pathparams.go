@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -234,7 +236,13 @@ func restQuery(routes []boundRoute, h http.Handler) http.Handler {
 			if !route.matches(r) {
 				continue
 			}
-			q := r.URL.Query()
+			q, err := url.ParseQuery(r.URL.RawQuery)
+			if err != nil {
+				// Query would drop what it cannot read (every parameter,
+				// past 10000), and the method be called without it.
+				restError(w, http.StatusBadRequest, connect.CodeInvalidArgument, unreadableQuery(r.URL.RawQuery, err))
+				return
+			}
 			changed := false
 			for key := range q {
 				if route.binds(key) {
@@ -258,6 +266,25 @@ func restQuery(routes []boundRoute, h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// maxQueryParams is how many parameters net/url reads of a query, at most
+// (GODEBUG urlmaxqueryparams): past them it reads none.
+const maxQueryParams = 10000
+
+// unreadableQuery says why net/url cannot read the query q (err), and
+// what to send instead.
+func unreadableQuery(q string, err error) string {
+	var esc url.EscapeError
+	switch {
+	case strings.Count(q, "&")+1 > maxQueryParams:
+		return fmt.Sprintf("the query has %d parameters, more than the %d the gateway reads; send fewer, or send the request's fields in a body (a method whose google.api.http rule says body: \"*\")", strings.Count(q, "&")+1, maxQueryParams)
+	case errors.As(err, &esc):
+		return fmt.Sprintf("the query has a %% that begins no escape (%q): write a %% in a parameter as %%25", string(esc))
+	case strings.Contains(q, ";"):
+		return "the query has a ';', which separates nothing: separate parameters with '&', and write a ';' in a value as %3B"
+	}
+	return fmt.Sprintf("the query cannot be read: %v", err)
 }
 
 // matches says whether r is a request of the route: its HTTP method, and
@@ -442,12 +469,16 @@ func restError(w http.ResponseWriter, status int, code connect.Code, msg string)
 // restStatus is REST's error, google.rpc.Status in JSON, with no details:
 // its fields in the order, and without the newline, of those the
 // transcoder writes for a method's errors, so that a client sees one
-// form whoever refused its call.
+// form whoever refused its call; and, as protojson writes them, with &, <
+// and > as they are (json.Marshal writes them \u0026...).
 func restStatus(code connect.Code, msg string) []byte {
-	b, _ := json.Marshal(struct {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(struct {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
 		Details []any  `json:"details"`
 	}{int(code), msg, []any{}})
-	return b
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }

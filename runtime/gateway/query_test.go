@@ -358,3 +358,34 @@ func TestAQueryIsReadWhateverAnEmptyContentTypeHeaderSays(t *testing.T) {
 		}
 	}
 }
+
+// A query that net/url cannot read whole (more parameters than it reads,
+// a ';' between them, a '%' that begins no escape) is refused, saying
+// what is wrong, before the method is called: net/url drops what it
+// cannot read (past 10000 parameters, all of them), and the method was
+// called as if the client had not sent it, page_size=5 and all.
+func TestAQueryTheGatewayCannotReadWholeIsRefused(t *testing.T) {
+	url, schema, fake := startQuery(t)
+	for _, c := range []struct{ query, says string }{
+		{"page_size=5;title=x", `the query has a ';', which separates nothing: separate parameters with '&', and write a ';' in a value as %3B`},
+		{"page_size=5&title=100%", `the query has a % that begins no escape ("%"): write a % in a parameter as %25`},
+		{"page_size=5&title=%zz", `the query has a % that begins no escape ("%zz"): write a % in a parameter as %25`},
+	} {
+		refusedQuery(t, url, schema, fake, c.query, c.says)
+	}
+	t.Run("more parameters than net/url reads", func(t *testing.T) {
+		_, before := fake.received(t, schema)
+		status, a, body := getQuery(t, url, "page_size=5"+strings.Repeat("&tags=a", maxQueryParams))
+		if want := `the query has 10001 parameters, more than the 10000 the gateway reads; send fewer, or send the request's fields in a body (a method whose google.api.http rule says body: "*")`; status != 400 || a.Code != 3 || a.Message != want {
+			t.Errorf("%d %.300s\nwant 400, code 3 (invalid argument), saying %s", status, body, want)
+		}
+		if _, after := fake.received(t, schema); after != before {
+			t.Errorf("the query was refused, yet the method was called")
+		}
+		// As many as it reads are read.
+		status, _, body = getQuery(t, url, "page_size=5"+strings.Repeat("&tags=a", maxQueryParams-1))
+		if m, _ := fake.received(t, schema); status != 200 || m.Get(m.Descriptor().Fields().ByName("page_size")).Int() != 5 {
+			t.Errorf("%d parameters: %d %.200s, want page_size 5 to reach the method", maxQueryParams, status, body)
+		}
+	})
+}
