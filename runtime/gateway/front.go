@@ -82,7 +82,7 @@ func newFront(name string, ln net.Listener, log *slog.Logger, limits clientLimit
 	f := &front{name: name, ln: ln, sniff: newSniffer(), grpc: make(chan net.Conn), wait: wait, limit: limits.read, log: log,
 		broke: make(chan struct{}), gone: make(chan struct{}), changed: make(chan struct{})}
 	f.http = newHTTPServer(http.HandlerFunc(f.serveHTTP), log, limits)
-	f.mux = cmux.New(rootListener{ln, f.sniff})
+	f.mux = cmux.New(rootListener{ln, f.sniff, name, log})
 	f.mux.SetReadTimeout(limits.readHeader)
 	f.grpcL = serverListener{f.mux.MatchWithWriters(f.sniff.isGRPC), f.sniff, false}
 	httpL := serverListener{f.mux.MatchWithWriters(f.sniff.sentSomething), f.sniff, true}

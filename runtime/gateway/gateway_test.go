@@ -175,6 +175,10 @@ func (f *fakeService) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 				reply.Payload = []byte{0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02, 0x03}
 				break
 			}
+			if req.GetValue() == "a megabyte" { // a large reply to a small request
+				reply.Payload, _ = proto.Marshal(wrapperspb.String(strings.Repeat("m", 1<<20)))
+				break
+			}
 			resp, _ := proto.Marshal(wrapperspb.String("Hello, " + req.GetValue() + "!"))
 			reply.Payload = append(append(resp, fieldsNumbered(ev.Payload, 2)...), fieldsNumbered(ev.Payload, 3)...) // data and user_name, as they came
 		case "test.v1.Echo/Fail":

@@ -85,7 +85,13 @@ func newGRPC(schema *Schema, services []string, sub subscribed, be backend, log 
 		grpc.MaxRecvMsgSize(abi.MaxPayload),
 		grpc.MaxHeaderListSize(maxHeaderBytes),
 		grpc.ConnectionTimeout(limits.readHeader),
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: IdleTimeout}),
+		// A connection whose client sends nothing for limits.write is
+		// asked whether it is there (a PING), and closed when it does not
+		// answer within limits.write more: a client that stopped reading
+		// held the replies it had asked for, which grpc-go's transport
+		// keeps until they are sent, for good (its default asks after two
+		// hours).
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: IdleTimeout, Time: limits.write, Timeout: limits.write}),
 		grpc.InTapHandle(g.boundRead),
 		grpc.ChainUnaryInterceptor(g.guardUnary),
 		grpc.ChainStreamInterceptor(g.guardStream),

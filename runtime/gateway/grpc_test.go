@@ -567,3 +567,121 @@ func TestAGRPCConnectionMayOpenABoundedNumberOfCalls(t *testing.T) {
 		}
 	}
 }
+
+// A gRPC client that stops reading its connection (a stuck process, or one
+// that asks for replies it never takes) loses it once it has sent nothing
+// for the gateway's write limit and not answered a PING within that limit
+// more, and with it the replies grpc-go's transport held for it: they
+// were kept for good, as large as the calls had asked for, and each
+// connection may hold 250 calls. A client beside it is served throughout.
+func TestAGRPCClientThatStopsReadingIsCutOff(t *testing.T) {
+	srv := startWithLimits(t, clientLimits{readHeader: 5 * time.Second, read: 5 * time.Second, write: time.Second})
+	host := strings.TrimPrefix(srv.URL(), "http://")
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte(http2.ClientPreface)); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(c, c)
+	fr.WriteSettings()
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":path", "/test.v1.Echo/Say"}, {":authority", host},
+		{"content-type", "application/grpc"}, {"te", "trailers"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	req, _ := proto.Marshal(wrapperspb.String("a megabyte"))
+	msg := append(binary.BigEndian.AppendUint32([]byte{0}, uint32(len(req))), req...)
+	for id := uint32(1); id <= 15; id += 2 { // 8 calls, each for a megabyte: never read
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndHeaders: true})
+		fr.WriteData(id, true, msg)
+	}
+	if got, err := say(t.Context(), grpcClient(t, srv), "Say", "beside it"); err != nil || got != "Hello, beside it!" {
+		t.Errorf("a call on another connection: %q, %v", got, err)
+	}
+	// After the limit twice over (the time to be asked, the time to
+	// answer), the gateway has closed the connection: what it sent is
+	// there to read, then its end. 20s is only the test's bound.
+	time.Sleep(3 * time.Second)
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	got, err := io.ReadAll(c)
+	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+		t.Errorf("the connection is still open after %d bytes, holding its replies", len(got))
+	}
+}
+
+// A connection that begins as HTTP/2 and does not send its first
+// request's headers whole in time (they go on in CONTINUATION frames that
+// never end) is closed at the gateway's limit, as one that sends nothing
+// is; so is one whose later request's headers never end, once it has not
+// answered a PING in time. Handed to net/http, whose HTTP/2 server bounds
+// no header block, such a connection was kept until its idle timeout,
+// minutes later, holding the headers it had sent so far (up to 1 MiB,
+// twice over): five hundred of them held 1.4 GB of the gateway's memory.
+func TestAnHTTP2RequestWhoseHeadersNeverEndIsCutOff(t *testing.T) {
+	srv := startWithLimits(t, clientLimits{readHeader: 300 * time.Millisecond, read: 500 * time.Millisecond, write: 300 * time.Millisecond})
+	host := strings.TrimPrefix(srv.URL(), "http://")
+	for _, c := range []struct {
+		ct    string
+		first bool // a whole request, answered, comes first
+	}{{"application/grpc", false}, {"application/json", false}, {"application/json", true}} {
+		conn, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.Write([]byte(http2.ClientPreface))
+		fr := http2.NewFramer(conn, conn)
+		fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+		fr.WriteSettings()
+		var block bytes.Buffer
+		enc := hpack.NewEncoder(&block)
+		for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":path", "/test.v1.Echo/Say"}, {":authority", host}, {"content-type", c.ct}} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		id := uint32(1)
+		if c.first {
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndHeaders: true})
+			fr.WriteData(id, true, []byte(`{"name":"first"}`))
+			for answered := false; !answered; {
+				f, err := fr.ReadFrame()
+				if err != nil {
+					t.Fatalf("%s: no answer to the first request: %v", c.ct, err)
+				}
+				switch f := f.(type) {
+				case *http2.SettingsFrame:
+					if !f.IsAck() {
+						fr.WriteSettingsAck()
+					}
+				case *http2.DataFrame:
+					answered = f.StreamEnded()
+				}
+			}
+			id = 3
+		}
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes()}) // no END_HEADERS
+		block.Reset()
+		enc.WriteField(hpack.HeaderField{Name: "x-padding", Value: strings.Repeat("p", 10000)})
+		for range 10 {
+			fr.WriteContinuation(id, false, block.Bytes())
+		}
+		// 20s is only the test's bound; the connection is closed after
+		// 300ms, or 600ms, however long the machine takes.
+		conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		_, err = io.ReadAll(conn)
+		if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+			t.Errorf("%s (after a first request: %v): a request whose headers never end kept its connection for 20s", c.ct, c.first)
+		}
+	}
+	if got, err := say(t.Context(), grpcClient(t, srv), "Say", "after"); err != nil || got != "Hello, after!" {
+		t.Errorf("a call after them: %q, %v", got, err)
+	}
+	srv.sniff.mu.Lock()
+	defer srv.sniff.mu.Unlock()
+	if n := len(srv.sniff.matching); n != 0 {
+		t.Errorf("the sniffer still holds %d connections", n)
+	}
+}

@@ -104,7 +104,7 @@ func serveOn(name string, ln net.Listener, h http.Handler, g *grpc.Server, log *
 	s := &Server{name: name, ln: ln, sniff: newSniffer(), grpc: g,
 		stopped: make(chan struct{}), broke: make(chan error, 1), done: make(chan struct{}),
 		http: newHTTPServer(h, log, limits)}
-	s.mux = cmux.New(rootListener{ln, s.sniff})
+	s.mux = cmux.New(rootListener{ln, s.sniff, name, log})
 	s.mux.SetReadTimeout(limits.readHeader)
 	var loops sync.WaitGroup
 	serve := func(f func() error) { s.serve(&loops, f) }
@@ -125,9 +125,20 @@ func newHTTPServer(h http.Handler, log *slog.Logger, limits clientLimits) *http.
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
+	var h2 *http.HTTP2Config
+	if limits.write > 0 {
+		// An HTTP/2 connection from which no frame comes for limits.write
+		// is asked whether its client is there (a PING), and closed when
+		// no answer comes within limits.write more, as grpc-go's are (see
+		// newGRPC). Without it a client that began a request's headers and
+		// never ended them (a header block in CONTINUATION frames, up to
+		// maxHeaderBytes) held them until IdleTimeout, minutes later.
+		h2 = &http.HTTP2Config{SendPingTimeout: limits.write, PingTimeout: limits.write}
+	}
 	return &http.Server{
 		Handler:           boundWrite(limits.write, h),
 		Protocols:         &protocols,
+		HTTP2:             h2,
 		ReadHeaderTimeout: limits.readHeader,
 		ReadTimeout:       limits.read,
 		IdleTimeout:       IdleTimeout,

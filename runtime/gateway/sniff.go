@@ -2,9 +2,15 @@ package gateway
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/soheilhy/cmux"
 	"golang.org/x/net/http2"
@@ -34,11 +40,20 @@ const sniffLimit = maxHeaderBytes + 64<<10
 // frame per content type it is given.)
 type sniffer struct {
 	mu       sync.Mutex
-	matching map[net.Conn]bool // accepted, not yet handed over; true once sent SETTINGS
-	closed   bool              // by closeAll: what is accepted now is closed at once
+	matching map[net.Conn]sniffed // accepted, not yet handed over
+	closed   bool                 // by closeAll: what is accepted now is closed at once
+	warned   atomic.Int64         // when a failing accept was last logged (Unix ns)
 }
 
-func newSniffer() *sniffer { return &sniffer{matching: map[net.Conn]bool{}} }
+// sniffed is what the sniffer knows of a connection it looks at.
+type sniffed struct {
+	settings bool // it was sent the sniffer's SETTINGS frame
+	// late: it began as HTTP/2 and did not send its first request's
+	// headers whole in time (see isGRPC).
+	late bool
+}
+
+func newSniffer() *sniffer { return &sniffer{matching: map[net.Conn]sniffed{}} }
 
 // accepted records c, taken by the root listener.
 func (s *sniffer) accepted(c net.Conn) bool {
@@ -47,15 +62,26 @@ func (s *sniffer) accepted(c net.Conn) bool {
 	if s.closed {
 		return false
 	}
-	s.matching[c] = false
+	s.matching[c] = sniffed{}
 	return true
 }
 
 func (s *sniffer) sentSettings(c net.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.matching[c]; ok {
-		s.matching[c] = true
+	if st, ok := s.matching[c]; ok {
+		st.settings = true
+		s.matching[c] = st
+	}
+}
+
+// tooLate marks c as one whose first request did not arrive in time.
+func (s *sniffer) tooLate(c net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.matching[c]; ok {
+		st.late = true
+		s.matching[c] = st
 	}
 }
 
@@ -64,9 +90,16 @@ func (s *sniffer) sentSettings(c net.Conn) {
 func (s *sniffer) handed(c net.Conn) (sent bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sent = s.matching[c]
+	sent = s.matching[c].settings
 	delete(s.matching, c)
 	return sent
+}
+
+// isLate reports whether c was marked tooLate.
+func (s *sniffer) isLate(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.matching[c].late
 }
 
 // closeAll closes the connections being looked at, and any accepted
@@ -85,18 +118,49 @@ func (s *sniffer) closeAll() {
 // connection it accepts.
 type rootListener struct {
 	net.Listener
-	s *sniffer
+	s    *sniffer
+	name string       // the gateway's
+	log  *slog.Logger // where a failing accept is said
 }
 
+// Accept takes the next connection. An accept that fails for want of file
+// descriptors (clients hold as many connections as the process may open)
+// or memory is tried again after a wait, 5 ms doubling to a second, as
+// net/http's server waits: cmux, which calls Accept, tried again at once,
+// and spun a core, which the app's guests needed, while the clients held
+// on.
 func (l rootListener) Accept() (net.Conn, error) {
+	var backoff time.Duration
 	for {
 		c, err := l.Listener.Accept()
+		if outOfResources(err) {
+			if now := time.Now().UnixNano(); l.log != nil && now-l.s.warned.Load() > int64(acceptWarnEvery) {
+				l.s.warned.Store(now)
+				l.log.Warn(fmt.Sprintf("gateway %s: cannot accept connections (%v): clients hold as many as the process may open; it takes them again as they close", l.name, err))
+			}
+			backoff = min(max(2*backoff, acceptBackoff), time.Second)
+			time.Sleep(backoff)
+			continue
+		}
 		if err != nil || l.s.accepted(c) {
 			return c, err
 		}
 		c.Close()
 	}
 }
+
+// outOfResources reports whether an accept failed for want of file
+// descriptors or memory, which time may give back.
+func outOfResources(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
+}
+
+const (
+	// acceptBackoff is the first wait after a failed accept.
+	acceptBackoff = 5 * time.Millisecond
+	// acceptWarnEvery bounds how often a failing accept is logged.
+	acceptWarnEvery = 10 * time.Second
+)
 
 // serverListener is what one of the gateway's servers accepts from cmux.
 // net/http's (filter set) reads a connection that was sent the sniffer's
@@ -125,8 +189,38 @@ func (l serverListener) Accept() (net.Conn, error) {
 // isGRPC matches a connection that starts as HTTP/2 without TLS and whose
 // first request has the content type of gRPC with protobuf. w is the
 // connection, r what it sent. It answers the client's SETTINGS frame.
+//
+// A connection that has not sent its first request's headers whole by
+// cmux's read timeout is marked tooLate, and closed (sentSomething does not
+// take it): net/http's HTTP/2 server, which would take it otherwise, bounds
+// nothing of a request whose headers never end, and a client that sent
+// headers of almost 1 MiB, then nothing, held twice that of the gateway's
+// memory until the connection's idle timeout, minutes later.
 func (s *sniffer) isGRPC(w io.Writer, r io.Reader) bool {
-	r = io.LimitReader(r, sniffLimit)
+	lr := &lateReader{r: io.LimitReader(r, sniffLimit)}
+	match := s.matchGRPC(w, lr)
+	if c, ok := w.(net.Conn); ok && lr.late {
+		s.tooLate(c)
+	}
+	return match
+}
+
+// lateReader notes whether a read passed its deadline.
+type lateReader struct {
+	r    io.Reader
+	late bool
+}
+
+func (l *lateReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+		l.late = true
+	}
+	return n, err
+}
+
+// matchGRPC is isGRPC's look at what the connection sent.
+func (s *sniffer) matchGRPC(w io.Writer, r io.Reader) bool {
 	if !hasPreface(r) {
 		return false
 	}
@@ -190,13 +284,20 @@ func hasPreface(r io.Reader) bool {
 // sentSomething matches a connection that sent at least a byte before
 // cmux's read timeout: a silent one is closed (by cmux, and forgotten
 // here) rather than handed to net/http, which would wait its own
-// ReadHeaderTimeout again. It is the last matcher.
+// ReadHeaderTimeout again; so is one that began as HTTP/2 and did not
+// send its first request's headers whole in that time (see isGRPC). It is
+// the last matcher.
 func (s *sniffer) sentSomething(w io.Writer, r io.Reader) bool {
+	c, _ := w.(net.Conn)
+	if c != nil && s.isLate(c) {
+		s.handed(c)
+		return false
+	}
 	var b [1]byte
 	if n, _ := r.Read(b[:]); n == 1 {
 		return true
 	}
-	if c, ok := w.(net.Conn); ok {
+	if c != nil {
 		s.handed(c)
 	}
 	return false

@@ -4,7 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -112,4 +119,55 @@ func FuzzSniffer(f *testing.F) {
 			t.Errorf("the filter passed %d of %d bytes", len(out), len(in))
 		}
 	})
+}
+
+// exhaustedListener fails every Accept as a process out of file
+// descriptors does, counting them, until a connection is handed to it.
+type exhaustedListener struct {
+	net.Listener
+	tries atomic.Int32
+	conn  chan net.Conn
+}
+
+func (l *exhaustedListener) Accept() (net.Conn, error) {
+	l.tries.Add(1)
+	select {
+	case c := <-l.conn:
+		return c, nil
+	default:
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+}
+
+// A process out of file descriptors (clients hold as many connections as
+// it may open) waits between its tries to accept, says so once, and takes
+// the next connection once it can: cmux tried again at once, and spun a
+// core that the app's guests needed.
+func TestAnAcceptOutOfFileDescriptorsWaitsBetweenTries(t *testing.T) {
+	var logged bytes.Buffer
+	l := &exhaustedListener{conn: make(chan net.Conn, 1)}
+	root := rootListener{l, newSniffer(), "public", slog.New(slog.NewTextHandler(&logged, nil))}
+	accepted := make(chan net.Conn)
+	go func() {
+		c, _ := root.Accept()
+		accepted <- c
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if n := l.tries.Load(); n > 10 {
+		t.Errorf("%d tries to accept in 300ms, want a few (5ms, 10ms, 20ms... between them)", n)
+	}
+	ours, theirs := net.Pipe()
+	defer theirs.Close()
+	l.conn <- ours
+	select {
+	case c := <-accepted:
+		if c != ours {
+			t.Errorf("accepted %v, want the connection", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection was not taken once it could be")
+	}
+	if got := logged.String(); strings.Count(got, "gateway public: cannot accept connections") != 1 || !strings.Contains(got, "too many open files") {
+		t.Errorf("logged %q, want one line saying the gateway cannot accept, and why", got)
+	}
 }
