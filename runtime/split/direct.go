@@ -5,9 +5,11 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"os"
@@ -145,7 +147,28 @@ type directServer struct {
 	wait    time.Duration // orderWait, but in tests that must not depend on the scheduler
 
 	helloWait time.Duration // how long a new connection has to say hello: offerTimeout, shorter in tests; mu guards it
+
+	// The connections accepted that have not yet been welcomed, which mu
+	// guards: they are not in conns until their hello is, so that a flood
+	// of them (anyone on the network may reach the TCP listener) changes
+	// nothing for the callers' calls (inOrder looks at conns). Past
+	// maxUnwelcomed of them, a new connection is closed at once.
+	unwelcomed   map[*serverConn]struct{}
+	maxUnwelcome int
+
+	refusals refusalLog // the peers refused, said on the process's log
 }
+
+// maxUnwelcomed is how many accepted connections may wait to say hello at
+// once: a caller says hello as soon as it connects, so the few that wait
+// wait microseconds. Each one waiting holds a goroutine and a file
+// descriptor, no buffers, for helloWait at most.
+const maxUnwelcomed = 1024
+
+// maxHello bounds a hello frame, which comes before the peer has shown it
+// is one of the app's callers: two names and a token. A larger one is
+// refused before anything is allocated for it.
+const maxHello = 4 << 10
 
 // heldCall is a call read from a connection, ready for its guest.
 type heldCall struct {
@@ -203,7 +226,9 @@ func listenDirect(n *Network) (*directServer, error) {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	s := &directServer{net: n, dir: dir, ln: ln, tcp: tcp, tcpPin: pin, id: nuid.Next(), key: key, machine: n.machine, moved: make(chan struct{}), wait: orderWait, helloWait: offerTimeout}
+	s := &directServer{net: n, dir: dir, ln: ln, tcp: tcp, tcpPin: pin, id: nuid.Next(), key: key, machine: n.machine, moved: make(chan struct{}), wait: orderWait, helloWait: offerTimeout,
+		unwelcomed: map[*serverConn]struct{}{}, maxUnwelcome: maxUnwelcomed}
+	s.refusals.warnf = n.warnf
 	s.routes.Store(&map[string]map[string]route.Endpoint{})
 	s.conns.Store(&[]*serverConn{})
 	s.offering.Store(true)
@@ -306,7 +331,7 @@ func (s *directServer) accept(ln net.Listener, remote bool) {
 			continue
 		}
 		backoff = 0
-		sc := &serverConn{srv: s, c: c, w: frameWriter{bufio.NewWriterSize(c, 32<<10)}, acked: make(chan struct{}), remote: remote}
+		sc := &serverConn{srv: s, c: c, acked: make(chan struct{}), remote: remote}
 		if sys, ok := c.(syscall.Conn); ok && !remote { // inOrder asks only local connections
 			sc.raw, _ = sys.SyscallConn()
 		}
@@ -317,7 +342,14 @@ func (s *directServer) accept(ln net.Listener, remote bool) {
 			c.Close()
 			continue
 		}
-		s.addConn(sc)
+		if len(s.unwelcomed) >= s.maxUnwelcome {
+			s.mu.Unlock()
+			peer := peerOf(c) // while the kernel still says
+			c.Close()
+			s.refusals.add(peer, fmt.Sprintf("%d connections are waiting to say hello already, the most it takes at once: this one was closed unread (its callers' calls go through the NATS server meanwhile)", s.maxUnwelcome))
+			continue
+		}
+		s.unwelcomed[sc] = struct{}{}
 		sc.helloWait = s.helloWait
 		s.mu.Unlock()
 		go sc.run()
@@ -358,6 +390,9 @@ func (s *directServer) close() {
 	s.stopping = true
 	conns := *s.conns.Load()
 	s.conns.Store(&[]*serverConn{})
+	for c := range s.unwelcomed {
+		conns = append(conns, c)
+	}
 	s.mu.Unlock()
 	s.closeListeners()
 	for _, c := range conns {
@@ -451,29 +486,40 @@ func (c *serverConn) run() {
 		c.c.Close()
 		c.srv.mu.Lock()
 		c.srv.dropConn(c)
+		delete(c.srv.unwelcomed, c)
 		c.srv.mu.Unlock()
 	}()
-	r := bufio.NewReaderSize(c.c, 32<<10)
 	// A peer that says nothing, or too little, is not waited for: anyone
 	// on the network may reach the TCP listener. Over TCP, the TLS
 	// handshake comes first, within the same time.
 	c.c.SetDeadline(time.Now().Add(c.helloWait))
-	kind, body, err := readFrame(r)
-	if err != nil || kind != frameHello {
+	guest, who, why := c.hello()
+	if why != "" {
+		c.srv.mu.Lock()
+		closing := c.srv.stopping // its connections closed: nothing to say of them
+		c.srv.mu.Unlock()
+		if !closing {
+			c.srv.refusals.add(peerOf(c.c), why)
+		}
 		return
 	}
 	c.c.SetDeadline(time.Time{})
-	f := frameReader{b: body}
-	guest, who := f.str16(), f.str16()
-	token := f.rest()
-	if f.bad || !c.srv.serves(guest) || !hmac.Equal(token, c.srv.token(guest, who)) {
-		c.wmu.Lock()
-		c.w.refused(fmt.Sprintf("%s may not call service %s: only a guest whose requires lists it may, with the token the service offered it", who, guest))
-		c.wmu.Unlock()
-		return
-	}
+	// Welcomed: its buffers, and a place among the connections whose calls
+	// are ordered (inOrder) and told to go away (stop).
+	r := bufio.NewReaderSize(c.c, 32<<10)
 	c.wmu.Lock()
-	err = c.w.empty(frameWelcome)
+	c.w = frameWriter{bufio.NewWriterSize(c.c, 32<<10)}
+	c.wmu.Unlock()
+	c.srv.mu.Lock()
+	if c.srv.stopping {
+		c.srv.mu.Unlock()
+		return // its caller goes through the NATS server, or to another replica
+	}
+	delete(c.srv.unwelcomed, c)
+	c.srv.addConn(c)
+	c.srv.mu.Unlock()
+	c.wmu.Lock()
+	err := c.w.empty(frameWelcome)
 	c.wmu.Unlock()
 	if err != nil {
 		return
@@ -499,6 +545,71 @@ func (c *serverConn) run() {
 		}
 		c.advance()
 	}
+}
+
+// hello reads the connection's first frame, a caller's hello, read as it
+// comes (no buffer reads past it) and allocated only once its length is
+// one a hello may have: the guest it calls and who it is, or why the
+// connection is refused (the peer is told why when it presented itself,
+// and the process's log says so in any case).
+func (c *serverConn) hello() (guest, who, why string) {
+	var h [5]byte
+	if n, err := io.ReadFull(c.c, h[:]); err != nil {
+		switch {
+		case n == 0 && errors.Is(err, io.EOF):
+			return "", "", "it closed the connection without a word"
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return "", "", "it closed the connection in the middle of its first frame"
+		case isTimeout(err):
+			return "", "", fmt.Sprintf("it sent no hello within %s", c.helloWait)
+		}
+		return "", "", fmt.Sprintf("reading its hello: %v", err)
+	}
+	size, kind := binary.BigEndian.Uint32(h[:4]), frameKind(h[4])
+	switch {
+	case size == 0 || size-1 > maxHello:
+		return "", "", fmt.Sprintf("its first bytes, %q, say a frame of %d bytes, and a hello is at most %d: it is no parigot caller (or one of another version)", h[:], size, maxHello)
+	case kind != frameHello:
+		return "", "", fmt.Sprintf("its first frame, of kind %d, is not a hello: it is no parigot caller (or one of another version)", kind)
+	}
+	body := make([]byte, size-1)
+	if _, err := io.ReadFull(c.c, body); err != nil {
+		switch {
+		case isTimeout(err):
+			return "", "", fmt.Sprintf("it sent only part of its hello within %s", c.helloWait)
+		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+			return "", "", "it closed the connection in the middle of its hello"
+		}
+		return "", "", fmt.Sprintf("reading its hello: %v", err)
+	}
+	f := frameReader{b: body}
+	guest, who = f.str16(), f.str16()
+	token := f.rest()
+	switch {
+	case f.bad:
+		why = "its hello is malformed"
+		c.refuse(why + ": it is no parigot caller (or one of another version)")
+	case !c.srv.serves(guest):
+		why = fmt.Sprintf("%s asked for guest %q, which this process does not serve", who, guest)
+		c.refuse(fmt.Sprintf("%s may not call service %s: only a guest whose requires lists it may, with the token the service offered it", who, guest))
+	case !hmac.Equal(token, c.srv.token(guest, who)):
+		why = fmt.Sprintf("%s presented a token that this replica did not offer it for guest %s", who, guest)
+		c.refuse(fmt.Sprintf("%s may not call service %s: only a guest whose requires lists it may, with the token the service offered it", who, guest))
+	}
+	return guest, who, why
+}
+
+// refuse tells the peer of an unwelcome connection why, in a refused
+// frame, written past no buffer of the connection's own.
+func (c *serverConn) refuse(msg string) {
+	w := frameWriter{bufio.NewWriterSize(c.c, 64)}
+	w.refused(msg)
+}
+
+// isTimeout reports whether err is a deadline's.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // call hands one call to its guest, or answers it with why not: a

@@ -3,17 +3,24 @@ package split
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
+	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/lines"
 	"parigot.dev/parigot/runtime/internal/route"
 )
 
@@ -354,7 +361,11 @@ func TestAnAcceptErrorDoesNotEndTheAccepting(t *testing.T) {
 	l.conns <- ours
 	done := make(chan struct{})
 	go func() { replica.direct.accept(l, false); close(done) }()
-	waitFor(t, "the connection after the error to be taken", func() bool { return len(*replica.direct.conns.Load()) == 1 })
+	waitFor(t, "the connection after the error to be taken", func() bool {
+		replica.direct.mu.Lock()
+		defer replica.direct.mu.Unlock()
+		return len(replica.direct.unwelcomed) == 1 // it has yet to say hello
+	})
 	close(l.conns)
 	<-done
 }
@@ -379,5 +390,149 @@ func TestADirectCallsDeadlineCountsFromItsSending(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("the replica took no call")
+	}
+}
+
+// refusedLines is how many refused connections the lines a replica said
+// count: one a line, or the number a line for several gives.
+func refusedLines(said string) (refused, lines int) {
+	for _, l := range strings.Split(strings.TrimSpace(said), "\n") {
+		if !strings.Contains(l, "refused ") {
+			continue
+		}
+		lines++
+		if m := regexp.MustCompile(`refused (\d+) more direct connections`).FindStringSubmatch(l); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			refused += n
+		} else {
+			refused++
+		}
+	}
+	return refused, lines
+}
+
+// A peer that is no caller of the app (any process of the user at the
+// socket; anyone on the network at the TCP listener) is refused at its
+// first frame, and the replica's log says who it was and why, in a line a
+// second at most however many come. A first frame longer than a hello is
+// refused before anything is allocated for it: five bytes that said 4 MiB
+// made the replica allocate 4 MiB and wait for them, so that a thousand
+// such connections, from no caller, held 4 GB of its memory.
+func TestAPeerThatIsNoCallerIsRefusedUnallocatedAndSaid(t *testing.T) {
+	srv := startIdentityServer(t)
+	var said lines.Buffer
+	n := NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo")
+	n.warn = &said
+	replica := serveOn(t, n, &fakeService{name: "echo#1"})
+	addr := replica.direct.ln.Addr().String()
+	refusedAtOnce := func(what string, sent []byte) {
+		t.Helper()
+		c, err := net.Dial("unix", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write(sent)
+		start := time.Now()
+		c.SetReadDeadline(time.Now().Add(patience))
+		// Closed with bytes unread, the connection may be reset.
+		if _, err := io.ReadAll(c); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("%s: %v, want the connection closed", what, err)
+		}
+		if waited := time.Since(start); waited >= offerTimeout {
+			t.Errorf("%s: closed after %v, not at once", what, waited)
+		}
+	}
+	var claim [5]byte
+	binary.BigEndian.PutUint32(claim[:4], maxFrame) // the largest frame a caller may send
+	claim[4] = byte(frameHello)
+	const peers = 200
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range peers {
+		refusedAtOnce("a hello said to be 4 MiB", append(claim[:], 'x'))
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 {
+		t.Errorf("%d connections whose first frame said 4 MiB made the replica allocate %d MiB", peers, got>>20)
+	}
+	refusedAtOnce("an HTTP request", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	waitFor(t, "every refusal to be said", func() bool { n, _ := refusedLines(said.String()); return n == peers+1 })
+	got := said.String()
+	if n, lines := refusedLines(got); lines > 10 {
+		t.Errorf("%d refusals took %d lines, want a line a second at most", n, lines)
+	}
+	if want := fmt.Sprintf("parigot: echo: refused a direct connection from process %d (user %d) on this machine: its first bytes, %q, say a frame of %d bytes, and a hello is at most %d: it is no parigot caller (or one of another version)\n",
+		os.Getpid(), os.Getuid(), claim[:], maxFrame, maxHello); !strings.HasPrefix(got, want) {
+		t.Errorf("the replica said %q\nwant first %q", got, want)
+	}
+	// A caller that presents itself is still welcomed.
+	dialAs(t, replica, "ticker")
+}
+
+// Connections that never say hello (silent, or a flood of them, up to the
+// most that may wait at once and past it) take no place among the
+// callers' connections: a caller connected before them is answered at
+// once, on the path of a replica's only connection; those past the most
+// are closed at once, and said; the others are closed after the hello's
+// time, said too; then a new caller is welcomed.
+func TestConnectionsThatNeverSayHelloHoldUpNoCaller(t *testing.T) {
+	srv := startIdentityServer(t)
+	var said lines.Buffer
+	n := NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo")
+	n.warn = &said
+	replica := serveOn(t, n, &fakeService{name: "echo#1"})
+	s := replica.direct
+	s.mu.Lock()
+	s.helloWait, s.maxUnwelcome = time.Second, 8
+	s.mu.Unlock()
+	_, r, w := dialAs(t, replica, "ticker")
+	var silent []net.Conn
+	for range 8 {
+		c, err := net.Dial("unix", s.ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		silent = append(silent, c)
+	}
+	waitFor(t, "the silent connections to be taken", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.unwelcomed) == 8
+	})
+	over, err := net.Dial("unix", s.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer over.Close()
+	over.SetReadDeadline(time.Now().Add(patience))
+	if _, err := io.ReadAll(over); err != nil {
+		t.Errorf("the connection past the most: %v, want it closed at once", err)
+	}
+	if conns := *s.conns.Load(); len(conns) != 1 {
+		t.Errorf("the replica counts %d callers' connections, want the one caller's", len(conns))
+	}
+	if err := w.call(1, 0, time.Now().UnixNano(), "test.Echo/Echo", "", nil, []byte("x"), false); err != nil {
+		t.Fatal(err)
+	}
+	if kind, body, err := readFrame(r); err != nil || kind != frameReply || !strings.HasSuffix(string(body), "echo#1:x") {
+		t.Errorf("the caller's call: %v, frame %d %q", err, kind, body)
+	}
+	for i, c := range silent {
+		c.SetReadDeadline(time.Now().Add(patience))
+		if _, err := io.ReadAll(c); err != nil {
+			t.Errorf("silent connection %d: %v, want it closed after the hello's time", i, err)
+		}
+	}
+	dialAs(t, replica, "tocker")
+	waitFor(t, "every refusal to be said", func() bool { n, _ := refusedLines(said.String()); return n == 9 })
+	for _, want := range []string{
+		": 8 connections are waiting to say hello already, the most it takes at once: this one was closed unread (its callers' calls go through the NATS server meanwhile)",
+		": it sent no hello within 1s",
+	} {
+		if !strings.Contains(said.String(), want) {
+			t.Errorf("the replica said %q\nwant %q", said.String(), want)
+		}
 	}
 }
