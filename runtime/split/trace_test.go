@@ -59,11 +59,11 @@ func runTraced(t *testing.T, guests []*host.GuestSpec) (*otlptest.Receiver, host
 // parent of the next: in split mode the context crosses NATS in the
 // traceparent header.
 func TestTracesFollowAChainOfCalls(t *testing.T) {
-	guests := func() []*host.GuestSpec {
+	guests := func(t *testing.T) []*host.GuestSpec { // a subtest's t, which a -short run skips
 		return chainGuests(t, 10*time.Second, 10*time.Second, 10*time.Second, "CHAIN_SCENARIO=relay", "CHAIN_REQUEST=traced")
 	}
 	t.Run("in one process", func(t *testing.T) {
-		rcv, res, out := runTraced(t, guests())
+		rcv, res, out := runTraced(t, guests(t))
 		if res.ExitCode != 0 || len(res.Failures) != 0 {
 			t.Fatalf("Run: %+v\n%s", res, out)
 		}
@@ -72,7 +72,7 @@ func TestTracesFollowAChainOfCalls(t *testing.T) {
 	t.Run("one process per guest, over NATS", func(t *testing.T) {
 		rcv := otlptest.Start(t)
 		t.Setenv(envChildOTLP, rcv.URL())
-		res, stdout, stderr := supervise(t, guests(), nil, nil)
+		res, stdout, stderr := supervise(t, guests(t), nil, nil)
 		if res.ExitCode != 0 || len(res.Failures) != 0 {
 			t.Fatalf("%+v\n%s\n%s", res, stdout, stderr)
 		}
@@ -181,7 +181,7 @@ func TestLogLinesCarryTheirTrace(t *testing.T) {
 // says the error's message as its status's, and the typed error's full
 // name as rpc.parigot.error, beside its code.
 func TestAFailedCallsSpansSayItsError(t *testing.T) {
-	guests := func() []*host.GuestSpec {
+	guests := func(t *testing.T) []*host.GuestSpec { // a subtest's t, which a -short run skips
 		return chainGuests(t, 10*time.Second, 10*time.Second, 10*time.Second, "CHAIN_SCENARIO=relay", "CHAIN_REQUEST=fail")
 	}
 	check := func(t *testing.T, rcv *otlptest.Receiver) {
@@ -196,13 +196,13 @@ func TestAFailedCallsSpansSayItsError(t *testing.T) {
 		}
 	}
 	t.Run("in one process", func(t *testing.T) {
-		rcv, _, _ := runTraced(t, guests())
+		rcv, _, _ := runTraced(t, guests(t))
 		check(t, rcv)
 	})
 	t.Run("one process per guest, over NATS", func(t *testing.T) {
 		rcv := otlptest.Start(t)
 		t.Setenv(envChildOTLP, rcv.URL())
-		supervise(t, guests(), nil, nil)
+		supervise(t, guests(t), nil, nil)
 		check(t, rcv)
 	})
 }
