@@ -237,13 +237,25 @@ func CheckHTTPPath(p string) string {
 			return fmt.Sprintf("the path %s holds %q: percent-encode it (%%%02X)", ShowKey(p), c, c)
 		}
 	}
-	for _, seg := range strings.Split(p, "/") {
-		if s := strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(seg, "%2e", "."), "%2E", ".")); s == ".." {
+	// Dots and separators are also looked for as a server or a proxy in
+	// front of it may read them, decoded: %2e as a dot, %2f and %5c as a
+	// slash ("..%2f..%2fx" is one segment to the URL standard, two dot
+	// segments to a server that decodes it first).
+	decoded := pathDecoder.Replace(p)
+	if strings.HasPrefix(decoded, "//") {
+		return fmt.Sprintf("the path %s names a host once decoded: a path goes under the endpoint's URL, and may not leave it", ShowKey(p))
+	}
+	for _, seg := range strings.Split(decoded, "/") {
+		if seg == ".." {
 			return fmt.Sprintf("the path %s has a .. segment: a path goes under the endpoint's URL, and may not climb out of it", ShowKey(p))
 		}
 	}
 	return ""
 }
+
+// pathDecoder decodes what CheckHTTPPath looks for as a server may: a dot
+// and the separators, in either case.
+var pathDecoder = strings.NewReplacer("%2e", ".", "%2E", ".", "%2f", "/", "%2F", "/", "%5c", "/", "%5C", "/")
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
