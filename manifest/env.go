@@ -70,20 +70,25 @@ func (d *decoder) decodePassEnv(attr *hcl.Attribute, g *Guest) {
 	if !ok {
 		return
 	}
-	seen := map[string]hcl.Range{}
+	inEnv := map[string]hcl.Range{}
 	for _, v := range g.Env {
-		seen[v.Name] = v.Range
+		inEnv[v.Name] = v.Range
 	}
+	listed := map[string]hcl.Range{}
 	for i, name := range names {
 		if !d.checkEnvName(name, ranges[i], "pass_env") {
 			continue
 		}
-		if first, ok := seen[name]; ok {
+		if first, ok := inEnv[name]; ok {
 			d.errf(ranges[i], "Duplicate env variable",
-				"%s is already set at line %d; a variable is either given in env or passed from the environment by pass_env, not both.", name, first.Start.Line)
+				"%s is already set in env at line %d; a variable is either given in env or passed from the environment by pass_env, not both.", name, first.Start.Line)
 			continue
 		}
-		seen[name] = ranges[i]
+		if first, ok := listed[name]; ok {
+			d.errf(ranges[i], "Duplicate pass_env entry", "%s is already listed at line %d, column %d; remove this entry.", name, first.Start.Line, first.Start.Column)
+			continue
+		}
+		listed[name] = ranges[i]
 		g.PassEnv = append(g.PassEnv, name)
 		g.PassEnvRanges = append(g.PassEnvRanges, ranges[i])
 	}

@@ -62,6 +62,7 @@ func TestEnvMistakesAreReportedWhereTheyAre(t *testing.T) {
 		{"a value that is a list", "  env = { A = [\"1\"] }\n", "Incorrect type for an env value", "a string, a number or a bool, not tuple", "3:15"},
 		{"pass_env that is not a list", "  pass_env = \"API_KEY\"\n", "pass_env must be a list", "", "3:14"},
 		{"a pass_env name that env sets", "  env = { API_KEY = \"x\" }\n  pass_env = [\"API_KEY\"]\n", "Duplicate env variable", "either given in env or passed from the environment", "4:15"},
+		{"a pass_env name listed twice", "  pass_env = [\"API_KEY\", \"REGION\", \"API_KEY\"]\n", "Duplicate pass_env entry", "already listed at line 3, column 15; remove this entry", "3:36"},
 		{"a pass_env name of parigot's own", "  pass_env = [\"PARIGOT_NATS_TOKEN\"]\n", "Reserved env variable name", "parigot's own", "3:15"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
