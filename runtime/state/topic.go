@@ -295,6 +295,12 @@ func (s *subscriber) deadLetter(d *delivery, reason string) {
 	m.Header.Set(HeaderDeadError, reason)
 	if meta, err := d.msg.Metadata(); err == nil {
 		m.Header.Set(HeaderDeadSequence, strconv.FormatUint(meta.Sequence.Stream, 10))
+		// One dead letter per message and subscriber: a message whose
+		// end of deliveries (the Term below) was lost, its process
+		// stopped just after this publication, comes back past its
+		// attempts and is dead-lettered again; the stream drops that
+		// second publication within its window of duplicates.
+		m.Header.Set(nats.MsgIdHdr, deadLetterID(s.sub.Topic, meta.Sequence.Stream, s.guest))
 	}
 	// The span that published the message, which a redelivery hands on
 	// (Inspector.Redeliver copies the headers): its delivery then joins
@@ -309,6 +315,10 @@ func (s *subscriber) deadLetter(d *delivery, reason string) {
 		return
 	}
 	d.msg.TermWithReason("dead-lettered after " + strconv.FormatUint(d.attempts, 10) + " attempts")
+	// The end of its deliveries reaches the server before this process
+	// may stop (the engine's Close waits for this goroutine): lost, it
+	// would have the message delivered again in the next run.
+	s.e.nc.FlushTimeout(time.Second)
 	if w, ok := s.target.(DeadLetterWatcher); ok {
 		seq := uint64(0)
 		if meta, err := d.msg.Metadata(); err == nil {
@@ -316,6 +326,12 @@ func (s *subscriber) deadLetter(d *delivery, reason string) {
 		}
 		w.DeadLettered(s.sub.Topic, seq, d.attempts, reason)
 	}
+}
+
+// deadLetterID is the JetStream message id of the dead letter of the
+// message seq of topic, dead-lettered by guest's subscription.
+func deadLetterID(topic string, seq uint64, guest string) string {
+	return "parigot.dead." + topic + "." + strconv.FormatUint(seq, 10) + "." + guest
 }
 
 // DeadLetterWatcher is a subscription's target that is told of each
