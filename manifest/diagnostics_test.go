@@ -12,17 +12,30 @@ import (
 // app block, so that line numbers in the cases count from their first line.
 const appBlock = "\napp \"a\" {\n  module = \"example.com/a\"\n}\n"
 
-// The guests below use the directories of testdata/app: greeting, hello,
-// other and third hold main packages, lib holds package lib, testsonly holds
-// only a test file and notadir.txt is a file.
-var diagnosticCases = []struct {
+// diagnosticCase is a manifest with one mistake, and what its one error
+// says and where.
+type diagnosticCase struct {
 	name    string
 	src     string
 	noApp   bool   // do not append appBlock
 	summary string // a phrase of the Summary
 	detail  string // a phrase of the Detail
 	at      string // line:col of the Subject's start
-}{
+}
+
+// addDiagnosticCases adds cases to diagnosticCases, each with blocks (the
+// blocks they refer to) after its source.
+func addDiagnosticCases(cases []diagnosticCase, blocks string) {
+	for _, c := range cases {
+		c.src += blocks
+		diagnosticCases = append(diagnosticCases, c)
+	}
+}
+
+// The guests below use the directories of testdata/app: greeting, hello,
+// other and third hold main packages, lib holds package lib, testsonly holds
+// only a test file and notadir.txt is a file.
+var diagnosticCases = []diagnosticCase{
 	// app
 	{
 		name:    "a manifest without an app block is reported at the start of the file",

@@ -65,9 +65,7 @@ func TestURLEnvReplacesTheURLOnlyWhenSet(t *testing.T) {
 	})
 }
 
-var httpDiagnosticCases = []struct {
-	name, src, summary, detail, at string
-}{
+var httpDiagnosticCases = []diagnosticCase{
 	{
 		name:    "an http endpoint not declared is reported at its uses entry, with the closest name",
 		src:     "program \"hello\" {\n  source = \"./hello\"\n  uses   = [http.paymnts]\n}\n",
@@ -135,18 +133,7 @@ var httpDiagnosticCases = []struct {
 
 // The http cases join the manifest's diagnostic cases, with the endpoint
 // they refer to declared after their source.
-func init() {
-	for _, c := range httpDiagnosticCases {
-		diagnosticCases = append(diagnosticCases, struct {
-			name    string
-			src     string
-			noApp   bool
-			summary string
-			detail  string
-			at      string
-		}{name: c.name, src: c.src + httpBlocks, summary: c.summary, detail: c.detail, at: c.at})
-	}
-}
+func init() { addDiagnosticCases(httpDiagnosticCases, httpBlocks) }
 
 func TestAPasswordInAnHTTPURLIsNotShown(t *testing.T) {
 	why := CheckEndpointURL("https://me:s3cret@mail.example/v3")

@@ -61,9 +61,7 @@ func TestAnAppWithoutStoresOrTopicsHasNoState(t *testing.T) {
 	}
 }
 
-var stateDiagnosticCases = []struct {
-	name, src, summary, detail, at string
-}{
+var stateDiagnosticCases = []diagnosticCase{
 	{
 		name:    "a store not declared is reported at its uses entry, with the closest name",
 		src:     "program \"hello\" {\n  source = \"./hello\"\n  uses   = [store.acounts]\n}\n",
@@ -138,18 +136,7 @@ var stateDiagnosticCases = []struct {
 
 // The state cases join the manifest's diagnostic cases, with the store and
 // topic they refer to declared after their source.
-func init() {
-	for _, c := range stateDiagnosticCases {
-		diagnosticCases = append(diagnosticCases, struct {
-			name    string
-			src     string
-			noApp   bool
-			summary string
-			detail  string
-			at      string
-		}{name: c.name, src: c.src + stateBlocks, summary: c.summary, detail: c.detail, at: c.at})
-	}
-}
+func init() { addDiagnosticCases(stateDiagnosticCases, stateBlocks) }
 
 func TestASubscriptionToAMethodNoProtoDefinesIsReported(t *testing.T) {
 	src := `service "greeting" {
