@@ -12,26 +12,10 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
-	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/native"
 	"parigot.dev/parigot/runtime/internal/route"
+	"parigot.dev/parigot/runtime/internal/routetest"
 )
-
-// holding is a service that takes every call and never answers: each
-// arrives on got with where its reply goes.
-type holding struct{ got chan heldCall }
-
-type heldCall struct {
-	ev   abi.Event
-	from route.Endpoint
-}
-
-func (h *holding) GuestName() string            { return "echo" }
-func (h *holding) MethodTimeout() time.Duration { return time.Minute }
-func (h *holding) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
-	h.got <- heldCall{ev, from}
-	return route.Accepted
-}
 
 // A client that gives up its call (hangs up, cancels its context) before
 // the service answers gives the call up to the service too: whatever its
@@ -42,7 +26,7 @@ func TestAClientThatGivesUpGivesItsCallUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &holding{got: make(chan heldCall, 1)}
+	svc := routetest.NewHolding("echo", time.Minute, 1)
 	srv, err := Start(Spec{Name: "test", Listen: "127.0.0.1:0", Services: []string{"test.v1.Echo"}}, schema,
 		services{svc}, native.NewCaller(NativeIdentity), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -75,24 +59,24 @@ func TestAClientThatGivesUpGivesItsCallUp(t *testing.T) {
 			defer cancel()
 			ended := make(chan error, 1)
 			go func() { ended <- call(ctx) }()
-			var c heldCall
+			var c routetest.Held
 			select {
-			case c = <-svc.got:
+			case c = <-svc.Got:
 			case err := <-ended:
 				t.Fatalf("the call ended (%v) before it reached the service", err)
 			}
-			a, ok := c.from.(route.Abandoner)
-			if !ok || !c.ev.Abandonable {
-				t.Fatalf("a gateway's call cannot be given up: from %T, abandonable %v", c.from, c.ev.Abandonable)
+			a, ok := c.From.(route.Abandoner)
+			if !ok || !c.Ev.Abandonable {
+				t.Fatalf("a gateway's call cannot be given up: from %T, abandonable %v", c.From, c.Ev.Abandonable)
 			}
-			if a.Abandoned(c.ev.CallID) {
+			if a.Abandoned(c.Ev.CallID) {
 				t.Fatal("a call is given up while its client waits")
 			}
 			cancel()
 			if err := <-ended; err == nil {
 				t.Fatal("the client's call succeeded")
 			}
-			waitFor(t, "the call to be given up", func() bool { return a.Abandoned(c.ev.CallID) })
+			waitFor(t, "the call to be given up", func() bool { return a.Abandoned(c.Ev.CallID) })
 		})
 	}
 }

@@ -15,28 +15,13 @@ import (
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/native"
 	"parigot.dev/parigot/runtime/internal/route"
+	"parigot.dev/parigot/runtime/internal/routetest"
 )
-
-// keeper is a service that takes every call and never answers: each
-// arrives on got with where its reply goes.
-type keeper struct{ got chan kept }
-
-type kept struct {
-	ev   abi.Event
-	from route.Endpoint
-}
-
-func (k *keeper) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
-	k.got <- kept{ev, from}
-	return route.Accepted
-}
-func (k *keeper) GuestName() string            { return "echo" }
-func (k *keeper) MethodTimeout() time.Duration { return time.Minute }
 
 // callKept makes a native call of echo through caller with ctx, and
 // returns the call as the replica's service k has it, and the call's
 // end.
-func callKept(t *testing.T, caller *Network, k *keeper, ctx context.Context) (route.Abandoner, <-chan error) {
+func callKept(t *testing.T, caller *Network, k *routetest.Holding, ctx context.Context) (route.Abandoner, <-chan error) {
 	t.Helper()
 	nc := native.NewCaller("ticker")
 	ended := make(chan error, 1)
@@ -44,15 +29,15 @@ func callKept(t *testing.T, caller *Network, k *keeper, ctx context.Context) (ro
 		_, err := nc.Call(ctx, caller.Service("test.Echo"), "test.Echo/Echo", []byte("x"))
 		ended <- err
 	}()
-	var c kept
+	var c routetest.Held
 	select {
-	case c = <-k.got:
+	case c = <-k.Got:
 	case <-time.After(patience):
 		t.Fatal("the call never reached the replica")
 	}
-	a, ok := c.from.(route.Abandoner)
-	if !ok || !c.ev.Abandonable {
-		t.Fatalf("a direct call cannot be given up: from %T, abandonable %v", c.from, c.ev.Abandonable)
+	a, ok := c.From.(route.Abandoner)
+	if !ok || !c.Ev.Abandonable {
+		t.Fatalf("a direct call cannot be given up: from %T, abandonable %v", c.From, c.Ev.Abandonable)
 	}
 	return a, ended
 }
@@ -64,7 +49,7 @@ func TestACallGivenUpOverADirectConnectionIsGivenUpOnTheReplica(t *testing.T) {
 	for _, machine := range []string{"machine-a", "machine-b"} {
 		t.Run("from "+machine, func(t *testing.T) {
 			srv := startIdentityServer(t)
-			k := &keeper{got: make(chan kept, 1)}
+			k := routetest.NewHolding("echo", time.Minute, 1)
 			replica := onMachine(NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo"), "machine-a")
 			replica.directHost = "127.0.0.1"
 			serveOn(t, replica, k)
@@ -97,7 +82,7 @@ func TestACallGivenUpOverADirectConnectionIsGivenUpOnTheReplica(t *testing.T) {
 // another machine's). On this machine it counts from the sending.
 func TestACallWhoseDeadlinePassedOverTCPIsGivenUpOnTheReplica(t *testing.T) {
 	srv := startIdentityServer(t)
-	k := &keeper{got: make(chan kept, 1)}
+	k := routetest.NewHolding("echo", time.Minute, 1)
 	replica := onMachine(NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo"), "machine-a")
 	replica.directHost = "127.0.0.1"
 	serveOn(t, replica, k)

@@ -8,37 +8,19 @@ import (
 	"time"
 
 	"parigot.dev/parigot/runtime/internal/abi"
-	"parigot.dev/parigot/runtime/internal/route"
+	"parigot.dev/parigot/runtime/internal/routetest"
 )
 
-// service is an endpoint that hands each call it gets to the test.
-type service struct {
-	budget time.Duration
-	calls  chan delivered
-}
-
-type delivered struct {
-	ev   abi.Event
-	from route.Endpoint
-}
-
-func (s *service) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
-	s.calls <- delivered{ev, from}
-	return route.Accepted
-}
-func (s *service) GuestName() string            { return "svc" }
-func (s *service) MethodTimeout() time.Duration { return s.budget }
-
 // answer replies to c with its own call id as the payload.
-func answer(c delivered) {
-	id := strconv.FormatUint(c.ev.CallID, 10)
-	c.from.Deliver(abi.Event{Kind: abi.KindReply, CallID: c.ev.CallID, Code: abi.CodeOK, Payload: []byte(id)}, nil)
+func answer(c routetest.Held) {
+	id := strconv.FormatUint(c.Ev.CallID, 10)
+	c.From.Deliver(abi.Event{Kind: abi.KindReply, CallID: c.Ev.CallID, Code: abi.CodeOK, Payload: []byte(id)}, nil)
 }
 
 // A reply that comes after its call gave up must not reach a later call,
 // whatever the caller reuses from one call to the next.
 func TestALateReplyReachesNoLaterCall(t *testing.T) {
-	svc := &service{budget: 50 * time.Millisecond, calls: make(chan delivered, 16)}
+	svc := routetest.NewHolding("svc", 50*time.Millisecond, 16)
 	c := NewCaller("test")
 	ctx := context.Background()
 
@@ -47,17 +29,17 @@ func TestALateReplyReachesNoLaterCall(t *testing.T) {
 	if !errors.As(err, &de) {
 		t.Fatalf("a call with no reply ended with %v, want its budget's deadline", err)
 	}
-	late := <-svc.calls
+	late := <-svc.Got
 	answer(late) // after the call gave up
 
 	for i := range 3 {
-		svc.budget = time.Minute
-		go func() { answer(<-svc.calls) }()
+		svc.Budget = time.Minute
+		go func() { answer(<-svc.Got) }()
 		ev, err := c.Call(ctx, svc, "test.Svc/M", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := string(ev.Payload), strconv.FormatUint(late.ev.CallID+1+uint64(i), 10); got != want {
+		if got, want := string(ev.Payload), strconv.FormatUint(late.Ev.CallID+1+uint64(i), 10); got != want {
 			t.Errorf("call %d got the reply to call %s, want its own (%s)", i+2, got, want)
 		}
 	}
@@ -66,11 +48,11 @@ func TestALateReplyReachesNoLaterCall(t *testing.T) {
 // A call whose ctx ends stops waiting at once, and its reply, when it
 // comes, is dropped.
 func TestACallStopsWaitingWhenItsContextEnds(t *testing.T) {
-	svc := &service{budget: time.Minute, calls: make(chan delivered, 16)}
+	svc := routetest.NewHolding("svc", time.Minute, 16)
 	c := NewCaller("test")
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		<-svc.calls
+		<-svc.Got
 		cancel()
 	}()
 	if _, err := c.Call(ctx, svc, "test.Svc/M", nil); !errors.Is(err, context.Canceled) {
