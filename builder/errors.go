@@ -266,11 +266,12 @@ func (e *CompileError) Error() string {
 	return s
 }
 
-// CheckPassEnv reports, as a DiagnosticsError at each entry, the pass_env
-// variables of app's guests that the environment of this process (the
-// command about to run the app) does not set, and the url_env variables of
-// its http blocks that it sets to no valid URL; nil when all is well.
-func CheckPassEnv(app *manifest.App) error {
+// CheckRunEnv checks what app takes from the environment of this process,
+// the command about to run it: it reports, as a DiagnosticsError at each
+// entry, the pass_env variables of its guests that the environment does
+// not set, and the url_env variables of its http blocks that it sets to
+// no valid URL; nil when all is well.
+func CheckRunEnv(app *manifest.App) error {
 	diags := app.MissingPassEnv(os.LookupEnv)
 	diags = append(diags, app.BadHTTPURLs(os.LookupEnv)...)
 	if diags.HasErrors() {

@@ -482,7 +482,7 @@ func (d *devSession) sawGenerated(written []string) {
 func (d *devSession) build(ctx context.Context) (*builder.Result, error) {
 	res, err := builder.Build(ctx, builder.Options{Dir: d.dir, Progress: d.own, Live: isTerminal(d.own), Generated: d.sawGenerated})
 	if err == nil {
-		err = builder.CheckPassEnv(res.App)
+		err = builder.CheckRunEnv(res.App)
 	}
 	if err != nil && ctx.Err() == nil {
 		report(err, d.own)

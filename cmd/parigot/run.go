@@ -163,7 +163,7 @@ each service's offer gave them through NATS.`,
 			if err != nil {
 				return err
 			}
-			if err := builder.CheckPassEnv(res.App); err != nil {
+			if err := builder.CheckRunEnv(res.App); err != nil {
 				return err
 			}
 			guests := host.GuestsFromManifest(res.App, res.Wasm)

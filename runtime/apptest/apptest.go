@@ -118,7 +118,7 @@ func Start(t testing.TB, dir string, mode Mode) *App {
 	if err != nil {
 		t.Fatalf("apptest: building the app in %s:\n%s", dir, renderError(err))
 	}
-	if err := builder.CheckPassEnv(res.App); err != nil {
+	if err := builder.CheckRunEnv(res.App); err != nil {
 		t.Fatalf("apptest: the app in %s:\n%s", dir, renderError(err))
 	}
 	// A topology test checks what the app does, not how fast a busy
