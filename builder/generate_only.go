@@ -2,6 +2,7 @@ package builder
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"github.com/hashicorp/hcl/v2"
@@ -47,8 +48,24 @@ func LoadDeclared(dir string) (*manifest.App, error) {
 // a unary method of it, each google.api.http rule maps as the gateway
 // maps it. It writes and removes nothing. protosOK reports whether the
 // protos themselves are without error: the errors are then the app's use
-// of them, which no tool that reads only the protos (buf) reports.
+// of them, which no tool that reads only the protos (buf) reports. The
+// app's go.mod is checked too (manifest.App.CheckGoModule), its errors
+// told with the protos' own.
 func Vet(ctx context.Context, app *manifest.App, dir string) (protosOK bool, err error) {
+	modDiags := app.CheckGoModule()
+	defer func() {
+		if !modDiags.HasErrors() {
+			return
+		}
+		var d *DiagnosticsError
+		switch {
+		case err == nil:
+			err = &DiagnosticsError{Diags: modDiags, Sources: app.Sources}
+		case errors.As(err, &d):
+			d.Diags = append(modDiags, d.Diags...)
+			d.Sources.Merge(app.Sources)
+		}
+	}()
 	in, err := codegenInput(app, dir)
 	if err != nil {
 		return false, err

@@ -67,8 +67,15 @@ func rendered(err error) string {
 
 const shopHeader = "app \"shop\" {\n  module = \"example.com/shop\"\n}\n"
 
-// shopGoMod is the go.mod of an app with shopHeader.
-const shopGoMod = "module example.com/shop\n\ngo 1.26\n"
+// shopGoMod is the go.mod of an app with shopHeader: parigot from this
+// checkout, as parigot init writes it.
+var shopGoMod = func() string {
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		panic(err)
+	}
+	return "module example.com/shop\n\ngo 1.26\n\nrequire parigot.dev/parigot v0.0.0\n\nreplace parigot.dev/parigot => " + repo + "\n"
+}()
 
 func TestIdGeneration(t *testing.T) {
 	dir := t.TempDir()

@@ -7,6 +7,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/mod/modfile"
+
+	"parigot.dev/parigot/internal/srctree"
 )
 
 // CheckGoModule reports, at the module attribute, an app whose module is
@@ -26,7 +28,8 @@ func (a *App) CheckGoModule() hcl.Diagnostics {
 			fmt.Sprintf("There is no go.mod in %s or above it, so Go cannot build the app's guests. Create one in the app's directory with go mod init %s, then require parigot.dev/parigot as the go.mod of an app made by parigot init does.",
 				a.Dir, a.Module))}
 	}
-	f, err := modfile.ParseLax(filepath.Join(modDir, "go.mod"), data, nil)
+	gomod := filepath.Join(modDir, "go.mod")
+	f, err := modfile.ParseLax(gomod, data, nil)
 	if err != nil || f.Module == nil {
 		return nil
 	}
@@ -34,12 +37,110 @@ func (a *App) CheckGoModule() hcl.Diagnostics {
 	if rel, _ := filepath.Rel(modDir, a.Dir); rel != "." {
 		want += "/" + filepath.ToSlash(rel)
 	}
-	if a.Module == want {
+	if a.Module != want {
+		return hcl.Diagnostics{errAt(a.ModuleRange, "Module does not match go.mod",
+			fmt.Sprintf("module is %q, but %s declares module %s, which makes the app's directory %s: generated code is imported by the module's path, so the two must agree. Set module = %q, or change go.mod's module line (and the imports that use it).",
+				a.Module, gomod, f.Module.Mod.Path, want, want))}
+	}
+	// ParseLax skips replace lines: the main module's go.mod is read in
+	// full for them, and one the go command would refuse is left to it.
+	if f, err = modfile.Parse(gomod, data, nil); err != nil {
 		return nil
 	}
-	return hcl.Diagnostics{errAt(a.ModuleRange, "Module does not match go.mod",
-		fmt.Sprintf("module is %q, but %s declares module %s, which makes the app's directory %s: generated code is imported by the module's path, so the two must agree. Set module = %q, or change go.mod's module line (and the imports that use it).",
-			a.Module, filepath.Join(modDir, "go.mod"), f.Module.Mod.Path, want, want))}
+	shown := gomod // as the user named the app's directory, for its diagnostics
+	if rel, err := filepath.Rel(a.Dir, modDir); err == nil && !filepath.IsAbs(a.File) {
+		shown = filepath.Join(filepath.Dir(a.File), rel, "go.mod")
+	}
+	f.Syntax.Name = shown
+	diags := checkParigotRequired(f, modDir)
+	if diags.HasErrors() {
+		a.Sources.Add(shown, data)
+	}
+	return diags
+}
+
+// checkParigotRequired reports, in go.mod, a module that does not require
+// parigot or that takes it from no parigot source tree. Generated code and
+// guests import parigot.dev/parigot, which the Go module proxy does not
+// serve: without a replace line naming a checkout, the go command fails on
+// every guest with advice (go get) that cannot work. A go.work around the
+// module may provide parigot itself, so it is left to the go command.
+func checkParigotRequired(f *modfile.File, modDir string) hcl.Diagnostics {
+	if f.Module.Mod.Path == srctree.Module || inWorkspace(modDir) {
+		return nil
+	}
+	fix := "Point it at a parigot checkout with\n  go mod edit -replace " + srctree.Module + "=DIR\nwhere DIR is the checkout's root"
+	if dir := srctree.BuiltFrom(); dir != "" {
+		fix += fmt.Sprintf(" (this parigot was built from %s)", dir)
+	}
+	fix += "; parigot init writes these lines for a new app."
+	var req *modfile.Require
+	for _, r := range f.Require {
+		if r.Mod.Path == srctree.Module {
+			req = r
+		}
+	}
+	if req == nil {
+		return hcl.Diagnostics{errAt(modRange(f.Syntax.Name, f.Module.Syntax), "go.mod does not require parigot",
+			fmt.Sprintf("The generated code and the guests import %s, so go.mod must require it:\n  go mod edit -require %s@v0.0.0\n%s", srctree.Module, srctree.Module, fix))}
+	}
+	var rep *modfile.Replace
+	for _, r := range f.Replace {
+		if r.Old.Path == srctree.Module && (r.Old.Version == "" || r.Old.Version == req.Mod.Version) {
+			rep = r
+		}
+	}
+	switch {
+	case rep == nil && req.Mod.Version == "v0.0.0":
+		return hcl.Diagnostics{errAt(modRange(f.Syntax.Name, req.Syntax), "parigot is not replaced with a source tree",
+			fmt.Sprintf("go.mod requires %s v0.0.0 and replaces it with nothing, and the Go module proxy does not serve it: the go command cannot find parigot's packages. %s", srctree.Module, fix))}
+	case rep == nil || rep.New.Version != "":
+		return nil // a published version, or a module the go command resolves
+	}
+	dir := rep.New.Path
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(modDir, dir)
+	}
+	if _, err := srctree.Check(dir); err != nil {
+		return hcl.Diagnostics{errAt(modRange(f.Syntax.Name, rep.Syntax), "parigot is replaced with no parigot source tree",
+			fmt.Sprintf("go.mod replaces %s with %s, but %v. %s", srctree.Module, rep.New.Path, err, fix))}
+	}
+	return nil
+}
+
+// inWorkspace says whether the go command builds the module in modDir as
+// part of a workspace: GOWORK names a go.work, or one lies in modDir or
+// above it.
+func inWorkspace(modDir string) bool {
+	switch gowork := os.Getenv("GOWORK"); gowork {
+	case "off":
+		return false
+	case "":
+	default:
+		return true
+	}
+	for dir := modDir; ; {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return false
+		}
+		dir = parent
+	}
+}
+
+// modRange is the range of a go.mod line, for a diagnostic.
+func modRange(file string, l *modfile.Line) hcl.Range {
+	if l == nil {
+		return hcl.Range{Filename: file, Start: hcl.InitialPos, End: hcl.InitialPos}
+	}
+	return hcl.Range{
+		Filename: file,
+		Start:    hcl.Pos{Line: l.Start.Line, Column: l.Start.LineRune, Byte: l.Start.Byte},
+		End:      hcl.Pos{Line: l.End.Line, Column: l.End.LineRune, Byte: l.End.Byte},
+	}
 }
 
 // findGoMod returns the directory of the go.mod in dir or the nearest one

@@ -69,7 +69,7 @@ Install buf with:
 			}
 			if diags != nil {
 				writeDiagnostics(stderr, diags)
-				fmt.Fprintf(stderr, "parigot: %s does not match the app's protos, above; buf checks the protos next\n", manifest.FileName)
+				fmt.Fprintln(stderr, "parigot: the app's mistakes are above; buf checks the protos next")
 			}
 			if err := check(cmd, app, against, stdout, stderr); err != nil {
 				return err

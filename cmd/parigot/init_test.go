@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"parigot.dev/parigot/internal/srctree"
 	"parigot.dev/parigot/manifest"
 )
 
@@ -72,8 +73,8 @@ func TestFindParigot(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("the tree this test was built from is found", func(t *testing.T) {
-		if got := builtFrom(); got != repo {
-			t.Errorf("builtFrom() = %q, want %q", got, repo)
+		if got := srctree.BuiltFrom(); got != repo {
+			t.Errorf("srctree.BuiltFrom() = %q, want %q", got, repo)
 		}
 	})
 	t.Run("the flag wins over the environment", func(t *testing.T) {

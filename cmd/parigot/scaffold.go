@@ -19,12 +19,10 @@ import (
 	"text/template"
 
 	"parigot.dev/parigot/builder"
+	"parigot.dev/parigot/internal/srctree"
 	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/templates"
 )
-
-// parigotModule is the module path of parigot itself.
-const parigotModule = "parigot.dev/parigot"
 
 // parigotSrcEnv names the environment variable that points parigot init at
 // the parigot source tree new apps use.
@@ -125,78 +123,25 @@ type parigotSource struct {
 // $PARIGOT_SRC, else the tree this binary was compiled from.
 func findParigot(flagDir string) (parigotSource, error) {
 	if flagDir != "" {
-		dir, err := checkParigotDir(flagDir)
+		dir, err := srctree.Check(flagDir)
 		if err != nil {
-			return parigotSource{}, fmt.Errorf("--parigot %s: %w", flagDir, err)
+			return parigotSource{}, fmt.Errorf("--parigot %s: %w; point at the root of a parigot checkout", flagDir, err)
 		}
 		return parigotSource{Dir: dir, How: "--parigot"}, nil
 	}
 	if env := os.Getenv(parigotSrcEnv); env != "" {
-		dir, err := checkParigotDir(env)
+		dir, err := srctree.Check(env)
 		if err != nil {
-			return parigotSource{}, fmt.Errorf("$%s=%s: %w", parigotSrcEnv, env, err)
+			return parigotSource{}, fmt.Errorf("$%s=%s: %w; point at the root of a parigot checkout", parigotSrcEnv, env, err)
 		}
 		return parigotSource{Dir: dir, How: "$" + parigotSrcEnv}, nil
 	}
-	if dir := builtFrom(); dir != "" {
+	if dir := srctree.BuiltFrom(); dir != "" {
 		return parigotSource{Dir: dir, How: "the source tree this parigot was built from"}, nil
 	}
 	return parigotSource{}, fmt.Errorf("cannot find the parigot source tree that the new app's go.mod must use: "+
 		"this parigot binary records no source directory (it was built with -trimpath, or the tree has moved). "+
-		"Pass --parigot DIR or set %s=DIR, where DIR is a checkout of parigot (its go.mod says module %s)", parigotSrcEnv, parigotModule)
-}
-
-// builtFrom returns the root of the parigot module this function was compiled
-// from, if that directory still holds it, and "" otherwise. The compiler
-// records the absolute source path of each function unless -trimpath is
-// given; go install from the module cache records the cache's copy.
-func builtFrom() string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok || !filepath.IsAbs(file) {
-		return ""
-	}
-	for dir := filepath.Dir(file); ; {
-		if d, err := checkParigotDir(dir); err == nil {
-			return d
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
-// checkParigotDir returns dir, absolute, if its go.mod declares the parigot
-// module.
-func checkParigotDir(dir string) (string, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	mod, err := os.ReadFile(filepath.Join(abs, "go.mod"))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("no go.mod in %s; point at the root of a parigot checkout", abs)
-		}
-		return "", err
-	}
-	if modulePath(mod) != parigotModule {
-		return "", fmt.Errorf("%s/go.mod declares module %q, not %s; point at the root of a parigot checkout", abs, modulePath(mod), parigotModule)
-	}
-	return abs, nil
-}
-
-// modulePath returns the path of the module directive of a go.mod.
-func modulePath(mod []byte) string {
-	sc := bufio.NewScanner(bytes.NewReader(mod))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) >= 2 && f[0] == "module" {
-			return strings.Trim(f[1], `"`)
-		}
-	}
-	return ""
+		"Pass --parigot DIR or set %s=DIR, where DIR is a checkout of parigot (its go.mod says module %s)", parigotSrcEnv, srctree.Module)
 }
 
 // useParigot fills in the go.mod data from parigot's own go.mod in src: the

@@ -5,6 +5,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"parigot.dev/parigot/internal/srctree"
 )
 
 func TestVersionText(t *testing.T) {
@@ -17,7 +19,7 @@ func TestVersionText(t *testing.T) {
 			name: "a released build shows its version and wazero's",
 			info: &debug.BuildInfo{
 				GoVersion: "go1.26.8",
-				Main:      debug.Module{Path: parigotModule, Version: "v1.2.3"},
+				Main:      debug.Module{Path: srctree.Module, Version: "v1.2.3"},
 				Deps:      []*debug.Module{{Path: wazeroModule, Version: "v1.12.0"}},
 			},
 			want: []string{"parigot v1.2.3\n", "go      go1.26.8 " + runtime.GOOS + "/" + runtime.GOARCH + "\n", "wazero  v1.12.0\n"},
@@ -25,7 +27,7 @@ func TestVersionText(t *testing.T) {
 		{
 			name: "a development build shows its commit",
 			info: &debug.BuildInfo{
-				Main: debug.Module{Path: parigotModule, Version: "(devel)"},
+				Main: debug.Module{Path: srctree.Module, Version: "(devel)"},
 				Deps: []*debug.Module{{Path: wazeroModule, Version: "v1.0.0", Replace: &debug.Module{Version: "v1.12.0"}}},
 				Settings: []debug.BuildSetting{
 					{Key: "vcs.revision", Value: "8b100d9c0ffee0123456789"},
