@@ -225,13 +225,26 @@ func GetMessage[M proto.Message](s *Store, key string, m M) *Future[MessageEntry
 			f.Reject(err)
 			return
 		}
-		if err := unmarshal(e.Value, m); err != nil {
-			f.Reject(&Error{Code: CodeDataLoss, Method: s.method(abi.OpGet), Message: fmt.Sprintf("the value of %q is not a %s: %v", key, m.ProtoReflect().Descriptor().FullName(), err)})
+		me, err := decodeEntry(s, key, e, m)
+		if err != nil {
+			f.Reject(err)
 			return
 		}
-		f.Resolve(MessageEntry[M]{Value: m, Revision: e.Revision})
+		f.Resolve(me)
 	})
 	return f
+}
+
+// decodeEntry reads e, the value of key in s, into m. A value that is not
+// an m fails with CodeDataLoss, naming the store and key, so that the
+// error still says where to look once a caller up the chain has it.
+func decodeEntry[M proto.Message](s *Store, key string, e Entry, m M) (MessageEntry[M], error) {
+	if err := unmarshal(e.Value, m); err != nil {
+		return MessageEntry[M]{}, &Error{Code: CodeDataLoss, Method: s.method(abi.OpGet), Message: fmt.Sprintf(
+			"the value of %q in store %s is not a %s (%v): it was written in another shape, by another version of the code or not as this message; 'parigot state get %s %s' shows it",
+			key, s.name, m.ProtoReflect().Descriptor().FullName(), err, s.name, key)}
+	}
+	return MessageEntry[M]{Value: m, Revision: e.Revision}, nil
 }
 
 // PutMessage stores m under key in protobuf's wire form.

@@ -2,7 +2,10 @@ package guest
 
 import (
 	"errors"
+	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"parigot.dev/parigot/runtime/internal/abi"
 )
@@ -29,5 +32,19 @@ func TestAStoreRefusesABadKeyAndABigValueBeforeAskingTheHost(t *testing.T) {
 func TestOpeningAStoreWithoutAHostSaysSo(t *testing.T) {
 	if _, err := OpenStore("accounts"); err == nil {
 		t.Error("OpenStore succeeded with no host")
+	}
+}
+
+func TestAValueOfAnotherShapeSaysItsStoreAndKeyAndHowToSeeIt(t *testing.T) {
+	s := &Store{name: "stock"}
+	_, err := decodeEntry(s, "item.apple", Entry{Value: []byte("70"), Revision: 3}, &wrapperspb.StringValue{})
+	if !errors.Is(err, ErrDataLoss) {
+		t.Fatalf("decoding text as a message: %v, want data loss", err)
+	}
+	msg := err.(*Error).Message
+	for _, want := range []string{`"item.apple" in store stock`, "another shape", "'parigot state get stock item.apple'"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q does not say %q", msg, want)
+		}
 	}
 }
