@@ -132,6 +132,12 @@ type instance struct {
 	killMu      sync.Mutex
 	kill        context.CancelFunc // stops the current run of the guest
 
+	// endedNotes are the lines EndedBy keeps, to be said after the line
+	// that says how the guest ended (sayEndedNotes), which follows the
+	// guest's own stack trace.
+	notesMu    sync.Mutex
+	endedNotes []string
+
 	memory  memorySeen       // with metrics on: see observe.go
 	current abi.TraceContext // owned; tracing on: the span the guest runs on behalf of (see observe.go)
 	// logTrace is current for logTag, with LogJSON or Lines and tracing on; nil
@@ -222,11 +228,33 @@ func (in *instance) Serving() bool {
 func (in *instance) GuestName() string { return in.spec.Name }
 
 // DeadLettered says that a message of topic, delivered to this service,
-// was dead-lettered (package state's DeadLetterWatcher): nothing else
+// was dead-lettered (package state's DeliveryWatcher): nothing else
 // tells the user, short of reading the dead letters.
 func (in *instance) DeadLettered(topic string, seq, attempts uint64, reason string) {
 	in.run.say("parigot: %s %s: message %d of topic %s dead-lettered after %d attempts (%s); it is kept on the topic's dead letters (docs/STATE.md, \"Dead letters\")",
 		in.spec.Kind, in.run.label(in), seq, topic, attempts, reason)
+}
+
+// EndedBy notes that a delivery of a message of topic ended this service
+// (package state's DeliveryWatcher): the line that says the crash or
+// overrun does not say which message the service was handling, nor that
+// it comes again. The note is said after that line (sayEndedNotes).
+func (in *instance) EndedBy(topic string, seq, attempt, maxAttempts uint64, reason string) {
+	note := fmt.Sprintf("parigot: %s %s: message %d of topic %s was being handled when it ended (attempt %d of %d: %s); it is delivered again, and dead-lettered if attempt %d fails too ('parigot state dead %s' lists the dead letters)",
+		in.spec.Kind, in.run.label(in), seq, topic, attempt, maxAttempts, reason, maxAttempts, topic)
+	in.notesMu.Lock()
+	in.endedNotes = append(in.endedNotes, note)
+	in.notesMu.Unlock()
+}
+
+// sayEndedNotes says the notes EndedBy kept since it was last called.
+func (in *instance) sayEndedNotes() {
+	in.notesMu.Lock()
+	defer in.notesMu.Unlock()
+	for _, n := range in.endedNotes {
+		in.run.say("%s", n)
+	}
+	in.endedNotes = nil
 }
 
 // MethodTimeout implements route.Endpoint.
@@ -430,6 +458,7 @@ func (in *instance) close(reason string) {
 		// waited (on a store write, a call of its own) while another call
 		// or code of no call ended the guest.
 		ev.Bystander = id != in.onBehalf
+		ev.Ended = !ev.Bystander
 		if t.seen != nil { // it reached the service: counted, and a span, as an answered call
 			in.observeCall(t, ev.Code, ev.Payload)
 		}

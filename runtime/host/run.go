@@ -294,6 +294,7 @@ func (r *run) sayDown(ctx context.Context, e ended) {
 	f := &r.res.Failures[len(r.res.Failures)-1] // report appended e's
 	f.Said = true
 	r.say("%s", DownLine(*f))
+	e.in.sayEndedNotes()
 }
 
 // fail keeps err as the run's error unless it already has one.

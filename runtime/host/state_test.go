@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -223,6 +224,18 @@ func TestAPoisonMessageTakesNoInnocentOneInFlightDownWithIt(t *testing.T) {
 	said := regexp.MustCompile(`(?m)^parigot: service sink: message [0-9]+ of topic news dead-lettered after 3 attempts \(unavailable: service sink panicked\); it is kept on the topic's dead letters`)
 	if n := len(said.FindAllString(out.String(), -1)); n != 1 {
 		t.Errorf("the dead letter was said %d times, want once (%s):\n%s", n, said, out.String())
+	}
+	// Each crash before the last attempt says which message it was
+	// handling, the poison (message 2), right after the line that says
+	// the crash, and never the innocent one.
+	for attempt := 1; attempt <= 2; attempt++ {
+		crash := regexp.MustCompile(fmt.Sprintf(`(?m)^parigot: service sink panicked \(its stack trace is above\); restarting it \(%d of 3\)\nparigot: service sink: message 2 of topic news was being handled when it ended \(attempt %d of 3: unavailable: service sink panicked\); it is delivered again, and dead-lettered if attempt 3 fails too \('parigot state dead news' lists the dead letters\)$`, attempt, attempt))
+		if n := len(crash.FindAllString(out.String(), -1)); n != 1 {
+			t.Errorf("attempt %d of the poison was said %d times after its crash, want once (%s)", attempt, n, crash)
+		}
+	}
+	if innocent := regexp.MustCompile(`(?m)^parigot: service sink: message 1 of topic news was being handled`); innocent.MatchString(out.String()) {
+		t.Errorf("the innocent message 1 was said to be handled when the service ended")
 	}
 	if t.Failed() {
 		t.Logf("output:\n%s", out.String())

@@ -73,6 +73,7 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 			in.restarting.Store(true) // until reset
 			wait := r.cfg.Backoff.Wait(n, ran)
 			r.say("%s", RestartLine(*end.failure, n, wait))
+			in.sayEndedNotes()
 			failures[len(failures)-1].Said = true // the run's summary need not say it again
 			if r.backOff(ctx, in, wait) {
 				if r.obs != nil {

@@ -176,7 +176,7 @@ func (s *subscriber) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
 		// store write or a call of its own: it did not end the service,
 		// and is no attempt.
 		bystander := ev.Code == abi.CodeUnavailable && (ev.Bystander || strings.HasSuffix(reason, route.NotTaken))
-		s.finish(ev.CallID, ev.Code, reason, bystander)
+		s.finish(ev.CallID, ev.Code, reason, bystander, ev.Ended)
 	}
 	return route.Accepted
 }
@@ -203,7 +203,7 @@ func (s *subscriber) handle(msg jetstream.Msg) {
 	// No answer within the budget and its grace (the host's overrun rule):
 	// deliver it again later.
 	d.timer = time.AfterFunc(s.budget+route.Grace(s.budget), func() {
-		s.finish(id, abi.CodeDeadlineExceeded, fmt.Sprintf("no answer within the method budget of %s", s.budget), false)
+		s.finish(id, abi.CodeDeadlineExceeded, fmt.Sprintf("no answer within the method budget of %s", s.budget), false, false)
 	})
 	s.mu.Unlock()
 	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: time.Now().Add(s.budget).UnixNano(), Method: s.sub.Method, Payload: msg.Data()}
@@ -217,14 +217,16 @@ func (s *subscriber) handle(msg jetstream.Msg) {
 	if r := s.target.Deliver(ev, s); r != route.Accepted {
 		// Its service is down, starting again or full: the message never
 		// reached the method.
-		s.finish(id, abi.CodeUnavailable, "the service did not take it", true)
+		s.finish(id, abi.CodeUnavailable, "the service did not take it", true, false)
 	}
 }
 
 // finish settles a message by how its delivery ended, once. A bystander's
 // delivery failed through no fault of the message (see Deliver): it is
-// delivered again without counting an attempt.
-func (s *subscriber) finish(id uint64, code abi.Code, reason string, bystander bool) {
+// delivered again without counting an attempt. ended says the delivery
+// ended its service (abi.Event.Ended): the target is told which message
+// did, when it is delivered again.
+func (s *subscriber) finish(id uint64, code abi.Code, reason string, bystander, ended bool) {
 	s.mu.Lock()
 	d := s.inflight[id]
 	delete(s.inflight, id)
@@ -258,6 +260,9 @@ func (s *subscriber) finish(id uint64, code abi.Code, reason string, bystander b
 		return
 	}
 	d.msg.NakWithDelay(retryDelay(d.attempts))
+	if w, ok := s.target.(DeliveryWatcher); ok && ended {
+		w.EndedBy(s.sub.Topic, d.seq, d.attempts, uint64(s.sub.MaxAttempts), code.String()+": "+reason)
+	}
 }
 
 // forget drops what free holds of d's message, settled.
@@ -319,7 +324,7 @@ func (s *subscriber) deadLetter(d *delivery, reason string) {
 	// may stop (the engine's Close waits for this goroutine): lost, it
 	// would have the message delivered again in the next run.
 	s.e.nc.FlushTimeout(time.Second)
-	if w, ok := s.target.(DeadLetterWatcher); ok {
+	if w, ok := s.target.(DeliveryWatcher); ok {
 		seq := uint64(0)
 		if meta, err := d.msg.Metadata(); err == nil {
 			seq = meta.Sequence.Stream
@@ -334,10 +339,17 @@ func deadLetterID(topic string, seq uint64, guest string) string {
 	return "parigot.dead." + topic + "." + strconv.FormatUint(seq, 10) + "." + guest
 }
 
-// DeadLetterWatcher is a subscription's target that is told of each
-// message its subscriber dead-letters (the host says so, so that a user
-// learns of it without reading the dead letters): the topic, the
-// message's sequence in its stream, its attempts and why the last failed.
-type DeadLetterWatcher interface {
+// DeliveryWatcher is a subscription's target that is told what becomes
+// of the messages that fail (the host says so, so that a user learns of
+// it without reading the dead letters):
+//
+//   - DeadLettered: each message its subscriber dead-letters: the topic,
+//     the message's sequence in its stream, its attempts and why the last
+//     failed;
+//   - EndedBy: each delivery that ended the service (it crashed or
+//     overran in the message's method) and is delivered again: which
+//     message, its attempt of maxAttempts, and why.
+type DeliveryWatcher interface {
 	DeadLettered(topic string, seq, attempts uint64, reason string)
+	EndedBy(topic string, seq, attempt, maxAttempts uint64, reason string)
 }

@@ -197,6 +197,11 @@ type Event struct {
 	// topic's subscription redelivers such a message without counting an
 	// attempt (runtime/state).
 	Bystander bool
+	// Ended is host-side only too, on the reply that fails the call its
+	// service was running when it ended (crashed, overran): that call
+	// ended it. A topic's subscription says which message did
+	// (runtime/state). In the padding after Bystander too.
+	Ended bool
 	// Abandonable is host-side only too, on a call whose caller may give
 	// it up before its deadline (a gateway's client that hangs up, a
 	// caller in another process that says so): before its guest takes
