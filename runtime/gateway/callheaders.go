@@ -30,6 +30,10 @@ func checkCallHeaders(procedures map[string]protoreflect.MessageDescriptor, h ht
 		tooLarge := fmt.Sprintf("the request body is larger than the gateway's limit of %d bytes", MaxBody)
 		switch {
 		case strings.HasPrefix(ct, "application/grpc"): // gRPC and gRPC-Web
+			if !grpcServed(ct) {
+				refuseGRPCType(w, ct)
+				return
+			}
 			if v, ok := r.Header["Grpc-Timeout"]; ok && (len(v) != 1 || !grpcTimeout.MatchString(v[0])) {
 				refuseGRPCCall(w, ct, connect.CodeInvalidArgument, fmt.Sprintf("grpc-timeout %q is not a timeout: it is 1 to 8 digits and a unit, H, M, S, m (milliseconds), u or n (\"500m\")", strings.Join(v, ", ")))
 				return
@@ -39,6 +43,10 @@ func checkCallHeaders(procedures map[string]protoreflect.MessageDescriptor, h ht
 				return
 			}
 		case r.Header.Get("Connect-Protocol-Version") != "" || r.Method == http.MethodGet && r.URL.Query().Get("connect") != "":
+			if status, why := unservedConnect(r, ct); why != "" {
+				connectError(w, status, connect.CodeInvalidArgument, why)
+				return
+			}
 			if r.ContentLength > MaxBody { // as checkJSON says of a JSON body it reads
 				refuseConnect(w, connect.CodeResourceExhausted, tooLarge)
 				return
@@ -80,6 +88,27 @@ var (
 	grpcTimeout    = regexp.MustCompile(`^[0-9]{1,8}[HMSmun]$`)
 )
 
+// unservedConnect says why the gateway does not serve r, a Connect call
+// of media type ct, or "": a version of Connect's protocol other than 1
+// (its Connect-Protocol-Version header, or the connect parameter of a GET),
+// (HTTP 400), or a POST whose body is neither JSON nor protobuf (HTTP 415,
+// unsupported media type).
+func unservedConnect(r *http.Request, ct string) (status int, why string) {
+	if v, ok := r.Header["Connect-Protocol-Version"]; ok && (len(v) != 1 || strings.TrimSpace(v[0]) != "1") {
+		return http.StatusBadRequest, fmt.Sprintf("Connect-Protocol-Version %q is not a version of Connect's protocol the gateway speaks: send 1, the one there is", strings.Join(v, ", "))
+	}
+	if r.Method == http.MethodGet {
+		if v := r.URL.Query()["connect"]; len(v) != 1 || v[0] != "v1" {
+			return http.StatusBadRequest, fmt.Sprintf("connect=%s is not a version of Connect's protocol the gateway speaks: send connect=v1, the one there is", strings.Join(v, ","))
+		}
+		return 0, ""
+	}
+	if ct != "application/json" && ct != "application/proto" {
+		return http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q is not one the gateway serves to Connect's unary calls: send application/json or application/proto", r.Header.Get("Content-Type"))
+	}
+	return 0, ""
+}
+
 // refuseConnect answers a Connect call with an error of code c.
 func refuseConnect(w http.ResponseWriter, c connect.Code, msg string) {
 	connectError(w, connectHTTPStatus(c), c, msg)
@@ -106,6 +135,18 @@ func connectHTTPStatus(c connect.Code) int {
 		return http.StatusRequestEntityTooLarge // a body over the limit, as checkJSON answers one
 	}
 	return http.StatusBadRequest
+}
+
+// refuseGRPCType answers a call of ct, a content type of gRPC or gRPC-Web
+// that the gateway does not serve, with HTTP 415, as gRPC's protocol asks
+// of a server (PROTOCOL-HTTP2.md), and invalid argument in its headers,
+// as grpc-go's server answers a content type it does not take.
+func refuseGRPCType(w http.ResponseWriter, ct string) {
+	base, _, _ := strings.Cut(ct, "+")
+	w.Header().Set("Content-Type", base)
+	w.Header().Set("Grpc-Status", strconv.Itoa(int(connect.CodeInvalidArgument)))
+	w.Header().Set("Grpc-Message", grpcMessage(unservedGRPCType(ct)))
+	w.WriteHeader(http.StatusUnsupportedMediaType)
 }
 
 // refuseGRPCCall ends a gRPC or gRPC-Web call of content type ct with

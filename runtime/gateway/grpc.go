@@ -125,7 +125,7 @@ func (g *grpcGateway) unary(_ any, stream grpc.ServerStream) error {
 		}
 	}
 	if err != nil {
-		return err // grpc-go's status: too large, canceled, past a deadline, ...
+		return grpcUnread(err) // or grpc-go's status: too large, canceled, past a deadline, ...
 	}
 	var traceparent string
 	// One key, not FromIncomingContext, which copies every header.
@@ -292,10 +292,16 @@ func (g *grpcGateway) recover(method string, err *error) {
 // protobufOnly refuses a request whose content type is gRPC's in another
 // encoding (application/grpc+json): it came on a connection whose first
 // request was gRPC with protobuf, which the sniffer gave to grpc-go's
-// server. (A request that is not gRPC at all, grpc-go's transport refuses
-// itself, with HTTP 415.)
+// server; or one that no server of the gateway takes (application/grpc+foo),
+// saying which it takes. (A request that is not gRPC at all, grpc-go's
+// transport refuses itself, with HTTP 415.)
 func protobufOnly(ctx context.Context) error {
-	if ct := metadata.ValueFromIncomingContext(ctx, "content-type"); len(ct) == 1 && !grpcProto(ct[0]) {
+	ct := metadata.ValueFromIncomingContext(ctx, "content-type")
+	switch {
+	case len(ct) != 1 || grpcProto(ct[0]):
+	case !grpcServed(mediaType(ct[0])):
+		return status.Error(codes.InvalidArgument, unservedGRPCType(ct[0]))
+	default:
 		return status.Errorf(codes.Unimplemented, "content type %s on a connection that began with gRPC in protobuf: the gateway serves it on a connection of its own", ct[0])
 	}
 	return nil

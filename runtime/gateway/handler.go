@@ -5,7 +5,6 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -137,7 +136,7 @@ func newHandler(schema *Schema, services []string, sub subscribed, be backend, l
 	}
 	mux := http.NewServeMux()
 	routes := restRoutes(sds)
-	mux.Handle("/", blankContentType(refuseSubscribed(sub, routes, restNoBody(routes, procedures, connectUnary(procedures, connectGET(postOnly, checkCallHeaders(procedures, checkJSON(procedures, routes, schema.types, checkGRPCJSON(procedures, schema.types, restQuery(routes, restFaults(procedures, decodedOnce(transcoder))))))))))))
+	mux.Handle("/", blankContentType(refuseSubscribed(sub, routes, restNoBody(routes, procedures, connectUnary(procedures, connectGET(postOnly, checkCallHeaders(procedures, checkJSON(procedures, routes, schema.types, checkGRPCBody(procedures, schema.types, restQuery(routes, restFaults(procedures, decodedOnce(transcoder))))))))))))
 	served, err := schema.servedFiles(services)
 	if err != nil {
 		return nil, err
@@ -291,61 +290,6 @@ func checkJSON(procedures map[string]protoreflect.MessageDescriptor, routes []bo
 			return
 		}
 		connectError(w, status, code, msg)
-	})
-}
-
-// checkGRPCJSON refuses a gRPC or gRPC-Web call in JSON (application/grpc+json,
-// application/grpc-web+json) whose message is not its method's request,
-// with one status, invalid argument, as checkJSON does for Connect:
-// vanguard would report the decoding error, then end the call a second
-// time with its own status ("unary request has zero messages"), which the
-// client reads as unimplemented. A message compressed with gzip
-// (grpc-encoding: gzip) is inflated to be checked, up to MaxBody bytes: one
-// that inflates past them is refused with resource exhausted, one that is
-// not gzip with invalid argument. A message in another encoding is left
-// to vanguard, which refuses it.
-func checkGRPCJSON(procedures map[string]protoreflect.MessageDescriptor, types *dynamicpb.Types, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ct := mediaType(r.Header.Get("Content-Type"))
-		input, isCall := procedures[r.URL.Path]
-		if !isCall || r.Body == nil || ct != "application/grpc+json" && ct != "application/grpc-web+json" {
-			h.ServeHTTP(w, r)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		if err != nil {
-			h.ServeHTTP(w, r) // vanguard says what is wrong with a body it cannot read
-			return
-		}
-		for rest := body; len(rest) >= 5; {
-			flags, n := rest[0], int(binary.BigEndian.Uint32(rest[1:5]))
-			if n > len(rest)-5 {
-				break
-			}
-			msg := rest[5 : 5+n]
-			rest = rest[5+n:]
-			if flags&0x80 != 0 {
-				continue // (gRPC-Web) trailers
-			}
-			if flags&1 != 0 {
-				enc := strings.TrimSpace(r.Header.Get("Grpc-Encoding"))
-				if !strings.EqualFold(enc, "gzip") {
-					continue // vanguard says what it takes
-				}
-				var ce *connect.Error
-				if msg, ce = inflateMessage(msg, MaxBody); ce != nil {
-					refuseGRPCCall(w, ct, ce.Code(), ce.Message())
-					return
-				}
-			}
-			if err := notRequest(msg, input, types); err != nil {
-				refuseGRPCCall(w, ct, connect.CodeInvalidArgument, fmt.Sprintf("the request is not a %s: %v", input.FullName(), err))
-				return
-			}
-		}
-		h.ServeHTTP(w, r)
 	})
 }
 
@@ -538,25 +482,6 @@ func errInflatesPast(limit int64) error {
 // newGzipWriter is the gzip compressor of vanguard and connect-go, as
 // their own.
 func newGzipWriter() connect.Compressor { return gzip.NewWriter(io.Discard) }
-
-// inflateMessage is msg, a message compressed with gzip, inflated; or why
-// not: resource exhausted when it inflates past limit bytes, invalid
-// argument when it is not gzip.
-func inflateMessage(msg []byte, limit int64) ([]byte, *connect.Error) {
-	notGzip := connect.NewError(connect.CodeInvalidArgument, errors.New("the message is not gzip, as its grpc-encoding says"))
-	d := &inflater{limit: limit, coded: true}
-	if err := d.Reset(bytes.NewReader(msg)); err != nil {
-		return nil, notGzip
-	}
-	out, err := io.ReadAll(d)
-	if ce := new(connect.Error); errors.As(err, &ce) {
-		return nil, ce
-	}
-	if err != nil {
-		return nil, notGzip
-	}
-	return out, nil
-}
 
 // closeOnReadError ends an HTTP/1.1 connection whose request body could not
 // be read (the client did not send it within ReadTimeout, or went away):
