@@ -3,34 +3,13 @@
 package bookstore_test
 
 import (
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 
+	"parigot.dev/parigot/internal/testtool"
 	"parigot.dev/parigot/runtime/apptest"
 )
-
-// Versions of the clients these tests run, as CI installs them.
-const (
-	installGrpcurl = "go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3"
-	installBuf     = "go install github.com/bufbuild/buf/cmd/buf@v1.75.0"
-)
-
-// tool finds a client on PATH, or skips the test saying how to install it;
-// CI installs every one of them (.ci/run), and there a missing one fails
-// the test (PARIGOT_REQUIRE_TOOLS).
-func tool(t *testing.T, name, install string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("PARIGOT_REQUIRE_TOOLS") != "" {
-			t.Fatalf("%s is not on PATH, and PARIGOT_REQUIRE_TOOLS is set: %s", name, install)
-		}
-		t.Skipf("%s is not on PATH: %s", name, install)
-	}
-	return p
-}
 
 // run runs a client and returns its stdout, failing the test with its
 // stderr when it fails.
@@ -56,7 +35,7 @@ func TestRealClients(t *testing.T) {
 	const title = "Structure and Interpretation of Computer Programs"
 
 	t.Run("curl, Connect's unary JSON", func(t *testing.T) {
-		curl := tool(t, "curl", "apt-get install curl")
+		curl := testtool.Find(t, "curl", "apt-get install curl")
 		out := run(t, curl, "-sS", "--fail-with-body", "-X", "POST", "-H", "Content-Type: application/json",
 			"-d", `{"id":"2"}`, url+"/bookstore.v1.Bookstore/GetBook")
 		if !strings.Contains(out, title) {
@@ -64,27 +43,27 @@ func TestRealClients(t *testing.T) {
 		}
 	})
 	t.Run("curl, a REST path", func(t *testing.T) {
-		curl := tool(t, "curl", "apt-get install curl")
+		curl := testtool.Find(t, "curl", "apt-get install curl")
 		out := run(t, curl, "-sS", "--fail-with-body", url+"/v1/books/2")
 		if !strings.Contains(out, title) {
 			t.Errorf("curl printed %s", out)
 		}
 	})
 	t.Run("grpcurl, gRPC over HTTP/2 cleartext, with reflection", func(t *testing.T) {
-		grpcurl := tool(t, "grpcurl", installGrpcurl)
+		grpcurl := testtool.Find(t, "grpcurl", testtool.Grpcurl)
 		out := run(t, grpcurl, "-plaintext", "-d", `{"id":"2"}`, addr, "bookstore.v1.Bookstore/GetBook")
 		if !strings.Contains(out, title) {
 			t.Errorf("grpcurl printed %s", out)
 		}
 	})
 	t.Run("grpcurl lists only the gateway's services, and health", func(t *testing.T) {
-		grpcurl := tool(t, "grpcurl", installGrpcurl)
+		grpcurl := testtool.Find(t, "grpcurl", testtool.Grpcurl)
 		if out := run(t, grpcurl, "-plaintext", addr, "list"); out != "bookstore.v1.Bookstore\ngrpc.health.v1.Health\n" {
 			t.Errorf("grpcurl list printed %q", out)
 		}
 	})
 	t.Run("grpcurl, the standard health check", func(t *testing.T) {
-		grpcurl := tool(t, "grpcurl", installGrpcurl)
+		grpcurl := testtool.Find(t, "grpcurl", testtool.Grpcurl)
 		out := run(t, grpcurl, "-plaintext", "-d", `{"service":"bookstore.v1.Bookstore"}`, addr, "grpc.health.v1.Health/Check")
 		if !strings.Contains(out, `"SERVING"`) { // and not "NOT_SERVING"
 			t.Errorf("grpcurl printed %s", out)
@@ -92,7 +71,7 @@ func TestRealClients(t *testing.T) {
 	})
 	for _, protocol := range []string{"grpcweb", "connect", "grpc"} {
 		t.Run("buf curl, "+protocol, func(t *testing.T) {
-			buf := tool(t, "buf", installBuf)
+			buf := testtool.Find(t, "buf", testtool.Buf)
 			args := []string{"curl", "--protocol", protocol, "--data", `{"id":"2"}`}
 			if protocol == "grpc" {
 				args = append(args, "--http2-prior-knowledge")
@@ -104,7 +83,7 @@ func TestRealClients(t *testing.T) {
 		})
 	}
 	t.Run("grpcurl gets the service's error code", func(t *testing.T) {
-		grpcurl := tool(t, "grpcurl", installGrpcurl)
+		grpcurl := testtool.Find(t, "grpcurl", testtool.Grpcurl)
 		cmd := exec.CommandContext(t.Context(), grpcurl, "-plaintext", "-d", `{"id":"42"}`, addr, "bookstore.v1.Bookstore/GetBook")
 		out, _ := cmd.CombinedOutput()
 		if !strings.Contains(string(out), "Code: NotFound") || !strings.Contains(string(out), `no book has id "42"`) {

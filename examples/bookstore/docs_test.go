@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"parigot.dev/parigot/internal/testtool"
 	"parigot.dev/parigot/runtime/apptest"
 )
 
@@ -36,9 +37,9 @@ func TestGatewayDocRuns(t *testing.T) {
 	if len(examples) < 8 {
 		t.Fatalf("docs/GATEWAY.md shows %d calls; the test expects curl, grpcurl and buf curl examples", len(examples))
 	}
-	tool(t, "curl", "apt-get install curl")
-	tool(t, "grpcurl", installGrpcurl)
-	tool(t, "buf", installBuf)
+	testtool.Find(t, "curl", "apt-get install curl")
+	testtool.Find(t, "grpcurl", testtool.Grpcurl)
+	testtool.Find(t, "buf", testtool.Buf)
 
 	app := apptest.Start(t, ".", apptest.Single)
 	addr := strings.TrimPrefix(app.Gateway(t, "public"), "http://")

@@ -74,7 +74,7 @@ func newGRPC(schema *Schema, services []string, sub subscribed, be backend, log 
 		}
 	}
 	g.why = newUnknownRoute(sds)
-	served, err := schema.servedFiles(services)
+	served, err := schema.servedFiles(services, sub)
 	if err != nil {
 		return nil, err
 	}

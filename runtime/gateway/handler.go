@@ -137,7 +137,7 @@ func newHandler(schema *Schema, services []string, sub subscribed, be backend, l
 	mux := http.NewServeMux()
 	routes := restRoutes(sds)
 	mux.Handle("/", blankContentType(refuseSubscribed(sub, routes, restNoBody(routes, procedures, connectUnary(procedures, connectGET(postOnly, checkCallHeaders(procedures, checkJSON(procedures, routes, schema.types, checkGRPCBody(procedures, schema.types, restQuery(routes, restFaults(procedures, decodedOnce(transcoder))))))))))))
-	served, err := schema.servedFiles(services)
+	served, err := schema.servedFiles(services, sub)
 	if err != nil {
 		return nil, err
 	}

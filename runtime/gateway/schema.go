@@ -62,13 +62,21 @@ func (s *Schema) service(name string) (protoreflect.ServiceDescriptor, error) {
 }
 
 // servedFiles returns the files that define the services named and those
-// they import, and no other, each with the services the gateway does not
-// serve taken out: reflection describes what a gateway serves, not the
-// rest of the app, even where one file defines both.
-func (s *Schema) servedFiles(services []string) (*protoregistry.Files, error) {
+// they import, and no other, each as a client may call it: without the
+// services the gateway does not serve, even where one file defines both,
+// and without the methods of served services that it refuses (refused:
+// the subscription targets, by path) or cannot serve (streaming ones).
+// Reflection describes what a client of the gateway may call, not the
+// rest of the app: grpcurl list and describe show no method that then
+// fails.
+func (s *Schema) servedFiles(services []string, refused subscribed) (*protoregistry.Files, error) {
 	served := map[protoreflect.FullName]bool{}
 	for _, name := range services {
 		served[protoreflect.FullName(name)] = true
+	}
+	callable := func(md protoreflect.MethodDescriptor) bool {
+		_, no := refused.refusal("/" + string(md.Parent().FullName()) + "/" + string(md.Name()))
+		return !no && !md.IsStreamingClient() && !md.IsStreamingServer()
 	}
 	files := new(protoregistry.Files)
 	var add func(f protoreflect.FileDescriptor) error
@@ -81,7 +89,7 @@ func (s *Schema) servedFiles(services []string) (*protoregistry.Files, error) {
 				return err
 			}
 		}
-		shown, err := withServicesOnly(f, served, files)
+		shown, err := callableOnly(f, served, callable, files)
 		if err != nil {
 			return err
 		}
@@ -99,24 +107,34 @@ func (s *Schema) servedFiles(services []string) (*protoregistry.Files, error) {
 	return files, nil
 }
 
-// withServicesOnly returns f without the services that served does not
-// name, its imports resolved in deps; f itself when it has none of those.
-// A file it changes loses its source information (comments), whose paths
-// count services by their place in the file.
-func withServicesOnly(f protoreflect.FileDescriptor, served map[protoreflect.FullName]bool, deps *protoregistry.Files) (protoreflect.FileDescriptor, error) {
-	all, keep := f.Services(), 0
-	for i := 0; i < all.Len(); i++ {
-		if served[all.Get(i).FullName()] {
-			keep++
+// callableOnly returns f without the services that served does not name,
+// and without the methods of the others that are not callable, its
+// imports resolved in deps; f itself when it has none of those. A file it
+// changes loses its source information (comments), whose paths count
+// services and methods by their place in the file.
+func callableOnly(f protoreflect.FileDescriptor, served map[protoreflect.FullName]bool, callable func(protoreflect.MethodDescriptor) bool, deps *protoregistry.Files) (protoreflect.FileDescriptor, error) {
+	changed := false
+	all := f.Services()
+	for i := 0; i < all.Len() && !changed; i++ {
+		sd := all.Get(i)
+		changed = !served[sd.FullName()]
+		for j := 0; j < sd.Methods().Len() && !changed; j++ {
+			changed = !callable(sd.Methods().Get(j))
 		}
 	}
-	if keep == all.Len() {
+	if !changed {
 		return f, nil
 	}
 	fdp := protodesc.ToFileDescriptorProto(f)
 	fdp.Service = slices.DeleteFunc(fdp.Service, func(sd *descriptorpb.ServiceDescriptorProto) bool {
 		return !served[f.Package().Append(protoreflect.Name(sd.GetName()))]
 	})
+	for _, sdp := range fdp.Service {
+		sd := all.ByName(protoreflect.Name(sdp.GetName()))
+		sdp.Method = slices.DeleteFunc(sdp.Method, func(mdp *descriptorpb.MethodDescriptorProto) bool {
+			return !callable(sd.Methods().ByName(protoreflect.Name(mdp.GetName())))
+		})
+	}
 	fdp.SourceCodeInfo = nil
 	shown, err := protodesc.NewFile(fdp, deps)
 	if err != nil {
