@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -17,7 +18,11 @@ type HTTP struct {
 	// URLEnv, when set, names a variable of the environment parigot runs
 	// in whose value, when it is set, replaces URL for the run: a test's
 	// or a staging server, with no edit of parigot.hcl.
-	URLEnv    string
+	URLEnv string
+	// Timeout bounds each request to the endpoint: a request sent while
+	// a method runs ends at the method's deadline when that comes first.
+	// DefaultHTTPTimeout when the block gives none.
+	Timeout   time.Duration
 	DeclRange hcl.Range
 	URLRange  hcl.Range // the url attribute's value
 	EnvRange  hcl.Range // the url_env attribute's value; zero when not given
@@ -26,7 +31,7 @@ type HTTP struct {
 // UseHTTP is the kind of a uses entry that names an http block: http.<name>.
 const UseHTTP = "http"
 
-var httpSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "url", Required: true}, {Name: "url_env"}}}
+var httpSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "url", Required: true}, {Name: "url_env"}, {Name: "timeout"}}}
 
 // HTTPEndpoint returns the http block called name, or nil.
 func (a *App) HTTPEndpoint(name string) *HTTP {
@@ -39,7 +44,7 @@ func (a *App) HTTPEndpoint(name string) *HTTP {
 }
 
 func (d *decoder) decodeHTTP(b *hcl.Block) {
-	h := &HTTP{Name: b.Labels[0], DeclRange: b.DefRange, URLRange: b.DefRange}
+	h := &HTTP{Name: b.Labels[0], Timeout: DefaultHTTPTimeout, DeclRange: b.DefRange, URLRange: b.DefRange}
 	d.checkName(h.Name, b.LabelRanges[0], "http")
 	content, diags := b.Body.Content(httpSchema)
 	d.diags = append(d.diags, diags...)
@@ -57,6 +62,11 @@ func (d *decoder) decodeHTTP(b *hcl.Block) {
 		h.EnvRange = attr.Expr.Range()
 		if s, ok := d.str(attr, `url_env = "PAYMENTS_URL"`); ok && d.checkEnvName(s, h.EnvRange, "url_env") {
 			h.URLEnv = s
+		}
+	}
+	if attr := content.Attributes["timeout"]; attr != nil {
+		if t, ok := d.decodeDuration(attr, httpTimeoutBounds); ok {
+			h.Timeout = t
 		}
 	}
 	if first := d.app.HTTPEndpoint(h.Name); first != nil {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 const httpBlocks = `
@@ -26,7 +27,7 @@ func TestAnHTTPBlockAndItsUsesDecode(t *testing.T) {
 		t.Fatal(describe(diags))
 	}
 	h := a.HTTPEndpoint("payments")
-	if h == nil || h.URL != "https://api.example.com/v1" || h.URLEnv != "PAYMENTS_URL" {
+	if h == nil || h.URL != "https://api.example.com/v1" || h.URLEnv != "PAYMENTS_URL" || h.Timeout != DefaultHTTPTimeout {
 		t.Fatalf("http %+v", h)
 	}
 	if g := a.Guest("checkout"); !slices.Equal(g.Uses, []string{"http.payments"}) {
@@ -34,6 +35,17 @@ func TestAnHTTPBlockAndItsUsesDecode(t *testing.T) {
 	}
 	if a.HasState() {
 		t.Error("an http endpoint made the app start JetStream")
+	}
+}
+
+func TestAnHTTPBlocksTimeoutDecodes(t *testing.T) {
+	src := "http \"mail\" {\n  url     = \"https://mail.example/v3\"\n  timeout = \"1m30s\"\n}\n" + appBlock
+	a, diags := Parse("parigot.hcl", []byte(src), "testdata/app")
+	if diags.HasErrors() {
+		t.Fatal(describe(diags))
+	}
+	if h := a.HTTPEndpoint("mail"); h.Timeout != 90*time.Second {
+		t.Errorf("timeout %s, want 1m30s", h.Timeout)
 	}
 }
 
@@ -120,6 +132,41 @@ var httpDiagnosticCases = []diagnosticCase{
 		src:     "http \"mail\" {\n  url     = \"https://mail.example\"\n  url_env = \"MAIL URL\"\n}\n",
 		summary: "Invalid env variable name",
 		detail:  "url_env",
+		at:      "3:13",
+	},
+	{
+		name:    "an http timeout that is not a duration is reported at its value",
+		src:     "http \"mail\" {\n  url     = \"https://mail.example\"\n  timeout = \"soon\"\n}\n",
+		summary: "Invalid timeout",
+		detail:  `"soon" is not a duration`,
+		at:      "3:13",
+	},
+	{
+		name:    "an http timeout without a unit is reported with an example",
+		src:     "http \"mail\" {\n  url     = \"https://mail.example\"\n  timeout = \"5\"\n}\n",
+		summary: "Invalid timeout",
+		detail:  `timeout = "30s"`,
+		at:      "3:13",
+	},
+	{
+		name:    "an http timeout given as a number is reported at its value",
+		src:     "http \"mail\" {\n  url     = \"https://mail.example\"\n  timeout = 5\n}\n",
+		summary: "Incorrect type for timeout",
+		detail:  `timeout = "30s"`,
+		at:      "3:13",
+	},
+	{
+		name:    "an http timeout over an hour is reported with the range and why",
+		src:     "http \"mail\" {\n  url     = \"https://mail.example\"\n  timeout = \"2h\"\n}\n",
+		summary: "timeout out of range",
+		detail:  "give from 1ms to 1h",
+		at:      "3:13",
+	},
+	{
+		name:    "a zero http timeout is reported at its value",
+		src:     "http \"mail\" {\n  url     = \"https://mail.example\"\n  timeout = \"0s\"\n}\n",
+		summary: "timeout out of range",
+		detail:  "the deadline of the method that sent it",
 		at:      "3:13",
 	},
 	{

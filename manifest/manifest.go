@@ -35,6 +35,14 @@ const (
 	MinMethodTimeout = time.Millisecond
 	MaxMethodTimeout = time.Hour
 
+	// DefaultHTTPTimeout is an http block's timeout when none is given:
+	// how long a request to it may take, sent outside any method (inside
+	// one, the method's deadline ends it sooner). MinHTTPTimeout and
+	// MaxHTTPTimeout bound timeout, as method_timeout's bounds do.
+	DefaultHTTPTimeout = 30 * time.Second
+	MinHTTPTimeout     = time.Millisecond
+	MaxHTTPTimeout     = time.Hour
+
 	// DefaultInboxCalls and DefaultInboxBytes bound a service's inbox when
 	// its inbox_calls and inbox_bytes are not given: the most calls, and
 	// the most request bytes, that may wait in it. A call that would go over

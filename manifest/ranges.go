@@ -28,6 +28,10 @@ var (
 		min: MinMethodTimeout, max: MaxMethodTimeout, def: `"50ms"`, show: shortDuration,
 		why: `A service answers nothing else while one of its methods runs, so a method needing longer should start the work and return an Id that the caller polls (see docs/GUEST_API.md, "Long work"). Less than 1ms is below what a deadline can be held to.`,
 	}
+	httpTimeoutBounds = bounds[time.Duration]{
+		min: MinHTTPTimeout, max: MaxHTTPTimeout, def: `"30s"`, show: shortDuration,
+		why: `A request ends at the earlier of its endpoint's timeout and the deadline of the method that sent it, and no method runs for more than an hour (method_timeout); work that takes longer should be started, and its result polled. Less than 1ms is below what a deadline can be held to.`,
+	}
 	replicasBounds = bounds[int64]{
 		min: 1, max: 1 << 20, def: "1", show: showInt,
 		why: "A service runs as at least one copy (to run none, remove the service), and more than a million copies is more than parigot can run.",

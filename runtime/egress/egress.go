@@ -38,6 +38,10 @@ import (
 type Spec struct {
 	Name string
 	URL  string
+	// Timeout bounds each request (the block's timeout): one sent while
+	// a method runs ends at the method's deadline when that is sooner.
+	// Zero: Timeout.
+	Timeout time.Duration
 }
 
 // SpecsFromManifest returns the app's http endpoints, each with the URL
@@ -51,15 +55,18 @@ func SpecsFromManifest(app *manifest.App, lookup func(string) (string, bool)) []
 		if d != nil {
 			u = h.URL
 		}
-		specs = append(specs, Spec{Name: h.Name, URL: u})
+		specs = append(specs, Spec{Name: h.Name, URL: u, Timeout: h.Timeout})
 	}
 	return specs
 }
 
-// Timeout is the deadline of a request sent outside any call (a
-// program's, a service's Ready or timer), which inherits none: a request
-// sent while a method runs ends with the method's budget, if sooner.
-const Timeout = 30 * time.Second
+// Timeout bounds a request to an endpoint whose block gives no timeout.
+// A request's deadline is its endpoint's timeout from when it is sent, or
+// the deadline of the method that sent it when that comes first (the host
+// gives a call the earlier of its callee's MethodTimeout and its caller's
+// deadline); one sent outside any call (a program's, a service's Ready or
+// timer) inherits none.
+const Timeout = manifest.DefaultHTTPTimeout
 
 // Endpoints are one run's http endpoints, one http.Client each, shared by
 // every guest of the run. Safe for concurrent use.
@@ -70,12 +77,27 @@ type Endpoints struct {
 	ctx    context.Context // ends at Close: requests in flight end with it
 	cancel context.CancelFunc
 	ops    sync.WaitGroup // requests in flight
+
+	mu       sync.Mutex
+	inFlight map[sent]context.CancelCauseFunc // ends a request in flight early (Cancel)
 }
+
+// sent names a request in flight: the guest that sent it, and the id it
+// gave the request's call, which no other call of that guest has.
+type sent struct {
+	from route.Endpoint
+	id   uint64
+}
+
+// errGivenUp is why a request ends whose guest gave it up: the guest ended
+// (it exited, trapped or was stopped) while the request was in flight, and
+// no one is left to read the response.
+var errGivenUp = errors.New("the guest that sent it gave it up")
 
 // New makes the endpoints of specs. Their clients connect only when a
 // guest sends a request.
 func New(specs []Spec, tracing *observe.Tracing) (*Endpoints, error) {
-	e := &Endpoints{byName: map[string]*endpoint{}, tracing: tracing}
+	e := &Endpoints{byName: map[string]*endpoint{}, tracing: tracing, inFlight: map[sent]context.CancelCauseFunc{}}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	for _, s := range specs {
 		if _, dup := e.byName[s.Name]; dup {
@@ -85,7 +107,10 @@ func New(specs []Spec, tracing *observe.Tracing) (*Endpoints, error) {
 			return nil, fmt.Errorf("http %s: %s", s.Name, why)
 		}
 		base, _ := url.Parse(s.URL) // checked just above
-		ep := &endpoint{e: e, name: s.Name, base: base, method: "http." + s.Name + "/" + abi.OpRequest}
+		ep := &endpoint{e: e, name: s.Name, base: base, method: "http." + s.Name + "/" + abi.OpRequest, timeout: s.Timeout}
+		if ep.timeout <= 0 {
+			ep.timeout = Timeout
+		}
 		ep.client = &http.Client{Transport: newTransport(), CheckRedirect: ep.checkRedirect}
 		e.byName[s.Name] = ep
 	}
@@ -145,11 +170,12 @@ func (e *Endpoints) Close() {
 
 // endpoint takes the guests' requests to one http block.
 type endpoint struct {
-	e      *Endpoints
-	name   string
-	base   *url.URL
-	method string // "http.<name>/Request"
-	client *http.Client
+	e       *Endpoints
+	name    string
+	base    *url.URL
+	method  string // "http.<name>/Request"
+	client  *http.Client
+	timeout time.Duration // the block's timeout (Spec.Timeout)
 }
 
 // GuestName implements route.Endpoint: what a deadline's message names.
@@ -158,9 +184,28 @@ func (ep *endpoint) GuestName() string { return "http " + ep.name }
 // Resource implements route.Resource: an endpoint is no guest.
 func (ep *endpoint) Resource() {}
 
-// MethodTimeout implements route.Endpoint: the deadline of a request sent
-// outside any call.
-func (ep *endpoint) MethodTimeout() time.Duration { return Timeout }
+// MethodTimeout implements route.Endpoint: the endpoint's timeout, which
+// the host makes a request's deadline unless the deadline of the method
+// that sent it comes first.
+func (ep *endpoint) MethodTimeout() time.Duration { return ep.timeout }
+
+// Cancel implements route.Canceller: from gave up its request callID, so
+// that the request ends now, its connection closed, rather than at its
+// deadline: the host says so when the guest's run ends (it exited,
+// trapped, or was stopped) with the request in flight, and when the
+// request's deadline passed (expired), which ends it already.
+func (ep *endpoint) Cancel(callID uint64, from route.Endpoint, expired bool) {
+	cause := errGivenUp
+	if expired {
+		cause = context.DeadlineExceeded
+	}
+	ep.e.mu.Lock()
+	cancel := ep.e.inFlight[sent{from, callID}]
+	ep.e.mu.Unlock()
+	if cancel != nil {
+		cancel(cause)
+	}
+}
 
 // Deliver implements route.Endpoint: it sends the request ev carries, on
 // a goroutine of its own, and delivers the response to from.
@@ -186,11 +231,22 @@ func (ep *endpoint) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 		return route.Accepted
 	}
 	// The request aliases the payload, which the host copied out of the
-	// guest: it stays as it is while the request is sent.
+	// guest: it stays as it is while the request is sent. It is in
+	// flight, and can be given up (Cancel), from here on: before Deliver
+	// returns to the host, which may give it up at once.
+	ctx, cancel := context.WithCancelCause(ep.e.ctx)
+	key := sent{from, ev.CallID}
+	ep.e.mu.Lock()
+	ep.e.inFlight[key] = cancel
+	ep.e.mu.Unlock()
 	ep.e.ops.Add(1)
 	go func() {
 		defer ep.e.ops.Done()
-		code, payload := ep.send(ev, from, req)
+		code, payload := ep.send(ctx, ev, from, req)
+		ep.e.mu.Lock()
+		delete(ep.e.inFlight, key)
+		ep.e.mu.Unlock()
+		cancel(nil)
 		from.Deliver(abi.Event{Kind: abi.KindReply, Code: code, CallID: ev.CallID, Payload: payload}, nil)
 	}()
 	return route.Accepted
@@ -198,8 +254,7 @@ func (ep *endpoint) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 
 // send sends req and returns the reply for the guest: CodeOK and the
 // response, or an error code and its message.
-func (ep *endpoint) send(ev abi.Event, from route.Endpoint, req abi.HTTPRequest) (code abi.Code, payload []byte) {
-	ctx := ep.e.ctx
+func (ep *endpoint) send(ctx context.Context, ev abi.Event, from route.Endpoint, req abi.HTTPRequest) (code abi.Code, payload []byte) {
 	if ev.Deadline > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, ev.Deadline))
@@ -308,11 +363,14 @@ func (ep *endpoint) under(u *url.URL) bool {
 }
 
 // failure is the reply for a request that got no response: the deadline,
-// the run stopping, or an endpoint that cannot be reached.
+// its guest giving it up, the run stopping, or an endpoint that cannot be
+// reached.
 func (ep *endpoint) failure(ctx context.Context, target *url.URL, err error) (abi.Code, []byte) {
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return ep.fail(abi.CodeDeadlineExceeded, "no response from %s before the call's deadline", redacted(target))
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, context.DeadlineExceeded):
+		return ep.fail(abi.CodeDeadlineExceeded, "no response from %s before the request's deadline (the endpoint's timeout, %s, or the deadline of the method that sent it, whichever came first)", redacted(target), ep.timeout)
+	case errors.Is(cause, errGivenUp):
+		return ep.fail(abi.CodeCanceled, "the request to %s was given up: the guest that sent it ended", redacted(target))
 	case ep.e.ctx.Err() != nil:
 		return ep.fail(abi.CodeUnavailable, "the host is stopping")
 	}

@@ -1,10 +1,15 @@
 package egress
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
 )
 
 func TestARequestGoesUnderItsEndpointsURL(t *testing.T) {
@@ -67,5 +72,80 @@ func TestARedirectIsFollowedOnlyUnderTheEndpointsURL(t *testing.T) {
 func TestAnEndpointWithoutAValidURLIsRefused(t *testing.T) {
 	if _, err := New([]Spec{{Name: "api", URL: "ftp://x"}}, nil); err == nil {
 		t.Error("New took an ftp URL")
+	}
+}
+
+// guest is a route.Endpoint standing for the guest that sends requests:
+// it hands the replies it gets to replies.
+type guest struct{ replies chan abi.Event }
+
+func newGuest() *guest { return &guest{replies: make(chan abi.Event, 8)} }
+
+func (g *guest) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
+	g.replies <- ev
+	return route.Accepted
+}
+func (g *guest) GuestName() string            { return "prog" }
+func (g *guest) MethodTimeout() time.Duration { return time.Second }
+
+// holdingServer holds each request until its client goes away, and says
+// when one arrived and when its context ended.
+func holdingServer(t *testing.T) (srv *httptest.Server, arrived, released chan struct{}) {
+	arrived, released = make(chan struct{}, 8), make(chan struct{}, 8)
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done()
+		released <- struct{}{}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, arrived, released
+}
+
+func request(t *testing.T, method string) []byte {
+	t.Helper()
+	r := abi.HTTPRequest{Method: method, Path: "held"}
+	return r.Encode(nil)
+}
+
+// A request its guest gives up (the guest ended) ends at once: the server
+// sees its request's context end, though the request has no deadline at
+// all, and the reply says why.
+func TestARequestItsGuestGaveUpEndsAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		expired bool
+		code    abi.Code
+		says    string
+	}{
+		{"the guest ended", false, abi.CodeCanceled, "was given up: the guest that sent it ended"},
+		{"its deadline passed", true, abi.CodeDeadlineExceeded, "before the request's deadline"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, arrived, released := holdingServer(t)
+			e, err := New([]Spec{{Name: "api", URL: srv.URL}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			ep := e.Endpoint("api").(route.Canceller)
+			g := newGuest()
+			ep.Deliver(abi.Event{Kind: abi.KindCall, CallID: 7, Method: abi.OpRequest, Payload: request(t, "GET")}, g)
+			<-arrived
+			ep.Cancel(8, g, false)          // another request of the guest's: not this one
+			ep.Cancel(7, newGuest(), false) // the same id from another guest: not this one
+			select {
+			case <-released:
+				t.Fatal("the server's request ended when another request was given up")
+			case <-time.After(50 * time.Millisecond):
+			}
+			ep.Cancel(7, g, tc.expired)
+			<-released // the test's timeout is the bound: a request never given up has no end
+			reply := <-g.replies
+			code, msg, _, _ := abi.DecodeError(reply.Payload)
+			if reply.CallID != 7 || reply.Code != tc.code || code != tc.code || !strings.Contains(msg, tc.says) {
+				t.Errorf("reply %d %s %q; want call 7, %s, saying %q", reply.CallID, reply.Code, msg, tc.code, tc.says)
+			}
+			ep.Cancel(7, g, false) // a request that ended already: nothing happens
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,10 +28,15 @@ type apiServer struct {
 	*httptest.Server
 	outside    atomic.Int32
 	traceparts atomic.Value // the traceparent header of the last request, when one came
+	// held is closed once a request to /v1/hold arrived, which the
+	// server holds until its client goes away; released once the
+	// request's context ended. /v1/finish answers once finish is closed.
+	held, released, finish chan struct{}
 }
 
 func newAPIServer(t *testing.T) *apiServer {
-	s := &apiServer{}
+	s := &apiServer{held: make(chan struct{}), released: make(chan struct{}), finish: make(chan struct{})}
+	var holdOnce sync.Once
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/charges", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -63,6 +69,28 @@ func newAPIServer(t *testing.T) *apiServer {
 	})
 	mux.HandleFunc("GET /v1/slow", func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done() // slower than any budget: the caller gives up first
+	})
+	mux.HandleFunc("GET /v1/hold", func(w http.ResponseWriter, r *http.Request) {
+		first := false
+		holdOnce.Do(func() { first = true; close(s.held) })
+		<-r.Context().Done()
+		if first {
+			close(s.released)
+		}
+	})
+	mux.HandleFunc("GET /v1/holding", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-s.held:
+			fmt.Fprint(w, "held")
+		case <-r.Context().Done():
+		}
+	})
+	mux.HandleFunc("GET /v1/finish", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-s.finish:
+			fmt.Fprint(w, "done")
+		case <-r.Context().Done():
+		}
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.outside.Add(1)
@@ -119,7 +147,7 @@ func TestAGuestCallsAnExternalAPIUnderItsEndpointOnly(t *testing.T) {
 	// Whichever gives up first says so: the program waiting for web, web
 	// waiting for the API (with the deadline web's call gave it), or the
 	// request itself at that deadline.
-	slow := regexp.MustCompile(`(?m)^prog \| slow: deadline exceeded: (no reply from service web within its method budget of 1s|no reply from http api before the deadline this call inherited from its caller \(its own timeout is 30s\)|http api: no response from http://127\.0\.0\.1:\d+/v1/slow before the call's deadline)$`)
+	slow := regexp.MustCompile(`(?m)^prog \| slow: deadline exceeded: (no reply from service web within its method budget of 1s|no reply from http api before the deadline this call inherited from its caller \(its own timeout is 30s\)|http api: no response from http://127\.0\.0\.1:\d+/v1/slow before the request's deadline \(the endpoint's timeout, 30s, or the deadline of the method that sent it, whichever came first\))$`)
 	if !slow.MatchString(out) {
 		t.Errorf("the request to a server slower than the budget did not end at the deadline:\n%s", out)
 	}
@@ -179,5 +207,74 @@ func TestARequestIsAClientSpanAndCarriesItsTraceparent(t *testing.T) {
 	}
 	if len(missing) != 1 || !missing[0].Error || missing[0].Attrs["error.type"] != "404" {
 		t.Errorf("spans of the 404: %+v; want one, an error of type 404", missing)
+	}
+}
+
+// A request in flight when the guest that sent it ends is given up at
+// once: the server sees its request's context end, though the request's
+// deadline is an hour away, while the run goes on (another program waits
+// for the test). The guest exits, panics, or (a service, sending from a
+// method) panics in another call.
+func TestARequestWhoseGuestEndedIsGivenUp(t *testing.T) {
+	for _, end := range []string{"hold-exit", "hold-trap", "hold-service"} {
+		t.Run(end, func(t *testing.T) {
+			srv := newAPIServer(t)
+			endpoints := []egress.Spec{{Name: "api", URL: srv.URL + "/v1", Timeout: time.Hour}}
+			w := wasm(t, "web")
+			uses := []string{"http.api"}
+			guests := []*GuestSpec{
+				{Name: "web", Kind: Service, Wasm: w, Implements: []string{"test.Web"}, MethodTimeout: time.Hour, Env: []string{"WEB=service"}, Uses: uses, HTTP: endpoints},
+				{Name: "holder", Kind: Program, Wasm: w, Requires: []string{"web"}, Env: []string{"WEB=" + end}, Uses: uses, HTTP: endpoints},
+				{Name: "waiter", Kind: Program, Wasm: w, Env: []string{"WEB=finish"}, Uses: uses, HTTP: endpoints},
+			}
+			var out bytes.Buffer
+			type result struct {
+				res Result
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				res, err := Run(t.Context(), Config{Guests: guests, Stdout: &out, Stderr: &out})
+				done <- result{res, err}
+			}()
+			select {
+			case <-srv.released:
+			case <-time.After(patience):
+				t.Errorf("%s ended, and its request was still in flight after %s", end, patience)
+			case r := <-done:
+				t.Fatalf("the run ended before the request was given up: %v\n%s", r.err, out.String())
+			}
+			close(srv.finish)
+			r := <-done
+			if r.err != nil {
+				t.Fatalf("Run: %v\n%s", r.err, out.String())
+			}
+			assertLines(t, out.String(), []string{"waiter | finish: 200 done"})
+		})
+	}
+}
+
+// A request ends at its endpoint's timeout when that comes before the
+// deadline of the method that sent it, and outside any method: the
+// block's timeout (300ms) stands, not the default of 30s nor the
+// service's budget of minutes. (TestAGuestCallsAnExternalAPIUnderItsEndpointOnly
+// has the method's deadline come first.)
+func TestARequestEndsAtItsEndpointsTimeout(t *testing.T) {
+	srv := newAPIServer(t)
+	endpoints := []egress.Spec{{Name: "api", URL: srv.URL + "/v1", Timeout: 300 * time.Millisecond}}
+	w := wasm(t, "web")
+	uses := []string{"http.api"}
+	svc := &GuestSpec{Name: "web", Kind: Service, Wasm: w, Implements: []string{"test.Web"}, MethodTimeout: patience, Env: []string{"WEB=service"}, Uses: uses, HTTP: endpoints}
+	prog := &GuestSpec{Name: "prog", Kind: Program, Wasm: w, Requires: []string{"web"}, Env: []string{"WEB=deadlines"}, Uses: uses, HTTP: endpoints}
+	res, out := runApp(t, svc, prog)
+	if res.ExitCode != 0 {
+		t.Errorf("exit code %d; output:\n%s", res.ExitCode, out)
+	}
+	// The host's deadline or the request's own, whichever says it first.
+	for _, from := range []string{"direct", "method"} {
+		re := regexp.MustCompile(`(?m)^prog \| ` + from + ` slow: deadline exceeded: (no reply from http api within its timeout of 300ms|http api: no response from http://127\.0\.0\.1:\d+/v1/slow before the request's deadline \(the endpoint's timeout, 300ms, or the deadline of the method that sent it, whichever came first\))$`)
+		if !re.MatchString(out) {
+			t.Errorf("the request sent %s did not end at its endpoint's timeout:\n%s", map[string]string{"direct": "outside any method", "method": "from a method"}[from], out)
+		}
 	}
 }

@@ -716,6 +716,25 @@ func (in *instance) expire(now int64) {
 	in.soonest = soonest
 }
 
+// giveUpRequests gives up the requests to external APIs (http endpoints:
+// the resources that can be told, route.Canceller) that the guest's run,
+// which has just ended, had in flight: nobody is left to read their
+// responses, so they end now rather than at their deadlines, whether the
+// guest exited, trapped, or was stopped. Its calls to services, and its
+// store and topic operations, go on: a service answers a call whose
+// caller ended as it answers any other, in every mode. Called on the
+// guest's goroutine, once its run has ended.
+func (in *instance) giveUpRequests() {
+	for id, o := range in.pending {
+		if _, ok := o.callee.(route.Resource); !ok {
+			continue
+		}
+		if c, ok := o.callee.(route.Canceller); ok {
+			c.Cancel(id, in, false)
+		}
+	}
+}
+
 // deadlineText is the message of a call that got no reply before its
 // deadline: its callee's budget, or (a store, topic or http endpoint) its
 // timeout, or the deadline the call inherited.

@@ -135,3 +135,22 @@ func TestDebugSuspendsTheBudgetsOfTheServicesThatWaitForTheDebuggedGuest(t *test
 		}
 	}
 }
+
+// An http block's timeout reaches the run as written: it bounds a wait on
+// an external API, not the guests' own work, so PARIGOT_TIMEOUT_SCALE
+// leaves it alone.
+func TestAnHTTPBlocksTimeoutReachesTheRunUnscaled(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "prog"), 0o755)
+	os.WriteFile(filepath.Join(dir, "prog", "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+	src := []byte("app \"a\" {\n  module = \"example.com/a\"\n}\n\nhttp \"api\" {\n  url = \"https://api.example.com\"\n  timeout = \"5s\"\n}\n\nhttp \"other\" {\n  url = \"https://other.example.com\"\n}\n\nprogram \"prog\" {\n  source = \"./prog\"\n  uses = [http.api]\n}\n")
+	app, diags := manifest.Parse("parigot.hcl", src, dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	t.Setenv(EnvTimeoutScale, "10")
+	specs := GuestsFromManifest(app, nil)[0].HTTP
+	if len(specs) != 2 || specs[0].Timeout != 5*time.Second || specs[1].Timeout != manifest.DefaultHTTPTimeout {
+		t.Errorf("endpoints %+v; want api's timeout 5s and other's the default", specs)
+	}
+}

@@ -35,6 +35,7 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 		began := time.Now()
 		end := r.runOnce(ctx, in)
 		ran := time.Since(began)
+		in.giveUpRequests()
 		if s := in.swapTo.Swap(nil); s != nil && ctx.Err() == nil && !in.stopping.Load() {
 			// Stopped for a reload: the new version takes over the inbox.
 			in.swapIn(s)

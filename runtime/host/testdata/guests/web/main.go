@@ -4,7 +4,8 @@
 // GET <path> to api and answers with the response's status and body, or
 // fails with the request's error. As a program it sends requests of every
 // kind, directly and through the service, and prints how each ended, one
-// line each, in order.
+// line each, in order; with WEB set otherwise, it is one of the programs
+// below (see modes).
 package main
 
 import (
@@ -21,6 +22,11 @@ import (
 func main() {
 	if os.Getenv("WEB") == "service" {
 		serve()
+		return
+	}
+	if mode := modes[os.Getenv("WEB")]; mode != nil {
+		guest.LaunchClient().Success(func(struct{}) { mode(mustOpen("api")) })
+		guest.MustRunClient()
 		return
 	}
 	guest.LaunchClient().Success(func(struct{}) {
@@ -94,6 +100,68 @@ func main() {
 	guest.MustRunClient()
 }
 
+// modes are the programs of WEB's other values, each given the endpoint
+// api.
+var modes = map[string]func(api *guest.HTTP){
+	// hold-exit and hold-trap send GET hold, which the test's server
+	// holds, then ask GET holding, which it answers once hold has reached
+	// it; then they exit, or panic, while hold is in flight.
+	"hold-exit": func(api *guest.HTTP) {
+		hold(api, func() { guest.ExitSelf(0) })
+	},
+	"hold-trap": func(api *guest.HTTP) {
+		hold(api, func() { panic("ending while hold is in flight") })
+	},
+	// hold-service asks the service (test.Web/Fetch) to send GET hold from
+	// a method, then, once hold has reached the server, GET crash, on which
+	// the service panics while hold is in flight.
+	"hold-service": func(api *guest.HTTP) {
+		web := mustLocate()
+		fetch(web, "hold")
+		api.Do(guest.HTTPRequest{Path: "holding"}).Success(func(guest.HTTPResponse) {
+			fetch(web, "crash").Failure(failed("crash", func() { guest.ExitSelf(0) }))
+		}).Failure(failed("holding", func() { guest.ExitSelf(1) }))
+	},
+	// finish waits for the test to say it is done (GET finish), so that
+	// the run goes on until then.
+	"finish": func(api *guest.HTTP) {
+		api.Do(guest.HTTPRequest{Path: "finish"}).Success(printed("finish", func() { guest.ExitSelf(0) })).
+			Failure(failed("finish", func() { guest.ExitSelf(1) }))
+	},
+	// deadlines sends GET slow, which the server never answers, directly
+	// and from the service's method, and prints how each ended.
+	"deadlines": func(api *guest.HTTP) {
+		web := mustLocate()
+		api.Do(guest.HTTPRequest{Path: "slow"}).Success(printed("direct slow", nil)).Failure(failed("direct slow", func() {
+			fetch(web, "slow").Success(func(b string) { fmt.Println("method slow:", b) }).Failure(failed("method slow", func() { guest.ExitSelf(0) }))
+		}))
+	},
+}
+
+func hold(api *guest.HTTP, end func()) {
+	api.Do(guest.HTTPRequest{Path: "hold"}).Success(printed("hold", nil)).Failure(failed("hold", nil))
+	api.Do(guest.HTTPRequest{Path: "holding"}).Success(func(guest.HTTPResponse) { end() }).
+		Failure(failed("holding", func() { guest.ExitSelf(1) }))
+}
+
+func mustOpen(name string) *guest.HTTP {
+	h, err := guest.OpenHTTP(name)
+	if err != nil {
+		fmt.Printf("open %s: %v\n", name, err)
+		guest.ExitSelf(1)
+	}
+	return h
+}
+
+func mustLocate() guest.Client {
+	web, err := guest.Locate("test.Web")
+	if err != nil {
+		fmt.Println("locate:", err)
+		guest.ExitSelf(1)
+	}
+	return web
+}
+
 func run(steps []func(next func()), done func()) {
 	if len(steps) == 0 {
 		done()
@@ -105,14 +173,18 @@ func run(steps []func(next func()), done func()) {
 func printed(what string, next func()) func(guest.HTTPResponse) {
 	return func(r guest.HTTPResponse) {
 		fmt.Printf("%s: %d %s\n", what, r.Status, strings.TrimSpace(string(r.Body)))
-		next()
+		if next != nil {
+			next()
+		}
 	}
 }
 
 func failed(what string, next func()) func(error) {
 	return func(err error) {
 		fmt.Printf("%s: %s: %s\n", what, guest.CodeOf(err), message(err))
-		next()
+		if next != nil {
+			next()
+		}
 	}
 }
 
@@ -148,6 +220,9 @@ func serve() {
 	guest.Export("test.Web", s, map[string]guest.Method{
 		"Fetch": guest.UnaryMethod(func() *wrapperspb.StringValue { return new(wrapperspb.StringValue) },
 			func(_ context.Context, req *wrapperspb.StringValue) *guest.Future[*wrapperspb.StringValue] {
+				if req.GetValue() == "crash" {
+					panic("crashing while the service's requests are in flight")
+				}
 				out := guest.NewFuture[*wrapperspb.StringValue]()
 				s.api.Do(guest.HTTPRequest{Path: req.GetValue()}).Success(func(r guest.HTTPResponse) {
 					out.Resolve(wrapperspb.String(fmt.Sprintf("%d %s", r.Status, strings.TrimSpace(string(r.Body)))))
