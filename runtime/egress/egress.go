@@ -71,8 +71,8 @@ const Timeout = manifest.DefaultHTTPTimeout
 // Endpoints are one run's http endpoints, one http.Client each, shared by
 // every guest of the run. Safe for concurrent use.
 type Endpoints struct {
-	byName  map[string]*endpoint
-	tracing *observe.Tracing // nil: no spans
+	byName map[string]*endpoint
+	opts   Options
 
 	ctx    context.Context // ends at Close: requests in flight end with it
 	cancel context.CancelFunc
@@ -94,10 +94,24 @@ type sent struct {
 // no one is left to read the response.
 var errGivenUp = errors.New("the guest that sent it gave it up")
 
+// Options are what a run observes of its requests.
+type Options struct {
+	// Tracing, when set, makes a client span of every request.
+	Tracing *observe.Tracing
+	// Metrics, when set, counts and times every request that was sent
+	// (or tried: an unreachable API counts), by guest, endpoint and
+	// outcome; one refused before it was sent (a path that would leave
+	// the endpoint's URL) is not.
+	Metrics *observe.Metrics
+	// Label, when set, is the guest label of the metrics of a request
+	// from: the replica's, in split mode. Nil: its GuestName.
+	Label func(from route.Endpoint) string
+}
+
 // New makes the endpoints of specs. Their clients connect only when a
 // guest sends a request.
-func New(specs []Spec, tracing *observe.Tracing) (*Endpoints, error) {
-	e := &Endpoints{byName: map[string]*endpoint{}, tracing: tracing, inFlight: map[sent]context.CancelCauseFunc{}}
+func New(specs []Spec, opts Options) (*Endpoints, error) {
+	e := &Endpoints{byName: map[string]*endpoint{}, opts: opts, inFlight: map[sent]context.CancelCauseFunc{}}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	for _, s := range specs {
 		if _, dup := e.byName[s.Name]; dup {
@@ -242,7 +256,11 @@ func (ep *endpoint) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 	ep.e.ops.Add(1)
 	go func() {
 		defer ep.e.ops.Done()
+		began := time.Now()
 		code, payload := ep.send(ctx, ev, from, req)
+		if m := ep.e.opts.Metrics; m != nil {
+			m.HTTPRequest(ep.e.label(from), ep.name, outcome(code, payload), time.Since(began))
+		}
 		ep.e.mu.Lock()
 		delete(ep.e.inFlight, key)
 		ep.e.mu.Unlock()
@@ -250,6 +268,26 @@ func (ep *endpoint) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 		from.Deliver(abi.Event{Kind: abi.KindReply, Code: code, CallID: ev.CallID, Payload: payload}, nil)
 	}()
 	return route.Accepted
+}
+
+// label is the guest label of the metrics of a request from.
+func (e *Endpoints) label(from route.Endpoint) string {
+	if e.opts.Label != nil {
+		return e.opts.Label(from)
+	}
+	return from.GuestName()
+}
+
+// outcome is how a request whose reply is code and payload ended, for
+// the metrics: its response's status class, or the code the guest got.
+func outcome(code abi.Code, payload []byte) string {
+	status := 0
+	if code == abi.CodeOK {
+		if r, err := abi.DecodeHTTPResponse(payload); err == nil {
+			status = r.Status
+		}
+	}
+	return observe.HTTPOutcome(status, code.String())
 }
 
 // send sends req and returns the reply for the guest: CodeOK and the
@@ -262,7 +300,7 @@ func (ep *endpoint) send(ctx context.Context, ev abi.Event, from route.Endpoint,
 	}
 	target := ep.target(req)
 	var span *observe.CallSpan
-	if ep.e.tracing != nil {
+	if ep.e.opts.Tracing != nil {
 		span = ep.startSpan(ev, from, req, target)
 		defer func() { ep.endSpan(span, code, payload) }()
 	}
@@ -441,7 +479,7 @@ func (ep *endpoint) endSpan(s *observe.CallSpan, code abi.Code, payload []byte) 
 	} else {
 		s.Reply = len(payload) // the response, encoded
 	}
-	ep.e.tracing.Record(*s)
+	ep.e.opts.Tracing.Record(*s)
 }
 
 func port(u *url.URL) int {

@@ -21,7 +21,7 @@ func TestARequestGoesUnderItsEndpointsURL(t *testing.T) {
 		{"https://api.example.com/v1", "files/a%2Fb", "", "https://api.example.com/v1/files/a%2Fb"},
 		{"http://127.0.0.1:8080/v1", "search", "q=a b&limit=10", "http://127.0.0.1:8080/v1/search?limit=10&q=a+b"},
 	} {
-		e, err := New([]Spec{{Name: "api", URL: tc.base}}, nil)
+		e, err := New([]Spec{{Name: "api", URL: tc.base}}, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +43,7 @@ func TestARequestGoesUnderItsEndpointsURL(t *testing.T) {
 }
 
 func TestARedirectIsFollowedOnlyUnderTheEndpointsURL(t *testing.T) {
-	e, err := New([]Spec{{Name: "api", URL: "https://api.example.com/v1"}}, nil)
+	e, err := New([]Spec{{Name: "api", URL: "https://api.example.com/v1"}}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestARedirectIsFollowedOnlyUnderTheEndpointsURL(t *testing.T) {
 }
 
 func TestAnEndpointWithoutAValidURLIsRefused(t *testing.T) {
-	if _, err := New([]Spec{{Name: "api", URL: "ftp://x"}}, nil); err == nil {
+	if _, err := New([]Spec{{Name: "api", URL: "ftp://x"}}, Options{}); err == nil {
 		t.Error("New took an ftp URL")
 	}
 }
@@ -122,7 +122,7 @@ func TestARequestItsGuestGaveUpEndsAtOnce(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, arrived, released := holdingServer(t)
-			e, err := New([]Spec{{Name: "api", URL: srv.URL}}, nil)
+			e, err := New([]Spec{{Name: "api", URL: srv.URL}}, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

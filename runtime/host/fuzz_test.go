@@ -86,7 +86,7 @@ func FuzzHostFunctions(f *testing.F) {
 	a.byService["test.Echo"] = callee
 	// An http endpoint where nothing listens: what the fuzzer sends it
 	// is decoded and checked, and sent nowhere but to a refused port.
-	http, err := egress.New([]egress.Spec{{Name: "api", URL: "http://127.0.0.1:1/v1"}}, nil)
+	http, err := egress.New([]egress.Spec{{Name: "api", URL: "http://127.0.0.1:1/v1"}}, egress.Options{})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -278,3 +278,42 @@ func TestARequestEndsAtItsEndpointsTimeout(t *testing.T) {
 		}
 	}
 }
+
+// Each request a guest sent is counted by guest, endpoint and outcome
+// (the response's status class, or the code the guest got), and timed,
+// in the run's metrics; one refused before it was sent (a path that
+// would leave the endpoint's URL, a body over the limit) is not.
+func TestRequestsAreCountedAndTimedInTheMetrics(t *testing.T) {
+	srv := newAPIServer(t)
+	svc, prog := webGuests(t, srv)
+	metrics := observe.NewMetrics()
+	var out bytes.Buffer
+	res, err := Run(t.Context(), Config{Guests: []*GuestSpec{svc, prog}, Stdout: &out, Stderr: &out, Metrics: metrics})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("Run: %v, exit %d\n%s", err, res.ExitCode, out.String())
+	}
+	rec := httptest.NewRecorder()
+	metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	text := rec.Body.String()
+	for _, want := range []string{
+		// charge, redirect in; missing; redirect out; big
+		`parigot_http_requests_total{endpoint="api",guest="prog",outcome="2xx"} 2`,
+		`parigot_http_requests_total{endpoint="api",guest="prog",outcome="4xx"} 1`,
+		`parigot_http_requests_total{endpoint="api",guest="prog",outcome="3xx"} 1`,
+		`parigot_http_requests_total{endpoint="api",guest="prog",outcome="resource exhausted"} 1`,
+		`parigot_http_requests_total{endpoint="down",guest="prog",outcome="unavailable"} 1`,
+		// the service's: fast; slow, past its method's deadline
+		`parigot_http_requests_total{endpoint="api",guest="web",outcome="2xx"} 1`,
+		`parigot_http_requests_total{endpoint="api",guest="web",outcome="deadline exceeded"} 1`,
+		`parigot_http_request_duration_seconds_count{endpoint="api",guest="prog"} 5`,
+		`parigot_http_request_duration_seconds_count{endpoint="down",guest="prog"} 1`,
+		`parigot_http_request_duration_seconds_count{endpoint="api",guest="web"} 2`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the metrics lack %s:\n%s", want, grepLines(text, "parigot_http_request"))
+		}
+	}
+	if strings.Contains(text, `outcome="invalid argument"`) {
+		t.Errorf("a request refused before it was sent was counted:\n%s", grepLines(text, "parigot_http_requests_total"))
+	}
+}

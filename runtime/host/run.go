@@ -106,7 +106,7 @@ func newRun(cfg Config) (*run, error) {
 	for _, g := range cfg.Guests {
 		if len(g.HTTP) > 0 {
 			// Every guest's spec lists all of the app's endpoints.
-			http, err := egress.New(g.HTTP, r.trace)
+			http, err := egress.New(g.HTTP, egress.Options{Tracing: r.trace, Metrics: r.obs, Label: r.endpointLabel})
 			if err != nil {
 				return nil, err
 			}
@@ -133,6 +133,12 @@ func (r *run) close() {
 	if r.cache != nil {
 		r.cache.Close(context.Background())
 	}
+}
+
+// endpointLabel is the guest label of ep in the run's metrics: its name,
+// with its replica in split mode, as a guest's own metrics have it.
+func (r *run) endpointLabel(ep route.Endpoint) string {
+	return ReplicaLabel(ep.GuestName(), r.cfg.Replica)
 }
 
 // lookup finds the endpoint serving the proto service name: a local guest

@@ -2,6 +2,7 @@ package observe
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,6 +20,8 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	wait     *prometheus.HistogramVec
 	restarts *prometheus.CounterVec
+	requests *prometheus.CounterVec   // to external APIs (http blocks)
+	took     *prometheus.HistogramVec // of those requests
 
 	mu     sync.Mutex
 	probes map[string]Probe // by guest
@@ -45,6 +48,12 @@ type Reading struct {
 // seconds.
 var buckets = []float64{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1, 2.5, 5, 10}
 
+// httpBuckets are those of the requests to external APIs, in seconds: an
+// API on loopback answers in a fraction of a millisecond, one across the
+// internet in tens to hundreds, and a request may wait up to its
+// endpoint's timeout (30s by default).
+var httpBuckets = []float64{500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1, 2.5, 5, 10, 30, 60}
+
 // NewMetrics makes the metrics of one process, with Go's runtime and
 // process collectors beside parigot's own.
 func NewMetrics() *Metrics {
@@ -68,10 +77,19 @@ func NewMetrics() *Metrics {
 			Name: "parigot_restarts_total",
 			Help: "Times a guest was restarted after it failed.",
 		}, []string{"guest"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parigot_http_requests_total",
+			Help: "Requests a guest sent to an external API (an http block of parigot.hcl), by the guest, the endpoint's name, and how each ended: the response's status class (\"2xx\", \"4xx\"...), or, with no response, the code the guest got (\"unavailable\", \"deadline exceeded\", \"resource exhausted\", \"canceled\"...).",
+		}, []string{"guest", "endpoint", "outcome"}),
+		took: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "parigot_http_request_duration_seconds",
+			Help:    "Time a request to an external API took, from sending it to its response's end, or to its failure.",
+			Buckets: httpBuckets,
+		}, []string{"guest", "endpoint"}),
 		probes: map[string]Probe{},
 		pushed: &pushed{process: map[string][]*dto.MetricFamily{}},
 	}
-	m.reg.MustRegister(m.calls, m.duration, m.wait, m.restarts, (*gauges)(m),
+	m.reg.MustRegister(m.calls, m.duration, m.wait, m.restarts, m.requests, m.took, (*gauges)(m),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -83,6 +101,26 @@ func (m *Metrics) Call(guest, method, code, caller string, wait, took time.Durat
 	m.calls.WithLabelValues(guest, method, code, caller).Inc()
 	m.duration.WithLabelValues(guest, method).Observe(took.Seconds())
 	m.wait.WithLabelValues(guest, method).Observe(wait.Seconds())
+}
+
+// HTTPRequest records a request guest sent to the external API endpoint
+// (its http block's name): how it ended (HTTPOutcome) and how long it
+// took.
+func (m *Metrics) HTTPRequest(guest, endpoint, outcome string, took time.Duration) {
+	m.requests.WithLabelValues(guest, endpoint, outcome).Inc()
+	m.took.WithLabelValues(guest, endpoint).Observe(took.Seconds())
+}
+
+// HTTPOutcome is the outcome of a request to an external API in
+// parigot_http_requests_total: the class of the response's status
+// ("2xx", "4xx"...) when the guest got the response (status is 0 when it
+// did not), else code, the name of the code the guest got instead
+// ("unavailable", "deadline exceeded", "resource exhausted"...).
+func HTTPOutcome(status int, code string) string {
+	if status >= 100 && status <= 999 {
+		return strconv.Itoa(status/100) + "xx"
+	}
+	return code
 }
 
 // Restart records that guest was restarted after a failure.
