@@ -411,12 +411,34 @@ func (ep *endpoint) failure(ctx context.Context, target *url.URL, err error) (ab
 		return ep.fail(abi.CodeCanceled, "the request to %s was given up: the guest that sent it ended", redacted(target))
 	case ep.e.ctx.Err() != nil:
 		return ep.fail(abi.CodeUnavailable, "the host is stopping")
+	case headerTooLarge(err):
+		return ep.fail(abi.CodeResourceExhausted, "the response of %s has a header over the limit of %d bytes (32 KiB) that a response's header may have; the API sent more (many or large cookies, links or headers of its own): ask it for less, if it can be asked", redacted(target), abi.MaxHTTPResponseHeader)
+	case fieldTooLarge(err):
+		return ep.fail(abi.CodeResourceExhausted, "the response of %s has a header field over the limit of %d bytes (32 KiB) that a response's header may have (HTTP/2 says COMPRESSION_ERROR when one is); the API sent more: ask it for less, if it can be asked", redacted(target), abi.MaxHTTPResponseHeader)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
 	return ep.fail(abi.CodeUnavailable, "%s cannot be reached: %v; check that it is up and that the endpoint's url (or its url_env) in parigot.hcl is right", redacted(target), err)
+}
+
+// headerTooLarge reports whether err is net/http's for a response whose
+// header is over the transport's MaxResponseHeaderBytes, which is no typed
+// error: HTTP/1's "server response headers exceeded N bytes", HTTP/2's
+// "response header list larger than advertised limit".
+func headerTooLarge(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "response headers exceeded") || strings.Contains(s, "response header list larger than")
+}
+
+// fieldTooLarge reports whether err is HTTP/2's for a response with one
+// header field longer than MaxResponseHeaderBytes, which its HPACK decoder
+// refuses as a compression error of the whole connection. A server whose
+// HPACK is broken would say the same; one field over 32 KiB is by far the
+// likelier.
+func fieldTooLarge(err error) bool {
+	return strings.Contains(err.Error(), "COMPRESSION_ERROR")
 }
 
 func (ep *endpoint) tooLarge(target *url.URL, n int64) (abi.Code, []byte) {

@@ -1,10 +1,13 @@
 package egress
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -146,6 +149,71 @@ func TestARequestItsGuestGaveUpEndsAtOnce(t *testing.T) {
 				t.Errorf("reply %d %s %q; want call 7, %s, saying %q", reply.CallID, reply.Code, msg, tc.code, tc.says)
 			}
 			ep.Cancel(7, g, false) // a request that ended already: nothing happens
+		})
+	}
+}
+
+// A response whose header is over abi.MaxHTTPResponseHeader fails with
+// resource exhausted, saying so and the limit, over HTTP/1.1 and HTTP/2;
+// one under it is the response it is.
+func TestAResponseHeaderOverTheLimitSaysSo(t *testing.T) {
+	var seen atomic.Value // the protocol of the last request
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.Proto)
+		n := 20 // KiB, in headers of 1 KiB
+		switch r.URL.Path {
+		case "/v1/huge":
+			n = abi.MaxHTTPResponseHeader>>10 + 4 // over HTTP/2's count too, which adds a little per header
+		case "/v1/field":
+			w.Header().Set("X-Big", strings.Repeat("x", abi.MaxHTTPResponseHeader+4<<10))
+			n = 0
+		}
+		for i := range n {
+			w.Header().Set(fmt.Sprintf("X-Big-%d", i), strings.Repeat("x", 1<<10))
+		}
+		fmt.Fprint(w, "ok")
+	})
+	for _, proto := range []string{"HTTP/1.1", "HTTP/2.0"} {
+		t.Run(proto, func(t *testing.T) {
+			srv := httptest.NewUnstartedServer(handler)
+			if proto == "HTTP/2.0" {
+				srv.EnableHTTP2 = true
+				srv.StartTLS()
+			} else {
+				srv.Start()
+			}
+			defer srv.Close()
+			e, err := New([]Spec{{Name: "api", URL: srv.URL + "/v1"}}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			ep := e.byName["api"]
+			if proto == "HTTP/2.0" { // trust the test's certificate
+				ep.client.Transport.(*http.Transport).TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+			}
+			send := func(path string) (abi.Code, []byte) {
+				g := newGuest()
+				r := abi.HTTPRequest{Method: "GET", Path: path}
+				ep.Deliver(abi.Event{Kind: abi.KindCall, CallID: 1, Method: abi.OpRequest, Payload: r.Encode(nil)}, g)
+				reply := <-g.replies
+				return reply.Code, reply.Payload
+			}
+			if code, payload := send("big"); code != abi.CodeOK {
+				_, msg, _, _ := abi.DecodeError(payload)
+				t.Fatalf("a header of 20 KiB: %s %s", code, msg)
+			}
+			if got := seen.Load(); got != proto {
+				t.Fatalf("the request went over %v, not %s", got, proto)
+			}
+			for _, path := range []string{"huge", "field"} {
+				code, payload := send(path)
+				_, msg, _, _ := abi.DecodeError(payload)
+				want := regexp.MustCompile(`^http api: the response of ` + regexp.QuoteMeta(srv.URL) + `/v1/` + path + ` has a header (field )?over the limit of 32768 bytes \(32 KiB\)`)
+				if code != abi.CodeResourceExhausted || !want.MatchString(msg) {
+					t.Errorf("%s, a header over the limit: %s %q; want resource exhausted, matching %s", path, code, msg, want)
+				}
+			}
 		})
 	}
 }
