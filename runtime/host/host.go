@@ -182,10 +182,17 @@ type GuestSpec struct {
 	// Uses lists the stores, topics and http endpoints the guest may
 	// open, as "store.<name>", "topic.<name>" and "http.<name>".
 	Uses []string
-	// HTTP lists every http endpoint the app declares, with the URL it
-	// has in this run (so that opening one the app does not declare is
-	// told from opening one the guest's Uses does not list). The run
-	// makes one client per endpoint, which all its guests share.
+	// HTTP lists every http endpoint the app declares, with the URL and
+	// timeout it has in this run (so that opening one the app does not
+	// declare is told from opening one the guest's Uses does not list):
+	// the same list in every guest's spec (GuestsFromManifest shares
+	// one). The run makes one client per endpoint, which all its guests
+	// share; specs that list an endpoint otherwise are an error.
+	//
+	// It is here, not in Config, because a GuestSpec is what every way
+	// of running guests hands on (split mode's children, the gateway's
+	// runs, apptest), and each would otherwise have to carry the list
+	// beside it, or its guests would find no endpoint.
 	HTTP []egress.Spec
 	// Subscriptions deliver topics' messages to the service's methods.
 	Subscriptions []state.Subscription

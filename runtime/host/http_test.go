@@ -317,3 +317,24 @@ func TestRequestsAreCountedAndTimedInTheMetrics(t *testing.T) {
 		t.Errorf("a request refused before it was sent was counted:\n%s", grepLines(text, "parigot_http_requests_total"))
 	}
 }
+
+// The run's endpoints are one list, which every guest's spec gives alike;
+// specs that contradict each other are an error, not a run that takes
+// whichever came first.
+func TestTheRunsEndpointsAreOneListTheGuestsAgreeOn(t *testing.T) {
+	api := egress.Spec{Name: "api", URL: "https://api.example.com/v1"}
+	mail := egress.Spec{Name: "mail", URL: "https://mail.example.com", Timeout: time.Second}
+	a := &GuestSpec{Name: "a", HTTP: []egress.Spec{api, mail}}
+	b := &GuestSpec{Name: "b", HTTP: []egress.Spec{api, mail}}
+	none := &GuestSpec{Name: "none"}
+	got, err := runEndpoints([]*GuestSpec{none, a, b})
+	if err != nil || len(got) != 2 || got[0] != api || got[1] != mail {
+		t.Errorf("runEndpoints = %+v, %v; want api and mail once", got, err)
+	}
+	for _, other := range []egress.Spec{{Name: "mail", URL: "https://other.example.com", Timeout: time.Second}, {Name: "mail", URL: mail.URL}} {
+		c := &GuestSpec{Name: "c", HTTP: []egress.Spec{other}}
+		if _, err := runEndpoints([]*GuestSpec{a, c}); err == nil || !strings.Contains(err.Error(), "the specs of a and c list http mail otherwise") {
+			t.Errorf("specs listing mail as %+v and %+v: %v; want an error naming both guests", mail, other, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	goruntime "runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,15 +104,13 @@ func newRun(cfg Config) (*run, error) {
 	}
 	r.trace = cfg.Tracing
 	r.observing = r.obs != nil || r.trace != nil
-	for _, g := range cfg.Guests {
-		if len(g.HTTP) > 0 {
-			// Every guest's spec lists all of the app's endpoints.
-			http, err := egress.New(g.HTTP, egress.Options{Tracing: r.trace, Metrics: r.obs, Label: r.endpointLabel})
-			if err != nil {
-				return nil, err
-			}
-			r.http = http
-			break
+	endpoints, err := runEndpoints(cfg.Guests)
+	if err != nil {
+		return nil, err
+	}
+	if len(endpoints) > 0 {
+		if r.http, err = egress.New(endpoints, egress.Options{Tracing: r.trace, Metrics: r.obs, Label: r.endpointLabel}); err != nil {
+			return nil, err
 		}
 	}
 	r.done = make(chan ended, len(r.instances))
@@ -133,6 +132,30 @@ func (r *run) close() {
 	if r.cache != nil {
 		r.cache.Close(context.Background())
 	}
+}
+
+// runEndpoints is the one list of the app's http endpoints that the run
+// makes clients for: every guest's spec lists them all (GuestSpec.HTTP),
+// and a guest's spec that lists one otherwise than another's does (a
+// different URL or timeout) is an error, rather than a run whose guests
+// reach an endpoint through whichever spec came first.
+func runEndpoints(guests []*GuestSpec) ([]egress.Spec, error) {
+	var list []egress.Spec
+	from := map[string]*GuestSpec{} // the guest whose spec listed each first
+	for _, g := range guests {
+		for _, s := range g.HTTP {
+			first, seen := from[s.Name]
+			if !seen {
+				from[s.Name] = g
+				list = append(list, s)
+				continue
+			}
+			if i := slices.IndexFunc(list, func(l egress.Spec) bool { return l.Name == s.Name }); list[i] != s {
+				return nil, fmt.Errorf("the specs of %s and %s list http %s otherwise (%+v, %+v): every guest's lists the app's endpoints alike (GuestsFromManifest)", first.Name, g.Name, s.Name, list[i], s)
+			}
+		}
+	}
+	return list, nil
 }
 
 // endpointLabel is the guest label of ep in the run's metrics: its name,
