@@ -292,6 +292,9 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	network.directHost = opts.DirectHost
 	network.sockets = opts.sockets
 	network.warn = said
+	if link != nil {
+		network.label = host.ReplicaLabel(opts.Name, link.Replica())
+	}
 	if opts.Down != nil {
 		network.SkipDown(opts.Down, func(name string) { fmt.Fprintf(said, "parigot: %s %s\n", opts.Name, NotWaitingFor(name)) })
 	}

@@ -15,12 +15,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
 
 	"parigot.dev/parigot/internal/tempdir"
@@ -79,6 +81,15 @@ import (
 // and says so (frameGiven); the replica's host drops it unrun if its
 // guest has not taken it yet (route.Abandoner).
 //
+// Processes of different parigot versions meet (--only on several
+// machines, a rolling restart), and a frame one does not know is a broken
+// connection to it. So each says the version of this protocol it speaks
+// (directVersion) in its requests for offers (headerDirectVersion), its
+// offers and its hello, and a caller and a replica of different versions
+// make no direct connection: their calls go through the NATS server,
+// which carries them alike in every version; each says so once. A
+// process that says no version speaks version 1.
+//
 // Each call completes once: with its reply; with unavailable when its
 // connection breaks first (the caller's reader fails what is in flight on
 // it, and drops the replica); or at its deadline, which the calling host
@@ -104,6 +115,42 @@ type directOffer struct {
 	TCPCert []byte `json:"tcp_cert,omitempty"`
 	Who     string `json:"who"`
 	Token   []byte `json:"token"`
+	// Version is the direct protocol's version the replica speaks
+	// (directVersion); absent from the offers of version 1, which said
+	// none. An offer to a caller of another version names neither socket
+	// nor TCP address, nor a token: it calls through the NATS server.
+	Version int `json:"version,omitempty"`
+	// Label names the replica in what its callers say of it ("echo#2").
+	Label string `json:"label,omitempty"`
+}
+
+// version is the direct protocol's version of the replica that made o.
+func (o directOffer) version() int {
+	if o.Version == 0 {
+		return 1
+	}
+	return o.Version
+}
+
+// headerDirectVersion, on a request for an offer, is the version of the
+// direct protocol the asking process speaks; absent: version 1, which
+// said none.
+const headerDirectVersion = "Parigot-Direct-Version"
+
+// askerVersion is the direct protocol's version of the process that sent
+// the request for an offer m.
+func askerVersion(m *nats.Msg) int {
+	v, err := strconv.Atoi(m.Header.Get(headerDirectVersion))
+	if err != nil || v < 1 {
+		return 1
+	}
+	return v
+}
+
+// speaksOther is what a process of direct protocol version ours says of
+// peer, which speaks theirs.
+func speaksOther(peer string, theirs, ours int) string {
+	return fmt.Sprintf("%s speaks direct protocol v%d, this process v%d", peer, theirs, ours)
 }
 
 // machineID names this machine (its boot), so that a caller dials a
@@ -157,6 +204,13 @@ type directServer struct {
 	maxUnwelcome int
 
 	refusals refusalLog // the peers refused, said on the process's log
+
+	// version is the direct protocol's version this replica speaks
+	// (Network.version), and label its name in its offers; otherSaid,
+	// which mu guards, the callers of another version it has said so of.
+	version   int
+	label     string
+	otherSaid map[string]bool
 }
 
 // maxUnwelcomed is how many accepted connections may wait to say hello at
@@ -227,7 +281,7 @@ func listenDirect(n *Network) (*directServer, error) {
 	key := make([]byte, 32)
 	rand.Read(key)
 	s := &directServer{net: n, dir: dir, ln: ln, tcp: tcp, tcpPin: pin, id: nuid.Next(), key: key, machine: n.machine, moved: make(chan struct{}), wait: orderWait, helloWait: offerTimeout,
-		unwelcomed: map[*serverConn]struct{}{}, maxUnwelcome: maxUnwelcomed}
+		unwelcomed: map[*serverConn]struct{}{}, maxUnwelcome: maxUnwelcomed, version: n.version, label: n.label, otherSaid: map[string]bool{}}
 	s.refusals.warnf = n.warnf
 	s.routes.Store(&map[string]map[string]route.Endpoint{})
 	s.conns.Store(&[]*serverConn{})
@@ -290,10 +344,15 @@ func (s *directServer) token(guest, who string) []byte {
 }
 
 // offer is the answer to a request for an offer of guest whose reply goes
-// to reply: nil when the reply subject names no identity of the app, or
-// once the replica is stopping (stopOffers), when the socket is about to
-// close and would only send the caller there for a goaway or a refusal.
-func (s *directServer) offer(guest, reply string) []byte {
+// to reply, from a process of the direct protocol's version: nil when the
+// reply subject names no identity of the app, or once the replica is
+// stopping (stopOffers), when the socket is about to close and would only
+// send the caller there for a goaway or a refusal. To a caller of another
+// version it offers no way to connect, and says so once: its calls come
+// through the NATS server. (A process of version 1 takes an offer without
+// an address for one of a replica that serves over NATS only, and asks
+// no more often for that.)
+func (s *directServer) offer(guest, reply string, version int) []byte {
 	if !s.offering.Load() {
 		return nil // stopping: callers stay on NATS, or go to other replicas
 	}
@@ -305,7 +364,20 @@ func (s *directServer) offer(guest, reply string) []byte {
 	if who == "" {
 		return nil
 	}
-	o := directOffer{Guest: guest, Replica: s.id, Machine: s.machine, Addr: s.ln.Addr().String(), Who: who, Token: s.token(guest, who)}
+	o := directOffer{Guest: guest, Replica: s.id, Machine: s.machine, Who: who, Version: s.version, Label: s.label}
+	if version != s.version {
+		key := who + "/" + strconv.Itoa(version)
+		s.mu.Lock()
+		said := s.otherSaid[key]
+		s.otherSaid[key] = true
+		s.mu.Unlock()
+		if !said {
+			s.net.warnf("%s: its calls to %s come through the NATS server", speaksOther(who, version, s.version), guest)
+		}
+		b, _ := json.Marshal(o)
+		return b
+	}
+	o.Addr, o.Token = s.ln.Addr().String(), s.token(guest, who)
 	if s.tcp != nil {
 		o.TCP, o.TCPCert = s.tcp.Addr().String(), s.tcpPin
 	}
@@ -582,13 +654,24 @@ func (c *serverConn) hello() (guest, who, why string) {
 		}
 		return "", "", fmt.Sprintf("reading its hello: %v", err)
 	}
-	f := frameReader{b: body}
-	guest, who = f.str16(), f.str16()
-	token := f.rest()
+	hf, err := parseHello(body)
+	guest, who = hf.guest, hf.who
+	token := hf.token
 	switch {
-	case f.bad:
+	case err != nil:
 		why = "its hello is malformed"
 		c.refuse(why + ": it is no parigot caller (or one of another version)")
+	case hf.version != c.srv.version:
+		// Offers say the replica's version, and a caller connects only to
+		// one of its own: this one took another replica's offer, or
+		// none. (A hello of a later version names no one this process
+		// can read.)
+		peer := who
+		if peer == "" {
+			peer = "the caller"
+		}
+		why = speaksOther(peer, hf.version, c.srv.version) + ": it may not connect directly"
+		c.refuse(fmt.Sprintf("this replica speaks direct protocol v%d, the caller v%d: its calls go through the NATS server", c.srv.version, hf.version))
 	case !c.srv.serves(guest):
 		why = fmt.Sprintf("%s asked for guest %q, which this process does not serve", who, guest)
 		c.refuse(fmt.Sprintf("%s may not call service %s: only a guest whose requires lists it may, with the token the service offered it", who, guest))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,9 @@ type directClient struct {
 	closed bool
 	// nudge has rediscover ask for offers again soon: a connection broke.
 	nudge chan struct{}
+	// otherSaid: the replicas of another version of the direct protocol
+	// said to be called through the NATS server (see connect).
+	otherSaid map[string]bool
 }
 
 // peerSet is the replicas of one guest with a direct connection.
@@ -54,7 +58,8 @@ type peerSet struct {
 }
 
 func newDirectClient(n *Network) *directClient {
-	return &directClient{net: n, peers: map[string]*peerSet{}, wanted: map[string]bool{}, done: make(chan struct{}), nudge: make(chan struct{}, 1)}
+	return &directClient{net: n, peers: map[string]*peerSet{}, wanted: map[string]bool{}, done: make(chan struct{}), nudge: make(chan struct{}, 1),
+		otherSaid: map[string]bool{}}
 }
 
 func (d *directClient) set(guest string) *peerSet {
@@ -163,7 +168,7 @@ func (d *directClient) askFor(guest string, count int) {
 		// A reply subject of its own for each request: a replica may
 		// answer each subject once (allow_responses).
 		m.Reply = d.inbox + guest + "." + nuid.Next()
-		m.Header.Set(headerDirect, "offer")
+		d.offerRequest(m)
 		d.net.nc.PublishMsg(m)
 		d.asked.Add(1)
 	}
@@ -189,7 +194,7 @@ func (d *directClient) first(ctx context.Context, guest string) error {
 		return nil
 	}
 	m := nats.NewMsg(subject)
-	m.Header.Set(headerDirect, "offer")
+	d.offerRequest(m)
 	rctx, cancel := context.WithTimeout(ctx, offerTimeout)
 	reply, err := d.net.nc.RequestMsgWithContext(rctx, m)
 	cancel()
@@ -208,16 +213,32 @@ func (d *directClient) first(ctx context.Context, guest string) error {
 // ready answers at once.
 const offerTimeout = 5 * time.Second
 
+// offerRequest makes m a request for an offer, which says the direct
+// protocol's version this process speaks (as version 1 asked, without
+// one, in a test's process of version 1).
+func (d *directClient) offerRequest(m *nats.Msg) {
+	m.Header.Set(headerDirect, "offer")
+	if d.net.version != 1 {
+		m.Header.Set(headerDirectVersion, strconv.Itoa(d.net.version))
+	}
+}
+
 // connect dials the replica of guest an offer describes, when it is not
 // known yet: its socket when it is on this machine, else its TCP address
 // when it has one. It says hello, and once the replica welcomes it adds
 // it to the replicas calls go to. guest is the one the request was for:
-// an offer that names another is not believed. The error says why not,
-// when it tried: a *RefusedError when the replica refused the hello.
+// an offer that names another is not believed. A replica of another
+// version of the direct protocol is not dialed: its calls go through the
+// NATS server, which is said once. The error says why not, when it
+// tried: a *RefusedError when the replica refused the hello.
 func (d *directClient) connect(guest string, data []byte) error {
 	var o directOffer
 	if json.Unmarshal(data, &o) != nil || o.Guest != guest || o.Who != d.net.who {
 		return nil // no offer for this caller: NATS it is
+	}
+	if v := o.version(); v != d.net.version {
+		d.otherVersion(o, v)
+		return nil
 	}
 	network, addr := "unix", o.Addr
 	if o.Machine != d.net.machine {
@@ -234,7 +255,7 @@ func (d *directClient) connect(guest string, data []byte) error {
 	}
 	p.known[o.Replica] = true
 	d.mu.Unlock()
-	cc, r, err := dialReplica(network, addr, o)
+	cc, r, err := dialReplica(network, addr, o, d.net.version)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err != nil || d.closed {
@@ -254,16 +275,35 @@ func (d *directClient) connect(guest string, data []byte) error {
 	return nil
 }
 
+// otherVersion says, once for each replica (each of its guest, for
+// replicas of version 1, which name none), that the replica o describes
+// speaks version v of the direct protocol, and is called through the
+// NATS server.
+func (d *directClient) otherVersion(o directOffer, v int) {
+	replica := "a replica of " + o.Guest
+	if o.Label != "" {
+		replica = "replica " + o.Label
+	}
+	key := replica + "/" + strconv.Itoa(v)
+	d.mu.Lock()
+	said := d.otherSaid[key]
+	d.otherSaid[key] = true
+	d.mu.Unlock()
+	if !said {
+		d.net.warnf("%s: its calls go through the NATS server", speaksOther(replica, v, d.net.version))
+	}
+}
+
 // RefusedError is a replica's refusal of a caller's hello.
 type RefusedError struct{ Reason string }
 
 func (e *RefusedError) Error() string { return e.Reason }
 
 // dialReplica connects to the replica o describes, at addr on network,
-// and says hello: the connection once the replica welcomed it, and the
-// reader of its frames. Over TCP, the connection is TLS, with the
-// certificate the offer names (dialPinned).
-func dialReplica(network, addr string, o directOffer) (*clientConn, *bufio.Reader, error) {
+// and says hello, of the direct protocol's version: the connection once
+// the replica welcomed it, and the reader of its frames. Over TCP, the
+// connection is TLS, with the certificate the offer names (dialPinned).
+func dialReplica(network, addr string, o directOffer, version int) (*clientConn, *bufio.Reader, error) {
 	var c net.Conn
 	var err error
 	if network == "tcp" {
@@ -277,7 +317,7 @@ func dialReplica(network, addr string, o directOffer) (*clientConn, *bufio.Reade
 	cc := &clientConn{guest: o.Guest, replica: o.Replica, local: network == "unix", c: c, w: frameWriter{bufio.NewWriterSize(c, 32<<10)}, pending: map[uint64]pendingCall{}}
 	r := bufio.NewReaderSize(c, 32<<10)
 	c.SetDeadline(time.Now().Add(offerTimeout))
-	err = cc.w.hello(o.Guest, o.Who, o.Token)
+	err = cc.w.hello(version, o.Guest, o.Who, o.Token)
 	var kind frameKind
 	var body []byte
 	if err == nil {

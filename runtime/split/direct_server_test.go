@@ -35,7 +35,7 @@ func dialAs(t *testing.T, replica *Network, who string) (net.Conn, *bufio.Reader
 	}
 	t.Cleanup(func() { c.Close() })
 	r, w := bufio.NewReader(c), frameWriter{bufio.NewWriter(c)}
-	if err := w.hello("echo", who, s.token("echo", who)); err != nil {
+	if err := w.hello(directVersion, "echo", who, s.token("echo", who)); err != nil {
 		t.Fatal(err)
 	}
 	if kind, _, err := readFrame(r); err != nil || kind != frameWelcome {

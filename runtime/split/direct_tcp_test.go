@@ -147,7 +147,7 @@ func TestATCPHelloWithAnotherCallersTokenIsRefused(t *testing.T) {
 	tocker := networkOn(t, srv, "tocker", "machine-b")
 	// The offer echo would make ticker, presented by tocker.
 	stolen := directOffer{Guest: "echo", Replica: "forged", Machine: "machine-a", TCP: replica.direct.tcp.Addr().String(),
-		TCPCert: replica.direct.tcpPin, Who: "tocker", Token: replica.direct.token("echo", "ticker")}
+		TCPCert: replica.direct.tcpPin, Who: "tocker", Token: replica.direct.token("echo", "ticker"), Version: directVersion}
 	connectIsRefused(t, tocker, stolen)
 	reachedNothing(t, f)
 }
@@ -196,7 +196,7 @@ func TestATCPConnectionThatSaysNothingOrGarbageIsClosed(t *testing.T) {
 	}
 	defer clear.Close()
 	w := frameWriter{bufio.NewWriter(clear)}
-	if err := w.hello("echo", "ticker", replica.direct.token("echo", "ticker")); err != nil {
+	if err := w.hello(directVersion, "echo", "ticker", replica.direct.token("echo", "ticker")); err != nil {
 		t.Fatal(err)
 	}
 	caller := callerOn(t, srv, "ticker", "machine-b")
@@ -233,7 +233,7 @@ func TestATCPConnectionThatBreaksFailsItsCallsAndLaterOnesGoThroughNATS(t *testi
 	defer ln.Close()
 	go replicaThatDies(listenTLS(ln, cert))
 	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: "r1", Machine: "machine-a", Addr: "/nowhere/on/this/machine",
-		TCP: ln.Addr().String(), TCPCert: pin, Who: "ticker", Token: []byte("t")})
+		TCP: ln.Addr().String(), TCPCert: pin, Who: "ticker", Token: []byte("t"), Version: directVersion})
 	if err := caller.client.connect("echo", offer); err != nil || known(caller, "echo") != 1 {
 		t.Fatalf("the caller did not connect to the replica over TCP: %v", err)
 	}
@@ -257,7 +257,7 @@ func TestATCPConnectionThatBreaksFailsItsCallsAndLaterOnesGoThroughNATS(t *testi
 func theOffer(t *testing.T, replica *Network, who string) directOffer {
 	t.Helper()
 	var o directOffer
-	if err := json.Unmarshal(replica.direct.offer("echo", replica.subj.inbox("")+who+".1"), &o); err != nil {
+	if err := json.Unmarshal(replica.direct.offer("echo", replica.subj.inbox("")+who+".1", directVersion), &o); err != nil {
 		t.Fatalf("the replica made no offer: %v", err)
 	}
 	return o

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -321,6 +322,7 @@ func TestOnlyAGuestThatRequiresAServiceCanCallItDirectly(t *testing.T) {
 	// The offer echo made ticker, which a snoop would have to steal.
 	ask := nats.NewMsg("parigot.test.call.test.Echo")
 	ask.Header.Set(headerDirect, "offer")
+	ask.Header.Set(headerDirectVersion, strconv.Itoa(directVersion))
 	m, err := connectAs(t, srv, "ticker").RequestMsg(ask, patience)
 	if err != nil {
 		t.Fatal(err)
@@ -444,7 +446,7 @@ func TestAnOfferIsForTheGuestAskedAbout(t *testing.T) {
 			}
 		}
 	}()
-	offer, _ := json.Marshal(directOffer{Guest: "faulty", Replica: "r", Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker"})
+	offer, _ := json.Marshal(directOffer{Guest: "faulty", Replica: "r", Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker", Version: directVersion})
 	caller.client.connect("echo", offer)
 	if known(caller, "echo")+known(caller, "faulty") != 0 {
 		t.Error("the caller took an offer for faulty as one for echo")
@@ -513,6 +515,7 @@ func TestAReplicaThatBeganToStopOffersNoSocket(t *testing.T) {
 	go func() {
 		ask := nats.NewMsg("parigot.test.call.test.Echo")
 		ask.Header.Set(headerDirect, "offer")
+		ask.Header.Set(headerDirectVersion, strconv.Itoa(directVersion))
 		m, err := asker.RequestMsg(ask, patience)
 		if err != nil {
 			t.Error(err)
@@ -577,7 +580,7 @@ func connectFakeReplica(t *testing.T, caller *Network, replica string, serve fun
 	}
 	t.Cleanup(func() { ln.Close() })
 	go serve(ln)
-	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: replica, Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker", Token: []byte("t")})
+	offer, _ := json.Marshal(directOffer{Guest: "echo", Replica: replica, Machine: machineID(), Addr: ln.Addr().String(), Who: "ticker", Token: []byte("t"), Version: directVersion})
 	if err := caller.client.connect("echo", offer); err != nil || known(caller, "echo") != before+1 {
 		t.Fatalf("the caller did not connect to replica %s: %v", replica, err)
 	}

@@ -13,7 +13,8 @@ import (
 // The frames of a direct connection (see direct.go). Each is a 4-byte
 // big-endian length, then that many bytes: a kind byte and its body.
 //
-//	hello   caller -> service, first: u16 len, guest | u16 len, who | token
+//	hello   caller -> service, first: u16 0xffff | u16 version | u16 len, guest | u16 len, who | token
+//	        (version 1's, which said no version: u16 len, guest | u16 len, who | token)
 //	call    caller -> service: u64 id | i64 timeout (ns; 0: none) | i64 sent (Unix ns) | u16 len, method | u8 len, traceparent | u16 len, header (abi.Event.Header) | payload
 //	reply   service -> caller: u64 id | u32 code | payload
 //	goaway  service -> caller: no new calls on this connection (it drains)
@@ -38,6 +39,27 @@ const (
 	frameGiven
 )
 
+// directVersion is the version of the direct protocol this process speaks:
+// its frames, their fields and what they mean. A caller and a replica of
+// different versions make no direct connection: the caller's calls go
+// through the NATS server, which works across versions (see
+// directClient.connect, directServer.offer, serverConn.hello). Bump it
+// with any change that a process of the previous version would misread
+// (a new frame kind, a field added to a frame, a new meaning of one), and
+// say below what the new version changed.
+//
+//	1  every version that said none (in its hello, offers and requests
+//	   for them): up to frameGiven, which its later releases had and its
+//	   earlier ones took for a broken connection
+//	2  says its version; the frames above
+const directVersion = 2
+
+// helloVersioned is the first u16 of a hello that says its version: the
+// length of a guest's name no hello of version 1 can hold (maxHello), so
+// that a process of version 1 refuses it as malformed, and the hello's
+// first four bytes, which no version may change, tell the version of any.
+const helloVersioned = 0xffff
+
 // maxFrame bounds a frame read from a direct connection: the largest
 // payload guests are promised, a method name, a traceparent and a call's
 // header. A larger frame is a broken or hostile peer, and ends the
@@ -57,8 +79,19 @@ func (f frameWriter) header(kind frameKind, size int) {
 	f.w.Write(h[:])
 }
 
-func (f frameWriter) hello(guest, who string, token []byte) error {
-	f.header(frameHello, 2+len(guest)+2+len(who)+len(token))
+// hello writes a caller's hello of the direct protocol's version: as
+// version 1 wrote it, without a version, for a test's caller of version 1.
+func (f frameWriter) hello(version int, guest, who string, token []byte) error {
+	size := 2 + len(guest) + 2 + len(who) + len(token)
+	if version == 1 {
+		f.header(frameHello, size)
+	} else {
+		f.header(frameHello, 4+size)
+		var v [4]byte
+		binary.BigEndian.PutUint16(v[:2], helloVersioned)
+		binary.BigEndian.PutUint16(v[2:], uint16(version))
+		f.w.Write(v[:])
+	}
 	f.str16(guest)
 	f.str16(who)
 	f.w.Write(token)
@@ -224,6 +257,34 @@ func (f *frameReader) rest() []byte {
 		return nil
 	}
 	return f.b
+}
+
+// helloFields is what a hello says.
+type helloFields struct {
+	version    int // 1 for a hello that says none
+	guest, who string
+	token      []byte
+}
+
+// parseHello takes the body of a hello apart: its version, and the rest
+// when this process knows how that version lays it out (up to its own;
+// a later one may differ). A body that ends inside a field is an error.
+func parseHello(body []byte) (helloFields, error) {
+	f := frameReader{b: body}
+	h := helloFields{version: 1}
+	if len(body) >= 4 && binary.BigEndian.Uint16(body) == helloVersioned {
+		f.take(2)
+		h.version = int(binary.BigEndian.Uint16(f.take(2)))
+		if h.version < 1 || h.version > directVersion {
+			return h, nil
+		}
+	}
+	h.guest, h.who = f.str16(), f.str16()
+	h.token = f.rest()
+	if f.bad {
+		return h, errFrame
+	}
+	return h, nil
 }
 
 // callFields is what a call frame says.

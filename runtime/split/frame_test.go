@@ -14,7 +14,7 @@ func TestFramesRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
 	w := frameWriter{bufio.NewWriter(&buf)}
 	header := abi.AppendHeader(abi.AppendHeader(nil, "authorization", "Bearer abc"), "x-request-id", "r-1")
-	w.hello("echo", "ticker", []byte("token"))
+	w.hello(directVersion, "echo", "ticker", []byte("token"))
 	w.call(7, 1500, 42, "test.Echo/Echo", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", nil, []byte("hi"), false)
 	w.reply(7, abi.CodeNotFound, []byte("no"))
 	w.empty(frameGoaway)
@@ -23,9 +23,8 @@ func TestFramesRoundTrip(t *testing.T) {
 	r := bufio.NewReader(&buf)
 
 	kind, body, err := readFrame(r)
-	f := frameReader{b: body}
-	if guest, who, token := f.str16(), f.str16(), f.rest(); err != nil || kind != frameHello || guest != "echo" || who != "ticker" || string(token) != "token" {
-		t.Errorf("hello: %v %d %q %q %q", err, kind, guest, who, token)
+	if h, herr := parseHello(body); err != nil || herr != nil || kind != frameHello || h.version != directVersion || h.guest != "echo" || h.who != "ticker" || string(h.token) != "token" {
+		t.Errorf("hello: %v %v %d %+v", err, herr, kind, h)
 	}
 	kind, body, err = readFrame(r)
 	c, cerr := parseCall(body)
@@ -33,7 +32,7 @@ func TestFramesRoundTrip(t *testing.T) {
 		t.Errorf("call without a header: %v %v %d %+v", err, cerr, kind, c)
 	}
 	kind, body, err = readFrame(r)
-	f = frameReader{b: body}
+	f := frameReader{b: body}
 	if id, code, payload := f.u64(), abi.Code(f.u32()), f.rest(); err != nil || kind != frameReply || id != 7 || code != abi.CodeNotFound || string(payload) != "no" {
 		t.Errorf("reply: %v %d %d %d %q", err, kind, id, code, payload)
 	}
@@ -105,12 +104,49 @@ func TestACallFrameWithAMalformedHeaderIsRefused(t *testing.T) {
 	}
 }
 
+// A hello says the direct protocol's version, in its first four bytes,
+// which no version may change; one without (version 1's) is version 1,
+// and one of a later version is read no further than its version.
+func TestAHellosVersionIsReadBeforeAnythingElse(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		version int
+		body    []byte
+		want    helloFields
+	}{
+		{name: "this version's", version: directVersion, want: helloFields{version: directVersion, guest: "echo", who: "ticker", token: []byte("token")}},
+		{name: "version 1's, which says none", version: 1, want: helloFields{version: 1, guest: "echo", who: "ticker", token: []byte("token")}},
+		{name: "a later version's, laid out otherwise", body: []byte{0xff, 0xff, 0, directVersion + 1, 0xde, 0xad}, want: helloFields{version: directVersion + 1}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			body := c.body
+			if body == nil {
+				var buf bytes.Buffer
+				frameWriter{bufio.NewWriter(&buf)}.hello(c.version, "echo", "ticker", []byte("token"))
+				_, body, _ = readFrame(bufio.NewReader(&buf))
+			}
+			h, err := parseHello(body)
+			if err != nil || h.version != c.want.version || h.guest != c.want.guest || h.who != c.want.who || !bytes.Equal(h.token, c.want.token) {
+				t.Errorf("parseHello = %+v, %v; want %+v", h, err, c.want)
+			}
+		})
+	}
+	// A process of version 1 read a hello as two names and a token: a
+	// versioned one's first field runs past its end, malformed.
+	var buf bytes.Buffer
+	frameWriter{bufio.NewWriter(&buf)}.hello(directVersion, "echo", "ticker", []byte("token"))
+	_, body, _ := readFrame(bufio.NewReader(&buf))
+	if f := (frameReader{b: body}); f.str16() != "" || !f.bad {
+		t.Error("a process of version 1 would read a versioned hello as one of its own")
+	}
+}
+
 // FuzzFrames reads arbitrary bytes as frames from a direct connection and
 // takes each apart as a call would be: it may refuse them, never panic.
 func FuzzFrames(f *testing.F) {
 	var buf bytes.Buffer
 	w := frameWriter{bufio.NewWriter(&buf)}
-	w.hello("echo", "ticker", []byte("token"))
+	w.hello(directVersion, "echo", "ticker", []byte("token"))
 	w.call(1, 0, 0, "test.Echo/Echo", "", nil, []byte("x"), false)
 	f.Add(buf.Bytes())
 	buf.Reset()
@@ -131,10 +167,7 @@ func FuzzFrames(f *testing.F) {
 				abi.HeaderValues(c.header, func(string, string) bool { return true })
 			}
 			(&serverConn{}).gaveUp(body) // a given frame's ids, or any body taken for one
-			h := frameReader{b: body}
-			h.str16()
-			h.str16()
-			h.rest()
+			parseHello(body)
 		}
 	})
 }

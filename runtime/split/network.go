@@ -84,6 +84,12 @@ type Network struct {
 	// also listen for direct connections from other machines
 	// (ChildOptions.DirectHost); "": they do not.
 	directHost string
+	// version is the direct protocol's version this process speaks:
+	// directVersion, but in a test that plays a process of another.
+	version int
+	// label names this process's replica in its offers ("echo#2");
+	// empty: none said.
+	label string
 	// warn is where the network says that it fell back to the NATS server,
 	// or does not wait for a service down for good (ChildOptions.Stderr);
 	// nil: nowhere.
@@ -125,7 +131,7 @@ type inboxKey struct {
 // is its one local guest, or NativeCaller with none (see Conn.Connect).
 func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...string) *Network {
 	n := &Network{nc: nc, subj: subjects{app}, guests: guests, owner: map[string]*host.GuestSpec{}, local: map[string]bool{},
-		refused: make(chan *PermissionError, 1), inboxes: map[inboxKey]string{}, machine: machineID(),
+		refused: make(chan *PermissionError, 1), inboxes: map[inboxKey]string{}, machine: machineID(), version: directVersion,
 		pending: map[string]pendingServe{}, ready: map[string]bool{},
 		served: map[string]pendingServe{}, calls: map[string][]*nats.Subscription{}, paused: map[string]bool{}}
 	for _, g := range guests {
@@ -255,7 +261,7 @@ func (n *Network) subscribeCalls(guest string, services []string, local route.En
 			if m.Header.Get(headerDirect) != "" {
 				var offer []byte // none: this replica takes its calls over NATS only
 				if direct != nil {
-					offer = direct.offer(guest, m.Reply)
+					offer = direct.offer(guest, m.Reply, askerVersion(m))
 				}
 				m.Respond(offer)
 				return
