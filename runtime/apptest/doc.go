@@ -26,8 +26,9 @@
 //   - Split: an embedded NATS server on loopback, and each service (each
 //     replica) in a host of its own connected to it exactly as a
 //     `parigot run --mode=split` child is (split.RunChild), only in this
-//     process instead of a child process. Native calls and programs go over
-//     NATS as well.
+//     process instead of a child process. Native calls, programs and
+//     gateways call the services as a child does: over the direct
+//     connections they make once the services are ready, NATS otherwise.
 //
 // Default is the mode `parigot test` asks for in the environment
 // (PARIGOT_TEST_MODE: single or split; `--mode=both` runs the tests once in

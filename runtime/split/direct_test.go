@@ -106,11 +106,7 @@ func callerWhenReady(t testing.TB, n *Network) *Network {
 // subscription on its call subject.
 func callMsgs(t *testing.T, srv *Server) uint64 {
 	t.Helper()
-	var n uint64
-	for _, s := range callSubs(t, srv) {
-		n += uint64(s.Msgs)
-	}
-	return n
+	return srv.CallsCarried("test.Echo")
 }
 
 // callSubs are the subscriptions the NATS server has to echo's call

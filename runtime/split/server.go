@@ -23,6 +23,7 @@ const MaxPayload = 8 << 20
 // connect, and a guest's key reaches only its own traffic.
 type Server struct {
 	ns      *server.Server
+	app     string
 	seeds   map[string]string // identity -> its nkey seed
 	release func()            // gives the JetStream directory back at Shutdown (removes it, when ephemeral)
 	hidden  func()            // removes how parigot state reaches the server (see state.Live); nil: nothing to remove
@@ -60,7 +61,7 @@ func StartStateServer(app string, guests []*host.GuestSpec, st *State, extra ...
 	for _, g := range guests {
 		names = append(names, g.Name)
 	}
-	s := &Server{seeds: map[string]string{}}
+	s := &Server{app: app, seeds: map[string]string{}}
 	var users []*server.NkeyUser
 	for _, name := range names {
 		seed, pub, err := state.NewNkey()
@@ -162,6 +163,29 @@ func (s *Server) URL() string { return s.ns.ClientURL() }
 // its own key. A name the server does not know gets a Conn the server
 // refuses.
 func (s *Server) Conn(name string) Conn { return Conn{URL: s.URL(), Seed: s.seeds[name]} }
+
+// CallsCarried is how many messages the server has delivered on the call
+// subject of the proto service service, to the replicas that subscribe to
+// it now: the calls to it that went through the server, not over a direct
+// connection, and the requests for offers of direct connections to it,
+// which its callers make as they look for its replicas. It shows which
+// way calls went, in a test of the app (package apptest).
+func (s *Server) CallsCarried(service string) uint64 {
+	cz, err := s.ns.Connz(&server.ConnzOptions{SubscriptionsDetail: true, Limit: 1 << 16})
+	if err != nil {
+		return 0
+	}
+	subject := subjects{s.app}.call(service)
+	var n uint64
+	for _, c := range cz.Conns {
+		for _, sub := range c.SubsDetail {
+			if sub.Subject == subject {
+				n += uint64(sub.Msgs)
+			}
+		}
+	}
+	return n
+}
 
 // Shutdown stops the server; how parigot state reaches it goes first.
 func (s *Server) Shutdown() {
