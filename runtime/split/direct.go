@@ -724,13 +724,15 @@ func (c *serverConn) call(guest, who string, body []byte, movable bool) (held bo
 	ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: payload, Abandonable: true}
 	ev.SetHeader(header)
 	if timeout > 0 {
-		ev.Deadline = time.Now().UnixNano() + timeout
-		if !c.remote && sent > 0 {
-			// The caller's clock is this machine's: the time the call sat
-			// in the socket (a replica stopped, then resumed) counts, and
-			// a call whose caller has given up is dropped unrun.
-			ev.Deadline = min(ev.Deadline, sent+timeout)
+		// Over a Unix socket, the caller's clock is this machine's: the
+		// time the call sat in the socket (a replica stopped, then
+		// resumed) counts, and a call whose caller has given up is
+		// dropped unrun. Over TCP, the caller says it gave the call up.
+		var sentHere int64
+		if !c.remote {
+			sentHere = sent
 		}
+		ev.Deadline = callDeadline(time.Now().UnixNano(), timeout, sentHere)
 	}
 	if traceparent != "" {
 		ev.Trace, _ = abi.ParseTraceparent(traceparent)

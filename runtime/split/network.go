@@ -31,6 +31,50 @@ const (
 	headerStatus  = "Status" // set by the NATS server: "503" when no one subscribes
 )
 
+// headerSent says when and where the caller sent a call that has a
+// deadline: "<Unix ns>@<machine>" (machineID). A replica on the same
+// machine shares the caller's clock, and counts the call's deadline from
+// its sending too (callDeadline); one on another machine cannot.
+const headerSent = "Parigot-Sent"
+
+// sentAt is the value of headerSent for a call sent at now (Unix ns)
+// from machine.
+func sentAt(now int64, machine string) string {
+	return strconv.FormatInt(now, 10) + "@" + machine
+}
+
+// sentHere is when a call whose headerSent is v was sent (Unix ns), when
+// it was sent from machine; 0 when it was not, or v says nothing.
+func sentHere(v, machine string) int64 {
+	at, from, ok := strings.Cut(v, "@")
+	if !ok || from != machine {
+		return 0
+	}
+	sent, err := strconv.ParseInt(at, 10, 64)
+	if err != nil || sent < 0 {
+		return 0
+	}
+	return sent
+}
+
+// callDeadline is the deadline (Unix ns) of a call that arrives at now
+// with timeout (ns) left when its caller sent it at sent (Unix ns; 0:
+// unknown, or by another machine's clock): timeout from its arrival, but
+// no later than timeout from its sending. So a call that sat waiting
+// past its deadline (its replica's process stopped by SIGSTOP or a
+// debugger, then resumed, with the call in a socket or in the NATS
+// server's buffers) is due when it arrives, and its replica's host drops
+// it unrun, counted as expired, as a call whose deadline passed in its
+// inbox is in single mode: its caller has had its answer. Over a direct
+// connection and through the NATS server alike.
+func callDeadline(now, timeout, sent int64) int64 {
+	d := now + timeout
+	if sent > 0 {
+		d = min(d, sent+timeout)
+	}
+	return d
+}
+
 // headerTraceparent is the W3C Trace Context header, on a call while
 // tracing is on: the span it was made on behalf of, in the caller's process.
 const headerTraceparent = abi.TraceparentHeader
@@ -282,7 +326,7 @@ func (n *Network) subscribeCalls(guest string, services []string, local route.En
 				ev.SetHeader(h)
 			}
 			if d, err := strconv.ParseInt(m.Header.Get(headerTimeout), 10, 64); err == nil {
-				ev.Deadline = time.Now().UnixNano() + d
+				ev.Deadline = callDeadline(time.Now().UnixNano(), d, sentHere(m.Header.Get(headerSent), n.machine))
 			}
 			if tp := m.Header.Get(headerTraceparent); tp != "" {
 				ev.Trace, _ = abi.ParseTraceparent(tp)
@@ -721,7 +765,9 @@ func (r *remoteService) send(ev abi.Event, from route.Endpoint, tried []*clientC
 	m.Reply = prefix + "." + r.spec.Name + "." + strconv.FormatUint(ev.CallID, 10)
 	m.Header.Set(headerMethod, ev.Method)
 	if ev.Deadline > 0 {
-		m.Header.Set(headerTimeout, strconv.FormatInt(ev.Deadline-time.Now().UnixNano(), 10))
+		now := time.Now().UnixNano()
+		m.Header.Set(headerTimeout, strconv.FormatInt(ev.Deadline-now, 10))
+		m.Header.Set(headerSent, sentAt(now, r.net.machine))
 	}
 	if ev.Trace.Valid() {
 		m.Header.Set(headerTraceparent, ev.Trace.Traceparent())

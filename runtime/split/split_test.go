@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,6 +25,7 @@ import (
 	"parigot.dev/parigot/internal/testguest"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/lines"
+	"parigot.dev/parigot/runtime/observe"
 )
 
 // The test binary doubles as the split-mode child process: Supervise starts
@@ -31,6 +34,17 @@ const envChild = "PARIGOT_SPLIT_TEST_CHILD"
 
 // envChildState, when set, holds the JSON of the app's State for the child.
 const envChildState = "PARIGOT_SPLIT_TEST_CHILD_STATE"
+
+// For a child a test starts itself, without a supervisor (and so without
+// a link): envChildSeed holds its guest's nkey seed, for the test's own
+// server (whose URL is in EnvURL); envChildNATSOnly, when set, keeps its
+// calls on NATS (ChildOptions.NATSOnly); envChildMetrics, when set, names
+// a file where it writes the URL of its /metrics.
+const (
+	envChildSeed     = "PARIGOT_SPLIT_TEST_CHILD_SEED"
+	envChildNATSOnly = "PARIGOT_SPLIT_TEST_CHILD_NATS_ONLY"
+	envChildMetrics  = "PARIGOT_SPLIT_TEST_CHILD_METRICS"
+)
 
 func TestMain(m *testing.M) {
 	if spec := os.Getenv(envSupervisor); spec != "" {
@@ -60,8 +74,24 @@ func runTestChild(spec, name string) int {
 	defer stop()
 	tracing := childTracing(name)
 	defer shutdownTracing(tracing)
-	res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: name, Conn: ConnFromEnv(""), Stdout: os.Stdout, Stderr: os.Stderr,
-		ReadyTimeout: patience, State: st, Tracing: tracing})
+	conn := ConnFromEnv("")
+	conn.Seed = os.Getenv(envChildSeed)
+	var metrics *observe.Metrics
+	if path := os.Getenv(envChildMetrics); path != "" {
+		metrics = observe.NewMetrics()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		go http.Serve(ln, metrics.Handler())
+		if err := os.WriteFile(path, []byte("http://"+ln.Addr().String()+"/metrics"), 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	res, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: name, Conn: conn, Stdout: os.Stdout, Stderr: os.Stderr,
+		ReadyTimeout: patience, State: st, Tracing: tracing, Metrics: metrics, NATSOnly: os.Getenv(envChildNATSOnly) != ""})
 	if errors.As(err, new(*ReportedError)) {
 		return 1
 	}
