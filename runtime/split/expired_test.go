@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/abi"
@@ -183,19 +181,7 @@ func TestAFrozenReplicaOverNATSDropsTheCallsThatExpiredMeanwhile(t *testing.T) {
 	}
 	back := caller.Service("test.Back")
 	nc := native.NewCaller("ticker")
-	call := func(ctx context.Context, method, s string) (string, error) {
-		req, _ := proto.Marshal(wrapperspb.String(s))
-		ev, err := nc.Call(ctx, back, "test.Back/"+method, req)
-		if err != nil {
-			return "", err
-		}
-		if ev.Code != abi.CodeOK {
-			return "", fmt.Errorf("%v: %s", ev.Code, abi.ErrorMessage(ev.Payload))
-		}
-		var r wrapperspb.StringValue
-		proto.Unmarshal(ev.Payload, &r)
-		return r.GetValue(), nil
-	}
+	call := callBack(nc, back)
 	if got, err := call(ctx, "Count", ""); err != nil || got != "relayed 0" {
 		t.Fatalf("Count: %q, %v", got, err)
 	}

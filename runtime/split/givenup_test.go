@@ -129,19 +129,7 @@ func TestAServiceInAnotherProcessDoesNotRunTheCallsGivenUp(t *testing.T) {
 			}
 			back := caller.Service("test.Back")
 			nc := native.NewCaller("ticker")
-			call := func(ctx context.Context, method, s string) (string, error) {
-				req, _ := proto.Marshal(wrapperspb.String(s))
-				ev, err := nc.Call(ctx, back, "test.Back/"+method, req)
-				if err != nil {
-					return "", err
-				}
-				if ev.Code != abi.CodeOK {
-					return "", fmt.Errorf("%v: %s", ev.Code, abi.ErrorMessage(ev.Payload))
-				}
-				var r wrapperspb.StringValue
-				proto.Unmarshal(ev.Payload, &r)
-				return r.GetValue(), nil
-			}
+			call := callBack(nc, back)
 			// Busy holds the service for half a second; the calls after it
 			// wait, on the one connection, then in its inbox.
 			busy := make(chan error, 1)
@@ -169,5 +157,23 @@ func TestAServiceInAnotherProcessDoesNotRunTheCallsGivenUp(t *testing.T) {
 				t.Errorf("the service says %q (%v), want \"relayed 1\": it ran given-up calls", got, err)
 			}
 		})
+	}
+}
+
+// callBack calls methods of the test.Back service at back, as nc, with a
+// string and for a string: an error for a reply that is no success.
+func callBack(nc *native.Caller, back route.Endpoint) func(ctx context.Context, method, s string) (string, error) {
+	return func(ctx context.Context, method, s string) (string, error) {
+		req, _ := proto.Marshal(wrapperspb.String(s))
+		ev, err := nc.Call(ctx, back, "test.Back/"+method, req)
+		if err != nil {
+			return "", err
+		}
+		if ev.Code != abi.CodeOK {
+			return "", fmt.Errorf("%v: %s", ev.Code, abi.ErrorMessage(ev.Payload))
+		}
+		var r wrapperspb.StringValue
+		proto.Unmarshal(ev.Payload, &r)
+		return r.GetValue(), nil
 	}
 }
