@@ -157,6 +157,11 @@ func (s *single) startServices(ctx context.Context) error {
 		if e.err != nil {
 			return e.err
 		}
+		if len(names) == 0 {
+			// An app of programs alone: its services' host, with nothing
+			// to run, ends at once, and there was nothing to be ready.
+			return nil
+		}
 		return fmt.Errorf("the services ended before they were all ready")
 	}
 }
