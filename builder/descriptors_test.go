@@ -114,3 +114,58 @@ program "hello" {
 		t.Errorf("descriptors of an app without protos: %d files, %v; want an empty set", len(set.File), err)
 	}
 }
+
+// TestDescriptorsCompileTheProtosAndWriteNothing: parigot state reads
+// stored messages with the descriptors of an app never built, whose
+// manifest names a service no proto defines yet, and leaves its
+// directory as it was.
+func TestDescriptorsCompileTheProtosAndWriteNothing(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"parigot.hcl": shopHeader + `
+proto "stock" {
+  root  = "proto"
+  files = ["proto/stock/v1/stock.proto"]
+}
+service "stock" {
+  source     = "./stock"
+  implements = ["stock.v1.Warehouse"]
+}
+`,
+		"proto/stock/v1/stock.proto": `syntax = "proto3";
+package stock.v1;
+option go_package = "example.com/shop/gen/stock/v1;stockv1";
+import "google/protobuf/wrappers.proto";
+message StockLevel { string sku = 1; google.protobuf.Int64Value count = 2; }
+`,
+	})
+	before, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := LoadDeclared(dir)
+	if err != nil {
+		t.Fatal(rendered(err))
+	}
+	set, err := Descriptors(context.Background(), app, dir)
+	if err != nil {
+		t.Fatal(rendered(err))
+	}
+	reg, err := protodesc.NewFiles(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.FindDescriptorByName("stock.v1.StockLevel"); err != nil {
+		t.Error(err)
+	}
+	if _, err := reg.FindDescriptorByName("google.protobuf.Int64Value"); err != nil {
+		t.Error(err)
+	}
+	after, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("the app's directory after Descriptors: %v, want it as it was: %v", after, before)
+	}
+}

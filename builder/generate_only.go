@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/hashicorp/hcl/v2"
+	"google.golang.org/protobuf/types/descriptorpb"
 
 	"parigot.dev/parigot/codegen"
 	"parigot.dev/parigot/internal/progress"
@@ -78,4 +79,29 @@ func Vet(ctx context.Context, app *manifest.App, dir string) (protosOK bool, err
 	}
 	_, err = compileProtos(ctx, app, in)
 	return protosOK, err
+}
+
+// Descriptors compiles the protos of app, loaded from dir, in-process as a
+// build does, and returns their descriptors and those of every file they
+// import (the well-known types included), dependencies first. It writes
+// and removes nothing, needs no build of the app and no guest's source,
+// and checks the protos alone, not the app's use of them: what parigot
+// state reads stored messages with, on any machine with the app's
+// sources. An app without protos has an empty set. Errors in the protos
+// are a *DiagnosticsError.
+func Descriptors(ctx context.Context, app *manifest.App, dir string) (*descriptorpb.FileDescriptorSet, error) {
+	in, err := codegenInput(app, dir)
+	if err != nil {
+		return nil, err
+	}
+	in.NoWrite = true
+	in.Check = nil
+	gen, err := compileProtos(ctx, app, in)
+	if err != nil {
+		return nil, err
+	}
+	if gen.Descriptors == nil {
+		return &descriptorpb.FileDescriptorSet{}, nil
+	}
+	return gen.Descriptors, nil
 }
