@@ -18,6 +18,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/suggest"
@@ -128,43 +129,105 @@ type storeValue struct {
 	Encoding string `json:"encoding"`
 	Value    string `json:"value"`
 	Size     int    `json:"size"`
+	// With --as, the value decoded as that message.
+	shownMessage
 }
 
 func newStateGetCommand(f *stateFlags, stdout, stderr io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var as string
+	cmd := &cobra.Command{
 		Use:   "get STORE KEY",
 		Short: "Print the value of a key of a store",
 		Long: `get prints the value KEY of STORE holds. A value that is UTF-8 text is
-printed as it is; any other (a proto message's wire form, say) is printed
-in base64, and stderr says so: base64 -d turns it back into its bytes. With
---json, an object with its revision, when it was written, its encoding
-("text" or "base64") and the value.`,
+printed as it is; any other is printed in base64, and stderr says so:
+base64 -d turns it back into its bytes. With --json, an object with its
+revision, when it was written, its encoding ("text" or "base64") and the
+value.
+
+A store holds bytes, whatever wrote them. A proto message (what a guest's
+PutMessage writes) is shown with --as and the message's full name, as its
+.proto file names it with its package (bank.v1.Account): in protobuf
+JSON, from the app's protos, which state compiles as parigot build does
+(no build of the app and no protoc needed). With --json, the object has
+the message beside the bytes: its type, and the message as JSON (decoded).
+A value that is not that message is printed as without --as, and the
+command fails, saying why.`,
 		Example: `  parigot state get accounts acct.alice
-  parigot state get accounts acct.alice | base64 -d | protoc --decode_raw   # a proto message
+  parigot state get accounts acct.alice --as bank.v1.Account   # a proto message, as JSON
   parigot state get accounts acct.alice --json`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.with(cmd.Context(), stderr, "store", args[0], func(in *state.Inspector, _ *manifest.App) error {
+			app, err := f.load("store", args[0])
+			if err != nil {
+				return err
+			}
+			var md protoreflect.MessageDescriptor
+			var types *messageTypes
+			if as != "" {
+				if types, err = appMessageTypes(cmd.Context(), app, f.appDir()); err != nil {
+					return err
+				}
+				if md, err = types.message(as); err != nil {
+					return err
+				}
+			}
+			return f.inspect(stderr, app, func(in *state.Inspector, _ *manifest.App) error {
 				e, err := in.Get(cmd.Context(), args[0], args[1])
 				if err != nil {
 					return err
 				}
 				v := storeValue{Store: args[0], Key: e.Key, Revision: e.Revision, Written: e.Written.UTC(), Size: len(e.Value)}
 				v.Encoding, v.Value = showValue(e.Value)
+				if md != nil {
+					v.shownMessage = types.showAs(md, e.Value)
+				}
 				if f.json {
-					return writeJSON(stdout, v)
+					if err := writeJSON(stdout, v); err != nil || v.Type == "" || v.JSON != nil {
+						return err
+					}
+					return notAsError(v)
 				}
-				if v.Encoding != "text" {
-					fmt.Fprintf(stderr, "parigot: the value of key %s (%d bytes) is not UTF-8 text: it is printed in %s\n", e.Key, len(e.Value), v.Encoding)
-				}
-				if v.Value != "" && !strings.HasSuffix(v.Value, "\n") {
-					v.Value += "\n"
-				}
-				_, err = io.WriteString(stdout, v.Value)
-				return err
+				return printStoreValue(stdout, stderr, v)
 			})
 		},
 	}
+	cmd.Flags().StringVar(&as, "as", "", "show the value as this proto message of the app (its full name: bank.v1.Account), in protobuf JSON")
+	return cmd
+}
+
+// printStoreValue prints v for people: the message it was decoded as, or
+// its value as it is. Not being the message asked for is an error.
+func printStoreValue(stdout, stderr io.Writer, v storeValue) error {
+	switch {
+	case v.JSON != nil:
+		if v.Why != "" {
+			fmt.Fprintf(stderr, "parigot: the value of key %s: %s\n", v.Key, v.Why)
+		}
+		_, err := fmt.Fprintln(stdout, v.indented())
+		return err
+	case v.Type == "" && v.Encoding != "text":
+		fmt.Fprintf(stderr, "parigot: the value of key %s (%d bytes) is not UTF-8 text: it is printed in %s\n", v.Key, v.Size, v.Encoding)
+	}
+	value := v.Value
+	if value != "" && !strings.HasSuffix(value, "\n") {
+		value += "\n"
+	}
+	if _, err := io.WriteString(stdout, value); err != nil {
+		return err
+	}
+	if v.Type == "" {
+		return nil
+	}
+	return notAsError(v)
+}
+
+// notAsError says that v is not the message --as asked for.
+func notAsError(v storeValue) error {
+	how := "as text"
+	if v.Encoding != "text" {
+		how = "in " + v.Encoding
+	}
+	return fmt.Errorf("the value of key %s of store %s is %s (it is printed %s)", v.Key, v.Store, v.Why, how)
 }
 
 // showValue is how a value is printed: as it is when it is UTF-8 text
@@ -186,23 +249,43 @@ func showValue(b []byte) (encoding, shown string) {
 // with loads the app, checks that it declares the store or topic name
 // (kind "store" or "topic"), opens where its state is, and runs do on it.
 func (f *stateFlags) with(ctx context.Context, stderr io.Writer, kind, name string, do func(*state.Inspector, *manifest.App) error) error {
-	if f.natsURL != "" && f.data != "" {
-		return usageError{err: fmt.Errorf("--data reads the data directory, --nats an operator's server: give one or the other")}
-	}
-	if f.natsURL == "" && (f.natsUser != "" || f.creds != "") {
-		return usageError{err: fmt.Errorf("--nats-user and --nats-creds are credentials for --nats: give the server's URL with --nats")}
-	}
-	dir := f.app
-	if dir == "" {
-		dir = "."
-	}
-	app, err := builder.Load(dir)
+	app, err := f.load(kind, name)
 	if err != nil {
 		return err
 	}
-	if err := checkDeclared(app, kind, name); err != nil {
-		return err
+	return f.inspect(stderr, app, do)
+}
+
+// load checks the flags, loads the app, and checks that it declares the
+// store or topic name (kind "store" or "topic"), before any data
+// directory is opened.
+func (f *stateFlags) load(kind, name string) (*manifest.App, error) {
+	if f.natsURL != "" && f.data != "" {
+		return nil, usageError{err: fmt.Errorf("--data reads the data directory, --nats an operator's server: give one or the other")}
 	}
+	if f.natsURL == "" && (f.natsUser != "" || f.creds != "") {
+		return nil, usageError{err: fmt.Errorf("--nats-user and --nats-creds are credentials for --nats: give the server's URL with --nats")}
+	}
+	app, err := builder.Load(f.appDir())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDeclared(app, kind, name); err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+// appDir is the app's directory, or its manifest file, as given.
+func (f *stateFlags) appDir() string {
+	if f.app == "" {
+		return "."
+	}
+	return f.app
+}
+
+// inspect opens where app's state is and runs do on it.
+func (f *stateFlags) inspect(stderr io.Writer, app *manifest.App, do func(*state.Inspector, *manifest.App) error) error {
 	nc, closeState, err := f.connect(app, stderr)
 	if err != nil {
 		return err
@@ -341,52 +424,81 @@ type deadLetter struct {
 	Size       int       `json:"size"`
 	Time       time.Time `json:"time"`
 	Data       []byte    `json:"data"`
+	// The message decoded as its subscriber's request.
+	shownMessage
 }
 
 func newStateDeadCommand(f *stateFlags, stdout, stderr io.Writer) *cobra.Command {
 	var subscriber string
 	cmd := &cobra.Command{
-		Use:   "dead TOPIC",
-		Short: "List the dead letters of a topic",
+		Use:   "dead TOPIC [SEQ...]",
+		Short: "List the dead letters of a topic, or show some in full",
 		Long: `dead lists the dead letters of TOPIC, oldest first: the messages whose
 every delivery to a subscriber failed (see max_attempts). For each: SEQ, its
 place among the topic's stored messages, which redeliver takes; MESSAGE,
 the message's own place in the topic, which the run's "message N of topic
 T dead-lettered" line named; the subscriber whose deliveries failed; how
 many attempts it made; the message's size; when it was dead-lettered (UTC);
-and why its last attempt failed. With --json, an array of objects with the
-same fields, the message's bytes (data, base64) and, for a message
-published while a traced call ran, the id of its trace (trace), where its
-deliveries are, and its redelivery will be. --subscriber NAME lists only
-those of the service NAME.`,
+and why its last attempt failed. --subscriber NAME lists only those of the
+service NAME.
+
+With SEQ (one or more), dead shows those dead letters in full: the same
+and, for a message published while a traced call ran, the id of its trace
+(where its deliveries are, and its redelivery will be), and the message
+itself in protobuf JSON. A topic's message is the request of the method
+its subscriber's subscribe block names, so its type is known from the
+app's protos, which state compiles as parigot build does (no build of the
+app and no protoc needed). A message that is not of that type (another
+shape, written by other code) is shown in base64, with why.
+
+With --json, an array of objects with the same fields, the message's
+bytes (data, base64), its type and the message decoded as JSON (decoded),
+or why not (undecoded).`,
 		Example: `  parigot state dead transfers
+  parigot state dead transfers 14             # dead letter 14, its message as JSON
   parigot state dead transfers --subscriber audit
   parigot state dead transfers --json`,
-		Args: exactArgs(1),
+		Args: seqArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.with(cmd.Context(), stderr, "topic", args[0], func(in *state.Inspector, app *manifest.App) error {
-				dead, err := in.DeadLetters(cmd.Context(), args[0])
+			topic := args[0]
+			app, err := f.load("topic", topic)
+			if err != nil {
+				return err
+			}
+			var messages *deadLetterMessages
+			if f.json || len(args) > 1 {
+				messages = newDeadLetterMessages(cmd.Context(), app, f.appDir(), topic)
+			}
+			return f.inspect(stderr, app, func(in *state.Inspector, app *manifest.App) error {
+				dead, err := in.DeadLetters(cmd.Context(), topic)
 				if err != nil {
 					return err
 				}
-				none := fmt.Sprintf("topic %s has no dead letters", args[0])
+				none := fmt.Sprintf("topic %s has no dead letters", topic)
 				if subscriber != "" {
-					if dead, err = deadLettersOf(app, args[0], subscriber, dead); err != nil {
+					if dead, err = deadLettersOf(app, topic, subscriber, dead); err != nil {
 						return err
 					}
 					none += " of subscriber " + subscriber
+				}
+				if dead, err = chooseDeadLetters(topic, dead, args[1:]); err != nil {
+					return err
 				}
 				if f.json {
 					out := []deadLetter{}
 					for _, d := range dead {
 						out = append(out, deadLetter{Seq: d.Seq, Message: d.Message, Subscriber: d.Subscriber, Attempts: d.Attempts,
-							Error: d.Error, Trace: d.Trace, Size: len(d.Data), Time: d.Time.UTC(), Data: d.Data})
+							Error: d.Error, Trace: d.Trace, Size: len(d.Data), Time: d.Time.UTC(), Data: d.Data,
+							shownMessage: messages.show(d.Subscriber, d.Data)})
 					}
 					return writeJSON(stdout, out)
 				}
 				if len(dead) == 0 {
 					fmt.Fprintln(stdout, none)
 					return nil
+				}
+				if len(args) > 1 {
+					return printDeadLetters(stdout, dead, messages)
 				}
 				tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "SEQ\tMESSAGE\tSUBSCRIBER\tATTEMPTS\tSIZE\tTIME\tERROR")
@@ -400,6 +512,40 @@ those of the service NAME.`,
 	}
 	cmd.Flags().StringVar(&subscriber, "subscriber", "", "list only the dead letters of this subscribed service")
 	return cmd
+}
+
+// printDeadLetters prints dead in full, one after the other, each with
+// its message as its subscriber's request, in protobuf JSON (or in base64,
+// saying why not).
+func printDeadLetters(w io.Writer, dead []state.DeadLetter, messages *deadLetterMessages) error {
+	for i, d := range dead {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "dead letter\t%d of topic %s\n", d.Seq, d.Topic)
+		fmt.Fprintf(tw, "message\t%d\n", d.Message)
+		fmt.Fprintf(tw, "subscriber\t%s\n", d.Subscriber)
+		fmt.Fprintf(tw, "attempts\t%d\n", d.Attempts)
+		fmt.Fprintf(tw, "time\t%s UTC\n", d.Time.UTC().Format(time.DateTime))
+		fmt.Fprintf(tw, "error\t%s\n", d.Error)
+		if d.Trace != "" {
+			fmt.Fprintf(tw, "trace\t%s\n", d.Trace)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		m := messages.show(d.Subscriber, d.Data)
+		switch {
+		case m.JSON != nil && m.Why == "":
+			fmt.Fprintf(w, "%s (%d B):\n%s\n", m.Type, len(d.Data), m.indented())
+		case m.JSON != nil:
+			fmt.Fprintf(w, "%s (%d B; %s):\n%s\n", m.Type, len(d.Data), m.Why, m.indented())
+		default:
+			fmt.Fprintf(w, "%d B in base64 (%s):\n%s\n", len(d.Data), m.Why, base64.StdEncoding.EncodeToString(d.Data))
+		}
+	}
+	return nil
 }
 
 // deadLettersOf keeps, of a topic's dead letters, those of subscriber: a
@@ -445,17 +591,7 @@ again is dead-lettered again.`,
 		Example: `  parigot state redeliver transfers --dry-run   # what it would do
   parigot state redeliver transfers             # all of them
   parigot state redeliver transfers 7 9         # dead letters 7 and 9`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usageError{err: fmt.Errorf("usage: parigot state %s", cmd.Use)}
-			}
-			for _, a := range args[1:] {
-				if _, err := strconv.ParseUint(a, 10, 64); err != nil {
-					return usageError{err: fmt.Errorf("%q is not the number of a dead letter (the SEQ that parigot state dead %s lists)", a, args[0])}
-				}
-			}
-			return nil
-		},
+		Args: seqArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			topic := args[0]
 			return f.with(cmd.Context(), stderr, "topic", topic, func(in *state.Inspector, _ *manifest.App) error {
@@ -501,6 +637,20 @@ again is dead-lettered again.`,
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be redelivered, and do nothing")
 	return cmd
+}
+
+// seqArgs are the arguments TOPIC [SEQ...]: a topic and numbers of its
+// dead letters.
+func seqArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return usageError{err: fmt.Errorf("usage: parigot state %s", cmd.Use)}
+	}
+	for _, a := range args[1:] {
+		if _, err := strconv.ParseUint(a, 10, 64); err != nil {
+			return usageError{err: fmt.Errorf("%q is not the number of a dead letter (the SEQ that parigot state dead %s lists)", a, args[0])}
+		}
+	}
+	return nil
 }
 
 // chooseDeadLetters picks the dead letters numbered seqs (all of them when

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"parigot.dev/parigot/builder"
 	"parigot.dev/parigot/internal/otlptest"
@@ -33,7 +34,34 @@ func stateCommand(t *testing.T, args ...string) (stdout, stderr string, code int
 
 // deadHello is the row of parigot state dead for the deadletters app's
 // message, refused twice by sink; its first submatch is the SEQ.
-var deadHello = regexp.MustCompile(`(?m)^(\d+) +1 +sink +2 +5 B +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +internal: refused hello, as told$`)
+var deadHello = regexp.MustCompile(`(?m)^(\d+) +1 +sink +2 +7 B +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +internal: refused hello, as told$`)
+
+// deadHelloInFull is what parigot state dead news SEQ prints of the same
+// dead letter: its message as a test.Note, the request of sink's Take.
+func deadHelloInFull(seq string) *regexp.Regexp {
+	return regexp.MustCompile(`^dead letter  ` + seq + ` of topic news
+message      1
+subscriber   sink
+attempts     2
+time         \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC
+error        internal: refused hello, as told
+(trace        [0-9a-f]{32}
+)?test\.Note \(7 B\):
+\{
+  "text": "hello"
+\}
+$`)
+}
+
+// compactJSON is j without the spaces between its tokens.
+func compactJSON(t *testing.T, j []byte) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := json.Compact(&b, j); err != nil {
+		t.Errorf("%s: %v", j, err)
+	}
+	return b.String()
+}
 
 // TestStateListsAndRedeliversDeadLetters runs an app whose subscriber
 // refuses a message until it is dead-lettered, stops it, and then
@@ -65,12 +93,24 @@ func TestStateListsAndRedeliversDeadLetters(t *testing.T) {
 	stdout, _, _ = stateCommand(t, append([]string{"dead", "news", "--json"}, where...)...)
 	var dead []deadLetter
 	if err := json.Unmarshal([]byte(stdout), &dead); err != nil || len(dead) != 1 || strconv.FormatUint(dead[0].Seq, 10) != seq ||
-		string(dead[0].Data) != "hello" || dead[0].Subscriber != "sink" || dead[0].Attempts != 2 {
-		t.Errorf("state dead --json: %v\n%s", err, stdout)
+		len(dead[0].Data) != 7 || dead[0].Subscriber != "sink" || dead[0].Attempts != 2 ||
+		dead[0].Type != "test.Note" || compactJSON(t, dead[0].JSON) != `{"text":"hello"}` || dead[0].Why != "" {
+		t.Errorf("state dead --json: %v\n%s\nwant the message as a test.Note beside its bytes", err, stdout)
+	}
+	stdout, stderr, code = stateCommand(t, append([]string{"dead", "news", seq}, where...)...)
+	if want := deadHelloInFull(seq); code != 0 || !want.MatchString(stdout) {
+		t.Errorf("state dead news %s: exit %d, stdout:\n%s\nstderr:\n%s\nwant it matching\n%s", seq, code, stdout, stderr, want)
 	}
 
-	if stdout, stderr, code := stateCommand(t, append([]string{"keys", "kv"}, where...)...); code != 0 || stdout != "bin\nsent\ntries.hello\n" {
+	if stdout, stderr, code := stateCommand(t, append([]string{"keys", "kv"}, where...)...); code != 0 || stdout != "bin\nnote\nsent\ntries.hello\n" {
 		t.Errorf("state keys kv: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if stdout, stderr, code := stateCommand(t, append([]string{"get", "kv", "note", "--as", "test.Note"}, where...)...); code != 0 || stdout != "{\n  \"text\": \"kept\"\n}\n" || stderr != "" {
+		t.Errorf("state get kv note --as test.Note: exit %d\n%s%s", code, stdout, stderr)
+	}
+	stdout, stderr, code = stateCommand(t, append([]string{"get", "kv", "sent", "--as", "test.Note"}, where...)...)
+	if want := regexp.MustCompile(`^parigot: the value of key sent of store kv is not a test.Note: proto:.* \(it is printed as text\)\n$`); code != exitFailure || stdout != "yes\n" || !want.MatchString(stderr) {
+		t.Errorf("state get kv sent --as test.Note: exit %d\n%s%s\nwant exit 1, the value as text, and %s", code, stdout, stderr, want)
 	}
 	if stdout, _, code := stateCommand(t, append([]string{"keys", "kv", "tries.*"}, where...)...); code != 0 || stdout != "tries.hello\n" {
 		t.Errorf("state keys kv tries.*: exit %d\n%s", code, stdout)
@@ -162,6 +202,51 @@ func TestStateReadsAnOperatorsServer(t *testing.T) {
 	if code != 0 || stdout != "topic news has no dead letters\n" {
 		t.Errorf("state dead --nats: exit %d\n%s%s", code, stdout, stderr)
 	}
+
+	// Messages of the topic's type and of others, dead-lettered: each is
+	// shown as it can be, and none hides the others.
+	note := protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "hello")
+	if _, err := kv.Put(t.Context(), "note", note); err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range []struct {
+		subscriber string
+		data       []byte
+	}{{"sink", note}, {"sink", []byte("hello")}, {"audit", note}} {
+		m := nats.NewMsg(state.DeadSubject(app.Name, "news"))
+		m.Data = d.data
+		m.Header.Set(state.HeaderDeadGuest, d.subscriber)
+		m.Header.Set(state.HeaderDeadSequence, strconv.Itoa(i+1))
+		m.Header.Set(state.HeaderDeadAttempts, "2")
+		m.Header.Set(state.HeaderDeadError, "internal: refused")
+		if _, err := e.JetStream().PublishMsg(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdout, stderr, code = stateCommand(t, append([]string{"dead", "news", "1", "2", "3", "--nats-user", "ops:secret"}, where...)...)
+	for _, want := range []string{
+		"attempts     2\n",
+		"test.Note (7 B):\n{\n  \"text\": \"hello\"\n}\n\n",
+		"5 B in base64 (not a test.Note: proto:",
+		"aGVsbG8=\n\n",
+		"7 B in base64 (not decoded: audit does not subscribe to topic news in testdata/apps/deadletters/parigot.hcl, which would say the message's type):\nCgVoZWxsbw==\n",
+	} {
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("state dead news 1 2 3 --nats: exit %d\n%s%s\nwant it to hold %q", code, stdout, stderr, want)
+		}
+	}
+	stdout, _, _ = stateCommand(t, append([]string{"dead", "news", "--json", "--nats-user", "ops:secret"}, where...)...)
+	var dead []deadLetter
+	if err := json.Unmarshal([]byte(stdout), &dead); err != nil || len(dead) != 3 ||
+		compactJSON(t, dead[0].JSON) != `{"text":"hello"}` || dead[1].JSON != nil || !strings.HasPrefix(dead[1].Why, "not a test.Note: proto:") ||
+		string(dead[1].Data) != "hello" || dead[2].Type != "" || dead[2].JSON != nil {
+		t.Errorf("state dead --json --nats: %v\n%s\nwant the first decoded, the other two in base64 with why", err, stdout)
+	}
+	stdout, stderr, code = stateCommand(t, append([]string{"get", "kv", "note", "--as", "test.Note", "--json", "--nats-user", "ops:secret"}, where...)...)
+	var v storeValue
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil || code != 0 || v.Type != "test.Note" || compactJSON(t, v.JSON) != `{"text":"hello"}` || v.Encoding != "base64" {
+		t.Errorf("state get kv note --as test.Note --json --nats: exit %d, %v\n%s%s", code, err, stdout, stderr)
+	}
 	if _, stderr, code := stateCommand(t, append([]string{"keys", "kv", "--nats-user", "ops:wrong"}, where...)...); code != exitFailure || !strings.Contains(stderr, "the server refused the credentials") {
 		t.Errorf("state keys with a wrong password: exit %d\n%s", code, stderr)
 	}
@@ -204,7 +289,10 @@ func TestStateJoinsARunningApp(t *testing.T) {
 			if _, stderr, code := stateCommand(t, append([]string{"dead", "news", "--subscriber", "snk"}, where...)...); code != exitFailure || stderr != "parigot: snk is no subscriber of topic news: did you mean sink?\n" {
 				t.Errorf("state dead --subscriber snk: exit %d\n%s", code, stderr)
 			}
-			if stdout, stderr, code := stateCommand(t, append([]string{"keys", "kv"}, where...)...); code != 0 || stdout != "bin\nsent\ntries.hello\n" {
+			if got, stderr, code := stateCommand(t, append([]string{"dead", "news", seq}, where...)...); code != 0 || !deadHelloInFull(seq).MatchString(got) {
+				t.Errorf("state dead news %s while the app runs: exit %d\n%s%s", seq, code, got, stderr)
+			}
+			if stdout, stderr, code := stateCommand(t, append([]string{"keys", "kv"}, where...)...); code != 0 || stdout != "bin\nnote\nsent\ntries.hello\n" {
 				t.Errorf("state keys kv while the app runs: exit %d\n%s%s", code, stdout, stderr)
 			}
 			if stdout, stderr, code := stateCommand(t, append([]string{"get", "kv", "tries.hello"}, where...)...); code != 0 || stdout != "2\n" || stderr != "" {

@@ -2,7 +2,8 @@
 // the first two times (its subscription's max_attempts, so the message is
 // dead-lettered), counting them in the store under tries.<message>, and
 // takes it the third time, writing done.<message>. Its Send publishes a
-// message on news, on behalf of the call (the traces' tests).
+// message on news, a Note of the text it is given, on behalf of the call
+// (the traces' tests).
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"parigot.dev/parigot/cmd/parigot/testdata/apps/deadletters/gen"
 	"parigot.dev/parigot/runtime/guest"
 )
 
@@ -34,14 +36,19 @@ func main() {
 			out.Reject(guest.Errorf(guest.CodeInvalidArgument, "not a StringValue: %v", err))
 			return out
 		}
-		news.Publish([]byte(text.GetValue())).
+		news.PublishMessage(&gen.Note{Text: text.GetValue()}).
 			Success(func(uint64) { out.Resolve([]byte{}) }).
 			Failure(func(err error) { out.Reject(err) })
 		return out
 	}
 	take := func(_ context.Context, body []byte) *guest.Future[[]byte] {
 		out := guest.NewFuture[[]byte]()
-		msg := string(body) // body is the request's buffer, reused once this returns
+		var note gen.Note
+		if err := proto.Unmarshal(body, &note); err != nil {
+			out.Reject(guest.Errorf(guest.CodeInvalidArgument, "not a Note: %v", err))
+			return out
+		}
+		msg := note.GetText()
 		tries := func(n int) {
 			kv.Put("tries."+msg, []byte(strconv.Itoa(n+1))).Success(func(uint64) {
 				if n < refusals {
