@@ -311,6 +311,10 @@ type signs struct {
 type ending struct {
 	code    int      // the exit code it gives the run: its own, 1 for a failure
 	failure *Failure // nil when it ended as asked: a program's exit, a stop
+	// panicMessage is the value of the panic, for a failure that is one
+	// (CausePanicked), when the guest printed it: what a dead letter's
+	// reason adds (instance.PanicMessage), and no caller's error.
+	panicMessage string
 }
 
 // goRuntimeExit is the exit code of a Go program whose runtime gave up: a

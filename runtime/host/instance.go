@@ -137,6 +137,9 @@ type instance struct {
 	// guest's own stack trace.
 	notesMu    sync.Mutex
 	endedNotes []string
+	// panicMessage is the value of the panic that ended the guest's last
+	// run, if that was one: see PanicMessage. Guarded by notesMu.
+	panicMessage string
 
 	memory  memorySeen       // with metrics on: see observe.go
 	current abi.TraceContext // owned; tracing on: the span the guest runs on behalf of (see observe.go)
@@ -244,6 +247,24 @@ func (in *instance) EndedBy(topic string, seq, attempt, maxAttempts uint64, reas
 		in.spec.Kind, in.run.label(in), seq, topic, attempt, maxAttempts, reason, maxAttempts, topic)
 	in.notesMu.Lock()
 	in.endedNotes = append(in.endedNotes, note)
+	in.notesMu.Unlock()
+}
+
+// PanicMessage is the value of the panic that ended the service's last
+// run ("index out of range [3] with length 3"), as the guest printed it,
+// or "" (it ended otherwise, or printed none): package state's
+// DeliveryWatcher, which adds it to the reason of a dead letter whose
+// delivery ended the service. Callers' errors do not carry it: a
+// gateway's client is no one to read a service's internals.
+func (in *instance) PanicMessage() string {
+	in.notesMu.Lock()
+	defer in.notesMu.Unlock()
+	return in.panicMessage
+}
+
+func (in *instance) setPanicMessage(m string) {
+	in.notesMu.Lock()
+	in.panicMessage = m
 	in.notesMu.Unlock()
 }
 

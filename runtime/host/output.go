@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"parigot.dev/parigot/runtime/internal/lines"
 )
@@ -21,6 +23,9 @@ type guestOutput struct {
 	panicked   atomic.Bool
 	oom        atomic.Bool
 	deadlocked atomic.Bool
+	// panicMessage is the value of the first panic the guest printed
+	// ("panic: <value>"), for a dead letter's reason.
+	panicMessage atomic.Pointer[string]
 }
 
 func newGuestOutput(sink *lines.Sink, prefix string, escapeSaid bool) *guestOutput {
@@ -53,6 +58,10 @@ func (o *guestOutput) look(line []byte) {
 	if bytes.HasPrefix(line, []byte("panic: ")) || bytes.HasPrefix(line, []byte("fatal error: ")) {
 		o.panicked.Store(true)
 	}
+	if v, ok := bytes.CutPrefix(line, []byte("panic: ")); ok && o.panicMessage.Load() == nil {
+		m := panicValue(v)
+		o.panicMessage.CompareAndSwap(nil, &m)
+	}
 	if bytes.HasPrefix(line, []byte(goDeadlock)) {
 		o.deadlocked.Store(true)
 	}
@@ -61,6 +70,37 @@ func (o *guestOutput) look(line []byte) {
 			o.oom.Store(true)
 		}
 	}
+}
+
+// maxPanicMessage bounds the panic's message a dead letter's reason
+// carries: a header of every dead letter, not a log.
+const maxPanicMessage = 200
+
+// panicValue is the value of a panic's line, as a dead letter's reason
+// gives it: one line of valid UTF-8, at most maxPanicMessage bytes (cut
+// with "..."), without the runtime's " [recovered]".
+func panicValue(v []byte) string {
+	m := strings.ToValidUTF8(strings.TrimSpace(string(v)), "?")
+	m = strings.TrimSuffix(m, " [recovered]")
+	if len(m) > maxPanicMessage {
+		cut := maxPanicMessage
+		for cut > 0 && !utf8.RuneStart(m[cut]) {
+			cut--
+		}
+		m = m[:cut] + "..."
+	}
+	return m
+}
+
+// panicMessage is the value of the first panic the guest printed on
+// stdout or stderr, or "".
+func panicMessage(outs ...*guestOutput) string {
+	for _, o := range outs {
+		if m := o.panicMessage.Load(); m != nil {
+			return *m
+		}
+	}
+	return ""
 }
 
 // goDeadlock is how the Go runtime says that every goroutine waits and none

@@ -45,3 +45,37 @@ func TestParigotsOwnWarningsAreRecordsInJSONMode(t *testing.T) {
 		t.Errorf("the warning is written %q (%v), want one record of parigot's saying it", out.String(), err)
 	}
 }
+
+// TestAPanicsValueIsOneShortLineForADeadLetter: what a dead letter's
+// reason adds of a guest's panic, from the line its Go runtime printed.
+func TestAPanicsValueIsOneShortLineForADeadLetter(t *testing.T) {
+	long := strings.Repeat("é", 150) // 300 bytes
+	for _, c := range []struct{ name, line, want string }{
+		{"a runtime error", "runtime error: index out of range [3] with length 3\n", "runtime error: index out of range [3] with length 3"},
+		{"a value panicked again after a recover", "poison, as told [recovered]", "poison, as told"},
+		{"invalid UTF-8 is replaced", "bad \xff byte", "bad ? byte"},
+		{"a long value is cut between runes", long, strings.Repeat("é", 100) + "..."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := panicValue([]byte(c.line)); got != c.want {
+				t.Errorf("panicValue(%q) = %q, want %q", c.line, got, c.want)
+			}
+		})
+	}
+}
+
+// TestTheFirstPanicIsTheOneADeadLetterGives: a guest whose deferred code
+// panics again prints two panics; the first is what ended it.
+func TestTheFirstPanicIsTheOneADeadLetterGives(t *testing.T) {
+	var out guestOutput
+	out.look([]byte("some output\n"))
+	if got := panicMessage(&out); got != "" {
+		t.Errorf("before any panic: %q, want none", got)
+	}
+	out.look([]byte("panic: first\n"))
+	out.look([]byte("\tpanic: second\n"))
+	out.look([]byte("panic: third\n"))
+	if got := panicMessage(&guestOutput{}, &out); got != "first" {
+		t.Errorf("after three panics: %q, want the first", got)
+	}
+}

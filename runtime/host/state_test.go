@@ -216,12 +216,12 @@ func TestAPoisonMessageTakesNoInnocentOneInFlightDownWithIt(t *testing.T) {
 	if !done {
 		t.Errorf("ok1 was not processed")
 	}
-	if m := dead["poison"]; m.Header.Get(state.HeaderDeadAttempts) != "3" || m.Header.Get(state.HeaderDeadError) != "unavailable: service sink panicked" {
+	if m := dead["poison"]; m.Header.Get(state.HeaderDeadAttempts) != "3" || m.Header.Get(state.HeaderDeadError) != "unavailable: service sink panicked: poison, as told" {
 		t.Errorf("the poison was dead-lettered after %s attempts with %q, want 3 and its panic",
 			m.Header.Get(state.HeaderDeadAttempts), m.Header.Get(state.HeaderDeadError))
 	}
 	// Said when it happens, once.
-	said := regexp.MustCompile(`(?m)^parigot: service sink: message [0-9]+ of topic news dead-lettered after 3 attempts \(unavailable: service sink panicked\); it is kept on the topic's dead letters`)
+	said := regexp.MustCompile(`(?m)^parigot: service sink: message [0-9]+ of topic news dead-lettered after 3 attempts \(unavailable: service sink panicked: poison, as told\); it is kept on the topic's dead letters`)
 	if n := len(said.FindAllString(out.String(), -1)); n != 1 {
 		t.Errorf("the dead letter was said %d times, want once (%s):\n%s", n, said, out.String())
 	}
@@ -229,7 +229,7 @@ func TestAPoisonMessageTakesNoInnocentOneInFlightDownWithIt(t *testing.T) {
 	// handling, the poison (message 2), right after the line that says
 	// the crash, and never the innocent one.
 	for attempt := 1; attempt <= 2; attempt++ {
-		crash := regexp.MustCompile(fmt.Sprintf(`(?m)^parigot: service sink panicked \(its stack trace is above\); restarting it \(%d of 3\)\nparigot: service sink: message 2 of topic news was being handled when it ended \(attempt %d of 3: unavailable: service sink panicked\); it is delivered again, and dead-lettered if attempt 3 fails too \('parigot state dead news' lists the dead letters\)$`, attempt, attempt))
+		crash := regexp.MustCompile(fmt.Sprintf(`(?m)^parigot: service sink panicked \(its stack trace is above\); restarting it \(%d of 3\)\nparigot: service sink: message 2 of topic news was being handled when it ended \(attempt %d of 3: unavailable: service sink panicked: poison, as told\); it is delivered again, and dead-lettered if attempt 3 fails too \('parigot state dead news' lists the dead letters\)$`, attempt, attempt))
 		if n := len(crash.FindAllString(out.String(), -1)); n != 1 {
 			t.Errorf("attempt %d of the poison was said %d times after its crash, want once (%s)", attempt, n, crash)
 		}

@@ -62,6 +62,7 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 			failures = append(failures, *f)
 			reason = f.Reason()
 		}
+		in.setPanicMessage(end.panicMessage) // before close, whose replies a subscription reads it with
 		in.close(reason)
 		if in.spec.Kind == Service && end.failure != nil {
 			// Other replicas take its calls while it is down, for a while
@@ -227,6 +228,9 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 		overran:    in.overran.Swap(nil),
 		stopping:   stopping,
 	})
+	if end.failure != nil && end.failure.Cause == CausePanicked {
+		end.panicMessage = panicMessage(stderr, stdout)
+	}
 	if end.failure == nil && end.code == 0 && !stopping {
 		r.saidNoLoop(in)
 	}

@@ -240,6 +240,12 @@ func (s *subscriber) finish(id uint64, code abi.Code, reason string, bystander, 
 		d.msg.Ack()
 		return
 	}
+	w, watched := s.target.(DeliveryWatcher)
+	if ended && watched {
+		if p := w.PanicMessage(); p != "" {
+			reason += ": " + p // "service ledger panicked: index out of range [3] with length 3"
+		}
+	}
 	if bystander && d.seq != 0 {
 		s.mu.Lock()
 		if s.free == nil {
@@ -260,7 +266,7 @@ func (s *subscriber) finish(id uint64, code abi.Code, reason string, bystander, 
 		return
 	}
 	d.msg.NakWithDelay(retryDelay(d.attempts))
-	if w, ok := s.target.(DeliveryWatcher); ok && ended {
+	if watched && ended {
 		w.EndedBy(s.sub.Topic, d.seq, d.attempts, uint64(s.sub.MaxAttempts), code.String()+": "+reason)
 	}
 }
@@ -348,8 +354,15 @@ func deadLetterID(topic string, seq uint64, guest string) string {
 //     failed;
 //   - EndedBy: each delivery that ended the service (it crashed or
 //     overran in the message's method) and is delivered again: which
-//     message, its attempt of maxAttempts, and why.
+//     message, its attempt of maxAttempts, and why;
+//   - PanicMessage: the value of the panic that ended the service, which
+//     the reasons of both add.
 type DeliveryWatcher interface {
 	DeadLettered(topic string, seq, attempts uint64, reason string)
 	EndedBy(topic string, seq, attempt, maxAttempts uint64, reason string)
+	// PanicMessage is the value of the panic that ended the service
+	// ("index out of range [3] with length 3"), or "": asked, as a
+	// delivery that ended it is settled, for the reason its dead letter
+	// and EndedBy give, which the operator reads, and no caller does.
+	PanicMessage() string
 }
