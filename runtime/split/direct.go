@@ -512,9 +512,7 @@ func (c *serverConn) gaveUp(body []byte) {
 		g = new(route.GivenUp)
 		c.givenUp.Store(g) // only the reader stores it
 	}
-	for f := (frameReader{b: body}); len(f.b) >= 8; {
-		g.Add(f.u64())
-	}
+	noteGiven(g, body)
 }
 
 // advance notes that c dealt with a frame, for inOrder's waiters: each

@@ -646,8 +646,9 @@ func (cc *clientConn) call(ev abi.Event, from route.Endpoint, move *moving) bool
 
 // giveUp finds the call callID from, in flight on a direct connection
 // to a replica of guest, and tells that replica it was given up (see
-// remoteService.Cancel); over a Unix socket only when not expired.
-func (d *directClient) giveUp(guest string, from route.Endpoint, callID uint64, expired bool) {
+// remoteService.Cancel); over a Unix socket only when not expired. It
+// reports whether it told one.
+func (d *directClient) giveUp(guest string, from route.Endpoint, callID uint64, expired bool) bool {
 	d.mu.Lock()
 	var conns []*clientConn
 	if p := d.peers[guest]; p != nil {
@@ -656,9 +657,10 @@ func (d *directClient) giveUp(guest string, from route.Endpoint, callID uint64, 
 	d.mu.Unlock()
 	for _, cc := range conns {
 		if !(expired && cc.local) && cc.giveUp(from, callID) {
-			return
+			return true
 		}
 	}
+	return false
 }
 
 // giveUp tells cc's replica that the call callID from is given up, if

@@ -83,10 +83,10 @@ func TestANATSCallsDeadlineCountsFromItsSendingOnThisMachine(t *testing.T) {
 }
 
 // startNATSOnlyChild starts name, a service of guests, in a process of its
-// own (this test binary) that takes its calls over NATS only, on srv; it
-// returns the process, ready, and the URL of its /metrics. The process
-// ends with the test.
-func startNATSOnlyChild(t *testing.T, srv *Server, guests []*host.GuestSpec, name string) (*os.Process, string, *lines.Buffer) {
+// own (this test binary) that takes its calls over NATS only, connected
+// with conn; it returns the process, ready, the URL of its /metrics, and
+// what it says. The process ends with the test.
+func startNATSOnlyChild(t *testing.T, conn Conn, guests []*host.GuestSpec, name string) (*os.Process, string, *lines.Buffer) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -97,7 +97,7 @@ func startNATSOnlyChild(t *testing.T, srv *Server, guests []*host.GuestSpec, nam
 	cmd := exec.Command(exe, name)
 	out := new(lines.Buffer)
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = append(os.Environ(), envChild+"="+string(spec), EnvURL+"="+srv.URL(), envChildSeed+"="+srv.seeds[name],
+	cmd.Env = append(os.Environ(), envChild+"="+string(spec), EnvURL+"="+conn.URL, envChildSeed+"="+conn.Seed,
 		envChildNATSOnly+"=1", envChildMetrics+"="+metricsAt)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -158,18 +158,13 @@ func scrape(t *testing.T, url, prefix string) string {
 // has had deadline exceeded already. It had counted their deadlines from
 // their arrival, after the resumption, and ran them all.
 func TestAFrozenReplicaOverNATSDropsTheCallsThatExpiredMeanwhile(t *testing.T) {
-	dir := filepath.Dir(testGuests(t, 1)[0].Wasm)
-	guests := []*host.GuestSpec{
-		{Name: "back", Kind: host.Service, Wasm: filepath.Join(dir, "chain.wasm"), Implements: []string{"test.Back"},
-			MethodTimeout: time.Minute, Replicas: 1, Env: []string{"CHAIN_SERVE=test.Back"}},
-		{Name: "ticker", Kind: host.Program, Requires: []string{"back"}, Replicas: 1},
-	}
+	guests := backAndTicker(t)
 	srv, err := StartServer("test", guests)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	proc, metrics, out := startNATSOnlyChild(t, srv, guests, "back")
+	proc, metrics, out := startNATSOnlyChild(t, srv.Conn("back"), guests, "back")
 	caller := NewNetwork(connectAs(t, srv, "ticker"), "test", guests, "ticker")
 	t.Cleanup(func() { caller.Close() })
 	ctx := t.Context()

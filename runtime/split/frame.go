@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
 )
 
 // The frames of a direct connection (see direct.go). Each is a 4-byte
@@ -152,12 +153,28 @@ func (f frameWriter) untaken(id uint64) error {
 // given writes a frame of the ids of calls their caller gave up.
 func (f frameWriter) given(ids []uint64) error {
 	f.header(frameGiven, 8*len(ids))
-	var b [8]byte
-	for _, id := range ids {
-		binary.BigEndian.PutUint64(b[:], id)
-		f.w.Write(b[:])
-	}
+	f.w.Write(appendGiven(nil, ids))
 	return f.w.Flush()
+}
+
+// appendGiven appends to b the body that names the calls ids as given up
+// by their caller: a frameGiven's, and a given-up message's through the
+// NATS server (given.go). Each id is a u64.
+func appendGiven(b []byte, ids []uint64) []byte {
+	for _, id := range ids {
+		b = binary.BigEndian.AppendUint64(b, id)
+	}
+	return b
+}
+
+// noteGiven adds to g the calls a body of appendGiven names: those its
+// guest has not taken yet are dropped unrun (route.Abandoner). The one
+// rule for a direct connection's given frames and the NATS server's
+// given-up messages.
+func noteGiven(g *route.GivenUp, body []byte) {
+	for f := (frameReader{b: body}); len(f.b) >= 8; {
+		g.Add(f.u64())
+	}
 }
 
 func (f frameWriter) empty(kind frameKind) error {

@@ -78,6 +78,16 @@ func (s subjects) ready(guest string) string { return s.root() + ".ready." + gue
 // reply.<nuid>.<callee guest>.<call id>, see Network.inbox.
 func (s subjects) reply(caller string) string { return s.root() + ".reply." + caller }
 
+// given is where caller says which of its calls to the replicas of the
+// service guest, that went through the NATS server, it gave up (given.go);
+// every replica of guest subscribes to given(guest, "*").
+func (s subjects) given(guest, caller string) string {
+	return s.root() + ".given." + guest + "." + caller
+}
+
+// isGiven reports whether subject is a given-up subject of the app.
+func (s subjects) isGiven(subject string) bool { return strings.HasPrefix(subject, s.root()+".given.") }
+
 // caller is the guest a reply subject (see reply) belongs to; empty when
 // subject is no reply subject of the app.
 func (s subjects) caller(subject string) string {
@@ -101,8 +111,9 @@ func (s subjects) inbox(who string) string { return s.root() + ".inbox." + who }
 // operator's server as configuration text (AuthorizationConfig): one rule,
 // two renderings.
 type grant struct {
-	// publish lists the subjects it may publish to: the calls and the
-	// readiness subjects of the services it requires.
+	// publish lists the subjects it may publish to: the calls, the
+	// readiness subjects and, under its own name, the given-up subjects
+	// of the services it requires.
 	publish []string
 	// subscribe lists the subjects it may subscribe to; "subject queue"
 	// allows only a queue subscription in that group.
@@ -140,7 +151,7 @@ func grantFor(app string, guests []*host.GuestSpec, name string) grant {
 			for _, svc := range spec.Implements {
 				g.subscribe = append(g.subscribe, subj.call(svc)+" "+name)
 			}
-			g.subscribe = append(g.subscribe, subj.ready(name))
+			g.subscribe = append(g.subscribe, subj.ready(name), subj.given(name, "*"))
 			g.responses = replyWindow(spec.MethodTimeout)
 		}
 	}
@@ -148,7 +159,7 @@ func grantFor(app string, guests []*host.GuestSpec, name string) grant {
 		for _, svc := range o.Implements {
 			g.publish = append(g.publish, subj.call(svc))
 		}
-		g.publish = append(g.publish, subj.ready(o.Name))
+		g.publish = append(g.publish, subj.ready(o.Name), subj.given(o.Name, name))
 	}
 	// Every connection reads its own replies and readiness answers, even a
 	// guest that calls nothing: harmless, and no subscribe list is empty

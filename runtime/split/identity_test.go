@@ -114,6 +114,16 @@ func TestAGuestsNATSUserMayDoOnlyWhatItsGuestNeeds(t *testing.T) {
 		{"a gateway cannot take a service's calls", "_gateway-public", sub, "parigot.test.call.test.Faulty", "faulty", false},
 		{"a gateway cannot read a guest's replies", "_gateway-public", sub, "parigot.test.reply.ticker.>", "", false},
 		{"the native caller cannot take a service's calls", "_native", sub, "parigot.test.call.test.Echo", "echo", false},
+		{"a service hears which of its calls their callers gave up", "echo", sub, "parigot.test.given.echo.*", "", true},
+		{"a service cannot hear what another service's callers gave up", "echo", sub, "parigot.test.given.faulty.*", "", false},
+		{"a program says which of its calls to the service it requires it gave up", "ticker", pub, "parigot.test.given.echo.ticker", "", true},
+		{"a program cannot give up another caller's calls", "ticker", pub, "parigot.test.given.echo.tocker", "", false},
+		{"a program cannot give up calls to a service it does not require", "ticker", pub, "parigot.test.given.faulty.ticker", "", false},
+		{"a program cannot hear what a service's callers gave up", "ticker", sub, "parigot.test.given.echo.*", "", false},
+		{"a service that requires another gives up its calls to it", "faulty", pub, "parigot.test.given.echo.faulty", "", true},
+		{"a gateway gives up its calls to the services it serves", "_gateway-public", pub, "parigot.test.given.faulty._gateway-public", "", true},
+		{"a gateway cannot give up calls to a service it does not serve", "_gateway-public", pub, "parigot.test.given.echo._gateway-public", "", false},
+		{"the native caller gives up its calls to every service", "_native", pub, "parigot.test.given.faulty._native", "", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			nc := connectAs(t, srv, c.who)

@@ -146,6 +146,22 @@ type Network struct {
 	// says so with notWaiting (nil: says nothing). Nil: none is.
 	down       func(guest string) bool
 	notWaiting func(guest string)
+
+	// The calls given up that went through the NATS server (given.go).
+	// As a caller: gmu guards givenNews, those not yet published, and
+	// givenTelling, set while a goroutine publishes them; givenOff is set
+	// once the server refused to let it publish them. As a service: held,
+	// what its callers gave up; hearing, the local guests that hear it
+	// (under mu). givenPubRefused and givenSubRefused: each refusal is
+	// said once.
+	gmu             sync.Mutex
+	givenNews       map[givenNews][]uint64
+	givenTelling    bool
+	givenOff        atomic.Bool
+	held            givenTable
+	hearing         map[string]bool
+	givenPubRefused atomic.Bool
+	givenSubRefused atomic.Bool
 }
 
 // SkipDown has WaitReady (and AwaitRequired) not wait for a service that
@@ -176,7 +192,7 @@ type inboxKey struct {
 func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...string) *Network {
 	n := &Network{nc: nc, subj: subjects{app}, guests: guests, owner: map[string]*host.GuestSpec{}, local: map[string]bool{},
 		refused: make(chan *PermissionError, 1), inboxes: map[inboxKey]string{}, machine: machineID(), version: directVersion,
-		pending: map[string]pendingServe{}, ready: map[string]bool{},
+		pending: map[string]pendingServe{}, ready: map[string]bool{}, hearing: map[string]bool{},
 		served: map[string]pendingServe{}, calls: map[string][]*nats.Subscription{}, paused: map[string]bool{}}
 	for _, g := range guests {
 		for _, s := range g.Implements {
@@ -195,6 +211,10 @@ func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...st
 	nc.SetErrorHandler(func(c *nats.Conn, sub *nats.Subscription, err error) {
 		pe := permissionError(n.subj.app, n.who, err)
 		switch {
+		case pe != nil && n.subj.isGiven(pe.Subject):
+			// Not what calls need: an operator's server configured for
+			// an earlier parigot.
+			n.givenRefused(pe)
 		case pe != nil:
 			select {
 			case n.refused <- pe:
@@ -276,6 +296,7 @@ func (n *Network) serve(guest string, services []string, local route.Endpoint) e
 	}
 	n.served[guest] = pendingServe{services, local}
 	n.mu.Unlock()
+	n.hearGiven(guest)
 	return n.subscribeCalls(guest, services, local, direct)
 }
 
@@ -310,13 +331,15 @@ func (n *Network) subscribeCalls(guest string, services []string, local route.En
 				m.Respond(offer)
 				return
 			}
-			rc := &remoteCaller{nc: n.nc, subject: m.Reply, received: time.Now(), window: window, name: n.subj.caller(m.Reply)}
+			rc := &remoteCaller{nc: n.nc, subject: m.Reply, received: time.Now(), window: window, name: n.subj.caller(m.Reply), given: &n.held}
 			method := m.Header.Get(headerMethod)
 			if code, why := checkCall(svc, method, m.Data); code != abi.CodeOK {
 				rc.Deliver(abi.ErrorEvent(0, code, why), nil)
 				return
 			}
-			ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: m.Data}
+			// Its caller may give it up (given.go): the host asks before
+			// its guest takes it (remoteCaller.Abandoned).
+			ev := abi.Event{Kind: abi.KindCall, Method: method, Payload: m.Data, Abandonable: true}
 			if v := m.Header.Get(headerCall); v != "" {
 				h, err := decodeCallHeader(v)
 				if err != nil {
@@ -351,7 +374,7 @@ func (n *Network) subscribeCalls(guest string, services []string, local route.En
 	// The server answers a refused subscription before the flush's PONG,
 	// and the client records it as it reads it: a service whose user may
 	// not take its calls is known now, before it starts.
-	if pe := permissionError(n.subj.app, n.who, n.nc.LastError()); pe != nil {
+	if pe := permissionError(n.subj.app, n.who, n.nc.LastError()); pe != nil && !n.subj.isGiven(pe.Subject) {
 		return pe
 	}
 	return nil
@@ -702,14 +725,17 @@ type remoteService struct {
 func (r *remoteService) GuestName() string            { return r.spec.Name }
 func (r *remoteService) MethodTimeout() time.Duration { return r.spec.MethodTimeout }
 
-// Cancel implements route.Canceller: a call from gave up, that went
-// over a direct connection, is given up on it too (frameGiven), so that
-// its replica drops it unrun if its guest has not taken it yet. One
-// whose deadline passed (expired) is said only to a replica on another
-// machine: one on this machine drops it by its send time already. A
-// call that went through the NATS server is not reached.
+// Cancel implements route.Canceller: a call from gave up is given up on
+// its replica too, so that the replica drops it unrun if its guest has
+// not taken it yet: on its direct connection (frameGiven), else on the
+// service's given-up subject, for a call that went through the NATS
+// server (given.go). One whose deadline passed (expired) is said on a
+// direct connection only to a replica on another machine: one on this
+// machine drops it by its send time already.
 func (r *remoteService) Cancel(callID uint64, from route.Endpoint, expired bool) {
-	r.net.client.giveUp(r.spec.Name, from, callID, expired)
+	if !r.net.client.giveUp(r.spec.Name, from, callID, expired) {
+		r.net.giveUpOverNATS(r.spec.Name, from, callID)
+	}
 }
 
 // Deliver sends a call. A call that cannot be sent fails at once.
@@ -792,7 +818,12 @@ type remoteCaller struct {
 	received time.Time     // when the call arrived
 	window   time.Duration // after this long its caller no longer waits; 0: always send
 	name     string        // the calling guest, from the reply subject; empty when it names none
+	given    *givenTable   // what the callers of this process's services gave up
 }
+
+// Abandoned implements route.Abandoner: the caller said it gave the call
+// up (given.go).
+func (c *remoteCaller) Abandoned(uint64) bool { return c.given.has(c.subject) }
 
 // GuestName is the calling guest, as its reply subject names it (each
 // guest may read only its own replies, so a caller gains nothing by naming
