@@ -228,6 +228,9 @@ each service's offer gave them through NATS.`,
 				serve := gateway.SplitOptions{App: res.App.Name, Guests: guests, Gateways: gws, Schema: schema,
 					Listening: listening, Logger: host.OwnLogger(stderr, f.json()),
 					Elsewhere: split.Elsewhere(guests, f.only),
+					// A server given by URL is one the app's other
+					// machines may share, as split.Options.Conn says.
+					AcrossMachines: conn.URL != "",
 					Waiting: func(gw, service string, elsewhere bool) {
 						fmt.Fprintf(own, "parigot: gateway %s %s\n", gw, split.WaitingFor(service, elsewhere))
 					},

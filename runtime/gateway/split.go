@@ -38,6 +38,11 @@ type SplitOptions struct {
 	// of its services, which is down for good: it serves without it, and
 	// answers its calls with unavailable.
 	NotWaiting func(gateway, service string)
+	// AcrossMachines: the app's NATS server is shared with its other
+	// machines (split mode's --nats), where its services may have more
+	// replicas than the manifest declares, which the gateways' calls look
+	// for as long as they serve (split.Network.AcrossMachines).
+	AcrossMachines bool
 }
 
 // ExplorerGateway is the dashboard's explorer as split mode knows a
@@ -93,6 +98,9 @@ func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity 
 				return fmt.Errorf("gateway %s: %w", g.Name, err)
 			}
 			n := split.NewNetwork(nc, opts.App, opts.Guests, who)
+			if opts.AcrossMachines {
+				n.AcrossMachines()
+			}
 			nets = append(nets, n)
 			var notWaiting func(string)
 			if opts.NotWaiting != nil {
@@ -156,6 +164,9 @@ func serveExplorer(ctx context.Context, opts SplitOptions, conn func(string) spl
 		return nil, fmt.Errorf("the dashboard's explorer: %w", err)
 	}
 	n := split.NewNetwork(nc, opts.App, opts.Guests, who)
+	if opts.AcrossMachines {
+		n.AcrossMachines()
+	}
 	n.SkipDown(down, nil) // the gateways say it
 	*nets = append(*nets, n)
 	h, err := newExplorer(opts.Schema, opts.Guests, n, native.NewCaller(who), log)

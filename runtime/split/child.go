@@ -73,6 +73,11 @@ type ChildOptions struct {
 	// Empty: callers on other machines go through the NATS server. A
 	// child started by Supervise takes it from Options.DirectHost.
 	DirectHost string
+	// AcrossMachines: the NATS server is shared with the app's other
+	// machines, which may host replicas of its services beyond those the
+	// manifest declares (Network.AcrossMachines). A child started by
+	// Supervise takes it from Options.Conn: a server given by URL.
+	AcrossMachines bool
 
 	// sockets is the supervisor's directory for direct connections'
 	// sockets (hello.Sockets); empty: the temporary directory.
@@ -212,6 +217,7 @@ func RunChild(ctx context.Context, opts ChildOptions) (host.Result, error) {
 	opts.Conn = link.Conn()
 	opts.Elsewhere = link.hello.Elsewhere
 	opts.NATSOnly = opts.NATSOnly || link.hello.NATSOnly
+	opts.AcrossMachines = opts.AcrossMachines || link.hello.AcrossMachines
 	opts.sockets = link.hello.Sockets
 	if opts.Down == nil {
 		opts.Down = link.down
@@ -290,6 +296,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	network := NewNetwork(nc, opts.App, opts.Guests, opts.Name)
 	network.natsOnly = opts.NATSOnly
 	network.directHost = opts.DirectHost
+	network.acrossMachines = opts.AcrossMachines
 	network.sockets = opts.sockets
 	network.warn = said
 	if link != nil {

@@ -407,7 +407,8 @@ func (d *directClient) answered(guest string) {
 
 // discoverEvery is how often a caller asks again for offers while it
 // knows fewer replicas of a service than the manifest declares (replicas
-// that started since, or that run on another machine), once it has asked
+// that started since, or that run on another machine), or for as long as
+// it runs when the app runs across machines (toAsk), once it has asked
 // at discoverFirst, and at twice the wait each time after that: the
 // replicas of an app that starts become ready within moments of each
 // other, and until a caller knows one, the others take none of its
@@ -447,6 +448,18 @@ func offerRequests(missing int) int {
 	return 2*missing + 1
 }
 
+// toAsk is how many requests for offers the next look for the replicas of
+// guest sends (offerRequests): for those the manifest declares beyond the
+// ones known and, across machines (Network.AcrossMachines), where a
+// service may have more than that, for one more at least.
+func (d *directClient) toAsk(guest string) int {
+	missing := d.missing(guest)
+	if d.net.acrossMachines {
+		missing = max(missing, 1)
+	}
+	return offerRequests(missing)
+}
+
 // want looks for the replicas of guest not yet known, now and every
 // discoverEvery, until close (see offerRequests).
 func (d *directClient) want(guest string) {
@@ -482,7 +495,7 @@ func (d *directClient) want(guest string) {
 		go d.rediscover()
 	}
 	d.mu.Lock()
-	count := offerRequests(d.missing(guest))
+	count := d.toAsk(guest)
 	d.mu.Unlock()
 	d.askFor(guest, count)
 }
@@ -505,7 +518,7 @@ func (d *directClient) rediscover() {
 		down := false
 		d.mu.Lock()
 		for g := range d.wanted {
-			if n := offerRequests(d.missing(g)); n > 0 {
+			if n := d.toAsk(g); n > 0 {
 				asks[g] = n
 			}
 			if p := d.peers[g]; p != nil && p.down {

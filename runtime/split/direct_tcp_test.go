@@ -530,3 +530,35 @@ func BenchmarkCallBetweenMachines(b *testing.B) {
 		})
 	}
 }
+
+// TestAcrossMachinesACallerFindsTheReplicasBeyondTheManifest: echo
+// declares 2 replicas, and two machines host it (the same --only on
+// each), 3 replicas in all. A caller on a third machine of an app across
+// machines goes on looking past the 2 the manifest declares, connects to
+// all 3, and its calls go to each in turn.
+func TestAcrossMachinesACallerFindsTheReplicasBeyondTheManifest(t *testing.T) {
+	srv := startIdentityServer(t)
+	serveFakeOn(t, srv, &fakeService{name: "echo#1"}, "machine-a", "127.0.0.1")
+	serveFakeOn(t, srv, &fakeService{name: "echo#2"}, "machine-a", "127.0.0.1")
+	serveFakeOn(t, srv, &fakeService{name: "echo#3"}, "machine-b", "127.0.0.1")
+	n := networkOn(t, srv, "ticker", "machine-c")
+	n.AcrossMachines()
+	caller := callerWhenReady(t, n)
+	deadline := time.Now().Add(patience)
+	for known(caller, "echo") < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the caller knows %d replicas of echo, want all 3: those past the 2 the manifest declares take none of its calls", known(caller, "echo"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := make(replies, 1)
+	served := map[string]int{}
+	for i := range uint64(9) {
+		caller.Service("test.Echo").Deliver(call(i, "x"), got)
+		name, _, _ := strings.Cut(string(got.next(t).Payload), ":")
+		served[name]++
+	}
+	if served["echo#1"] != 3 || served["echo#2"] != 3 || served["echo#3"] != 3 {
+		t.Errorf("calls served %v, want 3 by each replica in turn", served)
+	}
+}

@@ -48,6 +48,9 @@ type hello struct {
 	// DirectHost: where to listen for direct connections from other
 	// machines (ChildOptions.DirectHost).
 	DirectHost string `json:"direct_host,omitempty"`
+	// AcrossMachines: the NATS server is one other machines share
+	// (ChildOptions.AcrossMachines).
+	AcrossMachines bool `json:"across_machines,omitempty"`
 	// Lines: the supervisor wants each line of the guest's output as a
 	// report (Options.Lines).
 	Lines bool `json:"lines,omitempty"`

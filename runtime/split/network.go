@@ -122,8 +122,12 @@ type Network struct {
 	// connections.
 	direct   *directServer
 	client   *directClient
-	natsOnly bool   // no direct connections: every call through the NATS server (ChildOptions.NATSOnly)
-	sockets  string // where to make the direct connections' socket; empty: the temporary directory
+	natsOnly bool // no direct connections: every call through the NATS server (ChildOptions.NATSOnly)
+	// acrossMachines: other machines may host replicas of the app's
+	// services beyond those the manifest declares (ChildOptions.AcrossMachines,
+	// AcrossMachines).
+	acrossMachines bool
+	sockets        string // where to make the direct connections' socket; empty: the temporary directory
 	// directHost is the address of this machine where the local services
 	// also listen for direct connections from other machines
 	// (ChildOptions.DirectHost); "": they do not.
@@ -171,6 +175,17 @@ type Network struct {
 // once with unavailable. Set before the first wait.
 func (n *Network) SkipDown(down func(guest string) bool, said func(guest string)) {
 	n.down, n.notWaiting = down, said
+}
+
+// AcrossMachines has n's calls look for the replicas of the services
+// they call for as long as n lasts, not only until it knows as many as
+// the manifest declares: the app joins a NATS server that other machines
+// share (split mode's --nats), where a service may run on several of them
+// (the same --only on each), each with the replicas the manifest
+// declares. A replica no caller knows takes none of its direct calls. Set
+// before the first call.
+func (n *Network) AcrossMachines() {
+	n.acrossMachines = true
 }
 
 // warnf writes a line to n.warn, naming this process's guest.

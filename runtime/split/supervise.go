@@ -29,7 +29,10 @@ type Options struct {
 	Guests  []*host.GuestSpec // every guest of the app, in start order
 	Only    []string          // host only these guests here; empty: all
 	// Conn is the NATS to join. An empty URL starts an embedded server on
-	// loopback, with an identity of its own for each guest.
+	// loopback, with an identity of its own for each guest. A URL names a
+	// server the app's other machines may share: the children's calls look
+	// for replicas beyond those the manifest declares
+	// (ChildOptions.AcrossMachines).
 	Conn Conn
 	// Seeds, with Conn.URL, is a directory holding the nkey seed of each
 	// guest hosted here (see SeedFile): each child connects as its own
@@ -441,7 +444,7 @@ func (s *supervisor) start(c *child) error {
 		upR.Close()
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
-	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, Lines: s.opts.Lines != nil, Sockets: s.sockets, Elsewhere: s.elsewhere(),
+	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, AcrossMachines: s.opts.Conn.URL != "", Lines: s.opts.Lines != nil, Sockets: s.sockets, Elsewhere: s.elsewhere(),
 		Progress: saysProgress(c), Backoff: s.opts.Backoff, Down: s.downs.Among(c.spec.Requires)})
 	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
 	c.down = downW
