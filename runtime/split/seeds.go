@@ -25,6 +25,15 @@ import (
 // supervisor reads the seeds of the guests it hosts (Options.Seeds) and
 // hands each child its own over its link.
 
+// seedOwner names for people the identity whose seed is name's:
+// "gateway public", "guest orders".
+func seedOwner(name string) string {
+	if gw, ok := GatewayOf(name); ok {
+		return "gateway " + gw
+	}
+	return "guest " + name
+}
+
 // SeedFile is the file in dir that holds the nkey seed of guest.
 func SeedFile(dir, guest string) string { return filepath.Join(dir, guest+".nk") }
 
@@ -36,8 +45,8 @@ func ReadSeeds(dir string, names []string) (map[string]string, error) {
 	for _, name := range names {
 		seed, err := readSeed(dir, name)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no NATS seed for guest %s: %s does not exist; `parigot nats-config --seeds %s` makes one for each guest that lacks one, and prints the server configuration that goes with them",
-				name, SeedFile(dir, name), dir)
+			return nil, fmt.Errorf("no NATS seed for %s: %s does not exist; copy it there, mode 0600, from the seeds directory that `parigot nats-config --seeds` made the NATS server's users from (run there, it also makes a seed each guest lacks, and prints the users every NATS server then needs)",
+				seedOwner(name), SeedFile(dir, name))
 		}
 		if err != nil {
 			return nil, err

@@ -30,7 +30,8 @@ func TestReadSeedsTakesOnlyPrivateSeedFiles(t *testing.T) {
 		{name: "a seed file anyone may read is refused, with the chmod to run", mode: 0o644, want: "run chmod 600"},
 		{name: "a seed file others may only write is refused too", mode: 0o602, want: "run chmod 600"},
 		{name: "a file without a seed is refused", content: "not a seed\n", mode: 0o600, want: "holds no NATS user nkey seed"},
-		{name: "a missing seed file says how to make one", missing: true, want: "parigot nats-config --seeds " + dir},
+		{name: "a missing seed file says to copy it from where the server's users were made", missing: true,
+			want: "no NATS seed for guest echo: " + SeedFile(dir, "echo") + " does not exist; copy it there, mode 0600, from the seeds directory that `parigot nats-config --seeds` made the NATS server's users from"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := SeedFile(dir, "echo")
@@ -178,4 +179,12 @@ func normal(p *server.Permissions) *server.Permissions {
 		*sp = &c
 	}
 	return &q
+}
+
+func TestAMissingSeedOfAGatewayNamesTheGateway(t *testing.T) {
+	dir := t.TempDir()
+	_, err := ReadSeeds(dir, []string{GatewayIdentity("public")})
+	if want := "no NATS seed for gateway public: " + SeedFile(dir, "_gateway-public") + " does not exist"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("ReadSeeds: err = %v, want one starting %q", err, want)
+	}
 }
