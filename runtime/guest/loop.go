@@ -882,7 +882,10 @@ func (l *eventLoop) serve(ctx context.Context, ev *abi.Event) {
 		svcName, method, _ := strings.Cut(ev.Method, "/")
 		msg := "this guest does not serve " + svcName
 		if l.services[svcName] != nil {
-			msg = svcName + " has no method " + method
+			// The stubs make a service implement every method of its
+			// .proto, so its caller was built from another .proto: on
+			// another machine, from other sources.
+			msg = svcName + " has no method " + method + " in this build of the service: its caller was built from a .proto that declares it; build every machine of the app from the same sources"
 		}
 		hostReply(id, abi.CodeUnimplemented, abi.EncodeError(abi.CodeUnimplemented, msg))
 		return

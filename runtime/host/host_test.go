@@ -74,7 +74,7 @@ func TestEveryCallCompletesOnceWithTheRightOutcome(t *testing.T) {
 		"caller | locate missing: parigot: cannot locate test.Nobody: no service in parigot.hcl implements it",
 		"caller | Echo: ok 2 bytes, intact=true",
 		"caller | Fail: test.Echo/Fail: unknown: the echo service refuses",
-		"caller | Missing: test.Echo/Missing: unimplemented: test.Echo has no method Missing",
+		"caller | Missing: test.Echo/Missing: unimplemented: test.Echo has no method Missing in this build of the service: its caller was built from a .proto that declares it; build every machine of the app from the same sources",
 		"caller | Echo: ok 1048576 bytes, intact=true",
 		"caller | Never: test.Echo/Never: deadline exceeded: no reply from service echo within its method budget of 250ms",
 		"caller | Slow: test.Echo/Slow: deadline exceeded: no reply from service echo within its method budget of 250ms",
