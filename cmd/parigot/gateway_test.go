@@ -162,9 +162,9 @@ func TestTheExplorerCallsATopicsMethodAsASimulatedDelivery(t *testing.T) {
 }
 
 // TestAMachineCanServeJustTheGateway runs the app over one NATS server as
-// two machines would: one parigot hosts the service (--only=greeter), the
-// other just the gateway (--only=public), which calls the service over
-// NATS.
+// two machines would: one parigot hosts the service (--only=greeter), and
+// says when it is ready, the other just the gateway (--only=public), which
+// calls the service over NATS.
 func TestAMachineCanServeJustTheGateway(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs wasm guests")
@@ -181,6 +181,7 @@ func TestAMachineCanServeJustTheGateway(t *testing.T) {
 	gw := startParigot(t, "", nil, "run", "--mode=split", "--nats="+ns.ClientURL(), "--only=public", "testdata/apps/served")
 	svc := startParigot(t, "", nil, "run", "--mode=split", "--nats="+ns.ClientURL(), "--only=greeter", "testdata/apps/served")
 	url := gw.waitURL(t) // once the service it serves is ready, wherever it runs
+	svc.waitFor(t, &svc.stderr, regexp.MustCompile(`^parigot: service greeter ready here \(--only\), serving until stopped \(Ctrl-C or SIGTERM\)$`), 1)
 	callHi(t, url, gw)
 	gw.stop(t)
 	svc.stop(t)

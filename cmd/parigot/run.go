@@ -253,6 +253,7 @@ each service's offer gave them through NATS.`,
 				out, err = split.Supervise(ctx, split.Options{
 					ProgramsEnded: programsEnded,
 					Lines:         lines,
+					ServicesReady: servicesReadyHere(own, f.only),
 					LogJSON:       f.json(),
 					App:           res.App.Name,
 					Guests:        guests,
@@ -486,4 +487,20 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// servicesReadyHere says, on a machine of several (--only), that the
+// services it hosts are ready: nothing else would say that such a machine
+// serves. Nil without --only.
+func servicesReadyHere(own io.Writer, only []string) func(services []string) {
+	if len(only) == 0 {
+		return nil
+	}
+	return func(services []string) {
+		kind := "service"
+		if len(services) > 1 {
+			kind = "services"
+		}
+		fmt.Fprintf(own, "parigot: %s %s ready here (--only), serving until stopped (Ctrl-C or SIGTERM)\n", kind, strings.Join(services, ", "))
+	}
 }

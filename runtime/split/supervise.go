@@ -87,6 +87,10 @@ type Options struct {
 	// whatever the format: each child sends them over its link, tagged
 	// with the call's method and trace where it knows them.
 	Lines func(record []byte)
+	// ServicesReady, when set, is called once every process of the
+	// services hosted here has been ready, with their names, in start
+	// order; not at all when none is hosted here.
+	ServicesReady func(services []string)
 }
 
 // Environment variables a child started by hand (not by Supervise) reads
@@ -168,6 +172,7 @@ type supervisor struct {
 	// children whose guests require it do not wait for it.
 	downs     *Downs
 	programs  int        // programs still running
+	saidReady bool       // Options.ServicesReady has been called
 	gateways  []Gateway  // the gateways hosted here
 	served    chan error // Serve's end; nil without gateways here
 	stopServe context.CancelFunc
@@ -394,6 +399,30 @@ func Elsewhere(guests []*host.GuestSpec, only []string) []string {
 	return out
 }
 
+// servicesReady calls Options.ServicesReady, once, when every process of
+// the services hosted here has been ready.
+func (s *supervisor) servicesReady() {
+	if s.opts.ServicesReady == nil || s.saidReady {
+		return
+	}
+	var names []string
+	for _, c := range s.children {
+		if c.spec.Kind != host.Service {
+			continue
+		}
+		if !c.ready {
+			return
+		}
+		if !slices.Contains(names, c.spec.Name) {
+			names = append(names, c.spec.Name)
+		}
+	}
+	if len(names) > 0 {
+		s.saidReady = true
+		s.opts.ServicesReady(names)
+	}
+}
+
 // programsEnded tells Options.ProgramsEnded that the programs have ended.
 func (s *supervisor) programsEnded() {
 	if s.opts.ProgramsEnded != nil {
@@ -541,6 +570,7 @@ func (s *supervisor) wait(ctx context.Context) {
 				s.grantRestart(e.c)
 			default:
 				e.c.ready = true
+				s.servicesReady()
 			}
 		case <-s.natsBack:
 			s.natsAnswers()
