@@ -125,8 +125,8 @@ type instance struct {
 	compiled wazero.CompiledModule
 
 	// Overrun watch: set by the guest goroutine, read by the watchdog.
-	busySince   atomic.Int64           // unix nanos when the guest took its current call; 0 while it polls
-	busyMethod  atomic.Pointer[string] // the method of that call
+	busySince   atomic.Int64           // unix nanos when the guest's last poll returned (it took a call, or woke for a reply or a timer); 0 while it polls
+	busyMethod  atomic.Pointer[string] // the method of the call it took then; betweenCalls for none, or once it answered that call
 	overrunSeen atomic.Int64           // busySince of the last overrun acted on
 	overran     atomic.Pointer[overrun]
 	killMu      sync.Mutex
@@ -856,6 +856,12 @@ func (in *instance) reply(id uint64, code abi.Code, payload []byte) bool {
 	}
 	delete(in.incoming, id)
 	in.serving.Add(-1)
+	if id == in.onBehalf && in.spec.Kind == Service {
+		// Its method has answered: what the guest runs until its next
+		// poll is code of no call, which the watchdog stops only while
+		// calls wait (see overLimit), not the method run on.
+		in.busyMethod.Store(betweenCalls)
+	}
 	if t.seen != nil {
 		in.observeCall(t, code, payload)
 	}

@@ -6,7 +6,12 @@ import (
 	"time"
 )
 
-// overrun records a method that ran past its budget.
+// overrun records a method that ran past its budget. ran is measured on
+// the host's clock (unixNano) from the guest's last return from poll
+// (busySince: it took the call, or woke for a reply, a timer or
+// background work) to the watchdog's look: wall time, which counts the
+// time the guest's goroutine waited for a processor as well as the time
+// it ran.
 type overrun struct {
 	service string
 	method  string
@@ -18,7 +23,7 @@ type overrun struct {
 func (o *overrun) String() string {
 	s := fmt.Sprintf("method %s ran for %s, over its budget of %s", o.method, o.ran.Round(time.Millisecond), o.budget)
 	if o.method == "" {
-		s = fmt.Sprintf("it ran for %s outside any method (a timer, a reply's callback or background work) while calls waited, over its method budget of %s",
+		s = fmt.Sprintf("it ran for %s without coming back for its calls, outside any method (a timer, a reply's callback, background work, or code after a method answered) while calls waited, over its method budget of %s",
 			o.ran.Round(time.Millisecond), o.budget)
 	}
 	if o.late {
@@ -39,8 +44,12 @@ func (r *run) watch(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
+		case <-t.C:
 			syncClock()
+			// The host's clock, as the guests' stamps (busySince) are,
+			// read now: a tick's own time is when it fired, which a
+			// watchdog kept from running reads late.
+			now := time.Unix(0, unixNano())
 			for _, in := range r.services {
 				if !in.debugging() {
 					in.shed(now.UnixNano())

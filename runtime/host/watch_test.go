@@ -1,0 +1,48 @@
+package host
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"parigot.dev/parigot/runtime/internal/abi"
+)
+
+// A method that answered its call has ended, for the watchdog, though its
+// guest has not polled again yet (its goroutine waits for a processor on
+// a loaded machine, or runs what follows the answer): it is not stopped
+// for running on, unless calls wait for it, and then the line says it was
+// outside any method.
+func TestAMethodThatAnsweredIsNotStoppedForWhatFollows(t *testing.T) {
+	ctx := context.Background()
+	mem := testMemory(t)
+	a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}}
+	svc := newInstance(a, &GuestSpec{Name: "echo", Kind: Service, Implements: []string{"test.Echo"}, MethodTimeout: 50 * time.Millisecond})
+	caller := &farEnd{}
+	svc.Deliver(abi.Event{Kind: abi.KindCall, CallID: 1, Method: "test.Echo/Echo", Deadline: time.Now().Add(time.Minute).UnixNano()}, caller)
+	if st := hostPoll(ctx, svc, mem, []uint64{0, 0, 1024, 2048}); st != abi.StatusOK {
+		t.Fatalf("poll: status %v, want ok", st)
+	}
+	late := time.Unix(0, svc.busySince.Load()).Add(time.Second) // far past budget and grace
+	limit := svc.spec.MethodTimeout + Grace(svc.spec.MethodTimeout)
+	if ov := svc.overrunAt(late, limit); ov == nil || ov.method != "test.Echo/Echo" {
+		t.Fatalf("before its answer, the method is not an overrun at a second: %v", ov)
+	}
+	svc.overrunSeen.Store(0) // look again, as if not acted on
+	if !svc.reply(svc.onBehalf, abi.CodeOK, nil) {
+		t.Fatal("the reply was refused")
+	}
+	if ov := svc.overrunAt(late, limit); ov != nil {
+		t.Errorf("a method that answered, with no call waiting, is an overrun: %q", ov)
+	}
+	svc.Deliver(abi.Event{Kind: abi.KindCall, CallID: 2, Method: "test.Echo/Echo", Deadline: time.Now().Add(time.Minute).UnixNano()}, caller)
+	ov := svc.overrunAt(late, limit)
+	if ov == nil {
+		t.Fatal("a guest that kept a call waiting past budget and grace after its answer is not an overrun")
+	}
+	if want := "it ran for 1s without coming back for its calls, outside any method (a timer, a reply's callback, background work, or code after a method answered) while calls waited, over its method budget of 50ms"; ov.String() != want {
+		t.Errorf("the overrun says\n%q\nwant\n%q", ov, want)
+	}
+}
