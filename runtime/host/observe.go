@@ -21,6 +21,7 @@ import (
 // callSeen is what the host notes of one call it observes.
 type callSeen struct {
 	pushed, drained int64 // Unix nanos: into the inbox, out of it
+	deadline        int64 // the call's, from its caller (Unix nanos; zero for none)
 	request         int   // bytes
 	// Tracing on: the span of the call, and its parent's (the caller's
 	// span the call was made on behalf of; invalid for a trace's first).
@@ -30,7 +31,7 @@ type callSeen struct {
 // seeCall notes a call as the guest drains it from its inbox, and names its
 // span, a child of the span the caller made it on behalf of.
 func (in *instance) seeCall(d *delivery) *callSeen {
-	c := &callSeen{pushed: d.at, drained: unixNano(), request: len(d.ev.Payload)}
+	c := &callSeen{pushed: d.at, drained: unixNano(), deadline: d.ev.Deadline, request: len(d.ev.Payload)}
 	if in.run.trace != nil {
 		c.parent = d.ev.Trace
 		c.span = abi.TraceContext{TraceID: c.parent.TraceID, SpanID: observe.NewSpanID(), Flags: 1}
@@ -55,7 +56,7 @@ func (in *instance) observeCall(t replyTarget, code abi.Code, payload []byte) {
 			Trace: c.span.TraceID, Span: c.span.SpanID, Parent: c.parent.SpanID, Sampled: c.span.Flags&1 != 0,
 			Guest: ReplicaLabel(in.spec.Name, in.run.cfg.Replica), Method: t.method,
 			Code: code.String(), Failed: code != abi.CodeOK, Request: c.request, Reply: size,
-			Pushed: c.pushed, Drained: c.drained, Replied: now,
+			Pushed: c.pushed, Drained: c.drained, Replied: now, Deadline: c.deadline,
 		}
 		if s.Failed {
 			s.Message, s.Error = replyFailure(payload)

@@ -3,9 +3,12 @@ package host
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -101,4 +104,54 @@ func grepLines(text, s string) string {
 		}
 	}
 	return b.String()
+}
+
+// A call its service answers after its caller's deadline has a span that
+// says so: the caller had stopped waiting (deadline exceeded), so the
+// span is not plain ok, though the code the service answered is kept. A
+// call answered in time is plain ok.
+func TestASpanOfAReplyAfterItsCallersDeadlineSaysItIsLate(t *testing.T) {
+	ctx := context.Background()
+	rcv := otlptest.Start(t)
+	tracing := observe.NewTracing(observe.TracingOptions{App: "test", OTLP: []string{rcv.URL()}})
+	a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}, trace: tracing, observing: true}
+	svc := newInstance(a, &GuestSpec{Name: "pricing", Kind: Service, Implements: []string{"test.Pricing"}, MethodTimeout: time.Second})
+	caller := &farEnd{}
+	take := func(method string, deadline int64) uint64 {
+		t.Helper()
+		svc.Deliver(abi.Event{Kind: abi.KindCall, CallID: 1, Method: method, Deadline: deadline}, caller)
+		ev, ok, _ := svc.next(ctx, 0)
+		if !ok {
+			t.Fatal("the service got no call")
+		}
+		svc.pop()
+		return ev.CallID
+	}
+	inTime := take("test.Pricing/InTime", unixNano()+int64(time.Hour))
+	svc.reply(inTime, abi.CodeOK, nil)
+	deadline := unixNano() + int64(time.Millisecond)
+	late := take("test.Pricing/Late", deadline)
+	for unixNano() <= deadline { // the method runs past its caller's deadline
+		time.Sleep(time.Millisecond)
+	}
+	svc.reply(late, abi.CodeOK, nil)
+	if err := tracing.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	spans := rcv.WaitFor(t, patience, func(s []otlptest.Span) bool { return len(s) == 2 })
+	for _, s := range spans {
+		switch s.Name {
+		case "test.Pricing/InTime":
+			if s.Error || s.Attrs["parigot.late_ns"] != "" || s.Attrs["rpc.parigot.code"] != "ok" {
+				t.Errorf("the span of the call answered in time is not plain ok: %+v", s)
+			}
+		case "test.Pricing/Late":
+			if !s.Error || !strings.HasPrefix(s.Message, "late: replied ") || !strings.HasSuffix(s.Message, " after its caller's deadline, when the caller had stopped waiting (deadline exceeded)") {
+				t.Errorf("the late call's span has status error %v, message %q; want an error saying it replied after its caller's deadline", s.Error, s.Message)
+			}
+			if s.Attrs["parigot.late_ns"] == "" || s.Attrs["rpc.parigot.code"] != "ok" {
+				t.Errorf("the late call's span lacks parigot.late_ns, or changed the code it answered: %v", s.Attrs)
+			}
+		}
+	}
 }

@@ -3,6 +3,7 @@ package observe
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -122,6 +123,10 @@ type CallSpan struct {
 	Pushed  int64 // Unix nanos: into the service's inbox (the span's start)
 	Drained int64 // out of it
 	Replied int64 // the span's end
+	// Deadline is the call's deadline (Unix nanos; zero for none): its
+	// caller's, which the service saw with the call. A reply after it is
+	// late (see Late).
+	Deadline int64
 	// Topic, when the call delivered a message of a topic to a
 	// subscribed service, is the topic: the span is a consumer's, with
 	// OpenTelemetry's messaging attributes.
@@ -226,14 +231,39 @@ func (t *Tracing) span(c CallSpan) {
 			attribute.String("messaging.operation.type", "process"),
 		)
 	}
-	if c.Failed {
+	late := c.Late()
+	if late > 0 {
+		span.SetAttributes(attribute.Int64("parigot.late_ns", int64(late)))
+	}
+	switch {
+	case c.Failed:
 		desc := c.Message
 		if desc == "" {
 			desc = c.Code
 		}
 		span.SetStatus(codes.Error, desc)
+	case late > 0:
+		span.SetStatus(codes.Error, LateText(late))
 	}
 	span.End(trace.WithTimestamp(time.Unix(0, c.Replied)))
+}
+
+// Late is how long after the call's deadline its service replied; zero
+// when it replied in time or the call had no deadline. A caller stops
+// waiting at its deadline, with deadline exceeded, and drops a reply that
+// comes after.
+func (c *CallSpan) Late() time.Duration {
+	if c.Deadline == 0 || c.Replied <= c.Deadline {
+		return 0
+	}
+	return time.Duration(c.Replied - c.Deadline)
+}
+
+// LateText is the status message of the span of a call that its service
+// answered after its caller's deadline, whatever the code it
+// answered (rpc.parigot.code keeps it).
+func LateText(late time.Duration) string {
+	return fmt.Sprintf("late: replied %s after its caller's deadline, when the caller had stopped waiting (deadline exceeded)", late.Round(time.Microsecond))
 }
 
 // httpSpan makes the client span of an outbound HTTP request, named and
