@@ -362,6 +362,7 @@ func hostPoll(ctx context.Context, in *instance, mem memory, stack []uint64) abi
 	in.onBehalf = 0
 	ev, ok, shutdown := in.next(ctx, timeout)
 	if shutdown {
+		in.stoppedInPoll.Store(true)
 		return abi.StatusShutdown
 	}
 	if in.run.trace != nil {

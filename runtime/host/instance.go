@@ -129,8 +129,12 @@ type instance struct {
 	busyMethod  atomic.Pointer[string] // the method of the call it took then; betweenCalls for none, or once it answered that call
 	overrunSeen atomic.Int64           // busySince of the last overrun acted on
 	overran     atomic.Pointer[overrun]
-	killMu      sync.Mutex
-	kill        context.CancelFunc // stops the current run of the guest
+	// stoppedInPoll is set when a poll of the guest's current run
+	// returned StatusShutdown: its run was stopped there, not in its
+	// code (see overrunTrace).
+	stoppedInPoll atomic.Bool
+	killMu        sync.Mutex
+	kill          context.CancelFunc // stops the current run of the guest
 
 	// endedNotes are the lines EndedBy keeps, to be said after the line
 	// that says how the guest ended (sayEndedNotes), which follows the

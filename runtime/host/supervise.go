@@ -195,6 +195,7 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 	}
 	in.setKill(cancel)
 	in.exiting.Store(false)
+	in.stoppedInPoll.Store(false)
 	var err error
 	func() {
 		defer func() {
@@ -235,7 +236,12 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 		r.saidNoLoop(in)
 	}
 	var exit *sys.ExitError
-	if f := end.failure; f != nil && (f.Cause == CauseTrapped || f.Cause == CauseOverran && errors.Is(err, errStoppedOverBudget)) && !errors.As(err, &exit) {
+	switch f := end.failure; {
+	case f == nil:
+	case f.Cause == CauseOverran:
+		fmt.Fprintf(stderr, "%s\n", overrunTrace(err, in.stoppedInPoll.Load()))
+		stderr.Flush()
+	case f.Cause == CauseTrapped && !errors.As(err, &exit):
 		fmt.Fprintf(stderr, "%s\n", err) // show wazero's wasm stack trace: where it was
 		stderr.Flush()
 	}

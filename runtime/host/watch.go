@@ -2,8 +2,11 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/tetratelabs/wazero/sys"
 )
 
 // overrun records a method that ran past its budget. ran is measured on
@@ -104,6 +107,23 @@ func (in *instance) overrunAt(now time.Time, limit time.Duration) *overrun {
 // overrun: what a method that needs longer can do. Where the guest was
 // follows it, as its wasm stack trace, when it was stopped in its own code.
 const overrunHint = ". A method that needs longer: raise the service's method_timeout in parigot.hcl, or answer at once and do the work in steps (docs/GUEST_API.md, \"Long work\")"
+
+// overrunTrace is what the guest's stderr says of where a guest stopped
+// for an overrun was: its run's error, err, with wazero's wasm stack
+// trace when the guest was stopped in its own code (at an interruption
+// check, see hostYield); else why there is none. inPoll says its poll
+// saw the stop: the guest had come back to the host between the
+// watchdog's look and the stop.
+func overrunTrace(err error, inPoll bool) string {
+	var exit *sys.ExitError
+	switch {
+	case errors.Is(err, errStoppedOverBudget) && !errors.As(err, &exit):
+		return err.Error()
+	case inPoll:
+		return "no wasm stack trace: by the time it was stopped, the guest had come back to the host's poll, so where its code ran is not known"
+	}
+	return "no wasm stack trace: the guest was stopped outside its own code (in a host function, or in a module without parigot's interruption checks, which wazero closes without one)"
+}
 
 func (r *run) checkOverrun(in *instance, now time.Time) {
 	budget := in.spec.MethodTimeout

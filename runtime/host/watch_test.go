@@ -2,10 +2,13 @@ package host
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/tetratelabs/wazero/sys"
 
 	"parigot.dev/parigot/runtime/internal/abi"
 )
@@ -44,5 +47,39 @@ func TestAMethodThatAnsweredIsNotStoppedForWhatFollows(t *testing.T) {
 	}
 	if want := "it ran for 1s without coming back for its calls, outside any method (a timer, a reply's callback, background work, or code after a method answered) while calls waited, over its method budget of 50ms"; ov.String() != want {
 		t.Errorf("the overrun says\n%q\nwant\n%q", ov, want)
+	}
+}
+
+// The stop of a guest for an overrun is followed, in its stderr, by
+// where it was: the wasm stack trace when it was stopped in its own code,
+// or, when there is none, a line that says why, so that every overrun
+// report has the same form.
+func TestAnOverrunsStopSaysWhereTheGuestWasOrWhyItCannot(t *testing.T) {
+	mem := testMemory(t)
+	a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}}
+	svc := newInstance(a, &GuestSpec{Name: "pricing", Kind: Service, Implements: []string{"test.Pricing"}, MethodTimeout: 50 * time.Millisecond})
+	stopped, stop := context.WithCancel(context.Background())
+	stop() // the watchdog's stop, seen by the guest's next poll
+	if st := hostPoll(stopped, svc, mem, []uint64{uint64(time.Second), 0, 1024, 2048}); st != abi.StatusShutdown {
+		t.Fatalf("poll after the stop: status %v, want shutdown", st)
+	}
+	trace := "module[pricing] function[_start] failed: stopped by parigot: over its method budget\nwasm stack trace:\n\t.main.quote(i32) i32"
+	for _, c := range []struct {
+		name   string
+		err    error
+		inPoll bool
+		want   string
+	}{
+		{"stopped in its code, the trace", fmt.Errorf("%s: %w", trace, errStoppedOverBudget), false, trace + ": stopped by parigot: over its method budget"},
+		{"stopped in its poll, why there is no trace", nil, svc.stoppedInPoll.Load(),
+			"no wasm stack trace: by the time it was stopped, the guest had come back to the host's poll, so where its code ran is not known"},
+		{"stopped elsewhere, why there is no trace", sys.NewExitError(sys.ExitCodeContextCanceled), false,
+			"no wasm stack trace: the guest was stopped outside its own code (in a host function, or in a module without parigot's interruption checks, which wazero closes without one)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := overrunTrace(c.err, c.inPoll); got != c.want {
+				t.Errorf("after the stop, stderr says\n%q\nwant\n%q", got, c.want)
+			}
+		})
 	}
 }
