@@ -43,6 +43,8 @@ const watchInterval = 5 * time.Millisecond
 func (r *run) watch(ctx context.Context) {
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
+	var late lateLooks
+	var last int64
 	for {
 		select {
 		case <-ctx.Done():
@@ -53,14 +55,59 @@ func (r *run) watch(ctx context.Context) {
 			// read now: a tick's own time is when it fired, which a
 			// watchdog kept from running reads late.
 			now := time.Unix(0, unixNano())
+			if last != 0 {
+				late.note(now.UnixNano(), time.Duration(now.UnixNano()-last)-watchInterval)
+			}
+			last = now.UnixNano()
 			for _, in := range r.services {
 				if !in.debugging() {
 					in.shed(now.UnixNano())
-					r.checkOverrun(in, now)
+					r.checkOverrun(in, now, &late)
 				}
 			}
 		}
 	}
+}
+
+// lateLooks keeps the latest looks of the watchdog that came late, by
+// lateLook or more: its goroutine waited that long for a processor, as
+// every goroutine of the host, a guest's too, may have meanwhile on a
+// loaded machine. Owned by the watchdog's goroutine.
+type lateLooks struct {
+	at   [32]int64         // when the look was made (Unix nanoseconds)
+	late [32]time.Duration // how late it was
+	next int
+}
+
+// lateLook is how late a look must be to be kept: less is the
+// scheduler's ordinary jitter.
+const lateLook = 2 * watchInterval
+
+func (l *lateLooks) note(at int64, late time.Duration) {
+	if late < lateLook {
+		return
+	}
+	l.at[l.next], l.late[l.next] = at, late
+	l.next = (l.next + 1) % len(l.at)
+}
+
+// worstSince is how late the latest of the looks made after since (Unix
+// nanoseconds) was, at most; zero when none was late.
+func (l *lateLooks) worstSince(since int64) time.Duration {
+	var worst time.Duration
+	for i, at := range l.at {
+		if at > since {
+			worst = max(worst, l.late[i])
+		}
+	}
+	return worst
+}
+
+// starvedText follows the line of an overrun during which the watchdog's
+// own looks came up to late late: the machine was short of processors,
+// and the guest may have spent part of the time it "ran" waiting for one.
+func starvedText(service string, late time.Duration) string {
+	return fmt.Sprintf("parigot: service %s: meanwhile the host's own watchdog waited up to %s for a processor: the machine is short of them, and part of the time the guest ran may have been spent waiting to run", service, late.Round(time.Millisecond))
 }
 
 // betweenCalls is busyMethod while a service runs code of no call: a
@@ -125,17 +172,21 @@ func overrunTrace(err error, inPoll bool) string {
 	return "no wasm stack trace: the guest was stopped outside its own code (in a host function, or in a module without parigot's interruption checks, which wazero closes without one)"
 }
 
-func (r *run) checkOverrun(in *instance, now time.Time) {
+func (r *run) checkOverrun(in *instance, now time.Time, late *lateLooks) {
 	budget := in.spec.MethodTimeout
 	ov := in.overrunAt(now, budget+Grace(budget))
 	if ov == nil {
 		return
 	}
+	starved := late.worstSince(now.UnixNano() - int64(ov.ran))
 	if in.spec.Overrun == OverrunReport {
 		r.say("parigot: service %s: %s (on_overrun = \"report\": left running)", r.label(in), ov)
-		return
+	} else {
+		in.overran.Store(ov)
+		r.say("parigot: service %s: %s; stopping it%s", r.label(in), ov, overrunHint)
+		in.killNow()
 	}
-	in.overran.Store(ov)
-	r.say("parigot: service %s: %s; stopping it%s", r.label(in), ov, overrunHint)
-	in.killNow()
+	if starved > 0 {
+		r.say("%s", starvedText(r.label(in), starved))
+	}
 }

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/lines"
 )
 
 // A method that answered its call has ended, for the watchdog, though its
@@ -79,6 +81,41 @@ func TestAnOverrunsStopSaysWhereTheGuestWasOrWhyItCannot(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			if got := overrunTrace(c.err, c.inPoll); got != c.want {
 				t.Errorf("after the stop, stderr says\n%q\nwant\n%q", got, c.want)
+			}
+		})
+	}
+}
+
+// An overrun during which the host's own watchdog was kept from running
+// (a machine short of processors) is followed by a line that says so:
+// the guest's "ran for" is wall time, part of which it may have spent
+// waiting to run. An overrun on a machine that kept up has no such line.
+func TestAnOverrunOnAStarvedMachineSaysTheHostWaitedForAProcessor(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		lateBy  time.Duration // how late the watchdog's look during the method was
+		starved string        // the line that must follow, or none
+	}{
+		{"a watchdog that kept up", 0, ""},
+		{"a watchdog kept waiting 38ms", 38 * time.Millisecond,
+			"parigot: service pricing: meanwhile the host's own watchdog waited up to 38ms for a processor: the machine is short of them, and part of the time the guest ran may have been spent waiting to run\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}, errConsole: lines.NewSink(&out)}
+			svc := newInstance(a, &GuestSpec{Name: "pricing", Kind: Service, Implements: []string{"test.Pricing"}, MethodTimeout: 50 * time.Millisecond, Overrun: OverrunReport})
+			svc.Deliver(abi.Event{Kind: abi.KindCall, CallID: 1, Method: "test.Pricing/Quote", Deadline: time.Now().Add(time.Minute).UnixNano()}, &farEnd{})
+			if st := hostPoll(context.Background(), svc, testMemory(t), []uint64{0, 0, 1024, 2048}); st != abi.StatusOK {
+				t.Fatalf("poll: status %v, want ok", st)
+			}
+			took := svc.busySince.Load()
+			var late lateLooks
+			late.note(took-int64(time.Second), time.Second) // before the method: not its doing
+			late.note(took+int64(40*time.Millisecond), c.lateBy)
+			a.checkOverrun(svc, time.Unix(0, took+int64(104*time.Millisecond)), &late)
+			want := "parigot: service pricing: method test.Pricing/Quote ran for 104ms, over its budget of 50ms (on_overrun = \"report\": left running)\n" + c.starved
+			if out.String() != want {
+				t.Errorf("the host said\n%s\nwant\n%s", out.String(), want)
 			}
 		})
 	}
