@@ -288,9 +288,14 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	}
 	// What this process says of its own, on the stderr its supervisor
 	// reads: marked, so that the supervisor writes it without the guest's
-	// prefix, as single mode writes the host's lines (host.Config.MarkSaid).
+	// prefix, as single mode writes the host's lines (host.Config.MarkSaid);
+	// with --log-format json, each line a record of parigot's, as the
+	// host's own lines are.
 	said := opts.Stderr
-	if link != nil && !opts.LogJSON {
+	switch {
+	case opts.LogJSON:
+		said = host.OwnLines(opts.Stderr, true)
+	case link != nil:
 		said = lines.SaidWriter(opts.Stderr)
 	}
 	network := NewNetwork(nc, opts.App, opts.Guests, opts.Name)
