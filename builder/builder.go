@@ -296,7 +296,7 @@ func codegenInput(app *manifest.App, dir string) (codegen.Input, error) {
 	// The manifest's checks against the protos run inside Generate,
 	// before it writes or removes a file: a service naming a proto service
 	// that no longer exists must not cost the app its generated code.
-	in.Check = func(services map[string]*codegen.Service) hcl.Diagnostics {
+	in.Check = func(services map[string]*codegen.Service, messages map[string]bool) hcl.Diagnostics {
 		defined := make(map[string]bool, len(services))
 		methods := map[string]bool{}
 		for name, s := range services {
@@ -305,10 +305,11 @@ func codegenInput(app *manifest.App, dir string) (codegen.Input, error) {
 				methods[name+"/"+m.Name] = true
 			}
 		}
-		if diags := app.CheckImplements(defined); diags.HasErrors() {
-			return diags
+		diags := app.CheckImplements(defined)
+		if !diags.HasErrors() {
+			diags = app.CheckSubscriptions(methods)
 		}
-		return app.CheckSubscriptions(methods)
+		return append(diags, app.CheckStoreValues(messages)...)
 	}
 	return in, nil
 }

@@ -46,8 +46,8 @@ func LoadDeclared(dir string) (*manifest.App, error) {
 // Vet checks app, loaded from dir, against its protos as a build does
 // before it writes anything (parigot check): the protos compile, each
 // implements entry names a proto service they define, each subscription
-// a unary method of it, each google.api.http rule maps as the gateway
-// maps it. It writes and removes nothing. protosOK reports whether the
+// a unary method of it, each store's value a message they define, each
+// google.api.http rule maps as the gateway maps it. It writes and removes nothing. protosOK reports whether the
 // protos themselves are without error: the errors are then the app's use
 // of them, which no tool that reads only the protos (buf) reports. The
 // app's go.mod is checked too (manifest.App.CheckGoModule), its errors
@@ -73,9 +73,9 @@ func Vet(ctx context.Context, app *manifest.App, dir string) (protosOK bool, err
 	}
 	in.NoWrite = true
 	check := in.Check
-	in.Check = func(services map[string]*codegen.Service) hcl.Diagnostics {
+	in.Check = func(services map[string]*codegen.Service, messages map[string]bool) hcl.Diagnostics {
 		protosOK = true
-		return check(services)
+		return check(services, messages)
 	}
 	_, err = compileProtos(ctx, app, in)
 	return protosOK, err

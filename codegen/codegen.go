@@ -32,12 +32,13 @@ type Input struct {
 	// (genfile.AppDirs): the generated files the protos no longer produce
 	// are looked for there, beside those the compilation writes into.
 	AppDirs []string
-	// Check, when set, vets the app against the services its protos
-	// define (by full name; none when the app has no protos), once they
+	// Check, when set, vets the app against the services and the
+	// messages its protos define (by full name; messages also those of
+	// the files they import; none when the app has no protos), once they
 	// compile and before any file is written or removed: with an error
 	// among its diagnostics, Generate changes nothing on disk, so that a
 	// mistake in the manifest never costs the app its generated code.
-	Check func(services map[string]*Service) hcl.Diagnostics
+	Check func(services map[string]*Service, messages map[string]bool) hcl.Diagnostics
 	// NoWrite compiles, generates and checks as Generate does, and writes
 	// and removes nothing (parigot check): Result.Files is then empty.
 	NoWrite bool
@@ -121,7 +122,7 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 	}
 	if req == nil {
 		if !diags.HasErrors() {
-			diags = append(diags, in.vet(res.Services)...)
+			diags = append(diags, in.vet(res.Services, nil)...)
 		}
 		if !diags.HasErrors() && !in.NoWrite {
 			// No proto to generate from: what the app's protos generated
@@ -166,19 +167,45 @@ func Generate(ctx context.Context, in Input) (*Result, hcl.Diagnostics) {
 	res.untyped = c.placed(out.untyped)
 	res.methods = c.placedMethods(out.methods)
 	res.Descriptors = descriptorSet(req)
-	if diags = append(diags, in.vet(res.Services)...); diags.HasErrors() || in.NoWrite {
+	if diags = append(diags, in.vet(res.Services, res.Descriptors)...); diags.HasErrors() || in.NoWrite {
 		return res, diags
 	}
 	diags = append(diags, c.write(out.resp, res)...)
 	return res, diags
 }
 
-// vet runs in.Check, if any, on the services the protos define.
-func (in Input) vet(services map[string]*Service) hcl.Diagnostics {
+// vet runs in.Check, if any, on the services the protos define and the
+// messages of set, the compiled files (nil when there are none).
+func (in Input) vet(services map[string]*Service, set *descriptorpb.FileDescriptorSet) hcl.Diagnostics {
 	if in.Check == nil {
 		return nil
 	}
-	return in.Check(services)
+	return in.Check(services, messageNames(set))
+}
+
+// messageNames are the full names of the messages of set's files, nested
+// ones included and map entries (which no one names) left out.
+func messageNames(set *descriptorpb.FileDescriptorSet) map[string]bool {
+	names := map[string]bool{}
+	var add func(prefix string, ms []*descriptorpb.DescriptorProto)
+	add = func(prefix string, ms []*descriptorpb.DescriptorProto) {
+		for _, m := range ms {
+			if m.GetOptions().GetMapEntry() {
+				continue
+			}
+			name := prefix + m.GetName()
+			names[name] = true
+			add(name+".", m.GetNestedType())
+		}
+	}
+	for _, f := range set.GetFile() {
+		prefix := ""
+		if f.GetPackage() != "" {
+			prefix = f.GetPackage() + "."
+		}
+		add(prefix, f.GetMessageType())
+	}
+	return names
 }
 
 // generatorError is the text of a generator's error as a diagnostic's

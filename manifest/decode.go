@@ -29,7 +29,7 @@ var (
 		{Type: "http", LabelNames: []string{"name"}},
 		{Type: "gateway", LabelNames: []string{"name"}},
 	}}
-	storeSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "replicas"}, {Name: "history"}}}
+	storeSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "replicas"}, {Name: "history"}, {Name: "value"}}}
 	topicSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "replicas"}}}
 	subscribeSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "topic", Required: true}, {Name: "method", Required: true}, {Name: "max_attempts"}}}
 	gatewaySchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "listen"}, {Name: "services"}, {Name: "cors_origins"}, {Name: "headers"}}}

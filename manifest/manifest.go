@@ -138,10 +138,15 @@ type IdType struct {
 // Store is a store block: a key-value store the guests that list it in
 // uses may read and write. Its values outlive the run (see docs/STATE.md).
 type Store struct {
-	Name      string
-	Replicas  int // copies on a NATS cluster: 1 to 5; default 1
-	History   int // values kept per key, the latest included: 1 to 64; default 1
-	DeclRange hcl.Range
+	Name     string
+	Replicas int // copies on a NATS cluster: 1 to 5; default 1
+	History  int // values kept per key, the latest included: 1 to 64; default 1
+	// Value is the full proto name of the message the store's values are
+	// ("bank.v1.Account"), as its value attribute says; empty when the
+	// store does not say (its values are bytes of any shape).
+	Value      string
+	ValueRange hcl.Range // where Value is written; the block's DeclRange without one
+	DeclRange  hcl.Range
 }
 
 // Topic is a topic block: a durable stream of messages that the guests

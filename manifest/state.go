@@ -27,7 +27,7 @@ var (
 )
 
 func (d *decoder) decodeStore(b *hcl.Block) {
-	s := &Store{Name: b.Labels[0], Replicas: 1, History: 1, DeclRange: b.DefRange}
+	s := &Store{Name: b.Labels[0], Replicas: 1, History: 1, ValueRange: b.DefRange, DeclRange: b.DefRange}
 	d.checkName(s.Name, b.LabelRanges[0], "store")
 	content, diags := b.Body.Content(storeSchema)
 	d.diags = append(d.diags, diags...)
@@ -41,6 +41,10 @@ func (d *decoder) decodeStore(b *hcl.Block) {
 			s.History = int(n)
 		}
 	}
+	if attr := content.Attributes["value"]; attr != nil {
+		s.ValueRange = attr.Expr.Range()
+		s.Value = d.decodeStoreValue(attr)
+	}
 	if first, ok := d.stores[s.Name]; ok {
 		d.errf(b.LabelRanges[0], fmt.Sprintf("Duplicate store name %q", s.Name),
 			"A store named %q is already declared at line %d. Rename one of them.", s.Name, first.DeclRange.Start.Line)
@@ -48,6 +52,25 @@ func (d *decoder) decodeStore(b *hcl.Block) {
 	}
 	d.stores[s.Name] = s
 	d.app.Stores = append(d.app.Stores, s)
+}
+
+// decodeStoreValue reads a store's value attribute: the full name of a
+// proto message, which CheckStoreValues looks for in the protos. A name
+// that cannot be one is reported here, and is "".
+func (d *decoder) decodeStoreValue(attr *hcl.Attribute) string {
+	v, ok := d.str(attr, `value = "bank.v1.Account"`)
+	if !ok {
+		return ""
+	}
+	if !protoNameRE.MatchString(v) {
+		detail := fmt.Sprintf(`value takes the full name of a proto message, its package and its name joined by dots, for example "bank.v1.Account"; %q is not one.`, v)
+		if protoIdent.MatchString(v) {
+			detail += fmt.Sprintf(` Add the package of its proto file: "<package>.%s".`, v)
+		}
+		d.errf(attr.Expr.Range(), "Invalid proto message name", "%s", detail)
+		return ""
+	}
+	return v
 }
 
 func (d *decoder) decodeTopic(b *hcl.Block) {
@@ -319,6 +342,40 @@ func (a *App) CheckSubscriptions(methods map[string]bool) hcl.Diagnostics {
 			detail += " A subscription delivers each message of the topic as the request of that method."
 			diags = append(diags, errAt(s.MethodRange, fmt.Sprintf("Unknown method %q", s.Method), detail))
 		}
+	}
+	return diags
+}
+
+// CheckStoreValues reports each store whose value names a message not in
+// messages (the full names of the messages the compiled proto files and
+// their imports define), at its value attribute, with the message meant
+// when one is near, or of the same name in another package.
+func (a *App) CheckStoreValues(messages map[string]bool) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, s := range a.Stores {
+		if s.Value == "" || messages[s.Value] {
+			continue
+		}
+		var names, sameName []string
+		short := s.Value[strings.LastIndexByte(s.Value, '.')+1:]
+		for m := range messages {
+			names = append(names, m)
+			if strings.HasSuffix(m, "."+short) {
+				sameName = append(sameName, m)
+			}
+		}
+		slices.Sort(names)
+		detail := fmt.Sprintf("Store %q holds %s values, but no proto file of the app (nor a file it imports) defines a message %s.", s.Name, s.Value, s.Value)
+		near := suggest.Closest(s.Value, names)
+		if near == "" && len(sameName) == 1 {
+			near = sameName[0]
+		}
+		if near != "" {
+			detail += fmt.Sprintf(" Did you mean %q?", near)
+		} else {
+			detail += " Fix the name (the message's package, a dot, and its name, as its .proto file declares them), or list the proto file that defines it in a proto block."
+		}
+		diags = append(diags, errAt(s.ValueRange, fmt.Sprintf("Unknown proto message %q", s.Value), detail))
 	}
 	return diags
 }

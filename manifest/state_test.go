@@ -54,6 +54,51 @@ program "hello" {
 	}
 }
 
+func TestAStoresValueTypeDecodes(t *testing.T) {
+	src := appBlock + "store \"accounts\" {\n  value = \"bank.v1.Account\"\n}\nstore \"blobs\" {}\n"
+	a, diags := Parse("parigot.hcl", []byte(src), "testdata/app")
+	if diags.HasErrors() {
+		t.Fatal(describe(diags))
+	}
+	accounts, blobs := a.Store("accounts"), a.Store("blobs")
+	if accounts.Value != "bank.v1.Account" || accounts.ValueRange.Start.Line != strings.Count(appBlock, "\n")+2 || accounts.ValueRange.Start.Column != 11 {
+		t.Errorf("store accounts: value %q at %s, want bank.v1.Account at its attribute", accounts.Value, accounts.ValueRange)
+	}
+	if blobs.Value != "" {
+		t.Errorf("store blobs, declared without value: value %q", blobs.Value)
+	}
+}
+
+// CheckStoreValues reports a value no proto defines at the attribute,
+// with the message meant: a near name, or the one message of that name
+// in another package.
+func TestAStoreValueNoProtoDefinesIsReported(t *testing.T) {
+	src := appBlock + "store \"accounts\" {\n  value = \"bank.v1.Acount\"\n}\nstore \"ledger\" {\n  value = \"ledger.Entry\"\n}\nstore \"blobs\" {}\n"
+	a, diags := Parse("parigot.hcl", []byte(src), "testdata/app")
+	if diags.HasErrors() {
+		t.Fatal(describe(diags))
+	}
+	messages := map[string]bool{"bank.v1.Account": true, "bank.v1.Entry": true, "google.protobuf.Timestamp": true}
+	diags = a.CheckStoreValues(messages)
+	line := strings.Count(appBlock, "\n") + 2
+	if len(diags) != 2 {
+		t.Fatalf("diagnostics:\n%s\nwant one for each of accounts and ledger", describe(diags))
+	}
+	for i, want := range []struct {
+		summary, meant string
+		line           int
+	}{{`Unknown proto message "bank.v1.Acount"`, `Did you mean "bank.v1.Account"?`, line}, {`Unknown proto message "ledger.Entry"`, `Did you mean "bank.v1.Entry"?`, line + 3}} {
+		d := diags[i]
+		if d.Summary != want.summary || !strings.HasSuffix(d.Detail, want.meant) || d.Subject.Start.Line != want.line || d.Subject.Start.Column != 11 {
+			t.Errorf("diagnostic %d: %s\nwant %s at %d:11, ending %q", i, describe(diags[i:i+1]), want.summary, want.line, want.meant)
+		}
+	}
+	messages["bank.v1.Acount"], messages["ledger.Entry"] = true, true
+	if diags := a.CheckStoreValues(messages); len(diags) != 0 {
+		t.Errorf("defined messages are reported:\n%s", describe(diags))
+	}
+}
+
 func TestAnAppWithoutStoresOrTopicsHasNoState(t *testing.T) {
 	a, diags := Parse("parigot.hcl", []byte(appBlock), "testdata/app")
 	if diags.HasErrors() || a.HasState() {
@@ -124,6 +169,20 @@ var stateDiagnosticCases = []diagnosticCase{
 		summary: "replicas out of range",
 		detail:  "from 1 to 5",
 		at:      "2:14",
+	},
+	{
+		name:    "a store's value that is not a full message name is reported with the package to add",
+		src:     "store \"balances\" {\n  value = \"Account\"\n}\n",
+		summary: "Invalid proto message name",
+		detail:  `Add the package of its proto file: "<package>.Account".`,
+		at:      "2:11",
+	},
+	{
+		name:    "a store's value that is not a string is reported with an example",
+		src:     "store \"balances\" {\n  value = 3\n}\n",
+		summary: "Incorrect type for value",
+		detail:  `value = "bank.v1.Account"`,
+		at:      "2:11",
 	},
 	{
 		name:    "a duplicate store is reported at its label",

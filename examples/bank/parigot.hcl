@@ -15,7 +15,11 @@ proto "bank" {
 
 store "accounts" {}
 
-store "audit" {}
+# audit holds the transfers recorded, each a bank.v1.Transfer: parigot
+# state get audit KEY shows one as JSON.
+store "audit" {
+  value = "bank.v1.Transfer"
+}
 
 topic "transfers" {}
 
