@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -21,6 +22,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"parigot.dev/parigot/builder"
+	"parigot.dev/parigot/internal/diag"
 	"parigot.dev/parigot/internal/suggest"
 	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/split"
@@ -129,7 +131,7 @@ type storeValue struct {
 	Encoding string `json:"encoding"`
 	Value    string `json:"value"`
 	Size     int    `json:"size"`
-	// With --as, the value decoded as that message.
+	// The value decoded as the store's value type, or as --as says.
 	shownMessage
 }
 
@@ -145,14 +147,16 @@ revision, when it was written, its encoding ("text" or "base64") and the
 value.
 
 A store holds bytes, whatever wrote them. A proto message (what a guest's
-PutMessage writes) is shown with --as and the message's full name, as its
-.proto file names it with its package (bank.v1.Account): in protobuf
-JSON, from the app's protos, which state compiles as parigot build does
-(no build of the app and no protoc needed). With --json, the object has
-the message beside the bytes: its type, and the message as JSON (decoded).
-A value that is not that message is printed as without --as, and the
-command fails, saying why.`,
-		Example: `  parigot state get accounts acct.alice
+PutMessage writes) is shown in protobuf JSON: as the message the store's
+value attribute in parigot.hcl names, or as the one --as names (its full
+name, as its .proto file names it with its package: bank.v1.Account),
+which wins. The message is read from the app's protos, which state
+compiles as parigot build does (no build of the app and no protoc
+needed). With --json, the object has the message beside the bytes: its
+type, and the message as JSON (decoded). A value that is not that
+message is printed as it would be without one, and the command fails,
+saying why.`,
+		Example: `  parigot state get accounts acct.alice                        # as the store's value type, if it has one
   parigot state get accounts acct.alice --as bank.v1.Account   # a proto message, as JSON
   parigot state get accounts acct.alice --json`,
 		Args: exactArgs(2),
@@ -161,15 +165,9 @@ command fails, saying why.`,
 			if err != nil {
 				return err
 			}
-			var md protoreflect.MessageDescriptor
-			var types *messageTypes
-			if as != "" {
-				if types, err = appMessageTypes(cmd.Context(), app, f.appDir()); err != nil {
-					return err
-				}
-				if md, err = types.message(as); err != nil {
-					return err
-				}
+			types, md, err := valueType(cmd.Context(), app, f.appDir(), args[0], as)
+			if err != nil {
+				return err
 			}
 			return f.inspect(stderr, app, func(in *state.Inspector, _ *manifest.App) error {
 				e, err := in.Get(cmd.Context(), args[0], args[1])
@@ -191,8 +189,28 @@ command fails, saying why.`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&as, "as", "", "show the value as this proto message of the app (its full name: bank.v1.Account), in protobuf JSON")
+	cmd.Flags().StringVar(&as, "as", "", "show the value as this proto message of the app (its full name: bank.v1.Account), in protobuf JSON (default: the store's value type)")
 	return cmd
+}
+
+// valueType is the message parigot state get shows a value of store as:
+// the one as names, else the one the store's value attribute declares;
+// none (nil) when neither says.
+func valueType(ctx context.Context, app *manifest.App, dir, store, as string) (*messageTypes, protoreflect.MessageDescriptor, error) {
+	s := app.Store(store)
+	name := cmp.Or(as, s.Value)
+	if name == "" {
+		return nil, nil, nil
+	}
+	types, err := appMessageTypes(ctx, app, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	md, err := types.message(name)
+	if err != nil && as == "" {
+		return nil, nil, fmt.Errorf("store %s holds %s values (%s): %w; fix its value attribute (parigot check says more), or give the message with --as", store, s.Value, diag.Position(s.ValueRange), err)
+	}
+	return types, md, err
 }
 
 // printStoreValue prints v for people: the message it was decoded as, or

@@ -247,6 +247,42 @@ func TestStateReadsAnOperatorsServer(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &v); err != nil || code != 0 || v.Type != "test.Note" || compactJSON(t, v.JSON) != `{"text":"hello"}` || v.Encoding != "base64" {
 		t.Errorf("state get kv note --as test.Note --json --nats: exit %d, %v\n%s%s", code, err, stdout, stderr)
 	}
+
+	// Store notes declares its values Notes: get shows them as Notes
+	// without --as, a value that is none as it is, failing with why, and
+	// --as overrides the declared type.
+	notes, err := e.JetStream().KeyValue(t.Context(), state.Bucket(app.Name, "notes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := notes.Put(t.Context(), "hello", note); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := notes.Put(t.Context(), "text", []byte("plain")); err != nil {
+		t.Fatal(err)
+	}
+	where = append(where, "--nats-user", "ops:secret")
+	if stdout, stderr, code := stateCommand(t, append([]string{"get", "notes", "hello"}, where...)...); code != 0 || stdout != "{\n  \"text\": \"hello\"\n}\n" || stderr != "" {
+		t.Errorf("state get notes hello: exit %d\n%s%s\nwant the Note as JSON", code, stdout, stderr)
+	}
+	stdout, stderr, code = stateCommand(t, append([]string{"get", "notes", "text"}, where...)...)
+	if want := regexp.MustCompile(`^parigot: the value of key text of store notes is not a test.Note: proto:.* \(it is printed as text\)\n$`); code != exitFailure || stdout != "plain\n" || !want.MatchString(stderr) {
+		t.Errorf("state get notes text: exit %d\n%s%s\nwant exit 1, the value as text, and %s", code, stdout, stderr, want)
+	}
+	stdout, stderr, code = stateCommand(t, append([]string{"get", "notes", "hello", "--json"}, where...)...)
+	v = storeValue{}
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil || code != 0 || v.Type != "test.Note" || compactJSON(t, v.JSON) != `{"text":"hello"}` {
+		t.Errorf("state get notes hello --json: exit %d, %v\n%s%s\nwant the Note beside its bytes", code, err, stdout, stderr)
+	}
+	stdout, stderr, code = stateCommand(t, append([]string{"get", "notes", "hello", "--as", "google.protobuf.StringValue"}, where...)...)
+	if code != 0 || stdout != "\"hello\"\n" {
+		t.Errorf("state get notes hello --as google.protobuf.StringValue: exit %d\n%s%s\nwant it shown as --as says", code, stdout, stderr)
+	}
+	if stdout, stderr, code := stateCommand(t, append([]string{"keys", "notes"}, where...)...); code != 0 || stdout != "hello\ntext\n" {
+		t.Errorf("state keys notes: exit %d\n%s%s", code, stdout, stderr)
+	}
+
+	where = where[:len(where)-2]
 	if _, stderr, code := stateCommand(t, append([]string{"keys", "kv", "--nats-user", "ops:wrong"}, where...)...); code != exitFailure || !strings.Contains(stderr, "the server refused the credentials") {
 		t.Errorf("state keys with a wrong password: exit %d\n%s", code, stderr)
 	}

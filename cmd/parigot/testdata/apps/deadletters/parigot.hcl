@@ -14,6 +14,12 @@ proto "sink" {
 }
 
 store "kv" {}
+
+# notes holds Notes only: parigot state get shows its values as Notes.
+store "notes" {
+  value = "test.Note"
+}
+
 topic "news" {}
 
 service "sink" {
