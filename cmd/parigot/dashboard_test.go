@@ -235,6 +235,9 @@ func runWithDashboard(t *testing.T, app string, flags ...string) string {
 		if err := p.wait(t); err != nil {
 			t.Errorf("parigot after Ctrl-C: %v\n%s", err, p.said())
 		}
+		if said := p.said(); !strings.Contains(said, "parigot: interrupted; the app's programs had ended, and give the run its exit code\n") {
+			t.Errorf("parigot ended by Ctrl-C without saying how:\n%s", said)
+		}
 	})
 	return url
 }

@@ -291,7 +291,10 @@ each service's offer gave them through NATS.`,
 				})
 			}
 			if dash != nil && errors.Is(err, context.Canceled) && dash.ended.Load() {
-				err = nil // Ctrl-C is how a run with a dashboard ends, once its programs have
+				// Ctrl-C is how a run with a dashboard ends, once its
+				// programs have: with their exit code, said as such.
+				err = nil
+				fmt.Fprintf(own, "parigot: interrupted; the app's programs had ended, and give the run its exit code\n")
 			}
 			if err != nil {
 				return err
