@@ -145,6 +145,13 @@ type Network struct {
 	// authRefused is set while the NATS server refuses this process's
 	// credentials on reconnecting (said once, see NewNetwork).
 	authRefused atomic.Bool
+	// server says when the connection to the NATS server drops and
+	// comes back (natslost.go); closing is set by Close, whose closing
+	// of the connection is no loss, and closed is closed once the
+	// connection is.
+	server  *serverWatch
+	closing atomic.Bool
+	closed  chan struct{}
 	// down reports a service guest that is down for good
 	// (ChildOptions.Down, SkipDown): WaitReady does not wait for it, and
 	// says so with notWaiting (nil: says nothing). Nil: none is.
@@ -246,12 +253,34 @@ func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...st
 			other(c, sub, err)
 		}
 	})
+	n.watchServer(nc)
+	return n
+}
+
+// watchServer installs nc's handlers of its connection's state: one home
+// for what is said when the connection to the NATS server drops, comes
+// back, or closes for good.
+func (n *Network) watchServer(nc *nats.Conn) {
+	n.closed = make(chan struct{})
+	n.server = &serverWatch{say: n.warnf, now: time.Now, quiet: lostQuiet, url: nc.ConnectedUrlRedacted()}
+	nc.SetDisconnectErrHandler(func(c *nats.Conn, _ error) {
+		if c.IsClosed() || n.closing.Load() {
+			return // closed on purpose: no loss
+		}
+		n.server.lost()
+	})
 	nc.SetReconnectHandler(func(c *nats.Conn) {
 		if n.authRefused.CompareAndSwap(true, false) {
 			n.warnf("the NATS server takes this process's credentials again: connected at %s", c.ConnectedUrlRedacted())
 		}
+		n.server.back(c.ConnectedUrlRedacted())
 	})
-	return n
+	nc.SetClosedHandler(func(*nats.Conn) {
+		if !n.closing.Load() {
+			n.server.closed()
+		}
+		close(n.closed)
+	})
 }
 
 // Refused delivers the first permission the NATS server refused this
@@ -665,14 +694,13 @@ func (n *Network) Close() error {
 	if direct != nil {
 		defer direct.close()
 	}
-	closed := make(chan struct{})
-	n.nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	n.closing.Store(true)
 	if err := n.nc.Drain(); err != nil {
 		n.nc.Close()
 		return err
 	}
 	select {
-	case <-closed:
+	case <-n.closed:
 	case <-time.After(drainTimeout + time.Second):
 		n.nc.Close()
 	}
