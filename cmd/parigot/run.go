@@ -231,6 +231,8 @@ each service's offer gave them through NATS.`,
 					// A server given by URL is one the app's other
 					// machines may share, as split.Options.Conn says.
 					AcrossMachines: conn.URL != "",
+					Fingerprints:   builtFrom(res.App),
+					Said:           own,
 					Waiting: func(gw, service string, elsewhere bool) {
 						fmt.Fprintf(own, "parigot: gateway %s %s\n", gw, split.WaitingFor(service, elsewhere))
 					},
@@ -463,6 +465,9 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 				Tracing: tracing,
 				LogJSON: logFormat == "json",
 				Metrics: metrics,
+				// Computed once, at start: the offers carry them and
+				// the calls compare them, nothing per call.
+				Fingerprints: builtFrom(app),
 			})
 			if errors.As(err, new(*split.ReportedError)) {
 				return exitCode(exitFailure) // the supervisor prints it
@@ -482,6 +487,22 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&dashboard, "dashboard", "", "the URL of the supervisor's dashboard, to push the guest's metrics to")
 	cmd.MarkFlagRequired("name")
 	return cmd
+}
+
+// builtFrom is the fingerprint of each proto service of app as its last
+// build made it (builder.Fingerprints), which split mode's processes
+// compare across machines; nil, and nothing compared, when the build's
+// descriptors cannot be read (the guests could not have started then).
+func builtFrom(app *manifest.App) map[string]split.Fingerprint {
+	prints, err := builder.Fingerprints(app)
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]split.Fingerprint, len(prints))
+	for svc, p := range prints {
+		out[svc] = split.Fingerprint(p)
+	}
+	return out
 }
 
 // plural is one or many, as n says.

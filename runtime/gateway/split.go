@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -43,6 +44,14 @@ type SplitOptions struct {
 	// replicas than the manifest declares, which the gateways' calls look
 	// for as long as they serve (split.Network.AcrossMachines).
 	AcrossMachines bool
+	// Fingerprints is what this run's build made each of the app's proto
+	// services from (split.Network.Built): a gateway says once that a
+	// replica it finds was built from other sources.
+	Fingerprints map[string]split.Fingerprint
+	// Said, when set, is where the gateways' networks say what they say
+	// of their own (split.Network.SayTo): a lost NATS server, a replica
+	// built from other sources.
+	Said io.Writer
 }
 
 // ExplorerGateway is the dashboard's explorer as split mode knows a
@@ -101,6 +110,8 @@ func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity 
 			if opts.AcrossMachines {
 				n.AcrossMachines()
 			}
+			n.Built(opts.Fingerprints)
+			n.SayTo(opts.Said)
 			nets = append(nets, n)
 			var notWaiting func(string)
 			if opts.NotWaiting != nil {
@@ -167,6 +178,8 @@ func serveExplorer(ctx context.Context, opts SplitOptions, conn func(string) spl
 	if opts.AcrossMachines {
 		n.AcrossMachines()
 	}
+	n.Built(opts.Fingerprints)
+	n.SayTo(opts.Said)
 	n.SkipDown(down, nil) // the gateways say it
 	*nets = append(*nets, n)
 	h, err := newExplorer(opts.Schema, opts.Guests, n, native.NewCaller(who), log)

@@ -78,6 +78,11 @@ type ChildOptions struct {
 	// manifest declares (Network.AcrossMachines). A child started by
 	// Supervise takes it from Options.Conn: a server given by URL.
 	AcrossMachines bool
+	// Fingerprints is what this process's build made each of the app's
+	// proto services from (Network.Built): the hosted service's offers
+	// carry its own, and its guest's calls compare those of the replicas
+	// they find. Nil: nothing compared.
+	Fingerprints map[string]Fingerprint
 
 	// sockets is the supervisor's directory for direct connections'
 	// sockets (hello.Sockets); empty: the temporary directory.
@@ -304,6 +309,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	network.acrossMachines = opts.AcrossMachines
 	network.sockets = opts.sockets
 	network.warn = said
+	network.Built(opts.Fingerprints)
 	if link != nil {
 		network.label = host.ReplicaLabel(opts.Name, link.Replica())
 	}

@@ -122,6 +122,10 @@ type directOffer struct {
 	Version int `json:"version,omitempty"`
 	// Label names the replica in what its callers say of it ("echo#2").
 	Label string `json:"label,omitempty"`
+	// Builds is the fingerprint of each service of the guest as the
+	// replica's build made them (Network.Built); absent from the offers
+	// of a replica that knows none.
+	Builds map[string]Fingerprint `json:"builds,omitempty"`
 }
 
 // version is the direct protocol's version of the replica that made o.
@@ -364,7 +368,7 @@ func (s *directServer) offer(guest, reply string, version int) []byte {
 	if who == "" {
 		return nil
 	}
-	o := directOffer{Guest: guest, Replica: s.id, Machine: s.machine, Who: who, Version: s.version, Label: s.label}
+	o := directOffer{Guest: guest, Replica: s.id, Machine: s.machine, Who: who, Version: s.version, Label: s.label, Builds: s.net.buildsOf(guest)}
 	if version != s.version {
 		key := who + "/" + strconv.Itoa(version)
 		s.mu.Lock()

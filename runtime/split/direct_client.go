@@ -43,6 +43,9 @@ type directClient struct {
 	// otherSaid: the replicas of another version of the direct protocol
 	// said to be called through the NATS server (see connect).
 	otherSaid map[string]bool
+	// builtSaid: the replicas, and their services, said to be built from
+	// other sources (see compareBuilds).
+	builtSaid map[string]bool
 }
 
 // peerSet is the replicas of one guest with a direct connection.
@@ -59,7 +62,7 @@ type peerSet struct {
 
 func newDirectClient(n *Network) *directClient {
 	return &directClient{net: n, peers: map[string]*peerSet{}, wanted: map[string]bool{}, done: make(chan struct{}), nudge: make(chan struct{}, 1),
-		otherSaid: map[string]bool{}}
+		otherSaid: map[string]bool{}, builtSaid: map[string]bool{}}
 }
 
 func (d *directClient) set(guest string) *peerSet {
@@ -236,6 +239,7 @@ func (d *directClient) connect(guest string, data []byte) error {
 	if json.Unmarshal(data, &o) != nil || o.Guest != guest || o.Who != d.net.who {
 		return nil // no offer for this caller: NATS it is
 	}
+	d.compareBuilds(o)
 	if v := o.version(); v != d.net.version {
 		d.otherVersion(o, v)
 		return nil
@@ -280,10 +284,7 @@ func (d *directClient) connect(guest string, data []byte) error {
 // speaks version v of the direct protocol, and is called through the
 // NATS server.
 func (d *directClient) otherVersion(o directOffer, v int) {
-	replica := "a replica of " + o.Guest
-	if o.Label != "" {
-		replica = "replica " + o.Label
-	}
+	replica := replicaName(o)
 	key := replica + "/" + strconv.Itoa(v)
 	d.mu.Lock()
 	said := d.otherSaid[key]

@@ -135,6 +135,9 @@ type Network struct {
 	// version is the direct protocol's version this process speaks:
 	// directVersion, but in a test that plays a process of another.
 	version int
+	// builds is the fingerprint of each of the app's proto services as
+	// this process's build made them (Built); nil: none compared.
+	builds map[string]Fingerprint
 	// label names this process's replica in its offers ("echo#2");
 	// empty: none said.
 	label string
