@@ -28,9 +28,11 @@ func (n *Network) Built(prints map[string]Fingerprint) {
 // SayTo has n write what it says of its own (a lost NATS server,
 // replicas built from other sources, ...) to w, one line each; nil:
 // nowhere. A child's network says it on its stderr; a gateway's, on its
-// run's. Set before it serves or calls.
+// run's. Safe while the connection's handlers run.
 func (n *Network) SayTo(w io.Writer) {
+	n.warnMu.Lock()
 	n.warn = w
+	n.warnMu.Unlock()
 }
 
 // buildsOf is the fingerprints of guest's services, for its offers; nil

@@ -308,7 +308,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	network.directHost = opts.DirectHost
 	network.acrossMachines = opts.AcrossMachines
 	network.sockets = opts.sockets
-	network.warn = said
+	network.SayTo(said)
 	network.Built(opts.Fingerprints)
 	if link != nil {
 		network.label = host.ReplicaLabel(opts.Name, link.Replica())

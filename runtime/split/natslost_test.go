@@ -34,7 +34,7 @@ func TestAProcessSaysWhenItLosesTheNATSServerAndWhenItIsBack(t *testing.T) {
 	}
 	var said syncbuf.Buffer
 	n := NewNetwork(nc, "test", identityGuests(), "echo")
-	n.warn = &said
+	n.SayTo(&said)
 
 	ns.Shutdown()
 	lost := "parigot: echo: lost the NATS server at " + url + ": calls to and from other machines wait until it is back (reconnecting)\n"

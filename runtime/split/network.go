@@ -143,8 +143,10 @@ type Network struct {
 	label string
 	// warn is where the network says that it fell back to the NATS server,
 	// or does not wait for a service down for good (ChildOptions.Stderr);
-	// nil: nowhere.
-	warn io.Writer
+	// nil: nowhere. Under warnMu: the connection's handlers say what they
+	// say on its goroutine, from the moment NewNetwork installs them.
+	warnMu sync.Mutex
+	warn   io.Writer
 	// authRefused is set while the NATS server refuses this process's
 	// credentials on reconnecting (said once, see NewNetwork).
 	authRefused atomic.Bool
@@ -200,8 +202,11 @@ func (n *Network) AcrossMachines() {
 
 // warnf writes a line to n.warn, naming this process's guest.
 func (n *Network) warnf(format string, args ...any) {
-	if n.warn != nil {
-		fmt.Fprintf(n.warn, "parigot: %s: "+format+"\n", append([]any{n.who}, args...)...)
+	n.warnMu.Lock()
+	w := n.warn
+	n.warnMu.Unlock()
+	if w != nil {
+		fmt.Fprintf(w, "parigot: %s: "+format+"\n", append([]any{n.who}, args...)...)
 	}
 }
 
