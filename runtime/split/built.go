@@ -74,11 +74,7 @@ func (d *directClient) compareBuilds(o directOffer) {
 			continue
 		}
 		key := o.Machine + "/" + o.Label + "/" + svc
-		d.mu.Lock()
-		said := d.builtSaid[key]
-		d.builtSaid[key] = true
-		d.mu.Unlock()
-		if !said {
+		if d.builtSaid.first(key) {
 			d.net.warnf("%s (machine %s) was built from %s than this process: build every machine from the same sources; during a rolling upgrade, upgrade services before their callers",
 				replicaName(o), shortMachine(o.Machine), what)
 		}

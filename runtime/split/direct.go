@@ -211,10 +211,10 @@ type directServer struct {
 
 	// version is the direct protocol's version this replica speaks
 	// (Network.version), and label its name in its offers; otherSaid,
-	// which mu guards, the callers of another version it has said so of.
+	// the callers of another version it has said so of.
 	version   int
 	label     string
-	otherSaid map[string]bool
+	otherSaid saidOnce
 }
 
 // maxUnwelcomed is how many accepted connections may wait to say hello at
@@ -285,7 +285,7 @@ func listenDirect(n *Network) (*directServer, error) {
 	key := make([]byte, 32)
 	rand.Read(key)
 	s := &directServer{net: n, dir: dir, ln: ln, tcp: tcp, tcpPin: pin, id: nuid.Next(), key: key, machine: n.machine, moved: make(chan struct{}), wait: orderWait, helloWait: offerTimeout,
-		unwelcomed: map[*serverConn]struct{}{}, maxUnwelcome: maxUnwelcomed, version: n.version, label: n.label, otherSaid: map[string]bool{}}
+		unwelcomed: map[*serverConn]struct{}{}, maxUnwelcome: maxUnwelcomed, version: n.version, label: n.label}
 	s.refusals.warnf = n.warnf
 	s.routes.Store(&map[string]map[string]route.Endpoint{})
 	s.conns.Store(&[]*serverConn{})
@@ -371,11 +371,7 @@ func (s *directServer) offer(guest, reply string, version int) []byte {
 	o := directOffer{Guest: guest, Replica: s.id, Machine: s.machine, Who: who, Version: s.version, Label: s.label, Builds: s.net.buildsOf(guest)}
 	if version != s.version {
 		key := who + "/" + strconv.Itoa(version)
-		s.mu.Lock()
-		said := s.otherSaid[key]
-		s.otherSaid[key] = true
-		s.mu.Unlock()
-		if !said {
+		if s.otherSaid.first(key) {
 			s.net.warnf("%s: its calls to %s come through the NATS server", speaksOther(who, version, s.version), guest)
 		}
 		b, _ := json.Marshal(o)

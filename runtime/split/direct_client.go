@@ -42,10 +42,10 @@ type directClient struct {
 	nudge chan struct{}
 	// otherSaid: the replicas of another version of the direct protocol
 	// said to be called through the NATS server (see connect).
-	otherSaid map[string]bool
+	otherSaid saidOnce
 	// builtSaid: the replicas, and their services, said to be built from
 	// other sources (see compareBuilds).
-	builtSaid map[string]bool
+	builtSaid saidOnce
 }
 
 // peerSet is the replicas of one guest with a direct connection.
@@ -61,8 +61,7 @@ type peerSet struct {
 }
 
 func newDirectClient(n *Network) *directClient {
-	return &directClient{net: n, peers: map[string]*peerSet{}, wanted: map[string]bool{}, done: make(chan struct{}), nudge: make(chan struct{}, 1),
-		otherSaid: map[string]bool{}, builtSaid: map[string]bool{}}
+	return &directClient{net: n, peers: map[string]*peerSet{}, wanted: map[string]bool{}, done: make(chan struct{}), nudge: make(chan struct{}, 1)}
 }
 
 func (d *directClient) set(guest string) *peerSet {
@@ -286,11 +285,7 @@ func (d *directClient) connect(guest string, data []byte) error {
 func (d *directClient) otherVersion(o directOffer, v int) {
 	replica := replicaName(o)
 	key := replica + "/" + strconv.Itoa(v)
-	d.mu.Lock()
-	said := d.otherSaid[key]
-	d.otherSaid[key] = true
-	d.mu.Unlock()
-	if !said {
+	if d.otherSaid.first(key) {
 		d.net.warnf("%s: its calls go through the NATS server", speaksOther(replica, v, d.net.version))
 	}
 }

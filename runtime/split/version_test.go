@@ -72,9 +72,9 @@ func callsOnceThroughNATS(t *testing.T, caller *Network, s *viaService) {
 	}
 }
 
-// saidOnce checks that said holds line once, after the caller has asked
+// expectSaidOnce checks that said holds line once, after the caller has asked
 // for offers again (and been answered) a few times.
-func saidOnce(t *testing.T, caller *Network, said *lines.Buffer, line string) {
+func expectSaidOnce(t *testing.T, caller *Network, said *lines.Buffer, line string) {
 	t.Helper()
 	asked := askedFlushed(t, caller)
 	waitFor(t, "the caller to ask for offers again", func() bool { return caller.client.asked.Load() >= asked+2*int64(offerRequests(2)) })
@@ -131,9 +131,9 @@ func TestAReplicaOfAnotherVersionIsCalledThroughNATS(t *testing.T) {
 			if v == 1 {
 				name = "a replica of echo"
 			}
-			saidOnce(t, caller, &callerSaid, fmt.Sprintf("parigot: ticker: %s speaks direct protocol v%d, this process v%d: its calls go through the NATS server", name, v, directVersion))
+			expectSaidOnce(t, caller, &callerSaid, fmt.Sprintf("parigot: ticker: %s speaks direct protocol v%d, this process v%d: its calls go through the NATS server", name, v, directVersion))
 			// The replica, of this code, says it too (one of version 1 says nothing).
-			saidOnce(t, caller, &replicaSaid, fmt.Sprintf("parigot: echo: ticker speaks direct protocol v%d, this process v%d: its calls to echo come through the NATS server", directVersion, v))
+			expectSaidOnce(t, caller, &replicaSaid, fmt.Sprintf("parigot: echo: ticker speaks direct protocol v%d, this process v%d: its calls to echo come through the NATS server", directVersion, v))
 		})
 	}
 }
@@ -175,7 +175,7 @@ func TestACallerOfAnotherVersionCallsThroughNATS(t *testing.T) {
 			caller.version = v
 			callerWhenReady(t, caller)
 			callsOnceThroughNATS(t, caller, s)
-			saidOnce(t, caller, &replicaSaid, fmt.Sprintf("parigot: echo: ticker speaks direct protocol v%d, this process v%d: its calls to echo come through the NATS server", v, directVersion))
+			expectSaidOnce(t, caller, &replicaSaid, fmt.Sprintf("parigot: echo: ticker speaks direct protocol v%d, this process v%d: its calls to echo come through the NATS server", v, directVersion))
 		})
 	}
 }
