@@ -345,7 +345,7 @@ func (f *stateFlags) connect(app *manifest.App, stderr io.Writer) (nc *nats.Conn
 	}
 	dir := state.DataDir(app, f.data)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return nil, nil, fmt.Errorf("%s has no data in %s: no run has kept its stores and topics there yet (parigot run keeps them there; --data names another directory)", app.Name, dir)
+		return nil, nil, fmt.Errorf("%s has no data in %s: no run has kept its stores and topics there yet (parigot run and parigot dev keep them there, --data names another directory; with --ephemeral a run keeps them in its memory only, out of parigot state's reach)", app.Name, dir)
 	}
 	srv, err := state.StartServer(state.ServerOptions{Dir: dir, Log: sayTo(stderr)})
 	var inUse *state.InUseError
