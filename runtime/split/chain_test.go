@@ -58,6 +58,7 @@ func inBothModes(t *testing.T, guests func() []*host.GuestSpec, want ...string) 
 }
 
 func TestDeadlinesTravelAlongAChainOfCalls(t *testing.T) {
+	skipUnderRace(t)
 	t.Run("a callee's own calls end when its caller's deadline does, not at their budgets", func(t *testing.T) {
 		// Every link's call ends at the same instant, front's deadline: each
 		// caller up the chain sees its own expiry or the error forwarded from
@@ -96,6 +97,7 @@ func TestDeadlinesTravelAlongAChainOfCalls(t *testing.T) {
 }
 
 func TestATypedErrorCrossesAChainIntact(t *testing.T) {
+	skipUnderRace(t)
 	inBothModes(t, func() []*host.GuestSpec {
 		return chainGuests(t, time.Minute, time.Minute, time.Minute, "CHAIN_SCENARIO=relay", "CHAIN_REQUEST=fail")
 	},

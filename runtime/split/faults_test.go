@@ -96,6 +96,7 @@ func bothModesWith(t *testing.T, guests func() []*host.GuestSpec, backoff host.B
 }
 
 func TestEveryFaultReadsTheSameInBothModes(t *testing.T) {
+	skipUnderRace(t)
 	const unavailable = "Hello: test.Faulty/Hello: unavailable: service faulty is not running"
 	for _, c := range []struct {
 		fault   string
@@ -138,6 +139,7 @@ func TestEveryFaultReadsTheSameInBothModes(t *testing.T) {
 // the child's host says it, and its supervisor writes it unprefixed, as
 // single mode's host does, not as a line of the guest's ("faulty | ...").
 func TestTheHostsOwnLinesReadTheSameInBothModes(t *testing.T) {
+	skipUnderRace(t)
 	guests := func() []*host.GuestSpec {
 		g := faultGuests(t, "Spin", 200*time.Millisecond)
 		g[0].Overrun = host.OverrunReport // said by the host of the service, and left running
@@ -169,6 +171,7 @@ func TestTheHostsOwnLinesReadTheSameInBothModes(t *testing.T) {
 // of running out of memory, as a log line; a program that then exits 0, or a
 // service that goes on serving, has neither panicked nor run out of memory.
 func TestOutputThatReadsLikeACrashIsNotOne(t *testing.T) {
+	skipUnderRace(t)
 	const say = "panic: this is just a log line"
 	guests := func() []*host.GuestSpec {
 		g := faultGuests(t, "Log", time.Minute)
@@ -191,6 +194,7 @@ func TestOutputThatReadsLikeACrashIsNotOne(t *testing.T) {
 // is: -1 is also wazero's code for a module whose context was cancelled,
 // which must not make the program's own exit read as a stop by the host.
 func TestAProgramsOwnExitCodeIsTheRunsInBothModes(t *testing.T) {
+	skipUnderRace(t)
 	for _, code := range []int{-1, 3, 256} {
 		t.Run(fmt.Sprintf("a program that exits with %d", code), func(t *testing.T) {
 			guests := func() []*host.GuestSpec {
@@ -294,6 +298,7 @@ func TestAKilledServiceProcessWaitsToStartAgainAndTheRunDoesNotWaitForIt(t *test
 }
 
 func TestAnOverrunIsReportedWhenTheRunEndsFirst(t *testing.T) {
+	skipUnderRace(t)
 	guests := func() []*host.GuestSpec {
 		// The run ends on the deadline, well before the host would stop the
 		// method (at the budget plus as much again): a budget of seconds

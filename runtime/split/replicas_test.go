@@ -382,6 +382,7 @@ func TestCallsGoToTheReplicaThatIsNotStuck(t *testing.T) {
 // the same machine: what the compilation takes is said once for the
 // service, not once by each replica's process.
 func TestAServiceCompilingIsSaidOnceWhateverItsReplicas(t *testing.T) {
+	skipUnderRace(t)
 	guests := testGuests(t, 2)
 	t.Setenv("PARIGOT_CACHE_DIR", t.TempDir()) // the children's too: nothing compiled yet
 	_, out, errOut := supervise(t, guests, nil, nil)

@@ -123,6 +123,19 @@ var buildGuests = sync.OnceValues(func() (string, error) {
 	})
 })
 
+// skipUnderRace skips, with the race detector on, a test whose work is
+// done in its guests' processes and whose assertions are on what they
+// print (the same output in both modes, a chain of deadlines, what
+// compiling says): the detector sees only this process, where such a test
+// only waits, several times slower; the race run has the tests of this
+// process's own concurrency to look at, and the others run without it.
+func skipUnderRace(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("its work is in other processes, which the race detector does not see")
+	}
+}
+
 func testGuests(t *testing.T, replicas int) []*host.GuestSpec {
 	t.Helper()
 	if testing.Short() {
