@@ -55,12 +55,14 @@ func (r *run) teeLines(in *instance, o *guestOutput, stream string) {
 }
 
 func (o *guestOutput) look(line []byte) {
-	if bytes.HasPrefix(line, []byte("panic: ")) || bytes.HasPrefix(line, []byte("fatal error: ")) {
+	if v, ok := bytes.CutPrefix(line, []byte("panic: ")); ok {
 		o.panicked.Store(true)
-	}
-	if v, ok := bytes.CutPrefix(line, []byte("panic: ")); ok && o.panicMessage.Load() == nil {
-		m := panicValue(v)
-		o.panicMessage.CompareAndSwap(nil, &m)
+		if o.panicMessage.Load() == nil {
+			m := panicValue(v)
+			o.panicMessage.CompareAndSwap(nil, &m)
+		}
+	} else if bytes.HasPrefix(line, []byte("fatal error: ")) {
+		o.panicked.Store(true)
 	}
 	if bytes.HasPrefix(line, []byte(goDeadlock)) {
 		o.deadlocked.Store(true)
