@@ -336,7 +336,9 @@ func (ep *endpoint) send(ctx context.Context, ev abi.Event, from route.Endpoint,
 	if span != nil {
 		span.HTTP.Status = resp.StatusCode
 	}
-	if resp.ContentLength > abi.MaxHTTPBody {
+	// A response to HEAD has no body: its Content-Length is the size of
+	// what GET would return, and net/http reports it (with NoBody).
+	if resp.Body != http.NoBody && resp.ContentLength > abi.MaxHTTPBody {
 		return ep.tooLarge(target, resp.ContentLength)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, abi.MaxHTTPBody+1))

@@ -192,28 +192,64 @@ func TestAResponseHeaderOverTheLimitSaysSo(t *testing.T) {
 			if proto == "HTTP/2.0" { // trust the test's certificate
 				ep.client.Transport.(*http.Transport).TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
 			}
-			send := func(path string) (abi.Code, []byte) {
-				g := newGuest()
-				r := abi.HTTPRequest{Method: "GET", Path: path}
-				ep.Deliver(abi.Event{Kind: abi.KindCall, CallID: 1, Method: abi.OpRequest, Payload: r.Encode(nil)}, g)
-				reply := <-g.replies
-				return reply.Code, reply.Payload
-			}
-			if code, payload := send("big"); code != abi.CodeOK {
-				_, msg, _, _ := abi.DecodeError(payload)
+			if code, _, msg := send(t, e, abi.HTTPRequest{Method: "GET", Path: "big"}); code != abi.CodeOK {
 				t.Fatalf("a header of 20 KiB: %s %s", code, msg)
 			}
 			if got := seen.Load(); got != proto {
 				t.Fatalf("the request went over %v, not %s", got, proto)
 			}
 			for _, path := range []string{"huge", "field"} {
-				code, payload := send(path)
-				_, msg, _, _ := abi.DecodeError(payload)
+				code, _, msg := send(t, e, abi.HTTPRequest{Method: "GET", Path: path})
 				want := regexp.MustCompile(`^http api: the response of ` + regexp.QuoteMeta(srv.URL) + `/v1/` + path + ` has a header (field )?over the limit of 32768 bytes \(32 KiB\)`)
 				if code != abi.CodeResourceExhausted || !want.MatchString(msg) {
 					t.Errorf("%s, a header over the limit: %s %q; want resource exhausted, matching %s", path, code, msg, want)
 				}
 			}
 		})
+	}
+}
+
+// send delivers one request to the endpoint api of e and returns its
+// reply's code, and its response or its error's message.
+func send(t *testing.T, e *Endpoints, r abi.HTTPRequest) (abi.Code, abi.HTTPResponse, string) {
+	t.Helper()
+	g := newGuest()
+	e.Endpoint("api").Deliver(abi.Event{Kind: abi.KindCall, CallID: 1, Method: abi.OpRequest, Payload: r.Encode(nil)}, g)
+	reply := <-g.replies
+	if reply.Code != abi.CodeOK {
+		_, msg, _, _ := abi.DecodeError(reply.Payload)
+		return reply.Code, abi.HTTPResponse{}, msg
+	}
+	resp, err := abi.DecodeHTTPResponse(reply.Payload)
+	if err != nil {
+		t.Fatalf("the response does not decode: %v", err)
+	}
+	return reply.Code, resp, ""
+}
+
+// The Content-Length of a response to HEAD is the size of what GET would
+// return, and no body comes: a large one is the response it is, not one
+// over the body's limit. A GET of the same size is over it.
+func TestAHeadOfALargeResourceIsItsResponse(t *testing.T) {
+	const size = abi.MaxHTTPBody + 1<<20
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(size))
+		if r.Method != "HEAD" {
+			w.Write(make([]byte, size))
+		}
+	}))
+	defer srv.Close()
+	e, err := New([]Spec{{Name: "api", URL: srv.URL}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+
+	code, resp, msg := send(t, e, abi.HTTPRequest{Method: "HEAD", Path: "big"})
+	if code != abi.CodeOK || resp.Status != 200 || len(resp.Body) != 0 {
+		t.Errorf("HEAD: %s %q, status %d, %d bytes of body; want the response: 200, no body", code, msg, resp.Status, len(resp.Body))
+	}
+	if code, _, msg := send(t, e, abi.HTTPRequest{Method: "GET", Path: "big"}); code != abi.CodeResourceExhausted || !strings.Contains(msg, "has a body of") {
+		t.Errorf("GET: %s %q; want resource exhausted, the body over its limit", code, msg)
 	}
 }
