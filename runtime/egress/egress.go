@@ -16,6 +16,8 @@ package egress
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -421,6 +423,14 @@ func (ep *endpoint) failure(ctx context.Context, target *url.URL, err error) (ab
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
+	}
+	var unknownCA x509.UnknownAuthorityError
+	var badCert *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &unknownCA):
+		return ep.fail(abi.CodeUnavailable, "%s cannot be reached: its certificate is signed by an authority this machine does not trust (%v); a server with a private or self-signed certificate needs its CA among the machine's trusted ones (on Linux, SSL_CERT_FILE may name a PEM file of them), or use http:// for a server on loopback", redacted(target), unknownCA)
+	case errors.As(err, &badCert):
+		return ep.fail(abi.CodeUnavailable, "%s cannot be reached: its certificate does not verify (%v); the host of the endpoint's url (or its url_env) in parigot.hcl must be a name the certificate holds, and the certificate current", redacted(target), badCert.Err)
 	}
 	return ep.fail(abi.CodeUnavailable, "%s cannot be reached: %v; check that it is up and that the endpoint's url (or its url_env) in parigot.hcl is right", redacted(target), err)
 }

@@ -253,3 +253,21 @@ func TestAHeadOfALargeResourceIsItsResponse(t *testing.T) {
 		t.Errorf("GET: %s %q; want resource exhausted, the body over its limit", code, msg)
 	}
 }
+
+// A server whose certificate this machine does not trust (a self-signed
+// one) is unavailable, and the message says why and what to do, not to
+// check that the server is up.
+func TestAServerWithAnUntrustedCertificateSaysWhatToDo(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	e, err := New([]Spec{{Name: "api", URL: srv.URL + "/v1"}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	code, _, msg := send(t, e, abi.HTTPRequest{Method: "GET", Path: "x"})
+	want := regexp.MustCompile(`^http api: https://127\.0\.0\.1:\d+/v1/x cannot be reached: its certificate is signed by an authority this machine does not trust \(x509: .*\); a server with a private or self-signed certificate needs its CA among the machine's trusted ones \(on Linux, SSL_CERT_FILE may name a PEM file of them\)`)
+	if code != abi.CodeUnavailable || !want.MatchString(msg) {
+		t.Errorf("%s %q; want unavailable, matching %s", code, msg, want)
+	}
+}
