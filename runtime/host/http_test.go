@@ -18,6 +18,7 @@ import (
 	"parigot.dev/parigot/internal/otlptest"
 	"parigot.dev/parigot/runtime/egress"
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
 	"parigot.dev/parigot/runtime/observe"
 )
 
@@ -147,7 +148,7 @@ func TestAGuestCallsAnExternalAPIUnderItsEndpointOnly(t *testing.T) {
 	// Whichever gives up first says so: the program waiting for web, web
 	// waiting for the API (with the deadline web's call gave it), or the
 	// request itself at that deadline.
-	slow := regexp.MustCompile(`(?m)^prog \| slow: deadline exceeded: (no reply from service web within its method budget of 1s|no reply from http api before the deadline this call inherited from its caller \(its own timeout is 30s\)|http api: no response from http://127\.0\.0\.1:\d+/v1/slow before the request's deadline \(the endpoint's timeout, 30s, or the deadline of the method that sent it, whichever came first\))$`)
+	slow := regexp.MustCompile(`(?m)^prog \| slow: deadline exceeded: (no reply from service web within its method budget of 1s|no reply from http api before the deadline of the method of service web that sent it \(its budget of 1s, or its own caller's deadline when sooner\), which came before the timeout of 30s; give web a method_timeout in parigot.hcl that covers the wait|http api: no response from http://127\.0\.0\.1:\d+/v1/slow before the request's deadline \(the endpoint's timeout, 30s, or the deadline of the method that sent it, whichever came first\))$`)
 	if !slow.MatchString(out) {
 		t.Errorf("the request to a server slower than the budget did not end at the deadline:\n%s", out)
 	}
@@ -335,6 +336,37 @@ func TestTheRunsEndpointsAreOneListTheGuestsAgreeOn(t *testing.T) {
 		c := &GuestSpec{Name: "c", HTTP: []egress.Spec{other}}
 		if _, err := runEndpoints([]*GuestSpec{a, c}); err == nil || !strings.Contains(err.Error(), "the specs of a and c list http mail otherwise") {
 			t.Errorf("specs listing mail as %+v and %+v: %v; want an error naming both guests", mail, other, err)
+		}
+	}
+}
+
+// resourceStub is a store, topic or http endpoint as deadlineText sees it.
+type resourceStub struct {
+	name    string
+	timeout time.Duration
+}
+
+func (r resourceStub) Deliver(abi.Event, route.Endpoint) route.Refusal { return route.Accepted }
+func (r resourceStub) GuestName() string                               { return r.name }
+func (r resourceStub) MethodTimeout() time.Duration                    { return r.timeout }
+func (r resourceStub) Resource()                                       {}
+
+// A request cut short by the deadline of the method that sent it names
+// that method's service and budget, and what to raise: the default budget
+// of 50ms is shorter than most APIs take, and the request's own timeout
+// is not what ended it.
+func TestARequestEndedByItsMethodsDeadlineNamesTheBudgetToRaise(t *testing.T) {
+	caller := &instance{spec: &GuestSpec{Name: "fx", MethodTimeout: 50 * time.Millisecond}}
+	api := resourceStub{name: "http rates", timeout: 2 * time.Second}
+	for _, tc := range []struct {
+		inherited bool
+		want      string
+	}{
+		{true, "no reply from http rates before the deadline of the method of service fx that sent it (its budget of 50ms, or its own caller's deadline when sooner), which came before the timeout of 2s; give fx a method_timeout in parigot.hcl that covers the wait"},
+		{false, "no reply from http rates within its timeout of 2s"},
+	} {
+		if got := deadlineText(outgoing{callee: api, inherited: tc.inherited}, caller); got != tc.want {
+			t.Errorf("inherited %v:\n got %q\nwant %q", tc.inherited, got, tc.want)
 		}
 	}
 }

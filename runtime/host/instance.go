@@ -735,7 +735,7 @@ func (in *instance) expire(now int64) {
 		if c, ok := o.callee.(route.Canceller); ok {
 			c.Cancel(id, in, true) // its service is in another process: tell it
 		}
-		msg := deadlineText(o)
+		msg := deadlineText(o, in)
 		in.complete(abi.ErrorEvent(id, abi.CodeDeadlineExceeded, msg))
 	}
 	in.soonest = soonest
@@ -760,13 +760,17 @@ func (in *instance) giveUpRequests() {
 	}
 }
 
-// deadlineText is the message of a call that got no reply before its
-// deadline: its callee's budget, or (a store, topic or http endpoint) its
-// timeout, or the deadline the call inherited.
-func deadlineText(o outgoing) string {
+// deadlineText is the message of a call from caller that got no reply
+// before its deadline: its callee's budget, or (a store, topic or http
+// endpoint) its timeout, or the deadline the call inherited. An
+// operation on a resource inherits the deadline of the method that sent
+// it, whose service's budget is then what to raise: an API's latency
+// easily outlasts the default 50ms.
+func deadlineText(o outgoing, caller route.Endpoint) string {
 	if _, ok := o.callee.(route.Resource); ok {
 		if o.inherited {
-			return fmt.Sprintf("no reply from %s before the deadline this call inherited from its caller (its own timeout is %s)", o.callee.GuestName(), o.callee.MethodTimeout())
+			return fmt.Sprintf("no reply from %s before the deadline of the method of service %s that sent it (its budget of %s, or its own caller's deadline when sooner), which came before the timeout of %s; give %s a method_timeout in parigot.hcl that covers the wait",
+				o.callee.GuestName(), caller.GuestName(), caller.MethodTimeout(), o.callee.MethodTimeout(), caller.GuestName())
 		}
 		return fmt.Sprintf("no reply from %s within its timeout of %s", o.callee.GuestName(), o.callee.MethodTimeout())
 	}
