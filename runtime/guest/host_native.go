@@ -103,9 +103,11 @@ func hostReply(callID uint64, code abi.Code, payload []byte) abi.Status {
 	return call(hostlink.Request{Op: hostlink.OpReply, A: callID, B: uint64(code), Data: payload}).Status
 }
 
-func hostOpen(kind uint32, name string) (uint32, abi.Status) {
+// hostOpen opens name; with abi.OpenWithValue in kind, the host answers
+// with the store's value type as the response's data.
+func hostOpen(kind uint32, name string) (uint32, string, abi.Status) {
 	r := call(hostlink.Request{Op: hostlink.OpOpen, A: uint64(kind), Data: []byte(name)})
-	return uint32(r.Value), r.Status
+	return uint32(r.Value), string(r.Data), r.Status
 }
 
 // hostExiting tells the host the guest's exit code before it exits.

@@ -93,7 +93,33 @@ func hostReply(callID uint64, code abi.Code, payload []byte) abi.Status {
 // host reads the exit code itself from WASI's proc_exit.
 func hostExiting(int) { pExiting() }
 
-func hostOpen(kind uint32, name string) (uint32, abi.Status) {
-	st := pOpen(kind, strPtr(name), uint32(len(name)), unsafe.Pointer(&outU32))
-	return outU32, abi.Status(st)
+// openRecord is the record a store's open fills with abi.OpenWithValue:
+// u32s at the offsets of abi.OpenRecordSize's list, little endian as wasm
+// is.
+var openRecord [abi.OpenRecordSize / 4]uint32
+
+// hostOpen opens name; with abi.OpenWithValue in kind, it also returns
+// the store's value type, read into a buffer of the size the host asks
+// for when the first is too small.
+func hostOpen(kind uint32, name string) (uint32, string, abi.Status) {
+	if kind&abi.OpenWithValue == 0 {
+		st := pOpen(kind, strPtr(name), uint32(len(name)), unsafe.Pointer(&outU32))
+		return outU32, "", abi.Status(st)
+	}
+	buf := make([]byte, 128)
+	for {
+		openRecord = [abi.OpenRecordSize / 4]uint32{}
+		openRecord[abi.OpenRecordValuePtr/4] = uint32(uintptr(unsafe.Pointer(&buf[0])))
+		openRecord[abi.OpenRecordValueCap/4] = uint32(len(buf))
+		st := abi.Status(pOpen(kind, strPtr(name), uint32(len(name)), unsafe.Pointer(&openRecord)))
+		h, n := openRecord[abi.OpenRecordHandle/4], openRecord[abi.OpenRecordValueLen/4]
+		if st == abi.StatusBufferTooSmall && int(n) > len(buf) {
+			buf = make([]byte, n)
+			continue
+		}
+		if st != abi.StatusOK {
+			return 0, "", st
+		}
+		return h, string(buf[:n]), st
+	}
 }

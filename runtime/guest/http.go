@@ -27,7 +27,7 @@ type HTTP struct {
 // CodePermissionDenied, and with CodeNotFound when parigot.hcl declares no
 // http block of that name.
 func OpenHTTP(name string) (*HTTP, error) {
-	h, err := open(abi.OpenHTTP, "http", name)
+	h, _, err := open(abi.OpenHTTP, "http", name)
 	if err != nil {
 		return nil, err
 	}

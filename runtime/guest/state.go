@@ -20,6 +20,11 @@ import (
 type Store struct {
 	name   string
 	handle uint32
+	// value is the full name of the proto message the store's values
+	// are declared as (value in its block of parigot.hcl), or "" when it
+	// declares none. The host says it at open, and the Message functions
+	// refuse a message of another type.
+	value string
 }
 
 // Topic is a topic of the app, opened with OpenTopic.
@@ -31,36 +36,44 @@ type Topic struct {
 // OpenStore opens the store called name in parigot.hcl. The guest's uses
 // must list it (uses = [store.<name>]).
 func OpenStore(name string) (*Store, error) {
-	h, err := open(abi.OpenStore, "store", name)
+	h, value, err := open(abi.OpenStore|abi.OpenWithValue, "store", name)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{name: name, handle: h}, nil
+	return &Store{name: name, handle: h, value: value}, nil
 }
 
 // OpenTopic opens the topic called name in parigot.hcl. The guest's uses
 // must list it (uses = [topic.<name>]).
 func OpenTopic(name string) (*Topic, error) {
-	h, err := open(abi.OpenTopic, "topic", name)
+	h, _, err := open(abi.OpenTopic, "topic", name)
 	if err != nil {
 		return nil, err
 	}
 	return &Topic{name: name, handle: h}, nil
 }
 
-func open(kind uint32, what, name string) (uint32, error) {
-	h, st := hostOpen(kind, name)
+// open opens the store, topic or http endpoint name, and says the message
+// type its values are declared as when kind asks for it
+// (abi.OpenWithValue).
+func open(kind uint32, what, name string) (uint32, string, error) {
+	h, value, st := hostOpen(kind, name)
+	if st == abi.StatusBadArgument && kind&abi.OpenWithValue != 0 {
+		// A host from before OpenWithValue, which knows no value type:
+		// the store is opened as it was then, and no type is checked.
+		h, value, st = hostOpen(kind&^abi.OpenWithValue, name)
+	}
 	switch st {
 	case abi.StatusOK:
-		return h, nil
+		return h, value, nil
 	case abi.StatusNotUsed:
-		return 0, &Error{Code: CodePermissionDenied, Method: what + "." + name,
+		return 0, "", &Error{Code: CodePermissionDenied, Method: what + "." + name,
 			Message: fmt.Sprintf("this guest may not use %s %s: add %s.%s to its uses in parigot.hcl", what, name, what, name)}
 	case abi.StatusNotFound:
-		return 0, &Error{Code: CodeNotFound, Method: what + "." + name,
+		return 0, "", &Error{Code: CodeNotFound, Method: what + "." + name,
 			Message: fmt.Sprintf("parigot.hcl declares no %s %q", what, name)}
 	}
-	return 0, statusError("open "+what+" "+name, st)
+	return 0, "", statusError("open "+what+" "+name, st)
 }
 
 // Name is the store's name in parigot.hcl.
@@ -217,8 +230,13 @@ type MessageEntry[M proto.Message] struct {
 	Revision uint64
 }
 
-// GetMessage reads the message stored under key into m.
+// GetMessage reads the message stored under key into m. When the store
+// declares its values' message (value in parigot.hcl), an m of another
+// type fails with CodeInvalidArgument at once.
 func GetMessage[M proto.Message](s *Store, key string, m M) *Future[MessageEntry[M]] {
+	if err := s.checkValue(abi.OpGet, m); err != nil {
+		return Rejected[MessageEntry[M]](err)
+	}
 	f := NewFuture[MessageEntry[M]]()
 	s.Get(key).whenDone(func(e Entry, err error) {
 		if err != nil {
@@ -247,31 +265,71 @@ func decodeEntry[M proto.Message](s *Store, key string, e Entry, m M) (MessageEn
 	return MessageEntry[M]{Value: m, Revision: e.Revision}, nil
 }
 
-// PutMessage stores m under key in protobuf's wire form.
+// PutMessage stores m under key in protobuf's wire form. When the store
+// declares its values' message (value in parigot.hcl), an m of another
+// type fails with CodeInvalidArgument at once, as it does in
+// CreateMessage and UpdateMessage.
 func PutMessage(s *Store, key string, m proto.Message, opts ...WriteOption) *Future[uint64] {
-	b, err := marshalAppend(nil, m)
+	b, err := s.encodeValue(abi.OpPut, m)
 	if err != nil {
-		return Rejected[uint64](&Error{Code: CodeInvalidArgument, Method: s.method(abi.OpPut), Message: "encoding the value: " + err.Error()})
+		return Rejected[uint64](err)
 	}
 	return s.Put(key, b, opts...)
 }
 
 // CreateMessage stores m under key if the key holds nothing.
 func CreateMessage(s *Store, key string, m proto.Message, opts ...WriteOption) *Future[uint64] {
-	b, err := marshalAppend(nil, m)
+	b, err := s.encodeValue(abi.OpCreate, m)
 	if err != nil {
-		return Rejected[uint64](&Error{Code: CodeInvalidArgument, Method: s.method(abi.OpCreate), Message: "encoding the value: " + err.Error()})
+		return Rejected[uint64](err)
 	}
 	return s.Create(key, b, opts...)
 }
 
 // UpdateMessage stores m under key if its revision is still revision.
 func UpdateMessage(s *Store, key string, m proto.Message, revision uint64, opts ...WriteOption) *Future[uint64] {
-	b, err := marshalAppend(nil, m)
+	b, err := s.encodeValue(abi.OpUpdate, m)
 	if err != nil {
-		return Rejected[uint64](&Error{Code: CodeInvalidArgument, Method: s.method(abi.OpUpdate), Message: "encoding the value: " + err.Error()})
+		return Rejected[uint64](err)
 	}
 	return s.Update(key, b, revision, opts...)
+}
+
+// encodeValue returns m in protobuf's wire form, for op to store in s, or
+// why it may not be stored.
+func (s *Store) encodeValue(op string, m proto.Message) ([]byte, error) {
+	if err := s.checkValue(op, m); err != nil {
+		return nil, err
+	}
+	b, err := marshalAppend(nil, m)
+	if err != nil {
+		return nil, &Error{Code: CodeInvalidArgument, Method: s.method(op), Message: "encoding the value: " + err.Error()}
+	}
+	return b, nil
+}
+
+// checkValue refuses m, given to op, when the store declares its values
+// another message (value in parigot.hcl): stored, it would be bytes of
+// another shape, which readers of the store, parigot state get among
+// them, take for a damaged value. A store that declares none takes any
+// message. The code is CodeInvalidArgument, as for a bad key: the
+// argument is wrong whatever the store holds, and the call never
+// reaches the store (CodeFailedPrecondition would say that the store is
+// in a state to be fixed first). It costs a comparison of two strings.
+func (s *Store) checkValue(op string, m proto.Message) error {
+	if s.value == "" {
+		return nil
+	}
+	given := string(proto.MessageName(m))
+	if given == s.value {
+		return nil
+	}
+	if given == "" {
+		given = "no message (nil)"
+	}
+	return &Error{Code: CodeInvalidArgument, Method: s.method(op), Message: fmt.Sprintf(
+		"store %s holds %s values (value in its block of parigot.hcl), not %s: pass a %s, or, if the store is to hold %s values, change its value line in parigot.hcl",
+		s.name, s.value, given, s.value, given)}
 }
 
 // revision turns the reply of a write or a publication into its revision.

@@ -48,3 +48,58 @@ func TestAValueOfAnotherShapeSaysItsStoreAndKeyAndHowToSeeIt(t *testing.T) {
 		}
 	}
 }
+
+func TestAStoreThatDeclaresItsValueTypeRefusesAMessageOfAnotherAtOnce(t *testing.T) {
+	s := &Store{name: "counts", value: "google.protobuf.Int64Value"}
+	other := wrapperspb.String("seven")
+	for _, c := range []struct {
+		name string
+		call func() *Future[struct{}]
+	}{
+		{"PutMessage", func() *Future[struct{}] { return ignore(PutMessage(s, "k", other)) }},
+		{"CreateMessage", func() *Future[struct{}] { return ignore(CreateMessage(s, "k", other)) }},
+		{"UpdateMessage", func() *Future[struct{}] { return ignore(UpdateMessage(s, "k", other, 3)) }},
+		{"GetMessage", func() *Future[struct{}] { return ignore(GetMessage(s, "k", &wrapperspb.StringValue{})) }},
+	} {
+		t.Run(c.name+" of a StringValue fails with invalid argument", func(t *testing.T) {
+			var got error
+			c.call().Failure(func(err error) { got = err })
+			if !errors.Is(got, ErrInvalidArgument) {
+				t.Fatalf("%v, want invalid argument", got)
+			}
+			msg := got.(*Error).Message
+			for _, want := range []string{"store counts holds google.protobuf.Int64Value values", "not google.protobuf.StringValue", "pass a google.protobuf.Int64Value", "change its value line in parigot.hcl"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("message %q does not say %q", msg, want)
+				}
+			}
+		})
+	}
+	t.Run("a message of its type goes to the host", func(t *testing.T) {
+		var got error
+		PutMessage(s, "k", wrapperspb.Int64(7)).Failure(func(err error) { got = err })
+		if errors.Is(got, ErrInvalidArgument) {
+			t.Errorf("PutMessage of an Int64Value: %v, want it sent (and refused here for want of a host)", got)
+		}
+	})
+	t.Run("a store that declares no type takes any message", func(t *testing.T) {
+		var got error
+		PutMessage(&Store{name: "kv"}, "k", other).Failure(func(err error) { got = err })
+		if errors.Is(got, ErrInvalidArgument) {
+			t.Errorf("PutMessage of a StringValue in an untyped store: %v, want it sent", got)
+		}
+	})
+}
+
+// ignore turns a future into one of its outcome alone.
+func ignore[T any](f *Future[T]) *Future[struct{}] {
+	out := NewFuture[struct{}]()
+	f.whenDone(func(_ T, err error) {
+		if err != nil {
+			out.Reject(err)
+			return
+		}
+		out.Resolve(struct{}{})
+	})
+	return out
+}

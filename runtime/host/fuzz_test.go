@@ -75,6 +75,7 @@ func FuzzHostFunctions(f *testing.F) {
 	f.Add(seed(2, 0xFFFF_FFFF_0000_0000, 0xFFFF_FFFF, 0xFFFF_FFFF), []byte{})
 	f.Add(seed(6, 1, 0, 8, 64), []byte("accounts"))
 	f.Add(seed(6, 3, 0, 3, 64), []byte("api"))
+	f.Add(seed(6, uint64(abi.OpenStore|abi.OpenWithValue), 0, 8, 64), []byte("accounts"))
 	req := (&abi.HTTPRequest{Method: "GET", Path: "x", Header: abi.AppendHeader(nil, "a", "b")}).Encode(nil)
 	f.Add(seed(3, 2, 0, 7, 8, uint64(len(req)), 1000), append([]byte("Request\x00"), req...))
 

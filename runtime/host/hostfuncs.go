@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -445,23 +446,30 @@ func hostReply(_ context.Context, in *instance, mem memory, stack []uint64) abi.
 
 // Stack slots of open.
 const (
-	openKind      = iota // i32: abi.OpenStore, abi.OpenTopic or abi.OpenHTTP
+	openKind      = iota // i32: abi.OpenStore, abi.OpenTopic or abi.OpenHTTP; abi.OpenStore|abi.OpenWithValue for a store's value type too
 	openNamePtr          // i32: the store's, topic's or http endpoint's name in parigot.hcl
 	openNameLen          // i32: its length, at most maxName
-	openHandleOut        // i32: where the host writes the handle, a u32 (from 1)
+	openHandleOut        // i32: where the host writes the handle, a u32 (from 1); with abi.OpenWithValue, an open record (abi.OpenRecordSize bytes)
 )
 
 // hostOpen gives the guest a handle for a store, topic or http endpoint,
 // on which it dispatches the operations of abi (OpGet, OpPublish,
 // OpRequest...) as calls; opening the same one again gives the same
-// handle.
+// handle. With abi.OpenWithValue, a store's handle and the message type
+// its values are declared as go into the open record at handleOut.
 //
 // Statuses: StatusOK; StatusNotFound when the app declares none of that
 // kind and name; StatusNotUsed when the guest's uses in parigot.hcl does
-// not list it; StatusBadArgument for an unknown kind or a name over
-// maxName; StatusBadPointer.
+// not list it; StatusBadArgument for an unknown kind (abi.OpenWithValue
+// on any but a store's included) or a name over maxName;
+// StatusBufferTooSmall when the value type is longer than the record
+// makes room for (the handle and its length are written); StatusBadPointer.
 func hostOpen(_ context.Context, in *instance, mem memory, stack []uint64) abi.Status {
 	kind := uint32(stack[openKind])
+	withValue := kind == abi.OpenStore|abi.OpenWithValue
+	if withValue {
+		kind = abi.OpenStore
+	}
 	ptr, n, out := uint32(stack[openNamePtr]), uint32(stack[openNameLen]), uint32(stack[openHandleOut])
 	var prefix string
 	switch kind {
@@ -482,6 +490,7 @@ func hostOpen(_ context.Context, in *instance, mem memory, stack []uint64) abi.S
 		return abi.StatusBadPointer
 	}
 	var ep route.Endpoint
+	var value string
 	if kind == abi.OpenHTTP {
 		if ep = in.run.http.Endpoint(string(name)); ep == nil {
 			return abi.StatusNotFound
@@ -494,11 +503,45 @@ func hostOpen(_ context.Context, in *instance, mem memory, stack []uint64) abi.S
 		// Nil when declared, but this process opened only what its
 		// guest uses.
 		ep = st.Endpoint(kind, string(name))
+		if withValue {
+			value = st.StoreValue(string(name))
+		}
 	}
 	if ep == nil || !slices.Contains(in.spec.Uses, prefix+string(name)) {
 		return abi.StatusNotUsed
 	}
+	if withValue {
+		return in.openWithValue(mem, out, ep, value)
+	}
 	return in.handle(mem, out, ep)
+}
+
+// openWithValue fills the open record at out (abi.OpenWithValue) with
+// the guest's handle for a store and value, the message type its values
+// are declared as. Every pointer is checked before the guest is given a
+// handle.
+func (in *instance) openWithValue(mem memory, out uint32, ep route.Endpoint, value string) abi.Status {
+	rec, ok := mem.Read(out, abi.OpenRecordSize)
+	if !ok {
+		return abi.StatusBadPointer
+	}
+	ptr := binary.LittleEndian.Uint32(rec[abi.OpenRecordValuePtr:])
+	capacity := binary.LittleEndian.Uint32(rec[abi.OpenRecordValueCap:])
+	buf, ok := mem.Read(ptr, min(capacity, uint32(len(value))))
+	if !ok {
+		return abi.StatusBadPointer
+	}
+	if st := in.handle(mem, out+abi.OpenRecordHandle, ep); st != abi.StatusOK {
+		return st
+	}
+	if st := writeU32(mem, out+abi.OpenRecordValueLen, uint32(len(value))); st != abi.StatusOK {
+		return st
+	}
+	if uint32(len(value)) > capacity {
+		return abi.StatusBufferTooSmall
+	}
+	copy(buf, value)
+	return abi.StatusOK
 }
 
 // handle writes at out the guest's handle for ep, giving it one the first

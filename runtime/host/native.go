@@ -282,6 +282,9 @@ func (r *run) answer(ctx context.Context, in *instance, req hostlink.Request) (r
 		}
 		return resp
 	case hostlink.OpOpen:
+		if uint32(req.A) == abi.OpenStore|abi.OpenWithValue {
+			return openWithValueNatively(ctx, in, req.Data)
+		}
 		mem := scratch(append(req.Data, make([]byte, 4)...))
 		st := hostOpen(ctx, in, mem, []uint64{req.A, 0, n, n})
 		h, _ := mem.ReadUint32Le(uint32(n))
@@ -290,6 +293,33 @@ func (r *run) answer(ctx context.Context, in *instance, req hostlink.Request) (r
 		return hostlink.Response{Status: hostReply(ctx, in, scratch(req.Data), []uint64{req.A, req.B, 0, n})}
 	}
 	return hostlink.Response{Status: abi.StatusBadArgument}
+}
+
+// openWithValueNatively opens a store for a native guest with
+// abi.OpenWithValue: the scratch memory holds the name, the open record
+// and room for the value type, as much as the host asks for; the response
+// carries the value type as its data.
+func openWithValueNatively(ctx context.Context, in *instance, name []byte) hostlink.Response {
+	n := uint32(len(name))
+	room := uint32(0)
+	for {
+		mem := make(scratch, n+abi.OpenRecordSize+room)
+		copy(mem, name)
+		mem.WriteUint32Le(n+abi.OpenRecordValuePtr, n+abi.OpenRecordSize)
+		mem.WriteUint32Le(n+abi.OpenRecordValueCap, room)
+		st := hostOpen(ctx, in, mem, []uint64{uint64(abi.OpenStore | abi.OpenWithValue), 0, uint64(n), uint64(n)})
+		h, _ := mem.ReadUint32Le(n + abi.OpenRecordHandle)
+		size, _ := mem.ReadUint32Le(n + abi.OpenRecordValueLen)
+		if st == abi.StatusBufferTooSmall && size > room {
+			room = size
+			continue
+		}
+		resp := hostlink.Response{Status: st, Value: uint64(h)}
+		if st == abi.StatusOK {
+			resp.Data = mem[n+abi.OpenRecordSize : n+abi.OpenRecordSize+size]
+		}
+		return resp
+	}
 }
 
 // nativeError is the error of a native guest's run as classify reads a

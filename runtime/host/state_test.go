@@ -15,12 +15,24 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"parigot.dev/parigot/internal/syncbuf"
+	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/hostlink"
 	"parigot.dev/parigot/runtime/state"
 )
 
 // testState starts an embedded JetStream server in memory with the stores
 // given and the topic "news", for the test's length.
 func testState(t *testing.T, stores ...string) *state.Engine {
+	t.Helper()
+	var specs []state.StoreSpec
+	for _, s := range stores {
+		specs = append(specs, state.StoreSpec{Name: s})
+	}
+	return testStateOf(t, specs...)
+}
+
+// testStateOf is testState with the stores' specs.
+func testStateOf(t *testing.T, specs ...state.StoreSpec) *state.Engine {
 	t.Helper()
 	srv, err := state.StartServer(state.ServerOptions{Ephemeral: true})
 	if err != nil {
@@ -32,10 +44,6 @@ func testState(t *testing.T, stores ...string) *state.Engine {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	var specs []state.StoreSpec
-	for _, s := range stores {
-		specs = append(specs, state.StoreSpec{Name: s})
-	}
 	e, err := state.Open(t.Context(), nc, state.Options{App: "test", Stores: specs, Topics: []state.TopicSpec{{Name: "news"}}, Memory: true, Create: true})
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +72,30 @@ func TestAGuestUsesTheStoresAndTopicsItsUsesListsAndNoOthers(t *testing.T) {
 		"stateful | keys: [k]",
 		"stateful | get after delete: not found",
 		"stateful | published at: 1",
+	})
+}
+
+// A store that declares its values' message takes no other in the guest
+// library, which the host tells the type at open: not stored, not read
+// into, with the store, both types and what to change in the error.
+// Another store, and bytes, are as before.
+func TestAStoreThatDeclaresItsValueTypeRefusesMessagesOfAnother(t *testing.T) {
+	wasmFile := wasm(t, "stateful")
+	e := testStateOf(t, state.StoreSpec{Name: "kv"}, state.StoreSpec{Name: "typed", Value: "google.protobuf.Int64Value"})
+
+	var out bytes.Buffer
+	spec := &GuestSpec{Name: "stateful", Kind: Program, Wasm: wasmFile, Uses: []string{"store.kv", "store.typed", "topic.news"}}
+	res, err := Run(t.Context(), Config{Guests: []*GuestSpec{spec}, Stdout: &out, Stderr: &out, State: e})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("Run: %v, exit %d\n%s", err, res.ExitCode, out.String())
+	}
+	assertLines(t, out.String(), []string{
+		"stateful | published at: 1",
+		"stateful | put of a StringValue: store.typed/Put: invalid argument: store typed holds google.protobuf.Int64Value values (value in its block of parigot.hcl), not google.protobuf.StringValue: pass a google.protobuf.Int64Value, or, if the store is to hold google.protobuf.StringValue values, change its value line in parigot.hcl",
+		"stateful | get into a StringValue: invalid argument",
+		"stateful | get into an Int64Value: 7",
+		"stateful | put of a StringValue in kv: ok",
+		"stateful | put of bytes in typed: ok",
 	})
 }
 
@@ -242,4 +274,60 @@ func TestAPoisonMessageTakesNoInnocentOneInFlightDownWithIt(t *testing.T) {
 	}
 	cancel()
 	<-ran
+}
+
+// A store's open with abi.OpenWithValue fills the open record: the handle
+// and the value type, its length alone when the room given is too small,
+// an empty name for a store that declares none. Every pointer is checked
+// before a handle is given, and topics declare no value.
+func TestOpeningAStoreWithItsValueFillsTheRecordTheGuestGives(t *testing.T) {
+	ctx := context.Background()
+	mem := testMemory(t)
+	e := testStateOf(t, state.StoreSpec{Name: "kv"}, state.StoreSpec{Name: "typed", Value: "google.protobuf.Int64Value"})
+	a := &run{cfg: Config{State: e}}
+	in := newInstance(a, &GuestSpec{Name: "g", Kind: Program, Uses: []string{"store.kv", "store.typed", "topic.news"}})
+	const name, rec, buf = 0, 64, 128 // where the name, the record and the value's room lie
+	withValue := uint64(abi.OpenStore | abi.OpenWithValue)
+	open := func(store string, room uint32) abi.Status {
+		mem.Write(name, []byte(store))
+		mem.WriteUint32Le(rec+abi.OpenRecordValuePtr, buf)
+		mem.WriteUint32Le(rec+abi.OpenRecordValueCap, room)
+		mem.Write(buf, make([]byte, 64))
+		return hostOpen(ctx, in, mem, []uint64{withValue, name, uint64(len(store)), rec})
+	}
+	field := func(off uint32) uint32 { v, _ := mem.ReadUint32Le(rec + off); return v }
+
+	if st := open("typed", 64); st != abi.StatusOK {
+		t.Fatalf("open typed: %v", st)
+	}
+	value, _ := mem.Read(buf, field(abi.OpenRecordValueLen))
+	if h := field(abi.OpenRecordHandle); h != 1 || string(value) != "google.protobuf.Int64Value" {
+		t.Errorf("open typed: handle %d, value %q; want 1, google.protobuf.Int64Value", h, value)
+	}
+	if st := open("typed", 4); st != abi.StatusBufferTooSmall || field(abi.OpenRecordValueLen) != 26 || field(abi.OpenRecordHandle) != 1 {
+		t.Errorf("open typed with room for 4 bytes: %v, length %d, handle %d; want buffer too small, 26, 1", st, field(abi.OpenRecordValueLen), field(abi.OpenRecordHandle))
+	}
+	if untouched, _ := mem.Read(buf, 4); string(untouched) != "\x00\x00\x00\x00" {
+		t.Errorf("open typed with room for 4 bytes wrote %q", untouched)
+	}
+	if st := open("kv", 64); st != abi.StatusOK || field(abi.OpenRecordValueLen) != 0 || field(abi.OpenRecordHandle) != 2 {
+		t.Errorf("open kv: %v, length %d, handle %d; want ok, 0, 2", st, field(abi.OpenRecordValueLen), field(abi.OpenRecordHandle))
+	}
+	mem.Write(name, []byte("kv"))
+	if st := hostOpen(ctx, in, mem, []uint64{withValue, name, 2, uint64(mem.Size() - 8)}); st != abi.StatusBadPointer {
+		t.Errorf("a record past the memory's end: %v, want bad pointer", st)
+	}
+	mem.Write(name, []byte("news"))
+	if st := hostOpen(ctx, in, mem, []uint64{uint64(abi.OpenTopic | abi.OpenWithValue), name, 4, rec}); st != abi.StatusBadArgument {
+		t.Errorf("a topic's open with its value: %v, want bad argument", st)
+	}
+	if len(in.handles) != 2 {
+		t.Errorf("the guest holds %d handles, want 2 (typed, kv)", len(in.handles))
+	}
+	// A native guest (parigot run --debug) is answered the value type as
+	// the response's data.
+	resp := a.answer(ctx, in, hostlink.Request{Op: hostlink.OpOpen, A: withValue, Data: []byte("typed")})
+	if resp.Status != abi.StatusOK || resp.Value != 1 || string(resp.Data) != "google.protobuf.Int64Value" {
+		t.Errorf("a native guest's open of typed: %+v, want handle 1 and google.protobuf.Int64Value", resp)
+	}
 }

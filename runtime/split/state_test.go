@@ -72,7 +72,8 @@ func TestAGuestReachesOnlyTheStoresAndTopicsItUses(t *testing.T) {
 // TestStoresAndTopicsOnAServerGivenByURL runs a guest that uses a store and
 // a topic in split mode against a JetStream server of its own, as --nats
 // with a user shared by the app does: the supervisor makes the buckets and
-// streams, the child opens what its guest uses.
+// streams, the child opens what its guest uses, and its guest is told the
+// message type a store declares, and refuses another.
 func TestStoresAndTopicsOnAServerGivenByURL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds wasm guests and starts processes")
@@ -92,16 +93,17 @@ func TestStoresAndTopicsOnAServerGivenByURL(t *testing.T) {
 	}
 	t.Cleanup(ns.Shutdown)
 
-	st := &State{Stores: []state.StoreSpec{{Name: "kv"}, {Name: "secret"}}, Topics: []state.TopicSpec{{Name: "news"}}}
+	st := &State{Stores: []state.StoreSpec{{Name: "kv"}, {Name: "secret"}, {Name: "typed", Value: "google.protobuf.Int64Value"}}, Topics: []state.TopicSpec{{Name: "news"}}}
 	js, _ := json.Marshal(st)
 	t.Setenv(envChildState, string(js))
 	guests := []*host.GuestSpec{{Name: "stateful", Kind: host.Program, Wasm: filepath.Join(dir, "stateful.wasm"), Replicas: 1,
-		Uses: []string{"store.kv", "topic.news"}}}
+		Uses: []string{"store.kv", "store.typed", "topic.news"}}}
 	res, stdout, stderr, err := superviseWith(t, guests, Options{Conn: Conn{URL: ns.ClientURL(), User: "app", Pass: "secret"}, State: st}, nil)
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("Supervise: %v, exit %d\nstdout:\n%s\nstderr:\n%s", err, res.ExitCode, stdout, stderr)
 	}
-	for _, want := range []string{"open secret: permission denied", "stale update: aborted", "keys: [k]", "published at: 1"} {
+	for _, want := range []string{"open secret: permission denied", "stale update: aborted", "keys: [k]", "published at: 1",
+		"put of a StringValue: store.typed/Put: invalid argument: store typed holds google.protobuf.Int64Value values", "get into an Int64Value: 7"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}

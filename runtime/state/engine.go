@@ -21,6 +21,11 @@ type StoreSpec struct {
 	Name     string
 	Replicas int // 0: 1
 	History  int // 0: 1
+	// Value is the full name of the proto message the store's values
+	// are (its value in parigot.hcl), or "" for values of any shape. A
+	// guest that opens the store is told it, and refuses to write or
+	// read a message of another type (see abi.OpenWithValue).
+	Value string `json:",omitempty"`
 }
 
 // TopicSpec is a topic of the app.
@@ -58,7 +63,7 @@ type Options struct {
 func SpecsFromManifest(app *manifest.App) ([]StoreSpec, []TopicSpec) {
 	var stores []StoreSpec
 	for _, s := range app.Stores {
-		stores = append(stores, StoreSpec{Name: s.Name, Replicas: s.Replicas, History: s.History})
+		stores = append(stores, StoreSpec{Name: s.Name, Replicas: s.Replicas, History: s.History, Value: s.Value})
 	}
 	var topics []TopicSpec
 	for _, t := range app.Topics {
@@ -142,7 +147,7 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store %s: %w", s.Name, err)
 		}
-		e.stores[s.Name] = &storeEndpoint{e: e, name: s.Name, kv: kv, subject: "$KV." + Bucket(e.app, s.Name) + ".", stream: "KV_" + Bucket(e.app, s.Name)}
+		e.stores[s.Name] = &storeEndpoint{e: e, name: s.Name, value: s.Value, kv: kv, subject: "$KV." + Bucket(e.app, s.Name) + ".", stream: "KV_" + Bucket(e.app, s.Name)}
 	}
 	for _, t := range opts.Topics {
 		if !opened("topic." + t.Name) {
@@ -208,6 +213,16 @@ func (e *Engine) Endpoint(kind uint32, name string) route.Endpoint {
 		}
 	}
 	return nil
+}
+
+// StoreValue returns the full name of the proto message that the values
+// of store name are declared as (its value in parigot.hcl), or "" when it
+// declares none or is not opened here.
+func (e *Engine) StoreValue(name string) string {
+	if s := e.stores[name]; s != nil {
+		return s.value
+	}
+	return ""
 }
 
 // Declares reports whether the app declares the store (kind

@@ -15,6 +15,7 @@ import (
 type storeEndpoint struct {
 	e       *Engine
 	name    string
+	value   string // the full name of the message its values are declared as, or ""
 	kv      jetstream.KeyValue
 	subject string // "$KV.<bucket>.": a key's subject is this and the key
 	stream  string // "KV_<bucket>"

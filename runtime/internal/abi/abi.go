@@ -25,7 +25,7 @@ const (
 	FuncDispatch = "dispatch" // (handle, methodPtr, methodLen, reqPtr, reqLen, callIDOut i32, deadline i64) -> status
 	FuncPoll     = "poll"     // (timeoutNanos i64, bufPtr, bufCap, sizeOut i32) -> status
 	FuncReply    = "reply"    // (callID i64, code, payloadPtr, payloadLen i32) -> status
-	FuncOpen     = "open"     // (kind, namePtr, nameLen, handleOut i32) -> status: a store, topic or http endpoint, as a handle for dispatch
+	FuncOpen     = "open"     // (kind, namePtr, nameLen, handleOut i32) -> status: a store, topic or http endpoint, as a handle for dispatch; a store's declared value type too, with OpenWithValue
 	FuncExiting  = "exiting"  // () -> status: the guest exits through ExitSelf (its code follows, in WASI's proc_exit)
 )
 

@@ -21,6 +21,36 @@ const (
 	OpenTopic uint32 = 2 // a topic: topic "name" {}
 )
 
+// OpenWithValue, added to the kind of a store's open (OpenStore |
+// OpenWithValue), asks the host for the full name of the proto message
+// the store's values are declared as (its value in parigot.hcl) besides
+// the handle, so that the guest library refuses a message of another
+// type before it is stored or read. handleOut then points at an open
+// record of OpenRecordSize bytes, u32s in little endian, at the offsets
+// below: the guest says where the name goes and how much fits there, the
+// host writes the handle and the name's length (0 for a store that
+// declares no value) and, when it fits, the name. A name longer than
+// that is StatusBufferTooSmall, with the handle and the length written
+// and nothing at the pointer: open it again with room for the length.
+//
+// The flag keeps the change compatible both ways. A guest built before
+// it never sets it, and gets the handle alone at handleOut, as it always
+// did. A host from before it takes a flagged kind for an unknown one
+// (StatusBadArgument): the guest then opens the store without the flag,
+// and checks no type, which that host does not know. Topics and http
+// endpoints declare no value: the flag on their kinds is
+// StatusBadArgument.
+const OpenWithValue uint32 = 1 << 31
+
+// The open record of OpenWithValue: offsets of its fields.
+const (
+	OpenRecordHandle   = 0  // u32 out: the handle, as handleOut holds it without the flag
+	OpenRecordValuePtr = 4  // u32 in: where the host writes the value's message name
+	OpenRecordValueCap = 8  // u32 in: how many bytes fit there
+	OpenRecordValueLen = 12 // u32 out: the name's length, 0 when the store declares no value
+	OpenRecordSize     = 16
+)
+
 // The methods of a store and of a topic. Replies: OpGet, a StateEntry;
 // OpPut, OpCreate and OpUpdate, the new revision (u64, little endian);
 // OpDelete, nothing; OpKeys, the keys (EncodeKeys); OpPublish, the

@@ -1,10 +1,14 @@
 // Command stateful is a test program that uses a store and a topic the way
 // a guest does, and one store its uses does not list. It prints what each
-// operation gave, one line each.
+// operation gave, one line each. When the app declares the store "typed"
+// (whose values are google.protobuf.Int64Value), it then stores and reads
+// messages of that type and of another in it and in kv.
 package main
 
 import (
 	"fmt"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"parigot.dev/parigot/runtime/guest"
 )
@@ -43,7 +47,7 @@ func main() {
 										fmt.Println("get after delete:", guest.CodeOf(err))
 										news.Publish([]byte("hello")).Failure(fail).Success(func(seq uint64) {
 											fmt.Println("published at:", seq)
-											guest.ExitSelf(0)
+											typed(kv)
 										})
 									})
 								})
@@ -55,6 +59,40 @@ func main() {
 		})
 	})
 	guest.MustRunClient()
+}
+
+// typed stores and reads messages of the declared type and of another in
+// the store "typed", then a message in kv, which declares no type, and
+// bytes in typed, and exits.
+func typed(kv *guest.Store) {
+	refused := func(uint64) {
+		fmt.Println("a StringValue was stored in typed")
+		guest.ExitSelf(1)
+	}
+	s, err := guest.OpenStore("typed")
+	if guest.CodeOf(err) == guest.CodeNotFound {
+		guest.ExitSelf(0)
+	} else if err != nil {
+		fail(err)
+	}
+	guest.PutMessage(s, "n", wrapperspb.String("seven")).Success(refused).Failure(func(err error) {
+		fmt.Println("put of a StringValue:", err)
+		guest.GetMessage(s, "n", &wrapperspb.StringValue{}).Failure(func(err error) {
+			fmt.Println("get into a StringValue:", guest.CodeOf(err))
+			guest.PutMessage(s, "n", wrapperspb.Int64(7)).Failure(fail).Success(func(uint64) {
+				guest.GetMessage(s, "n", &wrapperspb.Int64Value{}).Failure(fail).Success(func(e guest.MessageEntry[*wrapperspb.Int64Value]) {
+					fmt.Println("get into an Int64Value:", e.Value.GetValue())
+					guest.PutMessage(kv, "s", wrapperspb.String("seven")).Failure(fail).Success(func(uint64) {
+						fmt.Println("put of a StringValue in kv: ok")
+						s.Put("raw", []byte("seven")).Failure(fail).Success(func(uint64) {
+							fmt.Println("put of bytes in typed: ok")
+							guest.ExitSelf(0)
+						})
+					})
+				})
+			})
+		})
+	})
 }
 
 func fail(err error) {
