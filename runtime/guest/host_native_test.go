@@ -3,13 +3,18 @@
 package guest
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/hostlink"
 )
 
@@ -63,5 +68,70 @@ func TestExportWithoutAHost(t *testing.T) {
 				t.Errorf("stderr says:\n%s\nwant %q", stderr.String(), tt.stderr)
 			}
 		})
+	}
+}
+
+// envOldHostChild makes the test binary a native guest that opens the
+// store kv: TestAGuestOpensAStoreOnAHostFromBeforeValueTypes runs it so.
+const envOldHostChild = "PARIGOT_TEST_OLD_HOST_CHILD"
+
+// A host from before abi.OpenWithValue refuses the flagged kind as an
+// unknown one: the guest opens the store again without it, and checks no
+// type, which that host cannot say.
+func TestAGuestOpensAStoreOnAHostFromBeforeValueTypes(t *testing.T) {
+	if os.Getenv(envOldHostChild) != "" {
+		s, err := OpenStore("kv")
+		if err != nil {
+			fmt.Println("open kv:", err)
+			return
+		}
+		fmt.Printf("handle %d, value %q\n", s.handle, s.value)
+		return
+	}
+	sock := filepath.Join(t.TempDir(), "host.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	kinds := make(chan uint64, 4)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		r := bufio.NewReader(conn)
+		for {
+			req, err := hostlink.ReadRequest(r)
+			if err != nil || req.Op != hostlink.OpOpen {
+				return
+			}
+			kinds <- req.A
+			resp := hostlink.Response{Status: abi.StatusBadArgument}
+			if uint32(req.A) == abi.OpenStore { // all the kinds it knew
+				resp = hostlink.Response{Status: abi.StatusOK, Value: 5}
+			}
+			if hostlink.WriteResponse(conn, resp) != nil {
+				return
+			}
+		}
+	}()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestAGuestOpensAStoreOnAHostFromBeforeValueTypes$")
+	cmd.Env = append(os.Environ(), envOldHostChild+"=1", hostlink.EnvSocket+"="+sock)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("the guest: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), `handle 5, value ""`) {
+		t.Errorf("the guest says:\n%s\nwant handle 5 and no value", out)
+	}
+	close(kinds)
+	var got []uint64
+	for k := range kinds {
+		got = append(got, k)
+	}
+	if want := []uint64{uint64(abi.OpenStore | abi.OpenWithValue), uint64(abi.OpenStore)}; !slices.Equal(got, want) {
+		t.Errorf("the host was asked kinds %#x, want %#x", got, want)
 	}
 }

@@ -37,7 +37,7 @@ const (
 	OpPoll                   // A: timeout (ns, as int64), B: buffer size; Response.Data: the event; Value: its size
 	OpReply                  // A: call id, B: code; Data: payload
 	OpExit                   // A: exit code: the guest is about to exit; no response
-	OpOpen                   // A: kind (abi.OpenStore, abi.OpenTopic); Data: the name; Response.Value: the handle
+	OpOpen                   // A: kind (abi.OpenStore, abi.OpenTopic, abi.OpenHTTP; abi.OpenStore|abi.OpenWithValue); Data: the name; Response.Value: the handle, Response.Data: with abi.OpenWithValue, the store's value type
 )
 
 // MaxData bounds the bytes of a request or a response: a payload, its
