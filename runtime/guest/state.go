@@ -34,7 +34,9 @@ type Topic struct {
 }
 
 // OpenStore opens the store called name in parigot.hcl. The guest's uses
-// must list it (uses = [store.<name>]).
+// must list it (uses = [store.<name>]). When its block declares the
+// message its values are (value = "bank.v1.Account"), GetMessage,
+// PutMessage, CreateMessage and UpdateMessage take no other.
 func OpenStore(name string) (*Store, error) {
 	h, value, err := open(abi.OpenStore|abi.OpenWithValue, "store", name)
 	if err != nil {
