@@ -112,6 +112,11 @@ type Conn struct {
 // it, and so do native clients (package apptest) that call an app's
 // services from outside any guest, through a Network without local guests.
 func (c Conn) Connect(app, who string) (*nats.Conn, error) {
+	return c.connect(app, who)
+}
+
+// connect is Connect with more options for nats.go, after its own.
+func (c Conn) connect(app, who string, more ...nats.Option) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name("parigot " + app + "/" + who),
 		nats.CustomInboxPrefix(subjects{app}.inbox(who)),
@@ -144,7 +149,7 @@ func (c Conn) Connect(app, who string) (*nats.Conn, error) {
 	case c.Creds != "":
 		opts = append(opts, nats.UserCredentials(c.Creds))
 	}
-	nc, err := nats.Connect(c.URL, opts...)
+	nc, err := nats.Connect(c.URL, append(opts, more...)...)
 	if err != nil {
 		return nil, c.connectError(who, err)
 	}

@@ -34,6 +34,14 @@ type Options struct {
 	// for replicas beyond those the manifest declares
 	// (ChildOptions.AcrossMachines).
 	Conn Conn
+	// NATSWait, with Conn.URL, is how long the run waits for a server
+	// that does not answer yet (it may start after this machine), before
+	// any child starts: the supervisor tries it, as the first process
+	// hosted here, says that it waits and, once connected, after how
+	// long; past NATSWait the run ends with a *ServerWaitError. A server
+	// that answers and refuses the connection ends the run at once.
+	// Zero: no wait, a child that cannot reach the server ends the run.
+	NATSWait time.Duration
 	// Seeds, with Conn.URL, is a directory holding the nkey seed of each
 	// guest hosted here (see SeedFile): each child connects as its own
 	// guest's NATS user. Empty: every child uses Conn's credentials.
@@ -202,8 +210,8 @@ func Supervise(ctx context.Context, opts Options) (host.Result, error) {
 		// removes it.
 		s.sockets, _ = tempdir.Make(tempdir.Run)
 	}
-	// 1. NATS: the embedded server, or the one given.
-	if err := s.connect(); err != nil {
+	// 1. NATS: the embedded server, or the one given, once it answers.
+	if err := s.connect(ctx); err != nil {
 		return host.Result{}, err
 	}
 	// 2. Every child at once; start order emerges from each child waiting
@@ -288,11 +296,13 @@ func newSupervisor(opts Options) (*supervisor, error) {
 
 // connect starts the embedded NATS server, with a user per guest, unless
 // Options.Conn names a server; then it reads the seeds of the guests
-// hosted here, if Options.Seeds has them, before any child starts. The
-// supervisor itself does not stay connected: its children report to it
-// over their links (it connects only to probe a server they could not
-// reach: see awaitNATS).
-func (s *supervisor) connect() error {
+// hosted here, if Options.Seeds has them, waits for the server to answer
+// (Options.NATSWait) and makes the app's stores and topics there, before
+// any child starts. The supervisor itself does not stay connected: its
+// children report to it over their links (it connects only to probe a
+// server, at start and when children started again could not reach it:
+// see awaitNATS).
+func (s *supervisor) connect(ctx context.Context) error {
 	if s.opts.Conn.URL == "" {
 		if s.opts.Seeds != "" {
 			return errors.New("seeds are for a NATS server given by URL (--nats): the embedded server makes a key for each guest itself")
@@ -304,9 +314,18 @@ func (s *supervisor) connect() error {
 		s.server = srv
 		return nil
 	}
-	if err := s.makeState(); err != nil {
+	if err := s.readSeeds(); err != nil {
 		return err
 	}
+	if err := s.awaitServer(ctx); err != nil {
+		return err
+	}
+	return s.makeState(ctx)
+}
+
+// readSeeds reads the seeds of the guests hosted here, when Options.Seeds
+// has them.
+func (s *supervisor) readSeeds() error {
 	if s.opts.Seeds == "" {
 		return nil
 	}
@@ -330,7 +349,7 @@ func (s *supervisor) connect() error {
 // makeState makes the app's buckets and streams on a server given by URL,
 // with the credentials the app shares. With a user per guest (seeds), no
 // guest may make them: the operator does, once (see docs/STATE.md).
-func (s *supervisor) makeState() error {
+func (s *supervisor) makeState(ctx context.Context) error {
 	if s.opts.State == nil || s.opts.Seeds != "" {
 		return nil
 	}
@@ -339,7 +358,7 @@ func (s *supervisor) makeState() error {
 		return err
 	}
 	defer nc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	e, err := state.Open(ctx, nc, state.Options{App: s.opts.App, Stores: s.opts.State.Stores, Topics: s.opts.State.Topics, Create: true})
 	if err != nil {
@@ -347,6 +366,30 @@ func (s *supervisor) makeState() error {
 	}
 	e.Close()
 	return nil
+}
+
+// awaitServer waits for the NATS server given by URL to answer, up to
+// Options.NATSWait, connecting as the first process hosted here does: a
+// guest's, or a gateway's. Once only, for every process here: they start
+// after it, and their waits for the services they require (and the limit
+// of those) start once they have connected.
+func (s *supervisor) awaitServer(ctx context.Context) error {
+	if s.opts.NATSWait <= 0 {
+		return nil
+	}
+	var who, what string
+	if len(s.children) > 0 {
+		c := s.children[0]
+		who, what = c.spec.Name, fmt.Sprintf("%s %s", c.spec.Kind, c.spec.Name)
+	} else {
+		who, what = GatewayIdentity(s.gateways[0].Name), "gateway "+s.gateways[0].Name
+	}
+	err := awaitServer(ctx, s.connFor(who), s.opts.App, who, s.opts.NATSWait, s.own)
+	var we *ServerWaitError
+	if err == nil || ctx.Err() != nil || errors.As(err, &we) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", what, err) // as that process would have said it
 }
 
 // connFor is how the child hosting guest reaches NATS: as its guest's own

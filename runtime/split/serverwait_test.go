@@ -1,0 +1,200 @@
+package split
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"parigot.dev/parigot/internal/syncbuf"
+	"parigot.dev/parigot/runtime/host"
+)
+
+// unusedAddress is a loopback port nothing listens on, for a NATS server
+// that is not up yet, and its nats:// URL.
+func unusedAddress(t *testing.T) (url string, port int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port = ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return "nats://127.0.0.1:" + strconv.Itoa(port), port
+}
+
+// serverAt makes a real nats-server for port, with conf (a nats-server
+// configuration) when not empty, and returns what starts it, from any
+// goroutine, and reports whether it is ready for connections.
+func serverAt(t *testing.T, port int, conf string) (start func() bool) {
+	t.Helper()
+	opts := &server.Options{NoLog: true, NoSigs: true}
+	if conf != "" {
+		opts = loadConfig(t, conf)
+	}
+	opts.Host, opts.Port = "127.0.0.1", port
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	return func() bool {
+		go ns.Start()
+		return ns.ReadyForConnections(patience)
+	}
+}
+
+// startOnce starts what start starts once said is closed, unless ctx
+// ends first.
+func startOnce(ctx context.Context, said <-chan struct{}, start func() bool) {
+	go func() {
+		select {
+		case <-said:
+			start()
+		case <-ctx.Done():
+		}
+	}()
+}
+
+// onceSaid returns a watcher of a run's stderr that keeps what it sees,
+// and a channel closed once it has seen want.
+func onceSaid(want string) (*syncbuf.Buffer, func(p []byte), <-chan struct{}) {
+	var seen syncbuf.Buffer
+	said := make(chan struct{})
+	var once sync.Once
+	return &seen, func(p []byte) {
+		seen.Write(p)
+		if strings.Contains(seen.String(), want) {
+			once.Do(func() { close(said) })
+		}
+	}, said
+}
+
+// unbuiltGuests are a service and its program that are never started:
+// their run ends before, waiting for the NATS server.
+func unbuiltGuests() []*host.GuestSpec {
+	return []*host.GuestSpec{
+		{Name: "echo", Kind: host.Service, Implements: []string{"test.Echo"}, MethodTimeout: time.Second, Replicas: 1},
+		{Name: "ticker", Kind: host.Program, Requires: []string{"echo"}, Replicas: 1},
+	}
+}
+
+const waitingFor = "parigot: waiting for the NATS server at "
+
+// A run given a NATS server that is not up yet (its machine started
+// first) waits for it, says so once, with why, and once connected: then
+// every child starts, and the run goes as any other. No child waits for
+// the server itself, nor says so.
+func TestARunWaitsForANATSServerThatStartsAfterIt(t *testing.T) {
+	skipUnderRace(t)
+	guests := testGuests(t, 1)
+	url, port := unusedAddress(t)
+	seen, watch, waiting := onceSaid(waitingFor)
+	startOnce(t.Context(), waiting, serverAt(t, port, ""))
+	var startedBeforeConnected []string
+	started := func(label string, pid int) {
+		if !strings.Contains(seen.String(), "parigot: connected to the NATS server") {
+			startedBeforeConnected = append(startedBeforeConnected, label)
+		}
+	}
+	res, out, errOut, err := superviseWatching(t.Context(), t, guests,
+		Options{Conn: Conn{URL: url}, NATSWait: patience, Started: started}, nil, watch)
+	if err != nil || res.ExitCode != 0 || !strings.Contains(out, "ticker | done: ok=40 failed=0\n") {
+		t.Fatalf("err %v, exit %d\nstdout:\n%s\nstderr:\n%s", err, res.ExitCode, out, errOut)
+	}
+	wantWaiting := waitingFor + url + " (dial tcp 127.0.0.1:" + strconv.Itoa(port) + ": connect: connection refused): the run starts once it answers, for up to 2m0s (--nats-wait)\n"
+	wantConnected := "parigot: connected to the NATS server at " + url + " after "
+	if strings.Count(errOut, wantWaiting) != 1 || strings.Count(errOut, wantConnected) != 1 ||
+		strings.Index(errOut, wantWaiting) > strings.Index(errOut, wantConnected) {
+		t.Errorf("stderr:\n%s\nwant once %q, then once %q", errOut, wantWaiting, wantConnected)
+	}
+	if strings.Contains(errOut, "cannot be reached") {
+		t.Errorf("a child waited for the server itself:\n%s", errOut)
+	}
+	if len(startedBeforeConnected) > 0 {
+		t.Errorf("%v started before the server answered", startedBeforeConnected)
+	}
+}
+
+// A server that does not answer within --nats-wait ends the run with an
+// error that names it, says why the last try failed and what to do;
+// nothing of the app started.
+func TestAWaitForTheNATSServerEndsAtItsLimit(t *testing.T) {
+	url, _ := unusedAddress(t)
+	started := false
+	_, _, errOut, err := superviseWith(t, unbuiltGuests(),
+		Options{Conn: Conn{URL: url}, NATSWait: 300 * time.Millisecond, Started: func(string, int) { started = true }}, nil)
+	var we *ServerWaitError
+	if !errors.As(err, &we) || we.URL != url || we.Waited != 300*time.Millisecond {
+		t.Fatalf("err = %v (%T), want a *ServerWaitError for %s after 300ms", err, err, url)
+	}
+	for _, want := range []string{"the NATS server at " + url + " did not answer within 300ms (--nats-wait)",
+		"connection refused", checkServer, "or wait longer with --nats-wait"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v\nwant it to say %q", err, want)
+		}
+	}
+	if strings.Count(errOut, waitingFor+url) != 1 || strings.Contains(errOut, "connected") {
+		t.Errorf("stderr:\n%s\nwant the wait said once, and no connection", errOut)
+	}
+	if started {
+		t.Error("a child started")
+	}
+}
+
+// Credentials the server refuses do not pass by waiting: the run ends at
+// once with the refusal, whether the server was up from the start or came
+// up while the run waited for it, though the wait could have lasted
+// minutes.
+func TestRefusedCredentialsEndTheWaitForTheNATSServerAtOnce(t *testing.T) {
+	const conf = `authorization { users = [ { user: shop, password: secret } ] }`
+	for _, late := range []bool{false, true} {
+		name := "a server up from the start"
+		if late {
+			name = "a server that comes up while the run waits"
+		}
+		t.Run(name+" that refuses the credentials ends the run with the refusal", func(t *testing.T) {
+			url, port := unusedAddress(t)
+			seen, watch, waiting := onceSaid(waitingFor)
+			start := serverAt(t, port, conf)
+			if late {
+				startOnce(t.Context(), waiting, start)
+			} else if !start() {
+				t.Fatal("the NATS server did not start")
+			}
+			_, _, _, err := superviseWatching(t.Context(), t, unbuiltGuests(),
+				Options{Conn: Conn{URL: url, User: "shop", Pass: "wrong"}, NATSWait: patience}, nil, watch)
+			if err == nil || errors.As(err, new(*ServerWaitError)) ||
+				!strings.HasPrefix(err.Error(), "service echo: connecting to NATS at "+url+": the server refused the credentials") {
+				t.Fatalf("err = %v (%T), want the server's refusal of service echo's credentials", err, err)
+			}
+			if said := strings.Contains(seen.String(), waitingFor); said != late {
+				t.Errorf("stderr:\n%s\nwant the wait said: %v", seen.String(), late)
+			}
+		})
+	}
+}
+
+// Ctrl-C or SIGTERM while the run waits for its NATS server ends the run
+// at once, as interrupted, with nothing of the app started.
+func TestAnInterruptEndsTheWaitForTheNATSServer(t *testing.T) {
+	url, _ := unusedAddress(t)
+	ctx, interrupt := context.WithCancel(t.Context())
+	_, watch, waiting := onceSaid(waitingFor)
+	startOnce(ctx, waiting, func() bool { interrupt(); return true })
+	started := false
+	_, _, errOut, err := superviseWatching(ctx, t, unbuiltGuests(),
+		Options{Conn: Conn{URL: url}, NATSWait: patience, Started: func(string, int) { started = true }}, nil, watch)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want the interrupt\nstderr:\n%s", err, errOut)
+	}
+	if started {
+		t.Error("a child started")
+	}
+}
