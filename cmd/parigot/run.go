@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -29,6 +30,7 @@ type runFlags struct {
 	natsUser    string
 	creds       string
 	seeds       string
+	natsWait    time.Duration // split mode: how long to wait for --nats to answer
 	only        []string
 	data        string
 	ephemeral   bool
@@ -74,7 +76,9 @@ PARIGOT_NATS_CREDS. Calls between machines go through the NATS server(s),
 unless --direct-host names an address of the machine that the others reach:
 its services then also listen on TCP there, and callers on other machines
 connect to them directly, over TLS 1.3 with the certificate and the token
-each service's offer gave them through NATS.`,
+each service's offer gave them through NATS. The machines and the NATS
+server may start in any order: a run whose server does not answer yet waits
+for it, up to --nats-wait (2m; 0: not at all), and says so.`,
 		Example: `  parigot run
   parigot run ./examples/helloworld
   parigot run --mode=split ./examples/helloworld
@@ -96,8 +100,11 @@ each service's offer gave them through NATS.`,
 			if f.mode != "single" && f.mode != "split" {
 				return unknownMode(f.mode, "single", "split")
 			}
-			if f.mode == "single" && (f.natsURL != "" || len(f.only) > 0 || f.seeds != "") {
-				return usageError{err: fmt.Errorf("--nats, --nats-seeds and --only need --mode=split")}
+			if f.mode == "single" && (f.natsURL != "" || len(f.only) > 0 || f.seeds != "" || cmd.Flags().Changed("nats-wait")) {
+				return usageError{err: fmt.Errorf("--nats, --nats-seeds, --nats-wait and --only need --mode=split")}
+			}
+			if f.natsWait < 0 {
+				return usageError{err: fmt.Errorf("--nats-wait %s is negative: give how long to wait for the NATS server (0: not at all)", f.natsWait)}
 			}
 			if len(f.only) > 0 && split.ConnFromEnv(f.natsURL).URL == "" {
 				// The embedded server would be this process tree's alone:
@@ -262,6 +269,7 @@ each service's offer gave them through NATS.`,
 					Only:          f.only,
 					Conn:          conn,
 					Seeds:         f.seeds,
+					NATSWait:      f.natsWait,
 					DirectHost:    f.directHost,
 					ChildArgs: func(guest string) []string {
 						// The very manifest this run loaded, which need
@@ -313,6 +321,7 @@ each service's offer gave them through NATS.`,
 	cmd.Flags().StringVar(&f.creds, "nats-creds", "", "split mode: NATS credentials file for --nats, shared by every guest")
 	cmd.Flags().StringVar(&f.seeds, "nats-seeds", "", "split mode: directory of each guest's nkey seed, <guest>.nk, for --nats (see parigot nats-config)")
 	cmd.MarkFlagDirname("nats-seeds")
+	cmd.Flags().DurationVar(&f.natsWait, "nats-wait", 2*time.Minute, "split mode: how long to wait for a --nats server that does not answer yet, before giving up (0: not at all)")
 	cmd.Flags().StringVar(&f.data, "data", "", "where the app's stores and topics are kept (default: .parigot/data in the app's directory)")
 	cmd.MarkFlagDirname("data")
 	cmd.Flags().BoolVar(&f.ephemeral, "ephemeral", false, "keep the app's stores and topics in memory only: they end with the run")
