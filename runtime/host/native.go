@@ -3,6 +3,7 @@ package host
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -455,15 +457,18 @@ type delveThread struct {
 // (another goroutine or thread selected, an expression evaluated) leaves
 // it as it was.
 type delveStop struct {
-	threads    string // "id:pc:breakpoint:hits" of each thread, in Delve's order
+	threads    string // "id:pc:breakpoint:hits" of each thread, by id
 	breakpoint bool   // a thread stopped at a breakpoint
 }
 
 func stopOf(st *delveState) delveStop {
-	threads := st.Threads
+	// Delve lists the threads in no order (from a map, in a new order
+	// each time it is asked): one stop must read the same each look.
+	threads := slices.Clone(st.Threads)
 	if len(threads) == 0 && st.CurrentThread != nil {
 		threads = []*delveThread{st.CurrentThread}
 	}
+	slices.SortFunc(threads, func(a, b *delveThread) int { return cmp.Compare(a.ID, b.ID) })
 	var s delveStop
 	var b strings.Builder
 	for _, th := range threads {

@@ -51,6 +51,9 @@ func TestPausesUnderDelveAreToldEachTime(t *testing.T) {
 		atBreak2 = `{"currentThread": {"id": 1, "pc": 65536, "file": "main.go", "line": 20, "breakPoint": {"id": 1, "totalHitCount": 2}}, "Threads": [{"id": 1, "pc": 65536, "breakPoint": {"id": 1, "totalHitCount": 2}}, {"id": 2, "pc": 8192}]}`
 		// The user selected thread 2 while stopped at atBreak1.
 		lookAround = `{"currentThread": {"id": 2, "pc": 8192, "file": "proc.go", "line": 400}, "Threads": [{"id": 1, "pc": 65536, "breakPoint": {"id": 1, "totalHitCount": 1}}, {"id": 2, "pc": 8192}]}`
+		// atBreak1 again, its threads listed in another order: Delve lists
+		// them from a map, so their order changes from one look to the next.
+		atBreak1Shuffled = `{"currentThread": {"id": 1, "pc": 65536, "file": "main.go", "line": 20, "breakPoint": {"id": 1, "totalHitCount": 1}}, "Threads": [{"id": 2, "pc": 8192}, {"id": 1, "pc": 65536, "breakPoint": {"id": 1, "totalHitCount": 1}}]}`
 		// A step from atBreak1 to the next line: no breakpoint.
 		stepped = `{"currentThread": {"id": 1, "pc": 65560, "file": "main.go", "line": 21}, "Threads": [{"id": 1, "pc": 65560}, {"id": 2, "pc": 8192}]}`
 	)
@@ -64,6 +67,7 @@ func TestPausesUnderDelveAreToldEachTime(t *testing.T) {
 		{"a breakpoint hit right after the start, its running not seen", []string{halt, atBreak1}, ".P"},
 		{"the same breakpoint hit again at once", []string{halt, running, atBreak1, atBreak2, atBreak2}, "..P(RP)."},
 		{"a step to the next line", []string{running, atBreak1, stepped, running}, ".P(RP)R"},
+		{"the threads of one stop listed in another order", []string{running, atBreak1, atBreak1Shuffled, atBreak1, atBreak1Shuffled}, ".P..."},
 		{"another thread selected while stopped", []string{running, atBreak1, lookAround, lookAround, running}, ".P..R"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
