@@ -392,10 +392,14 @@ func (d *devSession) reload(ctx context.Context) {
 		d.reviveDown(ctx)
 		return
 	}
+	// Compiling a new build to native code takes seconds on a busy
+	// machine, and the build's last line says nothing of it: said, so
+	// that the wait that follows is seen to be at work.
+	names := slices.Sorted(maps.Keys(changed))
+	d.say("compiling %s to native code, to swap into the running app", strings.Join(names, ", "))
 	if !d.swap(ctx, host.Reload{Wasm: changed}) {
 		return
 	}
-	names := slices.Sorted(maps.Keys(changed))
 	for _, name := range names {
 		d.builds[name] = fresh[name]
 	}

@@ -73,7 +73,14 @@ func TestDevReloadsWhatASaveChanges(t *testing.T) {
 	}
 
 	edit(`"Hello, "`, `"Howdy, "`)
+	// The seconds the new build takes to compile to native code are said
+	// before they pass, not only in the line that ends them.
+	compiling := `parigot dev: compiling shop to native code, to swap into the running app`
+	stderr(compiling, 1)
 	stderr(`parigot dev: reloaded shop`, 1)
+	if said := p.stderr.String(); strings.Index(said, compiling) > strings.Index(said, "parigot dev: reloaded shop") {
+		t.Errorf("the reload said it compiles after it was done:\n%s", p.said())
+	}
 	stdout("hello | Howdy, world, from shop!", 1)
 	if got := greet(); !strings.Contains(got, "Howdy, world, from shop!") {
 		t.Errorf("Greet through the gateway after the reload: %s", got)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	goruntime "runtime"
 	"slices"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/experimental"
 
+	"parigot.dev/parigot/internal/progress"
 	"parigot.dev/parigot/runtime/internal/abi"
 )
 
@@ -90,37 +92,9 @@ func (r *run) startPrograms(ctx context.Context) {
 // had ended runs again, to show what the change does; one that still runs
 // and did not change runs on, and sees the new services.
 func (r *run) reload(ctx context.Context, rl Reload) error {
-	type build struct {
-		in       *instance
-		rt       wazero.Runtime
-		compiled wazero.CompiledModule
-	}
-	var builds []build
-	closeAll := func() {
-		for _, b := range builds {
-			b.rt.Close(context.Background())
-		}
-	}
-	// A reload compiles few guests, while the others wait: each uses
-	// every core.
-	cctx := experimental.WithCompilationWorkers(ctx, goruntime.NumCPU())
-	names := make([]string, 0, len(rl.Wasm))
-	for name := range rl.Wasm {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		in := r.instance(name)
-		if in == nil {
-			closeAll()
-			return fmt.Errorf("no guest named %s in this run: a guest added to parigot.hcl needs the app restarted", name)
-		}
-		rt, compiled, err := r.compileGuest(cctx, in.spec, rl.Wasm[name], r.say)
-		if err != nil {
-			closeAll()
-			return fmt.Errorf("%s %s: %w", in.spec.Kind, name, err)
-		}
-		builds = append(builds, build{in, rt, compiled})
+	builds, err := r.compileReloaded(ctx, rl.Wasm)
+	if err != nil {
+		return err
 	}
 
 	var errs []error
@@ -153,6 +127,51 @@ func (r *run) reload(ctx context.Context, rl Reload) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// reloaded is the new version of one guest, compiled and ready to swap in.
+type reloaded struct {
+	in       *instance
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+}
+
+// compileReloaded compiles the new version of each guest wasm names
+// (name -> .wasm path), in name order, while the old versions run on. It
+// shows that it is at work as the first load does (a status line on a
+// terminal, a "still compiling" line every so often elsewhere): a guest's
+// new build compiles from scratch, which takes seconds on a busy machine.
+// On error nothing is left open.
+func (r *run) compileReloaded(ctx context.Context, wasm map[string]string) ([]reloaded, error) {
+	p := progress.New(r.cfg.Progress, r.cfg.Live)
+	stop := p.Watch()
+	defer p.Clear()
+	defer stop()
+	var builds []reloaded
+	closeAll := func() {
+		for _, b := range builds {
+			b.rt.Close(context.Background())
+		}
+	}
+	// A reload compiles few guests, while the others wait: each uses
+	// every core.
+	cctx := experimental.WithCompilationWorkers(ctx, goruntime.NumCPU())
+	for _, name := range slices.Sorted(maps.Keys(wasm)) {
+		in := r.instance(name)
+		if in == nil {
+			closeAll()
+			return nil, fmt.Errorf("no guest named %s in this run: a guest added to parigot.hcl needs the app restarted", name)
+		}
+		p.Begin(name)
+		rt, compiled, err := r.compileGuest(cctx, in.spec, wasm[name], p.Note)
+		p.End(name)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("%s %s: %w", in.spec.Kind, name, err)
+		}
+		builds = append(builds, reloaded{in, rt, compiled})
+	}
+	return builds, nil
 }
 
 // replaceModule makes in run compiled, in its runtime rt, from its next
