@@ -151,7 +151,7 @@ func TestTheExplorerCallsATopicsMethodAsASimulatedDelivery(t *testing.T) {
 		t.Errorf("with Heard chosen the explorer says %q, want that a call simulates a delivery", status)
 	}
 	if err := chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS("#explorer-call")),
+		pressCall,
 		chromedp.WaitVisible(chromedp.CSS(`body[data-called="1"]`)),
 	); err != nil {
 		t.Fatalf("calling Heard: %v", err)

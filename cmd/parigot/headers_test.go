@@ -100,7 +100,7 @@ func TestTheExplorerGivesAServiceTheAuthorizationItChecks(t *testing.T) {
 			t.Helper()
 			if err := chromedp.Do(ctx,
 				chromedp.SetValue(chromedp.CSS("#explorer-headers"), lines),
-				chromedp.Click(chromedp.CSS("#explorer-call")),
+				pressCall,
 				chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`body[data-called="%d"]`, n))),
 			); err != nil {
 				t.Fatalf("calling WhoAmI with headers %q: %v", lines, err)
