@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -114,31 +115,43 @@ func TestReplicasToldToStopLoseNoCall(t *testing.T) {
 
 // TestASignalledReplicaStopsCleanlyAndIsNotRestarted sends SIGTERM to one
 // replica's process during a run, as an operator scaling down would: its
-// calls are finished, the run goes on with the others, and the stop is
+// calls are finished, the run goes on with the other, and the stop is
 // neither a failure nor a reason to restart it.
+//
+// The signal goes once both replicas have been ready and a few calls
+// went: the ticker starts once one replica is ready, and one stopped
+// while the other still starts leaves the service no replica to call,
+// whose calls fail with unavailable at once, as they should.
 func TestASignalledReplicaStopsCleanlyAndIsNotRestarted(t *testing.T) {
 	guests := testGuests(t, 2)
 	guests[0].Restart = host.RestartOnFailure
 	var (
-		mu   sync.Mutex
-		pid  int
-		once sync.Once
+		mu    sync.Mutex
+		pid   int
+		ready atomic.Bool // both replicas have been ready
+		calls int         // calls that went well
+		once  sync.Once
 	)
-	res, out, errOut := supervise(t, guests, func(label string, p int) {
-		if label == "echo#2" {
-			mu.Lock()
-			pid = p
-			mu.Unlock()
-		}
-	}, func(p []byte) {
-		if bytes.Contains(p, []byte("ticker | call 3: ok")) { // a few calls in
-			once.Do(func() {
+	res, out, errOut, err := superviseWith(t, guests, Options{
+		Started: func(label string, p int) {
+			if label == "echo#2" {
 				mu.Lock()
-				defer mu.Unlock()
-				syscall.Kill(pid, syscall.SIGTERM)
-			})
+				pid = p
+				mu.Unlock()
+			}
+		},
+		ServicesReady: func([]string) { ready.Store(true) },
+	}, func(p []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls += bytes.Count(p, []byte("ticker | call "))
+		if calls >= 3 && ready.Load() { // a few calls in
+			once.Do(func() { syscall.Kill(pid, syscall.SIGTERM) })
 		}
 	})
+	if err != nil {
+		t.Fatalf("Supervise: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+	}
 	if !strings.Contains(out, "ticker | done: ok=40 failed=0") {
 		t.Errorf("calls failed while a replica stopped:\n%s\nstderr:\n%s", out, errOut)
 	}
@@ -151,4 +164,42 @@ func TestASignalledReplicaStopsCleanlyAndIsNotRestarted(t *testing.T) {
 	if strings.Contains(errOut, "restarting") {
 		t.Errorf("the stopped replica was restarted:\n%s", errOut)
 	}
+}
+
+// TestACallerThatKnowsOnlyADrainingReplicaCallsTheOtherOverNATS: a caller
+// connected directly to echo#2 alone (echo#1 takes its calls over NATS
+// only, and offers none) loses it as it drains: its goaway sends the
+// caller's calls through the NATS server, where echo#1 takes them, and
+// none fails.
+func TestACallerThatKnowsOnlyADrainingReplicaCallsTheOtherOverNATS(t *testing.T) {
+	srv := startIdentityServer(t)
+	draining := serveFake(t, srv, &fakeService{name: "echo#2"})
+	caller := callerAs(t, srv, "ticker")
+	waitFor(t, "the caller to connect to echo#2", func() bool { return known(caller, "echo") == 1 })
+	other := NewNetwork(connectAs(t, srv, "echo"), "test", identityGuests(), "echo")
+	other.natsOnly = true
+	serveOn(t, other, &fakeService{name: "echo#1"})
+
+	draining.StopServing()
+	if n := known(caller, "echo"); n != 0 {
+		t.Fatalf("the caller still knows %d replicas directly after the goaway", n)
+	}
+	if served := servedBy(t, caller, 5); served["echo#1"] != 5 {
+		t.Errorf("calls served %v, want all 5 by echo#1", served)
+	}
+}
+
+// servedBy makes calls of echo from caller, one after another, and
+// reports how many each replica served (by the name its reply starts
+// with; a failure's message counts under a name no replica has).
+func servedBy(t *testing.T, caller *Network, calls int) map[string]int {
+	t.Helper()
+	got := make(replies, 1)
+	served := map[string]int{}
+	for i := range uint64(calls) {
+		caller.Service("test.Echo").Deliver(call(i, "x"), got)
+		name, _, _ := strings.Cut(string(got.next(t).Payload), ":")
+		served[name]++
+	}
+	return served
 }
