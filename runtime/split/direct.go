@@ -39,7 +39,8 @@ import (
 // enforces — ever learns how to connect and what to present, and a server
 // that refuses the call refuses the offer the same way. The queue group
 // hands each request to one replica; the caller asks again, a second
-// apart, while it knows fewer replicas than the manifest declares. When no
+// apart, while it knows fewer replicas than the manifest declares, and
+// when a replica announces that it is ready (announce.go). When no
 // direct connection is known or can be made (another machine, a failed
 // dial, every replica draining), calls go over NATS, as before.
 //

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -38,8 +39,20 @@ type directClient struct {
 	inbox  string              // where offers answering a broadcast arrive; "" until subscribed
 	done   chan struct{}       // closed by close
 	closed bool
-	// nudge has rediscover ask for offers again soon: a connection broke.
+	// nudge has rediscover ask for offers again soon (wake): a connection
+	// broke, or a replica announced itself.
 	nudge chan struct{}
+	// seeking holds, for each guest, the replicas looked for (announce.go)
+	// and until when: those that announced themselves, by id, and ""
+	// for those ready before this process started, across machines.
+	seeking map[string]map[string]time.Time
+	// refused is set once the NATS server refused the subscription to
+	// announcements: across machines, offers are asked for every second
+	// instead (polling).
+	refused atomic.Bool
+	// seekSpan and safetySpan are seekFor and safetyEvery, but in tests
+	// that must not wait that long.
+	seekSpan, safetySpan time.Duration
 	// otherSaid: the replicas of another version of the direct protocol
 	// said to be called through the NATS server (see connect).
 	otherSaid saidOnce
@@ -61,7 +74,8 @@ type peerSet struct {
 }
 
 func newDirectClient(n *Network) *directClient {
-	return &directClient{net: n, peers: map[string]*peerSet{}, wanted: map[string]bool{}, done: make(chan struct{}), nudge: make(chan struct{}, 1)}
+	return &directClient{net: n, peers: map[string]*peerSet{}, wanted: map[string]bool{}, seeking: map[string]map[string]time.Time{},
+		seekSpan: seekFor, safetySpan: safetyEvery, done: make(chan struct{}), nudge: make(chan struct{}, 1)}
 }
 
 func (d *directClient) set(guest string) *peerSet {
@@ -238,6 +252,7 @@ func (d *directClient) connect(guest string, data []byte) error {
 	if json.Unmarshal(data, &o) != nil || o.Guest != guest || o.Who != d.net.who {
 		return nil // no offer for this caller: NATS it is
 	}
+	d.found(guest, o.Replica)
 	d.compareBuilds(o)
 	if v := o.version(); v != d.net.version {
 		d.otherVersion(o, v)
@@ -376,6 +391,11 @@ func (d *directClient) lost(cc *clientConn) {
 		p.down = true
 	}
 	d.mu.Unlock()
+	d.wake()
+}
+
+// wake has rediscover ask for offers at its shortest wait from now on.
+func (d *directClient) wake() {
 	select {
 	case d.nudge <- struct{}{}:
 	default: // one is pending already
@@ -403,9 +423,9 @@ func (d *directClient) answered(guest string) {
 
 // discoverEvery is how often a caller asks again for offers while it
 // knows fewer replicas of a service than the manifest declares (replicas
-// that started since, or that run on another machine), or for as long as
-// it runs when the app runs across machines (toAsk), once it has asked
-// at discoverFirst, and at twice the wait each time after that: the
+// that started since, or that run on another machine), or looks for one
+// that announced itself (toAsk, announce.go), once it has asked at
+// discoverFirst, and at twice the wait each time after that: the
 // replicas of an app that starts become ready within moments of each
 // other, and until a caller knows one, the others take none of its
 // calls.
@@ -446,18 +466,53 @@ func offerRequests(missing int) int {
 
 // toAsk is how many requests for offers the next look for the replicas of
 // guest sends (offerRequests): for those the manifest declares beyond the
-// ones known and, across machines (Network.AcrossMachines), where a
-// service may have more than that, for one more at least.
+// ones known and, while it looks for a replica that announced itself, or
+// across machines (Network.AcrossMachines) where announcements are
+// refused (polling), for one more at least. d.mu is held.
 func (d *directClient) toAsk(guest string) int {
 	missing := d.missing(guest)
-	if d.net.acrossMachines {
+	if d.looking(guest) || d.polling() {
 		missing = max(missing, 1)
 	}
 	return offerRequests(missing)
 }
 
+// polling reports whether offers are asked for every second for as long
+// as this process runs: across machines, where the server refused the
+// announcements that say when to (announce.go).
+func (d *directClient) polling() bool { return d.net.acrossMachines && d.refused.Load() }
+
+// seek looks for the replica of guest whose id is replica ("": any
+// replica not known yet) for seekFor (seekSpan) from now. d.mu is held.
+func (d *directClient) seek(guest, replica string) {
+	s := d.seeking[guest]
+	if s == nil {
+		s = map[string]time.Time{}
+		d.seeking[guest] = s
+	}
+	s[replica] = time.Now().Add(d.seekSpan)
+}
+
+// looking reports whether a replica of guest is looked for still (seek),
+// forgetting those looked for long enough. d.mu is held.
+func (d *directClient) looking(guest string) bool {
+	now := time.Now()
+	s := d.seeking[guest]
+	maps.DeleteFunc(s, func(_ string, until time.Time) bool { return now.After(until) })
+	return len(s) > 0
+}
+
+// found notes that the replica of guest whose id is replica made an
+// offer: it is looked for no more.
+func (d *directClient) found(guest, replica string) {
+	d.mu.Lock()
+	delete(d.seeking[guest], replica)
+	d.mu.Unlock()
+}
+
 // want looks for the replicas of guest not yet known, now and every
-// discoverEvery, until close (see offerRequests).
+// discoverEvery, until close (see offerRequests), and for those that
+// announce themselves (announce.go).
 func (d *directClient) want(guest string) {
 	d.mu.Lock()
 	if d.closed || d.wanted[guest] {
@@ -490,7 +545,11 @@ func (d *directClient) want(guest string) {
 		d.net.mu.Unlock()
 		go d.rediscover()
 	}
+	d.hear(guest)
 	d.mu.Lock()
+	if d.net.acrossMachines {
+		d.seek(guest, "") // those ready before this process
+	}
 	count := d.toAsk(guest)
 	d.mu.Unlock()
 	d.askFor(guest, count)
@@ -500,11 +559,12 @@ func (d *directClient) rediscover() {
 	wait := discoverFirst
 	t := time.NewTimer(wait)
 	defer t.Stop()
+	safe := time.Now() // the last ask across machines for a replica missed (safetyEvery)
 	for {
 		select {
 		case <-d.done:
 			return
-		case <-d.nudge: // a connection broke: its replica may start again soon
+		case <-d.nudge: // a connection broke, or a replica announced itself
 			wait = discoverFirst
 			t.Reset(wait)
 			continue
@@ -512,9 +572,18 @@ func (d *directClient) rediscover() {
 		}
 		asks := map[string]int{}
 		down := false
+		now := time.Now()
+		safety := d.net.acrossMachines && now.Sub(safe) >= d.safetySpan
+		if safety {
+			safe = now
+		}
 		d.mu.Lock()
 		for g := range d.wanted {
-			if n := d.toAsk(g); n > 0 {
+			n := d.toAsk(g)
+			if safety {
+				n = max(n, offerRequests(1))
+			}
+			if n > 0 {
 				asks[g] = n
 			}
 			if p := d.peers[g]; p != nil && p.down {

@@ -85,6 +85,15 @@ func (s subjects) given(guest, caller string) string {
 	return s.root() + ".given." + guest + "." + caller
 }
 
+// announce is where the replicas of guest say that one of them became
+// ready, for its callers to ask for its offer (announce.go).
+func (s subjects) announce(guest string) string { return s.root() + ".here." + guest }
+
+// isAnnounce reports whether subject is an announcement subject of the app.
+func (s subjects) isAnnounce(subject string) bool {
+	return strings.HasPrefix(subject, s.root()+".here.")
+}
+
 // isGiven reports whether subject is a given-up subject of the app.
 func (s subjects) isGiven(subject string) bool { return strings.HasPrefix(subject, s.root()+".given.") }
 
@@ -113,7 +122,7 @@ func (s subjects) inbox(who string) string { return s.root() + ".inbox." + who }
 type grant struct {
 	// publish lists the subjects it may publish to: the calls, the
 	// readiness subjects and, under its own name, the given-up subjects
-	// of the services it requires.
+	// of the services it requires; a service's own announcement subject.
 	publish []string
 	// subscribe lists the subjects it may subscribe to; "subject queue"
 	// allows only a queue subscription in that group.
@@ -152,6 +161,7 @@ func grantFor(app string, guests []*host.GuestSpec, name string) grant {
 				g.subscribe = append(g.subscribe, subj.call(svc)+" "+name)
 			}
 			g.subscribe = append(g.subscribe, subj.ready(name), subj.given(name, "*"))
+			g.publish = append(g.publish, subj.announce(name))
 			g.responses = replyWindow(spec.MethodTimeout)
 		}
 	}
@@ -160,6 +170,7 @@ func grantFor(app string, guests []*host.GuestSpec, name string) grant {
 			g.publish = append(g.publish, subj.call(svc))
 		}
 		g.publish = append(g.publish, subj.ready(o.Name), subj.given(o.Name, name))
+		g.subscribe = append(g.subscribe, subj.announce(o.Name))
 	}
 	// Every connection reads its own replies and readiness answers, even a
 	// guest that calls nothing: harmless, and no subscribe list is empty

@@ -124,6 +124,13 @@ func TestAGuestsNATSUserMayDoOnlyWhatItsGuestNeeds(t *testing.T) {
 		{"a gateway gives up its calls to the services it serves", "_gateway-public", pub, "parigot.test.given.faulty._gateway-public", "", true},
 		{"a gateway cannot give up calls to a service it does not serve", "_gateway-public", pub, "parigot.test.given.echo._gateway-public", "", false},
 		{"the native caller gives up its calls to every service", "_native", pub, "parigot.test.given.faulty._native", "", true},
+		{"a service says its replicas are ready", "echo", pub, "parigot.test.here.echo", "", true},
+		{"a service cannot say another service's replicas are ready", "echo", pub, "parigot.test.here.faulty", "", false},
+		{"a program hears the replicas of the service it requires say they are ready", "ticker", sub, "parigot.test.here.echo", "", true},
+		{"a program cannot hear the replicas of a service it does not require", "ticker", sub, "parigot.test.here.faulty", "", false},
+		{"a program cannot say a service's replicas are ready", "ticker", pub, "parigot.test.here.echo", "", false},
+		{"a gateway hears the replicas of the services it serves", "_gateway-public", sub, "parigot.test.here.faulty", "", true},
+		{"the native caller hears the replicas of every service", "_native", sub, "parigot.test.here.faulty", "", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			nc := connectAs(t, srv, c.who)

@@ -178,6 +178,11 @@ type Network struct {
 	hearing         map[string]bool
 	givenPubRefused atomic.Bool
 	givenSubRefused atomic.Bool
+
+	// announceSubRefused and announcePubRefused: the server refused an
+	// announcement subject (announce.go), said once each way.
+	announceSubRefused atomic.Bool
+	announcePubRefused atomic.Bool
 }
 
 // SkipDown has WaitReady (and AwaitRequired) not wait for a service that
@@ -245,6 +250,9 @@ func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...st
 			// Not what calls need: an operator's server configured for
 			// an earlier parigot.
 			n.givenRefused(pe)
+		case pe != nil && n.subj.isAnnounce(pe.Subject):
+			// The same: its replicas are found by asking.
+			n.announceRefused(pe)
 		case pe != nil:
 			select {
 			case n.refused <- pe:
@@ -482,7 +490,11 @@ func (n *Network) Resume(guest string) error {
 	if err := n.subscribeCalls(guest, p.services, p.local, direct); err != nil {
 		return err
 	}
-	return n.answerReady(guest)
+	if err := n.answerReady(guest); err != nil {
+		return err
+	}
+	n.announce(guest)
+	return nil
 }
 
 // StopServing implements route.StopServer: no new calls or readiness
@@ -562,7 +574,8 @@ func checkCall(svc, method string, payload []byte) (abi.Code, string) {
 }
 
 // Ready implements route.Remote: the guest takes its calls (see Serve),
-// then answers readiness checks.
+// then answers readiness checks, and says to its callers that it is
+// ready (announce).
 func (n *Network) Ready(guest string) error {
 	n.mu.Lock()
 	n.ready[guest] = true
@@ -574,7 +587,11 @@ func (n *Network) Ready(guest string) error {
 			return err
 		}
 	}
-	return n.answerReady(guest)
+	if err := n.answerReady(guest); err != nil {
+		return err
+	}
+	n.announce(guest)
+	return nil
 }
 
 // answerReady answers the readiness checks of guest (Serving, WaitReady)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"parigot.dev/parigot/runtime/host"
 )
 
 func TestReadSeedsTakesOnlyPrivateSeedFiles(t *testing.T) {
@@ -121,11 +123,10 @@ func startConfiguredServer(t *testing.T, conf string) *server.Server {
 	return ns
 }
 
-// TestThePrintedConfigurationGrantsWhatTheEmbeddedServerDoes reads the
-// configuration AuthorizationConfig prints as nats-server does, and finds
-// for every guest the same user permissions the embedded server gives it.
-func TestThePrintedConfigurationGrantsWhatTheEmbeddedServerDoes(t *testing.T) {
-	guests := identityGuests()
+// printedConfig is the configuration AuthorizationConfig prints for
+// guests of app "test", with a fresh seed for each, and the seeds.
+func printedConfig(t *testing.T, guests []*host.GuestSpec) (string, map[string]string) {
+	t.Helper()
 	var names []string
 	for _, g := range guests {
 		names = append(names, g.Name)
@@ -138,6 +139,15 @@ func TestThePrintedConfigurationGrantsWhatTheEmbeddedServerDoes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return conf, seeds
+}
+
+// TestThePrintedConfigurationGrantsWhatTheEmbeddedServerDoes reads the
+// configuration AuthorizationConfig prints as nats-server does, and finds
+// for every guest the same user permissions the embedded server gives it.
+func TestThePrintedConfigurationGrantsWhatTheEmbeddedServerDoes(t *testing.T) {
+	guests := identityGuests()
+	conf, seeds := printedConfig(t, guests)
 	opts := loadConfig(t, conf)
 	users := map[string]*server.NkeyUser{}
 	for _, u := range opts.Nkeys {
