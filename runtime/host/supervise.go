@@ -239,10 +239,10 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 	switch f := end.failure; {
 	case f == nil:
 	case f.Cause == CauseOverran:
-		fmt.Fprintf(stderr, "%s\n", overrunTrace(err, in.stoppedInPoll.Load()))
+		fmt.Fprintf(stderr, "%s\n", shortFrames(overrunTrace(err, in.stoppedInPoll.Load())))
 		stderr.Flush()
 	case f.Cause == CauseTrapped && !errors.As(err, &exit):
-		fmt.Fprintf(stderr, "%s\n", err) // show wazero's wasm stack trace: where it was
+		fmt.Fprintf(stderr, "%s\n", shortFrames(err.Error())) // show wazero's wasm stack trace: where it was
 		stderr.Flush()
 	}
 	return end
