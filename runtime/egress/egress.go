@@ -386,10 +386,16 @@ func (ep *endpoint) target(req abi.HTTPRequest) *url.URL {
 }
 
 // checkRedirect follows a redirect only to a URL under the endpoint's,
-// ten at most; the guest gets any other as the response it is.
+// ten at most; the guest gets any other as the response it is. The
+// request it follows with carries no Referer but the one the guest set:
+// net/http would give it the URL redirected from, query and all, and a
+// query may hold an API key.
 func (ep *endpoint) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 || !ep.under(req.URL) {
 		return http.ErrUseLastResponse
+	}
+	if via[0].Header.Get("Referer") == "" {
+		req.Header.Del("Referer")
 	}
 	return nil
 }

@@ -72,6 +72,39 @@ func TestARedirectIsFollowedOnlyUnderTheEndpointsURL(t *testing.T) {
 	}
 }
 
+// A followed redirect does not tell where it came from: the URL
+// redirected from has the request's query, which may hold an API key. A
+// Referer the guest set is its own, and stays.
+func TestAFollowedRedirectCarriesNoReferer(t *testing.T) {
+	var referer atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/from" {
+			http.Redirect(w, r, "/v1/to", http.StatusFound)
+			return
+		}
+		referer.Store(r.Header.Get("Referer"))
+	}))
+	defer srv.Close()
+	e, err := New([]Spec{{Name: "api", URL: srv.URL + "/v1"}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, guests := range []string{"", "https://app.example.com/"} {
+		var header []byte
+		if guests != "" {
+			header = abi.AppendHeader(nil, "referer", guests)
+		}
+		query := abi.AppendQuery(nil, "api_key", "s3cret")
+		if code, _, msg := send(t, e, abi.HTTPRequest{Method: "GET", Path: "from", Query: query, Header: header}); code != abi.CodeOK {
+			t.Fatalf("%s %q", code, msg)
+		}
+		if got := referer.Load(); got != guests {
+			t.Errorf("the guest set Referer %q; the redirect carried %q", guests, got)
+		}
+	}
+}
+
 func TestAnEndpointWithoutAValidURLIsRefused(t *testing.T) {
 	if _, err := New([]Spec{{Name: "api", URL: "ftp://x"}}, Options{}); err == nil {
 		t.Error("New took an ftp URL")
