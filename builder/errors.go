@@ -269,11 +269,11 @@ func (e *CompileError) Error() string {
 // CheckRunEnv checks what app takes from the environment of this process,
 // the command about to run it: it reports, as a DiagnosticsError at each
 // entry, the pass_env variables of its guests that the environment does
-// not set, and the url_env variables of its http blocks that it sets to
-// no valid URL; nil when all is well.
+// not set, and the url_env and ca_file_env variables of its http blocks
+// that it sets to no valid URL or no usable CA file; nil when all is well.
 func CheckRunEnv(app *manifest.App) error {
 	diags := app.MissingPassEnv(os.LookupEnv)
-	diags = append(diags, app.BadHTTPURLs(os.LookupEnv)...)
+	diags = append(diags, app.BadHTTPEnv(os.LookupEnv)...)
 	if diags.HasErrors() {
 		return &DiagnosticsError{Diags: diags, Sources: app.Sources}
 	}

@@ -22,16 +22,29 @@ type HTTP struct {
 	// Timeout bounds each request to the endpoint: a request sent while
 	// a method runs ends at the method's deadline when that comes first.
 	// DefaultHTTPTimeout when the block gives none.
-	Timeout   time.Duration
-	DeclRange hcl.Range
-	URLRange  hcl.Range // the url attribute's value
-	EnvRange  hcl.Range // the url_env attribute's value; zero when not given
+	Timeout time.Duration
+	// CAFile, when set, is the absolute path of the block's ca_file: a
+	// PEM file of the certificates of the authorities its requests trust
+	// besides the system's (a private CA, a test's server), for this
+	// endpoint alone.
+	CAFile string
+	// CAFileEnv, when set, names a variable of the environment whose
+	// value, when it is set, replaces CAFile for the run (see
+	// EndpointCAFile), as URLEnv does URL.
+	CAFileEnv  string
+	DeclRange  hcl.Range
+	URLRange   hcl.Range // the url attribute's value
+	EnvRange   hcl.Range // the url_env attribute's value; zero when not given
+	CARange    hcl.Range // the ca_file attribute's value; zero when not given
+	CAEnvRange hcl.Range // the ca_file_env attribute's value; zero when not given
 }
 
 // UseHTTP is the kind of a uses entry that names an http block: http.<name>.
 const UseHTTP = "http"
 
-var httpSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "url", Required: true}, {Name: "url_env"}, {Name: "timeout"}}}
+var httpSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "url", Required: true}, {Name: "url_env"}, {Name: "timeout"}, {Name: "ca_file"}, {Name: "ca_file_env"},
+}}
 
 // HTTPEndpoint returns the http block called name, or nil.
 func (a *App) HTTPEndpoint(name string) *HTTP {
@@ -67,6 +80,15 @@ func (d *decoder) decodeHTTP(b *hcl.Block) {
 	if attr := content.Attributes["timeout"]; attr != nil {
 		if t, ok := d.decodeDuration(attr, httpTimeoutBounds); ok {
 			h.Timeout = t
+		}
+	}
+	if attr := content.Attributes["ca_file"]; attr != nil {
+		d.decodeCAFile(h, attr)
+	}
+	if attr := content.Attributes["ca_file_env"]; attr != nil {
+		h.CAEnvRange = attr.Expr.Range()
+		if s, ok := d.str(attr, `ca_file_env = "PAYMENTS_CA_FILE"`); ok && d.checkEnvName(s, h.CAEnvRange, "ca_file_env") {
+			h.CAFileEnv = s
 		}
 	}
 	if first := d.app.HTTPEndpoint(h.Name); first != nil {
@@ -133,13 +155,17 @@ func (h *HTTP) EndpointURL(lookup func(string) (string, bool)) (string, *hcl.Dia
 	return v, nil
 }
 
-// BadHTTPURLs reports each http block whose url_env variable lookup finds
-// set to something that is not a valid URL: checked once, before a run,
-// as MissingPassEnv is.
-func (a *App) BadHTTPURLs(lookup func(string) (string, bool)) hcl.Diagnostics {
+// BadHTTPEnv reports each http block whose url_env variable lookup finds
+// set to something that is not a valid URL, or whose ca_file_env variable
+// it finds set to a file that is missing or holds no certificate: checked
+// once, before a run, as MissingPassEnv is.
+func (a *App) BadHTTPEnv(lookup func(string) (string, bool)) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, h := range a.HTTP {
 		if _, d := h.EndpointURL(lookup); d != nil {
+			diags = append(diags, d)
+		}
+		if _, d := h.EndpointCAFile(a.Dir, lookup); d != nil {
 			diags = append(diags, d)
 		}
 	}

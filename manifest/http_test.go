@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -69,12 +71,56 @@ func TestURLEnvReplacesTheURLOnlyWhenSet(t *testing.T) {
 		}
 	})
 	t.Run("set to no URL, it is reported at url_env before the run", func(t *testing.T) {
-		diags := a.BadHTTPURLs(env(map[string]string{"PAYMENTS_URL": "localhost:8080"}))
+		diags := a.BadHTTPEnv(env(map[string]string{"PAYMENTS_URL": "localhost:8080"}))
 		if len(diags) != 1 || diags[0].Summary != "PAYMENTS_URL holds no valid URL" ||
 			!strings.Contains(diags[0].Detail, "https://") || diags[0].Subject.Start.Line != 4 || diags[0].Subject.Start.Column != 13 {
 			t.Errorf("diagnostics:\n%s", describe(diags))
 		}
 	})
+}
+
+// A ca_file is read relative to the app directory and checked when the
+// manifest is; a ca_file_env variable, when set, replaces it for the run,
+// and one naming no usable file is reported at ca_file_env before it.
+func TestCAFileEnvReplacesTheCAFileOnlyWhenSet(t *testing.T) {
+	src := "http \"mail\" {\n  url         = \"https://mail.example\"\n  ca_file     = \"certs/ca.pem\"\n  ca_file_env = \"MAIL_CA\"\n}\n" + appBlock
+	a, diags := Parse("parigot.hcl", []byte(src), "testdata/app")
+	if diags.HasErrors() {
+		t.Fatal(describe(diags))
+	}
+	h := a.HTTPEndpoint("mail")
+	own := filepath.Join(a.Dir, "certs", "ca.pem")
+	if h.CAFile != own || h.CAFileEnv != "MAIL_CA" {
+		t.Fatalf("http %+v; want ca_file %s", h, own)
+	}
+	if _, err := CAPool(h.CAFile); err != nil {
+		t.Errorf("CAPool(%s): %v", h.CAFile, err)
+	}
+	env := func(v string) func(string) (string, bool) {
+		return func(k string) (string, bool) { return v, k == "MAIL_CA" && v != "" }
+	}
+	elsewhere := filepath.Join(t.TempDir(), "test-ca.pem")
+	data, _ := os.ReadFile(own)
+	os.WriteFile(elsewhere, data, 0o600)
+	for _, tc := range []struct{ name, env, want string }{
+		{"unset, the ca_file of parigot.hcl is used", "", own},
+		{"set to an absolute path, it is used", elsewhere, elsewhere},
+		{"set to a relative path, it is relative to the app directory", "certs/ca.pem", own},
+	} {
+		if got, d := h.EndpointCAFile(a.Dir, env(tc.env)); d != nil || got != tc.want {
+			t.Errorf("%s: got %q, %v", tc.name, got, d)
+		}
+	}
+	for _, tc := range []struct{ env, summary string }{
+		{"certs/missing.pem", "CA file not found"},
+		{"certs/no-cert.pem", "No certificate in CA file"},
+	} {
+		diags := a.BadHTTPEnv(env(tc.env))
+		if len(diags) != 1 || diags[0].Summary != tc.summary || !strings.Contains(diags[0].Detail, `MAIL_CA (the ca_file_env of http "mail") names "`+tc.env+`"`) ||
+			diags[0].Subject.Start.Line != 4 || diags[0].Subject.Start.Column != 17 {
+			t.Errorf("MAIL_CA=%s:\n%s", tc.env, describe(diags))
+		}
+	}
 }
 
 var httpDiagnosticCases = []diagnosticCase{
@@ -168,6 +214,34 @@ var httpDiagnosticCases = []diagnosticCase{
 		summary: "timeout out of range",
 		detail:  "the deadline of the method that sent it",
 		at:      "3:13",
+	},
+	{
+		name:    "a ca_file that does not exist is reported at its value, with what it should hold",
+		src:     "http \"mail\" {\n  url     = \"https://mail.example\"\n  ca_file = \"certs/missing.pem\"\n}\n",
+		summary: "CA file not found",
+		detail:  `The ca_file of http "mail" names "certs/missing.pem", which does not exist`,
+		at:      "3:13",
+	},
+	{
+		name:    "a ca_file with no certificate in it is reported",
+		src:     "http \"mail\" {\n  url     = \"https://mail.example\"\n  ca_file = \"certs/no-cert.pem\"\n}\n",
+		summary: "No certificate in CA file",
+		detail:  "it holds no PEM certificate (a block that starts -----BEGIN CERTIFICATE-----)",
+		at:      "3:13",
+	},
+	{
+		name:    "a ca_file outside the app directory is reported with the rule for paths",
+		src:     "http \"mail\" {\n  url     = \"https://mail.example\"\n  ca_file = \"/etc/ssl/ca.pem\"\n}\n",
+		summary: "Absolute ca_file path",
+		detail:  `ca_file = "certs/internal-ca.pem"`,
+		at:      "3:13",
+	},
+	{
+		name:    "a ca_file_env that cannot name a variable is reported",
+		src:     "http \"mail\" {\n  url         = \"https://mail.example\"\n  ca_file_env = \"MAIL-CA\"\n}\n",
+		summary: "Invalid env variable name",
+		detail:  "ca_file_env",
+		at:      "3:17",
 	},
 	{
 		name:    "a duplicate http endpoint is reported at its label",

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -58,9 +59,14 @@ func TestScripts(t *testing.T) {
 //   - GET /v1/slow never answers: its caller gives up at its deadline;
 //   - GET /v1/big answers a body over the limit a response may have;
 //   - anything else is 404.
+//
+// With -tls it serves https, with a certificate of its own that no machine
+// trusts, whose PEM it writes to $WORK/api-ca.pem and names in API_CA: what
+// an endpoint's ca_file (or the variable of its ca_file_env) takes.
 func apiServer(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 0 {
-		ts.Fatalf("usage: apiserver")
+	useTLS := len(args) == 1 && args[0] == "-tls"
+	if neg || len(args) > 1 || len(args) == 1 && !useTLS {
+		ts.Fatalf("usage: apiserver [-tls]")
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/charges", func(w http.ResponseWriter, r *http.Request) {
@@ -72,7 +78,15 @@ func apiServer(ts *testscript.TestScript, neg bool, args []string) {
 		w.Header().Set("Content-Length", strconv.Itoa(5<<20))
 		w.Write(make([]byte, 5<<20))
 	})
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	if useTLS {
+		srv.StartTLS()
+		ca := ts.MkAbs("api-ca.pem")
+		ts.Check(os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+		ts.Setenv("API_CA", ca)
+	} else {
+		srv.Start()
+	}
 	ts.Defer(srv.Close)
 	ts.Setenv("API_URL", srv.URL+"/v1")
 }

@@ -16,9 +16,10 @@ proto "rates" {
 }
 
 http "rates" {
-  url     = "https://rates.example.com/v1"
-  url_env = "RATES_URL"
-  timeout = "2s"
+  url         = "https://rates.example.com/v1"
+  url_env     = "RATES_URL"
+  ca_file_env = "RATES_CA_FILE" # a test's https stand-in: the PEM of its certificate
+  timeout     = "2s"
 }
 
 service "rates" {

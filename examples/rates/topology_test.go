@@ -1,15 +1,20 @@
 //go:build !wasip1
 
 // The topology tests of rates: a service that calls an external HTTP API,
-// tested against a stand-in of the API that the test serves on loopback.
-// url_env (RATES_URL) points the app's http block at it, pass_env
-// (RATES_API_KEY) gives the service its key: parigot.hcl is not edited.
+// tested against a stand-in of the API that the test serves on loopback,
+// over https as the API is. url_env (RATES_URL) points the app's http
+// block at it, ca_file_env (RATES_CA_FILE) makes the block trust its
+// certificate, pass_env (RATES_API_KEY) gives the service its key:
+// parigot.hcl is not edited.
 package rates_test
 
 import (
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 
 	ratesv1 "parigot.dev/parigot/examples/rates/gen/rates/v1"
@@ -23,7 +28,7 @@ import (
 // --mode, the pass of the other mode skips each.)
 func TestRates(t *testing.T) {
 	api := ratesapi.Handler("test-key")
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("base") == "DOWN" { // an API in trouble
 			http.Error(w, "try later", http.StatusServiceUnavailable)
 			return
@@ -31,6 +36,11 @@ func TestRates(t *testing.T) {
 		api.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
+	caFile := filepath.Join(t.TempDir(), "standin-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RATES_CA_FILE", caFile)
 	t.Setenv("RATES_URL", srv.URL+"/v1")
 	t.Setenv("RATES_API_KEY", "test-key")
 	for _, mode := range []apptest.Mode{apptest.Single, apptest.Split} {

@@ -44,12 +44,18 @@ type Spec struct {
 	// a method runs ends at the method's deadline when that is sooner.
 	// Zero: Timeout.
 	Timeout time.Duration
+	// CAFile, when set, is a PEM file (an absolute path) of the CAs whose
+	// certificates requests to the endpoint trust besides the system's:
+	// the block's ca_file, or its ca_file_env variable's value.
+	CAFile string
 }
 
 // SpecsFromManifest returns the app's http endpoints, each with the URL
-// lookup (os.LookupEnv, in the process that runs the guests) gives it. A
-// url_env holding no valid URL leaves the url of parigot.hcl:
-// manifest.App.BadHTTPURLs reports it before a run starts.
+// and CA file lookup (os.LookupEnv, in the process that runs the guests:
+// every process of a split run reads its own) gives it. A url_env holding
+// no valid URL leaves the url of parigot.hcl, and a ca_file_env naming no
+// usable file its ca_file: manifest.App.BadHTTPEnv reports them before a
+// run starts.
 func SpecsFromManifest(app *manifest.App, lookup func(string) (string, bool)) []Spec {
 	var specs []Spec
 	for _, h := range app.HTTP {
@@ -57,7 +63,11 @@ func SpecsFromManifest(app *manifest.App, lookup func(string) (string, bool)) []
 		if d != nil {
 			u = h.URL
 		}
-		specs = append(specs, Spec{Name: h.Name, URL: u, Timeout: h.Timeout})
+		ca, d := h.EndpointCAFile(app.Dir, lookup)
+		if d != nil {
+			ca = h.CAFile
+		}
+		specs = append(specs, Spec{Name: h.Name, URL: u, Timeout: h.Timeout, CAFile: ca})
 	}
 	return specs
 }
@@ -123,11 +133,15 @@ func New(specs []Spec, opts Options) (*Endpoints, error) {
 			return nil, fmt.Errorf("http %s: %s", s.Name, why)
 		}
 		base, _ := url.Parse(s.URL) // checked just above
-		ep := &endpoint{e: e, name: s.Name, base: base, method: "http." + s.Name + "/" + abi.OpRequest, timeout: s.Timeout}
+		transport, err := newTransport(s.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("http %s: ca_file: %w", s.Name, err)
+		}
+		ep := &endpoint{e: e, name: s.Name, base: base, method: "http." + s.Name + "/" + abi.OpRequest, timeout: s.Timeout, caFile: s.CAFile}
 		if ep.timeout <= 0 {
 			ep.timeout = Timeout
 		}
-		ep.client = &http.Client{Transport: newTransport(), CheckRedirect: ep.checkRedirect}
+		ep.client = &http.Client{Transport: transport, CheckRedirect: ep.checkRedirect}
 		e.byName[s.Name] = ep
 	}
 	return e, nil
@@ -141,10 +155,20 @@ const MaxConns = 256
 
 // newTransport is an endpoint's transport: connections kept and reused,
 // every wait bounded (the request's context bounds the whole request
-// besides), the response's header bounded so that it fits a reply.
-func newTransport() *http.Transport {
+// besides), the response's header bounded so that it fits a reply, and
+// the CAs of caFile trusted besides the system's when it is set.
+func newTransport(caFile string) (*http.Transport, error) {
+	var tlsConfig *tls.Config
+	if caFile != "" {
+		roots, err := manifest.CAPool(caFile)
+		if err != nil {
+			return nil, err
+		}
+		tlsConfig = &tls.Config{RootCAs: roots}
+	}
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
+		TLSClientConfig:        tlsConfig,
 		Proxy:                  http.ProxyFromEnvironment,
 		DialContext:            dialer.DialContext,
 		ForceAttemptHTTP2:      true,
@@ -155,7 +179,7 @@ func newTransport() *http.Transport {
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: abi.MaxHTTPResponseHeader,
-	}
+	}, nil
 }
 
 // Endpoint returns where a guest's requests to the endpoint name go, or
@@ -192,6 +216,7 @@ type endpoint struct {
 	method  string // "http.<name>/Request"
 	client  *http.Client
 	timeout time.Duration // the block's timeout (Spec.Timeout)
+	caFile  string        // Spec.CAFile
 }
 
 // GuestName implements route.Endpoint: what a deadline's message names.
@@ -433,8 +458,10 @@ func (ep *endpoint) failure(ctx context.Context, target *url.URL, err error) (ab
 	var unknownCA x509.UnknownAuthorityError
 	var badCert *tls.CertificateVerificationError
 	switch {
+	case errors.As(err, &unknownCA) && ep.caFile != "":
+		return ep.fail(abi.CodeUnavailable, "%s cannot be reached: its certificate is signed by an authority that neither this machine nor the endpoint's CA file (%s) trusts (%v); put the PEM of the CA that signs it in that file", redacted(target), ep.caFile, unknownCA)
 	case errors.As(err, &unknownCA):
-		return ep.fail(abi.CodeUnavailable, "%s cannot be reached: its certificate is signed by an authority this machine does not trust (%v); a server with a private or self-signed certificate needs its CA among the machine's trusted ones (on Linux, SSL_CERT_FILE may name a PEM file of them), or use http:// for a server on loopback", redacted(target), unknownCA)
+		return ep.fail(abi.CodeUnavailable, "%s cannot be reached: its certificate is signed by an authority this machine does not trust (%v); name a PEM file of its CA (a private one, a test server's own certificate) in the endpoint's ca_file in parigot.hcl, or in the variable its ca_file_env names, or use http:// for a server on loopback", redacted(target), unknownCA)
 	case errors.As(err, &badCert):
 		return ep.fail(abi.CodeUnavailable, "%s cannot be reached: its certificate does not verify (%v); the host of the endpoint's url (or its url_env) in parigot.hcl must be a name the certificate holds, and the certificate current", redacted(target), badCert.Err)
 	}

@@ -1,10 +1,15 @@
 package egress
 
 import (
+	"encoding/pem"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -246,8 +251,14 @@ func TestAResponseHeaderOverTheLimitSaysSo(t *testing.T) {
 // reply's code, and its response or its error's message.
 func send(t *testing.T, e *Endpoints, r abi.HTTPRequest) (abi.Code, abi.HTTPResponse, string) {
 	t.Helper()
+	return sendTo(t, e, "api", r)
+}
+
+// sendTo is send to the endpoint name.
+func sendTo(t *testing.T, e *Endpoints, name string, r abi.HTTPRequest) (abi.Code, abi.HTTPResponse, string) {
+	t.Helper()
 	g := newGuest()
-	e.Endpoint("api").Deliver(abi.Event{Kind: abi.KindCall, CallID: 1, Method: abi.OpRequest, Payload: r.Encode(nil)}, g)
+	e.Endpoint(name).Deliver(abi.Event{Kind: abi.KindCall, CallID: 1, Method: abi.OpRequest, Payload: r.Encode(nil)}, g)
 	reply := <-g.replies
 	if reply.Code != abi.CodeOK {
 		_, msg, _, _ := abi.DecodeError(reply.Payload)
@@ -299,8 +310,40 @@ func TestAServerWithAnUntrustedCertificateSaysWhatToDo(t *testing.T) {
 	}
 	defer e.Close()
 	code, _, msg := send(t, e, abi.HTTPRequest{Method: "GET", Path: "x"})
-	want := regexp.MustCompile(`^http api: https://127\.0\.0\.1:\d+/v1/x cannot be reached: its certificate is signed by an authority this machine does not trust \(x509: .*\); a server with a private or self-signed certificate needs its CA among the machine's trusted ones \(on Linux, SSL_CERT_FILE may name a PEM file of them\)`)
+	want := regexp.MustCompile(`^http api: https://127\.0\.0\.1:\d+/v1/x cannot be reached: its certificate is signed by an authority this machine does not trust \(x509: .*\); name a PEM file of its CA \(a private one, a test server's own certificate\) in the endpoint's ca_file in parigot.hcl, or in the variable its ca_file_env names, or use http:// for a server on loopback$`)
 	if code != abi.CodeUnavailable || !want.MatchString(msg) {
 		t.Errorf("%s %q; want unavailable, matching %s", code, msg, want)
+	}
+}
+
+// An endpoint whose CA file holds the certificate of a test's TLS server
+// reaches it; another endpoint of the same run, without one, does not:
+// the file is trusted for its endpoint alone.
+func TestAnEndpointsCAFileIsTrustedForItAlone(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "trusted") }))
+	defer srv.Close()
+	caFile := filepath.Join(t.TempDir(), "test-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New([]Spec{{Name: "api", URL: srv.URL + "/v1", CAFile: caFile}, {Name: "other", URL: srv.URL + "/v1"}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if code, resp, msg := send(t, e, abi.HTTPRequest{Method: "GET", Path: "x"}); code != abi.CodeOK || string(resp.Body) != "trusted" {
+		t.Errorf("with the CA file: %s %q %q; want the response", code, resp.Body, msg)
+	}
+	if code, _, msg := sendTo(t, e, "other", abi.HTTPRequest{Method: "GET", Path: "x"}); code != abi.CodeUnavailable || !strings.Contains(msg, "signed by an authority this machine does not trust") {
+		t.Errorf("another endpoint, without it: %s %q; want unavailable, an untrusted certificate", code, msg)
+	}
+}
+
+// A CA file that cannot be read is refused when the endpoints are made,
+// saying which endpoint and why (the manifest reports it earlier still).
+func TestAnEndpointWithoutAUsableCAFileIsRefused(t *testing.T) {
+	_, err := New([]Spec{{Name: "api", URL: "https://api.example.com", CAFile: filepath.Join(t.TempDir(), "missing.pem")}}, Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), "http api: ca_file: ") || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("New: %v; want http api: ca_file: ... does not exist", err)
 	}
 }
