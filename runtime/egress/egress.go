@@ -249,7 +249,9 @@ func (ep *endpoint) Cancel(callID uint64, from route.Endpoint, expired bool) {
 }
 
 // Deliver implements route.Endpoint: it sends the request ev carries, on
-// a goroutine of its own, and delivers the response to from.
+// a goroutine of its own, and delivers the response to from, or why
+// there is none; nothing when the request's deadline (ev.Deadline)
+// passed, which the host answers itself (see instance.expire).
 func (ep *endpoint) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 	if ev.Kind != abi.KindCall || from == nil {
 		return route.Accepted
@@ -283,15 +285,29 @@ func (ep *endpoint) Deliver(ev abi.Event, from route.Endpoint) route.Refusal {
 	ep.e.ops.Add(1)
 	go func() {
 		defer ep.e.ops.Done()
+		defer cancel(nil)
+		reqCtx := ctx
+		if ev.Deadline > 0 {
+			var stop context.CancelFunc
+			reqCtx, stop = context.WithDeadline(ctx, time.Unix(0, ev.Deadline))
+			defer stop()
+		}
 		began := time.Now()
-		code, payload := ep.send(ctx, ev, from, req)
+		code, payload := ep.send(reqCtx, ev, from, req)
 		if m := ep.e.opts.Metrics; m != nil {
 			m.HTTPRequest(ep.e.label(from), ep.name, outcome(code, payload), time.Since(began))
 		}
 		ep.e.mu.Lock()
 		delete(ep.e.inFlight, key)
 		ep.e.mu.Unlock()
-		cancel(nil)
+		if code == abi.CodeDeadlineExceeded && errors.Is(context.Cause(reqCtx), context.DeadlineExceeded) {
+			// The request's deadline is its call's, which the host
+			// keeps too, and answers when it passes, naming what to
+			// raise (the block's timeout, or the budget of the method
+			// that sent it), which only the host knows: a reply from
+			// here would race it with a message of its own.
+			return
+		}
 		from.Deliver(abi.Event{Kind: abi.KindReply, Code: code, CallID: ev.CallID, Payload: payload}, nil)
 	}()
 	return route.Accepted
@@ -320,11 +336,6 @@ func outcome(code abi.Code, payload []byte) string {
 // send sends req and returns the reply for the guest: CodeOK and the
 // response, or an error code and its message.
 func (ep *endpoint) send(ctx context.Context, ev abi.Event, from route.Endpoint, req abi.HTTPRequest) (code abi.Code, payload []byte) {
-	if ev.Deadline > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, ev.Deadline))
-		defer cancel()
-	}
 	target := ep.target(req)
 	var span *observe.CallSpan
 	if ep.e.opts.Tracing != nil {
@@ -435,8 +446,9 @@ func (ep *endpoint) under(u *url.URL) bool {
 	return p == base || strings.HasPrefix(p, base+"/") || base == ""
 }
 
-// failure is the reply for a request that got no response: the deadline,
-// its guest giving it up, the run stopping, or an endpoint that cannot be
+// failure is the reply for a request that got no response: the deadline
+// (which only its span and metrics see: the host answers the guest), its
+// guest giving it up, the run stopping, or an endpoint that cannot be
 // reached.
 func (ep *endpoint) failure(ctx context.Context, target *url.URL, err error) (abi.Code, []byte) {
 	switch cause := context.Cause(ctx); {

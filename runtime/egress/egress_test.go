@@ -150,7 +150,8 @@ func request(t *testing.T, method string) []byte {
 
 // A request its guest gives up (the guest ended) ends at once: the server
 // sees its request's context end, though the request has no deadline at
-// all, and the reply says why.
+// all, and the reply says why. One whose deadline the host saw pass ends
+// too, with no reply: the host has answered it.
 func TestARequestItsGuestGaveUpEndsAtOnce(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -159,7 +160,7 @@ func TestARequestItsGuestGaveUpEndsAtOnce(t *testing.T) {
 		says    string
 	}{
 		{"the guest ended", false, abi.CodeCanceled, "was given up: the guest that sent it ended"},
-		{"its deadline passed", true, abi.CodeDeadlineExceeded, "before the request's deadline"},
+		{"its deadline passed", true, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, arrived, released := holdingServer(t)
@@ -181,6 +182,13 @@ func TestARequestItsGuestGaveUpEndsAtOnce(t *testing.T) {
 			}
 			ep.Cancel(7, g, tc.expired)
 			<-released // the test's timeout is the bound: a request never given up has no end
+			if tc.expired {
+				e.Close() // waits for the request's goroutine
+				if len(g.replies) != 0 {
+					t.Errorf("a reply came after the host's deadline: %s", (<-g.replies).Code)
+				}
+				return
+			}
 			reply := <-g.replies
 			code, msg, _, _ := abi.DecodeError(reply.Payload)
 			if reply.CallID != 7 || reply.Code != tc.code || code != tc.code || !strings.Contains(msg, tc.says) {
@@ -188,6 +196,29 @@ func TestARequestItsGuestGaveUpEndsAtOnce(t *testing.T) {
 			}
 			ep.Cancel(7, g, false) // a request that ended already: nothing happens
 		})
+	}
+}
+
+// A request that reaches its deadline (its call's, which the host keeps
+// and answers itself, naming what to raise) gets no reply from the
+// endpoint, whose message would race the host's: its guest sees one
+// message, whatever the timing.
+func TestARequestPastItsDeadlineLeavesTheAnswerToTheHost(t *testing.T) {
+	srv, arrived, released := holdingServer(t)
+	e, err := New([]Spec{{Name: "api", URL: srv.URL}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGuest()
+	deadline := time.Now().Add(50 * time.Millisecond).UnixNano()
+	e.Endpoint("api").Deliver(abi.Event{Kind: abi.KindCall, CallID: 3, Deadline: deadline, Method: abi.OpRequest, Payload: request(t, "GET")}, g)
+	<-arrived
+	<-released // the server saw the request end, at its deadline
+	e.Close()  // waits for the request's goroutine
+	if len(g.replies) != 0 {
+		reply := <-g.replies
+		_, msg, _, _ := abi.DecodeError(reply.Payload)
+		t.Errorf("the endpoint replied %s %q; want no reply: the host answers a deadline", reply.Code, msg)
 	}
 }
 
