@@ -43,7 +43,7 @@ var (
 		{Name: "method_timeout"}, {Name: "replicas"},
 		{Name: "on_overrun"}, {Name: "restart"}, {Name: "memory_limit"},
 		{Name: "inbox_calls"}, {Name: "inbox_bytes"}, {Name: "uses"},
-		{Name: "env"}, {Name: "pass_env"},
+		{Name: "env"}, {Name: "pass_env"}, {Name: "pass_env_optional"},
 	}, Blocks: []hcl.BlockHeaderSchema{{Type: "subscribe"}}}
 )
 
@@ -403,7 +403,10 @@ func (d *decoder) decodeGuest(b *hcl.Block, kind Kind) {
 		d.decodeEnv(attr, g)
 	}
 	if attr := attrs["pass_env"]; attr != nil {
-		d.decodePassEnv(attr, g)
+		d.decodePassEnv(attr, g, false)
+	}
+	if attr := attrs["pass_env_optional"]; attr != nil {
+		d.decodePassEnv(attr, g, true)
 	}
 	if attr := attrs["memory_limit"]; attr != nil {
 		if n, ok := d.decodeSize(attr, memoryLimitBounds); ok {

@@ -64,31 +64,50 @@ func (d *decoder) decodeEnv(attr *hcl.Attribute, g *Guest) {
 
 // decodePassEnv reads pass_env, the variables a guest takes from the
 // environment of the parigot command that runs it: pass_env =
-// ["PAYMENTS_API_KEY"].
-func (d *decoder) decodePassEnv(attr *hcl.Attribute, g *Guest) {
-	names, ranges, ok := d.strList(attr, `pass_env = ["PAYMENTS_API_KEY"]`)
+// ["PAYMENTS_API_KEY"]; or, optional, pass_env_optional, those it takes
+// when they are set there (and, when they are not, does not see at all).
+// A name is in one of env, pass_env and pass_env_optional.
+func (d *decoder) decodePassEnv(attr *hcl.Attribute, g *Guest, optional bool) {
+	what := "pass_env"
+	if optional {
+		what = "pass_env_optional"
+	}
+	names, ranges, ok := d.strList(attr, what+` = ["PAYMENTS_API_KEY"]`)
 	if !ok {
 		return
 	}
-	inEnv := map[string]hcl.Range{}
+	type given struct {
+		in  string
+		rng hcl.Range
+	}
+	elsewhere := map[string]given{}
 	for _, v := range g.Env {
-		inEnv[v.Name] = v.Range
+		elsewhere[v.Name] = given{"env", v.Range}
+	}
+	if optional { // pass_env is decoded first
+		for i, name := range g.PassEnv {
+			elsewhere[name] = given{"pass_env", g.PassEnvRanges[i]}
+		}
 	}
 	listed := map[string]hcl.Range{}
 	for i, name := range names {
-		if !d.checkEnvName(name, ranges[i], "pass_env") {
+		if !d.checkEnvName(name, ranges[i], what) {
 			continue
 		}
-		if first, ok := inEnv[name]; ok {
+		if first, ok := elsewhere[name]; ok {
 			d.errf(ranges[i], "Duplicate env variable",
-				"%s is already set in env at line %d; a variable is either given in env or passed from the environment by pass_env, not both.", name, first.Start.Line)
+				"%s is already in %s at line %d; a variable is either given in env, passed from the environment by pass_env, or passed when it is set there by pass_env_optional: one of them.", name, first.in, first.rng.Start.Line)
 			continue
 		}
 		if first, ok := listed[name]; ok {
-			d.errf(ranges[i], "Duplicate pass_env entry", "%s is already listed at line %d, column %d; remove this entry.", name, first.Start.Line, first.Start.Column)
+			d.errf(ranges[i], "Duplicate "+what+" entry", "%s is already listed at line %d, column %d; remove this entry.", name, first.Start.Line, first.Start.Column)
 			continue
 		}
 		listed[name] = ranges[i]
+		if optional {
+			g.PassEnvOptional = append(g.PassEnvOptional, name)
+			continue
+		}
 		g.PassEnv = append(g.PassEnv, name)
 		g.PassEnvRanges = append(g.PassEnvRanges, ranges[i])
 	}
@@ -125,7 +144,7 @@ func (a *App) MissingPassEnv(lookup func(string) (string, bool)) hcl.Diagnostics
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  fmt.Sprintf("%s is not set", name),
-				Detail: fmt.Sprintf("%s %s takes %s from the environment parigot runs in (pass_env), where it is not set. Set it for the run (export %s=...), or remove it from pass_env.",
+				Detail: fmt.Sprintf("%s %s takes %s from the environment parigot runs in (pass_env), where it is not set. Set it for the run (export %s=...), or, if the guest can do without it, move it to pass_env_optional.",
 					g.Kind, g.Name, name, name),
 				Subject: &rng,
 			})
@@ -136,7 +155,8 @@ func (a *App) MissingPassEnv(lookup func(string) (string, bool)) hcl.Diagnostics
 
 // Environ is what guest g sees as its environment, as KEY=VALUE pairs: its
 // env, then its pass_env, each with the value lookup finds (empty when it
-// finds none: MissingPassEnv says so before a run).
+// finds none: MissingPassEnv says so before a run), then those of its
+// pass_env_optional that lookup finds.
 func (g *Guest) Environ(lookup func(string) (string, bool)) []string {
 	var out []string
 	for _, v := range g.Env {
@@ -145,6 +165,11 @@ func (g *Guest) Environ(lookup func(string) (string, bool)) []string {
 	for _, name := range g.PassEnv {
 		v, _ := lookup(name)
 		out = append(out, name+"="+v)
+	}
+	for _, name := range g.PassEnvOptional {
+		if v, ok := lookup(name); ok {
+			out = append(out, name+"="+v)
+		}
 	}
 	return out
 }

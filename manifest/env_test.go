@@ -34,6 +34,32 @@ func TestAGuestsEnvironmentIsItsEnvThenItsPassEnv(t *testing.T) {
 	}
 }
 
+// A pass_env_optional variable reaches the guest when the running
+// command's environment sets it, even empty, and is absent otherwise (a
+// guest's os.LookupEnv tells the two apart): no run stops for it.
+func TestAPassEnvOptionalVariableIsPassedOnlyWhenSet(t *testing.T) {
+	app, diags := Parse("parigot.hcl", []byte(program("  pass_env = [\"REGION\"]\n  pass_env_optional = [\"API_KEY\", \"TRACE\"]\n")), "testdata/app")
+	if diags.HasErrors() {
+		t.Fatalf("diagnostics:\n%s", describe(diags))
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"set", map[string]string{"REGION": "eu", "API_KEY": "k-1", "TRACE": ""}, []string{"REGION=eu", "API_KEY=k-1", "TRACE="}},
+		{"not set", map[string]string{"REGION": "eu"}, []string{"REGION=eu"}},
+	} {
+		lookup := func(name string) (string, bool) { v, ok := tc.env[name]; return v, ok }
+		if got := app.Programs[0].Environ(lookup); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: environment %q, want %q", tc.name, got, tc.want)
+		}
+		if d := app.MissingPassEnv(lookup); len(d) != 0 {
+			t.Errorf("%s: a run would stop:\n%s", tc.name, describe(d))
+		}
+	}
+}
+
 // A pass_env variable the running command's environment lacks is an
 // error at its entry, saying how to set it.
 func TestAPassEnvVariableThatIsNotSetIsAnErrorAtItsEntry(t *testing.T) {
@@ -61,7 +87,10 @@ func TestEnvMistakesAreReportedWhereTheyAre(t *testing.T) {
 		{"a name set twice", "  env = {\n    A = \"1\"\n    A = \"2\"\n  }\n", "Duplicate env variable", "already set at line 4", "5:5"},
 		{"a value that is a list", "  env = { A = [\"1\"] }\n", "Incorrect type for an env value", "a string, a number or a bool, not tuple", "3:15"},
 		{"pass_env that is not a list", "  pass_env = \"API_KEY\"\n", "pass_env must be a list", "", "3:14"},
-		{"a pass_env name that env sets", "  env = { API_KEY = \"x\" }\n  pass_env = [\"API_KEY\"]\n", "Duplicate env variable", "either given in env or passed from the environment", "4:15"},
+		{"a pass_env name that env sets", "  env = { API_KEY = \"x\" }\n  pass_env = [\"API_KEY\"]\n", "Duplicate env variable", "API_KEY is already in env at line 3; a variable is either given in env, passed from the environment by pass_env, or passed when it is set there by pass_env_optional", "4:15"},
+		{"a pass_env_optional name that pass_env lists", "  pass_env = [\"API_KEY\"]\n  pass_env_optional = [\"API_KEY\"]\n", "Duplicate env variable", "API_KEY is already in pass_env at line 3", "4:24"},
+		{"a pass_env_optional name listed twice", "  pass_env_optional = [\"API_KEY\", \"API_KEY\"]\n", "Duplicate pass_env_optional entry", "already listed at line 3, column 24", "3:35"},
+		{"a pass_env_optional name of parigot's own", "  pass_env_optional = [\"PARIGOT_NATS_TOKEN\"]\n", "Reserved env variable name", "parigot's own", "3:24"},
 		{"a pass_env name listed twice", "  pass_env = [\"API_KEY\", \"REGION\", \"API_KEY\"]\n", "Duplicate pass_env entry", "already listed at line 3, column 15; remove this entry", "3:36"},
 		{"a pass_env name of parigot's own", "  pass_env = [\"PARIGOT_NATS_TOKEN\"]\n", "Reserved env variable name", "parigot's own", "3:15"},
 	} {

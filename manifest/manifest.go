@@ -231,6 +231,7 @@ type Guest struct {
 	Env              []EnvVar        // variables its environment holds, as parigot.hcl gives them
 	PassEnv          []string        // variables it takes from the environment of the command that runs it
 	PassEnvRanges    []hcl.Range     // range of each entry of PassEnv
+	PassEnvOptional  []string        // variables it takes from that environment when they are set there
 	DeclRange        hcl.Range       // the block header, e.g. service "greeting"
 	NameRange        hcl.Range       // the block label
 	SourceRange      hcl.Range       // the source attribute's value
