@@ -23,20 +23,17 @@ type HTTP struct {
 	// a method runs ends at the method's deadline when that comes first.
 	// DefaultHTTPTimeout when the block gives none.
 	Timeout time.Duration
-	// CAFile, when set, is the absolute path of the block's ca_file: a
-	// PEM file of the certificates of the authorities its requests trust
-	// besides the system's (a private CA, a test's server), for this
-	// endpoint alone.
-	CAFile string
-	// CAFileEnv, when set, names a variable of the environment whose
-	// value, when it is set, replaces CAFile for the run (see
-	// EndpointCAFile), as URLEnv does URL.
-	CAFileEnv  string
-	DeclRange  hcl.Range
-	URLRange   hcl.Range // the url attribute's value
-	EnvRange   hcl.Range // the url_env attribute's value; zero when not given
-	CARange    hcl.Range // the ca_file attribute's value; zero when not given
-	CAEnvRange hcl.Range // the ca_file_env attribute's value; zero when not given
+	// CA is the block's ca_file and ca_file_env: a PEM file of the
+	// certificates of the authorities its requests trust besides the
+	// system's (a private CA, a test's server), for this endpoint alone.
+	CA TLSFile
+	// ClientCert and ClientKey are its client_cert and client_key (and
+	// their *_env): the certificate its requests present when the
+	// server asks for one (mutual TLS). Both or neither.
+	ClientCert, ClientKey TLSFile
+	DeclRange             hcl.Range
+	URLRange              hcl.Range // the url attribute's value
+	EnvRange              hcl.Range // the url_env attribute's value; zero when not given
 }
 
 // UseHTTP is the kind of a uses entry that names an http block: http.<name>.
@@ -44,6 +41,7 @@ const UseHTTP = "http"
 
 var httpSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "url", Required: true}, {Name: "url_env"}, {Name: "timeout"}, {Name: "ca_file"}, {Name: "ca_file_env"},
+	{Name: "client_cert"}, {Name: "client_cert_env"}, {Name: "client_key"}, {Name: "client_key_env"},
 }}
 
 // HTTPEndpoint returns the http block called name, or nil.
@@ -57,7 +55,8 @@ func (a *App) HTTPEndpoint(name string) *HTTP {
 }
 
 func (d *decoder) decodeHTTP(b *hcl.Block) {
-	h := &HTTP{Name: b.Labels[0], Timeout: DefaultHTTPTimeout, DeclRange: b.DefRange, URLRange: b.DefRange}
+	h := &HTTP{Name: b.Labels[0], Timeout: DefaultHTTPTimeout, DeclRange: b.DefRange, URLRange: b.DefRange,
+		CA: TLSFile{Attr: "ca_file"}, ClientCert: TLSFile{Attr: "client_cert"}, ClientKey: TLSFile{Attr: "client_key"}}
 	d.checkName(h.Name, b.LabelRanges[0], "http")
 	content, diags := b.Body.Content(httpSchema)
 	d.diags = append(d.diags, diags...)
@@ -82,15 +81,15 @@ func (d *decoder) decodeHTTP(b *hcl.Block) {
 			h.Timeout = t
 		}
 	}
-	if attr := content.Attributes["ca_file"]; attr != nil {
-		d.decodeCAFile(h, attr)
-	}
-	if attr := content.Attributes["ca_file_env"]; attr != nil {
-		h.CAEnvRange = attr.Expr.Range()
-		if s, ok := d.str(attr, `ca_file_env = "PAYMENTS_CA_FILE"`); ok && d.checkEnvName(s, h.CAEnvRange, "ca_file_env") {
-			h.CAFileEnv = s
+	for _, f := range []*TLSFile{&h.CA, &h.ClientCert, &h.ClientKey} {
+		if attr := content.Attributes[f.Attr]; attr != nil {
+			d.decodeTLSFile(h, f, attr)
+		}
+		if attr := content.Attributes[f.Attr+"_env"]; attr != nil {
+			d.decodeTLSEnv(f, attr)
 		}
 	}
+	d.checkClientPair(h)
 	if first := d.app.HTTPEndpoint(h.Name); first != nil {
 		d.errf(b.LabelRanges[0], fmt.Sprintf("Duplicate http name %q", h.Name),
 			"An http endpoint named %q is already declared at line %d. Rename one of them.", h.Name, first.DeclRange.Start.Line)
@@ -156,18 +155,18 @@ func (h *HTTP) EndpointURL(lookup func(string) (string, bool)) (string, *hcl.Dia
 }
 
 // BadHTTPEnv reports each http block whose url_env variable lookup finds
-// set to something that is not a valid URL, or whose ca_file_env variable
-// it finds set to a file that is missing or holds no certificate: checked
-// once, before a run, as MissingPassEnv is.
+// set to something that is not a valid URL, or whose ca_file_env,
+// client_cert_env or client_key_env variable it finds set to a file that
+// cannot serve (EndpointTLS): checked once, before a run, as
+// MissingPassEnv is.
 func (a *App) BadHTTPEnv(lookup func(string) (string, bool)) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, h := range a.HTTP {
 		if _, d := h.EndpointURL(lookup); d != nil {
 			diags = append(diags, d)
 		}
-		if _, d := h.EndpointCAFile(a.Dir, lookup); d != nil {
-			diags = append(diags, d)
-		}
+		_, d := h.EndpointTLS(a.Dir, lookup)
+		diags = append(diags, d...)
 	}
 	return diags
 }

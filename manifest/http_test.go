@@ -1,12 +1,17 @@
 package manifest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"parigot.dev/parigot/internal/testcert"
 )
 
 const httpBlocks = `
@@ -90,11 +95,11 @@ func TestCAFileEnvReplacesTheCAFileOnlyWhenSet(t *testing.T) {
 	}
 	h := a.HTTPEndpoint("mail")
 	own := filepath.Join(a.Dir, "certs", "ca.pem")
-	if h.CAFile != own || h.CAFileEnv != "MAIL_CA" {
+	if h.CA.File != own || h.CA.Env != "MAIL_CA" {
 		t.Fatalf("http %+v; want ca_file %s", h, own)
 	}
-	if _, err := CAPool(h.CAFile); err != nil {
-		t.Errorf("CAPool(%s): %v", h.CAFile, err)
+	if _, err := CAPool(h.CA.File); err != nil {
+		t.Errorf("CAPool(%s): %v", h.CA.File, err)
 	}
 	env := func(v string) func(string) (string, bool) {
 		return func(k string) (string, bool) { return v, k == "MAIL_CA" && v != "" }
@@ -107,7 +112,7 @@ func TestCAFileEnvReplacesTheCAFileOnlyWhenSet(t *testing.T) {
 		{"set to an absolute path, it is used", elsewhere, elsewhere},
 		{"set to a relative path, it is relative to the app directory", "certs/ca.pem", own},
 	} {
-		if got, d := h.EndpointCAFile(a.Dir, env(tc.env)); d != nil || got != tc.want {
+		if got, d := h.EndpointTLS(a.Dir, env(tc.env)); d != nil || got.CAFile != tc.want {
 			t.Errorf("%s: got %q, %v", tc.name, got, d)
 		}
 	}
@@ -121,6 +126,46 @@ func TestCAFileEnvReplacesTheCAFileOnlyWhenSet(t *testing.T) {
 			t.Errorf("MAIL_CA=%s:\n%s", tc.env, describe(diags))
 		}
 	}
+}
+
+// A client certificate and key are read with the manifest, or from their
+// variables for a run, and go together: a key that is not the
+// certificate's is reported at the key, with what to do.
+func TestAClientCertificateAndKeyGoTogether(t *testing.T) {
+	dir := t.TempDir()
+	cert, key, _ := testcert.Client(t, dir, "client")
+	_, otherKey, _ := testcert.Client(t, dir, "other")
+	block := "http \"mail\" {\n  url             = \"https://mail.example\"\n  client_cert     = \"client.pem\"\n  client_key      = \"%s\"\n  client_key_env  = \"MAIL_KEY\"\n}\n" + appBlock
+	a, diags := Parse("parigot.hcl", []byte(fmt.Sprintf(block, "client-key.pem")), dir)
+	if diags.HasErrors() {
+		t.Fatal(describe(diags))
+	}
+	h := a.HTTPEndpoint("mail")
+	files, d := h.EndpointTLS(a.Dir, func(string) (string, bool) { return "", false })
+	if d.HasErrors() || files.ClientCert != cert || files.ClientKey != key {
+		t.Errorf("EndpointTLS = %+v\n%s; want %s and %s", files, describe(d), cert, key)
+	}
+	if _, err := ClientCertificate(files.ClientCert, files.ClientKey); err != nil {
+		t.Errorf("ClientCertificate: %v", err)
+	}
+
+	mismatch := func(t *testing.T, diags hcl.Diagnostics, at string) {
+		t.Helper()
+		d := theOneError(t, diags)
+		if d.Summary != "Client key does not match its certificate" || !strings.Contains(d.Detail, "the private key is not the key of the certificate") {
+			t.Errorf("the error says %q: %q", d.Summary, d.Detail)
+		}
+		if got := fmt.Sprintf("%d:%d", d.Subject.Start.Line, d.Subject.Start.Column); got != at {
+			t.Errorf("the error is at %s, want %s", got, at)
+		}
+	}
+	t.Run("in parigot.hcl, it is reported at client_key", func(t *testing.T) {
+		_, diags := Parse("parigot.hcl", []byte(fmt.Sprintf(block, "other-key.pem")), dir)
+		mismatch(t, diags, "4:21")
+	})
+	t.Run("from client_key_env, it is reported there before the run", func(t *testing.T) {
+		mismatch(t, a.BadHTTPEnv(func(k string) (string, bool) { return otherKey, k == "MAIL_KEY" }), "5:21")
+	})
 }
 
 var httpDiagnosticCases = []diagnosticCase{
@@ -242,6 +287,27 @@ var httpDiagnosticCases = []diagnosticCase{
 		summary: "Invalid env variable name",
 		detail:  "ca_file_env",
 		at:      "3:17",
+	},
+	{
+		name:    "a client_cert without its key is reported at the certificate",
+		src:     "http \"mail\" {\n  url         = \"https://mail.example\"\n  client_cert = \"certs/ca.pem\"\n}\n",
+		summary: "Client certificate without its key",
+		detail:  "add client_key (or client_key_env)",
+		at:      "3:17",
+	},
+	{
+		name:    "a client_key_env without a certificate is reported at it",
+		src:     "http \"mail\" {\n  url            = \"https://mail.example\"\n  client_key_env = \"MAIL_KEY\"\n}\n",
+		summary: "Client key without its certificate",
+		detail:  "add client_cert (or client_cert_env)",
+		at:      "3:20",
+	},
+	{
+		name:    "a client_key with no private key in it is reported",
+		src:     "http \"mail\" {\n  url         = \"https://mail.example\"\n  client_cert = \"certs/ca.pem\"\n  client_key  = \"certs/ca.pem\"\n}\n",
+		summary: "No private key in client key",
+		detail:  "it holds no PEM private key",
+		at:      "4:17",
 	},
 	{
 		name:    "a duplicate http endpoint is reported at its label",

@@ -44,18 +44,19 @@ type Spec struct {
 	// a method runs ends at the method's deadline when that is sooner.
 	// Zero: Timeout.
 	Timeout time.Duration
-	// CAFile, when set, is a PEM file (an absolute path) of the CAs whose
-	// certificates requests to the endpoint trust besides the system's:
-	// the block's ca_file, or its ca_file_env variable's value.
-	CAFile string
+	// TLS are the files (absolute paths) of the CAs requests to the
+	// endpoint trust besides the system's, and of the certificate they
+	// present when the server asks for one: the block's ca_file,
+	// client_cert and client_key, or their *_env variables' values.
+	TLS manifest.TLSFiles
 }
 
 // SpecsFromManifest returns the app's http endpoints, each with the URL
-// and CA file lookup (os.LookupEnv, in the process that runs the guests:
-// every process of a split run reads its own) gives it. A url_env holding
-// no valid URL leaves the url of parigot.hcl, and a ca_file_env naming no
-// usable file its ca_file: manifest.App.BadHTTPEnv reports them before a
-// run starts.
+// and TLS files lookup (os.LookupEnv, in the process that runs the
+// guests: every process of a split run reads its own) gives it. A
+// url_env holding no valid URL leaves the url of parigot.hcl, and a
+// *_env naming no usable file the file of parigot.hcl:
+// manifest.App.BadHTTPEnv reports them before a run starts.
 func SpecsFromManifest(app *manifest.App, lookup func(string) (string, bool)) []Spec {
 	var specs []Spec
 	for _, h := range app.HTTP {
@@ -63,11 +64,8 @@ func SpecsFromManifest(app *manifest.App, lookup func(string) (string, bool)) []
 		if d != nil {
 			u = h.URL
 		}
-		ca, d := h.EndpointCAFile(app.Dir, lookup)
-		if d != nil {
-			ca = h.CAFile
-		}
-		specs = append(specs, Spec{Name: h.Name, URL: u, Timeout: h.Timeout, CAFile: ca})
+		files, _ := h.EndpointTLS(app.Dir, lookup)
+		specs = append(specs, Spec{Name: h.Name, URL: u, Timeout: h.Timeout, TLS: files})
 	}
 	return specs
 }
@@ -133,11 +131,11 @@ func New(specs []Spec, opts Options) (*Endpoints, error) {
 			return nil, fmt.Errorf("http %s: %s", s.Name, why)
 		}
 		base, _ := url.Parse(s.URL) // checked just above
-		transport, err := newTransport(s.CAFile)
+		transport, err := newTransport(s.TLS)
 		if err != nil {
-			return nil, fmt.Errorf("http %s: ca_file: %w", s.Name, err)
+			return nil, fmt.Errorf("http %s: %w", s.Name, err)
 		}
-		ep := &endpoint{e: e, name: s.Name, base: base, method: "http." + s.Name + "/" + abi.OpRequest, timeout: s.Timeout, caFile: s.CAFile}
+		ep := &endpoint{e: e, name: s.Name, base: base, method: "http." + s.Name + "/" + abi.OpRequest, timeout: s.Timeout, caFile: s.TLS.CAFile}
 		if ep.timeout <= 0 {
 			ep.timeout = Timeout
 		}
@@ -156,15 +154,26 @@ const MaxConns = 256
 // newTransport is an endpoint's transport: connections kept and reused,
 // every wait bounded (the request's context bounds the whole request
 // besides), the response's header bounded so that it fits a reply, and
-// the CAs of caFile trusted besides the system's when it is set.
-func newTransport(caFile string) (*http.Transport, error) {
+// the TLS of files: its CAs trusted besides the system's, its client
+// certificate presented when a server asks.
+func newTransport(files manifest.TLSFiles) (*http.Transport, error) {
 	var tlsConfig *tls.Config
-	if caFile != "" {
-		roots, err := manifest.CAPool(caFile)
+	if files.CAFile != "" {
+		roots, err := manifest.CAPool(files.CAFile)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("ca_file: %w", err)
 		}
 		tlsConfig = &tls.Config{RootCAs: roots}
+	}
+	if files.ClientCert != "" || files.ClientKey != "" {
+		cert, err := manifest.ClientCertificate(files.ClientCert, files.ClientKey)
+		if err != nil {
+			return nil, fmt.Errorf("client_cert and client_key: %w", err)
+		}
+		if tlsConfig == nil {
+			tlsConfig = &tls.Config{}
+		}
+		tlsConfig.Certificates = []tls.Certificate{cert}
 	}
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
@@ -216,7 +225,7 @@ type endpoint struct {
 	method  string // "http.<name>/Request"
 	client  *http.Client
 	timeout time.Duration // the block's timeout (Spec.Timeout)
-	caFile  string        // Spec.CAFile
+	caFile  string        // Spec.TLS.CAFile
 }
 
 // GuestName implements route.Endpoint: what a deadline's message names.
@@ -469,7 +478,10 @@ func (ep *endpoint) failure(ctx context.Context, target *url.URL, err error) (ab
 	}
 	var unknownCA x509.UnknownAuthorityError
 	var badCert *tls.CertificateVerificationError
+	var refused *net.OpError
 	switch {
+	case errors.As(err, &refused) && refused.Op == "remote error": // crypto/tls's, for an alert the server sent
+		return ep.fail(abi.CodeUnavailable, "%s cannot be reached: its server refused the TLS handshake (%v); a server that asks for a client certificate (mutual TLS) needs the one it expects, with its key, in the endpoint's client_cert and client_key (or their _env) in parigot.hcl", redacted(target), refused.Err)
 	case errors.As(err, &unknownCA) && ep.caFile != "":
 		return ep.fail(abi.CodeUnavailable, "%s cannot be reached: its certificate is signed by an authority that neither this machine nor the endpoint's CA file (%s) trusts (%v); put the PEM of the CA that signs it in that file", redacted(target), ep.caFile, unknownCA)
 	case errors.As(err, &unknownCA):

@@ -1,6 +1,8 @@
 package egress
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -16,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"parigot.dev/parigot/internal/testcert"
+	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/route"
 )
@@ -357,7 +361,7 @@ func TestAnEndpointsCAFileIsTrustedForItAlone(t *testing.T) {
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e, err := New([]Spec{{Name: "api", URL: srv.URL + "/v1", CAFile: caFile}, {Name: "other", URL: srv.URL + "/v1"}}, Options{})
+	e, err := New([]Spec{{Name: "api", URL: srv.URL + "/v1", TLS: manifest.TLSFiles{CAFile: caFile}}, {Name: "other", URL: srv.URL + "/v1"}}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,10 +374,45 @@ func TestAnEndpointsCAFileIsTrustedForItAlone(t *testing.T) {
 	}
 }
 
+// An endpoint with a client certificate presents it to a server that
+// asks for one (mutual TLS), and the server sees who it is; one without
+// it is refused by that server.
+func TestAnEndpointPresentsItsClientCertificate(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, clientCert := testcert.Client(t, dir, "checkout")
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "hello ", r.TLS.PeerCertificates[0].Subject.CommonName)
+	}))
+	clients := x509.NewCertPool()
+	clients.AddCert(clientCert)
+	srv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clients}
+	srv.StartTLS()
+	defer srv.Close()
+	caFile := filepath.Join(dir, "server-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New([]Spec{
+		{Name: "api", URL: srv.URL, TLS: manifest.TLSFiles{CAFile: caFile, ClientCert: certFile, ClientKey: keyFile}},
+		{Name: "anonymous", URL: srv.URL, TLS: manifest.TLSFiles{CAFile: caFile}},
+	}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if code, resp, msg := send(t, e, abi.HTTPRequest{Method: "GET", Path: "x"}); code != abi.CodeOK || string(resp.Body) != "hello checkout" {
+		t.Errorf("with the client certificate: %s %q %q; want hello checkout", code, resp.Body, msg)
+	}
+	want := regexp.MustCompile(`^http anonymous: https://127\.0\.0\.1:\d+/x cannot be reached: its server refused the TLS handshake \(tls: certificate required\); a server that asks for a client certificate \(mutual TLS\) needs the one it expects, with its key, in the endpoint's client_cert and client_key \(or their _env\) in parigot.hcl$`)
+	if code, _, msg := sendTo(t, e, "anonymous", abi.HTTPRequest{Method: "GET", Path: "x"}); code != abi.CodeUnavailable || !want.MatchString(msg) {
+		t.Errorf("without it: %s %q; want unavailable, matching %s", code, msg, want)
+	}
+}
+
 // A CA file that cannot be read is refused when the endpoints are made,
 // saying which endpoint and why (the manifest reports it earlier still).
 func TestAnEndpointWithoutAUsableCAFileIsRefused(t *testing.T) {
-	_, err := New([]Spec{{Name: "api", URL: "https://api.example.com", CAFile: filepath.Join(t.TempDir(), "missing.pem")}}, Options{})
+	_, err := New([]Spec{{Name: "api", URL: "https://api.example.com", TLS: manifest.TLSFiles{CAFile: filepath.Join(t.TempDir(), "missing.pem")}}}, Options{})
 	if err == nil || !strings.HasPrefix(err.Error(), "http api: ca_file: ") || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("New: %v; want http api: ca_file: ... does not exist", err)
 	}
