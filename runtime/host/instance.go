@@ -822,14 +822,17 @@ func (in *instance) earliestDeadline() (int64, bool) {
 // refuses completes at once, with the refusal's code.
 //
 // Its deadline is the callee's budget from now, or the caller's own deadline
-// (Unix nanoseconds, 0 for none) when that comes first: a call made while
-// serving another never outlives it.
+// (Unix nanoseconds, 0 for none), less answerMargin, when that comes first:
+// a call made while serving another never outlives it.
 func (in *instance) dispatch(callee route.Endpoint, method string, payload []byte, callerDeadline int64) uint64 {
 	in.nextID++
 	id := in.nextID
-	o := outgoing{method: method, callee: callee, deadline: unixNano() + int64(callee.MethodTimeout())}
-	if callerDeadline > 0 && callerDeadline < o.deadline {
-		o.deadline, o.inherited = callerDeadline, true
+	now := unixNano()
+	o := outgoing{method: method, callee: callee, deadline: now + int64(callee.MethodTimeout())}
+	if callerDeadline > 0 {
+		if d := callerDeadline - answerMargin(callerDeadline-now); d < o.deadline {
+			o.deadline, o.inherited = d, true
+		}
 	}
 	ev := abi.Event{Kind: abi.KindCall, CallID: id, Deadline: o.deadline, Method: method, Payload: payload}
 	if in.run.trace != nil {
@@ -851,6 +854,24 @@ func (in *instance) dispatch(callee route.Endpoint, method string, payload []byt
 	}
 	return id
 }
+
+// answerMargin is how much sooner than the call it serves a call inherits
+// its deadline, when left (nanoseconds) remain of that call's: a
+// sixteenth of it, at most maxAnswerMargin. Were the two deadlines the
+// same instant, the caller up the chain would time out as its callee
+// learned why (the service below that looped, the API that did not
+// answer), and say only that its callee did not answer; with the margin,
+// the callee learns it first and has time to pass it on, so the error at
+// the head of the chain names the link that held it up. On a machine too
+// starved to answer within the margin, the head says its own expiry, as
+// it would without one.
+func answerMargin(left int64) int64 {
+	return max(0, min(left/16, int64(maxAnswerMargin)))
+}
+
+// maxAnswerMargin bounds answerMargin: a call with minutes left needs no
+// more than this to carry an error back.
+const maxAnswerMargin = 100 * time.Millisecond
 
 // inFlight is how many calls the guest has dispatched and not yet read the
 // replies of.

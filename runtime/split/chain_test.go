@@ -60,15 +60,28 @@ func inBothModes(t *testing.T, guests func() []*host.GuestSpec, want ...string) 
 func TestDeadlinesTravelAlongAChainOfCalls(t *testing.T) {
 	skipUnderRace(t)
 	t.Run("a callee's own calls end when its caller's deadline does, not at their budgets", func(t *testing.T) {
-		// Every link's call ends at the same instant, front's deadline: each
-		// caller up the chain sees its own expiry or the error forwarded from
-		// below, whichever comes first; both are deadline exceeded.
+		// Every link's call ends by front's deadline: each caller up the
+		// chain sees the error forwarded from below, or its own expiry on
+		// a machine too busy to pass it on in time; both are deadline
+		// exceeded.
 		inBothModes(t, func() []*host.GuestSpec {
 			return chainGuests(t, 300*time.Millisecond, time.Minute, time.Minute, "CHAIN_SCENARIO=relay", "CHAIN_REQUEST=never")
 		},
 			"middle | relay failed: test.Back/Relay: deadline exceeded: no reply from service back before the deadline this call inherited from its caller (its own budget is 1m0s)",
 			"front | relay failed: test.Middle/Relay: deadline exceeded: ...",
 			"chaincaller | error: test.Front/Relay: deadline exceeded: ...",
+		)
+	})
+	t.Run("the head of the chain hears which link held it up", func(t *testing.T) {
+		// Each link's call ends a margin before the call it serves (at
+		// most 100ms of front's 1.6s): middle learns that back did not
+		// answer, and passes it on, before front's deadline, and front
+		// before chaincaller's, rather than each timing out on the one
+		// below it at the same instant.
+		inBothModes(t, func() []*host.GuestSpec {
+			return chainGuests(t, 1600*time.Millisecond, time.Minute, time.Minute, "CHAIN_SCENARIO=relay", "CHAIN_REQUEST=never")
+		},
+			"chaincaller | error: test.Front/Relay: deadline exceeded: no reply from service back before the deadline this call inherited from its caller (its own budget is 1m0s) (code deadline exceeded)",
 		)
 	})
 	t.Run("a method sees its call's deadline, inherited from the first caller", func(t *testing.T) {
