@@ -156,6 +156,12 @@ type devSession struct {
 	// path relative to appDir: the watcher reports those writes like a
 	// user's saves, and a batch of nothing else is no change to build.
 	generated map[string][32]byte
+	// read is what the app's files held as the last build began, and
+	// readBy when it ended: a change the watcher reports afterwards for a
+	// file that build read as it still is (its events came late, on a
+	// busy machine) is no save to build again for.
+	read   *watch.Snapshot
+	readBy time.Time
 }
 
 // loop runs the app and rebuilds on every batch of changes, until ctx ends.
@@ -201,9 +207,9 @@ func (d *devSession) loop(ctx context.Context) error {
 // changed rebuilds after a batch of changes and reloads, or restarts, the
 // app.
 func (d *devSession) changed(ctx context.Context, batch []string) {
-	batch = slices.DeleteFunc(batch, d.wroteItself)
+	batch = slices.DeleteFunc(batch, func(rel string) bool { return d.wroteItself(rel) || d.lastBuildRead(rel) })
 	if len(batch) == 0 {
-		return // only the generated code the last build wrote
+		return // only the generated code the last build wrote, or what it read
 	}
 	manifestName := filepath.Base(d.manifest)
 	switch {
@@ -466,6 +472,13 @@ func (d *devSession) wroteItself(rel string) bool {
 	return sum != nil && *sum == want
 }
 
+// lastBuildRead reports whether the last build read the file at rel as it
+// is now, written before that build ended: a change to it is one that
+// build included.
+func (d *devSession) lastBuildRead(rel string) bool {
+	return d.read != nil && d.read.Holds(rel, d.readBy)
+}
+
 // sawGenerated records what code generation wrote (see wroteItself).
 func (d *devSession) sawGenerated(written []string) {
 	if d.generated == nil {
@@ -484,6 +497,8 @@ func (d *devSession) sawGenerated(written []string) {
 
 // build builds the app, showing what goes wrong.
 func (d *devSession) build(ctx context.Context) (*builder.Result, error) {
+	read := watch.Take(d.appDir, skipForDev)
+	defer func() { d.read, d.readBy = read, time.Now() }()
 	res, err := builder.Build(ctx, builder.Options{Dir: d.dir, Progress: d.own, Live: isTerminal(d.own), Generated: d.sawGenerated})
 	if err == nil {
 		err = builder.CheckRunEnv(res.App)

@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"parigot.dev/parigot/runtime/host"
 )
@@ -52,5 +55,35 @@ func TestAReloadCutShortByCtrlCIsNoFailure(t *testing.T) {
 				t.Errorf("a swap that failed said:\n%s", said)
 			}
 		})
+	}
+}
+
+// A change the watcher reports after a build, for a file that build read
+// as it still is, is no save: nothing is built, nothing said, and no
+// service that went down starts again. A save after the build, of the same
+// content, is one.
+func TestDevDropsAChangeTheLastBuildRead(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(file, []byte("package main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	d := &devSession{dir: dir, appDir: dir, stderr: &out, own: &out, running: true}
+	d.build(t.Context()) // no parigot.hcl: it fails, after reading main.go
+	out.Reset()
+
+	d.changed(t.Context(), []string{"main.go"})
+	if out.Len() > 0 {
+		t.Errorf("a late report of what the last build read was built again:\n%s", out.String())
+	}
+
+	later := time.Now().Add(time.Second)
+	if err := os.Chtimes(file, later, later); err != nil { // saved again, as it was
+		t.Fatal(err)
+	}
+	d.changed(t.Context(), []string{"main.go"})
+	if !strings.Contains(out.String(), "parigot dev: the app runs on as it was; save a fix to try again") {
+		t.Errorf("a save after the build, of what the file held, was not built:\n%s", out.String())
 	}
 }
