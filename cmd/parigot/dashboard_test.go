@@ -325,6 +325,7 @@ func browse(t *testing.T, url string) {
 	if spans != "greeting · FetchGreeting" {
 		t.Errorf("the waterfall shows %q, want the one span of FetchGreeting", spans)
 	}
+	searchTraces(t, ctx)
 	if logs := text("#logs"); !strings.Contains(logs, "hello | Hello, world!") {
 		t.Errorf("the latest output lacks hello's line: %q", logs)
 	}
@@ -350,6 +351,35 @@ func browse(t *testing.T, url string) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", file)
+}
+
+// searchTraces searches the recent traces as a user looking for a slow
+// call does, and checks what the table shows; it leaves the search empty.
+func searchTraces(t *testing.T, ctx context.Context) {
+	t.Helper()
+	search := func(min, method, sort, until string) {
+		t.Helper()
+		set := fmt.Sprintf(`(() => {
+			document.getElementById("trace-min").value = %q;
+			document.getElementById("trace-method").value = %q;
+			document.getElementById("trace-sort").value = %q;
+			document.getElementById("trace-sort").dispatchEvent(new Event("change"));
+			return true;
+		})()`, min, method, sort)
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](set)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](until, chromedp.WithPollingTimeout(time.Minute))); err != nil {
+			rows, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#traces")))
+			status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#trace-search-status")))
+			t.Fatalf("the search min=%q method=%q sort=%q: waiting for %s: %v; the table:\n%s\n%s", min, method, sort, until, err, rows, status)
+		}
+	}
+	rows := `[...document.querySelectorAll("#traces tbody tr")]`
+	search("1ms", "nosuchmethod", "start", rows+`.length === 0 && document.getElementById("trace-search-status").textContent === ""`)
+	search("slow", "", "start", `document.getElementById("trace-search-status").textContent.includes("min=slow is not a duration: give one such as 100ms or 1.5s")`)
+	search("0s", "fetchgreeting", "duration", rows+`.length > 0 && `+rows+`.every(r => r.cells[4].textContent.startsWith("greeting.v1.Greeting/FetchGreeting (greeting) "))`)
+	search("", "", "start", rows+`.length > 0`)
 }
 
 // openBrowser starts headless Chromium for the test, which closes it.

@@ -40,8 +40,10 @@ func NewDashboard(app string, nodes []Node, m *Metrics, t *Tracing, l *Logs, e *
 }
 
 // Handler serves the page at /, /metrics, and the page's API:
-// /api/topology (the guests and who requires whom) and /api/stats (totals
-// per edge and per method, which the page turns into rates).
+// /api/topology (the guests and who requires whom), /api/stats (totals
+// per edge and per method, which the page turns into rates) and
+// /api/traces (the recent traces, which min, method and sort search for a
+// slow call).
 func (d *Dashboard) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", d.metrics.Handler())
@@ -56,13 +58,7 @@ func (d *Dashboard) Handler() http.Handler {
 		}
 		writeJSON(w, s)
 	})
-	mux.HandleFunc("GET /api/traces", func(w http.ResponseWriter, _ *http.Request) {
-		traces := []Trace{}
-		if d.tracing != nil && d.tracing.recent != nil {
-			traces = groupTraces(d.tracing.recent.snapshot(), maxTraces)
-		}
-		writeJSON(w, traces)
-	})
+	mux.HandleFunc("GET /api/traces", d.serveTraces)
 	mux.HandleFunc("GET /api/logs", d.serveLogs)
 	explore := http.StripPrefix("/api/explorer", d.explorer)
 	mux.Handle("GET /api/explorer/", explore)
@@ -71,6 +67,21 @@ func (d *Dashboard) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/metrics", d.takePush)
 	mux.Handle("GET /", http.FileServerFS(sub(page, "page")))
 	return mux
+}
+
+// serveTraces answers /api/traces: the recent traces, the latest first,
+// or those its query asks for (see traceQuery).
+func (d *Dashboard) serveTraces(w http.ResponseWriter, r *http.Request) {
+	q, err := parseTraceQuery(r.URL.Query())
+	if err != nil {
+		http.Error(w, "/api/traces: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	traces := []Trace{}
+	if d.tracing != nil && d.tracing.recent != nil {
+		traces = q.pick(groupTraces(d.tracing.recent.snapshot()), maxTraces)
+	}
+	writeJSON(w, traces)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -375,7 +375,7 @@ func TestTheDashboardNamesARequestByItsURLAndShowsItsStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]Span{}
-	for _, tc := range groupTraces(tr.recent.snapshot(), 10) {
+	for _, tc := range groupTraces(tr.recent.snapshot()) {
 		for _, s := range tc.Spans {
 			got[s.Name] = s
 		}

@@ -119,9 +119,13 @@ async function refresh() {
     g.guest, String(g.inbox), (g.memory / (1 << 20)).toFixed(1) + " MiB", String(g.restarts),
   ]));
   previous = { at: now, stats };
-  const traces = await (await fetch("/api/traces")).json();
+  const traces = await searchTraces();
   drawTraces(traces);
-  drawWaterfall(traces.find(t => t.traceId === called), "explorer-waterfall");
+  let explored = traces.find(t => t.traceId === called);
+  if (called && !explored && traceQuery()) { // the search leaves out the explorer's call
+    explored = (await (await fetch("/api/traces")).json()).find(t => t.traceId === called);
+  }
+  drawWaterfall(explored, "explorer-waterfall");
   if (!methods) await loadMethods();
   const all = await (await fetch("/api/logs")).json();
   document.getElementById("logs").textContent = all.slice(-50).map(logLine).join("\n");
@@ -138,6 +142,33 @@ function logLine(r) {
   return `${(r.time || "").slice(11, 23)} ${r.guest} | ${r.msg || ""}${rest.length ? "  " + rest.join(" ") : ""}`;
 }
 
+// traceQuery is the query of /api/traces that the search form asks for:
+// min, method and sort (see docs/OBSERVABILITY.md).
+function traceQuery() {
+  const q = new URLSearchParams();
+  const min = document.getElementById("trace-min").value.trim();
+  const method = document.getElementById("trace-method").value.trim();
+  const sort = document.getElementById("trace-sort").value;
+  if (min) q.set("min", min);
+  if (method) q.set("method", method);
+  if (sort !== "start") q.set("sort", sort);
+  return q.toString();
+}
+
+// searchTraces reads the traces the search form asks for; a search
+// /api/traces refuses (min=slow) is said beside the form, and shows none.
+async function searchTraces() {
+  const q = traceQuery();
+  const r = await fetch("/api/traces" + (q ? "?" + q : ""));
+  const status = document.getElementById("trace-search-status");
+  if (!r.ok) {
+    status.textContent = (await r.text()).trim();
+    return [];
+  }
+  status.textContent = "";
+  return r.json();
+}
+
 function drawTraces(traces) {
   const body = document.querySelector("#traces tbody");
   body.replaceChildren();
@@ -145,7 +176,8 @@ function drawTraces(traces) {
   let shown = null;
   for (const t of traces) {
     const tr = el("tr", { "data-trace": t.traceId, class: t.traceId === selected ? "selected" : "" });
-    for (const c of [t.traceId.slice(0, 12) + "…", t.root, String(t.spans.length), seconds(t.duration / 1e9), String(t.errors)]) {
+    const slowest = `${t.slowest.name} (${t.slowest.guest}) ${seconds(t.slowest.duration / 1e9)}`;
+    for (const c of [t.traceId.slice(0, 12) + "…", t.root, String(t.spans.length), seconds(t.duration / 1e9), slowest, String(t.errors)]) {
       tr.appendChild(el("td", {}, c));
     }
     tr.addEventListener("click", () => { selected = t.traceId; drawTraces(traces); });
@@ -280,6 +312,9 @@ async function callMethod() {
 
 async function main() {
   document.getElementById("explorer-call").addEventListener("click", callMethod);
+  for (const id of ["trace-min", "trace-method", "trace-sort"]) {
+    document.getElementById(id).addEventListener("change", () => { selected = null; refresh().catch(console.error); });
+  }
   topology = await (await fetch("/api/topology")).json();
   document.getElementById("app").textContent = topology.app;
   drawTopology({});
