@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"os"
 	"path"
 	"path/filepath"
@@ -134,7 +135,7 @@ func missingMethodHints(output, dir string, gen *codegen.Result) hcl.Diagnostics
 			}
 			return name
 		}
-		for _, h := range gen.MissingMethodHint(path, iface, func(name string) bool { return methods[name] }, recvType, recvName, names) {
+		for _, h := range gen.MissingMethodHint(path, iface, methods, recvType, recvName, names) {
 			if !slices.ContainsFunc(hints, func(o *hcl.Diagnostic) bool { return *o.Subject == *h.Subject }) {
 				hints = append(hints, h)
 			}
@@ -143,11 +144,13 @@ func missingMethodHints(output, dir string, gen *codegen.Result) hcl.Diagnostics
 	return hints
 }
 
-// methodsOf returns the names of the methods that the Go files of the
-// package in dir (its tests left out) declare on the type named typ, and
-// the name their receiver takes (the first one's; else typ's initial).
-func methodsOf(dir, typ string) (map[string]bool, string) {
-	methods, recv := map[string]bool{}, strings.ToLower(typ[:1])
+// methodsOf returns the methods that the Go files of the package in dir
+// (its tests left out) declare on the type named typ, with their
+// signatures as the files write them, and the name their receiver takes
+// (the first one's; else typ's initial).
+func methodsOf(dir, typ string) ([]codegen.GoMethod, string) {
+	var methods []codegen.GoMethod
+	recv := strings.ToLower(typ[:1])
 	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 	named := false
 	for _, name := range files {
@@ -170,13 +173,28 @@ func methodsOf(dir, typ string) (map[string]bool, string) {
 			if id, ok := t.(*ast.Ident); !ok || id.Name != typ {
 				continue
 			}
-			methods[fn.Name.Name] = true
+			methods = append(methods, codegen.GoMethod{Name: fn.Name.Name, Params: fieldTypes(fn.Type.Params), Results: fieldTypes(fn.Type.Results)})
 			if r := fn.Recv.List[0].Names; !named && len(r) == 1 && r[0].Name != "_" {
 				recv, named = r[0].Name, true
 			}
 		}
 	}
 	return methods, recv
+}
+
+// fieldTypes is the type of each parameter (or result) of list, as the
+// source writes it: one for each name ("a, b int" is two).
+func fieldTypes(list *ast.FieldList) []string {
+	if list == nil {
+		return nil
+	}
+	var out []string
+	for _, f := range list.List {
+		for range max(1, len(f.Names)) {
+			out = append(out, types.ExprString(f.Type))
+		}
+	}
+	return out
 }
 
 // importNames maps the names by which the Go file file refers to the

@@ -3,6 +3,8 @@ package codegen
 import (
 	"fmt"
 	"path"
+	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"google.golang.org/protobuf/compiler/protogen"
@@ -70,35 +72,73 @@ func (c *compilation) placedMethods(ms []serverMethod) []serverMethod {
 // to use where the file does not import it yet).
 type GoNames func(importPath, packageName string) string
 
+// GoMethod is a method a guest's type declares, as its Go file writes it:
+// its name, and its parameters' and results' types, each as the file
+// writes it ("context.Context", "*shop.GreetRequest",
+// "*guest.Future[*shop.GreetResponse]").
+type GoMethod struct {
+	Name            string
+	Params, Results []string
+}
+
 // MissingMethodHint says what to do when the Go compiler finds that a
 // guest's type recvType ("*server") does not implement the Server
 // interface iface of the generated package importPath ("*server does not
 // implement shopv1.ShopServer (missing method Farewell)"): for each of
-// the interface's methods the type lacks (has says which it has; the
-// compiler names only the first it misses), a warning at the rpc in its
-// .proto with the method to add, its receiver named recvName, its types
-// named as names says. Nil when iface is none of the app's generated
+// the interface's methods the type lacks (has holds the methods it
+// declares; the compiler names only the first it misses), a warning at
+// the rpc in its .proto with what to do, its receiver named recvName, its
+// types named as names says. When has holds a method of that signature
+// that the interface does not take (the rpc was renamed in the .proto:
+// Greet to SayHello), the warning says to rename it; else it shows the
+// method to add. Nil when iface is none of the app's generated
 // interfaces. Result.Sources holds the files they point into.
-func (r *Result) MissingMethodHint(importPath, iface string, has func(method string) bool, recvType, recvName string, names GoNames) hcl.Diagnostics {
-	var hints hcl.Diagnostics
+func (r *Result) MissingMethodHint(importPath, iface string, has []GoMethod, recvType, recvName string, names GoNames) hcl.Diagnostics {
+	var ifaceMethods []serverMethod
 	for _, m := range r.methods {
-		if m.goImportPath != importPath || m.iface != iface || has(m.goName) {
+		if m.goImportPath == importPath && m.iface == iface {
+			ifaceMethods = append(ifaceMethods, m)
+		}
+	}
+	var hints hcl.Diagnostics
+	for _, m := range ifaceMethods {
+		if slices.ContainsFunc(has, func(h GoMethod) bool { return h.Name == m.goName }) {
 			continue
 		}
 		typ := func(g goMessage) string { return names(g.importPath, g.packageName) + "." + g.name }
-		out, guest := typ(m.out), names(string(guestPackage), "guest")
+		out, guest, ctx := typ(m.out), names(string(guestPackage), "guest"), names("context", "context")
+		want := GoMethod{Name: m.goName, Params: []string{ctx + ".Context", "*" + typ(m.in)},
+			Results: []string{"*" + guest + ".Future[*" + out + "]"}}
+		var renamed []string // the type's methods of m's signature that iface does not take
+		for _, h := range has {
+			if slices.Equal(h.Params, want.Params) && slices.Equal(h.Results, want.Results) &&
+				!slices.ContainsFunc(ifaceMethods, func(o serverMethod) bool { return o.goName == h.Name }) {
+				renamed = append(renamed, h.Name)
+			}
+		}
+		served := fmt.Sprintf("%s serves it (as a %s.%s), and has no method %s.", recvType, names(m.goImportPath, m.goPackage), m.iface, m.goName)
+		var detail string
+		switch len(renamed) {
+		case 0:
+			detail = fmt.Sprintf("%s Add it beside its others, for example:\n\n"+
+				"    func (%s %s) %s(%s) %s {\n"+
+				"    \treturn %s.Rejected[*%s](%s.Errorf(%s.CodeUnimplemented, \"%s is not written yet\"))\n"+
+				"    }",
+				served, recvName, recvType, m.goName, "ctx "+want.Params[0]+", req "+want.Params[1], want.Results[0],
+				guest, out, guest, guest, m.goName)
+		case 1:
+			detail = fmt.Sprintf("%s Its method %s has the rpc's signature, and %s takes no method of that name: if the rpc was renamed, rename %s to %s.",
+				served, renamed[0], m.iface, renamed[0], m.goName)
+		default:
+			detail = fmt.Sprintf("%s Its methods %s have the rpc's signature, and %s takes none of them: if the rpc was renamed, rename the one that serves it to %s.",
+				served, strings.Join(renamed, ", "), m.iface, m.goName)
+		}
 		rng := m.rng
 		hints = append(hints, &hcl.Diagnostic{
 			Severity: hcl.DiagWarning,
 			Summary:  fmt.Sprintf("No method for rpc %s", m.fullName),
-			Detail: fmt.Sprintf("%s serves it (as a %s.%s), and has no method %s. Add it beside its others, for example:\n\n"+
-				"    func (%s %s) %s(ctx %s.Context, req *%s) *%s.Future[*%s] {\n"+
-				"    \treturn %s.Rejected[*%s](%s.Errorf(%s.CodeUnimplemented, \"%s is not written yet\"))\n"+
-				"    }",
-				recvType, names(m.goImportPath, m.goPackage), m.iface, m.goName,
-				recvName, recvType, m.goName, names("context", "context"), typ(m.in), guest, out,
-				guest, out, guest, guest, m.goName),
-			Subject: &rng,
+			Detail:   detail,
+			Subject:  &rng,
 		})
 	}
 	return hints
