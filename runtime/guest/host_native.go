@@ -88,6 +88,16 @@ func hostLocate(name string) (uint32, abi.Status) {
 	return uint32(r.Value), r.Status
 }
 
+// hostLocateFix is the fix to parigot.hcl the host gives with a
+// StatusNotRequired (see abi.LocateFix), or "".
+func hostLocateFix(name string) string {
+	r := call(hostlink.Request{Op: hostlink.OpLocate, Data: []byte(name)})
+	if r.Status != abi.StatusNotRequired {
+		return ""
+	}
+	return string(r.Data)
+}
+
 func hostDispatch(handle uint32, method string, req []byte, deadline int64) (uint64, abi.Status) {
 	r := call(hostlink.Request{Op: hostlink.OpDispatch, A: uint64(handle), B: uint64(deadline), Data: hostlink.DispatchData(method, req)})
 	return r.Value, r.Status

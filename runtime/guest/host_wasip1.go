@@ -3,6 +3,7 @@
 package guest
 
 import (
+	"encoding/binary"
 	"unsafe"
 
 	"parigot.dev/parigot/runtime/internal/abi"
@@ -72,6 +73,18 @@ var (
 func hostLocate(name string) (uint32, abi.Status) {
 	st := pLocate(strPtr(name), uint32(len(name)), unsafe.Pointer(&outU32))
 	return outU32, abi.Status(st)
+}
+
+// hostLocateFix asks the host for the fix to parigot.hcl that makes name
+// a service the guest may locate (see abi.LocateFix); "" from a host
+// from before it.
+func hostLocateFix(name string) string {
+	var record [abi.FixRecordSize]byte
+	if abi.Status(pLocate(strPtr(name), uint32(len(name))|abi.LocateFix, unsafe.Pointer(&record[0]))) != abi.StatusNotRequired {
+		return ""
+	}
+	n := min(binary.LittleEndian.Uint32(record[:4]), abi.MaxFix)
+	return string(record[4 : 4+n])
 }
 
 func hostDispatch(handle uint32, method string, req []byte, deadline int64) (uint64, abi.Status) {

@@ -2,6 +2,7 @@ package guest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -562,8 +563,14 @@ func Locate(service string) (Client, error) {
 	case abi.StatusOK:
 		return Client{service: service, handle: h}, nil
 	case abi.StatusNotRequired:
-		// The host says, beside it, which service to add.
-		return Client{}, fmt.Errorf("parigot: cannot locate %s: add the service that implements it to this guest's requires in parigot.hcl", service)
+		// The fix is the host's, which knows which service implements it
+		// and which guest this is: the line it says beside, word for word.
+		// Asked only now, so that a locate that succeeds costs nothing more.
+		fix := hostLocateFix(service)
+		if fix == "" {
+			fix = "cannot locate " + service + ": add the service that implements it to this guest's requires in parigot.hcl"
+		}
+		return Client{}, errors.New("parigot: " + fix)
 	case abi.StatusNotFound:
 		return Client{}, fmt.Errorf("parigot: cannot locate %s: no service in parigot.hcl implements it", service)
 	}

@@ -242,11 +242,19 @@ const (
 // hostLocate finds a service the guest may call and gives it a handle for
 // dispatch; locating the same service again gives the same handle.
 //
+// With abi.LocateFix in locateNameLen, a StatusNotRequired comes with the
+// fix to parigot.hcl that the host says beside it (which service to add to
+// whose requires), written as a fix record at locateHandleOut: the guest's
+// error says it too. The flag, not a new parameter, keeps guests built
+// before it loading (see docs/ARCHITECTURE.md on open's OpenWithValue).
+//
 // Statuses: StatusOK; StatusNotFound when no guest of the app (here or in
 // another process) serves it; StatusNotRequired when the guest's requires
 // does not list the guest serving it; StatusBadArgument; StatusBadPointer.
 func hostLocate(_ context.Context, in *instance, mem memory, stack []uint64) abi.Status {
 	ptr, n, out := uint32(stack[locateNamePtr]), uint32(stack[locateNameLen]), uint32(stack[locateHandleOut])
+	withFix := n&abi.LocateFix != 0
+	n &^= abi.LocateFix
 	if n > maxName {
 		return abi.StatusBadArgument
 	}
@@ -259,11 +267,28 @@ func hostLocate(_ context.Context, in *instance, mem memory, stack []uint64) abi
 		return abi.StatusNotFound
 	}
 	if !in.requires(callee.GuestName()) {
-		in.sayManifestFix(string(name), fmt.Sprintf("cannot locate %s: service %s implements it; add service.%s to the requires of %s %s in parigot.hcl",
-			name, callee.GuestName(), callee.GuestName(), in.spec.Kind, in.spec.Name))
+		fix := fmt.Sprintf("cannot locate %s: service %s implements it; add service.%s to the requires of %s %s in parigot.hcl",
+			name, callee.GuestName(), callee.GuestName(), in.spec.Kind, in.spec.Name)
+		in.sayManifestFix(string(name), fix)
+		if withFix {
+			return writeFix(mem, out, fix)
+		}
 		return abi.StatusNotRequired
 	}
 	return in.handle(mem, out, callee)
+}
+
+// writeFix writes fix as locate's fix record at out (see abi.LocateFix),
+// and returns StatusNotRequired, or StatusBadPointer when the record is
+// outside the guest's memory.
+func writeFix(mem memory, out uint32, fix string) abi.Status {
+	fix = fix[:min(len(fix), abi.MaxFix)]
+	room, ok := mem.Read(out, abi.FixRecordSize)
+	if !ok || !mem.WriteUint32Le(out, uint32(len(fix))) {
+		return abi.StatusBadPointer
+	}
+	copy(room[4:], fix)
+	return abi.StatusNotRequired
 }
 
 func (in *instance) requires(guest string) bool {

@@ -259,10 +259,16 @@ func (r *run) answer(ctx context.Context, in *instance, req hostlink.Request) (r
 	case hostlink.OpReady:
 		return hostlink.Response{Status: hostReady(ctx, in, nil, nil)}
 	case hostlink.OpLocate:
-		mem := scratch(append(req.Data, make([]byte, 4)...))
-		st := hostLocate(ctx, in, mem, []uint64{0, n, n})
+		// Always with the fix: a native guest that does not read it
+		// ignores the response's data.
+		mem := scratch(append(req.Data, make([]byte, abi.FixRecordSize)...))
+		st := hostLocate(ctx, in, mem, []uint64{0, n | abi.LocateFix, n})
 		h, _ := mem.ReadUint32Le(uint32(n))
-		return hostlink.Response{Status: st, Value: uint64(h)}
+		resp := hostlink.Response{Status: st, Value: uint64(h)}
+		if st == abi.StatusNotRequired {
+			resp.Data, resp.Value = mem[n+4:n+4+uint64(h)], 0
+		}
+		return resp
 	case hostlink.OpDispatch:
 		method, body, ok := hostlink.SplitDispatch(req.Data)
 		if !ok {

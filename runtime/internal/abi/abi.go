@@ -21,12 +21,27 @@ const HostModule = "parigot"
 const (
 	FuncExport   = "export"   // (namePtr, nameLen i32) -> status
 	FuncReady    = "ready"    // () -> status
-	FuncLocate   = "locate"   // (namePtr, nameLen, handleOut i32) -> status
+	FuncLocate   = "locate"   // (namePtr, nameLen, handleOut i32) -> status; with LocateFix in nameLen, the fix to parigot.hcl for a service not required
 	FuncDispatch = "dispatch" // (handle, methodPtr, methodLen, reqPtr, reqLen, callIDOut i32, deadline i64) -> status
 	FuncPoll     = "poll"     // (timeoutNanos i64, bufPtr, bufCap, sizeOut i32) -> status
 	FuncReply    = "reply"    // (callID i64, code, payloadPtr, payloadLen i32) -> status
 	FuncOpen     = "open"     // (kind, namePtr, nameLen, handleOut i32) -> status: a store, topic or http endpoint, as a handle for dispatch; a store's declared value type too, with OpenWithValue
 	FuncExiting  = "exiting"  // () -> status: the guest exits through ExitSelf (its code follows, in WASI's proc_exit)
+)
+
+// LocateFix, or'd into locate's nameLen, asks for the fix to parigot.hcl
+// when the service is one the guest does not require: with
+// StatusNotRequired, the host writes at handleOut a fix record, the fix's
+// length (u32) and then its text, cut to MaxFix bytes; the record has room
+// for FixRecordSize bytes. A host from before it refuses the flag
+// (StatusBadArgument, the length being too long).
+const LocateFix = 1 << 31
+
+// MaxFix bounds the text of locate's fix record; FixRecordSize is the
+// record's size.
+const (
+	MaxFix        = 512
+	FixRecordSize = 4 + MaxFix
 )
 
 // MaxPayload is the largest request or reply the host carries: 4 MiB.
