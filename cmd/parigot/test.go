@@ -67,15 +67,13 @@ compile, or the app did not build (shown as 'parigot build' shows it).`,
 				return err
 			}
 			var passes []*gotest.Pass
-			// With both modes, which pass a line belongs to is part of the
-			// result: said on stdout, with the results, for a CI log that
-			// keeps stdout alone.
-			said := stderr
-			if len(modes) > 1 {
-				said = stdout
-			}
 			for _, mode := range modes {
-				fmt.Fprintf(said, "parigot: testing %s in %s mode\n", res.App.Name, mode)
+				if len(modes) > 1 {
+					// Which pass a line belongs to is part of the result:
+					// said on stdout, with the results, for a CI log that
+					// keeps stdout alone. One pass needs no such line.
+					fmt.Fprintf(stdout, "parigot: testing %s in %s mode\n", res.App.Name, mode)
+				}
 				p, err := gotest.Run(ctx, gotest.Options{Dir: res.App.Dir, Mode: mode, Run: f.run, Verbose: f.verbose,
 					Env: []string{apptest.EnvMode + "=" + mode}, Progress: stderr}, stdout)
 				if err != nil {
