@@ -35,9 +35,13 @@ import (
 //	<!-- compiled with the block above -->
 //	<!-- compiled with the block above and: DECLARATIONS -->
 //	    the block continues the Go block before it: same package.
+//	<!-- the signatures of FILE -->
+//	    the block lists functions and methods without their bodies, which
+//	    TestTheDocsSignaturesAreTheCodes finds, the same, in FILE (a path
+//	    of the repository), rather than compiles.
 //	<!-- not compiled: REASON -->
-//	    the block is not Go that compiles (a list of signatures, say), and
-//	    REASON says so to whoever reads the doc's source.
+//	    the block is not Go that compiles, and REASON says so to whoever
+//	    reads the doc's source.
 
 // knownImports are the import paths of the package names the docs' Go
 // blocks use without importing them. The services that no app of examples/
@@ -82,6 +86,7 @@ type goBlock struct {
 	decls      string // what its "compiled with:" comment declares
 	withAbove  bool   // its comment says it continues the block above
 	notCompile string // why it is not compiled, if it is not
+	signatures string // the file whose signatures it lists, if it does
 }
 
 // goBlocks reads the ```go blocks of the doc name (repository-relative),
@@ -148,6 +153,8 @@ func (b *goBlock) directive(comment string) error {
 		if b.notCompile == "" {
 			return fmt.Errorf("say why the block is not compiled: <!-- not compiled: REASON -->")
 		}
+	case strings.HasPrefix(body, "the signatures of "):
+		b.signatures = strings.TrimSpace(strings.TrimPrefix(body, "the signatures of "))
 	case strings.HasPrefix(body, "compiled with"):
 		rest := strings.TrimPrefix(body, "compiled with")
 		rest, b.withAbove = strings.CutPrefix(rest, " the block above")
@@ -178,7 +185,7 @@ func TestTheDocsGoExamplesCompile(t *testing.T) {
 	for _, doc := range userDocs(t, root) {
 		for i, b := range goBlocks(t, root, doc) {
 			switch {
-			case b.notCompile != "":
+			case b.notCompile != "" || b.signatures != "":
 				skipped++
 				continue
 			case b.withAbove && i == 0:
@@ -206,7 +213,7 @@ func TestTheDocsGoExamplesCompile(t *testing.T) {
 	if compiled == 0 {
 		t.Fatal("the docs have no Go block to compile: did the fence format change?")
 	}
-	t.Logf("compiled %d Go blocks of the docs; %d are marked not compiled", compiled, skipped)
+	t.Logf("compiled %d Go blocks of the docs; left out %d (lists of signatures, blocks marked not compiled)", compiled, skipped)
 }
 
 // writeShop writes the app of testdata/shop into dir, as a module that uses
