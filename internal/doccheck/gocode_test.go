@@ -183,18 +183,20 @@ func TestTheDocsGoExamplesCompile(t *testing.T) {
 	var pkgs [][]goBlock // the blocks of each package
 	compiled, skipped := 0, 0
 	for _, doc := range userDocs(t, root) {
-		for i, b := range goBlocks(t, root, doc) {
+		above := -1 // the package of the doc's Go block above, if it is compiled
+		for _, b := range goBlocks(t, root, doc) {
 			switch {
 			case b.notCompile != "" || b.signatures != "":
-				skipped++
+				skipped, above = skipped+1, -1
 				continue
-			case b.withAbove && i == 0:
-				t.Errorf("%s:%d: the block says it continues the block above, but it is the doc's first Go block", b.doc, b.line-1)
+			case b.withAbove && above < 0:
+				t.Errorf("%s:%d: the block says it is compiled with the block above, but no compiled Go block is above it", b.doc, b.line-1)
 				continue
 			case b.withAbove:
-				pkgs[len(pkgs)-1] = append(pkgs[len(pkgs)-1], b)
+				pkgs[above] = append(pkgs[above], b)
 			default:
 				pkgs = append(pkgs, []goBlock{b})
+				above = len(pkgs) - 1
 			}
 			compiled++
 		}
