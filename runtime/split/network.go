@@ -278,7 +278,7 @@ func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...st
 // back, or closes for good.
 func (n *Network) watchServer(nc *nats.Conn) {
 	n.closed = make(chan struct{})
-	n.server = &serverWatch{say: n.warnf, now: time.Now, quiet: lostQuiet, url: nc.ConnectedUrlRedacted()}
+	n.server = &serverWatch{say: n.warnf, now: time.Now, quiet: lostQuiet, url: shownURLs(nc.ConnectedUrlRedacted())}
 	nc.SetDisconnectErrHandler(func(c *nats.Conn, _ error) {
 		if c.IsClosed() || n.closing.Load() {
 			return // closed on purpose: no loss
@@ -287,9 +287,9 @@ func (n *Network) watchServer(nc *nats.Conn) {
 	})
 	nc.SetReconnectHandler(func(c *nats.Conn) {
 		if n.authRefused.CompareAndSwap(true, false) {
-			n.warnf("the NATS server takes this process's credentials again: connected at %s", c.ConnectedUrlRedacted())
+			n.warnf("the NATS server takes this process's credentials again: connected at %s", shownURLs(c.ConnectedUrlRedacted()))
 		}
-		n.server.back(c.ConnectedUrlRedacted())
+		n.server.back(shownURLs(c.ConnectedUrlRedacted()))
 	})
 	nc.SetClosedHandler(func(*nats.Conn) {
 		if !n.closing.Load() {

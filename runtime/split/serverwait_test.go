@@ -198,3 +198,24 @@ func TestAnInterruptEndsTheWaitForTheNATSServer(t *testing.T) {
 		t.Error("a child started")
 	}
 }
+
+// Credentials written into a --nats URL (a user and password, or a token)
+// stay out of what the run says: its lines go to terminals and logs.
+func TestTheWaitForTheNATSServerShowsNoCredentialsOfItsURL(t *testing.T) {
+	url, _ := unusedAddress(t)
+	addr := strings.TrimPrefix(url, "nats://")
+	given := "nats://alice:s3cret@" + addr + ",nats://t0ken@" + addr
+	_, _, errOut, err := superviseWith(t, unbuiltGuests(), Options{Conn: Conn{URL: given}, NATSWait: 300 * time.Millisecond}, nil)
+	if err == nil {
+		t.Fatal("the run went on without a server")
+	}
+	shown := "nats://xxxxx@" + addr + ",nats://xxxxx@" + addr
+	for what, text := range map[string]string{"the error": err.Error(), "stderr": errOut} {
+		if strings.Contains(text, "s3cret") || strings.Contains(text, "alice") || strings.Contains(text, "t0ken") {
+			t.Errorf("%s shows the URL's credentials:\n%s", what, text)
+		}
+		if !strings.Contains(text, shown) {
+			t.Errorf("%s does not name the server as %s:\n%s", what, shown, text)
+		}
+	}
+}
