@@ -319,7 +319,7 @@ func (f *stateFlags) inspect(stderr io.Writer, app *manifest.App, do func(*state
 		return fmt.Errorf("%w: no run of %s has kept it in %s yet", err, app.Name, state.DataDir(app, f.data))
 	}
 	if errors.As(err, &notMade) {
-		return fmt.Errorf("%w: no run of %s has made it on %s yet", err, app.Name, f.natsURL)
+		return fmt.Errorf("%w: no run of %s has made it on %s yet", err, app.Name, split.Conn{URL: f.natsURL}.ShownURL())
 	}
 	return err
 }

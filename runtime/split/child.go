@@ -157,9 +157,9 @@ func (c Conn) connect(app, who string, more ...nats.Option) (*nats.Conn, error) 
 	return nc, nil
 }
 
-// shownURL is c.URL as parigot's messages show it, which go to terminals
+// ShownURL is c.URL as parigot's messages show it, which go to terminals
 // and logs: a user, password or token written into a URL is left out.
-func (c Conn) shownURL() string { return shownURLs(c.URL) }
+func (c Conn) ShownURL() string { return shownURLs(c.URL) }
 
 // shownURLs is list, NATS URLs separated by commas, each with what comes
 // before an @ in its address (the user and password, or the token) as
@@ -192,7 +192,7 @@ const checkServer = "check that the NATS server is up and reachable from here"
 // waits for the server rather than count a restart that failed only for
 // this (see supervisor.awaitNATS).
 type UnreachableError struct {
-	URL string // the server's, as the child was given it (shownURL)
+	URL string // the server's, as the child was given it (ShownURL)
 	Err error  // nats.ErrNoServers, or the error of dialing the last URL
 }
 
@@ -213,10 +213,10 @@ func unreachable(err error) bool {
 // connectError says why who could not connect, and what to check.
 func (c Conn) connectError(who string, err error) error {
 	if unreachable(err) {
-		return &UnreachableError{URL: c.shownURL(), Err: err}
+		return &UnreachableError{URL: c.ShownURL(), Err: err}
 	}
 	if !errors.Is(err, nats.ErrAuthorization) {
-		return fmt.Errorf("connecting to NATS at %s: %w (%s)", c.shownURL(), err, checkServer)
+		return fmt.Errorf("connecting to NATS at %s: %w (%s)", c.ShownURL(), err, checkServer)
 	}
 	if c.Seed != "" {
 		pub := "?"
@@ -224,11 +224,11 @@ func (c Conn) connectError(who string, err error) error {
 			pub, _ = kp.PublicKey()
 		}
 		return fmt.Errorf("connecting to NATS at %s: the server does not know %s's nkey %s (%w): "+
-			"configure the server with the users `parigot nats-config` prints, from the same --seeds directory as --nats-seeds", c.shownURL(), who, pub, err)
+			"configure the server with the users `parigot nats-config` prints, from the same --seeds directory as --nats-seeds", c.ShownURL(), who, pub, err)
 	}
 	return fmt.Errorf("connecting to NATS at %s: the server refused the credentials (%w): "+
 		"check --nats-user, --nats-creds or PARIGOT_NATS_TOKEN, PARIGOT_NATS_USER and PARIGOT_NATS_PASSWORD, PARIGOT_NATS_CREDS; "+
-		"for a server configured with the users `parigot nats-config` prints, give each guest its own with --nats-seeds", c.shownURL(), err)
+		"for a server configured with the users `parigot nats-config` prints, give each guest its own with --nats-seeds", c.ShownURL(), err)
 }
 
 // RunChild hosts the guest opts.Name: it connects to NATS, waits for the

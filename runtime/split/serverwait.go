@@ -25,7 +25,7 @@ const (
 // ServerWaitError is a NATS server given by URL that did not answer
 // within the wait for it at the start of a run (Options.NATSWait).
 type ServerWaitError struct {
-	URL    string        // the server or cluster, as given (Conn.shownURL)
+	URL    string        // the server or cluster, as given (Conn.ShownURL)
 	Waited time.Duration // how long the run waited: Options.NATSWait
 	Last   error         // why the last try failed
 }
@@ -78,11 +78,11 @@ func awaitServer(ctx context.Context, conn Conn, app, who string, limit time.Dur
 		}
 		why := dials.last(ue.Err)
 		if !waiting {
-			fmt.Fprintf(say, "parigot: waiting for the NATS server at %s (%v): the run starts once it answers, for up to %s (--nats-wait)\n", conn.shownURL(), why, limit)
+			fmt.Fprintf(say, "parigot: waiting for the NATS server at %s (%v): the run starts once it answers, for up to %s (--nats-wait)\n", conn.ShownURL(), why, limit)
 		}
 		left := limit - time.Since(start)
 		if left <= 0 {
-			return &ServerWaitError{URL: conn.shownURL(), Waited: limit, Last: why}
+			return &ServerWaitError{URL: conn.ShownURL(), Waited: limit, Last: why}
 		}
 		t := time.NewTimer(min(retry, left))
 		select {

@@ -362,7 +362,7 @@ func (s *supervisor) makeState(ctx context.Context) error {
 	defer cancel()
 	e, err := state.Open(ctx, nc, state.Options{App: s.opts.App, Stores: s.opts.State.Stores, Topics: s.opts.State.Topics, Create: true})
 	if err != nil {
-		return fmt.Errorf("making the stores and topics of %s on %s: %w", s.opts.App, s.opts.Conn.shownURL(), err)
+		return fmt.Errorf("making the stores and topics of %s on %s: %w", s.opts.App, s.opts.Conn.ShownURL(), err)
 	}
 	e.Close()
 	return nil
