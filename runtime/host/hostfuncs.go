@@ -15,6 +15,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"parigot.dev/parigot/internal/fuel"
+	"parigot.dev/parigot/internal/srctree"
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/route"
 )
@@ -596,4 +597,37 @@ func writeU64(mem memory, ptr uint32, v uint64) abi.Status {
 		return abi.StatusBadPointer
 	}
 	return abi.StatusOK
+}
+
+// NewerLibraryError is a guest that imports a host function of module
+// "parigot" which this host does not export: it was compiled against a
+// parigot library newer than the host, whose guest/host interface has
+// grown since. wazero would refuse it only when it starts, with a message
+// that names the function and nothing else.
+type NewerLibraryError struct {
+	Function string // the first such import, in the module's order
+}
+
+func (e *NewerLibraryError) Error() string {
+	return fmt.Sprintf("it calls parigot's host function %q, which this parigot does not have: it was built against a newer parigot library than this parigot. "+
+		"Install parigot from the source tree the app's go.mod takes %s from (go install ./cmd/parigot there), "+
+		"or point go.mod at the tree this parigot was built from (go mod edit -replace %s=DIR), then build again",
+		e.Function, srctree.Module, srctree.Module)
+}
+
+// checkHostImports returns a *NewerLibraryError for a compiled guest that
+// imports from module "parigot" a function that rt's parigot module (see
+// exportHostModule) does not export.
+func checkHostImports(rt wazero.Runtime, compiled wazero.CompiledModule) error {
+	hostMod := rt.Module(abi.HostModule)
+	if hostMod == nil {
+		return nil
+	}
+	exported := hostMod.ExportedFunctionDefinitions()
+	for _, f := range compiled.ImportedFunctions() {
+		if mod, name, ok := f.Import(); ok && mod == abi.HostModule && exported[name] == nil {
+			return &NewerLibraryError{Function: name}
+		}
+	}
+	return nil
 }

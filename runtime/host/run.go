@@ -273,6 +273,10 @@ func (r *run) compileGuest(ctx context.Context, spec *GuestSpec, path string, no
 	if err != nil {
 		return fail(fmt.Errorf("compiling %s: %w", path, err))
 	}
+	if err := checkHostImports(rt, compiled); err != nil {
+		compiled.Close(context.Background())
+		return fail(err)
+	}
 	return rt, compiled, nil
 }
 

@@ -21,18 +21,24 @@ var trapModule = []byte{
 	0x0a, 0x05, 0x01, 0x03, 0x00, 0x00, 0x0b, // code: unreachable, end
 }
 
-func TestATrappingGuestIsNamedWithItsWasmStack(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "trapper.wasm")
-	if err := os.WriteFile(path, trapModule, 0o644); err != nil {
+// runProgramOf runs wasm as the one program of an app, named name, and
+// returns what Run does and what the run printed.
+func runProgramOf(t *testing.T, name string, wasm []byte) (Result, string, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name+".wasm")
+	if err := os.WriteFile(path, wasm, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
 	res, err := Run(context.Background(), Config{
-		Guests:   []*GuestSpec{{Name: "trapper", Kind: Program, Wasm: path}},
-		Stdout:   &out,
-		Stderr:   &out,
-		CacheDir: t.TempDir(),
+		Guests: []*GuestSpec{{Name: name, Kind: Program, Wasm: path}},
+		Stdout: &out, Stderr: &out, CacheDir: t.TempDir(),
 	})
+	return res, out.String(), err
+}
+
+func TestATrappingGuestIsNamedWithItsWasmStack(t *testing.T) {
+	res, out, err := runProgramOf(t, "trapper", trapModule)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -42,8 +48,8 @@ func TestATrappingGuestIsNamedWithItsWasmStack(t *testing.T) {
 	if len(res.Failures) != 1 || !strings.Contains(res.Failures[0].String(), "program trapper trapped in function _start: wasm error: unreachable") {
 		t.Errorf("failures = %q, want the trap named with the guest", res.Failures)
 	}
-	if !strings.Contains(out.String(), "trapper | wasm stack trace:") {
-		t.Errorf("the guest's wasm stack is not shown:\n%s", out.String())
+	if !strings.Contains(out, "trapper | wasm stack trace:") {
+		t.Errorf("the guest's wasm stack is not shown:\n%s", out)
 	}
 }
 
@@ -96,5 +102,39 @@ func TestCompilingAGuestToNativeCodeShowsItsProgress(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^parigot: compiled program evil to native code \([0-9.]+m?s\)$`).MatchString(progress.String()) {
 		t.Errorf("progress = %q, want a line naming the guest and how long it took", progress.String())
+	}
+}
+
+// newerLibraryModule is a guest that imports a host function of module
+// "parigot" that no host exports, as a guest built against a newer parigot
+// library imports one that an older host lacks.
+var newerLibraryModule = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+	0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: func() -> ()
+	0x02, 0x12, 0x01, 0x07, 'p', 'a', 'r', 'i', 'g', 'o', 't', 0x06, 'n', 'o', 's', 'u', 'c', 'h', 0x00, 0x00, // import parigot.nosuch
+	0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+	0x07, 0x0a, 0x01, 0x06, '_', 's', 't', 'a', 'r', 't', 0x00, 0x01, // export "_start": function 1
+	0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b, // code: end
+}
+
+func TestAGuestOfANewerLibraryIsRefusedWithWhatToInstall(t *testing.T) {
+	_, _, err := runProgramOf(t, "hello", newerLibraryModule)
+	var se *StartError
+	if !errors.As(err, &se) || se.Problem != NotLoaded {
+		t.Fatalf("Run: %v, want a start error of a guest not loaded", err)
+	}
+	for _, want := range []string{
+		`program hello: it calls parigot's host function "nosuch", which this parigot does not have`,
+		"built against a newer parigot library",
+		"go install ./cmd/parigot",
+		"go mod edit -replace parigot.dev/parigot=DIR",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Run: %v\nwant it to say %q", err, want)
+		}
+	}
+	var nl *NewerLibraryError
+	if !errors.As(err, &nl) || nl.Function != "nosuch" {
+		t.Errorf("Run: %v, want a *NewerLibraryError naming nosuch", err)
 	}
 }
