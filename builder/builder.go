@@ -234,8 +234,9 @@ func displayDir(dir string) string {
 }
 
 func generate(ctx context.Context, app *manifest.App, dir string) (*codegen.Result, error) {
-	if diags := app.CheckGoModule(); diags.HasErrors() {
-		return nil, &DiagnosticsError{Diags: diags, Sources: app.Sources}
+	modDiags := app.CheckGoModule()
+	if modDiags.HasErrors() {
+		return nil, &DiagnosticsError{Diags: modDiags, Sources: app.Sources}
 	}
 	in, err := codegenInput(app, dir)
 	if err != nil {
@@ -244,6 +245,9 @@ func generate(ctx context.Context, app *manifest.App, dir string) (*codegen.Resu
 	gen, err := compileProtos(ctx, app, in)
 	if err != nil {
 		return nil, err
+	}
+	for _, d := range modDiags { // warnings alone
+		gen.Notes = append(gen.Notes, fmt.Sprintf("%s:%d: %s: %s", d.Subject.Filename, d.Subject.Start.Line, d.Summary, d.Detail))
 	}
 	for _, f := range gen.Removed {
 		rel, _ := filepath.Rel(app.Dir, f)

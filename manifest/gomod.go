@@ -53,7 +53,7 @@ func (a *App) CheckGoModule() hcl.Diagnostics {
 	}
 	f.Syntax.Name = shown
 	diags := checkParigotRequired(f, modDir)
-	if diags.HasErrors() {
+	if len(diags) > 0 {
 		a.Sources.Add(shown, data)
 	}
 	return diags
@@ -64,7 +64,11 @@ func (a *App) CheckGoModule() hcl.Diagnostics {
 // guests import parigot.dev/parigot, which the Go module proxy does not
 // serve: without a replace line naming a checkout, the go command fails on
 // every guest with advice (go get) that cannot work. A go.work around the
-// module may provide parigot itself, so it is left to the go command.
+// module may provide parigot itself, so it is left to the go command. A
+// replace naming another parigot tree than the one this parigot was built
+// from is a warning: its guests would be compiled against one parigot's
+// library and run by another parigot's host (an app made before an
+// upgrade, still pointing at the old checkout).
 func checkParigotRequired(f *modfile.File, modDir string) hcl.Diagnostics {
 	if f.Module.Mod.Path == srctree.Module || inWorkspace(modDir) {
 		return nil
@@ -101,12 +105,25 @@ func checkParigotRequired(f *modfile.File, modDir string) hcl.Diagnostics {
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(modDir, dir)
 	}
-	if _, err := srctree.Check(dir); err != nil {
+	tree, err := srctree.Check(dir)
+	if err != nil {
 		return hcl.Diagnostics{errAt(modRange(f.Syntax.Name, rep.Syntax), "parigot is replaced with no parigot source tree",
 			fmt.Sprintf("go.mod replaces %s with %s, but %v. %s", srctree.Module, rep.New.Path, err, fix))}
 	}
+	if built := srctree.BuiltFrom(); built != "" && !srctree.Same(tree, built) {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagWarning,
+			Summary:  "parigot's library is from another tree than this parigot",
+			Detail: fmt.Sprintf("go.mod takes %s from %s, but this parigot was built from %s: the guests are compiled against the one and run by the other, which may not work together (a guest the host cannot load, a note of the host that does not apply). "+
+				"After upgrading parigot, point the app at its tree with\n  go mod edit -replace %s=%s\nand build again; or run the parigot built from %s.",
+				srctree.Module, tree, built, srctree.Module, built, tree),
+			Subject: rangePtr(modRange(f.Syntax.Name, rep.Syntax)),
+		}}
+	}
 	return nil
 }
+
+func rangePtr(r hcl.Range) *hcl.Range { return &r }
 
 // inWorkspace says whether the go command builds the module in modDir as
 // part of a workspace: GOWORK names a go.work, or one lies in modDir or

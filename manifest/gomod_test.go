@@ -89,12 +89,17 @@ func TestGoModMustTakeParigotFromASourceTree(t *testing.T) {
 		{name: "a replace with another module's tree is told what module it holds",
 			gomod:   "module shop\n\nrequire parigot.dev/parigot v0.0.0\n\nreplace parigot.dev/parigot => ./other\n",
 			summary: "parigot is replaced with no parigot source tree", line: 5, says: `declares module "example.com/other"`},
+		{name: "a replace with another parigot tree than this parigot's is a warning at the replace",
+			gomod:   "module shop\n\nrequire parigot.dev/parigot v0.0.0\n\nreplace parigot.dev/parigot => ./oldparigot\n",
+			summary: "parigot's library is from another tree than this parigot", line: 5, says: "go mod edit -replace parigot.dev/parigot=" + repo},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "shop")
 			os.MkdirAll(filepath.Join(dir, "other"), 0o755)
 			os.WriteFile(filepath.Join(dir, "other", "go.mod"), []byte("module example.com/other\n"), 0o644)
+			os.MkdirAll(filepath.Join(dir, "oldparigot"), 0o755)
+			os.WriteFile(filepath.Join(dir, "oldparigot", "go.mod"), []byte("module parigot.dev/parigot\n"), 0o644)
 			rel, err := filepath.Rel(dir, repo)
 			if err != nil {
 				t.Fatal(err)

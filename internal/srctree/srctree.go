@@ -62,3 +62,14 @@ func BuiltFrom() string {
 		dir = parent
 	}
 }
+
+// Same reports whether the directories a and b are one, through symbolic
+// links: two paths of one checkout are the same tree.
+func Same(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	return err1 == nil && err2 == nil && ra == rb
+}
