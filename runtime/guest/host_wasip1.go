@@ -104,7 +104,16 @@ func hostReply(callID uint64, code abi.Code, payload []byte) abi.Status {
 // hostExiting tells the host that the guest exits through ExitSelf, so
 // that a program whose main returned without it can be told apart; the
 // host reads the exit code itself from WASI's proc_exit.
-func hostExiting(int) { pExiting() }
+func hostExiting(int) { exiting() }
+
+// exiting is pExiting, set once by init, which links the import of exiting
+// into every guest whether or not it calls ExitSelf (the linker drops the
+// imports a guest does not use): the host tells a guest built before
+// exiting existed, which it must not say ended without ExitSelf, by that
+// import's absence.
+var exiting func() uint32
+
+func init() { exiting = pExiting }
 
 // openRecord is the record a store's open fills with abi.OpenWithValue:
 // u32s at the offsets of abi.OpenRecordSize's list, little endian as wasm

@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { testguest.Main(m) }
 // guestWasm builds the test guests in testdata/guests once per test binary.
 var guestWasm = sync.OnceValues(func() (string, error) {
 	pkgs := map[string]string{}
-	for _, name := range []string{"echo", "caller", "evil", "crash", "bench", "loader", "faulty", "faultcaller", "flood", "cruncher", "stateful", "flaky", "poison", "chain", "web"} {
+	for _, name := range []string{"echo", "caller", "evil", "crash", "bench", "loader", "faulty", "faultcaller", "flood", "cruncher", "stateful", "flaky", "poison", "chain", "web", "forgetful"} {
 		pkgs[name] = "./testdata/guests/" + name
 	}
 	return testguest.Build(pkgs)
@@ -213,6 +213,16 @@ func TestAProgramThatNeverRanItsLoopIsToldSo(t *testing.T) {
 		if got := strings.Contains(out, note); got != tc.said {
 			t.Errorf("%v: the note said: %v, want %v; output:\n%s", tc.env, got, tc.said, out)
 		}
+	}
+}
+
+func TestAProgramThatNeverCallsMustRunClientIsToldSo(t *testing.T) {
+	res, out := runApp(t, &GuestSpec{Name: "forgetful", Kind: Program, Wasm: wasm(t, "forgetful")})
+	if res.ExitCode != 0 || strings.Contains(out, "never printed") {
+		t.Errorf("exit %d, want 0 and the callback never run:\n%s", res.ExitCode, out)
+	}
+	if !strings.Contains(out, "parigot: note: program forgetful ended without guest.ExitSelf") {
+		t.Errorf("the note is not said:\n%s", out)
 	}
 }
 

@@ -253,23 +253,26 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 // main returned, or it called os.Exit. A main that returned before
 // MustRunClient leaves whatever it queued (LaunchClient's callback, the
 // calls it made) unrun, and the run would end with 0 and nothing said. A
-// program that does not import parigot's host functions is a plain Go
-// program, whose main may well just return.
+// program that does not import exiting is a plain Go program, whose main
+// may well just return, or one built against a parigot library from
+// before exiting, whose ExitSelf the host cannot see.
 func (r *run) saidNoLoop(in *instance) {
-	if in.spec.Kind != Program || in.debugging() || in.exiting.Load() || !importsHost(in.compiled) {
+	if in.spec.Kind != Program || in.debugging() || in.exiting.Load() || !importsExiting(in.compiled) {
 		return
 	}
 	r.say("parigot: note: program %s ended without guest.ExitSelf: if its main returned before guest.MustRunClient(), what it queued (LaunchClient's callback, its calls) never ran; a program's main ends in guest.MustRunClient() (docs/GUEST_API.md)", r.label(in))
 }
 
-// importsHost reports whether the module imports parigot's host functions:
-// it uses the guest API.
-func importsHost(m wazero.CompiledModule) bool {
+// importsExiting reports whether the module imports parigot's host
+// function exiting, which the guest library links into every guest that
+// uses it: a plain Go program does not, nor a guest of a library from
+// before exiting existed, whose ExitSelf says nothing to the host.
+func importsExiting(m wazero.CompiledModule) bool {
 	if m == nil {
 		return false
 	}
 	for _, f := range m.ImportedFunctions() {
-		if mod, _, ok := f.Import(); ok && mod == abi.HostModule {
+		if mod, name, ok := f.Import(); ok && mod == abi.HostModule && name == abi.FuncExiting {
 			return true
 		}
 	}

@@ -138,3 +138,25 @@ func TestAGuestOfANewerLibraryIsRefusedWithWhatToInstall(t *testing.T) {
 		t.Errorf("Run: %v, want a *NewerLibraryError naming nosuch", err)
 	}
 }
+
+// earlierLibraryModule is a program of a parigot library from before the
+// host function exiting: it imports others of parigot's (ready, here) but
+// not exiting, and ends with code 0 as its ExitSelf(0) did.
+var earlierLibraryModule = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+	0x01, 0x08, 0x02, 0x60, 0x00, 0x00, 0x60, 0x00, 0x01, 0x7f, // types: func() -> (), func() -> i32
+	0x02, 0x11, 0x01, 0x07, 'p', 'a', 'r', 'i', 'g', 'o', 't', 0x05, 'r', 'e', 'a', 'd', 'y', 0x00, 0x01, // import parigot.ready
+	0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+	0x07, 0x0a, 0x01, 0x06, '_', 's', 't', 'a', 'r', 't', 0x00, 0x01, // export "_start": function 1
+	0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b, // code: end
+}
+
+func TestAProgramOfAnEarlierLibraryIsNotToldItForgotExitSelf(t *testing.T) {
+	res, out, err := runProgramOf(t, "hello", earlierLibraryModule)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("Run: %v, exit %d, want 0:\n%s", err, res.ExitCode, out)
+	}
+	if strings.Contains(out, "ended without guest.ExitSelf") {
+		t.Errorf("a program that could not say it called ExitSelf is told it did not:\n%s", out)
+	}
+}
