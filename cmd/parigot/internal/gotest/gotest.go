@@ -42,6 +42,9 @@ type Case struct {
 	// unbuilt is a package failure of a package whose tests did not
 	// compile: the compiler's errors, above, say why.
 	unbuilt bool
+	// missingSum, with unbuilt, is a package whose imports the go command
+	// could not verify: go.sum lacks their modules.
+	missingSum bool
 	// parent is the test that runs this one as a subtest, nil for a
 	// top-level test; running are the subtests of this one that run now
 	// (started, and neither paused by t.Parallel nor ended).
@@ -121,6 +124,12 @@ func (c *Case) runs(now bool) {
 	}
 	c.parent.running = r
 }
+
+// goSumMissing is what the go command says of a package whose module
+// go.sum does not list ("missing go.sum entry for module providing package
+// ..."), with advice to go get that cannot work for parigot, which the Go
+// module proxy does not serve: its output is the only place it is said.
+const goSumMissing = "missing go.sum entry"
 
 // Pass is what one `go test` run reported.
 type Pass struct {
@@ -273,6 +282,7 @@ func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 	cases := map[string]*Case{}     // pkg + " " + test
 	pkgOut := map[string]*Case{}    // output outside tests, per package
 	testFailed := map[string]bool{} // packages with a failed test so far
+	missingSum := map[string]bool{} // import paths whose build lacked a go.sum entry
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -284,6 +294,9 @@ func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 		switch ev.Action {
 		case "build-output":
 			fmt.Fprint(stdout, ev.Output)
+			if strings.Contains(ev.Output, goSumMissing) {
+				missingSum[ev.ImportPath] = true
+			}
 			continue
 		case "build-fail":
 			continue
@@ -318,6 +331,7 @@ func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 				pass.pkgElapsed[ev.Package] = ev.Elapsed
 				p.result = "fail"
 				p.unbuilt = ev.FailedBuild != ""
+				p.missingSum = missingSum[ev.FailedBuild]
 				pass.pkgFailures = append(pass.pkgFailures, p)
 			}
 			continue
@@ -516,7 +530,10 @@ func Summarize(w io.Writer, passes []*Pass, naming bool) bool {
 		for _, pf := range p.pkgFailures {
 			failed++
 			why := "it failed outside any test (see its output above)"
-			if pf.unbuilt {
+			switch {
+			case pf.missingSum:
+				why = "its tests did not build: go.sum lacks modules they import (parigot's library may need new ones since an upgrade): run go mod tidy in the app's module, then test again"
+			case pf.unbuilt:
 				why = "its tests did not compile (the compiler's errors are above)"
 			}
 			fail("FAIL package "+pf.pkg, ": "+why, p.mode)

@@ -125,6 +125,27 @@ func TestAPackageThatDidNotCompileIsSaidToHaveNotCompiled(t *testing.T) {
 	}
 }
 
+// A package whose imports' modules go.sum lacks (a library of parigot
+// that needs new ones, after an upgrade) is told to run go mod tidy, not
+// the go get the go command suggests.
+func TestAPackageWhoseGoSumLacksModulesIsToldToTidy(t *testing.T) {
+	const unset = `{"ImportPath":"example.com/x/print","Action":"build-output","Output":"# app\n"}
+{"ImportPath":"example.com/x/print","Action":"build-output","Output":"/src/parigot/codegen/source.go:14:2: missing go.sum entry for module providing package example.com/x/print (imported by parigot.dev/parigot/codegen); to add:\n"}
+{"ImportPath":"example.com/x/print","Action":"build-output","Output":"\tgo get parigot.dev/parigot/codegen@v0.0.0\n"}
+{"ImportPath":"example.com/x/print","Action":"build-fail"}
+{"Action":"start","Package":"app"}
+{"Action":"output","Package":"app","Output":"FAIL\tapp [setup failed]\n"}
+{"Action":"fail","Package":"app","Elapsed":0,"FailedBuild":"example.com/x/print"}
+`
+	pass := read(strings.NewReader(unset), "single", false, &bytes.Buffer{})
+	var summary bytes.Buffer
+	Summarize(&summary, []*Pass{pass}, false)
+	want := "FAIL package app: its tests did not build: go.sum lacks modules they import (parigot's library may need new ones since an upgrade): run go mod tidy in the app's module, then test again\n0 passed, 1 failed\n"
+	if summary.String() != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", summary.String(), want)
+	}
+}
+
 func TestAllPassedEndsWithTheCountAndSucceeds(t *testing.T) {
 	ok := strings.Split(events, "\n")[:5]
 	pass := read(strings.NewReader(strings.Join(ok, "\n")), "single", false, &bytes.Buffer{})
