@@ -63,6 +63,79 @@ func TestTheRestartLineSaysTheWait(t *testing.T) {
 	}
 }
 
+// A service has MaxRestarts restarts in any RestartWindow: a fourth failure
+// within the window leaves it down, but restarts out of the window no
+// longer count, so a service that fails now and then over a long run is
+// restarted each time.
+func TestRestartsAreCountedWithinTheirWindow(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name  string
+		after []time.Duration // when each failure comes, from start
+		want  []string        // which restart each one is, or "down"
+	}{
+		{"three failures in a minute are restarted, the fourth is not",
+			[]time.Duration{0, 20 * time.Second, 40 * time.Second, time.Minute},
+			[]string{"1", "2", "3", "down"}},
+		{"a failure a day is restarted each time",
+			[]time.Duration{0, 24 * time.Hour, 48 * time.Hour, 72 * time.Hour, 96 * time.Hour},
+			[]string{"1", "1", "1", "1", "1"}},
+		{"restarts drop out of the window one by one",
+			[]time.Duration{0, time.Minute, 2 * time.Minute, RestartWindow + time.Second, RestartWindow + 2*time.Second},
+			[]string{"1", "2", "3", "3", "down"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var r Restarts
+			var got []string
+			for _, d := range c.after {
+				n, ok := r.Take(start.Add(d), Backoff{}.RestartWindow())
+				if !ok {
+					got = append(got, "down")
+					continue
+				}
+				got = append(got, fmt.Sprint(n))
+			}
+			if strings.Join(got, " ") != strings.Join(c.want, " ") {
+				t.Errorf("restarts %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// A service that panics more than MaxRestarts times in a run, each time
+// after its earlier restarts have left the window, is restarted each time
+// and serves after the last: a run of weeks does not end its service's
+// restarts, and the run keeps the latest of its failures, not every one.
+func TestAServiceThatFailsNowAndThenIsRestartedEachTime(t *testing.T) {
+	faulty := &GuestSpec{Name: "faulty", Kind: Service, Wasm: wasm(t, "faulty"), Implements: []string{"test.Faulty"},
+		MethodTimeout: time.Minute, Restart: RestartOnFailure}
+	caller := &GuestSpec{Name: "faultcaller", Kind: Program, Wasm: wasm(t, "faultcaller"), Requires: []string{"faulty"},
+		Env: []string{"FAULT=Panic", fmt.Sprintf("TIMES=%d", MaxRestarts+2)}}
+	var out bytes.Buffer
+	// A window of a nanosecond stands for the hours between the failures
+	// of a long run.
+	res, err := Run(t.Context(), Config{Guests: []*GuestSpec{faulty, caller}, Stdout: &out, Stderr: &out,
+		Backoff: Backoff{Waits: []time.Duration{0}, Window: time.Nanosecond}})
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	const panicked = "faultcaller | Panic: test.Faulty/Panic: unavailable: service faulty panicked"
+	want := []string{"faultcaller | Hello: ok"}
+	for range MaxRestarts + 2 {
+		want = append(want, panicked)
+	}
+	assertLines(t, out.String(), append(want, "faultcaller | Hello: ok"))
+	if n := strings.Count(out.String(), "restarting it (1 of 3)"); n != MaxRestarts+2 {
+		t.Errorf("the host said %d restarts, each the first in its window, want %d:\n%s", n, MaxRestarts+2, out.String())
+	}
+	if strings.Contains(out.String(), "down for the rest of the run") {
+		t.Errorf("the service went down for good:\n%s", out.String())
+	}
+	if res.ExitCode != 0 || len(res.Failures) != MaxRestarts+1 {
+		t.Errorf("exit %d, %d failures kept; want 0 and the latest %d", res.ExitCode, len(res.Failures), MaxRestarts+1)
+	}
+}
+
 // timedLines notes when each line written to it arrived.
 type timedLines struct {
 	mu      sync.Mutex

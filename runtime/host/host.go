@@ -54,17 +54,51 @@ type RestartPolicy int
 
 const (
 	RestartNever     RestartPolicy = iota // leave it down: its callers get "unavailable"
-	RestartOnFailure                      // start it again, up to MaxRestarts times
+	RestartOnFailure                      // start it again, up to MaxRestarts times in a RestartWindow
 )
 
-// MaxRestarts bounds the restarts of one service in one run.
+// MaxRestarts bounds the restarts of one service within a RestartWindow.
 const MaxRestarts = 3
 
-// Allows reports whether a guest of kind that failed and has been restarted
-// restarts times already comes back once more: the one home of the restart
-// decision, for both modes.
-func (p RestartPolicy) Allows(kind Kind, restarts int) bool {
-	return p == RestartOnFailure && kind == Service && restarts < MaxRestarts
+// RestartWindow is the span in which a service may be restarted
+// MaxRestarts times. A service that fails a fourth time within it is
+// failing in a loop, or too often to be left to restarts, and stays down; a
+// service that fails now and then, over a run of weeks, is restarted each
+// time. Ten minutes holds any loop of failures (three restarts take 1.25s
+// of backoff, and a few seconds of starting), yet is short next to a run
+// that serves for days, whose fourth failure of the week must not be its
+// last.
+const RestartWindow = 10 * time.Minute
+
+// Allows reports whether a guest of kind that failed may come back by its
+// policy; Restarts.Take says whether its service has restarts left.
+func (p RestartPolicy) Allows(kind Kind) bool {
+	return p == RestartOnFailure && kind == Service
+}
+
+// Restarts counts the restarts of one service (all its replicas): the one
+// home of the rule that bounds them, for both modes. The zero Restarts has
+// none; it is not safe for concurrent use.
+type Restarts struct {
+	at []time.Time // the restarts within the window of the latest, oldest first
+}
+
+// Take counts a restart at now, unless MaxRestarts came within window
+// (Backoff.RestartWindow) before now, and says which restart in that window
+// it is (from 1).
+func (r *Restarts) Take(now time.Time, window time.Duration) (n int, ok bool) {
+	recent := r.at[:0]
+	for _, t := range r.at {
+		if now.Sub(t) < window {
+			recent = append(recent, t)
+		}
+	}
+	r.at = recent
+	if len(r.at) >= MaxRestarts {
+		return len(r.at), false
+	}
+	r.at = append(r.at, now)
+	return len(r.at), true
 }
 
 // RestartLine is what the host prints when it restarts a guest after f, the
@@ -112,6 +146,17 @@ type Backoff struct {
 	// Healthy is how long a run of the service must have lasted for its
 	// failure to be restarted at once. Zero: 10s.
 	Healthy time.Duration `json:"healthy,omitempty"`
+	// Window is the span in which a service may be restarted MaxRestarts
+	// times. Zero: RestartWindow.
+	Window time.Duration `json:"window,omitempty"`
+}
+
+// RestartWindow is b.Window unless it is zero.
+func (b Backoff) RestartWindow() time.Duration {
+	if b.Window > 0 {
+		return b.Window
+	}
+	return RestartWindow
 }
 
 // DefaultHealthyRun is Backoff.Healthy unless it says otherwise.
@@ -398,7 +443,7 @@ func (cfg Config) withDefaults() Config {
 // Result is how a run ended.
 type Result struct {
 	ExitCode int       // the programs' exit code: the first non-zero one, else 0
-	Failures []Failure // guests that crashed or overran, restarts included, in the order they failed
+	Failures []Failure // guests that crashed or overran, restarts included, in the order they failed: of each guest, its latest MaxRestarts+1
 }
 
 // DefaultCacheDir is where compiled guests are cached between runs:

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,14 +22,15 @@ import (
 type ended struct {
 	in       *instance
 	end      ending    // how its last run ended
-	failures []Failure // every failure on the way, restarts included
+	failures []Failure // the failures on the way, restarts included: the latest MaxRestarts+1
 }
 
 // supervise runs a guest until it is done for good: it restarts a service
 // that failed when its policy says so, and then reports on r.done.
 func (r *run) supervise(ctx context.Context, in *instance) {
 	var failures []Failure
-	for restarts := 0; ; restarts++ {
+	var restarts Restarts
+	for {
 		if s := in.swapTo.Swap(nil); s != nil { // a reload came between two runs
 			in.swapIn(s)
 		}
@@ -39,7 +41,7 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 		if s := in.swapTo.Swap(nil); s != nil && ctx.Err() == nil && !in.stopping.Load() {
 			// Stopped for a reload: the new version takes over the inbox.
 			in.swapIn(s)
-			restarts = -1
+			restarts = Restarts{}
 			continue
 		}
 		if s := in.starting; s != nil {
@@ -51,7 +53,7 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 					r.say("parigot: %s", f)
 				}
 				in.giveWay(s)
-				restarts = -1
+				restarts = Restarts{}
 				continue
 			}
 			s.oldRT.Close(context.Background())
@@ -60,6 +62,9 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 		if f := end.failure; f != nil {
 			f.Replica = r.cfg.Replica
 			failures = append(failures, *f)
+			if len(failures) > MaxRestarts+1 { // a run of weeks keeps the latest, not every one
+				failures = slices.Delete(failures, 0, 1)
+			}
 			reason = f.Reason()
 		}
 		in.setPanicMessage(end.panicMessage) // before close, whose replies a subscription reads it with
@@ -71,7 +76,7 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 				p.Pause(in.spec.Name)
 			}
 		}
-		if n, ok := r.restart(ctx, in, end, restarts); ok {
+		if n, ok := r.restart(ctx, in, end, &restarts); ok {
 			in.restarting.Store(true) // until reset
 			wait := r.cfg.Backoff.Wait(n, ran)
 			r.say("%s", RestartLine(*end.failure, n, wait))
@@ -94,19 +99,18 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 	}
 }
 
-// restart decides whether in, whose run ended as end after it was
-// restarted restarts times in this run, comes back, and which restart of
-// its service that is (from 1): by its policy, unless the run is ending,
-// and, with Config.Restart, by the count of the service's restarts kept
-// there.
-func (r *run) restart(ctx context.Context, in *instance, end ending, restarts int) (int, bool) {
-	if end.failure == nil || !in.spec.Restart.Allows(in.spec.Kind, restarts) || r.ending(ctx, in) {
+// restart decides whether in, whose run ended as end, comes back, and
+// which restart of its service in the RestartWindow that is (from 1): by
+// its policy, unless the run is ending, and by the count of the service's
+// restarts, restarts, or with Config.Restart the count kept there.
+func (r *run) restart(ctx context.Context, in *instance, end ending, restarts *Restarts) (int, bool) {
+	if end.failure == nil || !in.spec.Restart.Allows(in.spec.Kind) || r.ending(ctx, in) {
 		return 0, false
 	}
 	if r.cfg.Restart != nil {
 		return r.cfg.Restart()
 	}
-	return restarts + 1, true
+	return restarts.Take(time.Now(), r.cfg.Backoff.RestartWindow())
 }
 
 // ending reports whether in's run is ending, so that it must not start

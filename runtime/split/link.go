@@ -87,11 +87,11 @@ type notice struct {
 // restartGrant is the supervisor's answer to a child asking to restart its guest
 // (report.Restart): the supervisor counts the restarts of each service,
 // across its replicas and their processes, so that a service restarts at
-// most host.MaxRestarts times in a run, as in single mode, however many
-// replicas it has and however its processes ended.
+// most host.MaxRestarts times in a host.RestartWindow, as in single mode,
+// however many replicas it has and however its processes ended.
 type restartGrant struct {
-	// Restart is which restart of the service this is (from 1); 0: none,
-	// the service has used its restarts.
+	// Restart is which restart of the service in the window this is (from
+	// 1); 0: none, the service has used its restarts.
 	Restart int `json:"restart"`
 }
 

@@ -173,8 +173,9 @@ type supervisor struct {
 	own io.Writer
 	// restarts counts the restarts of each service (by name) in the run,
 	// those of every replica and process of it, by their hosts or by the
-	// supervisor: together at most host.MaxRestarts, as in single mode.
-	restarts map[string]int
+	// supervisor: together at most host.MaxRestarts in a
+	// host.RestartWindow, as in single mode.
+	restarts map[string]*host.Restarts
 	// downs counts the processes of each service that ended for good: a
 	// service all of whose processes have is down for good, and the
 	// children whose guests require it do not wait for it.
@@ -247,7 +248,7 @@ func newSupervisor(opts Options) (*supervisor, error) {
 		}
 		opts.Executable = exe
 	}
-	s := &supervisor{opts: opts, running: map[*child]bool{}, waiting: map[*child]*time.Timer{}, restarts: map[string]int{},
+	s := &supervisor{opts: opts, running: map[*child]bool{}, waiting: map[*child]*time.Timer{}, restarts: map[string]*host.Restarts{},
 		downs: NewDowns(opts.Guests), own: host.OwnLines(opts.Stderr, opts.LogJSON), natsBack: make(chan struct{})}
 	only := map[string]bool{}
 	for _, n := range opts.Only {
@@ -691,14 +692,15 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 	// The child's own host restarts its guest by its policy; only a child
 	// killed from outside, or started again and unable to start, comes
 	// back here, by the same policy.
-	if f := res.Failures; len(f) == 1 && (f[0].Cause == host.CauseKilled || notStarted) && ctx.Err() == nil && s.restart(c) {
-		n := s.restarts[c.spec.Name]
-		wait := s.opts.Backoff.Wait(n, time.Since(c.started))
-		fmt.Fprintln(s.own, host.RestartLine(f[0], n, wait))
-		s.res.Failures[len(s.res.Failures)-1].Said = true
-		c.restarted = true
-		s.startAfter(c, wait)
-		return
+	if f := res.Failures; len(f) == 1 && (f[0].Cause == host.CauseKilled || notStarted) && ctx.Err() == nil {
+		if n, ok := s.restart(c); ok {
+			wait := s.opts.Backoff.Wait(n, time.Since(c.started))
+			fmt.Fprintln(s.own, host.RestartLine(f[0], n, wait))
+			s.res.Failures[len(s.res.Failures)-1].Said = true
+			c.restarted = true
+			s.startAfter(c, wait)
+			return
+		}
 	}
 	if !c.ready {
 		f := host.Failure{Guest: c.spec.Name, Replica: c.replica, Kind: c.spec.Kind, Cause: host.CauseExited, ExitCode: res.ExitCode}
@@ -778,22 +780,27 @@ func (s *supervisor) startAgain(c *child) {
 }
 
 // restart counts a restart of c's service, when its policy and the
-// service's restarts so far allow one, and says whether it does.
-func (s *supervisor) restart(c *child) bool {
-	if !c.spec.Restart.Allows(c.spec.Kind, s.restarts[c.spec.Name]) {
-		return false
+// service's restarts in the host.RestartWindow allow one, and says which
+// restart in that window it is (from 1).
+func (s *supervisor) restart(c *child) (n int, ok bool) {
+	if !c.spec.Restart.Allows(c.spec.Kind) {
+		return 0, false
 	}
-	s.restarts[c.spec.Name]++
-	return true
+	r := s.restarts[c.spec.Name]
+	if r == nil {
+		r = &host.Restarts{}
+		s.restarts[c.spec.Name] = r
+	}
+	return r.Take(time.Now(), s.opts.Backoff.RestartWindow())
 }
 
 // grantRestart answers c's host, which asks to restart its guest: which
-// restart of the service it is, or none when the service has used its
-// restarts.
+// restart of the service in the window it is, or none when the service has
+// used its restarts.
 func (s *supervisor) grantRestart(c *child) {
 	g := restartGrant{}
-	if s.restart(c) {
-		g.Restart = s.restarts[c.spec.Name]
+	if n, ok := s.restart(c); ok {
+		g.Restart = n
 	}
 	s.tell(c, notice{Grant: &g})
 }
