@@ -85,8 +85,9 @@ type ChildOptions struct {
 	// they find. Nil: nothing compared.
 	Fingerprints map[string]Fingerprint
 
-	// sockets is the supervisor's directory for direct connections'
-	// sockets (hello.Sockets); empty: the temporary directory.
+	// sockets is the directory the supervisor made for this process's
+	// direct-connection socket (hello.Sockets); empty: the temporary
+	// directory.
 	sockets string
 }
 

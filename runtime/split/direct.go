@@ -249,15 +249,16 @@ type heldCall struct {
 // relayed call overtake the call made before it there.
 const orderWait = 20 * time.Millisecond
 
-// socketDir makes the directory of a process's socket: in the run's
-// (which the supervisor removes), or, without one, in the temporary
-// directory, named so that the next process to make one removes it if
-// this one is killed before it can.
-func socketDir(run string) (string, error) {
-	if run == "" {
+// socketDir is the directory of a process's socket: the one its
+// supervisor made for it (which the supervisor removes when the process
+// ends), or, without one, a new one in the temporary directory, named so
+// that the next process to make one removes it if this one is killed
+// before it can.
+func socketDir(own string) (string, error) {
+	if own == "" {
 		return tempdir.Make(tempdir.Direct)
 	}
-	return os.MkdirTemp(run, "parigot-")
+	return own, nil
 }
 
 // listenDirect opens the socket in a directory of its own, readable only

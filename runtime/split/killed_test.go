@@ -2,13 +2,19 @@ package split
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"parigot.dev/parigot/runtime/host"
 )
@@ -62,5 +68,83 @@ func TestCallsInFlightToAKilledServiceFailAtOnceNotAtTheirDeadline(t *testing.T)
 	}
 	if strings.Contains(out, "deadline exceeded") {
 		t.Errorf("calls to the killed service waited for their deadline:\n%s\nstderr:\n%s", said, errOut)
+	}
+}
+
+// A service process killed from outside, which cannot remove the
+// directory of its direct-connection socket, leaves none behind: the
+// supervisor removes it once the process has ended, so that a run that
+// restarts its processes again and again (each restart out of the
+// restarts' window) keeps as many socket directories as it has
+// processes. Measured where the run keeps them, after each kill, once
+// both replicas are ready again.
+func TestAKilledProcessLeavesNoSocketDirectoryBehind(t *testing.T) {
+	guests := testGuests(t, 2)[:1] // two echo replicas: a run that serves until stopped; built before TMPDIR changes
+	// The run's temporary directory, of a short name: a socket's path is
+	// short.
+	tmp, err := os.MkdirTemp("", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	t.Setenv("TMPDIR", tmp)
+	guests[0].Restart = host.RestartOnFailure
+	ns := startConfiguredServer(t, "")
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	socketDirs := func() int {
+		runs, _ := filepath.Glob(filepath.Join(tmp, "parigot-run-*"))
+		n := 0
+		for _, run := range runs {
+			entries, _ := os.ReadDir(run)
+			n += len(entries)
+		}
+		return n
+	}
+	var pid atomic.Int64
+	ctx, cancel := context.WithCancel(t.Context())
+	type ran struct {
+		out, errOut string
+		err         error
+	}
+	result := make(chan ran, 1)
+	go func() { // the run serves until cancel
+		_, out, errOut, err := superviseWatching(ctx, t, guests, Options{Conn: Conn{URL: ns.ClientURL()},
+			Backoff: host.Backoff{Waits: []time.Duration{0}, Window: time.Nanosecond},
+			Started: func(label string, p int) {
+				if label == "echo#2" {
+					pid.Store(int64(p))
+				}
+			}}, nil, nil)
+		result <- ran{out, errOut, err}
+	}()
+	problem := func(format string, args ...any) {
+		cancel()
+		r := <-result
+		t.Fatalf(format+"\nstdout:\n%s\nstderr:\n%s", append(args, r.out, r.errOut)...)
+	}
+	if !eventually(ctx, func() bool { return readyReplicas(nc, "echo") == 2 }) {
+		problem("gave up waiting for both replicas to be ready")
+	}
+	before := socketDirs()
+	for kill := 1; kill <= host.MaxRestarts+1; kill++ {
+		killed := pid.Load()
+		syscall.Kill(int(killed), syscall.SIGKILL)
+		if !eventually(ctx, func() bool { return pid.Load() != killed && readyReplicas(nc, "echo") == 2 }) {
+			problem("gave up waiting for echo#2 to be ready again after kill %d", kill)
+		}
+		if n := socketDirs(); n != before {
+			problem("after kill %d, the run keeps %d socket directories, want %d, as before", kill, n, before)
+		}
+	}
+	cancel()
+	if r := <-result; !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("err %v, want the test's end of the run\nstdout:\n%s\nstderr:\n%s", r.err, r.out, r.errOut)
+	}
+	if n := socketDirs(); n != 0 {
+		t.Errorf("the run left %d socket directories behind", n)
 	}
 }

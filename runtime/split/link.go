@@ -54,8 +54,9 @@ type hello struct {
 	// Lines: the supervisor wants each line of the guest's output as a
 	// report (Options.Lines).
 	Lines bool `json:"lines,omitempty"`
-	// Sockets is the directory to make the direct connections' socket in,
-	// which the supervisor removes when the run ends; empty: one's own.
+	// Sockets is the directory of the process's direct-connection socket,
+	// made for it alone, which the supervisor removes when the process
+	// ends; empty: one's own in the temporary directory.
 	Sockets string `json:"sockets,omitempty"`
 	// Elsewhere names the app's guests that no child of this supervisor
 	// hosts (ChildOptions.Elsewhere).

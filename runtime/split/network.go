@@ -127,7 +127,7 @@ type Network struct {
 	// services beyond those the manifest declares (ChildOptions.AcrossMachines,
 	// AcrossMachines).
 	acrossMachines bool
-	sockets        string // where to make the direct connections' socket; empty: the temporary directory
+	sockets        string // the directory of the direct connections' socket, made for this process; empty: make one in the temporary directory
 	// directHost is the address of this machine where the local services
 	// also listen for direct connections from other machines
 	// (ChildOptions.DirectHost); "": they do not.

@@ -187,10 +187,12 @@ type supervisor struct {
 	stopServe context.CancelFunc
 	res       host.Result
 	err       error // the first error: what Supervise returns
-	// sockets is the directory the children make their direct-connection
-	// sockets in, removed with all in it when the run ends: a child killed
-	// by a signal cannot remove its own. Empty: each child's own temporary
-	// directory.
+	// sockets holds a directory for each child process's direct-connection
+	// socket, which the supervisor makes before it starts the process and
+	// removes once the process has ended (watchChild): a child killed by a
+	// signal cannot remove its own, and a run of weeks restarts many. What
+	// is left is removed with it when the run ends. Empty: each child's
+	// own temporary directory.
 	sockets string
 }
 
@@ -500,6 +502,7 @@ func (s *supervisor) start(c *child) error {
 		downW.Close()
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
+	sockets := s.socketDir()
 	c.cmd = &exec.Cmd{
 		Path:        s.opts.Executable,
 		Args:        append([]string{"parigot"}, s.opts.ChildArgs(c.spec.Name)...),
@@ -515,9 +518,10 @@ func (s *supervisor) start(c *child) error {
 	if err != nil {
 		downW.Close()
 		upR.Close()
+		removeSocketDir(sockets)
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
-	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, AcrossMachines: s.opts.Conn.URL != "", Lines: s.opts.Lines != nil, Sockets: s.sockets, Elsewhere: s.elsewhere(),
+	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, AcrossMachines: s.opts.Conn.URL != "", Lines: s.opts.Lines != nil, Sockets: sockets, Elsewhere: s.elsewhere(),
 		Progress: saysProgress(c), Backoff: s.opts.Backoff, Down: s.downs.Among(c.spec.Requires)})
 	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
 	c.down = downW
@@ -526,8 +530,30 @@ func (s *supervisor) start(c *child) error {
 		s.opts.Started(c.label, c.cmd.Process.Pid)
 	}
 	s.running[c] = true
-	go s.watchChild(c, c.cmd, upR)
+	go s.watchChild(c, c.cmd, upR, sockets)
 	return nil
+}
+
+// socketDir makes the directory of one child process's direct-connection
+// socket in the run's; "" (the child makes its own in the temporary
+// directory) without a run's, or when it cannot be made.
+func (s *supervisor) socketDir() string {
+	if s.sockets == "" {
+		return ""
+	}
+	dir, err := os.MkdirTemp(s.sockets, "p")
+	if err != nil {
+		return ""
+	}
+	return dir
+}
+
+// removeSocketDir removes the directory of a child process's socket, once
+// the process has ended.
+func removeSocketDir(dir string) {
+	if dir != "" {
+		os.RemoveAll(dir)
+	}
 }
 
 // saysProgress reports whether c's process says how compiling its guest
@@ -540,8 +566,9 @@ func (s *supervisor) start(c *child) error {
 func saysProgress(c *child) bool { return c.replica <= 1 || c.restarted }
 
 // watchChild sends c's reports as events, then its exit with the last
-// report. It runs on its own goroutine, one per start of a child.
-func (s *supervisor) watchChild(c *child, cmd *exec.Cmd, up *os.File) {
+// report, once it has removed the process's socket directory, sockets. It
+// runs on its own goroutine, one per start of a child.
+func (s *supervisor) watchChild(c *child, cmd *exec.Cmd, up *os.File, sockets string) {
 	var last *report
 	sc := bufio.NewScanner(up)
 	sc.Buffer(nil, 1<<20)
@@ -564,6 +591,7 @@ func (s *supervisor) watchChild(c *child, cmd *exec.Cmd, up *os.File) {
 	}
 	up.Close()
 	err := cmd.Wait() // returns once the child's output is copied
+	removeSocketDir(sockets)
 	c.out.Flush()
 	c.err.Flush()
 	s.events <- childEvent{c: c, report: last, exited: true, err: err}
