@@ -109,3 +109,65 @@ func TestStoresAndTopicsOnAServerGivenByURL(t *testing.T) {
 		}
 	}
 }
+
+// A service's user may answer what it receives, and the server keeps each
+// reply subject that the user may not publish to already for a minute: a
+// listing of a store's keys delivers each key with an ack subject as its
+// reply, so a service listing a large store often made the server keep
+// hundreds of MB. The service may publish there, so nothing is kept.
+func TestAServiceListingItsStoreLeavesTheServerNoRepliesToKeep(t *testing.T) {
+	guests := []*host.GuestSpec{{Name: "lister", Kind: host.Service, Implements: []string{"test.Lister"}, MethodTimeout: time.Second,
+		Replicas: 1, Uses: []string{"store.vault"}}}
+	st := &State{Stores: []state.StoreSpec{{Name: "vault"}}, Ephemeral: true}
+	srv, err := StartStateServer("test", guests, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	lister := connectAs(t, srv, "lister")
+	e, err := state.Open(t.Context(), lister, state.Options{App: "test", Stores: st.Stores, Uses: []string{"store.vault"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	kv, err := e.JetStream().KeyValue(t.Context(), state.Bucket("test", "vault"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(t.Context(), "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	// A listing's delivery of key k, by a consumer like ListKeys's: pushed
+	// to an inbox of the service, headers only, with an ack subject in the
+	// bucket's stream as its reply.
+	stream := "KV_" + state.Bucket("test", "vault")
+	inbox := lister.NewRespInbox()
+	deliveries, err := lister.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	create, _ := json.Marshal(map[string]any{"stream_name": stream, "config": map[string]any{
+		"deliver_subject": inbox, "filter_subject": "$KV." + state.Bucket("test", "vault") + ".>", "deliver_policy": "last_per_subject", "ack_policy": "none", "headers_only": true,
+		"flow_control": true, "idle_heartbeat": int64(5 * time.Second), "mem_storage": true, "inactive_threshold": int64(time.Minute)}})
+	resp, err := lister.Request("$JS.API.CONSUMER.CREATE."+stream, create, patience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(resp.Data), `"error"`) {
+		t.Fatalf("creating the listing's consumer: %s", resp.Data)
+	}
+	msg, err := deliveries.NextMsg(patience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := msg.Reply
+	if !strings.HasPrefix(reply, "$JS.ACK.") {
+		t.Fatalf("the listing's delivery has the reply %q, not an ack subject", reply)
+	}
+	if err := lister.Publish(reply, nil); err != nil {
+		t.Fatal(err)
+	}
+	if refused(t, lister) {
+		t.Errorf("the service may not publish %q, the reply of a listing's delivery of a key of its store, so the server keeps each one it delivers: %v", reply, lister.LastError())
+	}
+}

@@ -79,6 +79,15 @@ func StoreReadSubjects(app, store string) []string {
 		"$JS.API.CONSUMER.CREATE." + stream, "$JS.API.CONSUMER.CREATE." + stream + ".>", // listing keys
 		"$JS.API.CONSUMER.DELETE." + stream + ".>",
 		"$JS.FC." + stream + ".>",
+		// Each key a listing delivers carries an ack subject as its reply.
+		// A service's user may answer whatever it receives for a while
+		// (allow_responses), and the server keeps each reply subject it
+		// may not publish to already until then: a minute of every key
+		// listed, which for a store of thousands of keys listed often came
+		// to hundreds of MB in the server, and most of a core spent
+		// pruning them. Allowed, they are not kept; the listing's consumer
+		// takes no acks, so an ack changes nothing.
+		"$JS.ACK." + stream + ".>",
 	}
 }
 
