@@ -157,6 +157,17 @@ func (d *dashboard) programsEnded() {
 	fmt.Fprintf(d.stderr, "parigot: %s; its services and the dashboard serve until interrupted (Ctrl-C)\n", what)
 }
 
+// interrupted says, on w, how a run ends that Ctrl-C ended once its
+// programs had: with their exit code; or, with no program (here), with 0
+// unless a guest failed.
+func (d *dashboard) interrupted(w io.Writer) {
+	if d.noPrograms != "" {
+		fmt.Fprintf(w, "parigot: interrupted; %s, so the run ends with 0 unless a guest failed\n", d.noPrograms)
+		return
+	}
+	fmt.Fprintf(w, "parigot: interrupted; the app's programs had ended, and give the run its exit code\n")
+}
+
 // only is split mode's --only: the guests this process runs. When none
 // of them is a program, no program's end is waited for here.
 func (d *dashboard) only(app *manifest.App, names []string) {

@@ -506,18 +506,27 @@ func TestTheDashboardSaysWhyTheServicesServeOn(t *testing.T) {
 		noPrograms string
 		only       []string
 		want       string
+		// interrupted is what Ctrl-C then says.
+		interrupted string
 	}{
-		{"", nil, "parigot: the app's programs have ended; its services and the dashboard serve until interrupted (Ctrl-C)\n"},
-		{"", []string{"back", "start"}, "parigot: the app's programs have ended; its services and the dashboard serve until interrupted (Ctrl-C)\n"},
-		{"", []string{"front", "back"}, "parigot: no program of the app runs here (--only); its services and the dashboard serve until interrupted (Ctrl-C)\n"},
-		{"the app has no programs", nil, "parigot: the app has no programs; its services and the dashboard serve until interrupted (Ctrl-C)\n"},
+		{"", nil, "parigot: the app's programs have ended; its services and the dashboard serve until interrupted (Ctrl-C)\n",
+			"parigot: interrupted; the app's programs had ended, and give the run its exit code\n"},
+		{"", []string{"back", "start"}, "parigot: the app's programs have ended; its services and the dashboard serve until interrupted (Ctrl-C)\n",
+			"parigot: interrupted; the app's programs had ended, and give the run its exit code\n"},
+		{"", []string{"front", "back"}, "parigot: no program of the app runs here (--only); its services and the dashboard serve until interrupted (Ctrl-C)\n",
+			"parigot: interrupted; no program of the app runs here (--only), so the run ends with 0 unless a guest failed\n"},
+		{"the app has no programs", nil, "parigot: the app has no programs; its services and the dashboard serve until interrupted (Ctrl-C)\n",
+			"parigot: interrupted; the app has no programs, so the run ends with 0 unless a guest failed\n"},
 	} {
-		var out strings.Builder
+		var out, ctrlC strings.Builder
 		d := &dashboard{stderr: &out, noPrograms: c.noPrograms}
 		d.only(app, c.only)
 		d.programsEnded()
 		if out.String() != c.want {
 			t.Errorf("%q, --only %v: %q, want %q", c.noPrograms, c.only, out.String(), c.want)
+		}
+		if d.interrupted(&ctrlC); ctrlC.String() != c.interrupted {
+			t.Errorf("%q, --only %v, then Ctrl-C: %q, want %q", c.noPrograms, c.only, ctrlC.String(), c.interrupted)
 		}
 	}
 }

@@ -304,7 +304,7 @@ for it, up to --nats-wait (2m; 0: not at all), and says so.`,
 				// Ctrl-C is how a run with a dashboard ends, once its
 				// programs have: with their exit code, said as such.
 				err = nil
-				fmt.Fprintf(own, "parigot: interrupted; the app's programs had ended, and give the run its exit code\n")
+				dash.interrupted(own)
 			}
 			if err != nil {
 				return err
