@@ -30,7 +30,7 @@ var (
 		{Type: "gateway", LabelNames: []string{"name"}},
 	}}
 	storeSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "replicas"}, {Name: "history"}, {Name: "value"}}}
-	topicSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "replicas"}}}
+	topicSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "replicas"}, {Name: "max_age"}, {Name: "max_bytes"}}}
 	subscribeSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "topic", Required: true}, {Name: "method", Required: true}, {Name: "max_attempts"}}}
 	gatewaySchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "listen"}, {Name: "services"}, {Name: "cors_origins"}, {Name: "headers"}}}
 	appSchema       = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "module"}}}

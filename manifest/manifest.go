@@ -153,8 +153,14 @@ type Store struct {
 // listing it in uses may publish to, and whose subscriptions deliver each
 // message to a service method.
 type Topic struct {
-	Name      string
-	Replicas  int // copies on a NATS cluster: 1 to 5; default 1
+	Name     string
+	Replicas int // copies on a NATS cluster: 1 to 5; default 1
+	// MaxAge and MaxBytes bound what the topic keeps (its dead letters
+	// with it): a message older than MaxAge, or the oldest ones past
+	// MaxBytes, are removed, taken by their subscribers or not. Zero: no
+	// bound, the topic keeps every message.
+	MaxAge    time.Duration
+	MaxBytes  uint64
 	DeclRange hcl.Range
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -19,6 +20,14 @@ var (
 	historyBounds = bounds[int64]{
 		min: 1, max: 64, def: "1", show: showInt,
 		why: "JetStream keeps at most 64 values per key.",
+	}
+	topicMaxAgeBounds = bounds[time.Duration]{
+		min: time.Minute, max: 100 * 365 * 24 * time.Hour, def: `"720h"`, show: shortDuration,
+		why: "A message is removed once older than max_age, whether its subscribers took it or not: less than a minute would remove messages before a subscriber that restarts could take them. Leave max_age out to keep every message.",
+	}
+	topicMaxBytesBounds = bounds[uint64]{
+		min: 1 << 20, max: 1 << 50, def: `"1GiB"`, show: showSize,
+		why: "The oldest messages are removed once the topic holds more than max_bytes, whether its subscribers took them or not: at least 1MiB, so that a few of the largest messages fit. Leave max_bytes out to keep every message.",
 	}
 	maxAttemptsBounds = bounds[int64]{
 		min: 1, max: 1000, def: fmt.Sprint(DefaultMaxAttempts), show: showInt,
@@ -81,6 +90,16 @@ func (d *decoder) decodeTopic(b *hcl.Block) {
 	if attr := content.Attributes["replicas"]; attr != nil {
 		if n, ok := d.decodeWhole(attr, stateReplicasBounds); ok {
 			t.Replicas = int(n)
+		}
+	}
+	if attr := content.Attributes["max_age"]; attr != nil {
+		if age, ok := d.decodeDuration(attr, topicMaxAgeBounds); ok {
+			t.MaxAge = age
+		}
+	}
+	if attr := content.Attributes["max_bytes"]; attr != nil {
+		if n, ok := d.decodeSize(attr, topicMaxBytesBounds); ok {
+			t.MaxBytes = n
 		}
 	}
 	if first, ok := d.topics[t.Name]; ok {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // stateBlocks declares the store and topic the cases below refer to.
@@ -99,6 +100,21 @@ func TestAStoreValueNoProtoDefinesIsReported(t *testing.T) {
 	}
 }
 
+// A topic keeps every message unless it says how long or how much.
+func TestATopicsRetentionDecodes(t *testing.T) {
+	src := appBlock + "topic \"orders\" {\n  max_age   = \"720h\"\n  max_bytes = \"2GiB\"\n}\ntopic \"audit\" {}\n"
+	a, diags := Parse("parigot.hcl", []byte(src), "testdata/app")
+	if diags.HasErrors() {
+		t.Fatal(describe(diags))
+	}
+	if o := a.Topic("orders"); o.MaxAge != 720*time.Hour || o.MaxBytes != 2<<30 {
+		t.Errorf("topic orders keeps %v and %d bytes, want 720h and 2GiB", o.MaxAge, o.MaxBytes)
+	}
+	if au := a.Topic("audit"); au.MaxAge != 0 || au.MaxBytes != 0 {
+		t.Errorf("topic audit, declared without bounds, keeps %v and %d bytes, want no bound", au.MaxAge, au.MaxBytes)
+	}
+}
+
 func TestAnAppWithoutStoresOrTopicsHasNoState(t *testing.T) {
 	a, diags := Parse("parigot.hcl", []byte(appBlock), "testdata/app")
 	if diags.HasErrors() || a.HasState() {
@@ -183,6 +199,20 @@ var stateDiagnosticCases = []diagnosticCase{
 		summary: "Incorrect type for value",
 		detail:  `value = "bank.v1.Account"`,
 		at:      "2:11",
+	},
+	{
+		name:    "a topic's max_age under a minute is reported with the range and why",
+		src:     "topic \"events\" {\n  max_age = \"10s\"\n}\n",
+		summary: "max_age out of range",
+		detail:  "whether its subscribers took it or not",
+		at:      "2:13",
+	},
+	{
+		name:    "a topic's max_bytes that is not a size is reported with an example",
+		src:     "topic \"events\" {\n  max_bytes = \"1GB\"\n}\n",
+		summary: "Invalid max_bytes",
+		detail:  `max_bytes = "1GiB"`,
+		at:      "2:15",
 	},
 	{
 		name:    "a duplicate store is reported at its label",

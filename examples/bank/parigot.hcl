@@ -21,7 +21,11 @@ store "audit" {
   value = "bank.v1.Transfer"
 }
 
-topic "transfers" {}
+# Kept 30 days: the audit service takes each transfer within moments, and
+# a month leaves time to read and redeliver the dead letters.
+topic "transfers" {
+  max_age = "720h"
+}
 
 service "accounts" {
   source     = "./accounts"

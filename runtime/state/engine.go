@@ -32,6 +32,10 @@ type StoreSpec struct {
 type TopicSpec struct {
 	Name     string
 	Replicas int // 0: 1
+	// MaxAge and MaxBytes bound what the topic's stream keeps (its dead
+	// letters with it); zero: no bound (manifest.Topic).
+	MaxAge   time.Duration `json:",omitempty"`
+	MaxBytes uint64        `json:",omitempty"`
 }
 
 // Subscription delivers every message of Topic to Method of a service.
@@ -67,7 +71,7 @@ func SpecsFromManifest(app *manifest.App) ([]StoreSpec, []TopicSpec) {
 	}
 	var topics []TopicSpec
 	for _, t := range app.Topics {
-		topics = append(topics, TopicSpec{Name: t.Name, Replicas: t.Replicas})
+		topics = append(topics, TopicSpec{Name: t.Name, Replicas: t.Replicas, MaxAge: t.MaxAge, MaxBytes: t.MaxBytes})
 	}
 	return stores, topics
 }
@@ -193,8 +197,21 @@ func (e *Engine) openTopic(ctx context.Context, t TopicSpec, storage jetstream.S
 		Replicas:    max(t.Replicas, 1),
 		MaxMsgSize:  abi.MaxValue,
 		Retention:   jetstream.LimitsPolicy,
+		// The oldest messages go first once a bound is reached: a topic
+		// that refused new ones would fail its publishers instead.
+		MaxAge:   t.MaxAge,
+		MaxBytes: maxBytes(t.MaxBytes),
+		Discard:  jetstream.DiscardOld,
 	})
 	return err
+}
+
+// maxBytes is a topic's MaxBytes as a stream's: -1 for no bound.
+func maxBytes(n uint64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return int64(n)
 }
 
 // Endpoint returns where a guest's operations on a store (kind
