@@ -440,10 +440,40 @@ func (cfg Config) withDefaults() Config {
 	return cfg
 }
 
+// FailuresKept is how many failures a run keeps of each guest: its
+// latest. A service is restarted for as long as it fails no more than
+// MaxRestarts times in a RestartWindow, so over a run of weeks its
+// failures have no bound; the latest say what went wrong.
+const FailuresKept = MaxRestarts + 1
+
+// AppendFailures is fs with add appended, and of each guest only its
+// latest FailuresKept failures, in order: the one home of that bound, for
+// both modes.
+func AppendFailures(fs []Failure, add ...Failure) []Failure {
+	fs = append(fs, add...)
+	if len(fs) <= FailuresKept {
+		return fs
+	}
+	seen := make(map[string]int)
+	keep := make([]bool, len(fs))
+	for i := len(fs) - 1; i >= 0; i-- {
+		seen[fs[i].Guest]++
+		keep[i] = seen[fs[i].Guest] <= FailuresKept
+	}
+	out := fs[:0]
+	for i, f := range fs {
+		if keep[i] {
+			out = append(out, f)
+		}
+	}
+	clear(fs[len(out):])
+	return out
+}
+
 // Result is how a run ended.
 type Result struct {
 	ExitCode int       // the programs' exit code: the first non-zero one, else 0
-	Failures []Failure // guests that crashed or overran, restarts included, in the order they failed: of each guest, its latest MaxRestarts+1
+	Failures []Failure // guests that crashed or overran, restarts included, in the order they failed: of each guest, its latest FailuresKept (AppendFailures)
 }
 
 // DefaultCacheDir is where compiled guests are cached between runs:

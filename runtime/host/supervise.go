@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -22,7 +21,7 @@ import (
 type ended struct {
 	in       *instance
 	end      ending    // how its last run ended
-	failures []Failure // the failures on the way, restarts included: the latest MaxRestarts+1
+	failures []Failure // the failures on the way, restarts included: the latest FailuresKept
 }
 
 // supervise runs a guest until it is done for good: it restarts a service
@@ -61,10 +60,7 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 		reason := fmt.Sprintf("%s %s was stopped", in.spec.Kind, in.spec.Name)
 		if f := end.failure; f != nil {
 			f.Replica = r.cfg.Replica
-			failures = append(failures, *f)
-			if len(failures) > MaxRestarts+1 { // a run of weeks keeps the latest, not every one
-				failures = slices.Delete(failures, 0, 1)
-			}
+			failures = AppendFailures(failures, *f)
 			reason = f.Reason()
 		}
 		in.setPanicMessage(end.panicMessage) // before close, whose replies a subscription reads it with
