@@ -378,7 +378,8 @@ func runOutcome(out host.Result, stderr io.Writer) error {
 	if said == len(out.Failures) && said > 0 && out.ExitCode == 0 {
 		// Every failure was said during the run, long before this line:
 		// the exit code is theirs.
-		fmt.Fprintf(stderr, "parigot: the app's guests failed %d %s during the run (said above), so parigot exits with %d\n", said, plural(said, "time", "times"), exitFailure)
+		n := out.FailedTimes() // every failure, where the result keeps each guest's latest
+		fmt.Fprintf(stderr, "parigot: the app's guests failed %d %s during the run (said above), so parigot exits with %d\n", n, plural(n, "time", "times"), exitFailure)
 	}
 	if out.ExitCode != 0 {
 		code, why := programExit(out.ExitCode)

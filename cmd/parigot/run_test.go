@@ -35,6 +35,8 @@ func TestParigotRunPassesOnAProgramsExitCodeWhenItCan(t *testing.T) {
 		// down for good) are not said again; the exit code says why.
 		{"failures said during the run are not repeated, and the exit code is said to be theirs", host.Result{Failures: []host.Failure{said(crash), said(crash)}}, exitFailure,
 			"parigot: the app's guests failed 2 times during the run (said above), so parigot exits with 1\n"},
+		{"a long run's count is of every failure, not of the latest the result keeps", host.Result{Failures: []host.Failure{said(crash), said(crash)}, Failed: 9}, exitFailure,
+			"parigot: the app's guests failed 9 times during the run (said above), so parigot exits with 1\n"},
 		{"a failure not said yet is, beside those that were", host.Result{Failures: []host.Failure{said(crash), crash}}, exitFailure,
 			"parigot: service bad exited with code -1\n"},
 	} {

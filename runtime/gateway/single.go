@@ -113,7 +113,7 @@ func (s *single) fail(err error) {
 }
 
 func (s *single) record(e hostEnd) {
-	s.res.Failures = append(s.res.Failures, e.res.Failures...)
+	s.res.AddFailures(e.res.Failed, e.res.Failures...)
 	if s.res.ExitCode == 0 {
 		s.res.ExitCode = e.res.ExitCode
 	}

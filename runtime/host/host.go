@@ -474,6 +474,21 @@ func AppendFailures(fs []Failure, add ...Failure) []Failure {
 type Result struct {
 	ExitCode int       // the programs' exit code: the first non-zero one, else 0
 	Failures []Failure // guests that crashed or overran, restarts included, in the order they failed: of each guest, its latest FailuresKept (AppendFailures)
+	Failed   int       // how many times the guests failed during the run, restarts included: every failure, of which Failures keeps the latest
+}
+
+// AddFailures takes in fs, the latest of failed failures (a count below
+// len(fs), as a host that kept no count reports, is taken as len(fs)):
+// Failures keeps its bound (AppendFailures) and Failed counts them all.
+func (r *Result) AddFailures(failed int, fs ...Failure) {
+	r.Failures = AppendFailures(r.Failures, fs...)
+	r.Failed += max(failed, len(fs))
+}
+
+// FailedTimes is how many times the guests failed during the run: Failed,
+// or the failures kept when the result was made without a count.
+func (r Result) FailedTimes() int {
+	return max(r.Failed, len(r.Failures))
 }
 
 // DefaultCacheDir is where compiled guests are cached between runs:

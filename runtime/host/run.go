@@ -313,7 +313,7 @@ func (r *run) start(parent context.Context, in *instance) {
 // report takes in the end of a guest: its failures become the run's.
 func (r *run) report(e ended) {
 	delete(r.running, e.in)
-	r.res.Failures = append(r.res.Failures, e.failures...)
+	r.res.AddFailures(e.failed, e.failures...)
 }
 
 // sayDown says, when it happens, that a service has gone down for good
@@ -541,7 +541,7 @@ func (r *run) reportLateOverruns() {
 			r.say("parigot: service %s: %s", r.label(in), ov)
 			continue
 		}
-		r.res.Failures = append(r.res.Failures, Failure{Guest: in.spec.Name, Replica: r.cfg.Replica, Kind: Service, Cause: CauseOverran, Detail: ov.String()})
+		r.res.AddFailures(1, Failure{Guest: in.spec.Name, Replica: r.cfg.Replica, Kind: Service, Cause: CauseOverran, Detail: ov.String()})
 	}
 }
 

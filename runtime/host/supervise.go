@@ -22,12 +22,14 @@ type ended struct {
 	in       *instance
 	end      ending    // how its last run ended
 	failures []Failure // the failures on the way, restarts included: the latest FailuresKept
+	failed   int       // how many failures there were on the way
 }
 
 // supervise runs a guest until it is done for good: it restarts a service
 // that failed when its policy says so, and then reports on r.done.
 func (r *run) supervise(ctx context.Context, in *instance) {
 	var failures []Failure
+	failed := 0
 	var restarts Restarts
 	for {
 		if s := in.swapTo.Swap(nil); s != nil { // a reload came between two runs
@@ -61,6 +63,7 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 		if f := end.failure; f != nil {
 			f.Replica = r.cfg.Replica
 			failures = AppendFailures(failures, *f)
+			failed++
 			reason = f.Reason()
 		}
 		in.setPanicMessage(end.panicMessage) // before close, whose replies a subscription reads it with
@@ -90,7 +93,7 @@ func (r *run) supervise(ctx context.Context, in *instance) {
 		if in.spec.Kind == Service {
 			r.stopSubscriptionsOf(in)
 		}
-		r.done <- ended{in: in, end: end, failures: failures}
+		r.done <- ended{in: in, end: end, failures: failures, failed: failed}
 		return
 	}
 }

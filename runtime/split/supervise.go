@@ -698,7 +698,7 @@ func (s *supervisor) exited(ctx context.Context, e childEvent) {
 		return
 	}
 	res := r.Result
-	s.res.Failures = host.AppendFailures(s.res.Failures, res.Failures...)
+	s.res.AddFailures(res.Failed, res.Failures...)
 	if c.spec.Kind == host.Program {
 		s.programs--
 		if s.programs == 0 {
@@ -853,7 +853,7 @@ func (s *supervisor) stopAll() {
 				delete(s.running, e.c)
 				e.c.down.Close()
 				if e.report != nil && e.report.Result != nil {
-					s.res.Failures = host.AppendFailures(s.res.Failures, e.report.Result.Failures...)
+					s.res.AddFailures(e.report.Result.Failed, e.report.Result.Failures...)
 				}
 			}
 		case <-timer.C:

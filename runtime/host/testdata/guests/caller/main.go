@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -83,6 +84,11 @@ func main() {
 			call(echo, "Hog", nil, func() { guest.ExitSelf(0) })
 			return
 		}
+		if os.Args[0] == "crashrepeatcaller" {
+			crash, _ := guest.Locate("test.Crash")
+			crashTimes(crash, 6, 6000)
+			return
+		}
 		if os.Args[0] == "crashcaller" {
 			crash, err := guest.Locate("test.Crash")
 			if err != nil {
@@ -157,6 +163,25 @@ func untilOK(c guest.Client, tries int) {
 			}
 			time.Sleep(20 * time.Millisecond)
 			untilOK(c, tries-1)
+		})
+}
+
+// crashTimes calls Boom until the service has panicked n times, calling
+// again every 20ms while it is restarting (tries calls at most), and exits.
+func crashTimes(c guest.Client, n, tries int) {
+	if n == 0 || tries == 0 {
+		fmt.Printf("Boom: %d panics left to see\n", n)
+		guest.ExitSelf(0)
+		return
+	}
+	guest.Invoke(c, "Boom", wrapperspb.Bytes(nil), new(wrapperspb.BytesValue)).
+		Failure(func(err error) {
+			if strings.Contains(err.Error(), "panicked") {
+				crashTimes(c, n-1, tries-1)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+			crashTimes(c, n, tries-1)
 		})
 }
 
