@@ -34,7 +34,11 @@ func shortFrames(trace string) string {
 	for i, l := range lines {
 		if strings.HasPrefix(l, "\t") && len(l) > maxFrame {
 			left := len(l) - frameHead - frameTail
-			lines[i] = fmt.Sprintf("%s … (%d characters of type arguments left out) … %s", l[:frameHead], left, l[len(l)-frameTail:])
+			what := "characters"
+			if strings.Contains(l, "go.shape.") { // a generic function's instance, named by its type arguments' shapes
+				what = "characters of type arguments"
+			}
+			lines[i] = fmt.Sprintf("%s … (%d %s left out) … %s", l[:frameHead], left, what, l[len(l)-frameTail:])
 		}
 	}
 	return strings.Join(lines, "\n")

@@ -47,3 +47,14 @@ func TestAWasmStackTracesLongFramesAreShortenedToTheirEnds(t *testing.T) {
 		}
 	}
 }
+
+// A long frame that is no generic instance (a closure nested in closures,
+// say) is shortened too, without being called type arguments.
+func TestALongFrameOfNoGenericInstanceIsNotSaidToBeTypeArguments(t *testing.T) {
+	long := "\t.main.main.func1" + strings.Repeat(".func1", 60) + "(i32) i32"
+	got := shortFrames("wasm stack trace:\n" + long)
+	left := len(long) - frameHead - frameTail
+	if want := " … (" + strconv.Itoa(left) + " characters left out) … "; !strings.Contains(got, want) {
+		t.Errorf("the shortened frame %q does not say %q", got, want)
+	}
+}
