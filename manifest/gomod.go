@@ -110,7 +110,11 @@ func checkParigotRequired(f *modfile.File, modDir string) hcl.Diagnostics {
 		return hcl.Diagnostics{errAt(modRange(f.Syntax.Name, rep.Syntax), "parigot is replaced with no parigot source tree",
 			fmt.Sprintf("go.mod replaces %s with %s, but %v. %s", srctree.Module, rep.New.Path, err, fix))}
 	}
-	if built := srctree.BuiltFrom(); built != "" && !srctree.Same(tree, built) {
+	built := srctree.BuiltFrom()
+	if built != "" && srctree.Same(tree, built) {
+		return installedBehind(f, rep, tree)
+	}
+	if built != "" {
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagWarning,
 			Summary:  "parigot's library is from another tree than this parigot",
@@ -122,6 +126,38 @@ func checkParigotRequired(f *modfile.File, modDir string) hcl.Diagnostics {
 	}
 	return nil
 }
+
+// builtRevision is the commit this parigot was built from, or "" (see
+// srctree.BuiltRevision); a test sets it.
+var builtRevision = srctree.BuiltRevision
+
+// installedBehind warns, at go.mod's replace of parigot with tree, the
+// tree this parigot was built from, when the tree has another commit
+// checked out than the one the command was built from: a git pull
+// without installing the command again, which compiles the guests
+// against the new library and runs them with the old host. Nothing is
+// said when either commit is not known (a command built by go run, or a
+// tree without git).
+func installedBehind(f *modfile.File, rep *modfile.Replace, tree string) hcl.Diagnostics {
+	built := builtRevision()
+	if built == "" {
+		return nil
+	}
+	head := srctree.Head(tree)
+	if head == "" || head == built {
+		return nil
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagWarning,
+		Summary:  "this parigot was built from another commit of its tree",
+		Detail: fmt.Sprintf("it was built from commit %s of %s, which now has commit %s checked out: the guests are compiled against the tree's library and run by the command's older host, which may not work together. "+
+			"Install the command again from the tree:\n  cd %s && go install ./cmd/parigot",
+			shortCommit(built), tree, shortCommit(head), tree),
+		Subject: rangePtr(modRange(f.Syntax.Name, rep.Syntax)),
+	}}
+}
+
+func shortCommit(c string) string { return c[:min(12, len(c))] }
 
 func rangePtr(r hcl.Range) *hcl.Range { return &r }
 

@@ -5,6 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"parigot.dev/parigot/internal/srctree"
 )
 
 // An app whose module is not what go.mod makes its directory is told the
@@ -146,4 +150,54 @@ func TestGoModMustTakeParigotFromASourceTree(t *testing.T) {
 			t.Errorf("got %s, want no error", describe(diags))
 		}
 	})
+}
+
+// A parigot installed from its tree, whose tree has since moved to
+// another commit (a git pull without go install), is told to install the
+// command again, at go.mod's replace; one installed from the commit the
+// tree has checked out, or built without a commit recorded (go run), is
+// told nothing.
+func TestAParigotBuiltFromAnotherCommitOfItsTreeIsToldToInstallAgain(t *testing.T) {
+	t.Setenv("GOWORK", "off")
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := srctree.Head(repo)
+	if head == "" {
+		t.Skipf("%s is no git checkout, or git is not installed", repo)
+	}
+	dir := filepath.Join(t.TempDir(), "shop")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module shop\n\nrequire parigot.dev/parigot v0.0.0\n\nreplace parigot.dev/parigot => "+repo+"\n"), 0o644)
+	check := func(built string) hcl.Diagnostics {
+		t.Helper()
+		was := builtRevision
+		builtRevision = func() string { return built }
+		defer func() { builtRevision = was }()
+		a, diags := Parse(filepath.Join(dir, FileName), []byte("app \"shop\" {\n  module = \"shop\"\n}\n"), dir)
+		if diags.HasErrors() {
+			t.Fatalf("parse: %s", describe(diags))
+		}
+		return a.CheckGoModule()
+	}
+	for _, built := range []string{head, ""} {
+		if diags := check(built); len(diags) != 0 {
+			t.Errorf("built from %q, the tree at %s: got %s, want nothing said", built, head, describe(diags))
+		}
+	}
+	older := strings.Repeat("0", 40)
+	diags := check(older)
+	if len(diags) != 1 {
+		t.Fatalf("built from another commit: got %d diagnostics (%s), want one", len(diags), describe(diags))
+	}
+	d := diags[0]
+	if d.Severity != hcl.DiagWarning || d.Summary != "this parigot was built from another commit of its tree" || d.Subject.Start.Line != 5 {
+		t.Errorf("got %q (severity %v) at line %d, want the warning at the replace (line 5)", d.Summary, d.Severity, d.Subject.Start.Line)
+	}
+	for _, part := range []string{"commit " + older[:12], "now has commit " + head[:12], "cd " + repo + " && go install ./cmd/parigot"} {
+		if !strings.Contains(d.Detail, part) {
+			t.Errorf("the detail does not say %q: %s", part, d.Detail)
+		}
+	}
 }

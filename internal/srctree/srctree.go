@@ -5,12 +5,17 @@
 package srctree
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
 
 	"golang.org/x/mod/modfile"
 )
@@ -72,4 +77,33 @@ func Same(a, b string) bool {
 	ra, err1 := filepath.EvalSymlinks(a)
 	rb, err2 := filepath.EvalSymlinks(b)
 	return err1 == nil && err2 == nil && ra == rb
+}
+
+// BuiltRevision is the commit this parigot was built from, as the go
+// command recorded it (go install or go build in a git checkout), and ""
+// when it recorded none (go run, -buildvcs=false, a test binary, a tree
+// without git).
+func BuiltRevision() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" {
+			return s.Value
+		}
+	}
+	return ""
+}
+
+// Head is the commit checked out in the git checkout dir, and "" when dir
+// is none or git cannot say (git not installed, say).
+func Head(dir string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--verify", "--quiet", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }
