@@ -30,7 +30,7 @@ var docsWithTranscripts = []string{"README.md", "docs/CLI.md"}
 // its kind the command prints: a duration (0.355s, or go test's "(cached)"),
 // a size (51.2 MiB), a Go version and platform (go1.26.8 linux/amd64), the
 // commit the go command records ("(commit 8b100d9c0ffe, modified)", or
-// none).
+// none), the source tree parigot was built from ("tree    /home/you/parigot").
 func TestTheDocsShowWhatTheCommandsPrint(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds parigot, and runs its commands on the examples")
@@ -138,6 +138,7 @@ func commandArgs(command string) ([]string, error) {
 // variable finds, in a doc's output line, what differs from run to run.
 var variable = regexp.MustCompile(`go1\.\d+(?:\.\d+)?(?:rc\d+)? [a-z0-9]+/[a-z0-9]+` +
 	`| \(commit [0-9a-f]+(?:, modified)?\)` +
+	`|^tree {4}/\S*` +
 	`|\b\d+(?:\.\d+)? (?:B|KiB|MiB|GiB|TiB)\b` +
 	`|\b\d+(?:\.\d+)?(?:ns|µs|ms|s|m|h)\b`)
 
@@ -152,6 +153,8 @@ func linePattern(doc string) *regexp.Regexp {
 		switch v := doc[m[0]:m[1]]; {
 		case strings.HasPrefix(v, "go1."):
 			b.WriteString(`go1\.\S+ \S+/\S+`)
+		case strings.HasPrefix(v, "tree "):
+			b.WriteString(`tree {4}/\S*`)
 		case strings.HasPrefix(v, " (commit"):
 			b.WriteString(`(?: \(commit [0-9a-f]+(?:, modified)?\))?`)
 		case strings.HasSuffix(v, "B"):

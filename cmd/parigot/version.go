@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"parigot.dev/parigot/internal/srctree"
 )
 
 const wazeroModule = "github.com/tetratelabs/wazero"
@@ -17,8 +19,10 @@ func newVersionCommand(stdout io.Writer) *cobra.Command {
 		Short: "Print the versions of parigot, Go and wazero",
 		Long: `version prints the version of this parigot binary (its module version,
 with the commit it was built from when the go command recorded one; (devel)
-under go run), the Go version that compiled it, and the version of wazero,
-the WebAssembly runtime that runs the guests.`,
+under go run), the source tree it was built from when that tree is still
+there (the one an app's go.mod should name: docs/CLI.md, "Upgrading
+parigot"), the Go version that compiled it, and the version of wazero, the
+WebAssembly runtime that runs the guests.`,
 		Example: `  parigot version`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -28,14 +32,15 @@ the WebAssembly runtime that runs the guests.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			info, _ := debug.ReadBuildInfo()
-			fmt.Fprint(stdout, versionText(info))
+			fmt.Fprint(stdout, versionText(info, srctree.BuiltFrom()))
 			return nil
 		},
 	}
 }
 
-// versionText renders the build information of the binary; info may be nil.
-func versionText(info *debug.BuildInfo) string {
+// versionText renders the build information of the binary, and tree, the
+// source tree it was built from ("" when not known); info may be nil.
+func versionText(info *debug.BuildInfo, tree string) string {
 	version, wazero, goVersion := "(unknown)", "(unknown)", runtime.Version()
 	commit, modified := "", false
 	if info != nil {
@@ -70,5 +75,9 @@ func versionText(info *debug.BuildInfo) string {
 		}
 		out += ")"
 	}
-	return fmt.Sprintf("%s\ngo      %s %s/%s\nwazero  %s\n", out, goVersion, runtime.GOOS, runtime.GOARCH, wazero)
+	out += "\n"
+	if tree != "" {
+		out += "tree    " + tree + "\n"
+	}
+	return fmt.Sprintf("%sgo      %s %s/%s\nwazero  %s\n", out, goVersion, runtime.GOOS, runtime.GOARCH, wazero)
 }

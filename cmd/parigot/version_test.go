@@ -13,6 +13,7 @@ func TestVersionText(t *testing.T) {
 	tests := []struct {
 		name string
 		info *debug.BuildInfo
+		tree string
 		want []string
 	}{
 		{
@@ -34,16 +35,17 @@ func TestVersionText(t *testing.T) {
 					{Key: "vcs.modified", Value: "true"},
 				},
 			},
-			want: []string{"parigot (devel) (commit 8b100d9c0ffe, modified)\n", "wazero  v1.12.0\n"},
+			tree: "/home/you/parigot",
+			want: []string{"parigot (devel) (commit 8b100d9c0ffe, modified)\ntree    /home/you/parigot\ngo ", "wazero  v1.12.0\n"},
 		},
 		{
 			name: "no build information still prints every line",
-			want: []string{"parigot (unknown)\n", "go      " + runtime.Version(), "wazero  (unknown)\n"},
+			want: []string{"parigot (unknown)\ngo      " + runtime.Version(), "wazero  (unknown)\n"},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := versionText(tc.info)
+			got := versionText(tc.info, tc.tree)
 			for _, w := range tc.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("output lacks %q:\n%s", w, got)
