@@ -169,6 +169,20 @@ func TestAMachineCanServeJustTheGateway(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs wasm guests")
 	}
+	ns := startSharedNATS(t)
+	gw := startParigot(t, "", nil, "run", "--mode=split", "--nats="+ns.ClientURL(), "--only=public", "testdata/apps/served")
+	svc := startParigot(t, "", nil, "run", "--mode=split", "--nats="+ns.ClientURL(), "--only=greeter", "testdata/apps/served")
+	url := gw.waitURL(t) // once the service it serves is ready, wherever it runs
+	svc.waitFor(t, &svc.stderr, regexp.MustCompile(`^parigot: service greeter ready here \(--only\), serving until stopped \(Ctrl-C or SIGTERM\)$`), 1)
+	callHi(t, url, gw)
+	gw.stop(t)
+	svc.stop(t)
+}
+
+// startSharedNATS starts a NATS server on loopback, as the one an
+// operator runs for the machines of an app (--nats), until t ends.
+func startSharedNATS(t *testing.T) *server.Server {
+	t.Helper()
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true, MaxPayload: 8 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -177,14 +191,8 @@ func TestAMachineCanServeJustTheGateway(t *testing.T) {
 	if !ns.ReadyForConnections(10 * time.Second) {
 		t.Fatal("the NATS server did not start")
 	}
-	defer ns.Shutdown()
-	gw := startParigot(t, "", nil, "run", "--mode=split", "--nats="+ns.ClientURL(), "--only=public", "testdata/apps/served")
-	svc := startParigot(t, "", nil, "run", "--mode=split", "--nats="+ns.ClientURL(), "--only=greeter", "testdata/apps/served")
-	url := gw.waitURL(t) // once the service it serves is ready, wherever it runs
-	svc.waitFor(t, &svc.stderr, regexp.MustCompile(`^parigot: service greeter ready here \(--only\), serving until stopped \(Ctrl-C or SIGTERM\)$`), 1)
-	callHi(t, url, gw)
-	gw.stop(t)
-	svc.stop(t)
+	t.Cleanup(ns.Shutdown)
+	return ns
 }
 
 // served is the line that says where the gateway public serves.

@@ -368,6 +368,11 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 		}
 	}()
 
+	if _, gateway := GatewayOf(spec.Name); opts.AcrossMachines && spec.Kind == host.Program && !gateway {
+		if err := network.claimProgram(ctx, spec.Name); err != nil {
+			return host.Result{}, refusal(ctx, err)
+		}
+	}
 	for _, g := range opts.Guests {
 		if g.Debug != "" && slices.Contains(spec.Requires, g.Name) {
 			opts.ReadyTimeout = host.DebugBudget // it starts when its debugger lets it

@@ -94,6 +94,15 @@ func (s subjects) isAnnounce(subject string) bool {
 	return strings.HasPrefix(subject, s.root()+".here.")
 }
 
+// program is where the process running program name answers, so that
+// another machine does not run it too (program.go).
+func (s subjects) program(name string) string { return s.root() + ".program." + name }
+
+// isProgram reports whether subject is a program subject of the app.
+func (s subjects) isProgram(subject string) bool {
+	return strings.HasPrefix(subject, s.root()+".program.")
+}
+
 // isGiven reports whether subject is a given-up subject of the app.
 func (s subjects) isGiven(subject string) bool { return strings.HasPrefix(subject, s.root()+".given.") }
 
@@ -164,6 +173,12 @@ func grantFor(app string, guests []*host.GuestSpec, name string) grant {
 			g.publish = append(g.publish, subj.announce(name))
 			g.responses = replyWindow(spec.MethodTimeout)
 		}
+		if _, gateway := GatewayOf(name); spec.Kind == host.Program && !gateway {
+			// It asks whether it runs elsewhere, and answers that it runs.
+			g.publish = append(g.publish, subj.program(name))
+			g.subscribe = append(g.subscribe, subj.program(name))
+			g.responses = programAnswer
+		}
 	}
 	for _, o := range calls {
 		for _, svc := range o.Implements {
@@ -208,6 +223,11 @@ func stateGrant(app string, spec *host.GuestSpec) []string {
 	}
 	return pub
 }
+
+// programAnswer is how long a program may answer a question on its
+// subject (see grantFor): at once, but on a busy machine not always
+// within the asker's wait.
+const programAnswer = time.Minute
 
 // replyMargin is the slack between a service's budget and the end of its
 // right to answer: time a call spends queued on its way, and in the

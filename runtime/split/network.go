@@ -183,6 +183,9 @@ type Network struct {
 	// announcement subject (announce.go), said once each way.
 	announceSubRefused atomic.Bool
 	announcePubRefused atomic.Bool
+	// programSubRefused: the server refused a program's subject
+	// (program.go), said once.
+	programSubRefused atomic.Bool
 }
 
 // SkipDown has WaitReady (and AwaitRequired) not wait for a service that
@@ -253,6 +256,9 @@ func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...st
 		case pe != nil && n.subj.isAnnounce(pe.Subject):
 			// The same: its replicas are found by asking.
 			n.announceRefused(pe)
+		case pe != nil && n.subj.isProgram(pe.Subject):
+			// The same: the program runs unchecked.
+			n.programRefused(pe)
 		case pe != nil:
 			select {
 			case n.refused <- pe:
