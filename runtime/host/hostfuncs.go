@@ -385,7 +385,13 @@ func hostPoll(ctx context.Context, in *instance, mem memory, stack []uint64) abi
 	if _, ok := mem.Read(ptr, capacity); !ok {
 		return abi.StatusBadPointer
 	}
-	in.busySince.Store(0)
+	if in.backAtPoll() {
+		// The watchdog decided to stop the guest before it came back: the
+		// stop, which follows the line that says it, is a moment away.
+		<-ctx.Done()
+		in.stoppedInPoll.Store(true)
+		return abi.StatusShutdown
+	}
 	in.onBehalf = 0
 	ev, ok, shutdown := in.next(ctx, timeout)
 	if shutdown {

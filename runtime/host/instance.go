@@ -125,7 +125,12 @@ type instance struct {
 	compiled wazero.CompiledModule
 
 	// Overrun watch: set by the guest goroutine, read by the watchdog.
-	busySince   atomic.Int64           // unix nanos when the guest's last poll returned (it took a call, or woke for a reply or a timer); 0 while it polls
+	// busySince is when the guest's last poll returned (Unix nanos: it
+	// took a call, or woke for a reply or a timer); 0 while it polls; and
+	// its negation once the watchdog has decided to stop it for that work
+	// (see decideStop and backAtPoll, the only writers of a negative
+	// value, which decide by it who came first).
+	busySince   atomic.Int64
 	busyMethod  atomic.Pointer[string] // the method of the call it took then; betweenCalls for none, or once it answered that call
 	overrunSeen atomic.Int64           // busySince of the last overrun acted on
 	overran     atomic.Pointer[overrun]
@@ -156,6 +161,25 @@ func (in *instance) setKill(f context.CancelFunc) {
 	in.killMu.Lock()
 	in.kill = f
 	in.killMu.Unlock()
+}
+
+// decideStop decides to stop the guest for the work it has been busy
+// with since since (Unix nanos, as busySince held it at the watchdog's
+// look), and reports whether it did: not when the guest has come back to
+// its poll meanwhile (or its run ended), since then it is no longer busy
+// with that work. It and backAtPoll swap one word, so exactly one of
+// "the guest came back" and "the stop was decided" comes first. The
+// caller that decided must then stop the guest (killNow), which the
+// guest, should it come back after all, waits for.
+func (in *instance) decideStop(since int64) bool {
+	return since > 0 && in.busySince.CompareAndSwap(since, -since)
+}
+
+// backAtPoll notes that the guest has come back to the host from its
+// work (its poll, or the end of its run), and reports whether the
+// watchdog had decided to stop it first (see decideStop).
+func (in *instance) backAtPoll() (stopDecided bool) {
+	return in.busySince.Swap(0) < 0
 }
 
 func (in *instance) killNow() {
@@ -371,6 +395,9 @@ func (in *instance) stalled(now int64) bool {
 		return true
 	}
 	since := in.busySince.Load()
+	if since < 0 { // its stop is decided: it takes no call again in this run
+		return true
+	}
 	return since != 0 && !in.debugging() && time.Duration(now-since) > in.spec.MethodTimeout
 }
 

@@ -52,6 +52,10 @@ type run struct {
 	// began.
 	awake atomic.Int32
 	procs int32
+	// afterLook, when set (by tests only), runs on the watchdog's
+	// goroutine between its look at a guest over its budget and the
+	// stop: a seam to land the guest's own moves in that window.
+	afterLook func(*instance)
 
 	// owned by Run's goroutine
 	done    chan ended         // each guest's supervisor sends on it once, when the guest is done for good

@@ -220,8 +220,13 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 			mod.Close(context.Background())
 		}
 	}()
+	if in.backAtPoll() {
+		// Its run ended after the watchdog decided to stop it: the stop
+		// (and the overrun it records, which says how the run ended) is a
+		// moment away, and must land on this run, not the next.
+		<-actx.Done()
+	}
 	in.setKill(nil)
-	in.busySince.Store(0)
 	stdout.Flush()
 	stderr.Flush()
 	stopping := in.stopping.Load() || ctx.Err() != nil || in.swapTo.Load() != nil

@@ -20,7 +20,8 @@ type overrun struct {
 	method  string
 	ran     time.Duration
 	budget  time.Duration
-	late    bool // the run ended while the method was still running
+	late    bool  // the run ended while the method was still running
+	since   int64 // busySince at the look: the work it ran over in (see decideStop)
 }
 
 func (o *overrun) String() string {
@@ -122,7 +123,7 @@ var betweenCalls = new(string)
 // it has been.
 func (in *instance) overLimit(now int64, limit time.Duration) (since int64, ran time.Duration, over bool) {
 	since = in.busySince.Load()
-	if since == 0 {
+	if since <= 0 { // it polls, or its stop is decided already
 		return 0, 0, false
 	}
 	ran = time.Duration(now - since)
@@ -147,7 +148,7 @@ func (in *instance) overrunAt(now time.Time, limit time.Duration) *overrun {
 	if m := in.busyMethod.Load(); m != nil && m != betweenCalls {
 		method = *m
 	}
-	return &overrun{service: in.spec.Name, method: method, ran: ran, budget: in.spec.MethodTimeout}
+	return &overrun{service: in.spec.Name, method: method, ran: ran, budget: in.spec.MethodTimeout, since: since}
 }
 
 // overrunHint follows the line that says a service is stopped for an
@@ -159,8 +160,8 @@ const overrunHint = ". A method that needs longer: raise the service's method_ti
 // for an overrun was: its run's error, err, with wazero's wasm stack
 // trace when the guest was stopped in its own code (at an interruption
 // check, see hostYield); else why there is none. inPoll says its poll
-// saw the stop: the guest had come back to the host between the
-// watchdog's look and the stop.
+// saw the stop: the guest came back to the host after the watchdog
+// decided to stop it (decideStop) and before the stop reached it.
 func overrunTrace(err error, inPoll bool) string {
 	var exit *sys.ExitError
 	switch {
@@ -172,6 +173,8 @@ func overrunTrace(err error, inPoll bool) string {
 	return "no wasm stack trace: the guest was stopped outside its own code (in a host function, or in a module without parigot's interruption checks, which wazero closes without one)"
 }
 
+// checkOverrun acts on an overrun of in that the watchdog sees at now,
+// by its policy.
 func (r *run) checkOverrun(in *instance, now time.Time, late *lateLooks) {
 	budget := in.spec.MethodTimeout
 	ov := in.overrunAt(now, budget+Grace(budget))
@@ -182,11 +185,28 @@ func (r *run) checkOverrun(in *instance, now time.Time, late *lateLooks) {
 	if in.spec.Overrun == OverrunReport {
 		r.say("parigot: service %s: %s (on_overrun = \"report\": left running)", r.label(in), ov)
 	} else {
-		in.overran.Store(ov)
-		r.say("parigot: service %s: %s; stopping it%s", r.label(in), ov, overrunHint)
-		in.killNow()
+		r.stopOverrun(in, ov)
 	}
 	if starved > 0 {
 		r.say("%s", starvedText(r.label(in), starved))
 	}
+}
+
+// stopOverrun stops in for ov if it is still busy with the work it
+// overran in (decideStop): a guest that came back to its poll between
+// the watchdog's look and the stop has answered, or gone back for its
+// calls, late but on its own, and is left running, as the line says.
+// The line that says a stop comes before the stop itself, so that it
+// precedes the guest's stack trace in the output.
+func (r *run) stopOverrun(in *instance, ov *overrun) {
+	if r.afterLook != nil {
+		r.afterLook(in)
+	}
+	if !in.decideStop(ov.since) {
+		r.say("parigot: service %s: %s; it came back to the host before it could be stopped: left running", r.label(in), ov)
+		return
+	}
+	in.overran.Store(ov)
+	r.say("parigot: service %s: %s; stopping it%s", r.label(in), ov, overrunHint)
+	in.killNow()
 }

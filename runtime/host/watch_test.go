@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,6 +117,89 @@ func TestAnOverrunOnAStarvedMachineSaysTheHostWaitedForAProcessor(t *testing.T) 
 			want := "parigot: service pricing: method test.Pricing/Quote ran for 104ms, over its budget of 50ms (on_overrun = \"report\": left running)\n" + c.starved
 			if out.String() != want {
 				t.Errorf("the host said\n%s\nwant\n%s", out.String(), want)
+			}
+		})
+	}
+}
+
+// The watchdog's stop of a guest over its budget lands only while the
+// guest is still busy with the work it overran in. One that comes back
+// to its poll between the watchdog's look and the stop (its method
+// answered, late: a starved machine) is not stopped: its answer reaches
+// its caller, it takes its next call, and the host says it was left
+// running rather than "stopping it". One that comes back once the stop
+// is decided is stopped at its poll.
+func TestAGuestBackAtItsPollBeforeTheStopIsNotStopped(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		backFirst bool // the guest comes back between the look and the stop
+		said      string
+		poll      abi.Status // what its poll says then
+	}{
+		{"back before the stop: left running", true,
+			"parigot: service pricing: method test.Pricing/Quote ran for 1s, over its budget of 50ms; it came back to the host before it could be stopped: left running\n",
+			abi.StatusOK},
+		{"back after the stop was decided: stopped", false,
+			"parigot: service pricing: method test.Pricing/Quote ran for 1s, over its budget of 50ms; stopping it" + overrunHint + "\n",
+			abi.StatusShutdown},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			mem := testMemory(t)
+			a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}, errConsole: lines.NewSink(&out)}
+			svc := newInstance(a, &GuestSpec{Name: "pricing", Kind: Service, Implements: []string{"test.Pricing"}, MethodTimeout: 50 * time.Millisecond})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var killed atomic.Bool
+			svc.setKill(func() { killed.Store(true); cancel() })
+			caller := &farEnd{}
+			call := func(id uint64) abi.Event {
+				return abi.Event{Kind: abi.KindCall, CallID: id, Method: "test.Pricing/Quote", Deadline: time.Now().Add(time.Minute).UnixNano()}
+			}
+			svc.Deliver(call(1), caller)
+			if st := hostPoll(ctx, svc, mem, []uint64{0, 0, 1024, 2048}); st != abi.StatusOK {
+				t.Fatalf("poll: status %v, want ok", st)
+			}
+			polled := make(chan abi.Status, 1)
+			comeBack := func() { // its method answers, and the guest polls for its next call
+				if !svc.reply(svc.onBehalf, abi.CodeOK, []byte("quote")) {
+					t.Error("the reply was refused")
+				}
+				go func() { polled <- hostPoll(ctx, svc, mem, []uint64{uint64(time.Minute), 0, 1024, 2048}) }()
+			}
+			if c.backFirst {
+				a.afterLook = func(in *instance) {
+					comeBack()
+					for deadline := time.Now().Add(time.Minute); in.busySince.Load() != 0; {
+						if time.Now().After(deadline) {
+							t.Fatal("the guest's poll never began")
+						}
+						time.Sleep(time.Millisecond)
+					}
+				}
+			}
+			took := svc.busySince.Load()
+			a.checkOverrun(svc, time.Unix(0, took).Add(time.Second), &lateLooks{})
+			if !c.backFirst {
+				comeBack()
+			}
+			svc.Deliver(call(2), caller)
+			select {
+			case st := <-polled:
+				if st != c.poll {
+					t.Errorf("its poll said %v, want %v", st, c.poll)
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("its poll never returned")
+			}
+			if out.String() != c.said {
+				t.Errorf("the host said\n%q\nwant\n%q", out.String(), c.said)
+			}
+			if stopped := svc.overran.Load() != nil; killed.Load() != stopped || stopped == c.backFirst {
+				t.Errorf("killed %v, overrun recorded %v; want both %v", killed.Load(), stopped, !c.backFirst)
+			}
+			if len(caller.got) != 1 || caller.got[0].Code != abi.CodeOK || string(caller.got[0].Payload) != "quote" {
+				t.Errorf("the caller got %v, want the method's answer", caller.got)
 			}
 		})
 	}
