@@ -142,7 +142,7 @@ func (s *Server) makeState(app string, st *State) error {
 	defer nc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	e, err := state.Open(ctx, nc, state.Options{App: app, Stores: st.Stores, Topics: st.Topics, Memory: st.Ephemeral, Create: true})
+	e, err := state.Open(ctx, nc, state.Options{App: app, Stores: st.Stores, Topics: st.Topics, Memory: st.Ephemeral, Create: true, Log: st.Log})
 	if err != nil {
 		return fmt.Errorf("making the stores and topics of %s: %w", app, err)
 	}

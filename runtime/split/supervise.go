@@ -363,7 +363,7 @@ func (s *supervisor) makeState(ctx context.Context) error {
 	defer nc.Close()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	e, err := state.Open(ctx, nc, state.Options{App: s.opts.App, Stores: s.opts.State.Stores, Topics: s.opts.State.Topics, Create: true})
+	e, err := state.Open(ctx, nc, state.Options{App: s.opts.App, Stores: s.opts.State.Stores, Topics: s.opts.State.Topics, Create: true, Log: s.opts.State.Log})
 	if err != nil {
 		return fmt.Errorf("making the stores and topics of %s on %s: %w", s.opts.App, s.opts.Conn.ShownURL(), err)
 	}

@@ -61,6 +61,10 @@ type Options struct {
 	// "topic.<name>"): a split-mode child opens what its guest may use,
 	// which is all its NATS user may reach.
 	Uses []string
+	// Log, when set, is told, by an Open that makes the app's stores and
+	// topics (Create, without Uses), of each the data holds that Stores
+	// and Topics no longer declare (see Leftover).
+	Log func(string)
 }
 
 // SpecsFromManifest returns the app's stores and topics for Options.
@@ -162,7 +166,23 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Engine, error) {
 		}
 		e.topics[t.Name] = &topicEndpoint{e: e, name: t.Name, subject: TopicSubject(e.app, t.Name)}
 	}
+	if opts.Create && opts.Uses == nil && opts.Log != nil {
+		e.sayLeftovers(ctx, opts)
+	}
 	return e, nil
+}
+
+// sayLeftovers tells opts.Log of the stores and topics the data holds
+// that opts no longer declares. Not finding out is said, and no reason to
+// stop the run: the declared ones are open.
+func (e *Engine) sayLeftovers(ctx context.Context, opts Options) {
+	found, err := e.leftovers(ctx, opts.Stores, opts.Topics)
+	if err != nil {
+		opts.Log(fmt.Sprintf("could not look for stores and topics of an earlier parigot.hcl in the data: %v", err))
+	}
+	for _, l := range found {
+		opts.Log(l.String())
+	}
 }
 
 func (e *Engine) openStore(ctx context.Context, s StoreSpec, storage jetstream.StorageType, create bool) (jetstream.KeyValue, error) {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/route"
 )
@@ -74,6 +76,23 @@ func (w *waiter) waitWithin(t *testing.T, id uint64, what string, d time.Duratio
 			t.Fatalf("no reply to %s", what)
 		}
 	}
+}
+
+// memoryConn is a connection to a JetStream server of the test's own that
+// keeps everything in memory; both end with the test.
+func memoryConn(t *testing.T) *nats.Conn {
+	t.Helper()
+	srv, err := StartServer(ServerOptions{Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, err := srv.Connect("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }
 
 func openTest(t *testing.T, dir string, ephemeral bool) *Engine {

@@ -48,7 +48,7 @@ func StartLocal(ctx context.Context, app *manifest.App, dataDir string, ephemera
 		srv.Shutdown()
 		return nil, fmt.Errorf("connecting to the embedded JetStream server: %w", err)
 	}
-	e, err := Open(ctx, nc, Options{App: app.Name, Stores: stores, Topics: topics, Memory: ephemeral, Create: true})
+	e, err := Open(ctx, nc, Options{App: app.Name, Stores: stores, Topics: topics, Memory: ephemeral, Create: true, Log: log})
 	if err != nil {
 		nc.Close()
 		srv.Shutdown()

@@ -20,19 +20,11 @@ func TestATopicKeepsWhatItsBoundsAllowAndNoMore(t *testing.T) {
 		{Name: "kept"},
 	}}
 	_, topics := SpecsFromManifest(app)
-	srv, err := StartServer(ServerOptions{Ephemeral: true})
+	e, err := Open(t.Context(), memoryConn(t), Options{App: "test", Topics: topics, Memory: true, Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := srv.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := Open(t.Context(), nc, Options{App: "test", Topics: topics, Memory: true, Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close(); nc.Close(); srv.Shutdown() })
+	t.Cleanup(e.Close)
 
 	const published = 40
 	value := bytes.Repeat([]byte("m"), 64<<10) // 40 of them: 2.5MiB
