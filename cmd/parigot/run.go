@@ -173,6 +173,11 @@ for it, up to --nats-wait (2m; 0: not at all), and says so.`,
 			if err := builder.CheckRunEnv(res.App); err != nil {
 				return err
 			}
+			if !f.ephemeral && (f.mode == "single" || split.ConnFromEnv(f.natsURL).URL == "") {
+				if err := checkShapes(res.App, state.DataDir(res.App, f.data)); err != nil {
+					return err
+				}
+			}
 			guests := host.GuestsFromManifest(res.App, res.Wasm)
 			host.Debug(guests, res.Debug, f.debugListen)
 			gws, schema, err := runGateways(res.App, f.gwListen)
@@ -352,6 +357,21 @@ func runGateways(app *manifest.App, listen string) ([]gateway.Spec, *gateway.Sch
 		return nil, nil, err
 	}
 	return gws, schema, nil
+}
+
+// checkShapes refuses a run of app whose protos, as its build compiled
+// them, would misread what its stores and topics in dataDir hold, and
+// records them there otherwise (state.CheckShapes). Only a data
+// directory keeps the record: a cluster's JetStream (--nats) has none.
+func checkShapes(app *manifest.App, dataDir string) error {
+	if !app.HasState() {
+		return nil
+	}
+	b, err := os.ReadFile(builder.DescriptorsPath(app))
+	if err != nil {
+		return fmt.Errorf("reading the app's proto descriptors (parigot build writes them): %w", err)
+	}
+	return state.CheckShapes(dataDir, app, b)
 }
 
 // splitState is what split mode needs of app's stores and topics, or nil
