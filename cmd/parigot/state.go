@@ -67,10 +67,11 @@ Stores and topics are named as parigot.hcl names them.`,
   parigot state dead transfers             # the dead letters of topic transfers
   parigot state redeliver transfers        # publish them all again
   parigot state redeliver transfers 14 15 --dry-run
+  parigot state drop store ledger          # a store parigot.hcl no longer declares
   parigot state dead transfers --nats nats://10.0.0.1:4222 --nats-creds ops.creds`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usageError{err: fmt.Errorf("state needs a command: keys, get, dead or redeliver")}
+			return usageError{err: fmt.Errorf("state needs a command: keys, get, dead, redeliver or drop")}
 		},
 	}
 	pf := cmd.PersistentFlags()
@@ -83,7 +84,7 @@ Stores and topics are named as parigot.hcl names them.`,
 	cmd.MarkPersistentFlagDirname("app")
 	cmd.MarkPersistentFlagDirname("data")
 	cmd.AddCommand(newStateKeysCommand(f, stdout, stderr), newStateGetCommand(f, stdout, stderr),
-		newStateDeadCommand(f, stdout, stderr), newStateRedeliverCommand(f, stdout, stderr))
+		newStateDeadCommand(f, stdout, stderr), newStateRedeliverCommand(f, stdout, stderr), newStateDropCommand(f, stdout, stderr))
 	return cmd
 }
 
@@ -169,7 +170,7 @@ saying why.`,
 			if err != nil {
 				return err
 			}
-			return f.inspect(stderr, app, func(in *state.Inspector, _ *manifest.App) error {
+			return f.inspect(stderr, app, true, func(in *state.Inspector, _ *manifest.App) error {
 				e, err := in.Get(cmd.Context(), args[0], args[1])
 				if err != nil {
 					return err
@@ -271,12 +272,12 @@ func (f *stateFlags) with(ctx context.Context, stderr io.Writer, kind, name stri
 	if err != nil {
 		return err
 	}
-	return f.inspect(stderr, app, do)
+	return f.inspect(stderr, app, true, do)
 }
 
 // load checks the flags, loads the app, and checks that it declares the
-// store or topic name (kind "store" or "topic"), before any data
-// directory is opened.
+// store or topic name (kind "store" or "topic"; "": nothing to check),
+// before any data directory is opened.
 func (f *stateFlags) load(kind, name string) (*manifest.App, error) {
 	if f.natsURL != "" && f.data != "" {
 		return nil, usageError{err: fmt.Errorf("--data reads the data directory, --nats an operator's server: give one or the other")}
@@ -287,6 +288,9 @@ func (f *stateFlags) load(kind, name string) (*manifest.App, error) {
 	app, err := builder.Load(f.appDir())
 	if err != nil {
 		return nil, err
+	}
+	if kind == "" {
+		return app, nil
 	}
 	if err := checkDeclared(app, kind, name); err != nil {
 		return nil, err
@@ -302,9 +306,12 @@ func (f *stateFlags) appDir() string {
 	return f.app
 }
 
-// inspect opens where app's state is and runs do on it.
-func (f *stateFlags) inspect(stderr io.Writer, app *manifest.App, do func(*state.Inspector, *manifest.App) error) error {
-	nc, closeState, err := f.connect(app, stderr)
+// inspect opens where app's state is and runs do on it. With joinRun,
+// the server of a run that holds the data directory is where; without,
+// such a run is an error (do needs more than a run lets parigot state do
+// on its server).
+func (f *stateFlags) inspect(stderr io.Writer, app *manifest.App, joinRun bool, do func(*state.Inspector, *manifest.App) error) error {
+	nc, closeState, err := f.connect(app, stderr, joinRun)
 	if err != nil {
 		return err
 	}
@@ -326,9 +333,9 @@ func (f *stateFlags) inspect(stderr io.Writer, app *manifest.App, do func(*state
 
 // connect opens a NATS connection to where app's state is: the server of
 // the run that holds its data directory, an embedded server of its own on
-// that directory when none does, or --nats. closeState closes it (and
-// stops the server).
-func (f *stateFlags) connect(app *manifest.App, stderr io.Writer) (nc *nats.Conn, closeState func(), err error) {
+// that directory when none does (without joinRun, a run that holds it is
+// an error), or --nats. closeState closes it (and stops the server).
+func (f *stateFlags) connect(app *manifest.App, stderr io.Writer, joinRun bool) (nc *nats.Conn, closeState func(), err error) {
 	if f.natsURL != "" {
 		conn := split.ConnFromEnv(f.natsURL)
 		if f.natsUser != "" {
@@ -349,6 +356,9 @@ func (f *stateFlags) connect(app *manifest.App, stderr io.Writer) (nc *nats.Conn
 	}
 	srv, err := state.StartServer(state.ServerOptions{Dir: dir, Log: sayTo(stderr)})
 	var inUse *state.InUseError
+	if errors.As(err, &inUse) && !joinRun {
+		return nil, nil, fmt.Errorf("%s holds the data directory %s: stop it first", inUse.Holder(), dir)
+	}
 	if errors.As(err, &inUse) {
 		// A run holds it: join its server, as the run says to.
 		live, err := state.ReadLive(inUse)
@@ -487,7 +497,7 @@ or why not (undecoded).`,
 			if f.json || len(args) > 1 {
 				messages = newDeadLetterMessages(cmd.Context(), app, f.appDir(), topic)
 			}
-			return f.inspect(stderr, app, func(in *state.Inspector, app *manifest.App) error {
+			return f.inspect(stderr, app, true, func(in *state.Inspector, app *manifest.App) error {
 				dead, err := in.DeadLetters(cmd.Context(), topic)
 				if err != nil {
 					return err
@@ -655,6 +665,54 @@ again is dead-lettered again.`,
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be redelivered, and do nothing")
 	return cmd
+}
+
+func newStateDropCommand(f *stateFlags, stdout, stderr io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "drop store|topic NAME",
+		Short: "Remove a store or topic that parigot.hcl no longer declares, with all it holds",
+		Long: `drop removes from the data the store or topic NAME, which parigot.hcl no
+longer declares (renamed or removed since an earlier run), with every
+value or message it holds: what parigot run says at every start that the
+data holds unread ("the data holds store ledger (6 keys), which
+parigot.hcl no longer declares"). Carry over what is to be kept first
+(docs/STATE.md#changing-what-the-data-holds): nothing brings it back.
+
+A store or topic parigot.hcl declares is not dropped: remove its block
+first. Nor while a run holds the data directory: stop it first.`,
+		Example: `  parigot state drop store ledger
+  parigot state drop topic payments --nats nats://10.0.0.1:4222 --nats-creds ops.creds`,
+		Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kind, name := args[0], args[1]
+			if kind != "store" && kind != "topic" {
+				return usageError{err: fmt.Errorf("drop removes a store or a topic: parigot state drop store NAME, or drop topic NAME, not %q", kind)}
+			}
+			app, err := f.load("", "")
+			if err != nil {
+				return err
+			}
+			if checkDeclared(app, kind, name) == nil {
+				return fmt.Errorf("%s declares %s %s: drop removes only what parigot.hcl no longer declares; remove its block from %s first", app.Name, kind, name, app.File)
+			}
+			return f.inspect(stderr, app, false, func(in *state.Inspector, _ *manifest.App) error {
+				held, err := in.Drop(cmd.Context(), kind, name)
+				var notMade *state.NotMadeError
+				if errors.As(err, &notMade) {
+					return fmt.Errorf("the data holds no %s %s: nothing to drop", kind, name)
+				}
+				if err != nil {
+					return err
+				}
+				what := fmt.Sprintf("%d %s", held.Keys, plural(int(held.Keys), "key", "keys"))
+				if kind == "topic" {
+					what = fmt.Sprintf("%d %s", held.Messages, plural(int(held.Messages), "message", "messages"))
+				}
+				fmt.Fprintf(stdout, "dropped %s %s and the %s it held\n", kind, name, what)
+				return nil
+			})
+		},
+	}
 }
 
 // seqArgs are the arguments TOPIC [SEQ...]: a topic and numbers of its

@@ -462,3 +462,66 @@ func TestDeadLettersOfASubscriber(t *testing.T) {
 		})
 	}
 }
+
+// TestStateDropsOnlyWhatTheAppNoLongerDeclares fills a data directory as
+// an earlier version of the deadletters app would have, with a store and
+// a topic it no longer declares: parigot state drop removes each, saying
+// how much it held, and refuses a declared one, a name the data holds
+// nothing of, and a directory a run holds.
+func TestStateDropsOnlyWhatTheAppNoLongerDeclares(t *testing.T) {
+	const app = "testdata/apps/deadletters"
+	data := t.TempDir()
+	srv, err := state.StartServer(state.ServerOptions{Dir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := srv.Connect("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := state.Open(t.Context(), nc, state.Options{App: "deadletters", Create: true,
+		Stores: []state.StoreSpec{{Name: "kv"}, {Name: "ledger"}}, Topics: []state.TopicSpec{{Name: "payments"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := old.JetStream()
+	for _, k := range []string{"a", "b"} {
+		if _, err := js.Publish(t.Context(), "$KV."+state.Bucket("deadletters", "ledger")+"."+k, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := js.Publish(t.Context(), state.TopicSubject("deadletters", "payments"), []byte("m")); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	nc.Close()
+	srv.Shutdown()
+
+	where := []string{"--app", app, "--data", data}
+	for _, tc := range []struct {
+		args           []string
+		code           int
+		stdout, stderr string
+	}{
+		{[]string{"store", "kv"}, exitFailure, "", "parigot: deadletters declares store kv: drop removes only what parigot.hcl no longer declares; remove its block from testdata/apps/deadletters/parigot.hcl first\n"},
+		{[]string{"store", "ledger"}, 0, "dropped store ledger and the 2 keys it held\n", ""},
+		{[]string{"store", "ledger"}, exitFailure, "", "parigot: the data holds no store ledger: nothing to drop\n"},
+		{[]string{"topic", "payments"}, 0, "dropped topic payments and the 1 message it held\n", ""},
+	} {
+		stdout, stderr, code := stateCommand(t, append(append([]string{"drop"}, tc.args...), where...)...)
+		if code != tc.code || stdout != tc.stdout || stderr != tc.stderr {
+			t.Errorf("state drop %s: exit %d\n%s%s\nwant exit %d\n%s%s", strings.Join(tc.args, " "), code, stdout, stderr, tc.code, tc.stdout, tc.stderr)
+		}
+	}
+
+	_, release, err := state.JetStreamDir(data, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	_, stderr, code := stateCommand(t, append([]string{"drop", "store", "gone"}, where...)...)
+	want := "parigot: another parigot run (process " + strconv.Itoa(os.Getpid()) + ") holds the data directory " + data + ": stop it first\n"
+	if code != exitFailure || stderr != want {
+		t.Errorf("state drop while a run holds the directory: exit %d\n%s\nwant exit 1 and\n%s", code, stderr, want)
+	}
+}

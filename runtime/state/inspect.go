@@ -227,6 +227,33 @@ func (i *Inspector) Redeliver(ctx context.Context, d DeadLetter) (Redelivery, er
 	return r, nil
 }
 
+// Drop removes store or topic name (kind "store" or "topic") from
+// JetStream, with all it holds, and says what that was: for a store or
+// topic the app no longer declares (a Leftover), once its data has been
+// carried over or is not wanted. Which ones may be dropped is the
+// caller's to decide.
+func (i *Inspector) Drop(ctx context.Context, kind, name string) (Leftover, error) {
+	stream, resource := Stream(i.app, name), Stream(i.app, name)
+	if kind == "store" {
+		stream, resource = "KV_"+Bucket(i.app, name), Bucket(i.app, name)
+	}
+	s, err := i.js.Stream(ctx, stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return Leftover{}, &NotMadeError{Kind: kind, Name: name, Resource: resource}
+	}
+	if err != nil {
+		return Leftover{}, err
+	}
+	held, err := describeStream(ctx, s, kind, name)
+	if err != nil {
+		return Leftover{}, err
+	}
+	if err := i.js.DeleteStream(ctx, stream); err != nil {
+		return Leftover{}, fmt.Errorf("removing %s %s: %w", kind, name, err)
+	}
+	return held, nil
+}
+
 // deadHeader says whether header k is one a dead letter adds to its
 // message (or a publication's id, which a redelivery sets anew).
 func deadHeader(k string) bool {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Leftover is a store or topic that JetStream holds data of but the app
@@ -28,7 +30,7 @@ type Leftover struct {
 func (l Leftover) String() string {
 	if l.Kind == "store" {
 		return fmt.Sprintf("the data holds store %s (%s), which parigot.hcl no longer declares: this run leaves it as it is and reads none of it. "+
-			"To keep its values under a new name, declare it again beside the new one and copy them over (docs/STATE.md#changing-what-the-data-holds)", l.Name, counted(l.Keys, "key"))
+			"To keep its values under a new name, declare it again beside the new one and copy them over (docs/STATE.md#changing-what-the-data-holds); to let them go, parigot state drop store %[1]s", l.Name, counted(l.Keys, "key"))
 	}
 	var subs []string
 	for s, n := range l.Waiting {
@@ -37,11 +39,11 @@ func (l Leftover) String() string {
 		}
 	}
 	if len(subs) == 0 {
-		return fmt.Sprintf("the data holds topic %s (%s, none waiting for a subscriber), which parigot.hcl no longer declares: this run leaves it as it is", l.Name, counted(l.Messages, "message"))
+		return fmt.Sprintf("the data holds topic %[1]s (%s, none waiting for a subscriber), which parigot.hcl no longer declares: this run leaves it as it is; parigot state drop topic %[1]s removes it", l.Name, counted(l.Messages, "message"))
 	}
 	slices.Sort(subs)
 	return fmt.Sprintf("the data holds topic %s (%s, %s), which parigot.hcl no longer declares: this run leaves it as it is and delivers none of them. "+
-		"To have them delivered, declare it again, with its subscriptions, until they are taken (docs/STATE.md#changing-what-the-data-holds)", l.Name, counted(l.Messages, "message"), strings.Join(subs, ", "))
+		"To have them delivered, declare it again, with its subscriptions, until they are taken (docs/STATE.md#changing-what-the-data-holds); to let them go, parigot state drop topic %[1]s", l.Name, counted(l.Messages, "message"), strings.Join(subs, ", "))
 }
 
 // leftovers returns the stores and topics of e's app that JetStream holds
@@ -87,17 +89,25 @@ func (e *Engine) leftover(ctx context.Context, name, storePrefix, topicPrefix st
 	if err != nil {
 		return Leftover{}, fmt.Errorf("reading stream %s: %w", name, err)
 	}
-	st := s.CachedInfo().State
 	if store, ok := strings.CutPrefix(name, storePrefix); ok {
-		return Leftover{Kind: "store", Name: store, Keys: st.NumSubjects}, nil
+		return describeStream(ctx, s, "store", store)
 	}
-	l := Leftover{Kind: "topic", Name: strings.TrimPrefix(name, topicPrefix), Messages: st.Msgs, Waiting: map[string]uint64{}}
+	return describeStream(ctx, s, "topic", strings.TrimPrefix(name, topicPrefix))
+}
+
+// describeStream says what s, the stream of store or topic name (kind), holds.
+func describeStream(ctx context.Context, s jetstream.Stream, kind, name string) (Leftover, error) {
+	st := s.CachedInfo().State
+	if kind == "store" {
+		return Leftover{Kind: kind, Name: name, Keys: st.NumSubjects}, nil
+	}
+	l := Leftover{Kind: kind, Name: name, Messages: st.Msgs, Waiting: map[string]uint64{}}
 	consumers := s.ListConsumers(ctx)
 	for c := range consumers.Info() {
 		l.Waiting[c.Name] = c.NumPending + uint64(c.NumAckPending)
 	}
 	if err := consumers.Err(); err != nil {
-		return Leftover{}, fmt.Errorf("reading the subscriptions of stream %s: %w", name, err)
+		return Leftover{}, fmt.Errorf("reading the subscriptions of topic %s: %w", name, err)
 	}
 	return l, nil
 }

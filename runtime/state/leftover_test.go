@@ -64,10 +64,10 @@ func TestARunSaysWhatTheDataHoldsOfStoresAndTopicsNoLongerDeclared(t *testing.T)
 	defer v2.Close()
 	want := []string{
 		"the data holds store audit (2 keys), which parigot.hcl no longer declares: this run leaves it as it is and reads none of it. " +
-			"To keep its values under a new name, declare it again beside the new one and copy them over (docs/STATE.md#changing-what-the-data-holds)",
-		"the data holds topic taken (1 message, none waiting for a subscriber), which parigot.hcl no longer declares: this run leaves it as it is",
+			"To keep its values under a new name, declare it again beside the new one and copy them over (docs/STATE.md#changing-what-the-data-holds); to let them go, parigot state drop store audit",
+		"the data holds topic taken (1 message, none waiting for a subscriber), which parigot.hcl no longer declares: this run leaves it as it is; parigot state drop topic taken removes it",
 		"the data holds topic transfers (3 messages, 3 not yet taken by audit), which parigot.hcl no longer declares: this run leaves it as it is and delivers none of them. " +
-			"To have them delivered, declare it again, with its subscriptions, until they are taken (docs/STATE.md#changing-what-the-data-holds)",
+			"To have them delivered, declare it again, with its subscriptions, until they are taken (docs/STATE.md#changing-what-the-data-holds); to let them go, parigot state drop topic transfers",
 	}
 	if !slices.Equal(said, want) {
 		t.Errorf("said:\n%q\nwant:\n%q", said, want)
