@@ -603,7 +603,10 @@ func (n *Network) Ready(guest string) error {
 // answerReady answers the readiness checks of guest (Serving, WaitReady)
 // from now on, until StopServing or Pause.
 func (n *Network) answerReady(guest string) error {
-	sub, err := n.nc.Subscribe(n.subj.ready(guest), func(m *nats.Msg) { m.Respond(nil) })
+	// The answer names the proto services served, which a caller whose
+	// calls find no one to take them reads (noResponders).
+	served := []byte(strings.Join(n.servicesOf(guest), " "))
+	sub, err := n.nc.Subscribe(n.subj.ready(guest), func(m *nats.Msg) { m.Respond(served) })
 	if err != nil {
 		return fmt.Errorf("answering readiness checks on %s: %w", n.subj.ready(guest), err)
 	}
@@ -755,7 +758,7 @@ func (n *Network) inbox(caller route.Endpoint, callee string) (string, error) {
 		return p, nil
 	}
 	prefix := n.subj.reply(caller.GuestName()) + "." + nuid.Next()
-	sub, err := n.nc.Subscribe(prefix+".>", func(m *nats.Msg) { deliverReply(caller, prefix, m) })
+	sub, err := n.nc.Subscribe(prefix+".>", func(m *nats.Msg) { deliverReply(caller, prefix, m, n.noResponders) })
 	if err != nil {
 		return "", err
 	}
@@ -766,8 +769,9 @@ func (n *Network) inbox(caller route.Endpoint, callee string) (string, error) {
 }
 
 // deliverReply turns a reply message (or the server's "no responders") into
-// a reply event for caller.
-func deliverReply(caller route.Endpoint, prefix string, m *nats.Msg) {
+// a reply event for caller. noResponders, when set, makes the reply of a
+// call no one took, on a goroutine of its own: it may ask the server.
+func deliverReply(caller route.Endpoint, prefix string, m *nats.Msg, noResponders func(callee string, id uint64) abi.Event) {
 	rest := strings.TrimPrefix(m.Subject, prefix+".")
 	callee, idText, ok := strings.Cut(rest, ".")
 	if !ok {
@@ -779,6 +783,9 @@ func deliverReply(caller route.Endpoint, prefix string, m *nats.Msg) {
 	}
 	ev := abi.Event{Kind: abi.KindReply, CallID: id, Payload: m.Data}
 	switch code, err := strconv.ParseUint(m.Header.Get(headerCode), 10, 32); {
+	case m.Header.Get(headerStatus) == "503" && noResponders != nil:
+		go func() { caller.Deliver(noResponders(callee, id), nil) }()
+		return
 	case m.Header.Get(headerStatus) == "503":
 		ev = abi.ErrorEvent(id, abi.CodeUnavailable, route.UnavailableText(callee))
 	case err != nil || abi.Code(code) > abi.MaxCode:
@@ -787,6 +794,55 @@ func deliverReply(caller route.Endpoint, prefix string, m *nats.Msg) {
 		ev.Code = abi.Code(code)
 	}
 	caller.Deliver(ev, nil)
+}
+
+// noResponders is the reply to call id of guest callee that no replica
+// took. Asking callee's replicas whether they are ready tells one that
+// does not run from one that runs but serves other proto services than
+// this process was built to call: a rolling upgrade that changed a proto
+// package, whose callers built before it would otherwise be told that a
+// service they can see running is not.
+func (n *Network) noResponders(callee string, id uint64) abi.Event {
+	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
+	defer cancel()
+	reply, err := n.nc.RequestWithContext(ctx, n.subj.ready(callee), nil)
+	if err == nil && len(reply.Data) > 0 {
+		if msg := servesOther(callee, n.servicesOf(callee), strings.Fields(string(reply.Data))); msg != "" {
+			return abi.ErrorEvent(id, abi.CodeUnimplemented, msg)
+		}
+	}
+	return abi.ErrorEvent(id, abi.CodeUnavailable, route.UnavailableText(callee))
+}
+
+// servicesOf is, sorted, the proto services that this process's manifest
+// says guest implements.
+func (n *Network) servicesOf(guest string) []string {
+	var out []string
+	for svc, g := range n.owner {
+		if g.Name == guest {
+			out = append(out, svc)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// servesOther says what is wrong when a running replica of guest serves
+// served, which lacks some of expected, the services this process was
+// built to call it by; "" when it lacks none.
+func servesOther(guest string, expected, served []string) string {
+	var missing []string
+	for _, svc := range expected {
+		if !slices.Contains(served, svc) {
+			missing = append(missing, svc)
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("service %s runs, serving %s, not %s: it was built from protos or a parigot.hcl that name its services otherwise than this process's (a proto package changed, say). "+
+		"During a rolling upgrade, have it implement both, the old beside the new, until every caller is upgraded; else build every machine from the same sources",
+		guest, strings.Join(served, ", "), strings.Join(missing, ", "))
 }
 
 // remoteService is a service served by a guest in another process.

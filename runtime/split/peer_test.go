@@ -140,7 +140,7 @@ func TestRepliesAreReadCarefully(t *testing.T) {
 		{"a call id that is not a number", msg(prefix+".echo.seven", "0", "", "x"), nil},
 	} {
 		var r recorder
-		deliverReply(&r, prefix, c.m)
+		deliverReply(&r, prefix, c.m, nil)
 		switch {
 		case c.want == nil && len(r.got) != 0:
 			t.Errorf("%s: delivered %+v, want it dropped", c.name, r.got)
