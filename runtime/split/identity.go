@@ -173,12 +173,6 @@ func grantFor(app string, guests []*host.GuestSpec, name string) grant {
 			g.publish = append(g.publish, subj.announce(name))
 			g.responses = replyWindow(spec.MethodTimeout)
 		}
-		if _, gateway := GatewayOf(name); spec.Kind == host.Program && !gateway {
-			// It asks whether it runs elsewhere, and answers that it runs.
-			g.publish = append(g.publish, subj.program(name))
-			g.subscribe = append(g.subscribe, subj.program(name))
-			g.responses = programAnswer
-		}
 	}
 	for _, o := range calls {
 		for _, svc := range o.Implements {
@@ -186,6 +180,14 @@ func grantFor(app string, guests []*host.GuestSpec, name string) grant {
 		}
 		g.publish = append(g.publish, subj.ready(o.Name), subj.given(o.Name, name))
 		g.subscribe = append(g.subscribe, subj.announce(o.Name))
+	}
+	if spec := host.FindGuest(guests, name); spec != nil && spec.Kind == host.Program {
+		if _, gateway := GatewayOf(name); !gateway {
+			// It asks whether it runs elsewhere, and answers that it runs.
+			g.publish = append(g.publish, subj.program(name))
+			g.subscribe = append(g.subscribe, subj.program(name))
+			g.responses = programAnswer
+		}
 	}
 	// Every connection reads its own replies and readiness answers, even a
 	// guest that calls nothing: harmless, and no subscribe list is empty
