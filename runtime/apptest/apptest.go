@@ -337,7 +337,9 @@ func (a *App) implemented(service string) bool {
 // with req and decodes the reply into resp. It waits for the reply until
 // ctx ends or the service's method budget (its method_timeout) passes, which
 // is the deadline a guest's call has too. A failed call returns a
-// *guest.Error with the code a guest would see.
+// *guest.Error with the code a guest would see: CodeDeadlineExceeded
+// (CodeCanceled) when ctx's deadline passes (ctx is cancelled) first, with
+// ctx's error in the chain too.
 func (a *App) Call(ctx context.Context, service, method string, req, resp proto.Message) error {
 	full := service + "/" + method
 	var ep route.Endpoint
@@ -366,6 +368,12 @@ func (a *App) Call(ctx context.Context, service, method string, req, resp proto.
 	var de *native.DeadlineError
 	if errors.As(err, &de) {
 		return &guest.Error{Code: guest.CodeDeadlineExceeded, Method: full, Message: de.Error()}
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		// The test's own deadline or cancel: the code a guest's call
+		// whose deadline passed gets, and ctx's error still in the chain.
+		return fmt.Errorf("%w (%w)", &guest.Error{Code: guest.CodeOf(ctxErr), Method: full,
+			Message: "the call's context ended before the reply"}, ctxErr)
 	}
 	if err != nil {
 		return err

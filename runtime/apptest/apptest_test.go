@@ -1,6 +1,7 @@
 package apptest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -70,6 +71,48 @@ func TestCalls(t *testing.T) {
 			res := app.RunProgram(t, "hello")
 			if res.Stdout != "Hello, world!\n" || res.ExitCode != 0 {
 				t.Errorf("hello: stdout %q, exit code %d", res.Stdout, res.ExitCode)
+			}
+		})
+	}
+}
+
+// TestACallWhoseContextEndsFailsWithItsCode checks that a native call
+// whose ctx ends before the reply fails as a guest's call past its
+// deadline does: a *guest.Error of code deadline exceeded (canceled),
+// naming the method, with ctx's own error still in its chain.
+func TestACallWhoseContextEndsFailsWithItsCode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an app, which Start skips under -short")
+	}
+	t.Setenv(EnvMode, "")
+	app := Start(t, "testdata/shop", Single)
+	tests := []struct {
+		scenario string
+		ctx      func() (context.Context, context.CancelFunc)
+		want     error
+		ctxErr   error
+	}{
+		{"a deadline that passes is deadline exceeded", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(t.Context(), 20*time.Millisecond)
+		}, guest.ErrDeadlineExceeded, context.DeadlineExceeded},
+		{"a cancel is canceled", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(t.Context())
+			time.AfterFunc(20*time.Millisecond, cancel)
+			return ctx, cancel
+		}, guest.ErrCanceled, context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			ctx, cancel := tt.ctx()
+			defer cancel()
+			// shop answers "slow" after 200ms: ctx ends first.
+			err := app.Call(ctx, "test.Shop", "Greet", wrapperspb.String("slow"), new(wrapperspb.StringValue))
+			var gerr *guest.Error
+			if !errors.As(err, &gerr) || !errors.Is(err, tt.want) || !errors.Is(err, tt.ctxErr) {
+				t.Fatalf("err = %v (%T); want a *guest.Error matching %v and %v", err, err, tt.want, tt.ctxErr)
+			}
+			if gerr.Method != "test.Shop/Greet" {
+				t.Errorf("the error names method %q, want test.Shop/Greet", gerr.Method)
 			}
 		})
 	}

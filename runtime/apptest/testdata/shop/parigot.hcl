@@ -1,4 +1,5 @@
-# shop: a service that panics on one name, and a program that requires it.
+# shop: a service that panics on one name and is slow on another, and a
+# program that requires it.
 # The tests make shop go down for good, then run the program.
 app "shop" {
   module = "parigot.dev/parigot/runtime/apptest/testdata/shop"

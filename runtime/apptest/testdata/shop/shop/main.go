@@ -1,9 +1,11 @@
-// Command shop greets by name, and panics when the name is "boom": a
-// service that a call takes down for good (it is not restarted).
+// Command shop greets by name, panics when the name is "boom": a service
+// that a call takes down for good (it is not restarted), and answers
+// "slow" after 200ms, well within its budget.
 package main
 
 import (
 	"context"
+	"time"
 
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -16,6 +18,10 @@ func main() {
 			func(_ context.Context, req *wrapperspb.StringValue) *guest.Future[*wrapperspb.StringValue] {
 				if req.GetValue() == "boom" {
 					panic("boom")
+				}
+				if req.GetValue() == "slow" {
+					for end := time.Now().Add(200 * time.Millisecond); time.Now().Before(end); {
+					}
 				}
 				return guest.Resolved(wrapperspb.String("Hello, " + req.GetValue() + "!"))
 			}),
