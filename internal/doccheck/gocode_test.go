@@ -65,6 +65,7 @@ var knownImports = map[string]string{
 	"apptest":       "parigot.dev/parigot/runtime/apptest",
 	"boilerplateid": "parigot.dev/parigot/boilerplateid",
 	"guest":         "parigot.dev/parigot/runtime/guest",
+	"host":          "parigot.dev/parigot/runtime/host",
 	"idv1":          "parigot.dev/parigot/proto/parigot/id/v1",
 	"bookstorev1":   "parigot.dev/parigot/examples/bookstore/gen/bookstore/v1",
 	"greetingv1":    "parigot.dev/parigot/examples/helloworld/gen/greeting/v1",

@@ -70,7 +70,11 @@ type App struct {
 	wg       sync.WaitGroup // the services' hosts
 	cleanups []func()       // run last to first when the services have stopped
 	mu       sync.Mutex
-	problems []string // the services' failures and errors: they fail the test at its end
+	problems []string // the services' errors: they fail the test at its end
+	// failures are how the services failed, which fail the test at its
+	// end unless expected (ExpectFailure)
+	failures []host.Failure
+	expected []expectedFailure
 	// split mode: the services down for good, from the ends of their
 	// processes (replicas) while the app runs
 	downs *split.Downs
@@ -103,7 +107,8 @@ const DefaultTimeoutScale = 10
 // Start builds the app in dir (the directory of its parigot.hcl, relative to
 // the test's package directory) if anything is stale, starts its services in
 // mode, waits until they are all ready, and returns. The services stop when
-// the test ends; one that crashed in the meantime fails the test.
+// the test ends; one that crashed in the meantime fails the test, unless
+// the test expected it (ExpectFailure).
 //
 // Start skips the test under -short (it compiles and runs wasm), and when
 // mode is Single or Split while `parigot test` runs a pass of the other
@@ -173,9 +178,7 @@ func (a *App) record(who string, r host.Result, err error) {
 	if err != nil && !errors.Is(err, context.Canceled) {
 		a.problems = append(a.problems, fmt.Sprintf("%s: %v", who, err))
 	}
-	for _, f := range r.Failures {
-		a.problems = append(a.problems, f.String())
-	}
+	a.failures = append(a.failures, r.Failures...)
 }
 
 // shutdown stops the services at the end of the test and fails it with
@@ -195,7 +198,7 @@ func (a *App) shutdown(t testing.TB) {
 	a.logs.close()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, p := range a.problems {
+	for _, p := range append(a.problems, a.failuresAtEnd()...) {
 		t.Errorf("apptest: %s", p)
 	}
 }

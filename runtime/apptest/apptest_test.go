@@ -13,6 +13,7 @@ import (
 
 	greetingv1 "parigot.dev/parigot/examples/helloworld/gen/greeting/v1"
 	"parigot.dev/parigot/runtime/guest"
+	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/native"
 )
 
@@ -157,6 +158,62 @@ func TestAProgramRunsWhileAServiceItRequiresIsDown(t *testing.T) {
 			})
 			if got := rec.text(); !strings.Contains(got, "service shop panicked") {
 				t.Errorf("the test's failures at its end: %q; want the panic of service shop", got)
+			}
+		})
+	}
+}
+
+// TestExpectFailure checks that a failure a test causes on purpose
+// (ExpectFailure) does not fail it, that one it expected and did not get
+// does, and that any other failure still does.
+func TestExpectFailure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an app, which Start skips under -short")
+	}
+	tests := []struct {
+		scenario string
+		mode     Mode
+		scale    string // PARIGOT_TIMEOUT_SCALE
+		expect   host.Cause
+		name     string // shop panics on "boom", overruns on "slow" at scale 1
+		code     guest.Code
+		want     []string // the test's failures at its end
+	}{
+		{"an expected panic does not fail the test", Single, "", host.CausePanicked, "boom", guest.CodeUnavailable, nil},
+		{"an expected panic does not fail the test in split mode", Split, "", host.CausePanicked, "boom", guest.CodeUnavailable, nil},
+		{"an expected overrun does not fail the test, and its caller sees deadline exceeded", Single, "1", host.CauseOverran, "slow", guest.CodeDeadlineExceeded, nil},
+		{"an expected failure that did not come fails the test", Single, "", host.CausePanicked, "you", 0,
+			[]string{`apptest: service shop did not fail with cause "panicked" during the test, as ExpectFailure said it would`}},
+		{"a failure of another cause than expected fails the test", Single, "", host.CauseOverran, "boom", guest.CodeUnavailable,
+			[]string{"apptest: service shop panicked", `apptest: service shop did not fail with cause "overran"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			t.Setenv(EnvMode, "")
+			if tt.scale != "" {
+				t.Setenv("PARIGOT_TIMEOUT_SCALE", tt.scale)
+			}
+			rec := &errorRecorder{TB: t}
+			t.Run("app", func(t *testing.T) {
+				rec.TB = t
+				app := Start(rec, "testdata/shop", tt.mode)
+				app.ExpectFailure(t, "shop", tt.expect)
+				err := app.Call(t.Context(), "test.Shop", "Greet", wrapperspb.String(tt.name), new(wrapperspb.StringValue))
+				if guest.CodeOf(err) != tt.code {
+					t.Errorf("Greet(%s): err = %v, want code %v", tt.name, err, tt.code)
+				}
+				if tt.code != 0 {
+					waitNotServing(t, app, "test.Shop") // its failure is recorded
+				}
+			})
+			got := rec.text()
+			if len(tt.want) == 0 && got != "" {
+				t.Errorf("the test failed at its end with %q; want no failure", got)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("the test's failures at its end: %q; want %q among them", got, w)
+				}
 			}
 		})
 	}

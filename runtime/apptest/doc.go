@@ -12,10 +12,11 @@
 // Start builds the app with package builder (incremental: a no-op when
 // nothing changed, so `go test ./...` works on a fresh clone), starts every
 // service of the app in the background, and stops them with t.Cleanup; a
-// service that crashed during the test fails it. The app is a guest.Caller,
-// so the typed native clients that `parigot build` generates next to the
-// guest stubs (<Service>NativeClient, in <file>_parigot_native.pb.go) call
-// its services; RunProgram runs one of its programs against the running
+// service that crashed during the test fails it, unless the test said it
+// would (ExpectFailure). The app is a guest.Caller, so the typed native
+// clients that `parigot build` generates next to the guest stubs
+// (<Service>NativeClient, in <file>_parigot_native.pb.go) call its
+// services; RunProgram runs one of its programs against the running
 // services and returns what it printed and its exit code.
 //
 // The two modes are those of `parigot run`, in one test process:

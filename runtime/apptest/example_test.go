@@ -1,14 +1,18 @@
 package apptest_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
 	greetingv1 "parigot.dev/parigot/examples/helloworld/gen/greeting/v1"
 	"parigot.dev/parigot/runtime/apptest"
 	"parigot.dev/parigot/runtime/guest"
+	"parigot.dev/parigot/runtime/host"
 )
 
 // Start runs an app for a topology test: it builds the app if anything is
@@ -79,4 +83,27 @@ func ExampleApp_Gateway() {
 		}
 	}
 	_ = testBooks
+}
+
+// ExpectFailure lets a test make a service fail on purpose, to check what
+// its callers see: the failure it expects does not fail the test, and the
+// test fails if the service does not fail that way.
+//
+// testShopDown is the body of func TestShopDown(t *testing.T) beside the
+// parigot.hcl of testdata/shop, whose shop service panics on "boom"; it is
+// only compiled here.
+func ExampleApp_ExpectFailure() {
+	testShopDown := func(t *testing.T) {
+		app := apptest.Start(t, ".", apptest.Default)
+		app.ExpectFailure(t, "shop", host.CausePanicked)
+		err := app.Call(t.Context(), "test.Shop", "Greet", wrapperspb.String("boom"), new(wrapperspb.StringValue))
+		if !errors.Is(err, guest.ErrUnavailable) {
+			t.Errorf("Greet(boom): err = %v, want unavailable: shop panicked", err)
+		}
+		res := app.RunProgram(t, "hello") // calls shop, which is down for good
+		if res.ExitCode != 1 {
+			t.Errorf("hello: exit code %d, want 1", res.ExitCode)
+		}
+	}
+	_ = testShopDown
 }

@@ -1,6 +1,7 @@
 // Command shop greets by name, panics when the name is "boom": a service
 // that a call takes down for good (it is not restarted), and answers
-// "slow" after 200ms, well within its budget.
+// "slow" after 200ms: within its budget in a test (500ms), over it at a
+// PARIGOT_TIMEOUT_SCALE of 1 (50ms).
 package main
 
 import (
