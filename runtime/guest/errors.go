@@ -22,8 +22,9 @@ type Code = abi.Code
 // an overloaded service or a payload over 4 MiB, CodeResourceExhausted; a
 // request that cannot be decoded, CodeInvalidArgument; a method the service
 // does not have, CodeUnimplemented; a method's own error without a code,
-// CodeUnknown.
+// CodeUnknown. CodeOK is no failure: the code of a nil error (CodeOf).
 const (
+	CodeOK                 = abi.CodeOK
 	CodeCanceled           = abi.CodeCanceled
 	CodeUnknown            = abi.CodeUnknown
 	CodeInvalidArgument    = abi.CodeInvalidArgument

@@ -117,16 +117,19 @@ func ExampleError() {
 
 // CodeOf finds the code of a *guest.Error wrapped in err; the context
 // package's errors have theirs, and any other error is CodeUnknown, as a gRPC
-// server reports an error without a status.
+// server reports an error without a status. No error is CodeOK, so a
+// table test of a method lists CodeOK for its cases that succeed.
 func ExampleCodeOf() {
 	wrapped := fmt.Errorf("reserving stock: %w", guest.ErrUnavailable)
 	fmt.Println(guest.CodeOf(wrapped))
 	fmt.Println(guest.CodeOf(context.DeadlineExceeded))
 	fmt.Println(guest.CodeOf(errors.New("out of stock")))
+	fmt.Println(guest.CodeOf(nil) == guest.CodeOK, guest.CodeOK)
 	// Output:
 	// unavailable
 	// deadline exceeded
 	// unknown
+	// true ok
 }
 
 // Locate finds a service that the guest requires in parigot.hcl. Outside a
