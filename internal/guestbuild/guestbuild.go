@@ -34,6 +34,38 @@ import (
 // envFor for what it adds for some Go versions.
 var Env = []string{"GOOS=wasip1", "GOARCH=wasm"}
 
+// nativeOnlyFlags are the go command's flags that instrument native
+// code alone, which a wasip1 build refuses ("-race is not supported on
+// wasip1/wasm"): a GOFLAGS=-race meant for the tests of an app (parigot
+// test, go test with apptest) leaves them out of its guests' builds.
+var nativeOnlyFlags = []string{"race", "msan", "asan"}
+
+// guestGOFLAGS returns goflags (a GOFLAGS value) without nativeOnlyFlags,
+// and whether it had any.
+func guestGOFLAGS(goflags string) (string, bool) {
+	var kept []string
+	dropped := false
+	for _, f := range strings.Fields(goflags) {
+		name, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "=")
+		if slices.Contains(nativeOnlyFlags, name) {
+			dropped = true
+			continue
+		}
+		kept = append(kept, f)
+	}
+	return strings.Join(kept, " "), dropped
+}
+
+// environ is the go command's environment for guests: this process's,
+// with GOFLAGS without nativeOnlyFlags, and then add.
+func environ(add ...string) []string {
+	env := os.Environ()
+	if flags, dropped := guestGOFLAGS(os.Getenv("GOFLAGS")); dropped {
+		env = append(env, "GOFLAGS="+flags) // the last of a name counts
+	}
+	return append(env, add...)
+}
+
 // buildFlags are the go command's flags for a guest. They are part of what
 // the build cache keys its entries by, so StdCompiled asks with them too.
 var buildFlags = []string{"-trimpath", "-buildvcs=false"}
@@ -48,7 +80,7 @@ func Command(ctx context.Context, goCmd, dir, out, pkg string, forced func(strin
 	}
 	cmd := exec.CommandContext(ctx, goCmd, append(append([]string{"build"}, buildFlags...), "-o", out, pkg)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), envFor(ctx, goCmd, dir)...)
+	cmd.Env = environ(envFor(ctx, goCmd, dir)...)
 	child.StopPolitely(cmd, forced)
 	return cmd
 }

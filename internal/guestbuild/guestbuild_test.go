@@ -160,3 +160,42 @@ func TestTheAllocatorExperimentIsForGo126Only(t *testing.T) {
 		}
 	}
 }
+
+func TestAGuestIsBuiltWithoutTheFlagsOfNativeCodeAlone(t *testing.T) {
+	tests := []struct {
+		scenario, goflags, want string
+		dropped                 bool
+	}{
+		{"the race detector is for the tests", "-race", "", true},
+		{"the other flags stay", "-mod=mod -race -trimpath", "-mod=mod -trimpath", true},
+		{"every form of the flag goes", "--race=true -msan -asan=false -v", "-v", true},
+		{"flags wasm takes are kept as they are", "-mod=vendor  -tags=x", "-mod=vendor  -tags=x", false},
+		{"a flag that only starts like one stays", "-racey", "-racey", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			got, dropped := guestGOFLAGS(tt.goflags)
+			if dropped != tt.dropped || (dropped && got != tt.want) {
+				t.Errorf("guestGOFLAGS(%q) = %q, %v; want %q, %v", tt.goflags, got, dropped, tt.want, tt.dropped)
+			}
+		})
+	}
+	t.Run("the go command's environment has them dropped", func(t *testing.T) {
+		t.Setenv("GOFLAGS", "-race -mod=mod")
+		env := environ(Env...)
+		if last := lastValue(env, "GOFLAGS"); last != "-mod=mod" {
+			t.Errorf("GOFLAGS in a guest's build = %q, want -mod=mod", last)
+		}
+	})
+}
+
+// lastValue is the value of name in env, as exec takes it: the last.
+func lastValue(env []string, name string) string {
+	var v string
+	for _, kv := range env {
+		if k, val, _ := strings.Cut(kv, "="); k == name {
+			v = val
+		}
+	}
+	return v
+}

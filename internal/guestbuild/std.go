@@ -3,7 +3,6 @@ package guestbuild
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 
@@ -30,7 +29,7 @@ func StdCompiled(ctx context.Context, goCmd, dir string) (compiled bool, goVersi
 	}
 	list := exec.CommandContext(ctx, goCmd, append(append([]string{"list"}, buildFlags...), "-f", "{{.Stale}}", "unicode/utf8")...)
 	list.Dir = dir
-	list.Env = append(os.Environ(), envFor(ctx, goCmd, dir)...)
+	list.Env = environ(envFor(ctx, goCmd, dir)...)
 	child.StopPolitely(list, nil)
 	out, err := list.Output()
 	if err != nil {

@@ -3,7 +3,6 @@ package guestbuild
 import (
 	"context"
 	"go/version"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -39,7 +38,7 @@ func envFor(ctx context.Context, goCmd, dir string) []string {
 	}
 	cmd := exec.CommandContext(ctx, goCmd, "env", "GOVERSION", "GOEXPERIMENT")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), Env...)
+	cmd.Env = environ(Env...)
 	child.StopPolitely(cmd, nil)
 	out, err := cmd.Output()
 	if err != nil {
