@@ -151,7 +151,8 @@ type Options struct {
 	// Progress, when set, is told every compilingNote that go test is
 	// still compiling, until the first test package starts: a first run
 	// compiles the app's test binaries and parigot's packages, a minute
-	// or more with nothing else printed.
+	// or more with nothing else printed. Then, every runningNote, it is
+	// told which test has been running that long, if one has.
 	Progress io.Writer
 }
 
@@ -188,22 +189,33 @@ func (s *started) Read(p []byte) (int, error) {
 // compiling, until s has seen a package start or stop is called; ended is
 // closed when it has stopped.
 func noteWhileCompiling(w io.Writer, s *started, every time.Duration) (stop func(), ended <-chan struct{}) {
+	begin := time.Now()
+	return tick(every, func(now time.Time) bool {
+		if s.seen.Load() {
+			return false
+		}
+		fmt.Fprintf(w, "parigot: go test is still compiling the tests (%s)\n", now.Sub(begin).Round(time.Second))
+		return true
+	})
+}
+
+// tick calls f every interval until f returns false or stop is called;
+// ended is closed once it calls f no more.
+func tick(every time.Duration, f func(now time.Time) bool) (stop func(), ended <-chan struct{}) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		begin := time.Now()
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
 			case <-done:
 				return
-			case <-t.C:
-				if s.seen.Load() {
+			case now := <-t.C:
+				if !f(now) {
 					return
 				}
-				fmt.Fprintf(w, "parigot: go test is still compiling the tests (%s)\n", time.Since(begin).Round(time.Second))
 			}
 		}
 	}()
@@ -241,12 +253,16 @@ func Run(ctx context.Context, opts Options, stdout io.Writer) (*Pass, error) {
 		return nil, fmt.Errorf("running go test: %w", err)
 	}
 	watched := &started{r: out}
-	stopNotes := func() {}
+	stopNotes, stopRunningNotes := func() {}, func() {}
+	var running *runningTests
 	if opts.Progress != nil {
 		stopNotes, _ = noteWhileCompiling(opts.Progress, watched, compilingNote)
+		running = &runningTests{}
+		stopRunningNotes = noteWhileRunning(opts.Progress, running, runningNote)
 	}
-	pass := read(watched, opts.Mode, opts.Verbose, stdout)
+	pass := readWatched(watched, opts.Mode, opts.Verbose, stdout, running)
 	stopNotes()
+	stopRunningNotes()
 	waitErr := cmd.Wait()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -277,6 +293,12 @@ func (p *Pass) Failed() bool {
 // read collects the results of `go test -json` output, echoing what go test
 // itself would print to stdout.
 func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
+	return readWatched(r, mode, verbose, stdout, nil)
+}
+
+// readWatched is read, telling running (when not nil) which top-level
+// tests start and end.
+func readWatched(r io.Reader, mode string, verbose bool, stdout io.Writer, running *runningTests) *Pass {
 	pass := &Pass{mode: mode, pkgElapsed: map[string]float64{}}
 	shown := &byPackage{w: stdout}  // verbose output, a package at a time
 	cases := map[string]*Case{}     // pkg + " " + test
@@ -336,6 +358,7 @@ func read(r io.Reader, mode string, verbose bool, stdout io.Writer) *Pass {
 			}
 			continue
 		}
+		running.event(ev, time.Now())
 		key := ev.Package + " " + ev.Test
 		c := cases[key]
 		if c == nil {
