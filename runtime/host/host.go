@@ -293,18 +293,19 @@ func guestGOGC(limit uint64) uint64 {
 	return min(400, max(100, 100*limit/(16<<20)))
 }
 
-func inboxCalls(s *GuestSpec) int {
-	if s.InboxCalls <= 0 {
-		return DefaultInboxCalls
+// Inbox returns the bounds of s's inbox, its defaults applied: the calls,
+// and the bytes of their requests, that may wait for its guest. Split
+// mode holds to them the calls that wait to be read from the NATS server
+// too.
+func (s *GuestSpec) Inbox() (calls, bytes int) {
+	calls, bytes = s.InboxCalls, s.InboxBytes
+	if calls <= 0 {
+		calls = DefaultInboxCalls
 	}
-	return s.InboxCalls
-}
-
-func inboxBytes(s *GuestSpec) int {
-	if s.InboxBytes <= 0 {
-		return DefaultInboxBytes
+	if bytes <= 0 {
+		bytes = DefaultInboxBytes
 	}
-	return s.InboxBytes
+	return calls, bytes
 }
 
 // Config is what Run needs to run an app.

@@ -315,11 +315,12 @@ func (in *instance) MethodTimeout() time.Duration {
 }
 
 func newInstance(r *run, spec *GuestSpec) *instance {
+	calls, bytes := spec.Inbox()
 	return &instance{
 		spec:     spec,
 		run:      r,
-		maxCalls: int64(inboxCalls(spec)),
-		maxBytes: int64(inboxBytes(spec)),
+		maxCalls: int64(calls),
+		maxBytes: int64(bytes),
 		wake:     make(chan struct{}, 1),
 		pending:  make(map[uint64]outgoing),
 		incoming: make(map[uint64]replyTarget),

@@ -147,6 +147,8 @@ type Network struct {
 	// say on its goroutine, from the moment NewNetwork installs them.
 	warnMu sync.Mutex
 	warn   io.Writer
+	// drops says when calls were dropped unread (flood.go).
+	drops dropWatch
 	// authRefused is set while the NATS server refuses this process's
 	// credentials on reconnecting (said once, see NewNetwork).
 	authRefused atomic.Bool
@@ -264,6 +266,7 @@ func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...st
 			case n.refused <- pe:
 			default: // the first one is what matters
 			}
+		case errors.Is(err, nats.ErrSlowConsumer) && n.callsDropped(sub):
 		case errors.Is(err, nats.ErrAuthorization):
 			// Refused while reconnecting: said once until it connects
 			// again (it goes on trying, see Conn.Connect).
@@ -372,7 +375,8 @@ func (n *Network) serve(guest string, services []string, local route.Endpoint) e
 func (n *Network) subscribeCalls(guest string, services []string, local route.Endpoint, direct *directServer) error {
 	for _, svc := range services {
 		window := time.Duration(0)
-		if spec := n.owner[svc]; spec != nil {
+		spec := n.owner[svc]
+		if spec != nil {
 			window = lateReply(spec.MethodTimeout)
 		}
 		sub, err := n.nc.QueueSubscribe(n.subj.call(svc), guest, func(m *nats.Msg) {
@@ -427,7 +431,9 @@ func (n *Network) subscribeCalls(guest string, services []string, local route.En
 		if err != nil {
 			return fmt.Errorf("subscribing to %s: %w", svc, err)
 		}
-		sub.SetPendingLimits(-1, -1)
+		// What the server sent and the handler has not taken yet is held
+		// to the guest's inbox's bounds (see flood.go).
+		sub.SetPendingLimits(callPending(spec))
 		n.mu.Lock()
 		n.subs = append(n.subs, sub)
 		n.serving = append(n.serving, sub)
