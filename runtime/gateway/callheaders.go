@@ -38,6 +38,7 @@ func checkCallHeaders(procedures map[string]protoreflect.MessageDescriptor, h ht
 				refuseGRPCCall(w, ct, connect.CodeInvalidArgument, fmt.Sprintf("grpc-timeout %q is not a timeout: it is 1 to 8 digits and a unit, H, M, S, m (milliseconds), u or n (\"500m\")", strings.Join(v, ", ")))
 				return
 			}
+			hoursInMinutes(r.Header)
 			if r.ContentLength > MaxBody {
 				refuseGRPCCall(w, ct, connect.CodeResourceExhausted, tooLarge)
 				return
@@ -80,6 +81,33 @@ func connectGET(postOnly map[string]bool, h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// vanguardHours is the longest grpc-timeout in hours that vanguard reads
+// as a timeout. It takes a longer one (9H) for none, and answered it with
+// HTTP 400 and "no timeout" in plain text, which no gRPC or gRPC-Web client
+// reads as an error of its call, though gRPC allows up to 99999999 hours.
+const vanguardHours = 8
+
+// hoursInMinutes writes a grpc-timeout longer than vanguardHours hours, of
+// a request checkCallHeaders found well formed, as the same time in
+// minutes, which vanguard reads whole; one longer than 8 digits of
+// minutes can say (190 years, past any method_timeout) is taken out, as
+// none: the method's budget bounds the call alone.
+func hoursInMinutes(h http.Header) {
+	v := h.Get("Grpc-Timeout")
+	hours, ok := strings.CutSuffix(v, "H")
+	if !ok {
+		return
+	}
+	n, _ := strconv.Atoi(hours) // 1 to 8 digits: grpcTimeout matched
+	switch {
+	case n <= vanguardHours:
+	case n*60 <= 99999999:
+		h.Set("Grpc-Timeout", strconv.Itoa(n*60)+"M")
+	default:
+		h.Del("Grpc-Timeout")
+	}
 }
 
 // The forms of the timeout headers, as the protocols define them.

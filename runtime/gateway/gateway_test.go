@@ -325,6 +325,14 @@ func TestGatewayOverHTTP(t *testing.T) {
 		if resp, body := post(t, url+"/test.v1.Echo/Say", "application/json", `{"name":"x"}`, "Connect-Timeout-Ms", "5000"); resp.StatusCode != 200 {
 			t.Errorf("Connect-Timeout-Ms 5000: %d %s", resp.StatusCode, body)
 		}
+		// So does a timeout of hours, up to the 8 digits gRPC allows.
+		for _, timeout := range []string{"8H", "9H", "24H", "1666666H", "1666667H", "99999999H"} {
+			resp, body := post(t, url+"/test.v1.Echo/Say", "application/grpc-web+proto", "\x00\x00\x00\x00\x03\x0a\x01x", "Grpc-Timeout", timeout)
+			if resp.StatusCode != 200 || resp.Header.Get("Grpc-Status") != "" || !strings.Contains(body, "Hello, x!") {
+				msg, _ := neturl.PathUnescape(resp.Header.Get("Grpc-Message"))
+				t.Errorf("gRPC-Web, grpc-timeout %s: HTTP %d, grpc-status %q %q: %q", timeout, resp.StatusCode, resp.Header.Get("Grpc-Status"), msg, body)
+			}
+		}
 	})
 	t.Run("a REST path of a google.api.http annotation reaches the method", func(t *testing.T) {
 		resp, body := post(t, url+"/v1/say/rest", "application/json", `{}`)
