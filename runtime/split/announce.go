@@ -35,6 +35,19 @@ import (
 // (directClient.polling); a replica refused the publication says so once,
 // and is found by its callers' asks.
 
+// Announcements come from anyone who may publish on the subject (a
+// replica of the guest; with an app's shared NATS user, any client), and
+// each had its callers ask for offers at once, three requests on the
+// service's call subject: a flood of announcements was three times that
+// flood of requests from every caller, which filled the service's
+// subscription (flood.go) and dropped its calls. So an announcement asks
+// at once at most once every discoverFirst per guest (the asks at the
+// discovery waits follow as before), and the replicas looked for by id
+// are at most maxSought (the others are found by the same asks).
+
+// maxSought bounds the replicas of one guest looked for by their id.
+const maxSought = 64
+
 // seekFor is how long a caller looks for a replica it heard of, or, across
 // machines, for the replicas ready before it started: the discovery waits
 // (discoverAfter) make it about eight rounds of requests, which the queue
@@ -69,7 +82,11 @@ func (d *directClient) hear(guest string) {
 	sub, err := d.net.nc.Subscribe(d.net.subj.announce(guest), func(m *nats.Msg) {
 		d.mu.Lock()
 		d.seek(guest, string(m.Data))
-		count := d.toAsk(guest)
+		count := 0
+		if now := time.Now(); now.Sub(d.heard[guest]) >= discoverFirst {
+			d.heard[guest] = now
+			count = d.toAsk(guest)
+		}
 		d.mu.Unlock()
 		d.askFor(guest, count)
 		d.wake() // and again soon, at the discovery waits

@@ -1,9 +1,12 @@
 package split
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"parigot.dev/parigot/runtime/internal/lines"
 )
@@ -113,5 +116,60 @@ func TestAcrossMachinesACallerOnAServerWithoutAnnouncementsAsksEverySecond(t *te
 	}
 	if refusal := caller.Refused(); len(refusal) != 0 {
 		t.Errorf("the caller was refused what calls need: %v", <-refusal)
+	}
+}
+
+// A flood of announcements (from a replica gone wrong, or, with an app's
+// shared NATS user, anyone) has a caller ask for offers no more often than
+// one announcement does: each asked at once, three requests on the
+// service's call subject per announcement and caller, and the flood
+// filled the service's subscription with them.
+func TestAFloodOfAnnouncementsAsksForOffersAtMostAtTheDiscoveryWaits(t *testing.T) {
+	srv := startIdentityServer(t)
+	serveFake(t, srv, &fakeService{name: "echo#1"})
+	serveFake(t, srv, &fakeService{name: "echo#2"})
+	caller := callerAs(t, srv, "ticker")
+	waitFor(t, "the caller to know both replicas", func() bool { return known(caller, "echo") == 2 })
+	var heard *nats.Subscription
+	caller.mu.Lock()
+	for _, s := range caller.subs {
+		if s.Subject == caller.subj.announce("echo") {
+			heard = s
+		}
+	}
+	caller.mu.Unlock()
+	if heard == nil {
+		t.Fatal("the caller hears no announcement of echo")
+	}
+	before, _ := heard.Delivered()
+
+	flooder := connectAs(t, srv, "echo") // the one user that may announce echo
+	const flood = 1000
+	start := time.Now()
+	askedBefore := askedFlushed(t, caller)
+	for i := range flood {
+		if err := flooder.Publish(caller.subj.announce("echo"), fmt.Appendf(nil, "forged-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := flooder.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the caller to hear the flood", func() bool {
+		n, _ := heard.Delivered()
+		msgs, _, _ := heard.Pending()
+		return n-before == flood && msgs == 0
+	})
+	asked := askedFlushed(t, caller) - askedBefore
+	// At most once each discoverFirst at once, and as often at the
+	// discovery waits, for one replica looked for.
+	if most := 2 * int64(offerRequests(1)) * (int64(time.Since(start)/discoverFirst) + 1); asked > most {
+		t.Errorf("a flood of %d announcements had the caller ask for %d offers in %s, want at most %d", flood, asked, time.Since(start), most)
+	}
+	caller.client.mu.Lock()
+	sought := len(caller.client.seeking["echo"])
+	caller.client.mu.Unlock()
+	if sought > maxSought {
+		t.Errorf("the caller looks for %d replicas by id, want at most %d", sought, maxSought)
 	}
 }

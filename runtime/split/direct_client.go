@@ -46,6 +46,9 @@ type directClient struct {
 	// and until when: those that announced themselves, by id, and ""
 	// for those ready before this process started, across machines.
 	seeking map[string]map[string]time.Time
+	// heard holds, for each guest, when an announcement last had this
+	// caller ask for offers at once (announce.go).
+	heard map[string]time.Time
 	// refused is set once the NATS server refused the subscription to
 	// announcements: across machines, offers are asked for every second
 	// instead (polling).
@@ -75,7 +78,7 @@ type peerSet struct {
 
 func newDirectClient(n *Network) *directClient {
 	return &directClient{net: n, peers: map[string]*peerSet{}, wanted: map[string]bool{}, seeking: map[string]map[string]time.Time{},
-		seekSpan: seekFor, safetySpan: safetyEvery, done: make(chan struct{}), nudge: make(chan struct{}, 1)}
+		heard: map[string]time.Time{}, seekSpan: seekFor, safetySpan: safetyEvery, done: make(chan struct{}), nudge: make(chan struct{}, 1)}
 }
 
 func (d *directClient) set(guest string) *peerSet {
@@ -489,6 +492,9 @@ func (d *directClient) seek(guest, replica string) {
 	if s == nil {
 		s = map[string]time.Time{}
 		d.seeking[guest] = s
+	}
+	if _, ok := s[replica]; !ok && len(s) >= maxSought {
+		return // looked for by the asks for those already sought
 	}
 	s[replica] = time.Now().Add(d.seekSpan)
 }
