@@ -711,7 +711,12 @@ func (cc *clientConn) call(ev abi.Event, from route.Endpoint, move *moving) bool
 		// The call's guest waits here for the write: a replica that
 		// stops reading (a stopped or hostile process) must not hold it
 		// past the call's deadline, when its answer is due anyway.
-		cc.c.SetWriteDeadline(time.Unix(0, now).Add(writeBound(timeout)))
+		// Counted from now, once the connection is this call's to
+		// write: the calls of a burst wait their turn for it, and on a
+		// loaded machine for a processor too, and a bound counted from
+		// before had a call's write time out before it began, and close
+		// the connection and fail every call in flight on it.
+		cc.c.SetWriteDeadline(time.Now().Add(writeBound(timeout)))
 		err = cc.w.call(id, timeout, now, ev.Method, tp, ev.Header(), ev.Payload, move != nil)
 		cc.c.SetWriteDeadline(time.Time{}) // none for the connection's other frames
 	}

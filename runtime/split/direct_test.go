@@ -840,3 +840,54 @@ func connTo(t *testing.T, caller *Network, replica string) *clientConn {
 	t.Fatalf("no connection to replica %s", replica)
 	return nil
 }
+
+// A call that waits its turn to write on a direct connection (the calls
+// of a burst before it, or, on a loaded machine, a processor) past the
+// least its write may take is still written, once its turn comes: its
+// write's bound was counted from before the wait, so it timed out before
+// it began, and closed the connection, failing every call in flight on
+// it with "service echo is not running", though echo ran.
+func TestACallThatWaitsItsTurnToWriteDoesNotBreakItsDirectConnection(t *testing.T) {
+	srv := startIdentityServer(t)
+	f := &fakeService{name: "echo#1", hold: true}
+	serveFake(t, srv, f)
+	caller := callerAs(t, srv, "ticker")
+	waitFor(t, "the caller to connect to echo", func() bool { return known(caller, "echo") == 1 })
+	caller.client.mu.Lock()
+	cc := caller.client.peers["echo"].conns[0]
+	caller.client.mu.Unlock()
+	inFlight := make(replies, 1)
+	caller.Service("test.Echo").Deliver(call(1, "in flight"), inFlight)
+	waitFor(t, "echo to hold the first call", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.held) == 1
+	})
+
+	// The second call's turn to write comes only once the least bound
+	// of a write has passed since it was made.
+	cc.wmu.Lock()
+	waiting := make(replies, 1)
+	second := call(2, "waited")
+	second.Deadline = time.Now().Add(time.Millisecond).UnixNano()
+	go caller.Service("test.Echo").Deliver(second, waiting)
+	waitFor(t, "the second call to wait for its turn", func() bool {
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		return len(cc.pending) == 2
+	})
+	time.Sleep(writeBound(1) + 50*time.Millisecond)
+	cc.wmu.Unlock()
+
+	waitFor(t, "echo to hold the second call, or the first to fail", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.held) == 2 || len(inFlight) > 0
+	})
+	f.release()
+	for _, r := range []replies{inFlight, waiting} {
+		if ev := r.next(t); ev.Code != abi.CodeOK {
+			t.Errorf("call %d: %v %s, want its reply", ev.CallID, ev.Code, abi.ErrorMessage(ev.Payload))
+		}
+	}
+}
