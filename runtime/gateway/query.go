@@ -70,7 +70,10 @@ func noField(input protoreflect.MessageDescriptor, key string, chain []protorefl
 	if c := suggest.Closest(elem, names); c != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", c)
 	}
-	if len(names) <= 12 {
+	switch {
+	case len(names) == 0:
+		return msg + ": it has no fields, so the query names none"
+	case len(names) <= 12:
 		return msg + "; its fields are " + strings.Join(names, ", ")
 	}
 	return msg

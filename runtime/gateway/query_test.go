@@ -30,6 +30,7 @@ import "google/protobuf/field_mask.proto";
 import "google/protobuf/wrappers.proto";
 enum Shelf { SHELF_UNSPECIFIED = 0; SHELF_FICTION = 1; SHELF_SCIENCE = 2; }
 message Filter { int32 min_pages = 1; string author = 2; }
+message Nothing {}
 message ListRequest {
   int32 page_size = 1;
   int64 offset = 2;
@@ -51,6 +52,7 @@ message ListRequest {
   google.protobuf.Timestamp read_time = 18;
   google.protobuf.StringValue nickname = 19;
   google.protobuf.BytesValue token = 20;
+  Nothing nothing = 21;
 }
 service Books {
   rpc List(ListRequest) returns (ListRequest) { option (google.api.http) = {get: "/v1/books"}; }
@@ -324,6 +326,7 @@ func TestAQueryParameterNamingNoFieldSaysWhichItMayMean(t *testing.T) {
 		{"pagesize=5", `query parameter "pagesize" names no field: query.v1.ListRequest has no field "pagesize" (did you mean page_size?)`},
 		{"filter.autor=x", `query parameter "filter.autor" names no field: query.v1.Filter has no field "autor" (did you mean author?); its fields are min_pages, author`},
 		{"filter.zzzzzz=x", `query parameter "filter.zzzzzz" names no field: query.v1.Filter has no field "zzzzzz"; its fields are min_pages, author`},
+		{"nothing.x=1", `query parameter "nothing.x" names no field: query.v1.Nothing has no field "x": it has no fields, so the query names none`},
 		{"page_size.x=1", `query parameter "page_size.x": field page_size is int32, which holds no fields to name after it`},
 		{"tags.x=1", `query parameter "tags.x": field tags is repeated, which holds no fields to name after it`},
 	} {
