@@ -104,6 +104,19 @@ func (l *lateLooks) worstSince(since int64) time.Duration {
 	return worst
 }
 
+// sumSince is how long, in all, the looks made after since (Unix
+// nanoseconds) were late: how long the watchdog's goroutine waited for a
+// processor meanwhile, at least, as far as the looks kept tell.
+func (l *lateLooks) sumSince(since int64) time.Duration {
+	var sum time.Duration
+	for i, at := range l.at {
+		if at > since {
+			sum += l.late[i]
+		}
+	}
+	return sum
+}
+
 // starvedText follows the line of an overrun during which the watchdog's
 // own looks came up to late late: the machine was short of processors,
 // and the guest may have spent part of the time it "ran" waiting for one.
@@ -175,9 +188,22 @@ func overrunTrace(err error, inPoll bool) string {
 
 // checkOverrun acts on an overrun of in that the watchdog sees at now,
 // by its policy.
+//
+// The time the watchdog's own goroutine waited for a processor while the
+// guest was busy is not counted against the guest: on a machine short of
+// processors (a flood of requests, other work), the guest's goroutine
+// may have waited as long, and a healthy method that ran its usual few
+// milliseconds would be stopped for the machine's wait. A guest that
+// truly runs on is acted on once the time it ran beyond those waits
+// passes the limit, a little later; the looks kept bound how much later.
 func (r *run) checkOverrun(in *instance, now time.Time, late *lateLooks) {
 	budget := in.spec.MethodTimeout
-	ov := in.overrunAt(now, budget+Grace(budget))
+	limit := budget + Grace(budget)
+	since, ran, over := in.overLimit(now.UnixNano(), limit)
+	if !over || ran-late.sumSince(since) <= limit {
+		return
+	}
+	ov := in.overrunAt(now, limit)
 	if ov == nil {
 		return
 	}
