@@ -67,7 +67,13 @@ func sentHere(v, machine string) int64 {
 // it unrun, counted as expired, as a call whose deadline passed in its
 // inbox is in single mode: its caller has had its answer. Over a direct
 // connection and through the NATS server alike.
+//
+// A timeout comes from the caller's process, which a peer on the network
+// may pretend to be: one longer than any budget (host.MaxScaledTimeout)
+// is taken as that long, so that the sum cannot wrap around into a
+// deadline in the past or none at all.
 func callDeadline(now, timeout, sent int64) int64 {
+	timeout = min(timeout, int64(host.MaxScaledTimeout))
 	d := now + timeout
 	if sent > 0 {
 		d = min(d, sent+timeout)
