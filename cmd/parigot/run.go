@@ -100,11 +100,11 @@ for it, up to --nats-wait (2m; 0: not at all), and says so.`,
 			if f.mode != "single" && f.mode != "split" {
 				return unknownMode(f.mode, "single", "split")
 			}
-			if f.mode == "single" && (f.natsURL != "" || len(f.only) > 0 || f.seeds != "" || cmd.Flags().Changed("nats-wait")) {
+			if f.mode == "single" && (f.natsURL != "" || len(f.only) > 0 || f.seeds != "" || cmd.Flags().Changed(natsWaitFlag)) {
 				return usageError{err: fmt.Errorf("--nats, --nats-seeds, --nats-wait and --only need --mode=split")}
 			}
-			if f.natsWait < 0 {
-				return usageError{err: fmt.Errorf("--nats-wait %s is negative: give how long to wait for the NATS server (0: not at all)", f.natsWait)}
+			if err := checkNATSWait(f.natsWait); err != nil {
+				return err
 			}
 			if len(f.only) > 0 && split.ConnFromEnv(f.natsURL).URL == "" {
 				// The embedded server would be this process tree's alone:
@@ -326,7 +326,7 @@ for it, up to --nats-wait (2m; 0: not at all), and says so.`,
 	cmd.Flags().StringVar(&f.creds, "nats-creds", "", "split mode: NATS credentials file for --nats, shared by every guest")
 	cmd.Flags().StringVar(&f.seeds, "nats-seeds", "", "split mode: directory of each guest's nkey seed, <guest>.nk, for --nats (see parigot nats-config)")
 	cmd.MarkFlagDirname("nats-seeds")
-	cmd.Flags().DurationVar(&f.natsWait, "nats-wait", 2*time.Minute, "split mode: how long to wait for a --nats server that does not answer yet, before giving up (0: not at all)")
+	declareNATSWait(cmd.Flags(), &f.natsWait, "split mode: how long to wait for a --nats server that does not answer yet, before giving up")
 	cmd.Flags().StringVar(&f.data, "data", "", "where the app's stores and topics are kept (default: .parigot/data in the app's directory)")
 	cmd.MarkFlagDirname("data")
 	cmd.Flags().BoolVar(&f.ephemeral, "ephemeral", false, "keep the app's stores and topics in memory only: they end with the run")
@@ -453,12 +453,16 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	var name, natsURL, listen, logFormat, dashboard string
 	var otlp []string
 	var debug []string
+	var natsWait time.Duration
 	cmd := &cobra.Command{
 		Use:    "guest manifest --name NAME --nats URL",
 		Short:  "Host one guest of a built app, connected through NATS (used by --mode=split)",
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkNATSWait(natsWait); err != nil {
+				return err
+			}
 			// args[0] is the app's manifest file (what split mode passes,
 			// so that a manifest not named parigot.hcl is honoured) or
 			// its directory.
@@ -485,16 +489,19 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 			metrics, stopPushing := pushMetrics(dashboard, name)
 			defer stopPushing()
 			out, err := split.RunChild(cmd.Context(), split.ChildOptions{
-				App:     app.Name,
-				Guests:  guests,
-				Name:    name,
-				Conn:    split.ConnFromEnv(natsURL),
-				Stdout:  stdout,
-				Stderr:  stderr,
-				State:   splitState(app, "", false, nil),
-				Tracing: tracing,
-				LogJSON: logFormat == "json",
-				Metrics: metrics,
+				App:    app.Name,
+				Guests: guests,
+				Name:   name,
+				Conn:   split.ConnFromEnv(natsURL),
+				// A guest started by hand waits for its server, as a run
+				// does; one started by a run takes the run's wait.
+				NATSWait: natsWait,
+				Stdout:   stdout,
+				Stderr:   stderr,
+				State:    splitState(app, "", false, nil),
+				Tracing:  tracing,
+				LogJSON:  logFormat == "json",
+				Metrics:  metrics,
 				// Computed once, at start: the offers carry them and
 				// the calls compare them, nothing per call.
 				Fingerprints: builtFrom(app),
@@ -510,6 +517,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the guest to host")
 	cmd.Flags().StringVar(&natsURL, "nats", "", "the NATS server(s) to connect to (a guest started by hand; the supervisor gives its children their own)")
+	declareNATSWait(cmd.Flags(), &natsWait, "how long to wait for the NATS server when it does not answer yet, before giving up (a guest started by hand; the supervisor gives its children the run's)")
 	cmd.Flags().StringSliceVar(&debug, "debug", nil, "the guests of the app that run under the debugger (built by parigot run --debug)")
 	cmd.Flags().StringVar(&listen, "debug-listen", "", "the address Delve serves the --debug guest on")
 	cmd.Flags().StringArrayVar(&otlp, "otlp", nil, "an OTLP/HTTP receiver to send the guest's spans to (repeatable)")

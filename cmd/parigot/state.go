@@ -37,7 +37,10 @@ type stateFlags struct {
 	natsURL  string
 	natsUser string
 	creds    string
-	json     bool
+	natsWait time.Duration
+	// waitGiven: --nats-wait was given, which is for --nats alone.
+	waitGiven func() bool
+	json      bool
 }
 
 func newStateCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -58,7 +61,8 @@ directory with an embedded server of its own. With --nats URL, state
 works against an operator's NATS server or cluster instead, as the user
 --nats-user or --nats-creds give (or PARIGOT_NATS_TOKEN,
 PARIGOT_NATS_USER and PARIGOT_NATS_PASSWORD, PARIGOT_NATS_CREDS), which
-must be allowed JetStream's API ($JS.API.>).
+must be allowed JetStream's API ($JS.API.>); a server that does not
+answer yet is waited for, up to --nats-wait (2m; 0: not at all).
 
 Stores and topics are named as parigot.hcl names them.`,
 		Example: `  parigot state keys accounts              # the keys of store accounts
@@ -80,6 +84,8 @@ Stores and topics are named as parigot.hcl names them.`,
 	pf.StringVar(&f.natsURL, "nats", "", "work against this NATS server or cluster (comma-separated URLs) instead of the data directory")
 	pf.StringVar(&f.natsUser, "nats-user", "", "user:password for --nats")
 	pf.StringVar(&f.creds, "nats-creds", "", "NATS credentials file for --nats")
+	declareNATSWait(pf, &f.natsWait, "how long to wait for the --nats server when it does not answer yet, before giving up")
+	f.waitGiven = func() bool { return pf.Changed(natsWaitFlag) }
 	pf.BoolVar(&f.json, "json", false, "print JSON, for machines")
 	cmd.MarkPersistentFlagDirname("app")
 	cmd.MarkPersistentFlagDirname("data")
@@ -170,7 +176,7 @@ saying why.`,
 			if err != nil {
 				return err
 			}
-			return f.inspect(stderr, app, true, func(in *state.Inspector, _ *manifest.App) error {
+			return f.inspect(cmd.Context(), stderr, app, true, func(in *state.Inspector, _ *manifest.App) error {
 				e, err := in.Get(cmd.Context(), args[0], args[1])
 				if err != nil {
 					return err
@@ -272,7 +278,7 @@ func (f *stateFlags) with(ctx context.Context, stderr io.Writer, kind, name stri
 	if err != nil {
 		return err
 	}
-	return f.inspect(stderr, app, true, do)
+	return f.inspect(ctx, stderr, app, true, do)
 }
 
 // load checks the flags, loads the app, and checks that it declares the
@@ -284,6 +290,12 @@ func (f *stateFlags) load(kind, name string) (*manifest.App, error) {
 	}
 	if f.natsURL == "" && (f.natsUser != "" || f.creds != "") {
 		return nil, usageError{err: fmt.Errorf("--nats-user and --nats-creds are credentials for --nats: give the server's URL with --nats")}
+	}
+	if f.natsURL == "" && f.waitGiven() {
+		return nil, usageError{err: fmt.Errorf("--%s is how long to wait for the --nats server: give the server's URL with --nats", natsWaitFlag)}
+	}
+	if err := checkNATSWait(f.natsWait); err != nil {
+		return nil, err
 	}
 	app, err := builder.Load(f.appDir())
 	if err != nil {
@@ -310,8 +322,8 @@ func (f *stateFlags) appDir() string {
 // the server of a run that holds the data directory is where; without,
 // such a run is an error (do needs more than a run lets parigot state do
 // on its server).
-func (f *stateFlags) inspect(stderr io.Writer, app *manifest.App, joinRun bool, do func(*state.Inspector, *manifest.App) error) error {
-	nc, closeState, err := f.connect(app, stderr, joinRun)
+func (f *stateFlags) inspect(ctx context.Context, stderr io.Writer, app *manifest.App, joinRun bool, do func(*state.Inspector, *manifest.App) error) error {
+	nc, closeState, err := f.connect(ctx, app, stderr, joinRun)
 	if err != nil {
 		return err
 	}
@@ -334,8 +346,9 @@ func (f *stateFlags) inspect(stderr io.Writer, app *manifest.App, joinRun bool, 
 // connect opens a NATS connection to where app's state is: the server of
 // the run that holds its data directory, an embedded server of its own on
 // that directory when none does (without joinRun, a run that holds it is
-// an error), or --nats. closeState closes it (and stops the server).
-func (f *stateFlags) connect(app *manifest.App, stderr io.Writer, joinRun bool) (nc *nats.Conn, closeState func(), err error) {
+// an error), or --nats (once it answers, within --nats-wait).
+// closeState closes it (and stops the server).
+func (f *stateFlags) connect(ctx context.Context, app *manifest.App, stderr io.Writer, joinRun bool) (nc *nats.Conn, closeState func(), err error) {
 	if f.natsURL != "" {
 		conn := split.ConnFromEnv(f.natsURL)
 		if f.natsUser != "" {
@@ -343,6 +356,11 @@ func (f *stateFlags) connect(app *manifest.App, stderr io.Writer, joinRun bool) 
 		}
 		if f.creds != "" {
 			conn.Creds = f.creds
+		}
+		if f.natsWait > 0 {
+			if err := split.AwaitServer(ctx, conn, app.Name, "state", "parigot state", f.natsWait, stderr); err != nil {
+				return nil, nil, err
+			}
 		}
 		nc, err := conn.Connect(app.Name, "state")
 		if err != nil {
@@ -497,7 +515,7 @@ or why not (undecoded).`,
 			if f.json || len(args) > 1 {
 				messages = newDeadLetterMessages(cmd.Context(), app, f.appDir(), topic)
 			}
-			return f.inspect(stderr, app, true, func(in *state.Inspector, app *manifest.App) error {
+			return f.inspect(cmd.Context(), stderr, app, true, func(in *state.Inspector, app *manifest.App) error {
 				dead, err := in.DeadLetters(cmd.Context(), topic)
 				if err != nil {
 					return err
@@ -695,7 +713,7 @@ first. Nor while a run holds the data directory: stop it first.`,
 			if checkDeclared(app, kind, name) == nil {
 				return fmt.Errorf("%s declares %s %s: drop removes only what parigot.hcl no longer declares; remove its block from %s first", app.Name, kind, name, app.File)
 			}
-			return f.inspect(stderr, app, false, func(in *state.Inspector, _ *manifest.App) error {
+			return f.inspect(cmd.Context(), stderr, app, false, func(in *state.Inspector, _ *manifest.App) error {
 				held, err := in.Drop(cmd.Context(), kind, name)
 				var notMade *state.NotMadeError
 				if errors.As(err, &notMade) {

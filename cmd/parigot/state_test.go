@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -523,5 +525,55 @@ func TestStateDropsOnlyWhatTheAppNoLongerDeclares(t *testing.T) {
 	want := "parigot: another parigot run (process " + strconv.Itoa(os.Getpid()) + ") holds the data directory " + data + ": stop it first\n"
 	if code != exitFailure || stderr != want {
 		t.Errorf("state drop while a run holds the directory: exit %d\n%s\nwant exit 1 and\n%s", code, stderr, want)
+	}
+}
+
+// startsOnSight is a writer that keeps what it is given and calls start
+// once, when what it keeps first holds want.
+type startsOnSight struct {
+	mu    sync.Mutex
+	b     bytes.Buffer
+	want  string
+	start func()
+}
+
+func (w *startsOnSight) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b.Write(p)
+	if w.start != nil && strings.Contains(w.b.String(), w.want) {
+		go w.start()
+		w.start = nil
+	}
+	return len(p), nil
+}
+
+// TestStateWaitsForItsNATSServer gives parigot state --nats a server that
+// is not up yet: it says once that it waits, and once connected, and then
+// reads the server (which holds no stores of the app: that is said).
+func TestStateWaitsForItsNATSServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	url := "nats://127.0.0.1:" + strconv.Itoa(port)
+	stderr := &startsOnSight{want: "parigot: waiting for the NATS server at ", start: func() { ns.Start() }}
+	var stdout bytes.Buffer
+	code := parigot([]string{"state", "keys", "kv", "--app", "testdata/apps/deadletters", "--nats", url}, &stdout, stderr)
+	stderr.mu.Lock()
+	got := stderr.b.String()
+	stderr.mu.Unlock()
+	waiting := "parigot: waiting for the NATS server at " + url + " (dial tcp 127.0.0.1:" + strconv.Itoa(port) + ": connect: connection refused): parigot state starts once it answers, for up to 2m0s (--nats-wait)\n"
+	connected := regexp.MustCompile(`(?m)^parigot: connected to the NATS server at ` + regexp.QuoteMeta(url) + ` after [0-9.]+m?s: parigot state starts$`)
+	if code != exitFailure || !strings.HasPrefix(got, waiting) || !connected.MatchString(got) ||
+		!strings.Contains(got, "no run of deadletters has made it on "+url+" yet") {
+		t.Errorf("state --nats with a server that starts late: exit %d\n%s\nwant %q, then the connection said, then the store not made", code, got, waiting)
 	}
 }

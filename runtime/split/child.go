@@ -27,9 +27,18 @@ type ChildOptions struct {
 	Name   string            // the guest to host here
 	// Conn is how to reach NATS. A child started by Supervise ignores it:
 	// its link to the supervisor gives it its own credentials.
-	Conn   Conn
-	Stdout io.Writer
-	Stderr io.Writer
+	Conn Conn
+	// NATSWait is how long the child waits for a NATS server that does
+	// not answer yet (nothing listens at its address: it has not started,
+	// or is starting again), before it gives up with a *ServerWaitError;
+	// it says so once, with why, and once connected. A server that
+	// refuses the connection ends the wait at once. Zero: no wait. A
+	// child started by Supervise takes it from its link: the run's
+	// Options.NATSWait for its first start (the server answered the
+	// supervisor, and may have gone away since), none when started again.
+	NATSWait time.Duration
+	Stdout   io.Writer
+	Stderr   io.Writer
 	// ReadyTimeout bounds the wait for required services. Zero:
 	// host.DefaultReadyTimeout.
 	ReadyTimeout time.Duration
@@ -257,6 +266,7 @@ func RunChild(ctx context.Context, opts ChildOptions) (host.Result, error) {
 	opts.NATSOnly = opts.NATSOnly || link.hello.NATSOnly
 	opts.AcrossMachines = opts.AcrossMachines || link.hello.AcrossMachines
 	opts.sockets = link.hello.Sockets
+	opts.NATSWait = link.hello.NATSWait
 	if opts.Down == nil {
 		opts.Down = link.down
 	}
@@ -320,10 +330,6 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = host.DefaultReadyTimeout
 	}
-	nc, err := opts.Conn.Connect(opts.App, opts.Name)
-	if err != nil {
-		return host.Result{}, err
-	}
 	// What this process says of its own, on the stderr its supervisor
 	// reads: marked, so that the supervisor writes it without the guest's
 	// prefix, as single mode writes the host's lines (host.Config.MarkSaid);
@@ -335,6 +341,16 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 		said = host.OwnLines(opts.Stderr, true)
 	case link != nil:
 		said = lines.SaidWriter(opts.Stderr)
+	}
+	if opts.NATSWait > 0 {
+		waiter := fmt.Sprintf("%s %s", spec.Kind, opts.Name)
+		if err := AwaitServer(ctx, opts.Conn, opts.App, opts.Name, waiter, opts.NATSWait, said); err != nil {
+			return host.Result{}, err
+		}
+	}
+	nc, err := opts.Conn.Connect(opts.App, opts.Name)
+	if err != nil {
+		return host.Result{}, err
 	}
 	network := NewNetwork(nc, opts.App, opts.Guests, opts.Name)
 	network.natsOnly = opts.NATSOnly

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/lines"
@@ -72,6 +73,11 @@ type hello struct {
 	// for good already (ChildOptions.Down); notices tell of those that go
 	// down later.
 	Down []string `json:"down,omitempty"`
+	// NATSWait is how long the child waits for a NATS server that does
+	// not answer (ChildOptions.NATSWait): the run's, for its first start
+	// with a server given by URL; none for one started again, for which
+	// the supervisor waits (supervisor.awaitNATS).
+	NATSWait time.Duration `json:"nats_wait,omitempty"`
 }
 
 // notice is a line the supervisor sends a child after its hello. Exactly

@@ -12,21 +12,31 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// The tries of a NATS server given by URL that does not answer when the
-// run starts (Options.NATSWait): the second comes soon, for a server
-// starting at the same moment, and each later one twice as late, up to
-// serverRetryMax, so that a server that is down a long time is not
-// hammered, and one that comes up is joined within serverRetryMax.
+// DefaultNATSWait is how long a process waits for a NATS server given by
+// URL that does not answer yet, unless told otherwise (--nats-wait): the
+// supervisor of a run, a guest started by hand, parigot state.
+const DefaultNATSWait = 2 * time.Minute
+
+// runWaits is the waiter of AwaitServer when the run's supervisor waits.
+const runWaits = "the run"
+
+// The tries of a NATS server given by URL that does not answer when a
+// process starts (Options.NATSWait, ChildOptions.NATSWait): the second
+// comes soon, for a server starting at the same moment, and each later
+// one twice as late, up to serverRetryMax, so that a server that is down
+// a long time is not hammered, and one that comes up is joined within
+// serverRetryMax.
 const (
 	serverRetryFirst = 100 * time.Millisecond
 	serverRetryMax   = 2 * time.Second
 )
 
 // ServerWaitError is a NATS server given by URL that did not answer
-// within the wait for it at the start of a run (Options.NATSWait).
+// within the wait for it at the start of a process (Options.NATSWait,
+// ChildOptions.NATSWait, parigot state's --nats-wait).
 type ServerWaitError struct {
 	URL    string        // the server or cluster, as given (Conn.ShownURL)
-	Waited time.Duration // how long the run waited: Options.NATSWait
+	Waited time.Duration // how long the process waited: its --nats-wait
 	Last   error         // why the last try failed
 }
 
@@ -37,13 +47,17 @@ func (e *ServerWaitError) Error() string {
 
 func (e *ServerWaitError) Unwrap() error { return e.Last }
 
-// awaitServer waits until the NATS server conn names takes a connection
+// AwaitServer waits until the NATS server conn names takes a connection
 // as who of app, trying again while nothing answers at its address (an
 // *UnreachableError: it is not up yet) and limit has not passed since the
-// first try; it says on say once that it waits, why, and for how long at
-// most, and once connected after how long. Any other failure (the
-// credentials refused, a seed that is no seed, TLS) would not pass by
-// waiting: it is returned at once, as Connect says it. The connection is
+// first try; it says on say once that it waits, why, what starts once it
+// answers (waiter: "service orders", "parigot state"; "the run" for the
+// supervisor) and for how long at most, and once connected after how
+// long. Any other failure (the credentials refused, a seed that is no
+// seed, TLS) would not pass by waiting: it is returned at once, as
+// Connect says it. It is the one wait for a server given by URL: the
+// supervisor's before any child starts, a child's at its first start, a
+// guest started by hand, parigot state --nats. The connection is
 // closed again: the caller only learns that the server is there. Returns
 // ctx's error when ctx ends first, at once, even within a try.
 //
@@ -52,7 +66,7 @@ func (e *ServerWaitError) Unwrap() error { return e.Last }
 // report none until it gave up: while the connection is first made it
 // tells no handler of a server that refuses the credentials or fails TLS,
 // and would wait out the limit on a failure that does not pass.
-func awaitServer(ctx context.Context, conn Conn, app, who string, limit time.Duration, say io.Writer) error {
+func AwaitServer(ctx context.Context, conn Conn, app, who, waiter string, limit time.Duration, say io.Writer) error {
 	start := time.Now()
 	retry := serverRetryFirst
 	for waiting := false; ; waiting = true {
@@ -68,7 +82,11 @@ func awaitServer(ctx context.Context, conn Conn, app, who string, limit time.Dur
 			url := shownURLs(nc.ConnectedUrlRedacted())
 			nc.Close()
 			if waiting {
-				fmt.Fprintf(say, "parigot: connected to the NATS server at %s after %s\n", url, time.Since(start).Round(100*time.Millisecond))
+				starts := ""
+				if waiter != runWaits { // the run's starts are said by their processes
+					starts = ": " + waiter + " starts"
+				}
+				fmt.Fprintf(say, "parigot: connected to the NATS server at %s after %s%s\n", url, time.Since(start).Round(100*time.Millisecond), starts)
 			}
 			return nil
 		}
@@ -78,7 +96,7 @@ func awaitServer(ctx context.Context, conn Conn, app, who string, limit time.Dur
 		}
 		why := dials.last(ue.Err)
 		if !waiting {
-			fmt.Fprintf(say, "parigot: waiting for the NATS server at %s (%v): the run starts once it answers, for up to %s (--nats-wait)\n", conn.ShownURL(), why, limit)
+			fmt.Fprintf(say, "parigot: waiting for the NATS server at %s (%v): %s starts once it answers, for up to %s (--nats-wait)\n", conn.ShownURL(), why, waiter, limit)
 		}
 		left := limit - time.Since(start)
 		if left <= 0 {

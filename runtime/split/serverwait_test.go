@@ -3,7 +3,9 @@ package split
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -217,5 +219,138 @@ func TestTheWaitForTheNATSServerShowsNoCredentialsOfItsURL(t *testing.T) {
 		if !strings.Contains(text, shown) {
 			t.Errorf("%s does not name the server as %s:\n%s", what, shown, text)
 		}
+	}
+}
+
+// proxyOnce listens on a loopback port and passes its first connection
+// on to target, then listens no more, as a NATS server that went away
+// once it had answered; listenAgain listens at the same address again,
+// passing every connection on, as the server back. It returns the proxy's
+// nats:// URL.
+func proxyOnce(t *testing.T, target string) (url string, listenAgain func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	go func() {
+		c, err := ln.Accept()
+		ln.Close() // before the first connection is through: no second gets in
+		if err == nil {
+			passOn(c, target)
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return "nats://" + addr, func() {
+		again, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("listening at %s again: %v", addr, err)
+			return
+		}
+		t.Cleanup(func() { again.Close() })
+		go func() {
+			for {
+				c, err := again.Accept()
+				if err != nil {
+					return
+				}
+				passOn(c, target)
+			}
+		}()
+	}
+}
+
+// passOn copies c to a new connection to target and back, until either
+// side ends.
+func passOn(c net.Conn, target string) {
+	d, err := net.Dial("tcp", target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	both := func(dst, src net.Conn) {
+		io.Copy(dst, src)
+		dst.Close()
+		src.Close()
+	}
+	go both(d, c)
+	go both(c, d)
+}
+
+// A NATS server that answered the run, and went away before a child's
+// first connection, is waited for by that child within --nats-wait, as
+// the run waited for it: each child says so once, naming itself, and
+// once connected; the run then goes as any other.
+func TestAChildWaitsForANATSServerThatWentAwayAfterTheRunConnected(t *testing.T) {
+	skipUnderRace(t)
+	guests := testGuests(t, 1)
+	_, port := unusedAddress(t)
+	if !serverAt(t, port, "")() {
+		t.Fatal("the NATS server did not start")
+	}
+	url, listenAgain := proxyOnce(t, "127.0.0.1:"+strconv.Itoa(port))
+	seen, watch, waiting := onceSaid(waitingFor)
+	startOnce(t.Context(), waiting, func() bool { listenAgain(); return true })
+	res, out, errOut, err := superviseWatching(t.Context(), t, guests, Options{Conn: Conn{URL: url}, NATSWait: patience}, nil, watch)
+	if err != nil || res.ExitCode != 0 || !strings.Contains(out, "ticker | done: ok=40 failed=0\n") {
+		t.Fatalf("err %v, exit %d\nstdout:\n%s\nstderr:\n%s", err, res.ExitCode, out, errOut)
+	}
+	waited := 0
+	for _, who := range []string{"service echo", "program ticker"} {
+		wantWaiting := waitingFor + url + " (dial tcp " + strings.TrimPrefix(url, "nats://") + ": connect: connection refused): " + who + " starts once it answers, for up to 2m0s (--nats-wait)\n"
+		wantConnected := regexp.MustCompile(`(?m)^parigot: connected to the NATS server at ` + regexp.QuoteMeta(url) + ` after [0-9.]+m?s: ` + who + ` starts$`)
+		switch n := strings.Count(errOut, wantWaiting); {
+		case n > 1 || len(wantConnected.FindAllString(errOut, -1)) != n:
+			t.Errorf("stderr:\n%s\nwant at most once %q, then as often %q", errOut, wantWaiting, wantConnected)
+		case n == 1 && strings.Index(errOut, wantWaiting) > wantConnected.FindStringIndex(errOut)[0]:
+			t.Errorf("stderr:\n%s\nwant %q before %q", errOut, wantWaiting, wantConnected)
+		}
+		waited += strings.Count(errOut, wantWaiting)
+	}
+	if waited == 0 || strings.Contains(seen.String(), "parigot: waiting for the NATS server at "+url+" (dial tcp "+strings.TrimPrefix(url, "nats://")+": connect: connection refused): the run") {
+		t.Errorf("stderr:\n%s\nwant a child's wait said, and not the run's", errOut)
+	}
+}
+
+// A guest started by hand (parigot guest) waits for a NATS server that is
+// not up yet, as a run does: it says so once, naming itself, starts once
+// the server answers, and says after how long.
+func TestAGuestStartedByHandWaitsForItsNATSServer(t *testing.T) {
+	guests := testGuests(t, 1)
+	url, port := unusedAddress(t)
+	seen, watch, waiting := onceSaid(waitingFor)
+	startOnce(t.Context(), waiting, serverAt(t, port, ""))
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	var out syncbuf.Buffer
+	_, err := RunChild(ctx, ChildOptions{App: "test", Guests: guests, Name: "echo", Conn: Conn{URL: url}, NATSWait: patience,
+		Stdout: &out, Stderr: watchWriter{&out, watch}, Ready: stop})
+	if err != nil {
+		t.Fatalf("RunChild: %v\n%s", err, out.String())
+	}
+	wantWaiting := waitingFor + url + " (dial tcp 127.0.0.1:" + strconv.Itoa(port) + ": connect: connection refused): service echo starts once it answers, for up to 2m0s (--nats-wait)\n"
+	wantConnected := regexp.MustCompile(`(?m)^parigot: connected to the NATS server at ` + regexp.QuoteMeta(url) + ` after [0-9.]+m?s: service echo starts$`)
+	if s := seen.String(); strings.Count(s, wantWaiting) != 1 || len(wantConnected.FindAllString(s, -1)) != 1 || strings.Index(s, wantWaiting) > wantConnected.FindStringIndex(s)[0] {
+		t.Errorf("stderr:\n%s\nwant once %q, then once %q", s, wantWaiting, wantConnected)
+	}
+}
+
+// A guest started by hand whose server does not answer within its
+// --nats-wait ends with an error naming the server (without the
+// credentials of its URL), why the last try failed, and what to do.
+func TestAGuestStartedByHandGivesUpAtItsNATSWait(t *testing.T) {
+	url, _ := unusedAddress(t)
+	addr := strings.TrimPrefix(url, "nats://")
+	var out syncbuf.Buffer
+	_, err := RunChild(t.Context(), ChildOptions{App: "test", Guests: unbuiltGuests(), Name: "echo", Conn: Conn{URL: "nats://alice:s3cret@" + addr},
+		NATSWait: 300 * time.Millisecond, Stdout: &out, Stderr: &out})
+	var we *ServerWaitError
+	if !errors.As(err, &we) || we.URL != "nats://xxxxx@"+addr || strings.Contains(err.Error(), "s3cret") ||
+		!strings.Contains(err.Error(), "connection refused: "+checkServer+", or wait longer with --nats-wait") {
+		t.Fatalf("err = %v (%T), want a *ServerWaitError for nats://xxxxx@%s saying what to do", err, err, addr)
+	}
+	if strings.Count(out.String(), waitingFor+"nats://xxxxx@"+addr) != 1 || strings.Contains(out.String(), "s3cret") {
+		t.Errorf("stderr:\n%s\nwant the wait said once, without the URL's credentials", out.String())
 	}
 }

@@ -387,12 +387,25 @@ func (s *supervisor) awaitServer(ctx context.Context) error {
 	} else {
 		who, what = GatewayIdentity(s.gateways[0].Name), "gateway "+s.gateways[0].Name
 	}
-	err := awaitServer(ctx, s.connFor(who), s.opts.App, who, s.opts.NATSWait, s.own)
+	err := AwaitServer(ctx, s.connFor(who), s.opts.App, who, runWaits, s.opts.NATSWait, s.own)
 	var we *ServerWaitError
 	if err == nil || ctx.Err() != nil || errors.As(err, &we) {
 		return err
 	}
 	return fmt.Errorf("%s: %w", what, err) // as that process would have said it
+}
+
+// childNATSWait is how long c's process waits for a NATS server given by
+// URL that does not answer: the run's wait, for its first start (the
+// server answered the supervisor, and may have gone away since); none
+// when started again, which the supervisor waits for itself, without
+// limit and without counting it a restart (awaitNATS). The embedded
+// server does not go away while the run lasts.
+func (s *supervisor) childNATSWait(c *child) time.Duration {
+	if s.server != nil || c.restarted {
+		return 0
+	}
+	return s.opts.NATSWait
 }
 
 // connFor is how the child hosting guest reaches NATS: as its guest's own
@@ -522,7 +535,7 @@ func (s *supervisor) start(c *child) error {
 		return fmt.Errorf("starting the process for %s: %w", c.label, err)
 	}
 	hi, _ := json.Marshal(hello{Conn: s.connFor(c.spec.Name), Replica: c.replica, NATSOnly: s.opts.NATSOnly, DirectHost: s.opts.DirectHost, AcrossMachines: s.opts.Conn.URL != "", Lines: s.opts.Lines != nil, Sockets: sockets, Elsewhere: s.elsewhere(),
-		Progress: saysProgress(c), Backoff: s.opts.Backoff, Down: s.downs.Among(c.spec.Requires)})
+		Progress: saysProgress(c), Backoff: s.opts.Backoff, Down: s.downs.Among(c.spec.Requires), NATSWait: s.childNATSWait(c)})
 	downW.Write(append(hi, '\n')) // a child that died at once is reported by its exit
 	c.down = downW
 	c.started = time.Now()
