@@ -62,7 +62,9 @@ works against an operator's NATS server or cluster instead, as the user
 --nats-user or --nats-creds give (or PARIGOT_NATS_TOKEN,
 PARIGOT_NATS_USER and PARIGOT_NATS_PASSWORD, PARIGOT_NATS_CREDS), which
 must be allowed JetStream's API ($JS.API.>); a server that does not
-answer yet is waited for, up to --nats-wait (2m; 0: not at all).
+answer yet is waited for, up to --nats-wait (2m; 0: not at all). While
+the app runs with --ephemeral, its state is in that run's memory: state
+says so, rather than show the directory's.
 
 Stores and topics are named as parigot.hcl names them.`,
 		Example: `  parigot state keys accounts              # the keys of store accounts
@@ -391,6 +393,12 @@ func (f *stateFlags) connect(ctx context.Context, app *manifest.App, stderr io.W
 	}
 	if err != nil {
 		return nil, nil, err
+	}
+	if pids := state.EphemeralRuns(dir); len(pids) > 0 {
+		// A run with --ephemeral keeps the app's state in its memory: the
+		// directory's, which no run holds, is not what the app sees.
+		srv.Shutdown()
+		return nil, nil, &state.EphemeralError{Dir: dir, PIDs: pids}
 	}
 	nc, err = srv.Connect("parigot " + app.Name + "/state")
 	if err != nil {

@@ -528,6 +528,28 @@ func TestStateDropsOnlyWhatTheAppNoLongerDeclares(t *testing.T) {
 	}
 }
 
+// TestStateSaysTheAppRunsWithEphemeral runs the app's state in memory, as
+// a run with --ephemeral does: parigot state says so, naming the run,
+// rather than show what the data directory holds as the app's; once the
+// run has ended, it reads the directory again.
+func TestStateSaysTheAppRunsWithEphemeral(t *testing.T) {
+	data := t.TempDir()
+	_, release, err := state.JetStreamDir(data, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"dead", "news", "--app", "testdata/apps/deadletters", "--data", data}
+	stdout, stderr, code := stateCommand(t, args...)
+	want := "parigot: a run of the app with --ephemeral (process " + strconv.Itoa(os.Getpid()) + ") keeps its stores and topics in memory, out of parigot state's reach: what the data directory " + data + " holds is not what the app sees now, and is not shown; to inspect the app's state, run it without --ephemeral\n"
+	if code != exitFailure || stdout != "" || stderr != want {
+		t.Errorf("state beside a run with --ephemeral: exit %d\nstdout:\n%s\nstderr:\n%s\nwant exit 1 and %q", code, stdout, stderr, want)
+	}
+	release()
+	if _, stderr, code := stateCommand(t, args...); strings.Contains(stderr, "--ephemeral") {
+		t.Errorf("state once the run with --ephemeral ended: exit %d\n%s\nwant the directory read", code, stderr)
+	}
+}
+
 // startsOnSight is a writer that keeps what it is given and calls start
 // once, when what it keeps first holds want.
 type startsOnSight struct {

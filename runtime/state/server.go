@@ -132,12 +132,18 @@ func (s *Server) listen(opts *server.Options, live *LiveOptions) (inspector stri
 // made if missing, and held for this run (a second run given the same
 // directory is refused while the first holds it); or, when ephemeral (the
 // streams are then in memory and the directory holds only the server's
-// own records), a fresh directory. release gives the directory back (and
-// removes a fresh one); the caller calls it once its server has stopped.
+// own records), a fresh directory, and dir is marked as the data
+// directory of an app that runs with --ephemeral (see markEphemeral).
+// release gives the directory back (and removes a fresh one, and the
+// mark); the caller calls it once its server has stopped.
 func JetStreamDir(dir string, ephemeral bool) (use string, release func(), err error) {
 	if ephemeral {
 		d, err := tempdir.Make(tempdir.JetStream)
-		return d, func() { os.RemoveAll(d) }, err
+		if err != nil {
+			return "", func() {}, err
+		}
+		unmark := markEphemeral(dir)
+		return d, func() { unmark(); os.RemoveAll(d) }, nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", nil, fmt.Errorf("making the data directory: %w", err)
