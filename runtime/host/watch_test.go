@@ -102,13 +102,7 @@ func TestAnOverrunOnAStarvedMachineSaysTheHostWaitedForAProcessor(t *testing.T) 
 			"parigot: service pricing: meanwhile the host's own watchdog waited up to 38ms for a processor: the machine is short of them, and part of the time the guest ran may have been spent waiting to run\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var out bytes.Buffer
-			a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}, errConsole: lines.NewSink(&out)}
-			svc := newInstance(a, &GuestSpec{Name: "pricing", Kind: Service, Implements: []string{"test.Pricing"}, MethodTimeout: 50 * time.Millisecond, Overrun: OverrunReport})
-			svc.Deliver(abi.Event{Kind: abi.KindCall, CallID: 1, Method: "test.Pricing/Quote", Deadline: time.Now().Add(time.Minute).UnixNano()}, &farEnd{})
-			if st := hostPoll(context.Background(), svc, testMemory(t), []uint64{0, 0, 1024, 2048}); st != abi.StatusOK {
-				t.Fatalf("poll: status %v, want ok", st)
-			}
+			a, svc, out := pricingInQuote(t)
 			took := svc.busySince.Load()
 			var late lateLooks
 			late.note(took-int64(time.Second), time.Second) // before the method: not its doing
@@ -122,6 +116,21 @@ func TestAnOverrunOnAStarvedMachineSaysTheHostWaitedForAProcessor(t *testing.T) 
 	}
 }
 
+// pricingInQuote is a run with one service, pricing (budget 50ms,
+// on_overrun = "report"), whose guest has just taken a call of
+// test.Pricing/Quote at its poll; out is what the run says.
+func pricingInQuote(t *testing.T) (*run, *instance, *bytes.Buffer) {
+	t.Helper()
+	out := new(bytes.Buffer)
+	a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}, errConsole: lines.NewSink(out)}
+	svc := newInstance(a, &GuestSpec{Name: "pricing", Kind: Service, Implements: []string{"test.Pricing"}, MethodTimeout: 50 * time.Millisecond, Overrun: OverrunReport})
+	svc.Deliver(abi.Event{Kind: abi.KindCall, CallID: 1, Method: "test.Pricing/Quote", Deadline: time.Now().Add(time.Minute).UnixNano()}, &farEnd{})
+	if st := hostPoll(context.Background(), svc, testMemory(t), []uint64{0, 0, 1024, 2048}); st != abi.StatusOK {
+		t.Fatalf("poll: status %v, want ok", st)
+	}
+	return a, svc, out
+}
+
 // The time the watchdog itself waited for a processor while a method ran
 // is not counted against the method: on a starved machine the guest may
 // have waited as long. A method whose 150ms are 60ms of the machine's
@@ -129,13 +138,7 @@ func TestAnOverrunOnAStarvedMachineSaysTheHostWaitedForAProcessor(t *testing.T) 
 // 50ms), and nothing is said; looked at again at 200ms, it has run 140ms
 // of its own, and is acted on.
 func TestTheWatchdogsOwnWaitsAreNotCountedAgainstAMethod(t *testing.T) {
-	var out bytes.Buffer
-	a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}, errConsole: lines.NewSink(&out)}
-	svc := newInstance(a, &GuestSpec{Name: "pricing", Kind: Service, Implements: []string{"test.Pricing"}, MethodTimeout: 50 * time.Millisecond, Overrun: OverrunReport})
-	svc.Deliver(abi.Event{Kind: abi.KindCall, CallID: 1, Method: "test.Pricing/Quote", Deadline: time.Now().Add(time.Minute).UnixNano()}, &farEnd{})
-	if st := hostPoll(context.Background(), svc, testMemory(t), []uint64{0, 0, 1024, 2048}); st != abi.StatusOK {
-		t.Fatalf("poll: status %v, want ok", st)
-	}
+	a, svc, out := pricingInQuote(t)
 	took := svc.busySince.Load()
 	var late lateLooks
 	late.note(took+int64(40*time.Millisecond), 35*time.Millisecond)
