@@ -59,6 +59,14 @@ type Options struct {
 	Generated func(written []string)
 }
 
+// goCommand is the go binary the build runs.
+func (o Options) goCommand() string {
+	if o.GoCommand == "" {
+		return "go"
+	}
+	return o.GoCommand
+}
+
 // Result describes a successful build.
 type Result struct {
 	App  *manifest.App
@@ -116,6 +124,11 @@ func loadForCode(dir string, p *progress.Reporter) (*manifest.App, error) {
 
 // Build generates code and compiles every guest of the app in opts.Dir.
 func Build(ctx context.Context, opts Options) (*Result, error) {
+	// Said first: without Go nothing can be built, whatever else is
+	// wrong, and no generated code is written on such a machine.
+	if _, err := exec.LookPath(opts.goCommand()); err != nil {
+		return nil, &NoGoError{Command: opts.goCommand(), Err: err}
+	}
 	p := progress.New(opts.Progress, opts.Live)
 	defer p.Clear()
 	start := time.Now()
@@ -145,6 +158,9 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 	debug, err := buildForDebugger(ctx, app, gen, opts, work, p)
 	if err != nil {
+		return nil, err
+	}
+	if err := writeRecord(app); err != nil {
 		return nil, err
 	}
 	p.Step(start, "built %s", app.Name)
@@ -406,10 +422,7 @@ func compileGuests(ctx context.Context, app *manifest.App, gen *codegen.Result, 
 	}
 	stop := p.Watch()
 	defer stop()
-	goCmd := opts.GoCommand
-	if goCmd == "" {
-		goCmd = "go"
-	}
+	goCmd := opts.goCommand()
 	wasm := map[string]string{}
 	var mu sync.Mutex
 	var failures []*CompileError

@@ -36,11 +36,18 @@ func TestScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	goEnv := goEnvironment(t)
+	// The directory of the parigot command alone: a PATH without the go
+	// command, as on a machine that runs apps built elsewhere.
+	self, err := exec.LookPath("parigot")
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REPO", repo)
+			env.Setenv("PARIGOT_BIN", filepath.Dir(self))
 			for k, v := range goEnv {
 				env.Setenv(k, v)
 			}

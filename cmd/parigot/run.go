@@ -38,6 +38,7 @@ type runFlags struct {
 	debugListen string // Delve's (--debug-listen)
 	gwListen    string // the gateway's
 	directHost  string // split mode: this machine's address for direct TCP connections
+	noBuild     bool   // run what build/ holds, built elsewhere
 	observeFlags
 }
 
@@ -50,6 +51,11 @@ func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
 'parigot build', then starts its services in the order their requires give,
 then its programs. It ends when the programs end, with their exit code. Each
 line a guest prints is prefixed with the guest's name.
+
+--no-build runs the guests build/ holds as they are, built by 'parigot
+build' where Go is and copied here with parigot.hcl: a machine without Go
+or the app's sources runs the app so. A build/ that lacks a guest, or was
+built from another parigot.hcl, is refused before anything starts.
 
 An app with a gateway block serves until it is stopped (Ctrl-C, SIGTERM):
 gRPC, gRPC-Web, Connect and REST clients call the gateway's services on the
@@ -82,6 +88,7 @@ for it, up to --nats-wait (2m; 0: not at all), and says so.`,
 		Example: `  parigot run
   parigot run ./examples/helloworld
   parigot run --mode=split ./examples/helloworld
+  parigot run --no-build ./shop      # build/ made by parigot build on another machine
   parigot run --listen 127.0.0.1:9090 ./examples/bookstore    # serves until Ctrl-C
 
   # greeting runs natively under Delve: attach a debugger to the address printed
@@ -137,6 +144,9 @@ for it, up to --nats-wait (2m; 0: not at all), and says so.`,
 					return err
 				}
 			}
+			if f.noBuild && len(f.debug) > 0 {
+				return usageError{err: fmt.Errorf("--debug builds the guests it names natively, for Delve, and --no-build builds nothing: give one or the other")}
+			}
 			if f.debugListen != "" && len(f.debug) != 1 {
 				return usageError{err: fmt.Errorf("--debug-listen gives one address: name one guest in --debug")}
 			}
@@ -149,7 +159,11 @@ for it, up to --nats-wait (2m; 0: not at all), and says so.`,
 				// guest's is the mistake to tell, whatever is installed. A
 				// manifest with mistakes is left to the build, which shows
 				// them.
-				if app, err := builder.Load(appDir(args)); err == nil {
+				load := builder.Load
+				if f.noBuild {
+					load = builder.LoadBuilt
+				}
+				if app, err := load(appDir(args)); err == nil {
 					if err := checkNames("debug", f.debug, app, false); err != nil {
 						return err
 					}
@@ -166,7 +180,7 @@ for it, up to --nats-wait (2m; 0: not at all), and says so.`,
 			// parigot's own lines, the build's included: JSON records too
 			// with --log-format json, as the host's own reports are.
 			own := host.OwnLines(stderr, f.json())
-			res, err := builder.Build(ctx, builder.Options{Dir: appDir(args), Progress: own, Live: isTerminal(own), Debug: f.debug})
+			res, err := buildForRun(ctx, appDir(args), f.noBuild, builder.Options{Dir: appDir(args), Progress: own, Live: isTerminal(own), Debug: f.debug})
 			if err != nil {
 				return err
 			}
@@ -333,10 +347,25 @@ for it, up to --nats-wait (2m; 0: not at all), and says so.`,
 	cmd.Flags().StringVar(&f.directHost, "direct-host", "", "split mode: an address of this machine (IP or host name, no port) that the app's other machines reach: each service also takes their calls over direct TCP connections there, encrypted with TLS 1.3")
 	cmd.Flags().StringSliceVar(&f.only, "only", nil, "split mode: host only these guests (and gateways) in this process tree (comma-separated names)")
 	cmd.Flags().StringVar(&f.gwListen, "listen", "", "the address (host:port) of the app's gateway, instead of its listen in parigot.hcl")
+	cmd.Flags().BoolVar(&f.noBuild, "no-build", false, "run the guests build/ holds as they are, built on another machine and copied with it: no code generation, no go command")
 	cmd.Flags().StringSliceVar(&f.debug, "debug", nil, "run these guests (comma-separated names) natively under Delve, for a debugger to attach to; their method budgets are suspended")
 	f.observeFlags.declare(cmd)
 	cmd.Flags().StringVar(&f.debugListen, "debug-listen", "", "the address Delve serves the --debug guest on, e.g. 127.0.0.1:2345 for an IDE's fixed configuration (default: a free port, printed)")
 	return cmd
+}
+
+// buildForRun builds the app in dir for parigot run with opts, or, with
+// noBuild, takes what its build directory holds (builder.Prebuilt). A
+// machine without Go is told that it can run a build/ made elsewhere.
+func buildForRun(ctx context.Context, dir string, noBuild bool, opts builder.Options) (*builder.Result, error) {
+	if noBuild {
+		return builder.Prebuilt(dir, opts.Progress)
+	}
+	res, err := builder.Build(ctx, opts)
+	if noGo := (*builder.NoGoError)(nil); errors.As(err, &noGo) {
+		return nil, fmt.Errorf("%w; or, to run the app as its build/ holds it (built by parigot build where Go is, and copied here with %s): parigot run --no-build", err, manifest.FileName)
+	}
+	return res, err
 }
 
 // runGateways returns the app's gateways, with listen (--listen) as the
@@ -466,7 +495,9 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 			// args[0] is the app's manifest file (what split mode passes,
 			// so that a manifest not named parigot.hcl is honoured) or
 			// its directory.
-			app, err := builder.Load(args[0])
+			// What the supervisor built or checked: the guests' sources
+			// and protos need not be on this machine.
+			app, err := builder.LoadBuilt(args[0])
 			if err != nil {
 				return err
 			}

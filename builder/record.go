@@ -1,0 +1,95 @@
+package builder
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+
+	"parigot.dev/parigot/internal/genfile"
+	"parigot.dev/parigot/manifest"
+)
+
+// RecordFile is the file, in BuildDir, in which a build records what it
+// was made from, for a run of the build directory as it is (Prebuilt),
+// which may be on another machine.
+const RecordFile = "parigot-build.json"
+
+// Record is what a build was made from.
+type Record struct {
+	// Parigot is the parigot that built it (parigotVersion): the guests
+	// it compiled speak that parigot's guest/host contract.
+	Parigot string `json:"parigot"`
+	// Manifest is a SHA-256 of the parigot.hcl the build read, in hex.
+	Manifest string `json:"manifest"`
+}
+
+// RecordPath is where the record of app's last build is.
+func RecordPath(app *manifest.App) string {
+	return filepath.Join(app.Dir, BuildDir, RecordFile)
+}
+
+// recordOf is the record of a build of app by this parigot.
+func recordOf(app *manifest.App) (Record, error) {
+	src, err := os.ReadFile(app.File)
+	if err != nil {
+		return Record{}, fmt.Errorf("reading %s again: %w", app.File, err)
+	}
+	sum := sha256.Sum256(src)
+	return Record{Parigot: parigotVersion(), Manifest: hex.EncodeToString(sum[:])}, nil
+}
+
+// writeRecord writes the record of the build of app that just succeeded,
+// when it changed.
+func writeRecord(app *manifest.App) error {
+	rec, err := recordOf(app)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	if _, err := genfile.WriteIfChanged(RecordPath(app), append(b, '\n')); err != nil {
+		return fmt.Errorf("writing %s: %w", filepath.Join(BuildDir, RecordFile), err)
+	}
+	return nil
+}
+
+// readRecord reads the record of app's last build.
+func readRecord(app *manifest.App) (Record, error) {
+	var rec Record
+	b, err := os.ReadFile(RecordPath(app))
+	if err != nil {
+		return rec, err
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return rec, fmt.Errorf("reading %s: %w", RecordPath(app), err)
+	}
+	return rec, nil
+}
+
+// parigotVersion names this parigot binary: its module version, and the
+// commit it was built from when the go command recorded one.
+func parigotVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := info.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	for _, s := range info.Settings {
+		switch {
+		case s.Key == "vcs.revision":
+			v += " " + s.Value
+		case s.Key == "vcs.modified" && s.Value == "true":
+			v += " (modified)"
+		}
+	}
+	return v
+}
