@@ -34,9 +34,15 @@ func RecordPath(app *manifest.App) string {
 
 // recordOf is the record of a build of app by this parigot.
 func recordOf(app *manifest.App) (Record, error) {
-	src, err := os.ReadFile(app.File)
-	if err != nil {
-		return Record{}, fmt.Errorf("reading %s again: %w", app.File, err)
+	// The bytes the manifest was parsed from, which it keeps for its
+	// diagnostics: what the build was made from, not the file as it may
+	// be by now.
+	src, ok := app.Sources[app.File]
+	if !ok {
+		var err error
+		if src, err = os.ReadFile(app.File); err != nil {
+			return Record{}, fmt.Errorf("reading %s: %w", app.File, err)
+		}
 	}
 	sum := sha256.Sum256(src)
 	return Record{Parigot: parigotVersion(), Manifest: hex.EncodeToString(sum[:])}, nil
