@@ -26,9 +26,11 @@ import (
 
 // programAsk bounds the wait for an answer. No process of the program
 // answers at once ("no responders"); one that runs answers within a
-// round trip. A server that refuses the subject (configured for an
-// earlier parigot) lets the request wait for this long, once.
-const programAsk = 2 * time.Second
+// round trip, but on a machine short of processors its callback may wait
+// seconds to run, and an answer missed is a program run twice. A server
+// that refuses the subject (configured for an earlier parigot) lets the
+// request wait for this long, once.
+const programAsk = 5 * time.Second
 
 // ProgramElsewhereError is a program not started because a process of it
 // runs on another machine of the app already. Its message follows the
