@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 
+	"parigot.dev/parigot/internal/genfile"
 	"parigot.dev/parigot/internal/wirecompat"
 	"parigot.dev/parigot/manifest"
 )
@@ -122,11 +123,8 @@ func CheckShapes(dir string, app *manifest.App, protos []byte) error {
 	if b, err = json.Marshal(now); err != nil {
 		return err
 	}
-	tmp := path + ".new"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	_, err = genfile.WriteIfChanged(path, b) // a run of unchanged protos writes nothing
+	return err
 }
 
 // shapesOf names the message each of app's stores and topics holds: a
