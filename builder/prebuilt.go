@@ -87,6 +87,12 @@ func Prebuilt(dir string, progress io.Writer) (*Result, error) {
 	if _, err := os.Stat(filepath.Join(app.Dir, BuildDir)); err != nil {
 		return nil, &PrebuiltError{Path: shown(""), Problem: unreadable(err)}
 	}
+	// The record first: a build of another parigot.hcl is said as such,
+	// not as the guests it lacks.
+	other, err := checkRecord(app, shown(RecordFile))
+	if err != nil {
+		return nil, err
+	}
 	wasm := map[string]string{}
 	var files, guests []string // the guests whose wasm is missing
 	for _, g := range app.Guests() {
@@ -104,10 +110,6 @@ func Prebuilt(dir string, progress io.Writer) (*Result, error) {
 	}
 	if _, err := os.Stat(DescriptorsPath(app)); err != nil {
 		return nil, &PrebuiltError{Path: shown(DescriptorsFile), Problem: unreadable(err) + " (the run serves the app's protos from it, and compares them across machines)"}
-	}
-	other, err := checkRecord(app, shown(RecordFile))
-	if err != nil {
-		return nil, err
 	}
 	if other != "" && progress != nil {
 		fmt.Fprintf(progress, "parigot: note: %s was built by parigot %s, and this is parigot %s: its guests run if this parigot has every host function they import, and are refused as they start otherwise\n", shown(""), other, parigotVersion())
@@ -127,8 +129,16 @@ func checkRecord(app *manifest.App, shown string) (other string, err error) {
 	if err != nil {
 		return "", err
 	}
-	if got.Manifest != want.Manifest {
-		return "", &PrebuiltError{Path: filepath.Dir(shown), Problem: fmt.Sprintf("was built from another %s than %s", manifest.FileName, app.File)}
+	same := got.ManifestTokens == want.ManifestTokens
+	problem := fmt.Sprintf("was built from another %s than %s", manifest.FileName, app.File)
+	if got.ManifestTokens == "" {
+		// The record of a parigot from before ManifestTokens, which says
+		// which bytes the build read and nothing else.
+		same = got.Manifest == want.Manifest
+		problem += " (its record, written by an earlier parigot, holds the file's bytes, so an edited comment or indentation counts too)"
+	}
+	if !same {
+		return "", &PrebuiltError{Path: filepath.Dir(shown), Problem: problem}
 	}
 	if got.Parigot != want.Parigot {
 		return got.Parigot, nil

@@ -17,8 +17,9 @@ proto "books" {
   files = ["proto/books/v1/books.proto"]
 }
 service "books" {
-  source     = "./books"
-  implements = ["books.v1.Books"]
+  source         = "./books"
+  implements     = ["books.v1.Books"]
+  method_timeout = "50ms"
 }
 program "buyer" {
   source   = "./buyer"
@@ -80,9 +81,11 @@ func TestABuildDirectoryThatIsNotTheManifestsIsRefused(t *testing.T) {
 		{"the build recorded nothing", func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, "build", RecordFile))
 		}, "build/parigot-build.json is missing (parigot build writes it"},
-		{"parigot.hcl changed since the build", func(t *testing.T, dir string) {
-			// Its bytes are what the build recorded: a comment differs.
-			writeFiles(t, dir, map[string]string{"parigot.hcl": builtShopManifest + "# edited since\n"})
+		{"a method timeout changed since the build", func(t *testing.T, dir string) {
+			editManifest(t, dir, `"50ms"`, `"60ms"`)
+		}, "build was built from another parigot.hcl than "},
+		{"a service was renamed since the build", func(t *testing.T, dir string) {
+			editManifest(t, dir, "books", "novels")
 		}, "build was built from another parigot.hcl than "},
 		{"there is no build directory", func(t *testing.T, dir string) {
 			os.RemoveAll(filepath.Join(dir, BuildDir))
@@ -103,9 +106,57 @@ func TestABuildDirectoryThatIsNotTheManifestsIsRefused(t *testing.T) {
 	}
 }
 
+func TestABuildDirectoryRunsAfterAnEditOfACommentOrTheLayout(t *testing.T) {
+	dir := builtShop(t)
+	edited := "# The shop, as deployed.\n" + strings.NewReplacer(
+		"  ", "    ", // indented otherwise
+		"}\n", "}\n\n",
+		`"./buyer"`, `"./buyer" // its main package`,
+	).Replace(builtShopManifest)
+	writeFiles(t, dir, map[string]string{"parigot.hcl": edited})
+	if _, err := Prebuilt(dir, nil); err != nil {
+		t.Fatalf("Prebuilt of a parigot.hcl whose comments and indentation were edited: %v", rendered(err))
+	}
+}
+
+// A record of a parigot from before the record kept what parigot.hcl
+// says (manifest_tokens) names its bytes: the same bytes run, and any
+// other, a comment too, is refused as before, saying why.
+func TestABuildDirectoryRecordedByAnEarlierParigotIsComparedByteForByte(t *testing.T) {
+	dir := builtShop(t)
+	rec := `{"parigot": "` + parigotVersion() + `", "manifest": "` + mustRecord(t, dir).Manifest + `"}`
+	writeFiles(t, dir, map[string]string{"build/" + RecordFile: rec})
+	if _, err := Prebuilt(dir, nil); err != nil {
+		t.Fatalf("Prebuilt of the parigot.hcl the earlier record names: %v", rendered(err))
+	}
+	writeFiles(t, dir, map[string]string{"parigot.hcl": builtShopManifest + "# edited since\n"})
+	_, err := Prebuilt(dir, nil)
+	want := filepath.Join(dir, BuildDir) + " was built from another parigot.hcl than " + filepath.Join(dir, "parigot.hcl") +
+		" (its record, written by an earlier parigot, holds the file's bytes, so an edited comment or indentation counts too): run parigot build for this parigot.hcl where Go is installed, and copy its build/ here"
+	var pe *PrebuiltError
+	if !errors.As(err, &pe) || err.Error() != want {
+		t.Errorf("Prebuilt after a comment was added: %v\nwant %s", err, want)
+	}
+}
+
+// editManifest replaces every old with new in the parigot.hcl in dir.
+func editManifest(t *testing.T, dir, old, new string) {
+	t.Helper()
+	file := filepath.Join(dir, "parigot.hcl")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s has no %q", file, old)
+	}
+	writeFiles(t, dir, map[string]string{"parigot.hcl": strings.ReplaceAll(string(b), old, new)})
+}
+
 func TestABuildDirectoryOfAnotherParigotRunsAndIsSaidSo(t *testing.T) {
 	dir := builtShop(t)
-	rec := `{"parigot": "v0.1.0", "manifest": "` + mustRecord(t, dir).Manifest + `"}`
+	got := mustRecord(t, dir)
+	rec := `{"parigot": "v0.1.0", "manifest": "` + got.Manifest + `", "manifest_tokens": "` + got.ManifestTokens + `"}`
 	writeFiles(t, dir, map[string]string{"build/" + RecordFile: rec})
 	var said bytes.Buffer
 	if _, err := Prebuilt(dir, &said); err != nil {

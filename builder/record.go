@@ -23,8 +23,15 @@ type Record struct {
 	// Parigot is the parigot that built it (parigotVersion): the guests
 	// it compiled speak that parigot's guest/host contract.
 	Parigot string `json:"parigot"`
-	// Manifest is a SHA-256 of the parigot.hcl the build read, in hex.
+	// Manifest is a SHA-256 of the parigot.hcl the build read, in hex:
+	// its bytes, which parigots from before ManifestTokens compare. It is
+	// written still, so that such a parigot runs a build of a later one
+	// made from the same file.
 	Manifest string `json:"manifest"`
+	// ManifestTokens is what that parigot.hcl says (manifest.Digest):
+	// editing a comment or the indentation since keeps it. Empty in the
+	// record of a parigot from before it was kept.
+	ManifestTokens string `json:"manifest_tokens,omitempty"`
 }
 
 // RecordPath is where the record of app's last build is.
@@ -45,7 +52,7 @@ func recordOf(app *manifest.App) (Record, error) {
 		}
 	}
 	sum := sha256.Sum256(src)
-	return Record{Parigot: parigotVersion(), Manifest: hex.EncodeToString(sum[:])}, nil
+	return Record{Parigot: parigotVersion(), Manifest: hex.EncodeToString(sum[:]), ManifestTokens: manifest.Digest(app.File, src)}, nil
 }
 
 // writeRecord writes the record of the build of app that just succeeded,

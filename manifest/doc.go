@@ -18,6 +18,9 @@
 // the proto files are compiled, which this package does not do: the caller
 // compiles them (see package codegen) and then calls [App.CheckImplements].
 //
+// [Digest] says what a manifest says, without its comments and layout: a
+// build records it, and a run of that build elsewhere compares it.
+//
 // This package does not build, generate code or run anything, and it never
 // writes files. [App.StartOrder] gives the order in which guests are started;
 // acting on it is the runtime's job.
