@@ -43,19 +43,15 @@ func (e *PrebuiltError) Error() string {
 
 // LoadBuilt reads the manifest in dir for running what the app's build
 // directory holds, on a machine that may have nothing else of the app: it
-// checks neither the guests' sources nor the proto files, which the build
-// read and the run does not. Prebuilt checks the build directory itself.
+// checks neither the guests' sources nor the protos (their files, or the
+// buf.yaml that lists them), which the build read and the run does not:
+// the run reads the app's protos from the descriptors the build wrote
+// (DescriptorsPath). Prebuilt checks the build directory itself.
 func LoadBuilt(dir string) (*manifest.App, error) {
 	app, diags := manifest.Load(dir)
-	built := map[hcl.Range]bool{} // the values naming what only the build reads
-	for _, g := range app.Guests() {
-		built[g.SourceRange] = true
-	}
-	for _, p := range app.Protos {
-		built[p.RootRange] = true
-		for _, r := range p.FileRanges {
-			built[r] = true
-		}
+	built := map[hcl.Range]bool{}
+	for _, r := range app.BuildInputRanges {
+		built[r] = true
 	}
 	var kept hcl.Diagnostics
 	for _, d := range diags {

@@ -228,6 +228,7 @@ func (d *decoder) decodeProto(b *hcl.Block) {
 	d.diags = append(d.diags, diags...)
 
 	if attr := content.Attributes["buf"]; attr != nil {
+		d.app.BuildInputRanges = append(d.app.BuildInputRanges, attr.Expr.Range())
 		for _, other := range []string{"root", "files"} {
 			if o := content.Attributes[other]; o != nil {
 				d.errf(o.NameRange, fmt.Sprintf("%s beside buf", other),
@@ -244,6 +245,7 @@ func (d *decoder) decodeProto(b *hcl.Block) {
 	rootOK := true
 	if attr := content.Attributes["root"]; attr != nil {
 		p.RootRange = attr.Expr.Range()
+		d.app.BuildInputRanges = append(d.app.BuildInputRanges, p.RootRange)
 		if root, ok := d.str(attr, `root = "proto"`); ok {
 			p.Root = path.Clean(filepath.ToSlash(root))
 			rootOK = d.checkProtoRoot(root, root, "", p.RootRange)
@@ -264,6 +266,7 @@ func (d *decoder) decodeProto(b *hcl.Block) {
 				`List at least one .proto file, relative to the app directory, for example files = ["proto/%s/v1/%s.proto"].`, p.Name, p.Name)
 		}
 		p.Files, p.FileRanges = files, ranges
+		d.app.BuildInputRanges = append(d.app.BuildInputRanges, ranges...)
 		for i, f := range files {
 			d.checkProtoFile(f, ranges[i], p, rootOK)
 		}
@@ -372,6 +375,7 @@ func (d *decoder) decodeGuest(b *hcl.Block, kind Kind) {
 			`A %s needs source, the app-relative directory of its Go main package, for example source = "./%s".`, kind, g.Name)
 	} else {
 		g.SourceRange = attr.Expr.Range()
+		d.app.BuildInputRanges = append(d.app.BuildInputRanges, g.SourceRange)
 		if src, ok := d.str(attr, fmt.Sprintf(`source = "./%s"`, g.Name)); ok {
 			g.Source = src
 			g.Dir = filepath.Join(d.app.Dir, filepath.FromSlash(src))

@@ -106,6 +106,12 @@ type App struct {
 
 	NameRange   hcl.Range // the app block's label
 	ModuleRange hcl.Range // the module attribute's value
+
+	// BuildInputRanges are the values that name files only a build reads:
+	// each guest's source, each proto block's root, files and buf. A run
+	// of a build made elsewhere, which has none of them, leaves out their
+	// diagnostics (builder.LoadBuilt).
+	BuildInputRanges []hcl.Range
 }
 
 // Proto is a proto block: a set of .proto files compiled together.

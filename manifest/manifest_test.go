@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,15 @@ func TestLoadDecodesAFullManifest(t *testing.T) {
 	}
 	if len(app.Sources[file]) == 0 {
 		t.Errorf("Sources has no entry for %s", file)
+	}
+	// The values naming what only the build reads, in the file's order.
+	inputs := append([]hcl.Range{app.Protos[0].RootRange}, app.Protos[0].FileRanges...)
+	for _, g := range app.Guests() {
+		inputs = append(inputs, g.SourceRange)
+	}
+	slices.SortFunc(inputs, func(a, b hcl.Range) int { return a.Start.Byte - b.Start.Byte })
+	if !reflect.DeepEqual(app.BuildInputRanges, inputs) {
+		t.Errorf("BuildInputRanges = %v, want the proto's root and files and the guests' sources, %v", app.BuildInputRanges, inputs)
 	}
 	clearRanges(app)
 	app.Sources = nil
@@ -244,7 +254,7 @@ func sameRange(a, b hcl.Range) bool {
 // clearRanges zeroes every range in app, so that the decoded values can be
 // compared with reflect.DeepEqual.
 func clearRanges(app *App) {
-	app.NameRange, app.ModuleRange = hcl.Range{}, hcl.Range{}
+	app.NameRange, app.ModuleRange, app.BuildInputRanges = hcl.Range{}, hcl.Range{}, nil
 	for _, p := range app.Protos {
 		p.DeclRange, p.RootRange, p.FileRanges = hcl.Range{}, hcl.Range{}, nil
 	}
