@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"parigot.dev/parigot/internal/buildinfo"
 	"parigot.dev/parigot/manifest"
 )
 
@@ -108,7 +109,7 @@ func Prebuilt(dir string, progress io.Writer) (*Result, error) {
 		return nil, &PrebuiltError{Path: shown(DescriptorsFile), Problem: unreadable(err) + " (the run serves the app's protos from it, and compares them across machines)"}
 	}
 	if other != "" && progress != nil {
-		fmt.Fprintf(progress, "parigot: note: %s was built by parigot %s, and this is parigot %s: its guests run if this parigot has every host function they import, and are refused as they start otherwise\n", shown(""), other, parigotVersion())
+		fmt.Fprintf(progress, "parigot: note: %s was built by parigot %s, and this is parigot %s: its guests run if this parigot has every host function they import, and are refused as they start otherwise\n", shown(""), other, buildinfo.Read())
 	}
 	return &Result{App: app, Wasm: wasm}, nil
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"parigot.dev/parigot/internal/buildinfo"
 )
 
 // builtShopManifest is the parigot.hcl of builtShop: its guests' sources
@@ -124,7 +126,7 @@ func TestABuildDirectoryRunsAfterAnEditOfACommentOrTheLayout(t *testing.T) {
 // other, a comment too, is refused as before, saying why.
 func TestABuildDirectoryRecordedByAnEarlierParigotIsComparedByteForByte(t *testing.T) {
 	dir := builtShop(t)
-	rec := `{"parigot": "` + parigotVersion() + `", "manifest": "` + mustRecord(t, dir).Manifest + `"}`
+	rec := `{"parigot": "` + buildinfo.Read().String() + `", "manifest": "` + mustRecord(t, dir).Manifest + `"}`
 	writeFiles(t, dir, map[string]string{"build/" + RecordFile: rec})
 	if _, err := Prebuilt(dir, nil); err != nil {
 		t.Fatalf("Prebuilt of the parigot.hcl the earlier record names: %v", rendered(err))
@@ -162,7 +164,7 @@ func TestABuildDirectoryOfAnotherParigotRunsAndIsSaidSo(t *testing.T) {
 	if _, err := Prebuilt(dir, &said); err != nil {
 		t.Fatal(rendered(err))
 	}
-	want := "parigot: note: " + filepath.Join(dir, BuildDir) + " was built by parigot v0.1.0, and this is parigot " + parigotVersion() + ": its guests run if this parigot has every host function they import, and are refused as they start otherwise\n"
+	want := "parigot: note: " + filepath.Join(dir, BuildDir) + " was built by parigot v0.1.0, and this is parigot " + buildinfo.Read().String() + ": its guests run if this parigot has every host function they import, and are refused as they start otherwise\n"
 	if said.String() != want {
 		t.Errorf("Prebuilt said %q, want %q", said.String(), want)
 	}

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 
+	"parigot.dev/parigot/internal/buildinfo"
 	"parigot.dev/parigot/internal/genfile"
 	"parigot.dev/parigot/manifest"
 )
@@ -20,7 +20,7 @@ const RecordFile = "parigot-build.json"
 
 // Record is what a build was made from.
 type Record struct {
-	// Parigot is the parigot that built it (parigotVersion): the guests
+	// Parigot is the parigot that built it (buildinfo.Parigot): the guests
 	// it compiled speak that parigot's guest/host contract.
 	Parigot string `json:"parigot"`
 	// Manifest is a SHA-256 of the parigot.hcl the build read, in hex:
@@ -52,7 +52,7 @@ func recordOf(app *manifest.App) (Record, error) {
 		}
 	}
 	sum := sha256.Sum256(src)
-	return Record{Parigot: parigotVersion(), Manifest: hex.EncodeToString(sum[:]), ManifestTokens: manifest.Digest(app.File, src)}, nil
+	return Record{Parigot: buildinfo.Read().String(), Manifest: hex.EncodeToString(sum[:]), ManifestTokens: manifest.Digest(app.File, src)}, nil
 }
 
 // writeRecord writes the record of the build of app that just succeeded,
@@ -83,26 +83,4 @@ func readRecord(app *manifest.App) (Record, error) {
 		return rec, fmt.Errorf("reading %s: %w", RecordPath(app), err)
 	}
 	return rec, nil
-}
-
-// parigotVersion names this parigot binary: its module version, and the
-// commit it was built from when the go command recorded one.
-func parigotVersion() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown)"
-	}
-	v := info.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
-	for _, s := range info.Settings {
-		switch {
-		case s.Key == "vcs.revision":
-			v += " " + s.Value
-		case s.Key == "vcs.modified" && s.Value == "true":
-			v += " (modified)"
-		}
-	}
-	return v
 }

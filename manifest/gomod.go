@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/mod/modfile"
 
+	"parigot.dev/parigot/internal/buildinfo"
 	"parigot.dev/parigot/internal/srctree"
 )
 
@@ -128,8 +129,8 @@ func checkParigotRequired(f *modfile.File, modDir string) hcl.Diagnostics {
 }
 
 // builtRevision is the commit this parigot was built from, or "" (see
-// srctree.BuiltRevision); a test sets it.
-var builtRevision = srctree.BuiltRevision
+// buildinfo.Parigot); a test sets it.
+var builtRevision = func() string { return buildinfo.Read().Revision }
 
 // installedBehind warns, at go.mod's replace of parigot with tree, the
 // tree this parigot was built from, when the tree has another commit

@@ -4,14 +4,12 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
+	"parigot.dev/parigot/internal/buildinfo"
 	"parigot.dev/parigot/internal/srctree"
 )
-
-const wazeroModule = "github.com/tetratelabs/wazero"
 
 func newVersionCommand(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
@@ -31,46 +29,19 @@ WebAssembly runtime that runs the guests.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			info, _ := debug.ReadBuildInfo()
-			fmt.Fprint(stdout, versionText(info, srctree.BuiltFrom()))
+			fmt.Fprint(stdout, versionText(buildinfo.Read(), srctree.BuiltFrom()))
 			return nil
 		},
 	}
 }
 
-// versionText renders the build information of the binary, and tree, the
-// source tree it was built from ("" when not known); info may be nil.
-func versionText(info *debug.BuildInfo, tree string) string {
-	version, wazero, goVersion := "(unknown)", "(unknown)", runtime.Version()
-	commit, modified := "", false
-	if info != nil {
-		if info.Main.Version != "" {
-			version = info.Main.Version
-		}
-		if info.GoVersion != "" {
-			goVersion = info.GoVersion
-		}
-		for _, d := range info.Deps {
-			if d.Path == wazeroModule {
-				if d.Replace != nil {
-					d = d.Replace
-				}
-				wazero = d.Version
-			}
-		}
-		for _, s := range info.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				commit = s.Value
-			case "vcs.modified":
-				modified = s.Value == "true"
-			}
-		}
-	}
-	out := "parigot " + version
-	if commit != "" {
-		out += " (commit " + commit[:min(12, len(commit))]
-		if modified {
+// versionText renders p, this parigot, and tree, the source tree it was
+// built from ("" when not known).
+func versionText(p buildinfo.Parigot, tree string) string {
+	out := "parigot " + p.Version
+	if p.Revision != "" {
+		out += " (commit " + p.Revision[:min(12, len(p.Revision))]
+		if p.Modified {
 			out += ", modified"
 		}
 		out += ")"
@@ -79,5 +50,5 @@ func versionText(info *debug.BuildInfo, tree string) string {
 	if tree != "" {
 		out += "tree    " + tree + "\n"
 	}
-	return fmt.Sprintf("%sgo      %s %s/%s\nwazero  %s\n", out, goVersion, runtime.GOOS, runtime.GOARCH, wazero)
+	return fmt.Sprintf("%sgo      %s %s/%s\nwazero  %s\n", out, p.Go, runtime.GOOS, runtime.GOARCH, p.Wazero)
 }

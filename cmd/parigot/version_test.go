@@ -2,54 +2,39 @@ package main
 
 import (
 	"runtime"
-	"runtime/debug"
-	"strings"
 	"testing"
 
-	"parigot.dev/parigot/internal/srctree"
+	"parigot.dev/parigot/internal/buildinfo"
 )
 
 func TestVersionText(t *testing.T) {
-	tests := []struct {
+	platform := " " + runtime.GOOS + "/" + runtime.GOARCH + "\n"
+	for _, tc := range []struct {
 		name string
-		info *debug.BuildInfo
+		p    buildinfo.Parigot
 		tree string
-		want []string
+		want string
 	}{
 		{
-			name: "a released build shows its version and wazero's",
-			info: &debug.BuildInfo{
-				GoVersion: "go1.26.8",
-				Main:      debug.Module{Path: srctree.Module, Version: "v1.2.3"},
-				Deps:      []*debug.Module{{Path: wazeroModule, Version: "v1.12.0"}},
-			},
-			want: []string{"parigot v1.2.3\n", "go      go1.26.8 " + runtime.GOOS + "/" + runtime.GOARCH + "\n", "wazero  v1.12.0\n"},
+			name: "a release shows its version and wazero's",
+			p:    buildinfo.Parigot{Version: "v1.2.3", Go: "go1.26.8", Wazero: "v1.12.0"},
+			want: "parigot v1.2.3\ngo      go1.26.8" + platform + "wazero  v1.12.0\n",
 		},
 		{
-			name: "a development build shows its commit",
-			info: &debug.BuildInfo{
-				Main: debug.Module{Path: srctree.Module, Version: "(devel)"},
-				Deps: []*debug.Module{{Path: wazeroModule, Version: "v1.0.0", Replace: &debug.Module{Version: "v1.12.0"}}},
-				Settings: []debug.BuildSetting{
-					{Key: "vcs.revision", Value: "8b100d9c0ffee0123456789"},
-					{Key: "vcs.modified", Value: "true"},
-				},
-			},
+			name: "a development build shows its commit, shortened, and its tree",
+			p:    buildinfo.Parigot{Version: "(devel)", Revision: "8b100d9c0ffee0123456789", Modified: true, Go: "go1.26.8", Wazero: "v1.12.0"},
 			tree: "/home/you/parigot",
-			want: []string{"parigot (devel) (commit 8b100d9c0ffe, modified)\ntree    /home/you/parigot\ngo ", "wazero  v1.12.0\n"},
+			want: "parigot (devel) (commit 8b100d9c0ffe, modified)\ntree    /home/you/parigot\ngo      go1.26.8" + platform + "wazero  v1.12.0\n",
 		},
 		{
 			name: "no build information still prints every line",
-			want: []string{"parigot (unknown)\ngo      " + runtime.Version(), "wazero  (unknown)\n"},
+			p:    buildinfo.From(nil),
+			want: "parigot (unknown)\ngo      " + runtime.Version() + platform + "wazero  (unknown)\n",
 		},
-	}
-	for _, tc := range tests {
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := versionText(tc.info, tc.tree)
-			for _, w := range tc.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("output lacks %q:\n%s", w, got)
-				}
+			if got := versionText(tc.p, tc.tree); got != tc.want {
+				t.Errorf("versionText:\n%s\nwant\n%s", got, tc.want)
 			}
 		})
 	}

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -77,23 +76,6 @@ func Same(a, b string) bool {
 	ra, err1 := filepath.EvalSymlinks(a)
 	rb, err2 := filepath.EvalSymlinks(b)
 	return err1 == nil && err2 == nil && ra == rb
-}
-
-// BuiltRevision is the commit this parigot was built from, as the go
-// command recorded it (go install or go build in a git checkout), and ""
-// when it recorded none (go run, -buildvcs=false, a test binary, a tree
-// without git).
-func BuiltRevision() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" {
-			return s.Value
-		}
-	}
-	return ""
 }
 
 // Head is the commit checked out in the git checkout dir, and "" when dir
