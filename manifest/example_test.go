@@ -127,3 +127,17 @@ func ExampleLoad() {
 	// service greeting ./greeting
 	// program hello ./hello
 }
+
+// FormatSize shows a size as parigot.hcl writes it, so that a message
+// naming a bound (inbox_bytes, memory_limit) reads like the manifest.
+func ExampleFormatSize() {
+	fmt.Println(manifest.FormatSize(manifest.DefaultInboxBytes))
+	fmt.Println(manifest.FormatSize(4 << 30))
+	fmt.Println(manifest.FormatSize(4100 << 10))
+	fmt.Println(manifest.FormatSize(1000))
+	// Output:
+	// 64MiB
+	// 4GiB
+	// 4100KiB
+	// 1000 bytes
+}

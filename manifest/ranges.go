@@ -37,7 +37,7 @@ var (
 		why: "A service runs as at least one copy (to run none, remove the service), and more than a million copies is more than parigot can run.",
 	}
 	memoryLimitBounds = bounds[uint64]{
-		min: 16 << 20, max: 4 << 30, def: `"256MiB"`, show: showSize,
+		min: 16 << 20, max: 4 << 30, def: `"256MiB"`, show: FormatSize,
 		why: "A Go guest needs a few MiB to start, and wasm32 addresses at most 4GiB.",
 	}
 	inboxCallsBounds = bounds[int64]{
@@ -45,7 +45,7 @@ var (
 		why: "At least 1, so that a call can reach the service at all; at most 65536, because calls wait one after the other, and past that many the last could not be answered within any method budget.",
 	}
 	inboxBytesBounds = bounds[uint64]{
-		min: MinInboxBytes, max: MaxInboxBytes, def: `"64MiB"`, show: showSize,
+		min: MinInboxBytes, max: MaxInboxBytes, def: `"64MiB"`, show: FormatSize,
 		why: "At least 4MiB, the largest request one call may carry, so that any one call fits; at most 1GiB, because waiting requests are held in the host's own memory.",
 	}
 )
@@ -145,8 +145,10 @@ func shortDuration(d time.Duration) string {
 
 func showInt(n int64) string { return strconv.FormatInt(n, 10) }
 
-// showSize writes n bytes in the largest unit that divides it: "4GiB".
-func showSize(n uint64) string {
+// FormatSize writes n bytes as parigot.hcl writes a size, in the largest
+// unit that divides it ("64MiB", "4GiB"), else in bytes: the one way
+// parigot shows a size that the manifest sets.
+func FormatSize(n uint64) string {
 	for _, u := range []string{"GiB", "MiB", "KiB"} {
 		if shift := sizeShifts[u]; n != 0 && n%(1<<shift) == 0 {
 			return fmt.Sprintf("%d%s", n>>shift, u)

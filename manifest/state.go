@@ -26,7 +26,7 @@ var (
 		why: "A message is removed once older than max_age, whether its subscribers took it or not: less than a minute would remove messages before a subscriber that restarts could take them. Leave max_age out to keep every message.",
 	}
 	topicMaxBytesBounds = bounds[uint64]{
-		min: 1 << 20, max: 1 << 50, def: `"1GiB"`, show: showSize,
+		min: 1 << 20, max: 1 << 50, def: `"1GiB"`, show: FormatSize,
 		why: "The oldest messages are removed once the topic holds more than max_bytes, whether its subscribers took them or not: at least 1MiB, so that a few of the largest messages fit. Leave max_bytes out to keep every message.",
 	}
 	maxAttemptsBounds = bounds[int64]{

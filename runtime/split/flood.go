@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"parigot.dev/parigot/manifest"
 	"parigot.dev/parigot/runtime/host"
 )
 
@@ -71,8 +72,8 @@ func (n *Network) callsDropped(sub *nats.Subscription) bool {
 	}
 	calls, bytes := callPending(n.owner[svc])
 	dropped, _ := sub.Dropped()
-	n.warnf("calls to %s come from the NATS server faster than this process can take them: more than %d calls or %d bytes (its inbox's bounds, inbox_calls and inbox_bytes in parigot.hcl) waited to be read, and %d were dropped unanswered (their callers get deadline exceeded). "+
+	n.warnf("calls to %s come from the NATS server faster than this process can take them: more than %d calls or %s (its inbox's bounds, inbox_calls and inbox_bytes in parigot.hcl) waited to be read, and %d were dropped unanswered (their callers get deadline exceeded). "+
 		"A caller that floods the service does this (the NATS server's monitoring, connz, shows which connection publishes the most), or more load than its replicas take: raise replicas",
-		svc, calls, bytes, dropped)
+		svc, calls, manifest.FormatSize(uint64(bytes)), dropped)
 	return true
 }

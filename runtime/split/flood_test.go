@@ -89,7 +89,7 @@ func TestAFloodOfCallsOverNATSWaitsToBeReadWithinTheInboxsBounds(t *testing.T) {
 	case <-time.After(patience):
 		t.Fatal("the call made after the flood got no reply")
 	}
-	want := "calls to test.Echo come from the NATS server faster than this process can take them: more than 16 calls or 67108864 bytes (its inbox's bounds, inbox_calls and inbox_bytes in parigot.hcl) waited to be read"
+	want := "calls to test.Echo come from the NATS server faster than this process can take them: more than 16 calls or 64MiB (its inbox's bounds, inbox_calls and inbox_bytes in parigot.hcl) waited to be read"
 	waitFor(t, "the dropped calls to be said", func() bool { return strings.Contains(said.String(), want) })
 	if c := strings.Count(said.String(), "faster than this process can take them"); c != 1 {
 		t.Errorf("the dropped calls were said %d times, want once:\n%s", c, said.String())
