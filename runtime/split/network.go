@@ -155,6 +155,9 @@ type Network struct {
 	warn   io.Writer
 	// drops says when calls were dropped unread (flood.go).
 	drops dropWatch
+	// unserved asks whether the callee of a call no replica took runs
+	// (noResponders), once at a time.
+	unserved unservedAnswers
 	// authRefused is set while the NATS server refuses this process's
 	// credentials on reconnecting (said once, see NewNetwork).
 	authRefused atomic.Bool
@@ -814,17 +817,38 @@ func deliverReply(caller route.Endpoint, prefix string, m *nats.Msg, noResponder
 // this process was built to call: a rolling upgrade that changed a proto
 // package, whose callers built before it would otherwise be told that a
 // service they can see running is not.
+//
+// The question is asked once per callee at a time, and its answer serves
+// the calls that find no one for a second after it (unserved.go). A
+// callee that is no guest of the app (a reply subject a peer made up) is
+// asked nothing: it does not run.
 func (n *Network) noResponders(callee string, id uint64) abi.Event {
-	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
-	defer cancel()
-	reply, err := n.nc.RequestWithContext(ctx, n.subj.ready(callee), nil)
-	if err == nil && len(reply.Data) > 0 {
-		if msg := servesOther(callee, n.servicesOf(callee), strings.Fields(string(reply.Data))); msg != "" {
+	expected := n.servicesOf(callee)
+	if len(expected) > 0 {
+		if msg := n.unserved.answer(callee, func() string { return n.askServed(callee, expected) }); msg != "" {
 			return abi.ErrorEvent(id, abi.CodeUnimplemented, msg)
 		}
 	}
 	return abi.ErrorEvent(id, abi.CodeUnavailable, route.UnavailableText(callee))
 }
+
+// askServed asks callee's replicas whether they are ready, and says what
+// is wrong when the one that answers serves other proto services than
+// expected, those this process was built to call it by (servesOther); ""
+// when none answers, or the one that does serves them.
+func (n *Network) askServed(callee string, expected []string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), unservedAsking)
+	defer cancel()
+	reply, err := n.nc.RequestWithContext(ctx, n.subj.ready(callee), nil)
+	if err != nil || len(reply.Data) == 0 {
+		return ""
+	}
+	return servesOther(callee, expected, strings.Fields(string(reply.Data)))
+}
+
+// unservedAsking bounds how long a caller waits for a replica to answer
+// whether it runs (noResponders).
+const unservedAsking = 250 * time.Millisecond
 
 // servicesOf is, sorted, the proto services that this process's manifest
 // says guest implements.
