@@ -3,6 +3,7 @@ package split
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"parigot.dev/parigot/internal/syncbuf"
 	"parigot.dev/parigot/runtime/internal/abi"
+	"parigot.dev/parigot/runtime/internal/route"
 )
 
 // A caller that floods a service with calls through the NATS server,
@@ -94,4 +96,101 @@ func TestAFloodOfCallsOverNATSWaitsToBeReadWithinTheInboxsBounds(t *testing.T) {
 	if c := strings.Count(said.String(), "faster than this process can take them"); c != 1 {
 		t.Errorf("the dropped calls were said %d times, want once:\n%s", c, said.String())
 	}
+}
+
+// heldReplies is a caller endpoint named ticker that keeps the replies it
+// is given, and holds the first until released: the replies after it
+// wait to be read.
+type heldReplies struct {
+	release chan struct{}
+	mu      sync.Mutex
+	got     []abi.Event
+}
+
+func (h *heldReplies) Deliver(ev abi.Event, _ route.Endpoint) route.Refusal {
+	<-h.release
+	h.mu.Lock()
+	h.got = append(h.got, ev)
+	h.mu.Unlock()
+	return route.Accepted
+}
+func (h *heldReplies) GuestName() string            { return "ticker" }
+func (h *heldReplies) MethodTimeout() time.Duration { return time.Second }
+
+func (h *heldReplies) has(id uint64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, ev := range h.got {
+		if ev.CallID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// A peer that floods a caller's reply subjects (anyone with an app's
+// shared NATS user may publish there) holds no more of the caller's
+// process than the caller can be waiting for: its inbox's bytes and one
+// message of the largest; the rest is dropped, the process says so, and
+// the replies that come once it has caught up reach the caller.
+func TestAFloodOfRepliesWaitsToBeReadWithinWhatTheCallerAwaits(t *testing.T) {
+	ns := startConfiguredServer(t, "")
+	connect := func(who string) *nats.Conn {
+		nc, err := Conn{URL: ns.ClientURL()}.Connect("test", who)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}
+	guests := identityGuests()
+	guests[2].InboxBytes = 4 << 20 // ticker's: replies may wait up to 4MiB + 8MiB
+	caller := NewNetwork(connect("ticker"), "test", guests, "ticker")
+	var said syncbuf.Buffer
+	caller.warn = &said
+	held := &heldReplies{release: make(chan struct{})}
+	prefix, err := caller.inbox(held, "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	flooder := connect("anyone")
+	const flood, size = 40, 512 << 10 // 20MiB in all
+	for i := range flood {
+		m := nats.NewMsg(fmt.Sprintf("%s.echo.%d", prefix, i+1))
+		m.Header.Set(headerCode, "0")
+		m.Data = make([]byte, size)
+		if err := flooder.PublishMsg(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := flooder.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	sub := func() *nats.Subscription {
+		caller.mu.Lock()
+		defer caller.mu.Unlock()
+		return caller.subs[0]
+	}()
+	var pendingBytes int
+	waitFor(t, "the flood to reach the caller's process", func() bool {
+		msgs, bytes, _ := sub.Pending()
+		dropped, _ := sub.Dropped()
+		pendingBytes = bytes
+		return msgs+dropped == flood // the first, held by the caller, counted
+	})
+	if limit := 12 << 20; pendingBytes > limit {
+		t.Errorf("%d bytes of replies waited to be read, want at most %d", pendingBytes, limit)
+	}
+	close(held.release)
+
+	// A reply that comes once the caller caught up reaches it.
+	m := nats.NewMsg(prefix + ".echo.1000")
+	m.Header.Set(headerCode, "0")
+	if err := flooder.PublishMsg(m); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reply after the flood", func() bool { return held.has(1000) })
+	want := "parigot: ticker: replies to ticker's calls of echo come from the NATS server faster than this process can take them: more than 65536 replies or 12MiB (what ticker can be waiting for) waited to be read, and "
+	waitFor(t, "the dropped replies to be said", func() bool { return strings.Contains(said.String(), want) })
 }

@@ -275,7 +275,7 @@ func NewNetwork(nc *nats.Conn, app string, guests []*host.GuestSpec, local ...st
 			case n.refused <- pe:
 			default: // the first one is what matters
 			}
-		case errors.Is(err, nats.ErrSlowConsumer) && n.callsDropped(sub):
+		case errors.Is(err, nats.ErrSlowConsumer) && (n.callsDropped(sub) || n.repliesDropped(sub)):
 		case errors.Is(err, nats.ErrAuthorization):
 			// Refused while reconnecting: said once until it connects
 			// again (it goes on trying, see Conn.Connect).
@@ -777,7 +777,9 @@ func (n *Network) inbox(caller route.Endpoint, callee string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sub.SetPendingLimits(-1, -1)
+	// What the server sent and the handler has not taken yet is bounded
+	// by what the caller can be waiting for (see flood.go).
+	sub.SetPendingLimits(replyPending(host.FindGuest(n.guests, caller.GuestName())))
 	n.subs = append(n.subs, sub)
 	n.inboxes[key] = prefix
 	return prefix, nil
