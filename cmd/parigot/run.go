@@ -492,6 +492,12 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 			if err := checkNATSWait(natsWait); err != nil {
 				return err
 			}
+			conn := split.ConnFromEnv(natsURL)
+			if conn.URL == "" && !split.Supervised() {
+				// Started by hand: nats.go would guess a server on this
+				// machine's default port, and a wait for it would name none.
+				return usageError{err: fmt.Errorf("parigot guest joins the NATS server of an app that runs elsewhere: give its URL with --nats (or %s)", split.EnvURL)}
+			}
 			// args[0] is the app's manifest file (what split mode passes,
 			// so that a manifest not named parigot.hcl is honoured) or
 			// its directory.
@@ -523,7 +529,7 @@ func newGuestCommand(stdout, stderr io.Writer) *cobra.Command {
 				App:    app.Name,
 				Guests: guests,
 				Name:   name,
-				Conn:   split.ConnFromEnv(natsURL),
+				Conn:   conn,
 				// A guest started by hand waits for its server, as a run
 				// does; one started by a run takes the run's wait.
 				NATSWait: natsWait,

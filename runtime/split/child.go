@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -320,7 +319,7 @@ func WaitingFor(name string, elsewhere bool) string {
 // that no supervisor started. Call it before RunChild, which takes the
 // supervisor's link out of the environment.
 func AlikeLines(stderr io.Writer, logJSON bool) io.Writer {
-	if os.Getenv(EnvLink) == "" {
+	if !Supervised() {
 		return host.OwnLines(stderr, logJSON)
 	}
 	return host.OwnLines(lines.AlikeWriter(stderr), logJSON)

@@ -141,6 +141,11 @@ type Link struct {
 	downs  map[string]bool
 }
 
+// Supervised reports whether a supervisor (Supervise) started this
+// process, and gives it its NATS server and credentials over its link:
+// asked before RunChild, which takes the link out of the environment.
+func Supervised() bool { return os.Getenv(EnvLink) != "" }
+
 // OpenLink opens the link the supervisor gave this process, as EnvLink
 // describes it. It returns nil and no error when the process was not
 // started by a supervisor.
