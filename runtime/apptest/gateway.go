@@ -75,7 +75,7 @@ func (a *App) splitGateway(t testing.TB, g gateway.Spec, schema *gateway.Schema,
 	})
 	ctx, stop := context.WithCancel(a.ctx)
 	ended := make(chan error, 1)
-	go func() { ended <- serve(ctx, a.server.Conn, a.downs.Down) }()
+	go func() { ended <- serve(ctx, a.server.Connector(), a.downs.Down) }()
 	select {
 	case url := <-listening:
 		t.Cleanup(func() { // registered after Start's: runs before the services stop

@@ -78,13 +78,15 @@ func SplitGateways(specs []Spec) []split.Gateway {
 
 // ServeSplit returns the Serve of split.Options: it serves each gateway of
 // opts that the supervisor hosts, calling the services over NATS as the
-// gateway's own identity (split.GatewayIdentity), until ctx ends; then each
+// gateway's own identity (split.GatewayIdentity), connected by connect
+// (which waits for a server given by URL that does not answer, as the
+// run's children do), until ctx ends; then each
 // stops accepting and finishes the requests it has (StopTimeout). A
 // gateway waits for its services to be ready before it serves, but not
 // for one that down reports down for good, whose calls it answers with
 // unavailable, as single mode's gateways do.
-func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity string) split.Conn, down func(guest string) bool) error {
-	return func(ctx context.Context, conn func(string) split.Conn, down func(string) bool) error {
+func ServeSplit(opts SplitOptions) func(ctx context.Context, connect split.Connector, down func(guest string) bool) error {
+	return func(ctx context.Context, connect split.Connector, down func(string) bool) error {
 		log := opts.Logger
 		if log == nil {
 			log = slog.Default()
@@ -102,8 +104,11 @@ func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity 
 		failed := make(chan error, 2*len(opts.Gateways))
 		for _, g := range opts.Gateways {
 			who := split.GatewayIdentity(g.Name)
-			nc, err := conn(who).Connect(opts.App, who)
+			nc, err := connect(ctx, who, "gateway "+g.Name)
 			if err != nil {
+				if ctx.Err() != nil {
+					return nil // stopped while it waited for the server
+				}
 				return fmt.Errorf("gateway %s: %w", g.Name, err)
 			}
 			n := split.NewNetwork(nc, opts.App, opts.Guests, who)
@@ -146,7 +151,7 @@ func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity 
 			}
 		}
 		if opts.Explorer != nil {
-			stop, err := serveExplorer(ctx, opts, conn, down, log, &nets)
+			stop, err := serveExplorer(ctx, opts, connect, down, log, &nets)
 			if err != nil {
 				return err
 			}
@@ -167,10 +172,13 @@ func ServeSplit(opts SplitOptions) func(ctx context.Context, conn func(identity 
 // ready (one waiting for its debugger) only delays it: the explorer says
 // the services are not serving meanwhile, and the run goes on. stop takes
 // the explorer back.
-func serveExplorer(ctx context.Context, opts SplitOptions, conn func(string) split.Conn, down func(string) bool, log *slog.Logger, nets *[]*split.Network) (stop func(), err error) {
+func serveExplorer(ctx context.Context, opts SplitOptions, connect split.Connector, down func(string) bool, log *slog.Logger, nets *[]*split.Network) (stop func(), err error) {
 	g := ExplorerGateway(opts.Guests)
 	who := split.GatewayIdentity(g.Name)
-	nc, err := conn(who).Connect(opts.App, who)
+	nc, err := connect(ctx, who, "the dashboard's explorer")
+	if err != nil && ctx.Err() != nil {
+		return func() {}, nil // stopped while it waited for the server
+	}
 	if err != nil {
 		return nil, fmt.Errorf("the dashboard's explorer: %w", err)
 	}

@@ -43,7 +43,7 @@ func TestASplitGatewayDoesNotWaitForAServiceDownForGood(t *testing.T) {
 		}})
 	ctx, cancel := context.WithCancel(t.Context())
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, srv.Conn, func(guest string) bool { return guest == "echo" }) }()
+	go func() { served <- serve(ctx, srv.Connector(), func(guest string) bool { return guest == "echo" }) }()
 	defer func() {
 		cancel()
 		if err := <-served; err != nil {

@@ -341,13 +341,7 @@ func runChild(ctx context.Context, spec *host.GuestSpec, opts ChildOptions, link
 	case link != nil:
 		said = lines.SaidWriter(opts.Stderr)
 	}
-	if opts.NATSWait > 0 {
-		waiter := fmt.Sprintf("%s %s", spec.Kind, opts.Name)
-		if err := AwaitServer(ctx, opts.Conn, opts.App, opts.Name, waiter, opts.NATSWait, said); err != nil {
-			return host.Result{}, err
-		}
-	}
-	nc, err := opts.Conn.Connect(opts.App, opts.Name)
+	nc, err := connectWaiting(ctx, opts.Conn, opts.App, opts.Name, fmt.Sprintf("%s %s", spec.Kind, opts.Name), opts.NATSWait, said)
 	if err != nil {
 		return host.Result{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/state"
@@ -163,6 +164,20 @@ func (s *Server) URL() string { return s.ns.ClientURL() }
 // its own key. A name the server does not know gets a Conn the server
 // refuses.
 func (s *Server) Conn(name string) Conn { return Conn{URL: s.URL(), Seed: s.seeds[name]} }
+
+// Connector is how the gateways a process serves reach their server
+// (Options.Serve, gateway.ServeSplit): it opens the connection of
+// identity (GatewayIdentity) once the server answers; waiter names the
+// process in what the wait says ("gateway public").
+type Connector func(ctx context.Context, identity, waiter string) (*nats.Conn, error)
+
+// Connector connects each identity with its own key: the embedded server
+// runs in this process, so it is there, and nothing waits.
+func (s *Server) Connector() Connector {
+	return func(_ context.Context, identity, _ string) (*nats.Conn, error) {
+		return s.Conn(identity).Connect(s.app, identity)
+	}
+}
 
 // CallsCarried is how many messages the server has delivered on the call
 // subject of the proto service service, to the replicas that subscribe to

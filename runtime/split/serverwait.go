@@ -113,6 +113,20 @@ func AwaitServer(ctx context.Context, conn Conn, app, who, waiter string, limit 
 	}
 }
 
+// connectWaiting connects to the NATS server conn names as who of app,
+// once it answers: first AwaitServer, within wait (0: not at all), said
+// on say naming waiter, then Connect. What a process that connects to a
+// server given by URL does: a child at its first start, a gateway its
+// supervisor serves.
+func connectWaiting(ctx context.Context, conn Conn, app, who, waiter string, wait time.Duration, say io.Writer) (*nats.Conn, error) {
+	if wait > 0 {
+		if err := AwaitServer(ctx, conn, app, who, waiter, wait, say); err != nil {
+			return nil, err
+		}
+	}
+	return conn.Connect(app, who)
+}
+
 // dialRecorder dials the NATS server's addresses for nats.go
 // (nats.SetCustomDialer) and keeps why the last dial failed: nats.go
 // reports a server that refused the connection as no server at all

@@ -278,13 +278,12 @@ func passOn(c net.Conn, target string) {
 	go both(c, d)
 }
 
-// A NATS server that answered the run, and went away before a child's
-// first connection, is waited for by that child within --nats-wait, as
-// the run waited for it: each child says so once, naming itself, and
-// once connected; the run then goes as any other.
-func TestAChildWaitsForANATSServerThatWentAwayAfterTheRunConnected(t *testing.T) {
-	skipUnderRace(t)
-	guests := testGuests(t, 1)
+// serverGoneAfterTheRun is a NATS server, at url, that answers the first
+// connection (the run's wait), then none until a process says that it
+// waits for it (watch, the run's stderr, kept in seen): a server that
+// went away once it answered the run, and came back.
+func serverGoneAfterTheRun(t *testing.T) (url string, seen *syncbuf.Buffer, watch func(p []byte)) {
+	t.Helper()
 	_, port := unusedAddress(t)
 	if !serverAt(t, port, "")() {
 		t.Fatal("the NATS server did not start")
@@ -292,14 +291,33 @@ func TestAChildWaitsForANATSServerThatWentAwayAfterTheRunConnected(t *testing.T)
 	url, listenAgain := proxyOnce(t, "127.0.0.1:"+strconv.Itoa(port))
 	seen, watch, waiting := onceSaid(waitingFor)
 	startOnce(t.Context(), waiting, func() bool { listenAgain(); return true })
+	return url, seen, watch
+}
+
+// waitedLines are the lines a process that waits for the NATS server at
+// url, refused there, says, naming itself as who ("service echo"): that
+// it waits, and once it connected.
+func waitedLines(url, who string) (waiting string, connected *regexp.Regexp) {
+	waiting = waitingFor + url + " (dial tcp " + strings.TrimPrefix(url, "nats://") + ": connect: connection refused): " + who + " starts once it answers, for up to 2m0s (--nats-wait)\n"
+	connected = regexp.MustCompile(`(?m)^parigot: connected to the NATS server at ` + regexp.QuoteMeta(url) + ` after [0-9.]+m?s: ` + who + ` starts$`)
+	return waiting, connected
+}
+
+// A NATS server that answered the run, and went away before a child's
+// first connection, is waited for by that child within --nats-wait, as
+// the run waited for it: each child says so once, naming itself, and
+// once connected; the run then goes as any other.
+func TestAChildWaitsForANATSServerThatWentAwayAfterTheRunConnected(t *testing.T) {
+	skipUnderRace(t)
+	guests := testGuests(t, 1)
+	url, seen, watch := serverGoneAfterTheRun(t)
 	res, out, errOut, err := superviseWatching(t.Context(), t, guests, Options{Conn: Conn{URL: url}, NATSWait: patience}, nil, watch)
 	if err != nil || res.ExitCode != 0 || !strings.Contains(out, "ticker | done: ok=40 failed=0\n") {
 		t.Fatalf("err %v, exit %d\nstdout:\n%s\nstderr:\n%s", err, res.ExitCode, out, errOut)
 	}
 	waited := 0
 	for _, who := range []string{"service echo", "program ticker"} {
-		wantWaiting := waitingFor + url + " (dial tcp " + strings.TrimPrefix(url, "nats://") + ": connect: connection refused): " + who + " starts once it answers, for up to 2m0s (--nats-wait)\n"
-		wantConnected := regexp.MustCompile(`(?m)^parigot: connected to the NATS server at ` + regexp.QuoteMeta(url) + ` after [0-9.]+m?s: ` + who + ` starts$`)
+		wantWaiting, wantConnected := waitedLines(url, who)
 		switch n := strings.Count(errOut, wantWaiting); {
 		case n > 1 || len(wantConnected.FindAllString(errOut, -1)) != n:
 			t.Errorf("stderr:\n%s\nwant at most once %q, then as often %q", errOut, wantWaiting, wantConnected)
@@ -310,6 +328,35 @@ func TestAChildWaitsForANATSServerThatWentAwayAfterTheRunConnected(t *testing.T)
 	}
 	if waited == 0 || strings.Contains(seen.String(), "parigot: waiting for the NATS server at "+url+" (dial tcp "+strings.TrimPrefix(url, "nats://")+": connect: connection refused): the run") {
 		t.Errorf("stderr:\n%s\nwant a child's wait said, and not the run's", errOut)
+	}
+}
+
+// A gateway the run serves, whose NATS server answered the run and went
+// away before the gateway connected, waits for it within --nats-wait as a
+// child at its first start does: said once, naming the gateway, and once
+// connected.
+func TestAGatewayWaitsForANATSServerThatWentAwayAfterTheRunConnected(t *testing.T) {
+	url, seen, watch := serverGoneAfterTheRun(t)
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	var connected error
+	serve := func(ctx context.Context, connect Connector, _ func(string) bool) error {
+		defer stop() // the run ends once the gateway connected, or could not
+		nc, err := connect(ctx, GatewayIdentity("public"), "gateway public")
+		if err == nil {
+			nc.Close()
+		}
+		connected = err
+		return nil
+	}
+	superviseWatching(ctx, t, unbuiltGuests(), Options{Conn: Conn{URL: url}, NATSWait: patience, Only: []string{"public"},
+		Gateways: []Gateway{{Name: "public", Guests: []string{"echo"}}}, Serve: serve}, nil, watch)
+	if connected != nil {
+		t.Fatalf("the gateway did not connect: %v\nstderr:\n%s", connected, seen.String())
+	}
+	wantWaiting, wantConnected := waitedLines(url, "gateway public")
+	if s := seen.String(); strings.Count(s, wantWaiting) != 1 || len(wantConnected.FindAllString(s, -1)) != 1 || strings.Index(s, wantWaiting) > wantConnected.FindStringIndex(s)[0] {
+		t.Errorf("stderr:\n%s\nwant once %q, then once %q", s, wantWaiting, wantConnected)
 	}
 }
 

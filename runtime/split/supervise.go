@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"parigot.dev/parigot/internal/tempdir"
 	"parigot.dev/parigot/runtime/host"
 	"parigot.dev/parigot/runtime/internal/lines"
@@ -63,12 +65,17 @@ type Options struct {
 	// are served by this process, with Serve.
 	Gateways []Gateway
 	// Serve serves the gateways hosted here, beside the children, until
-	// its ctx ends; conn gives the NATS connection of an identity
-	// (GatewayIdentity). With a gateway hosted here, the run lasts until
-	// Supervise's ctx ends or Serve fails, whatever the programs do.
-	// down reports a service that is down for good in the run (see
-	// Downs): a gateway does not wait for it (Network.SkipDown).
-	Serve func(ctx context.Context, conn func(identity string) Conn, down func(guest string) bool) error
+	// its ctx ends; connect opens the NATS connection of an identity
+	// (GatewayIdentity): to a server given by URL that does not answer
+	// (gone away since the
+	// run connected), once it answers, within NATSWait, said as a child
+	// at its first start says it; then nats.go reconnects it as it does a
+	// child's, and the network says a loss (Network.SayTo). With a
+	// gateway hosted here, the run lasts until Supervise's ctx ends or
+	// Serve fails, whatever the programs do. down reports a service that
+	// is down for good in the run (see Downs): a gateway does not wait
+	// for it (Network.SkipDown).
+	Serve func(ctx context.Context, connect Connector, down func(guest string) bool) error
 	// NATSOnly carries every call through the NATS server, with no direct
 	// connection between the children (see ChildOptions.NATSOnly).
 	NATSOnly bool
@@ -618,7 +625,19 @@ func (s *supervisor) serve() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopServe = cancel
 	s.served = make(chan error, 1)
-	go func() { s.served <- s.opts.Serve(ctx, s.connFor, s.downs.Down) }()
+	go func() { s.served <- s.opts.Serve(ctx, s.connectGateway, s.downs.Down) }()
+}
+
+// connectGateway is how a gateway served here reaches NATS (Options.Serve):
+// as its own identity, waiting for a server given by URL as a child's
+// first start does (childNATSWait); the embedded server does not go away
+// while the run lasts.
+func (s *supervisor) connectGateway(ctx context.Context, identity, waiter string) (*nats.Conn, error) {
+	wait := s.opts.NATSWait
+	if s.server != nil {
+		wait = 0
+	}
+	return connectWaiting(ctx, s.connFor(identity), s.opts.App, identity, waiter, wait, s.own)
 }
 
 // stopServing stops the gateways and waits for Serve to end (it bounds
