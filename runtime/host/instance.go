@@ -131,9 +131,13 @@ type instance struct {
 	// (see decideStop and backAtPoll, the only writers of a negative
 	// value, which decide by it who came first).
 	busySince   atomic.Int64
-	busyMethod  atomic.Pointer[string] // the method of the call it took then; betweenCalls for none, or once it answered that call
+	busyMethod  atomic.Pointer[string] // the method of the call it took then; betweenCalls for none; afterAnswer once it answered that call
 	overrunSeen atomic.Int64           // busySince of the last overrun acted on
-	overran     atomic.Pointer[overrun]
+	// clockRestarted is the busySince the watchdog last set for what a
+	// guest runs after an answer (see restartClock); set by the
+	// watchdog's goroutine only.
+	clockRestarted atomic.Int64
+	overran        atomic.Pointer[overrun]
 	// stoppedInPoll is set when a poll of the guest's current run
 	// returned StatusShutdown: its run was stopped there, not in its
 	// code (see overrunTrace).
@@ -389,7 +393,8 @@ func (in *instance) push(d delivery) route.Refusal {
 // take a call soon: its current run has not said it is ready (it is
 // starting again after a failure), or it has been busy for longer than
 // its method budget without polling (a method, or code of no call, that
-// does not return). A call that can go to another replica goes there
+// does not return; after an answer, measured as the watchdog does: see
+// restartClock). A call that can go to another replica goes there
 // instead (route.Mover). A guest under a debugger has no such budget.
 func (in *instance) stalled(now int64) bool {
 	if !in.up.Load() {
@@ -399,7 +404,7 @@ func (in *instance) stalled(now int64) bool {
 	if since < 0 { // its stop is decided: it takes no call again in this run
 		return true
 	}
-	return since != 0 && !in.debugging() && time.Duration(now-since) > in.spec.MethodTimeout
+	return since != 0 && !in.debugging() && time.Duration(now-since) > in.spec.MethodTimeout && !in.answeredUnseen(since)
 }
 
 // shed hands back the calls waiting in the inbox that can go to another
@@ -914,10 +919,12 @@ func (in *instance) reply(id uint64, code abi.Code, payload []byte) bool {
 	delete(in.incoming, id)
 	in.serving.Add(-1)
 	if id == in.onBehalf && in.spec.Kind == Service {
-		// Its method has answered: what the guest runs until its next
-		// poll is code of no call, which the watchdog stops only while
-		// calls wait (see overLimit), not the method run on.
-		in.busyMethod.Store(betweenCalls)
+		// It has answered what it ran on behalf of: what it runs until
+		// its next poll is code of no call, measured from the watchdog's
+		// next look, not from the poll that handed it the call (see
+		// restartClock). The calls it took before and has not answered
+		// wait (on a call of its own, a store), not run.
+		in.busyMethod.Store(afterAnswer)
 	}
 	if t.seen != nil {
 		in.observeCall(t, code, payload)

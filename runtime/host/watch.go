@@ -12,9 +12,10 @@ import (
 // overrun records a method that ran past its budget. ran is measured on
 // the host's clock (unixNano) from the guest's last return from poll
 // (busySince: it took the call, or woke for a reply, a timer or
-// background work) to the watchdog's look: wall time, which counts the
-// time the guest's goroutine waited for a processor as well as the time
-// it ran.
+// background work; after it answered the call it ran on behalf of, the
+// watchdog's first look since: see restartClock) to the watchdog's
+// look: wall time, which counts the time the guest's goroutine waited
+// for a processor as well as the time it ran.
 type overrun struct {
 	service string
 	method  string
@@ -62,12 +63,20 @@ func (r *run) watch(ctx context.Context) {
 			last = now.UnixNano()
 			for _, in := range r.services {
 				if !in.debugging() {
-					in.shed(now.UnixNano())
-					r.checkOverrun(in, now, &late)
+					r.look(in, now, &late)
 				}
 			}
 		}
 	}
+}
+
+// look is the watchdog's look at in at now: it restarts the clock of a
+// guest that has answered (restartClock), hands back the calls a stalled
+// one keeps waiting (shed), and acts on an overrun (checkOverrun).
+func (r *run) look(in *instance, now time.Time, late *lateLooks) {
+	in.restartClock(now.UnixNano())
+	in.shed(now.UnixNano())
+	r.checkOverrun(in, now, late)
 }
 
 // lateLooks keeps the latest looks of the watchdog that came late, by
@@ -128,19 +137,75 @@ func starvedText(service string, late time.Duration) string {
 // timer, a reply's callbacks, background work.
 var betweenCalls = new(string)
 
+// afterAnswer is busyMethod once a service has answered the call it ran
+// on behalf of (instance.reply), until its next poll: the work its last
+// poll handed it is done, and what it runs until its next poll (the rest
+// of its event loop's turn, or code that never returns) is code of no
+// call, measured from the watchdog's first look after the answer (see
+// restartClock), not from the poll.
+var afterAnswer = new(string)
+
+// methodName is the method a busyMethod of m names: "" for none (code of
+// no call, or code after an answer).
+func methodName(m *string) string {
+	if m == nil || m == betweenCalls || m == afterAnswer {
+		return ""
+	}
+	return *m
+}
+
+// answeredUnseen reports whether the guest, busy since since, has
+// answered the call it ran on behalf of, and the watchdog has not yet
+// restarted its clock for what follows (restartClock): the time since
+// since was its method's, which answered, and nothing runs over yet.
+func (in *instance) answeredUnseen(since int64) bool {
+	return in.busyMethod.Load() == afterAnswer && since != in.clockRestarted.Load()
+}
+
+// restartClock restarts, at now (Unix nanoseconds), the clock of a guest
+// that has answered the call it ran on behalf of and has not polled
+// since: what it runs until its poll is measured from now, as code of no
+// call. On a machine short of processors, a guest's goroutine can wait
+// long between its answer and its next poll; measured from the poll that
+// handed it the call, that wait was the method's, and a method that had
+// answered was stopped. Restarted, not stopped, so that code that never
+// returns after an answer (a loop in what follows it) is still stopped,
+// a budget and grace after the look. The reply itself only stores
+// afterAnswer (one atomic store, as before): the watchdog, at its next
+// look, within watchInterval of the answer on a machine that keeps up,
+// reads the clock for it. The watchdog's goroutine only.
+func (in *instance) restartClock(now int64) {
+	since := in.busySince.Load()
+	if since <= 0 || !in.answeredUnseen(since) {
+		return
+	}
+	// A look whose now was read before the guest's stamp restarts it at
+	// the stamp. A guest that polled meanwhile has a clock of its own
+	// again, which the swap leaves alone.
+	at := max(now, since)
+	if at == since || in.busySince.CompareAndSwap(since, at) {
+		in.clockRestarted.Store(at)
+	}
+}
+
 // overLimit reports whether, at now (Unix nanoseconds), the guest has
 // been busy for longer than limit in a way that counts: in a method, or
-// in code of no call (betweenCalls) while calls wait for it, since a
-// service must come back for its calls within its method budget as a
-// method must end within it. since is when it became busy, ran how long
-// it has been.
+// in code of no call (betweenCalls, afterAnswer) while calls wait for
+// it, since a service must come back for its calls within its method
+// budget as a method must end within it. since is when it became busy
+// (or, after an answer, when the watchdog restarted its clock), ran how
+// long it has been. A guest that answered since the watchdog's last look
+// is not over: its clock restarts at the next (restartClock).
 func (in *instance) overLimit(now int64, limit time.Duration) (since int64, ran time.Duration, over bool) {
 	since = in.busySince.Load()
 	if since <= 0 { // it polls, or its stop is decided already
 		return 0, 0, false
 	}
 	ran = time.Duration(now - since)
-	if ran <= limit || in.busyMethod.Load() == betweenCalls && in.waitingCalls.Load() == 0 {
+	if ran <= limit || in.answeredUnseen(since) {
+		return since, ran, false
+	}
+	if methodName(in.busyMethod.Load()) == "" && in.waitingCalls.Load() == 0 {
 		return since, ran, false
 	}
 	return since, ran, true
@@ -157,11 +222,7 @@ func (in *instance) overrunAt(now time.Time, limit time.Duration) *overrun {
 	if seen := in.overrunSeen.Load(); seen == since || !in.overrunSeen.CompareAndSwap(seen, since) {
 		return nil // another look acted on it first
 	}
-	method := ""
-	if m := in.busyMethod.Load(); m != nil && m != betweenCalls {
-		method = *m
-	}
-	return &overrun{service: in.spec.Name, method: method, ran: ran, budget: in.spec.MethodTimeout, since: since}
+	return &overrun{service: in.spec.Name, method: methodName(in.busyMethod.Load()), ran: ran, budget: in.spec.MethodTimeout, since: since}
 }
 
 // overrunHint follows the line that says a service is stopped for an

@@ -18,38 +18,45 @@ import (
 
 // A method that answered its call has ended, for the watchdog, though its
 // guest has not polled again yet (its goroutine waits for a processor on
-// a loaded machine, or runs what follows the answer): it is not stopped
-// for running on, unless calls wait for it, and then the line says it was
-// outside any method.
-func TestAMethodThatAnsweredIsNotStoppedForWhatFollows(t *testing.T) {
-	ctx := context.Background()
-	mem := testMemory(t)
-	a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}}
+// a loaded machine, or runs what follows the answer): what it runs until
+// its poll is code of no call, measured from the watchdog's first look
+// after the answer, not from the poll that handed it the call. So it is
+// not stopped a second after that poll, with calls waiting behind it;
+// but code that never returns after the answer is still stopped, while
+// calls wait, once it has run past budget and grace from that look, and
+// the line says it was outside any method.
+func TestAMethodThatAnsweredIsMeasuredFromItsAnswer(t *testing.T) {
+	var out bytes.Buffer
+	a := &run{log: slog.New(slog.NewTextHandler(io.Discard, nil)), byService: map[string]*instance{}, errConsole: lines.NewSink(&out)}
 	svc := newInstance(a, &GuestSpec{Name: "echo", Kind: Service, Implements: []string{"test.Echo"}, MethodTimeout: 50 * time.Millisecond})
+	var killed atomic.Bool
+	svc.setKill(func() { killed.Store(true) })
 	caller := &farEnd{}
-	svc.Deliver(abi.Event{Kind: abi.KindCall, CallID: 1, Method: "test.Echo/Echo", Deadline: time.Now().Add(time.Minute).UnixNano()}, caller)
-	if st := hostPoll(ctx, svc, mem, []uint64{0, 0, 1024, 2048}); st != abi.StatusOK {
+	call := func(id uint64) abi.Event {
+		return abi.Event{Kind: abi.KindCall, CallID: id, Method: "test.Echo/Echo", Deadline: time.Now().Add(time.Minute).UnixNano()}
+	}
+	svc.Deliver(call(1), caller)
+	if st := hostPoll(context.Background(), svc, testMemory(t), []uint64{0, 0, 1024, 2048}); st != abi.StatusOK {
 		t.Fatalf("poll: status %v, want ok", st)
 	}
-	late := time.Unix(0, svc.busySince.Load()).Add(time.Second) // far past budget and grace
-	limit := svc.spec.MethodTimeout + Grace(svc.spec.MethodTimeout)
-	if ov := svc.overrunAt(late, limit); ov == nil || ov.method != "test.Echo/Echo" {
-		t.Fatalf("before its answer, the method is not an overrun at a second: %v", ov)
-	}
-	svc.overrunSeen.Store(0) // look again, as if not acted on
+	took := time.Unix(0, svc.busySince.Load())
 	if !svc.reply(svc.onBehalf, abi.CodeOK, nil) {
 		t.Fatal("the reply was refused")
 	}
-	if ov := svc.overrunAt(late, limit); ov != nil {
-		t.Errorf("a method that answered, with no call waiting, is an overrun: %q", ov)
+	svc.Deliver(call(2), caller) // waits for the guest's next poll
+	limit := svc.spec.MethodTimeout + Grace(svc.spec.MethodTimeout)
+	first := took.Add(time.Second) // far past budget and grace from the call
+	for _, at := range []time.Time{first, first.Add(limit)} {
+		a.look(svc, at, &lateLooks{})
+		if out.String() != "" || killed.Load() {
+			t.Fatalf("%s after its call came, %s after the first look since its answer, a method that answered was acted on (killed: %v):\n%s",
+				at.Sub(took), at.Sub(first), killed.Load(), out.String())
+		}
 	}
-	svc.Deliver(abi.Event{Kind: abi.KindCall, CallID: 2, Method: "test.Echo/Echo", Deadline: time.Now().Add(time.Minute).UnixNano()}, caller)
-	ov := svc.overrunAt(late, limit)
-	if ov == nil {
-		t.Fatal("a guest that kept a call waiting past budget and grace after its answer is not an overrun")
-	}
-	if want := "it ran for 1s without coming back for its calls, outside any method (a timer, a reply's callback, background work, or code after a method answered) while calls waited, over its method budget of 50ms"; ov.String() != want {
-		t.Errorf("the overrun says\n%q\nwant\n%q", ov, want)
+	a.look(svc, first.Add(limit+50*time.Millisecond), &lateLooks{})
+	want := "parigot: service echo: it ran for 150ms without coming back for its calls, outside any method (a timer, a reply's callback, background work, or code after a method answered) while calls waited, over its method budget of 50ms; stopping it" + overrunHint + "\n"
+	if out.String() != want || !killed.Load() {
+		t.Errorf("code that ran on past budget and grace after the answer, with a call waiting: killed %v, the host said\n%q\nwant\n%q", killed.Load(), out.String(), want)
 	}
 }
 
