@@ -399,6 +399,11 @@ type Config struct {
 	// checks is how the guests are made interruptible: fuel, unless a
 	// benchmark compares it with the other ways.
 	checks checks
+	// afterStopDecided, when set (by tests only), runs on the watchdog's
+	// goroutine between its decision to stop a guest for an overrun and
+	// the stop: a seam to let the guest's run end by itself in that
+	// window.
+	afterStopDecided func(*instance)
 }
 
 // checks is a way to make guests interruptible.

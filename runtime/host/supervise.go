@@ -222,21 +222,37 @@ func (r *run) runOnce(ctx context.Context, in *instance) ending {
 	}()
 	if in.backAtPoll() {
 		// Its run ended after the watchdog decided to stop it: the stop
-		// (and the overrun it records, which says how the run ended) is a
-		// moment away, and must land on this run, not the next.
+		// (and the overrun it records) is a moment away, and must land
+		// on this run, not the next. Whether the stop or the guest
+		// itself ended the run is told by how it ended (endedByStop).
 		<-actx.Done()
 	}
 	in.setKill(nil)
 	stdout.Flush()
 	stderr.Flush()
 	stopping := in.stopping.Load() || ctx.Err() != nil || in.swapTo.Load() != nil
+	overran := in.overran.Swap(nil)
+	endedFirst := overran != nil && !endedByStop(err, in.stoppedInPoll.Load())
+	if endedFirst {
+		// Its run ended by itself (its main returned, it exited, it
+		// crashed) after the watchdog decided to stop it and before the
+		// stop landed: that end is how it ended, not the stop.
+		overran = nil
+	}
 	end := classify(in.spec, err, signs{
 		panicked:   stdout.panicked.Load() || stderr.panicked.Load(),
 		oom:        stdout.oom.Load() || stderr.oom.Load(),
 		deadlocked: stdout.deadlocked.Load() || stderr.deadlocked.Load(),
-		overran:    in.overran.Swap(nil),
+		overran:    overran,
 		stopping:   stopping,
 	})
+	if endedFirst {
+		how := "ended"
+		if end.failure != nil {
+			how = end.failure.Phrase()
+		}
+		r.say("parigot: %s %s: its run ended on its own before the stop reached it: it %s", in.spec.Kind, r.label(in), how)
+	}
 	if end.failure != nil && end.failure.Cause == CausePanicked {
 		end.panicMessage = panicMessage(stderr, stdout)
 	}

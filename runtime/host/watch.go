@@ -247,6 +247,27 @@ func overrunTrace(err error, inPoll bool) string {
 	return "no wasm stack trace: the guest was stopped outside its own code (in a host function, or in a module without parigot's interruption checks, which wazero closes without one)"
 }
 
+// endedByStop reports whether a run of a guest whose stop for an overrun
+// was decided ended by that stop, by how it ended: err, what its run
+// returned, and inPoll, its poll saw the stop. The stop ends a run at an
+// interruption check (errStoppedOverBudget), in its poll, or, in a host
+// function or a module without the checks, as wazero closes a module
+// whose context is done (its exit code for that). Any other end (its
+// main returned, it exited, it trapped or panicked) is its own: it came
+// between the watchdog's decision and the stop's landing, and is how the
+// run ended (see runOnce). ExitSelf(-1) gives the same exit code as a
+// close, and reads as the stop.
+func endedByStop(err error, inPoll bool) bool {
+	var exit *sys.ExitError
+	switch {
+	case inPoll:
+		return true
+	case errors.As(err, &exit):
+		return exit.ExitCode() == sys.ExitCodeContextCanceled || exit.ExitCode() == sys.ExitCodeDeadlineExceeded
+	}
+	return errors.Is(err, errStoppedOverBudget)
+}
+
 // checkOverrun acts on an overrun of in that the watchdog sees at now,
 // by its policy.
 //
@@ -295,5 +316,8 @@ func (r *run) stopOverrun(in *instance, ov *overrun) {
 	}
 	in.overran.Store(ov)
 	r.say("parigot: service %s: %s; stopping it%s", r.label(in), ov, overrunHint)
+	if r.cfg.afterStopDecided != nil {
+		r.cfg.afterStopDecided(in)
+	}
 	in.killNow()
 }

@@ -3,9 +3,11 @@ package host
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 
 	"parigot.dev/parigot/runtime/internal/abi"
 	"parigot.dev/parigot/runtime/internal/lines"
+	"parigot.dev/parigot/runtime/internal/native"
 )
 
 // A method that answered its call has ended, for the watchdog, though its
@@ -242,5 +245,92 @@ func TestAGuestBackAtItsPollBeforeTheStopIsNotStopped(t *testing.T) {
 				t.Errorf("the caller got %v, want the method's answer", caller.got)
 			}
 		})
+	}
+}
+
+// A guest whose run ends by itself (here, it exits) after the watchdog
+// decided to stop it and before the stop landed ended as it did, not by
+// the stop: the line after "stopping it" says so, and its failure is its
+// exit, with no "stopped outside its own code" for a stop that never
+// reached it.
+func TestARunThatEndsBeforeItsStopLandsEndsAsItDid(t *testing.T) {
+	reg := native.NewRegistry()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	faulty := &GuestSpec{Name: "faulty", Kind: Service, Wasm: wasm(t, "faulty"), Implements: []string{"test.Faulty"},
+		MethodTimeout: 20 * time.Millisecond, Restart: RestartNever}
+	var out lines.Buffer
+	cfg := Config{Guests: []*GuestSpec{faulty}, Stdout: &out, Stderr: &out, Remote: reg}
+	cfg.afterStopDecided = func(in *instance) {
+		// The stop is decided: its run ends by itself (the method exits
+		// once its second of spinning is up) before the stop lands.
+		for deadline := time.Now().Add(patience); in.busySince.Load() != 0; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Errorf("the guest's run never ended by itself:\n%s", out.String())
+				return
+			}
+		}
+	}
+	type result struct {
+		res Result
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := Run(ctx, cfg)
+		done <- result{res, err}
+	}()
+	if err := reg.WaitReady(ctx, []string{"faulty"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	native.NewCaller("test").Call(ctx, reg.Service("test.Faulty"), "test.Faulty/SpinThenExit", nil)
+	const down = "; it is down for the rest of the run"
+	for deadline := time.Now().Add(patience); !strings.Contains(out.String(), down); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the service never went down:\n%s", out.String())
+		}
+	}
+	cancel()
+	r := <-done
+	if r.err != nil && !errors.Is(r.err, context.Canceled) {
+		t.Errorf("Run: %v", r.err)
+	}
+	if len(r.res.Failures) != 1 || r.res.Failures[0].Cause != CauseExited || r.res.Failures[0].ExitCode != 3 {
+		t.Errorf("failures %+v, want its exit with code 3", r.res.Failures)
+	}
+	said := out.String()
+	const ended = "parigot: service faulty: its run ended on its own before the stop reached it: it exited with code 3\n" +
+		"parigot: service faulty exited with code 3" + down
+	stopping := strings.Index(said, "parigot: service faulty: method test.Faulty/SpinThenExit ran for ")
+	if stopping < 0 || !strings.Contains(said[stopping:], "; stopping it") || !strings.Contains(said[stopping:], ended) {
+		t.Errorf("the stop's line is not followed by\n%s\nthe host said\n%s", ended, said)
+	}
+	for _, wrong := range []string{"stopped outside its own code", "was stopped: method"} {
+		if strings.Contains(said, wrong) {
+			t.Errorf("the host says %q of a run that ended by itself:\n%s", wrong, said)
+		}
+	}
+}
+
+// Of a run whose stop was decided, only an end the stop makes is the
+// stop's: at an interruption check, in its poll, or closed by wazero. Its
+// main's return, its exit and its trap are its own, and how it ended.
+func TestARunsEndTellsTheStopFromItsOwn(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		err    error
+		inPoll bool
+		stop   bool
+	}{
+		{"stopped at an interruption check", fmt.Errorf("module[pricing] function[_start] failed: %w", errStoppedOverBudget), false, true},
+		{"stopped in its poll", nil, true, true},
+		{"closed by wazero", sys.NewExitError(sys.ExitCodeContextCanceled), false, true},
+		{"its main returned", nil, false, false},
+		{"it exited", sys.NewExitError(3), false, false},
+		{"it trapped", errors.New("module[pricing] function[_start] failed: wasm error: out of bounds memory access"), false, false},
+	} {
+		if got := endedByStop(c.err, c.inPoll); got != c.stop {
+			t.Errorf("%s: ended by the stop %v, want %v", c.name, got, c.stop)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 	"unsafe"
 
 	"parigot.dev/parigot/runtime/guest"
@@ -53,6 +54,14 @@ func main() {
 			for { // allocates until the memory limit ends it
 				hoard = append(hoard, make([]byte, 1<<20))
 			}
+		},
+		"SpinThenExit": func(_ context.Context, req []byte) *guest.Future[[]byte] {
+			// Past any budget a test gives it, then an exit of its own:
+			// the host decides to stop it meanwhile.
+			for start := time.Now(); time.Since(start) < time.Second; {
+			}
+			os.Exit(3)
+			return nil
 		},
 		"Spin": func(_ context.Context, req []byte) *guest.Future[[]byte] {
 			// A line that starts as a split-mode child's host marks its
