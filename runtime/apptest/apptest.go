@@ -90,6 +90,10 @@ type App struct {
 	state *state.Local
 	// split mode: the stores and topics the embedded server keeps
 	splitState *split.State
+	// engine is what the test's store and topic handles use (Store,
+	// Topic): state's in single mode, one on a connection of the
+	// harness's own in split mode; nil for an app without any
+	engine *state.Engine
 }
 
 var _ guest.Caller = (*App)(nil)
@@ -168,6 +172,7 @@ func (a *App) startState() error {
 	}
 	a.state, err = state.StartLocal(a.ctx, a.app, dir, false, nil)
 	a.cleanups = append(a.cleanups, func() { a.state.Close(); os.RemoveAll(dir) })
+	a.engine = a.state.EngineOf()
 	return err
 }
 
@@ -367,25 +372,37 @@ func (a *App) Call(ctx context.Context, service, method string, req, resp proto.
 		return &guest.Error{Code: guest.CodeResourceExhausted, Method: full,
 			Message: fmt.Sprintf("request of %d bytes is larger than the %d-byte limit", len(payload), abi.MaxPayload)}
 	}
-	ev, err := a.caller.Call(ctx, ep, full, payload)
+	reply, err := a.roundTrip(ctx, ep, full, full, payload)
+	if err != nil {
+		return err
+	}
+	if err := proto.Unmarshal(reply, resp); err != nil {
+		return &guest.Error{Code: guest.CodeInternal, Method: full, Message: "decoding reply: " + err.Error()}
+	}
+	return nil
+}
+
+// roundTrip delivers a call of method with payload to ep and waits for
+// its reply as Call does. It returns the reply's payload, or the error a
+// guest's call would get, a *guest.Error naming full ("bank.v1.Accounts/
+// Transfer", "store.accounts/Get").
+func (a *App) roundTrip(ctx context.Context, ep route.Endpoint, full, method string, payload []byte) ([]byte, error) {
+	ev, err := a.caller.Call(ctx, ep, method, payload)
 	var de *native.DeadlineError
 	if errors.As(err, &de) {
-		return &guest.Error{Code: guest.CodeDeadlineExceeded, Method: full, Message: de.Error()}
+		return nil, &guest.Error{Code: guest.CodeDeadlineExceeded, Method: full, Message: de.Error()}
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 		// The test's own deadline or cancel: the code a guest's call
 		// whose deadline passed gets, and ctx's error still in the chain.
-		return fmt.Errorf("%w (%w)", &guest.Error{Code: guest.CodeOf(ctxErr), Method: full,
+		return nil, fmt.Errorf("%w (%w)", &guest.Error{Code: guest.CodeOf(ctxErr), Method: full,
 			Message: "the call's context ended before the reply"}, ctxErr)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if ev.Code != abi.CodeOK {
-		return guest.ReplyError(full, ev.Code, ev.Payload)
+		return nil, guest.ReplyError(full, ev.Code, ev.Payload)
 	}
-	if err := proto.Unmarshal(ev.Payload, resp); err != nil {
-		return &guest.Error{Code: guest.CodeInternal, Method: full, Message: "decoding reply: " + err.Error()}
-	}
-	return nil
+	return ev.Payload, nil
 }

@@ -19,6 +19,15 @@
 // services; RunProgram runs one of its programs against the running
 // services and returns what it printed and its exit code.
 //
+// Store and Topic are the test's handles on the app's stores and topics
+// (its store and topic blocks): a Store reads and writes a store as the
+// app's guests do, to seed it before a call or read what a call wrote; a
+// Topic publishes to a topic, whose subscribers then receive the message
+// as from a service, and reads what was published to it, in order,
+// waiting for the next message until its ctx ends. Both go through the
+// host's own engine of stores and topics (package state), in both modes,
+// and fail with the *guest.Error a guest's operation would get.
+//
 // The two modes are those of `parigot run`, in one test process:
 //
 //   - Single: every service in one host (package host), calls between them

@@ -1,14 +1,17 @@
 package apptest_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	bankv1 "parigot.dev/parigot/examples/bank/gen/bank/v1"
 	greetingv1 "parigot.dev/parigot/examples/helloworld/gen/greeting/v1"
 	"parigot.dev/parigot/runtime/apptest"
 	"parigot.dev/parigot/runtime/guest"
@@ -106,4 +109,54 @@ func ExampleApp_ExpectFailure() {
 		}
 	}
 	_ = testShopDown
+}
+
+// Store is a handle on one of the app's stores: a test seeds it before a
+// call, and reads what a call wrote, as the app's guests would.
+//
+// testBalance is the body of func TestBalance(t *testing.T) beside
+// examples/bank's parigot.hcl, whose accounts service keeps each balance
+// in the store accounts; it is only compiled here.
+func ExampleApp_Store() {
+	testBalance := func(t *testing.T) {
+		app := apptest.Start(t, ".", apptest.Default)
+		accounts := app.Store(t, "accounts")
+		bank := bankv1.NewAccountsNativeClient(app)
+
+		if err := accounts.Put(t.Context(), "acct.alice", &bankv1.Account{Balance: 500}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := bank.Balance(t.Context(), &bankv1.BalanceRequest{Account: "alice"})
+		if err != nil || b.GetBalance() != 500 {
+			t.Errorf("Balance(alice) = %v, %v; want 500, as the test stored it", b, err)
+		}
+	}
+	_ = testBalance
+}
+
+// Topic is a handle on one of the app's topics: a test reads what the
+// services published, and publishes as a service would, to the topic's
+// subscribers. Next waits for a message until its ctx ends.
+//
+// testTransfers is the body of func TestTransfers(t *testing.T) beside
+// examples/bank's parigot.hcl, whose accounts service publishes each
+// transfer on the topic transfers; it is only compiled here.
+func ExampleApp_Topic() {
+	testTransfers := func(t *testing.T) {
+		app := apptest.Start(t, ".", apptest.Default)
+		transfers := app.Topic(t, "transfers")
+		bank := bankv1.NewAccountsNativeClient(app)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+
+		sent := &bankv1.Transfer{Id: "t1", From: "alice", To: "bob", Amount: 10}
+		if _, err := bank.Transfer(ctx, &bankv1.TransferRequest{Transfer: sent}); err != nil {
+			t.Fatal(err)
+		}
+		var published bankv1.Transfer
+		if err := transfers.Next(ctx, &published); err != nil || published.GetId() != "t1" {
+			t.Errorf("transfers carries %v (err %v), want transfer t1", &published, err)
+		}
+	}
+	_ = testTransfers
 }

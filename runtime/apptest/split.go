@@ -19,12 +19,15 @@ func (a *App) startSplit(services []*host.GuestSpec) error {
 		stores, topics := state.SpecsFromManifest(a.app)
 		a.splitState = &split.State{Stores: stores, Topics: topics, Ephemeral: true}
 	}
-	srv, err := split.StartStateServer(a.app.Name, split.WithGateways(a.guests, gateway.SplitGateways(a.gateways)), a.splitState, split.NativeCaller)
+	srv, err := split.StartStateServer(a.app.Name, split.WithGateways(a.guests, gateway.SplitGateways(a.gateways)), a.splitState, split.NativeCaller, split.StateClient)
 	if err != nil {
 		return err
 	}
 	a.cleanups = append(a.cleanups, srv.Shutdown)
 	a.server = srv
+	if err := a.openSplitState(); err != nil {
+		return err
+	}
 	nc, err := srv.Conn(split.NativeCaller).Connect(a.app.Name, split.NativeCaller)
 	if err != nil {
 		return err
@@ -66,4 +69,24 @@ func (a *App) startSplit(services []*host.GuestSpec) error {
 	case err = <-stopped:
 	}
 	return err
+}
+
+// openSplitState opens the engine of the test's store and topic handles
+// (Store, Topic), on a connection of the harness's own as
+// split.StateClient, which may use every store and topic of the app.
+func (a *App) openSplitState() error {
+	if a.splitState == nil {
+		return nil
+	}
+	nc, err := a.server.Conn(split.StateClient).Connect(a.app.Name, split.StateClient)
+	if err != nil {
+		return err
+	}
+	a.engine, err = state.Open(a.ctx, nc, state.Options{App: a.app.Name, Stores: a.splitState.Stores, Topics: a.splitState.Topics})
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("opening the stores and topics for the test's handles: %w", err)
+	}
+	a.cleanups = append(a.cleanups, func() { a.engine.Close(); nc.Close() })
+	return nil
 }

@@ -260,9 +260,8 @@ func GetMessage[M proto.Message](s *Store, key string, m M) *Future[MessageEntry
 // error still says where to look once a caller up the chain has it.
 func decodeEntry[M proto.Message](s *Store, key string, e Entry, m M) (MessageEntry[M], error) {
 	if err := unmarshal(e.Value, m); err != nil {
-		return MessageEntry[M]{}, &Error{Code: CodeDataLoss, Method: s.method(abi.OpGet), Message: fmt.Sprintf(
-			"the value of %q in store %s is not a %s (%v): it was written in another shape, by another version of the code or not as this message; 'parigot state get %s %s' shows it",
-			key, s.name, m.ProtoReflect().Descriptor().FullName(), err, s.name, key)}
+		return MessageEntry[M]{}, &Error{Code: CodeDataLoss, Method: s.method(abi.OpGet),
+			Message: abi.NotTheValue(s.name, key, string(m.ProtoReflect().Descriptor().FullName()), err)}
 	}
 	return MessageEntry[M]{Value: m, Revision: e.Revision}, nil
 }
@@ -322,16 +321,10 @@ func (s *Store) checkValue(op string, m proto.Message) error {
 	if s.value == "" {
 		return nil
 	}
-	given := string(proto.MessageName(m))
-	if given == s.value {
-		return nil
+	if why := abi.WrongValue(s.name, s.value, string(proto.MessageName(m))); why != "" {
+		return &Error{Code: CodeInvalidArgument, Method: s.method(op), Message: why}
 	}
-	if given == "" {
-		given = "no message (nil)"
-	}
-	return &Error{Code: CodeInvalidArgument, Method: s.method(op), Message: fmt.Sprintf(
-		"store %s holds %s values (value in its block of parigot.hcl), not %s: pass a %s, or, if the store is to hold %s values, change its value line in parigot.hcl",
-		s.name, s.value, given, s.value, given)}
+	return nil
 }
 
 // revision turns the reply of a write or a publication into its revision.

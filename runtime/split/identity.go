@@ -60,6 +60,15 @@ func WithGateways(guests []*host.GuestSpec, gateways []Gateway) []*host.GuestSpe
 // starts. Guests only use what it made.
 const StateAdmin = "_state"
 
+// StateClient is the identity of a native client of an app's stores and
+// topics, from outside any guest, as the topology-test harness's store
+// and topic handles (package apptest) are: it may read and write every
+// store, publish to every topic and read its messages (state.TopicReader),
+// and nothing else. Only the embedded server knows it, and only when the
+// caller asks for it (StartStateServer's extra). No guest can have this
+// name, since a guest's name starts with a letter.
+const StateClient = "_stateclient"
+
 // subjects are the NATS subjects of one app: the one place their form is
 // written, used by the Network that carries the calls and by the grants
 // that permit them.
@@ -224,6 +233,24 @@ func stateGrant(app string, spec *host.GuestSpec) []string {
 		)
 	}
 	return pub
+}
+
+// stateClientGrant is what StateClient may do on the stores and topics
+// of st: what a guest that uses them all may, and read the topics'
+// messages.
+func stateClientGrant(app string, st *State) grant {
+	all := &host.GuestSpec{Name: StateClient}
+	for _, s := range st.Stores {
+		all.Uses = append(all.Uses, "store."+s.Name)
+	}
+	for _, t := range st.Topics {
+		all.Uses = append(all.Uses, "topic."+t.Name)
+	}
+	g := grant{publish: stateGrant(app, all), subscribe: []string{subjects{app}.inbox(StateClient) + ".>"}}
+	for _, t := range st.Topics {
+		g.publish = append(g.publish, state.TopicReadSubjects(app, t.Name)...)
+	}
+	return g
 }
 
 // programAnswer is how long a program may answer a question on its

@@ -53,7 +53,8 @@ func StartServer(app string, guests []*host.GuestSpec, extra ...string) (*Server
 
 // StartStateServer is StartServer with JetStream, when st is not nil: the
 // server keeps the app's stores and topics (in st.Dir, or in memory), which
-// it makes before it returns, as the identity StateAdmin.
+// it makes before it returns, as the identity StateAdmin. StateClient
+// among extra may then use every one of them.
 func StartStateServer(app string, guests []*host.GuestSpec, st *State, extra ...string) (*Server, error) {
 	names := slices.Clone(extra)
 	if st != nil {
@@ -70,7 +71,11 @@ func StartStateServer(app string, guests []*host.GuestSpec, st *State, extra ...
 			return nil, fmt.Errorf("making the NATS key of %s: %w", name, err)
 		}
 		s.seeds[name] = seed
-		users = append(users, &server.NkeyUser{Nkey: pub, Permissions: grantFor(app, guests, name).permissions()})
+		gr := grantFor(app, guests, name)
+		if name == StateClient && st != nil {
+			gr = stateClientGrant(app, st)
+		}
+		users = append(users, &server.NkeyUser{Nkey: pub, Permissions: gr.permissions()})
 	}
 	// parigot state joins the server while the run keeps the app's data
 	// in a directory (see state.Live), as a user of its own that may only

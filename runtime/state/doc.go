@@ -15,7 +15,9 @@
 // From outside any guest, an Inspector reads the stores and topics and
 // redelivers dead letters (parigot state): on a data directory no run
 // holds, or through the server of the run that does, which says how to
-// reach it in the directory (Live).
+// reach it in the directory (Live). A TopicReader reads a topic's
+// messages in order, for a topology test's topic handle (package apptest),
+// whose store handles use the Engine's endpoints as a guest does.
 //
 // It is not the guest API: guests use runtime/guest's Store and Topic.
 package state

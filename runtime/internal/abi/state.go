@@ -125,6 +125,32 @@ func ShowKey(key string) string {
 	return fmt.Sprintf("%q... (%d bytes)", key[:shown], len(key))
 }
 
+// WrongValue says why a message of type given (its full name; "" for
+// none, a nil message) may not be stored in or read from store, whose
+// values are declared as messages of type declared (value in its block of
+// parigot.hcl), or "" when it may: declared is "" (any message), or given
+// is declared. The guest library and the test harness's store handles
+// refuse such a message with it, before anything is sent.
+func WrongValue(store, declared, given string) string {
+	if declared == "" || given == declared {
+		return ""
+	}
+	if given == "" {
+		given = "no message (nil)"
+	}
+	return fmt.Sprintf("store %s holds %s values (value in its block of parigot.hcl), not %s: pass a %s, or, if the store is to hold %s values, change its value line in parigot.hcl",
+		store, declared, given, declared, given)
+}
+
+// NotTheValue says that the value of key in store is not a message of
+// type message (its full name): decoding it failed with err. It names the
+// store and the key, so that the error still says where to look once a
+// caller up the chain has it.
+func NotTheValue(store, key, message string, err error) string {
+	return fmt.Sprintf("the value of %q in store %s is not a %s (%v): it was written in another shape, by another version of the code or not as this message; 'parigot state get %s %s' shows it",
+		key, store, message, err, store, key)
+}
+
 // StateRequest is the request of a store or topic operation.
 type StateRequest struct {
 	Key      string
