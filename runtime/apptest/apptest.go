@@ -137,7 +137,10 @@ func Start(t testing.TB, dir string, mode Mode) *App {
 	a := &App{mode: mode, app: res.App, guests: guests, caller: native.NewCaller(split.NativeCaller), logs: &testLog{t: t}}
 	a.gateways, _ = gateway.FromManifest(res.App, "")
 	a.ctx, a.stop = context.WithCancel(context.Background())
-	t.Cleanup(func() { a.shutdown(t) })
+	t.Cleanup(func() {
+		t.Helper() // what the services did wrong is said at the test's line that started them
+		a.shutdown(t)
+	})
 
 	var services []*host.GuestSpec
 	for _, g := range a.guests {
@@ -189,6 +192,7 @@ func (a *App) record(who string, r host.Result, err error) {
 // shutdown stops the services at the end of the test and fails it with
 // what went wrong with them.
 func (a *App) shutdown(t testing.TB) {
+	t.Helper()
 	a.stop()
 	done := make(chan struct{})
 	go func() { a.wg.Wait(); close(done) }()

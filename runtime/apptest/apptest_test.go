@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -183,7 +186,7 @@ func TestExpectFailure(t *testing.T) {
 		{"an expected panic does not fail the test in split mode", Split, "", host.CausePanicked, "boom", guest.CodeUnavailable, nil},
 		{"an expected overrun does not fail the test, and its caller sees deadline exceeded", Single, "1", host.CauseOverran, "slow", guest.CodeDeadlineExceeded, nil},
 		{"an expected failure that did not come fails the test", Single, "", host.CausePanicked, "you", 0,
-			[]string{`apptest: service shop did not fail with cause "panicked" during the test, as ExpectFailure said it would`}},
+			[]string{`apptest: service shop did not fail with cause "panicked" during the test, as ExpectFailure at apptest_test.go:%d said it would`}},
 		{"a failure of another cause than expected fails the test", Single, "", host.CauseOverran, "boom", guest.CodeUnavailable,
 			[]string{"apptest: service shop panicked", `apptest: service shop did not fail with cause "overran"`}},
 	}
@@ -194,10 +197,13 @@ func TestExpectFailure(t *testing.T) {
 				t.Setenv("PARIGOT_TIMEOUT_SCALE", tt.scale)
 			}
 			rec := &errorRecorder{TB: t}
+			var expectLine int
 			t.Run("app", func(t *testing.T) {
 				rec.TB = t
 				app := Start(rec, "testdata/shop", tt.mode)
 				app.ExpectFailure(t, "shop", tt.expect)
+				_, _, line, _ := runtime.Caller(0)
+				expectLine = line - 1 // the line of ExpectFailure, which the message names
 				err := app.Call(t.Context(), "test.Shop", "Greet", wrapperspb.String(tt.name), new(wrapperspb.StringValue))
 				if guest.CodeOf(err) != tt.code {
 					t.Errorf("Greet(%s): err = %v, want code %v", tt.name, err, tt.code)
@@ -207,6 +213,11 @@ func TestExpectFailure(t *testing.T) {
 				}
 			})
 			got := rec.text()
+			for i, w := range tt.want {
+				if strings.Contains(w, "%d") {
+					tt.want[i] = fmt.Sprintf(w, expectLine)
+				}
+			}
 			if len(tt.want) == 0 && got != "" {
 				t.Errorf("the test failed at its end with %q; want no failure", got)
 			}
@@ -249,4 +260,41 @@ func (r *errorRecorder) text() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return strings.Join(r.errors, "\n")
+}
+
+// TestAFailureAtTheEndIsReportedAtTheLineThatStartedTheApp checks where
+// go test says a test failed at its end for its services: at the test's
+// line that called Start, not in apptest's own files, and with the line
+// of the ExpectFailure that no failure met in its message. It runs the
+// test binary again for a test that fails so, and reads its output.
+func TestAFailureAtTheEndIsReportedAtTheLineThatStartedTheApp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an app, which Start skips under -short")
+	}
+	if raceEnabled {
+		// Its work is in a child process, and what it checks is go
+		// test's report, which has no concurrency of its own.
+		t.Skip("its work is in a child process, which the race detector slows and does not see")
+	}
+	if os.Getenv("APPTEST_UNMET_EXPECTATION") == "1" {
+		app := Start(t, "testdata/shop", Single)
+		_, _, line, _ := runtime.Caller(0)
+		t.Logf("Start at line %d", line-1)
+		app.ExpectFailure(t, "shop", host.CausePanicked) // no call makes it panic
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$")
+	cmd.Env = append(os.Environ(), "APPTEST_UNMET_EXPECTATION=1", EnvMode+"=")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the test with an unmet expectation passed; its output:\n%s", out)
+	}
+	var start int
+	if _, after, ok := strings.Cut(string(out), "Start at line "); ok {
+		fmt.Sscan(after, &start)
+	}
+	want := fmt.Sprintf("apptest_test.go:%d: apptest: service shop did not fail with cause \"panicked\" during the test, as ExpectFailure at apptest_test.go:%d said it would", start, start+3)
+	if start == 0 || !strings.Contains(string(out), want) {
+		t.Errorf("the test's output:\n%s\nwant a line with %q", out, want)
+	}
 }

@@ -28,6 +28,11 @@
 // host's own engine of stores and topics (package state), in both modes,
 // and fail with the *guest.Error a guest's operation would get.
 //
+// A service that fails during a subtest fails the test given to Start,
+// at its end, at the line that called Start: nothing in a native call
+// says which subtest made it, so give a test of a failure an app of its
+// own (ExpectFailure).
+//
 // The two modes are those of `parigot run`, in one test process:
 //
 //   - Single: every service in one host (package host), calls between them

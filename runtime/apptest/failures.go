@@ -2,6 +2,8 @@ package apptest
 
 import (
 	"fmt"
+	"path/filepath"
+	"runtime"
 	"testing"
 
 	"parigot.dev/parigot/runtime/host"
@@ -12,6 +14,7 @@ import (
 type expectedFailure struct {
 	service string
 	cause   host.Cause
+	at      string // where the test said so: "shop_test.go:42"
 }
 
 // ExpectFailure says that the test makes service fail by cause on purpose
@@ -30,9 +33,13 @@ func (a *App) ExpectFailure(t testing.TB, service string, cause host.Cause) {
 	if spec := host.FindGuest(a.guests, service); spec == nil || spec.Kind != host.Service {
 		t.Fatalf("apptest: ExpectFailure: %s has no service named %q", a.app.Name, service)
 	}
+	at := "ExpectFailure"
+	if _, file, line, ok := runtime.Caller(1); ok {
+		at = fmt.Sprintf("ExpectFailure at %s:%d", filepath.Base(file), line)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.expected = append(a.expected, expectedFailure{service: service, cause: cause})
+	a.expected = append(a.expected, expectedFailure{service: service, cause: cause, at: at})
 }
 
 // failuresAtEnd returns what the services' failures fail the test with:
@@ -54,7 +61,7 @@ func (a *App) failuresAtEnd() []string {
 	}
 	for i, e := range a.expected {
 		if !met[i] {
-			problems = append(problems, fmt.Sprintf("service %s did not fail with cause %q during the test, as ExpectFailure said it would", e.service, e.cause))
+			problems = append(problems, fmt.Sprintf("service %s did not fail with cause %q during the test, as %s said it would", e.service, e.cause, e.at))
 		}
 	}
 	return problems
