@@ -70,6 +70,7 @@ Stores and topics are named as parigot.hcl names them.`,
 		Example: `  parigot state keys accounts              # the keys of store accounts
   parigot state keys accounts 'acct.>'     # those under acct.
   parigot state get accounts acct.alice    # the value of a key
+  parigot state messages transfers         # what topic transfers keeps, and who has not taken it
   parigot state dead transfers             # the dead letters of topic transfers
   parigot state redeliver transfers        # publish them all again
   parigot state redeliver transfers 14 15 --dry-run
@@ -77,7 +78,7 @@ Stores and topics are named as parigot.hcl names them.`,
   parigot state dead transfers --nats nats://10.0.0.1:4222 --nats-creds ops.creds`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usageError{err: fmt.Errorf("state needs a command: keys, get, dead, redeliver or drop")}
+			return usageError{err: fmt.Errorf("state needs a command: keys, get, messages, dead, redeliver or drop")}
 		},
 	}
 	pf := cmd.PersistentFlags()
@@ -92,7 +93,7 @@ Stores and topics are named as parigot.hcl names them.`,
 	cmd.MarkPersistentFlagDirname("app")
 	cmd.MarkPersistentFlagDirname("data")
 	cmd.AddCommand(newStateKeysCommand(f, stdout, stderr), newStateGetCommand(f, stdout, stderr),
-		newStateDeadCommand(f, stdout, stderr), newStateRedeliverCommand(f, stdout, stderr), newStateDropCommand(f, stdout, stderr))
+		newStateMessagesCommand(f, stdout, stderr), newStateDeadCommand(f, stdout, stderr), newStateRedeliverCommand(f, stdout, stderr), newStateDropCommand(f, stdout, stderr))
 	return cmd
 }
 
@@ -589,17 +590,22 @@ func printDeadLetters(w io.Writer, dead []state.DeadLetter, messages *deadLetter
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		m := messages.show(d.Subscriber, d.Data)
-		switch {
-		case m.JSON != nil && m.Why == "":
-			fmt.Fprintf(w, "%s (%d B):\n%s\n", m.Type, len(d.Data), m.indented())
-		case m.JSON != nil:
-			fmt.Fprintf(w, "%s (%d B; %s):\n%s\n", m.Type, len(d.Data), m.Why, m.indented())
-		default:
-			fmt.Fprintf(w, "%d B in base64 (%s):\n%s\n", len(d.Data), m.Why, base64.StdEncoding.EncodeToString(d.Data))
-		}
+		messages.show(d.Subscriber, d.Data).print(w, d.Data)
 	}
 	return nil
+}
+
+// print writes m, the message data decoded: its type, its size and the
+// message in indented protobuf JSON, or data in base64 with why not.
+func (m shownMessage) print(w io.Writer, data []byte) {
+	switch {
+	case m.JSON != nil && m.Why == "":
+		fmt.Fprintf(w, "%s (%d B):\n%s\n", m.Type, len(data), m.indented())
+	case m.JSON != nil:
+		fmt.Fprintf(w, "%s (%d B; %s):\n%s\n", m.Type, len(data), m.Why, m.indented())
+	default:
+		fmt.Fprintf(w, "%d B in base64 (%s):\n%s\n", len(data), m.Why, base64.StdEncoding.EncodeToString(data))
+	}
 }
 
 // deadLettersOf keeps, of a topic's dead letters, those of subscriber: a

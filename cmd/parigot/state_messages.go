@@ -194,6 +194,9 @@ func (d *deadLetterMessages) show(subscriber string, data []byte) shownMessage {
 	if d.err != nil {
 		return shownMessage{Why: "not decoded: " + d.err.Error()}
 	}
+	if subscriber == "" {
+		return shownMessage{Why: fmt.Sprintf("not decoded: no service subscribes to topic %s in %s, which would say the message's type", d.topic, d.app.File)}
+	}
 	method := d.method(subscriber)
 	if method == "" {
 		return shownMessage{Why: fmt.Sprintf("not decoded: %s does not subscribe to topic %s in %s, which would say the message's type", subscriber, d.topic, d.app.File)}

@@ -148,6 +148,37 @@ func TestStateListsAndRedeliversDeadLetters(t *testing.T) {
 	if stdout, _, code := stateCommand(t, append([]string{"dead", "news"}, where...)...); code != 0 || stdout != "topic news has no dead letters\n" {
 		t.Errorf("state dead after redeliver: exit %d\n%s", code, stdout)
 	}
+	// The topic keeps the message twice: as sink took it (and let it
+	// die) in the first run, and as published again, which sink has
+	// not taken yet.
+	redelivered := regexp.MustCompile(`^SEQ +SIZE +TIME +WAITING FOR
+1 +7 B +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +-
+(\d+) +7 B +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +sink
+$`)
+	stdout, stderr, code = stateCommand(t, append([]string{"messages", "news"}, where...)...)
+	m = redelivered.FindStringSubmatch(stdout)
+	if code != 0 || m == nil || stderr != "" {
+		t.Fatalf("state messages news after redeliver: exit %d, stdout:\n%s\nstderr:\n%s\nwant it matching\n%s", code, stdout, stderr, redelivered)
+	}
+	again := m[1]
+	stdout, stderr, code = stateCommand(t, append([]string{"messages", "news", "--limit", "1", "--full"}, where...)...)
+	if want := regexp.MustCompile(`^message +` + again + ` of topic news
+time +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC
+waiting for +sink
+(trace +[0-9a-f]{32}
+)?test\.Note \(7 B\):
+\{
+  "text": "hello"
+\}
+$`); code != 0 || !want.MatchString(stdout) || stderr != "parigot: the newest 1 of the 2 messages topic news keeps (--limit 0 lists all)\n" {
+		t.Errorf("state messages news --limit 1 --full: exit %d, stdout:\n%s\nstderr:\n%s\nwant it matching\n%s", code, stdout, stderr, want)
+	}
+	stdout, _, _ = stateCommand(t, append([]string{"messages", "news", "--json"}, where...)...)
+	var kept []topicMessage
+	if err := json.Unmarshal([]byte(stdout), &kept); err != nil || len(kept) != 2 || len(kept[0].Waiting) != 0 ||
+		!slices.Equal(kept[1].Waiting, []string{"sink"}) || kept[1].Type != "test.Note" || compactJSON(t, kept[1].JSON) != `{"text":"hello"}` {
+		t.Errorf("state messages news --json: %v\n%s\nwant two messages, the second waiting for sink, as test.Notes", err, stdout)
+	}
 
 	// The next run's subscriber takes it, the third time it is delivered.
 	p = startParigot(t, "", nil, "run", "--data", data, app)
@@ -156,6 +187,9 @@ func TestStateListsAndRedeliversDeadLetters(t *testing.T) {
 	}
 	if stdout, _, code := stateCommand(t, append([]string{"get", "kv", "done.hello"}, where...)...); code != 0 || stdout != "hello\n" {
 		t.Errorf("state get kv done.hello after the second run: exit %d\n%s", code, stdout)
+	}
+	if stdout, _, code := stateCommand(t, append([]string{"messages", "news"}, where...)...); code != 0 || !strings.HasSuffix(stdout, " -\n") || strings.Contains(stdout, "sink") {
+		t.Errorf("state messages news after the second run: exit %d\n%s\nwant every message taken", code, stdout)
 	}
 }
 
