@@ -453,11 +453,18 @@ func TestAGRPCRequestThatNeverArrivesIsCutOff(t *testing.T) {
 // clients have limits; it is stopped when the test ends.
 func startWithLimits(t *testing.T, limits clientLimits) *Server {
 	t.Helper()
+	return startServing(t, &fakeService{tame: true}, limits)
+}
+
+// startServing starts a gateway of test.v1.Echo, which svc answers, with
+// the limits given.
+func startServing(t *testing.T, svc *fakeService, limits clientLimits) *Server {
+	t.Helper()
 	schema, err := ParseSchema(testSchema(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	be := backend{find: services{&fakeService{tame: true}}, caller: native.NewCaller(NativeIdentity), log: slog.Default()}
+	be := backend{find: services{svc}, caller: native.NewCaller(NativeIdentity), log: slog.Default()}
 	h, err := newHandler(schema, []string{"test.v1.Echo"}, nil, be, slog.Default())
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,20 @@ const (
 	StopTimeout = 5 * time.Second
 	// maxHeaderBytes bounds a request's headers.
 	maxHeaderBytes = 1 << 20
+	// streamWriteTimer is net/http's WriteTimeout, which no reply reaches:
+	// it gives every HTTP/2 stream a write deadline's timer from the
+	// stream's start, which boundWrite moves to the reply's first byte
+	// (over HTTP/1.1 it is the connection's write deadline from each
+	// request's headers, which boundWrite moves the same way). net/http's
+	// HTTP/2 server stops a stream's timer when the stream closes, and
+	// ignores a deadline set after that. Without a timer from the start, a
+	// deadline set on a stream its client had reset already (a reply that
+	// comes after the client's RST_STREAM) started a timer that nothing
+	// stopped, which held the stream, its request and its connection until
+	// it fired, WriteTimeout later: a client resetting its streams at once
+	// (HTTP/2's rapid reset), tens of thousands a second, held hundreds of
+	// megabytes of the gateway's memory.
+	streamWriteTimer = 100 * 365 * 24 * time.Hour
 )
 
 // Server is one gateway listening on its address: net/http's server and
@@ -141,6 +155,7 @@ func newHTTPServer(h http.Handler, log *slog.Logger, limits clientLimits) *http.
 		HTTP2:             h2,
 		ReadHeaderTimeout: limits.readHeader,
 		ReadTimeout:       limits.read,
+		WriteTimeout:      streamWriteTimer,
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
