@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -144,6 +145,15 @@ func TestAFloodOfCallsIsRefusedAtOnceAndTheHostStaysSmall(t *testing.T) {
 	}
 }
 
+// givingUp is a caller that gives up the calls it numbered in gaveUp
+// (route.Abandoner), as a gateway does those of its clients that hung up.
+type givingUp struct {
+	farEnd
+	gaveUp map[uint64]bool
+}
+
+func (g *givingUp) Abandoned(id uint64) bool { return g.gaveUp[id] }
+
 // farEnd is an endpoint that keeps the replies it is given.
 type farEnd struct{ got []abi.Event }
 
@@ -210,6 +220,39 @@ func TestInboxBounds(t *testing.T) {
 		}
 		if r := in.Deliver(call(2, 10), far); r != route.Full {
 			t.Errorf("a call behind one past the bound: %v, want full", r)
+		}
+	})
+	t.Run("a full inbox drops the calls their callers gave up to take another", func(t *testing.T) {
+		in := newGuest(2, 1<<20)
+		gateway := &givingUp{gaveUp: map[uint64]bool{}}
+		for id := uint64(1); id <= 2; id++ {
+			ev := call(id, 10)
+			ev.Abandonable = true
+			if r := in.Deliver(ev, gateway); r != route.Accepted {
+				t.Fatalf("call %d refused: %v", id, r)
+			}
+		}
+		gateway.gaveUp[1] = true
+		if r := in.Deliver(call(3, 10), gateway); r != route.Accepted {
+			t.Fatalf("a third call once the first was given up: %v, want accepted", r)
+		}
+		if r := in.Deliver(call(4, 10), gateway); r != route.Full {
+			t.Fatalf("a fourth call, with two live ones waiting: %v, want full", r)
+		}
+		var got []uint64 // the calls the guest read, by the caller's ids
+		for {
+			ev, ok, _ := in.next(context.Background(), 0)
+			if !ok {
+				break
+			}
+			got = append(got, in.incoming[ev.CallID].callID)
+			in.pop()
+		}
+		if want := []uint64{2, 3}; !slices.Equal(got, want) {
+			t.Errorf("the guest read calls %v, want %v", got, want)
+		}
+		if n := in.given.Load(); n != 1 {
+			t.Errorf("%d calls counted as given up, want 1", n)
 		}
 	})
 	t.Run("a refused call completes at once with resource exhausted", func(t *testing.T) {

@@ -30,6 +30,7 @@ type instance struct {
 	closed bool          // the guest has ended: pushes fail
 	wake   chan struct{} // capacity 1: "the queue may have something"
 	queued atomic.Bool   // queue holds something a poll can take; readable without mu (see spin)
+	swept  int64         // when dropGivenUp last looked at a full queue and dropped nothing (Unix ns)
 	// parked is set while the guest's goroutine waits on wake, or is
 	// about to: only then does a push send wake a token. A guest that
 	// spins, or runs, sees the queue without one, and a push to it
@@ -355,10 +356,7 @@ func (in *instance) push(d delivery) route.Refusal {
 			in.mu.Unlock()
 			return route.Stalled
 		}
-		// An inbox holding nothing takes any one call, whatever its size
-		// (inbox_bytes is at least the largest request, but a gateway's
-		// call carries its headers too).
-		if waiting := in.waitingBytes.Load(); in.waitingCalls.Load() >= in.maxCalls || waiting > 0 && waiting+size > in.maxBytes {
+		if in.atBounds(size) && (in.dropGivenUp(unixNano()) == 0 || in.atBounds(size)) {
 			in.mu.Unlock()
 			return route.Full
 		}
@@ -388,6 +386,56 @@ func (in *instance) push(d delivery) route.Refusal {
 	}
 	return route.Accepted
 }
+
+// atBounds reports whether a call of size bytes would take the inbox
+// past its bounds. An inbox holding nothing takes any one call, whatever
+// its size (inbox_bytes is at least the largest request, but a gateway's
+// call carries its headers too).
+func (in *instance) atBounds(size int64) bool {
+	waiting := in.waitingBytes.Load()
+	return in.waitingCalls.Load() >= in.maxCalls || waiting > 0 && waiting+size > in.maxBytes
+}
+
+// dropGivenUp drops the calls in the inbox, not yet drained, whose caller
+// gave them up, as the guest would on reaching them (dropUnwantedCalls),
+// and says how many; in.mu is held. A full inbox makes room so before it
+// refuses a call: the calls of clients that opened streams and reset them
+// at once (HTTP/2's rapid reset), which came while the guest was busy,
+// filled it, and a live call beside them was refused as overloaded. At
+// now, it looks only if it has not looked in vain within
+// givenUpLookEvery: an inbox full of live calls refuses the next ones
+// without going through it each time.
+func (in *instance) dropGivenUp(now int64) int {
+	if now-in.swept < int64(givenUpLookEvery) {
+		return 0
+	}
+	kept := in.queue[:0]
+	for _, d := range in.queue {
+		if d.ev.Kind == abi.KindCall && d.ev.Abandonable {
+			if a, ok := d.from.(route.Abandoner); ok && a.Abandoned(d.ev.CallID) {
+				in.waitingCalls.Add(-1)
+				in.waitingBytes.Add(-waitingSize(&d.ev))
+				in.given.Add(1)
+				continue
+			}
+		}
+		kept = append(kept, d)
+	}
+	dropped := len(in.queue) - len(kept)
+	clear(in.queue[len(kept):]) // what was dropped: payloads and callers
+	in.queue = kept
+	if len(kept) == 0 {
+		in.queued.Store(false)
+	}
+	if dropped == 0 {
+		in.swept = now
+	}
+	return dropped
+}
+
+// givenUpLookEvery bounds how often a full inbox looks for calls given up
+// in vain (dropGivenUp).
+const givenUpLookEvery = time.Millisecond
 
 // stalled reports whether, at now (Unix nanoseconds), the guest would not
 // take a call soon: its current run has not said it is ready (it is
