@@ -60,12 +60,15 @@ func (w *waiter) wait(t *testing.T, id uint64) abi.Event {
 	return w.waitWithin(t, id, "call "+strconv.FormatUint(id, 10), 2*time.Minute)
 }
 
+// waitWithin waits up to d for the reply to the call id, and takes it: a
+// later call may use id again, and waits for a reply of its own.
 func (w *waiter) waitWithin(t *testing.T, id uint64, what string, d time.Duration) abi.Event {
 	t.Helper()
 	timeout := time.After(d)
 	for {
 		w.mu.Lock()
 		ev, ok := w.replies[id]
+		delete(w.replies, id)
 		w.mu.Unlock()
 		if ok {
 			return ev
