@@ -69,7 +69,16 @@ func (n *Network) claimProgram(ctx context.Context, name string) error {
 	n.mu.Lock()
 	n.subs = append(n.subs, sub)
 	n.mu.Unlock()
-	return nil
+	// The subscription reaches the server with the connection's next
+	// write: until the server has it, another process's question finds
+	// no one and that process runs the program too. The program starts
+	// once the server has answered a ping sent after it.
+	flush, cancelFlush := context.WithTimeout(ctx, programAsk)
+	defer cancelFlush()
+	if err := n.nc.FlushWithContext(flush); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("answering for program %s: the NATS server did not take the subscription: %w", name, err)
+	}
+	return ctx.Err()
 }
 
 // programHere is what a process running a program says of itself: where
