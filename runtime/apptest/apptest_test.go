@@ -178,13 +178,13 @@ func TestExpectFailure(t *testing.T) {
 		mode     Mode
 		scale    string // PARIGOT_TIMEOUT_SCALE
 		expect   host.Cause
-		name     string // shop panics on "boom", overruns on "slow" at scale 1
+		name     string // shop panics on "boom", overruns on "stuck"
 		code     guest.Code
 		want     []string // the test's failures at its end
 	}{
 		{"an expected panic does not fail the test", Single, "", host.CausePanicked, "boom", guest.CodeUnavailable, nil},
 		{"an expected panic does not fail the test in split mode", Split, "", host.CausePanicked, "boom", guest.CodeUnavailable, nil},
-		{"an expected overrun does not fail the test, and its caller sees deadline exceeded", Single, "1", host.CauseOverran, "slow", guest.CodeDeadlineExceeded, nil},
+		{"an expected overrun does not fail the test, and its caller sees deadline exceeded", Single, "1", host.CauseOverran, "stuck", guest.CodeDeadlineExceeded, nil},
 		{"an expected failure that did not come fails the test", Single, "", host.CausePanicked, "you", 0,
 			[]string{`apptest: service shop did not fail with cause "panicked" during the test, as ExpectFailure at apptest_test.go:%d said it would`}},
 		{"a failure of another cause than expected fails the test", Single, "", host.CauseOverran, "boom", guest.CodeUnavailable,
@@ -233,11 +233,15 @@ func TestExpectFailure(t *testing.T) {
 // waitNotServing waits until the app's service no longer answers readiness
 // checks, as a program that starts after it went down finds it.
 func waitNotServing(t *testing.T, app *App, service string) {
+	t.Helper()
 	var p native.Prober = app.reg
 	if app.mode == Split {
 		p = app.net
 	}
-	for p.Serving(t.Context(), service) {
+	for giveUp := time.Now().Add(2 * time.Minute); p.Serving(t.Context(), service); {
+		if time.Now().After(giveUp) {
+			t.Fatalf("%s still serves 2 minutes after the call that was to take it down", service)
+		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }

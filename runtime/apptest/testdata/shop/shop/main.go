@@ -1,7 +1,9 @@
 // Command shop greets by name, panics when the name is "boom": a service
 // that a call takes down for good (it is not restarted), and answers
 // "slow" after 200ms: within its budget in a test (500ms), over it at a
-// PARIGOT_TIMEOUT_SCALE of 1 (50ms).
+// PARIGOT_TIMEOUT_SCALE of 1 (50ms); and never answers "stuck": it runs
+// until the host stops it, over any budget, however late the host's
+// watchdog looks on a starved machine.
 package main
 
 import (
@@ -19,6 +21,10 @@ func main() {
 			func(_ context.Context, req *wrapperspb.StringValue) *guest.Future[*wrapperspb.StringValue] {
 				if req.GetValue() == "boom" {
 					panic("boom")
+				}
+				if req.GetValue() == "stuck" {
+					for {
+					}
 				}
 				if req.GetValue() == "slow" {
 					for end := time.Now().Add(200 * time.Millisecond); time.Now().Before(end); {
