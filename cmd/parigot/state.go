@@ -66,7 +66,10 @@ answer yet is waited for, up to --nats-wait (2m; 0: not at all). While
 the app runs with --ephemeral, its state is in that run's memory: state
 says so, rather than show the directory's.
 
-Stores and topics are named as parigot.hcl names them.`,
+Stores and topics are named as parigot.hcl names them. keys, get and
+messages also read one parigot.hcl no longer declares while the data
+still holds it (saying so on stderr), so that it can be looked at before
+it is dropped.`,
 		Example: `  parigot state keys accounts              # the keys of store accounts
   parigot state keys accounts 'acct.>'     # those under acct.
   parigot state get accounts acct.alice    # the value of a key
@@ -171,7 +174,7 @@ saying why.`,
   parigot state get accounts acct.alice --json`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			app, err := f.load("store", args[0])
+			app, undeclared, err := f.loadReading("store", args[0])
 			if err != nil {
 				return err
 			}
@@ -179,7 +182,7 @@ saying why.`,
 			if err != nil {
 				return err
 			}
-			return f.inspect(cmd.Context(), stderr, app, true, func(in *state.Inspector, _ *manifest.App) error {
+			return f.read(cmd.Context(), stderr, app, "store", args[0], undeclared, func(in *state.Inspector, _ *manifest.App) error {
 				e, err := in.Get(cmd.Context(), args[0], args[1])
 				if err != nil {
 					return err
@@ -208,6 +211,9 @@ saying why.`,
 // none (nil) when neither says.
 func valueType(ctx context.Context, app *manifest.App, dir, store, as string) (*messageTypes, protoreflect.MessageDescriptor, error) {
 	s := app.Store(store)
+	if s == nil {
+		s = &manifest.Store{} // a leftover: the data holds it, parigot.hcl no longer declares it
+	}
 	name := cmp.Or(as, s.Value)
 	if name == "" {
 		return nil, nil, nil
@@ -274,14 +280,50 @@ func showValue(b []byte) (encoding, shown string) {
 	return "base64", base64.StdEncoding.EncodeToString(b)
 }
 
-// with loads the app, checks that it declares the store or topic name
-// (kind "store" or "topic"), opens where its state is, and runs do on it.
+// with loads the app, opens where its state is, and runs do on the store
+// or topic name (kind "store" or "topic"), as read does.
 func (f *stateFlags) with(ctx context.Context, stderr io.Writer, kind, name string, do func(*state.Inspector, *manifest.App) error) error {
-	app, err := f.load(kind, name)
+	app, undeclared, err := f.loadReading(kind, name)
 	if err != nil {
 		return err
 	}
-	return f.inspect(ctx, stderr, app, true, do)
+	return f.read(ctx, stderr, app, kind, name, undeclared, do)
+}
+
+// loadReading loads the app to read its store or topic name (kind):
+// undeclared is why the app does not declare it (nil: it does), which
+// read tells from a leftover.
+func (f *stateFlags) loadReading(kind, name string) (app *manifest.App, undeclared, err error) {
+	app, err = f.load("", "")
+	if err != nil {
+		return nil, nil, err
+	}
+	return app, checkDeclared(app, kind, name), nil
+}
+
+// read opens where app's state is and runs do on its store or topic name
+// (kind). One the app does not declare (undeclared says why) is read when
+// the data holds it, a leftover of an earlier parigot.hcl, which stderr
+// is told once; when the data does not hold it, or cannot be reached,
+// undeclared is the error (with its "did you mean"), as for a name no run
+// ever knew.
+func (f *stateFlags) read(ctx context.Context, stderr io.Writer, app *manifest.App, kind, name string, undeclared error, do func(*state.Inspector, *manifest.App) error) error {
+	if undeclared == nil {
+		return f.inspect(ctx, stderr, app, true, do)
+	}
+	held := false
+	err := f.inspect(ctx, stderr, app, true, func(in *state.Inspector, app *manifest.App) error {
+		var err error
+		if held, err = in.Holds(ctx, kind, name); err != nil || !held {
+			return err
+		}
+		fmt.Fprintf(stderr, "parigot: parigot.hcl no longer declares %s %s: this is what the data still holds of it, which runs leave as it is (parigot state drop %[1]s %[2]s removes it)\n", kind, name)
+		return do(in, app)
+	})
+	if !held {
+		return undeclared
+	}
+	return err
 }
 
 // load checks the flags, loads the app, and checks that it declares the
@@ -654,7 +696,13 @@ again is dead-lettered again.`,
 		Args: seqArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			topic := args[0]
-			return f.with(cmd.Context(), stderr, "topic", topic, func(in *state.Inspector, _ *manifest.App) error {
+			// Only to a topic parigot.hcl declares: a leftover's messages
+			// reach no subscriber.
+			app, err := f.load("topic", topic)
+			if err != nil {
+				return err
+			}
+			return f.inspect(cmd.Context(), stderr, app, true, func(in *state.Inspector, _ *manifest.App) error {
 				dead, err := in.DeadLetters(cmd.Context(), topic)
 				if err != nil {
 					return err

@@ -506,33 +506,7 @@ func TestDeadLettersOfASubscriber(t *testing.T) {
 // nothing of, and a directory a run holds.
 func TestStateDropsOnlyWhatTheAppNoLongerDeclares(t *testing.T) {
 	const app = "testdata/apps/deadletters"
-	data := t.TempDir()
-	srv, err := state.StartServer(state.ServerOptions{Dir: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := srv.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	old, err := state.Open(t.Context(), nc, state.Options{App: "deadletters", Create: true,
-		Stores: []state.StoreSpec{{Name: "kv"}, {Name: "ledger"}}, Topics: []state.TopicSpec{{Name: "payments"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	js := old.JetStream()
-	for _, k := range []string{"a", "b"} {
-		if _, err := js.Publish(t.Context(), "$KV."+state.Bucket("deadletters", "ledger")+"."+k, []byte("x")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := js.Publish(t.Context(), state.TopicSubject("deadletters", "payments"), []byte("m")); err != nil {
-		t.Fatal(err)
-	}
-	old.Close()
-	nc.Close()
-	srv.Shutdown()
-
+	data := dataWithLeftovers(t)
 	where := []string{"--app", app, "--data", data}
 	for _, tc := range []struct {
 		args           []string
@@ -560,6 +534,40 @@ func TestStateDropsOnlyWhatTheAppNoLongerDeclares(t *testing.T) {
 	if code != exitFailure || stderr != want {
 		t.Errorf("state drop while a run holds the directory: exit %d\n%s\nwant exit 1 and\n%s", code, stderr, want)
 	}
+}
+
+// dataWithLeftovers is a data directory that a run of app deadletters
+// made with an earlier parigot.hcl, which declared store ledger (keys b
+// and a, each holding "value of" its name) and topic payments (one
+// message, "m"), which the app no longer declares.
+func dataWithLeftovers(t *testing.T) string {
+	data := t.TempDir()
+	srv, err := state.StartServer(state.ServerOptions{Dir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := srv.Connect("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	old, err := state.Open(t.Context(), nc, state.Options{App: "deadletters", Create: true,
+		Stores: []state.StoreSpec{{Name: "kv"}, {Name: "ledger"}}, Topics: []state.TopicSpec{{Name: "payments"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	js := old.JetStream()
+	for _, k := range []string{"b", "a"} {
+		if _, err := js.Publish(t.Context(), "$KV."+state.Bucket("deadletters", "ledger")+"."+k, []byte("value of "+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := js.Publish(t.Context(), state.TopicSubject("deadletters", "payments"), []byte("m")); err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // TestStateSaysTheAppRunsWithEphemeral runs the app's state in memory, as
@@ -631,5 +639,35 @@ func TestStateWaitsForItsNATSServer(t *testing.T) {
 	if code != exitFailure || !strings.HasPrefix(got, waiting) || !connected.MatchString(got) ||
 		!strings.Contains(got, "no run of deadletters has made it on "+url+" yet") {
 		t.Errorf("state --nats with a server that starts late: exit %d\n%s\nwant %q, then the connection said, then the store not made", code, got, waiting)
+	}
+}
+
+// TestStateReadsWhatTheAppNoLongerDeclares reads a store and a topic that
+// an earlier parigot.hcl declared and the data still holds: keys, get and
+// messages show them, saying once on stderr that parigot.hcl no longer
+// declares them; a name neither declared nor held is refused as before.
+func TestStateReadsWhatTheAppNoLongerDeclares(t *testing.T) {
+	const app = "testdata/apps/deadletters"
+	data := dataWithLeftovers(t)
+	where := []string{"--app", app, "--data", data}
+	said := func(kind, name string) string {
+		return "parigot: parigot.hcl no longer declares " + kind + " " + name + ": this is what the data still holds of it, which runs leave as it is (parigot state drop " + kind + " " + name + " removes it)\n"
+	}
+	for _, tc := range []struct {
+		args           []string
+		code           int
+		stdout, stderr *regexp.Regexp
+	}{
+		{[]string{"keys", "ledger"}, 0, regexp.MustCompile(`^a\nb\n$`), regexp.MustCompile("^" + regexp.QuoteMeta(said("store", "ledger")) + "$")},
+		{[]string{"get", "ledger", "a"}, 0, regexp.MustCompile(`^value of a\n$`), regexp.MustCompile("^" + regexp.QuoteMeta(said("store", "ledger")) + "$")},
+		{[]string{"messages", "payments"}, 0, regexp.MustCompile(`^SEQ +SIZE +TIME +WAITING FOR\n1 +1 B +\S+ \S+ +-\n$`), regexp.MustCompile("^" + regexp.QuoteMeta(said("topic", "payments")) + "$")},
+		{[]string{"keys", "ledgers"}, exitFailure, regexp.MustCompile(`^$`), regexp.MustCompile(`^parigot: deadletters declares no store "ledgers" \(its stores: kv, notes\)\n$`)},
+		{[]string{"messages", "newz"}, exitFailure, regexp.MustCompile(`^$`), regexp.MustCompile(`^parigot: deadletters declares no topic "newz": did you mean news\?\n$`)},
+		{[]string{"redeliver", "payments"}, exitFailure, regexp.MustCompile(`^$`), regexp.MustCompile(`^parigot: deadletters declares no topic "payments"`)},
+	} {
+		stdout, stderr, code := stateCommand(t, append(tc.args, where...)...)
+		if code != tc.code || !tc.stdout.MatchString(stdout) || !tc.stderr.MatchString(stderr) {
+			t.Errorf("state %s: exit %d\nstdout:\n%s\nstderr:\n%s\nwant exit %d, stdout %q, stderr %q", strings.Join(tc.args, " "), code, stdout, stderr, tc.code, tc.stdout, tc.stderr)
+		}
 	}
 }

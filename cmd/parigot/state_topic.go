@@ -59,7 +59,7 @@ names (from the app's protos, compiled as parigot build does). With
 			if limit < 0 {
 				return usageError{err: fmt.Errorf("--limit %d: give how many of the newest messages to list, or 0 for all", limit)}
 			}
-			app, err := f.load("topic", topic)
+			app, undeclared, err := f.loadReading("topic", topic)
 			if err != nil {
 				return err
 			}
@@ -68,7 +68,7 @@ names (from the app's protos, compiled as parigot build does). With
 			if f.json || full {
 				messages = newDeadLetterMessages(cmd.Context(), app, f.appDir(), topic)
 			}
-			return f.inspect(cmd.Context(), stderr, app, true, func(in *state.Inspector, _ *manifest.App) error {
+			return f.read(cmd.Context(), stderr, app, "topic", topic, undeclared, func(in *state.Inspector, _ *manifest.App) error {
 				read, err := in.Messages(cmd.Context(), topic, limit)
 				if err != nil {
 					return err

@@ -233,10 +233,7 @@ func (i *Inspector) Redeliver(ctx context.Context, d DeadLetter) (Redelivery, er
 // carried over or is not wanted. Which ones may be dropped is the
 // caller's to decide.
 func (i *Inspector) Drop(ctx context.Context, kind, name string) (Leftover, error) {
-	stream, resource := Stream(i.app, name), Stream(i.app, name)
-	if kind == "store" {
-		stream, resource = "KV_"+Bucket(i.app, name), Bucket(i.app, name)
-	}
+	stream, resource := i.streamOf(kind, name)
 	s, err := i.js.Stream(ctx, stream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return Leftover{}, &NotMadeError{Kind: kind, Name: name, Resource: resource}
@@ -252,6 +249,27 @@ func (i *Inspector) Drop(ctx context.Context, kind, name string) (Leftover, erro
 		return Leftover{}, fmt.Errorf("removing %s %s: %w", kind, name, err)
 	}
 	return held, nil
+}
+
+// Holds says whether JetStream holds store or topic name (kind "store" or
+// "topic"), declared or not: whether a run of the app has made it, and
+// nothing has dropped it since. An empty one is held.
+func (i *Inspector) Holds(ctx context.Context, kind, name string) (bool, error) {
+	stream, _ := i.streamOf(kind, name)
+	_, err := i.js.Stream(ctx, stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// streamOf is the stream that holds store or topic name (kind), and the
+// resource a user knows it by: a store's bucket, a topic's stream.
+func (i *Inspector) streamOf(kind, name string) (stream, resource string) {
+	if kind == "store" {
+		return "KV_" + Bucket(i.app, name), Bucket(i.app, name)
+	}
+	return Stream(i.app, name), Stream(i.app, name)
 }
 
 // deadHeader says whether header k is one a dead letter adds to its
