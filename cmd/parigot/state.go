@@ -749,8 +749,8 @@ again is dead-lettered again.`,
 
 func newStateDropCommand(f *stateFlags, stdout, stderr io.Writer) *cobra.Command {
 	return &cobra.Command{
-		Use:   "drop store|topic NAME",
-		Short: "Remove a store or topic that parigot.hcl no longer declares, with all it holds",
+		Use:   "drop store|topic NAME | drop subscription TOPIC SERVICE",
+		Short: "Remove a store, topic or subscription that parigot.hcl no longer declares, with all it holds",
 		Long: `drop removes from the data the store or topic NAME, which parigot.hcl no
 longer declares (renamed or removed since an earlier run), with every
 value or message it holds: what parigot run says at every start that the
@@ -758,15 +758,25 @@ data holds unread ("the data holds store ledger (6 keys), which
 parigot.hcl no longer declares"). Carry over what is to be kept first
 (docs/STATE.md#changing-what-the-data-holds): nothing brings it back.
 
-A store or topic parigot.hcl declares is not dropped: remove its block
-first. Nor while a run holds the data directory: stop it first.`,
+drop subscription removes the subscription of SERVICE to TOPIC, a service
+that no longer subscribes to it (renamed, or its subscribe block moved or
+removed): what parigot run says at every start ("topic transfers holds the
+subscription of service audit, which parigot.hcl no longer declares").
+The messages stay in the topic, for its other subscribers.
+
+A store, topic or subscription parigot.hcl declares is not dropped: remove
+its block first. Nor while a run holds the data directory: stop it first.`,
 		Example: `  parigot state drop store ledger
+  parigot state drop subscription transfers audit
   parigot state drop topic payments --nats nats://10.0.0.1:4222 --nats-creds ops.creds`,
-		Args: exactArgs(2),
+		Args: rangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kind, name := args[0], args[1]
-			if kind != "store" && kind != "topic" {
-				return usageError{err: fmt.Errorf("drop removes a store or a topic: parigot state drop store NAME, or drop topic NAME, not %q", kind)}
+			if kind == "subscription" && len(args) == 3 {
+				return f.dropSubscription(cmd.Context(), stdout, stderr, name, args[2])
+			}
+			if (kind != "store" && kind != "topic") || len(args) != 2 {
+				return usageError{err: fmt.Errorf("drop removes a store, a topic or a subscription: parigot state drop store NAME, drop topic NAME, or drop subscription TOPIC SERVICE, not %q", strings.Join(args, " "))}
 			}
 			app, err := f.load("", "")
 			if err != nil {
@@ -793,6 +803,30 @@ first. Nor while a run holds the data directory: stop it first.`,
 			})
 		},
 	}
+}
+
+// dropSubscription removes the subscription of service to topic, which
+// parigot.hcl no longer declares.
+func (f *stateFlags) dropSubscription(ctx context.Context, stdout, stderr io.Writer, topic, service string) error {
+	app, err := f.load("", "")
+	if err != nil {
+		return err
+	}
+	if g := app.Guest(service); g != nil && slices.ContainsFunc(g.Subscriptions, func(s *manifest.Subscription) bool { return s.Topic == topic }) {
+		return fmt.Errorf("service %s subscribes to topic %s in %s: drop removes only what parigot.hcl no longer declares; remove its subscribe block first", service, topic, app.File)
+	}
+	return f.inspect(ctx, stderr, app, false, func(in *state.Inspector, _ *manifest.App) error {
+		old, err := in.DropSubscription(ctx, topic, service)
+		var none *state.NoSubscriptionError
+		if errors.As(err, &none) {
+			return fmt.Errorf("%w: nothing to drop", err)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "dropped the subscription of %s to topic %s (it took the topic up to message %d; %d %s not taken)\n", service, topic, old.Taken, old.Waiting, plural(int(old.Waiting), "message", "messages"))
+		return nil
+	})
 }
 
 // seqArgs are the arguments TOPIC [SEQ...]: a topic and numbers of its

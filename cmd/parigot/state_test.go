@@ -18,6 +18,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"parigot.dev/parigot/builder"
@@ -517,6 +518,10 @@ func TestStateDropsOnlyWhatTheAppNoLongerDeclares(t *testing.T) {
 		{[]string{"store", "ledger"}, 0, "dropped store ledger and the 2 keys it held\n", ""},
 		{[]string{"store", "ledger"}, exitFailure, "", "parigot: the data holds no store ledger: nothing to drop\n"},
 		{[]string{"topic", "payments"}, 0, "dropped topic payments and the 1 message it held\n", ""},
+		{[]string{"subscription", "news", "sink"}, exitFailure, "", "parigot: service sink subscribes to topic news in testdata/apps/deadletters/parigot.hcl: drop removes only what parigot.hcl no longer declares; remove its subscribe block first\n"},
+		{[]string{"subscription", "news", "audit"}, 0, "dropped the subscription of audit to topic news (it took the topic up to message 0; 1 message not taken)\n", ""},
+		{[]string{"subscription", "news", "audit"}, exitFailure, "", "parigot: topic news holds no subscription of service audit: nothing to drop\n"},
+		{[]string{"subscription", "news"}, exitUsage, "", "parigot: drop removes a store, a topic or a subscription: parigot state drop store NAME, drop topic NAME, or drop subscription TOPIC SERVICE, not \"subscription news\"\nRun 'parigot state drop --help' for usage.\n"},
 	} {
 		stdout, stderr, code := stateCommand(t, append(append([]string{"drop"}, tc.args...), where...)...)
 		if code != tc.code || stdout != tc.stdout || stderr != tc.stderr {
@@ -539,7 +544,9 @@ func TestStateDropsOnlyWhatTheAppNoLongerDeclares(t *testing.T) {
 // dataWithLeftovers is a data directory that a run of app deadletters
 // made with an earlier parigot.hcl, which declared store ledger (keys b
 // and a, each holding "value of" its name) and topic payments (one
-// message, "m"), which the app no longer declares.
+// message, "m"), which the app no longer declares, and a subscription of
+// service audit to topic news (one message, not taken), which it no longer
+// declares either.
 func dataWithLeftovers(t *testing.T) string {
 	data := t.TempDir()
 	srv, err := state.StartServer(state.ServerOptions{Dir: data})
@@ -553,7 +560,7 @@ func dataWithLeftovers(t *testing.T) string {
 	}
 	defer nc.Close()
 	old, err := state.Open(t.Context(), nc, state.Options{App: "deadletters", Create: true,
-		Stores: []state.StoreSpec{{Name: "kv"}, {Name: "ledger"}}, Topics: []state.TopicSpec{{Name: "payments"}}})
+		Stores: []state.StoreSpec{{Name: "kv"}, {Name: "ledger"}}, Topics: []state.TopicSpec{{Name: "payments"}, {Name: "news"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -564,7 +571,13 @@ func dataWithLeftovers(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	if _, err := js.Publish(t.Context(), state.TopicSubject("deadletters", "payments"), []byte("m")); err != nil {
+	for _, topic := range []string{"payments", "news"} {
+		if _, err := js.Publish(t.Context(), state.TopicSubject("deadletters", topic), []byte("m")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := js.CreateOrUpdateConsumer(t.Context(), state.Stream("deadletters", "news"), jetstream.ConsumerConfig{Durable: "audit",
+		FilterSubject: state.TopicSubject("deadletters", "news"), AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
 		t.Fatal(err)
 	}
 	return data

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -143,13 +142,7 @@ func waitingFor(subs []string) string {
 // in app: the method its subscribe block names says the type of the
 // topic's messages. "" for none.
 func firstSubscriber(app *manifest.App, topic string) string {
-	var subs []string
-	for _, g := range app.Services {
-		if slices.ContainsFunc(g.Subscriptions, func(s *manifest.Subscription) bool { return s.Topic == topic }) {
-			subs = append(subs, g.Name)
-		}
-	}
-	slices.Sort(subs)
+	subs := state.SubscribersOf(app, topic)
 	if len(subs) == 0 {
 		return ""
 	}

@@ -36,6 +36,10 @@ type TopicSpec struct {
 	// letters with it); zero: no bound (manifest.Topic).
 	MaxAge   time.Duration `json:",omitempty"`
 	MaxBytes uint64        `json:",omitempty"`
+	// Subscribers names the services that subscribe to the topic: a
+	// subscription JetStream holds of another service is one an earlier
+	// parigot.hcl declared (see StaleSubscription).
+	Subscribers []string `json:",omitempty"`
 }
 
 // Subscription delivers every message of Topic to Method of a service.
@@ -75,9 +79,21 @@ func SpecsFromManifest(app *manifest.App) ([]StoreSpec, []TopicSpec) {
 	}
 	var topics []TopicSpec
 	for _, t := range app.Topics {
-		topics = append(topics, TopicSpec{Name: t.Name, Replicas: t.Replicas, MaxAge: t.MaxAge, MaxBytes: t.MaxBytes})
+		topics = append(topics, TopicSpec{Name: t.Name, Replicas: t.Replicas, MaxAge: t.MaxAge, MaxBytes: t.MaxBytes, Subscribers: SubscribersOf(app, t.Name)})
 	}
 	return stores, topics
+}
+
+// SubscribersOf names, sorted, the services of app that subscribe to topic.
+func SubscribersOf(app *manifest.App, topic string) []string {
+	var subs []string
+	for _, g := range app.Guests() {
+		if slices.ContainsFunc(g.Subscriptions, func(s *manifest.Subscription) bool { return s.Topic == topic }) {
+			subs = append(subs, g.Name)
+		}
+	}
+	slices.Sort(subs)
+	return subs
 }
 
 // SubscriptionsFromManifest returns the subscriptions of a guest.
@@ -182,6 +198,13 @@ func (e *Engine) sayLeftovers(ctx context.Context, opts Options) {
 	}
 	for _, l := range found {
 		opts.Log(l.String())
+	}
+	stale, err := e.staleSubscriptions(ctx, opts.Topics)
+	if err != nil {
+		opts.Log(fmt.Sprintf("could not look for subscriptions of an earlier parigot.hcl in the data: %v", err))
+	}
+	for _, s := range stale {
+		opts.Log(s.String())
 	}
 }
 

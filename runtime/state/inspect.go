@@ -251,6 +251,43 @@ func (i *Inspector) Drop(ctx context.Context, kind, name string) (Leftover, erro
 	return held, nil
 }
 
+// NoSubscriptionError is a subscription JetStream does not hold: service
+// has none to topic.
+type NoSubscriptionError struct {
+	Topic, Service string
+}
+
+func (e *NoSubscriptionError) Error() string {
+	return fmt.Sprintf("topic %s holds no subscription of service %s", e.Topic, e.Service)
+}
+
+// DropSubscription removes the subscription of service to topic, and
+// says how far it had taken the topic: for one of a service that no
+// longer subscribes to it (a StaleSubscription), once nothing waits for
+// it. Which ones may be dropped is the caller's to decide. A subscription
+// JetStream does not hold is a *NoSubscriptionError.
+func (i *Inspector) DropSubscription(ctx context.Context, topic, service string) (StaleSubscription, error) {
+	s, err := i.js.Stream(ctx, Stream(i.app, topic))
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return StaleSubscription{}, &NoSubscriptionError{Topic: topic, Service: service}
+	}
+	if err != nil {
+		return StaleSubscription{}, err
+	}
+	c, err := s.Consumer(ctx, service)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return StaleSubscription{}, &NoSubscriptionError{Topic: topic, Service: service}
+	}
+	if err != nil {
+		return StaleSubscription{}, err
+	}
+	info := c.CachedInfo()
+	if err := s.DeleteConsumer(ctx, service); err != nil {
+		return StaleSubscription{}, fmt.Errorf("removing the subscription of %s to topic %s: %w", service, topic, err)
+	}
+	return StaleSubscription{Topic: topic, Service: service, Taken: info.AckFloor.Stream, Waiting: info.NumPending + uint64(info.NumAckPending)}, nil
+}
+
 // Holds says whether JetStream holds store or topic name (kind "store" or
 // "topic"), declared or not: whether a run of the app has made it, and
 // nothing has dropped it since. An empty one is held.
