@@ -31,7 +31,7 @@ var (
 	}}
 	storeSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "replicas"}, {Name: "history"}, {Name: "value"}}}
 	topicSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "replicas"}, {Name: "max_age"}, {Name: "max_bytes"}}}
-	subscribeSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "topic", Required: true}, {Name: "method", Required: true}, {Name: "max_attempts"}}}
+	subscribeSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "topic", Required: true}, {Name: "method", Required: true}, {Name: "max_attempts"}, {Name: "start"}}}
 	gatewaySchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "listen"}, {Name: "services"}, {Name: "cors_origins"}, {Name: "headers"}}}
 	appSchema       = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "module"}}}
 	protoSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "files"}, {Name: "root"}, {Name: "buf"}}}

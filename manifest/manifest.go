@@ -177,10 +177,20 @@ type Subscription struct {
 	Topic       string // the topic's name
 	Method      string // "package.Service/Method", a service the guest implements
 	MaxAttempts int    // deliveries before the message is dead-lettered; default DefaultMaxAttempts
+	// Start is where the subscription starts when a run makes it (it has
+	// none in the data yet): StartFirst, the first message the topic
+	// keeps, or StartNew, the first published after it is made.
+	Start       string
 	DeclRange   hcl.Range
 	TopicRange  hcl.Range
 	MethodRange hcl.Range
 }
+
+// What a subscription's start may say.
+const (
+	StartFirst = "first"
+	StartNew   = "new"
+)
 
 // DefaultMaxAttempts is a subscription's max_attempts when none is given.
 const DefaultMaxAttempts = 5

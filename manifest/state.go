@@ -228,6 +228,7 @@ func (d *decoder) decodeSubscribe(b *hcl.Block, g *Guest) {
 			s.MaxAttempts = int(n)
 		}
 	}
+	s.Start = d.decodeChoice(content.Attributes["start"], StartFirst, StartFirst, StartNew)
 	if !ok {
 		return
 	}

@@ -29,6 +29,7 @@ func TestStoresTopicsUsesAndSubscriptionsDecode(t *testing.T) {
     topic        = topic.transfers
     method       = "greeting.v1.Greeting/Record"
     max_attempts = 7
+    start        = "new"
   }
 }
 program "hello" {
@@ -47,7 +48,7 @@ program "hello" {
 	if !slices.Equal(g.Uses, []string{"store.accounts", "topic.transfers"}) {
 		t.Errorf("uses %q", g.Uses)
 	}
-	if len(g.Subscriptions) != 1 || g.Subscriptions[0].Topic != "transfers" || g.Subscriptions[0].Method != "greeting.v1.Greeting/Record" || g.Subscriptions[0].MaxAttempts != 7 {
+	if len(g.Subscriptions) != 1 || g.Subscriptions[0].Topic != "transfers" || g.Subscriptions[0].Method != "greeting.v1.Greeting/Record" || g.Subscriptions[0].MaxAttempts != 7 || g.Subscriptions[0].Start != StartNew {
 		t.Errorf("subscriptions %+v", g.Subscriptions)
 	}
 	if !slices.Equal(a.Guest("hello").Uses, []string{"topic.transfers"}) {
@@ -178,6 +179,13 @@ var stateDiagnosticCases = []diagnosticCase{
 		summary: "max_attempts out of range",
 		detail:  "from 1 to 1000",
 		at:      "8:20",
+	},
+	{
+		name:    "a subscription's start other than first or new is reported with the choices",
+		src:     "service \"greeting\" {\n  source     = \"./greeting\"\n  implements = [\"greeting.v1.Greeting\"]\n  uses       = [topic.transfers]\n  subscribe {\n    topic  = topic.transfers\n    method = \"greeting.v1.Greeting/Record\"\n    start  = \"latest\"\n  }\n}\n",
+		summary: "Invalid start",
+		detail:  `"latest" is not one of "first", "new". For example start = "first" (the default).`,
+		at:      "8:14",
 	},
 	{
 		name:    "a store's replicas over 5 are reported",

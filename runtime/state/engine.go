@@ -40,6 +40,9 @@ type TopicSpec struct {
 	// subscription JetStream holds of another service is one an earlier
 	// parigot.hcl declared (see StaleSubscription).
 	Subscribers []string `json:",omitempty"`
+	// StartNew names those of Subscribers whose subscription, when a run
+	// makes it, starts with the messages published after (start = "new").
+	StartNew []string `json:",omitempty"`
 }
 
 // Subscription delivers every message of Topic to Method of a service.
@@ -47,6 +50,10 @@ type Subscription struct {
 	Topic       string
 	Method      string // "package.Service/Method"
 	MaxAttempts int    // deliveries before the message is dead-lettered; 0: manifest.DefaultMaxAttempts
+	// Start is where a subscription the data does not hold yet starts:
+	// manifest.StartNew, the messages published after it is made; else
+	// (manifest.StartFirst, "") every message the topic keeps.
+	Start string `json:",omitempty"`
 }
 
 // Options configures an Engine.
@@ -79,7 +86,13 @@ func SpecsFromManifest(app *manifest.App) ([]StoreSpec, []TopicSpec) {
 	}
 	var topics []TopicSpec
 	for _, t := range app.Topics {
-		topics = append(topics, TopicSpec{Name: t.Name, Replicas: t.Replicas, MaxAge: t.MaxAge, MaxBytes: t.MaxBytes, Subscribers: SubscribersOf(app, t.Name)})
+		spec := TopicSpec{Name: t.Name, Replicas: t.Replicas, MaxAge: t.MaxAge, MaxBytes: t.MaxBytes, Subscribers: SubscribersOf(app, t.Name)}
+		for _, g := range spec.Subscribers {
+			if subscription(app.Guest(g), t.Name).Start == manifest.StartNew {
+				spec.StartNew = append(spec.StartNew, g)
+			}
+		}
+		topics = append(topics, spec)
 	}
 	return stores, topics
 }
@@ -88,7 +101,7 @@ func SpecsFromManifest(app *manifest.App) ([]StoreSpec, []TopicSpec) {
 func SubscribersOf(app *manifest.App, topic string) []string {
 	var subs []string
 	for _, g := range app.Guests() {
-		if slices.ContainsFunc(g.Subscriptions, func(s *manifest.Subscription) bool { return s.Topic == topic }) {
+		if subscription(g, topic) != nil {
 			subs = append(subs, g.Name)
 		}
 	}
@@ -96,11 +109,21 @@ func SubscribersOf(app *manifest.App, topic string) []string {
 	return subs
 }
 
+// subscription is g's subscription to topic, or nil.
+func subscription(g *manifest.Guest, topic string) *manifest.Subscription {
+	for _, s := range g.Subscriptions {
+		if s.Topic == topic {
+			return s
+		}
+	}
+	return nil
+}
+
 // SubscriptionsFromManifest returns the subscriptions of a guest.
 func SubscriptionsFromManifest(g *manifest.Guest) []Subscription {
 	var subs []Subscription
 	for _, s := range g.Subscriptions {
-		subs = append(subs, Subscription{Topic: s.Topic, Method: s.Method, MaxAttempts: s.MaxAttempts})
+		subs = append(subs, Subscription{Topic: s.Topic, Method: s.Method, MaxAttempts: s.MaxAttempts, Start: s.Start})
 	}
 	return subs
 }

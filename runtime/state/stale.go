@@ -28,8 +28,11 @@ type StaleSubscription struct {
 	// counted): what a new subscription is delivered.
 	Kept uint64
 	// New names, sorted, the services that subscribe to the topic and
-	// have no subscription in JetStream yet: this run starts theirs.
-	New []string `json:",omitempty"`
+	// have no subscription in JetStream yet, from the topic's first
+	// message: this run starts theirs. FromNow names those that start
+	// with the messages published after (start = "new").
+	New     []string `json:",omitempty"`
+	FromNow []string `json:",omitempty"`
 }
 
 // String says what the old subscription is, what the new ones will be
@@ -38,12 +41,16 @@ func (s StaleSubscription) String() string {
 	old := fmt.Sprintf("topic %s holds the subscription of service %s, which parigot.hcl no longer declares (it took the topic up to message %d; %s not taken)",
 		s.Topic, s.Service, s.Taken, counted(s.Waiting, "message"))
 	drop := fmt.Sprintf("parigot state drop subscription %s %s", s.Topic, s.Service)
-	if len(s.New) == 0 || s.Kept == 0 {
-		return old + ": no run delivers them; " + drop + " removes it"
+	switch {
+	case len(s.New) > 0 && s.Kept > 0:
+		return fmt.Sprintf("%s, and this run starts the subscription of %s, which is delivered every message the topic keeps (%d), from its first, those %s took included. "+
+			"If %[2]s is %[4]s renamed, its method handles them again (a subscribe block with start = \"new\" starts a new subscription with the messages published after it: docs/STATE.md#changing-what-the-data-holds); once nothing waits for %[4]s, %[5]s removes the old one",
+			old, strings.Join(s.New, " and "), s.Kept, s.Service, drop)
+	case len(s.FromNow) > 0:
+		return fmt.Sprintf("%s, and this run starts the subscription of %s with the messages published from now (start = \"new\"): what %[4]s did not take (%[3]s) is delivered to none; %[5]s removes the old one",
+			old, strings.Join(s.FromNow, " and "), counted(s.Waiting, "message"), s.Service, drop)
 	}
-	return fmt.Sprintf("%s, and this run starts the subscription of %s, which is delivered every message the topic keeps (%d), from its first, those %s took included. "+
-		"If %[2]s is %[4]s renamed, its method handles them again (docs/STATE.md#changing-what-the-data-holds); once nothing waits for %[4]s, %[5]s removes the old one",
-		old, strings.Join(s.New, " and "), s.Kept, s.Service, drop)
+	return old + ": no run delivers them; " + drop + " removes it"
 }
 
 // staleSubscriptions returns, by topic and service, the subscriptions
@@ -86,9 +93,13 @@ func (e *Engine) staleOf(ctx context.Context, t TopicSpec) ([]StaleSubscription,
 	if len(stale) == 0 {
 		return nil, nil
 	}
-	var fresh []string
+	var fresh, fromNow []string
 	for _, s := range t.Subscribers {
-		if !held[s] {
+		switch {
+		case held[s]:
+		case slices.Contains(t.StartNew, s):
+			fromNow = append(fromNow, s)
+		default:
 			fresh = append(fresh, s)
 		}
 	}
@@ -98,7 +109,7 @@ func (e *Engine) staleOf(ctx context.Context, t TopicSpec) ([]StaleSubscription,
 	}
 	kept := info.State.Subjects[subject]
 	for i := range stale {
-		stale[i].New, stale[i].Kept = fresh, kept
+		stale[i].New, stale[i].FromNow, stale[i].Kept = fresh, fromNow, kept
 	}
 	// One that took every message, with nothing to deliver again to a
 	// new one, loses nothing and repeats nothing: not worth a word.

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -90,8 +91,13 @@ func (e *Engine) Subscribe(ctx context.Context, guest string, sub Subscription, 
 	}
 	stream := Stream(e.app, sub.Topic)
 	budget := target.MethodTimeout()
+	start, err := e.deliverPolicy(ctx, stream, guest, sub.Start)
+	if err != nil {
+		return nil, fmt.Errorf("subscription of %s to topic %s: %w", guest, sub.Topic, err)
+	}
 	cons, err := e.js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
 		Durable:       guest,
+		DeliverPolicy: start,
 		Description:   fmt.Sprintf("parigot: topic %s for %s", sub.Topic, sub.Method),
 		FilterSubject: TopicSubject(e.app, sub.Topic),
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -117,6 +123,24 @@ func (e *Engine) Subscribe(ctx context.Context, guest string, sub Subscription, 
 	e.subs = append(e.subs, cc)
 	e.mu.Unlock()
 	return cc.Stop, nil
+}
+
+// deliverPolicy is where the subscription of guest to stream starts: as
+// start says when JetStream does not hold it yet; where it stands when it
+// does (JetStream keeps a durable consumer's deliver policy for life, and
+// a subscription goes on from where it is, whatever start says now).
+func (e *Engine) deliverPolicy(ctx context.Context, stream, guest, start string) (jetstream.DeliverPolicy, error) {
+	c, err := e.js.Consumer(ctx, stream, guest)
+	switch {
+	case err == nil:
+		return c.CachedInfo().Config.DeliverPolicy, nil
+	case !errors.Is(err, jetstream.ErrConsumerNotFound):
+		return 0, err
+	case start == manifest.StartNew:
+		return jetstream.DeliverNewPolicy, nil
+	default:
+		return jetstream.DeliverAllPolicy, nil
+	}
 }
 
 // StopSubscriptions stops taking messages: a process that stops lets the
