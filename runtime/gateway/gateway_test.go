@@ -747,6 +747,15 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		})
 	}
 	t.Run("a client that does not read its reply is cut off", func(t *testing.T) {
+		// A server of its own, whose limits on reading are long: only its
+		// write limit is tested here, and a starved machine (the race
+		// detector's run beside another package) can take longer than
+		// the short ones to read a 3 MiB request, or to tell its protocol.
+		srv, err := listen("test", "127.0.0.1:0", h, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), clientLimits{readHeader: time.Minute, read: time.Minute, write: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Stop()
 		// A small receive buffer, and a reply of megabytes: the server's
 		// writes block until its limit ends the reply.
 		d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
