@@ -135,17 +135,9 @@ func (h *heldReplies) has(id uint64) bool {
 // the replies that come once it has caught up reach the caller.
 func TestAFloodOfRepliesWaitsToBeReadWithinWhatTheCallerAwaits(t *testing.T) {
 	ns := startConfiguredServer(t, "")
-	connect := func(who string) *nats.Conn {
-		nc, err := Conn{URL: ns.ClientURL()}.Connect("test", who)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		return nc
-	}
 	guests := identityGuests()
 	guests[2].InboxBytes = 4 << 20 // ticker's: replies may wait up to 4MiB + 8MiB
-	caller := NewNetwork(connect("ticker"), "test", guests, "ticker")
+	caller := NewNetwork(connectOpen(t, ns, "ticker"), "test", guests, "ticker")
 	var said syncbuf.Buffer
 	caller.warn = &said
 	held := &heldReplies{release: make(chan struct{})}
@@ -154,7 +146,7 @@ func TestAFloodOfRepliesWaitsToBeReadWithinWhatTheCallerAwaits(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	flooder := connect("anyone")
+	flooder := connectOpen(t, ns, "anyone")
 	const flood, size = 40, 512 << 10 // 20MiB in all
 	for i := range flood {
 		m := nats.NewMsg(fmt.Sprintf("%s.echo.%d", prefix, i+1))

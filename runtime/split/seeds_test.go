@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"parigot.dev/parigot/runtime/host"
 )
@@ -121,6 +122,18 @@ func startConfiguredServer(t *testing.T, conf string) *server.Server {
 	}
 	t.Cleanup(ns.Shutdown)
 	return ns
+}
+
+// connectOpen connects to ns, a server with no users (startConfiguredServer
+// with no configuration), as who of app "test", until the test ends.
+func connectOpen(t *testing.T, ns *server.Server, who string) *nats.Conn {
+	t.Helper()
+	nc, err := Conn{URL: ns.ClientURL()}.Connect("test", who)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }
 
 // printedConfig is the configuration AuthorizationConfig prints for

@@ -17,19 +17,11 @@ import (
 // again.
 func TestCallsNoReplicaTakesAskOnceWhetherTheServiceRuns(t *testing.T) {
 	ns := startConfiguredServer(t, "")
-	connect := func(who string) *nats.Conn {
-		nc, err := Conn{URL: ns.ClientURL()}.Connect("test", who)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		return nc
-	}
 	// A replica of echo built from an upgraded proto package answers
 	// readiness checks, and takes none of test.Echo's calls: counted
 	// where the NATS server delivers the questions.
 	var asked atomic.Int32
-	replica := connect("echo")
+	replica := connectOpen(t, ns, "echo")
 	if _, err := replica.Subscribe(subjects{"test"}.ready("echo"), func(m *nats.Msg) {
 		asked.Add(1)
 		m.Respond([]byte("test.v2.Echo"))
@@ -40,7 +32,7 @@ func TestCallsNoReplicaTakesAskOnceWhetherTheServiceRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	caller := NewNetwork(connect("ticker"), "test", identityGuests(), "ticker")
+	caller := NewNetwork(connectOpen(t, ns, "ticker"), "test", identityGuests(), "ticker")
 	caller.natsOnly = true
 	// The answer stays fresh for the whole flood, however slow the
 	// machine: what is counted is the questions, not how fast they go.

@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"parigot.dev/parigot/runtime/internal/abi"
 )
 
@@ -16,24 +14,16 @@ import (
 // it is told that, as before (once the answer it had is stale).
 func TestACallerOfAServiceThatNowServesAnotherProtoPackageIsToldSo(t *testing.T) {
 	ns := startConfiguredServer(t, "")
-	connect := func(who string) *nats.Conn {
-		nc, err := Conn{URL: ns.ClientURL()}.Connect("test", who)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		return nc
-	}
 	upgraded := identityGuests()
 	upgraded[0].Implements = []string{"test.v2.Echo"}
-	replica := NewNetwork(connect("echo"), "test", upgraded, "echo")
+	replica := NewNetwork(connectOpen(t, ns, "echo"), "test", upgraded, "echo")
 	if err := replica.Serve("echo", []string{"test.v2.Echo"}, &fakeService{name: "echo#1"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := replica.Ready("echo"); err != nil {
 		t.Fatal(err)
 	}
-	caller := callerWhenReady(t, NewNetwork(connect("ticker"), "test", identityGuests(), "ticker"))
+	caller := callerWhenReady(t, NewNetwork(connectOpen(t, ns, "ticker"), "test", identityGuests(), "ticker"))
 
 	got := make(replies, 1)
 	caller.Service("test.Echo").Deliver(call(1, "x"), got)
