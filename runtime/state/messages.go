@@ -106,8 +106,10 @@ func (i *Inspector) Messages(ctx context.Context, topic string, limit int) (Topi
 				}
 			}
 			out.Messages = append(out.Messages, msg)
-			if limit > 0 && len(out.Messages) > limit {
-				out.Messages = slices.Delete(out.Messages, 0, 1)
+			if limit > 0 && len(out.Messages) >= 2*limit {
+				// The newest limit are kept: the older ones go, a batch
+				// of limit at a time rather than one per message read.
+				out.Messages = append(out.Messages[:0], out.Messages[limit:]...)
 			}
 			done = meta.NumPending == 0 || meta.Sequence.Stream == last
 		}
@@ -115,6 +117,9 @@ func (i *Inspector) Messages(ctx context.Context, topic string, limit int) (Topi
 			return TopicMessages{}, fmt.Errorf("reading topic %s: %w", topic, err)
 		}
 		if done || got == 0 {
+			if limit > 0 && len(out.Messages) > limit {
+				out.Messages = out.Messages[len(out.Messages)-limit:]
+			}
 			return out, nil
 		}
 	}
