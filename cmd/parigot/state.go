@@ -562,9 +562,9 @@ or why not (undecoded).`,
 			if err != nil {
 				return err
 			}
-			var messages *deadLetterMessages
+			var messages *topicDecoder
 			if f.json || len(args) > 1 {
-				messages = newDeadLetterMessages(cmd.Context(), app, f.appDir(), topic)
+				messages = newTopicDecoder(cmd.Context(), app, f.appDir(), topic)
 			}
 			return f.inspect(cmd.Context(), stderr, app, true, func(in *state.Inspector, app *manifest.App) error {
 				dead, err := in.DeadLetters(cmd.Context(), topic)
@@ -614,7 +614,7 @@ or why not (undecoded).`,
 // printDeadLetters prints dead in full, one after the other, each with
 // its message as its subscriber's request, in protobuf JSON (or in base64,
 // saying why not).
-func printDeadLetters(w io.Writer, dead []state.DeadLetter, messages *deadLetterMessages) error {
+func printDeadLetters(w io.Writer, dead []state.DeadLetter, messages *topicDecoder) error {
 	for i, d := range dead {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -655,12 +655,7 @@ func (m shownMessage) print(w io.Writer, data []byte) {
 // manifest may have changed since). Any other name is an error, with the
 // nearest subscriber.
 func deadLettersOf(app *manifest.App, topic, subscriber string, dead []state.DeadLetter) ([]state.DeadLetter, error) {
-	var known []string
-	for _, g := range app.Services {
-		if slices.ContainsFunc(g.Subscriptions, func(s *manifest.Subscription) bool { return s.Topic == topic }) {
-			known = append(known, g.Name)
-		}
-	}
+	known := state.SubscribersOf(app, topic)
 	for _, d := range dead {
 		if d.Subscriber != "" && !slices.Contains(known, d.Subscriber) {
 			known = append(known, d.Subscriber)

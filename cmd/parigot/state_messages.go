@@ -170,27 +170,29 @@ func (s shownMessage) indented() string {
 // compile, where a dead letter says why its message is not decoded.
 var errProtosDoNotCompile = errors.New("the app's protos do not compile (parigot check says why)")
 
-// deadLetterMessages decodes the messages of a topic's dead letters: each
-// as the request of the method its subscriber's subscription to the topic
-// names in the manifest.
-type deadLetterMessages struct {
+// topicDecoder decodes the messages of a topic (those it keeps, and its
+// dead letters): each as the request of the method a subscriber's
+// subscription to the topic names in the manifest.
+type topicDecoder struct {
 	app   *manifest.App
 	topic string
 	types *messageTypes
 	err   error // why no message can be decoded (the protos do not compile)
 }
 
-func newDeadLetterMessages(ctx context.Context, app *manifest.App, dir, topic string) *deadLetterMessages {
+func newTopicDecoder(ctx context.Context, app *manifest.App, dir, topic string) *topicDecoder {
 	types, err := appMessageTypes(ctx, app, dir)
 	var diags *builder.DiagnosticsError
 	if errors.As(err, &diags) {
 		err = errProtosDoNotCompile
 	}
-	return &deadLetterMessages{app: app, topic: topic, types: types, err: err}
+	return &topicDecoder{app: app, topic: topic, types: types, err: err}
 }
 
-// show decodes data, a message of the topic dead-lettered for subscriber.
-func (d *deadLetterMessages) show(subscriber string, data []byte) shownMessage {
+// show decodes data, a message of the topic, as the request of
+// subscriber's subscribed method (its dead letter's subscriber, or any
+// subscriber of a message it keeps).
+func (d *topicDecoder) show(subscriber string, data []byte) shownMessage {
 	if d.err != nil {
 		return shownMessage{Why: "not decoded: " + d.err.Error()}
 	}
@@ -210,7 +212,7 @@ func (d *deadLetterMessages) show(subscriber string, data []byte) shownMessage {
 
 // method is the method subscriber's subscription to the topic calls, or
 // "" when it has none.
-func (d *deadLetterMessages) method(subscriber string) string {
+func (d *topicDecoder) method(subscriber string) string {
 	g := d.app.Guest(subscriber)
 	if g == nil {
 		return ""

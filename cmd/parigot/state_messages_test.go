@@ -11,14 +11,14 @@ import (
 
 // deadLettersMessages compiles the protos of the deadletters app, as
 // parigot state does, with no build of it.
-func deadLettersMessages(t *testing.T) *deadLetterMessages {
+func deadLettersMessages(t *testing.T) *topicDecoder {
 	t.Helper()
 	const dir = "testdata/apps/deadletters"
 	app, err := builder.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newDeadLetterMessages(t.Context(), app, dir, "news")
+	m := newTopicDecoder(t.Context(), app, dir, "news")
 	if m.err != nil {
 		t.Fatal(m.err)
 	}

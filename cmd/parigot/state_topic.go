@@ -62,10 +62,10 @@ names (from the app's protos, compiled as parigot build does). With
 			if err != nil {
 				return err
 			}
-			var messages *deadLetterMessages
+			var messages *topicDecoder
 			subscriber := firstSubscriber(app, topic)
 			if f.json || full {
-				messages = newDeadLetterMessages(cmd.Context(), app, f.appDir(), topic)
+				messages = newTopicDecoder(cmd.Context(), app, f.appDir(), topic)
 			}
 			return f.read(cmd.Context(), stderr, app, "topic", topic, undeclared, func(in *state.Inspector, _ *manifest.App) error {
 				read, err := in.Messages(cmd.Context(), topic, limit)
@@ -113,7 +113,7 @@ func listTopicMessages(w io.Writer, msgs []state.Message) error {
 
 // printTopicMessages prints msgs in full, one after the other, each
 // decoded as the request of subscriber's method.
-func printTopicMessages(w io.Writer, topic string, msgs []state.Message, messages *deadLetterMessages, subscriber string) {
+func printTopicMessages(w io.Writer, topic string, msgs []state.Message, messages *topicDecoder, subscriber string) {
 	for i, m := range msgs {
 		if i > 0 {
 			fmt.Fprintln(w)
